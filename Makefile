@@ -1,0 +1,94 @@
+# Octopus Supervisor: octoBrain (the head) and octoTentacle (on every host).
+#
+#   make            build both programs (build/octoBrain, build/octoTentacle)
+#   make test       install missing packages, then unit and system tests,
+#                   normal build and under AddressSanitizer + UBSan
+#   make demo       a brain and two tentacles on loopback
+#   make install    install under $(PREFIX) (DESTDIR honoured)
+#   make clean
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+VERSION	 = 0.1.0
+PYTHON	 = /usr/bin/python3
+
+# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer into
+# build/asan, so both builds can sit side by side.
+ifeq ($(SAN),1)
+BUILD	?= build/asan
+OPT	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+LDSAN	 = -fsanitize=address,undefined
+else
+BUILD	?= build
+OPT	 = -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN	 =
+endif
+
+CC	?= gcc
+PKGS	 = openssl sqlite3 libevent libevent_openssl jansson libbsd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
+	   -Wno-unused-parameter -fstack-protector-strong -fPIE $(OPT) \
+	   -Icommon -DOCTO_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
+LDLIBS	+= $(PKG_LIBS) -lpthread
+
+COMMON_SRC	= $(wildcard common/*.c)
+BRAIN_SRC	= $(wildcard brain/*.c)
+TENTACLE_SRC	= $(wildcard tentacle/*.c)
+UNIT_SRC	= $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ	= $(COMMON_SRC:%.c=$(BUILD)/%.o)
+BRAIN_OBJ	= $(BRAIN_SRC:%.c=$(BUILD)/%.o)
+TENTACLE_OBJ	= $(TENTACLE_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Brain objects a unit test may link (everything but main()).
+BRAIN_LIB_OBJ	= $(filter-out $(BUILD)/brain/maestro.o,$(BRAIN_OBJ))
+
+.PHONY: all deps test unit-test system-test check-sanitized demo install \
+	install-brain install-tentacle uninstall clean
+
+all: $(BUILD)/octoBrain $(BUILD)/octoTentacle
+
+deps:
+	@./scripts/deps
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h brain/*.h tentacle/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/octoBrain: $(BRAIN_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ) $(BRAIN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibrain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit-test: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# System tests drive the real binaries of $(BUILD).
+system-test: all
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/system
+
+# The whole suite: packages, then both builds, unit then system tests.
+test: deps
+	$(MAKE) all unit-test
+	$(MAKE) system-test
+	$(MAKE) SAN=1 all unit-test
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) SAN=1 system-test
+
+demo: deps all
+	./scripts/demo
+
+clean:
+	rm -rf build

@@ -1,0 +1,77 @@
+/*
+ * What the brain's processes share: the configuration, the child roles,
+ * and the API operations the webserv asks of the maestro.
+ */
+#ifndef OCTO_BRAIN_H
+#define OCTO_BRAIN_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "limits.h"
+
+struct brain_conf {
+	char		listen_address[OCTO_ADDR_MAX];	/* 6000 and 6001 */
+	int		registerer_port;
+	int		commander_port;
+	char		web_address[OCTO_ADDR_MAX];
+	int		web_port;
+	char		web_root[OCTO_PATH_MAX];
+	char		state_dir[OCTO_PATH_MAX];
+	char		database[OCTO_PATH_MAX];	/* "" = state_dir/brain.db */
+	char		cert[OCTO_PATH_MAX];		/* "" = state_dir/brain.crt */
+	char		key[OCTO_PATH_MAX];		/* "" = state_dir/brain.key */
+	char		web_cert[OCTO_PATH_MAX];	/* "" = cert */
+	char		web_key[OCTO_PATH_MAX];		/* "" = key */
+	char		pidfile[OCTO_PATH_MAX];
+	char		user[OCTO_NAME_MAX];		/* "" = no privilege drop */
+	long long	session_timeout;		/* s without user request */
+	long long	login_attempts;			/* per address and window */
+	long long	login_window;			/* s */
+	long long	kdf_iterations;
+	long long	max_tentacles;			/* sizes RLIMIT_NOFILE */
+	long long	io_timeout;			/* s per TLS step / frame */
+	long long	restart_delay_max;		/* s, child restart backoff */
+};
+
+extern const struct config_key brain_config_keys[];
+void	brain_config_defaults(struct brain_conf *);
+/* Fill the "" paths from state_dir. */
+void	brain_config_finish(struct brain_conf *);
+
+/* What each child gets from the maestro when it is forked. */
+struct child_env {
+	const struct brain_conf	*conf;
+	int			 ipc_fd;	/* socketpair to the maestro */
+	int			 listen_fd;	/* its listening socket */
+	SSL_CTX			*tls;		/* its TLS context */
+	int			 webroot_fd;	/* webserv: O_PATH dir of web/ */
+};
+
+/* Child entry points; each returns only to exit. */
+int	webserv_main(struct child_env *);
+int	registerer_main(struct child_env *);
+int	commander_main(struct child_env *);
+
+/*
+ * IPC_API_CALL payload, built by the webserv after it parsed the HTTP
+ * request, checked by the maestro (the single point of access control):
+ *	str session, u8 background, str csrf, str client address, u32 op,
+ *	then the op's arguments.
+ * The maestro answers IPC_API_REPLY with the same id:
+ *	u32 http status, str json body, str cookie ("" = leave, "-" = clear)
+ */
+enum api_op {
+	API_SESSION = 1,	/* GET /api/session: who am I, csrf */
+	API_HEALTH,		/* GET /api/health */
+	API_LOGOUT,		/* POST /api/logout */
+	API_OP_MAX
+};
+
+/* IPC_AUTH_LOGIN payload: str client address, str user, str password.
+ * Reply: IPC_API_REPLY with the session key in the cookie field. */
+
+#endif

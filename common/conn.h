@@ -1,0 +1,65 @@
+/*
+ * A framed TLS connection between brain and tentacle, on libevent's OpenSSL
+ * bufferevents. It owns the TLS handshake, read/write timeouts, frame
+ * decoding (wire.h) with the hard size limit, and closing. Protocol code
+ * only sees whole, valid frames, and one close callback that says why.
+ *
+ * Every failure (TLS error, a plain-TCP client, garbage, an oversized or
+ * truncated frame, a timeout) ends in on_close with a reason for the log;
+ * the conn is freed right after on_close returns.
+ */
+#ifndef OCTO_CONN_H
+#define OCTO_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "wire.h"
+
+struct conn;
+
+struct conn_cbs {
+	/* TLS is up; the peer presented a certificate (fingerprint known). */
+	void	(*on_established)(struct conn *, void *arg);
+	/* A whole frame. Return 0 to keep reading, -1 to close the
+	 * connection (after flushing what was sent). */
+	int	(*on_frame)(struct conn *, const struct wire_frame *, void *arg);
+	/* The connection is over; reason is for the log ("closed by peer",
+	 * "timeout", "TLS handshake failed: ...", "bad frame: bad magic").
+	 * Do not touch the conn after this returns. */
+	void	(*on_close)(struct conn *, const char *reason, void *arg);
+};
+
+/* Take over an accepted socket and start the TLS server handshake. */
+struct conn *conn_accept(struct event_base *, SSL_CTX *, int fd,
+	    const struct sockaddr *, socklen_t, const struct conn_cbs *,
+	    void *arg, int timeout_s);
+
+/* Connect (non-blocking) to addr:port, from source_addr if not NULL/"",
+ * and start the TLS client handshake. NULL with err on immediate failure;
+ * later failures arrive in on_close. */
+struct conn *conn_connect(struct event_base *, SSL_CTX *, const char *addr,
+	    int port, const char *source_addr, const struct conn_cbs *,
+	    void *arg, int timeout_s, char *err, size_t errlen);
+
+/* Queue a frame. -1 if too large. */
+int	conn_send(struct conn *, uint8_t type, const void *payload,
+	    size_t len);
+/* Send WIRE_ERROR with reason, then close once it is flushed; on_close
+ * runs with `reason`. */
+void	conn_fail(struct conn *, const char *reason);
+/* Close now; on_close runs with "closed locally". */
+void	conn_close(struct conn *);
+
+const char *conn_peer(const struct conn *);		/* "ip:port" */
+const char *conn_peer_addr(const struct conn *);	/* "ip" */
+const char *conn_peer_fingerprint(const struct conn *);	/* "" before TLS */
+SSL	*conn_ssl(struct conn *);
+void	*conn_arg(struct conn *);
+void	 conn_set_arg(struct conn *, void *arg);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Small cryptographic helpers over OpenSSL: random bytes, hex, HMAC-SHA256,
+ * SHA-256, constant-time comparison and the password KDF.
+ */
+#ifndef OCTO_CRYPTO_H
+#define OCTO_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_LEN	32
+
+/* Cryptographically secure random bytes; -1 if the RNG failed. */
+int	crypto_random(void *, size_t);
+/* Random bytes as lowercase hex: out needs 2*n+1 bytes. */
+int	crypto_random_hex(char *out, size_t n);
+
+void	hex_encode(const void *in, size_t n, char *out);	/* 2n+1 */
+/* Decode exactly 2*n hex digits into n bytes; -1 on any other input. */
+int	hex_decode(const char *in, void *out, size_t n);
+
+int	crypto_sha256(const void *, size_t, uint8_t out[SHA256_LEN]);
+int	crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
+	    size_t msglen, uint8_t out[SHA256_LEN]);
+
+/* 1 if equal, 0 otherwise; time depends only on n. */
+int	crypto_equal(const void *a, const void *b, size_t n);
+
+/*
+ * Password hashing: PBKDF2-HMAC-SHA256. The stored form is
+ *	"pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>"
+ * so the iteration count can rise without breaking old hashes.
+ */
+#define KDF_ITERATIONS_DEFAULT	600000	/* OWASP 2023 for PBKDF2-SHA256 */
+#define KDF_ITERATIONS_MIN	1000	/* lower only makes tests slower to
+					   write, never faster to attack */
+#define KDF_HASH_MAX		256
+
+int	kdf_hash(const char *password, unsigned iterations, char *out,
+	    size_t outlen);
+/* 1 if the password matches, 0 if not, -1 if `stored` is malformed. */
+int	kdf_verify(const char *password, const char *stored);
+
+/* Wipe secrets (not optimised away). */
+void	crypto_wipe(void *, size_t);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Messages between the maestro and its children over a socketpair (after
+ * OpenBSD's imsg). Header (12 bytes, host order is fine: same host, same
+ * binary):
+ *
+ *	type (u32) | payload length (u32) | id (u32)
+ *
+ * then the payload, marshalled with pack.h. `id` correlates a request with
+ * its reply (the webserv's request number, a connection number, ...).
+ * Types are IPC_<AREA>_<VERB>. Each child may send only the types in its
+ * row of the maestro's permission table; anything else kills that child.
+ */
+#ifndef OCTO_IPC_H
+#define OCTO_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define IPC_HDR_LEN	12
+
+enum ipc_type {
+	IPC_NONE = 0,
+
+	/* webserv -> maestro */
+	IPC_AUTH_LOGIN = 1,	/* str addr, str user, str password */
+	IPC_API_CALL,		/* see api_call in brain/brain.h */
+
+	/* maestro -> webserv */
+	IPC_API_REPLY,		/* u32 http status, str json, str cookie */
+
+	/* maestro -> any child */
+	IPC_CONFIG_RELOAD,	/* config reloaded: re-read what you use */
+
+	/* any child -> maestro */
+	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */
+
+	IPC_TYPE_MAX
+};
+
+struct ipc_hdr {
+	uint32_t	type;
+	uint32_t	len;
+	uint32_t	id;
+};
+
+struct ipc_msg {
+	struct ipc_hdr	 hdr;
+	const uint8_t	*payload;	/* points into the decoded buffer */
+};
+
+enum ipc_status {
+	IPC_OK = 0,
+	IPC_NEED_MORE,
+	IPC_BAD_TYPE,		/* 0 or >= IPC_TYPE_MAX */
+	IPC_TOO_LONG,		/* len > IPC_PAYLOAD_MAX */
+};
+
+/* Decode the first message of buf; pure, as wire_decode. */
+enum ipc_status ipc_decode(const uint8_t *buf, size_t len,
+	    struct ipc_msg *m, size_t *consumed);
+/* Append a whole message to out. */
+int	ipc_encode(struct buf *out, uint32_t type, uint32_t id,
+	    const void *payload, size_t len);
+
+const char *ipc_status_str(enum ipc_status);
+const char *ipc_type_str(uint32_t type);
+
+/*
+ * A channel over the socketpair, on a libevent bufferevent: whole messages
+ * in, queued messages out. A malformed message (unknown type, oversized
+ * length) or EOF ends the channel through `closed` with a reason; the
+ * channel must then be freed by its owner.
+ */
+struct event_base;
+struct ipc_chan;
+typedef void (*ipc_handler)(struct ipc_chan *, const struct ipc_msg *,
+	    void *arg);
+typedef void (*ipc_closed)(struct ipc_chan *, const char *reason,
+	    void *arg);
+
+struct ipc_chan *ipc_chan_new(struct event_base *, int fd, ipc_handler,
+	    ipc_closed, void *arg);
+void	ipc_chan_free(struct ipc_chan *);	/* closes fd */
+int	ipc_send(struct ipc_chan *, uint32_t type, uint32_t id,
+	    const void *payload, size_t len);
+/* Block until everything queued is written (a child about to exit). */
+void	ipc_flush(struct ipc_chan *);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Sockets: listening sockets with the options every Octopus port wants,
+ * and address formatting for log lines.
+ */
+#ifndef OCTO_NET_H
+#define OCTO_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/*
+ * A non-blocking TCP listening socket on addr:port (numeric IPv4 or IPv6;
+ * "" or NULL = all IPv4 addresses), SO_REUSEADDR, TCP_NODELAY (inherited by
+ * accepted sockets on Linux: small replies must not wait 40 ms for a
+ * delayed ACK), backlog OCTO_LISTEN_BACKLOG. -1 with err naming the
+ * address ("127.0.0.1:6000: Address already in use").
+ */
+int	net_listen(const char *addr, int port, char *err, size_t errlen);
+
+/* Fill a sockaddr from a numeric address and port; -1 if not numeric. */
+int	net_sockaddr(const char *addr, int port, struct sockaddr_storage *,
+	    socklen_t *);
+
+/* "1.2.3.4:5678" or "[::1]:5678"; out needs NET_PEER_MAX bytes. */
+#define NET_PEER_MAX	64
+void	net_format_peer(const struct sockaddr *, socklen_t, char *out);
+/* Same for the address alone (no port): for rate limits and storage. */
+void	net_format_addr(const struct sockaddr *, socklen_t, char *out);
+
+/* 1 if s is a numeric IPv4 or IPv6 address. */
+int	net_addr_valid(const char *s);
+
+#endif

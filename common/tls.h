@@ -1,0 +1,51 @@
+/*
+ * TLS contexts over OpenSSL 3.
+ *  - peer contexts (brain <-> tentacle): TLS 1.3 only, mutual: each side
+ *    presents its certificate and requires one from the other. Certificates
+ *    are self-signed; trust comes from pinning the fingerprint (SHA-256 of
+ *    the SubjectPublicKeyInfo, DER, as 64 lowercase hex digits), which the
+ *    protocol layer checks after the TLS handshake.
+ *  - web context (dashboard HTTPS): TLS 1.2 and 1.3, no client certificate.
+ * Every context sets SSL_OP_IGNORE_UNEXPECTED_EOF: a peer that closes
+ * without close_notify is normal, not an error (OpenSSL 3 + libevent 2.1).
+ */
+#ifndef OCTO_TLS_H
+#define OCTO_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+enum tls_role {
+	TLS_PEER_SERVER,	/* 6000, 6001, 7000, 7001 listeners */
+	TLS_PEER_CLIENT,	/* connections between brain and tentacles */
+	TLS_WEB_SERVER,		/* the dashboard */
+};
+
+/*
+ * Load certificate and key into a new context for `role`. On failure returns
+ * NULL and explains in err: which file is missing, unreadable, not a
+ * certificate/key, or whether key and certificate do not match.
+ */
+SSL_CTX	*tls_ctx_new(enum tls_role role, const char *certfile,
+	    const char *keyfile, char *err, size_t errlen);
+
+/*
+ * Make sure certfile and keyfile exist. If both do: 0. If neither does and
+ * their directory is writable: generate an ECDSA P-256 key (0600, written
+ * atomically) and a self-signed certificate (CN = common_name, SAN
+ * localhost and 127.0.0.1, 10 years), set *generated = 1, return 0.
+ * Otherwise -1 with a message naming the missing file and how to make it.
+ */
+int	tls_ensure_cert(const char *certfile, const char *keyfile,
+	    const char *common_name, int *generated, char *err, size_t errlen);
+
+/* Fingerprint of a certificate, of the peer of an SSL, or of a PEM file.
+ * out: OCTO_FPR_HEX_LEN + 1 bytes. 0 or -1. */
+int	tls_fingerprint_x509(X509 *, char *out);
+int	tls_fingerprint_peer(SSL *, char *out);
+int	tls_fingerprint_file(const char *certfile, char *out);
+
+/* The last OpenSSL error as text (for log lines). */
+const char *tls_error_str(void);
+
+#endif
