@@ -46,9 +46,6 @@ BRAIN_OBJ	= $(BRAIN_SRC:%.c=$(BUILD)/%.o)
 TENTACLE_OBJ	= $(TENTACLE_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-# Brain objects a unit test may link (everything but main()).
-BRAIN_LIB_OBJ	= $(filter-out $(BUILD)/brain/maestro.o,$(BRAIN_OBJ))
-
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle uninstall clean
 
@@ -67,9 +64,9 @@ $(BUILD)/octoBrain: $(BRAIN_OBJ) $(COMMON_OBJ)
 $(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ) $(BRAIN_LIB_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ibrain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
