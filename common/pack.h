@@ -43,7 +43,11 @@ int	unpack_str(struct unpacker *, char *dst, size_t dstsz);
  * for large fields such as script output. *out is NOT NUL-terminated. */
 int	unpack_str_ref(struct unpacker *, const char **out, size_t *outlen,
 	    size_t max);
-/* Exactly n bytes (fixed-size fields such as nonces). */
+/* Same for a byte string (pack_bytes): may contain NUL bytes. */
+int	unpack_bytes_ref(struct unpacker *, const uint8_t **out,
+	    size_t *outlen, size_t max);
+/* A byte string (packed with pack_bytes) of exactly n bytes: fixed-size
+ * fields such as nonces. Any other length is an error. */
 int	unpack_fixed(struct unpacker *, void *dst, size_t n);
 /* 0 if no error happened and every byte was consumed. */
 int	unpack_end(struct unpacker *);
