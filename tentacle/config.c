@@ -1,0 +1,133 @@
+/*
+ * The tentacle's configuration: its keys, their defaults, and the checks
+ * that span several keys. Parsing itself is common/config.c.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "tentacle.h"
+
+#define STR(f)	offsetof(struct tentacle_conf, f), \
+		sizeof(((struct tentacle_conf *)0)->f)
+#define NUM(f)	offsetof(struct tentacle_conf, f), 0
+
+const struct config_key tentacle_config_keys[] = {
+	{ "name", CONF_STRING, STR(name), 0, 0,
+	    "name given to the brain at enrolment (default: the hostname)" },
+	{ "brain", CONF_ADDR, STR(brain), 0, 0,
+	    "brain address to enrol with (like -b; empty: wait on register_port)" },
+	{ "brain_registerer_port", CONF_PORT, NUM(brain_registerer_port), 0, 0,
+	    "brain's enrolment port (registerer)" },
+	{ "brain_commander_port", CONF_PORT, NUM(brain_commander_port), 0, 0,
+	    "brain's port for delivering results (commander)" },
+	{ "listen_address", CONF_ADDR, STR(listen_address), 0, 0,
+	    "numeric address the register and command worker listen on" },
+	{ "register_port", CONF_PORT, NUM(register_port), 0, 0,
+	    "TLS port where a brain enrols this tentacle (until enrolled)" },
+	{ "command_port", CONF_PORT, NUM(command_port), 0, 0,
+	    "TLS port where the brain sends orders (once enrolled)" },
+	{ "state_dir", CONF_PATH, STR(state_dir), 0, 0,
+	    "directory (0700) for the key, certificate, enrolment and spool" },
+	{ "cert", CONF_PATH, STR(cert), 0, 0,
+	    "TLS certificate (empty: state_dir/tentacle.crt, made at first start)" },
+	{ "key", CONF_PATH, STR(key), 0, 0,
+	    "TLS private key (empty: state_dir/tentacle.key, made at first start)" },
+	{ "pidfile", CONF_PATH, STR(pidfile), 0, 0,
+	    "pidfile, locked while running" },
+	{ "scripts_dir", CONF_PATH, STR(scripts_dir), 0, 0,
+	    "the only directory whose scripts the brain may run" },
+	{ "spool_dir", CONF_PATH, STR(spool_dir), 0, 0,
+	    "results waiting for delivery (empty: state_dir/spool)" },
+	{ "io_timeout", CONF_INT, NUM(io_timeout), 1, 3600,
+	    "seconds a peer has for the TLS handshake and for each frame" },
+	{ NULL, 0, 0, 0, 0, 0, NULL }
+};
+
+void
+tentacle_config_defaults(struct tentacle_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->brain_registerer_port = 6000;
+	conf->brain_commander_port = 6001;
+	strlcpy(conf->listen_address, "0.0.0.0", sizeof(conf->listen_address));
+	conf->register_port = 7000;
+	conf->command_port = 7001;
+	strlcpy(conf->state_dir, "/var/lib/octopus/tentacle",
+	    sizeof(conf->state_dir));
+	strlcpy(conf->pidfile, "/run/octopus-tentacle/octoTentacle.pid",
+	    sizeof(conf->pidfile));
+	strlcpy(conf->scripts_dir, "/usr/local/lib/octopus/scripts",
+	    sizeof(conf->scripts_dir));
+	conf->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
+}
+
+static void
+default_path(char *dst, size_t size, const char *dir, const char *file)
+{
+	int	 n;
+
+	if (dst[0] != '\0')
+		return;
+	n = snprintf(dst, size, "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= size)
+		dst[0] = '\0';	/* caught by tentacle_config_check() */
+}
+
+void
+tentacle_config_finish(struct tentacle_conf *conf)
+{
+	default_path(conf->cert, sizeof(conf->cert), conf->state_dir,
+	    "tentacle.crt");
+	default_path(conf->key, sizeof(conf->key), conf->state_dir,
+	    "tentacle.key");
+	default_path(conf->spool_dir, sizeof(conf->spool_dir),
+	    conf->state_dir, "spool");
+}
+
+/* A name is sent to the brain and shown in its dashboard: keep it to what
+ * a hostname may contain, so it needs no quoting anywhere. */
+static int
+name_valid(const char *s)
+{
+	if (*s == '\0' || *s == '-' || *s == '.')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-._", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+tentacle_config_check(const struct tentacle_conf *conf, char *err,
+    size_t errlen)
+{
+	if (conf->name[0] != '\0' && !name_valid(conf->name)) {
+		snprintf(err, errlen, "name \"%s\": only letters, digits, "
+		    "'-', '.' and '_', not starting with '-' or '.'",
+		    conf->name);
+		return -1;
+	}
+	if (conf->state_dir[0] == '\0') {
+		snprintf(err, errlen, "state_dir must not be empty");
+		return -1;
+	}
+	if (conf->pidfile[0] == '\0') {
+		snprintf(err, errlen, "pidfile must not be empty");
+		return -1;
+	}
+	if (conf->cert[0] == '\0' || conf->key[0] == '\0' ||
+	    conf->spool_dir[0] == '\0') {
+		snprintf(err, errlen, "state_dir is too long");
+		return -1;
+	}
+	if (conf->register_port == conf->command_port) {
+		snprintf(err, errlen, "register_port and command_port are "
+		    "both %d", conf->register_port);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,180 @@
+/*
+ * The accept loop both tentacle children run (register on 7000, command
+ * worker on 7001): every connection on the inherited listening socket
+ * becomes a conn (common/conn.c: TLS 1.3, mutual, framed, with timeouts),
+ * at most TENTACLE_CONN_MAX at once. Each connection is logged when its TLS
+ * handshake completes and when it ends, with the reason; whole frames go
+ * to the role's protocol.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "log.h"
+#include "net.h"
+#include "tentacle.h"
+
+/* After accept() fails for want of descriptors or memory, stop accepting
+ * this long instead of spinning on a listening socket that stays ready. */
+#define ACCEPT_PAUSE_S	1
+
+struct listener {
+	struct event_base		*base;
+	struct evconnlistener		*evl;
+	struct event			*ev_resume;
+	SSL_CTX				*tls;
+	int				 timeout;
+	const struct tentacle_proto	*proto;
+	int				 nconn;
+	unsigned long			 refused;	/* since last log */
+	time_t				 refused_logged;
+};
+
+static time_t
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+conn_established(struct conn *c, void *arg)
+{
+	log_info("%s: connected (fingerprint %s)", conn_peer(c),
+	    conn_peer_fingerprint(c));
+}
+
+static int
+conn_frame(struct conn *c, const struct wire_frame *f, void *arg)
+{
+	struct listener	*l = arg;
+
+	log_debug("%s: %s frame, %u bytes", conn_peer(c),
+	    wire_type_str(f->type), f->len);
+	return l->proto->on_frame(c, f, l->proto->arg);
+}
+
+static void
+conn_closed(struct conn *c, const char *reason, void *arg)
+{
+	struct listener	*l = arg;
+
+	log_info("%s: closed: %s", conn_peer(c), reason);
+	l->nconn--;
+}
+
+static const struct conn_cbs listener_cbs = {
+	conn_established,
+	conn_frame,
+	conn_closed,
+};
+
+/* Over the limit: close at once. Log at most once a second, so a flood
+ * cannot flood the logs too. */
+static void
+refuse(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	char	peer[NET_PEER_MAX];
+	time_t	now;
+
+	close(fd);
+	l->refused++;
+	now = now_mono();
+	if (now == l->refused_logged)
+		return;
+	net_format_peer(sa, salen, peer);
+	log_warnx("%s: refused: %d connections already open (limit); "
+	    "%lu refused in the last second", peer, l->nconn, l->refused);
+	l->refused = 0;
+	l->refused_logged = now;
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener	*l = arg;
+	char		 peer[NET_PEER_MAX];
+
+	if (l->nconn >= TENTACLE_CONN_MAX) {
+		refuse(l, fd, sa, (socklen_t)salen);
+		return;
+	}
+	net_format_peer(sa, (socklen_t)salen, peer);
+	log_debug("%s: accepted", peer);
+	if (conn_accept(l->base, l->tls, fd, sa, (socklen_t)salen,
+	    &listener_cbs, l, l->timeout) == NULL) {
+		log_warnx("%s: cannot set up the connection", peer);
+		return;
+	}
+	l->nconn++;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct listener	*l = arg;
+
+	evconnlistener_enable(l->evl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener	*l = arg;
+	struct timeval	 tv = { ACCEPT_PAUSE_S, 0 };
+
+	log_warn("accept");
+	evconnlistener_disable(evl);
+	evtimer_add(l->ev_resume, &tv);
+}
+
+int
+listener_run(struct tentacle_child *ch, const struct tentacle_proto *proto)
+{
+	struct listener	l;
+	int		port;
+
+	memset(&l, 0, sizeof(l));
+	l.tls = ch->tls;
+	l.timeout = (int)ch->conf->io_timeout;
+	l.proto = proto;
+	if ((l.base = event_base_new()) == NULL) {
+		log_warnx("event_base_new failed");
+		return 1;
+	}
+	if ((l.ev_resume = evtimer_new(l.base, resume_cb, &l)) == NULL) {
+		log_warnx("evtimer_new failed");
+		event_base_free(l.base);
+		return 1;
+	}
+	/* backlog 0: the supervisor already listen()ed. */
+	if ((l.evl = evconnlistener_new(l.base, accept_cb, &l,
+	    LEV_OPT_CLOSE_ON_FREE, 0, ch->listen_fd)) == NULL) {
+		log_warnx("evconnlistener_new failed");
+		event_free(l.ev_resume);
+		event_base_free(l.base);
+		return 1;
+	}
+	evconnlistener_set_error_cb(l.evl, accept_error_cb);
+
+	port = ch->role == ROLE_REGISTER ? ch->conf->register_port :
+	    ch->conf->command_port;
+	log_info(strchr(ch->conf->listen_address, ':') != NULL ?
+	    "listening on [%s]:%d" : "listening on %s:%d",
+	    ch->conf->listen_address, port);
+	event_base_dispatch(l.base);
+
+	evconnlistener_free(l.evl);
+	event_free(l.ev_resume);
+	event_base_free(l.base);
+	return 0;
+}

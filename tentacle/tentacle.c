@@ -1,0 +1,898 @@
+/*
+ * octoTentacle: the agent on every supervised host.
+ *
+ * main() is the supervisor. It reads the configuration, locks the pidfile,
+ * makes sure the TLS certificate exists, binds the listening socket and
+ * builds the TLS context, then forks one child and watches it:
+ *	register	TLS on register_port while not enrolled (register.c)
+ *	command worker	TLS on command_port once enrolled (commandworker.c)
+ * A child that dies is logged and restarted after a backoff; SIGTERM stops
+ * everything; SIGHUP re-reads the configuration and restarts the child
+ * with it. The child inherits only its listening socket and stderr.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+#include "tentacle.h"
+
+/* Restart backoff: 1 s doubling to 30 s, so a child that cannot start
+ * neither spins nor stays down long once the cause is gone. A child that
+ * ran this long was healthy: its next restart starts over at 1 s. */
+#define RESTART_DELAY_MIN	1
+#define RESTART_DELAY_MAX	30
+#define RESTART_HEALTHY_S	60
+
+/* Seconds a child has to exit on SIGTERM before it gets SIGKILL. */
+#define CHILD_STOP_WAIT		5
+
+/* The descriptor number a child finds its listening socket at. */
+#define CHILD_LISTEN_FD		3
+
+/* Command-line options that override the file, re-applied on reload. */
+#define OVERRIDES_MAX		4
+struct override {
+	const char	*key;
+	char		 value[OCTO_PATH_MAX];
+};
+
+struct options {
+	char		 config[OCTO_PATH_MAX];
+	int		 config_given;
+	int		 foreground;
+	int		 verbose;
+	int		 check;
+	int		 reenrol;
+	struct override	 overrides[OVERRIDES_MAX];
+	int		 noverrides;
+	char		 token[TENTACLE_TOKEN_MAX + 1];
+};
+
+struct supervisor {
+	struct options		 opts;
+	struct tentacle_conf	 conf;
+	struct pidfile		 pidfile;
+	struct event_base	*base;
+	struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
+	struct event		*ev_sigchld, *ev_restart;
+	SSL_CTX			*tls;
+	int			 listen_fd;
+	enum tentacle_role	 listen_role;	/* what listen_fd is for */
+	pid_t			 child;		/* -1: none running */
+	enum tentacle_role	 child_role;
+	time_t			 child_started;
+	int			 restart_delay;	/* s, next backoff */
+	int			 restart_now;	/* we stopped it to reload */
+	int			 daemonised;
+	pid_t			 pid;
+};
+
+static time_t
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static const char *
+role_name(enum tentacle_role role)
+{
+	return role == ROLE_REGISTER ? "register" : "command worker";
+}
+
+static int
+role_port(const struct tentacle_conf *conf, enum tentacle_role role)
+{
+	return role == ROLE_REGISTER ? conf->register_port :
+	    conf->command_port;
+}
+
+/* An error message for the caller; truncating a long path is fine. */
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((noreturn))
+usage(FILE *f, int status)
+{
+	fprintf(f,
+"usage: %s [-nv] [-c file] [--no-daemon] [-b brain_ip]\n"
+"           [-t token | --token-file file] [--listen addr] [--name name]\n"
+"           [--reenrol]\n"
+"  -c, --config FILE     configuration file (default %s;\n"
+"                        when absent, run on the built-in defaults)\n"
+"      --no-daemon       stay in the foreground, log to stderr\n"
+"  -v, --verbose         also log debug lines\n"
+"  -n, --check           check the configuration and exit (-v: print it)\n"
+"  -b, --brain IP        enrol with the brain at this numeric address\n"
+"  -t, --token TOKEN     enrolment token made by the brain ('-': read stdin)\n"
+"      --token-file FILE read the enrolment token from FILE\n"
+"      --listen ADDR     numeric address to listen on (listen_address)\n"
+"      --name NAME       name to enrol under instead of the hostname\n"
+"      --reenrol         enrol again even if already enrolled\n"
+"      --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n",
+	    TENTACLE_PROGNAME, TENTACLE_CONFIG_FILE);
+	exit(status);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "%s: ", TENTACLE_PROGNAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static void
+add_override(struct options *o, const char *opt, const char *key,
+    const char *value)
+{
+	struct tentacle_conf	 scratch;
+	char			 err[512];
+	int			 i;
+
+	/* Check now, so a bad option fails before anything happens. */
+	tentacle_config_defaults(&scratch);
+	if (config_set(tentacle_config_keys, &scratch, key, value, err,
+	    sizeof(err)) == -1)
+		usage_error("%s", err);
+	for (i = 0; i < o->noverrides; i++)
+		if (strcmp(o->overrides[i].key, key) == 0)
+			break;
+	if (i == OVERRIDES_MAX)
+		usage_error("%s: too many options", opt);
+	if (strlcpy(o->overrides[i].value, value,
+	    sizeof(o->overrides[i].value)) >= sizeof(o->overrides[i].value))
+		usage_error("%s: value too long", opt);
+	o->overrides[i].key = key;
+	if (i == o->noverrides)
+		o->noverrides++;
+}
+
+/* A token is a secret made by the brain: printable, no spaces. */
+static void
+set_token(struct options *o, const char *from, const char *token)
+{
+	size_t	 len = strlen(token);
+	size_t	 i;
+
+	if (len == 0)
+		usage_error("%s: empty enrolment token", from);
+	if (len > TENTACLE_TOKEN_MAX)
+		usage_error("%s: enrolment token too long (at most %d "
+		    "characters)", from, TENTACLE_TOKEN_MAX);
+	for (i = 0; i < len; i++)
+		if (token[i] <= ' ' || token[i] > '~')
+			usage_error("%s: enrolment token has a space or a "
+			    "control character", from);
+	memcpy(o->token, token, len + 1);
+}
+
+/* Read a token: its first line, without the newline. */
+static void
+read_token(struct options *o, const char *from, FILE *f)
+{
+	char	line[TENTACLE_TOKEN_MAX + 3];
+	size_t	len;
+
+	if (fgets(line, sizeof(line), f) == NULL)
+		usage_error("%s: no enrolment token to read", from);
+	len = strcspn(line, "\r\n");
+	if (line[len] == '\0' && len > TENTACLE_TOKEN_MAX)
+		usage_error("%s: enrolment token too long (at most %d "
+		    "characters)", from, TENTACLE_TOKEN_MAX);
+	line[len] = '\0';
+	set_token(o, from, line);
+	crypto_wipe(line, sizeof(line));
+}
+
+enum {
+	OPT_NO_DAEMON = 256,
+	OPT_VERSION,
+	OPT_TOKEN_FILE,
+	OPT_LISTEN,
+	OPT_NAME,
+	OPT_REENROL,
+};
+
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "no-daemon",	no_argument,		NULL, OPT_NO_DAEMON },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "check",	no_argument,		NULL, 'n' },
+		{ "brain",	required_argument,	NULL, 'b' },
+		{ "token",	required_argument,	NULL, 't' },
+		{ "token-file",	required_argument,	NULL, OPT_TOKEN_FILE },
+		{ "listen",	required_argument,	NULL, OPT_LISTEN },
+		{ "name",	required_argument,	NULL, OPT_NAME },
+		{ "reenrol",	no_argument,		NULL, OPT_REENROL },
+		{ "version",	no_argument,		NULL, OPT_VERSION },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	FILE	*f;
+	int	 ch, token_opts = 0;
+
+	memset(o, 0, sizeof(*o));
+	strlcpy(o->config, TENTACLE_CONFIG_FILE, sizeof(o->config));
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:vnb:t:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (strlcpy(o->config, optarg, sizeof(o->config)) >=
+			    sizeof(o->config))
+				usage_error("-c: path too long");
+			o->config_given = 1;
+			break;
+		case OPT_NO_DAEMON:
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'b':
+			if (!net_addr_valid(optarg))
+				usage_error("-b: not a numeric IPv4 or IPv6 "
+				    "address: '%s'", optarg);
+			add_override(o, "-b", "brain", optarg);
+			break;
+		case 't':
+			token_opts++;
+			if (strcmp(optarg, "-") == 0)
+				read_token(o, "-t -", stdin);
+			else {
+				set_token(o, "-t", optarg);
+				/* Keep the secret out of ps. */
+				explicit_bzero(optarg, strlen(optarg));
+			}
+			break;
+		case OPT_TOKEN_FILE:
+			token_opts++;
+			if ((f = fopen(optarg, "re")) == NULL)
+				usage_error("--token-file: %s: %s", optarg,
+				    strerror(errno));
+			read_token(o, optarg, f);
+			fclose(f);
+			break;
+		case OPT_LISTEN:
+			add_override(o, "--listen", "listen_address", optarg);
+			break;
+		case OPT_NAME:
+			add_override(o, "--name", "name", optarg);
+			break;
+		case OPT_REENROL:
+			o->reenrol = 1;
+			break;
+		case OPT_VERSION:
+			printf("%s %s\n", TENTACLE_PROGNAME, OCTO_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout, 0);
+		case ':':
+			usage_error("option %s needs a value",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				usage_error("unknown option -%c (see --help)",
+				    optopt);
+			usage_error("unknown option %s (see --help)",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s' (see --help)",
+		    argv[optind]);
+	if (token_opts > 1)
+		usage_error("give the enrolment token once (-t or "
+		    "--token-file)");
+}
+
+/*
+ * Build a configuration: defaults, the file (if -c was given or the
+ * default file exists), then the command-line overrides. The caller
+ * finishes it with conf_finish().
+ */
+static int
+conf_read(const struct options *o, struct tentacle_conf *conf, char *err,
+    size_t errlen)
+{
+	int	i;
+
+	tentacle_config_defaults(conf);
+	if (o->config_given || access(o->config, F_OK) == 0) {
+		if (config_parse_file(o->config, tentacle_config_keys, conf,
+		    err, errlen) == -1)
+			return -1;
+	}
+	for (i = 0; i < o->noverrides; i++)
+		if (config_set(tentacle_config_keys, conf,
+		    o->overrides[i].key, o->overrides[i].value, err,
+		    errlen) == -1)
+			return -1;
+	memcpy(conf->token, o->token, sizeof(conf->token));
+	conf->reenrol = o->reenrol;
+	return 0;
+}
+
+static int
+conf_finish(const struct options *o, struct tentacle_conf *conf, char *err,
+    size_t errlen)
+{
+	char		 why[512];
+	const char	*where;
+
+	/* Name the file when there is one: the mistake may be in it. */
+	where = o->config_given || access(o->config, F_OK) == 0 ?
+	    o->config : TENTACLE_PROGNAME;
+	tentacle_config_finish(conf);
+	if (tentacle_config_check(conf, why, sizeof(why)) == -1) {
+		set_err(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	if (conf->token[0] != '\0' && conf->brain[0] == '\0') {
+		set_err(err, errlen, "%s: an enrolment token needs a brain "
+		    "(-b, or 'brain' in the configuration)", where);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_line(const char *line)
+{
+	printf("%s\n", line);
+}
+
+/* mkdir -p: parents 0755, the last one `mode`. */
+static int
+make_dir(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char		 tmp[OCTO_PATH_MAX];
+	struct stat	 st;
+	char		*p;
+
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			set_err(err, errlen, "%s: not a directory", path);
+			return -1;
+		}
+		return 0;
+	}
+	if (strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
+		set_err(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST) {
+			set_err(err, errlen, "%s: cannot create: %s", tmp,
+			    strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST) {
+		set_err(err, errlen, "%s: cannot create: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dir_of(const char *path, char *out, size_t outlen)
+{
+	char	*slash;
+
+	if (strlcpy(out, path, outlen) >= outlen)
+		return -1;
+	if ((slash = strrchr(out, '/')) == NULL)
+		return -1;
+	if (slash == out)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return 0;
+}
+
+static int
+is_enrolled(const struct tentacle_conf *conf)
+{
+	char	path[OCTO_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
+	    TENTACLE_ENROLMENT_FILE);
+	return access(path, F_OK) == 0;
+}
+
+/* The name the tentacle gives: the configured one or the hostname. */
+static void
+host_name(const struct tentacle_conf *conf, char *out, size_t outlen)
+{
+	if (conf->name[0] != '\0') {
+		strlcpy(out, conf->name, outlen);
+		return;
+	}
+	if (gethostname(out, outlen) == -1 || out[0] == '\0')
+		strlcpy(out, "octoTentacle", outlen);
+	out[outlen - 1] = '\0';
+}
+
+/* Make the certificate if needed and load it into a server context. */
+static SSL_CTX *
+load_tls(const struct tentacle_conf *conf, char *err, size_t errlen)
+{
+	char	 cn[OCTO_NAME_MAX + 256];
+	char	 fpr[OCTO_FPR_HEX_LEN + 1];
+	int	 generated = 0;
+	SSL_CTX	*ctx;
+
+	host_name(conf, cn, sizeof(cn));
+	if (tls_ensure_cert(conf->cert, conf->key, cn, &generated, err,
+	    errlen) == -1)
+		return NULL;
+	if (generated) {
+		if (tls_fingerprint_file(conf->cert, fpr) == -1)
+			strlcpy(fpr, "unknown", sizeof(fpr));
+		log_info("generated key %s and certificate %s for %s "
+		    "(fingerprint %s)", conf->key, conf->cert, cn, fpr);
+	}
+	if ((ctx = tls_ctx_new(TLS_PEER_SERVER, conf->cert, conf->key, err,
+	    errlen)) == NULL)
+		return NULL;
+	return ctx;
+}
+
+static int
+bind_role(const struct tentacle_conf *conf, enum tentacle_role role,
+    char *err, size_t errlen)
+{
+	return net_listen(conf->listen_address, role_port(conf, role), err,
+	    errlen);
+}
+
+/* In the forked child: become the role's process, never return. */
+static void __attribute__((noreturn))
+child_run(struct supervisor *sv, enum tentacle_role role)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGCHLD };
+	struct tentacle_child	 ch;
+	size_t			 i;
+	int			 fd, status;
+
+	/* The supervisor's libevent handlers are not ours: default actions
+	 * (SIGTERM ends us: we hold nothing to clean up), and reloads are
+	 * done by the supervisor restarting us. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		fatal("prctl(PR_SET_PDEATHSIG)");
+	/* The supervisor may have died before prctl(). */
+	if (getppid() != sv->pid)
+		_exit(0);
+
+	/* Keep only stdio and the listening socket: no pidfile lock, no
+	 * supervisor event loop, no daemon_start() pipe. */
+	closelog();
+	if (sv->listen_fd != CHILD_LISTEN_FD) {
+		if (dup2(sv->listen_fd, CHILD_LISTEN_FD) == -1)
+			fatal("dup2");
+	}
+	if (close_range(CHILD_LISTEN_FD + 1, ~0U, 0) == -1)
+		fatal("close_range");
+	if (sv->daemonised) {
+		/* The first child is forked before daemon_ready(): let go of
+		 * the terminal (or the pipe of whoever started us) now. */
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			if (fd > STDERR_FILENO)
+				close(fd);
+		}
+		log_to_syslog();
+	}
+	log_procinit(role_name(role));
+	proc_title(TENTACLE_PROGNAME, role_name(role));
+
+	ch.conf = &sv->conf;
+	ch.role = role;
+	ch.listen_fd = CHILD_LISTEN_FD;
+	ch.tls = sv->tls;
+	if (role == ROLE_REGISTER)
+		status = register_main(&ch);
+	else
+		status = commandworker_main(&ch);
+	exit(status);
+}
+
+static int
+child_spawn(struct supervisor *sv)
+{
+	pid_t	pid;
+
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("fork");
+		return -1;
+	case 0:
+		child_run(sv, sv->listen_role);
+	}
+	sv->child = pid;
+	sv->child_role = sv->listen_role;
+	sv->child_started = now_mono();
+	log_info("%s started (pid %ld) on %s:%d", role_name(sv->child_role),
+	    (long)pid, sv->conf.listen_address,
+	    role_port(&sv->conf, sv->child_role));
+	return 0;
+}
+
+static void
+schedule_restart(struct supervisor *sv, int delay)
+{
+	struct timeval	tv = { delay, 0 };
+
+	evtimer_add(sv->ev_restart, &tv);
+}
+
+/* Backoff after a failure: wait restart_delay, then double it. */
+static void
+schedule_retry(struct supervisor *sv, const char *what)
+{
+	log_info("restarting the %s in %d s", what, sv->restart_delay);
+	schedule_restart(sv, sv->restart_delay);
+	sv->restart_delay *= 2;
+	if (sv->restart_delay > RESTART_DELAY_MAX)
+		sv->restart_delay = RESTART_DELAY_MAX;
+}
+
+/*
+ * Start the child for the current state: the register until enrolled,
+ * then the command worker. When the role changed (the register finished
+ * the enrolment), bind the other port first.
+ */
+static void
+restart_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct supervisor	*sv = arg;
+	enum tentacle_role	 role;
+	char			 err[512];
+	int			 lfd;
+
+	if (sv->child != -1)
+		return;
+	role = is_enrolled(&sv->conf) ? ROLE_COMMAND : ROLE_REGISTER;
+	if (role != sv->listen_role) {
+		if ((lfd = bind_role(&sv->conf, role, err, sizeof(err))) ==
+		    -1) {
+			log_warnx("%s", err);
+			schedule_retry(sv, role_name(role));
+			return;
+		}
+		log_info("now %s: listening on port %d instead of %d",
+		    role == ROLE_COMMAND ? "enrolled" : "not enrolled",
+		    role_port(&sv->conf, role),
+		    role_port(&sv->conf, sv->listen_role));
+		close(sv->listen_fd);
+		sv->listen_fd = lfd;
+		sv->listen_role = role;
+	}
+	if (child_spawn(sv) == -1)
+		schedule_retry(sv, role_name(role));
+}
+
+static void
+log_child_end(struct supervisor *sv, pid_t pid, int status)
+{
+	const char	*name = role_name(sv->child_role);
+
+	if (WIFEXITED(status))
+		log_warnx("%s (pid %ld) exited with status %d", name,
+		    (long)pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warnx("%s (pid %ld) killed by signal %d (%s)%s", name,
+		    (long)pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		log_warnx("%s (pid %ld) ended with status 0x%x", name,
+		    (long)pid, status);
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct supervisor	*sv = arg;
+	pid_t			 pid;
+	int			 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != sv->child)
+			continue;
+		sv->child = -1;
+		if (sv->restart_now) {
+			/* Stopped by us to apply a reload. */
+			sv->restart_now = 0;
+			log_info("%s (pid %ld) stopped for the reload",
+			    role_name(sv->child_role), (long)pid);
+			schedule_restart(sv, 0);
+			continue;
+		}
+		log_child_end(sv, pid, status);
+		if (now_mono() - sv->child_started >= RESTART_HEALTHY_S)
+			sv->restart_delay = RESTART_DELAY_MIN;
+		schedule_retry(sv, role_name(sv->child_role));
+	}
+}
+
+/* SIGTERM the child, give it CHILD_STOP_WAIT seconds, then SIGKILL. */
+static void
+child_stop(struct supervisor *sv)
+{
+	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+	int		 status, i;
+	pid_t		 pid;
+
+	if (sv->child == -1)
+		return;
+	kill(sv->child, SIGTERM);
+	for (i = 0; i < CHILD_STOP_WAIT * 50; i++) {
+		pid = waitpid(sv->child, &status, WNOHANG);
+		if (pid == sv->child || (pid == -1 && errno != EINTR)) {
+			sv->child = -1;
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	log_warnx("%s (pid %ld) did not stop: killing it",
+	    role_name(sv->child_role), (long)sv->child);
+	kill(sv->child, SIGKILL);
+	while (waitpid(sv->child, &status, 0) == -1 && errno == EINTR)
+		;
+	sv->child = -1;
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct supervisor	*sv = arg;
+
+	log_info("%s: shutting down", strsignal((int)sig));
+	child_stop(sv);
+	event_base_loopbreak(sv->base);
+}
+
+/*
+ * SIGHUP: re-read the configuration. On any error keep the running one.
+ * pidfile and state_dir cannot change under a running daemon (the lock,
+ * the enrolment): those need a restart. The new TLS context and socket are
+ * made before anything is replaced, then the child restarts with them.
+ */
+static void
+reload(struct supervisor *sv)
+{
+	struct tentacle_conf	 nc;
+	SSL_CTX			*ctx;
+	char			 err[1024];
+	int			 lfd = -1;
+
+	log_info("SIGHUP: reloading the configuration");
+	if (conf_read(&sv->opts, &nc, err, sizeof(err)) == -1)
+		goto fail;
+	if (strcmp(nc.pidfile, sv->conf.pidfile) != 0) {
+		log_warnx("reload: pidfile changed: restart %s to apply it",
+		    TENTACLE_PROGNAME);
+		memcpy(nc.pidfile, sv->conf.pidfile, sizeof(nc.pidfile));
+	}
+	if (strcmp(nc.state_dir, sv->conf.state_dir) != 0) {
+		log_warnx("reload: state_dir changed: restart %s to apply it",
+		    TENTACLE_PROGNAME);
+		memcpy(nc.state_dir, sv->conf.state_dir, sizeof(nc.state_dir));
+	}
+	if (conf_finish(&sv->opts, &nc, err, sizeof(err)) == -1)
+		goto fail;
+	if ((ctx = load_tls(&nc, err, sizeof(err))) == NULL)
+		goto fail;
+	if (strcmp(nc.listen_address, sv->conf.listen_address) != 0 ||
+	    role_port(&nc, sv->listen_role) !=
+	    role_port(&sv->conf, sv->listen_role)) {
+		if ((lfd = bind_role(&nc, sv->listen_role, err,
+		    sizeof(err))) == -1) {
+			SSL_CTX_free(ctx);
+			goto fail;
+		}
+	}
+
+	SSL_CTX_free(sv->tls);
+	sv->tls = ctx;
+	if (lfd != -1) {
+		close(sv->listen_fd);
+		sv->listen_fd = lfd;
+	}
+	crypto_wipe(&sv->conf, sizeof(sv->conf));
+	sv->conf = nc;
+	crypto_wipe(&nc, sizeof(nc));
+	log_info("reload: configuration reloaded");
+	if (sv->child != -1) {
+		sv->restart_now = 1;
+		kill(sv->child, SIGTERM);
+	}
+	return;
+ fail:
+	crypto_wipe(&nc, sizeof(nc));
+	log_warnx("reload: %s; keeping the current configuration", err);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short events, void *arg)
+{
+	reload(arg);
+}
+
+static void __attribute__((noreturn))
+startup_fail(struct supervisor *sv, const char *msg)
+{
+	log_warnx("%s", msg);
+	if (sv->pidfile.fd != -1)
+		pidfile_remove(&sv->pidfile);
+	exit(1);
+}
+
+static void
+supervisor_free(struct supervisor *sv)
+{
+	event_free(sv->ev_sigterm);
+	event_free(sv->ev_sigint);
+	event_free(sv->ev_sighup);
+	event_free(sv->ev_sigchld);
+	event_free(sv->ev_restart);
+	event_base_free(sv->base);
+	if (sv->listen_fd != -1)
+		close(sv->listen_fd);
+	SSL_CTX_free(sv->tls);
+	crypto_wipe(&sv->conf, sizeof(sv->conf));
+	crypto_wipe(&sv->opts, sizeof(sv->opts));
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct supervisor	 sv;
+	char				 err[1024], dir[OCTO_PATH_MAX];
+
+	proc_title_init(argc, argv);
+	parse_options(argc, argv, &sv.opts);
+	if (conf_read(&sv.opts, &sv.conf, err, sizeof(err)) == -1 ||
+	    conf_finish(&sv.opts, &sv.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(2);
+	}
+	if (sv.opts.check) {
+		if (sv.opts.verbose)
+			config_dump(tentacle_config_keys, &sv.conf,
+			    print_line);
+		printf("configuration OK\n");
+		exit(0);
+	}
+
+	/* Start-up errors go to the terminal (daemon_start() keeps it until
+	 * daemon_ready()); syslog takes over once we are ready. */
+	log_init(TENTACLE_PROGNAME, 1, sv.opts.verbose);
+	log_procinit("supervisor");
+	sv.pidfile.fd = -1;
+	sv.listen_fd = -1;
+	sv.child = -1;
+	sv.restart_delay = RESTART_DELAY_MIN;
+
+	if (dir_of(sv.conf.pidfile, dir, sizeof(dir)) == 0 &&
+	    make_dir(dir, 0755, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
+	if (pidfile_check(sv.conf.pidfile, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
+	if (!sv.opts.foreground) {
+		daemon_start();
+		sv.daemonised = 1;
+	}
+	sv.pid = getpid();
+	if (pidfile_lock(&sv.pidfile, sv.conf.pidfile, err, sizeof(err)) ==
+	    -1)
+		startup_fail(&sv, err);
+	if (make_dir(sv.conf.state_dir, 0700, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
+	if ((sv.tls = load_tls(&sv.conf, err, sizeof(err))) == NULL)
+		startup_fail(&sv, err);
+
+	sv.listen_role = is_enrolled(&sv.conf) ? ROLE_COMMAND : ROLE_REGISTER;
+	if ((sv.listen_fd = bind_role(&sv.conf, sv.listen_role, err,
+	    sizeof(err))) == -1)
+		startup_fail(&sv, err);
+	if (sv.listen_role == ROLE_REGISTER && sv.conf.brain[0] != '\0')
+		log_warnx("self-enrolment with the brain %s is not "
+		    "implemented in this version: waiting to be enrolled on "
+		    "port %d instead", sv.conf.brain, sv.conf.register_port);
+	if (sv.conf.reenrol)
+		log_warnx("--reenrol: re-enrolment is not implemented in "
+		    "this version: ignored");
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((sv.base = event_base_new()) == NULL)
+		startup_fail(&sv, "event_base_new failed");
+	sv.ev_sigterm = evsignal_new(sv.base, SIGTERM, sigterm_cb, &sv);
+	sv.ev_sigint = evsignal_new(sv.base, SIGINT, sigterm_cb, &sv);
+	sv.ev_sighup = evsignal_new(sv.base, SIGHUP, sighup_cb, &sv);
+	sv.ev_sigchld = evsignal_new(sv.base, SIGCHLD, sigchld_cb, &sv);
+	sv.ev_restart = evtimer_new(sv.base, restart_cb, &sv);
+	if (sv.ev_sigterm == NULL || sv.ev_sigint == NULL ||
+	    sv.ev_sighup == NULL || sv.ev_sigchld == NULL ||
+	    sv.ev_restart == NULL ||
+	    evsignal_add(sv.ev_sigterm, NULL) == -1 ||
+	    evsignal_add(sv.ev_sigint, NULL) == -1 ||
+	    evsignal_add(sv.ev_sighup, NULL) == -1 ||
+	    evsignal_add(sv.ev_sigchld, NULL) == -1)
+		startup_fail(&sv, "cannot set up signal handling");
+
+	proc_title(TENTACLE_PROGNAME, "supervisor");
+	if (child_spawn(&sv) == -1)
+		startup_fail(&sv, "cannot start the child");
+	if (sv.daemonised) {
+		daemon_ready();
+		log_to_syslog();
+	}
+	log_info("%s %s running (%s)", TENTACLE_PROGNAME, OCTO_VERSION,
+	    sv.listen_role == ROLE_REGISTER ? "not enrolled" : "enrolled");
+
+	event_base_dispatch(sv.base);
+
+	child_stop(&sv);
+	pidfile_remove(&sv.pidfile);
+	supervisor_free(&sv);
+	log_info("stopped");
+	return 0;
+}
