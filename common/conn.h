@@ -52,8 +52,14 @@ int	conn_send(struct conn *, uint8_t type, const void *payload,
 /* Send WIRE_ERROR with reason, then close once it is flushed; on_close
  * runs with `reason`. */
 void	conn_fail(struct conn *, const char *reason);
-/* Close now; on_close runs with "closed locally". */
+/* Close now; on_close runs with "closed locally".
+ * Both are safe inside on_frame/on_established: on_close then runs when
+ * that callback returns; elsewhere it runs before conn_close returns. */
 void	conn_close(struct conn *);
+
+/* Change the per-read/write timeout (0 = none), e.g. for an idle link
+ * that the protocol keeps alive itself. */
+void	conn_set_timeout(struct conn *, int timeout_s);
 
 const char *conn_peer(const struct conn *);		/* "ip:port" */
 const char *conn_peer_addr(const struct conn *);	/* "ip" */

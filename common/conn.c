@@ -1,0 +1,557 @@
+/*
+ * A framed TLS connection on libevent's OpenSSL bufferevents.
+ *
+ * Lifetime: every path ends in conn_finish(), which records the reason
+ * once. If we are inside one of our own callbacks (possibly inside the
+ * user's on_frame / on_established), on_close and the free wait until that
+ * callback unwinds; otherwise they happen at once. So conn_close() and
+ * conn_fail() are safe from anywhere, including from on_frame.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <bsd/string.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "limits.h"
+#include "net.h"
+#include "pack.h"
+#include "tls.h"
+
+/* Seconds a failing connection gets to take our WIRE_ERROR. */
+#define CONN_FAIL_TIMEOUT	3
+#define CONN_REASON_MAX		256
+
+struct conn {
+	struct bufferevent	*bev;
+	SSL			*ssl;
+	struct conn_cbs		 cbs;
+	void			*arg;
+	int			 timeout_s;
+	int			 client;
+	int			 established;
+	int			 closing;	/* waiting for output to drain */
+	int			 finished;	/* reason recorded */
+	int			 in_cb;		/* depth of our callbacks */
+	char			 reason[CONN_REASON_MAX];
+	char			 peer[NET_PEER_MAX];
+	char			 addr[NET_PEER_MAX];
+	char			 fpr[OCTO_FPR_HEX_LEN + 1];
+};
+
+static void	conn_readcb(struct bufferevent *, void *);
+static void	conn_writecb(struct bufferevent *, void *);
+static void	conn_eventcb(struct bufferevent *, short, void *);
+
+static void
+conn_destroy(struct conn *c)
+{
+	char	junk[4096];
+	int	fd, i;
+
+	if (c->bev != NULL) {
+		fd = bufferevent_getfd(c->bev);
+		/* Read what the peer sent that we did not take, so close()
+		 * sends a FIN, not a RST that could discard our last frame. */
+		if (c->closing && fd >= 0)
+			for (i = 0; i < 16; i++)
+				if (recv(fd, junk, sizeof(junk),
+				    MSG_DONTWAIT) <= 0)
+					break;
+		/* Frees the SSL and closes the socket (CLOSE_ON_FREE). */
+		bufferevent_free(c->bev);
+	}
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+/* Call on_close exactly once, then free. */
+static void
+conn_done(struct conn *c)
+{
+	c->in_cb++;	/* on_close may call conn_close(): already finished */
+	if (c->cbs.on_close != NULL)
+		c->cbs.on_close(c, c->reason, c->arg);
+	conn_destroy(c);
+}
+
+static void
+conn_finish(struct conn *c, const char *reason)
+{
+	if (c->finished)
+		return;
+	c->finished = 1;
+	strlcpy(c->reason, reason, sizeof(c->reason));
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	if (c->in_cb == 0)
+		conn_done(c);
+}
+
+/* Leave one of our callbacks: run a close decided meanwhile. */
+static void
+conn_leave(struct conn *c)
+{
+	if (--c->in_cb == 0 && c->finished)
+		conn_done(c);
+}
+
+static void
+conn_set_timeouts(struct conn *c, int seconds)
+{
+	struct timeval	tv;
+
+	if (seconds <= 0) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	tv.tv_sec = seconds;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+/* Close once everything queued has been written. */
+static void
+conn_close_flushed(struct conn *c, const char *reason)
+{
+	if (c->finished || c->closing)
+		return;
+	c->closing = 1;
+	strlcpy(c->reason, reason, sizeof(c->reason));
+	/* A peer that does not read must not hold us for long. */
+	conn_set_timeouts(c, c->timeout_s > 0 &&
+	    c->timeout_s < CONN_FAIL_TIMEOUT ? c->timeout_s : CONN_FAIL_TIMEOUT);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_finish(c, c->reason);
+}
+
+static struct conn *
+conn_new(struct event_base *base, SSL_CTX *ctx, int fd, int client,
+    const struct conn_cbs *cbs, void *arg, int timeout_s)
+{
+	struct conn	*c;
+	SSL		*ssl;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((ssl = SSL_new(ctx)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    client ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		/* libevent freed the SSL (CLOSE_ON_FREE); the fd is ours. */
+		free(c);
+		return NULL;
+	}
+	c->ssl = ssl;
+	c->cbs = *cbs;
+	c->arg = arg;
+	c->client = client;
+	c->timeout_s = timeout_s;
+	/* Peers that close without close_notify are normal. */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	/* Buffer at most one largest frame before we stop reading. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	/* Covers the TLS handshake and every later read and write. */
+	conn_set_timeouts(c, timeout_s);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+struct conn *
+conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
+    const struct sockaddr *sa, socklen_t slen, const struct conn_cbs *cbs,
+    void *arg, int timeout_s)
+{
+	struct conn	*c;
+
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (c = conn_new(base, ctx, fd, 0, cbs, arg, timeout_s)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	net_format_peer(sa, slen, c->peer);
+	net_format_addr(sa, slen, c->addr);
+	return c;
+}
+
+struct conn *
+conn_connect(struct event_base *base, SSL_CTX *ctx, const char *addr,
+    int port, const char *source_addr, const struct conn_cbs *cbs,
+    void *arg, int timeout_s, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss, src;
+	socklen_t		 slen, srclen;
+	struct conn		*c;
+	int			 fd, on = 1, saved;
+
+	if (port < 1 || port > 65535 ||
+	    net_sockaddr(addr, port, &ss, &slen) == -1) {
+		snprintf(err, errlen, "%s:%d: not a numeric address and port",
+		    addr != NULL ? addr : "", port);
+		return NULL;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (source_addr != NULL && source_addr[0] != '\0') {
+		if (net_sockaddr(source_addr, 0, &src, &srclen) == -1 ||
+		    src.ss_family != ss.ss_family) {
+			close(fd);
+			snprintf(err, errlen, "source address %s: not a "
+			    "numeric address of the same family as %s",
+			    source_addr, addr);
+			return NULL;
+		}
+		if (bind(fd, (struct sockaddr *)&src, srclen) == -1) {
+			saved = errno;
+			close(fd);
+			snprintf(err, errlen, "bind to %s: %s", source_addr,
+			    strerror(saved));
+			return NULL;
+		}
+	}
+	if ((c = conn_new(base, ctx, fd, 1, cbs, arg, timeout_s)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "cannot create a TLS connection: %s",
+		    tls_error_str());
+		return NULL;
+	}
+	net_format_peer((struct sockaddr *)&ss, slen, c->peer);
+	net_format_addr((struct sockaddr *)&ss, slen, c->addr);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	    (int)slen) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "connect to %s: %s", c->peer,
+		    strerror(saved));
+		conn_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Decode and deliver every whole frame in the input buffer. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct wire_frame	 f;
+	enum wire_status	 st;
+	uint8_t			 hdr[WIRE_HDR_LEN], *p;
+	size_t			 avail, hlen, used;
+	uint32_t		 plen;
+	char			 why[CONN_REASON_MAX];
+
+	while (!c->finished) {
+		avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		if (c->closing) {
+			/* Closing: ignore what still comes in. */
+			evbuffer_drain(in, avail);
+			break;
+		}
+		hlen = avail < WIRE_HDR_LEN ? avail : WIRE_HDR_LEN;
+		if (evbuffer_copyout(in, hdr, hlen) != (ev_ssize_t)hlen) {
+			conn_finish(c, "read error");
+			break;
+		}
+		st = wire_decode(hdr, hlen, &f, &used);
+		if (st == WIRE_NEED_MORE && hlen == WIRE_HDR_LEN) {
+			plen = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 |
+			    (uint32_t)hdr[6] << 8 | (uint32_t)hdr[7];
+			if (avail - WIRE_HDR_LEN < plen)
+				break;		/* wait for the rest */
+			/* Contiguous copy of exactly this frame, no more. */
+			if ((p = evbuffer_pullup(in, (ev_ssize_t)(WIRE_HDR_LEN
+			    + (size_t)plen))) == NULL) {
+				conn_finish(c, "out of memory");
+				break;
+			}
+			st = wire_decode(p, WIRE_HDR_LEN + (size_t)plen, &f,
+			    &used);
+			if (st == WIRE_OK) {
+				int r = 0;
+
+				if (c->cbs.on_frame != NULL)
+					r = c->cbs.on_frame(c, &f, c->arg);
+				evbuffer_drain(in, used);
+				if (r == -1)
+					conn_close_flushed(c, "closed locally");
+				continue;
+			}
+		}
+		if (st == WIRE_NEED_MORE)
+			break;
+		if (st == WIRE_BAD_MAGIC)
+			strlcpy(why, "bad frame: not an Octopus peer",
+			    sizeof(why));
+		else
+			snprintf(why, sizeof(why), "bad frame: %s",
+			    wire_status_str(st));
+		conn_finish(c, why);
+		break;
+	}
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->in_cb++;
+	/* Frames wait until the peer is known (on_established). */
+	if (c->established)
+		conn_process(c);
+	conn_leave(c);
+}
+
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->in_cb++;
+	if (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_finish(c, c->reason);
+	conn_leave(c);
+}
+
+/* Append the OpenSSL errors libevent kept for this bufferevent. */
+static void
+conn_ssl_errors(struct conn *c, char *out, size_t outsz)
+{
+	unsigned long	 e;
+	const char	*r;
+	char		 one[128];
+	long		 vr;
+	int		 n = 0;
+
+	out[0] = '\0';
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (n++ >= 3)
+			continue;
+		if ((r = ERR_reason_error_string(e)) == NULL) {
+			ERR_error_string_n(e, one, sizeof(one));
+			r = one;
+		}
+		if (strstr(out, r) != NULL)
+			continue;
+		if (out[0] != '\0')
+			strlcat(out, "; ", outsz);
+		strlcat(out, r, outsz);
+	}
+	if (n > 0 && !c->established &&
+	    (vr = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
+		snprintf(one, sizeof(one), " (%s)",
+		    X509_verify_cert_error_string(vr));
+		strlcat(out, one, outsz);
+	}
+	ERR_clear_error();
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn		*c = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss), el = sizeof(int);
+	char			 why[CONN_REASON_MAX], ssl_err[192];
+	int			 serr = 0, fd;
+
+	c->in_cb++;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (tls_fingerprint_peer(c->ssl, c->fpr) == -1) {
+			c->fpr[0] = '\0';
+			conn_finish(c, "TLS handshake failed: no peer "
+			    "certificate");
+			goto out;
+		}
+		c->established = 1;
+		/* From now on a timeout is per frame, not per handshake. */
+		conn_set_timeouts(c, c->timeout_s);
+		if (!c->closing && c->cbs.on_established != NULL)
+			c->cbs.on_established(c, c->arg);
+		/* Frames that came with the handshake. */
+		if (!c->finished)
+			conn_process(c);
+		goto out;
+	}
+	if (c->closing) {
+		/* Whatever happens now, the reason is the one given. */
+		conn_finish(c, c->reason);
+		goto out;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_finish(c, c->established ? "timeout" :
+		    "timeout during TLS handshake");
+		goto out;
+	}
+	if (what & BEV_EVENT_EOF) {
+		conn_finish(c, c->established ? "closed by peer" :
+		    "closed by peer during TLS handshake");
+		goto out;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		serr = EVUTIL_SOCKET_ERROR();
+		conn_ssl_errors(c, ssl_err, sizeof(ssl_err));
+		if (ssl_err[0] != '\0')
+			snprintf(why, sizeof(why), "%s: %s", c->established ?
+			    "TLS error" : "TLS handshake failed", ssl_err);
+		else if (c->established)
+			snprintf(why, sizeof(why), "connection error: %s",
+			    serr ? strerror(serr) : "unknown");
+		else {
+			fd = bufferevent_getfd(bev);
+			if (c->client && fd >= 0 && getpeername(fd,
+			    (struct sockaddr *)&ss, &sl) == -1) {
+				/* Never connected: say why. */
+				int	 soerr = 0;
+
+				if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
+				    &soerr, &el) == 0 && soerr != 0)
+					serr = soerr;
+				snprintf(why, sizeof(why), "cannot connect: "
+				    "%s", serr ? strerror(serr) :
+				    "unknown error");
+			} else
+				snprintf(why, sizeof(why), "TLS handshake "
+				    "failed: %s", serr ? strerror(serr) :
+				    "connection closed");
+		}
+		conn_finish(c, why);
+		goto out;
+	}
+ out:
+	conn_leave(c);
+}
+
+int
+conn_send(struct conn *c, uint8_t type, const void *payload, size_t len)
+{
+	uint8_t	hdr[WIRE_HDR_LEN];
+
+	if (c == NULL || c->finished || c->closing || type == 0 ||
+	    type >= WIRE_TYPE_MAX || len > WIRE_PAYLOAD_MAX ||
+	    (len > 0 && payload == NULL))
+		return -1;
+	hdr[0] = WIRE_MAGIC0;
+	hdr[1] = WIRE_MAGIC1;
+	hdr[2] = WIRE_VERSION;
+	hdr[3] = type;
+	hdr[4] = (uint8_t)(len >> 24);
+	hdr[5] = (uint8_t)(len >> 16);
+	hdr[6] = (uint8_t)(len >> 8);
+	hdr[7] = (uint8_t)len;
+	if (bufferevent_write(c->bev, hdr, sizeof(hdr)) == -1)
+		return -1;
+	if (len > 0 && bufferevent_write(c->bev, payload, len) == -1)
+		return -1;
+	return 0;
+}
+
+void
+conn_fail(struct conn *c, const char *reason)
+{
+	struct buf	b;
+	struct packer	pk;
+
+	if (c == NULL || c->finished || c->closing)
+		return;
+	if (reason == NULL)
+		reason = "protocol error";
+	buf_init(&b, 4 + CONN_REASON_MAX);
+	pack_init(&pk, &b);
+	/* Only what fits: the reason is for a person, not a transcript. */
+	pack_bytes(&pk, reason, strnlen(reason, CONN_REASON_MAX - 1));
+	if (pack_error(&pk) == 0)
+		(void)conn_send(c, WIRE_ERROR, b.data, b.len);
+	buf_free(&b);
+	conn_close_flushed(c, reason);
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c == NULL || c->finished)
+		return;
+	if (c->closing) {
+		/* Already on its way out: keep the reason it had. */
+		conn_finish(c, c->reason);
+		return;
+	}
+	conn_finish(c, "closed locally");
+}
+
+void
+conn_set_timeout(struct conn *c, int timeout_s)
+{
+	if (c == NULL || c->finished || c->closing)
+		return;
+	c->timeout_s = timeout_s;
+	conn_set_timeouts(c, timeout_s);
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+
+const char *
+conn_peer_addr(const struct conn *c)
+{
+	return c->addr;
+}
+
+const char *
+conn_peer_fingerprint(const struct conn *c)
+{
+	return c->fpr;
+}
+
+SSL *
+conn_ssl(struct conn *c)
+{
+	return c->ssl;
+}
+
+void *
+conn_arg(struct conn *c)
+{
+	return c->arg;
+}
+
+void
+conn_set_arg(struct conn *c, void *arg)
+{
+	c->arg = arg;
+}

@@ -1,0 +1,530 @@
+/*
+ * TLS contexts, certificate generation and fingerprints over OpenSSL 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <bsd/string.h>
+
+#include "crypto.h"
+#include "limits.h"
+#include "tls.h"
+
+#define TLS_CERT_DAYS		3650
+#define TLS_WEB_CIPHERS		"ECDHE-ECDSA-AES128-GCM-SHA256:" \
+				"ECDHE-RSA-AES128-GCM-SHA256:" \
+				"ECDHE-ECDSA-AES256-GCM-SHA384:" \
+				"ECDHE-RSA-AES256-GCM-SHA384:" \
+				"ECDHE-ECDSA-CHACHA20-POLY1305:" \
+				"ECDHE-RSA-CHACHA20-POLY1305"
+
+const char *
+tls_error_str(void)
+{
+	static char	 buf[256];
+	unsigned long	 e;
+	const char	*r;
+
+	if ((e = ERR_peek_last_error()) == 0) {
+		strlcpy(buf, "unknown TLS error", sizeof(buf));
+		return buf;
+	}
+	if ((r = ERR_reason_error_string(e)) != NULL)
+		strlcpy(buf, r, sizeof(buf));
+	else
+		ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+/*
+ * Certificates are self-signed: trust comes from the pinned fingerprint,
+ * checked after the handshake. Accept only the errors that mean "issuer
+ * not trusted"; anything else (bad signature, expired...) still fails.
+ * A certificate is still required: with none, this is never reached and
+ * SSL_VERIFY_FAIL_IF_NO_PEER_CERT refuses the handshake.
+ */
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	if (ok)
+		return 1;
+	switch (X509_STORE_CTX_get_error(ctx)) {
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		X509_STORE_CTX_set_error(ctx, X509_V_OK);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Never prompt on the terminal for a key passphrase. */
+static int
+tls_no_password(char *buf, int size, int rwflag, void *u)
+{
+	return 0;
+}
+
+static int
+tls_load_pair(SSL_CTX *ctx, const char *certfile, const char *keyfile,
+    char *err, size_t errlen)
+{
+	FILE		*f;
+	X509		*x = NULL, *extra;
+	EVP_PKEY	*pk = NULL;
+	int		 ret = -1;
+
+	if ((f = fopen(certfile, "re")) == NULL) {
+		snprintf(err, errlen, "cannot read certificate %s: %s",
+		    certfile, strerror(errno));
+		return -1;
+	}
+	if ((x = PEM_read_X509(f, NULL, tls_no_password, NULL)) == NULL) {
+		fclose(f);
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: not a PEM certificate", certfile);
+		return -1;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		fclose(f);
+		snprintf(err, errlen, "%s: cannot use certificate: %s",
+		    certfile, tls_error_str());
+		goto done;
+	}
+	/* Any further certificates are the chain (for the web). */
+	while ((extra = PEM_read_X509(f, NULL, tls_no_password, NULL)) !=
+	    NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+			X509_free(extra);
+			fclose(f);
+			snprintf(err, errlen, "%s: bad chain certificate: %s",
+			    certfile, tls_error_str());
+			goto done;
+		}
+	}
+	ERR_clear_error();	/* the end-of-file "no start line" */
+	fclose(f);
+
+	if ((f = fopen(keyfile, "re")) == NULL) {
+		snprintf(err, errlen, "cannot read key %s: %s", keyfile,
+		    strerror(errno));
+		goto done;
+	}
+	pk = PEM_read_PrivateKey(f, NULL, tls_no_password, NULL);
+	fclose(f);
+	if (pk == NULL) {
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: not a PEM private key (or "
+		    "encrypted)", keyfile);
+		goto done;
+	}
+	if (X509_check_private_key(x, pk) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		    keyfile, certfile);
+		goto done;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		    keyfile, certfile);
+		ERR_clear_error();
+		goto done;
+	}
+	ret = 0;
+ done:
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	return ret;
+}
+
+SSL_CTX *
+tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
+    char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if (certfile == NULL || certfile[0] == '\0' || keyfile == NULL ||
+	    keyfile[0] == '\0') {
+		snprintf(err, errlen, "no certificate or key file configured");
+		return NULL;
+	}
+	if ((ctx = SSL_CTX_new(TLS_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s", tls_error_str());
+		return NULL;
+	}
+	/* No close_notify is normal; renegotiation and resumption are
+	 * attack surface we do not need. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+	switch (role) {
+	case TLS_PEER_SERVER:
+	case TLS_PEER_CLIENT:
+		if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+		    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+			snprintf(err, errlen, "cannot require TLS 1.3: %s",
+			    tls_error_str());
+			goto fail;
+		}
+		SSL_CTX_set_verify(ctx, role == TLS_PEER_SERVER ?
+		    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
+		    SSL_VERIFY_PEER, tls_verify_cb);
+		SSL_CTX_set_verify_depth(ctx, 4);
+		break;
+	case TLS_WEB_SERVER:
+		if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+		    SSL_CTX_set_cipher_list(ctx, TLS_WEB_CIPHERS) != 1) {
+			snprintf(err, errlen, "cannot set TLS versions or "
+			    "ciphers: %s", tls_error_str());
+			goto fail;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		break;
+	default:
+		snprintf(err, errlen, "unknown TLS role %d", (int)role);
+		goto fail;
+	}
+	if (tls_load_pair(ctx, certfile, keyfile, err, errlen) == -1)
+		goto fail;
+	return ctx;
+ fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int
+tls_fingerprint_x509(X509 *x, char *out)
+{
+	unsigned char	*der = NULL;
+	uint8_t		 md[SHA256_LEN];
+	X509_PUBKEY	*pub;
+	int		 n;
+
+	out[0] = '\0';
+	if (x == NULL || (pub = X509_get_X509_PUBKEY(x)) == NULL)
+		return -1;
+	if ((n = i2d_X509_PUBKEY(pub, &der)) <= 0)
+		return -1;
+	if (crypto_sha256(der, (size_t)n, md) == -1) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	OPENSSL_free(der);
+	hex_encode(md, sizeof(md), out);
+	return 0;
+}
+
+int
+tls_fingerprint_peer(SSL *ssl, char *out)
+{
+	out[0] = '\0';
+	if (ssl == NULL)
+		return -1;
+	return tls_fingerprint_x509(SSL_get0_peer_certificate(ssl), out);
+}
+
+int
+tls_fingerprint_file(const char *certfile, char *out)
+{
+	FILE	*f;
+	X509	*x;
+	int	 ret;
+
+	out[0] = '\0';
+	if ((f = fopen(certfile, "re")) == NULL)
+		return -1;
+	x = PEM_read_X509(f, NULL, tls_no_password, NULL);
+	fclose(f);
+	if (x == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	ret = tls_fingerprint_x509(x, out);
+	X509_free(x);
+	return ret;
+}
+
+static int
+tls_add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
+{
+	X509_EXTENSION	*ext;
+	int		 ok;
+
+	if ((ext = X509V3_EXT_conf_nid(NULL, v3, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok == 1 ? 0 : -1;
+}
+
+static X509 *
+tls_make_cert(EVP_PKEY *pk, const char *cn)
+{
+	X509		*x;
+	X509_NAME	*name;
+	X509V3_CTX	 v3;
+	BIGNUM		*bn = NULL;
+	unsigned char	 serial[16];
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	if (X509_set_version(x, X509_VERSION_3) != 1)
+		goto fail;
+	/* Random positive 127-bit serial (RFC 5280: at most 20 octets). */
+	if (crypto_random(serial, sizeof(serial)) == -1)
+		goto fail;
+	serial[0] &= 0x7f;
+	serial[0] |= 0x01;
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto fail;
+	/* An hour back tolerates clocks a little behind ours. */
+	if (X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), TLS_CERT_DAYS, 0,
+	    NULL) == NULL)
+		goto fail;
+	if (X509_set_pubkey(x, pk) != 1)
+		goto fail;
+	if ((name = X509_get_subject_name(x)) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1)
+		goto fail;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if (tls_add_ext(x, &v3, NID_basic_constraints, "critical,CA:FALSE")
+	    == -1 ||
+	    tls_add_ext(x, &v3, NID_key_usage, "critical,digitalSignature")
+	    == -1 ||
+	    tls_add_ext(x, &v3, NID_ext_key_usage, "serverAuth,clientAuth")
+	    == -1 ||
+	    tls_add_ext(x, &v3, NID_subject_alt_name,
+	    "DNS:localhost,IP:127.0.0.1") == -1 ||
+	    tls_add_ext(x, &v3, NID_subject_key_identifier, "hash") == -1)
+		goto fail;
+	if (X509_sign(x, pk, EVP_sha256()) <= 0)
+		goto fail;
+	BN_free(bn);
+	return x;
+ fail:
+	BN_free(bn);
+	X509_free(x);
+	return NULL;
+}
+
+/* Write data to path atomically: a new temp file (mode), fsync, rename. */
+static int
+tls_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	char		 tmp[OCTO_PATH_MAX + 32];
+	const char	*p = data;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	(void)unlink(tmp);	/* left over by a crash of this pid */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	/* The umask may have narrowed the mode; make it exact. */
+	if (fchmod(fd, mode) == -1)
+		goto fail;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	return 0;
+ fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	snprintf(err, errlen, "%s: %s", path, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+static void
+tls_sync_dir(const char *path)
+{
+	char	copy[OCTO_PATH_MAX];
+	int	fd;
+
+	if (strlcpy(copy, path, sizeof(copy)) >= sizeof(copy))
+		return;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
+/* PEM of a key or certificate into a malloc'ed buffer. */
+static char *
+tls_pem(EVP_PKEY *pk, X509 *x, size_t *len)
+{
+	BIO	*bio;
+	char	*data, *copy = NULL;
+	long	 n;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if ((pk != NULL && PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0,
+	    NULL, NULL) != 1) || (x != NULL && PEM_write_bio_X509(bio, x)
+	    != 1))
+		goto done;
+	if ((n = BIO_get_mem_data(bio, &data)) <= 0)
+		goto done;
+	if ((copy = malloc((size_t)n)) == NULL)
+		goto done;
+	memcpy(copy, data, (size_t)n);
+	*len = (size_t)n;
+ done:
+	BIO_free(bio);	/* BIO_s_mem does not wipe: acceptable, our heap */
+	return copy;
+}
+
+int
+tls_ensure_cert(const char *certfile, const char *keyfile,
+    const char *common_name, int *generated, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 have_cert, have_key, ret = -1, saved;
+	EVP_PKEY	*pk = NULL;
+	X509		*x = NULL;
+	char		*keypem = NULL, *certpem = NULL, why[OCTO_PATH_MAX + 128];
+	size_t		 keylen = 0, certlen = 0;
+
+	if (generated != NULL)
+		*generated = 0;
+	if (certfile == NULL || certfile[0] == '\0' || keyfile == NULL ||
+	    keyfile[0] == '\0') {
+		snprintf(err, errlen, "no certificate or key file configured");
+		return -1;
+	}
+	have_cert = stat(certfile, &st) == 0;
+	have_key = stat(keyfile, &st) == 0;
+	if (have_cert && have_key)
+		return 0;
+	if (have_cert) {
+		snprintf(err, errlen, "certificate %s exists but its key %s "
+		    "is missing", certfile, keyfile);
+		return -1;
+	}
+	if (have_key) {
+		snprintf(err, errlen, "key %s exists but its certificate %s "
+		    "is missing", keyfile, certfile);
+		return -1;
+	}
+	if (common_name == NULL || common_name[0] == '\0')
+		common_name = "octopus";
+	if (strlen(common_name) > 64) {
+		snprintf(err, errlen, "common name too long for a "
+		    "certificate: %s", common_name);
+		return -1;
+	}
+
+	if ((pk = EVP_EC_gen("P-256")) == NULL) {
+		snprintf(err, errlen, "cannot generate a key: %s",
+		    tls_error_str());
+		goto done;
+	}
+	if ((x = tls_make_cert(pk, common_name)) == NULL) {
+		snprintf(err, errlen, "cannot make a certificate: %s",
+		    tls_error_str());
+		goto done;
+	}
+	if ((keypem = tls_pem(pk, NULL, &keylen)) == NULL ||
+	    (certpem = tls_pem(NULL, x, &certlen)) == NULL) {
+		snprintf(err, errlen, "cannot encode the certificate: %s",
+		    tls_error_str());
+		goto done;
+	}
+	if (tls_write_atomic(keyfile, keypem, keylen, 0600, why,
+	    sizeof(why)) == -1) {
+		saved = errno;
+		if (saved == EACCES || saved == EROFS || saved == ENOENT ||
+		    saved == EPERM)
+			snprintf(err, errlen, "certificate %s not found; make "
+			    "one with scripts/mkcerts or let the daemon create "
+			    "it in a writable directory (%s)", certfile, why);
+		else
+			snprintf(err, errlen, "cannot write key: %s", why);
+		goto done;
+	}
+	if (tls_write_atomic(certfile, certpem, certlen, 0644, why,
+	    sizeof(why)) == -1) {
+		/* Leave neither file rather than a lone key. */
+		unlink(keyfile);
+		saved = errno;
+		if (saved == EACCES || saved == EROFS || saved == ENOENT ||
+		    saved == EPERM)
+			snprintf(err, errlen, "certificate %s not found; make "
+			    "one with scripts/mkcerts or let the daemon create "
+			    "it in a writable directory (%s)", certfile, why);
+		else
+			snprintf(err, errlen, "cannot write certificate: %s",
+			    why);
+		goto done;
+	}
+	tls_sync_dir(keyfile);
+	tls_sync_dir(certfile);
+	if (generated != NULL)
+		*generated = 1;
+	ret = 0;
+ done:
+	if (keypem != NULL) {
+		OPENSSL_cleanse(keypem, keylen);
+		free(keypem);
+	}
+	free(certpem);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ret;
+}
