@@ -167,7 +167,7 @@ config_split(char *line, char **key, char **value, char *why, size_t whylen)
 		p++;
 	if (*p != '=') {
 		*e = '\0';
-		snprintf(why, whylen, "missing '=' after '%s'", *key);
+		snprintf(why, whylen, "missing '=' after '%.64s'", *key);
 		return -1;
 	}
 	*e = '\0';
