@@ -32,7 +32,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	   -Wno-unused-parameter -fstack-protector-strong -fPIE $(OPT) \
-	   -Icommon -DOCTO_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+	   -Icommon -DOCTO_VERSION='"$(VERSION)"' \
+	   -DOCTO_WEB_ROOT='"$(PREFIX)/share/octopus/web"' \
+	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
 LDLIBS	+= $(PKG_LIBS) -lpthread
 
@@ -45,6 +47,9 @@ COMMON_OBJ	= $(COMMON_SRC:%.c=$(BUILD)/%.o)
 BRAIN_OBJ	= $(BRAIN_SRC:%.c=$(BUILD)/%.o)
 TENTACLE_OBJ	= $(TENTACLE_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Brain objects a test_brain_* unit test links: all but main().
+BRAIN_LIB_OBJ	= $(filter-out $(BUILD)/brain/maestro.o,$(BRAIN_OBJ))
 
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle uninstall clean
@@ -63,6 +68,11 @@ $(BUILD)/octoBrain: $(BRAIN_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_brain_%: tests/unit/test_brain_%.c $(COMMON_OBJ) \
+    $(BRAIN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibrain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -39,15 +39,16 @@ struct brain_conf {
 
 extern const struct config_key brain_config_keys[];
 void	brain_config_defaults(struct brain_conf *);
-/* Fill the "" paths from state_dir. */
-void	brain_config_finish(struct brain_conf *);
+/* Fill the "" paths from state_dir; -1 if one would be too long. */
+int	brain_config_finish(struct brain_conf *);
 
 /* What each child gets from the maestro when it is forked. */
 struct child_env {
 	const struct brain_conf	*conf;
 	int			 ipc_fd;	/* socketpair to the maestro */
 	int			 listen_fd;	/* its listening socket */
-	SSL_CTX			*tls;		/* its TLS context */
+	SSL_CTX			*tls;		/* its server TLS context */
+	SSL_CTX			*tls_client;	/* to connect to tentacles */
 	int			 webroot_fd;	/* webserv: O_PATH dir of web/ */
 };
 

@@ -13,6 +13,8 @@
 
 #include <bsd/string.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 
 #define LOG_LINE_MAX	2048
@@ -23,9 +25,26 @@ static int	log_foreground = 1;
 static int	log_verbosity;
 static int	log_syslog_open;
 
+/* libevent's own messages go through our log, with our format. */
+static void
+log_libevent(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	default:
+		log_warnx("libevent: %s", msg);
+	}
+}
+
 void
 log_init(const char *progname, int foreground, int verbose)
 {
+	event_set_log_callback(log_libevent);
 	strlcpy(log_progname, progname != NULL ? progname :
 	    program_invocation_short_name, sizeof(log_progname));
 	log_role[0] = '\0';

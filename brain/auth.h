@@ -1,0 +1,43 @@
+/*
+ * Authentication helpers of the maestro: the per-address login rate limit
+ * and the password KDF, computed on worker threads so that a flood of
+ * logins never stalls the maestro's event loop (and result storage).
+ */
+#ifndef OCTO_AUTH_H
+#define OCTO_AUTH_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "crypto.h"
+#include "limits.h"
+
+/* Returns 0 if this attempt from addr is allowed (and counts it), else the
+ * number of seconds until the next attempt is. Checked before the KDF. */
+long	ratelimit_check(const char *addr, time_t now, long attempts,
+	    long window);
+
+struct kdf_job {
+	/* in */
+	uint32_t	 reqid;
+	unsigned	 generation;	/* webserv instance that asked */
+	int		 user_known;	/* 0: verify against a dummy hash */
+	char		 user[OCTO_NAME_MAX];
+	char		 role[16];
+	char		 client[OCTO_ADDR_MAX];
+	char		 password[OCTO_PASSWORD_MAX + 1];
+	char		 stored[KDF_HASH_MAX];
+	/* out */
+	int		 match;		/* kdf_verify() result */
+	struct kdf_job	*next;
+};
+
+/* Start the worker threads; done() runs on the event loop's thread. */
+int	kdf_workers_start(struct event_base *, void (*done)(struct kdf_job *));
+/* Queue a job (ownership passes); -1 if the queue is full. */
+int	kdf_submit(struct kdf_job *);
+void	kdf_workers_stop(void);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * The part of webserv, registerer and commander that is the same for all
+ * three: set up a loop of their own and leave when the maestro does.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/listener.h>
+
+#include "buf.h"
+#include "child.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+
+static void
+child_ipc_closed(struct ipc_chan *chan, const char *reason, void *arg)
+{
+	struct child_loop	*cl = arg;
+
+	log_debug("channel to the maestro closed (%s): exiting", reason);
+	event_base_loopexit(cl->base, NULL);
+}
+
+static void
+child_dispatch(struct ipc_chan *chan, const struct ipc_msg *m, void *arg)
+{
+	struct child_loop	*cl = arg;
+
+	if (cl->handler)
+		cl->handler(chan, m, cl->handler_arg);
+	else
+		log_debug("ignoring %s from the maestro",
+		    ipc_type_str(m->hdr.type));
+}
+
+int
+child_loop_init(struct child_loop *cl, struct child_env *env,
+    const char *role, ipc_handler handler, void *arg)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->role = role;
+	if ((cl->base = event_base_new()) == NULL)
+		return -1;
+	cl->handler = handler;
+	cl->handler_arg = arg;
+	cl->chan = ipc_chan_new(cl->base, env->ipc_fd, child_dispatch,
+	    child_ipc_closed, cl);
+	if (cl->chan == NULL)
+		return -1;
+	/* No signal events here: libevent lets only one base per process
+	 * own signals, and the maestro's base came with the fork. SIGTERM's
+	 * default action is what a child needs; the usual way out is the
+	 * maestro closing the channel. */
+	return 0;
+}
+
+int
+child_loop_run(struct child_loop *cl)
+{
+	event_base_dispatch(cl->base);
+	log_debug("exiting");
+	if (cl->listener)
+		evconnlistener_free(cl->listener);
+	return 0;
+}
+
+static void
+peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct child_loop	*cl = arg;
+	char			 peer[NET_PEER_MAX];
+
+	if (cl->peers >= cl->peer_limit) {
+		net_format_peer(sa, salen, peer);
+		log_warnx("%s: refused: %ld connections already", peer,
+		    cl->peers);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (conn_accept(cl->base, cl->env->tls, fd, sa, salen, &cl->peer_cbs,
+	    cl, (int)cl->env->conf->io_timeout) == NULL) {
+		net_format_peer(sa, salen, peer);
+		log_warnx("%s: cannot set up the connection", peer);
+		return;
+	}
+	cl->peers++;
+}
+
+static void
+peer_established(struct conn *c, void *arg)
+{
+	log_debug("%s: TLS up, certificate %s", conn_peer(c),
+	    conn_peer_fingerprint(c));
+}
+
+static void
+peer_closed(struct conn *c, const char *reason, void *arg)
+{
+	struct child_loop	*cl = arg;
+
+	/* Bad input is worth a warning and a count; an orderly close is
+	 * not. */
+	if (strncmp(reason, "bad frame", 9) == 0 ||
+	    strncmp(reason, "TLS", 3) == 0 || strcmp(reason, "timeout") == 0) {
+		log_warnx("%s: %s", conn_peer(c), reason);
+		child_report(cl, "protocol_error", conn_peer(c), reason);
+	} else
+		log_debug("%s: closed: %s", conn_peer(c), reason);
+	cl->peers--;
+}
+
+int
+child_accept_peers(struct child_loop *cl, struct child_env *env,
+    peer_frame_fn on_frame, long limit)
+{
+	cl->env = env;
+	cl->peer_cbs.on_established = peer_established;
+	cl->peer_cbs.on_frame = on_frame;
+	cl->peer_cbs.on_close = peer_closed;
+	cl->peer_limit = limit;
+	cl->listener = evconnlistener_new(cl->base, peer_accepted, cl,
+	    LEV_OPT_CLOSE_ON_FREE, -1, env->listen_fd);
+	return cl->listener ? 0 : -1;
+}
+
+void
+child_report(struct child_loop *cl, const char *kind, const char *peer,
+    const char *detail)
+{
+	struct buf	b;
+	struct packer	p;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, kind);
+	pack_str(&p, peer);
+	pack_str(&p, detail);
+	if (pack_error(&p) == 0)
+		ipc_send(cl->chan, IPC_LOG_EVENT, 0, b.data, b.len);
+	buf_free(&b);
+}

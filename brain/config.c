@@ -1,0 +1,114 @@
+/*
+ * The brain's configuration keys: one table drives the parser, -n -v and
+ * the documentation. Defaults follow the FHS paths of `make install`.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "brain.h"
+#include "crypto.h"
+
+#define S(f)	offsetof(struct brain_conf, f), sizeof(((struct brain_conf *)0)->f)
+#define I(f)	offsetof(struct brain_conf, f), sizeof(long long)
+#define P(f)	offsetof(struct brain_conf, f), sizeof(int)
+
+const struct config_key brain_config_keys[] = {
+	{ "listen_address", CONF_ADDR, S(listen_address), 0, 0,
+	    "address of the registerer (6000) and commander (6001)" },
+	{ "registerer_port", CONF_PORT, P(registerer_port), 0, 0,
+	    "port where tentacles ask to enrol" },
+	{ "commander_port", CONF_PORT, P(commander_port), 0, 0,
+	    "port where tentacles deliver results" },
+	{ "web_address", CONF_ADDR, S(web_address), 0, 0,
+	    "address of the HTTPS dashboard" },
+	{ "web_port", CONF_PORT, P(web_port), 0, 0,
+	    "port of the HTTPS dashboard" },
+	{ "web_root", CONF_PATH, S(web_root), 0, 0,
+	    "directory of the dashboard's static files" },
+	{ "state_dir", CONF_PATH, S(state_dir), 0, 0,
+	    "database, certificate and admin password live here" },
+	{ "database", CONF_PATH, S(database), 0, 0,
+	    "SQLite database (empty: state_dir/brain.db)" },
+	{ "cert", CONF_PATH, S(cert), 0, 0,
+	    "certificate for tentacles (empty: state_dir/brain.crt)" },
+	{ "key", CONF_PATH, S(key), 0, 0,
+	    "its private key (empty: state_dir/brain.key)" },
+	{ "web_cert", CONF_PATH, S(web_cert), 0, 0,
+	    "certificate of the dashboard (empty: same as cert)" },
+	{ "web_key", CONF_PATH, S(web_key), 0, 0,
+	    "its private key (empty: same as key)" },
+	{ "pidfile", CONF_PATH, S(pidfile), 0, 0,
+	    "pid file, locked while the brain runs" },
+	{ "user", CONF_STRING, S(user), 0, 0,
+	    "drop to this user when started as root (empty: no drop)" },
+	{ "session_timeout", CONF_INT, I(session_timeout), 1, 86400,
+	    "seconds without a user request before a session ends" },
+	{ "login_attempts", CONF_INT, I(login_attempts), 1, 100000,
+	    "login attempts allowed per client address and window" },
+	{ "login_window", CONF_INT, I(login_window), 1, 86400,
+	    "seconds of the login rate-limit window" },
+	{ "kdf_iterations", CONF_INT, I(kdf_iterations), KDF_ITERATIONS_MIN,
+	    10000000, "PBKDF2-SHA256 iterations for new password hashes" },
+	{ "max_tentacles", CONF_INT, I(max_tentacles), 1, 1000000,
+	    "tentacles expected; sizes the open-files limit" },
+	{ "io_timeout", CONF_INT, I(io_timeout), 1, 3600,
+	    "seconds a peer has for the TLS handshake and each message" },
+	{ "restart_delay_max", CONF_INT, I(restart_delay_max), 1, 3600,
+	    "longest wait before restarting a child that died" },
+	{ NULL, 0, 0, 0, 0, 0, NULL }
+};
+
+void
+brain_config_defaults(struct brain_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->listen_address, "0.0.0.0", sizeof(c->listen_address));
+	c->registerer_port = 6000;
+	c->commander_port = 6001;
+	strlcpy(c->web_address, "0.0.0.0", sizeof(c->web_address));
+	c->web_port = 8443;
+	strlcpy(c->web_root, OCTO_WEB_ROOT, sizeof(c->web_root));
+	strlcpy(c->state_dir, "/var/lib/octopus/brain", sizeof(c->state_dir));
+	strlcpy(c->pidfile, "/run/octopus-brain/octoBrain.pid",
+	    sizeof(c->pidfile));
+	strlcpy(c->user, "octopus", sizeof(c->user));
+	c->session_timeout = 300;	/* report 4.3 */
+	c->login_attempts = 10;
+	c->login_window = 60;
+	c->kdf_iterations = KDF_ITERATIONS_DEFAULT;
+	c->max_tentacles = 4096;
+	c->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
+	c->restart_delay_max = 30;
+}
+
+/* A path derived from state_dir must fit, or the wrong file is used. */
+static int
+default_path(char *field, size_t size, const char *dir, const char *name)
+{
+	int	n;
+
+	if (field[0] != '\0')
+		return 0;
+	n = snprintf(field, size, "%s/%s", dir, name);
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+int
+brain_config_finish(struct brain_conf *c)
+{
+	if (default_path(c->database, sizeof(c->database), c->state_dir,
+	    "brain.db") == -1 ||
+	    default_path(c->cert, sizeof(c->cert), c->state_dir,
+	    "brain.crt") == -1 ||
+	    default_path(c->key, sizeof(c->key), c->state_dir,
+	    "brain.key") == -1)
+		return -1;
+	if (c->web_cert[0] == '\0')
+		strlcpy(c->web_cert, c->cert, sizeof(c->web_cert));
+	if (c->web_key[0] == '\0')
+		strlcpy(c->web_key, c->key, sizeof(c->web_key));
+	return 0;
+}

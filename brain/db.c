@@ -1,0 +1,369 @@
+/*
+ * DbManager: the SQLite database, owned by the maestro alone (report 2.2:
+ * one writer, one point of access control). WAL mode so that readers such
+ * as the sqlite3 shell or a backup never block the writer. The schema is
+ * versioned with PRAGMA user_version; each migration runs once, in its own
+ * transaction, in order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "log.h"
+
+struct db {
+	sqlite3	*h;
+};
+
+/*
+ * Migrations, oldest first: migrations[i] takes the schema from version i
+ * to version i + 1. Never edit one that has shipped; append a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: users, sessions, audit log */
+	"CREATE TABLE users ("
+	"  name TEXT PRIMARY KEY,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin','operator','viewer')),"
+	"  password_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE sessions ("
+	"  key_hash TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL,"
+	"  client TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_active INTEGER NOT NULL"
+	");"
+	"CREATE INDEX sessions_last_active ON sessions(last_active);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  peer TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX audit_at ON audit(at);",
+};
+#define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int
+db_exec(struct db *db, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("database: %s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *
+db_prepare(struct db *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("database: prepare: %s", sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	return st;
+}
+
+/* Step a statement that returns no row, then finalize it. */
+static int
+db_step_done(struct db *db, sqlite3_stmt *st)
+{
+	int	rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_schema_version(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if ((st = db_prepare(db, "PRAGMA user_version")) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+db_migrate(struct db *db, char *err, size_t errlen)
+{
+	char	sql[64];
+	int	v;
+
+	if ((v = db_schema_version(db)) < 0) {
+		snprintf(err, errlen, "cannot read the schema version");
+		return -1;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "schema version %d is newer than this "
+		    "octoBrain knows (%d): refusing to touch it", v,
+		    SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (db_exec(db, "BEGIN IMMEDIATE") == -1)
+			goto fail;
+		if (db_exec(db, migrations[v]) == -1 ||
+		    db_exec(db, sql) == -1) {
+			db_exec(db, "ROLLBACK");
+			goto fail;
+		}
+		if (db_exec(db, "COMMIT") == -1)
+			goto fail;
+		log_info("database schema migrated to version %d", v + 1);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "migration to schema version %d failed", v + 1);
+	return -1;
+}
+
+struct db *
+db_open(const char *path, char *err, size_t errlen)
+{
+	struct db	*db;
+	int		 fd;
+
+	/* Create the file ourselves so that it is 0600 whatever the umask. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db->h ?
+		    sqlite3_errmsg(db->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	sqlite3_extended_result_codes(db->h, 1);
+	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
+	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
+	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
+		snprintf(err, errlen, "%s: cannot configure the database "
+		    "(is it a SQLite file?)", path);
+		goto fail;
+	}
+	if (db_migrate(db, err, errlen) == -1)
+		goto fail;
+	return db;
+fail:
+	sqlite3_close(db->h);
+	free(db);
+	return NULL;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close(db->h);
+	free(db);
+}
+
+int
+db_user_count(struct db *db, long *count)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = db_prepare(db, "SELECT count(*) FROM users")) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_user_add(struct db *db, const char *name, const char *role,
+    const char *password_hash)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "INSERT INTO users (name, role, "
+	    "password_hash, created_at) VALUES (?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, password_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, time(NULL));
+	return db_step_done(db, st);
+}
+
+/* Copy a text column; a value that does not fit is an error, not a
+ * truncation (a truncated hash or role would be a different one). */
+static int
+column_copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
+{
+	const unsigned char	*s = sqlite3_column_text(st, col);
+
+	if (s == NULL)
+		s = (const unsigned char *)"";
+	return strlcpy(dst, (const char *)s, dstsz) < dstsz ? 0 : -1;
+}
+
+int
+db_user_get(struct db *db, const char *name, char *role, size_t rolesz,
+    char *hash, size_t hashsz)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT role, password_hash FROM users "
+	    "WHERE name = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = column_copy(st, 0, role, rolesz) == 0 &&
+		    column_copy(st, 1, hash, hashsz) == 0 ? 0 : -1;
+		break;
+	case SQLITE_DONE:
+		rc = DB_NOTFOUND;
+		break;
+	default:
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_session_add(struct db *db, const char *key_hash, const char *user,
+    const char *csrf, const char *client, time_t now)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "INSERT INTO sessions (key_hash, user, "
+	    "csrf, client, created_at, last_active) "
+	    "VALUES (?, ?, ?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, client, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now);
+	return db_step_done(db, st);
+}
+
+int
+db_session_get(struct db *db, const char *key_hash, struct db_session *s)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT s.user, u.role, s.csrf, "
+	    "s.created_at, s.last_active FROM sessions s "
+	    "JOIN users u ON u.name = s.user WHERE s.key_hash = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = column_copy(st, 0, s->user, sizeof(s->user)) == 0 &&
+		    column_copy(st, 1, s->role, sizeof(s->role)) == 0 &&
+		    column_copy(st, 2, s->csrf, sizeof(s->csrf)) == 0 ? 0 : -1;
+		s->created_at = sqlite3_column_int64(st, 3);
+		s->last_active = sqlite3_column_int64(st, 4);
+		break;
+	case SQLITE_DONE:
+		rc = DB_NOTFOUND;
+		break;
+	default:
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_session_touch(struct db *db, const char *key_hash, time_t now)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE sessions SET last_active = ? "
+	    "WHERE key_hash = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, key_hash, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+int
+db_session_delete(struct db *db, const char *key_hash)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM sessions WHERE key_hash = ?"))
+	    == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+int
+db_session_expire(struct db *db, time_t idle_before)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM sessions WHERE last_active < ?"))
+	    == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, idle_before);
+	return db_step_done(db, st);
+}
+
+int
+db_audit(struct db *db, const char *actor, const char *action,
+    const char *peer, const char *detail)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "INSERT INTO audit (at, actor, action, peer, "
+	    "detail) VALUES (?, ?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, peer ? peer : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}

@@ -1,0 +1,1092 @@
+/*
+ * octoBrain's maestro: the conductor (report 2.2). It reads the
+ * configuration, opens the database (it alone ever does), binds every
+ * listening socket, loads the TLS contexts, then forks webserv, registerer
+ * and commander, each with its own socketpair, and supervises them.
+ *
+ * It is the single point of access control: children send semantic
+ * requests (IPC_API_CALL "health", IPC_AUTH_LOGIN, ...), never SQL; each
+ * child may send only the message types in its row of the children table,
+ * and a child that sends anything else is killed and restarted.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "auth.h"
+#include "brain.h"
+#include "buf.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "db.h"
+#include "ipc.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+#include "tls.h"
+
+#define DEFAULT_CONFIG		"/etc/octopus/brain.conf"
+#define RESTART_DELAY_MIN_MS	250	/* first restart of a dead child */
+#define CHILD_STABLE_SECONDS	60	/* alive that long: backoff resets */
+#define SESSION_SWEEP_SECONDS	60	/* how often idle sessions go */
+#define SHUTDOWN_WAIT_MS	5000	/* children get this long to exit */
+#define ADMIN_PASSWORD_LEN	20	/* [A-Za-z0-9]: about 119 bits */
+
+enum child_state { CHILD_DOWN, CHILD_UP, CHILD_RESTARTING };
+
+struct child {
+	const char		*name;
+	int			(*entry)(struct child_env *);
+	const uint32_t		*allowed;	/* IPC types it may send, 0-ended */
+	int			 listen_fd;
+	SSL_CTX			*tls;
+
+	pid_t			 pid;
+	enum child_state	 state;
+	unsigned		 restarts;
+	unsigned		 generation;	/* bumped at every fork */
+	long			 delay_ms;	/* next restart delay */
+	time_t			 started;
+	struct ipc_chan		*chan;
+	struct event		*restart_ev;
+};
+
+static const uint32_t webserv_allowed[] = {
+	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, 0
+};
+static const uint32_t registerer_allowed[] = { IPC_LOG_EVENT, 0 };
+static const uint32_t commander_allowed[] = { IPC_LOG_EVENT, 0 };
+
+enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
+
+static struct child children[CHILD_COUNT] = {
+	[CHILD_WEBSERV] = { "webserv", webserv_main, webserv_allowed },
+	[CHILD_REGISTERER] = { "registerer", registerer_main,
+	    registerer_allowed },
+	[CHILD_COMMANDER] = { "commander", commander_main, commander_allowed },
+};
+
+/* Roles, weakest first; an API operation names the weakest it allows. */
+enum role { ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN, ROLE_INVALID };
+
+struct api_op_rule {
+	const char	*name;
+	enum role	 min_role;
+	int		 mutating;	/* needs the CSRF token */
+};
+
+static const struct api_op_rule api_rules[API_OP_MAX] = {
+	[API_SESSION] = { "session", ROLE_VIEWER, 0 },
+	[API_HEALTH] = { "health", ROLE_VIEWER, 0 },
+	[API_LOGOUT] = { "logout", ROLE_VIEWER, 1 },
+};
+
+static struct {
+	struct brain_conf	 conf;
+	char			 config_path[OCTO_PATH_MAX];
+	int			 config_given;
+	int			 foreground;
+	int			 verbose;
+	struct event_base	*base;
+	struct db		*db;
+	struct pidfile		 pidfile;
+	SSL_CTX			*tls_peer, *tls_client, *tls_web;
+	int			 webroot_fd;
+	time_t			 started;
+	char			 dummy_hash[KDF_HASH_MAX];
+	unsigned long		 protocol_errors;
+	unsigned long		 refused_handshakes;
+	struct event		*sweep_ev;
+	int			 stopping;
+} m = { .webroot_fd = -1 };
+
+static void	child_start(struct child *);
+
+static enum role
+role_parse(const char *s)
+{
+	if (strcmp(s, "admin") == 0)
+		return ROLE_ADMIN;
+	if (strcmp(s, "operator") == 0)
+		return ROLE_OPERATOR;
+	if (strcmp(s, "viewer") == 0)
+		return ROLE_VIEWER;
+	return ROLE_INVALID;
+}
+
+/* Error messages for the caller: a long path may cut the message short,
+ * never the path that is used. */
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+print_line(const char *line)
+{
+	puts(line);
+}
+
+/* ---- replies to the webserv ------------------------------------------ */
+
+static void
+reply_send(uint32_t id, unsigned generation, int status, json_t *body,
+    const char *cookie)
+{
+	struct child	*ws = &children[CHILD_WEBSERV];
+	struct buf	 b;
+	struct packer	 p;
+	char		*text;
+
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL) {
+		log_warnx("out of memory encoding a reply");
+		return;
+	}
+	/* The webserv that asked may have died since: drop the reply. */
+	if (ws->chan == NULL || ws->generation != generation) {
+		free(text);
+		return;
+	}
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u32(&p, status);
+	pack_str(&p, text);
+	pack_str(&p, cookie ? cookie : "");
+	if (pack_error(&p) == 0)
+		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
+	else
+		log_warnx("reply %u too large for IPC", id);
+	buf_free(&b);
+	free(text);
+}
+
+static void
+reply_error(uint32_t id, unsigned generation, int status, const char *msg)
+{
+	reply_send(id, generation, status, json_pack("{s:s}", "error", msg),
+	    NULL);
+}
+
+/* ---- login ----------------------------------------------------------- */
+
+static void
+login_done(struct kdf_job *job)
+{
+	char	 key[OCTO_TOKEN_HEX_LEN + 1], csrf[OCTO_TOKEN_HEX_LEN + 1];
+	char	 key_hash[SHA256_LEN * 2 + 1];
+	uint8_t	 digest[SHA256_LEN];
+	char	 cookie[OCTO_TOKEN_HEX_LEN + 1];
+
+	if (job->match != 1 || !job->user_known) {
+		if (job->match == -1 && job->user_known)
+			log_warnx("user %s: stored password hash is malformed",
+			    job->user);
+		log_info("login failed for \"%s\" from %s", job->user,
+		    job->client);
+		db_audit(m.db, job->user, "login_failed", job->client, "");
+		reply_error(job->reqid, job->generation, 401,
+		    "wrong user name or password");
+		goto out;
+	}
+	if (crypto_random_hex(key, 32) == -1 ||
+	    crypto_random_hex(csrf, 32) == -1 ||
+	    crypto_sha256(key, strlen(key), digest) == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot create a session");
+		goto out;
+	}
+	hex_encode(digest, sizeof(digest), key_hash);
+	if (db_session_add(m.db, key_hash, job->user, csrf, job->client,
+	    time(NULL)) == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot store the session");
+		goto out;
+	}
+	log_info("user %s logged in from %s", job->user, job->client);
+	db_audit(m.db, job->user, "login", job->client, "");
+	strlcpy(cookie, key, sizeof(cookie));
+	reply_send(job->reqid, job->generation, 200,
+	    json_pack("{s:{s:s,s:s},s:s}", "user", "name", job->user, "role",
+	    job->role, "csrf", csrf), cookie);
+	crypto_wipe(cookie, sizeof(cookie));
+out:
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
+static void
+handle_login(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct kdf_job	*job;
+	long		 wait;
+	int		 rc;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		reply_error(msg->hdr.id, c->generation, 500, "out of memory");
+		return;
+	}
+	job->reqid = msg->hdr.id;
+	job->generation = c->generation;
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_str(&u, job->client, sizeof(job->client));
+	unpack_str(&u, job->user, sizeof(job->user));
+	unpack_str(&u, job->password, sizeof(job->password));
+	if (unpack_end(&u) == -1) {
+		/* The webserv checks lengths: a malformed message here is a
+		 * broken or compromised child. */
+		log_warnx("webserv: malformed login request");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		reply_error(msg->hdr.id, c->generation, 400, "bad request");
+		return;
+	}
+
+	wait = ratelimit_check(job->client, time(NULL), m.conf.login_attempts,
+	    m.conf.login_window);
+	if (wait > 0) {
+		log_warnx("login from %s rate-limited (%ld s left)",
+		    job->client, wait);
+		reply_send(job->reqid, job->generation, 429,
+		    json_pack("{s:s,s:I}", "error", "too many login attempts; "
+		    "try again later", "retry_after", (json_int_t)wait), NULL);
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		return;
+	}
+
+	rc = db_user_get(m.db, job->user, job->role, sizeof(job->role),
+	    job->stored, sizeof(job->stored));
+	if (rc == -1) {
+		reply_error(job->reqid, job->generation, 500, "database error");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		return;
+	}
+	job->user_known = (rc == 0);
+	/* Unknown users cost the same KDF: timing tells nothing. */
+	if (!job->user_known)
+		strlcpy(job->stored, m.dummy_hash, sizeof(job->stored));
+	if (kdf_submit(job) == -1) {
+		reply_error(job->reqid, job->generation, 503,
+		    "too many logins in progress; try again");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+	}
+}
+
+/* ---- API calls ------------------------------------------------------- */
+
+static json_t *
+health_json(void)
+{
+	json_t		*list = json_array();
+	struct child	*c;
+	int		 i;
+
+	for (i = 0; i < CHILD_COUNT; i++) {
+		c = &children[i];
+		json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:I}",
+		    "name", c->name,
+		    "state", c->state == CHILD_UP ? "up" : "restarting",
+		    "pid", (json_int_t)(c->state == CHILD_UP ? c->pid : 0),
+		    "restarts", (json_int_t)c->restarts));
+	}
+	return json_pack("{s:o,s:I,s:I,s:s,s:I}", "children", list,
+	    "refused_handshakes", (json_int_t)m.refused_handshakes,
+	    "protocol_errors", (json_int_t)m.protocol_errors,
+	    "version", OCTO_VERSION,
+	    "uptime", (json_int_t)(time(NULL) - m.started));
+}
+
+static void
+handle_api(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct db_session	 s;
+	const struct api_op_rule *rule;
+	char			 key[OCTO_TOKEN_HEX_LEN + 1];
+	char			 csrf[OCTO_TOKEN_HEX_LEN + 1];
+	char			 client[OCTO_ADDR_MAX];
+	char			 key_hash[SHA256_LEN * 2 + 1];
+	uint8_t			 digest[SHA256_LEN], background;
+	uint32_t		 op, id = msg->hdr.id;
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_str(&u, key, sizeof(key));
+	unpack_u8(&u, &background);
+	unpack_str(&u, csrf, sizeof(csrf));
+	unpack_str(&u, client, sizeof(client));
+	if (unpack_u32(&u, &op) == -1 || op == 0 || op >= API_OP_MAX ||
+	    api_rules[op].name == NULL) {
+		log_warnx("webserv: malformed API call");
+		reply_error(id, c->generation, 400, "bad request");
+		return;
+	}
+	rule = &api_rules[op];
+
+	/* Session: looked up by the hash of its key. */
+	if (strlen(key) != OCTO_TOKEN_HEX_LEN ||
+	    crypto_sha256(key, strlen(key), digest) == -1) {
+		reply_error(id, c->generation, 401, "not logged in");
+		return;
+	}
+	crypto_wipe(key, sizeof(key));
+	hex_encode(digest, sizeof(digest), key_hash);
+	if ((rc = db_session_get(m.db, key_hash, &s)) == -1) {
+		reply_error(id, c->generation, 500, "database error");
+		return;
+	}
+	if (rc == DB_NOTFOUND) {
+		reply_error(id, c->generation, 401, "not logged in");
+		return;
+	}
+	if (now - s.last_active >= m.conf.session_timeout) {
+		db_session_delete(m.db, key_hash);
+		log_info("session of %s expired", s.user);
+		reply_error(id, c->generation, 401,
+		    "session expired: please log in again");
+		return;
+	}
+	if (role_parse(s.role) < rule->min_role) {
+		reply_error(id, c->generation, 403,
+		    "your role does not allow this");
+		return;
+	}
+	if (rule->mutating && (strlen(csrf) != strlen(s.csrf) ||
+	    !crypto_equal(csrf, s.csrf, strlen(s.csrf)))) {
+		log_warnx("%s: %s by %s without a valid CSRF token", client,
+		    rule->name, s.user);
+		reply_error(id, c->generation, 403,
+		    "missing or wrong CSRF token");
+		return;
+	}
+	/* The page's own refreshes do not keep an idle session alive. */
+	if (!background && now != s.last_active)
+		db_session_touch(m.db, key_hash, now);
+
+	switch (op) {
+	case API_SESSION:
+		reply_send(id, c->generation, 200, json_pack(
+		    "{s:{s:s,s:s},s:s,s:I}", "user", "name", s.user, "role",
+		    s.role, "csrf", s.csrf, "session_timeout",
+		    (json_int_t)m.conf.session_timeout), NULL);
+		break;
+	case API_HEALTH:
+		reply_send(id, c->generation, 200, health_json(), NULL);
+		break;
+	case API_LOGOUT:
+		db_session_delete(m.db, key_hash);
+		db_audit(m.db, s.user, "logout", client, "");
+		log_info("user %s logged out", s.user);
+		reply_send(id, c->generation, 200, json_pack("{s:b}", "ok", 1),
+		    "-");
+		break;
+	}
+}
+
+static void
+handle_log_event(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	u;
+	char		kind[32], peer[NET_PEER_MAX], detail[256];
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_str(&u, kind, sizeof(kind));
+	unpack_str(&u, peer, sizeof(peer));
+	unpack_str(&u, detail, sizeof(detail));
+	if (unpack_end(&u) == -1) {
+		log_warnx("%s: malformed event", c->name);
+		return;
+	}
+	if (strcmp(kind, "protocol_error") == 0)
+		m.protocol_errors++;
+	else if (strcmp(kind, "refused_handshake") == 0) {
+		m.refused_handshakes++;
+		db_audit(m.db, c->name, "refused_handshake", peer, detail);
+	}
+}
+
+/* ---- children -------------------------------------------------------- */
+
+static int
+child_may_send(const struct child *c, uint32_t type)
+{
+	const uint32_t	*t;
+
+	for (t = c->allowed; *t; t++)
+		if (*t == type)
+			return 1;
+	return 0;
+}
+
+static void
+child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
+{
+	struct child	*c = arg;
+
+	if (c->chan != chan)
+		return;		/* a message from before a kill */
+	if (!child_may_send(c, msg->hdr.type)) {
+		log_warnx("%s (pid %d) sent %s, which it may not: killing it",
+		    c->name, (int)c->pid, ipc_type_str(msg->hdr.type));
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	switch (msg->hdr.type) {
+	case IPC_AUTH_LOGIN:
+		handle_login(c, msg);
+		break;
+	case IPC_API_CALL:
+		handle_api(c, msg);
+		break;
+	case IPC_LOG_EVENT:
+		handle_log_event(c, msg);
+		break;
+	}
+}
+
+static void
+child_chan_closed(struct ipc_chan *chan, const char *reason, void *arg)
+{
+	struct child	*c = arg;
+
+	if (c->chan != chan || c->pid <= 0)
+		return;
+	if (strcmp(reason, "closed by peer") != 0) {
+		/* A malformed message: the child is broken or hostile. */
+		log_warnx("%s (pid %d): %s: killing it", c->name, (int)c->pid,
+		    reason);
+		kill(c->pid, SIGKILL);
+	}
+	/* The channel is freed once the child is reaped (SIGCHLD). */
+}
+
+static void
+child_restart_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct child	*c = arg;
+
+	if (!m.stopping)
+		child_start(c);
+}
+
+/* Keep only the descriptors the child needs; everything else the maestro
+ * holds (database, other children's sockets, pidfile) is closed. */
+static void
+close_other_fds(const int *keep, int n)
+{
+	int	i, j, t, lo = 3;
+
+	int	sorted[8];
+	for (i = 0; i < n; i++)
+		sorted[i] = keep[i];
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (sorted[j] < sorted[i]) {
+				t = sorted[i];
+				sorted[i] = sorted[j];
+				sorted[j] = t;
+			}
+	for (i = 0; i < n; i++) {
+		if (sorted[i] < lo)
+			continue;
+		if (sorted[i] > lo)
+			close_range(lo, sorted[i] - 1, 0);
+		lo = sorted[i] + 1;
+	}
+	close_range(lo, ~0U, 0);
+}
+
+static void
+child_start(struct child *c)
+{
+	struct child_env	 env;
+	int			 sp[2], keep[4], n = 0;
+	pid_t			 pid, parent = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("%s: socketpair", c->name);
+		goto retry;
+	}
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("%s: fork", c->name);
+		close(sp[0]);
+		close(sp[1]);
+		goto retry;
+	case 0:
+		break;
+	default:
+		close(sp[1]);
+		c->pid = pid;
+		c->generation++;
+		c->state = CHILD_UP;
+		c->started = time(NULL);
+		c->chan = ipc_chan_new(m.base, sp[0], child_dispatch,
+		    child_chan_closed, c);
+		if (c->chan == NULL) {
+			log_warnx("%s: cannot set up its channel", c->name);
+			kill(pid, SIGKILL);
+		}
+		log_debug("started %s (pid %d)", c->name, (int)pid);
+		return;
+	}
+
+	/* Child. Die with the maestro, even if it is killed -9. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);	/* Ctrl-C reaches the maestro */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	closelog();
+	keep[n++] = sp[1];
+	keep[n++] = c->listen_fd;
+	if (c == &children[CHILD_WEBSERV])
+		keep[n++] = m.webroot_fd;
+	close_other_fds(keep, n);
+	log_procinit(c->name);
+	proc_title("octoBrain", c->name);
+
+	memset(&env, 0, sizeof(env));
+	env.conf = &m.conf;
+	env.ipc_fd = sp[1];
+	env.listen_fd = c->listen_fd;
+	env.tls = c->tls;
+	env.tls_client = m.tls_client;
+	env.webroot_fd = c == &children[CHILD_WEBSERV] ? m.webroot_fd : -1;
+	exit(c->entry(&env));
+
+retry:
+	c->state = CHILD_RESTARTING;
+	{
+		struct timeval tv = { 1, 0 };
+		evtimer_add(c->restart_ev, &tv);
+	}
+}
+
+static void
+child_died(struct child *c, int status)
+{
+	struct timeval	tv;
+	char		how[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	if (c->chan) {
+		ipc_chan_free(c->chan);
+		c->chan = NULL;
+	}
+	c->pid = 0;
+	if (m.stopping) {
+		c->state = CHILD_DOWN;
+		return;
+	}
+	c->state = CHILD_RESTARTING;
+	c->restarts++;
+	if (time(NULL) - c->started >= CHILD_STABLE_SECONDS)
+		c->delay_ms = RESTART_DELAY_MIN_MS;
+	log_warnx("%s %s; restarting it in %ld ms", c->name, how, c->delay_ms);
+	db_audit(m.db, "system", "child_restart", "", c->name);
+	tv.tv_sec = c->delay_ms / 1000;
+	tv.tv_usec = (c->delay_ms % 1000) * 1000;
+	evtimer_add(c->restart_ev, &tv);
+	c->delay_ms *= 2;
+	if (c->delay_ms > m.conf.restart_delay_max * 1000)
+		c->delay_ms = m.conf.restart_delay_max * 1000;
+}
+
+static void
+reap_children(void)
+{
+	pid_t	pid;
+	int	status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < CHILD_COUNT; i++)
+			if (children[i].pid == pid) {
+				child_died(&children[i], status);
+				break;
+			}
+	}
+}
+
+/* ---- signals and shutdown -------------------------------------------- */
+
+static void
+stop_children(void)
+{
+	struct timespec	ts = { 0, 50 * 1000 * 1000 };
+	int		i, waited, alive;
+
+	m.stopping = 1;
+	for (i = 0; i < CHILD_COUNT; i++) {
+		if (children[i].chan) {
+			ipc_chan_free(children[i].chan);
+			children[i].chan = NULL;
+		}
+		if (children[i].pid > 0)
+			kill(children[i].pid, SIGTERM);
+	}
+	for (waited = 0; waited < SHUTDOWN_WAIT_MS; waited += 50) {
+		reap_children();
+		for (alive = 0, i = 0; i < CHILD_COUNT; i++)
+			if (children[i].pid > 0)
+				alive++;
+		if (alive == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < CHILD_COUNT; i++)
+		if (children[i].pid > 0) {
+			log_warnx("%s did not stop: killing it",
+			    children[i].name);
+			kill(children[i].pid, SIGKILL);
+			waitpid(children[i].pid, NULL, 0);
+			children[i].pid = 0;
+		}
+}
+
+static void
+on_sigterm(evutil_socket_t sig, short events, void *arg)
+{
+	log_info("received %s: stopping", sig == SIGINT ? "SIGINT" :
+	    "SIGTERM");
+	event_base_loopexit(m.base, NULL);
+}
+
+static void
+on_sigchld(evutil_socket_t sig, short events, void *arg)
+{
+	reap_children();
+}
+
+static int	load_config(struct brain_conf *, char *, size_t);
+
+static void
+on_sighup(evutil_socket_t sig, short events, void *arg)
+{
+	struct brain_conf	nc;
+	char			err[512];
+
+	log_info("received SIGHUP: reloading %s", m.config_path);
+	if (load_config(&nc, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if (strcmp(nc.listen_address, m.conf.listen_address) ||
+	    nc.registerer_port != m.conf.registerer_port ||
+	    nc.commander_port != m.conf.commander_port ||
+	    strcmp(nc.web_address, m.conf.web_address) ||
+	    nc.web_port != m.conf.web_port ||
+	    strcmp(nc.web_root, m.conf.web_root) ||
+	    strcmp(nc.state_dir, m.conf.state_dir) ||
+	    strcmp(nc.database, m.conf.database) ||
+	    strcmp(nc.cert, m.conf.cert) || strcmp(nc.key, m.conf.key) ||
+	    strcmp(nc.web_cert, m.conf.web_cert) ||
+	    strcmp(nc.web_key, m.conf.web_key) ||
+	    strcmp(nc.pidfile, m.conf.pidfile) || strcmp(nc.user, m.conf.user))
+		log_warnx("addresses, ports, paths and user take effect at "
+		    "the next restart");
+	m.conf.session_timeout = nc.session_timeout;
+	m.conf.login_attempts = nc.login_attempts;
+	m.conf.login_window = nc.login_window;
+	m.conf.kdf_iterations = nc.kdf_iterations;
+	m.conf.io_timeout = nc.io_timeout;	/* children started from now */
+	m.conf.restart_delay_max = nc.restart_delay_max;
+	m.conf.max_tentacles = nc.max_tentacles;
+	log_info("configuration reloaded");
+}
+
+static void
+sweep_sessions(evutil_socket_t fd, short events, void *arg)
+{
+	db_session_expire(m.db, time(NULL) - m.conf.session_timeout);
+}
+
+/* ---- start-up -------------------------------------------------------- */
+
+static int
+load_config(struct brain_conf *c, char *err, size_t errlen)
+{
+	brain_config_defaults(c);
+	if (m.config_given || access(m.config_path, F_OK) == 0) {
+		if (config_parse_file(m.config_path, brain_config_keys, c, err,
+		    errlen) == -1)
+			return -1;
+	}
+	if (brain_config_finish(c) == -1) {
+		seterr(err, errlen, "%s: state_dir is too long", m.config_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "%s is not a directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_secret_file(const char *path, const char *content, char *err,
+    size_t errlen)
+{
+	char	tmp[OCTO_PATH_MAX + 64];
+	int	fd;
+	size_t	len = strlen(content);
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		seterr(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write(fd, content, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* On first start, create `admin` with a random password in a 0600 file. */
+static int
+ensure_admin(char *err, size_t errlen)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+	    "abcdefghijkmnopqrstuvwxyz23456789";
+	char		 password[ADMIN_PASSWORD_LEN + 1], line[64];
+	char		 hash[KDF_HASH_MAX], path[OCTO_PATH_MAX + 32];
+	unsigned char	 rnd[ADMIN_PASSWORD_LEN];
+	long		 count;
+	size_t		 i;
+
+	if (db_user_count(m.db, &count) == -1) {
+		seterr(err, errlen, "cannot count users");
+		return -1;
+	}
+	if (count > 0)
+		return 0;
+	if (crypto_random(rnd, sizeof(rnd)) == -1) {
+		seterr(err, errlen, "no randomness");
+		return -1;
+	}
+	/* 57 symbols without look-alikes; 256 % 57 bias is negligible for
+	 * ~116 bits, but reject-sample anyway to keep it exact. */
+	for (i = 0; i < ADMIN_PASSWORD_LEN; i++) {
+		while (rnd[i] >= 256 - 256 % (sizeof(alphabet) - 1))
+			if (crypto_random(&rnd[i], 1) == -1)
+				return -1;
+		password[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	}
+	password[ADMIN_PASSWORD_LEN] = '\0';
+	if (kdf_hash(password, m.conf.kdf_iterations, hash, sizeof(hash))
+	    == -1) {
+		seterr(err, errlen, "cannot hash the admin password");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/admin.password", m.conf.state_dir);
+	snprintf(line, sizeof(line), "%s\n", password);
+	if (write_secret_file(path, line, err, errlen) == -1)
+		return -1;
+	if (db_user_add(m.db, "admin", "admin", hash) == -1) {
+		seterr(err, errlen, "cannot create the admin user");
+		return -1;
+	}
+	db_audit(m.db, "system", "user_created", "", "admin");
+	log_info("created user admin; its password is in %s", path);
+	if (m.foreground) {
+		/* The terminal, not the log: secrets are never logged. */
+		printf("password: %s\n", password);
+		fflush(stdout);
+	}
+	crypto_wipe(password, sizeof(password));
+	crypto_wipe(line, sizeof(line));
+	return 0;
+}
+
+static SSL_CTX *
+load_tls(enum tls_role role, const char *cert, const char *key)
+{
+	char	err[512];
+	int	generated = 0;
+	SSL_CTX	*ctx;
+	char	host[256] = "octoBrain";
+
+	gethostname(host, sizeof(host) - 1);
+	if (tls_ensure_cert(cert, key, host, &generated, err, sizeof(err))
+	    == -1)
+		fatalx("%s", err);
+	if (generated)
+		log_info("generated a self-signed certificate %s (key %s)",
+		    cert, key);
+	if ((ctx = tls_ctx_new(role, cert, key, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	return ctx;
+}
+
+/* Started as root with a user configured: hand the state to that user,
+ * then drop. The database is already open, the keys already loaded. */
+static void
+drop_root(void)
+{
+	struct passwd	*pw;
+	char		 err[512], path[OCTO_PATH_MAX + 16];
+	const char	*suffix[] = { "", "-wal", "-shm" };
+	size_t		 i;
+
+	if (geteuid() != 0 || m.conf.user[0] == '\0')
+		return;
+	if ((pw = getpwnam(m.conf.user)) == NULL)
+		fatalx("user %s does not exist (set `user` in %s, or leave it "
+		    "empty to keep running as root)", m.conf.user,
+		    m.config_path);
+	if (chown(m.conf.state_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", m.conf.state_dir);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", m.conf.database,
+		    suffix[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+		    errno != ENOENT)
+			fatal("chown %s", path);
+	}
+	if (drop_privileges(m.conf.user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("running as user %s", m.conf.user);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
+	    "  -c FILE        configuration file (default %s)\n"
+	    "  --no-daemon    stay in the foreground, log to stderr\n"
+	    "  -v             verbose: debug logs; with -n, print the "
+	    "configuration\n"
+	    "  -n             check the configuration and exit\n"
+	    "  --version      print the version and exit\n"
+	    "  --help         print this help and exit\n", DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "no-daemon", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct event	*ev_term, *ev_int, *ev_chld, *ev_hup;
+	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
+	char		 err[1024];
+	int		 ch, check_only = 0, fd[CHILD_COUNT], i;
+
+	proc_title_init(argc, argv);
+	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
+	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (strlcpy(m.config_path, optarg,
+			    sizeof(m.config_path)) >= sizeof(m.config_path)) {
+				fprintf(stderr, "octoBrain: -c: path too long\n");
+				return 2;
+			}
+			m.config_given = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			m.verbose = 1;
+			break;
+		case 'd':
+			m.foreground = 1;
+			break;
+		case 'V':
+			printf("octoBrain %s\n", OCTO_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "octoBrain: unexpected argument %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (load_config(&m.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "octoBrain: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		if (m.verbose)
+			config_dump(brain_config_keys, &m.conf,
+			    print_line);
+		printf("configuration OK\n");
+		return 0;
+	}
+
+	/* stderr until start-up is over: errors reach the terminal even
+	 * when daemonising; syslog after daemon_ready(). */
+	log_init("octoBrain", 1, m.verbose);
+	log_procinit("maestro");
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	if (pidfile_check(m.conf.pidfile, err, sizeof(err)) == -1) {
+		fprintf(stderr, "octoBrain: %s\n", err);
+		return 1;
+	}
+	if (!m.foreground)
+		daemon_start();
+	if (pidfile_lock(&m.pidfile, m.conf.pidfile, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	m.started = time(NULL);
+
+	if (make_dir(m.conf.state_dir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	m.tls_peer = load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key);
+	m.tls_client = load_tls(TLS_PEER_CLIENT, m.conf.cert, m.conf.key);
+	m.tls_web = load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key);
+	if ((m.webroot_fd = open(m.conf.web_root, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("web_root %s", m.conf.web_root);
+	if ((m.db = db_open(m.conf.database, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
+	if (ensure_admin(err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* Unknown users are checked against this, at the same cost. */
+	if (kdf_hash("no such user", m.conf.kdf_iterations, m.dummy_hash,
+	    sizeof(m.dummy_hash)) == -1)
+		fatalx("cannot compute the KDF");
+
+	if ((fd[CHILD_WEBSERV] = net_listen(m.conf.web_address,
+	    m.conf.web_port, err, sizeof(err))) == -1 ||
+	    (fd[CHILD_REGISTERER] = net_listen(m.conf.listen_address,
+	    m.conf.registerer_port, err, sizeof(err))) == -1 ||
+	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
+	    m.conf.commander_port, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+	children[CHILD_WEBSERV].tls = m.tls_web;
+	children[CHILD_REGISTERER].tls = m.tls_peer;
+	children[CHILD_COMMANDER].tls = m.tls_peer;
+	/* Each tentacle may hold a connection to 6001 while delivering and
+	 * the commander one to its 7001; leave room for the rest. */
+	raise_nofile_limit(m.conf.max_tentacles * 2 + 256);
+	drop_root();
+	proc_title("octoBrain", "maestro");
+
+	if ((m.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	if (kdf_workers_start(m.base, login_done) == -1)
+		fatalx("cannot start the KDF workers");
+	ev_term = evsignal_new(m.base, SIGTERM, on_sigterm, NULL);
+	ev_int = evsignal_new(m.base, SIGINT, on_sigterm, NULL);
+	ev_chld = evsignal_new(m.base, SIGCHLD, on_sigchld, NULL);
+	ev_hup = evsignal_new(m.base, SIGHUP, on_sighup, NULL);
+	if (!ev_term || !ev_int || !ev_chld || !ev_hup ||
+	    event_add(ev_term, NULL) || event_add(ev_int, NULL) ||
+	    event_add(ev_chld, NULL) || event_add(ev_hup, NULL))
+		fatalx("cannot install signal handlers");
+	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
+	event_add(m.sweep_ev, &sweep);
+
+	for (i = 0; i < CHILD_COUNT; i++) {
+		children[i].listen_fd = fd[i];
+		children[i].delay_ms = RESTART_DELAY_MIN_MS;
+		children[i].restart_ev = evtimer_new(m.base, child_restart_cb,
+		    &children[i]);
+		child_start(&children[i]);
+	}
+	log_info("octoBrain %s started: dashboard https://%s:%d/, "
+	    "registerer %s:%d, commander %s:%d", OCTO_VERSION,
+	    m.conf.web_address, m.conf.web_port, m.conf.listen_address,
+	    m.conf.registerer_port, m.conf.listen_address,
+	    m.conf.commander_port);
+	if (!m.foreground) {
+		daemon_ready();
+		log_to_syslog();
+	}
+
+	event_base_dispatch(m.base);
+
+	stop_children();
+	kdf_workers_stop();
+	for (i = 0; i < CHILD_COUNT; i++) {
+		event_free(children[i].restart_ev);
+		close(fd[i]);
+	}
+	event_free(m.sweep_ev);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_chld);
+	event_free(ev_hup);
+	event_base_free(m.base);
+	db_close(m.db);
+	close(m.webroot_fd);
+	SSL_CTX_free(m.tls_peer);
+	SSL_CTX_free(m.tls_client);
+	SSL_CTX_free(m.tls_web);
+	pidfile_remove(&m.pidfile);
+	log_info("stopped");
+	return 0;
+}

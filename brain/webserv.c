@@ -1,0 +1,590 @@
+/*
+ * webserv: the HTTPS dashboard (report 2.3). evhttp over OpenSSL
+ * bufferevents serves the single-page app from web/ and the JSON API.
+ *
+ * It never decides who may do what: it parses HTTP and JSON, checks sizes
+ * and shapes, and sends the maestro a semantic request (IPC_AUTH_LOGIN,
+ * IPC_API_CALL) carrying the session key; the maestro checks session, role
+ * and CSRF token and answers with a status and a JSON body.
+ */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "brain.h"
+#include "buf.h"
+#include "child.h"
+#include "ipc.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+#include "webpath.h"
+
+#define SESSION_COOKIE		"octopus_session"
+#define STATIC_FILE_MAX		(8 * 1024 * 1024)	/* web/ holds no more */
+#define PENDING_MAX		1024	/* API requests waiting for the
+					   maestro; beyond: 503 */
+#define MAESTRO_TIMEOUT_S	30	/* the maestro answers in ms; this is
+					   only for a stuck one */
+
+#define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; " \
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+struct pending {
+	uint32_t		 id;		/* 0 = free slot */
+	struct evhttp_request	*req;		/* NULL once the client left */
+	struct evhttp_connection *evcon;
+	int			 rewrite;	/* 404/405 after a session check */
+	time_t			 since;
+};
+
+static struct {
+	struct child_loop	 loop;
+	struct child_env	*env;
+	struct evhttp		*http;
+	struct pending		 pending[PENDING_MAX];
+	uint32_t		 next_id;
+	struct event		*reaper;
+} w;
+
+/* ---- responses ------------------------------------------------------- */
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Status";
+	}
+}
+
+static void
+add_security_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Security-Policy", CSP);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Strict-Transport-Security",
+	    "max-age=31536000");
+	evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
+	evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static void
+send_json_text(struct evhttp_request *req, int status, const char *json)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out = evbuffer_new();
+
+	add_security_headers(req);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (out == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add(out, json, strlen(json));
+	evhttp_send_reply(req, status, reason_phrase(status), out);
+	evbuffer_free(out);
+}
+
+static void
+send_error(struct evhttp_request *req, int status, const char *msg)
+{
+	json_t	*j = json_pack("{s:s}", "error", msg);
+	char	*text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	send_json_text(req, status, text ? text : "{\"error\":\"error\"}");
+	free(text);
+	json_decref(j);
+}
+
+/* ---- requests to the maestro ----------------------------------------- */
+
+static struct pending *
+pending_new(struct evhttp_request *req)
+{
+	struct pending	*p;
+	size_t		 i;
+
+	for (i = 0; i < PENDING_MAX; i++) {
+		p = &w.pending[i];
+		if (p->id == 0) {
+			if (++w.next_id == 0)
+				w.next_id = 1;
+			p->id = w.next_id;
+			p->req = req;
+			p->evcon = evhttp_request_get_connection(req);
+			p->rewrite = 0;
+			p->since = time(NULL);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static struct pending *
+pending_find(uint32_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < PENDING_MAX; i++)
+		if (w.pending[i].id == id && id != 0)
+			return &w.pending[i];
+	return NULL;
+}
+
+/* The client went away: evhttp frees the request, so forget it. */
+static void
+connection_closed(struct evhttp_connection *evcon, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < PENDING_MAX; i++)
+		if (w.pending[i].id != 0 && w.pending[i].evcon == evcon)
+			w.pending[i].req = NULL;
+}
+
+static void
+pending_reaper(evutil_socket_t fd, short events, void *arg)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	for (i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &w.pending[i];
+
+		if (p->id == 0 || now - p->since < MAESTRO_TIMEOUT_S)
+			continue;
+		if (p->req)
+			send_error(p->req, 504, "the brain did not answer");
+		p->id = 0;
+	}
+}
+
+static void
+client_address(struct evhttp_request *req, char *out, size_t len)
+{
+	struct evhttp_connection	*evcon;
+	const char			*addr = NULL;
+	uint16_t			 port;
+
+	evcon = evhttp_request_get_connection(req);
+	if (evcon)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	strlcpy(out, addr ? addr : "unknown", len);
+}
+
+static int
+send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
+    int rewrite)
+{
+	struct pending	*p;
+
+	if ((p = pending_new(req)) == NULL) {
+		send_error(req, 503, "too many requests in progress");
+		return -1;
+	}
+	p->rewrite = rewrite;
+	evhttp_connection_set_closecb(p->evcon, connection_closed, NULL);
+	if (ipc_send(w.loop.chan, type, p->id, b->data, b->len) == -1) {
+		p->id = 0;
+		send_error(req, 500, "cannot reach the maestro");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
+{
+	struct unpacker		 u;
+	struct pending		*p;
+	struct evkeyvalq	*h;
+	const char		*json;
+	size_t			 jsonlen;
+	char			 cookie[OCTO_TOKEN_HEX_LEN + 1], hdr[256];
+	char			*text;
+	uint32_t		 status;
+	json_t			*body;
+
+	if (msg->hdr.type != IPC_API_REPLY) {
+		log_warnx("unexpected %s from the maestro",
+		    ipc_type_str(msg->hdr.type));
+		return;
+	}
+	if ((p = pending_find(msg->hdr.id)) == NULL)
+		return;		/* timed out already */
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u32(&u, &status);
+	unpack_str_ref(&u, &json, &jsonlen, IPC_PAYLOAD_MAX);
+	unpack_str(&u, cookie, sizeof(cookie));
+	if (unpack_end(&u) == -1 || status < 200 || status > 599) {
+		log_warnx("malformed reply from the maestro");
+		if (p->req)
+			send_error(p->req, 500, "internal error");
+		p->id = 0;
+		return;
+	}
+	if (p->req == NULL) {
+		p->id = 0;
+		return;
+	}
+	if (p->rewrite && status == 200) {
+		send_error(p->req, p->rewrite, p->rewrite == 405 ?
+		    "method not allowed" : "no such API route");
+		p->id = 0;
+		return;
+	}
+	h = evhttp_request_get_output_headers(p->req);
+	if (strcmp(cookie, "-") == 0)
+		evhttp_add_header(h, "Set-Cookie", SESSION_COOKIE "=; Path=/; "
+		    "Max-Age=0; HttpOnly; Secure; SameSite=Strict");
+	else if (cookie[0] != '\0') {
+		snprintf(hdr, sizeof(hdr), SESSION_COOKIE "=%s; Path=/; "
+		    "HttpOnly; Secure; SameSite=Strict", cookie);
+		evhttp_add_header(h, "Set-Cookie", hdr);
+		explicit_bzero(hdr, sizeof(hdr));
+	}
+	explicit_bzero(cookie, sizeof(cookie));
+	if ((text = strndup(json, jsonlen)) == NULL) {
+		send_error(p->req, 500, "out of memory");
+		p->id = 0;
+		return;
+	}
+	if (status == 429 && (body = json_loads(text, 0, NULL)) != NULL) {
+		json_t *ra = json_object_get(body, "retry_after");
+
+		if (json_is_integer(ra)) {
+			snprintf(hdr, sizeof(hdr), "%lld",
+			    (long long)json_integer_value(ra));
+			evhttp_add_header(h, "Retry-After", hdr);
+		}
+		json_decref(body);
+	}
+	send_json_text(p->req, status, text);
+	free(text);
+	p->id = 0;
+}
+
+/* ---- API ------------------------------------------------------------- */
+
+struct api_route {
+	enum evhttp_cmd_type	 method;
+	const char		*path;
+	enum api_op		 op;
+};
+
+static const struct api_route api_routes[] = {
+	{ EVHTTP_REQ_GET, "/api/session", API_SESSION },
+	{ EVHTTP_REQ_GET, "/api/health", API_HEALTH },
+	{ EVHTTP_REQ_POST, "/api/logout", API_LOGOUT },
+};
+
+/* The session key from the Cookie header, if it has the right shape. */
+static int
+session_key(struct evhttp_request *req, char *out, size_t outlen)
+{
+	const char	*c, *v;
+	size_t		 n, i;
+
+	c = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Cookie");
+	while (c && *c) {
+		while (*c == ' ' || *c == ';')
+			c++;
+		if (strncmp(c, SESSION_COOKIE "=", sizeof(SESSION_COOKIE))
+		    == 0) {
+			v = c + sizeof(SESSION_COOKIE);
+			n = strcspn(v, "; ");
+			if (n != OCTO_TOKEN_HEX_LEN || n >= outlen)
+				return -1;
+			for (i = 0; i < n; i++)
+				if (!strchr("0123456789abcdef", v[i]))
+					return -1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return 0;
+		}
+		c += strcspn(c, ";");
+	}
+	return -1;
+}
+
+static void
+api_login(struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	size_t		 len = evbuffer_get_length(in);
+	char		 client[OCTO_ADDR_MAX];
+	const char	*user, *password;
+	json_t		*body;
+	json_error_t	 jerr;
+	struct buf	 b;
+	struct packer	 p;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		send_error(req, 405, "use POST");
+		return;
+	}
+	if (len > HTTP_BODY_MAX) {
+		send_error(req, 413, "request body too large");
+		return;
+	}
+	body = json_loadb((const char *)evbuffer_pullup(in, len), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL || !json_is_object(body)) {
+		json_decref(body);
+		send_error(req, 400, "the body must be a JSON object");
+		return;
+	}
+	user = json_string_value(json_object_get(body, "username"));
+	password = json_string_value(json_object_get(body, "password"));
+	if (user == NULL || password == NULL) {
+		json_decref(body);
+		send_error(req, 400, "username and password are required");
+		return;
+	}
+	if (user[0] == '\0' || strlen(user) >= OCTO_NAME_MAX ||
+	    strlen(password) > OCTO_PASSWORD_MAX ||
+	    strlen(user) != json_string_length(json_object_get(body,
+	    "username")) || strlen(password) !=
+	    json_string_length(json_object_get(body, "password"))) {
+		json_decref(body);
+		/* Same answer as a wrong password: no hint about limits. */
+		send_error(req, 401, "wrong user name or password");
+		return;
+	}
+	client_address(req, client, sizeof(client));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, client);
+	pack_str(&p, user);
+	pack_str(&p, password);
+	json_decref(body);	/* jansson frees; the copy in b is wiped */
+	if (pack_error(&p) == 0)
+		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0);
+	else
+		send_error(req, 500, "internal error");
+	buf_free(&b);
+}
+
+static void
+api_call(struct evhttp_request *req, const char *path)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
+	const struct api_route	*r = NULL;
+	const char		*csrf, *bg;
+	char			 key[OCTO_TOKEN_HEX_LEN + 1];
+	char			 client[OCTO_ADDR_MAX];
+	struct buf		 b;
+	struct packer		 p;
+	int			 rewrite = 0, path_known = 0;
+	size_t			 i;
+	enum api_op		 op;
+
+	if (session_key(req, key, sizeof(key)) == -1) {
+		send_error(req, 401, "not logged in");
+		return;
+	}
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if (strcmp(api_routes[i].path, path) != 0)
+			continue;
+		path_known = 1;
+		if (api_routes[i].method == method)
+			r = &api_routes[i];
+	}
+	if (r) {
+		op = r->op;
+	} else {
+		/* Check the session anyway (without extending it): an unknown
+		 * route must not tell a stranger more than 401. */
+		op = API_SESSION;
+		rewrite = path_known ? 405 : 404;
+	}
+	csrf = evhttp_find_header(h, "X-CSRF-Token");
+	bg = evhttp_find_header(h, "X-Octopus-Background");
+	client_address(req, client, sizeof(client));
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, key);
+	pack_u8(&p, rewrite || (bg && strcmp(bg, "1") == 0));
+	pack_str(&p, csrf && strlen(csrf) <= OCTO_TOKEN_HEX_LEN ? csrf : "");
+	pack_str(&p, client);
+	pack_u32(&p, op);
+	if (pack_error(&p) == 0)
+		send_to_maestro(req, IPC_API_CALL, &b, rewrite);
+	else
+		send_error(req, 500, "internal error");
+	buf_free(&b);
+	explicit_bzero(key, sizeof(key));
+}
+
+/* ---- static files ---------------------------------------------------- */
+
+static int
+open_beneath(int dirfd, const char *rel)
+{
+	struct open_how	how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	return syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
+
+static void
+serve_static(struct evhttp_request *req, const char *path, size_t len)
+{
+	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out;
+	const char		*type;
+	char			 rel[WEBPATH_MAX + 16];
+	struct stat		 st;
+	int			 fd;
+
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		send_error(req, 405, "method not allowed");
+		return;
+	}
+	if (webpath_resolve(path, len, rel, sizeof(rel)) == -1 ||
+	    (type = webpath_content_type(rel)) == NULL) {
+		send_error(req, 404, "not found");
+		return;
+	}
+	if ((fd = open_beneath(w.env->webroot_fd, rel)) == -1) {
+		if (errno != ENOENT)
+			log_debug("web/%s: %s", rel, strerror(errno));
+		send_error(req, 404, "not found");
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > STATIC_FILE_MAX || (out = evbuffer_new()) == NULL) {
+		close(fd);
+		send_error(req, 404, "not found");
+		return;
+	}
+	/* Read it in: sendfile does not apply under TLS. */
+	if (st.st_size > 0 && evbuffer_read(out, fd, st.st_size) !=
+	    st.st_size) {
+		close(fd);
+		evbuffer_free(out);
+		send_error(req, 500, "cannot read the file");
+		return;
+	}
+	close(fd);
+	add_security_headers(req);
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+static void
+handle_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*raw = uri ? evhttp_uri_get_path(uri) : NULL;
+	char			*path;
+	size_t			 len;
+
+	if (raw == NULL || raw[0] == '\0')
+		raw = "/";
+	if ((path = evhttp_uridecode(raw, 0, &len)) == NULL) {
+		send_error(req, 400, "bad path");
+		return;
+	}
+	if (strlen(path) != len) {
+		free(path);
+		send_error(req, 400, "bad path");
+		return;
+	}
+	if (strcmp(path, "/api/login") == 0)
+		api_login(req);
+	else if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
+		api_call(req, path);
+	else
+		serve_static(req, path, len);
+	free(path);
+}
+
+static struct bufferevent *
+make_tls_bufferevent(struct event_base *base, void *arg)
+{
+	SSL	*ssl = SSL_new(w.env->tls);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+}
+
+int
+webserv_main(struct child_env *env)
+{
+	struct timeval	tick = { 1, 0 };
+
+	w.env = env;
+	if (child_loop_init(&w.loop, env, "webserv", maestro_reply, NULL)
+	    == -1)
+		fatalx("cannot set up the event loop");
+	if ((w.http = evhttp_new(w.loop.base)) == NULL)
+		fatalx("evhttp_new");
+	evhttp_set_bevcb(w.http, make_tls_bufferevent, NULL);
+	evhttp_set_max_body_size(w.http, HTTP_BODY_MAX);
+	evhttp_set_max_headers_size(w.http, HTTP_HEADERS_MAX);
+	evhttp_set_timeout(w.http, (int)env->conf->io_timeout);
+	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(w.http, handle_request, NULL);
+	if (evhttp_accept_socket(w.http, env->listen_fd) == -1)
+		fatalx("cannot accept on the dashboard socket");
+	w.reaper = event_new(w.loop.base, -1, EV_PERSIST, pending_reaper,
+	    NULL);
+	event_add(w.reaper, &tick);
+	log_debug("serving https on port %d", env->conf->web_port);
+
+	child_loop_run(&w.loop);
+
+	event_free(w.reaper);
+	evhttp_free(w.http);
+	ipc_chan_free(w.loop.chan);
+	event_base_free(w.loop.base);
+	return 0;
+}

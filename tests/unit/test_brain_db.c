@@ -1,0 +1,153 @@
+/* The database layer on a real SQLite file: migrations, users, sessions,
+ * and the login rate limit of auth.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+
+static char	dir[64], path[128];
+
+static int
+setup(void **state)
+{
+	strcpy(dir, "/tmp/octo-test-db.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/brain.db", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void
+test_open_migrate_reopen(void **state)
+{
+	char		 err[256];
+	struct db	*db;
+	struct stat	 st;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_true(db_schema_version(db) >= 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	db_close(db);
+	/* A second open finds the schema current and changes nothing. */
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	db_close(db);
+}
+
+static void
+test_refuses_newer_schema_and_garbage(void **state)
+{
+	char		 err[256], cmd[256], junk[128];
+	struct db	*db;
+	FILE		*f;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=999'",
+	    path);
+	assert_int_equal(system(cmd), 0);
+	db = db_open(path, err, sizeof(err));
+	assert_null(db);
+	assert_non_null(strstr(err, "newer"));
+
+	snprintf(junk, sizeof(junk), "%s/junk.db", dir);
+	f = fopen(junk, "w");
+	assert_non_null(f);
+	fputs("this is not a database, it is a text file of some length "
+	    "that SQLite will not mistake for one", f);
+	fclose(f);
+	assert_null(db_open(junk, err, sizeof(err)));
+}
+
+static void
+test_users_and_sessions(void **state)
+{
+	char			 err[256], role[16], hash[256];
+	struct db		*db;
+	struct db_session	 s;
+	long			 n;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_user_count(db, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_user_add(db, "alice", "operator", "h1"), 0);
+	assert_int_equal(db_user_add(db, "alice", "admin", "h2"), -1);
+	assert_int_equal(db_user_add(db, "bob", "king", "h3"), -1);
+	assert_int_equal(db_user_get(db, "alice", role, sizeof(role), hash,
+	    sizeof(hash)), 0);
+	assert_string_equal(role, "operator");
+	assert_string_equal(hash, "h1");
+	assert_int_equal(db_user_get(db, "nobody", role, sizeof(role), hash,
+	    sizeof(hash)), DB_NOTFOUND);
+	/* A value that does not fit is an error, never truncated. */
+	assert_int_equal(db_user_get(db, "alice", role, sizeof(role), hash,
+	    2), -1);
+
+	assert_int_equal(db_session_add(db, "k1", "alice", "c1", "127.0.0.1",
+	    1000), 0);
+	assert_int_equal(db_session_get(db, "k1", &s), 0);
+	assert_string_equal(s.user, "alice");
+	assert_string_equal(s.role, "operator");
+	assert_string_equal(s.csrf, "c1");
+	assert_int_equal(s.last_active, 1000);
+	assert_int_equal(db_session_touch(db, "k1", 1100), 0);
+	assert_int_equal(db_session_get(db, "k1", &s), 0);
+	assert_int_equal(s.last_active, 1100);
+	assert_int_equal(db_session_expire(db, 1050), 0);
+	assert_int_equal(db_session_get(db, "k1", &s), 0);
+	assert_int_equal(db_session_expire(db, 1101), 0);
+	assert_int_equal(db_session_get(db, "k1", &s), DB_NOTFOUND);
+	assert_int_equal(db_audit(db, "alice", "login", "127.0.0.1", ""), 0);
+	db_close(db);
+}
+
+static void
+test_ratelimit(void **state)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ratelimit_check("10.0.0.1", 100, 3, 60), 0);
+	assert_int_equal(ratelimit_check("10.0.0.1", 110, 3, 60), 50);
+	/* Another address has its own budget. */
+	assert_int_equal(ratelimit_check("10.0.0.2", 110, 3, 60), 0);
+	/* The window passes. */
+	assert_int_equal(ratelimit_check("10.0.0.1", 160, 3, 60), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_migrate_reopen,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refuses_newer_schema_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users_and_sessions,
+		    setup, teardown),
+		cmocka_unit_test(test_ratelimit),
+	};
+
+	log_init("test", 1, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
