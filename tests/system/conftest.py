@@ -1,0 +1,75 @@
+"""Fixtures for the system tests.
+
+- ro_brain: one brain for the whole session, for tests that only read (or
+  make their own session): started once, stopped at the end.
+- brain_factory: brains for tests that change state (kill children, stop,
+  rate-limit, expire sessions...): new_brain(overrides) -> started Brain;
+  every one is stopped (process group killed) when the test ends.
+- client_cert: a (cert, key) pair for mutual TLS on 6000/6001.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import octotest  # noqa: E402
+
+
+def pytest_report_header(config):
+    return "octoBrain: %s (%s)" % (
+        octotest.BRAIN_BIN,
+        "present" if octotest.BRAIN_BIN.exists() else "MISSING")
+
+
+@pytest.fixture(scope="session")
+def brain_bin():
+    if not octotest.BRAIN_BIN.exists():
+        pytest.fail("%s not built: run make (or set OCTO_BUILD)"
+                    % octotest.BRAIN_BIN, pytrace=False)
+    return octotest.BRAIN_BIN
+
+
+def _start_brain(request, directory, overrides=None, verbose=False,
+                 start=True):
+    b = octotest.Brain(directory, overrides, verbose=verbose)
+    request.addfinalizer(b.stop)
+    if start:
+        b.start()
+    return b
+
+
+@pytest.fixture(scope="session")
+def ro_brain(request, brain_bin, tmp_path_factory):
+    """A shared brain. Tests using it must leave it as they found it: every
+    child up, no restart (they may log in and out with their own client).
+    Verbose, so that its log also shows that -v keeps secrets out."""
+    return _start_brain(request, tmp_path_factory.mktemp("ro_brain"),
+                        {"login_attempts": 1000, "login_window": 60,
+                         "session_timeout": 300, "io_timeout": 2},
+                        verbose=True)
+
+
+@pytest.fixture(scope="session")
+def ro_client(ro_brain):
+    """A client logged in to ro_brain (never logged out)."""
+    return ro_brain.login()
+
+
+@pytest.fixture
+def brain_factory(request, brain_bin, tmp_path):
+    """new_brain(overrides=None, verbose=False, start=True) -> Brain."""
+    count = [0]
+
+    def new_brain(overrides=None, verbose=False, start=True):
+        count[0] += 1
+        return _start_brain(request, tmp_path / ("brain%d" % count[0]),
+                            overrides, verbose, start)
+    return new_brain
+
+
+@pytest.fixture(scope="session")
+def client_cert(tmp_path_factory):
+    return octotest.make_client_cert(tmp_path_factory.mktemp("certs"))
