@@ -450,6 +450,12 @@ is_enrolled(const struct tentacle_conf *conf)
 	return access(path, F_OK) == 0;
 }
 
+static enum tentacle_role
+current_role(const struct tentacle_conf *conf)
+{
+	return is_enrolled(conf) ? ROLE_COMMAND : ROLE_REGISTER;
+}
+
 /* The name the tentacle gives: the configured one or the hostname. */
 static void
 host_name(const struct tentacle_conf *conf, char *out, size_t outlen)
@@ -609,7 +615,7 @@ restart_cb(evutil_socket_t fd, short events, void *arg)
 
 	if (sv->child != -1)
 		return;
-	role = is_enrolled(&sv->conf) ? ROLE_COMMAND : ROLE_REGISTER;
+	role = current_role(&sv->conf);
 	if (role != sv->listen_role) {
 		if ((lfd = bind_role(&sv->conf, role, err, sizeof(err))) ==
 		    -1) {
@@ -662,6 +668,14 @@ sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			sv->restart_now = 0;
 			log_info("%s (pid %ld) stopped for the reload",
 			    role_name(sv->child_role), (long)pid);
+			schedule_restart(sv, 0);
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		    current_role(&sv->conf) != sv->child_role) {
+			/* The register's normal end: it enrolled us. */
+			log_info("%s (pid %ld) finished", role_name(
+			    sv->child_role), (long)pid);
 			schedule_restart(sv, 0);
 			continue;
 		}
@@ -809,6 +823,8 @@ main(int argc, char *argv[])
 
 	proc_title_init(argc, argv);
 	parse_options(argc, argv, &sv.opts);
+	/* Now: it also hides a -t token from ps. */
+	proc_title(TENTACLE_PROGNAME, "supervisor");
 	if (conf_read(&sv.opts, &sv.conf, err, sizeof(err)) == -1 ||
 	    conf_finish(&sv.opts, &sv.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
@@ -849,7 +865,7 @@ main(int argc, char *argv[])
 	if ((sv.tls = load_tls(&sv.conf, err, sizeof(err))) == NULL)
 		startup_fail(&sv, err);
 
-	sv.listen_role = is_enrolled(&sv.conf) ? ROLE_COMMAND : ROLE_REGISTER;
+	sv.listen_role = current_role(&sv.conf);
 	if ((sv.listen_fd = bind_role(&sv.conf, sv.listen_role, err,
 	    sizeof(err))) == -1)
 		startup_fail(&sv, err);
@@ -878,7 +894,6 @@ main(int argc, char *argv[])
 	    evsignal_add(sv.ev_sigchld, NULL) == -1)
 		startup_fail(&sv, "cannot set up signal handling");
 
-	proc_title(TENTACLE_PROGNAME, "supervisor");
 	if (child_spawn(&sv) == -1)
 		startup_fail(&sv, "cannot start the child");
 	if (sv.daemonised) {

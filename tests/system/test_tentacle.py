@@ -513,6 +513,24 @@ def test_killed_child_is_restarted(tentacle, client_cert):
     assert p.poll() is None
 
 
+def test_restart_follows_the_enrolment_state(tentacle, client_cert):
+    """A child restarted after the enrolment file appeared is the command
+    worker, on the command port; the register port is closed."""
+    cert, key, _ = client_cert
+    p = tentacle.start()
+    tentacle.wait_log("register: listening on")
+    old = tentacle.child(p.pid)
+    (tentacle.state_dir / "enrolment").write_text("")
+    os.kill(old, signal.SIGKILL)
+    new = tentacle.child(p.pid, old=old)
+    tentacle.wait_log(r"command worker: listening on 127\.0\.0\.1:%d"
+                      % tentacle.command_port)
+    wait_tls(tentacle.command_port, cert, key)
+    assert _refused(tentacle.register_port)
+    wait_for(lambda: "octoTentacle: command worker" in
+             processes().get(new, (0, ""))[1], "the new child's title")
+
+
 def test_sigterm_stops_everything(tentacle):
     p = tentacle.start()
     tentacle.wait_log("register: listening on")
