@@ -504,20 +504,23 @@ bind_role(const struct tentacle_conf *conf, enum tentacle_role role,
 
 /* In the forked child: become the role's process, never return. */
 static void __attribute__((noreturn))
-child_run(struct supervisor *sv, enum tentacle_role role)
+child_run(struct supervisor *sv, enum tentacle_role role,
+    const sigset_t *oldmask)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGCHLD };
 	struct tentacle_child	 ch;
 	size_t			 i;
 	int			 fd, status;
 
-	/* The supervisor's libevent handlers are not ours: default actions
-	 * (SIGTERM ends us: we hold nothing to clean up), and reloads are
-	 * done by the supervisor restarting us. */
+	/* The supervisor's libevent handlers are not ours (they would wake
+	 * its loop through the inherited socketpair): default actions, so
+	 * SIGTERM ends us (we hold nothing to clean up); reloads are done
+	 * by the supervisor restarting us. Signals stay blocked until then. */
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("prctl(PR_SET_PDEATHSIG)");
@@ -563,15 +566,20 @@ child_run(struct supervisor *sv, enum tentacle_role role)
 static int
 child_spawn(struct supervisor *sv)
 {
-	pid_t	pid;
+	sigset_t	all, old;
+	pid_t		pid;
 
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	case 0:
-		child_run(sv, sv->listen_role);
+		child_run(sv, sv->listen_role, &old);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	sv->child = pid;
 	sv->child_role = sv->listen_role;
 	sv->child_started = now_mono();
@@ -718,7 +726,7 @@ sigterm_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct supervisor	*sv = arg;
 
-	log_info("%s: shutting down", strsignal((int)sig));
+	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	child_stop(sv);
 	event_base_loopbreak(sv->base);
 }
