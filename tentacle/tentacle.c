@@ -537,18 +537,19 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	}
 	if (close_range(CHILD_LISTEN_FD + 1, ~0U, 0) == -1)
 		fatal("close_range");
-	if (sv->daemonised) {
-		/* The first child is forked before daemon_ready(): let go of
-		 * the terminal (or the pipe of whoever started us) now. */
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			if (fd > STDERR_FILENO)
-				close(fd);
-		}
+	/* stdin and stdout are not ours (the terminal, or the pipe of
+	 * whoever started us: the first child is forked before
+	 * daemon_ready()); stderr is, for logs in the foreground. */
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (sv->daemonised)
+		dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	if (sv->daemonised)
 		log_to_syslog();
-	}
 	log_procinit(role_name(role));
 	proc_title(TENTACLE_PROGNAME, role_name(role));
 
