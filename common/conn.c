@@ -284,7 +284,8 @@ conn_process(struct conn *c)
 			break;
 		}
 		st = wire_decode(hdr, hlen, &f, &used);
-		if (st == WIRE_NEED_MORE && hlen == WIRE_HDR_LEN) {
+		if ((st == WIRE_OK || st == WIRE_NEED_MORE) &&
+		    hlen == WIRE_HDR_LEN) {
 			plen = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 |
 			    (uint32_t)hdr[6] << 8 | (uint32_t)hdr[7];
 			if (avail - WIRE_HDR_LEN < plen)

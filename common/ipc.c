@@ -159,7 +159,8 @@ ipc_readcb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		st = ipc_decode(hdr, hlen, &m, &used);
-		if (st == IPC_NEED_MORE && hlen == IPC_HDR_LEN) {
+		if ((st == IPC_OK || st == IPC_NEED_MORE) &&
+		    hlen == IPC_HDR_LEN) {
 			/* Header good: is the whole message there? */
 			memcpy(&v, hdr + 4, 4);
 			if (avail - IPC_HDR_LEN < v)
@@ -297,6 +298,9 @@ ipc_flush(struct ipc_chan *ch)
 		return;
 	out = bufferevent_get_output(ch->bev);
 	bufferevent_disable(ch->bev, EV_WRITE);
+	/* The bufferevent freezes the start of its output buffer: only it
+	 * may drain it. We write in its place for a moment. */
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0) {
 		n = evbuffer_write(out, ch->fd);
 		if (n > 0)
@@ -306,12 +310,15 @@ ipc_flush(struct ipc_chan *ch)
 			pfd.fd = ch->fd;
 			pfd.events = POLLOUT;
 			pfd.revents = 0;
-			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			/* A peer that stops reading must not hang us. */
+			n = poll(&pfd, 1, 5000);
+			if (n == 0 || (n == -1 && errno != EINTR))
 				break;
 			continue;
 		}
 		break;		/* peer gone: nothing more to do */
 	}
+	evbuffer_freeze(out, 1);
 	if (!ch->freed)
 		bufferevent_enable(ch->bev, EV_WRITE);
 }
