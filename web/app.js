@@ -23,6 +23,7 @@
 
 	const state = {
 		user: null,		/* {name, role} once logged in */
+		lastUser: '',		/* prefilled after an expiry */
 		csrf: null,
 		sessionTimeout: null,
 		timers: [],		/* intervals of the current view */
@@ -173,7 +174,7 @@
 		const app = root();
 		clear(app);
 		app.appendChild(node);
-		const target = node.querySelector('[autofocus]') ||
+		const target = node.querySelector('[data-focus]') ||
 		    node.querySelector('h1, h2');
 		if (target) {
 			if (!target.hasAttribute('tabindex') &&
@@ -187,6 +188,7 @@
 	function sessionLost() {
 		if (state.user === null)
 			return;
+		state.lastUser = state.user.name || '';
 		state.user = null;
 		state.csrf = null;
 		showLogin({text: 'Your session expired. Please log in again.',
@@ -221,11 +223,14 @@
 	function loginView(message) {
 		const user = el('input', {id: 'login-user', name: 'username',
 		    type: 'text', autocomplete: 'username', required: true,
-		    autocapitalize: 'none', spellcheck: 'false',
-		    autofocus: true});
+		    autocapitalize: 'none', spellcheck: 'false'});
 		const pass = el('input', {id: 'login-pass', name: 'password',
 		    type: 'password', autocomplete: 'current-password',
 		    required: true});
+		/* after an expiry the user name is known: ask the password */
+		user.value = state.lastUser;
+		(state.lastUser ? pass : user).dataset.focus = '';
+		state.lastUser = '';
 		const button = el('button', {type: 'submit',
 		    class: 'button button-primary'}, 'Log in');
 		const status = notice(message);
@@ -341,7 +346,8 @@
 		const problem = notice(null);
 
 		function metaItem(label, value) {
-			return [el('dt', null, label), el('dd', null, value)];
+			return el('div', {class: 'meta-item'},
+			    el('dt', null, label), el('dd', null, value));
 		}
 
 		function fill(h) {
