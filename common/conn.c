@@ -379,14 +379,34 @@ conn_ssl_errors(struct conn *c, char *out, size_t outsz)
 	ERR_clear_error();
 }
 
+/*
+ * Whether the TCP connection of a client ever came up; if not, *serr gets
+ * the socket's pending error when there is one.
+ */
+static int
+conn_connected(struct conn *c, int *serr)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss), el = sizeof(int);
+	int			fd, soerr = 0;
+
+	if ((fd = bufferevent_getfd(c->bev)) < 0)
+		return 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) == 0 &&
+	    soerr != 0)
+		*serr = soerr;
+	return 0;
+}
+
 static void
 conn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn		*c = arg;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof(ss), el = sizeof(int);
 	char			 why[CONN_REASON_MAX], ssl_err[192];
-	int			 serr = 0, fd;
+	/* libevent restores errno for deferred callbacks. */
+	int			 serr = EVUTIL_SOCKET_ERROR();
 
 	c->in_cb++;
 	if (what & BEV_EVENT_CONNECTED) {
@@ -411,6 +431,17 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		conn_finish(c, c->reason);
 		goto out;
 	}
+	if (!c->established && c->client && !conn_connected(c, &serr)) {
+		/* The TCP connection never came up: say why. */
+		(void)conn_ssl_errors(c, ssl_err, sizeof(ssl_err));
+		if (what & BEV_EVENT_TIMEOUT)
+			strlcpy(why, "cannot connect: timeout", sizeof(why));
+		else
+			snprintf(why, sizeof(why), "cannot connect: %s",
+			    serr ? strerror(serr) : "connection failed");
+		conn_finish(c, why);
+		goto out;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_finish(c, c->established ? "timeout" :
 		    "timeout during TLS handshake");
@@ -422,7 +453,6 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		goto out;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		serr = EVUTIL_SOCKET_ERROR();
 		conn_ssl_errors(c, ssl_err, sizeof(ssl_err));
 		if (ssl_err[0] != '\0')
 			snprintf(why, sizeof(why), "%s: %s", c->established ?
@@ -430,28 +460,14 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		else if (c->established)
 			snprintf(why, sizeof(why), "connection error: %s",
 			    serr ? strerror(serr) : "unknown");
-		else {
-			fd = bufferevent_getfd(bev);
-			if (c->client && fd >= 0 && getpeername(fd,
-			    (struct sockaddr *)&ss, &sl) == -1) {
-				/* Never connected: say why. */
-				int	 soerr = 0;
-
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
-				    &soerr, &el) == 0 && soerr != 0)
-					serr = soerr;
-				snprintf(why, sizeof(why), "cannot connect: "
-				    "%s", serr ? strerror(serr) :
-				    "unknown error");
-			} else
-				snprintf(why, sizeof(why), "TLS handshake "
-				    "failed: %s", serr ? strerror(serr) :
-				    "connection closed");
-		}
+		else
+			snprintf(why, sizeof(why), "TLS handshake failed: %s",
+			    serr ? strerror(serr) : "connection closed");
 		conn_finish(c, why);
 		goto out;
 	}
  out:
+	ERR_clear_error();	/* nothing stale for the next connection */
 	conn_leave(c);
 }
 
