@@ -23,7 +23,9 @@ struct pidfile {
  * that will keep running (after daemon_start()). */
 int	pidfile_lock(struct pidfile *, const char *path, char *err,
 	    size_t errlen);
-/* Only check: -1 with "already running (pid N)" if another holds it. */
+/* Only check: -1 with "already running (pid N)" if another holds it.
+ * Never in the process holding the lock: closing its descriptor would
+ * release that process's fcntl lock. */
 int	pidfile_check(const char *path, char *err, size_t errlen);
 /* Unlink and close; in the owner only. */
 void	pidfile_remove(struct pidfile *);
