@@ -62,14 +62,14 @@ config_value(const struct config_key *k, void *out, const char *value,
 	case CONF_PATH:
 	case CONF_ADDR:
 		if (k->size == 0 || strlen(value) > k->size - 1) {
-			snprintf(why, whylen, "%s: value too long (at most "
-			    "%zu bytes)", k->name, k->size ? k->size - 1 : 0);
+			snprintf(why, whylen, "value too long (at most "
+			    "%zu bytes)", k->size ? k->size - 1 : 0);
 			return -1;
 		}
 		if (k->type == CONF_ADDR && value[0] != '\0' &&
 		    !config_addr_ok(value)) {
-			snprintf(why, whylen, "%s: not a numeric address: "
-			    "'%s'", k->name, value);
+			snprintf(why, whylen, "not a numeric address: "
+			    "'%s'", value);
 			return -1;
 		}
 		memcpy(field, value, strlen(value) + 1);
@@ -77,24 +77,24 @@ config_value(const struct config_key *k, void *out, const char *value,
 	case CONF_INT:
 		errno = 0;
 		if (value[0] == '\0' || isspace((unsigned char)value[0])) {
-			snprintf(why, whylen, "%s: bad integer '%s': not a "
-			    "number", k->name, value);
+			snprintf(why, whylen, "bad integer '%s': not a "
+			    "number", value);
 			return -1;
 		}
 		ll = strtoll(value, &ep, 10);
 		if (ep == value) {
-			snprintf(why, whylen, "%s: bad integer '%s': not a "
-			    "number", k->name, value);
+			snprintf(why, whylen, "bad integer '%s': not a "
+			    "number", value);
 			return -1;
 		}
 		if (*ep != '\0') {
-			snprintf(why, whylen, "%s: bad integer '%s': trailing "
-			    "junk", k->name, value);
+			snprintf(why, whylen, "bad integer '%s': trailing "
+			    "junk", value);
 			return -1;
 		}
 		if (errno == ERANGE || ll < k->min || ll > k->max) {
-			snprintf(why, whylen, "%s: bad integer '%s': out of "
-			    "range [%lld, %lld]", k->name, value, k->min,
+			snprintf(why, whylen, "bad integer '%s': out of "
+			    "range [%lld, %lld]", value, k->min,
 			    k->max);
 			return -1;
 		}
@@ -110,8 +110,8 @@ config_value(const struct config_key *k, void *out, const char *value,
 		    strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0)
 			b = 0;
 		else {
-			snprintf(why, whylen, "%s: bad boolean '%s' (yes/no, "
-			    "true/false, on/off, 1/0)", k->name, value);
+			snprintf(why, whylen, "bad boolean '%s' (yes/no, "
+			    "true/false, on/off, 1/0)", value);
 			return -1;
 		}
 		memcpy(field, &b, sizeof(b));
@@ -119,21 +119,21 @@ config_value(const struct config_key *k, void *out, const char *value,
 	case CONF_PORT:
 		errno = 0;
 		if (!isdigit((unsigned char)value[0])) {
-			snprintf(why, whylen, "%s: bad port '%s' (1-65535)",
-			    k->name, value);
+			snprintf(why, whylen, "bad port '%s' (1-65535)",
+			    value);
 			return -1;
 		}
 		ll = strtoll(value, &ep, 10);
 		if (*ep != '\0' || errno == ERANGE || ll < 1 || ll > 65535) {
-			snprintf(why, whylen, "%s: bad port '%s' (1-65535)",
-			    k->name, value);
+			snprintf(why, whylen, "bad port '%s' (1-65535)",
+			    value);
 			return -1;
 		}
 		b = (int)ll;
 		memcpy(field, &b, sizeof(b));
 		return 0;
 	}
-	snprintf(why, whylen, "%s: unknown key type", k->name);
+	snprintf(why, whylen, "unknown key type");
 	return -1;
 }
 
@@ -297,8 +297,8 @@ config_parse_buf(const char *filename, const char *buf, size_t len,
 		}
 		seen[idx] = lineno;
 		if (config_value(k, out, value, why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s:%lu: %s", filename, lineno,
-			    why);
+			snprintf(err, errlen, "%s:%lu: %s: %s", filename,
+			    lineno, k->name, why);
 			goto done;
 		}
 	}

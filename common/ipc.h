@@ -71,7 +71,9 @@ const char *ipc_type_str(uint32_t type);
  * A channel over the socketpair, on a libevent bufferevent: whole messages
  * in, queued messages out. A malformed message (unknown type, oversized
  * length) or EOF ends the channel through `closed` with a reason; the
- * channel must then be freed by its owner.
+ * channel must then be freed by its owner. The handler and `closed` may
+ * call ipc_chan_free() on their own channel: the free waits until the
+ * callback returns, and nothing more is delivered after it.
  */
 struct event_base;
 struct ipc_chan;

@@ -220,7 +220,7 @@ test_set(void **state)
 	assert_int_equal(c.flag, 1);
 	assert_int_equal(config_set(keys, &c, "port", "x", err, sizeof(err)),
 	    -1);
-	assert_string_equal(err, "option --port: port: bad port 'x' "
+	assert_string_equal(err, "option --port: bad port 'x' "
 	    "(1-65535)");
 	assert_int_equal(config_set(keys, &c, "nope", "1", err, sizeof(err)),
 	    -1);

@@ -212,6 +212,7 @@ test_channel_eof_toolong(void **state)
 	assert_int_equal(s.nclosed, 1);
 	assert_string_equal(s.closed, "closed by peer");
 	ipc_chan_free(s.ch);
+	event_base_free(s.base);
 
 	memset(&s, 0, sizeof(s));
 	s.base = event_base_new();
