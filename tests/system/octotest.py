@@ -277,10 +277,12 @@ class Client:
 
     COOKIE = "octopus_session"
 
-    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT,
+                 source_address=None):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.source_address = source_address    # (ip, 0) to pick the peer
         self.session = None
         self.csrf = None
         self.user = None
@@ -313,7 +315,8 @@ class Client:
             hdrs.update(headers)
         conn = http.client.HTTPSConnection(self.host, self.port,
                                            timeout=self.timeout,
-                                           context=self._ctx)
+                                           context=self._ctx,
+                                           source_address=self.source_address)
         try:
             conn.request(method, path, body=payload, headers=hdrs)
             resp = conn.getresponse()
@@ -683,8 +686,10 @@ class Brain:
 
     # -- API
 
-    def client(self):
-        return Client(self.web_port)
+    def client(self, source=None):
+        """source: a local address to connect from (127.0.0.x)."""
+        return Client(self.web_port,
+                      source_address=(source, 0) if source else None)
 
     def login(self, username="admin", password=None):
         """A Client logged in (asserts 200)."""

@@ -255,6 +255,17 @@ def test_log_lines_name_their_role(ro_brain, ro_client):
             line, role, pids[role])
 
 
+def test_verbose_adds_debug_lines(brain_factory):
+    quiet = brain_factory()
+    loud = brain_factory(verbose=True)
+    # the same start-up, told in more lines with -v
+    wait_for(lambda: len(loud.log_lines()) > len(quiet.log_lines()), 5,
+             what="more log lines with -v:\n%s\n---\n%s"
+             % (quiet.stderr(), loud.stderr()))
+    for line in quiet.log_lines() + loud.log_lines():
+        assert octotest.LOG_LINE_RE.match(line), line
+
+
 # ----------------------------------------------------------------- processes
 
 def test_four_processes(ro_brain):
@@ -323,6 +334,24 @@ def test_kill_child_is_restarted(sup_brain, child):
     # the maestro said so
     sup_brain.wait_log(r"^octoBrain\[%d\] maestro: .*%s"
                        % (before["maestro"], child), start=offset)
+
+
+def test_repeated_crashes_keep_being_restarted(sup_brain):
+    """The backoff grows but stays within restart_delay_max: a child that
+    keeps dying keeps coming back (no giving up)."""
+    c = sup_brain.login()
+    child = "registerer"
+    for _ in range(3):
+        old = sup_brain.children_health(c)[child]
+        os.kill(old["pid"], signal.SIGKILL)
+
+        def back():
+            ch = sup_brain.children_health(c)[child]
+            return ch if ch["state"] == "up" and ch["pid"] != old["pid"] \
+                else False
+        new = wait_for(back, 15, 0.05, "%s back after a crash" % child)
+        assert new["restarts"] == old["restarts"] + 1, (old, new)
+    assert_serving(sup_brain, restarts=None)
 
 
 def test_sighup_reloads_and_keeps_serving(sup_brain):
@@ -634,6 +663,10 @@ def test_login_rate_limited(brain_factory):
     assert c.session is None
     # other routes are not rate-limited
     assert c.get("/api/health").status == 401
+    # the limit is per address: 127.0.0.2 is another client
+    other = b.client(source="127.0.0.2")
+    r2 = other.login("admin", b.password)
+    assert r2.status == 200, r2
     # once the window has passed, the right password works again
     time.sleep(min(max(int(retry), 2), 10) + 0.5)
     assert c.login("admin", b.password).status == 200
