@@ -32,7 +32,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	   -Wno-unused-parameter -fstack-protector-strong -fPIE $(OPT) \
-	   -Icommon -DOCTO_VERSION='"$(VERSION)"' \
+	   -iquote common -DOCTO_VERSION='"$(VERSION)"' \
 	   -DOCTO_WEB_ROOT='"$(PREFIX)/share/octopus/web"' \
 	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
@@ -72,7 +72,7 @@ $(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/test_brain_%: tests/unit/test_brain_%.c $(COMMON_OBJ) \
     $(BRAIN_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ibrain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -476,7 +476,7 @@ serve_static(struct evhttp_request *req, const char *path, size_t len)
 	const char		*type;
 	char			 rel[WEBPATH_MAX + 16];
 	struct stat		 st;
-	int			 fd;
+	int			 fd, n;
 
 	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 		send_error(req, 405, "method not allowed");
@@ -499,13 +499,17 @@ serve_static(struct evhttp_request *req, const char *path, size_t len)
 		send_error(req, 404, "not found");
 		return;
 	}
-	/* Read it in: sendfile does not apply under TLS. */
-	if (st.st_size > 0 && evbuffer_read(out, fd, st.st_size) !=
-	    st.st_size) {
-		close(fd);
-		evbuffer_free(out);
-		send_error(req, 500, "cannot read the file");
-		return;
+	/* Read it in (sendfile does not apply under TLS); libevent reads at
+	 * most 4 KiB a call. */
+	while ((off_t)evbuffer_get_length(out) < st.st_size) {
+		n = evbuffer_read(out, fd, (int)(st.st_size -
+		    (off_t)evbuffer_get_length(out)));
+		if (n <= 0) {
+			close(fd);
+			evbuffer_free(out);
+			send_error(req, 500, "cannot read the file");
+			return;
+		}
 	}
 	close(fd);
 	add_security_headers(req);

@@ -5,11 +5,6 @@
 #ifndef OCTO_LIMITS_H
 #define OCTO_LIMITS_H
 
-/*
- * With -Icommon this file hides the system <limits.h> from every system
- * header (OpenSSL's err.h needs INT_MAX): pull the real one in too.
- */
-#include_next <limits.h>
 
 /* Script output kept per result: enough for a full audit report, small
  * enough that a hostile tentacle cannot fill the brain's memory. */
