@@ -9,6 +9,7 @@ is only there so that a broken daemon fails the test instead of hanging it.
 import http.client
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -71,12 +72,33 @@ def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
 _handed_out = set()
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
     """A TCP port of 127.0.0.1 free right now, never handed out twice by
-    this process (so that brains started by one test run do not collide)."""
-    for _ in range(200):
+    this process. Taken below the kernel's ephemeral range when there is
+    room, so that no outgoing connection (ours or another test's) can grab
+    it between now and the moment the daemon binds it."""
+    lo, hi = _ephemeral_range()
+    if lo > 12000:
+        candidates = (random.randint(10000, lo - 1) for _ in range(500))
+    else:
+        candidates = (0 for _ in range(500))
+    for want in candidates:
+        if want in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", want))
+            except OSError:
+                continue
             port = s.getsockname()[1]
         if port not in _handed_out and port > 1024:
             _handed_out.add(port)
