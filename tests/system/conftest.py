@@ -41,21 +41,54 @@ def _start_brain(request, directory, overrides=None, verbose=False,
     return b
 
 
+# A shared brain that stops answering would make every later test wait for
+# its deadlines: once a failing test leaves it unresponsive, the tests that
+# follow fail at once, naming the test that broke it.
+_shared = {}
+_broken = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    b = _shared.get("ro_brain")
+    if (rep.failed and b is not None and "ro_brain" not in _broken and
+            "ro_brain" in getattr(item, "fixturenames", ())):
+        if not b.alive() or not octotest.tls_answers(b.web_port):
+            _broken["ro_brain"] = ("the shared brain stopped answering "
+                                   "after %s failed" % item.nodeid)
+
+
 @pytest.fixture(scope="session")
-def ro_brain(request, brain_bin, tmp_path_factory):
+def _ro_brain_session(request, brain_bin, tmp_path_factory):
+    b = _start_brain(request, tmp_path_factory.mktemp("ro_brain"),
+                     {"login_attempts": 1000, "login_window": 60,
+                      "session_timeout": 300, "io_timeout": 2},
+                     verbose=True)
+    _shared["ro_brain"] = b
+    return b
+
+
+@pytest.fixture
+def ro_brain(_ro_brain_session):
     """A shared brain. Tests using it must leave it as they found it: every
     child up, no restart (they may log in and out with their own client).
     Verbose, so that its log also shows that -v keeps secrets out."""
-    return _start_brain(request, tmp_path_factory.mktemp("ro_brain"),
-                        {"login_attempts": 1000, "login_window": 60,
-                         "session_timeout": 300, "io_timeout": 2},
-                        verbose=True)
+    if "ro_brain" in _broken:
+        pytest.fail(_broken["ro_brain"], pytrace=False)
+    return _ro_brain_session
 
 
 @pytest.fixture(scope="session")
-def ro_client(ro_brain):
+def _ro_client_session(_ro_brain_session):
+    return _ro_brain_session.login()
+
+
+@pytest.fixture
+def ro_client(ro_brain, _ro_client_session):
     """A client logged in to ro_brain (never logged out)."""
-    return ro_brain.login()
+    return _ro_client_session
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def check_security_headers(r, api=False):
             r.header("Cache-Control")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def web(ro_brain):
     return ro_brain.client()
 
