@@ -83,6 +83,8 @@ kdf_worker(void *arg)
 		while (kdf_head == NULL && !kdf_stopping)
 			pthread_cond_wait(&kdf_cond, &kdf_lock);
 		if (kdf_stopping) {
+			/* Joined for a fork: queued jobs wait for the next
+			 * threads. */
 			pthread_mutex_unlock(&kdf_lock);
 			return NULL;
 		}
@@ -116,10 +118,8 @@ kdf_readable(evutil_socket_t fd, short events, void *arg)
 }
 
 int
-kdf_workers_start(struct event_base *base, void (*done)(struct kdf_job *))
+kdf_init(struct event_base *base, void (*done)(struct kdf_job *))
 {
-	int	i;
-
 	if (pipe2(kdf_pipe, O_CLOEXEC) == -1)
 		return -1;
 	if (fcntl(kdf_pipe[0], F_SETFL, O_NONBLOCK) == -1)
@@ -129,12 +129,34 @@ kdf_workers_start(struct event_base *base, void (*done)(struct kdf_job *))
 	    kdf_readable, NULL);
 	if (kdf_ev == NULL || event_add(kdf_ev, NULL) == -1)
 		return -1;
-	for (i = 0; i < KDF_THREADS; i++) {
-		if (pthread_create(&kdf_threads[i], NULL, kdf_worker, NULL))
+	return 0;
+}
+
+int
+kdf_threads_start(void)
+{
+	kdf_stopping = 0;
+	while (kdf_nthreads < KDF_THREADS) {
+		if (pthread_create(&kdf_threads[kdf_nthreads], NULL,
+		    kdf_worker, NULL))
 			return -1;
 		kdf_nthreads++;
 	}
 	return 0;
+}
+
+void
+kdf_threads_join(void)
+{
+	int	i;
+
+	pthread_mutex_lock(&kdf_lock);
+	kdf_stopping = 1;
+	pthread_cond_broadcast(&kdf_cond);
+	pthread_mutex_unlock(&kdf_lock);
+	for (i = 0; i < kdf_nthreads; i++)
+		pthread_join(kdf_threads[i], NULL);
+	kdf_nthreads = 0;
 }
 
 int
@@ -158,18 +180,11 @@ kdf_submit(struct kdf_job *job)
 }
 
 void
-kdf_workers_stop(void)
+kdf_shutdown(void)
 {
 	struct kdf_job	*job;
-	int		 i;
 
-	pthread_mutex_lock(&kdf_lock);
-	kdf_stopping = 1;
-	pthread_cond_broadcast(&kdf_cond);
-	pthread_mutex_unlock(&kdf_lock);
-	for (i = 0; i < kdf_nthreads; i++)
-		pthread_join(kdf_threads[i], NULL);
-	kdf_nthreads = 0;
+	kdf_threads_join();
 	/* Jobs still queued or finished but unread are dropped. */
 	while ((job = kdf_head) != NULL) {
 		kdf_head = job->next;

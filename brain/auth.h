@@ -34,10 +34,20 @@ struct kdf_job {
 	struct kdf_job	*next;
 };
 
-/* Start the worker threads; done() runs on the event loop's thread. */
-int	kdf_workers_start(struct event_base *, void (*done)(struct kdf_job *));
+/*
+ * The workers are threads, and a process must never fork while another of
+ * its threads may hold a lock (OpenSSL's, the allocator's): the child would
+ * inherit it held forever. So the maestro joins them before every fork
+ * (kdf_threads_join waits at most for the KDF in progress) and starts them
+ * again after; queued jobs wait meanwhile.
+ */
+/* Set up the completion pipe; done() runs on the event loop's thread. */
+int	kdf_init(struct event_base *, void (*done)(struct kdf_job *));
+int	kdf_threads_start(void);
+void	kdf_threads_join(void);
 /* Queue a job (ownership passes); -1 if the queue is full. */
 int	kdf_submit(struct kdf_job *);
-void	kdf_workers_stop(void);
+/* Join the threads, drop queued jobs, close the pipe. */
+void	kdf_shutdown(void);
 
 #endif

@@ -116,6 +116,7 @@ static struct {
 	unsigned long		 refused_handshakes;
 	struct event		*sweep_ev;
 	int			 stopping;
+	int			 workers_started; /* KDF threads exist between forks */
 } m = { .webroot_fd = -1 };
 
 static void	child_start(struct child *);
@@ -537,7 +538,13 @@ child_start(struct child *c)
 		log_warn("%s: socketpair", c->name);
 		goto retry;
 	}
-	switch ((pid = fork())) {
+	/* No other thread may hold a lock while we fork (see auth.h). The
+	 * first children are forked before the workers exist. */
+	kdf_threads_join();
+	pid = fork();
+	if (pid != 0 && m.workers_started && kdf_threads_start() == -1)
+		log_warnx("cannot restart the KDF workers");
+	switch (pid) {
 	case -1:
 		log_warn("%s: fork", c->name);
 		close(sp[0]);
@@ -1037,8 +1044,8 @@ main(int argc, char **argv)
 
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	if (kdf_workers_start(m.base, login_done) == -1)
-		fatalx("cannot start the KDF workers");
+	if (kdf_init(m.base, login_done) == -1)
+		fatalx("cannot set up the KDF workers");
 	ev_term = evsignal_new(m.base, SIGTERM, on_sigterm, NULL);
 	ev_int = evsignal_new(m.base, SIGINT, on_sigterm, NULL);
 	ev_chld = evsignal_new(m.base, SIGCHLD, on_sigchld, NULL);
@@ -1050,6 +1057,13 @@ main(int argc, char **argv)
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
 
+	/* Every socket is listening (connections queue until a child
+	 * accepts): ready. Children forked from here inherit /dev/null and
+	 * syslog, not the terminal of whoever started us. */
+	if (!m.foreground) {
+		daemon_ready();
+		log_to_syslog();
+	}
 	for (i = 0; i < CHILD_COUNT; i++) {
 		children[i].listen_fd = fd[i];
 		children[i].delay_ms = RESTART_DELAY_MIN_MS;
@@ -1057,20 +1071,20 @@ main(int argc, char **argv)
 		    &children[i]);
 		child_start(&children[i]);
 	}
+	/* Only now: no thread may exist across a fork (see auth.h). */
+	if (kdf_threads_start() == -1)
+		fatalx("cannot start the KDF workers");
+	m.workers_started = 1;
 	log_info("octoBrain %s started: dashboard https://%s:%d/, "
 	    "registerer %s:%d, commander %s:%d", OCTO_VERSION,
 	    m.conf.web_address, m.conf.web_port, m.conf.listen_address,
 	    m.conf.registerer_port, m.conf.listen_address,
 	    m.conf.commander_port);
-	if (!m.foreground) {
-		daemon_ready();
-		log_to_syslog();
-	}
 
 	event_base_dispatch(m.base);
 
 	stop_children();
-	kdf_workers_stop();
+	kdf_shutdown();
 	for (i = 0; i < CHILD_COUNT; i++) {
 		event_free(children[i].restart_ev);
 		close(fd[i]);
