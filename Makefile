@@ -94,8 +94,33 @@ test: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) SAN=1 system-test
 
-demo: deps all
+# deps first, then a fresh make: pkg-config may only exist after deps.
+demo: deps
+	$(MAKE) all
 	./scripts/demo
+
+# Programs in sbin, the dashboard under share/, the audit pack under lib/:
+# only scripts/audit/ is installed on tentacles, never the dev helpers.
+SBINDIR		= $(PREFIX)/sbin
+WEBDIR		= $(PREFIX)/share/octopus/web
+AUDITDIR	= $(PREFIX)/lib/octopus/scripts
+
+install: install-brain install-tentacle
+
+install-brain: $(BUILD)/octoBrain
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR)
+	install -m 0755 $(BUILD)/octoBrain $(DESTDIR)$(SBINDIR)/octoBrain
+	install -m 0644 $(wildcard web/*.*) $(DESTDIR)$(WEBDIR)/
+
+install-tentacle: $(BUILD)/octoTentacle
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR)
+	install -m 0755 $(BUILD)/octoTentacle $(DESTDIR)$(SBINDIR)/octoTentacle
+	$(if $(wildcard scripts/audit/*),install -m 0755 \
+	    $(wildcard scripts/audit/*) $(DESTDIR)$(AUDITDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/octoBrain $(DESTDIR)$(SBINDIR)/octoTentacle
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(AUDITDIR)
 
 clean:
 	rm -rf build

@@ -193,6 +193,17 @@ reply_error(uint32_t id, unsigned generation, int status, const char *msg)
 	    NULL);
 }
 
+/* A child that sends what it may not, or a malformed message, is broken or
+ * compromised: it is killed, and restarted fresh (SIGCHLD). */
+static void
+child_misbehaved(struct child *c, const char *what)
+{
+	log_warnx("%s (pid %d) %s: killing it", c->name, (int)c->pid, what);
+	db_audit(m.db, "system", "child_killed", "", c->name);
+	if (c->pid > 0)
+		kill(c->pid, SIGKILL);
+}
+
 /* ---- login ----------------------------------------------------------- */
 
 static void
@@ -260,12 +271,10 @@ handle_login(struct child *c, const struct ipc_msg *msg)
 	unpack_str(&u, job->user, sizeof(job->user));
 	unpack_str(&u, job->password, sizeof(job->password));
 	if (unpack_end(&u) == -1) {
-		/* The webserv checks lengths: a malformed message here is a
-		 * broken or compromised child. */
-		log_warnx("webserv: malformed login request");
+		/* The webserv checks lengths before sending. */
 		crypto_wipe(job, sizeof(*job));
 		free(job);
-		reply_error(msg->hdr.id, c->generation, 400, "bad request");
+		child_misbehaved(c, "sent a malformed login request");
 		return;
 	}
 
@@ -346,10 +355,9 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	unpack_u8(&u, &background);
 	unpack_str(&u, csrf, sizeof(csrf));
 	unpack_str(&u, client, sizeof(client));
-	if (unpack_u32(&u, &op) == -1 || op == 0 || op >= API_OP_MAX ||
-	    api_rules[op].name == NULL) {
-		log_warnx("webserv: malformed API call");
-		reply_error(id, c->generation, 400, "bad request");
+	if (unpack_u32(&u, &op) == -1 || unpack_end(&u) == -1 || op == 0 ||
+	    op >= API_OP_MAX || api_rules[op].name == NULL) {
+		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
 	rule = &api_rules[op];
@@ -425,7 +433,7 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 	unpack_str(&u, peer, sizeof(peer));
 	unpack_str(&u, detail, sizeof(detail));
 	if (unpack_end(&u) == -1) {
-		log_warnx("%s: malformed event", c->name);
+		child_misbehaved(c, "sent a malformed event");
 		return;
 	}
 	if (strcmp(kind, "protocol_error") == 0)
@@ -457,9 +465,11 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	if (c->chan != chan)
 		return;		/* a message from before a kill */
 	if (!child_may_send(c, msg->hdr.type)) {
-		log_warnx("%s (pid %d) sent %s, which it may not: killing it",
-		    c->name, (int)c->pid, ipc_type_str(msg->hdr.type));
-		kill(c->pid, SIGKILL);
+		char	what[64];
+
+		snprintf(what, sizeof(what), "sent %s, which it may not",
+		    ipc_type_str(msg->hdr.type));
+		child_misbehaved(c, what);
 		return;
 	}
 	switch (msg->hdr.type) {
@@ -482,12 +492,8 @@ child_chan_closed(struct ipc_chan *chan, const char *reason, void *arg)
 
 	if (c->chan != chan || c->pid <= 0)
 		return;
-	if (strcmp(reason, "closed by peer") != 0) {
-		/* A malformed message: the child is broken or hostile. */
-		log_warnx("%s (pid %d): %s: killing it", c->name, (int)c->pid,
-		    reason);
-		kill(c->pid, SIGKILL);
-	}
+	if (strcmp(reason, "closed by peer") != 0)
+		child_misbehaved(c, reason);
 	/* The channel is freed once the child is reaped (SIGCHLD). */
 }
 
