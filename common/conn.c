@@ -358,6 +358,10 @@ conn_ssl_errors(struct conn *c, char *out, size_t outsz)
 
 	out[0] = '\0';
 	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		/* libevent also queues SSL_get_error() codes (1, 5, ...):
+		 * they name no library and read as "lib(0)" junk. */
+		if (ERR_GET_LIB(e) == 0)
+			continue;
 		if (n++ >= 3)
 			continue;
 		if ((r = ERR_reason_error_string(e)) == NULL) {
