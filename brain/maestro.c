@@ -117,6 +117,7 @@ static struct {
 	struct event		*sweep_ev;
 	int			 stopping;
 	int			 workers_started; /* KDF threads exist between forks */
+	char			 pidfile_dir[OCTO_PATH_MAX];	/* if we made it */
 } m = { .webroot_fd = -1 };
 
 static void	child_start(struct child *);
@@ -788,6 +789,29 @@ make_dir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The pidfile's directory (/run/octopus-brain) may not exist yet: make it,
+ * and remember that we did, so that only a directory of ours is handed to
+ * the unprivileged user (who must be able to remove the pidfile). */
+static int
+make_pidfile_dir(char *err, size_t errlen)
+{
+	char	dir[OCTO_PATH_MAX], *slash;
+
+	strlcpy(dir, m.conf.pidfile, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0) {
+		strlcpy(m.pidfile_dir, dir, sizeof(m.pidfile_dir));
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	seterr(err, errlen, "cannot create %s for the pidfile: %s", dir,
+	    strerror(errno));
+	return -1;
+}
+
 static int
 write_secret_file(const char *path, const char *content, char *err,
     size_t errlen)
@@ -909,6 +933,9 @@ drop_root(void)
 		    m.config_path);
 	if (chown(m.conf.state_dir, pw->pw_uid, pw->pw_gid) == -1)
 		fatal("chown %s", m.conf.state_dir);
+	if (m.pidfile_dir[0] != '\0' &&
+	    chown(m.pidfile_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", m.pidfile_dir);
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s%s", m.conf.database,
 		    suffix[i]);
@@ -1011,6 +1038,8 @@ main(int argc, char **argv)
 	}
 	if (!m.foreground)
 		daemon_start();
+	if (make_pidfile_dir(err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (pidfile_lock(&m.pidfile, m.conf.pidfile, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	m.started = time(NULL);

@@ -718,9 +718,13 @@ def test_privilege_drop_to_nobody(request, brain_bin):
     state = d / "state"
     state.mkdir()
     os.chown(state, nobody.pw_uid, nobody.pw_gid)
-    b = Brain(d, {"user": "nobody", "pidfile": str(state / "brain.pid")})
+    # The pidfile's directory does not exist: the brain makes it and hands
+    # it to the user it drops to, so that it can remove the pidfile at exit.
+    pidfile = d / "run" / "octoBrain.pid"
+    b = Brain(d, {"user": "nobody", "pidfile": str(pidfile)})
     request.addfinalizer(b.stop)
     b.start()
+    assert pidfile.exists()
     pids = b.pids()
     for role, pid in pids.items():
         uids = octotest.proc_uids(pid)
@@ -733,3 +737,6 @@ def test_privilege_drop_to_nobody(request, brain_bin):
     c = assert_serving(b)
     assert c.get("/").status == 200
     assert b.password not in b.stderr()
+    b.stop()
+    assert not pidfile.exists(), "pidfile left behind after the drop"
+
