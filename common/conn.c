@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "handshake.h"
 #include "limits.h"
 #include "net.h"
 #include "pack.h"
@@ -557,6 +558,16 @@ const char *
 conn_peer_fingerprint(const struct conn *c)
 {
 	return c->fpr;
+}
+
+int
+conn_exporter(struct conn *c, uint8_t *out, size_t len)
+{
+	if (c == NULL || !c->established)
+		return -1;
+	return SSL_export_keying_material(c->ssl, out, len,
+	    HS_EXPORTER_LABEL, sizeof(HS_EXPORTER_LABEL) - 1, NULL, 0, 0) == 1 ?
+	    0 : -1;
 }
 
 SSL *

@@ -65,6 +65,9 @@ const char *conn_peer(const struct conn *);		/* "ip:port" */
 const char *conn_peer_addr(const struct conn *);	/* "ip" */
 const char *conn_peer_fingerprint(const struct conn *);	/* "" before TLS */
 SSL	*conn_ssl(struct conn *);
+/* This TLS session's exporter value for the handshake (handshake.h);
+ * -1 before TLS is up. */
+int	 conn_exporter(struct conn *, uint8_t *out, size_t len);
 void	*conn_arg(struct conn *);
 void	 conn_set_arg(struct conn *, void *arg);
 

@@ -85,14 +85,20 @@ wire_status_str(enum wire_status s)
 const char *
 wire_type_str(uint8_t type)
 {
-	switch (type) {
-	case WIRE_ERROR:
-		return "ERROR";
-	case WIRE_HELLO:
-		return "HELLO";
-	case WIRE_HELLO_ACK:
-		return "HELLO_ACK";
-	default:
+	static const char *const names[WIRE_TYPE_MAX] = {
+		[WIRE_ERROR] = "ERROR",
+		[WIRE_HELLO] = "HELLO",
+		[WIRE_HELLO_ACK] = "HELLO_ACK",
+		[WIRE_ENROL_REQUEST] = "ENROL_REQUEST",
+		[WIRE_ENROL_REPLY] = "ENROL_REPLY",
+		[WIRE_AUTH_ID] = "AUTH_ID",
+		[WIRE_AUTH_CHALLENGE] = "AUTH_CHALLENGE",
+		[WIRE_AUTH_PROOF] = "AUTH_PROOF",
+		[WIRE_AUTH_OK] = "AUTH_OK",
+		[WIRE_STATUS] = "STATUS",
+	};
+
+	if (type >= WIRE_TYPE_MAX || names[type] == NULL)
 		return "UNKNOWN";
-	}
+	return names[type];
 }

@@ -26,6 +26,13 @@ enum wire_type {
 	WIRE_ERROR = 1,		/* str: reason, for a person; then close */
 	WIRE_HELLO,		/* opening message (report 4.2) */
 	WIRE_HELLO_ACK,		/* its acknowledgement */
+	WIRE_ENROL_REQUEST,	/* tentacle: who I am (proto.h) */
+	WIRE_ENROL_REPLY,	/* brain: ID, key, status */
+	WIRE_AUTH_ID,		/* client: tentacle ID + nonce */
+	WIRE_AUTH_CHALLENGE,	/* server: nonce + proof */
+	WIRE_AUTH_PROOF,	/* client: proof */
+	WIRE_AUTH_OK,		/* server: both proven */
+	WIRE_STATUS,		/* brain: enrolment status (poll, ping) */
 	WIRE_TYPE_MAX
 };
 

@@ -1,0 +1,477 @@
+/*
+ * Encoders and decoders of the protocol's messages (see proto.h). Every
+ * decoder is a pure function over one frame: it checks the frame type, each
+ * length through the unpacker, each field's shape, and that nothing trails.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "pack.h"
+#include "proto.h"
+
+/* Pack a payload with fill(), then frame it. */
+static int
+frame(struct buf *out, uint8_t type, void (*fill)(struct packer *,
+    const void *), const void *msg)
+{
+	struct buf	payload;
+	struct packer	p;
+	int		rc = -1;
+
+	buf_init(&payload, WIRE_PAYLOAD_MAX);
+	pack_init(&p, &payload);
+	if (fill)
+		fill(&p, msg);
+	if (pack_error(&p) == 0)
+		rc = wire_encode(out, type, payload.data, payload.len);
+	buf_free(&payload);
+	return rc;
+}
+
+static int
+hex_lower(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+proto_fingerprint_valid(const char *s)
+{
+	return hex_lower(s, OCTO_FPR_HEX_LEN);
+}
+
+int
+proto_token_secret_valid(const char *s)
+{
+	return hex_lower(s, PROTO_TOKEN_SECRET_LEN);
+}
+
+int
+proto_hostname_valid(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n >= OCTO_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII only: these strings end up in logs and the page. */
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
+check_type(const struct wire_frame *f, uint8_t type, const char **why)
+{
+	if (f->type != type) {
+		*why = f->type == WIRE_ERROR ? "the peer sent an error" :
+		    "unexpected message";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+finish(struct unpacker *u, const char **why)
+{
+	if (unpack_end(u) == -1) {
+		*why = "malformed message";
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- HELLO, HELLO_ACK, AUTH_OK: ------------------------------------- */
+
+static void
+fill_hello(struct packer *p, const void *arg)
+{
+	const struct msg_hello	*m = arg;
+
+	pack_u8(p, m->purpose);
+	pack_str(p, m->version);
+}
+
+int
+proto_encode_hello(struct buf *out, const struct msg_hello *m)
+{
+	if (m->purpose == 0 || m->purpose >= PURPOSE_MAX)
+		return -1;
+	return frame(out, WIRE_HELLO, fill_hello, m);
+}
+
+int
+proto_decode_hello(const struct wire_frame *f, struct msg_hello *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_HELLO, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u8(&u, &m->purpose);
+	unpack_str(&u, m->version, sizeof(m->version));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->purpose == 0 || m->purpose >= PURPOSE_MAX) {
+		*why = "unknown purpose";
+		return -1;
+	}
+	if (!printable(m->version)) {
+		*why = "bad version string";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_encode_hello_ack(struct buf *out)
+{
+	return frame(out, WIRE_HELLO_ACK, NULL, NULL);
+}
+
+int
+proto_encode_auth_ok(struct buf *out)
+{
+	return frame(out, WIRE_AUTH_OK, NULL, NULL);
+}
+
+int
+proto_decode_empty(const struct wire_frame *f, uint8_t type,
+    const char **why)
+{
+	if (check_type(f, type, why) == -1)
+		return -1;
+	if (f->len != 0) {
+		*why = "malformed message";
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- enrolment ------------------------------------------------------- */
+
+static void
+fill_enrol_request(struct packer *p, const void *arg)
+{
+	const struct msg_enrol_request	*m = arg;
+
+	pack_str(p, m->hostname);
+	pack_str(p, m->facts);
+	pack_str(p, m->fingerprint);
+	pack_str(p, m->command_address);
+	pack_u32(p, m->command_port);
+	pack_str(p, m->token);
+}
+
+static int
+enrol_request_valid(const struct msg_enrol_request *m, const char **why)
+{
+	if (!proto_hostname_valid(m->hostname))
+		*why = "bad hostname";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else if (m->command_address[0] == '\0' ||
+	    !printable(m->command_address))
+		*why = "bad command address";
+	else if (m->command_port == 0 || m->command_port > 65535)
+		*why = "bad command port";
+	else if (m->token[0] != '\0' && !proto_token_secret_valid(m->token))
+		*why = "bad token";
+	else if (!printable(m->facts) && m->facts[0] != '\0')
+		*why = "bad facts";
+	else
+		return 1;
+	return 0;
+}
+
+int
+proto_encode_enrol_request(struct buf *out, const struct msg_enrol_request *m)
+{
+	const char	*why;
+
+	if (!enrol_request_valid(m, &why))
+		return -1;
+	return frame(out, WIRE_ENROL_REQUEST, fill_enrol_request, m);
+}
+
+int
+proto_decode_enrol_request(const struct wire_frame *f,
+    struct msg_enrol_request *m, const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_ENROL_REQUEST, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_str(&u, m->hostname, sizeof(m->hostname));
+	unpack_str(&u, m->facts, sizeof(m->facts));
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	unpack_str(&u, m->command_address, sizeof(m->command_address));
+	unpack_u32(&u, &m->command_port);
+	unpack_str(&u, m->token, sizeof(m->token));
+	if (finish(&u, why) == -1)
+		return -1;
+	return enrol_request_valid(m, why) ? 0 : -1;
+}
+
+static void
+fill_enrol_reply(struct packer *p, const void *arg)
+{
+	const struct msg_enrol_reply	*m = arg;
+
+	pack_u8(p, m->status);
+	pack_u64(p, m->id);
+	pack_bytes(p, m->key, sizeof(m->key));
+	pack_str(p, m->brain_fingerprint);
+	pack_str(p, m->message);
+}
+
+int
+proto_encode_enrol_reply(struct buf *out, const struct msg_enrol_reply *m)
+{
+	if (m->status == 0 || m->status >= ENROLMENT_MAX || m->id == 0 ||
+	    !proto_fingerprint_valid(m->brain_fingerprint))
+		return -1;
+	return frame(out, WIRE_ENROL_REPLY, fill_enrol_reply, m);
+}
+
+int
+proto_decode_enrol_reply(const struct wire_frame *f,
+    struct msg_enrol_reply *m, const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_ENROL_REPLY, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u8(&u, &m->status);
+	unpack_u64(&u, &m->id);
+	unpack_fixed(&u, m->key, sizeof(m->key));
+	unpack_str(&u, m->brain_fingerprint, sizeof(m->brain_fingerprint));
+	unpack_str(&u, m->message, sizeof(m->message));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->status == 0 || m->status >= ENROLMENT_MAX)
+		*why = "bad status";
+	else if (m->id == 0 || m->id > INT64_MAX)
+		*why = "bad ID";
+	else if (!proto_fingerprint_valid(m->brain_fingerprint))
+		*why = "bad brain fingerprint";
+	else if (!printable(m->message))
+		*why = "bad message";
+	else
+		return 0;
+	return -1;
+}
+
+/* ---- authentication -------------------------------------------------- */
+
+static void
+fill_auth_id(struct packer *p, const void *arg)
+{
+	const struct msg_auth_id	*m = arg;
+
+	pack_u64(p, m->id);
+	pack_bytes(p, m->nonce, sizeof(m->nonce));
+}
+
+int
+proto_encode_auth_id(struct buf *out, const struct msg_auth_id *m)
+{
+	return frame(out, WIRE_AUTH_ID, fill_auth_id, m);
+}
+
+int
+proto_decode_auth_id(const struct wire_frame *f, struct msg_auth_id *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_AUTH_ID, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u64(&u, &m->id);
+	unpack_fixed(&u, m->nonce, sizeof(m->nonce));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->id == 0 || m->id > INT64_MAX) {
+		*why = "bad ID";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_auth_challenge(struct packer *p, const void *arg)
+{
+	const struct msg_auth_challenge	*m = arg;
+
+	pack_bytes(p, m->nonce, sizeof(m->nonce));
+	pack_bytes(p, m->proof, sizeof(m->proof));
+}
+
+int
+proto_encode_auth_challenge(struct buf *out,
+    const struct msg_auth_challenge *m)
+{
+	return frame(out, WIRE_AUTH_CHALLENGE, fill_auth_challenge, m);
+}
+
+int
+proto_decode_auth_challenge(const struct wire_frame *f,
+    struct msg_auth_challenge *m, const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_AUTH_CHALLENGE, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_fixed(&u, m->nonce, sizeof(m->nonce));
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	return finish(&u, why);
+}
+
+static void
+fill_auth_proof(struct packer *p, const void *arg)
+{
+	const struct msg_auth_proof	*m = arg;
+
+	pack_bytes(p, m->proof, sizeof(m->proof));
+}
+
+int
+proto_encode_auth_proof(struct buf *out, const struct msg_auth_proof *m)
+{
+	return frame(out, WIRE_AUTH_PROOF, fill_auth_proof, m);
+}
+
+int
+proto_decode_auth_proof(const struct wire_frame *f, struct msg_auth_proof *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_AUTH_PROOF, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	return finish(&u, why);
+}
+
+/* ---- status and errors ----------------------------------------------- */
+
+static void
+fill_status(struct packer *p, const void *arg)
+{
+	const struct msg_status	*m = arg;
+
+	pack_u8(p, m->enrolment);
+	pack_str(p, m->message);
+}
+
+int
+proto_encode_status(struct buf *out, const struct msg_status *m)
+{
+	if (m->enrolment == 0 || m->enrolment >= ENROLMENT_MAX)
+		return -1;
+	return frame(out, WIRE_STATUS, fill_status, m);
+}
+
+int
+proto_decode_status(const struct wire_frame *f, struct msg_status *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_STATUS, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u8(&u, &m->enrolment);
+	unpack_str(&u, m->message, sizeof(m->message));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->enrolment == 0 || m->enrolment >= ENROLMENT_MAX ||
+	    !printable(m->message)) {
+		*why = "bad status";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_error(struct packer *p, const void *arg)
+{
+	pack_bytes(p, arg, strnlen(arg, PROTO_MESSAGE_MAX - 1));
+}
+
+int
+proto_encode_error(struct buf *out, const char *reason)
+{
+	return frame(out, WIRE_ERROR, fill_error, reason ? reason : "error");
+}
+
+int
+proto_decode_error(const struct wire_frame *f, char *reason, size_t len)
+{
+	struct unpacker	 u;
+	const uint8_t	*p;
+	size_t		 n, i, o = 0;
+
+	if (f->type != WIRE_ERROR || len == 0)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	if (unpack_bytes_ref(&u, &p, &n, PROTO_MESSAGE_MAX) == -1 ||
+	    unpack_end(&u) == -1) {
+		strlcpy(reason, "(malformed error message)", len);
+		return -1;
+	}
+	for (i = 0; i < n && o + 1 < len; i++)
+		reason[o++] = (p[i] >= 0x20 && p[i] <= 0x7e) ? (char)p[i] : '?';
+	reason[o] = '\0';
+	return 0;
+}
+
+const char *
+proto_purpose_str(uint8_t p)
+{
+	switch (p) {
+	case PURPOSE_ENROL:	return "enrol";
+	case PURPOSE_POLL:	return "poll";
+	case PURPOSE_PING:	return "ping";
+	case PURPOSE_ORDER:	return "order";
+	case PURPOSE_RESULT:	return "result";
+	default:		return "unknown";
+	}
+}
+
+const char *
+proto_enrolment_str(uint8_t e)
+{
+	switch (e) {
+	case ENROLMENT_PENDING:		return "pending";
+	case ENROLMENT_ACCEPTED:	return "accepted";
+	case ENROLMENT_REJECTED:	return "rejected";
+	default:			return "unknown";
+	}
+}

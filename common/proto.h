@@ -1,0 +1,136 @@
+/*
+ * The messages of the brain <-> tentacle protocol, one struct each, with a
+ * pure encoder (appends a whole frame) and a pure decoder (checks the frame
+ * type, every length, every field's shape). Report 4.2 gives the steps:
+ *
+ * Enrolment (6000: tentacle -> brain; 7000: brain -> tentacle)
+ *	client HELLO{ENROL}  ->  server HELLO_ACK
+ *	tentacle ENROL_REQUEST  ->  brain ENROL_REPLY (ID, key, status)
+ *
+ * Every later connection (6000 poll, 6001, 7001), handshake.h:
+ *	client HELLO{purpose}  ->  server HELLO_ACK
+ *	client AUTH_ID{id, nonce}  ->  server AUTH_CHALLENGE{nonce, proof}
+ *	client AUTH_PROOF{proof}  ->  server AUTH_OK
+ *	then what the purpose asks (STATUS for a poll or a ping).
+ */
+#ifndef OCTO_PROTO_H
+#define OCTO_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "limits.h"
+#include "wire.h"
+
+#define PROTO_NONCE_LEN		32
+#define PROTO_KEY_LEN		32	/* the 256-bit key of a tentacle */
+#define PROTO_MAC_LEN		32	/* HMAC-SHA256 */
+#define PROTO_FACTS_MAX		8192	/* JSON object of host facts */
+#define PROTO_TOKEN_SECRET_LEN	32	/* hex digits of a token's secret */
+#define PROTO_VERSION_MAX	32
+#define PROTO_MESSAGE_MAX	200
+
+enum proto_purpose {
+	PURPOSE_ENROL = 1,	/* enrolment exchange, no key yet */
+	PURPOSE_POLL,		/* pending tentacle asks its status (6000) */
+	PURPOSE_PING,		/* authenticated liveness check */
+	PURPOSE_ORDER,		/* brain orders a run (7001) */
+	PURPOSE_RESULT,		/* tentacle delivers a result (6001) */
+	PURPOSE_MAX
+};
+
+enum proto_enrolment {
+	ENROLMENT_PENDING = 1,
+	ENROLMENT_ACCEPTED,
+	ENROLMENT_REJECTED,
+	ENROLMENT_MAX
+};
+
+struct msg_hello {
+	uint8_t	purpose;
+	char	version[PROTO_VERSION_MAX];
+};
+
+struct msg_enrol_request {
+	char		hostname[OCTO_NAME_MAX];
+	char		facts[PROTO_FACTS_MAX];		/* JSON object text */
+	char		fingerprint[OCTO_FPR_HEX_LEN + 1];	/* its cert */
+	char		command_address[OCTO_ADDR_MAX];
+	uint32_t	command_port;
+	char		token[PROTO_TOKEN_SECRET_LEN + 1];	/* "" = none */
+};
+
+struct msg_enrol_reply {
+	uint8_t		status;		/* enum proto_enrolment */
+	uint64_t	id;
+	uint8_t		key[PROTO_KEY_LEN];
+	char		brain_fingerprint[OCTO_FPR_HEX_LEN + 1];
+	char		message[PROTO_MESSAGE_MAX];	/* for the log */
+};
+
+struct msg_auth_id {
+	uint64_t	id;
+	uint8_t		nonce[PROTO_NONCE_LEN];
+};
+
+struct msg_auth_challenge {
+	uint8_t		nonce[PROTO_NONCE_LEN];
+	uint8_t		proof[PROTO_MAC_LEN];
+};
+
+struct msg_auth_proof {
+	uint8_t		proof[PROTO_MAC_LEN];
+};
+
+struct msg_status {
+	uint8_t		enrolment;	/* enum proto_enrolment */
+	char		message[PROTO_MESSAGE_MAX];
+};
+
+/* Encoders append one whole frame to out; -1 if a field is out of shape
+ * or out's limit is hit. */
+int	proto_encode_hello(struct buf *, const struct msg_hello *);
+int	proto_encode_hello_ack(struct buf *);
+int	proto_encode_enrol_request(struct buf *,
+	    const struct msg_enrol_request *);
+int	proto_encode_enrol_reply(struct buf *, const struct msg_enrol_reply *);
+int	proto_encode_auth_id(struct buf *, const struct msg_auth_id *);
+int	proto_encode_auth_challenge(struct buf *,
+	    const struct msg_auth_challenge *);
+int	proto_encode_auth_proof(struct buf *, const struct msg_auth_proof *);
+int	proto_encode_auth_ok(struct buf *);
+int	proto_encode_status(struct buf *, const struct msg_status *);
+int	proto_encode_error(struct buf *, const char *reason);
+
+/* Decoders: 0, or -1 with a reason for the log in *why (a constant
+ * string): wrong frame type, truncated, trailing bytes, bad field. */
+int	proto_decode_hello(const struct wire_frame *, struct msg_hello *,
+	    const char **why);
+int	proto_decode_empty(const struct wire_frame *, uint8_t type,
+	    const char **why);
+int	proto_decode_enrol_request(const struct wire_frame *,
+	    struct msg_enrol_request *, const char **why);
+int	proto_decode_enrol_reply(const struct wire_frame *,
+	    struct msg_enrol_reply *, const char **why);
+int	proto_decode_auth_id(const struct wire_frame *, struct msg_auth_id *,
+	    const char **why);
+int	proto_decode_auth_challenge(const struct wire_frame *,
+	    struct msg_auth_challenge *, const char **why);
+int	proto_decode_auth_proof(const struct wire_frame *,
+	    struct msg_auth_proof *, const char **why);
+int	proto_decode_status(const struct wire_frame *, struct msg_status *,
+	    const char **why);
+/* WIRE_ERROR's reason, cleaned to printable ASCII for the log. */
+int	proto_decode_error(const struct wire_frame *, char *reason,
+	    size_t len);
+
+/* Field shapes, also used on values from configuration and the API. */
+int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
+int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
+int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
+
+const char *proto_purpose_str(uint8_t);
+const char *proto_enrolment_str(uint8_t);
+
+#endif
