@@ -88,11 +88,65 @@ system-test: all
 # The whole suite: packages, then both builds, unit then system tests.
 test: deps
 	$(MAKE) all unit-test
+	$(MAKE) fuzz-smoke
 	$(MAKE) system-test
 	$(MAKE) SAN=1 all unit-test
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) SAN=1 system-test
+
+# libFuzzer targets (tests/fuzz/, see its README): clang builds the
+# project's objects again into build/fuzz under ASan + UBSan with coverage,
+# and links each tests/fuzz/fuzz_<name>.c with -fsanitize=fuzzer.
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=2] [FUZZ_TARGETS="wire ipc"]
+#   make fuzz-smoke     replay tests/fuzz/regressions/, then 10 s each
+#   make fuzz-corpus    rewrite tests/fuzz/corpus/ with the encoders
+FUZZ_BUILD	 = build/fuzz
+FUZZ_CC		 = clang
+FUZZ_SECONDS	?= 60
+FUZZ_JOBS	?= 2
+FUZZ_TARGETS	?=
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+		   -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -iquote common \
+		   -iquote brain -DOCTO_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) brain/webpath.c)
+FUZZ_RUN	 = $(PYTHON) tests/fuzz/run.py --bin $(FUZZ_BUILD) \
+		   --jobs $(FUZZ_JOBS)
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-corpus
+
+$(FUZZ_BUILD)/%.o: %.c $(wildcard common/*.h brain/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libocto.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) \
+    $(FUZZ_BUILD)/libocto.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_BUILD)/libocto.a $(PKG_LIBS)
+
+$(FUZZ_BUILD)/gen_corpus: tests/fuzz/gen_corpus.c $(wildcard tests/fuzz/*.h) \
+    $(FUZZ_BUILD)/libocto.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -o $@ $< \
+	    $(FUZZ_BUILD)/libocto.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	$(FUZZ_RUN) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	$(FUZZ_RUN) --replay $(FUZZ_TARGETS)
+	$(FUZZ_RUN) --seconds 10 $(FUZZ_TARGETS)
+
+fuzz-corpus: $(FUZZ_BUILD)/gen_corpus
+	$(FUZZ_BUILD)/gen_corpus tests/fuzz/corpus
 
 # deps first, then a fresh make: pkg-config may only exist after deps.
 demo: deps

@@ -1,0 +1,485 @@
+/*
+ * Writes the seed corpora of tests/fuzz/corpus/<target>/ with the
+ * project's own encoders (wire_encode, ipc_encode, pack_*, config_dump,
+ * evhttp_uriencode, jansson): valid inputs, plus a few near misses.
+ *
+ *	gen_corpus DIR		(make fuzz-corpus: DIR = tests/fuzz/corpus)
+ *
+ * Deterministic: running it again rewrites the same files.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "fuzz.h"
+#include "fuzz_config.h"
+#include "fuzz_pack.h"
+#include "ipc.h"
+#include "limits.h"
+#include "pack.h"
+#include "wire.h"
+
+static const char	*outdir;
+
+static _Noreturn void
+die(const char *what)
+{
+	fprintf(stderr, "gen_corpus: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void
+put(const char *target, const char *name, const void *p, size_t len)
+{
+	char	 path[1024];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+		die(path);
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	if ((f = fopen(path, "wb")) == NULL)
+		die(path);
+	if ((len > 0 && fwrite(p, 1, len, f) != len) || fclose(f) == EOF)
+		die(path);
+}
+
+static void
+put_buf(const char *target, const char *name, struct buf *b)
+{
+	put(target, name, b->data, b->len);
+	buf_reset(b);
+}
+
+/* Brain <-> tentacle frames. */
+static void
+gen_wire(void)
+{
+	struct buf	 b, p;
+	struct packer	 pk;
+	uint8_t		 nonce[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(i * 37 + 11);
+	buf_init(&b, 1 << 20);
+	buf_init(&p, 1 << 20);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "unknown tentacle: enrol it first");
+	wire_encode(&b, WIRE_ERROR, p.data, p.len);
+	put_buf("wire", "error", &b);
+
+	/* HELLO's fields are the enrolment issue's; a plausible shape. */
+	buf_reset(&p);
+	pack_init(&pk, &p);
+	pack_u32(&pk, 1);
+	pack_str(&pk, "web-01.example.org");
+	pack_bytes(&pk, nonce, sizeof(nonce));
+	pack_u64(&pk, 1700000000);
+	wire_encode(&b, WIRE_HELLO, p.data, p.len);
+	put_buf("wire", "hello", &b);
+
+	wire_encode(&b, WIRE_HELLO_ACK, NULL, 0);
+	put_buf("wire", "hello-ack-empty", &b);
+
+	/* Three frames in a row, as a connection reads them. */
+	wire_encode(&b, WIRE_HELLO, p.data, p.len);
+	wire_encode(&b, WIRE_HELLO_ACK, nonce, sizeof(nonce));
+	wire_encode(&b, WIRE_ERROR, "\0\0\0\2ok", 6);
+	put_buf("wire", "stream-of-three", &b);
+
+	/* A good frame cut short, and one whose header is all there. */
+	wire_encode(&b, WIRE_HELLO, p.data, p.len);
+	put("wire", "truncated-payload", b.data, b.len - 5);
+	put("wire", "header-only", b.data, WIRE_HDR_LEN);
+	buf_reset(&b);
+
+	/* Near misses: each header field wrong in turn. */
+	wire_encode(&b, WIRE_ERROR, "x", 1);
+	b.data[2] = 2;
+	put_buf("wire", "bad-version", &b);
+	wire_encode(&b, WIRE_ERROR, "x", 1);
+	b.data[3] = WIRE_TYPE_MAX;
+	put_buf("wire", "bad-type", &b);
+	wire_encode(&b, WIRE_ERROR, "x", 1);
+	b.data[4] = 0xff;
+	put_buf("wire", "too-long", &b);
+	put("wire", "http", "GET / HTTP/1.1\r\n\r\n", 18);
+
+	buf_free(&p);
+	buf_free(&b);
+}
+
+static void
+ipc_put(const char *name, uint32_t type, uint32_t id, struct buf *p,
+    struct buf *b, int flush)
+{
+	ipc_encode(b, type, id, p->data, p->len);
+	buf_reset(p);
+	if (flush)
+		put_buf("ipc", name, b);
+}
+
+/* Maestro <-> child messages, with the payloads of brain.h and ipc.h. */
+static void
+gen_ipc(void)
+{
+	struct buf	 b, p;
+	struct packer	 pk;
+
+	buf_init(&b, 1 << 20);
+	buf_init(&p, 1 << 20);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "127.0.0.1");
+	pack_str(&pk, "admin");
+	pack_str(&pk, "correct horse battery staple");
+	ipc_put("auth-login", IPC_AUTH_LOGIN, 1, &p, &b, 1);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	pack_u8(&pk, 1);
+	pack_str(&pk, "fedcba9876543210fedcba9876543210"
+	    "fedcba9876543210fedcba9876543210");
+	pack_str(&pk, "::1");
+	pack_u32(&pk, 2);		/* API_HEALTH */
+	ipc_put("api-call", IPC_API_CALL, 2, &p, &b, 1);
+
+	pack_init(&pk, &p);
+	pack_u32(&pk, 200);
+	pack_str(&pk, "{\"status\":\"ok\",\"children\":[]}");
+	pack_str(&pk, "");
+	ipc_put("api-reply", IPC_API_REPLY, 2, &p, &b, 1);
+
+	ipc_put("config-reload", IPC_CONFIG_RELOAD, 0, &p, &b, 1);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "protocol_error");
+	pack_str(&pk, "192.0.2.7:40000");
+	pack_str(&pk, "bad magic");
+	ipc_put("log-event", IPC_LOG_EVENT, 0, &p, &b, 1);
+
+	/* A stream: login, its reply, an event. */
+	pack_init(&pk, &p);
+	pack_str(&pk, "10.0.0.1");
+	pack_str(&pk, "op");
+	pack_str(&pk, "pw");
+	ipc_put(NULL, IPC_AUTH_LOGIN, 7, &p, &b, 0);
+	pack_init(&pk, &p);
+	pack_u32(&pk, 401);
+	pack_str(&pk, "{\"error\":\"wrong user name or password\"}");
+	pack_str(&pk, "-");
+	ipc_put(NULL, IPC_API_REPLY, 7, &p, &b, 0);
+	ipc_put("stream", IPC_CONFIG_RELOAD, 8, &p, &b, 1);
+
+	/* Near misses. */
+	pack_init(&pk, &p);
+	pack_str(&pk, "x");
+	ipc_encode(&b, IPC_LOG_EVENT, 0, p.data, p.len);
+	buf_reset(&p);
+	put("ipc", "truncated", b.data, b.len - 1);
+	put("ipc", "header-only", b.data, IPC_HDR_LEN);
+	b.data[0] = IPC_TYPE_MAX;
+	put_buf("ipc", "bad-type", &b);
+
+	buf_free(&p);
+	buf_free(&b);
+}
+
+/* Unpacker programs: what each decoder of the daemons reads, in order,
+ * then the payload its encoder writes. */
+static void
+prog_put(const char *name, const uint8_t *prog, size_t nprog,
+    struct buf *p)
+{
+	uint8_t	out[8192];
+
+	if (1 + nprog + p->len > sizeof(out))
+		abort();
+	out[0] = (uint8_t)nprog;
+	memcpy(out + 1, prog, nprog);
+	memcpy(out + 1 + nprog, p->data, p->len);
+	put("pack", name, out, 1 + nprog + p->len);
+	buf_reset(p);
+}
+
+static void
+gen_pack(void)
+{
+	static const uint8_t login[] = {	/* maestro: handle_login */
+		OP(OP_STR, STR_ADDR), OP(OP_STR, STR_NAME),
+		OP(OP_STR, STR_PASSWORD), OP(OP_END, 0),
+	};
+	static const uint8_t call[] = {		/* maestro: API call */
+		OP(OP_STR, STR_TOKEN), OP(OP_U8, 0), OP(OP_STR, STR_TOKEN),
+		OP(OP_STR, STR_ADDR), OP(OP_U32, 0), OP(OP_END, 0),
+	};
+	static const uint8_t reply[] = {	/* webserv: API reply */
+		OP(OP_U32, 0), OP(OP_STR_REF, REF_IPC), OP(OP_STR, STR_TOKEN),
+		OP(OP_END, 0),
+	};
+	static const uint8_t result[] = {	/* a result with output */
+		OP(OP_STR, STR_NAME), OP(OP_U64, 0), OP(OP_U32, 0),
+		OP(OP_BYTES_REF, REF_OUTPUT), OP(OP_FIXED, FIXED_32),
+		OP(OP_FIXED, FIXED_16), OP(OP_U8, 0), OP(OP_END, 0),
+	};
+	static const uint8_t event[] = {	/* maestro: log event */
+		OP(OP_STR, 11), OP(OP_STR, 11), OP(OP_STR, 11),
+		OP(OP_END, 0),
+	};
+	struct buf	 p;
+	struct packer	 pk;
+	uint8_t		 nonce[32], out[300];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(255 - i);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i % 7 == 0 ? '\n' : 'a' + i % 26);
+	buf_init(&p, 1 << 20);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "127.0.0.1");
+	pack_str(&pk, "admin");
+	pack_str(&pk, "secret");
+	prog_put("login", login, sizeof(login), &p);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	pack_u8(&pk, 0);
+	pack_str(&pk, "");
+	pack_str(&pk, "2001:db8::1");
+	pack_u32(&pk, 1);
+	prog_put("api-call", call, sizeof(call), &p);
+
+	pack_init(&pk, &p);
+	pack_u32(&pk, 200);
+	pack_str(&pk, "{\"user\":\"admin\",\"role\":\"admin\"}");
+	pack_str(&pk, "-");
+	prog_put("api-reply", reply, sizeof(reply), &p);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "audit-ssh.sh");
+	pack_u64(&pk, 1700000000123ULL);
+	pack_u32(&pk, 0);
+	pack_bytes(&pk, out, sizeof(out));
+	pack_bytes(&pk, nonce, 32);
+	pack_bytes(&pk, nonce, 16);
+	pack_u8(&pk, 1);
+	prog_put("result", result, sizeof(result), &p);
+
+	pack_init(&pk, &p);
+	pack_str(&pk, "protocol_error");
+	pack_str(&pk, "192.0.2.7:40000");
+	pack_str(&pk, "frame too long");
+	prog_put("log-event", event, sizeof(event), &p);
+
+	/* Near misses: a trailing byte, a name one byte too long. */
+	pack_init(&pk, &p);
+	pack_str(&pk, "127.0.0.1");
+	pack_str(&pk, "admin");
+	pack_str(&pk, "secret");
+	pack_u8(&pk, 0);
+	prog_put("login-trailing", login, sizeof(login), &p);
+	pack_init(&pk, &p);
+	pack_str(&pk, "127.0.0.1");
+	pack_str(&pk, "0123456789012345678901234567890123456789"
+	    "012345678901234567890123");
+	pack_str(&pk, "secret");
+	prog_put("login-long-name", login, sizeof(login), &p);
+
+	buf_free(&p);
+}
+
+/* config_dump's lines, gathered. */
+static char	conf_text[8192];
+static size_t	conf_len;
+
+static void
+conf_line(const char *line)
+{
+	size_t	n = strlen(line);
+
+	if (conf_len + n + 1 > sizeof(conf_text))
+		abort();
+	memcpy(conf_text + conf_len, line, n);
+	conf_len += n;
+	conf_text[conf_len++] = '\n';
+}
+
+static void
+conf_put(const char *name, const struct fconf *c, const char *extra)
+{
+	conf_len = 0;
+	if (extra != NULL)
+		conf_line(extra);
+	config_dump(fuzz_config_keys, c, conf_line);
+	put("config", name, conf_text, conf_len);
+}
+
+static void
+gen_config(void)
+{
+	static const char *const hand[][2] = {
+		{ "comments", "# brain\n\n  name = \"web  01\"   # quoted\n"
+		    "dir=/srv/octopus\n\tcount = -5\nenabled = off\n"
+		    "port = 65535 # comment\naddress = ::1\n" },
+		{ "escapes", "name = \"a \\\"b\\\" \\\\ c\"\n" },
+		{ "empty-values", "name =\naddress = \"\"\n" },
+		{ "crlf", "port = 6000\r\ncount = 3\r\n" },
+		{ "bad-escape", "name = \"\\n\"\n" },
+		{ "unknown-key", "port = 1\nhost = x\n" },
+		{ "duplicate", "port = 1\nport = 2\n" },
+		{ "out-of-range", "count = 100001\n" },
+		{ "bad-port", "port = 0x10\n" },
+		{ "bad-addr", "address = 1.2.3.4.5\n" },
+		{ "no-equals", "name value\n" },
+	};
+	struct fconf	c;
+	size_t		i;
+
+	fuzz_config_defaults(&c);
+	conf_put("defaults", &c, NULL);
+
+	strcpy(c.name, "needs \"quotes\" # and \\");
+	strcpy(c.dir, "relative/dir with spaces");
+	c.count = INT_MIN_V;
+	c.enabled = 0;
+	c.port = 65535;
+	strcpy(c.address, "2001:db8::42");
+	conf_put("quoted", &c, "# written by config_dump");
+
+	strcpy(c.name, "");
+	strcpy(c.dir, "/");
+	c.count = INT_MAX_V;
+	c.enabled = 1;
+	c.port = 1;
+	strcpy(c.address, "");
+	conf_put("limits", &c, NULL);
+
+	for (i = 0; i < sizeof(hand) / sizeof(hand[0]); i++)
+		put("config", hand[i][0], hand[i][1], strlen(hand[i][1]));
+}
+
+/* URL paths: every file of web/, plain and percent-encoded, and ways
+ * out that must be refused. */
+static void
+gen_webpath(void)
+{
+	static const char *const served[] = {
+		"/", "/index.html", "/app.js", "/app.css", "/favicon.svg",
+		"/apple-touch-icon.png", "/img/logo-1_b.svg",
+	};
+	static const char *const refused[] = {
+		"/../brain.conf", "/img/../../etc/passwd", "/./app.js",
+		"//etc/passwd", "/.hidden", "/dir/", "/a\\b", "/a b",
+		"/%2e%2e/%2e%2e/etc/passwd", "/app.js%00.html", "/api/login",
+	};
+	char	 name[32], *enc;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		snprintf(name, sizeof(name), "served-%zu", i);
+		put("webpath", name, served[i], strlen(served[i]));
+		/* Every byte but '/' encoded: evhttp_uriencode leaves
+		 * unreserved ones alone, so encode a '.' by hand too. */
+		if ((enc = evhttp_uriencode(served[i], -1, 0)) == NULL)
+			die("evhttp_uriencode");
+		snprintf(name, sizeof(name), "encoded-%zu", i);
+		put("webpath", name, enc, strlen(enc));
+		free(enc);
+	}
+	put("webpath", "encoded-dot", "/app%2Ejs", 9);
+	put("webpath", "nul", "/a\0/../x", 8);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(name, sizeof(name), "refused-%zu", i);
+		put("webpath", name, refused[i], strlen(refused[i]));
+	}
+}
+
+static void
+json_put(const char *name, json_t *j)
+{
+	char	*s;
+
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL)
+		die("json");
+	put("login_json", name, s, strlen(s));
+	free(s);
+	json_decref(j);
+}
+
+/* Login bodies as the dashboard sends them (JSON.stringify), and ones
+ * on each side of every check. */
+static void
+gen_login_json(void)
+{
+	static const char *const raw[] = {
+		"{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}",
+		"{\"username\":\"ad\\u0000min\",\"password\":\"x\"}",
+		"{\"username\":\"\\ud83d\\udc19\",\"password\":\"\\u00e9\"}",
+		"[\"admin\",\"secret\"]",
+		"{\"username\":\"admin\",\"password\":\"secret\"} junk",
+		"  {\n\t\"password\" : \"secret\" , \"username\" : \"admin\"\n}\n",
+		"{\"username\":\"admin\"",
+	};
+	char	 name[32], user[OCTO_NAME_MAX + 1], pw[OCTO_PASSWORD_MAX + 2];
+	size_t	 i;
+
+	json_put("dashboard", json_pack("{s:s,s:s}", "username", "admin",
+	    "password", "correct horse battery staple"));
+	json_put("extra-field", json_pack("{s:s,s:s,s:b}", "username", "op",
+	    "password", "pw", "remember", 1));
+	json_put("not-strings", json_pack("{s:i,s:n}", "username", 1,
+	    "password"));
+	json_put("nested", json_pack("{s:{s:s},s:[s]}", "username", "name",
+	    "admin", "password", "pw"));
+	json_put("empty-object", json_object());
+	json_put("empty-user", json_pack("{s:s,s:s}", "username", "",
+	    "password", ""));
+
+	/* Lengths at and past each limit. */
+	memset(user, 'u', sizeof(user));
+	memset(pw, 'p', sizeof(pw));
+	user[OCTO_NAME_MAX - 1] = '\0';
+	pw[OCTO_PASSWORD_MAX] = '\0';
+	json_put("longest", json_pack("{s:s,s:s}", "username", user,
+	    "password", pw));
+	user[OCTO_NAME_MAX - 1] = 'u';
+	user[OCTO_NAME_MAX] = '\0';
+	pw[OCTO_PASSWORD_MAX] = 'p';
+	pw[OCTO_PASSWORD_MAX + 1] = '\0';
+	json_put("too-long", json_pack("{s:s,s:s}", "username", user,
+	    "password", pw));
+
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		snprintf(name, sizeof(name), "raw-%zu", i);
+		put("login_json", name, raw[i], strlen(raw[i]));
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0755) == -1 && errno != EEXIST)
+		die(outdir);
+	gen_wire();
+	gen_ipc();
+	gen_pack();
+	gen_config();
+	gen_webpath();
+	gen_login_json();
+	return 0;
+}
