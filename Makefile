@@ -2,7 +2,9 @@
 #
 #   make            build both programs (build/octoBrain, build/octoTentacle)
 #   make test       install missing packages, then unit and system tests,
-#                   normal build and under AddressSanitizer + UBSan
+#                   normal build and under AddressSanitizer + UBSan,
+#                   and a 10 s smoke run of every fuzz target
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 #   make demo       a brain and two tentacles on loopback
 #   make install    install under $(PREFIX) (DESTDIR honoured)
 #   make clean
