@@ -44,6 +44,10 @@ const struct config_key tentacle_config_keys[] = {
 	    "results waiting for delivery (empty: state_dir/spool)" },
 	{ "io_timeout", CONF_INT, NUM(io_timeout), 1, 3600,
 	    "seconds a peer has for the TLS handshake and for each frame" },
+	{ "brain_fingerprint", CONF_STRING, STR(brain_fingerprint), 0, 0,
+	    "if set, the only brain certificate (SHA-256 SPKI, 64 hex) to enrol with" },
+	{ "poll_interval", CONF_INT, NUM(poll_interval), 1, 86400,
+	    "seconds between status polls while pending, and enrolment retries" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -63,6 +67,7 @@ tentacle_config_defaults(struct tentacle_conf *conf)
 	strlcpy(conf->scripts_dir, "/usr/local/lib/octopus/scripts",
 	    sizeof(conf->scripts_dir));
 	conf->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
+	conf->poll_interval = TENTACLE_POLL_DEFAULT;
 }
 
 static void
@@ -93,12 +98,9 @@ tentacle_config_finish(struct tentacle_conf *conf)
 static int
 name_valid(const char *s)
 {
-	if (*s == '\0' || *s == '-' || *s == '.')
+	if (*s == '-' || *s == '.')
 		return 0;
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("-._", *s) == NULL)
-			return 0;
-	return 1;
+	return proto_hostname_valid(s);
 }
 
 int
@@ -106,9 +108,15 @@ tentacle_config_check(const struct tentacle_conf *conf, char *err,
     size_t errlen)
 {
 	if (conf->name[0] != '\0' && !name_valid(conf->name)) {
-		snprintf(err, errlen, "name \"%s\": only letters, digits, "
+		snprintf(err, errlen, "name \"%s\": 1 to %d letters, digits, "
 		    "'-', '.' and '_', not starting with '-' or '.'",
-		    conf->name);
+		    conf->name, OCTO_NAME_MAX - 1);
+		return -1;
+	}
+	if (conf->brain_fingerprint[0] != '\0' &&
+	    !proto_fingerprint_valid(conf->brain_fingerprint)) {
+		snprintf(err, errlen, "brain_fingerprint: not a fingerprint "
+		    "(64 lowercase hex digits, as scripts/mkcerts prints)");
 		return -1;
 	}
 	if (conf->state_dir[0] == '\0') {

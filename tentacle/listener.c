@@ -6,7 +6,10 @@
  * handshake completes and when it ends, with the reason; whole frames go
  * to the role's protocol.
  */
+#include <sys/queue.h>
+
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +34,7 @@ struct listener {
 	int				 timeout;
 	const struct tentacle_proto	*proto;
 	int				 nconn;
+	LIST_HEAD(, lconn)		 conns;
 	unsigned long			 refused;	/* since last log */
 	time_t				 refused_logged;
 };
@@ -44,30 +48,71 @@ now_mono(void)
 	return ts.tv_sec;
 }
 
+/* One accepted connection: the protocol's state rides along. */
+struct lconn {
+	struct listener		*l;
+	struct conn		*c;
+	void			*state;
+	LIST_ENTRY(lconn)	 entry;
+};
+
+static int	 exit_status;
+
 static void
 conn_established(struct conn *c, void *arg)
 {
+	struct lconn	*lc = arg;
+
 	log_info("%s: connected (fingerprint %s)", conn_peer(c),
 	    conn_peer_fingerprint(c));
+	if (lc->l->proto->on_established == NULL)
+		return;
+	if ((lc->state = lc->l->proto->on_established(c,
+	    lc->l->proto->arg)) == NULL)
+		conn_close(c);		/* keeps a reason already given */
 }
 
 static int
 conn_frame(struct conn *c, const struct wire_frame *f, void *arg)
 {
-	struct listener	*l = arg;
+	struct lconn	*lc = arg;
 
 	log_debug("%s: %s frame, %u bytes", conn_peer(c),
 	    wire_type_str(f->type), f->len);
-	return l->proto->on_frame(c, f, l->proto->arg);
+	return lc->l->proto->on_frame(c, f, lc->state);
 }
 
 static void
 conn_closed(struct conn *c, const char *reason, void *arg)
 {
-	struct listener	*l = arg;
+	struct lconn	*lc = arg;
+	struct listener	*l = lc->l;
 
 	log_info("%s: closed: %s", conn_peer(c), reason);
+	if (l->proto->on_close != NULL)
+		l->proto->on_close(c, reason, lc->state);
+	LIST_REMOVE(lc, entry);
+	free(lc);
 	l->nconn--;
+}
+
+static struct listener	*running;
+
+void
+listener_exit(struct event_base *base, int status)
+{
+	struct lconn	*lc, *next;
+
+	exit_status = status;
+	if (running != NULL) {
+		evconnlistener_disable(running->evl);
+		/* Each is freed now, or when the callback we are in returns. */
+		for (lc = LIST_FIRST(&running->conns); lc != NULL; lc = next) {
+			next = LIST_NEXT(lc, entry);
+			conn_close(lc->c);
+		}
+	}
+	event_base_loopexit(base, NULL);
 }
 
 static const struct conn_cbs listener_cbs = {
@@ -102,6 +147,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener	*l = arg;
+	struct lconn	*lc;
 	char		 peer[NET_PEER_MAX];
 
 	if (l->nconn >= TENTACLE_CONN_MAX) {
@@ -110,11 +156,19 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	net_format_peer(sa, (socklen_t)salen, peer);
 	log_debug("%s: accepted", peer);
-	if (conn_accept(l->base, l->tls, fd, sa, (socklen_t)salen,
-	    &listener_cbs, l, l->timeout) == NULL) {
-		log_warnx("%s: cannot set up the connection", peer);
+	if ((lc = calloc(1, sizeof(*lc))) == NULL) {
+		log_warn("%s: cannot set up the connection", peer);
+		close(fd);
 		return;
 	}
+	lc->l = l;
+	if ((lc->c = conn_accept(l->base, l->tls, fd, sa, (socklen_t)salen,
+	    &listener_cbs, lc, l->timeout)) == NULL) {
+		log_warnx("%s: cannot set up the connection", peer);
+		free(lc);
+		return;
+	}
+	LIST_INSERT_HEAD(&l->conns, lc, entry);
 	l->nconn++;
 }
 
@@ -144,6 +198,7 @@ listener_run(struct tentacle_child *ch, const struct tentacle_proto *proto)
 	int		port;
 
 	memset(&l, 0, sizeof(l));
+	LIST_INIT(&l.conns);
 	l.tls = ch->tls;
 	l.timeout = (int)ch->conf->io_timeout;
 	l.proto = proto;
@@ -171,10 +226,18 @@ listener_run(struct tentacle_child *ch, const struct tentacle_proto *proto)
 	log_info(strchr(ch->conf->listen_address, ':') != NULL ?
 	    "listening on [%s]:%d" : "listening on %s:%d",
 	    ch->conf->listen_address, port);
-	event_base_dispatch(l.base);
+	running = &l;
+	if (proto->start != NULL && proto->start(l.base, proto->arg) == -1)
+		exit_status = TENTACLE_EXIT_STOP;	/* a restart would too */
+	else
+		event_base_dispatch(l.base);
+	listener_exit(l.base, exit_status);	/* close what is left */
+	if (proto->stop != NULL)
+		proto->stop(proto->arg);
+	running = NULL;
 
 	evconnlistener_free(l.evl);
 	event_free(l.ev_resume);
 	event_base_free(l.base);
-	return 0;
+	return exit_status;
 }

@@ -1,24 +1,646 @@
 /*
- * The register: while the tentacle is not enrolled, it listens on
- * register_port (7000) for a brain that enrols it (report 3.2). The
- * enrolment protocol is the next step of the project; until then every
- * frame gets an honest refusal and the connection is closed.
+ * The register: while the tentacle is not enrolled (report 3.2).
+ *
+ * Both ways end in the same exchange, after TLS and HELLO{ENROL}/HELLO_ACK:
+ *	tentacle ENROL_REQUEST{hostname, facts, its fingerprint, command
+ *	    address and port, token secret or ""}
+ *	brain ENROL_REPLY{status, ID, key, brain fingerprint}
+ * then the tentacle stores its enrolment (enrolment.h) and the register
+ * exits 0: the supervisor starts the command worker in its place.
+ *
+ *  - by the brain: it connects to register_port (7000) as TLS client; the
+ *    tentacle answers as handshake server. An offer from another address
+ *    than `brain` or another certificate than `brain_fingerprint` (when
+ *    they are set) is refused.
+ *  - by the tentacle (`brain` set, -b): it connects to the registerer
+ *    (6000) as client, retrying every poll_interval while the brain is
+ *    unreachable, and meanwhile keeps listening on 7000. With a token, the
+ *    brain's certificate must be the one the token names, or the tentacle
+ *    stops: a token is never sent to another brain.
  */
+#include <sys/socket.h>
+#include <sys/utsname.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+#include <jansson.h>
+
 #include "conn.h"
+#include "crypto.h"
+#include "enrolment.h"
+#include "handshake.h"
 #include "log.h"
+#include "net.h"
+#include "tls.h"
 #include "tentacle.h"
 
-static int
-register_frame(struct conn *c, const struct wire_frame *f, void *arg)
+/* Addresses listed in the facts: more than a host has, few enough that
+ * the facts stay far below PROTO_FACTS_MAX. */
+#define FACTS_ADDRS_MAX	64
+
+struct reg {
+	const struct tentacle_conf	*conf;
+	struct event_base		*base;
+	SSL_CTX				*client;	/* self-enrolment */
+	struct event			*ev_retry;
+	struct conn			*out;		/* to the registerer */
+	char				 brain[OCTO_ADDR_MAX];	/* normalised */
+	char				 brain_peer[OCTO_ADDR_MAX + 16];
+	char				 secret[PROTO_TOKEN_SECRET_LEN + 1];
+	char				 token_fpr[OCTO_FPR_HEX_LEN + 1];
+	char				 my_fpr[OCTO_FPR_HEX_LEN + 1];
+	char				 hostname[OCTO_NAME_MAX];
+	char				 facts[PROTO_FACTS_MAX];
+	int				 finished;	/* enrolled or stopping */
+};
+
+/* One enrolment exchange, either way. */
+struct exch {
+	struct reg		*reg;
+	int			 outgoing;	/* we connected (6000) */
+	int			 requested;	/* ENROL_REQUEST sent */
+	struct handshake	 hs;
+	struct buf		 out;
+	char			 brain_addr[OCTO_ADDR_MAX];
+	char			 peer[NET_PEER_MAX];
+};
+
+static struct reg	 reg;
+
+static void	attempt_schedule(struct reg *, int delay);
+
+/* ---- host facts -------------------------------------------------------- */
+
+/* Printable ASCII only, so the facts pass the brain's checks. */
+static void
+clean(char *s)
 {
-	conn_fail(c, "enrolment not implemented yet");
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
+			*s = '?';
+}
+
+static void
+os_name(char *out, size_t outlen)
+{
+	FILE	*f;
+	char	 line[512];
+	char	*v, *e;
+
+	strlcpy(out, "unknown", outlen);
+	if ((f = fopen("/etc/os-release", "re")) == NULL &&
+	    (f = fopen("/usr/lib/os-release", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "PRETTY_NAME=", 12) != 0)
+			continue;
+		v = line + 12;
+		v[strcspn(v, "\r\n")] = '\0';
+		if (*v == '"' || *v == '\'') {
+			if ((e = strrchr(v + 1, *v)) != NULL)
+				*e = '\0';
+			v++;
+		}
+		strlcpy(out, v, outlen);
+		break;
+	}
+	fclose(f);
+	clean(out);
+}
+
+static void
+add_addr(json_t *arr, const char *a)
+{
+	size_t	i;
+
+	if (json_array_size(arr) >= FACTS_ADDRS_MAX)
+		return;
+	for (i = 0; i < json_array_size(arr); i++)
+		if (strcmp(json_string_value(json_array_get(arr, i)), a) == 0)
+			return;
+	json_array_append_new(arr, json_string(a));
+}
+
+static void
+host_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
+{
+	struct utsname	 u;
+	struct ifaddrs	*ifa, *i;
+	json_t		*o, *addrs;
+	char		 os[256], a[NET_PEER_MAX];
+	char		*s;
+	socklen_t	 sl;
+
+	strlcpy(out, "{}", outlen);
+	if ((o = json_object()) == NULL || (addrs = json_array()) == NULL) {
+		json_decref(o);
+		return;
+	}
+	os_name(os, sizeof(os));
+	json_object_set_new(o, "os", json_string(os));
+	if (uname(&u) == 0) {
+		clean(u.release);
+		clean(u.machine);
+		json_object_set_new(o, "kernel", json_string(u.release));
+		json_object_set_new(o, "arch", json_string(u.machine));
+	}
+	if (link_addr_specific(conf->listen_address))
+		add_addr(addrs, conf->listen_address);
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i != NULL; i = i->ifa_next) {
+			if (i->ifa_addr == NULL ||
+			    (i->ifa_addr->sa_family != AF_INET &&
+			    i->ifa_addr->sa_family != AF_INET6))
+				continue;
+			sl = i->ifa_addr->sa_family == AF_INET ?
+			    sizeof(struct sockaddr_in) :
+			    sizeof(struct sockaddr_in6);
+			net_format_addr(i->ifa_addr, sl, a);
+			if (strncmp(a, "127.", 4) == 0 ||
+			    strcmp(a, "::1") == 0 || !net_addr_valid(a))
+				continue;
+			add_addr(addrs, a);
+		}
+		freeifaddrs(ifa);
+	}
+	json_object_set_new(o, "addresses", addrs);
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	if (s != NULL && strlen(s) < outlen)
+		strlcpy(out, s, outlen);
+	free(s);
+	json_decref(o);
+}
+
+/* ---- the exchange -------------------------------------------------------- */
+
+static void
+peer_label(char *out, size_t outlen, const char *addr, int port)
+{
+	snprintf(out, outlen, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr,
+	    port);
+}
+
+/* "::ffff:1.2.3.4" (IPv4 on an IPv6 socket) as "1.2.3.4". */
+static const char *
+plain_addr(const char *a)
+{
+	if (strncmp(a, "::ffff:", 7) == 0 && strchr(a + 7, '.') != NULL)
+		return a + 7;
+	return a;
+}
+
+static int
+send_request(struct exch *x, struct conn *c)
+{
+	struct msg_enrol_request	 m;
+	struct reg			*r = x->reg;
+	int				 rc;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.hostname, r->hostname, sizeof(m.hostname));
+	strlcpy(m.facts, r->facts, sizeof(m.facts));
+	strlcpy(m.fingerprint, r->my_fpr, sizeof(m.fingerprint));
+	if (link_addr_specific(r->conf->listen_address))
+		strlcpy(m.command_address, r->conf->listen_address,
+		    sizeof(m.command_address));
+	else if (link_local_addr(c, m.command_address,
+	    sizeof(m.command_address)) == -1) {
+		conn_fail(c, "cannot tell my own address");
+		return -1;
+	}
+	m.command_port = (uint32_t)r->conf->command_port;
+	if (x->outgoing)
+		strlcpy(m.token, r->secret, sizeof(m.token));
+	rc = proto_encode_enrol_request(&x->out, &m);
+	crypto_wipe(&m, sizeof(m));
+	if (rc == -1 || link_send(c, &x->out) == -1) {
+		log_warnx("%s: cannot send the enrolment request", x->peer);
+		conn_fail(c, "cannot send the enrolment request");
+		return -1;
+	}
+	x->requested = 1;
+	log_info("%s: enrolment request sent as \"%s\" (command worker on "
+	    "%s:%d)%s", x->peer, r->hostname, link_addr_specific(
+	    r->conf->listen_address) ? r->conf->listen_address : "this "
+	    "connection's address", r->conf->command_port,
+	    x->outgoing && r->secret[0] != '\0' ? " with a token" : "");
 	return 0;
+}
+
+/* Stop the tentacle: what a restart would only repeat. */
+static void
+stop_tentacle(struct reg *r)
+{
+	r->finished = 1;
+	listener_exit(r->base, TENTACLE_EXIT_STOP);
+}
+
+static int
+handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
+{
+	struct msg_enrol_reply	 m;
+	struct enrolment	 e;
+	struct reg		*r = x->reg;
+	const char		*why;
+	char			 path[OCTO_PATH_MAX + 32], err[1024];
+	char			 msg[256];
+
+	if (f->type == WIRE_ERROR) {
+		proto_decode_error(f, msg, sizeof(msg));
+		log_warnx("%s: enrolment refused by the brain: %s", x->peer,
+		    msg);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	if (proto_decode_enrol_reply(f, &m, &why) == -1) {
+		log_warnx("%s: bad enrolment reply: %s", x->peer, why);
+		conn_fail(c, why);
+		crypto_wipe(&m, sizeof(m));
+		return 0;
+	}
+	if (!crypto_equal(m.brain_fingerprint, conn_peer_fingerprint(c),
+	    OCTO_FPR_HEX_LEN)) {
+		log_warnx("%s: enrolment reply refused: the brain fingerprint "
+		    "it gives is not the one of its certificate", x->peer);
+		conn_fail(c, "brain fingerprint does not match the "
+		    "certificate");
+		crypto_wipe(&m, sizeof(m));
+		return 0;
+	}
+	if (r->finished) {
+		/* Another exchange won the race: this one is not stored. */
+		log_warnx("%s: enrolment reply (ID %" PRIu64 ") ignored: "
+		    "already enrolled", x->peer, m.id);
+		crypto_wipe(&m, sizeof(m));
+		return -1;
+	}
+	if (m.status == ENROLMENT_REJECTED) {
+		log_warnx("%s: enrolment rejected by the brain%s%s", x->peer,
+		    m.message[0] ? ": " : "", m.message);
+		crypto_wipe(&m, sizeof(m));
+		stop_tentacle(r);
+		return -1;
+	}
+	memset(&e, 0, sizeof(e));
+	e.id = m.id;
+	memcpy(e.key, m.key, sizeof(e.key));
+	strlcpy(e.brain_fingerprint, m.brain_fingerprint,
+	    sizeof(e.brain_fingerprint));
+	strlcpy(e.brain_address, x->brain_addr, sizeof(e.brain_address));
+	e.brain_registerer_port = r->conf->brain_registerer_port;
+	e.brain_commander_port = r->conf->brain_commander_port;
+	e.status = m.status;
+	e.enrolled_at = (int64_t)time(NULL);
+	crypto_wipe(&m, sizeof(m));
+	if (enrolment_path(r->conf->state_dir, path, sizeof(path)) == -1 ||
+	    enrolment_store(path, &e, err, sizeof(err)) == -1) {
+		log_warnx("cannot store the enrolment as tentacle ID %" PRIu64
+		    ": %s", e.id, err);
+		enrolment_wipe(&e);
+		stop_tentacle(r);
+		return -1;
+	}
+	log_info("enrolled with brain %s as tentacle ID %" PRIu64 " (%s)",
+	    e.brain_address, e.id, proto_enrolment_str(e.status));
+	enrolment_wipe(&e);
+	r->finished = 1;
+	listener_exit(r->base, 0);
+	return -1;
+}
+
+static struct exch *
+exch_new(struct reg *r, struct conn *c, int outgoing)
+{
+	struct exch	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	x->reg = r;
+	x->outgoing = outgoing;
+	buf_init(&x->out, WIRE_PAYLOAD_MAX);
+	strlcpy(x->peer, conn_peer(c), sizeof(x->peer));
+	return x;
+}
+
+static void
+exch_free(struct exch *x)
+{
+	if (x == NULL)
+		return;
+	hs_wipe(&x->hs);
+	buf_free(&x->out);
+	free(x);
+}
+
+/* The handshake's frames, then the reply. */
+static int
+exch_frame(struct exch *x, struct conn *c, const struct wire_frame *f)
+{
+	if (x->requested)
+		return handle_reply(x, c, f);
+	switch (hs_input(&x->hs, f, &x->out)) {
+	case HS_ENROL:
+		if (link_send(c, &x->out) == -1) {
+			conn_fail(c, "cannot send");
+			return 0;
+		}
+		(void)send_request(x, c);
+		return 0;
+	case HS_AGAIN:
+		/* A server that saw HELLO with another purpose. */
+		if (!x->outgoing && x->hs.purpose != PURPOSE_ENROL) {
+			log_warnx("%s: refused: %s asked of a tentacle that "
+			    "is not enrolled", x->peer,
+			    proto_purpose_str(x->hs.purpose));
+			conn_fail(c, "not enrolled: only enrolment here");
+			return 0;
+		}
+		if (link_send(c, &x->out) == -1)
+			conn_fail(c, "cannot send");
+		return 0;
+	case HS_FAIL:
+		if (f->type == WIRE_ERROR) {
+			char	msg[256];
+
+			proto_decode_error(f, msg, sizeof(msg));
+			log_warnx("%s: enrolment refused by the brain: %s",
+			    x->peer, msg);
+			return -1;
+		}
+		log_warnx("%s: enrolment %s: %s", x->peer, x->outgoing ?
+		    "failed" : "offer refused", x->hs.error);
+		conn_fail(c, x->hs.error);
+		return 0;
+	default:
+		log_warnx("%s: unexpected handshake step", x->peer);
+		conn_fail(c, "unexpected handshake step");
+		return 0;
+	}
+}
+
+/* ---- by the brain: 7000 ------------------------------------------------- */
+
+static void *
+offer_established(struct conn *c, void *arg)
+{
+	struct reg	*r = arg;
+	struct exch	*x;
+	uint8_t		 exp[HS_EXPORTER_LEN];
+	const char	*from = plain_addr(conn_peer_addr(c));
+
+	if (r->finished) {
+		conn_fail(c, "already enrolled");
+		return NULL;
+	}
+	if (r->brain[0] != '\0' && strcmp(from, r->brain) != 0) {
+		log_warnx("%s: enrolment offer refused: not from our brain %s",
+		    conn_peer(c), r->brain);
+		conn_fail(c, "enrolment offer refused: this tentacle is tied "
+		    "to another brain");
+		return NULL;
+	}
+	if (r->conf->brain_fingerprint[0] != '\0' &&
+	    !crypto_equal(conn_peer_fingerprint(c),
+	    r->conf->brain_fingerprint, OCTO_FPR_HEX_LEN)) {
+		log_warnx("%s: enrolment offer refused: certificate FPR is "
+		    "not the configured brain_fingerprint", conn_peer(c));
+		conn_fail(c, "enrolment offer refused: this tentacle is tied "
+		    "to another brain");
+		return NULL;
+	}
+	if (conn_exporter(c, exp, sizeof(exp)) == -1 ||
+	    (x = exch_new(r, c, 0)) == NULL) {
+		conn_fail(c, "cannot set up the enrolment");
+		return NULL;
+	}
+	strlcpy(x->brain_addr, from, sizeof(x->brain_addr));
+	hs_server_init(&x->hs, exp);
+	crypto_wipe(exp, sizeof(exp));
+	return x;
+}
+
+static int
+offer_frame(struct conn *c, const struct wire_frame *f, void *state)
+{
+	return exch_frame(state, c, f);
+}
+
+static void
+offer_closed(struct conn *c, const char *reason, void *state)
+{
+	exch_free(state);
+}
+
+/* ---- by the tentacle: 6000 ---------------------------------------------- */
+
+static void
+self_established(struct conn *c, void *arg)
+{
+	struct exch	*x = arg;
+	struct reg	*r = x->reg;
+	uint8_t		 exp[HS_EXPORTER_LEN];
+
+	if (r->token_fpr[0] != '\0' && !crypto_equal(conn_peer_fingerprint(c),
+	    r->token_fpr, OCTO_FPR_HEX_LEN)) {
+		log_warnx("%s: brain certificate FPR does not match the "
+		    "token's: refusing to enrol", x->peer);
+		conn_fail(c, "certificate FPR does not match the token's");
+		stop_tentacle(r);
+		return;
+	}
+	if (r->conf->brain_fingerprint[0] != '\0' &&
+	    !crypto_equal(conn_peer_fingerprint(c),
+	    r->conf->brain_fingerprint, OCTO_FPR_HEX_LEN)) {
+		log_warnx("%s: brain certificate FPR is not the configured "
+		    "brain_fingerprint: refusing to enrol", x->peer);
+		conn_fail(c, "certificate FPR is not the configured "
+		    "brain_fingerprint");
+		return;
+	}
+	if (conn_exporter(c, exp, sizeof(exp)) == -1) {
+		conn_fail(c, "no TLS exporter");
+		return;
+	}
+	hs_client_init(&x->hs, PURPOSE_ENROL, 0, NULL, exp);
+	crypto_wipe(exp, sizeof(exp));
+	if (hs_client_start(&x->hs, &x->out) == HS_FAIL ||
+	    link_send(c, &x->out) == -1)
+		conn_fail(c, "cannot send HELLO");
+}
+
+static int
+self_frame(struct conn *c, const struct wire_frame *f, void *arg)
+{
+	return exch_frame(arg, c, f);
+}
+
+static void
+self_closed(struct conn *c, const char *reason, void *arg)
+{
+	struct exch	*x = arg;
+	struct reg	*r = x->reg;
+
+	r->out = NULL;
+	if (!r->finished) {
+		log_warnx("brain %s: self-enrolment failed: %s; retrying in "
+		    "%lld s", r->brain_peer, reason, r->conf->poll_interval);
+		attempt_schedule(r, (int)r->conf->poll_interval);
+	}
+	exch_free(x);
+}
+
+static const struct conn_cbs self_cbs = {
+	self_established,
+	self_frame,
+	self_closed,
+};
+
+static void
+attempt_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct reg	*r = arg;
+	struct exch	*x;
+	char		 err[512];
+
+	if (r->finished || r->out != NULL)
+		return;
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		attempt_schedule(r, (int)r->conf->poll_interval);
+		return;
+	}
+	x->reg = r;
+	x->outgoing = 1;
+	buf_init(&x->out, WIRE_PAYLOAD_MAX);
+	strlcpy(x->peer, r->brain_peer, sizeof(x->peer));
+	strlcpy(x->brain_addr, r->brain, sizeof(x->brain_addr));
+	log_info("brain %s: enrolling%s", r->brain_peer,
+	    r->secret[0] != '\0' ? " with a token" : "");
+	if ((r->out = conn_connect(r->base, r->client, r->brain,
+	    r->conf->brain_registerer_port, link_source(r->conf, r->brain),
+	    &self_cbs, x, (int)r->conf->io_timeout, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("brain %s: self-enrolment failed: %s; retrying in "
+		    "%lld s", r->brain_peer, err, r->conf->poll_interval);
+		exch_free(x);
+		attempt_schedule(r, (int)r->conf->poll_interval);
+	}
+}
+
+static void
+attempt_schedule(struct reg *r, int delay)
+{
+	struct timeval	tv = { delay, 0 };
+
+	if (r->ev_retry != NULL && !r->finished)
+		evtimer_add(r->ev_retry, &tv);
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+/* The brain's address as conn_peer_addr() writes it. */
+static int
+normalise_addr(const char *in, char *out, size_t outlen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl;
+	char			a[NET_PEER_MAX];
+
+	if (net_sockaddr(in, 0, &ss, &sl) == -1)
+		return -1;
+	net_format_addr((struct sockaddr *)&ss, sl, a);
+	return strlcpy(out, a, outlen) >= outlen ? -1 : 0;
+}
+
+static int
+register_start(struct event_base *base, void *arg)
+{
+	struct reg	*r = arg;
+	char		 err[1024];
+	const char	*tok = r->conf->token;
+
+	r->base = base;
+	if (r->conf->name[0] != '\0')
+		strlcpy(r->hostname, r->conf->name, sizeof(r->hostname));
+	else if (gethostname(r->hostname, sizeof(r->hostname)) == -1 ||
+	    !proto_hostname_valid(r->hostname)) {
+		log_warnx("the hostname is not a valid name to enrol under: "
+		    "set 'name' in the configuration (or --name)");
+		return -1;
+	}
+	if (tls_fingerprint_file(r->conf->cert, r->my_fpr) == -1) {
+		log_warnx("%s: cannot read the certificate's fingerprint",
+		    r->conf->cert);
+		return -1;
+	}
+	host_facts(r->conf, r->facts, sizeof(r->facts));
+	if (r->conf->brain[0] == '\0')
+		return 0;
+	if (normalise_addr(r->conf->brain, r->brain, sizeof(r->brain)) == -1) {
+		log_warnx("brain %s: not a numeric address", r->conf->brain);
+		return -1;
+	}
+	peer_label(r->brain_peer, sizeof(r->brain_peer), r->brain,
+	    r->conf->brain_registerer_port);
+	if (tok[0] != '\0') {
+		/* Checked at start-up (tentacle.c): secret then fingerprint. */
+		memcpy(r->secret, tok, PROTO_TOKEN_SECRET_LEN);
+		r->secret[PROTO_TOKEN_SECRET_LEN] = '\0';
+		strlcpy(r->token_fpr, tok + PROTO_TOKEN_SECRET_LEN,
+		    sizeof(r->token_fpr));
+	}
+	if ((r->client = link_client_ctx(r->conf, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if ((r->ev_retry = evtimer_new(base, attempt_cb, r)) == NULL) {
+		log_warnx("evtimer_new failed");
+		return -1;
+	}
+	attempt_schedule(r, 0);
+	return 0;
+}
+
+static void
+register_stop(void *arg)
+{
+	struct reg	*r = arg;
+
+	r->finished = 1;
+	if (r->out != NULL)
+		conn_close(r->out);	/* self_closed() frees it */
+	if (r->ev_retry != NULL)
+		event_free(r->ev_retry);
+	r->ev_retry = NULL;
+	SSL_CTX_free(r->client);
+	r->client = NULL;
+	crypto_wipe(r->secret, sizeof(r->secret));
 }
 
 int
 register_main(struct tentacle_child *ch)
 {
-	static const struct tentacle_proto	proto = { register_frame, NULL };
+	static const struct tentacle_proto	proto = {
+		register_start,
+		offer_established,
+		offer_frame,
+		offer_closed,
+		register_stop,
+		&reg,
+	};
 
+	memset(&reg, 0, sizeof(reg));
+	reg.conf = ch->conf;
 	return listener_run(ch, &proto);
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,8 +34,10 @@
 #include "config.h"
 #include "crypto.h"
 #include "daemon.h"
+#include "enrolment.h"
 #include "log.h"
 #include "net.h"
+#include "proto.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -65,6 +68,7 @@ struct options {
 	int		 verbose;
 	int		 check;
 	int		 reenrol;
+	int		 ping;
 	struct override	 overrides[OVERRIDES_MAX];
 	int		 noverrides;
 	char		 token[TENTACLE_TOKEN_MAX + 1];
@@ -86,6 +90,7 @@ struct supervisor {
 	int			 restart_delay;	/* s, next backoff */
 	int			 restart_now;	/* we stopped it to reload */
 	int			 daemonised;
+	int			 exit_status;
 	pid_t			 pid;
 };
 
@@ -128,7 +133,7 @@ usage(FILE *f, int status)
 	fprintf(f,
 "usage: %s [-nv] [-c file] [--no-daemon] [-b brain_ip]\n"
 "           [-t token | --token-file file] [--listen addr] [--name name]\n"
-"           [--reenrol]\n"
+"           [--reenrol] [--ping]\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        when absent, run on the built-in defaults)\n"
 "      --no-daemon       stay in the foreground, log to stderr\n"
@@ -139,7 +144,9 @@ usage(FILE *f, int status)
 "      --token-file FILE read the enrolment token from FILE\n"
 "      --listen ADDR     numeric address to listen on (listen_address)\n"
 "      --name NAME       name to enrol under instead of the hostname\n"
-"      --reenrol         enrol again even if already enrolled\n"
+"      --reenrol         forget the enrolment (logging its ID) and enrol again\n"
+"      --ping            check the handshake with the brain's commander and\n"
+"                        print the enrolment status (beside a running daemon)\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
 	    TENTACLE_PROGNAME, TENTACLE_CONFIG_FILE);
@@ -229,6 +236,7 @@ enum {
 	OPT_LISTEN,
 	OPT_NAME,
 	OPT_REENROL,
+	OPT_PING,
 };
 
 static void
@@ -245,6 +253,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		{ "listen",	required_argument,	NULL, OPT_LISTEN },
 		{ "name",	required_argument,	NULL, OPT_NAME },
 		{ "reenrol",	no_argument,		NULL, OPT_REENROL },
+		{ "ping",	no_argument,		NULL, OPT_PING },
 		{ "version",	no_argument,		NULL, OPT_VERSION },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -306,6 +315,9 @@ parse_options(int argc, char *argv[], struct options *o)
 		case OPT_REENROL:
 			o->reenrol = 1;
 			break;
+		case OPT_PING:
+			o->ping = 1;
+			break;
 		case OPT_VERSION:
 			printf("%s %s\n", TENTACLE_PROGNAME, OCTO_VERSION);
 			exit(0);
@@ -357,6 +369,23 @@ conf_read(const struct options *o, struct tentacle_conf *conf, char *err,
 	return 0;
 }
 
+/* Secret then the brain's fingerprint, all lowercase hex. */
+static int
+token_valid(const char *t)
+{
+	char	secret[PROTO_TOKEN_SECRET_LEN + 1];
+	int	ok;
+
+	if (strlen(t) != TENTACLE_TOKEN_LEN)
+		return 0;
+	memcpy(secret, t, PROTO_TOKEN_SECRET_LEN);
+	secret[PROTO_TOKEN_SECRET_LEN] = '\0';
+	ok = proto_token_secret_valid(secret) &&
+	    proto_fingerprint_valid(t + PROTO_TOKEN_SECRET_LEN);
+	crypto_wipe(secret, sizeof(secret));
+	return ok;
+}
+
 static int
 conf_finish(const struct options *o, struct tentacle_conf *conf, char *err,
     size_t errlen)
@@ -375,6 +404,12 @@ conf_finish(const struct options *o, struct tentacle_conf *conf, char *err,
 	if (conf->token[0] != '\0' && conf->brain[0] == '\0') {
 		set_err(err, errlen, "%s: an enrolment token needs a brain "
 		    "(-b, or 'brain' in the configuration)", where);
+		return -1;
+	}
+	if (conf->token[0] != '\0' && !token_valid(conf->token)) {
+		set_err(err, errlen, "%s: the enrolment token is not one a "
+		    "brain makes (%d lowercase hex digits)", TENTACLE_PROGNAME,
+		    TENTACLE_TOKEN_LEN);
 		return -1;
 	}
 	return 0;
@@ -454,6 +489,52 @@ static enum tentacle_role
 current_role(const struct tentacle_conf *conf)
 {
 	return is_enrolled(conf) ? ROLE_COMMAND : ROLE_REGISTER;
+}
+
+/*
+ * At start-up: --reenrol forgets the enrolment (the only way to enrol
+ * again); otherwise an enrolment file must be whole, or we stop: a
+ * corrupt one is for a person to look at, never a reason to re-enrol.
+ */
+static int
+check_enrolment(const struct tentacle_conf *conf, int reenrol, char *err,
+    size_t errlen)
+{
+	struct enrolment	 e;
+	char			 path[OCTO_PATH_MAX + 32], why[1024];
+	int			 rc;
+
+	if (enrolment_path(conf->state_dir, path, sizeof(path)) == -1) {
+		set_err(err, errlen, "state_dir too long");
+		return -1;
+	}
+	rc = enrolment_load(path, &e, why, sizeof(why));
+	if (rc == 1)
+		return 0;
+	if (!reenrol) {
+		if (rc == -1) {
+			set_err(err, errlen, "%s", why);
+			return -1;
+		}
+		log_info("enrolled with brain %s as tentacle ID %" PRIu64
+		    " (%s)", e.brain_address, e.id,
+		    proto_enrolment_str(e.status));
+		enrolment_wipe(&e);
+		return 0;
+	}
+	if (rc == 0)
+		log_warnx("--reenrol: forgetting the enrolment as tentacle ID "
+		    "%" PRIu64 " of brain %s (%s)", e.id, e.brain_address, proto_enrolment_str(e.status));
+	else
+		log_warnx("--reenrol: removing the unreadable enrolment file: "
+		    "%s", why);
+	enrolment_wipe(&e);
+	if (unlink(path) == -1) {
+		set_err(err, errlen, "--reenrol: %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* The name the tentacle gives: the configured one or the hostname. */
@@ -680,6 +761,15 @@ sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			schedule_restart(sv, 0);
 			continue;
 		}
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == TENTACLE_EXIT_STOP) {
+			log_warnx("%s (pid %ld) cannot go on: stopping %s",
+			    role_name(sv->child_role), (long)pid,
+			    TENTACLE_PROGNAME);
+			sv->exit_status = 1;
+			event_base_loopbreak(sv->base);
+			continue;
+		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 		    current_role(&sv->conf) != sv->child_role) {
 			/* The register's normal end: it enrolled us. */
@@ -846,6 +936,10 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		exit(0);
 	}
+	if (sv.opts.ping) {
+		signal(SIGPIPE, SIG_IGN);
+		exit(tentacle_ping(&sv.conf));
+	}
 
 	/* Start-up errors go to the terminal (daemon_start() keeps it until
 	 * daemon_ready()); syslog takes over once we are ready. */
@@ -873,18 +967,14 @@ main(int argc, char *argv[])
 		startup_fail(&sv, err);
 	if ((sv.tls = load_tls(&sv.conf, err, sizeof(err))) == NULL)
 		startup_fail(&sv, err);
+	if (check_enrolment(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
+	    -1)
+		startup_fail(&sv, err);
 
 	sv.listen_role = current_role(&sv.conf);
 	if ((sv.listen_fd = bind_role(&sv.conf, sv.listen_role, err,
 	    sizeof(err))) == -1)
 		startup_fail(&sv, err);
-	if (sv.listen_role == ROLE_REGISTER && sv.conf.brain[0] != '\0')
-		log_warnx("self-enrolment with the brain %s is not "
-		    "implemented in this version: waiting to be enrolled on "
-		    "port %d instead", sv.conf.brain, sv.conf.register_port);
-	if (sv.conf.reenrol)
-		log_warnx("--reenrol: re-enrolment is not implemented in "
-		    "this version: ignored");
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sv.base = event_base_new()) == NULL)
@@ -918,5 +1008,5 @@ main(int argc, char *argv[])
 	pidfile_remove(&sv.pidfile);
 	supervisor_free(&sv);
 	log_info("stopped");
-	return 0;
+	return sv.exit_status;
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "limits.h"
+#include "proto.h"
 
 #define TENTACLE_PROGNAME	"octoTentacle"
 #define TENTACLE_CONFIG_FILE	"/etc/octopus/tentacle.conf"
@@ -22,9 +23,22 @@
  * descriptors a flood of connections can take. */
 #define TENTACLE_CONN_MAX	64
 
-/* An enrolment token as given with -t / --token-file: the brain makes
- * 256-bit tokens (64 hex digits); the bound leaves room for a prefix. */
+/* An enrolment token as given with -t / --token-file: the bound on what
+ * is read. A valid one is TENTACLE_TOKEN_LEN lowercase hex digits: the
+ * secret (PROTO_TOKEN_SECRET_LEN) then the brain's certificate
+ * fingerprint (OCTO_FPR_HEX_LEN), so that the tentacle knows which brain
+ * it may send the secret to. */
 #define TENTACLE_TOKEN_MAX	(2 * OCTO_TOKEN_HEX_LEN)
+#define TENTACLE_TOKEN_LEN	(PROTO_TOKEN_SECRET_LEN + OCTO_FPR_HEX_LEN)
+
+/* Default seconds between two status polls of a pending tentacle, and
+ * between two self-enrolment attempts while the brain is unreachable. */
+#define TENTACLE_POLL_DEFAULT	30
+
+/* A child's exit status that stops the whole tentacle with status 1
+ * instead of a restart: what a restart cannot fix (a token for another
+ * brain, a rejection, a corrupt enrolment file). */
+#define TENTACLE_EXIT_STOP	3
 
 /* The file whose presence says "enrolled" (written by the enrolment). */
 #define TENTACLE_ENROLMENT_FILE	"enrolment"
@@ -44,6 +58,8 @@ struct tentacle_conf {
 	char		scripts_dir[OCTO_PATH_MAX];
 	char		spool_dir[OCTO_PATH_MAX];	/* "" = state_dir/spool */
 	long long	io_timeout;		/* s per TLS step / frame */
+	char		brain_fingerprint[OCTO_FPR_HEX_LEN + 1]; /* "" = any */
+	long long	poll_interval;		/* s */
 
 	/* Command line only, never in the file nor in config_dump(). */
 	char		token[TENTACLE_TOKEN_MAX + 1];	/* secret */
@@ -78,18 +94,68 @@ int	commandworker_main(struct tentacle_child *);
 /*
  * The part both children share (listener.c): accept on the inherited
  * socket, wrap each connection in conn_accept() up to TENTACLE_CONN_MAX,
- * log each connection and how it ended, and hand whole frames to the
- * role's protocol. Runs the event loop; returns the exit status.
+ * log each connection and how it ended, and hand it to the role's
+ * protocol. Runs the event loop; returns the exit status (0, or what
+ * listener_exit() asked for).
  */
 struct conn;
+struct event_base;
 struct wire_frame;
 struct tentacle_proto {
-	/* A whole frame from an established peer: 0 keep reading, -1 close
-	 * (see conn_cbs.on_frame). */
+	/* Once the loop exists, before it runs (may be NULL): 0, or -1 to
+	 * give up with status 1 (the reason is logged by the callee). */
+	int	(*start)(struct event_base *, void *arg);
+	/* TLS is up: the connection's state for the calls below, or NULL
+	 * once the callee closed or failed it. */
+	void	*(*on_established)(struct conn *, void *arg);
+	/* A whole frame: 0 keep reading, -1 close (see conn_cbs.on_frame). */
 	int	(*on_frame)(struct conn *, const struct wire_frame *,
-		    void *arg);
+		    void *state);
+	/* The end, with state NULL if on_established never returned one:
+	 * free the state. */
+	void	(*on_close)(struct conn *, const char *reason, void *state);
+	/* After the loop, before it is freed (may be NULL): close and free
+	 * what start() made. */
+	void	(*stop)(void *arg);
 	void	*arg;
 };
 int	listener_run(struct tentacle_child *, const struct tentacle_proto *);
+/* End the loop; listener_run() returns status. */
+void	listener_exit(struct event_base *, int status);
+
+/* link.c: what both children and --ping need on a connection. */
+struct buf;
+struct enrolment;
+/* Send every whole frame of b (as the handshake machine writes them);
+ * empties b. -1 if the connection refused one. */
+int	link_send(struct conn *, struct buf *);
+/* The local address of the connection (no port); -1 if unknown. */
+int	link_local_addr(struct conn *, char *out, size_t outlen);
+/* 1 unless addr is "", 0.0.0.0 or :: (listening on every address). */
+int	link_addr_specific(const char *addr);
+/* The address to connect to `to` from: listen_address if it is specific
+ * and of the same family, else NULL (the kernel's choice). */
+const char *link_source(const struct tentacle_conf *, const char *to);
+/* A TLS_PEER_CLIENT context with the tentacle's certificate. */
+SSL_CTX	*link_client_ctx(const struct tentacle_conf *, char *err,
+	    size_t errlen);
+
+/*
+ * An authenticated request to the brain (link.c), for a pending
+ * tentacle's poll (PURPOSE_POLL, registerer port) and --ping
+ * (PURPOSE_PING, commander port): connect from listen_address if it is
+ * specific, check that the brain's certificate is the pinned one, run the
+ * handshake as client with the enrolment's ID and key, then read STATUS.
+ * done() runs once: ok with the status, or not with the reason.
+ */
+typedef void (*brain_request_cb)(int ok, const struct msg_status *,
+    const char *why, void *arg);
+int	brain_request(struct event_base *, SSL_CTX *,
+	    const struct tentacle_conf *, const struct enrolment *,
+	    uint8_t purpose, int port, int timeout_s, brain_request_cb,
+	    void *arg, char *err, size_t errlen);
+
+/* octoTentacle --ping (ping.c): the exit status. */
+int	tentacle_ping(const struct tentacle_conf *);
 
 #endif

@@ -1,0 +1,237 @@
+/*
+ * What the tentacle's connections share: sending the handshake machine's
+ * frames, addresses, the client TLS context, and the authenticated
+ * request to the brain (a pending tentacle's poll on the registerer,
+ * --ping on the commander): pinned certificate, handshake as client with
+ * the enrolment's ID and key, then one STATUS.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "crypto.h"
+#include "enrolment.h"
+#include "handshake.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+#include "tentacle.h"
+
+int
+link_send(struct conn *c, struct buf *b)
+{
+	struct wire_frame	f;
+	size_t			used;
+	int			rc = 0;
+
+	while (b->len > 0) {
+		if (wire_decode(b->data, b->len, &f, &used) != WIRE_OK) {
+			rc = -1;
+			break;
+		}
+		if (conn_send(c, f.type, f.payload, f.len) == -1)
+			rc = -1;
+		buf_consume(b, used);
+		if (rc == -1)
+			break;
+	}
+	buf_reset(b);
+	return rc;
+}
+
+int
+link_local_addr(struct conn *c, char *out, size_t outlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 addr[NET_PEER_MAX];
+	int			 fd;
+
+	if ((fd = SSL_get_fd(conn_ssl(c))) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	net_format_addr((struct sockaddr *)&ss, sl, addr);
+	if (!net_addr_valid(addr) || strlcpy(out, addr, outlen) >= outlen)
+		return -1;
+	return 0;
+}
+
+int
+link_addr_specific(const char *addr)
+{
+	return addr[0] != '\0' && strcmp(addr, "0.0.0.0") != 0 &&
+	    strcmp(addr, "::") != 0;
+}
+
+const char *
+link_source(const struct tentacle_conf *conf, const char *to)
+{
+	if (!link_addr_specific(conf->listen_address) ||
+	    (strchr(conf->listen_address, ':') == NULL) !=
+	    (strchr(to, ':') == NULL))
+		return NULL;
+	return conf->listen_address;
+}
+
+SSL_CTX *
+link_client_ctx(const struct tentacle_conf *conf, char *err, size_t errlen)
+{
+	return tls_ctx_new(TLS_PEER_CLIENT, conf->cert, conf->key, err,
+	    errlen);
+}
+
+/* ---- the authenticated request ---------------------------------------- */
+
+struct brain_req {
+	struct handshake	 hs;
+	struct buf		 out;
+	char			 fpr[OCTO_FPR_HEX_LEN + 1];	/* pinned */
+	uint64_t		 id;
+	uint8_t			 key[PROTO_KEY_LEN];
+	uint8_t			 purpose;
+	int			 authenticated;
+	int			 done;
+	brain_request_cb	 cb;
+	void			*arg;
+};
+
+static void
+req_finish(struct brain_req *r, int ok, const struct msg_status *st,
+    const char *why)
+{
+	if (r->done)
+		return;
+	r->done = 1;
+	r->cb(ok, st, why, r->arg);
+}
+
+static void
+req_established(struct conn *c, void *arg)
+{
+	struct brain_req	*r = arg;
+	uint8_t			 exp[HS_EXPORTER_LEN];
+
+	if (!crypto_equal(conn_peer_fingerprint(c), r->fpr,
+	    OCTO_FPR_HEX_LEN)) {
+		conn_fail(c, "certificate FPR is not our brain's");
+		return;
+	}
+	if (conn_exporter(c, exp, sizeof(exp)) == -1) {
+		conn_fail(c, "no TLS exporter");
+		return;
+	}
+	hs_client_init(&r->hs, r->purpose, r->id, r->key, exp);
+	crypto_wipe(exp, sizeof(exp));
+	if (hs_client_start(&r->hs, &r->out) == HS_FAIL ||
+	    link_send(c, &r->out) == -1) {
+		conn_fail(c, r->hs.error ? r->hs.error : "cannot send HELLO");
+		return;
+	}
+}
+
+static int
+req_frame(struct conn *c, const struct wire_frame *f, void *arg)
+{
+	struct brain_req	*r = arg;
+	struct msg_status	 st;
+	const char		*why = "malformed STATUS";
+	char			 reason[320];
+	char			 msg[256];
+
+	if (!r->authenticated) {
+		if (f->type == WIRE_ERROR) {
+			proto_decode_error(f, msg, sizeof(msg));
+			snprintf(reason, sizeof(reason), "refused by the "
+			    "brain: %s", msg);
+			req_finish(r, 0, NULL, reason);
+			return -1;
+		}
+		switch (hs_input(&r->hs, f, &r->out)) {
+		case HS_AGAIN:
+			if (link_send(c, &r->out) == -1) {
+				req_finish(r, 0, NULL, "cannot send");
+				return -1;
+			}
+			return 0;
+		case HS_DONE:
+			r->authenticated = 1;
+			hs_wipe(&r->hs);
+			return 0;
+		default:
+			snprintf(reason, sizeof(reason), "handshake failed: "
+			    "%s", r->hs.error ? r->hs.error : "unexpected");
+			req_finish(r, 0, NULL, reason);
+			conn_fail(c, r->hs.error ? r->hs.error :
+			    "handshake failed");
+			return 0;
+		}
+	}
+	if (f->type == WIRE_ERROR) {
+		proto_decode_error(f, msg, sizeof(msg));
+		snprintf(reason, sizeof(reason), "refused by the brain: %s",
+		    msg);
+		req_finish(r, 0, NULL, reason);
+		return -1;
+	}
+	if (proto_decode_status(f, &st, &why) == -1) {
+		snprintf(reason, sizeof(reason), "bad STATUS: %s", why);
+		req_finish(r, 0, NULL, reason);
+		conn_fail(c, why);
+		return 0;
+	}
+	req_finish(r, 1, &st, NULL);
+	return -1;
+}
+
+static void
+req_closed(struct conn *c, const char *reason, void *arg)
+{
+	struct brain_req	*r = arg;
+
+	req_finish(r, 0, NULL, reason);
+	hs_wipe(&r->hs);
+	crypto_wipe(r->key, sizeof(r->key));
+	buf_free(&r->out);
+	free(r);
+}
+
+static const struct conn_cbs req_cbs = {
+	req_established,
+	req_frame,
+	req_closed,
+};
+
+int
+brain_request(struct event_base *base, SSL_CTX *ctx,
+    const struct tentacle_conf *conf, const struct enrolment *e,
+    uint8_t purpose, int port, int timeout_s, brain_request_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct brain_req	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	buf_init(&r->out, WIRE_PAYLOAD_MAX);
+	strlcpy(r->fpr, e->brain_fingerprint, sizeof(r->fpr));
+	r->id = e->id;
+	memcpy(r->key, e->key, sizeof(r->key));
+	r->purpose = purpose;
+	r->cb = cb;
+	r->arg = arg;
+	if (conn_connect(base, ctx, e->brain_address, port,
+	    link_source(conf, e->brain_address), &req_cbs, r, timeout_s, err, errlen) == NULL) {
+		crypto_wipe(r->key, sizeof(r->key));
+		buf_free(&r->out);
+		free(r);
+		return -1;
+	}
+	return 0;
+}
