@@ -18,9 +18,11 @@
 #include "fuzz.h"
 #include "fuzz_config.h"
 #include "fuzz_pack.h"
+#include "handshake.h"
 #include "ipc.h"
 #include "limits.h"
 #include "pack.h"
+#include "proto.h"
 #include "wire.h"
 
 static const char	*outdir;
@@ -190,6 +192,193 @@ gen_ipc(void)
 
 	buf_free(&p);
 	buf_free(&b);
+}
+
+/* Protocol messages (proto.h), each followed by the byte that sizes
+ * proto_decode_error's buffer. */
+static void
+proto_put(const char *name, struct buf *b, uint8_t errlen)
+{
+	if (buf_append(b, &errlen, 1) == -1)
+		abort();
+	put_buf("proto", name, b);
+}
+
+static void
+gen_proto(void)
+{
+	struct msg_hello		h;
+	struct msg_enrol_request	rq;
+	struct msg_enrol_reply		rp;
+	struct msg_auth_id		id;
+	struct msg_auth_challenge	ch;
+	struct msg_auth_proof		pr;
+	struct msg_status		st;
+	struct buf			b;
+
+	buf_init(&b, 1 << 20);
+	memset(&h, 0, sizeof(h));
+	h.purpose = PURPOSE_PING;
+	strcpy(h.version, "0.1.0");
+	proto_encode_hello(&b, &h);
+	proto_put("hello", &b, 64);
+	h.purpose = PURPOSE_ENROL;
+	proto_encode_hello(&b, &h);
+	proto_put("hello-enrol", &b, 64);
+	proto_encode_hello_ack(&b);
+	proto_put("hello-ack", &b, 64);
+	proto_encode_auth_ok(&b);
+	proto_put("auth-ok", &b, 64);
+
+	memset(&rq, 0, sizeof(rq));
+	strcpy(rq.hostname, "web-01.example.org");
+	strcpy(rq.facts, "{\"os\":\"Debian GNU/Linux 12\",\"cpus\":2}");
+	memset(rq.fingerprint, 'a', OCTO_FPR_HEX_LEN);
+	strcpy(rq.command_address, "192.0.2.10");
+	rq.command_port = 7001;
+	proto_encode_enrol_request(&b, &rq);
+	proto_put("enrol-request", &b, 64);
+	memcpy(rq.token, "0123456789abcdef0123456789abcdef",
+	    PROTO_TOKEN_SECRET_LEN);
+	rq.facts[0] = '\0';
+	proto_encode_enrol_request(&b, &rq);
+	proto_put("enrol-request-token", &b, 64);
+
+	memset(&rp, 0, sizeof(rp));
+	rp.status = ENROLMENT_ACCEPTED;
+	rp.id = 42;
+	memset(rp.key, 0x5a, sizeof(rp.key));
+	memset(rp.brain_fingerprint, 'f', OCTO_FPR_HEX_LEN);
+	strcpy(rp.message, "enrolled");
+	proto_encode_enrol_reply(&b, &rp);
+	proto_put("enrol-reply", &b, 64);
+	rp.status = ENROLMENT_PENDING;
+	rp.id = INT64_MAX;
+	proto_encode_enrol_reply(&b, &rp);
+	proto_put("enrol-reply-pending", &b, 64);
+
+	memset(&id, 0, sizeof(id));
+	id.id = 42;
+	memset(id.nonce, 0x11, sizeof(id.nonce));
+	proto_encode_auth_id(&b, &id);
+	proto_put("auth-id", &b, 64);
+	memset(&ch, 0x22, sizeof(ch));
+	proto_encode_auth_challenge(&b, &ch);
+	proto_put("auth-challenge", &b, 64);
+	memset(&pr, 0x33, sizeof(pr));
+	proto_encode_auth_proof(&b, &pr);
+	proto_put("auth-proof", &b, 64);
+
+	memset(&st, 0, sizeof(st));
+	st.enrolment = ENROLMENT_REJECTED;
+	strcpy(st.message, "rejected by admin");
+	proto_encode_status(&b, &st);
+	proto_put("status", &b, 64);
+
+	proto_encode_error(&b, "unknown tentacle");
+	proto_put("error", &b, 8);
+	proto_encode_error(&b, "bad\tbytes\x7f here");
+	proto_put("error-unprintable", &b, 200);
+
+	/* A whole handshake's frames in a row. */
+	h.purpose = PURPOSE_RESULT;
+	proto_encode_hello(&b, &h);
+	proto_encode_hello_ack(&b);
+	proto_encode_auth_id(&b, &id);
+	proto_encode_auth_challenge(&b, &ch);
+	proto_encode_auth_proof(&b, &pr);
+	proto_encode_auth_ok(&b);
+	proto_put("handshake-stream", &b, 1);
+	buf_free(&b);
+}
+
+/* Handshake runs: mode + 3 * (purpose - 1), flags, then frames or a
+ * man-in-the-middle script (see fuzz_handshake.c). */
+static void
+hs_put(const char *name, uint8_t mode, uint8_t purpose, uint8_t flags,
+    const void *script, size_t slen, struct buf *frames)
+{
+	struct buf	b;
+	uint8_t		hdr[2];
+
+	hdr[0] = (uint8_t)(mode + 3 * (purpose - 1));
+	hdr[1] = flags;
+	buf_init(&b, 1 << 20);
+	if (buf_append(&b, hdr, 2) == -1 ||
+	    (slen && buf_append(&b, script, slen) == -1) ||
+	    (frames && frames->len &&
+	    buf_append(&b, frames->data, frames->len) == -1))
+		abort();
+	put_buf("handshake", name, &b);
+	buf_free(&b);
+	if (frames)
+		buf_reset(frames);
+}
+
+static void
+gen_handshake(void)
+{
+	static const uint8_t	flip[] = { 4, 9, 3 }, replay[] = { 0, 3 },
+				drop[] = { 0, 0, 5 }, inject[] = { 7 },
+				replace[] = { 0, 6 };
+	struct msg_hello		h;
+	struct msg_auth_id		id;
+	struct msg_auth_challenge	ch;
+	struct msg_auth_proof		pr;
+	struct buf			f;
+	uint8_t				p;
+
+	buf_init(&f, 1 << 20);
+	memset(&h, 0, sizeof(h));
+	strcpy(h.version, "0.1.0");
+	memset(&id, 0, sizeof(id));
+	id.id = 42;
+	memset(id.nonce, 0x11, sizeof(id.nonce));
+	memset(&ch, 0x22, sizeof(ch));
+	memset(&pr, 0x33, sizeof(pr));
+
+	/* The fuzzer as a client, then as a server. */
+	h.purpose = PURPOSE_PING;
+	proto_encode_hello(&f, &h);
+	proto_encode_auth_id(&f, &id);
+	proto_encode_auth_proof(&f, &pr);
+	hs_put("server-ping", 0, PURPOSE_PING, 1, NULL, 0, &f);
+	h.purpose = PURPOSE_ENROL;
+	proto_encode_hello(&f, &h);
+	proto_encode_hello(&f, &h);
+	hs_put("server-enrol-twice", 0, PURPOSE_ENROL, 1, NULL, 0, &f);
+	proto_encode_hello_ack(&f);
+	proto_encode_auth_challenge(&f, &ch);
+	proto_encode_auth_ok(&f);
+	hs_put("client-order", 1, PURPOSE_ORDER, 0, NULL, 0, &f);
+	proto_encode_hello_ack(&f);
+	hs_put("client-enrol", 1, PURPOSE_ENROL, 0, NULL, 0, &f);
+	proto_encode_error(&f, "go away");
+	hs_put("client-error", 1, PURPOSE_POLL, 0, NULL, 0, &f);
+
+	/* Honest peers for every purpose; a wrong key; a relay. */
+	for (p = PURPOSE_ENROL; p < PURPOSE_MAX; p++) {
+		char	name[32];
+
+		snprintf(name, sizeof(name), "middle-honest-%s",
+		    proto_purpose_str(p));
+		hs_put(name, 2, p, 0, NULL, 0, NULL);
+	}
+	hs_put("middle-wrong-key", 2, PURPOSE_PING, 1, NULL, 0, NULL);
+	hs_put("middle-relay", 2, PURPOSE_RESULT, 2, NULL, 0, NULL);
+
+	/* The fuzzer at work in the middle. */
+	hs_put("middle-flip", 2, PURPOSE_ORDER, 0, flip, sizeof(flip), NULL);
+	hs_put("middle-replay", 2, PURPOSE_PING, 0, replay, sizeof(replay),
+	    NULL);
+	hs_put("middle-drop", 2, PURPOSE_POLL, 0, drop, sizeof(drop), NULL);
+	proto_encode_hello(&f, &h);
+	hs_put("middle-inject", 2, PURPOSE_PING, 0, inject, sizeof(inject),
+	    &f);
+	proto_encode_auth_proof(&f, &pr);
+	hs_put("middle-replace", 2, PURPOSE_RESULT, 0, replace,
+	    sizeof(replace), &f);
+	buf_free(&f);
 }
 
 /* Unpacker programs: what each decoder of the daemons reads, in order,
@@ -477,6 +666,8 @@ main(int argc, char *argv[])
 		die(outdir);
 	gen_wire();
 	gen_ipc();
+	gen_proto();
+	gen_handshake();
 	gen_pack();
 	gen_config();
 	gen_webpath();

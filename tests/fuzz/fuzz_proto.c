@@ -1,0 +1,195 @@
+/*
+ * The protocol's message decoders (common/proto.c: HELLO, ENROL_REQUEST,
+ * ENROL_REPLY, AUTH_*, STATUS, ERROR) on every frame wire_decode finds in
+ * the input, each frame handed to every decoder.
+ *
+ * Invariants: a decoder given a frame of another type refuses it; a
+ * refusal always has a reason; an accepted message has every field in
+ * shape (enums in range, IDs in 1..INT64_MAX, hostnames, fingerprints and
+ * tokens valid, strings printable and NUL-terminated within their field);
+ * and its encoder writes back exactly the frame decoded (one encoding per
+ * message). proto_decode_error always leaves a printable, NUL-terminated
+ * reason within the buffer it was given, whatever its size.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+#include "proto.h"
+
+static const struct wire_frame	*cur;
+static const uint8_t		*cur_bytes;
+static size_t			 cur_len;
+
+static void
+check_printable(const char *s, size_t size)
+{
+	FUZZ_CHECK(memchr(s, '\0', size) != NULL);
+	for (; *s != '\0'; s++)
+		FUZZ_CHECK(*s >= 0x20 && *s <= 0x7e);
+}
+
+/* The re-encoded frame is the frame decoded. */
+static void
+check_same(struct buf *b)
+{
+	FUZZ_CHECK(b->len == cur_len);
+	FUZZ_CHECK(memcmp(b->data, cur_bytes, cur_len) == 0);
+	buf_reset(b);
+}
+
+/* Every decoder must refuse another frame type, with a reason. */
+static int
+decoded(int rc, uint8_t type, const char *why)
+{
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	if (cur->type != type)
+		FUZZ_CHECK(rc == -1);
+	if (rc == -1)
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+	return rc == 0;
+}
+
+static void
+all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
+{
+	struct msg_hello		*h = malloc(sizeof(*h));
+	struct msg_enrol_request	*rq = malloc(sizeof(*rq));
+	struct msg_enrol_reply		*rp = malloc(sizeof(*rp));
+	struct msg_auth_id		*id = malloc(sizeof(*id));
+	struct msg_auth_challenge	*ch = malloc(sizeof(*ch));
+	struct msg_auth_proof		*pr = malloc(sizeof(*pr));
+	struct msg_status		*st = malloc(sizeof(*st));
+	char				*reason = malloc(errlen ? errlen : 1);
+	const char			*why;
+	int				 rc;
+
+	FUZZ_CHECK(h && rq && rp && id && ch && pr && st && reason);
+
+	why = NULL;
+	if (decoded(proto_decode_hello(f, h, &why), WIRE_HELLO, why)) {
+		FUZZ_CHECK(h->purpose >= PURPOSE_ENROL &&
+		    h->purpose < PURPOSE_MAX);
+		FUZZ_CHECK(strcmp(proto_purpose_str(h->purpose),
+		    "unknown") != 0);
+		check_printable(h->version, sizeof(h->version));
+		FUZZ_CHECK(proto_encode_hello(b, h) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_empty(f, WIRE_HELLO_ACK, &why),
+	    WIRE_HELLO_ACK, why)) {
+		FUZZ_CHECK(proto_encode_hello_ack(b) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_empty(f, WIRE_AUTH_OK, &why), WIRE_AUTH_OK,
+	    why)) {
+		FUZZ_CHECK(proto_encode_auth_ok(b) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_enrol_request(f, rq, &why),
+	    WIRE_ENROL_REQUEST, why)) {
+		FUZZ_CHECK(proto_hostname_valid(rq->hostname));
+		FUZZ_CHECK(proto_fingerprint_valid(rq->fingerprint));
+		FUZZ_CHECK(rq->token[0] == '\0' ||
+		    proto_token_secret_valid(rq->token));
+		check_printable(rq->facts, sizeof(rq->facts));
+		check_printable(rq->command_address,
+		    sizeof(rq->command_address));
+		FUZZ_CHECK(rq->command_address[0] != '\0');
+		FUZZ_CHECK(rq->command_port >= 1 && rq->command_port <= 65535);
+		FUZZ_CHECK(proto_encode_enrol_request(b, rq) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_enrol_reply(f, rp, &why), WIRE_ENROL_REPLY,
+	    why)) {
+		FUZZ_CHECK(rp->status >= ENROLMENT_PENDING &&
+		    rp->status < ENROLMENT_MAX);
+		FUZZ_CHECK(strcmp(proto_enrolment_str(rp->status),
+		    "unknown") != 0);
+		FUZZ_CHECK(rp->id >= 1 && rp->id <= INT64_MAX);
+		FUZZ_CHECK(proto_fingerprint_valid(rp->brain_fingerprint));
+		check_printable(rp->message, sizeof(rp->message));
+		FUZZ_CHECK(proto_encode_enrol_reply(b, rp) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_auth_id(f, id, &why), WIRE_AUTH_ID, why)) {
+		FUZZ_CHECK(id->id >= 1 && id->id <= INT64_MAX);
+		FUZZ_CHECK(proto_encode_auth_id(b, id) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_auth_challenge(f, ch, &why),
+	    WIRE_AUTH_CHALLENGE, why)) {
+		FUZZ_CHECK(proto_encode_auth_challenge(b, ch) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_auth_proof(f, pr, &why), WIRE_AUTH_PROOF,
+	    why)) {
+		FUZZ_CHECK(proto_encode_auth_proof(b, pr) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_status(f, st, &why), WIRE_STATUS, why)) {
+		FUZZ_CHECK(st->enrolment >= ENROLMENT_PENDING &&
+		    st->enrolment < ENROLMENT_MAX);
+		check_printable(st->message, sizeof(st->message));
+		FUZZ_CHECK(proto_encode_status(b, st) == 0);
+		check_same(b);
+	}
+
+	/* The error's reason, into a buffer of a size the input picks. */
+	memset(reason, 'J', errlen ? errlen : 1);
+	rc = proto_decode_error(f, reason, errlen);
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	if (f->type != WIRE_ERROR || errlen == 0)
+		FUZZ_CHECK(rc == -1);
+	else
+		check_printable(reason, errlen);
+
+	free(reason);
+	free(st);
+	free(pr);
+	free(ch);
+	free(id);
+	free(rp);
+	free(rq);
+	free(h);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wire_frame	f;
+	struct buf		b;
+	size_t			consumed, used, off = 0;
+	uint8_t			errlen, *copy;
+	int			frames = 0;
+
+	/* The last byte sizes proto_decode_error's buffer. */
+	if (size == 0)
+		return 0;
+	errlen = data[size - 1];
+	size--;
+	buf_init(&b, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	while (frames++ < 64 &&
+	    wire_decode(data + off, size - off, &f, &consumed) == WIRE_OK) {
+		/* The frame alone in a buffer of its size: a decoder that
+		 * reads past its payload trips ASan. */
+		FUZZ_CHECK((copy = malloc(consumed)) != NULL);
+		memcpy(copy, data + off, consumed);
+		FUZZ_CHECK(wire_decode(copy, consumed, &f, &used) == WIRE_OK);
+		cur = &f;
+		cur_bytes = copy;
+		cur_len = consumed;
+		all_decoders(&f, &b, errlen);
+		free(copy);
+		off += consumed;
+	}
+	buf_free(&b);
+	return 0;
+}
