@@ -69,10 +69,38 @@ enum api_op {
 	API_SESSION = 1,	/* GET /api/session: who am I, csrf */
 	API_HEALTH,		/* GET /api/health */
 	API_LOGOUT,		/* POST /api/logout */
+	API_TENTACLES,		/* GET /api/tentacles */
+	API_TENTACLE_ENROL,	/* POST /api/tentacles: str address, u32 port */
+	API_TENTACLE_APPROVE,	/* POST /api/tentacles/{id}/approve: u64 id */
+	API_TENTACLE_REJECT,	/* POST /api/tentacles/{id}/reject: u64 id */
+	API_TENTACLE_REVOKE,	/* DELETE /api/tentacles/{id}: u64 id */
+	API_TOKENS,		/* GET /api/tokens */
+	API_TOKEN_CREATE,	/* POST /api/tokens: u64 expires_in, u32 uses */
+	API_TOKEN_REVOKE,	/* DELETE /api/tokens/{id}: u64 id */
 	API_OP_MAX
 };
 
+/* Bounds the webserv checks before asking, and the maestro again. */
+#define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
+#define TOKEN_USES_MAX		100000
+
 /* IPC_AUTH_LOGIN payload: str client address, str user, str password.
  * Reply: IPC_API_REPLY with the session key in the cookie field. */
+
+/*
+ * Enrolment between registerer and maestro (id = the registerer's
+ * connection number):
+ *   IPC_ENROL_REQUEST  u32 offer (0: the tentacle came to 6000), str TCP
+ *                      source, str TLS peer fingerprint, bytes the
+ *                      ENROL_REQUEST frame's payload (decoded again by the
+ *                      maestro with proto_decode_enrol_request)
+ *   IPC_ENROL_REPLY    u8 ok, str error, u8 status, u64 id, bytes key
+ * Enrolment by address (id = the maestro's offer number):
+ *   IPC_ENROL_OFFER       str address, u32 port
+ *   IPC_ENROL_OFFER_DONE  u8 ok, u64 tentacle id, u32 http status, str error
+ * Handshake key lookup (registerer, commander; id = connection number):
+ *   IPC_TENTACLE_LOOKUP   u64 tentacle id
+ *   IPC_TENTACLE_KEY      u8 found, bytes key, str fingerprint, u8 enrolment
+ */
 
 #endif

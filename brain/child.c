@@ -11,7 +11,6 @@
 #include "buf.h"
 #include "child.h"
 #include "log.h"
-#include "net.h"
 #include "pack.h"
 
 static void
@@ -64,66 +63,6 @@ child_loop_run(struct child_loop *cl)
 	if (cl->listener)
 		evconnlistener_free(cl->listener);
 	return 0;
-}
-
-static void
-peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct child_loop	*cl = arg;
-	char			 peer[NET_PEER_MAX];
-
-	if (cl->peers >= cl->peer_limit) {
-		net_format_peer(sa, salen, peer);
-		log_warnx("%s: refused: %ld connections already", peer,
-		    cl->peers);
-		evutil_closesocket(fd);
-		return;
-	}
-	if (conn_accept(cl->base, cl->env->tls, fd, sa, salen, &cl->peer_cbs,
-	    cl, (int)cl->env->conf->io_timeout) == NULL) {
-		net_format_peer(sa, salen, peer);
-		log_warnx("%s: cannot set up the connection", peer);
-		return;
-	}
-	cl->peers++;
-}
-
-static void
-peer_established(struct conn *c, void *arg)
-{
-	log_debug("%s: TLS up, certificate %s", conn_peer(c),
-	    conn_peer_fingerprint(c));
-}
-
-static void
-peer_closed(struct conn *c, const char *reason, void *arg)
-{
-	struct child_loop	*cl = arg;
-
-	/* Bad input is worth a warning and a count; an orderly close is
-	 * not. */
-	if (strncmp(reason, "bad frame", 9) == 0 ||
-	    strncmp(reason, "TLS", 3) == 0 || strcmp(reason, "timeout") == 0) {
-		log_warnx("%s: %s", conn_peer(c), reason);
-		child_report(cl, "protocol_error", conn_peer(c), reason);
-	} else
-		log_debug("%s: closed: %s", conn_peer(c), reason);
-	cl->peers--;
-}
-
-int
-child_accept_peers(struct child_loop *cl, struct child_env *env,
-    peer_frame_fn on_frame, long limit)
-{
-	cl->env = env;
-	cl->peer_cbs.on_established = peer_established;
-	cl->peer_cbs.on_frame = on_frame;
-	cl->peer_cbs.on_close = peer_closed;
-	cl->peer_limit = limit;
-	cl->listener = evconnlistener_new(cl->base, peer_accepted, cl,
-	    LEV_OPT_CLOSE_ON_FREE, -1, env->listen_fd);
-	return cl->listener ? 0 : -1;
 }
 
 void

@@ -1,33 +1,57 @@
 /*
  * commander: on an admin's request connects to tentacles' 7001 to order a
  * script run, then disconnects; listens on 6001 for tentacles that deliver
- * results and hands them to the maestro for storage (report 2.4).
+ * results and hands them to the maestro for storage (report 2.4, 3.3).
  *
- * This version runs the TLS listener with mutual TLS, the frame codec and
- * its limits; orders and results are not implemented yet, so any
- * frame is answered with an error and the connection closed.
+ * This version serves the authenticated PING on 6001 (a tentacle checks
+ * that its brain knows it: `octoTentacle --ping`); orders and results come
+ * with the next issue and are refused until then.
  */
+#include <string.h>
+
 #include "brain.h"
+#include "buf.h"
 #include "child.h"
 #include "log.h"
+#include "peer.h"
 
 static struct child_loop loop;
 
 static int
-peer_frame(struct conn *c, const struct wire_frame *f, void *arg)
+ping_authenticated(struct peer *p)
 {
-	log_warnx("%s: %s frame refused: orders and results are not implemented yet",
-	    conn_peer(c), wire_type_str(f->type));
-	conn_fail(c, "orders and results are not implemented yet");
+	struct msg_status	st;
+	struct buf		out;
+
+	memset(&st, 0, sizeof(st));
+	st.enrolment = p->enrolment;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	if (proto_encode_status(&out, &st) == 0)
+		peer_send(p, &out);
+	buf_free(&out);
 	return -1;
+}
+
+static const struct peer_role commander_role = {
+	.purposes = (1u << PURPOSE_PING),
+	.on_authenticated = ping_authenticated,
+};
+
+static void
+maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
+{
+	if (msg->hdr.type == IPC_TENTACLE_KEY)
+		peer_key_reply(msg);
+	else
+		log_debug("ignoring %s from the maestro",
+		    ipc_type_str(msg->hdr.type));
 }
 
 int
 commander_main(struct child_env *env)
 {
-	if (child_loop_init(&loop, env, "commander", NULL, NULL) == -1 ||
-	    child_accept_peers(&loop, env, peer_frame,
-	    env->conf->max_tentacles) == -1)
+	if (child_loop_init(&loop, env, "commander", maestro_says, NULL) ==
+	    -1 || peer_listen(&loop, env, &commander_role) == -1)
 		fatalx("cannot set up the event loop");
 	log_debug("listening on %s:%d", env->conf->listen_address,
 	    env->conf->commander_port);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "db.h"
@@ -53,6 +54,34 @@ static const char *const migrations[] = {
 	"  detail TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX audit_at ON audit(at);",
+
+	/* 2: tentacles and enrolment tokens */
+	"CREATE TABLE tentacles ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  hostname TEXT NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  port INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  enrolment TEXT NOT NULL"
+	"    CHECK (enrolment IN ('pending','accepted','rejected')),"
+	"  state TEXT NOT NULL DEFAULT 'unknown'"
+	"    CHECK (state IN ('online','offline','unknown')),"
+	"  enrolled_at INTEGER NOT NULL,"
+	"  last_seen INTEGER,"
+	"  facts TEXT NOT NULL DEFAULT '{}',"
+	"  duplicate_of INTEGER,"
+	"  source TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX tentacles_hostname ON tentacles(hostname);"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  secret_hash TEXT NOT NULL UNIQUE,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  uses_left INTEGER NOT NULL"
+	");",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -367,3 +396,309 @@ db_audit(struct db *db, const char *actor, const char *action,
 	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
 	return db_step_done(db, st);
 }
+
+/* ---- tentacles ------------------------------------------------------- */
+
+static void
+rfc3339(time_t t, char *out, size_t len)
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One row of the SELECT below as the API's JSON object. */
+#define TENTACLE_COLUMNS "id, hostname, address, port, fingerprint, " \
+	"enrolment, state, enrolled_at, last_seen, facts, duplicate_of"
+
+static json_t *
+tentacle_json(sqlite3_stmt *st)
+{
+	char		 enrolled[32], seen[32];
+	json_t		*facts, *o;
+	const char	*f = (const char *)sqlite3_column_text(st, 9);
+
+	rfc3339(sqlite3_column_int64(st, 7), enrolled, sizeof(enrolled));
+	/* Facts were checked as printable text at enrolment; they must also
+	 * be a JSON object to be shown as one. */
+	facts = f ? json_loads(f, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	if (!json_is_object(facts)) {
+		json_decref(facts);
+		facts = json_object();
+	}
+	o = json_pack("{s:I,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:o}",
+	    "id", (json_int_t)sqlite3_column_int64(st, 0),
+	    "hostname", (const char *)sqlite3_column_text(st, 1),
+	    "address", (const char *)sqlite3_column_text(st, 2),
+	    "port", sqlite3_column_int(st, 3),
+	    "fingerprint", (const char *)sqlite3_column_text(st, 4),
+	    "enrolment", (const char *)sqlite3_column_text(st, 5),
+	    "state", (const char *)sqlite3_column_text(st, 6),
+	    "enrolled_at", enrolled,
+	    "facts", facts);
+	if (o == NULL)
+		return NULL;
+	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+		json_object_set_new(o, "last_seen", json_null());
+	else {
+		rfc3339(sqlite3_column_int64(st, 8), seen, sizeof(seen));
+		json_object_set_new(o, "last_seen", json_string(seen));
+	}
+	json_object_set_new(o, "duplicate_of",
+	    sqlite3_column_type(st, 10) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(st, 10)));
+	return o;
+}
+
+int
+db_tentacle_add(struct db *db, const struct db_tentacle *t, int64_t *id)
+{
+	sqlite3_stmt	*st;
+	int64_t		 dup = 0;
+	int		 rc;
+
+	/* A host that enrols again under a known name (a reinstall) gets a
+	 * new ID; the newest older row is flagged so the admin can revoke
+	 * it. Nothing is replaced silently. */
+	if ((st = db_prepare(db, "SELECT max(id) FROM tentacles WHERE "
+	    "hostname = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, t->hostname, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		dup = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+
+	if ((st = db_prepare(db, "INSERT INTO tentacles (hostname, address, "
+	    "port, key, fingerprint, enrolment, enrolled_at, facts, "
+	    "duplicate_of, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+	    == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, t->hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->address, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, t->port);
+	sqlite3_bind_text(st, 4, t->key_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, t->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, t->enrolment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, time(NULL));
+	sqlite3_bind_text(st, 8, t->facts, -1, SQLITE_STATIC);
+	if (dup)
+		sqlite3_bind_int64(st, 9, dup);
+	else
+		sqlite3_bind_null(st, 9);
+	sqlite3_bind_text(st, 10, t->source, -1, SQLITE_STATIC);
+	rc = db_step_done(db, st);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int
+db_tentacle_get(struct db *db, int64_t id, struct db_tentacle *t)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT hostname, address, port, key, "
+	    "fingerprint, enrolment FROM tentacles WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		memset(t, 0, sizeof(*t));
+		t->id = id;
+		rc = column_copy(st, 0, t->hostname, sizeof(t->hostname)) == 0 &&
+		    column_copy(st, 1, t->address, sizeof(t->address)) == 0 &&
+		    column_copy(st, 3, t->key_hex, sizeof(t->key_hex)) == 0 &&
+		    column_copy(st, 4, t->fingerprint,
+		    sizeof(t->fingerprint)) == 0 &&
+		    column_copy(st, 5, t->enrolment, sizeof(t->enrolment)) == 0 ?
+		    0 : -1;
+		t->port = sqlite3_column_int(st, 2);
+		break;
+	case SQLITE_DONE:
+		rc = DB_NOTFOUND;
+		break;
+	default:
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_tentacle_set_enrolment(struct db *db, int64_t id, const char *enrolment)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE tentacles SET enrolment = ? "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, enrolment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+}
+
+int
+db_tentacle_delete(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM tentacles WHERE id = ?")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+}
+
+json_t *
+db_tentacle_json(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+	json_t		*o = NULL;
+
+	if ((st = db_prepare(db, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
+	    "WHERE id = ?")) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = tentacle_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+json_t *
+db_tentacle_list(struct db *db)
+{
+	sqlite3_stmt	*st;
+	json_t		*list, *o;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
+	    "ORDER BY id")) == NULL)
+		return NULL;
+	list = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((o = tentacle_json(st)) != NULL)
+			json_array_append_new(list, o);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		json_decref(list);
+		list = NULL;
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+/* ---- enrolment tokens ------------------------------------------------ */
+
+int
+db_token_add(struct db *db, const char *secret_hash, const char *created_by,
+    time_t expires_at, long uses, int64_t *id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "INSERT INTO tokens (secret_hash, "
+	    "created_by, created_at, expires_at, uses_left) "
+	    "VALUES (?, ?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, secret_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time(NULL));
+	sqlite3_bind_int64(st, 4, expires_at);
+	sqlite3_bind_int64(st, 5, uses);
+	rc = db_step_done(db, st);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int
+db_token_use(struct db *db, const char *secret_hash, time_t now,
+    const char **why)
+{
+	sqlite3_stmt	*st;
+	int64_t		 id, expires, uses;
+	int		 rc;
+
+	/* Looked up by the SHA-256 of the secret: an index lookup on a hash
+	 * leaks nothing useful about the secret through timing. */
+	if ((st = db_prepare(db, "SELECT id, expires_at, uses_left FROM "
+	    "tokens WHERE secret_hash = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, secret_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		*why = "unknown token";
+		return rc == SQLITE_DONE ? DB_NOTFOUND : -1;
+	}
+	id = sqlite3_column_int64(st, 0);
+	expires = sqlite3_column_int64(st, 1);
+	uses = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	if (now >= expires) {
+		*why = "expired token";
+		return DB_NOTFOUND;
+	}
+	if (uses <= 0) {
+		*why = "used-up token";
+		return DB_NOTFOUND;
+	}
+	if ((st = db_prepare(db, "UPDATE tokens SET uses_left = uses_left - 1 "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(db, st);
+}
+
+json_t *
+db_token_list(struct db *db)
+{
+	sqlite3_stmt	*st;
+	json_t		*list;
+	char		 created[32], expires[32];
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT id, created_by, created_at, "
+	    "expires_at, uses_left FROM tokens ORDER BY id")) == NULL)
+		return NULL;
+	list = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
+		rfc3339(sqlite3_column_int64(st, 3), expires, sizeof(expires));
+		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s,s:I,"
+		    "s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+		    "created_by", (const char *)sqlite3_column_text(st, 1),
+		    "created_at", created, "expires_at", expires,
+		    "uses_left", (json_int_t)sqlite3_column_int64(st, 4),
+		    "expired", sqlite3_column_int64(st, 3) <= time(NULL)));
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		list = NULL;
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+int
+db_token_delete(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM tokens WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+}
+

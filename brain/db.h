@@ -10,7 +10,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 #include "limits.h"
+#include "proto.h"
 
 #define DB_NOTFOUND	1
 
@@ -43,6 +48,37 @@ int	db_session_get(struct db *, const char *key_hash, struct db_session *);
 int	db_session_touch(struct db *, const char *key_hash, time_t now);
 int	db_session_delete(struct db *, const char *key_hash);
 int	db_session_expire(struct db *, time_t idle_before);
+
+struct db_tentacle {
+	int64_t	id;
+	char	hostname[OCTO_NAME_MAX];
+	char	address[OCTO_ADDR_MAX];	/* advertised command address */
+	int	port;			/* advertised command port */
+	char	key_hex[PROTO_KEY_LEN * 2 + 1];
+	char	fingerprint[OCTO_FPR_HEX_LEN + 1];
+	char	enrolment[16];		/* pending, accepted, rejected */
+	char	facts[PROTO_FACTS_MAX];
+	char	source[64];		/* TCP source seen at enrolment */
+};
+
+/* Insert; a known hostname sets duplicate_of to its newest ID. */
+int	db_tentacle_add(struct db *, const struct db_tentacle *, int64_t *id);
+/* Fills id, hostname, address, port, key_hex, fingerprint, enrolment. */
+int	db_tentacle_get(struct db *, int64_t id, struct db_tentacle *);
+int	db_tentacle_set_enrolment(struct db *, int64_t id, const char *);
+int	db_tentacle_delete(struct db *, int64_t id);
+/* The API's objects (SPEC Interfaces); NULL on error / not found. */
+json_t	*db_tentacle_json(struct db *, int64_t id);
+json_t	*db_tentacle_list(struct db *);
+
+int	db_token_add(struct db *, const char *secret_hash,
+	    const char *created_by, time_t expires_at, long uses, int64_t *id);
+/* Spend one use of the token: 0, or DB_NOTFOUND with *why (unknown,
+ * expired, used up). */
+int	db_token_use(struct db *, const char *secret_hash, time_t now,
+	    const char **why);
+json_t	*db_token_list(struct db *);
+int	db_token_delete(struct db *, int64_t id);
 
 /* One line of the audit log: who (user, "system", "tentacle:ID"), what,
  * from where, details. */

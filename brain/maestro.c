@@ -37,10 +37,12 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "db.h"
+#include "enrol.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
+#include "proto.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG		"/etc/octopus/brain.conf"
@@ -72,8 +74,13 @@ struct child {
 static const uint32_t webserv_allowed[] = {
 	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, 0
 };
-static const uint32_t registerer_allowed[] = { IPC_LOG_EVENT, 0 };
-static const uint32_t commander_allowed[] = { IPC_LOG_EVENT, 0 };
+static const uint32_t registerer_allowed[] = {
+	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
+	IPC_TENTACLE_LOOKUP, 0
+};
+static const uint32_t commander_allowed[] = {
+	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, 0
+};
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
 
@@ -97,6 +104,38 @@ static const struct api_op_rule api_rules[API_OP_MAX] = {
 	[API_SESSION] = { "session", ROLE_VIEWER, 0 },
 	[API_HEALTH] = { "health", ROLE_VIEWER, 0 },
 	[API_LOGOUT] = { "logout", ROLE_VIEWER, 1 },
+	[API_TENTACLES] = { "list tentacles", ROLE_VIEWER, 0 },
+	[API_TENTACLE_ENROL] = { "enrol a tentacle", ROLE_ADMIN, 1 },
+	[API_TENTACLE_APPROVE] = { "approve a tentacle", ROLE_ADMIN, 1 },
+	[API_TENTACLE_REJECT] = { "reject a tentacle", ROLE_ADMIN, 1 },
+	[API_TENTACLE_REVOKE] = { "revoke a tentacle", ROLE_ADMIN, 1 },
+	[API_TOKENS] = { "list tokens", ROLE_ADMIN, 0 },
+	[API_TOKEN_CREATE] = { "create a token", ROLE_ADMIN, 1 },
+	[API_TOKEN_REVOKE] = { "revoke a token", ROLE_ADMIN, 1 },
+};
+
+/* The arguments an API operation may carry (brain.h says which). */
+struct api_args {
+	uint64_t	id;
+	char		address[OCTO_ADDR_MAX];
+	uint32_t	port;
+	uint64_t	expires_in;
+	uint32_t	uses;
+};
+
+/* Enrolments by address in progress: the webserv request waits for the
+ * registerer's IPC_ENROL_OFFER_DONE. */
+#define OFFERS_MAX		64
+#define OFFER_TIMEOUT_S		120	/* the registerer times out first */
+
+struct offer {
+	uint32_t	number;		/* 0 = free */
+	uint32_t	reqid;		/* webserv request */
+	unsigned	generation;	/* of that webserv */
+	char		user[OCTO_NAME_MAX];
+	char		client[OCTO_ADDR_MAX];
+	char		target[OCTO_ADDR_MAX + 8];	/* "addr:port" */
+	time_t		since;
 };
 
 static struct {
@@ -118,6 +157,9 @@ static struct {
 	int			 stopping;
 	int			 workers_started; /* KDF threads exist between forks */
 	char			 pidfile_dir[OCTO_PATH_MAX];	/* if we made it */
+	char			 brain_fpr[OCTO_FPR_HEX_LEN + 1];
+	struct offer		 offers[OFFERS_MAX];
+	uint32_t		 next_offer;
 } m = { .webroot_fd = -1 };
 
 static void	child_start(struct child *);
@@ -336,12 +378,358 @@ health_json(void)
 	    "uptime", (json_int_t)(time(NULL) - m.started));
 }
 
+static int64_t
+api_id(const struct api_args *a)
+{
+	return a->id > INT64_MAX ? 0 : (int64_t)a->id;
+}
+
+static void	offer_start(struct child *, uint32_t, const struct api_args *,
+		    const char *, const char *);
+
+/* Fleet management: tentacles and enrolment tokens. */
+static void
+api_manage(struct child *c, uint32_t id, uint32_t op,
+    const struct api_args *a, const char *user, const char *client)
+{
+	json_t		*j;
+	char		 detail[96];
+	int		 rc;
+	int64_t		 tid = api_id(a);
+	struct db_tentacle t;
+
+	switch (op) {
+	case API_TENTACLES:
+		if ((j = db_tentacle_list(m.db)) == NULL)
+			reply_error(id, c->generation, 500, "database error");
+		else
+			reply_send(id, c->generation, 200,
+			    json_pack("{s:o}", "tentacles", j), NULL);
+		return;
+	case API_TENTACLE_ENROL:
+		offer_start(c, id, a, user, client);
+		return;
+	case API_TENTACLE_APPROVE:
+	case API_TENTACLE_REJECT:
+		if ((rc = db_tentacle_get(m.db, tid, &t)) != 0) {
+			reply_error(id, c->generation, rc == -1 ? 500 : 404,
+			    rc == -1 ? "database error" : "no such tentacle");
+			return;
+		}
+		crypto_wipe(t.key_hex, sizeof(t.key_hex));
+		if (op == API_TENTACLE_REJECT &&
+		    strcmp(t.enrolment, "pending") != 0) {
+			reply_error(id, c->generation, 409, "only a pending "
+			    "tentacle can be rejected; revoke it instead");
+			return;
+		}
+		if (db_tentacle_set_enrolment(m.db, tid, op ==
+		    API_TENTACLE_APPROVE ? "accepted" : "rejected") != 0) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		snprintf(detail, sizeof(detail), "tentacle %lld (%s)",
+		    (long long)tid, t.hostname);
+		db_audit(m.db, user, op == API_TENTACLE_APPROVE ? "approve" :
+		    "reject", client, detail);
+		log_info("%s %s %s", user, op == API_TENTACLE_APPROVE ?
+		    "approved" : "rejected", detail);
+		reply_send(id, c->generation, 200, json_pack("{s:o}",
+		    "tentacle", db_tentacle_json(m.db, tid)), NULL);
+		return;
+	case API_TENTACLE_REVOKE:
+		if ((rc = db_tentacle_delete(m.db, tid)) != 0) {
+			reply_error(id, c->generation, rc == -1 ? 500 : 404,
+			    rc == -1 ? "database error" : "no such tentacle");
+			return;
+		}
+		snprintf(detail, sizeof(detail), "tentacle %lld", (long long)tid);
+		db_audit(m.db, user, "revoke", client, detail);
+		log_info("%s revoked %s: its key is refused from now on", user,
+		    detail);
+		reply_send(id, c->generation, 200, json_pack("{s:b}", "ok", 1),
+		    NULL);
+		return;
+	case API_TOKENS:
+		if ((j = db_token_list(m.db)) == NULL)
+			reply_error(id, c->generation, 500, "database error");
+		else
+			reply_send(id, c->generation, 200,
+			    json_pack("{s:o}", "tokens", j), NULL);
+		return;
+	case API_TOKEN_CREATE:
+		if (a->expires_in < 1 || a->expires_in > TOKEN_EXPIRES_MAX ||
+		    a->uses < 1 || a->uses > TOKEN_USES_MAX) {
+			reply_error(id, c->generation, 400, "expires_in or uses "
+			    "out of range");
+			return;
+		}
+		if ((j = enrol_token_create(m.db, user, (long)a->expires_in,
+		    (long)a->uses, m.brain_fpr)) == NULL) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		snprintf(detail, sizeof(detail), "token %lld: %u uses, %llu s",
+		    (long long)json_integer_value(json_object_get(j, "id")),
+		    a->uses, (unsigned long long)a->expires_in);
+		db_audit(m.db, user, "token_create", client, detail);
+		reply_send(id, c->generation, 201, j, NULL);
+		return;
+	case API_TOKEN_REVOKE:
+		if ((rc = db_token_delete(m.db, tid)) != 0) {
+			reply_error(id, c->generation, rc == -1 ? 500 : 404,
+			    rc == -1 ? "database error" : "no such token");
+			return;
+		}
+		snprintf(detail, sizeof(detail), "token %lld", (long long)tid);
+		db_audit(m.db, user, "token_revoke", client, detail);
+		reply_send(id, c->generation, 200, json_pack("{s:b}", "ok", 1),
+		    NULL);
+		return;
+	}
+}
+
+/* ---- enrolment by address -------------------------------------------- */
+
+static void
+offer_start(struct child *c, uint32_t reqid, const struct api_args *a,
+    const char *user, const char *client)
+{
+	struct child	*reg = &children[CHILD_REGISTERER];
+	struct offer	*o = NULL;
+	struct buf	 b;
+	struct packer	 p;
+	size_t		 i;
+
+	if (!net_addr_valid(a->address) || a->port == 0 || a->port > 65535) {
+		reply_error(reqid, c->generation, 400,
+		    "address must be a numeric IP address, port 1-65535");
+		return;
+	}
+	if (reg->chan == NULL) {
+		reply_error(reqid, c->generation, 503,
+		    "the registerer is restarting; try again");
+		return;
+	}
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (m.offers[i].number == 0) {
+			o = &m.offers[i];
+			break;
+		}
+	if (o == NULL) {
+		reply_error(reqid, c->generation, 503,
+		    "too many enrolments in progress");
+		return;
+	}
+	if (++m.next_offer == 0)
+		m.next_offer = 1;
+	o->number = m.next_offer;
+	o->reqid = reqid;
+	o->generation = c->generation;
+	o->since = time(NULL);
+	strlcpy(o->user, user, sizeof(o->user));
+	strlcpy(o->client, client, sizeof(o->client));
+	snprintf(o->target, sizeof(o->target), "%s:%u", a->address, a->port);
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, a->address);
+	pack_u32(&p, a->port);
+	if (pack_error(&p) || ipc_send(reg->chan, IPC_ENROL_OFFER, o->number,
+	    b.data, b.len) == -1) {
+		o->number = 0;
+		reply_error(reqid, c->generation, 500, "internal error");
+	} else
+		log_info("%s asked to enrol the host at %s", user, o->target);
+	buf_free(&b);
+}
+
+static struct offer *
+offer_find(uint32_t number)
+{
+	size_t	i;
+
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (number != 0 && m.offers[i].number == number)
+			return &m.offers[i];
+	return NULL;
+}
+
+static void
+offer_finish(struct offer *o, int status, json_t *body, const char *error)
+{
+	char	detail[OCTO_ADDR_MAX + 8 + 200];
+
+	snprintf(detail, sizeof(detail), "%s: %s", o->target,
+	    error ? error : "enrolled");
+	db_audit(m.db, o->user, error ? "enrol_failed" : "enrol", o->client,
+	    detail);
+	if (error) {
+		log_warnx("enrolment of %s failed: %s", o->target, error);
+		json_decref(body);
+		reply_error(o->reqid, o->generation, status, error);
+	} else
+		reply_send(o->reqid, o->generation, status, body, NULL);
+	o->number = 0;
+}
+
+/* The registerer died or an offer got no answer: fail what waits. */
+static void
+offers_expire(int all)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (m.offers[i].number != 0 && (all ||
+		    now - m.offers[i].since > OFFER_TIMEOUT_S))
+			offer_finish(&m.offers[i], 504, NULL, all ?
+			    "the registerer restarted during the enrolment" :
+			    "no answer from the registerer");
+}
+
+static void
+handle_offer_done(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct offer	*o;
+	uint8_t		 ok;
+	uint64_t	 tid;
+	uint32_t	 status;
+	char		 error[PROTO_MESSAGE_MAX + NET_PEER_MAX];
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u8(&u, &ok);
+	unpack_u64(&u, &tid);
+	unpack_u32(&u, &status);
+	unpack_str(&u, error, sizeof(error));
+	if (unpack_end(&u) == -1 || (!ok && (status < 400 || status > 599))) {
+		child_misbehaved(c, "sent a malformed enrolment outcome");
+		return;
+	}
+	if ((o = offer_find(msg->hdr.id)) == NULL)
+		return;		/* expired meanwhile */
+	if (ok)
+		offer_finish(o, 201, json_pack("{s:o*}", "tentacle",
+		    db_tentacle_json(m.db, tid > INT64_MAX ? 0 : (int64_t)tid)),
+		    NULL);
+	else
+		offer_finish(o, (int)status, NULL, error);
+}
+
+/* ---- enrolment and handshakes: the registerer and commander ask ------ */
+
+static void
+handle_enrol_request(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct wire_frame	 f;
+	struct msg_enrol_request req;
+	struct msg_enrol_reply	 reply;
+	struct buf		 b;
+	struct packer		 p;
+	const uint8_t		*payload;
+	size_t			 plen;
+	uint32_t		 offer;
+	char			 source[NET_PEER_MAX], fpr[OCTO_FPR_HEX_LEN + 1];
+	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
+	char			 actor[32];
+	const char		*why = NULL;
+	int			 ok;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u32(&u, &offer);
+	unpack_str(&u, source, sizeof(source));
+	unpack_str(&u, fpr, sizeof(fpr));
+	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
+	if (unpack_end(&u) == -1) {
+		child_misbehaved(c, "sent a malformed enrolment request");
+		return;
+	}
+	/* The registerer decoded it already; decode again: the maestro
+	 * trusts no child with what goes into the database. */
+	f.type = WIRE_ENROL_REQUEST;
+	f.len = (uint32_t)plen;
+	f.payload = payload;
+	memset(&reply, 0, sizeof(reply));
+	if (proto_decode_enrol_request(&f, &req, &why) == -1)
+		ok = 0;
+	else if (!crypto_equal(req.fingerprint, fpr, OCTO_FPR_HEX_LEN) ||
+	    strlen(fpr) != OCTO_FPR_HEX_LEN) {
+		why = "the announced fingerprint is not the TLS certificate's";
+		ok = 0;
+	} else
+		ok = enrol_tentacle(m.db, &req, offer != 0, source, &reply,
+		    &why, detail, sizeof(detail)) == 0;
+	crypto_wipe(req.token, sizeof(req.token));
+
+	if (ok) {
+		snprintf(actor, sizeof(actor), "tentacle:%llu",
+		    (unsigned long long)reply.id);
+		db_audit(m.db, actor, "enrolled", source, detail);
+		log_info("tentacle %llu enrolled: %s",
+		    (unsigned long long)reply.id, detail);
+	} else {
+		m.refused_handshakes++;
+		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
+		db_audit(m.db, "system", "enrolment_refused", source, detail);
+		log_warnx("%s: %s", source, detail);
+	}
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, ok);
+	pack_str(&p, ok ? "" : why);
+	pack_u8(&p, reply.status);
+	pack_u64(&p, reply.id);
+	pack_bytes(&p, reply.key, sizeof(reply.key));
+	if (pack_error(&p) == 0 && c->chan)
+		ipc_send(c->chan, IPC_ENROL_REPLY, msg->hdr.id, b.data, b.len);
+	buf_free(&b);
+	crypto_wipe(&reply, sizeof(reply));
+}
+
+static void
+handle_lookup(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		u;
+	struct db_tentacle	t;
+	uint8_t			key[PROTO_KEY_LEN];
+	uint64_t		tid;
+	struct buf		b;
+	struct packer		p;
+	int			found;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	if (unpack_end(&u) == -1) {
+		child_misbehaved(c, "sent a malformed key lookup");
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	found = tid <= INT64_MAX && db_tentacle_get(m.db, (int64_t)tid, &t) ==
+	    0 && hex_decode(t.key_hex, key, sizeof(key)) == 0;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, found);
+	pack_bytes(&p, key, found ? sizeof(key) : 0);
+	pack_str(&p, found ? t.fingerprint : "");
+	pack_u8(&p, !found ? 0 : strcmp(t.enrolment, "accepted") == 0 ?
+	    ENROLMENT_ACCEPTED : strcmp(t.enrolment, "rejected") == 0 ?
+	    ENROLMENT_REJECTED : ENROLMENT_PENDING);
+	if (pack_error(&p) == 0 && c->chan)
+		ipc_send(c->chan, IPC_TENTACLE_KEY, msg->hdr.id, b.data, b.len);
+	buf_free(&b);
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(&t, sizeof(t));
+}
+
 static void
 handle_api(struct child *c, const struct ipc_msg *msg)
 {
 	struct unpacker		 u;
 	struct db_session	 s;
 	const struct api_op_rule *rule;
+	struct api_args		 args;
 	char			 key[OCTO_TOKEN_HEX_LEN + 1];
 	char			 csrf[OCTO_TOKEN_HEX_LEN + 1];
 	char			 client[OCTO_ADDR_MAX];
@@ -356,8 +744,29 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	unpack_u8(&u, &background);
 	unpack_str(&u, csrf, sizeof(csrf));
 	unpack_str(&u, client, sizeof(client));
-	if (unpack_u32(&u, &op) == -1 || unpack_end(&u) == -1 || op == 0 ||
-	    op >= API_OP_MAX || api_rules[op].name == NULL) {
+	if (unpack_u32(&u, &op) == -1 || op == 0 || op >= API_OP_MAX ||
+	    api_rules[op].name == NULL) {
+		child_misbehaved(c, "sent a malformed API call");
+		return;
+	}
+	memset(&args, 0, sizeof(args));
+	switch (op) {
+	case API_TENTACLE_ENROL:
+		unpack_str(&u, args.address, sizeof(args.address));
+		unpack_u32(&u, &args.port);
+		break;
+	case API_TENTACLE_APPROVE:
+	case API_TENTACLE_REJECT:
+	case API_TENTACLE_REVOKE:
+	case API_TOKEN_REVOKE:
+		unpack_u64(&u, &args.id);
+		break;
+	case API_TOKEN_CREATE:
+		unpack_u64(&u, &args.expires_in);
+		unpack_u32(&u, &args.uses);
+		break;
+	}
+	if (unpack_end(&u) == -1) {
 		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
@@ -420,6 +829,8 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		reply_send(id, c->generation, 200, json_pack("{s:b}", "ok", 1),
 		    "-");
 		break;
+	default:
+		api_manage(c, id, op, &args, s.user, client);
 	}
 }
 
@@ -482,6 +893,15 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_LOG_EVENT:
 		handle_log_event(c, msg);
+		break;
+	case IPC_ENROL_REQUEST:
+		handle_enrol_request(c, msg);
+		break;
+	case IPC_ENROL_OFFER_DONE:
+		handle_offer_done(c, msg);
+		break;
+	case IPC_TENTACLE_LOOKUP:
+		handle_lookup(c, msg);
 		break;
 	}
 }
@@ -627,6 +1047,8 @@ child_died(struct child *c, int status)
 		c->chan = NULL;
 	}
 	c->pid = 0;
+	if (c == &children[CHILD_REGISTERER])
+		offers_expire(1);
 	if (m.stopping) {
 		c->state = CHILD_DOWN;
 		return;
@@ -752,6 +1174,7 @@ static void
 sweep_sessions(evutil_socket_t fd, short events, void *arg)
 {
 	db_session_expire(m.db, time(NULL) - m.conf.session_timeout);
+	offers_expire(0);
 }
 
 /* ---- start-up -------------------------------------------------------- */
@@ -1049,6 +1472,9 @@ main(int argc, char **argv)
 	m.tls_peer = load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key);
 	m.tls_client = load_tls(TLS_PEER_CLIENT, m.conf.cert, m.conf.key);
 	m.tls_web = load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key);
+	if (tls_fingerprint_file(m.conf.cert, m.brain_fpr) == -1)
+		fatalx("cannot read the fingerprint of %s", m.conf.cert);
+	log_info("certificate fingerprint for tentacles: %s", m.brain_fpr);
 	if ((m.webroot_fd = open(m.conf.web_root, O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		fatal("web_root %s", m.conf.web_root);

@@ -25,7 +25,9 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "apibody.h"
 #include "brain.h"
+#include "crypto.h"
 #include "buf.h"
 #include "child.h"
 #include "ipc.h"
@@ -49,7 +51,9 @@ struct pending {
 	uint32_t		 id;		/* 0 = free slot */
 	struct evhttp_request	*req;		/* NULL once the client left */
 	struct evhttp_connection *evcon;
-	int			 rewrite;	/* 404/405 after a session check */
+	int			 rewrite;	/* status to answer once the
+						   session checks out */
+	const char		*rewrite_why;
 	time_t			 since;
 };
 
@@ -69,6 +73,7 @@ reason_phrase(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -208,7 +213,7 @@ client_address(struct evhttp_request *req, char *out, size_t len)
 
 static int
 send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
-    int rewrite)
+    int rewrite, const char *rewrite_why)
 {
 	struct pending	*p;
 
@@ -217,6 +222,7 @@ send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
 		return -1;
 	}
 	p->rewrite = rewrite;
+	p->rewrite_why = rewrite_why;
 	evhttp_connection_set_closecb(p->evcon, connection_closed, NULL);
 	if (ipc_send(w.loop.chan, type, p->id, b->data, b->len) == -1) {
 		p->id = 0;
@@ -262,8 +268,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		return;
 	}
 	if (p->rewrite && status == 200) {
-		send_error(p->req, p->rewrite, p->rewrite == 405 ?
-		    "method not allowed" : "no such API route");
+		send_error(p->req, p->rewrite, p->rewrite_why);
 		p->id = 0;
 		return;
 	}
@@ -302,7 +307,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 
 struct api_route {
 	enum evhttp_cmd_type	 method;
-	const char		*path;
+	const char		*pattern;	/* "{id}": a positive integer */
 	enum api_op		 op;
 };
 
@@ -310,7 +315,84 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, "/api/session", API_SESSION },
 	{ EVHTTP_REQ_GET, "/api/health", API_HEALTH },
 	{ EVHTTP_REQ_POST, "/api/logout", API_LOGOUT },
+	{ EVHTTP_REQ_GET, "/api/tentacles", API_TENTACLES },
+	{ EVHTTP_REQ_POST, "/api/tentacles", API_TENTACLE_ENROL },
+	{ EVHTTP_REQ_POST, "/api/tentacles/{id}/approve", API_TENTACLE_APPROVE },
+	{ EVHTTP_REQ_POST, "/api/tentacles/{id}/reject", API_TENTACLE_REJECT },
+	{ EVHTTP_REQ_DELETE, "/api/tentacles/{id}", API_TENTACLE_REVOKE },
+	{ EVHTTP_REQ_GET, "/api/tokens", API_TOKENS },
+	{ EVHTTP_REQ_POST, "/api/tokens", API_TOKEN_CREATE },
+	{ EVHTTP_REQ_DELETE, "/api/tokens/{id}", API_TOKEN_REVOKE },
 };
+
+/* Match path against pattern; "{id}" takes a decimal integer from 1 to
+ * 2^53 (what JSON clients represent exactly). */
+static int
+route_match(const char *pattern, const char *path, uint64_t *id)
+{
+	const char	*p = pattern, *s = path;
+	uint64_t	 v;
+
+	while (*p) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			if (*s < '1' || *s > '9')
+				return 0;
+			for (v = 0; *s >= '0' && *s <= '9'; s++) {
+				v = v * 10 + (uint64_t)(*s - '0');
+				if (v > (1ULL << 53))
+					return 0;
+			}
+			*id = v;
+			p += 4;
+			continue;
+		}
+		if (*p++ != *s++)
+			return 0;
+	}
+	return *s == '\0';
+}
+
+/* Pack the op's arguments from the path and body; -1 with the status and
+ * message for the client if they are wrong. */
+static int
+pack_api_args(struct evhttp_request *req, const struct api_route *r,
+    uint64_t id, struct packer *p, int *status, const char **why)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	size_t			 len = evbuffer_get_length(in);
+	const char		*body;
+	struct enrol_body	 eb;
+	struct token_body	 tb;
+
+	body = len ? (const char *)evbuffer_pullup(in, len) : "";
+	switch (r->op) {
+	case API_TENTACLE_ENROL:
+		if (apibody_enrol(body, len, &eb, why) == -1)
+			goto bad;
+		pack_str(p, eb.address);
+		pack_u32(p, eb.port);
+		break;
+	case API_TOKEN_CREATE:
+		if (apibody_token(len ? body : "{}", len ? len : 2, &tb,
+		    why) == -1)
+			goto bad;
+		pack_u64(p, tb.expires_in);
+		pack_u32(p, tb.uses);
+		break;
+	case API_TENTACLE_APPROVE:
+	case API_TENTACLE_REJECT:
+	case API_TENTACLE_REVOKE:
+	case API_TOKEN_REVOKE:
+		pack_u64(p, id);
+		break;
+	default:
+		break;
+	}
+	return 0;
+bad:
+	*status = len > HTTP_BODY_MAX ? 413 : 400;
+	return -1;
+}
 
 /* The session key from the Cookie header, if it has the right shape. */
 static int
@@ -345,59 +427,37 @@ session_key(struct evhttp_request *req, char *out, size_t outlen)
 static void
 api_login(struct evhttp_request *req)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(in);
-	char		 client[OCTO_ADDR_MAX];
-	const char	*user, *password;
-	json_t		*body;
-	json_error_t	 jerr;
-	struct buf	 b;
-	struct packer	 p;
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	size_t			 len = evbuffer_get_length(in);
+	char			 client[OCTO_ADDR_MAX];
+	struct login_body	 lb;
+	const char		*why;
+	struct buf		 b;
+	struct packer		 p;
+	int			 status;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		send_error(req, 405, "use POST");
 		return;
 	}
-	if (len > HTTP_BODY_MAX) {
-		send_error(req, 413, "request body too large");
-		return;
-	}
-	body = json_loadb((const char *)evbuffer_pullup(in, len), len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	if (body == NULL || !json_is_object(body)) {
-		json_decref(body);
-		send_error(req, 400, "the body must be a JSON object");
-		return;
-	}
-	user = json_string_value(json_object_get(body, "username"));
-	password = json_string_value(json_object_get(body, "password"));
-	if (user == NULL || password == NULL) {
-		json_decref(body);
-		send_error(req, 400, "username and password are required");
-		return;
-	}
-	if (user[0] == '\0' || strlen(user) >= OCTO_NAME_MAX ||
-	    strlen(password) > OCTO_PASSWORD_MAX ||
-	    strlen(user) != json_string_length(json_object_get(body,
-	    "username")) || strlen(password) !=
-	    json_string_length(json_object_get(body, "password"))) {
-		json_decref(body);
-		/* Same answer as a wrong password: no hint about limits. */
-		send_error(req, 401, "wrong user name or password");
+	if (apibody_login((const char *)evbuffer_pullup(in, len), len, &lb,
+	    &status, &why) == -1) {
+		send_error(req, status, why);
 		return;
 	}
 	client_address(req, client, sizeof(client));
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	pack_init(&p, &b);
 	pack_str(&p, client);
-	pack_str(&p, user);
-	pack_str(&p, password);
-	json_decref(body);	/* jansson frees; the copy in b is wiped */
+	pack_str(&p, lb.user);
+	pack_str(&p, lb.password);
+	crypto_wipe(&lb, sizeof(lb));
 	if (pack_error(&p) == 0)
-		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0);
+		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0, NULL);
 	else
 		send_error(req, 500, "internal error");
 	buf_free(&b);
+	evbuffer_drain(in, len);
 }
 
 static void
@@ -414,17 +474,23 @@ api_call(struct evhttp_request *req, const char *path)
 	int			 rewrite = 0, path_known = 0;
 	size_t			 i;
 	enum api_op		 op;
+	uint64_t		 id = 0, pid = 0;
+	struct buf		 argbuf;
+	struct packer		 args;
+	const char		*rewrite_why = NULL;
 
 	if (session_key(req, key, sizeof(key)) == -1) {
 		send_error(req, 401, "not logged in");
 		return;
 	}
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
-		if (strcmp(api_routes[i].path, path) != 0)
+		if (!route_match(api_routes[i].pattern, path, &pid))
 			continue;
 		path_known = 1;
-		if (api_routes[i].method == method)
+		if (api_routes[i].method == method && r == NULL) {
 			r = &api_routes[i];
+			id = pid;
+		}
 	}
 	if (r) {
 		op = r->op;
@@ -433,6 +499,8 @@ api_call(struct evhttp_request *req, const char *path)
 		 * route must not tell a stranger more than 401. */
 		op = API_SESSION;
 		rewrite = path_known ? 405 : 404;
+		rewrite_why = path_known ? "method not allowed" :
+		    "no such API route";
 	}
 	csrf = evhttp_find_header(h, "X-CSRF-Token");
 	bg = evhttp_find_header(h, "X-Octopus-Background");
@@ -440,16 +508,32 @@ api_call(struct evhttp_request *req, const char *path)
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	pack_init(&p, &b);
+	buf_init(&argbuf, IPC_PAYLOAD_MAX);
+	pack_init(&args, &argbuf);
+	if (r && (pack_api_args(req, r, id, &args, &rewrite, &rewrite_why) ==
+	    -1 || pack_error(&args))) {
+		/* A bad body: answered once the session checks out, like an
+		 * unknown route. */
+		op = API_SESSION;
+		r = NULL;
+		if (rewrite == 0) {
+			rewrite = 500;
+			rewrite_why = "internal error";
+		}
+	}
 	pack_str(&p, key);
 	pack_u8(&p, rewrite || (bg && strcmp(bg, "1") == 0));
 	pack_str(&p, csrf && strlen(csrf) <= OCTO_TOKEN_HEX_LEN ? csrf : "");
 	pack_str(&p, client);
 	pack_u32(&p, op);
+	if (r && argbuf.len > 0 && buf_append(&b, argbuf.data, argbuf.len))
+		p.err = 1;
 	if (pack_error(&p) == 0)
-		send_to_maestro(req, IPC_API_CALL, &b, rewrite);
+		send_to_maestro(req, IPC_API_CALL, &b, rewrite, rewrite_why);
 	else
 		send_error(req, 500, "internal error");
 	buf_free(&b);
+	buf_free(&argbuf);
 	explicit_bzero(key, sizeof(key));
 }
 

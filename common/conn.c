@@ -521,6 +521,14 @@ conn_fail(struct conn *c, const char *reason)
 }
 
 void
+conn_shutdown(struct conn *c)
+{
+	if (c == NULL || c->finished)
+		return;
+	conn_close_flushed(c, "closed locally");
+}
+
+void
 conn_close(struct conn *c)
 {
 	if (c == NULL || c->finished)

@@ -56,6 +56,9 @@ void	conn_fail(struct conn *, const char *reason);
  * Both are safe inside on_frame/on_established: on_close then runs when
  * that callback returns; elsewhere it runs before conn_close returns. */
 void	conn_close(struct conn *);
+/* Close once everything queued is sent (a last reply); on_close runs with
+ * "closed locally". */
+void	conn_shutdown(struct conn *);
 
 /* Change the per-read/write timeout (0 = none), e.g. for an idle link
  * that the protocol keeps alive itself. */

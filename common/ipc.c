@@ -86,20 +86,23 @@ ipc_status_str(enum ipc_status s)
 const char *
 ipc_type_str(uint32_t type)
 {
-	switch (type) {
-	case IPC_AUTH_LOGIN:
-		return "AUTH_LOGIN";
-	case IPC_API_CALL:
-		return "API_CALL";
-	case IPC_API_REPLY:
-		return "API_REPLY";
-	case IPC_CONFIG_RELOAD:
-		return "CONFIG_RELOAD";
-	case IPC_LOG_EVENT:
-		return "LOG_EVENT";
-	default:
+	static const char *const names[IPC_TYPE_MAX] = {
+		[IPC_AUTH_LOGIN] = "AUTH_LOGIN",
+		[IPC_API_CALL] = "API_CALL",
+		[IPC_API_REPLY] = "API_REPLY",
+		[IPC_CONFIG_RELOAD] = "CONFIG_RELOAD",
+		[IPC_LOG_EVENT] = "LOG_EVENT",
+		[IPC_ENROL_REQUEST] = "ENROL_REQUEST",
+		[IPC_ENROL_REPLY] = "ENROL_REPLY",
+		[IPC_ENROL_OFFER] = "ENROL_OFFER",
+		[IPC_ENROL_OFFER_DONE] = "ENROL_OFFER_DONE",
+		[IPC_TENTACLE_LOOKUP] = "TENTACLE_LOOKUP",
+		[IPC_TENTACLE_KEY] = "TENTACLE_KEY",
+	};
+
+	if (type >= IPC_TYPE_MAX || names[type] == NULL)
 		return "UNKNOWN";
-	}
+	return names[type];
 }
 
 struct ipc_chan {

@@ -36,6 +36,16 @@ enum ipc_type {
 	/* any child -> maestro */
 	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */
 
+	/* registerer <-> maestro: enrolment (id = connection number) */
+	IPC_ENROL_REQUEST,	/* see brain/brain.h */
+	IPC_ENROL_REPLY,
+	IPC_ENROL_OFFER,	/* maestro: enrol the host at addr:port */
+	IPC_ENROL_OFFER_DONE,	/* registerer: how it went */
+
+	/* registerer, commander <-> maestro: handshake key lookup */
+	IPC_TENTACLE_LOOKUP,	/* u64 tentacle ID */
+	IPC_TENTACLE_KEY,	/* u8 found, bytes key, str fpr, u8 enrolment */
+
 	IPC_TYPE_MAX
 };
 

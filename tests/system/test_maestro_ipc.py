@@ -18,7 +18,8 @@ import octotest
 
 # common/ipc.h
 IPC_AUTH_LOGIN, IPC_API_CALL, IPC_API_REPLY, IPC_CONFIG_RELOAD, \
-    IPC_LOG_EVENT, IPC_TYPE_MAX = range(1, 7)
+    IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_REPLY, IPC_ENROL_OFFER, \
+    IPC_ENROL_OFFER_DONE, IPC_TENTACLE_LOOKUP, IPC_TENTACLE_KEY = range(1, 12)
 IPC_PAYLOAD_MAX = 4 * 1024 * 1024
 
 SYS_pidfd_getfd = 438       # x86_64 and aarch64 alike (asm-generic)
@@ -88,6 +89,9 @@ FORGERIES = {
     "webserv-sends-reply": ("webserv", ipc_header(IPC_API_REPLY, 0)),
     "registerer-asks-login": ("registerer", ipc_header(IPC_AUTH_LOGIN, 0)),
     "commander-calls-api": ("commander", ipc_header(IPC_API_CALL, 0)),
+    "commander-enrols": ("commander", ipc_header(IPC_ENROL_REQUEST, 0)),
+    "webserv-looks-up-keys": ("webserv", ipc_header(IPC_TENTACLE_LOOKUP, 8) +
+                              struct.pack(">Q", 1)),
     # a type nobody knows
     "unknown-type": ("registerer", ipc_header(77, 0)),
     "type-zero": ("commander", ipc_header(0, 0)),

@@ -1,0 +1,143 @@
+/*
+ * API request bodies (see apibody.h): strict JSON objects, duplicate keys
+ * refused, types and ranges checked, strings without NUL bytes.
+ */
+#include <string.h>
+
+#include <bsd/string.h>
+#include <jansson.h>
+
+#include "apibody.h"
+#include "brain.h"
+#include "crypto.h"
+#include "net.h"
+
+static json_t *
+load_object(const char *body, size_t len, const char **why)
+{
+	json_t		*j;
+	json_error_t	 err;
+
+	if (len > HTTP_BODY_MAX) {
+		*why = "request body too large";
+		return NULL;
+	}
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		*why = "the body must be a JSON object";
+		return NULL;
+	}
+	return j;
+}
+
+/* A string member without NUL bytes, or NULL. */
+static const char *
+member_string(json_t *o, const char *name)
+{
+	json_t		*v = json_object_get(o, name);
+	const char	*s = json_string_value(v);
+
+	if (s == NULL || strlen(s) != json_string_length(v))
+		return NULL;
+	return s;
+}
+
+/* An integer member in [min, max]; absent gives def. -1 if present but
+ * not such an integer. */
+static int
+member_int(json_t *o, const char *name, json_int_t min, json_int_t max,
+    json_int_t def, json_int_t *out)
+{
+	json_t	*v = json_object_get(o, name);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int
+apibody_login(const char *body, size_t len, struct login_body *lb,
+    int *status, const char **why)
+{
+	json_t		*j;
+	const char	*user, *password;
+	int		 rc = -1;
+
+	*status = 400;
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	user = member_string(j, "username");
+	password = member_string(j, "password");
+	if (user == NULL || password == NULL)
+		*why = "username and password are required";
+	else if (user[0] == '\0' ||
+	    strlcpy(lb->user, user, sizeof(lb->user)) >= sizeof(lb->user) ||
+	    strlcpy(lb->password, password, sizeof(lb->password)) >=
+	    sizeof(lb->password)) {
+		/* Same answer as a wrong password: no hint about limits. */
+		*status = 401;
+		*why = "wrong user name or password";
+	} else
+		rc = 0;
+	json_decref(j);
+	if (rc == -1)
+		crypto_wipe(lb, sizeof(*lb));
+	return rc;
+}
+
+int
+apibody_enrol(const char *body, size_t len, struct enrol_body *eb,
+    const char **why)
+{
+	json_t		*j;
+	const char	*addr;
+	json_int_t	 port;
+	int		 rc = -1;
+
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	addr = member_string(j, "address");
+	if (addr == NULL || !net_addr_valid(addr) ||
+	    strlcpy(eb->address, addr, sizeof(eb->address)) >=
+	    sizeof(eb->address))
+		*why = "address must be a numeric IPv4 or IPv6 address";
+	else if (member_int(j, "port", 1, 65535, 7000, &port) == -1)
+		*why = "port must be an integer from 1 to 65535";
+	else {
+		eb->port = (uint32_t)port;
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_token(const char *body, size_t len, struct token_body *tb,
+    const char **why)
+{
+	json_t		*j;
+	json_int_t	 expires, uses;
+	int		 rc = -1;
+
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	if (member_int(j, "expires_in", 1, TOKEN_EXPIRES_MAX, 86400,
+	    &expires) == -1)
+		*why = "expires_in must be a number of seconds, at most a year";
+	else if (member_int(j, "uses", 1, TOKEN_USES_MAX, 1, &uses) == -1)
+		*why = "uses must be a positive integer";
+	else {
+		tb->expires_in = (uint64_t)expires;
+		tb->uses = (uint32_t)uses;
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * The JSON request bodies of the API, parsed and checked by pure functions
+ * (so that unit tests and the fuzzer call what the webserv calls). Each
+ * returns 0, or -1 with a message for the client in *why.
+ */
+#ifndef OCTO_APIBODY_H
+#define OCTO_APIBODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+struct login_body {
+	char	user[OCTO_NAME_MAX];
+	char	password[OCTO_PASSWORD_MAX + 1];
+};
+
+struct enrol_body {
+	char		address[OCTO_ADDR_MAX];
+	uint32_t	port;		/* default 7000 */
+};
+
+struct token_body {
+	uint64_t	expires_in;	/* default one day */
+	uint32_t	uses;		/* default 1 */
+};
+
+/* -1 and status 400 for a malformed body; for login, a well-formed body
+ * whose values cannot be right (too long) gets *status 401, the same as a
+ * wrong password. */
+int	apibody_login(const char *, size_t, struct login_body *, int *status,
+	    const char **why);
+int	apibody_enrol(const char *, size_t, struct enrol_body *,
+	    const char **why);
+int	apibody_token(const char *, size_t, struct token_body *,
+	    const char **why);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * Tentacle connections for the registerer and the commander (peer.h).
+ *
+ * Every byte from a tentacle goes through conn (frame limits) and the
+ * handshake machine (one expected frame per step); a failure at any step is
+ * logged with the peer address, the ID it claimed and the reason, counted
+ * by the maestro (refused handshakes) and ends the connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+#include <event2/listener.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+#include "peer.h"
+#include "tls.h"
+
+enum {
+	PEER_TLS,		/* waiting for the TLS handshake */
+	PEER_HANDSHAKE,		/* frames go to the handshake machine */
+	PEER_WAIT_KEY,		/* asked the maestro for the key */
+	PEER_ENROL,		/* enrolment exchange (role) */
+	PEER_READY,		/* authenticated (role) */
+};
+
+static struct {
+	struct child_loop	*cl;
+	struct child_env	*env;
+	const struct peer_role	*role;
+	struct evconnlistener	*listener;
+	struct peer		*list;
+	uint32_t		 next_number;
+	long			 count;
+	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
+} P;
+
+static void
+peer_unlink(struct peer *p)
+{
+	struct peer	**pp;
+
+	for (pp = &P.list; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+}
+
+struct peer *
+peer_find(uint32_t number)
+{
+	struct peer	*p;
+
+	for (p = P.list; p; p = p->next)
+		if (p->number == number)
+			return p;
+	return NULL;
+}
+
+const char *
+peer_brain_fingerprint(void)
+{
+	return P.fingerprint;
+}
+
+int
+peer_send(struct peer *p, struct buf *frame)
+{
+	struct wire_frame	f;
+	size_t			used;
+
+	if (frame->len == 0)
+		return 0;
+	if (wire_decode(frame->data, frame->len, &f, &used) != WIRE_OK ||
+	    used != frame->len)
+		return -1;
+	return conn_send(p->conn, f.type, f.payload, f.len);
+}
+
+void
+peer_refuse(struct peer *p, const char *reason)
+{
+	char	detail[256];
+
+	if (p->id)
+		snprintf(detail, sizeof(detail), "claimed ID %llu: %s",
+		    (unsigned long long)p->id, reason);
+	else
+		snprintf(detail, sizeof(detail), "%s", reason);
+	log_warnx("%s: handshake refused: %s", conn_peer(p->conn), detail);
+	child_report(P.cl, "refused_handshake", conn_peer(p->conn), detail);
+	conn_fail(p->conn, reason);
+}
+
+/* Feed the handshake machine and act on its answer. */
+static void
+peer_handshake(struct peer *p, const struct wire_frame *f)
+{
+	struct buf	out;
+	struct buf	b;
+	struct packer	pk;
+	enum hs_result	r;
+	char		why[96];
+
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	r = hs_input(&p->hs, f, &out);
+	if (peer_send(p, &out) == -1)
+		r = HS_FAIL;
+	buf_free(&out);
+
+	/* The purpose is known from the first frame on. */
+	if (r != HS_FAIL && p->hs.purpose != 0 &&
+	    !(p->role->purposes & (1u << p->hs.purpose))) {
+		snprintf(why, sizeof(why), "%s is not served on this port",
+		    proto_purpose_str(p->hs.purpose));
+		peer_refuse(p, why);
+		return;
+	}
+	switch (r) {
+	case HS_AGAIN:
+		break;
+	case HS_ENROL:
+		p->state = PEER_ENROL;
+		break;
+	case HS_NEED_KEY:
+		p->id = p->hs.id;
+		p->state = PEER_WAIT_KEY;
+		buf_init(&b, 64);
+		pack_init(&pk, &b);
+		pack_u64(&pk, p->id);
+		if (pack_error(&pk) || ipc_send(P.cl->chan, IPC_TENTACLE_LOOKUP,
+		    p->number, b.data, b.len) == -1)
+			conn_fail(p->conn, "internal error");
+		buf_free(&b);
+		break;
+	case HS_DONE:
+		p->state = PEER_READY;
+		hs_wipe(&p->hs);
+		log_debug("%s: tentacle %llu authenticated (%s)",
+		    conn_peer(p->conn), (unsigned long long)p->id,
+		    proto_purpose_str(p->hs.purpose));
+		if (p->role->on_authenticated(p) == -1)
+			p->done = 1;
+		break;
+	case HS_FAIL:
+		peer_refuse(p, p->hs.error);
+		break;
+	}
+}
+
+void
+peer_key_reply(const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct peer	*p;
+	const uint8_t	*key;
+	size_t		 keylen;
+	uint8_t		 found, enrolment;
+	char		 fpr[OCTO_FPR_HEX_LEN + 1];
+	struct buf	 out;
+	enum hs_result	 r;
+
+	if ((p = peer_find(msg->hdr.id)) == NULL || p->state != PEER_WAIT_KEY)
+		return;		/* gone meanwhile */
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u8(&u, &found);
+	unpack_bytes_ref(&u, &key, &keylen, PROTO_KEY_LEN);
+	unpack_str(&u, fpr, sizeof(fpr));
+	unpack_u8(&u, &enrolment);
+	if (unpack_end(&u) == -1 || (found && keylen != PROTO_KEY_LEN)) {
+		conn_fail(p->conn, "internal error");
+		return;
+	}
+	if (!found) {
+		peer_refuse(p, "unknown or revoked tentacle ID");
+		return;
+	}
+	/* The key is not enough: the certificate must be the one it
+	 * enrolled with. */
+	if (strlen(fpr) != OCTO_FPR_HEX_LEN || !crypto_equal(fpr,
+	    conn_peer_fingerprint(p->conn), OCTO_FPR_HEX_LEN)) {
+		peer_refuse(p, "certificate is not the one enrolled for this "
+		    "ID");
+		return;
+	}
+	p->enrolment = enrolment;
+	p->state = PEER_HANDSHAKE;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	r = hs_server_key(&p->hs, key, &out);
+	if (r == HS_FAIL || peer_send(p, &out) == -1)
+		peer_refuse(p, p->hs.error ? p->hs.error : "internal error");
+	buf_free(&out);
+}
+
+/* ---- conn callbacks -------------------------------------------------- */
+
+static void
+peer_established(struct conn *c, void *arg)
+{
+	struct peer	*p = arg;
+	uint8_t		 exporter[HS_EXPORTER_LEN];
+	struct buf	 out;
+
+	if (conn_exporter(c, exporter, sizeof(exporter)) == -1) {
+		conn_fail(c, "no TLS exporter");
+		return;
+	}
+	log_debug("%s: TLS up, certificate %s", conn_peer(c),
+	    conn_peer_fingerprint(c));
+	p->state = PEER_HANDSHAKE;
+	if (p->offer) {
+		/* We are the client: the brain opens (report 4.2, fig. 5). */
+		hs_client_init(&p->hs, PURPOSE_ENROL, 0, NULL, exporter);
+		buf_init(&out, WIRE_PAYLOAD_MAX);
+		if (hs_client_start(&p->hs, &out) == HS_FAIL ||
+		    peer_send(p, &out) == -1)
+			conn_fail(c, "cannot start the enrolment");
+		buf_free(&out);
+	} else
+		hs_server_init(&p->hs, exporter);
+	crypto_wipe(exporter, sizeof(exporter));
+}
+
+static int
+peer_frame(struct conn *c, const struct wire_frame *f, void *arg)
+{
+	struct peer	*p = arg;
+
+	if (p->done) {
+		conn_fail(c, "unexpected message");
+		return -1;
+	}
+	switch (p->state) {
+	case PEER_HANDSHAKE:
+	case PEER_WAIT_KEY:
+		peer_handshake(p, f);
+		break;
+	case PEER_ENROL:
+		if (p->role->on_enrol_frame == NULL ||
+		    p->role->on_enrol_frame(p, f) == -1)
+			p->done = 1;
+		break;
+	case PEER_READY:
+		if (p->role->on_frame == NULL || p->role->on_frame(p, f) == -1)
+			p->done = 1;
+		break;
+	}
+	/* Done: close once the last reply is out. */
+	return p->done ? -1 : 0;
+}
+
+static void
+peer_closed(struct conn *c, const char *reason, void *arg)
+{
+	struct peer	*p = arg;
+
+	/* Bad input is worth a warning and a count; an orderly close is
+	 * not. Refusals were logged when they were made. */
+	if (strncmp(reason, "bad frame", 9) == 0 ||
+	    strncmp(reason, "TLS", 3) == 0 || strcmp(reason, "timeout") == 0 ||
+	    strncmp(reason, "timeout during", 14) == 0) {
+		log_warnx("%s: %s", conn_peer(c), reason);
+		child_report(P.cl, "protocol_error", conn_peer(c), reason);
+	} else
+		log_debug("%s: closed: %s", conn_peer(c), reason);
+	if (p->role->on_close)
+		p->role->on_close(p, reason);
+	peer_unlink(p);
+	hs_wipe(&p->hs);
+	free(p);
+	P.count--;
+}
+
+static const struct conn_cbs peer_cbs = {
+	peer_established, peer_frame, peer_closed
+};
+
+static struct peer *
+peer_new(const struct peer_role *role)
+{
+	struct peer	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->role = role;
+	if (++P.next_number == 0)
+		P.next_number = 1;
+	p->number = P.next_number;
+	p->next = P.list;
+	P.list = p;
+	P.count++;
+	return p;
+}
+
+static void
+peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct peer	*p;
+	char		 addr[NET_PEER_MAX];
+
+	if (P.count >= P.env->conf->max_tentacles) {
+		net_format_peer(sa, salen, addr);
+		log_warnx("%s: refused: %ld connections already", addr,
+		    P.count);
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((p = peer_new(P.role)) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	p->conn = conn_accept(P.cl->base, P.env->tls, fd, sa, salen,
+	    &peer_cbs, p, (int)P.env->conf->io_timeout);
+	if (p->conn == NULL) {
+		net_format_peer(sa, salen, addr);
+		log_warnx("%s: cannot set up the connection", addr);
+		peer_unlink(p);
+		free(p);
+		P.count--;
+	}
+}
+
+static int
+peer_setup(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role)
+{
+	X509	*cert;
+
+	P.cl = cl;
+	P.env = env;
+	P.role = role;
+	cert = SSL_CTX_get0_certificate(env->tls);
+	return cert && tls_fingerprint_x509(cert, P.fingerprint) == 0 ? 0 : -1;
+}
+
+int
+peer_listen(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role)
+{
+	if (peer_setup(cl, env, role) == -1)
+		return -1;
+	P.listener = evconnlistener_new(cl->base, peer_accepted, NULL,
+	    LEV_OPT_CLOSE_ON_FREE, -1, env->listen_fd);
+	cl->listener = P.listener;
+	return P.listener ? 0 : -1;
+}
+
+struct peer *
+peer_connect(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role, const char *addr, int port, uint32_t offer,
+    char *err, size_t errlen)
+{
+	struct peer	*p;
+
+	if (P.cl == NULL && peer_setup(cl, env, role) == -1) {
+		snprintf(err, errlen, "no certificate");
+		return NULL;
+	}
+	if ((p = peer_new(role)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->offer = offer;
+	p->conn = conn_connect(cl->base, env->tls_client, addr, port, NULL,
+	    &peer_cbs, p, (int)env->conf->io_timeout, err, errlen);
+	if (p->conn == NULL) {
+		peer_unlink(p);
+		free(p);
+		P.count--;
+		return NULL;
+	}
+	return p;
+}

@@ -1,0 +1,64 @@
+/*
+ * Tentacle connections of the registerer and the commander: TLS, then the
+ * handshake (common/handshake.h) with the key looked up through the maestro
+ * and the tentacle's certificate checked against the one enrolled; then the
+ * role takes over. Also the brain's outgoing enrolment connections (offers).
+ */
+#ifndef OCTO_PEER_H
+#define OCTO_PEER_H
+
+#include <stdint.h>
+
+#include "child.h"
+#include "conn.h"
+#include "handshake.h"
+
+struct peer;
+
+struct peer_role {
+	/* Bit (1 << purpose) for each purpose this port serves. */
+	unsigned	purposes;
+	/* After HELLO{ENROL}: each frame of the enrolment exchange. */
+	int		(*on_enrol_frame)(struct peer *, const struct wire_frame *);
+	/* Both sides proved the key. Return 0 to keep the connection (later
+	 * frames go to on_frame), -1 to close it once flushed. */
+	int		(*on_authenticated)(struct peer *);
+	int		(*on_frame)(struct peer *, const struct wire_frame *);
+	/* The connection ended (the peer is freed after). */
+	void		(*on_close)(struct peer *, const char *reason);
+};
+
+struct peer {
+	struct conn		*conn;
+	uint32_t		 number;	/* IPC id of its requests */
+	const struct peer_role	*role;
+	struct handshake	 hs;
+	int			 state;
+	uint64_t		 id;		/* tentacle, once claimed */
+	uint8_t			 enrolment;	/* once authenticated */
+	uint32_t		 offer;		/* outgoing enrolment, or 0 */
+	int			 done;		/* the role got what it wanted */
+	struct peer		*next;
+};
+
+/* Accept tentacles on the child's listening socket for role. */
+int	peer_listen(struct child_loop *, struct child_env *,
+	    const struct peer_role *);
+/* Connect to a tentacle's register port to enrol it (registerer). */
+struct peer *peer_connect(struct child_loop *, struct child_env *,
+	    const struct peer_role *, const char *addr, int port,
+	    uint32_t offer, char *err, size_t errlen);
+
+/* IPC_TENTACLE_KEY and other replies for a connection, by number. */
+struct peer *peer_find(uint32_t number);
+void	peer_key_reply(const struct ipc_msg *);
+
+/* Send a whole frame built by proto_encode_*(). */
+int	peer_send(struct peer *, struct buf *frame);
+/* Refuse: log with peer, claimed ID and reason, count it at the maestro,
+ * send an error and close. */
+void	peer_refuse(struct peer *, const char *reason);
+/* The brain's own certificate fingerprint (what tentacles pin). */
+const char *peer_brain_fingerprint(void);
+
+#endif
