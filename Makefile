@@ -52,6 +52,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # Brain objects a test_brain_* unit test links: all but main().
 BRAIN_LIB_OBJ	= $(filter-out $(BUILD)/brain/maestro.o,$(BRAIN_OBJ))
+# Tentacle objects a test_tentacle_* unit test links: all but main().
+TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle uninstall clean
@@ -75,6 +77,11 @@ $(BUILD)/tests/test_brain_%: tests/unit/test_brain_%.c $(COMMON_OBJ) \
     $(BRAIN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/test_tentacle_%: tests/unit/test_tentacle_%.c $(COMMON_OBJ) \
+    $(TENTACLE_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
