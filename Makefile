@@ -118,10 +118,14 @@ FUZZ_TARGETS	?=
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 		   -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -iquote common \
-		   -iquote brain -DOCTO_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+		   -iquote brain -iquote tentacle -DOCTO_VERSION='"$(VERSION)"' \
+		   $(PKG_CFLAGS)
 FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
-FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) brain/webpath.c)
+# The pure parsers outside common/ that a target calls.
+FUZZ_LIB_SRC	 = brain/webpath.c tentacle/enrolment.c
+FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \
+		   $(FUZZ_LIB_SRC))
 FUZZ_RUN	 = $(PYTHON) tests/fuzz/run.py --bin $(FUZZ_BUILD) \
 		   --jobs $(FUZZ_JOBS)
 

@@ -15,6 +15,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "enrolment.h"
 #include "fuzz.h"
 #include "fuzz_config.h"
 #include "fuzz_pack.h"
@@ -381,6 +382,55 @@ gen_handshake(void)
 	buf_free(&f);
 }
 
+/* The tentacle's enrolment state file, as enrolment_format writes it,
+ * and hand-made near misses. */
+static void
+gen_enrolment(void)
+{
+	static const char *const hand[][2] = {
+		{ "no-newline", "id = 1" },
+		{ "twice", "id = 1\nid = 2\n" },
+		{ "unknown", "name = x\n" },
+		{ "bad-key", "key = 0123456789ABCDEF0123456789ABCDEF"
+		    "0123456789ABCDEF0123456789ABCDEF\n" },
+		{ "blank-comment", "\n# comment\n  \t\n" },
+	};
+	struct enrolment	e;
+	char			text[ENROLMENT_FILE_MAX];
+	int			n;
+	size_t			i;
+
+	memset(&e, 0, sizeof(e));
+	e.id = 42;
+	for (i = 0; i < sizeof(e.key); i++)
+		e.key[i] = (uint8_t)(i * 29 + 3);
+	memset(e.brain_fingerprint, 'c', OCTO_FPR_HEX_LEN);
+	strcpy(e.brain_address, "192.0.2.1");
+	e.brain_registerer_port = 6000;
+	e.brain_commander_port = 6001;
+	e.status = ENROLMENT_ACCEPTED;
+	e.enrolled_at = 1700000000;
+	if ((n = enrolment_format(&e, text, sizeof(text))) < 0)
+		abort();
+	put("enrolment", "accepted", text, (size_t)n);
+
+	e.id = INT64_MAX;
+	strcpy(e.brain_address, "2001:db8::1");
+	e.brain_registerer_port = 65535;
+	e.brain_commander_port = 1;
+	e.status = ENROLMENT_PENDING;
+	e.enrolled_at = 0;
+	if ((n = enrolment_format(&e, text, sizeof(text))) < 0)
+		abort();
+	put("enrolment", "pending-limits", text, (size_t)n);
+	/* The same, one line lost. */
+	put("enrolment", "truncated", text, (size_t)n - 16);
+
+	for (i = 0; i < sizeof(hand) / sizeof(hand[0]); i++)
+		put("enrolment", hand[i][0], hand[i][1], strlen(hand[i][1]));
+	enrolment_wipe(&e);
+}
+
 /* Unpacker programs: what each decoder of the daemons reads, in order,
  * then the payload its encoder writes. */
 static void
@@ -668,6 +718,7 @@ main(int argc, char *argv[])
 	gen_ipc();
 	gen_proto();
 	gen_handshake();
+	gen_enrolment();
 	gen_pack();
 	gen_config();
 	gen_webpath();
