@@ -275,7 +275,7 @@ def test_help_and_version(tentacle):
     assert r.returncode == 0
     for opt in ("-c", "--no-daemon", "-v", "-n", "--version", "--help",
                 "-b", "-t", "--token-file", "--listen", "--name",
-                "--reenrol"):
+                "--reenrol", "--ping"):
         assert opt in r.stdout, opt
     r = tentacle.run("--version")
     assert r.returncode == 0
@@ -337,7 +337,8 @@ def test_missing_config_file(tentacle):
 
 
 def test_token_from_stdin_and_file(tentacle):
-    token = "0123456789abcdef" * 4
+    # A brain's token: 32 hex of secret, then its fingerprint (64 hex).
+    token = "0123456789abcdef" * 6
     r = tentacle.run("-n", "-c", str(tentacle.conf), "-b", "127.0.0.1",
                      "-t", "-", input=token + "\n")
     assert r.returncode == 0, r.stderr
@@ -347,6 +348,14 @@ def test_token_from_stdin_and_file(tentacle):
                      "--token-file", str(tf))
     assert r.returncode == 0, r.stderr
     assert token not in r.stdout + r.stderr     # a secret is never shown
+    # Not the shape a brain makes: refused before anything happens.
+    for bad in ("0123456789abcdef" * 4, "0123456789ABCDEF" * 6,
+                "0123456789abcdef" * 6 + "00"):
+        r = tentacle.run("-n", "-c", str(tentacle.conf), "-b", "127.0.0.1",
+                         "-t", "-", input=bad + "\n")
+        assert r.returncode == 2, r.stderr
+        assert "96 lowercase hex digits" in r.stderr
+        assert bad not in r.stderr
 
 
 # --- the running daemon ---------------------------------------------------
@@ -395,18 +404,32 @@ def test_frames_get_an_honest_refusal(tentacle, client_cert):
     tentacle.start()
     tentacle.wait_log("register: listening on")
     s = tls_handshake(tentacle.register_port, cert, key)
-    s.sendall(b"OC\x01\x02" + struct.pack(">I", 0))     # a HELLO
+    s.sendall(b"OC\x01\x02" + struct.pack(">I", 0))     # an empty HELLO
     data = read_until_closed(s)
     s.close()
     assert data[:4] == b"OC\x01\x01", data              # WIRE_ERROR
-    assert b"enrolment not implemented yet" in data
-    tentacle.wait_log("closed: enrolment not implemented yet")
+    tentacle.wait_log(r"register: 127\.0\.0\.1:\d+: enrolment offer "
+                      r"refused: \w")
+    tentacle.wait_log(r"register: 127\.0\.0\.1:\d+: closed: ")
+
+
+def write_enrolment(state_dir, brain_fpr="ab" * 32, status="accepted",
+                    ident=7):
+    """A valid enrolment state file (as the register writes it)."""
+    state_dir.mkdir(mode=0o700, exist_ok=True)
+    path = state_dir / "enrolment"
+    path.write_text(
+        "id = %d\nkey = %s\nbrain_fingerprint = %s\n"
+        "brain_address = 127.0.0.1\nbrain_registerer_port = 1\n"
+        "brain_commander_port = 2\nstatus = %s\nenrolled_at = 1700000000\n"
+        % (ident, "11" * 32, brain_fpr, status))
+    path.chmod(0o600)
+    return path
 
 
 def test_enrolled_listens_on_command_port(tentacle, client_cert):
     cert, key, fpr = client_cert
-    tentacle.state_dir.mkdir(mode=0o700)
-    (tentacle.state_dir / "enrolment").write_text("")
+    write_enrolment(tentacle.state_dir)
     p = tentacle.start()
     tentacle.wait_log(r"command worker: listening on 127\.0\.0\.1:%d"
                       % tentacle.command_port)
@@ -419,10 +442,12 @@ def test_enrolled_listens_on_command_port(tentacle, client_cert):
                                  timeout=DEADLINE)
     kid = tentacle.child(p.pid)
     assert "octoTentacle: command worker" in processes()[kid][1]
+    # Not our brain's certificate: refused before any frame.
     s = tls_handshake(tentacle.command_port, cert, key)
-    s.sendall(b"OC\x01\x02" + struct.pack(">I", 0))
-    assert b"commands not implemented yet" in read_until_closed(s)
+    assert b"certificate FPR is not our brain's" in read_until_closed(s)
     s.close()
+    tentacle.wait_log(r"command worker: 127\.0\.0\.1:\d+: refused: "
+                      r"certificate FPR is not our brain's")
 
 
 @pytest.mark.parametrize("junk", [
@@ -520,7 +545,7 @@ def test_restart_follows_the_enrolment_state(tentacle, client_cert):
     p = tentacle.start()
     tentacle.wait_log("register: listening on")
     old = tentacle.child(p.pid)
-    (tentacle.state_dir / "enrolment").write_text("")
+    write_enrolment(tentacle.state_dir)
     os.kill(old, signal.SIGKILL)
     new = tentacle.child(p.pid, old=old)
     tentacle.wait_log(r"command worker: listening on 127\.0\.0\.1:%d"
@@ -588,10 +613,32 @@ def test_port_in_use(tentacle):
     assert not tentacle.pidfile.exists()
 
 
-def test_self_enrolment_is_honestly_missing(tentacle):
+def test_self_enrolment_retries_while_the_brain_is_away(tentacle):
+    # brain_registerer_port = 1: nothing listens there.
+    tentacle.write_conf("poll_interval = 1\n")
     p = tentacle.start("-b", "127.0.0.1")
-    tentacle.wait_log("self-enrolment .* not implemented")
     tentacle.wait_log("register: listening on")
+    tentacle.wait_log(r"register: brain 127\.0\.0\.1:1: self-enrolment "
+                      r"failed: cannot connect: Connection refused; "
+                      r"retrying in 1 s")
+    tentacle.wait_log(r"(?s)retrying in 1 s.*retrying in 1 s")
+    assert p.poll() is None
+    assert not (tentacle.state_dir / "enrolment").exists()
+
+
+def test_corrupt_enrolment_file_stops(tentacle):
+    tentacle.state_dir.mkdir(mode=0o700)
+    (tentacle.state_dir / "enrolment").write_text("id = 1\n")
+    r = tentacle.run("--no-daemon", "-c", str(tentacle.conf))
+    assert r.returncode == 1
+    assert "%s: corrupt enrolment file: 'key' is missing" % (
+        tentacle.state_dir / "enrolment") in r.stderr, r.stderr
+    assert "--reenrol" in r.stderr
+    # --reenrol forgets it: the register starts.
+    p = tentacle.start("--reenrol")
+    tentacle.wait_log("--reenrol: removing the unreadable enrolment file")
+    tentacle.wait_log("register: listening on")
+    assert not (tentacle.state_dir / "enrolment").exists()
     assert p.poll() is None
 
 
