@@ -67,9 +67,9 @@ conn_established(struct conn *c, void *arg)
 	    conn_peer_fingerprint(c));
 	if (lc->l->proto->on_established == NULL)
 		return;
-	if ((lc->state = lc->l->proto->on_established(c,
-	    lc->l->proto->arg)) == NULL)
-		conn_close(c);		/* keeps a reason already given */
+	/* NULL: the protocol already failed the connection (conn_fail
+	 * flushes its reason to the peer: closing now would drop it). */
+	lc->state = lc->l->proto->on_established(c, lc->l->proto->arg);
 }
 
 static int
@@ -79,6 +79,10 @@ conn_frame(struct conn *c, const struct wire_frame *f, void *arg)
 
 	log_debug("%s: %s frame, %u bytes", conn_peer(c),
 	    wire_type_str(f->type), f->len);
+	if (lc->state == NULL && lc->l->proto->on_established != NULL) {
+		conn_fail(c, "internal error: no state");
+		return 0;
+	}
 	return lc->l->proto->on_frame(c, f, lc->state);
 }
 

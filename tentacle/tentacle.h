@@ -106,7 +106,7 @@ struct tentacle_proto {
 	 * give up with status 1 (the reason is logged by the callee). */
 	int	(*start)(struct event_base *, void *arg);
 	/* TLS is up: the connection's state for the calls below, or NULL
-	 * once the callee closed or failed it. */
+	 * once the callee failed it (conn_fail). */
 	void	*(*on_established)(struct conn *, void *arg);
 	/* A whole frame: 0 keep reading, -1 close (see conn_cbs.on_frame). */
 	int	(*on_frame)(struct conn *, const struct wire_frame *,
