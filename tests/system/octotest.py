@@ -6,6 +6,7 @@ Nothing here asserts a timing: every wait is a poll with a deadline that
 is only there so that a broken daemon fails the test instead of hanging it.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -748,3 +749,188 @@ def random_name(prefix="x"):
 
 def which(prog):
     return shutil.which(prog)
+
+
+# ---------------------------------------------------------------- tentacle
+
+TENTACLE_BIN = BUILD / "octoTentacle"
+TENTACLE_LOG_RE = re.compile(
+    r"^octoTentacle\[(\d+)\] (supervisor|register|command worker): ")
+
+
+class Tentacle:
+    """One octoTentacle in its own directory, in the foreground:
+
+        DIR/tentacle.conf  DIR/tentacle.pid  DIR/state/  DIR/log
+
+    address: its listen_address (127.0.0.x); brain: a Brain whose ports it
+    uses (its address is only set as `brain` when tie=True or by start's
+    options, e.g. "-b", "127.0.0.1"). Short poll_interval and io_timeout.
+    """
+
+    def __init__(self, directory, address="127.0.0.2", brain=None,
+                 name=None, overrides=None):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.address = address
+        self.conf = {
+            "name": name or random_name("tentacle-"),
+            "listen_address": address,
+            "register_port": free_port(),
+            "command_port": free_port(),
+            "brain_registerer_port": brain.registerer_port if brain else 1,
+            "brain_commander_port": brain.commander_port if brain else 2,
+            "state_dir": str(self.dir / "state"),
+            "pidfile": str(self.dir / "tentacle.pid"),
+            "scripts_dir": str(self.dir / "scripts"),
+            "io_timeout": 2,
+            "poll_interval": 1,
+        }
+        if overrides:
+            self.conf.update(overrides)
+        self.conf_path = self.dir / "tentacle.conf"
+        self.log_path = self.dir / "log"
+        self.write_conf()
+        self.proc = None
+        self._log = None
+
+    def write_conf(self):
+        lines = ["# octoTentacle configuration written by octotest.py"]
+        for k, v in self.conf.items():
+            if v is not None:
+                lines.append("%s = %s" % (k, v))
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    @property
+    def name(self):
+        return self.conf["name"]
+
+    @property
+    def register_port(self):
+        return int(self.conf["register_port"])
+
+    @property
+    def command_port(self):
+        return int(self.conf["command_port"])
+
+    @property
+    def state_dir(self):
+        return Path(self.conf["state_dir"])
+
+    @property
+    def state_file(self):
+        return self.state_dir / "enrolment"
+
+    @property
+    def cert(self):
+        return self.state_dir / "tentacle.crt"
+
+    @property
+    def key(self):
+        return self.state_dir / "tentacle.key"
+
+    def command(self, *extra):
+        return [str(TENTACLE_BIN), "-c", str(self.conf_path)] + list(extra)
+
+    def run(self, *extra, input=None, timeout=START_TIMEOUT):
+        """Run to completion (--ping, -n...): CompletedProcess."""
+        return subprocess.run(self.command(*extra), capture_output=True,
+                              text=True, input=input, timeout=timeout,
+                              stdin=None if input is not None
+                              else subprocess.DEVNULL)
+
+    def ping(self):
+        return self.run("--ping")
+
+    def start(self, *extra, wait=True, stdin_text=None):
+        """Start in the foreground (-v), log to DIR/log (appended). wait:
+        until its child listens (register or command worker)."""
+        assert self.proc is None or self.proc.poll() is not None, \
+            "tentacle already started"
+        self._mark = len(self.log())
+        if self._log is not None:
+            self._log.close()
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.command("--no-daemon", "-v", *extra),
+            stdin=subprocess.PIPE if stdin_text is not None
+            else subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log, start_new_session=True)
+        if stdin_text is not None:
+            self.proc.stdin.write(stdin_text.encode())
+            self.proc.stdin.close()
+        if wait:
+            self.wait_log(r"(register|command worker): listening on",
+                          start=self._mark)
+        return self.proc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Timeout("octoTentacle still running after %.1fs"
+                          % timeout) from None
+
+    def stop(self):
+        """SIGTERM, then SIGKILL its process group. Never raises."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(STOP_TIMEOUT)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=10.0, start=0):
+        rx = re.compile(pattern, re.M)
+        return wait_for(lambda: rx.search(self.log(), start), timeout,
+                        0.05, "tentacle log line matching %r" % pattern)
+
+    def state(self):
+        """The enrolment state file as a dict (None if absent)."""
+        try:
+            text = self.state_file.read_text()
+        except FileNotFoundError:
+            return None
+        out = {}
+        for line in text.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                k, _, v = line.partition("=")
+                out[k.strip()] = v.strip()
+        return out
+
+    def fingerprint(self):
+        """Its certificate's fingerprint (SPKI SHA-256), by openssl."""
+        return cert_fingerprint(self.cert)
+
+
+def cert_fingerprint(certfile):
+    """SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex."""
+    pub = subprocess.run(["openssl", "x509", "-in", str(certfile), "-noout",
+                          "-pubkey"], capture_output=True, check=True,
+                         timeout=30).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, capture_output=True, check=True,
+                         timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
