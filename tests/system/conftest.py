@@ -32,10 +32,29 @@ def brain_bin():
     return octotest.BRAIN_BIN
 
 
+SANITIZER_REPORT = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "runtime error:")
+
+
+def _stop_and_check(b):
+    """Stop; then a sanitizer report anywhere in the brain's log fails the
+    test (a child that hit one was merely restarted by the maestro)."""
+    b.stop()
+    try:
+        log = b.stderr()
+    except OSError:
+        return
+    for marker in SANITIZER_REPORT:
+        if marker in log:
+            pytest.fail("sanitizer report in %s:\n%s" % (
+                b.stderr_path, log[max(0, log.index(marker) - 200):][:4000]),
+                pytrace=False)
+
+
 def _start_brain(request, directory, overrides=None, verbose=False,
                  start=True):
     b = octotest.Brain(directory, overrides, verbose=verbose)
-    request.addfinalizer(b.stop)
+    request.addfinalizer(lambda: _stop_and_check(b))
     if start:
         b.start()
     return b
