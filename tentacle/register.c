@@ -176,7 +176,16 @@ host_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 		freeifaddrs(ifa);
 	}
 	json_object_set_new(o, "addresses", addrs);
-	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	/* Too long (long addresses, a strange os-release): fewer addresses. */
+	for (;;) {
+		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_SORT_KEYS);
+		if (s == NULL || strlen(s) < outlen ||
+		    json_array_size(addrs) == 0)
+			break;
+		free(s);
+		json_array_remove(addrs, json_array_size(addrs) - 1);
+	}
 	if (s != NULL && strlen(s) < outlen)
 		strlcpy(out, s, outlen);
 	free(s);
@@ -206,6 +215,7 @@ send_request(struct exch *x, struct conn *c)
 {
 	struct msg_enrol_request	 m;
 	struct reg			*r = x->reg;
+	char				 local[OCTO_ADDR_MAX];
 	int				 rc;
 
 	memset(&m, 0, sizeof(m));
@@ -215,11 +225,12 @@ send_request(struct exch *x, struct conn *c)
 	if (link_addr_specific(r->conf->listen_address))
 		strlcpy(m.command_address, r->conf->listen_address,
 		    sizeof(m.command_address));
-	else if (link_local_addr(c, m.command_address,
-	    sizeof(m.command_address)) == -1) {
+	else if (link_local_addr(c, local, sizeof(local)) == -1) {
 		conn_fail(c, "cannot tell my own address");
 		return -1;
-	}
+	} else
+		strlcpy(m.command_address, plain_addr(local),
+		    sizeof(m.command_address));
 	m.command_port = (uint32_t)r->conf->command_port;
 	if (x->outgoing)
 		strlcpy(m.token, r->secret, sizeof(m.token));

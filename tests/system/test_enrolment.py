@@ -328,6 +328,20 @@ def test_token_of_another_brain_is_never_sent(brain, new_tentacle,
     assert tok[:32] not in t.log() + brain.log()
 
 
+def test_listening_everywhere_advertises_the_address_used(brain,
+                                                         new_tentacle):
+    """listen_address 0.0.0.0: the command address sent is the local
+    address of the connection to the brain (not 0.0.0.0)."""
+    c = brain.login()
+    t = new_tentacle("0.0.0.0", brain)
+    st = enrol_self(t, brain, make_token(c)["token"])
+    x = tentacles(c)[int(st["id"])]
+    assert x["address"] == "127.0.0.1", x
+    assert x["port"] == t.command_port
+    assert "0.0.0.0" not in x["facts"]["addresses"]
+    ping_ok(t)
+
+
 def test_brain_unreachable_then_back(brain_factory, new_tentacle):
     # A brain that is not started yet: the tentacle retries.
     b = brain_factory({"io_timeout": 2}, verbose=True, start=False)
