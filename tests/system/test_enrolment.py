@@ -342,6 +342,27 @@ def test_listening_everywhere_advertises_the_address_used(brain,
     ping_ok(t)
 
 
+def test_self_enrolment_with_a_pinned_fingerprint(brain, new_tentacle,
+                                                  other_cert):
+    """brain_fingerprint set: only that brain certificate is enrolled
+    with; another one is refused (logged) and retried, never sent a
+    request."""
+    c = brain.login()
+    t = new_tentacle("127.0.0.2", brain, brain_fingerprint=other_cert[2])
+    t.start("-b", BRAIN, wait=False)
+    t.wait_log(r"register: 127\.0\.0\.1:\d+: brain certificate FPR "
+               r"is not the configured brain_fingerprint: refusing to enrol")
+    t.wait_log(r"(?s)refusing to enrol.*retrying in 1 s.*refusing to enrol")
+    assert t.alive() and t.state() is None
+    assert "enrolment request from" not in brain.log()
+    assert tentacles(c) == {}
+    # The right pin: enrolled.
+    t.stop()
+    t.conf["brain_fingerprint"] = brain_fpr(brain)
+    t.write_conf()
+    assert enrol_self(t, brain)["status"] == "pending"
+
+
 def test_brain_unreachable_then_back(brain_factory, new_tentacle):
     # A brain that is not started yet: the tentacle retries.
     b = brain_factory({"io_timeout": 2}, verbose=True, start=False)
