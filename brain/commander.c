@@ -17,24 +17,9 @@
 
 static struct child_loop loop;
 
-static int
-ping_authenticated(struct peer *p)
-{
-	struct msg_status	st;
-	struct buf		out;
-
-	memset(&st, 0, sizeof(st));
-	st.enrolment = p->enrolment;
-	buf_init(&out, WIRE_PAYLOAD_MAX);
-	if (proto_encode_status(&out, &st) == 0)
-		peer_send(p, &out);
-	buf_free(&out);
-	return -1;
-}
-
 static const struct peer_role commander_role = {
 	.purposes = (1u << PURPOSE_PING),
-	.on_authenticated = ping_authenticated,
+	.on_authenticated = peer_send_status,
 };
 
 static void

@@ -122,6 +122,16 @@ db_step_done(struct db *db, sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Step a statement that changes one row by its ID: 0, DB_NOTFOUND when
+ * no row had that ID, -1 on error. */
+static int
+db_step_changed(struct db *db, sqlite3_stmt *st)
+{
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+}
+
 int
 db_schema_version(struct db *db)
 {
@@ -538,9 +548,7 @@ db_tentacle_set_enrolment(struct db *db, int64_t id, const char *enrolment)
 		return -1;
 	sqlite3_bind_text(st, 1, enrolment, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	if (db_step_done(db, st) == -1)
-		return -1;
-	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+	return db_step_changed(db, st);
 }
 
 int
@@ -552,9 +560,7 @@ db_tentacle_delete(struct db *db, int64_t id)
 	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (db_step_done(db, st) == -1)
-		return -1;
-	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+	return db_step_changed(db, st);
 }
 
 json_t *
@@ -697,8 +703,6 @@ db_token_delete(struct db *db, int64_t id)
 	if ((st = db_prepare(db, "DELETE FROM tokens WHERE id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (db_step_done(db, st) == -1)
-		return -1;
-	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+	return db_step_changed(db, st);
 }
 

@@ -83,6 +83,21 @@ peer_send(struct peer *p, struct buf *frame)
 	return conn_send(p->conn, f.type, f.payload, f.len);
 }
 
+int
+peer_send_status(struct peer *p)
+{
+	struct msg_status	st;
+	struct buf		out;
+
+	memset(&st, 0, sizeof(st));
+	st.enrolment = p->enrolment;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	if (proto_encode_status(&out, &st) == 0)
+		peer_send(p, &out);
+	buf_free(&out);
+	return -1;
+}
+
 void
 peer_refuse(struct peer *p, const char *reason)
 {

@@ -55,6 +55,9 @@ void	peer_key_reply(const struct ipc_msg *);
 
 /* Send a whole frame built by proto_encode_*(). */
 int	peer_send(struct peer *, struct buf *frame);
+/* Answer an authenticated poll or ping with the tentacle's enrolment
+ * status; returns -1 so that on_authenticated can close with it. */
+int	peer_send_status(struct peer *);
 /* Refuse: log with peer, claimed ID and reason, count it at the maestro,
  * send an error and close. */
 void	peer_refuse(struct peer *, const char *reason);

@@ -141,22 +141,6 @@ enrol_reply(const struct ipc_msg *msg)
 	crypto_wipe(&reply, sizeof(reply));
 }
 
-/* A pending tentacle asks how its enrolment stands. */
-static int
-poll_authenticated(struct peer *p)
-{
-	struct msg_status	st;
-	struct buf		out;
-
-	memset(&st, 0, sizeof(st));
-	st.enrolment = p->enrolment;
-	buf_init(&out, WIRE_PAYLOAD_MAX);
-	if (proto_encode_status(&out, &st) == 0)
-		peer_send(p, &out);
-	buf_free(&out);
-	return -1;
-}
-
 /* An offer that ended before its reply: say why, for the admin. */
 static void
 peer_gone(struct peer *p, const char *reason)
@@ -189,7 +173,7 @@ peer_gone(struct peer *p, const char *reason)
 static const struct peer_role registerer_role = {
 	.purposes = (1u << PURPOSE_ENROL) | (1u << PURPOSE_POLL),
 	.on_enrol_frame = enrol_frame,
-	.on_authenticated = poll_authenticated,
+	.on_authenticated = peer_send_status,
 	.on_frame = NULL,
 	.on_close = peer_gone,
 };

@@ -481,18 +481,9 @@ conn_send(struct conn *c, uint8_t type, const void *payload, size_t len)
 {
 	uint8_t	hdr[WIRE_HDR_LEN];
 
-	if (c == NULL || c->finished || c->closing || type == 0 ||
-	    type >= WIRE_TYPE_MAX || len > WIRE_PAYLOAD_MAX ||
-	    (len > 0 && payload == NULL))
+	if (c == NULL || c->finished || c->closing ||
+	    wire_header(hdr, type, len) == -1 || (len > 0 && payload == NULL))
 		return -1;
-	hdr[0] = WIRE_MAGIC0;
-	hdr[1] = WIRE_MAGIC1;
-	hdr[2] = WIRE_VERSION;
-	hdr[3] = type;
-	hdr[4] = (uint8_t)(len >> 24);
-	hdr[5] = (uint8_t)(len >> 16);
-	hdr[6] = (uint8_t)(len >> 8);
-	hdr[7] = (uint8_t)len;
 	if (bufferevent_write(c->bev, hdr, sizeof(hdr)) == -1)
 		return -1;
 	if (len > 0 && bufferevent_write(c->bev, payload, len) == -1)

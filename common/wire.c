@@ -38,15 +38,9 @@ wire_decode(const uint8_t *buf, size_t len, struct wire_frame *f,
 }
 
 int
-wire_encode(struct buf *out, uint8_t type, const void *payload, size_t len)
+wire_header(uint8_t hdr[WIRE_HDR_LEN], uint8_t type, size_t len)
 {
-	uint8_t	hdr[WIRE_HDR_LEN];
-
-	if (type == 0 || type >= WIRE_TYPE_MAX || len > WIRE_PAYLOAD_MAX ||
-	    (len > 0 && payload == NULL))
-		return -1;
-	/* Reserve the whole frame: never leave half a frame in out. */
-	if (buf_reserve(out, WIRE_HDR_LEN + len) == -1)
+	if (type == 0 || type >= WIRE_TYPE_MAX || len > WIRE_PAYLOAD_MAX)
 		return -1;
 	hdr[0] = WIRE_MAGIC0;
 	hdr[1] = WIRE_MAGIC1;
@@ -56,6 +50,19 @@ wire_encode(struct buf *out, uint8_t type, const void *payload, size_t len)
 	hdr[5] = (uint8_t)(len >> 16);
 	hdr[6] = (uint8_t)(len >> 8);
 	hdr[7] = (uint8_t)len;
+	return 0;
+}
+
+int
+wire_encode(struct buf *out, uint8_t type, const void *payload, size_t len)
+{
+	uint8_t	hdr[WIRE_HDR_LEN];
+
+	if (wire_header(hdr, type, len) == -1 || (len > 0 && payload == NULL))
+		return -1;
+	/* Reserve the whole frame: never leave half a frame in out. */
+	if (buf_reserve(out, WIRE_HDR_LEN + len) == -1)
+		return -1;
 	if (buf_append(out, hdr, sizeof(hdr)) == -1 ||
 	    buf_append(out, payload, len) == -1)
 		return -1;

@@ -60,6 +60,9 @@ struct wire_frame {
 enum wire_status wire_decode(const uint8_t *buf, size_t len,
 	    struct wire_frame *f, size_t *consumed);
 
+/* Fill the 8-byte header of a frame; -1 if type or len is not valid. */
+int	wire_header(uint8_t hdr[WIRE_HDR_LEN], uint8_t type, size_t len);
+
 /* Append a whole frame to out. -1 if too long or out's limit is hit. */
 int	wire_encode(struct buf *out, uint8_t type, const void *payload,
 	    size_t len);
