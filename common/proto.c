@@ -70,6 +70,20 @@ proto_hostname_valid(const char *s)
 	return 1;
 }
 
+int
+proto_script_name_valid(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n >= PROTO_SCRIPT_NAME_MAX || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
 /* Printable ASCII only: these strings end up in logs and the page. */
 static int
 printable(const char *s)
@@ -449,6 +463,233 @@ proto_decode_error(const struct wire_frame *f, char *reason, size_t len)
 	for (i = 0; i < n && o + 1 < len; i++)
 		reason[o++] = (p[i] >= 0x20 && p[i] <= 0x7e) ? (char)p[i] : '?';
 	reason[o] = '\0';
+	return 0;
+}
+
+/* ---- runs ------------------------------------------------------------ */
+
+static void
+fill_order(struct packer *p, const void *arg)
+{
+	const struct msg_order	*m = arg;
+
+	pack_u64(p, m->job);
+	pack_str(p, m->script);
+}
+
+int
+proto_encode_order(struct buf *out, const struct msg_order *m)
+{
+	if (m->job == 0 || !proto_script_name_valid(m->script))
+		return -1;
+	return frame(out, WIRE_ORDER, fill_order, m);
+}
+
+int
+proto_decode_order(const struct wire_frame *f, struct msg_order *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_ORDER, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u64(&u, &m->job);
+	unpack_str(&u, m->script, sizeof(m->script));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->job == 0 || m->job > INT64_MAX) {
+		*why = "bad job ID";
+		return -1;
+	}
+	/* The name is checked by the tentacle, which answers "unknown
+	 * script" for a bad one: only its shape as a string is checked
+	 * here. */
+	if (!printable(m->script)) {
+		*why = "bad script name";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_order_ack(struct packer *p, const void *arg)
+{
+	const struct msg_order_ack	*m = arg;
+
+	pack_u64(p, m->job);
+	pack_u8(p, m->accepted);
+	pack_str(p, m->message);
+}
+
+int
+proto_encode_order_ack(struct buf *out, const struct msg_order_ack *m)
+{
+	if (m->job == 0 || m->accepted > 1 || !printable(m->message))
+		return -1;
+	return frame(out, WIRE_ORDER_ACK, fill_order_ack, m);
+}
+
+int
+proto_decode_order_ack(const struct wire_frame *f, struct msg_order_ack *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_ORDER_ACK, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u64(&u, &m->job);
+	unpack_u8(&u, &m->accepted);
+	unpack_str(&u, m->message, sizeof(m->message));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->job == 0 || m->job > INT64_MAX || m->accepted > 1 ||
+	    !printable(m->message)) {
+		*why = "bad order acknowledgement";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_result(struct packer *p, const void *arg)
+{
+	const struct msg_result	*m = arg;
+
+	pack_u64(p, m->job);
+	pack_u8(p, m->outcome);
+	pack_u32(p, (uint32_t)m->exit_status);
+	pack_u32(p, (uint32_t)m->signal);
+	pack_u64(p, m->started_at_ms);
+	pack_u64(p, m->duration_ms);
+	pack_u8(p, m->truncated);
+	pack_bytes(p, m->output, m->output_len);
+}
+
+static int
+result_valid(const struct msg_result *m)
+{
+	return m->job != 0 && m->job <= INT64_MAX && m->outcome != 0 &&
+	    m->outcome < OUTCOME_MAX && m->truncated <= 1 &&
+	    m->signal >= 0 && m->signal < 128 && m->exit_status >= -1 &&
+	    m->exit_status <= 255 && m->output_len <= PROTO_OUTPUT_MAX &&
+	    m->started_at_ms <= INT64_MAX && m->duration_ms <= INT64_MAX;
+}
+
+int
+proto_encode_result(struct buf *out, const struct msg_result *m)
+{
+	if (!result_valid(m) || (m->output_len > 0 && m->output == NULL))
+		return -1;
+	return frame(out, WIRE_RESULT, fill_result, m);
+}
+
+int
+proto_decode_result(const struct wire_frame *f, struct msg_result *m,
+    const char **why)
+{
+	struct unpacker	u;
+	uint32_t	status, sig;
+
+	if (check_type(f, WIRE_RESULT, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u64(&u, &m->job);
+	unpack_u8(&u, &m->outcome);
+	unpack_u32(&u, &status);
+	unpack_u32(&u, &sig);
+	unpack_u64(&u, &m->started_at_ms);
+	unpack_u64(&u, &m->duration_ms);
+	unpack_u8(&u, &m->truncated);
+	unpack_bytes_ref(&u, &m->output, &m->output_len, PROTO_OUTPUT_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	m->exit_status = (int32_t)status;
+	m->signal = (int32_t)sig;
+	if (!result_valid(m)) {
+		*why = "bad result";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_result_ack(struct packer *p, const void *arg)
+{
+	pack_u64(p, ((const struct msg_result_ack *)arg)->job);
+}
+
+int
+proto_encode_result_ack(struct buf *out, const struct msg_result_ack *m)
+{
+	if (m->job == 0)
+		return -1;
+	return frame(out, WIRE_RESULT_ACK, fill_result_ack, m);
+}
+
+int
+proto_decode_result_ack(const struct wire_frame *f, struct msg_result_ack *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_RESULT_ACK, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_u64(&u, &m->job);
+	if (finish(&u, why) == -1)
+		return -1;
+	if (m->job == 0 || m->job > INT64_MAX) {
+		*why = "bad job ID";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_inventory(struct packer *p, const void *arg)
+{
+	const struct msg_inventory	*m = arg;
+
+	pack_str(p, m->facts);
+	pack_bytes(p, m->scripts, m->scripts_len);
+}
+
+int
+proto_encode_inventory(struct buf *out, const struct msg_inventory *m)
+{
+	if ((m->facts[0] != '\0' && !printable(m->facts)) ||
+	    m->scripts_len > PROTO_SCRIPTS_MAX)
+		return -1;
+	return frame(out, WIRE_INVENTORY, fill_inventory, m);
+}
+
+int
+proto_decode_inventory(const struct wire_frame *f, struct msg_inventory *m,
+    const char **why)
+{
+	struct unpacker	 u;
+	const uint8_t	*s;
+	size_t		 i;
+
+	if (check_type(f, WIRE_INVENTORY, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_str(&u, m->facts, sizeof(m->facts));
+	unpack_bytes_ref(&u, &s, &m->scripts_len, PROTO_SCRIPTS_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	for (i = 0; i < m->scripts_len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e) {
+			*why = "bad script list";
+			return -1;
+		}
+	if (m->facts[0] != '\0' && !printable(m->facts)) {
+		*why = "bad facts";
+		return -1;
+	}
+	m->scripts = (const char *)s;
 	return 0;
 }
 

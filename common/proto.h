@@ -11,7 +11,12 @@
  *	client HELLO{purpose}  ->  server HELLO_ACK
  *	client AUTH_ID{id, nonce}  ->  server AUTH_CHALLENGE{nonce, proof}
  *	client AUTH_PROOF{proof}  ->  server AUTH_OK
- *	then what the purpose asks (STATUS for a poll or a ping).
+ *	then what the purpose asks:
+ *	  POLL (6000)	brain STATUS
+ *	  PING (6001)	brain STATUS (octoTentacle --ping)
+ *	  PING (7001)	tentacle INVENTORY (the brain's keepalive)
+ *	  ORDER (7001)	brain ORDER{job, script} -> tentacle ORDER_ACK
+ *	  RESULT (6001)	tentacle RESULT{job, ...} -> brain RESULT_ACK
  */
 #ifndef OCTO_PROTO_H
 #define OCTO_PROTO_H
@@ -30,6 +35,10 @@
 #define PROTO_TOKEN_SECRET_LEN	32	/* hex digits of a token's secret */
 #define PROTO_VERSION_MAX	32
 #define PROTO_MESSAGE_MAX	200
+#define PROTO_SCRIPT_NAME_MAX	64	/* [A-Za-z0-9._-], no leading dot */
+#define PROTO_SCRIPTS_MAX	(64 * 1024)	/* JSON array of scripts */
+/* Output on the wire: the captured output plus the truncation marker. */
+#define PROTO_OUTPUT_MAX	(OCTO_OUTPUT_MAX + 128)
 
 enum proto_purpose {
 	PURPOSE_ENROL = 1,	/* enrolment exchange, no key yet */
@@ -88,6 +97,48 @@ struct msg_status {
 	char		message[PROTO_MESSAGE_MAX];
 };
 
+struct msg_order {
+	uint64_t	job;
+	char		script[PROTO_SCRIPT_NAME_MAX];
+};
+
+struct msg_order_ack {
+	uint64_t	job;
+	uint8_t		accepted;	/* 0: will not run it (message says) */
+	char		message[PROTO_MESSAGE_MAX];
+};
+
+enum proto_outcome {
+	OUTCOME_RAN = 1,	/* exit_status or signal tell how */
+	OUTCOME_TIMEOUT,	/* killed at the time limit */
+	OUTCOME_FAILED,		/* could not be run (message in output) */
+	OUTCOME_MAX
+};
+
+struct msg_result {
+	uint64_t	 job;
+	uint8_t		 outcome;	/* enum proto_outcome */
+	int32_t		 exit_status;	/* -1 when killed by a signal */
+	int32_t		 signal;	/* 0 when it exited */
+	uint64_t	 started_at_ms;	/* Unix time */
+	uint64_t	 duration_ms;
+	uint8_t		 truncated;
+	const uint8_t	*output;	/* decoded: points into the frame */
+	size_t		 output_len;	/* <= PROTO_OUTPUT_MAX */
+};
+
+struct msg_result_ack {
+	uint64_t	job;
+};
+
+struct msg_inventory {
+	char		facts[PROTO_FACTS_MAX];	/* JSON object text */
+	/* JSON array of {"name","sha256","description"}: the brain parses
+	 * and checks it (a list of any length within the limit). */
+	const char	*scripts;		/* decoded: into the frame */
+	size_t		 scripts_len;
+};
+
 /* Encoders append one whole frame to out; -1 if a field is out of shape
  * or out's limit is hit. */
 int	proto_encode_hello(struct buf *, const struct msg_hello *);
@@ -121,6 +172,26 @@ int	proto_decode_auth_proof(const struct wire_frame *,
 	    struct msg_auth_proof *, const char **why);
 int	proto_decode_status(const struct wire_frame *, struct msg_status *,
 	    const char **why);
+int	proto_encode_order(struct buf *, const struct msg_order *);
+int	proto_encode_order_ack(struct buf *, const struct msg_order_ack *);
+int	proto_encode_result(struct buf *, const struct msg_result *);
+int	proto_encode_result_ack(struct buf *, const struct msg_result_ack *);
+int	proto_encode_inventory(struct buf *, const struct msg_inventory *);
+int	proto_decode_order(const struct wire_frame *, struct msg_order *,
+	    const char **why);
+int	proto_decode_order_ack(const struct wire_frame *,
+	    struct msg_order_ack *, const char **why);
+/* output and scripts point into the frame: valid while it is. */
+int	proto_decode_result(const struct wire_frame *, struct msg_result *,
+	    const char **why);
+int	proto_decode_result_ack(const struct wire_frame *,
+	    struct msg_result_ack *, const char **why);
+int	proto_decode_inventory(const struct wire_frame *,
+	    struct msg_inventory *, const char **why);
+/* A script name a tentacle may run: [A-Za-z0-9._-], 1..63 characters, no
+ * leading dot (so no "..", no hidden file, no path). */
+int	proto_script_name_valid(const char *);
+
 /* WIRE_ERROR's reason, cleaned to printable ASCII for the log. */
 int	proto_decode_error(const struct wire_frame *, char *reason,
 	    size_t len);

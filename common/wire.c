@@ -103,6 +103,11 @@ wire_type_str(uint8_t type)
 		[WIRE_AUTH_PROOF] = "AUTH_PROOF",
 		[WIRE_AUTH_OK] = "AUTH_OK",
 		[WIRE_STATUS] = "STATUS",
+		[WIRE_ORDER] = "ORDER",
+		[WIRE_ORDER_ACK] = "ORDER_ACK",
+		[WIRE_RESULT] = "RESULT",
+		[WIRE_RESULT_ACK] = "RESULT_ACK",
+		[WIRE_INVENTORY] = "INVENTORY",
 	};
 
 	if (type >= WIRE_TYPE_MAX || names[type] == NULL)

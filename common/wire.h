@@ -33,6 +33,11 @@ enum wire_type {
 	WIRE_AUTH_PROOF,	/* client: proof */
 	WIRE_AUTH_OK,		/* server: both proven */
 	WIRE_STATUS,		/* brain: enrolment status (poll, ping) */
+	WIRE_ORDER,		/* brain: run this script for this job */
+	WIRE_ORDER_ACK,		/* tentacle: will run it, or why not */
+	WIRE_RESULT,		/* tentacle: a job's result */
+	WIRE_RESULT_ACK,	/* brain: stored, delete your spool file */
+	WIRE_INVENTORY,		/* tentacle: facts and scripts (keepalive) */
 	WIRE_TYPE_MAX
 };
 

@@ -236,6 +236,98 @@ test_small_messages(void **state)
 	buf_free(&b);
 }
 
+static void
+test_run_messages(void **state)
+{
+	struct msg_order	o, od;
+	struct msg_order_ack	a, ad;
+	struct msg_result	r, rd;
+	struct msg_result_ack	k, kd;
+	struct msg_inventory	inv, invd;
+	struct buf		b;
+	struct wire_frame	f;
+	const char		*why;
+	static const char	out[] = "line one\nline two\n";
+	static const char	scripts[] =
+	    "[{\"name\":\"disk-usage\",\"sha256\":\"00\"}]";
+
+	buf_init(&b, WIRE_PAYLOAD_MAX);
+	memset(&o, 0, sizeof(o));
+	o.job = 12;
+	strcpy(o.script, "disk-usage");
+	assert_int_equal(proto_encode_order(&b, &o), 0);
+	f = frame_of(&b);
+	memset(&od, 0, sizeof(od));
+	assert_int_equal(proto_decode_order(&f, &od, &why), 0);
+	assert_memory_equal(&o, &od, sizeof(o));
+	for (f.len = 0; f.len < frame_of(&b).len; f.len++)
+		assert_int_equal(proto_decode_order(&f, &od, &why), -1);
+	/* The brain never sends a name a tentacle must refuse. */
+	strcpy(o.script, "../etc/passwd");
+	assert_int_equal(proto_encode_order(&b, &o), -1);
+	strcpy(o.script, ".hidden");
+	assert_int_equal(proto_encode_order(&b, &o), -1);
+	assert_false(proto_script_name_valid("a/b"));
+	assert_false(proto_script_name_valid(""));
+	assert_true(proto_script_name_valid("sshd-config"));
+
+	buf_reset(&b);
+	memset(&a, 0, sizeof(a));
+	a.job = 12;
+	strcpy(a.message, "unknown script");
+	assert_int_equal(proto_encode_order_ack(&b, &a), 0);
+	f = frame_of(&b);
+	memset(&ad, 0, sizeof(ad));
+	assert_int_equal(proto_decode_order_ack(&f, &ad, &why), 0);
+	assert_memory_equal(&a, &ad, sizeof(a));
+
+	buf_reset(&b);
+	memset(&r, 0, sizeof(r));
+	r.job = 12;
+	r.outcome = OUTCOME_RAN;
+	r.exit_status = 1;
+	r.started_at_ms = 1700000000000ULL;
+	r.duration_ms = 42;
+	r.output = (const uint8_t *)out;
+	r.output_len = sizeof(out) - 1;
+	assert_int_equal(proto_encode_result(&b, &r), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_result(&f, &rd, &why), 0);
+	assert_int_equal(rd.job, 12);
+	assert_int_equal(rd.exit_status, 1);
+	assert_int_equal(rd.output_len, sizeof(out) - 1);
+	assert_memory_equal(rd.output, out, sizeof(out) - 1);
+	for (f.len = 0; f.len < frame_of(&b).len; f.len++)
+		assert_int_equal(proto_decode_result(&f, &rd, &why), -1);
+	r.outcome = OUTCOME_MAX;
+	assert_int_equal(proto_encode_result(&b, &r), -1);
+	r.outcome = OUTCOME_RAN;
+	r.signal = 200;
+	assert_int_equal(proto_encode_result(&b, &r), -1);
+	r.signal = 0;
+	r.output_len = PROTO_OUTPUT_MAX + 1;
+	assert_int_equal(proto_encode_result(&b, &r), -1);
+
+	buf_reset(&b);
+	k.job = 12;
+	assert_int_equal(proto_encode_result_ack(&b, &k), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_result_ack(&f, &kd, &why), 0);
+	assert_int_equal(kd.job, 12);
+
+	buf_reset(&b);
+	memset(&inv, 0, sizeof(inv));
+	strcpy(inv.facts, "{}");
+	inv.scripts = scripts;
+	inv.scripts_len = sizeof(scripts) - 1;
+	assert_int_equal(proto_encode_inventory(&b, &inv), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_inventory(&f, &invd, &why), 0);
+	assert_int_equal(invd.scripts_len, sizeof(scripts) - 1);
+	assert_memory_equal(invd.scripts, scripts, sizeof(scripts) - 1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -244,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_enrol_request_bad_fields),
 		cmocka_unit_test(test_enrol_reply),
 		cmocka_unit_test(test_small_messages),
+		cmocka_unit_test(test_run_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
