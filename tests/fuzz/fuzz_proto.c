@@ -1,14 +1,17 @@
 /*
  * The protocol's message decoders (common/proto.c: HELLO, ENROL_REQUEST,
- * ENROL_REPLY, AUTH_*, STATUS, ERROR) on every frame wire_decode finds in
- * the input, each frame handed to every decoder.
+ * ENROL_REPLY, AUTH_*, STATUS, ORDER, ORDER_ACK, RESULT, RESULT_ACK,
+ * INVENTORY, ERROR) on every frame wire_decode finds in the input, each
+ * frame handed to every decoder.
  *
  * Invariants: a decoder given a frame of another type refuses it; a
  * refusal always has a reason; an accepted message has every field in
  * shape (enums in range, IDs in 1..INT64_MAX, hostnames, fingerprints and
  * tokens valid, strings printable and NUL-terminated within their field);
  * and its encoder writes back exactly the frame decoded (one encoding per
- * message). proto_decode_error always leaves a printable, NUL-terminated
+ * message; an ORDER's script name is only checked as a printable string
+ * by the decoder, the tentacle refuses a bad one, so it round-trips when
+ * the name is valid). Fields that point into the frame stay inside it. proto_decode_error always leaves a printable, NUL-terminated
  * reason within the buffer it was given, whatever its size.
  */
 #include <string.h>
@@ -59,11 +62,18 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	struct msg_auth_challenge	*ch = malloc(sizeof(*ch));
 	struct msg_auth_proof		*pr = malloc(sizeof(*pr));
 	struct msg_status		*st = malloc(sizeof(*st));
+	struct msg_order		*od = malloc(sizeof(*od));
+	struct msg_order_ack		*oa = malloc(sizeof(*oa));
+	struct msg_result		*rs = malloc(sizeof(*rs));
+	struct msg_result_ack		*ra = malloc(sizeof(*ra));
+	struct msg_inventory		*iv = malloc(sizeof(*iv));
 	char				*reason = malloc(errlen ? errlen : 1);
 	const char			*why;
+	size_t				 i;
 	int				 rc;
 
 	FUZZ_CHECK(h && rq && rp && id && ch && pr && st && reason);
+	FUZZ_CHECK(od && oa && rs && ra && iv);
 
 	why = NULL;
 	if (decoded(proto_decode_hello(f, h, &why), WIRE_HELLO, why)) {
@@ -141,6 +151,64 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		FUZZ_CHECK(proto_encode_status(b, st) == 0);
 		check_same(b);
 	}
+	why = NULL;
+	if (decoded(proto_decode_order(f, od, &why), WIRE_ORDER, why)) {
+		FUZZ_CHECK(od->job >= 1 && od->job <= INT64_MAX);
+		check_printable(od->script, sizeof(od->script));
+		if (proto_script_name_valid(od->script)) {
+			FUZZ_CHECK(proto_encode_order(b, od) == 0);
+			check_same(b);
+		} else
+			FUZZ_CHECK(proto_encode_order(b, od) == -1);
+	}
+	why = NULL;
+	if (decoded(proto_decode_order_ack(f, oa, &why), WIRE_ORDER_ACK,
+	    why)) {
+		FUZZ_CHECK(oa->job >= 1 && oa->job <= INT64_MAX);
+		FUZZ_CHECK(oa->accepted <= 1);
+		check_printable(oa->message, sizeof(oa->message));
+		FUZZ_CHECK(proto_encode_order_ack(b, oa) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_result(f, rs, &why), WIRE_RESULT, why)) {
+		FUZZ_CHECK(rs->job >= 1 && rs->job <= INT64_MAX);
+		FUZZ_CHECK(rs->outcome >= OUTCOME_RAN &&
+		    rs->outcome < OUTCOME_MAX);
+		FUZZ_CHECK(rs->exit_status >= -1 && rs->exit_status <= 255);
+		FUZZ_CHECK(rs->signal >= 0 && rs->signal < 128);
+		FUZZ_CHECK(rs->truncated <= 1);
+		FUZZ_CHECK(rs->started_at_ms <= INT64_MAX &&
+		    rs->duration_ms <= INT64_MAX);
+		FUZZ_CHECK(rs->output_len <= PROTO_OUTPUT_MAX);
+		FUZZ_CHECK(rs->output_len == 0 ||
+		    (rs->output >= f->payload && rs->output + rs->output_len
+		    <= f->payload + f->len));
+		FUZZ_CHECK(proto_encode_result(b, rs) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_result_ack(f, ra, &why), WIRE_RESULT_ACK,
+	    why)) {
+		FUZZ_CHECK(ra->job >= 1 && ra->job <= INT64_MAX);
+		FUZZ_CHECK(proto_encode_result_ack(b, ra) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_inventory(f, iv, &why), WIRE_INVENTORY,
+	    why)) {
+		check_printable(iv->facts, sizeof(iv->facts));
+		FUZZ_CHECK(iv->scripts_len <= PROTO_SCRIPTS_MAX);
+		FUZZ_CHECK(iv->scripts_len == 0 ||
+		    ((const uint8_t *)iv->scripts >= f->payload &&
+		    (const uint8_t *)iv->scripts + iv->scripts_len <=
+		    f->payload + f->len));
+		for (i = 0; i < iv->scripts_len; i++)
+			FUZZ_CHECK(iv->scripts[i] >= 0x20 &&
+			    iv->scripts[i] <= 0x7e);
+		FUZZ_CHECK(proto_encode_inventory(b, iv) == 0);
+		check_same(b);
+	}
 
 	/* The error's reason, into a buffer of a size the input picks. */
 	memset(reason, 'J', errlen ? errlen : 1);
@@ -152,6 +220,11 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		check_printable(reason, errlen);
 
 	free(reason);
+	free(iv);
+	free(ra);
+	free(rs);
+	free(oa);
+	free(od);
 	free(st);
 	free(pr);
 	free(ch);

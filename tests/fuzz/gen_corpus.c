@@ -107,7 +107,7 @@ gen_wire(void)
 	b.data[2] = 2;
 	put_buf("wire", "bad-version", &b);
 	wire_encode(&b, WIRE_ERROR, "x", 1);
-	b.data[3] = WIRE_TYPE_MAX;
+	b.data[3] = 0xee;	/* past WIRE_TYPE_MAX for a long while */
 	put_buf("wire", "bad-type", &b);
 	wire_encode(&b, WIRE_ERROR, "x", 1);
 	b.data[4] = 0xff;
@@ -188,7 +188,7 @@ gen_ipc(void)
 	buf_reset(&p);
 	put("ipc", "truncated", b.data, b.len - 1);
 	put("ipc", "header-only", b.data, IPC_HDR_LEN);
-	b.data[0] = IPC_TYPE_MAX;
+	b.data[0] = 0xee;	/* past IPC_TYPE_MAX for a long while */
 	put_buf("ipc", "bad-type", &b);
 
 	buf_free(&p);
@@ -215,6 +215,11 @@ gen_proto(void)
 	struct msg_auth_challenge	ch;
 	struct msg_auth_proof		pr;
 	struct msg_status		st;
+	struct msg_order		od;
+	struct msg_order_ack		oa;
+	struct msg_result		rs;
+	struct msg_result_ack		ra;
+	struct msg_inventory		iv;
 	struct buf			b;
 
 	buf_init(&b, 1 << 20);
@@ -275,6 +280,46 @@ gen_proto(void)
 	strcpy(st.message, "rejected by admin");
 	proto_encode_status(&b, &st);
 	proto_put("status", &b, 64);
+
+	memset(&od, 0, sizeof(od));
+	od.job = 7;
+	strcpy(od.script, "audit-ssh.sh");
+	proto_encode_order(&b, &od);
+	proto_put("order", &b, 64);
+	memset(&oa, 0, sizeof(oa));
+	oa.job = 7;
+	oa.accepted = 0;
+	strcpy(oa.message, "unknown script");
+	proto_encode_order_ack(&b, &oa);
+	proto_put("order-ack", &b, 64);
+	memset(&rs, 0, sizeof(rs));
+	rs.job = 7;
+	rs.outcome = OUTCOME_RAN;
+	rs.exit_status = 1;
+	rs.started_at_ms = 1700000000123ULL;
+	rs.duration_ms = 1500;
+	rs.output = (const uint8_t *)"PermitRootLogin yes\n\0binary\xff";
+	rs.output_len = 28;
+	proto_encode_result(&b, &rs);
+	proto_put("result", &b, 64);
+	rs.outcome = OUTCOME_TIMEOUT;
+	rs.exit_status = -1;
+	rs.signal = 9;
+	rs.truncated = 1;
+	rs.output_len = 0;
+	proto_encode_result(&b, &rs);
+	proto_put("result-timeout", &b, 64);
+	memset(&ra, 0, sizeof(ra));
+	ra.job = 7;
+	proto_encode_result_ack(&b, &ra);
+	proto_put("result-ack", &b, 64);
+	memset(&iv, 0, sizeof(iv));
+	strcpy(iv.facts, "{\"os\":\"Debian GNU/Linux 12\"}");
+	iv.scripts = "[{\"name\":\"audit-ssh.sh\",\"sha256\":\"ab\","
+	    "\"description\":\"sshd settings\"}]";
+	iv.scripts_len = strlen(iv.scripts);
+	proto_encode_inventory(&b, &iv);
+	proto_put("inventory", &b, 64);
 
 	proto_encode_error(&b, "unknown tentacle");
 	proto_put("error", &b, 8);
@@ -666,7 +711,8 @@ gen_login_json(void)
 		"{\"username\":\"\\ud83d\\udc19\",\"password\":\"\\u00e9\"}",
 		"[\"admin\",\"secret\"]",
 		"{\"username\":\"admin\",\"password\":\"secret\"} junk",
-		"  {\n\t\"password\" : \"secret\" , \"username\" : \"admin\"\n}\n",
+		"  {\n\t\"password\" : \"secret\" , "
+		    "\"username\" : \"admin\"\n}\n",
 		"{\"username\":\"admin\"",
 	};
 	char	 name[32], user[OCTO_NAME_MAX + 1], pw[OCTO_PASSWORD_MAX + 2];
