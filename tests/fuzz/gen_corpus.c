@@ -711,8 +711,8 @@ gen_login_json(void)
 		"{\"username\":\"\\ud83d\\udc19\",\"password\":\"\\u00e9\"}",
 		"[\"admin\",\"secret\"]",
 		"{\"username\":\"admin\",\"password\":\"secret\"} junk",
-		"  {\n\t\"password\" : \"secret\" , "
-		    "\"username\" : \"admin\"\n}\n",
+		("  {\n\t\"password\" : \"secret\" , "
+		    "\"username\" : \"admin\"\n}\n"),
 		"{\"username\":\"admin\"",
 	};
 	char	 name[32], user[OCTO_NAME_MAX + 1], pw[OCTO_PASSWORD_MAX + 2];
