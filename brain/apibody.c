@@ -11,6 +11,7 @@
 #include "brain.h"
 #include "crypto.h"
 #include "net.h"
+#include "proto.h"
 
 static json_t *
 load_object(const char *body, size_t len, const char **why)
@@ -138,6 +139,56 @@ apibody_token(const char *body, size_t len, struct token_body *tb,
 		tb->uses = (uint32_t)uses;
 		rc = 0;
 	}
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_run(const char *body, size_t len, struct run_body *rb,
+    const char **why)
+{
+	json_t		*j, *t, *v;
+	const char	*script;
+	size_t		 i, n;
+	int		 rc = -1;
+
+	memset(rb, 0, sizeof(*rb));
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	script = member_string(j, "script");
+	t = json_object_get(j, "tentacles");
+	if (script == NULL || !proto_script_name_valid(script) ||
+	    strlcpy(rb->script, script, sizeof(rb->script)) >=
+	    sizeof(rb->script)) {
+		*why = "script must be the name of a script (letters, digits, "
+		    ". _ -)";
+		goto out;
+	}
+	if (json_is_string(t) && strcmp(json_string_value(t), "all") == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (!json_is_array(t) || (n = json_array_size(t)) == 0 ||
+	    n > RUN_TENTACLES_MAX) {
+		*why = "tentacles must be \"all\" or a list of tentacle IDs";
+		goto out;
+	}
+	if ((rb->tentacles = calloc(n, sizeof(*rb->tentacles))) == NULL) {
+		*why = "out of memory";
+		goto out;
+	}
+	json_array_foreach(t, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			*why = "tentacle IDs are positive integers";
+			free(rb->tentacles);
+			rb->tentacles = NULL;
+			goto out;
+		}
+		rb->tentacles[i] = (uint64_t)json_integer_value(v);
+	}
+	rb->ntentacles = (uint32_t)n;
+	rc = 0;
+out:
 	json_decref(j);
 	return rc;
 }

@@ -26,6 +26,12 @@ struct token_body {
 	uint32_t	uses;		/* default 1 */
 };
 
+struct run_body {
+	char		 script[64];
+	uint32_t	 ntentacles;	/* 0: "all" */
+	uint64_t	*tentacles;	/* malloc'd; free it */
+};
+
 /* -1 and status 400 for a malformed body; for login, a well-formed body
  * whose values cannot be right (too long) gets *status 401, the same as a
  * wrong password. */
@@ -34,6 +40,9 @@ int	apibody_login(const char *, size_t, struct login_body *, int *status,
 int	apibody_enrol(const char *, size_t, struct enrol_body *,
 	    const char **why);
 int	apibody_token(const char *, size_t, struct token_body *,
+	    const char **why);
+/* {"script": name, "tentacles": "all" | [id, ...]} */
+int	apibody_run(const char *, size_t, struct run_body *,
 	    const char **why);
 
 #endif

@@ -77,12 +77,19 @@ enum api_op {
 	API_TOKENS,		/* GET /api/tokens */
 	API_TOKEN_CREATE,	/* POST /api/tokens: u64 expires_in, u32 uses */
 	API_TOKEN_REVOKE,	/* DELETE /api/tokens/{id}: u64 id */
+	API_RUN_CREATE,		/* POST /api/runs: str script, u32 n, n x u64
+				   tentacle IDs (n = 0: all accepted) */
+	API_RUNS,		/* GET /api/runs */
+	API_RUN,		/* GET /api/runs/{id}: u64 id */
+	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id */
+	API_RESULT,		/* GET /api/results/{id}: u64 id */
 	API_OP_MAX
 };
 
 /* Bounds the webserv checks before asking, and the maestro again. */
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
 #define TOKEN_USES_MAX		100000
+#define RUN_TENTACLES_MAX	10000	/* IDs listed in one run request */
 
 /* IPC_AUTH_LOGIN payload: str client address, str user, str password.
  * Reply: IPC_API_REPLY with the session key in the cookie field. */
@@ -101,6 +108,14 @@ enum api_op {
  * Handshake key lookup (registerer, commander; id = connection number):
  *   IPC_TENTACLE_LOOKUP   u64 tentacle id
  *   IPC_TENTACLE_KEY      u8 found, bytes key, str fingerprint, u8 enrolment
+ * Runs (maestro <-> commander):
+ *   IPC_RUN_ORDER      u64 job, u64 tentacle, str address, u32 port,
+ *                      str fingerprint, bytes key, str script
+ *   IPC_JOB_STATE      u64 job, str state (sent|failed|unreachable),
+ *                      str message
+ *   IPC_RESULT_STORE   (id = connection) u64 tentacle, bytes the RESULT
+ *                      frame's payload (decoded again by the maestro)
+ *   IPC_RESULT_STORED  (id = connection) u8 ok, u64 job, str error
  */
 
 #endif

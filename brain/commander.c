@@ -3,40 +3,306 @@
  * script run, then disconnects; listens on 6001 for tentacles that deliver
  * results and hands them to the maestro for storage (report 2.4, 3.3).
  *
- * This version serves the authenticated PING on 6001 (a tentacle checks
- * that its brain knows it: `octoTentacle --ping`); orders and results come
- * with the next issue and are refused until then.
+ * Orders fan out without blocking: at most COMMANDER_IN_FLIGHT connections
+ * at once, each bounded by io_timeout per step, so a slow or dead tentacle
+ * never holds up the others; it is reported unreachable.
+ * 6001 also serves the authenticated PING of `octoTentacle --ping`.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+
+#include <bsd/string.h>
 
 #include "brain.h"
 #include "buf.h"
 #include "child.h"
+#include "crypto.h"
 #include "log.h"
+#include "pack.h"
 #include "peer.h"
 
-static struct child_loop loop;
+/* Connections to tentacles at once: enough to keep a fleet busy, few
+ * enough that a burst of orders cannot exhaust descriptors. */
+#define COMMANDER_IN_FLIGHT	64
 
-static const struct peer_role commander_role = {
-	.purposes = (1u << PURPOSE_PING),
-	.on_authenticated = peer_send_status,
+struct order {
+	uint64_t		 job;
+	uint64_t		 tentacle;
+	char			 address[OCTO_ADDR_MAX];
+	uint32_t		 port;
+	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
+	uint8_t			 key[PROTO_KEY_LEN];
+	char			 script[PROTO_SCRIPT_NAME_MAX];
+	int			 reported;
+	TAILQ_ENTRY(order)	 entry;
+};
+
+static struct child_loop	 loop;
+static struct child_env		*env;
+static TAILQ_HEAD(, order)	 queue = TAILQ_HEAD_INITIALIZER(queue);
+static int			 in_flight;
+
+static void	pump(void);
+
+static void
+job_state(struct order *o, const char *state, const char *message)
+{
+	struct buf	b;
+	struct packer	p;
+
+	if (o->reported)
+		return;
+	o->reported = 1;
+	buf_init(&b, 1024);
+	pack_init(&p, &b);
+	pack_u64(&p, o->job);
+	pack_str(&p, state);
+	pack_str(&p, message);
+	if (pack_error(&p) == 0)
+		ipc_send(loop.chan, IPC_JOB_STATE, 0, b.data, b.len);
+	buf_free(&b);
+}
+
+/* ---- orders out -------------------------------------------------------- */
+
+static int
+order_authenticated(struct peer *p)
+{
+	struct order		*o = p->data;
+	struct msg_order	 m;
+	struct buf		 out;
+	int			 rc;
+
+	memset(&m, 0, sizeof(m));
+	m.job = o->job;
+	strlcpy(m.script, o->script, sizeof(m.script));
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	rc = proto_encode_order(&out, &m) == 0 ? peer_send(p, &out) : -1;
+	buf_free(&out);
+	if (rc == -1) {
+		job_state(o, "failed", "cannot encode the order");
+		return -1;
+	}
+	return 0;		/* wait for ORDER_ACK */
+}
+
+static int
+order_frame(struct peer *p, const struct wire_frame *f)
+{
+	struct order		*o = p->data;
+	struct msg_order_ack	 ack;
+	const char		*why;
+
+	if (f->type == WIRE_ERROR) {
+		char	reason[PROTO_MESSAGE_MAX], msg[PROTO_MESSAGE_MAX + 16];
+
+		proto_decode_error(f, reason, sizeof(reason));
+		snprintf(msg, sizeof(msg), "refused: %s", reason);
+		job_state(o, "failed", msg);
+		return -1;
+	}
+	if (proto_decode_order_ack(f, &ack, &why) == -1 || ack.job != o->job) {
+		job_state(o, "failed", "the tentacle's answer was malformed");
+		conn_fail(p->conn, "bad order acknowledgement");
+		return -1;
+	}
+	if (ack.accepted)
+		job_state(o, "sent", "");
+	else
+		job_state(o, "failed", ack.message[0] ? ack.message :
+		    "the tentacle refused the order");
+	return -1;		/* done: the tentacle runs it on its own */
+}
+
+static void
+order_closed(struct peer *p, const char *reason)
+{
+	struct order	*o = p->data;
+
+	if (o == NULL)
+		return;
+	if (!o->reported)
+		log_warnx("job %llu: tentacle %llu at %s:%u unreachable: %s",
+		    (unsigned long long)o->job,
+		    (unsigned long long)o->tentacle, o->address, o->port,
+		    reason);
+	job_state(o, "unreachable", reason);
+	crypto_wipe(o, sizeof(*o));
+	free(o);
+	p->data = NULL;
+	in_flight--;
+	pump();
+}
+
+static const struct peer_role order_role = {
+	.purposes = (1u << PURPOSE_ORDER),
+	.on_authenticated = order_authenticated,
+	.on_frame = order_frame,
+	.on_close = order_closed,
+};
+
+/* Start queued orders while there is room. */
+static void
+pump(void)
+{
+	struct order	*o;
+	char		 err[256];
+
+	while (in_flight < COMMANDER_IN_FLIGHT &&
+	    (o = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, o, entry);
+		if (peer_connect_tentacle(&loop, env, &order_role, o->address,
+		    (int)o->port, o->fingerprint, o->tentacle, o->key,
+		    PURPOSE_ORDER, o, err, sizeof(err)) == NULL) {
+			job_state(o, "unreachable", err);
+			crypto_wipe(o, sizeof(*o));
+			free(o);
+			continue;
+		}
+		crypto_wipe(o->key, sizeof(o->key));
+		in_flight++;
+	}
+}
+
+static void
+run_order(const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct order	*o;
+	const uint8_t	*key;
+	size_t		 keylen;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		log_warnx("out of memory: order dropped");
+		return;
+	}
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &o->job);
+	unpack_u64(&u, &o->tentacle);
+	unpack_str(&u, o->address, sizeof(o->address));
+	unpack_u32(&u, &o->port);
+	unpack_str(&u, o->fingerprint, sizeof(o->fingerprint));
+	unpack_bytes_ref(&u, &key, &keylen, PROTO_KEY_LEN);
+	unpack_str(&u, o->script, sizeof(o->script));
+	if (unpack_end(&u) == -1 || keylen != PROTO_KEY_LEN ||
+	    o->port == 0 || o->port > 65535) {
+		log_warnx("malformed order from the maestro");
+		free(o);
+		return;
+	}
+	memcpy(o->key, key, sizeof(o->key));
+	TAILQ_INSERT_TAIL(&queue, o, entry);
+	pump();
+}
+
+/* ---- results in, and pings ------------------------------------------- */
+
+static int
+inbound_authenticated(struct peer *p)
+{
+	if (p->hs.purpose == PURPOSE_PING)
+		return peer_send_status(p);
+	if (p->enrolment != ENROLMENT_ACCEPTED) {
+		peer_refuse(p, "results are taken from accepted tentacles only");
+		return -1;
+	}
+	return 0;		/* a RESULT follows */
+}
+
+static int
+inbound_frame(struct peer *p, const struct wire_frame *f)
+{
+	struct msg_result	 r;
+	const char		*why;
+	struct buf		 b;
+	struct packer		 pk;
+
+	if (p->data != NULL || proto_decode_result(f, &r, &why) == -1) {
+		peer_refuse(p, p->data ? "one result per connection" :
+		    "malformed result");
+		return -1;
+	}
+	/* The maestro decodes it again before anything is stored. */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&pk, &b);
+	pack_u64(&pk, p->id);
+	pack_bytes(&pk, f->payload, f->len);
+	if (pack_error(&pk) || ipc_send(loop.chan, IPC_RESULT_STORE,
+	    p->number, b.data, b.len) == -1) {
+		buf_free(&b);
+		conn_fail(p->conn, "internal error");
+		return -1;
+	}
+	buf_free(&b);
+	p->data = p;		/* asked: wait for the maestro */
+	return 0;
+}
+
+static void
+result_stored(const struct ipc_msg *msg)
+{
+	struct unpacker		u;
+	struct peer		*p;
+	struct msg_result_ack	ack;
+	struct buf		out;
+	uint8_t			ok;
+	char			error[128];
+
+	if ((p = peer_find(msg->hdr.id)) == NULL)
+		return;		/* it left: it will deliver again */
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u8(&u, &ok);
+	unpack_u64(&u, &ack.job);
+	unpack_str(&u, error, sizeof(error));
+	if (unpack_end(&u) == -1) {
+		conn_fail(p->conn, "internal error");
+		return;
+	}
+	if (!ok) {
+		peer_refuse(p, error);
+		return;
+	}
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	if (proto_encode_result_ack(&out, &ack) == 0 && peer_send(p, &out) == 0)
+		conn_shutdown(p->conn);
+	else
+		conn_fail(p->conn, "internal error");
+	buf_free(&out);
+}
+
+static const struct peer_role inbound_role = {
+	.purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_RESULT),
+	.on_authenticated = inbound_authenticated,
+	.on_frame = inbound_frame,
 };
 
 static void
 maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
-	if (msg->hdr.type == IPC_TENTACLE_KEY)
+	switch (msg->hdr.type) {
+	case IPC_TENTACLE_KEY:
 		peer_key_reply(msg);
-	else
+		break;
+	case IPC_RUN_ORDER:
+		run_order(msg);
+		break;
+	case IPC_RESULT_STORED:
+		result_stored(msg);
+		break;
+	default:
 		log_debug("ignoring %s from the maestro",
 		    ipc_type_str(msg->hdr.type));
+	}
 }
 
 int
-commander_main(struct child_env *env)
+commander_main(struct child_env *e)
 {
+	env = e;
 	if (child_loop_init(&loop, env, "commander", maestro_says, NULL) ==
-	    -1 || peer_listen(&loop, env, &commander_role) == -1)
+	    -1 || peer_listen(&loop, env, &inbound_role) == -1)
 		fatalx("cannot set up the event loop");
 	log_debug("listening on %s:%d", env->conf->listen_address,
 	    env->conf->commander_port);

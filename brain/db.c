@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "crypto.h"
 #include "log.h"
 
 struct db {
@@ -81,6 +82,39 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL,"
 	"  uses_left INTEGER NOT NULL"
+	");",
+
+	/* 3: runs, one job per tentacle, one result per job. Jobs keep the
+	 * hostname: the history outlives a revoked tentacle. */
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  script TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL"
+	");"
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  tentacle_id INTEGER NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued','sent','running',"
+	"    'done','failed','timeout','unreachable')),"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (run_id, tentacle_id)"
+	");"
+	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);"
+	"CREATE TABLE results ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  job_id INTEGER NOT NULL UNIQUE REFERENCES jobs(id),"
+	"  outcome INTEGER NOT NULL,"
+	"  exit_status INTEGER NOT NULL,"
+	"  signal INTEGER NOT NULL,"
+	"  started_at_ms INTEGER NOT NULL,"
+	"  duration_ms INTEGER NOT NULL,"
+	"  truncated INTEGER NOT NULL,"
+	"  output BLOB NOT NULL,"
+	"  received_at INTEGER NOT NULL"
 	");",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -706,3 +740,392 @@ db_token_delete(struct db *db, int64_t id)
 	return db_step_changed(db, st);
 }
 
+
+/* ---- runs, jobs, results --------------------------------------------- */
+
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	(void)db_exec(db, "ROLLBACK");
+}
+
+int
+db_run_add(struct db *db, const char *script, const char *user, int64_t *id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "INSERT INTO runs (script, created_at, "
+	    "created_by) VALUES (?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, script, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	rc = db_step_done(db, st);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int
+db_job_add(struct db *db, int64_t run, int64_t tentacle, const char *hostname,
+    int64_t *id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "INSERT INTO jobs (run_id, tentacle_id, "
+	    "hostname, state, updated_at) VALUES (?, ?, ?, 'queued', ?)")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, tentacle);
+	sqlite3_bind_text(st, 3, hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, time(NULL));
+	rc = db_step_done(db, st);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int
+db_job_set_state(struct db *db, int64_t job, const char *state,
+    const char *message)
+{
+	sqlite3_stmt	*st;
+
+	/* A job that has its result stays done whatever comes late. */
+	if ((st = db_prepare(db, "UPDATE jobs SET state = ?, message = ?, "
+	    "updated_at = ? WHERE id = ? AND state NOT IN ('done', 'timeout')"))
+	    == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, message ? message : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time(NULL));
+	sqlite3_bind_int64(st, 4, job);
+	return db_step_changed(db, st);
+}
+
+int
+db_job_owner(struct db *db, int64_t job, int64_t *tentacle)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT tentacle_id FROM jobs WHERE id = ?"))
+	    == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*tentacle = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DB_NOTFOUND : -1;
+}
+
+int
+db_result_store(struct db *db, int64_t job, const struct msg_result *r,
+    int *stored)
+{
+	sqlite3_stmt	*st;
+
+	/* Exactly once: a result delivered again (its ACK was lost) is
+	 * acknowledged again but not stored twice. */
+	if ((st = db_prepare(db, "INSERT OR IGNORE INTO results (job_id, "
+	    "outcome, exit_status, signal, started_at_ms, duration_ms, "
+	    "truncated, output, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?)")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_int(st, 2, r->outcome);
+	sqlite3_bind_int(st, 3, r->exit_status);
+	sqlite3_bind_int(st, 4, r->signal);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->started_at_ms);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->duration_ms);
+	sqlite3_bind_int(st, 7, r->truncated);
+	sqlite3_bind_blob(st, 8, r->output_len ? (const void *)r->output : "",
+	    (int)r->output_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, time(NULL));
+	if (db_step_done(db, st) == -1)
+		return -1;
+	*stored = sqlite3_changes(db->h) > 0;
+	if ((st = db_prepare(db, "UPDATE jobs SET state = ?, message = '', "
+	    "updated_at = ? WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, r->outcome == OUTCOME_RAN ? "done" :
+	    r->outcome == OUTCOME_TIMEOUT ? "timeout" : "failed", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	sqlite3_bind_int64(st, 3, job);
+	return db_step_done(db, st);
+}
+
+/* The output as JSON text: invalid UTF-8 bytes become U+FFFD, so that
+ * whatever a script prints can be shown. */
+static json_t *
+output_json(const unsigned char *p, size_t n)
+{
+	char	*s;
+	size_t	 i, o = 0;
+	json_t	*j;
+
+	if ((s = malloc(n * 3 + 1)) == NULL)
+		return json_string("");
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		size_t	len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 :
+		    (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t	k;
+
+		if (len == 1) {
+			s[o++] = (char)c;
+			continue;
+		}
+		for (k = 1; len && k < len; k++)
+			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+				len = 0;
+		if (len == 0 || c == 0xc0 || c == 0xc1 || c > 0xf4) {
+			memcpy(s + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			continue;
+		}
+		memcpy(s + o, p + i, len);
+		o += len;
+		i += len - 1;
+	}
+	j = json_stringn_nocheck(s, o);
+	free(s);
+	return j;
+}
+
+#define RESULT_COLUMNS "r.id, r.outcome, r.exit_status, r.signal, " \
+	"r.started_at_ms, r.duration_ms, r.truncated, r.output"
+
+static json_t *
+result_json(sqlite3_stmt *st, int col)
+{
+	char	started[40];
+	time_t	t = (time_t)(sqlite3_column_int64(st, col + 4) / 1000);
+	struct tm tm;
+	int	outcome = sqlite3_column_int(st, col + 1);
+
+	gmtime_r(&t, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:I,s:o,s:o,s:I,s:s,s:o,s:b,s:s}",
+	    "id", (json_int_t)sqlite3_column_int64(st, col),
+	    "exit_status", outcome == OUTCOME_RAN &&
+	    sqlite3_column_int(st, col + 3) == 0 ?
+	    json_integer(sqlite3_column_int(st, col + 2)) : json_null(),
+	    "signal", sqlite3_column_int(st, col + 3) ?
+	    json_integer(sqlite3_column_int(st, col + 3)) : json_null(),
+	    "duration_ms", (json_int_t)sqlite3_column_int64(st, col + 5),
+	    "started_at", started,
+	    "output", output_json(sqlite3_column_blob(st, col + 7),
+	    (size_t)sqlite3_column_bytes(st, col + 7)),
+	    "truncated", sqlite3_column_int(st, col + 6),
+	    "outcome", outcome == OUTCOME_RAN ? "ran" :
+	    outcome == OUTCOME_TIMEOUT ? "timeout" : "failed");
+}
+
+static json_t *
+run_json(sqlite3_stmt *st)
+{
+	char	created[32];
+
+	rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
+	return json_pack("{s:I,s:s,s:s,s:s}",
+	    "id", (json_int_t)sqlite3_column_int64(st, 0),
+	    "script", (const char *)sqlite3_column_text(st, 1),
+	    "created_at", created,
+	    "created_by", (const char *)sqlite3_column_text(st, 3));
+}
+
+json_t *
+db_run_json(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+	json_t		*run = NULL, *jobs, *job;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT id, script, created_at, created_by "
+	    "FROM runs WHERE id = ?")) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		run = run_json(st);
+	sqlite3_finalize(st);
+	if (run == NULL)
+		return NULL;
+	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, j.hostname, "
+	    "j.state, j.message, " RESULT_COLUMNS " FROM jobs j LEFT JOIN "
+	    "results r ON r.job_id = j.id WHERE j.run_id = ? ORDER BY j.id"))
+	    == NULL) {
+		json_decref(run);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	jobs = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		job = json_pack("{s:I,s:I,s:s,s:s,s:s}",
+		    "id", (json_int_t)sqlite3_column_int64(st, 0),
+		    "tentacle", (json_int_t)sqlite3_column_int64(st, 1),
+		    "hostname", (const char *)sqlite3_column_text(st, 2),
+		    "state", (const char *)sqlite3_column_text(st, 3),
+		    "message", (const char *)sqlite3_column_text(st, 4));
+		json_object_set_new(job, "result",
+		    sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null() :
+		    result_json(st, 5));
+		json_array_append_new(jobs, job);
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(run, "jobs", jobs);
+	return run;
+}
+
+json_t *
+db_run_list(struct db *db)
+{
+	sqlite3_stmt	*st;
+	json_t		*list, *run;
+
+	if ((st = db_prepare(db, "SELECT r.id, r.script, r.created_at, "
+	    "r.created_by, count(j.id), sum(j.state IN ('done','failed',"
+	    "'timeout','unreachable')) FROM runs r LEFT JOIN jobs j ON "
+	    "j.run_id = r.id GROUP BY r.id ORDER BY r.id DESC LIMIT 500")) ==
+	    NULL)
+		return NULL;
+	list = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		run = run_json(st);
+		json_object_set_new(run, "jobs",
+		    json_integer(sqlite3_column_int64(st, 4)));
+		json_object_set_new(run, "finished",
+		    json_integer(sqlite3_column_int64(st, 5)));
+		json_array_append_new(list, run);
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+json_t *
+db_result_json(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+	json_t		*o = NULL;
+
+	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
+	    "j.tentacle_id, j.hostname FROM results r JOIN jobs j ON "
+	    "j.id = r.job_id WHERE r.id = ?")) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = result_json(st, 0);
+		json_object_set_new(o, "run", json_integer(
+		    sqlite3_column_int64(st, 8)));
+		json_object_set_new(o, "tentacle", json_integer(
+		    sqlite3_column_int64(st, 9)));
+		json_object_set_new(o, "hostname", json_string(
+		    (const char *)sqlite3_column_text(st, 10)));
+	}
+	sqlite3_finalize(st);
+	return o;
+}
+
+json_t *
+db_tentacle_results(struct db *db, int64_t tentacle)
+{
+	sqlite3_stmt	*st;
+	json_t		*list, *o;
+
+	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
+	    "ru.script FROM results r JOIN jobs j ON j.id = r.job_id JOIN runs "
+	    "ru ON ru.id = j.run_id WHERE j.tentacle_id = ? ORDER BY r.id DESC "
+	    "LIMIT 500")) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, tentacle);
+	list = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		o = result_json(st, 0);
+		json_object_del(o, "output");
+		json_object_set_new(o, "run", json_integer(
+		    sqlite3_column_int64(st, 8)));
+		json_object_set_new(o, "script", json_string(
+		    (const char *)sqlite3_column_text(st, 9)));
+		json_array_append_new(list, o);
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+int
+db_tentacles_accepted(struct db *db, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt	*st;
+	int64_t		*v = NULL, *nv;
+	size_t		 cap = 0;
+
+	*n = 0;
+	if ((st = db_prepare(db, "SELECT id FROM tentacles WHERE enrolment = "
+	    "'accepted' ORDER BY id")) == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				free(v);
+				sqlite3_finalize(st);
+				return -1;
+			}
+			v = nv;
+		}
+		v[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	*ids = v;
+	return 0;
+}
+
+int
+db_jobs_queued(struct db *db, int64_t run,
+    void (*fn)(const struct db_order *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	struct db_order	 o;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
+	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
+	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
+	    "j.state = 'queued' AND (? = 0 OR j.run_id = ?) ORDER BY j.id")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		o.job = sqlite3_column_int64(st, 0);
+		o.tentacle = sqlite3_column_int64(st, 1);
+		o.port = sqlite3_column_int(st, 3);
+		if (column_copy(st, 2, o.address, sizeof(o.address)) == -1 ||
+		    column_copy(st, 4, o.fingerprint, sizeof(o.fingerprint)) ==
+		    -1 || column_copy(st, 5, o.key_hex, sizeof(o.key_hex)) ==
+		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1)
+			continue;
+		fn(&o, arg);
+		crypto_wipe(o.key_hex, sizeof(o.key_hex));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -80,6 +80,44 @@ int	db_token_use(struct db *, const char *secret_hash, time_t now,
 json_t	*db_token_list(struct db *);
 int	db_token_delete(struct db *, int64_t id);
 
+/* Transactions, so that storing keeps up when many write at once. */
+int	db_begin(struct db *);
+int	db_commit(struct db *);
+void	db_rollback(struct db *);
+
+int	db_run_add(struct db *, const char *script, const char *user,
+	    int64_t *id);
+int	db_job_add(struct db *, int64_t run, int64_t tentacle,
+	    const char *hostname, int64_t *id);
+/* No effect (DB_NOTFOUND) once the job has its result. */
+int	db_job_set_state(struct db *, int64_t job, const char *state,
+	    const char *message);
+int	db_job_owner(struct db *, int64_t job, int64_t *tentacle);
+/* Store a job's result once; *stored = 0 if it was already there. */
+int	db_result_store(struct db *, int64_t job, const struct msg_result *,
+	    int *stored);
+json_t	*db_run_json(struct db *, int64_t id);
+json_t	*db_run_list(struct db *);
+json_t	*db_result_json(struct db *, int64_t id);
+json_t	*db_tentacle_results(struct db *, int64_t tentacle);
+
+/* IDs of the accepted tentacles (malloc'd; free it). */
+int	db_tentacles_accepted(struct db *, int64_t **ids, size_t *n);
+
+/* A queued job with what the commander needs to send it. */
+struct db_order {
+	int64_t	job;
+	int64_t	tentacle;
+	char	address[OCTO_ADDR_MAX];
+	int	port;
+	char	fingerprint[OCTO_FPR_HEX_LEN + 1];
+	char	key_hex[PROTO_KEY_LEN * 2 + 1];
+	char	script[PROTO_SCRIPT_NAME_MAX];
+};
+/* Call fn for each queued job of run (0: of every run). */
+int	db_jobs_queued(struct db *, int64_t run,
+	    void (*fn)(const struct db_order *, void *), void *arg);
+
 /* One line of the audit log: who (user, "system", "tentacle:ID"), what,
  * from where, details. */
 int	db_audit(struct db *, const char *actor, const char *action,

@@ -79,7 +79,7 @@ static const uint32_t registerer_allowed[] = {
 	IPC_TENTACLE_LOOKUP, 0
 };
 static const uint32_t commander_allowed[] = {
-	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, 0
+	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, IPC_JOB_STATE, IPC_RESULT_STORE, 0
 };
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
@@ -112,6 +112,11 @@ static const struct api_op_rule api_rules[API_OP_MAX] = {
 	[API_TOKENS] = { "list tokens", ROLE_ADMIN, 0 },
 	[API_TOKEN_CREATE] = { "create a token", ROLE_ADMIN, 1 },
 	[API_TOKEN_REVOKE] = { "revoke a token", ROLE_ADMIN, 1 },
+	[API_RUN_CREATE] = { "start a run", ROLE_OPERATOR, 1 },
+	[API_RUNS] = { "list runs", ROLE_VIEWER, 0 },
+	[API_RUN] = { "read a run", ROLE_VIEWER, 0 },
+	[API_TENTACLE_RESULTS] = { "list results", ROLE_VIEWER, 0 },
+	[API_RESULT] = { "read a result", ROLE_VIEWER, 0 },
 };
 
 /* The arguments an API operation may carry (brain.h says which). */
@@ -121,6 +126,9 @@ struct api_args {
 	uint32_t	port;
 	uint64_t	expires_in;
 	uint32_t	uses;
+	char		script[PROTO_SCRIPT_NAME_MAX];
+	uint32_t	ntentacles;	/* 0: all accepted tentacles */
+	uint64_t	*tentacles;	/* freed by handle_api */
 };
 
 /* Enrolments by address in progress: the webserv request waits for the
@@ -386,6 +394,22 @@ api_id(const struct api_args *a)
 
 static void	offer_start(struct child *, uint32_t, const struct api_args *,
 		    const char *, const char *);
+static void	run_create(struct child *, uint32_t, const struct api_args *,
+		    const char *, const char *);
+
+/* 200 with j; NULL is "not found", or a database error when the reply
+ * wraps a list (member names it). */
+static void
+reply_json_or_error(struct child *c, uint32_t id, json_t *j,
+    const char *member)
+{
+	if (j == NULL || (member && json_object_get(j, member) == NULL)) {
+		json_decref(j);
+		reply_error(id, c->generation, member ? 500 : 404, member ?
+		    "database error" : "not found");
+	} else
+		reply_send(id, c->generation, 200, j, NULL);
+}
 
 /* Fleet management: tentacles and enrolment tokens. */
 static void
@@ -475,6 +499,23 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 		db_audit(m.db, user, "token_create", client, detail);
 		reply_send(id, c->generation, 201, j, NULL);
 		return;
+	case API_RUN_CREATE:
+		run_create(c, id, a, user, client);
+		return;
+	case API_RUNS:
+		reply_json_or_error(c, id, json_pack("{s:o*}", "runs",
+		    db_run_list(m.db)), "runs");
+		return;
+	case API_RUN:
+		reply_json_or_error(c, id, db_run_json(m.db, tid), NULL);
+		return;
+	case API_TENTACLE_RESULTS:
+		reply_json_or_error(c, id, json_pack("{s:o*}", "results",
+		    db_tentacle_results(m.db, tid)), "results");
+		return;
+	case API_RESULT:
+		reply_json_or_error(c, id, db_result_json(m.db, tid), NULL);
+		return;
 	case API_TOKEN_REVOKE:
 		if ((rc = db_token_delete(m.db, tid)) != 0) {
 			reply_error(id, c->generation, rc == -1 ? 500 : 404,
@@ -487,6 +528,207 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 		    NULL);
 		return;
 	}
+}
+
+/* ---- runs ------------------------------------------------------------ */
+
+/* Hand a queued job to the commander. Jobs stay "queued" until it says
+ * how sending went; if it dies meanwhile they are sent again when it is
+ * back (a tentacle runs a job ID once, however often it is ordered). */
+static void
+dispatch_order(const struct db_order *o, void *arg)
+{
+	struct child	*cmd = &children[CHILD_COMMANDER];
+	uint8_t		 key[PROTO_KEY_LEN];
+	struct buf	 b;
+	struct packer	 p;
+
+	if (cmd->chan == NULL || hex_decode(o->key_hex, key, sizeof(key)))
+		return;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u64(&p, (uint64_t)o->job);
+	pack_u64(&p, (uint64_t)o->tentacle);
+	pack_str(&p, o->address);
+	pack_u32(&p, (uint32_t)o->port);
+	pack_str(&p, o->fingerprint);
+	pack_bytes(&p, key, sizeof(key));
+	pack_str(&p, o->script);
+	if (pack_error(&p) == 0)
+		ipc_send(cmd->chan, IPC_RUN_ORDER, 0, b.data, b.len);
+	buf_free(&b);
+	crypto_wipe(key, sizeof(key));
+}
+
+static void
+dispatch_queued(int64_t run)
+{
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_jobs_queued(m.db, run, dispatch_order, NULL);
+}
+
+static void
+run_create(struct child *c, uint32_t reqid, const struct api_args *a,
+    const char *user, const char *client)
+{
+	int64_t			*ids = NULL, run, job;
+	size_t			 n, i;
+	struct db_tentacle	 t;
+	char			 why[96], detail[128];
+	int			 rc;
+
+	if (!proto_script_name_valid(a->script)) {
+		reply_error(reqid, c->generation, 400, "bad script name");
+		return;
+	}
+	if (a->ntentacles == 0) {
+		if (db_tentacles_accepted(m.db, &ids, &n) == -1) {
+			reply_error(reqid, c->generation, 500,
+			    "database error");
+			return;
+		}
+		if (n == 0) {
+			free(ids);
+			reply_error(reqid, c->generation, 409,
+			    "no accepted tentacle to run it on");
+			return;
+		}
+	} else {
+		n = a->ntentacles;
+		if ((ids = calloc(n, sizeof(*ids))) == NULL) {
+			reply_error(reqid, c->generation, 500, "out of memory");
+			return;
+		}
+		for (i = 0; i < n; i++)
+			ids[i] = a->tentacles[i] > INT64_MAX ? 0 :
+			    (int64_t)a->tentacles[i];
+	}
+	if (db_begin(m.db) == -1) {
+		free(ids);
+		reply_error(reqid, c->generation, 500, "database error");
+		return;
+	}
+	if (db_run_add(m.db, a->script, user, &run) == -1)
+		goto dberr;
+	for (i = 0; i < n; i++) {
+		rc = db_tentacle_get(m.db, ids[i], &t);
+		crypto_wipe(t.key_hex, sizeof(t.key_hex));
+		if (rc == -1)
+			goto dberr;
+		if (rc == DB_NOTFOUND || strcmp(t.enrolment, "accepted")) {
+			snprintf(why, sizeof(why), "tentacle %lld %s",
+			    (long long)ids[i], rc == DB_NOTFOUND ?
+			    "does not exist" : "is not accepted");
+			db_rollback(m.db);
+			free(ids);
+			reply_error(reqid, c->generation, 400, why);
+			return;
+		}
+		rc = db_job_add(m.db, run, ids[i], t.hostname, &job);
+		if (rc == -1) {
+			/* The same ID twice in the list. */
+			db_rollback(m.db);
+			free(ids);
+			reply_error(reqid, c->generation, 400,
+			    "a tentacle is listed twice");
+			return;
+		}
+	}
+	if (db_commit(m.db) == -1)
+		goto dberr;
+	free(ids);
+	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
+	    (long long)run, a->script, n);
+	db_audit(m.db, user, "run", client, detail);
+	log_info("%s started %s", user, detail);
+	reply_send(reqid, c->generation, 202, json_pack("{s:I}", "id",
+	    (json_int_t)run), NULL);
+	dispatch_queued(run);
+	return;
+dberr:
+	db_rollback(m.db);
+	free(ids);
+	reply_error(reqid, c->generation, 500, "database error");
+}
+
+static void
+handle_job_state(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	u;
+	uint64_t	job;
+	char		state[16], message[PROTO_MESSAGE_MAX + 64];
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &job);
+	unpack_str(&u, state, sizeof(state));
+	unpack_str(&u, message, sizeof(message));
+	if (unpack_end(&u) == -1 || job > INT64_MAX ||
+	    (strcmp(state, "sent") && strcmp(state, "failed") &&
+	    strcmp(state, "unreachable"))) {
+		child_misbehaved(c, "sent a malformed job state");
+		return;
+	}
+	if (db_job_set_state(m.db, (int64_t)job, state, message) == 0)
+		log_debug("job %llu: %s%s%s", (unsigned long long)job, state,
+		    message[0] ? ": " : "", message);
+}
+
+static void
+handle_result_store(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct wire_frame	 f;
+	struct msg_result	 r;
+	const uint8_t		*payload;
+	size_t			 plen;
+	uint64_t		 tentacle;
+	int64_t			 owner = 0;
+	const char		*why = NULL;
+	char			 detail[128];
+	int			 stored = 0, rc;
+	struct buf		 b;
+	struct packer		 p;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tentacle);
+	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
+	if (unpack_end(&u) == -1) {
+		child_misbehaved(c, "sent a malformed result");
+		return;
+	}
+	f.type = WIRE_RESULT;
+	f.len = (uint32_t)plen;
+	f.payload = payload;
+	memset(&r, 0, sizeof(r));
+	if (proto_decode_result(&f, &r, &why) == 0) {
+		rc = db_job_owner(m.db, (int64_t)r.job, &owner);
+		if (rc == -1)
+			why = "database error";
+		else if (rc == DB_NOTFOUND || (uint64_t)owner != tentacle)
+			why = "a result for a job this tentacle was never given";
+		else if (db_begin(m.db) == -1 ||
+		    db_result_store(m.db, (int64_t)r.job, &r, &stored) == -1 ||
+		    db_commit(m.db) == -1) {
+			db_rollback(m.db);
+			why = "database error";
+		}
+	}
+	if (why) {
+		snprintf(detail, sizeof(detail), "tentacle %llu: result "
+		    "refused: %s", (unsigned long long)tentacle, why);
+		log_warnx("%s", detail);
+		db_audit(m.db, "system", "result_refused", "", detail);
+	} else if (stored)
+		log_debug("job %llu: result stored", (unsigned long long)r.job);
+	buf_init(&b, 1024);
+	pack_init(&p, &b);
+	pack_u8(&p, why == NULL);
+	pack_u64(&p, r.job);
+	pack_str(&p, why ? why : "");
+	if (pack_error(&p) == 0 && c->chan)
+		ipc_send(c->chan, IPC_RESULT_STORED, msg->hdr.id, b.data,
+		    b.len);
+	buf_free(&b);
 }
 
 /* ---- enrolment by address -------------------------------------------- */
@@ -738,6 +980,7 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	uint32_t		 op, id = msg->hdr.id;
 	time_t			 now = time(NULL);
 	int			 rc;
+	uint32_t		 i;
 
 	unpack_init(&u, msg->payload, msg->hdr.len);
 	unpack_str(&u, key, sizeof(key));
@@ -765,8 +1008,27 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		unpack_u64(&u, &args.expires_in);
 		unpack_u32(&u, &args.uses);
 		break;
+	case API_RUN:
+	case API_TENTACLE_RESULTS:
+	case API_RESULT:
+		unpack_u64(&u, &args.id);
+		break;
+	case API_RUN_CREATE:
+		unpack_str(&u, args.script, sizeof(args.script));
+		if (unpack_u32(&u, &args.ntentacles) == -1 ||
+		    args.ntentacles > RUN_TENTACLES_MAX)
+			break;
+		if (args.ntentacles && (args.tentacles = calloc(
+		    args.ntentacles, sizeof(*args.tentacles))) == NULL) {
+			reply_error(id, c->generation, 500, "out of memory");
+			return;
+		}
+		for (i = 0; i < args.ntentacles; i++)
+			unpack_u64(&u, &args.tentacles[i]);
+		break;
 	}
-	if (unpack_end(&u) == -1) {
+	if (unpack_end(&u) == -1 || args.ntentacles > RUN_TENTACLES_MAX) {
+		free(args.tentacles);
 		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
@@ -776,29 +1038,29 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	if (strlen(key) != OCTO_TOKEN_HEX_LEN ||
 	    crypto_sha256(key, strlen(key), digest) == -1) {
 		reply_error(id, c->generation, 401, "not logged in");
-		return;
+		goto out;
 	}
 	crypto_wipe(key, sizeof(key));
 	hex_encode(digest, sizeof(digest), key_hash);
 	if ((rc = db_session_get(m.db, key_hash, &s)) == -1) {
 		reply_error(id, c->generation, 500, "database error");
-		return;
+		goto out;
 	}
 	if (rc == DB_NOTFOUND) {
 		reply_error(id, c->generation, 401, "not logged in");
-		return;
+		goto out;
 	}
 	if (now - s.last_active >= m.conf.session_timeout) {
 		db_session_delete(m.db, key_hash);
 		log_info("session of %s expired", s.user);
 		reply_error(id, c->generation, 401,
 		    "session expired: please log in again");
-		return;
+		goto out;
 	}
 	if (role_parse(s.role) < rule->min_role) {
 		reply_error(id, c->generation, 403,
 		    "your role does not allow this");
-		return;
+		goto out;
 	}
 	if (rule->mutating && (strlen(csrf) != strlen(s.csrf) ||
 	    !crypto_equal(csrf, s.csrf, strlen(s.csrf)))) {
@@ -806,7 +1068,7 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		    rule->name, s.user);
 		reply_error(id, c->generation, 403,
 		    "missing or wrong CSRF token");
-		return;
+		goto out;
 	}
 	/* The page's own refreshes do not keep an idle session alive. */
 	if (!background && now != s.last_active)
@@ -832,6 +1094,8 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	default:
 		api_manage(c, id, op, &args, s.user, client);
 	}
+out:
+	free(args.tentacles);
 }
 
 static void
@@ -902,6 +1166,12 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_TENTACLE_LOOKUP:
 		handle_lookup(c, msg);
+		break;
+	case IPC_JOB_STATE:
+		handle_job_state(c, msg);
+		break;
+	case IPC_RESULT_STORE:
+		handle_result_store(c, msg);
 		break;
 	}
 }
@@ -992,6 +1262,8 @@ child_start(struct child *c)
 			kill(pid, SIGKILL);
 		}
 		log_debug("started %s (pid %d)", c->name, (int)pid);
+		if (c == &children[CHILD_COMMANDER] && m.db)
+			dispatch_queued(0);
 		return;
 	}
 

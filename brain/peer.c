@@ -229,13 +229,24 @@ peer_established(struct conn *c, void *arg)
 	log_debug("%s: TLS up, certificate %s", conn_peer(c),
 	    conn_peer_fingerprint(c));
 	p->state = PEER_HANDSHAKE;
-	if (p->offer) {
-		/* We are the client: the brain opens (report 4.2, fig. 5). */
-		hs_client_init(&p->hs, PURPOSE_ENROL, 0, NULL, exporter);
+	if (p->outgoing) {
+		/* We are the client: the brain opens (report 4.2, fig. 5).
+		 * A tentacle we know must show the certificate it enrolled
+		 * with before anything is said. */
+		if (p->expect_fpr[0] != '\0' && !crypto_equal(p->expect_fpr,
+		    conn_peer_fingerprint(c), OCTO_FPR_HEX_LEN)) {
+			crypto_wipe(exporter, sizeof(exporter));
+			peer_refuse(p, "certificate is not the one enrolled for "
+			    "this tentacle");
+			return;
+		}
+		hs_client_init(&p->hs, p->purpose, p->id, p->purpose ==
+		    PURPOSE_ENROL ? NULL : p->key, exporter);
+		crypto_wipe(p->key, sizeof(p->key));
 		buf_init(&out, WIRE_PAYLOAD_MAX);
 		if (hs_client_start(&p->hs, &out) == HS_FAIL ||
 		    peer_send(p, &out) == -1)
-			conn_fail(c, "cannot start the enrolment");
+			conn_fail(c, "cannot start the handshake");
 		buf_free(&out);
 	} else
 		hs_server_init(&p->hs, exporter);
@@ -288,6 +299,7 @@ peer_closed(struct conn *c, const char *reason, void *arg)
 		p->role->on_close(p, reason);
 	peer_unlink(p);
 	hs_wipe(&p->hs);
+	crypto_wipe(p->key, sizeof(p->key));
 	free(p);
 	P.count--;
 }
@@ -367,10 +379,10 @@ peer_listen(struct child_loop *cl, struct child_env *env,
 	return P.listener ? 0 : -1;
 }
 
-struct peer *
-peer_connect(struct child_loop *cl, struct child_env *env,
-    const struct peer_role *role, const char *addr, int port, uint32_t offer,
-    char *err, size_t errlen)
+static struct peer *
+connect_out(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role, const char *addr, int port, char *err,
+    size_t errlen)
 {
 	struct peer	*p;
 
@@ -382,7 +394,7 @@ peer_connect(struct child_loop *cl, struct child_env *env,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	p->offer = offer;
+	p->outgoing = 1;
 	p->conn = conn_connect(cl->base, env->tls_client, addr, port, NULL,
 	    &peer_cbs, p, (int)env->conf->io_timeout, err, errlen);
 	if (p->conn == NULL) {
@@ -391,5 +403,37 @@ peer_connect(struct child_loop *cl, struct child_env *env,
 		P.count--;
 		return NULL;
 	}
+	return p;
+}
+
+struct peer *
+peer_connect(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role, const char *addr, int port, uint32_t offer,
+    char *err, size_t errlen)
+{
+	struct peer	*p;
+
+	if ((p = connect_out(cl, env, role, addr, port, err, errlen)) != NULL) {
+		p->offer = offer;
+		p->purpose = PURPOSE_ENROL;
+	}
+	return p;
+}
+
+struct peer *
+peer_connect_tentacle(struct child_loop *cl, struct child_env *env,
+    const struct peer_role *role, const char *addr, int port,
+    const char *fingerprint, uint64_t id, const uint8_t key[PROTO_KEY_LEN],
+    uint8_t purpose, void *data, char *err, size_t errlen)
+{
+	struct peer	*p;
+
+	if ((p = connect_out(cl, env, role, addr, port, err, errlen)) == NULL)
+		return NULL;
+	p->purpose = purpose;
+	p->id = id;
+	p->data = data;
+	memcpy(p->key, key, sizeof(p->key));
+	strlcpy(p->expect_fpr, fingerprint, sizeof(p->expect_fpr));
 	return p;
 }

@@ -37,6 +37,11 @@ struct peer {
 	uint64_t		 id;		/* tentacle, once claimed */
 	uint8_t			 enrolment;	/* once authenticated */
 	uint32_t		 offer;		/* outgoing enrolment, or 0 */
+	int			 outgoing;	/* we connected: TLS client */
+	uint8_t			 purpose;	/* outgoing: what we ask */
+	uint8_t			 key[PROTO_KEY_LEN];	/* outgoing */
+	char			 expect_fpr[OCTO_FPR_HEX_LEN + 1];
+	void			*data;		/* the role's */
 	int			 done;		/* the role got what it wanted */
 	struct peer		*next;
 };
@@ -48,6 +53,15 @@ int	peer_listen(struct child_loop *, struct child_env *,
 struct peer *peer_connect(struct child_loop *, struct child_env *,
 	    const struct peer_role *, const char *addr, int port,
 	    uint32_t offer, char *err, size_t errlen);
+
+/* Connect to an enrolled tentacle (its command worker): its certificate
+ * must be `fingerprint`, then the handshake as client with id and key for
+ * purpose; on_authenticated follows. */
+struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
+	    const struct peer_role *, const char *addr, int port,
+	    const char *fingerprint, uint64_t id,
+	    const uint8_t key[PROTO_KEY_LEN], uint8_t purpose, void *data,
+	    char *err, size_t errlen);
 
 /* IPC_TENTACLE_KEY and other replies for a connection, by number. */
 struct peer *peer_find(uint32_t number);

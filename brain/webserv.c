@@ -323,6 +323,11 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, "/api/tokens", API_TOKENS },
 	{ EVHTTP_REQ_POST, "/api/tokens", API_TOKEN_CREATE },
 	{ EVHTTP_REQ_DELETE, "/api/tokens/{id}", API_TOKEN_REVOKE },
+	{ EVHTTP_REQ_POST, "/api/runs", API_RUN_CREATE },
+	{ EVHTTP_REQ_GET, "/api/runs", API_RUNS },
+	{ EVHTTP_REQ_GET, "/api/runs/{id}", API_RUN },
+	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/results", API_TENTACLE_RESULTS },
+	{ EVHTTP_REQ_GET, "/api/results/{id}", API_RESULT },
 };
 
 /* Match path against pattern; "{id}" takes a decimal integer from 1 to
@@ -363,6 +368,8 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	const char		*body;
 	struct enrol_body	 eb;
 	struct token_body	 tb;
+	struct run_body		 rb;
+	uint32_t		 i;
 
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
 	switch (r->op) {
@@ -379,10 +386,22 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 		pack_u64(p, tb.expires_in);
 		pack_u32(p, tb.uses);
 		break;
+	case API_RUN_CREATE:
+		if (apibody_run(body, len, &rb, why) == -1)
+			goto bad;
+		pack_str(p, rb.script);
+		pack_u32(p, rb.ntentacles);
+		for (i = 0; i < rb.ntentacles; i++)
+			pack_u64(p, rb.tentacles[i]);
+		free(rb.tentacles);
+		break;
 	case API_TENTACLE_APPROVE:
 	case API_TENTACLE_REJECT:
 	case API_TENTACLE_REVOKE:
 	case API_TOKEN_REVOKE:
+	case API_RUN:
+	case API_TENTACLE_RESULTS:
+	case API_RESULT:
 		pack_u64(p, id);
 		break;
 	default:

@@ -46,6 +46,12 @@ enum ipc_type {
 	IPC_TENTACLE_LOOKUP,	/* u64 tentacle ID */
 	IPC_TENTACLE_KEY,	/* u8 found, bytes key, str fpr, u8 enrolment */
 
+	/* runs: maestro <-> commander (brain/brain.h) */
+	IPC_RUN_ORDER,		/* send this job to its tentacle */
+	IPC_JOB_STATE,		/* how sending it went */
+	IPC_RESULT_STORE,	/* a tentacle delivered a result */
+	IPC_RESULT_STORED,	/* stored (or refused): answer the tentacle */
+
 	IPC_TYPE_MAX
 };
 
