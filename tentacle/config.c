@@ -48,6 +48,12 @@ const struct config_key tentacle_config_keys[] = {
 	    "if set, the only brain certificate (SHA-256 SPKI, 64 hex) to enrol with" },
 	{ "poll_interval", CONF_INT, NUM(poll_interval), 1, 86400,
 	    "seconds between status polls while pending, and enrolment retries" },
+	{ "script_timeout", CONF_INT, NUM(script_timeout), 1, 86400,
+	    "seconds a script may run before its whole process group is killed" },
+	{ "output_max", CONF_INT, NUM(output_max), 1, OCTO_OUTPUT_MAX,
+	    "bytes of a script's output kept (stdout and stderr); the rest is cut" },
+	{ "retry_max", CONF_INT, NUM(retry_max), 1, 86400,
+	    "longest wait in seconds between two deliveries of a spooled result" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -68,6 +74,9 @@ tentacle_config_defaults(struct tentacle_conf *conf)
 	    sizeof(conf->scripts_dir));
 	conf->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
 	conf->poll_interval = TENTACLE_POLL_DEFAULT;
+	conf->script_timeout = TENTACLE_SCRIPT_TIMEOUT_DEFAULT;
+	conf->output_max = OCTO_OUTPUT_MAX;
+	conf->retry_max = TENTACLE_RETRY_MAX_DEFAULT;
 }
 
 static void

@@ -99,6 +99,11 @@ struct brain_req {
 	int			 done;
 	brain_request_cb	 cb;
 	void			*arg;
+	/* A delivery (PURPOSE_RESULT): the RESULT frame to send once
+	 * authenticated, and the job the RESULT_ACK must name. */
+	struct buf		 req;
+	uint64_t		 job;
+	brain_deliver_cb	 dcb;
 };
 
 static void
@@ -108,7 +113,10 @@ req_finish(struct brain_req *r, int ok, const struct msg_status *st,
 	if (r->done)
 		return;
 	r->done = 1;
-	r->cb(ok, st, why, r->arg);
+	if (r->dcb != NULL)
+		r->dcb(ok, why, r->arg);
+	else
+		r->cb(ok, st, why, r->arg);
 }
 
 static void
@@ -162,6 +170,10 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 		case HS_DONE:
 			r->authenticated = 1;
 			hs_wipe(&r->hs);
+			if (r->req.len > 0 && link_send(c, &r->req) == -1) {
+				req_finish(r, 0, NULL, "cannot send");
+				return -1;
+			}
 			return 0;
 		default:
 			snprintf(reason, sizeof(reason), "handshake failed: "
@@ -177,6 +189,28 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 		snprintf(reason, sizeof(reason), "refused by the brain: %s",
 		    msg);
 		req_finish(r, 0, NULL, reason);
+		return -1;
+	}
+	if (r->dcb != NULL) {
+		struct msg_result_ack	ack;
+
+		why = "malformed RESULT_ACK";
+		if (proto_decode_result_ack(f, &ack, &why) == -1) {
+			snprintf(reason, sizeof(reason), "bad RESULT_ACK: %s",
+			    why);
+			req_finish(r, 0, NULL, reason);
+			conn_fail(c, why);
+			return 0;
+		}
+		if (ack.job != r->job) {
+			snprintf(reason, sizeof(reason), "RESULT_ACK for job "
+			    "%llu, not %llu", (unsigned long long)ack.job,
+			    (unsigned long long)r->job);
+			req_finish(r, 0, NULL, reason);
+			conn_fail(c, "RESULT_ACK for another job");
+			return 0;
+		}
+		req_finish(r, 1, NULL, NULL);
 		return -1;
 	}
 	if (proto_decode_status(f, &st, &why) == -1) {
@@ -198,6 +232,7 @@ req_closed(struct conn *c, const char *reason, void *arg)
 	hs_wipe(&r->hs);
 	crypto_wipe(r->key, sizeof(r->key));
 	buf_free(&r->out);
+	buf_free(&r->req);
 	free(r);
 }
 
@@ -207,6 +242,43 @@ static const struct conn_cbs req_cbs = {
 	req_closed,
 };
 
+static struct brain_req *
+req_new(const struct enrolment *e, uint8_t purpose, void *arg, char *err,
+    size_t errlen)
+{
+	struct brain_req	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	buf_init(&r->out, WIRE_PAYLOAD_MAX);
+	buf_init(&r->req, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	strlcpy(r->fpr, e->brain_fingerprint, sizeof(r->fpr));
+	r->id = e->id;
+	memcpy(r->key, e->key, sizeof(r->key));
+	r->purpose = purpose;
+	r->arg = arg;
+	return r;
+}
+
+static int
+req_connect(struct brain_req *r, struct event_base *base, SSL_CTX *ctx,
+    const struct tentacle_conf *conf, const struct enrolment *e, int port,
+    int timeout_s, char *err, size_t errlen)
+{
+	if (conn_connect(base, ctx, e->brain_address, port,
+	    link_source(conf, e->brain_address), &req_cbs, r, timeout_s, err,
+	    errlen) == NULL) {
+		crypto_wipe(r->key, sizeof(r->key));
+		buf_free(&r->out);
+		buf_free(&r->req);
+		free(r);
+		return -1;
+	}
+	return 0;
+}
+
 int
 brain_request(struct event_base *base, SSL_CTX *ctx,
     const struct tentacle_conf *conf, const struct enrolment *e,
@@ -215,23 +287,34 @@ brain_request(struct event_base *base, SSL_CTX *ctx,
 {
 	struct brain_req	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if ((r = req_new(e, purpose, arg, err, errlen)) == NULL)
 		return -1;
-	}
-	buf_init(&r->out, WIRE_PAYLOAD_MAX);
-	strlcpy(r->fpr, e->brain_fingerprint, sizeof(r->fpr));
-	r->id = e->id;
-	memcpy(r->key, e->key, sizeof(r->key));
-	r->purpose = purpose;
 	r->cb = cb;
-	r->arg = arg;
-	if (conn_connect(base, ctx, e->brain_address, port,
-	    link_source(conf, e->brain_address), &req_cbs, r, timeout_s, err, errlen) == NULL) {
+	return req_connect(r, base, ctx, conf, e, port, timeout_s, err,
+	    errlen);
+}
+
+int
+brain_deliver(struct event_base *base, SSL_CTX *ctx,
+    const struct tentacle_conf *conf, const struct enrolment *e,
+    const struct msg_result *m, int timeout_s, brain_deliver_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct brain_req	*r;
+
+	if ((r = req_new(e, PURPOSE_RESULT, arg, err, errlen)) == NULL)
+		return -1;
+	r->dcb = cb;
+	r->job = m->job;
+	if (proto_encode_result(&r->req, m) == -1) {
+		snprintf(err, errlen, "job %llu: result out of shape",
+		    (unsigned long long)m->job);
 		crypto_wipe(r->key, sizeof(r->key));
 		buf_free(&r->out);
+		buf_free(&r->req);
 		free(r);
 		return -1;
 	}
-	return 0;
+	return req_connect(r, base, ctx, conf, e, e->brain_commander_port,
+	    timeout_s, err, errlen);
 }

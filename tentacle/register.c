@@ -133,8 +133,8 @@ add_addr(json_t *arr, const char *a)
 	json_array_append_new(arr, json_string(a));
 }
 
-static void
-host_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
+void
+tentacle_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 {
 	struct utsname	 u;
 	struct ifaddrs	*ifa, *i;
@@ -595,7 +595,7 @@ register_start(struct event_base *base, void *arg)
 		    r->conf->cert);
 		return -1;
 	}
-	host_facts(r->conf, r->facts, sizeof(r->facts));
+	tentacle_facts(r->conf, r->facts, sizeof(r->facts));
 	if (r->conf->brain[0] == '\0')
 		return 0;
 	if (normalise_addr(r->conf->brain, r->brain, sizeof(r->brain)) == -1) {

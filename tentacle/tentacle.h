@@ -35,6 +35,14 @@
  * between two self-enrolment attempts while the brain is unreachable. */
 #define TENTACLE_POLL_DEFAULT	30
 
+/* Default seconds a script may run (script_timeout). */
+#define TENTACLE_SCRIPT_TIMEOUT_DEFAULT	300
+
+/* Delivery of a spooled result that the brain did not acknowledge: retry
+ * after 1 s, doubling up to retry_max (default 300 s). */
+#define TENTACLE_RETRY_MIN		1
+#define TENTACLE_RETRY_MAX_DEFAULT	300
+
 /* A child's exit status that stops the whole tentacle with status 1
  * instead of a restart: what a restart cannot fix (a token for another
  * brain, a rejection, a corrupt enrolment file). */
@@ -60,6 +68,9 @@ struct tentacle_conf {
 	long long	io_timeout;		/* s per TLS step / frame */
 	char		brain_fingerprint[OCTO_FPR_HEX_LEN + 1]; /* "" = any */
 	long long	poll_interval;		/* s */
+	long long	script_timeout;		/* s */
+	long long	output_max;		/* bytes, <= OCTO_OUTPUT_MAX */
+	long long	retry_max;		/* s, delivery backoff cap */
 
 	/* Command line only, never in the file nor in config_dump(). */
 	char		token[TENTACLE_TOKEN_MAX + 1];	/* secret */
@@ -154,6 +165,23 @@ int	brain_request(struct event_base *, SSL_CTX *,
 	    const struct tentacle_conf *, const struct enrolment *,
 	    uint8_t purpose, int port, int timeout_s, brain_request_cb,
 	    void *arg, char *err, size_t errlen);
+
+/*
+ * Deliver one result (link.c): the same connection and handshake to the
+ * brain's commander (brain_commander_port of the enrolment) with PURPOSE_
+ * RESULT, then RESULT, then wait for the RESULT_ACK naming the same job.
+ * done() runs once: ok only with that acknowledgement.
+ */
+typedef void (*brain_deliver_cb)(int ok, const char *why, void *arg);
+int	brain_deliver(struct event_base *, SSL_CTX *,
+	    const struct tentacle_conf *, const struct enrolment *,
+	    const struct msg_result *, int timeout_s, brain_deliver_cb,
+	    void *arg, char *err, size_t errlen);
+
+/* Host facts (register.c): the JSON object given at enrolment and in
+ * every INVENTORY, always shorter than outlen ("{}" at worst). */
+void	tentacle_facts(const struct tentacle_conf *, char *out,
+	    size_t outlen);
 
 /* octoTentacle --ping (ping.c): the exit status. */
 int	tentacle_ping(const struct tentacle_conf *);

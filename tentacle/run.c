@@ -1,0 +1,523 @@
+/*
+ * Running one script (run.h). The command worker forks the script itself
+ * (see run.h); the child:
+ *	setpgid(0, 0), default signal dispositions, an empty signal mask,
+ *	stdin /dev/null, stdout and stderr the write end of one pipe,
+ *	descriptor 3 a close-on-exec pipe that reports an execve failure,
+ *	every other descriptor closed, then execve(dir/name, [name], env).
+ * The parent reads the pipe (non-blocking, on the loop), keeps up to
+ * output_max bytes, and finishes the job once the pipe is at EOF and the
+ * script is reaped. The script's exit is seen with waitid(WNOWAIT) so its
+ * group is killed before the pid is reaped (the pgid cannot be reused).
+ */
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "run.h"
+
+/* Descriptors the child moves everything to before placing them, so
+ * that dup2() onto 0..3 never clobbers one still needed. */
+#define CHILD_FD_HIGH	10
+#define CHILD_ERR_FD	3
+
+struct run {
+	struct event_base	*base;
+	uint64_t		 job;
+	pid_t			 pid;
+	int			 fd;		/* read end, -1 at EOF */
+	struct event		*ev_read;
+	struct event		*ev_timer;
+	struct event		*ev_done;	/* deferred finish */
+	size_t			 output_max;
+	size_t			 total;		/* bytes the script wrote */
+	int			 reaped;
+	int			 status;	/* waitpid's */
+	int			 timed_out;
+	int			 failed;	/* not run: output says why */
+	uint64_t		 start_mono;
+	struct run_result	 res;
+	run_done_cb		 done;
+	void			*arg;
+	LIST_ENTRY(run)		 entry;
+};
+
+static LIST_HEAD(, run)	 runs = LIST_HEAD_INITIALIZER(runs);
+static int		 nruns;
+static struct event	*ev_sigchld;
+static struct event_base *sigchld_base;
+
+uint64_t
+run_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+run_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+run_check_script(const char *dir, const char *name, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+	int		dfd, fd;
+
+	if (!proto_script_name_valid(name)) {
+		snprintf(err, errlen, "not a script name");
+		return -1;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "scripts_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK);
+	close(dfd);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s", errno == ELOOP ? "a symbolic link" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		return -1;
+	}
+	if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0) {
+		snprintf(err, errlen, "not executable");
+		return -1;
+	}
+	return 0;
+}
+
+int
+run_active(uint64_t job)
+{
+	struct run	*r;
+
+	LIST_FOREACH(r, &runs, entry)
+		if (r->job == job)
+			return 1;
+	return 0;
+}
+
+int
+run_count(void)
+{
+	return nruns;
+}
+
+static void
+run_free(struct run *r)
+{
+	LIST_REMOVE(r, entry);
+	nruns--;
+	if (r->ev_read != NULL)
+		event_free(r->ev_read);
+	if (r->ev_timer != NULL)
+		event_free(r->ev_timer);
+	if (r->ev_done != NULL)
+		event_free(r->ev_done);
+	if (r->fd != -1)
+		close(r->fd);
+	buf_free(&r->res.output);
+	free(r);
+	if (nruns == 0 && ev_sigchld != NULL) {
+		event_free(ev_sigchld);
+		ev_sigchld = NULL;
+		sigchld_base = NULL;
+	}
+}
+
+/* Append what fits below the cap; count everything. */
+static void
+keep(struct run *r, const void *p, size_t n)
+{
+	size_t	room;
+
+	r->total += n;
+	room = r->output_max - r->res.output.len;
+	if (n > room) {
+		r->res.truncated = 1;
+		n = room;
+	}
+	if (n > 0)
+		(void)buf_append(&r->res.output, p, n);
+}
+
+/* Read what is there; 1 at EOF or error, 0 if more may come. */
+static int
+drain(struct run *r)
+{
+	char	 b[16384];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(r->fd, b, sizeof(b));
+		if (n > 0) {
+			keep(r, b, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		return 1;
+	}
+}
+
+static void
+close_pipe(struct run *r)
+{
+	if (r->ev_read != NULL) {
+		event_free(r->ev_read);
+		r->ev_read = NULL;
+	}
+	if (r->fd != -1) {
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
+static void
+finish(struct run *r)
+{
+	struct run_result	*res = &r->res;
+	char			 marker[64];
+
+	if (r->failed) {
+		res->outcome = OUTCOME_FAILED;
+		res->exit_status = -1;
+		res->signal = 0;
+	} else {
+		if (WIFEXITED(r->status)) {
+			res->exit_status = WEXITSTATUS(r->status);
+			res->signal = 0;
+		} else {
+			res->exit_status = -1;
+			res->signal = WIFSIGNALED(r->status) ?
+			    WTERMSIG(r->status) : 0;
+		}
+		res->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_RAN;
+	}
+	if (res->truncated) {
+		snprintf(marker, sizeof(marker), RUN_MARKER_FMT,
+		    r->output_max);
+		/* The buffer has room for it: max is output_max + 128. */
+		(void)buf_append(&res->output, marker, strlen(marker));
+	}
+	if (res->duration_ms == 0 && r->start_mono != 0)
+		res->duration_ms = run_mono_ms() - r->start_mono;
+	r->done(res, r->arg);
+	run_free(r);
+}
+
+static void
+maybe_finish(struct run *r)
+{
+	if (r->reaped && r->fd == -1)
+		finish(r);
+}
+
+static void
+read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct run	*r = arg;
+
+	if (drain(r)) {
+		close_pipe(r);
+		maybe_finish(r);
+	}
+}
+
+/* The script ended: kill what it left in its group, then reap it. */
+static void
+check_exit(struct run *r)
+{
+	siginfo_t	si;
+
+	if (r->reaped || r->pid <= 0)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+	    si.si_pid != r->pid)
+		return;
+	kill(-r->pid, SIGKILL);
+	if (waitpid(r->pid, &r->status, 0) != r->pid)
+		r->status = 0;
+	r->reaped = 1;
+	r->res.duration_ms = run_mono_ms() - r->start_mono;
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct run	*r, *next;
+
+	for (r = LIST_FIRST(&runs); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		check_exit(r);
+		if (r->reaped && r->fd != -1) {
+			/* The group is dead: whatever is in the pipe is
+			 * all there will be, unless a process escaped the
+			 * group (setsid): the time limit ends that. */
+			if (drain(r))
+				close_pipe(r);
+		}
+		maybe_finish(r);
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct run	*r = arg;
+
+	if (!r->reaped) {
+		r->timed_out = 1;
+		log_warnx("job %llu: %s still running at the time limit: "
+		    "killing its process group", (unsigned long long)r->job,
+		    "script");
+		kill(-r->pid, SIGKILL);
+		/* Reap now: SIGKILL cannot be caught. */
+		if (waitpid(r->pid, &r->status, 0) == r->pid) {
+			r->reaped = 1;
+			r->res.duration_ms = run_mono_ms() - r->start_mono;
+		}
+	} else
+		kill(-r->pid, SIGKILL);
+	if (r->fd != -1) {
+		(void)drain(r);
+		close_pipe(r);
+	}
+	maybe_finish(r);
+}
+
+static void
+done_cb(evutil_socket_t fd, short events, void *arg)
+{
+	finish(arg);
+}
+
+/* In the child: never returns. Only async-signal-safe calls. */
+static void __attribute__((noreturn))
+child(const char *path, char *const argv[], char *const envp[], int devnull,
+    int outw, int errw)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	int			sig, e;
+
+	setpgid(0, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if ((devnull = fcntl(devnull, F_DUPFD, CHILD_FD_HIGH)) == -1 ||
+	    (outw = fcntl(outw, F_DUPFD, CHILD_FD_HIGH)) == -1 ||
+	    (errw = fcntl(errw, F_DUPFD, CHILD_FD_HIGH)) == -1)
+		_exit(127);
+	if (dup2(devnull, STDIN_FILENO) == -1 ||
+	    dup2(outw, STDOUT_FILENO) == -1 ||
+	    dup2(outw, STDERR_FILENO) == -1 ||
+	    dup2(errw, CHILD_ERR_FD) == -1 ||
+	    fcntl(CHILD_ERR_FD, F_SETFD, FD_CLOEXEC) == -1)
+		_exit(127);
+	if (close_range(CHILD_ERR_FD + 1, ~0U, 0) == -1)
+		_exit(127);
+	execve(path, argv, envp);
+	e = errno;
+	(void)!write(CHILD_ERR_FD, &e, sizeof(e));
+	_exit(127);
+}
+
+static void
+fail_now(struct run *r, const char *name, const char *why)
+{
+	char	msg[512];
+
+	snprintf(msg, sizeof(msg), "cannot run %s: %s\n", name, why);
+	(void)buf_append(&r->res.output, msg, strlen(msg));
+	r->failed = 1;
+	r->reaped = 1;
+	close_pipe(r);
+	event_active(r->ev_done, EV_TIMEOUT, 0);
+}
+
+int
+run_start(struct event_base *base, uint64_t job, const struct run_params *p,
+    run_done_cb done, void *arg, char *err, size_t errlen)
+{
+	static char	 env_path[] = RUN_ENV_PATH;
+	static char	 env_lang[] = RUN_ENV_LANG;
+	static char	 env_home[] = RUN_ENV_HOME;
+	char		*envp[] = { env_path, env_lang, env_home, NULL };
+	char		 name[PROTO_SCRIPT_NAME_MAX];
+	char		*argv[] = { name, NULL };
+	char		 path[OCTO_PATH_MAX + PROTO_SCRIPT_NAME_MAX + 2];
+	char		 why[256];
+	struct run	*r;
+	struct timeval	 tv;
+	int		 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int		 devnull = -1, e;
+	ssize_t		 n;
+
+	if (p->output_max == 0 || p->output_max > OCTO_OUTPUT_MAX ||
+	    p->timeout_ms <= 0 || strlcpy(name, p->script, sizeof(name)) >=
+	    sizeof(name)) {
+		snprintf(err, errlen, "bad parameters");
+		return -1;
+	}
+	if (sigchld_base != NULL && sigchld_base != base) {
+		snprintf(err, errlen, "scripts already run on another loop");
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->scripts_dir,
+	    name) >= sizeof(path)) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->base = base;
+	r->job = job;
+	r->fd = -1;
+	r->output_max = p->output_max;
+	r->done = done;
+	r->arg = arg;
+	r->res.job = job;
+	buf_init(&r->res.output, p->output_max + 128);
+	LIST_INSERT_HEAD(&runs, r, entry);
+	nruns++;
+	if (ev_sigchld == NULL) {
+		if ((ev_sigchld = evsignal_new(base, SIGCHLD, sigchld_cb,
+		    NULL)) == NULL || evsignal_add(ev_sigchld, NULL) == -1) {
+			snprintf(err, errlen, "cannot watch SIGCHLD");
+			goto fail;
+		}
+		sigchld_base = base;
+	}
+	if ((r->ev_timer = evtimer_new(base, timer_cb, r)) == NULL ||
+	    (r->ev_done = event_new(base, -1, 0, done_cb, r)) == NULL) {
+		snprintf(err, errlen, "cannot make events");
+		goto fail;
+	}
+	r->res.started_at_ms = run_now_ms();
+	r->start_mono = run_mono_ms();
+
+	/* A script we may not run is a FAILED result, not an error. */
+	if (run_check_script(p->scripts_dir, name, why, sizeof(why)) == -1) {
+		fail_now(r, name, why);
+		return 0;
+	}
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	switch ((r->pid = fork())) {
+	case -1:
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	case 0:
+		child(path, argv, envp, devnull, outp[1], errp[1]);
+	}
+	setpgid(r->pid, r->pid);	/* either side may win the race */
+	close(outp[1]);
+	close(errp[1]);
+	close(devnull);
+	r->fd = outp[0];
+	/* The exec either happened (EOF: close-on-exec) or failed (errno). */
+	do
+		n = read(errp[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close(errp[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
+			;
+		r->pid = 0;
+		fail_now(r, name, strerror(e));
+		return 0;
+	}
+	if (fcntl(r->fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (r->ev_read = event_new(base, r->fd, EV_READ | EV_PERSIST,
+	    read_cb, r)) == NULL || event_add(r->ev_read, NULL) == -1) {
+		snprintf(err, errlen, "cannot watch the output");
+		kill(-r->pid, SIGKILL);
+		while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
+			;
+		goto fail;
+	}
+	tv.tv_sec = p->timeout_ms / 1000;
+	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
+	evtimer_add(r->ev_timer, &tv);
+	/* It may have exited before SIGCHLD was watched: look once. */
+	check_exit(r);
+	return 0;
+ fail:
+	if (outp[0] != -1 && r->fd != outp[0])
+		close(outp[0]);
+	if (r->pid <= 0) {
+		if (outp[1] != -1)
+			close(outp[1]);
+		if (errp[0] != -1)
+			close(errp[0]);
+		if (errp[1] != -1)
+			close(errp[1]);
+		if (devnull != -1)
+			close(devnull);
+	}
+	run_free(r);
+	return -1;
+}
+
+void
+run_abort_all(void)
+{
+	struct run	*r;
+
+	while ((r = LIST_FIRST(&runs)) != NULL) {
+		if (r->pid > 0 && !r->reaped) {
+			kill(-r->pid, SIGKILL);
+			while (waitpid(r->pid, &r->status, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
+		run_free(r);
+	}
+}

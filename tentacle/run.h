@@ -1,0 +1,83 @@
+/*
+ * Running one script for a job (the command worker, tentacle/run.c): fork
+ * and execve without a shell, argv = [name], a fixed clean environment,
+ * stdin /dev/null, stdout and stderr into one pipe, its own process group,
+ * every other descriptor closed. The output is captured up to a cap (the
+ * rest is read and discarded, and a marker line says so), the whole group
+ * is killed with SIGKILL at the time limit (outcome TIMEOUT) and when the
+ * script itself ends (nothing it started outlives it). Everything runs on
+ * the caller's libevent loop: the pipe, the timer, SIGCHLD.
+ */
+#ifndef OCTO_RUN_H
+#define OCTO_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "proto.h"
+
+struct event_base;
+
+/* Default time limit (config script_timeout, tentacle.h), seconds. */
+#define RUN_TIMEOUT_DEFAULT	TENTACLE_SCRIPT_TIMEOUT_DEFAULT
+/* Scripts running at once: orders beyond are refused (the brain sends
+ * one per run; this bounds processes and memory against a flood). */
+#define RUN_CONCURRENT_MAX	16
+/* The marker appended when the output was cut (printf format, the cap). */
+#define RUN_MARKER_FMT		"\n[output truncated at %zu bytes]\n"
+/* The environment every script gets, whatever ours is. */
+#define RUN_ENV_PATH		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+#define RUN_ENV_LANG		"LANG=C"
+#define RUN_ENV_HOME		"HOME=/"
+
+struct run_params {
+	const char	*scripts_dir;
+	const char	*script;	/* a name, proto_script_name_valid() */
+	long long	 timeout_ms;	/* > 0 */
+	size_t		 output_max;	/* 1..OCTO_OUTPUT_MAX */
+};
+
+/* A finished run: msg_result's fields, the output in `output` (captured
+ * bytes, then the marker when truncated). Valid during the callback. */
+struct run_result {
+	uint64_t	job;
+	uint8_t		outcome;	/* enum proto_outcome */
+	int32_t		exit_status;	/* -1 when killed by a signal */
+	int32_t		signal;		/* 0 when it exited */
+	uint64_t	started_at_ms;	/* Unix time, ms */
+	uint64_t	duration_ms;	/* CLOCK_MONOTONIC */
+	uint8_t		truncated;
+	struct buf	output;
+};
+
+typedef void (*run_done_cb)(struct run_result *, void *arg);
+
+/*
+ * 0 if `name` is a script we may run: a valid name, a regular executable
+ * file directly in scripts_dir (opened with O_NOFOLLOW: never through a
+ * symlink). -1 with the reason in err otherwise.
+ */
+int	run_check_script(const char *scripts_dir, const char *name, char *err,
+	    size_t errlen);
+
+/*
+ * Start job `job`. The result always comes through done(), later, from
+ * the loop (also when the script cannot be run: outcome FAILED and the
+ * reason as output). -1 (err says why) only when nothing was started.
+ */
+int	run_start(struct event_base *, uint64_t job, const struct run_params *,
+	    run_done_cb done, void *arg, char *err, size_t errlen);
+
+/* 1 if job is running now. */
+int	run_active(uint64_t job);
+/* Scripts running now. */
+int	run_count(void);
+/* Kill every running script's group and forget them (no callbacks). */
+void	run_abort_all(void);
+
+/* Milliseconds since the epoch (CLOCK_REALTIME) and monotonic. */
+uint64_t run_now_ms(void);
+uint64_t run_mono_ms(void);
+
+#endif

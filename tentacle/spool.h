@@ -1,0 +1,63 @@
+/*
+ * The spool (spool_dir, default state_dir/spool, mode 0700): one file per
+ * finished job, `job-<id>.result`, written atomically (temporary file
+ * 0600, fsync, rename, fsync of the directory), removed once the brain
+ * acknowledged the result. A file is:
+ *
+ *	"OCTOSPOOL1\n"					magic, 11 bytes
+ *	u64 job, u8 outcome, u32 exit_status, u32 signal,
+ *	u64 started_at_ms, u64 duration_ms, u8 truncated,
+ *	bytes output (u32 length, then the bytes)		pack.h
+ *	bytes SHA-256 of everything before (32)
+ *
+ * The reader is a pure, strict function over a buffer (unit tests and a
+ * fuzzer): every field of the shape msg_result allows, nothing after the
+ * digest. A file that does not parse is logged and renamed *.corrupt.
+ */
+#ifndef OCTO_SPOOL_H
+#define OCTO_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "proto.h"
+
+#define SPOOL_MAGIC		"OCTOSPOOL1\n"
+#define SPOOL_MAGIC_LEN		11
+/* Largest file: the magic, the fixed fields, the output, the digest. */
+#define SPOOL_FILE_MAX		(PROTO_OUTPUT_MAX + 256)
+/* Results one start-up or delivery pass handles; more wait for the next
+ * pass (bounds the memory of the listing). */
+#define SPOOL_LIST_MAX		4096
+
+struct spool_result {
+	struct msg_result	r;	/* r.output points into the buffer */
+};
+
+/* Pure. 0, or -1 with the reason in err. */
+int	spool_parse(const void *buf, size_t len, struct spool_result *,
+	    char *err, size_t errlen);
+/* Append the file's bytes to out; -1 if a field is out of shape. */
+int	spool_format(struct buf *out, const struct msg_result *);
+
+/* Create dir (0700) if needed; -1 with err. */
+int	spool_init(const char *dir, char *err, size_t errlen);
+/* Write job's result atomically; -1 with err. */
+int	spool_store(const char *dir, const struct msg_result *, char *err,
+	    size_t errlen);
+/* 1 if job has a spool file. */
+int	spool_exists(const char *dir, uint64_t job);
+/* The jobs spooled, oldest first (modification time, then ID), at most
+ * max; returns how many, -1 with err. Files of other names are ignored. */
+int	spool_list(const char *dir, uint64_t *jobs, size_t max, char *err,
+	    size_t errlen);
+/* Read and parse job's file into data (which res points into): 0; 1 if
+ * it is gone; -1 if corrupt (logged and renamed *.corrupt) or unreadable
+ * (err). */
+int	spool_load(const char *dir, uint64_t job, struct buf *data,
+	    struct spool_result *, char *err, size_t errlen);
+/* Remove job's file (and fsync the directory); -1 with err. */
+int	spool_remove(const char *dir, uint64_t job, char *err, size_t errlen);
+
+#endif
