@@ -5,18 +5,34 @@
  * Every connection: the brain's certificate must be the one pinned at
  * enrolment (before any handshake), then the handshake as server with the
  * enrolment's ID and key (handshake.h). Then, by purpose:
- *	PING	STATUS{our enrolment status}, close
- *	ORDER	refused for now (script runs are the next step)
+ *	PING	INVENTORY{facts, scripts} (the brain's keepalive), close
+ *	ORDER	one ORDER{job, script} -> ORDER_ACK, close; the script then
+ *		runs in the background (run.c): the connection never waits
+ *
+ * Scripts are run by this process itself (fork + execve, run.c): the
+ * tentacle has no privilege separation yet, so the command worker runs
+ * with the supervisor's user. Each result is written to the spool
+ * (spool.c), then delivered to the brain's commander (6001, PURPOSE_
+ * RESULT, link.c); the file is removed once the brain acknowledged it.
+ * A delivery that fails is retried after 1 s, doubling to retry_max; at
+ * start-up everything in the spool is delivered, oldest first; one
+ * delivery connection at a time.
+ *
+ * The same job ordered again while it runs or waits in the spool is
+ * acknowledged (accepted) but not run twice.
  *
  * While the enrolment is pending it also asks the brain's registerer,
  * every poll_interval, whether an admin approved or rejected it (PURPOSE_
  * POLL, with the same handshake as client), and rewrites the state file
  * when the answer changes. It never enrols again by itself.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include <bsd/string.h>
 #include <event2/event.h>
@@ -25,7 +41,10 @@
 #include "crypto.h"
 #include "enrolment.h"
 #include "handshake.h"
+#include "inventory.h"
 #include "log.h"
+#include "run.h"
+#include "spool.h"
 #include "tentacle.h"
 
 struct cw {
@@ -38,6 +57,19 @@ struct cw {
 	int				 polling;	/* one in flight */
 	int				 poll_failed;	/* last one failed */
 	char				 brain_peer[OCTO_ADDR_MAX + 16];
+	char				 commander_peer[OCTO_ADDR_MAX + 16];
+
+	/* Delivery of spooled results: one at a time. */
+	struct event			*ev_deliver;
+	int				 delivering;
+	uint64_t			 delivering_job;
+	int				 retry_delay;	/* s, next backoff */
+	struct buf			 spool_data;
+
+	/* The inventory, rebuilt when scripts_dir's mtime changes. */
+	char				*inv_scripts;
+	struct timespec			 inv_mtime;
+	int				 inv_dir_ok;
 };
 
 struct cw_conn {
@@ -45,7 +77,10 @@ struct cw_conn {
 	struct handshake	 hs;
 	struct buf		 out;
 	int			 done;		/* authenticated */
+	uint8_t			 purpose;
 };
+
+static void	deliver_schedule(struct cw *, int delay);
 
 static struct cw	 cw;
 
@@ -96,6 +131,247 @@ cw_established(struct conn *c, void *arg)
 	return x;
 }
 
+/* ---- orders and runs ----------------------------------------------------- */
+
+static void
+run_done(struct run_result *res, void *arg)
+{
+	struct cw		*w = arg;
+	struct msg_result	 m;
+	char			 err[1024];
+
+	memset(&m, 0, sizeof(m));
+	m.job = res->job;
+	m.outcome = res->outcome;
+	m.exit_status = res->exit_status;
+	m.signal = res->signal;
+	m.started_at_ms = res->started_at_ms;
+	m.duration_ms = res->duration_ms;
+	m.truncated = res->truncated;
+	m.output = res->output.data;
+	m.output_len = res->output.len;
+	if (m.outcome == OUTCOME_RAN && m.signal != 0)
+		log_info("job %" PRIu64 ": killed by signal %d after %" PRIu64
+		    " ms", m.job, m.signal, m.duration_ms);
+	else if (m.outcome == OUTCOME_RAN)
+		log_info("job %" PRIu64 ": exited with status %d after %" PRIu64
+		    " ms", m.job, m.exit_status, m.duration_ms);
+	else
+		log_warnx("job %" PRIu64 ": %s after %" PRIu64 " ms", m.job,
+		    m.outcome == OUTCOME_TIMEOUT ? "timed out" :
+		    "could not be run", m.duration_ms);
+	if (spool_store(w->conf->spool_dir, &m, err, sizeof(err)) == -1) {
+		log_warnx("job %" PRIu64 ": cannot spool the result, it is "
+		    "lost: %s", m.job, err);
+		return;
+	}
+	deliver_schedule(w, 0);
+}
+
+static int
+send_ack(struct conn *c, struct cw_conn *x, uint64_t job, int accepted,
+    const char *message)
+{
+	struct msg_order_ack	ack;
+
+	memset(&ack, 0, sizeof(ack));
+	ack.job = job;
+	ack.accepted = accepted ? 1 : 0;
+	strlcpy(ack.message, message, sizeof(ack.message));
+	if (proto_encode_order_ack(&x->out, &ack) == -1 ||
+	    link_send(c, &x->out) == -1) {
+		conn_fail(c, "cannot send ORDER_ACK");
+		return 0;
+	}
+	return -1;	/* close once flushed */
+}
+
+static int
+order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
+{
+	struct cw		*w = x->cw;
+	struct msg_order	 o;
+	struct run_params	 p;
+	const char		*why = "malformed ORDER";
+	char			 err[512], msg[PROTO_MESSAGE_MAX];
+
+	x->purpose = 0;		/* one order per connection */
+	if (proto_decode_order(f, &o, &why) == -1) {
+		log_warnx("%s: bad ORDER: %s", conn_peer(c), why);
+		conn_fail(c, why);
+		return 0;
+	}
+	if (run_active(o.job) || spool_exists(w->conf->spool_dir, o.job)) {
+		log_info("%s: job %" PRIu64 " (%s) ordered again: already %s",
+		    conn_peer(c), o.job, o.script, run_active(o.job) ?
+		    "running" : "done, waiting for delivery");
+		return send_ack(c, x, o.job, 1, "already accepted");
+	}
+	if (run_check_script(w->conf->scripts_dir, o.script, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: job %" PRIu64 ": unknown script \"%s\" (%s): "
+		    "not run", conn_peer(c), o.job, o.script, err);
+		snprintf(msg, sizeof(msg), "unknown script %s", o.script);
+		return send_ack(c, x, o.job, 0, msg);
+	}
+	if (run_count() >= RUN_CONCURRENT_MAX) {
+		log_warnx("%s: job %" PRIu64 ": %d scripts running already: "
+		    "refused", conn_peer(c), o.job, RUN_CONCURRENT_MAX);
+		return send_ack(c, x, o.job, 0, "too many scripts running");
+	}
+	memset(&p, 0, sizeof(p));
+	p.scripts_dir = w->conf->scripts_dir;
+	p.script = o.script;
+	p.timeout_ms = w->conf->script_timeout * 1000;
+	p.output_max = (size_t)w->conf->output_max;
+	if (run_start(w->base, o.job, &p, run_done, w, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("%s: job %" PRIu64 ": cannot run %s: %s",
+		    conn_peer(c), o.job, o.script, err);
+		snprintf(msg, sizeof(msg), "cannot run %s", o.script);
+		return send_ack(c, x, o.job, 0, msg);
+	}
+	log_info("%s: job %" PRIu64 ": running %s", conn_peer(c), o.job,
+	    o.script);
+	return send_ack(c, x, o.job, 1, "");
+}
+
+/* ---- the keepalive's answer ------------------------------------------- */
+
+static int
+inventory(struct conn *c, struct cw *w, struct buf *out)
+{
+	struct msg_inventory	*m;
+	struct stat		 st;
+	char			 err[512], *json;
+	int			 rc;
+
+	if (stat(w->conf->scripts_dir, &st) == -1) {
+		if (w->inv_dir_ok || w->inv_scripts == NULL)
+			log_warnx("scripts_dir %s: %s", w->conf->scripts_dir,
+			    strerror(errno));
+		w->inv_dir_ok = 0;
+		free(w->inv_scripts);
+		w->inv_scripts = NULL;
+	} else if (w->inv_scripts == NULL || !w->inv_dir_ok ||
+	    st.st_mtim.tv_sec != w->inv_mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != w->inv_mtime.tv_nsec) {
+		if (inventory_scan(w->conf->scripts_dir, &json, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s", err);
+		else {
+			free(w->inv_scripts);
+			w->inv_scripts = json;
+			w->inv_mtime = st.st_mtim;
+			w->inv_dir_ok = 1;
+			log_debug("scripts_dir %s: inventory rebuilt",
+			    w->conf->scripts_dir);
+		}
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -1;
+	tentacle_facts(w->conf, m->facts, sizeof(m->facts));
+	m->scripts = w->inv_scripts != NULL ? w->inv_scripts : "[]";
+	m->scripts_len = strlen(m->scripts);
+	rc = proto_encode_inventory(out, m);
+	free(m);
+	return rc;
+}
+
+/* ---- delivery of spooled results -------------------------------------- */
+
+static void
+deliver_schedule(struct cw *w, int delay)
+{
+	struct timeval	tv = { delay, 0 };
+
+	if (w->ev_deliver == NULL || w->delivering)
+		return;
+	/* A pending backoff stays: the brain was not there a moment ago. */
+	if (delay == 0 && evtimer_pending(w->ev_deliver, NULL) &&
+	    w->retry_delay > TENTACLE_RETRY_MIN)
+		return;
+	evtimer_add(w->ev_deliver, &tv);
+}
+
+static void
+deliver_failed(struct cw *w, const char *why)
+{
+	log_warnx("brain %s: job %" PRIu64 ": result not delivered: %s; "
+	    "next try in %d s", w->commander_peer, w->delivering_job, why,
+	    w->retry_delay);
+	deliver_schedule(w, w->retry_delay);
+	w->retry_delay *= 2;
+	if (w->retry_delay > w->conf->retry_max)
+		w->retry_delay = (int)w->conf->retry_max;
+}
+
+static void
+deliver_done(int ok, const char *why, void *arg)
+{
+	struct cw	*w = arg;
+	char		 err[1024];
+
+	w->delivering = 0;
+	if (!ok) {
+		deliver_failed(w, why);
+		return;
+	}
+	log_info("brain %s: job %" PRIu64 ": result delivered",
+	    w->commander_peer, w->delivering_job);
+	if (spool_remove(w->conf->spool_dir, w->delivering_job, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s", err);
+	w->retry_delay = TENTACLE_RETRY_MIN;
+	deliver_schedule(w, 0);
+}
+
+static void
+deliver_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct cw		*w = arg;
+	struct spool_result	 res;
+	uint64_t		*jobs;
+	char			 err[1024];
+	int			 n, i, rc;
+
+	if (w->delivering)
+		return;
+	if ((jobs = calloc(SPOOL_LIST_MAX, sizeof(*jobs))) == NULL)
+		return;
+	if ((n = spool_list(w->conf->spool_dir, jobs, SPOOL_LIST_MAX, err,
+	    sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		free(jobs);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rc = spool_load(w->conf->spool_dir, jobs[i], &w->spool_data,
+		    &res, err, sizeof(err));
+		if (rc == 1)
+			continue;
+		if (rc == -1) {
+			log_warnx("%s", err);
+			continue;
+		}
+		w->delivering_job = jobs[i];
+		if (brain_deliver(w->base, w->client, w->conf, &w->e, &res.r,
+		    (int)w->conf->io_timeout, deliver_done, w, err,
+		    sizeof(err)) == -1) {
+			buf_reset(&w->spool_data);
+			deliver_failed(w, err);
+			free(jobs);
+			return;
+		}
+		w->delivering = 1;
+		log_debug("brain %s: delivering job %" PRIu64,
+		    w->commander_peer, jobs[i]);
+		buf_reset(&w->spool_data);
+		break;
+	}
+	free(jobs);
+}
+
 static int
 served(uint8_t purpose)
 {
@@ -107,11 +383,12 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 {
 	struct cw_conn		*x = state;
 	struct cw		*w = x->cw;
-	struct msg_status	 st;
 	enum hs_result		 r;
 	uint8_t			 purpose;
 
 	if (x->done) {
+		if (x->purpose == PURPOSE_ORDER)
+			return order(c, x, f);
 		conn_fail(c, "unexpected frame");
 		return 0;
 	}
@@ -150,20 +427,19 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 		return 0;
 	}
 	x->done = 1;
-	purpose = x->hs.purpose;
+	purpose = x->purpose = x->hs.purpose;
 	hs_wipe(&x->hs);
 	log_info("%s: brain authenticated (%s)", conn_peer(c),
 	    proto_purpose_str(purpose));
 	if (purpose == PURPOSE_ORDER) {
-		(void)link_send(c, &x->out);
-		conn_fail(c, "orders are not implemented yet");
+		/* AUTH_OK, then wait for the ORDER. */
+		if (link_send(c, &x->out) == -1)
+			conn_fail(c, "cannot send");
 		return 0;
 	}
-	memset(&st, 0, sizeof(st));
-	st.enrolment = w->e.status;
-	if (proto_encode_status(&x->out, &st) == -1 ||
+	if (link_send(c, &x->out) == -1 || inventory(c, w, &x->out) == -1 ||
 	    link_send(c, &x->out) == -1) {
-		conn_fail(c, "cannot send STATUS");
+		conn_fail(c, "cannot send INVENTORY");
 		return 0;
 	}
 	return -1;	/* close once flushed */
@@ -296,12 +572,27 @@ cw_start(struct event_base *base, void *arg)
 	if (w->e.status == ENROLMENT_REJECTED)
 		log_warnx("tentacle ID %" PRIu64 " was rejected by the brain; "
 		    "run octoTentacle --reenrol to enrol again", w->e.id);
-	if (w->e.status != ENROLMENT_PENDING)
-		return 0;
+	snprintf(w->commander_peer, sizeof(w->commander_peer),
+	    strchr(w->e.brain_address, ':') ? "[%s]:%d" : "%s:%d",
+	    w->e.brain_address, w->e.brain_commander_port);
 	if ((w->client = link_client_ctx(w->conf, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (spool_init(w->conf->spool_dir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	buf_init(&w->spool_data, SPOOL_FILE_MAX);
+	w->retry_delay = TENTACLE_RETRY_MIN;
+	if ((w->ev_deliver = evtimer_new(base, deliver_cb, w)) == NULL) {
+		log_warnx("evtimer_new failed");
+		return -1;
+	}
+	/* Whatever the spool holds from before: deliver it now. */
+	deliver_schedule(w, 0);
+	if (w->e.status != ENROLMENT_PENDING)
+		return 0;
 	if ((w->ev_poll = evtimer_new(base, poll_cb, w)) == NULL) {
 		log_warnx("evtimer_new failed");
 		return -1;
@@ -318,6 +609,13 @@ cw_stop(void *arg)
 	if (w->ev_poll != NULL)
 		event_free(w->ev_poll);
 	w->ev_poll = NULL;
+	if (w->ev_deliver != NULL)
+		event_free(w->ev_deliver);
+	w->ev_deliver = NULL;
+	run_abort_all();
+	buf_free(&w->spool_data);
+	free(w->inv_scripts);
+	w->inv_scripts = NULL;
 	SSL_CTX_free(w->client);
 	w->client = NULL;
 	enrolment_wipe(&w->e);
