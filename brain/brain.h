@@ -35,6 +35,8 @@ struct brain_conf {
 	long long	max_tentacles;			/* sizes RLIMIT_NOFILE */
 	long long	io_timeout;			/* s per TLS step / frame */
 	long long	restart_delay_max;		/* s, child restart backoff */
+	long long	keepalive_interval;		/* s between pings */
+	long long	keepalive_misses;		/* in a row: offline */
 };
 
 extern const struct config_key brain_config_keys[];
@@ -83,6 +85,8 @@ enum api_op {
 	API_RUN,		/* GET /api/runs/{id}: u64 id */
 	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id */
 	API_RESULT,		/* GET /api/results/{id}: u64 id */
+	API_SCRIPTS,		/* GET /api/scripts */
+	API_TENTACLE_SCRIPTS,	/* GET /api/tentacles/{id}/scripts: u64 id */
 	API_OP_MAX
 };
 
@@ -116,6 +120,11 @@ enum api_op {
  *   IPC_RESULT_STORE   (id = connection) u64 tentacle, bytes the RESULT
  *                      frame's payload (decoded again by the maestro)
  *   IPC_RESULT_STORED  (id = connection) u8 ok, u64 job, str error
+ * Keepalive (maestro <-> commander):
+ *   IPC_KEEPALIVE        as IPC_RUN_ORDER with job 0 and script ""
+ *   IPC_TENTACLE_SEEN    u64 tentacle, bytes the INVENTORY frame's payload
+ *                        (empty: it answered without one)
+ *   IPC_TENTACLE_MISSED  u64 tentacle, str reason
  */
 
 #endif

@@ -46,6 +46,25 @@ static int			 in_flight;
 
 static void	pump(void);
 
+/* A keepalive (job 0) answered: pass its inventory on (may be empty). */
+static void
+tentacle_seen(struct order *o, const void *inventory, size_t len)
+{
+	struct buf	b;
+	struct packer	p;
+
+	if (o->reported)
+		return;
+	o->reported = 1;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u64(&p, o->tentacle);
+	pack_bytes(&p, inventory, len);
+	if (pack_error(&p) == 0)
+		ipc_send(loop.chan, IPC_TENTACLE_SEEN, 0, b.data, b.len);
+	buf_free(&b);
+}
+
 static void
 job_state(struct order *o, const char *state, const char *message)
 {
@@ -54,6 +73,19 @@ job_state(struct order *o, const char *state, const char *message)
 
 	if (o->reported)
 		return;
+	if (o->job == 0) {
+		/* A keepalive that did not get its answer. */
+		o->reported = 1;
+		buf_init(&b, 1024);
+		pack_init(&p, &b);
+		pack_u64(&p, o->tentacle);
+		pack_str(&p, message);
+		if (pack_error(&p) == 0)
+			ipc_send(loop.chan, IPC_TENTACLE_MISSED, 0, b.data,
+			    b.len);
+		buf_free(&b);
+		return;
+	}
 	o->reported = 1;
 	buf_init(&b, 1024);
 	pack_init(&p, &b);
@@ -75,6 +107,8 @@ order_authenticated(struct peer *p)
 	struct buf		 out;
 	int			 rc;
 
+	if (o->job == 0)
+		return 0;	/* keepalive: the tentacle answers first */
 	memset(&m, 0, sizeof(m));
 	m.job = o->job;
 	strlcpy(m.script, o->script, sizeof(m.script));
@@ -95,6 +129,15 @@ order_frame(struct peer *p, const struct wire_frame *f)
 	struct msg_order_ack	 ack;
 	const char		*why;
 
+	if (o->job == 0 && (f->type == WIRE_INVENTORY ||
+	    f->type == WIRE_STATUS)) {
+		/* A STATUS answer carries no inventory: still alive. */
+		if (f->type == WIRE_INVENTORY)
+			tentacle_seen(o, f->payload, f->len);
+		else
+			tentacle_seen(o, NULL, 0);
+		return -1;
+	}
 	if (f->type == WIRE_ERROR) {
 		char	reason[PROTO_MESSAGE_MAX], msg[PROTO_MESSAGE_MAX + 16];
 
@@ -123,7 +166,11 @@ order_closed(struct peer *p, const char *reason)
 
 	if (o == NULL)
 		return;
-	if (!o->reported)
+	if (!o->reported && o->job == 0)
+		log_debug("tentacle %llu at %s:%u: keepalive missed: %s",
+		    (unsigned long long)o->tentacle, o->address, o->port,
+		    reason);
+	else if (!o->reported)
 		log_warnx("job %llu: tentacle %llu at %s:%u unreachable: %s",
 		    (unsigned long long)o->job,
 		    (unsigned long long)o->tentacle, o->address, o->port,
@@ -137,7 +184,7 @@ order_closed(struct peer *p, const char *reason)
 }
 
 static const struct peer_role order_role = {
-	.purposes = (1u << PURPOSE_ORDER),
+	.purposes = (1u << PURPOSE_ORDER) | (1u << PURPOSE_PING),
 	.on_authenticated = order_authenticated,
 	.on_frame = order_frame,
 	.on_close = order_closed,
@@ -155,7 +202,8 @@ pump(void)
 		TAILQ_REMOVE(&queue, o, entry);
 		if (peer_connect_tentacle(&loop, env, &order_role, o->address,
 		    (int)o->port, o->fingerprint, o->tentacle, o->key,
-		    PURPOSE_ORDER, o, err, sizeof(err)) == NULL) {
+		    o->job ? PURPOSE_ORDER : PURPOSE_PING, o, err,
+		    sizeof(err)) == NULL) {
 			job_state(o, "unreachable", err);
 			crypto_wipe(o, sizeof(*o));
 			free(o);
@@ -286,6 +334,7 @@ maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		peer_key_reply(msg);
 		break;
 	case IPC_RUN_ORDER:
+	case IPC_KEEPALIVE:
 		run_order(msg);
 		break;
 	case IPC_RESULT_STORED:

@@ -58,6 +58,10 @@ const struct config_key brain_config_keys[] = {
 	    "seconds a peer has for the TLS handshake and each message" },
 	{ "restart_delay_max", CONF_INT, I(restart_delay_max), 1, 3600,
 	    "longest wait before restarting a child that died" },
+	{ "keepalive_interval", CONF_INT, I(keepalive_interval), 1, 86400,
+	    "seconds between the brain's pings of each accepted tentacle" },
+	{ "keepalive_misses", CONF_INT, I(keepalive_misses), 1, 1000,
+	    "pings missed in a row before a tentacle is offline" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -82,6 +86,8 @@ brain_config_defaults(struct brain_conf *c)
 	c->max_tentacles = 4096;
 	c->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
 	c->restart_delay_max = 30;
+	c->keepalive_interval = 30;
+	c->keepalive_misses = 3;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -116,6 +116,16 @@ static const char *const migrations[] = {
 	"  output BLOB NOT NULL,"
 	"  received_at INTEGER NOT NULL"
 	");",
+
+	/* 4: keepalive (missed pings in a row) and each tentacle's scripts */
+	"ALTER TABLE tentacles ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE tentacle_scripts ("
+	"  tentacle_id INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  PRIMARY KEY (tentacle_id, name)"
+	");",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1128,4 +1138,145 @@ db_jobs_queued(struct db *db, int64_t run,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- keepalive and scripts ------------------------------------------- */
+
+int
+db_tentacle_seen(struct db *db, int64_t id, const char *facts)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE tentacles SET state = 'online', "
+	    "misses = 0, last_seen = ?, facts = coalesce(?, facts) "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time(NULL));
+	if (facts)
+		sqlite3_bind_text(st, 2, facts, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, id);
+	return db_step_changed(db, st);
+}
+
+int
+db_tentacle_missed(struct db *db, int64_t id, long limit, int *went_offline)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*went_offline = 0;
+	if ((st = db_prepare(db, "UPDATE tentacles SET misses = misses + 1 "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step_changed(db, st)) != 0)
+		return rc;
+	if ((st = db_prepare(db, "UPDATE tentacles SET state = 'offline' "
+	    "WHERE id = ? AND misses >= ? AND state != 'offline'")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, limit);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	*went_offline = sqlite3_changes(db->h) > 0;
+	return 0;
+}
+
+int
+db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
+{
+	sqlite3_stmt	*st;
+	json_t		*v;
+	size_t		 i;
+
+	if ((st = db_prepare(db, "DELETE FROM tentacle_scripts WHERE "
+	    "tentacle_id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	json_array_foreach(scripts, i, v) {
+		if ((st = db_prepare(db, "INSERT OR REPLACE INTO "
+		    "tentacle_scripts (tentacle_id, name, sha256, description) "
+		    "VALUES (?, ?, ?, ?)")) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, json_string_value(json_object_get(v,
+		    "name")), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, json_string_value(json_object_get(v,
+		    "sha256")), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, json_string_value(json_object_get(v,
+		    "description")), -1, SQLITE_STATIC);
+		if (db_step_done(db, st) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+json_t *
+db_scripts_json(struct db *db, int64_t tentacle)
+{
+	sqlite3_stmt	*st;
+	json_t		*list, *cur = NULL;
+	const char	*name, *sha;
+	int		 rc;
+
+	/* The fleet's union: one entry per name and content, with the
+	 * tentacles that have it. */
+	if ((st = db_prepare(db, "SELECT s.name, s.sha256, s.description, "
+	    "s.tentacle_id FROM tentacle_scripts s JOIN tentacles t ON t.id = "
+	    "s.tentacle_id WHERE (? = 0 OR s.tentacle_id = ?) ORDER BY s.name, "
+	    "s.sha256, s.tentacle_id")) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, tentacle);
+	sqlite3_bind_int64(st, 2, tentacle);
+	list = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		sha = (const char *)sqlite3_column_text(st, 1);
+		if (cur == NULL || strcmp(json_string_value(json_object_get(cur,
+		    "name")), name) || strcmp(json_string_value(
+		    json_object_get(cur, "sha256")), sha)) {
+			cur = json_pack("{s:s,s:s,s:s,s:[]}", "name", name,
+			    "sha256", sha, "description",
+			    (const char *)sqlite3_column_text(st, 2),
+			    "tentacles");
+			json_array_append_new(list, cur);
+		}
+		json_array_append_new(json_object_get(cur, "tentacles"),
+		    json_integer(sqlite3_column_int64(st, 3)));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+int
+db_tentacles_to_ping(struct db *db, void (*fn)(const struct db_order *,
+    void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	struct db_order	 o;
+
+	if ((st = db_prepare(db, "SELECT id, address, port, fingerprint, key "
+	    "FROM tentacles WHERE enrolment = 'accepted' ORDER BY id")) ==
+	    NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		o.tentacle = sqlite3_column_int64(st, 0);
+		o.port = sqlite3_column_int(st, 2);
+		if (column_copy(st, 1, o.address, sizeof(o.address)) == 0 &&
+		    column_copy(st, 3, o.fingerprint, sizeof(o.fingerprint)) ==
+		    0 && column_copy(st, 4, o.key_hex, sizeof(o.key_hex)) == 0)
+			fn(&o, arg);
+		crypto_wipe(o.key_hex, sizeof(o.key_hex));
+	}
+	sqlite3_finalize(st);
+	return 0;
 }

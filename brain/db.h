@@ -118,6 +118,21 @@ struct db_order {
 int	db_jobs_queued(struct db *, int64_t run,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 
+/* Call fn for each accepted tentacle (job 0, no script): keepalive. */
+int	db_tentacles_to_ping(struct db *, void (*fn)(const struct db_order *,
+	    void *), void *arg);
+/* Keepalive: an authenticated contact (facts NULL: keep them), or a
+ * missed ping (offline after `limit` in a row). */
+int	db_tentacle_seen(struct db *, int64_t id, const char *facts);
+int	db_tentacle_missed(struct db *, int64_t id, long limit,
+	    int *went_offline);
+/* Replace a tentacle's scripts with a checked JSON array of
+ * {"name","sha256","description"}. */
+int	db_tentacle_scripts_set(struct db *, int64_t id, json_t *scripts);
+/* {"name","description","sha256","tentacles":[ids]} for the fleet (0) or
+ * one tentacle. */
+json_t	*db_scripts_json(struct db *, int64_t tentacle);
+
 /* One line of the audit log: who (user, "system", "tentacle:ID"), what,
  * from where, details. */
 int	db_audit(struct db *, const char *actor, const char *action,

@@ -79,7 +79,8 @@ static const uint32_t registerer_allowed[] = {
 	IPC_TENTACLE_LOOKUP, 0
 };
 static const uint32_t commander_allowed[] = {
-	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, IPC_JOB_STATE, IPC_RESULT_STORE, 0
+	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, IPC_JOB_STATE, IPC_RESULT_STORE,
+	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED, 0
 };
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
@@ -117,6 +118,8 @@ static const struct api_op_rule api_rules[API_OP_MAX] = {
 	[API_RUN] = { "read a run", ROLE_VIEWER, 0 },
 	[API_TENTACLE_RESULTS] = { "list results", ROLE_VIEWER, 0 },
 	[API_RESULT] = { "read a result", ROLE_VIEWER, 0 },
+	[API_SCRIPTS] = { "list scripts", ROLE_VIEWER, 0 },
+	[API_TENTACLE_SCRIPTS] = { "list a tentacle's scripts", ROLE_VIEWER, 0 },
 };
 
 /* The arguments an API operation may carry (brain.h says which). */
@@ -162,6 +165,7 @@ static struct {
 	unsigned long		 protocol_errors;
 	unsigned long		 refused_handshakes;
 	struct event		*sweep_ev;
+	struct event		*keepalive_ev;
 	int			 stopping;
 	int			 workers_started; /* KDF threads exist between forks */
 	char			 pidfile_dir[OCTO_PATH_MAX];	/* if we made it */
@@ -516,6 +520,12 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 	case API_RESULT:
 		reply_json_or_error(c, id, db_result_json(m.db, tid), NULL);
 		return;
+	case API_SCRIPTS:
+	case API_TENTACLE_SCRIPTS:
+		reply_json_or_error(c, id, json_pack("{s:o*}", "scripts",
+		    db_scripts_json(m.db, op == API_SCRIPTS ? 0 : tid)),
+		    "scripts");
+		return;
 	case API_TOKEN_REVOKE:
 		if ((rc = db_token_delete(m.db, tid)) != 0) {
 			reply_error(id, c->generation, rc == -1 ? 500 : 404,
@@ -539,6 +549,7 @@ static void
 dispatch_order(const struct db_order *o, void *arg)
 {
 	struct child	*cmd = &children[CHILD_COMMANDER];
+	uint32_t	 type = arg ? IPC_KEEPALIVE : IPC_RUN_ORDER;
 	uint8_t		 key[PROTO_KEY_LEN];
 	struct buf	 b;
 	struct packer	 p;
@@ -555,9 +566,117 @@ dispatch_order(const struct db_order *o, void *arg)
 	pack_bytes(&p, key, sizeof(key));
 	pack_str(&p, o->script);
 	if (pack_error(&p) == 0)
-		ipc_send(cmd->chan, IPC_RUN_ORDER, 0, b.data, b.len);
+		ipc_send(cmd->chan, type, 0, b.data, b.len);
 	buf_free(&b);
 	crypto_wipe(key, sizeof(key));
+}
+
+/* Keepalive (report 5.2): ask the commander to ping every accepted
+ * tentacle; answers and misses come back as TENTACLE_SEEN/MISSED. */
+static void
+keepalive(evutil_socket_t fd, short events, void *arg)
+{
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_tentacles_to_ping(m.db, dispatch_order, (void *)1);
+}
+
+/* The tentacle's own account of its scripts, checked before storing. */
+static json_t *
+inventory_scripts(const char *text, size_t len)
+{
+	json_t	*list, *v, *name, *sha, *desc;
+	size_t	 i;
+
+	list = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(list) || json_array_size(list) > 1000)
+		goto bad;
+	json_array_foreach(list, i, v) {
+		name = json_object_get(v, "name");
+		sha = json_object_get(v, "sha256");
+		desc = json_object_get(v, "description");
+		if (!json_is_string(name) || !json_is_string(sha) ||
+		    (desc && !json_is_string(desc)) ||
+		    !proto_script_name_valid(json_string_value(name)) ||
+		    !proto_fingerprint_valid(json_string_value(sha)) ||
+		    (desc && json_string_length(desc) > 200))
+			goto bad;
+		if (desc == NULL)
+			json_object_set_new(v, "description", json_string(""));
+	}
+	return list;
+bad:
+	json_decref(list);
+	return NULL;
+}
+
+static void
+handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct wire_frame	 f;
+	struct msg_inventory	 inv;
+	const uint8_t		*payload;
+	size_t			 plen;
+	uint64_t		 tid;
+	const char		*why, *facts = NULL;
+	json_t			*scripts = NULL, *fj = NULL;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
+	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+		child_misbehaved(c, "sent a malformed keepalive answer");
+		return;
+	}
+	if (plen > 0) {
+		f.type = WIRE_INVENTORY;
+		f.len = (uint32_t)plen;
+		f.payload = payload;
+		if (proto_decode_inventory(&f, &inv, &why) == 0) {
+			fj = json_loads(inv.facts, JSON_REJECT_DUPLICATES, NULL);
+			if (json_is_object(fj))
+				facts = inv.facts;
+			scripts = inventory_scripts(inv.scripts,
+			    inv.scripts_len);
+			if (scripts == NULL)
+				log_warnx("tentacle %llu: malformed script "
+				    "list ignored", (unsigned long long)tid);
+		} else
+			log_warnx("tentacle %llu: inventory: %s",
+			    (unsigned long long)tid, why);
+	}
+	if (db_begin(m.db) == 0) {
+		if (db_tentacle_seen(m.db, (int64_t)tid, facts) == -1 ||
+		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
+		    scripts) == -1))
+			db_rollback(m.db);
+		else
+			db_commit(m.db);
+	}
+	json_decref(fj);
+	json_decref(scripts);
+}
+
+static void
+handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	u;
+	uint64_t	tid;
+	char		reason[256];
+	int		offline;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	unpack_str(&u, reason, sizeof(reason));
+	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+		child_misbehaved(c, "sent a malformed keepalive miss");
+		return;
+	}
+	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
+	    &offline) == 0 && offline)
+		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
+		    "%s)", (unsigned long long)tid, m.conf.keepalive_misses,
+		    reason);
 }
 
 static void
@@ -718,8 +837,13 @@ handle_result_store(struct child *c, const struct ipc_msg *msg)
 		    "refused: %s", (unsigned long long)tentacle, why);
 		log_warnx("%s", detail);
 		db_audit(m.db, "system", "result_refused", "", detail);
-	} else if (stored)
-		log_debug("job %llu: result stored", (unsigned long long)r.job);
+	} else {
+		/* Any authenticated contact counts as a sign of life. */
+		db_tentacle_seen(m.db, (int64_t)tentacle, NULL);
+		if (stored)
+			log_debug("job %llu: result stored",
+			    (unsigned long long)r.job);
+	}
 	buf_init(&b, 1024);
 	pack_init(&p, &b);
 	pack_u8(&p, why == NULL);
@@ -1011,6 +1135,7 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	case API_RUN:
 	case API_TENTACLE_RESULTS:
 	case API_RESULT:
+	case API_TENTACLE_SCRIPTS:
 		unpack_u64(&u, &args.id);
 		break;
 	case API_RUN_CREATE:
@@ -1172,6 +1297,12 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_RESULT_STORE:
 		handle_result_store(c, msg);
+		break;
+	case IPC_TENTACLE_SEEN:
+		handle_tentacle_seen(c, msg);
+		break;
+	case IPC_TENTACLE_MISSED:
+		handle_tentacle_missed(c, msg);
 		break;
 	}
 }
@@ -1439,6 +1570,13 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 	m.conf.io_timeout = nc.io_timeout;	/* children started from now */
 	m.conf.restart_delay_max = nc.restart_delay_max;
 	m.conf.max_tentacles = nc.max_tentacles;
+	m.conf.keepalive_misses = nc.keepalive_misses;
+	if (nc.keepalive_interval != m.conf.keepalive_interval) {
+		struct timeval	ka = { nc.keepalive_interval, 0 };
+
+		m.conf.keepalive_interval = nc.keepalive_interval;
+		event_add(m.keepalive_ev, &ka);
+	}
 	log_info("configuration reloaded");
 }
 
@@ -1668,6 +1806,7 @@ main(int argc, char **argv)
 	};
 	struct event	*ev_term, *ev_int, *ev_chld, *ev_hup;
 	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
+	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i;
 
@@ -1789,6 +1928,9 @@ main(int argc, char **argv)
 		fatalx("cannot install signal handlers");
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
+	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
+	ka.tv_sec = m.conf.keepalive_interval;
+	event_add(m.keepalive_ev, &ka);
 
 	/* Every socket is listening (connections queue until a child
 	 * accepts): ready. Children forked from here inherit /dev/null and
@@ -1823,6 +1965,7 @@ main(int argc, char **argv)
 		close(fd[i]);
 	}
 	event_free(m.sweep_ev);
+	event_free(m.keepalive_ev);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

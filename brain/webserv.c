@@ -328,6 +328,8 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, "/api/runs/{id}", API_RUN },
 	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/results", API_TENTACLE_RESULTS },
 	{ EVHTTP_REQ_GET, "/api/results/{id}", API_RESULT },
+	{ EVHTTP_REQ_GET, "/api/scripts", API_SCRIPTS },
+	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/scripts", API_TENTACLE_SCRIPTS },
 };
 
 /* Match path against pattern; "{id}" takes a decimal integer from 1 to
@@ -402,6 +404,7 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	case API_RUN:
 	case API_TENTACLE_RESULTS:
 	case API_RESULT:
+	case API_TENTACLE_SCRIPTS:
 		pack_u64(p, id);
 		break;
 	default:

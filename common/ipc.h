@@ -51,6 +51,9 @@ enum ipc_type {
 	IPC_JOB_STATE,		/* how sending it went */
 	IPC_RESULT_STORE,	/* a tentacle delivered a result */
 	IPC_RESULT_STORED,	/* stored (or refused): answer the tentacle */
+	IPC_KEEPALIVE,		/* maestro: ping this tentacle */
+	IPC_TENTACLE_SEEN,	/* commander: it answered (inventory) */
+	IPC_TENTACLE_MISSED,	/* commander: it did not */
 
 	IPC_TYPE_MAX
 };
