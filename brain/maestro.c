@@ -10,6 +10,7 @@
  * and a child that sends anything else is killed and restarted.
  */
 #include <sys/prctl.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -792,21 +793,118 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 		    message[0] ? ": " : "", message);
 }
 
+/*
+ * Results are stored in batches: every result that arrives before the loop
+ * comes back here (one read of the channel carries many) goes into one
+ * transaction, and then each tentacle gets its answer. A batch is also
+ * flushed as soon as it holds RESULT_BATCH_MAX results.
+ */
+#define RESULT_BATCH_MAX	256
+
+struct pending_result {
+	uint32_t		 conn;		/* the commander's connection */
+	unsigned		 generation;	/* of that commander */
+	uint64_t		 tentacle;
+	uint8_t			*payload;	/* the RESULT frame's, copied */
+	size_t			 len;
+	TAILQ_ENTRY(pending_result) entry;
+};
+
+static TAILQ_HEAD(, pending_result) results_pending =
+    TAILQ_HEAD_INITIALIZER(results_pending);
+static int		 results_npending;
+static struct event	*results_ev;
+
+static const char *
+result_store_one(struct pending_result *pr, struct msg_result *r)
+{
+	struct wire_frame	 f;
+	const char		*why = NULL;
+	int64_t			 owner = 0;
+	int			 stored = 0, rc;
+
+	f.type = WIRE_RESULT;
+	f.len = (uint32_t)pr->len;
+	f.payload = pr->payload;
+	memset(r, 0, sizeof(*r));
+	if (proto_decode_result(&f, r, &why) == -1)
+		return why;
+	rc = db_job_owner(m.db, (int64_t)r->job, &owner);
+	if (rc == -1)
+		return "database error";
+	if (rc == DB_NOTFOUND || (uint64_t)owner != pr->tentacle)
+		return "a result for a job this tentacle was never given";
+	if (db_result_store(m.db, (int64_t)r->job, r, &stored) == -1)
+		return "database error";
+	/* Any authenticated contact counts as a sign of life. */
+	db_tentacle_seen(m.db, (int64_t)pr->tentacle, NULL);
+	if (stored)
+		log_debug("job %llu: result stored", (unsigned long long)r->job);
+	return NULL;
+}
+
+static void
+results_flush(evutil_socket_t fd, short events, void *arg)
+{
+	struct child		*cmd = &children[CHILD_COMMANDER];
+	struct pending_result	*pr;
+	struct msg_result	 r;
+	const char		*why, *whys[RESULT_BATCH_MAX];
+	uint64_t		 jobs[RESULT_BATCH_MAX];
+	char			 detail[160];
+	int			 n = 0, i, in_tx;
+	struct buf		 b;
+	struct packer		 p;
+
+	in_tx = db_begin(m.db) == 0;
+	TAILQ_FOREACH(pr, &results_pending, entry) {
+		memset(&r, 0, sizeof(r));
+		why = in_tx ? result_store_one(pr, &r) : "database error";
+		jobs[n] = r.job;
+		whys[n++] = why;
+		if (why && strcmp(why, "database error")) {
+			snprintf(detail, sizeof(detail), "tentacle %llu: "
+			    "result refused: %s",
+			    (unsigned long long)pr->tentacle, why);
+			log_warnx("%s", detail);
+			db_audit(m.db, "system", "result_refused", "", detail);
+		}
+	}
+	if (in_tx && db_commit(m.db) == -1) {
+		db_rollback(m.db);
+		for (i = 0; i < n; i++)
+			whys[i] = "database error";
+	}
+	/* Stored (committed): now, and only now, acknowledge. */
+	i = 0;
+	while ((pr = TAILQ_FIRST(&results_pending)) != NULL) {
+		TAILQ_REMOVE(&results_pending, pr, entry);
+		if (cmd->chan != NULL && cmd->generation == pr->generation) {
+			buf_init(&b, 1024);
+			pack_init(&p, &b);
+			pack_u8(&p, whys[i] == NULL);
+			pack_u64(&p, jobs[i]);
+			pack_str(&p, whys[i] ? whys[i] : "");
+			if (pack_error(&p) == 0)
+				ipc_send(cmd->chan, IPC_RESULT_STORED, pr->conn,
+				    b.data, b.len);
+			buf_free(&b);
+		}
+		free(pr->payload);
+		free(pr);
+		i++;
+	}
+	results_npending = 0;
+}
+
 static void
 handle_result_store(struct child *c, const struct ipc_msg *msg)
 {
 	struct unpacker		 u;
-	struct wire_frame	 f;
-	struct msg_result	 r;
+	struct pending_result	*pr;
 	const uint8_t		*payload;
 	size_t			 plen;
 	uint64_t		 tentacle;
-	int64_t			 owner = 0;
-	const char		*why = NULL;
-	char			 detail[128];
-	int			 stored = 0, rc;
-	struct buf		 b;
-	struct packer		 p;
 
 	unpack_init(&u, msg->payload, msg->hdr.len);
 	unpack_u64(&u, &tentacle);
@@ -815,44 +913,22 @@ handle_result_store(struct child *c, const struct ipc_msg *msg)
 		child_misbehaved(c, "sent a malformed result");
 		return;
 	}
-	f.type = WIRE_RESULT;
-	f.len = (uint32_t)plen;
-	f.payload = payload;
-	memset(&r, 0, sizeof(r));
-	if (proto_decode_result(&f, &r, &why) == 0) {
-		rc = db_job_owner(m.db, (int64_t)r.job, &owner);
-		if (rc == -1)
-			why = "database error";
-		else if (rc == DB_NOTFOUND || (uint64_t)owner != tentacle)
-			why = "a result for a job this tentacle was never given";
-		else if (db_begin(m.db) == -1 ||
-		    db_result_store(m.db, (int64_t)r.job, &r, &stored) == -1 ||
-		    db_commit(m.db) == -1) {
-			db_rollback(m.db);
-			why = "database error";
-		}
+	if ((pr = calloc(1, sizeof(*pr))) == NULL ||
+	    (pr->payload = malloc(plen ? plen : 1)) == NULL) {
+		free(pr);
+		log_warnx("out of memory: a result waits for its redelivery");
+		return;
 	}
-	if (why) {
-		snprintf(detail, sizeof(detail), "tentacle %llu: result "
-		    "refused: %s", (unsigned long long)tentacle, why);
-		log_warnx("%s", detail);
-		db_audit(m.db, "system", "result_refused", "", detail);
-	} else {
-		/* Any authenticated contact counts as a sign of life. */
-		db_tentacle_seen(m.db, (int64_t)tentacle, NULL);
-		if (stored)
-			log_debug("job %llu: result stored",
-			    (unsigned long long)r.job);
-	}
-	buf_init(&b, 1024);
-	pack_init(&p, &b);
-	pack_u8(&p, why == NULL);
-	pack_u64(&p, r.job);
-	pack_str(&p, why ? why : "");
-	if (pack_error(&p) == 0 && c->chan)
-		ipc_send(c->chan, IPC_RESULT_STORED, msg->hdr.id, b.data,
-		    b.len);
-	buf_free(&b);
+	memcpy(pr->payload, payload, plen);
+	pr->len = plen;
+	pr->conn = msg->hdr.id;
+	pr->generation = c->generation;
+	pr->tentacle = tentacle;
+	TAILQ_INSERT_TAIL(&results_pending, pr, entry);
+	if (++results_npending >= RESULT_BATCH_MAX)
+		results_flush(-1, 0, NULL);
+	else
+		event_active(results_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- enrolment by address -------------------------------------------- */
@@ -1928,6 +2004,7 @@ main(int argc, char **argv)
 		fatalx("cannot install signal handlers");
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
+	results_ev = event_new(m.base, -1, 0, results_flush, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
 	event_add(m.keepalive_ev, &ka);
@@ -1966,6 +2043,9 @@ main(int argc, char **argv)
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
+	if (results_npending)
+		results_flush(-1, 0, NULL);
+	event_free(results_ev);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);
