@@ -372,7 +372,9 @@ def fake_program(path, script):
 
 
 def test_sshd_effective_settings_from_sshd_T(world, home):
-    root = sshd_root(world, "PermitRootLogin no\n")
+    root = sshd_root(world, "PermitRootLogin no\n"
+                            "Match User backup\n"
+                            "    PermitEmptyPasswords yes\n")
     # sshd -T gives the effective settings: they win over the file.
     fake_program(root / "usr/sbin/sshd", """\
 [ "$1" = -T ] || exit 1
@@ -396,7 +398,10 @@ EOF
     assert r.starting("INFO  effective settings from sshd -T")
     assert r.has("FAIL  PermitRootLogin yes (expected no; sshd -T)"), r
     assert r.has("FAIL  Ciphers includes weak aes128-cbc (sshd -T)"), r
-    assert r.lines[-1] == "2 findings"
+    # sshd -T shows global values: Match blocks come from the files
+    assert r.has("FAIL  PermitEmptyPasswords yes (expected no; Match block "
+                 "at /etc/ssh/sshd_config:3)"), r
+    assert r.lines[-1] == "3 findings"
 
 
 def test_sshd_T_fails_then_files_parsed(world, home):
