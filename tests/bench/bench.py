@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""make bench: a brain and N real tentacles on loopback, enrolled with one
+token; then the figures of issue 4, printed as a table (never asserted):
+
+  - time from POST /api/runs on all N until all N results are stored,
+    and results stored per second;
+  - median and p95 round trip of a run on one tentacle (100 runs of a
+    script that prints one line);
+  - memory as PSS (/proc/PID/smaps_rollup: shared pages divided among
+    the processes that share them) of each brain process and of one idle
+    tentacle.
+
+Environment: N (default 200), OCTO_BUILD (default build/).
+"""
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
+import octotest  # noqa: E402
+
+N = int(os.environ.get("N", "200"))
+ROUND_TRIPS = 100
+
+
+def pss_kib(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def address(i):
+    # 127.1.x.y: room for thousands of tentacles, each on its own address.
+    return "127.1.%d.%d" % (i // 250, i % 250 + 1)
+
+
+def wait_run(client, run_id, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = client.get("/api/runs/%d" % run_id,
+                          background=True).json()["jobs"]
+        if all(j["state"] in ("done", "failed", "timeout", "unreachable")
+               for j in jobs):
+            return jobs
+        time.sleep(0.002)
+    raise SystemExit("run %d did not finish in %d s" % (run_id, timeout))
+
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = Path(tempfile.mkdtemp(prefix="octo-bench-"))
+    procs = []
+    brain = octotest.Brain(tmp / "brain", {
+        "max_tentacles": max(4096, 4 * N), "keepalive_interval": 3600,
+        "login_attempts": 1000, "io_timeout": 30})
+    try:
+        t0 = time.monotonic()
+        brain.start()
+        c = brain.login()
+        token = c.post("/api/tokens", {"expires_in": 3600,
+                                       "uses": N}).json()["token"]
+        scripts = tmp / "scripts"
+        scripts.mkdir()
+        (scripts / "one-line").write_text(
+            "#!/bin/sh\n# description: prints one line\necho ok\n")
+        (scripts / "one-line").chmod(0o755)
+        (tmp / "token").write_text(token + "\n")
+        (tmp / "token").chmod(0o600)
+        for i in range(N):
+            d = tmp / ("t%d" % i)
+            d.mkdir()
+            conf = d / "tentacle.conf"
+            conf.write_text(octotest.format_conf({
+                "name": "bench-%d" % i, "listen_address": address(i),
+                "brain_registerer_port": brain.registerer_port,
+                "brain_commander_port": brain.commander_port,
+                "state_dir": str(d / "state"),
+                "pidfile": str(d / "tentacle.pid"),
+                "scripts_dir": str(scripts), "poll_interval": 1,
+                "io_timeout": 30}))
+            procs.append(subprocess.Popen(
+                [str(octotest.TENTACLE_BIN), "--no-daemon", "-c", str(conf),
+                 "-b", "127.0.0.1", "--token-file", str(tmp / "token")],
+                stdout=subprocess.DEVNULL,
+                stderr=open(d / "log", "w")))
+        deadline = time.monotonic() + 120 + N / 5
+        while time.monotonic() < deadline:
+            n = sum(1 for i in range(N)
+                    if (tmp / ("t%d" % i) / "state" / "enrolment").exists())
+            if n == N:
+                break
+            time.sleep(0.2)
+        else:
+            raise SystemExit("only %d of %d tentacles enrolled" % (n, N))
+        # Their command workers listen once the register has handed over.
+        time.sleep(1.0)
+        setup = time.monotonic() - t0
+
+        start = time.monotonic()
+        run_id = c.post("/api/runs", {"script": "one-line",
+                                      "tentacles": "all"}).json()["id"]
+        jobs = wait_run(c, run_id, 60 + N / 10)
+        fan_out = time.monotonic() - start
+        done = sum(1 for j in jobs if j["state"] == "done")
+
+        one = [t for t in c.get("/api/tentacles").json()["tentacles"]][0]
+        rtts = []
+        for _ in range(ROUND_TRIPS):
+            s = time.monotonic()
+            rid = c.post("/api/runs", {"script": "one-line",
+                                       "tentacles": [one["id"]]}).json()["id"]
+            wait_run(c, rid, 30)
+            rtts.append((time.monotonic() - s) * 1000)
+        rtts.sort()
+
+        pids = brain.pids()
+        brain_pss = {role: pss_kib(pid) for role, pid in pids.items()}
+        idle = [p.pid for p in procs[:1]]
+        kids = subprocess.run(["pgrep", "-P", str(idle[0])],
+                              capture_output=True, text=True).stdout.split()
+        tentacle_pss = pss_kib(idle[0]) + sum(pss_kib(int(k)) for k in kids)
+
+        print()
+        print("Octopus benchmark: N=%d tentacles on %s, %d cores" % (
+            N, os.uname().nodename, os.cpu_count()))
+        print("%-46s %12s" % ("figure", "value"))
+        print("%-46s %12.1f" % ("setup: brain + N enrolled (s)", setup))
+        print("%-46s %12.3f" % ("run on all N: POST to all stored (s)",
+                                fan_out))
+        print("%-46s %12d" % ("results stored (done) of N", done))
+        print("%-46s %12.0f" % ("results stored per second", N / fan_out))
+        print("%-46s %12.2f" % ("round trip on one tentacle, median (ms)",
+                                statistics.median(rtts)))
+        print("%-46s %12.2f" % ("round trip on one tentacle, p95 (ms)",
+                                rtts[int(len(rtts) * 0.95) - 1]))
+        for role in ("maestro", "webserv", "registerer", "commander"):
+            print("%-46s %12.1f" % ("brain %s PSS (MB)" % role,
+                                    brain_pss[role] / 1024))
+        print("%-46s %12.1f" % ("brain total PSS (MB)",
+                                sum(brain_pss.values()) / 1024))
+        print("%-46s %12.1f" % ("one idle tentacle PSS, both processes (MB)",
+                                tentacle_pss / 1024))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        brain.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
