@@ -55,6 +55,8 @@ BRAIN_LIB_OBJ	= $(filter-out $(BUILD)/brain/maestro.o,$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 
+
+.PHONY: bench
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle uninstall clean
 
@@ -166,28 +168,103 @@ demo: deps
 	$(MAKE) all
 	./scripts/demo
 
-# Programs in sbin, the dashboard under share/, the audit pack under lib/:
-# only scripts/audit/ is installed on tentacles, never the dev helpers.
+# Install (FHS): programs in sbin, the dashboard under share/, the audit
+# pack under lib/ (only the executable files of scripts/audit/, never the
+# dev helpers), man pages, systemd units; configuration in /etc/octopus
+# (installed only when absent, never overwritten), state in
+# /var/lib/octopus/{brain,tentacle} (0700). PREFIX=/usr for the Debian
+# packages. With DESTDIR, install only copies files; as root without
+# DESTDIR, scripts/install-setup then creates the user octopus and hands it
+# the brain's state directory. The daemons make their keys at first start.
 SBINDIR		= $(PREFIX)/sbin
 WEBDIR		= $(PREFIX)/share/octopus/web
 AUDITDIR	= $(PREFIX)/lib/octopus/scripts
+MANDIR		?= $(PREFIX)/share/man
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+CONFDIR		?= /etc/octopus
+STATEDIR	?= /var/lib/octopus
+AUDIT_SCRIPTS	 = $(shell find scripts/audit -maxdepth 1 -type f -perm -u+x \
+		     2>/dev/null | sort)
+# Units and sample configurations are written for PREFIX=/usr/local.
+SUBST_PREFIX	 = sed -e 's,/usr/local/,$(PREFIX)/,g'
 
 install: install-brain install-tentacle
 
 install-brain: $(BUILD)/octoBrain
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)/brain
 	install -m 0755 $(BUILD)/octoBrain $(DESTDIR)$(SBINDIR)/octoBrain
 	install -m 0644 $(wildcard web/*.*) $(DESTDIR)$(WEBDIR)/
+	install -m 0644 brain/octoBrain.8 $(DESTDIR)$(MANDIR)/man8/octoBrain.8
+	install -m 0644 common/octopus.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
+	$(SUBST_PREFIX) scripts/systemd/octobrain.service \
+	    >$(DESTDIR)$(UNITDIR)/octobrain.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/octobrain.service
+	@f=$(DESTDIR)$(CONFDIR)/brain.conf; if [ -e $$f ]; then \
+	    echo "$$f exists: kept"; else echo "installing $$f"; \
+	    $(SUBST_PREFIX) brain/brain.conf >$$f && chmod 0644 $$f; fi
+	$(if $(DESTDIR),,./scripts/install-setup brain $(STATEDIR))
 
 install-tentacle: $(BUILD)/octoTentacle
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)/tentacle
 	install -m 0755 $(BUILD)/octoTentacle $(DESTDIR)$(SBINDIR)/octoTentacle
-	$(if $(wildcard scripts/audit/*),install -m 0755 \
-	    $(wildcard scripts/audit/*) $(DESTDIR)$(AUDITDIR)/)
+	$(if $(AUDIT_SCRIPTS),install -m 0755 $(AUDIT_SCRIPTS) \
+	    $(DESTDIR)$(AUDITDIR)/)
+	install -m 0644 tentacle/octoTentacle.8 \
+	    $(DESTDIR)$(MANDIR)/man8/octoTentacle.8
+	install -m 0644 common/octopus.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
+	$(SUBST_PREFIX) scripts/systemd/octotentacle.service \
+	    >$(DESTDIR)$(UNITDIR)/octotentacle.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/octotentacle.service
+	@f=$(DESTDIR)$(CONFDIR)/tentacle.conf; if [ -e $$f ]; then \
+	    echo "$$f exists: kept"; else echo "installing $$f"; \
+	    $(SUBST_PREFIX) tentacle/tentacle.conf >$$f && chmod 0644 $$f; fi
+	$(if $(DESTDIR),,./scripts/install-setup tentacle $(STATEDIR))
 
+# Removes what install copied; keeps the configuration in $(CONFDIR) and
+# the state in $(STATEDIR) (keys, database, enrolment), as apt's remove.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/octoBrain $(DESTDIR)$(SBINDIR)/octoTentacle
+	rm -f $(DESTDIR)$(SBINDIR)/octoBrain $(DESTDIR)$(SBINDIR)/octoTentacle \
+	    $(DESTDIR)$(MANDIR)/man8/octoBrain.8 \
+	    $(DESTDIR)$(MANDIR)/man8/octoTentacle.8 \
+	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/octobrain.service \
+	    $(DESTDIR)$(UNITDIR)/octotentacle.service
 	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(AUDITDIR)
+	rmdir $(DESTDIR)$(PREFIX)/share/octopus $(DESTDIR)$(PREFIX)/lib/octopus \
+	    2>/dev/null || true
+	@echo "kept $(DESTDIR)$(CONFDIR) and $(DESTDIR)$(STATEDIR): remove" \
+	    "them by hand to forget the configuration, keys and enrolment"
+
+# Debian packages octopus-brain, octopus-tentacle and octopus-common from a
+# copy of the working tree (debian/), into $(DEB_OUT); lintian must report
+# no error.
+DEB_OUT		?= build/deb
+DEB_SRC		 = $(DEB_OUT)/octopus-$(VERSION)
+
+.PHONY: deb
+deb:
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude-vcs --exclude=./demo-run \
+	    --exclude=__pycache__ --exclude=.pytest_cache --exclude='./certs/*.crt' \
+	    --exclude='./certs/*.key' --exclude='./certs/*.pem' \
+	    . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_OUT)/*.changes
+
+# The figures of issue 4 on this machine (printed, never asserted):
+# make bench [N=1000]
+N	?= 200
+bench: all
+	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
 
 clean:
 	rm -rf build
