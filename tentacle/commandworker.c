@@ -544,6 +544,32 @@ poll_cb(evutil_socket_t fd, short events, void *arg)
 
 /* ---- the child ------------------------------------------------------------ */
 
+/* At start-up: read every spooled result once, so that a corrupt file is
+ * reported and moved aside now, not when its turn comes. */
+static void
+spool_check(struct cw *w)
+{
+	struct spool_result	 res;
+	uint64_t		*jobs;
+	char			 err[1024];
+	int			 n, i;
+
+	if ((jobs = calloc(SPOOL_LIST_MAX, sizeof(*jobs))) == NULL)
+		return;
+	if ((n = spool_list(w->conf->spool_dir, jobs, SPOOL_LIST_MAX, err,
+	    sizeof(err))) == -1)
+		log_warnx("%s", err);
+	for (i = 0; i < n; i++)
+		if (spool_load(w->conf->spool_dir, jobs[i], &w->spool_data,
+		    &res, err, sizeof(err)) == -1)
+			log_warnx("%s", err);
+	if (n > 0)
+		log_info("%s: %d result%s to deliver", w->conf->spool_dir, n,
+		    n == 1 ? "" : "s");
+	buf_reset(&w->spool_data);
+	free(jobs);
+}
+
 static int
 cw_start(struct event_base *base, void *arg)
 {
@@ -590,6 +616,7 @@ cw_start(struct event_base *base, void *arg)
 		return -1;
 	}
 	/* Whatever the spool holds from before: deliver it now. */
+	spool_check(w);
 	deliver_schedule(w, 0);
 	if (w->e.status != ENROLMENT_PENDING)
 		return 0;
