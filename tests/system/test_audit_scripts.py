@@ -928,6 +928,52 @@ def test_suid_unreadable_directory_without_root(world, home):
 
 # ---------------------------------------------------------------- logged-in-users
 
+def utmp_record(user, line, host, pid, when=None):
+    """One glibc struct utmp (x86_64 and the other 64-bit ABIs: 384 bytes),
+    a USER_PROCESS entry."""
+    import struct
+    return struct.pack("<hxxi32s4s32s256shhiii4i20s", 7, pid,
+                       line.encode(), line[-4:].encode(), user.encode(),
+                       host.encode(), 0, 0, 0,
+                       int(when or time.time()), 0, 0, 0, 0, 0, b"")
+
+
+def test_sessions(world, home):
+    import struct
+    if struct.calcsize("P") != 8:
+        pytest.skip("the utmp fixture is the 64-bit layout")
+    root = world / "root"
+    sessions = (utmp_record("root", "pts/0", "192.0.2.7", 4242) +
+                utmp_record("alice", "tty1", "", 4243))
+    (root / "run").mkdir(parents=True)
+    (root / "run/utmp").write_bytes(sessions)
+    (root / "var/log").mkdir(parents=True)
+    (root / "var/log/wtmp").write_bytes(sessions)
+    (root / "var/log/btmp").write_bytes(
+        utmp_record("admin", "ssh:notty", "198.51.100.9", 4244) * 3)
+    os.chmod(root / "var/log/btmp", 0o600)
+    write(root / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    r = fixture_run("logged-in-users", root, home)
+    assert r.rc == 1, r
+    assert r.has("INFO  2 sessions, users: alice root"), r
+    assert [l for l in r.lines if l.startswith(
+        "WARN  root is logged in directly on pts/0 since ") and
+        l.endswith(" from 192.0.2.7: log in with a personal account and "
+                   "use sudo")], r
+    assert r.starting("INFO  alice on tty1 since ")
+    assert [l for l in r.lines if l.startswith("INFO  recent login: root "
+                                               "pts/0 192.0.2.7")], r
+    assert r.has("INFO  3 failed login attempts recorded in "
+                 "/var/log/btmp"), r
+    assert r.lines[-1] == "1 finding"
+    if IS_ROOT:
+        os.chown(root / "var/log/btmp", 0, 0)
+        r = fixture_run("logged-in-users", root, home, as_nobody=True)
+        assert r.rc == 1, r
+        assert r.has("SKIP  failed logins (/var/log/btmp) not counted "
+                     "(needs root)"), r
+
+
 def test_accounts(world, home):
     root = world / "root"
     write(root / "etc/passwd",
