@@ -24,6 +24,7 @@
 #include "limits.h"
 #include "pack.h"
 #include "proto.h"
+#include "spool.h"
 #include "wire.h"
 
 static const char	*outdir;
@@ -476,6 +477,100 @@ gen_enrolment(void)
 	enrolment_wipe(&e);
 }
 
+/* The other API bodies, as the dashboard would send them. */
+static void
+apibody_put(const char *name, json_t *j)
+{
+	char	*s;
+
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL)
+		die("json");
+	put("apibody", name, s, strlen(s));
+	free(s);
+	json_decref(j);
+}
+
+static void
+gen_apibody(void)
+{
+	static const char *const raw[] = {
+		"{\"address\":\"192.0.2.1\",\"address\":\"::1\"}",
+		"{\"script\":\"a\",\"tentacles\":[1,2,1e3]}",
+		"{\"expires_in\":31536001}",
+		"{\"uses\":-1,\"port\":0}",
+		"",
+	};
+	char	name[32];
+	size_t	i;
+
+	apibody_put("enrol", json_pack("{s:s,s:i}", "address", "192.0.2.10",
+	    "port", 7000));
+	apibody_put("enrol-v6-default-port", json_pack("{s:s}", "address",
+	    "2001:db8::7"));
+	apibody_put("enrol-bad-address", json_pack("{s:s,s:i}", "address",
+	    "host.example.org", "port", 65536));
+	apibody_put("token", json_pack("{s:i,s:i}", "expires_in", 3600,
+	    "uses", 5));
+	apibody_put("token-defaults", json_object());
+	apibody_put("run-all", json_pack("{s:s,s:s}", "script",
+	    "audit-ssh.sh", "tentacles", "all"));
+	apibody_put("run-list", json_pack("{s:s,s:[I,I,I]}", "script",
+	    "firewall", "tentacles", (json_int_t)1, (json_int_t)42,
+	    (json_int_t)INT64_MAX));
+	apibody_put("run-bad-name", json_pack("{s:s,s:s}", "script",
+	    "../etc/passwd", "tentacles", "all"));
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		snprintf(name, sizeof(name), "raw-%zu", i);
+		put("apibody", name, raw[i], strlen(raw[i]));
+	}
+}
+
+/* Spool files as spool_format writes them, behind the flag byte of
+ * fuzz_spool (1: the target fixes the digest). */
+static void
+spool_put(const char *name, uint8_t flag, const struct msg_result *m,
+    size_t cut)
+{
+	struct buf	b;
+
+	buf_init(&b, SPOOL_FILE_MAX + 1);
+	if (buf_append(&b, &flag, 1) == -1 || spool_format(&b, m) == -1)
+		abort();
+	put("spool", name, b.data, b.len - cut);
+	buf_free(&b);
+}
+
+static void
+gen_spool(void)
+{
+	struct msg_result	m;
+
+	memset(&m, 0, sizeof(m));
+	m.job = 7;
+	m.outcome = OUTCOME_RAN;
+	m.exit_status = 2;
+	m.started_at_ms = 1700000000123ULL;
+	m.duration_ms = 420;
+	m.output = (const uint8_t *)"FAIL PermitRootLogin yes\n";
+	m.output_len = 25;
+	spool_put("ran", 0, &m, 0);
+	spool_put("ran-fix-digest", 1, &m, 0);
+	spool_put("truncated", 0, &m, 10);
+	m.outcome = OUTCOME_TIMEOUT;
+	m.exit_status = -1;
+	m.signal = 9;
+	m.truncated = 1;
+	m.job = INT64_MAX;
+	spool_put("timeout", 1, &m, 0);
+	m.outcome = OUTCOME_FAILED;
+	m.exit_status = 0;
+	m.signal = 0;
+	m.truncated = 0;
+	m.output_len = 0;
+	spool_put("failed-empty", 1, &m, 0);
+	put("spool", "magic-only", "\001OCTOSPOOL1\n", 12);
+}
+
 /* Unpacker programs: what each decoder of the daemons reads, in order,
  * then the payload its encoder writes. */
 static void
@@ -765,6 +860,8 @@ main(int argc, char *argv[])
 	gen_proto();
 	gen_handshake();
 	gen_enrolment();
+	gen_spool();
+	gen_apibody();
 	gen_pack();
 	gen_config();
 	gen_webpath();

@@ -1,0 +1,80 @@
+/*
+ * The other JSON request bodies of the API (brain/apibody.c, what the
+ * webserv calls): apibody_enrol (POST /api/tentacles/enrol), apibody_token
+ * (POST /api/tokens, an empty body read as "{}") and apibody_run
+ * (POST /api/runs); every body goes through all three.
+ *
+ * Invariants: a refusal has a reason and allocates nothing; an accepted
+ * enrolment has a numeric address NUL-terminated in its field and a port
+ * in 1..65535; a token, expires_in in 1..TOKEN_EXPIRES_MAX and uses in
+ * 1..TOKEN_USES_MAX; a run, a valid script name and either "all" (no list)
+ * or 1..RUN_TENTACLES_MAX positive IDs. No leak (jansson objects and the
+ * ID list are freed on every path).
+ */
+#include <string.h>
+
+#include "apibody.h"
+#include "brain.h"
+#include "fuzz.h"
+#include "net.h"
+#include "proto.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct enrol_body	*eb;
+	struct token_body	*tb;
+	struct run_body		*rb;
+	const char		*body = (const char *)data, *why;
+	size_t			 i;
+
+	FUZZ_CHECK((eb = malloc(sizeof(*eb))) != NULL);
+	FUZZ_CHECK((tb = malloc(sizeof(*tb))) != NULL);
+	FUZZ_CHECK((rb = malloc(sizeof(*rb))) != NULL);
+
+	why = NULL;
+	memset(eb, 'J', sizeof(*eb));
+	if (apibody_enrol(body, size, eb, &why) == 0) {
+		FUZZ_CHECK(memchr(eb->address, '\0', sizeof(eb->address)) !=
+		    NULL);
+		FUZZ_CHECK(net_addr_valid(eb->address));
+		FUZZ_CHECK(eb->port >= 1 && eb->port <= 65535);
+	} else
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+
+	why = NULL;
+	/* The webserv reads an empty body as "{}". */
+	if (apibody_token(size ? body : "{}", size ? size : 2, tb,
+	    &why) == 0) {
+		FUZZ_CHECK(tb->expires_in >= 1 &&
+		    tb->expires_in <= TOKEN_EXPIRES_MAX);
+		FUZZ_CHECK(tb->uses >= 1 && tb->uses <= TOKEN_USES_MAX);
+	} else
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+
+	why = NULL;
+	memset(rb, 'J', sizeof(*rb));
+	if (apibody_run(body, size, rb, &why) == 0) {
+		FUZZ_CHECK(memchr(rb->script, '\0', sizeof(rb->script)) !=
+		    NULL);
+		FUZZ_CHECK(proto_script_name_valid(rb->script));
+		if (rb->ntentacles == 0)
+			FUZZ_CHECK(rb->tentacles == NULL);
+		else {
+			FUZZ_CHECK(rb->ntentacles <= RUN_TENTACLES_MAX);
+			FUZZ_CHECK(rb->tentacles != NULL);
+			for (i = 0; i < rb->ntentacles; i++)
+				FUZZ_CHECK(rb->tentacles[i] >= 1 &&
+				    rb->tentacles[i] <= INT64_MAX);
+		}
+		free(rb->tentacles);
+	} else {
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+		FUZZ_CHECK(rb->tentacles == NULL);
+	}
+
+	free(rb);
+	free(tb);
+	free(eb);
+	return 0;
+}
