@@ -109,7 +109,7 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		*names[INVENTORY_SCRIPTS_MAX];
+	char		**names;
 	char		 why[256], hex[2 * SHA256_LEN + 1];
 	char		 head[INVENTORY_HEAD_MAX], desc[INVENTORY_DESC_MAX + 1];
 	size_t		 n = 0, i, headlen, skipped = 0;
@@ -118,7 +118,12 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 	int		 fd;
 
 	*json = NULL;
+	if ((names = calloc(INVENTORY_SCAN_MAX, sizeof(*names))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if ((d = opendir(dir)) == NULL) {
+		free(names);
 		snprintf(err, errlen, "scripts_dir %s: %s", dir,
 		    strerror(errno));
 		return -1;
@@ -127,7 +132,7 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 		if (!proto_script_name_valid(de->d_name) ||
 		    run_check_script(dir, de->d_name, why, sizeof(why)) == -1)
 			continue;
-		if (n == INVENTORY_SCRIPTS_MAX) {
+		if (n == INVENTORY_SCAN_MAX) {
 			skipped++;
 			continue;
 		}
@@ -135,10 +140,13 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 			break;
 		n++;
 	}
+	/* The first INVENTORY_SCRIPTS_MAX by name: the same ones each time. */
 	qsort(names, n, sizeof(names[0]), name_cmp);
+	if (n > INVENTORY_SCRIPTS_MAX)
+		skipped += n - INVENTORY_SCRIPTS_MAX;
 	if ((arr = json_array()) == NULL)
 		goto fail;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < INVENTORY_SCRIPTS_MAX; i++) {
 		fd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC | O_NONBLOCK);
 		if (fd == -1)
@@ -172,6 +180,7 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 	closedir(d);
 	for (i = 0; i < n; i++)
 		free(names[i]);
+	free(names);
 	*json = s;
 	return 0;
  fail:
@@ -179,6 +188,7 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 	closedir(d);
 	for (i = 0; i < n; i++)
 		free(names[i]);
+	free(names);
 	snprintf(err, errlen, "scripts_dir %s: cannot build the inventory",
 	    dir);
 	return -1;

@@ -20,6 +20,9 @@
  * so 128 entries stay within PROTO_SCRIPTS_MAX (64 KiB); beyond, the rest
  * is left out (and logged). */
 #define INVENTORY_SCRIPTS_MAX	128
+/* Directory entries considered (they are sorted by name before the
+ * first INVENTORY_SCRIPTS_MAX are kept): bounds the scan's memory. */
+#define INVENTORY_SCAN_MAX	4096
 /* Bytes of a file's head read for its description. */
 #define INVENTORY_HEAD_MAX	1024
 
