@@ -358,3 +358,46 @@ def test_spool_delivered_at_start_up(brain, new_tentacle):  # noqa: F811
     t.start()
     t.wait_log(r"job %d: result delivered" % job_ids[0], timeout=20)
     assert not list(spool.glob("job-*"))
+
+
+# ------------------------------------------------ keepalive: INVENTORY
+
+@pytest.fixture
+def pinged_brain(brain_factory):
+    return brain_factory({"io_timeout": 2, "keepalive_interval": 1},
+                         verbose=True)
+
+
+def scripts_of(client, tid):
+    r = client.get("/api/scripts")
+    assert r.status == 200, r
+    return {s["name"]: s for s in r.json()["scripts"]
+            if tid in s["tentacles"]}
+
+
+def test_inventory_answers_the_keepalive(pinged_brain,  # noqa: F811
+                                         new_tentacle):
+    brain = pinged_brain
+    c = brain.login()
+    t, tid = enrolled(brain, new_tentacle, c, {"disk": "df -h"})
+    d = t.dir / "scripts"
+    (d / "nodesc").write_bytes(b"#!/bin/sh\necho no description\n")
+    (d / "nodesc").chmod(0o755)
+    (d / "plain").write_text("#!/bin/sh\n# description: not executable\n")
+    os.symlink("disk", d / "alias")
+    (d / ".hidden").write_text("#!/bin/sh\n")
+    (d / ".hidden").chmod(0o755)
+    os.mkdir(d / "subdir")
+    got = wait_for(lambda: (lambda s: s if "nodesc" in s else None)(
+        scripts_of(c, tid)), 15, 0.2, "the inventory in /api/scripts")
+    assert sorted(got) == ["disk", "nodesc"], got
+    disk = (d / "disk").read_bytes()
+    assert got["disk"]["sha256"] == hashlib.sha256(disk).hexdigest()
+    assert got["disk"]["description"] == "disk (test)"
+    assert got["nodesc"]["description"] == ""
+    # A new script (the directory's mtime changes): listed at the next
+    # keepalive.
+    add_script(t, "newone", "echo new")
+    wait_for(lambda: "newone" in scripts_of(c, tid), 15, 0.2,
+             "the new script listed")
+    t.wait_log(r"brain authenticated \(ping\)")
