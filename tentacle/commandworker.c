@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ struct cw {
 	int				 poll_failed;	/* last one failed */
 	char				 brain_peer[OCTO_ADDR_MAX + 16];
 	char				 commander_peer[OCTO_ADDR_MAX + 16];
+
+	struct event			*ev_sigterm;
 
 	/* Delivery of spooled results: one at a time. */
 	struct event			*ev_deliver;
@@ -544,6 +547,22 @@ poll_cb(evutil_socket_t fd, short events, void *arg)
 
 /* ---- the child ------------------------------------------------------------ */
 
+/* SIGTERM (a stop, a reload, the supervisor gone): what runs is killed
+ * and spooled as interrupted, so that the brain learns of it once we are
+ * back, then the loop ends. */
+static void
+cw_sigterm(evutil_socket_t sig, short events, void *arg)
+{
+	struct cw	*w = arg;
+	int		 n = run_count();
+
+	if (n > 0)
+		log_warnx("SIGTERM: stopping; %d script%s interrupted", n,
+		    n == 1 ? "" : "s");
+	run_interrupt_all("the tentacle stopped");
+	listener_exit(w->base, 0);
+}
+
 /* At start-up: read every spooled result once, so that a corrupt file is
  * reported and moved aside now, not when its turn comes. */
 static void
@@ -615,6 +634,11 @@ cw_start(struct event_base *base, void *arg)
 		log_warnx("evtimer_new failed");
 		return -1;
 	}
+	if ((w->ev_sigterm = evsignal_new(base, SIGTERM, cw_sigterm, w)) ==
+	    NULL || evsignal_add(w->ev_sigterm, NULL) == -1) {
+		log_warnx("cannot watch SIGTERM");
+		return -1;
+	}
 	/* Whatever the spool holds from before: deliver it now. */
 	spool_check(w);
 	deliver_schedule(w, 0);
@@ -639,6 +663,9 @@ cw_stop(void *arg)
 	if (w->ev_deliver != NULL)
 		event_free(w->ev_deliver);
 	w->ev_deliver = NULL;
+	if (w->ev_sigterm != NULL)
+		event_free(w->ev_sigterm);
+	w->ev_sigterm = NULL;
 	run_abort_all();
 	buf_free(&w->spool_data);
 	free(w->inv_scripts);

@@ -507,6 +507,38 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 }
 
 void
+run_interrupt_all(const char *why)
+{
+	struct run	*r;
+	char		 line[96];
+
+	while ((r = LIST_FIRST(&runs)) != NULL) {
+		if (r->pid > 0 && !r->reaped) {
+			kill(-r->pid, SIGKILL);
+			while (waitpid(r->pid, &r->status, 0) == -1 &&
+			    errno == EINTR)
+				;
+			r->reaped = 1;
+		}
+		if (r->fd != -1) {
+			(void)drain(r);
+			close_pipe(r);
+		}
+		if (!r->failed) {
+			r->failed = 1;
+			snprintf(line, sizeof(line), RUN_INTERRUPTED_FMT, why);
+			/* Room is kept for the truncation marker: this goes
+			 * in only if both fit. */
+			if (r->res.output.len + strlen(line) + 64 <=
+			    r->res.output.max)
+				(void)buf_append(&r->res.output, line,
+				    strlen(line));
+		}
+		finish(r);	/* frees r */
+	}
+}
+
+void
 run_abort_all(void)
 {
 	struct run	*r;

@@ -75,6 +75,11 @@ int	run_active(uint64_t job);
 int	run_count(void);
 /* Kill every running script's group and forget them (no callbacks). */
 void	run_abort_all(void);
+/* Kill every running script's group and finish each now: outcome FAILED,
+ * the output so far then RUN_INTERRUPTED_FMT with `why` (callbacks run
+ * before this returns). For a clean stop of the command worker. */
+#define RUN_INTERRUPTED_FMT	"\n[interrupted: %s]\n"
+void	run_interrupt_all(const char *why);
 
 /* Milliseconds since the epoch (CLOCK_REALTIME) and monotonic. */
 uint64_t run_now_ms(void);

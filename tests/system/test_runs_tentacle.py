@@ -7,6 +7,7 @@ so where it plays the brain it only checks what happens before the
 authentication; the rest runs against the real brain."""
 
 import os
+import signal
 import re
 import socket
 import ssl
@@ -401,3 +402,29 @@ def test_inventory_answers_the_keepalive(pinged_brain,  # noqa: F811
     wait_for(lambda: "newone" in scripts_of(c, tid), 15, 0.2,
              "the new script listed")
     t.wait_log(r"brain authenticated \(ping\)")
+
+
+def test_reload_during_a_run_reports_it(brain, new_tentacle):  # noqa: F811
+    """SIGHUP restarts the command worker: the script it was running is
+    killed, and the brain gets a result that says so (spooled, delivered
+    by the new command worker), instead of a job running forever."""
+    c = brain.login()
+    t, tid = enrolled(brain, new_tentacle, c,
+                      {"long": "echo partial\nsleep 300"})
+    r = c.post("/api/runs", {"script": "long", "tentacles": [tid]})
+    assert r.status == 202, r
+    run_id = r.json()["id"]
+    mark = len(t.log())
+    t.wait_log(r"job \d+: running long", start=mark)
+    time.sleep(0.3)
+    t.proc.send_signal(signal.SIGHUP)
+    t.wait_log(r"SIGTERM: stopping; 1 script interrupted", start=mark)
+    t.wait_log(r"job \d+: result delivered", start=mark, timeout=20)
+    (job,) = wait_for(lambda: (lambda j: j["jobs"] if j["jobs"][0]["state"]
+                               in ("done", "failed") else None)(
+        c.get("/api/runs/%d" % run_id).json()), 20, 0.1, "the run over")
+    assert job["result"] is not None, job
+    assert job["result"]["output"] == \
+        "partial\n\n[interrupted: the tentacle stopped]\n", job
+    assert t.alive()
+    assert not list((t.state_dir / "spool").glob("job-*"))

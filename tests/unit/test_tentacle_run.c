@@ -320,6 +320,35 @@ test_binary_output(void **state)
 	assert_memory_equal(g->out, "a\0b\377", 4);
 }
 
+static void
+test_interrupted(void **state)
+{
+	static struct got	 g;
+	struct event_base	*base;
+	struct run_params	 p;
+	struct timeval		 tv = { 0, 300 * 1000 };
+	char			 err[256];
+
+	script("longrun", "#!/bin/sh\necho partial\nsleep 300\n", 0755);
+	memset(&g, 0, sizeof(g));
+	assert_non_null(base = event_base_new());
+	p.scripts_dir = dir;
+	p.script = "longrun";
+	p.timeout_ms = 60000;
+	p.output_max = OCTO_OUTPUT_MAX;
+	assert_int_equal(run_start(base, 8, &p, on_done, &g, err,
+	    sizeof(err)), 0);
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(g.done, 0);
+	run_interrupt_all("test stop");
+	assert_int_equal(g.done, 1);
+	assert_int_equal(run_count(), 0);
+	assert_int_equal(g.res.outcome, OUTCOME_FAILED);
+	assert_string_equal(g.out, "partial\n\n[interrupted: test stop]\n");
+	event_base_free(base);
+}
+
 static int
 setup(void **state)
 {
@@ -354,6 +383,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_failed_not_run),
 		cmocka_unit_test(test_binary_output),
+		cmocka_unit_test(test_interrupted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
