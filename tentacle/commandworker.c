@@ -26,14 +26,16 @@
  * POLL, with the same handshake as client), and rewrites the state file
  * when the answer changes. It never enrols again by itself.
  */
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 #include <event2/event.h>
@@ -60,7 +62,8 @@ struct cw {
 	char				 brain_peer[OCTO_ADDR_MAX + 16];
 	char				 commander_peer[OCTO_ADDR_MAX + 16];
 
-	struct event			*ev_sigterm;
+	struct event			*ev_sigterm;	/* on sigterm_fd */
+	int				 sigterm_fd;
 
 	/* Delivery of spooled results: one at a time. */
 	struct event			*ev_deliver;
@@ -551,16 +554,20 @@ poll_cb(evutil_socket_t fd, short events, void *arg)
  * and spooled as interrupted, so that the brain learns of it once we are
  * back, then the loop ends. */
 static void
-cw_sigterm(evutil_socket_t sig, short events, void *arg)
+cw_sigterm(evutil_socket_t fd, short events, void *arg)
 {
-	struct cw	*w = arg;
-	int		 n = run_count();
+	struct signalfd_siginfo	si;
+	int			n = run_count();
 
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
 	if (n > 0)
 		log_warnx("SIGTERM: stopping; %d script%s interrupted", n,
 		    n == 1 ? "" : "s");
 	run_interrupt_all("the tentacle stopped");
-	listener_exit(w->base, 0);
+	/* As SIGTERM's default action did before: nothing else to save
+	 * (the spool is on disk), connections simply drop. */
+	_exit(0);
 }
 
 /* At start-up: read every spooled result once, so that a corrupt file is
@@ -593,6 +600,7 @@ static int
 cw_start(struct event_base *base, void *arg)
 {
 	struct cw	*w = arg;
+	sigset_t	 term;
 	char		 err[1024];
 	int		 rc;
 
@@ -634,9 +642,16 @@ cw_start(struct event_base *base, void *arg)
 		log_warnx("evtimer_new failed");
 		return -1;
 	}
-	if ((w->ev_sigterm = evsignal_new(base, SIGTERM, cw_sigterm, w)) ==
-	    NULL || evsignal_add(w->ev_sigterm, NULL) == -1) {
-		log_warnx("cannot watch SIGTERM");
+	/* A signalfd, not evsignal: the supervisor's event base, inherited
+	 * through fork(), holds libevent's signal slot. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &term, NULL) == -1 ||
+	    (w->sigterm_fd = signalfd(-1, &term, SFD_NONBLOCK |
+	    SFD_CLOEXEC)) == -1 || (w->ev_sigterm = event_new(base,
+	    w->sigterm_fd, EV_READ | EV_PERSIST, cw_sigterm, w)) == NULL ||
+	    event_add(w->ev_sigterm, NULL) == -1) {
+		log_warn("cannot watch SIGTERM");
 		return -1;
 	}
 	/* Whatever the spool holds from before: deliver it now. */
@@ -666,6 +681,9 @@ cw_stop(void *arg)
 	if (w->ev_sigterm != NULL)
 		event_free(w->ev_sigterm);
 	w->ev_sigterm = NULL;
+	if (w->sigterm_fd != -1)
+		close(w->sigterm_fd);
+	w->sigterm_fd = -1;
 	run_abort_all();
 	buf_free(&w->spool_data);
 	free(w->inv_scripts);
@@ -689,5 +707,6 @@ commandworker_main(struct tentacle_child *ch)
 
 	memset(&cw, 0, sizeof(cw));
 	cw.conf = ch->conf;
+	cw.sigterm_fd = -1;
 	return listener_run(ch, &proto);
 }

@@ -11,6 +11,7 @@
  * group is killed before the pid is reaped (the pgid cannot be reused).
  */
 #include <sys/queue.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -58,7 +59,8 @@ struct run {
 
 static LIST_HEAD(, run)	 runs = LIST_HEAD_INITIALIZER(runs);
 static int		 nruns;
-static struct event	*ev_sigchld;
+static struct event	*ev_sigchld;	/* on sigchld_fd */
+static int		 sigchld_fd = -1;
 static struct event_base *sigchld_base;
 
 uint64_t
@@ -155,6 +157,8 @@ run_free(struct run *r)
 	if (nruns == 0 && ev_sigchld != NULL) {
 		event_free(ev_sigchld);
 		ev_sigchld = NULL;
+		close(sigchld_fd);
+		sigchld_fd = -1;
 		sigchld_base = NULL;
 	}
 }
@@ -280,9 +284,13 @@ check_exit(struct run *r)
 }
 
 static void
-sigchld_cb(evutil_socket_t sig, short events, void *arg)
+sigchld_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct run	*r, *next;
+	struct signalfd_siginfo	 si;
+	struct run		*r, *next;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
 
 	for (r = LIST_FIRST(&runs); r != NULL; r = next) {
 		next = LIST_NEXT(r, entry);
@@ -425,9 +433,24 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	LIST_INSERT_HEAD(&runs, r, entry);
 	nruns++;
 	if (ev_sigchld == NULL) {
-		if ((ev_sigchld = evsignal_new(base, SIGCHLD, sigchld_cb,
-		    NULL)) == NULL || evsignal_add(ev_sigchld, NULL) == -1) {
+		/* A signalfd, not evsignal: the supervisor's event base,
+		 * inherited through fork(), holds libevent's signal slot. */
+		sigset_t	chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		if ((sigchld_fd = signalfd(-1, &chld, SFD_NONBLOCK |
+		    SFD_CLOEXEC)) == -1 || (ev_sigchld = event_new(base,
+		    sigchld_fd, EV_READ | EV_PERSIST, sigchld_cb, NULL)) ==
+		    NULL || event_add(ev_sigchld, NULL) == -1) {
 			snprintf(err, errlen, "cannot watch SIGCHLD");
+			if (ev_sigchld != NULL)
+				event_free(ev_sigchld);
+			ev_sigchld = NULL;
+			if (sigchld_fd != -1)
+				close(sigchld_fd);
+			sigchld_fd = -1;
 			goto fail;
 		}
 		sigchld_base = base;
