@@ -207,7 +207,7 @@ install-brain: $(BUILD)/octoBrain
 	@f=$(DESTDIR)$(CONFDIR)/brain.conf; if [ -e $$f ]; then \
 	    echo "$$f exists: kept"; else echo "installing $$f"; \
 	    $(SUBST_PREFIX) brain/brain.conf >$$f && chmod 0644 $$f; fi
-	$(if $(DESTDIR),,./scripts/install-setup brain $(STATEDIR))
+	$(if $(DESTDIR),,./scripts/install-setup brain $(STATEDIR) $(CONFDIR))
 
 install-tentacle: $(BUILD)/octoTentacle
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR) \
@@ -227,7 +227,7 @@ install-tentacle: $(BUILD)/octoTentacle
 	@f=$(DESTDIR)$(CONFDIR)/tentacle.conf; if [ -e $$f ]; then \
 	    echo "$$f exists: kept"; else echo "installing $$f"; \
 	    $(SUBST_PREFIX) tentacle/tentacle.conf >$$f && chmod 0644 $$f; fi
-	$(if $(DESTDIR),,./scripts/install-setup tentacle $(STATEDIR))
+	$(if $(DESTDIR),,./scripts/install-setup tentacle $(STATEDIR) $(CONFDIR))
 
 # Removes what install copied; keeps the configuration in $(CONFDIR) and
 # the state in $(STATEDIR) (keys, database, enrolment), as apt's remove.

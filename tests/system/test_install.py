@@ -661,6 +661,20 @@ def stat_of(root, path):
     return out[0], out[1], out[2]
 
 
+def printed_fingerprint(output, path):
+    """The fingerprint the install printed for the certificate path."""
+    m = re.search(r"%s, fingerprint ([0-9a-f]{64})$" % re.escape(path),
+                  output, re.M)
+    assert m, "no fingerprint printed for %s in:\n%s" % (path, output)
+    return m.group(1)
+
+
+def fingerprint_in(root, path):
+    return root.run("openssl x509 -in %s -pubkey -noout | openssl pkey "
+                    "-pubin -outform DER | openssl dgst -sha256 -r | "
+                    "cut -d' ' -f1" % path).stdout.strip()
+
+
 def wait_in(root, cmd, what, timeout=30.0):
     return octotest.wait_for(
         lambda: root.run(cmd, check=False, timeout=30).returncode == 0,
@@ -689,6 +703,9 @@ def test_make_install_as_root_then_run(tmp_path):
                 "-o", str(BINS["tentacle"]), "install"]
         r = root.run(["sh", "-c", "umask 022; exec \"$@\"", "sh"] + argv)
         assert "/var/lib/octopus/brain/admin.password" in r.stdout
+        fprs = {p: printed_fingerprint(r.stdout, p) for p in (
+            "/var/lib/octopus/brain/brain.crt",
+            "/var/lib/octopus/tentacle/tentacle.crt")}
         pw = root.run(["getent", "passwd", "octopus"]).stdout.split(":")
         assert int(pw[2]) < 1000 and pw[6].strip().endswith("nologin"), pw
         assert stat_of(root, "/var/lib/octopus/brain") == \
@@ -717,6 +734,11 @@ def test_make_install_as_root_then_run(tmp_path):
                      "/var/lib/octopus/brain/brain.key",
                      "/var/lib/octopus/tentacle/tentacle.key"):
             assert stat_of(root, path)[2] == "600", path
+        assert stat_of(root, "/var/lib/octopus/brain/brain.key") == \
+            ("octopus", "octopus", "600")
+        for path, fpr in fprs.items():
+            assert fingerprint_in(root, path) == fpr, \
+                "%s was made again at first start" % path
         assert stat_of(root, "/var/lib/octopus/brain/brain.db")[:2] == \
             ("octopus", "octopus")
         out = api(root, "/var/lib/octopus/brain/admin.password",
@@ -742,11 +764,12 @@ def test_make_install_as_root_then_run(tmp_path):
 
 
 @need_root
-@pytest.mark.xfail(strict=False, reason="maestro's drop_root() hands the "
-                   "state directory and database to the user, not the key, "
-                   "certificate and admin.password it made as root: a brain "
-                   "started once by hand as root cannot read its key later "
-                   "under systemd (User=octopus)")
+@pytest.mark.xfail(strict=False, reason="maestro's drop_root() hands "
+                   "state_dir and the database to `user`, not the other files "
+                   "it made as root before dropping (admin.password; "
+                   "brain.key and brain.crt when it made them): a brain first "
+                   "started by hand as root leaves files that the unit "
+                   "(User=octopus) cannot use")
 def test_brain_started_as_root_leaves_its_files_to_its_user(tmp_path):
     binds = [str(BUILD)] if not str(BUILD).startswith(str(REPO) + "/") \
         else []
@@ -918,6 +941,10 @@ def test_deb_lifecycle_without_systemd(debs, tmp_path):
         r = root.run("cd %s && dpkg -i %s" % (where, " ".join(
             "%s_*.deb" % n for n in PACKAGES)))
         assert "admin.password" in r.stdout
+        fpr = printed_fingerprint(r.stdout,
+                                  "/var/lib/octopus/brain/brain.crt")
+        printed_fingerprint(r.stdout,
+                            "/var/lib/octopus/tentacle/tentacle.crt")
         assert user_exists(root, "octopus")
         for unit in UNIT_NAME.values():
             root.run("test -L /etc/systemd/system/multi-user.target.wants/"
@@ -935,6 +962,8 @@ def test_deb_lifecycle_without_systemd(debs, tmp_path):
             root.run(cmd + exec_start.split())
         wait_in(root, listening(root, 8443), "the dashboard on 8443")
         wait_in(root, listening(root, 7000), "the register on 7000")
+        assert fingerprint_in(root, "/var/lib/octopus/brain/brain.crt") \
+            == fpr
         root.run("kill -TERM $(cat /run/octopus-brain/octoBrain.pid) "
                  "$(cat /run/octopus-tentacle/octoTentacle.pid)")
         wait_in(root, "! pgrep -x maestro && ! pgrep -x supervisor",
@@ -1061,6 +1090,13 @@ def test_deb_install_enables_without_starting(container):
         "%s_*.deb" % n for n in PACKAGES)))
     assert "enabled, not started" in r.stdout
     assert "/var/lib/octopus/brain/admin.password" in r.stdout
+    c.fingerprints = {p: printed_fingerprint(r.stdout, p) for p in (
+        "/var/lib/octopus/brain/brain.crt",
+        "/var/lib/octopus/tentacle/tentacle.crt")}
+    assert stat_of(c, "/var/lib/octopus/brain/brain.key") == \
+        ("octopus", "octopus", "600")
+    assert stat_of(c, "/var/lib/octopus/tentacle/tentacle.key") == \
+        ("root", "root", "600")
     for unit in UNIT_NAME.values():
         assert c.run(["systemctl", "is-enabled", unit]).stdout.strip() == \
             "enabled"
@@ -1088,6 +1124,8 @@ def test_deb_brain_service(container):
     for f in ("admin.password", "brain.key", "brain.db"):
         assert stat_of(c, "/var/lib/octopus/brain/" + f) == \
             ("octopus", "octopus", "600"), f
+    crt = "/var/lib/octopus/brain/brain.crt"
+    assert fingerprint_in(c, crt) == c.fingerprints[crt]
     out = api(c, "/var/lib/octopus/brain/admin.password", "GET /api/health")
     assert out["login"] == 200, out
     assert all(ch["state"] == "up" for ch in out["GET /api/health"][1][
@@ -1285,9 +1323,18 @@ def test_deb_tentacle_unit_shows_audits_the_host(container):
             "under octotentacle.service", lineterm=""))
 
 
-def test_deb_purge_leaves_nothing(container):
+def test_deb_remove_keeps_state_and_purge_leaves_nothing(container):
     c = container
     c.run("systemctl start octobrain octotentacle")
+    c.run("dpkg -r octopus-brain octopus-tentacle")
+    for unit in UNIT_NAME.values():
+        assert c.run(["systemctl", "is-active", unit], check=False
+                     ).stdout.strip() in ("inactive", "unknown")
+    c.run("test -e /etc/octopus/brain.conf && test -e /etc/octopus/"
+          "tentacle.conf && test -e /var/lib/octopus/brain/brain.db && "
+          "test -e /var/lib/octopus/tentacle/tentacle.key && "
+          "! test -e /usr/sbin/octoBrain")
+    assert user_exists(c, "octopus")
     c.run("dpkg --purge %s" % " ".join(reversed(PACKAGES)))
     for unit in UNIT_NAME.values():
         assert c.run(["systemctl", "is-active", unit], check=False
