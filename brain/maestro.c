@@ -1852,6 +1852,29 @@ drop_root(void)
 		    errno != ENOENT)
 			fatal("chown %s", path);
 	}
+	/* What it made in its state directory at first start (certificate,
+	 * key, admin password) must be usable when it is next started as
+	 * that user directly (the systemd unit). Files elsewhere are the
+	 * administrator's and keep their owner. */
+	{
+		const char	*mine[] = { m.conf.cert, m.conf.key,
+		    m.conf.web_cert, m.conf.web_key, "admin.password" };
+		size_t		 dl = strlen(m.conf.state_dir);
+
+		for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+			if (strchr(mine[i], '/') == NULL)
+				snprintf(path, sizeof(path), "%s/%s",
+				    m.conf.state_dir, mine[i]);
+			else if (strncmp(mine[i], m.conf.state_dir, dl) == 0 &&
+			    mine[i][dl] == '/')
+				strlcpy(path, mine[i], sizeof(path));
+			else
+				continue;
+			if (lchown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+			    errno != ENOENT)
+				fatal("chown %s", path);
+		}
+	}
 	if (drop_privileges(m.conf.user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("running as user %s", m.conf.user);

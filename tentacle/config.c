@@ -70,7 +70,7 @@ tentacle_config_defaults(struct tentacle_conf *conf)
 	    sizeof(conf->state_dir));
 	strlcpy(conf->pidfile, "/run/octopus-tentacle/octoTentacle.pid",
 	    sizeof(conf->pidfile));
-	strlcpy(conf->scripts_dir, "/usr/local/lib/octopus/scripts",
+	strlcpy(conf->scripts_dir, OCTO_SCRIPTS_DIR,
 	    sizeof(conf->scripts_dir));
 	conf->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
 	conf->poll_interval = TENTACLE_POLL_DEFAULT;

@@ -764,12 +764,6 @@ def test_make_install_as_root_then_run(tmp_path):
 
 
 @need_root
-@pytest.mark.xfail(strict=False, reason="maestro's drop_root() hands "
-                   "state_dir and the database to `user`, not the other files "
-                   "it made as root before dropping (admin.password; "
-                   "brain.key and brain.crt when it made them): a brain first "
-                   "started by hand as root leaves files that the unit "
-                   "(User=octopus) cannot use")
 def test_brain_started_as_root_leaves_its_files_to_its_user(tmp_path):
     binds = [str(BUILD)] if not str(BUILD).startswith(str(REPO) + "/") \
         else []
@@ -880,11 +874,7 @@ def test_deb_contents(debs):
 
 @pytest.mark.parametrize("role", [
     "brain",
-    pytest.param("tentacle", marks=pytest.mark.xfail(
-        strict=False, reason="tentacle/config.c sets scripts_dir to "
-        "/usr/local/lib/octopus/scripts instead of OCTO_SCRIPTS_DIR "
-        "(PREFIX/lib/octopus/scripts), so the packaged tentacle looks for "
-        "its scripts where the package puts none"))])
+    "tentacle"])
 def test_deb_programs_use_the_packaged_files(role, debs, tmp_path):
     """The packaged program's built-in defaults are the values its
     packaged configuration file shows, and its web_root or scripts_dir is
