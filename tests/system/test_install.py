@@ -765,6 +765,9 @@ def test_make_install_as_root_then_run(tmp_path):
 
 @need_root
 def test_brain_started_as_root_leaves_its_files_to_its_user(tmp_path):
+    """Started by hand as root, the brain makes its certificate, key and
+    admin password, then hands them to its user, so that the unit
+    (User=octopus) can start it later."""
     binds = [str(BUILD)] if not str(BUILD).startswith(str(REPO) + "/") \
         else []
     root = temp_root_or_skip(tmp_path, [str(REPO)] + binds)
@@ -773,8 +776,14 @@ def test_brain_started_as_root_leaves_its_files_to_its_user(tmp_path):
                 "BUILD=%s" % BUILD, "-o", str(BINS["brain"]),
                 "-o", str(BINS["tentacle"]), "install-brain"]
         root.run(["sh", "-c", "umask 022; exec \"$@\"", "sh"] + argv)
+        # Not the pair install made: the brain makes its own, as root.
+        root.run("rm /var/lib/octopus/brain/brain.key "
+                 "/var/lib/octopus/brain/brain.crt")
         root.run(["/usr/local/sbin/octoBrain"])
         owners = root.run("stat -c '%n %U' /var/lib/octopus/brain/*").stdout
+        for f in ("admin.password", "brain.key", "brain.crt", "brain.db"):
+            assert "/var/lib/octopus/brain/%s octopus" % f in \
+                owners.splitlines(), owners
         assert all(line.endswith(" octopus")
                    for line in owners.splitlines()), owners
     finally:
