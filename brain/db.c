@@ -166,6 +166,22 @@ db_step_done(struct db *db, sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Step a query for one row: 0 if there is a row (read its columns), then
+ * finalize later; DB_NOTFOUND if none; -1 on error (logged). */
+static int
+db_step_row(struct db *db, sqlite3_stmt *st)
+{
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_DONE:
+		return DB_NOTFOUND;
+	default:
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+}
+
 /* Step a statement that changes one row by its ID: 0, DB_NOTFOUND when
  * no row had that ID, -1 on error. */
 static int
@@ -332,18 +348,9 @@ db_user_get(struct db *db, const char *name, char *role, size_t rolesz,
 	    "WHERE name = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	if ((rc = db_step_row(db, st)) == 0)
 		rc = column_copy(st, 0, role, rolesz) == 0 &&
 		    column_copy(st, 1, hash, hashsz) == 0 ? 0 : -1;
-		break;
-	case SQLITE_DONE:
-		rc = DB_NOTFOUND;
-		break;
-	default:
-		log_warnx("database: %s", sqlite3_errmsg(db->h));
-		rc = -1;
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -378,20 +385,12 @@ db_session_get(struct db *db, const char *key_hash, struct db_session *s)
 	    "JOIN users u ON u.name = s.user WHERE s.key_hash = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	if ((rc = db_step_row(db, st)) == 0) {
 		rc = column_copy(st, 0, s->user, sizeof(s->user)) == 0 &&
 		    column_copy(st, 1, s->role, sizeof(s->role)) == 0 &&
 		    column_copy(st, 2, s->csrf, sizeof(s->csrf)) == 0 ? 0 : -1;
 		s->created_at = sqlite3_column_int64(st, 3);
 		s->last_active = sqlite3_column_int64(st, 4);
-		break;
-	case SQLITE_DONE:
-		rc = DB_NOTFOUND;
-		break;
-	default:
-		log_warnx("database: %s", sqlite3_errmsg(db->h));
-		rc = -1;
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -558,8 +557,7 @@ db_tentacle_get(struct db *db, int64_t id, struct db_tentacle *t)
 	    "fingerprint, enrolment FROM tentacles WHERE id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	if ((rc = db_step_row(db, st)) == 0) {
 		memset(t, 0, sizeof(*t));
 		t->id = id;
 		rc = column_copy(st, 0, t->hostname, sizeof(t->hostname)) == 0 &&
@@ -570,13 +568,6 @@ db_tentacle_get(struct db *db, int64_t id, struct db_tentacle *t)
 		    column_copy(st, 5, t->enrolment, sizeof(t->enrolment)) == 0 ?
 		    0 : -1;
 		t->port = sqlite3_column_int(st, 2);
-		break;
-	case SQLITE_DONE:
-		rc = DB_NOTFOUND;
-		break;
-	default:
-		log_warnx("database: %s", sqlite3_errmsg(db->h));
-		rc = -1;
 	}
 	sqlite3_finalize(st);
 	return rc;
