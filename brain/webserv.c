@@ -462,8 +462,9 @@ api_login(struct evhttp_request *req)
 		send_error(req, 405, "use POST");
 		return;
 	}
-	if (apibody_login((const char *)evbuffer_pullup(in, len), len, &lb,
-	    &status, &why) == -1) {
+	/* An empty body is "", not NULL: the parser never sees a NULL. */
+	if (apibody_login(len ? (const char *)evbuffer_pullup(in, len) : "",
+	    len, &lb, &status, &why) == -1) {
 		send_error(req, status, why);
 		return;
 	}
