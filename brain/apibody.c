@@ -2,6 +2,7 @@
  * API request bodies (see apibody.h): strict JSON objects, duplicate keys
  * refused, types and ranges checked, strings without NUL bytes.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include <bsd/string.h>
@@ -189,6 +190,93 @@ apibody_run(const char *body, size_t len, struct run_body *rb,
 	rb->ntentacles = (uint32_t)n;
 	rc = 0;
 out:
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_user_name_valid(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n > USER_NAME_MAX || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* A password member: a string of PASSWORD_MIN..OCTO_PASSWORD_MAX bytes
+ * without NUL. */
+static int
+member_password(json_t *o, const char *name, char *out, size_t outsz)
+{
+	const char	*s = member_string(o, name);
+	size_t		 n;
+
+	if (s == NULL || (n = strlen(s)) < PASSWORD_MIN ||
+	    n > OCTO_PASSWORD_MAX || n >= outsz)
+		return -1;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+int
+apibody_user(const char *body, size_t len, struct user_body *ub,
+    const char **why)
+{
+	json_t		*j;
+	const char	*name, *role;
+	int		 rc = -1;
+
+	memset(ub, 0, sizeof(*ub));
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	name = member_string(j, "name");
+	role = member_string(j, "role");
+	if (name == NULL || !apibody_user_name_valid(name))
+		*why = "name must be 1 to 32 letters, digits, . _ - (not "
+		    "starting with . or -)";
+	else if (member_password(j, "password", ub->password,
+	    sizeof(ub->password)) == -1)
+		*why = "password must be a string of 10 to 256 characters";
+	else if (role == NULL || (strcmp(role, "admin") &&
+	    strcmp(role, "operator") && strcmp(role, "viewer")))
+		*why = "role must be admin, operator or viewer";
+	else {
+		strlcpy(ub->name, name, sizeof(ub->name));
+		strlcpy(ub->role, role, sizeof(ub->role));
+		rc = 0;
+	}
+	if (rc == -1)
+		explicit_bzero(ub, sizeof(*ub));
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_password(const char *body, size_t len, struct password_body *pb,
+    const char **why)
+{
+	json_t		*j, *cur;
+	int		 rc = -1;
+
+	memset(pb, 0, sizeof(*pb));
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	cur = json_object_get(j, "current_password");
+	if (member_password(j, "password", pb->password,
+	    sizeof(pb->password)) == -1)
+		*why = "password must be a string of 10 to 256 characters";
+	else if (cur != NULL && (member_string(j, "current_password") ==
+	    NULL || strlcpy(pb->current, json_string_value(cur),
+	    sizeof(pb->current)) >= sizeof(pb->current)))
+		*why = "current_password must be a string";
+	else
+		rc = 0;
+	if (rc == -1)
+		explicit_bzero(pb, sizeof(*pb));
 	json_decref(j);
 	return rc;
 }

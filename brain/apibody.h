@@ -32,6 +32,23 @@ struct run_body {
 	uint64_t	*tentacles;	/* malloc'd; free it */
 };
 
+/* Users: names of 1..USER_NAME_MAX characters A-Za-z0-9 . _ -, not
+ * starting with '.' or '-'; passwords of PASSWORD_MIN..OCTO_PASSWORD_MAX
+ * bytes. */
+#define USER_NAME_MAX	32
+#define PASSWORD_MIN	10
+
+struct user_body {
+	char	name[USER_NAME_MAX + 1];
+	char	password[OCTO_PASSWORD_MAX + 1];
+	char	role[16];		/* admin, operator, viewer */
+};
+
+struct password_body {
+	char	password[OCTO_PASSWORD_MAX + 1];
+	char	current[OCTO_PASSWORD_MAX + 1];	/* "" when absent */
+};
+
 /* -1 and status 400 for a malformed body; for login, a well-formed body
  * whose values cannot be right (too long) gets *status 401, the same as a
  * wrong password. */
@@ -44,5 +61,13 @@ int	apibody_token(const char *, size_t, struct token_body *,
 /* {"script": name, "tentacles": "all" | [id, ...]} */
 int	apibody_run(const char *, size_t, struct run_body *,
 	    const char **why);
+
+/* {"name", "password", "role"} */
+int	apibody_user(const char *, size_t, struct user_body *,
+	    const char **why);
+/* {"password", "current_password"?} */
+int	apibody_password(const char *, size_t, struct password_body *,
+	    const char **why);
+int	apibody_user_name_valid(const char *);
 
 #endif

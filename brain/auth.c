@@ -94,8 +94,15 @@ kdf_worker(void *arg)
 			kdf_tail = NULL;
 		pthread_mutex_unlock(&kdf_lock);
 
-		job->match = kdf_verify(job->password, job->stored);
+		job->match = job->skip_verify ? 1 :
+		    kdf_verify(job->password, job->stored);
+		job->hashed = -1;
+		if (job->match == 1 && job->new_password[0] != '\0')
+			job->hashed = kdf_hash(job->new_password,
+			    job->iterations, job->new_hash,
+			    sizeof(job->new_hash));
 		crypto_wipe(job->password, sizeof(job->password));
+		crypto_wipe(job->new_password, sizeof(job->new_password));
 		/* A pointer is smaller than PIPE_BUF: the write is atomic. */
 		while (write(kdf_pipe[1], &job, sizeof(job)) == -1 &&
 		    errno == EINTR)
@@ -113,7 +120,10 @@ kdf_readable(evutil_socket_t fd, short events, void *arg)
 		pthread_mutex_lock(&kdf_lock);
 		kdf_queued--;
 		pthread_mutex_unlock(&kdf_lock);
-		kdf_done(job);
+		if (job->done != NULL)
+			job->done(job);
+		else
+			kdf_done(job);
 	}
 }
 

@@ -29,8 +29,19 @@ struct kdf_job {
 	char		 client[OCTO_ADDR_MAX];
 	char		 password[OCTO_PASSWORD_MAX + 1];
 	char		 stored[KDF_HASH_MAX];
+	/* User management: check password against stored unless
+	 * skip_verify, then (if it matched) hash new_password. */
+	int		 skip_verify;
+	char		 new_password[OCTO_PASSWORD_MAX + 1];	/* "": none */
+	unsigned	 iterations;
+	uint32_t	 op;		/* enum api_op that asked */
+	char		 target[OCTO_NAME_MAX];		/* user changed */
+	char		 session[65];	/* key hash of the asking session */
+	void		(*done)(struct kdf_job *);	/* NULL: kdf_init's */
 	/* out */
-	int		 match;		/* kdf_verify() result */
+	int		 match;		/* kdf_verify() result (1 if skipped) */
+	int		 hashed;	/* kdf_hash() result */
+	char		 new_hash[KDF_HASH_MAX];
 	struct kdf_job	*next;
 };
 

@@ -87,6 +87,14 @@ enum api_op {
 	API_RESULT,		/* GET /api/results/{id}: u64 id */
 	API_SCRIPTS,		/* GET /api/scripts */
 	API_TENTACLE_SCRIPTS,	/* GET /api/tentacles/{id}/scripts: u64 id */
+	API_USERS,		/* GET /api/users */
+	API_USER_CREATE,	/* POST /api/users: str name, str password,
+				   str role */
+	API_USER_DELETE,	/* DELETE /api/users/{name}: str name */
+	API_USER_PASSWORD,	/* POST /api/users/{name}/password: str name,
+				   str password, str current ("" = none) */
+	API_AUDIT,		/* GET /api/audit: str actor, str action,
+				   u32 limit (query string) */
 	API_OP_MAX
 };
 
@@ -94,6 +102,8 @@ enum api_op {
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
 #define TOKEN_USES_MAX		100000
 #define RUN_TENTACLES_MAX	10000	/* IDs listed in one run request */
+#define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
+#define AUDIT_LIMIT_MAX		1000
 
 /* IPC_AUTH_LOGIN payload: str client address, str user, str password.
  * Reply: IPC_API_REPLY with the session key in the cookie field. */

@@ -348,9 +348,11 @@ db_user_get(struct db *db, const char *name, char *role, size_t rolesz,
 	    "WHERE name = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if ((rc = db_step_row(db, st)) == 0)
+	/* NULL buffers: only whether the user exists. */
+	if ((rc = db_step_row(db, st)) == 0 && role != NULL)
 		rc = column_copy(st, 0, role, rolesz) == 0 &&
-		    column_copy(st, 1, hash, hashsz) == 0 ? 0 : -1;
+		    (hash == NULL || column_copy(st, 1, hash, hashsz) == 0) ?
+		    0 : -1;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -450,8 +452,6 @@ db_audit(struct db *db, const char *actor, const char *action,
 	return db_step_done(db, st);
 }
 
-/* ---- tentacles ------------------------------------------------------- */
-
 static void
 rfc3339(time_t t, char *out, size_t len)
 {
@@ -460,6 +460,114 @@ rfc3339(time_t t, char *out, size_t len)
 	gmtime_r(&t, &tm);
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+json_t *
+db_audit_json(struct db *db, const char *actor, const char *action,
+    unsigned limit)
+{
+	sqlite3_stmt	*st;
+	json_t		*list;
+	char		 at[32];
+
+	/* "" matches every actor / action. */
+	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail "
+	    "FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
+	    "action = ?2) ORDER BY id DESC LIMIT ?3")) == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, limit);
+	list = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		rfc3339(sqlite3_column_int64(st, 1), at, sizeof(at));
+		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s,s:s,"
+		    "s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+		    "at", at,
+		    "actor", (const char *)sqlite3_column_text(st, 2),
+		    "action", (const char *)sqlite3_column_text(st, 3),
+		    "peer", (const char *)sqlite3_column_text(st, 4),
+		    "detail", (const char *)sqlite3_column_text(st, 5)));
+	}
+	sqlite3_finalize(st);
+	return json_pack("{s:o}", "events", list);
+}
+
+/* ---- users ----------------------------------------------------------- */
+
+json_t *
+db_users_json(struct db *db)
+{
+	sqlite3_stmt	*st;
+	json_t		*list;
+	char		 created[32];
+
+	if ((st = db_prepare(db, "SELECT name, role, created_at FROM users "
+	    "ORDER BY name")) == NULL)
+		return NULL;
+	list = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "name",
+		    (const char *)sqlite3_column_text(st, 0), "role",
+		    (const char *)sqlite3_column_text(st, 1), "created_at",
+		    created));
+	}
+	sqlite3_finalize(st);
+	return json_pack("{s:o}", "users", list);
+}
+
+int
+db_user_admins(struct db *db, long *count)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT count(*) FROM users WHERE role = "
+	    "'admin'")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+db_user_delete(struct db *db, const char *name)
+{
+	sqlite3_stmt	*st;
+
+	/* Its sessions go with it (ON DELETE CASCADE). */
+	if ((st = db_prepare(db, "DELETE FROM users WHERE name = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	return db_step_changed(db, st);
+}
+
+int
+db_user_set_password(struct db *db, const char *name, const char *hash,
+    const char *keep_session)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "UPDATE users SET password_hash = ? WHERE "
+	    "name = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = db_step_changed(db, st)) != 0)
+		return rc;
+	/* Whoever knew the old password is logged out everywhere else. */
+	if ((st = db_prepare(db, "DELETE FROM sessions WHERE user = ? AND "
+	    "key_hash != ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, keep_session ? keep_session : "", -1,
+	    SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+/* ---- tentacles ------------------------------------------------------- */
 
 /* One row of the SELECT below as the API's JSON object. */
 #define TENTACLE_COLUMNS "id, hostname, address, port, fingerprint, " \

@@ -39,6 +39,15 @@ int	db_user_add(struct db *, const char *name, const char *role,
 	    const char *password_hash);
 int	db_user_get(struct db *, const char *name, char *role, size_t rolesz,
 	    char *hash, size_t hashsz);
+/* {"users": [{"name", "role", "created_at"}]} */
+json_t	*db_users_json(struct db *);
+int	db_user_admins(struct db *, long *count);
+/* 0, DB_NOTFOUND, -1; the user's sessions end with it. */
+int	db_user_delete(struct db *, const char *name);
+/* 0, DB_NOTFOUND, -1; ends the user's sessions but keep_session (a key
+ * hash, or NULL). */
+int	db_user_set_password(struct db *, const char *name, const char *hash,
+	    const char *keep_session);
 
 /* Sessions are stored by the SHA-256 of their key: a copy of the database
  * gives no live session. */
@@ -137,5 +146,8 @@ json_t	*db_scripts_json(struct db *, int64_t tentacle);
  * from where, details. */
 int	db_audit(struct db *, const char *actor, const char *action,
 	    const char *peer, const char *detail);
+/* {"events": [...]} newest first; "" filters match everything. */
+json_t	*db_audit_json(struct db *, const char *actor, const char *action,
+	    unsigned limit);
 
 #endif

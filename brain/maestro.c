@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "apibody.h"
 #include "auth.h"
 #include "brain.h"
 #include "buf.h"
@@ -94,7 +95,8 @@ static struct child children[CHILD_COUNT] = {
 };
 
 /* Roles, weakest first; an API operation names the weakest it allows. */
-enum role { ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN, ROLE_INVALID };
+/* In order of power; an unknown role is below every other. */
+enum role { ROLE_INVALID, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
 
 struct api_op_rule {
 	const char	*name;
@@ -121,6 +123,12 @@ static const struct api_op_rule api_rules[API_OP_MAX] = {
 	[API_RESULT] = { "read a result", ROLE_VIEWER, 0 },
 	[API_SCRIPTS] = { "list scripts", ROLE_VIEWER, 0 },
 	[API_TENTACLE_SCRIPTS] = { "list a tentacle's scripts", ROLE_VIEWER, 0 },
+	[API_USERS] = { "list users", ROLE_ADMIN, 0 },
+	[API_USER_CREATE] = { "add a user", ROLE_ADMIN, 1 },
+	[API_USER_DELETE] = { "remove a user", ROLE_ADMIN, 1 },
+	/* Anyone for their own password; admins for others' (checked). */
+	[API_USER_PASSWORD] = { "change a password", ROLE_VIEWER, 1 },
+	[API_AUDIT] = { "read the audit log", ROLE_ADMIN, 0 },
 };
 
 /* The arguments an API operation may carry (brain.h says which). */
@@ -133,6 +141,12 @@ struct api_args {
 	char		script[PROTO_SCRIPT_NAME_MAX];
 	uint32_t	ntentacles;	/* 0: all accepted tentacles */
 	uint64_t	*tentacles;	/* freed by handle_api */
+	char		 name[OCTO_NAME_MAX];		/* users */
+	char		 role[16];
+	char		 password[OCTO_PASSWORD_MAX + 1];	/* wiped */
+	char		 current[OCTO_PASSWORD_MAX + 1];	/* wiped */
+	char		 action[OCTO_NAME_MAX];		/* audit filters */
+	uint32_t	 limit;
 };
 
 /* Enrolments by address in progress: the webserv request waits for the
@@ -1165,6 +1179,214 @@ handle_lookup(struct child *c, const struct ipc_msg *msg)
 	crypto_wipe(&t, sizeof(t));
 }
 
+/* ---- users and the audit log ----------------------------------------- */
+
+/* The webserv checked these; a child that sends otherwise misbehaves. */
+static int
+user_args_valid(uint32_t op, const struct api_args *a)
+{
+	size_t	n = strlen(a->password);
+
+	switch (op) {
+	case API_USER_CREATE:
+		return apibody_user_name_valid(a->name) &&
+		    n >= PASSWORD_MIN && role_parse(a->role) != ROLE_INVALID;
+	case API_USER_DELETE:
+		return apibody_user_name_valid(a->name);
+	case API_USER_PASSWORD:
+		return apibody_user_name_valid(a->name) && n >= PASSWORD_MIN;
+	case API_AUDIT:
+		return a->limit >= 1 && a->limit <= AUDIT_LIMIT_MAX;
+	default:
+		return 1;
+	}
+}
+
+static void
+user_kdf_done(struct kdf_job *job)
+{
+	char	detail[OCTO_NAME_MAX + 32];
+	int	rc;
+
+	if (job->match != 1) {
+		log_warnx("user %s from %s: wrong current password",
+		    job->user, job->client);
+		db_audit(m.db, job->user, "password_failed", job->client,
+		    job->target);
+		reply_error(job->reqid, job->generation, 403,
+		    "the current password is wrong");
+		goto out;
+	}
+	if (job->hashed == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot hash the password");
+		goto out;
+	}
+	if (job->op == API_USER_CREATE) {
+		rc = db_user_get(m.db, job->target, NULL, 0, NULL, 0);
+		if (rc == 0) {
+			reply_error(job->reqid, job->generation, 409,
+			    "a user with that name exists");
+			goto out;
+		}
+		if (db_user_add(m.db, job->target, job->role,
+		    job->new_hash) == -1) {
+			reply_error(job->reqid, job->generation, 500,
+			    "database error");
+			goto out;
+		}
+		snprintf(detail, sizeof(detail), "%s (%s)", job->target,
+		    job->role);
+		db_audit(m.db, job->user, "user_add", job->client, detail);
+		log_info("%s added user %s (%s)", job->user, job->target,
+		    job->role);
+		reply_send(job->reqid, job->generation, 201, json_pack(
+		    "{s:s,s:s}", "name", job->target, "role", job->role),
+		    NULL);
+		goto out;
+	}
+	/* The user's other sessions end; the asking one stays if it is
+	 * theirs. */
+	rc = db_user_set_password(m.db, job->target, job->new_hash,
+	    strcmp(job->user, job->target) == 0 ? job->session : NULL);
+	if (rc == DB_NOTFOUND)
+		reply_error(job->reqid, job->generation, 404, "no such user");
+	else if (rc == -1)
+		reply_error(job->reqid, job->generation, 500,
+		    "database error");
+	else {
+		db_audit(m.db, job->user, "password", job->client,
+		    job->target);
+		log_info("%s changed the password of %s", job->user,
+		    job->target);
+		reply_send(job->reqid, job->generation, 200, json_object(),
+		    NULL);
+	}
+out:
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
+static void
+api_users(struct child *c, uint32_t id, uint32_t op, struct api_args *a,
+    const struct db_session *s, const char *key_hash, const char *client)
+{
+	struct kdf_job	*job;
+	char		 role[16];
+	long		 admins, wait;
+	int		 self = strcmp(a->name, s->user) == 0, rc;
+
+	switch (op) {
+	case API_USERS:
+		reply_json_or_error(c, id, db_users_json(m.db), "users");
+		return;
+	case API_AUDIT:
+		reply_json_or_error(c, id, db_audit_json(m.db, a->name,
+		    a->action, a->limit), "events");
+		return;
+	case API_USER_DELETE:
+		if (self) {
+			reply_error(id, c->generation, 409,
+			    "you cannot remove yourself");
+			return;
+		}
+		rc = db_user_get(m.db, a->name, role, sizeof(role), NULL, 0);
+		if (rc == DB_NOTFOUND) {
+			reply_error(id, c->generation, 404, "no such user");
+			return;
+		}
+		if (rc == -1 || db_user_admins(m.db, &admins) == -1) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		if (strcmp(role, "admin") == 0 && admins <= 1) {
+			reply_error(id, c->generation, 409,
+			    "the last admin cannot be removed");
+			return;
+		}
+		if (db_user_delete(m.db, a->name) != 0) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		db_audit(m.db, s->user, "user_delete", client, a->name);
+		log_info("%s removed user %s", s->user, a->name);
+		reply_send(id, c->generation, 200, json_pack("{s:s}",
+		    "deleted", a->name), NULL);
+		return;
+	}
+
+	/* Creating a user or setting a password: the KDF runs on a worker. */
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		reply_error(id, c->generation, 500, "out of memory");
+		return;
+	}
+	job->reqid = id;
+	job->generation = c->generation;
+	job->op = op;
+	job->done = user_kdf_done;
+	job->iterations = (unsigned)m.conf.kdf_iterations;
+	strlcpy(job->user, s->user, sizeof(job->user));
+	strlcpy(job->client, client, sizeof(job->client));
+	strlcpy(job->target, a->name, sizeof(job->target));
+	strlcpy(job->session, key_hash, sizeof(job->session));
+	strlcpy(job->new_password, a->password, sizeof(job->new_password));
+	job->skip_verify = 1;
+	if (op == API_USER_CREATE) {
+		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
+		if (rc != DB_NOTFOUND) {
+			reply_error(id, c->generation, rc == 0 ? 409 : 500,
+			    rc == 0 ? "a user with that name exists" :
+			    "database error");
+			goto fail;
+		}
+		strlcpy(job->role, a->role, sizeof(job->role));
+	} else if (self) {
+		/* One's own password: prove the current one (rate-limited
+		 * like a login: a stolen cookie must not guess it fast). */
+		if (a->current[0] == '\0') {
+			reply_error(id, c->generation, 400,
+			    "current_password is needed to change your own "
+			    "password");
+			goto fail;
+		}
+		wait = ratelimit_check(client, time(NULL),
+		    m.conf.login_attempts, m.conf.login_window);
+		if (wait > 0) {
+			reply_error(id, c->generation, 429,
+			    "too many attempts; try again later");
+			goto fail;
+		}
+		rc = db_user_get(m.db, s->user, job->role, sizeof(job->role),
+		    job->stored, sizeof(job->stored));
+		if (rc != 0) {
+			reply_error(id, c->generation, 500, "database error");
+			goto fail;
+		}
+		strlcpy(job->password, a->current, sizeof(job->password));
+		job->skip_verify = 0;
+	} else {
+		if (role_parse(s->role) < ROLE_ADMIN) {
+			reply_error(id, c->generation, 403,
+			    "only an admin can change another user's "
+			    "password");
+			goto fail;
+		}
+		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
+		if (rc != 0) {
+			reply_error(id, c->generation, rc == DB_NOTFOUND ?
+			    404 : 500, rc == DB_NOTFOUND ? "no such user" :
+			    "database error");
+			goto fail;
+		}
+	}
+	if (kdf_submit(job) == 0)
+		return;
+	reply_error(id, c->generation, 503, "busy; try again");
+fail:
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
 static void
 handle_api(struct child *c, const struct ipc_msg *msg)
 {
@@ -1214,6 +1436,24 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	case API_TENTACLE_SCRIPTS:
 		unpack_u64(&u, &args.id);
 		break;
+	case API_USER_CREATE:
+		unpack_str(&u, args.name, sizeof(args.name));
+		unpack_str(&u, args.password, sizeof(args.password));
+		unpack_str(&u, args.role, sizeof(args.role));
+		break;
+	case API_USER_DELETE:
+		unpack_str(&u, args.name, sizeof(args.name));
+		break;
+	case API_USER_PASSWORD:
+		unpack_str(&u, args.name, sizeof(args.name));
+		unpack_str(&u, args.password, sizeof(args.password));
+		unpack_str(&u, args.current, sizeof(args.current));
+		break;
+	case API_AUDIT:
+		unpack_str(&u, args.name, sizeof(args.name));
+		unpack_str(&u, args.action, sizeof(args.action));
+		unpack_u32(&u, &args.limit);
+		break;
 	case API_RUN_CREATE:
 		unpack_str(&u, args.script, sizeof(args.script));
 		if (unpack_u32(&u, &args.ntentacles) == -1 ||
@@ -1228,8 +1468,10 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 			unpack_u64(&u, &args.tentacles[i]);
 		break;
 	}
-	if (unpack_end(&u) == -1 || args.ntentacles > RUN_TENTACLES_MAX) {
+	if (unpack_end(&u) == -1 || args.ntentacles > RUN_TENTACLES_MAX ||
+	    !user_args_valid(op, &args)) {
 		free(args.tentacles);
+		crypto_wipe(&args, sizeof(args));
 		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
@@ -1292,11 +1534,19 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		reply_send(id, c->generation, 200, json_pack("{s:b}", "ok", 1),
 		    "-");
 		break;
+	case API_USERS:
+	case API_USER_CREATE:
+	case API_USER_DELETE:
+	case API_USER_PASSWORD:
+	case API_AUDIT:
+		api_users(c, id, op, &args, &s, key_hash, client);
+		break;
 	default:
 		api_manage(c, id, op, &args, s.user, client);
 	}
 out:
 	free(args.tentacles);
+	crypto_wipe(&args, sizeof(args));
 }
 
 static void

@@ -7,6 +7,7 @@
  * IPC_API_CALL) carrying the session key; the maestro checks session, role
  * and CSRF token and answers with a status and a JSON body.
  */
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -330,17 +331,41 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, "/api/results/{id}", API_RESULT },
 	{ EVHTTP_REQ_GET, "/api/scripts", API_SCRIPTS },
 	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/scripts", API_TENTACLE_SCRIPTS },
+	{ EVHTTP_REQ_GET, "/api/users", API_USERS },
+	{ EVHTTP_REQ_POST, "/api/users", API_USER_CREATE },
+	{ EVHTTP_REQ_DELETE, "/api/users/{name}", API_USER_DELETE },
+	{ EVHTTP_REQ_POST, "/api/users/{name}/password", API_USER_PASSWORD },
+	{ EVHTTP_REQ_GET, "/api/audit", API_AUDIT },
+};
+
+/* What a pattern's parameter matched. */
+struct route_params {
+	uint64_t	id;
+	char		name[USER_NAME_MAX + 1];
 };
 
 /* Match path against pattern; "{id}" takes a decimal integer from 1 to
- * 2^53 (what JSON clients represent exactly). */
+ * 2^53 (what JSON clients represent exactly), "{name}" a user name. */
 static int
-route_match(const char *pattern, const char *path, uint64_t *id)
+route_match(const char *pattern, const char *path, struct route_params *rp)
 {
 	const char	*p = pattern, *s = path;
 	uint64_t	 v;
+	size_t		 n;
 
 	while (*p) {
+		if (strncmp(p, "{name}", 6) == 0) {
+			n = strcspn(s, "/");
+			if (n == 0 || n >= sizeof(rp->name))
+				return 0;
+			memcpy(rp->name, s, n);
+			rp->name[n] = '\0';
+			if (!apibody_user_name_valid(rp->name))
+				return 0;
+			s += n;
+			p += 6;
+			continue;
+		}
 		if (strncmp(p, "{id}", 4) == 0) {
 			if (*s < '1' || *s > '9')
 				return 0;
@@ -349,7 +374,7 @@ route_match(const char *pattern, const char *path, uint64_t *id)
 				if (v > (1ULL << 53))
 					return 0;
 			}
-			*id = v;
+			rp->id = v;
 			p += 4;
 			continue;
 		}
@@ -359,11 +384,66 @@ route_match(const char *pattern, const char *path, uint64_t *id)
 	return *s == '\0';
 }
 
+/* GET /api/audit?actor=&action=&limit=: the filters, checked. */
+static int
+audit_query(struct evhttp_request *req, struct packer *p, const char **why)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*q = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char		*actor = NULL, *action = NULL, *limit = NULL;
+	struct evkeyvalq	 params;
+	struct evkeyval		*kv;
+	long			 n = AUDIT_LIMIT_DEFAULT;
+	char			*end;
+	int			 rc = -1;
+
+	TAILQ_INIT(&params);
+	if (q != NULL && evhttp_parse_query_str(q, &params) == -1) {
+		*why = "bad query string";
+		return -1;
+	}
+	TAILQ_FOREACH(kv, &params, next) {
+		if (strcmp(kv->key, "actor") == 0 && actor == NULL)
+			actor = kv->value;
+		else if (strcmp(kv->key, "action") == 0 && action == NULL)
+			action = kv->value;
+		else if (strcmp(kv->key, "limit") == 0 && limit == NULL)
+			limit = kv->value;
+		else {
+			*why = "the audit log takes actor, action and limit "
+			    "once each";
+			goto out;
+		}
+	}
+	if (limit != NULL) {
+		errno = 0;
+		n = strtol(limit, &end, 10);
+		if (errno || end == limit || *end || n < 1 ||
+		    n > AUDIT_LIMIT_MAX) {
+			*why = "limit must be a number from 1 to 1000";
+			goto out;
+		}
+	}
+	if ((actor && strlen(actor) >= OCTO_NAME_MAX) ||
+	    (action && strlen(action) >= OCTO_NAME_MAX)) {
+		*why = "actor and action are at most 63 characters";
+		goto out;
+	}
+	pack_str(p, actor ? actor : "");
+	pack_str(p, action ? action : "");
+	pack_u32(p, (uint32_t)n);
+	rc = 0;
+out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
 /* Pack the op's arguments from the path and body; -1 with the status and
  * message for the client if they are wrong. */
 static int
 pack_api_args(struct evhttp_request *req, const struct api_route *r,
-    uint64_t id, struct packer *p, int *status, const char **why)
+    const struct route_params *rp, struct packer *p, int *status,
+    const char **why)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
 	size_t			 len = evbuffer_get_length(in);
@@ -371,7 +451,10 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	struct enrol_body	 eb;
 	struct token_body	 tb;
 	struct run_body		 rb;
+	struct user_body	 ub;
+	struct password_body	 pb;
 	uint32_t		 i;
+	uint64_t		 id = rp->id;
 
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
 	switch (r->op) {
@@ -407,11 +490,39 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	case API_TENTACLE_SCRIPTS:
 		pack_u64(p, id);
 		break;
+	case API_USER_CREATE:
+		if (apibody_user(body, len, &ub, why) == -1)
+			goto bad;
+		pack_str(p, ub.name);
+		pack_str(p, ub.password);
+		pack_str(p, ub.role);
+		explicit_bzero(&ub, sizeof(ub));
+		break;
+	case API_USER_DELETE:
+		pack_str(p, rp->name);
+		break;
+	case API_USER_PASSWORD:
+		if (apibody_password(body, len, &pb, why) == -1)
+			goto bad;
+		pack_str(p, rp->name);
+		pack_str(p, pb.password);
+		pack_str(p, pb.current);
+		explicit_bzero(&pb, sizeof(pb));
+		break;
+	case API_AUDIT:
+		if (audit_query(req, p, why) == -1)
+			goto bad;
+		break;
 	default:
 		break;
 	}
+	/* A body may hold a password: leave no copy in the buffer. */
+	if (len)
+		explicit_bzero((void *)body, len);
 	return 0;
 bad:
+	if (len)
+		explicit_bzero((void *)body, len);
 	*status = len > HTTP_BODY_MAX ? 413 : 400;
 	return -1;
 }
@@ -497,7 +608,7 @@ api_call(struct evhttp_request *req, const char *path)
 	int			 rewrite = 0, path_known = 0;
 	size_t			 i;
 	enum api_op		 op;
-	uint64_t		 id = 0, pid = 0;
+	struct route_params	 rp = { 0 }, match;
 	struct buf		 argbuf;
 	struct packer		 args;
 	const char		*rewrite_why = NULL;
@@ -507,12 +618,13 @@ api_call(struct evhttp_request *req, const char *path)
 		return;
 	}
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
-		if (!route_match(api_routes[i].pattern, path, &pid))
+		memset(&match, 0, sizeof(match));
+		if (!route_match(api_routes[i].pattern, path, &match))
 			continue;
 		path_known = 1;
 		if (api_routes[i].method == method && r == NULL) {
 			r = &api_routes[i];
-			id = pid;
+			rp = match;
 		}
 	}
 	if (r) {
@@ -533,7 +645,7 @@ api_call(struct evhttp_request *req, const char *path)
 	pack_init(&p, &b);
 	buf_init(&argbuf, IPC_PAYLOAD_MAX);
 	pack_init(&args, &argbuf);
-	if (r && (pack_api_args(req, r, id, &args, &rewrite, &rewrite_why) ==
+	if (r && (pack_api_args(req, r, &rp, &args, &rewrite, &rewrite_why) ==
 	    -1 || pack_error(&args))) {
 		/* A bad body: answered once the session checks out, like an
 		 * unknown route. */

@@ -2,7 +2,8 @@
  * The other JSON request bodies of the API (brain/apibody.c, what the
  * webserv calls): apibody_enrol (POST /api/tentacles/enrol), apibody_token
  * (POST /api/tokens, an empty body read as "{}") and apibody_run
- * (POST /api/runs); every body goes through all three.
+ * (POST /api/runs), apibody_user (POST /api/users) and apibody_password
+ * (POST /api/users/{name}/password); every body goes through all five.
  *
  * Invariants: a refusal has a reason and allocates nothing; an accepted
  * enrolment has a numeric address NUL-terminated in its field and a port
@@ -25,12 +26,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct enrol_body	*eb;
 	struct token_body	*tb;
 	struct run_body		*rb;
+	struct user_body	*ub;
+	struct password_body	*pb;
 	const char		*body = (const char *)data, *why;
 	size_t			 i;
 
 	FUZZ_CHECK((eb = malloc(sizeof(*eb))) != NULL);
 	FUZZ_CHECK((tb = malloc(sizeof(*tb))) != NULL);
 	FUZZ_CHECK((rb = malloc(sizeof(*rb))) != NULL);
+	FUZZ_CHECK((ub = malloc(sizeof(*ub))) != NULL);
+	FUZZ_CHECK((pb = malloc(sizeof(*pb))) != NULL);
 
 	why = NULL;
 	memset(eb, 'J', sizeof(*eb));
@@ -73,6 +78,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rb->tentacles == NULL);
 	}
 
+	why = NULL;
+	memset(ub, 'J', sizeof(*ub));
+	if (apibody_user(body, size, ub, &why) == 0) {
+		FUZZ_CHECK(memchr(ub->name, '\0', sizeof(ub->name)) != NULL);
+		FUZZ_CHECK(apibody_user_name_valid(ub->name));
+		FUZZ_CHECK(strlen(ub->password) >= PASSWORD_MIN &&
+		    strlen(ub->password) <= OCTO_PASSWORD_MAX);
+		FUZZ_CHECK(strcmp(ub->role, "admin") == 0 ||
+		    strcmp(ub->role, "operator") == 0 ||
+		    strcmp(ub->role, "viewer") == 0);
+	} else {
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+		/* A refused body leaves no password behind. */
+		for (i = 0; i < sizeof(*ub); i++)
+			FUZZ_CHECK(((unsigned char *)ub)[i] == 0);
+	}
+
+	why = NULL;
+	memset(pb, 'J', sizeof(*pb));
+	if (apibody_password(body, size, pb, &why) == 0) {
+		FUZZ_CHECK(memchr(pb->current, '\0', sizeof(pb->current)) !=
+		    NULL);
+		FUZZ_CHECK(strlen(pb->password) >= PASSWORD_MIN &&
+		    strlen(pb->password) <= OCTO_PASSWORD_MAX);
+	} else {
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+		for (i = 0; i < sizeof(*pb); i++)
+			FUZZ_CHECK(((unsigned char *)pb)[i] == 0);
+	}
+
+	free(pb);
+	free(ub);
 	free(rb);
 	free(tb);
 	free(eb);

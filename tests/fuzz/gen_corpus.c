@@ -517,6 +517,12 @@ gen_apibody(void)
 	apibody_put("run-list", json_pack("{s:s,s:[I,I,I]}", "script",
 	    "firewall", "tentacles", (json_int_t)1, (json_int_t)42,
 	    (json_int_t)INT64_MAX));
+	apibody_put("user", json_pack("{s:s,s:s,s:s}", "name", "alice",
+	    "password", "correct horse battery", "role", "operator"));
+	apibody_put("user-bad-role", json_pack("{s:s,s:s,s:s}", "name",
+	    "bob", "password", "0123456789", "role", "root"));
+	apibody_put("password", json_pack("{s:s,s:s}", "password",
+	    "a brand new passphrase", "current_password", "old one"));
 	apibody_put("run-bad-name", json_pack("{s:s,s:s}", "script",
 	    "../etc/passwd", "tentacles", "all"));
 	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {

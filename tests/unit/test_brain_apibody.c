@@ -93,6 +93,62 @@ test_token(void **state)
 	    &why), -1);
 }
 
+static void
+test_user(void **state)
+{
+	struct user_body	ub;
+	const char		*why;
+
+	assert_int_equal(apibody_user(S("{\"name\":\"alice.b-c_1\","
+	    "\"password\":\"0123456789\",\"role\":\"viewer\"}"), &ub,
+	    &why), 0);
+	assert_string_equal(ub.name, "alice.b-c_1");
+	assert_string_equal(ub.role, "viewer");
+	assert_string_equal(ub.password, "0123456789");
+	/* Nine characters: too short; and the refusal wipes the body. */
+	assert_int_equal(apibody_user(S("{\"name\":\"al\",\"password\":"
+	    "\"012345678\",\"role\":\"viewer\"}"), &ub, &why), -1);
+	assert_non_null(strstr(why, "password"));
+	assert_int_equal(ub.name[0], 0);
+	assert_int_equal(apibody_user(S("{\"name\":\"-x\",\"password\":"
+	    "\"0123456789\",\"role\":\"viewer\"}"), &ub, &why), -1);
+	assert_int_equal(apibody_user(S("{\"name\":\"a b\",\"password\":"
+	    "\"0123456789\",\"role\":\"viewer\"}"), &ub, &why), -1);
+	assert_int_equal(apibody_user(S("{\"name\":\"ab\",\"password\":"
+	    "\"0123456789\",\"role\":\"Admin\"}"), &ub, &why), -1);
+	assert_int_equal(apibody_user(S("{\"name\":\"a\\u0000b\","
+	    "\"password\":\"0123456789\",\"role\":\"admin\"}"), &ub,
+	    &why), -1);
+
+	assert_true(apibody_user_name_valid("a"));
+	assert_true(apibody_user_name_valid("12345678901234567890123456789012"));
+	assert_false(apibody_user_name_valid(
+	    "123456789012345678901234567890123"));
+	assert_false(apibody_user_name_valid(""));
+	assert_false(apibody_user_name_valid(".."));
+	assert_false(apibody_user_name_valid("a/b"));
+}
+
+static void
+test_password(void **state)
+{
+	struct password_body	pb;
+	const char		*why;
+
+	assert_int_equal(apibody_password(S("{\"password\":\"0123456789\"}"),
+	    &pb, &why), 0);
+	assert_string_equal(pb.current, "");
+	assert_int_equal(apibody_password(S("{\"password\":\"0123456789\","
+	    "\"current_password\":\"x\"}"), &pb, &why), 0);
+	assert_string_equal(pb.current, "x");
+	assert_int_equal(apibody_password(S("{\"password\":\"0123456789\","
+	    "\"current_password\":5}"), &pb, &why), -1);
+	assert_int_equal(pb.password[0], 0);
+	assert_int_equal(apibody_password(S("{\"password\":\"short\"}"),
+	    &pb, &why), -1);
+	assert_int_equal(apibody_password(S("[]"), &pb, &why), -1);
+}
+
 int
 main(void)
 {
@@ -100,6 +156,8 @@ main(void)
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
