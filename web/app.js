@@ -1,23 +1,43 @@
 /*
  * Octopus Supervisor dashboard.
  *
- * One small single-page app, no framework, no external resource, no
- * inline code (the server's CSP forbids it). Structure:
+ * One single-page app, no framework, no external resource, no inline
+ * code (the server's CSP forbids it). Structure:
  *   - dom helpers: el() builds elements; text only ever goes in through
  *     textContent (el() never parses HTML), so nothing that comes from
- *     the brain or a tentacle can become markup;
+ *     the brain, a tentacle or a user can become markup;
  *   - api(): every call to the JSON API (cookie, CSRF token, background
  *     header, errors, session expiry);
- *   - views: functions that return a DOM tree; show() swaps them in and
- *     owns the timers of the current view;
+ *   - the shell (top bar, navigation) and a hash router: #/fleet,
+ *     #/tentacle/ID, #/run, #/runs, #/runs/ID, #/results/ID,
+ *     #/compare/A/B, #/tokens, #/users, #/audit, #/account, #/brain;
+ *   - views: functions that return {node, start}; the router swaps them
+ *     in and owns the timers of the current view;
  *   - start-up: GET /api/session decides login or dashboard.
+ *
+ * Roles: admin (everything), operator (runs scripts, reads), viewer
+ * (reads, no tokens, users or audit). The brain enforces them; the page
+ * only shows what the role may do.
  */
 'use strict';
 
 (function () {
 
 	const PRODUCT = 'Octopus Supervisor';
-	const HEALTH_INTERVAL_MS = 5000;
+	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
+	const RUN_REFRESH_MS = 1000;	/* a run in progress */
+	const RUN_DETAILS_MAX = 100;	/* runs whose jobs the history reads */
+	const FINISHED = ['done', 'failed', 'timeout', 'unreachable'];
+	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'enrol',
+	    'approve', 'reject', 'revoke', 'token_create', 'token_revoke',
+	    'run', 'user_add', 'user_delete', 'password', 'result_refused',
+	    'handshake_refused'];
+	const ROLES = ['admin', 'operator', 'viewer'];
+	const ROLE_HELP = {
+		admin: 'everything: hosts, tokens, users, audit log',
+		operator: 'runs scripts and reads',
+		viewer: 'reads only',
+	};
 
 	/* ------------------------------------------------------ state */
 
@@ -25,10 +45,28 @@
 		user: null,		/* {name, role} once logged in */
 		lastUser: '',		/* prefilled after an expiry */
 		csrf: null,
-		sessionTimeout: null,
+		sessionTimeout: null,	/* seconds, from GET /api/session */
+		lastActive: 0,		/* Date.now() of our last user request */
+		nextCheck: 0,
+		checking: false,
+		watchdog: null,
 		timers: [],		/* intervals of the current view */
-		view: null,
+		view: 0,		/* bumped at every route change */
+		shell: null,		/* {main, nav} while logged in */
+		tentacles: [],		/* last GET /api/tentacles */
+		runCache: new Map(),	/* finished runs' details, by ID */
+		selection: new Set(),	/* fleet table: chosen tentacle IDs */
+		flash: null,		/* notice for the next view */
 	};
+
+	function isAdmin() {
+		return state.user !== null && state.user.role === 'admin';
+	}
+
+	function canRun() {
+		return state.user !== null && (state.user.role === 'admin' ||
+		    state.user.role === 'operator');
+	}
 
 	/* -------------------------------------------------------- dom */
 
@@ -79,9 +117,20 @@
 			node.removeChild(node.firstChild);
 	}
 
+	function replace(node, ...children) {
+		clear(node);
+		append(node, children);
+	}
+
 	function setText(node, text) {
 		node.textContent = text === null || text === undefined ?
 		    '' : String(text);
+	}
+
+	let uid = 0;
+	function newId(prefix) {
+		uid += 1;
+		return prefix + '-' + uid;
 	}
 
 	/* -------------------------------------------------------- api */
@@ -99,8 +148,8 @@
 	 * api(method, path, body, {background, auth})
 	 *   background: a refresh the page makes by itself; sends
 	 *     X-Octopus-Background so that it does not extend the session.
-	 *   auth: a login attempt; its 401 means wrong credentials, not an
-	 *     expired session.
+	 *   auth: a login attempt or the start-up check; its 401 means
+	 *     wrong credentials or no session yet, not a session that ended.
 	 * Resolves to the decoded JSON body; rejects with an ApiError
 	 * (status 0 when the brain cannot be reached).
 	 */
@@ -138,8 +187,11 @@
 		} catch (e) {
 			data = null;
 		}
-		if (res.ok)
+		if (res.ok) {
+			if (!opts.background)
+				state.lastActive = Date.now();
 			return data;
+		}
 
 		const message = data && typeof data.error === 'string' ?
 		    data.error : 'The brain answered ' + res.status + '.';
@@ -147,60 +199,187 @@
 		const err = new ApiError(res.status, message, data,
 		    Number.isFinite(retry) ? retry : null);
 		if (res.status === 401 && !opts.auth)
-			sessionLost();
+			sessionLost(message);
+		else if (!opts.background && res.status !== 401)
+			state.lastActive = Date.now();
 		throw err;
 	}
 
-	/* ------------------------------------------------ view switch */
-
-	function root() {
-		return document.getElementById('app');
-	}
-
-	function stopTimers() {
-		for (const t of state.timers)
-			clearInterval(t);
-		state.timers = [];
-	}
-
-	function every(ms, fn) {
-		state.timers.push(setInterval(fn, ms));
-	}
-
-	/* Replace the page with a view; focus its first field or heading. */
-	function show(name, node) {
-		stopTimers();
-		state.view = name;
-		const app = root();
-		clear(app);
-		app.appendChild(node);
-		const target = node.querySelector('[data-focus]') ||
-		    node.querySelector('h1, h2');
-		if (target) {
-			if (!target.hasAttribute('tabindex') &&
-			    !/^(INPUT|BUTTON|SELECT|TEXTAREA)$/.test(
-			    target.tagName))
-				target.setAttribute('tabindex', '-1');
-			target.focus();
+	function errorText(e) {
+		if (e instanceof ApiError) {
+			if (e.status === 403 && /role/.test(e.message))
+				return 'Your role does not allow this.';
+			return e.message.charAt(0).toUpperCase() +
+			    e.message.slice(1);
 		}
+		return String(e && e.message ? e.message : e);
 	}
 
-	function sessionLost() {
-		if (state.user === null)
-			return;
-		state.lastUser = state.user.name || '';
-		state.user = null;
-		state.csrf = null;
-		showLogin({text: 'Your session expired. Please log in again.',
-		    kind: 'warning'});
+	/* -------------------------------------------------- formatting */
+
+	function pad(n) {
+		return n < 10 ? '0' + n : String(n);
 	}
 
-	/* ------------------------------------------------------ views */
-
-	function logo() {
-		return el('img', {class: 'logo', src: '/favicon.svg', alt: '',
-		    width: 32, height: 32});
+	function parseTime(iso) {
+		if (typeof iso !== 'string' || iso === '')
+			return null;
+		const t = Date.parse(iso);
+		return Number.isFinite(t) ? new Date(t) : null;
 	}
+
+	/* Local time, unambiguous: 2026-11-22 14:03:05 */
+	function fmtTime(iso) {
+		const d = parseTime(iso);
+		if (d === null)
+			return '—';
+		return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' +
+		    pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' +
+		    pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+	}
+
+	function fmtAgo(iso) {
+		const d = parseTime(iso);
+		if (d === null)
+			return 'never';
+		let s = Math.round((Date.now() - d.getTime()) / 1000);
+		const future = s < 0;
+		s = Math.abs(s);
+		let text;
+		if (s < 5)
+			return 'just now';
+		if (s < 60)
+			text = s + ' s';
+		else if (s < 3600)
+			text = Math.floor(s / 60) + ' min';
+		else if (s < 86400)
+			text = Math.floor(s / 3600) + ' h';
+		else
+			text = Math.floor(s / 86400) + ' d';
+		return future ? 'in ' + text : text + ' ago';
+	}
+
+	/* <time> with the relative form shown and the exact one on hover */
+	function timeEl(iso, relative) {
+		return el('time', {datetime: iso || null,
+		    title: iso ? fmtTime(iso) : null},
+		    relative ? fmtAgo(iso) : fmtTime(iso));
+	}
+
+	function fmtDuration(ms) {
+		if (typeof ms !== 'number' || !isFinite(ms))
+			return '—';
+		if (ms < 1000)
+			return ms + ' ms';
+		if (ms < 60000)
+			return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+		const m = Math.floor(ms / 60000);
+		return m + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
+	}
+
+	function fmtUptime(seconds) {
+		if (typeof seconds !== 'number' || !isFinite(seconds))
+			return '—';
+		let s = Math.floor(seconds);
+		const d = Math.floor(s / 86400); s %= 86400;
+		const h = Math.floor(s / 3600); s %= 3600;
+		const m = Math.floor(s / 60); s %= 60;
+		if (d)
+			return d + ' d ' + h + ' h';
+		if (h)
+			return h + ' h ' + m + ' min';
+		if (m)
+			return m + ' min ' + s + ' s';
+		return s + ' s';
+	}
+
+	function plural(n, one, many) {
+		return n + ' ' + (n === 1 ? one : (many || one + 's'));
+	}
+
+	function badge(text, kind, extra) {
+		return el('span', {class: 'badge badge-' + (kind || 'neutral') +
+		    (extra ? ' ' + extra : '')}, text);
+	}
+
+	/* What a tentacle's status badge says. */
+	function tentacleStatus(t) {
+		if (t.enrolment === 'pending')
+			return {key: 'pending', label: 'pending', kind: 'info'};
+		if (t.enrolment === 'rejected')
+			return {key: 'rejected', label: 'rejected',
+			    kind: 'neutral'};
+		if (t.state === 'online')
+			return {key: 'online', label: 'online', kind: 'ok'};
+		if (t.state === 'offline')
+			return {key: 'offline', label: 'offline', kind: 'err'};
+		return {key: 'unknown', label: 'not seen yet',
+		    kind: 'neutral'};
+	}
+
+	function statusBadge(t) {
+		const s = tentacleStatus(t);
+		return badge(s.label, s.kind, 'status-' + s.key);
+	}
+
+	/*
+	 * A job's outcome: compliant (exit 0), findings (exit 1), error
+	 * (any other exit status, a signal, a time-out, a script that could
+	 * not run, a host that could not be reached), or still in progress.
+	 */
+	function outcome(result, jobState, message) {
+		if (result === null || result === undefined) {
+			switch (jobState) {
+			case 'failed':
+				return {key: 'error', label: 'error',
+				    kind: 'err', why: message || 'could not run'};
+			case 'timeout':
+				return {key: 'error', label: 'timed out',
+				    kind: 'err', why: message};
+			case 'unreachable':
+				return {key: 'unreachable',
+				    label: 'unreachable', kind: 'err',
+				    why: message};
+			default:
+				return {key: 'progress',
+				    label: jobState || 'queued',
+				    kind: 'info', why: message};
+			}
+		}
+		if (result.outcome === 'timeout')
+			return {key: 'error', label: 'timed out', kind: 'err',
+			    why: 'killed at the time limit'};
+		if (result.outcome === 'failed')
+			return {key: 'error', label: 'error', kind: 'err',
+			    why: 'the script could not run'};
+		if (result.signal !== null && result.signal !== undefined)
+			return {key: 'error', label: 'error', kind: 'err',
+			    why: 'killed by signal ' + result.signal};
+		if (result.exit_status === 0)
+			return {key: 'compliant', label: 'compliant',
+			    kind: 'ok', why: 'exit status 0'};
+		if (result.exit_status === 1)
+			return {key: 'findings', label: 'findings',
+			    kind: 'warn', why: 'exit status 1'};
+		return {key: 'error', label: 'error', kind: 'err',
+		    why: 'exit status ' + result.exit_status};
+	}
+
+	function outcomeBadge(o) {
+		return el('span', {class: 'badge badge-' + o.kind +
+		    ' outcome-' + o.key, title: o.why || null}, o.label);
+	}
+
+	function isFinished(job) {
+		return FINISHED.indexOf(job.state) !== -1;
+	}
+
+	function hostName(id) {
+		const t = state.tentacles.find(x => x.id === id);
+		return t ? t.hostname : 'tentacle ' + id;
+	}
+
+	/* ------------------------------------------------- components */
 
 	function notice(message) {
 		/* role=alert is announced by screen readers when filled */
@@ -220,6 +399,507 @@
 		box.hidden = !text;
 	}
 
+	function button(label, attrs, onClick) {
+		attrs = Object.assign({type: 'button'}, attrs || {});
+		const cls = attrs.class || '';
+		const variant = /\bbutton-(primary|danger|ghost|secondary)/;
+		attrs.class = 'button ' + (variant.test(cls) ? cls :
+		    'button-secondary ' + cls).trim();
+		if (onClick)
+			attrs.on = {click: onClick};
+		return el('button', attrs, label);
+	}
+
+	function link(href, text, attrs) {
+		return el('a', Object.assign({href: href}, attrs || {}), text);
+	}
+
+	/*
+	 * A button that asks again in place before doing something that
+	 * cannot be undone (no window.confirm: keyboard and tests alike).
+	 * action() returns a promise; its error goes to the status box.
+	 */
+	function confirmButton(label, question, confirmLabel, action,
+	    status, attrs) {
+		const wrap = el('span', {class: 'confirm'});
+		const first = button(label, Object.assign({class:
+		    'button-danger-outline button-small'}, attrs || {}),
+		    function () {
+			replace(wrap, el('span', {class: 'confirm-q'},
+			    question), yes, no);
+			yes.focus();
+		});
+		const yes = button(confirmLabel, {class:
+		    'button-danger button-small'}, async function () {
+			yes.disabled = true;
+			no.disabled = true;
+			try {
+				await action();
+			} catch (e) {
+				if (status)
+					setNotice(status, errorText(e));
+				reset();
+			}
+		});
+		const no = button('Cancel', {class: 'button-small'}, reset);
+		function reset() {
+			yes.disabled = false;
+			no.disabled = false;
+			replace(wrap, first);
+			first.focus();
+		}
+		wrap.appendChild(first);
+		return wrap;
+	}
+
+	function card(title, ...children) {
+		const id = newId('card');
+		return el('section', {class: 'card', 'aria-labelledby': id},
+		    el('div', {class: 'card-head'},
+			el('h2', {id: id}, title)),
+		    children);
+	}
+
+	function cardWithHead(title, headExtra, ...children) {
+		const id = newId('card');
+		return el('section', {class: 'card', 'aria-labelledby': id},
+		    el('div', {class: 'card-head'},
+			el('h2', {id: id}, title), headExtra),
+		    children);
+	}
+
+	function pageHead(title, crumbs, actions) {
+		return el('div', {class: 'page-head'},
+		    crumbs ? el('nav', {class: 'crumbs',
+			'aria-label': 'Breadcrumb'}, crumbs.map((c, i) =>
+			[i ? el('span', {class: 'crumb-sep',
+			    'aria-hidden': 'true'}, '›') : null,
+			    link(c[0], c[1])])) : null,
+		    el('div', {class: 'page-title'},
+			el('h1', {class: 'page-h1', tabindex: '-1'}, title),
+			actions ? el('div', {class: 'actions'}, actions) :
+			null));
+	}
+
+	function field(label, input, hint) {
+		const id = input.id || newId('f');
+		input.id = id;
+		const hintId = hint ? id + '-hint' : null;
+		if (hintId)
+			input.setAttribute('aria-describedby', hintId);
+		return el('div', {class: 'field'},
+		    el('label', {for: id}, label), input,
+		    hint ? el('p', {class: 'hint', id: hintId}, hint) : null);
+	}
+
+	function select(options, value, attrs) {
+		const s = el('select', attrs || {});
+		for (const o of options) {
+			const [v, label] = Array.isArray(o) ? o : [o, o];
+			const opt = el('option', {value: v}, label);
+			if (v === value)
+				opt.selected = true;
+			s.appendChild(opt);
+		}
+		return s;
+	}
+
+	function defList(items) {
+		return el('dl', {class: 'meta'}, items.filter(x => x).map(
+		    ([k, v, cls]) => el('div', {class: 'meta-item'},
+			el('dt', null, k),
+			el('dd', {class: cls || null}, v))));
+	}
+
+	function updatedLine() {
+		return el('p', {class: 'muted small updated',
+		    'aria-live': 'off'}, '');
+	}
+
+	function touch(line) {
+		setText(line, 'Updated ' + new Date().toLocaleTimeString());
+	}
+
+	/*
+	 * A table that is refreshed in place: rows are kept by key and a
+	 * cell is replaced only when its content changed, so focus, checked
+	 * boxes and scroll survive the page's own refreshes. Columns:
+	 *   {label, cell(row) -> Node|string, sort(row) -> value,
+	 *    class, head: true (a <th scope=row>), hideSmall: true}
+	 */
+	function dataTable(opts) {
+		const cols = opts.columns;
+		const tbody = el('tbody');
+		const rows = new Map();
+		const heads = [];
+		let data = [];
+		let sortCol = opts.sortCol === undefined ? -1 : opts.sortCol;
+		let sortDir = opts.sortDir || 1;
+		const emptyRow = el('tr', {class: 'empty-row'},
+		    el('td', {colspan: cols.length, class: 'muted'},
+			opts.empty || 'Nothing to show.'));
+
+		const thead = el('thead', null, el('tr', null, cols.map(
+		    (c, i) => {
+			const th = el('th', {scope: 'col', class: [c.class,
+			    c.hideSmall ? 'hide-small' : ''].join(' ').trim() ||
+			    null});
+			if (c.sort) {
+				const b = el('button', {type: 'button',
+				    class: 'sort', on: {click: () => {
+					sortDir = sortCol === i ? -sortDir : 1;
+					sortCol = i;
+					render();
+				}}}, c.label, el('span', {class: 'sort-mark',
+				    'aria-hidden': 'true'}));
+				th.appendChild(b);
+			} else if (c.labelNode) {
+				th.appendChild(c.labelNode);
+			} else {
+				setText(th, c.label);
+			}
+			heads.push(th);
+			return th;
+		})));
+
+		function compare(a, b) {
+			const x = cols[sortCol].sort(a);
+			const y = cols[sortCol].sort(b);
+			if (x === y)
+				return 0;
+			if (x === null || x === undefined)
+				return 1;
+			if (y === null || y === undefined)
+				return -1;
+			if (typeof x === 'string')
+				return x.localeCompare(y, undefined,
+				    {numeric: true}) * sortDir;
+			return (x < y ? -1 : 1) * sortDir;
+		}
+
+		function render() {
+			heads.forEach((th, i) => {
+				if (!cols[i].sort)
+					return;
+				th.setAttribute('aria-sort', i === sortCol ?
+				    (sortDir > 0 ? 'ascending' : 'descending') :
+				    'none');
+			});
+			const list = sortCol >= 0 && cols[sortCol].sort ?
+			    data.slice().sort(compare) : data;
+			const seen = new Set();
+			if (list.length === 0) {
+				if (tbody.firstChild !== emptyRow ||
+				    tbody.childNodes.length !== 1)
+					replace(tbody, emptyRow);
+				rows.clear();
+				return;
+			}
+			if (emptyRow.parentNode)
+				tbody.removeChild(emptyRow);
+			list.forEach((item, idx) => {
+				const k = String(opts.key(item));
+				seen.add(k);
+				let r = rows.get(k);
+				if (!r) {
+					r = {tr: el('tr'), tds: []};
+					for (const c of cols) {
+						const td = el(c.head ? 'th' :
+						    'td', {class: [c.class,
+						    c.hideSmall ? 'hide-small' :
+						    ''].join(' ').trim() ||
+						    null});
+						if (c.head)
+							td.setAttribute('scope',
+							    'row');
+						/* the phone layout's labels */
+						if (c.label)
+							td.dataset.label =
+							    c.label;
+						r.tds.push(td);
+						r.tr.appendChild(td);
+					}
+					rows.set(k, r);
+				}
+				if (opts.rowClass)
+					r.tr.className = opts.rowClass(item) ||
+					    '';
+				cols.forEach((c, i) => {
+					let v = c.cell(item);
+					if (!(v instanceof Node))
+						v = document.createTextNode(
+						    v === null || v === undefined ?
+						    '' : String(v));
+					const td = r.tds[i];
+					const holder = el('div');
+					holder.appendChild(v);
+					/* serialisations, only compared */
+					if (td.innerHTML !== holder.innerHTML)
+						replace(td, v);
+				});
+				if (tbody.children[idx] !== r.tr)
+					tbody.insertBefore(r.tr,
+					    tbody.children[idx] || null);
+			});
+			for (const [k, r] of rows) {
+				if (!seen.has(k)) {
+					r.tr.remove();
+					rows.delete(k);
+				}
+			}
+		}
+
+		const table = el('table', {class: 'table table-stack' +
+		    (opts.tableClass ? ' ' + opts.tableClass : '')},
+		    opts.caption ? el('caption', {class: 'visually-hidden'},
+			opts.caption) : null, thead, tbody);
+		return {
+			node: el('div', {class: 'table-wrap'}, table),
+			table: table,
+			update: function (list) {
+				data = list;
+				render();
+			},
+		};
+	}
+
+	/* Runs fn(background) now and then every ms while the view lives
+	 * and the page is visible; a slow answer is never overtaken. */
+	function poll(ms, fn) {
+		let busy = false;
+		async function tick(background) {
+			if (busy)
+				return;
+			busy = true;
+			try {
+				await fn(background);
+			} finally {
+				busy = false;
+			}
+		}
+		every(ms, function () {
+			if (!document.hidden)
+				tick(true);
+		});
+		return tick;
+	}
+
+	async function copyText(text) {
+		if (navigator.clipboard && window.isSecureContext) {
+			try {
+				await navigator.clipboard.writeText(text);
+				return true;
+			} catch (e) {
+				/* fall back below */
+			}
+		}
+		const ta = el('textarea', {class: 'offscreen',
+		    readonly: true});
+		ta.value = text;
+		document.body.appendChild(ta);
+		ta.select();
+		let ok = false;
+		try {
+			ok = document.execCommand('copy');
+		} catch (e) {
+			ok = false;
+		}
+		ta.remove();
+		return ok;
+	}
+
+	function copyButton(getText, label) {
+		const b = button(label || 'Copy', {class: 'button-small'},
+		    async function () {
+			const ok = await copyText(getText());
+			setText(b, ok ? 'Copied' : 'Select and copy');
+			setTimeout(function () {
+				setText(b, label || 'Copy');
+			}, 2000);
+		});
+		return b;
+	}
+
+	/* ------------------------------------------------- line diff */
+
+	function splitLines(text) {
+		if (!text)
+			return [];
+		const lines = text.split('\n');
+		if (lines[lines.length - 1] === '')
+			lines.pop();
+		return lines;
+	}
+
+	/*
+	 * Line diff of a (older) and b (newer): [{op: ' '|'-'|'+', text}].
+	 * Common head and tail are cut first; the middle is a longest
+	 * common subsequence when it is small enough, else all of a's
+	 * middle removed and b's added.
+	 */
+	function diffLines(a, b) {
+		let start = 0;
+		while (start < a.length && start < b.length &&
+		    a[start] === b[start])
+			start++;
+		let ea = a.length, eb = b.length;
+		while (ea > start && eb > start && a[ea - 1] === b[eb - 1]) {
+			ea--;
+			eb--;
+		}
+		const out = [];
+		for (let i = 0; i < start; i++)
+			out.push({op: ' ', text: a[i]});
+		const x = a.slice(start, ea), y = b.slice(start, eb);
+		const n = x.length, m = y.length;
+		if (n * m > 9000000 || n > 65000 || m > 65000) {
+			for (const t of x)
+				out.push({op: '-', text: t});
+			for (const t of y)
+				out.push({op: '+', text: t});
+		} else {
+			/* lcs[i][j]: LCS of x[i..] and y[j..] */
+			const w = m + 1;
+			const lcs = new Uint16Array((n + 1) * w);
+			for (let i = n - 1; i >= 0; i--)
+				for (let j = m - 1; j >= 0; j--)
+					lcs[i * w + j] = x[i] === y[j] ?
+					    lcs[(i + 1) * w + j + 1] + 1 :
+					    Math.max(lcs[(i + 1) * w + j],
+					    lcs[i * w + j + 1]);
+			let i = 0, j = 0;
+			while (i < n && j < m) {
+				if (x[i] === y[j]) {
+					out.push({op: ' ', text: x[i]});
+					i++;
+					j++;
+				} else if (lcs[(i + 1) * w + j] >=
+				    lcs[i * w + j + 1]) {
+					out.push({op: '-', text: x[i++]});
+				} else {
+					out.push({op: '+', text: y[j++]});
+				}
+			}
+			while (i < n)
+				out.push({op: '-', text: x[i++]});
+			while (j < m)
+				out.push({op: '+', text: y[j++]});
+		}
+		for (let i = ea; i < a.length; i++)
+			out.push({op: ' ', text: a[i]});
+		return out;
+	}
+
+	/* ------------------------------------------------ view switch */
+
+	function root() {
+		return document.getElementById('app');
+	}
+
+	function stopTimers() {
+		for (const t of state.timers)
+			clearInterval(t);
+		state.timers = [];
+	}
+
+	function every(ms, fn) {
+		state.timers.push(setInterval(fn, ms));
+	}
+
+	/* Replace the whole page (login form, or the shell). */
+	function showPage(node) {
+		stopTimers();
+		state.view += 1;
+		const app = root();
+		clear(app);
+		app.appendChild(node);
+		focusFirst(node);
+	}
+
+	function focusFirst(node) {
+		const target = node.querySelector('[data-focus]') ||
+		    node.querySelector('h1');
+		if (target) {
+			if (!target.hasAttribute('tabindex') &&
+			    !/^(INPUT|BUTTON|SELECT|TEXTAREA)$/.test(
+			    target.tagName))
+				target.setAttribute('tabindex', '-1');
+			target.focus({preventScroll: true});
+		}
+	}
+
+	function sessionLost(why) {
+		if (state.user === null)
+			return;
+		const minutes = state.sessionTimeout ?
+		    (state.sessionTimeout >= 120 ?
+		    Math.round(state.sessionTimeout / 60) + ' minutes' :
+		    state.sessionTimeout + ' seconds') : null;
+		const expired = /expired/.test(why || '');
+		state.lastUser = state.user.name || '';
+		endSession();
+		showLogin({text: expired && minutes ?
+		    'Your session ended after ' + minutes + ' without ' +
+		    'activity. Please log in again.' :
+		    'Your session ended. Please log in again.',
+		    kind: 'warning'});
+	}
+
+	function endSession() {
+		state.user = null;
+		state.csrf = null;
+		state.shell = null;
+		state.tentacles = [];
+		state.runCache.clear();
+		state.selection.clear();
+		if (state.watchdog !== null) {
+			clearInterval(state.watchdog);
+			state.watchdog = null;
+		}
+	}
+
+	/*
+	 * The page's own refreshes do not keep the session alive, and some
+	 * views do not refresh at all: once our own clock says the idle
+	 * time is up, ask the brain (in the background); its 401 brings
+	 * back the login form with the reason.
+	 */
+	function startWatchdog() {
+		if (state.watchdog !== null)
+			clearInterval(state.watchdog);
+		state.nextCheck = 0;
+		state.watchdog = setInterval(async function () {
+			if (state.user === null || !state.sessionTimeout ||
+			    state.checking)
+				return;
+			const now = Date.now();
+			if (now - state.lastActive <
+			    state.sessionTimeout * 1000 + 250 ||
+			    now < state.nextCheck)
+				return;
+			state.checking = true;
+			try {
+				await api('GET', '/api/session', undefined,
+				    {background: true});
+				/* still alive: another tab kept it */
+				state.nextCheck = now + Math.max(1000,
+				    state.sessionTimeout * 100);
+			} catch (e) {
+				/* 401 handled by api(); others: retry */
+				state.nextCheck = now + 2000;
+			} finally {
+				state.checking = false;
+			}
+		}, 500);
+	}
+
+	/* ------------------------------------------------------ login */
+
+	function logo() {
+		/* a CSS background: the page holds no <img> at all */
+		return el('span', {class: 'logo', 'aria-hidden': 'true'});
+	}
+
 	function loginView(message) {
 		const user = el('input', {id: 'login-user', name: 'username',
 		    type: 'text', autocomplete: 'username', required: true,
@@ -231,14 +911,16 @@
 		user.value = state.lastUser;
 		(state.lastUser ? pass : user).dataset.focus = '';
 		state.lastUser = '';
-		const button = el('button', {type: 'submit',
-		    class: 'button button-primary'}, 'Log in');
+		const submitButton = el('button', {type: 'submit',
+		    id: 'login-submit', class: 'button button-primary'},
+		    'Log in');
 		const status = notice(message);
+		status.id = 'login-status';
 
 		async function submit(ev) {
 			ev.preventDefault();
 			setNotice(status, '');
-			button.disabled = true;
+			submitButton.disabled = true;
 			try {
 				const r = await api('POST', '/api/login',
 				    {username: user.value,
@@ -246,10 +928,11 @@
 				pass.value = '';
 				state.user = r.user;
 				state.csrf = r.csrf;
-				showDashboard();
+				await loadSession();
+				showShell();
 			} catch (e) {
 				pass.value = '';
-				button.disabled = false;
+				submitButton.disabled = false;
 				setNotice(status, loginError(e), 'error');
 				if (e.status === 401 && user.value !== '')
 					pass.focus();
@@ -259,7 +942,7 @@
 		}
 
 		return el('main', {id: 'main', class: 'login-page'},
-		    el('form', {class: 'card login-card',
+		    el('form', {class: 'card login-card', id: 'login-form',
 			'aria-labelledby': 'login-title', on: {submit: submit}},
 			el('div', {class: 'login-brand'}, logo(),
 			    el('h1', {id: 'login-title'}, PRODUCT)),
@@ -272,7 +955,7 @@
 			el('div', {class: 'field'},
 			    el('label', {for: 'login-pass'}, 'Password'),
 			    pass),
-			button));
+			submitButton));
 	}
 
 	function loginError(e) {
@@ -289,66 +972,2032 @@
 		return e.message;
 	}
 
-	function topBar() {
-		async function logout() {
+	async function loadSession() {
+		try {
+			const s = await api('GET', '/api/session', undefined,
+			    {auth: true});
+			state.sessionTimeout = s.session_timeout || null;
+			if (s.csrf)
+				state.csrf = s.csrf;
+			if (s.user)
+				state.user = s.user;
+		} catch (e) {
+			/* the login worked: the timeout stays unknown */
+		}
+		state.lastActive = Date.now();
+	}
+
+	async function logout() {
+		try {
+			await api('POST', '/api/logout', {});
+		} catch (e) {
+			if (e.status === 401)
+				return;	/* sessionLost() took over */
+		}
+		endSession();
+		showLogin({text: 'You are logged out.', kind: 'info'});
+	}
+
+	/* ------------------------------------------------------ shell */
+
+	function navItems() {
+		const items = [['#/fleet', 'Fleet', 'fleet'],
+		    ['#/runs', 'Runs', 'runs']];
+		if (isAdmin()) {
+			items.push(['#/tokens', 'Tokens', 'tokens']);
+			items.push(['#/users', 'Users', 'users']);
+			items.push(['#/audit', 'Audit log', 'audit']);
+		}
+		items.push(['#/brain', 'Brain', 'brain']);
+		return items;
+	}
+
+	function shellView() {
+		const u = state.user || {};
+		const nav = el('nav', {class: 'nav', 'aria-label': 'Sections'},
+		    el('ul', null, navItems().map(([href, label, key]) =>
+			el('li', null, link(href, label, {class: 'nav-link',
+			    dataset: {section: key}})))));
+		const main = el('main', {id: 'main', class: 'content',
+		    tabindex: '-1'});
+		const flash = notice(null);
+		flash.id = 'flash';
+		return {
+			main: main,
+			nav: nav,
+			flash: flash,
+			node: el('div', {class: 'layout'},
+			    el('header', {class: 'topbar'},
+				el('a', {class: 'topbar-brand', href: '#/fleet'},
+				    logo(), el('span', {class: 'product'},
+				    PRODUCT)),
+				el('div', {class: 'topbar-user'},
+				    link('#/account', u.name || '',
+					{class: 'user-name', id: 'user-name',
+					title: 'Your account'}),
+				    el('span', {class: 'badge badge-role',
+					id: 'user-role'}, u.role || ''),
+				    el('button', {type: 'button', id: 'logout',
+					class: 'button button-ghost',
+					on: {click: logout}}, 'Log out'))),
+			    nav,
+			    el('div', {class: 'content-wrap'}, flash, main)),
+		};
+	}
+
+	function showShell() {
+		document.title = PRODUCT;
+		const shell = shellView();
+		state.shell = shell;
+		showPage(shell.node);
+		startWatchdog();
+		route();
+	}
+
+	/* ----------------------------------------------------- router */
+
+	const ROUTES = [
+		[/^\/fleet$/, 'fleet', fleetView],
+		[/^\/tentacle\/(\d+)$/, 'fleet', tentacleView],
+		[/^\/run$/, 'runs', newRunView],
+		[/^\/runs$/, 'runs', runsView],
+		[/^\/runs\/(\d+)$/, 'runs', runView],
+		[/^\/results\/(\d+)$/, 'runs', resultView],
+		[/^\/compare\/(\d+)\/(\d+)$/, 'runs', compareView],
+		[/^\/tokens$/, 'tokens', tokensView, 'admin'],
+		[/^\/users$/, 'users', usersView, 'admin'],
+		[/^\/audit$/, 'audit', auditView, 'admin'],
+		[/^\/account$/, 'account', accountView],
+		[/^\/brain$/, 'brain', brainView],
+	];
+
+	function parseHash() {
+		const h = location.hash.replace(/^#/, '') || '/fleet';
+		const q = h.indexOf('?');
+		const path = q === -1 ? h : h.slice(0, q);
+		const query = new URLSearchParams(q === -1 ? '' :
+		    h.slice(q + 1));
+		return {path: path, query: query};
+	}
+
+	function go(hash) {
+		if (location.hash === hash)
+			route();
+		else
+			location.hash = hash;
+	}
+
+	function flash(text, kind) {
+		state.flash = {text: text, kind: kind || 'info'};
+	}
+
+	function route() {
+		if (state.shell === null)
+			return;
+		const {path, query} = parseHash();
+		let view = null, section = 'fleet', params = [];
+		let forbidden = false;
+		for (const [rx, sec, fn, need] of ROUTES) {
+			const m = rx.exec(path);
+			if (m) {
+				section = sec;
+				params = m.slice(1).map(Number);
+				view = fn;
+				if (need === 'admin' && !isAdmin())
+					forbidden = true;
+				break;
+			}
+		}
+		stopTimers();
+		state.view += 1;
+		const shell = state.shell;
+		for (const a of shell.nav.querySelectorAll('a')) {
+			if (a.dataset.section === section)
+				a.setAttribute('aria-current', 'page');
+			else
+				a.removeAttribute('aria-current');
+		}
+		if (state.flash) {
+			setNotice(shell.flash, state.flash.text,
+			    state.flash.kind);
+			state.flash = null;
+		} else {
+			setNotice(shell.flash, '');
+		}
+		let v;
+		if (view === null)
+			v = messageView('Page not found',
+			    'There is no page at this address.');
+		else if (forbidden)
+			v = messageView('Not allowed',
+			    'Your role (' + state.user.role + ') does not ' +
+			    'give access to this page.');
+		else
+			v = view(params, query);
+		replace(shell.main, v.node);
+		document.title = (v.title ? v.title + ' — ' : '') + PRODUCT;
+		window.scrollTo(0, 0);
+		focusFirst(shell.main);
+		if (v.start)
+			v.start();
+	}
+
+	function messageView(title, text) {
+		return {title: title, node: el('div', null,
+		    pageHead(title), el('div', {class: 'card'},
+			el('p', null, text),
+			el('p', null, link('#/fleet', 'Back to the fleet'))))};
+	}
+
+	/* A view's loader: shows errors in its status box; 401 is the
+	 * login form's business. Returns false when it failed. */
+	async function guarded(status, fn, what) {
+		try {
+			await fn();
+			if (status.dataset.loadError)
+				setNotice(status, '');
+			delete status.dataset.loadError;
+			return true;
+		} catch (e) {
+			if (e.status === 401)
+				return false;
+			status.dataset.loadError = '1';
+			setNotice(status, (what ? what + ': ' : '') +
+			    errorText(e), e.status === 0 ? 'warning' : 'error');
+			return false;
+		}
+	}
+
+	/* ------------------------------------------------------ fleet */
+
+	function fleetView() {
+		const status = notice(null);
+		const updated = updatedLine();
+		const stats = el('div', {class: 'stats', id: 'fleet-stats'});
+		const filterInput = el('input', {type: 'search',
+		    id: 'fleet-filter', placeholder: 'Host name, address, OS',
+		    autocomplete: 'off'});
+		const statusFilter = select([['', 'All'],
+		    ['online', 'Online'], ['offline', 'Offline'],
+		    ['unknown', 'Not seen yet'], ['pending', 'Pending'],
+		    ['rejected', 'Rejected']], '', {id: 'fleet-status'});
+		const selBar = el('div', {class: 'selection-bar',
+		    id: 'selection-bar', 'aria-live': 'polite'});
+		const pendingSlot = el('div', {id: 'pending-slot'});
+		let all = [];
+
+		const columns = [];
+		if (canRun()) {
+			const allBox = el('input', {type: 'checkbox',
+			    id: 'select-all', 'aria-label':
+			    'Select every shown accepted host',
+			    on: {change: function () {
+				for (const t of shown())
+					if (t.enrolment === 'accepted') {
+						if (allBox.checked)
+							state.selection.add(
+							    t.id);
+						else
+							state.selection.delete(
+							    t.id);
+					}
+				fill();
+			}}});
+			columns.push({labelNode: allBox, class: 'check',
+			    cell: t => t.enrolment !== 'accepted' ? '' :
+			    el('input', {type: 'checkbox', class: 'select-host',
+				'aria-label': 'Select ' + t.hostname,
+				dataset: {id: t.id},
+				on: {change: function (ev) {
+					if (ev.target.checked)
+						state.selection.add(t.id);
+					else
+						state.selection.delete(t.id);
+					selectionBar();
+				}}})});
+		}
+		columns.push(
+		    {label: 'Host name', head: true, sort: t => t.hostname,
+			cell: t => el('span', {class: 'host-cell'},
+			    link('#/tentacle/' + t.id, t.hostname,
+				{class: 'host-link'}),
+			    t.duplicate_of ? badge('duplicate?', 'warn') :
+			    null)},
+		    {label: 'Address', sort: t => t.address, class: 'mono',
+			cell: t => t.address},
+		    {label: 'Status', sort: t => tentacleStatus(t).key,
+			cell: t => statusBadge(t)},
+		    {label: 'Last seen', sort: t => t.last_seen ?
+			-Date.parse(t.last_seen) : null,
+			cell: t => timeEl(t.last_seen, true)},
+		    {label: 'OS', sort: t => (t.facts || {}).os || '',
+			hideSmall: true,
+			cell: t => (t.facts || {}).os || '—'});
+		const table = dataTable({columns: columns, key: t => t.id,
+		    caption: 'Tentacles', sortCol: canRun() ? 1 : 0,
+		    empty: 'No tentacle yet. Add a host by its address, ' +
+		    'or start octoTentacle on it with an enrolment token.',
+		    rowClass: t => 'tentacle-row status-row-' +
+		    tentacleStatus(t).key});
+		table.table.id = 'fleet-table';
+
+		function shown() {
+			const q = filterInput.value.trim().toLowerCase();
+			const st = statusFilter.value;
+			return all.filter(t => {
+				if (st && tentacleStatus(t).key !== st)
+					return false;
+				if (!q)
+					return true;
+				const f = t.facts || {};
+				return [t.hostname, t.address, f.os, f.kernel,
+				    String(t.id)].some(v => typeof v ===
+				    'string' && v.toLowerCase().indexOf(q) !==
+				    -1);
+			});
+		}
+
+		function selectionBar() {
+			if (!canRun())
+				return;
+			/* forget hosts that left or are no longer accepted */
+			for (const id of Array.from(state.selection))
+				if (!all.some(t => t.id === id &&
+				    t.enrolment === 'accepted'))
+					state.selection.delete(id);
+			const n = state.selection.size;
+			if (n === 0) {
+				replace(selBar, el('span', {class: 'muted'},
+				    'Select hosts to run a script on them, ' +
+				    'or run one on all of them.'));
+				return;
+			}
+			replace(selBar, el('span', null,
+			    plural(n, 'host') + ' selected'),
+			    button('Run a script on ' + (n === 1 ? 'it' :
+				'them'), {class: 'button-primary button-small',
+				id: 'run-selected'}, function () {
+				go('#/run?tentacles=' +
+				    Array.from(state.selection).join(','));
+			    }),
+			    button('Clear', {class: 'button-small'},
+				function () {
+				state.selection.clear();
+				fill();
+			    }));
+		}
+
+		function fill() {
+			const list = shown();
+			table.update(list);
+			for (const box of table.table.querySelectorAll(
+			    'input.select-host'))
+				box.checked = state.selection.has(
+				    Number(box.dataset.id));
+			const allBox = document.getElementById('select-all');
+			if (allBox) {
+				const acc = list.filter(t =>
+				    t.enrolment === 'accepted');
+				const chosen = acc.filter(t =>
+				    state.selection.has(t.id)).length;
+				allBox.checked = acc.length > 0 &&
+				    chosen === acc.length;
+				allBox.indeterminate = chosen > 0 &&
+				    chosen < acc.length;
+			}
+			selectionBar();
+		}
+
+		function fillStats() {
+			const count = k => all.filter(t =>
+			    tentacleStatus(t).key === k).length;
+			const items = [
+			    ['online', 'Online', count('online'), 'ok'],
+			    ['offline', 'Offline', count('offline') +
+				count('unknown'), 'err'],
+			    ['pending', 'Pending', count('pending'), 'info'],
+			    ['total', 'Total', all.length, 'neutral']];
+			const holder = el('div');
+			for (const [k, label, n, kind] of items)
+				holder.appendChild(el('button', {type: 'button',
+				    class: 'stat stat-' + kind, id: 'stat-' + k,
+				    title: k === 'total' ? 'Show every host' :
+				    'Show ' + label.toLowerCase() + ' hosts',
+				    on: {click: function () {
+					statusFilter.value = k === 'total' ?
+					    '' : k;
+					fill();
+				    }}},
+				    el('span', {class: 'stat-n'}, n),
+				    el('span', {class: 'stat-label'}, label)));
+			if (stats.innerHTML !== holder.innerHTML)
+				replace(stats, Array.from(holder.childNodes));
+		}
+
+		function fillPending() {
+			const pending = all.filter(t =>
+			    t.enrolment === 'pending');
+			if (pending.length === 0) {
+				clear(pendingSlot);
+				return;
+			}
+			if (!pendingSlot.firstChild)
+				pendingSlot.appendChild(pendingCard.node);
+			pendingTable.update(pending);
+		}
+
+		const pendingStatus = notice(null);
+		const pendingCols = [
+		    {label: 'Host name', head: true, sort: t => t.hostname,
+			cell: t => link('#/tentacle/' + t.id, t.hostname)},
+		    {label: 'Address', class: 'mono', cell: t => t.address},
+		    {label: 'Asked', cell: t => timeEl(t.enrolled_at, true)},
+		    {label: 'Fingerprint', class: 'mono', hideSmall: true,
+			cell: t => el('span', {title: t.fingerprint},
+			    (t.fingerprint || '').slice(0, 16) + '…')}];
+		if (isAdmin())
+			pendingCols.push({label: 'Decision', class: 'actions-cell',
+			    cell: t => el('span', {class: 'row-actions'},
+				button('Approve', {class:
+				    'button-primary button-small approve',
+				    dataset: {id: t.id}},
+				    () => decide(t, 'approve')),
+				button('Reject', {class:
+				    'button-danger-outline button-small reject',
+				    dataset: {id: t.id}},
+				    () => decide(t, 'reject')))});
+		const pendingTable = dataTable({columns: pendingCols,
+		    key: t => t.id, caption: 'Tentacles waiting for approval'});
+		pendingTable.table.id = 'pending-table';
+		const pendingCard = {node: el('section', {class:
+		    'card card-attention', id: 'pending-card',
+		    'aria-labelledby': 'pending-title'},
+		    el('div', {class: 'card-head'},
+			el('h2', {id: 'pending-title'},
+			    'Waiting for approval')),
+		    el('p', {class: 'muted small'}, isAdmin() ?
+			'These hosts asked to enrol without a token. ' +
+			'Approve only hosts you know; check the address ' +
+			'and the fingerprint.' :
+			'An administrator must approve or reject these ' +
+			'hosts.'),
+		    pendingStatus, pendingTable.node)};
+
+		async function decide(t, what) {
 			try {
-				await api('POST', '/api/logout', {});
+				await api('POST', '/api/tentacles/' + t.id +
+				    '/' + what, {});
+				setNotice(pendingStatus, (what === 'approve' ?
+				    'Approved ' : 'Rejected ') + t.hostname +
+				    '.', what === 'approve' ? 'success' :
+				    'info');
+				await refresh(false);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(pendingStatus, errorText(e));
+			}
+		}
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const r = await api('GET', '/api/tentacles',
+				    undefined, {background: background});
+				all = r.tentacles || [];
+				state.tentacles = all;
+				fillStats();
+				fillPending();
+				fill();
+				touch(updated);
+			}, 'Tentacles unavailable');
+		}
+
+		filterInput.addEventListener('input', fill);
+		statusFilter.addEventListener('change', fill);
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Fleet', null, canRun() ?
+			button('Run a script', {class: 'button-primary',
+			    id: 'run-script'}, () => go('#/run')) : null),
+		    status,
+		    stats,
+		    isAdmin() ? addHostCard(() => refresh(false)) : null,
+		    pendingSlot,
+		    cardWithHead('Tentacles', updated,
+			el('div', {class: 'toolbar'},
+			    field('Filter', filterInput),
+			    field('Status', statusFilter)),
+			canRun() ? selBar : null,
+			table.node));
+		return {title: 'Fleet', node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+		}};
+	}
+
+	function addHostCard(onDone) {
+		const addr = el('input', {type: 'text', id: 'enrol-address',
+		    name: 'address', required: true, autocomplete: 'off',
+		    spellcheck: 'false', inputmode: 'decimal',
+		    placeholder: '192.0.2.10'});
+		const port = el('input', {type: 'number', id: 'enrol-port',
+		    name: 'port', min: 1, max: 65535, placeholder: '7000'});
+		const go_ = el('button', {type: 'submit', id: 'enrol-submit',
+		    class: 'button button-primary'}, 'Enrol host');
+		const out = notice(null);
+		out.id = 'enrol-status';
+		async function submit(ev) {
+			ev.preventDefault();
+			const body = {address: addr.value.trim()};
+			if (port.value !== '')
+				body.port = Number(port.value);
+			go_.disabled = true;
+			setNotice(out, 'Contacting ' + body.address + '…',
+			    'info');
+			try {
+				const r = await api('POST', '/api/tentacles',
+				    body);
+				const t = r && r.tentacle ? r.tentacle : {};
+				setNotice(out, 'Enrolled ' + (t.hostname ||
+				    body.address) + (t.id ? ' as tentacle ' +
+				    t.id : '') + '. It is accepted and ' +
+				    'will be checked at the next keepalive.',
+				    'success');
+				addr.value = '';
+				port.value = '';
+				onDone();
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(out, 'Could not enrol ' +
+					    body.address + ': ' + e.message +
+					    '.', 'error');
+			} finally {
+				go_.disabled = false;
+			}
+		}
+		return el('section', {class: 'card', id: 'add-host',
+		    'aria-labelledby': 'add-host-title'},
+		    el('div', {class: 'card-head'},
+			el('h2', {id: 'add-host-title'}, 'Add a host'),
+			link('#/tokens', 'or enrol with a token',
+			    {class: 'small'})),
+		    el('p', {class: 'muted small'}, 'The host must run ' +
+			'octoTentacle, not yet enrolled (it listens on port ' +
+			'7000). The brain connects to it and enrols it at ' +
+			'once.'),
+		    el('form', {class: 'inline-form', on: {submit: submit}},
+			field('IP address', addr),
+			field('Port (optional)', port),
+			el('div', {class: 'field field-button'}, go_)),
+		    out);
+	}
+
+	/* --------------------------------------------------- tentacle */
+
+	function tentacleView([id]) {
+		const status = notice(null);
+		const head = el('div');
+		const details = el('div', {id: 'tentacle-details'});
+		const scriptsTable = dataTable({columns: [
+		    {label: 'Script', head: true, sort: s => s.name,
+			class: 'mono', cell: s => s.name},
+		    {label: 'Description', sort: s => s.description,
+			class: 'wrap', cell: s => s.description || '—'},
+		    {label: 'SHA-256', class: 'mono', hideSmall: true,
+			cell: s => el('span', {title: s.sha256},
+			    (s.sha256 || '').slice(0, 12) + '…')},
+		    canRun() ? {label: 'Run', class: 'actions-cell',
+			cell: s => button('Run', {class: 'button-small ' +
+			    'run-one', dataset: {script: s.name}},
+			    () => runNow(s.name))} : null,
+		].filter(c => c), key: s => s.name + ' ' + s.sha256,
+		    sortCol: 0, caption: 'Scripts of this tentacle',
+		    empty: 'No script reported yet (scripts are listed at ' +
+		    'the next keepalive).'});
+		const runStatus = notice(null);
+		const hist = historyPanel(id);
+		let tentacle = null;
+		let headKey = null;
+
+		async function runNow(script) {
+			try {
+				const r = await api('POST', '/api/runs',
+				    {script: script, tentacles: [id]});
+				go('#/runs/' + r.id);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(runStatus, errorText(e));
+			}
+		}
+
+		function fillHead(t) {
+			const actions = [];
+			if (canRun() && t.enrolment === 'accepted')
+				actions.push(button('Run a script', {class:
+				    'button-primary', id: 'tentacle-run'},
+				    () => go('#/run?tentacles=' + id)));
+			if (isAdmin() && t.enrolment === 'pending') {
+				actions.push(button('Approve', {class:
+				    'button-primary'}, () => decide('approve')));
+				actions.push(button('Reject', {class:
+				    'button-danger-outline'},
+				    () => decide('reject')));
+			}
+			if (isAdmin())
+				actions.push(confirmButton('Revoke',
+				    'Revoke ' + t.hostname + '? Its key will ' +
+				    'be refused.', 'Yes, revoke', async () => {
+					await api('DELETE', '/api/tentacles/' +
+					    id);
+					flash('Revoked ' + t.hostname + '.',
+					    'success');
+					go('#/fleet');
+				}, status, {id: 'revoke'}));
+			const h = pageHead(el('span', {class: 'title-with-badge'},
+			    el('span', {class: 'title-text'}, t.hostname),
+			    statusBadge(t)),
+			    [['#/fleet', 'Fleet']], actions);
+			/* rebuilt only when it changes: a revoke being
+			 * confirmed survives the refreshes */
+			const key = [t.hostname, tentacleStatus(t).key,
+			    t.enrolment].join('\n');
+			if (key === headKey)
+				return;
+			const oldH1 = head.querySelector('h1');
+			const hadFocus = oldH1 && document.activeElement ===
+			    oldH1;
+			headKey = key;
+			replace(head, h);
+			if (hadFocus)
+				h.querySelector('h1').focus(
+				    {preventScroll: true});
+		}
+
+		async function decide(what) {
+			try {
+				await api('POST', '/api/tentacles/' + id + '/' +
+				    what, {});
+				await refresh(false);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, errorText(e));
+			}
+		}
+
+		function fillDetails(t) {
+			const f = t.facts || {};
+			const known = ['os', 'kernel', 'arch', 'addresses'];
+			const extra = Object.keys(f).filter(k =>
+			    known.indexOf(k) === -1).sort();
+			const factVal = v => Array.isArray(v) ? v.join(', ') :
+			    (v !== null && typeof v === 'object' ?
+			    JSON.stringify(v) : String(v));
+			const node = el('div', {class: 'grid grid-2'},
+			    card('Status', defList([
+				['Status', statusBadge(t)],
+				['Last seen', el('span', null,
+				    timeEl(t.last_seen, true), ' ',
+				    el('span', {class: 'muted'},
+					t.last_seen ? '(' +
+					fmtTime(t.last_seen) + ')' : ''))],
+				['Enrolment', t.enrolment],
+				['Enrolled', fmtTime(t.enrolled_at)],
+				['Address', t.address + (t.port ? ' port ' +
+				    t.port : ''), 'mono'],
+				['Tentacle ID', String(t.id)],
+				t.duplicate_of ? ['Same host as?',
+				    link('#/tentacle/' + t.duplicate_of,
+				    'tentacle ' + t.duplicate_of)] : null,
+				['Certificate fingerprint', t.fingerprint,
+				    'mono wrap-any']])),
+			    card('Facts', defList([
+				['Operating system', f.os || '—'],
+				['Kernel', f.kernel || '—', 'mono'],
+				['Architecture', f.arch || '—', 'mono'],
+				['Addresses', Array.isArray(f.addresses) &&
+				    f.addresses.length ?
+				    f.addresses.join(', ') : '—', 'mono'],
+				...extra.map(k => [k, factVal(f[k])])])));
+			const probe = el('div');
+			probe.appendChild(node);
+			if (details.innerHTML !== probe.innerHTML)
+				replace(details, node);
+		}
+
+		async function refresh(background) {
+			const ok = await guarded(status, async function () {
+				const r = await api('GET', '/api/tentacles',
+				    undefined, {background: background});
+				state.tentacles = r.tentacles || [];
+				tentacle = state.tentacles.find(t => t.id === id)
+				    || null;
+				if (tentacle === null) {
+					const e = new Error('There is no tentacle ' +
+					    id + ' (revoked, or never enrolled).');
+					throw e;
+				}
+				fillHead(tentacle);
+				fillDetails(tentacle);
+				const s = await api('GET', '/api/tentacles/' +
+				    id + '/scripts', undefined,
+				    {background: background});
+				scriptsTable.update(s.scripts || []);
+			});
+			if (ok)
+				await hist.refresh(background);
+		}
+
+		const node = el('div', {class: 'stack'},
+		    head, status, details,
+		    card('Scripts', el('p', {class: 'muted small'},
+			'The scripts this host has in its scripts directory, ' +
+			'as it reported them at its last keepalive.'),
+			runStatus, scriptsTable.node),
+		    hist.node);
+		replace(head, pageHead('Tentacle ' + id,
+		    [['#/fleet', 'Fleet']]));
+		return {title: 'Tentacle ' + id, node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+		}};
+	}
+
+	/* A tentacle's result history, with two picked to compare. */
+	function historyPanel(tid) {
+		const picked = [];
+		const status = notice(null);
+		const scriptFilter = select([['', 'All scripts']], '',
+		    {id: 'history-script'});
+		const compareBtn = button('Compare the two selected',
+		    {class: 'button-primary button-small', id: 'compare',
+		    disabled: true}, function () {
+			const [a, b] = picked.slice().sort((x, y) => x - y);
+			go('#/compare/' + a + '/' + b);
+		});
+		const hint = el('span', {class: 'muted small', id:
+		    'compare-hint'}, '');
+		let results = [];
+
+		function pickBox(r) {
+			return el('input', {type: 'checkbox', class: 'pick',
+			    'aria-label': 'Select the result of ' +
+			    fmtTime(r.started_at) + ' to compare',
+			    dataset: {id: r.id, script: r.script},
+			    on: {change: function (ev) {
+				const i = picked.indexOf(r.id);
+				if (ev.target.checked && i === -1)
+					picked.push(r.id);
+				if (!ev.target.checked && i !== -1)
+					picked.splice(i, 1);
+				while (picked.length > 2)
+					picked.shift();
+				sync();
+			    }}});
+		}
+
+		function sync() {
+			for (const box of table.table.querySelectorAll(
+			    'input.pick'))
+				box.checked = picked.indexOf(
+				    Number(box.dataset.id)) !== -1;
+			const chosen = results.filter(r =>
+			    picked.indexOf(r.id) !== -1);
+			const same = chosen.length === 2 &&
+			    chosen[0].script === chosen[1].script;
+			compareBtn.disabled = !same;
+			setText(hint, chosen.length < 2 ?
+			    'Select two results of the same script to see ' +
+			    'what changed.' : same ? '' :
+			    'The two results are of different scripts.');
+		}
+
+		const table = dataTable({columns: [
+		    {labelNode: el('span', {class: 'visually-hidden'},
+			'Compare'), class: 'check', cell: pickBox},
+		    {label: 'Started', sort: r => -Date.parse(r.started_at),
+			cell: r => link('#/results/' + r.id,
+			    fmtTime(r.started_at), {class: 'result-link'})},
+		    {label: 'Script', sort: r => r.script, class: 'mono',
+			cell: r => r.script},
+		    {label: 'Outcome', sort: r => outcome(r, 'done').key,
+			cell: r => outcomeBadge(outcome(r, 'done'))},
+		    {label: 'Duration', class: 'num', sort: r => r.duration_ms,
+			cell: r => fmtDuration(r.duration_ms)},
+		    {label: 'Run', class: 'num', hideSmall: true,
+			sort: r => r.run,
+			cell: r => link('#/runs/' + r.run, '#' + r.run)},
+		], key: r => r.id, sortCol: 1, caption: 'Result history',
+		    empty: 'No result yet.'});
+		table.table.id = 'history-table';
+
+		function fill() {
+			const want = scriptFilter.value;
+			table.update(results.filter(r => !want ||
+			    r.script === want));
+			sync();
+		}
+
+		function fillScripts() {
+			const names = Array.from(new Set(results.map(r =>
+			    r.script))).sort();
+			const have = Array.from(scriptFilter.options).slice(1)
+			    .map(o => o.value);
+			if (have.join('\n') === names.join('\n'))
+				return;
+			const cur = scriptFilter.value;
+			while (scriptFilter.options.length > 1)
+				scriptFilter.remove(1);
+			for (const n of names)
+				scriptFilter.appendChild(el('option',
+				    {value: n}, n));
+			scriptFilter.value = names.indexOf(cur) === -1 ? '' :
+			    cur;
+		}
+
+		scriptFilter.addEventListener('change', fill);
+
+		return {
+			node: cardWithHead('Result history',
+			    el('div', {class: 'head-tools'}, compareBtn),
+			    status,
+			    el('div', {class: 'toolbar'},
+				field('Script', scriptFilter), hint),
+			    table.node),
+			refresh: async function (background) {
+				await guarded(status, async function () {
+					const r = await api('GET',
+					    '/api/tentacles/' + tid +
+					    '/results', undefined,
+					    {background: background});
+					results = r.results || [];
+					fillScripts();
+					fill();
+				}, 'History unavailable');
+			},
+		};
+	}
+
+	/* ---------------------------------------------------- new run */
+
+	function newRunView(params, query) {
+		const status = notice(null);
+		status.id = 'run-status';
+		const want = (query.get('tentacles') || '').split(',')
+		    .map(Number).filter(n => Number.isInteger(n) && n > 0);
+		const preScript = query.get('script') || '';
+		const scriptList = el('div', {class: 'choice-list',
+		    id: 'script-choices', role: 'radiogroup',
+		    'aria-labelledby': 'script-legend'});
+		const hostList = el('div', {class: 'host-choices',
+		    id: 'host-choices'});
+		const allRadio = el('input', {type: 'radio', name: 'target',
+		    id: 'target-all', value: 'all'});
+		const someRadio = el('input', {type: 'radio', name: 'target',
+		    id: 'target-some', value: 'some'});
+		const summary = el('p', {class: 'run-summary', id:
+		    'run-summary', 'aria-live': 'polite'});
+		const submitBtn = el('button', {type: 'submit', id:
+		    'run-submit', class: 'button button-primary'},
+		    'Run');
+		const scriptFilter = el('input', {type: 'search',
+		    id: 'script-filter', placeholder: 'Filter scripts',
+		    autocomplete: 'off', 'aria-label': 'Filter scripts'});
+		let scripts = [];	/* by name: {name, description, tentacles} */
+		let accepted = [];
+
+		if (want.length)
+			someRadio.checked = true;
+		else
+			allRadio.checked = true;
+
+		function chosenScript() {
+			const r = scriptList.querySelector(
+			    'input[name=script]:checked');
+			return r ? scripts.find(s => s.name === r.value) : null;
+		}
+
+		function chosenHosts() {
+			return Array.from(hostList.querySelectorAll(
+			    'input[type=checkbox]:checked')).map(b =>
+			    Number(b.value));
+		}
+
+		function update() {
+			const s = chosenScript();
+			const some = someRadio.checked;
+			hostList.classList.toggle('is-disabled', !some);
+			for (const box of hostList.querySelectorAll(
+			    'input[type=checkbox]')) {
+				box.disabled = !some;
+				const row = box.closest('.host-choice');
+				const lacks = s && s.tentacles.indexOf(
+				    Number(box.value)) === -1;
+				row.classList.toggle('lacks', !!lacks);
+				const note = row.querySelector('.lacks-note');
+				setText(note, lacks ?
+				    'does not have this script' : '');
+			}
+			const hosts = some ? chosenHosts() : accepted.map(
+			    t => t.id);
+			let text;
+			if (!s)
+				text = 'Choose a script.';
+			else if (hosts.length === 0)
+				text = 'Choose at least one host.';
+			else {
+				const missing = hosts.filter(h =>
+				    s.tentacles.indexOf(h) === -1).length;
+				text = 'Run ' + s.name + ' on ' + (some ?
+				    plural(hosts.length, 'host') :
+				    'all ' + plural(hosts.length, 'accepted host')) +
+				    '.' + (missing ? ' ' + plural(missing,
+				    'of them does', 'of them do') +
+				    ' not have it: ' + (missing === 1 ? 'it' :
+				    'they') + ' will report an error.' : '');
+			}
+			setText(summary, text);
+			submitBtn.disabled = !s || hosts.length === 0;
+		}
+
+		function filterScripts() {
+			const q = scriptFilter.value.trim().toLowerCase();
+			for (const row of scriptList.querySelectorAll(
+			    '.choice'))
+				row.hidden = q !== '' && row.dataset.search
+				    .indexOf(q) === -1;
+		}
+
+		function fillScripts() {
+			clear(scriptList);
+			if (scripts.length === 0) {
+				scriptList.appendChild(el('p', {class: 'muted'},
+				    'No script known yet: tentacles report ' +
+				    'their scripts at each keepalive.'));
+				return;
+			}
+			for (const s of scripts) {
+				const rid = newId('script');
+				const radio = el('input', {type: 'radio',
+				    name: 'script', id: rid, value: s.name,
+				    on: {change: update}});
+				if (s.name === preScript)
+					radio.checked = true;
+				scriptList.appendChild(el('label', {class:
+				    'choice', for: rid, dataset: {search:
+				    (s.name + ' ' + s.description)
+				    .toLowerCase(), script: s.name}},
+				    radio,
+				    el('span', {class: 'choice-body'},
+					el('span', {class: 'choice-name'},
+					    s.name),
+					el('span', {class: 'choice-desc'},
+					    s.description || 'No description.'),
+					el('span', {class: 'choice-meta'},
+					    'on ' + s.tentacles.length + ' of ' +
+					    plural(accepted.length, 'host') +
+					    (s.variants > 1 ? ' · ' + s.variants +
+					    ' different versions' : '')))));
+			}
+		}
+
+		function fillHosts() {
+			clear(hostList);
+			if (accepted.length === 0) {
+				hostList.appendChild(el('p', {class: 'muted'},
+				    'No accepted host yet.'));
+				return;
+			}
+			const sorted = accepted.slice().sort((a, b) =>
+			    a.hostname.localeCompare(b.hostname));
+			for (const t of sorted) {
+				const bid = newId('host');
+				const box = el('input', {type: 'checkbox',
+				    id: bid, value: t.id, on: {change: () => {
+					someRadio.checked = true;
+					update();
+				    }}});
+				if (want.indexOf(t.id) !== -1)
+					box.checked = true;
+				hostList.appendChild(el('label', {class:
+				    'host-choice', for: bid}, box,
+				    el('span', {class: 'host-choice-name'},
+					t.hostname),
+				    el('span', {class: 'mono muted small'},
+					t.address),
+				    statusBadge(t),
+				    el('span', {class: 'lacks-note small'})));
+			}
+		}
+
+		async function load() {
+			await guarded(status, async function () {
+				const [tr, sr] = await Promise.all([
+				    api('GET', '/api/tentacles'),
+				    api('GET', '/api/scripts')]);
+				state.tentacles = tr.tentacles || [];
+				accepted = state.tentacles.filter(t =>
+				    t.enrolment === 'accepted');
+				/* one entry per name, whatever the versions */
+				const byName = new Map();
+				for (const s of sr.scripts || []) {
+					let e = byName.get(s.name);
+					if (!e) {
+						e = {name: s.name,
+						    description: s.description,
+						    tentacles: [], variants: 0};
+						byName.set(s.name, e);
+					}
+					e.variants += 1;
+					for (const t of s.tentacles)
+						if (e.tentacles.indexOf(t) ===
+						    -1)
+							e.tentacles.push(t);
+				}
+				scripts = Array.from(byName.values()).sort(
+				    (a, b) => a.name.localeCompare(b.name));
+				setText(allLabel, 'All accepted hosts (' +
+				    accepted.length + ')');
+				fillScripts();
+				fillHosts();
+				filterScripts();
+				update();
+			}, 'Cannot load the scripts');
+		}
+
+		async function submit(ev) {
+			ev.preventDefault();
+			const s = chosenScript();
+			if (!s)
+				return;
+			const body = {script: s.name, tentacles:
+			    someRadio.checked ? chosenHosts() : 'all'};
+			submitBtn.disabled = true;
+			try {
+				const r = await api('POST', '/api/runs', body);
+				go('#/runs/' + r.id);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, 'The run was not ' +
+					    'started: ' + e.message + '.');
+				submitBtn.disabled = false;
+			}
+		}
+
+		const allLabel = el('span', null, 'All accepted hosts');
+		allRadio.addEventListener('change', update);
+		someRadio.addEventListener('change', update);
+		scriptFilter.addEventListener('input', filterScripts);
+
+		if (!canRun())
+			return messageView('Not allowed', 'Your role (' +
+			    state.user.role + ') cannot run scripts.');
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Run a script', [['#/runs', 'Runs']]),
+		    status,
+		    el('form', {class: 'stack', id: 'run-form',
+			on: {submit: submit}},
+			el('fieldset', {class: 'card'},
+			    el('legend', {id: 'script-legend'}, '1. Script'),
+			    scriptFilter, scriptList),
+			el('fieldset', {class: 'card'},
+			    el('legend', null, '2. Hosts'),
+			    el('div', {class: 'radio-row'},
+				el('label', {for: 'target-all',
+				    class: 'radio'}, allRadio, allLabel),
+				el('label', {for: 'target-some',
+				    class: 'radio'}, someRadio,
+				    'Chosen hosts')),
+			    hostList),
+			el('div', {class: 'card run-bar'}, summary,
+			    submitBtn)));
+		return {title: 'Run a script', node: node, start: load};
+	}
+
+	/* ------------------------------------------------------- runs */
+
+	/* A run's details: finished ones are cached for good. */
+	async function runDetails(id, background) {
+		const c = state.runCache.get(id);
+		if (c)
+			return c;
+		const r = await api('GET', '/api/runs/' + id, undefined,
+		    {background: background});
+		if (r.jobs && r.jobs.length && r.jobs.every(isFinished))
+			state.runCache.set(id, r);
+		return r;
+	}
+
+	function runSummary(jobs) {
+		const counts = {compliant: 0, findings: 0, error: 0,
+		    unreachable: 0, progress: 0};
+		for (const j of jobs)
+			counts[outcome(j.result, j.state, j.message).key] += 1;
+		return counts;
+	}
+
+	function summaryBadges(counts) {
+		const out = el('span', {class: 'summary'});
+		const parts = [['compliant', 'compliant', 'ok'],
+		    ['findings', 'findings', 'warn'], ['error', 'error', 'err'],
+		    ['unreachable', 'unreachable', 'err'],
+		    ['progress', 'in progress', 'info']];
+		for (const [k, label, kind] of parts)
+			if (counts[k])
+				out.appendChild(badge(counts[k] + ' ' +
+				    (k === 'error' && counts[k] > 1 ? 'errors' :
+				    label), kind, 'outcome-' + k));
+		return out;
+	}
+
+	function runsView(params, query) {
+		const status = notice(null);
+		const updated = updatedLine();
+		const hostFilter = select([['', 'All hosts']],
+		    query.get('host') || '', {id: 'runs-host'});
+		const scriptFilter = select([['', 'All scripts']],
+		    query.get('script') || '', {id: 'runs-script'});
+		const statusFilter = select([['', 'Any outcome'],
+		    ['progress', 'In progress'], ['compliant',
+		    'All compliant'], ['findings', 'With findings'],
+		    ['error', 'With errors'], ['unreachable',
+		    'With unreachable hosts']], query.get('status') || '',
+		    {id: 'runs-status'});
+		const note = el('p', {class: 'muted small'});
+		let runs = [];
+		const details = new Map();
+
+		const table = dataTable({columns: [
+		    {label: 'Run', class: 'num', sort: r => -r.id,
+			cell: r => link('#/runs/' + r.id, '#' + r.id,
+			    {class: 'run-link'})},
+		    {label: 'Script', class: 'mono', sort: r => r.script,
+			cell: r => r.script},
+		    {label: 'Started', sort: r => -Date.parse(r.created_at),
+			cell: r => timeEl(r.created_at, false)},
+		    {label: 'By', hideSmall: true, sort: r => r.created_by,
+			cell: r => r.created_by},
+		    {label: 'Hosts', class: 'num', cell: r =>
+			r.finished + '/' + r.jobs},
+		    {label: 'Outcome', cell: r => {
+			const d = details.get(r.id);
+			return d ? summaryBadges(runSummary(d.jobs)) :
+			    r.finished < r.jobs ? badge('in progress', 'info') :
+			    '…';
+		    }},
+		], key: r => r.id, sortCol: 0, caption: 'Runs',
+		    empty: 'No run matches.'});
+		table.table.id = 'runs-table';
+
+		function matches(r) {
+			if (scriptFilter.value && r.script !==
+			    scriptFilter.value)
+				return false;
+			const host = Number(hostFilter.value);
+			const st = statusFilter.value;
+			if (!host && !st)
+				return true;
+			const d = details.get(r.id);
+			if (!d)
+				return st === 'progress' && r.finished < r.jobs;
+			if (host && !d.jobs.some(j => j.tentacle === host))
+				return false;
+			if (!st)
+				return true;
+			const jobs = host ? d.jobs.filter(j =>
+			    j.tentacle === host) : d.jobs;
+			const c = runSummary(jobs);
+			if (st === 'compliant')
+				return c.compliant === jobs.length;
+			return c[st] > 0;
+		}
+
+		function fill() {
+			table.update(runs.filter(matches));
+			const q = new URLSearchParams();
+			if (hostFilter.value)
+				q.set('host', hostFilter.value);
+			if (scriptFilter.value)
+				q.set('script', scriptFilter.value);
+			if (statusFilter.value)
+				q.set('status', statusFilter.value);
+			const s = q.toString();
+			history.replaceState(null, '', '#/runs' +
+			    (s ? '?' + s : ''));
+		}
+
+		function syncOptions(sel, pairs) {
+			const cur = sel.value;
+			const want = pairs.map(p => p.join('\u0000')).join('\n');
+			const have = Array.from(sel.options).slice(1).map(o =>
+			    o.value + '\u0000' + o.textContent).join('\n');
+			if (want === have)
+				return;
+			while (sel.options.length > 1)
+				sel.remove(1);
+			for (const [v, l] of pairs)
+				sel.appendChild(el('option', {value: v}, l));
+			sel.value = cur;
+			if (sel.value !== cur) {
+				/* keep a value asked for in the address */
+				sel.appendChild(el('option', {value: cur}, cur));
+				sel.value = cur;
+			}
+		}
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const [rr, tr] = await Promise.all([
+				    api('GET', '/api/runs', undefined,
+					{background: background}),
+				    api('GET', '/api/tentacles', undefined,
+					{background: true})]);
+				runs = rr.runs || [];
+				state.tentacles = tr.tentacles || [];
+				syncOptions(scriptFilter, Array.from(new Set(
+				    runs.map(r => r.script))).sort().map(s =>
+				    [s, s]));
+				const hosts = new Map();
+				for (const t of state.tentacles)
+					hosts.set(t.id, t.hostname);
+				syncOptions(hostFilter, Array.from(hosts)
+				    .sort((a, b) => a[1].localeCompare(b[1]))
+				    .map(([i, h]) => [String(i), h]));
+				/* the jobs of the newest runs, a few at once */
+				const recent = runs.slice(0, RUN_DETAILS_MAX);
+				const todo = recent.filter(r => {
+					const d = details.get(r.id);
+					return !d || !d.jobs.every(isFinished) ||
+					    d.jobs.length !== r.jobs;
+				});
+				let i = 0;
+				async function worker() {
+					while (i < todo.length) {
+						const r = todo[i++];
+						try {
+							details.set(r.id,
+							    await runDetails(
+							    r.id, true));
+						} catch (e) {
+							if (e.status === 401)
+								throw e;
+						}
+					}
+				}
+				await Promise.all([worker(), worker(), worker(),
+				    worker()]);
+				setText(note, runs.length > RUN_DETAILS_MAX ?
+				    'The host and outcome filters look at the ' +
+				    RUN_DETAILS_MAX + ' most recent runs.' : '');
+				fill();
+				touch(updated);
+			}, 'Runs unavailable');
+		}
+
+		for (const s of [hostFilter, scriptFilter, statusFilter])
+			s.addEventListener('change', fill);
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Runs', null, canRun() ? button('New run',
+			{class: 'button-primary', id: 'new-run'},
+			() => go('#/run')) : null),
+		    status,
+		    cardWithHead('Run history', updated,
+			el('div', {class: 'toolbar'},
+			    field('Host', hostFilter),
+			    field('Script', scriptFilter),
+			    field('Outcome', statusFilter)),
+			note, table.node));
+		return {title: 'Runs', node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+		}};
+	}
+
+	/* One result's output, always as text. */
+	function outputBlock(result) {
+		const pre = el('pre', {class: 'output', tabindex: '0'});
+		setText(pre, result.output === '' ? '' : result.output);
+		if (result.output === '')
+			pre.classList.add('output-empty');
+		return el('div', {class: 'output-wrap'},
+		    result.output === '' ? el('p', {class: 'muted small'},
+			'No output.') : pre,
+		    result.truncated ? el('p', {class: 'muted small'},
+			'The output was cut at the tentacle\'s limit.') : null);
+	}
+
+	/* The result of the same script on the same host just before this
+	 * one, or null. */
+	async function previousResult(tentacle, script, resultId) {
+		const r = await api('GET', '/api/tentacles/' + tentacle +
+		    '/results');
+		const older = (r.results || []).filter(x =>
+		    x.script === script && x.id < resultId)
+		    .sort((a, b) => b.id - a.id);
+		return older.length ? older[0] : null;
+	}
+
+	function compareButton(tentacle, script, resultId, status) {
+		return button('Compare with the previous result',
+		    {class: 'button-small compare-prev'}, async function () {
+			try {
+				const p = await previousResult(tentacle, script,
+				    resultId);
+				if (p === null)
+					setNotice(status, 'There is no earlier ' +
+					    'result of ' + script + ' on this ' +
+					    'host.', 'info');
+				else
+					go('#/compare/' + p.id + '/' + resultId);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, errorText(e));
+			}
+		});
+	}
+
+	function runView([id]) {
+		const status = notice(null);
+		const head = el('div', {class: 'run-head'});
+		const progress = el('div', {class: 'progress',
+		    role: 'progressbar', 'aria-valuemin': 0,
+		    'aria-label': 'Hosts finished'},
+		    el('div', {class: 'progress-bar'}));
+		const progressText = el('p', {class: 'progress-text',
+		    id: 'run-progress', 'aria-live': 'polite'});
+		const jobsBox = el('div', {class: 'jobs', id: 'jobs'});
+		const show = select([['', 'All hosts'], ['problems',
+		    'Findings and errors only']], '', {id: 'jobs-show'});
+		const cards = new Map();
+		let run = null;
+
+		function jobCard(job) {
+			const c = {
+			    badge: el('span'),
+			    meta: el('div', {class: 'job-meta small'}),
+			    body: el('div', {class: 'job-body'}),
+			    note: notice(null),
+			    key: null,
+			};
+			c.node = el('article', {class: 'job card',
+			    dataset: {tentacle: job.tentacle}},
+			    el('header', {class: 'job-head'},
+				el('h2', {class: 'job-host'},
+				    link('#/tentacle/' + job.tentacle,
+					job.hostname)),
+				c.badge),
+			    c.meta, c.note, c.body);
+			return c;
+		}
+
+		function fillJob(c, job) {
+			const o = outcome(job.result, job.state, job.message);
+			/* only what changed: an open output keeps its scroll */
+			const key = job.state + ':' + (job.result ?
+			    job.result.id : '') + ':' + (job.message || '');
+			if (c.key === key)
+				return;
+			c.key = key;
+			c.node.dataset.outcome = o.key;
+			replace(c.badge, outcomeBadge(o));
+			const r = job.result;
+			if (r) {
+				replace(c.meta,
+				    el('span', null, 'Started ',
+					timeEl(r.started_at, false)),
+				    el('span', null, 'Duration ',
+					fmtDuration(r.duration_ms)),
+				    el('span', null, o.why || ''));
+				replace(c.body, outputBlock(r),
+				    el('div', {class: 'job-actions'},
+					link('#/results/' + r.id, 'Full result',
+					    {class: 'small'}),
+					compareButton(job.tentacle, run.script,
+					    r.id, c.note)));
+			} else {
+				replace(c.meta, el('span', null,
+				    isFinished(job) ? (job.message ||
+				    'No result.') : stateText(job.state)));
+				clear(c.body);
+			}
+		}
+
+		function stateText(s) {
+			return {queued: 'Waiting to be sent…',
+			    sent: 'Order sent; the script is running…',
+			    running: 'Running…'}[s] || s;
+		}
+
+		function fill() {
+			const jobs = run.jobs || [];
+			const done = jobs.filter(isFinished).length;
+			const counts = runSummary(jobs);
+			progress.setAttribute('aria-valuemax', jobs.length);
+			progress.setAttribute('aria-valuenow', done);
+			progress.firstChild.style.width = (jobs.length ?
+			    Math.round(100 * done / jobs.length) : 100) + '%';
+			progress.classList.toggle('progress-done',
+			    done === jobs.length);
+			replace(progressText, el('span', {class:
+			    'progress-count'}, done + ' of ' +
+			    plural(jobs.length, 'host') + ' finished'),
+			    summaryBadges(counts));
+			const wanted = show.value;
+			for (const job of jobs) {
+				let c = cards.get(job.id);
+				if (!c) {
+					c = jobCard(job);
+					cards.set(job.id, c);
+					jobsBox.appendChild(c.node);
+				}
+				fillJob(c, job);
+				const o = c.node.dataset.outcome;
+				c.node.hidden = wanted === 'problems' &&
+				    o === 'compliant';
+			}
+		}
+
+		let headDone = false;
+		function fillHead() {
+			if (headDone)
+				return;
+			headDone = true;
+			replace(head, pageHead(el('span', null, 'Run #' + id +
+			    ': ', el('span', {class: 'mono'}, run.script)),
+			    [['#/runs', 'Runs']], canRun() ?
+			    button('Run again', {id: 'run-again'}, () =>
+				go('#/run?script=' + encodeURIComponent(
+				run.script) + '&tentacles=' + run.jobs.map(j =>
+				j.tentacle).join(','))) : null),
+			    defList([['Started', fmtTime(run.created_at)],
+				['By', run.created_by],
+				['Hosts', String(run.jobs.length)]]));
+			focusFirst(head);
+		}
+
+		let timer = null;
+		async function refresh(background) {
+			await guarded(status, async function () {
+				run = await runDetails(id, background);
+				fillHead();
+				fill();
+				if (run.jobs.every(isFinished) && timer !==
+				    null) {
+					clearInterval(timer);
+					timer = null;
+				}
+			});
+		}
+
+		show.addEventListener('change', fill);
+		const node = el('div', {class: 'stack'},
+		    head, status,
+		    el('div', {class: 'card progress-card'}, progressText,
+			progress, el('div', {class: 'toolbar'},
+			    field('Show', show))),
+		    jobsBox);
+		replace(head, pageHead('Run #' + id, [['#/runs', 'Runs']]));
+		const viewNo = state.view;
+		return {title: 'Run #' + id, node: node, start: function () {
+			/* fast while it runs; stops once every job ended */
+			let busy = false;
+			const tick = async bg => {
+				if (busy || state.view !== viewNo)
+					return;
+				busy = true;
+				try {
+					await refresh(bg);
+				} finally {
+					busy = false;
+				}
+			};
+			timer = setInterval(() => {
+				if (!document.hidden)
+					tick(true);
+			}, RUN_REFRESH_MS);
+			state.timers.push(timer);
+			tick(false);
+		}};
+	}
+
+	function resultView([id]) {
+		const status = notice(null);
+		const body = el('div', {class: 'stack'});
+		const head = el('div');
+		replace(head, pageHead('Result #' + id, [['#/runs', 'Runs']]));
+		async function load() {
+			await guarded(status, async function () {
+				const r = await api('GET', '/api/results/' + id);
+				let script = '';
+				try {
+					script = (await runDetails(r.run)).script;
+				} catch (e) {
+					if (e.status === 401)
+						throw e;
+				}
+				const o = outcome(r, 'done');
+				const note = notice(null);
+				replace(head, pageHead(el('span', null,
+				    script ? el('span', {class: 'mono'}, script) :
+				    'Result', ' on ' + r.hostname),
+				    [['#/runs', 'Runs'], ['#/runs/' + r.run,
+				    'Run #' + r.run]],
+				    script ? compareButton(r.tentacle, script,
+				    r.id, note) : null));
+				focusFirst(head);
+				replace(body, note, el('div', {class: 'card'},
+				    defList([['Outcome', outcomeBadge(o)],
+					['Detail', o.why || '—'],
+					['Host', link('#/tentacle/' + r.tentacle,
+					    r.hostname)],
+					['Started', fmtTime(r.started_at)],
+					['Duration', fmtDuration(r.duration_ms)],
+					['Run', link('#/runs/' + r.run, '#' +
+					    r.run)]]),
+				    el('h2', {class: 'sub'}, 'Output'),
+				    outputBlock(r)));
+			});
+		}
+		return {title: 'Result #' + id, node: el('div', {class:
+		    'stack'}, head, status, body), start: load};
+	}
+
+	function compareView([a, b]) {
+		const status = notice(null);
+		const body = el('div', {class: 'stack'});
+		const only = el('input', {type: 'checkbox', id: 'diff-only'});
+		let lines = null;
+
+		function renderDiff(pre) {
+			clear(pre);
+			const context = 3;
+			const keep = new Array(lines.length).fill(!only.checked);
+			if (only.checked)
+				lines.forEach((l, i) => {
+					if (l.op === ' ')
+						return;
+					for (let k = Math.max(0, i - context);
+					    k <= Math.min(lines.length - 1,
+					    i + context); k++)
+						keep[k] = true;
+				});
+			let skipped = 0;
+			const frag = document.createDocumentFragment();
+			const flush = () => {
+				if (skipped)
+					frag.appendChild(el('span', {class:
+					    'diff-line diff-skip'}, '… ' +
+					    plural(skipped, 'unchanged line') +
+					    '\n'));
+				skipped = 0;
+			};
+			lines.forEach((l, i) => {
+				if (!keep[i]) {
+					skipped++;
+					return;
+				}
+				flush();
+				const cls = l.op === '+' ? 'diff-add' :
+				    l.op === '-' ? 'diff-del' : 'diff-same';
+				frag.appendChild(el('span', {class:
+				    'diff-line ' + cls}, l.op + ' ' + l.text +
+				    '\n'));
+			});
+			flush();
+			pre.appendChild(frag);
+		}
+
+		async function load() {
+			await guarded(status, async function () {
+				const [ra, rb] = await Promise.all([
+				    api('GET', '/api/results/' + a),
+				    api('GET', '/api/results/' + b)]);
+				const [old, neu] = Date.parse(ra.started_at) <=
+				    Date.parse(rb.started_at) && ra.id <= rb.id ?
+				    [ra, rb] : [rb, ra];
+				let sa = '', sb = '';
+				try {
+					sa = (await runDetails(old.run)).script;
+					sb = (await runDetails(neu.run)).script;
+				} catch (e) {
+					if (e.status === 401)
+						throw e;
+				}
+				lines = diffLines(splitLines(old.output),
+				    splitLines(neu.output));
+				const added = lines.filter(l => l.op === '+')
+				    .length;
+				const removed = lines.filter(l => l.op === '-')
+				    .length;
+				const warn = [];
+				if (old.tentacle !== neu.tentacle)
+					warn.push('These results are from ' +
+					    'different hosts.');
+				if (sa && sb && sa !== sb)
+					warn.push('These results are of ' +
+					    'different scripts.');
+				const pre = el('pre', {class: 'output diff',
+				    id: 'diff', tabindex: '0'});
+				only.checked = lines.length > 40;
+				only.addEventListener('change',
+				    () => renderDiff(pre));
+				const side = (r, s, label) => el('div',
+				    {class: 'card compare-side'},
+				    el('h2', null, label),
+				    defList([['Started', link('#/results/' +
+					r.id, fmtTime(r.started_at))],
+					['Outcome', outcomeBadge(outcome(r,
+					    'done'))],
+					['Duration', fmtDuration(r.duration_ms)],
+					['Run', link('#/runs/' + r.run, '#' +
+					    r.run)]]));
+				replace(head, pageHead(el('span', null,
+				    'Compare ', el('span', {class: 'mono'},
+				    sb || sa || 'results'), ' on ' +
+				    neu.hostname), [['#/runs', 'Runs'],
+				    ['#/tentacle/' + neu.tentacle,
+				    neu.hostname]]));
+				focusFirst(head);
+				replace(body,
+				    warn.length ? notice({text: warn.join(' '),
+					kind: 'warning'}) : null,
+				    el('div', {class: 'grid grid-2'},
+					side(old, sa, 'Before'),
+					side(neu, sb, 'After')),
+				    el('section', {class: 'card',
+					'aria-labelledby': 'diff-title'},
+					el('div', {class: 'card-head'},
+					    el('h2', {id: 'diff-title'},
+						'What changed'),
+					    el('p', {class: 'diff-stats',
+						id: 'diff-stats'},
+						added === 0 && removed === 0 ?
+						'No change: the outputs are ' +
+						'identical.' :
+						el('span', null,
+						    el('span', {class:
+							'diff-add-text'}, '+' +
+							plural(added, 'line')),
+						    ' ',
+						    el('span', {class:
+							'diff-del-text'}, '−' +
+							plural(removed,
+							'line'))))),
+					el('label', {class: 'checkbox',
+					    for: 'diff-only'}, only,
+					    'Only the changes and 3 lines ' +
+					    'around them'),
+					pre));
+				renderDiff(pre);
+			});
+		}
+		const head = el('div');
+		replace(head, pageHead('Compare results',
+		    [['#/runs', 'Runs']]));
+		return {title: 'Compare', node: el('div', {class: 'stack'},
+		    head, status, body), start: load};
+	}
+
+	/* ----------------------------------------------------- tokens */
+
+	function brainHost() {
+		/* the tentacle-facing address is not in the API: the host
+		 * this page was loaded from is the best guess */
+		return location.hostname.replace(/^\[(.*)\]$/, '$1');
+	}
+
+	function tokensView() {
+		const status = notice(null);
+		const created = el('div', {id: 'new-token'});
+		const expires = select([['3600', '1 hour'],
+		    ['86400', '1 day'], ['604800', '7 days'],
+		    ['2592000', '30 days']], '86400', {id: 'token-expires'});
+		const uses = el('input', {type: 'number', id: 'token-uses',
+		    min: 1, max: 100000, value: 1, required: true});
+		const makeBtn = el('button', {type: 'submit', id:
+		    'token-create', class: 'button button-primary'},
+		    'Create token');
+		const table = dataTable({columns: [
+		    {label: 'ID', class: 'num', sort: t => t.id,
+			cell: t => String(t.id)},
+		    {label: 'Created', sort: t => t.created_at,
+			cell: t => timeEl(t.created_at, false)},
+		    {label: 'By', hideSmall: true, sort: t => t.created_by,
+			cell: t => t.created_by},
+		    {label: 'Expires', sort: t => t.expires_at,
+			cell: t => timeEl(t.expires_at, true)},
+		    {label: 'Uses left', class: 'num', sort: t => t.uses_left,
+			cell: t => String(t.uses_left)},
+		    {label: 'State', cell: t => t.expired ?
+			badge('expired', 'neutral') : t.uses_left > 0 ?
+			badge('valid', 'ok') : badge('used up', 'neutral')},
+		    {label: 'Revoke', class: 'actions-cell', cell: t =>
+			confirmButton('Revoke', 'Revoke token ' + t.id + '?',
+			    'Yes, revoke', async () => {
+				await api('DELETE', '/api/tokens/' + t.id);
+				setNotice(status, 'Token ' + t.id +
+				    ' revoked.', 'success');
+				await refresh(false);
+			    }, status)},
+		], key: t => t.id, sortCol: 0, sortDir: -1,
+		    caption: 'Enrolment tokens',
+		    empty: 'No token. Create one to enrol hosts.'});
+		table.table.id = 'tokens-table';
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const r = await api('GET', '/api/tokens',
+				    undefined, {background: background});
+				table.update(r.tokens || []);
+			}, 'Tokens unavailable');
+		}
+
+		async function submit(ev) {
+			ev.preventDefault();
+			makeBtn.disabled = true;
+			try {
+				const t = await api('POST', '/api/tokens',
+				    {expires_in: Number(expires.value),
+				    uses: Number(uses.value)});
+				const cmd = 'octoTentacle -b ' + brainHost() +
+				    ' -t ' + t.token;
+				const cmdPre = el('pre', {class: 'command',
+				    id: 'token-command', tabindex: '0'}, cmd);
+				replace(created, el('section', {class:
+				    'card card-success', 'aria-labelledby':
+				    'new-token-title'},
+				    el('div', {class: 'card-head'},
+					el('h2', {id: 'new-token-title'},
+					    'Token ' + t.id + ' created')),
+				    el('p', null, 'Run this on the host as ' +
+					'root. The token is shown only now; ' +
+					'it is valid ' + plural(t.uses_left,
+					'time') + ' until ' +
+					fmtTime(t.expires_at) + '.'),
+				    el('div', {class: 'command-row'}, cmdPre,
+					copyButton(() => cmd, 'Copy command')),
+				    el('p', {class: 'muted small'},
+					'The address after -b is the one this ' +
+					'page was opened with; use the ' +
+					'brain\'s address as the host sees ' +
+					'it if it differs. To keep the token ' +
+					'out of the process list: echo TOKEN | ' +
+					'octoTentacle -b ' + brainHost() +
+					' -t -'),
+				    el('div', {class: 'command-row'},
+					el('code', {class: 'token',
+					    id: 'token-value'}, t.token),
+					copyButton(() => t.token,
+					    'Copy token'))));
+				created.querySelector('h2').setAttribute(
+				    'tabindex', '-1');
+				created.querySelector('h2').focus();
+				await refresh(false);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, errorText(e));
+			} finally {
+				makeBtn.disabled = false;
+			}
+		}
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Enrolment tokens', [['#/fleet', 'Fleet']]),
+		    status,
+		    card('New token', el('p', {class: 'muted small'},
+			'A host that enrols with a valid token is accepted ' +
+			'at once; without one it waits for approval. The ' +
+			'token also carries this brain\'s certificate ' +
+			'fingerprint, so the host checks it talks to the ' +
+			'right brain.'),
+			el('form', {class: 'inline-form',
+			    on: {submit: submit}},
+			    field('Valid for', expires),
+			    field('Uses', uses),
+			    el('div', {class: 'field field-button'},
+				makeBtn))),
+		    created,
+		    card('Tokens', table.node));
+		return {title: 'Tokens', node: node, start: function () {
+			const tick = poll(REFRESH_MS * 2, refresh);
+			tick(false);
+		}};
+	}
+
+	/* ------------------------------------------------------ users */
+
+	function passwordForm(name, own, onDone) {
+		const cur = own ? el('input', {type: 'password',
+		    autocomplete: 'current-password', required: true,
+		    class: 'pw-current'}) : null;
+		const pw = el('input', {type: 'password', required: true,
+		    autocomplete: 'new-password', minlength: 10,
+		    maxlength: 256, class: 'pw-new'});
+		const pw2 = el('input', {type: 'password', required: true,
+		    autocomplete: 'new-password', class: 'pw-again'});
+		const out = notice(null);
+		const save = el('button', {type: 'submit', class:
+		    'button button-primary'}, 'Change password');
+		async function submit(ev) {
+			ev.preventDefault();
+			if (pw.value !== pw2.value) {
+				setNotice(out, 'The two new passwords differ.');
+				pw2.focus();
+				return;
+			}
+			if (pw.value.length < 10 || pw.value.length > 256) {
+				setNotice(out, 'A password has 10 to 256 ' +
+				    'characters.');
+				pw.focus();
+				return;
+			}
+			save.disabled = true;
+			const body = {password: pw.value};
+			if (own)
+				body.current_password = cur.value;
+			try {
+				await api('POST', '/api/users/' +
+				    encodeURIComponent(name) + '/password',
+				    body);
+				for (const i of [cur, pw, pw2])
+					if (i)
+						i.value = '';
+				setNotice(out, 'Password changed' + (own ?
+				    '; your other sessions ended.' :
+				    ' for ' + name + '; their sessions ended.'),
+				    'success');
+				if (onDone)
+					onDone();
 			} catch (e) {
 				if (e.status === 401)
-					return;	/* sessionLost() took over */
+					return;
+				setNotice(out, e.status === 403 && own ?
+				    'The current password is wrong.' :
+				    errorText(e));
+			} finally {
+				save.disabled = false;
 			}
-			state.user = null;
-			state.csrf = null;
-			showLogin({text: 'You are logged out.', kind: 'info'});
 		}
-		const u = state.user || {};
-		return el('header', {class: 'topbar'},
-		    el('div', {class: 'topbar-brand'}, logo(),
-			el('span', {class: 'product'}, PRODUCT)),
-		    el('div', {class: 'topbar-user'},
-			el('span', {class: 'user-name', title: 'Logged in as'},
-			    u.name || ''),
-			el('span', {class: 'badge badge-role'}, u.role || ''),
-			el('button', {type: 'button',
-			    class: 'button button-ghost',
-			    on: {click: logout}}, 'Log out')));
+		return el('form', {class: 'pw-form', on: {submit: submit}},
+		    out,
+		    own ? field('Current password', cur) : null,
+		    field('New password', pw, '10 to 256 characters.'),
+		    field('New password again', pw2),
+		    save);
 	}
 
-	function formatUptime(seconds) {
-		if (typeof seconds !== 'number' || !isFinite(seconds))
-			return '—';
-		let s = Math.floor(seconds);
-		const d = Math.floor(s / 86400); s %= 86400;
-		const h = Math.floor(s / 3600); s %= 3600;
-		const m = Math.floor(s / 60); s %= 60;
-		if (d)
-			return d + ' d ' + h + ' h';
-		if (h)
-			return h + ' h ' + m + ' min';
-		if (m)
-			return m + ' min ' + s + ' s';
-		return s + ' s';
+	function usersView() {
+		const status = notice(null);
+		const name = el('input', {type: 'text', id: 'user-new-name',
+		    required: true, maxlength: 32, autocomplete: 'off',
+		    autocapitalize: 'none', spellcheck: 'false',
+		    pattern: '[A-Za-z0-9._-]{1,32}'});
+		const pw = el('input', {type: 'password', id:
+		    'user-new-password', required: true, minlength: 10,
+		    maxlength: 256, autocomplete: 'new-password'});
+		const role = select(ROLES.map(r => [r, r + ' — ' +
+		    ROLE_HELP[r]]), 'operator', {id: 'user-new-role'});
+		const addBtn = el('button', {type: 'submit', id: 'user-add',
+		    class: 'button button-primary'}, 'Add user');
+		const addOut = notice(null);
+		addOut.id = 'user-add-status';
+		const pwSlot = el('div', {id: 'user-password-slot'});
+
+		const table = dataTable({columns: [
+		    {label: 'User', head: true, sort: u => u.name,
+			cell: u => el('span', null, u.name,
+			    state.user && u.name === state.user.name ?
+			    el('span', {class: 'muted small'}, ' (you)') :
+			    null)},
+		    {label: 'Role', sort: u => ROLES.indexOf(u.role),
+			cell: u => badge(u.role, u.role === 'admin' ? 'info' :
+			    'neutral')},
+		    {label: 'Created', hideSmall: true,
+			sort: u => u.created_at,
+			cell: u => timeEl(u.created_at, false)},
+		    {label: 'Actions', class: 'actions-cell', cell: u =>
+			el('span', {class: 'row-actions'},
+			    button('Set password', {class: 'button-small ' +
+				'set-password', dataset: {user: u.name}},
+				() => openPassword(u.name)),
+			    state.user && u.name === state.user.name ? null :
+			    confirmButton('Remove', 'Remove ' + u.name + '?',
+				'Yes, remove', async () => {
+				    await api('DELETE', '/api/users/' +
+					encodeURIComponent(u.name));
+				    setNotice(status, 'User ' + u.name +
+					' removed.', 'success');
+				    await refresh();
+				}, status, {class: 'button-danger-outline ' +
+				'button-small remove-user',
+				dataset: {user: u.name}}))},
+		], key: u => u.name, sortCol: 0, caption: 'Users',
+		    empty: 'No user.'});
+		table.table.id = 'users-table';
+
+		function openPassword(user) {
+			if (state.user && user === state.user.name) {
+				go('#/account');
+				return;
+			}
+			replace(pwSlot, el('section', {class: 'card',
+			    'aria-labelledby': 'pw-title'},
+			    el('div', {class: 'card-head'},
+				el('h2', {id: 'pw-title', tabindex: '-1'},
+				    'New password for ' + user),
+				button('Close', {class: 'button-small'},
+				    () => clear(pwSlot))),
+			    passwordForm(user, false)));
+			pwSlot.querySelector('input').focus();
+		}
+
+		async function refresh() {
+			await guarded(status, async function () {
+				const r = await api('GET', '/api/users');
+				table.update(r.users || []);
+			}, 'Users unavailable');
+		}
+
+		async function submit(ev) {
+			ev.preventDefault();
+			addBtn.disabled = true;
+			setNotice(addOut, '');
+			try {
+				const r = await api('POST', '/api/users',
+				    {name: name.value, password: pw.value,
+				    role: role.value});
+				setNotice(addOut, 'User ' + (r && r.name ||
+				    name.value) + ' added as ' + (r && r.role ||
+				    role.value) + '.', 'success');
+				name.value = '';
+				pw.value = '';
+				await refresh();
+			} catch (e) {
+				if (e.status === 401)
+					return;
+				setNotice(addOut, e.status === 409 ?
+				    'A user named ' + name.value +
+				    ' already exists.' : errorText(e));
+			} finally {
+				addBtn.disabled = false;
+			}
+		}
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Users'),
+		    status,
+		    card('Add a user', el('form', {class: 'inline-form',
+			id: 'user-form', on: {submit: submit}},
+			field('User name', name,
+			    'Letters, digits, . _ - (up to 32).'),
+			field('Password', pw, '10 to 256 characters.'),
+			field('Role', role),
+			el('div', {class: 'field field-button'}, addBtn)),
+			addOut),
+		    pwSlot,
+		    card('Users', table.node));
+		return {title: 'Users', node: node, start: refresh};
 	}
 
-	function stateBadge(value) {
-		const kind = value === 'up' ? 'ok' :
-		    value === 'restarting' ? 'warn' : 'unknown';
-		return el('span', {class: 'badge badge-' + kind},
-		    value || 'unknown');
+	function accountView() {
+		const u = state.user;
+		return {title: 'Your account', node: el('div',
+		    {class: 'stack'},
+		    pageHead('Your account'),
+		    el('div', {class: 'grid grid-2'},
+			card('You', defList([['User name', u.name],
+			    ['Role', u.role + ': ' + (ROLE_HELP[u.role] ||
+			    '')],
+			    ['Idle logout', state.sessionTimeout ?
+				fmtUptime(state.sessionTimeout) + ' without ' +
+				'activity' : '—']])),
+			card('Change your password',
+			    passwordForm(u.name, true))))};
 	}
 
-	/* The "Brain health" card; refresh() fills it. */
-	function healthPanel() {
+	/* ------------------------------------------------------ audit */
+
+	function auditView() {
+		const status = notice(null);
+		const updated = updatedLine();
+		const actor = el('input', {type: 'search', id: 'audit-actor',
+		    autocomplete: 'off', spellcheck: 'false',
+		    placeholder: 'any'});
+		const action = select([['', 'Any action']].concat(
+		    AUDIT_ACTIONS.map(a => [a, a.replace(/_/g, ' ')])), '',
+		    {id: 'audit-action'});
+		const limit = select([['50', '50'], ['200', '200'],
+		    ['1000', '1000']], '200', {id: 'audit-limit'});
+		const refreshBtn = el('button', {type: 'submit', class:
+		    'button button-primary', id: 'audit-refresh'}, 'Show');
+		const kindOf = a => /refused|failed/.test(a) ? 'err' :
+		    /revoke|reject|delete/.test(a) ? 'warn' :
+		    /login|logout/.test(a) ? 'neutral' : 'info';
+		const table = dataTable({columns: [
+		    {label: 'When', sort: e => -e.id,
+			cell: e => timeEl(e.at, false)},
+		    {label: 'Who', sort: e => e.actor,
+			cell: e => e.actor || '—'},
+		    {label: 'Action', sort: e => e.action,
+			cell: e => badge(e.action, kindOf(e.action),
+			    'action')},
+		    {label: 'From', class: 'mono', sort: e => e.peer,
+			cell: e => e.peer || '—'},
+		    {label: 'Detail', class: 'wrap',
+			cell: e => e.detail || ''},
+		], key: e => e.id, sortCol: 0, caption: 'Audit events',
+		    empty: 'No event matches.', tableClass: 'audit'});
+		table.table.id = 'audit-table';
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const q = new URLSearchParams();
+				if (actor.value.trim())
+					q.set('actor', actor.value.trim());
+				if (action.value)
+					q.set('action', action.value);
+				q.set('limit', limit.value);
+				const r = await api('GET', '/api/audit?' +
+				    q.toString(), undefined,
+				    {background: background});
+				table.update(r.events || []);
+				touch(updated);
+			}, 'Audit log unavailable');
+		}
+
+		let tick = null;
+		const form = el('form', {class: 'toolbar', on: {submit:
+		    ev => {
+			ev.preventDefault();
+			tick(false);
+		    }}},
+		    field('Who', actor), field('Action', action),
+		    field('Show', limit),
+		    el('div', {class: 'field field-button'}, refreshBtn));
+		action.addEventListener('change', () => tick(false));
+		limit.addEventListener('change', () => tick(false));
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Audit log'),
+		    status,
+		    cardWithHead('Events', updated,
+			el('p', {class: 'muted small'}, 'Every admin ' +
+			    'action, login, and refused enrolment or ' +
+			    'handshake, newest first.'),
+			form, table.node));
+		return {title: 'Audit log', node: node, start: function () {
+			tick = poll(REFRESH_MS * 2, refresh);
+			tick(false);
+		}};
+	}
+
+	/* ------------------------------------------------------ brain */
+
+	function brainView() {
 		const rows = el('tbody');
-		const meta = el('dl', {class: 'meta'});
-		const updated = el('p', {class: 'muted small',
-		    'aria-live': 'polite'}, 'Loading…');
+		const meta = el('div');
+		const updated = updatedLine();
 		const problem = notice(null);
-
-		function metaItem(label, value) {
-			return el('div', {class: 'meta-item'},
-			    el('dt', null, label), el('dd', null, value));
-		}
 
 		function fill(h) {
 			clear(rows);
@@ -357,7 +3006,10 @@
 			for (const c of children) {
 				rows.appendChild(el('tr', null,
 				    el('th', {scope: 'row'}, c.name),
-				    el('td', null, stateBadge(c.state)),
+				    el('td', null, badge(c.state || 'unknown',
+					c.state === 'up' ? 'ok' :
+					c.state === 'restarting' ? 'warn' :
+					'neutral')),
 				    el('td', {class: 'num'},
 					c.pid === undefined ? '—' : c.pid),
 				    el('td', {class: 'num'},
@@ -368,64 +3020,46 @@
 				rows.appendChild(el('tr', null,
 				    el('td', {colspan: 4, class: 'muted'},
 					'No process reported.')));
-			clear(meta);
-			append(meta, [
-			    metaItem('Version', h.version || '—'),
-			    metaItem('Uptime', formatUptime(h.uptime)),
-			    metaItem('Refused handshakes',
-				h.refused_handshakes === undefined ? '—' :
-				h.refused_handshakes)]);
-			setText(updated, 'Updated ' +
-			    new Date().toLocaleTimeString());
+			const n = v => v === undefined ? '—' : String(v);
+			replace(meta, defList([
+			    ['Version', h.version || '—'],
+			    ['Uptime', fmtUptime(h.uptime)],
+			    ['Refused handshakes', n(h.refused_handshakes)],
+			    ['Protocol errors', n(h.protocol_errors)]]));
+			touch(updated);
 		}
 
 		async function refresh(background) {
-			try {
+			await guarded(problem, async function () {
 				fill(await api('GET', '/api/health', undefined,
 				    {background: background}));
-				setNotice(problem, '');
-			} catch (e) {
-				if (e.status === 401)
-					return;	/* back to the login form */
-				setNotice(problem, 'Health unavailable: ' +
-				    e.message, 'warning');
-			}
+			}, 'Health unavailable');
 		}
 
-		const panel = el('section', {class: 'card',
-		    'aria-labelledby': 'health-title'},
-		    el('div', {class: 'card-head'},
-			el('h2', {id: 'health-title'}, 'Brain health'),
-			updated),
-		    problem,
-		    el('div', {class: 'table-wrap'},
-			el('table', {class: 'table'},
-			    el('caption', {class: 'visually-hidden'},
-				'Processes of the brain'),
-			    el('thead', null, el('tr', null,
-				el('th', {scope: 'col'}, 'Process'),
-				el('th', {scope: 'col'}, 'State'),
-				el('th', {scope: 'col', class: 'num'}, 'PID'),
-				el('th', {scope: 'col', class: 'num'},
-				    'Restarts'))),
-			    rows)),
-		    meta);
-		return {node: panel, refresh: refresh};
-	}
-
-	function dashboardView() {
-		const health = healthPanel();
-		const view = el('div', {class: 'layout'},
-		    topBar(),
-		    el('main', {id: 'main', class: 'content', tabindex: '-1'},
-			el('h1', {class: 'visually-hidden'}, 'Dashboard'),
-			el('div', {class: 'grid'}, health.node)));
-		return {node: view, start: function () {
-			health.refresh(false);
-			every(HEALTH_INTERVAL_MS, function () {
-				if (!document.hidden)
-					health.refresh(true);
-			});
+		const node = el('div', {class: 'stack'},
+		    pageHead('Brain'),
+		    el('section', {class: 'card', id: 'health',
+			'aria-labelledby': 'health-title'},
+			el('div', {class: 'card-head'},
+			    el('h2', {id: 'health-title'}, 'Brain health'),
+			    updated),
+			problem,
+			el('div', {class: 'table-wrap'},
+			    el('table', {class: 'table'},
+				el('caption', {class: 'visually-hidden'},
+				    'Processes of the brain'),
+				el('thead', null, el('tr', null,
+				    el('th', {scope: 'col'}, 'Process'),
+				    el('th', {scope: 'col'}, 'State'),
+				    el('th', {scope: 'col', class: 'num'},
+					'PID'),
+				    el('th', {scope: 'col', class: 'num'},
+					'Restarts'))),
+				rows)),
+			meta));
+		return {title: 'Brain', node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
 		}};
 	}
 
@@ -433,26 +3067,21 @@
 
 	function showLogin(message) {
 		document.title = PRODUCT + ' — Log in';
-		show('login', loginView(message));
-	}
-
-	function showDashboard() {
-		document.title = PRODUCT;
-		const v = dashboardView();
-		show('dashboard', v.node);
-		v.start();
+		showPage(loginView(message));
 	}
 
 	/* ----------------------------------------------------- start-up */
 
 	async function boot() {
+		window.addEventListener('hashchange', route);
 		try {
 			const s = await api('GET', '/api/session', undefined,
 			    {auth: true});
 			state.user = s.user;
 			state.csrf = s.csrf;
-			state.sessionTimeout = s.session_timeout;
-			showDashboard();
+			state.sessionTimeout = s.session_timeout || null;
+			state.lastActive = Date.now();
+			showShell();
 		} catch (e) {
 			showLogin(e.status === 401 ? null :
 			    {text: e.message, kind: 'error'});
