@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/queue.h>
+
 #include <bsd/string.h>
 #include <event2/listener.h>
 
@@ -39,6 +41,106 @@ static struct {
 	long			 count;
 	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
 } P;
+
+/* ---- kept TLS sessions (outgoing, to enrolled tentacles) ------------- */
+
+struct kept {
+	uint64_t		 id;
+	int			 port;
+	char			 addr[OCTO_ADDR_MAX];
+	char			 fpr[OCTO_FPR_HEX_LEN + 1];
+	SSL_SESSION		*session;
+	TAILQ_ENTRY(kept)	 entry;		/* most recent first */
+};
+
+static TAILQ_HEAD(kept_head, kept) kept_list =
+    TAILQ_HEAD_INITIALIZER(kept_list);
+static int			 kept_count;
+
+static struct kept *
+kept_find(uint64_t id, const char *addr, int port)
+{
+	struct kept	*k;
+
+	TAILQ_FOREACH(k, &kept_list, entry)
+		if (k->id == id && k->port == port &&
+		    strcmp(k->addr, addr) == 0)
+			return k;
+	return NULL;
+}
+
+static void
+kept_drop(struct kept *k)
+{
+	TAILQ_REMOVE(&kept_list, k, entry);
+	kept_count--;
+	SSL_SESSION_free(k->session);
+	crypto_wipe(k, sizeof(*k));
+	free(k);
+}
+
+/* The session to offer to tentacle id at addr:port, whose enrolled
+ * certificate is fpr; NULL if none (or it was made with another
+ * certificate: then it is dropped). */
+static SSL_SESSION *
+kept_get(uint64_t id, const char *addr, int port, const char *fpr)
+{
+	struct kept	*k;
+
+	if ((k = kept_find(id, addr, port)) == NULL)
+		return NULL;
+	if (strlen(fpr) != OCTO_FPR_HEX_LEN ||
+	    !crypto_equal(k->fpr, fpr, OCTO_FPR_HEX_LEN)) {
+		log_debug("tentacle %llu: certificate changed: TLS session "
+		    "dropped", (unsigned long long)id);
+		kept_drop(k);
+		return NULL;
+	}
+	return k->session;
+}
+
+/* Keep the session of an authenticated outgoing connection. */
+static void
+kept_put(struct peer *p)
+{
+	SSL_SESSION	*sess;
+	struct kept	*k;
+
+	if (p->id == 0 || p->purpose == PURPOSE_ENROL ||
+	    strlen(p->expect_fpr) != OCTO_FPR_HEX_LEN ||
+	    (sess = conn_session(p->conn)) == NULL)
+		return;
+	if ((k = kept_find(p->id, p->addr, p->port)) != NULL) {
+		TAILQ_REMOVE(&kept_list, k, entry);
+		SSL_SESSION_free(k->session);
+	} else {
+		if (kept_count >= PEER_SESSIONS_MAX)
+			kept_drop(TAILQ_LAST(&kept_list, kept_head));
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			SSL_SESSION_free(sess);
+			return;
+		}
+		k->id = p->id;
+		k->port = p->port;
+		strlcpy(k->addr, p->addr, sizeof(k->addr));
+		kept_count++;
+	}
+	strlcpy(k->fpr, p->expect_fpr, sizeof(k->fpr));
+	k->session = sess;
+	TAILQ_INSERT_HEAD(&kept_list, k, entry);
+}
+
+/* An outgoing connection that offered a kept session failed before it
+ * authenticated: do not offer it again. */
+static void
+kept_forget(struct peer *p)
+{
+	struct kept	*k;
+
+	if (p->outgoing && p->resumed && p->state != PEER_READY &&
+	    (k = kept_find(p->id, p->addr, p->port)) != NULL)
+		kept_drop(k);
+}
 
 static void
 peer_unlink(struct peer *p)
@@ -157,6 +259,8 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 	case HS_DONE:
 		p->state = PEER_READY;
 		hs_wipe(&p->hs);
+		if (p->outgoing)
+			kept_put(p);
 		log_debug("%s: tentacle %llu authenticated (%s)",
 		    conn_peer(p->conn), (unsigned long long)p->id,
 		    proto_purpose_str(p->hs.purpose));
@@ -226,7 +330,8 @@ peer_established(struct conn *c, void *arg)
 		conn_fail(c, "no TLS exporter");
 		return;
 	}
-	log_debug("%s: TLS up, certificate %s", conn_peer(c),
+	log_debug("%s: TLS up%s, certificate %s", conn_peer(c),
+	    conn_resumed(c) ? " (resumed session)" : "",
 	    conn_peer_fingerprint(c));
 	p->state = PEER_HANDSHAKE;
 	if (p->outgoing) {
@@ -295,6 +400,7 @@ peer_closed(struct conn *c, const char *reason, void *arg)
 		child_report(P.cl, "protocol_error", conn_peer(c), reason);
 	} else
 		log_debug("%s: closed: %s", conn_peer(c), reason);
+	kept_forget(p);
 	if (p->role->on_close)
 		p->role->on_close(p, reason);
 	peer_unlink(p);
@@ -381,8 +487,8 @@ peer_listen(struct child_loop *cl, struct child_env *env,
 
 static struct peer *
 connect_out(struct child_loop *cl, struct child_env *env,
-    const struct peer_role *role, const char *addr, int port, char *err,
-    size_t errlen)
+    const struct peer_role *role, const char *addr, int port,
+    SSL_SESSION *session, char *err, size_t errlen)
 {
 	struct peer	*p;
 
@@ -395,8 +501,13 @@ connect_out(struct child_loop *cl, struct child_env *env,
 		return NULL;
 	}
 	p->outgoing = 1;
-	p->conn = conn_connect(cl->base, env->tls_client, addr, port, NULL,
-	    &peer_cbs, p, (int)env->conf->io_timeout, err, errlen);
+	p->port = port;
+	p->resumed = session != NULL;
+	if (strlcpy(p->addr, addr, sizeof(p->addr)) >= sizeof(p->addr))
+		p->addr[0] = '\0';	/* conn_connect refuses it */
+	p->conn = conn_connect_resume(cl->base, env->tls_client, addr, port,
+	    NULL, session, &peer_cbs, p, (int)env->conf->io_timeout, err,
+	    errlen);
 	if (p->conn == NULL) {
 		peer_unlink(p);
 		free(p);
@@ -413,7 +524,8 @@ peer_connect(struct child_loop *cl, struct child_env *env,
 {
 	struct peer	*p;
 
-	if ((p = connect_out(cl, env, role, addr, port, err, errlen)) != NULL) {
+	if ((p = connect_out(cl, env, role, addr, port, NULL, err,
+	    errlen)) != NULL) {
 		p->offer = offer;
 		p->purpose = PURPOSE_ENROL;
 	}
@@ -428,7 +540,8 @@ peer_connect_tentacle(struct child_loop *cl, struct child_env *env,
 {
 	struct peer	*p;
 
-	if ((p = connect_out(cl, env, role, addr, port, err, errlen)) == NULL)
+	if ((p = connect_out(cl, env, role, addr, port, kept_get(id, addr,
+	    port, fingerprint), err, errlen)) == NULL)
 		return NULL;
 	p->purpose = purpose;
 	p->id = id;

@@ -41,6 +41,9 @@ struct peer {
 	uint8_t			 purpose;	/* outgoing: what we ask */
 	uint8_t			 key[PROTO_KEY_LEN];	/* outgoing */
 	char			 expect_fpr[OCTO_FPR_HEX_LEN + 1];
+	char			 addr[OCTO_ADDR_MAX];	/* outgoing */
+	int			 port;			/* outgoing */
+	int			 resumed;	/* offered a kept session */
 	void			*data;		/* the role's */
 	int			 done;		/* the role got what it wanted */
 	struct peer		*next;
@@ -62,6 +65,15 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
 	    const char *fingerprint, uint64_t id,
 	    const uint8_t key[PROTO_KEY_LEN], uint8_t purpose, void *data,
 	    char *err, size_t errlen);
+
+/* Outgoing connections to enrolled tentacles resume TLS sessions: one
+ * kept per tentacle ID, address and port (at most PEER_SESSIONS_MAX, the
+ * least recently used dropped), taken once a connection authenticated
+ * both ways; dropped when the tentacle's enrolled fingerprint is not the
+ * one it was made with, or when a connection that offered it fails
+ * before authenticating. The pinned certificate check and the handshake
+ * run on a resumed connection as on any other. */
+#define PEER_SESSIONS_MAX	4096
 
 /* IPC_TENTACLE_KEY and other replies for a connection, by number. */
 struct peer *peer_find(uint32_t number);

@@ -77,6 +77,17 @@ conn_destroy(struct conn *c)
 				if (recv(fd, junk, sizeof(junk),
 				    MSG_DONTWAIT) <= 0)
 					break;
+		/* An orderly end: close_notify, so that OpenSSL keeps the
+		 * session resumable (it forgets the session of a connection
+		 * that ends without one, or with an error). */
+		if (c->established && fd >= 0 &&
+		    (strcmp(c->reason, "closed locally") == 0 ||
+		    strcmp(c->reason, "closed by peer") == 0)) {
+			if (SSL_shutdown(c->ssl) < 0)
+				SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+				    SSL_RECEIVED_SHUTDOWN);
+			ERR_clear_error();
+		}
 		/* Frees the SSL and closes the socket (CLOSE_ON_FREE). */
 		bufferevent_free(c->bev);
 	}
@@ -146,7 +157,8 @@ conn_close_flushed(struct conn *c, const char *reason)
 
 static struct conn *
 conn_new(struct event_base *base, SSL_CTX *ctx, int fd, int client,
-    const struct conn_cbs *cbs, void *arg, int timeout_s)
+    SSL_SESSION *session, const struct conn_cbs *cbs, void *arg,
+    int timeout_s)
 {
 	struct conn	*c;
 	SSL		*ssl;
@@ -157,6 +169,9 @@ conn_new(struct event_base *base, SSL_CTX *ctx, int fd, int client,
 		free(c);
 		return NULL;
 	}
+	/* Offered to the server; it may take it or do a full handshake. */
+	if (session != NULL && SSL_set_session(ssl, session) != 1)
+		ERR_clear_error();
 	c->bev = bufferevent_openssl_socket_new(base, fd, ssl,
 	    client ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -191,7 +206,8 @@ conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
 	struct conn	*c;
 
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (c = conn_new(base, ctx, fd, 0, cbs, arg, timeout_s)) == NULL) {
+	    (c = conn_new(base, ctx, fd, 0, NULL, cbs, arg, timeout_s)) ==
+	    NULL) {
 		close(fd);
 		return NULL;
 	}
@@ -204,6 +220,16 @@ struct conn *
 conn_connect(struct event_base *base, SSL_CTX *ctx, const char *addr,
     int port, const char *source_addr, const struct conn_cbs *cbs,
     void *arg, int timeout_s, char *err, size_t errlen)
+{
+	return conn_connect_resume(base, ctx, addr, port, source_addr, NULL,
+	    cbs, arg, timeout_s, err, errlen);
+}
+
+struct conn *
+conn_connect_resume(struct event_base *base, SSL_CTX *ctx, const char *addr,
+    int port, const char *source_addr, SSL_SESSION *session,
+    const struct conn_cbs *cbs, void *arg, int timeout_s, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage	 ss, src;
 	socklen_t		 slen, srclen;
@@ -239,7 +265,8 @@ conn_connect(struct event_base *base, SSL_CTX *ctx, const char *addr,
 			return NULL;
 		}
 	}
-	if ((c = conn_new(base, ctx, fd, 1, cbs, arg, timeout_s)) == NULL) {
+	if ((c = conn_new(base, ctx, fd, 1, session, cbs, arg, timeout_s)) ==
+	    NULL) {
 		close(fd);
 		snprintf(err, errlen, "cannot create a TLS connection: %s",
 		    tls_error_str());
@@ -567,6 +594,30 @@ conn_exporter(struct conn *c, uint8_t *out, size_t len)
 	return SSL_export_keying_material(c->ssl, out, len,
 	    HS_EXPORTER_LABEL, sizeof(HS_EXPORTER_LABEL) - 1, NULL, 0, 0) == 1 ?
 	    0 : -1;
+}
+
+int
+conn_resumed(const struct conn *c)
+{
+	return c != NULL && c->established && SSL_session_reused(c->ssl) == 1;
+}
+
+SSL_SESSION *
+conn_session(struct conn *c)
+{
+	SSL_SESSION	*s, *copy = NULL;
+
+	if (c == NULL || !c->established || !c->client ||
+	    (s = SSL_get1_session(c->ssl)) == NULL)
+		return NULL;
+	/* A copy: OpenSSL marks the connection's own session not
+	 * resumable when the connection ends without close_notify. */
+	if (SSL_SESSION_is_resumable(s) &&
+	    SSL_SESSION_get_protocol_version(s) == TLS1_3_VERSION &&
+	    (copy = SSL_SESSION_dup(s)) == NULL)
+		ERR_clear_error();
+	SSL_SESSION_free(s);
+	return copy;
 }
 
 SSL *

@@ -46,6 +46,16 @@ struct conn *conn_connect(struct event_base *, SSL_CTX *, const char *addr,
 	    int port, const char *source_addr, const struct conn_cbs *,
 	    void *arg, int timeout_s, char *err, size_t errlen);
 
+/* The same, offering a TLS session kept from an earlier connection to
+ * the same peer (conn_session; NULL: a full handshake). The server may
+ * refuse it: then it is a full handshake. Whether it resumed or not, the
+ * peer's fingerprint is that of the certificate in the session, checked
+ * by the caller as always. */
+struct conn *conn_connect_resume(struct event_base *, SSL_CTX *,
+	    const char *addr, int port, const char *source_addr,
+	    SSL_SESSION *session, const struct conn_cbs *, void *arg,
+	    int timeout_s, char *err, size_t errlen);
+
 /* Queue a frame. -1 if too large. */
 int	conn_send(struct conn *, uint8_t type, const void *payload,
 	    size_t len);
@@ -68,6 +78,12 @@ const char *conn_peer(const struct conn *);		/* "ip:port" */
 const char *conn_peer_addr(const struct conn *);	/* "ip" */
 const char *conn_peer_fingerprint(const struct conn *);	/* "" before TLS */
 SSL	*conn_ssl(struct conn *);
+/* 1 if TLS is up on a resumed session (either side). */
+int	 conn_resumed(const struct conn *);
+/* A client's session for a later conn_connect_resume (a new reference:
+ * SSL_SESSION_free it), once the server sent its ticket; NULL if there
+ * is none (yet) or it cannot be resumed. */
+SSL_SESSION *conn_session(struct conn *);
 /* This TLS session's exporter value for the handshake (handshake.h);
  * -1 before TLS is up. */
 int	 conn_exporter(struct conn *, uint8_t *out, size_t len);

@@ -157,6 +157,56 @@ tls_load_pair(SSL_CTX *ctx, const char *certfile, const char *keyfile,
 	return ret;
 }
 
+/*
+ * TLS 1.3 session resumption between brain and tentacles (every order and
+ * every result is a new connection, and a full handshake costs two
+ * certificate signatures and verifications).
+ *  - server: stateful tickets (SSL_OP_NO_TICKET in TLS 1.3): the ticket
+ *    is only a random name for a session kept in this process's memory,
+ *    in OpenSSL's session cache (at most TLS_SESSION_CACHE_MAX sessions,
+ *    each good for TLS_TICKET_LIFETIME s, used once). No ticket key
+ *    exists that could decrypt a session, nothing is written to disk, and
+ *    a restart forgets them all. (Stateless tickets would also cost an
+ *    encoding and a decoding of the peer's certificate per connection,
+ *    which OpenSSL 3.0 makes slower than the signatures they save.)
+ *  - client: takes the ticket (conn_session, after the handshake); the
+ *    caller keeps it and offers it on its next connection to the same
+ *    peer (conn_connect_resume).
+ * Key exchange on resumption stays psk_dhe_ke (a fresh ECDHE: forward
+ * secrecy); psk_ke alone is refused (SSL_OP_ALLOW_NO_DHE_KEX cleared).
+ * No early data. A resumed session carries the peer's certificate from
+ * the full handshake: the pinned fingerprint is checked on it as on any
+ * other, and the app-level handshake still runs over the new
+ * connection's own exporter.
+ */
+static int
+tls_peer_resumption(SSL_CTX *ctx, enum tls_role role, char *err,
+    size_t errlen)
+{
+	static const unsigned char	sid_ctx[] = "octopus-peer";
+
+	if (role == TLS_PEER_CLIENT) {
+		SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+		/* Nothing kept by OpenSSL: the caller holds the session. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL);
+		return 0;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);	/* stateful */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_LIFETIME);
+	/* A resumption with SSL_VERIFY_PEER needs a session ID context. */
+	if (SSL_CTX_set_session_id_context(ctx, sid_ctx,
+	    sizeof(sid_ctx) - 1) != 1) {
+		snprintf(err, errlen, "cannot set the session ID context: %s",
+		    tls_error_str());
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
     char *err, size_t errlen)
@@ -172,13 +222,16 @@ tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
 		snprintf(err, errlen, "SSL_CTX_new: %s", tls_error_str());
 		return NULL;
 	}
-	/* No close_notify is normal; renegotiation and resumption are
-	 * attack surface we do not need. */
+	/* No close_notify is normal; renegotiation is attack surface we do
+	 * not need. No 0-RTT data, ever (replayable). */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
 	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_max_early_data(ctx, 0);
+	SSL_CTX_set_recv_max_early_data(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
 	switch (role) {
@@ -194,6 +247,8 @@ tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
 		    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
 		    SSL_VERIFY_PEER, tls_verify_cb);
 		SSL_CTX_set_verify_depth(ctx, 4);
+		if (tls_peer_resumption(ctx, role, err, errlen) == -1)
+			goto fail;
 		break;
 	case TLS_WEB_SERVER:
 		if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||

@@ -39,6 +39,17 @@ SSL_CTX	*tls_ctx_new(enum tls_role role, const char *certfile,
 int	tls_ensure_cert(const char *certfile, const char *keyfile,
 	    const char *common_name, int *generated, char *err, size_t errlen);
 
+/*
+ * Peer contexts resume TLS 1.3 sessions (tls.c): a server keeps each
+ * session it issued a ticket for in its memory only (stateful tickets, at
+ * most TLS_SESSION_CACHE_MAX, each TLS_TICKET_LIFETIME seconds, used
+ * once); clients keep the session themselves (conn_session,
+ * conn_connect_resume). Resumption always runs a fresh ECDHE
+ * (psk_dhe_ke); no early data.
+ */
+#define TLS_TICKET_LIFETIME	3600
+#define TLS_SESSION_CACHE_MAX	8192
+
 /* Fingerprint of a certificate, of the peer of an SSL, or of a PEM file.
  * out: OCTO_FPR_HEX_LEN + 1 bytes. 0 or -1. */
 int	tls_fingerprint_x509(X509 *, char *out);

@@ -71,6 +71,8 @@ struct cw {
 	uint64_t			 delivering_job;
 	int				 retry_delay;	/* s, next backoff */
 	struct buf			 spool_data;
+	int				 unsynced;	/* spooled, no fsync */
+	int				 stopping;	/* SIGTERM */
 
 	/* The inventory, rebuilt when scripts_dir's mtime changes. */
 	char				*inv_scripts;
@@ -131,6 +133,8 @@ cw_established(struct conn *c, void *arg)
 		return NULL;
 	}
 	x->cw = w;
+	if (conn_resumed(c))
+		log_debug("%s: resumed session", conn_peer(c));
 	buf_init(&x->out, WIRE_PAYLOAD_MAX);
 	hs_server_init(&x->hs, exp);
 	crypto_wipe(exp, sizeof(exp));
@@ -166,11 +170,17 @@ run_done(struct run_result *res, void *arg)
 		log_warnx("job %" PRIu64 ": %s after %" PRIu64 " ms", m.job,
 		    m.outcome == OUTCOME_TIMEOUT ? "timed out" :
 		    "could not be run", m.duration_ms);
-	if (spool_store(w->conf->spool_dir, &m, err, sizeof(err)) == -1) {
+	/* Delivered at once: the fsyncs wait until a delivery fails (or
+	 * the tentacle stops), when the file must outlive a power cut. */
+	if ((w->stopping ? spool_store(w->conf->spool_dir, &m, err,
+	    sizeof(err)) : spool_store_nosync(w->conf->spool_dir, &m, err,
+	    sizeof(err))) == -1) {
 		log_warnx("job %" PRIu64 ": cannot spool the result, it is "
 		    "lost: %s", m.job, err);
 		return;
 	}
+	if (!w->stopping)
+		w->unsynced = 1;
 	deliver_schedule(w, 0);
 }
 
@@ -300,9 +310,24 @@ deliver_schedule(struct cw *w, int delay)
 	evtimer_add(w->ev_deliver, &tv);
 }
 
+/* What waits in the spool must now survive a power cut. */
+static void
+spool_make_durable(struct cw *w)
+{
+	char	err[1024];
+
+	if (!w->unsynced)
+		return;
+	if (spool_sync(w->conf->spool_dir, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	else
+		w->unsynced = 0;
+}
+
 static void
 deliver_failed(struct cw *w, const char *why)
 {
+	spool_make_durable(w);
 	log_warnx("brain %s: job %" PRIu64 ": result not delivered: %s; "
 	    "next try in %d s", w->commander_peer, w->delivering_job, why,
 	    w->retry_delay);
@@ -550,6 +575,15 @@ poll_cb(evutil_socket_t fd, short events, void *arg)
 
 /* ---- the child ------------------------------------------------------------ */
 
+/* Stopping: what is spooled, and what run_interrupt_all() spools now,
+ * is written durably. */
+static void
+w_stop_sync(void)
+{
+	cw.stopping = 1;
+	spool_make_durable(&cw);
+}
+
 /* SIGTERM (a stop, a reload, the supervisor gone): what runs is killed
  * and spooled as interrupted, so that the brain learns of it once we are
  * back, then the loop ends. */
@@ -564,6 +598,7 @@ cw_sigterm(evutil_socket_t fd, short events, void *arg)
 	if (n > 0)
 		log_warnx("SIGTERM: stopping; %d script%s interrupted", n,
 		    n == 1 ? "" : "s");
+	w_stop_sync();
 	run_interrupt_all("the tentacle stopped");
 	/* As SIGTERM's default action did before: nothing else to save
 	 * (the spool is on disk), connections simply drop. */
@@ -589,9 +624,11 @@ spool_check(struct cw *w)
 		if (spool_load(w->conf->spool_dir, jobs[i], &w->spool_data,
 		    &res, err, sizeof(err)) == -1)
 			log_warnx("%s", err);
-	if (n > 0)
+	if (n > 0) {
 		log_info("%s: %d result%s to deliver", w->conf->spool_dir, n,
 		    n == 1 ? "" : "s");
+		w->unsynced = 1;	/* a crash may have left them so */
+	}
 	buf_reset(&w->spool_data);
 	free(jobs);
 }

@@ -86,6 +86,69 @@ link_client_ctx(const struct tentacle_conf *conf, char *err, size_t errlen)
 	    errlen);
 }
 
+/* ---- kept TLS sessions with the brain ---------------------------------- */
+
+/*
+ * The last session with each brain port (registerer, commander), offered
+ * on the next connection to it (tls.h): kept only from a connection that
+ * authenticated both ways, only for the brain address, port and pinned
+ * fingerprint it was made with, and dropped when a connection that
+ * offered it fails before authenticating. In this process's memory only.
+ */
+#define LINK_KEPT_MAX	2
+
+static struct link_kept {
+	char		 addr[OCTO_ADDR_MAX];
+	int		 port;
+	char		 fpr[OCTO_FPR_HEX_LEN + 1];
+	SSL_SESSION	*session;
+	uint64_t	 used;		/* LRU clock */
+} kept[LINK_KEPT_MAX];
+static uint64_t	kept_clock;
+
+static struct link_kept *
+kept_find(const char *addr, int port, const char *fpr)
+{
+	int	i;
+
+	for (i = 0; i < LINK_KEPT_MAX; i++)
+		if (kept[i].session != NULL && kept[i].port == port &&
+		    strcmp(kept[i].addr, addr) == 0 &&
+		    strcmp(kept[i].fpr, fpr) == 0)
+			return &kept[i];
+	return NULL;
+}
+
+static void
+kept_drop(struct link_kept *k)
+{
+	SSL_SESSION_free(k->session);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
+kept_put(struct conn *c, const char *addr, int port, const char *fpr)
+{
+	struct link_kept	*k;
+	SSL_SESSION		*sess;
+	int			 i;
+
+	if ((sess = conn_session(c)) == NULL)
+		return;
+	if ((k = kept_find(addr, port, fpr)) == NULL) {
+		k = &kept[0];
+		for (i = 1; i < LINK_KEPT_MAX; i++)
+			if (kept[i].used < k->used)
+				k = &kept[i];
+	}
+	kept_drop(k);
+	strlcpy(k->addr, addr, sizeof(k->addr));
+	k->port = port;
+	strlcpy(k->fpr, fpr, sizeof(k->fpr));
+	k->session = sess;
+	k->used = ++kept_clock;
+}
+
 /* ---- the authenticated request ---------------------------------------- */
 
 struct brain_req {
@@ -95,6 +158,9 @@ struct brain_req {
 	uint64_t		 id;
 	uint8_t			 key[PROTO_KEY_LEN];
 	uint8_t			 purpose;
+	char			 addr[OCTO_ADDR_MAX];	/* the brain's */
+	int			 port;
+	int			 offered;	/* a kept session */
 	int			 authenticated;
 	int			 done;
 	brain_request_cb	 cb;
@@ -134,6 +200,8 @@ req_established(struct conn *c, void *arg)
 		conn_fail(c, "no TLS exporter");
 		return;
 	}
+	if (conn_resumed(c))
+		log_debug("brain %s: resumed session", conn_peer(c));
 	hs_client_init(&r->hs, r->purpose, r->id, r->key, exp);
 	crypto_wipe(exp, sizeof(exp));
 	if (hs_client_start(&r->hs, &r->out) == HS_FAIL ||
@@ -170,6 +238,7 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 		case HS_DONE:
 			r->authenticated = 1;
 			hs_wipe(&r->hs);
+			kept_put(c, r->addr, r->port, r->fpr);
 			if (r->req.len > 0 && link_send(c, &r->req) == -1) {
 				req_finish(r, 0, NULL, "cannot send");
 				return -1;
@@ -227,7 +296,11 @@ static void
 req_closed(struct conn *c, const char *reason, void *arg)
 {
 	struct brain_req	*r = arg;
+	struct link_kept	*k;
 
+	if (r->offered && !r->authenticated &&
+	    (k = kept_find(r->addr, r->port, r->fpr)) != NULL)
+		kept_drop(k);
 	req_finish(r, 0, NULL, reason);
 	hs_wipe(&r->hs);
 	crypto_wipe(r->key, sizeof(r->key));
@@ -267,9 +340,17 @@ req_connect(struct brain_req *r, struct event_base *base, SSL_CTX *ctx,
     const struct tentacle_conf *conf, const struct enrolment *e, int port,
     int timeout_s, char *err, size_t errlen)
 {
-	if (conn_connect(base, ctx, e->brain_address, port,
-	    link_source(conf, e->brain_address), &req_cbs, r, timeout_s, err,
-	    errlen) == NULL) {
+	struct link_kept	*k;
+
+	strlcpy(r->addr, e->brain_address, sizeof(r->addr));
+	r->port = port;
+	k = kept_find(r->addr, port, r->fpr);
+	r->offered = k != NULL;
+	if (k != NULL)
+		k->used = ++kept_clock;
+	if (conn_connect_resume(base, ctx, e->brain_address, port,
+	    link_source(conf, e->brain_address), k ? k->session : NULL,
+	    &req_cbs, r, timeout_s, err, errlen) == NULL) {
 		crypto_wipe(r->key, sizeof(r->key));
 		buf_free(&r->out);
 		buf_free(&r->req);

@@ -209,9 +209,27 @@ sync_dir(const char *dir)
 	return rc;
 }
 
+static int	spool_write(const char *, const struct msg_result *, int,
+		    char *, size_t);
+static uint64_t	name_job(const char *);
+
 int
 spool_store(const char *dir, const struct msg_result *m, char *err,
     size_t errlen)
+{
+	return spool_write(dir, m, 1, err, errlen);
+}
+
+int
+spool_store_nosync(const char *dir, const struct msg_result *m, char *err,
+    size_t errlen)
+{
+	return spool_write(dir, m, 0, err, errlen);
+}
+
+static int
+spool_write(const char *dir, const struct msg_result *m, int durable,
+    char *err, size_t errlen)
 {
 	char		path[OCTO_PATH_MAX + 64], tmp[OCTO_PATH_MAX + 64];
 	struct buf	b;
@@ -236,7 +254,8 @@ spool_store(const char *dir, const struct msg_result *m, char *err,
 		buf_free(&b);
 		return -1;
 	}
-	if (write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (write_all(fd, b.data, b.len) == -1 ||
+	    (durable && fsync(fd) == -1)) {
 		saved = errno;
 		close(fd);
 		(void)unlink(tmp);
@@ -251,11 +270,44 @@ spool_store(const char *dir, const struct msg_result *m, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(saved));
 		return -1;
 	}
-	if (sync_dir(dir) == -1) {
+	if (durable && sync_dir(dir) == -1) {
 		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int
+spool_sync(const char *dir, char *err, size_t errlen)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, rc = 0, saved = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (name_job(de->d_name) == 0)
+			continue;
+		if ((fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC | O_NONBLOCK)) == -1)
+			continue;	/* gone meanwhile, or not a file */
+		if (fsync(fd) == -1 && rc == 0) {
+			saved = errno;
+			rc = -1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	if (sync_dir(dir) == -1 && rc == 0) {
+		saved = errno;
+		rc = -1;
+	}
+	if (rc == -1)
+		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(saved));
+	return rc;
 }
 
 int
@@ -440,10 +492,12 @@ spool_remove(const char *dir, uint64_t job, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
+	/* No fsync of the directory: should the removal be lost, the
+	 * result is delivered again and the brain stores it only once. */
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	(void)sync_dir(dir);
 	return 0;
 }
+

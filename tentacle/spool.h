@@ -1,8 +1,9 @@
 /*
  * The spool (spool_dir, default state_dir/spool, mode 0700): one file per
  * finished job, `job-<id>.result`, written atomically (temporary file
- * 0600, fsync, rename, fsync of the directory), removed once the brain
- * acknowledged the result. A file is:
+ * 0600, fsync, rename, fsync of the directory; the fsyncs deferred for a
+ * result delivered at once, see spool_store_nosync), removed once the
+ * brain acknowledged the result. A file is:
  *
  *	"OCTOSPOOL1\n"					magic, 11 bytes
  *	u64 job, u8 outcome, u32 exit_status, u32 signal,
@@ -46,6 +47,16 @@ int	spool_init(const char *dir, char *err, size_t errlen);
 /* Write job's result atomically; -1 with err. */
 int	spool_store(const char *dir, const struct msg_result *, char *err,
 	    size_t errlen);
+/* The same (atomic: temporary file, rename), without waiting for the
+ * disk: for a result delivered at once, whose file is removed a few
+ * milliseconds later when the brain acknowledges it. If that delivery
+ * fails, spool_sync() makes it durable before the retries. A crash of the
+ * process loses nothing (the file is in the page cache); only a power
+ * loss within that window could, as it could during the script's run. */
+int	spool_store_nosync(const char *dir, const struct msg_result *,
+	    char *err, size_t errlen);
+/* fsync every spooled result and the directory; -1 with err. */
+int	spool_sync(const char *dir, char *err, size_t errlen);
 /* 1 if job has a spool file. */
 int	spool_exists(const char *dir, uint64_t job);
 /* The jobs spooled, oldest first (modification time, then ID), at most
@@ -57,7 +68,8 @@ int	spool_list(const char *dir, uint64_t *jobs, size_t max, char *err,
  * (err). */
 int	spool_load(const char *dir, uint64_t job, struct buf *data,
 	    struct spool_result *, char *err, size_t errlen);
-/* Remove job's file (and fsync the directory); -1 with err. */
+/* Remove job's file (no fsync: a removal lost to a power cut means one
+ * more delivery, stored once by the brain); -1 with err. */
 int	spool_remove(const char *dir, uint64_t job, char *err, size_t errlen);
 
 #endif

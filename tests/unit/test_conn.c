@@ -1,7 +1,8 @@
 /*
  * conn over loopback: handshake, frames both ways, conn_fail, and the
  * failures a hostile peer can cause (plain TCP, garbage in TLS, oversized
- * frame, silence, no certificate, refused connection).
+ * frame, silence, no certificate, refused connection), and TLS session
+ * resumption.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +43,8 @@ struct side {
 	int		 reply;		/* server: answer HELLO with ACK */
 	int		 close_after;	/* client: close after n frames */
 	int		 ret_minus1;	/* server: return -1 from on_frame */
+	int		 resumed;	/* conn_resumed() when established */
+	uint8_t		 exporter[32];
 };
 
 struct harness {
@@ -69,6 +72,9 @@ s_established(struct conn *c, void *arg)
 
 	s->established++;
 	strcpy(s->fpr, conn_peer_fingerprint(c));
+	s->resumed = conn_resumed(c);
+	assert_int_equal(conn_exporter(c, s->exporter, sizeof(s->exporter)),
+	    0);
 }
 
 static int
@@ -470,6 +476,103 @@ test_send_limits(void **state)
 	harness_run();
 }
 
+/* ---- resumption --------------------------------------------------------- */
+
+static SSL_SESSION	*kept;
+
+static int
+keep_frame(struct conn *c, const struct wire_frame *f, void *arg)
+{
+	SSL_SESSION	*s;
+
+	/* The server's ticket came before its answer. */
+	if ((s = conn_session(c)) != NULL) {
+		SSL_SESSION_free(kept);
+		kept = s;
+	}
+	return s_frame(c, f, arg);
+}
+
+static const struct conn_cbs keep_cbs = { client_hello_cb, keep_frame,
+    s_close };
+
+/* One HELLO -> HELLO_ACK exchange offering `offer`. */
+static void
+exchange(SSL_SESSION *offer)
+{
+	char	err[256];
+
+	harness_start(5, 2);
+	H.srv.reply = 1;
+	H.cli.close_after = 1;
+	assert_non_null(conn_connect_resume(H.base, cctx, "127.0.0.1", H.port,
+	    NULL, offer, &keep_cbs, &H.cli, 5, err, sizeof(err)));
+	harness_run();
+	assert_int_equal(H.cli.established, 1);
+	assert_int_equal(H.srv.established, 1);
+	assert_int_equal(H.cli.frames, 1);
+	assert_string_equal(H.cli.last_payload, "ack");
+}
+
+static void
+test_resumption(void **state)
+{
+	char		 fs[OCTO_FPR_HEX_LEN + 1], fc[OCTO_FPR_HEX_LEN + 1];
+	char		 fs2[OCTO_FPR_HEX_LEN + 1], err[512];
+	char		 crt2[300], key2[300];
+	uint8_t		 first[32];
+	SSL_SESSION	*offer;
+	SSL_CTX		*saved = sctx;
+	int		 gen;
+
+	tls_fingerprint_file(scrt, fs);
+	tls_fingerprint_file(ccrt, fc);
+	kept = NULL;
+	/* A full handshake; the client keeps the server's ticket. */
+	exchange(NULL);
+	assert_int_equal(H.cli.resumed, 0);
+	assert_int_equal(H.srv.resumed, 0);
+	assert_non_null(kept);
+	memcpy(first, H.cli.exporter, sizeof(first));
+
+	/* Offered again: resumed on both sides, each still sees the other's
+	 * certificate (from the session), and the exporter is this
+	 * connection's own, not the first one's. */
+	offer = kept;
+	kept = NULL;
+	exchange(offer);
+	assert_int_equal(H.cli.resumed, 1);
+	assert_int_equal(H.srv.resumed, 1);
+	assert_string_equal(H.cli.fpr, fs);
+	assert_string_equal(H.srv.fpr, fc);
+	assert_memory_equal(H.cli.exporter, H.srv.exporter, 32);
+	assert_memory_not_equal(H.cli.exporter, first, 32);
+	SSL_SESSION_free(offer);
+	assert_non_null(kept);	/* a new ticket on a resumed connection */
+
+	/* A server started again with another key (a tentacle enrolled
+	 * again): its ticket keys are new, the old session is refused, a
+	 * full handshake shows the new certificate. */
+	snprintf(crt2, sizeof(crt2), "%s/s2.crt", dir);
+	snprintf(key2, sizeof(key2), "%s/s2.key", dir);
+	assert_int_equal(tls_ensure_cert(crt2, key2, "srv2", &gen, err,
+	    sizeof(err)), 0);
+	tls_fingerprint_file(crt2, fs2);
+	sctx = tls_ctx_new(TLS_PEER_SERVER, crt2, key2, err, sizeof(err));
+	assert_non_null(sctx);
+	offer = kept;
+	kept = NULL;
+	exchange(offer);
+	assert_int_equal(H.cli.resumed, 0);
+	assert_int_equal(H.srv.resumed, 0);
+	assert_string_equal(H.cli.fpr, fs2);
+	SSL_SESSION_free(offer);
+	SSL_SESSION_free(kept);
+	kept = NULL;
+	SSL_CTX_free(sctx);
+	sctx = saved;
+}
+
 int
 main(void)
 {
@@ -485,6 +588,7 @@ main(void)
 		cmocka_unit_test(test_no_client_cert),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_send_limits),
+		cmocka_unit_test(test_resumption),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
