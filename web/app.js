@@ -127,6 +127,30 @@
 		    '' : String(text);
 	}
 
+	/*
+	 * What a node shows (tag, attributes, text, children) as a string,
+	 * to compare a refreshed rendering with the one on the page and
+	 * leave unchanged parts alone (focus, checked boxes, an open
+	 * confirmation survive). contentSig: the same for a node's children.
+	 */
+	function nodeSig(node) {
+		if (node.nodeType === Node.TEXT_NODE)
+			return JSON.stringify(node.data);
+		if (node.nodeType !== Node.ELEMENT_NODE)
+			return '';
+		let s = '<' + node.tagName;
+		for (const a of node.attributes)
+			s += ' ' + a.name + '=' + JSON.stringify(a.value);
+		return s + '>' + contentSig(node) + '</>';
+	}
+
+	function contentSig(node) {
+		let s = '';
+		for (const c of node.childNodes)
+			s += nodeSig(c);
+		return s;
+	}
+
 	let uid = 0;
 	function newId(prefix) {
 		uid += 1;
@@ -427,6 +451,8 @@
 		    function () {
 			replace(wrap, el('span', {class: 'confirm-q'},
 			    question), yes, no);
+			/* a table refresh leaves an open question alone */
+			wrap.dataset.open = '1';
 			yes.focus();
 		});
 		const yes = button(confirmLabel, {class:
@@ -445,6 +471,7 @@
 		function reset() {
 			yes.disabled = false;
 			no.disabled = false;
+			delete wrap.dataset.open;
 			replace(wrap, first);
 			first.focus();
 		}
@@ -631,10 +658,9 @@
 						    v === null || v === undefined ?
 						    '' : String(v));
 					const td = r.tds[i];
-					const holder = el('div');
-					holder.appendChild(v);
-					/* serialisations, only compared */
-					if (td.innerHTML !== holder.innerHTML)
+					if (td.querySelector('[data-open]'))
+						return;
+					if (contentSig(td) !== nodeSig(v))
 						replace(td, v);
 				});
 				if (tbody.children[idx] !== r.tr)
@@ -1330,7 +1356,7 @@
 				    }}},
 				    el('span', {class: 'stat-n'}, n),
 				    el('span', {class: 'stat-label'}, label)));
-			if (stats.innerHTML !== holder.innerHTML)
+			if (contentSig(stats) !== contentSig(holder))
 				replace(stats, Array.from(holder.childNodes));
 		}
 
@@ -1346,7 +1372,9 @@
 			pendingTable.update(pending);
 		}
 
+		/* outside the card, which goes once nothing is pending */
 		const pendingStatus = notice(null);
+		pendingStatus.id = 'decision-status';
 		const pendingCols = [
 		    {label: 'Host name', head: true, sort: t => t.hostname,
 			cell: t => link('#/tentacle/' + t.id, t.hostname)},
@@ -1381,7 +1409,7 @@
 			'and the fingerprint.' :
 			'An administrator must approve or reject these ' +
 			'hosts.'),
-		    pendingStatus, pendingTable.node)};
+		    pendingTable.node)};
 
 		async function decide(t, what) {
 			try {
@@ -1421,6 +1449,7 @@
 		    status,
 		    stats,
 		    isAdmin() ? addHostCard(() => refresh(false)) : null,
+		    pendingStatus,
 		    pendingSlot,
 		    cardWithHead('Tentacles', updated,
 			el('div', {class: 'toolbar'},
@@ -1619,7 +1648,7 @@
 				...extra.map(k => [k, factVal(f[k])])])));
 			const probe = el('div');
 			probe.appendChild(node);
-			if (details.innerHTML !== probe.innerHTML)
+			if (contentSig(details) !== contentSig(probe))
 				replace(details, node);
 		}
 
@@ -2791,7 +2820,7 @@
 		const name = el('input', {type: 'text', id: 'user-new-name',
 		    required: true, maxlength: 32, autocomplete: 'off',
 		    autocapitalize: 'none', spellcheck: 'false',
-		    pattern: '[A-Za-z0-9._-]{1,32}'});
+		    pattern: "[A-Za-z0-9._\\-]{1,32}"});
 		const pw = el('input', {type: 'password', id:
 		    'user-new-password', required: true, minlength: 10,
 		    maxlength: 256, autocomplete: 'new-password'});
