@@ -129,7 +129,11 @@ enum api_op {
  *                      str message
  *   IPC_RESULT_STORE   (id = connection) u64 tentacle, bytes the RESULT
  *                      frame's payload (decoded again by the maestro)
- *   IPC_RESULT_STORED  (id = connection) u8 ok, u64 job, str error
+ *   IPC_RESULT_STORED  (id = connection) u8 status, u64 job, str error;
+ *                      status 0 stored (committed), 1 not stored, try
+ *                      again later (database error), 2 refused for good
+ *                      (malformed, or a job this tentacle was never
+ *                      given: error says why)
  * Keepalive (maestro <-> commander):
  *   IPC_KEEPALIVE        as IPC_RUN_ORDER with job 0 and script ""
  *   IPC_TENTACLE_SEEN    u64 tentacle, bytes the INVENTORY frame's payload

@@ -259,17 +259,66 @@ inbound_authenticated(struct peer *p)
 	return 0;		/* a RESULT follows */
 }
 
+/* IPC_RESULT_STORED's status (brain.h). */
+#define STORED_OK	0	/* committed */
+#define STORED_RETRY	1	/* not now (database error) */
+#define STORED_REFUSED	2	/* never: the reason says why */
+
+/* Tell the tentacle its result is refused for good, then close. */
+static void
+result_refused(struct peer *p, uint64_t job, const char *reason)
+{
+	struct msg_result_ack	ack;
+	struct buf		out;
+
+	memset(&ack, 0, sizeof(ack));
+	ack.job = job;
+	ack.status = RESULT_ACK_REFUSED;
+	strlcpy(ack.reason, reason[0] ? reason : "refused",
+	    sizeof(ack.reason));
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	if (proto_encode_result_ack(&out, &ack) == 0 &&
+	    peer_send(p, &out) == 0)
+		conn_shutdown(p->conn);
+	else
+		conn_fail(p->conn, reason);
+	buf_free(&out);
+}
+
 static int
 inbound_frame(struct peer *p, const struct wire_frame *f)
 {
 	struct msg_result	 r;
+	struct unpacker		 u;
 	const char		*why;
+	char			 reason[PROTO_MESSAGE_MAX];
+	uint64_t		 job = 0;
 	struct buf		 b;
 	struct packer		 pk;
 
-	if (p->data != NULL || proto_decode_result(f, &r, &why) == -1) {
-		peer_refuse(p, p->data ? "one result per connection" :
-		    "malformed result");
+	if (p->data != NULL) {
+		peer_refuse(p, "one result per connection");
+		return -1;
+	}
+	if (f->type == WIRE_RESULT && proto_decode_result(f, &r, &why) == -1) {
+		/* Sending it again will not mend it: if it names a job,
+		 * refuse that job's result for good. */
+		unpack_init(&u, f->payload, f->len);
+		unpack_u64(&u, &job);
+		snprintf(reason, sizeof(reason), "malformed result: %s", why);
+		if (u.err || job == 0 || job > INT64_MAX) {
+			peer_refuse(p, "malformed result");
+			return -1;
+		}
+		log_warnx("%s: tentacle %llu: job %llu: result refused: %s",
+		    conn_peer(p->conn), (unsigned long long)p->id,
+		    (unsigned long long)job, reason);
+		result_refused(p, job, reason);
+		p->data = p;
+		return 0;
+	}
+	if (f->type != WIRE_RESULT) {
+		peer_refuse(p, "malformed result");
 		return -1;
 	}
 	/* The maestro decodes it again before anything is stored. */
@@ -295,23 +344,39 @@ result_stored(const struct ipc_msg *msg)
 	struct peer		*p;
 	struct msg_result_ack	ack;
 	struct buf		out;
-	uint8_t			ok;
-	char			error[128];
+	uint8_t			status;
+	char			error[PROTO_MESSAGE_MAX];
 
 	if ((p = peer_find(msg->hdr.id)) == NULL)
 		return;		/* it left: it will deliver again */
 	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u8(&u, &ok);
+	unpack_u8(&u, &status);
 	unpack_u64(&u, &ack.job);
 	unpack_str(&u, error, sizeof(error));
-	if (unpack_end(&u) == -1) {
+	if (unpack_end(&u) == -1 || status > STORED_REFUSED ||
+	    (status == STORED_OK && (ack.job == 0 || ack.job > INT64_MAX))) {
+		log_warnx("malformed RESULT_STORED from the maestro");
 		conn_fail(p->conn, "internal error");
 		return;
 	}
-	if (!ok) {
-		peer_refuse(p, error);
+	if (status == STORED_RETRY) {
+		/* WIRE_ERROR: the tentacle keeps it and tries again. */
+		log_warnx("%s: tentacle %llu: result not stored (%s): it will "
+		    "be sent again", conn_peer(p->conn),
+		    (unsigned long long)p->id, error);
+		conn_fail(p->conn, error[0] ? error : "not stored");
 		return;
 	}
+	if (status == STORED_REFUSED) {
+		/* The maestro logged and audited it. */
+		if (ack.job == 0 || ack.job > INT64_MAX)
+			conn_fail(p->conn, error[0] ? error : "refused");
+		else
+			result_refused(p, ack.job, error);
+		return;
+	}
+	memset(ack.reason, 0, sizeof(ack.reason));
+	ack.status = RESULT_ACK_STORED;
 	buf_init(&out, WIRE_PAYLOAD_MAX);
 	if (proto_encode_result_ack(&out, &ack) == 0 && peer_send(p, &out) == 0)
 		conn_shutdown(p->conn);

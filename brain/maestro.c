@@ -896,7 +896,10 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		if (cmd->chan != NULL && cmd->generation == pr->generation) {
 			buf_init(&b, 1024);
 			pack_init(&p, &b);
-			pack_u8(&p, whys[i] == NULL);
+			/* 0 stored, 1 try again later, 2 refused for good
+			 * (brain.h, IPC_RESULT_STORED). */
+			pack_u8(&p, whys[i] == NULL ? 0 :
+			    strcmp(whys[i], "database error") == 0 ? 1 : 2);
 			pack_u64(&p, jobs[i]);
 			pack_str(&p, whys[i] ? whys[i] : "");
 			if (pack_error(&p) == 0)

@@ -617,13 +617,33 @@ proto_decode_result(const struct wire_frame *f, struct msg_result *m,
 static void
 fill_result_ack(struct packer *p, const void *arg)
 {
-	pack_u64(p, ((const struct msg_result_ack *)arg)->job);
+	const struct msg_result_ack	*m = arg;
+
+	pack_u64(p, m->job);
+	pack_u8(p, m->status);
+	pack_str(p, m->reason);
+}
+
+/* Stored with no reason, or refused with one; printable either way. */
+static int
+result_ack_valid(const struct msg_result_ack *m)
+{
+	size_t	n = strnlen(m->reason, sizeof(m->reason));
+
+	if (m->job == 0 || m->job > INT64_MAX || n >= sizeof(m->reason) ||
+	    !printable(m->reason))
+		return 0;
+	if (m->status == RESULT_ACK_STORED)
+		return n == 0;
+	if (m->status == RESULT_ACK_REFUSED)
+		return n > 0;
+	return 0;
 }
 
 int
 proto_encode_result_ack(struct buf *out, const struct msg_result_ack *m)
 {
-	if (m->job == 0)
+	if (!result_ack_valid(m))
 		return -1;
 	return frame(out, WIRE_RESULT_ACK, fill_result_ack, m);
 }
@@ -636,12 +656,19 @@ proto_decode_result_ack(const struct wire_frame *f, struct msg_result_ack *m,
 
 	if (check_type(f, WIRE_RESULT_ACK, why) == -1)
 		return -1;
+	memset(m, 0, sizeof(*m));
 	unpack_init(&u, f->payload, f->len);
 	unpack_u64(&u, &m->job);
+	unpack_u8(&u, &m->status);
+	unpack_str(&u, m->reason, sizeof(m->reason));
 	if (finish(&u, why) == -1)
 		return -1;
 	if (m->job == 0 || m->job > INT64_MAX) {
 		*why = "bad job ID";
+		return -1;
+	}
+	if (!result_ack_valid(m)) {
+		*why = "bad result acknowledgement";
 		return -1;
 	}
 	return 0;

@@ -16,7 +16,8 @@
  *	  PING (6001)	brain STATUS (octoTentacle --ping)
  *	  PING (7001)	tentacle INVENTORY (the brain's keepalive)
  *	  ORDER (7001)	brain ORDER{job, script} -> tentacle ORDER_ACK
- *	  RESULT (6001)	tentacle RESULT{job, ...} -> brain RESULT_ACK
+ *	  RESULT (6001)	tentacle RESULT{job, ...} -> brain RESULT_ACK{job,
+ *			status, reason}
  */
 #ifndef OCTO_PROTO_H
 #define OCTO_PROTO_H
@@ -127,8 +128,20 @@ struct msg_result {
 	size_t		 output_len;	/* <= PROTO_OUTPUT_MAX */
 };
 
+/* RESULT_ACK: stored (delete your spool file), or refused for good
+ * (a result for a job this tentacle was never given, a malformed one:
+ * keep it aside, never send it again; reason says why). A brain that
+ * cannot store it now answers WIRE_ERROR instead: try again later. */
+enum result_ack_status {
+	RESULT_ACK_STORED = 0,
+	RESULT_ACK_REFUSED = 1,
+};
+
 struct msg_result_ack {
 	uint64_t	job;
+	uint8_t		status;		/* enum result_ack_status */
+	/* Refused: why, printable, not empty; stored: empty. */
+	char		reason[PROTO_MESSAGE_MAX];
 };
 
 struct msg_inventory {

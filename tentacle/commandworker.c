@@ -16,7 +16,9 @@
  * RESULT, link.c); the file is removed once the brain acknowledged it.
  * A delivery that fails is retried after 1 s, doubling to retry_max; at
  * start-up everything in the spool is delivered, oldest first; one
- * delivery connection at a time.
+ * delivery connection at a time. A result the brain refuses for good
+ * (RESULT_ACK refused: a job it never gave us, a malformed result) is
+ * logged and moved to spool_dir/rejected/, never sent again.
  *
  * The same job ordered again while it runs or waits in the spool is
  * acknowledged (accepted) but not run twice.
@@ -344,6 +346,19 @@ deliver_done(int ok, const char *why, void *arg)
 	char		 err[1024];
 
 	w->delivering = 0;
+	if (ok == -1) {
+		/* Refused for good: kept aside, never sent again. */
+		log_warnx("brain %s: job %" PRIu64 ": result refused by the "
+		    "brain: %s; moved to %s/" SPOOL_REJECTED_DIR "/, not sent "
+		    "again", w->commander_peer, w->delivering_job, why,
+		    w->conf->spool_dir);
+		if (spool_reject(w->conf->spool_dir, w->delivering_job, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s", err);
+		w->retry_delay = TENTACLE_RETRY_MIN;
+		deliver_schedule(w, 0);
+		return;
+	}
 	if (!ok) {
 		deliver_failed(w, why);
 		return;

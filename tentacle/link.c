@@ -279,6 +279,12 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 			conn_fail(c, "RESULT_ACK for another job");
 			return 0;
 		}
+		if (ack.status == RESULT_ACK_REFUSED) {
+			/* For good: ok = -1 (brain_deliver). The reason is
+			 * printable (the decoder checked it). */
+			req_finish(r, -1, NULL, ack.reason);
+			return -1;
+		}
 		req_finish(r, 1, NULL, NULL);
 		return -1;
 	}
@@ -375,6 +381,11 @@ brain_request(struct event_base *base, SSL_CTX *ctx,
 	    errlen);
 }
 
+/*
+ * done() gets ok = 1 once the brain stored the result, 0 when it should
+ * be sent again later (no answer, an error, WIRE_ERROR), -1 when the
+ * brain refused it for good (RESULT_ACK refused; why is its reason).
+ */
 int
 brain_deliver(struct event_base *base, SSL_CTX *ctx,
     const struct tentacle_conf *conf, const struct enrolment *e,

@@ -501,3 +501,81 @@ spool_remove(const char *dir, uint64_t job, char *err, size_t errlen)
 	return 0;
 }
 
+/* Delete the oldest files of the rejected directory beyond the limit. */
+static void
+prune_rejected(const char *rdir)
+{
+	struct entry	*ents;
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	size_t		 n = 0, max = SPOOL_REJECTED_MAX + 64, i;
+	char		 name[64];
+	uint64_t	 job;
+
+	if ((ents = calloc(max, sizeof(*ents))) == NULL)
+		return;
+	if ((d = opendir(rdir)) == NULL) {
+		free(ents);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && n < max) {
+		if ((job = name_job(de->d_name)) == 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(st.st_mode))
+			continue;
+		ents[n].job = job;
+		ents[n].mtime = st.st_mtim;
+		n++;
+	}
+	qsort(ents, n, sizeof(*ents), entry_cmp);
+	for (i = 0; n > SPOOL_REJECTED_MAX && i < n - SPOOL_REJECTED_MAX;
+	    i++) {
+		snprintf(name, sizeof(name), SPOOL_PREFIX "%" PRIu64
+		    SPOOL_SUFFIX, ents[i].job);
+		(void)unlinkat(dirfd(d), name, 0);
+	}
+	closedir(d);
+	free(ents);
+}
+
+int
+spool_reject(const char *dir, uint64_t job, char *err, size_t errlen)
+{
+	char		 path[OCTO_PATH_MAX + 64], rdir[OCTO_PATH_MAX + 64];
+	char		 to[OCTO_PATH_MAX + 128];
+	struct stat	 st;
+	int		 n, saved;
+
+	if (job_path(path, sizeof(path), dir, job, "") == -1 ||
+	    (n = snprintf(rdir, sizeof(rdir), "%s/" SPOOL_REJECTED_DIR,
+	    dir)) < 0 || (size_t)n >= sizeof(rdir) ||
+	    job_path(to, sizeof(to), rdir, job, "") == -1) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (mkdir(rdir, 0700) == -1 && errno != EEXIST) {
+		saved = errno;
+		(void)unlink(path);
+		snprintf(err, errlen, "%s: %s: %s deleted", rdir,
+		    strerror(saved), path);
+		return -1;
+	}
+	if (lstat(rdir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		(void)unlink(path);
+		snprintf(err, errlen, "%s: not a directory: %s deleted", rdir,
+		    path);
+		return -1;
+	}
+	if (rename(path, to) == -1) {
+		saved = errno;
+		if (saved == ENOENT)
+			return 0;	/* gone meanwhile */
+		(void)unlink(path);
+		snprintf(err, errlen, "%s: cannot move to %s (%s): deleted",
+		    path, rdir, strerror(saved));
+		return -1;
+	}
+	prune_rejected(rdir);
+	return 0;
+}

@@ -68,6 +68,16 @@ int	spool_list(const char *dir, uint64_t *jobs, size_t max, char *err,
  * (err). */
 int	spool_load(const char *dir, uint64_t job, struct buf *data,
 	    struct spool_result *, char *err, size_t errlen);
+/* Results the brain refused for good (a job it never gave this
+ * tentacle, a malformed result) go to spool_dir/rejected/ (0700), kept
+ * for inspection and never sent again; beyond SPOOL_REJECTED_MAX files
+ * there, the oldest are deleted. */
+#define SPOOL_REJECTED_DIR	"rejected"
+#define SPOOL_REJECTED_MAX	100
+/* Move job's file there; -1 with err (the file is then removed, so that
+ * it is not sent again either). */
+int	spool_reject(const char *dir, uint64_t job, char *err, size_t errlen);
+
 /* Remove job's file (no fsync: a removal lost to a power cut means one
  * more delivery, stored once by the brain); -1 with err. */
 int	spool_remove(const char *dir, uint64_t job, char *err, size_t errlen);

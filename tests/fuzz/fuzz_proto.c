@@ -191,6 +191,12 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	if (decoded(proto_decode_result_ack(f, ra, &why), WIRE_RESULT_ACK,
 	    why)) {
 		FUZZ_CHECK(ra->job >= 1 && ra->job <= INT64_MAX);
+		FUZZ_CHECK(ra->status == RESULT_ACK_STORED ||
+		    ra->status == RESULT_ACK_REFUSED);
+		check_printable(ra->reason, sizeof(ra->reason));
+		/* Stored says nothing more; refused always says why. */
+		FUZZ_CHECK((ra->status == RESULT_ACK_STORED) ==
+		    (ra->reason[0] == '\0'));
 		FUZZ_CHECK(proto_encode_result_ack(b, ra) == 0);
 		check_same(b);
 	}

@@ -312,8 +312,13 @@ gen_proto(void)
 	proto_put("result-timeout", &b, 64);
 	memset(&ra, 0, sizeof(ra));
 	ra.job = 7;
+	ra.status = RESULT_ACK_STORED;
 	proto_encode_result_ack(&b, &ra);
 	proto_put("result-ack", &b, 64);
+	ra.status = RESULT_ACK_REFUSED;
+	strcpy(ra.reason, "a result for a job this tentacle was never given");
+	proto_encode_result_ack(&b, &ra);
+	proto_put("result-ack-refused", &b, 64);
 	memset(&iv, 0, sizeof(iv));
 	strcpy(iv.facts, "{\"os\":\"Debian GNU/Linux 12\"}");
 	iv.scripts = "[{\"name\":\"audit-ssh.sh\",\"sha256\":\"ab\","

@@ -308,12 +308,80 @@ test_run_messages(void **state)
 	r.output_len = PROTO_OUTPUT_MAX + 1;
 	assert_int_equal(proto_encode_result(&b, &r), -1);
 
+	/* RESULT_ACK: stored (no reason), or refused for good (a reason). */
 	buf_reset(&b);
+	memset(&k, 0, sizeof(k));
 	k.job = 12;
+	k.status = RESULT_ACK_STORED;
 	assert_int_equal(proto_encode_result_ack(&b, &k), 0);
 	f = frame_of(&b);
 	assert_int_equal(proto_decode_result_ack(&f, &kd, &why), 0);
-	assert_int_equal(kd.job, 12);
+	assert_memory_equal(&k, &kd, sizeof(k));
+	for (f.len = 0; f.len < frame_of(&b).len; f.len++)
+		assert_int_equal(proto_decode_result_ack(&f, &kd, &why), -1);
+	buf_reset(&b);
+	k.status = RESULT_ACK_REFUSED;
+	strcpy(k.reason, "a result for a job this tentacle was never given");
+	assert_int_equal(proto_encode_result_ack(&b, &k), 0);
+	f = frame_of(&b);
+	memset(&kd, 0, sizeof(kd));
+	assert_int_equal(proto_decode_result_ack(&f, &kd, &why), 0);
+	assert_memory_equal(&k, &kd, sizeof(k));
+	/* The encoder refuses what the decoder would. */
+	buf_reset(&b);
+	k.reason[0] = '\0';
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);	/* no why */
+	k.status = RESULT_ACK_STORED;
+	strcpy(k.reason, "stored, but");
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);
+	k.status = 2;
+	strcpy(k.reason, "why");
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);
+	k.status = RESULT_ACK_REFUSED;
+	strcpy(k.reason, "bad\nline");
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);
+	memset(k.reason, 'x', sizeof(k.reason));	/* no NUL */
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);
+	k.reason[sizeof(k.reason) - 1] = '\0';
+	assert_int_equal(proto_encode_result_ack(&b, &k), 0);
+	k.job = 0;
+	assert_int_equal(proto_encode_result_ack(&b, &k), -1);
+	/* Hostile frames: each one refused with a reason. */
+	{
+		static const uint8_t bad_status[] = { 0, 0, 0, 0, 0, 0, 0, 12,
+		    2, 0, 0, 0, 0 };
+		static const uint8_t stored_why[] = { 0, 0, 0, 0, 0, 0, 0, 12,
+		    0, 0, 0, 0, 1, 'x' };
+		static const uint8_t refused_empty[] = { 0, 0, 0, 0, 0, 0, 0,
+		    12, 1, 0, 0, 0, 0 };
+		static const uint8_t ctl[] = { 0, 0, 0, 0, 0, 0, 0, 12, 1, 0,
+		    0, 0, 2, 'x', 0x1b };
+		static const uint8_t nul[] = { 0, 0, 0, 0, 0, 0, 0, 12, 1, 0,
+		    0, 0, 2, 'x', 0 };
+		static const uint8_t trailing[] = { 0, 0, 0, 0, 0, 0, 0, 12,
+		    0, 0, 0, 0, 0, 0 };
+		static const uint8_t old_ack[] = { 0, 0, 0, 0, 0, 0, 0, 12 };
+		const struct { const uint8_t *p; size_t n; } cases[] = {
+			{ bad_status, sizeof(bad_status) },
+			{ stored_why, sizeof(stored_why) },
+			{ refused_empty, sizeof(refused_empty) },
+			{ ctl, sizeof(ctl) },
+			{ nul, sizeof(nul) },
+			{ trailing, sizeof(trailing) },
+			{ old_ack, sizeof(old_ack) },
+		};
+		size_t	i;
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			f.type = WIRE_RESULT_ACK;
+			f.payload = cases[i].p;
+			f.len = (uint32_t)cases[i].n;
+			why = NULL;
+			assert_int_equal(proto_decode_result_ack(&f, &kd,
+			    &why), -1);
+			assert_non_null(why);
+		}
+	}
 
 	buf_reset(&b);
 	memset(&inv, 0, sizeof(inv));
