@@ -125,7 +125,7 @@ enum api_op {
  * Runs (maestro <-> commander):
  *   IPC_RUN_ORDER      u64 job, u64 tentacle, str address, u32 port,
  *                      str fingerprint, bytes key, str script
- *   IPC_JOB_STATE      u64 job, str state (sent|failed|unreachable),
+ *   IPC_JOB_STATE      u64 job, str state (running|failed|unreachable),
  *                      str message
  *   IPC_RESULT_STORE   (id = connection) u64 tentacle, bytes the RESULT
  *                      frame's payload (decoded again by the maestro)

@@ -152,7 +152,7 @@ order_frame(struct peer *p, const struct wire_frame *f)
 		return -1;
 	}
 	if (ack.accepted)
-		job_state(o, "sent", "");
+		job_state(o, "running", "");
 	else
 		job_state(o, "failed", ack.message[0] ? ack.message :
 		    "the tentacle refused the order");

@@ -126,8 +126,21 @@ static const char *const migrations[] = {
 	"  description TEXT NOT NULL,"
 	"  PRIMARY KEY (tentacle_id, name)"
 	");",
+
+	/* 5: when the tentacle acknowledged the order (ms, the brain's
+	 * clock): a command worker started after it has lost the job */
+	"ALTER TABLE jobs ADD COLUMN acked_ms INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 db_exec(struct db *db, const char *sql)
@@ -915,16 +928,56 @@ db_job_set_state(struct db *db, int64_t job, const char *state,
 {
 	sqlite3_stmt	*st;
 
-	/* A job that has its result stays done whatever comes late. */
-	if ((st = db_prepare(db, "UPDATE jobs SET state = ?, message = ?, "
-	    "updated_at = ? WHERE id = ? AND state NOT IN ('done', 'timeout')"))
-	    == NULL)
+	/* A job that has its result keeps the state the result gave it,
+	 * whatever comes late; "sent" only follows "queued". */
+	if ((st = db_prepare(db, "UPDATE jobs SET state = ?1, message = ?2, "
+	    "updated_at = ?3, acked_ms = CASE WHEN ?1 = 'running' THEN ?5 "
+	    "ELSE acked_ms END WHERE id = ?4 AND NOT EXISTS (SELECT 1 FROM "
+	    "results WHERE job_id = ?4) AND (?1 != 'sent' OR state = "
+	    "'queued')")) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 5, now_ms());
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, message ? message : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, time(NULL));
 	sqlite3_bind_int64(st, 4, job);
 	return db_step_changed(db, st);
+}
+
+int
+db_jobs_sent(struct db *db, int64_t run)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE jobs SET state = 'sent', updated_at "
+	    "= ?1 WHERE state = 'queued' AND (?2 = 0 OR run_id = ?2) AND "
+	    "tentacle_id IN (SELECT id FROM tentacles)")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time(NULL));
+	sqlite3_bind_int64(st, 2, run);
+	return db_step_done(db, st);
+}
+
+int
+db_jobs_lost(struct db *db, int64_t tentacle, int64_t acked_before_ms,
+    const char *message, int *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*n = 0;
+	if ((st = db_prepare(db, "UPDATE jobs SET state = 'failed', message = "
+	    "?, updated_at = ? WHERE tentacle_id = ? AND state = 'running' AND "
+	    "acked_ms < ? AND NOT EXISTS (SELECT 1 FROM results WHERE "
+	    "job_id = jobs.id)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	sqlite3_bind_int64(st, 3, tentacle);
+	sqlite3_bind_int64(st, 4, acked_before_ms);
+	if ((rc = db_step_done(db, st)) == 0)
+		*n = sqlite3_changes(db->h);
+	return rc;
 }
 
 int
@@ -1217,7 +1270,8 @@ db_jobs_queued(struct db *db, int64_t run,
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
 	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
-	    "j.state = 'queued' AND (? = 0 OR j.run_id = ?) ORDER BY j.id")) ==
+	    "j.state IN ('queued', 'sent') AND (? = 0 OR j.run_id = ?) "
+	    "ORDER BY j.id")) ==
 	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, run);

@@ -102,6 +102,13 @@ int	db_job_add(struct db *, int64_t run, int64_t tentacle,
 int	db_job_set_state(struct db *, int64_t job, const char *state,
 	    const char *message);
 int	db_job_owner(struct db *, int64_t job, int64_t *tentacle);
+/* The queued jobs of run (0: all) were handed to the commander. */
+int	db_jobs_sent(struct db *, int64_t run);
+/* Running jobs of a tentacle acknowledged before acked_before_ms (the
+ * brain's clock, ms since the epoch), without a result: failed with
+ * message; *n of them. */
+int	db_jobs_lost(struct db *, int64_t tentacle, int64_t acked_before_ms,
+	    const char *message, int *n);
 /* Store a job's result once; *stored = 0 if it was already there. */
 int	db_result_store(struct db *, int64_t job, const struct msg_result *,
 	    int *stored);

@@ -624,6 +624,23 @@ bad:
 	return NULL;
 }
 
+/*
+ * Jobs a tentacle acknowledged but will never report: it went offline, or
+ * its command worker restarted since (a kill -9 takes the running script's
+ * result with it). Failed, with the reason; a result that was spooled
+ * after all still replaces this when it arrives.
+ */
+static void
+jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
+{
+	int	n;
+
+	if (db_jobs_lost(m.db, tentacle, acked_before_ms, why, &n) == 0 &&
+	    n > 0)
+		log_warnx("tentacle %lld: %d running job%s lost: %s",
+		    (long long)tentacle, n, n == 1 ? "" : "s", why);
+}
+
 static void
 handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 {
@@ -635,6 +652,8 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 	uint64_t		 tid;
 	const char		*why, *facts = NULL;
 	json_t			*scripts = NULL, *fj = NULL;
+	json_int_t		 uptime;
+	struct timespec		 now;
 
 	unpack_init(&u, msg->payload, msg->hdr.len);
 	unpack_u64(&u, &tid);
@@ -659,6 +678,17 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		} else
 			log_warnx("tentacle %llu: inventory: %s",
 			    (unsigned long long)tid, why);
+	}
+	/* Its command worker started after it acknowledged these. The
+	 * tentacle tells its uptime, not a time: clocks of two hosts may
+	 * differ, a duration does not. The margin covers the answer's
+	 * journey; a job it wrongly catches is put right by its result. */
+	uptime = json_integer_value(json_object_get(fj, "uptime_ms"));
+	if (facts && uptime > 0 && uptime < 100LL * 365 * 86400 * 1000) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		jobs_lost((int64_t)tid, (int64_t)now.tv_sec * 1000 +
+		    now.tv_nsec / 1000000 - uptime - 100, "the tentacle "
+		    "restarted during the run");
 	}
 	if (db_begin(m.db) == 0) {
 		if (db_tentacle_seen(m.db, (int64_t)tid, facts) == -1 ||
@@ -688,17 +718,24 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
-	    &offline) == 0 && offline)
+	    &offline) == 0 && offline) {
 		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
 		    "%s)", (unsigned long long)tid, m.conf.keepalive_misses,
 		    reason);
+		jobs_lost((int64_t)tid, INT64_MAX, "the tentacle went "
+		    "offline during the run");
+	}
 }
 
 static void
 dispatch_queued(int64_t run)
 {
-	if (children[CHILD_COMMANDER].chan != NULL)
-		db_jobs_queued(m.db, run, dispatch_order, NULL);
+	/* Handed to the commander: "sent" (and sent again if a new
+	 * commander starts before the tentacle acknowledged; the tentacle
+	 * knows a job it was given). */
+	if (children[CHILD_COMMANDER].chan != NULL &&
+	    db_jobs_queued(m.db, run, dispatch_order, NULL) == 0)
+		db_jobs_sent(m.db, run);
 }
 
 static void
@@ -797,7 +834,7 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 	unpack_str(&u, state, sizeof(state));
 	unpack_str(&u, message, sizeof(message));
 	if (unpack_end(&u) == -1 || job > INT64_MAX ||
-	    (strcmp(state, "sent") && strcmp(state, "failed") &&
+	    (strcmp(state, "running") && strcmp(state, "failed") &&
 	    strcmp(state, "unreachable"))) {
 		child_misbehaved(c, "sent a malformed job state");
 		return;

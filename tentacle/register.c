@@ -133,6 +133,44 @@ add_addr(json_t *arr, const char *a)
 	json_array_append_new(arr, json_string(a));
 }
 
+/*
+ * How long this process has run (ms), from /proc: the brain marks a job
+ * whose order was acknowledged before the command worker started as lost
+ * (a kill -9 took the script's result with it). A duration, not a time:
+ * the two hosts' clocks may differ. 0 if unknown.
+ */
+static long long
+process_uptime_ms(void)
+{
+	FILE			*f;
+	char			 buf[1024], *p;
+	unsigned long long	 start = 0;
+	long			 hz = sysconf(_SC_CLK_TCK);
+	struct timespec		 now;
+	long long		 up;
+	size_t			 n;
+	int			 field;
+
+	if (hz <= 0 || (f = fopen("/proc/self/stat", "re")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from the last ')', which ends field 2. Field 22 is the
+	 * start, in clock ticks since boot. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1 ||
+	    clock_gettime(CLOCK_BOOTTIME, &now) == -1)
+		return 0;
+	up = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+	    (long long)(start * 1000 / (unsigned long long)hz);
+	return up > 0 ? up : 0;
+}
+
 void
 tentacle_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 {
@@ -176,6 +214,7 @@ tentacle_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 		freeifaddrs(ifa);
 	}
 	json_object_set_new(o, "addresses", addrs);
+	json_object_set_new(o, "uptime_ms", json_integer(process_uptime_ms()));
 	/* Too long (long addresses, a strange os-release): fewer addresses. */
 	for (;;) {
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |

@@ -39,7 +39,7 @@ def test_kill_brain_with_results_in_flight(brain, new_tentacle):  # noqa: F811
         return c.get("/api/runs/%d" % run_id, background=True).json()["jobs"]
     # Every tentacle has its order and is running the script (2 s): kill
     # the brain before any result can be delivered.
-    wait_for(lambda: all(j["state"] == "sent" for j in jobs()), 60, 0.05,
+    wait_for(lambda: all(j["state"] == "running" for j in jobs()), 60, 0.05,
              "every order acknowledged")
     pids = brain.pids()
     os.kill(pids["maestro"], signal.SIGKILL)
