@@ -28,10 +28,13 @@
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
 	const RUN_DETAILS_MAX = 100;	/* runs whose jobs the history reads */
 	const FINISHED = ['done', 'failed', 'timeout', 'unreachable'];
-	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'enrol',
+	/* the brain's audit actions; others it logs are added when seen */
+	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'password',
+	    'password_failed', 'user_add', 'user_delete', 'user_created',
+	    'enrol', 'enrol_failed', 'enrolled', 'enrolment_refused',
 	    'approve', 'reject', 'revoke', 'token_create', 'token_revoke',
-	    'run', 'user_add', 'user_delete', 'password', 'result_refused',
-	    'handshake_refused'];
+	    'run', 'result_refused', 'refused_handshake', 'child_killed',
+	    'child_restart'];
 	const ROLES = ['admin', 'operator', 'viewer'];
 	const ROLE_HELP = {
 		admin: 'everything: hosts, tokens, users, audit log',
@@ -1032,7 +1035,7 @@
 		if (isAdmin()) {
 			items.push(['#/tokens', 'Tokens', 'tokens']);
 			items.push(['#/users', 'Users', 'users']);
-			items.push(['#/audit', 'Audit log', 'audit']);
+			items.push(['#/audit', 'Audit', 'audit']);
 		}
 		items.push(['#/brain', 'Brain', 'brain']);
 		return items;
@@ -2140,8 +2143,11 @@
 			return c[st] > 0;
 		}
 
+		const viewNo = state.view;
 		function fill() {
 			table.update(runs.filter(matches));
+			if (state.view !== viewNo)
+				return;	/* left: the address is another view's */
 			const q = new URLSearchParams();
 			if (hostFilter.value)
 				q.set('host', hostFilter.value);
@@ -2959,7 +2965,8 @@
 		    ['1000', '1000']], '200', {id: 'audit-limit'});
 		const refreshBtn = el('button', {type: 'submit', class:
 		    'button button-primary', id: 'audit-refresh'}, 'Show');
-		const kindOf = a => /refused|failed/.test(a) ? 'err' :
+		const seen = new Set(AUDIT_ACTIONS);
+		const kindOf = a => /refused|failed|killed/.test(a) ? 'err' :
 		    /revoke|reject|delete/.test(a) ? 'warn' :
 		    /login|logout/.test(a) ? 'neutral' : 'info';
 		const table = dataTable({columns: [
@@ -2989,7 +2996,17 @@
 				const r = await api('GET', '/api/audit?' +
 				    q.toString(), undefined,
 				    {background: background});
-				table.update(r.events || []);
+				const events = r.events || [];
+				for (const e of events) {
+					if (typeof e.action !== 'string' ||
+					    seen.has(e.action))
+						continue;
+					seen.add(e.action);
+					action.appendChild(el('option',
+					    {value: e.action},
+					    e.action.replace(/_/g, ' ')));
+				}
+				table.update(events);
 				touch(updated);
 			}, 'Audit log unavailable');
 		}

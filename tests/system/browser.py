@@ -36,6 +36,8 @@ try:
                                             WebDriverException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys  # noqa: F401
+    from selenium.webdriver.support.ui import Select  # noqa: F401
     from selenium.webdriver.support.ui import WebDriverWait
     HAVE_SELENIUM = True
 except ImportError:     # reported by missing()

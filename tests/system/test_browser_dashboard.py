@@ -151,8 +151,10 @@ def test_login_wrong_then_right_password(fleet, chrome):
     assert not b.all("#logout")
     b.shoot("wrong-password")
 
-    b.fill("#login-pass", fleet.brain.password)
-    b.css("#login-submit").click()
+    # With the keyboard: the password field has the focus after a failure.
+    active = b.driver.switch_to.active_element
+    assert active.get_attribute("id") == "login-pass"
+    active.send_keys(fleet.brain.password + browser.Keys.ENTER)
     b.visible("#logout")
     assert b.css("#user-name").text == "admin"
     assert b.css("#user-role").text.lower() == "admin"
@@ -214,28 +216,49 @@ def test_add_tentacle_by_ip(brain_factory, new_tentacle, chrome):  # noqa: F811
 
 def test_approve_pending_tentacle(brain_factory, new_tentacle,  # noqa: F811
                                   chrome):
+    """Approve one pending tentacle, reject another; then revoke the
+    approved one from its page."""
     brain = brain_factory(FAST)
     t = new_tentacle("127.0.0.5", brain, name="delta-pending")
     t.start("-b", "127.0.0.1", wait=False)     # no token: pending
+    u = new_tentacle("127.0.0.6", brain, name="echo-unknown")
+    u.start("-b", "127.0.0.1", wait=False)
     c = brain.login()
-    wait_for(lambda: c.get("/api/tentacles").json()["tentacles"], 20, 0.2,
-             "the pending request")
+    wait_for(lambda: len(c.get("/api/tentacles").json()["tentacles"]) == 2,
+             20, 0.2, "the pending requests")
     b = chrome(brain)
     b.login("admin", brain.password)
     r = row(b, "#pending-table", "delta-pending")
-    b.text_in("#stat-pending", "1")
+    row(b, "#pending-table", "echo-unknown")
+    b.text_in("#stat-pending", "2")
     assert "pending" in row(b, "#fleet-table", "delta-pending").text
     b.shoot("pending")
 
     b.click(b.button("Approve", r))
     b.text_in("#decision-status", "Approved delta-pending.")
+    no_row(b, "#pending-table", "delta-pending")
+    b.click(b.button("Reject", row(b, "#pending-table", "echo-unknown")))
+    b.text_in("#decision-status", "Rejected echo-unknown.")
     b.gone("#pending-card")
     b.wait(lambda d: "online" in row(b, "#fleet-table", "delta-pending").text,
            "delta-pending online")
-    (tent,) = c.get("/api/tentacles").json()["tentacles"]
-    assert tent["enrolment"] == "accepted"
+    assert "rejected" in row(b, "#fleet-table", "echo-unknown").text
+    states = {x["hostname"]: x["enrolment"]
+              for x in c.get("/api/tentacles").json()["tentacles"]}
+    assert states == {"delta-pending": "accepted",
+                      "echo-unknown": "rejected"}, states
     t.wait_log(r"register: enrolled")
     b.shoot("approved")
+
+    b.click(row(b, "#fleet-table", "delta-pending").find_element(
+        "css selector", "a.host-link"))
+    b.text_in("h1", "delta-pending")
+    b.click(b.visible("#revoke"))
+    b.click(b.button("Yes, revoke"))
+    b.text_in("#flash", "Revoked delta-pending.")
+    no_row(b, "#fleet-table", "delta-pending")
+    assert [x["hostname"] for x in c.get("/api/tentacles").json()[
+        "tentacles"]] == ["echo-unknown"]
 
 
 def test_run_a_script_on_two_tentacles(fleet, chrome):
@@ -269,11 +292,11 @@ def test_run_a_script_on_two_tentacles(fleet, chrome):
     b.go("#/runs")
     row(b, "#runs-table", "#%d" % run_id)
     b.shoot("runs")
-    from selenium.webdriver.support.ui import Select
-    Select(b.css("#runs-status")).select_by_value("findings")
+    browser.Select(b.css("#runs-status")).select_by_value("findings")
     no_row(b, "#runs-table", "#%d" % run_id)
-    Select(b.css("#runs-status")).select_by_value("compliant")
-    Select(b.css("#runs-host")).select_by_value(str(fleet.ids["bravo-db"]))
+    browser.Select(b.css("#runs-status")).select_by_value("compliant")
+    browser.Select(b.css("#runs-host")).select_by_value(
+        str(fleet.ids["bravo-db"]))
     row(b, "#runs-table", "#%d" % run_id)
 
 
@@ -416,8 +439,7 @@ def test_users_add_set_password_remove(fleet, chrome):
 
     b.fill("#user-new-name", "olivia")
     b.fill("#user-new-password", "operator-pass-1")
-    from selenium.webdriver.support.ui import Select
-    Select(b.css("#user-new-role")).select_by_value("operator")
+    browser.Select(b.css("#user-new-role")).select_by_value("operator")
     b.click(b.css("#user-add"))
     b.text_in("#user-add-status", "User olivia added as operator.")
     assert "operator" in row(b, "#users-table", "olivia").text
@@ -483,13 +505,12 @@ def test_tokens_and_the_audit_log(fleet, chrome):
                for tr in b.all("#audit-table tbody tr"))
     b.shoot("audit")
 
-    from selenium.webdriver.support.ui import Select
-    Select(b.css("#audit-action")).select_by_value("token_create")
+    browser.Select(b.css("#audit-action")).select_by_value("token_create")
     b.wait(lambda d: b.all("#audit-table tbody tr") and all(
         "token_create" in tr.text for tr in b.all("#audit-table tbody tr")),
         "only token_create events")
     b.fill("#audit-actor", "mallory")
-    Select(b.css("#audit-action")).select_by_value("")
+    browser.Select(b.css("#audit-action")).select_by_value("")
     b.wait(lambda d: b.all("#audit-table tbody tr") and all(
         "mallory" in tr.text for tr in b.all("#audit-table tbody tr")),
         "only mallory's events")
