@@ -316,7 +316,7 @@
 		if (h)
 			return h + ' h ' + m + ' min';
 		if (m)
-			return m + ' min ' + s + ' s';
+			return m + ' min' + (s ? ' ' + s + ' s' : '');
 		return s + ' s';
 	}
 

@@ -515,3 +515,40 @@ def test_tokens_and_the_audit_log(fleet, chrome):
         "mallory" in tr.text for tr in b.all("#audit-table tbody tr")),
         "only mallory's events")
     b.shoot("audit-filtered")
+
+
+def test_operator_runs_but_does_not_administer_and_changes_password(
+        fleet, chrome):
+    add_user(fleet, "oscar", "operator-password-1", "operator")
+    b = chrome(fleet.brain)
+    b.login("oscar", "operator-password-1")
+    row(b, "#fleet-table", "alpha-web")
+    assert b.all("#run-script") and b.all("input.select-host")
+    assert b.all("#add-host") == []
+    nav = b.css("nav.nav").text
+    assert "Tokens" not in nav and "Users" not in nav and "Audit" not in nav
+    b.go("#/tentacle/%d" % fleet.ids["alpha-web"])
+    b.visible("button.run-one")
+    assert b.all("#revoke") == []
+    b.shoot("operator-tentacle")
+
+    # Own password: the current one is checked.
+    b.click(b.css("#user-name"))
+    b.text_in("h1", "Your account")
+    b.fill("input.pw-current", "not-my-password")
+    b.fill("input.pw-new", "operator-password-2")
+    b.fill("input.pw-again", "operator-password-2")
+    b.click(b.button("Change password"))
+    b.text_in("form.pw-form .notice", "wrong")
+    b.fill("input.pw-current", "operator-password-1")
+    b.fill("input.pw-new", "operator-password-2")
+    b.fill("input.pw-again", "operator-password-2")
+    b.click(b.button("Change password"))
+    b.text_in("form.pw-form .notice", "Password changed")
+    b.shoot("operator-password")
+    assert fleet.brain.client().login("oscar", "operator-password-2").status \
+        == 200
+    # This session goes on.
+    b.go("#/runs")
+    b.visible("#new-run")
+    assert fleet.admin.delete("/api/users/oscar").status == 200
