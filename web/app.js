@@ -26,7 +26,7 @@
 	const PRODUCT = 'Octopus Supervisor';
 	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
-	const RUN_DETAILS_MAX = 100;	/* runs whose jobs the history reads */
+	const RUN_DETAILS_MAX = 50;	/* runs whose jobs the history reads */
 	const FINISHED = ['done', 'failed', 'timeout', 'unreachable'];
 	/* the brain's audit actions; others it logs are added when seen */
 	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'password',
@@ -1932,6 +1932,9 @@
 		}
 
 		function fillHosts() {
+			/* a reload keeps what was ticked */
+			const ticked = hostList.querySelector('input') ?
+			    chosenHosts() : want;
 			clear(hostList);
 			if (accepted.length === 0) {
 				hostList.appendChild(el('p', {class: 'muted'},
@@ -1947,7 +1950,7 @@
 					someRadio.checked = true;
 					update();
 				    }}});
-				if (want.indexOf(t.id) !== -1)
+				if (ticked.indexOf(t.id) !== -1)
 					box.checked = true;
 				hostList.appendChild(el('label', {class:
 				    'host-choice', for: bid}, box,
@@ -1960,11 +1963,12 @@
 			}
 		}
 
-		async function load() {
+		async function load(background) {
 			await guarded(status, async function () {
+				const opts = {background: background};
 				const [tr, sr] = await Promise.all([
-				    api('GET', '/api/tentacles'),
-				    api('GET', '/api/scripts')]);
+				    api('GET', '/api/tentacles', undefined, opts),
+				    api('GET', '/api/scripts', undefined, opts)]);
 				state.tentacles = tr.tentacles || [];
 				accepted = state.tentacles.filter(t =>
 				    t.enrolment === 'accepted');
@@ -2042,7 +2046,15 @@
 			    hostList),
 			el('div', {class: 'card run-bar'}, summary,
 			    submitBtn)));
-		return {title: 'Run a script', node: node, start: load};
+		return {title: 'Run a script', node: node, start: function () {
+			/* hosts just enrolled report their scripts at their
+			 * first keepalive: wait for them */
+			const tick = poll(REFRESH_MS, async function (bg) {
+				if (scripts.length === 0 || accepted.length === 0)
+					await load(bg);
+			});
+			tick(false);
+		}};
 	}
 
 	/* ------------------------------------------------------- runs */
@@ -2248,12 +2260,31 @@
 		}};
 	}
 
-	/* One result's output, always as text. */
+	/*
+	 * One result's output, always as text. The audit scripts' findings
+	 * (lines that start with FAIL, WARN, OK...) are coloured by a class
+	 * on their line; the text itself is untouched.
+	 */
+	const LINE_KINDS = [[/^(FAIL|ERROR|CRIT)/, 'line-fail'],
+	    [/^(WARN|SKIP)/, 'line-warn'], [/^(OK|PASS)\b/, 'line-ok']];
 	function outputBlock(result) {
 		const pre = el('pre', {class: 'output', tabindex: '0'});
-		setText(pre, result.output === '' ? '' : result.output);
-		if (result.output === '')
-			pre.classList.add('output-empty');
+		const lines = result.output.split('\n');
+		if (lines.length > 3000) {
+			setText(pre, result.output);
+		} else {
+			lines.forEach((line, i) => {
+				const kind = LINE_KINDS.find(k =>
+				    k[0].test(line));
+				const text = i < lines.length - 1 ? line + '\n' :
+				    line;
+				if (text === '')
+					return;
+				pre.appendChild(kind ? el('span', {class:
+				    kind[1]}, text) :
+				    document.createTextNode(text));
+			});
+		}
 		return el('div', {class: 'output-wrap'},
 		    result.output === '' ? el('p', {class: 'muted small'},
 			'No output.') : pre,
@@ -2446,8 +2477,14 @@
 					busy = false;
 				}
 			};
+			/* a run's JSON holds every output: on a big run,
+			 * ask less often (every 50 hosts, one more second) */
+			let beat = 0;
 			timer = setInterval(() => {
-				if (!document.hidden)
+				const every = run ? Math.ceil(run.jobs.length /
+				    50) : 1;
+				beat += 1;
+				if (!document.hidden && beat % every === 0)
 					tick(true);
 			}, RUN_REFRESH_MS);
 			state.timers.push(timer);
