@@ -244,6 +244,8 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 		break;
 	case HS_ENROL:
 		p->state = PEER_ENROL;
+		/* Not an enrolled tentacle yet: nothing to resume. */
+		conn_forget_session(p->conn);
 		break;
 	case HS_NEED_KEY:
 		p->id = p->hs.id;

@@ -620,6 +620,18 @@ conn_session(struct conn *c)
 	return copy;
 }
 
+void
+conn_forget_session(struct conn *c)
+{
+	SSL_SESSION	*s;
+
+	if (c == NULL || (s = SSL_get_session(c->ssl)) == NULL)
+		return;
+	if (!c->client)
+		(void)SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl), s);
+	ERR_clear_error();
+}
+
 SSL *
 conn_ssl(struct conn *c)
 {

@@ -84,6 +84,9 @@ int	 conn_resumed(const struct conn *);
  * SSL_SESSION_free it), once the server sent its ticket; NULL if there
  * is none (yet) or it cannot be resumed. */
 SSL_SESSION *conn_session(struct conn *);
+/* A server: drop this connection's session from the session cache (no
+ * use keeping it: e.g. an enrolment, never resumed). */
+void	 conn_forget_session(struct conn *);
 /* This TLS session's exporter value for the handshake (handshake.h);
  * -1 before TLS is up. */
 int	 conn_exporter(struct conn *, uint8_t *out, size_t len);

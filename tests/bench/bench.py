@@ -3,7 +3,9 @@
 token; then the figures of issue 4, printed as a table (never asserted):
 
   - time from POST /api/runs on all N until all N results are stored,
-    and results stored per second;
+    and results stored per second, for a first run (full TLS handshakes
+    with every tentacle) and a second one (sessions resumed), with the
+    CPU time the brain and the tentacles spent on each;
   - median and p95 round trip of a run on one tentacle (100 runs of a
     script that prints one line);
   - memory as PSS (/proc/PID/smaps_rollup: shared pages divided among
@@ -12,13 +14,13 @@ token; then the figures of issue 4, printed as a table (never asserted):
 
 The client keeps one HTTPS connection open (as the dashboard's browser
 does), so that the figures measure Octopus, not the client's own TLS
-handshakes; it polls every POLL_MS milliseconds: the summary of the runs
-(GET /api/runs, one row per run) while N results come in, the run itself
-for one job. OLD_POLL=1 polls as before (a new connection per request and
+handshakes; it polls the summary of the runs (GET /api/runs, one row per
+run) every FANOUT_POLL_MS while N results come in, the run itself every
+POLL_MS for one job. OLD_POLL=1 polls as before (a new connection per request and
 the whole run every 2 ms), for comparison with earlier figures.
 
 Environment: N (default 200), OCTO_BUILD (default build/), POLL_MS
-(default 1), OLD_POLL.
+(default 1), FANOUT_POLL_MS (default 10), OLD_POLL.
 """
 
 import http.client
@@ -48,12 +50,36 @@ def pss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process (0 if gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf(
+            "SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_pids(pids):
+    """pids and their children (one level: a tentacle's workers)."""
+    out = list(pids)
+    for pid in pids:
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                out.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
 def address(i):
     # 127.1.x.y: room for thousands of tentacles, each on its own address.
     return "127.1.%d.%d" % (i // 250, i % 250 + 1)
 
 
 POLL = float(os.environ.get("POLL_MS", "1")) / 1000
+FANOUT_POLL = float(os.environ.get("FANOUT_POLL_MS", "10")) / 1000
 OLD_POLL = os.environ.get("OLD_POLL") == "1"
 
 
@@ -125,7 +151,9 @@ FINISHED = ("done", "failed", "timeout", "unreachable")
 
 
 def wait_all(ka, run_id, n, timeout):
-    """Until the run's summary counts n finished jobs; then the jobs."""
+    """Until the run's summary counts n finished jobs; then the jobs.
+    Every FANOUT_POLL_MS: each poll costs the maestro a query over all
+    jobs, which would otherwise compete with what is measured."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for r in ka.get("/api/runs")["runs"]:
@@ -133,7 +161,7 @@ def wait_all(ka, run_id, n, timeout):
                 if r["finished"] >= n:
                     return ka.get("/api/runs/%d" % run_id)["jobs"]
                 break
-        time.sleep(POLL)
+        time.sleep(FANOUT_POLL)
     raise SystemExit("run %d did not finish in %d s" % (run_id, timeout))
 
 
@@ -212,17 +240,36 @@ def main():
 
         ka = KeepAlive(c)
         ka.get("/api/health")   # the connection is up before the clock
-        start = time.monotonic()
-        if OLD_POLL:
-            run_id = c.post("/api/runs", {"script": "one-line",
-                                          "tentacles": "all"}).json()["id"]
-            jobs = wait_run(c, run_id, 60 + N / 10)
-        else:
-            run_id = ka.post("/api/runs", {"script": "one-line",
-                                           "tentacles": "all"})["id"]
-            jobs = wait_all(ka, run_id, N, 60 + N / 10)
-        fan_out = time.monotonic() - start
-        done = sum(1 for j in jobs if j["state"] == "done")
+        broles = brain.pids()
+        bpids = list(broles.values())
+        tpids = tree_pids([p.pid for p in procs])
+
+        def run_all():
+            roles0 = {r: cpu_s(p) for r, p in broles.items()}
+            bcpu0 = sum(cpu_s(p) for p in bpids)
+            tcpu0 = sum(cpu_s(p) for p in tpids)
+            start = time.monotonic()
+            if OLD_POLL:
+                run_id = c.post("/api/runs", {
+                    "script": "one-line", "tentacles": "all"}).json()["id"]
+                jobs = wait_run(c, run_id, 60 + N / 10)
+            else:
+                run_id = ka.post("/api/runs", {"script": "one-line",
+                                               "tentacles": "all"})["id"]
+                jobs = wait_all(ka, run_id, N, 60 + N / 10)
+            took = time.monotonic() - start
+            return (took,
+                    sum(1 for j in jobs if j["state"] == "done"),
+                    (sum(cpu_s(p) for p in bpids) - bcpu0,
+                     {r: cpu_s(p) - roles0[r] for r, p in broles.items()}),
+                    sum(cpu_s(p) for p in tpids) - tcpu0,
+                    os.getloadavg()[0])
+
+        # The first run meets every tentacle for the first time (full TLS
+        # handshakes both ways); the second resumes the sessions, as every
+        # run after the first keepalive or run does.
+        cold = run_all()
+        fan_out, done, bcpu, tcpu, load = warm = run_all()
 
         one = [t for t in c.get("/api/tentacles").json()["tentacles"]][0]
         rtts = []
@@ -254,10 +301,23 @@ def main():
         print("%-46s %12s" % ("client polling", "old: new conn"
                                 if OLD_POLL else "keep-alive"))
         print("%-46s %12.1f" % ("setup: brain + N enrolled (s)", setup))
-        print("%-46s %12.3f" % ("run on all N: POST to all stored (s)",
-                                fan_out))
-        print("%-46s %12d" % ("results stored (done) of N", done))
-        print("%-46s %12.0f" % ("results stored per second", N / fan_out))
+        for label, (fan_out, done, bcpu, tcpu, load) in (
+                ("first", cold), ("second", warm)):
+            print("%-46s %12.3f" % ("%s run on all N: POST to all stored (s)"
+                                    % label, fan_out))
+            print("%-46s %12d" % ("  results stored (done) of N", done))
+            print("%-46s %12.0f" % ("  results stored per second",
+                                    N / fan_out))
+            print("%-46s %12.2f" % ("  CPU of the brain during it (s)",
+                                    bcpu[0]))
+            print("%-46s %12s" % ("    maestro/webserv/registerer/commander",
+                                  "/".join("%.2f" % bcpu[1][r] for r in (
+                                      "maestro", "webserv", "registerer",
+                                      "commander"))))
+            print("%-46s %12.2f" % ("  CPU of the tentacles during it (s)",
+                                    tcpu))
+            print("%-46s %12.2f" % ("  load average (1 min) after it",
+                                    load))
         print("%-46s %12.2f" % ("round trip on one tentacle, median (ms)",
                                 statistics.median(rtts)))
         print("%-46s %12.2f" % ("round trip on one tentacle, p95 (ms)",
