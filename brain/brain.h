@@ -81,8 +81,8 @@ enum api_op {
 	API_TOKEN_REVOKE,	/* DELETE /api/tokens/{id}: u64 id */
 	API_RUN_CREATE,		/* POST /api/runs: str script, u32 n, n x u64
 				   tentacle IDs (n = 0: all accepted) */
-	API_RUNS,		/* GET /api/runs */
-	API_RUN,		/* GET /api/runs/{id}: u64 id */
+	API_RUNS,		/* GET /api/runs: u64 tentacle (0: all) */
+	API_RUN,		/* GET /api/runs/{id}: u64 id, u8 with outputs */
 	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id */
 	API_RESULT,		/* GET /api/results/{id}: u64 id */
 	API_SCRIPTS,		/* GET /api/scripts */

@@ -1114,8 +1114,46 @@ run_json(sqlite3_stmt *st)
 	    "created_by", (const char *)sqlite3_column_text(st, 3));
 }
 
+/*
+ * A run at a glance: jobs per state, and the verdicts of the scripts that
+ * ran: compliant (exit 0), findings (exit 1), error (any other status, a
+ * signal; or the job timed out, failed or was unreachable). The columns
+ * are those of RUN_SUMMARY_COLUMNS, from col.
+ */
+#define RUN_SUMMARY_COLUMNS \
+	"count(j.id), sum(j.state = 'queued'), sum(j.state = 'sent'), " \
+	"sum(j.state = 'running'), sum(j.state = 'done'), " \
+	"sum(j.state = 'failed'), sum(j.state = 'timeout'), " \
+	"sum(j.state = 'unreachable'), " \
+	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 0), " \
+	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 1)"
+
+static json_t *
+run_summary_json(sqlite3_stmt *st, int col)
+{
+	static const char *const states[] = { "queued", "sent", "running",
+	    "done", "failed", "timeout", "unreachable" };
+	json_t		*o = json_object(), *by_state = json_object();
+	long long	 v[10];
+	int		 i;
+
+	for (i = 0; i < 10; i++)
+		v[i] = sqlite3_column_int64(st, col + i);
+	for (i = 0; i < 7; i++)
+		json_object_set_new(by_state, states[i], json_integer(v[1 + i]));
+	json_object_set_new(o, "jobs", json_integer(v[0]));
+	json_object_set_new(o, "states", by_state);
+	json_object_set_new(o, "finished", json_integer(v[4] + v[5] + v[6] +
+	    v[7]));
+	json_object_set_new(o, "compliant", json_integer(v[8]));
+	json_object_set_new(o, "findings", json_integer(v[9]));
+	json_object_set_new(o, "errors", json_integer(v[4] - v[8] - v[9] +
+	    v[5] + v[6] + v[7]));
+	return o;
+}
+
 json_t *
-db_run_json(struct db *db, int64_t id)
+db_run_json(struct db *db, int64_t id, int with_output)
 {
 	sqlite3_stmt	*st;
 	json_t		*run = NULL, *jobs, *job;
@@ -1149,32 +1187,49 @@ db_run_json(struct db *db, int64_t id)
 		json_object_set_new(job, "result",
 		    sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null() :
 		    result_json(st, 5));
+		if (!with_output)
+			json_object_del(json_object_get(job, "result"),
+			    "output");
 		json_array_append_new(jobs, job);
 	}
 	sqlite3_finalize(st);
 	json_object_set_new(run, "jobs", jobs);
+	if ((st = db_prepare(db, "SELECT " RUN_SUMMARY_COLUMNS " FROM jobs j "
+	    "LEFT JOIN results res ON res.job_id = j.id WHERE j.run_id = ?")) ==
+	    NULL) {
+		json_decref(run);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(run, "summary", run_summary_json(st, 0));
+	sqlite3_finalize(st);
 	return run;
 }
 
 json_t *
-db_run_list(struct db *db)
+db_run_list(struct db *db, int64_t tentacle)
 {
 	sqlite3_stmt	*st;
-	json_t		*list, *run;
+	json_t		*list, *run, *sum;
 
 	if ((st = db_prepare(db, "SELECT r.id, r.script, r.created_at, "
-	    "r.created_by, count(j.id), sum(j.state IN ('done','failed',"
-	    "'timeout','unreachable')) FROM runs r LEFT JOIN jobs j ON "
-	    "j.run_id = r.id GROUP BY r.id ORDER BY r.id DESC LIMIT 500")) ==
+	    "r.created_by, " RUN_SUMMARY_COLUMNS " FROM runs r LEFT JOIN jobs "
+	    "j ON j.run_id = r.id LEFT JOIN results res ON res.job_id = j.id "
+	    "WHERE ?1 = 0 OR r.id IN (SELECT run_id FROM jobs WHERE "
+	    "tentacle_id = ?1) GROUP BY r.id ORDER BY r.id DESC LIMIT 500")) ==
 	    NULL)
 		return NULL;
+	sqlite3_bind_int64(st, 1, tentacle);
 	list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		run = run_json(st);
-		json_object_set_new(run, "jobs",
-		    json_integer(sqlite3_column_int64(st, 4)));
-		json_object_set_new(run, "finished",
-		    json_integer(sqlite3_column_int64(st, 5)));
+		sum = run_summary_json(st, 4);
+		/* "jobs" and "finished" as before, beside the summary. */
+		json_object_set(run, "jobs", json_object_get(sum, "jobs"));
+		json_object_set(run, "finished", json_object_get(sum,
+		    "finished"));
+		json_object_set_new(run, "summary", sum);
 		json_array_append_new(list, run);
 	}
 	sqlite3_finalize(st);
@@ -1410,16 +1465,17 @@ db_scripts_json(struct db *db, int64_t tentacle)
 }
 
 int
-db_tentacles_to_ping(struct db *db, void (*fn)(const struct db_order *,
-    void *), void *arg)
+db_tentacles_to_ping(struct db *db, int unseen_only,
+    void (*fn)(const struct db_order *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
 	struct db_order	 o;
 
 	if ((st = db_prepare(db, "SELECT id, address, port, fingerprint, key "
-	    "FROM tentacles WHERE enrolment = 'accepted' ORDER BY id")) ==
-	    NULL)
+	    "FROM tentacles WHERE enrolment = 'accepted' AND (?1 = 0 OR "
+	    "last_seen IS NULL) ORDER BY id")) == NULL)
 		return -1;
+	sqlite3_bind_int(st, 1, unseen_only);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		memset(&o, 0, sizeof(o));
 		o.tentacle = sqlite3_column_int64(st, 0);

@@ -112,8 +112,13 @@ int	db_jobs_lost(struct db *, int64_t tentacle, int64_t acked_before_ms,
 /* Store a job's result once; *stored = 0 if it was already there. */
 int	db_result_store(struct db *, int64_t job, const struct msg_result *,
 	    int *stored);
-json_t	*db_run_json(struct db *, int64_t id);
-json_t	*db_run_list(struct db *);
+/* A run with its jobs (results without their output unless with_output)
+ * and "summary": {"jobs", "states": {state: n}, "finished", "compliant",
+ * "findings", "errors"}. */
+json_t	*db_run_json(struct db *, int64_t id, int with_output);
+/* The 500 newest runs, each with its summary; tentacle != 0: only the
+ * runs that include it. */
+json_t	*db_run_list(struct db *, int64_t tentacle);
 json_t	*db_result_json(struct db *, int64_t id);
 json_t	*db_tentacle_results(struct db *, int64_t tentacle);
 
@@ -135,8 +140,8 @@ int	db_jobs_queued(struct db *, int64_t run,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 
 /* Call fn for each accepted tentacle (job 0, no script): keepalive. */
-int	db_tentacles_to_ping(struct db *, void (*fn)(const struct db_order *,
-	    void *), void *arg);
+int	db_tentacles_to_ping(struct db *, int unseen_only,
+	    void (*fn)(const struct db_order *, void *), void *arg);
 /* Keepalive: an authenticated contact (facts NULL: keep them), or a
  * missed ping (offline after `limit` in a row). */
 int	db_tentacle_seen(struct db *, int64_t id, const char *facts);

@@ -15,6 +15,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -145,6 +148,7 @@ struct api_args {
 	char		 role[16];
 	char		 password[OCTO_PASSWORD_MAX + 1];	/* wiped */
 	char		 current[OCTO_PASSWORD_MAX + 1];	/* wiped */
+	uint8_t		 with_output;			/* one run */
 	char		 action[OCTO_NAME_MAX];		/* audit filters */
 	uint32_t	 limit;
 };
@@ -181,6 +185,8 @@ static struct {
 	unsigned long		 refused_handshakes;
 	struct event		*sweep_ev;
 	struct event		*keepalive_ev;
+	struct event		*welcome_ev;	/* ping the newly accepted */
+	int			 welcome_round;
 	int			 stopping;
 	int			 workers_started; /* KDF threads exist between forks */
 	char			 pidfile_dir[OCTO_PATH_MAX];	/* if we made it */
@@ -190,6 +196,7 @@ static struct {
 } m = { .webroot_fd = -1 };
 
 static void	child_start(struct child *);
+static void	welcome_soon(void);
 
 static enum role
 role_parse(const char *s)
@@ -477,6 +484,8 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 		    "reject", client, detail);
 		log_info("%s %s %s", user, op == API_TENTACLE_APPROVE ?
 		    "approved" : "rejected", detail);
+		if (op == API_TENTACLE_APPROVE)
+			welcome_soon();
 		reply_send(id, c->generation, 200, json_pack("{s:o}",
 		    "tentacle", db_tentacle_json(m.db, tid)), NULL);
 		return;
@@ -523,10 +532,11 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 		return;
 	case API_RUNS:
 		reply_json_or_error(c, id, json_pack("{s:o*}", "runs",
-		    db_run_list(m.db)), "runs");
+		    db_run_list(m.db, api_id(a))), "runs");
 		return;
 	case API_RUN:
-		reply_json_or_error(c, id, db_run_json(m.db, tid), NULL);
+		reply_json_or_error(c, id, db_run_json(m.db, tid,
+		    a->with_output), NULL);
 		return;
 	case API_TENTACLE_RESULTS:
 		reply_json_or_error(c, id, json_pack("{s:o*}", "results",
@@ -592,7 +602,35 @@ static void
 keepalive(evutil_socket_t fd, short events, void *arg)
 {
 	if (children[CHILD_COMMANDER].chan != NULL)
-		db_tentacles_to_ping(m.db, dispatch_order, (void *)1);
+		db_tentacles_to_ping(m.db, 0, dispatch_order, (void *)1);
+}
+
+/*
+ * A tentacle just accepted is pinged within seconds, not at the next
+ * keepalive: its facts and scripts are what the admin wants to see next.
+ * One timer for all (a thousand enrolments make a few pings each, not a
+ * thousand rounds): at 1 s, then 5 s, of those never seen yet; a miss here
+ * counts like any other, and the keepalive takes over.
+ */
+static void
+welcome_ping(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 4, 0 };
+
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_tentacles_to_ping(m.db, 1, dispatch_order, (void *)1);
+	if (m.welcome_round++ == 0)
+		evtimer_add(m.welcome_ev, &tv);
+}
+
+static void
+welcome_soon(void)
+{
+	struct timeval	tv = { 1, 0 };
+
+	m.welcome_round = 0;
+	if (m.welcome_ev != NULL)
+		evtimer_add(m.welcome_ev, &tv);
 }
 
 /* The tentacle's own account of its scripts, checked before storing. */
@@ -1165,6 +1203,8 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		db_audit(m.db, actor, "enrolled", source, detail);
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
+		if (reply.status == ENROLMENT_ACCEPTED)
+			welcome_soon();
 	} else {
 		m.refused_handshakes++;
 		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
@@ -1217,6 +1257,22 @@ handle_lookup(struct child *c, const struct ipc_msg *msg)
 	buf_free(&b);
 	crypto_wipe(key, sizeof(key));
 	crypto_wipe(&t, sizeof(t));
+}
+
+/* 0.0.0.0, ::, or none: every address of the host. */
+static int
+addr_is_any(const char *a)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	if (a[0] == '\0')
+		return 1;
+	if (inet_pton(AF_INET, a, &a4) == 1)
+		return a4.s_addr == htonl(INADDR_ANY);
+	if (inet_pton(AF_INET6, a, &a6) == 1)
+		return IN6_IS_ADDR_UNSPECIFIED(&a6);
+	return 0;
 }
 
 /* ---- users and the audit log ----------------------------------------- */
@@ -1471,6 +1527,12 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		unpack_u32(&u, &args.uses);
 		break;
 	case API_RUN:
+		unpack_u64(&u, &args.id);
+		unpack_u8(&u, &args.with_output);
+		break;
+	case API_RUNS:
+		unpack_u64(&u, &args.id);	/* tentacle filter */
+		break;
 	case API_TENTACLE_RESULTS:
 	case API_RESULT:
 	case API_TENTACLE_SCRIPTS:
@@ -1559,10 +1621,16 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 
 	switch (op) {
 	case API_SESSION:
+		/* brain_address: where tentacles enrol (the page writes the
+		 * octoTentacle -b command); null when listening on every
+		 * address (the page uses its own host then). */
 		reply_send(id, c->generation, 200, json_pack(
-		    "{s:{s:s,s:s},s:s,s:I}", "user", "name", s.user, "role",
-		    s.role, "csrf", s.csrf, "session_timeout",
-		    (json_int_t)m.conf.session_timeout), NULL);
+		    "{s:{s:s,s:s},s:s,s:I,s:s?,s:I}", "user", "name", s.user,
+		    "role", s.role, "csrf", s.csrf, "session_timeout",
+		    (json_int_t)m.conf.session_timeout, "brain_address",
+		    addr_is_any(m.conf.listen_address) ? NULL :
+		    m.conf.listen_address, "registerer_port",
+		    (json_int_t)m.conf.registerer_port), NULL);
 		break;
 	case API_HEALTH:
 		reply_send(id, c->generation, 200, health_json(), NULL);
@@ -2318,6 +2386,7 @@ main(int argc, char **argv)
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
 	results_ev = event_new(m.base, -1, 0, results_flush, NULL);
+	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
 	event_add(m.keepalive_ev, &ka);
@@ -2356,6 +2425,7 @@ main(int argc, char **argv)
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
+	event_free(m.welcome_ev);
 	if (results_npending)
 		results_flush(-1, 0, NULL);
 	event_free(results_ev);

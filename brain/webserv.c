@@ -384,56 +384,126 @@ route_match(const char *pattern, const char *path, struct route_params *rp)
 	return *s == '\0';
 }
 
+/*
+ * The query string's parameters: each of keys[] at most once, nothing
+ * else. values[i] points into params (NULL when absent); the caller clears
+ * params. -1 with the reason.
+ */
+static int
+query_params(struct evhttp_request *req, const char *const *keys,
+    const char **values, size_t nkeys, struct evkeyvalq *params,
+    const char **why)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*q = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyval		*kv;
+	size_t			 i;
+
+	TAILQ_INIT(params);
+	for (i = 0; i < nkeys; i++)
+		values[i] = NULL;
+	if (q != NULL && evhttp_parse_query_str(q, params) == -1) {
+		*why = "bad query string";
+		return -1;
+	}
+	TAILQ_FOREACH(kv, params, next) {
+		for (i = 0; i < nkeys; i++)
+			if (strcmp(kv->key, keys[i]) == 0)
+				break;
+		if (i == nkeys || values[i] != NULL) {
+			*why = "unknown or repeated query parameter";
+			return -1;
+		}
+		values[i] = kv->value;
+	}
+	return 0;
+}
+
+/* A decimal integer in [min, max], or -1. */
+static long long
+query_number(const char *v, long long min, long long max)
+{
+	char		*end;
+	long long	 n;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	return errno || *end || n < min || n > max ? -1 : n;
+}
+
 /* GET /api/audit?actor=&action=&limit=: the filters, checked. */
 static int
 audit_query(struct evhttp_request *req, struct packer *p, const char **why)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*q = uri ? evhttp_uri_get_query(uri) : NULL;
-	const char		*actor = NULL, *action = NULL, *limit = NULL;
+	static const char *const keys[] = { "actor", "action", "limit" };
+	const char		*v[3];
 	struct evkeyvalq	 params;
-	struct evkeyval		*kv;
-	long			 n = AUDIT_LIMIT_DEFAULT;
-	char			*end;
+	long long		 n = AUDIT_LIMIT_DEFAULT;
 	int			 rc = -1;
 
-	TAILQ_INIT(&params);
-	if (q != NULL && evhttp_parse_query_str(q, &params) == -1) {
-		*why = "bad query string";
-		return -1;
+	if (query_params(req, keys, v, 3, &params, why) == -1) {
+		*why = "the audit log takes actor, action and limit once each";
+		goto out;
 	}
-	TAILQ_FOREACH(kv, &params, next) {
-		if (strcmp(kv->key, "actor") == 0 && actor == NULL)
-			actor = kv->value;
-		else if (strcmp(kv->key, "action") == 0 && action == NULL)
-			action = kv->value;
-		else if (strcmp(kv->key, "limit") == 0 && limit == NULL)
-			limit = kv->value;
-		else {
-			*why = "the audit log takes actor, action and limit "
-			    "once each";
-			goto out;
-		}
+	if (v[2] != NULL && (n = query_number(v[2], 1, AUDIT_LIMIT_MAX)) ==
+	    -1) {
+		*why = "limit must be a number from 1 to 1000";
+		goto out;
 	}
-	if (limit != NULL) {
-		errno = 0;
-		n = strtol(limit, &end, 10);
-		if (errno || end == limit || *end || n < 1 ||
-		    n > AUDIT_LIMIT_MAX) {
-			*why = "limit must be a number from 1 to 1000";
-			goto out;
-		}
-	}
-	if ((actor && strlen(actor) >= OCTO_NAME_MAX) ||
-	    (action && strlen(action) >= OCTO_NAME_MAX)) {
+	if ((v[0] && strlen(v[0]) >= OCTO_NAME_MAX) ||
+	    (v[1] && strlen(v[1]) >= OCTO_NAME_MAX)) {
 		*why = "actor and action are at most 63 characters";
 		goto out;
 	}
-	pack_str(p, actor ? actor : "");
-	pack_str(p, action ? action : "");
+	pack_str(p, v[0] ? v[0] : "");
+	pack_str(p, v[1] ? v[1] : "");
 	pack_u32(p, (uint32_t)n);
 	rc = 0;
 out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
+/* GET /api/runs?tentacle=ID: the runs that include that tentacle. */
+static int
+runs_query(struct evhttp_request *req, struct packer *p, const char **why)
+{
+	static const char *const keys[] = { "tentacle" };
+	const char		*v[1];
+	struct evkeyvalq	 params;
+	long long		 t = 0;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 1, &params, why) == -1 ||
+	    (v[0] != NULL && (t = query_number(v[0], 1, 1LL << 53)) == -1))
+		*why = "runs are filtered by tentacle=ID only";
+	else {
+		pack_u64(p, (uint64_t)t);
+		rc = 0;
+	}
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
+/* GET /api/runs/{id}?output=0: without the outputs (for polling). */
+static int
+run_query(struct evhttp_request *req, struct packer *p, const char **why)
+{
+	static const char *const keys[] = { "output" };
+	const char		*v[1];
+	struct evkeyvalq	 params;
+	long long		 o = 1;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 1, &params, why) == -1 ||
+	    (v[0] != NULL && (o = query_number(v[0], 0, 1)) == -1))
+		*why = "a run takes output=0 or output=1 only";
+	else {
+		pack_u8(p, (uint8_t)o);
+		rc = 0;
+	}
 	evhttp_clear_headers(&params);
 	return rc;
 }
@@ -480,11 +550,19 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 			pack_u64(p, rb.tentacles[i]);
 		free(rb.tentacles);
 		break;
+	case API_RUNS:
+		if (runs_query(req, p, why) == -1)
+			goto bad;
+		break;
+	case API_RUN:
+		pack_u64(p, id);
+		if (run_query(req, p, why) == -1)
+			goto bad;
+		break;
 	case API_TENTACLE_APPROVE:
 	case API_TENTACLE_REJECT:
 	case API_TENTACLE_REVOKE:
 	case API_TOKEN_REVOKE:
-	case API_RUN:
 	case API_TENTACLE_RESULTS:
 	case API_RESULT:
 	case API_TENTACLE_SCRIPTS:
