@@ -170,7 +170,9 @@ int	brain_request(struct event_base *, SSL_CTX *,
  * Deliver one result (link.c): the same connection and handshake to the
  * brain's commander (brain_commander_port of the enrolment) with PURPOSE_
  * RESULT, then RESULT, then wait for the RESULT_ACK naming the same job.
- * done() runs once: ok only with that acknowledgement.
+ * done() runs once: ok 1 when the RESULT_ACK says stored, -1 when it says
+ * refused for good (the spool sets the file aside, never resends it), 0
+ * for anything else (retry with backoff).
  */
 typedef void (*brain_deliver_cb)(int ok, const char *why, void *arg);
 int	brain_deliver(struct event_base *, SSL_CTX *,
