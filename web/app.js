@@ -26,7 +26,6 @@
 	const PRODUCT = 'Octopus Supervisor';
 	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
-	const RUN_DETAILS_MAX = 50;	/* runs whose jobs the history reads */
 	const FINISHED = ['done', 'failed', 'timeout', 'unreachable'];
 	/* the brain's audit actions; others it logs are added when seen */
 	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'password',
@@ -49,6 +48,8 @@
 		lastUser: '',		/* prefilled after an expiry */
 		csrf: null,
 		sessionTimeout: null,	/* seconds, from GET /api/session */
+		brainAddress: null,	/* where tentacles enrol; null: any */
+		registererPort: null,	/* its registerer's port */
 		lastActive: 0,		/* Date.now() of our last user request */
 		nextCheck: 0,
 		checking: false,
@@ -57,7 +58,7 @@
 		view: 0,		/* bumped at every route change */
 		shell: null,		/* {main, nav} while logged in */
 		tentacles: [],		/* last GET /api/tentacles */
-		runCache: new Map(),	/* finished runs' details, by ID */
+		runCache: new Map(),	/* runs' script and author, by ID */
 		selection: new Set(),	/* fleet table: chosen tentacle IDs */
 		flash: null,		/* notice for the next view */
 	};
@@ -351,33 +352,41 @@
 
 	/*
 	 * A job's outcome: compliant (exit 0), findings (exit 1), error
-	 * (any other exit status, a signal, a time-out, a script that could
-	 * not run, a host that could not be reached), or still in progress.
+	 * (any other exit status, a signal; or the job failed or timed
+	 * out), unreachable, or still in progress (queued, sent, running).
+	 * The label is the job's state when the script gave no verdict.
 	 */
 	function outcome(result, jobState, message) {
 		if (result === null || result === undefined) {
 			switch (jobState) {
 			case 'failed':
-				return {key: 'error', label: 'error',
-				    kind: 'err', why: message || 'could not run'};
+				return {key: 'error', label: 'failed',
+				    kind: 'err', why: message ||
+				    'the tentacle could not run it'};
 			case 'timeout':
-				return {key: 'error', label: 'timed out',
-				    kind: 'err', why: message};
+				return {key: 'error', label: 'timeout',
+				    kind: 'err', why: message ||
+				    'killed at the time limit'};
 			case 'unreachable':
 				return {key: 'unreachable',
 				    label: 'unreachable', kind: 'err',
-				    why: message};
+				    why: message ||
+				    'the tentacle could not be reached'};
+			case 'done':
+				return {key: 'error', label: 'no result',
+				    kind: 'err', why: message};
 			default:
 				return {key: 'progress',
 				    label: jobState || 'queued',
-				    kind: 'info', why: message};
+				    kind: 'info', why: message ||
+				    (STATE_TEXT[jobState] || '')};
 			}
 		}
 		if (result.outcome === 'timeout')
-			return {key: 'error', label: 'timed out', kind: 'err',
+			return {key: 'error', label: 'timeout', kind: 'err',
 			    why: 'killed at the time limit'};
 		if (result.outcome === 'failed')
-			return {key: 'error', label: 'error', kind: 'err',
+			return {key: 'error', label: 'failed', kind: 'err',
 			    why: 'the script could not run'};
 		if (result.signal !== null && result.signal !== undefined)
 			return {key: 'error', label: 'error', kind: 'err',
@@ -825,9 +834,13 @@
 		return document.getElementById('app');
 	}
 
+	/* state.timers: intervals, or functions that clean up */
 	function stopTimers() {
 		for (const t of state.timers)
-			clearInterval(t);
+			if (typeof t === 'function')
+				t();
+			else
+				clearInterval(t);
 		state.timers = [];
 	}
 
@@ -1001,11 +1014,20 @@
 		return e.message;
 	}
 
+	/* What GET /api/session tells besides the user. */
+	function sessionFacts(s) {
+		state.sessionTimeout = s.session_timeout || null;
+		state.brainAddress = typeof s.brain_address === 'string' &&
+		    s.brain_address !== '' ? s.brain_address : null;
+		state.registererPort = Number.isInteger(s.registerer_port) ?
+		    s.registerer_port : null;
+	}
+
 	async function loadSession() {
 		try {
 			const s = await api('GET', '/api/session', undefined,
 			    {auth: true});
-			state.sessionTimeout = s.session_timeout || null;
+			sessionFacts(s);
 			if (s.csrf)
 				state.csrf = s.csrf;
 			if (s.user)
@@ -1491,8 +1513,9 @@
 				const t = r && r.tentacle ? r.tentacle : {};
 				setNotice(out, 'Enrolled ' + (t.hostname ||
 				    body.address) + (t.id ? ' as tentacle ' +
-				    t.id : '') + '. It is accepted and ' +
-				    'will be checked at the next keepalive.',
+				    t.id : '') + '. It is accepted; its ' +
+				    'facts and scripts arrive within a few ' +
+				    'seconds.',
 				    'success');
 				addr.value = '';
 				port.value = '';
@@ -1543,8 +1566,9 @@
 			    () => runNow(s.name))} : null,
 		].filter(c => c), key: s => s.name + ' ' + s.sha256,
 		    sortCol: 0, caption: 'Scripts of this tentacle',
-		    empty: 'No script reported yet (scripts are listed at ' +
-		    'the next keepalive).'});
+		    empty: 'No script reported yet: a host just enrolled ' +
+		    'reports its scripts within a few seconds, others at ' +
+		    'each keepalive.'});
 		const runStatus = notice(null);
 		const hist = historyPanel(id);
 		let tentacle = null;
@@ -1789,7 +1813,10 @@
 
 		return {
 			node: cardWithHead('Result history',
-			    el('div', {class: 'head-tools'}, compareBtn),
+			    el('div', {class: 'head-tools'},
+				link('#/runs?host=' + tid, 'Runs on this host',
+				    {class: 'small', id: 'history-runs'}),
+				compareBtn),
 			    status,
 			    el('div', {class: 'toolbar'},
 				field('Script', scriptFilter), hint),
@@ -1901,9 +1928,14 @@
 		function fillScripts() {
 			clear(scriptList);
 			if (scripts.length === 0) {
-				scriptList.appendChild(el('p', {class: 'muted'},
-				    'No script known yet: tentacles report ' +
-				    'their scripts at each keepalive.'));
+				scriptList.appendChild(el('p', {class: 'muted',
+				    id: 'no-script'}, accepted.length === 0 ?
+				    'No script known yet: there is no accepted ' +
+				    'host. Add or approve one in the Fleet.' :
+				    'No script known yet: a host just enrolled ' +
+				    'reports its scripts within a few seconds ' +
+				    '(this list refreshes by itself), others at ' +
+				    'their next keepalive.'));
 				return;
 			}
 			for (const s of scripts) {
@@ -2059,56 +2091,134 @@
 
 	/* ------------------------------------------------------- runs */
 
-	/* A run's details: finished ones are cached for good. */
-	async function runDetails(id, background) {
+	/* A run's script and creator (for titles): cached, without the
+	 * outputs. */
+	async function runInfo(id, background) {
 		const c = state.runCache.get(id);
 		if (c)
 			return c;
-		const r = await api('GET', '/api/runs/' + id, undefined,
-		    {background: background});
-		if (r.jobs && r.jobs.length && r.jobs.every(isFinished))
-			state.runCache.set(id, r);
-		return r;
+		const r = await api('GET', '/api/runs/' + id + '?output=0',
+		    undefined, {background: background});
+		const info = {id: r.id, script: r.script,
+		    created_at: r.created_at, created_by: r.created_by};
+		state.runCache.set(id, info);
+		return info;
 	}
 
-	function runSummary(jobs) {
-		const counts = {compliant: 0, findings: 0, error: 0,
-		    unreachable: 0, progress: 0};
-		for (const j of jobs)
-			counts[outcome(j.result, j.state, j.message).key] += 1;
-		return counts;
+	const JOB_STATES = ['queued', 'sent', 'running', 'done', 'failed',
+	    'timeout', 'unreachable'];
+	const PENDING_STATES = ['queued', 'sent', 'running'];
+
+	/*
+	 * A run at a glance, as the brain's "summary" gives it: jobs,
+	 * states {queued, sent, running, done, failed, timeout,
+	 * unreachable}, finished, compliant, findings, errors (a script
+	 * that exited with another status or a signal, or a job that
+	 * failed, timed out or found its host unreachable). Made from the
+	 * jobs when the brain sent none.
+	 */
+	function runSummary(run) {
+		if (run.summary && run.summary.states)
+			return run.summary;
+		const jobs = run.jobs || [];
+		const s = {jobs: jobs.length, states: {}, finished: 0,
+		    compliant: 0, findings: 0, errors: 0};
+		for (const st of JOB_STATES)
+			s.states[st] = 0;
+		for (const j of jobs) {
+			s.states[j.state] = (s.states[j.state] || 0) + 1;
+			if (!isFinished(j))
+				continue;
+			s.finished += 1;
+			const k = outcome(j.result, j.state, j.message).key;
+			if (k === 'compliant')
+				s.compliant += 1;
+			else if (k === 'findings')
+				s.findings += 1;
+			else
+				s.errors += 1;
+		}
+		return s;
 	}
 
-	function summaryBadges(counts) {
+	/* The summary's counts the badges show: unreachable hosts apart
+	 * from the other errors, unfinished jobs by state. */
+	function summaryCounts(s) {
+		const st = s.states || {};
+		const n = k => Number(st[k]) || 0;
+		return {compliant: s.compliant || 0, findings: s.findings || 0,
+		    error: Math.max(0, (s.errors || 0) - n('unreachable')),
+		    unreachable: n('unreachable'), queued: n('queued'),
+		    sent: n('sent'), running: n('running'),
+		    progress: Math.max(0, (s.jobs || 0) - (s.finished || 0))};
+	}
+
+	function summaryBadges(s) {
+		const counts = summaryCounts(s);
 		const out = el('span', {class: 'summary'});
-		const parts = [['compliant', 'compliant', 'ok'],
-		    ['findings', 'findings', 'warn'], ['error', 'error', 'err'],
-		    ['unreachable', 'unreachable', 'err'],
-		    ['progress', 'in progress', 'info']];
-		for (const [k, label, kind] of parts)
+		const parts = [['compliant', 'compliant', 'ok',
+		    'exit status 0'],
+		    ['findings', 'findings', 'warn', 'exit status 1'],
+		    ['error', 'error', 'err', 'another exit status, a ' +
+			'signal, or the job failed or timed out'],
+		    ['unreachable', 'unreachable', 'err',
+			'the host could not be reached'],
+		    ['running', 'running', 'info',
+			'the tentacle is running the script'],
+		    ['sent', 'sent', 'info',
+			'handed to the commander, not yet acknowledged'],
+		    ['queued', 'queued', 'info', 'not yet sent']];
+		for (const [k, label, kind, why] of parts)
 			if (counts[k])
-				out.appendChild(badge(counts[k] + ' ' +
-				    (k === 'error' && counts[k] > 1 ? 'errors' :
-				    label), kind, 'outcome-' + k));
+				out.appendChild(el('span', {class: 'badge badge-' +
+				    kind + ' outcome-' + k, title: why},
+				    counts[k] + ' ' + (k === 'error' &&
+				    counts[k] > 1 ? 'errors' : label)));
+		/* a brain that does not count sent/running apart */
+		const shown = counts.queued + counts.sent + counts.running;
+		if (counts.progress > shown)
+			out.appendChild(badge((counts.progress - shown) +
+			    ' in progress', 'info', 'outcome-progress'));
 		return out;
+	}
+
+	/* The outcome filter of the run history, on a run's summary. */
+	const RUN_OUTCOMES = [['', 'Any outcome'],
+	    ['progress', 'In progress'], ['compliant', 'All compliant'],
+	    ['findings', 'With findings'], ['error', 'With errors'],
+	    ['unreachable', 'With unreachable hosts']];
+	function runHasOutcome(s, want) {
+		const c = summaryCounts(s);
+		switch (want) {
+		case '':
+			return true;
+		case 'progress':
+			return c.progress > 0;
+		case 'compliant':
+			return s.jobs > 0 && c.compliant === s.jobs;
+		default:
+			return c[want] > 0;
+		}
 	}
 
 	function runsView(params, query) {
 		const status = notice(null);
 		const updated = updatedLine();
-		const hostFilter = select([['', 'All hosts']],
-		    query.get('host') || '', {id: 'runs-host'});
-		const scriptFilter = select([['', 'All scripts']],
-		    query.get('script') || '', {id: 'runs-script'});
-		const statusFilter = select([['', 'Any outcome'],
-		    ['progress', 'In progress'], ['compliant',
-		    'All compliant'], ['findings', 'With findings'],
-		    ['error', 'With errors'], ['unreachable',
-		    'With unreachable hosts']], query.get('status') || '',
-		    {id: 'runs-status'});
-		const note = el('p', {class: 'muted small'});
+		/* the filters asked for in the address are options at once */
+		const askedHost = /^\d+$/.test(query.get('host') || '') ?
+		    query.get('host') : '';
+		const askedScript = query.get('script') || '';
+		const hostFilter = select([['', 'All hosts']].concat(askedHost ?
+		    [[askedHost, hostName(Number(askedHost))]] : []),
+		    askedHost, {id: 'runs-host'});
+		const scriptFilter = select([['', 'All scripts']].concat(
+		    askedScript ? [[askedScript, askedScript]] : []),
+		    askedScript, {id: 'runs-script'});
+		const statusFilter = select(RUN_OUTCOMES,
+		    query.get('status') || '', {id: 'runs-status'});
+		const note = el('p', {class: 'muted small', id: 'runs-note'});
 		let runs = [];
-		const details = new Map();
+		let runsHost = '';	/* the host filter runs was asked with */
 
 		const table = dataTable({columns: [
 		    {label: 'Run', class: 'num', sort: r => -r.id,
@@ -2120,14 +2230,13 @@
 			cell: r => timeEl(r.created_at, false)},
 		    {label: 'By', hideSmall: true, sort: r => r.created_by,
 			cell: r => r.created_by},
-		    {label: 'Hosts', class: 'num', cell: r =>
-			r.finished + '/' + r.jobs},
-		    {label: 'Outcome', cell: r => {
-			const d = details.get(r.id);
-			return d ? summaryBadges(runSummary(d.jobs)) :
-			    r.finished < r.jobs ? badge('in progress', 'info') :
-			    '…';
+		    {label: 'Hosts', class: 'num', cell: r => {
+			const s = runSummary(r);
+			return el('span', {title: s.finished + ' of ' +
+			    plural(s.jobs, 'host') + ' finished'},
+			    s.finished + '/' + s.jobs);
 		    }},
+		    {label: 'Outcome', cell: r => summaryBadges(runSummary(r))},
 		], key: r => r.id, sortCol: 0, caption: 'Runs',
 		    empty: 'No run matches.'});
 		table.table.id = 'runs-table';
@@ -2136,28 +2245,18 @@
 			if (scriptFilter.value && r.script !==
 			    scriptFilter.value)
 				return false;
-			const host = Number(hostFilter.value);
-			const st = statusFilter.value;
-			if (!host && !st)
-				return true;
-			const d = details.get(r.id);
-			if (!d)
-				return st === 'progress' && r.finished < r.jobs;
-			if (host && !d.jobs.some(j => j.tentacle === host))
-				return false;
-			if (!st)
-				return true;
-			const jobs = host ? d.jobs.filter(j =>
-			    j.tentacle === host) : d.jobs;
-			const c = runSummary(jobs);
-			if (st === 'compliant')
-				return c.compliant === jobs.length;
-			return c[st] > 0;
+			return runHasOutcome(runSummary(r), statusFilter.value);
 		}
 
 		const viewNo = state.view;
 		function fill() {
 			table.update(runs.filter(matches));
+			setText(note, [runs.length >= 500 ? 'The 500 most ' +
+			    'recent runs' + (hostFilter.value ? ' of this ' +
+			    'host' : '') + ' are shown.' : '',
+			    hostFilter.value && statusFilter.value ? 'The ' +
+			    'outcome is that of the whole run, all its ' +
+			    'hosts.' : ''].filter(x => x).join(' '));
 			if (state.view !== viewNo)
 				return;	/* left: the address is another view's */
 			const q = new URLSearchParams();
@@ -2186,61 +2285,54 @@
 			sel.value = cur;
 			if (sel.value !== cur) {
 				/* keep a value asked for in the address */
-				sel.appendChild(el('option', {value: cur}, cur));
+				sel.appendChild(el('option', {value: cur},
+				    sel === hostFilter ? hostName(Number(cur)) :
+				    cur));
 				sel.value = cur;
 			}
 		}
 
 		async function refresh(background) {
 			await guarded(status, async function () {
+				/* the brain picks the runs of a host */
+				const host = hostFilter.value;
 				const [rr, tr] = await Promise.all([
-				    api('GET', '/api/runs', undefined,
-					{background: background}),
+				    api('GET', '/api/runs' + (host ?
+					'?tentacle=' + encodeURIComponent(host) :
+					''), undefined, {background: background}),
 				    api('GET', '/api/tentacles', undefined,
 					{background: true})]);
+				if (host !== hostFilter.value)
+					return;	/* changed meanwhile: asked again */
 				runs = rr.runs || [];
+				runsHost = host;
 				state.tentacles = tr.tentacles || [];
-				syncOptions(scriptFilter, Array.from(new Set(
-				    runs.map(r => r.script))).sort().map(s =>
-				    [s, s]));
+				const scripts = new Set(runs.map(r => r.script));
+				if (scriptFilter.value)
+					scripts.add(scriptFilter.value);
+				syncOptions(scriptFilter, Array.from(scripts)
+				    .sort().map(s => [s, s]));
 				const hosts = new Map();
 				for (const t of state.tentacles)
 					hosts.set(t.id, t.hostname);
 				syncOptions(hostFilter, Array.from(hosts)
 				    .sort((a, b) => a[1].localeCompare(b[1]))
 				    .map(([i, h]) => [String(i), h]));
-				/* the jobs of the newest runs, a few at once */
-				const recent = runs.slice(0, RUN_DETAILS_MAX);
-				const todo = recent.filter(r => {
-					const d = details.get(r.id);
-					return !d || !d.jobs.every(isFinished) ||
-					    d.jobs.length !== r.jobs;
-				});
-				let i = 0;
-				async function worker() {
-					while (i < todo.length) {
-						const r = todo[i++];
-						try {
-							details.set(r.id,
-							    await runDetails(
-							    r.id, true));
-						} catch (e) {
-							if (e.status === 401)
-								throw e;
-						}
-					}
-				}
-				await Promise.all([worker(), worker(), worker(),
-				    worker()]);
-				setText(note, runs.length > RUN_DETAILS_MAX ?
-				    'The host and outcome filters look at the ' +
-				    RUN_DETAILS_MAX + ' most recent runs.' : '');
 				fill();
 				touch(updated);
 			}, 'Runs unavailable');
 		}
 
-		for (const s of [hostFilter, scriptFilter, statusFilter])
+		let tick = null;
+		hostFilter.addEventListener('change', function () {
+			/* the rows of another host are not shown meanwhile */
+			if (hostFilter.value !== runsHost) {
+				runs = [];
+				fill();
+			}
+			tick(false);
+		});
+		for (const s of [scriptFilter, statusFilter])
 			s.addEventListener('change', fill);
 
 		const node = el('div', {class: 'stack'},
@@ -2255,7 +2347,7 @@
 			    field('Outcome', statusFilter)),
 			note, table.node));
 		return {title: 'Runs', node: node, start: function () {
-			const tick = poll(REFRESH_MS, refresh);
+			tick = poll(REFRESH_MS, refresh);
 			tick(false);
 		}};
 	}
@@ -2322,6 +2414,28 @@
 		});
 	}
 
+	/* What a job's state means, in the words used everywhere. */
+	const STATE_TEXT = {
+		queued: 'Queued: waiting to be sent to the tentacle.',
+		sent: 'Sent: handed to the commander, waiting for the ' +
+		    'tentacle to acknowledge.',
+		running: 'Running: the tentacle acknowledged and runs the ' +
+		    'script.',
+		done: 'Done: the script ran.',
+		failed: 'Failed: the tentacle could not run the script.',
+		timeout: 'Timeout: the script was killed at the tentacle\'s ' +
+		    'time limit.',
+		unreachable: 'Unreachable: the brain could not reach the ' +
+		    'tentacle.',
+	};
+
+	/*
+	 * One run, live. The run is polled without its outputs
+	 * (GET /api/runs/ID?output=0); a job's output is fetched
+	 * (GET /api/results/ID) when its card comes into view, or as soon
+	 * as the job finishes while the page watches: results as they
+	 * arrive, and a run of a thousand hosts costs what is looked at.
+	 */
 	function runView([id]) {
 		const status = notice(null);
 		const head = el('div', {class: 'run-head'});
@@ -2334,16 +2448,39 @@
 		const jobsBox = el('div', {class: 'jobs', id: 'jobs'});
 		const show = select([['', 'All hosts'], ['problems',
 		    'Findings and errors only']], '', {id: 'jobs-show'});
-		const cards = new Map();
+		const cards = new Map();	/* job ID -> card */
+		const outputs = new Map();	/* result ID -> full result */
+		const loading = new Set();	/* result IDs being fetched */
+		const queue = [];		/* cards whose output to fetch */
+		let fetching = 0;
 		let run = null;
+		const viewNo = state.view;
+		const observer = 'IntersectionObserver' in window ?
+		    new IntersectionObserver(function (entries) {
+			for (const e of entries) {
+				const c = e.target.octoCard;
+				if (!c)
+					continue;
+				c.inView = e.isIntersecting;
+				if (c.inView)
+					wantOutput(c);
+			}
+		    }, {rootMargin: '600px 0px'}) : null;
 
 		function jobCard(job) {
 			const c = {
 			    badge: el('span'),
 			    meta: el('div', {class: 'job-meta small'}),
+			    message: el('p', {class: 'job-message notice ' +
+				'notice-error', hidden: true}),
 			    body: el('div', {class: 'job-body'}),
 			    note: notice(null),
 			    key: null,
+			    job: job,
+			    inView: observer === null,
+			    /* finished while this page watched: its output
+			     * is fetched at once */
+			    watched: false,
 			};
 			c.node = el('article', {class: 'job card',
 			    dataset: {tentacle: job.tentacle}},
@@ -2352,62 +2489,119 @@
 				    link('#/tentacle/' + job.tentacle,
 					job.hostname)),
 				c.badge),
-			    c.meta, c.note, c.body);
+			    c.meta, c.message, c.note, c.body);
+			c.node.octoCard = c;
+			if (observer)
+				observer.observe(c.node);
 			return c;
 		}
 
+		function outputSlot(c, text) {
+			return el('div', {class: 'output-slot'},
+			    el('p', {class: 'muted small output-loading'}, text));
+		}
+
 		function fillJob(c, job) {
+			c.job = job;
 			const o = outcome(job.result, job.state, job.message);
 			/* only what changed: an open output keeps its scroll */
 			const key = job.state + ':' + (job.result ?
 			    job.result.id : '') + ':' + (job.message || '');
 			if (c.key === key)
 				return;
+			if (c.key !== null && isFinished(job) && job.result)
+				c.watched = true;
 			c.key = key;
 			c.node.dataset.outcome = o.key;
+			c.node.dataset.state = job.state;
 			replace(c.badge, outcomeBadge(o));
+			setText(c.message, job.message || '');
+			c.message.hidden = !job.message;
 			const r = job.result;
 			if (r) {
+				c.node.dataset.result = r.id;
 				replace(c.meta,
 				    el('span', null, 'Started ',
 					timeEl(r.started_at, false)),
 				    el('span', null, 'Duration ',
 					fmtDuration(r.duration_ms)),
 				    el('span', null, o.why || ''));
-				replace(c.body, outputBlock(r),
+				c.slot = outputs.has(r.id) ?
+				    el('div', {class: 'output-slot'},
+					outputBlock(outputs.get(r.id))) :
+				    outputSlot(c, 'Output not loaded yet…');
+				replace(c.body, c.slot,
 				    el('div', {class: 'job-actions'},
 					link('#/results/' + r.id, 'Full result',
 					    {class: 'small'}),
 					compareButton(job.tentacle, run.script,
 					    r.id, c.note)));
+				wantOutput(c);
 			} else {
-				replace(c.meta, el('span', null,
-				    isFinished(job) ? (job.message ||
-				    'No result.') : stateText(job.state)));
+				delete c.node.dataset.result;
+				c.slot = null;
+				replace(c.meta, el('span', {class: 'job-state'},
+				    STATE_TEXT[job.state] || job.state));
 				clear(c.body);
 			}
 		}
 
-		function stateText(s) {
-			return {queued: 'Waiting to be sent…',
-			    sent: 'Order sent; the script is running…',
-			    running: 'Running…'}[s] || s;
+		/* Fetch the output of a card's result if it is wanted now. */
+		function wantOutput(c) {
+			const r = c.job.result;
+			if (!r || outputs.has(r.id) || loading.has(r.id) ||
+			    !(c.inView || c.watched) || c.node.hidden)
+				return;
+			loading.add(r.id);
+			queue.push(c);
+			pump();
+		}
+
+		function pump() {
+			while (fetching < 4 && queue.length) {
+				const c = queue.shift();
+				const rid = c.job.result ? c.job.result.id : null;
+				if (rid === null) {
+					continue;
+				}
+				fetching += 1;
+				api('GET', '/api/results/' + rid, undefined,
+				    {background: true}).then(function (r) {
+					outputs.set(rid, r);
+					if (state.view === viewNo && c.slot &&
+					    c.job.result && c.job.result.id ===
+					    rid)
+						replace(c.slot, outputBlock(r));
+				}, function (e) {
+					if (e.status !== 401 && c.slot &&
+					    state.view === viewNo)
+						replace(c.slot, el('p', {class:
+						    'muted small'}, 'The output ' +
+						    'could not be loaded: ' +
+						    errorText(e)));
+				}).finally(function () {
+					loading.delete(rid);
+					fetching -= 1;
+					if (state.view === viewNo)
+						pump();
+				});
+			}
 		}
 
 		function fill() {
 			const jobs = run.jobs || [];
-			const done = jobs.filter(isFinished).length;
-			const counts = runSummary(jobs);
-			progress.setAttribute('aria-valuemax', jobs.length);
+			const s = runSummary(run);
+			const done = s.finished;
+			progress.setAttribute('aria-valuemax', s.jobs);
 			progress.setAttribute('aria-valuenow', done);
-			progress.firstChild.style.width = (jobs.length ?
-			    Math.round(100 * done / jobs.length) : 100) + '%';
+			progress.firstChild.style.width = (s.jobs ?
+			    Math.round(100 * done / s.jobs) : 100) + '%';
 			progress.classList.toggle('progress-done',
-			    done === jobs.length);
+			    done === s.jobs);
 			replace(progressText, el('span', {class:
 			    'progress-count'}, done + ' of ' +
-			    plural(jobs.length, 'host') + ' finished'),
-			    summaryBadges(counts));
+			    plural(s.jobs, 'host') + ' finished'),
+			    summaryBadges(s));
 			const wanted = show.value;
 			for (const job of jobs) {
 				let c = cards.get(job.id);
@@ -2416,10 +2610,11 @@
 					cards.set(job.id, c);
 					jobsBox.appendChild(c.node);
 				}
-				fillJob(c, job);
-				const o = c.node.dataset.outcome;
+				const o = outcome(job.result, job.state,
+				    job.message);
 				c.node.hidden = wanted === 'problems' &&
-				    o === 'compliant';
+				    o.key === 'compliant';
+				fillJob(c, job);
 			}
 		}
 
@@ -2441,21 +2636,39 @@
 			focusFirst(head);
 		}
 
-		let timer = null;
 		async function refresh(background) {
 			await guarded(status, async function () {
-				run = await runDetails(id, background);
+				const r = await api('GET', '/api/runs/' + id +
+				    '?output=0', undefined,
+				    {background: background});
+				if (state.view !== viewNo)
+					return;
+				run = r;
 				fillHead();
 				fill();
-				if (run.jobs.every(isFinished) && timer !==
-				    null) {
-					clearInterval(timer);
-					timer = null;
-				}
 			});
 		}
 
-		show.addEventListener('change', fill);
+		/* How many beats of RUN_REFRESH_MS until the next poll. */
+		function period() {
+			if (run === null)
+				return 1;
+			const jobs = run.jobs || [];
+			if (!jobs.every(isFinished))
+				/* a big run's list is longer: less often */
+				return Math.ceil(jobs.length / 250);
+			/* a job failed as lost still gets its result if the
+			 * tentacle spooled one: keep an eye on it */
+			if (jobs.some(j => j.state === 'failed' && j.message))
+				return 5;
+			return 0;
+		}
+
+		show.addEventListener('change', function () {
+			fill();
+			for (const c of cards.values())
+				wantOutput(c);
+		});
 		const node = el('div', {class: 'stack'},
 		    head, status,
 		    el('div', {class: 'card progress-card'}, progressText,
@@ -2463,9 +2676,7 @@
 			    field('Show', show))),
 		    jobsBox);
 		replace(head, pageHead('Run #' + id, [['#/runs', 'Runs']]));
-		const viewNo = state.view;
 		return {title: 'Run #' + id, node: node, start: function () {
-			/* fast while it runs; stops once every job ended */
 			let busy = false;
 			const tick = async bg => {
 				if (busy || state.view !== viewNo)
@@ -2477,17 +2688,17 @@
 					busy = false;
 				}
 			};
-			/* a run's JSON holds every output: on a big run,
-			 * ask less often (every 50 hosts, one more second) */
 			let beat = 0;
-			timer = setInterval(() => {
-				const every = run ? Math.ceil(run.jobs.length /
-				    50) : 1;
+			const timer = setInterval(() => {
+				const every = period();
 				beat += 1;
-				if (!document.hidden && beat % every === 0)
+				if (every > 0 && !document.hidden &&
+				    beat % every === 0)
 					tick(true);
 			}, RUN_REFRESH_MS);
 			state.timers.push(timer);
+			if (observer)
+				state.timers.push(() => observer.disconnect());
 			tick(false);
 		}};
 	}
@@ -2502,7 +2713,7 @@
 				const r = await api('GET', '/api/results/' + id);
 				let script = '';
 				try {
-					script = (await runDetails(r.run)).script;
+					script = (await runInfo(r.run)).script;
 				} catch (e) {
 					if (e.status === 401)
 						throw e;
@@ -2589,8 +2800,8 @@
 				    [ra, rb] : [rb, ra];
 				let sa = '', sb = '';
 				try {
-					sa = (await runDetails(old.run)).script;
-					sb = (await runDetails(neu.run)).script;
+					sa = (await runInfo(old.run)).script;
+					sb = (await runInfo(neu.run)).script;
 				} catch (e) {
 					if (e.status === 401)
 						throw e;
@@ -2672,10 +2883,48 @@
 
 	/* ----------------------------------------------------- tokens */
 
+	/*
+	 * The address tentacles enrol with: the brain's listen_address
+	 * (GET /api/session). When the brain listens on every address it
+	 * cannot tell which one a host reaches; the host this page was
+	 * loaded from is the best guess then, and the page says so.
+	 */
 	function brainHost() {
-		/* the tentacle-facing address is not in the API: the host
-		 * this page was loaded from is the best guess */
-		return location.hostname.replace(/^\[(.*)\]$/, '$1');
+		if (state.brainAddress)
+			return {host: state.brainAddress, guessed: false};
+		return {host: location.hostname.replace(/^\[(.*)\]$/, '$1'),
+		    guessed: true};
+	}
+
+	/* What the token card says about the -b address and the port. */
+	function brainHostNotes(bh, token) {
+		const notes = [];
+		if (bh.guessed)
+			notes.push(el('p', {class: 'notice notice-warning',
+			    id: 'token-address-note'},
+			    'The brain listens on every address, so it cannot ' +
+			    'tell which one the host reaches: ' + bh.host +
+			    ' is the address this page was opened with. ' +
+			    'Replace it with the brain\'s address as the host ' +
+			    'sees it if it differs.'));
+		else
+			notes.push(el('p', {class: 'muted small',
+			    id: 'token-address-note'},
+			    bh.host + ' is the address the brain accepts ' +
+			    'enrolments on.'));
+		if (state.registererPort !== null &&
+		    state.registererPort !== 6000)
+			notes.push(el('p', {class: 'notice notice-warning',
+			    id: 'token-port-note'},
+			    'This brain takes enrolments on port ' +
+			    state.registererPort + ', not 6000: set ' +
+			    'brain_registerer_port = ' + state.registererPort +
+			    ' in the host\'s octoTentacle configuration first.'));
+		notes.push(el('p', {class: 'muted small'},
+		    'To keep the token out of the process list: ',
+		    el('code', null, 'echo ' + token + ' | octoTentacle -b ' +
+		    bh.host + ' -t -')));
+		return notes;
 	}
 
 	function tokensView() {
@@ -2731,7 +2980,8 @@
 				const t = await api('POST', '/api/tokens',
 				    {expires_in: Number(expires.value),
 				    uses: Number(uses.value)});
-				const cmd = 'octoTentacle -b ' + brainHost() +
+				const bh = brainHost();
+				const cmd = 'octoTentacle -b ' + bh.host +
 				    ' -t ' + t.token;
 				const cmdPre = el('pre', {class: 'command',
 				    id: 'token-command', tabindex: '0'}, cmd);
@@ -2748,14 +2998,7 @@
 					fmtTime(t.expires_at) + '.'),
 				    el('div', {class: 'command-row'}, cmdPre,
 					copyButton(() => cmd, 'Copy command')),
-				    el('p', {class: 'muted small'},
-					'The address after -b is the one this ' +
-					'page was opened with; use the ' +
-					'brain\'s address as the host sees ' +
-					'it if it differs. To keep the token ' +
-					'out of the process list: echo TOKEN | ' +
-					'octoTentacle -b ' + brainHost() +
-					' -t -'),
+				    brainHostNotes(bh, 'TOKEN'),
 				    el('div', {class: 'command-row'},
 					el('code', {class: 'token',
 					    id: 'token-value'}, t.token),
@@ -3162,7 +3405,7 @@
 			    {auth: true});
 			state.user = s.user;
 			state.csrf = s.csrf;
-			state.sessionTimeout = s.session_timeout || null;
+			sessionFacts(s);
 			state.lastActive = Date.now();
 			showShell();
 		} catch (e) {

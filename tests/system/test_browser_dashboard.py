@@ -12,6 +12,7 @@ Run:  make BUILD=build/web
 
 import os
 import re
+import signal
 
 import pytest
 
@@ -20,7 +21,7 @@ import octotest
 from octotest import Tentacle, wait_for
 from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin)
-from test_runs import add_script
+from test_runs import add_script, run_and_wait
 
 # The sanitizer build runs the same brain code under the same API tests;
 # a browser on top would only double the time of the suite.
@@ -30,6 +31,7 @@ if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
 
 XSS = "<img src=x onerror=alert(1)>"
 FAST = {"io_timeout": 2, "keepalive_interval": 1, "login_attempts": 1000}
+SLOW_SCRIPT_S = 3       # long enough for the page to see it running
 
 
 # ------------------------------------------------------------------ fixtures
@@ -73,8 +75,8 @@ class Fleet:
 def fleet(request, tmp_path_factory):
     """A brain (keepalive every second) with two tentacles enrolled by
     token, alpha-web (127.0.0.2) and bravo-db (127.0.0.3), each with the
-    scripts hello, findings, xss and state (prints a file the test can
-    change)."""
+    scripts hello, findings, xss, state (prints a file the test can
+    change) and slow (sleeps, then prints)."""
     if not octotest.TENTACLE_BIN.exists():
         pytest.fail("%s not built" % octotest.TENTACLE_BIN, pytrace=False)
     d = tmp_path_factory.mktemp("browser_fleet")
@@ -92,6 +94,8 @@ def fleet(request, tmp_path_factory):
         add_script(t, "xss", "printf '%%s\\n' '%s'" % XSS)
         (t.dir / "state.txt").write_text("first line\n")
         add_script(t, "state", "cat %s" % (t.dir / "state.txt"))
+        add_script(t, "slow", "sleep %d\necho slow done on %s"
+                   % (SLOW_SCRIPT_S, name))
         ids[name] = int(enrol_self(t, b, make_token(admin)["token"])["id"])
 
     def scripts_known():
@@ -100,7 +104,7 @@ def fleet(request, tmp_path_factory):
         for x in admin.get("/api/scripts").json()["scripts"]:
             have.setdefault(x["name"], set()).update(x["tentacles"])
         return all(have.get(n) == set(ids.values())
-                   for n in ("hello", "findings", "xss", "state"))
+                   for n in ("hello", "findings", "xss", "state", "slow"))
     wait_for(scripts_known, 30, 0.2, "both tentacles' scripts listed")
     return Fleet(b, admin, ids)
 
@@ -130,6 +134,24 @@ def run_page_id(b):
 def job_card(b, tid, outcome):
     return b.visible('article.job[data-tentacle="%d"][data-outcome="%s"]'
                      % (tid, outcome))
+
+
+def record_fetches(b):
+    """From now on the page notes the address of every fetch() it makes
+    (window.octoFetched); fetched(b) returns them."""
+    b.driver.execute_script("""
+        if (!window.octoFetched) {
+            window.octoFetched = [];
+            const real = window.fetch;
+            window.fetch = function (url, init) {
+                window.octoFetched.push(String(url));
+                return real.call(this, url, init);
+            };
+        }""")
+
+
+def fetched(b):
+    return b.driver.execute_script("return window.octoFetched.slice();")
 
 
 def add_user(fleet, name, password, role):
@@ -552,3 +574,137 @@ def test_operator_runs_but_does_not_administer_and_changes_password(
     b.go("#/runs")
     b.visible("#new-run")
     assert fleet.admin.delete("/api/users/oscar").status == 200
+
+
+# ------------------------------------------- the dashboard's newer API calls
+
+def test_token_command_names_the_brain_address(brain_factory, chrome):
+    """The command to paste on a host names the address the brain takes
+    enrolments on (GET /api/session's brain_address), not the address
+    the page was opened with; when the brain listens on every address
+    the page falls back to its own host and says so. A registerer port
+    other than 6000 is pointed out."""
+    brain = brain_factory(dict(FAST, listen_address="127.0.0.9"))
+    b = chrome(brain)
+    b.login("admin", brain.password, "#/tokens")
+    b.click(b.visible("#token-create"))
+    cmd = b.visible("#token-command").text
+    assert re.fullmatch(r"octoTentacle -b 127\.0\.0\.9 -t [0-9a-f]{96}",
+                        cmd), cmd
+    assert "127.0.0.9 is the address" in b.css("#token-address-note").text
+    assert "brain_registerer_port = %d" % brain.registerer_port in \
+        b.css("#token-port-note").text
+    b.shoot("token-brain-address")
+
+    anywhere = brain_factory(dict(FAST, listen_address="0.0.0.0"))
+    c = chrome(anywhere)
+    c.login("admin", anywhere.password, "#/tokens")
+    c.click(c.visible("#token-create"))
+    cmd = c.visible("#token-command").text
+    assert re.fullmatch(r"octoTentacle -b 127\.0\.0\.1 -t [0-9a-f]{96}",
+                        cmd), cmd
+    assert "listens on every address" in \
+        c.css("#token-address-note").text
+    c.shoot("token-any-address")
+
+
+def test_history_filtered_by_host_asks_the_brain(fleet, chrome):
+    """The run history's host filter is GET /api/runs?tentacle=ID; the
+    outcome filter works on each run's summary."""
+    alpha, bravo = fleet.ids["alpha-web"], fleet.ids["bravo-db"]
+    only_alpha = run_and_wait(fleet.admin, "hello", [alpha])["id"]
+    only_bravo = run_and_wait(fleet.admin, "findings", [bravo])["id"]
+    b = chrome(fleet.brain)
+    b.login("admin", fleet.brain.password, "#/runs")
+    row(b, "#runs-table", "#%d" % only_alpha)
+    row(b, "#runs-table", "#%d" % only_bravo)
+    assert "1 compliant" in row(b, "#runs-table", "#%d" % only_alpha).text
+    assert "1 findings" in row(b, "#runs-table", "#%d" % only_bravo).text
+    record_fetches(b)
+    browser.Select(b.css("#runs-host")).select_by_value(str(bravo))
+    no_row(b, "#runs-table", "#%d" % only_alpha)
+    row(b, "#runs-table", "#%d" % only_bravo)
+    assert "/api/runs?tentacle=%d" % bravo in fetched(b), fetched(b)
+    assert "host=%d" % bravo in b.driver.current_url
+    b.shoot("runs-by-host")
+
+    browser.Select(b.css("#runs-status")).select_by_value("compliant")
+    no_row(b, "#runs-table", "#%d" % only_bravo)
+    browser.Select(b.css("#runs-host")).select_by_value(str(alpha))
+    row(b, "#runs-table", "#%d" % only_alpha)
+    assert "/api/runs?tentacle=%d" % alpha in fetched(b), fetched(b)
+    browser.Select(b.css("#runs-status")).select_by_value("findings")
+    no_row(b, "#runs-table", "#%d" % only_alpha)
+
+    # From the tentacle's page.
+    b.go("#/tentacle/%d" % bravo)
+    b.click(b.visible("#history-runs"))
+    row(b, "#runs-table", "#%d" % only_bravo)
+    assert b.css("#runs-host").get_attribute("value") == str(bravo)
+
+
+def test_output_arrives_while_polling_without_outputs(fleet, chrome):
+    """While a run is in progress the page asks for it without the
+    outputs; a job's output is fetched when the job finishes. The job
+    is seen running on the way."""
+    tid = fleet.ids["alpha-web"]
+    b = chrome(fleet.brain)
+    b.login("admin", fleet.brain.password, "#/tentacle/%d" % tid)
+    b.text_in("h1", "alpha-web")
+    record_fetches(b)
+    b.click(b.visible('button.run-one[data-script="slow"]'))
+    run_id = run_page_id(b)
+    card = b.visible('article.job[data-tentacle="%d"][data-state="running"]'
+                     % tid)
+    assert "running" in card.text and "Running:" in card.text, card.text
+    b.text_in("#run-progress", "1 running")
+    b.shoot("run-running")
+    card = job_card(b, tid, "compliant")
+    pre = b.wait(lambda d: card.find_element("css selector", "pre.output"),
+                 "the output")
+    assert pre.text == "slow done on alpha-web"
+    b.text_in("#run-progress", "1 of 1 host finished")
+    rid = int(card.get_attribute("data-result"))
+    urls = fetched(b)
+    polls = [u for u in urls if u.startswith("/api/runs/%d" % run_id)]
+    assert polls and all(u == "/api/runs/%d?output=0" % run_id
+                         for u in polls), urls
+    assert "/api/results/%d" % rid in urls, urls
+    b.shoot("run-output-arrived")
+
+    # A finished run opened afresh: its outputs are fetched as shown.
+    b.go("#/runs")
+    b.visible("#runs-table")
+    b.go("#/runs/%d" % run_id)
+    card = job_card(b, tid, "compliant")
+    b.wait(lambda d: card.find_element("css selector", "pre.output").text ==
+           "slow done on alpha-web", "the output again")
+
+
+def test_failed_job_shows_its_message(brain_factory, new_tentacle,  # noqa: F811
+                                      chrome):
+    """A tentacle killed while it runs the script: the job turns failed
+    and the page shows why."""
+    brain = brain_factory(dict(FAST, keepalive_misses=2))
+    admin = brain.login()
+    t = new_tentacle("127.0.0.7", brain, name="foxtrot-dies")
+    add_script(t, "long", "sleep 8\necho never seen")
+    tid = int(enrol_self(t, brain, make_token(admin)["token"])["id"])
+    wait_for(lambda: any(x["name"] == "long" for x in admin.get(
+        "/api/scripts").json()["scripts"]), 20, 0.2, "the script listed")
+    b = chrome(brain)
+    b.login("admin", brain.password, "#/tentacle/%d" % tid)
+    b.click(b.visible('button.run-one[data-script="long"]'))
+    run_page_id(b)
+    b.visible('article.job[data-tentacle="%d"][data-state="running"]' % tid)
+    os.killpg(t.proc.pid, signal.SIGKILL)
+    t.proc.wait(10)
+    card = b.visible('article.job[data-tentacle="%d"][data-state="failed"]'
+                     % tid)
+    msg = b.wait(lambda d: card.find_element("css selector", ".job-message"),
+                 "the job's message")
+    assert "offline during the run" in msg.text, msg.text
+    assert msg.is_displayed()
+    assert "failed" in card.find_element("css selector", ".badge").text
+    b.text_in("#run-progress", "1 error")
+    b.shoot("run-failed-message")
