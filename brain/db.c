@@ -21,8 +21,24 @@
 #include "crypto.h"
 #include "log.h"
 
+/*
+ * Statements of the per-result path (every result stored runs them), kept
+ * prepared for the life of the connection: SQLite parses and plans them
+ * once, not once per result. Each use binds, steps, then resets and
+ * clears its bindings (db_cached / db_release), so that nothing of one
+ * result stays bound to the next.
+ */
+enum {
+	DB_ST_JOB_OWNER,
+	DB_ST_RESULT_INSERT,
+	DB_ST_JOB_DONE,
+	DB_ST_TENTACLE_SEEN,
+	DB_ST_MAX
+};
+
 struct db {
-	sqlite3	*h;
+	sqlite3		*h;
+	sqlite3_stmt	*cached[DB_ST_MAX];
 };
 
 /*
@@ -167,6 +183,42 @@ db_prepare(struct db *db, const char *sql)
 	return st;
 }
 
+/* A statement of the per-result path, prepared on first use. */
+static sqlite3_stmt *
+db_cached(struct db *db, int which, const char *sql)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db->cached[which]) != NULL)
+		return st;
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK) {
+		log_warnx("database: prepare: %s", sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	return db->cached[which] = st;
+}
+
+/* Done with a cached statement: ready for its next use. */
+static void
+db_release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Step a cached statement that returns no row, then release it. */
+static int
+db_step_cached(struct db *db, sqlite3_stmt *st)
+{
+	int	rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+	db_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Step a statement that returns no row, then finalize it. */
 static int
 db_step_done(struct db *db, sqlite3_stmt *st)
@@ -300,8 +352,12 @@ fail:
 void
 db_close(struct db *db)
 {
+	int	i;
+
 	if (db == NULL)
 		return;
+	for (i = 0; i < DB_ST_MAX; i++)
+		sqlite3_finalize(db->cached[i]);
 	sqlite3_close(db->h);
 	free(db);
 }
@@ -981,19 +1037,26 @@ db_jobs_lost(struct db *db, int64_t tentacle, int64_t acked_before_ms,
 }
 
 int
-db_job_owner(struct db *db, int64_t job, int64_t *tentacle)
+db_job_owner(struct db *db, int64_t job, int64_t *tentacle, int *accepted)
 {
 	sqlite3_stmt	*st;
+	const char	*e;
 	int		 rc;
 
-	if ((st = db_prepare(db, "SELECT tentacle_id FROM jobs WHERE id = ?"))
-	    == NULL)
+	/* The owner, and whether it is (still) an accepted tentacle: not
+	 * when it was revoked (its row is gone) or rejected since. */
+	if ((st = db_cached(db, DB_ST_JOB_OWNER, "SELECT j.tentacle_id, "
+	    "t.enrolment FROM jobs j LEFT JOIN tentacles t ON t.id = "
+	    "j.tentacle_id WHERE j.id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, job);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		*tentacle = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		e = (const char *)sqlite3_column_text(st, 1);
+		*accepted = e != NULL && strcmp(e, "accepted") == 0;
+	}
+	db_release(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DB_NOTFOUND : -1;
 }
 
@@ -1005,7 +1068,8 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 
 	/* Exactly once: a result delivered again (its ACK was lost) is
 	 * acknowledged again but not stored twice. */
-	if ((st = db_prepare(db, "INSERT OR IGNORE INTO results (job_id, "
+	if ((st = db_cached(db, DB_ST_RESULT_INSERT, "INSERT OR IGNORE INTO "
+	    "results (job_id, "
 	    "outcome, exit_status, signal, started_at_ms, duration_ms, "
 	    "truncated, output, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
 	    "?)")) == NULL)
@@ -1020,10 +1084,11 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	sqlite3_bind_blob(st, 8, r->output_len ? (const void *)r->output : "",
 	    (int)r->output_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, time(NULL));
-	if (db_step_done(db, st) == -1)
+	if (db_step_cached(db, st) == -1)
 		return -1;
 	*stored = sqlite3_changes(db->h) > 0;
-	if ((st = db_prepare(db, "UPDATE jobs SET state = ?, message = '', "
+	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?, "
+	    "message = '', "
 	    "updated_at = ? WHERE id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, r->outcome == OUTCOME_RAN ? "done" :
@@ -1031,7 +1096,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, job);
-	return db_step_done(db, st);
+	return db_step_cached(db, st);
 }
 
 /* The output as JSON text: invalid UTF-8 bytes become U+FFFD, so that
@@ -1355,7 +1420,8 @@ db_tentacle_seen(struct db *db, int64_t id, const char *facts)
 {
 	sqlite3_stmt	*st;
 
-	if ((st = db_prepare(db, "UPDATE tentacles SET state = 'online', "
+	if ((st = db_cached(db, DB_ST_TENTACLE_SEEN, "UPDATE tentacles SET "
+	    "state = 'online', "
 	    "misses = 0, last_seen = ?, facts = coalesce(?, facts) "
 	    "WHERE id = ?")) == NULL)
 		return -1;
@@ -1365,7 +1431,9 @@ db_tentacle_seen(struct db *db, int64_t id, const char *facts)
 	else
 		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, id);
-	return db_step_changed(db, st);
+	if (db_step_cached(db, st) == -1)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
 }
 
 int

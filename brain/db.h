@@ -101,7 +101,10 @@ int	db_job_add(struct db *, int64_t run, int64_t tentacle,
 /* No effect (DB_NOTFOUND) once the job has its result. */
 int	db_job_set_state(struct db *, int64_t job, const char *state,
 	    const char *message);
-int	db_job_owner(struct db *, int64_t job, int64_t *tentacle);
+/* The tentacle a job was given to; *accepted: 1 if that tentacle is still
+ * enrolled and accepted (0 once revoked or rejected). */
+int	db_job_owner(struct db *, int64_t job, int64_t *tentacle,
+	    int *accepted);
 /* The queued jobs of run (0: all) were handed to the commander. */
 int	db_jobs_sent(struct db *, int64_t run);
 /* Running jobs of a tentacle acknowledged before acked_before_ms (the

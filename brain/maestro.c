@@ -910,7 +910,7 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 	struct wire_frame	 f;
 	const char		*why = NULL;
 	int64_t			 owner = 0;
-	int			 stored = 0, rc;
+	int			 stored = 0, accepted = 0, rc;
 
 	f.type = WIRE_RESULT;
 	f.len = (uint32_t)pr->len;
@@ -918,11 +918,16 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 	memset(r, 0, sizeof(*r));
 	if (proto_decode_result(&f, r, &why) == -1)
 		return why;
-	rc = db_job_owner(m.db, (int64_t)r->job, &owner);
+	rc = db_job_owner(m.db, (int64_t)r->job, &owner, &accepted);
 	if (rc == -1)
 		return "database error";
 	if (rc == DB_NOTFOUND || (uint64_t)owner != pr->tentacle)
 		return "a result for a job this tentacle was never given";
+	/* The commander may have authenticated it with the key it was
+	 * given with the order (peer.h, PEER_KEYS_MAX): whether it is still
+	 * accepted is decided here, with the result, in the transaction. */
+	if (!accepted)
+		return "the tentacle is no longer accepted";
 	if (db_result_store(m.db, (int64_t)r->job, r, &stored) == -1)
 		return "database error";
 	/* Any authenticated contact counts as a sign of life. */

@@ -1,5 +1,5 @@
 /* The database layer on a real SQLite file: migrations, users, sessions,
- * and the login rate limit of auth.c. */
+ * the per-result path, and the login rate limit of auth.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -135,6 +135,74 @@ test_ratelimit(void **state)
 	assert_int_equal(ratelimit_check("10.0.0.1", 160, 3, 60), 0);
 }
 
+/* The statements of the per-result path are kept prepared: each use
+ * must see its own bindings, none of the last one's. */
+static void
+test_result_path(void **state)
+{
+	char			 err[256];
+	struct db		*db;
+	struct db_tentacle	 t;
+	struct msg_result	 r;
+	int64_t			 a, b, run, ja, jb, owner;
+	int			 accepted, stored, i;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	memset(&t, 0, sizeof(t));
+	strcpy(t.hostname, "a");
+	strcpy(t.address, "127.0.0.1");
+	t.port = 7001;
+	memset(t.key_hex, 'a', sizeof(t.key_hex) - 1);
+	memset(t.fingerprint, 'b', sizeof(t.fingerprint) - 1);
+	strcpy(t.enrolment, "accepted");
+	assert_int_equal(db_tentacle_add(db, &t, &a), 0);
+	strcpy(t.hostname, "b");
+	assert_int_equal(db_tentacle_add(db, &t, &b), 0);
+	assert_int_equal(db_run_add(db, "one-line", "admin", &run), 0);
+	assert_int_equal(db_job_add(db, run, a, "a", &ja), 0);
+	assert_int_equal(db_job_add(db, run, b, "b", &jb), 0);
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(db_job_owner(db, ja, &owner, &accepted), 0);
+		assert_int_equal(owner, a);
+		assert_int_equal(accepted, 1);
+		assert_int_equal(db_job_owner(db, jb, &owner, &accepted), 0);
+		assert_int_equal(owner, b);
+		assert_int_equal(db_job_owner(db, jb + 100, &owner, &accepted),
+		    DB_NOTFOUND);
+	}
+	memset(&r, 0, sizeof(r));
+	r.job = (uint64_t)ja;
+	r.outcome = OUTCOME_RAN;
+	r.output = (const uint8_t *)"ok\n";
+	r.output_len = 3;
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_result_store(db, ja, &r, &stored), 0);
+	assert_int_equal(stored, 1);
+	/* Delivered again: acknowledged, not stored twice. */
+	assert_int_equal(db_result_store(db, ja, &r, &stored), 0);
+	assert_int_equal(stored, 0);
+	r.job = (uint64_t)jb;
+	r.output_len = 0;
+	assert_int_equal(db_result_store(db, jb, &r, &stored), 0);
+	assert_int_equal(stored, 1);
+	assert_int_equal(db_tentacle_seen(db, a, NULL), 0);
+	assert_int_equal(db_tentacle_seen(db, b + 100, NULL), DB_NOTFOUND);
+	assert_int_equal(db_commit(db), 0);
+
+	/* Rejected, then revoked: the job is still its, but not accepted. */
+	assert_int_equal(db_tentacle_set_enrolment(db, b, "rejected"), 0);
+	assert_int_equal(db_job_owner(db, jb, &owner, &accepted), 0);
+	assert_int_equal(owner, b);
+	assert_int_equal(accepted, 0);
+	assert_int_equal(db_tentacle_delete(db, a), 0);
+	assert_int_equal(db_job_owner(db, ja, &owner, &accepted), 0);
+	assert_int_equal(owner, a);
+	assert_int_equal(accepted, 0);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -145,6 +213,8 @@ main(void)
 		    test_refuses_newer_schema_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_sessions,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_result_path, setup,
+		    teardown),
 		cmocka_unit_test(test_ratelimit),
 	};
 
