@@ -241,6 +241,9 @@ run_order(const struct ipc_msg *msg)
 		return;
 	}
 	memcpy(o->key, key, sizeof(o->key));
+	/* Its result comes back on 6001 with this key (peer.h). */
+	if (o->job != 0)
+		peer_key_remember(o->tentacle, o->fingerprint, o->key);
 	TAILQ_INSERT_TAIL(&queue, o, entry);
 	pump();
 }
@@ -387,6 +390,7 @@ result_stored(const struct ipc_msg *msg)
 
 static const struct peer_role inbound_role = {
 	.purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_RESULT),
+	.known_purposes = 1u << PURPOSE_RESULT,
 	.on_authenticated = inbound_authenticated,
 	.on_frame = inbound_frame,
 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sys/queue.h>
 
@@ -142,6 +143,103 @@ kept_forget(struct peer *p)
 		kept_drop(k);
 }
 
+/* ---- keys of tentacles just given an order (their results) ------------ */
+
+static void	peer_key_use(struct peer *, const uint8_t *, uint8_t);
+
+struct known {
+	uint64_t		 id;
+	time_t			 expires;	/* CLOCK_MONOTONIC seconds */
+	char			 fpr[OCTO_FPR_HEX_LEN + 1];
+	uint8_t			 key[PROTO_KEY_LEN];
+	TAILQ_ENTRY(known)	 entry;		/* most recent first */
+};
+
+static TAILQ_HEAD(known_head, known) known_list =
+    TAILQ_HEAD_INITIALIZER(known_list);
+static int			 known_count;
+
+static time_t
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct known *
+known_find(uint64_t id)
+{
+	struct known	*k;
+
+	TAILQ_FOREACH(k, &known_list, entry)
+		if (k->id == id)
+			return k;
+	return NULL;
+}
+
+static void
+known_drop(struct known *k)
+{
+	TAILQ_REMOVE(&known_list, k, entry);
+	known_count--;
+	crypto_wipe(k, sizeof(*k));
+	free(k);
+}
+
+void
+peer_key_remember(uint64_t id, const char *fpr,
+    const uint8_t key[PROTO_KEY_LEN])
+{
+	struct known	*k;
+
+	if (id == 0 || strlen(fpr) != OCTO_FPR_HEX_LEN)
+		return;
+	if ((k = known_find(id)) != NULL)
+		TAILQ_REMOVE(&known_list, k, entry);
+	else {
+		if (known_count >= PEER_KEYS_MAX)
+			known_drop(TAILQ_LAST(&known_list, known_head));
+		if ((k = calloc(1, sizeof(*k))) == NULL)
+			return;
+		k->id = id;
+		known_count++;
+	}
+	strlcpy(k->fpr, fpr, sizeof(k->fpr));
+	memcpy(k->key, key, sizeof(k->key));
+	k->expires = mono_now() + PEER_KEY_TTL;
+	TAILQ_INSERT_HEAD(&known_list, k, entry);
+}
+
+void
+peer_key_forget(uint64_t id)
+{
+	struct known	*k;
+
+	if ((k = known_find(id)) != NULL)
+		known_drop(k);
+}
+
+/* The key the maestro gave with the last order for p's claimed ID, if
+ * still fresh and p shows the certificate that came with it. */
+static struct known *
+known_get(struct peer *p)
+{
+	struct known	*k;
+
+	if (!(p->role->known_purposes & (1u << p->hs.purpose)) ||
+	    (k = known_find(p->id)) == NULL)
+		return NULL;
+	if (k->expires <= mono_now() || !crypto_equal(k->fpr,
+	    conn_peer_fingerprint(p->conn), OCTO_FPR_HEX_LEN)) {
+		/* Stale, or not the certificate we know: ask the maestro. */
+		known_drop(k);
+		return NULL;
+	}
+	return k;
+}
+
 static void
 peer_unlink(struct peer *p)
 {
@@ -223,6 +321,7 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 	struct buf	b;
 	struct packer	pk;
 	enum hs_result	r;
+	struct known	*k;
 	char		why[96];
 
 	buf_init(&out, WIRE_PAYLOAD_MAX);
@@ -249,6 +348,14 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 		break;
 	case HS_NEED_KEY:
 		p->id = p->hs.id;
+		if ((k = known_get(p)) != NULL) {
+			/* Ordered moments ago: the maestro gave its key and
+			 * certificate with the order (accepted then; the
+			 * maestro checks again when it stores the result). */
+			p->known_key = 1;
+			peer_key_use(p, k->key, ENROLMENT_ACCEPTED);
+			break;
+		}
 		p->state = PEER_WAIT_KEY;
 		buf_init(&b, 64);
 		pack_init(&pk, &b);
@@ -270,9 +377,29 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 			p->done = 1;
 		break;
 	case HS_FAIL:
+		/* A key of ours that did not do: ask the maestro next time. */
+		if (p->known_key)
+			peer_key_forget(p->id);
 		peer_refuse(p, p->hs.error);
 		break;
 	}
+}
+
+/* The key of the ID p claimed is known (enrolled with the certificate
+ * p showed): the server side of the handshake goes on. */
+static void
+peer_key_use(struct peer *p, const uint8_t *key, uint8_t enrolment)
+{
+	struct buf	 out;
+	enum hs_result	 r;
+
+	p->enrolment = enrolment;
+	p->state = PEER_HANDSHAKE;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	r = hs_server_key(&p->hs, key, &out);
+	if (r == HS_FAIL || peer_send(p, &out) == -1)
+		peer_refuse(p, p->hs.error ? p->hs.error : "internal error");
+	buf_free(&out);
 }
 
 void
@@ -284,8 +411,6 @@ peer_key_reply(const struct ipc_msg *msg)
 	size_t		 keylen;
 	uint8_t		 found, enrolment;
 	char		 fpr[OCTO_FPR_HEX_LEN + 1];
-	struct buf	 out;
-	enum hs_result	 r;
 
 	if ((p = peer_find(msg->hdr.id)) == NULL || p->state != PEER_WAIT_KEY)
 		return;		/* gone meanwhile */
@@ -310,13 +435,7 @@ peer_key_reply(const struct ipc_msg *msg)
 		    "ID");
 		return;
 	}
-	p->enrolment = enrolment;
-	p->state = PEER_HANDSHAKE;
-	buf_init(&out, WIRE_PAYLOAD_MAX);
-	r = hs_server_key(&p->hs, key, &out);
-	if (r == HS_FAIL || peer_send(p, &out) == -1)
-		peer_refuse(p, p->hs.error ? p->hs.error : "internal error");
-	buf_free(&out);
+	peer_key_use(p, key, enrolment);
 }
 
 /* ---- conn callbacks -------------------------------------------------- */

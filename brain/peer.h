@@ -18,6 +18,9 @@ struct peer;
 struct peer_role {
 	/* Bit (1 << purpose) for each purpose this port serves. */
 	unsigned	purposes;
+	/* Bits of the purposes for which the key of a tentacle just given an
+	 * order (peer_key_remember) may stand for the maestro's lookup. */
+	unsigned	known_purposes;
 	/* After HELLO{ENROL}: each frame of the enrolment exchange. */
 	int		(*on_enrol_frame)(struct peer *, const struct wire_frame *);
 	/* Both sides proved the key. Return 0 to keep the connection (later
@@ -44,6 +47,7 @@ struct peer {
 	char			 addr[OCTO_ADDR_MAX];	/* outgoing */
 	int			 port;			/* outgoing */
 	int			 resumed;	/* offered a kept session */
+	int			 known_key;	/* key from peer_key_remember */
 	void			*data;		/* the role's */
 	int			 done;		/* the role got what it wanted */
 	struct peer		*next;
@@ -74,6 +78,28 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
  * before authenticating. The pinned certificate check and the handshake
  * run on a resumed connection as on any other. */
 #define PEER_SESSIONS_MAX	4096
+
+/*
+ * Keys of tentacles the commander just gave an order to, for the
+ * connection that delivers the result (6001): the maestro sends a
+ * tentacle's key and enrolled fingerprint with every order, and the
+ * result follows within seconds; asking the maestro again for the same
+ * key costs a round trip per result. One entry per tentacle ID (the last
+ * order's), at most PEER_KEYS_MAX (least recently ordered dropped), each
+ * good for PEER_KEY_TTL s; used only for the role's known_purposes and
+ * only when the connection shows the fingerprint that came with the key
+ * (otherwise dropped, and the maestro asked); dropped when a handshake
+ * with it fails. Revocation: a revoked tentacle's row is gone, so the
+ * maestro refuses a result whose tentacle is no longer accepted when it
+ * stores it (in the same transaction). It gives the commander no key it
+ * did not already hold (the order carries it), and keeps it wiped after
+ * the TTL.
+ */
+#define PEER_KEYS_MAX		4096
+#define PEER_KEY_TTL		300
+void	peer_key_remember(uint64_t id, const char *fingerprint,
+	    const uint8_t key[PROTO_KEY_LEN]);
+void	peer_key_forget(uint64_t id);
 
 /* IPC_TENTACLE_KEY and other replies for a connection, by number. */
 struct peer *peer_find(uint32_t number);
