@@ -466,46 +466,21 @@ out:
 	return rc;
 }
 
-/* GET /api/runs?tentacle=ID: the runs that include that tentacle. */
-static int
-runs_query(struct evhttp_request *req, struct packer *p, const char **why)
+/* A query string of at most one numeric parameter: key=N in [min, max],
+ * def when absent. -1 otherwise. */
+static long long
+query_one_number(struct evhttp_request *req, const char *key,
+    long long min, long long max, long long def)
 {
-	static const char *const keys[] = { "tentacle" };
-	const char		*v[1];
+	const char		*v[1], *why;
 	struct evkeyvalq	 params;
-	long long		 t = 0;
-	int			 rc = -1;
+	long long		 n = def;
 
-	if (query_params(req, keys, v, 1, &params, why) == -1 ||
-	    (v[0] != NULL && (t = query_number(v[0], 1, 1LL << 53)) == -1))
-		*why = "runs are filtered by tentacle=ID only";
-	else {
-		pack_u64(p, (uint64_t)t);
-		rc = 0;
-	}
+	if (query_params(req, &key, v, 1, &params, &why) == -1 ||
+	    (v[0] != NULL && (n = query_number(v[0], min, max)) == -1))
+		n = -1;
 	evhttp_clear_headers(&params);
-	return rc;
-}
-
-/* GET /api/runs/{id}?output=0: without the outputs (for polling). */
-static int
-run_query(struct evhttp_request *req, struct packer *p, const char **why)
-{
-	static const char *const keys[] = { "output" };
-	const char		*v[1];
-	struct evkeyvalq	 params;
-	long long		 o = 1;
-	int			 rc = -1;
-
-	if (query_params(req, keys, v, 1, &params, why) == -1 ||
-	    (v[0] != NULL && (o = query_number(v[0], 0, 1)) == -1))
-		*why = "a run takes output=0 or output=1 only";
-	else {
-		pack_u8(p, (uint8_t)o);
-		rc = 0;
-	}
-	evhttp_clear_headers(&params);
-	return rc;
+	return n;
 }
 
 /* Pack the op's arguments from the path and body; -1 with the status and
@@ -525,6 +500,7 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	struct password_body	 pb;
 	uint32_t		 i;
 	uint64_t		 id = rp->id;
+	long long		 n;
 
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
 	switch (r->op) {
@@ -551,13 +527,22 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 		free(rb.tentacles);
 		break;
 	case API_RUNS:
-		if (runs_query(req, p, why) == -1)
+		/* ?tentacle=ID: the runs that include that tentacle. */
+		if ((n = query_one_number(req, "tentacle", 1, 1LL << 53, 0)) ==
+		    -1) {
+			*why = "runs are filtered by tentacle=ID only";
 			goto bad;
+		}
+		pack_u64(p, (uint64_t)n);
 		break;
 	case API_RUN:
-		pack_u64(p, id);
-		if (run_query(req, p, why) == -1)
+		/* ?output=0: without the outputs, for polling. */
+		if ((n = query_one_number(req, "output", 0, 1, 1)) == -1) {
+			*why = "a run takes output=0 or output=1 only";
 			goto bad;
+		}
+		pack_u64(p, id);
+		pack_u8(p, (uint8_t)n);
 		break;
 	case API_TENTACLE_APPROVE:
 	case API_TENTACLE_REJECT:

@@ -29,6 +29,12 @@ def job(c, run_id, index=0):
         "jobs"][index]
 
 
+def wait_job(c, run_id, state, what):
+    """The job of a one-tentacle run once in that state."""
+    return wait_for(lambda: (lambda x: x if x["state"] == state else None)(
+        job(c, run_id)), 30, 0.05, what)
+
+
 def kill9(t):
     """kill -9 of the whole tentacle (supervisor, register, command
     worker); the script, in its own process group, is orphaned."""
@@ -69,14 +75,12 @@ def test_tentacle_killed_and_restarted(fast_brain,
     add_script(t, "quick", "echo alive")
     enrol_self(t, fast_brain, make_token(c)["token"])
     run_id = start_run(c, "long", "all")
-    wait_for(lambda: job(c, run_id)["state"] == "running", 20, 0.05,
-             "job running")
+    wait_job(c, run_id, "running", "job running")
     kill9(t)
     time.sleep(0.3)     # a restart takes that long in life, not 1 ms
     t.start(wait=True)
     # The command worker started after the order: its result is lost.
-    j = wait_for(lambda: (lambda x: x if x["state"] == "failed" else None)(
-        job(c, run_id)), 30, 0.1, "job marked failed")
+    j = wait_job(c, run_id, "failed", "job marked failed")
     assert "restarted during the run" in j["message"], j
     assert j["result"] is None
     fast_brain.wait_log(r"tentacle \d+: 1 running job lost: the tentacle "
@@ -93,11 +97,9 @@ def test_tentacle_killed_stays_down(fast_brain, new_tentacle):  # noqa: F811
     add_script(t, "long", "sleep 30")
     enrol_self(t, fast_brain, make_token(c)["token"])
     run_id = start_run(c, "long", "all")
-    wait_for(lambda: job(c, run_id)["state"] == "running", 20, 0.05,
-             "job running")
+    wait_job(c, run_id, "running", "job running")
     kill9(t)
-    j = wait_for(lambda: (lambda x: x if x["state"] == "failed" else None)(
-        job(c, run_id)), 30, 0.1, "job marked failed")
+    j = wait_job(c, run_id, "failed", "job marked failed")
     assert "offline during the run" in j["message"], j
     tentacles = c.get("/api/tentacles").json()["tentacles"]
     assert tentacles[0]["state"] == "offline"
@@ -113,8 +115,7 @@ def test_result_spooled_before_death(fast_brain, new_tentacle):  # noqa: F811
     add_script(t, "short", "sleep 1\necho spooled")
     enrol_self(t, fast_brain, make_token(c)["token"])
     run_id = start_run(c, "short", "all")
-    wait_for(lambda: job(c, run_id)["state"] == "running", 20, 0.05,
-             "job running")
+    wait_job(c, run_id, "running", "job running")
     fast_brain.stop()
     spool = t.state_dir / "spool"
     wait_for(lambda: list(spool.glob("*.result")), 20, 0.1,
@@ -123,13 +124,11 @@ def test_result_spooled_before_death(fast_brain, new_tentacle):  # noqa: F811
 
     fast_brain.start()
     c = fast_brain.login()
-    j = wait_for(lambda: (lambda x: x if x["state"] == "failed" else None)(
-        job(c, run_id)), 30, 0.1, "job marked failed while it is away")
+    j = wait_job(c, run_id, "failed", "job marked failed while it is away")
     assert "offline" in j["message"], j
 
     t.start(wait=True)
-    j = wait_for(lambda: (lambda x: x if x["state"] == "done" else None)(
-        job(c, run_id)), 30, 0.1, "job done when it is back")
+    j = wait_job(c, run_id, "done", "job done when it is back")
     assert j["result"]["output"] == "spooled\n"
     assert j["message"] == ""
     tid = j["tentacle"]
