@@ -1362,12 +1362,18 @@
 		function fillStats() {
 			const count = k => all.filter(t =>
 			    tentacleStatus(t).key === k).length;
+			/* a host just accepted is "not seen yet" for a few
+			 * seconds: apart, not counted as offline */
+			const unseen = count('unknown');
 			const items = [
 			    ['online', 'Online', count('online'), 'ok'],
-			    ['offline', 'Offline', count('offline') +
-				count('unknown'), 'err'],
+			    ['offline', 'Offline', count('offline'), 'err'],
+			    unseen ? ['unknown', 'Not seen yet', unseen,
+				'neutral'] : null,
 			    ['pending', 'Pending', count('pending'), 'info'],
-			    ['total', 'Total', all.length, 'neutral']];
+			    ['total', 'Total', all.length, 'neutral']].filter(
+			    x => x);
+			stats.classList.toggle('stats-5', items.length === 5);
 			const holder = el('div');
 			for (const [k, label, n, kind] of items)
 				holder.appendChild(el('button', {type: 'button',
@@ -1641,7 +1647,8 @@
 
 		function fillDetails(t) {
 			const f = t.facts || {};
-			const known = ['os', 'kernel', 'arch', 'addresses'];
+			const known = ['os', 'kernel', 'arch', 'addresses',
+			    'uptime_ms'];
 			const extra = Object.keys(f).filter(k =>
 			    known.indexOf(k) === -1).sort();
 			const factVal = v => Array.isArray(v) ? v.join(', ') :
@@ -1672,6 +1679,9 @@
 				['Addresses', Array.isArray(f.addresses) &&
 				    f.addresses.length ?
 				    f.addresses.join(', ') : '—', 'mono'],
+				typeof f.uptime_ms === 'number' ? ['Uptime',
+				    fmtUptime(f.uptime_ms / 1000) + ' at ' +
+				    'its last keepalive'] : null,
 				...extra.map(k => [k, factVal(f[k])])])));
 			const probe = el('div');
 			probe.appendChild(node);
@@ -2219,6 +2229,7 @@
 		const note = el('p', {class: 'muted small', id: 'runs-note'});
 		let runs = [];
 		let runsHost = '';	/* the host filter runs was asked with */
+		let loaded = false;
 
 		const table = dataTable({columns: [
 		    {label: 'Run', class: 'num', sort: r => -r.id,
@@ -2240,6 +2251,9 @@
 		], key: r => r.id, sortCol: 0, caption: 'Runs',
 		    empty: 'No run matches.'});
 		table.table.id = 'runs-table';
+		const noRun = el('p', {class: 'muted', id: 'runs-none',
+		    hidden: true}, canRun() ? 'No run yet. Choose New run to ' +
+		    'run a script on your hosts.' : 'No run yet.');
 
 		function matches(r) {
 			if (scriptFilter.value && r.script !==
@@ -2251,6 +2265,12 @@
 		const viewNo = state.view;
 		function fill() {
 			table.update(runs.filter(matches));
+			/* a first-time user sees what to do, not a filter */
+			const none = runs.length === 0 && !hostFilter.value &&
+			    !scriptFilter.value && !statusFilter.value &&
+			    loaded;
+			noRun.hidden = !none;
+			table.node.hidden = none;
 			setText(note, [runs.length >= 500 ? 'The 500 most ' +
 			    'recent runs' + (hostFilter.value ? ' of this ' +
 			    'host' : '') + ' are shown.' : '',
@@ -2306,6 +2326,7 @@
 					return;	/* changed meanwhile: asked again */
 				runs = rr.runs || [];
 				runsHost = host;
+				loaded = true;
 				state.tentacles = tr.tentacles || [];
 				const scripts = new Set(runs.map(r => r.script));
 				if (scriptFilter.value)
@@ -2345,7 +2366,7 @@
 			    field('Host', hostFilter),
 			    field('Script', scriptFilter),
 			    field('Outcome', statusFilter)),
-			note, table.node));
+			note, noRun, table.node));
 		return {title: 'Runs', node: node, start: function () {
 			tick = poll(REFRESH_MS, refresh);
 			tick(false);
@@ -2361,24 +2382,34 @@
 	    [/^(WARN|SKIP)/, 'line-warn'], [/^(OK|PASS)\b/, 'line-ok']];
 	function outputBlock(result) {
 		const pre = el('pre', {class: 'output', tabindex: '0'});
-		const lines = result.output.split('\n');
-		if (lines.length > 3000) {
-			setText(pre, result.output);
-		} else {
-			lines.forEach((line, i) => {
-				const kind = LINE_KINDS.find(k =>
-				    k[0].test(line));
-				const text = i < lines.length - 1 ? line + '\n' :
-				    line;
-				if (text === '')
-					return;
-				pre.appendChild(kind ? el('span', {class:
-				    kind[1]}, text) :
-				    document.createTextNode(text));
-			});
-		}
+		const output = typeof result.output === 'string' ?
+		    result.output : '';
+		const lines = output.split('\n');
+		/* how many lines of each kind: the findings at a glance */
+		const tally = {'line-fail': 0, 'line-warn': 0, 'line-ok': 0};
+		const big = lines.length > 3000;
+		if (big)
+			setText(pre, output);
+		lines.forEach((line, i) => {
+			const kind = LINE_KINDS.find(k => k[0].test(line));
+			if (kind)
+				tally[kind[1]] += 1;
+			if (big)
+				return;
+			const text = i < lines.length - 1 ? line + '\n' : line;
+			if (text === '')
+				return;
+			pre.appendChild(kind ? el('span', {class: kind[1]},
+			    text) : document.createTextNode(text));
+		});
+		const counts = el('p', {class: 'output-counts summary'},
+		    [['line-fail', 'FAIL', 'err'], ['line-warn', 'WARN',
+		    'warn'], ['line-ok', 'OK', 'ok']].filter(k =>
+		    tally[k[0]]).map(k => badge(tally[k[0]] + ' ' + k[1] +
+		    (tally[k[0]] === 1 ? ' line' : ' lines'), k[2])));
 		return el('div', {class: 'output-wrap'},
-		    result.output === '' ? el('p', {class: 'muted small'},
+		    counts.firstChild ? counts : null,
+		    output === '' ? el('p', {class: 'muted small'},
 			'No output.') : pre,
 		    result.truncated ? el('p', {class: 'muted small'},
 			'The output was cut at the tentacle\'s limit.') : null);

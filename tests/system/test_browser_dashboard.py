@@ -136,6 +136,15 @@ def job_card(b, tid, outcome):
                      % (tid, outcome))
 
 
+def job_output(b, tid, outcome):
+    """The job's card once its output is there (the page fetches it
+    after it learns the job finished): (card, pre)."""
+    card = job_card(b, tid, outcome)
+    pre = b.wait(lambda d: card.find_element("css selector", "pre.output"),
+                 "the output of tentacle %d's job" % tid)
+    return card, pre
+
+
 def record_fetches(b):
     """From now on the page notes the address of every fetch() it makes
     (window.octoFetched); fetched(b) returns them."""
@@ -302,10 +311,9 @@ def test_run_a_script_on_two_tentacles(fleet, chrome):
     run_id = run_page_id(b)
 
     for name, tid in fleet.ids.items():
-        card = job_card(b, tid, "compliant")
+        card, pre = job_output(b, tid, "compliant")
         assert name in card.text
-        assert card.find_element("css selector", "pre.output").text == \
-            "hello from %s" % name
+        assert pre.text == "hello from %s" % name
         assert "compliant" in card.text and "Duration" in card.text
     b.text_in("#run-progress", "2 of 2 hosts finished")
     b.shoot("run-done")
@@ -332,8 +340,9 @@ def test_findings_and_compare_two_results(fleet, chrome):
     b.text_in("h1", "alpha-web")
     b.click(b.visible('button.run-one[data-script="findings"]'))
     run_page_id(b)
-    card = job_card(b, tid, "findings")
-    assert "FAIL  PermitRootLogin yes" in card.text
+    card, pre = job_output(b, tid, "findings")
+    assert "FAIL  PermitRootLogin yes" in pre.text
+    assert "1 FAIL line" in card.text
     b.shoot("findings")
 
     state.write_text("first line\n")
@@ -370,8 +379,7 @@ def test_hostile_output_is_shown_as_text(fleet, chrome):
     b.login("admin", fleet.brain.password, "#/tentacle/%d" % tid)
     b.click(b.visible('button.run-one[data-script="xss"]'))
     run_page_id(b)
-    card = job_card(b, tid, "compliant")
-    pre = card.find_element("css selector", "pre.output")
+    card, pre = job_output(b, tid, "compliant")
     assert pre.text == XSS
     assert b.alert_text() is None
     assert b.all("img") == [], "an <img> element in the page"
@@ -659,9 +667,7 @@ def test_output_arrives_while_polling_without_outputs(fleet, chrome):
     assert "running" in card.text and "Running:" in card.text, card.text
     b.text_in("#run-progress", "1 running")
     b.shoot("run-running")
-    card = job_card(b, tid, "compliant")
-    pre = b.wait(lambda d: card.find_element("css selector", "pre.output"),
-                 "the output")
+    card, pre = job_output(b, tid, "compliant")
     assert pre.text == "slow done on alpha-web"
     b.text_in("#run-progress", "1 of 1 host finished")
     rid = int(card.get_attribute("data-result"))
