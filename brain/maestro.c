@@ -2248,19 +2248,23 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
-	    "  -c FILE        configuration file (default %s)\n"
-	    "  --no-daemon    stay in the foreground, log to stderr\n"
-	    "  -v             verbose: debug logs; with -n, print the "
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "      --no-daemon    stay in the foreground, log to stderr\n"
+	    "  -v, --verbose      also log debug lines; with -n, print the "
 	    "configuration\n"
-	    "  -n             check the configuration and exit\n"
-	    "  --version      print the version and exit\n"
-	    "  --help         print this help and exit\n", DEFAULT_CONFIG);
+	    "  -n, --check        check the configuration and exit\n"
+	    "      --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n",
+	    DEFAULT_CONFIG);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'n' },
 		{ "no-daemon", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2274,7 +2278,7 @@ main(int argc, char **argv)
 
 	proc_title_init(argc, argv);
 	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
-	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			if (strlcpy(m.config_path, optarg,
