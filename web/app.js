@@ -2156,8 +2156,14 @@
 	function summaryCounts(s) {
 		const st = s.states || {};
 		const n = k => Number(st[k]) || 0;
+		/* errors: scripts that ran and went wrong, apart from the
+		 * jobs that failed, timed out or were unreachable */
+		const errors = s.errors || 0;
 		return {compliant: s.compliant || 0, findings: s.findings || 0,
-		    error: Math.max(0, (s.errors || 0) - n('unreachable')),
+		    errors: Math.max(0, errors - n('unreachable')),
+		    error: Math.max(0, errors - n('unreachable') - n('failed') -
+			n('timeout')),
+		    failed: n('failed'), timeout: n('timeout'),
 		    unreachable: n('unreachable'), queued: n('queued'),
 		    sent: n('sent'), running: n('running'),
 		    progress: Math.max(0, (s.jobs || 0) - (s.finished || 0))};
@@ -2169,8 +2175,11 @@
 		const parts = [['compliant', 'compliant', 'ok',
 		    'exit status 0'],
 		    ['findings', 'findings', 'warn', 'exit status 1'],
-		    ['error', 'error', 'err', 'another exit status, a ' +
-			'signal, or the job failed or timed out'],
+		    ['error', 'error', 'err', 'another exit status, or a ' +
+			'signal'],
+		    ['failed', 'failed', 'err', 'the tentacle could not run ' +
+			'the script or give its result'],
+		    ['timeout', 'timeout', 'err', 'killed at the time limit'],
 		    ['unreachable', 'unreachable', 'err',
 			'the host could not be reached'],
 		    ['running', 'running', 'info',
@@ -2206,6 +2215,8 @@
 			return c.progress > 0;
 		case 'compliant':
 			return s.jobs > 0 && c.compliant === s.jobs;
+		case 'error':
+			return c.errors > 0;
 		default:
 			return c[want] > 0;
 		}
@@ -2271,12 +2282,14 @@
 			    loaded;
 			noRun.hidden = !none;
 			table.node.hidden = none;
+			note.hidden = false;
 			setText(note, [runs.length >= 500 ? 'The 500 most ' +
 			    'recent runs' + (hostFilter.value ? ' of this ' +
 			    'host' : '') + ' are shown.' : '',
 			    hostFilter.value && statusFilter.value ? 'The ' +
 			    'outcome is that of the whole run, all its ' +
 			    'hosts.' : ''].filter(x => x).join(' '));
+			note.hidden = note.textContent === '';
 			if (state.view !== viewNo)
 				return;	/* left: the address is another view's */
 			const q = new URLSearchParams();
@@ -2314,16 +2327,21 @@
 
 		async function refresh(background) {
 			await guarded(status, async function () {
-				/* the brain picks the runs of a host */
-				const host = hostFilter.value;
-				const [rr, tr] = await Promise.all([
-				    api('GET', '/api/runs' + (host ?
-					'?tentacle=' + encodeURIComponent(host) :
-					''), undefined, {background: background}),
-				    api('GET', '/api/tentacles', undefined,
-					{background: true})]);
-				if (host !== hostFilter.value)
-					return;	/* changed meanwhile: asked again */
+				/* the brain picks the runs of a host; asked
+				 * again if the host changed meanwhile */
+				let host, rr, tr;
+				do {
+					host = hostFilter.value;
+					[rr, tr] = await Promise.all([
+					    api('GET', '/api/runs' + (host ?
+						'?tentacle=' +
+						encodeURIComponent(host) : ''),
+						undefined, {background: background}),
+					    api('GET', '/api/tentacles', undefined,
+						{background: true})]);
+					if (state.view !== viewNo)
+						return;
+				} while (host !== hostFilter.value);
 				runs = rr.runs || [];
 				runsHost = host;
 				loaded = true;
@@ -2453,7 +2471,8 @@
 		running: 'Running: the tentacle acknowledged and runs the ' +
 		    'script.',
 		done: 'Done: the script ran.',
-		failed: 'Failed: the tentacle could not run the script.',
+		failed: 'Failed: the tentacle could not run the script or ' +
+		    'give its result.',
 		timeout: 'Timeout: the script was killed at the tentacle\'s ' +
 		    'time limit.',
 		unreachable: 'Unreachable: the brain could not reach the ' +
@@ -2546,7 +2565,10 @@
 			c.node.dataset.outcome = o.key;
 			c.node.dataset.state = job.state;
 			replace(c.badge, outcomeBadge(o));
-			setText(c.message, job.message || '');
+			/* the brain's reason, as a sentence */
+			const m = job.message || '';
+			setText(c.message, m && (m.charAt(0).toUpperCase() +
+			    m.slice(1) + (/[.!?]$/.test(m) ? '' : '.')));
 			c.message.hidden = !job.message;
 			const r = job.result;
 			if (r) {
@@ -2584,17 +2606,13 @@
 			    !(c.inView || c.watched) || c.node.hidden)
 				return;
 			loading.add(r.id);
-			queue.push(c);
+			queue.push({c: c, rid: r.id});
 			pump();
 		}
 
 		function pump() {
 			while (fetching < 4 && queue.length) {
-				const c = queue.shift();
-				const rid = c.job.result ? c.job.result.id : null;
-				if (rid === null) {
-					continue;
-				}
+				const {c, rid} = queue.shift();
 				fetching += 1;
 				api('GET', '/api/results/' + rid, undefined,
 				    {background: true}).then(function (r) {

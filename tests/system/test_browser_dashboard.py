@@ -709,8 +709,12 @@ def test_failed_job_shows_its_message(brain_factory, new_tentacle,  # noqa: F811
                      % tid)
     msg = b.wait(lambda d: card.find_element("css selector", ".job-message"),
                  "the job's message")
-    assert "offline during the run" in msg.text, msg.text
+    assert "went offline during the run" in msg.text, msg.text
     assert msg.is_displayed()
     assert "failed" in card.find_element("css selector", ".badge").text
-    b.text_in("#run-progress", "1 error")
+    b.text_in("#run-progress", "1 failed")
     b.shoot("run-failed-message")
+    # In the history: a run with errors.
+    b.go("#/runs")
+    browser.Select(b.css("#runs-status")).select_by_value("error")
+    assert "1 failed" in row(b, "#runs-table", "long").text
