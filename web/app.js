@@ -564,7 +564,8 @@
 	 * cell is replaced only when its content changed, so focus, checked
 	 * boxes and scroll survive the page's own refreshes. Columns:
 	 *   {label, cell(row) -> Node|string, sort(row) -> value,
-	 *    class, head: true (a <th scope=row>), hideSmall: true}
+	 *    class, head: true (a <th scope=row>), hideSmall: true,
+	 *    dir: -1 (sorted descending first: newest first for times)}
 	 */
 	function dataTable(opts) {
 		const cols = opts.columns;
@@ -573,7 +574,8 @@
 		const heads = [];
 		let data = [];
 		let sortCol = opts.sortCol === undefined ? -1 : opts.sortCol;
-		let sortDir = opts.sortDir || 1;
+		let sortDir = opts.sortDir || (sortCol >= 0 &&
+		    cols[sortCol].dir) || 1;
 		const emptyRow = el('tr', {class: 'empty-row'},
 		    el('td', {colspan: cols.length, class: 'muted'},
 			opts.empty || 'Nothing to show.'));
@@ -586,7 +588,10 @@
 			if (c.sort) {
 				const b = el('button', {type: 'button',
 				    class: 'sort', on: {click: () => {
-					sortDir = sortCol === i ? -sortDir : 1;
+					/* a column's first click: its own
+					 * direction (newest first for times) */
+					sortDir = sortCol === i ? -sortDir :
+					    c.dir || 1;
 					sortCol = i;
 					render();
 				}}}, c.label, el('span', {class: 'sort-mark',
@@ -1278,8 +1283,8 @@
 			cell: t => t.address},
 		    {label: 'Status', sort: t => tentacleStatus(t).key,
 			cell: t => statusBadge(t)},
-		    {label: 'Last seen', sort: t => t.last_seen ?
-			-Date.parse(t.last_seen) : null,
+		    {label: 'Last seen', dir: -1, sort: t => t.last_seen ?
+			Date.parse(t.last_seen) : null,
 			cell: t => timeEl(t.last_seen, true)},
 		    {label: 'OS', sort: t => (t.facts || {}).os || '',
 			hideSmall: true,
@@ -1779,7 +1784,8 @@
 		const table = dataTable({columns: [
 		    {labelNode: el('span', {class: 'visually-hidden'},
 			'Compare'), class: 'check', cell: pickBox},
-		    {label: 'Started', sort: r => -Date.parse(r.started_at),
+		    {label: 'Started', dir: -1,
+			sort: r => Date.parse(r.started_at),
 			cell: r => link('#/results/' + r.id,
 			    fmtTime(r.started_at), {class: 'result-link'})},
 		    {label: 'Script', sort: r => r.script, class: 'mono',
@@ -2243,12 +2249,13 @@
 		let loaded = false;
 
 		const table = dataTable({columns: [
-		    {label: 'Run', class: 'num', sort: r => -r.id,
+		    {label: 'Run', class: 'num', dir: -1, sort: r => r.id,
 			cell: r => link('#/runs/' + r.id, '#' + r.id,
 			    {class: 'run-link'})},
 		    {label: 'Script', class: 'mono', sort: r => r.script,
 			cell: r => r.script},
-		    {label: 'Started', sort: r => -Date.parse(r.created_at),
+		    {label: 'Started', dir: -1,
+			sort: r => Date.parse(r.created_at),
 			cell: r => timeEl(r.created_at, false)},
 		    {label: 'By', hideSmall: true, sort: r => r.created_by,
 			cell: r => r.created_by},
@@ -3299,7 +3306,7 @@
 		    /revoke|reject|delete/.test(a) ? 'warn' :
 		    /login|logout/.test(a) ? 'neutral' : 'info';
 		const table = dataTable({columns: [
-		    {label: 'When', sort: e => -e.id,
+		    {label: 'When', dir: -1, sort: e => e.id,
 			cell: e => timeEl(e.at, false)},
 		    {label: 'Who', sort: e => e.actor,
 			cell: e => e.actor || '—'},
@@ -3399,6 +3406,10 @@
 			replace(meta, defList([
 			    ['Version', h.version || '—'],
 			    ['Uptime', fmtUptime(h.uptime)],
+			    ['Tentacles enrol at', (state.brainAddress ||
+				'every address') + (state.registererPort ?
+				', port ' + state.registererPort : ''),
+				'mono'],
 			    ['Refused handshakes', n(h.refused_handshakes)],
 			    ['Protocol errors', n(h.protocol_errors)]]));
 			touch(updated);

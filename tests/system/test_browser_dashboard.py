@@ -603,6 +603,8 @@ def test_token_command_names_the_brain_address(brain_factory, chrome):
     assert "brain_registerer_port = %d" % brain.registerer_port in \
         b.css("#token-port-note").text
     b.shoot("token-brain-address")
+    b.go("#/brain")
+    b.text_in("#health", "127.0.0.9, port %d" % brain.registerer_port)
 
     anywhere = brain_factory(dict(FAST, listen_address="0.0.0.0"))
     c = chrome(anywhere)
