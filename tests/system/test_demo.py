@@ -1,6 +1,7 @@
 """`make demo` as a person runs it: scripts/demo prints the dashboard URL and
-the admin password, the password logs in, both tentacles are enrolled and
-accepted, and Ctrl-C stops everything and cleans up."""
+the admin password, the password logs in, two tentacles are enrolled and
+accepted, a third waits for approval, a fourth can be added by its address,
+and Ctrl-C stops everything and cleans up."""
 
 import os
 import re
@@ -29,9 +30,8 @@ def port_busy(addr, port):
 
 
 def test_demo(tmp_path):
-    for addr, port in (("127.0.0.1", 6000), ("127.0.0.1", 6001),
-                       ("127.0.0.2", 7000), ("127.0.0.3", 7000),
-                       ("127.0.0.2", 7001), ("127.0.0.3", 7001)):
+    for addr, port in [("127.0.0.1", 6000), ("127.0.0.1", 6001)] + [
+            ("127.0.0.%d" % i, p) for i in (2, 3, 4, 5) for p in (7000, 7001)]:
         if port_busy(addr, port):
             pytest.skip("%s:%d is in use (a demo running?)" % (addr, port))
     web_port = octotest.free_port()
@@ -59,10 +59,29 @@ def test_demo(tmp_path):
 
         c = octotest.Client(web_port)
         assert c.login("admin", m.group(1)).status == 200
-        ts = c.get("/api/tentacles").json()["tentacles"]
-        assert sorted(t["hostname"] for t in ts) == [
-            "demo-tentacle-1", "demo-tentacle-2"], ts
-        assert all(t["enrolment"] == "accepted" for t in ts), ts
+        ts = {t["hostname"]: t for t in
+              c.get("/api/tentacles").json()["tentacles"]}
+        assert sorted(ts) == ["demo-tentacle-1", "demo-tentacle-2",
+                              "demo-tentacle-3"], ts
+        assert ts["demo-tentacle-1"]["enrolment"] == "accepted"
+        assert ts["demo-tentacle-2"]["enrolment"] == "accepted"
+        assert ts["demo-tentacle-3"]["enrolment"] == "pending"
+        # What the README's reader does next: approve, add by address.
+        r = c.post("/api/tentacles/%d/approve" % ts["demo-tentacle-3"]["id"])
+        assert r.status == 200, r
+        r = c.post("/api/tentacles", {"address": "127.0.0.5"})
+        assert r.status == 201, r
+        assert r.json()["tentacle"]["hostname"] == "demo-tentacle-4"
+        run = c.post("/api/runs", {"script": "disk-usage",
+                                   "tentacles": "all"})
+        assert run.status == 202, run
+        octotest.wait_for(
+            lambda: all(j["state"] in ("done", "failed", "timeout")
+                        for j in c.get("/api/runs/%d" % run.json()["id"])
+                        .json()["jobs"]), 60, 0.2, "the audit on all four")
+        jobs = c.get("/api/runs/%d" % run.json()["id"]).json()["jobs"]
+        assert len(jobs) == 4 and all(j["state"] == "done" for j in jobs), \
+            jobs
     finally:
         os.killpg(p.pid, signal.SIGINT)
         try:
