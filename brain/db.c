@@ -1272,23 +1272,50 @@ db_run_json(struct db *db, int64_t id, int with_output)
 	return run;
 }
 
+/* One tentacle's job in a run: {"state", "result": null | {"id",
+ * "exit_status", "signal"}} (exit_status null unless the script ran and
+ * exited; signal null unless one killed it). */
+static json_t *
+tentacle_job_json(sqlite3_stmt *st, int col)
+{
+	json_t	*res = json_null();
+	int	 ran = sqlite3_column_int(st, col + 4) == OUTCOME_RAN;
+	int	 sig = sqlite3_column_int(st, col + 3);
+
+	if (sqlite3_column_type(st, col + 1) != SQLITE_NULL)
+		res = json_pack("{s:I,s:o,s:o}", "id", (json_int_t)
+		    sqlite3_column_int64(st, col + 1), "exit_status",
+		    ran && sig == 0 ? json_integer(sqlite3_column_int(st,
+		    col + 2)) : json_null(), "signal", sig ? json_integer(sig) :
+		    json_null());
+	return json_pack("{s:s,s:o}", "state",
+	    (const char *)sqlite3_column_text(st, col), "result", res);
+}
+
 json_t *
 db_run_list(struct db *db, int64_t tentacle)
 {
 	sqlite3_stmt	*st;
 	json_t		*list, *run, *sum;
 
+	/* With a tentacle, also its own job in each run: state, result ID,
+	 * exit status and signal (columns 14 to 17). */
 	if ((st = db_prepare(db, "SELECT r.id, r.script, r.created_at, "
-	    "r.created_by, " RUN_SUMMARY_COLUMNS " FROM runs r LEFT JOIN jobs "
-	    "j ON j.run_id = r.id LEFT JOIN results res ON res.job_id = j.id "
-	    "WHERE ?1 = 0 OR r.id IN (SELECT run_id FROM jobs WHERE "
-	    "tentacle_id = ?1) GROUP BY r.id ORDER BY r.id DESC LIMIT 500")) ==
-	    NULL)
+	    "r.created_by, " RUN_SUMMARY_COLUMNS ", mine.state, mres.id, "
+	    "mres.exit_status, mres.signal, mres.outcome FROM runs r LEFT JOIN "
+	    "jobs j ON j.run_id = r.id LEFT JOIN results res ON res.job_id = "
+	    "j.id LEFT JOIN jobs mine ON mine.run_id = r.id AND "
+	    "mine.tentacle_id = ?1 LEFT JOIN results mres ON mres.job_id = "
+	    "mine.id WHERE ?1 = 0 OR mine.id IS NOT NULL GROUP BY r.id ORDER "
+	    "BY r.id DESC LIMIT 500")) == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, tentacle);
 	list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		run = run_json(st);
+		if (tentacle != 0)
+			json_object_set_new(run, "tentacle_job",
+			    tentacle_job_json(st, 14));
 		sum = run_summary_json(st, 4);
 		/* "jobs" and "finished" as before, beside the summary. */
 		json_object_set(run, "jobs", json_object_get(sum, "jobs"));

@@ -53,6 +53,13 @@ def test_summary_filter_and_polling(slow_keepalive_brain,
     assert [r["id"] for r in first] == [one["id"], run["id"]]
     assert [r["id"] for r in second] == [run["id"]]
     assert c.get("/api/runs?tentacle=999").json()["runs"] == []
+    # With the filter, each run also carries that tentacle's own job.
+    mine = {r["id"]: r["tentacle_job"] for r in second}
+    assert mine[run["id"]]["state"] == "done"
+    assert mine[run["id"]]["result"]["exit_status"] == 1
+    assert mine[run["id"]]["result"]["signal"] is None
+    assert first[0]["tentacle_job"]["result"]["exit_status"] == 0
+    assert "tentacle_job" not in listed[0]
 
     for q in ("/api/runs?tentacle=0", "/api/runs?tentacle=x",
               "/api/runs?host=1", "/api/runs?tentacle=1&tentacle=2",
