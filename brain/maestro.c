@@ -36,6 +36,7 @@
 #include <jansson.h>
 
 #include "apibody.h"
+#include "apicall.h"
 #include "auth.h"
 #include "brain.h"
 #include "buf.h"
@@ -135,23 +136,6 @@ static const struct api_op_rule api_rules[API_OP_MAX] = {
 };
 
 /* The arguments an API operation may carry (brain.h says which). */
-struct api_args {
-	uint64_t	id;
-	char		address[OCTO_ADDR_MAX];
-	uint32_t	port;
-	uint64_t	expires_in;
-	uint32_t	uses;
-	char		script[PROTO_SCRIPT_NAME_MAX];
-	uint32_t	ntentacles;	/* 0: all accepted tentacles */
-	uint64_t	*tentacles;	/* freed by handle_api */
-	char		 name[OCTO_NAME_MAX];		/* users */
-	char		 role[16];
-	char		 password[OCTO_PASSWORD_MAX + 1];	/* wiped */
-	char		 current[OCTO_PASSWORD_MAX + 1];	/* wiped */
-	uint8_t		 with_output;			/* one run */
-	char		 action[OCTO_NAME_MAX];		/* audit filters */
-	uint32_t	 limit;
-};
 
 /* Enrolments by address in progress: the webserv request waits for the
  * registerer's IPC_ENROL_OFFER_DONE. */
@@ -1282,27 +1266,6 @@ addr_is_any(const char *a)
 
 /* ---- users and the audit log ----------------------------------------- */
 
-/* The webserv checked these; a child that sends otherwise misbehaves. */
-static int
-user_args_valid(uint32_t op, const struct api_args *a)
-{
-	size_t	n = strlen(a->password);
-
-	switch (op) {
-	case API_USER_CREATE:
-		return apibody_user_name_valid(a->name) &&
-		    n >= PASSWORD_MIN && role_parse(a->role) != ROLE_INVALID;
-	case API_USER_DELETE:
-		return apibody_user_name_valid(a->name);
-	case API_USER_PASSWORD:
-		return apibody_user_name_valid(a->name) && n >= PASSWORD_MIN;
-	case API_AUDIT:
-		return a->limit >= 1 && a->limit <= AUDIT_LIMIT_MAX;
-	default:
-		return 1;
-	}
-}
-
 static void
 user_kdf_done(struct kdf_job *job)
 {
@@ -1491,97 +1454,29 @@ fail:
 static void
 handle_api(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker		 u;
+	struct api_call		 call;
 	struct db_session	 s;
 	const struct api_op_rule *rule;
-	struct api_args		 args;
-	char			 key[OCTO_TOKEN_HEX_LEN + 1];
-	char			 csrf[OCTO_TOKEN_HEX_LEN + 1];
-	char			 client[OCTO_ADDR_MAX];
+	struct api_args		*a = &call.args;
+	const char		*key = call.session, *csrf = call.csrf;
+	const char		*client = call.client, *why;
 	char			 key_hash[SHA256_LEN * 2 + 1];
-	uint8_t			 digest[SHA256_LEN], background;
+	uint8_t			 digest[SHA256_LEN];
 	uint32_t		 op, id = msg->hdr.id;
 	time_t			 now = time(NULL);
 	int			 rc;
-	uint32_t		 i;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_str(&u, key, sizeof(key));
-	unpack_u8(&u, &background);
-	unpack_str(&u, csrf, sizeof(csrf));
-	unpack_str(&u, client, sizeof(client));
-	if (unpack_u32(&u, &op) == -1 || op == 0 || op >= API_OP_MAX ||
-	    api_rules[op].name == NULL) {
+	if (apicall_decode(msg->payload, msg->hdr.len, &call, &why) == -1) {
+		log_warnx("webserv: API call: %s", why);
 		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
-	memset(&args, 0, sizeof(args));
-	switch (op) {
-	case API_TENTACLE_ENROL:
-		unpack_str(&u, args.address, sizeof(args.address));
-		unpack_u32(&u, &args.port);
-		break;
-	case API_TENTACLE_APPROVE:
-	case API_TENTACLE_REJECT:
-	case API_TENTACLE_REVOKE:
-	case API_TOKEN_REVOKE:
-		unpack_u64(&u, &args.id);
-		break;
-	case API_TOKEN_CREATE:
-		unpack_u64(&u, &args.expires_in);
-		unpack_u32(&u, &args.uses);
-		break;
-	case API_RUN:
-		unpack_u64(&u, &args.id);
-		unpack_u8(&u, &args.with_output);
-		break;
-	case API_RUNS:
-		unpack_u64(&u, &args.id);	/* tentacle filter */
-		break;
-	case API_TENTACLE_RESULTS:
-	case API_RESULT:
-	case API_TENTACLE_SCRIPTS:
-		unpack_u64(&u, &args.id);
-		break;
-	case API_USER_CREATE:
-		unpack_str(&u, args.name, sizeof(args.name));
-		unpack_str(&u, args.password, sizeof(args.password));
-		unpack_str(&u, args.role, sizeof(args.role));
-		break;
-	case API_USER_DELETE:
-		unpack_str(&u, args.name, sizeof(args.name));
-		break;
-	case API_USER_PASSWORD:
-		unpack_str(&u, args.name, sizeof(args.name));
-		unpack_str(&u, args.password, sizeof(args.password));
-		unpack_str(&u, args.current, sizeof(args.current));
-		break;
-	case API_AUDIT:
-		unpack_str(&u, args.name, sizeof(args.name));
-		unpack_str(&u, args.action, sizeof(args.action));
-		unpack_u32(&u, &args.limit);
-		break;
-	case API_RUN_CREATE:
-		unpack_str(&u, args.script, sizeof(args.script));
-		if (unpack_u32(&u, &args.ntentacles) == -1 ||
-		    args.ntentacles > RUN_TENTACLES_MAX)
-			break;
-		if (args.ntentacles && (args.tentacles = calloc(
-		    args.ntentacles, sizeof(*args.tentacles))) == NULL) {
-			reply_error(id, c->generation, 500, "out of memory");
-			return;
-		}
-		for (i = 0; i < args.ntentacles; i++)
-			unpack_u64(&u, &args.tentacles[i]);
-		break;
-	}
-	if (unpack_end(&u) == -1 || args.ntentacles > RUN_TENTACLES_MAX ||
-	    !user_args_valid(op, &args)) {
-		free(args.tentacles);
-		crypto_wipe(&args, sizeof(args));
+	if (api_rules[call.op].name == NULL) {
+		apicall_clear(&call);
 		child_misbehaved(c, "sent a malformed API call");
 		return;
 	}
+	op = call.op;
 	rule = &api_rules[op];
 
 	/* Session: looked up by the hash of its key. */
@@ -1590,7 +1485,7 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		reply_error(id, c->generation, 401, "not logged in");
 		goto out;
 	}
-	crypto_wipe(key, sizeof(key));
+	crypto_wipe(call.session, sizeof(call.session));
 	hex_encode(digest, sizeof(digest), key_hash);
 	if ((rc = db_session_get(m.db, key_hash, &s)) == -1) {
 		reply_error(id, c->generation, 500, "database error");
@@ -1621,7 +1516,7 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		goto out;
 	}
 	/* The page's own refreshes do not keep an idle session alive. */
-	if (!background && now != s.last_active)
+	if (!call.background && now != s.last_active)
 		db_session_touch(m.db, key_hash, now);
 
 	switch (op) {
@@ -1652,14 +1547,13 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 	case API_USER_DELETE:
 	case API_USER_PASSWORD:
 	case API_AUDIT:
-		api_users(c, id, op, &args, &s, key_hash, client);
+		api_users(c, id, op, a, &s, key_hash, client);
 		break;
 	default:
-		api_manage(c, id, op, &args, s.user, client);
+		api_manage(c, id, op, a, s.user, client);
 	}
 out:
-	free(args.tentacles);
-	crypto_wipe(&args, sizeof(args));
+	apicall_clear(&call);
 }
 
 static void

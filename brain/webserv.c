@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "apibody.h"
+#include "apicall.h"
 #include "brain.h"
 #include "crypto.h"
 #include "buf.h"
@@ -435,7 +436,7 @@ query_number(const char *v, long long min, long long max)
 
 /* GET /api/audit?actor=&action=&limit=: the filters, checked. */
 static int
-audit_query(struct evhttp_request *req, struct packer *p, const char **why)
+audit_query(struct evhttp_request *req, struct api_args *a, const char **why)
 {
 	static const char *const keys[] = { "actor", "action", "limit" };
 	const char		*v[3];
@@ -457,9 +458,9 @@ audit_query(struct evhttp_request *req, struct packer *p, const char **why)
 		*why = "actor and action are at most 63 characters";
 		goto out;
 	}
-	pack_str(p, v[0] ? v[0] : "");
-	pack_str(p, v[1] ? v[1] : "");
-	pack_u32(p, (uint32_t)n);
+	strlcpy(a->name, v[0] ? v[0] : "", sizeof(a->name));
+	strlcpy(a->action, v[1] ? v[1] : "", sizeof(a->action));
+	a->limit = (uint32_t)n;
 	rc = 0;
 out:
 	evhttp_clear_headers(&params);
@@ -483,11 +484,11 @@ query_one_number(struct evhttp_request *req, const char *key,
 	return n;
 }
 
-/* Pack the op's arguments from the path and body; -1 with the status and
- * message for the client if they are wrong. */
+/* The op's arguments from the path, query and body; -1 with the status
+ * and message for the client if they are wrong. */
 static int
-pack_api_args(struct evhttp_request *req, const struct api_route *r,
-    const struct route_params *rp, struct packer *p, int *status,
+api_args_from(struct evhttp_request *req, const struct api_route *r,
+    const struct route_params *rp, struct api_args *a, int *status,
     const char **why)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
@@ -498,33 +499,30 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 	struct run_body		 rb;
 	struct user_body	 ub;
 	struct password_body	 pb;
-	uint32_t		 i;
-	uint64_t		 id = rp->id;
 	long long		 n;
 
+	a->id = rp->id;
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
 	switch (r->op) {
 	case API_TENTACLE_ENROL:
 		if (apibody_enrol(body, len, &eb, why) == -1)
 			goto bad;
-		pack_str(p, eb.address);
-		pack_u32(p, eb.port);
+		strlcpy(a->address, eb.address, sizeof(a->address));
+		a->port = eb.port;
 		break;
 	case API_TOKEN_CREATE:
 		if (apibody_token(len ? body : "{}", len ? len : 2, &tb,
 		    why) == -1)
 			goto bad;
-		pack_u64(p, tb.expires_in);
-		pack_u32(p, tb.uses);
+		a->expires_in = tb.expires_in;
+		a->uses = tb.uses;
 		break;
 	case API_RUN_CREATE:
 		if (apibody_run(body, len, &rb, why) == -1)
 			goto bad;
-		pack_str(p, rb.script);
-		pack_u32(p, rb.ntentacles);
-		for (i = 0; i < rb.ntentacles; i++)
-			pack_u64(p, rb.tentacles[i]);
-		free(rb.tentacles);
+		strlcpy(a->script, rb.script, sizeof(a->script));
+		a->ntentacles = rb.ntentacles;
+		a->tentacles = rb.tentacles;	/* apicall_clear frees */
 		break;
 	case API_RUNS:
 		/* ?tentacle=ID: the runs that include that tentacle. */
@@ -533,7 +531,7 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 			*why = "runs are filtered by tentacle=ID only";
 			goto bad;
 		}
-		pack_u64(p, (uint64_t)n);
+		a->id = (uint64_t)n;
 		break;
 	case API_RUN:
 		/* ?output=0: without the outputs, for polling. */
@@ -541,39 +539,29 @@ pack_api_args(struct evhttp_request *req, const struct api_route *r,
 			*why = "a run takes output=0 or output=1 only";
 			goto bad;
 		}
-		pack_u64(p, id);
-		pack_u8(p, (uint8_t)n);
-		break;
-	case API_TENTACLE_APPROVE:
-	case API_TENTACLE_REJECT:
-	case API_TENTACLE_REVOKE:
-	case API_TOKEN_REVOKE:
-	case API_TENTACLE_RESULTS:
-	case API_RESULT:
-	case API_TENTACLE_SCRIPTS:
-		pack_u64(p, id);
+		a->with_output = (uint8_t)n;
 		break;
 	case API_USER_CREATE:
 		if (apibody_user(body, len, &ub, why) == -1)
 			goto bad;
-		pack_str(p, ub.name);
-		pack_str(p, ub.password);
-		pack_str(p, ub.role);
+		strlcpy(a->name, ub.name, sizeof(a->name));
+		strlcpy(a->password, ub.password, sizeof(a->password));
+		strlcpy(a->role, ub.role, sizeof(a->role));
 		explicit_bzero(&ub, sizeof(ub));
 		break;
 	case API_USER_DELETE:
-		pack_str(p, rp->name);
+		strlcpy(a->name, rp->name, sizeof(a->name));
 		break;
 	case API_USER_PASSWORD:
 		if (apibody_password(body, len, &pb, why) == -1)
 			goto bad;
-		pack_str(p, rp->name);
-		pack_str(p, pb.password);
-		pack_str(p, pb.current);
+		strlcpy(a->name, rp->name, sizeof(a->name));
+		strlcpy(a->password, pb.password, sizeof(a->password));
+		strlcpy(a->current, pb.current, sizeof(a->current));
 		explicit_bzero(&pb, sizeof(pb));
 		break;
 	case API_AUDIT:
-		if (audit_query(req, p, why) == -1)
+		if (audit_query(req, a, why) == -1)
 			goto bad;
 		break;
 	default:
@@ -664,19 +652,15 @@ api_call(struct evhttp_request *req, const char *path)
 	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
 	const struct api_route	*r = NULL;
 	const char		*csrf, *bg;
-	char			 key[OCTO_TOKEN_HEX_LEN + 1];
-	char			 client[OCTO_ADDR_MAX];
+	struct api_call		 call;
 	struct buf		 b;
-	struct packer		 p;
 	int			 rewrite = 0, path_known = 0;
 	size_t			 i;
-	enum api_op		 op;
 	struct route_params	 rp = { 0 }, match;
-	struct buf		 argbuf;
-	struct packer		 args;
 	const char		*rewrite_why = NULL;
 
-	if (session_key(req, key, sizeof(key)) == -1) {
+	memset(&call, 0, sizeof(call));
+	if (session_key(req, call.session, sizeof(call.session)) == -1) {
 		send_error(req, 401, "not logged in");
 		return;
 	}
@@ -690,49 +674,37 @@ api_call(struct evhttp_request *req, const char *path)
 			rp = match;
 		}
 	}
-	if (r) {
-		op = r->op;
-	} else {
+	if (r == NULL) {
 		/* Check the session anyway (without extending it): an unknown
 		 * route must not tell a stranger more than 401. */
-		op = API_SESSION;
 		rewrite = path_known ? 405 : 404;
 		rewrite_why = path_known ? "method not allowed" :
 		    "no such API route";
+	} else if (api_args_from(req, r, &rp, &call.args, &rewrite,
+	    &rewrite_why) == -1) {
+		/* A bad body: answered once the session checks out, like an
+		 * unknown route. */
+		r = NULL;
+	}
+	call.op = r ? r->op : API_SESSION;
+	if (r == NULL) {
+		free(call.args.tentacles);
+		memset(&call.args, 0, sizeof(call.args));
 	}
 	csrf = evhttp_find_header(h, "X-CSRF-Token");
 	bg = evhttp_find_header(h, "X-Octopus-Background");
-	client_address(req, client, sizeof(client));
+	call.background = rewrite || (bg && strcmp(bg, "1") == 0);
+	if (csrf && strlen(csrf) < sizeof(call.csrf))
+		strlcpy(call.csrf, csrf, sizeof(call.csrf));
+	client_address(req, call.client, sizeof(call.client));
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	buf_init(&argbuf, IPC_PAYLOAD_MAX);
-	pack_init(&args, &argbuf);
-	if (r && (pack_api_args(req, r, &rp, &args, &rewrite, &rewrite_why) ==
-	    -1 || pack_error(&args))) {
-		/* A bad body: answered once the session checks out, like an
-		 * unknown route. */
-		op = API_SESSION;
-		r = NULL;
-		if (rewrite == 0) {
-			rewrite = 500;
-			rewrite_why = "internal error";
-		}
-	}
-	pack_str(&p, key);
-	pack_u8(&p, rewrite || (bg && strcmp(bg, "1") == 0));
-	pack_str(&p, csrf && strlen(csrf) <= OCTO_TOKEN_HEX_LEN ? csrf : "");
-	pack_str(&p, client);
-	pack_u32(&p, op);
-	if (r && argbuf.len > 0 && buf_append(&b, argbuf.data, argbuf.len))
-		p.err = 1;
-	if (pack_error(&p) == 0)
+	if (apicall_encode(&b, &call) == 0)
 		send_to_maestro(req, IPC_API_CALL, &b, rewrite, rewrite_why);
 	else
 		send_error(req, 500, "internal error");
 	buf_free(&b);
-	buf_free(&argbuf);
-	explicit_bzero(key, sizeof(key));
+	apicall_clear(&call);
 }
 
 /* ---- static files ---------------------------------------------------- */

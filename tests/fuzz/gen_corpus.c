@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <bsd/string.h>
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "apicall.h"
 #include "enrolment.h"
 #include "fuzz.h"
 #include "fuzz_config.h"
@@ -856,6 +858,75 @@ gen_login_json(void)
 	}
 }
 
+/* IPC_API_CALL as the webserv encodes it: one seed per argument shape. */
+static void
+apicall_put(const char *name, struct api_call *c)
+{
+	struct buf	b;
+
+	strlcpy(c->session, "0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef", sizeof(c->session));
+	strlcpy(c->csrf, "fedcba9876543210fedcba9876543210fedcba9876543210"
+	    "fedcba9876543210", sizeof(c->csrf));
+	strlcpy(c->client, "127.0.0.1", sizeof(c->client));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	if (apicall_encode(&b, c) == -1)
+		die(name);
+	put_buf("apicall", name, &b);
+	buf_free(&b);
+}
+
+static void
+gen_apicall(void)
+{
+	struct api_call	c;
+	uint64_t	ids[3] = { 1, 42, INT64_MAX };
+
+	memset(&c, 0, sizeof(c));
+	c.op = API_HEALTH;
+	apicall_put("health", &c);
+	c.op = API_TENTACLE_APPROVE;
+	c.args.id = 7;
+	apicall_put("approve", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_TENTACLE_ENROL;
+	strlcpy(c.args.address, "192.0.2.10", sizeof(c.args.address));
+	c.args.port = 7000;
+	apicall_put("enrol", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_TOKEN_CREATE;
+	c.args.expires_in = 3600;
+	c.args.uses = 5;
+	apicall_put("token", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_RUN_CREATE;
+	strlcpy(c.args.script, "sshd-config", sizeof(c.args.script));
+	c.args.ntentacles = 3;
+	c.args.tentacles = ids;
+	apicall_put("run-create", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_RUN;
+	c.args.id = 3;
+	apicall_put("run", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_USER_CREATE;
+	strlcpy(c.args.name, "alice", sizeof(c.args.name));
+	strlcpy(c.args.password, "correct horse battery",
+	    sizeof(c.args.password));
+	strlcpy(c.args.role, "operator", sizeof(c.args.role));
+	apicall_put("user-create", &c);
+	c.op = API_USER_PASSWORD;
+	strlcpy(c.args.current, "the old one", sizeof(c.args.current));
+	apicall_put("user-password", &c);
+	c.op = API_USER_DELETE;
+	apicall_put("user-delete", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_AUDIT;
+	strlcpy(c.args.name, "admin", sizeof(c.args.name));
+	c.args.limit = 200;
+	apicall_put("audit", &c);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -877,5 +948,6 @@ main(int argc, char *argv[])
 	gen_config();
 	gen_webpath();
 	gen_login_json();
+	gen_apicall();
 	return 0;
 }

@@ -1,0 +1,61 @@
+/*
+ * IPC_API_CALL, the webserv's request to the maestro: one struct, the
+ * webserv's encoder and the maestro's pure decoder (so that the fuzzer
+ * calls what the maestro calls on bytes from a possibly compromised
+ * child). Layout:
+ *	str session, u8 background, str csrf, str client address, u32 op,
+ *	then the op's arguments (see enum api_op in brain.h).
+ */
+#ifndef OCTO_APICALL_H
+#define OCTO_APICALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "brain.h"
+#include "buf.h"
+#include "limits.h"
+#include "proto.h"
+
+struct api_args {
+	uint64_t	 id;		/* {id} of the route; runs: tentacle */
+	char		 address[OCTO_ADDR_MAX];	/* enrol */
+	uint32_t	 port;
+	uint64_t	 expires_in;			/* token */
+	uint32_t	 uses;
+	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
+	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
+	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
+	uint8_t		 with_output;			/* one run */
+	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
+	char		 role[16];
+	char		 password[OCTO_PASSWORD_MAX + 1];
+	char		 current[OCTO_PASSWORD_MAX + 1];
+	char		 action[OCTO_NAME_MAX];		/* audit */
+	uint32_t	 limit;
+};
+
+struct api_call {
+	char		 session[OCTO_TOKEN_HEX_LEN + 1];
+	uint8_t		 background;	/* don't extend the session */
+	char		 csrf[OCTO_TOKEN_HEX_LEN + 1];
+	char		 client[OCTO_ADDR_MAX];
+	uint32_t	 op;		/* enum api_op */
+	struct api_args	 args;
+};
+
+/* Append the message payload to out; -1 if a field does not fit. */
+int	apicall_encode(struct buf *out, const struct api_call *);
+/*
+ * Decode and check the shape: a known op, its arguments and nothing more,
+ * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
+ * user names and passwords as apibody checks them, an audit limit in
+ * range. Values are checked again where they are used. 0, or -1 with the
+ * reason (then nothing is left to free).
+ */
+int	apicall_decode(const uint8_t *, size_t, struct api_call *,
+	    const char **why);
+/* Free the tentacle list and wipe the passwords and the session key. */
+void	apicall_clear(struct api_call *);
+
+#endif
