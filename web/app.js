@@ -2228,6 +2228,67 @@
 		}
 	}
 
+	/*
+	 * The verdict of one host's own job in a run, from the
+	 * "tentacle_job" GET /api/runs?tentacle=ID gives: compliant (done,
+	 * exit 0), findings (done, exit 1), error (anything else finished:
+	 * done with another status or a signal, failed, timeout,
+	 * unreachable), or in progress.
+	 */
+	function hostJobOutcome(tj) {
+		const r = tj.result;
+		if (tj.state !== 'done' || !r)
+			return outcome(null, tj.state);
+		if (r.signal !== null && r.signal !== undefined)
+			return {key: 'error', label: 'error', kind: 'err',
+			    why: 'killed by signal ' + r.signal};
+		if (r.exit_status === 0)
+			return {key: 'compliant', label: 'compliant',
+			    kind: 'ok', why: 'exit status 0'};
+		if (r.exit_status === 1)
+			return {key: 'findings', label: 'findings',
+			    kind: 'warn', why: 'exit status 1'};
+		return {key: 'error', label: 'error', kind: 'err',
+		    why: typeof r.exit_status === 'number' ? 'exit status ' +
+		    r.exit_status : 'the script did not run to its end'};
+	}
+
+	/* The outcome filter of the run history, on one host's own job;
+	 * its error takes every finished job that is neither compliant
+	 * nor with findings, unreachable included. */
+	const HOST_OUTCOMES = [['', 'Any outcome'],
+	    ['progress', 'In progress'], ['compliant', 'Compliant'],
+	    ['findings', 'Findings'], ['error', 'Error or unreachable'],
+	    ['unreachable', 'Unreachable']];
+	function hostHasOutcome(tj, want) {
+		if (want === '')
+			return true;
+		if (want === 'progress')
+			return PENDING_STATES.indexOf(tj.state) !== -1;
+		if (want === 'unreachable')
+			return tj.state === 'unreachable';
+		const k = hostJobOutcome(tj).key;
+		if (want === 'error')
+			return k === 'error' || k === 'unreachable';
+		return k === want;
+	}
+
+	/* The host's verdict in a history row, with its result if any. */
+	function hostVerdict(r, host) {
+		const tj = r.tentacle_job;
+		if (!tj)
+			return '';
+		const out = el('span', {class: 'host-verdict', dataset:
+		    {outcome: hostJobOutcome(tj).key}},
+		    outcomeBadge(hostJobOutcome(tj)));
+		if (tj.result && tj.result.id !== undefined)
+			out.appendChild(link('#/results/' + tj.result.id,
+			    'Result', {class: 'small host-result',
+			    'aria-label': 'Result of run #' + r.id + ' on ' +
+			    hostName(Number(host))}));
+		return out;
+	}
+
 	function runsView(params, query) {
 		const status = notice(null);
 		const updated = updatedLine();
@@ -2265,6 +2326,11 @@
 			    plural(s.jobs, 'host') + ' finished'},
 			    s.finished + '/' + s.jobs);
 		    }},
+		    {label: 'This host', class: 'host-col',
+			sort: r => r.tentacle_job ? HOST_OUTCOMES.findIndex(
+			    o => o[0] === hostJobOutcome(r.tentacle_job).key) :
+			    null,
+			cell: r => hostVerdict(r, runsHost)},
 		    {label: 'Outcome', cell: r => summaryBadges(runSummary(r))},
 		], key: r => r.id, sortCol: 0, caption: 'Runs',
 		    empty: 'No run matches.'});
@@ -2277,11 +2343,29 @@
 			if (scriptFilter.value && r.script !==
 			    scriptFilter.value)
 				return false;
+			/* a host chosen: its own job, not the whole run */
+			if (r.tentacle_job)
+				return hostHasOutcome(r.tentacle_job,
+				    statusFilter.value);
 			return runHasOutcome(runSummary(r), statusFilter.value);
+		}
+
+		/* The outcome filter's words: of one host's job or of runs. */
+		function labelOutcomes() {
+			const words = hostFilter.value ? HOST_OUTCOMES :
+			    RUN_OUTCOMES;
+			for (const o of Array.from(statusFilter.options)) {
+				const w = words.find(x => x[0] === o.value);
+				if (w && o.textContent !== w[1])
+					setText(o, w[1]);
+			}
 		}
 
 		const viewNo = state.view;
 		function fill() {
+			labelOutcomes();
+			table.table.classList.toggle('by-host',
+			    runsHost !== '' && runsHost === hostFilter.value);
 			table.update(runs.filter(matches));
 			/* a first-time user sees what to do, not a filter */
 			const none = runs.length === 0 && !hostFilter.value &&
@@ -2290,12 +2374,9 @@
 			noRun.hidden = !none;
 			table.node.hidden = none;
 			note.hidden = false;
-			setText(note, [runs.length >= 500 ? 'The 500 most ' +
+			setText(note, runs.length >= 500 ? 'The 500 most ' +
 			    'recent runs' + (hostFilter.value ? ' of this ' +
-			    'host' : '') + ' are shown.' : '',
-			    hostFilter.value && statusFilter.value ? 'The ' +
-			    'outcome is that of the whole run, all its ' +
-			    'hosts.' : ''].filter(x => x).join(' '));
+			    'host' : '') + ' are shown.' : '');
 			note.hidden = note.textContent === '';
 			if (state.view !== viewNo)
 				return;	/* left: the address is another view's */

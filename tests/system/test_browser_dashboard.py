@@ -76,7 +76,8 @@ def fleet(request, tmp_path_factory):
     """A brain (keepalive every second) with two tentacles enrolled by
     token, alpha-web (127.0.0.2) and bravo-db (127.0.0.3), each with the
     scripts hello, findings, xss, state (prints a file the test can
-    change) and slow (sleeps, then prints)."""
+    change), slow (sleeps, then prints) and mixed (compliant on
+    alpha-web, findings on bravo-db)."""
     if not octotest.TENTACLE_BIN.exists():
         pytest.fail("%s not built" % octotest.TENTACLE_BIN, pytrace=False)
     d = tmp_path_factory.mktemp("browser_fleet")
@@ -96,6 +97,8 @@ def fleet(request, tmp_path_factory):
         add_script(t, "state", "cat %s" % (t.dir / "state.txt"))
         add_script(t, "slow", "sleep %d\necho slow done on %s"
                    % (SLOW_SCRIPT_S, name))
+        add_script(t, "mixed", "echo 'OK    all good'" if i == 2 else
+                   "echo 'WARN  PasswordAuthentication yes'\nexit 1")
         ids[name] = int(enrol_self(t, b, make_token(admin)["token"])["id"])
 
     def scripts_known():
@@ -104,7 +107,8 @@ def fleet(request, tmp_path_factory):
         for x in admin.get("/api/scripts").json()["scripts"]:
             have.setdefault(x["name"], set()).update(x["tentacles"])
         return all(have.get(n) == set(ids.values())
-                   for n in ("hello", "findings", "xss", "state", "slow"))
+                   for n in ("hello", "findings", "xss", "state", "slow",
+                             "mixed"))
     wait_for(scripts_known, 30, 0.2, "both tentacles' scripts listed")
     return Fleet(b, admin, ids)
 
@@ -620,7 +624,7 @@ def test_token_command_names_the_brain_address(brain_factory, chrome):
 
 def test_history_filtered_by_host_asks_the_brain(fleet, chrome):
     """The run history's host filter is GET /api/runs?tentacle=ID; the
-    outcome filter works on each run's summary."""
+    outcome filter then works on that host's own job."""
     alpha, bravo = fleet.ids["alpha-web"], fleet.ids["bravo-db"]
     only_alpha = run_and_wait(fleet.admin, "hello", [alpha])["id"]
     only_bravo = run_and_wait(fleet.admin, "findings", [bravo])["id"]
@@ -651,6 +655,68 @@ def test_history_filtered_by_host_asks_the_brain(fleet, chrome):
     b.click(b.visible("#history-runs"))
     row(b, "#runs-table", "#%d" % only_bravo)
     assert b.css("#runs-host").get_attribute("value") == str(bravo)
+
+
+def test_history_by_host_and_outcome_judges_that_hosts_job(fleet, chrome):
+    """One run on two hosts, compliant on alpha-web and with findings on
+    bravo-db: filtered by host and outcome, the history judges the
+    chosen host's own job, not the whole run, and shows its verdict with
+    a link to its result."""
+    alpha, bravo = fleet.ids["alpha-web"], fleet.ids["bravo-db"]
+    run = run_and_wait(fleet.admin, "mixed", [alpha, bravo])
+    run_id = run["id"]
+    results = {j["tentacle"]: j["result"]["id"] for j in run["jobs"]}
+    key = "#%d" % run_id
+    b = chrome(fleet.brain)
+    b.login("admin", fleet.brain.password, "#/runs")
+    tr = row(b, "#runs-table", key)
+    assert "1 compliant" in tr.text and "1 findings" in tr.text, tr.text
+    # No host chosen: no host's column, no caveat.
+    assert not b.css("#runs-table th.host-col").is_displayed()
+    assert not b.css("#runs-note").is_displayed()
+
+    # alpha-web: compliant there, whatever bravo-db found.
+    browser.Select(b.css("#runs-host")).select_by_value(str(alpha))
+    browser.Select(b.css("#runs-status")).select_by_value("compliant")
+    b.wait(lambda d: "host=%d" % alpha in d.current_url and
+           "status=compliant" in d.current_url, "the filters in the URL")
+    tr = row(b, "#runs-table", key)
+    verdict = b.wait(lambda d: tr.find_element(
+        "css selector", ".host-verdict[data-outcome=compliant]"),
+        "alpha-web's verdict in the row")
+    link = verdict.find_element("css selector", "a.host-result")
+    assert link.get_attribute("href").endswith(
+        "#/results/%d" % results[alpha])
+    assert b.css("#runs-table th.host-col").is_displayed()
+    assert "whole run" not in b.page_text()
+    assert b.css("#runs-status option[value=compliant]").text == "Compliant"
+    b.shoot("runs-host-compliant")
+    browser.Select(b.css("#runs-status")).select_by_value("findings")
+    no_row(b, "#runs-table", key)
+    browser.Select(b.css("#runs-status")).select_by_value("error")
+    no_row(b, "#runs-table", key)
+
+    # bravo-db: the same run has findings there, and is not compliant.
+    browser.Select(b.css("#runs-host")).select_by_value(str(bravo))
+    no_row(b, "#runs-table", key)
+    browser.Select(b.css("#runs-status")).select_by_value("findings")
+    tr = row(b, "#runs-table", key)
+    verdict = b.wait(lambda d: tr.find_element(
+        "css selector", ".host-verdict[data-outcome=findings]"),
+        "bravo-db's verdict in the row")
+    assert "findings" in verdict.text
+    b.shoot("runs-host-findings")
+    browser.Select(b.css("#runs-status")).select_by_value("compliant")
+    no_row(b, "#runs-table", key)
+
+    # The verdict's link opens that host's result.
+    browser.Select(b.css("#runs-status")).select_by_value("findings")
+    tr = row(b, "#runs-table", key)
+    b.click(b.wait(lambda d: tr.find_element(
+        "css selector", "a.host-result"), "the result link"))
+    b.wait(lambda d: d.current_url.endswith("#/results/%d" % results[bravo]),
+           "bravo-db's result page")
+    b.text_in("body", "PasswordAuthentication")
 
 
 def test_output_arrives_while_polling_without_outputs(fleet, chrome):
