@@ -43,6 +43,10 @@ LOG_LINE_RE = re.compile(
 
 # ---------------------------------------------------------------- polling
 
+class _MissingRole(AssertionError):
+    """A brain process role not (yet) in ps."""
+
+
 class Timeout(AssertionError):
     pass
 
@@ -560,8 +564,20 @@ class Brain:
             return self.proc.pid
         return int(self.pidfile.read_text().split()[0])
 
-    def pids(self, require=ROLES):
-        """{role: pid} of this brain from ps (children: ppid = maestro)."""
+    def pids(self, require=ROLES, timeout=5.0):
+        """{role: pid} of this brain from ps (children: ppid = maestro).
+        A child just forked may still show the maestro's title for a
+        moment: a missing role is looked for again until timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._pids_once(require)
+            except _MissingRole:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _pids_once(self, require):
         maestro = self.maestro_pid()
         found = {}
         for pid, ppid, args in ps_table():
@@ -577,8 +593,8 @@ class Brain:
         args = found.pop("_maestro_args", "")
         missing = [r for r in require if r not in found]
         if missing:
-            raise AssertionError("missing %s in ps (maestro %d: %r)"
-                                 % (missing, maestro, args))
+            raise _MissingRole("missing %s in ps (maestro %d: %r)"
+                               % (missing, maestro, args))
         self.known_pids.update(found.values())
         return found
 
