@@ -162,8 +162,19 @@ test_result_path(void **state)
 	assert_int_equal(db_run_add(db, "one-line", "admin", &run), 0);
 	assert_int_equal(db_job_add(db, run, a, "a", &ja), 0);
 	assert_int_equal(db_job_add(db, run, b, "b", &jb), 0);
+	assert_int_not_equal(ja, jb);
+	assert_int_equal(db_job_set_state(db, ja, "running", ""), 0);
+	assert_int_equal(db_job_set_state(db, jb + 100, "running", ""),
+	    DB_NOTFOUND);
 
 	for (i = 0; i < 3; i++) {
+		assert_int_equal(db_tentacle_get(db, b, &t), 0);
+		assert_string_equal(t.hostname, "b");
+		assert_int_equal(db_tentacle_get(db, a, &t), 0);
+		assert_string_equal(t.hostname, "a");
+		assert_string_equal(t.enrolment, "accepted");
+		assert_int_equal(db_tentacle_get(db, b + 100, &t),
+		    DB_NOTFOUND);
 		assert_int_equal(db_job_owner(db, ja, &owner, &accepted), 0);
 		assert_int_equal(owner, a);
 		assert_int_equal(accepted, 1);
@@ -190,6 +201,9 @@ test_result_path(void **state)
 	assert_int_equal(db_tentacle_seen(db, a, NULL), 0);
 	assert_int_equal(db_tentacle_seen(db, b + 100, NULL), DB_NOTFOUND);
 	assert_int_equal(db_commit(db), 0);
+	/* A state that comes after the result does not replace it. */
+	assert_int_equal(db_job_set_state(db, ja, "failed", "late"),
+	    DB_NOTFOUND);
 
 	/* Rejected, then revoked: the job is still its, but not accepted. */
 	assert_int_equal(db_tentacle_set_enrolment(db, b, "rejected"), 0);
