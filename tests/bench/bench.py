@@ -20,7 +20,13 @@ POLL_MS for one job. OLD_POLL=1 polls as before (a new connection per request an
 the whole run every 2 ms), for comparison with earlier figures.
 
 Environment: N (default 200), OCTO_BUILD (default build/), POLL_MS
-(default 1), FANOUT_POLL_MS (default 10), OLD_POLL.
+(default 1), FANOUT_POLL_MS (default 10), OLD_POLL. PERF_DIR=dir: the
+second run on all N is recorded with `perf record --call-graph
+$PERF_CALLGRAPH` (default fp; dwarf resolves OpenSSL) (brain.data: the
+brain's processes; tentacles.data: the tentacles' processes and the
+scripts they run), for `perf report -i dir/brain.data --sort pid,sym`;
+with STRACE=ROLE (e.g. commander) instead: `strace -c` of that brain
+process into dir/strace.txt.
 """
 
 import http.client
@@ -187,6 +193,39 @@ def wait_run(client, run_id, timeout):
     raise SystemExit("run %d did not finish in %d s" % (run_id, timeout))
 
 
+def start_perf(bpids, tpids):
+    """perf record of the brain and of the tentacles if PERF_DIR is set."""
+    out = os.environ.get("PERF_DIR")
+    if not out:
+        return []
+    os.makedirs(out, exist_ok=True)
+    procs = []
+    if os.environ.get("STRACE"):
+        # Syscall counts of one brain process (STRACE=its role's pid).
+        procs.append(subprocess.Popen(
+            ["strace", "-c", "-o", os.path.join(out, "strace.txt"), "-p",
+             os.environ["STRACE"]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(1.0)
+        return procs
+    for name, pids in (("brain", bpids), ("tentacles", tpids)):
+        procs.append(subprocess.Popen(
+            ["perf", "record", "-q", "--call-graph",
+             os.environ.get("PERF_CALLGRAPH", "fp"), "-o",
+             os.path.join(out, name + ".data"), "-p",
+             ",".join(str(p) for p in pids)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)     # attached before the run starts
+    return procs
+
+
+def stop_perf(procs):
+    for p in procs:
+        p.send_signal(2)
+    for p in procs:
+        p.wait(60)
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -269,7 +308,11 @@ def main():
         # handshakes both ways); the second resumes the sessions, as every
         # run after the first keepalive or run does.
         cold = run_all()
+        if os.environ.get("STRACE") in broles:
+            os.environ["STRACE"] = str(broles[os.environ["STRACE"]])
+        perf = start_perf(bpids, tpids)
         fan_out, done, bcpu, tcpu, load = warm = run_all()
+        stop_perf(perf)
 
         one = [t for t in c.get("/api/tentacles").json()["tentacles"]][0]
         rtts = []
