@@ -77,12 +77,18 @@ conn_destroy(struct conn *c)
 				if (recv(fd, junk, sizeof(junk),
 				    MSG_DONTWAIT) <= 0)
 					break;
-		/* An orderly end: close_notify, so that OpenSSL keeps the
-		 * session resumable (it forgets the session of a connection
-		 * that ends without one, or with an error). */
+		/* An orderly end keeps the session resumable: OpenSSL
+		 * forgets the session of a connection freed without a
+		 * shutdown. A quiet one: no close_notify is sent, as none is
+		 * relied on (every exchange ends with its own acknowledgement
+		 * frame, and both sides take an EOF without close_notify,
+		 * SSL_OP_IGNORE_UNEXPECTED_EOF); sending it cost a record and
+		 * a write on each side, and the peer's wakeup to read it,
+		 * on every connection. An error still forgets the session. */
 		if (c->established && fd >= 0 &&
 		    (strcmp(c->reason, "closed locally") == 0 ||
 		    strcmp(c->reason, "closed by peer") == 0)) {
+			SSL_set_quiet_shutdown(c->ssl, 1);
 			if (SSL_shutdown(c->ssl) < 0)
 				SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
 				    SSL_RECEIVED_SHUTDOWN);
