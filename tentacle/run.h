@@ -1,6 +1,6 @@
 /*
- * Running one script for a job (the command worker, tentacle/run.c): fork
- * and execve without a shell, argv = [name], a fixed clean environment,
+ * Running one script for a job (the command worker, tentacle/run.c):
+ * posix_spawn without a shell, argv = [name], a fixed clean environment,
  * stdin /dev/null, stdout and stderr into one pipe, its own process group,
  * every other descriptor closed. The output is captured up to a cap (the
  * rest is read and discarded, and a marker line says so), the whole group
