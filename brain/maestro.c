@@ -612,9 +612,12 @@ welcome_soon(void)
 {
 	struct timeval	tv = { 1, 0 };
 
+	/* Already due: that ping will do (re-arming it at every call could
+	 * put it off for ever while enrolments keep coming). */
+	if (m.welcome_ev == NULL || evtimer_pending(m.welcome_ev, NULL))
+		return;
 	m.welcome_round = 0;
-	if (m.welcome_ev != NULL)
-		evtimer_add(m.welcome_ev, &tv);
+	evtimer_add(m.welcome_ev, &tv);
 }
 
 /* The tentacle's own account of its scripts, checked before storing. */
@@ -1243,6 +1246,11 @@ handle_lookup(struct child *c, const struct ipc_msg *msg)
 	    ENROLMENT_REJECTED : ENROLMENT_PENDING);
 	if (pack_error(&p) == 0 && c->chan)
 		ipc_send(c->chan, IPC_TENTACLE_KEY, msg->hdr.id, b.data, b.len);
+	/* A pending tentacle polling the registerer learns here that it was
+	 * approved: it starts its command worker, ping it soon. */
+	if (found && c == &children[CHILD_REGISTERER] &&
+	    strcmp(t.enrolment, "accepted") == 0)
+		welcome_soon();
 	buf_free(&b);
 	crypto_wipe(key, sizeof(key));
 	crypto_wipe(&t, sizeof(t));
