@@ -52,6 +52,7 @@
 #include "net.h"
 #include "privsep.h"
 #include "proto.h"
+#include "spool.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -558,50 +559,112 @@ check_enrolment(const struct tentacle_conf *conf, int reenrol, char *err,
 	return 0;
 }
 
-/* Hand path to the user (never through a symlink); `mode` if not 0. */
+/*
+ * Hand the entry `name` of directory dfd to the user: a regular file with
+ * a single link, or a directory; never through a symbolic link (the
+ * directory is the user's: what it holds may have been planted there).
+ */
 static int
-give(const struct supervisor *sv, const char *path, mode_t mode, char *err,
+give_at(const struct supervisor *sv, int dfd, const char *name, char *err,
     size_t errlen)
 {
-	if (fchownat(AT_FDCWD, path, sv->uid, sv->gid,
-	    AT_SYMLINK_NOFOLLOW) == -1) {
+	struct stat	st;
+	int		fd, rc = 0;
+
+	if ((fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, errlen, "%s: chown to %s: %s", path, sv->conf.user,
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		rc = -1;
+	} else if (((S_ISREG(st.st_mode) && st.st_nlink == 1) ||
+	    S_ISDIR(st.st_mode)) && fchownat(fd, "", sv->uid, sv->gid,
+	    AT_EMPTY_PATH) == -1) {
+		set_err(err, errlen, "%s: chown to %s: %s", name, sv->conf.user,
+		    strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * The directory `name` of dfd (AT_FDCWD: a path), 0700 and the user's;
+ * with `entries`, what it holds too, one level, and the entries of its
+ * subdirectory `sub`. `follow`: name may be a symbolic link (a path the
+ * administrator chose, in a directory of root's); otherwise never.
+ */
+static int
+give_dir(const struct supervisor *sv, int dfd, const char *name,
+    int follow, int entries, const char *sub, char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, dup_fd, rc = 0;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (follow ? 0 : O_NOFOLLOW))) == -1) {
+		set_err(err, errlen, "%s: %s", name, errno == ELOOP ||
+		    errno == ENOTDIR ? "not a directory (a symbolic link?)" :
 		    strerror(errno));
 		return -1;
 	}
-	if (mode != 0 && fchmodat(AT_FDCWD, path, mode, 0) == -1) {
-		set_err(err, errlen, "%s: chmod: %s", path, strerror(errno));
+	if (fchown(fd, sv->uid, sv->gid) == -1 || fchmod(fd, 0700) == -1) {
+		set_err(err, errlen, "%s: chown to %s: %s", name, sv->conf.user,
+		    strerror(errno));
+		close(fd);
 		return -1;
 	}
-	return 0;
-}
-
-/* Every entry of dir, and of its subdirectory `sub` (spool/rejected). */
-static int
-give_entries(const struct supervisor *sv, const char *dir, const char *sub,
-    char *err, size_t errlen)
-{
-	char		 path[OCTO_PATH_MAX * 2];
-	DIR		*d;
-	struct dirent	*de;
-	int		 rc = 0;
-
-	if ((d = opendir(dir)) == NULL)
+	if (!entries) {
+		close(fd);
 		return 0;
+	}
+	if ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (d = fdopendir(dup_fd)) == NULL) {
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		if (dup_fd != -1)
+			close(dup_fd);
+		close(fd);
+		return -1;
+	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		rc = give(sv, path, 0, err, errlen);
-		if (rc == 0 && sub != NULL && strcmp(de->d_name, sub) == 0 &&
+		if (sub != NULL && strcmp(de->d_name, sub) == 0 &&
 		    de->d_type == DT_DIR)
-			rc = give_entries(sv, path, NULL, err, errlen);
+			rc = give_dir(sv, fd, de->d_name, 0, 1, NULL, err,
+			    errlen);
+		else
+			rc = give_at(sv, fd, de->d_name, err, errlen);
 	}
 	closedir(d);
+	close(fd);
 	return rc;
+}
+
+/* The part of path below dir when path is directly in it, else NULL. */
+static const char *
+directly_in(const char *dir, const char *path)
+{
+	size_t	dl = strlen(dir);
+
+	if (strncmp(path, dir, dl) != 0 || path[dl] != '/' ||
+	    path[dl + 1] == '\0' || strchr(path + dl + 1, '/') != NULL)
+		return NULL;
+	return path + dl + 1;
+}
+
+/* 1 if path is anywhere below dir. */
+static int
+below(const char *dir, const char *path)
+{
+	size_t	dl = strlen(dir);
+
+	return strncmp(path, dir, dl) == 0 && path[dl] == '/';
 }
 
 /* The user privilege separation drops to; 0, or -1 with err. */
@@ -640,29 +703,55 @@ privsep_user(struct supervisor *sv, char *err, size_t errlen)
  * enrolment, the spool (0700) and what it holds, the certificate when it
  * is in state_dir (public; the register reads its fingerprint). The
  * private key stays root's: the children get their TLS contexts made.
+ * Inside state_dir (the user's) nothing is followed through a symbolic
+ * link, so that what a compromised child plants there cannot make root
+ * hand it anything else.
  */
 static int
 own_state(struct supervisor *sv, char *err, size_t errlen)
 {
-	char	path[OCTO_PATH_MAX + 32];
-	size_t	dl = strlen(sv->conf.state_dir);
+	const char	*spool, *cert;
+	int		 sfd, rc = -1;
 
 	if (!sv->privsep)
 		return 0;
-	if (give(sv, sv->conf.state_dir, 0700, err, errlen) == -1)
+	spool = directly_in(sv->conf.state_dir, sv->conf.spool_dir);
+	if (spool == NULL && below(sv->conf.state_dir, sv->conf.spool_dir)) {
+		set_err(err, errlen, "spool_dir %s: with user set, it must be "
+		    "directly in state_dir, or outside it", sv->conf.spool_dir);
 		return -1;
-	if (enrolment_path(sv->conf.state_dir, path, sizeof(path)) == 0 &&
-	    give(sv, path, 0, err, errlen) == -1)
-		return -1;
-	if (strncmp(sv->conf.cert, sv->conf.state_dir, dl) == 0 &&
-	    sv->conf.cert[dl] == '/' && give(sv, sv->conf.cert, 0, err,
+	}
+	if (give_dir(sv, AT_FDCWD, sv->conf.state_dir, 1, 0, NULL, err,
 	    errlen) == -1)
 		return -1;
-	if (make_dir(sv->conf.spool_dir, 0700, err, errlen) == -1 ||
-	    give(sv, sv->conf.spool_dir, 0700, err, errlen) == -1 ||
-	    give_entries(sv, sv->conf.spool_dir, "rejected", err, errlen) == -1)
+	if ((sfd = open(sv->conf.state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		set_err(err, errlen, "%s: %s", sv->conf.state_dir,
+		    strerror(errno));
 		return -1;
-	return 0;
+	}
+	if (give_at(sv, sfd, TENTACLE_ENROLMENT_FILE, err, errlen) == -1)
+		goto done;
+	if ((cert = directly_in(sv->conf.state_dir, sv->conf.cert)) != NULL &&
+	    give_at(sv, sfd, cert, err, errlen) == -1)
+		goto done;
+	if (spool != NULL) {
+		if (mkdirat(sfd, spool, 0700) == -1 && errno != EEXIST) {
+			set_err(err, errlen, "%s: cannot create: %s",
+			    sv->conf.spool_dir, strerror(errno));
+			goto done;
+		}
+		if (give_dir(sv, sfd, spool, 0, 1, SPOOL_REJECTED_DIR, err,
+		    errlen) == -1)
+			goto done;
+	} else if (make_dir(sv->conf.spool_dir, 0700, err, errlen) == -1 ||
+	    give_dir(sv, AT_FDCWD, sv->conf.spool_dir, 1, 1,
+	    SPOOL_REJECTED_DIR, err, errlen) == -1)
+		goto done;
+	rc = 0;
+ done:
+	close(sfd);
+	return rc;
 }
 
 /* The name the tentacle gives: the configured one or the hostname. */

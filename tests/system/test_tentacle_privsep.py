@@ -255,3 +255,32 @@ def test_user_check(roomy_tentacle):
     else:
         t.start()
         assert "as user" not in t.log()
+
+
+@need_root
+def test_planted_symlinks_not_followed(roomy_tentacle, tmp_path):
+    """state_dir is the user's: what a compromised child plants there
+    (a symlink instead of the spool, or of a spooled result) must not make
+    root hand anything else to the user at the next start."""
+    t = roomy_tentacle("127.0.0.2", None, user="nobody")
+    t.start()
+    t.stop()
+    t.proc = None
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    victim.chmod(0o755)
+    (victim / "secret").write_text("root's\n")
+    spool = t.state_dir / "spool"
+    (spool / "job-1.result").symlink_to(victim / "secret")
+    t.start()
+    t.stop()
+    t.proc = None
+    assert (victim / "secret").stat().st_uid == 0
+    shutil.rmtree(spool)
+    spool.symlink_to(victim)
+    t.start(wait=False)
+    assert t.wait_exit() == 1
+    assert "not a directory (a symbolic link?)" in t.log()
+    assert victim.stat().st_uid == 0
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o755
+    assert (victim / "secret").stat().st_uid == 0
