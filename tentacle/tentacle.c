@@ -876,6 +876,9 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 			fatalx("%s", err);
 		if (drop_privileges(sv->conf.user, err, sizeof(err)) == -1)
 			fatalx("%s", err);
+		/* Nothing it could execute may give privileges back. */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+			fatal("prctl(PR_SET_NO_NEW_PRIVS)");
 		/* A change of credentials clears the parent-death signal. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 			fatal("prctl(PR_SET_PDEATHSIG)");

@@ -66,6 +66,7 @@ def assert_unprivileged(pid, user, what):
         assert int(status_field(pid, cap), 16) == 0, \
             "%s has capabilities: %s %s" % (what, cap,
                                              status_field(pid, cap))
+    assert status_field(pid, "NoNewPrivs") == "1", what
     groups = status_field(pid, "Groups").split()
     assert groups in ([], [str(user.pw_gid)]), \
         "%s keeps supplementary groups %s" % (what, groups)
