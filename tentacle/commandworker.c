@@ -13,14 +13,15 @@
  * supervisor's user; or, with privilege separation (`user` set, started
  * as root: privsep.h), by the supervisor, which stays root while this
  * process runs as `user`: an ORDER becomes an IPC_RUN_REQUEST on the
- * socketpair, and the result comes back as IPC_RUN_DONE. Each result is written to the spool
- * (spool.c), then delivered to the brain's commander (6001, PURPOSE_
- * RESULT, link.c); the file is removed once the brain acknowledged it.
- * A delivery that fails is retried after 1 s, doubling to retry_max; at
- * start-up everything in the spool is delivered, oldest first; one
- * delivery connection at a time. A result the brain refuses for good
- * (RESULT_ACK refused: a job it never gave us, a malformed result) is
- * logged and moved to spool_dir/rejected/, never sent again.
+ * socketpair, the result comes back as IPC_RUN_DONE. Each result is
+ * written to the spool (spool.c), then delivered to the brain's
+ * commander (6001, PURPOSE_RESULT, link.c); the file is removed once the
+ * brain acknowledged it. A delivery that fails is retried after 1 s,
+ * doubling to retry_max; at start-up everything in the spool is
+ * delivered, oldest first; one delivery connection at a time. A result
+ * the brain refuses for good (RESULT_ACK refused: a job it never gave
+ * us, a malformed result) is logged and moved to spool_dir/rejected/,
+ * never sent again.
  *
  * The same job ordered again while it runs or waits in the spool is
  * acknowledged (accepted) but not run twice.
