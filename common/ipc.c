@@ -105,6 +105,8 @@ ipc_type_str(uint32_t type)
 		[IPC_KEEPALIVE] = "KEEPALIVE",
 		[IPC_TENTACLE_SEEN] = "TENTACLE_SEEN",
 		[IPC_TENTACLE_MISSED] = "TENTACLE_MISSED",
+		[IPC_RUN_REQUEST] = "RUN_REQUEST",
+		[IPC_RUN_DONE] = "RUN_DONE",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

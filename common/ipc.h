@@ -55,6 +55,10 @@ enum ipc_type {
 	IPC_TENTACLE_SEEN,	/* commander: it answered (inventory) */
 	IPC_TENTACLE_MISSED,	/* commander: it did not */
 
+	/* tentacle: command worker <-> supervisor (tentacle/privsep.h) */
+	IPC_RUN_REQUEST,	/* worker: run this script for this job */
+	IPC_RUN_DONE,		/* supervisor: the job's result */
+
 	IPC_TYPE_MAX
 };
 

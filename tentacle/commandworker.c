@@ -9,16 +9,19 @@
  *	ORDER	one ORDER{job, script} -> ORDER_ACK, close; the script then
  *		runs in the background (run.c): the connection never waits
  *
- * Scripts are run by this process itself (fork + execve, run.c): the
- * tentacle has no privilege separation yet, so the command worker runs
- * with the supervisor's user. Each result is written to the spool
- * (spool.c), then delivered to the brain's commander (6001, PURPOSE_
- * RESULT, link.c); the file is removed once the brain acknowledged it.
- * A delivery that fails is retried after 1 s, doubling to retry_max; at
- * start-up everything in the spool is delivered, oldest first; one
- * delivery connection at a time. A result the brain refuses for good
- * (RESULT_ACK refused: a job it never gave us, a malformed result) is
- * logged and moved to spool_dir/rejected/, never sent again.
+ * Scripts are run by this process itself (posix_spawn, run.c), with the
+ * supervisor's user; or, with privilege separation (`user` set, started
+ * as root: privsep.h), by the supervisor, which stays root while this
+ * process runs as `user`: an ORDER becomes an IPC_RUN_REQUEST on the
+ * socketpair, the result comes back as IPC_RUN_DONE. Each result is
+ * written to the spool (spool.c), then delivered to the brain's
+ * commander (6001, PURPOSE_RESULT, link.c); the file is removed once the
+ * brain acknowledged it. A delivery that fails is retried after 1 s,
+ * doubling to retry_max; at start-up everything in the spool is
+ * delivered, oldest first; one delivery connection at a time. A result
+ * the brain refuses for good (RESULT_ACK refused: a job it never gave
+ * us, a malformed result) is logged and moved to spool_dir/rejected/,
+ * never sent again.
  *
  * The same job ordered again while it runs or waits in the spool is
  * acknowledged (accepted) but not run twice.
@@ -47,7 +50,9 @@
 #include "enrolment.h"
 #include "handshake.h"
 #include "inventory.h"
+#include "ipc.h"
 #include "log.h"
+#include "privsep.h"
 #include "run.h"
 #include "spool.h"
 #include "tentacle.h"
@@ -76,6 +81,14 @@ struct cw {
 	int				 unsynced;	/* spooled, no fsync */
 	int				 stopping;	/* SIGTERM */
 
+	/* Privilege separation: the supervisor runs the scripts. */
+	SSL_CTX				*given_client;	/* made before the drop */
+	int				 priv_fd;	/* -1: none */
+	struct ipc_chan			*priv;
+	uint64_t			 asked[RUN_CONCURRENT_MAX];
+	int				 nasked;	/* runs asked for */
+	struct buf			 req;
+
 	/* The inventory, rebuilt when scripts_dir's mtime changes. */
 	char				*inv_scripts;
 	struct timespec			 inv_mtime;
@@ -91,6 +104,7 @@ struct cw_conn {
 };
 
 static void	deliver_schedule(struct cw *, int delay);
+static void	spool_make_durable(struct cw *);
 
 static struct cw	 cw;
 
@@ -145,23 +159,13 @@ cw_established(struct conn *c, void *arg)
 
 /* ---- orders and runs ----------------------------------------------------- */
 
+/* A run ended (here, or in the supervisor): spool it, deliver it. */
 static void
-run_done(struct run_result *res, void *arg)
+result_store(struct cw *w, const struct msg_result *mp)
 {
-	struct cw		*w = arg;
-	struct msg_result	 m;
+	struct msg_result	 m = *mp;
 	char			 err[1024];
 
-	memset(&m, 0, sizeof(m));
-	m.job = res->job;
-	m.outcome = res->outcome;
-	m.exit_status = res->exit_status;
-	m.signal = res->signal;
-	m.started_at_ms = res->started_at_ms;
-	m.duration_ms = res->duration_ms;
-	m.truncated = res->truncated;
-	m.output = res->output.data;
-	m.output_len = res->output.len;
 	if (m.outcome == OUTCOME_RAN && m.signal != 0)
 		log_info("job %" PRIu64 ": killed by signal %d after %" PRIu64
 		    " ms", m.job, m.signal, m.duration_ms);
@@ -184,6 +188,101 @@ run_done(struct run_result *res, void *arg)
 	if (!w->stopping)
 		w->unsynced = 1;
 	deliver_schedule(w, 0);
+}
+
+static void
+run_done(struct run_result *res, void *arg)
+{
+	struct msg_result	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.job = res->job;
+	m.outcome = res->outcome;
+	m.exit_status = res->exit_status;
+	m.signal = res->signal;
+	m.started_at_ms = res->started_at_ms;
+	m.duration_ms = res->duration_ms;
+	m.truncated = res->truncated;
+	m.output = res->output.data;
+	m.output_len = res->output.len;
+	result_store(arg, &m);
+}
+
+/* ---- privilege separation: the supervisor runs the scripts ------------ */
+
+static int
+asked_index(const struct cw *w, uint64_t job)
+{
+	int	i;
+
+	for (i = 0; i < w->nasked; i++)
+		if (w->asked[i] == job)
+			return i;
+	return -1;
+}
+
+static int
+job_running(const struct cw *w, uint64_t job)
+{
+	return w->priv != NULL ? asked_index(w, job) != -1 : run_active(job);
+}
+
+static int
+jobs_running(const struct cw *w)
+{
+	return w->priv != NULL ? w->nasked : run_count();
+}
+
+/* Ask the supervisor to run it: 0, or -1 with err. */
+static int
+priv_run(struct cw *w, uint64_t job, const char *script, char *err,
+    size_t errlen)
+{
+	buf_reset(&w->req);
+	if (privsep_encode_request(&w->req, job, script) == -1 ||
+	    ipc_send(w->priv, IPC_RUN_REQUEST, 0, w->req.data, w->req.len) ==
+	    -1) {
+		snprintf(err, errlen, "cannot ask the supervisor");
+		return -1;
+	}
+	w->asked[w->nasked++] = job;
+	return 0;
+}
+
+static void
+priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
+{
+	struct cw		*w = arg;
+	struct msg_result	 m;
+	const char		*why;
+	int			 i;
+
+	if (msg->hdr.type != IPC_RUN_DONE) {
+		log_warnx("supervisor: unexpected %s: ignored",
+		    ipc_type_str(msg->hdr.type));
+		return;
+	}
+	if (privsep_decode_done(msg->payload, msg->hdr.len, &m, &why) == -1) {
+		log_warnx("supervisor: bad RUN_DONE: %s", why);
+		return;
+	}
+	if ((i = asked_index(w, m.job)) != -1)
+		w->asked[i] = w->asked[--w->nasked];
+	result_store(w, &m);
+}
+
+/* The supervisor closed the channel (it stops or restarts us, after
+ * sending the results of what it interrupted) or died: stop as on
+ * SIGTERM. */
+static void
+priv_closed(struct ipc_chan *ch, const char *reason, void *arg)
+{
+	struct cw	*w = arg;
+
+	log_debug("supervisor: channel %s: stopping", reason);
+	w->stopping = 1;
+	spool_make_durable(w);
+	_exit(0);
 }
 
 static int
@@ -219,9 +318,9 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		conn_fail(c, why);
 		return 0;
 	}
-	if (run_active(o.job) || spool_exists(w->conf->spool_dir, o.job)) {
+	if (job_running(w, o.job) || spool_exists(w->conf->spool_dir, o.job)) {
 		log_info("%s: job %" PRIu64 " (%s) ordered again: already %s",
-		    conn_peer(c), o.job, o.script, run_active(o.job) ?
+		    conn_peer(c), o.job, o.script, job_running(w, o.job) ?
 		    "running" : "done, waiting for delivery");
 		return send_ack(c, x, o.job, 1, "already accepted");
 	}
@@ -232,7 +331,7 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		snprintf(msg, sizeof(msg), "unknown script %s", o.script);
 		return send_ack(c, x, o.job, 0, msg);
 	}
-	if (run_count() >= RUN_CONCURRENT_MAX) {
+	if (jobs_running(w) >= RUN_CONCURRENT_MAX) {
 		log_warnx("%s: job %" PRIu64 ": %d scripts running already: "
 		    "refused", conn_peer(c), o.job, RUN_CONCURRENT_MAX);
 		return send_ack(c, x, o.job, 0, "too many scripts running");
@@ -242,8 +341,9 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	p.script = o.script;
 	p.timeout_ms = w->conf->script_timeout * 1000;
 	p.output_max = (size_t)w->conf->output_max;
-	if (run_start(w->base, o.job, &p, run_done, w, err, sizeof(err)) ==
-	    -1) {
+	if ((w->priv != NULL ? priv_run(w, o.job, o.script, err,
+	    sizeof(err)) : run_start(w->base, o.job, &p, run_done, w, err,
+	    sizeof(err))) == -1) {
 		log_warnx("%s: job %" PRIu64 ": cannot run %s: %s",
 		    conn_peer(c), o.job, o.script, err);
 		snprintf(msg, sizeof(msg), "cannot run %s", o.script);
@@ -680,9 +780,22 @@ cw_start(struct event_base *base, void *arg)
 	snprintf(w->commander_peer, sizeof(w->commander_peer),
 	    strchr(w->e.brain_address, ':') ? "[%s]:%d" : "%s:%d",
 	    w->e.brain_address, w->e.brain_commander_port);
-	if ((w->client = link_client_ctx(w->conf, err, sizeof(err))) == NULL) {
+	if (w->given_client != NULL) {
+		w->client = w->given_client;
+		w->given_client = NULL;
+	} else if ((w->client = link_client_ctx(w->conf, err, sizeof(err))) ==
+	    NULL) {
 		log_warnx("%s", err);
 		return -1;
+	}
+	if (w->priv_fd != -1) {
+		buf_init(&w->req, IPC_PAYLOAD_MAX);
+		if ((w->priv = ipc_chan_new(base, w->priv_fd, priv_msg,
+		    priv_closed, w)) == NULL) {
+			log_warnx("cannot watch the supervisor's channel");
+			return -1;
+		}
+		w->priv_fd = -1;
 	}
 	if (spool_init(w->conf->spool_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
@@ -737,6 +850,10 @@ cw_stop(void *arg)
 		close(w->sigterm_fd);
 	w->sigterm_fd = -1;
 	run_abort_all();
+	if (w->priv != NULL)
+		ipc_chan_free(w->priv);
+	w->priv = NULL;
+	buf_free(&w->req);
 	buf_free(&w->spool_data);
 	free(w->inv_scripts);
 	w->inv_scripts = NULL;
@@ -760,5 +877,7 @@ commandworker_main(struct tentacle_child *ch)
 	memset(&cw, 0, sizeof(cw));
 	cw.conf = ch->conf;
 	cw.sigterm_fd = -1;
+	cw.given_client = ch->client;
+	cw.priv_fd = ch->priv_fd;
 	return listener_run(ch, &proto);
 }

@@ -38,6 +38,8 @@ const struct config_key tentacle_config_keys[] = {
 	    "TLS private key (empty: state_dir/tentacle.key, made at first start)" },
 	{ "pidfile", CONF_PATH, STR(pidfile), 0, 0,
 	    "pidfile, locked while running" },
+	{ "user", CONF_STRING, STR(user), 0, 0,
+	    "started as root: the register and command worker drop to this user (empty: no drop)" },
 	{ "scripts_dir", CONF_PATH, STR(scripts_dir), 0, 0,
 	    "the only directory whose scripts the brain may run" },
 	{ "spool_dir", CONF_PATH, STR(spool_dir), 0, 0,

@@ -650,7 +650,8 @@ register_start(struct event_base *base, void *arg)
 		strlcpy(r->token_fpr, tok + PROTO_TOKEN_SECRET_LEN,
 		    sizeof(r->token_fpr));
 	}
-	if ((r->client = link_client_ctx(r->conf, err, sizeof(err))) == NULL) {
+	if (r->client == NULL && (r->client = link_client_ctx(r->conf, err,
+	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -692,5 +693,6 @@ register_main(struct tentacle_child *ch)
 
 	memset(&reg, 0, sizeof(reg));
 	reg.conf = ch->conf;
+	reg.client = ch->client;	/* made before a privilege drop */
 	return listener_run(ch, &proto);
 }

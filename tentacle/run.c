@@ -64,6 +64,7 @@ static int		 nruns;
 static struct event	*ev_sigchld;	/* on sigchld_fd */
 static int		 sigchld_fd = -1;
 static struct event_base *sigchld_base;
+static int		 sigchld_external;
 
 uint64_t
 run_now_ms(void)
@@ -285,14 +286,26 @@ check_exit(struct run *r)
 	r->res.duration_ms = run_mono_ms() - r->start_mono;
 }
 
+void
+run_sigchld_external(void)
+{
+	sigchld_external = 1;
+}
+
 static void
 sigchld_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct signalfd_siginfo	 si;
-	struct run		*r, *next;
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		;
+	run_sigchld();
+}
+
+void
+run_sigchld(void)
+{
+	struct run		*r, *next;
 
 	for (r = LIST_FIRST(&runs); r != NULL; r = next) {
 		next = LIST_NEXT(r, entry);
@@ -433,7 +446,8 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 		snprintf(err, errlen, "bad parameters");
 		return -1;
 	}
-	if (sigchld_base != NULL && sigchld_base != base) {
+	if (!sigchld_external && sigchld_base != NULL &&
+	    sigchld_base != base) {
 		snprintf(err, errlen, "scripts already run on another loop");
 		return -1;
 	}
@@ -456,7 +470,7 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	buf_init(&r->res.output, p->output_max + 128);
 	LIST_INSERT_HEAD(&runs, r, entry);
 	nruns++;
-	if (ev_sigchld == NULL) {
+	if (!sigchld_external && ev_sigchld == NULL) {
 		/* A signalfd, not evsignal: the supervisor's event base,
 		 * inherited through fork(), holds libevent's signal slot. */
 		sigset_t	chld;

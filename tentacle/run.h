@@ -81,6 +81,12 @@ void	run_abort_all(void);
 #define RUN_INTERRUPTED_FMT	"\n[interrupted: %s]\n"
 void	run_interrupt_all(const char *why);
 
+/* The caller watches SIGCHLD itself (the supervisor, on libevent's
+ * evsignal) and calls run_sigchld() for each one: run.c then makes no
+ * signalfd of its own. Call once, before run_start(). */
+void	run_sigchld_external(void);
+void	run_sigchld(void);
+
 /* Milliseconds since the epoch (CLOCK_REALTIME) and monotonic. */
 uint64_t run_now_ms(void);
 uint64_t run_mono_ms(void);

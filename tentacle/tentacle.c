@@ -9,8 +9,18 @@
  * A child that dies is logged and restarted after a backoff; SIGTERM stops
  * everything; SIGHUP re-reads the configuration and restarts the child
  * with it. The child inherits only its listening socket and stderr.
+ *
+ * With `user` set and started as root (privilege separation, privsep.h),
+ * the child makes its TLS client context, then drops to that user
+ * (setgroups, setresgid, setresuid: it cannot regain root); the command
+ * worker also inherits a socketpair to the supervisor, which stays root,
+ * runs the scripts it asks for and sends back their results. State files
+ * the children write (state_dir, the enrolment, the spool) are handed to
+ * that user at start-up; the private key stays root's (the children get
+ * their TLS contexts ready-made).
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -18,8 +28,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +50,9 @@
 #include "enrolment.h"
 #include "log.h"
 #include "net.h"
+#include "privsep.h"
 #include "proto.h"
+#include "spool.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -51,8 +66,10 @@
 /* Seconds a child has to exit on SIGTERM before it gets SIGKILL. */
 #define CHILD_STOP_WAIT		5
 
-/* The descriptor number a child finds its listening socket at. */
+/* The descriptor numbers a child finds its listening socket at, and
+ * (the command worker, with privilege separation) its socketpair. */
 #define CHILD_LISTEN_FD		3
+#define CHILD_PRIV_FD		4
 
 /* Command-line options that override the file, re-applied on reload. */
 #define OVERRIDES_MAX		4
@@ -92,6 +109,11 @@ struct supervisor {
 	int			 daemonised;
 	int			 exit_status;
 	pid_t			 pid;
+	/* Privilege separation: `user` set and started as root. */
+	int			 privsep;
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 child_priv_fd;	/* the child's end, -1 */
 };
 
 static time_t
@@ -537,6 +559,201 @@ check_enrolment(const struct tentacle_conf *conf, int reenrol, char *err,
 	return 0;
 }
 
+/*
+ * Hand the entry `name` of directory dfd to the user: a regular file with
+ * a single link, or a directory; never through a symbolic link (the
+ * directory is the user's: what it holds may have been planted there).
+ */
+static int
+give_at(const struct supervisor *sv, int dfd, const char *name, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+	int		fd, rc = 0;
+
+	if ((fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		rc = -1;
+	} else if (((S_ISREG(st.st_mode) && st.st_nlink == 1) ||
+	    S_ISDIR(st.st_mode)) && fchownat(fd, "", sv->uid, sv->gid,
+	    AT_EMPTY_PATH) == -1) {
+		set_err(err, errlen, "%s: chown to %s: %s", name, sv->conf.user,
+		    strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * The directory `name` of dfd (AT_FDCWD: a path), 0700 and the user's;
+ * with `entries`, what it holds too, one level, and the entries of its
+ * subdirectory `sub`. `follow`: name may be a symbolic link (a path the
+ * administrator chose, in a directory of root's); otherwise never.
+ */
+static int
+give_dir(const struct supervisor *sv, int dfd, const char *name,
+    int follow, int entries, const char *sub, char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, dup_fd, rc = 0;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (follow ? 0 : O_NOFOLLOW))) == -1) {
+		set_err(err, errlen, "%s: %s", name, errno == ELOOP ||
+		    errno == ENOTDIR ? "not a directory (a symbolic link?)" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fchown(fd, sv->uid, sv->gid) == -1 || fchmod(fd, 0700) == -1) {
+		set_err(err, errlen, "%s: chown to %s: %s", name, sv->conf.user,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!entries) {
+		close(fd);
+		return 0;
+	}
+	if ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (d = fdopendir(dup_fd)) == NULL) {
+		set_err(err, errlen, "%s: %s", name, strerror(errno));
+		if (dup_fd != -1)
+			close(dup_fd);
+		close(fd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (sub != NULL && strcmp(de->d_name, sub) == 0 &&
+		    de->d_type == DT_DIR)
+			rc = give_dir(sv, fd, de->d_name, 0, 1, NULL, err,
+			    errlen);
+		else
+			rc = give_at(sv, fd, de->d_name, err, errlen);
+	}
+	closedir(d);
+	close(fd);
+	return rc;
+}
+
+/* The part of path below dir when path is directly in it, else NULL. */
+static const char *
+directly_in(const char *dir, const char *path)
+{
+	size_t	dl = strlen(dir);
+
+	if (strncmp(path, dir, dl) != 0 || path[dl] != '/' ||
+	    path[dl + 1] == '\0' || strchr(path + dl + 1, '/') != NULL)
+		return NULL;
+	return path + dl + 1;
+}
+
+/* 1 if path is anywhere below dir. */
+static int
+below(const char *dir, const char *path)
+{
+	size_t	dl = strlen(dir);
+
+	return strncmp(path, dir, dl) == 0 && path[dl] == '/';
+}
+
+/* The user privilege separation drops to; 0, or -1 with err. */
+static int
+privsep_user(struct supervisor *sv, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	sv->privsep = 0;
+	if (sv->conf.user[0] == '\0')
+		return 0;
+	if (geteuid() != 0) {
+		log_debug("not started as root: user %s ignored",
+		    sv->conf.user);
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(sv->conf.user)) == NULL) {
+		set_err(err, errlen, "user %s: %s", sv->conf.user,
+		    errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		set_err(err, errlen, "user %s: is root: set user to an "
+		    "unprivileged user, or leave it empty", sv->conf.user);
+		return -1;
+	}
+	sv->uid = pw->pw_uid;
+	sv->gid = pw->pw_gid;
+	sv->privsep = 1;
+	return 0;
+}
+
+/*
+ * What the children write is the user's: state_dir (0700), the
+ * enrolment, the spool (0700) and what it holds, the certificate when it
+ * is in state_dir (public; the register reads its fingerprint). The
+ * private key stays root's: the children get their TLS contexts made.
+ * Inside state_dir (the user's) nothing is followed through a symbolic
+ * link, so that what a compromised child plants there cannot make root
+ * hand it anything else.
+ */
+static int
+own_state(struct supervisor *sv, char *err, size_t errlen)
+{
+	const char	*spool, *cert;
+	int		 sfd, rc = -1;
+
+	if (!sv->privsep)
+		return 0;
+	spool = directly_in(sv->conf.state_dir, sv->conf.spool_dir);
+	if (spool == NULL && below(sv->conf.state_dir, sv->conf.spool_dir)) {
+		set_err(err, errlen, "spool_dir %s: with user set, it must be "
+		    "directly in state_dir, or outside it", sv->conf.spool_dir);
+		return -1;
+	}
+	if (give_dir(sv, AT_FDCWD, sv->conf.state_dir, 1, 0, NULL, err,
+	    errlen) == -1)
+		return -1;
+	if ((sfd = open(sv->conf.state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		set_err(err, errlen, "%s: %s", sv->conf.state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (give_at(sv, sfd, TENTACLE_ENROLMENT_FILE, err, errlen) == -1)
+		goto done;
+	if ((cert = directly_in(sv->conf.state_dir, sv->conf.cert)) != NULL &&
+	    give_at(sv, sfd, cert, err, errlen) == -1)
+		goto done;
+	if (spool != NULL) {
+		if (mkdirat(sfd, spool, 0700) == -1 && errno != EEXIST) {
+			set_err(err, errlen, "%s: cannot create: %s",
+			    sv->conf.spool_dir, strerror(errno));
+			goto done;
+		}
+		if (give_dir(sv, sfd, spool, 0, 1, SPOOL_REJECTED_DIR, err,
+		    errlen) == -1)
+			goto done;
+	} else if (make_dir(sv->conf.spool_dir, 0700, err, errlen) == -1 ||
+	    give_dir(sv, AT_FDCWD, sv->conf.spool_dir, 1, 1,
+	    SPOOL_REJECTED_DIR, err, errlen) == -1)
+		goto done;
+	rc = 0;
+ done:
+	close(sfd);
+	return rc;
+}
+
 /* The name the tentacle gives: the configured one or the hostname. */
 static void
 host_name(const struct tentacle_conf *conf, char *out, size_t outlen)
@@ -591,7 +808,8 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGCHLD };
 	struct tentacle_child	 ch;
 	size_t			 i;
-	int			 fd, status;
+	int			 fd, status, lfd, pfd;
+	char			 err[512];
 
 	/* The supervisor's libevent handlers are not ours (they would wake
 	 * its loop through the inherited socketpair): default actions, so
@@ -609,15 +827,26 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	if (getppid() != sv->pid)
 		_exit(0);
 
-	/* Keep only stdio and the listening socket: no pidfile lock, no
-	 * supervisor event loop, no daemon_start() pipe. */
+	/* Keep only stdio, the listening socket and the socketpair: no
+	 * pidfile lock, no supervisor event loop, no daemon_start() pipe. */
 	closelog();
-	if (sv->listen_fd != CHILD_LISTEN_FD) {
-		if (dup2(sv->listen_fd, CHILD_LISTEN_FD) == -1)
+	if (sv->child_priv_fd != -1) {
+		/* Above both targets first, so no dup2 clobbers the other. */
+		if ((lfd = fcntl(sv->listen_fd, F_DUPFD_CLOEXEC, 16)) == -1 ||
+		    (pfd = fcntl(sv->child_priv_fd, F_DUPFD_CLOEXEC, 16)) ==
+		    -1 || dup2(lfd, CHILD_LISTEN_FD) == -1 ||
+		    dup2(pfd, CHILD_PRIV_FD) == -1)
 			fatal("dup2");
+		if (close_range(CHILD_PRIV_FD + 1, ~0U, 0) == -1)
+			fatal("close_range");
+	} else {
+		if (sv->listen_fd != CHILD_LISTEN_FD) {
+			if (dup2(sv->listen_fd, CHILD_LISTEN_FD) == -1)
+				fatal("dup2");
+		}
+		if (close_range(CHILD_LISTEN_FD + 1, ~0U, 0) == -1)
+			fatal("close_range");
 	}
-	if (close_range(CHILD_LISTEN_FD + 1, ~0U, 0) == -1)
-		fatal("close_range");
 	/* stdin and stdout are not ours (the terminal, or the pipe of
 	 * whoever started us: the first child is forked before
 	 * daemon_ready()); stderr is, for logs in the foreground. */
@@ -638,6 +867,25 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	ch.role = role;
 	ch.listen_fd = CHILD_LISTEN_FD;
 	ch.tls = sv->tls;
+	ch.client = NULL;
+	ch.priv_fd = sv->child_priv_fd != -1 ? CHILD_PRIV_FD : -1;
+	if (sv->privsep) {
+		/* What needs root first: the private key, read now. */
+		if ((ch.client = link_client_ctx(&sv->conf, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+		if (drop_privileges(sv->conf.user, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+		/* Nothing it could execute may give privileges back. */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+			fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+		/* A change of credentials clears the parent-death signal. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+			fatal("prctl(PR_SET_PDEATHSIG)");
+		if (getppid() != sv->pid)
+			_exit(0);
+		log_debug("running as user %s", sv->conf.user);
+	}
 	if (role == ROLE_REGISTER)
 		status = register_main(&ch);
 	else
@@ -650,18 +898,38 @@ child_spawn(struct supervisor *sv)
 {
 	sigset_t	all, old;
 	pid_t		pid;
+	int		sp[2] = { -1, -1 };
 
+	if (sv->privsep && sv->listen_role == ROLE_COMMAND &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	sv->child_priv_fd = sp[1];
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("fork");
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
+		}
+		sv->child_priv_fd = -1;
 		return -1;
 	case 0:
+		if (sp[0] != -1)
+			close(sp[0]);
 		child_run(sv, sv->listen_role, &old);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (sp[0] != -1) {
+		close(sp[1]);
+		sv->child_priv_fd = -1;
+		if (privsep_attach(sp[0], pid) == -1)
+			log_warnx("cannot watch the command worker's channel");
+	}
 	sv->child = pid;
 	sv->child_role = sv->listen_role;
 	sv->child_started = now_mono();
@@ -749,7 +1017,16 @@ sigchld_cb(evutil_socket_t sig, short events, void *arg)
 	pid_t			 pid;
 	int			 status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	/* With privilege separation the scripts are ours too: reap only the
+	 * child here, run.c reaps the scripts. */
+	if (sv->privsep)
+		privsep_sigchld();
+	for (;;) {
+		if (sv->privsep && sv->child == -1)
+			break;
+		pid = waitpid(sv->privsep ? sv->child : -1, &status, WNOHANG);
+		if (pid <= 0)
+			break;
 		if (pid != sv->child)
 			continue;
 		sv->child = -1;
@@ -795,7 +1072,12 @@ child_stop(struct supervisor *sv)
 
 	if (sv->child == -1)
 		return;
-	kill(sv->child, SIGTERM);
+	if (privsep_attached())
+		/* The command worker gets the results of the scripts
+		 * interrupted, then EOF, at which it stops. */
+		privsep_detach();
+	else
+		kill(sv->child, SIGTERM);
 	for (i = 0; i < CHILD_STOP_WAIT * 50; i++) {
 		pid = waitpid(sv->child, &status, WNOHANG);
 		if (pid == sv->child || (pid == -1 && errno != EINTR)) {
@@ -844,6 +1126,11 @@ reload(struct supervisor *sv)
 		    TENTACLE_PROGNAME);
 		memcpy(nc.pidfile, sv->conf.pidfile, sizeof(nc.pidfile));
 	}
+	if (strcmp(nc.user, sv->conf.user) != 0) {
+		log_warnx("reload: user changed: restart %s to apply it",
+		    TENTACLE_PROGNAME);
+		memcpy(nc.user, sv->conf.user, sizeof(nc.user));
+	}
 	if (strcmp(nc.state_dir, sv->conf.state_dir) != 0) {
 		log_warnx("reload: state_dir changed: restart %s to apply it",
 		    TENTACLE_PROGNAME);
@@ -872,10 +1159,15 @@ reload(struct supervisor *sv)
 	crypto_wipe(&sv->conf, sizeof(sv->conf));
 	sv->conf = nc;
 	crypto_wipe(&nc, sizeof(nc));
+	if (own_state(sv, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
 	log_info("reload: configuration reloaded");
 	if (sv->child != -1) {
 		sv->restart_now = 1;
-		kill(sv->child, SIGTERM);
+		if (privsep_attached())
+			privsep_detach();	/* it stops at EOF */
+		else
+			kill(sv->child, SIGTERM);
 	}
 	return;
  fail:
@@ -948,7 +1240,10 @@ main(int argc, char *argv[])
 	sv.pidfile.fd = -1;
 	sv.listen_fd = -1;
 	sv.child = -1;
+	sv.child_priv_fd = -1;
 	sv.restart_delay = RESTART_DELAY_MIN;
+	if (privsep_user(&sv, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
 
 	if (dir_of(sv.conf.pidfile, dir, sizeof(dir)) == 0 &&
 	    make_dir(dir, 0755, err, sizeof(err)) == -1)
@@ -969,6 +1264,9 @@ main(int argc, char *argv[])
 		startup_fail(&sv, err);
 	if (check_enrolment(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
 	    -1)
+		startup_fail(&sv, err);
+
+	if (own_state(&sv, err, sizeof(err)) == -1)
 		startup_fail(&sv, err);
 
 	sv.listen_role = current_role(&sv.conf);
@@ -993,18 +1291,23 @@ main(int argc, char *argv[])
 	    evsignal_add(sv.ev_sigchld, NULL) == -1)
 		startup_fail(&sv, "cannot set up signal handling");
 
+	if (sv.privsep)
+		privsep_init(sv.base, &sv.conf);
 	if (child_spawn(&sv) == -1)
 		startup_fail(&sv, "cannot start the child");
 	if (sv.daemonised) {
 		daemon_ready();
 		log_to_syslog();
 	}
-	log_info("%s %s running (%s)", TENTACLE_PROGNAME, OCTO_VERSION,
-	    sv.listen_role == ROLE_REGISTER ? "not enrolled" : "enrolled");
+	log_info("%s %s running (%s)%s%s", TENTACLE_PROGNAME, OCTO_VERSION,
+	    sv.listen_role == ROLE_REGISTER ? "not enrolled" : "enrolled",
+	    sv.privsep ? "; register and command worker as user " : "",
+	    sv.privsep ? sv.conf.user : "");
 
 	event_base_dispatch(sv.base);
 
 	child_stop(&sv);
+	privsep_shutdown();
 	pidfile_remove(&sv.pidfile);
 	supervisor_free(&sv);
 	log_info("stopped");

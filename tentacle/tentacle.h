@@ -63,6 +63,7 @@ struct tentacle_conf {
 	char		cert[OCTO_PATH_MAX];	/* "" = state_dir/tentacle.crt */
 	char		key[OCTO_PATH_MAX];	/* "" = state_dir/tentacle.key */
 	char		pidfile[OCTO_PATH_MAX];
+	char		user[OCTO_NAME_MAX];	/* "" = no privilege drop */
 	char		scripts_dir[OCTO_PATH_MAX];
 	char		spool_dir[OCTO_PATH_MAX];	/* "" = state_dir/spool */
 	long long	io_timeout;		/* s per TLS step / frame */
@@ -96,6 +97,11 @@ struct tentacle_child {
 	enum tentacle_role		 role;
 	int				 listen_fd;	/* its listening socket */
 	SSL_CTX				*tls;		/* TLS_PEER_SERVER */
+	/* Privilege separation (user set, started as root): the client
+	 * context made before the drop (NULL: make it), and the command
+	 * worker's socketpair to the supervisor (-1: run scripts itself). */
+	SSL_CTX				*client;
+	int				 priv_fd;
 };
 
 /* Child entry points; each returns only to exit, with the exit status. */

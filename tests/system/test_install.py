@@ -730,6 +730,11 @@ def test_make_install_as_root_then_run(tmp_path):
             == "root"
         wait_in(root, listening(root, 8443), "the dashboard on 8443")
         wait_in(root, listening(root, 7000), "the register on 7000")
+        # The user exists: install-setup set it for the tentacle, whose
+        # network-facing register runs as octopus, the supervisor as root.
+        root.run("grep -q '^user = octopus$' /etc/octopus/tentacle.conf")
+        assert root.run(["ps", "-o", "user=", "--ppid", tpid]
+                        ).stdout.split() == ["octopus"]
         for path in ("/var/lib/octopus/brain/admin.password",
                      "/var/lib/octopus/brain/brain.key",
                      "/var/lib/octopus/tentacle/tentacle.key"):

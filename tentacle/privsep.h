@@ -1,0 +1,74 @@
+/*
+ * Privilege separation of the tentacle (configuration key `user`, started
+ * as root). The supervisor stays root and is the only process that runs
+ * scripts; the register and the command worker drop to `user` once they
+ * have what they need (their sockets, the TLS contexts). The command
+ * worker asks the supervisor to run a script over a socketpair (ipc.h):
+ *
+ *	IPC_RUN_REQUEST	worker -> supervisor	u64 job, str script
+ *	IPC_RUN_DONE	supervisor -> worker	u64 job, u8 outcome,
+ *			u32 exit_status, u32 signal, u64 started_at_ms,
+ *			u64 duration_ms, u8 truncated, bytes output
+ *
+ * The supervisor treats every message as hostile: a type other than
+ * RUN_REQUEST, a malformed payload, an invalid script name, more than
+ * RUN_CONCURRENT_MAX runs at once or a job already running ends the
+ * channel and the worker (it is restarted). The script name is checked
+ * again (proto_script_name_valid, then run.c: a regular executable file
+ * directly in scripts_dir, never through a symlink). The result travels
+ * back in the message: root never writes nor reads in the spool, which
+ * belongs to the worker (it spools and delivers the result as without
+ * privilege separation).
+ */
+#ifndef OCTO_TENTACLE_PRIVSEP_H
+#define OCTO_TENTACLE_PRIVSEP_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "proto.h"
+
+/* Results the supervisor keeps while no command worker listens (it died
+ * or is being restarted): given to the next one. Each comes from a run,
+ * and runs are at most RUN_CONCURRENT_MAX at once. */
+#define PRIVSEP_QUEUE_MAX	64
+
+/* Pure codecs (unit tests). Encoders append the payload to out: 0 or -1.
+ * Decoders: 0, or -1 with the reason in *why. */
+int	privsep_encode_request(struct buf *out, uint64_t job,
+	    const char *script);
+int	privsep_decode_request(const uint8_t *p, size_t len, uint64_t *job,
+	    char *script, size_t scriptlen, const char **why);
+int	privsep_encode_done(struct buf *out, const struct msg_result *);
+/* m->output points into p. */
+int	privsep_decode_done(const uint8_t *p, size_t len,
+	    struct msg_result *m, const char **why);
+
+/* The supervisor's side (privsep.c), on its event loop. */
+struct event_base;
+struct tentacle_conf;
+/* Once, at start-up: scripts are run on base; SIGCHLD comes from the
+ * caller (privsep_sigchld). */
+void	privsep_init(struct event_base *, const struct tentacle_conf *);
+/* The configuration changed (reload): the one new runs use. */
+void	privsep_set_conf(const struct tentacle_conf *);
+/* A command worker was started with the other end of fd: serve it; what
+ * waited in the queue is sent at once. A hostile message gets pid
+ * SIGKILL. -1 if the channel cannot be made
+ * (fd is closed). */
+int	privsep_attach(int fd, pid_t pid);
+/* The command worker is being stopped: interrupt the runs (their results
+ * go to it, "interrupted"), write everything out, close the channel (it
+ * exits at EOF). */
+void	privsep_detach(void);
+/* 1 while a channel is open. */
+int	privsep_attached(void);
+/* From the supervisor's SIGCHLD handler. */
+void	privsep_sigchld(void);
+/* At exit: kill what runs, free everything. */
+void	privsep_shutdown(void);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * Privilege separation's messages (tentacle/privsep.c): RUN_REQUEST and
+ * RUN_DONE round-trip; the supervisor's decoder refuses every script
+ * name with a path (slash, dot-dot), bad job IDs, every truncation and
+ * trailing bytes; RUN_DONE out of shape is refused too.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "pack.h"
+#include "privsep.h"
+
+static void
+test_request_round_trip(void **state)
+{
+	struct buf	 b;
+	uint64_t	 job = 0;
+	char		 script[PROTO_SCRIPT_NAME_MAX];
+	const char	*why = NULL;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage"), 0);
+	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
+	    sizeof(script), &why), 0);
+	assert_int_equal(job, 42);
+	assert_string_equal(script, "disk-usage");
+	buf_free(&b);
+}
+
+/* What a hostile worker could send, packed by hand. */
+static int
+decode_raw(uint64_t job, const char *script, int trailing, const char **why)
+{
+	struct buf	 b;
+	struct packer	 p;
+	uint64_t	 j;
+	char		 s[PROTO_SCRIPT_NAME_MAX];
+	int		 rc;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u64(&p, job);
+	pack_str(&p, script);
+	if (trailing)
+		pack_u8(&p, 0);
+	assert_int_equal(pack_error(&p), 0);
+	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), why);
+	buf_free(&b);
+	return rc;
+}
+
+static void
+test_request_refused(void **state)
+{
+	static const char *const bad[] = { "../etc/passwd", "a/b", "/bin/sh",
+	    "..", ".", "", ".hidden", "sub/", "x\n", "with space" };
+	const char	*why;
+	size_t		 i;
+	char		 longname[PROTO_SCRIPT_NAME_MAX + 8];
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(decode_raw(7, bad[i], 0, &why), -1);
+		assert_non_null(why);
+	}
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(decode_raw(7, longname, 0, &why), -1);
+	assert_int_equal(decode_raw(0, "ok", 0, &why), -1);
+	assert_int_equal(decode_raw((uint64_t)INT64_MAX + 1, "ok", 0, &why),
+	    -1);
+	assert_int_equal(decode_raw(7, "ok", 1, &why), -1);
+	assert_int_equal(decode_raw(7, "ok", 0, &why), 0);
+	/* The encoder refuses them too. */
+	{
+		struct buf	b;
+
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		assert_int_equal(privsep_encode_request(&b, 7, "../x"), -1);
+		assert_int_equal(privsep_encode_request(&b, 0, "x"), -1);
+		buf_free(&b);
+	}
+}
+
+static void
+test_request_truncations(void **state)
+{
+	struct buf	 b;
+	uint64_t	 job;
+	char		 script[PROTO_SCRIPT_NAME_MAX];
+	const char	*why;
+	size_t		 n;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(privsep_encode_request(&b, 9, "script"), 0);
+	for (n = 0; n < b.len; n++)
+		assert_int_equal(privsep_decode_request(b.data, n, &job,
+		    script, sizeof(script), &why), -1);
+	buf_free(&b);
+}
+
+static struct msg_result
+sample(void)
+{
+	static const char	out[] = "partial\n\0binary";
+	struct msg_result	m;
+
+	memset(&m, 0, sizeof(m));
+	m.job = 1234;
+	m.outcome = OUTCOME_TIMEOUT;
+	m.exit_status = -1;
+	m.signal = 9;
+	m.started_at_ms = 1700000000123ULL;
+	m.duration_ms = 300000;
+	m.truncated = 1;
+	m.output = (const uint8_t *)out;
+	m.output_len = sizeof(out) - 1;
+	return m;
+}
+
+static void
+test_done_round_trip(void **state)
+{
+	struct msg_result	 m = sample(), d;
+	struct buf		 b;
+	const char		*why;
+	size_t			 n;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(privsep_encode_done(&b, &m), 0);
+	assert_int_equal(privsep_decode_done(b.data, b.len, &d, &why), 0);
+	assert_int_equal(d.job, m.job);
+	assert_int_equal(d.outcome, m.outcome);
+	assert_int_equal(d.exit_status, -1);
+	assert_int_equal(d.signal, 9);
+	assert_int_equal(d.started_at_ms, m.started_at_ms);
+	assert_int_equal(d.duration_ms, m.duration_ms);
+	assert_int_equal(d.truncated, 1);
+	assert_int_equal(d.output_len, m.output_len);
+	assert_memory_equal(d.output, m.output, m.output_len);
+	for (n = 0; n < b.len; n++)
+		assert_int_equal(privsep_decode_done(b.data, n, &d, &why), -1);
+	assert_int_equal(buf_append(&b, "x", 1), 0);
+	assert_int_equal(privsep_decode_done(b.data, b.len, &d, &why), -1);
+	buf_free(&b);
+
+	/* The largest output fits in one message. */
+	{
+		uint8_t	*big = calloc(1, PROTO_OUTPUT_MAX);
+
+		assert_non_null(big);
+		m.output = big;
+		m.output_len = PROTO_OUTPUT_MAX;
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		assert_int_equal(privsep_encode_done(&b, &m), 0);
+		assert_true(b.len <= IPC_PAYLOAD_MAX);
+		assert_int_equal(privsep_decode_done(b.data, b.len, &d, &why),
+		    0);
+		assert_int_equal(d.output_len, PROTO_OUTPUT_MAX);
+		buf_free(&b);
+		free(big);
+	}
+}
+
+static void
+test_done_out_of_shape(void **state)
+{
+	struct msg_result	 m, d;
+	struct buf		 b;
+	const char		*why;
+	int			 i;
+
+	for (i = 0; i < 6; i++) {
+		m = sample();
+		switch (i) {
+		case 0: m.job = 0; break;
+		case 1: m.outcome = 0; break;
+		case 2: m.outcome = OUTCOME_MAX; break;
+		case 3: m.truncated = 2; break;
+		case 4: m.signal = 128; break;
+		case 5: m.exit_status = 256; break;
+		}
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		assert_int_equal(privsep_encode_done(&b, &m), -1);
+		/* Packed by hand, the decoder refuses it. */
+		{
+			struct packer	p;
+
+			buf_reset(&b);
+			pack_init(&p, &b);
+			pack_u64(&p, m.job);
+			pack_u8(&p, m.outcome);
+			pack_u32(&p, (uint32_t)m.exit_status);
+			pack_u32(&p, (uint32_t)m.signal);
+			pack_u64(&p, m.started_at_ms);
+			pack_u64(&p, m.duration_ms);
+			pack_u8(&p, m.truncated);
+			pack_bytes(&p, m.output, m.output_len);
+			assert_int_equal(pack_error(&p), 0);
+			assert_int_equal(privsep_decode_done(b.data, b.len, &d,
+			    &why), -1);
+		}
+		buf_free(&b);
+	}
+}
+
+static void
+test_types_named(void **state)
+{
+	assert_string_equal(ipc_type_str(IPC_RUN_REQUEST), "RUN_REQUEST");
+	assert_string_equal(ipc_type_str(IPC_RUN_DONE), "RUN_DONE");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_request_refused),
+		cmocka_unit_test(test_request_truncations),
+		cmocka_unit_test(test_done_round_trip),
+		cmocka_unit_test(test_done_out_of_shape),
+		cmocka_unit_test(test_types_named),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
