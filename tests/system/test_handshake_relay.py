@@ -17,7 +17,7 @@ import threading
 import pytest
 
 import octotest
-from test_enrolment import (brain, enrol_self, make_token,  # noqa: F401
+from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, ping_ok, tentacle_bin)
 
 
@@ -94,10 +94,17 @@ def set_state(t, key, value):
     t.state_file.write_text(text)
 
 
-def test_relay_with_both_certificates_fails(brain, new_tentacle):  # noqa: F811
-    c = brain.login()
+@pytest.fixture
+def slow_brain(brain_factory):
     # The relay (Python threads) adds its own delays on a loaded machine:
-    # the tentacle waits longer than the usual 2 s per step for it.
+    # both sides wait longer than the usual 2 s per step for it.
+    return brain_factory({"io_timeout": 10}, verbose=True)
+
+
+def test_relay_with_both_certificates_fails(slow_brain,
+                                            new_tentacle):  # noqa: F811
+    brain = slow_brain
+    c = brain.login()
     t = new_tentacle("127.0.0.4", brain, io_timeout=10)
     enrol_self(t, brain, make_token(c)["token"])
     t.stop()
