@@ -567,20 +567,37 @@ fill_result(struct packer *p, const void *arg)
 	pack_bytes(p, m->output, m->output_len);
 }
 
-static int
-result_valid(const struct msg_result *m)
+int
+proto_result_valid(const struct msg_result *m, const char **why)
 {
-	return m->job != 0 && m->job <= INT64_MAX && m->outcome != 0 &&
-	    m->outcome < OUTCOME_MAX && m->truncated <= 1 &&
-	    m->signal >= 0 && m->signal < 128 && m->exit_status >= -1 &&
-	    m->exit_status <= 255 && m->output_len <= PROTO_OUTPUT_MAX &&
-	    m->started_at_ms <= INT64_MAX && m->duration_ms <= INT64_MAX;
+	const char	*dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	if (m->job == 0 || m->job > INT64_MAX)
+		*why = "bad job ID";
+	else if (m->outcome == 0 || m->outcome >= OUTCOME_MAX)
+		*why = "bad outcome";
+	else if (m->truncated > 1)
+		*why = "bad truncated flag";
+	else if (m->signal < 0 || m->signal >= 128)
+		*why = "bad signal";
+	else if (m->exit_status < -1 || m->exit_status > 255)
+		*why = "bad exit status";
+	else if (m->output_len > PROTO_OUTPUT_MAX)
+		*why = "output too long";
+	else if (m->started_at_ms > INT64_MAX || m->duration_ms > INT64_MAX)
+		*why = "bad time";
+	else
+		return 1;
+	return 0;
 }
 
 int
 proto_encode_result(struct buf *out, const struct msg_result *m)
 {
-	if (!result_valid(m) || (m->output_len > 0 && m->output == NULL))
+	if (!proto_result_valid(m, NULL) ||
+	    (m->output_len > 0 && m->output == NULL))
 		return -1;
 	return frame(out, WIRE_RESULT, fill_result, m);
 }
@@ -607,10 +624,8 @@ proto_decode_result(const struct wire_frame *f, struct msg_result *m,
 		return -1;
 	m->exit_status = (int32_t)status;
 	m->signal = (int32_t)sig;
-	if (!result_valid(m)) {
-		*why = "bad result";
+	if (!proto_result_valid(m, why))
 		return -1;
-	}
 	return 0;
 }
 

@@ -197,6 +197,10 @@ int	proto_decode_order_ack(const struct wire_frame *,
 /* output and scripts point into the frame: valid while it is. */
 int	proto_decode_result(const struct wire_frame *, struct msg_result *,
 	    const char **why);
+/* A result's fields in range (what the encoder sends and the decoder,
+ * the spool and the tentacle's supervisor accept): 1, or 0 with the
+ * reason in *why (why may be NULL). */
+int	proto_result_valid(const struct msg_result *, const char **why);
 int	proto_decode_result_ack(const struct wire_frame *,
 	    struct msg_result_ack *, const char **why);
 int	proto_decode_inventory(const struct wire_frame *,

@@ -195,16 +195,7 @@ run_done(struct run_result *res, void *arg)
 {
 	struct msg_result	 m;
 
-	memset(&m, 0, sizeof(m));
-	m.job = res->job;
-	m.outcome = res->outcome;
-	m.exit_status = res->exit_status;
-	m.signal = res->signal;
-	m.started_at_ms = res->started_at_ms;
-	m.duration_ms = res->duration_ms;
-	m.truncated = res->truncated;
-	m.output = res->output.data;
-	m.output_len = res->output.len;
+	run_result_msg(res, &m);
 	result_store(arg, &m);
 }
 

@@ -60,36 +60,14 @@ privsep_decode_request(const uint8_t *buf, size_t len, uint64_t *job,
 	return 0;
 }
 
-/* The shape proto_encode_result() and the spool accept. */
-static int
-result_ok(const struct msg_result *m, const char **why)
-{
-	if (m->job == 0 || m->job > INT64_MAX)
-		*why = "bad job ID";
-	else if (m->outcome == 0 || m->outcome >= OUTCOME_MAX)
-		*why = "bad outcome";
-	else if (m->truncated > 1)
-		*why = "bad truncated flag";
-	else if (m->signal < 0 || m->signal >= 128)
-		*why = "bad signal";
-	else if (m->exit_status < -1 || m->exit_status > 255)
-		*why = "bad exit status";
-	else if (m->output_len > PROTO_OUTPUT_MAX)
-		*why = "output too long";
-	else if (m->started_at_ms > INT64_MAX || m->duration_ms > INT64_MAX)
-		*why = "bad time";
-	else
-		return 1;
-	return 0;
-}
-
 int
 privsep_encode_done(struct buf *out, const struct msg_result *m)
 {
 	struct packer	 p;
 	const char	*why;
 
-	if (!result_ok(m, &why) || (m->output_len > 0 && m->output == NULL))
+	if (!proto_result_valid(m, &why) ||
+	    (m->output_len > 0 && m->output == NULL))
 		return -1;
 	pack_init(&p, out);
 	pack_u64(&p, m->job);
@@ -127,7 +105,7 @@ privsep_decode_done(const uint8_t *buf, size_t len, struct msg_result *m,
 	m->exit_status = (int32_t)status;
 	m->signal = (int32_t)sig;
 	m->output = out;
-	return result_ok(m, why) ? 0 : -1;
+	return proto_result_valid(m, why) ? 0 : -1;
 }
 
 /* ---- the supervisor's side ------------------------------------------- */
@@ -177,16 +155,7 @@ run_done(struct run_result *res, void *arg)
 	struct msg_result	 m;
 	struct queued		*q;
 
-	memset(&m, 0, sizeof(m));
-	m.job = res->job;
-	m.outcome = res->outcome;
-	m.exit_status = res->exit_status;
-	m.signal = res->signal;
-	m.started_at_ms = res->started_at_ms;
-	m.duration_ms = res->duration_ms;
-	m.truncated = res->truncated;
-	m.output = res->output.data;
-	m.output_len = res->output.len;
+	run_result_msg(res, &m);
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		log_warnx("job %" PRIu64 ": out of memory: result lost", m.job);
 		return;

@@ -599,3 +599,18 @@ run_abort_all(void)
 		run_free(r);
 	}
 }
+
+void
+run_result_msg(const struct run_result *res, struct msg_result *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->job = res->job;
+	m->outcome = res->outcome;
+	m->exit_status = res->exit_status;
+	m->signal = res->signal;
+	m->started_at_ms = res->started_at_ms;
+	m->duration_ms = res->duration_ms;
+	m->truncated = res->truncated;
+	m->output = res->output.data;
+	m->output_len = res->output.len;
+}

@@ -53,6 +53,9 @@ struct run_result {
 
 typedef void (*run_done_cb)(struct run_result *, void *arg);
 
+/* The result as the protocol carries it (output points into res). */
+void	run_result_msg(const struct run_result *res, struct msg_result *m);
+
 /*
  * 0 if `name` is a script we may run: a valid name, a regular executable
  * file directly in scripts_dir (opened with O_NOFOLLOW: never through a

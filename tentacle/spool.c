@@ -30,29 +30,6 @@ set_err(char *err, size_t errlen, const char *what)
 		strlcpy(err, what, errlen);
 }
 
-/* The same shape proto_encode_result() accepts. */
-static int
-result_ok(const struct msg_result *m, const char **why)
-{
-	if (m->job == 0 || m->job > INT64_MAX)
-		*why = "bad job ID";
-	else if (m->outcome == 0 || m->outcome >= OUTCOME_MAX)
-		*why = "bad outcome";
-	else if (m->truncated > 1)
-		*why = "bad truncated flag";
-	else if (m->signal < 0 || m->signal >= 128)
-		*why = "bad signal";
-	else if (m->exit_status < -1 || m->exit_status > 255)
-		*why = "bad exit status";
-	else if (m->output_len > PROTO_OUTPUT_MAX)
-		*why = "output too long";
-	else if (m->started_at_ms > INT64_MAX || m->duration_ms > INT64_MAX)
-		*why = "bad time";
-	else
-		return 1;
-	return 0;
-}
-
 int
 spool_parse(const void *buf, size_t len, struct spool_result *res,
     char *err, size_t errlen)
@@ -111,7 +88,7 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	}
 	m->exit_status = (int32_t)status;
 	m->signal = (int32_t)sig;
-	if (!result_ok(m, &why)) {
+	if (!proto_result_valid(m, &why)) {
 		set_err(err, errlen, why);
 		memset(res, 0, sizeof(*res));
 		return -1;
@@ -127,7 +104,8 @@ spool_format(struct buf *out, const struct msg_result *m)
 	size_t		 start = out->len;
 	const char	*why;
 
-	if (!result_ok(m, &why) || (m->output_len > 0 && m->output == NULL))
+	if (!proto_result_valid(m, &why) ||
+	    (m->output_len > 0 && m->output == NULL))
 		return -1;
 	if (buf_append(out, SPOOL_MAGIC, SPOOL_MAGIC_LEN) == -1)
 		return -1;
