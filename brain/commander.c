@@ -7,6 +7,12 @@
  * at once, each bounded by io_timeout per step, so a slow or dead tentacle
  * never holds up the others; it is reported unreachable.
  * 6001 also serves the authenticated PING of `octoTentacle --ping`.
+ *
+ * It holds no key: the maestro makes the handshake's proofs for the orders
+ * and pings it issued (their tickets) and checks those of the tentacles
+ * that deliver results; the ORDER it sends carries the maestro's MAC and
+ * the RESULT it relays the tentacle's, so it can neither forge nor change
+ * either (peer.h, ipcmsg.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 #include "buf.h"
 #include "child.h"
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "pack.h"
 #include "peer.h"
@@ -28,13 +35,7 @@
 #define COMMANDER_IN_FLIGHT	64
 
 struct order {
-	uint64_t		 job;
-	uint64_t		 tentacle;
-	char			 address[OCTO_ADDR_MAX];
-	uint32_t		 port;
-	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
-	uint8_t			 key[PROTO_KEY_LEN];
-	char			 script[PROTO_SCRIPT_NAME_MAX];
+	struct ipc_run_order	 o;
 	int			 reported;
 	TAILQ_ENTRY(order)	 entry;
 };
@@ -50,51 +51,41 @@ static void	pump(void);
 static void
 tentacle_seen(struct order *o, const void *inventory, size_t len)
 {
-	struct buf	b;
-	struct packer	p;
+	struct ipc_tentacle_seen	m;
 
 	if (o->reported)
 		return;
 	o->reported = 1;
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u64(&p, o->tentacle);
-	pack_bytes(&p, inventory, len);
-	if (pack_error(&p) == 0)
-		ipc_send(loop.chan, IPC_TENTACLE_SEEN, 0, b.data, b.len);
-	buf_free(&b);
+	m.tentacle = o->o.tentacle;
+	m.inventory = inventory;
+	m.inventory_len = len;
+	if (ipcmsg_send_tentacle_seen(loop.chan, IPC_TENTACLE_SEEN, 0,
+	    &m) == -1)
+		log_warnx("tentacle %llu: cannot pass its keepalive answer on",
+		    (unsigned long long)o->o.tentacle);
 }
 
 static void
-job_state(struct order *o, const char *state, const char *message)
+job_state(struct order *o, enum job_state_code state, const char *message)
 {
-	struct buf	b;
-	struct packer	p;
+	struct ipc_job_state		js;
+	struct ipc_tentacle_missed	tm;
 
 	if (o->reported)
 		return;
-	if (o->job == 0) {
+	o->reported = 1;
+	if (o->o.job == 0) {
 		/* A keepalive that did not get its answer. */
-		o->reported = 1;
-		buf_init(&b, 1024);
-		pack_init(&p, &b);
-		pack_u64(&p, o->tentacle);
-		pack_str(&p, message);
-		if (pack_error(&p) == 0)
-			ipc_send(loop.chan, IPC_TENTACLE_MISSED, 0, b.data,
-			    b.len);
-		buf_free(&b);
+		tm.tentacle = o->o.tentacle;
+		ipcmsg_text(tm.reason, sizeof(tm.reason), message);
+		ipcmsg_send_tentacle_missed(loop.chan, IPC_TENTACLE_MISSED, 0,
+		    &tm);
 		return;
 	}
-	o->reported = 1;
-	buf_init(&b, 1024);
-	pack_init(&p, &b);
-	pack_u64(&p, o->job);
-	pack_str(&p, state);
-	pack_str(&p, message);
-	if (pack_error(&p) == 0)
-		ipc_send(loop.chan, IPC_JOB_STATE, 0, b.data, b.len);
-	buf_free(&b);
+	js.job = o->o.job;
+	js.state = state;
+	ipcmsg_text(js.message, sizeof(js.message), message);
+	ipcmsg_send_job_state(loop.chan, IPC_JOB_STATE, 0, &js);
 }
 
 /* ---- orders out -------------------------------------------------------- */
@@ -107,16 +98,19 @@ order_authenticated(struct peer *p)
 	struct buf		 out;
 	int			 rc;
 
-	if (o->job == 0)
+	if (o->o.job == 0)
 		return 0;	/* keepalive: the tentacle answers first */
+	/* The MAC came from the maestro with our proof, for this session. */
 	memset(&m, 0, sizeof(m));
-	m.job = o->job;
-	strlcpy(m.script, o->script, sizeof(m.script));
+	m.job = o->o.job;
+	strlcpy(m.script, o->o.script, sizeof(m.script));
+	strlcpy(m.script_sha256, o->o.script_sha256, sizeof(m.script_sha256));
+	memcpy(m.mac, p->order_mac, sizeof(m.mac));
 	buf_init(&out, WIRE_PAYLOAD_MAX);
 	rc = proto_encode_order(&out, &m) == 0 ? peer_send(p, &out) : -1;
 	buf_free(&out);
 	if (rc == -1) {
-		job_state(o, "failed", "cannot encode the order");
+		job_state(o, JOB_FAILED, "cannot encode the order");
 		return -1;
 	}
 	return 0;		/* wait for ORDER_ACK */
@@ -129,7 +123,7 @@ order_frame(struct peer *p, const struct wire_frame *f)
 	struct msg_order_ack	 ack;
 	const char		*why;
 
-	if (o->job == 0 && (f->type == WIRE_INVENTORY ||
+	if (o->o.job == 0 && (f->type == WIRE_INVENTORY ||
 	    f->type == WIRE_STATUS)) {
 		/* A STATUS answer carries no inventory: still alive. */
 		if (f->type == WIRE_INVENTORY)
@@ -143,18 +137,19 @@ order_frame(struct peer *p, const struct wire_frame *f)
 
 		proto_decode_error(f, reason, sizeof(reason));
 		snprintf(msg, sizeof(msg), "refused: %s", reason);
-		job_state(o, "failed", msg);
+		job_state(o, JOB_FAILED, msg);
 		return -1;
 	}
-	if (proto_decode_order_ack(f, &ack, &why) == -1 || ack.job != o->job) {
-		job_state(o, "failed", "the tentacle's answer was malformed");
+	if (proto_decode_order_ack(f, &ack, &why) == -1 ||
+	    ack.job != o->o.job) {
+		job_state(o, JOB_FAILED, "the tentacle's answer was malformed");
 		conn_fail(p->conn, "bad order acknowledgement");
 		return -1;
 	}
 	if (ack.accepted)
-		job_state(o, "running", "");
+		job_state(o, JOB_RUNNING, "");
 	else
-		job_state(o, "failed", ack.message[0] ? ack.message :
+		job_state(o, JOB_FAILED, ack.message[0] ? ack.message :
 		    "the tentacle refused the order");
 	return -1;		/* done: the tentacle runs it on its own */
 }
@@ -166,16 +161,16 @@ order_closed(struct peer *p, const char *reason)
 
 	if (o == NULL)
 		return;
-	if (!o->reported && o->job == 0)
+	if (!o->reported && o->o.job == 0)
 		log_debug("tentacle %llu at %s:%u: keepalive missed: %s",
-		    (unsigned long long)o->tentacle, o->address, o->port,
-		    reason);
+		    (unsigned long long)o->o.tentacle, o->o.address,
+		    o->o.port, reason);
 	else if (!o->reported)
 		log_warnx("job %llu: tentacle %llu at %s:%u unreachable: %s",
-		    (unsigned long long)o->job,
-		    (unsigned long long)o->tentacle, o->address, o->port,
-		    reason);
-	job_state(o, "unreachable", reason);
+		    (unsigned long long)o->o.job,
+		    (unsigned long long)o->o.tentacle, o->o.address,
+		    o->o.port, reason);
+	job_state(o, JOB_UNREACHABLE, reason);
 	crypto_wipe(o, sizeof(*o));
 	free(o);
 	p->data = NULL;
@@ -200,16 +195,15 @@ pump(void)
 	while (in_flight < COMMANDER_IN_FLIGHT &&
 	    (o = TAILQ_FIRST(&queue)) != NULL) {
 		TAILQ_REMOVE(&queue, o, entry);
-		if (peer_connect_tentacle(&loop, env, &order_role, o->address,
-		    (int)o->port, o->fingerprint, o->tentacle, o->key,
-		    o->job ? PURPOSE_ORDER : PURPOSE_PING, o, err,
-		    sizeof(err)) == NULL) {
-			job_state(o, "unreachable", err);
+		if (peer_connect_tentacle(&loop, env, &order_role,
+		    o->o.address, (int)o->o.port, o->o.fingerprint,
+		    o->o.tentacle, o->o.ticket, o->o.job ? PURPOSE_ORDER :
+		    PURPOSE_PING, o, err, sizeof(err)) == NULL) {
+			job_state(o, JOB_UNREACHABLE, err);
 			crypto_wipe(o, sizeof(*o));
 			free(o);
 			continue;
 		}
-		crypto_wipe(o->key, sizeof(o->key));
 		in_flight++;
 	}
 }
@@ -217,33 +211,22 @@ pump(void)
 static void
 run_order(const struct ipc_msg *msg)
 {
-	struct unpacker	 u;
 	struct order	*o;
-	const uint8_t	*key;
-	size_t		 keylen;
+	const char	*why;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		log_warnx("out of memory: order dropped");
 		return;
 	}
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &o->job);
-	unpack_u64(&u, &o->tentacle);
-	unpack_str(&u, o->address, sizeof(o->address));
-	unpack_u32(&u, &o->port);
-	unpack_str(&u, o->fingerprint, sizeof(o->fingerprint));
-	unpack_bytes_ref(&u, &key, &keylen, PROTO_KEY_LEN);
-	unpack_str(&u, o->script, sizeof(o->script));
-	if (unpack_end(&u) == -1 || keylen != PROTO_KEY_LEN ||
-	    o->port == 0 || o->port > 65535) {
-		log_warnx("malformed order from the maestro");
+	if (ipcmsg_decode_run_order(msg->payload, msg->hdr.len, &o->o,
+	    &why) == -1 || (msg->hdr.type == IPC_KEEPALIVE) !=
+	    (o->o.job == 0)) {
+		log_warnx("malformed %s from the maestro: %s",
+		    ipc_type_str(msg->hdr.type), o->o.job == 0 &&
+		    msg->hdr.type == IPC_RUN_ORDER ? "no job" : why);
 		free(o);
 		return;
 	}
-	memcpy(o->key, key, sizeof(o->key));
-	/* Its result comes back on 6001 with this key (peer.h). */
-	if (o->job != 0)
-		peer_key_remember(o->tentacle, o->fingerprint, o->key);
 	TAILQ_INSERT_TAIL(&queue, o, entry);
 	pump();
 }
@@ -261,11 +244,6 @@ inbound_authenticated(struct peer *p)
 	}
 	return 0;		/* a RESULT follows */
 }
-
-/* IPC_RESULT_STORED's status (brain.h). */
-#define STORED_OK	0	/* committed */
-#define STORED_RETRY	1	/* not now (database error) */
-#define STORED_REFUSED	2	/* never: the reason says why */
 
 /* Tell the tentacle its result is refused for good, then close. */
 static void
@@ -296,8 +274,7 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 	const char		*why;
 	char			 reason[PROTO_MESSAGE_MAX];
 	uint64_t		 job = 0;
-	struct buf		 b;
-	struct packer		 pk;
+	struct ipc_result_store	 rs;
 
 	if (p->data != NULL) {
 		peer_refuse(p, "one result per connection");
@@ -324,18 +301,16 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 		peer_refuse(p, "malformed result");
 		return -1;
 	}
-	/* The maestro decodes it again before anything is stored. */
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&pk, &b);
-	pack_u64(&pk, p->id);
-	pack_bytes(&pk, f->payload, f->len);
-	if (pack_error(&pk) || ipc_send(loop.chan, IPC_RESULT_STORE,
-	    p->number, b.data, b.len) == -1) {
-		buf_free(&b);
+	/* The maestro decodes it again and checks its MAC before anything
+	 * is stored. */
+	rs.tentacle = p->id;
+	rs.frame = f->payload;
+	rs.frame_len = f->len;
+	if (ipcmsg_send_result_store(loop.chan, IPC_RESULT_STORE, p->number,
+	    &rs) == -1) {
 		conn_fail(p->conn, "internal error");
 		return -1;
 	}
-	buf_free(&b);
 	p->data = p;		/* asked: wait for the maestro */
 	return 0;
 }
@@ -343,26 +318,25 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 static void
 result_stored(const struct ipc_msg *msg)
 {
-	struct unpacker		u;
+	struct ipc_result_stored rs;
 	struct peer		*p;
-	struct msg_result_ack	ack;
-	struct buf		out;
-	uint8_t			status;
-	char			error[PROTO_MESSAGE_MAX];
+	struct msg_result_ack	 ack;
+	struct buf		 out;
+	const char		*why;
+	char			 error[PROTO_MESSAGE_MAX];
 
 	if ((p = peer_find(msg->hdr.id)) == NULL)
 		return;		/* it left: it will deliver again */
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u8(&u, &status);
-	unpack_u64(&u, &ack.job);
-	unpack_str(&u, error, sizeof(error));
-	if (unpack_end(&u) == -1 || status > STORED_REFUSED ||
-	    (status == STORED_OK && (ack.job == 0 || ack.job > INT64_MAX))) {
-		log_warnx("malformed RESULT_STORED from the maestro");
+	if (ipcmsg_decode_result_stored(msg->payload, msg->hdr.len, &rs,
+	    &why) == -1) {
+		log_warnx("malformed RESULT_STORED from the maestro: %s", why);
 		conn_fail(p->conn, "internal error");
 		return;
 	}
-	if (status == STORED_RETRY) {
+	memset(&ack, 0, sizeof(ack));
+	ack.job = rs.job;
+	strlcpy(error, rs.error, sizeof(error));
+	if (rs.status == STORED_RETRY) {
 		/* WIRE_ERROR: the tentacle keeps it and tries again. */
 		log_warnx("%s: tentacle %llu: result not stored (%s): it will "
 		    "be sent again", conn_peer(p->conn),
@@ -370,7 +344,7 @@ result_stored(const struct ipc_msg *msg)
 		conn_fail(p->conn, error[0] ? error : "not stored");
 		return;
 	}
-	if (status == STORED_REFUSED) {
+	if (rs.status == STORED_REFUSED) {
 		/* The maestro logged and audited it. */
 		if (ack.job == 0 || ack.job > INT64_MAX)
 			conn_fail(p->conn, error[0] ? error : "refused");
@@ -390,7 +364,6 @@ result_stored(const struct ipc_msg *msg)
 
 static const struct peer_role inbound_role = {
 	.purposes = (1u << PURPOSE_PING) | (1u << PURPOSE_RESULT),
-	.known_purposes = 1u << PURPOSE_RESULT,
 	.on_authenticated = inbound_authenticated,
 	.on_frame = inbound_frame,
 };
@@ -399,8 +372,9 @@ static void
 maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	switch (msg->hdr.type) {
-	case IPC_TENTACLE_KEY:
-		peer_key_reply(msg);
+	case IPC_PROOF_VERDICT:
+	case IPC_PROOF_MADE:
+		peer_maestro_reply(msg);
 		break;
 	case IPC_RUN_ORDER:
 	case IPC_KEEPALIVE:

@@ -27,8 +27,9 @@ token_hash(const char *secret, char out[SHA256_LEN * 2 + 1])
 
 int
 enrol_tentacle(struct db *db, const struct msg_enrol_request *req, int offer,
-    const char *source, struct msg_enrol_reply *reply, const char **why,
-    char *detail, size_t detaillen)
+    const char *source, struct msg_enrol_reply *reply,
+    uint8_t key[PROTO_KEY_LEN], const char **why, char *detail,
+    size_t detaillen)
 {
 	struct db_tentacle	 t;
 	char			 hash[SHA256_LEN * 2 + 1];
@@ -74,15 +75,15 @@ enrol_tentacle(struct db *db, const struct msg_enrol_request *req, int offer,
 	strlcpy(t.enrolment, proto_enrolment_str(reply->status),
 	    sizeof(t.enrolment));
 
-	if (crypto_random(reply->key, sizeof(reply->key)) == -1) {
+	if (crypto_random(key, PROTO_KEY_LEN) == -1) {
 		*why = "no randomness";
 		return -1;
 	}
-	hex_encode(reply->key, sizeof(reply->key), t.key_hex);
+	hex_encode(key, PROTO_KEY_LEN, t.key_hex);
 	rc = db_tentacle_add(db, &t, &id);
 	crypto_wipe(t.key_hex, sizeof(t.key_hex));
 	if (rc == -1) {
-		crypto_wipe(reply->key, sizeof(reply->key));
+		crypto_wipe(key, PROTO_KEY_LEN);
 		*why = "database error";
 		return -1;
 	}

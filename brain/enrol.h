@@ -17,12 +17,14 @@
  * A tentacle asks to enrol (offer: an admin asked for it by address, so it
  * is accepted at once; otherwise a valid token accepts it and anything else
  * leaves it pending). Creates the tentacle with a fresh random key. On
- * success fills reply (status, id, key) and returns 0; -1 with *why on a
+ * success fills reply (status, id) and key, and returns 0 (the caller
+ * wraps the key for the tentacle: proto_enrol_wrap); -1 with *why on a
  * refusal (bad request) or a database error.
  */
 int	enrol_tentacle(struct db *, const struct msg_enrol_request *,
 	    int offer, const char *source, struct msg_enrol_reply *reply,
-	    const char **why, char *detail, size_t detaillen);
+	    uint8_t key[PROTO_KEY_LEN], const char **why, char *detail,
+	    size_t detaillen);
 
 /* A new token: 201-style JSON {"id","token","expires_at","uses_left"}
  * (the token is the secret followed by the brain's fingerprint; only its

@@ -1,7 +1,8 @@
 /*
  * The fleet: enrolment requests from the registerer, enrolment by address
- * (offers), key lookups for handshakes, the keepalive and the welcome ping
- * of the newly accepted, what a tentacle reports of itself (inventory).
+ * (offers; the key delivered wrapped for the tentacle), the keepalive and
+ * the welcome ping of the newly accepted, what a tentacle reports of
+ * itself (inventory). The handshakes' proofs are in proofs.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,10 @@
 #include "buf.h"
 #include "crypto.h"
 #include "enrol.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
-#include "pack.h"
 #include "proto.h"
 #include "wire.h"
 
@@ -112,28 +113,25 @@ bad:
 void
 handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker		 u;
+	struct ipc_tentacle_seen ts;
 	struct wire_frame	 f;
 	struct msg_inventory	 inv;
-	const uint8_t		*payload;
-	size_t			 plen;
 	uint64_t		 tid;
 	const char		*why, *facts = NULL;
 	json_t			*scripts = NULL, *fj = NULL;
 	json_int_t		 uptime;
 	struct timespec		 now;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &tid);
-	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
-	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+	if (ipcmsg_decode_tentacle_seen(msg->payload, msg->hdr.len, &ts,
+	    &why) == -1) {
 		child_misbehaved(c, "sent a malformed keepalive answer");
 		return;
 	}
-	if (plen > 0) {
+	tid = ts.tentacle;
+	if (ts.inventory_len > 0) {
 		f.type = WIRE_INVENTORY;
-		f.len = (uint32_t)plen;
-		f.payload = payload;
+		f.len = (uint32_t)ts.inventory_len;
+		f.payload = ts.inventory;
 		if (proto_decode_inventory(&f, &inv, &why) == 0) {
 			fj = json_loads(inv.facts, JSON_REJECT_DUPLICATES, NULL);
 			if (json_is_object(fj))
@@ -173,18 +171,18 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 void
 handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker	u;
-	uint64_t	tid;
-	char		reason[256];
-	int		offline;
+	struct ipc_tentacle_missed	 tm;
+	uint64_t			 tid;
+	const char			*why, *reason;
+	int				 offline;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &tid);
-	unpack_str(&u, reason, sizeof(reason));
-	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+	if (ipcmsg_decode_tentacle_missed(msg->payload, msg->hdr.len, &tm,
+	    &why) == -1) {
 		child_misbehaved(c, "sent a malformed keepalive miss");
 		return;
 	}
+	tid = tm.tentacle;
+	reason = tm.reason;
 	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
 	    &offline) == 0 && offline) {
 		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
@@ -203,8 +201,7 @@ offer_start(struct child *c, uint32_t reqid, const struct api_args *a,
 {
 	struct child	*reg = &children[CHILD_REGISTERER];
 	struct offer	*o = NULL;
-	struct buf	 b;
-	struct packer	 p;
+	struct ipc_enrol_offer eo;
 	size_t		 i;
 
 	if (!net_addr_valid(a->address) || a->port == 0 || a->port > 65535) {
@@ -237,17 +234,15 @@ offer_start(struct child *c, uint32_t reqid, const struct api_args *a,
 	strlcpy(o->client, client, sizeof(o->client));
 	snprintf(o->target, sizeof(o->target), "%s:%u", a->address, a->port);
 
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_str(&p, a->address);
-	pack_u32(&p, a->port);
-	if (pack_error(&p) || ipc_send(reg->chan, IPC_ENROL_OFFER, o->number,
-	    b.data, b.len) == -1) {
+	memset(&eo, 0, sizeof(eo));
+	strlcpy(eo.address, a->address, sizeof(eo.address));
+	eo.port = a->port;
+	if (ipcmsg_send_enrol_offer(reg->chan, IPC_ENROL_OFFER, o->number,
+	    &eo) == -1) {
 		o->number = 0;
 		reply_error(reqid, c->generation, 500, "internal error");
 	} else
 		log_info("%s asked to enrol the host at %s", user, o->target);
-	buf_free(&b);
 }
 
 static struct offer *
@@ -297,82 +292,84 @@ offers_expire(int all)
 void
 handle_offer_done(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker	 u;
-	struct offer	*o;
-	uint8_t		 ok;
-	uint64_t	 tid;
-	uint32_t	 status;
-	char		 error[PROTO_MESSAGE_MAX + NET_PEER_MAX];
+	struct ipc_enrol_offer_done	 d;
+	struct offer			*o;
+	const char			*why;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u8(&u, &ok);
-	unpack_u64(&u, &tid);
-	unpack_u32(&u, &status);
-	unpack_str(&u, error, sizeof(error));
-	if (unpack_end(&u) == -1 || (!ok && (status < 400 || status > 599))) {
+	if (ipcmsg_decode_enrol_offer_done(msg->payload, msg->hdr.len, &d,
+	    &why) == -1 || (!d.ok && d.http_status < 400)) {
 		child_misbehaved(c, "sent a malformed enrolment outcome");
 		return;
 	}
 	if ((o = offer_find(msg->hdr.id)) == NULL)
 		return;		/* expired meanwhile */
-	if (ok)
+	if (d.ok)
 		offer_finish(o, 201, json_pack("{s:o*}", "tentacle",
-		    db_tentacle_json(m.db, tid > INT64_MAX ? 0 : (int64_t)tid)),
-		    NULL);
+		    db_tentacle_json(m.db, (int64_t)d.tentacle)), NULL);
 	else
-		offer_finish(o, (int)status, NULL, error);
+		offer_finish(o, (int)d.http_status, NULL, d.error);
 }
 
-/* ---- enrolment and handshakes: the registerer and commander ask ------ */
+/* ---- enrolment: the registerer asks ---------------------------------- */
 
+/*
+ * The registerer relays a tentacle's ENROL_REQUEST. The maestro decodes
+ * it again (it trusts no child with what goes into the database), decides,
+ * and answers with the key wrapped for the tentacle under a fresh X25519
+ * key of its own (proto_enrol_wrap): the registerer never sees it.
+ */
 void
 handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker		 u;
+	struct ipc_enrol_request ir;
+	struct ipc_enrol_reply	 out;
 	struct wire_frame	 f;
 	struct msg_enrol_request req;
 	struct msg_enrol_reply	 reply;
-	struct buf		 b;
-	struct packer		 p;
-	const uint8_t		*payload;
-	size_t			 plen;
-	uint32_t		 offer;
-	char			 source[NET_PEER_MAX], fpr[OCTO_FPR_HEX_LEN + 1];
+	uint8_t			 key[PROTO_KEY_LEN];
 	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
 	char			 actor[32];
 	const char		*why = NULL;
 	int			 ok;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u32(&u, &offer);
-	unpack_str(&u, source, sizeof(source));
-	unpack_str(&u, fpr, sizeof(fpr));
-	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
-	if (unpack_end(&u) == -1) {
+	if (ipcmsg_decode_enrol_request(msg->payload, msg->hdr.len, &ir,
+	    &why) == -1) {
 		child_misbehaved(c, "sent a malformed enrolment request");
 		return;
 	}
-	/* The registerer decoded it already; decode again: the maestro
-	 * trusts no child with what goes into the database. */
 	f.type = WIRE_ENROL_REQUEST;
-	f.len = (uint32_t)plen;
-	f.payload = payload;
+	f.len = (uint32_t)ir.frame_len;
+	f.payload = ir.frame;
+	memset(&req, 0, sizeof(req));
 	memset(&reply, 0, sizeof(reply));
+	memset(key, 0, sizeof(key));
 	if (proto_decode_enrol_request(&f, &req, &why) == -1)
 		ok = 0;
-	else if (!crypto_equal(req.fingerprint, fpr, OCTO_FPR_HEX_LEN) ||
-	    strlen(fpr) != OCTO_FPR_HEX_LEN) {
+	else if (!proto_enrol_pub_valid(req.enrol_pub)) {
+		why = "bad enrolment public key";
+		ok = 0;
+	} else if (!crypto_equal(req.fingerprint, ir.fingerprint,
+	    OCTO_FPR_HEX_LEN)) {
 		why = "the announced fingerprint is not the TLS certificate's";
 		ok = 0;
 	} else
-		ok = enrol_tentacle(m.db, &req, offer != 0, source, &reply,
-		    &why, detail, sizeof(detail)) == 0;
+		ok = enrol_tentacle(m.db, &req, ir.offer != 0, ir.source,
+		    &reply, key, &why, detail, sizeof(detail)) == 0;
 	crypto_wipe(req.token, sizeof(req.token));
+	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
+	    &reply) == -1) {
+		/* The row made is useless to anyone: no key known outside
+		 * (the admin revokes it). */
+		why = "internal error";
+		ok = 0;
+	}
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(ir.exporter, sizeof(ir.exporter));
 
 	if (ok) {
 		snprintf(actor, sizeof(actor), "tentacle:%llu",
 		    (unsigned long long)reply.id);
-		db_audit(m.db, actor, "enrolled", source, detail);
+		db_audit(m.db, actor, "enrolled", ir.source, detail);
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
 		if (reply.status == ENROLMENT_ACCEPTED)
@@ -380,58 +377,20 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 	} else {
 		m.refused_handshakes++;
 		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
-		db_audit(m.db, "system", "enrolment_refused", source, detail);
-		log_warnx("%s: %s", source, detail);
+		db_audit(m.db, "system", "enrolment_refused", ir.source,
+		    detail);
+		log_warnx("%s: %s", ir.source, detail);
 	}
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u8(&p, ok);
-	pack_str(&p, ok ? "" : why);
-	pack_u8(&p, reply.status);
-	pack_u64(&p, reply.id);
-	pack_bytes(&p, reply.key, sizeof(reply.key));
-	if (pack_error(&p) == 0 && c->chan)
-		ipc_send(c->chan, IPC_ENROL_REPLY, msg->hdr.id, b.data, b.len);
-	buf_free(&b);
+	memset(&out, 0, sizeof(out));
+	out.ok = ok;
+	if (ok) {
+		out.status = reply.status;
+		out.id = reply.id;
+		memcpy(out.brain_pub, reply.brain_pub, sizeof(out.brain_pub));
+		memcpy(out.wrapped_key, reply.wrapped_key,
+		    sizeof(out.wrapped_key));
+	} else
+		ipcmsg_text(out.error, sizeof(out.error), why);
+	ipcmsg_send_enrol_reply(c->chan, IPC_ENROL_REPLY, msg->hdr.id, &out);
 	crypto_wipe(&reply, sizeof(reply));
-}
-
-void
-handle_lookup(struct child *c, const struct ipc_msg *msg)
-{
-	struct unpacker		u;
-	struct db_tentacle	t;
-	uint8_t			key[PROTO_KEY_LEN];
-	uint64_t		tid;
-	struct buf		b;
-	struct packer		p;
-	int			found;
-
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &tid);
-	if (unpack_end(&u) == -1) {
-		child_misbehaved(c, "sent a malformed key lookup");
-		return;
-	}
-	memset(&t, 0, sizeof(t));
-	found = tid <= INT64_MAX && db_tentacle_get(m.db, (int64_t)tid, &t) ==
-	    0 && hex_decode(t.key_hex, key, sizeof(key)) == 0;
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u8(&p, found);
-	pack_bytes(&p, key, found ? sizeof(key) : 0);
-	pack_str(&p, found ? t.fingerprint : "");
-	pack_u8(&p, !found ? 0 : strcmp(t.enrolment, "accepted") == 0 ?
-	    ENROLMENT_ACCEPTED : strcmp(t.enrolment, "rejected") == 0 ?
-	    ENROLMENT_REJECTED : ENROLMENT_PENDING);
-	if (pack_error(&p) == 0 && c->chan)
-		ipc_send(c->chan, IPC_TENTACLE_KEY, msg->hdr.id, b.data, b.len);
-	/* A pending tentacle polling the registerer learns here that it was
-	 * approved: it starts its command worker, ping it soon. */
-	if (found && c == &children[CHILD_REGISTERER] &&
-	    strcmp(t.enrolment, "accepted") == 0)
-		welcome_soon();
-	buf_free(&b);
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(&t, sizeof(t));
 }

@@ -47,10 +47,11 @@ static const uint32_t webserv_allowed[] = {
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
-	IPC_TENTACLE_LOOKUP, 0
+	IPC_PROOF_CHECK, 0
 };
 static const uint32_t commander_allowed[] = {
-	IPC_LOG_EVENT, IPC_TENTACLE_LOOKUP, IPC_JOB_STATE, IPC_RESULT_STORE,
+	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
+	IPC_RESULT_STORE,
 	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED, 0
 };
 
@@ -146,8 +147,11 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	case IPC_ENROL_OFFER_DONE:
 		handle_offer_done(c, msg);
 		break;
-	case IPC_TENTACLE_LOOKUP:
-		handle_lookup(c, msg);
+	case IPC_PROOF_CHECK:
+		handle_proof_check(c, msg);
+		break;
+	case IPC_PROOF_MAKE:
+		handle_proof_make(c, msg);
 		break;
 	case IPC_JOB_STATE:
 		handle_job_state(c, msg);

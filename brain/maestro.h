@@ -6,8 +6,11 @@
  *   api.c       replies to the webserv; session, role and CSRF checks;
  *               the API's dispatch
  *   users.c     login, users, passwords (KDF completions), audit log
- *   fleet.c     tentacles: enrolment (requests, by address), key lookups,
- *               keepalive and welcome pings, inventory
+ *   fleet.c     tentacles: enrolment (requests, by address; the key
+ *               wrapped for the tentacle), keepalive and welcome pings,
+ *               inventory
+ *   proofs.c    the handshakes' proofs for the registerer and the
+ *               commander (the keys stay in the maestro), order tickets
  *   runs.c      runs, orders to the commander, job states
  *   results.c   results: batching, storage, acknowledgements
  *   startup.c   configuration, directories, admin password, TLS, root drop
@@ -114,7 +117,11 @@ void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
-void	handle_lookup(struct child *, const struct ipc_msg *);
+
+/* proofs.c */
+uint64_t proofs_ticket(const struct db_order *, uint8_t purpose);
+void	handle_proof_check(struct child *, const struct ipc_msg *);
+void	handle_proof_make(struct child *, const struct ipc_msg *);
 
 /* runs.c */
 void	dispatch_order(const struct db_order *, void *);

@@ -4,7 +4,10 @@
  * Every byte from a tentacle goes through conn (frame limits) and the
  * handshake machine (one expected frame per step); a failure at any step is
  * logged with the peer address, the ID it claimed and the reason, counted
- * by the maestro (refused handshakes) and ends the connection.
+ * by the maestro (refused handshakes) and ends the connection. The proofs
+ * come from the maestro, which holds the keys (IPC_PROOF_CHECK for a
+ * tentacle that connected to us, IPC_PROOF_MAKE for one we were ordered
+ * to reach): no key is ever in this process.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +21,16 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "net.h"
-#include "pack.h"
 #include "peer.h"
 #include "tls.h"
 
 enum {
 	PEER_TLS,		/* waiting for the TLS handshake */
 	PEER_HANDSHAKE,		/* frames go to the handshake machine */
-	PEER_WAIT_KEY,		/* asked the maestro for the key */
+	PEER_WAIT_MAESTRO,	/* asked the maestro for a proof or verdict */
 	PEER_ENROL,		/* enrolment exchange (role) */
 	PEER_READY,		/* authenticated (role) */
 };
@@ -143,103 +146,6 @@ kept_forget(struct peer *p)
 		kept_drop(k);
 }
 
-/* ---- keys of tentacles just given an order (their results) ------------ */
-
-static void	peer_key_use(struct peer *, const uint8_t *, uint8_t);
-
-struct known {
-	uint64_t		 id;
-	time_t			 expires;	/* CLOCK_MONOTONIC seconds */
-	char			 fpr[OCTO_FPR_HEX_LEN + 1];
-	uint8_t			 key[PROTO_KEY_LEN];
-	TAILQ_ENTRY(known)	 entry;		/* most recent first */
-};
-
-static TAILQ_HEAD(known_head, known) known_list =
-    TAILQ_HEAD_INITIALIZER(known_list);
-static int			 known_count;
-
-static time_t
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static struct known *
-known_find(uint64_t id)
-{
-	struct known	*k;
-
-	TAILQ_FOREACH(k, &known_list, entry)
-		if (k->id == id)
-			return k;
-	return NULL;
-}
-
-static void
-known_drop(struct known *k)
-{
-	TAILQ_REMOVE(&known_list, k, entry);
-	known_count--;
-	crypto_wipe(k, sizeof(*k));
-	free(k);
-}
-
-void
-peer_key_remember(uint64_t id, const char *fpr,
-    const uint8_t key[PROTO_KEY_LEN])
-{
-	struct known	*k;
-
-	if (id == 0 || strlen(fpr) != OCTO_FPR_HEX_LEN)
-		return;
-	if ((k = known_find(id)) != NULL)
-		TAILQ_REMOVE(&known_list, k, entry);
-	else {
-		if (known_count >= PEER_KEYS_MAX)
-			known_drop(TAILQ_LAST(&known_list, known_head));
-		if ((k = calloc(1, sizeof(*k))) == NULL)
-			return;
-		k->id = id;
-		known_count++;
-	}
-	strlcpy(k->fpr, fpr, sizeof(k->fpr));
-	memcpy(k->key, key, sizeof(k->key));
-	k->expires = mono_now() + PEER_KEY_TTL;
-	TAILQ_INSERT_HEAD(&known_list, k, entry);
-}
-
-void
-peer_key_forget(uint64_t id)
-{
-	struct known	*k;
-
-	if ((k = known_find(id)) != NULL)
-		known_drop(k);
-}
-
-/* The key the maestro gave with the last order for p's claimed ID, if
- * still fresh and p shows the certificate that came with it. */
-static struct known *
-known_get(struct peer *p)
-{
-	struct known	*k;
-
-	if (!(p->role->known_purposes & (1u << p->hs.purpose)) ||
-	    (k = known_find(p->id)) == NULL)
-		return NULL;
-	if (k->expires <= mono_now() || !crypto_equal(k->fpr,
-	    conn_peer_fingerprint(p->conn), OCTO_FPR_HEX_LEN)) {
-		/* Stale, or not the certificate we know: ask the maestro. */
-		known_drop(k);
-		return NULL;
-	}
-	return k;
-}
-
 static void
 peer_unlink(struct peer *p)
 {
@@ -313,22 +219,43 @@ peer_refuse(struct peer *p, const char *reason)
 	conn_fail(p->conn, reason);
 }
 
-/* Feed the handshake machine and act on its answer. */
+/* Ask the maestro what only the key can tell (the handshake waits). */
 static void
-peer_handshake(struct peer *p, const struct wire_frame *f)
+peer_ask_maestro(struct peer *p, enum hs_result r)
 {
-	struct buf	out;
-	struct buf	b;
-	struct packer	pk;
-	enum hs_result	r;
-	struct known	*k;
-	char		why[96];
+	struct ipc_proof_check	ck;
+	struct ipc_proof_make	mk;
+	int			rc;
 
-	buf_init(&out, WIRE_PAYLOAD_MAX);
-	r = hs_input(&p->hs, f, &out);
-	if (peer_send(p, &out) == -1)
-		r = HS_FAIL;
-	buf_free(&out);
+	p->state = PEER_WAIT_MAESTRO;
+	if (r == HS_NEED_CHECK) {
+		memset(&ck, 0, sizeof(ck));
+		hs_inputs(&p->hs, &ck.in);
+		memcpy(ck.proof, p->hs.peer_proof, sizeof(ck.proof));
+		strlcpy(ck.fingerprint, conn_peer_fingerprint(p->conn),
+		    sizeof(ck.fingerprint));
+		rc = ipcmsg_send_proof_check(P.cl->chan, IPC_PROOF_CHECK,
+		    p->number, &ck);
+		crypto_wipe(&ck, sizeof(ck));
+	} else {
+		memset(&mk, 0, sizeof(mk));
+		mk.ticket = p->ticket;
+		hs_inputs(&p->hs, &mk.in);
+		strlcpy(mk.fingerprint, conn_peer_fingerprint(p->conn),
+		    sizeof(mk.fingerprint));
+		rc = ipcmsg_send_proof_make(P.cl->chan, IPC_PROOF_MAKE,
+		    p->number, &mk);
+		crypto_wipe(&mk, sizeof(mk));
+	}
+	if (rc == -1)
+		conn_fail(p->conn, "internal error");
+}
+
+/* The handshake's answer, from a frame or from the maestro. */
+static void
+peer_hs_result(struct peer *p, enum hs_result r)
+{
+	char	why[96];
 
 	/* The purpose is known from the first frame on. */
 	if (r != HS_FAIL && p->hs.purpose != 0 &&
@@ -346,24 +273,10 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 		/* Not an enrolled tentacle yet: nothing to resume. */
 		conn_forget_session(p->conn);
 		break;
-	case HS_NEED_KEY:
+	case HS_NEED_CHECK:
+	case HS_NEED_PROOF:
 		p->id = p->hs.id;
-		if ((k = known_get(p)) != NULL) {
-			/* Ordered moments ago: the maestro gave its key and
-			 * certificate with the order (accepted then; the
-			 * maestro checks again when it stores the result). */
-			p->known_key = 1;
-			peer_key_use(p, k->key, ENROLMENT_ACCEPTED);
-			break;
-		}
-		p->state = PEER_WAIT_KEY;
-		buf_init(&b, 64);
-		pack_init(&pk, &b);
-		pack_u64(&pk, p->id);
-		if (pack_error(&pk) || ipc_send(P.cl->chan, IPC_TENTACLE_LOOKUP,
-		    p->number, b.data, b.len) == -1)
-			conn_fail(p->conn, "internal error");
-		buf_free(&b);
+		peer_ask_maestro(p, r);
 		break;
 	case HS_DONE:
 		p->state = PEER_READY;
@@ -377,65 +290,101 @@ peer_handshake(struct peer *p, const struct wire_frame *f)
 			p->done = 1;
 		break;
 	case HS_FAIL:
-		/* A key of ours that did not do: ask the maestro next time. */
-		if (p->known_key)
-			peer_key_forget(p->id);
 		peer_refuse(p, p->hs.error);
 		break;
 	}
 }
 
-/* The key of the ID p claimed is known (enrolled with the certificate
- * p showed): the server side of the handshake goes on. */
+/* Feed the handshake machine and act on its answer. */
 static void
-peer_key_use(struct peer *p, const uint8_t *key, uint8_t enrolment)
+peer_handshake(struct peer *p, const struct wire_frame *f)
 {
-	struct buf	 out;
-	enum hs_result	 r;
+	struct buf	out;
+	enum hs_result	r;
 
-	p->enrolment = enrolment;
-	p->state = PEER_HANDSHAKE;
+	/* The claimed ID, from AUTH_ID on: for the log of a refusal. */
 	buf_init(&out, WIRE_PAYLOAD_MAX);
-	r = hs_server_key(&p->hs, key, &out);
-	if (r == HS_FAIL || peer_send(p, &out) == -1)
-		peer_refuse(p, p->hs.error ? p->hs.error : "internal error");
+	r = hs_input(&p->hs, f, &out);
+	if (p->hs.id != 0)
+		p->id = p->hs.id;
+	if (peer_send(p, &out) == -1)
+		r = HS_FAIL;
 	buf_free(&out);
+	peer_hs_result(p, r);
 }
 
-void
-peer_key_reply(const struct ipc_msg *msg)
+/* The maestro checked the tentacle's proof: our proof goes out, or the
+ * handshake ends with its reason. */
+static void
+peer_verdict(struct peer *p, const struct ipc_msg *msg)
 {
-	struct unpacker	 u;
-	struct peer	*p;
-	const uint8_t	*key;
-	size_t		 keylen;
-	uint8_t		 found, enrolment;
-	char		 fpr[OCTO_FPR_HEX_LEN + 1];
+	struct ipc_proof_verdict	 v;
+	struct buf			 out;
+	const char			*why;
+	enum hs_result			 r;
 
-	if ((p = peer_find(msg->hdr.id)) == NULL || p->state != PEER_WAIT_KEY)
-		return;		/* gone meanwhile */
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u8(&u, &found);
-	unpack_bytes_ref(&u, &key, &keylen, PROTO_KEY_LEN);
-	unpack_str(&u, fpr, sizeof(fpr));
-	unpack_u8(&u, &enrolment);
-	if (unpack_end(&u) == -1 || (found && keylen != PROTO_KEY_LEN)) {
+	if (ipcmsg_decode_proof_verdict(msg->payload, msg->hdr.len, &v,
+	    &why) == -1) {
+		log_warnx("malformed PROOF_VERDICT from the maestro: %s", why);
 		conn_fail(p->conn, "internal error");
 		return;
 	}
-	if (!found) {
-		peer_refuse(p, "unknown or revoked tentacle ID");
+	p->enrolment = v.enrolment;
+	p->state = PEER_HANDSHAKE;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	r = hs_server_verdict(&p->hs, v.verdict == VERDICT_OK, v.proof,
+	    ipcmsg_verdict_str(v.verdict), &out);
+	if (r != HS_FAIL && peer_send(p, &out) == -1)
+		r = HS_FAIL;
+	buf_free(&out);
+	crypto_wipe(&v, sizeof(v));
+	peer_hs_result(p, r);
+}
+
+/* The maestro made our proof for a connection it ordered. */
+static void
+peer_made(struct peer *p, const struct ipc_msg *msg)
+{
+	struct ipc_proof_made	 m;
+	struct buf		 out;
+	const char		*why;
+	enum hs_result		 r;
+
+	if (ipcmsg_decode_proof_made(msg->payload, msg->hdr.len, &m,
+	    &why) == -1) {
+		log_warnx("malformed PROOF_MADE from the maestro: %s", why);
+		conn_fail(p->conn, "internal error");
 		return;
 	}
-	/* The key is not enough: the certificate must be the one it
-	 * enrolled with. */
-	if (strlen(fpr) != OCTO_FPR_HEX_LEN || !crypto_equal(fpr,
-	    conn_peer_fingerprint(p->conn), OCTO_FPR_HEX_LEN)) {
-		peer_refuse(p, "certificate is not the one enrolled for this "
-		    "ID");
+	if (m.verdict != VERDICT_OK) {
+		peer_refuse(p, ipcmsg_verdict_str(m.verdict));
 		return;
 	}
-	peer_key_use(p, key, enrolment);
+	memcpy(p->order_mac, m.order_mac, sizeof(p->order_mac));
+	p->state = PEER_HANDSHAKE;
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	r = hs_client_proofs(&p->hs, m.proof, m.expect, &out);
+	if (r != HS_FAIL && peer_send(p, &out) == -1)
+		r = HS_FAIL;
+	buf_free(&out);
+	crypto_wipe(&m, sizeof(m));
+	peer_hs_result(p, r);
+}
+
+void
+peer_maestro_reply(const struct ipc_msg *msg)
+{
+	struct peer	*p;
+
+	if ((p = peer_find(msg->hdr.id)) == NULL ||
+	    p->state != PEER_WAIT_MAESTRO)
+		return;		/* gone meanwhile */
+	if (msg->hdr.type == IPC_PROOF_VERDICT && !p->outgoing)
+		peer_verdict(p, msg);
+	else if (msg->hdr.type == IPC_PROOF_MADE && p->outgoing)
+		peer_made(p, msg);
+	else
+		conn_fail(p->conn, "internal error");
 }
 
 /* ---- conn callbacks -------------------------------------------------- */
@@ -466,9 +415,7 @@ peer_established(struct conn *c, void *arg)
 			    "this tentacle");
 			return;
 		}
-		hs_client_init(&p->hs, p->purpose, p->id, p->purpose ==
-		    PURPOSE_ENROL ? NULL : p->key, exporter);
-		crypto_wipe(p->key, sizeof(p->key));
+		hs_client_init(&p->hs, p->purpose, p->id, NULL, exporter);
 		buf_init(&out, WIRE_PAYLOAD_MAX);
 		if (hs_client_start(&p->hs, &out) == HS_FAIL ||
 		    peer_send(p, &out) == -1)
@@ -490,7 +437,7 @@ peer_frame(struct conn *c, const struct wire_frame *f, void *arg)
 	}
 	switch (p->state) {
 	case PEER_HANDSHAKE:
-	case PEER_WAIT_KEY:
+	case PEER_WAIT_MAESTRO:
 		peer_handshake(p, f);
 		break;
 	case PEER_ENROL:
@@ -526,7 +473,7 @@ peer_closed(struct conn *c, const char *reason, void *arg)
 		p->role->on_close(p, reason);
 	peer_unlink(p);
 	hs_wipe(&p->hs);
-	crypto_wipe(p->key, sizeof(p->key));
+	crypto_wipe(p->order_mac, sizeof(p->order_mac));
 	free(p);
 	P.count--;
 }
@@ -656,8 +603,8 @@ peer_connect(struct child_loop *cl, struct child_env *env,
 struct peer *
 peer_connect_tentacle(struct child_loop *cl, struct child_env *env,
     const struct peer_role *role, const char *addr, int port,
-    const char *fingerprint, uint64_t id, const uint8_t key[PROTO_KEY_LEN],
-    uint8_t purpose, void *data, char *err, size_t errlen)
+    const char *fingerprint, uint64_t id, uint64_t ticket, uint8_t purpose,
+    void *data, char *err, size_t errlen)
 {
 	struct peer	*p;
 
@@ -667,7 +614,7 @@ peer_connect_tentacle(struct child_loop *cl, struct child_env *env,
 	p->purpose = purpose;
 	p->id = id;
 	p->data = data;
-	memcpy(p->key, key, sizeof(p->key));
+	p->ticket = ticket;
 	strlcpy(p->expect_fpr, fingerprint, sizeof(p->expect_fpr));
 	return p;
 }

@@ -1,8 +1,11 @@
 /*
  * Tentacle connections of the registerer and the commander: TLS, then the
- * handshake (common/handshake.h) with the key looked up through the maestro
- * and the tentacle's certificate checked against the one enrolled; then the
- * role takes over. Also the brain's outgoing enrolment connections (offers).
+ * handshake (common/handshake.h) with the proofs made and checked by the
+ * maestro, which alone holds the keys (brain/ipcmsg.h: PROOF_CHECK for an
+ * incoming connection, PROOF_MAKE with the ticket of an order or ping for
+ * an outgoing one), and the tentacle's certificate checked against the
+ * one enrolled; then the role takes over. Also the brain's outgoing
+ * enrolment connections (offers).
  */
 #ifndef OCTO_PEER_H
 #define OCTO_PEER_H
@@ -18,9 +21,6 @@ struct peer;
 struct peer_role {
 	/* Bit (1 << purpose) for each purpose this port serves. */
 	unsigned	purposes;
-	/* Bits of the purposes for which the key of a tentacle just given an
-	 * order (peer_key_remember) may stand for the maestro's lookup. */
-	unsigned	known_purposes;
 	/* After HELLO{ENROL}: each frame of the enrolment exchange. */
 	int		(*on_enrol_frame)(struct peer *, const struct wire_frame *);
 	/* Both sides proved the key. Return 0 to keep the connection (later
@@ -42,12 +42,12 @@ struct peer {
 	uint32_t		 offer;		/* outgoing enrolment, or 0 */
 	int			 outgoing;	/* we connected: TLS client */
 	uint8_t			 purpose;	/* outgoing: what we ask */
-	uint8_t			 key[PROTO_KEY_LEN];	/* outgoing */
+	uint64_t		 ticket;	/* outgoing: the maestro's */
+	uint8_t			 order_mac[PROTO_MAC_LEN]; /* outgoing ORDER */
 	char			 expect_fpr[OCTO_FPR_HEX_LEN + 1];
 	char			 addr[OCTO_ADDR_MAX];	/* outgoing */
 	int			 port;			/* outgoing */
 	int			 resumed;	/* offered a kept session */
-	int			 known_key;	/* key from peer_key_remember */
 	void			*data;		/* the role's */
 	int			 done;		/* the role got what it wanted */
 	struct peer		*next;
@@ -62,13 +62,14 @@ struct peer *peer_connect(struct child_loop *, struct child_env *,
 	    uint32_t offer, char *err, size_t errlen);
 
 /* Connect to an enrolled tentacle (its command worker): its certificate
- * must be `fingerprint`, then the handshake as client with id and key for
- * purpose; on_authenticated follows. */
+ * must be `fingerprint`, then the handshake as client for id and purpose,
+ * its proofs made by the maestro for `ticket` (the order's or the
+ * ping's; for an ORDER, with the order's MAC in p->order_mac);
+ * on_authenticated follows. */
 struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
 	    const struct peer_role *, const char *addr, int port,
-	    const char *fingerprint, uint64_t id,
-	    const uint8_t key[PROTO_KEY_LEN], uint8_t purpose, void *data,
-	    char *err, size_t errlen);
+	    const char *fingerprint, uint64_t id, uint64_t ticket,
+	    uint8_t purpose, void *data, char *err, size_t errlen);
 
 /* Outgoing connections to enrolled tentacles resume TLS sessions: one
  * kept per tentacle ID, address and port (at most PEER_SESSIONS_MAX, the
@@ -79,31 +80,10 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
  * run on a resumed connection as on any other. */
 #define PEER_SESSIONS_MAX	4096
 
-/*
- * Keys of tentacles the commander just gave an order to, for the
- * connection that delivers the result (6001): the maestro sends a
- * tentacle's key and enrolled fingerprint with every order, and the
- * result follows within seconds; asking the maestro again for the same
- * key costs a round trip per result. One entry per tentacle ID (the last
- * order's), at most PEER_KEYS_MAX (least recently ordered dropped), each
- * good for PEER_KEY_TTL s; used only for the role's known_purposes and
- * only when the connection shows the fingerprint that came with the key
- * (otherwise dropped, and the maestro asked); dropped when a handshake
- * with it fails. Revocation: a revoked tentacle's row is gone, so the
- * maestro refuses a result whose tentacle is no longer accepted when it
- * stores it (in the same transaction). It gives the commander no key it
- * did not already hold (the order carries it), and keeps it wiped after
- * the TTL.
- */
-#define PEER_KEYS_MAX		4096
-#define PEER_KEY_TTL		300
-void	peer_key_remember(uint64_t id, const char *fingerprint,
-	    const uint8_t key[PROTO_KEY_LEN]);
-void	peer_key_forget(uint64_t id);
-
-/* IPC_TENTACLE_KEY and other replies for a connection, by number. */
+/* IPC_PROOF_VERDICT, IPC_PROOF_MADE and other replies for a connection,
+ * by number. */
 struct peer *peer_find(uint32_t number);
-void	peer_key_reply(const struct ipc_msg *);
+void	peer_maestro_reply(const struct ipc_msg *);
 
 /* Send a whole frame built by proto_encode_*(). */
 int	peer_send(struct peer *, struct buf *frame);

@@ -3,7 +3,10 @@
  * admin's request routed by the maestro) connects to a tentacle's 7000 to
  * enrol it by address (report 2.4, 3.2). In both directions the tentacle
  * sends ENROL_REQUEST after the opening message; the maestro decides and
- * makes the ID and key; the registerer answers ENROL_REPLY.
+ * makes the ID and key; the registerer answers ENROL_REPLY. The key comes
+ * from the maestro wrapped for the tentacle (proto_enrol_wrap, under the
+ * tentacle's ephemeral X25519 key and this TLS session's exporter value):
+ * it is never in clear here.
  *
  * Pending tentacles also come here to ask for their status (POLL), after
  * the full handshake with the key they were given.
@@ -17,9 +20,9 @@
 #include "buf.h"
 #include "child.h"
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "net.h"
-#include "pack.h"
 #include "peer.h"
 
 static struct child_loop	 loop;
@@ -27,23 +30,27 @@ static struct child_env		*env;
 
 /* Tell the maestro how an offer ended (once). */
 static void
+send_offer_done(uint32_t offer, int ok, uint64_t id, uint32_t status,
+    const char *error)
+{
+	struct ipc_enrol_offer_done	d;
+
+	d.ok = ok ? 1 : 0;
+	d.tentacle = ok ? id : 0;
+	d.http_status = status;
+	ipcmsg_text(d.error, sizeof(d.error), error);
+	if (ipcmsg_send_enrol_offer_done(loop.chan, IPC_ENROL_OFFER_DONE,
+	    offer, &d) == -1)
+		log_warnx("offer %u: cannot tell the maestro how it went",
+		    offer);
+}
+
+static void
 offer_done(struct peer *p, int ok, uint32_t status, const char *error)
 {
-	struct buf	b;
-	struct packer	pk;
-
 	if (p->offer == 0)
 		return;
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&pk, &b);
-	pack_u8(&pk, ok);
-	pack_u64(&pk, ok ? p->id : 0);
-	pack_u32(&pk, status);
-	pack_str(&pk, error ? error : "");
-	if (pack_error(&pk) == 0)
-		ipc_send(loop.chan, IPC_ENROL_OFFER_DONE, p->offer, b.data,
-		    b.len);
-	buf_free(&b);
+	send_offer_done(p->offer, ok, p->id, status, error);
 	p->offer = 0;
 }
 
@@ -51,9 +58,8 @@ static int
 enrol_frame(struct peer *p, const struct wire_frame *f)
 {
 	struct msg_enrol_request req;
+	struct ipc_enrol_request ir;
 	const char		*why;
-	struct buf		 b;
-	struct packer		 pk;
 
 	if (p->id != 0 || p->enrolment != 0) {
 		peer_refuse(p, "unexpected message during enrolment");
@@ -70,20 +76,24 @@ enrol_frame(struct peer *p, const struct wire_frame *f)
 		    "certificate's");
 		return -1;
 	}
-	/* The maestro decodes the request again from these bytes. */
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&pk, &b);
-	pack_u32(&pk, p->offer);
-	pack_str(&pk, conn_peer_addr(p->conn));
-	pack_str(&pk, conn_peer_fingerprint(p->conn));
-	pack_bytes(&pk, f->payload, f->len);
-	if (pack_error(&pk) || ipc_send(loop.chan, IPC_ENROL_REQUEST,
-	    p->number, b.data, b.len) == -1) {
-		buf_free(&b);
+	/* The maestro decodes the request again from these bytes, and wraps
+	 * the key under the tentacle's X25519 key and this session's
+	 * exporter value. */
+	memset(&ir, 0, sizeof(ir));
+	ir.offer = p->offer;
+	ipcmsg_text(ir.source, sizeof(ir.source), conn_peer_addr(p->conn));
+	strlcpy(ir.fingerprint, conn_peer_fingerprint(p->conn),
+	    sizeof(ir.fingerprint));
+	ir.frame = f->payload;
+	ir.frame_len = f->len;
+	if (conn_exporter(p->conn, ir.exporter, sizeof(ir.exporter)) == -1 ||
+	    ipcmsg_send_enrol_request(loop.chan, IPC_ENROL_REQUEST, p->number,
+	    &ir) == -1) {
+		crypto_wipe(&ir, sizeof(ir));
 		conn_fail(p->conn, "internal error");
 		return -1;
 	}
-	buf_free(&b);
+	crypto_wipe(&ir, sizeof(ir));
 	p->enrolment = ENROLMENT_MAX;	/* asked: nothing more may come */
 	log_info("%s: enrolment request from \"%s\"", conn_peer(p->conn),
 	    req.hostname);
@@ -93,35 +103,31 @@ enrol_frame(struct peer *p, const struct wire_frame *f)
 static void
 enrol_reply(const struct ipc_msg *msg)
 {
-	struct unpacker		 u;
+	struct ipc_enrol_reply	 ir;
 	struct peer		*p;
 	struct msg_enrol_reply	 reply;
 	struct buf		 out;
-	const uint8_t		*key;
-	size_t			 keylen;
-	uint8_t			 ok;
-	char			 error[PROTO_MESSAGE_MAX];
+	const char		*why;
 
 	if ((p = peer_find(msg->hdr.id)) == NULL)
 		return;
-	memset(&reply, 0, sizeof(reply));
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u8(&u, &ok);
-	unpack_str(&u, error, sizeof(error));
-	unpack_u8(&u, &reply.status);
-	unpack_u64(&u, &reply.id);
-	unpack_bytes_ref(&u, &key, &keylen, PROTO_KEY_LEN);
-	if (unpack_end(&u) == -1 || keylen != PROTO_KEY_LEN) {
+	if (ipcmsg_decode_enrol_reply(msg->payload, msg->hdr.len, &ir,
+	    &why) == -1) {
+		log_warnx("malformed ENROL_REPLY from the maestro: %s", why);
 		conn_fail(p->conn, "internal error");
 		offer_done(p, 0, 500, "internal error");
 		return;
 	}
-	if (!ok) {
-		peer_refuse(p, error);
-		offer_done(p, 0, 502, error);
+	if (!ir.ok) {
+		peer_refuse(p, ir.error);
+		offer_done(p, 0, 502, ir.error);
 		return;
 	}
-	memcpy(reply.key, key, sizeof(reply.key));
+	memset(&reply, 0, sizeof(reply));
+	reply.status = ir.status;
+	reply.id = ir.id;
+	memcpy(reply.brain_pub, ir.brain_pub, sizeof(reply.brain_pub));
+	memcpy(reply.wrapped_key, ir.wrapped_key, sizeof(reply.wrapped_key));
 	strlcpy(reply.brain_fingerprint, peer_brain_fingerprint(),
 	    sizeof(reply.brain_fingerprint));
 	snprintf(reply.message, sizeof(reply.message), "enrolled as %s",
@@ -181,43 +187,30 @@ static const struct peer_role registerer_role = {
 static void
 enrol_offer(const struct ipc_msg *msg)
 {
-	struct unpacker	u;
-	struct peer	*p;
-	char		addr[OCTO_ADDR_MAX], err[256];
-	uint32_t	port;
-	struct buf	b;
-	struct packer	pk;
+	struct ipc_enrol_offer	 o;
+	struct peer		*p;
+	const char		*why;
+	char			 err[256];
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_str(&u, addr, sizeof(addr));
-	unpack_u32(&u, &port);
-	if (unpack_end(&u) == -1 || port == 0 || port > 65535) {
-		log_warnx("malformed enrolment offer from the maestro");
+	if (ipcmsg_decode_enrol_offer(msg->payload, msg->hdr.len, &o,
+	    &why) == -1) {
+		log_warnx("malformed enrolment offer from the maestro: %s",
+		    why);
 		return;
 	}
-	log_info("enrolling the host at %s:%u", addr, port);
-	p = peer_connect(&loop, env, &registerer_role, addr, (int)port,
-	    msg->hdr.id, err, sizeof(err));
-	if (p == NULL) {
-		buf_init(&b, 1024);
-		pack_init(&pk, &b);
-		pack_u8(&pk, 0);
-		pack_u64(&pk, 0);
-		pack_u32(&pk, 502);
-		pack_str(&pk, err);
-		if (pack_error(&pk) == 0)
-			ipc_send(loop.chan, IPC_ENROL_OFFER_DONE, msg->hdr.id,
-			    b.data, b.len);
-		buf_free(&b);
-	}
+	log_info("enrolling the host at %s:%u", o.address, o.port);
+	p = peer_connect(&loop, env, &registerer_role, o.address,
+	    (int)o.port, msg->hdr.id, err, sizeof(err));
+	if (p == NULL)
+		send_offer_done(msg->hdr.id, 0, 0, 502, err);
 }
 
 static void
 maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	switch (msg->hdr.type) {
-	case IPC_TENTACLE_KEY:
-		peer_key_reply(msg);
+	case IPC_PROOF_VERDICT:
+		peer_maestro_reply(msg);
 		break;
 	case IPC_ENROL_REPLY:
 		enrol_reply(msg);

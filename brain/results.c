@@ -1,6 +1,8 @@
 /*
  * Results from the commander: batched into one transaction per turn of
- * the loop, stored, then acknowledged (IPC_RESULT_STORED).
+ * the loop, their MAC checked with the tentacle's key (the commander that
+ * carried them could have changed them), stored, then acknowledged
+ * (IPC_RESULT_STORED).
  */
 #include <sys/queue.h>
 
@@ -11,9 +13,10 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
-#include "pack.h"
 #include "proto.h"
 #include "wire.h"
 
@@ -39,6 +42,32 @@ static TAILQ_HEAD(, pending_result) results_pending =
 static int		 results_npending;
 static struct event	*results_ev;
 
+#define DB_ERROR	"database error"
+
+/* The result's MAC, with the key of the tentacle that delivered it. */
+static const char *
+result_mac_check(uint64_t tentacle, const struct msg_result *r)
+{
+	struct db_tentacle	 t;
+	uint8_t			 key[PROTO_KEY_LEN];
+	const char		*why = NULL;
+	int			 rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = db_tentacle_get(m.db, (int64_t)tentacle, &t);
+	if (rc == -1)
+		why = DB_ERROR;
+	else if (rc == DB_NOTFOUND ||
+	    hex_decode(t.key_hex, key, sizeof(key)) == -1)
+		why = "the tentacle is no longer accepted";
+	else if (!proto_result_mac_ok(key, tentacle, r))
+		why = "bad MAC: the result was changed on its way, or is not "
+		    "this tentacle's";
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(&t, sizeof(t));
+	return why;
+}
+
 static const char *
 result_store_one(struct pending_result *pr, struct msg_result *r)
 {
@@ -55,16 +84,17 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 		return why;
 	rc = db_job_owner(m.db, (int64_t)r->job, &owner, &accepted);
 	if (rc == -1)
-		return "database error";
+		return DB_ERROR;
 	if (rc == DB_NOTFOUND || (uint64_t)owner != pr->tentacle)
 		return "a result for a job this tentacle was never given";
-	/* The commander may have authenticated it with the key it was
-	 * given with the order (peer.h, PEER_KEYS_MAX): whether it is still
-	 * accepted is decided here, with the result, in the transaction. */
+	/* Whether it is still accepted is decided here, with the result, in
+	 * the transaction (it may have been revoked since it connected). */
 	if (!accepted)
 		return "the tentacle is no longer accepted";
+	if ((why = result_mac_check(pr->tentacle, r)) != NULL)
+		return why;
 	if (db_result_store(m.db, (int64_t)r->job, r, &stored) == -1)
-		return "database error";
+		return DB_ERROR;
 	/* Any authenticated contact counts as a sign of life. */
 	db_tentacle_seen(m.db, (int64_t)pr->tentacle, NULL);
 	if (stored)
@@ -82,16 +112,15 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 	uint64_t		 jobs[RESULT_BATCH_MAX];
 	char			 detail[160];
 	int			 n = 0, i, in_tx;
-	struct buf		 b;
-	struct packer		 p;
+	struct ipc_result_stored rs;
 
 	in_tx = db_begin(m.db) == 0;
 	TAILQ_FOREACH(pr, &results_pending, entry) {
 		memset(&r, 0, sizeof(r));
-		why = in_tx ? result_store_one(pr, &r) : "database error";
+		why = in_tx ? result_store_one(pr, &r) : DB_ERROR;
 		jobs[n] = r.job;
 		whys[n++] = why;
-		if (why && strcmp(why, "database error")) {
+		if (why && strcmp(why, DB_ERROR)) {
 			snprintf(detail, sizeof(detail), "tentacle %llu: "
 			    "result refused: %s",
 			    (unsigned long long)pr->tentacle, why);
@@ -102,25 +131,21 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 	if (in_tx && db_commit(m.db) == -1) {
 		db_rollback(m.db);
 		for (i = 0; i < n; i++)
-			whys[i] = "database error";
+			whys[i] = DB_ERROR;
 	}
 	/* Stored (committed): now, and only now, acknowledge. */
 	i = 0;
 	while ((pr = TAILQ_FIRST(&results_pending)) != NULL) {
 		TAILQ_REMOVE(&results_pending, pr, entry);
 		if (cmd->chan != NULL && cmd->generation == pr->generation) {
-			buf_init(&b, 1024);
-			pack_init(&p, &b);
-			/* 0 stored, 1 try again later, 2 refused for good
-			 * (brain.h, IPC_RESULT_STORED). */
-			pack_u8(&p, whys[i] == NULL ? 0 :
-			    strcmp(whys[i], "database error") == 0 ? 1 : 2);
-			pack_u64(&p, jobs[i]);
-			pack_str(&p, whys[i] ? whys[i] : "");
-			if (pack_error(&p) == 0)
-				ipc_send(cmd->chan, IPC_RESULT_STORED, pr->conn,
-				    b.data, b.len);
-			buf_free(&b);
+			memset(&rs, 0, sizeof(rs));
+			rs.status = whys[i] == NULL ? STORED_OK :
+			    strcmp(whys[i], DB_ERROR) == 0 ? STORED_RETRY :
+			    STORED_REFUSED;
+			rs.job = jobs[i] <= INT64_MAX ? jobs[i] : 0;
+			ipcmsg_text(rs.error, sizeof(rs.error), whys[i]);
+			ipcmsg_send_result_stored(cmd->chan, IPC_RESULT_STORED,
+			    pr->conn, &rs);
 		}
 		free(pr->payload);
 		free(pr);
@@ -132,19 +157,21 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 void
 handle_result_store(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker		 u;
+	struct ipc_result_store	 rs;
 	struct pending_result	*pr;
 	const uint8_t		*payload;
 	size_t			 plen;
 	uint64_t		 tentacle;
+	const char		*why;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &tentacle);
-	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
-	if (unpack_end(&u) == -1) {
+	if (ipcmsg_decode_result_store(msg->payload, msg->hdr.len, &rs,
+	    &why) == -1) {
 		child_misbehaved(c, "sent a malformed result");
 		return;
 	}
+	tentacle = rs.tentacle;
+	payload = rs.frame;
+	plen = rs.frame_len;
 	if ((pr = calloc(1, sizeof(*pr))) == NULL ||
 	    (pr->payload = malloc(plen ? plen : 1)) == NULL) {
 		free(pr);

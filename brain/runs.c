@@ -6,44 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/string.h>
 #include <jansson.h>
 
 #include "buf.h"
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
-#include "pack.h"
 #include "proto.h"
 
 /* ---- runs ------------------------------------------------------------ */
 
-/* Hand a queued job to the commander. Jobs stay "queued" until it says
- * how sending went; if it dies meanwhile they are sent again when it is
- * back (a tentacle runs a job ID once, however often it is ordered). */
+/* Hand a queued job (or, arg set, a keepalive ping) to the commander.
+ * Jobs stay "queued" until it says how sending went; if it dies meanwhile
+ * they are sent again when it is back (a tentacle runs a job ID once,
+ * however often it is ordered). The order carries no key: a ticket, for
+ * which the commander gets the proofs and the ORDER's MAC (proofs.c). */
 void
 dispatch_order(const struct db_order *o, void *arg)
 {
-	struct child	*cmd = &children[CHILD_COMMANDER];
-	uint32_t	 type = arg ? IPC_KEEPALIVE : IPC_RUN_ORDER;
-	uint8_t		 key[PROTO_KEY_LEN];
-	struct buf	 b;
-	struct packer	 p;
+	struct child		*cmd = &children[CHILD_COMMANDER];
+	struct ipc_run_order	 ro;
+	uint32_t		 type = arg ? IPC_KEEPALIVE : IPC_RUN_ORDER;
 
-	if (cmd->chan == NULL || hex_decode(o->key_hex, key, sizeof(key)))
+	if (cmd->chan == NULL)
 		return;
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u64(&p, (uint64_t)o->job);
-	pack_u64(&p, (uint64_t)o->tentacle);
-	pack_str(&p, o->address);
-	pack_u32(&p, (uint32_t)o->port);
-	pack_str(&p, o->fingerprint);
-	pack_bytes(&p, key, sizeof(key));
-	pack_str(&p, o->script);
-	if (pack_error(&p) == 0)
-		ipc_send(cmd->chan, type, 0, b.data, b.len);
-	buf_free(&b);
-	crypto_wipe(key, sizeof(key));
+	memset(&ro, 0, sizeof(ro));
+	ro.job = arg ? 0 : (uint64_t)o->job;
+	ro.tentacle = (uint64_t)o->tentacle;
+	strlcpy(ro.address, o->address, sizeof(ro.address));
+	ro.port = o->port > 0 ? (uint32_t)o->port : 0;
+	strlcpy(ro.fingerprint, o->fingerprint, sizeof(ro.fingerprint));
+	if (!arg)
+		strlcpy(ro.script, o->script, sizeof(ro.script));
+	if ((ro.ticket = proofs_ticket(o, arg ? PURPOSE_PING :
+	    PURPOSE_ORDER)) == 0 ||
+	    ipcmsg_send_run_order(cmd->chan, type, 0, &ro) == -1)
+		log_warnx("tentacle %lld: cannot hand the %s to the commander",
+		    (long long)o->tentacle, arg ? "keepalive" : "order");
 }
 
 /*
@@ -161,21 +162,16 @@ dberr:
 void
 handle_job_state(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker	u;
-	uint64_t	job;
-	char		state[16], message[PROTO_MESSAGE_MAX + 64];
+	struct ipc_job_state	 js;
+	const char		*why, *state;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u64(&u, &job);
-	unpack_str(&u, state, sizeof(state));
-	unpack_str(&u, message, sizeof(message));
-	if (unpack_end(&u) == -1 || job > INT64_MAX ||
-	    (strcmp(state, "running") && strcmp(state, "failed") &&
-	    strcmp(state, "unreachable"))) {
+	if (ipcmsg_decode_job_state(msg->payload, msg->hdr.len, &js,
+	    &why) == -1) {
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
-	if (db_job_set_state(m.db, (int64_t)job, state, message) == 0)
-		log_debug("job %llu: %s%s%s", (unsigned long long)job, state,
-		    message[0] ? ": " : "", message);
+	state = ipcmsg_job_state_str(js.state);
+	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) == 0)
+		log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
+		    state, js.message[0] ? ": " : "", js.message);
 }

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -225,4 +226,131 @@ kdf_verify(const char *password, const char *stored)
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(want, sizeof(want));
 	return ret;
+}
+
+/* ---- X25519, HKDF, AEAD: the enrolment's key wrapping ---------------- */
+
+int
+crypto_x25519_keypair(uint8_t priv[X25519_LEN], uint8_t pub[X25519_LEN])
+{
+	EVP_PKEY	*k;
+	size_t		 n = X25519_LEN;
+
+	if (crypto_random(priv, X25519_LEN) == -1)
+		return -1;
+	if ((k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    X25519_LEN)) == NULL)
+		return -1;
+	if (EVP_PKEY_get_raw_public_key(k, pub, &n) != 1 || n != X25519_LEN) {
+		EVP_PKEY_free(k);
+		return -1;
+	}
+	EVP_PKEY_free(k);
+	return 0;
+}
+
+int
+crypto_x25519(const uint8_t priv[X25519_LEN],
+    const uint8_t peer[X25519_LEN], uint8_t shared[X25519_LEN])
+{
+	static const uint8_t	 zero[X25519_LEN];
+	EVP_PKEY		*mine = NULL, *theirs = NULL;
+	EVP_PKEY_CTX		*ctx = NULL;
+	size_t			 n = X25519_LEN;
+	int			 rc = -1;
+
+	if ((mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    X25519_LEN)) == NULL ||
+	    (theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
+	    X25519_LEN)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new(mine, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, theirs) != 1 ||
+	    EVP_PKEY_derive(ctx, shared, &n) != 1 || n != X25519_LEN)
+		goto out;
+	/* A low-order public key gives an all-zero secret: refuse it
+	 * (RFC 7748 6.1), whatever the library did. */
+	if (crypto_equal(shared, zero, X25519_LEN))
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		OPENSSL_cleanse(shared, X25519_LEN);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(theirs);
+	return rc;
+}
+
+int
+crypto_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+    size_t ikmlen, const void *info, size_t infolen, void *out,
+    size_t outlen)
+{
+	EVP_PKEY_CTX	*ctx;
+	size_t		 n = outlen;
+	int		 rc = -1;
+
+	if ((ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL)) == NULL)
+		return -1;
+	if (EVP_PKEY_derive_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt, (int)saltlen) == 1 &&
+	    EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, (int)ikmlen) == 1 &&
+	    EVP_PKEY_CTX_add1_hkdf_info(ctx, info, (int)infolen) == 1 &&
+	    EVP_PKEY_derive(ctx, out, &n) == 1 && n == outlen)
+		rc = 0;
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_aead_seal(const uint8_t key[AEAD_KEY_LEN],
+    const uint8_t nonce[AEAD_NONCE_LEN], const void *aad, size_t aadlen,
+    const void *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX	*ctx;
+	int		 n, rc = -1;
+
+	if (len > INT32_MAX || aadlen > INT32_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1 &&
+	    EVP_EncryptUpdate(ctx, out, &n, in, (int)len) == 1 &&
+	    (size_t)n == len &&
+	    EVP_EncryptFinal_ex(ctx, out + n, &n) == 1 && n == 0 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_LEN,
+	    out + len) == 1)
+		rc = 0;
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_aead_open(const uint8_t key[AEAD_KEY_LEN],
+    const uint8_t nonce[AEAD_NONCE_LEN], const void *aad, size_t aadlen,
+    const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX	*ctx;
+	uint8_t		 tag[AEAD_TAG_LEN];
+	int		 n, rc = -1;
+
+	if (len < AEAD_TAG_LEN || len > INT32_MAX || aadlen > INT32_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	len -= AEAD_TAG_LEN;
+	memcpy(tag, in + len, sizeof(tag));
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+	    EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1 &&
+	    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) == 1 &&
+	    (size_t)n == len &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN,
+	    tag) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, out + n, &n) == 1)
+		rc = 0;
+	if (rc == -1)
+		OPENSSL_cleanse(out, len);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
 }

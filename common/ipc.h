@@ -42,11 +42,14 @@ enum ipc_type {
 	IPC_ENROL_OFFER,	/* maestro: enrol the host at addr:port */
 	IPC_ENROL_OFFER_DONE,	/* registerer: how it went */
 
-	/* registerer, commander <-> maestro: handshake key lookup */
-	IPC_TENTACLE_LOOKUP,	/* u64 tentacle ID */
-	IPC_TENTACLE_KEY,	/* u8 found, bytes key, str fpr, u8 enrolment */
+	/* registerer, commander <-> maestro: handshake proofs (the keys stay
+	 * in the maestro; brain/ipcmsg.h) */
+	IPC_PROOF_CHECK,	/* check a tentacle's proof, make ours */
+	IPC_PROOF_VERDICT,	/* the verdict, and our proof */
+	IPC_PROOF_MAKE,		/* commander: our proof for an order/ping */
+	IPC_PROOF_MADE,		/* the proofs (and the order's MAC) */
 
-	/* runs: maestro <-> commander (brain/brain.h) */
+	/* runs: maestro <-> commander (brain/ipcmsg.h) */
 	IPC_RUN_ORDER,		/* send this job to its tentacle */
 	IPC_JOB_STATE,		/* how sending it went */
 	IPC_RESULT_STORE,	/* a tentacle delivered a result */

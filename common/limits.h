@@ -34,6 +34,11 @@
 #define HTTP_BODY_MAX		(64 * 1024)
 #define HTTP_HEADERS_MAX	(16 * 1024)
 
+/* Orders and pings the maestro issued whose connection has not asked for
+ * its proof yet (brain/proofs.c): more than a run on every tentacle of a
+ * large fleet plus its keepalive; the oldest is dropped past it. */
+#define PROOF_TICKETS_MAX	65536
+
 /* Listening sockets: a fleet reconnecting at once must not be refused. */
 #define OCTO_LISTEN_BACKLOG	1024
 

@@ -8,6 +8,7 @@
 
 #include <bsd/string.h>
 
+#include "crypto.h"
 #include "pack.h"
 #include "proto.h"
 
@@ -164,11 +165,6 @@ proto_encode_hello_ack(struct buf *out)
 	return frame(out, WIRE_HELLO_ACK, NULL, NULL);
 }
 
-int
-proto_encode_auth_ok(struct buf *out)
-{
-	return frame(out, WIRE_AUTH_OK, NULL, NULL);
-}
 
 int
 proto_decode_empty(const struct wire_frame *f, uint8_t type,
@@ -196,6 +192,7 @@ fill_enrol_request(struct packer *p, const void *arg)
 	pack_str(p, m->command_address);
 	pack_u32(p, m->command_port);
 	pack_str(p, m->token);
+	pack_bytes(p, m->enrol_pub, sizeof(m->enrol_pub));
 }
 
 static int
@@ -244,6 +241,7 @@ proto_decode_enrol_request(const struct wire_frame *f,
 	unpack_str(&u, m->command_address, sizeof(m->command_address));
 	unpack_u32(&u, &m->command_port);
 	unpack_str(&u, m->token, sizeof(m->token));
+	unpack_fixed(&u, m->enrol_pub, sizeof(m->enrol_pub));
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_request_valid(m, why) ? 0 : -1;
@@ -256,7 +254,8 @@ fill_enrol_reply(struct packer *p, const void *arg)
 
 	pack_u8(p, m->status);
 	pack_u64(p, m->id);
-	pack_bytes(p, m->key, sizeof(m->key));
+	pack_bytes(p, m->brain_pub, sizeof(m->brain_pub));
+	pack_bytes(p, m->wrapped_key, sizeof(m->wrapped_key));
 	pack_str(p, m->brain_fingerprint);
 	pack_str(p, m->message);
 }
@@ -281,7 +280,8 @@ proto_decode_enrol_reply(const struct wire_frame *f,
 	unpack_init(&u, f->payload, f->len);
 	unpack_u8(&u, &m->status);
 	unpack_u64(&u, &m->id);
-	unpack_fixed(&u, m->key, sizeof(m->key));
+	unpack_fixed(&u, m->brain_pub, sizeof(m->brain_pub));
+	unpack_fixed(&u, m->wrapped_key, sizeof(m->wrapped_key));
 	unpack_str(&u, m->brain_fingerprint, sizeof(m->brain_fingerprint));
 	unpack_str(&u, m->message, sizeof(m->message));
 	if (finish(&u, why) == -1)
@@ -342,7 +342,6 @@ fill_auth_challenge(struct packer *p, const void *arg)
 	const struct msg_auth_challenge	*m = arg;
 
 	pack_bytes(p, m->nonce, sizeof(m->nonce));
-	pack_bytes(p, m->proof, sizeof(m->proof));
 }
 
 int
@@ -362,7 +361,6 @@ proto_decode_auth_challenge(const struct wire_frame *f,
 		return -1;
 	unpack_init(&u, f->payload, f->len);
 	unpack_fixed(&u, m->nonce, sizeof(m->nonce));
-	unpack_fixed(&u, m->proof, sizeof(m->proof));
 	return finish(&u, why);
 }
 
@@ -387,6 +385,33 @@ proto_decode_auth_proof(const struct wire_frame *f, struct msg_auth_proof *m,
 	struct unpacker	u;
 
 	if (check_type(f, WIRE_AUTH_PROOF, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	return finish(&u, why);
+}
+
+static void
+fill_auth_ok(struct packer *p, const void *arg)
+{
+	const struct msg_auth_ok	*m = arg;
+
+	pack_bytes(p, m->proof, sizeof(m->proof));
+}
+
+int
+proto_encode_auth_ok(struct buf *out, const struct msg_auth_ok *m)
+{
+	return frame(out, WIRE_AUTH_OK, fill_auth_ok, m);
+}
+
+int
+proto_decode_auth_ok(const struct wire_frame *f, struct msg_auth_ok *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_AUTH_OK, why) == -1)
 		return -1;
 	unpack_init(&u, f->payload, f->len);
 	unpack_fixed(&u, m->proof, sizeof(m->proof));
@@ -475,12 +500,16 @@ fill_order(struct packer *p, const void *arg)
 
 	pack_u64(p, m->job);
 	pack_str(p, m->script);
+	pack_str(p, m->script_sha256);
+	pack_bytes(p, m->mac, sizeof(m->mac));
 }
 
 int
 proto_encode_order(struct buf *out, const struct msg_order *m)
 {
-	if (m->job == 0 || !proto_script_name_valid(m->script))
+	if (m->job == 0 || !proto_script_name_valid(m->script) ||
+	    (m->script_sha256[0] != '\0' &&
+	    !proto_fingerprint_valid(m->script_sha256)))
 		return -1;
 	return frame(out, WIRE_ORDER, fill_order, m);
 }
@@ -496,8 +525,15 @@ proto_decode_order(const struct wire_frame *f, struct msg_order *m,
 	unpack_init(&u, f->payload, f->len);
 	unpack_u64(&u, &m->job);
 	unpack_str(&u, m->script, sizeof(m->script));
+	unpack_str(&u, m->script_sha256, sizeof(m->script_sha256));
+	unpack_fixed(&u, m->mac, sizeof(m->mac));
 	if (finish(&u, why) == -1)
 		return -1;
+	if (m->script_sha256[0] != '\0' &&
+	    !proto_fingerprint_valid(m->script_sha256)) {
+		*why = "bad script hash";
+		return -1;
+	}
 	if (m->job == 0 || m->job > INT64_MAX) {
 		*why = "bad job ID";
 		return -1;
@@ -552,10 +588,10 @@ proto_decode_order_ack(const struct wire_frame *f, struct msg_order_ack *m,
 	return 0;
 }
 
+/* The fields a result's MAC covers, in wire order. */
 static void
-fill_result(struct packer *p, const void *arg)
+fill_result_fields(struct packer *p, const struct msg_result *m)
 {
-	const struct msg_result	*m = arg;
 
 	pack_u64(p, m->job);
 	pack_u8(p, m->outcome);
@@ -565,6 +601,15 @@ fill_result(struct packer *p, const void *arg)
 	pack_u64(p, m->duration_ms);
 	pack_u8(p, m->truncated);
 	pack_bytes(p, m->output, m->output_len);
+}
+
+static void
+fill_result(struct packer *p, const void *arg)
+{
+	const struct msg_result	*m = arg;
+
+	fill_result_fields(p, m);
+	pack_bytes(p, m->mac, sizeof(m->mac));
 }
 
 int
@@ -620,6 +665,7 @@ proto_decode_result(const struct wire_frame *f, struct msg_result *m,
 	unpack_u64(&u, &m->duration_ms);
 	unpack_u8(&u, &m->truncated);
 	unpack_bytes_ref(&u, &m->output, &m->output_len, PROTO_OUTPUT_MAX);
+	unpack_fixed(&u, m->mac, sizeof(m->mac));
 	if (finish(&u, why) == -1)
 		return -1;
 	m->exit_status = (int32_t)status;
@@ -733,6 +779,173 @@ proto_decode_inventory(const struct wire_frame *f, struct msg_inventory *m,
 	}
 	m->scripts = (const char *)s;
 	return 0;
+}
+
+/* ---- end-to-end MACs and the enrolment's wrapping ------------------- */
+
+#define LABEL_ORDER	"octopus-v2 order"
+#define LABEL_RESULT	"octopus-v2 result"
+#define LABEL_WRAP	"octopus-v2 enrol-wrap"
+
+static int
+mac_packed(const uint8_t key[PROTO_KEY_LEN], struct buf *b,
+    uint8_t mac[PROTO_MAC_LEN])
+{
+	int	rc;
+
+	rc = crypto_hmac_sha256(key, PROTO_KEY_LEN, b->data, b->len, mac);
+	buf_free(b);
+	return rc;
+}
+
+int
+proto_order_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const struct msg_order *m, const uint8_t exporter[PROTO_EXPORTER_LEN],
+    uint8_t mac[PROTO_MAC_LEN])
+{
+	struct buf	b;
+	struct packer	p;
+
+	buf_init(&b, 1024);
+	pack_init(&p, &b);
+	pack_str(&p, LABEL_ORDER);
+	pack_u64(&p, tentacle);
+	pack_u64(&p, m->job);
+	pack_str(&p, m->script);
+	pack_str(&p, m->script_sha256);
+	pack_bytes(&p, exporter, PROTO_EXPORTER_LEN);
+	if (pack_error(&p)) {
+		buf_free(&b);
+		return -1;
+	}
+	return mac_packed(key, &b, mac);
+}
+
+int
+proto_order_mac_ok(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const struct msg_order *m, const uint8_t exporter[PROTO_EXPORTER_LEN])
+{
+	uint8_t	mac[PROTO_MAC_LEN];
+
+	return proto_order_mac(key, tentacle, m, exporter, mac) == 0 &&
+	    crypto_equal(mac, m->mac, sizeof(mac));
+}
+
+int
+proto_result_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const struct msg_result *m, uint8_t mac[PROTO_MAC_LEN])
+{
+	struct buf	b;
+	struct packer	p;
+
+	if (m->output_len > PROTO_OUTPUT_MAX ||
+	    (m->output_len > 0 && m->output == NULL))
+		return -1;
+	buf_init(&b, WIRE_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, LABEL_RESULT);
+	pack_u64(&p, tentacle);
+	fill_result_fields(&p, m);
+	if (pack_error(&p)) {
+		buf_free(&b);
+		return -1;
+	}
+	return mac_packed(key, &b, mac);
+}
+
+int
+proto_result_mac_ok(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const struct msg_result *m)
+{
+	uint8_t	mac[PROTO_MAC_LEN];
+
+	return proto_result_mac(key, tentacle, m, mac) == 0 &&
+	    crypto_equal(mac, m->mac, sizeof(mac));
+}
+
+/* info (also the AEAD's aad) and the derived key and nonce. */
+static int
+wrap_keys(const uint8_t shared[X25519_LEN],
+    const uint8_t enrol_pub[PROTO_PUB_LEN],
+    const uint8_t exporter[PROTO_EXPORTER_LEN],
+    const struct msg_enrol_reply *r, uint8_t info[128], size_t *infolen,
+    uint8_t kn[AEAD_KEY_LEN + AEAD_NONCE_LEN])
+{
+	size_t	n, l = strlen(LABEL_WRAP);
+	int	i;
+
+	memcpy(info, LABEL_WRAP, l);
+	n = l;
+	memcpy(info + n, enrol_pub, PROTO_PUB_LEN);
+	n += PROTO_PUB_LEN;
+	memcpy(info + n, r->brain_pub, PROTO_PUB_LEN);
+	n += PROTO_PUB_LEN;
+	for (i = 7; i >= 0; i--)
+		info[n++] = (uint8_t)(r->id >> (8 * i));
+	info[n++] = r->status;
+	*infolen = n;
+	return crypto_hkdf_sha256(exporter, PROTO_EXPORTER_LEN, shared,
+	    X25519_LEN, info, n, kn, AEAD_KEY_LEN + AEAD_NONCE_LEN);
+}
+
+int
+proto_enrol_pub_valid(const uint8_t pub[PROTO_PUB_LEN])
+{
+	uint8_t	priv[X25519_LEN], mine[X25519_LEN], shared[X25519_LEN];
+	int	ok;
+
+	ok = crypto_x25519_keypair(priv, mine) == 0 &&
+	    crypto_x25519(priv, pub, shared) == 0;
+	crypto_wipe(priv, sizeof(priv));
+	crypto_wipe(shared, sizeof(shared));
+	return ok;
+}
+
+int
+proto_enrol_wrap(const uint8_t enrol_pub[PROTO_PUB_LEN],
+    const uint8_t exporter[PROTO_EXPORTER_LEN],
+    const uint8_t key[PROTO_KEY_LEN], struct msg_enrol_reply *r)
+{
+	uint8_t	priv[X25519_LEN], shared[X25519_LEN], info[128];
+	uint8_t	kn[AEAD_KEY_LEN + AEAD_NONCE_LEN];
+	size_t	infolen;
+	int	rc = -1;
+
+	if (crypto_x25519_keypair(priv, r->brain_pub) == 0 &&
+	    crypto_x25519(priv, enrol_pub, shared) == 0 &&
+	    wrap_keys(shared, enrol_pub, exporter, r, info, &infolen,
+	    kn) == 0 &&
+	    crypto_aead_seal(kn, kn + AEAD_KEY_LEN, info, infolen, key,
+	    PROTO_KEY_LEN, r->wrapped_key) == 0)
+		rc = 0;
+	crypto_wipe(priv, sizeof(priv));
+	crypto_wipe(shared, sizeof(shared));
+	crypto_wipe(kn, sizeof(kn));
+	if (rc == -1)
+		crypto_wipe(r->wrapped_key, sizeof(r->wrapped_key));
+	return rc;
+}
+
+int
+proto_enrol_unwrap(const uint8_t enrol_priv[PROTO_PUB_LEN],
+    const uint8_t enrol_pub[PROTO_PUB_LEN],
+    const uint8_t exporter[PROTO_EXPORTER_LEN],
+    const struct msg_enrol_reply *r, uint8_t key[PROTO_KEY_LEN])
+{
+	uint8_t	shared[X25519_LEN], info[128];
+	uint8_t	kn[AEAD_KEY_LEN + AEAD_NONCE_LEN];
+	size_t	infolen;
+	int	rc = -1;
+
+	if (crypto_x25519(enrol_priv, r->brain_pub, shared) == 0 &&
+	    wrap_keys(shared, enrol_pub, exporter, r, info, &infolen,
+	    kn) == 0 &&
+	    crypto_aead_open(kn, kn + AEAD_KEY_LEN, info, infolen,
+	    r->wrapped_key, sizeof(r->wrapped_key), key) == 0)
+		rc = 0;
+	crypto_wipe(shared, sizeof(shared));
+	crypto_wipe(kn, sizeof(kn));
+	return rc;
 }
 
 const char *

@@ -5,19 +5,28 @@
  *
  * Enrolment (6000: tentacle -> brain; 7000: brain -> tentacle)
  *	client HELLO{ENROL}  ->  server HELLO_ACK
- *	tentacle ENROL_REQUEST  ->  brain ENROL_REPLY (ID, key, status)
+ *	tentacle ENROL_REQUEST{..., ephemeral X25519 public key}
+ *	  ->  brain ENROL_REPLY{status, ID, its ephemeral public key, the key
+ *	      wrapped (proto_enrol_wrap)}
  *
  * Every later connection (6000 poll, 6001, 7001), handshake.h:
  *	client HELLO{purpose}  ->  server HELLO_ACK
- *	client AUTH_ID{id, nonce}  ->  server AUTH_CHALLENGE{nonce, proof}
- *	client AUTH_PROOF{proof}  ->  server AUTH_OK
+ *	client AUTH_ID{id, nonce}  ->  server AUTH_CHALLENGE{nonce}
+ *	client AUTH_PROOF{proof}  ->  server AUTH_OK{proof}
  *	then what the purpose asks:
  *	  POLL (6000)	brain STATUS
  *	  PING (6001)	brain STATUS (octoTentacle --ping)
  *	  PING (7001)	tentacle INVENTORY (the brain's keepalive)
- *	  ORDER (7001)	brain ORDER{job, script} -> tentacle ORDER_ACK
- *	  RESULT (6001)	tentacle RESULT{job, ...} -> brain RESULT_ACK{job,
+ *	  ORDER (7001)	brain ORDER{job, script, hash, mac} -> tentacle
+ *			ORDER_ACK
+ *	  RESULT (6001)	tentacle RESULT{job, ..., mac} -> brain RESULT_ACK{job,
  *			status, reason}
+ *
+ * Orders and results are authenticated end to end with the tentacle's key
+ * (proto_order_mac, proto_result_mac), between the brain's maestro and the
+ * tentacle: the commander that carries them can neither forge nor change
+ * one. An order's MAC is bound to the TLS session it travels in (its
+ * exporter value), so it cannot be replayed either.
  */
 #ifndef OCTO_PROTO_H
 #define OCTO_PROTO_H
@@ -32,6 +41,9 @@
 #define PROTO_NONCE_LEN		32
 #define PROTO_KEY_LEN		32	/* the 256-bit key of a tentacle */
 #define PROTO_MAC_LEN		32	/* HMAC-SHA256 */
+#define PROTO_PUB_LEN		32	/* X25519 public key */
+#define PROTO_WRAPPED_LEN	(PROTO_KEY_LEN + 16)	/* AES-256-GCM + tag */
+#define PROTO_EXPORTER_LEN	32	/* = HS_EXPORTER_LEN */
 #define PROTO_FACTS_MAX		8192	/* JSON object of host facts */
 #define PROTO_TOKEN_SECRET_LEN	32	/* hex digits of a token's secret */
 #define PROTO_VERSION_MAX	32
@@ -69,12 +81,14 @@ struct msg_enrol_request {
 	char		command_address[OCTO_ADDR_MAX];
 	uint32_t	command_port;
 	char		token[PROTO_TOKEN_SECRET_LEN + 1];	/* "" = none */
+	uint8_t		enrol_pub[PROTO_PUB_LEN];	/* ephemeral X25519 */
 };
 
 struct msg_enrol_reply {
 	uint8_t		status;		/* enum proto_enrolment */
 	uint64_t	id;
-	uint8_t		key[PROTO_KEY_LEN];
+	uint8_t		brain_pub[PROTO_PUB_LEN];	/* ephemeral X25519 */
+	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
 	char		brain_fingerprint[OCTO_FPR_HEX_LEN + 1];
 	char		message[PROTO_MESSAGE_MAX];	/* for the log */
 };
@@ -86,7 +100,10 @@ struct msg_auth_id {
 
 struct msg_auth_challenge {
 	uint8_t		nonce[PROTO_NONCE_LEN];
-	uint8_t		proof[PROTO_MAC_LEN];
+};
+
+struct msg_auth_ok {
+	uint8_t		proof[PROTO_MAC_LEN];	/* the server's */
 };
 
 struct msg_auth_proof {
@@ -101,6 +118,11 @@ struct msg_status {
 struct msg_order {
 	uint64_t	job;
 	char		script[PROTO_SCRIPT_NAME_MAX];
+	/* The script's SHA-256 the tentacle must have, as hex; "" = the
+	 * script of that name, whatever it holds (scripts pushed from the
+	 * dashboard will pin it). */
+	char		script_sha256[OCTO_FPR_HEX_LEN + 1];
+	uint8_t		mac[PROTO_MAC_LEN];	/* proto_order_mac */
 };
 
 struct msg_order_ack {
@@ -126,6 +148,7 @@ struct msg_result {
 	uint8_t		 truncated;
 	const uint8_t	*output;	/* decoded: points into the frame */
 	size_t		 output_len;	/* <= PROTO_OUTPUT_MAX */
+	uint8_t		 mac[PROTO_MAC_LEN];	/* proto_result_mac */
 };
 
 /* RESULT_ACK: stored (delete your spool file), or refused for good
@@ -163,7 +186,7 @@ int	proto_encode_auth_id(struct buf *, const struct msg_auth_id *);
 int	proto_encode_auth_challenge(struct buf *,
 	    const struct msg_auth_challenge *);
 int	proto_encode_auth_proof(struct buf *, const struct msg_auth_proof *);
-int	proto_encode_auth_ok(struct buf *);
+int	proto_encode_auth_ok(struct buf *, const struct msg_auth_ok *);
 int	proto_encode_status(struct buf *, const struct msg_status *);
 int	proto_encode_error(struct buf *, const char *reason);
 
@@ -183,6 +206,8 @@ int	proto_decode_auth_challenge(const struct wire_frame *,
 	    struct msg_auth_challenge *, const char **why);
 int	proto_decode_auth_proof(const struct wire_frame *,
 	    struct msg_auth_proof *, const char **why);
+int	proto_decode_auth_ok(const struct wire_frame *, struct msg_auth_ok *,
+	    const char **why);
 int	proto_decode_status(const struct wire_frame *, struct msg_status *,
 	    const char **why);
 int	proto_encode_order(struct buf *, const struct msg_order *);
@@ -217,6 +242,51 @@ int	proto_decode_error(const struct wire_frame *, char *reason,
 int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
 int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
 int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
+
+/*
+ * End-to-end MACs, HMAC-SHA256 with the tentacle's key over a label and
+ * the pack.h encoding of every field (so no two messages share an input):
+ *	order:  "octopus-v2 order" | tentacle ID | job | script | script hash
+ *	        | the exporter value of the TLS session that carries it
+ *	result: "octopus-v2 result" | tentacle ID | job | outcome |
+ *	        exit status | signal | started | duration | truncated | output
+ * Each fills mac (0), or -1. proto_*_mac_ok: 1 if m->mac is the right
+ * one (constant time), 0 if not.
+ */
+int	proto_order_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+	    const struct msg_order *, const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t mac[PROTO_MAC_LEN]);
+int	proto_order_mac_ok(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+	    const struct msg_order *,
+	    const uint8_t exporter[PROTO_EXPORTER_LEN]);
+int	proto_result_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+	    const struct msg_result *, uint8_t mac[PROTO_MAC_LEN]);
+int	proto_result_mac_ok(const uint8_t key[PROTO_KEY_LEN],
+	    uint64_t tentacle, const struct msg_result *);
+
+/*
+ * The enrolment's key, delivered wrapped (only the maestro and the
+ * tentacle ever see it in clear; the registerer relays ciphertext):
+ *	S   = X25519(brain's ephemeral private key, tentacle's enrol_pub)
+ *	K,N = HKDF-SHA256(salt = E, ikm = S, info = "octopus-v2 enrol-wrap" |
+ *	      enrol_pub | brain_pub | tentacle ID | status), 32 + 12 bytes
+ *	wrapped_key = AES-256-GCM(K, N, aad = the same info, key)
+ * E is the exporter value of the TLS session between the registerer and
+ * the tentacle (handshake.h), so the wrapping is bound to that session.
+ * The brain's side makes a fresh key pair for each reply and wipes it:
+ * fills reply->brain_pub and reply->wrapped_key from reply->id,
+ * reply->status and key. The tentacle's side: 0 and key, or -1 (a wrong
+ * wrapping, another session, a changed ID or status).
+ */
+/* 1 if pub is an X25519 key a wrapping can use (not of low order). */
+int	proto_enrol_pub_valid(const uint8_t pub[PROTO_PUB_LEN]);
+int	proto_enrol_wrap(const uint8_t enrol_pub[PROTO_PUB_LEN],
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    const uint8_t key[PROTO_KEY_LEN], struct msg_enrol_reply *reply);
+int	proto_enrol_unwrap(const uint8_t enrol_priv[PROTO_PUB_LEN],
+	    const uint8_t enrol_pub[PROTO_PUB_LEN],
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    const struct msg_enrol_reply *reply, uint8_t key[PROTO_KEY_LEN]);
 
 const char *proto_purpose_str(uint8_t);
 const char *proto_enrolment_str(uint8_t);

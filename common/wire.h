@@ -18,7 +18,8 @@
 
 #define WIRE_MAGIC0	'O'
 #define WIRE_MAGIC1	'C'
-#define WIRE_VERSION	1
+#define WIRE_VERSION	2	/* 2: proofs in client-first order,
+				   MACed orders and results, wrapped keys */
 #define WIRE_HDR_LEN	8
 
 /* Frame types. Later protocol steps add theirs before WIRE_TYPE_MAX. */

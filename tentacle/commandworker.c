@@ -6,8 +6,11 @@
  * enrolment (before any handshake), then the handshake as server with the
  * enrolment's ID and key (handshake.h). Then, by purpose:
  *	PING	INVENTORY{facts, scripts} (the brain's keepalive), close
- *	ORDER	one ORDER{job, script} -> ORDER_ACK, close; the script then
- *		runs in the background (run.c): the connection never waits
+ *	ORDER	one ORDER{job, script, hash, MAC} -> ORDER_ACK, close; the
+ *		script then runs in the background (run.c): the connection
+ *		never waits. The MAC is the brain's maestro's, with our key,
+ *		bound to this TLS session (proto_order_mac): an order its
+ *		commander forged, changed or replayed is refused.
  *
  * Scripts are run by this process itself (posix_spawn, run.c), with the
  * supervisor's user; or, with privilege separation (`user` set, started
@@ -101,6 +104,7 @@ struct cw_conn {
 	struct buf		 out;
 	int			 done;		/* authenticated */
 	uint8_t			 purpose;
+	uint8_t			 exporter[HS_EXPORTER_LEN];	/* ORDER MAC */
 };
 
 static void	deliver_schedule(struct cw *, int delay);
@@ -153,6 +157,7 @@ cw_established(struct conn *c, void *arg)
 		log_debug("%s: resumed session", conn_peer(c));
 	buf_init(&x->out, WIRE_PAYLOAD_MAX);
 	hs_server_init(&x->hs, exp);
+	memcpy(x->exporter, exp, sizeof(x->exporter));
 	crypto_wipe(exp, sizeof(exp));
 	return x;
 }
@@ -308,6 +313,19 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		log_warnx("%s: bad ORDER: %s", conn_peer(c), why);
 		conn_fail(c, why);
 		return 0;
+	}
+	if (!proto_order_mac_ok(w->e.key, w->e.id, &o, x->exporter)) {
+		log_warnx("%s: job %" PRIu64 ": ORDER refused: bad MAC (not "
+		    "made by the brain for this connection, or changed on its "
+		    "way)", conn_peer(c), o.job);
+		conn_fail(c, "bad ORDER MAC");
+		return 0;
+	}
+	if (o.script_sha256[0] != '\0') {
+		log_warnx("%s: job %" PRIu64 ": %s pinned to a hash: not "
+		    "supported here", conn_peer(c), o.job, o.script);
+		return send_ack(c, x, o.job, 0, "script hashes are not "
+		    "supported by this tentacle");
 	}
 	if (job_running(w, o.job) || spool_exists(w->conf->spool_dir, o.job)) {
 		log_info("%s: job %" PRIu64 " (%s) ordered again: already %s",
@@ -530,7 +548,12 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 		return 0;
 	}
 	r = hs_input(&x->hs, f, &x->out);
-	if (r == HS_NEED_KEY)
+	/* An ID that is not ours is refused at once, before any proof. */
+	if (r == HS_AGAIN && x->hs.id != 0 && x->hs.id != w->e.id) {
+		refuse(c, x, "unknown tentacle ID");
+		return 0;
+	}
+	if (r == HS_NEED_CHECK)
 		r = hs_server_key(&x->hs, x->hs.id == w->e.id ? w->e.key :
 		    NULL, &x->out);
 	switch (r) {

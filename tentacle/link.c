@@ -393,12 +393,15 @@ brain_deliver(struct event_base *base, SSL_CTX *ctx,
     void *arg, char *err, size_t errlen)
 {
 	struct brain_req	*r;
+	struct msg_result	 mm = *m;
 
 	if ((r = req_new(e, PURPOSE_RESULT, arg, err, errlen)) == NULL)
 		return -1;
 	r->dcb = cb;
 	r->job = m->job;
-	if (proto_encode_result(&r->req, m) == -1) {
+	/* Signed for the brain's maestro: its commander only carries it. */
+	if (proto_result_mac(e->key, e->id, m, mm.mac) == -1 ||
+	    proto_encode_result(&r->req, &mm) == -1) {
 		snprintf(err, errlen, "job %llu: result out of shape",
 		    (unsigned long long)m->job);
 		crypto_wipe(r->key, sizeof(r->key));

@@ -3,8 +3,9 @@
  *
  * Both ways end in the same exchange, after TLS and HELLO{ENROL}/HELLO_ACK:
  *	tentacle ENROL_REQUEST{hostname, facts, its fingerprint, command
- *	    address and port, token secret or ""}
- *	brain ENROL_REPLY{status, ID, key, brain fingerprint}
+ *	    address and port, token secret or "", an ephemeral X25519 key}
+ *	brain ENROL_REPLY{status, ID, its ephemeral key, our key wrapped
+ *	    under both and this session's exporter value, brain fingerprint}
  * then the tentacle stores its enrolment (enrolment.h) and the register
  * exits 0: the supervisor starts the command worker in its place.
  *
@@ -75,6 +76,10 @@ struct exch {
 	struct buf		 out;
 	char			 brain_addr[OCTO_ADDR_MAX];
 	char			 peer[NET_PEER_MAX];
+	/* This exchange's X25519 key pair: the brain wraps our key for it
+	 * (proto_enrol_wrap); never stored, wiped with the exchange. */
+	uint8_t			 enrol_priv[X25519_LEN];
+	uint8_t			 enrol_pub[PROTO_PUB_LEN];
 };
 
 static struct reg	 reg;
@@ -273,6 +278,11 @@ send_request(struct exch *x, struct conn *c)
 	m.command_port = (uint32_t)r->conf->command_port;
 	if (x->outgoing)
 		strlcpy(m.token, r->secret, sizeof(m.token));
+	if (crypto_x25519_keypair(x->enrol_priv, x->enrol_pub) == -1) {
+		conn_fail(c, "no randomness");
+		return -1;
+	}
+	memcpy(m.enrol_pub, x->enrol_pub, sizeof(m.enrol_pub));
 	rc = proto_encode_enrol_request(&x->out, &m);
 	crypto_wipe(&m, sizeof(m));
 	if (rc == -1 || link_send(c, &x->out) == -1) {
@@ -345,7 +355,17 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 	}
 	memset(&e, 0, sizeof(e));
 	e.id = m.id;
-	memcpy(e.key, m.key, sizeof(e.key));
+	/* The key came wrapped for this exchange's key pair and session. */
+	if (proto_enrol_unwrap(x->enrol_priv, x->enrol_pub, x->hs.exporter, &m,
+	    e.key) == -1) {
+		log_warnx("%s: enrolment reply refused: its key is not wrapped "
+		    "for this connection", x->peer);
+		conn_fail(c, "the key is not wrapped for this connection");
+		crypto_wipe(&m, sizeof(m));
+		enrolment_wipe(&e);
+		return 0;
+	}
+	crypto_wipe(x->enrol_priv, sizeof(x->enrol_priv));
 	strlcpy(e.brain_fingerprint, m.brain_fingerprint,
 	    sizeof(e.brain_fingerprint));
 	strlcpy(e.brain_address, x->brain_addr, sizeof(e.brain_address));
@@ -390,6 +410,8 @@ exch_free(struct exch *x)
 	if (x == NULL)
 		return;
 	hs_wipe(&x->hs);
+	crypto_wipe(x->enrol_priv, sizeof(x->enrol_priv));
+	crypto_wipe(x->hs.exporter, sizeof(x->hs.exporter));
 	buf_free(&x->out);
 	free(x);
 }

@@ -470,7 +470,7 @@ def test_plain_tcp_is_closed(ro_brain, port, payload):
 
 
 @pytest.mark.parametrize("payload", [GARBAGE, HTTP_REQUEST,
-                                     b"OC\x01\x02\xff\xff\xff\xff",
+                                     b"OC\x02\x02\xff\xff\xff\xff",
                                      b"OC\x09\x02\x00\x00\x00\x00"],
                          ids=["garbage", "http", "oversized-length",
                               "bad-version"])
@@ -484,11 +484,11 @@ def test_garbage_inside_tls_is_closed(ro_brain, client_cert, port, payload):
 
 @pytest.mark.parametrize("port", ["registerer", "commander"])
 def test_any_frame_gets_error_then_close(ro_brain, client_cert, port):
-    hello = b"OC\x01\x02\x00\x00\x00\x00"       # WIRE_HELLO, empty payload
+    hello = b"OC\x02\x02\x00\x00\x00\x00"       # WIRE_HELLO, empty payload
     with tls_connect(ro_brain.ports[port], *client_cert) as s:
         send_quietly(s, hello)
         data, how = read_until_closed(s, timeout=10)
-    assert data[:4] == b"OC\x01\x01", "expected a WIRE_ERROR frame, got %r" \
+    assert data[:4] == b"OC\x02\x01", "expected a WIRE_ERROR frame, got %r" \
         % data[:64]
     assert len(data) >= 8 + int.from_bytes(data[4:8], "big"), data
     assert_serving(ro_brain)
@@ -504,7 +504,7 @@ def test_peer_ports_require_client_certificate(ro_brain, port):
         with s:
             # TLS 1.3: the client finishes first; the server's alert
             # (certificate required) or close comes with the first read.
-            send_quietly(s, b"OC\x01\x02\x00\x00\x00\x00")
+            send_quietly(s, b"OC\x02\x02\x00\x00\x00\x00")
             data, how = read_until_closed(s, timeout=10)
             assert data == b"", data
     assert_serving(ro_brain)

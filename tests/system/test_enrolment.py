@@ -143,7 +143,7 @@ def refused_handshakes(client):
 
 
 def frame(ftype, payload=b""):
-    return b"OC\x01" + bytes([ftype]) + struct.pack(">I", len(payload)) + \
+    return b"OC\x02" + bytes([ftype]) + struct.pack(">I", len(payload)) + \
         payload
 
 
@@ -476,9 +476,9 @@ def test_wrong_key_or_unknown_id_is_refused(brain, new_tentacle, how):
     before = refused_handshakes(c)
     r = ping_refused(t)
     if how == "wrong_key":
-        # The brain proves itself first: the tentacle cannot verify that
-        # proof with a wrong key, and says so.
-        assert "could not prove the key" in r.stderr, r.stderr
+        # The tentacle proves itself first (protocol 2): the brain's
+        # maestro finds its proof wrong, and the brain says so.
+        assert "refused by the brain: wrong key" in r.stderr, r.stderr
     else:
         assert re.search(r"unknown .*tentacle ID", r.stderr), r.stderr
     brain.wait_log(r"commander: 127\.0\.0\.2:\d+: handshake refused: "
@@ -528,7 +528,7 @@ GARBAGE = [
                        s.sendall(frame(WIRE_AUTH_ID, b"\0" * 44)[:20]))),
     ("hello_then_oversized",
      lambda s, ident: (s.sendall(hello(PURPOSE_PING)), read_frame(s),
-                       s.sendall(b"OC\x01\x06" +
+                       s.sendall(b"OC\x02\x06" +
                                  struct.pack(">I", 0x7fffffff)))),
     ("auth_id_then_garbage",
      lambda s, ident: (s.sendall(hello(PURPOSE_PING)), read_frame(s),
@@ -541,7 +541,7 @@ GARBAGE = [
     ("auth_id_then_oversized",
      lambda s, ident: (s.sendall(hello(PURPOSE_PING)), read_frame(s),
                        s.sendall(auth_id(ident)), read_frame(s),
-                       s.sendall(b"OC\x01\x08" +
+                       s.sendall(b"OC\x02\x08" +
                                  struct.pack(">I", 0x10000000)))),
 ]
 

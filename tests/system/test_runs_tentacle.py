@@ -88,7 +88,7 @@ def still_serving(t, crt, key):
     s.settimeout(octotest.IO_TIMEOUT)
     data = s.recv(8)
     s.close()
-    assert data[:4] == b"OC\x01\x03", data      # HELLO_ACK
+    assert data[:4] == b"OC\x02\x03", data      # HELLO_ACK
     assert t.alive()
 
 
@@ -98,15 +98,15 @@ def test_order_before_the_handshake(lone):
     s.sendall(frame(WIRE_ORDER, struct.pack(">Q", 1) + pstr(b"hello")))
     data = read_all(s)
     s.close()
-    assert data[:4] == b"OC\x01\x01", data      # WIRE_ERROR, then closed
+    assert data[:4] == b"OC\x02\x01", data      # WIRE_ERROR, then closed
     t.wait_log(r"command worker: [\d.]+:\d+: handshake refused")
     still_serving(t, crt, key)
 
 
 @pytest.mark.parametrize("junk", [
     b"\x00\xffgarbage" * 20,
-    b"OC\x01\x0b" + struct.pack(">I", 0x7fffffff),        # oversized
-    b"OC\x01\x0b" + struct.pack(">I", 20) + b"short",     # then EOF
+    b"OC\x02\x0b" + struct.pack(">I", 0x7fffffff),        # oversized
+    b"OC\x02\x0b" + struct.pack(">I", 20) + b"short",     # then EOF
     frame(WIRE_ORDER, struct.pack(">Q", 1) + pstr(b"hello")),  # no auth
     frame(200, b"x"),                                        # bad type
 ])
@@ -115,7 +115,7 @@ def test_junk_after_hello(lone, junk):
     s = tls_to(t.command_port, crt, key, host="127.0.0.2")
     s.sendall(hello(PURPOSE_ORDER))
     s.settimeout(octotest.IO_TIMEOUT)
-    assert s.recv(8)[:4] == b"OC\x01\x03"
+    assert s.recv(8)[:4] == b"OC\x02\x03"
     s.sendall(junk)
     try:
         s.shutdown(socket.SHUT_WR)
@@ -186,7 +186,7 @@ def test_delivery_retries_with_backoff(new_tentacle, other_cert):
         wait_for(lambda: len(fake.firsts) >= 4, 15, 0.1,
                  "four delivery attempts")
         for f in fake.firsts:
-            assert f[:4] == b"OC\x01\x02" and f[8] == PURPOSE_RESULT, f
+            assert f[:4] == b"OC\x02\x02" and f[8] == PURPOSE_RESULT, f
         # 1 s, 2 s, then capped at retry_max = 2 s.
         gaps = [b - a for a, b in zip(fake.times, fake.times[1:])]
         assert 0.7 < gaps[0] < 1.8, gaps

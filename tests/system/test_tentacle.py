@@ -404,10 +404,10 @@ def test_frames_get_an_honest_refusal(tentacle, client_cert):
     tentacle.start()
     tentacle.wait_log("register: listening on")
     s = tls_handshake(tentacle.register_port, cert, key)
-    s.sendall(b"OC\x01\x02" + struct.pack(">I", 0))     # an empty HELLO
+    s.sendall(b"OC\x02\x02" + struct.pack(">I", 0))     # an empty HELLO
     data = read_until_closed(s)
     s.close()
-    assert data[:4] == b"OC\x01\x01", data              # WIRE_ERROR
+    assert data[:4] == b"OC\x02\x01", data              # WIRE_ERROR
     tentacle.wait_log(r"register: 127\.0\.0\.1:\d+: enrolment offer "
                       r"refused: \w")
     tentacle.wait_log(r"register: 127\.0\.0\.1:\d+: closed: ")

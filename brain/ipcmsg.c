@@ -1,0 +1,780 @@
+/*
+ * Encoders and pure decoders of the brain's IPC messages (ipcmsg.h). Each
+ * message has one check of its fields, used by its encoder (a child or
+ * the maestro never sends what the other end would refuse) and by its
+ * decoder after the unpacker read every byte and nothing more.
+ */
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "ipc.h"
+#include "ipcmsg.h"
+#include "pack.h"
+
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+void
+ipcmsg_text(char *dst, size_t dstsz, const char *src)
+{
+	size_t	i;
+
+	if (dstsz == 0)
+		return;
+	strlcpy(dst, src ? src : "", dstsz);
+	for (i = 0; dst[i]; i++)
+		if (dst[i] < 0x20 || dst[i] > 0x7e)
+			dst[i] = '?';
+}
+
+static int
+id_valid(uint64_t id)
+{
+	return id != 0 && id <= INT64_MAX;
+}
+
+static int
+port_valid(uint32_t port)
+{
+	return port != 0 && port <= 65535;
+}
+
+static int
+finish(struct unpacker *u, const char **why)
+{
+	if (unpack_end(u) == -1) {
+		*why = "malformed message";
+		return -1;
+	}
+	return 0;
+}
+
+/* Check, then pack: the encoders' common shape. */
+#define ENCODER(name)							\
+int									\
+ipcmsg_encode_##name(struct buf *out, const struct ipc_##name *m)	\
+{									\
+	struct packer	p;						\
+	const char	*why;						\
+									\
+	if (!name##_valid(m, &why))					\
+		return -1;						\
+	pack_init(&p, out);						\
+	fill_##name(&p, m);						\
+	return pack_error(&p) ? -1 : 0;					\
+}									\
+									\
+int									\
+ipcmsg_send_##name(struct ipc_chan *chan, uint32_t type, uint32_t id,	\
+    const struct ipc_##name *m)						\
+{									\
+	struct buf	b;						\
+	int		rc = -1;					\
+									\
+	buf_init(&b, IPC_PAYLOAD_MAX);					\
+	if (chan != NULL && ipcmsg_encode_##name(&b, m) == 0)		\
+		rc = ipc_send(chan, type, id, b.data, b.len);		\
+	buf_free(&b);		/* wipes it */			\
+	return rc;							\
+}
+
+/* ---- LOG_EVENT ------------------------------------------------------- */
+
+static int
+log_event_valid(const struct ipc_log_event *m, const char **why)
+{
+	const char	*k;
+
+	for (k = m->kind; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
+			break;
+	if (m->kind[0] == '\0' || *k != '\0')
+		*why = "bad event kind";
+	else if (!printable(m->peer) || !printable(m->detail))
+		*why = "bad event text";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_log_event(struct packer *p, const struct ipc_log_event *m)
+{
+	pack_str(p, m->kind);
+	pack_str(p, m->peer);
+	pack_str(p, m->detail);
+}
+
+ENCODER(log_event)
+
+int
+ipcmsg_decode_log_event(const uint8_t *b, size_t len, struct ipc_log_event *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->kind, sizeof(m->kind));
+	unpack_str(&u, m->peer, sizeof(m->peer));
+	unpack_str(&u, m->detail, sizeof(m->detail));
+	if (finish(&u, why) == -1)
+		return -1;
+	return log_event_valid(m, why) ? 0 : -1;
+}
+
+/* ---- ENROL_REQUEST --------------------------------------------------- */
+
+static int
+enrol_request_valid(const struct ipc_enrol_request *m, const char **why)
+{
+	if (!printable(m->source))
+		*why = "bad source";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else if (m->frame_len > WIRE_PAYLOAD_MAX ||
+	    (m->frame_len > 0 && m->frame == NULL))
+		*why = "bad frame";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_enrol_request(struct packer *p, const struct ipc_enrol_request *m)
+{
+	pack_u32(p, m->offer);
+	pack_str(p, m->source);
+	pack_str(p, m->fingerprint);
+	pack_bytes(p, m->exporter, sizeof(m->exporter));
+	pack_bytes(p, m->frame, m->frame_len);
+}
+
+ENCODER(enrol_request)
+
+int
+ipcmsg_decode_enrol_request(const uint8_t *b, size_t len,
+    struct ipc_enrol_request *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->offer);
+	unpack_str(&u, m->source, sizeof(m->source));
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	unpack_fixed(&u, m->exporter, sizeof(m->exporter));
+	unpack_bytes_ref(&u, &m->frame, &m->frame_len, WIRE_PAYLOAD_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return enrol_request_valid(m, why) ? 0 : -1;
+}
+
+/* ---- ENROL_REPLY ----------------------------------------------------- */
+
+static int
+enrol_reply_valid(const struct ipc_enrol_reply *m, const char **why)
+{
+	if (m->ok > 1 || !printable(m->error))
+		*why = "bad enrolment reply";
+	else if (m->ok && (m->error[0] != '\0' || m->status == 0 ||
+	    m->status >= ENROLMENT_MAX || !id_valid(m->id)))
+		*why = "bad enrolment";
+	else if (!m->ok && (m->error[0] == '\0' || m->status != 0 ||
+	    m->id != 0))
+		*why = "bad enrolment refusal";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_enrol_reply(struct packer *p, const struct ipc_enrol_reply *m)
+{
+	pack_u8(p, m->ok);
+	pack_str(p, m->error);
+	pack_u8(p, m->status);
+	pack_u64(p, m->id);
+	pack_bytes(p, m->brain_pub, sizeof(m->brain_pub));
+	pack_bytes(p, m->wrapped_key, sizeof(m->wrapped_key));
+}
+
+ENCODER(enrol_reply)
+
+int
+ipcmsg_decode_enrol_reply(const uint8_t *b, size_t len,
+    struct ipc_enrol_reply *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->ok);
+	unpack_str(&u, m->error, sizeof(m->error));
+	unpack_u8(&u, &m->status);
+	unpack_u64(&u, &m->id);
+	unpack_fixed(&u, m->brain_pub, sizeof(m->brain_pub));
+	unpack_fixed(&u, m->wrapped_key, sizeof(m->wrapped_key));
+	if (finish(&u, why) == -1)
+		return -1;
+	return enrol_reply_valid(m, why) ? 0 : -1;
+}
+
+/* ---- ENROL_OFFER, ENROL_OFFER_DONE ----------------------------------- */
+
+static int
+enrol_offer_valid(const struct ipc_enrol_offer *m, const char **why)
+{
+	if (m->address[0] == '\0' || !printable(m->address))
+		*why = "bad address";
+	else if (!port_valid(m->port))
+		*why = "bad port";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_enrol_offer(struct packer *p, const struct ipc_enrol_offer *m)
+{
+	pack_str(p, m->address);
+	pack_u32(p, m->port);
+}
+
+ENCODER(enrol_offer)
+
+int
+ipcmsg_decode_enrol_offer(const uint8_t *b, size_t len,
+    struct ipc_enrol_offer *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_u32(&u, &m->port);
+	if (finish(&u, why) == -1)
+		return -1;
+	return enrol_offer_valid(m, why) ? 0 : -1;
+}
+
+static int
+enrol_offer_done_valid(const struct ipc_enrol_offer_done *m, const char **why)
+{
+	if (m->ok > 1 || (m->ok && !id_valid(m->tentacle)) ||
+	    (!m->ok && m->tentacle != 0))
+		*why = "bad offer outcome";
+	else if (m->http_status < 100 || m->http_status > 599)
+		*why = "bad HTTP status";
+	else if (!printable(m->error))
+		*why = "bad error";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_enrol_offer_done(struct packer *p, const struct ipc_enrol_offer_done *m)
+{
+	pack_u8(p, m->ok);
+	pack_u64(p, m->tentacle);
+	pack_u32(p, m->http_status);
+	pack_str(p, m->error);
+}
+
+ENCODER(enrol_offer_done)
+
+int
+ipcmsg_decode_enrol_offer_done(const uint8_t *b, size_t len,
+    struct ipc_enrol_offer_done *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->ok);
+	unpack_u64(&u, &m->tentacle);
+	unpack_u32(&u, &m->http_status);
+	unpack_str(&u, m->error, sizeof(m->error));
+	if (finish(&u, why) == -1)
+		return -1;
+	return enrol_offer_done_valid(m, why) ? 0 : -1;
+}
+
+/* ---- proofs ---------------------------------------------------------- */
+
+/* A proof is for an authenticated purpose (never ENROL) and an ID. */
+static int
+inputs_valid(const struct hs_inputs *in)
+{
+	return in->purpose > PURPOSE_ENROL && in->purpose < PURPOSE_MAX &&
+	    id_valid(in->id);
+}
+
+static void
+pack_inputs(struct packer *p, const struct hs_inputs *in)
+{
+	pack_u8(p, in->purpose);
+	pack_u64(p, in->id);
+	pack_bytes(p, in->nonce_c, sizeof(in->nonce_c));
+	pack_bytes(p, in->nonce_s, sizeof(in->nonce_s));
+	pack_bytes(p, in->exporter, sizeof(in->exporter));
+}
+
+static void
+unpack_inputs(struct unpacker *u, struct hs_inputs *in)
+{
+	unpack_u8(u, &in->purpose);
+	unpack_u64(u, &in->id);
+	unpack_fixed(u, in->nonce_c, sizeof(in->nonce_c));
+	unpack_fixed(u, in->nonce_s, sizeof(in->nonce_s));
+	unpack_fixed(u, in->exporter, sizeof(in->exporter));
+}
+
+static int
+proof_check_valid(const struct ipc_proof_check *m, const char **why)
+{
+	if (!inputs_valid(&m->in))
+		*why = "bad purpose or ID";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_proof_check(struct packer *p, const struct ipc_proof_check *m)
+{
+	pack_inputs(p, &m->in);
+	pack_bytes(p, m->proof, sizeof(m->proof));
+	pack_str(p, m->fingerprint);
+}
+
+ENCODER(proof_check)
+
+int
+ipcmsg_decode_proof_check(const uint8_t *b, size_t len,
+    struct ipc_proof_check *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_inputs(&u, &m->in);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	if (finish(&u, why) == -1)
+		return -1;
+	return proof_check_valid(m, why) ? 0 : -1;
+}
+
+static int
+proof_verdict_valid(const struct ipc_proof_verdict *m, const char **why)
+{
+	if (m->verdict >= VERDICT_MAX)
+		*why = "bad verdict";
+	else if (m->verdict == VERDICT_OK ? (m->enrolment == 0 ||
+	    m->enrolment >= ENROLMENT_MAX) : m->enrolment != 0)
+		*why = "bad enrolment status";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_proof_verdict(struct packer *p, const struct ipc_proof_verdict *m)
+{
+	pack_u8(p, m->verdict);
+	pack_u8(p, m->enrolment);
+	pack_bytes(p, m->proof, sizeof(m->proof));
+}
+
+ENCODER(proof_verdict)
+
+int
+ipcmsg_decode_proof_verdict(const uint8_t *b, size_t len,
+    struct ipc_proof_verdict *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->verdict);
+	unpack_u8(&u, &m->enrolment);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	if (finish(&u, why) == -1)
+		return -1;
+	return proof_verdict_valid(m, why) ? 0 : -1;
+}
+
+static int
+proof_make_valid(const struct ipc_proof_make *m, const char **why)
+{
+	if (m->ticket == 0)
+		*why = "bad ticket";
+	else if (!inputs_valid(&m->in))
+		*why = "bad purpose or ID";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_proof_make(struct packer *p, const struct ipc_proof_make *m)
+{
+	pack_u64(p, m->ticket);
+	pack_inputs(p, &m->in);
+	pack_str(p, m->fingerprint);
+}
+
+ENCODER(proof_make)
+
+int
+ipcmsg_decode_proof_make(const uint8_t *b, size_t len,
+    struct ipc_proof_make *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->ticket);
+	unpack_inputs(&u, &m->in);
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	if (finish(&u, why) == -1)
+		return -1;
+	return proof_make_valid(m, why) ? 0 : -1;
+}
+
+static int
+proof_made_valid(const struct ipc_proof_made *m, const char **why)
+{
+	if (m->verdict >= VERDICT_MAX) {
+		*why = "bad verdict";
+		return 0;
+	}
+	return 1;
+}
+
+static void
+fill_proof_made(struct packer *p, const struct ipc_proof_made *m)
+{
+	pack_u8(p, m->verdict);
+	pack_bytes(p, m->proof, sizeof(m->proof));
+	pack_bytes(p, m->expect, sizeof(m->expect));
+	pack_bytes(p, m->order_mac, sizeof(m->order_mac));
+}
+
+ENCODER(proof_made)
+
+int
+ipcmsg_decode_proof_made(const uint8_t *b, size_t len,
+    struct ipc_proof_made *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->verdict);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	unpack_fixed(&u, m->expect, sizeof(m->expect));
+	unpack_fixed(&u, m->order_mac, sizeof(m->order_mac));
+	if (finish(&u, why) == -1)
+		return -1;
+	return proof_made_valid(m, why) ? 0 : -1;
+}
+
+/* ---- runs and keepalives --------------------------------------------- */
+
+static int
+run_order_valid(const struct ipc_run_order *m, const char **why)
+{
+	if (m->job > INT64_MAX)
+		*why = "bad job ID";
+	else if (m->ticket == 0)
+		*why = "bad ticket";
+	else if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (m->address[0] == '\0' || !printable(m->address) ||
+	    !port_valid(m->port))
+		*why = "bad address";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else if (m->job != 0 ? !proto_script_name_valid(m->script) :
+	    m->script[0] != '\0' || m->script_sha256[0] != '\0')
+		*why = "bad script";
+	else if (m->script_sha256[0] != '\0' &&
+	    !proto_fingerprint_valid(m->script_sha256))
+		*why = "bad script hash";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_run_order(struct packer *p, const struct ipc_run_order *m)
+{
+	pack_u64(p, m->job);
+	pack_u64(p, m->ticket);
+	pack_u64(p, m->tentacle);
+	pack_str(p, m->address);
+	pack_u32(p, m->port);
+	pack_str(p, m->fingerprint);
+	pack_str(p, m->script);
+	pack_str(p, m->script_sha256);
+}
+
+ENCODER(run_order)
+
+int
+ipcmsg_decode_run_order(const uint8_t *b, size_t len, struct ipc_run_order *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->job);
+	unpack_u64(&u, &m->ticket);
+	unpack_u64(&u, &m->tentacle);
+	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_u32(&u, &m->port);
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	unpack_str(&u, m->script, sizeof(m->script));
+	unpack_str(&u, m->script_sha256, sizeof(m->script_sha256));
+	if (finish(&u, why) == -1)
+		return -1;
+	return run_order_valid(m, why) ? 0 : -1;
+}
+
+static int
+job_state_valid(const struct ipc_job_state *m, const char **why)
+{
+	if (!id_valid(m->job))
+		*why = "bad job ID";
+	else if (m->state == 0 || m->state >= JOB_STATE_MAX)
+		*why = "bad job state";
+	else if (!printable(m->message))
+		*why = "bad message";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_job_state(struct packer *p, const struct ipc_job_state *m)
+{
+	pack_u64(p, m->job);
+	pack_u8(p, m->state);
+	pack_str(p, m->message);
+}
+
+ENCODER(job_state)
+
+int
+ipcmsg_decode_job_state(const uint8_t *b, size_t len, struct ipc_job_state *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->job);
+	unpack_u8(&u, &m->state);
+	unpack_str(&u, m->message, sizeof(m->message));
+	if (finish(&u, why) == -1)
+		return -1;
+	return job_state_valid(m, why) ? 0 : -1;
+}
+
+/* ---- results --------------------------------------------------------- */
+
+static int
+result_store_valid(const struct ipc_result_store *m, const char **why)
+{
+	if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (m->frame_len > WIRE_PAYLOAD_MAX ||
+	    (m->frame_len > 0 && m->frame == NULL))
+		*why = "bad frame";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_result_store(struct packer *p, const struct ipc_result_store *m)
+{
+	pack_u64(p, m->tentacle);
+	pack_bytes(p, m->frame, m->frame_len);
+}
+
+ENCODER(result_store)
+
+int
+ipcmsg_decode_result_store(const uint8_t *b, size_t len,
+    struct ipc_result_store *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->tentacle);
+	unpack_bytes_ref(&u, &m->frame, &m->frame_len, WIRE_PAYLOAD_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return result_store_valid(m, why) ? 0 : -1;
+}
+
+static int
+result_stored_valid(const struct ipc_result_stored *m, const char **why)
+{
+	if (m->status >= STORED_MAX)
+		*why = "bad status";
+	else if (m->job > INT64_MAX || (m->status == STORED_OK && m->job == 0))
+		*why = "bad job ID";
+	else if (!printable(m->error))
+		*why = "bad error";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_result_stored(struct packer *p, const struct ipc_result_stored *m)
+{
+	pack_u8(p, m->status);
+	pack_u64(p, m->job);
+	pack_str(p, m->error);
+}
+
+ENCODER(result_stored)
+
+int
+ipcmsg_decode_result_stored(const uint8_t *b, size_t len,
+    struct ipc_result_stored *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->status);
+	unpack_u64(&u, &m->job);
+	unpack_str(&u, m->error, sizeof(m->error));
+	if (finish(&u, why) == -1)
+		return -1;
+	return result_stored_valid(m, why) ? 0 : -1;
+}
+
+/* ---- keepalive answers ----------------------------------------------- */
+
+static int
+tentacle_seen_valid(const struct ipc_tentacle_seen *m, const char **why)
+{
+	if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (m->inventory_len > WIRE_PAYLOAD_MAX ||
+	    (m->inventory_len > 0 && m->inventory == NULL))
+		*why = "bad inventory";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_tentacle_seen(struct packer *p, const struct ipc_tentacle_seen *m)
+{
+	pack_u64(p, m->tentacle);
+	pack_bytes(p, m->inventory, m->inventory_len);
+}
+
+ENCODER(tentacle_seen)
+
+int
+ipcmsg_decode_tentacle_seen(const uint8_t *b, size_t len,
+    struct ipc_tentacle_seen *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->tentacle);
+	unpack_bytes_ref(&u, &m->inventory, &m->inventory_len,
+	    WIRE_PAYLOAD_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return tentacle_seen_valid(m, why) ? 0 : -1;
+}
+
+static int
+tentacle_missed_valid(const struct ipc_tentacle_missed *m, const char **why)
+{
+	if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (!printable(m->reason))
+		*why = "bad reason";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_tentacle_missed(struct packer *p, const struct ipc_tentacle_missed *m)
+{
+	pack_u64(p, m->tentacle);
+	pack_str(p, m->reason);
+}
+
+ENCODER(tentacle_missed)
+
+int
+ipcmsg_decode_tentacle_missed(const uint8_t *b, size_t len,
+    struct ipc_tentacle_missed *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->tentacle);
+	unpack_str(&u, m->reason, sizeof(m->reason));
+	if (finish(&u, why) == -1)
+		return -1;
+	return tentacle_missed_valid(m, why) ? 0 : -1;
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+const char *
+ipcmsg_verdict_str(uint8_t v)
+{
+	switch (v) {
+	case VERDICT_OK:	return "ok";
+	case VERDICT_UNKNOWN:	return "unknown or revoked tentacle ID";
+	case VERDICT_CERT:	return "certificate is not the one enrolled "
+				    "for this ID";
+	case VERDICT_WRONG:	return "wrong key";
+	case VERDICT_REFUSED:	return "not a connection the maestro ordered";
+	case VERDICT_ERROR:	return "internal error";
+	default:		return "unknown verdict";
+	}
+}
+
+const char *
+ipcmsg_job_state_str(uint8_t s)
+{
+	switch (s) {
+	case JOB_RUNNING:	return "running";
+	case JOB_FAILED:	return "failed";
+	case JOB_UNREACHABLE:	return "unreachable";
+	default:		return NULL;
+	}
+}

@@ -1,0 +1,235 @@
+/*
+ * The payloads of the brain's IPC messages between the maestro and its
+ * children (common/ipc.h carries them): one struct, one encoder and one
+ * pure decoder per message type, used by both ends. An encoder appends the
+ * payload to a buffer (-1 if a field is out of shape or the buffer's limit
+ * is hit); a decoder checks every length, that nothing trails and every
+ * field's shape, and gives a constant reason for the log in *why. Pointer
+ * fields of a decoded message point into the payload.
+ *
+ * No message carries a tentacle's key: the children get proofs, verdicts
+ * and MACs that are good for one connection (handshake.h), and the
+ * enrolment's key only wrapped for the tentacle (proto_enrol_wrap).
+ *
+ * id in the header: the registerer's or commander's connection number for
+ * ENROL_*, PROOF_*, RESULT_STORE/STORED; the maestro's offer number for
+ * ENROL_OFFER/OFFER_DONE; 0 for the rest.
+ */
+#ifndef OCTO_IPCMSG_H
+#define OCTO_IPCMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "handshake.h"
+#include "limits.h"
+#include "net.h"
+#include "proto.h"
+
+/* Strings of these messages, for people: the longest a child may send. */
+#define IPCMSG_ERROR_MAX	256	/* errors, reasons, job messages */
+#define IPCMSG_KIND_MAX		32	/* LOG_EVENT's kind */
+
+/* IPC_LOG_EVENT (any child): something for the audit log and counters. */
+struct ipc_log_event {
+	char	kind[IPCMSG_KIND_MAX];		/* [a-z_]+ */
+	char	peer[NET_PEER_MAX];
+	char	detail[IPCMSG_ERROR_MAX];
+};
+
+/*
+ * IPC_ENROL_REQUEST (registerer): a tentacle's ENROL_REQUEST, the frame's
+ * payload as it came (the maestro decodes it again), with what the
+ * registerer saw of the connection: its TCP source, the TLS peer's
+ * certificate, the session's exporter value (for the key's wrapping).
+ */
+struct ipc_enrol_request {
+	uint32_t	 offer;		/* 0: the tentacle came to 6000 */
+	char		 source[NET_PEER_MAX];
+	char		 fingerprint[OCTO_FPR_HEX_LEN + 1];
+	uint8_t		 exporter[HS_EXPORTER_LEN];
+	const uint8_t	*frame;
+	size_t		 frame_len;	/* <= WIRE_PAYLOAD_MAX */
+};
+
+/* IPC_ENROL_REPLY (maestro): the decision; on ok, what the registerer puts
+ * into ENROL_REPLY (the key only wrapped, for the tentacle). */
+struct ipc_enrol_reply {
+	uint8_t		ok;
+	char		error[IPCMSG_ERROR_MAX];	/* "" when ok */
+	uint8_t		status;			/* enum proto_enrolment */
+	uint64_t	id;
+	uint8_t		brain_pub[PROTO_PUB_LEN];
+	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
+};
+
+/* IPC_ENROL_OFFER (maestro): enrol the host at address:port. */
+struct ipc_enrol_offer {
+	char		address[OCTO_ADDR_MAX];
+	uint32_t	port;
+};
+
+/* IPC_ENROL_OFFER_DONE (registerer): how the offer went. */
+struct ipc_enrol_offer_done {
+	uint8_t		ok;
+	uint64_t	tentacle;	/* ok: its ID; else 0 */
+	uint32_t	http_status;	/* for the API's answer */
+	char		error[IPCMSG_ERROR_MAX];
+};
+
+/*
+ * IPC_PROOF_CHECK (registerer, commander): a tentacle connected to us and
+ * sent its proof (AUTH_PROOF): the handshake's public inputs, its proof,
+ * and the certificate it showed. The maestro answers IPC_PROOF_VERDICT:
+ * only when the tentacle proved the key bound to its ID, with the
+ * certificate it enrolled with, does it make our proof.
+ */
+struct ipc_proof_check {
+	struct hs_inputs	in;
+	uint8_t			proof[PROTO_MAC_LEN];	/* the tentacle's */
+	char			fingerprint[OCTO_FPR_HEX_LEN + 1];
+};
+
+enum ipc_verdict {
+	VERDICT_OK = 0,		/* proof: ours, for AUTH_OK */
+	VERDICT_UNKNOWN,	/* unknown or revoked tentacle ID */
+	VERDICT_CERT,		/* not the certificate enrolled for the ID */
+	VERDICT_WRONG,		/* its proof is wrong (wrong key, a relay) */
+	VERDICT_REFUSED,	/* nothing we ordered (PROOF_MAKE) */
+	VERDICT_ERROR,		/* the database failed: try again later */
+	VERDICT_MAX
+};
+
+struct ipc_proof_verdict {
+	uint8_t		verdict;	/* enum ipc_verdict */
+	uint8_t		enrolment;	/* OK: enum proto_enrolment */
+	uint8_t		proof[PROTO_MAC_LEN];	/* OK: ours; else zero */
+};
+
+/*
+ * IPC_PROOF_MAKE (commander): the proof for a connection the maestro
+ * ordered, named by the ticket that came with the order or the ping; the
+ * ticket is bound to its tentacle and purpose and is good once. The
+ * maestro answers IPC_PROOF_MADE with our proof, the one the tentacle must
+ * show, and for an order the ORDER's MAC (bound to this session's
+ * exporter value: proto_order_mac).
+ */
+struct ipc_proof_make {
+	uint64_t		ticket;
+	struct hs_inputs	in;
+	char			fingerprint[OCTO_FPR_HEX_LEN + 1];
+};
+
+struct ipc_proof_made {
+	uint8_t		verdict;	/* VERDICT_OK, or why not */
+	uint8_t		proof[PROTO_MAC_LEN];	/* ours (AUTH_PROOF) */
+	uint8_t		expect[PROTO_MAC_LEN];	/* its (AUTH_OK) */
+	uint8_t		order_mac[PROTO_MAC_LEN];	/* ORDER; else zero */
+};
+
+/*
+ * IPC_RUN_ORDER (maestro): send this job to its tentacle; IPC_KEEPALIVE:
+ * ping it (job 0, script ""). The fingerprint is the one enrolled (pinned,
+ * public); the ticket names this order in PROOF_MAKE.
+ */
+struct ipc_run_order {
+	uint64_t	job;
+	uint64_t	ticket;
+	uint64_t	tentacle;
+	char		address[OCTO_ADDR_MAX];
+	uint32_t	port;
+	char		fingerprint[OCTO_FPR_HEX_LEN + 1];
+	char		script[PROTO_SCRIPT_NAME_MAX];
+	char		script_sha256[OCTO_FPR_HEX_LEN + 1];	/* "" = any */
+};
+
+/* IPC_JOB_STATE (commander): how sending a job went. */
+enum job_state_code {
+	JOB_RUNNING = 1,	/* the tentacle acknowledged it */
+	JOB_FAILED,		/* it refused it (message says why) */
+	JOB_UNREACHABLE,	/* no authenticated answer */
+	JOB_STATE_MAX
+};
+
+struct ipc_job_state {
+	uint64_t	job;
+	uint8_t		state;		/* enum job_state_code */
+	char		message[IPCMSG_ERROR_MAX];
+};
+
+/* IPC_RESULT_STORE (commander): a RESULT frame's payload as the tentacle
+ * sent it (its MAC inside), from the tentacle that authenticated. */
+struct ipc_result_store {
+	uint64_t	 tentacle;
+	const uint8_t	*frame;
+	size_t		 frame_len;	/* <= WIRE_PAYLOAD_MAX */
+};
+
+/* IPC_RESULT_STORED (maestro): what to tell the tentacle. */
+enum ipc_stored {
+	STORED_OK = 0,		/* committed: RESULT_ACK stored */
+	STORED_RETRY,		/* not now (database): WIRE_ERROR */
+	STORED_REFUSED,		/* never (error says why): RESULT_ACK refused */
+	STORED_MAX
+};
+
+struct ipc_result_stored {
+	uint8_t		status;		/* enum ipc_stored */
+	uint64_t	job;		/* 0 if the frame named none */
+	char		error[IPCMSG_ERROR_MAX];
+};
+
+/* IPC_TENTACLE_SEEN (commander): a keepalive answered, with the INVENTORY
+ * frame's payload (empty: it answered STATUS). */
+struct ipc_tentacle_seen {
+	uint64_t	 tentacle;
+	const uint8_t	*inventory;
+	size_t		 inventory_len;	/* <= WIRE_PAYLOAD_MAX */
+};
+
+/* IPC_TENTACLE_MISSED (commander): a keepalive not answered. */
+struct ipc_tentacle_missed {
+	uint64_t	tentacle;
+	char		reason[IPCMSG_ERROR_MAX];
+};
+
+/*
+ * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
+ * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
+ * the given type and id: 0, or -1 if it does not encode or send).
+ */
+struct ipc_chan;
+#define IPCMSG_CODEC(name)						\
+int	ipcmsg_encode_##name(struct buf *, const struct ipc_##name *);	\
+int	ipcmsg_decode_##name(const uint8_t *, size_t, struct ipc_##name *, \
+	    const char **why);						\
+int	ipcmsg_send_##name(struct ipc_chan *, uint32_t type, uint32_t id, \
+	    const struct ipc_##name *);
+
+IPCMSG_CODEC(log_event)
+IPCMSG_CODEC(enrol_request)
+IPCMSG_CODEC(enrol_reply)
+IPCMSG_CODEC(enrol_offer)
+IPCMSG_CODEC(enrol_offer_done)
+IPCMSG_CODEC(proof_check)
+IPCMSG_CODEC(proof_verdict)
+IPCMSG_CODEC(proof_make)
+IPCMSG_CODEC(proof_made)
+IPCMSG_CODEC(run_order)
+IPCMSG_CODEC(job_state)
+IPCMSG_CODEC(result_store)
+IPCMSG_CODEC(result_stored)
+IPCMSG_CODEC(tentacle_seen)
+IPCMSG_CODEC(tentacle_missed)
+
+#undef IPCMSG_CODEC
+
+/* Copy text for a message's string field: truncated to fit, and anything
+ * but printable ASCII as '?' (the decoders refuse it: it goes to logs). */
+void	ipcmsg_text(char *dst, size_t dstsz, const char *src);
+
+const char *ipcmsg_verdict_str(uint8_t);
+const char *ipcmsg_job_state_str(uint8_t);	/* as the database says it */
+
+#endif
