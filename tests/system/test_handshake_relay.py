@@ -118,12 +118,14 @@ def test_relay_with_both_certificates_fails(slow_brain,
         set_state(t, "brain_commander_port", relay.port)
         r = t.ping()
         assert r.returncode == 1, (r.stdout, r.stderr)
-        assert "could not prove the key" in r.stderr, r.stderr
+        # The tentacle proves itself first: the brain's maestro checks that
+        # proof against its own session's exporter value and refuses it.
+        assert "refused by the brain: wrong key" in r.stderr, r.stderr
         # The relay really was in the middle and forwarded the handshake
-        # up to the proof: HELLO and AUTH_ID went to the brain, HELLO_ACK
-        # and AUTH_CHALLENGE came back.
-        assert relay.frames["to_brain"][:2] == [2, 6], relay.frames
-        assert relay.frames["to_tentacle"][:2] == [3, 7], relay.frames
+        # up to the proof: HELLO, AUTH_ID and AUTH_PROOF went to the brain,
+        # HELLO_ACK, AUTH_CHALLENGE and the refusal came back.
+        assert relay.frames["to_brain"][:3] == [2, 6, 8], relay.frames
+        assert relay.frames["to_tentacle"][:3] == [3, 7, 1], relay.frames
         assert not relay.errors, relay.errors
     finally:
         relay.close()

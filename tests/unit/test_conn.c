@@ -390,7 +390,8 @@ static void
 test_oversized(void **state)
 {
 	struct bufferevent	*bev;
-	static const uint8_t	 hdr[8] = { 'O', 'C', 1, 2, 0xff, 0, 0, 0 };
+	static const uint8_t	 hdr[8] = { 'O', 'C', WIRE_VERSION, 2, 0xff, 0, 0,
+	    0 };
 	static const uint8_t	 ver[8] = { 'O', 'C', 9, 2, 0, 0, 0, 0 };
 
 	harness_start(5, 1);
@@ -409,7 +410,8 @@ static void
 test_truncated_frame_timeout(void **state)
 {
 	struct bufferevent	*bev;
-	static const uint8_t	 part[10] = { 'O', 'C', 1, 2, 0, 0, 0, 9,
+	static const uint8_t	 part[10] = { 'O', 'C', WIRE_VERSION, 2, 0, 0, 0,
+	    9,
 	    'a', 'b' };
 
 	harness_start(1, 1);

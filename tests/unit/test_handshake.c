@@ -30,23 +30,27 @@ one_frame(struct buf *b)
 	return f;
 }
 
-/* Run a handshake; the server's key lookup answers skey for ID 42.
- * Returns the server's final result; *cres the client's. Records the
- * client's frames into rec[] if given. */
+/* Run a handshake; the server's check answers skey for ID 42. With
+ * `external`, neither side holds the key in its struct: the client gets
+ * its proofs and the server its verdict from hs_proof() (what the brain's
+ * maestro does for its children). Returns the server's final result;
+ * *cres the client's. Records the client's frames into rec[] if given. */
 static enum hs_result
-run(const uint8_t *ckey, const uint8_t *skey, uint64_t cid,
+run_ext(const uint8_t *ckey, const uint8_t *skey, uint64_t cid,
     const uint8_t *cexp, const uint8_t *sexp, enum hs_result *cres,
-    struct buf rec[3])
+    struct buf rec[3], int external)
 {
 	struct handshake	c, s;
+	struct hs_inputs	in;
 	struct buf		to_s, to_c;
 	struct wire_frame	f;
+	uint8_t			pc[PROTO_MAC_LEN], ps[PROTO_MAC_LEN];
 	enum hs_result		r, sr = HS_AGAIN;
 	int			step = 0;
 
 	buf_init(&to_s, WIRE_PAYLOAD_MAX);
 	buf_init(&to_c, WIRE_PAYLOAD_MAX);
-	hs_client_init(&c, PURPOSE_PING, cid, ckey, cexp);
+	hs_client_init(&c, PURPOSE_PING, cid, external ? NULL : ckey, cexp);
 	hs_server_init(&s, sexp);
 	*cres = hs_client_start(&c, &to_s);
 	while (to_s.len > 0) {
@@ -56,14 +60,32 @@ run(const uint8_t *ckey, const uint8_t *skey, uint64_t cid,
 		f = one_frame(&to_s);
 		buf_reset(&to_c);
 		sr = hs_input(&s, &f, &to_c);
-		if (sr == HS_NEED_KEY)
+		if (sr == HS_NEED_CHECK && !external)
 			sr = hs_server_key(&s, s.id == 42 ? skey : NULL,
 			    &to_c);
+		else if (sr == HS_NEED_CHECK) {
+			/* No server proof before the client's checked. */
+			assert_int_equal(to_c.len, 0);
+			hs_inputs(&s, &in);
+			assert_int_equal(hs_proof(skey, HS_CLIENT, &in, pc), 0);
+			assert_int_equal(hs_proof(skey, HS_SERVER, &in, ps), 0);
+			sr = hs_server_verdict(&s, s.id == 42 &&
+			    memcmp(pc, s.peer_proof, sizeof(pc)) == 0, ps,
+			    "wrong key", &to_c);
+		}
 		buf_reset(&to_s);
 		if (to_c.len == 0)
 			break;
 		f = one_frame(&to_c);
 		r = hs_input(&c, &f, &to_s);
+		if (r == HS_NEED_PROOF) {
+			assert_true(external);
+			assert_int_equal(to_s.len, 0);
+			hs_inputs(&c, &in);
+			assert_int_equal(hs_proof(ckey, HS_CLIENT, &in, pc), 0);
+			assert_int_equal(hs_proof(ckey, HS_SERVER, &in, ps), 0);
+			r = hs_client_proofs(&c, pc, ps, &to_s);
+		}
 		*cres = r;
 		if (r == HS_FAIL)
 			break;
@@ -73,6 +95,14 @@ run(const uint8_t *ckey, const uint8_t *skey, uint64_t cid,
 	return sr;
 }
 
+static enum hs_result
+run(const uint8_t *ckey, const uint8_t *skey, uint64_t cid,
+    const uint8_t *cexp, const uint8_t *sexp, enum hs_result *cres,
+    struct buf rec[3])
+{
+	return run_ext(ckey, skey, cid, cexp, sexp, cres, rec, 0);
+}
+
 static void
 test_success(void **state)
 {
@@ -80,23 +110,87 @@ test_success(void **state)
 
 	assert_int_equal(run(key, key, 42, exporter_a, exporter_a, &cres, NULL), HS_DONE);
 	assert_int_equal(cres, HS_DONE);
+	/* The same with the proofs made outside the machine. */
+	assert_int_equal(run_ext(key, key, 42, exporter_a, exporter_a, &cres,
+	    NULL, 1), HS_DONE);
+	assert_int_equal(cres, HS_DONE);
 }
 
 static void
 test_wrong_key_unknown_id_relay(void **state)
 {
 	enum hs_result	cres;
+	int		ext;
 
-	/* The client cannot verify the server's proof: it stops first. */
-	assert_int_equal(run(other_key, key, 42, exporter_a, exporter_a, &cres, NULL),
-	    HS_AGAIN);
-	assert_int_equal(cres, HS_FAIL);
-	/* Unknown ID: the server refuses at the lookup. */
-	assert_int_equal(run(key, key, 7, exporter_a, exporter_a, &cres, NULL), HS_FAIL);
-	/* A relay terminating TLS twice: exporters differ. */
-	assert_int_equal(run(key, key, 42, exporter_a, exporter_b, &cres, NULL),
-	    HS_AGAIN);
-	assert_int_equal(cres, HS_FAIL);
+	for (ext = 0; ext <= 1; ext++) {
+		/* The client proves first: the server refuses its proof and
+		 * never shows its own. */
+		assert_int_equal(run_ext(other_key, key, 42, exporter_a,
+		    exporter_a, &cres, NULL, ext), HS_FAIL);
+		assert_int_not_equal(cres, HS_DONE);
+		/* Unknown ID: the server refuses at the check. */
+		assert_int_equal(run_ext(key, key, 7, exporter_a, exporter_a,
+		    &cres, NULL, ext), HS_FAIL);
+		assert_int_not_equal(cres, HS_DONE);
+		/* A relay terminating TLS twice: exporters differ. */
+		assert_int_equal(run_ext(key, key, 42, exporter_a, exporter_b,
+		    &cres, NULL, ext), HS_FAIL);
+		assert_int_not_equal(cres, HS_DONE);
+	}
+}
+
+/* A server whose AUTH_OK carries a wrong proof (another brain that
+ * guessed nothing): the client refuses it. */
+static void
+test_wrong_server_proof(void **state)
+{
+	struct handshake	c;
+	struct buf		out;
+	struct wire_frame	f;
+	struct msg_auth_challenge ch;
+	struct msg_auth_ok	ok;
+	struct buf		fr;
+
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	buf_init(&fr, WIRE_PAYLOAD_MAX);
+	hs_client_init(&c, PURPOSE_PING, 42, key, exporter_a);
+	assert_int_equal(hs_client_start(&c, &out), HS_AGAIN);
+	assert_int_equal(proto_encode_hello_ack(&fr), 0);
+	f = one_frame(&fr);
+	assert_int_equal(hs_input(&c, &f, &out), HS_AGAIN);
+	buf_reset(&fr);
+	memset(&ch, 7, sizeof(ch));
+	assert_int_equal(proto_encode_auth_challenge(&fr, &ch), 0);
+	f = one_frame(&fr);
+	assert_int_equal(hs_input(&c, &f, &out), HS_AGAIN);
+	buf_reset(&fr);
+	memset(&ok, 9, sizeof(ok));
+	assert_int_equal(proto_encode_auth_ok(&fr, &ok), 0);
+	f = one_frame(&fr);
+	assert_int_equal(hs_input(&c, &f, &out), HS_FAIL);
+	assert_non_null(strstr(c.error, "could not prove the key"));
+	buf_free(&out);
+	buf_free(&fr);
+}
+
+/* The external paths refuse calls out of turn. */
+static void
+test_out_of_turn(void **state)
+{
+	struct handshake	h;
+	struct buf		out;
+	uint8_t			p[PROTO_MAC_LEN] = { 0 };
+
+	buf_init(&out, WIRE_PAYLOAD_MAX);
+	hs_server_init(&h, exporter_a);
+	assert_int_equal(hs_server_verdict(&h, 1, p, NULL, &out), HS_FAIL);
+	assert_int_equal(out.len, 0);
+	hs_server_init(&h, exporter_a);
+	assert_int_equal(hs_server_key(&h, key, &out), HS_FAIL);
+	hs_client_init(&h, PURPOSE_PING, 42, NULL, exporter_a);
+	assert_int_equal(hs_client_proofs(&h, p, p, &out), HS_FAIL);
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
 }
 
 static void
@@ -120,10 +214,10 @@ test_replay(void **state)
 	f = one_frame(&rec[0]);
 	assert_int_equal(hs_input(&s, &f, &out), HS_AGAIN);
 	f = one_frame(&rec[1]);
-	assert_int_equal(hs_input(&s, &f, &out), HS_NEED_KEY);
-	assert_int_equal(hs_server_key(&s, key, &out), HS_AGAIN);
+	assert_int_equal(hs_input(&s, &f, &out), HS_AGAIN);
 	f = one_frame(&rec[2]);
-	r = hs_input(&s, &f, &out);
+	assert_int_equal(hs_input(&s, &f, &out), HS_NEED_CHECK);
+	r = hs_server_key(&s, key, &out);
 	assert_int_equal(r, HS_FAIL);
 	assert_string_equal(s.error, "wrong key");
 	for (i = 0; i < 3; i++)
@@ -201,6 +295,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_success),
 		cmocka_unit_test(test_wrong_key_unknown_id_relay),
+		cmocka_unit_test(test_wrong_server_proof),
+		cmocka_unit_test(test_out_of_turn),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_unexpected_frames),
 		cmocka_unit_test(test_enrol_purpose),

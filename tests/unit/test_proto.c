@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "pack.h"
 #include "proto.h"
 
@@ -133,7 +134,8 @@ test_enrol_reply(void **state)
 	memset(&r, 0, sizeof(r));
 	r.status = ENROLMENT_PENDING;
 	r.id = 42;
-	memset(r.key, 7, sizeof(r.key));
+	memset(r.brain_pub, 6, sizeof(r.brain_pub));
+	memset(r.wrapped_key, 7, sizeof(r.wrapped_key));
 	strcpy(r.brain_fingerprint, FPR);
 	strcpy(r.message, "pending (no token)");
 	buf_init(&b, WIRE_PAYLOAD_MAX);
@@ -163,6 +165,7 @@ test_small_messages(void **state)
 	struct msg_auth_challenge	c, cd;
 	struct msg_auth_proof		p, pd;
 	struct msg_status		s, sd;
+	struct msg_auth_ok		ok, okd;
 	struct buf			b;
 	struct wire_frame		f;
 	const char			*why;
@@ -222,10 +225,18 @@ test_small_messages(void **state)
 	assert_int_equal(sd.enrolment, ENROLMENT_REJECTED);
 
 	buf_reset(&b);
-	assert_int_equal(proto_encode_auth_ok(&b), 0);
+	memset(&ok, 4, sizeof(ok));
+	assert_int_equal(proto_encode_auth_ok(&b, &ok), 0);
 	f = frame_of(&b);
-	assert_int_equal(proto_decode_empty(&f, WIRE_AUTH_OK, &why), 0);
-	assert_int_equal(proto_decode_empty(&f, WIRE_HELLO_ACK, &why), -1);
+	memset(&okd, 0, sizeof(okd));
+	assert_int_equal(proto_decode_auth_ok(&f, &okd, &why), 0);
+	assert_memory_equal(&ok, &okd, sizeof(ok));
+	for (f.len = 0; f.len < frame_of(&b).len; f.len++)
+		assert_int_equal(proto_decode_auth_ok(&f, &okd, &why), -1);
+	/* AUTH_OK now carries the server's proof: never empty. */
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_empty(&f, WIRE_AUTH_OK, &why), -1);
+	assert_int_equal(proto_decode_auth_proof(&f, &pd, &why), -1);
 
 	/* Errors are cleaned for the log. */
 	buf_reset(&b);
@@ -255,6 +266,7 @@ test_run_messages(void **state)
 	memset(&o, 0, sizeof(o));
 	o.job = 12;
 	strcpy(o.script, "disk-usage");
+	memset(o.mac, 5, sizeof(o.mac));
 	assert_int_equal(proto_encode_order(&b, &o), 0);
 	f = frame_of(&b);
 	memset(&od, 0, sizeof(od));
@@ -267,6 +279,17 @@ test_run_messages(void **state)
 	assert_int_equal(proto_encode_order(&b, &o), -1);
 	strcpy(o.script, ".hidden");
 	assert_int_equal(proto_encode_order(&b, &o), -1);
+	/* A script hash: empty or 64 lowercase hex digits. */
+	strcpy(o.script, "disk-usage");
+	strcpy(o.script_sha256, FPR);
+	buf_reset(&b);
+	assert_int_equal(proto_encode_order(&b, &o), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_order(&f, &od, &why), 0);
+	assert_string_equal(od.script_sha256, FPR);
+	o.script_sha256[3] = 'X';
+	assert_int_equal(proto_encode_order(&b, &o), -1);
+	o.script_sha256[0] = '\0';
 	assert_false(proto_script_name_valid("a/b"));
 	assert_false(proto_script_name_valid(""));
 	assert_true(proto_script_name_valid("sshd-config"));
@@ -290,9 +313,11 @@ test_run_messages(void **state)
 	r.duration_ms = 42;
 	r.output = (const uint8_t *)out;
 	r.output_len = sizeof(out) - 1;
+	memset(r.mac, 8, sizeof(r.mac));
 	assert_int_equal(proto_encode_result(&b, &r), 0);
 	f = frame_of(&b);
 	assert_int_equal(proto_decode_result(&f, &rd, &why), 0);
+	assert_memory_equal(rd.mac, r.mac, sizeof(r.mac));
 	assert_int_equal(rd.job, 12);
 	assert_int_equal(rd.exit_status, 1);
 	assert_int_equal(rd.output_len, sizeof(out) - 1);
@@ -396,6 +421,128 @@ test_run_messages(void **state)
 	buf_free(&b);
 }
 
+static const uint8_t key_a[PROTO_KEY_LEN] = { 1, 2, 3 };
+static const uint8_t key_b[PROTO_KEY_LEN] = { 1, 2, 4 };
+static const uint8_t exp_a[PROTO_EXPORTER_LEN] = { 0xaa };
+static const uint8_t exp_b[PROTO_EXPORTER_LEN] = { 0xbb };
+
+/* An order's MAC covers the tentacle, the job, the script, its hash and
+ * the session: a change to any of them, or another key, fails it. */
+static void
+test_order_mac(void **state)
+{
+	struct msg_order	o, c;
+
+	memset(&o, 0, sizeof(o));
+	o.job = 12;
+	strcpy(o.script, "disk-usage");
+	assert_int_equal(proto_order_mac(key_a, 7, &o, exp_a, o.mac), 0);
+	assert_true(proto_order_mac_ok(key_a, 7, &o, exp_a));
+	assert_false(proto_order_mac_ok(key_b, 7, &o, exp_a));
+	assert_false(proto_order_mac_ok(key_a, 8, &o, exp_a));
+	assert_false(proto_order_mac_ok(key_a, 7, &o, exp_b));
+	c = o;
+	c.job = 13;
+	assert_false(proto_order_mac_ok(key_a, 7, &c, exp_a));
+	c = o;
+	strcpy(c.script, "disk-usagf");
+	assert_false(proto_order_mac_ok(key_a, 7, &c, exp_a));
+	c = o;
+	strcpy(c.script_sha256, FPR);
+	assert_false(proto_order_mac_ok(key_a, 7, &c, exp_a));
+	c = o;
+	c.mac[31] ^= 1;
+	assert_false(proto_order_mac_ok(key_a, 7, &c, exp_a));
+}
+
+/* A result's MAC covers the tentacle, the job and every field. */
+static void
+test_result_mac(void **state)
+{
+	static const uint8_t	out[] = "total 0\n", out2[] = "total 1\n";
+	struct msg_result	r, c;
+
+	memset(&r, 0, sizeof(r));
+	r.job = 12;
+	r.outcome = OUTCOME_RAN;
+	r.started_at_ms = 1700000000000ULL;
+	r.duration_ms = 5;
+	r.output = out;
+	r.output_len = sizeof(out) - 1;
+	assert_int_equal(proto_result_mac(key_a, 7, &r, r.mac), 0);
+	assert_true(proto_result_mac_ok(key_a, 7, &r));
+	assert_false(proto_result_mac_ok(key_b, 7, &r));
+	assert_false(proto_result_mac_ok(key_a, 6, &r));
+#define CHANGED(stmt) do {						\
+	c = r; stmt;							\
+	assert_false(proto_result_mac_ok(key_a, 7, &c));		\
+} while (0)
+	CHANGED(c.job = 13);
+	CHANGED(c.outcome = OUTCOME_TIMEOUT);
+	CHANGED(c.exit_status = 1);
+	CHANGED(c.signal = 9);
+	CHANGED(c.started_at_ms++);
+	CHANGED(c.duration_ms++);
+	CHANGED(c.truncated = 1);
+	CHANGED(c.output = out2);
+	CHANGED(c.output_len--);
+	CHANGED(c.mac[0] ^= 0x80);
+#undef CHANGED
+	/* Out of shape: no MAC at all. */
+	c = r;
+	c.output_len = PROTO_OUTPUT_MAX + 1;
+	assert_int_equal(proto_result_mac(key_a, 7, &c, c.mac), -1);
+}
+
+/* The enrolment's key goes wrapped: the tentacle's key pair and session
+ * unwrap it; another key pair, another session, a changed ID, status or
+ * ciphertext do not. */
+static void
+test_enrol_wrap(void **state)
+{
+	uint8_t			priv[X25519_LEN], pub[PROTO_PUB_LEN];
+	uint8_t			priv2[X25519_LEN], pub2[PROTO_PUB_LEN];
+	uint8_t			got[PROTO_KEY_LEN];
+	static const uint8_t	zero[PROTO_PUB_LEN];
+	struct msg_enrol_reply	r, c, r2;
+
+	assert_int_equal(crypto_x25519_keypair(priv, pub), 0);
+	assert_int_equal(crypto_x25519_keypair(priv2, pub2), 0);
+	assert_true(proto_enrol_pub_valid(pub));
+	assert_false(proto_enrol_pub_valid(zero));
+	memset(&r, 0, sizeof(r));
+	r.id = 42;
+	r.status = ENROLMENT_ACCEPTED;
+	strcpy(r.brain_fingerprint, FPR);
+	assert_int_equal(proto_enrol_wrap(pub, exp_a, key_a, &r), 0);
+	/* Not the key in clear anywhere in the reply. */
+	assert_null(memmem(&r, sizeof(r), key_a, 8));
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &r, got), 0);
+	assert_memory_equal(got, key_a, sizeof(got));
+	assert_int_equal(proto_enrol_unwrap(priv2, pub2, exp_a, &r, got), -1);
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_b, &r, got), -1);
+	c = r;
+	c.id = 43;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	c = r;
+	c.status = ENROLMENT_PENDING;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	c = r;
+	c.wrapped_key[0] ^= 1;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	c = r;
+	c.brain_pub[0] ^= 1;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	/* A fresh brain key pair every time: never the same wrapping. */
+	r2 = r;
+	assert_int_equal(proto_enrol_wrap(pub, exp_a, key_a, &r2), 0);
+	assert_memory_not_equal(r.brain_pub, r2.brain_pub, sizeof(r.brain_pub));
+	assert_memory_not_equal(r.wrapped_key, r2.wrapped_key,
+	    sizeof(r.wrapped_key));
+	/* A low-order public key cannot be wrapped for. */
+	assert_int_equal(proto_enrol_wrap(zero, exp_a, key_a, &r2), -1);
+}
+
 int
 main(void)
 {
@@ -405,6 +552,9 @@ main(void)
 		cmocka_unit_test(test_enrol_reply),
 		cmocka_unit_test(test_small_messages),
 		cmocka_unit_test(test_run_messages),
+		cmocka_unit_test(test_order_mac),
+		cmocka_unit_test(test_result_mac),
+		cmocka_unit_test(test_enrol_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

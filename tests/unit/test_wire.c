@@ -71,7 +71,8 @@ test_malformed(void **state)
 	uint8_t			h[WIRE_HDR_LEN];
 	uint32_t		n = WIRE_PAYLOAD_MAX + 1;
 
-	memcpy(h, "OC\x01\x02\0\0\0\0", 8);
+	memcpy(h, "OC\x02\x02\0\0\0\0", 8);
+	h[2] = WIRE_VERSION;
 	/* bad magic from the first byte on */
 	assert_int_equal(wire_decode((const uint8_t *)"G", 1, &f, &used),
 	    WIRE_BAD_MAGIC);
@@ -82,8 +83,10 @@ test_malformed(void **state)
 	assert_int_equal(wire_decode((const uint8_t *)"O", 1, &f, &used),
 	    WIRE_NEED_MORE);
 	assert_int_equal(wire_decode(h, 0, &f, &used), WIRE_NEED_MORE);
-	/* bad version at 3 bytes */
-	h[2] = 2;
+	/* bad version at 3 bytes (1: the protocol before issue 12) */
+	h[2] = WIRE_VERSION + 1;
+	assert_int_equal(wire_decode(h, 3, &f, &used), WIRE_BAD_VERSION);
+	h[2] = 1;
 	assert_int_equal(wire_decode(h, 3, &f, &used), WIRE_BAD_VERSION);
 	h[2] = 0;
 	assert_int_equal(wire_decode(h, 8, &f, &used), WIRE_BAD_VERSION);
