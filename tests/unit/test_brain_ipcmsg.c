@@ -1,0 +1,418 @@
+/*
+ * The brain's IPC messages (brain/ipcmsg.c): every message round-trips
+ * (decoded, encoded again: the same bytes), is refused truncated at every
+ * length and with a trailing byte, and with each bad field; the encoder
+ * refuses what the decoder would. No encoding of any message carries a
+ * tentacle key: the messages that travel while one is in play (proofs,
+ * verdicts, orders, enrolment replies) are built here from a real key, and
+ * its bytes, in clear or as hex, are in none of them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto.h"
+#include "handshake.h"
+#include "ipcmsg.h"
+#include "pack.h"
+
+#define FPR "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const uint8_t frame_bytes[] = "\x00\x01 a frame's payload \xff";
+
+/* One message type: its codec through void pointers, a valid sample, and
+ * changes that make it invalid. */
+struct kind {
+	const char	*name;
+	size_t		 size;
+	int		(*enc)(struct buf *, const void *);
+	int		(*dec)(const uint8_t *, size_t, void *, const char **);
+	void		(*sample)(void *);
+	void		(*bad[8])(void *);
+};
+
+#define WRAP(n)								\
+static int								\
+enc_##n(struct buf *b, const void *m)					\
+{									\
+	return ipcmsg_encode_##n(b, m);					\
+}									\
+static int								\
+dec_##n(const uint8_t *p, size_t l, void *m, const char **why)		\
+{									\
+	return ipcmsg_decode_##n(p, l, m, why);				\
+}
+
+WRAP(log_event)
+WRAP(enrol_request)
+WRAP(enrol_reply)
+WRAP(enrol_offer)
+WRAP(enrol_offer_done)
+WRAP(proof_check)
+WRAP(proof_verdict)
+WRAP(proof_make)
+WRAP(proof_made)
+WRAP(run_order)
+WRAP(job_state)
+WRAP(result_store)
+WRAP(result_stored)
+WRAP(tentacle_seen)
+WRAP(tentacle_missed)
+
+static void
+inputs(struct hs_inputs *in)
+{
+	in->purpose = PURPOSE_RESULT;
+	in->id = 42;
+	memset(in->nonce_c, 1, sizeof(in->nonce_c));
+	memset(in->nonce_s, 2, sizeof(in->nonce_s));
+	memset(in->exporter, 3, sizeof(in->exporter));
+}
+
+/* ---- samples and their bad variants ------------------------------------ */
+
+#define S(type, n) static void n(void *p_) { struct type *m = p_;
+#define E }
+
+S(ipc_log_event, s_log) strcpy(m->kind, "refused_handshake");
+	strcpy(m->peer, "192.0.2.1:4000"); strcpy(m->detail, "wrong key"); E
+S(ipc_log_event, b_log1) m->kind[0] = '\0'; E
+S(ipc_log_event, b_log2) strcpy(m->kind, "Bad-Kind"); E
+S(ipc_log_event, b_log3) m->detail[0] = '\n'; E
+
+S(ipc_enrol_request, s_ereq) m->offer = 3; strcpy(m->source, "192.0.2.1:4000");
+	strcpy(m->fingerprint, FPR); memset(m->exporter, 9, sizeof(m->exporter));
+	m->frame = frame_bytes; m->frame_len = sizeof(frame_bytes); E
+S(ipc_enrol_request, b_ereq1) m->fingerprint[0] = 'X'; E
+S(ipc_enrol_request, b_ereq2) m->fingerprint[10] = '\0'; E
+S(ipc_enrol_request, b_ereq3) m->source[0] = '\t'; E
+
+S(ipc_enrol_reply, s_erep) m->ok = 1; m->status = ENROLMENT_ACCEPTED;
+	m->id = 7; memset(m->brain_pub, 4, sizeof(m->brain_pub));
+	memset(m->wrapped_key, 5, sizeof(m->wrapped_key)); E
+S(ipc_enrol_reply, b_erep1) m->ok = 2; E
+S(ipc_enrol_reply, b_erep2) m->status = ENROLMENT_MAX; E
+S(ipc_enrol_reply, b_erep3) m->id = 0; E
+S(ipc_enrol_reply, b_erep4) strcpy(m->error, "ok but an error"); E
+S(ipc_enrol_reply, b_erep5) m->ok = 0; E	/* refused without a reason */
+S(ipc_enrol_reply, b_erep6) m->id = (uint64_t)INT64_MAX + 1; E
+
+S(ipc_enrol_offer, s_offer) strcpy(m->address, "192.0.2.7"); m->port = 7000; E
+S(ipc_enrol_offer, b_offer1) m->port = 0; E
+S(ipc_enrol_offer, b_offer2) m->port = 65536; E
+S(ipc_enrol_offer, b_offer3) m->address[0] = '\0'; E
+
+S(ipc_enrol_offer_done, s_odone) m->ok = 1; m->tentacle = 9;
+	m->http_status = 201; E
+S(ipc_enrol_offer_done, b_odone1) m->tentacle = 0; E
+S(ipc_enrol_offer_done, b_odone2) m->http_status = 600; E
+S(ipc_enrol_offer_done, b_odone3) m->ok = 0; E	/* refused with an ID */
+S(ipc_enrol_offer_done, b_odone4) m->error[0] = 0x7f; E
+
+S(ipc_proof_check, s_pcheck) inputs(&m->in);
+	memset(m->proof, 6, sizeof(m->proof)); strcpy(m->fingerprint, FPR); E
+S(ipc_proof_check, b_pcheck1) m->in.purpose = PURPOSE_ENROL; E
+S(ipc_proof_check, b_pcheck2) m->in.purpose = PURPOSE_MAX; E
+S(ipc_proof_check, b_pcheck3) m->in.id = 0; E
+S(ipc_proof_check, b_pcheck4) m->in.id = (uint64_t)INT64_MAX + 1; E
+S(ipc_proof_check, b_pcheck5) m->fingerprint[0] = '\0'; E
+
+S(ipc_proof_verdict, s_pverd) m->verdict = VERDICT_OK;
+	m->enrolment = ENROLMENT_ACCEPTED; memset(m->proof, 7, sizeof(m->proof)); E
+S(ipc_proof_verdict, b_pverd1) m->verdict = VERDICT_MAX; E
+S(ipc_proof_verdict, b_pverd2) m->enrolment = 0; E
+S(ipc_proof_verdict, b_pverd3) m->verdict = VERDICT_WRONG; E	/* + status */
+
+S(ipc_proof_make, s_pmake) m->ticket = 77; inputs(&m->in);
+	m->in.purpose = PURPOSE_ORDER; strcpy(m->fingerprint, FPR); E
+S(ipc_proof_make, b_pmake1) m->ticket = 0; E
+S(ipc_proof_make, b_pmake2) m->in.purpose = 0; E
+S(ipc_proof_make, b_pmake3) m->in.id = 0; E
+S(ipc_proof_make, b_pmake4) strcpy(m->fingerprint, "00"); E
+
+S(ipc_proof_made, s_pmade) m->verdict = VERDICT_OK;
+	memset(m->proof, 1, sizeof(m->proof));
+	memset(m->expect, 2, sizeof(m->expect));
+	memset(m->order_mac, 3, sizeof(m->order_mac)); E
+S(ipc_proof_made, b_pmade1) m->verdict = VERDICT_MAX; E
+
+S(ipc_run_order, s_order) m->job = 12; m->ticket = 5; m->tentacle = 42;
+	strcpy(m->address, "192.0.2.7"); m->port = 7001;
+	strcpy(m->fingerprint, FPR); strcpy(m->script, "disk-usage"); E
+S(ipc_run_order, b_order1) m->ticket = 0; E
+S(ipc_run_order, b_order2) m->tentacle = 0; E
+S(ipc_run_order, b_order3) strcpy(m->script, "../x"); E
+S(ipc_run_order, b_order4) m->job = 0; E	/* a keepalive with a script */
+S(ipc_run_order, b_order5) strcpy(m->script_sha256, "abc"); E
+S(ipc_run_order, b_order6) m->port = 0; E
+S(ipc_run_order, b_order7) m->job = (uint64_t)INT64_MAX + 1; E
+
+S(ipc_job_state, s_jstate) m->job = 12; m->state = JOB_FAILED;
+	strcpy(m->message, "refused: unknown script"); E
+S(ipc_job_state, b_jstate1) m->state = 0; E
+S(ipc_job_state, b_jstate2) m->state = JOB_STATE_MAX; E
+S(ipc_job_state, b_jstate3) m->job = 0; E
+S(ipc_job_state, b_jstate4) m->message[2] = '\r'; E
+
+S(ipc_result_store, s_rstore) m->tentacle = 42; m->frame = frame_bytes;
+	m->frame_len = sizeof(frame_bytes); E
+S(ipc_result_store, b_rstore1) m->tentacle = 0; E
+S(ipc_result_store, b_rstore2) m->frame_len = WIRE_PAYLOAD_MAX + 1; E
+
+S(ipc_result_stored, s_rstored) m->status = STORED_REFUSED; m->job = 12;
+	strcpy(m->error, "bad MAC"); E
+S(ipc_result_stored, b_rstored1) m->status = STORED_MAX; E
+S(ipc_result_stored, b_rstored2) m->status = STORED_OK; m->job = 0; E
+S(ipc_result_stored, b_rstored3) m->job = (uint64_t)INT64_MAX + 1; E
+
+S(ipc_tentacle_seen, s_seen) m->tentacle = 42; m->inventory = frame_bytes;
+	m->inventory_len = sizeof(frame_bytes); E
+S(ipc_tentacle_seen, b_seen1) m->tentacle = 0; E
+
+S(ipc_tentacle_missed, s_missed) m->tentacle = 42;
+	strcpy(m->reason, "Connection refused"); E
+S(ipc_tentacle_missed, b_missed1) m->tentacle = 0; E
+S(ipc_tentacle_missed, b_missed2) m->reason[0] = 0x1b; E
+
+#undef S
+#undef E
+
+#define K(n, type, s, ...) { #n, sizeof(struct type), enc_##n, dec_##n, s, \
+	{ __VA_ARGS__ } }
+
+static const struct kind kinds[] = {
+	K(log_event, ipc_log_event, s_log, b_log1, b_log2, b_log3),
+	K(enrol_request, ipc_enrol_request, s_ereq, b_ereq1, b_ereq2, b_ereq3),
+	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
+	    b_erep4, b_erep5, b_erep6),
+	K(enrol_offer, ipc_enrol_offer, s_offer, b_offer1, b_offer2,
+	    b_offer3),
+	K(enrol_offer_done, ipc_enrol_offer_done, s_odone, b_odone1,
+	    b_odone2, b_odone3, b_odone4),
+	K(proof_check, ipc_proof_check, s_pcheck, b_pcheck1, b_pcheck2,
+	    b_pcheck3, b_pcheck4, b_pcheck5),
+	K(proof_verdict, ipc_proof_verdict, s_pverd, b_pverd1, b_pverd2,
+	    b_pverd3),
+	K(proof_make, ipc_proof_make, s_pmake, b_pmake1, b_pmake2, b_pmake3,
+	    b_pmake4),
+	K(proof_made, ipc_proof_made, s_pmade, b_pmade1),
+	K(run_order, ipc_run_order, s_order, b_order1, b_order2, b_order3,
+	    b_order4, b_order5, b_order6, b_order7),
+	K(job_state, ipc_job_state, s_jstate, b_jstate1, b_jstate2,
+	    b_jstate3, b_jstate4),
+	K(result_store, ipc_result_store, s_rstore, b_rstore1, b_rstore2),
+	K(result_stored, ipc_result_stored, s_rstored, b_rstored1,
+	    b_rstored2, b_rstored3),
+	K(tentacle_seen, ipc_tentacle_seen, s_seen, b_seen1),
+	K(tentacle_missed, ipc_tentacle_missed, s_missed, b_missed1,
+	    b_missed2),
+};
+
+#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+#define MSG_MAX	4096	/* bigger than any of the structs */
+
+static void
+test_roundtrip_truncation_trailing(void **state)
+{
+	uint8_t		 m[MSG_MAX], d[MSG_MAX];
+	struct buf	 b, again, longer;
+	const char	*why;
+	size_t		 i, n;
+
+	for (i = 0; i < NKINDS; i++) {
+		print_message("%s\n", kinds[i].name);
+		assert_true(kinds[i].size <= MSG_MAX);
+		memset(m, 0, sizeof(m));
+		kinds[i].sample(m);
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		buf_init(&again, IPC_PAYLOAD_MAX);
+		buf_init(&longer, IPC_PAYLOAD_MAX);
+		assert_int_equal(kinds[i].enc(&b, m), 0);
+		why = NULL;
+		assert_int_equal(kinds[i].dec(b.data, b.len, d, &why), 0);
+		assert_int_equal(kinds[i].enc(&again, d), 0);
+		assert_int_equal(again.len, b.len);
+		assert_memory_equal(again.data, b.data, b.len);
+		/* Truncated at every length. */
+		for (n = 0; n < b.len; n++) {
+			why = NULL;
+			assert_int_equal(kinds[i].dec(b.data, n, d, &why), -1);
+			assert_non_null(why);
+		}
+		/* A trailing byte. */
+		buf_append(&longer, b.data, b.len);
+		buf_append(&longer, "", 1);
+		why = NULL;
+		assert_int_equal(kinds[i].dec(longer.data, longer.len, d, &why),
+		    -1);
+		assert_non_null(why);
+		buf_free(&b);
+		buf_free(&again);
+		buf_free(&longer);
+	}
+}
+
+/* Each bad field: the encoder refuses it. The decoder runs the very same
+ * check of the fields after reading them (ipcmsg.c: one *_valid per
+ * message), so what a child taken over packs by hand is refused too
+ * (test_hostile_bytes, and the fuzz target). */
+static void
+test_bad_fields(void **state)
+{
+	uint8_t		 m[MSG_MAX];
+	struct buf	 b;
+	size_t		 i, j;
+
+	for (i = 0; i < NKINDS; i++)
+		for (j = 0; j < 8 && kinds[i].bad[j]; j++) {
+			print_message("%s bad %zu\n", kinds[i].name, j);
+			memset(m, 0, sizeof(m));
+			kinds[i].sample(m);
+			kinds[i].bad[j](m);
+			buf_init(&b, IPC_PAYLOAD_MAX);
+			assert_int_equal(kinds[i].enc(&b, m), -1);
+			buf_free(&b);
+		}
+}
+
+/* Bytes a hostile child may write, packed by hand. */
+static void
+test_hostile_bytes(void **state)
+{
+	struct buf			b;
+	struct packer			p;
+	struct ipc_proof_check		ck;
+	struct ipc_run_order		ro;
+	struct ipc_result_stored	rs;
+	const char			*why;
+	uint8_t				z[32] = { 0 };
+
+	/* A proof check whose nonce is one byte short. */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, PURPOSE_PING);
+	pack_u64(&p, 42);
+	pack_bytes(&p, z, 31);
+	pack_bytes(&p, z, 32);
+	pack_bytes(&p, z, 32);
+	pack_bytes(&p, z, 32);
+	pack_str(&p, FPR);
+	assert_int_equal(ipcmsg_decode_proof_check(b.data, b.len, &ck, &why),
+	    -1);
+	buf_free(&b);
+
+	/* A string with a NUL inside. */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, STORED_REFUSED);
+	pack_u64(&p, 1);
+	pack_bytes(&p, "a\0b", 3);
+	assert_int_equal(ipcmsg_decode_result_stored(b.data, b.len, &rs, &why),
+	    -1);
+	buf_free(&b);
+
+	/* A string longer than its field. */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u64(&p, 1);
+	pack_u64(&p, 1);
+	pack_u64(&p, 1);
+	pack_str(&p, "192.0.2.1.192.0.2.1.192.0.2.1.192.0.2.1.192.0.2.1.192.0.2.1."
+	    "192.0.2.1");
+	pack_u32(&p, 7001);
+	pack_str(&p, FPR);
+	pack_str(&p, "x");
+	pack_str(&p, "");
+	assert_int_equal(ipcmsg_decode_run_order(b.data, b.len, &ro, &why), -1);
+	buf_free(&b);
+}
+
+static int
+has(const struct buf *b, const void *needle, size_t n)
+{
+	return b->len >= n && memmem(b->data, b->len, needle, n) != NULL;
+}
+
+/*
+ * The messages made while a tentacle's key is in play, from a real key,
+ * as the maestro makes them (proofs.c, fleet.c): none holds the key, in
+ * clear or as hex, or any 8 bytes of it.
+ */
+static void
+test_no_key_in_any_message(void **state)
+{
+	uint8_t			 key[PROTO_KEY_LEN], priv[X25519_LEN];
+	uint8_t			 pub[PROTO_PUB_LEN];
+	char			 hex[PROTO_KEY_LEN * 2 + 1];
+	struct hs_inputs	 in;
+	struct ipc_proof_verdict v;
+	struct ipc_proof_made	 md;
+	struct ipc_enrol_reply	 er;
+	struct msg_enrol_reply	 wr;
+	struct msg_order	 o;
+	struct buf		 all;
+	size_t			 i;
+
+	assert_int_equal(crypto_random(key, sizeof(key)), 0);
+	hex_encode(key, sizeof(key), hex);
+	buf_init(&all, IPC_PAYLOAD_MAX);
+	inputs(&in);
+
+	memset(&v, 0, sizeof(v));
+	v.verdict = VERDICT_OK;
+	v.enrolment = ENROLMENT_ACCEPTED;
+	assert_int_equal(hs_proof(key, HS_SERVER, &in, v.proof), 0);
+	assert_int_equal(ipcmsg_encode_proof_verdict(&all, &v), 0);
+
+	memset(&md, 0, sizeof(md));
+	in.purpose = PURPOSE_ORDER;
+	assert_int_equal(hs_proof(key, HS_CLIENT, &in, md.proof), 0);
+	assert_int_equal(hs_proof(key, HS_SERVER, &in, md.expect), 0);
+	memset(&o, 0, sizeof(o));
+	o.job = 12;
+	strcpy(o.script, "disk-usage");
+	assert_int_equal(proto_order_mac(key, 42, &o, in.exporter,
+	    md.order_mac), 0);
+	assert_int_equal(ipcmsg_encode_proof_made(&all, &md), 0);
+
+	assert_int_equal(crypto_x25519_keypair(priv, pub), 0);
+	memset(&wr, 0, sizeof(wr));
+	wr.id = 42;
+	wr.status = ENROLMENT_ACCEPTED;
+	assert_int_equal(proto_enrol_wrap(pub, in.exporter, key, &wr), 0);
+	memset(&er, 0, sizeof(er));
+	er.ok = 1;
+	er.status = wr.status;
+	er.id = wr.id;
+	memcpy(er.brain_pub, wr.brain_pub, sizeof(er.brain_pub));
+	memcpy(er.wrapped_key, wr.wrapped_key, sizeof(er.wrapped_key));
+	assert_int_equal(ipcmsg_encode_enrol_reply(&all, &er), 0);
+
+	assert_true(all.len > 3 * PROTO_MAC_LEN);
+	assert_false(has(&all, hex, sizeof(hex) - 1));
+	for (i = 0; i + 8 <= sizeof(key); i++) {
+		assert_false(has(&all, key + i, 8));
+		assert_false(has(&all, hex + 2 * i, 16));
+	}
+	/* The check can fail: the key itself is found. */
+	buf_append(&all, key + 5, 8);
+	assert_true(has(&all, key + 5, 8));
+	buf_free(&all);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_truncation_trailing),
+		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_hostile_bytes),
+		cmocka_unit_test(test_no_key_in_any_message),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
