@@ -10,6 +10,10 @@
  *		replay it, flip a bit, drop it, replace it or slip in a
  *		frame of its own.
  *
+ * With flag 4 neither side holds the key in its struct: the client's
+ * proofs and the server's verdict come from hs_proof(), as the brain's
+ * maestro makes them for its children (HS_NEED_PROOF, HS_NEED_CHECK).
+ *
  * Invariants: a fuzzer that does not hold the key never completes a
  * handshake (the nonces are fresh random bytes, so no proof can be
  * guessed or replayed); only a HELLO{ENROL} skips authentication, and
@@ -32,6 +36,8 @@ static const uint8_t	other_key[PROTO_KEY_LEN] = "fedcba9876543210fedcba987654321
 static const uint8_t	exporter[HS_EXPORTER_LEN] = "exporter of this TLS session...";
 static const uint8_t	relay_exporter[HS_EXPORTER_LEN] = "exporter of the relay's session";
 
+static int	external;	/* flag 4: proofs from outside the machine */
+
 static int
 key_wiped(const struct handshake *hs)
 {
@@ -52,6 +58,7 @@ check_output(const struct buf *out, size_t from, enum hs_role role)
 	struct msg_auth_id		 id;
 	struct msg_auth_challenge	 c;
 	struct msg_auth_proof		 p;
+	struct msg_auth_ok		 ok;
 	const char			*why;
 	size_t				 off = from, used;
 
@@ -72,9 +79,12 @@ check_output(const struct buf *out, size_t from, enum hs_role role)
 			FUZZ_CHECK(proto_decode_auth_proof(&f, &p, &why) == 0);
 			break;
 		case WIRE_HELLO_ACK:
-		case WIRE_AUTH_OK:
 			FUZZ_CHECK(role == HS_SERVER);
 			FUZZ_CHECK(proto_decode_empty(&f, f.type, &why) == 0);
+			break;
+		case WIRE_AUTH_OK:
+			FUZZ_CHECK(role == HS_SERVER);
+			FUZZ_CHECK(proto_decode_auth_ok(&f, &ok, &why) == 0);
 			break;
 		case WIRE_AUTH_CHALLENGE:
 			FUZZ_CHECK(role == HS_SERVER);
@@ -97,9 +107,11 @@ check_result(const struct handshake *hs, enum hs_result r)
 		FUZZ_CHECK(hs->error != NULL && hs->error[0] != '\0');
 		FUZZ_CHECK(key_wiped(hs));
 	}
-	if (r == HS_NEED_KEY)
+	if (r == HS_NEED_CHECK)
 		FUZZ_CHECK(hs->role == HS_SERVER && hs->id >= 1 &&
 		    hs->id <= INT64_MAX);
+	if (r == HS_NEED_PROOF)
+		FUZZ_CHECK(hs->role == HS_CLIENT && external);
 }
 
 /* Feed one frame, answering a key lookup with key (NULL: unknown). */
@@ -110,11 +122,35 @@ feed(struct handshake *hs, const struct wire_frame *f, struct buf *out,
 	enum hs_result	r;
 	size_t		from = out->len;
 
+	struct hs_inputs	in;
+	uint8_t			pc[PROTO_MAC_LEN], ps[PROTO_MAC_LEN];
+
 	r = hs_input(hs, f, out);
 	check_result(hs, r);
-	if (r == HS_NEED_KEY) {
+	if (r == HS_NEED_CHECK && !external) {
 		r = hs_server_key(hs, hs->id == TENTACLE_ID ? lookup : NULL,
 		    out);
+		check_result(hs, r);
+		FUZZ_CHECK(r == HS_DONE || r == HS_FAIL);
+	} else if (r == HS_NEED_CHECK) {
+		/* No proof of ours before the client's is checked. */
+		FUZZ_CHECK(out->len == from);
+		hs_inputs(hs, &in);
+		if (lookup == NULL || hs->id != TENTACLE_ID)
+			r = hs_server_verdict(hs, 0, pc, "unknown", out);
+		else {
+			FUZZ_CHECK(hs_proof(lookup, HS_CLIENT, &in, pc) == 0);
+			FUZZ_CHECK(hs_proof(lookup, HS_SERVER, &in, ps) == 0);
+			r = hs_server_verdict(hs, memcmp(pc, hs->peer_proof,
+			    sizeof(pc)) == 0, ps, "wrong key", out);
+		}
+		check_result(hs, r);
+		FUZZ_CHECK(r == HS_DONE || r == HS_FAIL);
+	} else if (r == HS_NEED_PROOF) {
+		hs_inputs(hs, &in);
+		FUZZ_CHECK(hs_proof(key, HS_CLIENT, &in, pc) == 0);
+		FUZZ_CHECK(hs_proof(key, HS_SERVER, &in, ps) == 0);
+		r = hs_client_proofs(hs, pc, ps, out);
 		check_result(hs, r);
 		FUZZ_CHECK(r == HS_AGAIN || r == HS_FAIL);
 	}
@@ -138,7 +174,8 @@ alone(enum hs_role role, uint8_t purpose, uint8_t flags,
 	if (role == HS_SERVER)
 		hs_server_init(&hs, exporter);
 	else {
-		hs_client_init(&hs, purpose, TENTACLE_ID, key, exporter);
+		hs_client_init(&hs, purpose, TENTACLE_ID, external ? NULL :
+		    key, exporter);
 		r = hs_client_start(&hs, &out);
 		check_result(&hs, r);
 		FUZZ_CHECK(r == HS_AGAIN);
@@ -277,7 +314,8 @@ middle(uint8_t purpose, uint8_t flags, const uint8_t *data, size_t size)
 
 	buf_init(&to_s, 1 << 20);
 	buf_init(&to_c, 1 << 20);
-	hs_client_init(&c, purpose, TENTACLE_ID, key, exporter);
+	hs_client_init(&c, purpose, TENTACLE_ID, external ? NULL : key,
+	    exporter);
 	hs_server_init(&s, sexp);
 	cr = hs_client_start(&c, &to_s);
 	FUZZ_CHECK(cr == HS_AGAIN);
@@ -322,6 +360,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = data[0] % 3;
 	purpose = (uint8_t)(1 + (data[0] / 3) % (PURPOSE_MAX - 1));
 	flags = data[1];
+	external = (flags & 4) != 0;
 	data += 2;
 	size -= 2;
 	switch (mode) {

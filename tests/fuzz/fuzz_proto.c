@@ -61,6 +61,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	struct msg_auth_id		*id = malloc(sizeof(*id));
 	struct msg_auth_challenge	*ch = malloc(sizeof(*ch));
 	struct msg_auth_proof		*pr = malloc(sizeof(*pr));
+	struct msg_auth_ok		*ok = malloc(sizeof(*ok));
 	struct msg_status		*st = malloc(sizeof(*st));
 	struct msg_order		*od = malloc(sizeof(*od));
 	struct msg_order_ack		*oa = malloc(sizeof(*oa));
@@ -72,7 +73,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	size_t				 i;
 	int				 rc;
 
-	FUZZ_CHECK(h && rq && rp && id && ch && pr && st && reason);
+	FUZZ_CHECK(h && rq && rp && id && ch && pr && ok && st && reason);
 	FUZZ_CHECK(od && oa && rs && ra && iv);
 
 	why = NULL;
@@ -92,9 +93,8 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		check_same(b);
 	}
 	why = NULL;
-	if (decoded(proto_decode_empty(f, WIRE_AUTH_OK, &why), WIRE_AUTH_OK,
-	    why)) {
-		FUZZ_CHECK(proto_encode_auth_ok(b) == 0);
+	if (decoded(proto_decode_auth_ok(f, ok, &why), WIRE_AUTH_OK, why)) {
+		FUZZ_CHECK(proto_encode_auth_ok(b, ok) == 0);
 		check_same(b);
 	}
 	why = NULL;
@@ -233,6 +233,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	free(od);
 	free(st);
 	free(pr);
+	free(ok);
 	free(ch);
 	free(id);
 	free(rp);

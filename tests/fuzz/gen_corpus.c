@@ -23,6 +23,7 @@
 #include "fuzz_pack.h"
 #include "handshake.h"
 #include "ipc.h"
+#include "ipcmsg.h"
 #include "limits.h"
 #include "pack.h"
 #include "proto.h"
@@ -217,6 +218,7 @@ gen_proto(void)
 	struct msg_auth_id		id;
 	struct msg_auth_challenge	ch;
 	struct msg_auth_proof		pr;
+	struct msg_auth_ok		ok;
 	struct msg_status		st;
 	struct msg_order		od;
 	struct msg_order_ack		oa;
@@ -236,7 +238,8 @@ gen_proto(void)
 	proto_put("hello-enrol", &b, 64);
 	proto_encode_hello_ack(&b);
 	proto_put("hello-ack", &b, 64);
-	proto_encode_auth_ok(&b);
+	memset(&ok, 0x44, sizeof(ok));
+	proto_encode_auth_ok(&b, &ok);
 	proto_put("auth-ok", &b, 64);
 
 	memset(&rq, 0, sizeof(rq));
@@ -256,7 +259,8 @@ gen_proto(void)
 	memset(&rp, 0, sizeof(rp));
 	rp.status = ENROLMENT_ACCEPTED;
 	rp.id = 42;
-	memset(rp.key, 0x5a, sizeof(rp.key));
+	memset(rp.brain_pub, 0x5a, sizeof(rp.brain_pub));
+	memset(rp.wrapped_key, 0x5b, sizeof(rp.wrapped_key));
 	memset(rp.brain_fingerprint, 'f', OCTO_FPR_HEX_LEN);
 	strcpy(rp.message, "enrolled");
 	proto_encode_enrol_reply(&b, &rp);
@@ -341,7 +345,7 @@ gen_proto(void)
 	proto_encode_auth_id(&b, &id);
 	proto_encode_auth_challenge(&b, &ch);
 	proto_encode_auth_proof(&b, &pr);
-	proto_encode_auth_ok(&b);
+	proto_encode_auth_ok(&b, &ok);
 	proto_put("handshake-stream", &b, 1);
 	buf_free(&b);
 }
@@ -379,6 +383,7 @@ gen_handshake(void)
 	struct msg_auth_id		id;
 	struct msg_auth_challenge	ch;
 	struct msg_auth_proof		pr;
+	struct msg_auth_ok		ok;
 	struct buf			f;
 	uint8_t				p;
 
@@ -390,6 +395,7 @@ gen_handshake(void)
 	memset(id.nonce, 0x11, sizeof(id.nonce));
 	memset(&ch, 0x22, sizeof(ch));
 	memset(&pr, 0x33, sizeof(pr));
+	memset(&ok, 0x44, sizeof(ok));
 
 	/* The fuzzer as a client, then as a server. */
 	h.purpose = PURPOSE_PING;
@@ -403,8 +409,12 @@ gen_handshake(void)
 	hs_put("server-enrol-twice", 0, PURPOSE_ENROL, 1, NULL, 0, &f);
 	proto_encode_hello_ack(&f);
 	proto_encode_auth_challenge(&f, &ch);
-	proto_encode_auth_ok(&f);
+	proto_encode_auth_ok(&f, &ok);
 	hs_put("client-order", 1, PURPOSE_ORDER, 0, NULL, 0, &f);
+	proto_encode_hello_ack(&f);
+	proto_encode_auth_challenge(&f, &ch);
+	proto_encode_auth_ok(&f, &ok);
+	hs_put("client-order-external", 1, PURPOSE_ORDER, 4, NULL, 0, &f);
 	proto_encode_hello_ack(&f);
 	hs_put("client-enrol", 1, PURPOSE_ENROL, 0, NULL, 0, &f);
 	proto_encode_error(&f, "go away");
@@ -419,6 +429,10 @@ gen_handshake(void)
 		hs_put(name, 2, p, 0, NULL, 0, NULL);
 	}
 	hs_put("middle-wrong-key", 2, PURPOSE_PING, 1, NULL, 0, NULL);
+	/* The same with the proofs made outside (the brain's children). */
+	hs_put("middle-external-result", 2, PURPOSE_RESULT, 4, NULL, 0, NULL);
+	hs_put("middle-external-order", 2, PURPOSE_ORDER, 4, NULL, 0, NULL);
+	hs_put("middle-external-wrong-key", 2, PURPOSE_PING, 5, NULL, 0, NULL);
 	hs_put("middle-relay", 2, PURPOSE_RESULT, 2, NULL, 0, NULL);
 
 	/* The fuzzer at work in the middle. */
@@ -927,6 +941,203 @@ gen_apicall(void)
 	apicall_put("audit", &c);
 }
 
+/* The brain's IPC messages: a type byte (ipc.h), then the payload as the
+ * encoders of brain/ipcmsg.c make it (see fuzz_ipcmsg.c). */
+static void
+ipcmsg_put(const char *name, uint8_t type, struct buf *payload)
+{
+	struct buf	b;
+
+	buf_init(&b, IPC_PAYLOAD_MAX + 1);
+	if (buf_append(&b, &type, 1) == -1 ||
+	    buf_append(&b, payload->data, payload->len) == -1)
+		abort();
+	put_buf("ipcmsg", name, &b);
+	buf_free(&b);
+	buf_reset(payload);
+}
+
+static void
+gen_ipcmsg(void)
+{
+	static const uint8_t		 frame[] = "\x01\x02 payload";
+	struct ipc_log_event		 le;
+	struct ipc_enrol_request	 erq;
+	struct ipc_enrol_reply		 erp;
+	struct ipc_enrol_offer		 eo;
+	struct ipc_enrol_offer_done	 eod;
+	struct ipc_proof_check		 pc;
+	struct ipc_proof_verdict	 pv;
+	struct ipc_proof_make		 pm;
+	struct ipc_proof_made		 pd;
+	struct ipc_run_order		 ro;
+	struct ipc_job_state		 js;
+	struct ipc_result_store		 rs;
+	struct ipc_result_stored	 rd;
+	struct ipc_tentacle_seen	 ts;
+	struct ipc_tentacle_missed	 tm;
+	struct hs_inputs		 in;
+	struct buf			 b;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	memset(&in, 0, sizeof(in));
+	in.purpose = PURPOSE_RESULT;
+	in.id = 42;
+	memset(in.nonce_c, 0x11, sizeof(in.nonce_c));
+	memset(in.nonce_s, 0x22, sizeof(in.nonce_s));
+	memset(in.exporter, 0x33, sizeof(in.exporter));
+
+	memset(&le, 0, sizeof(le));
+	strlcpy(le.kind, "refused_handshake", sizeof(le.kind));
+	strlcpy(le.peer, "192.0.2.1:4000", sizeof(le.peer));
+	strlcpy(le.detail, "claimed ID 3: wrong key", sizeof(le.detail));
+	if (ipcmsg_encode_log_event(&b, &le) == -1)
+		abort();
+	ipcmsg_put("log-event", IPC_LOG_EVENT, &b);
+
+	memset(&erq, 0, sizeof(erq));
+	erq.offer = 2;
+	strlcpy(erq.source, "192.0.2.1:4000", sizeof(erq.source));
+	memset(erq.fingerprint, 'a', OCTO_FPR_HEX_LEN);
+	memset(erq.exporter, 0x33, sizeof(erq.exporter));
+	erq.frame = frame;
+	erq.frame_len = sizeof(frame);
+	if (ipcmsg_encode_enrol_request(&b, &erq) == -1)
+		abort();
+	ipcmsg_put("enrol-request", IPC_ENROL_REQUEST, &b);
+
+	memset(&erp, 0, sizeof(erp));
+	erp.ok = 1;
+	erp.status = ENROLMENT_ACCEPTED;
+	erp.id = 42;
+	memset(erp.brain_pub, 0x44, sizeof(erp.brain_pub));
+	memset(erp.wrapped_key, 0x55, sizeof(erp.wrapped_key));
+	if (ipcmsg_encode_enrol_reply(&b, &erp) == -1)
+		abort();
+	ipcmsg_put("enrol-reply", IPC_ENROL_REPLY, &b);
+	memset(&erp, 0, sizeof(erp));
+	strlcpy(erp.error, "bad token", sizeof(erp.error));
+	if (ipcmsg_encode_enrol_reply(&b, &erp) == -1)
+		abort();
+	ipcmsg_put("enrol-reply-refused", IPC_ENROL_REPLY, &b);
+
+	memset(&eo, 0, sizeof(eo));
+	strlcpy(eo.address, "192.0.2.7", sizeof(eo.address));
+	eo.port = 7000;
+	if (ipcmsg_encode_enrol_offer(&b, &eo) == -1)
+		abort();
+	ipcmsg_put("enrol-offer", IPC_ENROL_OFFER, &b);
+
+	memset(&eod, 0, sizeof(eod));
+	eod.ok = 1;
+	eod.tentacle = 42;
+	eod.http_status = 201;
+	if (ipcmsg_encode_enrol_offer_done(&b, &eod) == -1)
+		abort();
+	ipcmsg_put("enrol-offer-done", IPC_ENROL_OFFER_DONE, &b);
+	memset(&eod, 0, sizeof(eod));
+	eod.http_status = 504;
+	strlcpy(eod.error, "timeout", sizeof(eod.error));
+	if (ipcmsg_encode_enrol_offer_done(&b, &eod) == -1)
+		abort();
+	ipcmsg_put("enrol-offer-failed", IPC_ENROL_OFFER_DONE, &b);
+
+	memset(&pc, 0, sizeof(pc));
+	pc.in = in;
+	memset(pc.proof, 0x66, sizeof(pc.proof));
+	memset(pc.fingerprint, 'b', OCTO_FPR_HEX_LEN);
+	if (ipcmsg_encode_proof_check(&b, &pc) == -1)
+		abort();
+	ipcmsg_put("proof-check", IPC_PROOF_CHECK, &b);
+
+	memset(&pv, 0, sizeof(pv));
+	pv.verdict = VERDICT_OK;
+	pv.enrolment = ENROLMENT_PENDING;
+	memset(pv.proof, 0x77, sizeof(pv.proof));
+	if (ipcmsg_encode_proof_verdict(&b, &pv) == -1)
+		abort();
+	ipcmsg_put("proof-verdict", IPC_PROOF_VERDICT, &b);
+	memset(&pv, 0, sizeof(pv));
+	pv.verdict = VERDICT_CERT;
+	if (ipcmsg_encode_proof_verdict(&b, &pv) == -1)
+		abort();
+	ipcmsg_put("proof-verdict-cert", IPC_PROOF_VERDICT, &b);
+
+	memset(&pm, 0, sizeof(pm));
+	pm.ticket = 9;
+	pm.in = in;
+	pm.in.purpose = PURPOSE_ORDER;
+	memset(pm.fingerprint, 'c', OCTO_FPR_HEX_LEN);
+	if (ipcmsg_encode_proof_make(&b, &pm) == -1)
+		abort();
+	ipcmsg_put("proof-make", IPC_PROOF_MAKE, &b);
+
+	memset(&pd, 0, sizeof(pd));
+	memset(pd.proof, 0x12, sizeof(pd.proof));
+	memset(pd.expect, 0x34, sizeof(pd.expect));
+	memset(pd.order_mac, 0x56, sizeof(pd.order_mac));
+	if (ipcmsg_encode_proof_made(&b, &pd) == -1)
+		abort();
+	ipcmsg_put("proof-made", IPC_PROOF_MADE, &b);
+
+	memset(&ro, 0, sizeof(ro));
+	ro.job = 12;
+	ro.ticket = 9;
+	ro.tentacle = 42;
+	strlcpy(ro.address, "192.0.2.7", sizeof(ro.address));
+	ro.port = 7001;
+	memset(ro.fingerprint, 'd', OCTO_FPR_HEX_LEN);
+	strlcpy(ro.script, "disk-usage", sizeof(ro.script));
+	if (ipcmsg_encode_run_order(&b, &ro) == -1)
+		abort();
+	ipcmsg_put("run-order", IPC_RUN_ORDER, &b);
+	ro.job = 0;
+	ro.script[0] = '\0';
+	if (ipcmsg_encode_run_order(&b, &ro) == -1)
+		abort();
+	ipcmsg_put("keepalive", IPC_KEEPALIVE, &b);
+
+	memset(&js, 0, sizeof(js));
+	js.job = 12;
+	js.state = JOB_UNREACHABLE;
+	strlcpy(js.message, "Connection refused", sizeof(js.message));
+	if (ipcmsg_encode_job_state(&b, &js) == -1)
+		abort();
+	ipcmsg_put("job-state", IPC_JOB_STATE, &b);
+
+	memset(&rs, 0, sizeof(rs));
+	rs.tentacle = 42;
+	rs.frame = frame;
+	rs.frame_len = sizeof(frame);
+	if (ipcmsg_encode_result_store(&b, &rs) == -1)
+		abort();
+	ipcmsg_put("result-store", IPC_RESULT_STORE, &b);
+
+	memset(&rd, 0, sizeof(rd));
+	rd.status = STORED_REFUSED;
+	rd.job = 12;
+	strlcpy(rd.error, "bad MAC", sizeof(rd.error));
+	if (ipcmsg_encode_result_stored(&b, &rd) == -1)
+		abort();
+	ipcmsg_put("result-stored", IPC_RESULT_STORED, &b);
+
+	memset(&ts, 0, sizeof(ts));
+	ts.tentacle = 42;
+	ts.inventory = frame;
+	ts.inventory_len = sizeof(frame);
+	if (ipcmsg_encode_tentacle_seen(&b, &ts) == -1)
+		abort();
+	ipcmsg_put("tentacle-seen", IPC_TENTACLE_SEEN, &b);
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tentacle = 42;
+	strlcpy(tm.reason, "timeout", sizeof(tm.reason));
+	if (ipcmsg_encode_tentacle_missed(&b, &tm) == -1)
+		abort();
+	ipcmsg_put("tentacle-missed", IPC_TENTACLE_MISSED, &b);
+	buf_free(&b);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -949,5 +1160,6 @@ main(int argc, char *argv[])
 	gen_webpath();
 	gen_login_json();
 	gen_apicall();
+	gen_ipcmsg();
 	return 0;
 }

@@ -1,0 +1,164 @@
+/*
+ * The brain's IPC messages (brain/ipcmsg.c): what the maestro reads from
+ * a child that may have been taken over, and what a child reads from the
+ * maestro. The first input byte is the IPC type (common/ipc.h; taken
+ * modulo IPC_TYPE_MAX); the rest is the payload, in a buffer of exactly
+ * its size, given to that type's decoder.
+ *
+ * Invariants: a refusal has a reason; an accepted message encodes back to
+ * exactly the input (one encoding per message: nothing a decoder lets
+ * through is read two ways), its strings are NUL-terminated within their
+ * fields and printable, its IDs in range, its enums known, and pointer
+ * fields point inside the input.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+#include "ipc.h"
+#include "ipcmsg.h"
+
+static const uint8_t	*lo, *hi;	/* the payload's bounds */
+
+static void
+check_str(const char *s, size_t size)
+{
+	const char	*end = memchr(s, '\0', size);
+
+	FUZZ_CHECK(end != NULL);
+	for (; s < end; s++)
+		FUZZ_CHECK(*s >= 0x20 && *s <= 0x7e);
+}
+
+static void
+check_ref(const uint8_t *p, size_t len)
+{
+	if (len > 0)
+		FUZZ_CHECK(p >= lo && p + len <= hi);
+}
+
+static void
+check_id(uint64_t id)
+{
+	FUZZ_CHECK(id >= 1 && id <= INT64_MAX);
+}
+
+static void
+check_inputs(const struct hs_inputs *in)
+{
+	FUZZ_CHECK(in->purpose > PURPOSE_ENROL && in->purpose < PURPOSE_MAX);
+	check_id(in->id);
+}
+
+#define STR(f)	check_str((f), sizeof(f))
+
+/* Decode as NAME; if accepted, run CHECKS on m, then encode it again. */
+#define CASE(type, name, checks) case type: {				\
+	struct ipc_##name m;						\
+									\
+	memset(&m, 0xa5, sizeof(m));					\
+	why = NULL;							\
+	rc = ipcmsg_decode_##name(p, len, &m, &why);			\
+	FUZZ_CHECK(rc == 0 || rc == -1);				\
+	if (rc == -1) {							\
+		FUZZ_CHECK(why != NULL && why[0] != '\0');		\
+		break;							\
+	}								\
+	checks;								\
+	FUZZ_CHECK(ipcmsg_encode_##name(&out, &m) == 0);		\
+	FUZZ_CHECK(out.len == len && memcmp(out.data, p, len) == 0);	\
+	break;								\
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf	 out;
+	const char	*why;
+	uint8_t		*p;
+	size_t		 len;
+	int		 rc = -1;
+
+	if (size == 0 || size - 1 > IPC_PAYLOAD_MAX)
+		return 0;
+	len = size - 1;
+	FUZZ_CHECK((p = malloc(len ? len : 1)) != NULL);
+	memcpy(p, data + 1, len);
+	lo = p;
+	hi = p + len;
+	buf_init(&out, IPC_PAYLOAD_MAX);
+	switch (data[0] % IPC_TYPE_MAX) {
+	CASE(IPC_LOG_EVENT, log_event,
+	    STR(m.kind); STR(m.peer); STR(m.detail);
+	    FUZZ_CHECK(m.kind[0] != '\0'))
+	CASE(IPC_ENROL_REQUEST, enrol_request,
+	    STR(m.source);
+	    FUZZ_CHECK(proto_fingerprint_valid(m.fingerprint));
+	    FUZZ_CHECK(m.frame_len <= WIRE_PAYLOAD_MAX);
+	    check_ref(m.frame, m.frame_len))
+	CASE(IPC_ENROL_REPLY, enrol_reply,
+	    STR(m.error);
+	    FUZZ_CHECK(m.ok <= 1);
+	    if (m.ok) {
+		check_id(m.id);
+		FUZZ_CHECK(m.status >= ENROLMENT_PENDING &&
+		    m.status < ENROLMENT_MAX);
+		FUZZ_CHECK(m.error[0] == '\0');
+	    } else
+		FUZZ_CHECK(m.error[0] != '\0' && m.id == 0))
+	CASE(IPC_ENROL_OFFER, enrol_offer,
+	    STR(m.address);
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535))
+	CASE(IPC_ENROL_OFFER_DONE, enrol_offer_done,
+	    STR(m.error);
+	    FUZZ_CHECK(m.ok <= 1);
+	    if (m.ok)
+		check_id(m.tentacle);
+	    FUZZ_CHECK(m.http_status >= 100 && m.http_status <= 599))
+	CASE(IPC_PROOF_CHECK, proof_check,
+	    check_inputs(&m.in);
+	    FUZZ_CHECK(proto_fingerprint_valid(m.fingerprint)))
+	CASE(IPC_PROOF_VERDICT, proof_verdict,
+	    FUZZ_CHECK(m.verdict < VERDICT_MAX);
+	    FUZZ_CHECK(strcmp(ipcmsg_verdict_str(m.verdict),
+		"unknown verdict") != 0))
+	CASE(IPC_PROOF_MAKE, proof_make,
+	    FUZZ_CHECK(m.ticket != 0);
+	    check_inputs(&m.in);
+	    FUZZ_CHECK(proto_fingerprint_valid(m.fingerprint)))
+	CASE(IPC_PROOF_MADE, proof_made,
+	    FUZZ_CHECK(m.verdict < VERDICT_MAX))
+	case IPC_KEEPALIVE:
+	CASE(IPC_RUN_ORDER, run_order,
+	    STR(m.address); STR(m.script); STR(m.script_sha256);
+	    check_id(m.tentacle);
+	    FUZZ_CHECK(m.ticket != 0 && m.job <= INT64_MAX);
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+	    FUZZ_CHECK(proto_fingerprint_valid(m.fingerprint));
+	    FUZZ_CHECK(m.job == 0 ? m.script[0] == '\0' :
+		proto_script_name_valid(m.script)))
+	CASE(IPC_JOB_STATE, job_state,
+	    STR(m.message);
+	    check_id(m.job);
+	    FUZZ_CHECK(ipcmsg_job_state_str(m.state) != NULL))
+	CASE(IPC_RESULT_STORE, result_store,
+	    check_id(m.tentacle);
+	    FUZZ_CHECK(m.frame_len <= WIRE_PAYLOAD_MAX);
+	    check_ref(m.frame, m.frame_len))
+	CASE(IPC_RESULT_STORED, result_stored,
+	    STR(m.error);
+	    FUZZ_CHECK(m.status < STORED_MAX && m.job <= INT64_MAX);
+	    if (m.status == STORED_OK)
+		check_id(m.job))
+	CASE(IPC_TENTACLE_SEEN, tentacle_seen,
+	    check_id(m.tentacle);
+	    check_ref(m.inventory, m.inventory_len))
+	CASE(IPC_TENTACLE_MISSED, tentacle_missed,
+	    STR(m.reason);
+	    check_id(m.tentacle))
+	default:
+		break;
+	}
+	buf_free(&out);
+	free(p);
+	return 0;
+}
