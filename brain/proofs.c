@@ -63,6 +63,8 @@ proofs_ticket(const struct db_order *o, uint8_t purpose)
 	t->job = (uint64_t)o->job;
 	t->purpose = purpose;
 	strlcpy(t->script, o->script, sizeof(t->script));
+	log_debug("ticket %llu: %s of tentacle %lld", (unsigned long long)n,
+	    proto_purpose_str(purpose), (long long)o->tentacle);
 	return n;
 }
 

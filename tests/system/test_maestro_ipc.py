@@ -19,7 +19,10 @@ import octotest
 # common/ipc.h
 IPC_AUTH_LOGIN, IPC_API_CALL, IPC_API_REPLY, IPC_CONFIG_RELOAD, \
     IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_REPLY, IPC_ENROL_OFFER, \
-    IPC_ENROL_OFFER_DONE, IPC_TENTACLE_LOOKUP, IPC_TENTACLE_KEY = range(1, 12)
+    IPC_ENROL_OFFER_DONE, IPC_PROOF_CHECK, IPC_PROOF_VERDICT, \
+    IPC_PROOF_MAKE, IPC_PROOF_MADE = range(1, 14)
+PURPOSE_POLL, PURPOSE_PING, PURPOSE_ORDER, PURPOSE_RESULT = 2, 3, 4, 5
+FPR = "ab" * 32
 IPC_PAYLOAD_MAX = 4 * 1024 * 1024
 
 SYS_pidfd_getfd = 438       # x86_64 and aarch64 alike (asm-generic)
@@ -33,6 +36,27 @@ def ipc_header(msg_type, length, msg_id=0):
 def pack_str(s):
     b = s.encode() if isinstance(s, str) else s
     return struct.pack(">I", len(b)) + b
+
+
+def pack_fixed(n=32):
+    return struct.pack(">I", n) + os.urandom(n)
+
+
+def proof_check(purpose, ident=1):
+    """IPC_PROOF_CHECK's payload (brain/ipcmsg.h): the inputs, a proof,
+    a certificate fingerprint."""
+    return (bytes([purpose]) + struct.pack(">Q", ident) + pack_fixed() +
+            pack_fixed() + pack_fixed() + pack_fixed() + pack_str(FPR))
+
+
+def proof_make(ticket, purpose, ident=1):
+    return (struct.pack(">Q", ticket) + bytes([purpose]) +
+            struct.pack(">Q", ident) + pack_fixed() + pack_fixed() +
+            pack_fixed() + pack_str(FPR))
+
+
+def with_header(msg_type, payload):
+    return ipc_header(msg_type, len(payload), 1) + payload
 
 
 def unix_socket_fds(pid):
@@ -90,8 +114,19 @@ FORGERIES = {
     "registerer-asks-login": ("registerer", ipc_header(IPC_AUTH_LOGIN, 0)),
     "commander-calls-api": ("commander", ipc_header(IPC_API_CALL, 0)),
     "commander-enrols": ("commander", ipc_header(IPC_ENROL_REQUEST, 0)),
-    "webserv-looks-up-keys": ("webserv", ipc_header(IPC_TENTACLE_LOOKUP, 8) +
-                              struct.pack(">Q", 1)),
+    # proofs beyond the child's role (brain/proofs.c)
+    "webserv-asks-a-proof-check": ("webserv", with_header(
+        IPC_PROOF_CHECK, proof_check(PURPOSE_RESULT))),
+    "registerer-asks-a-proof": ("registerer", with_header(
+        IPC_PROOF_MAKE, proof_make(1, PURPOSE_ORDER))),
+    "registerer-checks-a-result-proof": ("registerer", with_header(
+        IPC_PROOF_CHECK, proof_check(PURPOSE_RESULT))),
+    "commander-checks-a-poll-proof": ("commander", with_header(
+        IPC_PROOF_CHECK, proof_check(PURPOSE_POLL))),
+    "commander-ticket-never-issued": ("commander", with_header(
+        IPC_PROOF_MAKE, proof_make(1 << 40, PURPOSE_ORDER))),
+    "commander-sends-a-verdict": ("commander", with_header(
+        IPC_PROOF_VERDICT, b"\0\1" + pack_fixed())),
     # a type nobody knows
     "unknown-type": ("registerer", ipc_header(77, 0)),
     "type-zero": ("commander", ipc_header(0, 0)),
