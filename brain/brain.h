@@ -109,36 +109,10 @@ enum api_op {
  * Reply: IPC_API_REPLY with the session key in the cookie field. */
 
 /*
- * Enrolment between registerer and maestro (id = the registerer's
- * connection number):
- *   IPC_ENROL_REQUEST  u32 offer (0: the tentacle came to 6000), str TCP
- *                      source, str TLS peer fingerprint, bytes the
- *                      ENROL_REQUEST frame's payload (decoded again by the
- *                      maestro with proto_decode_enrol_request)
- *   IPC_ENROL_REPLY    u8 ok, str error, u8 status, u64 id, bytes key
- * Enrolment by address (id = the maestro's offer number):
- *   IPC_ENROL_OFFER       str address, u32 port
- *   IPC_ENROL_OFFER_DONE  u8 ok, u64 tentacle id, u32 http status, str error
- * Handshake key lookup (registerer, commander; id = connection number):
- *   IPC_TENTACLE_LOOKUP   u64 tentacle id
- *   IPC_TENTACLE_KEY      u8 found, bytes key, str fingerprint, u8 enrolment
- * Runs (maestro <-> commander):
- *   IPC_RUN_ORDER      u64 job, u64 tentacle, str address, u32 port,
- *                      str fingerprint, bytes key, str script
- *   IPC_JOB_STATE      u64 job, str state (running|failed|unreachable),
- *                      str message
- *   IPC_RESULT_STORE   (id = connection) u64 tentacle, bytes the RESULT
- *                      frame's payload (decoded again by the maestro)
- *   IPC_RESULT_STORED  (id = connection) u8 status, u64 job, str error;
- *                      status 0 stored (committed), 1 not stored, try
- *                      again later (database error), 2 refused for good
- *                      (malformed, or a job this tentacle was never
- *                      given: error says why)
- * Keepalive (maestro <-> commander):
- *   IPC_KEEPALIVE        as IPC_RUN_ORDER with job 0 and script ""
- *   IPC_TENTACLE_SEEN    u64 tentacle, bytes the INVENTORY frame's payload
- *                        (empty: it answered without one)
- *   IPC_TENTACLE_MISSED  u64 tentacle, str reason
+ * The messages between the maestro and the registerer and commander
+ * (enrolment, offers, handshake proofs, runs, results, keepalives): one
+ * struct, encoder and pure decoder each in brain/ipcmsg.h. None carries a
+ * tentacle's key.
  */
 
 #endif
