@@ -75,9 +75,12 @@ dispatch_queued(int64_t run)
 }
 
 void
-run_create(struct child *c, uint32_t reqid, const struct api_args *a,
-    const char *user, const char *client)
+api_run_create(const struct api_req *r)
 {
+	struct child		*c = r->c;
+	const struct api_args	*a = r->a;
+	const char		*user = r->s->user, *client = r->client;
+	uint32_t		 reqid = r->id;
 	int64_t			*ids = NULL, run, job;
 	size_t			 n, i;
 	struct db_tentacle	 t;
@@ -156,6 +159,21 @@ dberr:
 	db_rollback(m.db);
 	free(ids);
 	reply_error(reqid, c->generation, 500, "database error");
+}
+
+/* ?tentacle=ID: the runs that include that tentacle; 0: every run. */
+void
+api_runs(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "runs", db_run_list(m.db,
+	    api_id(r->a))), "runs");
+}
+
+void
+api_run(const struct api_req *r)
+{
+	api_reply_or_error(r, db_run_json(m.db, api_id(r->a),
+	    r->a->with_output), NULL);
 }
 
 void
