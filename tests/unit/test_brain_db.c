@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "views.h"
 
 static char	dir[64], path[128];
 
@@ -230,7 +231,7 @@ test_result_path(void **state)
 static void
 assert_job_state(struct db *db, int64_t run, size_t i, const char *want)
 {
-	json_t	*j = db_run_json(db, run, 0);
+	json_t	*j = view_run(db, run, 0);
 
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
@@ -242,6 +243,46 @@ static void
 count_order(const struct db_order *o, void *arg)
 {
 	(*(int *)arg)++;
+}
+
+/* The run of test_job_lifecycle in the API's views: j1 timed out, j2 ran
+ * (exit 0) and printed a byte that is not UTF-8. */
+static void
+assert_run_summary(struct db *db, int64_t run)
+{
+	json_t		*j = view_run(db, run, 1), *sum, *res;
+	json_int_t	 id;
+
+	assert_non_null(j);
+	sum = json_object_get(j, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "jobs")), 2);
+	assert_int_equal(json_integer_value(json_object_get(sum, "finished")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "compliant")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sum, "errors")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    sum, "states"), "timeout")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    sum, "states"), "queued")), 0);
+	id = json_integer_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(j, "jobs"), 1), "result"), "id"));
+	json_decref(j);
+
+	res = view_result(db, id);
+	assert_non_null(res);
+	assert_string_equal(json_string_value(json_object_get(res, "output")),
+	    "ok \xef\xbf\xbd\n");
+	assert_string_equal(json_string_value(json_object_get(res,
+	    "outcome")), "ran");
+	assert_int_equal(json_integer_value(json_object_get(res,
+	    "exit_status")), 0);
+	assert_true(json_is_null(json_object_get(res, "signal")));
+	json_decref(res);
+	assert_null(view_result(db, id + 100));
+	assert_null(view_run(db, run + 100, 0));
+	assert_null(view_tentacle(db, 0));
 }
 
 /* Every UPDATE of a job's state follows jobstate.c's table. */
@@ -310,11 +351,14 @@ test_job_lifecycle(void **state)
 	assert_int_equal(stored, 0);
 	assert_job_state(db, run, 0, "timeout");
 	r.job = (uint64_t)j2;
+	r.output = (const uint8_t *)"ok \xff\n";
+	r.output_len = 5;
 	assert_int_equal(db_result_store(db, j2, &r, &stored), 0);
 	assert_job_state(db, run, 1, "done");
 	assert_int_equal(db_job_set_state(db, j2, JOB_FAILED, "late"),
 	    DB_NOTFOUND);
 	assert_job_state(db, run, 1, "done");
+	assert_run_summary(db, run);
 	db_close(db);
 }
 
