@@ -4,7 +4,7 @@
  * calls what the maestro calls on bytes from a possibly compromised
  * child). Layout:
  *	str session, u8 background, str csrf, str client address, u32 op,
- *	then the op's arguments (see enum api_op in brain.h).
+ *	then the op's arguments (their shape: apiops.h).
  */
 #ifndef OCTO_APICALL_H
 #define OCTO_APICALL_H

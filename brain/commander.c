@@ -66,7 +66,7 @@ tentacle_seen(struct order *o, const void *inventory, size_t len)
 }
 
 static void
-job_state(struct order *o, enum job_state_code state, const char *message)
+job_state(struct order *o, enum job_state state, const char *message)
 {
 	struct ipc_job_state		js;
 	struct ipc_tentacle_missed	tm;

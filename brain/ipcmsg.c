@@ -561,7 +561,8 @@ job_state_valid(const struct ipc_job_state *m, const char **why)
 {
 	if (!id_valid(m->job))
 		*why = "bad job ID";
-	else if (m->state == 0 || m->state >= JOB_STATE_MAX)
+	else if (m->state != JOB_RUNNING && m->state != JOB_FAILED &&
+	    m->state != JOB_UNREACHABLE)
 		*why = "bad job state";
 	else if (!printable(m->message))
 		*why = "bad message";
@@ -765,16 +766,5 @@ ipcmsg_verdict_str(uint8_t v)
 	case VERDICT_REFUSED:	return "not a connection the maestro ordered";
 	case VERDICT_ERROR:	return "internal error";
 	default:		return "unknown verdict";
-	}
-}
-
-const char *
-ipcmsg_job_state_str(uint8_t s)
-{
-	switch (s) {
-	case JOB_RUNNING:	return "running";
-	case JOB_FAILED:	return "failed";
-	case JOB_UNREACHABLE:	return "unreachable";
-	default:		return NULL;
 	}
 }

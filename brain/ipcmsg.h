@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "handshake.h"
+#include "jobstate.h"
 #include "limits.h"
 #include "net.h"
 #include "proto.h"
@@ -144,17 +145,12 @@ struct ipc_run_order {
 	char		script_sha256[OCTO_FPR_HEX_LEN + 1];	/* "" = any */
 };
 
-/* IPC_JOB_STATE (commander): how sending a job went. */
-enum job_state_code {
-	JOB_RUNNING = 1,	/* the tentacle acknowledged it */
-	JOB_FAILED,		/* it refused it (message says why) */
-	JOB_UNREACHABLE,	/* no authenticated answer */
-	JOB_STATE_MAX
-};
-
+/* IPC_JOB_STATE (commander): how sending a job went: JOB_RUNNING (the
+ * tentacle acknowledged it), JOB_FAILED (it refused it: message says
+ * why) or JOB_UNREACHABLE (no authenticated answer); jobstate.h. */
 struct ipc_job_state {
 	uint64_t	job;
-	uint8_t		state;		/* enum job_state_code */
+	uint8_t		state;		/* enum job_state */
 	char		message[IPCMSG_ERROR_MAX];
 };
 
@@ -230,6 +226,5 @@ IPCMSG_CODEC(tentacle_missed)
 void	ipcmsg_text(char *dst, size_t dstsz, const char *src);
 
 const char *ipcmsg_verdict_str(uint8_t);
-const char *ipcmsg_job_state_str(uint8_t);	/* as the database says it */
 
 #endif

@@ -206,3 +206,18 @@ results_stop(void)
 	event_free(results_ev);
 	results_ev = NULL;
 }
+
+/* ---- the API's reads of results -------------------------------------- */
+
+void
+api_tentacle_results(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "results",
+	    view_tentacle_results(m.db, api_id(r->a))), "results");
+}
+
+void
+api_result(const struct api_req *r)
+{
+	api_reply_or_error(r, view_result(m.db, api_id(r->a)), NULL);
+}

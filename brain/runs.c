@@ -76,9 +76,12 @@ dispatch_queued(int64_t run)
 }
 
 void
-run_create(struct child *c, uint32_t reqid, const struct api_args *a,
-    const char *user, const char *client)
+api_run_create(const struct api_req *r)
 {
+	struct child		*c = r->c;
+	const struct api_args	*a = r->a;
+	const char		*user = r->s->user, *client = r->client;
+	uint32_t		 reqid = r->id;
 	int64_t			*ids = NULL, run, job;
 	size_t			 n, i;
 	struct db_tentacle	 t;
@@ -159,19 +162,43 @@ dberr:
 	reply_error(reqid, c->generation, 500, "database error");
 }
 
+/* ?tentacle=ID: the runs that include that tentacle; 0: every run. */
+void
+api_runs(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "runs", view_runs(m.db,
+	    api_id(r->a))), "runs");
+}
+
+void
+api_run(const struct api_req *r)
+{
+	api_reply_or_error(r, view_run(m.db, api_id(r->a),
+	    r->a->with_output), NULL);
+}
+
+/* What the commander may say of a job: the tentacle took the order,
+ * refused it, or could not be reached. */
+static int
+job_state_reportable(enum job_state s)
+{
+	return s == JOB_RUNNING || s == JOB_FAILED || s == JOB_UNREACHABLE;
+}
+
 void
 handle_job_state(struct child *c, const struct ipc_msg *msg)
 {
 	struct ipc_job_state	 js;
-	const char		*why, *state;
+	const char		*why;
+	enum job_state		 state;
 
 	if (ipcmsg_decode_job_state(msg->payload, msg->hdr.len, &js,
-	    &why) == -1) {
+	    &why) == -1 || !job_state_reportable((state = js.state))) {
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
-	state = ipcmsg_job_state_str(js.state);
 	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) == 0)
 		log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
-		    state, js.message[0] ? ": " : "", js.message);
+		    job_state_name(state), js.message[0] ? ": " : "",
+		    js.message);
 }

@@ -153,7 +153,7 @@ S(ipc_run_order, b_order7) m->job = (uint64_t)INT64_MAX + 1; E
 
 S(ipc_job_state, s_jstate) m->job = 12; m->state = JOB_FAILED;
 	strcpy(m->message, "refused: unknown script"); E
-S(ipc_job_state, b_jstate1) m->state = 0; E
+S(ipc_job_state, b_jstate1) m->state = JOB_DONE; E	/* the result's */
 S(ipc_job_state, b_jstate2) m->state = JOB_STATE_MAX; E
 S(ipc_job_state, b_jstate3) m->job = 0; E
 S(ipc_job_state, b_jstate4) m->message[2] = '\r'; E
