@@ -12,14 +12,7 @@
 #include "ipcmsg.h"
 #include "pack.h"
 
-static int
-printable(const char *s)
-{
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			return 0;
-	return 1;
-}
+#define printable(s)	proto_printable(s)
 
 void
 ipcmsg_text(char *dst, size_t dstsz, const char *src)

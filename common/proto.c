@@ -86,14 +86,16 @@ proto_script_name_valid(const char *s)
 }
 
 /* Printable ASCII only: these strings end up in logs and the page. */
-static int
-printable(const char *s)
+int
+proto_printable(const char *s)
 {
 	for (; *s; s++)
 		if (*s < 0x20 || *s > 0x7e)
 			return 0;
 	return 1;
 }
+
+#define printable(s)	proto_printable(s)
 
 static int
 check_type(const struct wire_frame *f, uint8_t type, const char **why)

@@ -242,6 +242,7 @@ int	proto_decode_error(const struct wire_frame *, char *reason,
 int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
 int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
 int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
+int	proto_printable(const char *);		/* ASCII 0x20..0x7e only */
 
 /*
  * End-to-end MACs, HMAC-SHA256 with the tentacle's key over a label and

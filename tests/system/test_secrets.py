@@ -29,7 +29,7 @@ import pytest
 
 import octotest
 from octotest import wait_for
-from test_enrolment import (brain_fpr, enrol_self, make_token,  # noqa: F401
+from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin, tentacles)
 from test_maestro_ipc import restarted, steal_channel
 from test_runs import run_and_wait
@@ -91,6 +91,19 @@ def enrolled(brain, new_tentacle, client, address, scripts=None):
     for name, body in (scripts or {}).items():
         add_script(t, name, body)
     st = enrol_self(t, brain, make_token(client)["token"])
+    return t, int(st["id"]), bytes.fromhex(st["key"])
+
+
+def enrolled_by_address(brain, new_tentacle, client, address):
+    """A tentacle the brain enrols on its register port (7000)."""
+    t = new_tentacle(address, brain)
+    t.start(wait=False)
+    t.wait_log(r"register: listening on")
+    r = client.post("/api/tentacles", {"address": address,
+                                       "port": t.register_port})
+    assert r.status == 201, r
+    t.wait_log(r"command worker: listening on")
+    st = t.state()
     return t, int(st["id"]), bytes.fromhex(st["key"])
 
 
@@ -372,15 +385,8 @@ def test_no_key_in_the_ipc(brain, new_tentacle, tmp_path):
         # An enrolment by token (6000), and one by address (7000).
         t1, tid1, key1 = enrolled(brain, new_tentacle, c, "127.0.0.2",
                                   {"marker": "echo marker-7c1f3a"})
-        t2 = new_tentacle("127.0.0.3", brain)
-        t2.start(wait=False)
-        t2.wait_log(r"register: listening on")
-        r = c.post("/api/tentacles", {"address": "127.0.0.3",
-                                      "port": t2.register_port})
-        assert r.status == 201, r
-        t2.wait_log(r"command worker: listening on")
-        st2 = t2.state()
-        tid2, key2 = int(st2["id"]), bytes.fromhex(st2["key"])
+        t2, tid2, key2 = enrolled_by_address(brain, new_tentacle, c,
+                                             "127.0.0.3")
         # A run and its result; keepalives of both.
         (job,) = run_and_wait(c, "marker", [tid1])["jobs"]
         assert job["state"] == "done", job
@@ -437,15 +443,7 @@ def test_no_key_in_a_childs_memory(brain, new_tentacle):
     c = brain.login()
     t1, tid1, key1 = enrolled(brain, new_tentacle, c, "127.0.0.2",
                               {"hello": "echo hi"})
-    t2 = new_tentacle("127.0.0.3", brain)
-    t2.start(wait=False)
-    t2.wait_log(r"register: listening on")
-    r = c.post("/api/tentacles", {"address": "127.0.0.3",
-                                  "port": t2.register_port})
-    assert r.status == 201, r
-    t2.wait_log(r"command worker: listening on")
-    st2 = t2.state()
-    tid2, key2 = int(st2["id"]), bytes.fromhex(st2["key"])
+    t2, tid2, key2 = enrolled_by_address(brain, new_tentacle, c, "127.0.0.3")
     for _ in range(3):
         (job,) = run_and_wait(c, "hello", [tid1])["jobs"]
         assert job["state"] == "done", job
