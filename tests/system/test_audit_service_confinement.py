@@ -14,14 +14,16 @@ from auditpack import fx  # noqa: F401
 pytestmark = auditpack.SKIP_IN_ASAN
 SCRIPT = "service-confinement"
 OPTIONS = ("confine.nonewprivileges", "confine.protectsystem",
-           "confine.privatetmp", "confine.protecthome")
+           "confine.privatetmp", "confine.protecthome", "confine.user",
+           "confine.syscallfilter")
 
 test_this_machine = auditcases.host_test(SCRIPT)
 
 HEAD = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
         "retrnsmt   uid  timeout inode\n")
 HARDENED = ("[Service]\nNoNewPrivileges=yes\nProtectSystem=strict\n"
-            "PrivateTmp=yes\nProtectHome=read-only\n")
+            "PrivateTmp=yes\nProtectHome=read-only\nUser=www-data\n"
+            "SystemCallFilter=@system-service\n")
 
 
 def line(n, local, state, inode):
@@ -65,7 +67,7 @@ def test_hardened(fx):
             "[Service]\nExecStart=/usr/sbin/nginx\n")
     fx.file("etc/systemd/system/nginx.service.d/hardening.conf", HARDENED)
     fx.file("lib/systemd/system/chrony.service",
-            "[Service]\nDynamicUser=yes\n")
+            "[Service]\nDynamicUser=yes\nSystemCallFilter=~@mount\n")
     fx.file("lib/systemd/system/ssh.service", "[Service]\nExecStart=sshd\n")
     r = auditcases.run(SCRIPT, fx)
     assert r.rc == 0, r
@@ -92,7 +94,8 @@ def test_not_confined(fx):
             "[Service]\nPrivateTmp=no\n")
     fx.file("lib/systemd/system/getty-like@.service",
             "[Service]\nNoNewPrivileges=yes\nProtectSystem=full\n"
-            "PrivateTmp=yes\nProtectHome=yes\n")
+            "PrivateTmp=yes\nProtectHome=yes\nCapabilityBoundingSet=\n"
+            "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n")
     fx.stub("systemd-analyze", "cat <<'EOF'\n"
             "UNIT                 EXPOSURE PREDICATE HAPPY\n"
             "apache2.service           9.2 UNSAFE    :-{\n"
@@ -106,6 +109,10 @@ def test_not_confined(fx):
     r.expect("confine.protectsystem", "FAIL", "apache2.service .yes.")
     r.expect("confine.privatetmp", "FAIL", "apache2.service")
     r.expect("confine.protecthome", "FAIL", "apache2.service")
+    # WARN: not a finding by itself
+    r.expect("confine.user", "WARN", "^1 .*: apache2.service ")
+    r.expect("confine.syscallfilter", "WARN",
+             "^2 .*: apache2.service, getty-like@tty9.service ")
     r.expect("confine.exposure", "INFO", "apache2.service 9.2 UNSAFE$")
 
 
