@@ -52,6 +52,7 @@ def test_compliant(fx):
         r.expect(c, "OK")
     r.expect("perms.passwd.mode", "OK", "/etc/passwd 644 root:root, "
              "/etc/passwd- 644")
+    r.expect("perms.scope", "INFO", "^searched: the fixture root$")
     # as nobody: modes are read with stat, the tree is readable
     r = auditcases.run(SCRIPT, fx, as_nobody=True)
     r.expect("perms.shadow.mode", "OK", rc=0)
@@ -83,12 +84,21 @@ def test_findings(fx):
 
 
 def test_lists_are_capped(fx):
+    # long names too: every line stays within the runner's 500 characters
     accounts(fx)
+    deep = "srv/" + "d" * 120 + "/" + "e" * 120
     for n in range(12):
-        fx.file("srv/f%02d" % n, "", 0o646)
+        fx.file("%s/f%02d" % (deep, n), "", 0o646)
+        os.chown(fx.file("%s/u%02d" % (deep, n), ""), UNUSED_ID, UNUSED_ID)
+        fx.dir("%s/w%02d" % (deep, n), 0o777)
+    for n in range(12):
+        fx.file("etc/sudoers.d/%s%02d" % ("s" * 80, n), "", 0o640)
     r = auditcases.run(SCRIPT, fx)
     r.expect("perms.world-writable.files", "FAIL", "^12 regular files.* "
-             "and 7 more", rc=1)
+             "and 8 more", rc=1)
+    r.expect("perms.unowned", "FAIL", "^12 files.*\\.\\.\\.e+/u03 .*and 8 more")
+    r.expect("perms.world-writable.dirs", "FAIL", "^12 ")
+    r.expect("perms.sudoers.mode", "FAIL", r"\.\.\.s+03 mode 640 and 8 more")
 
 
 def test_not_applicable(fx):
@@ -107,5 +117,7 @@ def test_unreadable_directory_as_nobody(fx):
     r = auditcases.run(SCRIPT, fx, as_nobody=True)
     r.expect("perms.world-writable.files", "OK",
              "1 directories not readable .needs root.", rc=0)
+    r.expect("perms.scope", "INFO", "1 directories not readable .needs "
+             "root.$")
     auditcases.run(SCRIPT, fx).expect("perms.world-writable.files", "FAIL",
                                       "/root/secret", rc=1)
