@@ -96,11 +96,13 @@ def test_not_confined(fx):
             "[Service]\nNoNewPrivileges=yes\nProtectSystem=full\n"
             "PrivateTmp=yes\nProtectHome=yes\nCapabilityBoundingSet=\n"
             "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n")
-    fx.stub("systemd-analyze", "cat <<'EOF'\n"
-            "UNIT                 EXPOSURE PREDICATE HAPPY\n"
-            "apache2.service           9.2 UNSAFE    :-{\n"
-            "cron.service              9.6 UNSAFE    :-{\n"
-            "EOF\n", where="usr/bin")
+    # the detail of each unit named, as systemd 252 prints it
+    fx.stub("systemd-analyze", '[ "$1 $2" = "security --no-pager" ] || '
+            "exit 1\nshift 2\nfor u; do cat <<EOF\n"
+            "  NAME   DESCRIPTION   EXPOSURE\n"
+            "x PrivateNetwork=   Service has access to the host's network  0.5\n"
+            "\n-> Overall exposure level for $u: 9.2 UNSAFE :-{\n"
+            "EOF\ndone\n", where="usr/bin")
     r = auditcases.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("confine.units", "INFO", "apache2.service, "
@@ -113,7 +115,8 @@ def test_not_confined(fx):
     r.expect("confine.user", "WARN", "^1 .*: apache2.service ")
     r.expect("confine.syscallfilter", "WARN",
              "^2 .*: apache2.service, getty-like@tty9.service ")
-    r.expect("confine.exposure", "INFO", "apache2.service 9.2 UNSAFE$")
+    r.expect("confine.exposure", "INFO", "apache2.service 9.2 UNSAFE, "
+             "getty-like@tty9.service 9.2 UNSAFE$")
 
 
 def test_nothing_exposed(fx):
