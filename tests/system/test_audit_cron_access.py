@@ -46,7 +46,8 @@ def test_debian_defaults(fx):
     fx.file("etc/at.deny", "nobody\n", 0o640)
     r = auditcases.run(SCRIPT, fx)
     assert r.rc == 1, r
-    r.expect("cron.allow", "FAIL", "neither /etc/cron.allow nor")
+    r.expect("cron.allow", "FAIL", "neither /etc/cron.allow nor "
+             "/etc/cron.deny: every user may use crontab")
     r.expect("cron.crontab.mode", "FAIL", "mode 644")
     r.expect("cron.dirs.mode", "FAIL", "/etc/cron.daily mode 755")
     r.expect("cron.at.allow", "FAIL", "only /etc/at.deny")
@@ -57,6 +58,16 @@ def test_allow_file_too_open(fx):
     fx.file("etc/cron.allow", "root\n", 0o666)
     auditcases.run(SCRIPT, fx).expect("cron.allow", "FAIL", "mode 666",
                                       rc=1)
+
+
+@pytest.mark.skipif(not auditpack.IS_ROOT,
+                    reason="the fixture files must be root's")
+def test_at_without_lists_is_root_only(fx):
+    cron(fx)
+    fx.file("etc/cron.allow", "root\n", 0o640)
+    fx.stub("at", "exit 0\n", where="usr/bin")
+    auditcases.run(SCRIPT, fx).expect("cron.at.allow", "OK",
+                                      "only root may use at", rc=0)
 
 
 def test_not_installed(fx):
