@@ -2,15 +2,20 @@
  * Login rate limit and KDF worker threads for the maestro.
  *
  * The rate limit is checked before any password is hashed, per client
- * address, in a fixed-size table: a flood from many addresses recycles the
- * oldest entries instead of growing memory.
+ * address (an IPv6 client by its /64: one host holds a whole /64), and per
+ * user name, in fixed-size tables: a flood from many addresses recycles the
+ * oldest entries instead of growing memory. Logins may hold at most half of
+ * the KDF queue, so that a flood from many addresses never keeps a
+ * logged-in user from changing a password.
  *
  * PBKDF2 with a high count costs a few hundred milliseconds: it runs on
  * KDF_THREADS threads; results come back through a pipe that the event
  * loop watches, so every database access stays on the maestro's thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,31 +28,61 @@
 
 #define RATE_TABLE_SIZE	4096	/* distinct addresses remembered */
 #define KDF_THREADS	2	/* one per core of a small admin server */
-#define KDF_QUEUE_MAX	64	/* beyond this, logins get 503 at once */
+#define KDF_QUEUE_MAX	64	/* beyond this, requests get 503 at once */
+#define KDF_LOGINS_MAX	(KDF_QUEUE_MAX / 2)	/* the rest for users
+						   changing passwords */
 
 struct rate_entry {
-	char	addr[OCTO_ADDR_MAX];
+	char	key[OCTO_ADDR_MAX + 4];	/* address (with "/64") or user name */
 	time_t	window_start;
 	long	count;
 };
 
-static struct rate_entry rate_table[RATE_TABLE_SIZE];
+/* Apart, so that a flood of addresses cannot evict the users' entries. */
+static struct rate_entry rate_by_addr[RATE_TABLE_SIZE];
+static struct rate_entry rate_by_user[RATE_TABLE_SIZE];
 
-long
-ratelimit_check(const char *addr, time_t now, long attempts, long window)
+void
+ratelimit_addr_key(const char *addr, char *out, size_t outlen)
 {
-	struct rate_entry	*e, *oldest = &rate_table[0];
+	struct in6_addr	a6;
+	char		buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, addr, &a6) != 1) {
+		strlcpy(out, addr, outlen);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		if (inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf)))
+			strlcpy(out, buf, outlen);
+		else
+			strlcpy(out, addr, outlen);
+		return;
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf)) == NULL) {
+		strlcpy(out, addr, outlen);
+		return;
+	}
+	snprintf(out, outlen, "%s/64", buf);
+}
+
+static long
+rate_count(struct rate_entry *table, const char *key, time_t now,
+    long attempts, long window)
+{
+	struct rate_entry	*e, *oldest = &table[0];
 	size_t			 i;
 
 	for (i = 0; i < RATE_TABLE_SIZE; i++) {
-		e = &rate_table[i];
-		if (strcmp(e->addr, addr) == 0)
+		e = &table[i];
+		if (strcmp(e->key, key) == 0)
 			goto found;
 		if (e->window_start < oldest->window_start)
 			oldest = e;
 	}
 	e = oldest;
-	strlcpy(e->addr, addr, sizeof(e->addr));
+	strlcpy(e->key, key, sizeof(e->key));
 	e->window_start = now;
 	e->count = 0;
 found:
@@ -62,10 +97,27 @@ found:
 	return 0;
 }
 
+long
+ratelimit_check(const char *addr, time_t now, long attempts, long window)
+{
+	char	key[OCTO_ADDR_MAX + 4];
+
+	ratelimit_addr_key(addr, key, sizeof(key));
+	return rate_count(rate_by_addr, key, now, attempts, window);
+}
+
+long
+ratelimit_user_check(const char *user, time_t now, long attempts,
+    long window)
+{
+	return rate_count(rate_by_user, user, now, attempts, window);
+}
+
 static pthread_mutex_t	 kdf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 kdf_cond = PTHREAD_COND_INITIALIZER;
 static struct kdf_job	*kdf_head, *kdf_tail;
 static int		 kdf_queued;
+static int		 kdf_logins;	/* of kdf_queued, logins */
 static int		 kdf_stopping;
 static pthread_t	 kdf_threads[KDF_THREADS];
 static int		 kdf_nthreads;
@@ -119,6 +171,8 @@ kdf_readable(evutil_socket_t fd, short events, void *arg)
 	while ((n = read(fd, &job, sizeof(job))) == sizeof(job)) {
 		pthread_mutex_lock(&kdf_lock);
 		kdf_queued--;
+		if (job->login)
+			kdf_logins--;
 		pthread_mutex_unlock(&kdf_lock);
 		if (job->done != NULL)
 			job->done(job);
@@ -173,11 +227,14 @@ int
 kdf_submit(struct kdf_job *job)
 {
 	pthread_mutex_lock(&kdf_lock);
-	if (kdf_queued >= KDF_QUEUE_MAX) {
+	if (kdf_queued >= KDF_QUEUE_MAX ||
+	    (job->login && kdf_logins >= KDF_LOGINS_MAX)) {
 		pthread_mutex_unlock(&kdf_lock);
 		return -1;
 	}
 	kdf_queued++;
+	if (job->login)
+		kdf_logins++;
 	job->next = NULL;
 	if (kdf_tail)
 		kdf_tail->next = job;

@@ -15,15 +15,29 @@
 #include "limits.h"
 
 /* Returns 0 if this attempt from addr is allowed (and counts it), else the
- * number of seconds until the next attempt is. Checked before the KDF. */
+ * number of seconds until the next attempt is. Checked before the KDF.
+ * IPv6 addresses count by their /64, IPv4-mapped ones as IPv4. */
 long	ratelimit_check(const char *addr, time_t now, long attempts,
 	    long window);
+/* A user name may take this many times an address's login attempts per
+ * window, from all addresses together: a guess at one account spread over
+ * many addresses is slowed, and its owner is locked out for one window at
+ * worst. */
+#define LOGIN_USER_FACTOR	4
+
+/* The same per user name (logins only: a guess spread over many
+ * addresses still meets this budget). */
+long	ratelimit_user_check(const char *user, time_t now, long attempts,
+	    long window);
+/* The key an address is counted under (pure; for the tests). */
+void	ratelimit_addr_key(const char *addr, char *out, size_t outlen);
 
 struct kdf_job {
 	/* in */
 	uint32_t	 reqid;
 	unsigned	 generation;	/* webserv instance that asked */
 	int		 user_known;	/* 0: verify against a dummy hash */
+	int		 login;		/* counts against the logins' share */
 	char		 user[OCTO_NAME_MAX];
 	char		 role[16];
 	char		 client[OCTO_ADDR_MAX];
@@ -56,7 +70,8 @@ struct kdf_job {
 int	kdf_init(struct event_base *, void (*done)(struct kdf_job *));
 int	kdf_threads_start(void);
 void	kdf_threads_join(void);
-/* Queue a job (ownership passes); -1 if the queue is full. */
+/* Queue a job (ownership passes); -1 if the queue is full, or a login
+ * when logins hold their share of it. */
 int	kdf_submit(struct kdf_job *);
 /* Join the threads, drop queued jobs, close the pipe. */
 void	kdf_shutdown(void);

@@ -17,6 +17,30 @@
 
 /* ---- login ----------------------------------------------------------- */
 
+/*
+ * The KDF ran on a copy of the stored hash taken when the login was
+ * queued: a password changed (or a user removed) meanwhile must not let it
+ * through. A new hash always has a new salt, so comparing hashes is the
+ * password's generation.
+ */
+static int
+login_still_valid(struct kdf_job *job)
+{
+	char	stored[KDF_HASH_MAX], role[sizeof(job->role)];
+	size_t	n = strlen(job->stored);
+	int	ok;
+
+	if (db_user_get(m.db, job->user, role, sizeof(role), stored,
+	    sizeof(stored)) != 0)
+		return 0;
+	ok = strlen(stored) == n &&
+	    crypto_equal(stored, job->stored, n);
+	if (ok)
+		strlcpy(job->role, role, sizeof(job->role));
+	crypto_wipe(stored, sizeof(stored));
+	return ok;
+}
+
 void
 login_done(struct kdf_job *job)
 {
@@ -32,6 +56,15 @@ login_done(struct kdf_job *job)
 		log_info("login failed for \"%s\" from %s", job->user,
 		    job->client);
 		db_audit(m.db, job->user, "login_failed", job->client, "");
+		reply_error(job->reqid, job->generation, 401,
+		    "wrong user name or password");
+		goto out;
+	}
+	if (!login_still_valid(job)) {
+		log_info("login of \"%s\" from %s refused: the password "
+		    "changed while it was checked", job->user, job->client);
+		db_audit(m.db, job->user, "login_failed", job->client,
+		    "password changed during the login");
 		reply_error(job->reqid, job->generation, 401,
 		    "wrong user name or password");
 		goto out;
@@ -77,6 +110,7 @@ handle_login(struct child *c, const struct ipc_msg *msg)
 	}
 	job->reqid = msg->hdr.id;
 	job->generation = c->generation;
+	job->login = 1;
 	unpack_init(&u, msg->payload, msg->hdr.len);
 	unpack_str(&u, job->client, sizeof(job->client));
 	unpack_str(&u, job->user, sizeof(job->user));
@@ -91,6 +125,10 @@ handle_login(struct child *c, const struct ipc_msg *msg)
 
 	wait = ratelimit_check(job->client, time(NULL), m.conf.login_attempts,
 	    m.conf.login_window);
+	if (wait == 0)
+		wait = ratelimit_user_check(job->user, time(NULL),
+		    m.conf.login_attempts * LOGIN_USER_FACTOR,
+		    m.conf.login_window);
 	if (wait > 0) {
 		log_warnx("login from %s rate-limited (%ld s left)",
 		    job->client, wait);

@@ -9,12 +9,16 @@
  *	if there is one (the child is reaped then).
  * The parent reads the pipe (non-blocking, on the loop), keeps up to
  * output_max bytes, and finishes the job once the pipe is at EOF and the
- * script is reaped. The script's exit is seen with waitid(WNOWAIT) so its
- * group is killed before the pid is reaped (the pgid cannot be reused).
+ * script is reaped. The script is watched through a pidfd, and its exit
+ * seen with waitid(P_PIDFD, WNOWAIT), so that its group is killed while
+ * the leader is still a zombie: its pid, and so the group's id, cannot be
+ * reused yet. Once the leader is reaped nothing is ever signalled by that
+ * number again (it may name someone else's process group by then).
  */
 #include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -42,6 +46,7 @@ struct run {
 	struct event_base	*base;
 	uint64_t		 job;
 	pid_t			 pid;
+	int			 pidfd;		/* of pid until reaped, or -1 */
 	int			 fd;		/* read end, -1 at EOF */
 	struct event		*ev_read;
 	struct event		*ev_timer;
@@ -155,6 +160,8 @@ run_free(struct run *r)
 		event_free(r->ev_done);
 	if (r->fd != -1)
 		close(r->fd);
+	if (r->pidfd != -1)
+		close(r->pidfd);
 	buf_free(&r->res.output);
 	free(r);
 	if (nruns == 0 && ev_sigchld != NULL) {
@@ -267,6 +274,24 @@ read_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/* Kill the script's group and reap its leader: the group is signalled
+ * only here and only while the leader is not reaped. */
+static void
+kill_and_reap(struct run *r)
+{
+	if (r->reaped || r->pid <= 0)
+		return;
+	kill(-r->pid, SIGKILL);
+	while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
+		;
+	r->reaped = 1;
+	if (r->pidfd != -1) {
+		close(r->pidfd);
+		r->pidfd = -1;
+	}
+	r->res.duration_ms = run_mono_ms() - r->start_mono;
+}
+
 /* The script ended: kill what it left in its group, then reap it. */
 static void
 check_exit(struct run *r)
@@ -276,14 +301,14 @@ check_exit(struct run *r)
 	if (r->reaped || r->pid <= 0)
 		return;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
-	    si.si_pid != r->pid)
+	if (r->pidfd != -1) {
+		if (waitid(P_PIDFD, (id_t)r->pidfd, &si,
+		    WEXITED | WNOHANG | WNOWAIT) == -1 || si.si_pid == 0)
+			return;
+	} else if (waitid(P_PID, (id_t)r->pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == -1 || si.si_pid != r->pid)
 		return;
-	kill(-r->pid, SIGKILL);
-	if (waitpid(r->pid, &r->status, 0) != r->pid)
-		r->status = 0;
-	r->reaped = 1;
-	r->res.duration_ms = run_mono_ms() - r->start_mono;
+	kill_and_reap(r);
 }
 
 void
@@ -331,14 +356,14 @@ timer_cb(evutil_socket_t fd, short events, void *arg)
 		log_warnx("job %llu: %s still running at the time limit: "
 		    "killing its process group", (unsigned long long)r->job,
 		    "script");
-		kill(-r->pid, SIGKILL);
 		/* Reap now: SIGKILL cannot be caught. */
-		if (waitpid(r->pid, &r->status, 0) == r->pid) {
-			r->reaped = 1;
-			r->res.duration_ms = run_mono_ms() - r->start_mono;
-		}
-	} else
-		kill(-r->pid, SIGKILL);
+		kill_and_reap(r);
+	} else if (r->fd != -1)
+		/* The group died with its leader; what still holds the pipe
+		 * left the group (setsid) and cannot be told apart safely. */
+		log_warnx("job %llu: the script exited but a process it "
+		    "started outside its group still holds its output: "
+		    "closing it", (unsigned long long)r->job);
 	if (r->fd != -1) {
 		(void)drain(r);
 		close_pipe(r);
@@ -463,6 +488,7 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	r->base = base;
 	r->job = job;
 	r->fd = -1;
+	r->pidfd = -1;
 	r->output_max = p->output_max;
 	r->done = done;
 	r->arg = arg;
@@ -524,13 +550,14 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 		fail_now(r, name, strerror(e));
 		return 0;
 	}
+	/* A kernel without pidfds (before 5.3): waitid by pid, as safe while
+	 * the leader is not reaped, which is all this relies on. */
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);	/* cloexec */
 	if (fcntl(r->fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    (r->ev_read = event_new(base, r->fd, EV_READ | EV_PERSIST,
 	    read_cb, r)) == NULL || event_add(r->ev_read, NULL) == -1) {
 		snprintf(err, errlen, "cannot watch the output");
-		kill(-r->pid, SIGKILL);
-		while (waitpid(r->pid, &r->status, 0) == -1 && errno == EINTR)
-			;
+		kill_and_reap(r);
 		goto fail;
 	}
 	tv.tv_sec = p->timeout_ms / 1000;
@@ -559,13 +586,7 @@ run_interrupt_all(const char *why)
 	char		 line[96];
 
 	while ((r = LIST_FIRST(&runs)) != NULL) {
-		if (r->pid > 0 && !r->reaped) {
-			kill(-r->pid, SIGKILL);
-			while (waitpid(r->pid, &r->status, 0) == -1 &&
-			    errno == EINTR)
-				;
-			r->reaped = 1;
-		}
+		kill_and_reap(r);
 		if (r->fd != -1) {
 			(void)drain(r);
 			close_pipe(r);
@@ -590,12 +611,7 @@ run_abort_all(void)
 	struct run	*r;
 
 	while ((r = LIST_FIRST(&runs)) != NULL) {
-		if (r->pid > 0 && !r->reaped) {
-			kill(-r->pid, SIGKILL);
-			while (waitpid(r->pid, &r->status, 0) == -1 &&
-			    errno == EINTR)
-				;
-		}
+		kill_and_reap(r);
 		run_free(r);
 	}
 }

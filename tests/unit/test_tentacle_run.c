@@ -368,6 +368,118 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A process with the pid (and so the group id) the script's leader had,
+ * made once the leader is reaped: root only (ns_last_pid). */
+static pid_t
+take_pid(pid_t want)
+{
+	pid_t	pid;
+	FILE	*f;
+	int	i;
+
+	for (i = 0; i < 500; i++) {
+		if ((f = fopen("/proc/sys/kernel/ns_last_pid", "w")) == NULL)
+			return -1;
+		fprintf(f, "%d", (int)want - 1);
+		if (fclose(f) != 0)
+			return -1;
+		if ((pid = fork()) == 0) {
+			setpgid(0, 0);
+			pause();
+			_exit(0);
+		}
+		if (pid == want)
+			return pid;
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	return -1;
+}
+
+static void
+test_reaped_group_never_signalled(void **state)
+{
+	static struct got	 g;
+	struct event_base	*base;
+	struct run_params	 p;
+	char			 err[256], body[2048], path[512], line[64];
+	char			 ready[512];
+	FILE			*f;
+	pid_t			 leader = 0, victim;
+	uint64_t		 t0 = run_mono_ms();
+	int			 i, st, alive;
+
+	if (geteuid() != 0) {
+		print_message("(needs root to reuse a pid: skipped)\n");
+		skip();
+	}
+	/* The leader exits at once; a process it started in a session of its
+	 * own keeps the output open past the time limit. */
+	snprintf(path, sizeof(path), "%s/leader.pid", dir);
+	snprintf(ready, sizeof(ready), "%s/escaped", dir);
+	unlink(ready);
+	snprintf(body, sizeof(body), "#!/bin/sh\n"
+	    "setsid sh -c ': > %s; exec sleep 4' &\n"
+	    "while [ ! -e %s ]; do sleep 0.01; done\n"
+	    "echo $$ > %s\nexit 0\n", ready, ready, path);
+	script("escapes", body, 0755);
+	unlink(path);
+	memset(&g, 0, sizeof(g));
+	assert_non_null(base = event_base_new());
+	p.scripts_dir = dir;
+	p.script = "escapes";
+	p.timeout_ms = 1500;
+	p.output_max = OCTO_OUTPUT_MAX;
+	assert_int_equal(run_start(base, 8, &p, on_done, &g, err,
+	    sizeof(err)), 0);
+	for (i = 0; i < 1000; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (leader == 0 && (f = fopen(path, "r")) != NULL) {
+			if (fgets(line, sizeof(line), f) != NULL &&
+			    strchr(line, '\n') != NULL)
+				leader = (pid_t)atoi(line);
+			fclose(f);
+		}
+		if (leader > 1 && kill(leader, 0) == -1 && errno == ESRCH)
+			break;		/* reaped */
+		usleep(5000);
+	}
+	assert_true(leader > 1);
+	assert_false(g.done);
+	/* Someone else now has that number, and a process group by it. */
+	victim = take_pid(leader);
+	if (victim == -1) {
+		while (!g.done)
+			event_base_loop(base, EVLOOP_ONCE);
+		event_base_free(base);
+		print_message("(could not reuse pid %d: skipped)\n",
+		    (int)leader);
+		skip();
+	}
+	usleep(50000);		/* its setpgid */
+	while (!g.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_base_free(base);
+	/* The time limit came while the output was held: nothing was sent
+	 * to the group id the reaped leader had. */
+	alive = 1;
+	for (i = 0; i < 30 && alive; i++) {	/* a signal takes a moment */
+		alive = waitpid(victim, &st, WNOHANG) == 0;
+		usleep(10000);
+	}
+	if (alive) {
+		kill(victim, SIGKILL);
+		waitpid(victim, &st, 0);
+	}
+	assert_int_equal(g.res.outcome, OUTCOME_RAN);
+	/* It ended at the time limit, when the held output was closed (a
+	 * lower bound: it cannot end sooner). */
+	assert_true(run_mono_ms() - t0 >= 1400);
+	assert_true(alive);
+}
+
 int
 main(void)
 {
@@ -377,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_timeout_kills_group),
 		cmocka_unit_test(test_leftovers_killed_at_exit),
+		cmocka_unit_test(test_reaped_group_never_signalled),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_exactly_the_cap),
 		cmocka_unit_test(test_clean_environment),
