@@ -1,0 +1,437 @@
+/*
+ * The fleet: enrolment requests from the registerer, enrolment by address
+ * (offers), key lookups for handshakes, the keepalive and the welcome ping
+ * of the newly accepted, what a tentacle reports of itself (inventory).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "enrol.h"
+#include "log.h"
+#include "maestro.h"
+#include "net.h"
+#include "pack.h"
+#include "proto.h"
+#include "wire.h"
+
+/* Enrolments by address in progress: the webserv request waits for the
+ * registerer's IPC_ENROL_OFFER_DONE. */
+#define OFFERS_MAX		64
+#define OFFER_TIMEOUT_S		120	/* the registerer times out first */
+
+struct offer {
+	uint32_t	number;		/* 0 = free */
+	uint32_t	reqid;		/* webserv request */
+	unsigned	generation;	/* of that webserv */
+	char		user[OCTO_NAME_MAX];
+	char		client[OCTO_ADDR_MAX];
+	char		target[OCTO_ADDR_MAX + 8];	/* "addr:port" */
+	time_t		since;
+};
+
+static struct offer	offers[OFFERS_MAX];
+static uint32_t		next_offer;
+
+/* Keepalive (report 5.2): ask the commander to ping every accepted
+ * tentacle; answers and misses come back as TENTACLE_SEEN/MISSED. */
+void
+keepalive(evutil_socket_t fd, short events, void *arg)
+{
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_tentacles_to_ping(m.db, 0, dispatch_order, (void *)1);
+}
+
+/*
+ * A tentacle just accepted is pinged within seconds, not at the next
+ * keepalive: its facts and scripts are what the admin wants to see next.
+ * One timer for all (a thousand enrolments make a few pings each, not a
+ * thousand rounds): at 1 s, then 5 s, of those never seen yet; a miss here
+ * counts like any other, and the keepalive takes over.
+ */
+void
+welcome_ping(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 4, 0 };
+
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_tentacles_to_ping(m.db, 1, dispatch_order, (void *)1);
+	if (m.welcome_round++ == 0)
+		evtimer_add(m.welcome_ev, &tv);
+}
+
+void
+welcome_soon(void)
+{
+	struct timeval	tv = { 1, 0 };
+
+	/* Already due: that ping will do (re-arming it at every call could
+	 * put it off for ever while enrolments keep coming). */
+	if (m.welcome_ev == NULL || evtimer_pending(m.welcome_ev, NULL))
+		return;
+	m.welcome_round = 0;
+	evtimer_add(m.welcome_ev, &tv);
+}
+
+/* The tentacle's own account of its scripts, checked before storing. */
+static json_t *
+inventory_scripts(const char *text, size_t len)
+{
+	json_t	*list, *v, *name, *sha, *desc;
+	size_t	 i;
+
+	list = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(list) || json_array_size(list) > 1000)
+		goto bad;
+	json_array_foreach(list, i, v) {
+		name = json_object_get(v, "name");
+		sha = json_object_get(v, "sha256");
+		desc = json_object_get(v, "description");
+		if (!json_is_string(name) || !json_is_string(sha) ||
+		    (desc && !json_is_string(desc)) ||
+		    !proto_script_name_valid(json_string_value(name)) ||
+		    !proto_fingerprint_valid(json_string_value(sha)) ||
+		    (desc && json_string_length(desc) > 200))
+			goto bad;
+		if (desc == NULL)
+			json_object_set_new(v, "description", json_string(""));
+	}
+	return list;
+bad:
+	json_decref(list);
+	return NULL;
+}
+
+void
+handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct wire_frame	 f;
+	struct msg_inventory	 inv;
+	const uint8_t		*payload;
+	size_t			 plen;
+	uint64_t		 tid;
+	const char		*why, *facts = NULL;
+	json_t			*scripts = NULL, *fj = NULL;
+	json_int_t		 uptime;
+	struct timespec		 now;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
+	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+		child_misbehaved(c, "sent a malformed keepalive answer");
+		return;
+	}
+	if (plen > 0) {
+		f.type = WIRE_INVENTORY;
+		f.len = (uint32_t)plen;
+		f.payload = payload;
+		if (proto_decode_inventory(&f, &inv, &why) == 0) {
+			fj = json_loads(inv.facts, JSON_REJECT_DUPLICATES, NULL);
+			if (json_is_object(fj))
+				facts = inv.facts;
+			scripts = inventory_scripts(inv.scripts,
+			    inv.scripts_len);
+			if (scripts == NULL)
+				log_warnx("tentacle %llu: malformed script "
+				    "list ignored", (unsigned long long)tid);
+		} else
+			log_warnx("tentacle %llu: inventory: %s",
+			    (unsigned long long)tid, why);
+	}
+	/* Its command worker started after it acknowledged these. The
+	 * tentacle tells its uptime, not a time: clocks of two hosts may
+	 * differ, a duration does not. The margin covers the answer's
+	 * journey; a job it wrongly catches is put right by its result. */
+	uptime = json_integer_value(json_object_get(fj, "uptime_ms"));
+	if (facts && uptime > 0 && uptime < 100LL * 365 * 86400 * 1000) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		jobs_lost((int64_t)tid, (int64_t)now.tv_sec * 1000 +
+		    now.tv_nsec / 1000000 - uptime - 100, "the tentacle "
+		    "restarted during the run");
+	}
+	if (db_begin(m.db) == 0) {
+		if (db_tentacle_seen(m.db, (int64_t)tid, facts) == -1 ||
+		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
+		    scripts) == -1))
+			db_rollback(m.db);
+		else
+			db_commit(m.db);
+	}
+	json_decref(fj);
+	json_decref(scripts);
+}
+
+void
+handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	u;
+	uint64_t	tid;
+	char		reason[256];
+	int		offline;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	unpack_str(&u, reason, sizeof(reason));
+	if (unpack_end(&u) == -1 || tid > INT64_MAX) {
+		child_misbehaved(c, "sent a malformed keepalive miss");
+		return;
+	}
+	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
+	    &offline) == 0 && offline) {
+		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
+		    "%s)", (unsigned long long)tid, m.conf.keepalive_misses,
+		    reason);
+		jobs_lost((int64_t)tid, INT64_MAX, "the tentacle went "
+		    "offline during the run");
+	}
+}
+
+/* ---- enrolment by address -------------------------------------------- */
+
+void
+offer_start(struct child *c, uint32_t reqid, const struct api_args *a,
+    const char *user, const char *client)
+{
+	struct child	*reg = &children[CHILD_REGISTERER];
+	struct offer	*o = NULL;
+	struct buf	 b;
+	struct packer	 p;
+	size_t		 i;
+
+	if (!net_addr_valid(a->address) || a->port == 0 || a->port > 65535) {
+		reply_error(reqid, c->generation, 400,
+		    "address must be a numeric IP address, port 1-65535");
+		return;
+	}
+	if (reg->chan == NULL) {
+		reply_error(reqid, c->generation, 503,
+		    "the registerer is restarting; try again");
+		return;
+	}
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (offers[i].number == 0) {
+			o = &offers[i];
+			break;
+		}
+	if (o == NULL) {
+		reply_error(reqid, c->generation, 503,
+		    "too many enrolments in progress");
+		return;
+	}
+	if (++next_offer == 0)
+		next_offer = 1;
+	o->number = next_offer;
+	o->reqid = reqid;
+	o->generation = c->generation;
+	o->since = time(NULL);
+	strlcpy(o->user, user, sizeof(o->user));
+	strlcpy(o->client, client, sizeof(o->client));
+	snprintf(o->target, sizeof(o->target), "%s:%u", a->address, a->port);
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, a->address);
+	pack_u32(&p, a->port);
+	if (pack_error(&p) || ipc_send(reg->chan, IPC_ENROL_OFFER, o->number,
+	    b.data, b.len) == -1) {
+		o->number = 0;
+		reply_error(reqid, c->generation, 500, "internal error");
+	} else
+		log_info("%s asked to enrol the host at %s", user, o->target);
+	buf_free(&b);
+}
+
+static struct offer *
+offer_find(uint32_t number)
+{
+	size_t	i;
+
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (number != 0 && offers[i].number == number)
+			return &offers[i];
+	return NULL;
+}
+
+static void
+offer_finish(struct offer *o, int status, json_t *body, const char *error)
+{
+	char	detail[OCTO_ADDR_MAX + 8 + 200];
+
+	snprintf(detail, sizeof(detail), "%s: %s", o->target,
+	    error ? error : "enrolled");
+	db_audit(m.db, o->user, error ? "enrol_failed" : "enrol", o->client,
+	    detail);
+	if (error) {
+		log_warnx("enrolment of %s failed: %s", o->target, error);
+		json_decref(body);
+		reply_error(o->reqid, o->generation, status, error);
+	} else
+		reply_send(o->reqid, o->generation, status, body, NULL);
+	o->number = 0;
+}
+
+/* The registerer died or an offer got no answer: fail what waits. */
+void
+offers_expire(int all)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	for (i = 0; i < OFFERS_MAX; i++)
+		if (offers[i].number != 0 && (all ||
+		    now - offers[i].since > OFFER_TIMEOUT_S))
+			offer_finish(&offers[i], 504, NULL, all ?
+			    "the registerer restarted during the enrolment" :
+			    "no answer from the registerer");
+}
+
+void
+handle_offer_done(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct offer	*o;
+	uint8_t		 ok;
+	uint64_t	 tid;
+	uint32_t	 status;
+	char		 error[PROTO_MESSAGE_MAX + NET_PEER_MAX];
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u8(&u, &ok);
+	unpack_u64(&u, &tid);
+	unpack_u32(&u, &status);
+	unpack_str(&u, error, sizeof(error));
+	if (unpack_end(&u) == -1 || (!ok && (status < 400 || status > 599))) {
+		child_misbehaved(c, "sent a malformed enrolment outcome");
+		return;
+	}
+	if ((o = offer_find(msg->hdr.id)) == NULL)
+		return;		/* expired meanwhile */
+	if (ok)
+		offer_finish(o, 201, json_pack("{s:o*}", "tentacle",
+		    db_tentacle_json(m.db, tid > INT64_MAX ? 0 : (int64_t)tid)),
+		    NULL);
+	else
+		offer_finish(o, (int)status, NULL, error);
+}
+
+/* ---- enrolment and handshakes: the registerer and commander ask ------ */
+
+void
+handle_enrol_request(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		 u;
+	struct wire_frame	 f;
+	struct msg_enrol_request req;
+	struct msg_enrol_reply	 reply;
+	struct buf		 b;
+	struct packer		 p;
+	const uint8_t		*payload;
+	size_t			 plen;
+	uint32_t		 offer;
+	char			 source[NET_PEER_MAX], fpr[OCTO_FPR_HEX_LEN + 1];
+	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
+	char			 actor[32];
+	const char		*why = NULL;
+	int			 ok;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u32(&u, &offer);
+	unpack_str(&u, source, sizeof(source));
+	unpack_str(&u, fpr, sizeof(fpr));
+	unpack_bytes_ref(&u, &payload, &plen, WIRE_PAYLOAD_MAX);
+	if (unpack_end(&u) == -1) {
+		child_misbehaved(c, "sent a malformed enrolment request");
+		return;
+	}
+	/* The registerer decoded it already; decode again: the maestro
+	 * trusts no child with what goes into the database. */
+	f.type = WIRE_ENROL_REQUEST;
+	f.len = (uint32_t)plen;
+	f.payload = payload;
+	memset(&reply, 0, sizeof(reply));
+	if (proto_decode_enrol_request(&f, &req, &why) == -1)
+		ok = 0;
+	else if (!crypto_equal(req.fingerprint, fpr, OCTO_FPR_HEX_LEN) ||
+	    strlen(fpr) != OCTO_FPR_HEX_LEN) {
+		why = "the announced fingerprint is not the TLS certificate's";
+		ok = 0;
+	} else
+		ok = enrol_tentacle(m.db, &req, offer != 0, source, &reply,
+		    &why, detail, sizeof(detail)) == 0;
+	crypto_wipe(req.token, sizeof(req.token));
+
+	if (ok) {
+		snprintf(actor, sizeof(actor), "tentacle:%llu",
+		    (unsigned long long)reply.id);
+		db_audit(m.db, actor, "enrolled", source, detail);
+		log_info("tentacle %llu enrolled: %s",
+		    (unsigned long long)reply.id, detail);
+		if (reply.status == ENROLMENT_ACCEPTED)
+			welcome_soon();
+	} else {
+		m.refused_handshakes++;
+		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
+		db_audit(m.db, "system", "enrolment_refused", source, detail);
+		log_warnx("%s: %s", source, detail);
+	}
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, ok);
+	pack_str(&p, ok ? "" : why);
+	pack_u8(&p, reply.status);
+	pack_u64(&p, reply.id);
+	pack_bytes(&p, reply.key, sizeof(reply.key));
+	if (pack_error(&p) == 0 && c->chan)
+		ipc_send(c->chan, IPC_ENROL_REPLY, msg->hdr.id, b.data, b.len);
+	buf_free(&b);
+	crypto_wipe(&reply, sizeof(reply));
+}
+
+void
+handle_lookup(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker		u;
+	struct db_tentacle	t;
+	uint8_t			key[PROTO_KEY_LEN];
+	uint64_t		tid;
+	struct buf		b;
+	struct packer		p;
+	int			found;
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &tid);
+	if (unpack_end(&u) == -1) {
+		child_misbehaved(c, "sent a malformed key lookup");
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	found = tid <= INT64_MAX && db_tentacle_get(m.db, (int64_t)tid, &t) ==
+	    0 && hex_decode(t.key_hex, key, sizeof(key)) == 0;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, found);
+	pack_bytes(&p, key, found ? sizeof(key) : 0);
+	pack_str(&p, found ? t.fingerprint : "");
+	pack_u8(&p, !found ? 0 : strcmp(t.enrolment, "accepted") == 0 ?
+	    ENROLMENT_ACCEPTED : strcmp(t.enrolment, "rejected") == 0 ?
+	    ENROLMENT_REJECTED : ENROLMENT_PENDING);
+	if (pack_error(&p) == 0 && c->chan)
+		ipc_send(c->chan, IPC_TENTACLE_KEY, msg->hdr.id, b.data, b.len);
+	/* A pending tentacle polling the registerer learns here that it was
+	 * approved: it starts its command worker, ping it soon. */
+	if (found && c == &children[CHILD_REGISTERER] &&
+	    strcmp(t.enrolment, "accepted") == 0)
+		welcome_soon();
+	buf_free(&b);
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(&t, sizeof(t));
+}

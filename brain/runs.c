@@ -1,0 +1,181 @@
+/*
+ * Runs: creating one (its jobs), handing queued jobs to the commander,
+ * the job states it reports, jobs lost with their tentacle.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "log.h"
+#include "maestro.h"
+#include "pack.h"
+#include "proto.h"
+
+/* ---- runs ------------------------------------------------------------ */
+
+/* Hand a queued job to the commander. Jobs stay "queued" until it says
+ * how sending went; if it dies meanwhile they are sent again when it is
+ * back (a tentacle runs a job ID once, however often it is ordered). */
+void
+dispatch_order(const struct db_order *o, void *arg)
+{
+	struct child	*cmd = &children[CHILD_COMMANDER];
+	uint32_t	 type = arg ? IPC_KEEPALIVE : IPC_RUN_ORDER;
+	uint8_t		 key[PROTO_KEY_LEN];
+	struct buf	 b;
+	struct packer	 p;
+
+	if (cmd->chan == NULL || hex_decode(o->key_hex, key, sizeof(key)))
+		return;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u64(&p, (uint64_t)o->job);
+	pack_u64(&p, (uint64_t)o->tentacle);
+	pack_str(&p, o->address);
+	pack_u32(&p, (uint32_t)o->port);
+	pack_str(&p, o->fingerprint);
+	pack_bytes(&p, key, sizeof(key));
+	pack_str(&p, o->script);
+	if (pack_error(&p) == 0)
+		ipc_send(cmd->chan, type, 0, b.data, b.len);
+	buf_free(&b);
+	crypto_wipe(key, sizeof(key));
+}
+
+/*
+ * Jobs a tentacle acknowledged but will never report: it went offline, or
+ * its command worker restarted since (a kill -9 takes the running script's
+ * result with it). Failed, with the reason; a result that was spooled
+ * after all still replaces this when it arrives.
+ */
+void
+jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
+{
+	int	n;
+
+	if (db_jobs_lost(m.db, tentacle, acked_before_ms, why, &n) == 0 &&
+	    n > 0)
+		log_warnx("tentacle %lld: %d running job%s lost: %s",
+		    (long long)tentacle, n, n == 1 ? "" : "s", why);
+}
+
+void
+dispatch_queued(int64_t run)
+{
+	/* Handed to the commander: "sent" (and sent again if a new
+	 * commander starts before the tentacle acknowledged; the tentacle
+	 * knows a job it was given). */
+	if (children[CHILD_COMMANDER].chan != NULL &&
+	    db_jobs_queued(m.db, run, dispatch_order, NULL) == 0)
+		db_jobs_sent(m.db, run);
+}
+
+void
+run_create(struct child *c, uint32_t reqid, const struct api_args *a,
+    const char *user, const char *client)
+{
+	int64_t			*ids = NULL, run, job;
+	size_t			 n, i;
+	struct db_tentacle	 t;
+	char			 why[96], detail[128];
+	int			 rc;
+
+	if (!proto_script_name_valid(a->script)) {
+		reply_error(reqid, c->generation, 400, "bad script name");
+		return;
+	}
+	if (a->ntentacles == 0) {
+		if (db_tentacles_accepted(m.db, &ids, &n) == -1) {
+			reply_error(reqid, c->generation, 500,
+			    "database error");
+			return;
+		}
+		if (n == 0) {
+			free(ids);
+			reply_error(reqid, c->generation, 409,
+			    "no accepted tentacle to run it on");
+			return;
+		}
+	} else {
+		n = a->ntentacles;
+		if ((ids = calloc(n, sizeof(*ids))) == NULL) {
+			reply_error(reqid, c->generation, 500, "out of memory");
+			return;
+		}
+		for (i = 0; i < n; i++)
+			ids[i] = a->tentacles[i] > INT64_MAX ? 0 :
+			    (int64_t)a->tentacles[i];
+	}
+	if (db_begin(m.db) == -1) {
+		free(ids);
+		reply_error(reqid, c->generation, 500, "database error");
+		return;
+	}
+	if (db_run_add(m.db, a->script, user, &run) == -1)
+		goto dberr;
+	for (i = 0; i < n; i++) {
+		rc = db_tentacle_get(m.db, ids[i], &t);
+		crypto_wipe(t.key_hex, sizeof(t.key_hex));
+		if (rc == -1)
+			goto dberr;
+		if (rc == DB_NOTFOUND || strcmp(t.enrolment, "accepted")) {
+			snprintf(why, sizeof(why), "tentacle %lld %s",
+			    (long long)ids[i], rc == DB_NOTFOUND ?
+			    "does not exist" : "is not accepted");
+			db_rollback(m.db);
+			free(ids);
+			reply_error(reqid, c->generation, 400, why);
+			return;
+		}
+		rc = db_job_add(m.db, run, ids[i], t.hostname, &job);
+		if (rc == -1) {
+			/* The same ID twice in the list. */
+			db_rollback(m.db);
+			free(ids);
+			reply_error(reqid, c->generation, 400,
+			    "a tentacle is listed twice");
+			return;
+		}
+	}
+	if (db_commit(m.db) == -1)
+		goto dberr;
+	free(ids);
+	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
+	    (long long)run, a->script, n);
+	db_audit(m.db, user, "run", client, detail);
+	log_info("%s started %s", user, detail);
+	reply_send(reqid, c->generation, 202, json_pack("{s:I}", "id",
+	    (json_int_t)run), NULL);
+	dispatch_queued(run);
+	return;
+dberr:
+	db_rollback(m.db);
+	free(ids);
+	reply_error(reqid, c->generation, 500, "database error");
+}
+
+void
+handle_job_state(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	u;
+	uint64_t	job;
+	char		state[16], message[PROTO_MESSAGE_MAX + 64];
+
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u64(&u, &job);
+	unpack_str(&u, state, sizeof(state));
+	unpack_str(&u, message, sizeof(message));
+	if (unpack_end(&u) == -1 || job > INT64_MAX ||
+	    (strcmp(state, "running") && strcmp(state, "failed") &&
+	    strcmp(state, "unreachable"))) {
+		child_misbehaved(c, "sent a malformed job state");
+		return;
+	}
+	if (db_job_set_state(m.db, (int64_t)job, state, message) == 0)
+		log_debug("job %llu: %s%s%s", (unsigned long long)job, state,
+		    message[0] ? ": " : "", message);
+}

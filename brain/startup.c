@@ -1,0 +1,253 @@
+/*
+ * The maestro's start-up: configuration, directories, the first admin
+ * password, TLS contexts, dropping root.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "maestro.h"
+
+#define ADMIN_PASSWORD_LEN	20	/* [A-Za-z0-9]: about 119 bits */
+
+/* Error messages for the caller: a long path may cut the message short,
+ * never the path that is used. */
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- start-up -------------------------------------------------------- */
+
+int
+load_config(struct brain_conf *c, char *err, size_t errlen)
+{
+	brain_config_defaults(c);
+	if (m.config_given || access(m.config_path, F_OK) == 0) {
+		if (config_parse_file(m.config_path, brain_config_keys, c, err,
+		    errlen) == -1)
+			return -1;
+	}
+	if (brain_config_finish(c) == -1) {
+		seterr(err, errlen, "%s: state_dir is too long", m.config_path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "%s is not a directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pidfile's directory (/run/octopus-brain) may not exist yet: make it,
+ * and remember that we did, so that only a directory of ours is handed to
+ * the unprivileged user (who must be able to remove the pidfile). */
+int
+make_pidfile_dir(char *err, size_t errlen)
+{
+	char	dir[OCTO_PATH_MAX], *slash;
+
+	strlcpy(dir, m.conf.pidfile, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0) {
+		strlcpy(m.pidfile_dir, dir, sizeof(m.pidfile_dir));
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	seterr(err, errlen, "cannot create %s for the pidfile: %s", dir,
+	    strerror(errno));
+	return -1;
+}
+
+static int
+write_secret_file(const char *path, const char *content, char *err,
+    size_t errlen)
+{
+	char	tmp[OCTO_PATH_MAX + 64];
+	int	fd;
+	size_t	len = strlen(content);
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		seterr(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write(fd, content, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* On first start, create `admin` with a random password in a 0600 file. */
+int
+ensure_admin(char *err, size_t errlen)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+	    "abcdefghijkmnopqrstuvwxyz23456789";
+	char		 password[ADMIN_PASSWORD_LEN + 1], line[64];
+	char		 hash[KDF_HASH_MAX], path[OCTO_PATH_MAX + 32];
+	unsigned char	 rnd[ADMIN_PASSWORD_LEN];
+	long		 count;
+	size_t		 i;
+
+	if (db_user_count(m.db, &count) == -1) {
+		seterr(err, errlen, "cannot count users");
+		return -1;
+	}
+	if (count > 0)
+		return 0;
+	if (crypto_random(rnd, sizeof(rnd)) == -1) {
+		seterr(err, errlen, "no randomness");
+		return -1;
+	}
+	/* 57 symbols without look-alikes; 256 % 57 bias is negligible for
+	 * ~116 bits, but reject-sample anyway to keep it exact. */
+	for (i = 0; i < ADMIN_PASSWORD_LEN; i++) {
+		while (rnd[i] >= 256 - 256 % (sizeof(alphabet) - 1))
+			if (crypto_random(&rnd[i], 1) == -1)
+				return -1;
+		password[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	}
+	password[ADMIN_PASSWORD_LEN] = '\0';
+	if (kdf_hash(password, m.conf.kdf_iterations, hash, sizeof(hash))
+	    == -1) {
+		seterr(err, errlen, "cannot hash the admin password");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/admin.password", m.conf.state_dir);
+	snprintf(line, sizeof(line), "%s\n", password);
+	if (write_secret_file(path, line, err, errlen) == -1)
+		return -1;
+	if (db_user_add(m.db, "admin", "admin", hash) == -1) {
+		seterr(err, errlen, "cannot create the admin user");
+		return -1;
+	}
+	db_audit(m.db, "system", "user_created", "", "admin");
+	log_info("created user admin; its password is in %s", path);
+	if (m.foreground) {
+		/* The terminal, not the log: secrets are never logged. */
+		printf("password: %s\n", password);
+		fflush(stdout);
+	}
+	crypto_wipe(password, sizeof(password));
+	crypto_wipe(line, sizeof(line));
+	return 0;
+}
+
+SSL_CTX *
+load_tls(enum tls_role role, const char *cert, const char *key)
+{
+	char	err[512];
+	int	generated = 0;
+	SSL_CTX	*ctx;
+	char	host[256] = "octoBrain";
+
+	gethostname(host, sizeof(host) - 1);
+	if (tls_ensure_cert(cert, key, host, &generated, err, sizeof(err))
+	    == -1)
+		fatalx("%s", err);
+	if (generated)
+		log_info("generated a self-signed certificate %s (key %s)",
+		    cert, key);
+	if ((ctx = tls_ctx_new(role, cert, key, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	return ctx;
+}
+
+/* Started as root with a user configured: hand the state to that user,
+ * then drop. The database is already open, the keys already loaded. */
+void
+drop_root(void)
+{
+	struct passwd	*pw;
+	char		 err[512], path[OCTO_PATH_MAX + 16];
+	const char	*suffix[] = { "", "-wal", "-shm" };
+	size_t		 i;
+
+	if (geteuid() != 0 || m.conf.user[0] == '\0')
+		return;
+	if ((pw = getpwnam(m.conf.user)) == NULL)
+		fatalx("user %s does not exist (set `user` in %s, or leave it "
+		    "empty to keep running as root)", m.conf.user,
+		    m.config_path);
+	if (chown(m.conf.state_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", m.conf.state_dir);
+	if (m.pidfile_dir[0] != '\0' &&
+	    chown(m.pidfile_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", m.pidfile_dir);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", m.conf.database,
+		    suffix[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+		    errno != ENOENT)
+			fatal("chown %s", path);
+	}
+	/* What it made in its state directory at first start (certificate,
+	 * key, admin password) must be usable when it is next started as
+	 * that user directly (the systemd unit). Files elsewhere are the
+	 * administrator's and keep their owner. */
+	{
+		const char	*mine[] = { m.conf.cert, m.conf.key,
+		    m.conf.web_cert, m.conf.web_key, "admin.password" };
+		size_t		 dl = strlen(m.conf.state_dir);
+
+		for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+			if (strchr(mine[i], '/') == NULL)
+				snprintf(path, sizeof(path), "%s/%s",
+				    m.conf.state_dir, mine[i]);
+			else if (strncmp(mine[i], m.conf.state_dir, dl) == 0 &&
+			    mine[i][dl] == '/')
+				strlcpy(path, mine[i], sizeof(path));
+			else
+				continue;
+			if (lchown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+			    errno != ENOENT)
+				fatal("chown %s", path);
+		}
+	}
+	if (drop_privileges(m.conf.user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("running as user %s", m.conf.user);
+}

@@ -1,0 +1,310 @@
+/*
+ * Users: login (the KDF runs on worker threads, login_done completes it),
+ * adding and removing users, passwords, the audit log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+#include <jansson.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "maestro.h"
+#include "pack.h"
+
+/* ---- login ----------------------------------------------------------- */
+
+void
+login_done(struct kdf_job *job)
+{
+	char	 key[OCTO_TOKEN_HEX_LEN + 1], csrf[OCTO_TOKEN_HEX_LEN + 1];
+	char	 key_hash[SHA256_LEN * 2 + 1];
+	uint8_t	 digest[SHA256_LEN];
+	char	 cookie[OCTO_TOKEN_HEX_LEN + 1];
+
+	if (job->match != 1 || !job->user_known) {
+		if (job->match == -1 && job->user_known)
+			log_warnx("user %s: stored password hash is malformed",
+			    job->user);
+		log_info("login failed for \"%s\" from %s", job->user,
+		    job->client);
+		db_audit(m.db, job->user, "login_failed", job->client, "");
+		reply_error(job->reqid, job->generation, 401,
+		    "wrong user name or password");
+		goto out;
+	}
+	if (crypto_random_hex(key, 32) == -1 ||
+	    crypto_random_hex(csrf, 32) == -1 ||
+	    crypto_sha256(key, strlen(key), digest) == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot create a session");
+		goto out;
+	}
+	hex_encode(digest, sizeof(digest), key_hash);
+	if (db_session_add(m.db, key_hash, job->user, csrf, job->client,
+	    time(NULL)) == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot store the session");
+		goto out;
+	}
+	log_info("user %s logged in from %s", job->user, job->client);
+	db_audit(m.db, job->user, "login", job->client, "");
+	strlcpy(cookie, key, sizeof(cookie));
+	reply_send(job->reqid, job->generation, 200,
+	    json_pack("{s:{s:s,s:s},s:s}", "user", "name", job->user, "role",
+	    job->role, "csrf", csrf), cookie);
+	crypto_wipe(cookie, sizeof(cookie));
+out:
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
+void
+handle_login(struct child *c, const struct ipc_msg *msg)
+{
+	struct unpacker	 u;
+	struct kdf_job	*job;
+	long		 wait;
+	int		 rc;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		reply_error(msg->hdr.id, c->generation, 500, "out of memory");
+		return;
+	}
+	job->reqid = msg->hdr.id;
+	job->generation = c->generation;
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_str(&u, job->client, sizeof(job->client));
+	unpack_str(&u, job->user, sizeof(job->user));
+	unpack_str(&u, job->password, sizeof(job->password));
+	if (unpack_end(&u) == -1) {
+		/* The webserv checks lengths before sending. */
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		child_misbehaved(c, "sent a malformed login request");
+		return;
+	}
+
+	wait = ratelimit_check(job->client, time(NULL), m.conf.login_attempts,
+	    m.conf.login_window);
+	if (wait > 0) {
+		log_warnx("login from %s rate-limited (%ld s left)",
+		    job->client, wait);
+		reply_send(job->reqid, job->generation, 429,
+		    json_pack("{s:s,s:I}", "error", "too many login attempts; "
+		    "try again later", "retry_after", (json_int_t)wait), NULL);
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		return;
+	}
+
+	rc = db_user_get(m.db, job->user, job->role, sizeof(job->role),
+	    job->stored, sizeof(job->stored));
+	if (rc == -1) {
+		reply_error(job->reqid, job->generation, 500, "database error");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		return;
+	}
+	job->user_known = (rc == 0);
+	/* Unknown users cost the same KDF: timing tells nothing. */
+	if (!job->user_known)
+		strlcpy(job->stored, m.dummy_hash, sizeof(job->stored));
+	if (kdf_submit(job) == -1) {
+		reply_error(job->reqid, job->generation, 503,
+		    "too many logins in progress; try again");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+	}
+}
+
+/* ---- users and the audit log ----------------------------------------- */
+
+static void
+user_kdf_done(struct kdf_job *job)
+{
+	char	detail[OCTO_NAME_MAX + 32];
+	int	rc;
+
+	if (job->match != 1) {
+		log_warnx("user %s from %s: wrong current password",
+		    job->user, job->client);
+		db_audit(m.db, job->user, "password_failed", job->client,
+		    job->target);
+		reply_error(job->reqid, job->generation, 403,
+		    "the current password is wrong");
+		goto out;
+	}
+	if (job->hashed == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot hash the password");
+		goto out;
+	}
+	if (job->op == API_USER_CREATE) {
+		rc = db_user_get(m.db, job->target, NULL, 0, NULL, 0);
+		if (rc == 0) {
+			reply_error(job->reqid, job->generation, 409,
+			    "a user with that name exists");
+			goto out;
+		}
+		if (db_user_add(m.db, job->target, job->role,
+		    job->new_hash) == -1) {
+			reply_error(job->reqid, job->generation, 500,
+			    "database error");
+			goto out;
+		}
+		snprintf(detail, sizeof(detail), "%s (%s)", job->target,
+		    job->role);
+		db_audit(m.db, job->user, "user_add", job->client, detail);
+		log_info("%s added user %s (%s)", job->user, job->target,
+		    job->role);
+		reply_send(job->reqid, job->generation, 201, json_pack(
+		    "{s:s,s:s}", "name", job->target, "role", job->role),
+		    NULL);
+		goto out;
+	}
+	/* The user's other sessions end; the asking one stays if it is
+	 * theirs. */
+	rc = db_user_set_password(m.db, job->target, job->new_hash,
+	    strcmp(job->user, job->target) == 0 ? job->session : NULL);
+	if (rc == DB_NOTFOUND)
+		reply_error(job->reqid, job->generation, 404, "no such user");
+	else if (rc == -1)
+		reply_error(job->reqid, job->generation, 500,
+		    "database error");
+	else {
+		db_audit(m.db, job->user, "password", job->client,
+		    job->target);
+		log_info("%s changed the password of %s", job->user,
+		    job->target);
+		reply_send(job->reqid, job->generation, 200, json_object(),
+		    NULL);
+	}
+out:
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
+void
+api_users(struct child *c, uint32_t id, uint32_t op, struct api_args *a,
+    const struct db_session *s, const char *key_hash, const char *client)
+{
+	struct kdf_job	*job;
+	char		 role[16];
+	long		 admins, wait;
+	int		 self = strcmp(a->name, s->user) == 0, rc;
+
+	switch (op) {
+	case API_USERS:
+		reply_json_or_error(c, id, db_users_json(m.db), "users");
+		return;
+	case API_AUDIT:
+		reply_json_or_error(c, id, db_audit_json(m.db, a->name,
+		    a->action, a->limit), "events");
+		return;
+	case API_USER_DELETE:
+		if (self) {
+			reply_error(id, c->generation, 409,
+			    "you cannot remove yourself");
+			return;
+		}
+		rc = db_user_get(m.db, a->name, role, sizeof(role), NULL, 0);
+		if (rc == DB_NOTFOUND) {
+			reply_error(id, c->generation, 404, "no such user");
+			return;
+		}
+		if (rc == -1 || db_user_admins(m.db, &admins) == -1) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		if (strcmp(role, "admin") == 0 && admins <= 1) {
+			reply_error(id, c->generation, 409,
+			    "the last admin cannot be removed");
+			return;
+		}
+		if (db_user_delete(m.db, a->name) != 0) {
+			reply_error(id, c->generation, 500, "database error");
+			return;
+		}
+		db_audit(m.db, s->user, "user_delete", client, a->name);
+		log_info("%s removed user %s", s->user, a->name);
+		reply_send(id, c->generation, 200, json_pack("{s:s}",
+		    "deleted", a->name), NULL);
+		return;
+	}
+
+	/* Creating a user or setting a password: the KDF runs on a worker. */
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		reply_error(id, c->generation, 500, "out of memory");
+		return;
+	}
+	job->reqid = id;
+	job->generation = c->generation;
+	job->op = op;
+	job->done = user_kdf_done;
+	job->iterations = (unsigned)m.conf.kdf_iterations;
+	strlcpy(job->user, s->user, sizeof(job->user));
+	strlcpy(job->client, client, sizeof(job->client));
+	strlcpy(job->target, a->name, sizeof(job->target));
+	strlcpy(job->session, key_hash, sizeof(job->session));
+	strlcpy(job->new_password, a->password, sizeof(job->new_password));
+	job->skip_verify = 1;
+	if (op == API_USER_CREATE) {
+		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
+		if (rc != DB_NOTFOUND) {
+			reply_error(id, c->generation, rc == 0 ? 409 : 500,
+			    rc == 0 ? "a user with that name exists" :
+			    "database error");
+			goto fail;
+		}
+		strlcpy(job->role, a->role, sizeof(job->role));
+	} else if (self) {
+		/* One's own password: prove the current one (rate-limited
+		 * like a login: a stolen cookie must not guess it fast). */
+		if (a->current[0] == '\0') {
+			reply_error(id, c->generation, 400,
+			    "current_password is needed to change your own "
+			    "password");
+			goto fail;
+		}
+		wait = ratelimit_check(client, time(NULL),
+		    m.conf.login_attempts, m.conf.login_window);
+		if (wait > 0) {
+			reply_error(id, c->generation, 429,
+			    "too many attempts; try again later");
+			goto fail;
+		}
+		rc = db_user_get(m.db, s->user, job->role, sizeof(job->role),
+		    job->stored, sizeof(job->stored));
+		if (rc != 0) {
+			reply_error(id, c->generation, 500, "database error");
+			goto fail;
+		}
+		strlcpy(job->password, a->current, sizeof(job->password));
+		job->skip_verify = 0;
+	} else {
+		if (role_parse(s->role) < ROLE_ADMIN) {
+			reply_error(id, c->generation, 403,
+			    "only an admin can change another user's "
+			    "password");
+			goto fail;
+		}
+		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
+		if (rc != 0) {
+			reply_error(id, c->generation, rc == DB_NOTFOUND ?
+			    404 : 500, rc == DB_NOTFOUND ? "no such user" :
+			    "database error");
+			goto fail;
+		}
+	}
+	if (kdf_submit(job) == 0)
+		return;
+	reply_error(id, c->generation, 503, "busy; try again");
+fail:
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
