@@ -36,7 +36,9 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	   -Wno-unused-parameter -fstack-protector-strong -fPIE $(OPT) \
 	   -iquote common -DOCTO_VERSION='"$(VERSION)"' \
 	   -DOCTO_WEB_ROOT='"$(PREFIX)/share/octopus/web"' \
-	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' $(PKG_CFLAGS)
+	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' \
+	   -DOCTO_CHECKS_FILE='"$(PREFIX)/share/octopus/audit/CHECKS"' \
+	   $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
 LDLIBS	+= $(PKG_LIBS) -lpthread
 

@@ -19,6 +19,7 @@
 
 #include "db.h"
 #include "crypto.h"
+#include "findings.h"
 #include "log.h"
 
 /*
@@ -38,6 +39,8 @@ enum {
 	DB_ST_JOB_ADD,
 	DB_ST_JOB_STATE,
 	DB_ST_TENTACLE_GET,
+	DB_ST_FINDING_INSERT,
+	DB_ST_FINDINGS_GET,
 	DB_ST_MAX
 };
 
@@ -151,8 +154,34 @@ static const char *const migrations[] = {
 	/* 5: when the tentacle acknowledged the order (ms, the brain's
 	 * clock): a command worker started after it has lost the job */
 	"ALTER TABLE jobs ADD COLUMN acked_ms INTEGER NOT NULL DEFAULT 0;",
+
+	/* 6: findings, the lines of each output (SPEC "Findings", brain/
+	 * findings.h) in their order (seq); check_id NULL for a line that
+	 * did not parse. The results stored before are parsed by
+	 * db_findings_backfill, in the same transaction. */
+	"CREATE TABLE findings ("
+	"  result_id INTEGER NOT NULL REFERENCES results(id),"
+	"  seq INTEGER NOT NULL,"
+	"  check_id TEXT,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('OK','FAIL','WARN','INFO','SKIP')),"
+	"  text TEXT NOT NULL,"
+	"  PRIMARY KEY (result_id, seq)"	/* the index by result */
+	");"
+	"CREATE INDEX findings_check ON findings(check_id);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int	db_findings_backfill(struct db *);
+
+/* Migrations that also need code, run after their SQL (the version they
+ * migrate to, the function). */
+static const struct {
+	int	  version;
+	int	(*fn)(struct db *);
+} migration_code[] = {
+	{ 6, db_findings_backfill },
+};
 
 static int64_t
 now_ms(void)
@@ -277,6 +306,19 @@ db_schema_version(struct db *db)
 }
 
 static int
+db_migrate_code(struct db *db, int version)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(migration_code) / sizeof(migration_code[0]);
+	    i++)
+		if (migration_code[i].version == version &&
+		    migration_code[i].fn(db) == -1)
+			return -1;
+	return 0;
+}
+
+static int
 db_migrate(struct db *db, char *err, size_t errlen)
 {
 	char	sql[64];
@@ -297,6 +339,7 @@ db_migrate(struct db *db, char *err, size_t errlen)
 		if (db_exec(db, "BEGIN IMMEDIATE") == -1)
 			goto fail;
 		if (db_exec(db, migrations[v]) == -1 ||
+		    db_migrate_code(db, v + 1) == -1 ||
 		    db_exec(db, sql) == -1) {
 			db_exec(db, "ROLLBACK");
 			goto fail;
@@ -1069,6 +1112,75 @@ db_job_owner(struct db *db, int64_t job, int64_t *tentacle, int *accepted)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DB_NOTFOUND : -1;
 }
 
+/* The findings of a result's output, in the caller's transaction. */
+static int
+db_findings_store(struct db *db, int64_t result, const uint8_t *out,
+    size_t len)
+{
+	struct findings	 f;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (len == 0)
+		return 0;
+	if (findings_parse(out, len, &f) == -1) {
+		log_warnx("out of memory parsing the findings of result %lld",
+		    (long long)result);
+		return -1;
+	}
+	if ((st = db_cached(db, DB_ST_FINDING_INSERT, "INSERT INTO findings "
+	    "(result_id, seq, check_id, status, text) VALUES (?, ?, ?, ?, "
+	    "?)")) == NULL) {
+		findings_free(&f);
+		return -1;
+	}
+	for (i = 0; i < f.n && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, result);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		if (f.v[i].check[0] != '\0')
+			sqlite3_bind_text(st, 3, f.v[i].check, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_text(st, 4, finding_status_name(f.v[i].status), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, f.v[i].text, -1, SQLITE_STATIC);
+		rc = db_step_cached(db, st);
+	}
+	findings_free(&f);
+	return rc;
+}
+
+/* Migration 6: the findings of the results stored before it. */
+static int
+db_findings_backfill(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 rc, n = 0;
+
+	if ((st = db_prepare(db, "SELECT id, output FROM results ORDER BY "
+	    "id")) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_findings_store(db, sqlite3_column_int64(st, 0),
+		    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st,
+		    1)) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	if (n > 0)
+		log_info("findings of %d stored results parsed", n);
+	return 0;
+}
+
 int
 db_result_store(struct db *db, int64_t job, const struct msg_result *r,
     int *stored)
@@ -1096,6 +1208,9 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	if (db_step_cached(db, st) == -1)
 		return -1;
 	*stored = sqlite3_changes(db->h) > 0;
+	if (*stored && db_findings_store(db, sqlite3_last_insert_rowid(db->h),
+	    r->output, r->output_len) == -1)
+		return -1;
 	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?, "
 	    "message = '', "
 	    "updated_at = ? WHERE id = ?")) == NULL)
@@ -1144,6 +1259,64 @@ output_json(const unsigned char *p, size_t n)
 	j = json_stringn_nocheck(s, o);
 	free(s);
 	return j;
+}
+
+/*
+ * A result's findings for the API, each with its check's references, title
+ * and fix (findings.h, finding_json), in the order of the output; while
+ * *budget lasts (estimated bytes of JSON, FINDINGS_JSON_MAX per reply), or
+ * null: too many for this reply (GET /api/results/ID has them), or a
+ * database error (logged).
+ */
+static json_t *
+result_findings_json(struct db *db, int64_t result,
+    const struct checks *checks, size_t *budget)
+{
+	sqlite3_stmt	*st;
+	json_t		*a, *j;
+	const char	*check, *status, *text;
+	size_t		 left = *budget, size;
+	int		 rc, over = 0;
+
+	if ((st = db_cached(db, DB_ST_FINDINGS_GET, "SELECT check_id, status, "
+	    "text FROM findings WHERE result_id = ? ORDER BY seq")) == NULL)
+		return json_null();
+	if ((a = json_array()) == NULL) {
+		db_release(st);
+		return json_null();
+	}
+	sqlite3_bind_int64(st, 1, result);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		check = (const char *)sqlite3_column_text(st, 0);
+		status = (const char *)sqlite3_column_text(st, 1);
+		text = (const char *)sqlite3_column_text(st, 2);
+		check = check ? check : "";
+		text = text ? text : "";
+		size = finding_json_size(checks, check, text);
+		if (size > left) {
+			over = 1;
+			break;
+		}
+		left -= size;
+		if ((j = finding_json(checks, check, status ? status : "INFO",
+		    text)) == NULL || json_array_append_new(a, j) == -1) {
+			log_warnx("out of memory listing findings");
+			over = 1;
+			break;
+		}
+	}
+	if (!over && rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		over = 1;
+	}
+	db_release(st);
+	if (over) {
+		json_decref(a);
+		*budget = 0;
+		return json_null();
+	}
+	*budget = left;
+	return a;
 }
 
 #define RESULT_COLUMNS "r.id, r.outcome, r.exit_status, r.signal, " \
@@ -1227,10 +1400,12 @@ run_summary_json(sqlite3_stmt *st, int col)
 }
 
 json_t *
-db_run_json(struct db *db, int64_t id, int with_output)
+db_run_json(struct db *db, int64_t id, int with_output,
+    const struct checks *checks)
 {
 	sqlite3_stmt	*st;
-	json_t		*run = NULL, *jobs, *job;
+	json_t		*run = NULL, *jobs, *job, *res;
+	size_t		 budget = FINDINGS_JSON_MAX;
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT id, script, created_at, created_by "
@@ -1258,12 +1433,15 @@ db_run_json(struct db *db, int64_t id, int with_output)
 		    "hostname", (const char *)sqlite3_column_text(st, 2),
 		    "state", (const char *)sqlite3_column_text(st, 3),
 		    "message", (const char *)sqlite3_column_text(st, 4));
-		json_object_set_new(job, "result",
-		    sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null() :
-		    result_json(st, 5));
+		res = sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null() :
+		    result_json(st, 5);
 		if (!with_output)
-			json_object_del(json_object_get(job, "result"),
-			    "output");
+			json_object_del(res, "output");
+		else if (json_is_object(res))
+			json_object_set_new(res, "findings",
+			    result_findings_json(db, sqlite3_column_int64(st,
+			    5), checks, &budget));
+		json_object_set_new(job, "result", res);
 		json_array_append_new(jobs, job);
 	}
 	sqlite3_finalize(st);
@@ -1338,10 +1516,11 @@ db_run_list(struct db *db, int64_t tentacle)
 }
 
 json_t *
-db_result_json(struct db *db, int64_t id)
+db_result_json(struct db *db, int64_t id, const struct checks *checks)
 {
 	sqlite3_stmt	*st;
 	json_t		*o = NULL;
+	size_t		 budget = FINDINGS_JSON_MAX;
 
 	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
 	    "j.tentacle_id, j.hostname FROM results r JOIN jobs j ON "
@@ -1356,16 +1535,20 @@ db_result_json(struct db *db, int64_t id)
 		    sqlite3_column_int64(st, 9)));
 		json_object_set_new(o, "hostname", json_string(
 		    (const char *)sqlite3_column_text(st, 10)));
+		json_object_set_new(o, "findings", result_findings_json(db, id,
+		    checks, &budget));
 	}
 	sqlite3_finalize(st);
 	return o;
 }
 
 json_t *
-db_tentacle_results(struct db *db, int64_t tentacle)
+db_tentacle_results(struct db *db, int64_t tentacle,
+    const struct checks *checks)
 {
 	sqlite3_stmt	*st;
 	json_t		*list, *o;
+	size_t		 budget = FINDINGS_JSON_MAX;
 
 	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
 	    "ru.script FROM results r JOIN jobs j ON j.id = r.job_id JOIN runs "
@@ -1381,6 +1564,8 @@ db_tentacle_results(struct db *db, int64_t tentacle)
 		    sqlite3_column_int64(st, 8)));
 		json_object_set_new(o, "script", json_string(
 		    (const char *)sqlite3_column_text(st, 9)));
+		json_object_set_new(o, "findings", result_findings_json(db,
+		    sqlite3_column_int64(st, 0), checks, &budget));
 		json_array_append_new(list, o);
 	}
 	sqlite3_finalize(st);

@@ -20,6 +20,7 @@
 #define DB_NOTFOUND	1
 
 struct db;
+struct checks;
 
 struct db_session {
 	char	user[OCTO_NAME_MAX];
@@ -112,18 +113,22 @@ int	db_jobs_sent(struct db *, int64_t run);
  * message; *n of them. */
 int	db_jobs_lost(struct db *, int64_t tentacle, int64_t acked_before_ms,
 	    const char *message, int *n);
-/* Store a job's result once; *stored = 0 if it was already there. */
+/* Store a job's result once, and the findings of its output (findings.h),
+ * in the caller's transaction; *stored = 0 if it was already there. */
 int	db_result_store(struct db *, int64_t job, const struct msg_result *,
 	    int *stored);
-/* A run with its jobs (results without their output unless with_output)
- * and "summary": {"jobs", "states": {state: n}, "finished", "compliant",
- * "findings", "errors"}. */
-json_t	*db_run_json(struct db *, int64_t id, int with_output);
+/* A run with its jobs (results without their output and findings unless
+ * with_output) and "summary": {"jobs", "states": {state: n}, "finished",
+ * "compliant", "findings", "errors"}. Results carry "findings": [...]
+ * joined with checks (may be NULL), or null past FINDINGS_JSON_MAX. */
+json_t	*db_run_json(struct db *, int64_t id, int with_output,
+	    const struct checks *checks);
 /* The 500 newest runs, each with its summary; tentacle != 0: only the
  * runs that include it. */
 json_t	*db_run_list(struct db *, int64_t tentacle);
-json_t	*db_result_json(struct db *, int64_t id);
-json_t	*db_tentacle_results(struct db *, int64_t tentacle);
+json_t	*db_result_json(struct db *, int64_t id, const struct checks *);
+json_t	*db_tentacle_results(struct db *, int64_t tentacle,
+	    const struct checks *);
 
 /* IDs of the accepted tentacles (malloc'd; free it). */
 int	db_tentacles_accepted(struct db *, int64_t **ids, size_t *n);
