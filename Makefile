@@ -177,7 +177,8 @@ demo: deps
 
 # Install (FHS): programs in sbin, the dashboard under share/, the audit
 # pack under lib/ (only the executable files of scripts/audit/, never the
-# dev helpers), man pages, systemd units; configuration in /etc/octopus
+# dev helpers), the pack's list of checks (scripts/audit/CHECKS) with the
+# brain under share/, man pages, systemd units; configuration in /etc/octopus
 # (installed only when absent, never overwritten), state in
 # /var/lib/octopus/{brain,tentacle} (0700). PREFIX=/usr for the Debian
 # packages. With DESTDIR, install only copies files; as root without
@@ -186,6 +187,8 @@ demo: deps
 SBINDIR		= $(PREFIX)/sbin
 WEBDIR		= $(PREFIX)/share/octopus/web
 AUDITDIR	= $(PREFIX)/lib/octopus/scripts
+CHECKSDIR	= $(PREFIX)/share/octopus/audit
+CHECKS_FILE	 = $(wildcard scripts/audit/CHECKS)
 MANDIR		?= $(PREFIX)/share/man
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 CONFDIR		?= /etc/octopus
@@ -199,11 +202,14 @@ install: install-brain install-tentacle
 
 install-brain: $(BUILD)/octoBrain
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR) \
+	    $(DESTDIR)$(CHECKSDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)/brain
 	install -m 0755 $(BUILD)/octoBrain $(DESTDIR)$(SBINDIR)/octoBrain
 	install -m 0644 $(wildcard web/*.*) $(DESTDIR)$(WEBDIR)/
+	$(if $(CHECKS_FILE),install -m 0644 $(CHECKS_FILE) \
+	    $(DESTDIR)$(CHECKSDIR)/CHECKS)
 	install -m 0644 brain/octoBrain.8 $(DESTDIR)$(MANDIR)/man8/octoBrain.8
 	install -m 0644 common/octopus.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
@@ -244,7 +250,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5 \
 	    $(DESTDIR)$(UNITDIR)/octobrain.service \
 	    $(DESTDIR)$(UNITDIR)/octotentacle.service
-	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(AUDITDIR)
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(CHECKSDIR) $(DESTDIR)$(AUDITDIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/octopus $(DESTDIR)$(PREFIX)/lib/octopus \
 	    2>/dev/null || true
 	@echo "kept $(DESTDIR)$(CONFDIR) and $(DESTDIR)$(STATEDIR): remove" \
