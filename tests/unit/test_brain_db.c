@@ -136,6 +136,19 @@ test_ratelimit(void **state)
 	assert_int_equal(ratelimit_check("10.0.0.1", 160, 3, 60), 0);
 }
 
+/* An accepted tentacle of that name, to add. */
+static void
+accepted_tentacle(struct db_tentacle *t, const char *host)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->hostname, host);
+	strcpy(t->address, "127.0.0.1");
+	t->port = 7001;
+	memset(t->key_hex, 'a', sizeof(t->key_hex) - 1);
+	memset(t->fingerprint, 'b', sizeof(t->fingerprint) - 1);
+	strcpy(t->enrolment, "accepted");
+}
+
 /* The statements of the per-result path are kept prepared: each use
  * must see its own bindings, none of the last one's. */
 static void
@@ -150,13 +163,7 @@ test_result_path(void **state)
 
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
-	memset(&t, 0, sizeof(t));
-	strcpy(t.hostname, "a");
-	strcpy(t.address, "127.0.0.1");
-	t.port = 7001;
-	memset(t.key_hex, 'a', sizeof(t.key_hex) - 1);
-	memset(t.fingerprint, 'b', sizeof(t.fingerprint) - 1);
-	strcpy(t.enrolment, "accepted");
+	accepted_tentacle(&t, "a");
 	assert_int_equal(db_tentacle_add(db, &t, &a), 0);
 	strcpy(t.hostname, "b");
 	assert_int_equal(db_tentacle_add(db, &t, &b), 0);
@@ -226,13 +233,7 @@ one_job(struct db *db, const char *host)
 	struct db_tentacle	t;
 	int64_t			tid, run, job;
 
-	memset(&t, 0, sizeof(t));
-	strcpy(t.hostname, host);
-	strcpy(t.address, "127.0.0.1");
-	t.port = 7001;
-	memset(t.key_hex, 'a', sizeof(t.key_hex) - 1);
-	memset(t.fingerprint, 'b', sizeof(t.fingerprint) - 1);
-	strcpy(t.enrolment, "accepted");
+	accepted_tentacle(&t, host);
 	assert_int_equal(db_tentacle_add(db, &t, &tid), 0);
 	assert_int_equal(db_run_add(db, "audit", "admin", &run), 0);
 	assert_int_equal(db_job_add(db, run, tid, host, &job), 0);
