@@ -256,7 +256,8 @@ api_manage(struct child *c, uint32_t id, uint32_t op,
 		return;
 	case API_TENTACLE_RESULTS:
 		reply_json_or_error(c, id, json_pack("{s:o*}", "results",
-		    db_tentacle_results(m.db, tid, m.checks)), "results");
+		    db_tentacle_results(m.db, tid, a->with_output,
+		    m.checks)), "results");
 		return;
 	case API_RESULT:
 		reply_json_or_error(c, id, db_result_json(m.db, tid, m.checks),

@@ -16,7 +16,7 @@ enum arg_shape {
 	SHAPE_ENROL,		/* str address, u32 port */
 	SHAPE_TOKEN,		/* u64 expires_in, u32 uses */
 	SHAPE_RUN_CREATE,	/* str script, u32 n, n x u64 */
-	SHAPE_RUN,		/* u64 id, u8 with_output */
+	SHAPE_RUN,		/* u64 id, u8 with_output (or findings) */
 	SHAPE_USER_CREATE,	/* str name, str password, str role */
 	SHAPE_USER,		/* str name */
 	SHAPE_PASSWORD,		/* str name, str password, str current */
@@ -32,7 +32,6 @@ shape_of(uint32_t op)
 	case API_TENTACLE_REVOKE:
 	case API_TOKEN_REVOKE:
 	case API_RUNS:
-	case API_TENTACLE_RESULTS:
 	case API_RESULT:
 	case API_TENTACLE_SCRIPTS:
 		return SHAPE_ID;
@@ -43,6 +42,7 @@ shape_of(uint32_t op)
 	case API_RUN_CREATE:
 		return SHAPE_RUN_CREATE;
 	case API_RUN:
+	case API_TENTACLE_RESULTS:
 		return SHAPE_RUN;
 	case API_USER_CREATE:
 		return SHAPE_USER_CREATE;
@@ -219,6 +219,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 			goto bad;
 		break;
 	case API_RUN:
+	case API_TENTACLE_RESULTS:
 		if (a->with_output > 1)
 			goto bad;
 		break;

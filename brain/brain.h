@@ -84,7 +84,8 @@ enum api_op {
 				   tentacle IDs (n = 0: all accepted) */
 	API_RUNS,		/* GET /api/runs: u64 tentacle (0: all) */
 	API_RUN,		/* GET /api/runs/{id}: u64 id, u8 with outputs */
-	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id */
+	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id,
+				   u8 with findings (?findings=0|1) */
 	API_RESULT,		/* GET /api/results/{id}: u64 id */
 	API_SCRIPTS,		/* GET /api/scripts */
 	API_TENTACLE_SCRIPTS,	/* GET /api/tentacles/{id}/scripts: u64 id */

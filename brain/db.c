@@ -1543,7 +1543,7 @@ db_result_json(struct db *db, int64_t id, const struct checks *checks)
 }
 
 json_t *
-db_tentacle_results(struct db *db, int64_t tentacle,
+db_tentacle_results(struct db *db, int64_t tentacle, int with_findings,
     const struct checks *checks)
 {
 	sqlite3_stmt	*st;
@@ -1564,8 +1564,9 @@ db_tentacle_results(struct db *db, int64_t tentacle,
 		    sqlite3_column_int64(st, 8)));
 		json_object_set_new(o, "script", json_string(
 		    (const char *)sqlite3_column_text(st, 9)));
-		json_object_set_new(o, "findings", result_findings_json(db,
-		    sqlite3_column_int64(st, 0), checks, &budget));
+		if (with_findings)
+			json_object_set_new(o, "findings", result_findings_json(
+			    db, sqlite3_column_int64(st, 0), checks, &budget));
 		json_array_append_new(list, o);
 	}
 	sqlite3_finalize(st);

@@ -127,7 +127,9 @@ json_t	*db_run_json(struct db *, int64_t id, int with_output,
  * runs that include it. */
 json_t	*db_run_list(struct db *, int64_t tentacle);
 json_t	*db_result_json(struct db *, int64_t id, const struct checks *);
-json_t	*db_tentacle_results(struct db *, int64_t tentacle,
+/* The 500 newest results of a tentacle, without their output; with their
+ * findings if with_findings (null past FINDINGS_JSON_MAX). */
+json_t	*db_tentacle_results(struct db *, int64_t tentacle, int with_findings,
 	    const struct checks *);
 
 /* IDs of the accepted tentacles (malloc'd; free it). */

@@ -1841,7 +1841,7 @@
 				await guarded(status, async function () {
 					const r = await api('GET',
 					    '/api/tentacles/' + tid +
-					    '/results', undefined,
+					    '/results?findings=0', undefined,
 					    {background: background});
 					results = r.results || [];
 					fillScripts();
@@ -2525,7 +2525,7 @@
 	 * one, or null. */
 	async function previousResult(tentacle, script, resultId) {
 		const r = await api('GET', '/api/tentacles/' + tentacle +
-		    '/results');
+		    '/results?findings=0');
 		const older = (r.results || []).filter(x =>
 		    x.script === script && x.id < resultId)
 		    .sort((a, b) => b.id - a.id);

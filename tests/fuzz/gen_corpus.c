@@ -909,6 +909,9 @@ gen_apicall(void)
 	c.op = API_RUN;
 	c.args.id = 3;
 	apicall_put("run", &c);
+	c.op = API_TENTACLE_RESULTS;
+	c.args.with_output = 1;
+	apicall_put("tentacle-results", &c);
 	memset(&c, 0, sizeof(c));
 	c.op = API_USER_CREATE;
 	strlcpy(c.args.name, "alice", sizeof(c.args.name));

@@ -119,6 +119,14 @@ def test_findings_in_every_view_of_a_result(brain_factory, checks_path,
     hist = c.get("/api/tentacles/%d/results" % tid).json()["results"]
     assert [h["id"] for h in hist] == [res["id"]]
     assert_findings(hist[0]["findings"])
+    # Without them, for polling.
+    hist = c.get("/api/tentacles/%d/results?findings=0" % tid).json()[
+        "results"]
+    assert [h["id"] for h in hist] == [res["id"]]
+    assert "findings" not in hist[0]
+    for q in ("findings=2", "findings=x", "findings=1&findings=1", "x=1"):
+        r = c.get("/api/tentacles/%d/results?%s" % (tid, q))
+        assert r.status == 400, (q, r)
     # The output itself is unchanged by the parse.
     assert one.json()["output"].startswith(
         "OK    mount./tmp.noexec /tmp is mounted noexec\n")

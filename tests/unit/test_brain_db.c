@@ -327,7 +327,10 @@ test_findings(void **state)
 	o = db_result_json(db, 1, NULL);
 	assert_findings(json_object_get(o, "findings"), 0);
 	json_decref(o);
-	list = db_tentacle_results(db, 1, checks);
+	list = db_tentacle_results(db, 1, 0, checks);
+	assert_null(json_object_get(json_array_get(list, 0), "findings"));
+	json_decref(list);
+	list = db_tentacle_results(db, 1, 1, checks);
 	assert_int_equal(json_array_size(list), 1);
 	assert_findings(json_object_get(json_array_get(list, 0), "findings"),
 	    1);
@@ -413,7 +416,7 @@ test_findings_budget(void **state)
 		assert_int_equal(db_result_store(db, job, &r, &stored), 0);
 		assert_int_equal(db_commit(db), 0);
 	}
-	list = db_tentacle_results(db, 1, NULL);
+	list = db_tentacle_results(db, 1, 1, NULL);
 	assert_int_equal(json_array_size(list), 6);
 	for (i = 0; i < 6; i++) {
 		o = json_object_get(json_array_get(list, (size_t)i),
