@@ -167,7 +167,7 @@ static const char *const migrations[] = {
 	"    CHECK (status IN ('OK','FAIL','WARN','INFO','SKIP')),"
 	"  text TEXT NOT NULL,"
 	"  PRIMARY KEY (result_id, seq)"	/* the index by result */
-	");"
+	") WITHOUT ROWID;"
 	"CREATE INDEX findings_check ON findings(check_id);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
