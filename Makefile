@@ -130,9 +130,9 @@ FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
-FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c brain/findings.c \
-		   tentacle/enrolment.c tentacle/spool.c tentacle/privsep.c \
-		   tentacle/run.c
+FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
+		   brain/apiops.c brain/findings.c tentacle/enrolment.c \
+		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \
 		   $(FUZZ_LIB_SRC))
 FUZZ_RUN	 = $(PYTHON) tests/fuzz/run.py --bin $(FUZZ_BUILD) \

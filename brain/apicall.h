@@ -4,7 +4,7 @@
  * calls what the maestro calls on bytes from a possibly compromised
  * child). Layout:
  *	str session, u8 background, str csrf, str client address, u32 op,
- *	then the op's arguments (see enum api_op in brain.h).
+ *	then the op's arguments (their shape: apiops.h).
  */
 #ifndef OCTO_APICALL_H
 #define OCTO_APICALL_H
@@ -26,7 +26,7 @@ struct api_args {
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
 	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
 	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
-	uint8_t		 with_output;			/* one run */
+	uint8_t		 with_output;	/* one run; a tentacle's results: findings */
 	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
 	char		 role[16];
 	char		 password[OCTO_PASSWORD_MAX + 1];

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "apiops.h"
 #include "config.h"
 #include "limits.h"
 
@@ -68,37 +69,7 @@ int	commander_main(struct child_env *);
  * The maestro answers IPC_API_REPLY with the same id:
  *	u32 http status, str json body, str cookie ("" = leave, "-" = clear)
  */
-enum api_op {
-	API_SESSION = 1,	/* GET /api/session: who am I, csrf */
-	API_HEALTH,		/* GET /api/health */
-	API_LOGOUT,		/* POST /api/logout */
-	API_TENTACLES,		/* GET /api/tentacles */
-	API_TENTACLE_ENROL,	/* POST /api/tentacles: str address, u32 port */
-	API_TENTACLE_APPROVE,	/* POST /api/tentacles/{id}/approve: u64 id */
-	API_TENTACLE_REJECT,	/* POST /api/tentacles/{id}/reject: u64 id */
-	API_TENTACLE_REVOKE,	/* DELETE /api/tentacles/{id}: u64 id */
-	API_TOKENS,		/* GET /api/tokens */
-	API_TOKEN_CREATE,	/* POST /api/tokens: u64 expires_in, u32 uses */
-	API_TOKEN_REVOKE,	/* DELETE /api/tokens/{id}: u64 id */
-	API_RUN_CREATE,		/* POST /api/runs: str script, u32 n, n x u64
-				   tentacle IDs (n = 0: all accepted) */
-	API_RUNS,		/* GET /api/runs: u64 tentacle (0: all) */
-	API_RUN,		/* GET /api/runs/{id}: u64 id, u8 with outputs */
-	API_TENTACLE_RESULTS,	/* GET /api/tentacles/{id}/results: u64 id,
-				   u8 with findings (?findings=0|1) */
-	API_RESULT,		/* GET /api/results/{id}: u64 id */
-	API_SCRIPTS,		/* GET /api/scripts */
-	API_TENTACLE_SCRIPTS,	/* GET /api/tentacles/{id}/scripts: u64 id */
-	API_USERS,		/* GET /api/users */
-	API_USER_CREATE,	/* POST /api/users: str name, str password,
-				   str role */
-	API_USER_DELETE,	/* DELETE /api/users/{name}: str name */
-	API_USER_PASSWORD,	/* POST /api/users/{name}/password: str name,
-				   str password, str current ("" = none) */
-	API_AUDIT,		/* GET /api/audit: str actor, str action,
-				   u32 limit (query string) */
-	API_OP_MAX
-};
+/* The operations, their routes, roles and arguments: apiops.h. */
 
 /* Bounds the webserv checks before asking, and the maestro again. */
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)

@@ -1028,25 +1028,28 @@ db_job_add(struct db *db, int64_t run, int64_t tentacle, const char *hostname,
 }
 
 int
-db_job_set_state(struct db *db, int64_t job, const char *state,
+db_job_set_state(struct db *db, int64_t job, enum job_state state,
     const char *message)
 {
 	sqlite3_stmt	*st;
+	char		 from[JOB_SOURCES_MAX];
 
 	/* A job that has its result keeps the state the result gave it,
-	 * whatever comes late; "sent" only follows "queued". */
+	 * whatever comes late; the rest is the lifecycle's table. */
 	if ((st = db_cached(db, DB_ST_JOB_STATE, "UPDATE jobs SET state = ?1, "
-	    "message = ?2, "
-	    "updated_at = ?3, acked_ms = CASE WHEN ?1 = 'running' THEN ?5 "
+	    "message = ?2, updated_at = ?3, acked_ms = CASE WHEN ?6 THEN ?5 "
 	    "ELSE acked_ms END WHERE id = ?4 AND NOT EXISTS (SELECT 1 FROM "
-	    "results WHERE job_id = ?4) AND (?1 != 'sent' OR state = "
-	    "'queued')")) == NULL)
+	    "results WHERE job_id = ?4) AND instr(?7, ',' || state || ',') "
+	    "> 0")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 5, now_ms());
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	job_sources(state, JOB_STATES_ALL, from);
+	sqlite3_bind_text(st, 1, job_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, message ? message : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, time(NULL));
 	sqlite3_bind_int64(st, 4, job);
+	sqlite3_bind_int64(st, 5, now_ms());
+	sqlite3_bind_int(st, 6, state == JOB_RUNNING);
+	sqlite3_bind_text(st, 7, from, -1, SQLITE_TRANSIENT);
 	if (db_step_cached(db, st) == -1)
 		return -1;
 	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
@@ -1056,13 +1059,18 @@ int
 db_jobs_sent(struct db *db, int64_t run)
 {
 	sqlite3_stmt	*st;
+	char		 from[JOB_SOURCES_MAX];
 
-	if ((st = db_prepare(db, "UPDATE jobs SET state = 'sent', updated_at "
-	    "= ?1 WHERE state = 'queued' AND (?2 = 0 OR run_id = ?2) AND "
-	    "tentacle_id IN (SELECT id FROM tentacles)")) == NULL)
+	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
+	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
+	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles)")) ==
+	    NULL)
 		return -1;
+	job_sources(JOB_SENT, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, run);
+	sqlite3_bind_text(st, 3, job_state_name(JOB_SENT), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, from, -1, SQLITE_TRANSIENT);
 	return db_step_done(db, st);
 }
 
@@ -1071,18 +1079,24 @@ db_jobs_lost(struct db *db, int64_t tentacle, int64_t acked_before_ms,
     const char *message, int *n)
 {
 	sqlite3_stmt	*st;
+	char		 from[JOB_SOURCES_MAX];
 	int		 rc;
 
 	*n = 0;
-	if ((st = db_prepare(db, "UPDATE jobs SET state = 'failed', message = "
-	    "?, updated_at = ? WHERE tentacle_id = ? AND state = 'running' AND "
-	    "acked_ms < ? AND NOT EXISTS (SELECT 1 FROM results WHERE "
-	    "job_id = jobs.id)")) == NULL)
+	/* Only running jobs are lost (acknowledged, then no result). */
+	if ((st = db_prepare(db, "UPDATE jobs SET state = ?5, message = ?1, "
+	    "updated_at = ?2 WHERE tentacle_id = ?3 AND instr(?6, ',' || "
+	    "state || ',') > 0 AND acked_ms < ?4 AND NOT EXISTS (SELECT 1 "
+	    "FROM results WHERE job_id = jobs.id)")) == NULL)
 		return -1;
+	job_sources(JOB_FAILED, JOB_STATE_BIT(JOB_RUNNING), from);
 	sqlite3_bind_text(st, 1, message, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, tentacle);
 	sqlite3_bind_int64(st, 4, acked_before_ms);
+	sqlite3_bind_text(st, 5, job_state_name(JOB_FAILED), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, from, -1, SQLITE_TRANSIENT);
 	if ((rc = db_step_done(db, st)) == 0)
 		*n = sqlite3_changes(db->h);
 	return rc;
@@ -1186,6 +1200,8 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
     int *stored)
 {
 	sqlite3_stmt	*st;
+	enum job_state	 to;
+	char		 from[JOB_SOURCES_MAX];
 
 	/* Exactly once: a result delivered again (its ACK was lost) is
 	 * acknowledged again but not stored twice. */
@@ -1208,18 +1224,21 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	if (db_step_cached(db, st) == -1)
 		return -1;
 	*stored = sqlite3_changes(db->h) > 0;
-	if (*stored && db_findings_store(db, sqlite3_last_insert_rowid(db->h),
-	    r->output, r->output_len) == -1)
+	if (!*stored)
+		return 0;	/* the first result gave the job its state */
+	if (db_findings_store(db, sqlite3_last_insert_rowid(db->h), r->output,
+	    r->output_len) == -1)
 		return -1;
-	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?, "
-	    "message = '', "
-	    "updated_at = ? WHERE id = ?")) == NULL)
+	to = job_state_of_outcome(r->outcome);
+	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?1, "
+	    "message = '', updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
+	    "|| state || ',') > 0")) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, r->outcome == OUTCOME_RAN ? "done" :
-	    r->outcome == OUTCOME_TIMEOUT ? "timeout" : "failed", -1,
-	    SQLITE_STATIC);
+	job_sources(to, JOB_STATES_ALL, from);
+	sqlite3_bind_text(st, 1, job_state_name(to), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, job);
+	sqlite3_bind_text(st, 4, from, -1, SQLITE_TRANSIENT);
 	return db_step_cached(db, st);
 }
 
@@ -1367,6 +1386,8 @@ run_json(sqlite3_stmt *st)
  * signal; or the job timed out, failed or was unreachable). The columns
  * are those of RUN_SUMMARY_COLUMNS, from col.
  */
+_Static_assert(JOB_STATE_MAX == 7, "RUN_SUMMARY_COLUMNS counts each job "
+    "state, in the order of enum job_state");
 #define RUN_SUMMARY_COLUMNS \
 	"count(j.id), sum(j.state = 'queued'), sum(j.state = 'sent'), " \
 	"sum(j.state = 'running'), sum(j.state = 'done'), " \
@@ -1378,16 +1399,15 @@ run_json(sqlite3_stmt *st)
 static json_t *
 run_summary_json(sqlite3_stmt *st, int col)
 {
-	static const char *const states[] = { "queued", "sent", "running",
-	    "done", "failed", "timeout", "unreachable" };
 	json_t		*o = json_object(), *by_state = json_object();
 	long long	 v[10];
 	int		 i;
 
 	for (i = 0; i < 10; i++)
 		v[i] = sqlite3_column_int64(st, col + i);
-	for (i = 0; i < 7; i++)
-		json_object_set_new(by_state, states[i], json_integer(v[1 + i]));
+	for (i = 0; i < JOB_STATE_MAX; i++)
+		json_object_set_new(by_state, job_state_name(i),
+		    json_integer(v[1 + i]));
 	json_object_set_new(o, "jobs", json_integer(v[0]));
 	json_object_set_new(o, "states", by_state);
 	json_object_set_new(o, "finished", json_integer(v[4] + v[5] + v[6] +
@@ -1607,17 +1627,21 @@ db_jobs_queued(struct db *db, int64_t run,
 {
 	sqlite3_stmt	*st;
 	struct db_order	 o;
+	char		 from[JOB_SOURCES_MAX];
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
 	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
-	    "j.state IN ('queued', 'sent') AND (? = 0 OR j.run_id = ?) "
-	    "ORDER BY j.id")) ==
-	    NULL)
+	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
+	    "?2) ORDER BY j.id")) == NULL)
 		return -1;
+	/* Sent (again, after a commander restart) while the tentacle has
+	 * not acknowledged it: what may still become running. */
+	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, run);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&o, 0, sizeof(o));
 		o.job = sqlite3_column_int64(st, 0);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "jobstate.h"
 #include "limits.h"
 #include "proto.h"
 
@@ -99,8 +100,9 @@ int	db_run_add(struct db *, const char *script, const char *user,
 	    int64_t *id);
 int	db_job_add(struct db *, int64_t run, int64_t tentacle,
 	    const char *hostname, int64_t *id);
-/* No effect (DB_NOTFOUND) once the job has its result. */
-int	db_job_set_state(struct db *, int64_t job, const char *state,
+/* No effect (DB_NOTFOUND) once the job has its result, or when its
+ * state may not go to state (jobstate.h). */
+int	db_job_set_state(struct db *, int64_t job, enum job_state state,
 	    const char *message);
 /* The tentacle a job was given to; *accepted: 1 if that tentacle is still
  * enrolled and accepted (0 once revoked or rejected). */

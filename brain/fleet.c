@@ -195,13 +195,143 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 	}
 }
 
+/* ---- the API's fleet operations: tentacles and enrolment tokens ------ */
+
+void
+api_tentacles(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "tentacles",
+	    db_tentacle_list(m.db)), "tentacles");
+}
+
+/* Approve or reject a tentacle that enrolled. */
+void
+api_tentacle_decide(const struct api_req *r)
+{
+	struct db_tentacle	 t;
+	const char		*user = r->s->user;
+	char			 detail[96];
+	int64_t			 tid = api_id(r->a);
+	int			 approve = r->def->op == API_TENTACLE_APPROVE;
+	int			 rc;
+
+	if ((rc = db_tentacle_get(m.db, tid, &t)) != 0) {
+		api_error(r, rc == -1 ? 500 : 404, rc == -1 ?
+		    "database error" : "no such tentacle");
+		return;
+	}
+	crypto_wipe(t.key_hex, sizeof(t.key_hex));
+	if (!approve && strcmp(t.enrolment, "pending") != 0) {
+		api_error(r, 409, "only a pending tentacle can be rejected; "
+		    "revoke it instead");
+		return;
+	}
+	if (db_tentacle_set_enrolment(m.db, tid, approve ? "accepted" :
+	    "rejected") != 0) {
+		api_error(r, 500, "database error");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "tentacle %lld (%s)",
+	    (long long)tid, t.hostname);
+	db_audit(m.db, user, approve ? "approve" : "reject", r->client, detail);
+	log_info("%s %s %s", user, approve ? "approved" : "rejected", detail);
+	if (approve)
+		welcome_soon();
+	api_reply(r, 200, json_pack("{s:o}", "tentacle",
+	    db_tentacle_json(m.db, tid)));
+}
+
+/* Revoke a tentacle or a token: deleted, audited, {"ok": true}. 0 when
+ * done (detail says what), -1 when the reply was an error. */
+static int
+revoke(const struct api_req *r, int (*del)(struct db *, int64_t),
+    const char *what, const char *action, char *detail, size_t len)
+{
+	char	nosuch[32];
+	int64_t	id = api_id(r->a);
+	int	rc;
+
+	if ((rc = del(m.db, id)) != 0) {
+		snprintf(nosuch, sizeof(nosuch), "no such %s", what);
+		api_error(r, rc == -1 ? 500 : 404, rc == -1 ?
+		    "database error" : nosuch);
+		return -1;
+	}
+	snprintf(detail, len, "%s %lld", what, (long long)id);
+	db_audit(m.db, r->s->user, action, r->client, detail);
+	api_reply(r, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
+void
+api_tentacle_revoke(const struct api_req *r)
+{
+	char	detail[96];
+
+	if (revoke(r, db_tentacle_delete, "tentacle", "revoke", detail,
+	    sizeof(detail)) == 0)
+		log_info("%s revoked %s: its key is refused from now on",
+		    r->s->user, detail);
+}
+
+void
+api_tokens(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "tokens",
+	    db_token_list(m.db)), "tokens");
+}
+
+void
+api_token_create(const struct api_req *r)
+{
+	const struct api_args	*a = r->a;
+	json_t			*j;
+	char			 detail[96];
+
+	if (a->expires_in < 1 || a->expires_in > TOKEN_EXPIRES_MAX ||
+	    a->uses < 1 || a->uses > TOKEN_USES_MAX) {
+		api_error(r, 400, "expires_in or uses out of range");
+		return;
+	}
+	if ((j = enrol_token_create(m.db, r->s->user, (long)a->expires_in,
+	    (long)a->uses, m.brain_fpr)) == NULL) {
+		api_error(r, 500, "database error");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "token %lld: %u uses, %llu s",
+	    (long long)json_integer_value(json_object_get(j, "id")),
+	    a->uses, (unsigned long long)a->expires_in);
+	db_audit(m.db, r->s->user, "token_create", r->client, detail);
+	api_reply(r, 201, j);
+}
+
+void
+api_token_revoke(const struct api_req *r)
+{
+	char	detail[96];
+
+	revoke(r, db_token_delete, "token", "token_revoke", detail,
+	    sizeof(detail));
+}
+
+/* Every script any tentacle has, or one tentacle's. */
+void
+api_scripts(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "scripts",
+	    db_scripts_json(m.db, r->def->op == API_SCRIPTS ? 0 :
+	    api_id(r->a))), "scripts");
+}
+
 /* ---- enrolment by address -------------------------------------------- */
 
 void
-offer_start(struct child *c, uint32_t reqid, const struct api_args *a,
-    const char *user, const char *client)
+api_tentacle_enrol(const struct api_req *r)
 {
-	struct child	*reg = &children[CHILD_REGISTERER];
+	struct child	*c = r->c, *reg = &children[CHILD_REGISTERER];
+	const struct api_args *a = r->a;
+	const char	*user = r->s->user, *client = r->client;
+	uint32_t	 reqid = r->id;
 	struct offer	*o = NULL;
 	struct buf	 b;
 	struct packer	 p;

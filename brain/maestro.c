@@ -487,6 +487,7 @@ main(int argc, char **argv)
 	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
 	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
+	const char	*why;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 
 	proc_title_init(argc, argv);
@@ -526,6 +527,11 @@ main(int argc, char **argv)
 		    argv[optind]);
 		usage(stderr);
 		return 2;
+	}
+	/* The API's table is consistent, or nothing starts. */
+	if (api_ops_check(api_ops, API_OP_MAX, &why) == -1) {
+		fprintf(stderr, "octoBrain: the API's table: %s\n", why);
+		return 1;
 	}
 	if (load_config(&m.conf, err, sizeof(err)) == -1 ||
 	    (rc = load_checks(m.conf.checks_file, &m.checks, err,

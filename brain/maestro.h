@@ -4,7 +4,7 @@
  *   maestro.c   supervision (the table of children, start, restart,
  *               signals) and main()
  *   api.c       replies to the webserv; session, role and CSRF checks;
- *               the API's dispatch
+ *               the API's dispatch through apiops.h's table
  *   users.c     login, users, passwords (KDF completions), audit log
  *   fleet.c     tentacles: enrolment (requests, by address), key lookups,
  *               keepalive and welcome pings, inventory
@@ -54,10 +54,6 @@ struct child {
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
 
-/* Roles, weakest first; an API operation names the weakest it allows.
- * An unknown role is below every other. */
-enum role { ROLE_INVALID, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
-
 /* The maestro's state (maestro.c). */
 struct maestro {
 	struct brain_conf	 conf;
@@ -91,44 +87,64 @@ extern struct child	children[CHILD_COUNT];
 /* maestro.c */
 void	child_misbehaved(struct child *, const char *);
 
+/*
+ * One API call, its session checked (api.c): what the operation's handler
+ * (apiops.h's last column) gets. It answers with api_reply or api_error,
+ * now or later (reply_send with id and the webserv's generation).
+ */
+struct api_req {
+	struct child		*c;		/* the webserv */
+	uint32_t		 id;		/* its request */
+	const struct api_op_def	*def;		/* the operation's row */
+	struct api_args		*a;
+	const struct db_session	*s;		/* the caller's session */
+	const char		*key_hash;	/* of that session */
+	const char		*client;	/* the caller's address */
+};
+typedef void	api_handler(const struct api_req *);
+
 /* api.c */
-enum role role_parse(const char *);
 void	reply_send(uint32_t, unsigned, int, json_t *, const char *);
 void	reply_error(uint32_t, unsigned, int, const char *);
-void	reply_json_or_error(struct child *, uint32_t, json_t *, const char *);
+void	api_reply(const struct api_req *, int, json_t *);
+void	api_error(const struct api_req *, int, const char *);
+void	api_reply_or_error(const struct api_req *, json_t *, const char *);
+int64_t	api_id(const struct api_args *);
 void	handle_api(struct child *, const struct ipc_msg *);
+api_handler	api_session, api_health, api_logout;
 
 /* users.c */
 void	login_done(struct kdf_job *);
 void	handle_login(struct child *, const struct ipc_msg *);
-void	api_users(struct child *, uint32_t, uint32_t, struct api_args *,
-	    const struct db_session *, const char *, const char *);
+api_handler	api_users_list, api_user_create, api_user_delete,
+		api_user_password, api_audit;
 
 /* fleet.c */
 void	keepalive(evutil_socket_t, short, void *);
 void	welcome_ping(evutil_socket_t, short, void *);
 void	welcome_soon(void);
-void	offer_start(struct child *, uint32_t, const struct api_args *,
-	    const char *, const char *);
 void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
 void	handle_lookup(struct child *, const struct ipc_msg *);
+api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
+		api_tentacle_revoke, api_tokens, api_token_create,
+		api_token_revoke, api_scripts;
 
 /* runs.c */
 void	dispatch_order(const struct db_order *, void *);
 void	dispatch_queued(int64_t);
 void	jobs_lost(int64_t, int64_t, const char *);
-void	run_create(struct child *, uint32_t, const struct api_args *,
-	    const char *, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
+api_handler	api_run_create, api_runs, api_run;
 
 /* results.c */
 int	results_start(struct event_base *);
 void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
+api_handler	api_tentacle_results, api_result;
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

@@ -179,3 +179,20 @@ results_stop(void)
 	event_free(results_ev);
 	results_ev = NULL;
 }
+
+/* ---- the API's reads of results -------------------------------------- */
+
+void
+api_tentacle_results(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "results",
+	    db_tentacle_results(m.db, api_id(r->a), r->a->with_output,
+	    m.checks)), "results");
+}
+
+void
+api_result(const struct api_req *r)
+{
+	api_reply_or_error(r, db_result_json(m.db, api_id(r->a), m.checks),
+	    NULL);
+}

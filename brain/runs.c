@@ -75,9 +75,12 @@ dispatch_queued(int64_t run)
 }
 
 void
-run_create(struct child *c, uint32_t reqid, const struct api_args *a,
-    const char *user, const char *client)
+api_run_create(const struct api_req *r)
 {
+	struct child		*c = r->c;
+	const struct api_args	*a = r->a;
+	const char		*user = r->s->user, *client = r->client;
+	uint32_t		 reqid = r->id;
 	int64_t			*ids = NULL, run, job;
 	size_t			 n, i;
 	struct db_tentacle	 t;
@@ -158,24 +161,48 @@ dberr:
 	reply_error(reqid, c->generation, 500, "database error");
 }
 
+/* ?tentacle=ID: the runs that include that tentacle; 0: every run. */
+void
+api_runs(const struct api_req *r)
+{
+	api_reply_or_error(r, json_pack("{s:o*}", "runs", db_run_list(m.db,
+	    api_id(r->a))), "runs");
+}
+
+void
+api_run(const struct api_req *r)
+{
+	api_reply_or_error(r, db_run_json(m.db, api_id(r->a),
+	    r->a->with_output, m.checks), NULL);
+}
+
+/* What the commander may say of a job: the tentacle took the order,
+ * refused it, or could not be reached. */
+static int
+job_state_reportable(enum job_state s)
+{
+	return s == JOB_RUNNING || s == JOB_FAILED || s == JOB_UNREACHABLE;
+}
+
 void
 handle_job_state(struct child *c, const struct ipc_msg *msg)
 {
 	struct unpacker	u;
 	uint64_t	job;
-	char		state[16], message[PROTO_MESSAGE_MAX + 64];
+	char		name[16], message[PROTO_MESSAGE_MAX + 64];
+	enum job_state	state;
 
 	unpack_init(&u, msg->payload, msg->hdr.len);
 	unpack_u64(&u, &job);
-	unpack_str(&u, state, sizeof(state));
+	unpack_str(&u, name, sizeof(name));
 	unpack_str(&u, message, sizeof(message));
 	if (unpack_end(&u) == -1 || job > INT64_MAX ||
-	    (strcmp(state, "running") && strcmp(state, "failed") &&
-	    strcmp(state, "unreachable"))) {
+	    job_state_parse(name, &state) == -1 ||
+	    !job_state_reportable(state)) {
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
 	if (db_job_set_state(m.db, (int64_t)job, state, message) == 0)
-		log_debug("job %llu: %s%s%s", (unsigned long long)job, state,
-		    message[0] ? ": " : "", message);
+		log_debug("job %llu: %s%s%s", (unsigned long long)job,
+		    job_state_name(state), message[0] ? ": " : "", message);
 }

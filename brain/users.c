@@ -190,120 +190,155 @@ out:
 }
 
 void
-api_users(struct child *c, uint32_t id, uint32_t op, struct api_args *a,
-    const struct db_session *s, const char *key_hash, const char *client)
+api_users_list(const struct api_req *r)
+{
+	api_reply_or_error(r, db_users_json(m.db), "users");
+}
+
+void
+api_audit(const struct api_req *r)
+{
+	api_reply_or_error(r, db_audit_json(m.db, r->a->name, r->a->action,
+	    r->a->limit), "events");
+}
+
+void
+api_user_delete(const struct api_req *r)
+{
+	const struct api_args	*a = r->a;
+	char			 role[16];
+	long			 admins;
+	int			 rc;
+
+	if (strcmp(a->name, r->s->user) == 0) {
+		api_error(r, 409, "you cannot remove yourself");
+		return;
+	}
+	rc = db_user_get(m.db, a->name, role, sizeof(role), NULL, 0);
+	if (rc == DB_NOTFOUND) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	if (rc == -1 || db_user_admins(m.db, &admins) == -1) {
+		api_error(r, 500, "database error");
+		return;
+	}
+	if (strcmp(role, "admin") == 0 && admins <= 1) {
+		api_error(r, 409, "the last admin cannot be removed");
+		return;
+	}
+	if (db_user_delete(m.db, a->name) != 0) {
+		api_error(r, 500, "database error");
+		return;
+	}
+	db_audit(m.db, r->s->user, "user_delete", r->client, a->name);
+	log_info("%s removed user %s", r->s->user, a->name);
+	api_reply(r, 200, json_pack("{s:s}", "deleted", a->name));
+}
+
+/* Creating a user or setting a password: the KDF runs on a worker, and
+ * user_kdf_done finishes. A job with what both need, or NULL. */
+static struct kdf_job *
+user_kdf_job(const struct api_req *r)
 {
 	struct kdf_job	*job;
-	char		 role[16];
-	long		 admins, wait;
-	int		 self = strcmp(a->name, s->user) == 0, rc;
 
-	switch (op) {
-	case API_USERS:
-		reply_json_or_error(c, id, db_users_json(m.db), "users");
-		return;
-	case API_AUDIT:
-		reply_json_or_error(c, id, db_audit_json(m.db, a->name,
-		    a->action, a->limit), "events");
-		return;
-	case API_USER_DELETE:
-		if (self) {
-			reply_error(id, c->generation, 409,
-			    "you cannot remove yourself");
-			return;
-		}
-		rc = db_user_get(m.db, a->name, role, sizeof(role), NULL, 0);
-		if (rc == DB_NOTFOUND) {
-			reply_error(id, c->generation, 404, "no such user");
-			return;
-		}
-		if (rc == -1 || db_user_admins(m.db, &admins) == -1) {
-			reply_error(id, c->generation, 500, "database error");
-			return;
-		}
-		if (strcmp(role, "admin") == 0 && admins <= 1) {
-			reply_error(id, c->generation, 409,
-			    "the last admin cannot be removed");
-			return;
-		}
-		if (db_user_delete(m.db, a->name) != 0) {
-			reply_error(id, c->generation, 500, "database error");
-			return;
-		}
-		db_audit(m.db, s->user, "user_delete", client, a->name);
-		log_info("%s removed user %s", s->user, a->name);
-		reply_send(id, c->generation, 200, json_pack("{s:s}",
-		    "deleted", a->name), NULL);
-		return;
-	}
-
-	/* Creating a user or setting a password: the KDF runs on a worker. */
 	if ((job = calloc(1, sizeof(*job))) == NULL) {
-		reply_error(id, c->generation, 500, "out of memory");
-		return;
+		api_error(r, 500, "out of memory");
+		return NULL;
 	}
-	job->reqid = id;
-	job->generation = c->generation;
-	job->op = op;
+	job->reqid = r->id;
+	job->generation = r->c->generation;
+	job->op = r->def->op;
 	job->done = user_kdf_done;
 	job->iterations = (unsigned)m.conf.kdf_iterations;
-	strlcpy(job->user, s->user, sizeof(job->user));
-	strlcpy(job->client, client, sizeof(job->client));
-	strlcpy(job->target, a->name, sizeof(job->target));
-	strlcpy(job->session, key_hash, sizeof(job->session));
-	strlcpy(job->new_password, a->password, sizeof(job->new_password));
+	strlcpy(job->user, r->s->user, sizeof(job->user));
+	strlcpy(job->client, r->client, sizeof(job->client));
+	strlcpy(job->target, r->a->name, sizeof(job->target));
+	strlcpy(job->session, r->key_hash, sizeof(job->session));
+	strlcpy(job->new_password, r->a->password, sizeof(job->new_password));
 	job->skip_verify = 1;
-	if (op == API_USER_CREATE) {
-		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
-		if (rc != DB_NOTFOUND) {
-			reply_error(id, c->generation, rc == 0 ? 409 : 500,
-			    rc == 0 ? "a user with that name exists" :
-			    "database error");
-			goto fail;
-		}
-		strlcpy(job->role, a->role, sizeof(job->role));
-	} else if (self) {
+	return job;
+}
+
+static void
+user_kdf_submit(const struct api_req *r, struct kdf_job *job)
+{
+	if (kdf_submit(job) == 0)
+		return;
+	api_error(r, 503, "busy; try again");
+	crypto_wipe(job, sizeof(*job));
+	free(job);
+}
+
+void
+api_user_create(const struct api_req *r)
+{
+	struct kdf_job	*job;
+	int		 rc;
+
+	if ((job = user_kdf_job(r)) == NULL)
+		return;
+	rc = db_user_get(m.db, r->a->name, NULL, 0, NULL, 0);
+	if (rc != DB_NOTFOUND) {
+		api_error(r, rc == 0 ? 409 : 500, rc == 0 ?
+		    "a user with that name exists" : "database error");
+		crypto_wipe(job, sizeof(*job));
+		free(job);
+		return;
+	}
+	strlcpy(job->role, r->a->role, sizeof(job->role));
+	user_kdf_submit(r, job);
+}
+
+void
+api_user_password(const struct api_req *r)
+{
+	const struct api_args	*a = r->a;
+	const struct db_session	*s = r->s;
+	struct kdf_job		*job;
+	long			 wait;
+	int			 rc;
+
+	if ((job = user_kdf_job(r)) == NULL)
+		return;
+	if (strcmp(a->name, s->user) == 0) {
 		/* One's own password: prove the current one (rate-limited
 		 * like a login: a stolen cookie must not guess it fast). */
 		if (a->current[0] == '\0') {
-			reply_error(id, c->generation, 400,
-			    "current_password is needed to change your own "
-			    "password");
+			api_error(r, 400, "current_password is needed to change "
+			    "your own password");
 			goto fail;
 		}
-		wait = ratelimit_check(client, time(NULL),
+		wait = ratelimit_check(r->client, time(NULL),
 		    m.conf.login_attempts, m.conf.login_window);
 		if (wait > 0) {
-			reply_error(id, c->generation, 429,
-			    "too many attempts; try again later");
+			api_error(r, 429, "too many attempts; try again later");
 			goto fail;
 		}
 		rc = db_user_get(m.db, s->user, job->role, sizeof(job->role),
 		    job->stored, sizeof(job->stored));
 		if (rc != 0) {
-			reply_error(id, c->generation, 500, "database error");
+			api_error(r, 500, "database error");
 			goto fail;
 		}
 		strlcpy(job->password, a->current, sizeof(job->password));
 		job->skip_verify = 0;
 	} else {
 		if (role_parse(s->role) < ROLE_ADMIN) {
-			reply_error(id, c->generation, 403,
-			    "only an admin can change another user's "
-			    "password");
+			api_error(r, 403, "only an admin can change another "
+			    "user's password");
 			goto fail;
 		}
 		rc = db_user_get(m.db, a->name, NULL, 0, NULL, 0);
 		if (rc != 0) {
-			reply_error(id, c->generation, rc == DB_NOTFOUND ?
-			    404 : 500, rc == DB_NOTFOUND ? "no such user" :
-			    "database error");
+			api_error(r, rc == DB_NOTFOUND ? 404 : 500, rc ==
+			    DB_NOTFOUND ? "no such user" : "database error");
 			goto fail;
 		}
 	}
-	if (kdf_submit(job) == 0)
-		return;
-	reply_error(id, c->generation, 503, "busy; try again");
+	user_kdf_submit(r, job);
+	return;
 fail:
 	crypto_wipe(job, sizeof(*job));
 	free(job);

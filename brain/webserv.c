@@ -307,37 +307,20 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 
 /* ---- API ------------------------------------------------------------- */
 
-struct api_route {
-	enum evhttp_cmd_type	 method;
-	const char		*pattern;	/* "{id}": a positive integer */
-	enum api_op		 op;
-};
-
-static const struct api_route api_routes[] = {
-	{ EVHTTP_REQ_GET, "/api/session", API_SESSION },
-	{ EVHTTP_REQ_GET, "/api/health", API_HEALTH },
-	{ EVHTTP_REQ_POST, "/api/logout", API_LOGOUT },
-	{ EVHTTP_REQ_GET, "/api/tentacles", API_TENTACLES },
-	{ EVHTTP_REQ_POST, "/api/tentacles", API_TENTACLE_ENROL },
-	{ EVHTTP_REQ_POST, "/api/tentacles/{id}/approve", API_TENTACLE_APPROVE },
-	{ EVHTTP_REQ_POST, "/api/tentacles/{id}/reject", API_TENTACLE_REJECT },
-	{ EVHTTP_REQ_DELETE, "/api/tentacles/{id}", API_TENTACLE_REVOKE },
-	{ EVHTTP_REQ_GET, "/api/tokens", API_TOKENS },
-	{ EVHTTP_REQ_POST, "/api/tokens", API_TOKEN_CREATE },
-	{ EVHTTP_REQ_DELETE, "/api/tokens/{id}", API_TOKEN_REVOKE },
-	{ EVHTTP_REQ_POST, "/api/runs", API_RUN_CREATE },
-	{ EVHTTP_REQ_GET, "/api/runs", API_RUNS },
-	{ EVHTTP_REQ_GET, "/api/runs/{id}", API_RUN },
-	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/results", API_TENTACLE_RESULTS },
-	{ EVHTTP_REQ_GET, "/api/results/{id}", API_RESULT },
-	{ EVHTTP_REQ_GET, "/api/scripts", API_SCRIPTS },
-	{ EVHTTP_REQ_GET, "/api/tentacles/{id}/scripts", API_TENTACLE_SCRIPTS },
-	{ EVHTTP_REQ_GET, "/api/users", API_USERS },
-	{ EVHTTP_REQ_POST, "/api/users", API_USER_CREATE },
-	{ EVHTTP_REQ_DELETE, "/api/users/{name}", API_USER_DELETE },
-	{ EVHTTP_REQ_POST, "/api/users/{name}/password", API_USER_PASSWORD },
-	{ EVHTTP_REQ_GET, "/api/audit", API_AUDIT },
-};
+/* The routes are apiops.h's; libevent names the methods its own way. */
+static int
+method_is(enum evhttp_cmd_type cmd, enum api_method m)
+{
+	switch (m) {
+	case API_METHOD_GET:
+		return cmd == EVHTTP_REQ_GET;
+	case API_METHOD_POST:
+		return cmd == EVHTTP_REQ_POST;
+	case API_METHOD_DELETE:
+		return cmd == EVHTTP_REQ_DELETE;
+	}
+	return 0;
+}
 
 /* What a pattern's parameter matched. */
 struct route_params {
@@ -487,7 +470,7 @@ query_one_number(struct evhttp_request *req, const char *key,
 /* The op's arguments from the path, query and body; -1 with the status
  * and message for the client if they are wrong. */
 static int
-api_args_from(struct evhttp_request *req, const struct api_route *r,
+api_args_from(struct evhttp_request *req, const struct api_op_def *r,
     const struct route_params *rp, struct api_args *a, int *status,
     const char **why)
 {
@@ -503,28 +486,28 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 
 	a->id = rp->id;
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
-	switch (r->op) {
-	case API_TENTACLE_ENROL:
+	switch (r->args) {
+	case API_ARGS_ENROL:
 		if (apibody_enrol(body, len, &eb, why) == -1)
 			goto bad;
 		strlcpy(a->address, eb.address, sizeof(a->address));
 		a->port = eb.port;
 		break;
-	case API_TOKEN_CREATE:
+	case API_ARGS_TOKEN:
 		if (apibody_token(len ? body : "{}", len ? len : 2, &tb,
 		    why) == -1)
 			goto bad;
 		a->expires_in = tb.expires_in;
 		a->uses = tb.uses;
 		break;
-	case API_RUN_CREATE:
+	case API_ARGS_RUN_CREATE:
 		if (apibody_run(body, len, &rb, why) == -1)
 			goto bad;
 		strlcpy(a->script, rb.script, sizeof(a->script));
 		a->ntentacles = rb.ntentacles;
 		a->tentacles = rb.tentacles;	/* apicall_clear frees */
 		break;
-	case API_RUNS:
+	case API_ARGS_RUNS:
 		/* ?tentacle=ID: the runs that include that tentacle. */
 		if ((n = query_one_number(req, "tentacle", 1, 1LL << 53, 0)) ==
 		    -1) {
@@ -533,7 +516,7 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 		}
 		a->id = (uint64_t)n;
 		break;
-	case API_RUN:
+	case API_ARGS_RUN:
 		/* ?output=0: without the outputs, for polling. */
 		if ((n = query_one_number(req, "output", 0, 1, 1)) == -1) {
 			*why = "a run takes output=0 or output=1 only";
@@ -541,7 +524,7 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 		}
 		a->with_output = (uint8_t)n;
 		break;
-	case API_TENTACLE_RESULTS:
+	case API_ARGS_RESULTS:
 		/* ?findings=0: without the findings, for polling. */
 		if ((n = query_one_number(req, "findings", 0, 1, 1)) == -1) {
 			*why = "results take findings=0 or findings=1 only";
@@ -549,7 +532,7 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 		}
 		a->with_output = (uint8_t)n;
 		break;
-	case API_USER_CREATE:
+	case API_ARGS_USER_CREATE:
 		if (apibody_user(body, len, &ub, why) == -1)
 			goto bad;
 		strlcpy(a->name, ub.name, sizeof(a->name));
@@ -557,10 +540,10 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 		strlcpy(a->role, ub.role, sizeof(a->role));
 		explicit_bzero(&ub, sizeof(ub));
 		break;
-	case API_USER_DELETE:
+	case API_ARGS_USER:
 		strlcpy(a->name, rp->name, sizeof(a->name));
 		break;
-	case API_USER_PASSWORD:
+	case API_ARGS_PASSWORD:
 		if (apibody_password(body, len, &pb, why) == -1)
 			goto bad;
 		strlcpy(a->name, rp->name, sizeof(a->name));
@@ -568,7 +551,7 @@ api_args_from(struct evhttp_request *req, const struct api_route *r,
 		strlcpy(a->current, pb.current, sizeof(a->current));
 		explicit_bzero(&pb, sizeof(pb));
 		break;
-	case API_AUDIT:
+	case API_ARGS_AUDIT:
 		if (audit_query(req, a, why) == -1)
 			goto bad;
 		break;
@@ -658,7 +641,7 @@ api_call(struct evhttp_request *req, const char *path)
 {
 	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
 	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
-	const struct api_route	*r = NULL;
+	const struct api_op_def	*r = NULL;
 	const char		*csrf, *bg;
 	struct api_call		 call;
 	struct buf		 b;
@@ -672,13 +655,13 @@ api_call(struct evhttp_request *req, const char *path)
 		send_error(req, 401, "not logged in");
 		return;
 	}
-	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+	for (i = 1; i < API_OP_MAX; i++) {
 		memset(&match, 0, sizeof(match));
-		if (!route_match(api_routes[i].pattern, path, &match))
+		if (!route_match(api_ops[i].route, path, &match))
 			continue;
 		path_known = 1;
-		if (api_routes[i].method == method && r == NULL) {
-			r = &api_routes[i];
+		if (method_is(method, api_ops[i].method) && r == NULL) {
+			r = &api_ops[i];
 			rp = match;
 		}
 	}

@@ -149,6 +149,18 @@ accepted_tentacle(struct db_tentacle *t, const char *host)
 	strcpy(t->enrolment, "accepted");
 }
 
+/* Two accepted tentacles, "a" and "b". */
+static void
+add_two_tentacles(struct db *db, int64_t *a, int64_t *b)
+{
+	struct db_tentacle	t;
+
+	accepted_tentacle(&t, "a");
+	assert_int_equal(db_tentacle_add(db, &t, a), 0);
+	strcpy(t.hostname, "b");
+	assert_int_equal(db_tentacle_add(db, &t, b), 0);
+}
+
 /* The statements of the per-result path are kept prepared: each use
  * must see its own bindings, none of the last one's. */
 static void
@@ -163,16 +175,13 @@ test_result_path(void **state)
 
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
-	accepted_tentacle(&t, "a");
-	assert_int_equal(db_tentacle_add(db, &t, &a), 0);
-	strcpy(t.hostname, "b");
-	assert_int_equal(db_tentacle_add(db, &t, &b), 0);
+	add_two_tentacles(db, &a, &b);
 	assert_int_equal(db_run_add(db, "one-line", "admin", &run), 0);
 	assert_int_equal(db_job_add(db, run, a, "a", &ja), 0);
 	assert_int_equal(db_job_add(db, run, b, "b", &jb), 0);
 	assert_int_not_equal(ja, jb);
-	assert_int_equal(db_job_set_state(db, ja, "running", ""), 0);
-	assert_int_equal(db_job_set_state(db, jb + 100, "running", ""),
+	assert_int_equal(db_job_set_state(db, ja, JOB_RUNNING, ""), 0);
+	assert_int_equal(db_job_set_state(db, jb + 100, JOB_RUNNING, ""),
 	    DB_NOTFOUND);
 
 	for (i = 0; i < 3; i++) {
@@ -210,7 +219,7 @@ test_result_path(void **state)
 	assert_int_equal(db_tentacle_seen(db, b + 100, NULL), DB_NOTFOUND);
 	assert_int_equal(db_commit(db), 0);
 	/* A state that comes after the result does not replace it. */
-	assert_int_equal(db_job_set_state(db, ja, "failed", "late"),
+	assert_int_equal(db_job_set_state(db, ja, JOB_FAILED, "late"),
 	    DB_NOTFOUND);
 
 	/* Rejected, then revoked: the job is still its, but not accepted. */
@@ -437,6 +446,98 @@ test_findings_budget(void **state)
 	free(out);
 }
 
+/* The state of job number i (from 0) of run, as the API shows it. */
+static void
+assert_job_state(struct db *db, int64_t run, size_t i, const char *want)
+{
+	json_t	*j = db_run_json(db, run, 0, NULL);
+
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "jobs"), i), "state")), want);
+	json_decref(j);
+}
+
+static void
+count_order(const struct db_order *o, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Every UPDATE of a job's state follows jobstate.c's table. */
+static void
+test_job_lifecycle(void **state)
+{
+	char			 err[256];
+	struct db		*db;
+	struct msg_result	 r;
+	int64_t			 a, b, run, j1, j2, j3;
+	int			 n, stored;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	add_two_tentacles(db, &a, &b);
+	assert_int_equal(db_run_add(db, "one-line", "admin", &run), 0);
+	assert_int_equal(db_job_add(db, run, a, "a", &j1), 0);
+	assert_int_equal(db_job_add(db, run, b, "b", &j2), 0);
+	assert_int_equal(db_job_add(db, run, a, "a", &j3), -1); /* twice */
+	assert_job_state(db, run, 0, "queued");
+
+	/* j1: sent, running; nothing takes it back or elsewhere. */
+	assert_int_equal(db_jobs_sent(db, run), 0);
+	assert_job_state(db, run, 0, "sent");
+	assert_job_state(db, run, 1, "sent");
+	assert_int_equal(db_job_set_state(db, j1, JOB_QUEUED, ""),
+	    DB_NOTFOUND);
+	assert_int_equal(db_job_set_state(db, j1, JOB_RUNNING, ""), 0);
+	assert_int_equal(db_job_set_state(db, j1, JOB_SENT, ""), DB_NOTFOUND);
+	assert_int_equal(db_job_set_state(db, j1, JOB_UNREACHABLE, "x"),
+	    DB_NOTFOUND);
+	assert_job_state(db, run, 0, "running");
+	/* Only what waits for an acknowledgement is sent again. */
+	n = 0;
+	assert_int_equal(db_jobs_queued(db, run, count_order, &n), 0);
+	assert_int_equal(n, 1);
+
+	/* j2: unreachable; never running after that. */
+	assert_int_equal(db_job_set_state(db, j2, JOB_UNREACHABLE, "no"), 0);
+	assert_int_equal(db_job_set_state(db, j2, JOB_RUNNING, ""),
+	    DB_NOTFOUND);
+	assert_job_state(db, run, 1, "unreachable");
+	n = 0;
+	assert_int_equal(db_jobs_queued(db, run, count_order, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* Lost: running jobs only. */
+	assert_int_equal(db_jobs_lost(db, a, INT64_MAX, "gone", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_jobs_lost(db, b, INT64_MAX, "gone", &n), 0);
+	assert_int_equal(n, 0);
+	assert_job_state(db, run, 0, "failed");
+	assert_job_state(db, run, 1, "unreachable");
+	assert_int_equal(db_job_set_state(db, j1, JOB_RUNNING, ""),
+	    DB_NOTFOUND);
+
+	/* Results come after all: they replace both; a second one of the
+	 * same job changes nothing. */
+	memset(&r, 0, sizeof(r));
+	r.job = (uint64_t)j1;
+	r.outcome = OUTCOME_TIMEOUT;
+	assert_int_equal(db_result_store(db, j1, &r, &stored), 0);
+	assert_int_equal(stored, 1);
+	r.outcome = OUTCOME_RAN;
+	assert_int_equal(db_result_store(db, j1, &r, &stored), 0);
+	assert_int_equal(stored, 0);
+	assert_job_state(db, run, 0, "timeout");
+	r.job = (uint64_t)j2;
+	assert_int_equal(db_result_store(db, j2, &r, &stored), 0);
+	assert_job_state(db, run, 1, "done");
+	assert_int_equal(db_job_set_state(db, j2, JOB_FAILED, "late"),
+	    DB_NOTFOUND);
+	assert_job_state(db, run, 1, "done");
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -452,6 +553,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_findings, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_findings_budget, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup,
 		    teardown),
 		cmocka_unit_test(test_ratelimit),
 	};

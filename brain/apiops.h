@@ -1,0 +1,123 @@
+/*
+ * The API's operations, in one table: each row is an operation's HTTP
+ * method and route (the webserv matches requests against them), the
+ * weakest role that may call it and whether it changes anything (then the
+ * maestro wants the CSRF token), the shape of its arguments in
+ * IPC_API_CALL (apicall.c), and the maestro's handler (api.c expands that
+ * column; the webserv never sees it).
+ *
+ * Adding an operation is one row here plus its handler. enum api_op is
+ * made from the rows, so an operation without a row cannot exist, and a
+ * row whose handler is missing does not link. api_ops_check() checks the
+ * rest at start-up (routes unique, the CSRF rule).
+ *
+ * Routes: "{id}" is a decimal integer from 1 to 2^53, "{name}" a user
+ * name (webserv.c route_match). Arguments, by shape:
+ *	NONE		nothing
+ *	ID		u64 id ({id} of the route)
+ *	RUNS		u64 tentacle (?tentacle=ID; 0: every run)
+ *	RUN		u64 id, u8 with outputs (?output=0|1, default 1)
+ *	RESULTS		u64 id, u8 with findings (?findings=0|1, default 1)
+ *	ENROL		str address, u32 port (body)
+ *	TOKEN		u64 expires_in, u32 uses (body)
+ *	RUN_CREATE	str script, u32 n, n x u64 tentacle IDs (n = 0: all
+ *			accepted) (body)
+ *	USER_CREATE	str name, str password, str role (body)
+ *	USER		str name ({name})
+ *	PASSWORD	str name ({name}), str password, str current ("" =
+ *			none) (body)
+ *	AUDIT		str actor, str action, u32 limit (query string)
+ */
+#ifndef OCTO_APIOPS_H
+#define OCTO_APIOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*	op			name (logs)		method	route					role	 mutating args		handler */
+#define API_OPS(X)							\
+	X(SESSION,		"session",		GET,	"/api/session",			VIEWER,	0, NONE,	api_session)	\
+	X(HEALTH,		"health",		GET,	"/api/health",			VIEWER,	0, NONE,	api_health)	\
+	X(LOGOUT,		"logout",		POST,	"/api/logout",			VIEWER,	1, NONE,	api_logout)	\
+	X(TENTACLES,		"list tentacles",	GET,	"/api/tentacles",		VIEWER,	0, NONE,	api_tentacles)	\
+	X(TENTACLE_ENROL,	"enrol a tentacle",	POST,	"/api/tentacles",		ADMIN,	1, ENROL,	api_tentacle_enrol) \
+	X(TENTACLE_APPROVE,	"approve a tentacle",	POST,	"/api/tentacles/{id}/approve",	ADMIN,	1, ID,		api_tentacle_decide) \
+	X(TENTACLE_REJECT,	"reject a tentacle",	POST,	"/api/tentacles/{id}/reject",	ADMIN,	1, ID,		api_tentacle_decide) \
+	X(TENTACLE_REVOKE,	"revoke a tentacle",	DELETE,	"/api/tentacles/{id}",		ADMIN,	1, ID,		api_tentacle_revoke) \
+	X(TOKENS,		"list tokens",		GET,	"/api/tokens",			ADMIN,	0, NONE,	api_tokens)	\
+	X(TOKEN_CREATE,		"create a token",	POST,	"/api/tokens",			ADMIN,	1, TOKEN,	api_token_create) \
+	X(TOKEN_REVOKE,		"revoke a token",	DELETE,	"/api/tokens/{id}",		ADMIN,	1, ID,		api_token_revoke) \
+	X(RUN_CREATE,		"start a run",		POST,	"/api/runs",			OPERATOR, 1, RUN_CREATE, api_run_create) \
+	X(RUNS,			"list runs",		GET,	"/api/runs",			VIEWER,	0, RUNS,	api_runs)	\
+	X(RUN,			"read a run",		GET,	"/api/runs/{id}",		VIEWER,	0, RUN,		api_run)	\
+	X(TENTACLE_RESULTS,	"list results",		GET,	"/api/tentacles/{id}/results",	VIEWER,	0, RESULTS,	api_tentacle_results) \
+	X(RESULT,		"read a result",	GET,	"/api/results/{id}",		VIEWER,	0, ID,		api_result)	\
+	X(SCRIPTS,		"list scripts",		GET,	"/api/scripts",			VIEWER,	0, NONE,	api_scripts)	\
+	X(TENTACLE_SCRIPTS,	"list a tentacle's scripts", GET, "/api/tentacles/{id}/scripts", VIEWER, 0, ID,		api_scripts)	\
+	X(USERS,		"list users",		GET,	"/api/users",			ADMIN,	0, NONE,	api_users_list)	\
+	X(USER_CREATE,		"add a user",		POST,	"/api/users",			ADMIN,	1, USER_CREATE,	api_user_create) \
+	X(USER_DELETE,		"remove a user",	DELETE,	"/api/users/{name}",		ADMIN,	1, USER,	api_user_delete) \
+	/* Anyone for their own password; admins for others' (checked). */ \
+	X(USER_PASSWORD,	"change a password",	POST,	"/api/users/{name}/password",	VIEWER,	1, PASSWORD,	api_user_password) \
+	X(AUDIT,		"read the audit log",	GET,	"/api/audit",			ADMIN,	0, AUDIT,	api_audit)
+
+enum api_op {
+	API_OP_NONE = 0,	/* no operation has 0 on the wire */
+#define API_OP_ENUM(op, name, method, route, role, mutating, args, handler) \
+	API_##op,
+	API_OPS(API_OP_ENUM)
+#undef API_OP_ENUM
+	API_OP_MAX
+};
+
+enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE };
+
+/* Roles, weakest first; an operation names the weakest it allows. An
+ * unknown role is below every other. */
+enum role { ROLE_INVALID, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
+
+enum api_args_shape {
+	API_ARGS_NONE,
+	API_ARGS_ID,
+	API_ARGS_RUNS,
+	API_ARGS_RUN,
+	API_ARGS_RESULTS,
+	API_ARGS_ENROL,
+	API_ARGS_TOKEN,
+	API_ARGS_RUN_CREATE,
+	API_ARGS_USER_CREATE,
+	API_ARGS_USER,
+	API_ARGS_PASSWORD,
+	API_ARGS_AUDIT,
+};
+
+struct api_op_def {
+	enum api_op		 op;
+	const char		*name;
+	enum api_method		 method;
+	const char		*route;
+	enum role		 min_role;
+	int			 mutating;	/* needs the CSRF token */
+	enum api_args_shape	 args;
+};
+
+/* Indexed by op; row 0 is empty. */
+extern const struct api_op_def	api_ops[API_OP_MAX];
+
+/* The row of op, or NULL if op is none. */
+const struct api_op_def *api_op_get(uint32_t op);
+/* A table's own consistency (api_ops, API_OP_MAX at start-up): row i is
+ * op i, every route under /api/, each (method, route) once, mutating
+ * exactly when the method is not GET, a role, path parameters as the
+ * arguments want them. 0, or -1 with the reason. */
+int	api_ops_check(const struct api_op_def *, size_t n, const char **why);
+
+enum role role_parse(const char *);
+
+/* Whether a session of that role, whose CSRF token is session_csrf, may
+ * call the operation with the token csrf (what the request carried). */
+enum api_verdict { API_ALLOWED, API_DENIED_ROLE, API_DENIED_CSRF };
+enum api_verdict api_op_allowed(const struct api_op_def *, const char *role,
+	    const char *csrf, const char *session_csrf);
+
+#endif
