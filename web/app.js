@@ -2482,11 +2482,14 @@
 	/*
 	 * One result's output, always as text. The audit scripts' findings
 	 * (lines that start with FAIL, WARN, OK...) are coloured by a class
-	 * on their line; the text itself is untouched.
+	 * on their line; the text itself is untouched. Above it, the counts
+	 * of its checks by status (the brain's findings), or of its lines
+	 * by kind when no line is a finding; none with counts: false (the
+	 * result's page has them with its findings).
 	 */
 	const LINE_KINDS = [[/^(FAIL|ERROR|CRIT)/, 'line-fail'],
 	    [/^(WARN|SKIP)/, 'line-warn'], [/^(OK|PASS)\b/, 'line-ok']];
-	function outputBlock(result) {
+	function outputBlock(result, opts) {
 		const pre = el('pre', {class: 'output', tabindex: '0'});
 		const output = typeof result.output === 'string' ?
 		    result.output : '';
@@ -2508,7 +2511,12 @@
 			pre.appendChild(kind ? el('span', {class: kind[1]},
 			    text) : document.createTextNode(text));
 		});
-		const counts = el('p', {class: 'output-counts summary'},
+		const checked = Array.isArray(result.findings) &&
+		    result.findings.some(f => f.check !== null);
+		const counts = opts && opts.counts === false ? el('p') :
+		    checked ? el('p', {class: 'output-counts summary ' +
+		    'finding-counts'}, findingCounts(result.findings)) :
+		    el('p', {class: 'output-counts summary'},
 		    [['line-fail', 'FAIL', 'err'], ['line-warn', 'WARN',
 		    'warn'], ['line-ok', 'OK', 'ok']].filter(k =>
 		    tally[k[0]]).map(k => badge(tally[k[0]] + ' ' + k[1] +
@@ -3086,7 +3094,8 @@
 					['Run', link('#/runs/' + r.run, '#' +
 					    r.run)]])),
 				    findingsCard(r),
-				    card('Output', outputBlock(r)));
+				    card('Output', outputBlock(r,
+					{counts: false})));
 			});
 		}
 		return {title: 'Result #' + id, node: el('div', {class:
