@@ -569,70 +569,76 @@ db_audit(struct db *db, const char *actor, const char *action,
 	return db_step_done(db, st);
 }
 
-static void
-rfc3339(time_t t, char *out, size_t len)
+/* A text column; "" for NULL (the schema has few). */
+static const char *
+col_text(sqlite3_stmt *st, int i)
 {
-	struct tm	tm;
+	const unsigned char	*t = sqlite3_column_text(st, i);
 
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return t ? (const char *)t : "";
 }
 
-json_t *
-db_audit_json(struct db *db, const char *actor, const char *action,
-    unsigned limit)
+/* Step a query to its end: 0, or -1 on error (logged); then finalize. */
+static int
+db_rows_end(struct db *db, sqlite3_stmt *st, int rc)
 {
-	sqlite3_stmt	*st;
-	json_t		*list;
-	char		 at[32];
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("database: %s", sqlite3_errmsg(db->h));
+	return -1;
+}
+
+int
+db_audit_each(struct db *db, const char *actor, const char *action,
+    unsigned limit, void (*fn)(const struct db_audit_row *, void *),
+    void *arg)
+{
+	sqlite3_stmt		*st;
+	struct db_audit_row	 r;
+	int			 rc;
 
 	/* "" matches every actor / action. */
 	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail "
 	    "FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
 	    "action = ?2) ORDER BY id DESC LIMIT ?3")) == NULL)
-		return NULL;
+		return -1;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit);
-	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rfc3339(sqlite3_column_int64(st, 1), at, sizeof(at));
-		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s,s:s,"
-		    "s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-		    "at", at,
-		    "actor", (const char *)sqlite3_column_text(st, 2),
-		    "action", (const char *)sqlite3_column_text(st, 3),
-		    "peer", (const char *)sqlite3_column_text(st, 4),
-		    "detail", (const char *)sqlite3_column_text(st, 5)));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.at = (time_t)sqlite3_column_int64(st, 1);
+		r.actor = col_text(st, 2);
+		r.action = col_text(st, 3);
+		r.peer = col_text(st, 4);
+		r.detail = col_text(st, 5);
+		fn(&r, arg);
 	}
-	sqlite3_finalize(st);
-	return json_pack("{s:o}", "events", list);
+	return db_rows_end(db, st, rc);
 }
 
 /* ---- users ----------------------------------------------------------- */
 
-json_t *
-db_users_json(struct db *db)
+int
+db_users_each(struct db *db, void (*fn)(const struct db_user_row *, void *),
+    void *arg)
 {
-	sqlite3_stmt	*st;
-	json_t		*list;
-	char		 created[32];
+	sqlite3_stmt		*st;
+	struct db_user_row	 r;
+	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT name, role, created_at FROM users "
 	    "ORDER BY name")) == NULL)
-		return NULL;
-	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "name",
-		    (const char *)sqlite3_column_text(st, 0), "role",
-		    (const char *)sqlite3_column_text(st, 1), "created_at",
-		    created));
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.name = col_text(st, 0);
+		r.role = col_text(st, 1);
+		r.created_at = (time_t)sqlite3_column_int64(st, 2);
+		fn(&r, arg);
 	}
-	sqlite3_finalize(st);
-	return json_pack("{s:o}", "users", list);
+	return db_rows_end(db, st, rc);
 }
-
 int
 db_user_admins(struct db *db, long *count)
 {
@@ -685,49 +691,6 @@ db_user_set_password(struct db *db, const char *name, const char *hash,
 }
 
 /* ---- tentacles ------------------------------------------------------- */
-
-/* One row of the SELECT below as the API's JSON object. */
-#define TENTACLE_COLUMNS "id, hostname, address, port, fingerprint, " \
-	"enrolment, state, enrolled_at, last_seen, facts, duplicate_of"
-
-static json_t *
-tentacle_json(sqlite3_stmt *st)
-{
-	char		 enrolled[32], seen[32];
-	json_t		*facts, *o;
-	const char	*f = (const char *)sqlite3_column_text(st, 9);
-
-	rfc3339(sqlite3_column_int64(st, 7), enrolled, sizeof(enrolled));
-	/* Facts were checked as printable text at enrolment; they must also
-	 * be a JSON object to be shown as one. */
-	facts = f ? json_loads(f, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	if (!json_is_object(facts)) {
-		json_decref(facts);
-		facts = json_object();
-	}
-	o = json_pack("{s:I,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:o}",
-	    "id", (json_int_t)sqlite3_column_int64(st, 0),
-	    "hostname", (const char *)sqlite3_column_text(st, 1),
-	    "address", (const char *)sqlite3_column_text(st, 2),
-	    "port", sqlite3_column_int(st, 3),
-	    "fingerprint", (const char *)sqlite3_column_text(st, 4),
-	    "enrolment", (const char *)sqlite3_column_text(st, 5),
-	    "state", (const char *)sqlite3_column_text(st, 6),
-	    "enrolled_at", enrolled,
-	    "facts", facts);
-	if (o == NULL)
-		return NULL;
-	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
-		json_object_set_new(o, "last_seen", json_null());
-	else {
-		rfc3339(sqlite3_column_int64(st, 8), seen, sizeof(seen));
-		json_object_set_new(o, "last_seen", json_string(seen));
-	}
-	json_object_set_new(o, "duplicate_of",
-	    sqlite3_column_type(st, 10) == SQLITE_NULL ? json_null() :
-	    json_integer(sqlite3_column_int64(st, 10)));
-	return o;
-}
 
 int
 db_tentacle_add(struct db *db, const struct db_tentacle *t, int64_t *id)
@@ -824,43 +787,36 @@ db_tentacle_delete(struct db *db, int64_t id)
 	return db_step_changed(db, st);
 }
 
-json_t *
-db_tentacle_json(struct db *db, int64_t id)
+int
+db_tentacles_each(struct db *db, int64_t id,
+    void (*fn)(const struct db_tentacle_row *, void *), void *arg)
 {
-	sqlite3_stmt	*st;
-	json_t		*o = NULL;
+	sqlite3_stmt		*st;
+	struct db_tentacle_row	 r;
+	int			 rc;
 
-	if ((st = db_prepare(db, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
-	    "WHERE id = ?")) == NULL)
-		return NULL;
+	if ((st = db_prepare(db, "SELECT id, hostname, address, port, "
+	    "fingerprint, enrolment, state, enrolled_at, last_seen, facts, "
+	    "duplicate_of FROM tentacles WHERE ?1 = 0 OR id = ?1 ORDER BY "
+	    "id")) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = tentacle_json(st);
-	sqlite3_finalize(st);
-	return o;
-}
-
-json_t *
-db_tentacle_list(struct db *db)
-{
-	sqlite3_stmt	*st;
-	json_t		*list, *o;
-	int		 rc;
-
-	if ((st = db_prepare(db, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
-	    "ORDER BY id")) == NULL)
-		return NULL;
-	list = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((o = tentacle_json(st)) != NULL)
-			json_array_append_new(list, o);
-	if (rc != SQLITE_DONE) {
-		log_warnx("database: %s", sqlite3_errmsg(db->h));
-		json_decref(list);
-		list = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.hostname = col_text(st, 1);
+		r.address = col_text(st, 2);
+		r.port = sqlite3_column_int(st, 3);
+		r.fingerprint = col_text(st, 4);
+		r.enrolment = col_text(st, 5);
+		r.state = col_text(st, 6);
+		r.enrolled_at = (time_t)sqlite3_column_int64(st, 7);
+		r.seen = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		r.last_seen = (time_t)sqlite3_column_int64(st, 8);
+		r.facts = (const char *)sqlite3_column_text(st, 9);
+		r.duplicate_of = sqlite3_column_int64(st, 10);
+		fn(&r, arg);
 	}
-	sqlite3_finalize(st);
-	return list;
+	return db_rows_end(db, st, rc);
 }
 
 /* ---- enrolment tokens ------------------------------------------------ */
@@ -926,36 +882,27 @@ db_token_use(struct db *db, const char *secret_hash, time_t now,
 	return db_step_done(db, st);
 }
 
-json_t *
-db_token_list(struct db *db)
+int
+db_tokens_each(struct db *db, void (*fn)(const struct db_token_row *, void *),
+    void *arg)
 {
-	sqlite3_stmt	*st;
-	json_t		*list;
-	char		 created[32], expires[32];
-	int		 rc;
+	sqlite3_stmt		*st;
+	struct db_token_row	 r;
+	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT id, created_by, created_at, "
 	    "expires_at, uses_left FROM tokens ORDER BY id")) == NULL)
-		return NULL;
-	list = json_array();
+		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
-		rfc3339(sqlite3_column_int64(st, 3), expires, sizeof(expires));
-		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s,s:I,"
-		    "s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-		    "created_by", (const char *)sqlite3_column_text(st, 1),
-		    "created_at", created, "expires_at", expires,
-		    "uses_left", (json_int_t)sqlite3_column_int64(st, 4),
-		    "expired", sqlite3_column_int64(st, 3) <= time(NULL)));
+		r.id = sqlite3_column_int64(st, 0);
+		r.created_by = col_text(st, 1);
+		r.created_at = (time_t)sqlite3_column_int64(st, 2);
+		r.expires_at = (time_t)sqlite3_column_int64(st, 3);
+		r.uses_left = sqlite3_column_int64(st, 4);
+		fn(&r, arg);
 	}
-	if (rc != SQLITE_DONE) {
-		json_decref(list);
-		list = NULL;
-	}
-	sqlite3_finalize(st);
-	return list;
+	return db_rows_end(db, st, rc);
 }
-
 int
 db_token_delete(struct db *db, int64_t id)
 {
@@ -1242,149 +1189,49 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	return db_step_cached(db, st);
 }
 
-/* The output as JSON text: invalid UTF-8 bytes become U+FFFD, so that
- * whatever a script prints can be shown. */
-static json_t *
-output_json(const unsigned char *p, size_t n)
-{
-	char	*s;
-	size_t	 i, o = 0;
-	json_t	*j;
-
-	if ((s = malloc(n * 3 + 1)) == NULL)
-		return json_string("");
-	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-		size_t	len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 :
-		    (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		size_t	k;
-
-		if (len == 1) {
-			s[o++] = (char)c;
-			continue;
-		}
-		for (k = 1; len && k < len; k++)
-			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
-				len = 0;
-		if (len == 0 || c == 0xc0 || c == 0xc1 || c > 0xf4) {
-			memcpy(s + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			continue;
-		}
-		memcpy(s + o, p + i, len);
-		o += len;
-		i += len - 1;
-	}
-	j = json_stringn_nocheck(s, o);
-	free(s);
-	return j;
-}
-
-/*
- * A result's findings for the API, each with its check's references, title
- * and fix (findings.h, finding_json), in the order of the output; while
- * *budget lasts (estimated bytes of JSON, FINDINGS_JSON_MAX per reply), or
- * null: too many for this reply (GET /api/results/ID has them), or a
- * database error (logged).
- */
-static json_t *
-result_findings_json(struct db *db, int64_t result,
-    const struct checks *checks, size_t *budget)
-{
-	sqlite3_stmt	*st;
-	json_t		*a, *j;
-	const char	*check, *status, *text;
-	size_t		 left = *budget, size;
-	int		 rc, over = 0;
-
-	if ((st = db_cached(db, DB_ST_FINDINGS_GET, "SELECT check_id, status, "
-	    "text FROM findings WHERE result_id = ? ORDER BY seq")) == NULL)
-		return json_null();
-	if ((a = json_array()) == NULL) {
-		db_release(st);
-		return json_null();
-	}
-	sqlite3_bind_int64(st, 1, result);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		check = (const char *)sqlite3_column_text(st, 0);
-		status = (const char *)sqlite3_column_text(st, 1);
-		text = (const char *)sqlite3_column_text(st, 2);
-		check = check ? check : "";
-		text = text ? text : "";
-		size = finding_json_size(checks, check, text);
-		if (size > left) {
-			over = 1;
-			break;
-		}
-		left -= size;
-		if ((j = finding_json(checks, check, status ? status : "INFO",
-		    text)) == NULL || json_array_append_new(a, j) == -1) {
-			log_warnx("out of memory listing findings");
-			over = 1;
-			break;
-		}
-	}
-	if (!over && rc != SQLITE_DONE) {
-		log_warnx("database: %s", sqlite3_errmsg(db->h));
-		over = 1;
-	}
-	db_release(st);
-	if (over) {
-		json_decref(a);
-		*budget = 0;
-		return json_null();
-	}
-	*budget = left;
-	return a;
-}
-
 #define RESULT_COLUMNS "r.id, r.outcome, r.exit_status, r.signal, " \
 	"r.started_at_ms, r.duration_ms, r.truncated, r.output"
 
-static json_t *
-result_json(sqlite3_stmt *st, int col)
+/* The RESULT_COLUMNS from col. */
+static void
+result_row(sqlite3_stmt *st, int col, struct db_result_row *r)
 {
-	char	started[40];
-	time_t	t = (time_t)(sqlite3_column_int64(st, col + 4) / 1000);
-	struct tm tm;
-	int	outcome = sqlite3_column_int(st, col + 1);
-
-	gmtime_r(&t, &tm);
-	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:I,s:o,s:o,s:I,s:s,s:o,s:b,s:s}",
-	    "id", (json_int_t)sqlite3_column_int64(st, col),
-	    "exit_status", outcome == OUTCOME_RAN &&
-	    sqlite3_column_int(st, col + 3) == 0 ?
-	    json_integer(sqlite3_column_int(st, col + 2)) : json_null(),
-	    "signal", sqlite3_column_int(st, col + 3) ?
-	    json_integer(sqlite3_column_int(st, col + 3)) : json_null(),
-	    "duration_ms", (json_int_t)sqlite3_column_int64(st, col + 5),
-	    "started_at", started,
-	    "output", output_json(sqlite3_column_blob(st, col + 7),
-	    (size_t)sqlite3_column_bytes(st, col + 7)),
-	    "truncated", sqlite3_column_int(st, col + 6),
-	    "outcome", outcome == OUTCOME_RAN ? "ran" :
-	    outcome == OUTCOME_TIMEOUT ? "timeout" : "failed");
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, col);
+	r->outcome = sqlite3_column_int(st, col + 1);
+	r->exit_status = sqlite3_column_int(st, col + 2);
+	r->signal = sqlite3_column_int(st, col + 3);
+	r->started_at_ms = sqlite3_column_int64(st, col + 4);
+	r->duration_ms = sqlite3_column_int64(st, col + 5);
+	r->truncated = sqlite3_column_int(st, col + 6);
+	r->output = sqlite3_column_blob(st, col + 7);
+	r->output_len = (size_t)sqlite3_column_bytes(st, col + 7);
 }
 
-static json_t *
-run_json(sqlite3_stmt *st)
+/* A state as the database spells it; JOB_STATE_MAX if none (the schema's
+ * CHECK allows no other). */
+static enum job_state
+col_job_state(sqlite3_stmt *st, int i)
 {
-	char	created[32];
+	enum job_state	s;
 
-	rfc3339(sqlite3_column_int64(st, 2), created, sizeof(created));
-	return json_pack("{s:I,s:s,s:s,s:s}",
-	    "id", (json_int_t)sqlite3_column_int64(st, 0),
-	    "script", (const char *)sqlite3_column_text(st, 1),
-	    "created_at", created,
-	    "created_by", (const char *)sqlite3_column_text(st, 3));
+	return job_state_parse(col_text(st, i), &s) == 0 ? s : JOB_STATE_MAX;
+}
+
+/* The run's columns id, script, created_at, created_by from col. */
+static void
+run_row(sqlite3_stmt *st, int col, struct db_run_row *r)
+{
+	r->id = sqlite3_column_int64(st, col);
+	r->script = col_text(st, col + 1);
+	r->created_at = (time_t)sqlite3_column_int64(st, col + 2);
+	r->created_by = col_text(st, col + 3);
 }
 
 /*
- * A run at a glance: jobs per state, and the verdicts of the scripts that
- * ran: compliant (exit 0), findings (exit 1), error (any other status, a
- * signal; or the job timed out, failed or was unreachable). The columns
- * are those of RUN_SUMMARY_COLUMNS, from col.
+ * A run's jobs counted: all, per state (in the order of enum job_state),
+ * then the scripts that ran and exited 0 (compliant) or 1 (findings). The
+ * columns of run_summary_row, over jobs j LEFT JOIN results res.
  */
 _Static_assert(JOB_STATE_MAX == 7, "RUN_SUMMARY_COLUMNS counts each job "
     "state, in the order of enum job_state");
@@ -1396,117 +1243,93 @@ _Static_assert(JOB_STATE_MAX == 7, "RUN_SUMMARY_COLUMNS counts each job "
 	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 0), " \
 	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 1)"
 
-static json_t *
-run_summary_json(sqlite3_stmt *st, int col)
+static void
+run_summary_row(sqlite3_stmt *st, int col, struct db_run_summary *sum)
 {
-	json_t		*o = json_object(), *by_state = json_object();
-	long long	 v[10];
-	int		 i;
+	int	i;
 
-	for (i = 0; i < 10; i++)
-		v[i] = sqlite3_column_int64(st, col + i);
+	sum->jobs = sqlite3_column_int64(st, col);
 	for (i = 0; i < JOB_STATE_MAX; i++)
-		json_object_set_new(by_state, job_state_name(i),
-		    json_integer(v[1 + i]));
-	json_object_set_new(o, "jobs", json_integer(v[0]));
-	json_object_set_new(o, "states", by_state);
-	json_object_set_new(o, "finished", json_integer(v[4] + v[5] + v[6] +
-	    v[7]));
-	json_object_set_new(o, "compliant", json_integer(v[8]));
-	json_object_set_new(o, "findings", json_integer(v[9]));
-	json_object_set_new(o, "errors", json_integer(v[4] - v[8] - v[9] +
-	    v[5] + v[6] + v[7]));
-	return o;
+		sum->states[i] = sqlite3_column_int64(st, col + 1 + i);
+	sum->compliant = sqlite3_column_int64(st, col + 1 + JOB_STATE_MAX);
+	sum->findings = sqlite3_column_int64(st, col + 2 + JOB_STATE_MAX);
 }
 
-json_t *
-db_run_json(struct db *db, int64_t id, int with_output,
-    const struct checks *checks)
+int
+db_run_get(struct db *db, int64_t id,
+    void (*fn)(const struct db_run_row *, void *), void *arg)
 {
-	sqlite3_stmt	*st;
-	json_t		*run = NULL, *jobs, *job, *res;
-	size_t		 budget = FINDINGS_JSON_MAX;
-	int		 rc;
+	sqlite3_stmt		*st;
+	struct db_run_row	 r;
+	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT id, script, created_at, created_by "
 	    "FROM runs WHERE id = ?")) == NULL)
-		return NULL;
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		run = run_json(st);
+	if ((rc = db_step_row(db, st)) == 0) {
+		run_row(st, 0, &r);
+		fn(&r, arg);
+	}
 	sqlite3_finalize(st);
-	if (run == NULL)
-		return NULL;
+	return rc;
+}
+
+int
+db_run_jobs_each(struct db *db, int64_t run,
+    void (*fn)(const struct db_job_row *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct db_job_row	 j;
+	int			 rc;
+
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, j.hostname, "
 	    "j.state, j.message, " RESULT_COLUMNS " FROM jobs j LEFT JOIN "
 	    "results r ON r.job_id = j.id WHERE j.run_id = ? ORDER BY j.id"))
-	    == NULL) {
-		json_decref(run);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	jobs = json_array();
+	    == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		job = json_pack("{s:I,s:I,s:s,s:s,s:s}",
-		    "id", (json_int_t)sqlite3_column_int64(st, 0),
-		    "tentacle", (json_int_t)sqlite3_column_int64(st, 1),
-		    "hostname", (const char *)sqlite3_column_text(st, 2),
-		    "state", (const char *)sqlite3_column_text(st, 3),
-		    "message", (const char *)sqlite3_column_text(st, 4));
-		res = sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null() :
-		    result_json(st, 5);
-		if (!with_output)
-			json_object_del(res, "output");
-		else if (json_is_object(res))
-			json_object_set_new(res, "findings",
-			    result_findings_json(db, sqlite3_column_int64(st,
-			    5), checks, &budget));
-		json_object_set_new(job, "result", res);
-		json_array_append_new(jobs, job);
+		j.id = sqlite3_column_int64(st, 0);
+		j.tentacle = sqlite3_column_int64(st, 1);
+		j.hostname = col_text(st, 2);
+		j.state = col_job_state(st, 3);
+		j.message = col_text(st, 4);
+		j.has_result = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		result_row(st, 5, &j.result);
+		fn(&j, arg);
 	}
-	sqlite3_finalize(st);
-	json_object_set_new(run, "jobs", jobs);
-	if ((st = db_prepare(db, "SELECT " RUN_SUMMARY_COLUMNS " FROM jobs j "
-	    "LEFT JOIN results res ON res.job_id = j.id WHERE j.run_id = ?")) ==
-	    NULL) {
-		json_decref(run);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		json_object_set_new(run, "summary", run_summary_json(st, 0));
-	sqlite3_finalize(st);
-	return run;
+	return db_rows_end(db, st, rc);
 }
 
-/* One tentacle's job in a run: {"state", "result": null | {"id",
- * "exit_status", "signal"}} (exit_status null unless the script ran and
- * exited; signal null unless one killed it). */
-static json_t *
-tentacle_job_json(sqlite3_stmt *st, int col)
-{
-	json_t	*res = json_null();
-	int	 ran = sqlite3_column_int(st, col + 4) == OUTCOME_RAN;
-	int	 sig = sqlite3_column_int(st, col + 3);
-
-	if (sqlite3_column_type(st, col + 1) != SQLITE_NULL)
-		res = json_pack("{s:I,s:o,s:o}", "id", (json_int_t)
-		    sqlite3_column_int64(st, col + 1), "exit_status",
-		    ran && sig == 0 ? json_integer(sqlite3_column_int(st,
-		    col + 2)) : json_null(), "signal", sig ? json_integer(sig) :
-		    json_null());
-	return json_pack("{s:s,s:o}", "state",
-	    (const char *)sqlite3_column_text(st, col), "result", res);
-}
-
-json_t *
-db_run_list(struct db *db, int64_t tentacle)
+int
+db_run_summary(struct db *db, int64_t run, struct db_run_summary *sum)
 {
 	sqlite3_stmt	*st;
-	json_t		*list, *run, *sum;
+	int		 rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((st = db_prepare(db, "SELECT " RUN_SUMMARY_COLUMNS " FROM jobs j "
+	    "LEFT JOIN results res ON res.job_id = j.id WHERE j.run_id = ?")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	if ((rc = db_step_row(db, st)) == 0)
+		run_summary_row(st, 0, sum);
+	sqlite3_finalize(st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+db_runs_each(struct db *db, int64_t tentacle,
+    void (*fn)(const struct db_runs_row *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct db_runs_row	 r;
+	int			 rc, mine = 4 + 3 + JOB_STATE_MAX;
 
 	/* With a tentacle, also its own job in each run: state, result ID,
-	 * exit status and signal (columns 14 to 17). */
+	 * exit status, signal and outcome (the columns from `mine`). */
 	if ((st = db_prepare(db, "SELECT r.id, r.script, r.created_at, "
 	    "r.created_by, " RUN_SUMMARY_COLUMNS ", mine.state, mres.id, "
 	    "mres.exit_status, mres.signal, mres.outcome FROM runs r LEFT JOIN "
@@ -1515,82 +1338,95 @@ db_run_list(struct db *db, int64_t tentacle)
 	    "mine.tentacle_id = ?1 LEFT JOIN results mres ON mres.job_id = "
 	    "mine.id WHERE ?1 = 0 OR mine.id IS NOT NULL GROUP BY r.id ORDER "
 	    "BY r.id DESC LIMIT 500")) == NULL)
-		return NULL;
+		return -1;
 	sqlite3_bind_int64(st, 1, tentacle);
-	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		run = run_json(st);
-		if (tentacle != 0)
-			json_object_set_new(run, "tentacle_job",
-			    tentacle_job_json(st, 14));
-		sum = run_summary_json(st, 4);
-		/* "jobs" and "finished" as before, beside the summary. */
-		json_object_set(run, "jobs", json_object_get(sum, "jobs"));
-		json_object_set(run, "finished", json_object_get(sum,
-		    "finished"));
-		json_object_set_new(run, "summary", sum);
-		json_array_append_new(list, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		run_row(st, 0, &r.run);
+		run_summary_row(st, 4, &r.summary);
+		r.mine = col_job_state(st, mine);
+		r.mine_has_result = sqlite3_column_type(st, mine + 1) !=
+		    SQLITE_NULL;
+		r.mine_result.id = sqlite3_column_int64(st, mine + 1);
+		r.mine_result.exit_status = sqlite3_column_int(st, mine + 2);
+		r.mine_result.signal = sqlite3_column_int(st, mine + 3);
+		r.mine_result.outcome = sqlite3_column_int(st, mine + 4);
+		fn(&r, arg);
 	}
-	sqlite3_finalize(st);
-	return list;
+	return db_rows_end(db, st, rc);
 }
 
-json_t *
-db_result_json(struct db *db, int64_t id, const struct checks *checks)
+/* Results with their job's run, tentacle, hostname and script. */
+#define RESULT_SELECT "SELECT " RESULT_COLUMNS ", j.run_id, j.tentacle_id, " \
+	"j.hostname, ru.script FROM results r JOIN jobs j ON j.id = " \
+	"r.job_id JOIN runs ru ON ru.id = j.run_id "
+
+static int
+results_each(struct db *db, sqlite3_stmt *st,
+    void (*fn)(const struct db_result_row *, void *), void *arg)
+{
+	struct db_result_row	r;
+	int			rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		result_row(st, 0, &r);
+		r.run = sqlite3_column_int64(st, 8);
+		r.tentacle = sqlite3_column_int64(st, 9);
+		r.hostname = col_text(st, 10);
+		r.script = col_text(st, 11);
+		fn(&r, arg);
+	}
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_result_read(struct db *db, int64_t id,
+    void (*fn)(const struct db_result_row *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
-	json_t		*o = NULL;
-	size_t		 budget = FINDINGS_JSON_MAX;
 
-	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
-	    "j.tentacle_id, j.hostname FROM results r JOIN jobs j ON "
-	    "j.id = r.job_id WHERE r.id = ?")) == NULL)
-		return NULL;
+	if ((st = db_prepare(db, RESULT_SELECT "WHERE r.id = ?")) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		o = result_json(st, 0);
-		json_object_set_new(o, "run", json_integer(
-		    sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "tentacle", json_integer(
-		    sqlite3_column_int64(st, 9)));
-		json_object_set_new(o, "hostname", json_string(
-		    (const char *)sqlite3_column_text(st, 10)));
-		json_object_set_new(o, "findings", result_findings_json(db, id,
-		    checks, &budget));
-	}
-	sqlite3_finalize(st);
-	return o;
+	return results_each(db, st, fn, arg);
 }
 
-json_t *
-db_tentacle_results(struct db *db, int64_t tentacle, int with_findings,
-    const struct checks *checks)
+int
+db_findings_each(struct db *db, int64_t result,
+    void (*fn)(const struct db_finding_row *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct db_finding_row	 f;
+	int			 rc;
+
+	/* Cached: read once per result of a list. */
+	if ((st = db_cached(db, DB_ST_FINDINGS_GET, "SELECT check_id, status, "
+	    "text FROM findings WHERE result_id = ? ORDER BY seq")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, result);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f.check = (const char *)sqlite3_column_text(st, 0);
+		f.status = col_text(st, 1);
+		f.text = col_text(st, 2);
+		fn(&f, arg);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+	db_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_tentacle_results_each(struct db *db, int64_t tentacle,
+    void (*fn)(const struct db_result_row *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
-	json_t		*list, *o;
-	size_t		 budget = FINDINGS_JSON_MAX;
 
-	if ((st = db_prepare(db, "SELECT " RESULT_COLUMNS ", j.run_id, "
-	    "ru.script FROM results r JOIN jobs j ON j.id = r.job_id JOIN runs "
-	    "ru ON ru.id = j.run_id WHERE j.tentacle_id = ? ORDER BY r.id DESC "
-	    "LIMIT 500")) == NULL)
-		return NULL;
+	if ((st = db_prepare(db, RESULT_SELECT "WHERE j.tentacle_id = ? "
+	    "ORDER BY r.id DESC LIMIT 500")) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, tentacle);
-	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		o = result_json(st, 0);
-		json_object_del(o, "output");
-		json_object_set_new(o, "run", json_integer(
-		    sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "script", json_string(
-		    (const char *)sqlite3_column_text(st, 9)));
-		if (with_findings)
-			json_object_set_new(o, "findings", result_findings_json(
-			    db, sqlite3_column_int64(st, 0), checks, &budget));
-		json_array_append_new(list, o);
-	}
-	sqlite3_finalize(st);
-	return list;
+	return results_each(db, st, fn, arg);
 }
 
 int
@@ -1737,47 +1573,30 @@ db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
 	return 0;
 }
 
-json_t *
-db_scripts_json(struct db *db, int64_t tentacle)
+int
+db_scripts_each(struct db *db, int64_t tentacle,
+    void (*fn)(const struct db_script_row *, void *), void *arg)
 {
-	sqlite3_stmt	*st;
-	json_t		*list, *cur = NULL;
-	const char	*name, *sha;
-	int		 rc;
+	sqlite3_stmt		*st;
+	struct db_script_row	 r;
+	int			 rc;
 
-	/* The fleet's union: one entry per name and content, with the
-	 * tentacles that have it. */
 	if ((st = db_prepare(db, "SELECT s.name, s.sha256, s.description, "
 	    "s.tentacle_id FROM tentacle_scripts s JOIN tentacles t ON t.id = "
 	    "s.tentacle_id WHERE (? = 0 OR s.tentacle_id = ?) ORDER BY s.name, "
 	    "s.sha256, s.tentacle_id")) == NULL)
-		return NULL;
+		return -1;
 	sqlite3_bind_int64(st, 1, tentacle);
 	sqlite3_bind_int64(st, 2, tentacle);
-	list = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		name = (const char *)sqlite3_column_text(st, 0);
-		sha = (const char *)sqlite3_column_text(st, 1);
-		if (cur == NULL || strcmp(json_string_value(json_object_get(cur,
-		    "name")), name) || strcmp(json_string_value(
-		    json_object_get(cur, "sha256")), sha)) {
-			cur = json_pack("{s:s,s:s,s:s,s:[]}", "name", name,
-			    "sha256", sha, "description",
-			    (const char *)sqlite3_column_text(st, 2),
-			    "tentacles");
-			json_array_append_new(list, cur);
-		}
-		json_array_append_new(json_object_get(cur, "tentacles"),
-		    json_integer(sqlite3_column_int64(st, 3)));
+		r.name = col_text(st, 0);
+		r.sha256 = col_text(st, 1);
+		r.description = col_text(st, 2);
+		r.tentacle = sqlite3_column_int64(st, 3);
+		fn(&r, arg);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(list);
-		return NULL;
-	}
-	return list;
+	return db_rows_end(db, st, rc);
 }
-
 int
 db_tentacles_to_ping(struct db *db, int unseen_only,
     void (*fn)(const struct db_order *, void *), void *arg)

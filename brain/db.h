@@ -3,6 +3,8 @@
  * this: children never open the database, they ask the maestro.
  * Every statement is prepared; every function returns 0 on success,
  * DB_NOTFOUND when there is no such row, -1 on a database error (logged).
+ * It gives rows (structs, or a callback per row); the API's JSON views of
+ * them are views.c's.
  */
 #ifndef OCTO_DB_H
 #define OCTO_DB_H
@@ -21,7 +23,6 @@
 #define DB_NOTFOUND	1
 
 struct db;
-struct checks;
 
 struct db_session {
 	char	user[OCTO_NAME_MAX];
@@ -41,8 +42,6 @@ int	db_user_add(struct db *, const char *name, const char *role,
 	    const char *password_hash);
 int	db_user_get(struct db *, const char *name, char *role, size_t rolesz,
 	    char *hash, size_t hashsz);
-/* {"users": [{"name", "role", "created_at"}]} */
-json_t	*db_users_json(struct db *);
 int	db_user_admins(struct db *, long *count);
 /* 0, DB_NOTFOUND, -1; the user's sessions end with it. */
 int	db_user_delete(struct db *, const char *name);
@@ -78,9 +77,6 @@ int	db_tentacle_add(struct db *, const struct db_tentacle *, int64_t *id);
 int	db_tentacle_get(struct db *, int64_t id, struct db_tentacle *);
 int	db_tentacle_set_enrolment(struct db *, int64_t id, const char *);
 int	db_tentacle_delete(struct db *, int64_t id);
-/* The API's objects (SPEC Interfaces); NULL on error / not found. */
-json_t	*db_tentacle_json(struct db *, int64_t id);
-json_t	*db_tentacle_list(struct db *);
 
 int	db_token_add(struct db *, const char *secret_hash,
 	    const char *created_by, time_t expires_at, long uses, int64_t *id);
@@ -88,7 +84,6 @@ int	db_token_add(struct db *, const char *secret_hash,
  * expired, used up). */
 int	db_token_use(struct db *, const char *secret_hash, time_t now,
 	    const char **why);
-json_t	*db_token_list(struct db *);
 int	db_token_delete(struct db *, int64_t id);
 
 /* Transactions, so that storing keeps up when many write at once. */
@@ -119,20 +114,6 @@ int	db_jobs_lost(struct db *, int64_t tentacle, int64_t acked_before_ms,
  * in the caller's transaction; *stored = 0 if it was already there. */
 int	db_result_store(struct db *, int64_t job, const struct msg_result *,
 	    int *stored);
-/* A run with its jobs (results without their output and findings unless
- * with_output) and "summary": {"jobs", "states": {state: n}, "finished",
- * "compliant", "findings", "errors"}. Results carry "findings": [...]
- * joined with checks (may be NULL), or null past FINDINGS_JSON_MAX. */
-json_t	*db_run_json(struct db *, int64_t id, int with_output,
-	    const struct checks *checks);
-/* The 500 newest runs, each with its summary; tentacle != 0: only the
- * runs that include it. */
-json_t	*db_run_list(struct db *, int64_t tentacle);
-json_t	*db_result_json(struct db *, int64_t id, const struct checks *);
-/* The 500 newest results of a tentacle, without their output; with their
- * findings if with_findings (null past FINDINGS_JSON_MAX). */
-json_t	*db_tentacle_results(struct db *, int64_t tentacle, int with_findings,
-	    const struct checks *);
 
 /* IDs of the accepted tentacles (malloc'd; free it). */
 int	db_tentacles_accepted(struct db *, int64_t **ids, size_t *n);
@@ -162,16 +143,147 @@ int	db_tentacle_missed(struct db *, int64_t id, long limit,
 /* Replace a tentacle's scripts with a checked JSON array of
  * {"name","sha256","description"}. */
 int	db_tentacle_scripts_set(struct db *, int64_t id, json_t *scripts);
-/* {"name","description","sha256","tentacles":[ids]} for the fleet (0) or
- * one tentacle. */
-json_t	*db_scripts_json(struct db *, int64_t tentacle);
 
 /* One line of the audit log: who (user, "system", "tentacle:ID"), what,
  * from where, details. */
 int	db_audit(struct db *, const char *actor, const char *action,
 	    const char *peer, const char *detail);
-/* {"events": [...]} newest first; "" filters match everything. */
-json_t	*db_audit_json(struct db *, const char *actor, const char *action,
-	    unsigned limit);
+
+/*
+ * Rows for the API's views (views.c makes the JSON): each *_each function
+ * calls fn once per row, in the order the view shows them. Strings and the
+ * output point into the database's own memory: valid during the call only.
+ */
+struct db_user_row {
+	const char	*name;
+	const char	*role;
+	time_t		 created_at;
+};
+int	db_users_each(struct db *,
+	    void (*fn)(const struct db_user_row *, void *), void *arg);
+
+struct db_audit_row {
+	int64_t		 id;
+	time_t		 at;
+	const char	*actor, *action, *peer, *detail;
+};
+/* Newest first, at most limit; "" filters match everything. */
+int	db_audit_each(struct db *, const char *actor, const char *action,
+	    unsigned limit, void (*fn)(const struct db_audit_row *, void *),
+	    void *arg);
+
+struct db_tentacle_row {
+	int64_t		 id;
+	const char	*hostname;
+	const char	*address;
+	int		 port;
+	const char	*fingerprint;
+	const char	*enrolment;	/* pending, accepted, rejected */
+	const char	*state;		/* online, offline, unknown */
+	time_t		 enrolled_at;
+	int		 seen;		/* 0: never seen since enrolment */
+	time_t		 last_seen;
+	const char	*facts;		/* JSON text, or NULL */
+	int64_t		 duplicate_of;	/* 0: none */
+};
+/* One tentacle (id), or all (0) by ID; no call when there is none. */
+int	db_tentacles_each(struct db *, int64_t id,
+	    void (*fn)(const struct db_tentacle_row *, void *), void *arg);
+
+struct db_token_row {
+	int64_t		 id;
+	const char	*created_by;
+	time_t		 created_at;
+	time_t		 expires_at;
+	int64_t		 uses_left;
+};
+int	db_tokens_each(struct db *,
+	    void (*fn)(const struct db_token_row *, void *), void *arg);
+
+struct db_result_row {
+	int64_t		 id;
+	int		 outcome;	/* enum outcome (proto.h) */
+	int		 exit_status;
+	int		 signal;
+	int64_t		 started_at_ms;
+	int64_t		 duration_ms;
+	int		 truncated;
+	const uint8_t	*output;
+	size_t		 output_len;
+	/* Its job's: */
+	int64_t		 run;
+	int64_t		 tentacle;
+	const char	*hostname;
+	const char	*script;
+};
+/* One result by its ID; no call when there is none. */
+int	db_result_read(struct db *, int64_t id,
+	    void (*fn)(const struct db_result_row *, void *), void *arg);
+/* A tentacle's 500 newest results. */
+int	db_tentacle_results_each(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_result_row *, void *), void *arg);
+
+/* One finding of a result (findings.h): a line of its output. */
+struct db_finding_row {
+	const char	*check;		/* NULL: a line that did not parse */
+	const char	*status;	/* OK, FAIL, WARN, INFO, SKIP */
+	const char	*text;
+};
+/* A result's findings, in the order of its output. */
+int	db_findings_each(struct db *, int64_t result,
+	    void (*fn)(const struct db_finding_row *, void *), void *arg);
+
+struct db_run_row {
+	int64_t		 id;
+	const char	*script;
+	time_t		 created_at;
+	const char	*created_by;
+};
+/* A run's jobs at a glance: per state, and the verdicts of the scripts
+ * that ran (compliant: exit 0, findings: exit 1). */
+struct db_run_summary {
+	int64_t		 jobs;
+	int64_t		 states[JOB_STATE_MAX];
+	int64_t		 compliant;
+	int64_t		 findings;
+};
+struct db_job_row {
+	int64_t			 id;
+	int64_t			 tentacle;
+	const char		*hostname;
+	enum job_state		 state;
+	const char		*message;
+	int			 has_result;
+	struct db_result_row	 result;	/* if has_result */
+};
+/* A run (0, or DB_NOTFOUND), its jobs by ID, its summary. */
+int	db_run_get(struct db *, int64_t id,
+	    void (*fn)(const struct db_run_row *, void *), void *arg);
+int	db_run_jobs_each(struct db *, int64_t run,
+	    void (*fn)(const struct db_job_row *, void *), void *arg);
+int	db_run_summary(struct db *, int64_t run, struct db_run_summary *);
+
+/* A run in the list: with tentacle != 0, also that tentacle's job. */
+struct db_runs_row {
+	struct db_run_row	 run;
+	struct db_run_summary	 summary;
+	enum job_state		 mine;		/* tentacle's job's state */
+	int			 mine_has_result;
+	struct db_result_row	 mine_result;	/* id, outcome, exit, signal */
+};
+/* The 500 newest runs; tentacle != 0: only the runs that include it. */
+int	db_runs_each(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_runs_row *, void *), void *arg);
+
+struct db_script_row {
+	const char	*name;
+	const char	*sha256;
+	const char	*description;
+	int64_t		 tentacle;
+};
+/* The scripts of the fleet (0) or one tentacle, by name, content and
+ * tentacle. */
+int	db_scripts_each(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_script_row *, void *), void *arg);
 
 #endif

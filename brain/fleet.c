@@ -201,7 +201,7 @@ void
 api_tentacles(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "tentacles",
-	    db_tentacle_list(m.db)), "tentacles");
+	    view_tentacles(m.db)), "tentacles");
 }
 
 /* Approve or reject a tentacle that enrolled. */
@@ -238,7 +238,7 @@ api_tentacle_decide(const struct api_req *r)
 	if (approve)
 		welcome_soon();
 	api_reply(r, 200, json_pack("{s:o}", "tentacle",
-	    db_tentacle_json(m.db, tid)));
+	    view_tentacle(m.db, tid)));
 }
 
 /* Revoke a tentacle or a token: deleted, audited, {"ok": true}. 0 when
@@ -278,7 +278,7 @@ void
 api_tokens(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "tokens",
-	    db_token_list(m.db)), "tokens");
+	    view_tokens(m.db)), "tokens");
 }
 
 void
@@ -319,7 +319,7 @@ void
 api_scripts(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "scripts",
-	    db_scripts_json(m.db, r->def->op == API_SCRIPTS ? 0 :
+	    view_scripts(m.db, r->def->op == API_SCRIPTS ? 0 :
 	    api_id(r->a))), "scripts");
 }
 
@@ -447,7 +447,7 @@ handle_offer_done(struct child *c, const struct ipc_msg *msg)
 		return;		/* expired meanwhile */
 	if (ok)
 		offer_finish(o, 201, json_pack("{s:o*}", "tentacle",
-		    db_tentacle_json(m.db, tid > INT64_MAX ? 0 : (int64_t)tid)),
+		    view_tentacle(m.db, tid > INT64_MAX ? 0 : (int64_t)tid)),
 		    NULL);
 	else
 		offer_finish(o, (int)status, NULL, error);

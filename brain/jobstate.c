@@ -94,6 +94,12 @@ job_sources(enum job_state to, unsigned among, char *out)
 		}
 }
 
+int
+job_state_pending(enum job_state s)
+{
+	return s == JOB_QUEUED || s == JOB_SENT || s == JOB_RUNNING;
+}
+
 enum job_state
 job_state_of_outcome(int outcome)
 {

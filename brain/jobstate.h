@@ -48,6 +48,8 @@ int		 job_transition_allowed(enum job_state from, enum job_state to);
  * JOB_SOURCES_MAX bytes.
  */
 void		 job_sources(enum job_state to, unsigned among, char *out);
+/* Queued, sent or running: the tentacle has more to say. */
+int		 job_state_pending(enum job_state);
 /* The state a result gives its job (enum outcome of proto.h). */
 enum job_state	 job_state_of_outcome(int outcome);
 

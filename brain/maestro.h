@@ -32,6 +32,7 @@
 #include "ipc.h"
 #include "limits.h"
 #include "tls.h"
+#include "views.h"
 
 enum child_state { CHILD_DOWN, CHILD_UP, CHILD_RESTARTING };
 

@@ -186,13 +186,13 @@ void
 api_tentacle_results(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "results",
-	    db_tentacle_results(m.db, api_id(r->a), r->a->with_output,
+	    view_tentacle_results(m.db, api_id(r->a), r->a->with_output,
 	    m.checks)), "results");
 }
 
 void
 api_result(const struct api_req *r)
 {
-	api_reply_or_error(r, db_result_json(m.db, api_id(r->a), m.checks),
+	api_reply_or_error(r, view_result(m.db, api_id(r->a), m.checks),
 	    NULL);
 }

@@ -165,14 +165,14 @@ dberr:
 void
 api_runs(const struct api_req *r)
 {
-	api_reply_or_error(r, json_pack("{s:o*}", "runs", db_run_list(m.db,
+	api_reply_or_error(r, json_pack("{s:o*}", "runs", view_runs(m.db,
 	    api_id(r->a))), "runs");
 }
 
 void
 api_run(const struct api_req *r)
 {
-	api_reply_or_error(r, db_run_json(m.db, api_id(r->a),
+	api_reply_or_error(r, view_run(m.db, api_id(r->a),
 	    r->a->with_output, m.checks), NULL);
 }
 

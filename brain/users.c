@@ -192,13 +192,13 @@ out:
 void
 api_users_list(const struct api_req *r)
 {
-	api_reply_or_error(r, db_users_json(m.db), "users");
+	api_reply_or_error(r, view_users(m.db), "users");
 }
 
 void
 api_audit(const struct api_req *r)
 {
-	api_reply_or_error(r, db_audit_json(m.db, r->a->name, r->a->action,
+	api_reply_or_error(r, view_audit(m.db, r->a->name, r->a->action,
 	    r->a->limit), "events");
 }
 

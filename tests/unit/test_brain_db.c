@@ -15,6 +15,7 @@
 #include "db.h"
 #include "findings.h"
 #include "log.h"
+#include "views.h"
 
 static char	dir[64], path[128];
 
@@ -320,7 +321,7 @@ test_findings(void **state)
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(db_result_store(db, job, &r, &stored), 0);
 	db_rollback(db);
-	assert_null(db_result_json(db, 1, checks));
+	assert_null(view_result(db, 1, checks));
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(db_result_store(db, job, &r, &stored), 0);
 	assert_int_equal(stored, 1);
@@ -329,27 +330,27 @@ test_findings(void **state)
 	assert_int_equal(stored, 0);
 	assert_int_equal(db_commit(db), 0);
 
-	o = db_result_json(db, 1, checks);
+	o = view_result(db, 1, checks);
 	assert_non_null(o);
 	assert_findings(json_object_get(o, "findings"), 1);
 	json_decref(o);
-	o = db_result_json(db, 1, NULL);
+	o = view_result(db, 1, NULL);
 	assert_findings(json_object_get(o, "findings"), 0);
 	json_decref(o);
-	list = db_tentacle_results(db, 1, 0, checks);
+	list = view_tentacle_results(db, 1, 0, checks);
 	assert_null(json_object_get(json_array_get(list, 0), "findings"));
 	json_decref(list);
-	list = db_tentacle_results(db, 1, 1, checks);
+	list = view_tentacle_results(db, 1, 1, checks);
 	assert_int_equal(json_array_size(list), 1);
 	assert_findings(json_object_get(json_array_get(list, 0), "findings"),
 	    1);
 	json_decref(list);
-	o = db_run_json(db, 1, 1, checks);
+	o = view_run(db, 1, 1, checks);
 	assert_findings(json_object_get(json_object_get(json_array_get(
 	    json_object_get(o, "jobs"), 0), "result"), "findings"), 1);
 	json_decref(o);
 	/* Without the outputs, without the findings. */
-	o = db_run_json(db, 1, 0, checks);
+	o = view_run(db, 1, 0, checks);
 	assert_null(json_object_get(json_object_get(json_array_get(
 	    json_object_get(o, "jobs"), 0), "result"), "findings"));
 	json_decref(o);
@@ -361,7 +362,7 @@ test_findings(void **state)
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(db_result_store(db, job2, &r, &stored), 0);
 	assert_int_equal(db_commit(db), 0);
-	o = db_result_json(db, 2, checks);
+	o = view_result(db, 2, checks);
 	assert_int_equal(json_array_size(json_object_get(o, "findings")), 0);
 	json_decref(o);
 	db_close(db);
@@ -374,7 +375,7 @@ test_findings(void **state)
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
 	assert_int_equal(db_schema_version(db), 6);
-	o = db_result_json(db, 1, checks);
+	o = view_result(db, 1, checks);
 	assert_findings(json_object_get(o, "findings"), 1);
 	json_decref(o);
 	db_close(db);
@@ -425,7 +426,7 @@ test_findings_budget(void **state)
 		assert_int_equal(db_result_store(db, job, &r, &stored), 0);
 		assert_int_equal(db_commit(db), 0);
 	}
-	list = db_tentacle_results(db, 1, 1, NULL);
+	list = view_tentacle_results(db, 1, 1, NULL);
 	assert_int_equal(json_array_size(list), 6);
 	for (i = 0; i < 6; i++) {
 		o = json_object_get(json_array_get(list, (size_t)i),
@@ -438,7 +439,7 @@ test_findings_budget(void **state)
 	}
 	json_decref(list);
 	/* One result alone has them all. */
-	o = db_result_json(db, 6, NULL);
+	o = view_result(db, 6, NULL);
 	assert_int_equal(json_array_size(json_object_get(o, "findings")),
 	    n / (FINDING_LINE_MAX + 1));
 	json_decref(o);
@@ -450,7 +451,7 @@ test_findings_budget(void **state)
 static void
 assert_job_state(struct db *db, int64_t run, size_t i, const char *want)
 {
-	json_t	*j = db_run_json(db, run, 0, NULL);
+	json_t	*j = view_run(db, run, 0, NULL);
 
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
@@ -462,6 +463,46 @@ static void
 count_order(const struct db_order *o, void *arg)
 {
 	(*(int *)arg)++;
+}
+
+/* The run of test_job_lifecycle in the API's views: j1 timed out, j2 ran
+ * (exit 0) and printed a byte that is not UTF-8. */
+static void
+assert_run_summary(struct db *db, int64_t run)
+{
+	json_t		*j = view_run(db, run, 1, NULL), *sum, *res;
+	json_int_t	 id;
+
+	assert_non_null(j);
+	sum = json_object_get(j, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "jobs")), 2);
+	assert_int_equal(json_integer_value(json_object_get(sum, "finished")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "compliant")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sum, "errors")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    sum, "states"), "timeout")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    sum, "states"), "queued")), 0);
+	id = json_integer_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(j, "jobs"), 1), "result"), "id"));
+	json_decref(j);
+
+	res = view_result(db, id, NULL);
+	assert_non_null(res);
+	assert_string_equal(json_string_value(json_object_get(res, "output")),
+	    "ok \xef\xbf\xbd\n");
+	assert_string_equal(json_string_value(json_object_get(res,
+	    "outcome")), "ran");
+	assert_int_equal(json_integer_value(json_object_get(res,
+	    "exit_status")), 0);
+	assert_true(json_is_null(json_object_get(res, "signal")));
+	json_decref(res);
+	assert_null(view_result(db, id + 100, NULL));
+	assert_null(view_run(db, run + 100, 0, NULL));
+	assert_null(view_tentacle(db, 0));
 }
 
 /* Every UPDATE of a job's state follows jobstate.c's table. */
@@ -530,11 +571,14 @@ test_job_lifecycle(void **state)
 	assert_int_equal(stored, 0);
 	assert_job_state(db, run, 0, "timeout");
 	r.job = (uint64_t)j2;
+	r.output = (const uint8_t *)"ok \xff\n";
+	r.output_len = 5;
 	assert_int_equal(db_result_store(db, j2, &r, &stored), 0);
 	assert_job_state(db, run, 1, "done");
 	assert_int_equal(db_job_set_state(db, j2, JOB_FAILED, "late"),
 	    DB_NOTFOUND);
 	assert_job_state(db, run, 1, "done");
+	assert_run_summary(db, run);
 	db_close(db);
 }
 
