@@ -36,7 +36,9 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	   -Wno-unused-parameter -fstack-protector-strong -fPIE $(OPT) \
 	   -iquote common -DOCTO_VERSION='"$(VERSION)"' \
 	   -DOCTO_WEB_ROOT='"$(PREFIX)/share/octopus/web"' \
-	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' $(PKG_CFLAGS)
+	   -DOCTO_SCRIPTS_DIR='"$(PREFIX)/lib/octopus/scripts"' \
+	   -DOCTO_CHECKS_FILE='"$(PREFIX)/share/octopus/audit/CHECKS"' \
+	   $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
 LDLIBS	+= $(PKG_LIBS) -lpthread
 
@@ -129,7 +131,8 @@ FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
-		   brain/apiops.c brain/ipcmsg.c tentacle/enrolment.c \
+		   brain/apiops.c brain/ipcmsg.c brain/findings.c \
+		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \
 		   $(FUZZ_LIB_SRC))
@@ -175,7 +178,8 @@ demo: deps
 
 # Install (FHS): programs in sbin, the dashboard under share/, the audit
 # pack under lib/ (only the executable files of scripts/audit/, never the
-# dev helpers), man pages, systemd units; configuration in /etc/octopus
+# dev helpers), the pack's list of checks (scripts/audit/CHECKS) with the
+# brain under share/, man pages, systemd units; configuration in /etc/octopus
 # (installed only when absent, never overwritten), state in
 # /var/lib/octopus/{brain,tentacle} (0700). PREFIX=/usr for the Debian
 # packages. With DESTDIR, install only copies files; as root without
@@ -184,6 +188,8 @@ demo: deps
 SBINDIR		= $(PREFIX)/sbin
 WEBDIR		= $(PREFIX)/share/octopus/web
 AUDITDIR	= $(PREFIX)/lib/octopus/scripts
+CHECKSDIR	= $(PREFIX)/share/octopus/audit
+CHECKS_FILE	 = $(wildcard scripts/audit/CHECKS)
 MANDIR		?= $(PREFIX)/share/man
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 CONFDIR		?= /etc/octopus
@@ -197,11 +203,14 @@ install: install-brain install-tentacle
 
 install-brain: $(BUILD)/octoBrain
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR) \
+	    $(DESTDIR)$(CHECKSDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)/brain
 	install -m 0755 $(BUILD)/octoBrain $(DESTDIR)$(SBINDIR)/octoBrain
 	install -m 0644 $(wildcard web/*.*) $(DESTDIR)$(WEBDIR)/
+	$(if $(CHECKS_FILE),install -m 0644 $(CHECKS_FILE) \
+	    $(DESTDIR)$(CHECKSDIR)/CHECKS)
 	install -m 0644 brain/octoBrain.8 $(DESTDIR)$(MANDIR)/man8/octoBrain.8
 	install -m 0644 common/octopus.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
@@ -242,7 +251,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5 \
 	    $(DESTDIR)$(UNITDIR)/octobrain.service \
 	    $(DESTDIR)$(UNITDIR)/octotentacle.service
-	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(AUDITDIR)
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(CHECKSDIR) $(DESTDIR)$(AUDITDIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/octopus $(DESTDIR)$(PREFIX)/lib/octopus \
 	    2>/dev/null || true
 	@echo "kept $(DESTDIR)$(CONFDIR) and $(DESTDIR)$(STATEDIR): remove" \

@@ -53,6 +53,7 @@ apicall_encode(struct buf *out, const struct api_call *c)
 			pack_u64(&p, a->tentacles[i]);
 		break;
 	case API_ARGS_RUN:
+	case API_ARGS_RESULTS:
 		pack_u64(&p, a->id);
 		pack_u8(&p, a->with_output);
 		break;
@@ -130,6 +131,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 			unpack_u64(&u, &a->tentacles[i]);
 		break;
 	case API_ARGS_RUN:
+	case API_ARGS_RESULTS:
 		unpack_u64(&u, &a->id);
 		unpack_u8(&u, &a->with_output);
 		break;
@@ -174,6 +176,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 			goto bad;
 		break;
 	case API_ARGS_RUN:
+	case API_ARGS_RESULTS:
 		if (a->with_output > 1)
 			goto bad;
 		break;

@@ -26,7 +26,7 @@ struct api_args {
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
 	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
 	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
-	uint8_t		 with_output;			/* one run */
+	uint8_t		 with_output;	/* one run; a tentacle's results: findings */
 	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
 	char		 role[16];
 	char		 password[OCTO_PASSWORD_MAX + 1];

@@ -34,6 +34,7 @@ route_fits_shape(const struct api_op_def *d)
 	switch (d->args) {
 	case API_ARGS_ID:
 	case API_ARGS_RUN:
+	case API_ARGS_RESULTS:
 		return id && !name;
 	case API_ARGS_USER:
 	case API_ARGS_PASSWORD:

@@ -17,6 +17,7 @@
  *	ID		u64 id ({id} of the route)
  *	RUNS		u64 tentacle (?tentacle=ID; 0: every run)
  *	RUN		u64 id, u8 with outputs (?output=0|1, default 1)
+ *	RESULTS		u64 id, u8 with findings (?findings=0|1, default 1)
  *	ENROL		str address, u32 port (body)
  *	TOKEN		u64 expires_in, u32 uses (body)
  *	RUN_CREATE	str script, u32 n, n x u64 tentacle IDs (n = 0: all
@@ -49,7 +50,7 @@
 	X(RUN_CREATE,		"start a run",		POST,	"/api/runs",			OPERATOR, 1, RUN_CREATE, api_run_create) \
 	X(RUNS,			"list runs",		GET,	"/api/runs",			VIEWER,	0, RUNS,	api_runs)	\
 	X(RUN,			"read a run",		GET,	"/api/runs/{id}",		VIEWER,	0, RUN,		api_run)	\
-	X(TENTACLE_RESULTS,	"list results",		GET,	"/api/tentacles/{id}/results",	VIEWER,	0, ID,		api_tentacle_results) \
+	X(TENTACLE_RESULTS,	"list results",		GET,	"/api/tentacles/{id}/results",	VIEWER,	0, RESULTS,	api_tentacle_results) \
 	X(RESULT,		"read a result",	GET,	"/api/results/{id}",		VIEWER,	0, ID,		api_result)	\
 	X(SCRIPTS,		"list scripts",		GET,	"/api/scripts",			VIEWER,	0, NONE,	api_scripts)	\
 	X(TENTACLE_SCRIPTS,	"list a tentacle's scripts", GET, "/api/tentacles/{id}/scripts", VIEWER, 0, ID,		api_scripts)	\
@@ -80,6 +81,7 @@ enum api_args_shape {
 	API_ARGS_ID,
 	API_ARGS_RUNS,
 	API_ARGS_RUN,
+	API_ARGS_RESULTS,
 	API_ARGS_ENROL,
 	API_ARGS_TOKEN,
 	API_ARGS_RUN_CREATE,

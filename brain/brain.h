@@ -38,6 +38,7 @@ struct brain_conf {
 	long long	restart_delay_max;		/* s, child restart backoff */
 	long long	keepalive_interval;		/* s between pings */
 	long long	keepalive_misses;		/* in a row: offline */
+	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
 };
 
 extern const struct config_key brain_config_keys[];

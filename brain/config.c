@@ -62,6 +62,8 @@ const struct config_key brain_config_keys[] = {
 	    "seconds between the brain's pings of each accepted tentacle" },
 	{ "keepalive_misses", CONF_INT, I(keepalive_misses), 1, 1000,
 	    "pings missed in a row before a tentacle is offline" },
+	{ "checks_file", CONF_PATH, S(checks_file), 0, 0,
+	    "references, title and fix of every CHECK-ID (tab-separated)" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -88,6 +90,7 @@ brain_config_defaults(struct brain_conf *c)
 	c->restart_delay_max = 30;
 	c->keepalive_interval = 30;
 	c->keepalive_misses = 3;
+	strlcpy(c->checks_file, OCTO_CHECKS_FILE, sizeof(c->checks_file));
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

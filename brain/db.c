@@ -19,6 +19,7 @@
 
 #include "db.h"
 #include "crypto.h"
+#include "findings.h"
 #include "log.h"
 
 /*
@@ -38,6 +39,8 @@ enum {
 	DB_ST_JOB_ADD,
 	DB_ST_JOB_STATE,
 	DB_ST_TENTACLE_GET,
+	DB_ST_FINDING_INSERT,
+	DB_ST_FINDINGS_GET,
 	DB_ST_MAX
 };
 
@@ -151,8 +154,34 @@ static const char *const migrations[] = {
 	/* 5: when the tentacle acknowledged the order (ms, the brain's
 	 * clock): a command worker started after it has lost the job */
 	"ALTER TABLE jobs ADD COLUMN acked_ms INTEGER NOT NULL DEFAULT 0;",
+
+	/* 6: findings, the lines of each output (SPEC "Findings", brain/
+	 * findings.h) in their order (seq); check_id NULL for a line that
+	 * did not parse. The results stored before are parsed by
+	 * db_findings_backfill, in the same transaction. */
+	"CREATE TABLE findings ("
+	"  result_id INTEGER NOT NULL REFERENCES results(id),"
+	"  seq INTEGER NOT NULL,"
+	"  check_id TEXT,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('OK','FAIL','WARN','INFO','SKIP')),"
+	"  text TEXT NOT NULL,"
+	"  PRIMARY KEY (result_id, seq)"	/* the index by result */
+	") WITHOUT ROWID;"
+	"CREATE INDEX findings_check ON findings(check_id);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int	db_findings_backfill(struct db *);
+
+/* Migrations that also need code, run after their SQL (the version they
+ * migrate to, the function). */
+static const struct {
+	int	  version;
+	int	(*fn)(struct db *);
+} migration_code[] = {
+	{ 6, db_findings_backfill },
+};
 
 static int64_t
 now_ms(void)
@@ -277,6 +306,19 @@ db_schema_version(struct db *db)
 }
 
 static int
+db_migrate_code(struct db *db, int version)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(migration_code) / sizeof(migration_code[0]);
+	    i++)
+		if (migration_code[i].version == version &&
+		    migration_code[i].fn(db) == -1)
+			return -1;
+	return 0;
+}
+
+static int
 db_migrate(struct db *db, char *err, size_t errlen)
 {
 	char	sql[64];
@@ -297,6 +339,7 @@ db_migrate(struct db *db, char *err, size_t errlen)
 		if (db_exec(db, "BEGIN IMMEDIATE") == -1)
 			goto fail;
 		if (db_exec(db, migrations[v]) == -1 ||
+		    db_migrate_code(db, v + 1) == -1 ||
 		    db_exec(db, sql) == -1) {
 			db_exec(db, "ROLLBACK");
 			goto fail;
@@ -1030,6 +1073,75 @@ db_job_owner(struct db *db, int64_t job, int64_t *tentacle, int *accepted)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? DB_NOTFOUND : -1;
 }
 
+/* The findings of a result's output, in the caller's transaction. */
+static int
+db_findings_store(struct db *db, int64_t result, const uint8_t *out,
+    size_t len)
+{
+	struct findings	 f;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (len == 0)
+		return 0;
+	if (findings_parse(out, len, &f) == -1) {
+		log_warnx("out of memory parsing the findings of result %lld",
+		    (long long)result);
+		return -1;
+	}
+	if ((st = db_cached(db, DB_ST_FINDING_INSERT, "INSERT INTO findings "
+	    "(result_id, seq, check_id, status, text) VALUES (?, ?, ?, ?, "
+	    "?)")) == NULL) {
+		findings_free(&f);
+		return -1;
+	}
+	for (i = 0; i < f.n && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, result);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		if (f.v[i].check[0] != '\0')
+			sqlite3_bind_text(st, 3, f.v[i].check, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_text(st, 4, finding_status_name(f.v[i].status), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, f.v[i].text, -1, SQLITE_STATIC);
+		rc = db_step_cached(db, st);
+	}
+	findings_free(&f);
+	return rc;
+}
+
+/* Migration 6: the findings of the results stored before it. */
+static int
+db_findings_backfill(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 rc, n = 0;
+
+	if ((st = db_prepare(db, "SELECT id, output FROM results ORDER BY "
+	    "id")) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_findings_store(db, sqlite3_column_int64(st, 0),
+		    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st,
+		    1)) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	if (n > 0)
+		log_info("findings of %d stored results parsed", n);
+	return 0;
+}
+
 int
 db_result_store(struct db *db, int64_t job, const struct msg_result *r,
     int *stored)
@@ -1061,6 +1173,9 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	*stored = sqlite3_changes(db->h) > 0;
 	if (!*stored)
 		return 0;	/* the first result gave the job its state */
+	if (db_findings_store(db, sqlite3_last_insert_rowid(db->h), r->output,
+	    r->output_len) == -1)
+		return -1;
 	to = job_state_of_outcome(r->outcome);
 	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?1, "
 	    "message = '', updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
@@ -1274,6 +1389,31 @@ db_result_read(struct db *db, int64_t id,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	return results_each(db, st, fn, arg);
+}
+
+int
+db_findings_each(struct db *db, int64_t result,
+    void (*fn)(const struct db_finding_row *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct db_finding_row	 f;
+	int			 rc;
+
+	/* Cached: read once per result of a list. */
+	if ((st = db_cached(db, DB_ST_FINDINGS_GET, "SELECT check_id, status, "
+	    "text FROM findings WHERE result_id = ? ORDER BY seq")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, result);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f.check = (const char *)sqlite3_column_text(st, 0);
+		f.status = col_text(st, 1);
+		f.text = col_text(st, 2);
+		fn(&f, arg);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("database: %s", sqlite3_errmsg(db->h));
+	db_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

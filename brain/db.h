@@ -110,7 +110,8 @@ int	db_jobs_sent(struct db *, int64_t run);
  * message; *n of them. */
 int	db_jobs_lost(struct db *, int64_t tentacle, int64_t acked_before_ms,
 	    const char *message, int *n);
-/* Store a job's result once; *stored = 0 if it was already there. */
+/* Store a job's result once, and the findings of its output (findings.h),
+ * in the caller's transaction; *stored = 0 if it was already there. */
 int	db_result_store(struct db *, int64_t job, const struct msg_result *,
 	    int *stored);
 
@@ -221,6 +222,16 @@ int	db_result_read(struct db *, int64_t id,
 /* A tentacle's 500 newest results. */
 int	db_tentacle_results_each(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_result_row *, void *), void *arg);
+
+/* One finding of a result (findings.h): a line of its output. */
+struct db_finding_row {
+	const char	*check;		/* NULL: a line that did not parse */
+	const char	*status;	/* OK, FAIL, WARN, INFO, SKIP */
+	const char	*text;
+};
+/* A result's findings, in the order of its output. */
+int	db_findings_each(struct db *, int64_t result,
+	    void (*fn)(const struct db_finding_row *, void *), void *arg);
 
 struct db_run_row {
 	int64_t		 id;

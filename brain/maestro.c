@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "crypto.h"
+#include "findings.h"
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
@@ -400,14 +401,27 @@ static void
 on_sighup(evutil_socket_t sig, short events, void *arg)
 {
 	struct brain_conf	nc;
+	struct checks		*checks;
 	char			err[512];
+	int			rc;
 
 	log_info("received SIGHUP: reloading %s", m.config_path);
-	if (load_config(&nc, err, sizeof(err)) == -1) {
+	if (load_config(&nc, err, sizeof(err)) == -1 ||
+	    (rc = load_checks(nc.checks_file, &checks, err, sizeof(err))) ==
+	    -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		return;
 	}
+	/* The checks file is read again at once, from its new path too. */
+	if (rc == CHECKS_MISSING)
+		log_warnx("checks_file %s", err);
+	else
+		log_info("checks_file %s: %zu checks", nc.checks_file,
+		    checks->n);
+	checks_free(m.checks);
+	m.checks = checks;
+	strlcpy(m.conf.checks_file, nc.checks_file, sizeof(m.conf.checks_file));
 	if (strcmp(nc.listen_address, m.conf.listen_address) ||
 	    nc.registerer_port != m.conf.registerer_port ||
 	    nc.commander_port != m.conf.commander_port ||
@@ -478,7 +492,7 @@ main(int argc, char **argv)
 	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
 	const char	*why;
-	int		 ch, check_only = 0, fd[CHILD_COUNT], i;
+	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 
 	proc_title_init(argc, argv);
 	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
@@ -523,11 +537,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "octoBrain: the API's table: %s\n", why);
 		return 1;
 	}
-	if (load_config(&m.conf, err, sizeof(err)) == -1) {
+	if (load_config(&m.conf, err, sizeof(err)) == -1 ||
+	    (rc = load_checks(m.conf.checks_file, &m.checks, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "octoBrain: %s\n", err);
 		return 2;
 	}
 	if (check_only) {
+		if (rc == CHECKS_MISSING)
+			fprintf(stderr, "octoBrain: warning: checks_file %s\n",
+			    err);
 		if (m.verbose)
 			config_dump(brain_config_keys, &m.conf,
 			    print_line);
@@ -539,6 +558,11 @@ main(int argc, char **argv)
 	 * when daemonising; syslog after daemon_ready(). */
 	log_init("octoBrain", 1, m.verbose);
 	log_procinit("maestro");
+	if (rc == CHECKS_MISSING)
+		log_warnx("checks_file %s", err);
+	else
+		log_info("checks_file %s: %zu checks", m.conf.checks_file,
+		    m.checks->n);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	if (pidfile_check(m.conf.pidfile, err, sizeof(err)) == -1) {

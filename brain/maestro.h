@@ -82,6 +82,7 @@ struct maestro {
 	int			 workers_started; /* KDF threads exist between forks */
 	char			 pidfile_dir[OCTO_PATH_MAX];	/* if we made it */
 	char			 brain_fpr[OCTO_FPR_HEX_LEN + 1];
+	struct checks		*checks;	/* checks_file (findings.h) */
 };
 
 extern struct maestro	m;
@@ -155,6 +156,7 @@ api_handler	api_tentacle_results, api_result;
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);
+int	load_checks(const char *, struct checks **, char *, size_t);
 int	make_dir(const char *, char *, size_t);
 int	make_pidfile_dir(char *, size_t);
 int	ensure_admin(char *, size_t);

@@ -213,11 +213,13 @@ void
 api_tentacle_results(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "results",
-	    view_tentacle_results(m.db, api_id(r->a))), "results");
+	    view_tentacle_results(m.db, api_id(r->a), r->a->with_output,
+	    m.checks)), "results");
 }
 
 void
 api_result(const struct api_req *r)
 {
-	api_reply_or_error(r, view_result(m.db, api_id(r->a)), NULL);
+	api_reply_or_error(r, view_result(m.db, api_id(r->a), m.checks),
+	    NULL);
 }

@@ -174,7 +174,7 @@ void
 api_run(const struct api_req *r)
 {
 	api_reply_or_error(r, view_run(m.db, api_id(r->a),
-	    r->a->with_output), NULL);
+	    r->a->with_output, m.checks), NULL);
 }
 
 /* What the commander may say of a job: the tentacle took the order,

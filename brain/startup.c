@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "findings.h"
 #include "log.h"
 #include "maestro.h"
 
@@ -51,6 +52,27 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The checks file (checks_file): 0, or CHECKS_MISSING with an empty table
+ * (the findings then have no references, title or fix: err says why, to
+ * be logged as a warning), or -1 when it is unreadable or malformed (err:
+ * "FILE:LINE: reason", a configuration error).
+ */
+int
+load_checks(const char *path, struct checks **out, char *err, size_t errlen)
+{
+	int	rc;
+
+	rc = checks_load(path, out, err, errlen);
+	if (rc == CHECKS_MISSING) {
+		size_t	n = strlen(err);
+
+		seterr(err + n, errlen - n, ": findings will have no "
+		    "references, title or fix");
+	}
+	return rc;
 }
 
 int

@@ -323,10 +323,64 @@ run_summary_json(const struct db_run_summary *sum)
 	return o;
 }
 
+/*
+ * Findings of the results of one reply: the table they are joined with,
+ * the estimated JSON bytes left (FINDINGS_JSON_MAX per reply).
+ */
+struct findings_view {
+	struct db		*db;
+	const struct checks	*checks;
+	size_t			 left;
+};
+
+struct findings_list {
+	struct findings_view	*fv;
+	json_t			*list;
+	int			 over;	/* past the budget, or out of memory */
+};
+
+static void
+finding_row_json(const struct db_finding_row *f, void *arg)
+{
+	struct findings_list	*l = arg;
+	const char		*check = f->check ? f->check : "";
+	size_t			 size;
+	json_t			*o;
+
+	if (l->over)
+		return;
+	size = finding_json_size(l->fv->checks, check, f->text);
+	if (size > l->fv->left ||
+	    (o = finding_json(l->fv->checks, check, f->status, f->text)) ==
+	    NULL) {
+		l->over = 1;
+		return;
+	}
+	l->fv->left -= size;
+	append(l->list, o);
+}
+
+/* A result's findings, or null: too many for this reply (the budget is
+ * then spent: the results after it get null too), or a database error. */
+static json_t *
+findings_json(struct findings_view *fv, int64_t result)
+{
+	struct findings_list	l = { fv, json_array(), 0 };
+
+	if (l.list == NULL || db_findings_each(fv->db, result,
+	    finding_row_json, &l) == -1 || l.over) {
+		json_decref(l.list);
+		fv->left = 0;
+		return json_null();
+	}
+	return l.list;
+}
+
 struct run_view {
-	json_t	*run;
-	json_t	*jobs;
-	int	 with_output;
+	json_t			*run;
+	json_t			*jobs;
+	int			 with_output;
+	struct findings_view	 fv;
 };
 
 static void
@@ -350,13 +404,18 @@ job_json(const struct db_job_row *j, void *arg)
 		return;
 	json_object_set_new(o, "result", j->has_result ?
 	    result_json(&j->result, v->with_output) : json_null());
+	if (j->has_result && v->with_output)
+		json_object_set_new(json_object_get(o, "result"), "findings",
+		    findings_json(&v->fv, j->result.id));
 	append(v->jobs, o);
 }
 
 json_t *
-view_run(struct db *db, int64_t id, int with_output)
+view_run(struct db *db, int64_t id, int with_output,
+    const struct checks *checks)
 {
-	struct run_view		v = { NULL, NULL, with_output };
+	struct run_view		v = { NULL, NULL, with_output,
+				    { db, checks, FINDINGS_JSON_MAX } };
 	struct db_run_summary	sum;
 
 	if (db_run_get(db, id, run_row_json, &v) != 0 || v.run == NULL)
@@ -418,45 +477,60 @@ view_runs(struct db *db, int64_t tentacle)
 	    v.list);
 }
 
+struct results_view {
+	json_t			*list;
+	int			 with_findings;
+	struct findings_view	 fv;
+};
+
 static void
 result_full_json(const struct db_result_row *r, void *arg)
 {
-	json_t	*o;
+	struct results_view	*v = arg;
+	json_t			*o;
 
 	if ((o = result_json(r, 1)) == NULL)
 		return;
 	json_object_set_new(o, "run", json_integer(r->run));
 	json_object_set_new(o, "tentacle", json_integer(r->tentacle));
 	json_object_set_new(o, "hostname", json_string(r->hostname));
-	append(arg, o);
+	json_object_set_new(o, "findings", findings_json(&v->fv, r->id));
+	append(v->list, o);
 }
 
 json_t *
-view_result(struct db *db, int64_t id)
+view_result(struct db *db, int64_t id, const struct checks *checks)
 {
-	json_t	*list = json_array();
+	struct results_view	v = { json_array(), 1,
+				    { db, checks, FINDINGS_JSON_MAX } };
 
-	return first_or_null(db_result_read(db, id, result_full_json, list),
-	    list);
+	return first_or_null(db_result_read(db, id, result_full_json, &v),
+	    v.list);
 }
 
 static void
 result_brief_json(const struct db_result_row *r, void *arg)
 {
-	json_t	*o;
+	struct results_view	*v = arg;
+	json_t			*o;
 
 	if ((o = result_json(r, 0)) == NULL)
 		return;
 	json_object_set_new(o, "run", json_integer(r->run));
 	json_object_set_new(o, "script", json_string(r->script));
-	append(arg, o);
+	if (v->with_findings)
+		json_object_set_new(o, "findings", findings_json(&v->fv,
+		    r->id));
+	append(v->list, o);
 }
 
 json_t *
-view_tentacle_results(struct db *db, int64_t tentacle)
+view_tentacle_results(struct db *db, int64_t tentacle, int with_findings,
+    const struct checks *checks)
 {
-	json_t	*list = json_array();
+	struct results_view	v = { json_array(), with_findings,
+				    { db, checks, FINDINGS_JSON_MAX } };
 
 	return list_or_null(db_tentacle_results_each(db, tentacle,
-	    result_brief_json, list), list);
+	    result_brief_json, &v), v.list);
 }

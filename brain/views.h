@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "findings.h"
 
 /* {"users": [{"name", "role", "created_at"}]} */
 json_t	*view_users(struct db *);
@@ -23,15 +24,25 @@ json_t	*view_tokens(struct db *);
 /* [{"name", "sha256", "description", "tentacles": [ids]}] for the fleet
  * (0) or one tentacle. */
 json_t	*view_scripts(struct db *, int64_t tentacle);
-/* A run with its jobs (results without their output unless with_output)
- * and "summary": {"jobs", "states": {state: n}, "finished", "compliant",
- * "findings", "errors"}. */
-json_t	*view_run(struct db *, int64_t id, int with_output);
+/*
+ * Results carry "findings": [{"check", "status", "text", "refs", "title",
+ * "fix"}] joined with checks (the checks file's table, may be NULL;
+ * finding_json), in the order of the output; the results of one reply
+ * past FINDINGS_JSON_MAX of them get "findings": null.
+ *
+ * A run with its jobs (results without their output and findings unless
+ * with_output) and "summary": {"jobs", "states": {state: n}, "finished",
+ * "compliant", "findings", "errors"}.
+ */
+json_t	*view_run(struct db *, int64_t id, int with_output,
+	    const struct checks *);
 /* The 500 newest runs, each with its summary; tentacle != 0: only the
  * runs that include it, each with "tentacle_job". */
 json_t	*view_runs(struct db *, int64_t tentacle);
-json_t	*view_result(struct db *, int64_t id);
-/* A tentacle's 500 newest results, without their output. */
-json_t	*view_tentacle_results(struct db *, int64_t tentacle);
+json_t	*view_result(struct db *, int64_t id, const struct checks *);
+/* A tentacle's 500 newest results, without their output; with their
+ * findings if with_findings. */
+json_t	*view_tentacle_results(struct db *, int64_t tentacle,
+	    int with_findings, const struct checks *);
 
 #endif

@@ -524,6 +524,14 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		}
 		a->with_output = (uint8_t)n;
 		break;
+	case API_ARGS_RESULTS:
+		/* ?findings=0: without the findings, for polling. */
+		if ((n = query_one_number(req, "findings", 0, 1, 1)) == -1) {
+			*why = "results take findings=0 or findings=1 only";
+			goto bad;
+		}
+		a->with_output = (uint8_t)n;
+		break;
 	case API_ARGS_USER_CREATE:
 		if (apibody_user(body, len, &ub, why) == -1)
 			goto bad;

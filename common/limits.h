@@ -18,6 +18,32 @@
  * list replies (JSON for the API) must fit a fleet of thousands. */
 #define IPC_PAYLOAD_MAX		(4 * 1024 * 1024)
 
+/* Findings (SPEC "Findings"): the lines of a stored output read as
+ * `STATUS CHECK-ID TEXT`. A line is cut at FINDING_LINE_MAX bytes (an
+ * audit line says one value found and one expected; longer is noise); a
+ * result keeps at most FINDINGS_MAX findings (the pack prints a few
+ * hundred at most; a script printing a line per file must not write a
+ * million rows per result: the last one kept says how many were left). */
+#define FINDING_LINE_MAX	1024
+#define FINDING_CHECK_MAX	128	/* CHECK-ID: "sysctl.kernel.kptr_restrict" */
+#define FINDINGS_MAX		2000
+
+/* The checks file (scripts/audit/CHECKS, brain key checks_file): one line
+ * per check; the pack has a few hundred, room for a site's own. */
+#define CHECKS_FILE_MAX		(1024 * 1024)
+#define CHECKS_LINE_MAX		2048
+#define CHECKS_MAX		10000
+#define CHECK_REFS_MAX		16	/* references of one check */
+#define CHECK_REF_MAX		64	/* one: "BP028:R9", "CIS:1.5.2" */
+#define CHECK_TITLE_MAX		200
+#define CHECK_FIX_MAX		1024
+
+/* The findings given in one API reply, as JSON (estimated from above): a
+ * reply with a result's output (at most 6 x OCTO_OUTPUT_MAX once
+ * escaped) stays well under IPC_PAYLOAD_MAX; a list of results gives its
+ * later ones "findings": null (GET /api/results/ID has them). */
+#define FINDINGS_JSON_MAX	(2 * 1024 * 1024)
+
 /* Strings inside messages. */
 #define OCTO_NAME_MAX		64	/* user, host, script names */
 #define OCTO_PASSWORD_MAX	256	/* longest password we will hash */

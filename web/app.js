@@ -1841,7 +1841,7 @@
 				await guarded(status, async function () {
 					const r = await api('GET',
 					    '/api/tentacles/' + tid +
-					    '/results', undefined,
+					    '/results?findings=0', undefined,
 					    {background: background});
 					results = r.results || [];
 					fillScripts();
@@ -2482,11 +2482,14 @@
 	/*
 	 * One result's output, always as text. The audit scripts' findings
 	 * (lines that start with FAIL, WARN, OK...) are coloured by a class
-	 * on their line; the text itself is untouched.
+	 * on their line; the text itself is untouched. Above it, the counts
+	 * of its checks by status (the brain's findings), or of its lines
+	 * by kind when no line is a finding; none with counts: false (the
+	 * result's page has them with its findings).
 	 */
 	const LINE_KINDS = [[/^(FAIL|ERROR|CRIT)/, 'line-fail'],
 	    [/^(WARN|SKIP)/, 'line-warn'], [/^(OK|PASS)\b/, 'line-ok']];
-	function outputBlock(result) {
+	function outputBlock(result, opts) {
 		const pre = el('pre', {class: 'output', tabindex: '0'});
 		const output = typeof result.output === 'string' ?
 		    result.output : '';
@@ -2508,7 +2511,12 @@
 			pre.appendChild(kind ? el('span', {class: kind[1]},
 			    text) : document.createTextNode(text));
 		});
-		const counts = el('p', {class: 'output-counts summary'},
+		const checked = Array.isArray(result.findings) &&
+		    result.findings.some(f => f.check !== null);
+		const counts = opts && opts.counts === false ? el('p') :
+		    checked ? el('p', {class: 'output-counts summary ' +
+		    'finding-counts'}, findingCounts(result.findings)) :
+		    el('p', {class: 'output-counts summary'},
 		    [['line-fail', 'FAIL', 'err'], ['line-warn', 'WARN',
 		    'warn'], ['line-ok', 'OK', 'ok']].filter(k =>
 		    tally[k[0]]).map(k => badge(tally[k[0]] + ' ' + k[1] +
@@ -2525,7 +2533,7 @@
 	 * one, or null. */
 	async function previousResult(tentacle, script, resultId) {
 		const r = await api('GET', '/api/tentacles/' + tentacle +
-		    '/results');
+		    '/results?findings=0');
 		const older = (r.results || []).filter(x =>
 		    x.script === script && x.id < resultId)
 		    .sort((a, b) => b.id - a.id);
@@ -2549,6 +2557,217 @@
 					setNotice(status, errorText(e));
 			}
 		});
+	}
+
+	/* ---------------------------------------------------- findings */
+
+	/*
+	 * A result's findings (SPEC "Findings"): the lines of its output
+	 * that read STATUS CHECK-ID TEXT, with the check's references,
+	 * title and fix from the brain's checks_file ({"check", "status",
+	 * "text", "refs", "title", "fix"}; check null for a line that did
+	 * not parse, refs, title and fix null for a check the brain does
+	 * not know). Failing first, then in the order of the output.
+	 */
+	const FINDING_STATUSES = ['FAIL', 'WARN', 'INFO', 'SKIP', 'OK'];
+	const FINDING_KIND = {FAIL: 'err', WARN: 'warn', INFO: 'info',
+	    SKIP: 'neutral', OK: 'ok'};
+
+	function findingRank(f) {
+		if (f.check === null)
+			return FINDING_STATUSES.length;	/* plain text: last */
+		const i = FINDING_STATUSES.indexOf(f.status);
+		return i < 0 ? FINDING_STATUSES.length : i;
+	}
+
+	function findingBadge(status) {
+		return badge(status, FINDING_KIND[status] || 'neutral',
+		    'finding-status');
+	}
+
+	/* "2 FAIL 1 WARN 14 OK": the checks of a result at a glance. */
+	function findingCounts(findings) {
+		const n = {};
+		for (const f of findings)
+			if (f.check !== null)
+				n[f.status] = (n[f.status] || 0) + 1;
+		return FINDING_STATUSES.filter(st => n[st]).map(st =>
+		    badge(n[st] + ' ' + st, FINDING_KIND[st]));
+	}
+
+	function none() {
+		return el('span', {class: 'muted'}, '—');
+	}
+
+	/* A CHECK-ID that may break after its dots and slashes. */
+	function checkId(id) {
+		return el('span', {class: 'check-id'}, String(id).split(
+		    /(?<=[./])/).map((part, i) => [i ? el('wbr') : null, part]));
+	}
+
+	function refsList(refs) {
+		if (!Array.isArray(refs) || refs.length === 0)
+			return none();
+		return el('ul', {class: 'refs'}, refs.map(r =>
+		    el('li', null, el('code', null, String(r)))));
+	}
+
+	function findingsCard(result) {
+		const all = result.findings;
+		const headId = newId('card');
+		const head = el('div', {class: 'card-head'},
+		    el('h2', {id: headId}, 'Findings'));
+		const section = el('section', {class: 'card findings',
+		    id: 'findings', 'aria-labelledby': headId}, head);
+		if (!Array.isArray(all)) {
+			section.appendChild(el('p', {class: 'muted'}, 'Too ' +
+			    'many findings to list here: see the output.'));
+			return section;
+		}
+		if (!all.some(f => f.check !== null)) {
+			section.appendChild(el('p', {class: 'muted'}, 'No line ' +
+			    'of this output is a finding (STATUS CHECK-ID ' +
+			    'TEXT): see the output.'));
+			return section;
+		}
+		head.appendChild(el('p', {class: 'summary finding-counts',
+		    id: 'finding-counts'}, findingCounts(all)));
+		const rows = all.map((f, i) => Object.assign({seq: i}, f));
+		const show = select([['', 'All findings'], ['problems',
+		    'FAIL and WARN only'], ['checks', 'Checks only (no plain ' +
+		    'text)']], '', {id: 'findings-show'});
+		const table = dataTable({
+		    columns: [
+			{label: 'Status', cell: f => findingBadge(f.status),
+			    sort: f => findingRank(f)},
+			{label: 'Check', class: 'mono finding-check',
+			    cell: f => f.check === null ? none() :
+				checkId(f.check),
+			    sort: f => f.check === null ? null : f.check},
+			{label: 'Finding', class: 'wrap finding-text',
+			    cell: f => f.text},
+			{label: 'Title', class: 'wrap finding-title',
+			    cell: f => f.title === null ? none() : f.title},
+			{label: 'Fix', class: 'wrap finding-fix',
+			    cell: f => f.fix === null ? none() : f.fix},
+			{label: 'References', class: 'finding-refs',
+			    cell: f => refsList(f.refs)},
+		    ],
+		    key: f => f.seq, sortCol: 0, caption: 'Findings',
+		    tableClass: 'findings-table', empty: 'No finding to show.',
+		    rowClass: f => 'finding finding-' + (f.check === null ?
+			'text' : String(f.status).toLowerCase())});
+		function fill() {
+			const want = show.value;
+			table.update(rows.filter(f => want === '' ||
+			    (want === 'checks' && f.check !== null) ||
+			    (want === 'problems' && f.check !== null &&
+			    (f.status === 'FAIL' || f.status === 'WARN'))));
+		}
+		show.addEventListener('change', fill);
+		fill();
+		table.table.id = 'findings-table';
+		section.appendChild(el('div', {class: 'toolbar'},
+		    field('Show', show)));
+		section.appendChild(table.node);
+		return section;
+	}
+
+	/*
+	 * What changed between two results, check by check: each check's
+	 * worst status in each (a check may print several lines), and
+	 * new FAIL (FAIL now, not before), resolved (FAIL or WARN before,
+	 * OK now) or changed (any other difference, a check that appeared
+	 * or is no longer reported included).
+	 */
+	function checkStatuses(findings) {
+		const m = new Map();
+		for (const f of findings) {
+			if (f.check === null)
+				continue;
+			const had = m.get(f.check);
+			if (!had || findingRank(f) < findingRank(had))
+				m.set(f.check, f);
+		}
+		return m;
+	}
+
+	const CHANGE_ORDER = {'new-fail': 0, changed: 1, resolved: 2};
+	const CHANGE_TEXT = {'new-fail': ['New FAIL', 'err'],
+	    resolved: ['Resolved', 'ok'], changed: ['Changed', 'info']};
+
+	function checkChanges(before, after) {
+		const a = checkStatuses(before), b = checkStatuses(after);
+		const out = [];
+		for (const id of new Set([...a.keys(), ...b.keys()])) {
+			const x = a.get(id), y = b.get(id);
+			const was = x ? x.status : null;
+			const now = y ? y.status : null;
+			if (was === now)
+				continue;
+			const kind = now === 'FAIL' ? 'new-fail' :
+			    (was === 'FAIL' || was === 'WARN') && now === 'OK' ?
+			    'resolved' : 'changed';
+			out.push({check: id, before: was, after: now, kind: kind,
+			    title: (y && y.title) || (x && x.title) || null,
+			    text: y ? y.text : x.text});
+		}
+		return out.sort((p, q) => CHANGE_ORDER[p.kind] -
+		    CHANGE_ORDER[q.kind] || (p.check < q.check ? -1 : 1));
+	}
+
+	function checkChangesCard(old, neu) {
+		const headId = newId('card');
+		const stats = el('p', {class: 'summary', id: 'checks-stats'});
+		const section = el('section', {class: 'card',
+		    id: 'checks-changed', 'aria-labelledby': headId},
+		    el('div', {class: 'card-head'},
+			el('h2', {id: headId}, 'Checks that changed'), stats));
+		if (!Array.isArray(old.findings) ||
+		    !Array.isArray(neu.findings)) {
+			setText(stats, 'One of these results has too many ' +
+			    'findings to compare them check by check.');
+			return section;
+		}
+		const checked = f => f.check !== null;
+		if (!old.findings.some(checked) && !neu.findings.some(checked)) {
+			setText(stats, 'Neither result has findings (STATUS ' +
+			    'CHECK-ID TEXT lines) to compare.');
+			return section;
+		}
+		const changes = checkChanges(old.findings, neu.findings);
+		if (changes.length === 0) {
+			setText(stats, 'No check changed status.');
+			return section;
+		}
+		append(stats, ['new-fail', 'resolved', 'changed'].map(k => {
+			const n = changes.filter(c => c.kind === k).length;
+			return n ? badge(n + ' ' + CHANGE_TEXT[k][0].toLowerCase()
+			    .replace('new fail', 'new FAIL'), CHANGE_TEXT[k][1]) :
+			    null;
+		}));
+		const status = st => st === null ? el('span', {class: 'muted'},
+		    'not reported') : findingBadge(st);
+		const table = dataTable({
+		    columns: [
+			{label: 'Change', cell: c => badge(CHANGE_TEXT[c.kind][0],
+			    CHANGE_TEXT[c.kind][1])},
+			{label: 'Check', class: 'mono finding-check',
+			    cell: c => checkId(c.check)},
+			{label: 'Before', cell: c => status(c.before)},
+			{label: 'After', cell: c => status(c.after)},
+			{label: 'Title', class: 'wrap',
+			    cell: c => c.title === null ? none() : c.title},
+			{label: 'Finding now', class: 'wrap finding-text',
+			    cell: c => c.text},
+		    ],
+		    key: c => c.check, caption: 'Checks that changed status',
+		    tableClass: 'changes-table',
+		    rowClass: c => 'change change-' + c.kind});
+		table.table.id = 'changes-table';
+		table.update(changes);
+		section.appendChild(table.node);
+		return section;
 	}
 
 	/* What a job's state means, in the words used everywhere. */
@@ -2873,9 +3092,10 @@
 					['Started', fmtTime(r.started_at)],
 					['Duration', fmtDuration(r.duration_ms)],
 					['Run', link('#/runs/' + r.run, '#' +
-					    r.run)]]),
-				    el('h2', {class: 'sub'}, 'Output'),
-				    outputBlock(r)));
+					    r.run)]])),
+				    findingsCard(r),
+				    card('Output', outputBlock(r,
+					{counts: false})));
 			});
 		}
 		return {title: 'Result #' + id, node: el('div', {class:
@@ -2984,6 +3204,7 @@
 				    el('div', {class: 'grid grid-2'},
 					side(old, sa, 'Before'),
 					side(neu, sb, 'After')),
+				    checkChangesCard(old, neu),
 				    el('section', {class: 'card',
 					'aria-labelledby': 'diff-title'},
 					el('div', {class: 'card-head'},

@@ -20,6 +20,7 @@
 #include "enrolment.h"
 #include "fuzz.h"
 #include "fuzz_config.h"
+#include "fuzz_findings.h"
 #include "fuzz_pack.h"
 #include "handshake.h"
 #include "ipc.h"
@@ -922,6 +923,9 @@ gen_apicall(void)
 	c.op = API_RUN;
 	c.args.id = 3;
 	apicall_put("run", &c);
+	c.op = API_TENTACLE_RESULTS;
+	c.args.with_output = 1;
+	apicall_put("tentacle-results", &c);
 	memset(&c, 0, sizeof(c));
 	c.op = API_USER_CREATE;
 	strlcpy(c.args.name, "alice", sizeof(c.args.name));
@@ -1138,6 +1142,111 @@ gen_ipcmsg(void)
 	buf_free(&b);
 }
 
+/* Outputs: lines written from findings by fuzz_finding_line, as the
+ * audit scripts print them, and what a script may print besides. */
+static void
+gen_findings(void)
+{
+	static const struct {
+		enum finding_status	 status;
+		const char		*check, *text;
+	} lines[] = {
+		{ FINDING_FAIL, "sysctl.kernel.kptr_restrict",
+		    "kernel.kptr_restrict = 1, expected 2" },
+		{ FINDING_OK, "mount./tmp.noexec", "/tmp is mounted noexec" },
+		{ FINDING_WARN, "sshd.PermitRootLogin",
+		    "prohibit-password, expected no" },
+		{ FINDING_SKIP, "grub.password", "no GRUB (a container)" },
+		{ FINDING_INFO, "processes.count", "212 processes" },
+		{ FINDING_OK, "svc.getty@tty1:x+y=z", "" },
+		{ FINDING_INFO, "", "3 findings (1 check skipped)" },
+		{ FINDING_INFO, "", "could not check: permission denied" },
+	};
+	static const char *const raw[][2] = {
+		{ "legacy", "OK    /var 53% used\nFAIL: x\nWARN  \n" },
+		{ "bad-utf8", "FAIL a.b caf\xc3\xa9 \x80 \xc0\xaf \xed\xa0\x80 "
+		    "\xf4\x90\x80\x80 \xe2\x82\n" },
+		{ "controls", "OK a.b \x1b[31mred\x1b[0m\r\nINFO c\x7f\tx\n" },
+		{ "blanks", "\n \t\n\tOK\ta.b\t\ttabs\t \r\n" },
+	};
+	struct finding	f;
+	char		out[4096], big[FINDING_LINE_MAX + 64], name[32];
+	size_t		i, n = 0, k;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		f.status = lines[i].status;
+		strlcpy(f.check, lines[i].check, sizeof(f.check));
+		f.text = (char *)lines[i].text;
+		k = fuzz_finding_line(out + n, sizeof(out) - n, &f);
+		if (k == 0)
+			abort();
+		snprintf(name, sizeof(name), "line-%zu-%s", i,
+		    finding_status_name(f.status));
+		put("findings", name, out + n, k);
+		n += k;
+	}
+	put("findings", "report", out, n);
+	put("findings", "report-no-final-newline", out, n - 1);
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		put("findings", raw[i][0], raw[i][1], strlen(raw[i][1]));
+	/* A line longer than FINDING_LINE_MAX, cut inside a character. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "WARN long.line ", 15);
+	memcpy(big + FINDING_LINE_MAX - 1, "\xe2\x82\xac", 3);
+	put("findings", "long-line", big, sizeof(big));
+}
+
+/* Checks files written from tables by fuzz_checks_format, and near
+ * misses. */
+static void
+gen_checks(void)
+{
+	static const char *const rows[][4] = {
+		{ "sysctl.kernel.kptr_restrict", "BP028:R9 CIS:1.5.2",
+		    "Kernel pointers hidden from every user",
+		    "Set kernel.kptr_restrict = 2 in /etc/sysctl.d/99-octopus.conf"
+		    " and run sysctl --system" },
+		{ "mount./tmp.noexec", "BP028:R28 CIS:1.1.2.4", "/tmp noexec",
+		    "Add noexec to the options of /tmp in /etc/fstab" },
+		{ "disk.usage", "", "Disk space used",
+		    "Free space or grow the file system (caf\xc3\xa9)" },
+		{ "sudo.use_pty", "BP028:R38-R44", "sudo runs in a pty",
+		    "Defaults use_pty in /etc/sudoers.d/octopus" },
+	};
+	static const char *const raw[][2] = {
+		{ "three-fields", "a\tR:1\ttitle\n" },
+		{ "bad-id", "1a\tR:1\tt\tf\n" },
+		{ "bad-ref", "a\tR9\tt\tf\n" },
+		{ "double-space", "a\tA:1  B:2\tt\tf\n" },
+		{ "duplicate", "a\tR:1\tt\tf\nb\tR:1\tt\tf\na\tR:2\tt\tf\n" },
+		{ "crlf", "a\tR:1\tt\tf\r\n" },
+		{ "bad-utf8", "a\tR:1\tt\xc3\tf\n" },
+	};
+	struct check_info	v[sizeof(rows) / sizeof(rows[0])];
+	struct checks		c = { v, sizeof(rows) / sizeof(rows[0]) };
+	char			*text;
+	size_t			 i, len;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < c.n; i++) {
+		strlcpy(v[i].id, rows[i][0], sizeof(v[i].id));
+		v[i].refs = (char *)rows[i][1];
+		v[i].title = (char *)rows[i][2];
+		v[i].fix = (char *)rows[i][3];
+	}
+	text = fuzz_checks_format(&c, "CHECK-ID\treferences\ttitle\tfix",
+	    &len);
+	put("checks", "pack", text, len);
+	free(text);
+	c.n = 1;
+	text = fuzz_checks_format(&c, NULL, &len);
+	put("checks", "one", text, len);
+	put("checks", "one-no-final-newline", text, len - 1);
+	free(text);
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		put("checks", raw[i][0], raw[i][1], strlen(raw[i][1]));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1161,5 +1270,7 @@ main(int argc, char *argv[])
 	gen_login_json();
 	gen_apicall();
 	gen_ipcmsg();
+	gen_findings();
+	gen_checks();
 	return 0;
 }

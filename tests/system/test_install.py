@@ -344,6 +344,12 @@ def audit_scripts():
                   if p.is_file() and os.access(p, os.X_OK))
 
 
+def checks_file():
+    """scripts/audit/CHECKS, installed with the brain (checks_file)."""
+    p = REPO / "scripts" / "audit" / "CHECKS"
+    return p if p.is_file() else None
+
+
 def expected_tree(prefix="usr/local", unitdir=None):
     unitdir = unitdir or prefix + "/lib/systemd/system"
     files = {prefix + "/sbin/octoBrain": 0o755,
@@ -359,10 +365,13 @@ def expected_tree(prefix="usr/local", unitdir=None):
         files[prefix + "/share/octopus/web/" + p.name] = 0o644
     for name in audit_scripts():
         files[prefix + "/lib/octopus/scripts/" + name] = 0o755
+    if checks_file():
+        files[prefix + "/share/octopus/audit/CHECKS"] = 0o644
     want = {p: ("f", m) for p, m in files.items()}
     dirs = {"var/lib/octopus/brain": 0o700,
             "var/lib/octopus/tentacle": 0o700,
-            prefix + "/lib/octopus/scripts": 0o755}
+            prefix + "/lib/octopus/scripts": 0o755,
+            prefix + "/share/octopus/audit": 0o755}
     for p in list(files) + list(dirs):
         parent = os.path.dirname(p)
         while parent:
@@ -410,6 +419,7 @@ def test_destdir_install_other_prefix(tmp_path):
         assert unit_get(unit, "ExecStart") == ["/usr/sbin/" + prog]
     brain = sample_keys(dest / "etc/octopus/brain.conf")
     assert brain["web_root"] == (True, "/usr/share/octopus/web")
+    assert brain["checks_file"] == (True, "/usr/share/octopus/audit/CHECKS")
     tentacle = sample_keys(dest / "etc/octopus/tentacle.conf")
     assert tentacle["scripts_dir"] == (True, "/usr/lib/octopus/scripts")
 
@@ -848,7 +858,8 @@ def test_deb_contents(debs):
             "/etc/octopus/brain.conf", "/lib/systemd/system/octobrain.service",
             "/usr/sbin/octoBrain", "/usr/share/man/man8/octoBrain.8.gz",
             "/usr/share/doc/octopus-brain/changelog.gz",
-            "/usr/share/doc/octopus-brain/copyright"} | web,
+            "/usr/share/doc/octopus-brain/copyright"} | web |
+        ({"/usr/share/octopus/audit/CHECKS"} if checks_file() else set()),
         "octopus-tentacle": {
             "/etc/octopus/tentacle.conf",
             "/lib/systemd/system/octotentacle.service",

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "findings.h"
 #include "log.h"
 #include "views.h"
 
@@ -136,26 +137,33 @@ test_ratelimit(void **state)
 	assert_int_equal(ratelimit_check("10.0.0.1", 160, 3, 60), 0);
 }
 
-/* The statements of the per-result path are kept prepared: each use
- * must see its own bindings, none of the last one's. */
+/* An accepted tentacle of that name, to add. */
+static void
+accepted_tentacle(struct db_tentacle *t, const char *host)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->hostname, host);
+	strcpy(t->address, "127.0.0.1");
+	t->port = 7001;
+	memset(t->key_hex, 'a', sizeof(t->key_hex) - 1);
+	memset(t->fingerprint, 'b', sizeof(t->fingerprint) - 1);
+	strcpy(t->enrolment, "accepted");
+}
+
 /* Two accepted tentacles, "a" and "b". */
 static void
 add_two_tentacles(struct db *db, int64_t *a, int64_t *b)
 {
 	struct db_tentacle	t;
 
-	memset(&t, 0, sizeof(t));
-	strcpy(t.hostname, "a");
-	strcpy(t.address, "127.0.0.1");
-	t.port = 7001;
-	memset(t.key_hex, 'a', sizeof(t.key_hex) - 1);
-	memset(t.fingerprint, 'b', sizeof(t.fingerprint) - 1);
-	strcpy(t.enrolment, "accepted");
+	accepted_tentacle(&t, "a");
 	assert_int_equal(db_tentacle_add(db, &t, a), 0);
 	strcpy(t.hostname, "b");
 	assert_int_equal(db_tentacle_add(db, &t, b), 0);
 }
 
+/* The statements of the per-result path are kept prepared: each use
+ * must see its own bindings, none of the last one's. */
 static void
 test_result_path(void **state)
 {
@@ -227,11 +235,223 @@ test_result_path(void **state)
 	db_close(db);
 }
 
+
+/* A tentacle, a run and a job of it: the job's ID. */
+static int64_t
+one_job(struct db *db, const char *host)
+{
+	struct db_tentacle	t;
+	int64_t			tid, run, job;
+
+	accepted_tentacle(&t, host);
+	assert_int_equal(db_tentacle_add(db, &t, &tid), 0);
+	assert_int_equal(db_run_add(db, "audit", "admin", &run), 0);
+	assert_int_equal(db_job_add(db, run, tid, host, &job), 0);
+	return job;
+}
+
+#define OUTPUT	"FAIL sysctl.kernel.kptr_restrict kptr_restrict = 1, want 2\n" \
+		"OK mount./tmp.noexec /tmp noexec\n" \
+		"\n" \
+		"bad \xff line\n" \
+		"1 finding\n"
+#define CHECKS	"sysctl.kernel.kptr_restrict\tBP028:R9 CIS:1.5.2\tKernel " \
+		"pointers\tkernel.kptr_restrict = 2 in /etc/sysctl.d/\n"
+
+static void
+assert_findings(json_t *f, int with_checks)
+{
+	json_t	*x;
+
+	assert_true(json_is_array(f));
+	assert_int_equal(json_array_size(f), 4);
+	x = json_array_get(f, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "check")),
+	    "sysctl.kernel.kptr_restrict");
+	assert_string_equal(json_string_value(json_object_get(x, "status")),
+	    "FAIL");
+	assert_string_equal(json_string_value(json_object_get(x, "text")),
+	    "kptr_restrict = 1, want 2");
+	if (with_checks) {
+		assert_int_equal(json_array_size(json_object_get(x, "refs")),
+		    2);
+		assert_string_equal(json_string_value(json_object_get(x,
+		    "fix")), "kernel.kptr_restrict = 2 in /etc/sysctl.d/");
+	} else
+		assert_true(json_is_null(json_object_get(x, "refs")));
+	x = json_array_get(f, 1);
+	assert_string_equal(json_string_value(json_object_get(x, "check")),
+	    "mount./tmp.noexec");
+	assert_true(json_is_null(json_object_get(x, "title")));
+	x = json_array_get(f, 2);
+	assert_true(json_is_null(json_object_get(x, "check")));
+	assert_string_equal(json_string_value(json_object_get(x, "status")),
+	    "INFO");
+	assert_string_equal(json_string_value(json_object_get(x, "text")),
+	    "bad \xef\xbf\xbd line");
+}
+
+/* Findings are stored with their result, in its transaction, and given
+ * with it; the results stored before schema 6 are parsed by its
+ * migration. */
+static void
+test_findings(void **state)
+{
+	char		 err[256], cmd[512];
+	struct db	*db;
+	struct checks	*checks;
+	struct msg_result r;
+	int64_t		 job, job2;
+	int		 stored;
+	json_t		*o, *list;
+
+	assert_int_equal(checks_parse("CHECKS", CHECKS, strlen(CHECKS),
+	    &checks, err, sizeof(err)), 0);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_schema_version(db), 6);
+	job = one_job(db, "a");
+	memset(&r, 0, sizeof(r));
+	r.job = (uint64_t)job;
+	r.outcome = OUTCOME_RAN;
+	r.exit_status = 1;
+	r.output = (const uint8_t *)OUTPUT;
+	r.output_len = strlen(OUTPUT);
+	/* Rolled back: neither the result nor its findings. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_result_store(db, job, &r, &stored), 0);
+	db_rollback(db);
+	assert_null(view_result(db, 1, checks));
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_result_store(db, job, &r, &stored), 0);
+	assert_int_equal(stored, 1);
+	/* Again: not stored, no findings twice. */
+	assert_int_equal(db_result_store(db, job, &r, &stored), 0);
+	assert_int_equal(stored, 0);
+	assert_int_equal(db_commit(db), 0);
+
+	o = view_result(db, 1, checks);
+	assert_non_null(o);
+	assert_findings(json_object_get(o, "findings"), 1);
+	json_decref(o);
+	o = view_result(db, 1, NULL);
+	assert_findings(json_object_get(o, "findings"), 0);
+	json_decref(o);
+	list = view_tentacle_results(db, 1, 0, checks);
+	assert_null(json_object_get(json_array_get(list, 0), "findings"));
+	json_decref(list);
+	list = view_tentacle_results(db, 1, 1, checks);
+	assert_int_equal(json_array_size(list), 1);
+	assert_findings(json_object_get(json_array_get(list, 0), "findings"),
+	    1);
+	json_decref(list);
+	o = view_run(db, 1, 1, checks);
+	assert_findings(json_object_get(json_object_get(json_array_get(
+	    json_object_get(o, "jobs"), 0), "result"), "findings"), 1);
+	json_decref(o);
+	/* Without the outputs, without the findings. */
+	o = view_run(db, 1, 0, checks);
+	assert_null(json_object_get(json_object_get(json_array_get(
+	    json_object_get(o, "jobs"), 0), "result"), "findings"));
+	json_decref(o);
+
+	/* An empty output: no finding. */
+	job2 = one_job(db, "b");
+	r.job = (uint64_t)job2;
+	r.output_len = 0;
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_result_store(db, job2, &r, &stored), 0);
+	assert_int_equal(db_commit(db), 0);
+	o = view_result(db, 2, checks);
+	assert_int_equal(json_array_size(json_object_get(o, "findings")), 0);
+	json_decref(o);
+	db_close(db);
+
+	/* Back to schema 5, as a brain of before: the migration parses the
+	 * stored results. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
+	    "PRAGMA user_version = 5'", path);
+	assert_int_equal(system(cmd), 0);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_schema_version(db), 6);
+	o = view_result(db, 1, checks);
+	assert_findings(json_object_get(o, "findings"), 1);
+	json_decref(o);
+	db_close(db);
+	checks_free(checks);
+}
+
+/* A reply carries at most FINDINGS_JSON_MAX of findings: the later
+ * results of a list get null, GET /api/results/ID has them. */
+static void
+test_findings_budget(void **state)
+{
+	char		 err[256], *out;
+	struct db	*db;
+	struct msg_result r;
+	int64_t		 job, run;
+	int		 stored, i;
+	size_t		 n = 0, per, fit;
+	json_t		*list, *o;
+
+	/* Lines of quotes: each doubles once escaped. */
+	out = malloc(OCTO_OUTPUT_MAX);
+	assert_non_null(out);
+	while (n + FINDING_LINE_MAX + 1 <= OCTO_OUTPUT_MAX) {
+		memset(out + n, '"', FINDING_LINE_MAX);
+		out[n + FINDING_LINE_MAX] = '\n';
+		n += FINDING_LINE_MAX + 1;
+	}
+	out[FINDING_LINE_MAX] = '\0';
+	per = (n / (FINDING_LINE_MAX + 1)) * finding_json_size(NULL, "", out);
+	out[FINDING_LINE_MAX] = '\n';
+	fit = FINDINGS_JSON_MAX / per;
+	assert_true(fit >= 1 && fit < 6);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	job = one_job(db, "a");
+	for (i = 0; i < 6; i++) {
+		if (i > 0) {
+			assert_int_equal(db_run_add(db, "audit", "admin", &run),
+			    0);
+			assert_int_equal(db_job_add(db, run, 1, "a", &job), 0);
+		}
+		memset(&r, 0, sizeof(r));
+		r.job = (uint64_t)job;
+		r.outcome = OUTCOME_RAN;
+		r.output = (const uint8_t *)out;
+		r.output_len = n;
+		assert_int_equal(db_begin(db), 0);
+		assert_int_equal(db_result_store(db, job, &r, &stored), 0);
+		assert_int_equal(db_commit(db), 0);
+	}
+	list = view_tentacle_results(db, 1, 1, NULL);
+	assert_int_equal(json_array_size(list), 6);
+	for (i = 0; i < 6; i++) {
+		o = json_object_get(json_array_get(list, (size_t)i),
+		    "findings");
+		if ((size_t)i < fit)
+			assert_int_equal(json_array_size(o),
+			    n / (FINDING_LINE_MAX + 1));
+		else
+			assert_true(json_is_null(o));
+	}
+	json_decref(list);
+	/* One result alone has them all. */
+	o = view_result(db, 6, NULL);
+	assert_int_equal(json_array_size(json_object_get(o, "findings")),
+	    n / (FINDING_LINE_MAX + 1));
+	json_decref(o);
+	db_close(db);
+	free(out);
+}
+
 /* The state of job number i (from 0) of run, as the API shows it. */
 static void
 assert_job_state(struct db *db, int64_t run, size_t i, const char *want)
 {
-	json_t	*j = view_run(db, run, 0);
+	json_t	*j = view_run(db, run, 0, NULL);
 
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
@@ -250,7 +470,7 @@ count_order(const struct db_order *o, void *arg)
 static void
 assert_run_summary(struct db *db, int64_t run)
 {
-	json_t		*j = view_run(db, run, 1), *sum, *res;
+	json_t		*j = view_run(db, run, 1, NULL), *sum, *res;
 	json_int_t	 id;
 
 	assert_non_null(j);
@@ -270,7 +490,7 @@ assert_run_summary(struct db *db, int64_t run)
 	    json_array_get(json_object_get(j, "jobs"), 1), "result"), "id"));
 	json_decref(j);
 
-	res = view_result(db, id);
+	res = view_result(db, id, NULL);
 	assert_non_null(res);
 	assert_string_equal(json_string_value(json_object_get(res, "output")),
 	    "ok \xef\xbf\xbd\n");
@@ -280,8 +500,8 @@ assert_run_summary(struct db *db, int64_t run)
 	    "exit_status")), 0);
 	assert_true(json_is_null(json_object_get(res, "signal")));
 	json_decref(res);
-	assert_null(view_result(db, id + 100));
-	assert_null(view_run(db, run + 100, 0));
+	assert_null(view_result(db, id + 100, NULL));
+	assert_null(view_run(db, run + 100, 0, NULL));
 	assert_null(view_tentacle(db, 0));
 }
 
@@ -373,6 +593,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_users_and_sessions,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_result_path, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_findings, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_findings_budget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup,
 		    teardown),
