@@ -26,7 +26,7 @@ pytestmark = auditpack.SKIP_IN_ASAN
 
 EXPECTED = ("disk-usage", "processes", "listening-ports", "logged-in-users",
             "suid-sgid-files", "sysctl-hardening", "mount-options",
-            "sshd-config", "security-updates", "firewall")
+            "sshd-config", "security-updates", "firewall", "remote-auth")
 SCRIPTS = auditpack.scripts()
 
 
@@ -123,7 +123,7 @@ def test_parse_findings():
 @pytest.mark.parametrize("line", [
     "compliant",                                  # the old summary line
     "3 findings (1 check skipped)",
-    "OK    net.ipv4.ip_forward = 0",              # the old format
+    "OK    PermitRootLogin no (sshd -T)",         # the old format
     "ok sysctl.kernel.sysrq 0",                   # lower-case status
     "PASS sysctl.kernel.sysrq 0",
     "OK sysctl.kernel.sysrq",                     # no text

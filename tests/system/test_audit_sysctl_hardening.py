@@ -161,3 +161,14 @@ def test_no_proc(fx):
     r = auditpack.run(S, fx)
     r.expect("sysctl.proc", "SKIP", "is missing", rc=2)
     assert len(r.findings) == 1, r
+
+
+@pytest.mark.skipif(not auditpack.IS_ROOT,
+                    reason="needs root to make a root-only file")
+def test_unreadable_without_root(fx):
+    fx.sysctl(GOOD)
+    fx.file("proc/sys/kernel/yama/ptrace_scope", "1\n", 0o600)
+    r = auditpack.run(S, fx, as_nobody=True)
+    r.expect("sysctl.kernel.yama.ptrace_scope", "SKIP",
+             r"^unreadable \(needs root\)$", rc=0)
+    auditpack.run(S, fx).expect("sysctl.kernel.yama.ptrace_scope", "OK")
