@@ -152,7 +152,7 @@ def test_bad_rules(fx):
     r.expect("sudo.timestamp_timeout", "FAIL", r"timestamp_timeout=-1")
     r.expect("sudo.negation", "FAIL", r"/etc/sudoers.d/alice:1")
     # a user named ed is not an editor; vim is
-    r.expect("sudo.editors", "FAIL", r"^rules granting an editor \(shell "
+    r.expect("sudo.editors", "FAIL", r"^rules or command aliases granting an editor \(shell "
              r"escapes as root\): /etc/sudoers.d/ed:1: ed ALL=\(root\) "
              r"/usr/bin/vim /etc/hosts \(expected sudoedit")
     r.expect("sudo.target", "WARN", r"^2 of 5 rules")
@@ -197,6 +197,22 @@ def test_includes(fx):
              r"/etc/sudoers.local /etc/extra/more$")
     r.expect("sudo.nopasswd", "FAIL", r"/etc/sudoers.local:1: carol")
     r.expect("sudo.requiretty", "FAIL", r"requiretty is off")
+
+
+@needs_root
+def test_command_aliases(fx):
+    # an alias is no rule (not counted, not as root), but its commands are
+    # judged: a negation or an editor hidden in a Cmnd_Alias is found
+    sudo(fx, GOOD.replace("Cmnd_Alias WEB = ", "Cmnd_Alias WEB = "
+                          "/usr/bin/nano /etc/nginx/nginx.conf, !/usr/bin/sh, "))
+    r = auditpack.run(S, fx)
+    assert r.rc == 1, r
+    r.expect("sudo.negation", "FAIL", r"/etc/sudoers:7: Cmnd_Alias WEB = ")
+    r.expect("sudo.editors", "FAIL", r"/etc/sudoers:7: Cmnd_Alias WEB = "
+             r"/usr/bin/nano")
+    r.expect("sudo.target", "OK", r"\(2 rules\)")
+    assert [c for c, _ in r.with_status("FAIL")] == ["sudo.negation",
+                                                      "sudo.editors"], r
 
 
 def test_not_installed(fx):
