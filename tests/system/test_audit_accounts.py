@@ -1,0 +1,159 @@
+"""accounts on fixture trees (ROOT/etc/passwd, group, shadow, login.defs,
+default/useradd): UID 0 and GID 0 (BP-028 v2.0 R33), service accounts
+without a shell and locked (R34), unique UIDs, GIDs and names (R35),
+shadowed and non-empty passwords (R68), INACTIVE and the interactive
+accounts (R30); compliant, non-compliant and not applicable (no shadow;
+/etc/shadow unreadable by nobody); then on this machine."""
+
+import os
+
+import pytest
+
+import auditpack
+from auditpack import fx  # noqa: F401
+
+pytestmark = auditpack.SKIP_IN_ASAN
+
+S = "accounts"
+CHECKS = ("accounts.uid0", "accounts.gid0", "accounts.uid.unique",
+          "accounts.gid.unique", "accounts.names.unique",
+          "accounts.system.shell", "accounts.shadowed",
+          "accounts.empty-password", "accounts.system.locked",
+          "accounts.inactive", "accounts.interactive")
+
+PASSWD = """\
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+sync:x:4:65534:sync:/bin:/bin/sync
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
+"""
+GROUP = """\
+root:x:0:
+daemon:x:1:
+www-data:x:33:
+nogroup:x:65534:
+alice:x:1000:
+"""
+SHADOW = """\
+root:$y$j9T$abcdefghijklmnop$0123456789abcdef:19700:0:99999:7:::
+daemon:*:19700:0:99999:7:::
+sync:*:19700:0:99999:7:::
+www-data:!:19700:0:99999:7:::
+nobody:*:19700:0:99999:7:::
+alice:$6$saltsalt$abcdefghijklmnop:19700:0:99999:7:::
+"""
+
+
+def accounts(fx, passwd=PASSWD, group=GROUP, shadow=SHADOW,
+             inactive="INACTIVE=30\n", shadow_mode=0o640):
+    fx.file("etc/passwd", passwd)
+    fx.file("etc/group", group)
+    if shadow is not None:
+        fx.file("etc/shadow", shadow, shadow_mode)
+    fx.file("etc/login.defs", "UID_MIN\t\t\t 1000\nUID_MAX\t\t\t60000\n")
+    fx.file("etc/default/useradd", "SHELL=/bin/sh\n" + inactive)
+
+
+def test_compliant(fx):
+    accounts(fx)
+    r = auditpack.run(S, fx)
+    assert r.rc == 0, r
+    for c in CHECKS[:-1]:
+        r.expect(c, "OK")
+    r.expect("accounts.interactive", "INFO", r"^1 interactive accounts to "
+             r"review, remove those unused: alice$")
+
+
+@pytest.mark.skipif(not auditpack.IS_ROOT, reason="needs root to make a "
+                    "root-only /etc/shadow")
+def test_shadow_unreadable_as_nobody(fx):
+    accounts(fx)
+    r = auditpack.run(S, fx, as_nobody=True)
+    assert r.rc == 0, r
+    r.expect("accounts.empty-password", "SKIP", r"needs root")
+    r.expect("accounts.system.locked", "SKIP", r"needs root")
+    r.expect("accounts.uid0", "OK")
+
+
+def test_non_compliant(fx):
+    passwd = PASSWD + (
+        "toor:x:0:0:another root:/root:/bin/sh\n"
+        "backup:x:34:0:backup:/var/backups:\n"          # empty: /bin/sh
+        "postgres:x:109:115::/var/lib/postgresql:/bin/bash\n"
+        "bob:$1$oldhash:1001:1001::/home/bob:/bin/bash\n"
+        "carol:x:1001:1002::/home/carol:/bin/bash\n"
+        "alice:x:1003:1003::/home/alice2:/bin/bash\n")
+    group = GROUP + "bob:x:1001:\ncarol:x:1001:\n"
+    shadow = SHADOW + (
+        "toor:$y$j9T$x$y:19700:0:99999:7:::\n"
+        "backup::19700:0:99999:7:::\n"
+        "postgres:$6$s$h:19700:0:99999:7:::\n"
+        "carol::19700:0:99999:7:::\n")
+    accounts(fx, passwd, group, shadow, inactive="INACTIVE=-1\n")
+    r = auditpack.run(S, fx)
+    assert r.rc == 1, r
+    r.expect("accounts.uid0", "FAIL", r"besides root: toor \(")
+    r.expect("accounts.gid0", "FAIL", r"besides root: toor backup \(")
+    r.expect("accounts.uid.unique", "FAIL", r"0\(root,toor\).*"
+             r"1001\(bob,carol\)")
+    r.expect("accounts.gid.unique", "FAIL", r"1001\(bob,carol\)")
+    r.expect("accounts.names.unique", "FAIL", r"user:alice")
+    r.expect("accounts.system.shell", "FAIL", r": toor\(/bin/sh\) "
+             r"backup\(/bin/sh\) postgres\(/bin/bash\) \(expected")
+    r.expect("accounts.shadowed", "FAIL", r"not x: bob ")
+    r.expect("accounts.empty-password", "FAIL", r"backup carol ")
+    r.expect("accounts.system.locked", "FAIL", r"usable password: toor "
+             r"postgres \(")
+    r.expect("accounts.inactive", "WARN", r"INACTIVE is -1")
+
+
+@pytest.mark.parametrize("inactive,status", [
+    ("", "WARN"), ("INACTIVE=45\n", "OK"), ("INACTIVE=90\n", "WARN"),
+    ("INACTIVE=soon\n", "WARN")])
+def test_inactive(fx, inactive, status):
+    accounts(fx, inactive=inactive)
+    r = auditpack.run(S, fx)
+    r.expect("accounts.inactive", status, rc=0)
+
+
+def test_uid_min_from_login_defs(fx):
+    # UID_MIN 500: an account of UID 600 is a person's, not a service's
+    accounts(fx, PASSWD + "dave:x:600:600::/home/dave:/bin/bash\n")
+    fx.file("etc/login.defs", "UID_MIN 500\n")
+    r = auditpack.run(S, fx)
+    r.expect("accounts.system.shell", "OK", r"UID below 500", rc=0)
+    r.expect("accounts.interactive", "INFO", r"alice dave|dave alice")
+
+
+def test_no_shadow(fx):
+    accounts(fx, shadow=None)
+    r = auditpack.run(S, fx)
+    assert r.rc == 0, r
+    r.expect("accounts.empty-password", "SKIP", r"not present")
+    r.expect("accounts.system.locked", "SKIP", r"not present")
+
+
+def test_no_passwd(fx):
+    r = auditpack.run(S, fx)
+    assert r.rc == 2, r
+    r.expect("accounts.uid0", "SKIP", r"/etc/passwd is not readable")
+
+
+def test_long_lists_are_capped(fx):
+    many = "".join("svc%d:x:%d:%d::/:/bin/sh\n" % (i, 200 + i, 200 + i)
+                   for i in range(30))
+    accounts(fx, PASSWD + many)
+    r = auditpack.run(S, fx)
+    r.expect("accounts.system.shell", "FAIL", r"svc19\(/bin/sh\) and 10 "
+             r"more \(expected", rc=1)
+
+
+@pytest.mark.parametrize("unprivileged", [False, True],
+                         ids=["as-is", "nobody"])
+def test_this_machine(unprivileged):
+    r = auditpack.run(S, as_nobody=unprivileged)
+    assert r.checks() == set(CHECKS), r
+    if unprivileged and not os.access("/etc/shadow", os.R_OK):
+        r.expect("accounts.empty-password", "SKIP", r"needs root")
