@@ -189,6 +189,13 @@ AUDIT_SCRIPTS	 = $(shell find scripts/audit -maxdepth 1 -type f -perm -u+x \
 		     2>/dev/null | sort)
 # Units and sample configurations are written for PREFIX=/usr/local.
 SUBST_PREFIX	 = sed -e 's,/usr/local/,$(PREFIX)/,g'
+# The tentacle's `user` (privilege separation), set in the tentacle.conf
+# that install writes when there is none: octopus as root without DESTDIR
+# (scripts/install-setup then creates that system user) and for the Debian
+# packages (debian/rules; their postinst creates it); empty otherwise.
+TENTACLE_USER	?= $(if $(DESTDIR),,$(if $(filter 0,$(shell id -u)),octopus))
+HASH		:= \#
+SUBST_USER	 = $(if $(TENTACLE_USER),-e 's|^$(HASH)user =$$|user = $(TENTACLE_USER)|')
 
 install: install-brain install-tentacle
 
@@ -227,7 +234,8 @@ install-tentacle: $(BUILD)/octoTentacle
 	chmod 0644 $(DESTDIR)$(UNITDIR)/octotentacle.service
 	@f=$(DESTDIR)$(CONFDIR)/tentacle.conf; if [ -e $$f ]; then \
 	    echo "$$f exists: kept"; else echo "installing $$f"; \
-	    $(SUBST_PREFIX) tentacle/tentacle.conf >$$f && chmod 0644 $$f; fi
+	    $(SUBST_PREFIX) $(SUBST_USER) tentacle/tentacle.conf >$$f && \
+	    chmod 0644 $$f; fi
 	$(if $(DESTDIR),,./scripts/install-setup tentacle $(STATEDIR) $(CONFDIR))
 
 # Removes what install copied; keeps the configuration in $(CONFDIR) and
