@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-AUDIT = REPO / "scripts" / "audit"
+import auditpack
+
+REPO = auditpack.REPO
+AUDIT = auditpack.SOURCE
 CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 HANG_GUARD = 60.0       # seconds: a script past this is stuck, not slow
 NOBODY = 65534
@@ -88,7 +90,9 @@ def run(script, cwd, as_nobody=False, env=None, timeout=HANG_GUARD):
     full = {"PATH": CLEAN_PATH, "HOME": str(cwd)}
     full.update(env or {})
     start = time.monotonic()
-    p = subprocess.Popen([str(AUDIT / script)], cwd=str(cwd), env=full,
+    # Run from the staged copy, never from the checkout (issue 11).
+    p = subprocess.Popen([str(auditpack.pack() / script)], cwd=str(cwd),
+                         env=full,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, start_new_session=True,
                          preexec_fn=_drop_to_nobody if as_nobody else None)
@@ -105,19 +109,7 @@ def run(script, cwd, as_nobody=False, env=None, timeout=HANG_GUARD):
                   err.decode("latin-1"), seconds)
 
 
-def snapshot(top):
-    """Everything under top: path -> (type, size, mtime_ns, mode)."""
-    snap = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            snap[os.path.relpath(path, top)] = (
-                stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns,
-                stat.S_IMODE(st.st_mode))
-    st = os.lstat(top)
-    snap["."] = (st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    return snap
+snapshot = auditpack.snapshot
 
 
 @pytest.fixture
@@ -784,8 +776,8 @@ def apt_root(world, installed, security=(), regular=(), lists=True):
           "".join(STATUS.format(name=n, version=v)
                   for n, v in installed.items()))
     write(root / "etc/apt/sources.list",
-          "deb http://deb.debian.org/debian bookworm main\n"
-          "deb http://deb.debian.org/debian-security bookworm-security "
+          "deb http://deb.example.org/debian bookworm main\n"
+          "deb http://deb.example.org/debian-security bookworm-security "
           "main\n")
     for d in ("etc/apt/apt.conf.d", "etc/apt/sources.list.d",
               "etc/apt/preferences.d", "var/cache/apt",
@@ -794,10 +786,10 @@ def apt_root(world, installed, security=(), regular=(), lists=True):
     if lists:
         ld = root / "var/lib/apt/lists"
         for prefix, label, suite, codename, pkgs in (
-                ("deb.debian.org_debian-security_dists_bookworm-security",
+                ("deb.example.org_debian-security_dists_bookworm-security",
                  "Debian-Security", "stable-security", "bookworm-security",
                  security),
-                ("deb.debian.org_debian_dists_bookworm", "Debian", "stable",
+                ("deb.example.org_debian_dists_bookworm", "Debian", "stable",
                  "bookworm", regular)):
             write(ld / (prefix + "_Release"),
                   RELEASE.format(label=label, suite=suite,
