@@ -742,8 +742,8 @@ def test_make_install_as_root_then_run(tmp_path):
         conf = root.run(["cat", "/etc/octopus/tentacle.conf"]).stdout
         assert conf == SAMPLES["tentacle"].read_text().replace(
             "\n#user =\n", "\nuser = octopus\n"), conf
-        assert root.run(["ps", "-o", "user=", "--ppid", tpid]
-                        ).stdout.split() == ["octopus"]
+        wait_in(root, "test \"$(ps -o user= --ppid %s)\" = octopus" % tpid,
+                "the register running as octopus")
         for path in ("/var/lib/octopus/brain/admin.password",
                      "/var/lib/octopus/brain/brain.key",
                      "/var/lib/octopus/tentacle/tentacle.key"):
@@ -773,6 +773,46 @@ def test_make_install_as_root_then_run(tmp_path):
                  "! test -e /usr/local/sbin/octoTentacle && "
                  "test -e /etc/octopus/brain.conf && "
                  "test -e /var/lib/octopus/brain/brain.key")
+    finally:
+        root.stop()
+
+
+@need_root
+def test_make_install_tentacle_alone_makes_its_user(tmp_path):
+    """make install-tentacle as root on a host without the brain: the
+    tentacle.conf it writes names octopus as `user` and install-setup
+    creates that system user, so the register runs as octopus; a
+    tentacle.conf already there is kept as it is, and no user is made for
+    it."""
+    binds = [str(BUILD)] if not str(BUILD).startswith(str(REPO) + "/") \
+        else []
+    root = temp_root_or_skip(tmp_path, [str(REPO)] + binds)
+    try:
+        argv = ["sh", "-c", "umask 022; exec \"$@\"", "sh", "make",
+                "--no-print-directory", "-C", str(REPO), "BUILD=%s" % BUILD,
+                "-o", str(BINS["tentacle"]), "install-tentacle"]
+        root.run("mkdir -p /etc/octopus && echo 'name = kept' "
+                 ">/etc/octopus/tentacle.conf")
+        r = root.run(argv)
+        assert "exists: kept" in r.stdout
+        assert root.run(["cat", "/etc/octopus/tentacle.conf"]).stdout == \
+            "name = kept\n"
+        assert not user_exists(root, "octopus")
+
+        root.run("rm /etc/octopus/tentacle.conf")
+        root.run(argv)
+        pw = root.run(["getent", "passwd", "octopus"]).stdout.split(":")
+        assert int(pw[2]) < 1000 and pw[6].strip().endswith("nologin"), pw
+        root.run("grep -qx 'user = octopus' /etc/octopus/tentacle.conf")
+        root.run(["/usr/local/sbin/octoTentacle"])
+        tpid = root.run(
+            "cat /run/octopus-tentacle/octoTentacle.pid").stdout.strip()
+        wait_in(root, "test \"$(ps -o user= --ppid %s)\" = octopus" % tpid,
+                "the register running as octopus")
+        assert stat_of(root, "/var/lib/octopus/tentacle") == \
+            ("octopus", "octopus", "700")
+        assert stat_of(root, "/var/lib/octopus/tentacle/tentacle.key") == \
+            ("root", "root", "600")
     finally:
         root.stop()
 
