@@ -1413,19 +1413,25 @@ rm -rf "$d"
 """
 
 
+VERDICT_WORDS = ("OK", "FAIL", "WARN", "SKIP")
+
+
 def verdicts(report):
     """{script: (exit status, summary line, [status word of every OK,
     FAIL, WARN and SKIP line])}: what an audit found, without the
     inventory (INFO) and the counts that change from one run to the
-    next."""
+    next. The summary is a last line without a status word, if any (an
+    INFO line that ends the report is inventory)."""
     out = {}
     for block in report.split("### ")[1:]:
         head, _, body = block.partition("\n")
         name, status = head.split()
         lines = body.rstrip("\n").splitlines()
-        words = [l.split()[0] for l in lines[:-1] if l.split() and
-                 l.split()[0] in ("OK", "FAIL", "WARN", "SKIP")]
-        out[name] = (int(status), lines[-1] if lines else "", words)
+        first = [l.split()[0] if l.split() else "" for l in lines]
+        summary = lines[-1] if lines and first[-1] not in \
+            VERDICT_WORDS + ("INFO",) else ""
+        words = [w for w in first if w in VERDICT_WORDS]
+        out[name] = (int(status), summary, words)
     return out
 
 
