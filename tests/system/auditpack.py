@@ -17,7 +17,8 @@ tests/system/test_audit_*.py.
   output is parsed (parse()): every line must be `STATUS CHECK-ID TEXT`
   (SPEC.md "Findings"), else the test fails; the exit status must match
   the statuses (1 when there is a FAIL, else 0 or 2; 2 says why in a
-  SKIP). A fixture tree must be unchanged afterwards.
+  SKIP); every CHECK-ID must be in scripts/audit/CHECKS. A fixture tree
+  must be unchanged afterwards.
 - Every CHECK-ID printed is recorded (SEEN, and in the file named by
   $OCTO_AUDIT_SEEN if set) for tests/system/test_audit_checks.py.
 
@@ -32,7 +33,6 @@ import signal
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -276,6 +276,10 @@ def check_conventions(r):
         r.findings = parse(r.out)
     except ParseError as e:
         raise AssertionError("%s\n%r" % (e, r)) from None
+    known = _known_checks()
+    unknown = sorted(r.checks() - known)
+    assert not unknown, "CHECK-IDs not in scripts/audit/CHECKS: %s in %r" % (
+        unknown, r)
     fails = r.with_status("FAIL")
     if fails:
         assert r.rc == 1, "FAIL lines but exit %d: %r" % (r.rc, r)
@@ -284,6 +288,16 @@ def check_conventions(r):
     if r.rc == 2:
         assert r.with_status("SKIP"), \
             "exit 2 (could not check) without a SKIP line saying why: %r" % r
+
+
+_known = None
+
+
+def _known_checks():
+    global _known
+    if _known is None:
+        _known = set(read_checks(checks_file()))
+    return _known
 
 
 # ---------------------------------------------------------------- running
@@ -393,9 +407,3 @@ def read_checks(path=None):
         rows[fields[0]] = fields
     return rows
 
-
-def time_run(script, fixture=None, as_nobody=False):
-    """(Result, seconds): for reporting only, never asserted."""
-    start = time.monotonic()
-    r = run(script, fixture, as_nobody)
-    return r, time.monotonic() - start
