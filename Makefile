@@ -92,9 +92,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-# System tests drive the real binaries of $(BUILD).
+# System tests drive the real binaries of $(BUILD); -rs: why a test
+# skipped, if one did.
 system-test: all
-	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/system
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/system
 
 # The whole suite: packages, then both builds, unit then system tests.
 test: deps
