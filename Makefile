@@ -58,7 +58,7 @@ TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 
 .PHONY: bench
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
-	install-brain install-tentacle uninstall clean
+	install-brain install-tentacle install-conf-man uninstall clean
 
 all: $(BUILD)/octoBrain $(BUILD)/octoTentacle
 
@@ -200,7 +200,15 @@ SUBST_USER	 = $(if $(TENTACLE_USER),-e 's|^$(HASH)user =$$|user = $(TENTACLE_USE
 
 install: install-brain install-tentacle
 
-install-brain: $(BUILD)/octoBrain
+# The page both programs share, installed once: with make -j (debhelper
+# runs make -j2 install) two copies of it raced, one install chmod-ing the
+# file the other was replacing.
+install-conf-man:
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 common/octopus.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
+
+install-brain: $(BUILD)/octoBrain install-conf-man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
@@ -208,8 +216,6 @@ install-brain: $(BUILD)/octoBrain
 	install -m 0755 $(BUILD)/octoBrain $(DESTDIR)$(SBINDIR)/octoBrain
 	install -m 0644 $(wildcard web/*.*) $(DESTDIR)$(WEBDIR)/
 	install -m 0644 brain/octoBrain.8 $(DESTDIR)$(MANDIR)/man8/octoBrain.8
-	install -m 0644 common/octopus.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
 	$(SUBST_PREFIX) scripts/systemd/octobrain.service \
 	    >$(DESTDIR)$(UNITDIR)/octobrain.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/octobrain.service
@@ -218,7 +224,7 @@ install-brain: $(BUILD)/octoBrain
 	    $(SUBST_PREFIX) brain/brain.conf >$$f && chmod 0644 $$f; fi
 	$(if $(DESTDIR),,./scripts/install-setup brain $(STATEDIR) $(CONFDIR))
 
-install-tentacle: $(BUILD)/octoTentacle
+install-tentacle: $(BUILD)/octoTentacle install-conf-man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
@@ -228,8 +234,6 @@ install-tentacle: $(BUILD)/octoTentacle
 	    $(DESTDIR)$(AUDITDIR)/)
 	install -m 0644 tentacle/octoTentacle.8 \
 	    $(DESTDIR)$(MANDIR)/man8/octoTentacle.8
-	install -m 0644 common/octopus.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
 	$(SUBST_PREFIX) scripts/systemd/octotentacle.service \
 	    >$(DESTDIR)$(UNITDIR)/octotentacle.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/octotentacle.service
