@@ -18,8 +18,8 @@ RULESET_DROP = """\
 table inet filter {
 	set admins {
 		type ipv4_addr
-		elements = { 10.0.0.1,
-			     10.0.0.2 }
+		elements = { 192.0.2.1,
+			     192.0.2.2 }
 	}
 	chain input {
 		type filter hook input priority filter; policy drop;

@@ -67,7 +67,7 @@ def test_sessions(fx):
     fx.file("run/utmp", sessions)
     fx.file("var/log/wtmp", sessions)
     fx.file("var/log/btmp",
-            utmp_record("admin", "ssh:notty", "198.51.100.9", 4244) * 3,
+            utmp_record("admin", "ssh:notty", "192.0.2.9", 4244) * 3,
             0o600)
     r = auditpack.run(S, fx)
     assert r.rc == 0, r                      # a WARN only

@@ -26,7 +26,7 @@ pytestmark = auditpack.SKIP_IN_ASAN
 
 EXPECTED = ("disk-usage", "processes", "listening-ports", "logged-in-users",
             "suid-sgid-files", "sysctl-hardening", "mount-options",
-            "sshd-config", "security-updates", "firewall")
+            "sshd-config", "security-updates", "firewall", "remote-auth")
 SCRIPTS = auditpack.scripts()
 
 

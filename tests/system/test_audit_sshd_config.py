@@ -45,7 +45,7 @@ LoginGraceTime 30s
 AllowTcpForwarding no
 StrictModes yes
 Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes256-ctr
-Match Address 10.0.0.0/8
+Match Address 192.0.2.0/24
     MaxAuthTries 1
 """
 
