@@ -63,7 +63,7 @@ TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 
 .PHONY: bench
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
-	install-brain install-tentacle uninstall clean
+	install-brain install-tentacle install-conf-man uninstall clean
 
 all: $(BUILD)/octoBrain $(BUILD)/octoTentacle
 
@@ -97,9 +97,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-# System tests drive the real binaries of $(BUILD).
+# System tests drive the real binaries of $(BUILD); -rs: why a test
+# skipped, if one did.
 system-test: all
-	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/system
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/system
 
 # The whole suite: packages, then both builds, unit then system tests.
 test: deps
@@ -198,10 +199,25 @@ AUDIT_SCRIPTS	 = $(shell find scripts/audit -maxdepth 1 -type f -perm -u+x \
 		     2>/dev/null | sort)
 # Units and sample configurations are written for PREFIX=/usr/local.
 SUBST_PREFIX	 = sed -e 's,/usr/local/,$(PREFIX)/,g'
+# The tentacle's `user` (privilege separation), set in the tentacle.conf
+# that install writes when there is none: octopus as root without DESTDIR
+# (scripts/install-setup then creates that system user) and for the Debian
+# packages (debian/rules; their postinst creates it); empty otherwise.
+TENTACLE_USER	?= $(if $(DESTDIR),,$(if $(filter 0,$(shell id -u)),octopus))
+HASH		:= \#
+SUBST_USER	 = $(if $(TENTACLE_USER),-e 's|^$(HASH)user =$$|user = $(TENTACLE_USER)|')
 
 install: install-brain install-tentacle
 
-install-brain: $(BUILD)/octoBrain
+# The page both programs share, installed once: with make -j (debhelper
+# runs make -j2 install) two copies of it raced, one install chmod-ing the
+# file the other was replacing.
+install-conf-man:
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 common/octopus.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
+
+install-brain: $(BUILD)/octoBrain install-conf-man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(WEBDIR) \
 	    $(DESTDIR)$(CHECKSDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -212,8 +228,6 @@ install-brain: $(BUILD)/octoBrain
 	$(if $(CHECKS_FILE),install -m 0644 $(CHECKS_FILE) \
 	    $(DESTDIR)$(CHECKSDIR)/CHECKS)
 	install -m 0644 brain/octoBrain.8 $(DESTDIR)$(MANDIR)/man8/octoBrain.8
-	install -m 0644 common/octopus.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
 	$(SUBST_PREFIX) scripts/systemd/octobrain.service \
 	    >$(DESTDIR)$(UNITDIR)/octobrain.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/octobrain.service
@@ -222,7 +236,7 @@ install-brain: $(BUILD)/octoBrain
 	    $(SUBST_PREFIX) brain/brain.conf >$$f && chmod 0644 $$f; fi
 	$(if $(DESTDIR),,./scripts/install-setup brain $(STATEDIR) $(CONFDIR))
 
-install-tentacle: $(BUILD)/octoTentacle
+install-tentacle: $(BUILD)/octoTentacle install-conf-man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(AUDITDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR)
@@ -232,14 +246,13 @@ install-tentacle: $(BUILD)/octoTentacle
 	    $(DESTDIR)$(AUDITDIR)/)
 	install -m 0644 tentacle/octoTentacle.8 \
 	    $(DESTDIR)$(MANDIR)/man8/octoTentacle.8
-	install -m 0644 common/octopus.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man5/octopus.conf.5
 	$(SUBST_PREFIX) scripts/systemd/octotentacle.service \
 	    >$(DESTDIR)$(UNITDIR)/octotentacle.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/octotentacle.service
 	@f=$(DESTDIR)$(CONFDIR)/tentacle.conf; if [ -e $$f ]; then \
 	    echo "$$f exists: kept"; else echo "installing $$f"; \
-	    $(SUBST_PREFIX) tentacle/tentacle.conf >$$f && chmod 0644 $$f; fi
+	    $(SUBST_PREFIX) $(SUBST_USER) tentacle/tentacle.conf >$$f && \
+	    chmod 0644 $$f; fi
 	$(if $(DESTDIR),,./scripts/install-setup tentacle $(STATEDIR) $(CONFDIR))
 
 # Removes what install copied; keeps the configuration in $(CONFDIR) and

@@ -18,6 +18,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +40,38 @@ IO_TIMEOUT = 5.0
 PASSWORD_RE = re.compile(r"^password: (\S+)\s*$", re.M)
 LOG_LINE_RE = re.compile(
     r"^octoBrain\[(\d+)\] (maestro|webserv|registerer|commander): ")
+
+
+# ------------------------------------------------- runs as another user
+
+def reachable_dir(prefix="octo-"):
+    """A new directory (0755) under the system's temporary directory, that
+    any user can traverse: for what a test runs as another user (nobody,
+    the tentacle's `user`), since the checkout may sit where only its
+    owner can enter (a clone in /root, 0700). The caller removes it."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(d, 0o755)
+    return d
+
+
+def reachable_copy(src, directory):
+    """A copy of the file or tree src in directory (made 0755 if new),
+    every directory 0755 and every file readable by all (executables
+    0755): what runs as another user never reads the checkout."""
+    src, directory = Path(src), Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    dst = directory / src.name
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=False)
+    else:
+        shutil.copy2(src, dst)
+    for p in [dst] + (list(dst.rglob("*")) if dst.is_dir() else []):
+        if p.is_dir() or os.access(p, os.X_OK):
+            os.chmod(p, 0o755)
+        else:
+            os.chmod(p, 0o644)
+    os.chmod(directory, os.stat(directory).st_mode | 0o755)
+    return dst
 
 
 # ---------------------------------------------------------------- polling
@@ -399,10 +432,11 @@ class Brain:
         DIR/brain.conf  DIR/brain.pid  DIR/state/  DIR/stdout  DIR/stderr
     """
 
-    def __init__(self, directory, overrides=None, verbose=False):
+    def __init__(self, directory, overrides=None, verbose=False, binary=None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.verbose = verbose
+        self.bin = Path(binary) if binary else BRAIN_BIN
         self.conf = {
             "listen_address": "127.0.0.1",
             "registerer_port": free_port(),
@@ -467,7 +501,7 @@ class Brain:
         return self.state_dir / "admin.password"
 
     def command(self, *extra, daemon=False):
-        cmd = [str(BRAIN_BIN), "-c", str(self.conf_path)]
+        cmd = [str(self.bin), "-c", str(self.conf_path)]
         if not daemon:
             cmd.append("--no-daemon")
         if self.verbose:
@@ -486,9 +520,9 @@ class Brain:
         (stdout/stderr in files too)."""
         assert self.proc is None or self.proc.poll() is not None, \
             "brain already started"
-        if not BRAIN_BIN.exists():
+        if not self.bin.exists():
             raise AssertionError("%s not built (make, or set OCTO_BUILD)"
-                                 % BRAIN_BIN)
+                                 % self.bin)
         if expect_password is None:
             expect_password = not self.password_file.exists()
         self._run += 1
@@ -785,9 +819,10 @@ class Tentacle:
     """
 
     def __init__(self, directory, address="127.0.0.2", brain=None,
-                 name=None, overrides=None):
+                 name=None, overrides=None, binary=None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.bin = Path(binary) if binary else TENTACLE_BIN
         self.address = address
         self.conf = {
             "name": name or random_name("tentacle-"),
@@ -846,7 +881,7 @@ class Tentacle:
         return self.state_dir / "tentacle.key"
 
     def command(self, *extra):
-        return [str(TENTACLE_BIN), "-c", str(self.conf_path)] + list(extra)
+        return [str(self.bin), "-c", str(self.conf_path)] + list(extra)
 
     def run(self, *extra, input=None, timeout=START_TIMEOUT):
         """Run to completion (--ping, -n...): CompletedProcess."""

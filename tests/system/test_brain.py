@@ -15,9 +15,7 @@ import socket
 import ssl
 import stat
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -712,16 +710,20 @@ def test_session_expiry_and_background_requests(brain_factory):
 def test_privilege_drop_to_nobody(request, brain_bin):
     import pwd
     nobody = pwd.getpwnam("nobody")
-    d = Path(tempfile.mkdtemp(prefix="octo-priv-"))
+    # What runs as nobody (the program, the dashboard) is copied out of
+    # the checkout, which may sit where only root can enter.
+    d = octotest.reachable_dir("octo-priv-")
     request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
-    os.chmod(d, 0o755)
+    binary = octotest.reachable_copy(brain_bin, d / "bin")
+    web = octotest.reachable_copy(octotest.WEB_ROOT, d)
     state = d / "state"
     state.mkdir()
     os.chown(state, nobody.pw_uid, nobody.pw_gid)
     # The pidfile's directory does not exist: the brain makes it and hands
     # it to the user it drops to, so that it can remove the pidfile at exit.
     pidfile = d / "run" / "octoBrain.pid"
-    b = Brain(d, {"user": "nobody", "pidfile": str(pidfile)})
+    b = Brain(d, {"user": "nobody", "pidfile": str(pidfile),
+                  "web_root": str(web)}, binary=binary)
     request.addfinalizer(b.stop)
     b.start()
     assert pidfile.exists()

@@ -25,6 +25,7 @@ sanitizer pass would only repeat the same work.
 """
 
 import difflib
+import io
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -133,11 +135,15 @@ def program_config(role, conf):
 def sample_keys(path):
     """{key: (commented, value)} for the `#key = value` lines of a sample
     file (prose comments start with '# ')."""
+    return sample_keys_of(Path(path).read_text(), path)
+
+
+def sample_keys_of(text, where="the file"):
     keys = {}
-    for line in Path(path).read_text().splitlines():
+    for line in text.splitlines():
         m = KEY_LINE.match(line)
         if m:
-            assert m.group(2) not in keys, "%s: %s twice" % (path,
+            assert m.group(2) not in keys, "%s: %s twice" % (where,
                                                               m.group(2))
             keys[m.group(2)] = (m.group(1) == "#", unquote(m.group(3)))
     return keys
@@ -740,11 +746,14 @@ def test_make_install_as_root_then_run(tmp_path):
             == "root"
         wait_in(root, listening(root, 8443), "the dashboard on 8443")
         wait_in(root, listening(root, 7000), "the register on 7000")
-        # The user exists: install-setup set it for the tentacle, whose
+        # make install as root wrote `user = octopus` in the tentacle.conf
+        # it installed (install-setup edits no configuration file): the
         # network-facing register runs as octopus, the supervisor as root.
-        root.run("grep -q '^user = octopus$' /etc/octopus/tentacle.conf")
-        assert root.run(["ps", "-o", "user=", "--ppid", tpid]
-                        ).stdout.split() == ["octopus"]
+        conf = root.run(["cat", "/etc/octopus/tentacle.conf"]).stdout
+        assert conf == SAMPLES["tentacle"].read_text().replace(
+            "\n#user =\n", "\nuser = octopus\n"), conf
+        wait_in(root, "test \"$(ps -o user= --ppid %s)\" = octopus" % tpid,
+                "the register running as octopus")
         for path in ("/var/lib/octopus/brain/admin.password",
                      "/var/lib/octopus/brain/brain.key",
                      "/var/lib/octopus/tentacle/tentacle.key"):
@@ -774,6 +783,46 @@ def test_make_install_as_root_then_run(tmp_path):
                  "! test -e /usr/local/sbin/octoTentacle && "
                  "test -e /etc/octopus/brain.conf && "
                  "test -e /var/lib/octopus/brain/brain.key")
+    finally:
+        root.stop()
+
+
+@need_root
+def test_make_install_tentacle_alone_makes_its_user(tmp_path):
+    """make install-tentacle as root on a host without the brain: the
+    tentacle.conf it writes names octopus as `user` and install-setup
+    creates that system user, so the register runs as octopus; a
+    tentacle.conf already there is kept as it is, and no user is made for
+    it."""
+    binds = [str(BUILD)] if not str(BUILD).startswith(str(REPO) + "/") \
+        else []
+    root = temp_root_or_skip(tmp_path, [str(REPO)] + binds)
+    try:
+        argv = ["sh", "-c", "umask 022; exec \"$@\"", "sh", "make",
+                "--no-print-directory", "-C", str(REPO), "BUILD=%s" % BUILD,
+                "-o", str(BINS["tentacle"]), "install-tentacle"]
+        root.run("mkdir -p /etc/octopus && echo 'name = kept' "
+                 ">/etc/octopus/tentacle.conf")
+        r = root.run(argv)
+        assert "exists: kept" in r.stdout
+        assert root.run(["cat", "/etc/octopus/tentacle.conf"]).stdout == \
+            "name = kept\n"
+        assert not user_exists(root, "octopus")
+
+        root.run("rm /etc/octopus/tentacle.conf")
+        root.run(argv)
+        pw = root.run(["getent", "passwd", "octopus"]).stdout.split(":")
+        assert int(pw[2]) < 1000 and pw[6].strip().endswith("nologin"), pw
+        root.run("grep -qx 'user = octopus' /etc/octopus/tentacle.conf")
+        root.run(["/usr/local/sbin/octoTentacle"])
+        tpid = root.run(
+            "cat /run/octopus-tentacle/octoTentacle.pid").stdout.strip()
+        wait_in(root, "test \"$(ps -o user= --ppid %s)\" = octopus" % tpid,
+                "the register running as octopus")
+        assert stat_of(root, "/var/lib/octopus/tentacle") == \
+            ("octopus", "octopus", "700")
+        assert stat_of(root, "/var/lib/octopus/tentacle/tentacle.key") == \
+            ("root", "root", "600")
     finally:
         root.stop()
 
@@ -889,9 +938,11 @@ def test_deb_contents(debs):
         ["/etc/octopus/brain.conf"]
     assert deb_control(debs["octopus-tentacle"], "conffiles").split() == \
         ["/etc/octopus/tentacle.conf"]
-    depends = run(["dpkg-deb", "-f", str(debs["octopus-brain"]), "Depends"],
-                  check=True).stdout
-    assert "adduser" in depends and "octopus-common (= " in depends
+    for name in ("octopus-brain", "octopus-tentacle"):
+        depends = run(["dpkg-deb", "-f", str(debs[name]), "Depends"],
+                      check=True).stdout
+        assert "adduser" in depends and "octopus-common (= " in depends, \
+            (name, depends)
     for name in ("octopus-brain", "octopus-tentacle"):
         for script in ("postinst", "prerm", "postrm"):
             assert deb_control(debs[name], script), (name, script)
@@ -919,6 +970,34 @@ def test_deb_programs_use_the_packaged_files(role, debs, tmp_path):
                  "tentacle": ("scripts_dir", "/usr/lib/octopus/scripts")}[role]
     assert want in deb_contents(debs[name])
     assert got[key] == want
+
+
+def packaged_file(deb, path):
+    r = run(["dpkg-deb", "--fsys-tarfile", str(deb)], text=False,
+            check=True)
+    with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+        return tar.extractfile("." + path).read().decode()
+
+
+def test_deb_tentacle_conf_sets_the_user(debs):
+    """The tentacle's conffile is the sample for PREFIX=/usr with one key
+    set, `user = octopus` (privilege separation), as the package ships it:
+    no maintainer script edits it."""
+    conf = packaged_file(debs["octopus-tentacle"],
+                         "/etc/octopus/tentacle.conf")
+    sample = SAMPLES["tentacle"].read_text().replace("/usr/local/", "/usr/")
+    assert conf == sample.replace("\n#user =\n", "\nuser = octopus\n")
+    assert [k for k, (commented, _) in sample_keys_of(conf).items()
+            if not commented] == ["user"]
+    brain = packaged_file(debs["octopus-brain"], "/etc/octopus/brain.conf")
+    assert brain == SAMPLES["brain"].read_text().replace("/usr/local/",
+                                                         "/usr/")
+    for name in ("octopus-brain", "octopus-tentacle"):
+        for script in ("postinst", "postrm", "prerm"):
+            text = deb_control(debs[name], script)
+            assert not re.search(r"(sed|>>?)[^\n]*(/etc/octopus|\$CONF)",
+                                 text), "%s.%s writes a conffile" % (
+                                     name, script)
 
 
 def copy_debs(debs, upper):
@@ -985,6 +1064,80 @@ def test_deb_lifecycle_without_systemd(debs, tmp_path):
                 "both stopped")
         root.run("dpkg --purge %s" % " ".join(reversed(PACKAGES)))
         assert not user_exists(root, "octopus")
+        assert left_behind(root) == []
+    finally:
+        root.stop()
+
+
+def start_tentacle_unit(root):
+    """octotentacle.service's ExecStart, as root (what systemd does):
+    returns the supervisor's pid once the register listens on 7000."""
+    unit = root.run(["cat", "/lib/systemd/system/octotentacle.service"]
+                    ).stdout
+    root.run(["install", "-d", "-m", "0755", "/run/octopus-tentacle"])
+    root.run(unit_get(unit, "ExecStart")[0].split())
+    wait_in(root, listening(root, 7000), "the register on 7000")
+    return root.run("cat /run/octopus-tentacle/octoTentacle.pid"
+                    ).stdout.strip()
+
+
+def stop_tentacle_unit(root, pid):
+    root.run("kill -TERM %s" % pid)
+    wait_in(root, "! pgrep -x supervisor", "the tentacle stopped")
+
+
+@need_root
+def test_deb_tentacle_alone_runs_as_octopus(debs, tmp_path):
+    """The tentacle's package alone (no brain on the host) makes the system
+    user octopus that its conffile names as `user`, and leaves the
+    conffile as shipped; started by its unit's ExecStart, the supervisor
+    runs as root and the register as octopus, with state_dir handed to it
+    and the key root's. The user is shared with the brain's package: a
+    purge of the brain keeps it for the tentacle, the last purge removes
+    it."""
+    root = temp_root_or_skip(
+        tmp_path, prepare=lambda r: copy_debs(debs, r.upper))
+    try:
+        where = "/root/octopus-debs"
+        r = root.run("cd %s && dpkg -i octopus-common_*.deb "
+                     "octopus-tentacle_*.deb" % where)
+        assert "octotentacle.service is enabled, not started" in r.stdout
+        pw = root.run(["getent", "passwd", "octopus"]).stdout.split(":")
+        assert int(pw[2]) < 1000 and pw[6].strip() == "/usr/sbin/nologin", pw
+        # The conffile as shipped: dpkg knows no change to any file.
+        assert root.run(["dpkg", "--verify", "octopus-tentacle"]
+                        ).stdout == ""
+        assert root.run(["cat", "/etc/octopus/tentacle.conf"]).stdout == \
+            packaged_file(debs["octopus-tentacle"],
+                          "/etc/octopus/tentacle.conf")
+        assert stat_of(root, "/var/lib/octopus/tentacle") == \
+            ("root", "root", "700")
+
+        for attempt in ("tentacle alone", "after the brain's purge"):
+            pid = start_tentacle_unit(root)
+            assert root.run(["ps", "-o", "user=", "-p", pid]
+                            ).stdout.strip() == "root", attempt
+            # The supervisor listens, then its child drops to the user.
+            octotest.wait_for(
+                lambda: root.run(["ps", "-o", "user=", "--ppid", pid],
+                                 check=False).stdout.split() == ["octopus"],
+                timeout=30, interval=0.2,
+                what="the register running as octopus (%s)" % attempt)
+            assert stat_of(root, "/var/lib/octopus/tentacle") == \
+                ("octopus", "octopus", "700"), attempt
+            assert stat_of(root, "/var/lib/octopus/tentacle/tentacle.key") \
+                == ("root", "root", "600"), attempt
+            stop_tentacle_unit(root, pid)
+            if attempt == "tentacle alone":
+                root.run("cd %s && dpkg -i octopus-brain_*.deb" % where)
+                root.run("dpkg --purge octopus-brain")
+                assert user_exists(root, "octopus"), \
+                    "the brain's purge removed the tentacle's user"
+
+        root.run("dpkg --purge octopus-tentacle octopus-common")
+        assert not user_exists(root, "octopus")
+        assert root.run(["getent", "group", "octopus"], check=False
+                        ).returncode != 0
         assert left_behind(root) == []
     finally:
         root.stop()
@@ -1198,6 +1351,11 @@ def test_deb_tentacle_enrols_and_survives_restarts(container):
     assert service(c, "octotentacle.service", "ActiveState") == "active"
     pid = service(c, "octotentacle.service", "MainPID")
     assert c.run(["ps", "-o", "user=", "-p", pid]).stdout.strip() == "root"
+    # The packaged tentacle.conf's user: the register runs as octopus.
+    octotest.wait_for(
+        lambda: c.run(["ps", "-o", "user=", "--ppid", pid], check=False
+                      ).stdout.split() == ["octopus"],
+        timeout=30, interval=0.2, what="the register running as octopus")
     pw = "/var/lib/octopus/brain/admin.password"
     listed = api(c, pw, "GET /api/tentacles")["GET /api/tentacles"]
     if listed[0] == 404:
@@ -1266,19 +1424,25 @@ rm -rf "$d"
 """
 
 
+VERDICT_WORDS = ("OK", "FAIL", "WARN", "SKIP")
+
+
 def verdicts(report):
     """{script: (exit status, summary line, [status word of every OK,
     FAIL, WARN and SKIP line])}: what an audit found, without the
     inventory (INFO) and the counts that change from one run to the
-    next."""
+    next. The summary is a last line without a status word, if any (an
+    INFO line that ends the report is inventory)."""
     out = {}
     for block in report.split("### ")[1:]:
         head, _, body = block.partition("\n")
         name, status = head.split()
         lines = body.rstrip("\n").splitlines()
-        words = [l.split()[0] for l in lines[:-1] if l.split() and
-                 l.split()[0] in ("OK", "FAIL", "WARN", "SKIP")]
-        out[name] = (int(status), lines[-1] if lines else "", words)
+        first = [l.split()[0] if l.split() else "" for l in lines]
+        summary = lines[-1] if lines and first[-1] not in \
+            VERDICT_WORDS + ("INFO",) else ""
+        words = [w for w in first if w in VERDICT_WORDS]
+        out[name] = (int(status), summary, words)
     return out
 
 

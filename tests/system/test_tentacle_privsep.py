@@ -9,9 +9,7 @@ import pwd
 import shutil
 import signal
 import stat
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -75,14 +73,17 @@ def assert_unprivileged(pid, user, what):
 @pytest.fixture
 def roomy_tentacle(request, tentacle_bin):  # noqa: F811
     """Like new_tentacle, in a directory the dropped user can traverse
-    (pytest's tmp_path is 0700 root's)."""
+    (pytest's tmp_path is 0700 root's), with its own copy of the program:
+    nothing it runs or reads is in the checkout, which may sit where only
+    root can enter (a clone in /root)."""
     made = []
 
     def make(address="127.0.0.2", brain=None, **overrides):  # noqa: F811
-        d = Path(tempfile.mkdtemp(prefix="octo-privsep-"))
-        os.chmod(d, 0o755)
+        d = octotest.reachable_dir("octo-privsep-")
         request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
-        t = octotest.Tentacle(d / "t", address, brain, overrides=overrides)
+        binary = octotest.reachable_copy(tentacle_bin, d / "bin")
+        t = octotest.Tentacle(d / "t", address, brain, overrides=overrides,
+                              binary=binary)
         os.chmod(t.dir, 0o755)
         made.append(t)
         return t
