@@ -43,7 +43,8 @@ on_done(struct run_result *r, void *arg)
 	g->res = *r;
 	memset(&g->res.output, 0, sizeof(g->res.output));
 	g->outlen = r->output.len;
-	memcpy(g->out, r->output.data, r->output.len);
+	if (r->output.len > 0)
+		memcpy(g->out, r->output.data, r->output.len);
 	g->out[g->outlen] = '\0';
 }
 
