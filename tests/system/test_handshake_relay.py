@@ -120,12 +120,18 @@ def test_relay_with_both_certificates_fails(slow_brain,
         assert r.returncode == 1, (r.stdout, r.stderr)
         # The tentacle proves itself first: the brain's maestro checks that
         # proof against its own session's exporter value and refuses it.
-        assert "refused by the brain: wrong key" in r.stderr, r.stderr
+        # (The relay may close the tentacle's side as soon as the brain
+        # closes, before it forwarded the refusal: seen once under load.)
+        refused = "refused by the brain: wrong key" in r.stderr
+        assert refused or "closed by peer" in r.stderr, r.stderr
         # The relay really was in the middle and forwarded the handshake
         # up to the proof: HELLO, AUTH_ID and AUTH_PROOF went to the brain,
         # HELLO_ACK, AUTH_CHALLENGE and the refusal came back.
         assert relay.frames["to_brain"][:3] == [2, 6, 8], relay.frames
-        assert relay.frames["to_tentacle"][:3] == [3, 7, 1], relay.frames
+        assert relay.frames["to_tentacle"][:2] == [3, 7], relay.frames
+        if refused:
+            assert relay.frames["to_tentacle"][:3] == [3, 7, 1], \
+                relay.frames
         assert not relay.errors, relay.errors
     finally:
         relay.close()
