@@ -3,12 +3,20 @@ against a password that changed while it waited for the KDF fails, and a
 flood of logins from many addresses never takes the whole KDF queue, so a
 logged-in user can still change a password during it."""
 
+import os
 import threading
 import time
 
 import pytest
 
 import octotest
+
+# They time requests against a KDF made slow on purpose; under ASan the KDF
+# is several times slower still and the timing no longer holds. The login
+# code they exercise is the normal build's.
+if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
+    pytest.skip("timed against a slow KDF: run in the normal build",
+                allow_module_level=True)
 
 PW = "correct horse battery"
 NEW_PW = "a brand new passphrase"
