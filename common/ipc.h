@@ -62,6 +62,8 @@ enum ipc_type {
 	IPC_RUN_REQUEST,	/* worker: run this script for this job */
 	IPC_RUN_DONE,		/* supervisor: the job's result */
 
+	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
+	IPC_CHILD_INIT,
 	IPC_TYPE_MAX
 };
 
