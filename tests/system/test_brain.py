@@ -728,8 +728,11 @@ def test_privilege_drop_to_nobody(request, brain_bin):
     # The pidfile's directory does not exist: the brain makes it and hands
     # it to the user it drops to, so that it can remove the pidfile at exit.
     pidfile = d / "run" / "octoBrain.pid"
+    # The children's own users are test_confine.py's: here all is nobody.
     b = Brain(d, {"user": "nobody", "pidfile": str(pidfile),
-                  "web_root": str(web)}, binary=binary)
+                  "web_root": str(web), "webserv_user": "",
+                  "registerer_user": "", "commander_user": ""},
+              binary=binary)
     request.addfinalizer(b.stop)
     b.start()
     assert pidfile.exists()
