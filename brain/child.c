@@ -27,6 +27,10 @@
 /* IPC_CHILD_INIT: two PEM blobs and a few short fields. */
 #define CHILD_INIT_MAX		(2 * IPCMSG_PEM_MAX + 4096)
 
+/* What a child knows of the configuration (IPC_CHILD_INIT, then
+ * IPC_CONFIG_RELOAD); child_env.conf points here. */
+static struct brain_conf	child_conf;
+
 static int
 read_full(int fd, void *p, size_t n)
 {
@@ -72,7 +76,7 @@ int
 child_exec_main(const char *role, int (*entry)(struct child_env *),
     int foreground, int verbose)
 {
-	static struct brain_conf	 conf;
+	struct brain_conf		*conf = &child_conf;
 	static struct child_env		 env;
 	struct ipc_child_init		 ci;
 	struct stat			 st;
@@ -104,23 +108,24 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 		fatalx("IPC_CHILD_INIT: %s", why);
 	if (strcmp(ci.role, role) != 0)
 		fatalx("IPC_CHILD_INIT for %s, but I am %s", ci.role, role);
-	memset(&conf, 0, sizeof(conf));
-	conf.io_timeout = ci.io_timeout;
-	conf.max_tentacles = ci.max_tentacles;
-	strlcpy(conf.web_root, ci.web_root, sizeof(conf.web_root));
+	memset(conf, 0, sizeof(*conf));
+	conf->io_timeout = ci.io_timeout;
+	conf->max_tentacles = ci.max_tentacles;
+	strlcpy(conf->web_root, ci.web_root, sizeof(conf->web_root));
 	if (web) {
-		strlcpy(conf.web_address, ci.address, sizeof(conf.web_address));
-		conf.web_port = (int)ci.port;
+		strlcpy(conf->web_address, ci.address,
+		    sizeof(conf->web_address));
+		conf->web_port = (int)ci.port;
 	} else {
-		strlcpy(conf.listen_address, ci.address,
-		    sizeof(conf.listen_address));
+		strlcpy(conf->listen_address, ci.address,
+		    sizeof(conf->listen_address));
 		if (strcmp(role, "registerer") == 0)
-			conf.registerer_port = (int)ci.port;
+			conf->registerer_port = (int)ci.port;
 		else
-			conf.commander_port = (int)ci.port;
+			conf->commander_port = (int)ci.port;
 	}
 	memset(&env, 0, sizeof(env));
-	env.conf = &conf;
+	env.conf = conf;
 	env.ipc_fd = CHILD_FD_IPC;
 	env.listen_fd = CHILD_FD_LISTEN;
 	env.webroot_fd = web ? CHILD_FD_WEBROOT : -1;
@@ -150,11 +155,32 @@ child_ipc_closed(struct ipc_chan *chan, const char *reason, void *arg)
 }
 
 static void
+child_reload(struct child_loop *cl, const struct ipc_msg *m)
+{
+	struct ipc_config_reload	 r;
+	const char			*why;
+
+	if (ipcmsg_decode_config_reload(m->payload, m->hdr.len, &r, &why) ==
+	    -1) {
+		log_warnx("IPC_CONFIG_RELOAD: %s: ignored", why);
+		return;
+	}
+	child_conf.io_timeout = r.io_timeout;
+	child_conf.max_tentacles = r.max_tentacles;
+	if (cl->reloaded)
+		cl->reloaded(&child_conf);
+	log_info("configuration reloaded: io_timeout %u s, max_tentacles %u",
+	    r.io_timeout, r.max_tentacles);
+}
+
+static void
 child_dispatch(struct ipc_chan *chan, const struct ipc_msg *m, void *arg)
 {
 	struct child_loop	*cl = arg;
 
-	if (cl->handler)
+	if (m->hdr.type == IPC_CONFIG_RELOAD)
+		child_reload(cl, m);
+	else if (cl->handler)
 		cl->handler(chan, m, cl->handler_arg);
 	else
 		log_debug("ignoring %s from the maestro",
@@ -175,10 +201,10 @@ child_loop_init(struct child_loop *cl, struct child_env *env,
 	    child_ipc_closed, cl);
 	if (cl->chan == NULL)
 		return -1;
-	/* No signal events here: libevent lets only one base per process
-	 * own signals, and the maestro's base came with the fork. SIGTERM's
-	 * default action is what a child needs; the usual way out is the
-	 * maestro closing the channel. */
+	/* No signal events here: SIGTERM's default action is what a child
+	 * needs (SIGHUP is ignored: the maestro reloads and sends
+	 * IPC_CONFIG_RELOAD); the usual way out is the maestro closing the
+	 * channel. */
 	return 0;
 }
 

@@ -813,6 +813,44 @@ ipcmsg_decode_child_init(const uint8_t *b, size_t len,
 	return child_init_valid(m, why) ? 0 : -1;
 }
 
+/* ---- CONFIG_RELOAD --------------------------------------------------- */
+
+static int
+config_reload_valid(const struct ipc_config_reload *m, const char **why)
+{
+	if (m->io_timeout < 1 || m->io_timeout > 3600)
+		*why = "bad io_timeout";
+	else if (m->max_tentacles < 1 || m->max_tentacles > 1000000)
+		*why = "bad max_tentacles";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_config_reload(struct packer *p, const struct ipc_config_reload *m)
+{
+	pack_u32(p, m->io_timeout);
+	pack_u32(p, m->max_tentacles);
+}
+
+ENCODER(config_reload)
+
+int
+ipcmsg_decode_config_reload(const uint8_t *b, size_t len,
+    struct ipc_config_reload *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->io_timeout);
+	unpack_u32(&u, &m->max_tentacles);
+	if (finish(&u, why) == -1)
+		return -1;
+	return config_reload_valid(m, why) ? 0 : -1;
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 const char *

@@ -214,6 +214,13 @@ struct ipc_child_init {
 	size_t		 key_pem_len;		/* 1..IPCMSG_PEM_MAX */
 };
 
+/* IPC_CONFIG_RELOAD (maestro, after SIGHUP): what of the reloaded
+ * configuration a running child applies at once. */
+struct ipc_config_reload {
+	uint32_t	 io_timeout;		/* 1..3600 s */
+	uint32_t	 max_tentacles;		/* 1..1000000 */
+};
+
 /*
  * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
  * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
@@ -243,6 +250,7 @@ IPCMSG_CODEC(result_stored)
 IPCMSG_CODEC(tentacle_seen)
 IPCMSG_CODEC(tentacle_missed)
 IPCMSG_CODEC(child_init)
+IPCMSG_CODEC(config_reload)
 
 #undef IPCMSG_CODEC
 

@@ -499,9 +499,25 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
 	m.conf.kdf_iterations = nc.kdf_iterations;
-	m.conf.io_timeout = nc.io_timeout;	/* children started from now */
+	m.conf.io_timeout = nc.io_timeout;
 	m.conf.restart_delay_max = nc.restart_delay_max;
 	m.conf.max_tentacles = nc.max_tentacles;
+	/* The running children apply them at once; those started later get
+	 * them in IPC_CHILD_INIT. */
+	{
+		struct ipc_config_reload	r = {
+			(uint32_t)m.conf.io_timeout,
+			(uint32_t)m.conf.max_tentacles
+		};
+		int				i;
+
+		for (i = 0; i < CHILD_COUNT; i++)
+			if (children[i].chan != NULL &&
+			    ipcmsg_send_config_reload(children[i].chan,
+			    IPC_CONFIG_RELOAD, 0, &r) == -1)
+				log_warnx("%s: cannot send the new "
+				    "configuration", children[i].name);
+	}
 	m.conf.keepalive_misses = nc.keepalive_misses;
 	if (nc.keepalive_interval != m.conf.keepalive_interval) {
 		struct timeval	ka = { nc.keepalive_interval, 0 };

@@ -31,7 +31,7 @@ enum ipc_type {
 	IPC_API_REPLY,		/* u32 http status, str json, str cookie */
 
 	/* maestro -> any child */
-	IPC_CONFIG_RELOAD,	/* config reloaded: re-read what you use */
+	IPC_CONFIG_RELOAD,	/* SIGHUP: the limits now (brain/ipcmsg.h) */
 
 	/* any child -> maestro */
 	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */

@@ -167,6 +167,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
 	    check_ref(m.cert_pem, m.cert_pem_len);
 	    check_ref(m.key_pem, m.key_pem_len))
+	CASE(IPC_CONFIG_RELOAD, config_reload,
+	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
+	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))
 	default:
 		break;
 	}

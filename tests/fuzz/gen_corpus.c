@@ -981,6 +981,7 @@ gen_ipcmsg(void)
 	struct ipc_tentacle_seen	 ts;
 	struct ipc_tentacle_missed	 tm;
 	struct ipc_child_init		 ci;
+	struct ipc_config_reload	 cr;
 	struct hs_inputs		 in;
 	struct buf			 b;
 
@@ -1154,6 +1155,12 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_child_init(&b, &ci) == -1)
 		abort();
 	ipcmsg_put("child-init", IPC_CHILD_INIT, &b);
+
+	cr.io_timeout = 10;
+	cr.max_tentacles = 4096;
+	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
+		abort();
+	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
 	buf_free(&b);
 }
 

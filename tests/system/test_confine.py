@@ -8,6 +8,8 @@ state_dir."""
 import os
 import pwd
 import shutil
+import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -246,4 +248,32 @@ def test_missing_child_user_falls_back_to_user(request, brain_bin,
         (test_users["registerer"].pw_uid,) * 4
     err = b.stderr()
     assert err.count("user octotest-none does not exist") == 1, err
+    assert b.login().get("/api/health").status == 200
+
+
+# ------------------------------------------------------------------ SIGHUP
+
+def test_sighup_reaches_the_executed_children(brain_factory):
+    """The children were executed with the configuration of their start:
+    on SIGHUP the maestro sends them IPC_CONFIG_RELOAD, and the running
+    children apply the new io_timeout at once (no restart)."""
+    b = brain_factory({"io_timeout": 3600})
+    pids = b.pids()
+    offset = len(b.stderr())
+    b.conf["io_timeout"] = 2
+    b.write_conf()
+    b.signal(signal.SIGHUP)
+    for role in CHILDREN:
+        b.wait_log(r"^octoBrain\[%d\] %s: configuration reloaded: "
+                   r"io_timeout 2 s" % (pids[role], role), start=offset)
+    # A silent client is now dropped after 2 s, not after an hour.
+    socks = [socket.create_connection(("127.0.0.1", p), timeout=5)
+             for p in (b.registerer_port, b.commander_port)]
+    try:
+        for s in socks:
+            octotest.read_until_closed(s, timeout=30)
+    finally:
+        for s in socks:
+            s.close()
+    assert b.pids() == pids, "a child was restarted"
     assert b.login().get("/api/health").status == 200

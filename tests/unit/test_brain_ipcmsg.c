@@ -63,6 +63,7 @@ WRAP(result_stored)
 WRAP(tentacle_seen)
 WRAP(tentacle_missed)
 WRAP(child_init)
+WRAP(config_reload)
 
 static void
 inputs(struct hs_inputs *in)
@@ -194,6 +195,10 @@ S(ipc_child_init, b_init6) m->cert_pem_len = IPCMSG_PEM_MAX + 1; E
 S(ipc_child_init, b_init7) m->address[0] = '\0'; E
 S(ipc_child_init, b_init8) m->role[0] = '\0'; E
 
+S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
+S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
+S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
+
 #undef S
 #undef E
 
@@ -228,6 +233,7 @@ static const struct kind kinds[] = {
 	    b_missed2),
 	K(child_init, ipc_child_init, s_init, b_init1, b_init2, b_init3,
 	    b_init4, b_init5, b_init6, b_init7, b_init8),
+	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
