@@ -813,6 +813,98 @@ ipcmsg_decode_child_init(const uint8_t *b, size_t len,
 	return child_init_valid(m, why) ? 0 : -1;
 }
 
+/* ---- AUTH_LOGIN, API_REPLY ------------------------------------------- */
+
+static int
+auth_login_valid(const struct ipc_auth_login *m, const char **why)
+{
+	if (!printable(m->client))
+		*why = "bad client address";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_auth_login(struct packer *p, const struct ipc_auth_login *m)
+{
+	pack_str(p, m->client);
+	pack_str(p, m->user);
+	pack_str(p, m->password);
+}
+
+ENCODER(auth_login)
+
+int
+ipcmsg_decode_auth_login(const uint8_t *b, size_t len,
+    struct ipc_auth_login *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->client, sizeof(m->client));
+	unpack_str(&u, m->user, sizeof(m->user));
+	unpack_str(&u, m->password, sizeof(m->password));
+	if (finish(&u, why) == -1)
+		return -1;
+	return auth_login_valid(m, why) ? 0 : -1;
+}
+
+static int
+cookie_valid(const char *c)
+{
+	if (c[0] == '\0' || strcmp(c, "-") == 0)
+		return 1;
+	for (; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
+		    (*c >= 'A' && *c <= 'F')))
+			return 0;
+	return 1;
+}
+
+static int
+api_reply_valid(const struct ipc_api_reply *m, const char **why)
+{
+	if (m->status < 200 || m->status > 599)
+		*why = "bad HTTP status";
+	else if ((m->json_len > 0 && m->json == NULL) ||
+	    m->json_len > IPC_PAYLOAD_MAX ||
+	    (m->json_len > 0 && memchr(m->json, '\0', m->json_len) != NULL))
+		*why = "bad JSON body";
+	else if (!cookie_valid(m->cookie))
+		*why = "bad cookie";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_api_reply(struct packer *p, const struct ipc_api_reply *m)
+{
+	pack_u32(p, m->status);
+	pack_bytes(p, m->json, m->json_len);
+	pack_str(p, m->cookie);
+}
+
+ENCODER(api_reply)
+
+int
+ipcmsg_decode_api_reply(const uint8_t *b, size_t len,
+    struct ipc_api_reply *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->status);
+	unpack_str_ref(&u, &m->json, &m->json_len, IPC_PAYLOAD_MAX);
+	unpack_str(&u, m->cookie, sizeof(m->cookie));
+	if (finish(&u, why) == -1)
+		return -1;
+	return api_reply_valid(m, why) ? 0 : -1;
+}
+
 /* ---- CONFIG_RELOAD --------------------------------------------------- */
 
 static int
