@@ -13,12 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <bsd/string.h>
 #include <jansson.h>
 
 #include "buf.h"
 #include "crypto.h"
-#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 #include "pack.h"
@@ -29,9 +27,10 @@ void
 reply_send(uint32_t id, unsigned generation, int status, json_t *body,
     const char *cookie)
 {
-	struct child		*ws = &children[CHILD_WEBSERV];
-	struct ipc_api_reply	 r;
-	char			*text;
+	struct child	*ws = &children[CHILD_WEBSERV];
+	struct buf	 b;
+	struct packer	 p;
+	char		*text;
 
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -44,15 +43,16 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 		free(text);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.status = (uint32_t)status;
-	r.json = text;
-	r.json_len = strlen(text);
-	if (strlcpy(r.cookie, cookie ? cookie : "", sizeof(r.cookie)) >=
-	    sizeof(r.cookie) ||
-	    ipcmsg_send_api_reply(ws->chan, IPC_API_REPLY, id, &r) == -1)
-		log_warnx("reply %u does not fit IPC_API_REPLY", id);
-	crypto_wipe(r.cookie, sizeof(r.cookie));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u32(&p, status);
+	pack_str(&p, text);
+	pack_str(&p, cookie ? cookie : "");
+	if (pack_error(&p) == 0)
+		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
+	else
+		log_warnx("reply %u too large for IPC", id);
+	buf_free(&b);
 	free(text);
 }
 

@@ -214,27 +214,6 @@ struct ipc_child_init {
 	size_t		 key_pem_len;		/* 1..IPCMSG_PEM_MAX */
 };
 
-/* IPC_AUTH_LOGIN (webserv): a login to check, from the client's address.
- * The maestro answers IPC_API_REPLY with the session key as the cookie. */
-struct ipc_auth_login {
-	char	client[OCTO_ADDR_MAX];
-	char	user[OCTO_NAME_MAX];
-	char	password[OCTO_PASSWORD_MAX + 1];
-};
-
-/*
- * IPC_API_REPLY (maestro): the answer to an IPC_API_CALL or IPC_AUTH_LOGIN
- * with the same id: the HTTP status, the JSON body (json_len bytes, no
- * NUL, not NUL-terminated when decoded), the cookie: "" = leave it, "-" =
- * clear it, else the new session key (hex).
- */
-struct ipc_api_reply {
-	uint32_t	 status;		/* 200..599 */
-	const char	*json;
-	size_t		 json_len;
-	char		 cookie[OCTO_TOKEN_HEX_LEN + 1];
-};
-
 /* IPC_CONFIG_RELOAD (maestro, after SIGHUP): what of the reloaded
  * configuration a running child applies at once. */
 struct ipc_config_reload {
@@ -271,8 +250,6 @@ IPCMSG_CODEC(result_stored)
 IPCMSG_CODEC(tentacle_seen)
 IPCMSG_CODEC(tentacle_missed)
 IPCMSG_CODEC(child_init)
-IPCMSG_CODEC(auth_login)
-IPCMSG_CODEC(api_reply)
 IPCMSG_CODEC(config_reload)
 
 #undef IPCMSG_CODEC

@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "crypto.h"
-#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 #include "pack.h"
@@ -100,11 +99,10 @@ out:
 void
 handle_login(struct child *c, const struct ipc_msg *msg)
 {
-	struct ipc_auth_login	 al;
-	struct kdf_job		*job;
-	const char		*why;
-	long			 wait;
-	int			 rc;
+	struct unpacker	 u;
+	struct kdf_job	*job;
+	long		 wait;
+	int		 rc;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL) {
 		reply_error(msg->hdr.id, c->generation, 500, "out of memory");
@@ -113,19 +111,17 @@ handle_login(struct child *c, const struct ipc_msg *msg)
 	job->reqid = msg->hdr.id;
 	job->generation = c->generation;
 	job->login = 1;
-	if (ipcmsg_decode_auth_login(msg->payload, msg->hdr.len, &al, &why)
-	    == -1) {
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_str(&u, job->client, sizeof(job->client));
+	unpack_str(&u, job->user, sizeof(job->user));
+	unpack_str(&u, job->password, sizeof(job->password));
+	if (unpack_end(&u) == -1) {
 		/* The webserv checks lengths before sending. */
-		crypto_wipe(&al, sizeof(al));
 		crypto_wipe(job, sizeof(*job));
 		free(job);
 		child_misbehaved(c, "sent a malformed login request");
 		return;
 	}
-	strlcpy(job->client, al.client, sizeof(job->client));
-	strlcpy(job->user, al.user, sizeof(job->user));
-	strlcpy(job->password, al.password, sizeof(job->password));
-	crypto_wipe(&al, sizeof(al));
 
 	wait = ratelimit_check(job->client, time(NULL), m.conf.login_attempts,
 	    m.conf.login_window);

@@ -30,7 +30,6 @@
 #include "apicall.h"
 #include "brain.h"
 #include "crypto.h"
-#include "ipcmsg.h"
 #include "buf.h"
 #include "child.h"
 #include "ipc.h"
@@ -238,12 +237,12 @@ send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
 static void
 maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
-	struct ipc_api_reply	 r;
+	struct unpacker		 u;
 	struct pending		*p;
 	struct evkeyvalq	*h;
-	const char		*json, *why;
+	const char		*json;
 	size_t			 jsonlen;
-	char			*cookie, hdr[256];
+	char			 cookie[OCTO_TOKEN_HEX_LEN + 1], hdr[256];
 	char			*text;
 	uint32_t		 status;
 	json_t			*body;
@@ -255,20 +254,18 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	}
 	if ((p = pending_find(msg->hdr.id)) == NULL)
 		return;		/* timed out already */
-	if (ipcmsg_decode_api_reply(msg->payload, msg->hdr.len, &r, &why) ==
-	    -1) {
-		log_warnx("malformed reply from the maestro: %s", why);
+	unpack_init(&u, msg->payload, msg->hdr.len);
+	unpack_u32(&u, &status);
+	unpack_str_ref(&u, &json, &jsonlen, IPC_PAYLOAD_MAX);
+	unpack_str(&u, cookie, sizeof(cookie));
+	if (unpack_end(&u) == -1 || status < 200 || status > 599) {
+		log_warnx("malformed reply from the maestro");
 		if (p->req)
 			send_error(p->req, 500, "internal error");
 		p->id = 0;
 		return;
 	}
-	status = r.status;
-	json = r.json;
-	jsonlen = r.json_len;
-	cookie = r.cookie;
 	if (p->req == NULL) {
-		explicit_bzero(r.cookie, sizeof(r.cookie));
 		p->id = 0;
 		return;
 	}
@@ -287,7 +284,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		evhttp_add_header(h, "Set-Cookie", hdr);
 		explicit_bzero(hdr, sizeof(hdr));
 	}
-	explicit_bzero(r.cookie, sizeof(r.cookie));
+	explicit_bzero(cookie, sizeof(cookie));
 	if ((text = strndup(json, jsonlen)) == NULL) {
 		send_error(p->req, 500, "out of memory");
 		p->id = 0;
@@ -607,10 +604,11 @@ api_login(struct evhttp_request *req)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
 	size_t			 len = evbuffer_get_length(in);
-	struct ipc_auth_login	 al;
+	char			 client[OCTO_ADDR_MAX];
 	struct login_body	 lb;
 	const char		*why;
 	struct buf		 b;
+	struct packer		 p;
 	int			 status;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -623,15 +621,14 @@ api_login(struct evhttp_request *req)
 		send_error(req, status, why);
 		return;
 	}
-	memset(&al, 0, sizeof(al));
-	client_address(req, al.client, sizeof(al.client));
-	strlcpy(al.user, lb.user, sizeof(al.user));
-	strlcpy(al.password, lb.password, sizeof(al.password));
-	crypto_wipe(&lb, sizeof(lb));
+	client_address(req, client, sizeof(client));
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	status = ipcmsg_encode_auth_login(&b, &al);
-	crypto_wipe(&al, sizeof(al));
-	if (status == 0)
+	pack_init(&p, &b);
+	pack_str(&p, client);
+	pack_str(&p, lb.user);
+	pack_str(&p, lb.password);
+	crypto_wipe(&lb, sizeof(lb));
+	if (pack_error(&p) == 0)
 		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0, NULL);
 	else
 		send_error(req, 500, "internal error");

@@ -167,16 +167,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
 	    check_ref(m.cert_pem, m.cert_pem_len);
 	    check_ref(m.key_pem, m.key_pem_len))
-	CASE(IPC_AUTH_LOGIN, auth_login,
-	    STR(m.client);
-	    FUZZ_CHECK(memchr(m.user, '\0', sizeof(m.user)) != NULL);
-	    FUZZ_CHECK(memchr(m.password, '\0', sizeof(m.password)) != NULL))
-	CASE(IPC_API_REPLY, api_reply,
-	    STR(m.cookie);
-	    FUZZ_CHECK(m.status >= 200 && m.status <= 599);
-	    FUZZ_CHECK(m.json_len == 0 ||
-		memchr(m.json, '\0', m.json_len) == NULL);
-	    check_ref((const uint8_t *)m.json, m.json_len))
 	CASE(IPC_CONFIG_RELOAD, config_reload,
 	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
 	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))

@@ -982,8 +982,6 @@ gen_ipcmsg(void)
 	struct ipc_tentacle_missed	 tm;
 	struct ipc_child_init		 ci;
 	struct ipc_config_reload	 cr;
-	struct ipc_auth_login		 al;
-	struct ipc_api_reply		 ar;
 	struct hs_inputs		 in;
 	struct buf			 b;
 
@@ -1163,23 +1161,6 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
 		abort();
 	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
-
-	memset(&al, 0, sizeof(al));
-	strlcpy(al.client, "192.0.2.1", sizeof(al.client));
-	strlcpy(al.user, "admin", sizeof(al.user));
-	strlcpy(al.password, "not the password", sizeof(al.password));
-	if (ipcmsg_encode_auth_login(&b, &al) == -1)
-		abort();
-	ipcmsg_put("auth-login", IPC_AUTH_LOGIN, &b);
-
-	memset(&ar, 0, sizeof(ar));
-	ar.status = 200;
-	ar.json = "{\"csrf\":\"x\"}";
-	ar.json_len = strlen(ar.json);
-	memset(ar.cookie, 'b', OCTO_TOKEN_HEX_LEN);
-	if (ipcmsg_encode_api_reply(&b, &ar) == -1)
-		abort();
-	ipcmsg_put("api-reply", IPC_API_REPLY, &b);
 	buf_free(&b);
 }
 

@@ -64,8 +64,6 @@ WRAP(tentacle_seen)
 WRAP(tentacle_missed)
 WRAP(child_init)
 WRAP(config_reload)
-WRAP(auth_login)
-WRAP(api_reply)
 
 static void
 inputs(struct hs_inputs *in)
@@ -201,20 +199,6 @@ S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
 S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
 S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
 
-S(ipc_auth_login, s_login) strcpy(m->client, "192.0.2.1");
-	strcpy(m->user, "admin"); strcpy(m->password, "p\xc3\xa4ss word"); E
-S(ipc_auth_login, b_login1) m->client[0] = '\n'; E
-
-static const char json_text[] = "{\"ok\":true}";
-S(ipc_api_reply, s_reply) m->status = 200; m->json = json_text;
-	m->json_len = sizeof(json_text) - 1;
-	memset(m->cookie, 'a', OCTO_TOKEN_HEX_LEN); E
-S(ipc_api_reply, b_reply1) m->status = 199; E
-S(ipc_api_reply, b_reply2) m->status = 600; E
-S(ipc_api_reply, b_reply3) m->cookie[3] = ';'; E
-S(ipc_api_reply, b_reply4) m->json_len = sizeof(json_text); E	/* its NUL */
-S(ipc_api_reply, b_reply5) m->json = NULL; E
-
 #undef S
 #undef E
 
@@ -250,9 +234,6 @@ static const struct kind kinds[] = {
 	K(child_init, ipc_child_init, s_init, b_init1, b_init2, b_init3,
 	    b_init4, b_init5, b_init6, b_init7, b_init8),
 	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
-	K(auth_login, ipc_auth_login, s_login, b_login1),
-	K(api_reply, ipc_api_reply, s_reply, b_reply1, b_reply2, b_reply3,
-	    b_reply4, b_reply5),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
