@@ -2,6 +2,7 @@
 /proc/PID/comm, journald.conf and its drop-ins, rsyslog's configuration,
 the modes of /var/log; and on this machine."""
 
+import grp
 import os
 
 import auditcases
@@ -23,9 +24,19 @@ $DirCreateMode 0755
 """
 
 
-def procs(fx, *comms):
+UID = os.getuid()
+OTHER_ID = 54321        # no user or group has it on the test machine
+
+
+def procs(fx, *comms, gid=None):
+    """The processes COMMS, run by this user (and group GID, default this
+    user's): as a normal user, the owner of the fixture's logs is then the
+    logging daemon's account (syslog's on Ubuntu), as root is on Debian."""
+    gid = os.getgid() if gid is None else gid
     for n, c in enumerate(comms, 200):
         fx.file("proc/%d/comm" % n, c + "\n")
+        fx.file("proc/%d/status" % n, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n"
+                "Gid:\t%d\t%d\t%d\t%d\n" % ((c,) + (UID,) * 4 + (gid,) * 4))
 
 
 def logs(fx, mode=0o640):
@@ -50,6 +61,10 @@ def test_rsyslog_forwarding(fx):
     r.expect("logging.forwarding", "OK", "omfwd")
     r.expect("logging.rsyslog.filemode", "OK", "0640")
     r.expect("logging.files.mode", "OK")
+    r.expect("logging.service-journal", "OK", "journald keeps each "
+             "service's messages under its unit")
+    r.expect("logging.service-owned", "OK", "root's or the logging "
+             "daemon's")
     auditcases.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
         "logging.daemon", "OK", rc=0)
 
@@ -106,6 +121,7 @@ def test_volatile_journal_only(fx):
     r = auditcases.run(SCRIPT, fx)
     r.expect("logging.persistent", "FAIL", "in memory only", rc=1)
     r.expect("logging.files.mode", "SKIP", "no /var/log")
+    r.expect("logging.service-owned", "SKIP", "no /var/log")
 
 
 def test_no_rsyslog_file_mode(fx):
@@ -121,6 +137,77 @@ def test_nothing_runs(fx):
     r.expect("logging.daemon", "FAIL", "no logging daemon", rc=1)
     r.expect("logging.persistent", "SKIP")
     r.expect("logging.forwarding", "SKIP")
+    r.expect("logging.service-journal", "SKIP", "not applicable")
     fx.file("run/.containerenv")
     auditcases.run(SCRIPT, fx).expect("logging.daemon", "SKIP",
                                       "container", rc=0)
+
+
+# R72: a log per service, that the service cannot change, delete or read.
+
+def test_rsyslog_per_program_rules(fx):
+    # rsyslog alone (no journald): its rules say which programs log apart
+    procs(fx, "rsyslogd")
+    fx.file("etc/rsyslog.conf", RSYSLOG)
+    logs(fx)
+    r = auditcases.run(SCRIPT, fx)
+    r.expect("logging.service-journal", "WARN", "share the files of their "
+             "syslog facility", rc=0)
+    fx.file("etc/rsyslog.d/30-services.conf",
+            "# :programname, isequal, \"old\" /var/log/old.log\n"
+            ':programname, isequal, "nginx" /var/log/nginx/nginx.log\n'
+            "if $programname == 'postfix' then /var/log/mail/postfix.log\n")
+    auditcases.run(SCRIPT, fx).expect(
+        "logging.service-journal", "OK",
+        "rsyslog writes these programs' messages apart: nginx, postfix$",
+        rc=0)
+    # journald stored nothing (Storage=none): the syslog rules count
+    procs(fx, "rsyslogd", "systemd-journal")
+    fx.file("etc/systemd/journald.conf", "[Journal]\nStorage=none\n")
+    auditcases.run(SCRIPT, fx).expect("logging.service-journal", "OK",
+                                      "rsyslog writes")
+
+
+def test_syslog_ng_per_program_rules(fx):
+    procs(fx, "syslog-ng")
+    fx.file("etc/syslog-ng/syslog-ng.conf",
+            'filter f_sshd { program("sshd"); };\n'
+            'destination d_sshd { file("/var/log/sshd.log"); };\n')
+    auditcases.run(SCRIPT, fx).expect(
+        "logging.service-journal", "OK", "syslog-ng writes .*: sshd$")
+
+
+def test_service_writes_its_own_log(fx):
+    # the logging daemons' group is none of this user's groups
+    procs(fx, "systemd-journal", "rsyslogd", gid=OTHER_ID - 1)
+    fx.file("etc/rsyslog.conf", RSYSLOG)
+    # the service's group may read its log: a WARN
+    fx.dir("var/log/app", 0o750)
+    app = fx.file("var/log/app/app.log", "x\n", 0o640)
+    if auditpack.IS_ROOT:
+        os.chown(app, 0, OTHER_ID)
+        group = str(OTHER_ID)
+    else:
+        group = grp.getgrgid(os.getgid()).gr_name
+    r = auditcases.run(SCRIPT, fx)
+    r.expect("logging.service-owned", "WARN", "^1 log files a service's "
+             "group can read: /var/log/app/app.log .640, group %s."
+             % group, rc=0)
+    # ... may write it: it can change it (a FAIL)
+    os.chmod(app, 0o660)
+    r = auditcases.run(SCRIPT, fx)
+    r.expect("logging.service-owned", "FAIL", "^1 log files or directories "
+             "a service account can change or delete: /var/log/app/app.log "
+             ".660, group %s." % group, rc=1)
+    if auditpack.IS_ROOT:
+        # the service owns its directory: it can delete its log
+        os.chmod(app, 0o640)
+        os.chown(app, 0, 0)
+        os.chown(fx.path("var/log/app"), OTHER_ID, 0)
+        r = auditcases.run(SCRIPT, fx)
+        r.expect("logging.service-owned", "FAIL", "/var/log/app .owner "
+                 "%d." % OTHER_ID, rc=1)
+        # as nobody, the directory (0750) is not searched, and said so
+        r = auditcases.run(SCRIPT, fx, as_nobody=True)
+        r.expect("logging.service-owned", "OK", "1 directories not "
+                 "searched: needs root")
