@@ -238,3 +238,59 @@ def test_no_named_sockets(fx):
     r = auditcases.run(SCRIPT, fx)
     r.expect("perms.sockets", "OK", "^no socket bound to a path$")
     r.expect("perms.fifos", "OK")
+
+
+# R50: the interactive accounts' homes and dot files
+
+HOMES = ("root:x:0:0::/root:/bin/sh\n"
+         "www-data:x:33:33::/var/www:/usr/sbin/nologin\n"
+         "alice:x:1000:1000::/home/alice:/bin/bash\n"
+         "bob:x:1001:1001::/home/bob:/bin/bash\n"
+         "gone:x:1002:1002::/home/gone:/bin/bash\n")
+
+
+def homes(fx, mode=0o750):
+    fx.file("etc/passwd", HOMES)
+    fx.file("etc/login.defs", "UID_MIN 1000\n")
+    fx.dir("var/www", 0o777)            # a service account's: not judged
+    for uid, name in ((1000, "alice"), (1001, "bob")):
+        h = fx.dir("home/" + name, mode)
+        os.chown(h, uid, uid)
+        os.chown(fx.file("home/%s/.profile" % name, "umask 077\n"), uid, uid)
+        os.symlink("/dev/null", fx.path("home/%s/.bash_history" % name))
+
+
+@needs_root
+def test_homes_compliant(fx):
+    homes(fx)
+    r = auditcases.run(SCRIPT, fx)
+    r.expect("perms.home", "OK", "^2 home directories and their dot files")
+    # as nobody, the homes (0750) can be stat'ed, not listed
+    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r.expect("perms.home", "OK", "2 home directories not readable: their "
+             "dot files need root")
+    os.chmod(fx.path("home/bob"), 0o755)
+    auditcases.run(SCRIPT, fx).expect("perms.home", "WARN",
+                                      "readable by others: /home/bob .755.")
+
+
+@needs_root
+def test_homes_findings(fx):
+    homes(fx)
+    os.chmod(fx.path("home/alice"), 0o770)
+    os.chown(fx.path("home/bob"), 0, 0)
+    os.chown(fx.file("home/alice/.bashrc", ""), 0, 0)
+    os.chmod(fx.file("home/alice/.ssh/authorized_keys", "", 0o600)
+             .parent, 0o777)
+    os.chown(fx.path("home/alice/.ssh"), 1000, 1000)
+    r = auditcases.run(SCRIPT, fx)
+    text = r.expect("perms.home", "FAIL", "^4 home directories or dot files "
+                    "not their account's", rc=1).text("perms.home")
+    for want in ("/home/alice (mode 770)", "/home/alice/.bashrc (644, owner 0)",
+                 "/home/alice/.ssh (777, owner 1000)", "/home/bob (owner 0, not bob)"):
+        assert want in text, text
+
+
+def test_homes_not_applicable(fx):
+    fx.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+    auditcases.run(SCRIPT, fx).expect("perms.home", "SKIP", "not applicable")
