@@ -9,7 +9,6 @@ import socket
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -20,7 +19,7 @@ needs_root = pytest.mark.skipif(not auditpack.IS_ROOT,
 SCRIPT = "file-permissions"
 UNUSED_ID = 54321       # no user or group has it on the test machine
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def shadow_gid():
@@ -50,7 +49,7 @@ def accounts(fx, passwd=0o644, shadow=0o640, key=0o600, sudoers=0o440):
 @needs_root
 def test_compliant(fx):
     accounts(fx)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     for c in ("perms.passwd.mode", "perms.group.mode", "perms.shadow.mode",
               "perms.gshadow.mode", "perms.sshd.hostkeys",
@@ -67,7 +66,7 @@ def test_compliant(fx):
              "/etc/passwd- 644")
     r.expect("perms.scope", "INFO", "^searched: the fixture root$")
     # as nobody: modes are read with stat, the tree is readable
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     r.expect("perms.shadow.mode", "OK", rc=0)
 
 
@@ -85,7 +84,7 @@ def test_findings(fx):
     os.chmod(fx.path("etc/security/opasswd"), 0o640)
     os.chmod(fx.path("usr/bin"), 0o775)
     os.chmod(fx.path("usr/bin/tool"), 0o775)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("perms.passwd.mode", "FAIL", "/etc/passwd mode 664")
     r.expect("perms.group.mode", "FAIL",
@@ -117,7 +116,7 @@ def test_lists_are_capped(fx):
         fx.dir("%s/w%02d" % (deep, n), 0o777)
     for n in range(12):
         fx.file("etc/sudoers.d/%s%02d" % ("s" * 80, n), "", 0o640)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.world-writable.files", "FAIL", "^12 regular files.* "
              "and 8 more", rc=1)
     r.expect("perms.unowned", "FAIL", "^12 files.*\\.\\.\\.e+/u03 .*and 8 more")
@@ -129,7 +128,7 @@ def test_lists_are_capped(fx):
 def test_not_applicable(fx):
     for f in ("passwd", "group"):
         fx.file("etc/" + f, "root:x:0:0::/root:/bin/sh\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.sshd.hostkeys", "SKIP", "not applicable", rc=0)
     r.expect("perms.sudoers.mode", "SKIP", "sudo is not installed")
     r.expect("perms.shadow.mode", "SKIP", "not applicable")
@@ -143,12 +142,12 @@ def test_unreadable_directory_as_nobody(fx):
     accounts(fx)
     fx.dir("root", 0o700)
     fx.file("root/secret", "", 0o666)
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     r.expect("perms.world-writable.files", "OK",
              "1 directories not readable .needs root.", rc=0)
     r.expect("perms.scope", "INFO", "1 directories not readable .needs "
              "root.$")
-    auditcases.run(SCRIPT, fx).expect("perms.world-writable.files", "FAIL",
+    auditpack.run(SCRIPT, fx).expect("perms.world-writable.files", "FAIL",
                                       "/root/secret", rc=1)
 
 
@@ -195,14 +194,14 @@ def sockets_tree(fx):
 
 def test_sockets_and_pipes_protected(fx):
     sockets_tree(fx)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.sockets", "OK", "^4 named sockets, none open to every "
              "user but the public ones, 1 open to every user by design "
              r"\(/run/dbus/system_bus_socket\); 1 abstract sockets")
     r.expect("perms.fifos", "OK", "^no named pipe open to every user$")
     if auditpack.IS_ROOT:
         # nobody cannot enter /run/app: what it cannot reach, others cannot
-        r = auditcases.run(SCRIPT, fx, as_nobody=True)
+        r = auditpack.run(SCRIPT, fx, as_nobody=True)
         r.expect("perms.sockets", "OK", "none open")
         r.expect("perms.fifos", "OK", "no named pipe .*not readable")
 
@@ -210,7 +209,7 @@ def test_sockets_and_pipes_protected(fx):
 def test_sockets_and_pipes_open(fx):
     sockets_tree(fx)
     os.chmod(fx.path("run/app"), 0o755)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.sockets", "WARN", "^1 named sockets any local user can "
              r"connect to: /run/app/app.sock \(666 [^)]*\) \(expected .*\), "
              "1 open to every user by design")
@@ -218,7 +217,7 @@ def test_sockets_and_pipes_open(fx):
              r"or write: /run/app/ctl \(666 ", rc=1)
     # a socket reachable through a directory others may only search
     os.chmod(fx.path("run/app"), 0o711)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.sockets", "WARN", "/run/app/app.sock")
     # a pipe only readable by others is open too
     os.chmod(fx.path("run/app/ctl"), 0o604)
@@ -226,16 +225,16 @@ def test_sockets_and_pipes_open(fx):
     if auditpack.IS_ROOT:
         # nobody may open it but cannot list /run/app (0711): not found,
         # and the text says what was not searched
-        auditcases.run(SCRIPT, fx, as_nobody=True).expect(
+        auditpack.run(SCRIPT, fx, as_nobody=True).expect(
             "perms.fifos", "OK", "1 directories not readable .needs root.")
         os.chmod(fx.path("run/app"), 0o755)
-        auditcases.run(SCRIPT, fx, as_nobody=True).expect(
+        auditpack.run(SCRIPT, fx, as_nobody=True).expect(
             "perms.fifos", "FAIL", "/run/app/ctl .604", rc=1)
 
 
 def test_no_named_sockets(fx):
     unix_table(fx)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.sockets", "OK", "^no socket bound to a path$")
     r.expect("perms.fifos", "OK")
 
@@ -263,14 +262,14 @@ def homes(fx, mode=0o750):
 @needs_root
 def test_homes_compliant(fx):
     homes(fx)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("perms.home", "OK", "^2 home directories and their dot files")
     # as nobody, the homes (0750) can be stat'ed, not listed
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     r.expect("perms.home", "OK", "2 home directories not readable: their "
              "dot files need root")
     os.chmod(fx.path("home/bob"), 0o755)
-    auditcases.run(SCRIPT, fx).expect("perms.home", "WARN",
+    auditpack.run(SCRIPT, fx).expect("perms.home", "WARN",
                                       "readable by others: /home/bob .755.")
 
 
@@ -283,7 +282,7 @@ def test_homes_findings(fx):
     os.chmod(fx.file("home/alice/.ssh/authorized_keys", "", 0o600)
              .parent, 0o777)
     os.chown(fx.path("home/alice/.ssh"), 1000, 1000)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     text = r.expect("perms.home", "FAIL", "^4 home directories or dot files "
                     "not their account's", rc=1).text("perms.home")
     for want in ("/home/alice (mode 770)", "/home/alice/.bashrc (644, owner 0)",
@@ -293,4 +292,4 @@ def test_homes_findings(fx):
 
 def test_homes_not_applicable(fx):
     fx.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
-    auditcases.run(SCRIPT, fx).expect("perms.home", "SKIP", "not applicable")
+    auditpack.run(SCRIPT, fx).expect("perms.home", "SKIP", "not applicable")

@@ -30,8 +30,7 @@ EXE_GOOD = {1: "/usr/lib/systemd/systemd", 500: "/usr/sbin/sshd",
 def table(fx, ps, exes):
     fx.stub_output("ps", ps, where="usr/bin")
     for pid, target in exes.items():
-        fx.dir("proc/%d" % pid)
-        os.symlink(target, fx.path("proc/%d/exe" % pid))
+        fx.proc(pid, exe=target)
     return fx
 
 
