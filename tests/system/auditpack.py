@@ -62,6 +62,14 @@ SKIP_IN_ASAN = pytest.mark.skipif(
     reason="audit scripts are independent of the build: tested once, in "
            "the plain pass")
 
+
+
+def needs_root(why):
+    """Marks a test that needs root (WHY: to chown fixture files to root,
+    to see other users' processes...): skipped as a normal user."""
+    return pytest.mark.skipif(not IS_ROOT, reason="needs root " + why)
+
+
 # script -> set of CHECK-IDs printed in fixture runs / in any run
 SEEN_FIXTURE = {}
 SEEN_ANY = {}

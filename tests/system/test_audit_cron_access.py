@@ -77,6 +77,7 @@ def test_not_installed(fx):
         r.expect(c, "SKIP", "not installed", rc=0)
 
 
+@auditpack.needs_root("to make /etc/cron.allow root's")
 def test_cron_without_directories(fx):
     fx.stub("cron", "exit 0\n")
     fx.file("etc/cron.allow", "root\n", 0o640)

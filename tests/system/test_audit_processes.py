@@ -34,6 +34,7 @@ def table(fx, ps, exes):
     return fx
 
 
+@auditpack.needs_root("to read other users' /proc/PID/exe")
 def test_compliant(fx):
     r = auditpack.run(S, table(fx, PS_GOOD, EXE_GOOD))
     assert r.rc == 0, r
