@@ -35,8 +35,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
-		log_warnx("out of memory encoding a reply");
-		return;
+		/* Views make their text valid UTF-8: this is memory (or a
+		 * bug). Answer anyway, the client must not wait for nothing. */
+		log_warnx("cannot encode the reply to request %u", id);
+		status = 500;
+		if ((text = strdup("{\"error\":\"cannot encode the "
+		    "reply\"}")) == NULL)
+			return;
+		cookie = NULL;
 	}
 	/* The webserv that asked may have died since: drop the reply. */
 	if (ws->chan == NULL || ws->generation != generation) {
