@@ -16,6 +16,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -84,6 +85,7 @@ reason_phrase(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
@@ -764,6 +766,56 @@ serve_static(struct evhttp_request *req, const char *path, size_t len)
 	evbuffer_free(out);
 }
 
+/* Whether origin (an Origin header) is this server as the client reached
+ * it: "https://" and the request's Host. */
+static int
+same_origin(struct evhttp_request *req, const char *origin)
+{
+	const char	*host = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Host");
+
+	if (host == NULL || host[0] == '\0' ||
+	    strncasecmp(origin, "https://", 8) != 0)
+		return 0;
+	return strcasecmp(origin + 8, host) == 0;
+}
+
+/*
+ * Login CSRF and its kin: a page anywhere can make a browser post a
+ * text/plain "form" without asking (no CORS preflight), cookies and all.
+ * An API request with a body must say it is JSON, which no form can; one
+ * the browser says comes from another site or origin is refused, the
+ * login included. 0 if it may go on, else the answer is sent.
+ */
+static int
+api_request_refused(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	const char		*origin = evhttp_find_header(h, "Origin");
+	const char		*site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char		*type = evhttp_find_header(h, "Content-Type");
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	size_t			 len = evbuffer_get_length(in);
+
+	if ((site && strcasecmp(site, "cross-site") == 0) ||
+	    (origin && !same_origin(req, origin))) {
+		send_error(req, 403, "cross-origin request refused");
+		goto refused;
+	}
+	if (len > 0 && (type == NULL ||
+	    strncasecmp(type, "application/json", 16) != 0 ||
+	    (type[16] != '\0' && type[16] != ';' && type[16] != ' '))) {
+		send_error(req, 415, "the body must be application/json");
+		goto refused;
+	}
+	return 0;
+refused:
+	/* It may hold a password: leave no copy in the buffer. */
+	if (len > 0)
+		explicit_bzero(evbuffer_pullup(in, len), len);
+	return 1;
+}
+
 static void
 handle_request(struct evhttp_request *req, void *arg)
 {
@@ -783,11 +835,14 @@ handle_request(struct evhttp_request *req, void *arg)
 		send_error(req, 400, "bad path");
 		return;
 	}
-	if (strcmp(path, "/api/login") == 0)
-		api_login(req);
-	else if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
-		api_call(req, path);
-	else
+	if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
+		if (api_request_refused(req))
+			;	/* answered */
+		else if (strcmp(path, "/api/login") == 0)
+			api_login(req);
+		else
+			api_call(req, path);
+	} else
 		serve_static(req, path, len);
 	free(path);
 }

@@ -2,6 +2,7 @@
 4 and 6): output that is not UTF-8, cross-site requests, answers libevent
 makes by itself, ambiguous framing, and running out of descriptors."""
 
+import json
 import sqlite3
 
 import octotest
@@ -49,3 +50,61 @@ def test_output_not_utf8_is_shown_and_stored_raw(brain, new_tentacle):  # noqa: 
         db.close()
     assert bytes(raw) == b"before " + BAD + b" after\n"
     assert "cannot encode" not in brain.log()
+
+
+# ------------------------------------------------------------ item 3: CSRF
+
+def _login_body(brain):
+    return json.dumps({"username": "admin",
+                       "password": brain.password}).encode()
+
+
+def test_login_needs_json_content_type(brain):  # noqa: F811
+    c = brain.client()
+    for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                  "multipart/form-data; boundary=x", "application/jsonx",
+                  None):
+        hdrs = {"Content-Type": ctype} if ctype else {"Content-Type": ""}
+        r = c.request("POST", "/api/login", raw=_login_body(brain),
+                      headers=hdrs)
+        assert r.status == 415, (ctype, r)
+        assert r.content_type == "application/json" and r.json()["error"]
+        assert r.header("X-Content-Type-Options") == "nosniff"
+        assert not r.header_all("Set-Cookie"), r
+    r = c.request("POST", "/api/login", raw=_login_body(brain),
+                  headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status == 200, r
+
+
+def test_cross_site_requests_refused(brain):  # noqa: F811
+    port = brain.web_port
+    ours = "https://127.0.0.1:%d" % port
+    c = brain.client()
+    for hdrs in ({"Origin": "https://evil.example.org"},
+                 {"Origin": "null"},
+                 {"Origin": "http://127.0.0.1:%d" % port},
+                 {"Origin": "https://127.0.0.1:%d" % (port + 1)},
+                 {"Sec-Fetch-Site": "cross-site"},
+                 {"Sec-Fetch-Site": "cross-site", "Origin": ours}):
+        r = c.request("POST", "/api/login", raw=_login_body(brain),
+                      headers=hdrs)
+        assert r.status == 403, (hdrs, r)
+        assert r.content_type == "application/json" and r.json()["error"]
+        assert not r.header_all("Set-Cookie"), (hdrs, r)
+    # The dashboard's own requests still work, with and without them.
+    r = c.request("POST", "/api/login", raw=_login_body(brain),
+                  headers={"Origin": ours, "Sec-Fetch-Site": "same-origin"})
+    assert r.status == 200, r
+    c.csrf = r.json()["csrf"]
+    assert c.get("/api/session").status == 200
+    # Logged in: a foreign origin cannot read or change anything.
+    r = c.get("/api/session", headers={"Origin": "https://evil.example.org"})
+    assert r.status == 403, r
+    r = c.post("/api/tokens", {}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert r.status == 403, r
+    r = c.post("/api/tokens", raw=b"{}", headers={"Content-Type":
+                                                  "text/plain"})
+    assert r.status == 415, r
+    assert c.get("/api/tokens").json()["tokens"] == []
+    r = c.post("/api/tokens", {}, headers={"Origin": ours})
+    assert r.status == 201, r
