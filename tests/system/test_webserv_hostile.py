@@ -108,3 +108,96 @@ def test_cross_site_requests_refused(brain):  # noqa: F811
     assert c.get("/api/tokens").json()["tokens"] == []
     r = c.post("/api/tokens", {}, headers={"Origin": ours})
     assert r.status == 201, r
+
+
+# ------------------------------------- item 4: answers libevent makes itself
+
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options",
+                    "x-frame-options", "strict-transport-security")
+
+
+def _parse_responses(data):
+    """Every HTTP response in data: [(status, {header: value}, body)]."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        assert sep, "truncated response: %r" % data[:300]
+        lines = head.decode("latin-1").split("\r\n")
+        assert lines[0].startswith("HTTP/1."), lines[0]
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        n = int(hdrs.get("content-length", len(rest)))
+        out.append((status, hdrs, rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def _exchange(brain, data):
+    """Send data on one TLS connection; the responses until it closes."""
+    s = octotest.tls_connect(brain.web_port)
+    try:
+        octotest.send_quietly(s, data)
+        got, _ = octotest.read_until_closed(s, timeout=10)
+    finally:
+        s.close()
+    return _parse_responses(got)
+
+
+def _assert_ours(resp, status):
+    st, hdrs, body = resp
+    if isinstance(status, int):
+        status = (status,)
+    assert st in status, resp
+    for h in SECURITY_HEADERS:
+        assert h in hdrs, (h, resp)
+    assert hdrs.get("content-type", "").startswith("application/json"), resp
+    assert json.loads(body.decode())["error"], resp
+
+
+def test_libevent_errors_are_ours(brain):  # noqa: F811
+    cases = [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 +
+         b"\r\n\r\n", (400, 413)),
+        (b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+         b"application/json\r\nContent-Length: 100000\r\n\r\n", 413),
+        (b"PATCH / HTTP/1.1\r\nHost: x\r\n\r\n", (400, 405, 501)),
+    ]
+    for data, status in cases:
+        got = _exchange(brain, data)
+        assert len(got) == 1, (data[:60], got)
+        _assert_ours(got[0], status)
+
+
+def test_ambiguous_framing_one_400_and_closed(brain):  # noqa: F811
+    second = b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = (b"POST /api/login HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n")
+    n = len(second)
+    cases = [
+        b"Content-Length: 0\r\nContent-Length: %d\r\n" % n,
+        b"Content-Length: %d\r\nContent-Length: %d\r\n" % (n, n),
+        b"Content-Length: +0\r\n",
+        b"Content-Length: 0x0\r\n",
+        b"Transfer-Encoding : chunked\r\nContent-Length: 0\r\n",
+        b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+        b"Transfer-Encoding: identity\r\nContent-Length: 0\r\n",
+    ]
+    for extra in cases:
+        body = second
+        if b"Transfer-Encoding: chunked" in extra:
+            body = b"0\r\n\r\n" + second
+        got = _exchange(brain, head + extra + b"\r\n" + body)
+        assert len(got) == 1, (extra, got)
+        _assert_ours(got[0], 400)
+    # Pipelined requests that are well framed are still each answered.
+    got = _exchange(brain, second.replace(b"\r\n\r\n", b"\r\n"
+                                          b"Connection: keep-alive\r\n\r\n")
+                    + second.replace(b"\r\n\r\n",
+                                     b"\r\nConnection: close\r\n\r\n"))
+    assert [g[0] for g in got] == [401, 401], got
+    assert brain.alive()
