@@ -26,6 +26,7 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "apibody.h"
@@ -46,6 +47,8 @@
 					   maestro; beyond: 503 */
 #define MAESTRO_TIMEOUT_S	30	/* the maestro answers in ms; this is
 					   only for a stuck one */
+#define ACCEPT_PAUSE_S		1	/* after accept() ran out of
+					   descriptors or memory */
 
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; " \
@@ -68,6 +71,13 @@ static struct {
 	struct pending		 pending[PENDING_MAX];
 	uint32_t		 next_id;
 	struct event		*reaper;
+	struct evconnlistener	*listener;	/* evhttp's, on listen_fd */
+	struct event		*resume;	/* ends an accept pause */
+	int			 ssl_index;	/* ex_data: one of ours */
+	int			 nconn;		/* open connections */
+	int			 at_cap;	/* not accepting: HTTP_CONN_MAX */
+	int			 paused;	/* not accepting: accept failed */
+	int			 pause_logged;	/* since the last accept */
 } w;
 
 /* ---- responses ------------------------------------------------------- */
@@ -936,22 +946,90 @@ handle_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+/*
+ * The connection cap and the pause after a failed accept(). evhttp owns
+ * the listener and the connections; what we see of them is the listener,
+ * the bufferevent callback (one call per accepted connection) and the SSL
+ * of each, freed with its bufferevent when evhttp closes the connection:
+ * an ex_data free callback counts the closes.
+ */
+static void
+accept_update(void)
+{
+	if (w.listener == NULL)
+		return;		/* evhttp_free() is closing everything */
+	if (w.at_cap || w.paused)
+		evconnlistener_disable(w.listener);
+	else
+		evconnlistener_enable(w.listener);
+}
+
+static void
+ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	if (ptr == NULL)
+		return;		/* not a connection of ours */
+	w.nconn--;
+	if (w.at_cap && w.nconn < HTTP_CONN_MAX) {
+		w.at_cap = 0;
+		accept_update();
+	}
+}
+
+static void
+accept_resume(evutil_socket_t fd, short events, void *arg)
+{
+	w.paused = 0;
+	accept_update();
+}
+
+/* accept() failed for another reason than a peer gone: descriptors
+ * (EMFILE, ENFILE) or memory. The socket stays readable, so libevent would
+ * spin on it: stop accepting for a while, say so once. */
+static void
+accept_failed(struct evconnlistener *lev, void *arg)
+{
+	struct timeval	tv = { ACCEPT_PAUSE_S, 0 };
+
+	if (!w.pause_logged)
+		log_warn("accept (%d connections open): pausing %d s at a "
+		    "time until one succeeds", w.nconn, ACCEPT_PAUSE_S);
+	w.pause_logged = 1;
+	w.paused = 1;
+	accept_update();
+	evtimer_add(w.resume, &tv);
+}
+
 static struct bufferevent *
 make_tls_bufferevent(struct event_base *base, void *arg)
 {
-	SSL	*ssl = SSL_new(w.env->tls);
+	SSL			*ssl = SSL_new(w.env->tls);
+	struct bufferevent	*bev;
 
+	w.pause_logged = 0;	/* an accept() succeeded */
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS);
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL)
+		return NULL;
+	if (SSL_set_ex_data(ssl, w.ssl_index, &w) == 1)
+		w.nconn++;
+	if (w.nconn >= HTTP_CONN_MAX && !w.at_cap) {
+		log_warnx("%d connections open (limit): not accepting until "
+		    "one closes", w.nconn);
+		w.at_cap = 1;
+		accept_update();
+	}
+	return bev;
 }
 
 int
 webserv_main(struct child_env *env)
 {
-	struct timeval	tick = { 1, 0 };
+	struct timeval			 tick = { 1, 0 };
+	struct evhttp_bound_socket	*bound;
 
 	w.env = env;
 	if (child_loop_init(&w.loop, env, "webserv", maestro_reply, NULL)
@@ -966,8 +1044,16 @@ webserv_main(struct child_env *env)
 	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(w.http, handle_request, NULL);
-	if (evhttp_accept_socket(w.http, env->listen_fd) == -1)
+	if ((w.ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    ssl_freed)) == -1 ||
+	    (w.resume = evtimer_new(w.loop.base, accept_resume, NULL)) ==
+	    NULL)
+		fatalx("cannot set up the connection count");
+	if ((bound = evhttp_accept_socket_with_handle(w.http,
+	    env->listen_fd)) == NULL)
 		fatalx("cannot accept on the dashboard socket");
+	w.listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(w.listener, accept_failed);
 	w.reaper = event_new(w.loop.base, -1, EV_PERSIST, pending_reaper,
 	    NULL);
 	event_add(w.reaper, &tick);
@@ -976,7 +1062,9 @@ webserv_main(struct child_env *env)
 	child_loop_run(&w.loop);
 
 	event_free(w.reaper);
+	w.listener = NULL;
 	evhttp_free(w.http);
+	event_free(w.resume);
 	ipc_chan_free(w.loop.chan);
 	event_base_free(w.loop.base);
 	return 0;

@@ -3,7 +3,15 @@
 makes by itself, ambiguous framing, and running out of descriptors."""
 
 import json
+import os
+import re
+import resource
+import socket
+import ssl
 import sqlite3
+import time
+
+import pytest
 
 import octotest
 from test_enrolment import (brain, enrol_self, make_token,  # noqa: F401
@@ -201,3 +209,90 @@ def test_ambiguous_framing_one_400_and_closed(brain):  # noqa: F811
                                      b"\r\nConnection: close\r\n\r\n"))
     assert [g[0] for g in got] == [401, 401], got
     assert brain.alive()
+
+
+# --------------------------------- item 6: connection cap, out of descriptors
+
+CONN_MAX = 256          # HTTP_CONN_MAX, common/limits.h
+
+
+def _cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sockets(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith(
+                    "socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def _connect_many(port, n):
+    socks = []
+    for _ in range(n):
+        socks.append(socket.create_connection(("127.0.0.1", port),
+                                              timeout=10))
+    return socks
+
+
+def test_out_of_descriptors_pauses_accepting(brain_factory):
+    b = brain_factory({"io_timeout": 60}, verbose=True)
+    c = b.login()
+    ws = b.pids()["webserv"]
+    resource.prlimit(ws, resource.RLIMIT_NOFILE, (64, 64))
+    start = len(b.log())
+    socks = _connect_many(b.web_port, 120)     # the backlog takes the rest
+    try:
+        # It has used up its descriptors.
+        octotest.wait_for(lambda: len(os.listdir("/proc/%d/fd" % ws)) >=
+                          60, 10, 0.05, "the webserv out of descriptors")
+        cpu, t0 = _cpu_seconds(ws), time.monotonic()
+        # Several pauses go by: the webserv neither spins nor logs each.
+        octotest.wait_for(lambda: time.monotonic() - t0 > 3.5, 10, 0.2,
+                          "a few pauses")
+        used = _cpu_seconds(ws) - cpu
+        assert used < 0.5 * (time.monotonic() - t0), used
+        log = b.log()[start:]
+        assert log.count("Too many open files") == 1, log[-2000:]
+        assert re.search(r"webserv: accept .*pausing", log), log[-2000:]
+        assert b.pids()["webserv"] == ws
+    finally:
+        for s in socks:
+            s.close()
+    # Once they close, it serves again (the same process).
+    octotest.wait_for(lambda: c.get("/api/session").status == 200, 30, 0.2,
+                      "the dashboard answering again")
+    assert b.pids()["webserv"] == ws
+
+
+def test_connection_cap(brain_factory):
+    b = brain_factory({"io_timeout": 60}, verbose=True)
+    c = b.login()
+    ws = b.pids()["webserv"]
+    before = _sockets(ws)
+    start = len(b.log())
+    socks = _connect_many(b.web_port, CONN_MAX + 20)
+    try:
+        octotest.wait_for(lambda: _sockets(ws) >= before + CONN_MAX, 10,
+                          0.05, "%d connections accepted" % CONN_MAX)
+        # The ones past the cap wait in the kernel's backlog.
+        with pytest.raises((socket.timeout, ssl.SSLError, OSError)):
+            octotest.tls_connect(b.web_port, timeout=1.0).close()
+        assert _sockets(ws) <= before + CONN_MAX, _sockets(ws)
+        b.wait_log(r"webserv: %d connections open \(limit\)" % CONN_MAX,
+                   start=start)
+        for s in socks[:40]:
+            s.close()
+        # Closing some lets the waiting ones in, and then a new one.
+        octotest.wait_for(lambda: c.get("/api/session").status == 200, 30,
+                          0.2, "the dashboard answering again")
+    finally:
+        for s in socks:
+            s.close()
+    assert b.pids()["webserv"] == ws
