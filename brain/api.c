@@ -56,10 +56,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	pack_str(&p, cookie ? cookie : "");
 	if (pack_error(&p) == 0)
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
-	else
-		log_warnx("reply %u too large for IPC", id);
 	buf_free(&b);
 	free(text);
+	if (pack_error(&p) != 0) {
+		log_warnx("reply %u too large for IPC", id);
+		if (status != 500)	/* a small one: never twice */
+			reply_error(id, generation, 500, "the answer is too "
+			    "large");
+	}
 }
 
 void

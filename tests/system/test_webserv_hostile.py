@@ -174,6 +174,8 @@ def test_libevent_errors_are_ours(brain):  # noqa: F811
         (b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
          b"application/json\r\nContent-Length: 100000\r\n\r\n", 413),
         (b"PATCH / HTTP/1.1\r\nHost: x\r\n\r\n", (400, 405, 501)),
+        (b"POST /api/login HTTP/1.1\r\nHost: x\r\nExpect: x\r\n"
+         b"Content-Length: 2\r\n\r\n{}", 417),
     ]
     for data, status in cases:
         got = _exchange(brain, data)
