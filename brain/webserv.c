@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -49,6 +50,7 @@
 					   only for a stuck one */
 #define ACCEPT_PAUSE_S		1	/* after accept() ran out of
 					   descriptors or memory */
+#define CAP_LOG_S		60	/* at most one "limit" line */
 
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; " \
@@ -78,6 +80,7 @@ static struct {
 	int			 at_cap;	/* not accepting: HTTP_CONN_MAX */
 	int			 paused;	/* not accepting: accept failed */
 	int			 pause_logged;	/* since the last accept */
+	time_t			 cap_logged;	/* monotonic seconds */
 } w;
 
 /* ---- responses ------------------------------------------------------- */
@@ -97,8 +100,8 @@ reason_phrase(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
 	case 417: return "Expectation Failed";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
@@ -919,6 +922,13 @@ handle_request(struct evhttp_request *req, void *arg)
 	char			*path;
 	size_t			 len;
 
+	/* Only when it could not make the TLS state (memory) does evhttp
+	 * give a connection without it: never answer in the clear. */
+	if (bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(
+	    evhttp_request_get_connection(req))) == NULL) {
+		evhttp_send_error(req, 400, "TLS only");
+		return;
+	}
 	if (request_ambiguous(req)) {
 		evhttp_send_error(req, 400, "ambiguous request framing");
 		return;
@@ -953,6 +963,15 @@ handle_request(struct evhttp_request *req, void *arg)
  * of each, freed with its bufferevent when evhttp closes the connection:
  * an ex_data free callback counts the closes.
  */
+static time_t
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static void
 accept_update(void)
 {
@@ -1006,19 +1025,27 @@ make_tls_bufferevent(struct event_base *base, void *arg)
 {
 	SSL			*ssl = SSL_new(w.env->tls);
 	struct bufferevent	*bev;
+	time_t			 now;
 
 	w.pause_logged = 0;	/* an accept() succeeded */
 	if (ssl == NULL)
 		return NULL;
 	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS)) == NULL)
-		return NULL;
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		SSL_free(ssl);
+		return NULL;	/* evhttp falls back to plain TCP: refused
+				   in handle_request */
+	}
 	if (SSL_set_ex_data(ssl, w.ssl_index, &w) == 1)
 		w.nconn++;
 	if (w.nconn >= HTTP_CONN_MAX && !w.at_cap) {
-		log_warnx("%d connections open (limit): not accepting until "
-		    "one closes", w.nconn);
+		now = now_mono();
+		if (w.cap_logged == 0 || now - w.cap_logged >= CAP_LOG_S) {
+			log_warnx("%d connections open (limit): not accepting "
+			    "until one closes", w.nconn);
+			w.cap_logged = now;
+		}
 		w.at_cap = 1;
 		accept_update();
 	}
