@@ -35,8 +35,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
-		log_warnx("out of memory encoding a reply");
-		return;
+		/* Views make their text valid UTF-8: this is memory (or a
+		 * bug). Answer anyway, the client must not wait for nothing. */
+		log_warnx("cannot encode the reply to request %u", id);
+		status = 500;
+		if ((text = strdup("{\"error\":\"cannot encode the "
+		    "reply\"}")) == NULL)
+			return;
+		cookie = NULL;
 	}
 	/* The webserv that asked may have died since: drop the reply. */
 	if (ws->chan == NULL || ws->generation != generation) {
@@ -50,10 +56,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	pack_str(&p, cookie ? cookie : "");
 	if (pack_error(&p) == 0)
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
-	else
-		log_warnx("reply %u too large for IPC", id);
 	buf_free(&b);
 	free(text);
+	if (pack_error(&p) != 0) {
+		log_warnx("reply %u too large for IPC", id);
+		if (status != 500)	/* a small one: never twice */
+			reply_error(id, generation, 500, "the answer is too "
+			    "large");
+	}
 }
 
 void

@@ -59,6 +59,10 @@
 /* HTTP: the dashboard's requests are small JSON bodies. */
 #define HTTP_BODY_MAX		(64 * 1024)
 #define HTTP_HEADERS_MAX	(16 * 1024)
+/* Connections the webserv holds at once (a few users, each browser opens
+ * about six): past it, it stops accepting until one closes and the kernel's
+ * backlog holds the rest. Each costs a descriptor and a TLS state. */
+#define HTTP_CONN_MAX		256
 
 /* Orders and pings the maestro issued whose connection has not asked for
  * its proof yet (brain/proofs.c): more than a run on every tentacle of a

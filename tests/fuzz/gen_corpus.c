@@ -775,6 +775,28 @@ gen_config(void)
 		put("config", hand[i][0], hand[i][1], strlen(hand[i][1]));
 }
 
+/* Script outputs: text, and every kind of byte that is not UTF-8. */
+static void
+gen_utf8(void)
+{
+	static const char *const seeds[][2] = {
+		{ "ascii", "disk: 53% used\n\tok\n" },
+		{ "valid", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x99 "
+		    "\xf4\x8f\xbf\xbf" },
+		{ "surrogate", "\xed\xa0\x80\xed\xbf\xbf" },
+		{ "overlong", "\xc0\xaf\xe0\x80\x80\xf0\x80\x80\x80" },
+		{ "past-max", "\xf4\x90\x80\x80\xf5\x80\x80\x80" },
+		{ "cut", "\xe2\x82 \xf0\x9f\x90 \xc3" },
+		{ "stray", "\x80\xbf\xfe\xff" },
+		{ "controls", "\x1b[31mred\x1b[0m\r\n\x7f\x01" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("utf8", seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
+	put("utf8", "nul", "a\0b\xff", 4);
+}
+
 /* URL paths: every file of web/, plain and percent-encoded, and ways
  * out that must be refused. */
 static void
@@ -1272,5 +1294,6 @@ main(int argc, char *argv[])
 	gen_ipcmsg();
 	gen_findings();
 	gen_checks();
+	gen_utf8();
 	return 0;
 }
