@@ -101,13 +101,10 @@ totp_check(const char *user, const char *code, int active)
 static int
 login_totp(struct kdf_job *job)
 {
-	struct db_totp	t;
 	const char	*why;
 	int		 rc;
 
-	rc = db_totp_get(m.db, job->user, &t);
-	crypto_wipe(&t, sizeof(t));
-	if (rc == DB_NOTFOUND || (rc == 0 && !t.active))
+	if ((rc = user_totp_active(job->user)) == 0)
 		return 0;
 	if (rc == -1) {
 		reply_error(job->reqid, job->generation, 500,
@@ -494,11 +491,11 @@ user_totp_active(const char *user)
 	struct db_totp	t;
 	int		rc;
 
-	rc = db_totp_get(m.db, user, &t);
-	crypto_wipe(&t, sizeof(t));
-	if (rc == -1)
+	if ((rc = db_totp_get(m.db, user, &t)) == -1)
 		return -1;
-	return rc == 0 && t.active;
+	rc = rc == 0 && t.active;
+	crypto_wipe(&t, sizeof(t));
+	return rc;
 }
 
 void
