@@ -1202,6 +1202,14 @@
 				break;
 			}
 		}
+		/* totp_required: nothing else until a TOTP is set up */
+		const totpFirst = state.totpSetupRequired &&
+		    view !== accountView;
+		if (totpFirst) {
+			view = accountView;
+			section = 'account';
+			forbidden = false;
+		}
 		stopTimers();
 		state.view += 1;
 		const shell = state.shell;
@@ -1218,14 +1226,10 @@
 		} else {
 			setNotice(shell.flash, '');
 		}
-		/* totp_required: nothing else until a TOTP is set up */
-		if (state.totpSetupRequired && view !== accountView) {
-			view = accountView;
-			forbidden = false;
+		if (totpFirst)
 			setNotice(shell.flash, 'Your account needs ' +
 			    'two-factor authentication: set up a TOTP ' +
 			    'below to go on.', 'warning');
-		}
 		let v;
 		if (view === null)
 			v = messageView('Page not found',
