@@ -60,12 +60,12 @@
 	X(USER_DELETE,		"remove a user",	DELETE,	"/api/users/{name}",		ADMIN,	1, USER,	api_user_delete) \
 	/* Anyone for their own password; admins for others' (checked). */ \
 	X(USER_PASSWORD,	"change a password",	POST,	"/api/users/{name}/password",	VIEWER,	1, PASSWORD,	api_user_password) \
+	X(AUDIT,		"read the audit log",	GET,	"/api/audit",			ADMIN,	0, AUDIT,	api_audit) \
 	/* TOTP: set up and confirm one's own (checked); remove one's own, \
 	 * or an admin anyone's (checked). */ \
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
-	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
-	X(AUDIT,		"read the audit log",	GET,	"/api/audit",			ADMIN,	0, AUDIT,	api_audit)
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */

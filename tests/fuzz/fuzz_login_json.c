@@ -1,20 +1,23 @@
 /*
  * The dashboard's login body (POST /api/login): apibody_login
  * (brain/apibody.c), the function the webserv's api_login calls, then the
- * IPC_AUTH_LOGIN message api_login packs and the maestro's handle_login
- * unpacks.
+ * IPC_AUTH_LOGIN message api_login encodes and the maestro's handle_login
+ * decodes.
  *
  * Invariants: a refusal has a reason and the status the webserv answers
  * with (400, or 401 as for a wrong password) and leaves no password
  * behind; a body that is accepted gives a non-empty user name shorter
- * than OCTO_NAME_MAX and a password of at most OCTO_PASSWORD_MAX bytes,
- * neither holding a NUL; and the message made of them decodes in the
- * maestro (handle_login's unpacking into struct kdf_job) to the same
+ * than OCTO_NAME_MAX, a password of at most OCTO_PASSWORD_MAX bytes,
+ * neither holding a NUL, and a TOTP code of digits only ("" when none);
+ * and the message made of them (ipcmsg_encode_auth_login) decodes in the
+ * maestro (ipcmsg_decode_auth_login, as handle_login does) to the same
  * strings: a body the webserv lets through must never get the webserv
  * killed as a misbehaving child. No leak (jansson objects are freed on
  * every path).
  */
 #include <string.h>
+
+#include <bsd/string.h>
 
 #include "apibody.h"
 #include "auth.h"

@@ -948,6 +948,14 @@ gen_apicall(void)
 	strlcpy(c.args.name, "admin", sizeof(c.args.name));
 	c.args.limit = 200;
 	apicall_put("audit", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_TOTP_CONFIRM;
+	strlcpy(c.args.name, "alice", sizeof(c.args.name));
+	strlcpy(c.args.code, "287082", sizeof(c.args.code));
+	apicall_put("totp-confirm", &c);
+	c.op = API_TOTP_ENROL;
+	c.args.code[0] = '\0';
+	apicall_put("totp-enrol", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the
