@@ -696,6 +696,14 @@ db_user_set_password(struct db *db, const char *name, const char *hash,
 	if ((rc = db_step_changed(db, st)) != 0)
 		return rc;
 	/* Whoever knew the old password is logged out everywhere else. */
+	return db_sessions_end(db, name, keep_session);
+}
+
+int
+db_sessions_end(struct db *db, const char *name, const char *keep_session)
+{
+	sqlite3_stmt	*st;
+
 	if ((st = db_prepare(db, "DELETE FROM sessions WHERE user = ? AND "
 	    "key_hash != ?")) == NULL)
 		return -1;

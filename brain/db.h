@@ -50,6 +50,9 @@ int	db_user_delete(struct db *, const char *name);
  * hash, or NULL). */
 int	db_user_set_password(struct db *, const char *name, const char *hash,
 	    const char *keep_session);
+/* End the user's sessions but keep_session (a key hash, or NULL). */
+int	db_sessions_end(struct db *, const char *name,
+	    const char *keep_session);
 
 /* Sessions are stored by the SHA-256 of their key: a copy of the database
  * gives no live session. */

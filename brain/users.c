@@ -578,6 +578,8 @@ api_totp_confirm(const struct api_req *r)
 		    "the time of your device and try the next code");
 		return;
 	}
+	/* Sessions opened with the password alone end, but this one. */
+	db_sessions_end(m.db, r->s->user, r->key_hash);
 	log_info("%s set up a TOTP", r->s->user);
 	db_audit(m.db, r->s->user, "totp_add", r->client, "");
 	api_reply(r, 200, json_pack("{s:b}", "totp", 1));

@@ -111,6 +111,7 @@ def test_enrol_confirm_login_replay(brain, admin):
     users = {u["name"]: u for u in admin.get("/api/users").json()["users"]}
     assert users["alice"]["totp"] is False
 
+    other = brain.login("alice", PW)
     step = current_step()
     # A wrong code does not confirm it; malformed ones are 400.
     wrong = "%06d" % ((int(code_at(secret, step)) + 1) % 1000000)
@@ -126,6 +127,8 @@ def test_enrol_confirm_login_replay(brain, admin):
                    {"code": code_at(secret, step)})
     assert r.status == 200 and r.json() == {"totp": True}, r
     assert alice.get("/api/session").json()["user"]["totp"] is True
+    # Her sessions opened with the password alone ended, but this one.
+    assert other.get("/api/session").status == 401
     users = {u["name"]: u for u in admin.get("/api/users").json()["users"]}
     assert users["alice"]["totp"] is True
     # The secret is never shown again, to her or to an admin.
