@@ -488,6 +488,12 @@ reset_totp_main(const char *user)
 	char	msg[256];
 	int	rc;
 
+	/* Never a new, empty database (it would be root's). */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 1;
+	}
 	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
 		fprintf(stderr, "octoBrain: database: %s\n", msg);
 		return 1;

@@ -13,9 +13,9 @@
 #include <jansson.h>
 
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
-#include "ipcmsg.h"
 #include "pack.h"
 #include "totp.h"
 

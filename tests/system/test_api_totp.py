@@ -367,6 +367,14 @@ def test_required_and_reset(tmp_path):
         b.stop()
 
 
+def test_reset_totp_needs_a_database(tmp_path):
+    b = octotest.Brain(tmp_path)
+    p = subprocess.run([str(b.bin), "-c", str(b.conf_path), "--reset-totp",
+                        "admin"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "brain.db" in p.stderr, p
+    assert not (b.state_dir / "brain.db").exists()
+
+
 @pytest.mark.parametrize("value", ["sometimes", "yes", "Admin", ""])
 def test_bad_totp_required(tmp_path, value):
     b = octotest.Brain(tmp_path, {"totp_required": value})
