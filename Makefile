@@ -133,6 +133,7 @@ FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
+		   brain/totp.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \

@@ -150,12 +150,14 @@ api_session(const struct api_req *r)
 	/* brain_address: where tentacles enrol (the page writes the
 	 * octoTentacle -b command); null when listening on every address
 	 * (the page uses its own host then). */
-	api_reply(r, 200, json_pack("{s:{s:s,s:s},s:s,s:I,s:s?,s:I}", "user",
-	    "name", r->s->user, "role", r->s->role, "csrf", r->s->csrf,
+	api_reply(r, 200, json_pack("{s:{s:s,s:s,s:b},s:s,s:I,s:s?,s:I,s:b}",
+	    "user", "name", r->s->user, "role", r->s->role, "totp",
+	    r->s->totp, "csrf", r->s->csrf,
 	    "session_timeout", (json_int_t)m.conf.session_timeout,
 	    "brain_address", addr_is_any(m.conf.listen_address) ? NULL :
 	    m.conf.listen_address, "registerer_port",
-	    (json_int_t)m.conf.registerer_port));
+	    (json_int_t)m.conf.registerer_port, "totp_setup_required",
+	    totp_must_set_up(r->s)));
 }
 
 void
@@ -238,6 +240,14 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		    call.client, def->name, s.user);
 		reply_error(id, c->generation, 403,
 		    "missing or wrong CSRF token");
+		goto out;
+	}
+	/* totp_required: a user without a TOTP sets one up first. */
+	if (totp_must_set_up(&s) && !api_op_before_totp(def->op)) {
+		reply_send(id, c->generation, 403, json_pack("{s:s,s:b}",
+		    "error", "your account needs two-factor authentication: "
+		    "set up a TOTP first (Account page)",
+		    "totp_setup_required", 1), NULL);
 		goto out;
 	}
 	/* The page's own refreshes do not keep an idle session alive. */

@@ -8,6 +8,7 @@
 #include "apicall.h"
 #include "crypto.h"
 #include "pack.h"
+#include "totp.h"
 
 /* Which arguments an op carries (apiops.h). */
 static enum api_args_shape
@@ -69,6 +70,10 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_str(&p, a->name);
 		pack_str(&p, a->password);
 		pack_str(&p, a->current);
+		break;
+	case API_ARGS_TOTP_CODE:
+		pack_str(&p, a->name);
+		pack_str(&p, a->code);
 		break;
 	case API_ARGS_AUDIT:
 		pack_str(&p, a->name);
@@ -148,6 +153,10 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		unpack_str(&u, a->password, sizeof(a->password));
 		unpack_str(&u, a->current, sizeof(a->current));
 		break;
+	case API_ARGS_TOTP_CODE:
+		unpack_str(&u, a->name, sizeof(a->name));
+		unpack_str(&u, a->code, sizeof(a->code));
+		break;
 	case API_ARGS_AUDIT:
 		unpack_str(&u, a->name, sizeof(a->name));
 		unpack_str(&u, a->action, sizeof(a->action));
@@ -159,6 +168,11 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 
 	/* What the webserv checked, checked again. */
 	switch (shape_of(c->op)) {
+	case API_ARGS_TOTP_CODE:
+		if (!totp_code_valid(a->code) ||
+		    !apibody_user_name_valid(a->name))
+			goto bad;
+		break;
 	case API_ARGS_USER_CREATE:
 		if (role_parse(a->role) == ROLE_INVALID)
 			goto bad;

@@ -31,6 +31,7 @@ struct api_args {
 	char		 role[16];
 	char		 password[OCTO_PASSWORD_MAX + 1];
 	char		 current[OCTO_PASSWORD_MAX + 1];
+	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
 };
@@ -49,7 +50,7 @@ int	apicall_encode(struct buf *out, const struct api_call *);
 /*
  * Decode and check the shape: a known op, its arguments and nothing more,
  * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
- * user names and passwords as apibody checks them, an audit limit in
+ * user names, passwords and TOTP codes as apibody checks them, an audit limit in
  * range. Values are checked again where they are used. 0, or -1 with the
  * reason (then nothing is left to free).
  */

@@ -8,6 +8,7 @@
 
 #include <bsd/string.h>
 
+#include "crypto.h"
 #include "ipc.h"
 #include "ipcmsg.h"
 #include "pack.h"
@@ -76,6 +77,56 @@ ipcmsg_send_##name(struct ipc_chan *chan, uint32_t type, uint32_t id,	\
 		rc = ipc_send(chan, type, id, b.data, b.len);		\
 	buf_free(&b);		/* wipes it */			\
 	return rc;							\
+}
+
+/* ---- AUTH_LOGIN ------------------------------------------------------ */
+
+static int
+auth_login_valid(const struct ipc_auth_login *m, const char **why)
+{
+	const char	*c;
+
+	for (c = m->totp; *c >= '0' && *c <= '9'; c++)
+		;
+	if (!printable(m->client))
+		*why = "bad client address";
+	else if (m->user[0] == '\0')
+		*why = "empty user name";
+	else if (*c != '\0')
+		*why = "bad TOTP code";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_auth_login(struct packer *p, const struct ipc_auth_login *m)
+{
+	pack_str(p, m->client);
+	pack_str(p, m->user);
+	pack_str(p, m->password);
+	pack_str(p, m->totp);
+}
+
+ENCODER(auth_login)
+
+int
+ipcmsg_decode_auth_login(const uint8_t *b, size_t len,
+    struct ipc_auth_login *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->client, sizeof(m->client));
+	unpack_str(&u, m->user, sizeof(m->user));
+	unpack_str(&u, m->password, sizeof(m->password));
+	unpack_str(&u, m->totp, sizeof(m->totp));
+	if (finish(&u, why) == -1 || !auth_login_valid(m, why)) {
+		crypto_wipe(m, sizeof(*m));
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- LOG_EVENT ------------------------------------------------------- */

@@ -32,6 +32,18 @@
 #define IPCMSG_ERROR_MAX	256	/* errors, reasons, job messages */
 #define IPCMSG_KIND_MAX		32	/* LOG_EVENT's kind */
 
+/*
+ * IPC_AUTH_LOGIN (webserv): POST /api/login's credentials and the client's
+ * address; totp "" when the body had none, else at most OCTO_TOTP_CODE_MAX
+ * digits (the maestro checks the code). The password is any bytes but NUL.
+ */
+struct ipc_auth_login {
+	char	client[OCTO_ADDR_MAX];
+	char	user[OCTO_NAME_MAX];
+	char	password[OCTO_PASSWORD_MAX + 1];
+	char	totp[OCTO_TOTP_CODE_MAX + 1];
+};
+
 /* IPC_LOG_EVENT (any child): something for the audit log and counters. */
 struct ipc_log_event {
 	char	kind[IPCMSG_KIND_MAX];		/* [a-z_]+ */
@@ -203,6 +215,7 @@ int	ipcmsg_decode_##name(const uint8_t *, size_t, struct ipc_##name *, \
 int	ipcmsg_send_##name(struct ipc_chan *, uint32_t type, uint32_t id, \
 	    const struct ipc_##name *);
 
+IPCMSG_CODEC(auth_login)
 IPCMSG_CODEC(log_event)
 IPCMSG_CODEC(enrol_request)
 IPCMSG_CODEC(enrol_reply)

@@ -439,6 +439,8 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 	m.conf.session_timeout = nc.session_timeout;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
+	strlcpy(m.conf.totp_required, nc.totp_required,
+	    sizeof(m.conf.totp_required));
 	m.conf.kdf_iterations = nc.kdf_iterations;
 	m.conf.io_timeout = nc.io_timeout;	/* children started from now */
 	m.conf.restart_delay_max = nc.restart_delay_max;
@@ -465,14 +467,43 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
+	    "       octoBrain [-c file] --reset-totp USER\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
 	    "configuration\n"
 	    "  -n, --check        check the configuration and exit\n"
+	    "      --reset-totp USER  remove USER's TOTP (a locked-out "
+	    "admin) and exit\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
+}
+
+/* octoBrain --reset-totp USER: on the database, beside a running brain
+ * or not (SQLite's locks; WAL), as the user that owns it or root. */
+static int
+reset_totp_main(const char *user)
+{
+	char	msg[256];
+	int	rc;
+
+	/* Never a new, empty database (it would be root's). */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 1;
+	}
+	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "octoBrain: database: %s\n", msg);
+		return 1;
+	}
+	rc = users_reset_totp(user, msg, sizeof(msg));
+	db_close(m.db);
+	m.db = NULL;
+	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" :
+	    "octoBrain: ", msg);
+	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -485,13 +516,14 @@ main(int argc, char **argv)
 		{ "no-daemon", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "reset-totp", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event	*ev_term, *ev_int, *ev_chld, *ev_hup;
 	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
 	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
-	const char	*why;
+	const char	*why, *reset_totp = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 
 	proc_title_init(argc, argv);
@@ -514,6 +546,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			m.foreground = 1;
+			break;
+		case 'T':
+			reset_totp = optarg;
 			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
@@ -543,6 +578,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "octoBrain: %s\n", err);
 		return 2;
 	}
+	if (reset_totp != NULL)
+		return reset_totp_main(reset_totp);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",

@@ -59,8 +59,8 @@ user_json(const struct db_user_row *u, void *arg)
 	char	created[32];
 
 	rfc3339(u->created_at, created, sizeof(created));
-	append(arg, json_pack("{s:s,s:s,s:s}", "name", u->name, "role",
-	    u->role, "created_at", created));
+	append(arg, json_pack("{s:s,s:s,s:s,s:b}", "name", u->name, "role",
+	    u->role, "created_at", created, "totp", u->totp));
 }
 
 json_t *

@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "child.h"
 #include "ipc.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
@@ -605,6 +606,11 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		strlcpy(a->current, pb.current, sizeof(a->current));
 		explicit_bzero(&pb, sizeof(pb));
 		break;
+	case API_ARGS_TOTP_CODE:
+		if (apibody_totp_code(body, len, a->code, why) == -1)
+			goto bad;
+		strlcpy(a->name, rp->name, sizeof(a->name));
+		break;
 	case API_ARGS_AUDIT:
 		if (audit_query(req, a, why) == -1)
 			goto bad;
@@ -660,10 +666,10 @@ api_login(struct evhttp_request *req)
 	size_t			 len = evbuffer_get_length(in);
 	char			 client[OCTO_ADDR_MAX];
 	struct login_body	 lb;
+	struct ipc_auth_login	 al;
 	const char		*why;
 	struct buf		 b;
-	struct packer		 p;
-	int			 status;
+	int			 status, rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		send_error(req, 405, "use POST");
@@ -676,13 +682,16 @@ api_login(struct evhttp_request *req)
 		return;
 	}
 	client_address(req, client, sizeof(client));
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_str(&p, client);
-	pack_str(&p, lb.user);
-	pack_str(&p, lb.password);
+	memset(&al, 0, sizeof(al));
+	strlcpy(al.client, client, sizeof(al.client));
+	strlcpy(al.user, lb.user, sizeof(al.user));
+	strlcpy(al.password, lb.password, sizeof(al.password));
+	strlcpy(al.totp, lb.totp, sizeof(al.totp));
 	crypto_wipe(&lb, sizeof(lb));
-	if (pack_error(&p) == 0)
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	rc = ipcmsg_encode_auth_login(&b, &al);
+	crypto_wipe(&al, sizeof(al));
+	if (rc == 0)
 		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0, NULL);
 	else
 		send_error(req, 500, "internal error");

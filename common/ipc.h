@@ -24,7 +24,7 @@ enum ipc_type {
 	IPC_NONE = 0,
 
 	/* webserv -> maestro */
-	IPC_AUTH_LOGIN = 1,	/* str addr, str user, str password */
+	IPC_AUTH_LOGIN = 1,	/* brain/ipcmsg.h struct ipc_auth_login */
 	IPC_API_CALL,		/* see api_call in brain/brain.h */
 
 	/* maestro -> webserv */

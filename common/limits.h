@@ -47,6 +47,9 @@
 /* Strings inside messages. */
 #define OCTO_NAME_MAX		64	/* user, host, script names */
 #define OCTO_PASSWORD_MAX	256	/* longest password we will hash */
+#define OCTO_TOTP_CODE_MAX	8	/* a login's TOTP code as typed (6
+					   digits are checked; RFC 4226 allows
+					   up to 8) */
 #define OCTO_ADDR_MAX		64	/* textual IPv4/IPv6 address */
 #define OCTO_TOKEN_HEX_LEN	64	/* 256-bit secrets as hex */
 #define OCTO_FPR_HEX_LEN	64	/* SHA-256 fingerprint as hex */

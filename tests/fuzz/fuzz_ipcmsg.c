@@ -87,6 +87,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hi = p + len;
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	switch (data[0] % IPC_TYPE_MAX) {
+	CASE(IPC_AUTH_LOGIN, auth_login,
+	    STR(m.client);
+	    FUZZ_CHECK(memchr(m.password, '\0', sizeof(m.password)) != NULL);
+	    FUZZ_CHECK(memchr(m.user, '\0', sizeof(m.user)) != NULL);
+	    FUZZ_CHECK(m.user[0] != '\0');
+	    STR(m.totp);
+	    FUZZ_CHECK(strspn(m.totp, "0123456789") == strlen(m.totp)))
 	CASE(IPC_LOG_EVENT, log_event,
 	    STR(m.kind); STR(m.peer); STR(m.detail);
 	    FUZZ_CHECK(m.kind[0] != '\0'))

@@ -147,6 +147,7 @@ gen_ipc(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "correct horse battery staple");
+	pack_str(&pk, "");
 	ipc_put("auth-login", IPC_AUTH_LOGIN, 1, &p, &b, 1);
 
 	pack_init(&pk, &p);
@@ -178,6 +179,7 @@ gen_ipc(void)
 	pack_str(&pk, "10.0.0.1");
 	pack_str(&pk, "op");
 	pack_str(&pk, "pw");
+	pack_str(&pk, "123456");
 	ipc_put(NULL, IPC_AUTH_LOGIN, 7, &p, &b, 0);
 	pack_init(&pk, &p);
 	pack_u32(&pk, 401);
@@ -621,7 +623,7 @@ gen_pack(void)
 {
 	static const uint8_t login[] = {	/* maestro: handle_login */
 		OP(OP_STR, STR_ADDR), OP(OP_STR, STR_NAME),
-		OP(OP_STR, STR_PASSWORD), OP(OP_END, 0),
+		OP(OP_STR, STR_PASSWORD), OP(OP_STR, STR_NAME), OP(OP_END, 0),
 	};
 	static const uint8_t call[] = {		/* maestro: API call */
 		OP(OP_STR, STR_TOKEN), OP(OP_U8, 0), OP(OP_STR, STR_TOKEN),
@@ -655,6 +657,7 @@ gen_pack(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "123456");
 	prog_put("login", login, sizeof(login), &p);
 
 	pack_init(&pk, &p);
@@ -693,6 +696,7 @@ gen_pack(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "");
 	pack_u8(&pk, 0);
 	prog_put("login-trailing", login, sizeof(login), &p);
 	pack_init(&pk, &p);
@@ -700,6 +704,7 @@ gen_pack(void)
 	pack_str(&pk, "0123456789012345678901234567890123456789"
 	    "012345678901234567890123");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "");
 	prog_put("login-long-name", login, sizeof(login), &p);
 
 	buf_free(&p);
@@ -965,6 +970,14 @@ gen_apicall(void)
 	strlcpy(c.args.name, "admin", sizeof(c.args.name));
 	c.args.limit = 200;
 	apicall_put("audit", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_TOTP_CONFIRM;
+	strlcpy(c.args.name, "alice", sizeof(c.args.name));
+	strlcpy(c.args.code, "287082", sizeof(c.args.code));
+	apicall_put("totp-confirm", &c);
+	c.op = API_TOTP_ENROL;
+	c.args.code[0] = '\0';
+	apicall_put("totp-enrol", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the
@@ -987,6 +1000,7 @@ static void
 gen_ipcmsg(void)
 {
 	static const uint8_t		 frame[] = "\x01\x02 payload";
+	struct ipc_auth_login		 al;
 	struct ipc_log_event		 le;
 	struct ipc_enrol_request	 erq;
 	struct ipc_enrol_reply		 erp;
@@ -1012,6 +1026,18 @@ gen_ipcmsg(void)
 	memset(in.nonce_c, 0x11, sizeof(in.nonce_c));
 	memset(in.nonce_s, 0x22, sizeof(in.nonce_s));
 	memset(in.exporter, 0x33, sizeof(in.exporter));
+
+	memset(&al, 0, sizeof(al));
+	strlcpy(al.client, "2001:db8::7", sizeof(al.client));
+	strlcpy(al.user, "alice", sizeof(al.user));
+	strlcpy(al.password, "correct horse \xc3\xa9", sizeof(al.password));
+	if (ipcmsg_encode_auth_login(&b, &al) == -1)
+		abort();
+	ipcmsg_put("auth-login", IPC_AUTH_LOGIN, &b);
+	strlcpy(al.totp, "287082", sizeof(al.totp));
+	if (ipcmsg_encode_auth_login(&b, &al) == -1)
+		abort();
+	ipcmsg_put("auth-login-totp", IPC_AUTH_LOGIN, &b);
 
 	memset(&le, 0, sizeof(le));
 	strlcpy(le.kind, "refused_handshake", sizeof(le.kind));

@@ -402,9 +402,11 @@ class Client:
         kw.setdefault("csrf", True)
         return self.request("DELETE", path, **kw)
 
-    def login(self, username="admin", password=None):
-        r = self.request("POST", "/api/login",
-                         body={"username": username, "password": password})
+    def login(self, username="admin", password=None, totp=None):
+        body = {"username": username, "password": password}
+        if totp is not None:
+            body["totp"] = totp
+        r = self.request("POST", "/api/login", body=body)
         if r.status == 200:
             j = r.json()
             self.csrf = j.get("csrf")

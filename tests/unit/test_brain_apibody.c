@@ -46,6 +46,45 @@ test_login(void **state)
 	assert_int_equal(apibody_login(S("{\"username\":\"\",\"password\":"
 	    "\"x\"}"), &lb, &status, &why), -1);
 	assert_int_equal(status, 401);
+	/* TOTP: absent or null is "", digits pass, the rest is refused. */
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\"}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":null}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"287082\"}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "287082");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":287082}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 400);
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"28708a\"}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 401);
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"123456789\"}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 401);
+}
+
+static void
+test_totp_code(void **state)
+{
+	char		code[OCTO_TOTP_CODE_MAX + 1];
+	const char	*why;
+
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"012345\"}"), code,
+	    &why), 0);
+	assert_string_equal(code, "012345");
+	assert_int_equal(apibody_totp_code(S("{\"code\":12345}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"12345\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"1234567\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"12345x\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{}"), code, &why), -1);
 }
 
 static void
@@ -154,6 +193,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_login),
+		cmocka_unit_test(test_totp_code),
 		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_user),

@@ -47,6 +47,7 @@ dec_##n(const uint8_t *p, size_t l, void *m, const char **why)		\
 	return ipcmsg_decode_##n(p, l, m, why);				\
 }
 
+WRAP(auth_login)
 WRAP(log_event)
 WRAP(enrol_request)
 WRAP(enrol_reply)
@@ -77,6 +78,14 @@ inputs(struct hs_inputs *in)
 
 #define S(type, n) static void n(void *p_) { struct type *m = p_;
 #define E }
+
+S(ipc_auth_login, s_login) strcpy(m->client, "2001:db8::1");
+	strcpy(m->user, "alice"); strcpy(m->password, "pass \xc3\xa9 word");
+	strcpy(m->totp, "287082"); E
+S(ipc_auth_login, b_login1) m->user[0] = '\0'; E
+S(ipc_auth_login, b_login2) strcpy(m->totp, "12a456"); E
+S(ipc_auth_login, b_login3) m->client[0] = '\n'; E
+S(ipc_auth_login, b_login4) strcpy(m->totp, "12345 "); E
 
 S(ipc_log_event, s_log) strcpy(m->kind, "refused_handshake");
 	strcpy(m->peer, "192.0.2.1:4000"); strcpy(m->detail, "wrong key"); E
@@ -185,6 +194,8 @@ S(ipc_tentacle_missed, b_missed2) m->reason[0] = 0x1b; E
 	{ __VA_ARGS__ } }
 
 static const struct kind kinds[] = {
+	K(auth_login, ipc_auth_login, s_login, b_login1, b_login2, b_login3,
+	    b_login4),
 	K(log_event, ipc_log_event, s_log, b_log1, b_log2, b_log3),
 	K(enrol_request, ipc_enrol_request, s_ereq, b_ereq1, b_ereq2, b_ereq3),
 	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
