@@ -22,6 +22,7 @@ from test_enrolment import (frame, hello, new_tentacle,  # noqa: F401
                             pstr, read_frame, tentacle_bin, tentacles, tls_to,
                             PURPOSE_ENROL, WIRE_ERROR, WIRE_HELLO_ACK)
 from test_handshake_relay import Relay
+from test_tentacle_privsep import roomy_tentacle  # noqa: F401
 
 WIRE_ENROL_REQUEST = 4
 WIRE_PAIR_REQUIRED, WIRE_PAIR_PROOF = 16, 17
@@ -289,3 +290,36 @@ def test_pairing_off(brain, new_tentacle):
     assert tentacles(c) == {}
     r = t.offer(c, code="")
     assert r.status == 201, r
+
+
+# ------------------------------------------------- privilege separation
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs "
+                    "root")
+def test_code_stays_roots_with_privilege_separation(brain,
+                                                    roomy_tentacle):  # noqa: F811
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    c = brain.login()
+    t = roomy_tentacle("127.0.0.2", brain, user="nobody")
+    t.start(wait=False)
+    t.wait_log(r"register: listening on")
+    code = t.pairing_code()
+    st = os.stat(t.pairing_file)
+    # The register runs as nobody, who owns state_dir but cannot read
+    # the code: only root (the supervisor, --pairing-code) can.
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
+    assert os.stat(t.state_dir).st_uid == nobody.pw_uid
+    # A restart keeps it (the file is still root's own).
+    t.stop()
+    mark = len(t.log())
+    t.start(wait=False)
+    t.wait_log(r"register: listening on", start=mark)
+    assert t.pairing_code() == code
+    # Wrong, then right: the register (as nobody) checks with the code
+    # its root supervisor gave it.
+    assert t.offer(c, code=wrong(code)).status == 403
+    r = t.offer(c, code=code)
+    assert r.status == 201, r
+    t.wait_log(r"command worker: listening on")
+    assert not t.pairing_file.exists()
