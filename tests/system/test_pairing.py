@@ -78,6 +78,37 @@ def test_code_file_terminal_and_not_in_log_lines(brain, new_tentacle):
     assert re.search(r"^pairing code: %s$" % code, t.log()[mark:], re.M)
 
 
+@pytest.mark.parametrize("what", ["an hour old", "readable by others",
+                                  "not a code", "a FIFO", "a symlink"])
+def test_old_or_odd_code_file_replaced(brain, new_tentacle, tmp_path, what):
+    t = new_tentacle("127.0.0.2", brain)
+    t.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    f = t.pairing_file
+    old = "ABCD-EFGH-JKLM"
+    if what == "a FIFO":
+        os.mkfifo(f, 0o600)
+    elif what == "a symlink":
+        target = tmp_path / "elsewhere"
+        target.write_text(old + "\n")
+        target.chmod(0o600)
+        f.symlink_to(target)
+    else:
+        f.write_text(old + "\n" if what != "not a code" else "hello\n")
+        f.chmod(0o644 if what == "readable by others" else 0o600)
+        if what == "an hour old":
+            past = os.stat(f).st_mtime - 3601
+            os.utime(f, (past, past))
+    t.start(wait=False)
+    t.wait_log(r"register: listening on")
+    t.wait_log(r"supervisor: new pairing code made")
+    code = t.pairing_code()
+    assert code != old and CODE_RE.match(code)
+    st = os.lstat(f)
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    if what == "a symlink":
+        assert (tmp_path / "elsewhere").read_text() == old + "\n"
+
+
 def test_no_code_when_tied_or_off(new_tentacle, brain):
     t = new_tentacle("127.0.0.2", brain, brain_fingerprint="0" * 64)
     r = t.run("--pairing-code")
