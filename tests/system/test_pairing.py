@@ -12,14 +12,16 @@ Run:  OCTO_BUILD=/path/to/build /usr/bin/python3 -m pytest -q \
 
 import os
 import re
+import socket
 import ssl
 import stat
+import threading
 
 import pytest
 
 import octotest
 from test_enrolment import (frame, hello, new_tentacle,  # noqa: F401
-                            pstr, read_frame, tentacle_bin, tentacles, tls_to,
+                            other_cert, pstr, read_frame, tentacle_bin, tentacles, tls_to,
                             PURPOSE_ENROL, WIRE_ERROR, WIRE_HELLO_ACK)
 from test_handshake_relay import Relay
 from test_tentacle_privsep import roomy_tentacle  # noqa: F401
@@ -268,6 +270,76 @@ def test_no_proof_no_request(brain, new_tentacle, what):
     s.close()
     no_request_sent(t)
     assert "wrong pairing code (" not in t.log()
+
+
+# ------------------------------------------- a host that does not know
+
+class FakeHost:
+    """A TLS server that plays a tentacle waiting on its register port:
+    HELLO_ACK and PAIR_REQUIRED, then `answer` to the brain's PAIR_PROOF.
+    Records the frames the brain sent."""
+
+    def __init__(self, cert, key, answer):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ctx.load_cert_chain(str(cert), str(key))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.got = []
+        self.errors = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        try:
+            raw, _ = self.sock.accept()
+            raw.settimeout(5)
+            s = self.ctx.wrap_socket(raw, server_side=True)
+            self.got.append(read_frame(s))          # HELLO
+            s.sendall(frame(WIRE_HELLO_ACK) + frame(WIRE_PAIR_REQUIRED))
+            self.got.append(read_frame(s))          # PAIR_PROOF
+            s.sendall(self.answer)
+            while True:
+                self.got.append(read_frame(s))
+        except (AssertionError, OSError, ssl.SSLError) as e:
+            self.errors.append(e)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("answer", ["wrong proof", "enrol request"])
+def test_host_that_cannot_prove_the_code_refused(brain, other_cert,
+                                                 answer):
+    c = brain.login()
+    if answer == "wrong proof":
+        reply = frame(WIRE_PAIR_PROOF, pstr(os.urandom(32)))
+    else:
+        reply = frame(WIRE_ENROL_REQUEST, b"\0" * 40)
+    host = FakeHost(other_cert[0], other_cert[1], reply)
+    try:
+        r = c.post("/api/tentacles", {"address": "127.0.0.1",
+                                      "port": host.port,
+                                      "code": "ABCD-EFGH-JKLM"})
+        assert r.status == 403, r
+        why = r.json()["error"]
+        if answer == "wrong proof":
+            assert "could not prove the pairing code" in why, why
+        else:
+            assert "did not prove the pairing code" in why, why
+        # The brain proved first (a proof of 32 bytes), then refused:
+        # no ENROL_REPLY.
+        octotest.wait_for(lambda: len(host.got) >= 3, 5, 0.05,
+                          "the brain's refusal")
+        types = [t for t, _ in host.got]
+        assert types[:2] == [2, WIRE_PAIR_PROOF], types
+        assert len(host.got[1][1]) == 4 + 32
+        assert types[2] == WIRE_ERROR and 5 not in types, types
+    finally:
+        host.close()
+    assert tentacles(c) == {}
 
 
 # ------------------------------------------------------------ the relay
