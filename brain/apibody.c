@@ -107,19 +107,27 @@ apibody_enrol(const char *body, size_t len, struct enrol_body *eb,
     const char **why)
 {
 	json_t		*j;
-	const char	*addr;
+	const char	*addr, *code;
+	json_t		*cv;
 	json_int_t	 port;
 	int		 rc = -1;
 
+	memset(eb, 0, sizeof(*eb));
 	if ((j = load_object(body, len, why)) == NULL)
 		return -1;
 	addr = member_string(j, "address");
+	cv = json_object_get(j, "code");
+	code = member_string(j, "code");
 	if (addr == NULL || !net_addr_valid(addr) ||
 	    strlcpy(eb->address, addr, sizeof(eb->address)) >=
 	    sizeof(eb->address))
 		*why = "address must be a numeric IPv4 or IPv6 address";
 	else if (member_int(j, "port", 1, 65535, 7000, &port) == -1)
 		*why = "port must be an integer from 1 to 65535";
+	else if (cv != NULL && !json_is_null(cv) && (code == NULL ||
+	    (code[0] != '\0' && proto_pairing_parse(code, eb->code) == -1)))
+		*why = "code must be the tentacle's pairing code: 12 letters "
+		    "and digits, XXXX-XXXX-XXXX (octoTentacle --pairing-code)";
 	else {
 		eb->port = (uint32_t)port;
 		rc = 0;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "limits.h"
+#include "proto.h"
 
 struct login_body {
 	char	user[OCTO_NAME_MAX];
@@ -20,6 +21,9 @@ struct login_body {
 struct enrol_body {
 	char		address[OCTO_ADDR_MAX];
 	uint32_t	port;		/* default 7000 */
+	/* The tentacle's pairing code, canonical (proto_pairing_parse);
+	 * "" when none was given. Wipe it. */
+	char		code[PROTO_PAIRING_LEN + 1];
 };
 
 struct token_body {

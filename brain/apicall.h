@@ -21,6 +21,7 @@ struct api_args {
 	uint64_t	 id;		/* {id} of the route; runs: tentacle */
 	char		 address[OCTO_ADDR_MAX];	/* enrol */
 	uint32_t	 port;
+	char		 pairing_code[PROTO_PAIRING_LEN + 1]; /* enrol; "" none */
 	uint64_t	 expires_in;			/* token */
 	uint32_t	 uses;
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */

@@ -280,6 +280,8 @@ enrol_offer_valid(const struct ipc_enrol_offer *m, const char **why)
 		*why = "bad address";
 	else if (!port_valid(m->port))
 		*why = "bad port";
+	else if (m->pairing > 1)
+		*why = "bad pairing flag";
 	else
 		return 1;
 	return 0;
@@ -290,6 +292,7 @@ fill_enrol_offer(struct packer *p, const struct ipc_enrol_offer *m)
 {
 	pack_str(p, m->address);
 	pack_u32(p, m->port);
+	pack_u8(p, m->pairing);
 }
 
 ENCODER(enrol_offer)
@@ -304,6 +307,7 @@ ipcmsg_decode_enrol_offer(const uint8_t *b, size_t len,
 	unpack_init(&u, b, len);
 	unpack_str(&u, m->address, sizeof(m->address));
 	unpack_u32(&u, &m->port);
+	unpack_u8(&u, &m->pairing);
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_offer_valid(m, why) ? 0 : -1;
@@ -350,6 +354,82 @@ ipcmsg_decode_enrol_offer_done(const uint8_t *b, size_t len,
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_offer_done_valid(m, why) ? 0 : -1;
+}
+
+/* ---- PAIR_MAKE, PAIR_MADE -------------------------------------------- */
+
+static int
+pair_make_valid(const struct ipc_pair_make *m, const char **why)
+{
+	if (m->offer == 0) {
+		*why = "bad offer";
+		return 0;
+	}
+	return 1;
+}
+
+static void
+fill_pair_make(struct packer *p, const struct ipc_pair_make *m)
+{
+	pack_u32(p, m->offer);
+	pack_bytes(p, m->exporter, sizeof(m->exporter));
+}
+
+ENCODER(pair_make)
+
+int
+ipcmsg_decode_pair_make(const uint8_t *b, size_t len,
+    struct ipc_pair_make *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->offer);
+	unpack_fixed(&u, m->exporter, sizeof(m->exporter));
+	if (finish(&u, why) == -1)
+		return -1;
+	return pair_make_valid(m, why) ? 0 : -1;
+}
+
+static int
+pair_made_valid(const struct ipc_pair_made *m, const char **why)
+{
+	if (m->ok > 1)
+		*why = "bad pairing outcome";
+	else if (!printable(m->error) || (!m->ok && m->error[0] == '\0'))
+		*why = "bad error";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_pair_made(struct packer *p, const struct ipc_pair_made *m)
+{
+	pack_u8(p, m->ok);
+	pack_bytes(p, m->proof, sizeof(m->proof));
+	pack_bytes(p, m->expect, sizeof(m->expect));
+	pack_str(p, m->error);
+}
+
+ENCODER(pair_made)
+
+int
+ipcmsg_decode_pair_made(const uint8_t *b, size_t len,
+    struct ipc_pair_made *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->ok);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	unpack_fixed(&u, m->expect, sizeof(m->expect));
+	unpack_str(&u, m->error, sizeof(m->error));
+	if (finish(&u, why) == -1)
+		return -1;
+	return pair_made_valid(m, why) ? 0 : -1;
 }
 
 /* ---- proofs ---------------------------------------------------------- */

@@ -48,7 +48,7 @@ static const uint32_t webserv_allowed[] = {
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
-	IPC_PROOF_CHECK, 0
+	IPC_PROOF_CHECK, IPC_PAIR_MAKE, 0
 };
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
@@ -153,6 +153,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_PROOF_MAKE:
 		handle_proof_make(c, msg);
+		break;
+	case IPC_PAIR_MAKE:
+		handle_pair_make(c, msg);
 		break;
 	case IPC_JOB_STATE:
 		handle_job_state(c, msg);

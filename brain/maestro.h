@@ -141,6 +141,10 @@ void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
+int	offer_pairing_proofs(uint32_t offer,
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN]);
+void	handle_pair_make(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
 api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,

@@ -547,6 +547,8 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 			goto bad;
 		strlcpy(a->address, eb.address, sizeof(a->address));
 		a->port = eb.port;
+		memcpy(a->pairing_code, eb.code, sizeof(a->pairing_code));
+		crypto_wipe(eb.code, sizeof(eb.code));
 		break;
 	case API_ARGS_TOKEN:
 		if (apibody_token(len ? body : "{}", len ? len : 2, &tb,

@@ -62,6 +62,11 @@ enum ipc_type {
 	IPC_RUN_REQUEST,	/* worker: run this script for this job */
 	IPC_RUN_DONE,		/* supervisor: the job's result */
 
+	/* registerer <-> maestro: the pairing code's proofs of an offer
+	 * (brain/ipcmsg.h; the code stays in the maestro) */
+	IPC_PAIR_MAKE,		/* registerer: proofs for this session */
+	IPC_PAIR_MADE,		/* ours, and the one the tentacle must show */
+
 	IPC_TYPE_MAX
 };
 

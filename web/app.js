@@ -1556,6 +1556,10 @@
 		    placeholder: '192.0.2.10'});
 		const port = el('input', {type: 'number', id: 'enrol-port',
 		    name: 'port', min: 1, max: 65535, placeholder: '7000'});
+		const code = el('input', {type: 'text', id: 'enrol-code',
+		    name: 'code', autocomplete: 'off', spellcheck: 'false',
+		    autocapitalize: 'characters', maxlength: 20,
+		    placeholder: 'XXXX-XXXX-XXXX'});
 		const go_ = el('button', {type: 'submit', id: 'enrol-submit',
 		    class: 'button button-primary'}, 'Enrol host');
 		const out = notice(null);
@@ -1565,6 +1569,8 @@
 			const body = {address: addr.value.trim()};
 			if (port.value !== '')
 				body.port = Number(port.value);
+			if (code.value.trim() !== '')
+				body.code = code.value.trim();
 			go_.disabled = true;
 			setNotice(out, 'Contacting ' + body.address + '…',
 			    'info');
@@ -1580,6 +1586,7 @@
 				    'success');
 				addr.value = '';
 				port.value = '';
+				code.value = '';
 				onDone();
 			} catch (e) {
 				if (e.status !== 401)
@@ -1599,10 +1606,14 @@
 		    el('p', {class: 'muted small'}, 'The host must run ' +
 			'octoTentacle, not yet enrolled (it listens on port ' +
 			'7000). The brain connects to it and enrols it at ' +
-			'once.'),
+			'once, if it knows the host\'s pairing code: ' +
+			'octoTentacle --pairing-code prints it on the host ' +
+			'(a host tied to this brain, or with pairing = off, ' +
+			'has none).'),
 		    el('form', {class: 'inline-form', on: {submit: submit}},
 			field('IP address', addr),
 			field('Port (optional)', port),
+			field('Pairing code', code),
 			el('div', {class: 'field field-button'}, go_)),
 		    out);
 	}

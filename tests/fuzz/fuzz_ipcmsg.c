@@ -114,7 +114,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m.error[0] != '\0' && m.id == 0))
 	CASE(IPC_ENROL_OFFER, enrol_offer,
 	    STR(m.address);
-	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535))
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535 && m.pairing <= 1))
+	CASE(IPC_PAIR_MAKE, pair_make,
+	    FUZZ_CHECK(m.offer != 0))
+	CASE(IPC_PAIR_MADE, pair_made,
+	    STR(m.error);
+	    FUZZ_CHECK(m.ok <= 1 && (m.ok || m.error[0] != '\0')))
 	CASE(IPC_ENROL_OFFER_DONE, enrol_offer_done,
 	    STR(m.error);
 	    FUZZ_CHECK(m.ok <= 1);

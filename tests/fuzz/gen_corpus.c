@@ -222,6 +222,7 @@ gen_proto(void)
 	struct msg_auth_challenge	ch;
 	struct msg_auth_proof		pr;
 	struct msg_auth_ok		ok;
+	struct msg_pair_proof		pp;
 	struct msg_status		st;
 	struct msg_order		od;
 	struct msg_order_ack		oa;
@@ -244,6 +245,11 @@ gen_proto(void)
 	memset(&ok, 0x44, sizeof(ok));
 	proto_encode_auth_ok(&b, &ok);
 	proto_put("auth-ok", &b, 64);
+	proto_encode_pair_required(&b);
+	proto_put("pair-required", &b, 64);
+	memset(&pp, 0x45, sizeof(pp));
+	proto_encode_pair_proof(&b, &pp);
+	proto_put("pair-proof", &b, 64);
 
 	memset(&rq, 0, sizeof(rq));
 	strcpy(rq.hostname, "web-01.example.org");
@@ -1006,6 +1012,8 @@ gen_ipcmsg(void)
 	struct ipc_enrol_reply		 erp;
 	struct ipc_enrol_offer		 eo;
 	struct ipc_enrol_offer_done	 eod;
+	struct ipc_pair_make		 pmk;
+	struct ipc_pair_made		 pmd;
 	struct ipc_proof_check		 pc;
 	struct ipc_proof_verdict	 pv;
 	struct ipc_proof_make		 pm;
@@ -1079,6 +1087,24 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_enrol_offer(&b, &eo) == -1)
 		abort();
 	ipcmsg_put("enrol-offer", IPC_ENROL_OFFER, &b);
+	eo.pairing = 1;
+	if (ipcmsg_encode_enrol_offer(&b, &eo) == -1)
+		abort();
+	ipcmsg_put("enrol-offer-pairing", IPC_ENROL_OFFER, &b);
+
+	memset(&pmk, 0, sizeof(pmk));
+	pmk.offer = 3;
+	memset(pmk.exporter, 0x33, sizeof(pmk.exporter));
+	if (ipcmsg_encode_pair_make(&b, &pmk) == -1)
+		abort();
+	ipcmsg_put("pair-make", IPC_PAIR_MAKE, &b);
+	memset(&pmd, 0, sizeof(pmd));
+	pmd.ok = 1;
+	memset(pmd.proof, 0x13, sizeof(pmd.proof));
+	memset(pmd.expect, 0x35, sizeof(pmd.expect));
+	if (ipcmsg_encode_pair_made(&b, &pmd) == -1)
+		abort();
+	ipcmsg_put("pair-made", IPC_PAIR_MADE, &b);
 
 	memset(&eod, 0, sizeof(eod));
 	eod.ok = 1;

@@ -977,6 +977,32 @@ class Tentacle:
         """Its certificate's fingerprint (SPKI SHA-256), by openssl."""
         return cert_fingerprint(self.cert)
 
+    @property
+    def pairing_file(self):
+        return self.state_dir / "pairing-code"
+
+    def pairing_code(self, timeout=10.0, other_than=None):
+        """Its pairing code as `octoTentacle --pairing-code` prints it
+        (XXXX-XXXX-XXXX), once there is one (other than other_than)."""
+        def current():
+            r = self.run("--pairing-code")
+            code = r.stdout.strip()
+            if r.returncode == 0 and code and code != other_than:
+                return code
+            return None
+        return wait_for(current, timeout, 0.1, "a pairing code")
+
+    def offer(self, client, code=None, **extra):
+        """POST /api/tentacles for this tentacle's register port, with
+        its pairing code unless code is given ("" for none)."""
+        body = {"address": self.address, "port": self.register_port}
+        if code is None:
+            code = self.pairing_code()
+        if code:
+            body["code"] = code
+        body.update(extra)
+        return client.post("/api/tentacles", body)
+
 
 def cert_fingerprint(certfile):
     """SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex."""

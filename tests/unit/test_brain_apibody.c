@@ -108,6 +108,25 @@ test_enrol(void **state)
 	assert_int_equal(apibody_enrol(S("{\"address\":\"1.2.3.4\",\"port\":"
 	    "\"7000\"}"), &eb, &why), -1);
 	assert_int_equal(apibody_enrol(S("{}"), &eb, &why), -1);
+	/* The pairing code: optional, canonical once parsed. */
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"abcd-efgh-2345\"}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "ABCDEFGH2345");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":null}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"\"}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD-EFGH-2341\"}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD-EFGH-234\"}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":123}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD\\u0000EFGH2345\"}"), &eb, &why), -1);
 }
 
 static void

@@ -53,6 +53,8 @@ WRAP(enrol_request)
 WRAP(enrol_reply)
 WRAP(enrol_offer)
 WRAP(enrol_offer_done)
+WRAP(pair_make)
+WRAP(pair_made)
 WRAP(proof_check)
 WRAP(proof_verdict)
 WRAP(proof_make)
@@ -114,6 +116,16 @@ S(ipc_enrol_offer, s_offer) strcpy(m->address, "192.0.2.7"); m->port = 7000; E
 S(ipc_enrol_offer, b_offer1) m->port = 0; E
 S(ipc_enrol_offer, b_offer2) m->port = 65536; E
 S(ipc_enrol_offer, b_offer3) m->address[0] = '\0'; E
+S(ipc_enrol_offer, b_offer4) m->pairing = 2; E
+
+S(ipc_pair_make, s_pairmk) m->offer = 3; memset(m->exporter, 4, 32); E
+S(ipc_pair_make, b_pairmk1) m->offer = 0; E
+
+S(ipc_pair_made, s_pairmd) m->ok = 1; memset(m->proof, 5, 32);
+	memset(m->expect, 6, 32); E
+S(ipc_pair_made, b_pairmd1) m->ok = 2; E
+S(ipc_pair_made, b_pairmd2) m->ok = 0; E	/* refused without a reason */
+S(ipc_pair_made, b_pairmd3) strcpy(m->error, "x\n"); E
 
 S(ipc_enrol_offer_done, s_odone) m->ok = 1; m->tentacle = 9;
 	m->http_status = 201; E
@@ -201,7 +213,10 @@ static const struct kind kinds[] = {
 	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
 	    b_erep4, b_erep5, b_erep6),
 	K(enrol_offer, ipc_enrol_offer, s_offer, b_offer1, b_offer2,
-	    b_offer3),
+	    b_offer3, b_offer4),
+	K(pair_make, ipc_pair_make, s_pairmk, b_pairmk1),
+	K(pair_made, ipc_pair_made, s_pairmd, b_pairmd1, b_pairmd2,
+	    b_pairmd3),
 	K(enrol_offer_done, ipc_enrol_offer_done, s_odone, b_odone1,
 	    b_odone2, b_odone3, b_odone4),
 	K(proof_check, ipc_proof_check, s_pcheck, b_pcheck1, b_pcheck2,
