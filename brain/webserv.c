@@ -32,6 +32,7 @@
 #include "crypto.h"
 #include "buf.h"
 #include "child.h"
+#include "confine.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
@@ -808,6 +809,7 @@ int
 webserv_main(struct child_env *env)
 {
 	struct timeval	tick = { 1, 0 };
+	char		err[256];
 
 	w.env = env;
 	if (child_loop_init(&w.loop, env, "webserv", maestro_reply, NULL)
@@ -829,6 +831,7 @@ webserv_main(struct child_env *env)
 	event_add(w.reaper, &tick);
 	log_debug("serving https on port %d", env->conf->web_port);
 
+	child_confine(confine_webserv(env->webroot_fd, err, sizeof(err)), err);
 	child_loop_run(&w.loop);
 
 	event_free(w.reaper);
