@@ -55,6 +55,7 @@
 #include <seccomp.h>
 
 #include "confine.h"
+#include "log.h"
 
 /* Landlock constants newer than Debian 12's header (kernel ABI). */
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -234,6 +235,22 @@ confine_landlock_abi(const char **why)
 	return 0;
 }
 
+void
+confine_log(void)
+{
+	const char	*why = NULL;
+	int		 abi;
+
+	if ((abi = confine_landlock_abi(&why)) > 0)
+		log_info("children confined by seccomp and landlock (the "
+		    "kernel's ABI %d, used up to %d)", abi,
+		    abi > CONFINE_LANDLOCK_ABI_MAX ? CONFINE_LANDLOCK_ABI_MAX :
+		    abi);
+	else
+		log_warnx("landlock unavailable (%s): children confined by "
+		    "seccomp only", why);
+}
+
 /* Every file right the ABI knows: all of them are handled (denied unless
  * a rule gives them back). */
 static uint64_t
@@ -350,7 +367,8 @@ confine_trapped(int sig, siginfo_t *si, void *ctx)
 	n = snprintf(line, sizeof(line), "confine: system call %d refused "
 	    "(asm/unistd_64.h)\n", si->si_syscall);
 	if (n > 0)
-		(void)write(STDERR_FILENO, line, (size_t)n);
+		if (write(STDERR_FILENO, line, (size_t)n) == -1)
+			_exit(159);
 	_exit(159);
 }
 #define CONFINE_DEFAULT	SCMP_ACT_TRAP

@@ -27,6 +27,10 @@ int	confine_commander(char *err, size_t errlen);
  * gets the reason when 0. */
 int	confine_landlock_abi(const char **why);
 
+/* Say once (the maestro, at start) what the children will be confined
+ * with; a warning if the kernel has no Landlock. */
+void	confine_log(void);
+
 /* The best Landlock ABI this code knows how to use (newer kernels are
  * used at this one). */
 #define CONFINE_LANDLOCK_ABI_MAX	6
