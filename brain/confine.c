@@ -415,6 +415,11 @@ confine_seccomp(const struct confine_policy *p, char *err, size_t errlen)
 	/* ioctl: how much a socket has to read (libevent), nothing else. */
 	RULE(SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+#ifdef __SANITIZE_ADDRESS__
+	/* the sanitizers' report: is stderr a terminal (colours)? */
+	RULE(SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+#endif
 	/* Memory is never made executable after start-up. */
 	RULE(SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));

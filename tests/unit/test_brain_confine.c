@@ -441,6 +441,24 @@ p_abstract_unix(void)
 	    offsetof(struct sockaddr_un, sun_path) + 18));
 }
 
+/* What glibc's syslog() does when it reconnects to /dev/log. */
+static int
+p_syslog_reconnect(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/log", F.dir);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    send(fd, "<30>octoBrain: hello", 20, MSG_NOSIGNAL) != 20)
+		return REFUSED;
+	close(fd);
+	return OK;
+}
+
 /* --------------------------------------------------------------- tests */
 
 static void
@@ -567,6 +585,83 @@ t_abstract_unix(void **state)
 	expect_ok(status);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+static volatile size_t	overflow_at = 16;
+
+static int
+p_asan_report(void)
+{
+	char	*p;
+
+	if ((p = malloc(16)) == NULL)
+		return REFUSED;
+	p[overflow_at] = 1;	/* heap-buffer-overflow */
+	free(p);
+	return ALLOWED;
+}
+
+/* A confined process keeps its sanitizer reports: the report comes out
+ * (unsymbolised) and the process exits as the sanitizer makes it, not by
+ * SIGSYS. */
+static void
+t_asan_report(void **state)
+{
+	char	buf[65536];
+	size_t	len = 0;
+	ssize_t	n;
+	pid_t	pid;
+	int	fds[2], status;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		webroot_fd = open(F.web, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (webroot_fd == -1 || open_sockets() == -1)
+			_exit(REFUSED);
+		if (confine_as(role_of(state)) == -1)
+			_exit(NOT_CONFINED);
+		_exit(p_asan_report());
+	}
+	close(fds[1]);
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		assert_int_not_equal(WTERMSIG(status), SIGSYS);
+	else
+		assert_int_not_equal(WEXITSTATUS(status), OK);
+	/* UBSan's object-size check may see it first */
+	if (strstr(buf, "heap-buffer-overflow") == NULL &&
+	    strstr(buf, "runtime error:") == NULL)
+		fail_msg("no sanitizer report: %s", buf);
+}
+#endif
+
+static void
+t_syslog(void **state)
+{
+	struct sockaddr_un	sun;
+	char			buf[64];
+	int			fd, status;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/log", F.dir);
+	unlink(sun.sun_path);
+	assert_true((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) != -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	status = run_confined(role_of(state), p_syslog_reconnect);
+	expect_ok(status);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 20);
+	close(fd);
+}
+
 static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER;
 
 #define PER_ROLE(what, fn) \
@@ -603,6 +698,10 @@ main(void)
 		PER_ROLE("accepts TCP", t_accept),
 		PER_ROLE("reads and writes its sockets", t_io),
 		PER_ROLE("random, clocks, memory", t_random_time_memory),
+		PER_ROLE("reconnects to syslog's socket", t_syslog),
+#ifdef __SANITIZE_ADDRESS__
+		PER_ROLE("a sanitizer's report survives", t_asan_report),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
