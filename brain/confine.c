@@ -97,7 +97,6 @@ struct confine_socket {
 };
 
 struct confine_policy {
-	const char			*role;
 	int				 fs_dir;	/* -1: no file at all */
 	uint64_t			 fs_rights;	/* under fs_dir */
 	enum confine_net		 net;
@@ -107,6 +106,9 @@ struct confine_policy {
 };
 
 #define END_OF_CALLS	__NR_SCMP_ERROR
+
+/* A role that needs no call beyond child_calls. */
+static const int no_more_calls[] = { END_OF_CALLS };
 
 /*
  * Every child: its event loop (epoll), its sockets (the channel to the
@@ -494,24 +496,21 @@ confine_apply(const struct confine_policy *p, char *err, size_t errlen)
  *	files		read the files under web_root (openat2 beneath it)
  *	TCP		accept only: no bind, no connect
  *	sockets		AF_UNIX datagram (syslog reconnecting)
+ *	calls		child_calls; openat2 from web_root's descriptor
  *	scopes		no abstract unix socket, no signal out of itself
  */
 int
 confine_webserv(int webroot_fd, char *err, size_t errlen)
 {
-	static const int calls[] = {
-		END_OF_CALLS
-	};
 	static const struct confine_socket sockets[] = {
 		{ AF_UNIX, SOCK_DGRAM },
 		{ 0, 0 }
 	};
 	const struct confine_policy p = {
-		.role = "webserv",
 		.fs_dir = webroot_fd,
 		.fs_rights = LANDLOCK_ACCESS_FS_READ_FILE,
 		.net = NET_NONE,
-		.calls = calls,
+		.calls = no_more_calls,
 		.sockets = sockets,
 		.openat2_dirfd = webroot_fd,
 	};
@@ -520,65 +519,39 @@ confine_webserv(int webroot_fd, char *err, size_t errlen)
 }
 
 /*
- * registerer: TLS on 6000; enrolment by address connects to the host's
- * register port, which the administrator names (any port).
+ * The registerer (TLS on 6000; enrolment by address connects to the
+ * host's register port, which the administrator names) and the commander
+ * (TLS on 6001; orders and pings go to each tentacle's command port, the
+ * one it enrolled with) face tentacles alike:
  *	files		none
- *	TCP		connect (any port), no bind
+ *	TCP		accept; connect to any port (the tentacles'); no bind
  *	sockets		TCP over IPv4 and IPv6, AF_UNIX datagram (syslog)
+ *	calls		child_calls
  *	scopes		no abstract unix socket, no signal out of itself
  */
+static const struct confine_socket tentacle_sockets[] = {
+	{ AF_INET, SOCK_STREAM },
+	{ AF_INET6, SOCK_STREAM },
+	{ AF_UNIX, SOCK_DGRAM },
+	{ 0, 0 }
+};
+
+static const struct confine_policy tentacle_facing = {
+	.fs_dir = -1,
+	.net = NET_CONNECT,
+	.calls = no_more_calls,
+	.sockets = tentacle_sockets,
+	.openat2_dirfd = -1,
+};
+
 int
 confine_registerer(char *err, size_t errlen)
 {
-	static const int calls[] = {
-		END_OF_CALLS
-	};
-	static const struct confine_socket sockets[] = {
-		{ AF_INET, SOCK_STREAM },
-		{ AF_INET6, SOCK_STREAM },
-		{ AF_UNIX, SOCK_DGRAM },
-		{ 0, 0 }
-	};
-	const struct confine_policy p = {
-		.role = "registerer",
-		.fs_dir = -1,
-		.net = NET_CONNECT,
-		.calls = calls,
-		.sockets = sockets,
-		.openat2_dirfd = -1,
-	};
-
-	return confine_apply(&p, err, errlen);
+	return confine_apply(&tentacle_facing, err, errlen);
 }
 
-/*
- * commander: TLS on 6001; orders and pings go to each tentacle's command
- * port, the one the tentacle enrolled with (any port).
- *	files		none
- *	TCP		connect (any port), no bind
- *	sockets		TCP over IPv4 and IPv6, AF_UNIX datagram (syslog)
- *	scopes		no abstract unix socket, no signal out of itself
- */
 int
 confine_commander(char *err, size_t errlen)
 {
-	static const int calls[] = {
-		END_OF_CALLS
-	};
-	static const struct confine_socket sockets[] = {
-		{ AF_INET, SOCK_STREAM },
-		{ AF_INET6, SOCK_STREAM },
-		{ AF_UNIX, SOCK_DGRAM },
-		{ 0, 0 }
-	};
-	const struct confine_policy p = {
-		.role = "commander",
-		.fs_dir = -1,
-		.net = NET_CONNECT,
-		.calls = calls,
-		.sockets = sockets,
-		.openat2_dirfd = -1,
-	};
-
-	return confine_apply(&p, err, errlen);
+	return confine_apply(&tentacle_facing, err, errlen);
 }
