@@ -310,8 +310,7 @@ child_died(struct child *c, int status)
 		    WTERMSIG(status), sig ? sig : "?",
 		    WTERMSIG(status) == SIGSYS ? ": a system call its "
 		    "confinement does not allow" : "");
-	}
-	else
+	} else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
 	if (c->chan) {
@@ -322,6 +321,9 @@ child_died(struct child *c, int status)
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
 	if (m.stopping) {
+		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("%s %s while stopping", c->name, how);
 		c->state = CHILD_DOWN;
 		return;
 	}

@@ -437,6 +437,14 @@ p_abstract_unix(void)
 	    offsetof(struct sockaddr_un, sun_path) + 18));
 }
 
+/* exit(), not _exit(): libc's, OpenSSL's and the sanitizers' handlers
+ * run confined, as in a child whose channel closed. */
+static int
+p_exit(void)
+{
+	exit(OK);
+}
+
 /* What glibc's syslog() does when it reconnects to /dev/log. */
 static int
 p_syslog_reconnect(void)
@@ -644,6 +652,7 @@ main(void)
 		EACH("random and clocks", p_random_time, EXPECT_OK, 0),
 		EACH("memory", p_malloc, EXPECT_OK, 0),
 		TEST_EACH("reconnects to syslog's socket", t_syslog),
+		EACH("exits through its atexit handlers", p_exit, EXPECT_OK, 0),
 #ifdef __SANITIZE_ADDRESS__
 		TEST_EACH("a sanitizer's report survives", t_asan_report),
 #endif
