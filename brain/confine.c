@@ -18,11 +18,11 @@
  * them.
  *
  * What a role needs from the file system later is opened before: syslog's
- * socket (openlog with LOG_NDELAY, common/log.c), /etc/localtime (tzset
- * here), OpenSSL's configuration and random generator, jansson's hash
- * seed (/dev/urandom) (all initialised here);
- * the children never resolve names (addresses are numeric), so NSS is not
- * needed after the maestro's getpwnam.
+ * socket (openlog with LOG_NDELAY, common/log.c); /etc/localtime,
+ * OpenSSL's configuration and random generator, jansson's hash seed
+ * (/dev/urandom), all in confine_prepare(). The children never resolve
+ * names (addresses are numeric), so NSS is not needed after the maestro's
+ * getpwnam.
  *
  * Sanitizer build (__SANITIZE_ADDRESS__): AddressSanitizer and UBSan keep
  * what their runtime and their reports need (see sanitizer_calls below);
@@ -354,9 +354,9 @@ add_calls(scmp_filter_ctx ctx, const int *calls, char *err, size_t errlen)
 
 #ifdef CONFINE_TRAP
 /*
- * make CFLAGS+=-DCONFINE_TRAP: a refused call raises SIGSYS and is named
- * on stderr before the process exits (status 159), to find what a policy
- * lacks; the default is SCMP_ACT_KILL_PROCESS.
+ * Debugging a policy: make BUILD=build/trap CC="gcc -DCONFINE_TRAP". A
+ * refused call then raises SIGSYS, is named (by number) on stderr, and the
+ * process exits with status 159; the default is SCMP_ACT_KILL_PROCESS.
  */
 #include <signal.h>
 
@@ -364,13 +364,14 @@ static void
 confine_trapped(int sig, siginfo_t *si, void *ctx)
 {
 	char	line[96];
+	ssize_t	w = 0;
 	int	n;
 
 	n = snprintf(line, sizeof(line), "confine: system call %d refused "
 	    "(asm/unistd_64.h)\n", si->si_syscall);
 	if (n > 0)
-		if (write(STDERR_FILENO, line, (size_t)n) == -1)
-			_exit(159);
+		w = write(STDERR_FILENO, line, (size_t)n);
+	(void)w;
 	_exit(159);
 }
 #define CONFINE_DEFAULT	SCMP_ACT_TRAP
