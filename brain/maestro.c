@@ -28,6 +28,7 @@
 #include <bsd/string.h>
 #include <event2/event.h>
 
+#include "confine.h"
 #include "crypto.h"
 #include "findings.h"
 #include "log.h"
@@ -302,12 +303,17 @@ static void
 child_died(struct child *c, int status)
 {
 	struct timeval	tv;
-	char		how[64];
+	char		how[128];
+	const char	*sig;
 
-	if (WIFSIGNALED(status))
-		snprintf(how, sizeof(how), "killed by signal %d",
-		    WTERMSIG(status));
-	else
+	if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		/* SIGSYS: the seccomp filter (brain/confine.c) killed it. */
+		snprintf(how, sizeof(how), "killed by signal %d (SIG%s)%s",
+		    WTERMSIG(status), sig ? sig : "?",
+		    WTERMSIG(status) == SIGSYS ? ": a system call its "
+		    "confinement does not allow" : "");
+	} else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
 	if (c->chan) {
@@ -318,6 +324,9 @@ child_died(struct child *c, int status)
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
 	if (m.stopping) {
+		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("%s %s while stopping", c->name, how);
 		c->state = CHILD_DOWN;
 		return;
 	}
@@ -696,6 +705,7 @@ main(int argc, char **argv)
 	    m.conf.web_address, m.conf.web_port, m.conf.listen_address,
 	    m.conf.registerer_port, m.conf.listen_address,
 	    m.conf.commander_port);
+	confine_log();
 
 	event_base_dispatch(m.base);
 

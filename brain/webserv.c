@@ -36,6 +36,7 @@
 #include "crypto.h"
 #include "buf.h"
 #include "child.h"
+#include "confine.h"
 #include "ipc.h"
 #include "ipcmsg.h"
 #include "log.h"
@@ -1068,6 +1069,7 @@ webserv_main(struct child_env *env)
 {
 	struct timeval			 tick = { 1, 0 };
 	struct evhttp_bound_socket	*bound;
+	char				 err[256];
 
 	w.env = env;
 	if (child_loop_init(&w.loop, env, "webserv", maestro_reply, NULL)
@@ -1097,6 +1099,7 @@ webserv_main(struct child_env *env)
 	event_add(w.reaper, &tick);
 	log_debug("serving https on port %d", env->conf->web_port);
 
+	child_confine(confine_webserv(env->webroot_fd, err, sizeof(err)), err);
 	child_loop_run(&w.loop);
 
 	event_free(w.reaper);
