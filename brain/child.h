@@ -17,6 +17,9 @@ struct child_loop {
 	ipc_handler		 handler;	/* messages from the maestro */
 	void			*handler_arg;
 	struct evconnlistener	*listener;	/* freed at the end */
+	/* After IPC_CONFIG_RELOAD updated the configuration (may be NULL:
+	 * what reads it at each use needs nothing). */
+	void			(*reloaded)(const struct brain_conf *);
 };
 
 /* handler may be NULL for a child that expects nothing from the maestro

@@ -876,6 +876,112 @@ ipcmsg_decode_tentacle_missed(const uint8_t *b, size_t len,
 	return tentacle_missed_valid(m, why) ? 0 : -1;
 }
 
+/* ---- CHILD_INIT ------------------------------------------------------ */
+
+static int
+child_init_valid(const struct ipc_child_init *m, const char **why)
+{
+	const char	*r;
+
+	for (r = m->role; *r >= 'a' && *r <= 'z'; r++)
+		;
+	if (m->role[0] == '\0' || *r != '\0')
+		*why = "bad role";
+	else if (m->address[0] == '\0' || !printable(m->address))
+		*why = "bad address";
+	else if (!port_valid(m->port))
+		*why = "bad port";
+	else if (m->io_timeout < 1 || m->io_timeout > 3600)
+		*why = "bad io_timeout";
+	else if (m->max_tentacles < 1 || m->max_tentacles > 1000000)
+		*why = "bad max_tentacles";
+	else if (!printable(m->web_root))
+		*why = "bad web_root";
+	else if (m->cert_pem == NULL || m->cert_pem_len == 0 ||
+	    m->cert_pem_len > IPCMSG_PEM_MAX)
+		*why = "bad certificate";
+	else if (m->key_pem == NULL || m->key_pem_len == 0 ||
+	    m->key_pem_len > IPCMSG_PEM_MAX)
+		*why = "bad key";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_child_init(struct packer *p, const struct ipc_child_init *m)
+{
+	pack_str(p, m->role);
+	pack_str(p, m->address);
+	pack_u32(p, m->port);
+	pack_u32(p, m->io_timeout);
+	pack_u32(p, m->max_tentacles);
+	pack_str(p, m->web_root);
+	pack_bytes(p, m->cert_pem, m->cert_pem_len);
+	pack_bytes(p, m->key_pem, m->key_pem_len);
+}
+
+ENCODER(child_init)
+
+int
+ipcmsg_decode_child_init(const uint8_t *b, size_t len,
+    struct ipc_child_init *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->role, sizeof(m->role));
+	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_u32(&u, &m->port);
+	unpack_u32(&u, &m->io_timeout);
+	unpack_u32(&u, &m->max_tentacles);
+	unpack_str(&u, m->web_root, sizeof(m->web_root));
+	unpack_bytes_ref(&u, &m->cert_pem, &m->cert_pem_len, IPCMSG_PEM_MAX);
+	unpack_bytes_ref(&u, &m->key_pem, &m->key_pem_len, IPCMSG_PEM_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return child_init_valid(m, why) ? 0 : -1;
+}
+
+/* ---- CONFIG_RELOAD --------------------------------------------------- */
+
+static int
+config_reload_valid(const struct ipc_config_reload *m, const char **why)
+{
+	if (m->io_timeout < 1 || m->io_timeout > 3600)
+		*why = "bad io_timeout";
+	else if (m->max_tentacles < 1 || m->max_tentacles > 1000000)
+		*why = "bad max_tentacles";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_config_reload(struct packer *p, const struct ipc_config_reload *m)
+{
+	pack_u32(p, m->io_timeout);
+	pack_u32(p, m->max_tentacles);
+}
+
+ENCODER(config_reload)
+
+int
+ipcmsg_decode_config_reload(const uint8_t *b, size_t len,
+    struct ipc_config_reload *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->io_timeout);
+	unpack_u32(&u, &m->max_tentacles);
+	if (finish(&u, why) == -1)
+		return -1;
+	return config_reload_valid(m, why) ? 0 : -1;
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 const char *

@@ -223,6 +223,37 @@ struct ipc_tentacle_missed {
 };
 
 /*
+ * IPC_CHILD_INIT (maestro): the first message on the channel of a child it
+ * executed (`octoBrain --child ROLE`), which holds nothing else: what of
+ * the configuration that child uses, and the certificate and key of its
+ * own port only (the webserv the dashboard's, the registerer and the
+ * commander the tentacle-facing ones). The child builds its TLS contexts
+ * from them and wipes them; it cannot read state_dir.
+ */
+#define IPCMSG_ROLE_MAX		16		/* [a-z]+ */
+#define IPCMSG_PEM_MAX		(64 * 1024)	/* a certificate chain, a key */
+
+struct ipc_child_init {
+	char		 role[IPCMSG_ROLE_MAX];	/* must be the child's */
+	char		 address[OCTO_ADDR_MAX];	/* it listens there */
+	uint32_t	 port;
+	uint32_t	 io_timeout;		/* 1..3600 s */
+	uint32_t	 max_tentacles;		/* 1..1000000 */
+	char		 web_root[OCTO_PATH_MAX];	/* webserv; else "" */
+	const uint8_t	*cert_pem;
+	size_t		 cert_pem_len;		/* 1..IPCMSG_PEM_MAX */
+	const uint8_t	*key_pem;
+	size_t		 key_pem_len;		/* 1..IPCMSG_PEM_MAX */
+};
+
+/* IPC_CONFIG_RELOAD (maestro, after SIGHUP): what of the reloaded
+ * configuration a running child applies at once. */
+struct ipc_config_reload {
+	uint32_t	 io_timeout;		/* 1..3600 s */
+	uint32_t	 max_tentacles;		/* 1..1000000 */
+};
+
+/*
  * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
  * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
  * the given type and id: 0, or -1 if it does not encode or send).
@@ -253,6 +284,8 @@ IPCMSG_CODEC(result_store)
 IPCMSG_CODEC(result_stored)
 IPCMSG_CODEC(tentacle_seen)
 IPCMSG_CODEC(tentacle_missed)
+IPCMSG_CODEC(child_init)
+IPCMSG_CODEC(config_reload)
 
 #undef IPCMSG_CODEC
 

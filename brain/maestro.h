@@ -39,17 +39,24 @@
 
 enum child_state { CHILD_DOWN, CHILD_UP, CHILD_RESTARTING };
 
+/* Which certificate and key a child gets (IPC_CHILD_INIT). */
+enum child_creds { CREDS_PEER, CREDS_WEB };
+
 struct child {
 	const char		*name;
 	int			(*entry)(struct child_env *);
 	const uint32_t		*allowed;	/* IPC types it may send, 0-ended */
+	enum child_creds	 creds;
+	size_t			 user_conf;	/* its user's key in brain_conf */
 	int			 listen_fd;
-	SSL_CTX			*tls;
+	int			 own_user;	/* runs as uid/gid below */
+	uid_t			 uid;
+	gid_t			 gid;
 
 	pid_t			 pid;
 	enum child_state	 state;
 	unsigned		 restarts;
-	unsigned		 generation;	/* bumped at every fork */
+	unsigned		 generation;	/* bumped at every start */
 	long			 delay_ms;	/* next restart delay */
 	time_t			 started;
 	struct ipc_chan		*chan;
@@ -57,6 +64,12 @@ struct child {
 };
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
+
+/* A PEM file read into memory (a key: wiped when freed). */
+struct pem {
+	uint8_t		*data;
+	size_t		 len;
+};
 
 /* The maestro's state (maestro.c). */
 struct maestro {
@@ -68,8 +81,11 @@ struct maestro {
 	struct event_base	*base;
 	struct db		*db;
 	struct pidfile		 pidfile;
-	SSL_CTX			*tls_peer, *tls_client, *tls_web;
+	struct pem		 peer_cert, peer_key;	/* tentacle-facing */
+	struct pem		 web_cert, web_key;	/* the dashboard's */
 	int			 webroot_fd;
+	int			 self_fd;	/* /proc/self/exe: children */
+	int			 child_users;	/* kept CAP_SETUID/SETGID */
 	time_t			 started;
 	char			 dummy_hash[KDF_HASH_MAX];
 	unsigned long		 protocol_errors;
@@ -174,7 +190,10 @@ int	load_checks(const char *, struct checks **, char *, size_t);
 int	make_dir(const char *, char *, size_t);
 int	make_pidfile_dir(char *, size_t);
 int	ensure_admin(char *, size_t);
-SSL_CTX	*load_tls(enum tls_role, const char *, const char *);
+void	load_tls(enum tls_role, const char *, const char *, struct pem *,
+	    struct pem *);
+void	pem_free(struct pem *);
+void	child_users(void);
 void	drop_root(void);
 
 #endif

@@ -1064,6 +1064,12 @@ make_tls_bufferevent(struct event_base *base, void *arg)
 	return bev;
 }
 
+static void
+webserv_reloaded(const struct brain_conf *conf)
+{
+	evhttp_set_timeout(w.http, (int)conf->io_timeout);
+}
+
 int
 webserv_main(struct child_env *env)
 {
@@ -1077,6 +1083,7 @@ webserv_main(struct child_env *env)
 		fatalx("cannot set up the event loop");
 	if ((w.http = evhttp_new(w.loop.base)) == NULL)
 		fatalx("evhttp_new");
+	w.loop.reloaded = webserv_reloaded;
 	evhttp_set_bevcb(w.http, make_tls_bufferevent, NULL);
 	evhttp_set_max_body_size(w.http, HTTP_BODY_MAX);
 	evhttp_set_max_headers_size(w.http, HTTP_HEADERS_MAX);

@@ -111,6 +111,7 @@ ipc_type_str(uint32_t type)
 		[IPC_TENTACLE_MISSED] = "TENTACLE_MISSED",
 		[IPC_RUN_REQUEST] = "RUN_REQUEST",
 		[IPC_RUN_DONE] = "RUN_DONE",
+		[IPC_CHILD_INIT] = "CHILD_INIT",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

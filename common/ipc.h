@@ -31,7 +31,7 @@ enum ipc_type {
 	IPC_API_REPLY,		/* u32 http status, str json, str cookie */
 
 	/* maestro -> any child */
-	IPC_CONFIG_RELOAD,	/* config reloaded: re-read what you use */
+	IPC_CONFIG_RELOAD,	/* SIGHUP: the limits now (brain/ipcmsg.h) */
 
 	/* any child -> maestro */
 	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */
@@ -67,6 +67,8 @@ enum ipc_type {
 	IPC_PAIR_MAKE,		/* registerer: proofs for this session */
 	IPC_PAIR_MADE,		/* ours, and the one the tentacle must show */
 
+	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
+	IPC_CHILD_INIT,
 	IPC_TYPE_MAX
 };
 

@@ -168,6 +168,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_TENTACLE_MISSED, tentacle_missed,
 	    STR(m.reason);
 	    check_id(m.tentacle))
+	CASE(IPC_CHILD_INIT, child_init,
+	    STR(m.role); STR(m.address); STR(m.web_root);
+	    FUZZ_CHECK(m.role[0] != '\0' && m.address[0] != '\0');
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
+	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000);
+	    FUZZ_CHECK(m.cert_pem_len >= 1 &&
+		m.cert_pem_len <= IPCMSG_PEM_MAX);
+	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
+	    check_ref(m.cert_pem, m.cert_pem_len);
+	    check_ref(m.key_pem, m.key_pem_len))
+	CASE(IPC_CONFIG_RELOAD, config_reload,
+	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
+	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))
 	default:
 		break;
 	}

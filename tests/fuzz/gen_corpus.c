@@ -1024,6 +1024,8 @@ gen_ipcmsg(void)
 	struct ipc_result_stored	 rd;
 	struct ipc_tentacle_seen	 ts;
 	struct ipc_tentacle_missed	 tm;
+	struct ipc_child_init		 ci;
+	struct ipc_config_reload	 cr;
 	struct hs_inputs		 in;
 	struct buf			 b;
 
@@ -1213,6 +1215,26 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_tentacle_missed(&b, &tm) == -1)
 		abort();
 	ipcmsg_put("tentacle-missed", IPC_TENTACLE_MISSED, &b);
+
+	memset(&ci, 0, sizeof(ci));
+	strlcpy(ci.role, "commander", sizeof(ci.role));
+	strlcpy(ci.address, "127.0.0.1", sizeof(ci.address));
+	ci.port = 6001;
+	ci.io_timeout = 30;
+	ci.max_tentacles = 4096;
+	ci.cert_pem = frame;
+	ci.cert_pem_len = sizeof(frame);
+	ci.key_pem = frame;
+	ci.key_pem_len = sizeof(frame);
+	if (ipcmsg_encode_child_init(&b, &ci) == -1)
+		abort();
+	ipcmsg_put("child-init", IPC_CHILD_INIT, &b);
+
+	cr.io_timeout = 10;
+	cr.max_tentacles = 4096;
+	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
+		abort();
+	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
 	buf_free(&b);
 }
 

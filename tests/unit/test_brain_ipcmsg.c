@@ -65,6 +65,8 @@ WRAP(result_store)
 WRAP(result_stored)
 WRAP(tentacle_seen)
 WRAP(tentacle_missed)
+WRAP(child_init)
+WRAP(config_reload)
 
 static void
 inputs(struct hs_inputs *in)
@@ -199,6 +201,25 @@ S(ipc_tentacle_missed, s_missed) m->tentacle = 42;
 S(ipc_tentacle_missed, b_missed1) m->tentacle = 0; E
 S(ipc_tentacle_missed, b_missed2) m->reason[0] = 0x1b; E
 
+static const uint8_t pem_bytes[] = "-----BEGIN CERTIFICATE-----\n...";
+S(ipc_child_init, s_init) strcpy(m->role, "webserv");
+	strcpy(m->address, "127.0.0.1"); m->port = 8443; m->io_timeout = 30;
+	m->max_tentacles = 4096; strcpy(m->web_root, "/usr/share/octopus/web");
+	m->cert_pem = pem_bytes; m->cert_pem_len = sizeof(pem_bytes);
+	m->key_pem = pem_bytes; m->key_pem_len = sizeof(pem_bytes); E
+S(ipc_child_init, b_init1) strcpy(m->role, "Web-serv"); E
+S(ipc_child_init, b_init2) m->port = 0; E
+S(ipc_child_init, b_init3) m->io_timeout = 0; E
+S(ipc_child_init, b_init4) m->max_tentacles = 1000001; E
+S(ipc_child_init, b_init5) m->key_pem_len = 0; E	/* no key */
+S(ipc_child_init, b_init6) m->cert_pem_len = IPCMSG_PEM_MAX + 1; E
+S(ipc_child_init, b_init7) m->address[0] = '\0'; E
+S(ipc_child_init, b_init8) m->role[0] = '\0'; E
+
+S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
+S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
+S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
+
 #undef S
 #undef E
 
@@ -236,6 +257,9 @@ static const struct kind kinds[] = {
 	K(tentacle_seen, ipc_tentacle_seen, s_seen, b_seen1),
 	K(tentacle_missed, ipc_tentacle_missed, s_missed, b_missed1,
 	    b_missed2),
+	K(child_init, ipc_child_init, s_init, b_init1, b_init2, b_init3,
+	    b_init4, b_init5, b_init6, b_init7, b_init8),
+	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
