@@ -44,6 +44,7 @@ struct brain_conf {
 	long long	keepalive_interval;		/* s between pings */
 	long long	keepalive_misses;		/* in a row: offline */
 	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
+	char		totp_required[16];		/* none, admin, all */
 };
 
 extern const struct config_key brain_config_keys[];

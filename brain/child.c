@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "child.h"
+#include "confine.h"
 #include "daemon.h"
 #include "ipcmsg.h"
 #include "log.h"
@@ -216,6 +217,17 @@ child_loop_run(struct child_loop *cl)
 	if (cl->listener)
 		evconnlistener_free(cl->listener);
 	return 0;
+}
+
+void
+child_confine(int confine_result, const char *err)
+{
+	if (confine_result == -1)
+		fatalx("cannot confine this process: %s", err);
+	if (confine_result > 0)
+		log_debug("confined: seccomp, landlock ABI %d", confine_result);
+	else
+		log_debug("confined: seccomp only (no landlock)");
 }
 
 void

@@ -28,6 +28,9 @@ int	child_loop_init(struct child_loop *, struct child_env *,
 	    const char *role, ipc_handler handler, void *arg);
 /* Run until the maestro goes away or SIGTERM; returns the exit status. */
 int	child_loop_run(struct child_loop *);
+/* With what confine_ROLE() returned: exit (fatal) if it failed; say at
+ * debug what the kernel enforces. */
+void	child_confine(int confine_result, const char *err);
 /* Tell the maestro about a bad peer (counted, shown in /api/health). */
 void	child_report(struct child_loop *, const char *kind, const char *peer,
 	    const char *detail);

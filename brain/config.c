@@ -70,6 +70,8 @@ const struct config_key brain_config_keys[] = {
 	    "pings missed in a row before a tentacle is offline" },
 	{ "checks_file", CONF_PATH, S(checks_file), 0, 0,
 	    "references, title and fix of every CHECK-ID (tab-separated)" },
+	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
+	    "who must have TOTP: none, admin (admins) or all (every user)" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -100,6 +102,7 @@ brain_config_defaults(struct brain_conf *c)
 	c->keepalive_interval = 30;
 	c->keepalive_misses = 3;
 	strlcpy(c->checks_file, OCTO_CHECKS_FILE, sizeof(c->checks_file));
+	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -32,6 +32,18 @@
 #define IPCMSG_ERROR_MAX	256	/* errors, reasons, job messages */
 #define IPCMSG_KIND_MAX		32	/* LOG_EVENT's kind */
 
+/*
+ * IPC_AUTH_LOGIN (webserv): POST /api/login's credentials and the client's
+ * address; totp "" when the body had none, else at most OCTO_TOTP_CODE_MAX
+ * digits (the maestro checks the code). The password is any bytes but NUL.
+ */
+struct ipc_auth_login {
+	char	client[OCTO_ADDR_MAX];
+	char	user[OCTO_NAME_MAX];
+	char	password[OCTO_PASSWORD_MAX + 1];
+	char	totp[OCTO_TOTP_CODE_MAX + 1];
+};
+
 /* IPC_LOG_EVENT (any child): something for the audit log and counters. */
 struct ipc_log_event {
 	char	kind[IPCMSG_KIND_MAX];		/* [a-z_]+ */
@@ -65,10 +77,30 @@ struct ipc_enrol_reply {
 	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
 };
 
-/* IPC_ENROL_OFFER (maestro): enrol the host at address:port. */
+/* IPC_ENROL_OFFER (maestro): enrol the host at address:port; pairing 1
+ * when the admin gave its pairing code (the maestro keeps it: the
+ * registerer asks for the proofs with IPC_PAIR_MAKE). */
 struct ipc_enrol_offer {
 	char		address[OCTO_ADDR_MAX];
 	uint32_t	port;
+	uint8_t		pairing;
+};
+
+/* IPC_PAIR_MAKE (registerer): the proofs of the pairing code for offer,
+ * bound to this session's exporter value (proto_pairing_proof); once per
+ * offer. */
+struct ipc_pair_make {
+	uint32_t	offer;
+	uint8_t		exporter[HS_EXPORTER_LEN];
+};
+
+/* IPC_PAIR_MADE (maestro): the brain's proof and the one the tentacle
+ * must show, good for that session only; or not ok with the reason. */
+struct ipc_pair_made {
+	uint8_t		ok;
+	uint8_t		proof[PROTO_MAC_LEN];
+	uint8_t		expect[PROTO_MAC_LEN];
+	char		error[IPCMSG_ERROR_MAX];
 };
 
 /* IPC_ENROL_OFFER_DONE (registerer): how the offer went. */
@@ -234,11 +266,14 @@ int	ipcmsg_decode_##name(const uint8_t *, size_t, struct ipc_##name *, \
 int	ipcmsg_send_##name(struct ipc_chan *, uint32_t type, uint32_t id, \
 	    const struct ipc_##name *);
 
+IPCMSG_CODEC(auth_login)
 IPCMSG_CODEC(log_event)
 IPCMSG_CODEC(enrol_request)
 IPCMSG_CODEC(enrol_reply)
 IPCMSG_CODEC(enrol_offer)
 IPCMSG_CODEC(enrol_offer_done)
+IPCMSG_CODEC(pair_make)
+IPCMSG_CODEC(pair_made)
 IPCMSG_CODEC(proof_check)
 IPCMSG_CODEC(proof_verdict)
 IPCMSG_CODEC(proof_make)

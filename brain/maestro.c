@@ -36,6 +36,7 @@
 #include <bsd/string.h>
 #include <event2/event.h>
 
+#include "confine.h"
 #include "crypto.h"
 #include "findings.h"
 #include "ipcmsg.h"
@@ -57,7 +58,7 @@ static const uint32_t webserv_allowed[] = {
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
-	IPC_PROOF_CHECK, 0
+	IPC_PROOF_CHECK, IPC_PAIR_MAKE, 0
 };
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
@@ -170,6 +171,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_PROOF_MAKE:
 		handle_proof_make(c, msg);
+		break;
+	case IPC_PAIR_MAKE:
+		handle_pair_make(c, msg);
 		break;
 	case IPC_JOB_STATE:
 		handle_job_state(c, msg);
@@ -358,12 +362,17 @@ static void
 child_died(struct child *c, int status)
 {
 	struct timeval	tv;
-	char		how[64];
+	char		how[128];
+	const char	*sig;
 
-	if (WIFSIGNALED(status))
-		snprintf(how, sizeof(how), "killed by signal %d",
-		    WTERMSIG(status));
-	else
+	if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		/* SIGSYS: the seccomp filter (brain/confine.c) killed it. */
+		snprintf(how, sizeof(how), "killed by signal %d (SIG%s)%s",
+		    WTERMSIG(status), sig ? sig : "?",
+		    WTERMSIG(status) == SIGSYS ? ": a system call its "
+		    "confinement does not allow" : "");
+	} else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
 	if (c->chan) {
@@ -374,6 +383,9 @@ child_died(struct child *c, int status)
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
 	if (m.stopping) {
+		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("%s %s while stopping", c->name, how);
 		c->state = CHILD_DOWN;
 		return;
 	}
@@ -498,6 +510,8 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 	m.conf.session_timeout = nc.session_timeout;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
+	strlcpy(m.conf.totp_required, nc.totp_required,
+	    sizeof(m.conf.totp_required));
 	m.conf.kdf_iterations = nc.kdf_iterations;
 	m.conf.io_timeout = nc.io_timeout;
 	m.conf.restart_delay_max = nc.restart_delay_max;
@@ -540,14 +554,43 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
+	    "       octoBrain [-c file] --reset-totp USER\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
 	    "configuration\n"
 	    "  -n, --check        check the configuration and exit\n"
+	    "      --reset-totp USER  remove USER's TOTP (a locked-out "
+	    "admin) and exit\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
+}
+
+/* octoBrain --reset-totp USER: on the database, beside a running brain
+ * or not (SQLite's locks; WAL), as the user that owns it or root. */
+static int
+reset_totp_main(const char *user)
+{
+	char	msg[256];
+	int	rc;
+
+	/* Never a new, empty database (it would be root's). */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 1;
+	}
+	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "octoBrain: database: %s\n", msg);
+		return 1;
+	}
+	rc = users_reset_totp(user, msg, sizeof(msg));
+	db_close(m.db);
+	m.db = NULL;
+	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" :
+	    "octoBrain: ", msg);
+	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -560,6 +603,7 @@ main(int argc, char **argv)
 		{ "no-daemon", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "reset-totp", required_argument, NULL, 'T' },
 		/* Hidden (not in --help): how the maestro starts a child. */
 		{ "child", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
@@ -568,7 +612,7 @@ main(int argc, char **argv)
 	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
 	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
-	const char	*why, *role = NULL;
+	const char	*why, *reset_totp = NULL, *role = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 
 	proc_title_init(argc, argv);
@@ -591,6 +635,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			m.foreground = 1;
+			break;
+		case 'T':
+			reset_totp = optarg;
 			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
@@ -631,6 +678,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "octoBrain: %s\n", err);
 		return 2;
 	}
+	if (reset_totp != NULL)
+		return reset_totp_main(reset_totp);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",
@@ -750,6 +799,7 @@ main(int argc, char **argv)
 	    m.conf.web_address, m.conf.web_port, m.conf.listen_address,
 	    m.conf.registerer_port, m.conf.listen_address,
 	    m.conf.commander_port);
+	confine_log();
 
 	event_base_dispatch(m.base);
 

@@ -137,7 +137,17 @@ api_handler	api_session, api_health, api_logout;
 void	login_done(struct kdf_job *);
 void	handle_login(struct child *, const struct ipc_msg *);
 api_handler	api_users_list, api_user_create, api_user_delete,
-		api_user_password, api_audit;
+		api_user_password, api_audit, api_totp_enrol, api_totp_confirm,
+		api_totp_remove;
+/* Whether totp_required asks a user of that role for TOTP; whether a
+ * session must set one up before anything else (it has none). */
+int	totp_mandatory(const char *role);
+int	totp_must_set_up(const struct db_session *);
+/* 1 if user has an active TOTP, 0 if not, -1 on a database error. */
+int	user_totp_active(const char *user);
+/* octoBrain --reset-totp USER: 0 with what was done in msg, or -1 with
+ * the error (m.db open). */
+int	users_reset_totp(const char *user, char *msg, size_t msglen);
 
 /* fleet.c */
 void	keepalive(evutil_socket_t, short, void *);
@@ -147,6 +157,10 @@ void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
+int	offer_pairing_proofs(uint32_t offer,
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN]);
+void	handle_pair_make(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
 api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,

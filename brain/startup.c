@@ -56,6 +56,13 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "%s: state_dir is too long", m.config_path);
 		return -1;
 	}
+	if (strcmp(c->totp_required, "none") != 0 &&
+	    strcmp(c->totp_required, "admin") != 0 &&
+	    strcmp(c->totp_required, "all") != 0) {
+		seterr(err, errlen, "%s: totp_required must be none, admin or "
+		    "all", m.config_path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -24,7 +24,7 @@ enum ipc_type {
 	IPC_NONE = 0,
 
 	/* webserv -> maestro */
-	IPC_AUTH_LOGIN = 1,	/* str addr, str user, str password */
+	IPC_AUTH_LOGIN = 1,	/* brain/ipcmsg.h struct ipc_auth_login */
 	IPC_API_CALL,		/* see api_call in brain/brain.h */
 
 	/* maestro -> webserv */
@@ -61,6 +61,11 @@ enum ipc_type {
 	/* tentacle: command worker <-> supervisor (tentacle/privsep.h) */
 	IPC_RUN_REQUEST,	/* worker: run this script for this job */
 	IPC_RUN_DONE,		/* supervisor: the job's result */
+
+	/* registerer <-> maestro: the pairing code's proofs of an offer
+	 * (brain/ipcmsg.h; the code stays in the maestro) */
+	IPC_PAIR_MAKE,		/* registerer: proofs for this session */
+	IPC_PAIR_MADE,		/* ours, and the one the tentacle must show */
 
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,

@@ -87,6 +87,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hi = p + len;
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	switch (data[0] % IPC_TYPE_MAX) {
+	CASE(IPC_AUTH_LOGIN, auth_login,
+	    STR(m.client);
+	    FUZZ_CHECK(memchr(m.password, '\0', sizeof(m.password)) != NULL);
+	    FUZZ_CHECK(memchr(m.user, '\0', sizeof(m.user)) != NULL);
+	    FUZZ_CHECK(m.user[0] != '\0');
+	    STR(m.totp);
+	    FUZZ_CHECK(strspn(m.totp, "0123456789") == strlen(m.totp)))
 	CASE(IPC_LOG_EVENT, log_event,
 	    STR(m.kind); STR(m.peer); STR(m.detail);
 	    FUZZ_CHECK(m.kind[0] != '\0'))
@@ -107,7 +114,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m.error[0] != '\0' && m.id == 0))
 	CASE(IPC_ENROL_OFFER, enrol_offer,
 	    STR(m.address);
-	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535))
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535 && m.pairing <= 1))
+	CASE(IPC_PAIR_MAKE, pair_make,
+	    FUZZ_CHECK(m.offer != 0))
+	CASE(IPC_PAIR_MADE, pair_made,
+	    STR(m.error);
+	    FUZZ_CHECK(m.ok <= 1 && (m.ok || m.error[0] != '\0')))
 	CASE(IPC_ENROL_OFFER_DONE, enrol_offer_done,
 	    STR(m.error);
 	    FUZZ_CHECK(m.ok <= 1);
