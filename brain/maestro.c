@@ -471,74 +471,22 @@ on_sigchld(evutil_socket_t sig, short events, void *arg)
 static void
 on_sighup(evutil_socket_t sig, short events, void *arg)
 {
-	struct brain_conf	nc;
-	struct checks		*checks;
-	char			err[512];
-	int			rc;
+	struct ipc_config_reload	r;
+	int				i;
 
 	log_info("received SIGHUP: reloading %s", m.config_path);
-	if (load_config(&nc, err, sizeof(err)) == -1 ||
-	    (rc = load_checks(nc.checks_file, &checks, err, sizeof(err))) ==
-	    -1) {
-		log_warnx("reload failed, keeping the running configuration: "
-		    "%s", err);
+	if (startup_reload() == -1)
 		return;
-	}
-	/* The checks file is read again at once, from its new path too. */
-	if (rc == CHECKS_MISSING)
-		log_warnx("checks_file %s", err);
-	else
-		log_info("checks_file %s: %zu checks", nc.checks_file,
-		    checks->n);
-	checks_free(m.checks);
-	m.checks = checks;
-	strlcpy(m.conf.checks_file, nc.checks_file, sizeof(m.conf.checks_file));
-	if (strcmp(nc.listen_address, m.conf.listen_address) ||
-	    nc.registerer_port != m.conf.registerer_port ||
-	    nc.commander_port != m.conf.commander_port ||
-	    strcmp(nc.web_address, m.conf.web_address) ||
-	    nc.web_port != m.conf.web_port ||
-	    strcmp(nc.web_root, m.conf.web_root) ||
-	    strcmp(nc.state_dir, m.conf.state_dir) ||
-	    strcmp(nc.database, m.conf.database) ||
-	    strcmp(nc.cert, m.conf.cert) || strcmp(nc.key, m.conf.key) ||
-	    strcmp(nc.web_cert, m.conf.web_cert) ||
-	    strcmp(nc.web_key, m.conf.web_key) ||
-	    strcmp(nc.pidfile, m.conf.pidfile) || strcmp(nc.user, m.conf.user))
-		log_warnx("addresses, ports, paths and user take effect at "
-		    "the next restart");
-	m.conf.session_timeout = nc.session_timeout;
-	m.conf.login_attempts = nc.login_attempts;
-	m.conf.login_window = nc.login_window;
-	strlcpy(m.conf.totp_required, nc.totp_required,
-	    sizeof(m.conf.totp_required));
-	m.conf.kdf_iterations = nc.kdf_iterations;
-	m.conf.io_timeout = nc.io_timeout;
-	m.conf.restart_delay_max = nc.restart_delay_max;
-	m.conf.max_tentacles = nc.max_tentacles;
-	/* The running children apply them at once; those started later get
-	 * them in IPC_CHILD_INIT. */
-	{
-		struct ipc_config_reload	r = {
-			(uint32_t)m.conf.io_timeout,
-			(uint32_t)m.conf.max_tentacles
-		};
-		int				i;
-
-		for (i = 0; i < CHILD_COUNT; i++)
-			if (children[i].chan != NULL &&
-			    ipcmsg_send_config_reload(children[i].chan,
-			    IPC_CONFIG_RELOAD, 0, &r) == -1)
-				log_warnx("%s: cannot send the new "
-				    "configuration", children[i].name);
-	}
-	m.conf.keepalive_misses = nc.keepalive_misses;
-	if (nc.keepalive_interval != m.conf.keepalive_interval) {
-		struct timeval	ka = { nc.keepalive_interval, 0 };
-
-		m.conf.keepalive_interval = nc.keepalive_interval;
-		event_add(m.keepalive_ev, &ka);
-	}
+	/* The running children apply it at once; those started later get
+	 * it in IPC_CHILD_INIT. */
+	r.io_timeout = (uint32_t)m.conf.io_timeout;
+	r.max_tentacles = (uint32_t)m.conf.max_tentacles;
+	for (i = 0; i < CHILD_COUNT; i++)
+		if (children[i].chan != NULL &&
+		    ipcmsg_send_config_reload(children[i].chan,
+		    IPC_CONFIG_RELOAD, 0, &r) == -1)
+			log_warnx("%s: cannot send the new configuration",
+			    children[i].name);
 	log_info("configuration reloaded");
 }
 
@@ -565,32 +513,6 @@ usage(FILE *f)
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
-}
-
-/* octoBrain --reset-totp USER: on the database, beside a running brain
- * or not (SQLite's locks; WAL), as the user that owns it or root. */
-static int
-reset_totp_main(const char *user)
-{
-	char	msg[256];
-	int	rc;
-
-	/* Never a new, empty database (it would be root's). */
-	if (access(m.conf.database, F_OK) == -1) {
-		fprintf(stderr, "octoBrain: database %s: %s\n",
-		    m.conf.database, strerror(errno));
-		return 1;
-	}
-	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
-		fprintf(stderr, "octoBrain: database: %s\n", msg);
-		return 1;
-	}
-	rc = users_reset_totp(user, msg, sizeof(msg));
-	db_close(m.db);
-	m.db = NULL;
-	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" :
-	    "octoBrain: ", msg);
-	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -679,7 +601,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (reset_totp != NULL)
-		return reset_totp_main(reset_totp);
+		return startup_reset_totp(reset_totp);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",
@@ -721,39 +643,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	m.started = time(NULL);
 
-	if (make_dir(m.conf.state_dir, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key, &m.peer_cert,
-	    &m.peer_key);
-	load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key,
-	    &m.web_cert, &m.web_key);
-	if (tls_fingerprint_file(m.conf.cert, m.brain_fpr) == -1)
-		fatalx("cannot read the fingerprint of %s", m.conf.cert);
-	log_info("certificate fingerprint for tentacles: %s", m.brain_fpr);
-	if ((m.webroot_fd = open(m.conf.web_root, O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		fatal("web_root %s", m.conf.web_root);
-	if ((m.db = db_open(m.conf.database, err, sizeof(err))) == NULL)
-		fatalx("database: %s", err);
-	if (ensure_admin(err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	/* Unknown users are checked against this, at the same cost. */
-	if (kdf_hash("no such user", m.conf.kdf_iterations, m.dummy_hash,
-	    sizeof(m.dummy_hash)) == -1)
-		fatalx("cannot compute the KDF");
-
-	if ((fd[CHILD_WEBSERV] = net_listen(m.conf.web_address,
-	    m.conf.web_port, err, sizeof(err))) == -1 ||
-	    (fd[CHILD_REGISTERER] = net_listen(m.conf.listen_address,
-	    m.conf.registerer_port, err, sizeof(err))) == -1 ||
-	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
-	    m.conf.commander_port, err, sizeof(err))) == -1)
-		fatalx("%s", err);
-	child_users();
-	/* Each tentacle may hold a connection to 6001 while delivering and
-	 * the commander one to its 7001; leave room for the rest. */
-	raise_nofile_limit(m.conf.max_tentacles * 2 + 256);
-	drop_root();
+	startup_open(fd);
 	proc_title("octoBrain", "maestro");
 
 	if ((m.base = event_base_new()) == NULL)

@@ -195,5 +195,8 @@ void	load_tls(enum tls_role, const char *, const char *, struct pem *,
 void	pem_free(struct pem *);
 void	child_users(void);
 void	drop_root(void);
+int	startup_reload(void);
+int	startup_reset_totp(const char *);
+void	startup_open(int [CHILD_COUNT]);
 
 #endif

@@ -19,13 +19,17 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <event2/event.h>
 
 #include "config.h"
 #include "crypto.h"
+#include "daemon.h"
 #include "findings.h"
 #include "ipcmsg.h"
 #include "log.h"
+#include "limits.h"
 #include "maestro.h"
+#include "net.h"
 
 #define ADMIN_PASSWORD_LEN	20	/* [A-Za-z0-9]: about 119 bits */
 
@@ -277,7 +281,9 @@ load_tls(enum tls_role role, const char *cert, const char *key,
  * Started as root with `user` set: each child runs as a user of its own
  * (webserv_user, ...), which cannot read state_dir; one that does not
  * exist falls back to `user`, said once here. The maestro then keeps
- * CAP_SETUID and CAP_SETGID to start them (drop_root).
+ * CAP_SETUID and CAP_SETGID to start them, and CAP_KILL to stop them
+ * (another uid's processes take no signal from us otherwise: a child
+ * that misbehaves could not be killed) (drop_root).
  */
 void
 child_users(void)
@@ -319,7 +325,8 @@ child_users(void)
 	}
 }
 
-/* Of root, keep only what starting a child as its user needs. */
+/* Of root, keep only what starting and stopping a child as its user
+ * needs. */
 static void
 keep_setuid_caps(void)
 {
@@ -328,10 +335,10 @@ keep_setuid_caps(void)
 
 	memset(data, 0, sizeof(data));
 	data[0].effective = data[0].permitted = (1U << CAP_SETUID) |
-	    (1U << CAP_SETGID);
+	    (1U << CAP_SETGID) | (1U << CAP_KILL);
 	if (prctl(PR_SET_KEEPCAPS, 0) == -1 ||
 	    syscall(SYS_capset, &hdr, data) == -1)
-		fatal("cannot keep CAP_SETUID and CAP_SETGID");
+		fatal("cannot keep CAP_SETUID, CAP_SETGID and CAP_KILL");
 }
 
 /* Started as root with a user configured: hand the state to that user,
@@ -387,7 +394,7 @@ drop_root(void)
 	}
 	/* The children's own users: the permitted capabilities survive the
 	 * change of user (the effective ones do not: root cannot be had
-	 * back, drop_privileges checks), then only two are taken again. */
+	 * back, drop_privileges checks), then only three are taken again. */
 	if (m.child_users && prctl(PR_SET_KEEPCAPS, 1) == -1)
 		fatal("PR_SET_KEEPCAPS");
 	if (drop_privileges(m.conf.user, err, sizeof(err)) == -1)
@@ -395,5 +402,140 @@ drop_root(void)
 	if (m.child_users)
 		keep_setuid_caps();
 	log_info("running as user %s%s", m.conf.user, m.child_users ?
-	    " (keeping CAP_SETUID and CAP_SETGID for the children)" : "");
+	    " (keeping CAP_SETUID, CAP_SETGID and CAP_KILL for the children)" : "");
+}
+
+/*
+ * SIGHUP: read the configuration again and apply what can change while
+ * running (the maestro then tells the children). -1: the file is wrong,
+ * nothing changed.
+ */
+int
+startup_reload(void)
+{
+	struct brain_conf	nc;
+	struct checks		*checks;
+	char			err[512];
+	int			rc;
+
+	if (load_config(&nc, err, sizeof(err)) == -1 ||
+	    (rc = load_checks(nc.checks_file, &checks, err, sizeof(err))) ==
+	    -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return -1;
+	}
+	/* The checks file is read again at once, from its new path too. */
+	if (rc == CHECKS_MISSING)
+		log_warnx("checks_file %s", err);
+	else
+		log_info("checks_file %s: %zu checks", nc.checks_file,
+		    checks->n);
+	checks_free(m.checks);
+	m.checks = checks;
+	strlcpy(m.conf.checks_file, nc.checks_file, sizeof(m.conf.checks_file));
+	if (strcmp(nc.listen_address, m.conf.listen_address) ||
+	    nc.registerer_port != m.conf.registerer_port ||
+	    nc.commander_port != m.conf.commander_port ||
+	    strcmp(nc.web_address, m.conf.web_address) ||
+	    nc.web_port != m.conf.web_port ||
+	    strcmp(nc.web_root, m.conf.web_root) ||
+	    strcmp(nc.state_dir, m.conf.state_dir) ||
+	    strcmp(nc.database, m.conf.database) ||
+	    strcmp(nc.cert, m.conf.cert) || strcmp(nc.key, m.conf.key) ||
+	    strcmp(nc.web_cert, m.conf.web_cert) ||
+	    strcmp(nc.web_key, m.conf.web_key) ||
+	    strcmp(nc.pidfile, m.conf.pidfile) || strcmp(nc.user, m.conf.user))
+		log_warnx("addresses, ports, paths and user take effect at "
+		    "the next restart");
+	m.conf.session_timeout = nc.session_timeout;
+	m.conf.login_attempts = nc.login_attempts;
+	m.conf.login_window = nc.login_window;
+	strlcpy(m.conf.totp_required, nc.totp_required,
+	    sizeof(m.conf.totp_required));
+	m.conf.kdf_iterations = nc.kdf_iterations;
+	m.conf.io_timeout = nc.io_timeout;
+	m.conf.restart_delay_max = nc.restart_delay_max;
+	m.conf.max_tentacles = nc.max_tentacles;
+	m.conf.keepalive_misses = nc.keepalive_misses;
+	if (nc.keepalive_interval != m.conf.keepalive_interval) {
+		struct timeval	ka = { nc.keepalive_interval, 0 };
+
+		m.conf.keepalive_interval = nc.keepalive_interval;
+		event_add(m.keepalive_ev, &ka);
+	}
+	return 0;
+}
+
+/* octoBrain --reset-totp USER: on the database, beside a running brain
+ * or not (SQLite's locks; WAL), as the user that owns it or root. */
+int
+startup_reset_totp(const char *user)
+{
+	char	msg[256];
+	int	rc;
+
+	/* Never a new, empty database (it would be root's). */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 1;
+	}
+	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "octoBrain: database: %s\n", msg);
+		return 1;
+	}
+	rc = users_reset_totp(user, msg, sizeof(msg));
+	db_close(m.db);
+	m.db = NULL;
+	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" :
+	    "octoBrain: ", msg);
+	return rc == 0 ? 0 : 1;
+}
+
+/*
+ * Everything the maestro holds before it starts its children: state_dir,
+ * the TLS credentials (read into memory, for IPC_CHILD_INIT), web_root,
+ * the database and its admin, the listening sockets (fd, by child); then
+ * the children's users and the drop of root. Fatal on any error.
+ */
+void
+startup_open(int fd[CHILD_COUNT])
+{
+	char	err[1024];
+
+	if (make_dir(m.conf.state_dir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key, &m.peer_cert,
+	    &m.peer_key);
+	load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key,
+	    &m.web_cert, &m.web_key);
+	if (tls_fingerprint_file(m.conf.cert, m.brain_fpr) == -1)
+		fatalx("cannot read the fingerprint of %s", m.conf.cert);
+	log_info("certificate fingerprint for tentacles: %s", m.brain_fpr);
+	if ((m.webroot_fd = open(m.conf.web_root, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("web_root %s", m.conf.web_root);
+	if ((m.db = db_open(m.conf.database, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
+	if (ensure_admin(err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* Unknown users are checked against this, at the same cost. */
+	if (kdf_hash("no such user", m.conf.kdf_iterations, m.dummy_hash,
+	    sizeof(m.dummy_hash)) == -1)
+		fatalx("cannot compute the KDF");
+
+	if ((fd[CHILD_WEBSERV] = net_listen(m.conf.web_address,
+	    m.conf.web_port, err, sizeof(err))) == -1 ||
+	    (fd[CHILD_REGISTERER] = net_listen(m.conf.listen_address,
+	    m.conf.registerer_port, err, sizeof(err))) == -1 ||
+	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
+	    m.conf.commander_port, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+	child_users();
+	/* Each tentacle may hold a connection to 6001 while delivering and
+	 * the commander one to its 7001, the webserv HTTP_CONN_MAX; leave
+	 * room for the rest. */
+	raise_nofile_limit(m.conf.max_tentacles * 2 + HTTP_CONN_MAX + 256);
+	drop_root();
 }

@@ -208,7 +208,7 @@ def test_each_child_runs_as_its_own_user(request, brain_bin, test_users):
     assert len(seen) == 4, "the four processes share a uid"
     # The maestro kept only what starting a child as its user needs; the
     # children nothing.
-    setid = (1 << 6) | (1 << 7)     # CAP_SETGID, CAP_SETUID
+    setid = (1 << 5) | (1 << 6) | (1 << 7)  # CAP_KILL, CAP_SETGID, _SETUID
     assert caps(pids["maestro"], "CapEff") == setid
     assert caps(pids["maestro"], "CapPrm") == setid
     for role in CHILDREN:
@@ -277,3 +277,4 @@ def test_sighup_reaches_the_executed_children(brain_factory):
             s.close()
     assert b.pids() == pids, "a child was restarted"
     assert b.login().get("/api/health").status == 200
+
