@@ -344,6 +344,22 @@ test_bad_fields(void **state)
 		}
 }
 
+/* IPC_API_REPLY packed by hand, and why it is refused. */
+static const struct bad_reply {
+	uint32_t	 status;
+	const char	*json;
+	size_t		 json_len;
+	const char	*cookie;
+	const char	*why;
+} bad_replies[] = {
+	{ 200, "{}", 2, FPR "\r\nSet-Cookie: octopus_session=attacker",
+	    "malformed message" },		/* longer than its field */
+	{ 200, "{}", 2, "a\r\nX: y", "bad cookie" },
+	{ 200, "{}\0{}", 5, "", "malformed message" },
+	{ 0, "{}", 2, "-", "bad HTTP status" },
+	{ 200, "", IPC_PAYLOAD_MAX + 1, "", "malformed message" },
+};
+
 /* Bytes a hostile child may write, packed by hand. */
 static void
 test_hostile_bytes(void **state)
@@ -357,6 +373,7 @@ test_hostile_bytes(void **state)
 	struct ipc_log_event		le;
 	const char			*why;
 	uint8_t				z[32] = { 0 };
+	size_t				i;
 
 	/* A proof check whose nonce is one byte short. */
 	buf_init(&b, IPC_PAYLOAD_MAX);
@@ -399,40 +416,24 @@ test_hostile_bytes(void **state)
 
 	/* Replies the webserv must not pass on: a header in the cookie, a
 	 * body with a NUL, a status that is none, a body too long. */
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u32(&p, 200);
-	pack_str(&p, "{}");
-	pack_str(&p, FPR "\r\nSet-Cookie: octopus_session=attacker");
-	assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar, &why), -1);
-	assert_string_equal(why, "malformed message");	/* > its field */
-	buf_reset(&b);
-	pack_init(&p, &b);
-	pack_u32(&p, 200);
-	pack_str(&p, "{}");
-	pack_str(&p, "a\r\nX: y");
-	assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar, &why), -1);
-	assert_string_equal(why, "bad cookie");
-	assert_int_equal(ar.cookie[0], '\0');	/* wiped */
-	buf_reset(&b);
-	pack_init(&p, &b);
-	pack_u32(&p, 200);
-	pack_bytes(&p, "{}\0{}", 5);
-	pack_str(&p, "");
-	assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar, &why), -1);
-	buf_reset(&b);
-	pack_init(&p, &b);
-	pack_u32(&p, 0);
-	pack_str(&p, "{}");
-	pack_str(&p, "-");
-	assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar, &why), -1);
-	assert_string_equal(why, "bad HTTP status");
-	buf_reset(&b);
-	pack_init(&p, &b);
-	pack_u32(&p, 200);
-	pack_u32(&p, IPC_PAYLOAD_MAX + 1);	/* a length, nothing behind */
-	assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar, &why), -1);
-	buf_free(&b);
+	for (i = 0; i < sizeof(bad_replies) / sizeof(bad_replies[0]); i++) {
+		const struct bad_reply *r = &bad_replies[i];
+
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		pack_init(&p, &b);
+		pack_u32(&p, r->status);
+		if (r->json_len <= IPC_PAYLOAD_MAX) {
+			pack_bytes(&p, r->json, r->json_len);
+			pack_str(&p, r->cookie);
+		} else
+			pack_u32(&p, r->json_len);	/* nothing behind */
+		memset(&ar, 0x5a, sizeof(ar));
+		assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar,
+		    &why), -1);
+		assert_string_equal(why, r->why);
+		assert_int_equal(ar.cookie[0], '\0');	/* wiped */
+		buf_free(&b);
+	}
 
 	/* Events with what the audit log must not get. */
 	buf_init(&b, IPC_PAYLOAD_MAX);
