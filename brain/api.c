@@ -13,13 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <bsd/string.h>
 #include <jansson.h>
 
 #include "buf.h"
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
-#include "pack.h"
 
 /* ---- replies to the webserv ------------------------------------------ */
 
@@ -27,10 +28,11 @@ void
 reply_send(uint32_t id, unsigned generation, int status, json_t *body,
     const char *cookie)
 {
-	struct child	*ws = &children[CHILD_WEBSERV];
-	struct buf	 b;
-	struct packer	 p;
-	char		*text;
+	struct child		*ws = &children[CHILD_WEBSERV];
+	struct ipc_api_reply	 r;
+	struct buf		 b;
+	char			*text;
+	int			 rc;
 
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -49,18 +51,22 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 		free(text);
 		return;
 	}
+	memset(&r, 0, sizeof(r));
+	r.status = (uint32_t)status;
+	r.json = text;
+	r.json_len = strlen(text);
+	rc = -1;
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_u32(&p, status);
-	pack_str(&p, text);
-	pack_str(&p, cookie ? cookie : "");
-	if (pack_error(&p) == 0)
+	if (strlcpy(r.cookie, cookie ? cookie : "", sizeof(r.cookie)) <
+	    sizeof(r.cookie) && (rc = ipcmsg_encode_api_reply(&b, &r)) == 0)
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
-	buf_free(&b);
+	buf_free(&b);		/* wipes the session key */
+	crypto_wipe(r.cookie, sizeof(r.cookie));
 	free(text);
-	if (pack_error(&p) != 0) {
-		log_warnx("reply %u too large for IPC", id);
-		if (status != 500)	/* a small one: never twice */
+	if (rc == -1) {
+		/* Too large (or a bug): a small answer, never twice. */
+		log_warnx("reply %u does not fit IPC_API_REPLY", id);
+		if (status != 500)
 			reply_error(id, generation, 500, "the answer is too "
 			    "large");
 	}

@@ -86,8 +86,8 @@ int	commander_main(struct child_env *);
  * request, checked by the maestro (the single point of access control):
  *	str session, u8 background, str csrf, str client address, u32 op,
  *	then the op's arguments.
- * The maestro answers IPC_API_REPLY with the same id:
- *	u32 http status, str json body, str cookie ("" = leave, "-" = clear)
+ * The maestro answers IPC_API_REPLY with the same id (struct
+ * ipc_api_reply, brain/ipcmsg.h: status, JSON body, cookie).
  */
 /* The operations, their routes, roles and arguments: apiops.h. */
 
@@ -98,8 +98,8 @@ int	commander_main(struct child_env *);
 #define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
 #define AUDIT_LIMIT_MAX		1000
 
-/* IPC_AUTH_LOGIN payload: str client address, str user, str password.
- * Reply: IPC_API_REPLY with the session key in the cookie field. */
+/* IPC_AUTH_LOGIN: struct ipc_auth_login (brain/ipcmsg.h). Reply:
+ * IPC_API_REPLY with the session key in the cookie field. */
 
 /*
  * The messages between the maestro and the registerer and commander

@@ -22,7 +22,6 @@
 #include "daemon.h"
 #include "ipcmsg.h"
 #include "log.h"
-#include "pack.h"
 #include "tls.h"
 
 /* IPC_CHILD_INIT: two PEM blobs and a few short fields. */
@@ -234,15 +233,12 @@ void
 child_report(struct child_loop *cl, const char *kind, const char *peer,
     const char *detail)
 {
-	struct buf	b;
-	struct packer	p;
+	struct ipc_log_event	e;
 
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_str(&p, kind);
-	pack_str(&p, peer);
-	pack_str(&p, detail);
-	if (pack_error(&p) == 0)
-		ipc_send(cl->chan, IPC_LOG_EVENT, 0, b.data, b.len);
-	buf_free(&b);
+	memset(&e, 0, sizeof(e));
+	ipcmsg_text(e.kind, sizeof(e.kind), kind);
+	ipcmsg_text(e.peer, sizeof(e.peer), peer);
+	ipcmsg_text(e.detail, sizeof(e.detail), detail);
+	if (ipcmsg_send_log_event(cl->chan, IPC_LOG_EVENT, 0, &e) == -1)
+		log_warnx("cannot report %s to the maestro", e.kind);
 }

@@ -944,6 +944,67 @@ ipcmsg_decode_child_init(const uint8_t *b, size_t len,
 	return child_init_valid(m, why) ? 0 : -1;
 }
 
+/* ---- API_REPLY ------------------------------------------------------- */
+
+/* "" (leave it), "-" (clear it) or a session key: it goes into a
+ * Set-Cookie header as it is. */
+static int
+cookie_valid(const char *c)
+{
+	size_t	n;
+
+	if (c[0] == '\0' || strcmp(c, "-") == 0)
+		return 1;
+	for (n = 0; (c[n] >= '0' && c[n] <= '9') || (c[n] >= 'a' &&
+	    c[n] <= 'f'); n++)
+		;
+	return c[n] == '\0' && n == OCTO_TOKEN_HEX_LEN;
+}
+
+static int
+api_reply_valid(const struct ipc_api_reply *m, const char **why)
+{
+	if (m->status < 200 || m->status > 599)
+		*why = "bad HTTP status";
+	else if (m->json == NULL || m->json_len == 0 ||
+	    m->json_len > IPC_PAYLOAD_MAX ||
+	    memchr(m->json, '\0', m->json_len) != NULL)
+		*why = "bad JSON body";
+	else if (!cookie_valid(m->cookie))
+		*why = "bad cookie";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_api_reply(struct packer *p, const struct ipc_api_reply *m)
+{
+	pack_u32(p, m->status);
+	pack_bytes(p, m->json, m->json_len);
+	pack_str(p, m->cookie);
+}
+
+ENCODER(api_reply)
+
+int
+ipcmsg_decode_api_reply(const uint8_t *b, size_t len,
+    struct ipc_api_reply *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->status);
+	unpack_str_ref(&u, &m->json, &m->json_len, IPC_PAYLOAD_MAX);
+	unpack_str(&u, m->cookie, sizeof(m->cookie));
+	if (finish(&u, why) == -1 || !api_reply_valid(m, why)) {
+		crypto_wipe(m->cookie, sizeof(m->cookie));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- CONFIG_RELOAD --------------------------------------------------- */
 
 static int

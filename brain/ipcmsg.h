@@ -246,6 +246,21 @@ struct ipc_child_init {
 	size_t		 key_pem_len;		/* 1..IPCMSG_PEM_MAX */
 };
 
+/*
+ * IPC_API_REPLY (maestro): the answer to an IPC_API_CALL or IPC_AUTH_LOGIN
+ * with the same id: the HTTP status, the JSON body (1..IPC_PAYLOAD_MAX
+ * bytes, no NUL; not NUL-terminated when decoded: it points into the
+ * payload), the cookie: "" = leave it, "-" = clear it, else the new
+ * session key (OCTO_TOKEN_HEX_LEN lowercase hex digits; it goes into a
+ * Set-Cookie header as it is).
+ */
+struct ipc_api_reply {
+	uint32_t	 status;		/* 200..599 */
+	const char	*json;
+	size_t		 json_len;
+	char		 cookie[OCTO_TOKEN_HEX_LEN + 1];
+};
+
 /* IPC_CONFIG_RELOAD (maestro, after SIGHUP): what of the reloaded
  * configuration a running child applies at once. */
 struct ipc_config_reload {
@@ -285,6 +300,7 @@ IPCMSG_CODEC(result_stored)
 IPCMSG_CODEC(tentacle_seen)
 IPCMSG_CODEC(tentacle_missed)
 IPCMSG_CODEC(child_init)
+IPCMSG_CODEC(api_reply)
 IPCMSG_CODEC(config_reload)
 
 #undef IPCMSG_CODEC

@@ -43,7 +43,6 @@
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
-#include "pack.h"
 
 #define DEFAULT_CONFIG		"/etc/octopus/brain.conf"
 #define RESTART_DELAY_MIN_MS	250	/* first restart of a dead child */
@@ -103,22 +102,20 @@ child_misbehaved(struct child *c, const char *what)
 static void
 handle_log_event(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker	u;
-	char		kind[32], peer[NET_PEER_MAX], detail[256];
+	struct ipc_log_event	e;
+	const char		*why;
 
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_str(&u, kind, sizeof(kind));
-	unpack_str(&u, peer, sizeof(peer));
-	unpack_str(&u, detail, sizeof(detail));
-	if (unpack_end(&u) == -1) {
+	if (ipcmsg_decode_log_event(msg->payload, msg->hdr.len, &e, &why) ==
+	    -1) {
+		log_warnx("%s: log event: %s", c->name, why);
 		child_misbehaved(c, "sent a malformed event");
 		return;
 	}
-	if (strcmp(kind, "protocol_error") == 0)
+	if (strcmp(e.kind, "protocol_error") == 0)
 		m.protocol_errors++;
-	else if (strcmp(kind, "refused_handshake") == 0) {
+	else if (strcmp(e.kind, "refused_handshake") == 0) {
 		m.refused_handshakes++;
-		db_audit(m.db, c->name, "refused_handshake", peer, detail);
+		db_audit(m.db, c->name, "refused_handshake", e.peer, e.detail);
 	}
 }
 

@@ -41,7 +41,6 @@
 #include "ipcmsg.h"
 #include "log.h"
 #include "net.h"
-#include "pack.h"
 #include "webpath.h"
 
 #define SESSION_COOKIE		"octopus_session"
@@ -293,14 +292,12 @@ send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
 static void
 maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
-	struct unpacker		 u;
+	struct ipc_api_reply	 r;
 	struct pending		*p;
 	struct evkeyvalq	*h;
-	const char		*json;
-	size_t			 jsonlen;
-	char			 cookie[OCTO_TOKEN_HEX_LEN + 1], hdr[256];
+	const char		*why;
+	char			 hdr[256];
 	char			*text;
-	uint32_t		 status;
 	json_t			*body;
 
 	if (msg->hdr.type != IPC_API_REPLY) {
@@ -310,43 +307,42 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	}
 	if ((p = pending_find(msg->hdr.id)) == NULL)
 		return;		/* timed out already */
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_u32(&u, &status);
-	unpack_str_ref(&u, &json, &jsonlen, IPC_PAYLOAD_MAX);
-	unpack_str(&u, cookie, sizeof(cookie));
-	if (unpack_end(&u) == -1 || status < 200 || status > 599) {
-		log_warnx("malformed reply from the maestro");
+	if (ipcmsg_decode_api_reply(msg->payload, msg->hdr.len, &r, &why) ==
+	    -1) {
+		log_warnx("malformed reply from the maestro: %s", why);
 		if (p->req)
 			send_error(p->req, 500, "internal error");
 		p->id = 0;
 		return;
 	}
 	if (p->req == NULL) {
+		explicit_bzero(r.cookie, sizeof(r.cookie));
 		p->id = 0;
 		return;
 	}
-	if (p->rewrite && status == 200) {
+	if (p->rewrite && r.status == 200) {
+		explicit_bzero(r.cookie, sizeof(r.cookie));
 		send_error(p->req, p->rewrite, p->rewrite_why);
 		p->id = 0;
 		return;
 	}
 	h = evhttp_request_get_output_headers(p->req);
-	if (strcmp(cookie, "-") == 0)
+	if (strcmp(r.cookie, "-") == 0)
 		evhttp_add_header(h, "Set-Cookie", SESSION_COOKIE "=; Path=/; "
 		    "Max-Age=0; HttpOnly; Secure; SameSite=Strict");
-	else if (cookie[0] != '\0') {
+	else if (r.cookie[0] != '\0') {
 		snprintf(hdr, sizeof(hdr), SESSION_COOKIE "=%s; Path=/; "
-		    "HttpOnly; Secure; SameSite=Strict", cookie);
+		    "HttpOnly; Secure; SameSite=Strict", r.cookie);
 		evhttp_add_header(h, "Set-Cookie", hdr);
 		explicit_bzero(hdr, sizeof(hdr));
 	}
-	explicit_bzero(cookie, sizeof(cookie));
-	if ((text = strndup(json, jsonlen)) == NULL) {
+	explicit_bzero(r.cookie, sizeof(r.cookie));
+	if ((text = strndup(r.json, r.json_len)) == NULL) {
 		send_error(p->req, 500, "out of memory");
 		p->id = 0;
 		return;
 	}
-	if (status == 429 && (body = json_loads(text, 0, NULL)) != NULL) {
+	if (r.status == 429 && (body = json_loads(text, 0, NULL)) != NULL) {
 		json_t *ra = json_object_get(body, "retry_after");
 
 		if (json_is_integer(ra)) {
@@ -356,7 +352,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		}
 		json_decref(body);
 	}
-	send_json_text(p->req, status, text);
+	send_json_text(p->req, (int)r.status, text);
 	free(text);
 	p->id = 0;
 }

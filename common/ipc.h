@@ -28,13 +28,13 @@ enum ipc_type {
 	IPC_API_CALL,		/* see api_call in brain/brain.h */
 
 	/* maestro -> webserv */
-	IPC_API_REPLY,		/* u32 http status, str json, str cookie */
+	IPC_API_REPLY,		/* brain/ipcmsg.h struct ipc_api_reply */
 
 	/* maestro -> any child */
 	IPC_CONFIG_RELOAD,	/* SIGHUP: the limits now (brain/ipcmsg.h) */
 
 	/* any child -> maestro */
-	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */
+	IPC_LOG_EVENT,		/* audit, counters: struct ipc_log_event */
 
 	/* registerer <-> maestro: enrolment (id = connection number) */
 	IPC_ENROL_REQUEST,	/* see brain/brain.h */

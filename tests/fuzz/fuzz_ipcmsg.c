@@ -179,6 +179,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
 	    check_ref(m.cert_pem, m.cert_pem_len);
 	    check_ref(m.key_pem, m.key_pem_len))
+	CASE(IPC_API_REPLY, api_reply,
+	    STR(m.cookie);
+	    FUZZ_CHECK(m.status >= 200 && m.status <= 599);
+	    FUZZ_CHECK(m.json_len >= 1 && m.json_len <= IPC_PAYLOAD_MAX);
+	    check_ref((const uint8_t *)m.json, m.json_len);
+	    FUZZ_CHECK(memchr(m.json, '\0', m.json_len) == NULL);
+	    FUZZ_CHECK(m.cookie[0] == '\0' || strcmp(m.cookie, "-") == 0 ||
+		(strlen(m.cookie) == OCTO_TOKEN_HEX_LEN &&
+		strspn(m.cookie, "0123456789abcdef") == OCTO_TOKEN_HEX_LEN)))
 	CASE(IPC_CONFIG_RELOAD, config_reload,
 	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
 	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))

@@ -1026,6 +1026,7 @@ gen_ipcmsg(void)
 	struct ipc_tentacle_missed	 tm;
 	struct ipc_child_init		 ci;
 	struct ipc_config_reload	 cr;
+	struct ipc_api_reply		 ar;
 	struct hs_inputs		 in;
 	struct buf			 b;
 
@@ -1235,6 +1236,30 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
 		abort();
 	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
+
+	memset(&ar, 0, sizeof(ar));
+	ar.status = 200;
+	ar.json = "{\"user\":{\"name\":\"alice\",\"role\":\"admin\"},"
+	    "\"csrf\":\"00ff\",\"totp_setup_required\":false}";
+	ar.json_len = strlen(ar.json);
+	memset(ar.cookie, 'c', OCTO_TOKEN_HEX_LEN);
+	if (ipcmsg_encode_api_reply(&b, &ar) == -1)
+		abort();
+	ipcmsg_put("api-reply-login", IPC_API_REPLY, &b);
+	ar.status = 429;
+	ar.json = "{\"error\":\"too many login attempts\",\"retry_after\":30}";
+	ar.json_len = strlen(ar.json);
+	ar.cookie[0] = '\0';
+	if (ipcmsg_encode_api_reply(&b, &ar) == -1)
+		abort();
+	ipcmsg_put("api-reply-429", IPC_API_REPLY, &b);
+	ar.status = 200;
+	ar.json = "{}";
+	ar.json_len = 2;
+	strlcpy(ar.cookie, "-", sizeof(ar.cookie));
+	if (ipcmsg_encode_api_reply(&b, &ar) == -1)
+		abort();
+	ipcmsg_put("api-reply-logout", IPC_API_REPLY, &b);
 	buf_free(&b);
 }
 

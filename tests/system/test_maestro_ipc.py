@@ -140,6 +140,22 @@ FORGERIES = {
                        (lambda p: ipc_header(IPC_LOG_EVENT, len(p)) + p)(
                            pack_str("protocol_error") + pack_str("x") +
                            pack_str("y") + b"junk")),
+    # an event that decodes but is out of shape (struct ipc_log_event):
+    # a kind not [a-z_]+, a line of its own forged into the audit log
+    "event-bad-kind": ("commander", (lambda p: ipc_header(
+        IPC_LOG_EVENT, len(p)) + p)(pack_str("Protocol-Error") +
+                                    pack_str("") + pack_str(""))),
+    "event-forged-line": ("registerer", (lambda p: ipc_header(
+        IPC_LOG_EVENT, len(p)) + p)(pack_str("refused_handshake") +
+                                    pack_str("192.0.2.1:4000") +
+                                    pack_str("x\nmaestro: forged"))),
+}
+
+# The maestro's log says why, for those the decoder refuses.
+WHY = {
+    "event-bad-kind": r"maestro: commander: log event: bad event kind",
+    "event-forged-line": r"maestro: registerer: log event: bad event text",
+    "trailing-bytes": r"maestro: registerer: log event: malformed message",
 }
 
 
@@ -159,6 +175,8 @@ def test_forged_message_kills_only_that_child(brain_factory, case):
 
     restarted(b, c, role, pids[role])
     b.wait_log(r"maestro: %s \(pid %d\) .*: killing it" % (role, pids[role]))
+    if case in WHY:
+        b.wait_log(WHY[case])
     now = b.pids()
     assert now["maestro"] == pids["maestro"]
     for r, p in others.items():

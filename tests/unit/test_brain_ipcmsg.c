@@ -66,6 +66,7 @@ WRAP(result_stored)
 WRAP(tentacle_seen)
 WRAP(tentacle_missed)
 WRAP(child_init)
+WRAP(api_reply)
 WRAP(config_reload)
 
 static void
@@ -216,6 +217,18 @@ S(ipc_child_init, b_init6) m->cert_pem_len = IPCMSG_PEM_MAX + 1; E
 S(ipc_child_init, b_init7) m->address[0] = '\0'; E
 S(ipc_child_init, b_init8) m->role[0] = '\0'; E
 
+static const char json_text[] = "{\"user\":{\"name\":\"alice\"}}";
+S(ipc_api_reply, s_reply) m->status = 200; m->json = json_text;
+	m->json_len = sizeof(json_text) - 1; strcpy(m->cookie, FPR); E
+S(ipc_api_reply, b_reply1) m->status = 199; E
+S(ipc_api_reply, b_reply2) m->status = 600; E
+S(ipc_api_reply, b_reply3) m->json_len = 0; E
+S(ipc_api_reply, b_reply4) m->json_len = sizeof(json_text); E	/* its NUL */
+S(ipc_api_reply, b_reply5) m->cookie[0] = 'A'; E	/* not a key */
+S(ipc_api_reply, b_reply6) m->cookie[63] = '\0'; E	/* too short */
+S(ipc_api_reply, b_reply7) strcpy(m->cookie, "x\r\nSet-Cookie: y"); E
+S(ipc_api_reply, b_reply8) strcpy(m->cookie, "--"); E
+
 S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
 S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
 S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
@@ -259,6 +272,8 @@ static const struct kind kinds[] = {
 	    b_missed2),
 	K(child_init, ipc_child_init, s_init, b_init1, b_init2, b_init3,
 	    b_init4, b_init5, b_init6, b_init7, b_init8),
+	K(api_reply, ipc_api_reply, s_reply, b_reply1, b_reply2, b_reply3,
+	    b_reply4, b_reply5, b_reply6, b_reply7, b_reply8),
 	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
 };
 
@@ -329,6 +344,22 @@ test_bad_fields(void **state)
 		}
 }
 
+/* IPC_API_REPLY packed by hand, and why it is refused. */
+static const struct bad_reply {
+	uint32_t	 status;
+	const char	*json;
+	size_t		 json_len;
+	const char	*cookie;
+	const char	*why;
+} bad_replies[] = {
+	{ 200, "{}", 2, FPR "\r\nSet-Cookie: octopus_session=attacker",
+	    "malformed message" },		/* longer than its field */
+	{ 200, "{}", 2, "a\r\nX: y", "bad cookie" },
+	{ 200, "{}\0{}", 5, "", "malformed message" },
+	{ 0, "{}", 2, "-", "bad HTTP status" },
+	{ 200, "", IPC_PAYLOAD_MAX + 1, "", "malformed message" },
+};
+
 /* Bytes a hostile child may write, packed by hand. */
 static void
 test_hostile_bytes(void **state)
@@ -338,8 +369,11 @@ test_hostile_bytes(void **state)
 	struct ipc_proof_check		ck;
 	struct ipc_run_order		ro;
 	struct ipc_result_stored	rs;
+	struct ipc_api_reply		ar;
+	struct ipc_log_event		le;
 	const char			*why;
 	uint8_t				z[32] = { 0 };
+	size_t				i;
 
 	/* A proof check whose nonce is one byte short. */
 	buf_init(&b, IPC_PAYLOAD_MAX);
@@ -378,6 +412,44 @@ test_hostile_bytes(void **state)
 	pack_str(&p, "x");
 	pack_str(&p, "");
 	assert_int_equal(ipcmsg_decode_run_order(b.data, b.len, &ro, &why), -1);
+	buf_free(&b);
+
+	/* Replies the webserv must not pass on: a header in the cookie, a
+	 * body with a NUL, a status that is none, a body too long. */
+	for (i = 0; i < sizeof(bad_replies) / sizeof(bad_replies[0]); i++) {
+		const struct bad_reply *r = &bad_replies[i];
+
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		pack_init(&p, &b);
+		pack_u32(&p, r->status);
+		if (r->json_len <= IPC_PAYLOAD_MAX) {
+			pack_bytes(&p, r->json, r->json_len);
+			pack_str(&p, r->cookie);
+		} else
+			pack_u32(&p, r->json_len);	/* nothing behind */
+		memset(&ar, 0x5a, sizeof(ar));
+		assert_int_equal(ipcmsg_decode_api_reply(b.data, b.len, &ar,
+		    &why), -1);
+		assert_string_equal(why, r->why);
+		assert_int_equal(ar.cookie[0], '\0');	/* wiped */
+		buf_free(&b);
+	}
+
+	/* Events with what the audit log must not get. */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_str(&p, "refused_handshake");
+	pack_str(&p, "192.0.2.1:4000");
+	pack_str(&p, "x\nmaestro: forged line");
+	assert_int_equal(ipcmsg_decode_log_event(b.data, b.len, &le, &why), -1);
+	assert_string_equal(why, "bad event text");
+	buf_reset(&b);
+	pack_init(&p, &b);
+	pack_str(&p, "refused handshake");
+	pack_str(&p, "");
+	pack_str(&p, "");
+	assert_int_equal(ipcmsg_decode_log_event(b.data, b.len, &le, &why), -1);
+	assert_string_equal(why, "bad event kind");
 	buf_free(&b);
 }
 
@@ -454,6 +526,35 @@ test_no_key_in_any_message(void **state)
 	buf_free(&all);
 }
 
+/* What child_report sends: any text made one LOG_EVENT the maestro takes
+ * (a child's own report never gets it killed). */
+static void
+test_text_makes_valid_events(void **state)
+{
+	struct ipc_log_event	e, d;
+	struct buf		b;
+	const char		*why;
+	char			long_text[1000];
+
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	long_text[3] = '\n';
+	long_text[5] = (char)0xc3;
+	memset(&e, 0, sizeof(e));
+	ipcmsg_text(e.kind, sizeof(e.kind), "protocol_error");
+	ipcmsg_text(e.peer, sizeof(e.peer), NULL);
+	ipcmsg_text(e.detail, sizeof(e.detail), long_text);
+	assert_int_equal(strlen(e.detail), sizeof(e.detail) - 1);
+	assert_int_equal(e.detail[3], '?');
+	assert_int_equal(e.detail[5], '?');
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(ipcmsg_encode_log_event(&b, &e), 0);
+	assert_int_equal(ipcmsg_decode_log_event(b.data, b.len, &d, &why), 0);
+	assert_string_equal(d.detail, e.detail);
+	assert_string_equal(d.peer, "");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -461,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_truncation_trailing),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_hostile_bytes),
+		cmocka_unit_test(test_text_makes_valid_events),
 		cmocka_unit_test(test_no_key_in_any_message),
 	};
 
