@@ -16,6 +16,9 @@
 
 struct brain_conf {
 	char		listen_address[OCTO_ADDR_MAX];	/* 6000 and 6001 */
+	/* Told to tentacles enrolled by address ("" = none: they use the
+	 * address the brain's connection came from). */
+	char		advertise_address[OCTO_ADDR_MAX];
 	int		registerer_port;
 	int		commander_port;
 	char		web_address[OCTO_ADDR_MAX];

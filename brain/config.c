@@ -18,6 +18,9 @@
 const struct config_key brain_config_keys[] = {
 	{ "listen_address", CONF_ADDR, S(listen_address), 0, 0,
 	    "address of the registerer (6000) and commander (6001)" },
+	{ "advertise_address", CONF_ADDR, S(advertise_address), 0, 0,
+	    "address tentacles deliver to (empty: listen_address unless it "
+	    "is a wildcard)" },
 	{ "registerer_port", CONF_PORT, P(registerer_port), 0, 0,
 	    "port where tentacles ask to enrol" },
 	{ "commander_port", CONF_PORT, P(commander_port), 0, 0,
@@ -115,6 +118,11 @@ brain_config_finish(struct brain_conf *c)
 	    default_path(c->key, sizeof(c->key), c->state_dir,
 	    "brain.key") == -1)
 		return -1;
+	if (c->advertise_address[0] == '\0' &&
+	    strcmp(c->listen_address, "0.0.0.0") != 0 &&
+	    strcmp(c->listen_address, "::") != 0)
+		strlcpy(c->advertise_address, c->listen_address,
+		    sizeof(c->advertise_address));
 	if (c->web_cert[0] == '\0')
 		strlcpy(c->web_cert, c->cert, sizeof(c->web_cert));
 	if (c->web_key[0] == '\0')
