@@ -42,6 +42,8 @@ struct brain_conf {
 	long long	keepalive_interval;		/* s between pings */
 	long long	keepalive_misses;		/* in a row: offline */
 	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
+	char		enrolment_without_token[16];	/* pending, refuse */
+	long long	pending_max;			/* pending tentacles */
 };
 
 extern const struct config_key brain_config_keys[];

@@ -67,6 +67,12 @@ const struct config_key brain_config_keys[] = {
 	    "pings missed in a row before a tentacle is offline" },
 	{ "checks_file", CONF_PATH, S(checks_file), 0, 0,
 	    "references, title and fix of every CHECK-ID (tab-separated)" },
+	{ "enrolment_without_token", CONF_STRING,
+	    S(enrolment_without_token), 0, 0,
+	    "pending: a tentacle without a valid token waits for an admin; "
+	    "refuse: it is refused" },
+	{ "pending_max", CONF_INT, I(pending_max), 0, 100000,
+	    "pending tentacles at most; further requests are refused" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -94,6 +100,9 @@ brain_config_defaults(struct brain_conf *c)
 	c->keepalive_interval = 30;
 	c->keepalive_misses = 3;
 	strlcpy(c->checks_file, OCTO_CHECKS_FILE, sizeof(c->checks_file));
+	strlcpy(c->enrolment_without_token, "pending",
+	    sizeof(c->enrolment_without_token));
+	c->pending_max = 100;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -437,6 +437,9 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 		log_warnx("addresses, ports, paths and user take effect at "
 		    "the next restart");
 	m.conf.session_timeout = nc.session_timeout;
+	strlcpy(m.conf.enrolment_without_token, nc.enrolment_without_token,
+	    sizeof(m.conf.enrolment_without_token));
+	m.conf.pending_max = nc.pending_max;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
 	m.conf.kdf_iterations = nc.kdf_iterations;

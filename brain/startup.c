@@ -51,6 +51,12 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "%s: state_dir is too long", m.config_path);
 		return -1;
 	}
+	if (strcmp(c->enrolment_without_token, "pending") != 0 &&
+	    strcmp(c->enrolment_without_token, "refuse") != 0) {
+		seterr(err, errlen, "%s: enrolment_without_token must be "
+		    "pending or refuse", m.config_path);
+		return -1;
+	}
 	return 0;
 }
 
