@@ -41,6 +41,8 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	   $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(LDSAN)
 LDLIBS	+= $(PKG_LIBS) -lpthread
+# The brain's children confine themselves with seccomp (brain/confine.c).
+BRAIN_LIBS = -lseccomp
 
 COMMON_SRC	= $(wildcard common/*.c)
 BRAIN_SRC	= $(wildcard brain/*.c)
@@ -75,7 +77,7 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h brain/*.h tentacle/*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/octoBrain: $(BRAIN_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(BRAIN_LIBS)
 
 $(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -83,7 +85,8 @@ $(BUILD)/octoTentacle: $(TENTACLE_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/test_brain_%: tests/unit/test_brain_%.c $(COMMON_OBJ) \
     $(BRAIN_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(BRAIN_LIBS) -lcmocka
 
 $(BUILD)/tests/test_tentacle_%: tests/unit/test_tentacle_%.c $(COMMON_OBJ) \
     $(TENTACLE_LIB_OBJ)
@@ -132,7 +135,8 @@ FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
-		   brain/apiops.c brain/ipcmsg.c brain/findings.c \
+		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
+		   brain/totp.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \

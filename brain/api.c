@@ -35,8 +35,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
-		log_warnx("out of memory encoding a reply");
-		return;
+		/* Views make their text valid UTF-8: this is memory (or a
+		 * bug). Answer anyway, the client must not wait for nothing. */
+		log_warnx("cannot encode the reply to request %u", id);
+		status = 500;
+		if ((text = strdup("{\"error\":\"cannot encode the "
+		    "reply\"}")) == NULL)
+			return;
+		cookie = NULL;
 	}
 	/* The webserv that asked may have died since: drop the reply. */
 	if (ws->chan == NULL || ws->generation != generation) {
@@ -50,10 +56,14 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 	pack_str(&p, cookie ? cookie : "");
 	if (pack_error(&p) == 0)
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
-	else
-		log_warnx("reply %u too large for IPC", id);
 	buf_free(&b);
 	free(text);
+	if (pack_error(&p) != 0) {
+		log_warnx("reply %u too large for IPC", id);
+		if (status != 500)	/* a small one: never twice */
+			reply_error(id, generation, 500, "the answer is too "
+			    "large");
+	}
 }
 
 void
@@ -124,12 +134,14 @@ api_session(const struct api_req *r)
 	/* brain_address: where tentacles enrol (the page writes the
 	 * octoTentacle -b command); null when listening on every address
 	 * (the page uses its own host then). */
-	api_reply(r, 200, json_pack("{s:{s:s,s:s},s:s,s:I,s:s?,s:I}", "user",
-	    "name", r->s->user, "role", r->s->role, "csrf", r->s->csrf,
+	api_reply(r, 200, json_pack("{s:{s:s,s:s,s:b},s:s,s:I,s:s?,s:I,s:b}",
+	    "user", "name", r->s->user, "role", r->s->role, "totp",
+	    r->s->totp, "csrf", r->s->csrf,
 	    "session_timeout", (json_int_t)m.conf.session_timeout,
 	    "brain_address", m.conf.advertise_address[0] == '\0' ? NULL :
 	    m.conf.advertise_address, "registerer_port",
-	    (json_int_t)m.conf.registerer_port));
+	    (json_int_t)m.conf.registerer_port, "totp_setup_required",
+	    totp_must_set_up(r->s)));
 }
 
 void
@@ -212,6 +224,14 @@ handle_api(struct child *c, const struct ipc_msg *msg)
 		    call.client, def->name, s.user);
 		reply_error(id, c->generation, 403,
 		    "missing or wrong CSRF token");
+		goto out;
+	}
+	/* totp_required: a user without a TOTP sets one up first. */
+	if (totp_must_set_up(&s) && !api_op_before_totp(def->op)) {
+		reply_send(id, c->generation, 403, json_pack("{s:s,s:b}",
+		    "error", "your account needs two-factor authentication: "
+		    "set up a TOTP first (Account page)",
+		    "totp_setup_required", 1), NULL);
 		goto out;
 	}
 	/* The page's own refreshes do not keep an idle session alive. */

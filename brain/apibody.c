@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "net.h"
 #include "proto.h"
+#include "totp.h"
 
 static json_t *
 load_object(const char *body, size_t len, const char **why)
@@ -69,7 +70,7 @@ apibody_login(const char *body, size_t len, struct login_body *lb,
     int *status, const char **why)
 {
 	json_t		*j;
-	const char	*user, *password;
+	const char	*user, *password, *totp = "";
 	int		 rc = -1;
 
 	*status = 400;
@@ -77,12 +78,19 @@ apibody_login(const char *body, size_t len, struct login_body *lb,
 		return -1;
 	user = member_string(j, "username");
 	password = member_string(j, "password");
+	if (json_object_get(j, "totp") != NULL &&
+	    !json_is_null(json_object_get(j, "totp")))
+		totp = member_string(j, "totp");
 	if (user == NULL || password == NULL)
 		*why = "username and password are required";
+	else if (totp == NULL)
+		*why = "totp must be a string of digits";
 	else if (user[0] == '\0' ||
 	    strlcpy(lb->user, user, sizeof(lb->user)) >= sizeof(lb->user) ||
 	    strlcpy(lb->password, password, sizeof(lb->password)) >=
-	    sizeof(lb->password)) {
+	    sizeof(lb->password) ||
+	    strlcpy(lb->totp, totp, sizeof(lb->totp)) >= sizeof(lb->totp) ||
+	    strspn(lb->totp, "0123456789") != strlen(lb->totp)) {
 		/* Same answer as a wrong password: no hint about limits. */
 		*status = 401;
 		*why = "wrong user name or password";
@@ -99,19 +107,27 @@ apibody_enrol(const char *body, size_t len, struct enrol_body *eb,
     const char **why)
 {
 	json_t		*j;
-	const char	*addr;
+	const char	*addr, *code;
+	json_t		*cv;
 	json_int_t	 port;
 	int		 rc = -1;
 
+	memset(eb, 0, sizeof(*eb));
 	if ((j = load_object(body, len, why)) == NULL)
 		return -1;
 	addr = member_string(j, "address");
+	cv = json_object_get(j, "code");
+	code = member_string(j, "code");
 	if (addr == NULL || !net_addr_valid(addr) ||
 	    strlcpy(eb->address, addr, sizeof(eb->address)) >=
 	    sizeof(eb->address))
 		*why = "address must be a numeric IPv4 or IPv6 address";
 	else if (member_int(j, "port", 1, 65535, 7000, &port) == -1)
 		*why = "port must be an integer from 1 to 65535";
+	else if (cv != NULL && !json_is_null(cv) && (code == NULL ||
+	    (code[0] != '\0' && proto_pairing_parse(code, eb->code) == -1)))
+		*why = "code must be the tentacle's pairing code: 12 letters "
+		    "and digits, XXXX-XXXX-XXXX (octoTentacle --pairing-code)";
 	else {
 		eb->port = (uint32_t)port;
 		rc = 0;
@@ -277,6 +293,27 @@ apibody_password(const char *body, size_t len, struct password_body *pb,
 		rc = 0;
 	if (rc == -1)
 		explicit_bzero(pb, sizeof(*pb));
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_totp_code(const char *body, size_t len, char *code, const char **why)
+{
+	json_t		*j;
+	const char	*c;
+	int		 rc = -1;
+
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	c = member_string(j, "code");
+	if (c == NULL || strlen(c) != TOTP_DIGITS ||
+	    strspn(c, "0123456789") != TOTP_DIGITS)
+		*why = "code must be the 6 digits your authenticator shows";
+	else {
+		strlcpy(code, c, OCTO_TOTP_CODE_MAX + 1);
+		rc = 0;
+	}
 	json_decref(j);
 	return rc;
 }

@@ -10,15 +10,20 @@
 #include <stdint.h>
 
 #include "limits.h"
+#include "proto.h"
 
 struct login_body {
 	char	user[OCTO_NAME_MAX];
 	char	password[OCTO_PASSWORD_MAX + 1];
+	char	totp[OCTO_TOTP_CODE_MAX + 1];	/* "" when absent */
 };
 
 struct enrol_body {
 	char		address[OCTO_ADDR_MAX];
 	uint32_t	port;		/* default 7000 */
+	/* The tentacle's pairing code, canonical (proto_pairing_parse);
+	 * "" when none was given. Wipe it. */
+	char		code[PROTO_PAIRING_LEN + 1];
 };
 
 struct token_body {
@@ -50,8 +55,9 @@ struct password_body {
 };
 
 /* -1 and status 400 for a malformed body; for login, a well-formed body
- * whose values cannot be right (too long) gets *status 401, the same as a
- * wrong password. */
+ * whose values cannot be right (too long; a "totp" that is not up to
+ * OCTO_TOTP_CODE_MAX digits) gets *status 401, the same as a wrong
+ * password. {"username", "password", "totp"?} */
 int	apibody_login(const char *, size_t, struct login_body *, int *status,
 	    const char **why);
 int	apibody_enrol(const char *, size_t, struct enrol_body *,
@@ -69,5 +75,9 @@ int	apibody_user(const char *, size_t, struct user_body *,
 int	apibody_password(const char *, size_t, struct password_body *,
 	    const char **why);
 int	apibody_user_name_valid(const char *);
+/* {"code": "123456"}: a TOTP code of TOTP_DIGITS digits (brain/totp.h),
+ * into code (at least OCTO_TOTP_CODE_MAX + 1 bytes). */
+int	apibody_totp_code(const char *, size_t, char *code,
+	    const char **why);
 
 #endif

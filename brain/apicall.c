@@ -8,6 +8,7 @@
 #include "apicall.h"
 #include "crypto.h"
 #include "pack.h"
+#include "totp.h"
 
 /* Which arguments an op carries (apiops.h). */
 static enum api_args_shape
@@ -41,6 +42,7 @@ apicall_encode(struct buf *out, const struct api_call *c)
 	case API_ARGS_ENROL:
 		pack_str(&p, a->address);
 		pack_u32(&p, a->port);
+		pack_str(&p, a->pairing_code);
 		break;
 	case API_ARGS_TOKEN:
 		pack_u64(&p, a->expires_in);
@@ -70,6 +72,10 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_str(&p, a->password);
 		pack_str(&p, a->current);
 		break;
+	case API_ARGS_TOTP_CODE:
+		pack_str(&p, a->name);
+		pack_str(&p, a->code);
+		break;
 	case API_ARGS_AUDIT:
 		pack_str(&p, a->name);
 		pack_str(&p, a->action);
@@ -86,6 +92,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	struct api_args		*a = &c->args;
 	struct unpacker		 u;
 	uint32_t		 i;
+	char			 code[PROTO_PAIRING_LEN + 1];
 
 	memset(c, 0, sizeof(*c));
 	unpack_init(&u, payload, len);
@@ -108,6 +115,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	case API_ARGS_ENROL:
 		unpack_str(&u, a->address, sizeof(a->address));
 		unpack_u32(&u, &a->port);
+		unpack_str(&u, a->pairing_code, sizeof(a->pairing_code));
 		break;
 	case API_ARGS_TOKEN:
 		unpack_u64(&u, &a->expires_in);
@@ -148,6 +156,10 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		unpack_str(&u, a->password, sizeof(a->password));
 		unpack_str(&u, a->current, sizeof(a->current));
 		break;
+	case API_ARGS_TOTP_CODE:
+		unpack_str(&u, a->name, sizeof(a->name));
+		unpack_str(&u, a->code, sizeof(a->code));
+		break;
 	case API_ARGS_AUDIT:
 		unpack_str(&u, a->name, sizeof(a->name));
 		unpack_str(&u, a->action, sizeof(a->action));
@@ -159,6 +171,18 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 
 	/* What the webserv checked, checked again. */
 	switch (shape_of(c->op)) {
+	case API_ARGS_TOTP_CODE:
+		if (!totp_code_valid(a->code) ||
+		    !apibody_user_name_valid(a->name))
+			goto bad;
+		break;
+	case API_ARGS_ENROL:
+		if (a->pairing_code[0] != '\0' &&
+		    (proto_pairing_parse(a->pairing_code, code) == -1 ||
+		    strcmp(code, a->pairing_code) != 0))
+			goto bad;
+		crypto_wipe(code, sizeof(code));
+		break;
 	case API_ARGS_USER_CREATE:
 		if (role_parse(a->role) == ROLE_INVALID)
 			goto bad;

@@ -21,6 +21,7 @@ struct api_args {
 	uint64_t	 id;		/* {id} of the route; runs: tentacle */
 	char		 address[OCTO_ADDR_MAX];	/* enrol */
 	uint32_t	 port;
+	char		 pairing_code[PROTO_PAIRING_LEN + 1]; /* enrol; "" none */
 	uint64_t	 expires_in;			/* token */
 	uint32_t	 uses;
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
@@ -31,6 +32,7 @@ struct api_args {
 	char		 role[16];
 	char		 password[OCTO_PASSWORD_MAX + 1];
 	char		 current[OCTO_PASSWORD_MAX + 1];
+	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
 };
@@ -49,7 +51,7 @@ int	apicall_encode(struct buf *out, const struct api_call *);
 /*
  * Decode and check the shape: a known op, its arguments and nothing more,
  * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
- * user names and passwords as apibody checks them, an audit limit in
+ * user names, passwords and TOTP codes as apibody checks them, an audit limit in
  * range. Values are checked again where they are used. 0, or -1 with the
  * reason (then nothing is left to free).
  */

@@ -38,6 +38,7 @@ route_fits_shape(const struct api_op_def *d)
 		return id && !name;
 	case API_ARGS_USER:
 	case API_ARGS_PASSWORD:
+	case API_ARGS_TOTP_CODE:
 		return name && !id;
 	default:
 		return !id && !name;
@@ -109,4 +110,18 @@ api_op_allowed(const struct api_op_def *d, const char *role,
 	    !crypto_equal(csrf, session_csrf, len)))
 		return API_DENIED_CSRF;
 	return API_ALLOWED;
+}
+
+int
+api_op_before_totp(uint32_t op)
+{
+	switch (op) {
+	case API_SESSION:
+	case API_LOGOUT:
+	case API_TOTP_ENROL:
+	case API_TOTP_CONFIRM:
+		return 1;
+	default:
+		return 0;
+	}
 }

@@ -27,6 +27,7 @@
  *	PASSWORD	str name ({name}), str password, str current ("" =
  *			none) (body)
  *	AUDIT		str actor, str action, u32 limit (query string)
+ *	TOTP_CODE	str name ({name}), str code (body: 6 digits)
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -59,7 +60,12 @@
 	X(USER_DELETE,		"remove a user",	DELETE,	"/api/users/{name}",		ADMIN,	1, USER,	api_user_delete) \
 	/* Anyone for their own password; admins for others' (checked). */ \
 	X(USER_PASSWORD,	"change a password",	POST,	"/api/users/{name}/password",	VIEWER,	1, PASSWORD,	api_user_password) \
-	X(AUDIT,		"read the audit log",	GET,	"/api/audit",			ADMIN,	0, AUDIT,	api_audit)
+	X(AUDIT,		"read the audit log",	GET,	"/api/audit",			ADMIN,	0, AUDIT,	api_audit) \
+	/* TOTP: set up and confirm one's own (checked); remove one's own, \
+	 * or an admin anyone's (checked). */ \
+	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
+	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -89,6 +95,7 @@ enum api_args_shape {
 	API_ARGS_USER,
 	API_ARGS_PASSWORD,
 	API_ARGS_AUDIT,
+	API_ARGS_TOTP_CODE,
 };
 
 struct api_op_def {
@@ -113,6 +120,11 @@ const struct api_op_def *api_op_get(uint32_t op);
 int	api_ops_check(const struct api_op_def *, size_t n, const char **why);
 
 enum role role_parse(const char *);
+
+/* Whether a session that must set up TOTP first (totp_required, none set
+ * up) may call op: only what setting it up needs (the session, logout,
+ * TOTP enrol and confirm). */
+int	api_op_before_totp(uint32_t op);
 
 /* Whether a session of that role, whose CSRF token is session_csrf, may
  * call the operation with the token csrf (what the request carried). */

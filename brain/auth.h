@@ -42,6 +42,7 @@ struct kdf_job {
 	char		 role[16];
 	char		 client[OCTO_ADDR_MAX];
 	char		 password[OCTO_PASSWORD_MAX + 1];
+	char		 totp[OCTO_TOTP_CODE_MAX + 1];	/* login: "" = none */
 	char		 stored[KDF_HASH_MAX];
 	/* User management: check password against stored unless
 	 * skip_verify, then (if it matched) hash new_password. */

@@ -28,10 +28,15 @@ struct brain_conf {
 	char		database[OCTO_PATH_MAX];	/* "" = state_dir/brain.db */
 	char		cert[OCTO_PATH_MAX];		/* "" = state_dir/brain.crt */
 	char		key[OCTO_PATH_MAX];		/* "" = state_dir/brain.key */
-	char		web_cert[OCTO_PATH_MAX];	/* "" = cert */
-	char		web_key[OCTO_PATH_MAX];		/* "" = key */
+	char		web_cert[OCTO_PATH_MAX];	/* "" = state_dir/web.crt */
+	char		web_key[OCTO_PATH_MAX];		/* "" = state_dir/web.key */
 	char		pidfile[OCTO_PATH_MAX];
 	char		user[OCTO_NAME_MAX];		/* "" = no privilege drop */
+	/* Started as root with user set: each child runs as its own user
+	 * (if it exists; else as user). */
+	char		webserv_user[OCTO_NAME_MAX];
+	char		registerer_user[OCTO_NAME_MAX];
+	char		commander_user[OCTO_NAME_MAX];
 	long long	session_timeout;		/* s without user request */
 	long long	login_attempts;			/* per address and window */
 	long long	login_window;			/* s */
@@ -44,6 +49,7 @@ struct brain_conf {
 	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
 	char		enrolment_without_token[16];	/* pending, refuse */
 	long long	pending_max;			/* pending tentacles */
+	char		totp_required[16];		/* none, admin, all */
 };
 
 extern const struct config_key brain_config_keys[];
@@ -51,7 +57,16 @@ void	brain_config_defaults(struct brain_conf *);
 /* Fill the "" paths from state_dir; -1 if one would be too long. */
 int	brain_config_finish(struct brain_conf *);
 
-/* What each child gets from the maestro when it is forked. */
+/*
+ * A child is executed afresh (`octoBrain --child ROLE`, its own address
+ * space), holding only these descriptors; its configuration and the TLS
+ * credentials of its port come as IPC_CHILD_INIT on its channel.
+ */
+#define CHILD_FD_IPC		3	/* the socketpair to the maestro */
+#define CHILD_FD_LISTEN		4	/* its listening socket */
+#define CHILD_FD_WEBROOT	5	/* webserv: O_PATH directory web_root */
+
+/* What each child has once set up (child.c: child_exec_main). */
 struct child_env {
 	const struct brain_conf	*conf;
 	int			 ipc_fd;	/* socketpair to the maestro */
@@ -60,6 +75,11 @@ struct child_env {
 	SSL_CTX			*tls_client;	/* to connect to tentacles */
 	int			 webroot_fd;	/* webserv: O_PATH dir of web/ */
 };
+
+/* The executed child's start: read IPC_CHILD_INIT, build its TLS
+ * contexts, then run entry (child.c). Returns the exit status. */
+int	child_exec_main(const char *role, int (*entry)(struct child_env *),
+	    int foreground, int verbose);
 
 /* Child entry points; each returns only to exit. */
 int	webserv_main(struct child_env *);

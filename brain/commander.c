@@ -24,6 +24,7 @@
 #include "brain.h"
 #include "buf.h"
 #include "child.h"
+#include "confine.h"
 #include "crypto.h"
 #include "ipcmsg.h"
 #include "log.h"
@@ -388,11 +389,14 @@ maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 int
 commander_main(struct child_env *e)
 {
+	char	err[256];
+
 	env = e;
 	if (child_loop_init(&loop, env, "commander", maestro_says, NULL) ==
 	    -1 || peer_listen(&loop, env, &inbound_role) == -1)
 		fatalx("cannot set up the event loop");
 	log_debug("listening on %s:%d", env->conf->listen_address,
 	    env->conf->commander_port);
+	child_confine(confine_commander(err, sizeof(err)), err);
 	return child_loop_run(&loop);
 }

@@ -40,13 +40,19 @@ const struct config_key brain_config_keys[] = {
 	{ "key", CONF_PATH, S(key), 0, 0,
 	    "its private key (empty: state_dir/brain.key)" },
 	{ "web_cert", CONF_PATH, S(web_cert), 0, 0,
-	    "certificate of the dashboard (empty: same as cert)" },
+	    "certificate of the dashboard (empty: state_dir/web.crt)" },
 	{ "web_key", CONF_PATH, S(web_key), 0, 0,
-	    "its private key (empty: same as key)" },
+	    "its private key (empty: state_dir/web.key)" },
 	{ "pidfile", CONF_PATH, S(pidfile), 0, 0,
 	    "pid file, locked while the brain runs" },
 	{ "user", CONF_STRING, S(user), 0, 0,
 	    "drop to this user when started as root (empty: no drop)" },
+	{ "webserv_user", CONF_STRING, S(webserv_user), 0, 0,
+	    "started as root with user set: the webserv's own user" },
+	{ "registerer_user", CONF_STRING, S(registerer_user), 0, 0,
+	    "started as root with user set: the registerer's own user" },
+	{ "commander_user", CONF_STRING, S(commander_user), 0, 0,
+	    "started as root with user set: the commander's own user" },
 	{ "session_timeout", CONF_INT, I(session_timeout), 1, 86400,
 	    "seconds without a user request before a session ends" },
 	{ "login_attempts", CONF_INT, I(login_attempts), 1, 100000,
@@ -73,6 +79,8 @@ const struct config_key brain_config_keys[] = {
 	    "refuse: it is refused" },
 	{ "pending_max", CONF_INT, I(pending_max), 0, 100000,
 	    "pending tentacles at most; further requests are refused" },
+	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
+	    "who must have TOTP: none, admin (admins) or all (every user)" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -90,6 +98,9 @@ brain_config_defaults(struct brain_conf *c)
 	strlcpy(c->pidfile, "/run/octopus-brain/octoBrain.pid",
 	    sizeof(c->pidfile));
 	strlcpy(c->user, "octopus", sizeof(c->user));
+	strlcpy(c->webserv_user, "octopus-web", sizeof(c->webserv_user));
+	strlcpy(c->registerer_user, "octopus-reg", sizeof(c->registerer_user));
+	strlcpy(c->commander_user, "octopus-cmd", sizeof(c->commander_user));
 	c->session_timeout = 300;	/* report 4.3 */
 	c->login_attempts = 10;
 	c->login_window = 60;
@@ -103,6 +114,7 @@ brain_config_defaults(struct brain_conf *c)
 	strlcpy(c->enrolment_without_token, "pending",
 	    sizeof(c->enrolment_without_token));
 	c->pending_max = 100;
+	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */
@@ -125,16 +137,16 @@ brain_config_finish(struct brain_conf *c)
 	    default_path(c->cert, sizeof(c->cert), c->state_dir,
 	    "brain.crt") == -1 ||
 	    default_path(c->key, sizeof(c->key), c->state_dir,
-	    "brain.key") == -1)
+	    "brain.key") == -1 ||
+	    default_path(c->web_cert, sizeof(c->web_cert), c->state_dir,
+	    "web.crt") == -1 ||
+	    default_path(c->web_key, sizeof(c->web_key), c->state_dir,
+	    "web.key") == -1)
 		return -1;
 	if (c->advertise_address[0] == '\0' &&
 	    strcmp(c->listen_address, "0.0.0.0") != 0 &&
 	    strcmp(c->listen_address, "::") != 0)
 		strlcpy(c->advertise_address, c->listen_address,
 		    sizeof(c->advertise_address));
-	if (c->web_cert[0] == '\0')
-		strlcpy(c->web_cert, c->cert, sizeof(c->web_cert));
-	if (c->web_key[0] == '\0')
-		strlcpy(c->web_key, c->key, sizeof(c->web_key));
 	return 0;
 }

@@ -169,6 +169,17 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (result_id, seq)"	/* the index by result */
 	") WITHOUT ROWID;"
 	"CREATE INDEX findings_check ON findings(check_id);",
+
+	/* 7: each user's TOTP secret (hex; brain/totp.h), not active until
+	 * confirmed by a code; the last step a code was accepted for (each
+	 * code counts once) */
+	"CREATE TABLE totp ("
+	"  user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
+	"  secret TEXT NOT NULL,"
+	"  active INTEGER NOT NULL DEFAULT 0,"
+	"  last_step INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -517,7 +528,8 @@ db_session_get(struct db *db, const char *key_hash, struct db_session *s)
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT s.user, u.role, s.csrf, "
-	    "s.created_at, s.last_active FROM sessions s "
+	    "s.created_at, s.last_active, EXISTS (SELECT 1 FROM totp t "
+	    "WHERE t.user = s.user AND t.active = 1) FROM sessions s "
 	    "JOIN users u ON u.name = s.user WHERE s.key_hash = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC);
@@ -527,6 +539,7 @@ db_session_get(struct db *db, const char *key_hash, struct db_session *s)
 		    column_copy(st, 2, s->csrf, sizeof(s->csrf)) == 0 ? 0 : -1;
 		s->created_at = sqlite3_column_int64(st, 3);
 		s->last_active = sqlite3_column_int64(st, 4);
+		s->totp = sqlite3_column_int(st, 5) != 0;
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -645,13 +658,15 @@ db_users_each(struct db *db, void (*fn)(const struct db_user_row *, void *),
 	struct db_user_row	 r;
 	int			 rc;
 
-	if ((st = db_prepare(db, "SELECT name, role, created_at FROM users "
-	    "ORDER BY name")) == NULL)
+	if ((st = db_prepare(db, "SELECT name, role, created_at, EXISTS "
+	    "(SELECT 1 FROM totp t WHERE t.user = u.name AND t.active = 1) "
+	    "FROM users u ORDER BY name")) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.name = col_text(st, 0);
 		r.role = col_text(st, 1);
 		r.created_at = (time_t)sqlite3_column_int64(st, 2);
+		r.totp = sqlite3_column_int(st, 3) != 0;
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);
@@ -698,6 +713,14 @@ db_user_set_password(struct db *db, const char *name, const char *hash,
 	if ((rc = db_step_changed(db, st)) != 0)
 		return rc;
 	/* Whoever knew the old password is logged out everywhere else. */
+	return db_sessions_end(db, name, keep_session);
+}
+
+int
+db_sessions_end(struct db *db, const char *name, const char *keep_session)
+{
+	sqlite3_stmt	*st;
+
 	if ((st = db_prepare(db, "DELETE FROM sessions WHERE user = ? AND "
 	    "key_hash != ?")) == NULL)
 		return -1;
@@ -705,6 +728,81 @@ db_user_set_password(struct db *db, const char *name, const char *hash,
 	sqlite3_bind_text(st, 2, keep_session ? keep_session : "", -1,
 	    SQLITE_STATIC);
 	return db_step_done(db, st);
+}
+
+/* ---- TOTP ------------------------------------------------------------ */
+
+int
+db_totp_get(struct db *db, const char *user, struct db_totp *t)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT secret, active, last_step FROM totp "
+	    "WHERE user = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if ((rc = db_step_row(db, st)) == 0) {
+		rc = column_copy(st, 0, t->secret_hex, sizeof(t->secret_hex));
+		t->active = sqlite3_column_int(st, 1) != 0;
+		t->last_step = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_totp_set_pending(struct db *db, const char *user, const char *secret_hex)
+{
+	sqlite3_stmt	*st;
+
+	/* A pending secret is replaced; an active one never. */
+	if ((st = db_prepare(db, "INSERT INTO totp (user, secret, active, "
+	    "last_step, created_at) VALUES (?1, ?2, 0, 0, ?3) "
+	    "ON CONFLICT (user) DO UPDATE SET secret = ?2, last_step = 0, "
+	    "created_at = ?3 WHERE active = 0")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, secret_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time(NULL));
+	return db_step_changed(db, st);
+}
+
+int
+db_totp_activate(struct db *db, const char *user, int64_t step)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE totp SET active = 1, last_step = ? "
+	    "WHERE user = ? AND active = 0")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, step);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	return db_step_changed(db, st);
+}
+
+int
+db_totp_use(struct db *db, const char *user, int64_t step)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE totp SET last_step = ?1 WHERE "
+	    "user = ?2 AND active = 1 AND last_step < ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, step);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	return db_step_changed(db, st);
+}
+
+int
+db_totp_delete(struct db *db, const char *user)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM totp WHERE user = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	return db_step_changed(db, st);
 }
 
 /* ---- tentacles ------------------------------------------------------- */

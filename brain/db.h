@@ -30,6 +30,7 @@ struct db_session {
 	char	csrf[OCTO_TOKEN_HEX_LEN + 1];
 	time_t	created_at;
 	time_t	last_active;
+	int	totp;		/* the user has an active TOTP */
 };
 
 /* Open (creating if needed, mode 0600), switch to WAL, migrate. */
@@ -51,6 +52,9 @@ int	db_user_delete(struct db *, const char *name);
  * hash, or NULL). */
 int	db_user_set_password(struct db *, const char *name, const char *hash,
 	    const char *keep_session);
+/* End the user's sessions but keep_session (a key hash, or NULL). */
+int	db_sessions_end(struct db *, const char *name,
+	    const char *keep_session);
 
 /* Sessions are stored by the SHA-256 of their key: a copy of the database
  * gives no live session. */
@@ -60,6 +64,27 @@ int	db_session_get(struct db *, const char *key_hash, struct db_session *);
 int	db_session_touch(struct db *, const char *key_hash, time_t now);
 int	db_session_delete(struct db *, const char *key_hash);
 int	db_session_expire(struct db *, time_t idle_before);
+
+/*
+ * TOTP (brain/totp.h): one row per user, pending until confirmed. Only the
+ * maestro reads the secret; set_pending replaces a pending one and gives
+ * DB_NOTFOUND when an active one exists; activate gives DB_NOTFOUND unless
+ * pending; use records the step of an accepted code, DB_NOTFOUND unless
+ * it is later than the last (each code counts once); delete gives
+ * DB_NOTFOUND when there is none.
+ */
+struct db_totp {
+	char	secret_hex[64 + 1];
+	int	active;
+	int64_t	last_step;
+};
+
+int	db_totp_get(struct db *, const char *user, struct db_totp *);
+int	db_totp_set_pending(struct db *, const char *user,
+	    const char *secret_hex);
+int	db_totp_activate(struct db *, const char *user, int64_t step);
+int	db_totp_use(struct db *, const char *user, int64_t step);
+int	db_totp_delete(struct db *, const char *user);
 
 struct db_tentacle {
 	int64_t	id;
@@ -160,6 +185,7 @@ struct db_user_row {
 	const char	*name;
 	const char	*role;
 	time_t		 created_at;
+	int		 totp;		/* an active TOTP */
 };
 int	db_users_each(struct db *,
 	    void (*fn)(const struct db_user_row *, void *), void *arg);

@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "findings.h"
+#include "utf8.h"
 
 static const char *const status_names[] = {
 	[FINDING_OK] = "OK",
@@ -27,7 +28,6 @@ static const char *const status_names[] = {
 };
 #define NSTATUS	(sizeof(status_names) / sizeof(status_names[0]))
 
-static const char	replacement[] = "\xef\xbf\xbd";	/* U+FFFD */
 static const char	ellipsis[] = "\xe2\x80\xa6";	/* U+2026 */
 
 const char *
@@ -74,69 +74,6 @@ finding_check_valid(const char *s, size_t n)
 	return 1;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
- * form, no surrogate, nothing past U+10FFFF), 0 if there is none. */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t	c = p[0], lo = 0x80, hi = 0xbf;
-	size_t	len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-static int
-is_control(uint8_t c)
-{
-	return (c < 0x20 && c != '\t') || c == 0x7f;
-}
-
-/* Copy n bytes as valid UTF-8 without control characters (tab kept):
- * anything else is U+FFFD. dst has room for 3 * n bytes; returns the
- * length written. */
-static size_t
-sanitize(char *dst, const uint8_t *src, size_t n)
-{
-	size_t	i = 0, o = 0, len;
-
-	while (i < n) {
-		len = utf8_seq(src + i, n - i);
-		if (len == 0 || (len == 1 && is_control(src[i]))) {
-			memcpy(dst + o, replacement, 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(dst + o, src + i, len);
-		o += len;
-		i += len;
-	}
-	return o;
-}
-
 /* Whether s[0..n) is valid UTF-8 without control characters (no tab
  * either: the checks file's separator). */
 static int
@@ -179,7 +116,7 @@ findings_add(struct findings *f, size_t *cap, enum finding_status status,
 	x = &f->v[f->n];
 	if ((x->text = malloc(textlen * 3 + sizeof(ellipsis))) == NULL)
 		return -1;
-	o = sanitize(x->text, text, textlen);
+	o = utf8_sanitize(x->text, text, textlen, 0);
 	if (cut) {
 		memcpy(x->text + o, ellipsis, 3);
 		o += 3;
@@ -616,18 +553,10 @@ static json_t *
 json_text(const char *s)
 {
 	json_t	*j;
-	char	*d;
-	size_t	 n;
 
 	if ((j = json_string(s)) != NULL)
 		return j;
-	n = strlen(s);
-	if ((d = malloc(n * 3 + 1)) == NULL)
-		return NULL;
-	n = sanitize(d, (const uint8_t *)s, n);
-	j = json_stringn(d, n);
-	free(d);
-	return j;
+	return utf8_json(s, strlen(s), 0);
 }
 
 static json_t *

@@ -36,6 +36,11 @@ struct offer {
 	char		client[OCTO_ADDR_MAX];
 	char		target[OCTO_ADDR_MAX + 8];	/* "addr:port" */
 	time_t		since;
+	/* The pairing code's key (proto_pairing_key), when one was given:
+	 * its proofs are made once (offer_pairing_proofs). */
+	int		has_code;
+	int		proofs_made;
+	uint8_t		pairing_key[PROTO_KEY_LEN];
 };
 
 static struct offer	offers[OFFERS_MAX];
@@ -363,12 +368,21 @@ api_tentacle_enrol(const struct api_req *r)
 	strlcpy(o->user, user, sizeof(o->user));
 	strlcpy(o->client, client, sizeof(o->client));
 	snprintf(o->target, sizeof(o->target), "%s:%u", a->address, a->port);
+	o->has_code = a->pairing_code[0] != '\0';
+	o->proofs_made = 0;
+	if (o->has_code && proto_pairing_key(a->pairing_code, o->pairing_key) == -1) {
+		o->number = 0;
+		reply_error(reqid, c->generation, 500, "internal error");
+		return;
+	}
 
 	memset(&eo, 0, sizeof(eo));
 	strlcpy(eo.address, a->address, sizeof(eo.address));
 	eo.port = a->port;
+	eo.pairing = o->has_code ? 1 : 0;
 	if (ipcmsg_send_enrol_offer(reg->chan, IPC_ENROL_OFFER, o->number,
 	    &eo) == -1) {
+		crypto_wipe(o->pairing_key, sizeof(o->pairing_key));
 		o->number = 0;
 		reply_error(reqid, c->generation, 500, "internal error");
 	} else
@@ -401,7 +415,35 @@ offer_finish(struct offer *o, int status, json_t *body, const char *error)
 		reply_error(o->reqid, o->generation, status, error);
 	} else
 		reply_send(o->reqid, o->generation, status, body, NULL);
+	crypto_wipe(o->pairing_key, sizeof(o->pairing_key));
+	o->has_code = o->proofs_made = 0;
 	o->number = 0;
+}
+
+/*
+ * The pairing code's proofs for an offer's session (IPC_PAIR_MAKE): ours
+ * and the tentacle's, once per offer (a child cannot use the code against
+ * another session). 0, 1 if that offer has no code or its proofs were
+ * made (the child asked for what it may not), -1 if it has gone.
+ */
+int
+offer_pairing_proofs(uint32_t number,
+    const uint8_t exporter[PROTO_EXPORTER_LEN],
+    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN])
+{
+	struct offer	*o;
+
+	if ((o = offer_find(number)) == NULL)
+		return -1;
+	if (!o->has_code || o->proofs_made)
+		return 1;
+	o->proofs_made = 1;
+	if (proto_pairing_proof(o->pairing_key, PAIRING_BRAIN, exporter,
+	    ours) == -1 || proto_pairing_proof(o->pairing_key,
+	    PAIRING_TENTACLE, exporter, theirs) == -1)
+		return -1;
+	crypto_wipe(o->pairing_key, sizeof(o->pairing_key));
+	return 0;
 }
 
 /* The registerer died or an offer got no answer: fail what waits. */

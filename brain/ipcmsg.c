@@ -8,6 +8,7 @@
 
 #include <bsd/string.h>
 
+#include "crypto.h"
 #include "ipc.h"
 #include "ipcmsg.h"
 #include "pack.h"
@@ -76,6 +77,56 @@ ipcmsg_send_##name(struct ipc_chan *chan, uint32_t type, uint32_t id,	\
 		rc = ipc_send(chan, type, id, b.data, b.len);		\
 	buf_free(&b);		/* wipes it */			\
 	return rc;							\
+}
+
+/* ---- AUTH_LOGIN ------------------------------------------------------ */
+
+static int
+auth_login_valid(const struct ipc_auth_login *m, const char **why)
+{
+	const char	*c;
+
+	for (c = m->totp; *c >= '0' && *c <= '9'; c++)
+		;
+	if (!printable(m->client))
+		*why = "bad client address";
+	else if (m->user[0] == '\0')
+		*why = "empty user name";
+	else if (*c != '\0')
+		*why = "bad TOTP code";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_auth_login(struct packer *p, const struct ipc_auth_login *m)
+{
+	pack_str(p, m->client);
+	pack_str(p, m->user);
+	pack_str(p, m->password);
+	pack_str(p, m->totp);
+}
+
+ENCODER(auth_login)
+
+int
+ipcmsg_decode_auth_login(const uint8_t *b, size_t len,
+    struct ipc_auth_login *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->client, sizeof(m->client));
+	unpack_str(&u, m->user, sizeof(m->user));
+	unpack_str(&u, m->password, sizeof(m->password));
+	unpack_str(&u, m->totp, sizeof(m->totp));
+	if (finish(&u, why) == -1 || !auth_login_valid(m, why)) {
+		crypto_wipe(m, sizeof(*m));
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- LOG_EVENT ------------------------------------------------------- */
@@ -229,6 +280,8 @@ enrol_offer_valid(const struct ipc_enrol_offer *m, const char **why)
 		*why = "bad address";
 	else if (!port_valid(m->port))
 		*why = "bad port";
+	else if (m->pairing > 1)
+		*why = "bad pairing flag";
 	else
 		return 1;
 	return 0;
@@ -239,6 +292,7 @@ fill_enrol_offer(struct packer *p, const struct ipc_enrol_offer *m)
 {
 	pack_str(p, m->address);
 	pack_u32(p, m->port);
+	pack_u8(p, m->pairing);
 }
 
 ENCODER(enrol_offer)
@@ -253,6 +307,7 @@ ipcmsg_decode_enrol_offer(const uint8_t *b, size_t len,
 	unpack_init(&u, b, len);
 	unpack_str(&u, m->address, sizeof(m->address));
 	unpack_u32(&u, &m->port);
+	unpack_u8(&u, &m->pairing);
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_offer_valid(m, why) ? 0 : -1;
@@ -299,6 +354,82 @@ ipcmsg_decode_enrol_offer_done(const uint8_t *b, size_t len,
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_offer_done_valid(m, why) ? 0 : -1;
+}
+
+/* ---- PAIR_MAKE, PAIR_MADE -------------------------------------------- */
+
+static int
+pair_make_valid(const struct ipc_pair_make *m, const char **why)
+{
+	if (m->offer == 0) {
+		*why = "bad offer";
+		return 0;
+	}
+	return 1;
+}
+
+static void
+fill_pair_make(struct packer *p, const struct ipc_pair_make *m)
+{
+	pack_u32(p, m->offer);
+	pack_bytes(p, m->exporter, sizeof(m->exporter));
+}
+
+ENCODER(pair_make)
+
+int
+ipcmsg_decode_pair_make(const uint8_t *b, size_t len,
+    struct ipc_pair_make *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->offer);
+	unpack_fixed(&u, m->exporter, sizeof(m->exporter));
+	if (finish(&u, why) == -1)
+		return -1;
+	return pair_make_valid(m, why) ? 0 : -1;
+}
+
+static int
+pair_made_valid(const struct ipc_pair_made *m, const char **why)
+{
+	if (m->ok > 1)
+		*why = "bad pairing outcome";
+	else if (!printable(m->error) || (!m->ok && m->error[0] == '\0'))
+		*why = "bad error";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_pair_made(struct packer *p, const struct ipc_pair_made *m)
+{
+	pack_u8(p, m->ok);
+	pack_bytes(p, m->proof, sizeof(m->proof));
+	pack_bytes(p, m->expect, sizeof(m->expect));
+	pack_str(p, m->error);
+}
+
+ENCODER(pair_made)
+
+int
+ipcmsg_decode_pair_made(const uint8_t *b, size_t len,
+    struct ipc_pair_made *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->ok);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	unpack_fixed(&u, m->expect, sizeof(m->expect));
+	unpack_str(&u, m->error, sizeof(m->error));
+	if (finish(&u, why) == -1)
+		return -1;
+	return pair_made_valid(m, why) ? 0 : -1;
 }
 
 /* ---- proofs ---------------------------------------------------------- */
@@ -743,6 +874,112 @@ ipcmsg_decode_tentacle_missed(const uint8_t *b, size_t len,
 	if (finish(&u, why) == -1)
 		return -1;
 	return tentacle_missed_valid(m, why) ? 0 : -1;
+}
+
+/* ---- CHILD_INIT ------------------------------------------------------ */
+
+static int
+child_init_valid(const struct ipc_child_init *m, const char **why)
+{
+	const char	*r;
+
+	for (r = m->role; *r >= 'a' && *r <= 'z'; r++)
+		;
+	if (m->role[0] == '\0' || *r != '\0')
+		*why = "bad role";
+	else if (m->address[0] == '\0' || !printable(m->address))
+		*why = "bad address";
+	else if (!port_valid(m->port))
+		*why = "bad port";
+	else if (m->io_timeout < 1 || m->io_timeout > 3600)
+		*why = "bad io_timeout";
+	else if (m->max_tentacles < 1 || m->max_tentacles > 1000000)
+		*why = "bad max_tentacles";
+	else if (!printable(m->web_root))
+		*why = "bad web_root";
+	else if (m->cert_pem == NULL || m->cert_pem_len == 0 ||
+	    m->cert_pem_len > IPCMSG_PEM_MAX)
+		*why = "bad certificate";
+	else if (m->key_pem == NULL || m->key_pem_len == 0 ||
+	    m->key_pem_len > IPCMSG_PEM_MAX)
+		*why = "bad key";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_child_init(struct packer *p, const struct ipc_child_init *m)
+{
+	pack_str(p, m->role);
+	pack_str(p, m->address);
+	pack_u32(p, m->port);
+	pack_u32(p, m->io_timeout);
+	pack_u32(p, m->max_tentacles);
+	pack_str(p, m->web_root);
+	pack_bytes(p, m->cert_pem, m->cert_pem_len);
+	pack_bytes(p, m->key_pem, m->key_pem_len);
+}
+
+ENCODER(child_init)
+
+int
+ipcmsg_decode_child_init(const uint8_t *b, size_t len,
+    struct ipc_child_init *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->role, sizeof(m->role));
+	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_u32(&u, &m->port);
+	unpack_u32(&u, &m->io_timeout);
+	unpack_u32(&u, &m->max_tentacles);
+	unpack_str(&u, m->web_root, sizeof(m->web_root));
+	unpack_bytes_ref(&u, &m->cert_pem, &m->cert_pem_len, IPCMSG_PEM_MAX);
+	unpack_bytes_ref(&u, &m->key_pem, &m->key_pem_len, IPCMSG_PEM_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return child_init_valid(m, why) ? 0 : -1;
+}
+
+/* ---- CONFIG_RELOAD --------------------------------------------------- */
+
+static int
+config_reload_valid(const struct ipc_config_reload *m, const char **why)
+{
+	if (m->io_timeout < 1 || m->io_timeout > 3600)
+		*why = "bad io_timeout";
+	else if (m->max_tentacles < 1 || m->max_tentacles > 1000000)
+		*why = "bad max_tentacles";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_config_reload(struct packer *p, const struct ipc_config_reload *m)
+{
+	pack_u32(p, m->io_timeout);
+	pack_u32(p, m->max_tentacles);
+}
+
+ENCODER(config_reload)
+
+int
+ipcmsg_decode_config_reload(const uint8_t *b, size_t len,
+    struct ipc_config_reload *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u32(&u, &m->io_timeout);
+	unpack_u32(&u, &m->max_tentacles);
+	if (finish(&u, why) == -1)
+		return -1;
+	return config_reload_valid(m, why) ? 0 : -1;
 }
 
 /* ---- names ----------------------------------------------------------- */

@@ -32,6 +32,18 @@
 #define IPCMSG_ERROR_MAX	256	/* errors, reasons, job messages */
 #define IPCMSG_KIND_MAX		32	/* LOG_EVENT's kind */
 
+/*
+ * IPC_AUTH_LOGIN (webserv): POST /api/login's credentials and the client's
+ * address; totp "" when the body had none, else at most OCTO_TOTP_CODE_MAX
+ * digits (the maestro checks the code). The password is any bytes but NUL.
+ */
+struct ipc_auth_login {
+	char	client[OCTO_ADDR_MAX];
+	char	user[OCTO_NAME_MAX];
+	char	password[OCTO_PASSWORD_MAX + 1];
+	char	totp[OCTO_TOTP_CODE_MAX + 1];
+};
+
 /* IPC_LOG_EVENT (any child): something for the audit log and counters. */
 struct ipc_log_event {
 	char	kind[IPCMSG_KIND_MAX];		/* [a-z_]+ */
@@ -65,10 +77,30 @@ struct ipc_enrol_reply {
 	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
 };
 
-/* IPC_ENROL_OFFER (maestro): enrol the host at address:port. */
+/* IPC_ENROL_OFFER (maestro): enrol the host at address:port; pairing 1
+ * when the admin gave its pairing code (the maestro keeps it: the
+ * registerer asks for the proofs with IPC_PAIR_MAKE). */
 struct ipc_enrol_offer {
 	char		address[OCTO_ADDR_MAX];
 	uint32_t	port;
+	uint8_t		pairing;
+};
+
+/* IPC_PAIR_MAKE (registerer): the proofs of the pairing code for offer,
+ * bound to this session's exporter value (proto_pairing_proof); once per
+ * offer. */
+struct ipc_pair_make {
+	uint32_t	offer;
+	uint8_t		exporter[HS_EXPORTER_LEN];
+};
+
+/* IPC_PAIR_MADE (maestro): the brain's proof and the one the tentacle
+ * must show, good for that session only; or not ok with the reason. */
+struct ipc_pair_made {
+	uint8_t		ok;
+	uint8_t		proof[PROTO_MAC_LEN];
+	uint8_t		expect[PROTO_MAC_LEN];
+	char		error[IPCMSG_ERROR_MAX];
 };
 
 /* IPC_ENROL_OFFER_DONE (registerer): how the offer went. */
@@ -191,6 +223,37 @@ struct ipc_tentacle_missed {
 };
 
 /*
+ * IPC_CHILD_INIT (maestro): the first message on the channel of a child it
+ * executed (`octoBrain --child ROLE`), which holds nothing else: what of
+ * the configuration that child uses, and the certificate and key of its
+ * own port only (the webserv the dashboard's, the registerer and the
+ * commander the tentacle-facing ones). The child builds its TLS contexts
+ * from them and wipes them; it cannot read state_dir.
+ */
+#define IPCMSG_ROLE_MAX		16		/* [a-z]+ */
+#define IPCMSG_PEM_MAX		(64 * 1024)	/* a certificate chain, a key */
+
+struct ipc_child_init {
+	char		 role[IPCMSG_ROLE_MAX];	/* must be the child's */
+	char		 address[OCTO_ADDR_MAX];	/* it listens there */
+	uint32_t	 port;
+	uint32_t	 io_timeout;		/* 1..3600 s */
+	uint32_t	 max_tentacles;		/* 1..1000000 */
+	char		 web_root[OCTO_PATH_MAX];	/* webserv; else "" */
+	const uint8_t	*cert_pem;
+	size_t		 cert_pem_len;		/* 1..IPCMSG_PEM_MAX */
+	const uint8_t	*key_pem;
+	size_t		 key_pem_len;		/* 1..IPCMSG_PEM_MAX */
+};
+
+/* IPC_CONFIG_RELOAD (maestro, after SIGHUP): what of the reloaded
+ * configuration a running child applies at once. */
+struct ipc_config_reload {
+	uint32_t	 io_timeout;		/* 1..3600 s */
+	uint32_t	 max_tentacles;		/* 1..1000000 */
+};
+
+/*
  * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
  * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
  * the given type and id: 0, or -1 if it does not encode or send).
@@ -203,11 +266,14 @@ int	ipcmsg_decode_##name(const uint8_t *, size_t, struct ipc_##name *, \
 int	ipcmsg_send_##name(struct ipc_chan *, uint32_t type, uint32_t id, \
 	    const struct ipc_##name *);
 
+IPCMSG_CODEC(auth_login)
 IPCMSG_CODEC(log_event)
 IPCMSG_CODEC(enrol_request)
 IPCMSG_CODEC(enrol_reply)
 IPCMSG_CODEC(enrol_offer)
 IPCMSG_CODEC(enrol_offer_done)
+IPCMSG_CODEC(pair_make)
+IPCMSG_CODEC(pair_made)
 IPCMSG_CODEC(proof_check)
 IPCMSG_CODEC(proof_verdict)
 IPCMSG_CODEC(proof_make)
@@ -218,6 +284,8 @@ IPCMSG_CODEC(result_store)
 IPCMSG_CODEC(result_stored)
 IPCMSG_CODEC(tentacle_seen)
 IPCMSG_CODEC(tentacle_missed)
+IPCMSG_CODEC(child_init)
+IPCMSG_CODEC(config_reload)
 
 #undef IPCMSG_CODEC
 

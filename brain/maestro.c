@@ -1,8 +1,13 @@
 /*
  * octoBrain's maestro: the conductor (report 2.2). It reads the
  * configuration, opens the database (it alone ever does), binds every
- * listening socket, loads the TLS contexts, then forks webserv, registerer
- * and commander, each with its own socketpair, and supervises them.
+ * listening socket, checks and reads the TLS credentials, then starts
+ * webserv, registerer and commander, each with its own socketpair, and
+ * supervises them. A child is forked and at once executes octoBrain
+ * again (`--child ROLE`, after OpenBSD's proc_exec): its own address
+ * space and ASLR, nothing of the maestro's memory (database, keys), only
+ * its descriptors (brain.h: CHILD_FD_*); the maestro then sends it
+ * IPC_CHILD_INIT, with the credentials of its port only.
  *
  * It is the single point of access control: children send semantic
  * requests (IPC_API_CALL "health", IPC_AUTH_LOGIN, ...), never SQL; each
@@ -10,6 +15,7 @@
  * and a child that sends anything else is killed and restarted.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,7 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +36,10 @@
 #include <bsd/string.h>
 #include <event2/event.h>
 
+#include "confine.h"
 #include "crypto.h"
 #include "findings.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
@@ -48,7 +58,7 @@ static const uint32_t webserv_allowed[] = {
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
-	IPC_PROOF_CHECK, 0
+	IPC_PROOF_CHECK, IPC_PAIR_MAKE, 0
 };
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
@@ -56,14 +66,22 @@ static const uint32_t commander_allowed[] = {
 	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED, 0
 };
 
+#define U(f)	offsetof(struct brain_conf, f)
+
+/* The table of children: role, entry, what it may send, the credentials
+ * of its port, its own user's configuration key. */
 struct child children[CHILD_COUNT] = {
-	[CHILD_WEBSERV] = { "webserv", webserv_main, webserv_allowed },
+	[CHILD_WEBSERV] = { "webserv", webserv_main, webserv_allowed,
+	    CREDS_WEB, U(webserv_user) },
 	[CHILD_REGISTERER] = { "registerer", registerer_main,
-	    registerer_allowed },
-	[CHILD_COMMANDER] = { "commander", commander_main, commander_allowed },
+	    registerer_allowed, CREDS_PEER, U(registerer_user) },
+	[CHILD_COMMANDER] = { "commander", commander_main, commander_allowed,
+	    CREDS_PEER, U(commander_user) },
 };
 
-struct maestro m = { .webroot_fd = -1 };
+#undef U
+
+struct maestro m = { .webroot_fd = -1, .self_fd = -1 };
 
 static void
 print_line(const char *line)
@@ -154,6 +172,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	case IPC_PROOF_MAKE:
 		handle_proof_make(c, msg);
 		break;
+	case IPC_PAIR_MAKE:
+		handle_pair_make(c, msg);
+		break;
 	case IPC_JOB_STATE:
 		handle_job_state(c, msg);
 		break;
@@ -190,38 +211,105 @@ child_restart_cb(evutil_socket_t fd, short events, void *arg)
 		child_start(c);
 }
 
-/* Keep only the descriptors the child needs; everything else the maestro
- * holds (database, other children's sockets, pidfile) is closed. */
-static void
-close_other_fds(const int *keep, int n)
+/* What the child needs of the configuration, and its port's credentials
+ * (the webserv the dashboard's, the others the tentacle-facing ones). */
+static int
+child_send_init(struct child *c)
 {
-	int	i, j, t, lo = 3;
+	struct ipc_child_init	 ci;
+	const struct pem	*cert, *key;
 
-	int	sorted[8];
-	for (i = 0; i < n; i++)
-		sorted[i] = keep[i];
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (sorted[j] < sorted[i]) {
-				t = sorted[i];
-				sorted[i] = sorted[j];
-				sorted[j] = t;
-			}
-	for (i = 0; i < n; i++) {
-		if (sorted[i] < lo)
-			continue;
-		if (sorted[i] > lo)
-			close_range(lo, sorted[i] - 1, 0);
-		lo = sorted[i] + 1;
+	memset(&ci, 0, sizeof(ci));
+	strlcpy(ci.role, c->name, sizeof(ci.role));
+	if (c->creds == CREDS_WEB) {
+		strlcpy(ci.address, m.conf.web_address, sizeof(ci.address));
+		ci.port = (uint32_t)m.conf.web_port;
+		strlcpy(ci.web_root, m.conf.web_root, sizeof(ci.web_root));
+		cert = &m.web_cert;
+		key = &m.web_key;
+	} else {
+		strlcpy(ci.address, m.conf.listen_address, sizeof(ci.address));
+		ci.port = (uint32_t)(c == &children[CHILD_REGISTERER] ?
+		    m.conf.registerer_port : m.conf.commander_port);
+		cert = &m.peer_cert;
+		key = &m.peer_key;
 	}
-	close_range(lo, ~0U, 0);
+	ci.io_timeout = (uint32_t)m.conf.io_timeout;
+	ci.max_tentacles = (uint32_t)m.conf.max_tentacles;
+	ci.cert_pem = cert->data;
+	ci.cert_pem_len = cert->len;
+	ci.key_pem = key->data;
+	ci.key_pem_len = key->len;
+	return ipcmsg_send_child_init(c->chan, IPC_CHILD_INIT, 0, &ci);
+}
+
+/*
+ * In the forked child: keep only its descriptors, at their fixed numbers
+ * (brain.h), take its own user if it has one, and execute octoBrain
+ * again as `--child ROLE` (hidden from --help). Only system calls from
+ * here to the exec: nothing of the maestro's memory is used after it.
+ */
+static void __attribute__((noreturn))
+child_exec(struct child *c, int ipc_fd, pid_t parent)
+{
+	char		*argv[6];
+	int		 src[4], tmp[4], n = 0, i, self;
+	sigset_t	 none;
+
+	src[n++] = ipc_fd;
+	src[n++] = c->listen_fd;
+	if (c->creds == CREDS_WEB)
+		src[n++] = m.webroot_fd;
+	src[n++] = m.self_fd;		/* the binary, closed by the exec */
+	/* Out of the way of 3.. first, then into place in order: only the
+	 * last target (the binary's) can be one of the copies, and those
+	 * before it are placed by then. */
+	for (i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC,
+		    CHILD_FD_IPC + n)) == -1)
+			_exit(126);
+	for (i = 0; i < n; i++)
+		if (dup2(tmp[i], CHILD_FD_IPC + i) == -1)
+			_exit(126);
+	self = CHILD_FD_IPC + n - 1;
+	if (fcntl(self, F_SETFD, FD_CLOEXEC) == -1)
+		_exit(126);
+	close_range(self + 1, ~0U, 0);
+
+	if (c->own_user && (setgroups(1, &c->gid) == -1 ||
+	    setresgid(c->gid, c->gid, c->gid) == -1 ||
+	    setresuid(c->uid, c->uid, c->uid) == -1))
+		_exit(126);
+	/* Die with the maestro, even if it is killed -9 (after the change
+	 * of user, which clears it; an exec keeps it). */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);	/* Ctrl-C reaches the maestro */
+	signal(SIGHUP, SIG_IGN);	/* the maestro reloads */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	n = 0;
+	argv[n++] = "octoBrain";
+	argv[n++] = "--child";
+	argv[n++] = (char *)c->name;
+	if (m.verbose)
+		argv[n++] = "-v";
+	if (m.foreground)
+		argv[n++] = "--no-daemon";	/* log to stderr */
+	argv[n] = NULL;
+	fexecve(self, argv, environ);
+	_exit(127);
 }
 
 static void
 child_start(struct child *c)
 {
-	struct child_env	 env;
-	int			 sp[2], keep[4], n = 0;
+	int			 sp[2];
 	pid_t			 pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
@@ -250,7 +338,7 @@ child_start(struct child *c)
 		c->started = time(NULL);
 		c->chan = ipc_chan_new(m.base, sp[0], child_dispatch,
 		    child_chan_closed, c);
-		if (c->chan == NULL) {
+		if (c->chan == NULL || child_send_init(c) == -1) {
 			log_warnx("%s: cannot set up its channel", c->name);
 			kill(pid, SIGKILL);
 		}
@@ -260,32 +348,7 @@ child_start(struct child *c)
 		return;
 	}
 
-	/* Child. Die with the maestro, even if it is killed -9. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(0);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN);	/* Ctrl-C reaches the maestro */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	closelog();
-	keep[n++] = sp[1];
-	keep[n++] = c->listen_fd;
-	if (c == &children[CHILD_WEBSERV])
-		keep[n++] = m.webroot_fd;
-	close_other_fds(keep, n);
-	log_procinit(c->name);
-	proc_title("octoBrain", c->name);
-
-	memset(&env, 0, sizeof(env));
-	env.conf = &m.conf;
-	env.ipc_fd = sp[1];
-	env.listen_fd = c->listen_fd;
-	env.tls = c->tls;
-	env.tls_client = m.tls_client;
-	env.webroot_fd = c == &children[CHILD_WEBSERV] ? m.webroot_fd : -1;
-	exit(c->entry(&env));
+	child_exec(c, sp[1], parent);
 
 retry:
 	c->state = CHILD_RESTARTING;
@@ -299,12 +362,17 @@ static void
 child_died(struct child *c, int status)
 {
 	struct timeval	tv;
-	char		how[64];
+	char		how[128];
+	const char	*sig;
 
-	if (WIFSIGNALED(status))
-		snprintf(how, sizeof(how), "killed by signal %d",
-		    WTERMSIG(status));
-	else
+	if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		/* SIGSYS: the seccomp filter (brain/confine.c) killed it. */
+		snprintf(how, sizeof(how), "killed by signal %d (SIG%s)%s",
+		    WTERMSIG(status), sig ? sig : "?",
+		    WTERMSIG(status) == SIGSYS ? ": a system call its "
+		    "confinement does not allow" : "");
+	} else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
 	if (c->chan) {
@@ -315,6 +383,9 @@ child_died(struct child *c, int status)
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
 	if (m.stopping) {
+		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("%s %s while stopping", c->name, how);
 		c->state = CHILD_DOWN;
 		return;
 	}
@@ -442,10 +513,28 @@ on_sighup(evutil_socket_t sig, short events, void *arg)
 	m.conf.pending_max = nc.pending_max;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
+	strlcpy(m.conf.totp_required, nc.totp_required,
+	    sizeof(m.conf.totp_required));
 	m.conf.kdf_iterations = nc.kdf_iterations;
-	m.conf.io_timeout = nc.io_timeout;	/* children started from now */
+	m.conf.io_timeout = nc.io_timeout;
 	m.conf.restart_delay_max = nc.restart_delay_max;
 	m.conf.max_tentacles = nc.max_tentacles;
+	/* The running children apply them at once; those started later get
+	 * them in IPC_CHILD_INIT. */
+	{
+		struct ipc_config_reload	r = {
+			(uint32_t)m.conf.io_timeout,
+			(uint32_t)m.conf.max_tentacles
+		};
+		int				i;
+
+		for (i = 0; i < CHILD_COUNT; i++)
+			if (children[i].chan != NULL &&
+			    ipcmsg_send_config_reload(children[i].chan,
+			    IPC_CONFIG_RELOAD, 0, &r) == -1)
+				log_warnx("%s: cannot send the new "
+				    "configuration", children[i].name);
+	}
 	m.conf.keepalive_misses = nc.keepalive_misses;
 	if (nc.keepalive_interval != m.conf.keepalive_interval) {
 		struct timeval	ka = { nc.keepalive_interval, 0 };
@@ -468,14 +557,43 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
+	    "       octoBrain [-c file] --reset-totp USER\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
 	    "configuration\n"
 	    "  -n, --check        check the configuration and exit\n"
+	    "      --reset-totp USER  remove USER's TOTP (a locked-out "
+	    "admin) and exit\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
+}
+
+/* octoBrain --reset-totp USER: on the database, beside a running brain
+ * or not (SQLite's locks; WAL), as the user that owns it or root. */
+static int
+reset_totp_main(const char *user)
+{
+	char	msg[256];
+	int	rc;
+
+	/* Never a new, empty database (it would be root's). */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 1;
+	}
+	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "octoBrain: database: %s\n", msg);
+		return 1;
+	}
+	rc = users_reset_totp(user, msg, sizeof(msg));
+	db_close(m.db);
+	m.db = NULL;
+	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" :
+	    "octoBrain: ", msg);
+	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -488,13 +606,16 @@ main(int argc, char **argv)
 		{ "no-daemon", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "reset-totp", required_argument, NULL, 'T' },
+		/* Hidden (not in --help): how the maestro starts a child. */
+		{ "child", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event	*ev_term, *ev_int, *ev_chld, *ev_hup;
 	struct timeval	 sweep = { SESSION_SWEEP_SECONDS, 0 };
 	struct timeval	 ka = { 0, 0 };
 	char		 err[1024];
-	const char	*why;
+	const char	*why, *reset_totp = NULL, *role = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 
 	proc_title_init(argc, argv);
@@ -518,9 +639,15 @@ main(int argc, char **argv)
 		case 'd':
 			m.foreground = 1;
 			break;
+		case 'T':
+			reset_totp = optarg;
+			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
 			return 0;
+		case 'C':
+			role = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -535,6 +662,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (role != NULL) {
+		for (i = 0; i < CHILD_COUNT; i++)
+			if (strcmp(role, children[i].name) == 0)
+				return child_exec_main(role, children[i].entry,
+				    m.foreground, m.verbose);
+		fprintf(stderr, "octoBrain: --child: no such role %s\n", role);
+		return 2;
+	}
 	/* The API's table is consistent, or nothing starts. */
 	if (api_ops_check(api_ops, API_OP_MAX, &why) == -1) {
 		fprintf(stderr, "octoBrain: the API's table: %s\n", why);
@@ -546,6 +681,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "octoBrain: %s\n", err);
 		return 2;
 	}
+	if (reset_totp != NULL)
+		return reset_totp_main(reset_totp);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",
@@ -568,6 +705,13 @@ main(int argc, char **argv)
 		    m.checks->n);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
+	/* What each child executes: this very binary, even if it is
+	 * replaced on disk while we run. */
+	if ((m.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "octoBrain: /proc/self/exe: %s\n",
+		    strerror(errno));
+		return 1;
+	}
 	if (pidfile_check(m.conf.pidfile, err, sizeof(err)) == -1) {
 		fprintf(stderr, "octoBrain: %s\n", err);
 		return 1;
@@ -582,9 +726,10 @@ main(int argc, char **argv)
 
 	if (make_dir(m.conf.state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	m.tls_peer = load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key);
-	m.tls_client = load_tls(TLS_PEER_CLIENT, m.conf.cert, m.conf.key);
-	m.tls_web = load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key);
+	load_tls(TLS_PEER_SERVER, m.conf.cert, m.conf.key, &m.peer_cert,
+	    &m.peer_key);
+	load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key,
+	    &m.web_cert, &m.web_key);
 	if (tls_fingerprint_file(m.conf.cert, m.brain_fpr) == -1)
 		fatalx("cannot read the fingerprint of %s", m.conf.cert);
 	log_info("certificate fingerprint for tentacles: %s", m.brain_fpr);
@@ -607,9 +752,7 @@ main(int argc, char **argv)
 	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
 	    m.conf.commander_port, err, sizeof(err))) == -1)
 		fatalx("%s", err);
-	children[CHILD_WEBSERV].tls = m.tls_web;
-	children[CHILD_REGISTERER].tls = m.tls_peer;
-	children[CHILD_COMMANDER].tls = m.tls_peer;
+	child_users();
 	/* Each tentacle may hold a connection to 6001 while delivering and
 	 * the commander one to its 7001; leave room for the rest. */
 	raise_nofile_limit(m.conf.max_tentacles * 2 + 256);
@@ -659,6 +802,7 @@ main(int argc, char **argv)
 	    m.conf.web_address, m.conf.web_port, m.conf.listen_address,
 	    m.conf.registerer_port, m.conf.listen_address,
 	    m.conf.commander_port);
+	confine_log();
 
 	event_base_dispatch(m.base);
 
@@ -679,9 +823,11 @@ main(int argc, char **argv)
 	event_base_free(m.base);
 	db_close(m.db);
 	close(m.webroot_fd);
-	SSL_CTX_free(m.tls_peer);
-	SSL_CTX_free(m.tls_client);
-	SSL_CTX_free(m.tls_web);
+	pem_free(&m.peer_cert);
+	pem_free(&m.peer_key);
+	pem_free(&m.web_cert);
+	pem_free(&m.web_key);
+	close(m.self_fd);
 	pidfile_remove(&m.pidfile);
 	log_info("stopped");
 	return 0;

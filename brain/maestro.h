@@ -39,17 +39,24 @@
 
 enum child_state { CHILD_DOWN, CHILD_UP, CHILD_RESTARTING };
 
+/* Which certificate and key a child gets (IPC_CHILD_INIT). */
+enum child_creds { CREDS_PEER, CREDS_WEB };
+
 struct child {
 	const char		*name;
 	int			(*entry)(struct child_env *);
 	const uint32_t		*allowed;	/* IPC types it may send, 0-ended */
+	enum child_creds	 creds;
+	size_t			 user_conf;	/* its user's key in brain_conf */
 	int			 listen_fd;
-	SSL_CTX			*tls;
+	int			 own_user;	/* runs as uid/gid below */
+	uid_t			 uid;
+	gid_t			 gid;
 
 	pid_t			 pid;
 	enum child_state	 state;
 	unsigned		 restarts;
-	unsigned		 generation;	/* bumped at every fork */
+	unsigned		 generation;	/* bumped at every start */
 	long			 delay_ms;	/* next restart delay */
 	time_t			 started;
 	struct ipc_chan		*chan;
@@ -57,6 +64,12 @@ struct child {
 };
 
 enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
+
+/* A PEM file read into memory (a key: wiped when freed). */
+struct pem {
+	uint8_t		*data;
+	size_t		 len;
+};
 
 /* The maestro's state (maestro.c). */
 struct maestro {
@@ -68,8 +81,11 @@ struct maestro {
 	struct event_base	*base;
 	struct db		*db;
 	struct pidfile		 pidfile;
-	SSL_CTX			*tls_peer, *tls_client, *tls_web;
+	struct pem		 peer_cert, peer_key;	/* tentacle-facing */
+	struct pem		 web_cert, web_key;	/* the dashboard's */
 	int			 webroot_fd;
+	int			 self_fd;	/* /proc/self/exe: children */
+	int			 child_users;	/* kept CAP_SETUID/SETGID */
 	time_t			 started;
 	char			 dummy_hash[KDF_HASH_MAX];
 	unsigned long		 protocol_errors;
@@ -121,7 +137,17 @@ api_handler	api_session, api_health, api_logout;
 void	login_done(struct kdf_job *);
 void	handle_login(struct child *, const struct ipc_msg *);
 api_handler	api_users_list, api_user_create, api_user_delete,
-		api_user_password, api_audit;
+		api_user_password, api_audit, api_totp_enrol, api_totp_confirm,
+		api_totp_remove;
+/* Whether totp_required asks a user of that role for TOTP; whether a
+ * session must set one up before anything else (it has none). */
+int	totp_mandatory(const char *role);
+int	totp_must_set_up(const struct db_session *);
+/* 1 if user has an active TOTP, 0 if not, -1 on a database error. */
+int	user_totp_active(const char *user);
+/* octoBrain --reset-totp USER: 0 with what was done in msg, or -1 with
+ * the error (m.db open). */
+int	users_reset_totp(const char *user, char *msg, size_t msglen);
 
 /* fleet.c */
 void	keepalive(evutil_socket_t, short, void *);
@@ -131,6 +157,10 @@ void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
+int	offer_pairing_proofs(uint32_t offer,
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN]);
+void	handle_pair_make(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
 api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,
@@ -160,7 +190,10 @@ int	load_checks(const char *, struct checks **, char *, size_t);
 int	make_dir(const char *, char *, size_t);
 int	make_pidfile_dir(char *, size_t);
 int	ensure_admin(char *, size_t);
-SSL_CTX	*load_tls(enum tls_role, const char *, const char *);
+void	load_tls(enum tls_role, const char *, const char *, struct pem *,
+	    struct pem *);
+void	pem_free(struct pem *);
+void	child_users(void);
 void	drop_root(void);
 
 #endif

@@ -272,6 +272,8 @@ peer_hs_result(struct peer *p, enum hs_result r)
 		p->state = PEER_ENROL;
 		/* Not an enrolled tentacle yet: nothing to resume. */
 		conn_forget_session(p->conn);
+		if (p->role->on_enrol_start != NULL)
+			p->role->on_enrol_start(p);
 		break;
 	case HS_NEED_CHECK:
 	case HS_NEED_PROOF:

@@ -21,6 +21,8 @@ struct peer;
 struct peer_role {
 	/* Bit (1 << purpose) for each purpose this port serves. */
 	unsigned	purposes;
+	/* HELLO{ENROL} acknowledged (may be NULL): the exchange begins. */
+	void		(*on_enrol_start)(struct peer *);
 	/* After HELLO{ENROL}: each frame of the enrolment exchange. */
 	int		(*on_enrol_frame)(struct peer *, const struct wire_frame *);
 	/* Both sides proved the key. Return 0 to keep the connection (later

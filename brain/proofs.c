@@ -13,6 +13,11 @@
  *	and good once. We make our proof, the one the tentacle must show,
  *	and for an order its MAC bound to that session (IPC_PROOF_MADE).
  *
+ * IPC_PAIR_MAKE: the registerer reached a host an admin asked to enrol
+ *	with its pairing code; we make the proofs of the code for that
+ *	session (ours, and the one the host must show), once per offer
+ *	(IPC_PAIR_MADE). The code never leaves this process.
+ *
  * A request for what the child's role does not allow (another purpose, a
  * ticket for another tentacle or purpose, one never issued) is a child
  * taken over: it is killed and restarted (child_misbehaved).
@@ -248,4 +253,36 @@ send:
 	crypto_wipe(key, sizeof(key));
 	crypto_wipe(&md, sizeof(md));
 	crypto_wipe(&mk, sizeof(mk));
+}
+
+void
+handle_pair_make(struct child *c, const struct ipc_msg *msg)
+{
+	struct ipc_pair_make	 pm;
+	struct ipc_pair_made	 out;
+	const char		*why;
+	int			 rc;
+
+	if (ipcmsg_decode_pair_make(msg->payload, msg->hdr.len, &pm,
+	    &why) == -1) {
+		child_misbehaved(c, "sent a malformed pairing request");
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	rc = offer_pairing_proofs(pm.offer, pm.exporter, out.proof,
+	    out.expect);
+	crypto_wipe(&pm, sizeof(pm));
+	if (rc == 1) {
+		crypto_wipe(&out, sizeof(out));
+		child_misbehaved(c, "asked for pairing proofs it may not have");
+		return;
+	}
+	out.ok = rc == 0;
+	if (!out.ok) {
+		crypto_wipe(&out, sizeof(out));
+		ipcmsg_text(out.error, sizeof(out.error),
+		    "the enrolment is over");
+	}
+	ipcmsg_send_pair_made(c->chan, IPC_PAIR_MADE, msg->hdr.id, &out);
+	crypto_wipe(&out, sizeof(out));
 }

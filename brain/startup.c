@@ -1,9 +1,13 @@
 /*
  * The maestro's start-up: configuration, directories, the first admin
- * password, TLS contexts, dropping root.
+ * password, TLS credentials, the children's users, dropping root.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "findings.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 
@@ -55,6 +60,13 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 	    strcmp(c->enrolment_without_token, "refuse") != 0) {
 		seterr(err, errlen, "%s: enrolment_without_token must be "
 		    "pending or refuse", m.config_path);
+		return -1;
+	}
+	if (strcmp(c->totp_required, "none") != 0 &&
+	    strcmp(c->totp_required, "admin") != 0 &&
+	    strcmp(c->totp_required, "all") != 0) {
+		seterr(err, errlen, "%s: totp_required must be none, admin or "
+		    "all", m.config_path);
 		return -1;
 	}
 	return 0;
@@ -204,8 +216,49 @@ ensure_admin(char *err, size_t errlen)
 	return 0;
 }
 
-SSL_CTX *
-load_tls(enum tls_role role, const char *cert, const char *key)
+/* A PEM file as it is, for a child (ipcmsg.h: IPCMSG_PEM_MAX at most). */
+static void
+read_pem(const char *path, struct pem *out)
+{
+	struct stat	st;
+	ssize_t		r;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("%s", path);
+	if (fstat(fd, &st) == -1)
+		fatal("%s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > IPCMSG_PEM_MAX)
+		fatalx("%s: not a PEM file of at most %d bytes", path,
+		    IPCMSG_PEM_MAX);
+	if ((out->data = malloc((size_t)st.st_size)) == NULL)
+		fatal("malloc");
+	out->len = (size_t)st.st_size;
+	if ((r = read(fd, out->data, out->len)) != (ssize_t)out->len)
+		fatalx("%s: cannot read it whole", path);
+	close(fd);
+}
+
+void
+pem_free(struct pem *p)
+{
+	if (p->data != NULL) {
+		crypto_wipe(p->data, p->len);
+		free(p->data);
+	}
+	p->data = NULL;
+	p->len = 0;
+}
+
+/*
+ * Make the certificate and key if this is the first start, check that
+ * they make a TLS context for role (errors name the files), and read
+ * them for the children that serve with them: a child cannot read them.
+ */
+void
+load_tls(enum tls_role role, const char *cert, const char *key,
+    struct pem *cert_pem, struct pem *key_pem)
 {
 	char	err[512];
 	int	generated = 0;
@@ -221,7 +274,70 @@ load_tls(enum tls_role role, const char *cert, const char *key)
 		    cert, key);
 	if ((ctx = tls_ctx_new(role, cert, key, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	return ctx;
+	SSL_CTX_free(ctx);
+	read_pem(cert, cert_pem);
+	read_pem(key, key_pem);
+}
+
+/*
+ * Started as root with `user` set: each child runs as a user of its own
+ * (webserv_user, ...), which cannot read state_dir; one that does not
+ * exist falls back to `user`, said once here. The maestro then keeps
+ * CAP_SETUID and CAP_SETGID to start them (drop_root).
+ */
+void
+child_users(void)
+{
+	struct passwd	*pw;
+	uid_t		 uid;
+	size_t		 i;
+	const char	*name;
+
+	if (geteuid() != 0 || m.conf.user[0] == '\0')
+		return;
+	if ((pw = getpwnam(m.conf.user)) == NULL)
+		return;		/* drop_root says so */
+	uid = pw->pw_uid;
+	for (i = 0; i < CHILD_COUNT; i++) {
+		struct child	*c = &children[i];
+
+		name = (const char *)&m.conf + c->user_conf;
+		c->own_user = 0;
+		if (name[0] == '\0')
+			continue;
+		if ((pw = getpwnam(name)) == NULL) {
+			log_warnx("%s: user %s does not exist: it runs as %s",
+			    c->name, name, m.conf.user);
+			continue;
+		}
+		if (pw->pw_uid == 0) {
+			log_warnx("%s: user %s is root: it runs as %s",
+			    c->name, name, m.conf.user);
+			continue;
+		}
+		if (pw->pw_uid == uid)
+			continue;
+		c->own_user = 1;
+		c->uid = pw->pw_uid;
+		c->gid = pw->pw_gid;
+		m.child_users = 1;
+		log_info("%s runs as user %s", c->name, name);
+	}
+}
+
+/* Of root, keep only what starting a child as its user needs. */
+static void
+keep_setuid_caps(void)
+{
+	struct __user_cap_header_struct	hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct	data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (1U << CAP_SETUID) |
+	    (1U << CAP_SETGID);
+	if (prctl(PR_SET_KEEPCAPS, 0) == -1 ||
+	    syscall(SYS_capset, &hdr, data) == -1)
+		fatal("cannot keep CAP_SETUID and CAP_SETGID");
 }
 
 /* Started as root with a user configured: hand the state to that user,
@@ -275,7 +391,15 @@ drop_root(void)
 				fatal("chown %s", path);
 		}
 	}
+	/* The children's own users: the permitted capabilities survive the
+	 * change of user (the effective ones do not: root cannot be had
+	 * back, drop_privileges checks), then only two are taken again. */
+	if (m.child_users && prctl(PR_SET_KEEPCAPS, 1) == -1)
+		fatal("PR_SET_KEEPCAPS");
 	if (drop_privileges(m.conf.user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	log_info("running as user %s", m.conf.user);
+	if (m.child_users)
+		keep_setuid_caps();
+	log_info("running as user %s%s", m.conf.user, m.child_users ?
+	    " (keeping CAP_SETUID and CAP_SETGID for the children)" : "");
 }

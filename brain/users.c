@@ -1,6 +1,8 @@
 /*
- * Users: login (the KDF runs on worker threads, login_done completes it),
- * adding and removing users, passwords, the audit log.
+ * Users: login (the KDF runs on worker threads, login_done completes it,
+ * with the TOTP code when the user has one), adding and removing users,
+ * passwords, TOTP (set up, confirmed and removed here; the secrets never
+ * leave the maestro), the audit log.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +13,11 @@
 #include <jansson.h>
 
 #include "crypto.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "maestro.h"
 #include "pack.h"
+#include "totp.h"
 
 /* ---- login ----------------------------------------------------------- */
 
@@ -39,6 +43,94 @@ login_still_valid(struct kdf_job *job)
 		strlcpy(job->role, role, sizeof(job->role));
 	crypto_wipe(stored, sizeof(stored));
 	return ok;
+}
+
+/* ---- TOTP ------------------------------------------------------------ */
+
+int
+totp_mandatory(const char *role)
+{
+	if (strcmp(m.conf.totp_required, "all") == 0)
+		return 1;
+	return strcmp(m.conf.totp_required, "admin") == 0 &&
+	    role_parse(role) == ROLE_ADMIN;
+}
+
+int
+totp_must_set_up(const struct db_session *s)
+{
+	return !s->totp && totp_mandatory(s->role);
+}
+
+/*
+ * A code against user's TOTP, of a step after the last one used (that
+ * step is then used): 1 if it is right, 0 if not, -1 on a database or
+ * crypto error. active: only an active TOTP (login) or only a pending one
+ * (confirm).
+ */
+static int
+totp_check(const char *user, const char *code, int active)
+{
+	struct db_totp	t;
+	uint8_t		key[TOTP_SECRET_LEN];
+	uint64_t	step = 0;
+	int		rc;
+
+	if ((rc = db_totp_get(m.db, user, &t)) != 0)
+		return rc == DB_NOTFOUND ? 0 : -1;
+	if (t.active != active)
+		rc = 0;
+	else if (hex_decode(t.secret_hex, key, sizeof(key)) == -1)
+		rc = -1;
+	else
+		rc = totp_verify(key, sizeof(key), code, time(NULL),
+		    t.last_step < 0 ? 0 : (uint64_t)t.last_step, &step);
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(&t, sizeof(t));
+	if (rc != 1)
+		return rc;
+	/* Remembered before the answer: a code counts once, even when two
+	 * logins raced with it. */
+	rc = active ? db_totp_use(m.db, user, (int64_t)step) :
+	    db_totp_activate(m.db, user, (int64_t)step);
+	return rc == 0 ? 1 : rc == DB_NOTFOUND ? 0 : -1;
+}
+
+/* The password was right: the TOTP code too, if the user has one. 0 to go
+ * on, -1 when the login was answered. */
+static int
+login_totp(struct kdf_job *job)
+{
+	const char	*why;
+	int		 rc;
+
+	if ((rc = user_totp_active(job->user)) == 0)
+		return 0;
+	if (rc == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "database error");
+		return -1;
+	}
+	if (job->totp[0] == '\0') {
+		why = "enter the code of your authenticator app (TOTP)";
+		rc = 0;
+	} else {
+		why = "wrong or already used TOTP code";
+		if ((rc = totp_check(job->user, job->totp, 1)) == 1)
+			return 0;
+		log_info("login of \"%s\" from %s: wrong TOTP code",
+		    job->user, job->client);
+		db_audit(m.db, job->user, "login_failed", job->client,
+		    "wrong TOTP code");
+	}
+	if (rc == -1) {
+		reply_error(job->reqid, job->generation, 500,
+		    "cannot check the TOTP code");
+		return -1;
+	}
+	reply_send(job->reqid, job->generation, 401, json_pack("{s:s,s:b}",
+	    "error", why, "totp_required", 1), NULL);
+	return -1;
 }
 
 void
@@ -69,6 +161,8 @@ login_done(struct kdf_job *job)
 		    "wrong user name or password");
 		goto out;
 	}
+	if (login_totp(job) == -1)
+		goto out;
 	if (crypto_random_hex(key, 32) == -1 ||
 	    crypto_random_hex(csrf, 32) == -1 ||
 	    crypto_sha256(key, strlen(key), digest) == -1) {
@@ -86,9 +180,12 @@ login_done(struct kdf_job *job)
 	log_info("user %s logged in from %s", job->user, job->client);
 	db_audit(m.db, job->user, "login", job->client, "");
 	strlcpy(cookie, key, sizeof(cookie));
+	/* totp_setup_required: the session may only set up TOTP (api.c). */
 	reply_send(job->reqid, job->generation, 200,
-	    json_pack("{s:{s:s,s:s},s:s}", "user", "name", job->user, "role",
-	    job->role, "csrf", csrf), cookie);
+	    json_pack("{s:{s:s,s:s},s:s,s:b}", "user", "name", job->user,
+	    "role", job->role, "csrf", csrf, "totp_setup_required",
+	    totp_mandatory(job->role) && user_totp_active(job->user) == 0),
+	    cookie);
 	crypto_wipe(cookie, sizeof(cookie));
 out:
 	crypto_wipe(key, sizeof(key));
@@ -99,29 +196,32 @@ out:
 void
 handle_login(struct child *c, const struct ipc_msg *msg)
 {
-	struct unpacker	 u;
-	struct kdf_job	*job;
-	long		 wait;
-	int		 rc;
+	struct ipc_auth_login	 al;
+	struct kdf_job		*job;
+	const char		*why;
+	long			 wait;
+	int			 rc;
 
+	if (ipcmsg_decode_auth_login(msg->payload, msg->hdr.len, &al,
+	    &why) == -1) {
+		/* The webserv checks lengths before sending. */
+		log_warnx("webserv: login: %s", why);
+		child_misbehaved(c, "sent a malformed login request");
+		return;
+	}
 	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		crypto_wipe(&al, sizeof(al));
 		reply_error(msg->hdr.id, c->generation, 500, "out of memory");
 		return;
 	}
 	job->reqid = msg->hdr.id;
 	job->generation = c->generation;
 	job->login = 1;
-	unpack_init(&u, msg->payload, msg->hdr.len);
-	unpack_str(&u, job->client, sizeof(job->client));
-	unpack_str(&u, job->user, sizeof(job->user));
-	unpack_str(&u, job->password, sizeof(job->password));
-	if (unpack_end(&u) == -1) {
-		/* The webserv checks lengths before sending. */
-		crypto_wipe(job, sizeof(*job));
-		free(job);
-		child_misbehaved(c, "sent a malformed login request");
-		return;
-	}
+	strlcpy(job->client, al.client, sizeof(job->client));
+	strlcpy(job->user, al.user, sizeof(job->user));
+	strlcpy(job->password, al.password, sizeof(job->password));
+	strlcpy(job->totp, al.totp, sizeof(job->totp));
+	crypto_wipe(&al, sizeof(al));
 
 	wait = ratelimit_check(job->client, time(NULL), m.conf.login_attempts,
 	    m.conf.login_window);
@@ -380,4 +480,161 @@ api_user_password(const struct api_req *r)
 fail:
 	crypto_wipe(job, sizeof(*job));
 	free(job);
+}
+
+/* ---- TOTP: set up, confirm, remove ------------------------------------ */
+
+/* 1 when it is a TOTP of user that is active, 0 when not, -1 on error. */
+int
+user_totp_active(const char *user)
+{
+	struct db_totp	t;
+	int		rc;
+
+	if ((rc = db_totp_get(m.db, user, &t)) == -1)
+		return -1;
+	rc = rc == 0 && t.active;
+	crypto_wipe(&t, sizeof(t));
+	return rc;
+}
+
+void
+api_totp_enrol(const struct api_req *r)
+{
+	uint8_t	key[TOTP_SECRET_LEN];
+	char	hex[TOTP_SECRET_LEN * 2 + 1], b32[TOTP_SECRET_B32_LEN + 1];
+	char	uri[TOTP_URI_MAX];
+	int	rc;
+
+	if (strcmp(r->a->name, r->s->user) != 0) {
+		api_error(r, 403, "only its user can set up a TOTP");
+		return;
+	}
+	if (crypto_random(key, sizeof(key)) == -1 ||
+	    totp_base32(key, sizeof(key), b32, sizeof(b32)) == -1 ||
+	    totp_uri(r->s->user, b32, uri, sizeof(uri)) == -1) {
+		api_error(r, 500, "cannot make a TOTP secret");
+		goto out;
+	}
+	hex_encode(key, sizeof(key), hex);
+	/* A pending secret is replaced, an active one never: removing it
+	 * first is a separate, audited step. */
+	rc = db_totp_set_pending(m.db, r->s->user, hex);
+	if (rc == DB_NOTFOUND)
+		api_error(r, 409, "you have a TOTP already: remove it first");
+	else if (rc == -1)
+		api_error(r, 500, "database error");
+	else {
+		log_info("%s started setting up a TOTP", r->s->user);
+		db_audit(m.db, r->s->user, "totp_setup", r->client, "");
+		/* The only time the secret leaves the maestro. */
+		api_reply(r, 200, json_pack("{s:s,s:s}", "secret", b32,
+		    "otpauth_uri", uri));
+	}
+out:
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(hex, sizeof(hex));
+	crypto_wipe(b32, sizeof(b32));
+	crypto_wipe(uri, sizeof(uri));
+}
+
+void
+api_totp_confirm(const struct api_req *r)
+{
+	long	wait;
+	int	rc;
+
+	if (strcmp(r->a->name, r->s->user) != 0) {
+		api_error(r, 403, "only its user can confirm a TOTP");
+		return;
+	}
+	/* Guessing a code is limited like guessing a password. */
+	wait = ratelimit_check(r->client, time(NULL), m.conf.login_attempts,
+	    m.conf.login_window);
+	if (wait == 0)
+		wait = ratelimit_user_check(r->s->user, time(NULL),
+		    m.conf.login_attempts * LOGIN_USER_FACTOR,
+		    m.conf.login_window);
+	if (wait > 0) {
+		api_reply(r, 429, json_pack("{s:s,s:I}", "error",
+		    "too many attempts; try again later", "retry_after",
+		    (json_int_t)wait));
+		return;
+	}
+	if ((rc = user_totp_active(r->s->user)) != 0) {
+		api_error(r, rc == 1 ? 409 : 500, rc == 1 ?
+		    "your TOTP is already confirmed" : "database error");
+		return;
+	}
+	rc = totp_check(r->s->user, r->a->code, 0);
+	if (rc == -1) {
+		api_error(r, 500, "cannot check the code");
+		return;
+	}
+	if (rc == 0) {
+		db_audit(m.db, r->s->user, "totp_failed", r->client,
+		    "wrong code confirming a TOTP");
+		api_error(r, 400, "wrong code (or no TOTP being set up): check "
+		    "the time of your device and try the next code");
+		return;
+	}
+	/* Sessions opened with the password alone end, but this one. */
+	db_sessions_end(m.db, r->s->user, r->key_hash);
+	log_info("%s set up a TOTP", r->s->user);
+	db_audit(m.db, r->s->user, "totp_add", r->client, "");
+	api_reply(r, 200, json_pack("{s:b}", "totp", 1));
+}
+
+void
+api_totp_remove(const struct api_req *r)
+{
+	const char	*name = r->a->name;
+	int		 rc;
+
+	if (strcmp(name, r->s->user) != 0 &&
+	    role_parse(r->s->role) < ROLE_ADMIN) {
+		api_error(r, 403, "only an admin can remove another user's "
+		    "TOTP");
+		return;
+	}
+	rc = db_user_get(m.db, name, NULL, 0, NULL, 0);
+	if (rc == 0)
+		rc = db_totp_delete(m.db, name);
+	else if (rc == DB_NOTFOUND) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	if (rc == DB_NOTFOUND)
+		api_error(r, 404, "that user has no TOTP");
+	else if (rc == -1)
+		api_error(r, 500, "database error");
+	else {
+		log_info("%s removed the TOTP of %s", r->s->user, name);
+		db_audit(m.db, r->s->user, "totp_remove", r->client, name);
+		api_reply(r, 200, json_pack("{s:b}", "totp", 0));
+	}
+}
+
+int
+users_reset_totp(const char *name, char *err, size_t errlen)
+{
+	int	rc;
+
+	rc = db_user_get(m.db, name, NULL, 0, NULL, 0);
+	if (rc == 0)
+		rc = db_totp_delete(m.db, name);
+	else if (rc == DB_NOTFOUND) {
+		snprintf(err, errlen, "no such user: %s", name);
+		return -1;
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "database error");
+		return -1;
+	}
+	if (rc == 0)
+		db_audit(m.db, "system", "totp_remove", "octoBrain --reset-totp",
+		    name);
+	snprintf(err, errlen, rc == 0 ? "the TOTP of %s is removed" :
+	    "%s had no TOTP", name);
+	return 0;
 }

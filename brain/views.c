@@ -10,6 +10,7 @@
 
 #include "jobstate.h"
 #include "proto.h"
+#include "utf8.h"
 #include "views.h"
 
 static void
@@ -58,8 +59,8 @@ user_json(const struct db_user_row *u, void *arg)
 	char	created[32];
 
 	rfc3339(u->created_at, created, sizeof(created));
-	append(arg, json_pack("{s:s,s:s,s:s}", "name", u->name, "role",
-	    u->role, "created_at", created));
+	append(arg, json_pack("{s:s,s:s,s:s,s:b}", "name", u->name, "role",
+	    u->role, "created_at", created, "totp", u->totp));
 }
 
 json_t *
@@ -211,42 +212,15 @@ view_scripts(struct db *db, int64_t tentacle)
 
 /* ---- runs and results ------------------------------------------------ */
 
-/* The output as JSON text: invalid UTF-8 bytes become U+FFFD, so that
- * whatever a script prints can be shown. */
+/* The output as JSON text: what is not UTF-8 becomes U+FFFD, so that
+ * whatever a script prints can be shown (the stored bytes stay as they
+ * came). */
 static json_t *
 output_json(const unsigned char *p, size_t n)
 {
-	char	*s;
-	size_t	 i, o = 0;
-	json_t	*j;
+	json_t	*j = utf8_json(p, n, UTF8_KEEP_CONTROLS);
 
-	if ((s = malloc(n * 3 + 1)) == NULL)
-		return json_string("");
-	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-		size_t	len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 :
-		    (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		size_t	k;
-
-		if (len == 1) {
-			s[o++] = (char)c;
-			continue;
-		}
-		for (k = 1; len && k < len; k++)
-			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
-				len = 0;
-		if (len == 0 || c == 0xc0 || c == 0xc1 || c > 0xf4) {
-			memcpy(s + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			continue;
-		}
-		memcpy(s + o, p + i, len);
-		o += len;
-		i += len - 1;
-	}
-	j = json_stringn_nocheck(s, o);
-	free(s);
-	return j;
+	return j ? j : json_string("");
 }
 
 /* exit_status is null unless the script ran and exited; signal null
@@ -397,9 +371,10 @@ job_json(const struct db_job_row *j, void *arg)
 	struct run_view	*v = arg;
 	json_t		*o;
 
-	o = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)j->id,
+	o = json_pack("{s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)j->id,
 	    "tentacle", (json_int_t)j->tentacle, "hostname", j->hostname,
-	    "state", job_state_name(j->state), "message", j->message);
+	    "state", job_state_name(j->state), "message",
+	    utf8_json(j->message, strlen(j->message), 0));
 	if (o == NULL)
 		return;
 	json_object_set_new(o, "result", j->has_result ?

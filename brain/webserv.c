@@ -16,6 +16,8 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -23,7 +25,9 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "apibody.h"
@@ -32,7 +36,9 @@
 #include "crypto.h"
 #include "buf.h"
 #include "child.h"
+#include "confine.h"
 #include "ipc.h"
+#include "ipcmsg.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
@@ -44,6 +50,9 @@
 					   maestro; beyond: 503 */
 #define MAESTRO_TIMEOUT_S	30	/* the maestro answers in ms; this is
 					   only for a stuck one */
+#define ACCEPT_PAUSE_S		1	/* after accept() ran out of
+					   descriptors or memory */
+#define CAP_LOG_S		60	/* at most one "limit" line */
 
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; " \
@@ -66,6 +75,14 @@ static struct {
 	struct pending		 pending[PENDING_MAX];
 	uint32_t		 next_id;
 	struct event		*reaper;
+	struct evconnlistener	*listener;	/* evhttp's, on listen_fd */
+	struct event		*resume;	/* ends an accept pause */
+	int			 ssl_index;	/* ex_data: one of ours */
+	int			 nconn;		/* open connections */
+	int			 at_cap;	/* not accepting: HTTP_CONN_MAX */
+	int			 paused;	/* not accepting: accept failed */
+	int			 pause_logged;	/* since the last accept */
+	time_t			 cap_logged;	/* monotonic seconds */
 } w;
 
 /* ---- responses ------------------------------------------------------- */
@@ -84,8 +101,11 @@ reason_phrase(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
@@ -118,7 +138,7 @@ send_json_text(struct evhttp_request *req, int status, const char *json)
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (out == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		evhttp_send_reply(req, 500, reason_phrase(500), NULL);
 		return;
 	}
 	evbuffer_add(out, json, strlen(json));
@@ -135,6 +155,42 @@ send_error(struct evhttp_request *req, int status, const char *msg)
 	send_json_text(req, status, text ? text : "{\"error\":\"error\"}");
 	free(text);
 	json_decref(j);
+}
+
+/*
+ * libevent answers some requests by itself: a request line or headers it
+ * cannot parse (400), headers or a body past the limits (413), a method it
+ * does not serve (501). Its evhttp_send_error() writes an HTML page without
+ * our headers, and 2.1 has no hook to change that (evhttp_set_errorcb came
+ * with 2.2). libevent calls it through its PLT, so this definition in the
+ * program takes its place, for libevent's calls and ours alike (the
+ * dynamic linker binds the program's symbol first; test_webserv_hostile.py
+ * fails if a libevent ever stops calling it that way): the same headers
+ * and a JSON error as every other answer, then the connection is closed,
+ * since what follows a request that could not be framed is not a request.
+ */
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	const char	*msg;
+
+	switch (error) {
+	case 400: msg = "bad request"; break;
+	case 413: msg = "request too large"; break;
+	case 501: msg = "method not implemented"; break;
+	default: msg = reason_phrase(error); break;
+	}
+	if (reason != NULL)
+		msg = reason;
+	/* No request line parsed: answer in HTTP/1.1, as libevent does. */
+	if (req->major == 0) {
+		req->major = 1;
+		req->minor = 1;
+	}
+	evhttp_clear_headers(evhttp_request_get_output_headers(req));
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+	send_error(req, error, msg);
 }
 
 /* ---- requests to the maestro ----------------------------------------- */
@@ -492,6 +548,8 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 			goto bad;
 		strlcpy(a->address, eb.address, sizeof(a->address));
 		a->port = eb.port;
+		memcpy(a->pairing_code, eb.code, sizeof(a->pairing_code));
+		crypto_wipe(eb.code, sizeof(eb.code));
 		break;
 	case API_ARGS_TOKEN:
 		if (apibody_token(len ? body : "{}", len ? len : 2, &tb,
@@ -551,6 +609,11 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		strlcpy(a->current, pb.current, sizeof(a->current));
 		explicit_bzero(&pb, sizeof(pb));
 		break;
+	case API_ARGS_TOTP_CODE:
+		if (apibody_totp_code(body, len, a->code, why) == -1)
+			goto bad;
+		strlcpy(a->name, rp->name, sizeof(a->name));
+		break;
 	case API_ARGS_AUDIT:
 		if (audit_query(req, a, why) == -1)
 			goto bad;
@@ -606,10 +669,10 @@ api_login(struct evhttp_request *req)
 	size_t			 len = evbuffer_get_length(in);
 	char			 client[OCTO_ADDR_MAX];
 	struct login_body	 lb;
+	struct ipc_auth_login	 al;
 	const char		*why;
 	struct buf		 b;
-	struct packer		 p;
-	int			 status;
+	int			 status, rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		send_error(req, 405, "use POST");
@@ -622,13 +685,16 @@ api_login(struct evhttp_request *req)
 		return;
 	}
 	client_address(req, client, sizeof(client));
-	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_str(&p, client);
-	pack_str(&p, lb.user);
-	pack_str(&p, lb.password);
+	memset(&al, 0, sizeof(al));
+	strlcpy(al.client, client, sizeof(al.client));
+	strlcpy(al.user, lb.user, sizeof(al.user));
+	strlcpy(al.password, lb.password, sizeof(al.password));
+	strlcpy(al.totp, lb.totp, sizeof(al.totp));
 	crypto_wipe(&lb, sizeof(lb));
-	if (pack_error(&p) == 0)
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	rc = ipcmsg_encode_auth_login(&b, &al);
+	crypto_wipe(&al, sizeof(al));
+	if (rc == 0)
 		send_to_maestro(req, IPC_AUTH_LOGIN, &b, 0, NULL);
 	else
 		send_error(req, 500, "internal error");
@@ -764,6 +830,102 @@ serve_static(struct evhttp_request *req, const char *path, size_t len)
 	evbuffer_free(out);
 }
 
+/* Whether origin (an Origin header) is this server as the client reached
+ * it: "https://" and the request's Host. */
+static int
+same_origin(struct evhttp_request *req, const char *origin)
+{
+	const char	*host = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Host");
+
+	if (host == NULL || host[0] == '\0' ||
+	    strncasecmp(origin, "https://", 8) != 0)
+		return 0;
+	return strcasecmp(origin + 8, host) == 0;
+}
+
+/*
+ * Login CSRF and its kin: a page anywhere can make a browser post a
+ * text/plain "form" without asking (no CORS preflight), cookies and all.
+ * An API request with a body must say it is JSON, which no form can; one
+ * the browser says comes from another site or origin is refused, the
+ * login included. 0 if it may go on, else the answer is sent.
+ */
+static int
+api_request_refused(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	const char		*origin = evhttp_find_header(h, "Origin");
+	const char		*site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char		*type = evhttp_find_header(h, "Content-Type");
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	size_t			 len = evbuffer_get_length(in);
+
+	if ((site && strcasecmp(site, "cross-site") == 0) ||
+	    (origin && !same_origin(req, origin))) {
+		send_error(req, 403, "cross-origin request refused");
+		goto refused;
+	}
+	if (len > 0 && (type == NULL ||
+	    strncasecmp(type, "application/json", 16) != 0 ||
+	    (type[16] != '\0' && type[16] != ';' && type[16] != ' '))) {
+		send_error(req, 415, "the body must be application/json");
+		goto refused;
+	}
+	return 0;
+refused:
+	/* It may hold a password: leave no copy in the buffer. */
+	if (len > 0)
+		explicit_bzero(evbuffer_pullup(in, len), len);
+	return 1;
+}
+
+/* Whether name is an RFC 9110 token (what a header's name must be). */
+static int
+header_name_valid(const char *name)
+{
+	const char	*c;
+
+	if (name[0] == '\0')
+		return 0;
+	for (c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c)))
+			return 0;
+	return 1;
+}
+
+/*
+ * A request two parsers could frame two ways (request smuggling): two
+ * Content-Length headers, one that is not plain digits, a
+ * Transfer-Encoding other than one "chunked" or beside a length, a header
+ * name that is not a token ("Transfer-Encoding :"). libevent takes the
+ * first length and would read the rest as the next request; the answer is
+ * one 400 and a closed connection.
+ */
+static int
+request_ambiguous(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	struct evkeyval		*kv;
+	int			 ncl = 0, nte = 0;
+	size_t			 n;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (!header_name_valid(kv->key))
+			return 1;
+		if (strcasecmp(kv->key, "Content-Length") == 0) {
+			n = strspn(kv->value, "0123456789");
+			if (ncl++ || n == 0 || n > 18 || kv->value[n] != '\0')
+				return 1;
+		} else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			if (nte++ || strcasecmp(kv->value, "chunked") != 0)
+				return 1;
+		}
+	}
+	return ncl && nte;
+}
+
 static void
 handle_request(struct evhttp_request *req, void *arg)
 {
@@ -772,6 +934,17 @@ handle_request(struct evhttp_request *req, void *arg)
 	char			*path;
 	size_t			 len;
 
+	/* Only when it could not make the TLS state (memory) does evhttp
+	 * give a connection without it: never answer in the clear. */
+	if (bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(
+	    evhttp_request_get_connection(req))) == NULL) {
+		evhttp_send_error(req, 400, "TLS only");
+		return;
+	}
+	if (request_ambiguous(req)) {
+		evhttp_send_error(req, 400, "ambiguous request framing");
+		return;
+	}
 	if (raw == NULL || raw[0] == '\0')
 		raw = "/";
 	if ((path = evhttp_uridecode(raw, 0, &len)) == NULL) {
@@ -783,31 +956,126 @@ handle_request(struct evhttp_request *req, void *arg)
 		send_error(req, 400, "bad path");
 		return;
 	}
-	if (strcmp(path, "/api/login") == 0)
-		api_login(req);
-	else if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
-		api_call(req, path);
-	else
+	if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
+		if (api_request_refused(req))
+			;	/* answered */
+		else if (strcmp(path, "/api/login") == 0)
+			api_login(req);
+		else
+			api_call(req, path);
+	} else
 		serve_static(req, path, len);
 	free(path);
+}
+
+/*
+ * The connection cap and the pause after a failed accept(). evhttp owns
+ * the listener and the connections; what we see of them is the listener,
+ * the bufferevent callback (one call per accepted connection) and the SSL
+ * of each, freed with its bufferevent when evhttp closes the connection:
+ * an ex_data free callback counts the closes.
+ */
+static time_t
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+accept_update(void)
+{
+	if (w.listener == NULL)
+		return;		/* evhttp_free() is closing everything */
+	if (w.at_cap || w.paused)
+		evconnlistener_disable(w.listener);
+	else
+		evconnlistener_enable(w.listener);
+}
+
+static void
+ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	if (ptr == NULL)
+		return;		/* not a connection of ours */
+	w.nconn--;
+	if (w.at_cap && w.nconn < HTTP_CONN_MAX) {
+		w.at_cap = 0;
+		accept_update();
+	}
+}
+
+static void
+accept_resume(evutil_socket_t fd, short events, void *arg)
+{
+	w.paused = 0;
+	accept_update();
+}
+
+/* accept() failed for another reason than a peer gone: descriptors
+ * (EMFILE, ENFILE) or memory. The socket stays readable, so libevent would
+ * spin on it: stop accepting for a while, say so once. */
+static void
+accept_failed(struct evconnlistener *lev, void *arg)
+{
+	struct timeval	tv = { ACCEPT_PAUSE_S, 0 };
+
+	if (!w.pause_logged)
+		log_warn("accept (%d connections open): pausing %d s at a "
+		    "time until one succeeds", w.nconn, ACCEPT_PAUSE_S);
+	w.pause_logged = 1;
+	w.paused = 1;
+	accept_update();
+	evtimer_add(w.resume, &tv);
 }
 
 static struct bufferevent *
 make_tls_bufferevent(struct event_base *base, void *arg)
 {
-	SSL	*ssl = SSL_new(w.env->tls);
+	SSL			*ssl = SSL_new(w.env->tls);
+	struct bufferevent	*bev;
+	time_t			 now;
 
+	w.pause_logged = 0;	/* an accept() succeeded */
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS);
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		SSL_free(ssl);
+		return NULL;	/* evhttp falls back to plain TCP: refused
+				   in handle_request */
+	}
+	if (SSL_set_ex_data(ssl, w.ssl_index, &w) == 1)
+		w.nconn++;
+	if (w.nconn >= HTTP_CONN_MAX && !w.at_cap) {
+		now = now_mono();
+		if (w.cap_logged == 0 || now - w.cap_logged >= CAP_LOG_S) {
+			log_warnx("%d connections open (limit): not accepting "
+			    "until one closes", w.nconn);
+			w.cap_logged = now;
+		}
+		w.at_cap = 1;
+		accept_update();
+	}
+	return bev;
+}
+
+static void
+webserv_reloaded(const struct brain_conf *conf)
+{
+	evhttp_set_timeout(w.http, (int)conf->io_timeout);
 }
 
 int
 webserv_main(struct child_env *env)
 {
-	struct timeval	tick = { 1, 0 };
+	struct timeval			 tick = { 1, 0 };
+	struct evhttp_bound_socket	*bound;
+	char				 err[256];
 
 	w.env = env;
 	if (child_loop_init(&w.loop, env, "webserv", maestro_reply, NULL)
@@ -815,6 +1083,7 @@ webserv_main(struct child_env *env)
 		fatalx("cannot set up the event loop");
 	if ((w.http = evhttp_new(w.loop.base)) == NULL)
 		fatalx("evhttp_new");
+	w.loop.reloaded = webserv_reloaded;
 	evhttp_set_bevcb(w.http, make_tls_bufferevent, NULL);
 	evhttp_set_max_body_size(w.http, HTTP_BODY_MAX);
 	evhttp_set_max_headers_size(w.http, HTTP_HEADERS_MAX);
@@ -822,17 +1091,28 @@ webserv_main(struct child_env *env)
 	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(w.http, handle_request, NULL);
-	if (evhttp_accept_socket(w.http, env->listen_fd) == -1)
+	if ((w.ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    ssl_freed)) == -1 ||
+	    (w.resume = evtimer_new(w.loop.base, accept_resume, NULL)) ==
+	    NULL)
+		fatalx("cannot set up the connection count");
+	if ((bound = evhttp_accept_socket_with_handle(w.http,
+	    env->listen_fd)) == NULL)
 		fatalx("cannot accept on the dashboard socket");
+	w.listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(w.listener, accept_failed);
 	w.reaper = event_new(w.loop.base, -1, EV_PERSIST, pending_reaper,
 	    NULL);
 	event_add(w.reaper, &tick);
 	log_debug("serving https on port %d", env->conf->web_port);
 
+	child_confine(confine_webserv(env->webroot_fd, err, sizeof(err)), err);
 	child_loop_run(&w.loop);
 
 	event_free(w.reaper);
+	w.listener = NULL;
 	evhttp_free(w.http);
+	event_free(w.resume);
 	ipc_chan_free(w.loop.chan);
 	event_base_free(w.loop.base);
 	return 0;

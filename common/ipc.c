@@ -100,6 +100,8 @@ ipc_type_str(uint32_t type)
 		[IPC_PROOF_VERDICT] = "PROOF_VERDICT",
 		[IPC_PROOF_MAKE] = "PROOF_MAKE",
 		[IPC_PROOF_MADE] = "PROOF_MADE",
+		[IPC_PAIR_MAKE] = "PAIR_MAKE",
+		[IPC_PAIR_MADE] = "PAIR_MADE",
 		[IPC_RUN_ORDER] = "RUN_ORDER",
 		[IPC_JOB_STATE] = "JOB_STATE",
 		[IPC_RESULT_STORE] = "RESULT_STORE",
@@ -109,6 +111,7 @@ ipc_type_str(uint32_t type)
 		[IPC_TENTACLE_MISSED] = "TENTACLE_MISSED",
 		[IPC_RUN_REQUEST] = "RUN_REQUEST",
 		[IPC_RUN_DONE] = "RUN_DONE",
+		[IPC_CHILD_INIT] = "CHILD_INIT",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

@@ -24,14 +24,14 @@ enum ipc_type {
 	IPC_NONE = 0,
 
 	/* webserv -> maestro */
-	IPC_AUTH_LOGIN = 1,	/* str addr, str user, str password */
+	IPC_AUTH_LOGIN = 1,	/* brain/ipcmsg.h struct ipc_auth_login */
 	IPC_API_CALL,		/* see api_call in brain/brain.h */
 
 	/* maestro -> webserv */
 	IPC_API_REPLY,		/* u32 http status, str json, str cookie */
 
 	/* maestro -> any child */
-	IPC_CONFIG_RELOAD,	/* config reloaded: re-read what you use */
+	IPC_CONFIG_RELOAD,	/* SIGHUP: the limits now (brain/ipcmsg.h) */
 
 	/* any child -> maestro */
 	IPC_LOG_EVENT,		/* str kind, str peer, str detail: audit */
@@ -62,6 +62,13 @@ enum ipc_type {
 	IPC_RUN_REQUEST,	/* worker: run this script for this job */
 	IPC_RUN_DONE,		/* supervisor: the job's result */
 
+	/* registerer <-> maestro: the pairing code's proofs of an offer
+	 * (brain/ipcmsg.h; the code stays in the maestro) */
+	IPC_PAIR_MAKE,		/* registerer: proofs for this session */
+	IPC_PAIR_MADE,		/* ours, and the one the tentacle must show */
+
+	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
+	IPC_CHILD_INIT,
 	IPC_TYPE_MAX
 };
 

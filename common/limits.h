@@ -47,6 +47,9 @@
 /* Strings inside messages. */
 #define OCTO_NAME_MAX		64	/* user, host, script names */
 #define OCTO_PASSWORD_MAX	256	/* longest password we will hash */
+#define OCTO_TOTP_CODE_MAX	8	/* a login's TOTP code as typed (6
+					   digits are checked; RFC 4226 allows
+					   up to 8) */
 #define OCTO_ADDR_MAX		64	/* textual IPv4/IPv6 address */
 #define OCTO_TOKEN_HEX_LEN	64	/* 256-bit secrets as hex */
 #define OCTO_FPR_HEX_LEN	64	/* SHA-256 fingerprint as hex */
@@ -59,6 +62,10 @@
 /* HTTP: the dashboard's requests are small JSON bodies. */
 #define HTTP_BODY_MAX		(64 * 1024)
 #define HTTP_HEADERS_MAX	(16 * 1024)
+/* Connections the webserv holds at once (a few users, each browser opens
+ * about six): past it, it stops accepting until one closes and the kernel's
+ * backlog holds the rest. Each costs a descriptor and a TLS state. */
+#define HTTP_CONN_MAX		256
 
 /* Orders and pings the maestro issued whose connection has not asked for
  * its proof yet (brain/proofs.c): more than a run on every tentacle of a

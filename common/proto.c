@@ -4,6 +4,7 @@
  * length through the unpacker, each field's shape, and that nothing trails.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <bsd/string.h>
@@ -425,6 +426,129 @@ proto_decode_auth_ok(const struct wire_frame *f, struct msg_auth_ok *m,
 	unpack_init(&u, f->payload, f->len);
 	unpack_fixed(&u, m->proof, sizeof(m->proof));
 	return finish(&u, why);
+}
+
+/* ---- pairing (enrolment by address) ---------------------------------- */
+
+#define PAIRING_ALPHABET	"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+#define PAIRING_SALT		"octopus-v2 pairing"
+#define PAIRING_INFO		"key"
+#define PAIRING_LABEL_BRAIN	"octopus-v2 pairing brain"
+#define PAIRING_LABEL_TENTACLE	"octopus-v2 pairing tentacle"
+#define PAIRING_INPUT_MAX	64	/* what parse reads, dashes and all */
+
+int
+proto_encode_pair_required(struct buf *out)
+{
+	return frame(out, WIRE_PAIR_REQUIRED, NULL, NULL);
+}
+
+static void
+fill_pair_proof(struct packer *p, const void *arg)
+{
+	const struct msg_pair_proof	*m = arg;
+
+	pack_bytes(p, m->proof, sizeof(m->proof));
+}
+
+int
+proto_encode_pair_proof(struct buf *out, const struct msg_pair_proof *m)
+{
+	return frame(out, WIRE_PAIR_PROOF, fill_pair_proof, m);
+}
+
+int
+proto_decode_pair_proof(const struct wire_frame *f, struct msg_pair_proof *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_PAIR_PROOF, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_fixed(&u, m->proof, sizeof(m->proof));
+	return finish(&u, why);
+}
+
+int
+proto_pairing_new(char code[PROTO_PAIRING_LEN + 1])
+{
+	uint8_t	r[PROTO_PAIRING_LEN];
+	size_t	i;
+
+	/* 256 is a multiple of 32: each byte's low 5 bits are uniform. */
+	if (crypto_random(r, sizeof(r)) == -1)
+		return -1;
+	for (i = 0; i < PROTO_PAIRING_LEN; i++)
+		code[i] = PAIRING_ALPHABET[r[i] & 31];
+	code[PROTO_PAIRING_LEN] = '\0';
+	crypto_wipe(r, sizeof(r));
+	return 0;
+}
+
+int
+proto_pairing_parse(const char *in, char code[PROTO_PAIRING_LEN + 1])
+{
+	size_t	i, n = 0;
+	int	c;
+
+	for (i = 0; in[i] != '\0'; i++) {
+		if (i >= PAIRING_INPUT_MAX)
+			goto bad;
+		c = (unsigned char)in[i];
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (n >= PROTO_PAIRING_LEN || c == '\0' ||
+		    strchr(PAIRING_ALPHABET, c) == NULL)
+			goto bad;
+		code[n++] = (char)c;
+	}
+	if (n != PROTO_PAIRING_LEN)
+		goto bad;
+	code[n] = '\0';
+	return 0;
+bad:
+	crypto_wipe(code, PROTO_PAIRING_LEN + 1);
+	return -1;
+}
+
+void
+proto_pairing_show(const char code[PROTO_PAIRING_LEN + 1],
+    char out[PROTO_PAIRING_SHOWN + 1])
+{
+	snprintf(out, PROTO_PAIRING_SHOWN + 1, "%.4s-%.4s-%.4s", code,
+	    code + 4, code + 8);
+}
+
+int
+proto_pairing_key(const char code[PROTO_PAIRING_LEN + 1],
+    uint8_t key[PROTO_KEY_LEN])
+{
+	return crypto_hkdf_sha256(PAIRING_SALT, strlen(PAIRING_SALT), code,
+	    PROTO_PAIRING_LEN,
+	    PAIRING_INFO, strlen(PAIRING_INFO), key, PROTO_KEY_LEN);
+}
+
+int
+proto_pairing_proof(const uint8_t key[PROTO_KEY_LEN],
+    enum proto_pairing_side side, const uint8_t exporter[PROTO_EXPORTER_LEN],
+    uint8_t proof[PROTO_MAC_LEN])
+{
+	const char	*label = side == PAIRING_BRAIN ? PAIRING_LABEL_BRAIN :
+			    PAIRING_LABEL_TENTACLE;
+	uint8_t		 msg[sizeof(PAIRING_LABEL_TENTACLE) +
+			    PROTO_EXPORTER_LEN];
+	size_t		 l = strlen(label);
+	int		 rc;
+
+	memcpy(msg, label, l);
+	memcpy(msg + l, exporter, PROTO_EXPORTER_LEN);
+	rc = crypto_hmac_sha256(key, PROTO_KEY_LEN, msg, l +
+	    PROTO_EXPORTER_LEN, proof);
+	crypto_wipe(msg, sizeof(msg));
+	return rc;
 }
 
 /* ---- status and errors ----------------------------------------------- */

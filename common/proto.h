@@ -8,6 +8,11 @@
  *	tentacle ENROL_REQUEST{..., ephemeral X25519 public key}
  *	  ->  brain ENROL_REPLY{status, ID, its ephemeral public key, the key
  *	      wrapped (proto_enrol_wrap)}
+ *	By address (7000), with a pairing code (proto_pairing_*), between
+ *	HELLO_ACK and ENROL_REQUEST:
+ *	  tentacle PAIR_REQUIRED (with HELLO_ACK, when it has a code)
+ *	  brain PAIR_PROOF{Pb}  ->  tentacle checks Pb, PAIR_PROOF{Pt}
+ *	  (wrong: ERROR), then ENROL_REQUEST; the brain checks Pt first.
  *
  * Every later connection (6000 poll, 6001, 7001), handshake.h:
  *	client HELLO{purpose}  ->  server HELLO_ACK
@@ -113,6 +118,11 @@ struct msg_auth_proof {
 	uint8_t		proof[PROTO_MAC_LEN];
 };
 
+/* PAIR_PROOF: proto_pairing_proof() of the side that sends it. */
+struct msg_pair_proof {
+	uint8_t		proof[PROTO_MAC_LEN];
+};
+
 struct msg_status {
 	uint8_t		enrolment;	/* enum proto_enrolment */
 	char		message[PROTO_MESSAGE_MAX];
@@ -192,6 +202,8 @@ int	proto_encode_auth_proof(struct buf *, const struct msg_auth_proof *);
 int	proto_encode_auth_ok(struct buf *, const struct msg_auth_ok *);
 int	proto_encode_status(struct buf *, const struct msg_status *);
 int	proto_encode_error(struct buf *, const char *reason);
+int	proto_encode_pair_required(struct buf *);
+int	proto_encode_pair_proof(struct buf *, const struct msg_pair_proof *);
 
 /* Decoders: 0, or -1 with a reason for the log in *why (a constant
  * string): wrong frame type, truncated, trailing bytes, bad field. */
@@ -213,6 +225,9 @@ int	proto_decode_auth_ok(const struct wire_frame *, struct msg_auth_ok *,
 	    const char **why);
 int	proto_decode_status(const struct wire_frame *, struct msg_status *,
 	    const char **why);
+/* PAIR_REQUIRED: proto_decode_empty(f, WIRE_PAIR_REQUIRED, why). */
+int	proto_decode_pair_proof(const struct wire_frame *,
+	    struct msg_pair_proof *, const char **why);
 int	proto_encode_order(struct buf *, const struct msg_order *);
 int	proto_encode_order_ack(struct buf *, const struct msg_order_ack *);
 int	proto_encode_result(struct buf *, const struct msg_result *);
@@ -246,6 +261,32 @@ int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
 int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
 int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
 int	proto_printable(const char *);		/* ASCII 0x20..0x7e only */
+
+/*
+ * The pairing code of a tentacle that waits to be enrolled by address:
+ * PROTO_PAIRING_LEN characters of the RFC 4648 base32 alphabet (A-Z, 2-7:
+ * 5 bits each, 60 bits), shown as XXXX-XXXX-XXXX. Parsing takes either
+ * case, with or without the dashes (and spaces). The key is HKDF-SHA256
+ * of the code; each side's proof is
+ *	HMAC-SHA256(key, "octopus-v2 pairing brain"|"... tentacle" | E)
+ * with E the TLS exporter value of the session (as the handshake's), so a
+ * relay that terminates TLS on each side cannot reuse a proof, and a
+ * recorded one is good for nothing else.
+ */
+#define PROTO_PAIRING_LEN	12
+#define PROTO_PAIRING_SHOWN	(PROTO_PAIRING_LEN + 2)	/* with dashes */
+enum proto_pairing_side { PAIRING_BRAIN, PAIRING_TENTACLE };
+
+int	proto_pairing_new(char code[PROTO_PAIRING_LEN + 1]);
+/* 0 and the canonical code (upper case, no dash), or -1. */
+int	proto_pairing_parse(const char *in, char code[PROTO_PAIRING_LEN + 1]);
+void	proto_pairing_show(const char code[PROTO_PAIRING_LEN + 1],
+	    char out[PROTO_PAIRING_SHOWN + 1]);
+int	proto_pairing_key(const char code[PROTO_PAIRING_LEN + 1],
+	    uint8_t key[PROTO_KEY_LEN]);
+int	proto_pairing_proof(const uint8_t key[PROTO_KEY_LEN],
+	    enum proto_pairing_side, const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t proof[PROTO_MAC_LEN]);
 
 /*
  * End-to-end MACs, HMAC-SHA256 with the tentacle's key over a label and

@@ -84,69 +84,58 @@ tls_no_password(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
+/*
+ * The certificate (then any chain) and the key, from two BIOs (files, or
+ * PEM in memory from the maestro); certname and keyname name them in err.
+ */
 static int
-tls_load_pair(SSL_CTX *ctx, const char *certfile, const char *keyfile,
-    char *err, size_t errlen)
+tls_load_pair(SSL_CTX *ctx, BIO *cb, const char *certname, BIO *kb,
+    const char *keyname, char *err, size_t errlen)
 {
-	FILE		*f;
 	X509		*x = NULL, *extra;
 	EVP_PKEY	*pk = NULL;
 	int		 ret = -1;
 
-	if ((f = fopen(certfile, "re")) == NULL) {
-		snprintf(err, errlen, "cannot read certificate %s: %s",
-		    certfile, strerror(errno));
-		return -1;
-	}
-	if ((x = PEM_read_X509(f, NULL, tls_no_password, NULL)) == NULL) {
-		fclose(f);
+	if ((x = PEM_read_bio_X509(cb, NULL, tls_no_password, NULL)) ==
+	    NULL) {
 		ERR_clear_error();
-		snprintf(err, errlen, "%s: not a PEM certificate", certfile);
+		snprintf(err, errlen, "%s: not a PEM certificate", certname);
 		return -1;
 	}
 	if (SSL_CTX_use_certificate(ctx, x) != 1) {
-		fclose(f);
 		snprintf(err, errlen, "%s: cannot use certificate: %s",
-		    certfile, tls_error_str());
+		    certname, tls_error_str());
 		goto done;
 	}
 	/* Any further certificates are the chain (for the web). */
-	while ((extra = PEM_read_X509(f, NULL, tls_no_password, NULL)) !=
+	while ((extra = PEM_read_bio_X509(cb, NULL, tls_no_password, NULL)) !=
 	    NULL) {
 		if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
 			X509_free(extra);
-			fclose(f);
 			snprintf(err, errlen, "%s: bad chain certificate: %s",
-			    certfile, tls_error_str());
+			    certname, tls_error_str());
 			goto done;
 		}
 	}
 	ERR_clear_error();	/* the end-of-file "no start line" */
-	fclose(f);
 
-	if ((f = fopen(keyfile, "re")) == NULL) {
-		snprintf(err, errlen, "cannot read key %s: %s", keyfile,
-		    strerror(errno));
-		goto done;
-	}
-	pk = PEM_read_PrivateKey(f, NULL, tls_no_password, NULL);
-	fclose(f);
+	pk = PEM_read_bio_PrivateKey(kb, NULL, tls_no_password, NULL);
 	if (pk == NULL) {
 		ERR_clear_error();
 		snprintf(err, errlen, "%s: not a PEM private key (or "
-		    "encrypted)", keyfile);
+		    "encrypted)", keyname);
 		goto done;
 	}
 	if (X509_check_private_key(x, pk) != 1) {
 		ERR_clear_error();
 		snprintf(err, errlen, "key %s does not match certificate %s",
-		    keyfile, certfile);
+		    keyname, certname);
 		goto done;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "key %s does not match certificate %s",
-		    keyfile, certfile);
+		    keyname, certname);
 		ERR_clear_error();
 		goto done;
 	}
@@ -207,17 +196,12 @@ tls_peer_resumption(SSL_CTX *ctx, enum tls_role role, char *err,
 	return 0;
 }
 
-SSL_CTX *
-tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
-    char *err, size_t errlen)
+/* A context for role, without its certificate and key yet. */
+static SSL_CTX *
+tls_ctx_base(enum tls_role role, char *err, size_t errlen)
 {
 	SSL_CTX	*ctx;
 
-	if (certfile == NULL || certfile[0] == '\0' || keyfile == NULL ||
-	    keyfile[0] == '\0') {
-		snprintf(err, errlen, "no certificate or key file configured");
-		return NULL;
-	}
 	if ((ctx = SSL_CTX_new(TLS_method())) == NULL) {
 		snprintf(err, errlen, "SSL_CTX_new: %s", tls_error_str());
 		return NULL;
@@ -263,10 +247,78 @@ tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
 		snprintf(err, errlen, "unknown TLS role %d", (int)role);
 		goto fail;
 	}
-	if (tls_load_pair(ctx, certfile, keyfile, err, errlen) == -1)
-		goto fail;
 	return ctx;
  fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
+    char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+	BIO	*cb = NULL, *kb = NULL;
+
+	if (certfile == NULL || certfile[0] == '\0' || keyfile == NULL ||
+	    keyfile[0] == '\0') {
+		snprintf(err, errlen, "no certificate or key file configured");
+		return NULL;
+	}
+	if ((ctx = tls_ctx_base(role, err, errlen)) == NULL)
+		return NULL;
+	if ((cb = BIO_new_file(certfile, "re")) == NULL) {
+		ERR_clear_error();
+		snprintf(err, errlen, "cannot read certificate %s: %s",
+		    certfile, strerror(errno));
+		goto fail;
+	}
+	if ((kb = BIO_new_file(keyfile, "re")) == NULL) {
+		ERR_clear_error();
+		snprintf(err, errlen, "cannot read key %s: %s", keyfile,
+		    strerror(errno));
+		goto fail;
+	}
+	if (tls_load_pair(ctx, cb, certfile, kb, keyfile, err, errlen) == -1)
+		goto fail;
+	BIO_free(cb);
+	BIO_free(kb);
+	return ctx;
+ fail:
+	BIO_free(cb);
+	BIO_free(kb);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_ctx_new_pem(enum tls_role role, const void *cert, size_t certlen,
+    const void *key, size_t keylen, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+	BIO	*cb = NULL, *kb = NULL;
+
+	if (certlen == 0 || keylen == 0 || certlen > IPC_PAYLOAD_MAX ||
+	    keylen > IPC_PAYLOAD_MAX) {
+		snprintf(err, errlen, "no certificate or key");
+		return NULL;
+	}
+	if ((ctx = tls_ctx_base(role, err, errlen)) == NULL)
+		return NULL;
+	if ((cb = BIO_new_mem_buf(cert, (int)certlen)) == NULL ||
+	    (kb = BIO_new_mem_buf(key, (int)keylen)) == NULL) {
+		snprintf(err, errlen, "BIO_new_mem_buf: %s", tls_error_str());
+		goto fail;
+	}
+	if (tls_load_pair(ctx, cb, "the certificate", kb, "the key", err,
+	    errlen) == -1)
+		goto fail;
+	BIO_free(cb);
+	BIO_free(kb);
+	return ctx;
+ fail:
+	BIO_free(cb);
+	BIO_free(kb);
 	SSL_CTX_free(ctx);
 	return NULL;
 }

@@ -29,6 +29,11 @@ enum tls_role {
 SSL_CTX	*tls_ctx_new(enum tls_role role, const char *certfile,
 	    const char *keyfile, char *err, size_t errlen);
 
+/* The same from PEM in memory (what the maestro sends a child: it cannot
+ * read the files). The caller wipes the buffers after. */
+SSL_CTX	*tls_ctx_new_pem(enum tls_role role, const void *cert,
+	    size_t certlen, const void *key, size_t keylen, char *err,
+	    size_t errlen);
 /*
  * Make sure certfile and keyfile exist. If both do: 0. If neither does and
  * their directory is writable: generate an ECDSA P-256 key (0600, written

@@ -108,6 +108,8 @@ wire_type_str(uint8_t type)
 		[WIRE_RESULT] = "RESULT",
 		[WIRE_RESULT_ACK] = "RESULT_ACK",
 		[WIRE_INVENTORY] = "INVENTORY",
+		[WIRE_PAIR_REQUIRED] = "PAIR_REQUIRED",
+		[WIRE_PAIR_PROOF] = "PAIR_PROOF",
 	};
 
 	if (type >= WIRE_TYPE_MAX || names[type] == NULL)

@@ -39,6 +39,8 @@ enum wire_type {
 	WIRE_RESULT,		/* tentacle: a job's result */
 	WIRE_RESULT_ACK,	/* brain: stored, delete your spool file */
 	WIRE_INVENTORY,		/* tentacle: facts and scripts (keepalive) */
+	WIRE_PAIR_REQUIRED,	/* tentacle: show me the pairing code first */
+	WIRE_PAIR_PROOF,	/* either: proof of the pairing code */
 	WIRE_TYPE_MAX
 };
 

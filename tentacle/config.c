@@ -56,6 +56,8 @@ const struct config_key tentacle_config_keys[] = {
 	    "bytes of a script's output kept (stdout and stderr); the rest is cut" },
 	{ "retry_max", CONF_INT, NUM(retry_max), 1, 86400,
 	    "longest wait in seconds between two deliveries of a spooled result" },
+	{ "pairing", CONF_STRING, STR(pairing), 0, 0,
+	    "required: a brain enrolling by address must know the pairing code (unless brain or brain_fingerprint is set); off" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -79,6 +81,7 @@ tentacle_config_defaults(struct tentacle_conf *conf)
 	conf->script_timeout = TENTACLE_SCRIPT_TIMEOUT_DEFAULT;
 	conf->output_max = OCTO_OUTPUT_MAX;
 	conf->retry_max = TENTACLE_RETRY_MAX_DEFAULT;
+	strlcpy(conf->pairing, "required", sizeof(conf->pairing));
 }
 
 static void
@@ -128,6 +131,11 @@ tentacle_config_check(const struct tentacle_conf *conf, char *err,
 	    !proto_fingerprint_valid(conf->brain_fingerprint)) {
 		snprintf(err, errlen, "brain_fingerprint: not a fingerprint "
 		    "(64 lowercase hex digits, as scripts/mkcerts prints)");
+		return -1;
+	}
+	if (strcmp(conf->pairing, "required") != 0 &&
+	    strcmp(conf->pairing, "off") != 0) {
+		snprintf(err, errlen, "pairing: \"required\" or \"off\"");
 		return -1;
 	}
 	if (conf->state_dir[0] == '\0') {

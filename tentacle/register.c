@@ -12,7 +12,12 @@
  *  - by the brain: it connects to register_port (7000) as TLS client; the
  *    tentacle answers as handshake server. An offer from another address
  *    than `brain` or another certificate than `brain_fingerprint` (when
- *    they are set) is refused.
+ *    they are set) is refused. When neither is set (and `pairing` is not
+ *    off) the tentacle has a pairing code (pairing.h): with HELLO_ACK it
+ *    sends PAIR_REQUIRED, and sends nothing more until the brain's
+ *    PAIR_PROOF is right; then its own PAIR_PROOF and ENROL_REQUEST. A
+ *    wrong proof is refused and counted: PAIRING_WRONG_MAX of them and
+ *    the register exits for a new code, as it does when the code expires.
  *  - by the tentacle (`brain` set, -b): it connects to the registerer
  *    (6000) as client, retrying every poll_interval while the brain is
  *    unreachable, and meanwhile keeps listening on 7000. With a token, the
@@ -44,6 +49,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "net.h"
+#include "pairing.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -65,6 +71,20 @@ struct reg {
 	char				 hostname[OCTO_NAME_MAX];
 	char				 facts[PROTO_FACTS_MAX];
 	int				 finished;	/* enrolled or stopping */
+	/* Pairing (pairing.h): the code's key, or has_pairing 0. */
+	int				 has_pairing;
+	uint8_t				 pairing_key[PROTO_KEY_LEN];
+	time_t				 pairing_expires;
+	time_t				 pairing_paused_until;
+	struct event			*ev_expire;
+	int				 wrong;		/* proofs */
+	int				 renew;		/* exit for a new code */
+};
+
+enum {
+	PAIR_NONE,		/* no code here, or self-enrolment */
+	PAIR_WAIT,		/* PAIR_REQUIRED sent: the brain proves first */
+	PAIR_DONE,		/* proven both ways */
 };
 
 /* One enrolment exchange, either way. */
@@ -72,6 +92,7 @@ struct exch {
 	struct reg		*reg;
 	int			 outgoing;	/* we connected (6000) */
 	int			 requested;	/* ENROL_REQUEST sent */
+	int			 pairing;	/* PAIR_* */
 	struct handshake	 hs;
 	struct buf		 out;
 	char			 brain_addr[OCTO_ADDR_MAX];
@@ -423,14 +444,90 @@ exch_free(struct exch *x)
 	free(x);
 }
 
+/* While PAIR_WAIT: the brain's proof of the code, or a refusal. */
+static int
+pair_frame(struct exch *x, struct conn *c, const struct wire_frame *f)
+{
+	struct reg		*r = x->reg;
+	struct msg_pair_proof	 m;
+	struct buf		*out = &x->out;
+	uint8_t			 expect[PROTO_MAC_LEN];
+	const char		*why;
+	char			 msg[256];
+	int			 ok;
+
+	if (f->type == WIRE_ERROR) {
+		proto_decode_error(f, msg, sizeof(msg));
+		log_warnx("%s: enrolment offer abandoned by the brain: %s",
+		    x->peer, msg);
+		return -1;
+	}
+	if (proto_decode_pair_proof(f, &m, &why) == -1) {
+		log_warnx("%s: enrolment offer refused: no pairing code (%s)",
+		    x->peer, wire_type_str(f->type));
+		conn_fail(c, "this tentacle needs its pairing code "
+		    "(octoTentacle --pairing-code on it)");
+		return 0;
+	}
+	if (r->renew) {
+		conn_fail(c, "the pairing code is being changed: ask for the "
+		    "new one");
+		return 0;
+	}
+	if (r->pairing_paused_until > time(NULL)) {
+		log_warnx("%s: enrolment offer refused: pairing paused after "
+		    "too many wrong codes", x->peer);
+		conn_fail(c, "too many wrong pairing codes: pairing is paused "
+		    "for up to an hour");
+		return 0;
+	}
+	ok = proto_pairing_proof(r->pairing_key, PAIRING_BRAIN,
+	    x->hs.exporter, expect) == 0 &&
+	    crypto_equal(expect, m.proof, sizeof(expect));
+	crypto_wipe(expect, sizeof(expect));
+	if (!ok) {
+		r->wrong++;
+		log_warnx("%s: enrolment offer refused: wrong pairing code "
+		    "(%d of %d)", x->peer, r->wrong, PAIRING_WRONG_MAX);
+		if (r->wrong >= PAIRING_WRONG_MAX)
+			r->renew = 1;	/* once this connection ends */
+		conn_fail(c, "wrong pairing code");
+		return 0;
+	}
+	if (proto_pairing_proof(r->pairing_key, PAIRING_TENTACLE,
+	    x->hs.exporter, m.proof) == -1 ||
+	    proto_encode_pair_proof(out, &m) == -1 || link_send(c, out) == -1) {
+		crypto_wipe(&m, sizeof(m));
+		conn_fail(c, "cannot send the pairing proof");
+		return 0;
+	}
+	crypto_wipe(&m, sizeof(m));
+	x->pairing = PAIR_DONE;
+	log_info("%s: the brain knows the pairing code", x->peer);
+	(void)send_request(x, c);
+	return 0;
+}
+
 /* The handshake's frames, then the reply. */
 static int
 exch_frame(struct exch *x, struct conn *c, const struct wire_frame *f)
 {
 	if (x->requested)
 		return handle_reply(x, c, f);
+	if (x->pairing == PAIR_WAIT)
+		return pair_frame(x, c, f);
 	switch (hs_input(&x->hs, f, &x->out)) {
 	case HS_ENROL:
+		/* By address with a code: the brain proves it first. */
+		if (!x->outgoing && x->reg->has_pairing) {
+			if (proto_encode_pair_required(&x->out) == -1 ||
+			    link_send(c, &x->out) == -1) {
+				conn_fail(c, "cannot send");
+				return 0;
+			}
+			x->pairing = PAIR_WAIT;
+			return 0;
+		}
 		if (link_send(c, &x->out) == -1) {
 			conn_fail(c, "cannot send");
 			return 0;
@@ -519,7 +616,25 @@ offer_frame(struct conn *c, const struct wire_frame *f, void *state)
 static void
 offer_closed(struct conn *c, const char *reason, void *state)
 {
+	struct reg	*r = &reg;
+
 	exch_free(state);
+	/* The last wrong proof was answered: a new code, a new register. */
+	if (r->renew && !r->finished) {
+		r->finished = 1;
+		listener_exit(r->base, TENTACLE_EXIT_PAIRING_WRONG);
+	}
+}
+
+static void
+pairing_expired(evutil_socket_t fd, short events, void *arg)
+{
+	struct reg	*r = arg;
+
+	if (r->finished)
+		return;
+	r->finished = 1;
+	listener_exit(r->base, TENTACLE_EXIT_PAIRING_EXPIRED);
 }
 
 /* ---- by the tentacle: 6000 ---------------------------------------------- */
@@ -664,6 +779,22 @@ register_start(struct event_base *base, void *arg)
 		return -1;
 	}
 	tentacle_facts(r->conf, r->facts, sizeof(r->facts));
+	if (r->has_pairing) {
+		struct timeval	tv = { 0, 0 };
+		time_t		now = time(NULL);
+
+		if (r->pairing_expires > now)
+			tv.tv_sec = r->pairing_expires - now;
+		if ((r->ev_expire = evtimer_new(base, pairing_expired, r)) ==
+		    NULL || evtimer_add(r->ev_expire, &tv) == -1) {
+			log_warnx("evtimer_new failed");
+			return -1;
+		}
+		if (r->pairing_paused_until > now)
+			log_warnx("pairing paused after too many wrong codes "
+			    "(for %lld s)", (long long)(r->pairing_paused_until
+			    - now));
+	}
 	if (r->conf->brain[0] == '\0')
 		return 0;
 	if (normalise_addr(r->conf->brain, r->brain, sizeof(r->brain)) == -1) {
@@ -703,6 +834,10 @@ register_stop(void *arg)
 	if (r->ev_retry != NULL)
 		event_free(r->ev_retry);
 	r->ev_retry = NULL;
+	if (r->ev_expire != NULL)
+		event_free(r->ev_expire);
+	r->ev_expire = NULL;
+	crypto_wipe(r->pairing_key, sizeof(r->pairing_key));
 	SSL_CTX_free(r->client);
 	r->client = NULL;
 	crypto_wipe(r->secret, sizeof(r->secret));
@@ -723,5 +858,15 @@ register_main(struct tentacle_child *ch)
 	memset(&reg, 0, sizeof(reg));
 	reg.conf = ch->conf;
 	reg.client = ch->client;	/* made before a privilege drop */
+	if (ch->pairing_code[0] != '\0') {
+		if (proto_pairing_key(ch->pairing_code, reg.pairing_key) == -1) {
+			log_warnx("cannot derive the pairing key");
+			return 1;
+		}
+		reg.has_pairing = 1;
+		reg.pairing_expires = ch->pairing_expires;
+		reg.pairing_paused_until = ch->pairing_paused_until;
+	}
+	crypto_wipe(ch->pairing_code, sizeof(ch->pairing_code));
 	return listener_run(ch, &proto);
 }

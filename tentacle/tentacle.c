@@ -50,6 +50,7 @@
 #include "enrolment.h"
 #include "log.h"
 #include "net.h"
+#include "pairing.h"
 #include "privsep.h"
 #include "proto.h"
 #include "spool.h"
@@ -86,6 +87,7 @@ struct options {
 	int		 check;
 	int		 reenrol;
 	int		 ping;
+	int		 pairing_code;
 	struct override	 overrides[OVERRIDES_MAX];
 	int		 noverrides;
 	char		 token[TENTACLE_TOKEN_MAX + 1];
@@ -114,6 +116,11 @@ struct supervisor {
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 child_priv_fd;	/* the child's end, -1 */
+	/* The pairing code (pairing.h): "" while none is wanted. */
+	char			 pairing_code[PROTO_PAIRING_LEN + 1];
+	time_t			 pairing_made;		/* wall clock */
+	int			 pairing_renew;	/* the register asked */
+	time_t			 pairing_lost[PAIRING_ROTATIONS_MAX];
 };
 
 static time_t
@@ -155,7 +162,7 @@ usage(FILE *f, int status)
 	fprintf(f,
 "usage: %s [-nv] [-c file] [--no-daemon] [-b brain_ip]\n"
 "           [-t token | --token-file file] [--listen addr] [--name name]\n"
-"           [--reenrol] [--ping]\n"
+"           [--reenrol] [--ping] [--pairing-code]\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        when absent, run on the built-in defaults)\n"
 "      --no-daemon       stay in the foreground, log to stderr\n"
@@ -169,6 +176,8 @@ usage(FILE *f, int status)
 "      --reenrol         forget the enrolment (logging its ID) and enrol again\n"
 "      --ping            check the handshake with the brain's commander and\n"
 "                        print the enrolment status (beside a running daemon)\n"
+"      --pairing-code    print the pairing code a brain needs to enrol this\n"
+"                        tentacle by address (as root: the file is root's)\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
 	    TENTACLE_PROGNAME, TENTACLE_CONFIG_FILE);
@@ -259,6 +268,7 @@ enum {
 	OPT_NAME,
 	OPT_REENROL,
 	OPT_PING,
+	OPT_PAIRING_CODE,
 };
 
 static void
@@ -276,6 +286,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		{ "name",	required_argument,	NULL, OPT_NAME },
 		{ "reenrol",	no_argument,		NULL, OPT_REENROL },
 		{ "ping",	no_argument,		NULL, OPT_PING },
+		{ "pairing-code", no_argument,		NULL, OPT_PAIRING_CODE },
 		{ "version",	no_argument,		NULL, OPT_VERSION },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -339,6 +350,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case OPT_PING:
 			o->ping = 1;
+			break;
+		case OPT_PAIRING_CODE:
+			o->pairing_code = 1;
 			break;
 		case OPT_VERSION:
 			printf("%s %s\n", TENTACLE_PROGNAME, OCTO_VERSION);
@@ -800,6 +814,129 @@ bind_role(const struct tentacle_conf *conf, enum tentacle_role role,
 	    errlen);
 }
 
+/* --pairing-code: the code of a tentacle that waits to be enrolled. */
+static int
+print_pairing_code(const struct tentacle_conf *conf)
+{
+	char	code[PROTO_PAIRING_LEN + 1], shown[PROTO_PAIRING_SHOWN + 1];
+	char	err[1024];
+	time_t	made;
+	int	rc;
+
+	if (is_enrolled(conf)) {
+		fprintf(stderr, "%s: enrolled: no pairing code\n",
+		    TENTACLE_PROGNAME);
+		return 1;
+	}
+	if (!pairing_wanted(conf)) {
+		fprintf(stderr, "%s: no pairing code: %s\n", TENTACLE_PROGNAME,
+		    strcmp(conf->pairing, "off") == 0 ? "pairing = off" :
+		    "tied to its brain (brain or brain_fingerprint is set)");
+		return 1;
+	}
+	rc = pairing_read(conf->state_dir, code, &made, err, sizeof(err));
+	if (rc == -1) {
+		fprintf(stderr, "%s: %s\n", TENTACLE_PROGNAME, err);
+		return 1;
+	}
+	if (rc == 1 || time(NULL) - made >= PAIRING_LIFETIME_S) {
+		fprintf(stderr, "%s: no current pairing code: %s makes one "
+		    "when it starts\n", TENTACLE_PROGNAME, TENTACLE_PROGNAME);
+		crypto_wipe(code, sizeof(code));
+		return 1;
+	}
+	proto_pairing_show(code, shown);
+	printf("%s\n", shown);
+	crypto_wipe(code, sizeof(code));
+	crypto_wipe(shown, sizeof(shown));
+	return 0;
+}
+
+/*
+ * Before the register starts: the pairing code it must check, read from
+ * its file or made anew (none yet, too old, or the register asked). A new
+ * code goes to the terminal with --no-daemon, never to syslog.
+ */
+static int
+pairing_prepare(struct supervisor *sv)
+{
+	static int	 shown_once;
+	char		 err[1024], shown[PROTO_PAIRING_SHOWN + 1];
+	time_t		 now = time(NULL);
+	int		 rc, fresh = 0;
+
+	if (!pairing_wanted(&sv->conf)) {
+		crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
+		return 0;
+	}
+	if (sv->pairing_code[0] == '\0' && !sv->pairing_renew) {
+		rc = pairing_read(sv->conf.state_dir, sv->pairing_code,
+		    &sv->pairing_made, err, sizeof(err));
+		if (rc == -1) {
+			log_warnx("%s", err);
+			return -1;
+		}
+		if (rc == 1)
+			sv->pairing_code[0] = '\0';
+	}
+	if (sv->pairing_renew || sv->pairing_code[0] == '\0' ||
+	    now - sv->pairing_made >= PAIRING_LIFETIME_S ||
+	    sv->pairing_made > now + 60) {
+		if (proto_pairing_new(sv->pairing_code) == -1) {
+			log_warnx("no randomness for a pairing code");
+			return -1;
+		}
+		if (pairing_write(sv->conf.state_dir, sv->pairing_code, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
+			return -1;
+		}
+		sv->pairing_made = now;
+		fresh = 1;
+		log_info("new pairing code made (%s --pairing-code shows it)",
+		    TENTACLE_PROGNAME);
+	}
+	sv->pairing_renew = 0;
+	if ((fresh || !shown_once) && !sv->daemonised) {
+		proto_pairing_show(sv->pairing_code, shown);
+		fprintf(stderr, "pairing code: %s\n", shown);
+		crypto_wipe(shown, sizeof(shown));
+	}
+	shown_once = 1;
+	return 0;
+}
+
+/* Pairing pauses after PAIRING_ROTATIONS_MAX codes lost to wrong proofs
+ * within PAIRING_LIFETIME_S: until when (0: it does not). */
+static time_t
+pairing_paused_until(const struct supervisor *sv)
+{
+	time_t	now = time(NULL), oldest = 0;
+	int	i, n = 0;
+
+	for (i = 0; i < PAIRING_ROTATIONS_MAX; i++) {
+		if (sv->pairing_lost[i] == 0 ||
+		    now - sv->pairing_lost[i] >= PAIRING_LIFETIME_S)
+			continue;
+		n++;
+		if (oldest == 0 || sv->pairing_lost[i] < oldest)
+			oldest = sv->pairing_lost[i];
+	}
+	return n >= PAIRING_ROTATIONS_MAX ? oldest + PAIRING_LIFETIME_S : 0;
+}
+
+static void
+pairing_lost(struct supervisor *sv)
+{
+	int	i, o = 0;
+
+	for (i = 1; i < PAIRING_ROTATIONS_MAX; i++)
+		if (sv->pairing_lost[i] < sv->pairing_lost[o])
+			o = i;
+	sv->pairing_lost[o] = time(NULL);
+}
+
 /* In the forked child: become the role's process, never return. */
 static void __attribute__((noreturn))
 child_run(struct supervisor *sv, enum tentacle_role role,
@@ -869,6 +1006,15 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	ch.tls = sv->tls;
 	ch.client = NULL;
 	ch.priv_fd = sv->child_priv_fd != -1 ? CHILD_PRIV_FD : -1;
+	memset(ch.pairing_code, 0, sizeof(ch.pairing_code));
+	ch.pairing_expires = ch.pairing_paused_until = 0;
+	if (role == ROLE_REGISTER && sv->pairing_code[0] != '\0') {
+		memcpy(ch.pairing_code, sv->pairing_code,
+		    sizeof(ch.pairing_code));
+		ch.pairing_expires = sv->pairing_made + PAIRING_LIFETIME_S;
+		ch.pairing_paused_until = pairing_paused_until(sv);
+	}
+	crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
 	if (sv->privsep) {
 		/* What needs root first: the private key, read now. */
 		if ((ch.client = link_client_ctx(&sv->conf, err,
@@ -900,6 +1046,13 @@ child_spawn(struct supervisor *sv)
 	pid_t		pid;
 	int		sp[2] = { -1, -1 };
 
+	if (sv->listen_role == ROLE_REGISTER) {
+		if (pairing_prepare(sv) == -1)
+			return -1;
+	} else {
+		crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
+		pairing_remove(sv->conf.state_dir);
+	}
 	if (sv->privsep && sv->listen_role == ROLE_COMMAND &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
@@ -1045,6 +1198,21 @@ sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			    TENTACLE_PROGNAME);
 			sv->exit_status = 1;
 			event_base_loopbreak(sv->base);
+			continue;
+		}
+		if (WIFEXITED(status) && sv->child_role == ROLE_REGISTER &&
+		    (WEXITSTATUS(status) == TENTACLE_EXIT_PAIRING_WRONG ||
+		    WEXITSTATUS(status) == TENTACLE_EXIT_PAIRING_EXPIRED)) {
+			if (WEXITSTATUS(status) ==
+			    TENTACLE_EXIT_PAIRING_WRONG) {
+				log_warnx("%d wrong pairing codes: making a "
+				    "new code", PAIRING_WRONG_MAX);
+				pairing_lost(sv);
+			} else
+				log_info("the pairing code is %d s old: "
+				    "making a new one", PAIRING_LIFETIME_S);
+			sv->pairing_renew = 1;
+			schedule_restart(sv, 0);
 			continue;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
@@ -1232,6 +1400,8 @@ main(int argc, char *argv[])
 		signal(SIGPIPE, SIG_IGN);
 		exit(tentacle_ping(&sv.conf));
 	}
+	if (sv.opts.pairing_code)
+		exit(print_pairing_code(&sv.conf));
 
 	/* Start-up errors go to the terminal (daemon_start() keeps it until
 	 * daemon_ready()); syslog takes over once we are ready. */

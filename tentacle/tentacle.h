@@ -8,6 +8,8 @@
 #ifndef OCTO_TENTACLE_H
 #define OCTO_TENTACLE_H
 
+#include <time.h>
+
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -47,6 +49,10 @@
  * instead of a restart: what a restart cannot fix (a token for another
  * brain, a rejection, a corrupt enrolment file). */
 #define TENTACLE_EXIT_STOP	3
+/* The register's ends that ask for a new pairing code (pairing.h): too
+ * many wrong proofs, or the code's time is up. */
+#define TENTACLE_EXIT_PAIRING_WRONG	4
+#define TENTACLE_EXIT_PAIRING_EXPIRED	5
 
 /* The file whose presence says "enrolled" (written by the enrolment). */
 #define TENTACLE_ENROLMENT_FILE	"enrolment"
@@ -72,6 +78,7 @@ struct tentacle_conf {
 	long long	script_timeout;		/* s */
 	long long	output_max;		/* bytes, <= OCTO_OUTPUT_MAX */
 	long long	retry_max;		/* s, delivery backoff cap */
+	char		pairing[16];		/* "required" or "off" */
 
 	/* Command line only, never in the file nor in config_dump(). */
 	char		token[TENTACLE_TOKEN_MAX + 1];	/* secret */
@@ -102,6 +109,11 @@ struct tentacle_child {
 	 * worker's socketpair to the supervisor (-1: run scripts itself). */
 	SSL_CTX				*client;
 	int				 priv_fd;
+	/* The register: the pairing code ("" = none wanted), when it
+	 * expires and until when pairing is paused (wall clock). */
+	char				 pairing_code[PROTO_PAIRING_LEN + 1];
+	time_t				 pairing_expires;
+	time_t				 pairing_paused_until;
 };
 
 /* Child entry points; each returns only to exit, with the exit status. */

@@ -33,7 +33,8 @@
 	    'enrol', 'enrol_failed', 'enrolled', 'enrolment_refused',
 	    'approve', 'reject', 'revoke', 'token_create', 'token_revoke',
 	    'run', 'result_refused', 'refused_handshake', 'child_killed',
-	    'child_restart'];
+	    'child_restart', 'totp_setup', 'totp_add', 'totp_remove',
+	    'totp_failed'];
 	const ROLES = ['admin', 'operator', 'viewer'];
 	const ROLE_HELP = {
 		admin: 'everything: hosts, tokens, users, audit log',
@@ -61,6 +62,7 @@
 		runCache: new Map(),	/* runs' script and author, by ID */
 		selection: new Set(),	/* fleet table: chosen tentacle IDs */
 		flash: null,		/* notice for the next view */
+		totpSetupRequired: false, /* only the account page until set */
 	};
 
 	function isAdmin() {
@@ -895,6 +897,7 @@
 	function endSession() {
 		state.user = null;
 		state.csrf = null;
+		state.totpSetupRequired = false;
 		state.shell = null;
 		state.tentacles = [];
 		state.runCache.clear();
@@ -954,6 +957,17 @@
 		const pass = el('input', {id: 'login-pass', name: 'password',
 		    type: 'password', autocomplete: 'current-password',
 		    required: true});
+		/* shown when the brain asks for a code (totp_required) */
+		const totp = el('input', {id: 'login-totp', name: 'totp',
+		    type: 'text', inputmode: 'numeric', pattern: '[0-9]{6}',
+		    maxlength: 6, autocomplete: 'one-time-code',
+		    spellcheck: 'false'});
+		const totpField = el('div', {class: 'field', id:
+		    'login-totp-field', hidden: true},
+		    el('label', {for: 'login-totp'}, 'Code (TOTP)'), totp,
+		    el('p', {class: 'hint', id: 'login-totp-hint'},
+			'The 6 digits your authenticator app shows.'));
+		totp.setAttribute('aria-describedby', 'login-totp-hint');
 		/* after an expiry the user name is known: ask the password */
 		user.value = state.lastUser;
 		(state.lastUser ? pass : user).dataset.focus = '';
@@ -968,18 +982,40 @@
 			ev.preventDefault();
 			setNotice(status, '');
 			submitButton.disabled = true;
+			const body = {username: user.value,
+			    password: pass.value};
+			if (!totpField.hidden && totp.value !== '')
+				body.totp = totp.value;
 			try {
-				const r = await api('POST', '/api/login',
-				    {username: user.value,
-				    password: pass.value}, {auth: true});
+				const r = await api('POST', '/api/login', body,
+				    {auth: true});
 				pass.value = '';
+				totp.value = '';
 				state.user = r.user;
 				state.csrf = r.csrf;
+				state.totpSetupRequired =
+				    r.totp_setup_required === true;
 				await loadSession();
 				showShell();
 			} catch (e) {
-				pass.value = '';
 				submitButton.disabled = false;
+				totp.value = '';
+				if (e.status === 401 && e.body &&
+				    e.body.totp_required === true) {
+					/* the password was right: keep it */
+					const first = totpField.hidden;
+					totpField.hidden = false;
+					totp.required = true;
+					setNotice(status, first ?
+					    'Enter the code of your ' +
+					    'authenticator app.' :
+					    'Wrong or already used code: ' +
+					    'wait for the next one.',
+					    first ? 'info' : 'error');
+					totp.focus();
+					return;
+				}
+				pass.value = '';
 				setNotice(status, loginError(e), 'error');
 				if (e.status === 401 && user.value !== '')
 					pass.focus();
@@ -1002,6 +1038,7 @@
 			el('div', {class: 'field'},
 			    el('label', {for: 'login-pass'}, 'Password'),
 			    pass),
+			totpField,
 			submitButton));
 	}
 
@@ -1026,6 +1063,7 @@
 		    s.brain_address !== '' ? s.brain_address : null;
 		state.registererPort = Number.isInteger(s.registerer_port) ?
 		    s.registerer_port : null;
+		state.totpSetupRequired = s.totp_setup_required === true;
 	}
 
 	async function loadSession() {
@@ -1164,6 +1202,14 @@
 				break;
 			}
 		}
+		/* totp_required: nothing else until a TOTP is set up */
+		const totpFirst = state.totpSetupRequired &&
+		    view !== accountView;
+		if (totpFirst) {
+			view = accountView;
+			section = 'account';
+			forbidden = false;
+		}
 		stopTimers();
 		state.view += 1;
 		const shell = state.shell;
@@ -1180,6 +1226,10 @@
 		} else {
 			setNotice(shell.flash, '');
 		}
+		if (totpFirst)
+			setNotice(shell.flash, 'Your account needs ' +
+			    'two-factor authentication: set up a TOTP ' +
+			    'below to go on.', 'warning');
 		let v;
 		if (view === null)
 			v = messageView('Page not found',
@@ -1506,6 +1556,10 @@
 		    placeholder: '192.0.2.10'});
 		const port = el('input', {type: 'number', id: 'enrol-port',
 		    name: 'port', min: 1, max: 65535, placeholder: '7000'});
+		const code = el('input', {type: 'text', id: 'enrol-code',
+		    name: 'code', autocomplete: 'off', spellcheck: 'false',
+		    autocapitalize: 'characters', maxlength: 20,
+		    placeholder: 'XXXX-XXXX-XXXX'});
 		const go_ = el('button', {type: 'submit', id: 'enrol-submit',
 		    class: 'button button-primary'}, 'Enrol host');
 		const out = notice(null);
@@ -1515,6 +1569,8 @@
 			const body = {address: addr.value.trim()};
 			if (port.value !== '')
 				body.port = Number(port.value);
+			if (code.value.trim() !== '')
+				body.code = code.value.trim();
 			go_.disabled = true;
 			setNotice(out, 'Contacting ' + body.address + '…',
 			    'info');
@@ -1530,6 +1586,7 @@
 				    'success');
 				addr.value = '';
 				port.value = '';
+				code.value = '';
 				onDone();
 			} catch (e) {
 				if (e.status !== 401)
@@ -1549,10 +1606,14 @@
 		    el('p', {class: 'muted small'}, 'The host must run ' +
 			'octoTentacle, not yet enrolled (it listens on port ' +
 			'7000). The brain connects to it and enrols it at ' +
-			'once.'),
+			'once, if it knows the host\'s pairing code: ' +
+			'octoTentacle --pairing-code prints it on the host ' +
+			'(a host tied to this brain, or with pairing = off, ' +
+			'has none).'),
 		    el('form', {class: 'inline-form', on: {submit: submit}},
 			field('IP address', addr),
 			field('Port (optional)', port),
+			field('Pairing code', code),
 			el('div', {class: 'field field-button'}, go_)),
 		    out);
 	}
@@ -3485,6 +3546,9 @@
 		    {label: 'Role', sort: u => ROLES.indexOf(u.role),
 			cell: u => badge(u.role, u.role === 'admin' ? 'info' :
 			    'neutral')},
+		    {label: 'TOTP', sort: u => u.totp ? 1 : 0,
+			cell: u => u.totp ? badge('on', 'ok') :
+			    el('span', {class: 'muted'}, 'off')},
 		    {label: 'Created', hideSmall: true,
 			sort: u => u.created_at,
 			cell: u => timeEl(u.created_at, false)},
@@ -3493,6 +3557,20 @@
 			    button('Set password', {class: 'button-small ' +
 				'set-password', dataset: {user: u.name}},
 				() => openPassword(u.name)),
+			    !u.totp || (state.user &&
+			    u.name === state.user.name) ? null :
+			    confirmButton('Remove TOTP', 'Remove the TOTP of ' +
+				u.name + '? They log in with their password ' +
+				'alone until they set up a new one.',
+				'Yes, remove', async () => {
+				    await api('DELETE', '/api/users/' +
+					encodeURIComponent(u.name) + '/totp');
+				    setNotice(status, 'TOTP of ' + u.name +
+					' removed.', 'success');
+				    await refresh();
+				}, status, {class: 'button-danger-outline ' +
+				'button-small remove-totp',
+				dataset: {user: u.name}}),
 			    state.user && u.name === state.user.name ? null :
 			    confirmButton('Remove', 'Remove ' + u.name + '?',
 				'Yes, remove', async () => {
@@ -3572,6 +3650,110 @@
 		return {title: 'Users', node: node, start: refresh};
 	}
 
+	/*
+	 * Two-factor authentication: set up (the secret and its otpauth://
+	 * URI are shown once, then a code confirms it) or remove one's own
+	 * TOTP. The brain keeps the secret; the page forgets it.
+	 */
+	function totpCard() {
+		const u = state.user;
+		const out = notice(null);
+		out.id = 'totp-status';
+		const body = el('div', {id: 'totp-body'});
+		const path = '/api/users/' + encodeURIComponent(u.name) +
+		    '/totp';
+
+		function stateBadge(on) {
+			const b = badge(on ? 'on' : 'off', on ? 'ok' :
+			    'neutral');
+			b.id = 'totp-state';
+			return b;
+		}
+
+		function showState() {
+			if (u.totp) {
+				replace(body, el('p', null, stateBadge(true),
+				    ' Logging in takes a code of your ' +
+				    'authenticator app.'),
+				    confirmButton('Remove TOTP',
+				    'Remove your TOTP?', 'Yes, remove',
+				    async () => {
+					await api('DELETE', path);
+					u.totp = false;
+					state.totpSetupRequired = false;
+					await loadSession();
+					setNotice(out, 'TOTP removed.',
+					    'success');
+					if (state.totpSetupRequired)
+						route();
+					else
+						showState();
+				    }, out, {id: 'totp-remove'}));
+				return;
+			}
+			replace(body, el('p', null, stateBadge(false),
+			    ' Add a code from an authenticator app ' +
+			    '(RFC 6238 TOTP) to your password.'),
+			    button('Set up TOTP', {id: 'totp-start',
+				class: 'button-primary'}, start));
+		}
+
+		async function start() {
+			let r;
+			try {
+				r = await api('POST', path, {});
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(out, errorText(e));
+				return;
+			}
+			const code = el('input', {id: 'totp-code', type: 'text',
+			    inputmode: 'numeric', pattern: '[0-9]{6}',
+			    maxlength: 6, required: true, autocomplete: 'off',
+			    spellcheck: 'false'});
+			const ok = el('button', {type: 'submit', id:
+			    'totp-confirm', class: 'button button-primary'},
+			    'Confirm');
+			async function confirm(ev) {
+				ev.preventDefault();
+				ok.disabled = true;
+				try {
+					await api('POST', path + '/confirm',
+					    {code: code.value});
+					u.totp = true;
+					state.totpSetupRequired = false;
+					setNotice(out, 'TOTP is on: logging ' +
+					    'in now takes a code.', 'success');
+					showState();
+				} catch (e) {
+					if (e.status === 401)
+						return;
+					code.value = '';
+					code.focus();
+					setNotice(out, errorText(e));
+				} finally {
+					ok.disabled = false;
+				}
+			}
+			setNotice(out, 'Add this secret to your authenticator ' +
+			    'app, then enter the code it shows. It is shown ' +
+			    'only now.', 'info');
+			replace(body, defList([
+			    ['Secret', el('code', {id: 'totp-secret',
+				class: 'mono secret'}, r.secret)],
+			    ['URI', el('code', {id: 'totp-uri',
+				class: 'mono secret'}, r.otpauth_uri)]]),
+			    el('form', {class: 'inline-form', id: 'totp-form',
+				on: {submit: confirm}},
+				field('Code', code, '6 digits.'),
+				el('div', {class: 'field field-button'}, ok)));
+			code.focus();
+		}
+
+		showState();
+		return card('Two-factor authentication (TOTP)', out, body);
+	}
+
 	function accountView() {
 		const u = state.user;
 		return {title: 'Your account', node: el('div',
@@ -3584,6 +3766,8 @@
 			    ['Idle logout', state.sessionTimeout ?
 				fmtUptime(state.sessionTimeout) + ' without ' +
 				'activity' : '—']])),
+			totpCard(),
+			state.totpSetupRequired ? null :
 			card('Change your password',
 			    passwordForm(u.name, true))))};
 	}

@@ -3,13 +3,15 @@
  * webserv calls): apibody_enrol (POST /api/tentacles/enrol), apibody_token
  * (POST /api/tokens, an empty body read as "{}") and apibody_run
  * (POST /api/runs), apibody_user (POST /api/users) and apibody_password
- * (POST /api/users/{name}/password); every body goes through all five.
+ * (POST /api/users/{name}/password), apibody_totp_code
+ * (POST /api/users/{name}/totp/confirm); every body goes through all six.
  *
  * Invariants: a refusal has a reason and allocates nothing; an accepted
  * enrolment has a numeric address NUL-terminated in its field and a port
  * in 1..65535; a token, expires_in in 1..TOKEN_EXPIRES_MAX and uses in
  * 1..TOKEN_USES_MAX; a run, a valid script name and either "all" (no list)
- * or 1..RUN_TENTACLES_MAX positive IDs. No leak (jansson objects and the
+ * or 1..RUN_TENTACLES_MAX positive IDs; a TOTP code, exactly 6 digits
+ * (what apicall_decode and totp_verify take). No leak (jansson objects and the
  * ID list are freed on every path).
  */
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "brain.h"
 #include "fuzz.h"
 #include "net.h"
+#include "totp.h"
 #include "proto.h"
 
 int
@@ -28,6 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct run_body		*rb;
 	struct user_body	*ub;
 	struct password_body	*pb;
+	char			*code;
 	const char		*body = (const char *)data, *why;
 	size_t			 i;
 
@@ -107,6 +111,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < sizeof(*pb); i++)
 			FUZZ_CHECK(((unsigned char *)pb)[i] == 0);
 	}
+
+	why = NULL;
+	FUZZ_CHECK((code = malloc(OCTO_TOTP_CODE_MAX + 1)) != NULL);
+	if (apibody_totp_code(body, size, code, &why) == 0)
+		FUZZ_CHECK(totp_code_valid(code));
+	else
+		FUZZ_CHECK(why != NULL && why[0] != '\0');
+	free(code);
 
 	free(pb);
 	free(ub);

@@ -87,6 +87,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hi = p + len;
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	switch (data[0] % IPC_TYPE_MAX) {
+	CASE(IPC_AUTH_LOGIN, auth_login,
+	    STR(m.client);
+	    FUZZ_CHECK(memchr(m.password, '\0', sizeof(m.password)) != NULL);
+	    FUZZ_CHECK(memchr(m.user, '\0', sizeof(m.user)) != NULL);
+	    FUZZ_CHECK(m.user[0] != '\0');
+	    STR(m.totp);
+	    FUZZ_CHECK(strspn(m.totp, "0123456789") == strlen(m.totp)))
 	CASE(IPC_LOG_EVENT, log_event,
 	    STR(m.kind); STR(m.peer); STR(m.detail);
 	    FUZZ_CHECK(m.kind[0] != '\0'))
@@ -107,7 +114,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m.error[0] != '\0' && m.id == 0))
 	CASE(IPC_ENROL_OFFER, enrol_offer,
 	    STR(m.address);
-	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535))
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535 && m.pairing <= 1))
+	CASE(IPC_PAIR_MAKE, pair_make,
+	    FUZZ_CHECK(m.offer != 0))
+	CASE(IPC_PAIR_MADE, pair_made,
+	    STR(m.error);
+	    FUZZ_CHECK(m.ok <= 1 && (m.ok || m.error[0] != '\0')))
 	CASE(IPC_ENROL_OFFER_DONE, enrol_offer_done,
 	    STR(m.error);
 	    FUZZ_CHECK(m.ok <= 1);
@@ -156,6 +168,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_TENTACLE_MISSED, tentacle_missed,
 	    STR(m.reason);
 	    check_id(m.tentacle))
+	CASE(IPC_CHILD_INIT, child_init,
+	    STR(m.role); STR(m.address); STR(m.web_root);
+	    FUZZ_CHECK(m.role[0] != '\0' && m.address[0] != '\0');
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
+	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000);
+	    FUZZ_CHECK(m.cert_pem_len >= 1 &&
+		m.cert_pem_len <= IPCMSG_PEM_MAX);
+	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
+	    check_ref(m.cert_pem, m.cert_pem_len);
+	    check_ref(m.key_pem, m.key_pem_len))
+	CASE(IPC_CONFIG_RELOAD, config_reload,
+	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
+	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))
 	default:
 		break;
 	}

@@ -1,25 +1,29 @@
 /*
  * The dashboard's login body (POST /api/login): apibody_login
  * (brain/apibody.c), the function the webserv's api_login calls, then the
- * IPC_AUTH_LOGIN message api_login packs and the maestro's handle_login
- * unpacks.
+ * IPC_AUTH_LOGIN message api_login encodes and the maestro's handle_login
+ * decodes.
  *
  * Invariants: a refusal has a reason and the status the webserv answers
  * with (400, or 401 as for a wrong password) and leaves no password
  * behind; a body that is accepted gives a non-empty user name shorter
- * than OCTO_NAME_MAX and a password of at most OCTO_PASSWORD_MAX bytes,
- * neither holding a NUL; and the message made of them decodes in the
- * maestro (handle_login's unpacking into struct kdf_job) to the same
+ * than OCTO_NAME_MAX, a password of at most OCTO_PASSWORD_MAX bytes,
+ * neither holding a NUL, and a TOTP code of digits only ("" when none);
+ * and the message made of them (ipcmsg_encode_auth_login) decodes in the
+ * maestro (ipcmsg_decode_auth_login, as handle_login does) to the same
  * strings: a body the webserv lets through must never get the webserv
  * killed as a misbehaving child. No leak (jansson objects are freed on
  * every path).
  */
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "apibody.h"
 #include "auth.h"
 #include "fuzz.h"
 #include "ipc.h"
+#include "ipcmsg.h"
 #include "limits.h"
 #include "pack.h"
 
@@ -30,11 +34,11 @@
 static void
 maestro_side(const struct buf *payload, const struct login_body *lb)
 {
-	struct buf	 wire;
-	struct ipc_msg	 m;
-	struct unpacker	 u;
-	struct kdf_job	*job;
-	size_t		 used;
+	struct buf		 wire;
+	struct ipc_msg		 m;
+	struct ipc_auth_login	*al;
+	const char		*why = NULL;
+	size_t			 used;
 
 	buf_init(&wire, IPC_HDR_LEN + IPC_PAYLOAD_MAX);
 	FUZZ_CHECK(ipc_encode(&wire, IPC_AUTH_LOGIN, 1, payload->data,
@@ -42,19 +46,17 @@ maestro_side(const struct buf *payload, const struct login_body *lb)
 	FUZZ_CHECK(ipc_decode(wire.data, wire.len, &m, &used) == IPC_OK);
 	FUZZ_CHECK(used == wire.len && m.hdr.type == IPC_AUTH_LOGIN);
 
-	job = calloc(1, sizeof(*job));
-	FUZZ_CHECK(job != NULL);
-	unpack_init(&u, m.payload, m.hdr.len);
-	unpack_str(&u, job->client, sizeof(job->client));
-	unpack_str(&u, job->user, sizeof(job->user));
-	unpack_str(&u, job->password, sizeof(job->password));
-	FUZZ_CHECK(unpack_end(&u) == 0);
+	al = malloc(sizeof(*al));
+	FUZZ_CHECK(al != NULL);
+	FUZZ_CHECK(ipcmsg_decode_auth_login(m.payload, m.hdr.len, al,
+	    &why) == 0);
 
-	FUZZ_CHECK(strcmp(job->client, CLIENT) == 0);
-	FUZZ_CHECK(strcmp(job->user, lb->user) == 0);
-	FUZZ_CHECK(strcmp(job->password, lb->password) == 0);
+	FUZZ_CHECK(strcmp(al->client, CLIENT) == 0);
+	FUZZ_CHECK(strcmp(al->user, lb->user) == 0);
+	FUZZ_CHECK(strcmp(al->password, lb->password) == 0);
+	FUZZ_CHECK(strcmp(al->totp, lb->totp) == 0);
 
-	free(job);
+	free(al);
 	buf_free(&wire);
 }
 
@@ -73,8 +75,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct login_body	*lb;
+	struct ipc_auth_login	 al;
 	struct buf		 b;
-	struct packer		 p;
 	const char		*why = NULL;
 	int			 status = 0, rc;
 
@@ -99,13 +101,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(lb->user) < OCTO_NAME_MAX);
 	FUZZ_CHECK(strlen(lb->password) <= OCTO_PASSWORD_MAX);
 
+	FUZZ_CHECK(memchr(lb->totp, '\0', sizeof(lb->totp)) != NULL);
+	FUZZ_CHECK(strspn(lb->totp, "0123456789") == strlen(lb->totp));
+
 	/* api_login's message. */
+	memset(&al, 0, sizeof(al));
+	strlcpy(al.client, CLIENT, sizeof(al.client));
+	strlcpy(al.user, lb->user, sizeof(al.user));
+	strlcpy(al.password, lb->password, sizeof(al.password));
+	strlcpy(al.totp, lb->totp, sizeof(al.totp));
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	pack_init(&p, &b);
-	pack_str(&p, CLIENT);
-	pack_str(&p, lb->user);
-	pack_str(&p, lb->password);
-	FUZZ_CHECK(pack_error(&p) == 0);
+	FUZZ_CHECK(ipcmsg_encode_auth_login(&b, &al) == 0);
 	maestro_side(&b, lb);
 	buf_free(&b);
 	free(lb);

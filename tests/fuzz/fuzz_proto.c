@@ -62,6 +62,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	struct msg_auth_challenge	*ch = malloc(sizeof(*ch));
 	struct msg_auth_proof		*pr = malloc(sizeof(*pr));
 	struct msg_auth_ok		*ok = malloc(sizeof(*ok));
+	struct msg_pair_proof		*pp = malloc(sizeof(*pp));
 	struct msg_status		*st = malloc(sizeof(*st));
 	struct msg_order		*od = malloc(sizeof(*od));
 	struct msg_order_ack		*oa = malloc(sizeof(*oa));
@@ -74,7 +75,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	int				 rc;
 
 	FUZZ_CHECK(h && rq && rp && id && ch && pr && ok && st && reason);
-	FUZZ_CHECK(od && oa && rs && ra && iv);
+	FUZZ_CHECK(od && oa && rs && ra && iv && pp);
 
 	why = NULL;
 	if (decoded(proto_decode_hello(f, h, &why), WIRE_HELLO, why)) {
@@ -141,6 +142,18 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	if (decoded(proto_decode_auth_proof(f, pr, &why), WIRE_AUTH_PROOF,
 	    why)) {
 		FUZZ_CHECK(proto_encode_auth_proof(b, pr) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_pair_proof(f, pp, &why), WIRE_PAIR_PROOF,
+	    why)) {
+		FUZZ_CHECK(proto_encode_pair_proof(b, pp) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_empty(f, WIRE_PAIR_REQUIRED, &why),
+	    WIRE_PAIR_REQUIRED, why)) {
+		FUZZ_CHECK(proto_encode_pair_required(b) == 0);
 		check_same(b);
 	}
 	why = NULL;
@@ -234,6 +247,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	free(st);
 	free(pr);
 	free(ok);
+	free(pp);
 	free(ch);
 	free(id);
 	free(rp);

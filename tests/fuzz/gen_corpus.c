@@ -147,6 +147,7 @@ gen_ipc(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "correct horse battery staple");
+	pack_str(&pk, "");
 	ipc_put("auth-login", IPC_AUTH_LOGIN, 1, &p, &b, 1);
 
 	pack_init(&pk, &p);
@@ -178,6 +179,7 @@ gen_ipc(void)
 	pack_str(&pk, "10.0.0.1");
 	pack_str(&pk, "op");
 	pack_str(&pk, "pw");
+	pack_str(&pk, "123456");
 	ipc_put(NULL, IPC_AUTH_LOGIN, 7, &p, &b, 0);
 	pack_init(&pk, &p);
 	pack_u32(&pk, 401);
@@ -220,6 +222,7 @@ gen_proto(void)
 	struct msg_auth_challenge	ch;
 	struct msg_auth_proof		pr;
 	struct msg_auth_ok		ok;
+	struct msg_pair_proof		pp;
 	struct msg_status		st;
 	struct msg_order		od;
 	struct msg_order_ack		oa;
@@ -242,6 +245,11 @@ gen_proto(void)
 	memset(&ok, 0x44, sizeof(ok));
 	proto_encode_auth_ok(&b, &ok);
 	proto_put("auth-ok", &b, 64);
+	proto_encode_pair_required(&b);
+	proto_put("pair-required", &b, 64);
+	memset(&pp, 0x45, sizeof(pp));
+	proto_encode_pair_proof(&b, &pp);
+	proto_put("pair-proof", &b, 64);
 
 	memset(&rq, 0, sizeof(rq));
 	strcpy(rq.hostname, "web-01.example.org");
@@ -621,7 +629,7 @@ gen_pack(void)
 {
 	static const uint8_t login[] = {	/* maestro: handle_login */
 		OP(OP_STR, STR_ADDR), OP(OP_STR, STR_NAME),
-		OP(OP_STR, STR_PASSWORD), OP(OP_END, 0),
+		OP(OP_STR, STR_PASSWORD), OP(OP_STR, STR_NAME), OP(OP_END, 0),
 	};
 	static const uint8_t call[] = {		/* maestro: API call */
 		OP(OP_STR, STR_TOKEN), OP(OP_U8, 0), OP(OP_STR, STR_TOKEN),
@@ -655,6 +663,7 @@ gen_pack(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "123456");
 	prog_put("login", login, sizeof(login), &p);
 
 	pack_init(&pk, &p);
@@ -693,6 +702,7 @@ gen_pack(void)
 	pack_str(&pk, "127.0.0.1");
 	pack_str(&pk, "admin");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "");
 	pack_u8(&pk, 0);
 	prog_put("login-trailing", login, sizeof(login), &p);
 	pack_init(&pk, &p);
@@ -700,6 +710,7 @@ gen_pack(void)
 	pack_str(&pk, "0123456789012345678901234567890123456789"
 	    "012345678901234567890123");
 	pack_str(&pk, "secret");
+	pack_str(&pk, "");
 	prog_put("login-long-name", login, sizeof(login), &p);
 
 	buf_free(&p);
@@ -773,6 +784,28 @@ gen_config(void)
 
 	for (i = 0; i < sizeof(hand) / sizeof(hand[0]); i++)
 		put("config", hand[i][0], hand[i][1], strlen(hand[i][1]));
+}
+
+/* Script outputs: text, and every kind of byte that is not UTF-8. */
+static void
+gen_utf8(void)
+{
+	static const char *const seeds[][2] = {
+		{ "ascii", "disk: 53% used\n\tok\n" },
+		{ "valid", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x99 "
+		    "\xf4\x8f\xbf\xbf" },
+		{ "surrogate", "\xed\xa0\x80\xed\xbf\xbf" },
+		{ "overlong", "\xc0\xaf\xe0\x80\x80\xf0\x80\x80\x80" },
+		{ "past-max", "\xf4\x90\x80\x80\xf5\x80\x80\x80" },
+		{ "cut", "\xe2\x82 \xf0\x9f\x90 \xc3" },
+		{ "stray", "\x80\xbf\xfe\xff" },
+		{ "controls", "\x1b[31mred\x1b[0m\r\n\x7f\x01" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("utf8", seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
+	put("utf8", "nul", "a\0b\xff", 4);
 }
 
 /* URL paths: every file of web/, plain and percent-encoded, and ways
@@ -943,6 +976,14 @@ gen_apicall(void)
 	strlcpy(c.args.name, "admin", sizeof(c.args.name));
 	c.args.limit = 200;
 	apicall_put("audit", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_TOTP_CONFIRM;
+	strlcpy(c.args.name, "alice", sizeof(c.args.name));
+	strlcpy(c.args.code, "287082", sizeof(c.args.code));
+	apicall_put("totp-confirm", &c);
+	c.op = API_TOTP_ENROL;
+	c.args.code[0] = '\0';
+	apicall_put("totp-enrol", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the
@@ -965,11 +1006,14 @@ static void
 gen_ipcmsg(void)
 {
 	static const uint8_t		 frame[] = "\x01\x02 payload";
+	struct ipc_auth_login		 al;
 	struct ipc_log_event		 le;
 	struct ipc_enrol_request	 erq;
 	struct ipc_enrol_reply		 erp;
 	struct ipc_enrol_offer		 eo;
 	struct ipc_enrol_offer_done	 eod;
+	struct ipc_pair_make		 pmk;
+	struct ipc_pair_made		 pmd;
 	struct ipc_proof_check		 pc;
 	struct ipc_proof_verdict	 pv;
 	struct ipc_proof_make		 pm;
@@ -980,6 +1024,8 @@ gen_ipcmsg(void)
 	struct ipc_result_stored	 rd;
 	struct ipc_tentacle_seen	 ts;
 	struct ipc_tentacle_missed	 tm;
+	struct ipc_child_init		 ci;
+	struct ipc_config_reload	 cr;
 	struct hs_inputs		 in;
 	struct buf			 b;
 
@@ -990,6 +1036,18 @@ gen_ipcmsg(void)
 	memset(in.nonce_c, 0x11, sizeof(in.nonce_c));
 	memset(in.nonce_s, 0x22, sizeof(in.nonce_s));
 	memset(in.exporter, 0x33, sizeof(in.exporter));
+
+	memset(&al, 0, sizeof(al));
+	strlcpy(al.client, "2001:db8::7", sizeof(al.client));
+	strlcpy(al.user, "alice", sizeof(al.user));
+	strlcpy(al.password, "correct horse \xc3\xa9", sizeof(al.password));
+	if (ipcmsg_encode_auth_login(&b, &al) == -1)
+		abort();
+	ipcmsg_put("auth-login", IPC_AUTH_LOGIN, &b);
+	strlcpy(al.totp, "287082", sizeof(al.totp));
+	if (ipcmsg_encode_auth_login(&b, &al) == -1)
+		abort();
+	ipcmsg_put("auth-login-totp", IPC_AUTH_LOGIN, &b);
 
 	memset(&le, 0, sizeof(le));
 	strlcpy(le.kind, "refused_handshake", sizeof(le.kind));
@@ -1031,6 +1089,24 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_enrol_offer(&b, &eo) == -1)
 		abort();
 	ipcmsg_put("enrol-offer", IPC_ENROL_OFFER, &b);
+	eo.pairing = 1;
+	if (ipcmsg_encode_enrol_offer(&b, &eo) == -1)
+		abort();
+	ipcmsg_put("enrol-offer-pairing", IPC_ENROL_OFFER, &b);
+
+	memset(&pmk, 0, sizeof(pmk));
+	pmk.offer = 3;
+	memset(pmk.exporter, 0x33, sizeof(pmk.exporter));
+	if (ipcmsg_encode_pair_make(&b, &pmk) == -1)
+		abort();
+	ipcmsg_put("pair-make", IPC_PAIR_MAKE, &b);
+	memset(&pmd, 0, sizeof(pmd));
+	pmd.ok = 1;
+	memset(pmd.proof, 0x13, sizeof(pmd.proof));
+	memset(pmd.expect, 0x35, sizeof(pmd.expect));
+	if (ipcmsg_encode_pair_made(&b, &pmd) == -1)
+		abort();
+	ipcmsg_put("pair-made", IPC_PAIR_MADE, &b);
 
 	memset(&eod, 0, sizeof(eod));
 	eod.ok = 1;
@@ -1139,6 +1215,26 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_tentacle_missed(&b, &tm) == -1)
 		abort();
 	ipcmsg_put("tentacle-missed", IPC_TENTACLE_MISSED, &b);
+
+	memset(&ci, 0, sizeof(ci));
+	strlcpy(ci.role, "commander", sizeof(ci.role));
+	strlcpy(ci.address, "127.0.0.1", sizeof(ci.address));
+	ci.port = 6001;
+	ci.io_timeout = 30;
+	ci.max_tentacles = 4096;
+	ci.cert_pem = frame;
+	ci.cert_pem_len = sizeof(frame);
+	ci.key_pem = frame;
+	ci.key_pem_len = sizeof(frame);
+	if (ipcmsg_encode_child_init(&b, &ci) == -1)
+		abort();
+	ipcmsg_put("child-init", IPC_CHILD_INIT, &b);
+
+	cr.io_timeout = 10;
+	cr.max_tentacles = 4096;
+	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
+		abort();
+	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
 	buf_free(&b);
 }
 
@@ -1272,5 +1368,6 @@ main(int argc, char *argv[])
 	gen_ipcmsg();
 	gen_findings();
 	gen_checks();
+	gen_utf8();
 	return 0;
 }

@@ -19,6 +19,9 @@ tests/system/test_audit_*.py.
   the statuses (1 when there is a FAIL, else 0 or 2; 2 says why in a
   SKIP); every CHECK-ID must be in scripts/audit/CHECKS. A fixture tree
   must be unchanged afterwards.
+- host_test(script, ...): the test of a script on this machine, as-is and
+  as nobody; Fixture.proc()/procs(): processes of the audited system
+  (/proc/PID/comm, status, cgroup, exe).
 - Every CHECK-ID printed is recorded (SEEN, and in the file named by
   $OCTO_AUDIT_SEEN if set) for tests/system/test_audit_checks.py.
 
@@ -58,6 +61,14 @@ SKIP_IN_ASAN = pytest.mark.skipif(
     os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"),
     reason="audit scripts are independent of the build: tested once, in "
            "the plain pass")
+
+
+
+def needs_root(why):
+    """Marks a test that needs root (WHY: to chown fixture files to root,
+    to see other users' processes...): skipped as a normal user."""
+    return pytest.mark.skipif(not IS_ROOT, reason="needs root " + why)
+
 
 # script -> set of CHECK-IDs printed in fixture runs / in any run
 SEEN_FIXTURE = {}
@@ -166,6 +177,38 @@ class Fixture:
     def mounts(self, text):
         """The mount table, ROOT/proc/self/mounts (fstab syntax)."""
         return self.file("proc/self/mounts", text)
+
+    def proc(self, pid, comm=None, uid=None, gid=None, ppid=None,
+             umask=None, cgroup=None, v1=False, exe=None):
+        """A process PID of the audited system, as ROOT/proc/PID files:
+        comm (COMM); status (Name, Umask, State, Pid, PPid, Uid, Gid) when
+        UID, GID, PPID or UMASK is given, the others 0 (PPid 1, Umask
+        0022); cgroup: the unified "0::CGROUP", or with V1 the cgroup v1
+        lines (a controller and name=systemd); exe, a symbolic link to
+        EXE."""
+        d = self.dir("proc/%d" % pid)
+        if comm is not None:
+            self.file("proc/%d/comm" % pid, comm + "\n")
+        if (uid, gid, ppid, umask) != (None,) * 4:
+            self.file("proc/%d/status" % pid,
+                      "Name:\t%s\nUmask:\t%s\nState:\tS (sleeping)\n"
+                      "Pid:\t%d\nPPid:\t%d\nUid:\t%s\nGid:\t%s\n" % (
+                          comm or "x", umask or "0022", pid,
+                          1 if ppid is None else ppid,
+                          "\t".join([str(uid or 0)] * 4),
+                          "\t".join([str(gid or 0)] * 4)))
+        if cgroup is not None:
+            self.file("proc/%d/cgroup" % pid,
+                      "12:pids:%s\n1:name=systemd:%s\n" % (cgroup, cgroup)
+                      if v1 else "0::%s\n" % cgroup)
+        if exe is not None:
+            os.symlink(exe, d / "exe")
+        return d
+
+    def procs(self, *comms, start=100, **kw):
+        """Processes named COMMS, PIDs from START on (as proc())."""
+        for pid, comm in enumerate(comms, start):
+            self.proc(pid, comm, **kw)
 
     def stub(self, name, body, where="usr/sbin"):
         """A program NAME of the audited system: #!/bin/sh then BODY."""
@@ -377,6 +420,27 @@ def run(script, fixture=None, as_nobody=False, env=None, cwd=None,
         check_conventions(r)
         _record(script, r.checks(), fixture is not None)
     return r
+
+
+def host_test(script, checks=None, then=None):
+    """A test that runs SCRIPT on this machine, as-is and as nobody (the
+    latter skipped without root), from the staged pack: it exits 0, 1 or
+    2 and every line parses with a known CHECK-ID (run() checks both).
+    CHECKS: the CHECK-IDs it must print, exactly; THEN(r, as_nobody): more
+    assertions. A test module names it `test_this_machine`."""
+    @pytest.mark.parametrize("as_nobody", [False, True],
+                             ids=["as-is", "nobody"])
+    def test_this_machine(as_nobody):
+        r = run(script, as_nobody=as_nobody)
+        assert r.findings, r
+        if checks is not None:
+            assert r.checks() == set(checks), r
+        if then is not None:
+            then(r, as_nobody)
+        print("%s (%s): exit %d, %d lines" % (
+            script, "nobody" if as_nobody else "as-is", r.rc,
+            len(r.findings)))
+    return test_this_machine
 
 
 _host = None

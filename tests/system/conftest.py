@@ -33,7 +33,10 @@ def brain_bin():
 
 
 SANITIZER_REPORT = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                    "runtime error:")
+                    "runtime error:",
+                    # a child's seccomp filter (brain/confine.c) killed it
+                    "a system call its confinement does not allow",
+                    "confine: system call")
 
 
 def _stop_and_check(b):
@@ -46,7 +49,8 @@ def _stop_and_check(b):
         return
     for marker in SANITIZER_REPORT:
         if marker in log:
-            pytest.fail("sanitizer report in %s:\n%s" % (
+            pytest.fail("sanitizer report (or a child killed by its "
+                        "confinement) in %s:\n%s" % (
                 b.stderr_path, log[max(0, log.index(marker) - 200):][:4000]),
                 pytrace=False)
 

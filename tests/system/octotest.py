@@ -402,9 +402,11 @@ class Client:
         kw.setdefault("csrf", True)
         return self.request("DELETE", path, **kw)
 
-    def login(self, username="admin", password=None):
-        r = self.request("POST", "/api/login",
-                         body={"username": username, "password": password})
+    def login(self, username="admin", password=None, totp=None):
+        body = {"username": username, "password": password}
+        if totp is not None:
+            body["totp"] = totp
+        r = self.request("POST", "/api/login", body=body)
         if r.status == 200:
             j = r.json()
             self.csrf = j.get("csrf")
@@ -974,6 +976,32 @@ class Tentacle:
     def fingerprint(self):
         """Its certificate's fingerprint (SPKI SHA-256), by openssl."""
         return cert_fingerprint(self.cert)
+
+    @property
+    def pairing_file(self):
+        return self.state_dir / "pairing-code"
+
+    def pairing_code(self, timeout=10.0, other_than=None):
+        """Its pairing code as `octoTentacle --pairing-code` prints it
+        (XXXX-XXXX-XXXX), once there is one (other than other_than)."""
+        def current():
+            r = self.run("--pairing-code")
+            code = r.stdout.strip()
+            if r.returncode == 0 and code and code != other_than:
+                return code
+            return None
+        return wait_for(current, timeout, 0.1, "a pairing code")
+
+    def offer(self, client, code=None, **extra):
+        """POST /api/tentacles for this tentacle's register port, with
+        its pairing code unless code is given ("" for none)."""
+        body = {"address": self.address, "port": self.register_port}
+        if code is None:
+            code = self.pairing_code()
+        if code:
+            body["code"] = code
+        body.update(extra)
+        return client.post("/api/tentacles", body)
 
 
 def cert_fingerprint(certfile):

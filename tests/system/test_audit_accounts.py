@@ -2,7 +2,8 @@
 default/useradd): UID 0 and GID 0 (BP-028 v2.0 R33), service accounts
 without a shell and locked (R34), unique UIDs, GIDs and names (R35),
 shadowed and non-empty passwords (R68), INACTIVE and the interactive
-accounts (R30); compliant, non-compliant and not applicable (no shadow;
+accounts (R30), the running services' accounts (R35: /proc/PID/status
+and cgroup); compliant, non-compliant and not applicable (no shadow;
 /etc/shadow unreadable by nobody); then on this machine."""
 
 import os
@@ -20,6 +21,7 @@ CHECKS = ("accounts.uid0", "accounts.gid0", "accounts.uid.unique",
           "accounts.system.shell", "accounts.shadowed",
           "accounts.empty-password", "accounts.system.locked",
           "accounts.inactive", "accounts.interactive")
+SERVICE_CHECKS = ("accounts.service.unique", "accounts.service.exclusive")
 
 PASSWD = """\
 root:x:0:0:root:/root:/bin/bash
@@ -150,10 +152,94 @@ def test_long_lists_are_capped(fx):
              r"more \(expected", rc=1)
 
 
-@pytest.mark.parametrize("unprivileged", [False, True],
-                         ids=["as-is", "nobody"])
-def test_this_machine(unprivileged):
-    r = auditpack.run(S, as_nobody=unprivileged)
-    assert r.checks() == set(CHECKS), r
-    if unprivileged and not os.access("/etc/shadow", os.R_OK):
+def _shadow_needs_root(r, as_nobody):
+    if as_nobody and not os.access("/etc/shadow", os.R_OK):
         r.expect("accounts.empty-password", "SKIP", r"needs root")
+
+
+test_this_machine = auditpack.host_test(S, CHECKS + SERVICE_CHECKS,
+                                        _shadow_needs_root)
+
+
+# R35: the running services (systemd units, from /proc/PID/cgroup) and
+# the accounts they run under (/proc/PID/status).
+
+def proc(fx, pid, uid, cgroup, v1=False):
+    fx.proc(pid, uid=uid, cgroup=cgroup, v1=v1)
+
+
+SERVICES = PASSWD + (
+    "postfix:x:104:111::/var/spool/postfix:/usr/sbin/nologin\n"
+    "_chrony:x:105:112::/var/lib/chrony:/usr/sbin/nologin\n")
+
+
+def services(fx):
+    accounts(fx, SERVICES)
+    proc(fx, 1, 0, "/init.scope")
+    proc(fx, 300, 0, "/system.slice/nginx.service")
+    proc(fx, 301, 33, "/system.slice/nginx.service")
+    proc(fx, 302, 33, "/system.slice/nginx.service")
+    proc(fx, 310, 0, "/system.slice/postfix@-.service")
+    proc(fx, 311, 104, "/system.slice/postfix@-.service")
+    proc(fx, 312, 104, "/system.slice/system-postfix.slice/postfix@two.service")
+    proc(fx, 320, 105, "/system.slice/chrony.service", v1=True)
+    proc(fx, 330, 61200, "/system.slice/systemd-timesyncd.service")
+    # cron runs www-data's job: the account's own, not another service
+    proc(fx, 340, 33, "/system.slice/cron.service")
+    proc(fx, 350, 1000, "/user.slice/user-1000.slice/session-3.scope")
+    proc(fx, 351, 1000, "/user.slice/user-1000.slice/user@1000.service/app.slice/x.service")
+    proc(fx, 360, 0, "/")                    # a kernel thread
+    fx.file("proc/370/status", "Uid:\t33\t33\t33\t33\n")    # gone: no cgroup
+
+
+def test_services_own_accounts(fx):
+    services(fx)
+    r = auditpack.run(S, fx)
+    r.expect("accounts.service.unique", "OK", "^4 services under 4 service "
+             "accounts, each its own$", rc=0)
+    r.expect("accounts.service.exclusive", "OK", "no service account in a "
+             "login session")
+    if auditpack.IS_ROOT:
+        # the fixture's /proc is readable by everyone: the same as nobody
+        auditpack.run(S, fx, as_nobody=True).expect(
+            "accounts.service.unique", "OK", "^4 services", rc=0)
+
+
+def test_services_share_accounts(fx):
+    services(fx)
+    proc(fx, 303, 33, "/system.slice/php8.2-fpm.service")
+    proc(fx, 380, 65534, "/system.slice/dnsmasq.service")
+    r = auditpack.run(S, fx)
+    r.expect("accounts.service.unique", "FAIL", r"several services or "
+             r"shared: nobody \(dnsmasq.service, an account shared by "
+             r"design\); www-data \(nginx.service, php8.2-fpm.service\) "
+             r"\(expected", rc=1)
+    r.expect("accounts.service.exclusive", "OK")
+
+
+def test_services_accounts_not_exclusive(fx):
+    services(fx)
+    proc(fx, 390, 104, "/user.slice/user-0.slice/session-9.scope")  # su postfix
+    proc(fx, 391, 1000, "/system.slice/backup.service")
+    r = auditpack.run(S, fx)
+    r.expect("accounts.service.exclusive", "FAIL", r"not dedicated to their "
+             r"service: backup.service runs as the interactive account "
+             r"alice; postfix in a login session \(expected", rc=1)
+    r.expect("accounts.service.unique", "OK")
+
+
+def test_services_not_applicable(fx):
+    # no systemd service (another init, a container): SKIP
+    accounts(fx)
+    proc(fx, 1, 0, "/")
+    proc(fx, 20, 33, "/")
+    r = auditpack.run(S, fx)
+    r.expect("accounts.service.unique", "SKIP", "not systemd, or a "
+             "container", rc=0)
+    r.expect("accounts.service.exclusive", "SKIP", "not told apart")
+    # /proc mounted hidepid=2: PID 1's files are there but unreadable
+    if not auditpack.IS_ROOT:
+        return
+    os.chmod(fx.path("proc/1/cgroup"), 0o600)
+    r = auditpack.run(S, fx, as_nobody=True)
+    r.expect("accounts.service.unique", "SKIP", "needs root", rc=0)

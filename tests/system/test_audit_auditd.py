@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -16,7 +15,7 @@ RULES = ("auditd.rules.execve", "auditd.rules.identity",
          "auditd.rules.sudoers", "auditd.rules.modules", "auditd.rules.time",
          "auditd.rules.immutable")
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 # as auditctl -l prints them (CIS- and ANSSI-style rules)
 LOADED = """\
@@ -45,7 +44,7 @@ ANSSI_FILE = """\
 def auditd(fx, running=True):
     fx.stub("auditd", "exit 0\n")
     if running:
-        fx.file("proc/42/comm", "auditd\n")
+        fx.proc(42, "auditd")
 
 
 def test_loaded_rules(fx):
@@ -53,7 +52,7 @@ def test_loaded_rules(fx):
     fx.stub("auditctl", '[ "$1" = -l ] && cat <<EOF\n%sEOF\n'
             '[ "$1" = -s ] && printf "enabled 2\\nfailure 1\\npid 42\\n"\n'
             "exit 0\n" % LOADED)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     r.expect("auditd.installed", "OK")
     r.expect("auditd.running", "OK")
@@ -67,7 +66,7 @@ def test_rules_files_anssi_style(fx):
     fx.stub_output("auditctl", "", rc=4,
                    err="You must be root to run this program.\n")
     fx.file("etc/audit/rules.d/50-anssi.rules", ANSSI_FILE)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     r.expect("auditd.rules.identity", "OK", "rules files")
     r.expect("auditd.rules.sudoers", "OK")
@@ -80,7 +79,7 @@ def test_missing_rules(fx):
     auditd(fx, running=False)
     fx.file("etc/audit/rules.d/audit.rules",
             "-D\n-b 8192\n-w /etc/passwd -p wa\n-e 1\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("auditd.running", "FAIL", "does not run")
     r.expect("auditd.rules.execve", "FAIL", "no rule for execve")
@@ -95,7 +94,7 @@ def test_missing_rules(fx):
 def test_no_rules(fx):
     auditd(fx)
     fx.stub_output("auditctl", "No rules\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     for c in RULES:
         r.expect(c, "FAIL", rc=1)
 
@@ -105,21 +104,21 @@ def test_no_rules(fx):
 def test_rules_need_root(fx):
     auditd(fx)
     fx.file("etc/audit/rules.d/50-anssi.rules", ANSSI_FILE, 0o640)
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     assert r.rc == 2, r
     for c in RULES:
         r.expect(c, "SKIP", "needs root")
-    auditcases.run(SCRIPT, fx).expect("auditd.rules.execve", "OK", rc=0)
+    auditpack.run(SCRIPT, fx).expect("auditd.rules.execve", "OK", rc=0)
 
 
 def test_not_installed(fx):
     fx.dir("etc")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("auditd.installed", "FAIL", "not installed", rc=1)
     r.expect("auditd.running", "SKIP", "not applicable")
     for c in RULES:
         r.expect(c, "SKIP", "not applicable")
     fx.file(".dockerenv")
-    auditcases.run(SCRIPT, fx).expect("auditd.installed", "SKIP",
+    auditpack.run(SCRIPT, fx).expect("auditd.installed", "SKIP",
                                       "container", rc=0)
     os.unlink(fx.path(".dockerenv"))

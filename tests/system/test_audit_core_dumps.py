@@ -1,14 +1,13 @@
 """scripts/audit/core-dumps on fixture trees: limits.conf, systemd-coredump,
 fs.suid_dumpable, kernel.core_pattern; and on this machine."""
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
 pytestmark = auditpack.SKIP_IN_ASAN
 SCRIPT = "core-dumps"
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def test_compliant(fx):
@@ -19,12 +18,12 @@ def test_compliant(fx):
     fx.file("etc/systemd/coredump.conf.d/off.conf",
             "[Coredump]\nStorage=none\nProcessSizeMax=0\n")
     fx.sysctl({"fs.suid_dumpable": "0", "kernel.core_pattern": "core"})
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("coredump.limits", "OK", rc=0)
     r.expect("coredump.systemd", "OK", "Storage=none")
     r.expect("coredump.suid_dumpable", "OK")
     r.expect("coredump.pattern", "INFO", "= core$")
-    auditcases.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
+    auditpack.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
         "coredump.limits", "OK", rc=0)
 
 
@@ -36,7 +35,7 @@ def test_findings(fx):
     fx.file("usr/lib/systemd/coredump.conf.d/x.conf", "ProcessSizeMax=2G\n")
     fx.sysctl({"fs.suid_dumpable": "2", "kernel.core_pattern":
                "|/usr/lib/systemd/systemd-coredump %P"})
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("coredump.limits", "FAIL", "unlimited")
     r.expect("coredump.systemd", "FAIL", "ProcessSizeMax=2G")
@@ -46,7 +45,7 @@ def test_findings(fx):
 
 def test_no_limits_file(fx):
     fx.sysctl({"fs.suid_dumpable": "0"})
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("coredump.limits", "FAIL", "no /etc/security/limits.conf",
              rc=1)
 
@@ -55,7 +54,7 @@ def test_not_applicable(fx):
     # no systemd-coredump, a kernel without the keys
     fx.file("etc/security/limits.conf", "* hard core 0\n")
     fx.dir("proc/sys/fs")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("coredump.systemd", "SKIP", "not installed", rc=0)
     r.expect("coredump.suid_dumpable", "SKIP", "not present")
     r.expect("coredump.pattern", "SKIP")

@@ -3,7 +3,6 @@ modes of /etc/crontab and /etc/cron.*; and on this machine."""
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -12,7 +11,7 @@ SCRIPT = "cron-access"
 DIRS = ("cron.hourly", "cron.daily", "cron.weekly", "cron.monthly",
         "cron.d")
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def cron(fx, crontab=0o600, dirs=0o700):
@@ -29,13 +28,13 @@ def test_compliant(fx):
     fx.file("etc/cron.allow", "root\n", 0o640)
     fx.stub("at", "exit 0\n", where="usr/bin")
     fx.file("etc/at.allow", "root\n", 0o600)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("cron.allow", "OK", rc=0)
     r.expect("cron.crontab.mode", "OK")
     r.expect("cron.dirs.mode", "OK", "the 5 ")
     r.expect("cron.at.allow", "OK")
     if auditpack.IS_ROOT:
-        auditcases.run(SCRIPT, fx, as_nobody=True).expect(
+        auditpack.run(SCRIPT, fx, as_nobody=True).expect(
             "cron.allow", "OK", rc=0)
 
 
@@ -44,7 +43,7 @@ def test_debian_defaults(fx):
     cron(fx, crontab=0o644, dirs=0o755)
     fx.stub("atd", "exit 0\n")
     fx.file("etc/at.deny", "nobody\n", 0o640)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("cron.allow", "FAIL", "neither /etc/cron.allow nor "
              "/etc/cron.deny: every user may use crontab")
@@ -56,7 +55,7 @@ def test_debian_defaults(fx):
 def test_allow_file_too_open(fx):
     cron(fx)
     fx.file("etc/cron.allow", "root\n", 0o666)
-    auditcases.run(SCRIPT, fx).expect("cron.allow", "FAIL", "mode 666",
+    auditpack.run(SCRIPT, fx).expect("cron.allow", "FAIL", "mode 666",
                                       rc=1)
 
 
@@ -66,21 +65,22 @@ def test_at_without_lists_is_root_only(fx):
     cron(fx)
     fx.file("etc/cron.allow", "root\n", 0o640)
     fx.stub("at", "exit 0\n", where="usr/bin")
-    auditcases.run(SCRIPT, fx).expect("cron.at.allow", "OK",
+    auditpack.run(SCRIPT, fx).expect("cron.at.allow", "OK",
                                       "only root may use at", rc=0)
 
 
 def test_not_installed(fx):
     fx.dir("etc")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     for c in ("cron.allow", "cron.crontab.mode", "cron.dirs.mode",
               "cron.at.allow"):
         r.expect(c, "SKIP", "not installed", rc=0)
 
 
+@auditpack.needs_root("to make /etc/cron.allow root's")
 def test_cron_without_directories(fx):
     fx.stub("cron", "exit 0\n")
     fx.file("etc/cron.allow", "root\n", 0o640)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("cron.crontab.mode", "SKIP", "no /etc/crontab", rc=0)
     r.expect("cron.dirs.mode", "SKIP")

@@ -5,14 +5,13 @@ import os
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
 pytestmark = auditpack.SKIP_IN_ASAN
 SCRIPT = "integrity"
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def aide(fx, db_mode=0o600, conf=None):
@@ -29,7 +28,7 @@ def test_compliant_timer(fx):
     aide(fx)
     fx.file("etc/systemd/system/timers.target.wants/dailyaidecheck.timer",
             "[Timer]\nOnCalendar=daily\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("integrity.tool", "OK", "aide", rc=0)
     r.expect("integrity.database", "OK", "/var/lib/aide/aide.db")
     r.expect("integrity.periodic", "OK", "dailyaidecheck.timer")
@@ -40,12 +39,12 @@ def test_compliant_cron(fx):
     fx.file("srv/aide/aide.db.gz", b"\0", 0o600)
     fx.file("etc/cron.d/local", "# m h dom mon dow user command\n"
             "30 4 * * * root /usr/bin/aide --check\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("integrity.database", "OK", "/srv/aide/aide.db.gz", rc=0)
     r.expect("integrity.periodic", "OK", "/etc/cron.d/local")
     fx.path("etc/cron.d/local").unlink()
     fx.file("etc/cron.daily/aide", "#!/bin/sh\n", 0o755)
-    auditcases.run(SCRIPT, fx).expect("integrity.periodic", "OK",
+    auditpack.run(SCRIPT, fx).expect("integrity.periodic", "OK",
                                       "/etc/cron.daily/aide")
 
 
@@ -53,7 +52,7 @@ def test_findings(fx):
     aide(fx, db_mode=0o666)
     # a commented job does not count
     fx.file("etc/crontab", "#0 5 * * * root aide --check\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("integrity.database", "FAIL", "writable by group or others")
     r.expect("integrity.periodic", "FAIL", "no periodic aide check")
@@ -61,13 +60,13 @@ def test_findings(fx):
 
 def test_no_database(fx):
     aide(fx, db_mode=None)
-    auditcases.run(SCRIPT, fx).expect("integrity.database", "FAIL",
+    auditpack.run(SCRIPT, fx).expect("integrity.database", "FAIL",
                                       "no aide database", rc=1)
 
 
 def test_not_installed(fx):
     fx.dir("etc")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("integrity.tool", "FAIL", "no file integrity checker", rc=1)
     r.expect("integrity.database", "SKIP", "not applicable")
     r.expect("integrity.periodic", "SKIP", "not applicable")
@@ -79,6 +78,6 @@ def test_database_needs_root(fx):
     aide(fx)
     os.chmod(fx.path("var/lib/aide"), 0o700)
     fx.file("etc/cron.daily/aide", "#!/bin/sh\n", 0o755)
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     r.expect("integrity.database", "SKIP", "needs root", rc=2)
-    auditcases.run(SCRIPT, fx).expect("integrity.database", "OK", rc=0)
+    auditpack.run(SCRIPT, fx).expect("integrity.database", "OK", rc=0)

@@ -128,9 +128,9 @@ def test_no_proc(fx):
         r.expect(c, "SKIP", r"/proc/cmdline is not readable")
 
 
-@pytest.mark.parametrize("unprivileged", [False, True],
-                         ids=["as-is", "nobody"])
-def test_this_machine(unprivileged):
-    r = auditpack.run(S, as_nobody=unprivileged)
+def _no_could_not_check(r, as_nobody):
     assert r.rc in (0, 1), r
-    assert r.checks() == set(OPTIONS) | {"cmdline.mitigations"}, r
+
+
+test_this_machine = auditpack.host_test(
+    S, set(OPTIONS) | {"cmdline.mitigations"}, _no_could_not_check)

@@ -51,6 +51,7 @@ def test_compliant(fx):
         ("INFO", "tcp 127.0.0.1:5432 (loopback only) postgres")], r
 
 
+@auditpack.needs_root("to see the programs of other users' sockets")
 def test_legacy_services(fx):
     r = auditpack.run(S, ports(fx, SS_BAD))
     assert r.rc == 1, r

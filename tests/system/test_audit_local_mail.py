@@ -2,14 +2,13 @@
 /proc/net/tcp and tcp6, root's alias in /etc/aliases; and on this
 machine."""
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
 pytestmark = auditpack.SKIP_IN_ASAN
 SCRIPT = "local-mail"
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 HEAD = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
         "retrnsmt   uid  timeout inode\n")
@@ -41,11 +40,11 @@ def test_loopback_only(fx):
     mta(fx, sock(0, "0100007F:0019") + sock(1, "0100007F:0019", "01") +
         sock(2, "00000000:0016"),
         sock6(0, "00000000000000000000000001000000:0019"))
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mail.mta.loopback", "OK",
              "loopback only: 127.0.0.1:25, \\[::1\\]:25", rc=0)
     r.expect("mail.root.alias", "OK", "alice@example.org")
-    auditcases.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
+    auditpack.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
         "mail.mta.loopback", "OK", rc=0)
 
 
@@ -54,7 +53,7 @@ def test_exposed_and_no_alias(fx):
     mta(fx, sock(0, "00000000:0019") + sock(1, "0A0200C0:024B"),
         sock6(0, "00000000000000000000000000000000:01D1"),
         aliases="")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("mail.mta.loopback", "FAIL",
              "0.0.0.0:25, 192.0.2.10:587, \\[::\\]:465")
@@ -63,18 +62,18 @@ def test_exposed_and_no_alias(fx):
 
 def test_root_to_root_and_no_listener(fx):
     mta(fx, "", aliases="root: root\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mail.mta.loopback", "OK", "nothing listens", rc=1)
     r.expect("mail.root.alias", "FAIL", "goes to root")
     mta(fx, "", aliases=None)
     (fx.path("etc/aliases")).unlink()
-    auditcases.run(SCRIPT, fx).expect("mail.root.alias", "FAIL",
+    auditpack.run(SCRIPT, fx).expect("mail.root.alias", "FAIL",
                                       "no /etc/aliases")
 
 
 def test_no_mta(fx):
     fx.file("proc/net/tcp", HEAD + sock(0, "00000000:0016"))
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mail.mta.loopback", "SKIP", "no MTA installed", rc=0)
     r.expect("mail.root.alias", "SKIP", "no MTA installed")
 
@@ -82,5 +81,5 @@ def test_no_mta(fx):
 def test_no_proc(fx):
     fx.stub("sendmail", "exit 0\n")
     fx.file("etc/aliases", "root: alice@example.org\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mail.mta.loopback", "SKIP", "not readable", rc=2)

@@ -2,11 +2,9 @@
 securityfs profiles, /proc/PID/attr), SELinux (/sys/fs/selinux,
 /etc/selinux); and on this machine."""
 
-import os
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -17,7 +15,7 @@ APPARMOR = ("mac.apparmor.profiles", "mac.apparmor.complain",
 SELINUX = ("mac.selinux.enforcing", "mac.selinux.config", "mac.selinux.users",
            "mac.selinux.booleans", "mac.selinux.debugtools")
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def apparmor(fx, profiles, mode=0o444):
@@ -26,8 +24,7 @@ def apparmor(fx, profiles, mode=0o444):
 
 
 def process(fx, pid, exe, context, attr="attr/current"):
-    fx.dir("proc/%d" % pid)
-    os.symlink(exe, fx.path("proc/%d/exe" % pid))
+    fx.proc(pid, exe=exe)
     fx.file("proc/%d/%s" % (pid, attr), context + "\n")
 
 
@@ -38,7 +35,7 @@ def test_apparmor_enforcing(fx):
     process(fx, 11, "/usr/bin/bash", "unconfined")
     process(fx, 12, "/usr/bin/man", "/usr/bin/man (enforce)",
             attr="attr/apparmor/current")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     r.expect("mac.enabled", "OK", "AppArmor")
     r.expect("mac.apparmor.profiles", "OK", "3 AppArmor profiles loaded, "
@@ -53,7 +50,7 @@ def test_apparmor_findings(fx):
     apparmor(fx, "/usr/sbin/cupsd (enforce)\n/usr/bin/man (complain)\n"
                  "/usr/sbin/ntpd (complain)\n")
     process(fx, 10, "/usr/sbin/cupsd", "unconfined")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("mac.apparmor.complain", "FAIL",
              "2 profiles in complain mode: /usr/bin/man, /usr/sbin/ntpd")
@@ -63,7 +60,7 @@ def test_apparmor_findings(fx):
 
 def test_apparmor_no_profiles(fx):
     apparmor(fx, "")
-    auditcases.run(SCRIPT, fx).expect("mac.apparmor.profiles", "FAIL",
+    auditpack.run(SCRIPT, fx).expect("mac.apparmor.profiles", "FAIL",
                                       "0 AppArmor profiles", rc=1)
 
 
@@ -71,7 +68,7 @@ def test_apparmor_no_profiles(fx):
                                                   "root-only file")
 def test_apparmor_profiles_need_root(fx):
     apparmor(fx, "/usr/sbin/cupsd (enforce)\n", mode=0o400)
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     assert r.rc == 2, r
     for c in APPARMOR:
         r.expect(c, "SKIP", "needs root")
@@ -79,7 +76,7 @@ def test_apparmor_profiles_need_root(fx):
 
 def test_apparmor_without_securityfs(fx):
     fx.file("sys/module/apparmor/parameters/enabled", "Y\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mac.apparmor.profiles", "SKIP", "securityfs", rc=2)
 
 
@@ -100,7 +97,7 @@ def selinux(fx, enforce="1", config="SELINUX=enforcing\n"
 
 def test_selinux_compliant(fx):
     selinux(fx)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     r.expect("mac.enabled", "OK", "SELinux")
     r.expect("mac.selinux.enforcing", "OK")
@@ -110,7 +107,7 @@ def test_selinux_compliant(fx):
     r.expect("mac.selinux.debugtools", "OK")
     for c in APPARMOR:
         r.expect(c, "SKIP", "not applicable")
-    auditcases.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
+    auditpack.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
         "mac.selinux.enforcing", "OK", rc=0)
 
 
@@ -119,7 +116,7 @@ def test_selinux_findings(fx):
             "SELINUXTYPE=targeted\n", default="unconfined_u",
             booleans={"deny_execmem": "0 0", "ssh_sysadm_login": "1 1"})
     fx.stub("setroubleshootd", "exit 0\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("mac.selinux.enforcing", "FAIL", "permissive")
     r.expect("mac.selinux.config", "FAIL", "SELINUX=permissive")
@@ -131,7 +128,7 @@ def test_selinux_findings(fx):
 
 def test_selinux_unreadable_parts(fx):
     fx.file("sys/fs/selinux/enforce", "1")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mac.selinux.config", "FAIL", "missing", rc=1)
     r.expect("mac.selinux.users", "SKIP", "not readable")
     r.expect("mac.selinux.booleans", "SKIP", "none of the booleans")
@@ -139,8 +136,8 @@ def test_selinux_unreadable_parts(fx):
 
 def test_no_mac(fx):
     fx.dir("sys/module")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("mac.enabled", "FAIL", "neither AppArmor nor SELinux", rc=1)
     fx.file("run/systemd/container", "docker\n")
-    auditcases.run(SCRIPT, fx).expect("mac.enabled", "SKIP", "container",
+    auditpack.run(SCRIPT, fx).expect("mac.enabled", "SKIP", "container",
                                       rc=0)

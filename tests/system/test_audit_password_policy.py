@@ -2,8 +2,9 @@
 etc/login.defs, etc/shadow, etc/gshadow): pam_pwquality and its minlen and
 minclass, pam_faillock and deny, the password history (BP-028 v2.0 R31),
 nullok and the hash of pam_unix, ENCRYPT_METHOD, PASS_MAX_DAYS (R31, R68),
-PASS_MIN_DAYS and PASS_WARN_AGE (CIS: WARN), the modes of /etc/shadow and
-/etc/gshadow and the hashes in /etc/shadow (R68); Debian and Red Hat
+PASS_MIN_DAYS and PASS_WARN_AGE (CIS: WARN) and the hashes in /etc/shadow
+(R68; the modes of /etc/shadow and /etc/gshadow are file-permissions'
+perms.shadow.mode and perms.gshadow.mode); Debian and Red Hat
 stacks with their includes; no PAM; nobody (shadow unreadable); then on
 this machine."""
 
@@ -23,7 +24,7 @@ PAM = ("pam.pwquality", "pam.pwquality.minlen", "pam.pwquality.minclass",
        "pam.unix.nullok", "pam.unix.hash")
 DEFS = ("password.encrypt_method", "password.max_days", "password.min_days",
         "password.warn_age")
-FILES = ("password.shadow.mode", "password.gshadow.mode", "password.hashes")
+FILES = ("password.hashes",)
 
 AUTH_GOOD = """\
 # /etc/pam.d/common-auth
@@ -104,7 +105,6 @@ def test_compliant_as_nobody(fx):
     r = auditpack.run(S, fx, as_nobody=True)
     assert r.rc == 0, r
     r.expect("password.hashes", "SKIP", r"not readable \(needs root\)")
-    r.expect("password.shadow.mode", "OK")
 
 
 def test_debian_as_installed(fx):
@@ -197,7 +197,6 @@ def test_includes_and_red_hat_stack(fx):
     r.expect("pam.faillock.deny", "OK", r"^deny = 4$")
     r.expect("pam.unix.hash", "OK", r"sha512")
     # no /etc/shadow in this fixture
-    r.expect("password.shadow.mode", "SKIP", r"not present")
     r.expect("password.hashes", "SKIP", r"not present", rc=0)
 
 
@@ -212,17 +211,17 @@ def test_debian_at_include(fx):
 
 
 @pytest.mark.skipif(not auditpack.IS_ROOT, reason="needs root to chown")
-def test_shadow_modes(fx):
+def test_shadow_modes_are_file_permissions(fx):
+    # one CHECK-ID per check in the pack: the modes of /etc/shadow and
+    # /etc/gshadow are file-permissions', not printed here again
     policy(fx, mode=0o644)
-    os.chown(fx.path("etc/gshadow"), 0, auditpack.NOBODY)
-    os.chmod(fx.path("etc/gshadow"), 0o640)
-    r = auditpack.run(S, fx)
-    assert r.rc == 1, r
-    r.expect("password.shadow.mode", "FAIL", r"/etc/shadow has mode 644")
-    r.expect("password.gshadow.mode", "FAIL", r"readable by group")
     os.chown(fx.path("etc/gshadow"), auditpack.NOBODY, 0)
     r = auditpack.run(S, fx)
-    r.expect("password.gshadow.mode", "FAIL", r"owned by UID 65534")
+    assert not r.checks() & {"password.shadow.mode", "password.gshadow.mode"}
+    r.expect("password.hashes", "OK", rc=0)
+    r = auditpack.run("file-permissions", fx)
+    r.expect("perms.shadow.mode", "FAIL", r"/etc/shadow mode 644", rc=1)
+    r.expect("perms.gshadow.mode", "FAIL", r"/etc/gshadow mode 644, owner ")
 
 
 def test_no_pam(fx):
@@ -243,8 +242,4 @@ def test_nothing(fx):
         r.expect(c, "SKIP", r"/etc/login.defs is not present", rc=0)
 
 
-@pytest.mark.parametrize("unprivileged", [False, True],
-                         ids=["as-is", "nobody"])
-def test_this_machine(unprivileged):
-    r = auditpack.run(S, as_nobody=unprivileged)
-    assert r.checks() == set(PAM + DEFS + FILES), r
+test_this_machine = auditpack.host_test(S, PAM + DEFS + FILES)

@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -17,7 +16,7 @@ OPTIONS = ("confine.nonewprivileges", "confine.protectsystem",
            "confine.privatetmp", "confine.protecthome", "confine.user",
            "confine.syscallfilter")
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 HEAD = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
         "retrnsmt   uid  timeout inode\n")
@@ -69,7 +68,7 @@ def test_hardened(fx):
     fx.file("lib/systemd/system/chrony.service",
             "[Service]\nDynamicUser=yes\nSystemCallFilter=~@mount\n")
     fx.file("lib/systemd/system/ssh.service", "[Service]\nExecStart=sshd\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     r.expect("confine.units", "INFO",
              "chrony.service, nginx.service, ssh.service$")
@@ -103,7 +102,7 @@ def test_not_confined(fx):
             "x PrivateNetwork=   Service has access to the host's network  0.5\n"
             "\n-> Overall exposure level for $u: 9.2 UNSAFE :-{\n"
             "EOF\ndone\n", where="usr/bin")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     r.expect("confine.units", "INFO", "apache2.service, "
              "getty-like@tty9.service; not in a service unit: pid 170")
@@ -123,7 +122,7 @@ def test_nothing_exposed(fx):
     h = Host(fx)
     h.listen(400, "postfix.service", "0100007F:0019", 7001)
     h.write()
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("confine.units", "OK", "no systemd service listens", rc=0)
     for c in OPTIONS + ("confine.exposure",):
         r.expect(c, "SKIP", "not applicable")
@@ -131,7 +130,7 @@ def test_nothing_exposed(fx):
 
 def test_not_systemd(fx):
     fx.file("proc/net/tcp", HEAD)
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("confine.units", "SKIP", "not applicable", rc=0)
     for c in OPTIONS:
         r.expect(c, "SKIP", "systemd is not running")
@@ -139,7 +138,7 @@ def test_not_systemd(fx):
 
 def test_no_proc_net(fx):
     fx.dir("run/systemd/system")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("confine.units", "SKIP", "not readable", rc=2)
 
 
@@ -150,10 +149,10 @@ def test_owners_need_root(fx):
     h.listen(100, "nginx.service", "00000000:0050", 8001)
     h.write()
     os.chmod(fx.path("proc/100/fd"), 0o500)
-    r = auditcases.run(SCRIPT, fx, as_nobody=True)
+    r = auditpack.run(SCRIPT, fx, as_nobody=True)
     assert r.rc == 2, r
     r.expect("confine.units", "SKIP", "needs root")
     for c in OPTIONS:
         r.expect(c, "SKIP", "needs root")
-    auditcases.run(SCRIPT, fx).expect("confine.nonewprivileges", "FAIL",
+    auditpack.run(SCRIPT, fx).expect("confine.nonewprivileges", "FAIL",
                                       "nginx.service", rc=1)

@@ -4,9 +4,6 @@ packages in dpkg's status file, enabled units as links in
 
 import os
 
-import pytest
-
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
@@ -16,7 +13,7 @@ SCRIPT = "services"
 SERVICES = ("telnet", "rsh", "tftp", "inetd", "talk", "ftp", "nis",
             "rpcbind", "snmp", "avahi", "cups")
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def status(*packages, removed=()):
@@ -30,8 +27,7 @@ def status(*packages, removed=()):
 
 
 def procs(fx, *comms):
-    for n, c in enumerate(comms, 100):
-        fx.file("proc/%d/comm" % n, c + "\n")
+    fx.procs(*comms)
 
 
 def test_clean(fx):
@@ -43,13 +39,13 @@ def test_clean(fx):
                     exist_ok=True)
         os.symlink("/lib/systemd/system/" + u,
                    fx.path("etc/systemd/system/multi-user.target.wants/" + u))
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 0, r
     for s in SERVICES:
         r.expect("services." + s, "OK")
     r.expect("services.enabled-units", "INFO", "^2 units enabled")
     r.expect("services.packages", "INFO", "^2 Debian packages")
-    auditcases.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
+    auditpack.run(SCRIPT, fx, as_nobody=auditpack.IS_ROOT).expect(
         "services.telnet", "OK", rc=0)
 
 
@@ -61,7 +57,7 @@ def test_running_and_installed(fx):
     # installed (comm is cut at 15 characters)
     procs(fx, "inetutils-telne", "xinetd", "in.tftpd", "ypbind",
           "rpcbind", "cupsd")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 1, r
     for s in ("telnet", "inetd", "tftp", "nis", "rpcbind", "cups"):
         r.expect("services." + s, "FAIL", " runs: ")
@@ -74,21 +70,21 @@ def test_running_and_installed(fx):
 def test_desktop_avahi_cups(fx):
     fx.file("var/lib/dpkg/status", status("gdm3", "avahi-daemon", "cups"))
     procs(fx, "avahi-daemon", "cupsd")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("services.avahi", "INFO", "graphical login .gdm3.", rc=0)
     r.expect("services.cups", "INFO", "runs .cupsd.")
 
 
 def test_no_dpkg(fx):
     procs(fx, "telnetd")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("services.telnet", "FAIL", rc=1)
     r.expect("services.packages", "SKIP", "not a Debian system")
 
 
 def test_nothing_readable(fx):
     fx.dir("etc")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     assert r.rc == 2, r
     for s in SERVICES:
         r.expect("services." + s, "SKIP", "services unknown")

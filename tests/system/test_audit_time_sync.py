@@ -1,18 +1,17 @@
 """scripts/audit/time-sync on fixture trees (running daemons as
 /proc/PID/comm, their configuration files); and on this machine."""
 
-import auditcases
 import auditpack
 from auditpack import fx  # noqa: F401
 
 pytestmark = auditpack.SKIP_IN_ASAN
 SCRIPT = "time-sync"
 
-test_this_machine = auditcases.host_test(SCRIPT)
+test_this_machine = auditpack.host_test(SCRIPT)
 
 
 def proc(fx, pid, comm):
-    fx.file("proc/%d/comm" % pid, comm + "\n")
+    fx.proc(pid, comm)
 
 
 def test_chrony(fx):
@@ -22,7 +21,7 @@ def test_chrony(fx):
             "confdir /etc/chrony/conf.d\n")
     fx.file("etc/chrony/sources.d/local.sources",
             "server ntp1.example.org iburst\npool ntp.example.org\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("time.sync.active", "OK", "chronyd", rc=0)
     r.expect("time.sync.single", "OK")
     r.expect("time.sync.servers", "OK",
@@ -32,17 +31,17 @@ def test_chrony(fx):
 def test_timesyncd_defaults(fx):
     proc(fx, 300, "systemd-timesyn")
     fx.file("etc/systemd/timesyncd.conf", "[Time]\n#NTP=\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("time.sync.servers", "OK", "built-in", rc=0)
     fx.file("etc/systemd/timesyncd.conf.d/site.conf",
             "[Time]\nNTP=ntp.example.org\n")
-    auditcases.run(SCRIPT, fx).expect("time.sync.servers", "OK",
+    auditpack.run(SCRIPT, fx).expect("time.sync.servers", "OK",
                                       "ntp.example.org")
 
 
 def test_nothing_runs(fx):
     proc(fx, 1, "init")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("time.sync.active", "FAIL", rc=1)
     r.expect("time.sync.single", "SKIP")
     r.expect("time.sync.servers", "SKIP")
@@ -52,12 +51,12 @@ def test_two_daemons_no_servers(fx):
     proc(fx, 10, "chronyd")
     proc(fx, 11, "ntpd")
     fx.file("etc/chrony/chrony.conf", "driftfile /var/lib/chrony/drift\n")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("time.sync.single", "FAIL", "2 time synchronisation", rc=1)
     r.expect("time.sync.servers", "FAIL", "chrony has no server")
 
 
 def test_container(fx):
     fx.file(".dockerenv")
-    r = auditcases.run(SCRIPT, fx)
+    r = auditpack.run(SCRIPT, fx)
     r.expect("time.sync.active", "SKIP", "container", rc=0)

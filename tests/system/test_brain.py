@@ -182,10 +182,14 @@ def test_bad_config_line(brain_bin, tmp_path, case, check_only):
 
 def test_state_files(ro_brain):
     sd = ro_brain.state_dir
-    for name in ("brain.crt", "brain.key", "brain.db", "admin.password"):
+    for name in ("brain.crt", "brain.key", "web.crt", "web.key", "brain.db",
+                 "admin.password"):
         assert (sd / name).exists(), "%s missing in %s: %s" % (
             name, sd, sorted(os.listdir(sd)))
     assert stat.S_IMODE((sd / "brain.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((sd / "web.key").stat().st_mode) == 0o600
+    assert (sd / "web.crt").read_text() != (sd / "brain.crt").read_text()
+    assert "prime256v1" in cert_text(sd / "web.crt")
     assert stat.S_IMODE((sd / "admin.password").stat().st_mode) == 0o600
 
 
@@ -212,8 +216,10 @@ def test_certificate_is_self_signed_p256(ro_brain):
 
 @pytest.mark.parametrize("port", ["web", "registerer", "commander"])
 def test_ports_present_the_brain_certificate(ro_brain, client_cert, port):
-    der = ssl.PEM_cert_to_DER_cert(
-        (ro_brain.state_dir / "brain.crt").read_text())
+    # The dashboard has its own (web.crt, made at first start), distinct
+    # from the tentacle-facing one.
+    name = "web.crt" if port == "web" else "brain.crt"
+    der = ssl.PEM_cert_to_DER_cert((ro_brain.state_dir / name).read_text())
     certfile, keyfile = client_cert if port != "web" else (None, None)
     with tls_connect(ro_brain.ports[port], certfile, keyfile) as s:
         assert s.getpeercert(binary_form=True) == der
@@ -722,8 +728,11 @@ def test_privilege_drop_to_nobody(request, brain_bin):
     # The pidfile's directory does not exist: the brain makes it and hands
     # it to the user it drops to, so that it can remove the pidfile at exit.
     pidfile = d / "run" / "octoBrain.pid"
+    # The children's own users are test_confine.py's: here all is nobody.
     b = Brain(d, {"user": "nobody", "pidfile": str(pidfile),
-                  "web_root": str(web)}, binary=binary)
+                  "web_root": str(web), "webserv_user": "",
+                  "registerer_user": "", "commander_user": ""},
+              binary=binary)
     request.addfinalizer(b.stop)
     b.start()
     assert pidfile.exists()

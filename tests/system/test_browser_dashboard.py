@@ -236,10 +236,27 @@ def test_add_tentacle_by_ip(brain_factory, new_tentacle, chrome):  # noqa: F811
     assert "nothing listening" in b.css("#enrol-status").text
     b.shoot("enrol-refused")
 
+    # Without its pairing code, then with a wrong one: refused, and why.
+    code = t.pairing_code()
     b.fill("#enrol-address", "127.0.0.4")
     b.fill("#enrol-port", str(t.register_port))
     b.click(b.css("#enrol-submit"))
+    b.text_in("#enrol-status", "needs its pairing code")
+    b.shoot("enrol-no-code")
+    b.fill("#enrol-address", "127.0.0.4")
+    b.fill("#enrol-port", str(t.register_port))
+    b.fill("#enrol-code", ("B" if code[0] == "A" else "A") + code[1:])
+    b.click(b.css("#enrol-submit"))
+    b.text_in("#enrol-status", "wrong pairing code")
+    t.wait_log(r"wrong pairing code \(1 of 3\)")
+
+    # The code as the host prints it (lower case is fine too).
+    b.fill("#enrol-address", "127.0.0.4")
+    b.fill("#enrol-port", str(t.register_port))
+    b.fill("#enrol-code", code.lower())
+    b.click(b.css("#enrol-submit"))
     b.text_in("#enrol-status", "Enrolled charlie-new")
+    assert b.css("#enrol-code").get_attribute("value") == ""
     r = row(b, "#fleet-table", "charlie-new")
     assert "127.0.0.4" in r.text
     b.wait(lambda d: "online" in row(b, "#fleet-table", "charlie-new").text,

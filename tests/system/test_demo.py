@@ -69,7 +69,13 @@ def test_demo(tmp_path):
         # What the README's reader does next: approve, add by address.
         r = c.post("/api/tentacles/%d/approve" % ts["demo-tentacle-3"]["id"])
         assert r.status == 200, r
+        m4 = re.search(r"address 127\.0\.0\.5, pairing code "
+                       r"([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})$", out, re.M)
+        assert m4, out
         r = c.post("/api/tentacles", {"address": "127.0.0.5"})
+        assert r.status == 403, r       # not without its code
+        r = c.post("/api/tentacles", {"address": "127.0.0.5",
+                                      "code": m4.group(1)})
         assert r.status == 201, r
         assert r.json()["tentacle"]["hostname"] == "demo-tentacle-4"
         # As a person would, once the fleet shows all four online (the

@@ -641,8 +641,7 @@ def test_three_tentacles_two_by_token_one_by_ip(brain, new_tentacle):
     s2 = enrol_self(t2, brain, tok, how="stdin")
     s3 = enrol_self(t3, brain, tok, how="file")
     t4.start()
-    r = c.post("/api/tentacles", {"address": "127.0.0.4",
-                                  "port": t4.register_port})
+    r = t4.offer(c)     # with its pairing code
     assert r.status == 201, r
     t4.wait_log(r"command worker: listening on")
     s4 = t4.state()

@@ -1298,6 +1298,18 @@ def test_deb_brain_service(container):
     assert out["login"] == 200, out
     assert all(ch["state"] == "up" for ch in out["GET /api/health"][1][
         "children"]), out
+    # Within the unit's sandbox each child confines itself (its filter
+    # stacks with the unit's, which lets it load one), and none was
+    # killed by its filter.
+    kids = c.run(["pgrep", "-P", pid]).stdout.split()
+    assert len(kids) == 3, kids
+    for kid in kids:
+        st = c.run(["cat", "/proc/%s/status" % kid]).stdout
+        assert re.search(r"^Seccomp:\s+2$", st, re.M), st
+        assert re.search(r"^NoNewPrivs:\s+1$", st, re.M), st
+    journal = c.run("journalctl -u octobrain --no-pager").stdout
+    assert "children confined by seccomp" in journal, journal
+    assert "confinement does not allow" not in journal, journal
 
     r = c.run(["systemd-analyze", "security", "--no-pager",
                "octobrain.service"])

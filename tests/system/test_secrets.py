@@ -99,8 +99,7 @@ def enrolled_by_address(brain, new_tentacle, client, address):
     t = new_tentacle(address, brain)
     t.start(wait=False)
     t.wait_log(r"register: listening on")
-    r = client.post("/api/tentacles", {"address": address,
-                                       "port": t.register_port})
+    r = t.offer(client)     # with its pairing code
     assert r.status == 201, r
     t.wait_log(r"command worker: listening on")
     st = t.state()

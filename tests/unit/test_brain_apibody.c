@@ -46,6 +46,45 @@ test_login(void **state)
 	assert_int_equal(apibody_login(S("{\"username\":\"\",\"password\":"
 	    "\"x\"}"), &lb, &status, &why), -1);
 	assert_int_equal(status, 401);
+	/* TOTP: absent or null is "", digits pass, the rest is refused. */
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\"}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":null}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"287082\"}"), &lb, &status, &why), 0);
+	assert_string_equal(lb.totp, "287082");
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":287082}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 400);
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"28708a\"}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 401);
+	assert_int_equal(apibody_login(S("{\"username\":\"a\",\"password\":"
+	    "\"x\",\"totp\":\"123456789\"}"), &lb, &status, &why), -1);
+	assert_int_equal(status, 401);
+}
+
+static void
+test_totp_code(void **state)
+{
+	char		code[OCTO_TOTP_CODE_MAX + 1];
+	const char	*why;
+
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"012345\"}"), code,
+	    &why), 0);
+	assert_string_equal(code, "012345");
+	assert_int_equal(apibody_totp_code(S("{\"code\":12345}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"12345\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"1234567\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{\"code\":\"12345x\"}"), code,
+	    &why), -1);
+	assert_int_equal(apibody_totp_code(S("{}"), code, &why), -1);
 }
 
 static void
@@ -69,6 +108,25 @@ test_enrol(void **state)
 	assert_int_equal(apibody_enrol(S("{\"address\":\"1.2.3.4\",\"port\":"
 	    "\"7000\"}"), &eb, &why), -1);
 	assert_int_equal(apibody_enrol(S("{}"), &eb, &why), -1);
+	/* The pairing code: optional, canonical once parsed. */
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"abcd-efgh-2345\"}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "ABCDEFGH2345");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":null}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"\"}"), &eb, &why), 0);
+	assert_string_equal(eb.code, "");
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD-EFGH-2341\"}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD-EFGH-234\"}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":123}"), &eb, &why), -1);
+	assert_int_equal(apibody_enrol(S("{\"address\":\"192.0.2.1\","
+	    "\"code\":\"ABCD\\u0000EFGH2345\"}"), &eb, &why), -1);
 }
 
 static void
@@ -154,6 +212,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_login),
+		cmocka_unit_test(test_totp_code),
 		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_user),

@@ -121,6 +121,25 @@ test_mutating_needs_csrf(void **state)
 	assert_true(mutating > 0);
 }
 
+/* Before its TOTP is set up (totp_required), a session reaches only what
+ * setting it up needs. */
+static void
+test_before_totp(void **state)
+{
+	uint32_t	i, n = 0;
+
+	for (i = 0; i <= API_OP_MAX; i++)
+		n += api_op_before_totp(i);
+	assert_int_equal(n, 4);
+	assert_true(api_op_before_totp(API_SESSION));
+	assert_true(api_op_before_totp(API_LOGOUT));
+	assert_true(api_op_before_totp(API_TOTP_ENROL));
+	assert_true(api_op_before_totp(API_TOTP_CONFIRM));
+	assert_false(api_op_before_totp(API_TOTP_REMOVE));
+	assert_false(api_op_before_totp(API_USER_PASSWORD));
+	assert_false(api_op_before_totp(API_OP_NONE));
+}
+
 static void
 test_roles(void **state)
 {
@@ -164,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_check_refuses),
 		cmocka_unit_test(test_mutating_needs_csrf),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_before_totp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

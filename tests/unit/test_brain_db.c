@@ -123,6 +123,48 @@ test_users_and_sessions(void **state)
 	db_close(db);
 }
 
+/* TOTP rows: pending until activated, an active one never replaced, each
+ * step used once, gone with the user. */
+static void
+test_totp(void **state)
+{
+	char		 err[256];
+	struct db	*db;
+	struct db_totp	 t;
+	struct db_session s;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_user_add(db, "alice", "viewer", "h"), 0);
+	assert_int_equal(db_totp_get(db, "alice", &t), DB_NOTFOUND);
+	assert_int_equal(db_totp_activate(db, "alice", 5), DB_NOTFOUND);
+	assert_int_equal(db_totp_set_pending(db, "alice", "aa"), 0);
+	assert_int_equal(db_totp_set_pending(db, "alice", "bb"), 0);
+	assert_int_equal(db_totp_get(db, "alice", &t), 0);
+	assert_string_equal(t.secret_hex, "bb");
+	assert_false(t.active);
+	assert_int_equal(db_totp_use(db, "alice", 5), DB_NOTFOUND);
+	assert_int_equal(db_session_add(db, "k", "alice", "c", "::1", 1), 0);
+	assert_int_equal(db_session_get(db, "k", &s), 0);
+	assert_false(s.totp);
+	assert_int_equal(db_totp_activate(db, "alice", 5), 0);
+	assert_int_equal(db_session_get(db, "k", &s), 0);
+	assert_true(s.totp);
+	assert_int_equal(db_totp_set_pending(db, "alice", "cc"), DB_NOTFOUND);
+	assert_int_equal(db_totp_use(db, "alice", 5), DB_NOTFOUND);
+	assert_int_equal(db_totp_use(db, "alice", 4), DB_NOTFOUND);
+	assert_int_equal(db_totp_use(db, "alice", 6), 0);
+	assert_int_equal(db_totp_get(db, "alice", &t), 0);
+	assert_string_equal(t.secret_hex, "bb");
+	assert_int_equal(t.last_step, 6);
+	assert_int_equal(db_totp_delete(db, "alice"), 0);
+	assert_int_equal(db_totp_delete(db, "alice"), DB_NOTFOUND);
+	assert_int_equal(db_totp_set_pending(db, "alice", "dd"), 0);
+	assert_int_equal(db_user_delete(db, "alice"), 0);
+	assert_int_equal(db_totp_get(db, "alice", &t), DB_NOTFOUND);
+	db_close(db);
+}
+
 static void
 test_ratelimit(void **state)
 {
@@ -309,7 +351,7 @@ test_findings(void **state)
 	    &checks, err, sizeof(err)), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
-	assert_int_equal(db_schema_version(db), 6);
+	assert_int_equal(db_schema_version(db), 7);
 	job = one_job(db, "a");
 	memset(&r, 0, sizeof(r));
 	r.job = (uint64_t)job;
@@ -370,11 +412,11 @@ test_findings(void **state)
 	/* Back to schema 5, as a brain of before: the migration parses the
 	 * stored results. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
-	    "PRAGMA user_version = 5'", path);
+	    "DROP TABLE totp; PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
-	assert_int_equal(db_schema_version(db), 6);
+	assert_int_equal(db_schema_version(db), 7);
 	o = view_result(db, 1, checks);
 	assert_findings(json_object_get(o, "findings"), 1);
 	json_decref(o);
@@ -600,6 +642,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
 		cmocka_unit_test(test_ratelimit),
 	};
 

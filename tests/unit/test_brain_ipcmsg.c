@@ -47,11 +47,14 @@ dec_##n(const uint8_t *p, size_t l, void *m, const char **why)		\
 	return ipcmsg_decode_##n(p, l, m, why);				\
 }
 
+WRAP(auth_login)
 WRAP(log_event)
 WRAP(enrol_request)
 WRAP(enrol_reply)
 WRAP(enrol_offer)
 WRAP(enrol_offer_done)
+WRAP(pair_make)
+WRAP(pair_made)
 WRAP(proof_check)
 WRAP(proof_verdict)
 WRAP(proof_make)
@@ -62,6 +65,8 @@ WRAP(result_store)
 WRAP(result_stored)
 WRAP(tentacle_seen)
 WRAP(tentacle_missed)
+WRAP(child_init)
+WRAP(config_reload)
 
 static void
 inputs(struct hs_inputs *in)
@@ -77,6 +82,14 @@ inputs(struct hs_inputs *in)
 
 #define S(type, n) static void n(void *p_) { struct type *m = p_;
 #define E }
+
+S(ipc_auth_login, s_login) strcpy(m->client, "2001:db8::1");
+	strcpy(m->user, "alice"); strcpy(m->password, "pass \xc3\xa9 word");
+	strcpy(m->totp, "287082"); E
+S(ipc_auth_login, b_login1) m->user[0] = '\0'; E
+S(ipc_auth_login, b_login2) strcpy(m->totp, "12a456"); E
+S(ipc_auth_login, b_login3) m->client[0] = '\n'; E
+S(ipc_auth_login, b_login4) strcpy(m->totp, "12345 "); E
 
 S(ipc_log_event, s_log) strcpy(m->kind, "refused_handshake");
 	strcpy(m->peer, "192.0.2.1:4000"); strcpy(m->detail, "wrong key"); E
@@ -105,6 +118,16 @@ S(ipc_enrol_offer, s_offer) strcpy(m->address, "192.0.2.7"); m->port = 7000; E
 S(ipc_enrol_offer, b_offer1) m->port = 0; E
 S(ipc_enrol_offer, b_offer2) m->port = 65536; E
 S(ipc_enrol_offer, b_offer3) m->address[0] = '\0'; E
+S(ipc_enrol_offer, b_offer4) m->pairing = 2; E
+
+S(ipc_pair_make, s_pairmk) m->offer = 3; memset(m->exporter, 4, 32); E
+S(ipc_pair_make, b_pairmk1) m->offer = 0; E
+
+S(ipc_pair_made, s_pairmd) m->ok = 1; memset(m->proof, 5, 32);
+	memset(m->expect, 6, 32); E
+S(ipc_pair_made, b_pairmd1) m->ok = 2; E
+S(ipc_pair_made, b_pairmd2) m->ok = 0; E	/* refused without a reason */
+S(ipc_pair_made, b_pairmd3) strcpy(m->error, "x\n"); E
 
 S(ipc_enrol_offer_done, s_odone) m->ok = 1; m->tentacle = 9;
 	m->http_status = 201; E
@@ -178,6 +201,25 @@ S(ipc_tentacle_missed, s_missed) m->tentacle = 42;
 S(ipc_tentacle_missed, b_missed1) m->tentacle = 0; E
 S(ipc_tentacle_missed, b_missed2) m->reason[0] = 0x1b; E
 
+static const uint8_t pem_bytes[] = "-----BEGIN CERTIFICATE-----\n...";
+S(ipc_child_init, s_init) strcpy(m->role, "webserv");
+	strcpy(m->address, "127.0.0.1"); m->port = 8443; m->io_timeout = 30;
+	m->max_tentacles = 4096; strcpy(m->web_root, "/usr/share/octopus/web");
+	m->cert_pem = pem_bytes; m->cert_pem_len = sizeof(pem_bytes);
+	m->key_pem = pem_bytes; m->key_pem_len = sizeof(pem_bytes); E
+S(ipc_child_init, b_init1) strcpy(m->role, "Web-serv"); E
+S(ipc_child_init, b_init2) m->port = 0; E
+S(ipc_child_init, b_init3) m->io_timeout = 0; E
+S(ipc_child_init, b_init4) m->max_tentacles = 1000001; E
+S(ipc_child_init, b_init5) m->key_pem_len = 0; E	/* no key */
+S(ipc_child_init, b_init6) m->cert_pem_len = IPCMSG_PEM_MAX + 1; E
+S(ipc_child_init, b_init7) m->address[0] = '\0'; E
+S(ipc_child_init, b_init8) m->role[0] = '\0'; E
+
+S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
+S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
+S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
+
 #undef S
 #undef E
 
@@ -185,12 +227,17 @@ S(ipc_tentacle_missed, b_missed2) m->reason[0] = 0x1b; E
 	{ __VA_ARGS__ } }
 
 static const struct kind kinds[] = {
+	K(auth_login, ipc_auth_login, s_login, b_login1, b_login2, b_login3,
+	    b_login4),
 	K(log_event, ipc_log_event, s_log, b_log1, b_log2, b_log3),
 	K(enrol_request, ipc_enrol_request, s_ereq, b_ereq1, b_ereq2, b_ereq3),
 	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
 	    b_erep4, b_erep5, b_erep6),
 	K(enrol_offer, ipc_enrol_offer, s_offer, b_offer1, b_offer2,
-	    b_offer3),
+	    b_offer3, b_offer4),
+	K(pair_make, ipc_pair_make, s_pairmk, b_pairmk1),
+	K(pair_made, ipc_pair_made, s_pairmd, b_pairmd1, b_pairmd2,
+	    b_pairmd3),
 	K(enrol_offer_done, ipc_enrol_offer_done, s_odone, b_odone1,
 	    b_odone2, b_odone3, b_odone4),
 	K(proof_check, ipc_proof_check, s_pcheck, b_pcheck1, b_pcheck2,
@@ -210,6 +257,9 @@ static const struct kind kinds[] = {
 	K(tentacle_seen, ipc_tentacle_seen, s_seen, b_seen1),
 	K(tentacle_missed, ipc_tentacle_missed, s_missed, b_missed1,
 	    b_missed2),
+	K(child_init, ipc_child_init, s_init, b_init1, b_init2, b_init3,
+	    b_init4, b_init5, b_init6, b_init7, b_init8),
+	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))

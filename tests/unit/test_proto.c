@@ -166,6 +166,7 @@ test_small_messages(void **state)
 	struct msg_auth_proof		p, pd;
 	struct msg_status		s, sd;
 	struct msg_auth_ok		ok, okd;
+	struct msg_pair_proof		pp, ppd;
 	struct buf			b;
 	struct wire_frame		f;
 	const char			*why;
@@ -238,6 +239,25 @@ test_small_messages(void **state)
 	assert_int_equal(proto_decode_empty(&f, WIRE_AUTH_OK, &why), -1);
 	assert_int_equal(proto_decode_auth_proof(&f, &pd, &why), -1);
 
+	/* PAIR_REQUIRED is empty; PAIR_PROOF carries exactly one proof. */
+	buf_reset(&b);
+	assert_int_equal(proto_encode_pair_required(&b), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_empty(&f, WIRE_PAIR_REQUIRED, &why), 0);
+	assert_int_equal(proto_decode_pair_proof(&f, &pp, &why), -1);
+	buf_reset(&b);
+	memset(&pp, 5, sizeof(pp));
+	assert_int_equal(proto_encode_pair_proof(&b, &pp), 0);
+	f = frame_of(&b);
+	memset(&ppd, 0, sizeof(ppd));
+	assert_int_equal(proto_decode_pair_proof(&f, &ppd, &why), 0);
+	assert_memory_equal(&pp, &ppd, sizeof(pp));
+	for (f.len = 0; f.len < frame_of(&b).len; f.len++)
+		assert_int_equal(proto_decode_pair_proof(&f, &ppd, &why), -1);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_empty(&f, WIRE_PAIR_REQUIRED, &why), -1);
+	assert_int_equal(proto_decode_auth_proof(&f, &pd, &why), -1);
+
 	/* Errors are cleaned for the log. */
 	buf_reset(&b);
 	assert_int_equal(proto_encode_error(&b, "bad\nthing\033"), 0);
@@ -245,6 +265,54 @@ test_small_messages(void **state)
 	assert_int_equal(proto_decode_error(&f, reason, sizeof(reason)), 0);
 	assert_string_equal(reason, "bad?thing?");
 	buf_free(&b);
+}
+
+/* Pairing codes: 60 random bits in base32, parsed in either case with
+ * or without dashes; proofs differ by side, exporter and code. */
+static void
+test_pairing(void **state)
+{
+	char	code[PROTO_PAIRING_LEN + 1], again[PROTO_PAIRING_LEN + 1];
+	char	shown[PROTO_PAIRING_SHOWN + 1], other[PROTO_PAIRING_LEN + 1];
+	uint8_t	key[PROTO_KEY_LEN], key2[PROTO_KEY_LEN], e1[32], e2[32];
+	uint8_t	pb[PROTO_MAC_LEN], pt[PROTO_MAC_LEN], px[PROTO_MAC_LEN];
+	static const char *const bad[] = { "", "ABCD-EFGH-IJK",
+	    "ABCD-EFGH-IJKLM", "ABCD-EFGH-IJK1", "ABCD-EFGH-IJK0",
+	    "ABCD-EFGH-IJK8", "ABCD_EFGH_IJKL", "ABCDEFGHIJK\xc3",
+	    "--------------------------------------"
+	    "--------------------------------ABCDEFGHIJKL", NULL };
+	size_t	i;
+
+	assert_int_equal(proto_pairing_new(code), 0);
+	assert_int_equal(strlen(code), PROTO_PAIRING_LEN);
+	assert_int_equal(strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+	    PROTO_PAIRING_LEN);
+	assert_int_equal(proto_pairing_new(other), 0);
+	assert_string_not_equal(code, other);
+	proto_pairing_show(code, shown);
+	assert_int_equal(strlen(shown), PROTO_PAIRING_SHOWN);
+	assert_true(shown[4] == '-' && shown[9] == '-');
+	assert_int_equal(proto_pairing_parse(shown, again), 0);
+	assert_string_equal(again, code);
+	assert_int_equal(proto_pairing_parse("abcd efgh-ijkl", again), 0);
+	assert_string_equal(again, "ABCDEFGHIJKL");
+	for (i = 0; bad[i] != NULL; i++)
+		assert_int_equal(proto_pairing_parse(bad[i], again), -1);
+
+	memset(e1, 1, sizeof(e1));
+	memset(e2, 2, sizeof(e2));
+	assert_int_equal(proto_pairing_key(code, key), 0);
+	assert_int_equal(proto_pairing_key(other, key2), 0);
+	assert_memory_not_equal(key, key2, sizeof(key));
+	assert_int_equal(proto_pairing_proof(key, PAIRING_BRAIN, e1, pb), 0);
+	assert_int_equal(proto_pairing_proof(key, PAIRING_TENTACLE, e1, pt), 0);
+	assert_memory_not_equal(pb, pt, sizeof(pb));
+	assert_int_equal(proto_pairing_proof(key, PAIRING_BRAIN, e2, px), 0);
+	assert_memory_not_equal(pb, px, sizeof(pb));
+	assert_int_equal(proto_pairing_proof(key2, PAIRING_BRAIN, e1, px), 0);
+	assert_memory_not_equal(pb, px, sizeof(pb));
+	assert_int_equal(proto_pairing_proof(key, PAIRING_BRAIN, e1, px), 0);
+	assert_memory_equal(pb, px, sizeof(pb));
 }
 
 static void
@@ -551,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_enrol_request_bad_fields),
 		cmocka_unit_test(test_enrol_reply),
 		cmocka_unit_test(test_small_messages),
+		cmocka_unit_test(test_pairing),
 		cmocka_unit_test(test_run_messages),
 		cmocka_unit_test(test_order_mac),
 		cmocka_unit_test(test_result_mac),
