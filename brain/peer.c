@@ -576,11 +576,7 @@ connect_out(struct child_loop *cl, struct child_env *env,
 	if (strlcpy(p->addr, addr, sizeof(p->addr)) >= sizeof(p->addr))
 		p->addr[0] = '\0';	/* conn_connect refuses it */
 	p->conn = conn_connect_resume(cl->base, env->tls_client, addr, port,
-	    strcmp(env->conf->listen_address, "0.0.0.0") != 0 &&
-	    strcmp(env->conf->listen_address, "::") != 0 &&
-	    (strchr(env->conf->listen_address, ':') == NULL) ==
-	    (strchr(addr, ':') == NULL) ? env->conf->listen_address : NULL,
-	    session, &peer_cbs, p, (int)env->conf->io_timeout, err,
+	    NULL, session, &peer_cbs, p, (int)env->conf->io_timeout, err,
 	    errlen);
 	if (p->conn == NULL) {
 		peer_unlink(p);
