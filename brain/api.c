@@ -134,22 +134,6 @@ api_reply_or_error(const struct api_req *r, json_t *j, const char *member)
 		api_reply(r, 200, j);
 }
 
-/* 0.0.0.0, ::, or none: every address of the host. */
-static int
-addr_is_any(const char *a)
-{
-	struct in6_addr	a6;
-	struct in_addr	a4;
-
-	if (a[0] == '\0')
-		return 1;
-	if (inet_pton(AF_INET, a, &a4) == 1)
-		return a4.s_addr == htonl(INADDR_ANY);
-	if (inet_pton(AF_INET6, a, &a6) == 1)
-		return IN6_IS_ADDR_UNSPECIFIED(&a6);
-	return 0;
-}
-
 void
 api_session(const struct api_req *r)
 {
@@ -160,8 +144,8 @@ api_session(const struct api_req *r)
 	    "user", "name", r->s->user, "role", r->s->role, "totp",
 	    r->s->totp, "csrf", r->s->csrf,
 	    "session_timeout", (json_int_t)m.conf.session_timeout,
-	    "brain_address", addr_is_any(m.conf.listen_address) ? NULL :
-	    m.conf.listen_address, "registerer_port",
+	    "brain_address", m.conf.advertise_address[0] == '\0' ? NULL :
+	    m.conf.advertise_address, "registerer_port",
 	    (json_int_t)m.conf.registerer_port, "totp_setup_required",
 	    totp_must_set_up(r->s)));
 }

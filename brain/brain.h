@@ -16,6 +16,9 @@
 
 struct brain_conf {
 	char		listen_address[OCTO_ADDR_MAX];	/* 6000 and 6001 */
+	/* Told to tentacles enrolled by address ("" = none: they use the
+	 * address the brain's connection came from). */
+	char		advertise_address[OCTO_ADDR_MAX];
 	int		registerer_port;
 	int		commander_port;
 	char		web_address[OCTO_ADDR_MAX];
@@ -44,6 +47,8 @@ struct brain_conf {
 	long long	keepalive_interval;		/* s between pings */
 	long long	keepalive_misses;		/* in a row: offline */
 	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
+	char		enrolment_without_token[16];	/* pending, refuse */
+	long long	pending_max;			/* pending tentacles */
 	char		totp_required[16];		/* none, admin, all */
 };
 

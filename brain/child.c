@@ -119,6 +119,8 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 	} else {
 		strlcpy(conf->listen_address, ci.address,
 		    sizeof(conf->listen_address));
+		strlcpy(conf->advertise_address, ci.advertise,
+		    sizeof(conf->advertise_address));
 		if (strcmp(role, "registerer") == 0)
 			conf->registerer_port = (int)ci.port;
 		else

@@ -273,7 +273,6 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 	struct msg_result	 r;
 	struct unpacker		 u;
 	const char		*why;
-	char			 reason[PROTO_MESSAGE_MAX];
 	uint64_t		 job = 0;
 	struct ipc_result_store	 rs;
 
@@ -282,21 +281,18 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 		return -1;
 	}
 	if (f->type == WIRE_RESULT && proto_decode_result(f, &r, &why) == -1) {
-		/* Sending it again will not mend it: if it names a job,
-		 * refuse that job's result for good. */
+		/* Sending it again will not mend it. If it names a job, the
+		 * maestro refuses it for good and ends that job when it is
+		 * this tentacle's. */
 		unpack_init(&u, f->payload, f->len);
 		unpack_u64(&u, &job);
-		snprintf(reason, sizeof(reason), "malformed result: %s", why);
 		if (u.err || job == 0 || job > INT64_MAX) {
 			peer_refuse(p, "malformed result");
 			return -1;
 		}
-		log_warnx("%s: tentacle %llu: job %llu: result refused: %s",
+		log_warnx("%s: tentacle %llu: job %llu: malformed result: %s",
 		    conn_peer(p->conn), (unsigned long long)p->id,
-		    (unsigned long long)job, reason);
-		result_refused(p, job, reason);
-		p->data = p;
-		return 0;
+		    (unsigned long long)job, why);
 	}
 	if (f->type != WIRE_RESULT) {
 		peer_refuse(p, "malformed result");

@@ -18,6 +18,9 @@
 const struct config_key brain_config_keys[] = {
 	{ "listen_address", CONF_ADDR, S(listen_address), 0, 0,
 	    "address of the registerer (6000) and commander (6001)" },
+	{ "advertise_address", CONF_ADDR, S(advertise_address), 0, 0,
+	    "address tentacles deliver to (empty: listen_address unless it "
+	    "is a wildcard)" },
 	{ "registerer_port", CONF_PORT, P(registerer_port), 0, 0,
 	    "port where tentacles ask to enrol" },
 	{ "commander_port", CONF_PORT, P(commander_port), 0, 0,
@@ -70,6 +73,12 @@ const struct config_key brain_config_keys[] = {
 	    "pings missed in a row before a tentacle is offline" },
 	{ "checks_file", CONF_PATH, S(checks_file), 0, 0,
 	    "references, title and fix of every CHECK-ID (tab-separated)" },
+	{ "enrolment_without_token", CONF_STRING,
+	    S(enrolment_without_token), 0, 0,
+	    "pending: a tentacle without a valid token waits for an admin; "
+	    "refuse: it is refused" },
+	{ "pending_max", CONF_INT, I(pending_max), 0, 100000,
+	    "pending tentacles at most; further requests are refused" },
 	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
 	    "who must have TOTP: none, admin (admins) or all (every user)" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
@@ -102,6 +111,9 @@ brain_config_defaults(struct brain_conf *c)
 	c->keepalive_interval = 30;
 	c->keepalive_misses = 3;
 	strlcpy(c->checks_file, OCTO_CHECKS_FILE, sizeof(c->checks_file));
+	strlcpy(c->enrolment_without_token, "pending",
+	    sizeof(c->enrolment_without_token));
+	c->pending_max = 100;
 	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
 }
 
@@ -131,5 +143,10 @@ brain_config_finish(struct brain_conf *c)
 	    default_path(c->web_key, sizeof(c->web_key), c->state_dir,
 	    "web.key") == -1)
 		return -1;
+	if (c->advertise_address[0] == '\0' &&
+	    strcmp(c->listen_address, "0.0.0.0") != 0 &&
+	    strcmp(c->listen_address, "::") != 0)
+		strlcpy(c->advertise_address, c->listen_address,
+		    sizeof(c->advertise_address));
 	return 0;
 }

@@ -438,6 +438,23 @@ db_user_count(struct db *db, long *count)
 }
 
 int
+db_tentacles_pending(struct db *db, long *count)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = db_prepare(db, "SELECT count(*) FROM tentacles WHERE "
+	    "enrolment = 'pending'")) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 db_user_add(struct db *db, const char *name, const char *role,
     const char *password_hash)
 {

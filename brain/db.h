@@ -39,6 +39,8 @@ void	db_close(struct db *);
 int	db_schema_version(struct db *);
 
 int	db_user_count(struct db *, long *count);
+/* Tentacles waiting for an admin's decision. */
+int	db_tentacles_pending(struct db *, long *count);
 int	db_user_add(struct db *, const char *name, const char *role,
 	    const char *password_hash);
 int	db_user_get(struct db *, const char *name, char *role, size_t rolesz,

@@ -26,8 +26,8 @@ token_hash(const char *secret, char out[SHA256_LEN * 2 + 1])
 }
 
 int
-enrol_tentacle(struct db *db, const struct msg_enrol_request *req, int offer,
-    const char *source, struct msg_enrol_reply *reply,
+enrol_tentacle(struct db *db, const struct enrol_policy *pol,
+    const struct msg_enrol_request *req, int offer, const char *source, struct msg_enrol_reply *reply,
     uint8_t key[PROTO_KEY_LEN], const char **why, char *detail,
     size_t detaillen)
 {
@@ -72,6 +72,25 @@ enrol_tentacle(struct db *db, const struct msg_enrol_request *req, int offer,
 			reply->status = ENROLMENT_PENDING;
 	} else
 		reply->status = ENROLMENT_PENDING;
+	if (reply->status == ENROLMENT_PENDING) {
+		long	n = 0;
+
+		if (pol->refuse_tokenless) {
+			*why = req->token[0] != '\0' ? "the token is not valid "
+			    "and enrolment without a token is refused" :
+			    "enrolment without a token is refused";
+			return -1;
+		}
+		if (db_tentacles_pending(db, &n) == -1) {
+			*why = "database error";
+			return -1;
+		}
+		if (n >= pol->pending_max) {
+			*why = "too many tentacles wait for an admin: enrol "
+			    "with a token, or accept or reject those pending";
+			return -1;
+		}
+	}
 	strlcpy(t.enrolment, proto_enrolment_str(reply->status),
 	    sizeof(t.enrolment));
 

@@ -21,8 +21,14 @@
  * wraps the key for the tentacle: proto_enrol_wrap); -1 with *why on a
  * refusal (bad request) or a database error.
  */
-int	enrol_tentacle(struct db *, const struct msg_enrol_request *,
-	    int offer, const char *source, struct msg_enrol_reply *reply,
+/* What a request without a valid token may do (the configuration). */
+struct enrol_policy {
+	int		refuse_tokenless;	/* or it is left pending */
+	long long	pending_max;		/* pending tentacles at most */
+};
+
+int	enrol_tentacle(struct db *, const struct enrol_policy *,
+	    const struct msg_enrol_request *, int offer, const char *source, struct msg_enrol_reply *reply,
 	    uint8_t key[PROTO_KEY_LEN], const char **why, char *detail,
 	    size_t detaillen);
 

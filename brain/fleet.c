@@ -525,7 +525,9 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		why = "the announced fingerprint is not the TLS certificate's";
 		ok = 0;
 	} else
-		ok = enrol_tentacle(m.db, &req, ir.offer != 0, ir.source,
+		ok = enrol_tentacle(m.db, &(struct enrol_policy){
+		    strcmp(m.conf.enrolment_without_token, "refuse") == 0,
+		    m.conf.pending_max }, &req, ir.offer != 0, ir.source,
 		    &reply, key, &why, detail, sizeof(detail)) == 0;
 	crypto_wipe(req.token, sizeof(req.token));
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,

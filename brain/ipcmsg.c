@@ -887,6 +887,8 @@ child_init_valid(const struct ipc_child_init *m, const char **why)
 		;
 	if (m->role[0] == '\0' || *r != '\0')
 		*why = "bad role";
+	else if (!printable(m->advertise))
+		*why = "bad advertise address";
 	else if (m->address[0] == '\0' || !printable(m->address))
 		*why = "bad address";
 	else if (!port_valid(m->port))
@@ -913,6 +915,7 @@ fill_child_init(struct packer *p, const struct ipc_child_init *m)
 {
 	pack_str(p, m->role);
 	pack_str(p, m->address);
+	pack_str(p, m->advertise);
 	pack_u32(p, m->port);
 	pack_u32(p, m->io_timeout);
 	pack_u32(p, m->max_tentacles);
@@ -933,6 +936,7 @@ ipcmsg_decode_child_init(const uint8_t *b, size_t len,
 	unpack_init(&u, b, len);
 	unpack_str(&u, m->role, sizeof(m->role));
 	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_str(&u, m->advertise, sizeof(m->advertise));
 	unpack_u32(&u, &m->port);
 	unpack_u32(&u, &m->io_timeout);
 	unpack_u32(&u, &m->max_tentacles);

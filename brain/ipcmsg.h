@@ -236,6 +236,7 @@ struct ipc_tentacle_missed {
 struct ipc_child_init {
 	char		 role[IPCMSG_ROLE_MAX];	/* must be the child's */
 	char		 address[OCTO_ADDR_MAX];	/* it listens there */
+	char		 advertise[OCTO_ADDR_MAX];	/* advertise_address */
 	uint32_t	 port;
 	uint32_t	 io_timeout;		/* 1..3600 s */
 	uint32_t	 max_tentacles;		/* 1..1000000 */

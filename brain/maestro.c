@@ -226,6 +226,8 @@ child_send_init(struct child *c)
 		key = &m.web_key;
 	} else {
 		strlcpy(ci.address, m.conf.listen_address, sizeof(ci.address));
+		strlcpy(ci.advertise, m.conf.advertise_address,
+		    sizeof(ci.advertise));
 		ci.port = (uint32_t)(c == &children[CHILD_REGISTERER] ?
 		    m.conf.registerer_port : m.conf.commander_port);
 		cert = &m.peer_cert;

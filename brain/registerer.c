@@ -292,6 +292,8 @@ enrol_reply(const struct ipc_msg *msg)
 	    sizeof(reply.brain_fingerprint));
 	snprintf(reply.message, sizeof(reply.message), "enrolled as %s",
 	    proto_enrolment_str(reply.status));
+	strlcpy(reply.brain_address, env->conf->advertise_address,
+	    sizeof(reply.brain_address));
 	buf_init(&out, WIRE_PAYLOAD_MAX);
 	if (proto_encode_enrol_reply(&out, &reply) == -1 ||
 	    peer_send(p, &out) == -1) {

@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "ipcmsg.h"
 #include "log.h"
+#include "pack.h"
 #include "maestro.h"
 #include "proto.h"
 #include "wire.h"
@@ -68,31 +69,63 @@ result_mac_check(uint64_t tentacle, const struct msg_result *r)
 	return why;
 }
 
+/*
+ * A result refused for good (sending it again will not mend it) ends its
+ * job: failed, with the refusal's reason. Only a job of the tentacle that
+ * delivered it, so that no tentacle can end another's job.
+ */
+static void
+result_job_failed(uint64_t job, const char *why)
+{
+	char	msg[PROTO_MESSAGE_MAX];
+
+	snprintf(msg, sizeof(msg), "result refused: %s", why);
+	if (db_job_set_state(m.db, (int64_t)job, JOB_FAILED, msg) == 0)
+		log_info("job %llu: failed: %s", (unsigned long long)job, msg);
+}
+
 static const char *
 result_store_one(struct pending_result *pr, struct msg_result *r)
 {
 	struct wire_frame	 f;
+	struct unpacker		 u;
 	const char		*why = NULL;
 	int64_t			 owner = 0;
-	int			 stored = 0, accepted = 0, rc;
+	uint64_t		 job = 0;
+	int			 stored = 0, accepted = 0, rc, bad;
 
 	f.type = WIRE_RESULT;
 	f.len = (uint32_t)pr->len;
 	f.payload = pr->payload;
 	memset(r, 0, sizeof(*r));
-	if (proto_decode_result(&f, r, &why) == -1)
-		return why;
+	/* A malformed result still names its job in its first field. */
+	if ((bad = proto_decode_result(&f, r, &why) == -1)) {
+		unpack_init(&u, pr->payload, pr->len);
+		unpack_u64(&u, &job);
+		if (u.err || job == 0 || job > INT64_MAX)
+			return why;
+		memset(r, 0, sizeof(*r));
+		r->job = job;
+	}
 	rc = db_job_owner(m.db, (int64_t)r->job, &owner, &accepted);
 	if (rc == -1)
 		return DB_ERROR;
 	if (rc == DB_NOTFOUND || (uint64_t)owner != pr->tentacle)
-		return "a result for a job this tentacle was never given";
+		return bad ? why :
+		    "a result for a job this tentacle was never given";
+	if (bad) {
+		result_job_failed(r->job, why);
+		return why;
+	}
 	/* Whether it is still accepted is decided here, with the result, in
 	 * the transaction (it may have been revoked since it connected). */
 	if (!accepted)
 		return "the tentacle is no longer accepted";
-	if ((why = result_mac_check(pr->tentacle, r)) != NULL)
+	if ((why = result_mac_check(pr->tentacle, r)) != NULL) {
+		if (strcmp(why, DB_ERROR) != 0)
+			result_job_failed(r->job, why);
 		return why;
+	}
 	if (db_result_store(m.db, (int64_t)r->job, r, &stored) == -1)
 		return DB_ERROR;
 	/* Any authenticated contact counts as a sign of life. */

@@ -60,6 +60,12 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "%s: state_dir is too long", m.config_path);
 		return -1;
 	}
+	if (strcmp(c->enrolment_without_token, "pending") != 0 &&
+	    strcmp(c->enrolment_without_token, "refuse") != 0) {
+		seterr(err, errlen, "%s: enrolment_without_token must be "
+		    "pending or refuse", m.config_path);
+		return -1;
+	}
 	if (strcmp(c->totp_required, "none") != 0 &&
 	    strcmp(c->totp_required, "admin") != 0 &&
 	    strcmp(c->totp_required, "all") != 0) {
@@ -449,6 +455,9 @@ startup_reload(void)
 		log_warnx("addresses, ports, paths and user take effect at "
 		    "the next restart");
 	m.conf.session_timeout = nc.session_timeout;
+	strlcpy(m.conf.enrolment_without_token, nc.enrolment_without_token,
+	    sizeof(m.conf.enrolment_without_token));
+	m.conf.pending_max = nc.pending_max;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
 	strlcpy(m.conf.totp_required, nc.totp_required,

@@ -263,6 +263,10 @@ conn_connect_resume(struct event_base *base, SSL_CTX *ctx, const char *addr,
 			    source_addr, addr);
 			return NULL;
 		}
+		/* The port is chosen at connect(), with the destination:
+		 * binding first does not use up the ephemeral ports. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on,
+		    sizeof(on));
 		if (bind(fd, (struct sockaddr *)&src, srclen) == -1) {
 			saved = errno;
 			close(fd);

@@ -10,6 +10,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "net.h"
 #include "pack.h"
 #include "proto.h"
 
@@ -261,13 +262,15 @@ fill_enrol_reply(struct packer *p, const void *arg)
 	pack_bytes(p, m->wrapped_key, sizeof(m->wrapped_key));
 	pack_str(p, m->brain_fingerprint);
 	pack_str(p, m->message);
+	pack_str(p, m->brain_address);
 }
 
 int
 proto_encode_enrol_reply(struct buf *out, const struct msg_enrol_reply *m)
 {
 	if (m->status == 0 || m->status >= ENROLMENT_MAX || m->id == 0 ||
-	    !proto_fingerprint_valid(m->brain_fingerprint))
+	    !proto_fingerprint_valid(m->brain_fingerprint) ||
+	    (m->brain_address[0] != '\0' && !net_addr_valid(m->brain_address)))
 		return -1;
 	return frame(out, WIRE_ENROL_REPLY, fill_enrol_reply, m);
 }
@@ -287,6 +290,7 @@ proto_decode_enrol_reply(const struct wire_frame *f,
 	unpack_fixed(&u, m->wrapped_key, sizeof(m->wrapped_key));
 	unpack_str(&u, m->brain_fingerprint, sizeof(m->brain_fingerprint));
 	unpack_str(&u, m->message, sizeof(m->message));
+	unpack_str(&u, m->brain_address, sizeof(m->brain_address));
 	if (finish(&u, why) == -1)
 		return -1;
 	if (m->status == 0 || m->status >= ENROLMENT_MAX)
@@ -297,6 +301,9 @@ proto_decode_enrol_reply(const struct wire_frame *f,
 		*why = "bad brain fingerprint";
 	else if (!printable(m->message))
 		*why = "bad message";
+	else if (m->brain_address[0] != '\0' &&
+	    !net_addr_valid(m->brain_address))
+		*why = "bad brain address";
 	else
 		return 0;
 	return -1;

@@ -96,6 +96,9 @@ struct msg_enrol_reply {
 	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
 	char		brain_fingerprint[OCTO_FPR_HEX_LEN + 1];
 	char		message[PROTO_MESSAGE_MAX];	/* for the log */
+	/* Where to deliver results ("" = the address of the connection the
+	 * brain made): its advertise_address. */
+	char		brain_address[OCTO_ADDR_MAX];
 };
 
 struct msg_auth_id {

@@ -305,7 +305,8 @@ enrolment_load(const char *path, struct enrolment *e, char *err,
 	size_t		len = 0;
 	int		fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
 		if (errno == ENOENT)
 			return 1;
 		set_err(err, errlen, "%s: %s", path, strerror(errno));

@@ -389,7 +389,14 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 	crypto_wipe(x->enrol_priv, sizeof(x->enrol_priv));
 	strlcpy(e.brain_fingerprint, m.brain_fingerprint,
 	    sizeof(e.brain_fingerprint));
-	strlcpy(e.brain_address, x->brain_addr, sizeof(e.brain_address));
+	/* Enrolled by address: deliver where the brain says, not to the
+	 * address its connection came from (it may listen on another). */
+	if (!x->outgoing && m.brain_address[0] != '\0')
+		strlcpy(e.brain_address, m.brain_address,
+		    sizeof(e.brain_address));
+	else
+		strlcpy(e.brain_address, x->brain_addr,
+		    sizeof(e.brain_address));
 	e.brain_registerer_port = r->conf->brain_registerer_port;
 	e.brain_commander_port = r->conf->brain_commander_port;
 	e.status = m.status;

@@ -626,6 +626,22 @@ def test_self_enrolment_retries_while_the_brain_is_away(tentacle):
     assert not (tentacle.state_dir / "enrolment").exists()
 
 
+def test_enrolment_that_is_a_fifo_does_not_hang(tentacle):
+    # Issue 13, item 14: a FIFO planted as state_dir/enrolment (the
+    # directory is the dropped worker's) made the next start block in
+    # open(2) for ever; now it is refused as not a regular file.
+    tentacle.state_dir.mkdir(mode=0o700)
+    os.mkfifo(tentacle.state_dir / "enrolment", 0o600)
+    try:
+        r = tentacle.run("--no-daemon", "-c", str(tentacle.conf),
+                         timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the tentacle hangs on a FIFO as its enrolment")
+    assert r.returncode == 1, r.stderr
+    assert "%s: not a regular file" % (
+        tentacle.state_dir / "enrolment") in r.stderr, r.stderr
+
+
 def test_corrupt_enrolment_file_stops(tentacle):
     tentacle.state_dir.mkdir(mode=0o700)
     (tentacle.state_dir / "enrolment").write_text("id = 1\n")
