@@ -218,6 +218,11 @@ def test_result_changed_on_its_way_is_refused(brain, new_tentacle):
                 result_payload(job, forged, mac)), 4242))
             brain.wait_log(r"maestro: tentacle %d: result refused: bad MAC"
                            % tid, start=mark)
+        # Refused for good: the job ends failed with the reason, not
+        # running for ever (issue 13 item 13).
+        j = c.get("/api/runs/%d" % run_id).json()["jobs"][0]
+        assert j["state"] == "failed", j
+        assert "result refused: bad MAC" in j["message"], j
         # With the tentacle's key, the same path stores it: the MAC is
         # what refused the others.
         s.sendall(ipc(IPC_RESULT_STORE, u64(tid) + pbytes(result_payload(
@@ -231,7 +236,8 @@ def test_result_changed_on_its_way_is_refused(brain, new_tentacle):
         return (j.get("result") or {}).get("output")
     wait_for(lambda: output() == "made with the key\n", 10,
              what="the result with the right MAC stored")
-    assert len(re.findall(r"result refused: bad MAC", brain.log())) == 2
+    assert len(re.findall(r"maestro: tentacle %d: result refused: bad MAC"
+                          % tid, brain.log())) == 2
     # A bad MAC may be the tentacle's or the network's: no kill for it.
     assert brain.pids()["commander"] == pids["commander"]
 
