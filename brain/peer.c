@@ -270,6 +270,7 @@ peer_hs_result(struct peer *p, enum hs_result r)
 		break;
 	case HS_ENROL:
 		p->state = PEER_ENROL;
+		conn_authenticated(p->conn);	/* enrolment's own limits */
 		/* Not an enrolled tentacle yet: nothing to resume. */
 		conn_forget_session(p->conn);
 		if (p->role->on_enrol_start != NULL)
@@ -282,6 +283,7 @@ peer_hs_result(struct peer *p, enum hs_result r)
 		break;
 	case HS_DONE:
 		p->state = PEER_READY;
+		conn_authenticated(p->conn);
 		hs_wipe(&p->hs);
 		if (p->outgoing)
 			kept_put(p);
@@ -464,8 +466,7 @@ peer_closed(struct conn *c, const char *reason, void *arg)
 	/* Bad input is worth a warning and a count; an orderly close is
 	 * not. Refusals were logged when they were made. */
 	if (strncmp(reason, "bad frame", 9) == 0 ||
-	    strncmp(reason, "TLS", 3) == 0 || strcmp(reason, "timeout") == 0 ||
-	    strncmp(reason, "timeout during", 14) == 0) {
+	    strncmp(reason, "TLS", 3) == 0 || strncmp(reason, "timeout", 7) == 0) {
 		log_warnx("%s: %s", conn_peer(c), reason);
 		child_report(P.cl, "protocol_error", conn_peer(c), reason);
 	} else
@@ -508,6 +509,10 @@ peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
 	struct peer	*p;
 	char		 addr[NET_PEER_MAX];
 
+	if (conn_admit(sa, (socklen_t)salen) == -1) {
+		evutil_closesocket(fd);
+		return;
+	}
 	if (P.count >= P.env->conf->max_tentacles) {
 		net_format_peer(sa, salen, addr);
 		log_warnx("%s: refused: %ld connections already", addr,
@@ -550,7 +555,7 @@ peer_listen(struct child_loop *cl, struct child_env *env,
 	if (peer_setup(cl, env, role) == -1)
 		return -1;
 	P.listener = evconnlistener_new(cl->base, peer_accepted, NULL,
-	    LEV_OPT_CLOSE_ON_FREE, -1, env->listen_fd);
+	    LEV_OPT_CLOSE_ON_FREE, 0, env->listen_fd);
 	cl->listener = P.listener;
 	return P.listener ? 0 : -1;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -33,6 +34,7 @@
 #include "conn.h"
 #include "handshake.h"
 #include "limits.h"
+#include "log.h"
 #include "net.h"
 #include "pack.h"
 #include "tls.h"
@@ -49,6 +51,10 @@ struct conn {
 	int			 timeout_s;
 	int			 client;
 	int			 established;
+	int			 authenticated;	/* conn_authenticated() */
+	size_t			 frame_max;	/* payload cap for now */
+	struct event		*deadline;	/* accept to authenticated */
+	int			 source;	/* sources[] slot, or -1 */
 	int			 closing;	/* waiting for output to drain */
 	int			 finished;	/* reason recorded */
 	int			 in_cb;		/* depth of our callbacks */
@@ -58,9 +64,97 @@ struct conn {
 	char			 fpr[OCTO_FPR_HEX_LEN + 1];
 };
 
+/* Unauthenticated accepted connections, per source address. */
+struct conn_source {
+	char		addr[NET_PEER_MAX];
+	unsigned	n;
+	unsigned long	refused;	/* since the last log line */
+	time_t		logged;
+};
+static struct conn_source	sources[CONN_SOURCES_MAX];
+static unsigned			preauth_total;
+
 static void	conn_readcb(struct bufferevent *, void *);
 static void	conn_writecb(struct bufferevent *, void *);
 static void	conn_eventcb(struct bufferevent *, short, void *);
+
+static time_t
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static int
+source_find(const char *addr, int make)
+{
+	int	i, free_slot = -1;
+
+	for (i = 0; i < CONN_SOURCES_MAX; i++) {
+		if (sources[i].n == 0 && sources[i].refused == 0) {
+			if (free_slot == -1)
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(sources[i].addr, addr) == 0)
+			return i;
+	}
+	if (!make || free_slot == -1)
+		return -1;
+	memset(&sources[free_slot], 0, sizeof(sources[free_slot]));
+	strlcpy(sources[free_slot].addr, addr, sizeof(sources[0].addr));
+	return free_slot;
+}
+
+/* The connection authenticated or ended: it no longer counts. */
+static void
+source_release(struct conn *c)
+{
+	if (c->source < 0)
+		return;
+	if (sources[c->source].n > 0)
+		sources[c->source].n--;
+	if (preauth_total > 0)
+		preauth_total--;
+	c->source = -1;
+}
+
+int
+conn_admit(const struct sockaddr *sa, socklen_t slen)
+{
+	struct conn_source	*s;
+	char			 addr[NET_PEER_MAX];
+	time_t			 now;
+	int			 i;
+
+	net_format_addr(sa, slen, addr);
+	if ((i = source_find(addr, 1)) == -1) {
+		log_warnx("%s: refused: %d addresses with unauthenticated "
+		    "connections already", addr, CONN_SOURCES_MAX);
+		return -1;
+	}
+	s = &sources[i];
+	if (s->n < CONN_PREAUTH_PER_SOURCE)
+		return 0;
+	s->refused++;
+	now = mono_now();
+	if (s->logged == 0 || now - s->logged >= CONN_REFUSED_LOG_S) {
+		log_warnx("%s: refused: %u unauthenticated connections from "
+		    "this address already (limit); %lu refused since the last "
+		    "such line", addr, s->n, s->refused);
+		s->refused = 0;
+		s->logged = now;
+	}
+	return -1;
+}
+
+unsigned
+conn_preauth_count(void)
+{
+	return preauth_total;
+}
 
 static void
 conn_destroy(struct conn *c)
@@ -94,9 +188,16 @@ conn_destroy(struct conn *c)
 				    SSL_RECEIVED_SHUTDOWN);
 			ERR_clear_error();
 		}
+		/* A peer that never authenticated leaves nothing behind
+		 * for a resumption. */
+		if (!c->authenticated && c->ssl != NULL)
+			conn_forget_session(c);
 		/* Frees the SSL and closes the socket (CLOSE_ON_FREE). */
 		bufferevent_free(c->bev);
 	}
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	source_release(c);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
@@ -120,6 +221,8 @@ conn_finish(struct conn *c, const char *reason)
 	strlcpy(c->reason, reason, sizeof(c->reason));
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	if (c->deadline != NULL)
+		event_del(c->deadline);
 	if (c->in_cb == 0)
 		conn_done(c);
 }
@@ -161,6 +264,23 @@ conn_close_flushed(struct conn *c, const char *reason)
 		conn_finish(c, c->reason);
 }
 
+/* The whole way from accept to an authenticated peer took too long. */
+static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	char		 why[CONN_REASON_MAX];
+
+	if (c->finished || c->authenticated)
+		return;
+	c->in_cb++;
+	snprintf(why, sizeof(why), "timeout: not authenticated within %d s",
+	    c->timeout_s);
+	/* Whatever was queued (a refusal) is not waited for either. */
+	conn_finish(c, why);
+	conn_leave(c);
+}
+
 static struct conn *
 conn_new(struct event_base *base, SSL_CTX *ctx, int fd, int client,
     SSL_SESSION *session, const struct conn_cbs *cbs, void *arg,
@@ -191,11 +311,13 @@ conn_new(struct event_base *base, SSL_CTX *ctx, int fd, int client,
 	c->arg = arg;
 	c->client = client;
 	c->timeout_s = timeout_s;
+	c->frame_max = WIRE_PREAUTH_PAYLOAD_MAX;
+	c->source = -1;
 	/* Peers that close without close_notify are normal. */
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	/* Buffer at most one largest frame before we stop reading. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	    WIRE_HDR_LEN + c->frame_max);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	/* Covers the TLS handshake and every later read and write. */
@@ -210,6 +332,7 @@ conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
     void *arg, int timeout_s)
 {
 	struct conn	*c;
+	struct timeval	 tv;
 
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
 	    (c = conn_new(base, ctx, fd, 0, NULL, cbs, arg, timeout_s)) ==
@@ -217,8 +340,25 @@ conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
 		close(fd);
 		return NULL;
 	}
+	/* One deadline for TLS and the whole handshake: the per-read
+	 * timeouts alone let a peer sending a byte now and then stay. */
+	if (timeout_s > 0) {
+		tv.tv_sec = timeout_s;
+		tv.tv_usec = 0;
+		if ((c->deadline = evtimer_new(base, conn_deadline_cb, c)) ==
+		    NULL || evtimer_add(c->deadline, &tv) == -1) {
+			conn_destroy(c);
+			return NULL;
+		}
+		/* The deadline alone until then: one reason, not a race. */
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+	}
 	net_format_peer(sa, slen, c->peer);
 	net_format_addr(sa, slen, c->addr);
+	if ((c->source = source_find(c->addr, 1)) != -1) {
+		sources[c->source].n++;
+		preauth_total++;
+	}
 	return c;
 }
 
@@ -326,6 +466,13 @@ conn_process(struct conn *c)
 		    hlen == WIRE_HDR_LEN) {
 			plen = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 |
 			    (uint32_t)hdr[6] << 8 | (uint32_t)hdr[7];
+			if (plen > c->frame_max) {
+				snprintf(why, sizeof(why), "bad frame: %u "
+				    "bytes before authentication (limit %zu)",
+				    plen, c->frame_max);
+				conn_finish(c, why);
+				break;
+			}
 			if (avail - WIRE_HDR_LEN < plen)
 				break;		/* wait for the rest */
 			/* Contiguous copy of exactly this frame, no more. */
@@ -459,8 +606,10 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			goto out;
 		}
 		c->established = 1;
-		/* From now on a timeout is per frame, not per handshake. */
-		conn_set_timeouts(c, c->timeout_s);
+		/* From now on a timeout is per frame, not per handshake
+		 * (an accepted peer: once it authenticated). */
+		if (c->deadline == NULL || c->authenticated)
+			conn_set_timeouts(c, c->timeout_s);
 		if (!c->closing && c->cbs.on_established != NULL)
 			c->cbs.on_established(c, c->arg);
 		/* Frames that came with the handshake. */
@@ -576,6 +725,30 @@ conn_set_timeout(struct conn *c, int timeout_s)
 		return;
 	c->timeout_s = timeout_s;
 	conn_set_timeouts(c, timeout_s);
+}
+
+void
+conn_authenticated(struct conn *c)
+{
+	if (c == NULL || c->authenticated)
+		return;
+	c->authenticated = 1;
+	c->frame_max = WIRE_PAYLOAD_MAX;
+	/* The session ticket (tls.c issues none at the TLS handshake):
+	 * it goes out before the next frame we write. */
+	if (!c->client && c->established && !c->finished && !c->closing &&
+	    SSL_version(c->ssl) == TLS1_3_VERSION &&
+	    SSL_new_session_ticket(c->ssl) != 1)
+		ERR_clear_error();
+	if (c->deadline != NULL)
+		event_del(c->deadline);
+	source_release(c);
+	if (!c->finished && !c->closing) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0,
+		    WIRE_HDR_LEN + c->frame_max);
+		if (c->deadline != NULL)
+			conn_set_timeouts(c, c->timeout_s);
+	}
 }
 
 const char *

@@ -73,6 +73,16 @@ void	conn_shutdown(struct conn *);
 /* Change the per-read/write timeout (0 = none), e.g. for an idle link
  * that the protocol keeps alive itself. */
 void	conn_set_timeout(struct conn *, int timeout_s);
+/* The peer proved who it is (or entered enrolment): frames up to
+ * WIRE_PAYLOAD_MAX instead of WIRE_PREAUTH_PAYLOAD_MAX, and an accepted
+ * connection's deadline (timeout_s from accept) no longer applies. */
+void	conn_authenticated(struct conn *);
+/* Before conn_accept(): 0, or -1 when the source address already holds
+ * CONN_PREAUTH_PER_SOURCE unauthenticated connections (logged, at most
+ * once per address per CONN_REFUSED_LOG_S, with a count). */
+int	conn_admit(const struct sockaddr *, socklen_t);
+/* Accepted connections of this process not authenticated yet. */
+unsigned conn_preauth_count(void);
 
 const char *conn_peer(const struct conn *);		/* "ip:port" */
 const char *conn_peer_addr(const struct conn *);	/* "ip" */

@@ -72,6 +72,20 @@
  * large fleet plus its keepalive; the oldest is dropped past it. */
 #define PROOF_TICKETS_MAX	65536
 
+/* A frame before the peer has authenticated (handshake, pairing and
+ * refusal frames are a few hundred bytes): a stranger cannot make us
+ * buffer a whole result's worth per connection. */
+#define WIRE_PREAUTH_PAYLOAD_MAX	(4 * 1024)
+
+/* Connections one source address may hold before they authenticate
+ * (accept to handshake done): a fleet behind one NAT address reconnects
+ * a few at a time; a stranger cannot fill the listener. The table of
+ * addresses is bounded too (past it, new addresses wait). Refusals are
+ * logged once per address per CONN_REFUSED_LOG_S with a count. */
+#define CONN_PREAUTH_PER_SOURCE	16
+#define CONN_SOURCES_MAX	1024
+#define CONN_REFUSED_LOG_S	60
+
 /* Listening sockets: a fleet reconnecting at once must not be refused. */
 #define OCTO_LISTEN_BACKLOG	1024
 

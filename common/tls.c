@@ -158,6 +158,9 @@ tls_load_pair(SSL_CTX *ctx, BIO *cb, const char *certname, BIO *kb,
  *    a restart forgets them all. (Stateless tickets would also cost an
  *    encoding and a decoding of the peer's certificate per connection,
  *    which OpenSSL 3.0 makes slower than the signatures they save.)
+ *    The ticket, and so the cached session, comes only once the peer
+ *    authenticated (conn_authenticated); a connection that ends before
+ *    is removed from the cache (conn.c).
  *  - client: takes the ticket (conn_session, after the handshake); the
  *    caller keeps it and offers it on its next connection to the same
  *    peer (conn_connect_resume).
@@ -184,7 +187,9 @@ tls_peer_resumption(SSL_CTX *ctx, enum tls_role role, char *err,
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);	/* stateful */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	/* None at the TLS handshake: one once the peer authenticated
+	 * (conn_authenticated), so a stranger is never cached. */
+	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_timeout(ctx, TLS_TICKET_LIFETIME);
 	/* A resumption with SSL_VERIFY_PEER needs a session ID context. */
 	if (SSL_CTX_set_session_id_context(ctx, sid_ctx,
@@ -231,6 +236,7 @@ tls_ctx_base(enum tls_role role, char *err, size_t errlen)
 		    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
 		    SSL_VERIFY_PEER, tls_verify_cb);
 		SSL_CTX_set_verify_depth(ctx, 4);
+		SSL_CTX_set_max_cert_list(ctx, TLS_CERT_LIST_MAX);
 		if (tls_peer_resumption(ctx, role, err, errlen) == -1)
 			goto fail;
 		break;

@@ -46,7 +46,8 @@ int	tls_ensure_cert(const char *certfile, const char *keyfile,
 
 /*
  * Peer contexts resume TLS 1.3 sessions (tls.c): a server keeps each
- * session it issued a ticket for in its memory only (stateful tickets, at
+ * session it issued a ticket for (only to an authenticated peer,
+ * conn_authenticated) in its memory only (stateful tickets, at
  * most TLS_SESSION_CACHE_MAX, each TLS_TICKET_LIFETIME seconds, used
  * once); clients keep the session themselves (conn_session,
  * conn_connect_resume). Resumption always runs a fresh ECDHE
@@ -54,6 +55,10 @@ int	tls_ensure_cert(const char *certfile, const char *keyfile,
  */
 #define TLS_TICKET_LIFETIME	3600
 #define TLS_SESSION_CACHE_MAX	8192
+/* The peer's certificate message (one self-signed certificate of a few
+ * hundred bytes in practice): a stranger's must not cost 100 KiB (the
+ * OpenSSL default) per connection. */
+#define TLS_CERT_LIST_MAX	(16 * 1024)
 
 /* Fingerprint of a certificate, of the peer of an SSL, or of a PEM file.
  * out: OCTO_FPR_HEX_LEN + 1 bytes. 0 or -1. */

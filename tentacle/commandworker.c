@@ -587,6 +587,7 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 		return 0;
 	}
 	x->done = 1;
+	conn_authenticated(c);
 	purpose = x->purpose = x->hs.purpose;
 	hs_wipe(&x->hs);
 	log_info("%s: brain authenticated (%s)", conn_peer(c),
@@ -786,6 +787,7 @@ cw_start(struct event_base *base, void *arg)
 	snprintf(w->brain_peer, sizeof(w->brain_peer),
 	    strchr(w->e.brain_address, ':') ? "[%s]:%d" : "%s:%d",
 	    w->e.brain_address, w->e.brain_registerer_port);
+	listener_reserve(w->e.brain_address);
 	log_info("tentacle ID %" PRIu64 " of brain %s (%s)", w->e.id,
 	    w->e.brain_address, proto_enrolment_str(w->e.status));
 	if (w->e.status == ENROLMENT_REJECTED)

@@ -237,6 +237,7 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 			return 0;
 		case HS_DONE:
 			r->authenticated = 1;
+			conn_authenticated(c);
 			hs_wipe(&r->hs);
 			kept_put(c, r->addr, r->port, r->fpr);
 			if (r->req.len > 0 && link_send(c, &r->req) == -1) {

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -57,6 +59,14 @@ struct lconn {
 };
 
 static int	 exit_status;
+static char	 reserved_addr[NET_PEER_MAX];
+
+void
+listener_reserve(const char *addr)
+{
+	strlcpy(reserved_addr, addr != NULL ? addr : "",
+	    sizeof(reserved_addr));
+}
 
 static void
 conn_established(struct conn *c, void *arg)
@@ -154,8 +164,20 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct lconn	*lc;
 	char		 peer[NET_PEER_MAX];
 
-	if (l->nconn >= TENTACLE_CONN_MAX) {
+	char		 addr[NET_PEER_MAX];
+	int		 brain;
+
+	net_format_addr(sa, (socklen_t)salen, addr);
+	/* The pinned brain's address has slots no stranger can take. */
+	brain = reserved_addr[0] != '\0' && strcmp(addr, reserved_addr) == 0;
+	if (l->nconn >= TENTACLE_CONN_MAX || (!brain &&
+	    reserved_addr[0] != '\0' && conn_preauth_count() >=
+	    TENTACLE_CONN_MAX - TENTACLE_CONN_RESERVED)) {
 		refuse(l, fd, sa, (socklen_t)salen);
+		return;
+	}
+	if (!brain && conn_admit(sa, (socklen_t)salen) == -1) {
+		close(fd);
 		return;
 	}
 	net_format_peer(sa, (socklen_t)salen, peer);

@@ -503,6 +503,7 @@ pair_frame(struct exch *x, struct conn *c, const struct wire_frame *f)
 	}
 	crypto_wipe(&m, sizeof(m));
 	x->pairing = PAIR_DONE;
+	conn_authenticated(c);
 	log_info("%s: the brain knows the pairing code", x->peer);
 	(void)send_request(x, c);
 	return 0;
@@ -528,6 +529,7 @@ exch_frame(struct exch *x, struct conn *c, const struct wire_frame *f)
 			x->pairing = PAIR_WAIT;
 			return 0;
 		}
+		conn_authenticated(c);
 		if (link_send(c, &x->out) == -1) {
 			conn_fail(c, "cannot send");
 			return 0;

@@ -24,6 +24,8 @@
  * for retries and half-dead peers while bounding the memory and the
  * descriptors a flood of connections can take. */
 #define TENTACLE_CONN_MAX	64
+/* Of those, kept for the pinned brain's address (listener_reserve). */
+#define TENTACLE_CONN_RESERVED	8
 
 /* An enrolment token as given with -t / --token-file: the bound on what
  * is read. A valid one is TENTACLE_TOKEN_LEN lowercase hex digits: the
@@ -149,6 +151,9 @@ struct tentacle_proto {
 	void	*arg;
 };
 int	listener_run(struct tentacle_child *, const struct tentacle_proto *);
+/* The address whose connections keep TENTACLE_CONN_RESERVED slots and
+ * skip the per-source cap (the pinned brain); "" none. */
+void	listener_reserve(const char *addr);
 /* End the loop; listener_run() returns status. */
 void	listener_exit(struct event_base *, int status);
 

@@ -499,14 +499,17 @@ def test_connection_limit(tentacle, client_cert):
     tentacle.wait_log("register: listening on")
     held = []
     try:
-        for _ in range(64):
+        # 16 a source address (CONN_PREAUTH_PER_SOURCE).
+        for i in range(64):
             held.append(socket.create_connection(
-                ("127.0.0.1", tentacle.register_port), timeout=DEADLINE))
+                ("127.0.0.1", tentacle.register_port), timeout=DEADLINE,
+                source_address=("127.0.0.%d" % (10 + i // 16), 0)))
         extra = socket.create_connection(
-            ("127.0.0.1", tentacle.register_port), timeout=DEADLINE)
+            ("127.0.0.1", tentacle.register_port), timeout=DEADLINE,
+            source_address=("127.0.0.20", 0))
         read_until_closed(extra)        # closed at once, not at io_timeout
         extra.close()
-        tentacle.wait_log(r"register: 127\.0\.0\.1:\d+: refused: 64 "
+        tentacle.wait_log(r"register: 127\.0\.0\.20:\d+: refused: 64 "
                           r"connections already open")
     finally:
         for s in held:
