@@ -259,74 +259,65 @@ tls_ctx_base(enum tls_role role, char *err, size_t errlen)
 	return NULL;
 }
 
+/* The context of role with the pair read from cb and kb; frees both BIOs
+ * (NULL when they could not be made: err says why already). */
+static SSL_CTX *
+tls_ctx_from_bios(enum tls_role role, BIO *cb, const char *certname,
+    BIO *kb, const char *keyname, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx = NULL;
+
+	if (cb != NULL && kb != NULL &&
+	    (ctx = tls_ctx_base(role, err, errlen)) != NULL &&
+	    tls_load_pair(ctx, cb, certname, kb, keyname, err, errlen) == -1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+	BIO_free(cb);
+	BIO_free(kb);
+	return ctx;
+}
+
 SSL_CTX *
 tls_ctx_new(enum tls_role role, const char *certfile, const char *keyfile,
     char *err, size_t errlen)
 {
-	SSL_CTX	*ctx;
-	BIO	*cb = NULL, *kb = NULL;
+	BIO	*cb, *kb = NULL;
 
 	if (certfile == NULL || certfile[0] == '\0' || keyfile == NULL ||
 	    keyfile[0] == '\0') {
 		snprintf(err, errlen, "no certificate or key file configured");
 		return NULL;
 	}
-	if ((ctx = tls_ctx_base(role, err, errlen)) == NULL)
-		return NULL;
 	if ((cb = BIO_new_file(certfile, "re")) == NULL) {
 		ERR_clear_error();
 		snprintf(err, errlen, "cannot read certificate %s: %s",
 		    certfile, strerror(errno));
-		goto fail;
-	}
-	if ((kb = BIO_new_file(keyfile, "re")) == NULL) {
+	} else if ((kb = BIO_new_file(keyfile, "re")) == NULL) {
 		ERR_clear_error();
 		snprintf(err, errlen, "cannot read key %s: %s", keyfile,
 		    strerror(errno));
-		goto fail;
 	}
-	if (tls_load_pair(ctx, cb, certfile, kb, keyfile, err, errlen) == -1)
-		goto fail;
-	BIO_free(cb);
-	BIO_free(kb);
-	return ctx;
- fail:
-	BIO_free(cb);
-	BIO_free(kb);
-	SSL_CTX_free(ctx);
-	return NULL;
+	return tls_ctx_from_bios(role, cb, certfile, kb, keyfile, err,
+	    errlen);
 }
 
 SSL_CTX *
 tls_ctx_new_pem(enum tls_role role, const void *cert, size_t certlen,
     const void *key, size_t keylen, char *err, size_t errlen)
 {
-	SSL_CTX	*ctx;
-	BIO	*cb = NULL, *kb = NULL;
+	BIO	*cb, *kb = NULL;
 
 	if (certlen == 0 || keylen == 0 || certlen > IPC_PAYLOAD_MAX ||
 	    keylen > IPC_PAYLOAD_MAX) {
 		snprintf(err, errlen, "no certificate or key");
 		return NULL;
 	}
-	if ((ctx = tls_ctx_base(role, err, errlen)) == NULL)
-		return NULL;
 	if ((cb = BIO_new_mem_buf(cert, (int)certlen)) == NULL ||
-	    (kb = BIO_new_mem_buf(key, (int)keylen)) == NULL) {
+	    (kb = BIO_new_mem_buf(key, (int)keylen)) == NULL)
 		snprintf(err, errlen, "BIO_new_mem_buf: %s", tls_error_str());
-		goto fail;
-	}
-	if (tls_load_pair(ctx, cb, "the certificate", kb, "the key", err,
-	    errlen) == -1)
-		goto fail;
-	BIO_free(cb);
-	BIO_free(kb);
-	return ctx;
- fail:
-	BIO_free(cb);
-	BIO_free(kb);
-	SSL_CTX_free(ctx);
-	return NULL;
+	return tls_ctx_from_bios(role, cb, "the certificate", kb, "the key",
+	    err, errlen);
 }
 
 int
