@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "dbint.h"
 #include "crypto.h"
 #include "findings.h"
 #include "log.h"
@@ -48,6 +49,12 @@ struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*cached[DB_ST_MAX];
 };
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->h;
+}
 
 /*
  * Migrations, oldest first: migrations[i] takes the schema from version i
@@ -180,6 +187,35 @@ static const char *const migrations[] = {
 	"  last_step INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 8: jobs may end refused (the host's script is not the one
+	 * ordered) or expired (its tentacle did not come back before
+	 * expires_at, seconds; 0: never). A CHECK cannot be altered: the
+	 * table is rebuilt (migrations run with foreign keys off, and are
+	 * checked by db_migrate). */
+	"CREATE TABLE jobs_new ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  tentacle_id INTEGER NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued','sent','running',"
+	"    'done','failed','timeout','unreachable','refused','expired')),"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  updated_at INTEGER NOT NULL,"
+	"  acked_ms INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (run_id, tentacle_id)"
+	");"
+	"INSERT INTO jobs_new (id, run_id, tentacle_id, hostname, state,"
+	"  message, updated_at, acked_ms)"
+	"  SELECT id, run_id, tentacle_id, hostname, state, message,"
+	"  updated_at, acked_ms FROM jobs;"
+	"UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
+	"  WHERE name = 'jobs') WHERE name = 'jobs_new' AND seq <"
+	"  (SELECT seq FROM sqlite_sequence WHERE name = 'jobs');"
+	"DROP TABLE jobs;"
+	"ALTER TABLE jobs_new RENAME TO jobs;"
+	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -203,7 +239,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
+int
 db_exec(struct db *db, const char *sql)
 {
 	char	*msg = NULL;
@@ -216,7 +252,7 @@ db_exec(struct db *db, const char *sql)
 	return 0;
 }
 
-static sqlite3_stmt *
+sqlite3_stmt *
 db_prepare(struct db *db, const char *sql)
 {
 	sqlite3_stmt	*st;
@@ -265,7 +301,7 @@ db_step_cached(struct db *db, sqlite3_stmt *st)
 }
 
 /* Step a statement that returns no row, then finalize it. */
-static int
+int
 db_step_done(struct db *db, sqlite3_stmt *st)
 {
 	int	rc = sqlite3_step(st);
@@ -278,7 +314,7 @@ db_step_done(struct db *db, sqlite3_stmt *st)
 
 /* Step a query for one row: 0 if there is a row (read its columns), then
  * finalize later; DB_NOTFOUND if none; -1 on error (logged). */
-static int
+int
 db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	switch (sqlite3_step(st)) {
@@ -294,12 +330,18 @@ db_step_row(struct db *db, sqlite3_stmt *st)
 
 /* Step a statement that changes one row by its ID: 0, DB_NOTFOUND when
  * no row had that ID, -1 on error. */
-static int
+int
 db_step_changed(struct db *db, sqlite3_stmt *st)
 {
 	if (db_step_done(db, st) == -1)
 		return -1;
 	return sqlite3_changes(db->h) ? 0 : DB_NOTFOUND;
+}
+
+int
+db_schema_latest(void)
+{
+	return SCHEMA_VERSION;
 }
 
 int
@@ -329,6 +371,25 @@ db_migrate_code(struct db *db, int version)
 	return 0;
 }
 
+/* After a migration (run with foreign keys off, so that a table can be
+ * rebuilt): 0 if every reference still holds. */
+static int
+db_foreign_keys_hold(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "PRAGMA foreign_key_check")) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("database: a migration broke a reference (%s)",
+	    rc == SQLITE_ROW ? "foreign_key_check" : sqlite3_errmsg(db->h));
+	return -1;
+}
+
 static int
 db_migrate(struct db *db, char *err, size_t errlen)
 {
@@ -351,6 +412,7 @@ db_migrate(struct db *db, char *err, size_t errlen)
 			goto fail;
 		if (db_exec(db, migrations[v]) == -1 ||
 		    db_migrate_code(db, v + 1) == -1 ||
+		    db_foreign_keys_hold(db) == -1 ||
 		    db_exec(db, sql) == -1) {
 			db_exec(db, "ROLLBACK");
 			goto fail;
@@ -393,14 +455,20 @@ db_open(const char *path, char *err, size_t errlen)
 	sqlite3_extended_result_codes(db->h, 1);
 	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
-	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
 		    "(is it a SQLite file?)", path);
 		goto fail;
 	}
+	/* Foreign keys on once migrated: a migration may rebuild a table
+	 * others refer to (SQLite's "other kinds of table schema changes"),
+	 * and they cannot be switched inside its transaction. */
 	if (db_migrate(db, err, errlen) == -1)
 		goto fail;
+	if (db_exec(db, "PRAGMA foreign_keys = ON") == -1) {
+		snprintf(err, errlen, "%s: cannot enforce foreign keys", path);
+		goto fail;
+	}
 	return db;
 fail:
 	sqlite3_close(db->h);
@@ -600,7 +668,7 @@ db_audit(struct db *db, const char *actor, const char *action,
 }
 
 /* A text column; "" for NULL (the schema has few). */
-static const char *
+const char *
 col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char	*t = sqlite3_column_text(st, i);
@@ -609,7 +677,7 @@ col_text(sqlite3_stmt *st, int i)
 }
 
 /* Step a query to its end: 0, or -1 on error (logged); then finalize. */
-static int
+int
 db_rows_end(struct db *db, sqlite3_stmt *st, int rc)
 {
 	sqlite3_finalize(st);
@@ -1348,13 +1416,14 @@ run_row(sqlite3_stmt *st, int col, struct db_run_row *r)
  * then the scripts that ran and exited 0 (compliant) or 1 (findings). The
  * columns of run_summary_row, over jobs j LEFT JOIN results res.
  */
-_Static_assert(JOB_STATE_MAX == 7, "RUN_SUMMARY_COLUMNS counts each job "
+_Static_assert(JOB_STATE_MAX == 9, "RUN_SUMMARY_COLUMNS counts each job "
     "state, in the order of enum job_state");
 #define RUN_SUMMARY_COLUMNS \
 	"count(j.id), sum(j.state = 'queued'), sum(j.state = 'sent'), " \
 	"sum(j.state = 'running'), sum(j.state = 'done'), " \
 	"sum(j.state = 'failed'), sum(j.state = 'timeout'), " \
-	"sum(j.state = 'unreachable'), " \
+	"sum(j.state = 'unreachable'), sum(j.state = 'refused'), " \
+	"sum(j.state = 'expired'), " \
 	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 0), " \
 	"sum(j.state = 'done' AND res.signal = 0 AND res.exit_status = 1)"
 

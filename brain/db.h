@@ -37,6 +37,8 @@ struct db_session {
 struct db *db_open(const char *path, char *err, size_t errlen);
 void	db_close(struct db *);
 int	db_schema_version(struct db *);
+/* The version this octoBrain migrates to. */
+int	db_schema_latest(void);
 
 int	db_user_count(struct db *, long *count);
 /* Tentacles waiting for an admin's decision. */

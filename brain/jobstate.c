@@ -17,6 +17,8 @@ static const char *const names[JOB_STATE_MAX] = {
 	[JOB_FAILED] = "failed",
 	[JOB_TIMEOUT] = "timeout",
 	[JOB_UNREACHABLE] = "unreachable",
+	[JOB_REFUSED] = "refused",
+	[JOB_EXPIRED] = "expired",
 };
 
 #define Q	JOB_STATE_BIT(JOB_QUEUED)
@@ -26,23 +28,30 @@ static const char *const names[JOB_STATE_MAX] = {
 #define F	JOB_STATE_BIT(JOB_FAILED)
 #define T	JOB_STATE_BIT(JOB_TIMEOUT)
 #define U	JOB_STATE_BIT(JOB_UNREACHABLE)
+#define X	JOB_STATE_BIT(JOB_REFUSED)
+#define E	JOB_STATE_BIT(JOB_EXPIRED)
 
 /* From each state, the states it may go to. */
 static const unsigned next[JOB_STATE_MAX] = {
 	/* Sent; or what the commander or a result says (a result may
-	 * arrive before "sent" is recorded). */
-	[JOB_QUEUED]	  = S | R | F | U | D | T,
+	 * arrive before "sent" is recorded); or its tentacle never came
+	 * back before expires_at. */
+	[JOB_QUEUED]	  = S | R | F | U | D | T | X | E,
 	/* The tentacle took it, refused it or was not reached; or its
 	 * result. */
-	[JOB_SENT]	  = R | F | U | D | T,
-	/* Its result; or lost with its tentacle (failed). */
-	[JOB_RUNNING]	  = D | F | T,
+	[JOB_SENT]	  = R | F | U | D | T | X | E,
+	/* Its result; or lost with its tentacle (failed); or refused by
+	 * the supervisor at the last check before exec. */
+	[JOB_RUNNING]	  = D | F | T | X,
 	[JOB_DONE]	  = 0,
 	/* A result spooled on the tentacle replaces a failure. */
 	[JOB_FAILED]	  = D | F | T,
 	[JOB_TIMEOUT]	  = 0,
-	/* The order got there after all: its result. */
-	[JOB_UNREACHABLE] = D | F | T,
+	/* The order got there after all: its result; or it expired
+	 * waiting for its tentacle. */
+	[JOB_UNREACHABLE] = D | F | T | X | E,
+	[JOB_REFUSED]	  = 0,
+	[JOB_EXPIRED]	  = 0,
 };
 
 #undef Q
@@ -52,6 +61,8 @@ static const unsigned next[JOB_STATE_MAX] = {
 #undef F
 #undef T
 #undef U
+#undef X
+#undef E
 
 const char *
 job_state_name(enum job_state s)

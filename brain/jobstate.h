@@ -26,7 +26,9 @@ enum job_state {
 	JOB_FAILED,		/* refused, lost, or could not be run */
 	JOB_TIMEOUT,		/* its result: killed at the time limit */
 	JOB_UNREACHABLE,	/* the commander could not reach the tentacle */
-	/* room for refused and expired */
+	JOB_REFUSED,		/* the tentacle would not run it (e.g. the
+				 * script on the host is not the one ordered) */
+	JOB_EXPIRED,		/* still waiting for its tentacle at expires_at */
 	JOB_STATE_MAX
 };
 
@@ -35,7 +37,7 @@ enum job_state {
 #define JOB_STATES_ALL		(JOB_STATE_BIT(JOB_STATE_MAX) - 1)
 
 /* ",queued,sent,running,done,failed,timeout,unreachable," and its NUL. */
-#define JOB_SOURCES_MAX		64
+#define JOB_SOURCES_MAX		96
 
 const char	*job_state_name(enum job_state);
 /* 0 and *s, or -1 if name is no state. */

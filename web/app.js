@@ -26,7 +26,8 @@
 	const PRODUCT = 'Octopus Supervisor';
 	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
-	const FINISHED = ['done', 'failed', 'timeout', 'unreachable'];
+	const FINISHED = ['done', 'failed', 'timeout', 'unreachable',
+	    'refused', 'expired'];
 	/* the brain's audit actions; others it logs are added when seen */
 	const AUDIT_ACTIONS = ['login', 'login_failed', 'logout', 'password',
 	    'password_failed', 'user_add', 'user_delete', 'user_created',
@@ -374,6 +375,14 @@
 				    label: 'unreachable', kind: 'err',
 				    why: message ||
 				    'the tentacle could not be reached'};
+			case 'refused':
+				return {key: 'error', label: 'refused',
+				    kind: 'err', why: message ||
+				    'the tentacle refused to run it'};
+			case 'expired':
+				return {key: 'unreachable', label: 'expired',
+				    kind: 'err', why: message ||
+				    'its tentacle did not come back in time'};
 			case 'done':
 				return {key: 'error', label: 'no result',
 				    kind: 'err', why: message};
@@ -2183,7 +2192,7 @@
 	}
 
 	const JOB_STATES = ['queued', 'sent', 'running', 'done', 'failed',
-	    'timeout', 'unreachable'];
+	    'timeout', 'unreachable', 'refused', 'expired'];
 	const PENDING_STATES = ['queued', 'sent', 'running'];
 
 	/*

@@ -51,6 +51,15 @@ test_transitions(void **state)
 	/* A result that comes after all replaces a failure. */
 	assert_true(job_transition_allowed(JOB_UNREACHABLE, JOB_DONE));
 	assert_true(job_transition_allowed(JOB_FAILED, JOB_DONE));
+	/* Refused by the tentacle (a script that is not the one ordered),
+	 * up to its last check before exec; expired while it waited for
+	 * its tentacle, never once the tentacle took it. */
+	assert_true(job_transition_allowed(JOB_SENT, JOB_REFUSED));
+	assert_true(job_transition_allowed(JOB_RUNNING, JOB_REFUSED));
+	assert_true(job_transition_allowed(JOB_QUEUED, JOB_EXPIRED));
+	assert_true(job_transition_allowed(JOB_UNREACHABLE, JOB_EXPIRED));
+	assert_false(job_transition_allowed(JOB_RUNNING, JOB_EXPIRED));
+	assert_false(job_transition_allowed(JOB_DONE, JOB_REFUSED));
 
 	/* Never back to queued or sent from further on, never running
 	 * again once it ended, nothing out of done and timeout. */
@@ -58,6 +67,8 @@ test_transitions(void **state)
 		assert_false(job_transition_allowed(i, JOB_QUEUED));
 		assert_false(job_transition_allowed(JOB_DONE, i));
 		assert_false(job_transition_allowed(JOB_TIMEOUT, i));
+		assert_false(job_transition_allowed(JOB_REFUSED, i));
+		assert_false(job_transition_allowed(JOB_EXPIRED, i));
 		if (i != JOB_QUEUED)
 			assert_false(job_transition_allowed(i, JOB_SENT));
 		if (i != JOB_QUEUED && i != JOB_SENT)
