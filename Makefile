@@ -67,7 +67,7 @@ TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle install-conf-man uninstall clean
 
-all: $(BUILD)/octoBrain $(BUILD)/octoTentacle
+all: $(BUILD)/octoBrain $(BUILD)/octoTentacle $(BUILD)/tests/scriptpush
 
 deps:
 	@./scripts/deps
@@ -92,6 +92,12 @@ $(BUILD)/tests/test_tentacle_%: tests/unit/test_tentacle_%.c $(COMMON_OBJ) \
     $(TENTACLE_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The system tests' stand-in for the brain's push of managed scripts.
+$(BUILD)/tests/scriptpush: tests/system/scriptpush.c $(COMMON_OBJ) \
+    $(BUILD)/tentacle/enrolment.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -207,7 +207,8 @@ result_store(struct cw *w, const struct msg_result *mp)
 	else
 		log_warnx("job %" PRIu64 ": %s after %" PRIu64 " ms", m.job,
 		    m.outcome == OUTCOME_TIMEOUT ? "timed out" :
-		    "could not be run", m.duration_ms);
+		    m.outcome == OUTCOME_REFUSED ? "refused (not the script "
+		    "ordered)" : "could not be run", m.duration_ms);
 	/* Delivered at once: the fsyncs wait until a delivery fails (or
 	 * the tentacle stops), when the file must outlive a power cut. */
 	if ((w->stopping ? spool_store(w->conf->spool_dir, &m, err,
