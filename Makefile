@@ -144,7 +144,8 @@ FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
 		   brain/totp.c \
 		   tentacle/enrolment.c \
-		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
+		   tentacle/spool.c tentacle/privsep.c tentacle/run.c \
+		   tentacle/managed.c tentacle/inventory.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \
 		   $(FUZZ_LIB_SRC))
 FUZZ_RUN	 = $(PYTHON) tests/fuzz/run.py --bin $(FUZZ_BUILD) \
