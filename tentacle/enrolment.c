@@ -28,6 +28,7 @@ enum field {
 	F_BRAIN_CMD_PORT,
 	F_STATUS,
 	F_ENROLLED_AT,
+	F_SIGN_PUB,		/* optional */
 	F_MAX
 };
 
@@ -40,6 +41,7 @@ static const char *const field_names[F_MAX] = {
 	"brain_commander_port",
 	"status",
 	"enrolled_at",
+	"script_signing_key",
 };
 
 static const char *const status_names[ENROLMENT_MAX] = {
@@ -152,6 +154,15 @@ parse_value(enum field f, const char *v, size_t n, struct enrolment *e)
 			return "not a time (seconds since 1970)";
 		e->enrolled_at = (int64_t)u;
 		return NULL;
+	case F_SIGN_PUB:
+		if (!lower_hex(v, n, 2 * PROTO_SIGN_PUB_LEN))
+			return "not a key (64 lowercase hex digits)";
+		memcpy(keyhex, v, n);
+		keyhex[n] = '\0';
+		if (hex_decode(keyhex, e->sign_pub, sizeof(e->sign_pub)) == -1)
+			return "not a key (64 lowercase hex digits)";
+		e->has_sign_pub = 1;
+		return NULL;
 	default:
 		return "unknown field";
 	}
@@ -237,7 +248,7 @@ enrolment_parse(const char *buf, size_t len, struct enrolment *out,
 		}
 	}
 	for (f = 0; f < F_MAX; f++)
-		if (!seen[f]) {
+		if (!seen[f] && f != F_SIGN_PUB) {
 			set_err(err, errlen, "'%s' is missing",
 			    field_names[f]);
 			goto fail;
@@ -254,8 +265,11 @@ int
 enrolment_format(const struct enrolment *e, char *out, size_t outlen)
 {
 	char	keyhex[2 * PROTO_KEY_LEN + 1];
-	int	n;
+	char	signhex[2 * PROTO_SIGN_PUB_LEN + 1];
+	int	n, m;
 
+	if (e->has_sign_pub > 1)
+		return -1;
 	if (e->id == 0 || e->id > INT64_MAX || e->status == 0 ||
 	    e->status >= ENROLMENT_MAX ||
 	    !proto_fingerprint_valid(e->brain_fingerprint) ||
@@ -282,6 +296,14 @@ enrolment_format(const struct enrolment *e, char *out, size_t outlen)
 	crypto_wipe(keyhex, sizeof(keyhex));
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
+	if (e->has_sign_pub) {
+		hex_encode(e->sign_pub, sizeof(e->sign_pub), signhex);
+		m = snprintf(out + n, outlen - (size_t)n,
+		    "script_signing_key = %s\n", signhex);
+		if (m < 0 || (size_t)m >= outlen - (size_t)n)
+			return -1;
+		n += m;
+	}
 	return n;
 }
 

@@ -285,3 +285,31 @@ def test_privsep_supervisor_writes(brain, roomy_tentacle):  # noqa: F811
     run = run_and_wait(c, "ps", [tid])
     (job,) = run["jobs"]
     assert job["state"] == "refused", job
+
+
+def test_key_of_the_enrolment_pinned(brain, new_tentacle):  # noqa: F811
+    """The key ENROL_REPLY carried (the register keeps it in the state
+    file as script_signing_key) is pinned by the supervisor once
+    managed_scripts is on; a SIGNKEY of another key is refused after."""
+    c = brain.login()
+    t = new_tentacle("127.0.0.2", brain)
+    enrol_self(t, brain, make_token(c)["token"])
+    t.stop()
+    t.proc = None
+    key = subprocess.run(
+        ["openssl", "pkey", "-pubout", "-outform", "DER"],
+        input=bytes.fromhex("302e020100300506032b657004220420" + SEED),
+        capture_output=True, check=True).stdout[-32:].hex()
+    with open(t.state_file, "a") as f:
+        f.write("script_signing_key = %s\n" % key)
+    t.conf.update({"managed_scripts": "yes",
+                   "managed_scripts_dir": str(t.dir / "managed")})
+    t.write_conf()
+    t.start()
+    t.wait_log(r"script-signing key of the enrolment pinned")
+    assert (t.dir / "managed" / ".signing-key").read_text() == \
+        "ed25519 %s\n" % key
+    f = body_file(t, "e", "#!/bin/sh\necho e\n")
+    got = acks(scriptpush(brain, t, "put", "e", 1, f, "signkey"))
+    assert [x[2] for x in got] == ["ok", "ok"], got
+    assert got[1][3] == "pinned already"
