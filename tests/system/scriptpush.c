@@ -109,6 +109,7 @@ connect_to(SSL_CTX *ctx, int port, const struct enrolment *e, uint8_t purpose,
 	if (SSL_export_keying_material(ssl, exporter, HS_EXPORTER_LEN,
 	    HS_EXPORTER_LABEL, sizeof(HS_EXPORTER_LABEL) - 1, NULL, 0, 0) != 1)
 		die("exporter");
+	buf_free(&inbuf);
 	buf_init(&inbuf, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
 	buf_init(&out, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
 	hs_client_init(&hs, purpose, e->id, e->key, exporter);
@@ -296,6 +297,8 @@ main(int argc, char *argv[])
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
 	}
+	buf_free(&out);
+	buf_free(&inbuf);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(other);
 	SSL_CTX_free(ctx);
