@@ -151,6 +151,11 @@ int	users_reset_totp(const char *user, char *msg, size_t msglen);
 
 /* fleet.c */
 void	keepalive(evutil_socket_t, short, void *);
+/* The commander went away (0: its pings in flight are lost) or is back
+ * (1: hand it pings). */
+void	keepalive_commander(int up);
+json_t	*keepalive_json(void);
+void	keepalive_stop(void);
 void	welcome_ping(evutil_socket_t, short, void *);
 void	welcome_soon(void);
 void	offers_expire(int);
@@ -173,6 +178,7 @@ void	handle_proof_make(struct child *, const struct ipc_msg *);
 
 /* runs.c */
 void	dispatch_order(const struct db_order *, void *);
+int	dispatch_ping(const struct db_order *);
 void	dispatch_queued(int64_t);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
