@@ -12,6 +12,7 @@ enum { SLOT_WAITING = 1, SLOT_IN_FLIGHT = 2 };
 
 struct entry {
 	uint64_t	id;		/* 0: free */
+	uint64_t	since;		/* in flight since */
 	uint8_t		state;
 };
 
@@ -47,14 +48,13 @@ find(const struct pingq *q, uint64_t id)
 }
 
 static void
-insert(struct entry *set, size_t mask, uint64_t id, uint8_t state)
+insert(struct entry *set, size_t mask, const struct entry *e)
 {
 	size_t	i;
 
-	for (i = hash(id, mask); set[i].id != 0; i = (i + 1) & mask)
+	for (i = hash(e->id, mask); set[i].id != 0; i = (i + 1) & mask)
 		;
-	set[i].id = id;
-	set[i].state = state;
+	set[i] = *e;
 }
 
 static int
@@ -67,7 +67,7 @@ set_grow(struct pingq *q)
 		return -1;
 	for (i = 0; i <= q->mask; i++)
 		if (q->set[i].id != 0)
-			insert(n, nmask, q->set[i].id, q->set[i].state);
+			insert(n, nmask, &q->set[i]);
 	free(q->set);
 	q->set = n;
 	q->mask = nmask;
@@ -91,8 +91,7 @@ set_remove(struct pingq *q, struct entry *e)
 			hole = i;
 		}
 	}
-	q->set[hole].id = 0;
-	q->set[hole].state = 0;
+	memset(&q->set[hole], 0, sizeof(q->set[hole]));
 	q->used--;
 }
 
@@ -159,7 +158,7 @@ pingq_push(struct pingq *q, uint64_t tentacle)
 		q->dropped++;
 		return -1;
 	}
-	insert(q->set, q->mask, tentacle, SLOT_WAITING);
+	insert(q->set, q->mask, &(struct entry){ tentacle, 0, SLOT_WAITING });
 	q->used++;
 	q->ring[(q->head + q->count) & (q->cap - 1)] = tentacle;
 	q->count++;
@@ -168,7 +167,7 @@ pingq_push(struct pingq *q, uint64_t tentacle)
 }
 
 int
-pingq_pop(struct pingq *q, uint64_t *tentacle)
+pingq_pop(struct pingq *q, uint64_t *tentacle, uint64_t now)
 {
 	struct entry	*e;
 	uint64_t	 id;
@@ -181,6 +180,7 @@ pingq_pop(struct pingq *q, uint64_t *tentacle)
 		if ((e = find(q, id)) == NULL || e->state != SLOT_WAITING)
 			continue;
 		e->state = SLOT_IN_FLIGHT;
+		e->since = now;
 		q->in_flight++;
 		q->sent++;
 		*tentacle = id;
@@ -201,24 +201,43 @@ pingq_done(struct pingq *q, uint64_t tentacle)
 	return 0;
 }
 
-void
-pingq_forget_in_flight(struct pingq *q)
+/* Remove the pings in flight since before `before` (all: UINT64_MAX). */
+static size_t
+forget(struct pingq *q, uint64_t before)
 {
 	struct entry	*e;
-	size_t		 i;
+	size_t		 i, n = 0, removed;
 
 	/* A removal shifts entries back into slot i (look at it again),
 	 * or one wrapped round the table's end behind us: another pass
-	 * then (each pass removes at least one). */
-	while (q->in_flight > 0)
+	 * then, until one removes nothing. */
+	do {
+		removed = 0;
 		for (i = 0; q->in_flight > 0 && i <= q->mask; ) {
 			e = &q->set[i];
-			if (e->id != 0 && e->state == SLOT_IN_FLIGHT) {
+			if (e->id != 0 && e->state == SLOT_IN_FLIGHT &&
+			    e->since < before) {
 				set_remove(q, e);
 				q->in_flight--;
+				removed++;
 			} else
 				i++;
 		}
+		n += removed;
+	} while (removed > 0 && q->in_flight > 0);
+	return n;
+}
+
+void
+pingq_forget_in_flight(struct pingq *q)
+{
+	forget(q, UINT64_MAX);
+}
+
+size_t
+pingq_expire(struct pingq *q, uint64_t now, uint64_t max_age)
+{
+	return now > max_age ? forget(q, now - max_age) : 0;
 }
 
 void

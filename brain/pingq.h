@@ -41,13 +41,17 @@ void		 pingq_free(struct pingq *);
 /* Ask for a ping of tentacle (not 0). -1 only when out of memory (the
  * ping is then dropped and counted as such). */
 int		 pingq_push(struct pingq *, uint64_t tentacle);
-/* The oldest waiting ping, now in flight: 0, or -1 when none waits. */
-int		 pingq_pop(struct pingq *, uint64_t *tentacle);
+/* The oldest waiting ping, now in flight since now (any clock, the
+ * caller's unit): 0, or -1 when none waits. */
+int		 pingq_pop(struct pingq *, uint64_t *tentacle, uint64_t now);
 /* Its answer (or miss) came: the tentacle may be pinged again. 0, or -1
  * if it had no ping in flight. */
 int		 pingq_done(struct pingq *, uint64_t tentacle);
 /* The commander went away with every ping in flight: forget them. */
 void		 pingq_forget_in_flight(struct pingq *);
+/* Forget the pings in flight since before now - max_age (their answer
+ * was lost): how many. */
+size_t		 pingq_expire(struct pingq *, uint64_t now, uint64_t max_age);
 void		 pingq_stats(const struct pingq *, struct pingq_stats *);
 
 /* Tentacle's phase in an interval of interval_ms (> 0): a fixed spread of

@@ -17,17 +17,17 @@ test_fifo(void **state)
 	uint64_t	 id;
 
 	assert_non_null(q);
-	assert_int_equal(pingq_pop(q, &id), -1);
+	assert_int_equal(pingq_pop(q, &id, 0), -1);
 	assert_int_equal(pingq_push(q, 3), PINGQ_QUEUED);
 	assert_int_equal(pingq_push(q, 1), PINGQ_QUEUED);
 	assert_int_equal(pingq_push(q, 2), PINGQ_QUEUED);
-	assert_int_equal(pingq_pop(q, &id), 0);
+	assert_int_equal(pingq_pop(q, &id, 0), 0);
 	assert_int_equal(id, 3);
-	assert_int_equal(pingq_pop(q, &id), 0);
+	assert_int_equal(pingq_pop(q, &id, 0), 0);
 	assert_int_equal(id, 1);
-	assert_int_equal(pingq_pop(q, &id), 0);
+	assert_int_equal(pingq_pop(q, &id, 0), 0);
 	assert_int_equal(id, 2);
-	assert_int_equal(pingq_pop(q, &id), -1);
+	assert_int_equal(pingq_pop(q, &id, 0), -1);
 	assert_int_equal(pingq_push(q, 0), -1);
 	pingq_free(q);
 }
@@ -43,7 +43,7 @@ test_dedup(void **state)
 	assert_int_equal(pingq_push(q, 7), PINGQ_QUEUED);
 	assert_int_equal(pingq_push(q, 7), PINGQ_DUPLICATE);
 	/* In flight: still refused, until it is done. */
-	assert_int_equal(pingq_pop(q, &id), 0);
+	assert_int_equal(pingq_pop(q, &id, 0), 0);
 	assert_int_equal(pingq_push(q, 7), PINGQ_DUPLICATE);
 	assert_int_equal(pingq_done(q, 8), -1);
 	assert_int_equal(pingq_done(q, 7), 0);
@@ -73,7 +73,7 @@ test_bound(void **state)
 	assert_int_equal(pingq_push(q, 101), PINGQ_FULL);
 	assert_int_equal(pingq_push(q, 50), PINGQ_DUPLICATE);
 	/* In flight does not count against the bound: waiting does. */
-	assert_int_equal(pingq_pop(q, &id), 0);
+	assert_int_equal(pingq_pop(q, &id, 0), 0);
 	assert_int_equal(id, 1);
 	assert_int_equal(pingq_push(q, 101), PINGQ_QUEUED);
 	assert_int_equal(pingq_push(q, 102), PINGQ_FULL);
@@ -97,7 +97,7 @@ test_many(void **state)
 		for (i = 1; i <= 5000; i++)
 			assert_int_equal(pingq_push(q, i * 977), PINGQ_QUEUED);
 		for (i = 1; i <= 5000; i++) {
-			assert_int_equal(pingq_pop(q, &id), 0);
+			assert_int_equal(pingq_pop(q, &id, 0), 0);
 			assert_int_equal(id, i * 977);
 			/* Half of them answer at once, the rest later. */
 			if (i % 2)
@@ -127,7 +127,7 @@ test_forget(void **state)
 	for (i = 1; i <= 3000; i++)
 		assert_int_equal(pingq_push(q, i), PINGQ_QUEUED);
 	for (i = 1; i <= 2000; i++)
-		assert_int_equal(pingq_pop(q, &id), 0);
+		assert_int_equal(pingq_pop(q, &id, 0), 0);
 	pingq_forget_in_flight(q);
 	pingq_stats(q, &st);
 	assert_int_equal(st.in_flight, 0);
@@ -137,13 +137,44 @@ test_forget(void **state)
 	for (i = 2001; i <= 3000; i++)
 		assert_int_equal(pingq_push(q, i), PINGQ_DUPLICATE);
 	for (i = 2001; i <= 3000; i++) {
-		assert_int_equal(pingq_pop(q, &id), 0);
+		assert_int_equal(pingq_pop(q, &id, 0), 0);
 		assert_int_equal(id, i);
 	}
 	for (i = 1; i <= 2000; i++) {
-		assert_int_equal(pingq_pop(q, &id), 0);
+		assert_int_equal(pingq_pop(q, &id, 0), 0);
 		assert_int_equal(id, i);
 	}
+	pingq_free(q);
+}
+
+/* Pings whose answer never came are forgotten after max_age, the others
+ * stay in flight. */
+static void
+test_expire(void **state)
+{
+	struct pingq		*q = pingq_new(1000);
+	struct pingq_stats	 st;
+	uint64_t		 i, id;
+
+	for (i = 1; i <= 600; i++)
+		assert_int_equal(pingq_push(q, i), PINGQ_QUEUED);
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(pingq_pop(q, &id, 1000), 0);
+	for (i = 301; i <= 500; i++)
+		assert_int_equal(pingq_pop(q, &id, 5000), 0);
+	assert_int_equal(pingq_expire(q, 5000, 10000), 0);
+	assert_int_equal(pingq_expire(q, 11000, 10000), 0);
+	assert_int_equal(pingq_expire(q, 11001, 10000), 300);
+	pingq_stats(q, &st);
+	assert_int_equal(st.in_flight, 200);
+	assert_int_equal(st.waiting, 100);
+	assert_int_equal(pingq_push(q, 1), PINGQ_QUEUED);
+	assert_int_equal(pingq_push(q, 301), PINGQ_DUPLICATE);
+	assert_int_equal(pingq_done(q, 1), -1);
+	assert_int_equal(pingq_done(q, 301), 0);
+	assert_int_equal(pingq_expire(q, 20000, 10000), 199);
+	pingq_stats(q, &st);
+	assert_int_equal(st.in_flight, 0);
 	pingq_free(q);
 }
 
@@ -193,6 +224,7 @@ main(void)
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_phase),
 	};
 
