@@ -25,8 +25,7 @@ struct pingq {
 	/* waiting ones in order: ring of cap (a power of two) */
 	uint64_t	*ring;
 	size_t		 cap, head, count;
-	size_t		 in_flight;
-	uint64_t	 queued, deduplicated, dropped, sent;
+	struct pingq_stats st;	/* counters and in_flight; waiting = count */
 };
 
 static size_t
@@ -146,23 +145,23 @@ pingq_push(struct pingq *q, uint64_t tentacle)
 	if (tentacle == 0)
 		return -1;
 	if (find(q, tentacle) != NULL) {
-		q->deduplicated++;
+		q->st.deduplicated++;
 		return PINGQ_DUPLICATE;
 	}
 	if (q->count >= q->max) {
-		q->dropped++;
+		q->st.dropped++;
 		return PINGQ_FULL;
 	}
 	if (((q->used + 1) * 2 > q->mask + 1 && set_grow(q) == -1) ||
 	    (q->count == q->cap && ring_grow(q) == -1)) {
-		q->dropped++;
+		q->st.dropped++;
 		return -1;
 	}
 	insert(q->set, q->mask, &(struct entry){ tentacle, 0, SLOT_WAITING });
 	q->used++;
 	q->ring[(q->head + q->count) & (q->cap - 1)] = tentacle;
 	q->count++;
-	q->queued++;
+	q->st.queued++;
 	return PINGQ_QUEUED;
 }
 
@@ -181,8 +180,8 @@ pingq_pop(struct pingq *q, uint64_t *tentacle, uint64_t now)
 			continue;
 		e->state = SLOT_IN_FLIGHT;
 		e->since = now;
-		q->in_flight++;
-		q->sent++;
+		q->st.in_flight++;
+		q->st.sent++;
 		*tentacle = id;
 		return 0;
 	}
@@ -197,7 +196,7 @@ pingq_done(struct pingq *q, uint64_t tentacle)
 	if ((e = find(q, tentacle)) == NULL || e->state != SLOT_IN_FLIGHT)
 		return -1;
 	set_remove(q, e);
-	q->in_flight--;
+	q->st.in_flight--;
 	return 0;
 }
 
@@ -213,18 +212,18 @@ forget(struct pingq *q, uint64_t before)
 	 * then, until one removes nothing. */
 	do {
 		removed = 0;
-		for (i = 0; q->in_flight > 0 && i <= q->mask; ) {
+		for (i = 0; q->st.in_flight > 0 && i <= q->mask; ) {
 			e = &q->set[i];
 			if (e->id != 0 && e->state == SLOT_IN_FLIGHT &&
 			    e->since < before) {
 				set_remove(q, e);
-				q->in_flight--;
+				q->st.in_flight--;
 				removed++;
 			} else
 				i++;
 		}
 		n += removed;
-	} while (removed > 0 && q->in_flight > 0);
+	} while (removed > 0 && q->st.in_flight > 0);
 	return n;
 }
 
@@ -243,12 +242,8 @@ pingq_expire(struct pingq *q, uint64_t now, uint64_t max_age)
 void
 pingq_stats(const struct pingq *q, struct pingq_stats *s)
 {
+	*s = q->st;
 	s->waiting = q->count;
-	s->in_flight = q->in_flight;
-	s->queued = q->queued;
-	s->deduplicated = q->deduplicated;
-	s->dropped = q->dropped;
-	s->sent = q->sent;
 }
 
 uint32_t
