@@ -9,7 +9,7 @@
  * Keepalive pings have a queue of their own and KEEPALIVE_IN_FLIGHT
  * connections of their own, taken after the orders': a fleet of dead
  * tentacles delays no run (the maestro hands over at most that many
- * pings at once, one per tentacle, spread over the interval: fleet.c).
+ * pings at once, one per tentacle, spread over the interval: keepalive.c).
  * 6001 also serves the authenticated PING of `octoTentacle --ping`.
  *
  * It holds no key: the maestro makes the handshake's proofs for the orders
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <bsd/string.h>
 
@@ -50,6 +51,8 @@ static struct child_env		*env;
 static TAILQ_HEAD(, order)	 queue = TAILQ_HEAD_INITIALIZER(queue);
 static TAILQ_HEAD(, order)	 pings = TAILQ_HEAD_INITIALIZER(pings);
 static int			 in_flight, pings_in_flight, pings_waiting;
+static unsigned long		 pings_dropped;
+static time_t			 pings_dropped_logged;
 
 static void	pump(void);
 
@@ -258,10 +261,15 @@ run_order(const struct ipc_msg *msg)
 		TAILQ_INSERT_TAIL(&queue, o, entry);
 	else if (pings_waiting >= KEEPALIVE_IN_FLIGHT) {
 		/* The maestro hands over no more than we take at once: a
-		 * miss, so that it can ask again. */
-		log_warnx("tentacle %llu: keepalive dropped: %d pings wait "
-		    "already", (unsigned long long)o->o.tentacle,
-		    pings_waiting);
+		 * miss, so that it can ask again; a line a minute. */
+		pings_dropped++;
+		if (time(NULL) - pings_dropped_logged >= 60) {
+			log_warnx("%lu keepalive ping%s dropped: %d wait "
+			    "already", pings_dropped, pings_dropped == 1 ? "" :
+			    "s", pings_waiting);
+			pings_dropped_logged = time(NULL);
+			pings_dropped = 0;
+		}
 		job_state(o, JOB_UNREACHABLE, "the commander's ping queue is "
 		    "full");
 		crypto_wipe(o, sizeof(*o));
