@@ -174,15 +174,15 @@ dir_open(const char *key, int create, const char **base, char *err,
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "key %s: its directory %s is refused: %s",
-		    key, dir, errno == ELOOP || errno == ENOTDIR ?
+		snprintf(err, errlen, "TLS key %s: its directory %s is refused: "
+		    "%s", key, dir, errno == ELOOP || errno == ENOTDIR ?
 		    "not a directory (a symbolic link?)" : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 ||
 	    keyfile_dir_refused(&st, geteuid(), why, sizeof(why))) {
-		snprintf(err, errlen, "key %s: its directory %s is refused: %s",
-		    key, dir, why);
+		snprintf(err, errlen, "TLS key %s: its directory %s is refused: "
+		    "%s", key, dir, why);
 		close(fd);
 		return -1;
 	}
@@ -250,7 +250,8 @@ static int
 move_old_key(const struct tentacle_conf *conf, int dfd, const char *base,
     char *err, size_t errlen)
 {
-	char		 old[OCTO_PATH_MAX + 32], why[1024];
+	char		 old[OCTO_PATH_MAX + 32], shown[OCTO_PATH_MAX + 48];
+	char		 why[1024];
 	struct stat	 st;
 	uint8_t		*data;
 	size_t		 len;
@@ -266,7 +267,8 @@ move_old_key(const struct tentacle_conf *conf, int dfd, const char *base,
 		    strerror(errno));
 		return -1;
 	}
-	if ((rc = keyfile_read_at(sfd, KEYFILE_OLD, old, 1, &data, &len, why,
+	snprintf(shown, sizeof(shown), "TLS key %s", old);
+	if ((rc = keyfile_read_at(sfd, KEYFILE_OLD, shown, 1, &data, &len, why,
 	    sizeof(why))) == 1) {
 		close(sfd);
 		return 0;	/* nothing to move: a new tentacle */
@@ -339,20 +341,23 @@ keyfile_ctx(const struct tentacle_conf *conf, enum tls_role role, char *err,
 	uint8_t		*cert = NULL, *key = NULL;
 	size_t		 certlen = 0, keylen = 0;
 	SSL_CTX		*ctx = NULL;
+	char		 shown[OCTO_PATH_MAX + 16];
 	int		 dfd, rc;
 
 	if ((dfd = dir_open(conf->key, 0, &base, err, errlen)) == -1)
 		return NULL;
-	rc = keyfile_read_at(dfd, base, conf->key, 1, &key, &keylen, err,
+	snprintf(shown, sizeof(shown), "TLS key %s", conf->key);
+	rc = keyfile_read_at(dfd, base, shown, 1, &key, &keylen, err,
 	    errlen);
 	close(dfd);
 	if (rc == 1)
-		snprintf(err, errlen, "key %s: missing", conf->key);
+		snprintf(err, errlen, "%s: missing", shown);
 	if (rc != 0)
 		return NULL;
-	if ((rc = keyfile_read_at(AT_FDCWD, conf->cert, conf->cert, 0, &cert,
+	snprintf(shown, sizeof(shown), "certificate %s", conf->cert);
+	if ((rc = keyfile_read_at(AT_FDCWD, conf->cert, shown, 0, &cert,
 	    &certlen, err, errlen)) == 1)
-		snprintf(err, errlen, "certificate %s: missing", conf->cert);
+		snprintf(err, errlen, "%s: missing", shown);
 	if (rc == 0)
 		ctx = tls_ctx_new_pem(role, cert, certlen, key, keylen, err,
 		    errlen);

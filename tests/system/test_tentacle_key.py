@@ -73,6 +73,12 @@ def test_old_key_moved(new_tentacle):  # noqa: F811
      r"writable by group or others"),
     ("dir-symlink", r"its directory .*private is refused: not a directory "
      r"\(a symbolic link\?\)"),
+    # The certificate is public and in state_dir (the user's): still never
+    # a link followed or a FIFO waited on.
+    ("cert-fifo", r"certificate .*tentacle\.crt: refused: not a regular "
+     r"file"),
+    ("cert-symlink", r"certificate .*tentacle\.crt: refused: a symbolic "
+     r"link"),
 ])
 def test_bad_key_refused(new_tentacle, how, pattern):  # noqa: F811
     t = new_tentacle()
@@ -92,6 +98,13 @@ def test_bad_key_refused(new_tentacle, how, pattern):  # noqa: F811
         os.link(t.key, t.dir / "another.key")
     elif how == "dir-mode":
         os.chmod(t.key.parent, 0o777)
+    elif how == "cert-fifo":
+        t.cert.unlink()
+        os.mkfifo(t.cert, 0o644)
+    elif how == "cert-symlink":
+        shutil.copy(t.cert, t.dir / "saved.crt")
+        t.cert.unlink()
+        os.symlink(t.dir / "saved.crt", t.cert)
     elif how == "dir-symlink":
         elsewhere = t.dir / "elsewhere"
         os.rename(t.key.parent, elsewhere)
