@@ -701,7 +701,7 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 		fail_now(r, name, why);
 		return 0;
 	}
-	if (managed && managed_check(dir, name, body, bodylen, r->res.sha256,
+	if (managed && managed_check(dir, p->sign_pub, name, body, bodylen, r->res.sha256,
 	    &version, why, sizeof(why)) == -1) {
 		free(body);
 		close(mfd);

@@ -123,12 +123,13 @@ def test_push_run_tamper_delete(brain, new_tentacle):  # noqa: F811
     # SIGNKEY whose MAC is not the tentacle key's: refused, not pinned.
     (a,) = acks(scriptpush(brain, t, "signkey", "badmac"))
     assert a[:3] == ("-", 0, "refused") and "MAC" in a[3], a
-    assert not (mdir / ".signing-key").exists()
+    pin = t.state_dir / "private" / "script-signing.pub"
+    assert not pin.exists()
     (a,) = acks(scriptpush(brain, t, "signkey"))
     assert a[:3] == ("-", 0, "ok"), a
-    pinned = (mdir / ".signing-key").read_text()
+    pinned = pin.read_text()
     assert pinned.startswith("ed25519 ")
-    assert stat.S_IMODE(os.stat(mdir / ".signing-key").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(pin).st_mode) == 0o600
 
     # Bad signature, another key, a hash that is not the body's: refused,
     # nothing written; then the good one.
@@ -212,12 +213,12 @@ def test_push_run_tamper_delete(brain, new_tentacle):  # noqa: F811
 def test_signing_key_never_replaced(brain, new_tentacle):  # noqa: F811
     c = brain.login()
     t, tid = managed_tentacle(brain, new_tentacle, c)
-    (mdir := t.dir / "managed")
-    (mdir / ".signing-key").write_text("ed25519 " + "ab" * 32 + "\n")
+    mdir = t.dir / "managed"
+    pin = t.state_dir / "private" / "script-signing.pub"
+    pin.write_text("ed25519 " + "ab" * 32 + "\n")
     (a,) = acks(scriptpush(brain, t, "signkey"))
     assert a[2] == "refused" and "pinned" in a[3], a
-    assert (mdir / ".signing-key").read_text() == \
-        "ed25519 " + "ab" * 32 + "\n"
+    assert pin.read_text() == "ed25519 " + "ab" * 32 + "\n"
     f = body_file(t, "x", "#!/bin/sh\necho x\n")
     (a,) = acks(scriptpush(brain, t, "put", "x", 1, f))
     assert a[2] == "refused" and "bad signature" in a[3], a
@@ -275,6 +276,8 @@ def test_privsep_supervisor_writes(brain, roomy_tentacle):  # noqa: F811
     got = acks(scriptpush(brain, t, "signkey", "put", "ps", 1, f))
     assert [x[2] for x in got] == ["ok", "ok"], got
     assert os.stat(mdir / "ps").st_uid == 0
+    pin = t.state_dir / "private" / "script-signing.pub"
+    assert os.stat(pin).st_uid == 0 and os.stat(pin.parent).st_uid == 0
     inventory(c, tid, "ps")
     run = run_and_wait(c, "ps", [tid])
     (job,) = run["jobs"]
@@ -307,7 +310,7 @@ def test_key_of_the_enrolment_pinned(brain, new_tentacle):  # noqa: F811
     t.write_conf()
     t.start()
     t.wait_log(r"script-signing key of the enrolment pinned")
-    assert (t.dir / "managed" / ".signing-key").read_text() == \
+    assert (t.state_dir / "private" / "script-signing.pub").read_text() == \
         "ed25519 %s\n" % key
     f = body_file(t, "e", "#!/bin/sh\necho e\n")
     got = acks(scriptpush(brain, t, "put", "e", 1, f, "signkey"))

@@ -138,7 +138,7 @@ test_pin_put_delete(void **state)
 	assert_int_equal(st.st_mode & 0777, 0700);
 	/* No key yet: nothing is taken. */
 	put_of(&m, "s.sh", 1, v1);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, NULL, &m, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "no script-signing key"));
 	assert_int_equal(managed_pin_load(dir, pub, msg, sizeof(msg)), 0);
 	assert_int_equal(scriptsig_public(key, pub), 0);
@@ -154,42 +154,42 @@ test_pin_put_delete(void **state)
 	/* A hash that is not the body's, a bad signature: refused. */
 	put_of(&m, "s.sh", 1, v1);
 	m.sha256[0] = m.sha256[0] == 'a' ? 'b' : 'a';
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "hash"));
 	put_of(&m, "s.sh", 1, v1);
 	m.sig[5] ^= 1;
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "bad signature"));
 	snprintf(path, sizeof(path), "%s/s.sh", dir);
 	assert_int_equal(stat(path, &st), -1);
 	/* Signed for another name: refused. */
 	put_of(&m, "t.sh", 1, v1);
 	strcpy(m.name, "s.sh");
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 
 	put_of(&m, "s.sh", 1, v1);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(managed_sig_load(dir, "s.sh", &s, msg, sizeof(msg)),
 	    1);
 	assert_int_equal(s.version, 1);
-	assert_int_equal(managed_check(dir, "s.sh", v1, strlen(v1), m.sha256,
+	assert_int_equal(managed_check(dir, pub, "s.sh", v1, strlen(v1), m.sha256,
 	    &ver, msg, sizeof(msg)), 0);
 	assert_int_equal(ver, 1);
 	/* The same version again: written again; other contents: no. */
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), 0);
 	put_of(&m, "s.sh", 1, v2);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 	put_of(&m, "s.sh", 2, v2);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), 0);
-	assert_int_equal(managed_check(dir, "s.sh", v1, strlen(v1), m.sha256,
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_check(dir, pub, "s.sh", v1, strlen(v1), m.sha256,
 	    &ver, msg, sizeof(msg)), -1);
-	assert_int_equal(managed_check(dir, "s.sh", v2, strlen(v2), m.sha256,
+	assert_int_equal(managed_check(dir, pub, "s.sh", v2, strlen(v2), m.sha256,
 	    &ver, msg, sizeof(msg)), 0);
 	assert_int_equal(ver, 2);
 	put_of(&m, "s.sh", 1, v1);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "older"));
 
 	/* Delete: signed, newer than the put; then gone for good. */
@@ -198,22 +198,22 @@ test_pin_put_delete(void **state)
 	d.version = 2;
 	assert_int_equal(scriptsig_sign_delete(key, d.name, d.version, d.sig),
 	    0);
-	assert_int_equal(managed_delete(dir, &d, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_delete(dir, pub, &d, msg, sizeof(msg)), -1);
 	d.version = 3;
 	assert_int_equal(scriptsig_sign_delete(key, d.name, d.version, d.sig),
 	    0);
 	d.sig[0] ^= 1;
-	assert_int_equal(managed_delete(dir, &d, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_delete(dir, pub, &d, msg, sizeof(msg)), -1);
 	d.sig[0] ^= 1;
-	assert_int_equal(managed_delete(dir, &d, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_delete(dir, pub, &d, msg, sizeof(msg)), 0);
 	assert_int_equal(stat(path, &st), -1);
-	assert_int_equal(managed_delete(dir, &d, msg, sizeof(msg)), 0);
-	assert_int_equal(managed_check(dir, "s.sh", v2, strlen(v2), m.sha256,
+	assert_int_equal(managed_delete(dir, pub, &d, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_check(dir, pub, "s.sh", v2, strlen(v2), m.sha256,
 	    &ver, msg, sizeof(msg)), -1);
 	put_of(&m, "s.sh", 2, v2);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), -1);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), -1);
 	put_of(&m, "s.sh", 4, v2);
-	assert_int_equal(managed_put(dir, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_put(dir, pub, &m, msg, sizeof(msg)), 0);
 }
 
 int
