@@ -16,6 +16,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "enrolment.h"
 #include "net.h"
 
@@ -364,23 +365,6 @@ enrolment_load(const char *path, struct enrolment *e, char *err,
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 enrolment_store(const char *path, const struct enrolment *e, char *err,
     size_t errlen)
@@ -414,7 +398,7 @@ enrolment_store(const char *path, const struct enrolment *e, char *err,
 		crypto_wipe(text, sizeof(text));
 		return -1;
 	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, text, (size_t)n) == -1 ||
+	if (fchmod(fd, 0600) == -1 || fd_write_all(fd, text, (size_t)n) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);

@@ -14,6 +14,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "log.h"
 #include "managed.h"
 #include "scriptsig.h"
@@ -141,24 +142,6 @@ managed_sig_format(struct buf *out, const struct managed_sig *s)
 /* ---- files ------------------------------------------------------------ */
 
 static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t	*p = buf;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 sync_dir(int dfd)
 {
 	return fsync(dfd);
@@ -181,7 +164,7 @@ write_atomic(int dfd, const char *name, const void *data, size_t len,
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) == -1)
 		return -1;
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fd_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		e = errno;
 		close(fd);

@@ -21,17 +21,6 @@
 #include "managed.h"
 #include "privsep.h"
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t	*b = p;
-
-	while (n-- > 0)
-		if (*b++ != 0)
-			return 0;
-	return 1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rc == 0 || rc == -1);
 		if (rc == -1) {
 			FUZZ_CHECK(err[0] != '\0');
-			FUZZ_CHECK(all_zero(&s, sizeof(s)));
+			FUZZ_CHECK(fuzz_all_zero(&s, sizeof(s)));
 			break;
 		}
 		FUZZ_CHECK(s.version >= 1);
