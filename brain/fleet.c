@@ -21,6 +21,7 @@
 #include "maestro.h"
 #include "net.h"
 #include "proto.h"
+#include "refusals.h"
 #include "wire.h"
 
 /* Enrolments by address in progress: the webserv request waits for the
@@ -502,7 +503,7 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
 	char			 actor[32];
 	const char		*why = NULL;
-	int			 ok;
+	int			 ok, rc = ENROL_REFUSED;
 
 	if (ipcmsg_decode_enrol_request(msg->payload, msg->hdr.len, &ir,
 	    &why) == -1) {
@@ -525,10 +526,11 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		why = "the announced fingerprint is not the TLS certificate's";
 		ok = 0;
 	} else
-		ok = enrol_tentacle(m.db, &(struct enrol_policy){
+		ok = (rc = enrol_tentacle(m.db, &(struct enrol_policy){
 		    strcmp(m.conf.enrolment_without_token, "refuse") == 0,
-		    m.conf.pending_max }, &req, ir.offer != 0, ir.source,
-		    &reply, key, &why, detail, sizeof(detail)) == 0;
+		    m.conf.pending_max, m.conf.enrolment_rate }, &req,
+		    ir.offer != 0, ir.source, &reply, key, &why, detail,
+		    sizeof(detail))) == ENROL_OK;
 	crypto_wipe(req.token, sizeof(req.token));
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
 	    &reply) == -1) {
@@ -548,6 +550,16 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		    (unsigned long long)reply.id, detail);
 		if (reply.status == ENROLMENT_ACCEPTED)
 			welcome_soon();
+	} else if (rc == ENROL_THROTTLED) {
+		/* As many as a stranger likes: one audit row per address
+		 * and minute with a count, one log line. */
+		m.refused_handshakes++;
+		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
+		if (refusal_audit(m.db, time(NULL), "system",
+		    "enrolment_refused", ir.source, detail) == 1)
+			log_warnx("%s: %s (limit %lld a minute; the next "
+			    "ones this minute are counted in the audit log "
+			    "only)", ir.source, detail, m.conf.enrolment_rate);
 	} else {
 		m.refused_handshakes++;
 		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);

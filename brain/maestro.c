@@ -43,6 +43,7 @@
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
+#include "refusals.h"
 
 #define DEFAULT_CONFIG		"/etc/octopus/brain.conf"
 #define RESTART_DELAY_MIN_MS	250	/* first restart of a dead child */
@@ -114,8 +115,11 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 	if (strcmp(e.kind, "protocol_error") == 0)
 		m.protocol_errors++;
 	else if (strcmp(e.kind, "refused_handshake") == 0) {
+		/* A stranger makes as many as it likes: one row per address
+		 * and minute, with a count. */
 		m.refused_handshakes++;
-		db_audit(m.db, c->name, "refused_handshake", e.peer, e.detail);
+		refusal_audit(m.db, time(NULL), c->name, "refused_handshake",
+		    e.peer, e.detail);
 	}
 }
 

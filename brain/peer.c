@@ -215,7 +215,9 @@ peer_refuse(struct peer *p, const char *reason)
 	else
 		snprintf(detail, sizeof(detail), "%s", reason);
 	log_warnx("%s: handshake refused: %s", conn_peer(p->conn), detail);
-	child_report(P.cl, "refused_handshake", conn_peer(p->conn), detail);
+	/* Audited per address (and minute): the port changes each time. */
+	child_report(P.cl, "refused_handshake", conn_peer_addr(p->conn),
+	    detail);
 	conn_fail(p->conn, reason);
 }
 
@@ -580,9 +582,12 @@ connect_out(struct child_loop *cl, struct child_env *env,
 	p->resumed = session != NULL;
 	if (strlcpy(p->addr, addr, sizeof(p->addr)) >= sizeof(p->addr))
 		p->addr[0] = '\0';	/* conn_connect refuses it */
+	/* From listen_address when it is one address: a tentacle that
+	 * takes the brain's address from the connection (enrolment by
+	 * address) then finds the brain where it listens. */
 	p->conn = conn_connect_resume(cl->base, env->tls_client, addr, port,
-	    NULL, session, &peer_cbs, p, (int)env->conf->io_timeout, err,
-	    errlen);
+	    net_source_for(env->conf->listen_address, addr), session,
+	    &peer_cbs, p, (int)env->conf->io_timeout, err, errlen);
 	if (p->conn == NULL) {
 		peer_unlink(p);
 		free(p);

@@ -56,6 +56,22 @@ net_addr_valid(const char *s)
 	    inet_pton(AF_INET6, s, &a6) == 1;
 }
 
+int
+net_addr_specific(const char *addr)
+{
+	return addr != NULL && addr[0] != '\0' &&
+	    strcmp(addr, "0.0.0.0") != 0 && strcmp(addr, "::") != 0;
+}
+
+const char *
+net_source_for(const char *local, const char *to)
+{
+	if (!net_addr_specific(local) || to == NULL ||
+	    (strchr(local, ':') == NULL) != (strchr(to, ':') == NULL))
+		return NULL;
+	return local;
+}
+
 static void
 net_label(const char *addr, int port, char *out, size_t outsz)
 {

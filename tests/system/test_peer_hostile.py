@@ -14,8 +14,9 @@ import subprocess
 import octotest
 from octotest import wait_for
 from test_runs import add_script, run_and_wait
-from test_enrolment import (enrol_self, make_token,  # noqa: F401
-                            new_tentacle, tentacle_bin)
+from test_enrolment import (enrol_self, hello, make_token,  # noqa: F401
+                            new_tentacle, tentacle_bin, PURPOSE_ENROL)
+from test_enrolment_limits import away_from_a_minute_boundary
 
 BACKLOG = 1024
 
@@ -197,6 +198,50 @@ def test_per_source_cap(brain_factory, new_tentacle):  # noqa: F811
     finally:
         for s in held:
             s.close()
+
+
+# ---- refused handshakes in the audit log, per peer and minute (item 5) --
+
+def refused_from(port, source, client_cert):
+    """A handshake the brain refuses (HELLO{ENROL} on the commander),
+    from source."""
+    ctx = octotest.tls_client_context(*client_cert)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                   source_address=(source, 0))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    try:
+        octotest.send_quietly(s, hello(PURPOSE_ENROL))
+        octotest.read_until_closed(s)
+    finally:
+        s.close()
+
+
+def test_refused_handshakes_audited_per_peer_and_minute(brain_factory,
+                                                        client_cert):
+    b = brain_factory({"io_timeout": 10}, verbose=True)
+    c = b.login()
+    away_from_a_minute_boundary()
+    counts = {"127.0.0.30": 12, "127.0.0.31": 3}
+    for src, n in counts.items():
+        for _ in range(n):
+            refused_from(b.commander_port, src, client_cert)
+    why = "enrol is not served on this port"
+    wait_for(lambda: b.stderr().count(why) >= sum(counts.values()), 10,
+             0.1, "every refusal logged by the commander")
+
+    def rows():
+        r = c.get("/api/audit?action=refused_handshake")
+        assert r.status == 200, r
+        return [e for e in r.json()["events"] if e["peer"] in counts]
+    wait_for(lambda: sum(e["count"] for e in rows()) ==
+             sum(counts.values()), 10, 0.1, "every refusal counted")
+    got = rows()
+    # One row per peer (its address, not address:port) for the minute.
+    assert sorted(e["peer"] for e in got) == sorted(counts), got
+    for e in got:
+        assert e["count"] == counts[e["peer"]], got
+        assert why in e["detail"], e
+        assert e["actor"] == "commander", e
 
 
 # ---- TLS: bounded peer certificate (item 7) -----------------------------
