@@ -178,6 +178,11 @@ int	db_tentacle_scripts_set(struct db *, int64_t id, json_t *scripts);
 int	db_audit(struct db *, const char *actor, const char *action,
 	    const char *peer, const char *detail);
 
+/* The accepted tentacles' command addresses and enrolment sources, each
+ * once (brain/db_fleetaddrs.c). */
+int	db_tentacle_addresses_each(struct db *,
+	    void (*fn)(const char *addr, void *), void *arg);
+
 /* Counted audit rows (brain/db_refusals.c; brain/refusals.h): a row
  * that stands for count events of one minute, from one peer. */
 int	db_audit_counted(struct db *, time_t at, const char *actor,

@@ -239,6 +239,7 @@ api_tentacle_decide(const struct api_req *r)
 	    (long long)tid, t.hostname);
 	db_audit(m.db, user, approve ? "approve" : "reject", r->client, detail);
 	log_info("%s %s %s", user, approve ? "approved" : "rejected", detail);
+	tentacle_addresses_changed();
 	if (approve)
 		welcome_soon();
 	api_reply(r, 200, json_pack("{s:o}", "tentacle",
@@ -273,9 +274,11 @@ api_tentacle_revoke(const struct api_req *r)
 	char	detail[96];
 
 	if (revoke(r, db_tentacle_delete, "tentacle", "revoke", detail,
-	    sizeof(detail)) == 0)
+	    sizeof(detail)) == 0) {
 		log_info("%s revoked %s: its key is refused from now on",
 		    r->s->user, detail);
+		tentacle_addresses_changed();
+	}
 }
 
 void
@@ -548,8 +551,10 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		db_audit(m.db, actor, "enrolled", ir.source, detail);
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
-		if (reply.status == ENROLMENT_ACCEPTED)
+		if (reply.status == ENROLMENT_ACCEPTED) {
+			tentacle_addresses_changed();
 			welcome_soon();
+		}
 	} else if (rc == ENROL_THROTTLED) {
 		/* As many as a stranger likes: one audit row per address
 		 * and minute with a count, one log line. */

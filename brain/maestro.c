@@ -344,7 +344,8 @@ child_start(struct child *c)
 		if (c->chan == NULL || child_send_init(c) == -1) {
 			log_warnx("%s: cannot set up its channel", c->name);
 			kill(pid, SIGKILL);
-		}
+		} else if (c->creds == CREDS_PEER)
+			tentacle_addresses_send(c);
 		log_debug("started %s (pid %d)", c->name, (int)pid);
 		if (c == &children[CHILD_COMMANDER] && m.db)
 			dispatch_queued(0);
@@ -705,6 +706,7 @@ main(int argc, char **argv)
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
 	event_free(m.welcome_ev);
+	tentacle_addresses_stop();
 	results_stop();
 	event_free(ev_term);
 	event_free(ev_int);

@@ -19,6 +19,7 @@
 #include <bsd/string.h>
 #include <event2/listener.h>
 
+#include "addrset.h"
 #include "buf.h"
 #include "crypto.h"
 #include "ipcmsg.h"
@@ -44,6 +45,13 @@ static struct {
 	uint32_t		 next_number;
 	long			 count;
 	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
+	/* The accepted tentacles' addresses (IPC_TENTACLE_ADDRESSES), and
+	 * the set the maestro is sending. */
+	struct addrset		 known, next;
+	int			 next_broken;	/* a piece did not fit */
+	/* Strangers refused for want of a slot: logged once a minute. */
+	unsigned long		 refused;
+	time_t			 refused_logged;
 } P;
 
 /* ---- kept TLS sessions (outgoing, to enrolled tentacles) ------------- */
@@ -504,21 +512,92 @@ peer_new(const struct peer_role *role)
 	return p;
 }
 
+void
+peer_tentacle_addresses(const struct ipc_msg *msg)
+{
+	struct ipc_tentacle_addresses	 a;
+	struct addrset			 old;
+	const char			*why;
+
+	if (ipcmsg_decode_tentacle_addresses(msg->payload, msg->hdr.len, &a,
+	    &why) == -1) {
+		log_warnx("malformed TENTACLE_ADDRESSES from the maestro: %s",
+		    why);
+		return;
+	}
+	if (a.flags & ADDRESSES_FIRST) {
+		addrset_clear(&P.next);
+		P.next_broken = 0;
+	}
+	if (!P.next_broken && addrset_add(&P.next, a.keys, a.count) == -1) {
+		log_warnx("cannot keep the tentacles' addresses: out of "
+		    "memory; the previous ones are kept");
+		P.next_broken = 1;
+	}
+	if (!(a.flags & ADDRESSES_LAST))
+		return;
+	if (P.next_broken) {
+		addrset_clear(&P.next);
+		return;
+	}
+	addrset_seal(&P.next);
+	old = P.known;
+	P.known = P.next;
+	memset(&P.next, 0, sizeof(P.next));
+	addrset_clear(&old);
+	log_debug("%zu tentacle addresses keep their connection slots",
+	    P.known.n);
+}
+
+/* A stranger refused for want of a free slot: a line a minute at most,
+ * with how many. */
+static void
+refuse_stranger(const struct sockaddr *sa, socklen_t salen, long limit)
+{
+	char	addr[NET_PEER_MAX];
+	time_t	now = time(NULL);
+
+	P.refused++;
+	if (P.refused_logged != 0 && now - P.refused_logged <
+	    CONN_REFUSED_LOG_S)
+		return;
+	net_format_peer(sa, salen, addr);
+	log_warnx("%s: refused: %ld connections already (%ld slots are kept "
+	    "for the accepted tentacles' addresses); %lu refused since the "
+	    "last such line", addr, P.count,
+	    (long)P.env->conf->max_tentacles - limit, P.refused);
+	P.refused = 0;
+	P.refused_logged = now;
+}
+
 static void
 peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct peer	*p;
 	char		 addr[NET_PEER_MAX];
+	unsigned char	 key[NET_ADDR_KEY_LEN];
+	long		 limit = (long)P.env->conf->max_tentacles;
+	int		 known;
 
-	if (conn_admit(sa, (socklen_t)salen) == -1) {
+	/* An accepted tentacle's address may take the last slots, and is
+	 * not held to the per-address cap (a fleet behind one address):
+	 * strangers cannot lock the fleet out. */
+	known = net_sockaddr_key(sa, (socklen_t)salen, key) == 0 &&
+	    addrset_has(&P.known, key);
+	if (!known)
+		limit -= PEER_SLOTS_KEPT(limit);
+	if (P.count >= limit) {
+		if (known) {
+			net_format_peer(sa, salen, addr);
+			log_warnx("%s: refused: %ld connections already",
+			    addr, P.count);
+		} else
+			refuse_stranger(sa, (socklen_t)salen, limit);
 		evutil_closesocket(fd);
 		return;
 	}
-	if (P.count >= P.env->conf->max_tentacles) {
-		net_format_peer(sa, salen, addr);
-		log_warnx("%s: refused: %ld connections already", addr,
-		    P.count);
+	if (!known && conn_admit(sa, (socklen_t)salen) == -1) {
 		evutil_closesocket(fd);
 		return;
 	}

@@ -200,6 +200,45 @@ def test_per_source_cap(brain_factory, new_tentacle):  # noqa: F811
             s.close()
 
 
+# ---- slots kept for the accepted tentacles' addresses (item 5) ----------
+
+def test_caps_filled_by_strangers_leave_the_fleet_slots(brain_factory,
+                                                        new_tentacle):  # noqa
+    """Strangers from unknown addresses take every slot of 6001 they can
+    (max_tentacles connections at once): the last eighth is kept for the
+    accepted tentacles' addresses (IPC_TENTACLE_ADDRESSES), so the
+    tentacle still answers its order and delivers its result."""
+    b = brain_factory({"io_timeout": 60, "max_tentacles": 32},
+                      verbose=True)
+    c = b.login()
+    t = new_tentacle("127.0.0.2", b, io_timeout=60)
+    add_script(t, "hello", "echo hello")
+    tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+    b.wait_log(r"commander: 1 tentacle addresses keep their connection "
+               r"slots")
+    held = []
+    try:
+        for i in range(4):      # 4 x PER_SOURCE: more than the 32 slots
+            held += hold(b.commander_port, "127.0.0.1", "127.0.0.%d" %
+                         (40 + i), PER_SOURCE)
+        b.wait_log(r"127\.0\.0\.4\d:\d+: refused: \d+ connections already "
+                   r"\(4 slots are kept for the accepted tentacles' "
+                   r"addresses\)")
+        still = [s for s in held if not closed_soon(s, 0)]
+        assert len(still) >= 28 - 1, len(still)    # the strangers' share
+        (job,) = run_and_wait(c, "hello", [tid], timeout=40)["jobs"]
+        assert job["state"] == "done", job
+        assert job["result"]["output"] == "hello\n"
+        assert "result not delivered" not in t.log()
+    finally:
+        for s in held:
+            s.close()
+    # A revoked tentacle's address keeps no slot.
+    assert c.delete("/api/tentacles/%d" % tid).status == 200
+    b.wait_log(r"commander: 0 tentacle addresses keep their connection "
+               r"slots")
+
+
 # ---- refused handshakes in the audit log, per peer and minute (item 5) --
 
 def refused_from(port, source, client_cert):
