@@ -549,10 +549,11 @@ peer_tentacle_addresses(const struct ipc_msg *msg)
 	    P.known.n);
 }
 
-/* A stranger refused for want of a free slot: a line a minute at most,
- * with how many. */
+/* Refused for want of a free slot: a line a minute at most, with how
+ * many. */
 static void
-refuse_stranger(const struct sockaddr *sa, socklen_t salen, long limit)
+refuse_full(const struct sockaddr *sa, socklen_t salen, long limit,
+    int known)
 {
 	char	addr[NET_PEER_MAX];
 	time_t	now = time(NULL);
@@ -562,10 +563,15 @@ refuse_stranger(const struct sockaddr *sa, socklen_t salen, long limit)
 	    CONN_REFUSED_LOG_S)
 		return;
 	net_format_peer(sa, salen, addr);
-	log_warnx("%s: refused: %ld connections already (%ld slots are kept "
-	    "for the accepted tentacles' addresses); %lu refused since the "
-	    "last such line", addr, P.count,
-	    (long)P.env->conf->max_tentacles - limit, P.refused);
+	if (known)
+		log_warnx("%s: refused: %ld connections already (limit); "
+		    "%lu refused since the last such line", addr, P.count,
+		    P.refused);
+	else
+		log_warnx("%s: refused: %ld connections already (%ld slots "
+		    "are kept for the accepted tentacles' addresses); %lu "
+		    "refused since the last such line", addr, P.count,
+		    (long)P.env->conf->max_tentacles - limit, P.refused);
 	P.refused = 0;
 	P.refused_logged = now;
 }
@@ -588,12 +594,7 @@ peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
 	if (!known)
 		limit -= PEER_SLOTS_KEPT(limit);
 	if (P.count >= limit) {
-		if (known) {
-			net_format_peer(sa, salen, addr);
-			log_warnx("%s: refused: %ld connections already",
-			    addr, P.count);
-		} else
-			refuse_stranger(sa, (socklen_t)salen, limit);
+		refuse_full(sa, (socklen_t)salen, limit, known);
 		evutil_closesocket(fd);
 		return;
 	}

@@ -417,8 +417,8 @@ def test_slowloris_fleet_keeps_working(brain_factory, new_tentacle,  # noqa
     with capsys.disabled():
         print("\nRLIMIT_NOFILE soft %s hard %s (now %s): %d connections "
               "each into 6001 and 7001 (%d and %d connected; still open "
-              "then: %d at the brain, %d at the tentacle, its cap), opened "
-              "in %.1f s" % (limits + (n, len(held["brain"]),
+              "when counted: %d at the brain, %d at the tentacle, which "
+              "closes those past its cap), opened in %.1f s" % (limits + (n, len(held["brain"]),
                                        len(held["tentacle"]), open_brain,
                                        open_tentacle, opened)))
         for r in sorted(before):
