@@ -121,16 +121,26 @@ confine_as(enum role r)
 
 static int connect_listener(int);
 
-static int
-open_sockets(void)
+/* 127.0.0.1:port */
+static struct sockaddr_in
+loopback(int port)
 {
 	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	return sin;
+}
+
+static int
+open_sockets(void)
+{
+	struct sockaddr_in	sin = loopback(0);
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
 	if ((listen_fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 	    bind(listen_fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(listen_fd, 16) == -1 ||
@@ -146,7 +156,7 @@ open_sockets(void)
 	 * refused by Landlock, not by EADDRINUSE. */
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return -1;
-	sin.sin_port = 0;
+	sin = loopback(0);
 	len = sizeof(sin);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
@@ -323,11 +333,8 @@ p_raw_socket(void)
 static int
 p_bind(void)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(0);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return refused(bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)));
 }
 
@@ -336,13 +343,18 @@ p_bind(void)
 static int
 p_bind_fixed(void)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(unused_port);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)unused_port);
 	return refused(bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+/* A new AF_UNIX datagram socket and an empty address for it. */
+static int
+unix_dgram(struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	return socket(AF_UNIX, SOCK_DGRAM, 0);
 }
 
 /* A unix socket's name: not an address to connect from. */
@@ -352,10 +364,8 @@ p_bind_unix(void)
 	struct sockaddr_un	sun;
 	int			fd;
 
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
+	if ((fd = unix_dgram(&sun)) == -1)
 		return REFUSED;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/bound", F.dir);
 	return refused(bind(fd, (struct sockaddr *)&sun, sizeof(sun)));
 }
@@ -367,15 +377,12 @@ static int connect_listener(int fd);
 static int
 p_connect_from(void)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(0);
 	socklen_t		len = sizeof(sin);
 	int			fd, on = 1;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return REFUSED;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on,
 	    sizeof(on)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
@@ -392,11 +399,8 @@ p_connect_from(void)
 static int
 p_listen(void)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(0);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		return REFUSED;
 	return refused(listen(spare_tcp, 1));
@@ -405,12 +409,8 @@ p_listen(void)
 static int
 connect_listener(int fd)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(listen_port);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)listen_port);
 	return connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 }
 
@@ -513,10 +513,8 @@ p_abstract_unix(void)
 	struct sockaddr_un	sun;
 	int			fd;
 
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
+	if ((fd = unix_dgram(&sun)) == -1)
 		return REFUSED;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path + 1, "octo-confine-test", 17);
 	return refused(connect(fd, (struct sockaddr *)&sun,
 	    offsetof(struct sockaddr_un, sun_path) + 18));
