@@ -212,17 +212,52 @@ peer_send_status(struct peer *p)
 	return -1;
 }
 
+/* How many refusals from addr this minute, this one included (the log
+ * lines' budget: REFUSED_LOG_PER_MINUTE). */
+static unsigned
+refused_this_minute(const char *addr)
+{
+	static struct {
+		char		addr[NET_PEER_MAX];
+		long		minute;
+		unsigned	n;
+	} t[REFUSED_LOG_SOURCES + 1];	/* the last: all the others */
+	long	minute = (long)(time(NULL) / 60) + 1;
+	int	i, slot = REFUSED_LOG_SOURCES;
+
+	for (i = 0; i < REFUSED_LOG_SOURCES; i++) {
+		if (t[i].minute == minute && strcmp(t[i].addr, addr) == 0)
+			return ++t[i].n;
+		if (t[i].minute != minute && slot == REFUSED_LOG_SOURCES)
+			slot = i;
+	}
+	if (t[slot].minute != minute) {
+		t[slot].minute = minute;
+		t[slot].n = 0;
+		strlcpy(t[slot].addr, addr, sizeof(t[slot].addr));
+	}
+	return ++t[slot].n;
+}
+
 void
 peer_refuse(struct peer *p, const char *reason)
 {
-	char	detail[256];
+	char		detail[256];
+	unsigned	n;
 
 	if (p->id)
 		snprintf(detail, sizeof(detail), "claimed ID %llu: %s",
 		    (unsigned long long)p->id, reason);
 	else
 		snprintf(detail, sizeof(detail), "%s", reason);
-	log_warnx("%s: handshake refused: %s", conn_peer(p->conn), detail);
+	/* Every one goes to the maestro (counted, audited per address and
+	 * minute); the log gets the first few of each address a minute. */
+	if ((n = refused_this_minute(conn_peer_addr(p->conn))) <=
+	    REFUSED_LOG_PER_MINUTE)
+		log_warnx("%s: handshake refused: %s%s", conn_peer(p->conn),
+		    detail, n == REFUSED_LOG_PER_MINUTE ? " (the next ones "
+		    "from this address this minute are in the audit log "
+		    "only)" : "");
 	/* Audited per address (and minute): the port changes each time. */
 	child_report(P.cl, "refused_handshake", conn_peer_addr(p->conn),
 	    detail);
