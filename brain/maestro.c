@@ -347,8 +347,10 @@ child_start(struct child *c)
 		} else if (c->creds == CREDS_PEER)
 			tentacle_addresses_send(c);
 		log_debug("started %s (pid %d)", c->name, (int)pid);
-		if (c == &children[CHILD_COMMANDER] && m.db)
+		if (c == &children[CHILD_COMMANDER] && m.db) {
 			dispatch_queued(0);
+			keepalive_commander(1);
+		}
 		return;
 	}
 
@@ -386,6 +388,8 @@ child_died(struct child *c, int status)
 	c->pid = 0;
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
+	if (c == &children[CHILD_COMMANDER])
+		keepalive_commander(0);
 	if (m.stopping) {
 		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
@@ -705,6 +709,7 @@ main(int argc, char **argv)
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
+	keepalive_stop();
 	event_free(m.welcome_ev);
 	tentacle_addresses_stop();
 	results_stop();
