@@ -1,5 +1,5 @@
-/* The set of addresses that keep connection slots (brain/addrset.c) and
- * net.h's address keys it holds. */
+/* The set of addresses that keep connection slots (brain/addrset.c);
+ * net.h's address keys it holds are tested in test_net.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,9 +8,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "addrset.h"
 #include "net.h"
 
@@ -18,40 +15,6 @@ static void
 key(const char *addr, unsigned char out[NET_ADDR_KEY_LEN])
 {
 	assert_int_equal(net_addr_key(addr, out), 0);
-}
-
-static void
-test_keys(void **state)
-{
-	unsigned char		a[NET_ADDR_KEY_LEN], b[NET_ADDR_KEY_LEN];
-	struct sockaddr_in	sin;
-	struct sockaddr_in6	sin6;
-
-	/* an IPv4 address, its IPv4-mapped form and its socket: one key */
-	key("192.0.2.1", a);
-	key("::ffff:192.0.2.1", b);
-	assert_memory_equal(a, b, sizeof(a));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(4000);
-	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
-	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin,
-	    sizeof(sin), b), 0);
-	assert_memory_equal(a, b, sizeof(a));
-	/* IPv6 however written */
-	key("2001:DB8::0:1", a);
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
-	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin6,
-	    sizeof(sin6), b), 0);
-	assert_memory_equal(a, b, sizeof(a));
-	assert_int_equal(net_addr_key("example.org", a), -1);
-	assert_int_equal(net_addr_key("", a), -1);
-	assert_int_equal(net_addr_key(NULL, a), -1);
-	/* a short socket address is none */
-	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin6,
-	    sizeof(sin), b), -1);
 }
 
 static void
@@ -93,7 +56,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_set),
 	};
 
