@@ -33,18 +33,22 @@ frame(struct buf *out, uint8_t type, void (*fill)(struct packer *,
 	return rc;
 }
 
-static int
-hex_lower(const char *s, size_t len)
+int
+proto_hex_lower(const char *s, size_t n)
 {
 	size_t	i;
 
-	if (strlen(s) != len)
-		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+static int
+hex_lower(const char *s, size_t len)
+{
+	return strlen(s) == len && proto_hex_lower(s, len);
 }
 
 int

@@ -361,6 +361,8 @@ int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
 int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
 int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
 int	proto_printable(const char *);		/* ASCII 0x20..0x7e only */
+/* The n bytes at s are lowercase hex digits (no NUL needed). */
+int	proto_hex_lower(const char *s, size_t n);
 
 /*
  * The pairing code of a tentacle that waits to be enrolled by address:

@@ -13,20 +13,6 @@
 #include "proto.h"
 #include "scriptsig.h"
 
-static int
-hex64(const char *s)
-{
-	size_t	i;
-
-	if (strlen(s) != SCRIPTSIG_HEX_LEN)
-		return 0;
-	for (i = 0; i < SCRIPTSIG_HEX_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* label NUL name NUL version NUL */
 static int
 head(struct buf *out, const char *label, const char *name, uint32_t version)
@@ -50,7 +36,7 @@ int
 scriptsig_put_message(struct buf *out, const char *name, uint32_t version,
     const char *sha256hex, const void *body, size_t bodylen)
 {
-	if (!hex64(sha256hex) || bodylen > SCRIPTSIG_BODY_MAX ||
+	if (!proto_fingerprint_valid(sha256hex) || bodylen > SCRIPTSIG_BODY_MAX ||
 	    (bodylen > 0 && body == NULL))
 		return -1;
 	if (head(out, SCRIPTSIG_PUT_LABEL, name, version) == -1 ||

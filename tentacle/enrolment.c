@@ -84,15 +84,7 @@ parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
 static int
 lower_hex(const char *s, size_t n, size_t want)
 {
-	size_t	i;
-
-	if (n != want)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+	return n == want && proto_hex_lower(s, n);
 }
 
 /* One value into its field; a constant reason on error. */

@@ -22,18 +22,6 @@
 
 #define SIG_HEX_LEN	(2 * PROTO_SCRIPT_SIG_LEN)
 
-static int
-lower_hex(const char *s, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* One line "PREFIX VALUE\n" at *p: the value and its length, or NULL. */
 static const char *
 line(const char **p, const char *end, const char *prefix, size_t *n)
@@ -87,7 +75,7 @@ managed_sig_parse(const char *buf, size_t len, struct managed_sig *s,
 		s->deleted = 1;
 		p += 8;
 	} else if ((v = line(&p, end, "sha256 ", &n)) != NULL &&
-	    n == OCTO_FPR_HEX_LEN && lower_hex(v, n)) {
+	    n == OCTO_FPR_HEX_LEN && proto_hex_lower(v, n)) {
 		memcpy(s->sha256, v, n);
 		s->sha256[n] = '\0';
 	} else {
@@ -96,7 +84,7 @@ managed_sig_parse(const char *buf, size_t len, struct managed_sig *s,
 		return -1;
 	}
 	if ((v = line(&p, end, "signature ", &n)) == NULL ||
-	    n != SIG_HEX_LEN || !lower_hex(v, n)) {
+	    n != SIG_HEX_LEN || !proto_hex_lower(v, n)) {
 		memset(s, 0, sizeof(*s));
 		snprintf(err, errlen, "bad signature line");
 		return -1;
@@ -280,7 +268,7 @@ managed_pin_load(const char *dir, uint8_t pub[PROTO_SIGN_PUB_LEN], char *err,
 		return 0;
 	if (n != (ssize_t)(8 + 2 * PROTO_SIGN_PUB_LEN + 1) ||
 	    memcmp(buf, "ed25519 ", 8) != 0 || buf[n - 1] != '\n' ||
-	    !lower_hex(buf + 8, 2 * PROTO_SIGN_PUB_LEN)) {
+	    !proto_hex_lower(buf + 8, 2 * PROTO_SIGN_PUB_LEN)) {
 		snprintf(err, errlen, "%s/%s: not a pinned signing key", dir,
 		    MANAGED_PIN_FILE);
 		return -1;
