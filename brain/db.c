@@ -216,6 +216,40 @@ static const char *const migrations[] = {
 	"DROP TABLE jobs;"
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
+
+	/* 9: scripts managed by the brain (issue 14; db_scripts.c): one row
+	 * per name, whose `latest` is the last version number given (a
+	 * deletion takes one too, so no number is ever given twice, even to
+	 * a name created again); its versions with their body, hash and the
+	 * maestro's Ed25519 signatures (hex). What each tentacle holds: its
+	 * scripts' versions (0: a local script) and whether it takes managed
+	 * scripts (-1: not said yet, 0: no, 1: yes) and has pinned the
+	 * script-signing key. */
+	"CREATE TABLE scripts ("
+	"  name TEXT PRIMARY KEY,"
+	"  latest INTEGER NOT NULL,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  deleted_by TEXT NOT NULL DEFAULT '',"
+	"  deleted_at INTEGER NOT NULL DEFAULT 0,"
+	"  delete_signature TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE TABLE script_versions ("
+	"  name TEXT NOT NULL REFERENCES scripts(name),"
+	"  version INTEGER NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  signature TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (name, version)"
+	");"
+	"ALTER TABLE tentacle_scripts ADD COLUMN version INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE tentacles ADD COLUMN managed_scripts INTEGER NOT NULL "
+	"  DEFAULT -1;"
+	"ALTER TABLE tentacles ADD COLUMN script_key INTEGER NOT NULL "
+	"  DEFAULT 0;",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1741,8 +1775,8 @@ db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
 		return -1;
 	json_array_foreach(scripts, i, v) {
 		if ((st = db_prepare(db, "INSERT OR REPLACE INTO "
-		    "tentacle_scripts (tentacle_id, name, sha256, description) "
-		    "VALUES (?, ?, ?, ?)")) == NULL)
+		    "tentacle_scripts (tentacle_id, name, sha256, description, "
+		    "version) VALUES (?, ?, ?, ?, ?)")) == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, json_string_value(json_object_get(v,
@@ -1751,6 +1785,8 @@ db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
 		    "sha256")), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, json_string_value(json_object_get(v,
 		    "description")), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(v,
+		    "version")));
 		if (db_step_done(db, st) == -1)
 			return -1;
 	}
@@ -1766,7 +1802,7 @@ db_scripts_each(struct db *db, int64_t tentacle,
 	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT s.name, s.sha256, s.description, "
-	    "s.tentacle_id FROM tentacle_scripts s JOIN tentacles t ON t.id = "
+	    "s.tentacle_id, s.version FROM tentacle_scripts s JOIN tentacles t ON t.id = "
 	    "s.tentacle_id WHERE (? = 0 OR s.tentacle_id = ?) ORDER BY s.name, "
 	    "s.sha256, s.tentacle_id")) == NULL)
 		return -1;
@@ -1777,6 +1813,7 @@ db_scripts_each(struct db *db, int64_t tentacle,
 		r.sha256 = col_text(st, 1);
 		r.description = col_text(st, 2);
 		r.tentacle = sqlite3_column_int64(st, 3);
+		r.version = sqlite3_column_int64(st, 4);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

@@ -310,10 +310,58 @@ struct db_script_row {
 	const char	*sha256;
 	const char	*description;
 	int64_t		 tentacle;
+	int64_t		 version;	/* a managed script's; 0: local */
 };
 /* The scripts of the fleet (0) or one tentacle, by name, content and
  * tentacle. */
 int	db_scripts_each(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_script_row *, void *), void *arg);
+
+/*
+ * Scripts managed by the brain (issue 14; db_scripts.c). A name has
+ * versions 1, 2, ...; a deletion takes the next number too, and a name
+ * created again after it the one after: no number is given twice, so a
+ * tentacle refuses anything older than what it holds. Changes run in the
+ * caller's transaction: db_script_next says whether the name is live and
+ * which number comes next, the caller signs, then adds or deletes.
+ */
+#define DB_EXISTS	2
+
+struct db_managed_row {
+	const char	*name;
+	int64_t		 version;
+	const char	*description;
+	const char	*sha256;
+	const char	*created_by;
+	time_t		 created_at;
+	const char	*signature;	/* hex, "" if none */
+	const uint8_t	*body;		/* NULL in lists */
+	size_t		 body_len;
+};
+
+/* *live: 1 if the name has a script not deleted; *next: the number its
+ * next version (or deletion) takes. */
+int	db_script_next(struct db *, const char *name, int *live,
+	    int64_t *next);
+/* A version (row->version from db_script_next), now the latest. */
+int	db_script_version_add(struct db *, const struct db_managed_row *);
+/* The name deleted at version (its own number), with its signature. */
+int	db_script_mark_deleted(struct db *, const char *name, int64_t version,
+	    const char *user, const char *signature_hex);
+/* One version (0: the latest) with its body, of a script not deleted:
+ * fn once, or DB_NOTFOUND. */
+int	db_script_read(struct db *, const char *name, int64_t version,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* A live script's versions, oldest first, without bodies. */
+int	db_script_versions_each(struct db *, const char *name,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* Each live script's latest version (without its body), by name. */
+int	db_managed_each(struct db *,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* Each deleted script: name, version (of the deletion), signature. */
+int	db_managed_deleted_each(struct db *,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* Whether a tentacle reports a local script (version 0) of that name. */
+int	db_script_local_exists(struct db *, const char *name, int *exists);
 
 #endif

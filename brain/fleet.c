@@ -90,7 +90,7 @@ welcome_soon(void)
 static json_t *
 inventory_scripts(const char *text, size_t len)
 {
-	json_t	*list, *v, *name, *sha, *desc;
+	json_t	*list, *v, *name, *sha, *desc, *ver;
 	size_t	 i;
 
 	list = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
@@ -100,8 +100,13 @@ inventory_scripts(const char *text, size_t len)
 		name = json_object_get(v, "name");
 		sha = json_object_get(v, "sha256");
 		desc = json_object_get(v, "description");
+		/* A managed script's version (issue 14); none: local. */
+		ver = json_object_get(v, "version");
 		if (!json_is_string(name) || !json_is_string(sha) ||
 		    (desc && !json_is_string(desc)) ||
+		    (ver && (!json_is_integer(ver) ||
+		    json_integer_value(ver) < 0 ||
+		    json_integer_value(ver) > (1LL << 53))) ||
 		    !proto_script_name_valid(json_string_value(name)) ||
 		    !proto_fingerprint_valid(json_string_value(sha)) ||
 		    (desc && json_string_length(desc) > 200))
@@ -322,8 +327,8 @@ void
 api_scripts(const struct api_req *r)
 {
 	api_reply_or_error(r, json_pack("{s:o*}", "scripts",
-	    view_scripts(m.db, r->def->op == API_SCRIPTS ? 0 :
-	    api_id(r->a))), "scripts");
+	    r->def->op == API_SCRIPTS ? view_scripts_fleet(m.db) :
+	    view_scripts(m.db, api_id(r->a))), "scripts");
 }
 
 /* ---- enrolment by address -------------------------------------------- */

@@ -184,6 +184,25 @@ void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
 api_handler	api_tentacle_results, api_result;
 
+/* scripts.c: the managed scripts' library (issue 14) */
+api_handler	api_script_get, api_script_version, api_script_create,
+		api_script_update, api_script_delete;
+
+/* scriptkey.c: the script-signing key (Ed25519), made at first start in
+ * state_dir, 0600, held by the maestro alone. Signatures as hex. */
+#define SCRIPTKEY_FILE		"script-signing.key"
+#define SCRIPTKEY_SIG_HEX	128
+int	scriptkey_load(const char *path, char *err, size_t errlen);
+void	scriptkey_free(void);
+int	scriptkey_sign_put(const char *name, int64_t version,
+	    const char *sha256hex, const void *body, size_t len,
+	    char sig[SCRIPTKEY_SIG_HEX + 1]);
+int	scriptkey_sign_delete(const char *name, int64_t version,
+	    char sig[SCRIPTKEY_SIG_HEX + 1]);
+
+/* push.c: managed scripts to the tentacles */
+void	push_soon(void);
+
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);
 int	load_checks(const char *, struct checks **, char *, size_t);

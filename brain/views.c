@@ -190,8 +190,10 @@ script_json(const struct db_script_row *s, void *arg)
 	if (cur == NULL || strcmp(json_string_value(json_object_get(cur,
 	    "name")), s->name) || strcmp(json_string_value(json_object_get(cur,
 	    "sha256")), s->sha256)) {
-		cur = json_pack("{s:s,s:s,s:s,s:[]}", "name", s->name,
-		    "sha256", s->sha256, "description", s->description,
+		cur = json_pack("{s:s,s:s,s:s,s:b,s:o,s:[]}", "name",
+		    s->name, "sha256", s->sha256, "description",
+		    s->description, "managed", s->version > 0, "version",
+		    s->version > 0 ? json_integer(s->version) : json_null(),
 		    "tentacles");
 		if (cur == NULL)
 			return;

@@ -555,6 +555,10 @@ gen_apibody(void)
 	    "a brand new passphrase", "current_password", "old one"));
 	apibody_put("run-bad-name", json_pack("{s:s,s:s}", "script",
 	    "../etc/passwd", "tentacles", "all"));
+	apibody_put("script", json_pack("{s:s,s:s,s:s}", "name", "check-one",
+	    "description", "a check", "body", "#!/bin/sh\necho OK a b\n"));
+	apibody_put("script-version", json_pack("{s:s}", "body",
+	    "#!/bin/sh\necho FAIL a \"b c\"\n"));
 	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
 		snprintf(name, sizeof(name), "raw-%zu", i);
 		put("apibody", name, raw[i], strlen(raw[i]));
@@ -984,6 +988,23 @@ gen_apicall(void)
 	c.op = API_TOTP_ENROL;
 	c.args.code[0] = '\0';
 	apicall_put("totp-enrol", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_SCRIPT_CREATE;
+	strlcpy(c.args.script, "check-one", sizeof(c.args.script));
+	strlcpy(c.args.description, "a check", sizeof(c.args.description));
+	c.args.body = (char *)"#!/bin/sh\necho OK x y\n";
+	c.args.body_len = strlen(c.args.body);
+	apicall_put("script-create", &c);
+	c.op = API_SCRIPT_UPDATE;
+	c.args.has_description = 1;
+	apicall_put("script-update", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_SCRIPT_VERSION;
+	strlcpy(c.args.script, "check-one", sizeof(c.args.script));
+	c.args.id = 2;
+	apicall_put("script-version", &c);
+	c.op = API_SCRIPT_DELETE;
+	apicall_put("script-delete", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the

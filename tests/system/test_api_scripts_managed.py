@@ -1,0 +1,204 @@
+"""Scripts managed by the brain (issue 14, SPEC "Scripts managed by the
+brain"): the library through the API, its roles and bad input, the audit
+log with each version's hash, the script-signing key."""
+
+import hashlib
+
+import pytest
+
+import octotest
+
+PW = "correct horse battery"
+BODY = "#!/bin/sh\necho OK check.one \"it works\"\n"
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def brain(request, tmp_path_factory):
+    b = octotest.Brain(tmp_path_factory.mktemp("scripts"),
+                       {"login_attempts": 200})
+    request.addfinalizer(b.stop)
+    b.start()
+    return b
+
+
+@pytest.fixture(scope="module")
+def admin(brain):
+    return brain.login()
+
+
+@pytest.fixture(scope="module")
+def users(brain, admin):
+    out = {}
+    for role in ("operator", "viewer"):
+        r = admin.post("/api/users", {"name": "u" + role, "password": PW,
+                                      "role": role})
+        assert r.status == 201, r
+        out[role] = brain.login("u" + role, PW)
+    return out
+
+
+def create(admin, name, body=BODY, description="a check"):
+    r = admin.post("/api/scripts", {"name": name, "body": body,
+                                    "description": description})
+    assert r.status == 201, r
+    return r.json()
+
+
+def audit(admin, action):
+    return [e["detail"] for e in admin.get(
+        "/api/audit?action=" + action).json()["events"]]
+
+
+def test_create_read_list(admin):
+    j = create(admin, "check-one")
+    assert j == {"name": "check-one", "version": 1, "sha256": sha(BODY)}
+    s = admin.get("/api/scripts/check-one").json()
+    assert s["name"] == "check-one" and s["managed"] is True
+    assert s["body"] == BODY and s["description"] == "a check"
+    assert s["version"] == 1 and s["sha256"] == sha(BODY)
+    assert [v["version"] for v in s["versions"]] == [1]
+    v = s["versions"][0]
+    assert v["sha256"] == sha(BODY) and v["created_by"] == "admin"
+    assert v["created_at"].endswith("Z")
+    assert s["tentacles"] == []
+    listed = [x for x in admin.get("/api/scripts").json()["scripts"]
+              if x["name"] == "check-one"]
+    assert len(listed) == 1
+    assert listed[0]["managed"] is True and listed[0]["version"] == 1
+    assert listed[0]["sha256"] == sha(BODY)
+    assert listed[0]["tentacles"] == []
+    assert any("check-one version 1 sha256 " + sha(BODY) in d
+               for d in audit(admin, "script_create"))
+
+
+def test_versions_update_delete(admin):
+    create(admin, "check-two")
+    body2 = BODY + "echo FAIL check.two 'second'\n"
+    r = admin.put("/api/scripts/check-two", {"body": body2})
+    assert r.status == 200, r
+    assert r.json() == {"name": "check-two", "version": 2,
+                        "sha256": sha(body2)}
+    s = admin.get("/api/scripts/check-two").json()
+    assert s["body"] == body2 and s["version"] == 2
+    assert s["description"] == "a check"      # kept without one
+    assert [v["version"] for v in s["versions"]] == [1, 2]
+    v1 = admin.get("/api/scripts/check-two/versions/1").json()
+    assert v1["body"] == BODY and v1["version"] == 1
+    assert v1["sha256"] == sha(BODY)
+    r = admin.put("/api/scripts/check-two", {"body": BODY,
+                                             "description": "restored"})
+    assert r.json()["version"] == 3
+    assert admin.get("/api/scripts/check-two").json()["description"] == \
+        "restored"
+    assert any("check-two version 2 sha256 " + sha(body2) in d
+               for d in audit(admin, "script_update"))
+
+    r = admin.delete("/api/scripts/check-two")
+    assert r.status == 200 and r.json()["version"] == 4, r
+    assert any("check-two version 4: deleted (was sha256 " + sha(BODY) in d
+               for d in audit(admin, "script_delete"))
+    assert admin.get("/api/scripts/check-two").status == 404
+    assert admin.get("/api/scripts/check-two/versions/1").status == 404
+    assert admin.delete("/api/scripts/check-two").status == 404
+    assert admin.put("/api/scripts/check-two", {"body": BODY}).status == 404
+    assert "check-two" not in [x["name"] for x in admin.get(
+        "/api/scripts").json()["scripts"]]
+    # Created again: numbers are never given twice.
+    r = admin.post("/api/scripts", {"name": "check-two", "body": BODY})
+    assert r.status == 201 and r.json()["version"] == 5, r
+
+
+def test_conflicts_and_unknown(admin):
+    create(admin, "check-dup")
+    r = admin.post("/api/scripts", {"name": "check-dup", "body": BODY})
+    assert r.status == 409 and "exists" in r.json()["error"]
+    for path in ("/api/scripts/nope", "/api/scripts/nope/versions/1",
+                 "/api/scripts/check-dup/versions/9"):
+        r = admin.get(path)
+        assert r.status == 404 and r.json()["error"], path
+    assert admin.put("/api/scripts/nope", {"body": BODY}).status == 404
+    assert admin.delete("/api/scripts/nope").status == 404
+
+
+@pytest.mark.parametrize("body, what", [
+    ({"name": "a/b", "body": BODY}, "name"),
+    ({"name": ".hidden", "body": BODY}, "name"),
+    ({"name": "x" * 64, "body": BODY}, "name"),
+    ({"name": "ok", "body": "echo no interpreter\n"}, "#!"),
+    ({"name": "ok", "body": ""}, "#!"),
+    ({"name": "ok", "body": "#!/bin/sh\n" + "#" * (256 * 1024)}, "256 KiB"),
+    ({"name": "ok", "body": "#!/bin/sh\n\u0000"}, "body"),
+    ({"name": "ok", "body": 12}, "body"),
+    ({"name": "ok"}, "body"),
+    ({"name": "ok", "body": BODY, "description": "x" * 201}, "description"),
+    ({"name": "ok", "body": BODY, "description": "two\nlines"},
+     "description"),
+    ({"name": "ok", "body": BODY, "owner": "me"}, "only"),
+    ([], "JSON object"),
+])
+def test_create_bad_input(admin, body, what):
+    r = admin.post("/api/scripts", body)
+    assert r.status == 400, r
+    assert what in r.json()["error"]
+
+
+def test_bad_json_and_bad_paths(admin):
+    r = admin.request("POST", "/api/scripts", raw=b"{not json",
+                      csrf=True)
+    assert r.status == 400 and "JSON" in r.json()["error"]
+    create(admin, "check-put")
+    r = admin.put("/api/scripts/check-put", {"name": "other",
+                                             "body": BODY})
+    assert r.status == 400 and r.json()["error"]
+    r = admin.put("/api/scripts/check-put", {"body": "no shebang"})
+    assert r.status == 400 and "#!" in r.json()["error"]
+    for path in ("/api/scripts/..", "/api/scripts/.x",
+                 "/api/scripts/check-put/versions/0"):
+        r = admin.get(path)
+        assert r.status == 404 and r.json()["error"], path
+
+
+def test_roles(admin, users):
+    create(admin, "check-roles")
+    for role, c in users.items():
+        assert c.get("/api/scripts").status == 200
+        assert c.get("/api/scripts/check-roles").status == 200
+        assert c.get("/api/scripts/check-roles/versions/1").status == 200
+        r = c.post("/api/scripts", {"name": "by-" + role, "body": BODY})
+        assert r.status == 403 and r.json()["error"], r
+        assert c.put("/api/scripts/check-roles",
+                     {"body": BODY}).status == 403
+        assert c.delete("/api/scripts/check-roles").status == 403
+    # CSRF for every change, admins too.
+    r = admin.post("/api/scripts", {"name": "no-csrf", "body": BODY},
+                   csrf=False)
+    assert r.status == 403
+    assert admin.put("/api/scripts/check-roles", {"body": BODY},
+                     csrf=False).status == 403
+    assert admin.get("/api/scripts/check-roles").json()["version"] == 1
+
+
+def test_largest_body(admin):
+    body = "#!/bin/sh\n" + "#" * (256 * 1024 - 11) + "\n"
+    assert len(body) == 256 * 1024
+    j = create(admin, "check-large", body=body)
+    assert j["sha256"] == sha(body)
+    assert admin.get("/api/scripts/check-large").json()["body"] == body
+
+
+def test_large_bodies_elsewhere_are_413(brain, admin):
+    # The webserv reads a script's body (up to twice 256 KiB of JSON) on
+    # any route, but only the scripts' take more than 64 KiB.
+    big = {"name": "bob", "password": "p" * (100 * 1024), "role": "viewer"}
+    r = admin.post("/api/users", big)
+    assert r.status == 413 and r.json()["error"], r
+    r = brain.client().request("POST", "/api/login", body={
+        "username": "admin", "password": "p" * (100 * 1024)})
+    assert r.status == 413 and r.json()["error"], r
+    body = "#!/bin/sh\n" + "\"" * (200 * 1024)
+    r = admin.post("/api/scripts", {"name": "quoted", "body": body})
+    assert r.status == 201, r
