@@ -229,6 +229,10 @@ gen_proto(void)
 	struct msg_result		rs;
 	struct msg_result_ack		ra;
 	struct msg_inventory		iv;
+	struct msg_signkey		sk;
+	struct msg_script_put		sp;
+	struct msg_script_delete	sd;
+	struct msg_script_ack		sa;
 	struct buf			b;
 
 	buf_init(&b, 1 << 20);
@@ -278,6 +282,10 @@ gen_proto(void)
 	rp.id = INT64_MAX;
 	proto_encode_enrol_reply(&b, &rp);
 	proto_put("enrol-reply-pending", &b, 64);
+	rp.has_sign_pub = 1;
+	memset(rp.sign_pub, 0x5c, sizeof(rp.sign_pub));
+	proto_encode_enrol_reply(&b, &rp);
+	proto_put("enrol-reply-signkey", &b, 64);
 
 	memset(&id, 0, sizeof(id));
 	id.id = 42;
@@ -325,6 +333,9 @@ gen_proto(void)
 	rs.output_len = 0;
 	proto_encode_result(&b, &rs);
 	proto_put("result-timeout", &b, 64);
+	memset(rs.sha256, 'e', OCTO_FPR_HEX_LEN);
+	proto_encode_result(&b, &rs);
+	proto_put("result-sha256", &b, 64);
 	memset(&ra, 0, sizeof(ra));
 	ra.job = 7;
 	ra.status = RESULT_ACK_STORED;
@@ -341,6 +352,39 @@ gen_proto(void)
 	iv.scripts_len = strlen(iv.scripts);
 	proto_encode_inventory(&b, &iv);
 	proto_put("inventory", &b, 64);
+
+	memset(&sk, 0x61, sizeof(sk));
+	proto_encode_signkey(&b, &sk);
+	proto_put("signkey", &b, 64);
+	memset(&sp, 0, sizeof(sp));
+	strcpy(sp.name, "check-disk.sh");
+	sp.version = 2;
+	strcpy(sp.description, "disk usage");
+	memset(sp.sha256, 'c', OCTO_FPR_HEX_LEN);
+	sp.body = (const uint8_t *)"#!/bin/sh\ndf -h\n";
+	sp.body_len = strlen((const char *)sp.body);
+	memset(sp.sig, 0x62, sizeof(sp.sig));
+	proto_encode_script_put(&b, &sp);
+	proto_put("script-put", &b, 64);
+	memset(&sd, 0, sizeof(sd));
+	strcpy(sd.name, "check-disk.sh");
+	sd.version = 3;
+	memset(sd.sig, 0x63, sizeof(sd.sig));
+	proto_encode_script_delete(&b, &sd);
+	proto_put("script-delete", &b, 64);
+	memset(&sa, 0, sizeof(sa));
+	strcpy(sa.name, "check-disk.sh");
+	sa.version = 2;
+	sa.status = SCRIPT_ACK_OK;
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack", &b, 64);
+	sa.status = SCRIPT_ACK_REFUSED;
+	strcpy(sa.message, "managed_scripts = no on this tentacle");
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack-refused", &b, 64);
+	memset(&sa, 0, sizeof(sa));
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack-signkey", &b, 64);
 
 	proto_encode_error(&b, "unknown tentacle");
 	proto_put("error", &b, 8);
