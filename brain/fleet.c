@@ -326,9 +326,19 @@ api_token_revoke(const struct api_req *r)
 void
 api_scripts(const struct api_req *r)
 {
-	api_reply_or_error(r, json_pack("{s:o*}", "scripts",
-	    r->def->op == API_SCRIPTS ? view_scripts_fleet(m.db) :
-	    view_scripts(m.db, api_id(r->a))), "scripts");
+	uint8_t	pub[PROTO_SIGN_PUB_LEN];
+	char	hex[2 * PROTO_SIGN_PUB_LEN + 1];
+	json_t	*j;
+
+	j = json_pack("{s:o*}", "scripts", r->def->op == API_SCRIPTS ?
+	    view_scripts_fleet(m.db) : view_scripts(m.db, api_id(r->a)));
+	/* The key the managed scripts' signatures check with (issue 14). */
+	if (j != NULL && r->def->op == API_SCRIPTS &&
+	    scriptkey_public(pub) == 0) {
+		hex_encode(pub, sizeof(pub), hex);
+		json_object_set_new(j, "signing_key", json_string(hex));
+	}
+	api_reply_or_error(r, j, "scripts");
 }
 
 /* ---- enrolment by address -------------------------------------------- */

@@ -713,6 +713,7 @@ main(int argc, char **argv)
 	pem_free(&m.peer_key);
 	pem_free(&m.web_cert);
 	pem_free(&m.web_key);
+	scriptkey_free();
 	close(m.self_fd);
 	pidfile_remove(&m.pidfile);
 	log_info("stopped");

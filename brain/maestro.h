@@ -194,6 +194,8 @@ api_handler	api_script_get, api_script_version, api_script_create,
 #define SCRIPTKEY_SIG_HEX	128
 int	scriptkey_load(const char *path, char *err, size_t errlen);
 void	scriptkey_free(void);
+/* Its raw public key (what tentacles pin): 0, or -1 if none loaded. */
+int	scriptkey_public(uint8_t pub[PROTO_SIGN_PUB_LEN]);
 int	scriptkey_sign_put(const char *name, int64_t version,
 	    const char *sha256hex, const void *body, size_t len,
 	    char sig[SCRIPTKEY_SIG_HEX + 1]);

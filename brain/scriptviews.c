@@ -122,10 +122,11 @@ body_entry(const struct db_managed_row *r, void *arg)
 	char	  at[32];
 
 	rfc3339(r->created_at, at, sizeof(at));
-	*out = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s%}", "name", r->name,
-	    "version", (json_int_t)r->version, "description", r->description,
-	    "sha256", r->sha256, "created_at", at, "created_by",
-	    r->created_by, "body", (const char *)r->body, r->body_len);
+	*out = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s%}", "name",
+	    r->name, "version", (json_int_t)r->version, "description",
+	    r->description, "sha256", r->sha256, "created_at", at,
+	    "created_by", r->created_by, "signature", r->signature, "body",
+	    (const char *)r->body, r->body_len);
 }
 
 json_t *
@@ -178,6 +179,7 @@ view_script(struct db *db, const char *name)
 	json_object_set_new(o, "managed", json_true());
 	json_object_del(o, "created_at");
 	json_object_del(o, "created_by");
+	json_object_del(o, "signature");
 	script_copies(db, name, o);
 	return o;
 }

@@ -55,6 +55,7 @@ json_t	*view_tentacle_results(struct db *, int64_t tentacle,
  * "versions": [{"version", "sha256", "created_at", "created_by",
  * "description"}], "tentacles", "holders". One version: {"name",
  * "version", "description", "sha256", "created_at", "created_by",
+ * "signature" (the maestro's Ed25519 signature, hex: scriptsig.h),
  * "body"} (version 0: the latest).
  */
 json_t	*view_scripts_fleet(struct db *);

@@ -3,6 +3,9 @@ brain"): the library through the API, its roles and bad input, the audit
 log with each version's hash, the script-signing key."""
 
 import hashlib
+import os
+import stat
+import subprocess
 
 import pytest
 
@@ -202,3 +205,91 @@ def test_large_bodies_elsewhere_are_413(brain, admin):
     body = "#!/bin/sh\n" + "\"" * (200 * 1024)
     r = admin.post("/api/scripts", {"name": "quoted", "body": body})
     assert r.status == 201, r
+
+
+# ------------------------------------------------------------ signing key
+
+def openssl_verify(tmp_path, pub_hex, message, sig_hex):
+    """openssl pkeyutl's verdict on an Ed25519 signature (raw key)."""
+    # SubjectPublicKeyInfo of an Ed25519 key: a fixed prefix, the key.
+    der = bytes.fromhex("302a300506032b6570032100") + bytes.fromhex(pub_hex)
+    (tmp_path / "pub.der").write_bytes(der)
+    (tmp_path / "msg").write_bytes(message)
+    (tmp_path / "sig").write_bytes(bytes.fromhex(sig_hex))
+    r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin",
+                        "-keyform", "DER", "-inkey", str(tmp_path /
+                                                         "pub.der"),
+                        "-rawin", "-in", str(tmp_path / "msg"), "-sigfile",
+                        str(tmp_path / "sig")], capture_output=True)
+    return r.returncode == 0
+
+
+def test_signing_key_file_and_holder(brain):
+    path = brain.state_dir / "script-signing.key"
+    st = path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert "PRIVATE KEY" in path.read_text()
+    pids = brain.pids()
+    real = os.path.realpath(path)
+    for role, pid in pids.items():
+        d = "/proc/%d/fd" % pid
+        for n in os.listdir(d):
+            try:
+                t = os.readlink(os.path.join(d, n))
+            except FileNotFoundError:
+                continue
+            assert t != real, (role, n)
+    # Its public key is the one the API gives.
+    r = subprocess.run(["openssl", "pkey", "-in", str(path), "-pubout",
+                        "-outform", "DER"], capture_output=True, check=True)
+    assert r.stdout[-32:].hex() == signing_key(brain)
+
+
+def signing_key(brain):
+    return brain.login().get("/api/scripts").json()["signing_key"]
+
+
+def test_versions_and_deletion_are_signed(brain, admin, tmp_path):
+    pub = signing_key(brain)
+    create(admin, "check-signed")
+    v = admin.get("/api/scripts/check-signed/versions/1").json()
+    msg = b"octopus-script-put-v1\0check-signed\0" + b"1\0" + \
+        sha(BODY).encode() + b"\0" + BODY.encode()
+    assert openssl_verify(tmp_path, pub, msg, v["signature"])
+    assert not openssl_verify(tmp_path, pub, msg + b"x", v["signature"])
+    assert admin.delete("/api/scripts/check-signed").status == 200
+    db = str(brain.state_dir / "brain.db")
+    r = subprocess.run(["sqlite3", db, "SELECT latest, delete_signature "
+                        "FROM scripts WHERE name = 'check-signed'"],
+                       capture_output=True, text=True, check=True)
+    latest, sig = r.stdout.strip().split("|")
+    assert latest == "2"
+    assert openssl_verify(tmp_path, pub, b"octopus-script-delete-v1\0"
+                          b"check-signed\0" b"2\0", sig)
+
+
+def test_key_survives_a_restart(tmp_path):
+    b = octotest.Brain(tmp_path / "b")
+    try:
+        b.start()
+        key = (b.state_dir / "script-signing.key").read_bytes()
+        first = signing_key(b)
+        b.stop()
+        b.start(expect_password=False)
+        assert (b.state_dir / "script-signing.key").read_bytes() == key
+        assert signing_key(b) == first
+    finally:
+        b.stop()
+
+
+def test_key_of_a_wrong_mode_is_refused(tmp_path):
+    b = octotest.Brain(tmp_path / "b")
+    try:
+        b.start()
+        b.stop()
+        os.chmod(b.state_dir / "script-signing.key", 0o644)
+        b.start(wait=False)
+        b.wait_exit()
+        assert "script-signing key" in b.stderr()
+    finally:
+        b.stop()
