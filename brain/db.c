@@ -298,6 +298,28 @@ db_prepare(struct db *db, const char *sql)
 	return st;
 }
 
+/*
+ * Managed scripts (issue 14): a job (alias J) of the script named by the
+ * SQL expression S is ready to go when S is no live managed script, or
+ * its tentacle holds S's latest version (or a later number: a newer one
+ * came meanwhile); and the hash its order carries: the latest version's,
+ * or the tentacle's own for a local script if it said whether it takes
+ * managed scripts (a tentacle of before refuses an order with a hash),
+ * or "".
+ */
+#define JOB_SCRIPT_READY(j, s)						\
+	"NOT EXISTS (SELECT 1 FROM scripts s WHERE s.name = " s " AND "	\
+	"s.deleted = 0 AND NOT EXISTS (SELECT 1 FROM tentacle_scripts ts "\
+	"WHERE ts.tentacle_id = " j ".tentacle_id AND ts.name = s.name "	\
+	"AND ts.version >= s.latest))"
+#define JOB_SCRIPT_SHA256(j, s)						\
+	"coalesce((SELECT v.sha256 FROM scripts s JOIN script_versions v "\
+	"ON v.name = s.name AND v.version = s.latest WHERE s.name = " s	\
+	" AND s.deleted = 0), (SELECT ts.sha256 FROM tentacle_scripts ts "\
+	"JOIN tentacles tt ON tt.id = ts.tentacle_id WHERE ts.tentacle_id "\
+	"= " j ".tentacle_id AND ts.name = " s " AND ts.version = 0 AND "	\
+	"tt.managed_scripts >= 0), '')"
+
 /* A statement of the per-job path, prepared on first use. */
 static sqlite3_stmt *
 db_cached(struct db *db, int which, const char *sql)
@@ -1227,8 +1249,9 @@ db_jobs_sent(struct db *db, int64_t run)
 
 	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
 	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
-	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles)")) ==
-	    NULL)
+	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles) AND "
+	    JOB_SCRIPT_READY("jobs", "(SELECT script FROM runs WHERE id = "
+	    "jobs.run_id)"))) == NULL)
 		return -1;
 	job_sources(JOB_SENT, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, time(NULL));
@@ -1685,10 +1708,12 @@ db_jobs_queued(struct db *db, int64_t run,
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
-	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
+	    "t.port, t.fingerprint, t.key, r.script, " JOB_SCRIPT_SHA256("j",
+	    "r.script") " FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) ORDER BY j.id")) == NULL)
+	    "?2) AND " JOB_SCRIPT_READY("j", "r.script") " ORDER BY j.id")) ==
+	    NULL)
 		return -1;
 	/* Sent (again, after a commander restart) while the tentacle has
 	 * not acknowledged it: what may still become running. */
@@ -1704,7 +1729,9 @@ db_jobs_queued(struct db *db, int64_t run,
 		if (column_copy(st, 2, o.address, sizeof(o.address)) == -1 ||
 		    column_copy(st, 4, o.fingerprint, sizeof(o.fingerprint)) ==
 		    -1 || column_copy(st, 5, o.key_hex, sizeof(o.key_hex)) ==
-		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1)
+		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1 ||
+		    column_copy(st, 7, o.script_sha256,
+		    sizeof(o.script_sha256)) == -1)
 			continue;
 		fn(&o, arg);
 		crypto_wipe(o.key_hex, sizeof(o.key_hex));

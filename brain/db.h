@@ -156,8 +156,14 @@ struct db_order {
 	char	fingerprint[OCTO_FPR_HEX_LEN + 1];
 	char	key_hex[PROTO_KEY_LEN * 2 + 1];
 	char	script[PROTO_SCRIPT_NAME_MAX];
+	/* What the tentacle must hold (issue 14): a managed script's latest
+	 * version's, a local script's as its inventory gave it; "" if
+	 * none is known. */
+	char	script_sha256[OCTO_FPR_HEX_LEN + 1];
 };
-/* Call fn for each queued job of run (0: of every run). */
+/* Call fn for each queued job of run (0: of every run). A job of a
+ * managed script waits (is not given) until its tentacle holds the
+ * latest version (or a later number). */
 int	db_jobs_queued(struct db *, int64_t run,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 
@@ -361,6 +367,18 @@ int	db_managed_each(struct db *,
 /* Each deleted script: name, version (of the deletion), signature. */
 int	db_managed_deleted_each(struct db *,
 	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* What a tentacle's inventory says it takes: managed_scripts -1 (not
+ * said: a tentacle of before), 0, 1; script_key 0 (no key pinned), 1
+ * (ours), 2 (another brain's: it refuses ours). */
+int	db_tentacle_set_managed(struct db *, int64_t id, int managed,
+	    int script_key);
+int	db_tentacle_set_script_key(struct db *, int64_t id);
+/* A push acknowledged: the tentacle holds version (sha256) of name, or
+ * (sha256 NULL) no longer holds it. */
+int	db_tentacle_script_held(struct db *, int64_t id, const char *name,
+	    int64_t version, const char *sha256);
+/* What tentacle id said of managed scripts (-1, 0, 1: as above). */
+int	db_tentacle_managed(struct db *, int64_t id, int *managed);
 /* Whether a tentacle reports a local script (version 0) of that name. */
 int	db_script_local_exists(struct db *, const char *name, int *exists);
 

@@ -201,3 +201,73 @@ db_script_local_exists(struct db *db, const char *name, int *exists)
 	*exists = rc == 0;
 	return 0;
 }
+
+int
+db_tentacle_set_managed(struct db *db, int64_t id, int managed,
+    int script_key)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE tentacles SET managed_scripts = ?, "
+	    "script_key = ? WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, managed);
+	sqlite3_bind_int(st, 2, script_key);
+	sqlite3_bind_int64(st, 3, id);
+	return db_step_changed(db, st);
+}
+
+int
+db_tentacle_set_script_key(struct db *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "UPDATE tentacles SET script_key = 1 WHERE "
+	    "id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_changed(db, st);
+}
+
+int
+db_tentacle_script_held(struct db *db, int64_t id, const char *name,
+    int64_t version, const char *sha256)
+{
+	sqlite3_stmt	*st;
+
+	if (sha256 == NULL) {
+		if ((st = db_prepare(db, "DELETE FROM tentacle_scripts WHERE "
+		    "tentacle_id = ? AND name = ? AND version > 0")) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		return db_step_done(db, st);
+	}
+	if ((st = db_prepare(db, "INSERT OR REPLACE INTO tentacle_scripts "
+	    "(tentacle_id, name, sha256, description, version) SELECT ?1, ?2, "
+	    "?3, description, ?4 FROM script_versions WHERE name = ?2 AND "
+	    "version = ?4")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, version);
+	return db_step_done(db, st);
+}
+
+int
+db_tentacle_managed(struct db *db, int64_t id, int *managed)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*managed = -1;
+	if ((st = db_prepare(db, "SELECT managed_scripts FROM tentacles "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step_row(db, st)) == 0)
+		*managed = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -174,6 +174,8 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		else
 			db_commit(m.db);
 	}
+	/* Managed scripts it lacks (issue 14). */
+	push_reconcile((int64_t)tid, facts ? fj : NULL, scripts);
 	json_decref(fj);
 	json_decref(scripts);
 }
@@ -545,6 +547,10 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		    m.conf.pending_max }, &req, ir.offer != 0, ir.source,
 		    &reply, key, &why, detail, sizeof(detail)) == 0;
 	crypto_wipe(req.token, sizeof(req.token));
+	/* The script-signing key goes with it, covered by the wrapping
+	 * (issue 14): the tentacle pins it. */
+	if (ok && scriptkey_public(reply.sign_pub) == 0)
+		reply.has_sign_pub = 1;
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
 	    &reply) == -1) {
 		/* The row made is useless to anyone: no key known outside
@@ -578,6 +584,8 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		memcpy(out.brain_pub, reply.brain_pub, sizeof(out.brain_pub));
 		memcpy(out.wrapped_key, reply.wrapped_key,
 		    sizeof(out.wrapped_key));
+		out.has_sign_pub = reply.has_sign_pub;
+		memcpy(out.sign_pub, reply.sign_pub, sizeof(out.sign_pub));
 	} else
 		ipcmsg_text(out.error, sizeof(out.error), why);
 	ipcmsg_send_enrol_reply(c->chan, IPC_ENROL_REPLY, msg->hdr.id, &out);

@@ -62,7 +62,9 @@ static const uint32_t registerer_allowed[] = {
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
 	IPC_RESULT_STORE,
-	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED, 0
+	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED,
+	IPC_SCRIPT_ACKED,	/* issue 14: managed scripts pushed */
+	0
 };
 
 #define U(f)	offsetof(struct brain_conf, f)
@@ -183,6 +185,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_TENTACLE_MISSED:
 		handle_tentacle_missed(c, msg);
+		break;
+	case IPC_SCRIPT_ACKED:
+		handle_script_acked(c, msg);
 		break;
 	}
 }
@@ -381,6 +386,8 @@ child_died(struct child *c, int status)
 	c->pid = 0;
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
+	if (c == &children[CHILD_COMMANDER])
+		push_commander_gone();
 	if (m.stopping) {
 		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)

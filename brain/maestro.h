@@ -168,6 +168,7 @@ api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 
 /* proofs.c */
 uint64_t proofs_ticket(const struct db_order *, uint8_t purpose);
+uint64_t proofs_ticket_script(int64_t tentacle, int signkey);
 void	handle_proof_check(struct child *, const struct ipc_msg *);
 void	handle_proof_make(struct child *, const struct ipc_msg *);
 
@@ -204,6 +205,11 @@ int	scriptkey_sign_delete(const char *name, int64_t version,
 
 /* push.c: managed scripts to the tentacles */
 void	push_soon(void);
+/* A keepalive's inventory (its facts and checked scripts, either may be
+ * NULL): what the tentacle takes, pushed if it lacks anything. */
+void	push_reconcile(int64_t tentacle, json_t *facts, json_t *scripts);
+void	handle_script_acked(struct child *, const struct ipc_msg *);
+void	push_commander_gone(void);
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

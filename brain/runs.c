@@ -38,8 +38,11 @@ dispatch_order(const struct db_order *o, void *arg)
 	strlcpy(ro.address, o->address, sizeof(ro.address));
 	ro.port = o->port > 0 ? (uint32_t)o->port : 0;
 	strlcpy(ro.fingerprint, o->fingerprint, sizeof(ro.fingerprint));
-	if (!arg)
+	if (!arg) {
 		strlcpy(ro.script, o->script, sizeof(ro.script));
+		strlcpy(ro.script_sha256, o->script_sha256,
+		    sizeof(ro.script_sha256));
+	}
 	if ((ro.ticket = proofs_ticket(o, arg ? PURPOSE_PING :
 	    PURPOSE_ORDER)) == 0 ||
 	    ipcmsg_send_run_order(cmd->chan, type, 0, &ro) == -1)
@@ -82,7 +85,8 @@ api_run_create(const struct api_req *r)
 	const struct api_args	*a = r->a;
 	const char		*user = r->s->user, *client = r->client;
 	uint32_t		 reqid = r->id;
-	int64_t			*ids = NULL, run, job;
+	int64_t			*ids = NULL, run, job, next;
+	int			 managed, takes;
 	size_t			 n, i;
 	struct db_tentacle	 t;
 	char			 why[96], detail[128];
@@ -119,7 +123,8 @@ api_run_create(const struct api_req *r)
 		reply_error(reqid, c->generation, 500, "database error");
 		return;
 	}
-	if (db_run_add(m.db, a->script, user, &run) == -1)
+	if (db_run_add(m.db, a->script, user, &run) == -1 ||
+	    db_script_next(m.db, a->script, &managed, &next) == -1)
 		goto dberr;
 	for (i = 0; i < n; i++) {
 		rc = db_tentacle_get(m.db, ids[i], &t);
@@ -144,6 +149,13 @@ api_run_create(const struct api_req *r)
 			    "a tentacle is listed twice");
 			return;
 		}
+		/* A managed script (issue 14) waits for its push, but not
+		 * on a tentacle that takes none. */
+		if (managed && (db_tentacle_managed(m.db, ids[i], &takes) ==
+		    -1 || (takes == 0 && db_job_set_state(m.db, job,
+		    JOB_FAILED, "this tentacle takes no managed scripts "
+		    "(managed_scripts = no)") == -1)))
+			goto dberr;
 	}
 	if (db_commit(m.db) == -1)
 		goto dberr;

@@ -112,6 +112,8 @@ ipc_type_str(uint32_t type)
 		[IPC_RUN_REQUEST] = "RUN_REQUEST",
 		[IPC_RUN_DONE] = "RUN_DONE",
 		[IPC_CHILD_INIT] = "CHILD_INIT",
+		[IPC_SCRIPT_PUSH] = "SCRIPT_PUSH",
+		[IPC_SCRIPT_ACKED] = "SCRIPT_ACKED",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

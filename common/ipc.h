@@ -69,6 +69,11 @@ enum ipc_type {
 
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,
+
+	/* managed scripts, maestro <-> commander (issue 14; brain/ipcmsg.h) */
+	IPC_SCRIPT_PUSH,	/* maestro: push these signed frames */
+	IPC_SCRIPT_ACKED,	/* commander: the tentacle's SCRIPT_ACK, or
+				   the end of the push */
 	IPC_TYPE_MAX
 };
 

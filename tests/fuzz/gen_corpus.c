@@ -1302,6 +1302,56 @@ gen_ipcmsg(void)
 		abort();
 	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
 
+	{
+		struct ipc_script_push		sp;
+		struct ipc_script_acked		sa;
+		struct msg_script_delete	sd;
+		struct msg_script_ack		ack;
+		struct buf			fr;
+
+		buf_init(&fr, 4096);
+		memset(&sd, 0, sizeof(sd));
+		strlcpy(sd.name, "check-one", sizeof(sd.name));
+		sd.version = 2;
+		memset(sd.sig, 7, sizeof(sd.sig));
+		if (proto_encode_script_delete(&fr, &sd) == -1)
+			abort();
+		memset(&sp, 0, sizeof(sp));
+		sp.tentacle = 42;
+		sp.ticket = 7;
+		strlcpy(sp.address, "192.0.2.7", sizeof(sp.address));
+		sp.port = 7001;
+		memset(sp.fingerprint, 'a', OCTO_FPR_HEX_LEN);
+		sp.signkey = 1;
+		memset(sp.pub, 3, sizeof(sp.pub));
+		sp.frames = fr.data;
+		sp.frames_len = fr.len;
+		if (ipcmsg_encode_script_push(&b, &sp) == -1)
+			abort();
+		ipcmsg_put("script-push", IPC_SCRIPT_PUSH, &b);
+		buf_reset(&fr);
+		memset(&ack, 0, sizeof(ack));
+		strlcpy(ack.name, "check-one", sizeof(ack.name));
+		ack.version = 2;
+		if (proto_encode_script_ack(&fr, &ack) == -1)
+			abort();
+		memset(&sa, 0, sizeof(sa));
+		sa.tentacle = 42;
+		sa.ack = fr.data + WIRE_HDR_LEN;
+		sa.ack_len = fr.len - WIRE_HDR_LEN;
+		if (ipcmsg_encode_script_acked(&b, &sa) == -1)
+			abort();
+		ipcmsg_put("script-acked", IPC_SCRIPT_ACKED, &b);
+		memset(&sa, 0, sizeof(sa));
+		sa.tentacle = 42;
+		sa.final = 1;
+		strlcpy(sa.reason, "Connection refused", sizeof(sa.reason));
+		if (ipcmsg_encode_script_acked(&b, &sa) == -1)
+			abort();
+		ipcmsg_put("script-acked-final", IPC_SCRIPT_ACKED, &b);
+		buf_free(&fr);
+	}
+
 	memset(&ar, 0, sizeof(ar));
 	ar.status = 200;
 	ar.json = "{\"user\":{\"name\":\"alice\",\"role\":\"admin\"},"

@@ -68,6 +68,8 @@ WRAP(tentacle_missed)
 WRAP(child_init)
 WRAP(api_reply)
 WRAP(config_reload)
+WRAP(script_push)
+WRAP(script_acked)
 
 static void
 inputs(struct hs_inputs *in)
@@ -233,6 +235,51 @@ S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
 S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
 S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
 
+/* A real SCRIPT_DELETE frame, for the push's frames. */
+static const uint8_t *
+delete_frame(size_t *len)
+{
+	static uint8_t		 bytes[512];
+	static size_t		 n;
+	struct msg_script_delete d;
+	struct buf		 b;
+
+	if (n == 0) {
+		memset(&d, 0, sizeof(d));
+		strcpy(d.name, "check-one");
+		d.version = 3;
+		memset(d.sig, 8, sizeof(d.sig));
+		buf_init(&b, sizeof(bytes));
+		assert_int_equal(proto_encode_script_delete(&b, &d), 0);
+		memcpy(bytes, b.data, b.len);
+		n = b.len;
+		buf_free(&b);
+	}
+	*len = n;
+	return bytes;
+}
+
+S(ipc_script_push, s_push) m->tentacle = 42; m->ticket = 9;
+	strcpy(m->address, "192.0.2.7"); m->port = 7001;
+	strcpy(m->fingerprint, FPR); m->signkey = 1;
+	memset(m->pub, 3, sizeof(m->pub));
+	m->frames = delete_frame(&m->frames_len); E
+S(ipc_script_push, b_push1) m->ticket = 0; E
+S(ipc_script_push, b_push2) m->signkey = 0; m->frames_len = 0; E
+S(ipc_script_push, b_push3) m->frames = frame_bytes;
+	m->frames_len = sizeof(frame_bytes); E	/* not a script frame */
+S(ipc_script_push, b_push4) m->frames_len -= 1; E	/* a part of one */
+S(ipc_script_push, b_push5) m->signkey = 2; E
+S(ipc_script_push, b_push6) m->port = 0; E
+
+S(ipc_script_acked, s_acked) m->tentacle = 42; m->ack = frame_bytes;
+	m->ack_len = sizeof(frame_bytes); E
+S(ipc_script_acked, b_acked1) m->tentacle = 0; E
+S(ipc_script_acked, b_acked2) m->final = 1; E	/* final with an ack */
+S(ipc_script_acked, b_acked3) m->ack_len = 0; E	/* neither */
+S(ipc_script_acked, b_acked4) strcpy(m->reason, "x"); E
+S(ipc_script_acked, b_acked5) m->final = 2; E
+
 #undef S
 #undef E
 
@@ -275,6 +322,10 @@ static const struct kind kinds[] = {
 	K(api_reply, ipc_api_reply, s_reply, b_reply1, b_reply2, b_reply3,
 	    b_reply4, b_reply5, b_reply6, b_reply7, b_reply8),
 	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
+	K(script_push, ipc_script_push, s_push, b_push1, b_push2, b_push3,
+	    b_push4, b_push5, b_push6),
+	K(script_acked, ipc_script_acked, s_acked, b_acked1, b_acked2,
+	    b_acked3, b_acked4, b_acked5),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
