@@ -249,7 +249,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE tentacles ADD COLUMN managed_scripts INTEGER NOT NULL "
 	"  DEFAULT -1;"
 	"ALTER TABLE tentacles ADD COLUMN script_key INTEGER NOT NULL "
-	"  DEFAULT 0;",
+	"  DEFAULT 0;"
+	/* ... and the SHA-256 of the script that ran ('': not told) */
+	"ALTER TABLE results ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1386,6 +1388,8 @@ int
 db_result_store(struct db *db, int64_t job, const struct msg_result *r,
     int *stored)
 {
+	char		 msg[PROTO_MESSAGE_MAX];
+	size_t		 msglen;
 	sqlite3_stmt	*st;
 	enum job_state	 to;
 	char		 from[JOB_SOURCES_MAX];
@@ -1395,8 +1399,8 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	if ((st = db_cached(db, DB_ST_RESULT_INSERT, "INSERT OR IGNORE INTO "
 	    "results (job_id, "
 	    "outcome, exit_status, signal, started_at_ms, duration_ms, "
-	    "truncated, output, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?)")) == NULL)
+	    "truncated, output, received_at, sha256) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?)")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, job);
 	sqlite3_bind_int(st, 2, r->outcome);
@@ -1408,6 +1412,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	sqlite3_bind_blob(st, 8, r->output_len ? (const void *)r->output : "",
 	    (int)r->output_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, time(NULL));
+	sqlite3_bind_text(st, 10, r->sha256, -1, SQLITE_STATIC);
 	if (db_step_cached(db, st) == -1)
 		return -1;
 	*stored = sqlite3_changes(db->h) > 0;
@@ -1417,11 +1422,23 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	    r->output_len) == -1)
 		return -1;
 	to = job_state_of_outcome(r->outcome);
+	/* Refused (issue 14): the tentacle's reason is the job's message
+	 * ("script on the host differs from the one ordered"). */
+	msglen = 0;
+	if (to == JOB_REFUSED) {
+		while (msglen < r->output_len && msglen < sizeof(msg) - 1 &&
+		    r->output[msglen] >= 0x20 && r->output[msglen] < 0x7f) {
+			msg[msglen] = (char)r->output[msglen];
+			msglen++;
+		}
+	}
+	msg[msglen] = '\0';
 	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?1, "
-	    "message = '', updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
+	    "message = ?5, updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
 	    "|| state || ',') > 0")) == NULL)
 		return -1;
 	job_sources(to, JOB_STATES_ALL, from);
+	sqlite3_bind_text(st, 5, msg, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 1, job_state_name(to), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, job);
@@ -1430,7 +1447,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 }
 
 #define RESULT_COLUMNS "r.id, r.outcome, r.exit_status, r.signal, " \
-	"r.started_at_ms, r.duration_ms, r.truncated, r.output"
+	"r.started_at_ms, r.duration_ms, r.truncated, r.output, r.sha256"
 
 /* The RESULT_COLUMNS from col. */
 static void
@@ -1446,6 +1463,7 @@ result_row(sqlite3_stmt *st, int col, struct db_result_row *r)
 	r->truncated = sqlite3_column_int(st, col + 6);
 	r->output = sqlite3_column_blob(st, col + 7);
 	r->output_len = (size_t)sqlite3_column_bytes(st, col + 7);
+	r->sha256 = col_text(st, col + 8);
 }
 
 /* A state as the database spells it; JOB_STATE_MAX if none (the schema's
@@ -1611,10 +1629,10 @@ results_each(struct db *db, sqlite3_stmt *st,
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		result_row(st, 0, &r);
-		r.run = sqlite3_column_int64(st, 8);
-		r.tentacle = sqlite3_column_int64(st, 9);
-		r.hostname = col_text(st, 10);
-		r.script = col_text(st, 11);
+		r.run = sqlite3_column_int64(st, 9);
+		r.tentacle = sqlite3_column_int64(st, 10);
+		r.hostname = col_text(st, 11);
+		r.script = col_text(st, 12);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

@@ -246,6 +246,7 @@ struct db_result_row {
 	int		 truncated;
 	const uint8_t	*output;
 	size_t		 output_len;
+	const char	*sha256;	/* of the script that ran; "" unknown */
 	/* Its job's: */
 	int64_t		 run;
 	int64_t		 tentacle;
@@ -377,6 +378,11 @@ int	db_tentacle_set_script_key(struct db *, int64_t id);
  * (sha256 NULL) no longer holds it. */
 int	db_tentacle_script_held(struct db *, int64_t id, const char *name,
 	    int64_t version, const char *sha256);
+/* Copies of managed scripts refused at their last run on a tentacle
+ * since it got the version it holds (the host's file is not the one
+ * signed): fn(name, tentacle) for each. */
+int	db_scripts_refused_each(struct db *,
+	    void (*fn)(const char *name, int64_t tentacle, void *), void *arg);
 /* What tentacle id said of managed scripts (-1, 0, 1: as above). */
 int	db_tentacle_managed(struct db *, int64_t id, int *managed);
 /* Whether a tentacle reports a local script (version 0) of that name. */

@@ -271,3 +271,26 @@ db_tentacle_managed(struct db *db, int64_t id, int *managed)
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+db_scripts_refused_each(struct db *db,
+    void (*fn)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT ts.name, ts.tentacle_id FROM "
+	    "tentacle_scripts ts JOIN scripts s ON s.name = ts.name AND "
+	    "s.deleted = 0 JOIN script_versions v ON v.name = ts.name AND "
+	    "v.version = ts.version WHERE ts.version > 0 AND EXISTS (SELECT 1 "
+	    "FROM jobs j JOIN runs r ON r.id = j.run_id WHERE r.script = "
+	    "ts.name AND j.tentacle_id = ts.tentacle_id AND j.state = "
+	    "'refused' AND j.updated_at >= v.created_at AND j.id = (SELECT "
+	    "max(j2.id) FROM jobs j2 JOIN runs r2 ON r2.id = j2.run_id WHERE "
+	    "r2.script = ts.name AND j2.tentacle_id = ts.tentacle_id AND "
+	    "j2.state IN ('done', 'refused')))")) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(col_text(st, 0), sqlite3_column_int64(st, 1), arg);
+	return db_rows_end(db, st, rc);
+}

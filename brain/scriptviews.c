@@ -57,10 +57,15 @@ copy_entry(const struct db_script_row *s, void *arg)
 	json_t			*cur, *m;
 
 	if ((m = json_object_get(ls->managed, s->name)) != NULL) {
+		/* At the latest version with another hash: changed on the
+		 * host (refused runs say so too: tampered_mark). */
 		json_array_append_new(json_object_get(m, "holders"),
-		    json_pack("{s:I,s:I,s:s}", "tentacle",
+		    json_pack("{s:I,s:I,s:s,s:b}", "tentacle",
 		    (json_int_t)s->tentacle, "version", (json_int_t)s->version,
-		    "sha256", s->sha256));
+		    "sha256", s->sha256, "tampered", s->version ==
+		    json_integer_value(json_object_get(m, "version")) &&
+		    strcmp(json_string_value(json_object_get(m, "sha256")),
+		    s->sha256) != 0));
 		if (strcmp(json_string_value(json_object_get(m, "sha256")),
 		    s->sha256) == 0)
 			json_array_append_new(json_object_get(m, "tentacles"),
@@ -85,6 +90,21 @@ copy_entry(const struct db_script_row *s, void *arg)
 	    json_integer(s->tentacle));
 }
 
+/* A copy whose last run was refused since it got it: tampered. */
+static void
+tampered_mark(const char *name, int64_t tentacle, void *arg)
+{
+	struct list_state	*ls = arg;
+	json_t			*h;
+	size_t			 i;
+
+	json_array_foreach(json_object_get(json_object_get(ls->managed,
+	    name), "holders"), i, h)
+		if (json_integer_value(json_object_get(h, "tentacle")) ==
+		    tentacle)
+			json_object_set_new(h, "tampered", json_true());
+}
+
 json_t *
 view_scripts_fleet(struct db *db)
 {
@@ -92,7 +112,9 @@ view_scripts_fleet(struct db *db)
 
 	if (ls.managed == NULL || ls.list == NULL ||
 	    db_managed_each(db, managed_entry, &ls) == -1 ||
-	    db_scripts_each(db, 0, copy_entry, &ls) == -1 || ls.failed) {
+	    db_scripts_each(db, 0, copy_entry, &ls) == -1 ||
+	    db_scripts_refused_each(db, tampered_mark, &ls) == -1 ||
+	    ls.failed) {
 		json_decref(ls.managed);
 		json_decref(ls.list);
 		return NULL;

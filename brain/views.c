@@ -255,7 +255,13 @@ result_json(const struct db_result_row *r, int with_output)
 	    "started_at", started,
 	    "truncated", r->truncated,
 	    "outcome", r->outcome == OUTCOME_RAN ? "ran" :
-	    r->outcome == OUTCOME_TIMEOUT ? "timeout" : "failed");
+	    r->outcome == OUTCOME_TIMEOUT ? "timeout" :
+	    r->outcome == OUTCOME_REFUSED ? "refused" : "failed");
+	/* The script that ran (issue 14); null when the tentacle did not
+	 * say (before managed scripts). */
+	if (o != NULL)
+		json_object_set_new(o, "sha256", r->sha256 && r->sha256[0] ?
+		    json_string(r->sha256) : json_null());
 	if (o != NULL && with_output)
 		json_object_set_new(o, "output", output_json(r->output,
 		    r->output_len));

@@ -70,6 +70,13 @@ enum ipc_type {
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,
 
+	/* tentacle: command worker <-> supervisor, managed scripts (issue
+	 * 14, tentacle/privsep.h) */
+	IPC_SCRIPT_REQUEST,	/* worker: a SIGNKEY/SCRIPT_PUT/_DELETE */
+	IPC_SCRIPT_DONE,	/* supervisor: its SCRIPT_ACK */
+	IPC_INVENTORY_ASK,	/* worker: the scripts, for a keepalive */
+	IPC_INVENTORY_SET,	/* supervisor: them */
+
 	/* managed scripts, maestro <-> commander (issue 14; brain/ipcmsg.h) */
 	IPC_SCRIPT_PUSH,	/* maestro: push these signed frames */
 	IPC_SCRIPT_ACKED,	/* commander: the tentacle's SCRIPT_ACK, or

@@ -182,6 +182,8 @@ enum proto_outcome {
 	OUTCOME_RAN = 1,	/* exit_status or signal tell how */
 	OUTCOME_TIMEOUT,	/* killed at the time limit */
 	OUTCOME_FAILED,		/* could not be run (message in output) */
+	OUTCOME_REFUSED,	/* not run: the script on the host is not the
+				   one ordered (message in output) */
 	OUTCOME_MAX
 };
 

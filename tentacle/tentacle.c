@@ -49,6 +49,7 @@
 #include "daemon.h"
 #include "enrolment.h"
 #include "log.h"
+#include "managed.h"
 #include "net.h"
 #include "pairing.h"
 #include "privsep.h"
@@ -455,6 +456,20 @@ static void
 print_line(const char *line)
 {
 	printf("%s\n", line);
+}
+
+static int	make_dir(const char *, mode_t, char *, size_t);
+
+/* managed_scripts = yes: managed_scripts_dir exists, 0700, ours (root's
+ * with privilege separation: the supervisor alone writes it). */
+static int
+managed_prepare(const struct tentacle_conf *conf, char *err, size_t errlen)
+{
+	if (!conf->managed_scripts)
+		return 0;
+	if (make_dir(conf->managed_scripts_dir, 0700, err, errlen) == -1)
+		return -1;
+	return managed_dir_init(conf->managed_scripts_dir, err, errlen);
 }
 
 /* mkdir -p: parents 0755, the last one `mode`. */
@@ -1329,6 +1344,8 @@ reload(struct supervisor *sv)
 	crypto_wipe(&nc, sizeof(nc));
 	if (own_state(sv, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
+	if (managed_prepare(&sv->conf, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
 	log_info("reload: configuration reloaded");
 	if (sv->child != -1) {
 		sv->restart_now = 1;
@@ -1437,6 +1454,8 @@ main(int argc, char *argv[])
 		startup_fail(&sv, err);
 
 	if (own_state(&sv, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
+	if (managed_prepare(&sv.conf, err, sizeof(err)) == -1)
 		startup_fail(&sv, err);
 
 	sv.listen_role = current_role(&sv.conf);

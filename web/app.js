@@ -2962,7 +2962,10 @@
 					timeEl(r.started_at, false)),
 				    el('span', null, 'Duration ',
 					fmtDuration(r.duration_ms)),
-				    el('span', null, o.why || ''));
+				    el('span', null, o.why || ''),
+				    r.sha256 ? el('span', {class: 'mono small ' +
+					'job-sha256', title: r.sha256},
+					'SHA-256 ' + shortHash(r.sha256)) : null);
 				c.slot = outputs.has(r.id) ?
 				    el('div', {class: 'output-slot'},
 					outputBlock(outputs.get(r.id))) :
@@ -3169,7 +3172,12 @@
 					['Started', fmtTime(r.started_at)],
 					['Duration', fmtDuration(r.duration_ms)],
 					['Run', link('#/runs/' + r.run, '#' +
-					    r.run)]])),
+					    r.run)],
+					/* the script that ran (issue 14) */
+					r.sha256 ? ['Script SHA-256', el('span',
+					    {class: 'mono small', id:
+					    'result-sha256'}, r.sha256)] :
+					    null])),
 				    findingsCard(r),
 				    card('Output', outputBlock(r,
 					{counts: false})));
@@ -4155,13 +4163,12 @@
 				const takes = t.facts ? t.facts.managed_scripts :
 				    undefined;
 				let what;
-				if (h && h.version === script.version &&
-				    h.sha256 === script.sha256)
+				if (h && h.tampered)
+					what = badge('v' + h.version + ' changed ' +
+					    'on the host', 'err', 'tampered');
+				else if (h && h.version === script.version)
 					what = badge('v' + h.version + ' (latest)',
 					    'ok');
-				else if (h && h.version === script.version)
-					what = badge('v' + h.version + ' changed ' +
-					    'on the host', 'err');
 				else if (h)
 					what = badge('v' + h.version + ' (older)',
 					    'warn');
@@ -4193,7 +4200,32 @@
 				],
 			});
 			table.update(rows);
-			return card('Hosts', table.node);
+			/* A changed copy is evidence: the brain leaves it;
+			 * an admin pushes the latest again (a new version). */
+			const changed = rows.filter(r => r.h && r.h.tampered);
+			return card('Hosts', changed.length ? el('p', {class:
+			    'notice notice-error', id: 'script-tampered'},
+			    plural(changed.length, 'host') + ' ' +
+			    (changed.length === 1 ? 'has' : 'have') + ' a copy ' +
+			    'that is not the one signed: ' + changed.map(r =>
+			    r.t.hostname).join(', ') + '. Runs there are ' +
+			    'refused. ', isAdmin() ? button('Push the latest ' +
+			    'again', {id: 'script-repush', class:
+			    'button-small'}, repush) : null) : null,
+			    table.node);
+		}
+
+		async function repush() {
+			try {
+				const r = await api('PUT', '/api/scripts/' + name,
+				    {body: script.body,
+				    description: script.description});
+				setNotice(status, 'Pushed again as version ' +
+				    r.version + '.', 'success');
+				await load();
+			} catch (e) {
+				setNotice(status, errorText(e));
+			}
 		}
 
 		function versionsCard() {

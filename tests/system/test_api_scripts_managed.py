@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -293,3 +294,137 @@ def test_key_of_a_wrong_mode_is_refused(tmp_path):
         assert "script-signing key" in b.stderr()
     finally:
         b.stop()
+
+
+# ---------------------------------------------- pushed to real tentacles
+
+from octotest import wait_for  # noqa: E402
+from test_enrolment import (enrol_self, make_token,  # noqa: E402,F401
+                             new_tentacle, tentacle_bin)
+from test_runs import add_script  # noqa: E402
+
+FINISHED = ("done", "failed", "timeout", "unreachable", "refused",
+            "expired")
+
+
+def run_and_wait(client, script, tentacles, timeout=30):
+    r = client.post("/api/runs", {"script": script, "tentacles": tentacles})
+    assert r.status == 202, r
+    run_id = r.json()["id"]
+
+    def finished():
+        j = client.get("/api/runs/%d" % run_id).json()
+        return j if all(x["state"] in FINISHED for x in j["jobs"]) else None
+    return wait_for(finished, timeout, 0.1, "run %d finished" % run_id)
+
+FAST = {"io_timeout": 2, "keepalive_interval": 1, "login_attempts": 200}
+
+
+def managed(brain, new_tentacle, admin, address, on=True):  # noqa: F811
+    t = new_tentacle(address, brain)
+    t.conf.update({"managed_scripts": "yes" if on else "no",
+                   "managed_scripts_dir": str(t.dir / "managed")})
+    t.write_conf()
+    add_script(t, "local-one", "echo OK local.one here")
+    state = enrol_self(t, brain, make_token(admin)["token"])
+    tid = int(state["id"])
+
+    def reported():
+        names = [x["name"] for x in admin.get(
+            "/api/tentacles/%d/scripts" % tid).json()["scripts"]]
+        return "local-one" in names
+    wait_for(reported, 30, 0.2, "the inventory of tentacle %d" % tid)
+    return t, tid
+
+
+def holders(admin, name):
+    (s,) = [x for x in admin.get("/api/scripts").json()["scripts"]
+            if x["name"] == name and x["managed"]]
+    return {h["tentacle"]: h for h in s["holders"]}, s
+
+
+def wait_held(admin, name, version, tids):
+    def held():
+        h, s = holders(admin, name)
+        return s if s["version"] == version and all(
+            tid in h and h[tid]["version"] == version for tid in tids) \
+            else None
+    return wait_for(held, 30, 0.2, "%s v%d on %s" % (name, version, tids))
+
+
+def test_pushed_run_edit_tamper_delete(brain_factory, new_tentacle):  # noqa: F811,E501
+    b = brain_factory(FAST)
+    admin = b.login()
+    t1, id1 = managed(b, new_tentacle, admin, "127.0.0.2")
+    t2, id2 = managed(b, new_tentacle, admin, "127.0.0.3")
+    t3, id3 = managed(b, new_tentacle, admin, "127.0.0.4", on=False)
+
+    # A local script's name is not taken.
+    r = admin.post("/api/scripts", {"name": "local-one", "body": BODY})
+    assert r.status == 409 and "local" in r.json()["error"], r
+
+    v1 = create(admin, "pushed")
+    s = wait_held(admin, "pushed", 1, [id1, id2])
+    assert sorted(s["tentacles"]) == sorted([id1, id2])
+    h, _ = holders(admin, "pushed")
+    assert h[id1]["sha256"] == v1["sha256"] and id3 not in h
+    f1 = t1.dir / "managed" / "pushed"
+    assert f1.read_text() == BODY
+    # The tentacle pinned the brain's key.
+    facts = {x["id"]: x["facts"] for x in admin.get(
+        "/api/tentacles").json()["tentacles"]}
+    assert facts[id1]["script_signing_key"] == signing_key(b)
+    assert facts[id3]["managed_scripts"] is False
+
+    run = run_and_wait(admin, "pushed", "all")
+    jobs = {j["tentacle"]: j for j in run["jobs"]}
+    for tid in (id1, id2):
+        assert jobs[tid]["state"] == "done", jobs[tid]
+        assert "it works" in jobs[tid]["result"]["output"]
+        assert jobs[tid]["result"]["sha256"] == v1["sha256"]
+    assert jobs[id3]["state"] == "failed"
+    assert "managed_scripts = no" in jobs[id3]["message"]
+
+    # v2, with one tentacle offline: it gets v2 when it comes back.
+    t2.stop()
+    body2 = BODY + "echo 'FAIL check.two second'\nexit 1\n"
+    v2 = admin.put("/api/scripts/pushed", {"body": body2}).json()
+    wait_held(admin, "pushed", 2, [id1])
+    t2.start()
+    wait_held(admin, "pushed", 2, [id1, id2])
+    run = run_and_wait(admin, "pushed", [id1, id2])
+    for j in run["jobs"]:
+        assert j["state"] == "done" and j["result"]["sha256"] == \
+            v2["sha256"], j
+        assert j["result"]["exit_status"] == 1
+
+    # Changed on one host behind the brain's back: that run is refused,
+    # the other done; the brain does not push over it.
+    f1.write_text(body2 + "echo tampered\n")
+    run = run_and_wait(admin, "pushed", [id1, id2])
+    jobs = {j["tentacle"]: j for j in run["jobs"]}
+    assert jobs[id1]["state"] == "refused", jobs[id1]
+    assert jobs[id1]["result"]["outcome"] == "refused"
+    assert "differs" in jobs[id1]["message"]
+    assert jobs[id2]["state"] == "done"
+    assert any("job %d refused" % jobs[id1]["id"] in d and "differs" in d
+               for d in audit(admin, "script_refused"))
+    # The list shows that host's copy is not the one signed; it stays
+    # there (evidence, not pushed over).
+    h, s = holders(admin, "pushed")
+    assert h[id1]["tampered"] is True and h[id2]["tampered"] is False
+    time.sleep(3)   # keepalives: nothing pushed over it meanwhile
+    assert "tampered" in f1.read_text()
+    # The admin pushes it again as a new version: back to the signed one.
+    v3 = admin.put("/api/scripts/pushed", {"body": body2}).json()
+    assert v3["version"] == 3 and v3["sha256"] == v2["sha256"]
+    wait_held(admin, "pushed", 3, [id1, id2])
+    assert f1.read_text() == body2
+    assert holders(admin, "pushed")[0][id1]["tampered"] is False
+
+    # Deleted: gone from the tentacles.
+    assert admin.delete("/api/scripts/pushed").status == 200
+    f2 = t2.dir / "managed" / "pushed"
+    wait_for(lambda: not f2.exists(), 30, 0.2, "pushed deleted on t2")
+    # t3 never had it, and refuses pushes: its log says so? it got none.
+    assert not (t3.dir / "managed" / "pushed").exists()

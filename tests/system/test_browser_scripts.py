@@ -119,3 +119,81 @@ def test_viewer_reads_without_controls(brain, chrome):  # noqa: F811
     b.click(b.button("Show the diff"))
     b.text_in("#script-diff", "+ exit 1")
     b.shoot("scripts-viewer")
+
+
+# ------------------------------------- written, pushed, run on two hosts
+
+from octotest import Tentacle, wait_for  # noqa: E402
+from test_browser_dashboard import job_card, run_page_id  # noqa: E402
+from test_enrolment import enrol_self, make_token  # noqa: E402
+
+
+def test_write_run_on_two_hosts_diff(brain, chrome, tmp_path):  # noqa: F811
+    if not octotest.TENTACLE_BIN.exists():
+        pytest.fail("%s not built" % octotest.TENTACLE_BIN, pytrace=False)
+    admin = brain.login()
+    hosts = {}
+    made = []
+    try:
+        for name, addr in (("alpha-web", "127.0.0.2"),
+                           ("bravo-db", "127.0.0.3")):
+            t = Tentacle(tmp_path / name, addr, brain, name=name,
+                         overrides={"managed_scripts": "yes",
+                                    "managed_scripts_dir":
+                                    str(tmp_path / name / "managed")})
+            (t.dir / "scripts").mkdir(exist_ok=True)
+            made.append(t)
+            hosts[name] = int(enrol_self(t, brain, make_token(admin)[
+                "token"])["id"])
+        wait_for(lambda: all(x["facts"].get("managed_scripts") is True
+                             for x in admin.get("/api/tentacles").json()[
+                                 "tentacles"]), 30, 0.2, "inventories")
+
+        b = chrome(brain)
+        b.login("admin", brain.password_file.read_text().strip(),
+                "#/scripts/new")
+        b.fill("#script-name", "hello")
+        type_body(b, V1)
+        b.click(b.css("#script-create"))
+        b.text_in("#script-code", "echo")
+        # pushed to both: the hosts' card says so
+        for name in hosts:
+            b.text_in(".script-holders tr", name)
+        wait_for(lambda: sorted(admin.get("/api/scripts/hello").json()[
+            "tentacles"]) == sorted(hosts.values()), 30, 0.2, "pushed")
+        b.go("#/scripts")
+        b.go("#/scripts/hello")
+        b.text_in(".script-holders", "v1 (latest)")
+        b.shoot("scripts-hosts")
+
+        type_body(b, V2)
+        b.click(b.css("#script-save"))
+        b.text_in(".card-head h2", "Version 2")
+        v2 = admin.get("/api/scripts/hello").json()
+        wait_for(lambda: sorted(admin.get("/api/scripts/hello").json()[
+            "tentacles"]) == sorted(hosts.values()), 30, 0.2, "v2 pushed")
+
+        # Run now (the latest) on both
+        b.click(b.css("#script-run"))
+        choice = b.visible('label.choice[data-script="hello"] input')
+        assert choice.is_selected()
+        b.click(b.css("#run-submit"))
+        run_page_id(b)
+        for name, tid in hosts.items():
+            card = job_card(b, tid, "findings")
+            assert name in card.text
+            b.wait(lambda d: v2["sha256"][:12] in card.text,
+                   "the hash on %s's result" % name)
+        b.shoot("scripts-run")
+        card = job_card(b, hosts["alpha-web"], "findings")
+        b.click(card.find_element("link text", "Full result"))
+        b.text_in("#result-sha256", v2["sha256"])
+
+        # the diff of v1 and v2
+        b.go("#/scripts/hello")
+        b.click(b.button("Show the diff"))
+        b.text_in("#script-diff", "+ exit 1")
+        b.text_in("#script-diff", "- exit 0")
+    finally:
+        for t in made:
+            t.stop()

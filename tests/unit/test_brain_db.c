@@ -417,6 +417,7 @@ test_findings(void **state)
 	    "ALTER TABLE tentacle_scripts DROP COLUMN version; "
 	    "ALTER TABLE tentacles DROP COLUMN managed_scripts; "
 	    "ALTER TABLE tentacles DROP COLUMN script_key; "
+	    "ALTER TABLE results DROP COLUMN sha256; "
 	    "PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));

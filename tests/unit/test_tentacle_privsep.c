@@ -24,12 +24,14 @@ test_request_round_trip(void **state)
 	struct buf	 b;
 	uint64_t	 job = 0;
 	char		 script[PROTO_SCRIPT_NAME_MAX];
+	char		 sha[OCTO_FPR_HEX_LEN + 1];
 	const char	*why = NULL;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage"), 0);
+	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage", NULL), 0);
 	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
-	    sizeof(script), &why), 0);
+	    sizeof(script), sha, &why), 0);
+	assert_string_equal(sha, "");
 	assert_int_equal(job, 42);
 	assert_string_equal(script, "disk-usage");
 	buf_free(&b);
@@ -43,16 +45,18 @@ decode_raw(uint64_t job, const char *script, int trailing, const char **why)
 	struct packer	 p;
 	uint64_t	 j;
 	char		 s[PROTO_SCRIPT_NAME_MAX];
+	char		 h[OCTO_FPR_HEX_LEN + 1];
 	int		 rc;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	pack_init(&p, &b);
 	pack_u64(&p, job);
 	pack_str(&p, script);
+	pack_str(&p, "");
 	if (trailing)
 		pack_u8(&p, 0);
 	assert_int_equal(pack_error(&p), 0);
-	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), why);
+	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), h, why);
 	buf_free(&b);
 	return rc;
 }
@@ -84,8 +88,8 @@ test_request_refused(void **state)
 		struct buf	b;
 
 		buf_init(&b, IPC_PAYLOAD_MAX);
-		assert_int_equal(privsep_encode_request(&b, 7, "../x"), -1);
-		assert_int_equal(privsep_encode_request(&b, 0, "x"), -1);
+		assert_int_equal(privsep_encode_request(&b, 7, "../x", NULL), -1);
+		assert_int_equal(privsep_encode_request(&b, 0, "x", NULL), -1);
 		buf_free(&b);
 	}
 }
@@ -96,14 +100,15 @@ test_request_truncations(void **state)
 	struct buf	 b;
 	uint64_t	 job;
 	char		 script[PROTO_SCRIPT_NAME_MAX];
+	char		 sha[OCTO_FPR_HEX_LEN + 1];
 	const char	*why;
 	size_t		 n;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 9, "script"), 0);
+	assert_int_equal(privsep_encode_request(&b, 9, "script", NULL), 0);
 	for (n = 0; n < b.len; n++)
 		assert_int_equal(privsep_decode_request(b.data, n, &job,
-		    script, sizeof(script), &why), -1);
+		    script, sizeof(script), sha, &why), -1);
 	buf_free(&b);
 }
 
