@@ -1716,13 +1716,14 @@ db_tentacles_accepted(struct db *db, int64_t **ids, size_t *n)
 	return 0;
 }
 
-int
-db_jobs_queued(struct db *db, int64_t run,
+/* The jobs ready to go of run (0: any) and tentacle (0: any), in the
+ * states from (a list of job_sources). */
+static int
+jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
     void (*fn)(const struct db_order *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
 	struct db_order	 o;
-	char		 from[JOB_SOURCES_MAX];
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
@@ -1730,15 +1731,13 @@ db_jobs_queued(struct db *db, int64_t run,
 	    "r.script") " FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) AND " JOB_SCRIPT_READY("j", "r.script") " ORDER BY j.id")) ==
-	    NULL)
+	    "?2) AND (?4 = 0 OR j.tentacle_id = ?4) AND " JOB_SCRIPT_READY("j",
+	    "r.script") " ORDER BY j.id")) == NULL)
 		return -1;
-	/* Sent (again, after a commander restart) while the tentacle has
-	 * not acknowledged it: what may still become running. */
-	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, tentacle);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&o, 0, sizeof(o));
 		o.job = sqlite3_column_int64(st, 0);
@@ -1756,6 +1755,28 @@ db_jobs_queued(struct db *db, int64_t run,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_jobs_queued(struct db *db, int64_t run,
+    void (*fn)(const struct db_order *, void *), void *arg)
+{
+	char	from[JOB_SOURCES_MAX];
+
+	/* Sent (again, after a commander restart) while the tentacle has
+	 * not acknowledged it: what may still become running. */
+	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);
+	return jobs_ready(db, run, 0, from, fn, arg);
+}
+
+int
+db_jobs_waiting(struct db *db, int64_t tentacle,
+    void (*fn)(const struct db_order *, void *), void *arg)
+{
+	char	from[JOB_SOURCES_MAX];
+
+	job_sources(JOB_RUNNING, JOB_STATE_BIT(JOB_QUEUED), from);
+	return jobs_ready(db, 0, tentacle, from, fn, arg);
 }
 
 /* ---- keepalive and scripts ------------------------------------------- */

@@ -166,6 +166,10 @@ struct db_order {
  * latest version (or a later number). */
 int	db_jobs_queued(struct db *, int64_t run,
 	    void (*fn)(const struct db_order *, void *), void *arg);
+/* The queued jobs of a tentacle that are ready to go now (a managed
+ * script's, once it holds the version: issue 14). */
+int	db_jobs_waiting(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_order *, void *), void *arg);
 
 /* Call fn for each accepted tentacle (job 0, no script): keepalive. */
 int	db_tentacles_to_ping(struct db *, int unseen_only,

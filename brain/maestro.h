@@ -175,6 +175,7 @@ void	handle_proof_make(struct child *, const struct ipc_msg *);
 /* runs.c */
 void	dispatch_order(const struct db_order *, void *);
 void	dispatch_queued(int64_t);
+void	dispatch_waiting(int64_t tentacle);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
 api_handler	api_run_create, api_runs, api_run;

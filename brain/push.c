@@ -242,9 +242,14 @@ push_reconcile(int64_t tentacle, json_t *facts, json_t *scripts)
 			db_script_read(m.db, json_string_value(json_array_get(p,
 			    0)), json_integer_value(json_array_get(p, 1)),
 			    encode_put, &w);
-	if (db_managed_deleted_each(m.db, want_delete, &w) == -1 ||
-	    (w.frames.len == 0 && key))
+	if (db_managed_deleted_each(m.db, want_delete, &w) == -1)
 		goto out;
+	if (w.frames.len == 0 && key) {
+		/* It holds them all: what waited for them can go (a push
+		 * whose end we missed, a brain restarted meanwhile). */
+		dispatch_waiting(tentacle);
+		goto out;
+	}
 
 	memset(&t, 0, sizeof(t));
 	if (db_tentacle_get(m.db, tentacle, &t) != 0 ||
@@ -314,9 +319,9 @@ handle_script_acked(struct child *c, const struct ipc_msg *msg)
 			log_warnx("tentacle %lld: script push ended early: %s",
 			    (long long)tid, a.reason);
 		if (p != NULL) {
-			if (p->installed)
-				dispatch_queued(0);
 			p->tentacle = 0;
+			if (p->installed)
+				dispatch_waiting(tid);
 		}
 		return;
 	}

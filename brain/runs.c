@@ -67,6 +67,22 @@ jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
 		    (long long)tentacle, n, n == 1 ? "" : "s", why);
 }
 
+static void
+dispatch_one(const struct db_order *o, void *arg)
+{
+	dispatch_order(o, NULL);
+	db_job_set_state(m.db, o->job, JOB_SENT, "");
+}
+
+/* A tentacle's queued jobs that can go now: those of a managed script
+ * that waited for its push (issue 14). */
+void
+dispatch_waiting(int64_t tentacle)
+{
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_jobs_waiting(m.db, tentacle, dispatch_one, NULL);
+}
+
 void
 dispatch_queued(int64_t run)
 {

@@ -36,7 +36,8 @@
 	    'approve', 'reject', 'revoke', 'token_create', 'token_revoke',
 	    'run', 'result_refused', 'refused_handshake', 'child_killed',
 	    'child_restart', 'totp_setup', 'totp_add', 'totp_remove',
-	    'totp_failed'];
+	    'totp_failed', 'script_create', 'script_update', 'script_delete',
+	    'script_refused'];
 	const ROLES = ['admin', 'operator', 'viewer'];
 	const ROLE_HELP = {
 		admin: 'everything: hosts, tokens, users, audit log',
@@ -2003,8 +2004,11 @@
 				    'all ' + plural(hosts.length, 'accepted host')) +
 				    '.' + (missing ? ' ' + plural(missing,
 				    'of them does', 'of them do') +
-				    ' not have it: ' + (missing === 1 ? 'it' :
-				    'they') + ' will report an error.' : '');
+				    ' not have it' + (s.managed ?
+				    ' yet: the brain pushes it first (a host ' +
+				    'that takes no managed scripts fails).' :
+				    ': ' + (missing === 1 ? 'it' : 'they') +
+				    ' will report an error.') : '');
 			}
 			setText(summary, text);
 			submitBtn.disabled = !s || hosts.length === 0;
@@ -2104,7 +2108,8 @@
 					if (!e) {
 						e = {name: s.name,
 						    description: s.description,
-						    tentacles: [], variants: 0};
+						    tentacles: [], variants: 0,
+						    managed: s.managed === true};
 						byName.set(s.name, e);
 					}
 					e.variants += 1;

@@ -390,8 +390,21 @@ def test_pushed_run_edit_tamper_delete(brain_factory, new_tentacle):  # noqa: F8
     body2 = BODY + "echo 'FAIL check.two second'\nexit 1\n"
     v2 = admin.put("/api/scripts/pushed", {"body": body2}).json()
     wait_held(admin, "pushed", 2, [id1])
+    # A run ordered now waits for the push on the one that is away.
+    r = admin.post("/api/runs", {"script": "pushed", "tentacles": [id2]})
+    assert r.status == 202, r
+    waiting = r.json()["id"]
+    (job,) = admin.get("/api/runs/%d" % waiting).json()["jobs"]
+    assert job["state"] == "queued", job
     t2.start()
     wait_held(admin, "pushed", 2, [id1, id2])
+
+    def ran():
+        (j,) = admin.get("/api/runs/%d" % waiting).json()["jobs"]
+        return j if j["state"] in FINISHED else None
+    job = wait_for(ran, 30, 0.2, "the run that waited")
+    assert job["state"] == "done" and job["result"]["sha256"] == \
+        v2["sha256"], job
     run = run_and_wait(admin, "pushed", [id1, id2])
     for j in run["jobs"]:
         assert j["state"] == "done" and j["result"]["sha256"] == \

@@ -109,13 +109,15 @@ S(ipc_enrol_request, b_ereq3) m->source[0] = '\t'; E
 
 S(ipc_enrol_reply, s_erep) m->ok = 1; m->status = ENROLMENT_ACCEPTED;
 	m->id = 7; memset(m->brain_pub, 4, sizeof(m->brain_pub));
-	memset(m->wrapped_key, 5, sizeof(m->wrapped_key)); E
+	memset(m->wrapped_key, 5, sizeof(m->wrapped_key));
+	m->has_sign_pub = 1; memset(m->sign_pub, 6, sizeof(m->sign_pub)); E
 S(ipc_enrol_reply, b_erep1) m->ok = 2; E
 S(ipc_enrol_reply, b_erep2) m->status = ENROLMENT_MAX; E
 S(ipc_enrol_reply, b_erep3) m->id = 0; E
 S(ipc_enrol_reply, b_erep4) strcpy(m->error, "ok but an error"); E
 S(ipc_enrol_reply, b_erep5) m->ok = 0; E	/* refused without a reason */
 S(ipc_enrol_reply, b_erep6) m->id = (uint64_t)INT64_MAX + 1; E
+S(ipc_enrol_reply, b_erep7) m->has_sign_pub = 2; E
 
 S(ipc_enrol_offer, s_offer) strcpy(m->address, "192.0.2.7"); m->port = 7000; E
 S(ipc_enrol_offer, b_offer1) m->port = 0; E
@@ -292,7 +294,7 @@ static const struct kind kinds[] = {
 	K(log_event, ipc_log_event, s_log, b_log1, b_log2, b_log3),
 	K(enrol_request, ipc_enrol_request, s_ereq, b_ereq1, b_ereq2, b_ereq3),
 	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
-	    b_erep4, b_erep5, b_erep6),
+	    b_erep4, b_erep5, b_erep6, b_erep7),
 	K(enrol_offer, ipc_enrol_offer, s_offer, b_offer1, b_offer2,
 	    b_offer3, b_offer4),
 	K(pair_make, ipc_pair_make, s_pairmk, b_pairmk1),
