@@ -121,38 +121,59 @@ dberr:
 	api_error(r, 500, "database error");
 }
 
+/* A database error in a change: undone, 500. */
+static void
+change_failed(const struct api_req *r)
+{
+	db_rollback(m.db);
+	api_error(r, 500, "database error");
+}
+
+/* Start a change of a live script: 0 with the transaction open and the
+ * number it takes in *next, or -1 once answered (404, 500). */
+static int
+change_begin(const struct api_req *r, int64_t *next)
+{
+	int	live;
+
+	if (db_begin(m.db) == -1) {
+		api_error(r, 500, "database error");
+		return -1;
+	}
+	if (db_script_next(m.db, r->a->script, &live, next) == -1) {
+		change_failed(r);
+		return -1;
+	}
+	if (!live) {
+		db_rollback(m.db);
+		api_error(r, 404, "no such script");
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_script_update(const struct api_req *r)
 {
 	const struct api_args	*a = r->a;
 	int64_t			 next;
-	int			 live;
 	char			 sha[OCTO_FPR_HEX_LEN + 1];
 	char			 desc[SCRIPT_DESC_MAX + 1] = "";
 
-	if (db_begin(m.db) == -1) {
-		api_error(r, 500, "database error");
+	if (change_begin(r, &next) == -1)
 		return;
-	}
-	if (db_script_next(m.db, a->script, &live, &next) == -1)
-		goto dberr;
-	if (!live) {
-		db_rollback(m.db);
-		api_error(r, 404, "no such script");
-		return;
-	}
 	if (a->has_description)
 		strlcpy(desc, a->description, sizeof(desc));
 	else if (db_script_read(m.db, a->script, 0, keep_description,
-	    desc) == -1)
-		goto dberr;
-	if (version_add(r, next, desc, sha) != 0 || db_commit(m.db) == -1)
-		goto dberr;
+	    desc) == -1) {
+		change_failed(r);
+		return;
+	}
+	if (version_add(r, next, desc, sha) != 0 || db_commit(m.db) == -1) {
+		change_failed(r);
+		return;
+	}
 	version_done(r, "script_update", next, sha);
-	return;
-dberr:
-	db_rollback(m.db);
-	api_error(r, 500, "database error");
 }
 
 void
@@ -160,28 +181,20 @@ api_script_delete(const struct api_req *r)
 {
 	const struct api_args	*a = r->a;
 	int64_t			 next;
-	int			 live;
 	char			 sig[SCRIPTKEY_SIG_HEX + 1];
 	char			 sha[OCTO_FPR_HEX_LEN + 1] = "";
 	char			 detail[PROTO_SCRIPT_NAME_MAX +
 				    OCTO_FPR_HEX_LEN + 96];
 
-	if (db_begin(m.db) == -1) {
-		api_error(r, 500, "database error");
+	if (change_begin(r, &next) == -1)
 		return;
-	}
-	if (db_script_next(m.db, a->script, &live, &next) == -1)
-		goto dberr;
-	if (!live) {
-		db_rollback(m.db);
-		api_error(r, 404, "no such script");
-		return;
-	}
 	if (db_script_read(m.db, a->script, 0, latest_sha, sha) == -1 ||
 	    scriptkey_sign_delete(a->script, next, sig) == -1 ||
 	    db_script_mark_deleted(m.db, a->script, next, r->s->user,
-	    sig) != 0 || db_commit(m.db) == -1)
-		goto dberr;
+	    sig) != 0 || db_commit(m.db) == -1) {
+		change_failed(r);
+		return;
+	}
 	snprintf(detail, sizeof(detail), "script %s version %lld: deleted "
 	    "(was sha256 %s)", a->script, (long long)next, sha);
 	db_audit(m.db, r->s->user, "script_delete", r->client, detail);
@@ -189,8 +202,4 @@ api_script_delete(const struct api_req *r)
 	api_reply(r, 200, json_pack("{s:b,s:s,s:I}", "ok", 1, "name",
 	    a->script, "version", (json_int_t)next));
 	push_soon();
-	return;
-dberr:
-	db_rollback(m.db);
-	api_error(r, 500, "database error");
 }

@@ -383,6 +383,23 @@ struct route_params {
 	char		script[PROTO_SCRIPT_NAME_MAX];
 };
 
+/* A path segment at *s into out (size len), valid as valid() says: its
+ * length (and *s past it), or 0. */
+static size_t
+route_word(const char **s, char *out, size_t len, int (*valid)(const char *))
+{
+	size_t	n = strcspn(*s, "/");
+
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(out, *s, n);
+	out[n] = '\0';
+	if (!valid(out))
+		return 0;
+	*s += n;
+	return n;
+}
+
 /* Match path against pattern; "{id}" takes a decimal integer from 1 to
  * 2^53 (what JSON clients represent exactly), "{name}" a user name,
  * "{script}" a script name. */
@@ -391,30 +408,19 @@ route_match(const char *pattern, const char *path, struct route_params *rp)
 {
 	const char	*p = pattern, *s = path;
 	uint64_t	 v;
-	size_t		 n;
 
 	while (*p) {
 		if (strncmp(p, "{name}", 6) == 0) {
-			n = strcspn(s, "/");
-			if (n == 0 || n >= sizeof(rp->name))
+			if (route_word(&s, rp->name, sizeof(rp->name),
+			    apibody_user_name_valid) == 0)
 				return 0;
-			memcpy(rp->name, s, n);
-			rp->name[n] = '\0';
-			if (!apibody_user_name_valid(rp->name))
-				return 0;
-			s += n;
 			p += 6;
 			continue;
 		}
 		if (strncmp(p, "{script}", 8) == 0) {
-			n = strcspn(s, "/");
-			if (n == 0 || n >= sizeof(rp->script))
+			if (route_word(&s, rp->script, sizeof(rp->script),
+			    proto_script_name_valid) == 0)
 				return 0;
-			memcpy(rp->script, s, n);
-			rp->script[n] = '\0';
-			if (!proto_script_name_valid(rp->script))
-				return 0;
-			s += n;
 			p += 8;
 			continue;
 		}

@@ -301,21 +301,7 @@ def test_key_of_a_wrong_mode_is_refused(tmp_path):
 from octotest import wait_for  # noqa: E402
 from test_enrolment import (enrol_self, make_token,  # noqa: E402,F401
                              new_tentacle, tentacle_bin)
-from test_runs import add_script  # noqa: E402
-
-FINISHED = ("done", "failed", "timeout", "unreachable", "refused",
-            "expired")
-
-
-def run_and_wait(client, script, tentacles, timeout=30):
-    r = client.post("/api/runs", {"script": script, "tentacles": tentacles})
-    assert r.status == 202, r
-    run_id = r.json()["id"]
-
-    def finished():
-        j = client.get("/api/runs/%d" % run_id).json()
-        return j if all(x["state"] in FINISHED for x in j["jobs"]) else None
-    return wait_for(finished, timeout, 0.1, "run %d finished" % run_id)
+from test_runs import FINISHED, add_script, run_and_wait  # noqa: E402
 
 FAST = {"io_timeout": 2, "keepalive_interval": 1, "login_attempts": 200}
 
