@@ -387,6 +387,10 @@ int	db_tentacle_script_held(struct db *, int64_t id, const char *name,
  * signed): fn(name, tentacle) for each. */
 int	db_scripts_refused_each(struct db *,
 	    void (*fn)(const char *name, int64_t tentacle, void *), void *arg);
+/* Each accepted tentacle that takes managed scripts, with its facts
+ * (JSON text, as its last inventory gave them). */
+int	db_tentacles_managed_each(struct db *,
+	    void (*fn)(int64_t id, const char *facts, void *), void *arg);
 /* What tentacle id said of managed scripts (-1, 0, 1: as above). */
 int	db_tentacle_managed(struct db *, int64_t id, int *managed);
 /* Whether a tentacle reports a local script (version 0) of that name. */

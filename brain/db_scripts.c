@@ -294,3 +294,19 @@ db_scripts_refused_each(struct db *db,
 		fn(col_text(st, 0), sqlite3_column_int64(st, 1), arg);
 	return db_rows_end(db, st, rc);
 }
+
+int
+db_tentacles_managed_each(struct db *db,
+    void (*fn)(int64_t, const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT id, facts FROM tentacles WHERE "
+	    "enrolment = 'accepted' AND managed_scripts = 1 ORDER BY id")) ==
+	    NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(sqlite3_column_int64(st, 0), col_text(st, 1), arg);
+	return db_rows_end(db, st, rc);
+}

@@ -347,8 +347,10 @@ child_start(struct child *c)
 			kill(pid, SIGKILL);
 		}
 		log_debug("started %s (pid %d)", c->name, (int)pid);
-		if (c == &children[CHILD_COMMANDER] && m.db)
+		if (c == &children[CHILD_COMMANDER] && m.db) {
 			dispatch_queued(0);
+			keepalive_commander(1);
+		}
 		return;
 	}
 
@@ -386,6 +388,8 @@ child_died(struct child *c, int status)
 	c->pid = 0;
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
+	if (c == &children[CHILD_COMMANDER])
+		keepalive_commander(0);
 	if (c == &children[CHILD_COMMANDER])
 		push_commander_gone();
 	if (m.stopping) {
@@ -707,6 +711,7 @@ main(int argc, char **argv)
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
+	keepalive_stop();
 	event_free(m.welcome_ev);
 	results_stop();
 	event_free(ev_term);

@@ -78,18 +78,55 @@ push_commander_gone(void)
 	memset(pushes, 0, sizeof(pushes));
 }
 
+/* A tentacle's copies as its last inventory gave them. */
+static void
+copy_json(const struct db_script_row *r, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:I}", "name",
+	    r->name, "sha256", r->sha256, "version", (json_int_t)r->version));
+}
+
+static void
+managed_one(int64_t tentacle, const char *facts, void *arg)
+{
+	json_array_append_new(arg, json_pack("[I,s]", (json_int_t)tentacle,
+	    facts));
+}
+
 static void
 push_now(evutil_socket_t fd, short events, void *arg)
 {
-	keepalive(-1, 0, NULL);
+	json_t	*list = json_array(), *t, *f, *scripts;
+	int64_t	 tid;
+	size_t	 i;
+
+	/* Listed first: push_reconcile writes to the tentacles' rows. */
+	if (list == NULL ||
+	    db_tentacles_managed_each(m.db, managed_one, list) == -1) {
+		json_decref(list);
+		return;
+	}
+	json_array_foreach(list, i, t) {
+		tid = (int64_t)json_integer_value(json_array_get(t, 0));
+		f = json_loads(json_string_value(json_array_get(t, 1)),
+		    JSON_REJECT_DUPLICATES, NULL);
+		scripts = json_array();
+		if (json_is_object(f) && scripts != NULL &&
+		    db_scripts_each(m.db, tid, copy_json, scripts) == 0)
+			push_reconcile(tid, f, scripts);
+		json_decref(scripts);
+		json_decref(f);
+	}
+	json_decref(list);
 }
 
-/* A script changed: ask every tentacle for its inventory now (the
- * answers bring the pushes), not at the next keepalive. */
+/* A script changed: push it now to the tentacles that take managed
+ * scripts, from what their last inventories said (those that lack a
+ * push at the next keepalive get it then). */
 void
 push_soon(void)
 {
-	struct timeval	tv = { 0, 200000 };
+	struct timeval	tv = { 0, 0 };
 
 	event_base_once(m.base, -1, EV_TIMEOUT, push_now, NULL, &tv);
 }
