@@ -1731,7 +1731,8 @@
 		function fillDetails(t) {
 			const f = t.facts || {};
 			const known = ['os', 'kernel', 'arch', 'addresses',
-			    'uptime_ms'];
+			    'uptime_ms', 'managed_scripts',
+			    'script_signing_key'];
 			const extra = Object.keys(f).filter(k =>
 			    known.indexOf(k) === -1).sort();
 			const factVal = v => Array.isArray(v) ? v.join(', ') :
@@ -1765,6 +1766,13 @@
 				typeof f.uptime_ms === 'number' ? ['Uptime',
 				    fmtUptime(f.uptime_ms / 1000) + ' at ' +
 				    'its last keepalive'] : null,
+				/* issue 14: what it takes from the brain */
+				['Managed scripts', f.managed_scripts === true ?
+				    'yes' + (f.script_signing_key ? '' :
+				    ' (no signing key pinned yet)') :
+				    f.managed_scripts === false ?
+				    'no (managed_scripts = no)' :
+				    'not supported by this tentacle'],
 				...extra.map(k => [k, factVal(f[k])])])));
 			const probe = el('div');
 			probe.appendChild(node);

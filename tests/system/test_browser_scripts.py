@@ -194,6 +194,12 @@ def test_write_run_on_two_hosts_diff(brain, chrome, tmp_path):  # noqa: F811
         b.click(b.button("Show the diff"))
         b.text_in("#script-diff", "+ exit 1")
         b.text_in("#script-diff", "- exit 0")
+
+        # the host's page says it takes managed scripts
+        b.go("#/tentacle/%d" % hosts["alpha-web"])
+        b.text_in(".meta-item", "Managed scripts")
+        item = b.text_in(".meta-item", "Managed scripts")
+        assert "yes" in item.text and "no signing key" not in item.text
     finally:
         for t in made:
             t.stop()
