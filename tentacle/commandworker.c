@@ -207,7 +207,8 @@ result_store(struct cw *w, const struct msg_result *mp)
 	else
 		log_warnx("job %" PRIu64 ": %s after %" PRIu64 " ms", m.job,
 		    m.outcome == OUTCOME_TIMEOUT ? "timed out" :
-		    "could not be run", m.duration_ms);
+		    m.outcome == OUTCOME_REFUSED ? "refused (not the script "
+		    "ordered)" : "could not be run", m.duration_ms);
 	/* Delivered at once: the fsyncs wait until a delivery fails (or
 	 * the tentacle stops), when the file must outlive a power cut. */
 	if ((w->stopping ? spool_store(w->conf->spool_dir, &m, err,
@@ -366,6 +367,8 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	struct run_params	 p;
 	const char		*why = "malformed ORDER";
 	char			 err[512], msg[PROTO_MESSAGE_MAX];
+	char			 pdir[OCTO_PATH_MAX];
+	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 
 	x->purpose = 0;		/* one order per connection */
 	if (proto_decode_order(f, &o, &why) == -1) {
@@ -407,6 +410,10 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	p.sha256 = o.script_sha256;
 	p.managed_dir = w->conf->managed_scripts ?
 	    w->conf->managed_scripts_dir : NULL;
+	if (p.managed_dir != NULL && managed_pin_dir(w->conf, pdir,
+	    sizeof(pdir)) == 0 && managed_pin_load(pdir, pub, err,
+	    sizeof(err)) == 1)
+		p.sign_pub = pub;
 	p.timeout_ms = w->conf->script_timeout * 1000;
 	p.output_max = (size_t)w->conf->output_max;
 	if ((w->priv != NULL ? priv_run(w, o.job, o.script, o.script_sha256,
@@ -569,6 +576,7 @@ inventory(struct conn *c, struct cw *w, struct buf *out)
 	struct stat		 st, mst;
 	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 	char			 err[512], *json, key[2 * PROTO_SIGN_PUB_LEN + 1];
+	char			 pdir[OCTO_PATH_MAX];
 	const char		*mdir = w->conf->managed_scripts ?
 				    w->conf->managed_scripts_dir : NULL;
 	int			 mchanged = 0;
@@ -601,7 +609,8 @@ inventory(struct conn *c, struct cw *w, struct buf *out)
 		}
 	}
 	key[0] = '\0';
-	if (mdir != NULL && managed_pin_load(mdir, pub, err, sizeof(err)) == 1)
+	if (managed_pin_dir(w->conf, pdir, sizeof(pdir)) == 0 &&
+	    managed_pin_load(pdir, pub, err, sizeof(err)) == 1)
 		hex_encode(pub, sizeof(pub), key);
 	json = w->inv_scripts != NULL ? w->inv_scripts : "[]";
 	return inventory_send(c, w, out, json, strlen(json), mdir != NULL,

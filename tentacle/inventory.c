@@ -175,10 +175,14 @@ inventory_scan_all(const char *dir, const char *managed_dir, char **json,
 		return -1;
 	}
 	if (collect(dir, 0, names, &n, &skipped) == -1) {
-		free(names);
-		snprintf(err, errlen, "scripts_dir %s: %s", dir,
-		    strerror(errno));
-		return -1;
+		if (managed_dir == NULL) {
+			free(names);
+			snprintf(err, errlen, "scripts_dir %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		/* The managed scripts are listed all the same. */
+		log_warnx("scripts_dir %s: %s", dir, strerror(errno));
 	}
 	if (managed_dir != NULL && collect(managed_dir, 1, names, &n,
 	    &skipped) == -1)

@@ -14,6 +14,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "log.h"
 #include "managed.h"
 #include "scriptsig.h"
@@ -141,24 +142,6 @@ managed_sig_format(struct buf *out, const struct managed_sig *s)
 /* ---- files ------------------------------------------------------------ */
 
 static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t	*p = buf;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 sync_dir(int dfd)
 {
 	return fsync(dfd);
@@ -181,7 +164,7 @@ write_atomic(int dfd, const char *name, const void *data, size_t len,
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) == -1)
 		return -1;
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fd_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		e = errno;
 		close(fd);
@@ -378,31 +361,38 @@ managed_sig_load(const char *dir, const char *name, struct managed_sig *s,
 	return 1;
 }
 
-/* The pinned key, or -1 with the reason for the brain. */
+/* A pinned key, or -1 with the reason for the brain. */
 static int
-pinned(const char *dir, uint8_t pub[PROTO_SIGN_PUB_LEN], char *msg,
-    size_t msglen)
+pinned(const uint8_t *pub, char *msg, size_t msglen)
 {
-	char	err[256];
-	int	rc;
-
-	if ((rc = managed_pin_load(dir, pub, err, sizeof(err))) == 1)
+	if (pub != NULL)
 		return 0;
-	if (rc == 0)
-		snprintf(msg, msglen, "no script-signing key pinned yet");
-	else
-		snprintf(msg, msglen, "the pinned script-signing key cannot "
-		    "be read");
+	snprintf(msg, msglen, "no script-signing key pinned yet");
 	return -1;
 }
 
 int
-managed_put(const char *dir, const struct msg_script_put *m, char *msg,
-    size_t msglen)
+managed_pin_dir(const struct tentacle_conf *conf, char *out, size_t outlen)
+{
+	char	*slash;
+
+	if (strlcpy(out, conf->key, outlen) >= outlen)
+		return -1;
+	if ((slash = strrchr(out, '/')) == NULL)
+		return strlcpy(out, ".", outlen) < outlen ? 0 : -1;
+	if (slash == out)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return 0;
+}
+
+int
+managed_put(const char *dir, const uint8_t *pub,
+    const struct msg_script_put *m, char *msg, size_t msglen)
 {
 	struct managed_sig	 cur, s;
 	struct buf		 rec;
-	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 	char			 sha[OCTO_FPR_HEX_LEN + 1], err[512];
 	char			 sn[PROTO_SCRIPT_NAME_MAX + 8];
 	int			 dfd, rc;
@@ -418,7 +408,7 @@ managed_put(const char *dir, const struct msg_script_put *m, char *msg,
 		snprintf(msg, msglen, "the hash does not match the body");
 		return -1;
 	}
-	if (pinned(dir, pub, msg, msglen) == -1)
+	if (pinned(pub, msg, msglen) == -1)
 		return -1;
 	if (!scriptsig_verify_put(pub, m->name, m->version, m->sha256,
 	    m->body, m->body_len, m->sig)) {
@@ -480,12 +470,11 @@ managed_put(const char *dir, const struct msg_script_put *m, char *msg,
 }
 
 int
-managed_delete(const char *dir, const struct msg_script_delete *m, char *msg,
-    size_t msglen)
+managed_delete(const char *dir, const uint8_t *pub,
+    const struct msg_script_delete *m, char *msg, size_t msglen)
 {
 	struct managed_sig	 cur, s;
 	struct buf		 rec;
-	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 	char			 err[512], sn[PROTO_SCRIPT_NAME_MAX + 8];
 	int			 dfd, rc;
 
@@ -494,7 +483,7 @@ managed_delete(const char *dir, const struct msg_script_delete *m, char *msg,
 		snprintf(msg, msglen, "bad script");
 		return -1;
 	}
-	if (pinned(dir, pub, msg, msglen) == -1)
+	if (pinned(pub, msg, msglen) == -1)
 		return -1;
 	if (!scriptsig_verify_delete(pub, m->name, m->version, m->sig)) {
 		snprintf(msg, msglen, "bad signature (not the pinned "
@@ -539,13 +528,11 @@ managed_delete(const char *dir, const struct msg_script_delete *m, char *msg,
 }
 
 int
-managed_check(const char *dir, const char *name, const void *body,
-    size_t len, const char *sha256hex, uint32_t *version, char *err,
-    size_t errlen)
+managed_check(const char *dir, const uint8_t *pub, const char *name,
+    const void *body, size_t len, const char *sha256hex, uint32_t *version,
+    char *err, size_t errlen)
 {
 	struct managed_sig	s;
-	uint8_t			pub[PROTO_SIGN_PUB_LEN];
-	char			why[256];
 	int			rc;
 
 	if ((rc = managed_sig_load(dir, name, &s, err, errlen)) == -1)
@@ -555,7 +542,7 @@ managed_check(const char *dir, const char *name, const void *body,
 		    name);
 		return -1;
 	}
-	if (managed_pin_load(dir, pub, why, sizeof(why)) != 1) {
+	if (pub == NULL) {
 		snprintf(err, errlen, "no script-signing key pinned");
 		return -1;
 	}
@@ -590,10 +577,21 @@ managed_frame(const struct tentacle_conf *conf, const char *peer,
 	struct msg_script_delete del;
 	const char		*why = "malformed";
 	char			 msg[PROTO_MESSAGE_MAX], err[512];
+	char			 pdir[OCTO_PATH_MAX];
+	uint8_t			 pubbuf[PROTO_SIGN_PUB_LEN];
+	const uint8_t		*pub = NULL;
 	int			 rc;
 
 	memset(ack, 0, sizeof(*ack));
 	ack->status = SCRIPT_ACK_OK;
+	if (managed_pin_dir(conf, pdir, sizeof(pdir)) == -1) {
+		ack_refused(ack, "no directory for the signing key");
+		return;
+	}
+	if ((rc = managed_pin_load(pdir, pubbuf, err, sizeof(err))) == 1)
+		pub = pubbuf;
+	else if (rc == -1)
+		log_warnx("%s", err);
 	switch (f->type) {
 	case WIRE_SIGNKEY:
 		if (proto_decode_signkey(f, &sk, &why) == -1) {
@@ -616,8 +614,8 @@ managed_frame(const struct tentacle_conf *conf, const char *peer,
 			ack_refused(ack, "bad SIGNKEY MAC");
 			return;
 		}
-		if ((rc = managed_pin_store(conf->managed_scripts_dir, sk.pub,
-		    err, sizeof(err))) == -1) {
+		if ((rc = managed_pin_store(pdir, sk.pub, err,
+		    sizeof(err))) == -1) {
 			log_warnx("%s: SIGNKEY refused: %s", peer, err);
 			ack_refused(ack, strstr(err, "never replaced") ?
 			    "another script-signing key is pinned" :
@@ -649,8 +647,8 @@ managed_frame(const struct tentacle_conf *conf, const char *peer,
 			    (unsigned)put->version);
 			ack_refused(ack, "managed_scripts = no on this "
 			    "tentacle");
-		} else if (managed_put(conf->managed_scripts_dir, put, msg,
-		    sizeof(msg)) == -1) {
+		} else if (managed_put(conf->managed_scripts_dir, pub, put,
+		    msg, sizeof(msg)) == -1) {
 			log_warnx("%s: script %s version %u refused: %s", peer,
 			    put->name, (unsigned)put->version, msg);
 			ack_refused(ack, msg);
@@ -675,8 +673,8 @@ managed_frame(const struct tentacle_conf *conf, const char *peer,
 			    "managed_scripts = no", peer, del.name);
 			ack_refused(ack, "managed_scripts = no on this "
 			    "tentacle");
-		} else if (managed_delete(conf->managed_scripts_dir, &del, msg,
-		    sizeof(msg)) == -1) {
+		} else if (managed_delete(conf->managed_scripts_dir, pub, &del,
+		    msg, sizeof(msg)) == -1) {
 			log_warnx("%s: deletion of script %s (version %u) "
 			    "refused: %s", peer, del.name,
 			    (unsigned)del.version, msg);

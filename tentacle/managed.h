@@ -8,8 +8,11 @@
  *	NAME		the body, mode 0700, exactly the signed bytes
  *	.NAME.sig	its record (below): a dot-name is never a script name,
  *			so a record never shadows a script
- * and the brain's pinned script-signing public key:
- *	.signing-key	"ed25519 HEX\n" (0600), written once, never replaced
+ * The brain's pinned script-signing public key is beside the tentacle's
+ * other root-owned secrets, in the TLS key's directory (keyfile.h; by
+ * default state_dir/private, root's, 0700: managed_pin_dir):
+ *	script-signing.pub	"ed25519 HEX\n" (0600), written once, never
+ *				replaced
  *
  * A record is text, read strictly (managed_sig_parse):
  *	octopus-managed-script-v1\n
@@ -33,7 +36,7 @@
 
 #define MANAGED_SIG_MAGIC	"octopus-managed-script-v1\n"
 #define MANAGED_SIG_MAX		512	/* a record's bytes */
-#define MANAGED_PIN_FILE	".signing-key"
+#define MANAGED_PIN_FILE	"script-signing.pub"
 /* What a run reads of a script into its sealed memfd. */
 #define MANAGED_RUN_MAX		(16 * 1024 * 1024)
 /* The refusal of a run whose bytes are not the ones ordered. */
@@ -55,7 +58,12 @@ int	managed_sig_format(struct buf *out, const struct managed_sig *);
 /* Make dir (0700) if it is missing; refuse one that is not a directory,
  * not ours, or that others may write: 0, or -1 with err. */
 int	managed_dir_init(const char *dir, char *err, size_t errlen);
-/* The pinned key: 1 and pub, 0 if none is pinned, -1 with err. */
+/* Where the key is pinned: the directory of conf->key. 0, or -1. */
+struct tentacle_conf;
+int	managed_pin_dir(const struct tentacle_conf *, char *out,
+	    size_t outlen);
+/* The pinned key in pin_dir: 1 and pub, 0 if none is pinned, -1 with
+ * err. */
 int	managed_pin_load(const char *dir, uint8_t pub[PROTO_SIGN_PUB_LEN],
 	    char *err, size_t errlen);
 /* Pin pub unless a key is pinned already: 1 pinned now, 0 the same key
@@ -68,17 +76,19 @@ int	managed_sig_load(const char *dir, const char *name,
 	    struct managed_sig *s, char *err, size_t errlen);
 
 /* A SCRIPT_PUT / SCRIPT_DELETE already decoded: checked (hash, signature
- * with the pinned key, version) and written. 0, or -1 with the reason
- * (for the log and the SCRIPT_ACK) in err; ok may say more. */
-int	managed_put(const char *dir, const struct msg_script_put *, char *msg,
-	    size_t msglen);
-int	managed_delete(const char *dir, const struct msg_script_delete *,
-	    char *msg, size_t msglen);
+ * with pub, the pinned key: NULL if none is, then refused; version) and
+ * written in dir. 0, or -1 with the reason (for the log and the
+ * SCRIPT_ACK) in msg; ok may say more. */
+int	managed_put(const char *dir, const uint8_t *pub,
+	    const struct msg_script_put *, char *msg, size_t msglen);
+int	managed_delete(const char *dir, const uint8_t *pub,
+	    const struct msg_script_delete *, char *msg, size_t msglen);
 
 /* Before a run: body (len bytes, read from the memfd about to run) is
  * managed script NAME's signed version: 0 and its version, or -1 with
  * err. */
-int	managed_check(const char *dir, const char *name, const void *body,
+int	managed_check(const char *dir, const uint8_t *pub, const char *name,
+	    const void *body,
 	    size_t len, const char *sha256hex, uint32_t *version, char *err,
 	    size_t errlen);
 
@@ -90,7 +100,6 @@ int	managed_check(const char *dir, const char *name, const void *body,
  * refused. A SIGNKEY's MAC is checked with the enrolment's key, read from
  * state_dir by the caller (id, key).
  */
-struct tentacle_conf;
 struct wire_frame;
 void	managed_frame(const struct tentacle_conf *, const char *peer,
 	    uint64_t id, const uint8_t key[PROTO_KEY_LEN],

@@ -389,7 +389,8 @@ run_request(const struct ipc_msg *msg)
 	uint64_t		 job;
 	char			 script[PROTO_SCRIPT_NAME_MAX];
 	char			 sha256[OCTO_FPR_HEX_LEN + 1];
-	char			 err[512];
+	char			 err[512], pdir[OCTO_PATH_MAX];
+	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 	const char		*why;
 
 	if (privsep_decode_request(msg->payload, msg->hdr.len, &job, script,
@@ -418,6 +419,10 @@ run_request(const struct ipc_msg *msg)
 	p.sha256 = sha256;
 	p.managed_dir = ps.conf->managed_scripts ?
 	    ps.conf->managed_scripts_dir : NULL;
+	if (p.managed_dir != NULL && managed_pin_dir(ps.conf, pdir,
+	    sizeof(pdir)) == 0 && managed_pin_load(pdir, pub, err,
+	    sizeof(err)) == 1)
+		p.sign_pub = pub;
 	p.timeout_ms = ps.conf->script_timeout * 1000;
 	p.output_max = (size_t)ps.conf->output_max;
 	/* run_start() checks the script again (a regular executable file
@@ -496,7 +501,7 @@ inventory_ask(const struct ipc_msg *msg)
 	struct privsep_inventory v;
 	struct buf		 b;
 	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
-	char			 err[512], *json = NULL;
+	char			 err[512], *json = NULL, pdir[OCTO_PATH_MAX];
 	const char		*why;
 
 	memset(&v, 0, sizeof(v));
@@ -506,8 +511,8 @@ inventory_ask(const struct ipc_msg *msg)
 		return;
 	}
 	v.managed = ps.conf->managed_scripts ? 1 : 0;
-	if (v.managed && managed_pin_load(ps.conf->managed_scripts_dir, pub,
-	    err, sizeof(err)) == 1)
+	if (managed_pin_dir(ps.conf, pdir, sizeof(pdir)) == 0 &&
+	    managed_pin_load(pdir, pub, err, sizeof(err)) == 1)
 		hex_encode(pub, sizeof(pub), v.signkey);
 	if (inventory_scan_all(ps.conf->scripts_dir, v.managed ?
 	    ps.conf->managed_scripts_dir : NULL, &json, err, sizeof(err)) ==

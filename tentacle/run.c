@@ -36,6 +36,7 @@
 #include <bsd/string.h>
 #include <event2/event.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "managed.h"
 #include "run.h"
@@ -446,23 +447,6 @@ spawn(const char *path, char *const argv[], char *const envp[], int devnull,
 	return pid;
 }
 
-static int
-write_all_fd(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * The script's bytes into a sealed memfd: the descriptor (>= CHILD_FD_LOW
  * + 1, close-on-exec) and the SHA-256 of what the memfd holds, or -1 with
@@ -528,7 +512,7 @@ script_memfd(const char *dir, const char *name, int managed, char *sha,
 	close(fd);
 	fd = -1;
 	if ((mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) ==
-	    -1 || write_all_fd(mfd, body, got) == -1 ||
+	    -1 || fd_write_all(mfd, body, got) == -1 ||
 	    fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 	    F_SEAL_GROW | F_SEAL_SEAL) == -1) {
 		snprintf(err, errlen, "memfd: %s", strerror(errno));
@@ -701,7 +685,7 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 		fail_now(r, name, why);
 		return 0;
 	}
-	if (managed && managed_check(dir, name, body, bodylen, r->res.sha256,
+	if (managed && managed_check(dir, p->sign_pub, name, body, bodylen, r->res.sha256,
 	    &version, why, sizeof(why)) == -1) {
 		free(body);
 		close(mfd);

@@ -49,6 +49,9 @@ struct run_params {
 	 * script found there is run only if it matches its signature
 	 * (managed.h), and takes precedence over scripts_dir's. */
 	const char	*managed_dir;
+	/* The pinned script-signing key (NULL: none; then no managed
+	 * script runs). */
+	const uint8_t	*sign_pub;
 	long long	 timeout_ms;	/* > 0 */
 	size_t		 output_max;	/* 1..OCTO_OUTPUT_MAX */
 };

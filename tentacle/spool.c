@@ -16,6 +16,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "log.h"
 #include "pack.h"
 #include "spool.h"
@@ -171,23 +172,6 @@ spool_init(const char *dir, char *err, size_t errlen)
 }
 
 static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 sync_dir(const char *dir)
 {
 	int	fd, rc;
@@ -244,7 +228,7 @@ spool_write(const char *dir, const struct msg_result *m, int durable,
 		buf_free(&b);
 		return -1;
 	}
-	if (write_all(fd, b.data, b.len) == -1 ||
+	if (fd_write_all(fd, b.data, b.len) == -1 ||
 	    (durable && fsync(fd) == -1)) {
 		saved = errno;
 		close(fd);

@@ -65,6 +65,7 @@ script(const char *name, const char *body, mode_t mode)
 
 static struct got *run_p(const char *, long long, size_t, const char *,
     const char *);
+static const uint8_t *run_pub;	/* the pinned key runs are given */
 
 static struct got *
 run(const char *name, long long timeout_ms, size_t output_max)
@@ -90,6 +91,7 @@ run_p(const char *name, long long timeout_ms, size_t output_max,
 	p.output_max = output_max;
 	p.sha256 = sha256;
 	p.managed_dir = managed_dir;
+	p.sign_pub = run_pub;
 	assert_int_equal(run_start(base, 7, &p, on_done, &g, err,
 	    sizeof(err)), 0);
 	assert_int_equal(run_active(7), 1);
@@ -582,6 +584,7 @@ test_managed(void **state)
 	assert_non_null(k = scriptsig_keygen());
 	assert_int_equal(scriptsig_public(k, pub), 0);
 	assert_int_equal(managed_pin_store(mdir, pub, msg, sizeof(msg)), 1);
+	run_pub = pub;
 	memset(&m, 0, sizeof(m));
 	strcpy(m.name, "both");
 	m.version = 2;
@@ -590,7 +593,7 @@ test_managed(void **state)
 	m.body_len = strlen(body);
 	assert_int_equal(scriptsig_sign_put(k, m.name, m.version, m.sha256,
 	    m.body, m.body_len, m.sig), 0);
-	assert_int_equal(managed_put(mdir, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(managed_put(mdir, pub, &m, msg, sizeof(msg)), 0);
 	script("both", "#!/bin/sh\necho local\n", 0755);
 
 	g = run_p("both", 5000, OCTO_OUTPUT_MAX, m.sha256, mdir);
@@ -614,6 +617,10 @@ test_managed(void **state)
 	    MANAGED_DIFFERS)), 0);
 	sha_of("#!/bin/sh\necho evil\n", sha);
 	g = run_p("both", 5000, OCTO_OUTPUT_MAX, sha, mdir);
+	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
+	/* No key pinned: no managed script runs. */
+	run_pub = NULL;
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, "", mdir);
 	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
 	EVP_PKEY_free(k);
 }
