@@ -427,3 +427,32 @@ def test_pushed_run_edit_tamper_delete(brain_factory, new_tentacle):  # noqa: F8
     wait_for(lambda: not f2.exists(), 30, 0.2, "pushed deleted on t2")
     # t3 never had it, and refuses pushes: its log says so? it got none.
     assert not (t3.dir / "managed" / "pushed").exists()
+
+
+def test_key_announced_to_a_tentacle_without_it(brain_factory,
+                                                new_tentacle):  # noqa: F811
+    # A tentacle enrolled before managed scripts has no key pinned: the
+    # brain announces it (SIGNKEY, MACed with the tentacle's key) first.
+    b = brain_factory(FAST)
+    admin = b.login()
+    t, tid = managed(b, new_tentacle, admin, "127.0.0.2")
+    t.stop()
+    pins = list(t.state_dir.rglob("script-signing.pub"))
+    assert len(pins) == 1, pins
+    pins[0].unlink()
+    # as its enrolment of before: without the key
+    lines = t.state_file.read_text().splitlines(keepends=True)
+    t.state_file.write_text("".join(x for x in lines
+                                    if not x.startswith("script_signing")))
+    t.start()
+    wait_for(lambda: [x for x in admin.get("/api/tentacles").json()[
+        "tentacles"] if x["id"] == tid and x["state"] == "online"], 30,
+        0.2, "the tentacle back")
+    create(admin, "announced")
+    wait_held(admin, "announced", 1, [tid])
+    assert pins[0].exists()
+    b.wait_log(r"tentacle %d pinned the script-signing key" % tid)
+    key = signing_key(b)
+    wait_for(lambda: [x for x in admin.get("/api/tentacles").json()[
+        "tentacles"] if x["id"] == tid and x["facts"].get(
+            "script_signing_key") == key], 30, 0.2, "the key in its facts")
