@@ -384,9 +384,10 @@ int	db_tentacle_script_held(struct db *, int64_t id, const char *name,
 	    int64_t version, const char *sha256);
 /* Copies of managed scripts refused at their last run on a tentacle
  * since it got the version it holds (the host's file is not the one
- * signed): fn(name, tentacle) for each. */
+ * signed): fn(name, tentacle, version, sha256 its inventory gave). */
 int	db_scripts_refused_each(struct db *,
-	    void (*fn)(const char *name, int64_t tentacle, void *), void *arg);
+	    void (*fn)(const char *name, int64_t tentacle, int64_t version,
+	    const char *sha256, void *), void *arg);
 /* Each accepted tentacle that takes managed scripts, with its facts
  * (JSON text, as its last inventory gave them). */
 int	db_tentacles_managed_each(struct db *,

@@ -274,12 +274,14 @@ db_tentacle_managed(struct db *db, int64_t id, int *managed)
 
 int
 db_scripts_refused_each(struct db *db,
-    void (*fn)(const char *, int64_t, void *), void *arg)
+    void (*fn)(const char *, int64_t, int64_t, const char *, void *),
+    void *arg)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = db_prepare(db, "SELECT ts.name, ts.tentacle_id FROM "
+	if ((st = db_prepare(db, "SELECT ts.name, ts.tentacle_id, ts.version, "
+	    "ts.sha256 FROM "
 	    "tentacle_scripts ts JOIN scripts s ON s.name = ts.name AND "
 	    "s.deleted = 0 JOIN script_versions v ON v.name = ts.name AND "
 	    "v.version = ts.version WHERE ts.version > 0 AND EXISTS (SELECT 1 "
@@ -291,7 +293,8 @@ db_scripts_refused_each(struct db *db,
 	    "j2.state IN ('done', 'refused')))")) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(col_text(st, 0), sqlite3_column_int64(st, 1), arg);
+		fn(col_text(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), col_text(st, 3), arg);
 	return db_rows_end(db, st, rc);
 }
 

@@ -38,7 +38,7 @@ managed_entry(const struct db_managed_row *r, void *arg)
 	o = json_pack("{s:s,s:s,s:b,s:I,s:s,s:[],s:[]}", "name", r->name,
 	    "description", r->description, "managed", 1, "version",
 	    (json_int_t)r->version, "sha256", r->sha256, "tentacles",
-	    "holders");
+	    "stale");
 	if (o == NULL) {
 		ls->failed = 1;
 		return;
@@ -47,29 +47,42 @@ managed_entry(const struct db_managed_row *r, void *arg)
 	json_array_append_new(ls->list, o);
 }
 
-/* A tentacle's copy: of a managed script (a holder, and one of its
- * "tentacles" if it is the latest), or a local one (grouped by name and
- * content, as before managed scripts). */
+/* A copy of a managed script that is not the latest as signed: an older
+ * version, or changed on the host (tampered). */
+static void
+stale_add(json_t *m, int64_t tentacle, int64_t version, const char *sha,
+    int tampered)
+{
+	json_array_append_new(json_object_get(m, "stale"),
+	    json_pack("{s:I,s:I,s:s,s:b}", "tentacle", (json_int_t)tentacle,
+	    "version", (json_int_t)version, "sha256", sha, "tampered",
+	    tampered));
+}
+
+/* A tentacle's copy: of a managed script (one of its "tentacles" if it
+ * is the latest as signed, else "stale": a fleet at the latest lists
+ * only IDs), or a local one (grouped by name and content, as before
+ * managed scripts). */
 static void
 copy_entry(const struct db_script_row *s, void *arg)
 {
 	struct list_state	*ls = arg;
 	json_t			*cur, *m;
+	int			 latest, same;
 
 	if ((m = json_object_get(ls->managed, s->name)) != NULL) {
-		/* At the latest version with another hash: changed on the
-		 * host (refused runs say so too: tampered_mark). */
-		json_array_append_new(json_object_get(m, "holders"),
-		    json_pack("{s:I,s:I,s:s,s:b}", "tentacle",
-		    (json_int_t)s->tentacle, "version", (json_int_t)s->version,
-		    "sha256", s->sha256, "tampered", s->version ==
-		    json_integer_value(json_object_get(m, "version")) &&
-		    strcmp(json_string_value(json_object_get(m, "sha256")),
-		    s->sha256) != 0));
-		if (strcmp(json_string_value(json_object_get(m, "sha256")),
-		    s->sha256) == 0)
+		latest = s->version == json_integer_value(json_object_get(m,
+		    "version"));
+		same = strcmp(json_string_value(json_object_get(m, "sha256")),
+		    s->sha256) == 0;
+		if (latest && same)
 			json_array_append_new(json_object_get(m, "tentacles"),
 			    json_integer(s->tentacle));
+		else
+			/* At the latest version with another hash: changed
+			 * on the host (refused runs say so too). */
+			stale_add(m, s->tentacle, s->version, s->sha256,
+			    latest);
 		return;
 	}
 	cur = json_array_get(ls->list, json_array_size(ls->list) - 1);
@@ -90,16 +103,26 @@ copy_entry(const struct db_script_row *s, void *arg)
 	    json_integer(s->tentacle));
 }
 
-/* A copy whose last run was refused since it got it: tampered. */
+/* A copy whose last run was refused since it got it: tampered, whatever
+ * its inventory says. */
 static void
-tampered_mark(const char *name, int64_t tentacle, void *arg)
+tampered_mark(const char *name, int64_t tentacle, int64_t version,
+    const char *sha, void *arg)
 {
 	struct list_state	*ls = arg;
-	json_t			*h;
+	json_t			*m, *ids, *h;
 	size_t			 i;
 
-	json_array_foreach(json_object_get(json_object_get(ls->managed,
-	    name), "holders"), i, h)
+	if ((m = json_object_get(ls->managed, name)) == NULL)
+		return;
+	ids = json_object_get(m, "tentacles");
+	for (i = 0; i < json_array_size(ids); i++)
+		if (json_integer_value(json_array_get(ids, i)) == tentacle) {
+			json_array_remove(ids, i);
+			stale_add(m, tentacle, version, sha, 1);
+			return;
+		}
+	json_array_foreach(json_object_get(m, "stale"), i, h)
 		if (json_integer_value(json_object_get(h, "tentacle")) ==
 		    tentacle)
 			json_object_set_new(h, "tampered", json_true());
@@ -163,7 +186,7 @@ view_script_version(struct db *db, const char *name, int64_t version)
 	return o;
 }
 
-/* A managed script's holders and "tentacles", from the fleet's list. */
+/* A managed script's "tentacles" and "stale", from the fleet's list. */
 static void
 script_copies(struct db *db, const char *name, json_t *o)
 {
@@ -178,8 +201,8 @@ script_copies(struct db *db, const char *name, json_t *o)
 		    name) == 0) {
 			json_object_set(o, "tentacles", json_object_get(v,
 			    "tentacles"));
-			json_object_set(o, "holders", json_object_get(v,
-			    "holders"));
+			json_object_set(o, "stale", json_object_get(v,
+			    "stale"));
 		}
 	json_decref(list);
 }

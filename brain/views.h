@@ -49,13 +49,13 @@ json_t	*view_tentacle_results(struct db *, int64_t tentacle,
  * Scripts managed by the brain (issue 14; scriptviews.c). The fleet's
  * list: managed scripts first, by name, {"name", "description",
  * "managed": true, "version", "sha256", "tentacles": [ids holding the
- * latest], "holders": [{"tentacle", "version", "sha256", "tampered"}]}
- * (tampered: the host's copy is not the one signed, by its hash or a
- * refused run since it got it), then the
+ * latest as signed], "stale": [{"tentacle", "version", "sha256",
+ * "tampered"}] (the other copies: older, or tampered: not the one signed,
+ * by its hash or a refused run since it got it)}, then the
  * local ones as view_scripts gives them (with "managed": false,
  * "version": null). One script: its latest version's fields and body,
  * "versions": [{"version", "sha256", "created_at", "created_by",
- * "description"}], "tentacles", "holders". One version: {"name",
+ * "description"}], "tentacles", "stale". One version: {"name",
  * "version", "description", "sha256", "created_at", "created_by",
  * "signature" (the maestro's Ed25519 signature, hex: scriptsig.h),
  * "body"} (version 0: the latest).

@@ -4074,11 +4074,10 @@
 			const latest = s.tentacles.length;
 			if (!s.managed)
 				return plural(latest, 'host');
-			const older = (s.holders || []).filter(h =>
-			    h.version !== s.version).length;
+			const older = (s.stale || []).length;
 			return el('span', null, latest + ' of ' + total +
 			    ' at v' + s.version, older ? el('span',
-			    {class: 'muted'}, ' · ' + older + ' older') : null);
+			    {class: 'muted'}, ' · ' + older + ' other') : null);
 		}
 
 		async function refresh(background) {
@@ -4167,8 +4166,13 @@
 
 		function holdersCard() {
 			const rows = [];
-			const held = new Map((script.holders || []).map(h =>
+			/* the latest's copies by ID, the others in stale */
+			const held = new Map((script.stale || []).map(h =>
 			    [h.tentacle, h]));
+			for (const id of script.tentacles || [])
+				held.set(id, {tentacle: id, version:
+				    script.version, sha256: script.sha256,
+				    tampered: false});
 			for (const t of state.tentacles) {
 				if (t.enrolment !== 'accepted')
 					continue;

@@ -324,9 +324,14 @@ def managed(brain, new_tentacle, admin, address, on=True):  # noqa: F811
 
 
 def holders(admin, name):
+    """{tentacle: {"version", "sha256", "tampered"}} of a managed script's
+    copies (the latest's from "tentacles", the others from "stale")."""
     (s,) = [x for x in admin.get("/api/scripts").json()["scripts"]
             if x["name"] == name and x["managed"]]
-    return {h["tentacle"]: h for h in s["holders"]}, s
+    h = {t: {"version": s["version"], "sha256": s["sha256"],
+             "tampered": False} for t in s["tentacles"]}
+    h.update({x["tentacle"]: x for x in s["stale"]})
+    return h, s
 
 
 def wait_held(admin, name, version, tids):

@@ -167,9 +167,9 @@ test_fleet_view(void **state)
 	assert_string_equal(json_string_value(json_object_get(s, "name")), "m");
 	assert_true(json_is_true(json_object_get(s, "managed")));
 	assert_int_equal(json_integer_value(json_object_get(s, "version")), 2);
-	/* It holds version 1: a holder, not one of the latest's. */
+	/* It holds version 1: stale, not one of the latest's. */
 	assert_int_equal(json_array_size(json_object_get(s, "tentacles")), 0);
-	assert_int_equal(json_array_size(json_object_get(s, "holders")), 1);
+	assert_int_equal(json_array_size(json_object_get(s, "stale")), 1);
 	s = json_array_get(list, 1);
 	assert_string_equal(json_string_value(json_object_get(s, "name")),
 	    "loc");
