@@ -70,6 +70,10 @@ enum ipc_type {
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,
 
+	/* maestro -> registerer, commander: the accepted tentacles'
+	 * addresses, which keep connection slots (brain/ipcmsg.h) */
+	IPC_TENTACLE_ADDRESSES,
+
 	/* tentacle: command worker <-> supervisor, managed scripts (issue
 	 * 14, tentacle/privsep.h) */
 	IPC_SCRIPT_REQUEST,	/* worker: a SIGNKEY/SCRIPT_PUT/_DELETE */

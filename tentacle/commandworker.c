@@ -359,6 +359,17 @@ send_ack(struct conn *c, struct cw_conn *x, uint64_t job, int accepted,
 	return -1;	/* close once flushed */
 }
 
+/* 1 if dir has a file name (not through a symlink). */
+static int
+managed_exists(const char *dir, const char *name)
+{
+	char		path[OCTO_PATH_MAX + PROTO_SCRIPT_NAME_MAX + 2];
+	struct stat	st;
+
+	return (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+	    sizeof(path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int
 order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 {
@@ -389,11 +400,13 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		    "running" : "done, waiting for delivery");
 		return send_ack(c, x, o.job, 1, "already accepted");
 	}
-	/* A managed script is checked by the supervisor at the run (this
-	 * process may not read managed_scripts_dir). */
-	if (!(w->conf->managed_scripts && proto_script_name_valid(o.script)) &&
-	    run_check_script(w->conf->scripts_dir, o.script, err,
-	    sizeof(err)) == -1) {
+	/* A managed script is checked at the run (with privilege
+	 * separation by the supervisor: this process may not read
+	 * managed_scripts_dir). */
+	if (!(w->conf->managed_scripts && proto_script_name_valid(o.script) &&
+	    (w->priv != NULL || managed_exists(w->conf->managed_scripts_dir,
+	    o.script))) && run_check_script(w->conf->scripts_dir, o.script,
+	    err, sizeof(err)) == -1) {
 		log_warnx("%s: job %" PRIu64 ": unknown script \"%s\" (%s): "
 		    "not run", conn_peer(c), o.job, o.script, err);
 		snprintf(msg, sizeof(msg), "unknown script %s", o.script);

@@ -206,6 +206,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    FUZZ_CHECK(m.final ? m.ack_len == 0 : m.ack_len > 0 &&
 		m.reason[0] == '\0');
 	    check_ref(m.ack, m.ack_len))
+	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
+	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
+	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);
+	    FUZZ_CHECK((m.count == 0) == (m.keys == NULL));
+	    check_ref(m.keys, m.count * NET_ADDR_KEY_LEN))
 	default:
 		break;
 	}

@@ -413,7 +413,8 @@ test_findings(void **state)
 	 * stored results. Every table a later migration creates is dropped
 	 * here too. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
-	    "DROP TABLE totp; DROP TABLE script_versions; DROP TABLE scripts; "
+	    "DROP TABLE totp; ALTER TABLE audit DROP COLUMN count; "
+	    "DROP TABLE script_versions; DROP TABLE scripts; "
 	    "ALTER TABLE tentacle_scripts DROP COLUMN version; "
 	    "ALTER TABLE tentacles DROP COLUMN managed_scripts; "
 	    "ALTER TABLE tentacles DROP COLUMN script_key; "
