@@ -350,16 +350,20 @@ handle_script_acked(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	tid = (int64_t)a.tentacle;
-	p = push_find(tid);
+	if ((p = push_find(tid)) == NULL) {
+		/* None in progress (forgotten after PUSH_TIMEOUT_S, or the
+		 * commander is wrong): what it says is not taken. */
+		log_debug("tentacle %lld: script acknowledgement without a "
+		    "push: ignored", (long long)tid);
+		return;
+	}
 	if (a.final) {
 		if (a.reason[0] != '\0')
 			log_warnx("tentacle %lld: script push ended early: %s",
 			    (long long)tid, a.reason);
-		if (p != NULL) {
-			p->tentacle = 0;
-			if (p->installed)
-				dispatch_waiting(tid);
-		}
+		p->tentacle = 0;
+		if (p->installed)
+			dispatch_waiting(tid);
 		return;
 	}
 	f.type = WIRE_SCRIPT_ACK;
@@ -391,8 +395,7 @@ handle_script_acked(struct child *c, const struct ipc_msg *msg)
 	/* A put (its version exists) or the deletion. */
 	if (db_script_read(m.db, ack.name, ack.version, put_sha, sha) == 0) {
 		db_tentacle_script_held(m.db, tid, ack.name, ack.version, sha);
-		if (p != NULL)
-			p->installed = 1;
+		p->installed = 1;
 		log_info("tentacle %lld holds script %s version %u",
 		    (long long)tid, ack.name, ack.version);
 	} else {
