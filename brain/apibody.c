@@ -3,6 +3,7 @@
  * refused, types and ranges checked, strings without NUL bytes.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bsd/string.h>
@@ -16,12 +17,12 @@
 #include "totp.h"
 
 static json_t *
-load_object(const char *body, size_t len, const char **why)
+load_object_max(const char *body, size_t len, size_t max, const char **why)
 {
 	json_t		*j;
 	json_error_t	 err;
 
-	if (len > HTTP_BODY_MAX) {
+	if (len > max) {
 		*why = "request body too large";
 		return NULL;
 	}
@@ -32,6 +33,12 @@ load_object(const char *body, size_t len, const char **why)
 		return NULL;
 	}
 	return j;
+}
+
+static json_t *
+load_object(const char *body, size_t len, const char **why)
+{
+	return load_object_max(body, len, HTTP_BODY_MAX, why);
 }
 
 /* A string member without NUL bytes, or NULL. */
@@ -74,8 +81,11 @@ apibody_login(const char *body, size_t len, struct login_body *lb,
 	int		 rc = -1;
 
 	*status = 400;
-	if ((j = load_object(body, len, why)) == NULL)
+	if ((j = load_object(body, len, why)) == NULL) {
+		if (len > HTTP_BODY_MAX)
+			*status = 413;
 		return -1;
+	}
 	user = member_string(j, "username");
 	password = member_string(j, "password");
 	if (json_object_get(j, "totp") != NULL &&
@@ -314,6 +324,89 @@ apibody_totp_code(const char *body, size_t len, char *code, const char **why)
 		strlcpy(code, c, OCTO_TOTP_CODE_MAX + 1);
 		rc = 0;
 	}
+	json_decref(j);
+	return rc;
+}
+
+/* ---- scripts managed by the brain ------------------------------------ */
+
+int
+apibody_script_check(const char *name, const char *description,
+    const char *body, size_t body_len, const char **why)
+{
+	const unsigned char	*d;
+
+	if (!proto_script_name_valid(name)) {
+		*why = "name must be a script name: 1-63 letters, digits, "
+		    ". _ -, not starting with a dot";
+		return -1;
+	}
+	if (strlen(description) > SCRIPT_DESC_MAX) {
+		*why = "description is at most 200 bytes";
+		return -1;
+	}
+	for (d = (const unsigned char *)description; *d; d++)
+		if (*d < 0x20 || *d == 0x7f) {
+			*why = "description must be one line of text";
+			return -1;
+		}
+	if (body_len > SCRIPT_BODY_MAX) {
+		*why = "body is at most 256 KiB";
+		return -1;
+	}
+	if (body_len < 3 || body[0] != '#' || body[1] != '!') {
+		*why = "body must start with #! (the interpreter)";
+		return -1;
+	}
+	if (memchr(body, '\0', body_len) != NULL) {
+		*why = "body must be text without NUL bytes";
+		return -1;
+	}
+	return 0;
+}
+
+int
+apibody_script(const char *in, size_t len, int create,
+    struct script_body *sb, const char **why)
+{
+	json_t		*j, *v;
+	const char	*name, *desc, *body, *key;
+	int		 rc = -1;
+
+	memset(sb, 0, sizeof(*sb));
+	if ((j = load_object_max(in, len, HTTP_SCRIPT_BODY_MAX, why)) == NULL)
+		return -1;
+	json_object_foreach(j, key, v)
+		if (strcmp(key, "description") && strcmp(key, "body") &&
+		    (!create || strcmp(key, "name"))) {
+			*why = create ? "a script takes name, description and "
+			    "body only" : "a new version takes description "
+			    "and body only (the name is in the path)";
+			goto out;
+		}
+	name = create ? member_string(j, "name") : "x";
+	desc = json_object_get(j, "description") ? member_string(j,
+	    "description") : "";
+	body = member_string(j, "body");
+	if (name == NULL || desc == NULL || body == NULL) {
+		*why = create ? "name and body must be strings (description "
+		    "too, if given)" : "body must be a string (description "
+		    "too, if given)";
+		goto out;
+	}
+	sb->body_len = json_string_length(json_object_get(j, "body"));
+	if (apibody_script_check(name, desc, body, sb->body_len, why) == -1)
+		goto out;
+	if ((sb->body = malloc(sb->body_len + 1)) == NULL) {
+		*why = "out of memory";
+		goto out;
+	}
+	memcpy(sb->body, body, sb->body_len + 1);
+	strlcpy(sb->name, create ? name : "", sizeof(sb->name));
+	sb->has_description = json_object_get(j, "description") != NULL;
+	strlcpy(sb->description, desc, sizeof(sb->description));
+	rc = 0;
+out:
 	json_decref(j);
 	return rc;
 }

@@ -80,4 +80,27 @@ int	apibody_user_name_valid(const char *);
 int	apibody_totp_code(const char *, size_t, char *code,
 	    const char **why);
 
+/*
+ * Scripts managed by the brain (issue 14): POST /api/scripts {"name",
+ * "description"?, "body"}, PUT /api/scripts/{name} {"description"?,
+ * "body"} (create: name required; update: no name). A name as a
+ * tentacle's script (proto_script_name_valid); a description of at most
+ * SCRIPT_DESC_MAX bytes without control characters; a body of 3 to
+ * SCRIPT_BODY_MAX bytes that starts with "#!", without NUL. The body is
+ * malloc'd (NUL-terminated): free it.
+ */
+struct script_body {
+	char	 name[PROTO_SCRIPT_NAME_MAX];
+	int	 has_description;
+	char	 description[SCRIPT_DESC_MAX + 1];
+	char	*body;
+	size_t	 body_len;
+};
+
+int	apibody_script(const char *, size_t, int create, struct script_body *,
+	    const char **why);
+/* The checks of those fields, for the maestro's decoder too. */
+int	apibody_script_check(const char *name, const char *description,
+	    const char *body, size_t body_len, const char **why);
+
 #endif

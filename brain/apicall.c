@@ -81,6 +81,24 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_str(&p, a->action);
 		pack_u32(&p, a->limit);
 		break;
+	case API_ARGS_SCRIPT:
+		pack_str(&p, a->script);
+		break;
+	case API_ARGS_SCRIPT_VERSION:
+		pack_str(&p, a->script);
+		pack_u64(&p, a->id);
+		break;
+	case API_ARGS_SCRIPT_UPDATE:
+		pack_str(&p, a->script);
+		pack_u8(&p, a->has_description);
+		pack_str(&p, a->description);
+		pack_bytes(&p, a->body, a->body_len);
+		break;
+	case API_ARGS_SCRIPT_CREATE:
+		pack_str(&p, a->script);
+		pack_str(&p, a->description);
+		pack_bytes(&p, a->body, a->body_len);
+		break;
 	}
 	return pack_error(&p) ? -1 : 0;
 }
@@ -93,6 +111,7 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	struct unpacker		 u;
 	uint32_t		 i;
 	char			 code[PROTO_PAIRING_LEN + 1];
+	const uint8_t		*body;
 
 	memset(c, 0, sizeof(*c));
 	unpack_init(&u, payload, len);
@@ -165,6 +184,28 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		unpack_str(&u, a->action, sizeof(a->action));
 		unpack_u32(&u, &a->limit);
 		break;
+	case API_ARGS_SCRIPT:
+		unpack_str(&u, a->script, sizeof(a->script));
+		break;
+	case API_ARGS_SCRIPT_VERSION:
+		unpack_str(&u, a->script, sizeof(a->script));
+		unpack_u64(&u, &a->id);
+		break;
+	case API_ARGS_SCRIPT_UPDATE:
+	case API_ARGS_SCRIPT_CREATE:
+		unpack_str(&u, a->script, sizeof(a->script));
+		if (shape_of(c->op) == API_ARGS_SCRIPT_UPDATE)
+			unpack_u8(&u, &a->has_description);
+		unpack_str(&u, a->description, sizeof(a->description));
+		if (unpack_bytes_ref(&u, &body, &a->body_len,
+		    SCRIPT_BODY_MAX) == -1)
+			goto bad;
+		if (a->body_len > SCRIPT_BODY_MAX ||
+		    (a->body = malloc(a->body_len + 1)) == NULL)
+			goto bad;
+		memcpy(a->body, body, a->body_len);
+		a->body[a->body_len] = '\0';
+		break;
 	}
 	if (unpack_end(&u) == -1)
 		goto bad;
@@ -204,6 +245,20 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		if (a->with_output > 1)
 			goto bad;
 		break;
+	case API_ARGS_SCRIPT_UPDATE:
+	case API_ARGS_SCRIPT_CREATE:
+		if (a->has_description > 1 || apibody_script_check(a->script,
+		    a->description, a->body, a->body_len, why) == -1)
+			goto bad;
+		break;
+	case API_ARGS_SCRIPT_VERSION:
+		if (a->id < 1 || a->id > (1ULL << 53))
+			goto bad;
+		/* FALLTHROUGH */
+	case API_ARGS_SCRIPT:
+		if (!proto_script_name_valid(a->script))
+			goto bad;
+		break;
 	default:
 		break;
 	}
@@ -218,5 +273,6 @@ void
 apicall_clear(struct api_call *c)
 {
 	free(c->args.tentacles);
+	free(c->args.body);
 	crypto_wipe(c, sizeof(*c));
 }

@@ -35,6 +35,11 @@ struct api_args {
 	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
+	/* Scripts (issue 14): name in script, version in id. */
+	uint8_t		 has_description;
+	char		 description[SCRIPT_DESC_MAX + 1];
+	char		*body;		/* malloc'd: apicall_clear frees */
+	size_t		 body_len;	/* <= SCRIPT_BODY_MAX, no NUL */
 };
 
 struct api_call {
@@ -52,7 +57,8 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  * Decode and check the shape: a known op, its arguments and nothing more,
  * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
  * user names, passwords and TOTP codes as apibody checks them, an audit limit in
- * range. Values are checked again where they are used. 0, or -1 with the
+ * range, script names, descriptions and bodies as apibody_script checks
+ * them. Values are checked again where they are used. 0, or -1 with the
  * reason (then nothing is left to free).
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,

@@ -30,18 +30,24 @@ route_fits_shape(const struct api_op_def *d)
 {
 	int	id = strstr(d->route, "{id}") != NULL;
 	int	name = strstr(d->route, "{name}") != NULL;
+	int	script = strstr(d->route, "{script}") != NULL;
 
 	switch (d->args) {
 	case API_ARGS_ID:
 	case API_ARGS_RUN:
 	case API_ARGS_RESULTS:
-		return id && !name;
+		return id && !name && !script;
 	case API_ARGS_USER:
 	case API_ARGS_PASSWORD:
 	case API_ARGS_TOTP_CODE:
-		return name && !id;
+		return name && !id && !script;
+	case API_ARGS_SCRIPT:
+	case API_ARGS_SCRIPT_UPDATE:
+		return script && !id && !name;
+	case API_ARGS_SCRIPT_VERSION:
+		return script && id && !name;
 	default:
-		return !id && !name;
+		return !id && !name && !script;
 	}
 }
 
@@ -62,8 +68,8 @@ api_ops_check(const struct api_op_def *ops, size_t n, const char **why)
 			return -1;
 		}
 		if (d->mutating != (d->method != API_METHOD_GET)) {
-			*why = "an operation is mutating but not POST or DELETE, "
-			    "or the other way round";
+			*why = "an operation is mutating but not POST, PUT or "
+			    "DELETE, or the other way round";
 			return -1;
 		}
 		if (d->min_role == ROLE_INVALID) {

@@ -12,7 +12,7 @@
  * rest at start-up (routes unique, the CSRF rule).
  *
  * Routes: "{id}" is a decimal integer from 1 to 2^53, "{name}" a user
- * name (webserv.c route_match). Arguments, by shape:
+ * name, "{script}" a script name (webserv.c route_match). Arguments, by shape:
  *	NONE		nothing
  *	ID		u64 id ({id} of the route)
  *	RUNS		u64 tentacle (?tentacle=ID; 0: every run)
@@ -28,6 +28,11 @@
  *			none) (body)
  *	AUDIT		str actor, str action, u32 limit (query string)
  *	TOTP_CODE	str name ({name}), str code (body: 6 digits)
+ *	SCRIPT		str script ({script}: a script name)
+ *	SCRIPT_VERSION	str script ({script}), u64 id ({id}: the version)
+ *	SCRIPT_CREATE	str script, str description, bytes body (body)
+ *	SCRIPT_UPDATE	str script ({script}), u8 has description, str
+ *			description, bytes body (body)
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -65,7 +70,14 @@
 	 * or an admin anyone's (checked). */ \
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
-	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
+	/* Scripts managed by the brain (issue 14): read by all, changed \
+	 * by admins. */ \
+	X(SCRIPT,		"read a script",	GET,	"/api/scripts/{script}",	VIEWER,	0, SCRIPT,	api_script_get)	\
+	X(SCRIPT_VERSION,	"read a script version", GET,	"/api/scripts/{script}/versions/{id}", VIEWER, 0, SCRIPT_VERSION, api_script_version) \
+	X(SCRIPT_CREATE,	"create a script",	POST,	"/api/scripts",			ADMIN,	1, SCRIPT_CREATE, api_script_create) \
+	X(SCRIPT_UPDATE,	"change a script",	PUT,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT_UPDATE, api_script_update) \
+	X(SCRIPT_DELETE,	"delete a script",	DELETE,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT,	api_script_delete)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -76,7 +88,8 @@ enum api_op {
 	API_OP_MAX
 };
 
-enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE };
+enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE,
+	API_METHOD_PUT };
 
 /* Roles, weakest first; an operation names the weakest it allows. An
  * unknown role is below every other. */
@@ -96,6 +109,10 @@ enum api_args_shape {
 	API_ARGS_PASSWORD,
 	API_ARGS_AUDIT,
 	API_ARGS_TOTP_CODE,
+	API_ARGS_SCRIPT,
+	API_ARGS_SCRIPT_VERSION,
+	API_ARGS_SCRIPT_CREATE,
+	API_ARGS_SCRIPT_UPDATE,
 };
 
 struct api_op_def {

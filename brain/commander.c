@@ -40,8 +40,19 @@
  * enough that a burst of orders cannot exhaust descriptors. */
 #define COMMANDER_IN_FLIGHT	64
 
+/* A push of managed scripts (issue 14): the maestro's signed frames,
+ * sent one at a time, each after the SCRIPT_ACK of the one before. */
+struct push {
+	uint8_t		 signkey;	/* a SIGNKEY first */
+	uint8_t		 pub[PROTO_SIGN_PUB_LEN];
+	uint8_t		*frames;
+	size_t		 len;
+	size_t		 off;		/* the next frame */
+};
+
 struct order {
-	struct ipc_run_order	 o;
+	struct ipc_run_order	 o;	/* a push: tentacle, address, ticket */
+	struct push		*push;	/* NULL: an order or a keepalive */
 	int			 reported;
 	TAILQ_ENTRY(order)	 entry;
 };
@@ -97,6 +108,135 @@ job_state(struct order *o, enum job_state state, const char *message)
 	ipcmsg_send_job_state(loop.chan, IPC_JOB_STATE, 0, &js);
 }
 
+/* ---- managed scripts out (issue 14) ---------------------------------- */
+
+/* The push ended: tell the maestro (reason "" when all went). */
+static void
+push_final(struct order *o, const char *reason)
+{
+	struct ipc_script_acked	a;
+
+	if (o->reported)
+		return;
+	o->reported = 1;
+	memset(&a, 0, sizeof(a));
+	a.tentacle = o->o.tentacle;
+	a.final = 1;
+	ipcmsg_text(a.reason, sizeof(a.reason), reason);
+	ipcmsg_send_script_acked(loop.chan, IPC_SCRIPT_ACKED, 0, &a);
+}
+
+/* Send the next frame: 0 (wait for its SCRIPT_ACK), or -1 (all done, or
+ * failed: close). */
+static int
+push_next(struct peer *p, struct order *o)
+{
+	struct push		*x = o->push;
+	struct msg_signkey	 sk;
+	struct wire_frame	 f;
+	struct buf		 out;
+	size_t			 used;
+	int			 rc;
+
+	buf_init(&out, WIRE_PAYLOAD_MAX + WIRE_HDR_LEN);
+	if (x->signkey) {
+		x->signkey = 0;
+		memcpy(sk.pub, x->pub, sizeof(sk.pub));
+		memcpy(sk.mac, p->order_mac, sizeof(sk.mac));
+		rc = proto_encode_signkey(&out, &sk);
+	} else if (x->off < x->len && wire_decode(x->frames + x->off,
+	    x->len - x->off, &f, &used) == WIRE_OK) {
+		rc = buf_append(&out, x->frames + x->off, used);
+		x->off += used;
+	} else {
+		buf_free(&out);
+		push_final(o, "");
+		return -1;
+	}
+	if (rc == -1 || peer_send(p, &out) == -1) {
+		buf_free(&out);
+		push_final(o, "cannot send the script frame");
+		return -1;
+	}
+	buf_free(&out);
+	return 0;
+}
+
+static int
+push_frame(struct peer *p, struct order *o, const struct wire_frame *f)
+{
+	struct ipc_script_acked	 a;
+	char			 reason[PROTO_MESSAGE_MAX];
+
+	if (f->type == WIRE_ERROR) {
+		proto_decode_error(f, reason, sizeof(reason));
+		push_final(o, reason);
+		return -1;
+	}
+	if (f->type != WIRE_SCRIPT_ACK || f->len > WIRE_PREAUTH_PAYLOAD_MAX) {
+		push_final(o, "the tentacle's answer was not a SCRIPT_ACK");
+		conn_fail(p->conn, "bad script acknowledgement");
+		return -1;
+	}
+	/* The maestro decodes it. */
+	memset(&a, 0, sizeof(a));
+	a.tentacle = o->o.tentacle;
+	a.ack = f->payload;
+	a.ack_len = f->len;
+	if (ipcmsg_send_script_acked(loop.chan, IPC_SCRIPT_ACKED, 0, &a) ==
+	    -1) {
+		push_final(o, "internal error");
+		return -1;
+	}
+	return push_next(p, o);
+}
+
+static void
+push_free(struct order *o)
+{
+	if (o->push != NULL) {
+		free(o->push->frames);
+		free(o->push);
+		o->push = NULL;
+	}
+}
+
+static void
+script_push(const struct ipc_msg *msg)
+{
+	struct ipc_script_push	 ip;
+	struct order		*o;
+	const char		*why;
+
+	if (ipcmsg_decode_script_push(msg->payload, msg->hdr.len, &ip,
+	    &why) == -1) {
+		log_warnx("malformed SCRIPT_PUSH from the maestro: %s", why);
+		return;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->push = calloc(1, sizeof(*o->push))) == NULL ||
+	    (ip.frames_len > 0 && (o->push->frames =
+	    malloc(ip.frames_len)) == NULL)) {
+		if (o != NULL)
+			free(o->push);
+		free(o);
+		log_warnx("out of memory: script push dropped");
+		return;
+	}
+	o->o.tentacle = ip.tentacle;
+	o->o.ticket = ip.ticket;
+	strlcpy(o->o.address, ip.address, sizeof(o->o.address));
+	o->o.port = ip.port;
+	strlcpy(o->o.fingerprint, ip.fingerprint, sizeof(o->o.fingerprint));
+	o->push->signkey = ip.signkey;
+	memcpy(o->push->pub, ip.pub, sizeof(o->push->pub));
+	if (ip.frames_len > 0)
+		memcpy(o->push->frames, ip.frames, ip.frames_len);
+	o->push->len = ip.frames_len;
+	TAILQ_INSERT_TAIL(&queue, o, entry);
+	pump();
+}
+
 /* ---- orders out -------------------------------------------------------- */
 
 static int
@@ -107,6 +247,8 @@ order_authenticated(struct peer *p)
 	struct buf		 out;
 	int			 rc;
 
+	if (o->push != NULL)
+		return push_next(p, o);
 	if (o->o.job == 0)
 		return 0;	/* keepalive: the tentacle answers first */
 	/* The MAC came from the maestro with our proof, for this session. */
@@ -132,6 +274,8 @@ order_frame(struct peer *p, const struct wire_frame *f)
 	struct msg_order_ack	 ack;
 	const char		*why;
 
+	if (o->push != NULL)
+		return push_frame(p, o, f);
 	if (o->o.job == 0 && (f->type == WIRE_INVENTORY ||
 	    f->type == WIRE_STATUS)) {
 		/* A STATUS answer carries no inventory: still alive. */
@@ -171,8 +315,15 @@ order_closed(struct peer *p, const char *reason)
 
 	if (o == NULL)
 		return;
-	ping = o->o.job == 0;
-	if (!o->reported && ping)
+	ping = o->push == NULL && o->o.job == 0;
+	if (o->push != NULL) {
+		if (!o->reported)
+			log_warnx("tentacle %llu at %s:%u: script push "
+			    "ended: %s", (unsigned long long)o->o.tentacle,
+			    o->o.address, o->o.port, reason);
+		push_final(o, reason[0] ? reason : "closed");
+		push_free(o);
+	} else if (!o->reported && ping)
 		log_debug("tentacle %llu at %s:%u: keepalive missed: %s",
 		    (unsigned long long)o->o.tentacle, o->o.address,
 		    o->o.port, reason);
@@ -181,6 +332,7 @@ order_closed(struct peer *p, const char *reason)
 		    (unsigned long long)o->o.job,
 		    (unsigned long long)o->o.tentacle, o->o.address,
 		    o->o.port, reason);
+	/* (A push has reported: no job state for it.) */
 	job_state(o, JOB_UNREACHABLE, reason);
 	crypto_wipe(o, sizeof(*o));
 	free(o);
@@ -193,13 +345,15 @@ order_closed(struct peer *p, const char *reason)
 }
 
 static const struct peer_role order_role = {
-	.purposes = (1u << PURPOSE_ORDER) | (1u << PURPOSE_PING),
+	.purposes = (1u << PURPOSE_ORDER) | (1u << PURPOSE_PING) |
+	    (1u << PURPOSE_SCRIPT),
 	.on_authenticated = order_authenticated,
 	.on_frame = order_frame,
 	.on_close = order_closed,
 };
 
-/* Connect for an order or a ping: 0, or -1 (reported and freed). */
+/* Connect for an order, a script push or a ping: 0, or -1 (reported
+ * and freed). */
 static int
 start(struct order *o)
 {
@@ -207,9 +361,13 @@ start(struct order *o)
 
 	if (peer_connect_tentacle(&loop, env, &order_role, o->o.address,
 	    (int)o->o.port, o->o.fingerprint, o->o.tentacle, o->o.ticket,
-	    o->o.job ? PURPOSE_ORDER : PURPOSE_PING, o, err,
-	    sizeof(err)) == NULL) {
-		job_state(o, JOB_UNREACHABLE, err);
+	    o->push ? PURPOSE_SCRIPT : o->o.job ? PURPOSE_ORDER :
+	    PURPOSE_PING, o, err, sizeof(err)) == NULL) {
+		if (o->push != NULL) {
+			push_final(o, err);
+			push_free(o);
+		} else
+			job_state(o, JOB_UNREACHABLE, err);
 		crypto_wipe(o, sizeof(*o));
 		free(o);
 		return -1;
@@ -429,6 +587,9 @@ maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_RESULT_STORED:
 		result_stored(msg);
+		break;
+	case IPC_SCRIPT_PUSH:
+		script_push(msg);
 		break;
 	case IPC_TENTACLE_ADDRESSES:
 		peer_tentacle_addresses(msg);

@@ -221,6 +221,42 @@ static const char *const migrations[] = {
 	 * one peer (refused handshakes, throttled enrolments: brain/
 	 * refusals.c) */
 	"ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
+
+	/* 10: scripts managed by the brain (issue 14; db_scripts.c): one row
+	 * per name, whose `latest` is the last version number given (a
+	 * deletion takes one too, so no number is ever given twice, even to
+	 * a name created again); its versions with their body, hash and the
+	 * maestro's Ed25519 signatures (hex). What each tentacle holds: its
+	 * scripts' versions (0: a local script) and whether it takes managed
+	 * scripts (-1: not said yet, 0: no, 1: yes) and has pinned the
+	 * script-signing key. */
+	"CREATE TABLE scripts ("
+	"  name TEXT PRIMARY KEY,"
+	"  latest INTEGER NOT NULL,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  deleted_by TEXT NOT NULL DEFAULT '',"
+	"  deleted_at INTEGER NOT NULL DEFAULT 0,"
+	"  delete_signature TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE TABLE script_versions ("
+	"  name TEXT NOT NULL REFERENCES scripts(name),"
+	"  version INTEGER NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  signature TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (name, version)"
+	");"
+	"ALTER TABLE tentacle_scripts ADD COLUMN version INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE tentacles ADD COLUMN managed_scripts INTEGER NOT NULL "
+	"  DEFAULT -1;"
+	"ALTER TABLE tentacles ADD COLUMN script_key INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	/* ... and the SHA-256 of the script that ran ('': not told) */
+	"ALTER TABLE results ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -268,6 +304,28 @@ db_prepare(struct db *db, const char *sql)
 	}
 	return st;
 }
+
+/*
+ * Managed scripts (issue 14): a job (alias J) of the script named by the
+ * SQL expression S is ready to go when S is no live managed script, or
+ * its tentacle holds S's latest version (or a later number: a newer one
+ * came meanwhile); and the hash its order carries: the latest version's,
+ * or the tentacle's own for a local script if it said whether it takes
+ * managed scripts (a tentacle of before refuses an order with a hash),
+ * or "".
+ */
+#define JOB_SCRIPT_READY(j, s)						\
+	"NOT EXISTS (SELECT 1 FROM scripts s WHERE s.name = " s " AND "	\
+	"s.deleted = 0 AND NOT EXISTS (SELECT 1 FROM tentacle_scripts ts "\
+	"WHERE ts.tentacle_id = " j ".tentacle_id AND ts.name = s.name "	\
+	"AND ts.version >= s.latest))"
+#define JOB_SCRIPT_SHA256(j, s)						\
+	"coalesce((SELECT v.sha256 FROM scripts s JOIN script_versions v "\
+	"ON v.name = s.name AND v.version = s.latest WHERE s.name = " s	\
+	" AND s.deleted = 0), (SELECT ts.sha256 FROM tentacle_scripts ts "\
+	"JOIN tentacles tt ON tt.id = ts.tentacle_id WHERE ts.tentacle_id "\
+	"= " j ".tentacle_id AND ts.name = " s " AND ts.version = 0 AND "	\
+	"tt.managed_scripts >= 0), '')"
 
 /* A statement of the per-job path, prepared on first use. */
 static sqlite3_stmt *
@@ -1199,8 +1257,9 @@ db_jobs_sent(struct db *db, int64_t run)
 
 	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
 	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
-	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles)")) ==
-	    NULL)
+	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles) AND "
+	    JOB_SCRIPT_READY("jobs", "(SELECT script FROM runs WHERE id = "
+	    "jobs.run_id)"))) == NULL)
 		return -1;
 	job_sources(JOB_SENT, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, time(NULL));
@@ -1346,8 +1405,8 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	if ((st = db_cached(db, DB_ST_RESULT_INSERT, "INSERT OR IGNORE INTO "
 	    "results (job_id, "
 	    "outcome, exit_status, signal, started_at_ms, duration_ms, "
-	    "truncated, output, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?)")) == NULL)
+	    "truncated, output, received_at, sha256) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?)")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, job);
 	sqlite3_bind_int(st, 2, r->outcome);
@@ -1359,6 +1418,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	sqlite3_bind_blob(st, 8, r->output_len ? (const void *)r->output : "",
 	    (int)r->output_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, time(NULL));
+	sqlite3_bind_text(st, 10, r->sha256, -1, SQLITE_STATIC);
 	if (db_step_cached(db, st) == -1)
 		return -1;
 	*stored = sqlite3_changes(db->h) > 0;
@@ -1393,7 +1453,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 }
 
 #define RESULT_COLUMNS "r.id, r.outcome, r.exit_status, r.signal, " \
-	"r.started_at_ms, r.duration_ms, r.truncated, r.output"
+	"r.started_at_ms, r.duration_ms, r.truncated, r.output, r.sha256"
 
 /* The RESULT_COLUMNS from col. */
 static void
@@ -1409,6 +1469,7 @@ result_row(sqlite3_stmt *st, int col, struct db_result_row *r)
 	r->truncated = sqlite3_column_int(st, col + 6);
 	r->output = sqlite3_column_blob(st, col + 7);
 	r->output_len = (size_t)sqlite3_column_bytes(st, col + 7);
+	r->sha256 = col_text(st, col + 8);
 }
 
 /* A state as the database spells it; JOB_STATE_MAX if none (the schema's
@@ -1574,10 +1635,10 @@ results_each(struct db *db, sqlite3_stmt *st,
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		result_row(st, 0, &r);
-		r.run = sqlite3_column_int64(st, 8);
-		r.tentacle = sqlite3_column_int64(st, 9);
-		r.hostname = col_text(st, 10);
-		r.script = col_text(st, 11);
+		r.run = sqlite3_column_int64(st, 9);
+		r.tentacle = sqlite3_column_int64(st, 10);
+		r.hostname = col_text(st, 11);
+		r.script = col_text(st, 12);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);
@@ -1661,27 +1722,28 @@ db_tentacles_accepted(struct db *db, int64_t **ids, size_t *n)
 	return 0;
 }
 
-int
-db_jobs_queued(struct db *db, int64_t run,
+/* The jobs ready to go of run (0: any) and tentacle (0: any), in the
+ * states from (a list of job_sources). */
+static int
+jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
     void (*fn)(const struct db_order *, void *), void *arg)
 {
 	sqlite3_stmt	*st;
 	struct db_order	 o;
-	char		 from[JOB_SOURCES_MAX];
 	int		 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
-	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
+	    "t.port, t.fingerprint, t.key, r.script, " JOB_SCRIPT_SHA256("j",
+	    "r.script") " FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) ORDER BY j.id")) == NULL)
+	    "?2) AND (?4 = 0 OR j.tentacle_id = ?4) AND " JOB_SCRIPT_READY("j",
+	    "r.script") " ORDER BY j.id")) == NULL)
 		return -1;
-	/* Sent (again, after a commander restart) while the tentacle has
-	 * not acknowledged it: what may still become running. */
-	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, tentacle);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&o, 0, sizeof(o));
 		o.job = sqlite3_column_int64(st, 0);
@@ -1690,13 +1752,37 @@ db_jobs_queued(struct db *db, int64_t run,
 		if (column_copy(st, 2, o.address, sizeof(o.address)) == -1 ||
 		    column_copy(st, 4, o.fingerprint, sizeof(o.fingerprint)) ==
 		    -1 || column_copy(st, 5, o.key_hex, sizeof(o.key_hex)) ==
-		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1)
+		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1 ||
+		    column_copy(st, 7, o.script_sha256,
+		    sizeof(o.script_sha256)) == -1)
 			continue;
 		fn(&o, arg);
 		crypto_wipe(o.key_hex, sizeof(o.key_hex));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_jobs_queued(struct db *db, int64_t run,
+    void (*fn)(const struct db_order *, void *), void *arg)
+{
+	char	from[JOB_SOURCES_MAX];
+
+	/* Sent (again, after a commander restart) while the tentacle has
+	 * not acknowledged it: what may still become running. */
+	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);
+	return jobs_ready(db, run, 0, from, fn, arg);
+}
+
+int
+db_jobs_waiting(struct db *db, int64_t tentacle,
+    void (*fn)(const struct db_order *, void *), void *arg)
+{
+	char	from[JOB_SOURCES_MAX];
+
+	job_sources(JOB_RUNNING, JOB_STATE_BIT(JOB_QUEUED), from);
+	return jobs_ready(db, 0, tentacle, from, fn, arg);
 }
 
 /* ---- keepalive and scripts ------------------------------------------- */
@@ -1761,8 +1847,8 @@ db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
 		return -1;
 	json_array_foreach(scripts, i, v) {
 		if ((st = db_prepare(db, "INSERT OR REPLACE INTO "
-		    "tentacle_scripts (tentacle_id, name, sha256, description) "
-		    "VALUES (?, ?, ?, ?)")) == NULL)
+		    "tentacle_scripts (tentacle_id, name, sha256, description, "
+		    "version) VALUES (?, ?, ?, ?, ?)")) == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, json_string_value(json_object_get(v,
@@ -1771,6 +1857,8 @@ db_tentacle_scripts_set(struct db *db, int64_t id, json_t *scripts)
 		    "sha256")), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, json_string_value(json_object_get(v,
 		    "description")), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(v,
+		    "version")));
 		if (db_step_done(db, st) == -1)
 			return -1;
 	}
@@ -1786,7 +1874,7 @@ db_scripts_each(struct db *db, int64_t tentacle,
 	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT s.name, s.sha256, s.description, "
-	    "s.tentacle_id FROM tentacle_scripts s JOIN tentacles t ON t.id = "
+	    "s.tentacle_id, s.version FROM tentacle_scripts s JOIN tentacles t ON t.id = "
 	    "s.tentacle_id WHERE (? = 0 OR s.tentacle_id = ?) ORDER BY s.name, "
 	    "s.sha256, s.tentacle_id")) == NULL)
 		return -1;
@@ -1797,6 +1885,7 @@ db_scripts_each(struct db *db, int64_t tentacle,
 		r.sha256 = col_text(st, 1);
 		r.description = col_text(st, 2);
 		r.tentacle = sqlite3_column_int64(st, 3);
+		r.version = sqlite3_column_int64(st, 4);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

@@ -156,9 +156,19 @@ struct db_order {
 	char	fingerprint[OCTO_FPR_HEX_LEN + 1];
 	char	key_hex[PROTO_KEY_LEN * 2 + 1];
 	char	script[PROTO_SCRIPT_NAME_MAX];
+	/* What the tentacle must hold (issue 14): a managed script's latest
+	 * version's, a local script's as its inventory gave it; "" if
+	 * none is known. */
+	char	script_sha256[OCTO_FPR_HEX_LEN + 1];
 };
-/* Call fn for each queued job of run (0: of every run). */
+/* Call fn for each queued job of run (0: of every run). A job of a
+ * managed script waits (is not given) until its tentacle holds the
+ * latest version (or a later number). */
 int	db_jobs_queued(struct db *, int64_t run,
+	    void (*fn)(const struct db_order *, void *), void *arg);
+/* The queued jobs of a tentacle that are ready to go now (a managed
+ * script's, once it holds the version: issue 14). */
+int	db_jobs_waiting(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 
 /* Call fn for each accepted tentacle (job 0, no script): keepalive. */
@@ -254,6 +264,7 @@ struct db_result_row {
 	int		 truncated;
 	const uint8_t	*output;
 	size_t		 output_len;
+	const char	*sha256;	/* of the script that ran; "" unknown */
 	/* Its job's: */
 	int64_t		 run;
 	int64_t		 tentacle;
@@ -324,10 +335,80 @@ struct db_script_row {
 	const char	*sha256;
 	const char	*description;
 	int64_t		 tentacle;
+	int64_t		 version;	/* a managed script's; 0: local */
 };
 /* The scripts of the fleet (0) or one tentacle, by name, content and
  * tentacle. */
 int	db_scripts_each(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_script_row *, void *), void *arg);
+
+/*
+ * Scripts managed by the brain (issue 14; db_scripts.c). A name has
+ * versions 1, 2, ...; a deletion takes the next number too, and a name
+ * created again after it the one after: no number is given twice, so a
+ * tentacle refuses anything older than what it holds. Changes run in the
+ * caller's transaction: db_script_next says whether the name is live and
+ * which number comes next, the caller signs, then adds or deletes.
+ */
+#define DB_EXISTS	2
+
+struct db_managed_row {
+	const char	*name;
+	int64_t		 version;
+	const char	*description;
+	const char	*sha256;
+	const char	*created_by;
+	time_t		 created_at;
+	const char	*signature;	/* hex, "" if none */
+	const uint8_t	*body;		/* NULL in lists */
+	size_t		 body_len;
+};
+
+/* *live: 1 if the name has a script not deleted; *next: the number its
+ * next version (or deletion) takes. */
+int	db_script_next(struct db *, const char *name, int *live,
+	    int64_t *next);
+/* A version (row->version from db_script_next), now the latest. */
+int	db_script_version_add(struct db *, const struct db_managed_row *);
+/* The name deleted at version (its own number), with its signature. */
+int	db_script_mark_deleted(struct db *, const char *name, int64_t version,
+	    const char *user, const char *signature_hex);
+/* One version (0: the latest) with its body, of a script not deleted:
+ * fn once, or DB_NOTFOUND. */
+int	db_script_read(struct db *, const char *name, int64_t version,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* A live script's versions, oldest first, without bodies. */
+int	db_script_versions_each(struct db *, const char *name,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* Each live script's latest version (without its body), by name. */
+int	db_managed_each(struct db *,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* Each deleted script: name, version (of the deletion), signature. */
+int	db_managed_deleted_each(struct db *,
+	    void (*fn)(const struct db_managed_row *, void *), void *arg);
+/* What a tentacle's inventory says it takes: managed_scripts -1 (not
+ * said: a tentacle of before), 0, 1; script_key 0 (no key pinned), 1
+ * (ours), 2 (another brain's: it refuses ours). */
+int	db_tentacle_set_managed(struct db *, int64_t id, int managed,
+	    int script_key);
+int	db_tentacle_set_script_key(struct db *, int64_t id);
+/* A push acknowledged: the tentacle holds version (sha256) of name, or
+ * (sha256 NULL) no longer holds it. */
+int	db_tentacle_script_held(struct db *, int64_t id, const char *name,
+	    int64_t version, const char *sha256);
+/* Copies of managed scripts refused at their last run on a tentacle
+ * since it got the version it holds (the host's file is not the one
+ * signed): fn(name, tentacle, version, sha256 its inventory gave). */
+int	db_scripts_refused_each(struct db *,
+	    void (*fn)(const char *name, int64_t tentacle, int64_t version,
+	    const char *sha256, void *), void *arg);
+/* Each accepted tentacle that takes managed scripts, with its facts
+ * (JSON text, as its last inventory gave them). */
+int	db_tentacles_managed_each(struct db *,
+	    void (*fn)(int64_t id, const char *facts, void *), void *arg);
+/* What tentacle id said of managed scripts (-1, 0, 1: as above). */
+int	db_tentacle_managed(struct db *, int64_t id, int *managed);
+/* Whether a tentacle reports a local script (version 0) of that name. */
+int	db_script_local_exists(struct db *, const char *name, int *exists);
 
 #endif

@@ -52,7 +52,7 @@ static uint32_t		next_offer;
 static json_t *
 inventory_scripts(const char *text, size_t len)
 {
-	json_t	*list, *v, *name, *sha, *desc;
+	json_t	*list, *v, *name, *sha, *desc, *ver;
 	size_t	 i;
 
 	list = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
@@ -62,8 +62,13 @@ inventory_scripts(const char *text, size_t len)
 		name = json_object_get(v, "name");
 		sha = json_object_get(v, "sha256");
 		desc = json_object_get(v, "description");
+		/* A managed script's version (issue 14); none: local. */
+		ver = json_object_get(v, "version");
 		if (!json_is_string(name) || !json_is_string(sha) ||
 		    (desc && !json_is_string(desc)) ||
+		    (ver && (!json_is_integer(ver) ||
+		    json_integer_value(ver) < 0 ||
+		    json_integer_value(ver) > (1LL << 53))) ||
 		    !proto_script_name_valid(json_string_value(name)) ||
 		    !proto_fingerprint_valid(json_string_value(sha)) ||
 		    (desc && json_string_length(desc) > 200))
@@ -132,6 +137,8 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		else
 			db_commit(m.db);
 	}
+	/* Managed scripts it lacks (issue 14). */
+	push_reconcile((int64_t)tid, facts ? fj : NULL, scripts);
 	json_decref(fj);
 	json_decref(scripts);
 }
@@ -288,9 +295,19 @@ api_token_revoke(const struct api_req *r)
 void
 api_scripts(const struct api_req *r)
 {
-	api_reply_or_error(r, json_pack("{s:o*}", "scripts",
-	    view_scripts(m.db, r->def->op == API_SCRIPTS ? 0 :
-	    api_id(r->a))), "scripts");
+	uint8_t	pub[PROTO_SIGN_PUB_LEN];
+	char	hex[2 * PROTO_SIGN_PUB_LEN + 1];
+	json_t	*j;
+
+	j = json_pack("{s:o*}", "scripts", r->def->op == API_SCRIPTS ?
+	    view_scripts_fleet(m.db) : view_scripts(m.db, api_id(r->a)));
+	/* The key the managed scripts' signatures check with (issue 14). */
+	if (j != NULL && r->def->op == API_SCRIPTS &&
+	    scriptkey_public(pub) == 0) {
+		hex_encode(pub, sizeof(pub), hex);
+		json_object_set_new(j, "signing_key", json_string(hex));
+	}
+	api_reply_or_error(r, j, "scripts");
 }
 
 /* ---- enrolment by address -------------------------------------------- */
@@ -498,6 +515,10 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		    ir.offer != 0, ir.source, &reply, key, &why, detail,
 		    sizeof(detail))) == ENROL_OK;
 	crypto_wipe(req.token, sizeof(req.token));
+	/* The script-signing key goes with it, covered by the wrapping
+	 * (issue 14): the tentacle pins it. */
+	if (ok && scriptkey_public(reply.sign_pub) == 0)
+		reply.has_sign_pub = 1;
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
 	    &reply) == -1) {
 		/* The row made is useless to anyone: no key known outside
@@ -543,6 +564,8 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		memcpy(out.brain_pub, reply.brain_pub, sizeof(out.brain_pub));
 		memcpy(out.wrapped_key, reply.wrapped_key,
 		    sizeof(out.wrapped_key));
+		out.has_sign_pub = reply.has_sign_pub;
+		memcpy(out.sign_pub, reply.sign_pub, sizeof(out.sign_pub));
 	} else
 		ipcmsg_text(out.error, sizeof(out.error), why);
 	ipcmsg_send_enrol_reply(c->chan, IPC_ENROL_REPLY, msg->hdr.id, &out);

@@ -234,6 +234,8 @@ enrol_reply_valid(const struct ipc_enrol_reply *m, const char **why)
 	else if (!m->ok && (m->error[0] == '\0' || m->status != 0 ||
 	    m->id != 0))
 		*why = "bad enrolment refusal";
+	else if (m->has_sign_pub > 1 || (!m->ok && m->has_sign_pub))
+		*why = "bad script-signing key";
 	else
 		return 1;
 	return 0;
@@ -248,6 +250,8 @@ fill_enrol_reply(struct packer *p, const struct ipc_enrol_reply *m)
 	pack_u64(p, m->id);
 	pack_bytes(p, m->brain_pub, sizeof(m->brain_pub));
 	pack_bytes(p, m->wrapped_key, sizeof(m->wrapped_key));
+	pack_u8(p, m->has_sign_pub);
+	pack_bytes(p, m->sign_pub, sizeof(m->sign_pub));
 }
 
 ENCODER(enrol_reply)
@@ -266,6 +270,8 @@ ipcmsg_decode_enrol_reply(const uint8_t *b, size_t len,
 	unpack_u64(&u, &m->id);
 	unpack_fixed(&u, m->brain_pub, sizeof(m->brain_pub));
 	unpack_fixed(&u, m->wrapped_key, sizeof(m->wrapped_key));
+	unpack_u8(&u, &m->has_sign_pub);
+	unpack_fixed(&u, m->sign_pub, sizeof(m->sign_pub));
 	if (finish(&u, why) == -1)
 		return -1;
 	return enrol_reply_valid(m, why) ? 0 : -1;
@@ -1113,4 +1119,128 @@ ipcmsg_verdict_str(uint8_t v)
 	case VERDICT_ERROR:	return "internal error";
 	default:		return "unknown verdict";
 	}
+}
+
+/* ---- managed scripts (issue 14) -------------------------------------- */
+
+/* frames: whole SCRIPT_PUT / SCRIPT_DELETE wire frames, nothing else. */
+static int
+push_frames_valid(const uint8_t *b, size_t len)
+{
+	struct wire_frame	f;
+	size_t			used;
+
+	while (len > 0) {
+		if (wire_decode(b, len, &f, &used) != WIRE_OK ||
+		    (f.type != WIRE_SCRIPT_PUT && f.type != WIRE_SCRIPT_DELETE))
+			return 0;
+		b += used;
+		len -= used;
+	}
+	return 1;
+}
+
+static int
+script_push_valid(const struct ipc_script_push *m, const char **why)
+{
+	if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (m->ticket == 0)
+		*why = "bad ticket";
+	else if (m->address[0] == '\0' || !printable(m->address) ||
+	    !port_valid(m->port))
+		*why = "bad address";
+	else if (!proto_fingerprint_valid(m->fingerprint))
+		*why = "bad fingerprint";
+	else if (m->signkey > 1 || (!m->signkey && m->frames_len == 0))
+		*why = "nothing to push";
+	else if (m->frames_len > IPCMSG_PUSH_MAX ||
+	    (m->frames_len > 0 && m->frames == NULL) ||
+	    !push_frames_valid(m->frames, m->frames_len))
+		*why = "bad script frames";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_script_push(struct packer *p, const struct ipc_script_push *m)
+{
+	pack_u64(p, m->tentacle);
+	pack_u64(p, m->ticket);
+	pack_str(p, m->address);
+	pack_u32(p, m->port);
+	pack_str(p, m->fingerprint);
+	pack_u8(p, m->signkey);
+	pack_bytes(p, m->pub, sizeof(m->pub));
+	pack_bytes(p, m->frames, m->frames_len);
+}
+
+ENCODER(script_push)
+
+int
+ipcmsg_decode_script_push(const uint8_t *b, size_t len,
+    struct ipc_script_push *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->tentacle);
+	unpack_u64(&u, &m->ticket);
+	unpack_str(&u, m->address, sizeof(m->address));
+	unpack_u32(&u, &m->port);
+	unpack_str(&u, m->fingerprint, sizeof(m->fingerprint));
+	unpack_u8(&u, &m->signkey);
+	unpack_fixed(&u, m->pub, sizeof(m->pub));
+	unpack_bytes_ref(&u, &m->frames, &m->frames_len, IPCMSG_PUSH_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return script_push_valid(m, why) ? 0 : -1;
+}
+
+static int
+script_acked_valid(const struct ipc_script_acked *m, const char **why)
+{
+	if (!id_valid(m->tentacle))
+		*why = "bad tentacle ID";
+	else if (m->final > 1 || (m->final ? m->ack_len != 0 :
+	    m->ack_len == 0 || m->reason[0] != '\0'))
+		*why = "bad end of push";
+	else if (!printable(m->reason))
+		*why = "bad reason";
+	else if (m->ack_len > WIRE_PREAUTH_PAYLOAD_MAX ||
+	    (m->ack_len > 0 && m->ack == NULL))
+		*why = "bad acknowledgement";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_script_acked(struct packer *p, const struct ipc_script_acked *m)
+{
+	pack_u64(p, m->tentacle);
+	pack_u8(p, m->final);
+	pack_str(p, m->reason);
+	pack_bytes(p, m->ack, m->ack_len);
+}
+
+ENCODER(script_acked)
+
+int
+ipcmsg_decode_script_acked(const uint8_t *b, size_t len,
+    struct ipc_script_acked *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u64(&u, &m->tentacle);
+	unpack_u8(&u, &m->final);
+	unpack_str(&u, m->reason, sizeof(m->reason));
+	unpack_bytes_ref(&u, &m->ack, &m->ack_len, WIRE_PREAUTH_PAYLOAD_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return script_acked_valid(m, why) ? 0 : -1;
 }

@@ -75,6 +75,10 @@ struct ipc_enrol_reply {
 	uint64_t	id;
 	uint8_t		brain_pub[PROTO_PUB_LEN];
 	uint8_t		wrapped_key[PROTO_WRAPPED_LEN];
+	/* The script-signing public key (issue 14), which the wrapping
+	 * covers: the registerer puts it into ENROL_REPLY as it is. */
+	uint8_t		has_sign_pub;
+	uint8_t		sign_pub[PROTO_SIGN_PUB_LEN];
 };
 
 /* IPC_ENROL_OFFER (maestro): enrol the host at address:port; pairing 1
@@ -270,6 +274,40 @@ struct ipc_config_reload {
 };
 
 /*
+ * IPC_SCRIPT_PUSH (maestro): managed scripts for one tentacle (issue 14),
+ * over one PURPOSE_SCRIPT connection: a SIGNKEY first if signkey (the
+ * commander builds it from pub and the MAC PROOF_MADE gives in its
+ * order_mac), then each of frames, whole WIRE_SCRIPT_PUT and
+ * WIRE_SCRIPT_DELETE frames as the maestro encoded and signed them (the
+ * commander cannot change one unseen), one at a time, each after the
+ * SCRIPT_ACK of the one before. At least one of the two.
+ */
+#define IPCMSG_PUSH_MAX		(IPC_PAYLOAD_MAX - 4096)
+
+struct ipc_script_push {
+	uint64_t	 tentacle;
+	uint64_t	 ticket;
+	char		 address[OCTO_ADDR_MAX];
+	uint32_t	 port;
+	char		 fingerprint[OCTO_FPR_HEX_LEN + 1];
+	uint8_t		 signkey;
+	uint8_t		 pub[PROTO_SIGN_PUB_LEN];	/* signkey: the key */
+	const uint8_t	*frames;
+	size_t		 frames_len;	/* <= IPCMSG_PUSH_MAX */
+};
+
+/* IPC_SCRIPT_ACKED (commander): the tentacle's SCRIPT_ACK frame payload
+ * as it came (the maestro decodes it), or, final, the end of the push
+ * (reason "" when every frame was acknowledged). */
+struct ipc_script_acked {
+	uint64_t	 tentacle;
+	uint8_t		 final;
+	char		 reason[IPCMSG_ERROR_MAX];
+	const uint8_t	*ack;
+	size_t		 ack_len;	/* 0 when final */
+};
+
+/*
  * IPC_TENTACLE_ADDRESSES (maestro -> registerer, commander): the addresses
  * of the accepted tentacles (their command address and the source they
  * enrolled from), as net.h's 16-byte keys, for which the child keeps
@@ -323,6 +361,8 @@ IPCMSG_CODEC(tentacle_missed)
 IPCMSG_CODEC(child_init)
 IPCMSG_CODEC(api_reply)
 IPCMSG_CODEC(config_reload)
+IPCMSG_CODEC(script_push)
+IPCMSG_CODEC(script_acked)
 IPCMSG_CODEC(tentacle_addresses)
 
 #undef IPCMSG_CODEC

@@ -63,7 +63,9 @@ static const uint32_t registerer_allowed[] = {
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
 	IPC_RESULT_STORE,
-	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED, 0
+	IPC_TENTACLE_SEEN, IPC_TENTACLE_MISSED,
+	IPC_SCRIPT_ACKED,	/* issue 14: managed scripts pushed */
+	0
 };
 
 #define U(f)	offsetof(struct brain_conf, f)
@@ -187,6 +189,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_TENTACLE_MISSED:
 		handle_tentacle_missed(c, msg);
+		break;
+	case IPC_SCRIPT_ACKED:
+		handle_script_acked(c, msg);
 		break;
 	}
 }
@@ -390,6 +395,8 @@ child_died(struct child *c, int status)
 		offers_expire(1);
 	if (c == &children[CHILD_COMMANDER])
 		keepalive_commander(0);
+	if (c == &children[CHILD_COMMANDER])
+		push_commander_gone();
 	if (m.stopping) {
 		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
@@ -724,6 +731,7 @@ main(int argc, char **argv)
 	pem_free(&m.peer_key);
 	pem_free(&m.web_cert);
 	pem_free(&m.web_key);
+	scriptkey_free();
 	close(m.self_fd);
 	pidfile_remove(&m.pidfile);
 	log_info("stopped");

@@ -185,6 +185,7 @@ api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 
 /* proofs.c */
 uint64_t proofs_ticket(const struct db_order *, uint8_t purpose);
+uint64_t proofs_ticket_script(int64_t tentacle, int signkey);
 void	handle_proof_check(struct child *, const struct ipc_msg *);
 void	handle_proof_make(struct child *, const struct ipc_msg *);
 
@@ -192,6 +193,7 @@ void	handle_proof_make(struct child *, const struct ipc_msg *);
 void	dispatch_order(const struct db_order *, void *);
 int	dispatch_ping(const struct db_order *);
 void	dispatch_queued(int64_t);
+void	dispatch_waiting(int64_t tentacle);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
 api_handler	api_run_create, api_runs, api_run;
@@ -201,6 +203,32 @@ int	results_start(struct event_base *);
 void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
 api_handler	api_tentacle_results, api_result;
+
+/* scripts.c: the managed scripts' library (issue 14) */
+api_handler	api_script_get, api_script_version, api_script_create,
+		api_script_update, api_script_delete;
+
+/* scriptkey.c: the script-signing key (Ed25519), made at first start in
+ * state_dir, 0600, held by the maestro alone. Signatures as hex. */
+#define SCRIPTKEY_FILE		"script-signing.key"
+#define SCRIPTKEY_SIG_HEX	128
+int	scriptkey_load(const char *path, char *err, size_t errlen);
+void	scriptkey_free(void);
+/* Its raw public key (what tentacles pin): 0, or -1 if none loaded. */
+int	scriptkey_public(uint8_t pub[PROTO_SIGN_PUB_LEN]);
+int	scriptkey_sign_put(const char *name, int64_t version,
+	    const char *sha256hex, const void *body, size_t len,
+	    char sig[SCRIPTKEY_SIG_HEX + 1]);
+int	scriptkey_sign_delete(const char *name, int64_t version,
+	    char sig[SCRIPTKEY_SIG_HEX + 1]);
+
+/* push.c: managed scripts to the tentacles */
+void	push_soon(void);
+/* A keepalive's inventory (its facts and checked scripts, either may be
+ * NULL): what the tentacle takes, pushed if it lacks anything. */
+void	push_reconcile(int64_t tentacle, json_t *facts, json_t *scripts);
+void	handle_script_acked(struct child *, const struct ipc_msg *);
+void	push_commander_gone(void);
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

@@ -43,6 +43,7 @@ struct ticket {
 	uint8_t		purpose;
 	char		script[PROTO_SCRIPT_NAME_MAX];
 	char		script_sha256[OCTO_FPR_HEX_LEN + 1];
+	uint8_t		signkey;	/* SCRIPT: MAC a SIGNKEY (issue 14) */
 };
 
 /* A ring: ticket n lives in slot n % PROOF_TICKETS_MAX until used or
@@ -68,8 +69,25 @@ proofs_ticket(const struct db_order *o, uint8_t purpose)
 	t->job = (uint64_t)o->job;
 	t->purpose = purpose;
 	strlcpy(t->script, o->script, sizeof(t->script));
+	strlcpy(t->script_sha256, o->script_sha256,
+	    sizeof(t->script_sha256));
 	log_debug("ticket %llu: %s of tentacle %lld", (unsigned long long)n,
 	    proto_purpose_str(purpose), (long long)o->tentacle);
+	return n;
+}
+
+/* A push of managed scripts (issue 14); signkey: the connection starts
+ * with a SIGNKEY, whose MAC comes in PROOF_MADE's order_mac. */
+uint64_t
+proofs_ticket_script(int64_t tentacle, int signkey)
+{
+	struct db_order	o;
+	uint64_t	n;
+
+	memset(&o, 0, sizeof(o));
+	o.tentacle = tentacle;
+	if ((n = proofs_ticket(&o, PURPOSE_SCRIPT)) != 0)
+		tickets[n % PROOF_TICKETS_MAX].signkey = signkey != 0;
 	return n;
 }
 
@@ -185,6 +203,7 @@ handle_proof_make(struct child *c, const struct ipc_msg *msg)
 	struct msg_order	 order;
 	struct ticket		*t;
 	uint8_t			 key[PROTO_KEY_LEN];
+	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 	const char		*why;
 	char			 what[160];
 	int			 enrolment = 0;
@@ -237,7 +256,10 @@ handle_proof_make(struct child *c, const struct ipc_msg *msg)
 		if (hs_proof(key, HS_CLIENT, &mk.in, md.proof) == -1 ||
 		    hs_proof(key, HS_SERVER, &mk.in, md.expect) == -1 ||
 		    (t->purpose == PURPOSE_ORDER && proto_order_mac(key,
-		    t->tentacle, &order, mk.in.exporter, md.order_mac) == -1))
+		    t->tentacle, &order, mk.in.exporter, md.order_mac) == -1) ||
+		    (t->purpose == PURPOSE_SCRIPT && t->signkey &&
+		    (scriptkey_public(pub) == -1 || proto_signkey_mac(key,
+		    t->tentacle, pub, mk.in.exporter, md.order_mac) == -1)))
 			md.verdict = VERDICT_ERROR;
 	}
 	if (md.verdict != VERDICT_OK) {

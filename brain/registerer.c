@@ -288,6 +288,8 @@ enrol_reply(const struct ipc_msg *msg)
 	reply.id = ir.id;
 	memcpy(reply.brain_pub, ir.brain_pub, sizeof(reply.brain_pub));
 	memcpy(reply.wrapped_key, ir.wrapped_key, sizeof(reply.wrapped_key));
+	reply.has_sign_pub = ir.has_sign_pub;
+	memcpy(reply.sign_pub, ir.sign_pub, sizeof(reply.sign_pub));
 	strlcpy(reply.brain_fingerprint, peer_brain_fingerprint(),
 	    sizeof(reply.brain_fingerprint));
 	snprintf(reply.message, sizeof(reply.message), "enrolled as %s",

@@ -84,6 +84,31 @@ result_job_failed(uint64_t job, const char *why)
 		log_info("job %llu: failed: %s", (unsigned long long)job, msg);
 }
 
+/*
+ * The tentacle's supervisor would not run the script ordered (issue 14):
+ * the script on the host is not the one signed or ordered. Evidence of a
+ * change behind the brain's back: in the audit log, and not pushed over
+ * (push.c); the dashboard shows the host's copy as changed.
+ */
+static void
+result_refused_audit(uint64_t tentacle, const struct msg_result *r)
+{
+	char	actor[32], why[PROTO_MESSAGE_MAX], detail[PROTO_MESSAGE_MAX + 64];
+	size_t	i;
+
+	for (i = 0; i < r->output_len && i < sizeof(why) - 1 &&
+	    r->output[i] >= 0x20 && r->output[i] < 0x7f; i++)
+		why[i] = (char)r->output[i];
+	why[i] = '\0';
+	snprintf(actor, sizeof(actor), "tentacle:%llu",
+	    (unsigned long long)tentacle);
+	snprintf(detail, sizeof(detail), "job %llu refused: %s",
+	    (unsigned long long)r->job, why[0] ? why : "the script on the "
+	    "host is not the one ordered");
+	db_audit(m.db, actor, "script_refused", "", detail);
+	log_warnx("tentacle %llu: %s", (unsigned long long)tentacle, detail);
+}
+
 static const char *
 result_store_one(struct pending_result *pr, struct msg_result *r)
 {
@@ -132,6 +157,8 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 	db_tentacle_seen(m.db, (int64_t)pr->tentacle, NULL);
 	if (stored)
 		log_debug("job %llu: result stored", (unsigned long long)r->job);
+	if (stored && r->outcome == OUTCOME_REFUSED)
+		result_refused_audit(pr->tentacle, r);
 	return NULL;
 }
 

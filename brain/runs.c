@@ -38,8 +38,11 @@ order_send(const struct db_order *o, int ping)
 	strlcpy(ro.address, o->address, sizeof(ro.address));
 	ro.port = o->port > 0 ? (uint32_t)o->port : 0;
 	strlcpy(ro.fingerprint, o->fingerprint, sizeof(ro.fingerprint));
-	if (!ping)
+	if (!ping) {
 		strlcpy(ro.script, o->script, sizeof(ro.script));
+		strlcpy(ro.script_sha256, o->script_sha256,
+		    sizeof(ro.script_sha256));
+	}
 	if ((ro.ticket = proofs_ticket(o, ping ? PURPOSE_PING :
 	    PURPOSE_ORDER)) == 0 ||
 	    ipcmsg_send_run_order(cmd->chan, type, 0, &ro) == -1) {
@@ -80,6 +83,22 @@ jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
 		    (long long)tentacle, n, n == 1 ? "" : "s", why);
 }
 
+static void
+dispatch_one(const struct db_order *o, void *arg)
+{
+	dispatch_order(o, NULL);
+	db_job_set_state(m.db, o->job, JOB_SENT, "");
+}
+
+/* A tentacle's queued jobs that can go now: those of a managed script
+ * that waited for its push (issue 14). */
+void
+dispatch_waiting(int64_t tentacle)
+{
+	if (children[CHILD_COMMANDER].chan != NULL)
+		db_jobs_waiting(m.db, tentacle, dispatch_one, NULL);
+}
+
 void
 dispatch_queued(int64_t run)
 {
@@ -98,7 +117,8 @@ api_run_create(const struct api_req *r)
 	const struct api_args	*a = r->a;
 	const char		*user = r->s->user, *client = r->client;
 	uint32_t		 reqid = r->id;
-	int64_t			*ids = NULL, run, job;
+	int64_t			*ids = NULL, run, job, next;
+	int			 managed, takes;
 	size_t			 n, i;
 	struct db_tentacle	 t;
 	char			 why[96], detail[128];
@@ -135,7 +155,8 @@ api_run_create(const struct api_req *r)
 		reply_error(reqid, c->generation, 500, "database error");
 		return;
 	}
-	if (db_run_add(m.db, a->script, user, &run) == -1)
+	if (db_run_add(m.db, a->script, user, &run) == -1 ||
+	    db_script_next(m.db, a->script, &managed, &next) == -1)
 		goto dberr;
 	for (i = 0; i < n; i++) {
 		rc = db_tentacle_get(m.db, ids[i], &t);
@@ -160,6 +181,13 @@ api_run_create(const struct api_req *r)
 			    "a tentacle is listed twice");
 			return;
 		}
+		/* A managed script (issue 14) waits for its push, but not
+		 * on a tentacle that takes none. */
+		if (managed && (db_tentacle_managed(m.db, ids[i], &takes) ==
+		    -1 || (takes == 0 && db_job_set_state(m.db, job,
+		    JOB_FAILED, "this tentacle takes no managed scripts "
+		    "(managed_scripts = no)") == -1)))
+			goto dberr;
 	}
 	if (db_commit(m.db) == -1)
 		goto dberr;

@@ -381,7 +381,8 @@ drop_root(void)
 	 * administrator's and keep their owner. */
 	{
 		const char	*mine[] = { m.conf.cert, m.conf.key,
-		    m.conf.web_cert, m.conf.web_key, "admin.password" };
+		    m.conf.web_cert, m.conf.web_key, "admin.password",
+		    SCRIPTKEY_FILE };
 		size_t		 dl = strlen(m.conf.state_dir);
 
 		for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
@@ -512,7 +513,7 @@ startup_reset_totp(const char *user)
 void
 startup_open(int fd[CHILD_COUNT])
 {
-	char	err[1024];
+	char	err[1024] = "", path[OCTO_PATH_MAX + 32];
 
 	if (make_dir(m.conf.state_dir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -520,6 +521,11 @@ startup_open(int fd[CHILD_COUNT])
 	    &m.peer_key);
 	load_tls(TLS_WEB_SERVER, m.conf.web_cert, m.conf.web_key,
 	    &m.web_cert, &m.web_key);
+	/* Beside the TLS key; the maestro's alone (issue 14). */
+	if (snprintf(path, sizeof(path), "%s/%s", m.conf.state_dir,
+	    SCRIPTKEY_FILE) >= (int)sizeof(path) ||
+	    scriptkey_load(path, err, sizeof(err)) == -1)
+		fatalx("%s", err[0] ? err : "state_dir is too long");
 	if (tls_fingerprint_file(m.conf.cert, m.brain_fpr) == -1)
 		fatalx("cannot read the fingerprint of %s", m.conf.cert);
 	log_info("certificate fingerprint for tentacles: %s", m.brain_fpr);

@@ -191,8 +191,10 @@ script_json(const struct db_script_row *s, void *arg)
 	if (cur == NULL || strcmp(json_string_value(json_object_get(cur,
 	    "name")), s->name) || strcmp(json_string_value(json_object_get(cur,
 	    "sha256")), s->sha256)) {
-		cur = json_pack("{s:s,s:s,s:s,s:[]}", "name", s->name,
-		    "sha256", s->sha256, "description", s->description,
+		cur = json_pack("{s:s,s:s,s:s,s:b,s:o,s:[]}", "name",
+		    s->name, "sha256", s->sha256, "description",
+		    s->description, "managed", s->version > 0, "version",
+		    s->version > 0 ? json_integer(s->version) : json_null(),
 		    "tentacles");
 		if (cur == NULL)
 			return;
@@ -256,6 +258,11 @@ result_json(const struct db_result_row *r, int with_output)
 	    "outcome", r->outcome == OUTCOME_RAN ? "ran" :
 	    r->outcome == OUTCOME_TIMEOUT ? "timeout" :
 	    r->outcome == OUTCOME_REFUSED ? "refused" : "failed");
+	/* The script that ran (issue 14); null when the tentacle did not
+	 * say (before managed scripts). */
+	if (o != NULL)
+		json_object_set_new(o, "sha256", r->sha256 && r->sha256[0] ?
+		    json_string(r->sha256) : json_null());
 	if (o != NULL && with_output)
 		json_object_set_new(o, "output", output_json(r->output,
 		    r->output_len));

@@ -45,4 +45,23 @@ json_t	*view_result(struct db *, int64_t id, const struct checks *);
 json_t	*view_tentacle_results(struct db *, int64_t tentacle,
 	    int with_findings, const struct checks *);
 
+/*
+ * Scripts managed by the brain (issue 14; scriptviews.c). The fleet's
+ * list: managed scripts first, by name, {"name", "description",
+ * "managed": true, "version", "sha256", "tentacles": [ids holding the
+ * latest as signed], "stale": [{"tentacle", "version", "sha256",
+ * "tampered"}] (the other copies: older, or tampered: not the one signed,
+ * by its hash or a refused run since it got it)}, then the
+ * local ones as view_scripts gives them (with "managed": false,
+ * "version": null). One script: its latest version's fields and body,
+ * "versions": [{"version", "sha256", "created_at", "created_by",
+ * "description"}], "tentacles", "stale". One version: {"name",
+ * "version", "description", "sha256", "created_at", "created_by",
+ * "signature" (the maestro's Ed25519 signature, hex: scriptsig.h),
+ * "body"} (version 0: the latest).
+ */
+json_t	*view_scripts_fleet(struct db *);
+json_t	*view_script(struct db *, const char *name);
+json_t	*view_script_version(struct db *, const char *name, int64_t version);
+
 #endif

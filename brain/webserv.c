@@ -370,6 +370,8 @@ method_is(enum evhttp_cmd_type cmd, enum api_method m)
 		return cmd == EVHTTP_REQ_POST;
 	case API_METHOD_DELETE:
 		return cmd == EVHTTP_REQ_DELETE;
+	case API_METHOD_PUT:
+		return cmd == EVHTTP_REQ_PUT;
 	}
 	return 0;
 }
@@ -378,28 +380,48 @@ method_is(enum evhttp_cmd_type cmd, enum api_method m)
 struct route_params {
 	uint64_t	id;
 	char		name[USER_NAME_MAX + 1];
+	char		script[PROTO_SCRIPT_NAME_MAX];
 };
 
+/* A path segment at *s into out (size len), valid as valid() says: its
+ * length (and *s past it), or 0. */
+static size_t
+route_word(const char **s, char *out, size_t len, int (*valid)(const char *))
+{
+	size_t	n = strcspn(*s, "/");
+
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(out, *s, n);
+	out[n] = '\0';
+	if (!valid(out))
+		return 0;
+	*s += n;
+	return n;
+}
+
 /* Match path against pattern; "{id}" takes a decimal integer from 1 to
- * 2^53 (what JSON clients represent exactly), "{name}" a user name. */
+ * 2^53 (what JSON clients represent exactly), "{name}" a user name,
+ * "{script}" a script name. */
 static int
 route_match(const char *pattern, const char *path, struct route_params *rp)
 {
 	const char	*p = pattern, *s = path;
 	uint64_t	 v;
-	size_t		 n;
 
 	while (*p) {
 		if (strncmp(p, "{name}", 6) == 0) {
-			n = strcspn(s, "/");
-			if (n == 0 || n >= sizeof(rp->name))
+			if (route_word(&s, rp->name, sizeof(rp->name),
+			    apibody_user_name_valid) == 0)
 				return 0;
-			memcpy(rp->name, s, n);
-			rp->name[n] = '\0';
-			if (!apibody_user_name_valid(rp->name))
-				return 0;
-			s += n;
 			p += 6;
+			continue;
+		}
+		if (strncmp(p, "{script}", 8) == 0) {
+			if (route_word(&s, rp->script, sizeof(rp->script),
+			    proto_script_name_valid) == 0)
+				return 0;
+			p += 8;
 			continue;
 		}
 		if (strncmp(p, "{id}", 4) == 0) {
@@ -534,9 +556,18 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 	struct run_body		 rb;
 	struct user_body	 ub;
 	struct password_body	 pb;
+	struct script_body	 sb;
 	long long		 n;
 
 	a->id = rp->id;
+	/* Only a script's body may be larger than HTTP_BODY_MAX. */
+	if (len > HTTP_BODY_MAX && r->args != API_ARGS_SCRIPT_CREATE &&
+	    r->args != API_ARGS_SCRIPT_UPDATE) {
+		*why = "request body too large";
+		*status = 413;
+		evbuffer_drain(in, len);
+		return -1;
+	}
 	body = len ? (const char *)evbuffer_pullup(in, len) : "";
 	switch (r->args) {
 	case API_ARGS_ENROL:
@@ -614,6 +645,23 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		if (audit_query(req, a, why) == -1)
 			goto bad;
 		break;
+	case API_ARGS_SCRIPT:
+	case API_ARGS_SCRIPT_VERSION:
+		strlcpy(a->script, rp->script, sizeof(a->script));
+		break;
+	case API_ARGS_SCRIPT_CREATE:
+	case API_ARGS_SCRIPT_UPDATE:
+		if (apibody_script(body, len, r->args ==
+		    API_ARGS_SCRIPT_CREATE, &sb, why) == -1)
+			goto bad;
+		strlcpy(a->script, r->args == API_ARGS_SCRIPT_CREATE ?
+		    sb.name : rp->script, sizeof(a->script));
+		a->has_description = (uint8_t)sb.has_description;
+		strlcpy(a->description, sb.description,
+		    sizeof(a->description));
+		a->body = sb.body;	/* apicall_clear frees */
+		a->body_len = sb.body_len;
+		break;
 	default:
 		break;
 	}
@@ -624,7 +672,7 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 bad:
 	if (len)
 		explicit_bzero((void *)body, len);
-	*status = len > HTTP_BODY_MAX ? 413 : 400;
+	*status = len > HTTP_SCRIPT_BODY_MAX ? 413 : 400;
 	return -1;
 }
 
@@ -742,6 +790,7 @@ api_call(struct evhttp_request *req, const char *path)
 	call.op = r ? r->op : API_SESSION;
 	if (r == NULL) {
 		free(call.args.tentacles);
+		free(call.args.body);
 		memset(&call.args, 0, sizeof(call.args));
 	}
 	csrf = evhttp_find_header(h, "X-CSRF-Token");
@@ -1081,7 +1130,8 @@ webserv_main(struct child_env *env)
 		fatalx("evhttp_new");
 	w.loop.reloaded = webserv_reloaded;
 	evhttp_set_bevcb(w.http, make_tls_bufferevent, NULL);
-	evhttp_set_max_body_size(w.http, HTTP_BODY_MAX);
+	/* HTTP_BODY_MAX but for a script's body: api_args_from. */
+	evhttp_set_max_body_size(w.http, HTTP_SCRIPT_BODY_MAX);
 	evhttp_set_max_headers_size(w.http, HTTP_HEADERS_MAX);
 	evhttp_set_timeout(w.http, (int)env->conf->io_timeout);
 	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |

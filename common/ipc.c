@@ -117,6 +117,8 @@ ipc_type_str(uint32_t type)
 		[IPC_SCRIPT_DONE] = "SCRIPT_DONE",
 		[IPC_INVENTORY_ASK] = "INVENTORY_ASK",
 		[IPC_INVENTORY_SET] = "INVENTORY_SET",
+		[IPC_SCRIPT_PUSH] = "SCRIPT_PUSH",
+		[IPC_SCRIPT_ACKED] = "SCRIPT_ACKED",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

@@ -80,6 +80,11 @@ enum ipc_type {
 	IPC_SCRIPT_DONE,	/* supervisor: its SCRIPT_ACK */
 	IPC_INVENTORY_ASK,	/* worker: the scripts, for a keepalive */
 	IPC_INVENTORY_SET,	/* supervisor: them */
+
+	/* managed scripts, maestro <-> commander (issue 14; brain/ipcmsg.h) */
+	IPC_SCRIPT_PUSH,	/* maestro: push these signed frames */
+	IPC_SCRIPT_ACKED,	/* commander: the tentacle's SCRIPT_ACK, or
+				   the end of the push */
 	IPC_TYPE_MAX
 };
 

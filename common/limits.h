@@ -61,6 +61,19 @@
 
 /* HTTP: the dashboard's requests are small JSON bodies. */
 #define HTTP_BODY_MAX		(64 * 1024)
+
+/* Scripts managed by the brain (issue 14): a body as large as the output
+ * we keep (an audit script is a few KiB; the pack's largest is 20 KiB),
+ * a description as in a tentacle's inventory. The API's request for one
+ * is JSON, whose escaping of an ordinary shell script (quotes,
+ * backslashes, newlines) stays well under twice its size. libevent 2.1
+ * has one body limit for every request before it reads one (no hook per
+ * request), so the webserv reads bodies this large for any route and
+ * answers 413 past HTTP_BODY_MAX for all but the scripts' (256
+ * connections of it are 130 MiB at most). */
+#define SCRIPT_BODY_MAX		(256 * 1024)
+#define SCRIPT_DESC_MAX		200
+#define HTTP_SCRIPT_BODY_MAX	(2 * SCRIPT_BODY_MAX + 4096)
 #define HTTP_HEADERS_MAX	(16 * 1024)
 /* Connections the webserv holds at once (a few users, each browser opens
  * about six): past it, it stops accepting until one closes and the kernel's

@@ -10,7 +10,8 @@
  *     header, errors, session expiry);
  *   - the shell (top bar, navigation) and a hash router: #/fleet,
  *     #/tentacle/ID, #/run, #/runs, #/runs/ID, #/results/ID,
- *     #/compare/A/B, #/tokens, #/users, #/audit, #/account, #/brain;
+ *     #/compare/A/B, #/tokens, #/users, #/audit, #/account, #/brain,
+ *     #/scripts, #/scripts/new, #/scripts/NAME;
  *   - views: functions that return {node, start}; the router swaps them
  *     in and owns the timers of the current view;
  *   - start-up: GET /api/session decides login or dashboard.
@@ -35,7 +36,8 @@
 	    'approve', 'reject', 'revoke', 'token_create', 'token_revoke',
 	    'run', 'result_refused', 'refused_handshake', 'child_killed',
 	    'child_restart', 'totp_setup', 'totp_add', 'totp_remove',
-	    'totp_failed'];
+	    'totp_failed', 'script_create', 'script_update', 'script_delete',
+	    'script_refused'];
 	const ROLES = ['admin', 'operator', 'viewer'];
 	const ROLE_HELP = {
 		admin: 'everything: hosts, tokens, users, audit log',
@@ -1105,7 +1107,8 @@
 
 	function navItems() {
 		const items = [['#/fleet', 'Fleet', 'fleet'],
-		    ['#/runs', 'Runs', 'runs']];
+		    ['#/runs', 'Runs', 'runs'],
+		    ['#/scripts', 'Scripts', 'scripts']];
 		if (isAdmin()) {
 			items.push(['#/tokens', 'Tokens', 'tokens']);
 			items.push(['#/users', 'Users', 'users']);
@@ -1172,6 +1175,9 @@
 		[/^\/audit$/, 'audit', auditView, 'admin'],
 		[/^\/account$/, 'account', accountView],
 		[/^\/brain$/, 'brain', brainView],
+		[/^\/scripts$/, 'scripts', scriptsView],
+		[/^\/scripts\/([A-Za-z0-9_-][A-Za-z0-9._-]*)$/, 'scripts',
+		    scriptView],
 	];
 
 	function parseHash() {
@@ -1204,7 +1210,9 @@
 			const m = rx.exec(path);
 			if (m) {
 				section = sec;
-				params = m.slice(1).map(Number);
+				/* numbers, but for names (scripts) */
+				params = m.slice(1).map(x => /^\d+$/.test(x) ?
+				    Number(x) : x);
 				view = fn;
 				if (need === 'admin' && !isAdmin())
 					forbidden = true;
@@ -1723,7 +1731,8 @@
 		function fillDetails(t) {
 			const f = t.facts || {};
 			const known = ['os', 'kernel', 'arch', 'addresses',
-			    'uptime_ms'];
+			    'uptime_ms', 'managed_scripts',
+			    'script_signing_key'];
 			const extra = Object.keys(f).filter(k =>
 			    known.indexOf(k) === -1).sort();
 			const factVal = v => Array.isArray(v) ? v.join(', ') :
@@ -1757,6 +1766,13 @@
 				typeof f.uptime_ms === 'number' ? ['Uptime',
 				    fmtUptime(f.uptime_ms / 1000) + ' at ' +
 				    'its last keepalive'] : null,
+				/* issue 14: what it takes from the brain */
+				['Managed scripts', f.managed_scripts === true ?
+				    'yes' + (f.script_signing_key ? '' :
+				    ' (no signing key pinned yet)') :
+				    f.managed_scripts === false ?
+				    'no (managed_scripts = no)' :
+				    'not supported by this tentacle'],
 				...extra.map(k => [k, factVal(f[k])])])));
 			const probe = el('div');
 			probe.appendChild(node);
@@ -1996,8 +2012,11 @@
 				    'all ' + plural(hosts.length, 'accepted host')) +
 				    '.' + (missing ? ' ' + plural(missing,
 				    'of them does', 'of them do') +
-				    ' not have it: ' + (missing === 1 ? 'it' :
-				    'they') + ' will report an error.' : '');
+				    ' not have it' + (s.managed ?
+				    ' yet: the brain pushes it first (a host ' +
+				    'that takes no managed scripts fails).' :
+				    ': ' + (missing === 1 ? 'it' : 'they') +
+				    ' will report an error.') : '');
 			}
 			setText(summary, text);
 			submitBtn.disabled = !s || hosts.length === 0;
@@ -2097,7 +2116,8 @@
 					if (!e) {
 						e = {name: s.name,
 						    description: s.description,
-						    tentacles: [], variants: 0};
+						    tentacles: [], variants: 0,
+						    managed: s.managed === true};
 						byName.set(s.name, e);
 					}
 					e.variants += 1;
@@ -2955,7 +2975,10 @@
 					timeEl(r.started_at, false)),
 				    el('span', null, 'Duration ',
 					fmtDuration(r.duration_ms)),
-				    el('span', null, o.why || ''));
+				    el('span', null, o.why || ''),
+				    r.sha256 ? el('span', {class: 'mono small ' +
+					'job-sha256', title: r.sha256},
+					'SHA-256 ' + shortHash(r.sha256)) : null);
 				c.slot = outputs.has(r.id) ?
 				    el('div', {class: 'output-slot'},
 					outputBlock(outputs.get(r.id))) :
@@ -3162,7 +3185,12 @@
 					['Started', fmtTime(r.started_at)],
 					['Duration', fmtDuration(r.duration_ms)],
 					['Run', link('#/runs/' + r.run, '#' +
-					    r.run)]])),
+					    r.run)],
+					/* the script that ran (issue 14) */
+					r.sha256 ? ['Script SHA-256', el('span',
+					    {class: 'mono small', id:
+					    'result-sha256'}, r.sha256)] :
+					    null])),
 				    findingsCard(r),
 				    card('Output', outputBlock(r,
 					{counts: false})));
@@ -3944,6 +3972,448 @@
 			const tick = poll(REFRESH_MS, refresh);
 			tick(false);
 		}};
+	}
+
+	/* --------------------------------------------------- scripts */
+
+	/*
+	 * Scripts (issue 14): the brain's managed scripts (versions signed
+	 * by the brain and pushed to the tentacles that take them) and the
+	 * local ones the tentacles report. #/scripts lists them,
+	 * #/scripts/new writes one, #/scripts/NAME shows one: its body with
+	 * line numbers, which host holds which version, its versions with a
+	 * line diff between two, and for admins the editor (save as a new
+	 * version, restore an old one as a new version, delete).
+	 */
+
+	function shortHash(h) {
+		return typeof h === 'string' && h.length > 12 ?
+		    h.slice(0, 12) + '…' : (h || '—');
+	}
+
+	function hashEl(h) {
+		return el('span', {class: 'mono small', title: h || null},
+		    shortHash(h));
+	}
+
+	/* A body shown as text, one numbered line each. */
+	function codeView(text, id) {
+		const lines = splitLines(text);
+		return el('ol', {class: 'code-lines', id: id || null},
+		    (lines.length ? lines : ['']).map(l =>
+			el('li', {class: 'code-line'}, l)));
+	}
+
+	/* The editor: a monospace textarea with its line numbers beside it;
+	 * Tab inserts a tab. {node, textarea}. */
+	function codeEditor(text, id) {
+		const ta = el('textarea', {id: id, class: 'code-input',
+		    spellcheck: 'false', autocapitalize: 'none',
+		    autocomplete: 'off', wrap: 'off', rows: 18});
+		ta.value = text || '';
+		const gutter = el('pre', {class: 'code-gutter',
+		    'aria-hidden': 'true'});
+		function numbers() {
+			const n = Math.max(1, ta.value.split('\n').length);
+			let s = '';
+			for (let i = 1; i <= n; i++)
+				s += i + '\n';
+			setText(gutter, s);
+			gutter.scrollTop = ta.scrollTop;
+		}
+		ta.addEventListener('input', numbers);
+		ta.addEventListener('scroll', function () {
+			gutter.scrollTop = ta.scrollTop;
+		});
+		ta.addEventListener('keydown', function (ev) {
+			if (ev.key !== 'Tab' || ev.shiftKey || ev.ctrlKey ||
+			    ev.altKey || ev.metaKey)
+				return;
+			ev.preventDefault();
+			const s = ta.selectionStart, e = ta.selectionEnd;
+			ta.value = ta.value.slice(0, s) + '\t' +
+			    ta.value.slice(e);
+			ta.selectionStart = ta.selectionEnd = s + 1;
+			numbers();
+		});
+		numbers();
+		return {node: el('div', {class: 'code-editor'}, gutter, ta),
+		    textarea: ta, refresh: numbers};
+	}
+
+	function scriptsView() {
+		const status = notice(null);
+		const updated = updatedLine();
+		let total = 0;
+		const table = dataTable({
+			caption: 'Scripts',
+			key: s => (s.managed ? 'm:' : 'l:') + s.name + ':' +
+			    s.sha256,
+			sortCol: 0,
+			empty: 'No script yet.',
+			columns: [
+				{label: 'Name', head: true, sort: s => s.name,
+				    cell: s => s.managed ? link('#/scripts/' +
+					s.name, s.name, {class: 'script-link'}) :
+					el('span', null, s.name)},
+				{label: 'Kind', cell: s => s.managed ?
+				    badge('managed', 'info') :
+				    badge('local', 'neutral'),
+				    sort: s => s.managed ? 0 : 1},
+				{label: 'Version', class: 'num', cell: s =>
+				    s.managed ? 'v' + s.version : '—',
+				    sort: s => s.version},
+				{label: 'SHA-256', cell: s => hashEl(s.sha256),
+				    hideSmall: true},
+				{label: 'Hosts', cell: s => scriptHosts(s),
+				    sort: s => s.tentacles.length},
+				{label: 'Description', cell: s =>
+				    s.description || '—', hideSmall: true},
+			],
+		});
+
+		function scriptHosts(s) {
+			const latest = s.tentacles.length;
+			if (!s.managed)
+				return plural(latest, 'host');
+			const older = (s.stale || []).length;
+			return el('span', null, latest + ' of ' + total +
+			    ' at v' + s.version, older ? el('span',
+			    {class: 'muted'}, ' · ' + older + ' other') : null);
+		}
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const opts = {background: background};
+				const [sr, tr] = await Promise.all([
+				    api('GET', '/api/scripts', undefined, opts),
+				    api('GET', '/api/tentacles', undefined,
+				    opts)]);
+				state.tentacles = tr.tentacles || [];
+				total = state.tentacles.filter(t =>
+				    t.enrolment === 'accepted' &&
+				    t.facts && t.facts.managed_scripts ===
+				    true).length;
+				table.update(sr.scripts || []);
+				touch(updated);
+			}, 'Scripts unavailable');
+		}
+
+		const actions = isAdmin() ? [link('#/scripts/new',
+		    'New script', {class: 'button button-primary',
+		    id: 'script-new'})] : null;
+		return {title: 'Scripts', node: el('div', {class: 'stack'},
+		    pageHead('Scripts', null, actions), status,
+		    card('Scripts', el('p', {class: 'muted small'},
+			'Managed scripts are kept, signed and pushed by the ' +
+			'brain to every host that takes them ' +
+			'(managed_scripts = yes); local ones are those the ' +
+			'hosts have in their own scripts directory.'),
+			table.node, updated)),
+		    start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+		}};
+	}
+
+	function scriptNewView() {
+		const status = notice(null);
+		const name = el('input', {id: 'script-name', type: 'text',
+		    required: true, maxlength: 63, autocomplete: 'off',
+		    spellcheck: 'false', dataset: {focus: ''}});
+		const desc = el('input', {id: 'script-desc', type: 'text',
+		    maxlength: 200, autocomplete: 'off'});
+		const editor = codeEditor('#!/bin/sh\n# description: \n' +
+		    'echo "OK example.check it works"\n', 'script-body');
+		async function submit(ev) {
+			ev.preventDefault();
+			setNotice(status, '');
+			try {
+				const r = await api('POST', '/api/scripts', {
+				    name: name.value, description: desc.value,
+				    body: editor.textarea.value});
+				flash('Script ' + r.name + ' created (version ' +
+				    r.version + '): the hosts that take managed ' +
+				    'scripts get it within a keepalive.', 'success');
+				go('#/scripts/' + r.name);
+			} catch (e) {
+				setNotice(status, errorText(e));
+			}
+		}
+		return {title: 'New script', node: el('div', {class: 'stack'},
+		    pageHead('New script', [['#/scripts', 'Scripts']]),
+		    status,
+		    el('form', {class: 'card stack', id: 'script-form',
+			on: {submit: submit}},
+			field('Name', name, 'Letters, digits, . _ - ' +
+			    '(no path); the hosts run it by this name.'),
+			field('Description', desc),
+			el('div', {class: 'field'},
+			    el('label', {for: 'script-body'}, 'Body'),
+			    editor.node,
+			    el('p', {class: 'hint'}, 'Starts with #! (its ' +
+				'interpreter); at most 256 KiB.')),
+			el('div', {class: 'actions'},
+			    el('button', {type: 'submit', id: 'script-create',
+				class: 'button button-primary'}, 'Create'))))};
+	}
+
+	function scriptView([nameParam]) {
+		const name = String(nameParam);
+		if (name === 'new')
+			return scriptNewView();
+		const status = notice(null);
+		const body = el('div', {class: 'stack'});
+		let script = null;
+
+		function holdersCard() {
+			const rows = [];
+			/* the latest's copies by ID, the others in stale */
+			const held = new Map((script.stale || []).map(h =>
+			    [h.tentacle, h]));
+			for (const id of script.tentacles || [])
+				held.set(id, {tentacle: id, version:
+				    script.version, sha256: script.sha256,
+				    tampered: false});
+			for (const t of state.tentacles) {
+				if (t.enrolment !== 'accepted')
+					continue;
+				const h = held.get(t.id);
+				const takes = t.facts ? t.facts.managed_scripts :
+				    undefined;
+				let what;
+				if (h && h.tampered)
+					what = badge('v' + h.version + ' changed ' +
+					    'on the host', 'err', 'tampered');
+				else if (h && h.version === script.version)
+					what = badge('v' + h.version + ' (latest)',
+					    'ok');
+				else if (h)
+					what = badge('v' + h.version + ' (older)',
+					    'warn');
+				else if (takes === false)
+					what = badge('takes no managed scripts',
+					    'neutral');
+				else if (takes === true)
+					what = badge('not yet', 'info');
+				else
+					what = badge('cannot take managed scripts',
+					    'neutral');
+				rows.push({t: t, h: h, what: what});
+			}
+			const table = dataTable({
+				caption: 'Hosts and the version they hold',
+				key: r => r.t.id,
+				sortCol: 0,
+				empty: 'No accepted host.',
+				tableClass: 'script-holders',
+				columns: [
+					{label: 'Host', head: true, sort: r =>
+					    r.t.hostname, cell: r => link(
+					    '#/tentacle/' + r.t.id,
+					    r.t.hostname)},
+					{label: 'Holds', cell: r => r.what},
+					{label: 'SHA-256', cell: r => r.h ?
+					    hashEl(r.h.sha256) : '—',
+					    hideSmall: true},
+				],
+			});
+			table.update(rows);
+			/* A changed copy is evidence: the brain leaves it;
+			 * an admin pushes the latest again (a new version). */
+			const changed = rows.filter(r => r.h && r.h.tampered);
+			return card('Hosts', changed.length ? el('p', {class:
+			    'notice notice-error', id: 'script-tampered'},
+			    plural(changed.length, 'host') + ' ' +
+			    (changed.length === 1 ? 'has' : 'have') + ' a copy ' +
+			    'that is not the one signed: ' + changed.map(r =>
+			    r.t.hostname).join(', ') + '. Runs there are ' +
+			    'refused. ', isAdmin() ? button('Push the latest ' +
+			    'again', {id: 'script-repush', class:
+			    'button-small'}, repush) : null) : null,
+			    table.node);
+		}
+
+		async function repush() {
+			try {
+				const r = await api('PUT', '/api/scripts/' + name,
+				    {body: script.body,
+				    description: script.description});
+				setNotice(status, 'Pushed again as version ' +
+				    r.version + '.', 'success');
+				await load();
+			} catch (e) {
+				setNotice(status, errorText(e));
+			}
+		}
+
+		function versionsCard() {
+			const pickA = el('select', {id: 'diff-a',
+			    'aria-label': 'Older version'});
+			const pickB = el('select', {id: 'diff-b',
+			    'aria-label': 'Newer version'});
+			const vs = script.versions.slice().reverse();
+			for (const v of vs) {
+				pickA.appendChild(el('option', {value: v.version},
+				    'v' + v.version));
+				pickB.appendChild(el('option', {value: v.version},
+				    'v' + v.version));
+			}
+			if (vs.length > 1)
+				pickA.value = String(vs[1].version);
+			const out = el('pre', {class: 'output diff',
+			    id: 'script-diff', hidden: true});
+			const dstatus = notice(null);
+			async function showDiff() {
+				setNotice(dstatus, '');
+				try {
+					const [a, b] = await Promise.all([
+					    versionBody(pickA.value),
+					    versionBody(pickB.value)]);
+					clear(out);
+					for (const l of diffLines(splitLines(a),
+					    splitLines(b)))
+						out.appendChild(el('span', {class:
+						    'diff-line ' + (l.op === '+' ?
+						    'diff-add' : l.op === '-' ?
+						    'diff-del' : 'diff-same')},
+						    l.op + ' ' + l.text + '\n'));
+					out.hidden = false;
+				} catch (e) {
+					setNotice(dstatus, errorText(e));
+				}
+			}
+			const table = dataTable({
+				caption: 'Versions',
+				key: v => v.version,
+				sortCol: 0,
+				columns: [
+					{label: 'Version', head: true, dir: -1,
+					    sort: v => v.version,
+					    cell: v => 'v' + v.version},
+					{label: 'Saved', cell: v =>
+					    timeEl(v.created_at, false)},
+					{label: 'By', cell: v => v.created_by},
+					{label: 'SHA-256', cell: v =>
+					    hashEl(v.sha256), hideSmall: true},
+					{label: '', cell: v => isAdmin() &&
+					    v.version !== script.version ?
+					    button('Restore', {class:
+					    'button-small restore',
+					    dataset: {version: v.version}},
+					    () => restore(v.version, dstatus)) :
+					    ''},
+				],
+			});
+			table.update(script.versions);
+			return card('Versions', table.node,
+			    vs.length > 1 ? el('div', {class: 'diff-pick'},
+				el('span', null, 'Differences from'), pickA,
+				el('span', null, 'to'), pickB,
+				button('Show the diff', {id: 'diff-show'},
+				    showDiff)) : null, dstatus, out);
+		}
+
+		async function versionBody(v) {
+			if (Number(v) === script.version)
+				return script.body;
+			const r = await api('GET', '/api/scripts/' + name +
+			    '/versions/' + v);
+			return r.body;
+		}
+
+		async function restore(v, where) {
+			try {
+				const old = await api('GET', '/api/scripts/' +
+				    name + '/versions/' + v);
+				const r = await api('PUT', '/api/scripts/' + name,
+				    {body: old.body, description: old.description});
+				setNotice(status, 'Version ' + v + ' restored as ' +
+				    'version ' + r.version + '.', 'success');
+				await load();
+			} catch (e) {
+				setNotice(where, errorText(e));
+			}
+		}
+
+		function editCard() {
+			const editor = codeEditor(script.body, 'script-body');
+			const desc = el('input', {id: 'script-desc', type: 'text',
+			    maxlength: 200, autocomplete: 'off'});
+			desc.value = script.description || '';
+			const estatus = notice(null);
+			async function save(ev) {
+				ev.preventDefault();
+				setNotice(estatus, '');
+				try {
+					const r = await api('PUT', '/api/scripts/' +
+					    name, {body: editor.textarea.value,
+					    description: desc.value});
+					setNotice(status, 'Saved as version ' +
+					    r.version + '.', 'success');
+					await load();
+				} catch (e) {
+					setNotice(estatus, errorText(e));
+				}
+			}
+			return el('form', {class: 'card stack', id: 'script-form',
+			    on: {submit: save}},
+			    el('h2', null, 'Edit'), estatus,
+			    field('Description', desc),
+			    el('div', {class: 'field'},
+				el('label', {for: 'script-body'}, 'Body'),
+				editor.node),
+			    el('div', {class: 'actions'},
+				el('button', {type: 'submit', id: 'script-save',
+				    class: 'button button-primary'},
+				    'Save as a new version')));
+		}
+
+		function render() {
+			const actions = [];
+			if (canRun())
+				actions.push(link('#/run?script=' + name,
+				    'Run now', {class: 'button button-primary',
+				    id: 'script-run'}));
+			if (isAdmin())
+				actions.push(confirmButton('Delete',
+				    'Delete ' + name + ' from every host?',
+				    'Delete', async function () {
+					await api('DELETE', '/api/scripts/' + name);
+					flash('Script ' + name + ' deleted: the ' +
+					    'hosts delete it at their next ' +
+					    'keepalive.', 'success');
+					go('#/scripts');
+				    }, status, {id: 'script-delete'}));
+			replace(body,
+			    pageHead(name, [['#/scripts', 'Scripts']], actions),
+			    status,
+			    card('Version ' + script.version, defList([
+				['Description', script.description || '—'],
+				['SHA-256', el('span', {class: 'mono small',
+				    id: 'script-sha'}, script.sha256)],
+				['Hosts at this version', String(
+				    script.tentacles.length)]]),
+				codeView(script.body, 'script-code')),
+			    holdersCard(),
+			    versionsCard(),
+			    isAdmin() ? editCard() : null);
+		}
+
+		async function load() {
+			await guarded(status, async function () {
+				const [sr, tr] = await Promise.all([
+				    api('GET', '/api/scripts/' + name),
+				    api('GET', '/api/tentacles')]);
+				state.tentacles = tr.tentacles || [];
+				script = sr;
+				render();
+			}, 'Script unavailable');
+		}
+
+		replace(body, pageHead(name, [['#/scripts', 'Scripts']]),
+		    status);
+		return {title: name, node: body, start: load};
 	}
 
 	/* ---------------------------------------------------- screens */

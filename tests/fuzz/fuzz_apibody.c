@@ -3,7 +3,8 @@
  * webserv calls): apibody_enrol (POST /api/tentacles/enrol), apibody_token
  * (POST /api/tokens, an empty body read as "{}") and apibody_run
  * (POST /api/runs), apibody_user (POST /api/users) and apibody_password
- * (POST /api/users/{name}/password), apibody_totp_code
+ * (POST /api/users/{name}/password), apibody_script (POST /api/scripts,
+ * PUT /api/scripts/{name}), apibody_totp_code
  * (POST /api/users/{name}/totp/confirm); every body goes through all six.
  *
  * Invariants: a refusal has a reason and allocates nothing; an accepted
@@ -119,6 +120,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		FUZZ_CHECK(why != NULL && why[0] != '\0');
 	free(code);
+
+	/* Scripts (issue 14): create and update. */
+	for (i = 0; i < 2; i++) {
+		struct script_body	sb;
+
+		why = NULL;
+		if (apibody_script(body, size, (int)i, &sb, &why) == 0) {
+			FUZZ_CHECK(sb.body != NULL && sb.body_len >= 3 &&
+			    sb.body_len <= SCRIPT_BODY_MAX &&
+			    memcmp(sb.body, "#!", 2) == 0 &&
+			    strlen(sb.body) == sb.body_len);
+			FUZZ_CHECK(i == 0 || proto_script_name_valid(sb.name));
+			FUZZ_CHECK(strlen(sb.description) <= SCRIPT_DESC_MAX);
+			free(sb.body);
+		} else
+			FUZZ_CHECK(why != NULL && why[0] != '\0' &&
+			    sb.body == NULL);
+	}
 
 	free(pb);
 	free(ub);

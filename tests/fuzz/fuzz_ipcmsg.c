@@ -191,6 +191,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_CONFIG_RELOAD, config_reload,
 	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
 	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))
+	CASE(IPC_SCRIPT_PUSH, script_push,
+	    STR(m.address);
+	    check_id(m.tentacle);
+	    FUZZ_CHECK(m.ticket != 0 && m.signkey <= 1);
+	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+	    FUZZ_CHECK(proto_fingerprint_valid(m.fingerprint));
+	    FUZZ_CHECK(m.signkey || m.frames_len > 0);
+	    FUZZ_CHECK(m.frames_len <= IPCMSG_PUSH_MAX);
+	    check_ref(m.frames, m.frames_len))
+	CASE(IPC_SCRIPT_ACKED, script_acked,
+	    STR(m.reason);
+	    check_id(m.tentacle);
+	    FUZZ_CHECK(m.final ? m.ack_len == 0 : m.ack_len > 0 &&
+		m.reason[0] == '\0');
+	    check_ref(m.ack, m.ack_len))
 	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
 	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
 	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);

@@ -601,6 +601,10 @@ gen_apibody(void)
 	    "a brand new passphrase", "current_password", "old one"));
 	apibody_put("run-bad-name", json_pack("{s:s,s:s}", "script",
 	    "../etc/passwd", "tentacles", "all"));
+	apibody_put("script", json_pack("{s:s,s:s,s:s}", "name", "check-one",
+	    "description", "a check", "body", "#!/bin/sh\necho OK a b\n"));
+	apibody_put("script-version", json_pack("{s:s}", "body",
+	    "#!/bin/sh\necho FAIL a \"b c\"\n"));
 	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
 		snprintf(name, sizeof(name), "raw-%zu", i);
 		put("apibody", name, raw[i], strlen(raw[i]));
@@ -1099,6 +1103,23 @@ gen_apicall(void)
 	c.op = API_TOTP_ENROL;
 	c.args.code[0] = '\0';
 	apicall_put("totp-enrol", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_SCRIPT_CREATE;
+	strlcpy(c.args.script, "check-one", sizeof(c.args.script));
+	strlcpy(c.args.description, "a check", sizeof(c.args.description));
+	c.args.body = (char *)"#!/bin/sh\necho OK x y\n";
+	c.args.body_len = strlen(c.args.body);
+	apicall_put("script-create", &c);
+	c.op = API_SCRIPT_UPDATE;
+	c.args.has_description = 1;
+	apicall_put("script-update", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_SCRIPT_VERSION;
+	strlcpy(c.args.script, "check-one", sizeof(c.args.script));
+	c.args.id = 2;
+	apicall_put("script-version", &c);
+	c.op = API_SCRIPT_DELETE;
+	apicall_put("script-delete", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the
@@ -1354,6 +1375,55 @@ gen_ipcmsg(void)
 		abort();
 	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
 
+	{
+		struct ipc_script_push		sp;
+		struct ipc_script_acked		sa;
+		struct msg_script_delete	sd;
+		struct msg_script_ack		ack;
+		struct buf			fr;
+
+		buf_init(&fr, 4096);
+		memset(&sd, 0, sizeof(sd));
+		strlcpy(sd.name, "check-one", sizeof(sd.name));
+		sd.version = 2;
+		memset(sd.sig, 7, sizeof(sd.sig));
+		if (proto_encode_script_delete(&fr, &sd) == -1)
+			abort();
+		memset(&sp, 0, sizeof(sp));
+		sp.tentacle = 42;
+		sp.ticket = 7;
+		strlcpy(sp.address, "192.0.2.7", sizeof(sp.address));
+		sp.port = 7001;
+		memset(sp.fingerprint, 'a', OCTO_FPR_HEX_LEN);
+		sp.signkey = 1;
+		memset(sp.pub, 3, sizeof(sp.pub));
+		sp.frames = fr.data;
+		sp.frames_len = fr.len;
+		if (ipcmsg_encode_script_push(&b, &sp) == -1)
+			abort();
+		ipcmsg_put("script-push", IPC_SCRIPT_PUSH, &b);
+		buf_reset(&fr);
+		memset(&ack, 0, sizeof(ack));
+		strlcpy(ack.name, "check-one", sizeof(ack.name));
+		ack.version = 2;
+		if (proto_encode_script_ack(&fr, &ack) == -1)
+			abort();
+		memset(&sa, 0, sizeof(sa));
+		sa.tentacle = 42;
+		sa.ack = fr.data + WIRE_HDR_LEN;
+		sa.ack_len = fr.len - WIRE_HDR_LEN;
+		if (ipcmsg_encode_script_acked(&b, &sa) == -1)
+			abort();
+		ipcmsg_put("script-acked", IPC_SCRIPT_ACKED, &b);
+		memset(&sa, 0, sizeof(sa));
+		sa.tentacle = 42;
+		sa.final = 1;
+		strlcpy(sa.reason, "Connection refused", sizeof(sa.reason));
+		if (ipcmsg_encode_script_acked(&b, &sa) == -1)
+			abort();
+		ipcmsg_put("script-acked-final", IPC_SCRIPT_ACKED, &b);
+		buf_free(&fr);
+	}
 	if (net_addr_key("192.0.2.1", keys[0]) == -1 ||
 	    net_addr_key("2001:db8::1", keys[1]) == -1)
 		abort();

@@ -12,7 +12,8 @@ from octotest import wait_for
 from test_enrolment import (brain, enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin)
 
-FINISHED = ("done", "failed", "timeout", "unreachable")
+FINISHED = ("done", "failed", "timeout", "unreachable", "refused",
+            "expired")
 
 
 def add_script(t, name, body):

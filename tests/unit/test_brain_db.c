@@ -414,6 +414,11 @@ test_findings(void **state)
 	 * here too. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
 	    "DROP TABLE totp; ALTER TABLE audit DROP COLUMN count; "
+	    "DROP TABLE script_versions; DROP TABLE scripts; "
+	    "ALTER TABLE tentacle_scripts DROP COLUMN version; "
+	    "ALTER TABLE tentacles DROP COLUMN managed_scripts; "
+	    "ALTER TABLE tentacles DROP COLUMN script_key; "
+	    "ALTER TABLE results DROP COLUMN sha256; "
 	    "PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));

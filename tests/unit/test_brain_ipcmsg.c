@@ -68,6 +68,8 @@ WRAP(tentacle_missed)
 WRAP(child_init)
 WRAP(api_reply)
 WRAP(config_reload)
+WRAP(script_push)
+WRAP(script_acked)
 WRAP(tentacle_addresses)
 
 static void
@@ -108,13 +110,15 @@ S(ipc_enrol_request, b_ereq3) m->source[0] = '\t'; E
 
 S(ipc_enrol_reply, s_erep) m->ok = 1; m->status = ENROLMENT_ACCEPTED;
 	m->id = 7; memset(m->brain_pub, 4, sizeof(m->brain_pub));
-	memset(m->wrapped_key, 5, sizeof(m->wrapped_key)); E
+	memset(m->wrapped_key, 5, sizeof(m->wrapped_key));
+	m->has_sign_pub = 1; memset(m->sign_pub, 6, sizeof(m->sign_pub)); E
 S(ipc_enrol_reply, b_erep1) m->ok = 2; E
 S(ipc_enrol_reply, b_erep2) m->status = ENROLMENT_MAX; E
 S(ipc_enrol_reply, b_erep3) m->id = 0; E
 S(ipc_enrol_reply, b_erep4) strcpy(m->error, "ok but an error"); E
 S(ipc_enrol_reply, b_erep5) m->ok = 0; E	/* refused without a reason */
 S(ipc_enrol_reply, b_erep6) m->id = (uint64_t)INT64_MAX + 1; E
+S(ipc_enrol_reply, b_erep7) m->has_sign_pub = 2; E
 
 S(ipc_enrol_offer, s_offer) strcpy(m->address, "192.0.2.7"); m->port = 7000; E
 S(ipc_enrol_offer, b_offer1) m->port = 0; E
@@ -234,6 +238,50 @@ S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
 S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
 S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
 
+/* A real SCRIPT_DELETE frame, for the push's frames. */
+static const uint8_t *
+delete_frame(size_t *len)
+{
+	static uint8_t		 bytes[512];
+	static size_t		 n;
+	struct msg_script_delete d;
+	struct buf		 b;
+
+	if (n == 0) {
+		memset(&d, 0, sizeof(d));
+		strcpy(d.name, "check-one");
+		d.version = 3;
+		memset(d.sig, 8, sizeof(d.sig));
+		buf_init(&b, sizeof(bytes));
+		assert_int_equal(proto_encode_script_delete(&b, &d), 0);
+		memcpy(bytes, b.data, b.len);
+		n = b.len;
+		buf_free(&b);
+	}
+	*len = n;
+	return bytes;
+}
+
+S(ipc_script_push, s_push) m->tentacle = 42; m->ticket = 9;
+	strcpy(m->address, "192.0.2.7"); m->port = 7001;
+	strcpy(m->fingerprint, FPR); m->signkey = 1;
+	memset(m->pub, 3, sizeof(m->pub));
+	m->frames = delete_frame(&m->frames_len); E
+S(ipc_script_push, b_push1) m->ticket = 0; E
+S(ipc_script_push, b_push2) m->signkey = 0; m->frames_len = 0; E
+S(ipc_script_push, b_push3) m->frames = frame_bytes;
+	m->frames_len = sizeof(frame_bytes); E	/* not a script frame */
+S(ipc_script_push, b_push4) m->frames_len -= 1; E	/* a part of one */
+S(ipc_script_push, b_push5) m->signkey = 2; E
+S(ipc_script_push, b_push6) m->port = 0; E
+
+S(ipc_script_acked, s_acked) m->tentacle = 42; m->ack = frame_bytes;
+	m->ack_len = sizeof(frame_bytes); E
+S(ipc_script_acked, b_acked1) m->tentacle = 0; E
+S(ipc_script_acked, b_acked2) m->final = 1; E	/* final with an ack */
+S(ipc_script_acked, b_acked3) m->ack_len = 0; E	/* neither */
+S(ipc_script_acked, b_acked4) strcpy(m->reason, "x"); E
+S(ipc_script_acked, b_acked5) m->final = 2; E
 /* 192.0.2.1, 2001:db8::1 and 192.0.2.2 as keys (net.h) */
 static const uint8_t addr_keys[3 * NET_ADDR_KEY_LEN] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1,
@@ -258,7 +306,7 @@ static const struct kind kinds[] = {
 	K(log_event, ipc_log_event, s_log, b_log1, b_log2, b_log3),
 	K(enrol_request, ipc_enrol_request, s_ereq, b_ereq1, b_ereq2, b_ereq3),
 	K(enrol_reply, ipc_enrol_reply, s_erep, b_erep1, b_erep2, b_erep3,
-	    b_erep4, b_erep5, b_erep6),
+	    b_erep4, b_erep5, b_erep6, b_erep7),
 	K(enrol_offer, ipc_enrol_offer, s_offer, b_offer1, b_offer2,
 	    b_offer3, b_offer4),
 	K(pair_make, ipc_pair_make, s_pairmk, b_pairmk1),
@@ -288,6 +336,10 @@ static const struct kind kinds[] = {
 	K(api_reply, ipc_api_reply, s_reply, b_reply1, b_reply2, b_reply3,
 	    b_reply4, b_reply5, b_reply6, b_reply7, b_reply8),
 	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
+	K(script_push, ipc_script_push, s_push, b_push1, b_push2, b_push3,
+	    b_push4, b_push5, b_push6),
+	K(script_acked, ipc_script_acked, s_acked, b_acked1, b_acked2,
+	    b_acked3, b_acked4, b_acked5),
 	K(tentacle_addresses, ipc_tentacle_addresses, s_addrs, b_addrs1,
 	    b_addrs2, b_addrs3),
 };
