@@ -65,7 +65,10 @@
 	 * or an admin anyone's (checked). */ \
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
-	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
+	/* export (issue 17): the targets' state; a test event. */ \
+	X(EXPORT,		"read the export",	GET,	"/api/export",			ADMIN,	0, NONE,	api_export)	\
+	X(EXPORT_TEST,		"send a test event",	POST,	"/api/export/test",		ADMIN,	1, NONE,	api_export_test)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */

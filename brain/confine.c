@@ -556,3 +556,20 @@ confine_commander(char *err, size_t errlen)
 {
 	return confine_apply(&tentacle_facing, err, errlen);
 }
+
+/*
+ * The exporter (issue 17) connects to the collectors the administrator
+ * names (syslog_target, webhook_url: any port), as the tentacle-facing
+ * children do to tentacles; it gets its CA bundles and credentials from
+ * the maestro, so:
+ *	files		none
+ *	TCP		connect to any port; no bind, nothing to accept
+ *	sockets		TCP over IPv4 and IPv6, AF_UNIX datagram (syslog)
+ *	calls		child_calls
+ *	scopes		no abstract unix socket, no signal out of itself
+ */
+int
+confine_exporter(char *err, size_t errlen)
+{
+	return confine_apply(&tentacle_facing, err, errlen);
+}

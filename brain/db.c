@@ -48,6 +48,8 @@ enum {
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*cached[DB_ST_MAX];
+	db_audit_hook	*audit_hook;	/* export (db_export.c) */
+	void		*audit_arg;
 };
 
 sqlite3 *
@@ -216,6 +218,25 @@ static const char *const migrations[] = {
 	"DROP TABLE jobs;"
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
+
+	/* 9 (export, issue 17): the brain's event sequence (one row, never
+	 * repeated), the bounded queue of events to export, each target's
+	 * position in it and its drops (db_export.c). */
+	"CREATE TABLE export_seq ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL"
+	");"
+	"INSERT INTO export_seq (id, seq) VALUES (1, 0);"
+	"CREATE TABLE export_queue ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  body TEXT NOT NULL"
+	");"
+	"CREATE TABLE export_targets ("
+	"  name TEXT PRIMARY KEY,"
+	"  active INTEGER NOT NULL DEFAULT 0,"
+	"  acked INTEGER NOT NULL DEFAULT 0,"
+	"  drops INTEGER NOT NULL DEFAULT 0"
+	");",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -664,7 +685,19 @@ db_audit(struct db *db, const char *actor, const char *action,
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, peer ? peer : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	if (db->audit_hook)
+		db->audit_hook(sqlite3_last_insert_rowid(db->h), actor, action,
+		    peer ? peer : "", detail ? detail : "", db->audit_arg);
+	return 0;
+}
+
+void
+db_set_audit_hook(struct db *db, db_audit_hook *fn, void *arg)
+{
+	db->audit_hook = fn;
+	db->audit_arg = arg;
 }
 
 /* A text column; "" for NULL (the schema has few). */

@@ -316,4 +316,65 @@ struct db_script_row {
 int	db_scripts_each(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_script_row *, void *), void *arg);
 
+/* ---- export (issue 17; brain/db_export.c) ---------------------------- */
+
+/* Called after every audit row is written (the events of export). */
+typedef void	db_audit_hook(int64_t id, const char *actor,
+		    const char *action, const char *peer, const char *detail,
+		    void *arg);
+void	db_set_audit_hook(struct db *, db_audit_hook *, void *arg);
+/* The brain's next event sequence number: persisted, never given twice
+ * (in the caller's transaction, if any). */
+int	db_export_next_seq(struct db *, int64_t *seq);
+/* Queue an event (JSON). Past max events queued the oldest go: counted
+ * as drops of each active target that had not delivered them; *dropped
+ * (may be NULL) gets how many rows went. */
+int	db_export_push(struct db *, int64_t seq, const char *body,
+	    int64_t max, int64_t *dropped);
+/* The targets configured now ("syslog", "webhook"): a new one starts at
+ * the queue's end; the others no longer hold events in the queue. */
+int	db_export_targets_set(struct db *, const char *const *names,
+	    size_t n);
+struct db_export_target {
+	int64_t	acked;		/* delivered up to this seq */
+	int64_t	drops;		/* events dropped before delivery */
+	int64_t	queued;		/* events after acked */
+};
+int	db_export_target_get(struct db *, const char *name,
+	    struct db_export_target *);
+/* Only its position (cheap: no count of the queue). */
+int	db_export_acked(struct db *, const char *name, int64_t *acked);
+/* The target is done with everything up to seq (dropped of those given
+ * up: counted); events every active target is done with leave the
+ * queue. */
+int	db_export_ack(struct db *, const char *name, int64_t seq,
+	    int64_t dropped);
+/* The queued events after seq, oldest first, at most limit. */
+int	db_export_each(struct db *, int64_t after, unsigned limit,
+	    void (*fn)(int64_t seq, const char *body, void *), void *arg);
+/* A tentacle's hostname and state ("online", ...): 0 or DB_NOTFOUND. */
+int	db_export_tentacle(struct db *, int64_t id, char *hostname,
+	    size_t hostlen, char *state, size_t statelen);
+/* A job's run, tentacle, hostname and script: 0 or DB_NOTFOUND. */
+struct db_export_job {
+	int64_t	run;
+	int64_t	tentacle;
+	char	hostname[OCTO_NAME_MAX];
+	char	script[PROTO_SCRIPT_NAME_MAX];
+};
+int	db_export_job(struct db *, int64_t job, struct db_export_job *);
+/* The checks whose status changed between job's result and the one
+ * before it of the same script on the same tentacle: new (now FAIL or
+ * WARN, before neither or absent) or resolved (before FAIL or WARN, now
+ * OK, INFO or SKIP). Nothing if there is no earlier result. */
+struct db_finding_change {
+	int		 resolved;
+	const char	*check;
+	const char	*status;	/* now */
+	const char	*was;		/* before ("" if absent) */
+	const char	*text;		/* now */
+};
+int	db_export_finding_changes(struct db *, int64_t job,
+	    void (*fn)(const struct db_finding_change *, void *), void *arg);
+
 #endif

@@ -59,6 +59,9 @@ static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
 	IPC_PROOF_CHECK, IPC_PAIR_MAKE, 0
 };
+static const uint32_t exporter_allowed[] = {
+	IPC_LOG_EVENT, IPC_EXPORT_ACK, 0
+};
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
 	IPC_RESULT_STORE,
@@ -76,6 +79,9 @@ struct child children[CHILD_COUNT] = {
 	    registerer_allowed, CREDS_PEER, U(registerer_user) },
 	[CHILD_COMMANDER] = { "commander", commander_main, commander_allowed,
 	    CREDS_PEER, U(commander_user) },
+	/* No port, no database: the events the maestro hands it. */
+	[CHILD_EXPORTER] = { "exporter", exporter_main, exporter_allowed,
+	    CREDS_NONE, U(exporter_user) },
 };
 
 #undef U
@@ -116,6 +122,9 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 	else if (strcmp(e.kind, "refused_handshake") == 0) {
 		m.refused_handshakes++;
 		db_audit(m.db, c->name, "refused_handshake", e.peer, e.detail);
+		event_emit("handshake.refused", 0, NULL, NULL, json_pack(
+		    "{s:s,s:s,s:s}", "peer", e.peer, "reason", e.detail,
+		    "child", c->name));
 	}
 }
 
@@ -184,6 +193,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	case IPC_TENTACLE_MISSED:
 		handle_tentacle_missed(c, msg);
 		break;
+	case IPC_EXPORT_ACK:
+		handle_export_ack(c, msg);
+		break;
 	}
 }
 
@@ -218,6 +230,10 @@ child_send_init(struct child *c)
 
 	memset(&ci, 0, sizeof(ci));
 	strlcpy(ci.role, c->name, sizeof(ci.role));
+	ci.io_timeout = (uint32_t)m.conf.io_timeout;
+	ci.max_tentacles = (uint32_t)m.conf.max_tentacles;
+	if (c->creds == CREDS_NONE)	/* no port, no credentials */
+		return ipcmsg_send_child_init(c->chan, IPC_CHILD_INIT, 0, &ci);
 	if (c->creds == CREDS_WEB) {
 		strlcpy(ci.address, m.conf.web_address, sizeof(ci.address));
 		ci.port = (uint32_t)m.conf.web_port;
@@ -256,7 +272,8 @@ child_exec(struct child *c, int ipc_fd, pid_t parent)
 	sigset_t	 none;
 
 	src[n++] = ipc_fd;
-	src[n++] = c->listen_fd;
+	if (c->listen_fd != -1)
+		src[n++] = c->listen_fd;
 	if (c->creds == CREDS_WEB)
 		src[n++] = m.webroot_fd;
 	src[n++] = m.self_fd;		/* the binary, closed by the exec */
@@ -344,6 +361,8 @@ child_start(struct child *c)
 		log_debug("started %s (pid %d)", c->name, (int)pid);
 		if (c == &children[CHILD_COMMANDER] && m.db)
 			dispatch_queued(0);
+		if (c == &children[CHILD_EXPORTER] && c->chan)
+			export_child_started(c);
 		return;
 	}
 
@@ -660,6 +679,7 @@ main(int argc, char **argv)
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
+	export_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
@@ -677,6 +697,8 @@ main(int argc, char **argv)
 		children[i].delay_ms = RESTART_DELAY_MIN_MS;
 		children[i].restart_ev = evtimer_new(m.base, child_restart_cb,
 		    &children[i]);
+		if (i == CHILD_EXPORTER && !export_enabled())
+			continue;
 		child_start(&children[i]);
 	}
 	/* Only now: no thread may exist across a fork (see auth.h). */
@@ -696,12 +718,14 @@ main(int argc, char **argv)
 	kdf_shutdown();
 	for (i = 0; i < CHILD_COUNT; i++) {
 		event_free(children[i].restart_ev);
-		close(fd[i]);
+		if (fd[i] != -1)
+			close(fd[i]);
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
 	event_free(m.welcome_ev);
 	results_stop();
+	export_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

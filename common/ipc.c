@@ -112,6 +112,10 @@ ipc_type_str(uint32_t type)
 		[IPC_RUN_REQUEST] = "RUN_REQUEST",
 		[IPC_RUN_DONE] = "RUN_DONE",
 		[IPC_CHILD_INIT] = "CHILD_INIT",
+		[IPC_EXPORT_CONF] = "EXPORT_CONF",
+		[IPC_EXPORT_EVENT] = "EXPORT_EVENT",
+		[IPC_EXPORT_ACK] = "EXPORT_ACK",
+		[IPC_EXPORT_DROP] = "EXPORT_DROP",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

@@ -40,9 +40,10 @@
 #define REFUSED		2	/* needed thing refused */
 #define NOT_CONFINED	100	/* confine_ROLE failed */
 
-enum role { WEBSERV, REGISTERER, COMMANDER };
+enum role { WEBSERV, REGISTERER, COMMANDER, EXPORTER };
 
-static const char *role_names[] = { "webserv", "registerer", "commander" };
+static const char *role_names[] = { "webserv", "registerer", "commander",
+    "exporter" };
 
 static struct {
 	char	dir[64];
@@ -110,6 +111,9 @@ confine_as(enum role r)
 		break;
 	case REGISTERER:
 		abi = confine_registerer(err, sizeof(err));
+		break;
+	case EXPORTER:
+		abi = confine_exporter(err, sizeof(err));
 		break;
 	default:
 		abi = confine_commander(err, sizeof(err));
@@ -590,7 +594,8 @@ t_asan_report(void **state)
 }
 #endif
 
-static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER;
+static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER,
+			R_EXP = EXPORTER;
 
 #ifdef __SANITIZE_ADDRESS__
 #define EXPECT_EXEC	EXPECT_KILLED_OR_REFUSED	/* EPERM: reports */
@@ -605,11 +610,13 @@ static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER;
 #define EACH(what, probe, expect, abi) \
 	CASE(WEBSERV, "webserv", what, probe, expect, abi), \
 	CASE(REGISTERER, "registerer", what, probe, expect, abi), \
-	CASE(COMMANDER, "commander", what, probe, expect, abi)
+	CASE(COMMANDER, "commander", what, probe, expect, abi), \
+	CASE(EXPORTER, "exporter", what, probe, expect, abi)
 #define TEST_EACH(what, fn) \
 	{ "webserv: " what, fn, NULL, NULL, &R_WEB }, \
 	{ "registerer: " what, fn, NULL, NULL, &R_REG }, \
-	{ "commander: " what, fn, NULL, NULL, &R_CMD }
+	{ "commander: " what, fn, NULL, NULL, &R_CMD }, \
+	{ "exporter: " what, fn, NULL, NULL, &R_EXP }
 
 int
 main(void)
@@ -644,6 +651,8 @@ main(void)
 		CASE(REGISTERER, "registerer", "connects out (enrolment by "
 		    "address)", p_new_connection, EXPECT_OK, 0),
 		CASE(COMMANDER, "commander", "connects out (orders, pings)",
+		    p_new_connection, EXPECT_OK, 0),
+		CASE(EXPORTER, "exporter", "connects out (the collectors)",
 		    p_new_connection, EXPECT_OK, 0),
 		EACH("accepts TCP, reads and writes it", p_accept_read_write,
 		    EXPECT_OK, 0),
