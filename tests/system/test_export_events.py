@@ -1,0 +1,93 @@
+"""The events of the fleet (issue 17), exported to a webhook in the test:
+a tentacle enrolled, a check that starts failing between two results of
+the same script on the same host (finding.new) and passes again
+(finding.resolved), a job the tentacle could not run (run.failed), a host
+offline after its missed keepalives and back online."""
+
+from octotest import wait_for
+from test_enrolment import (enrol_self, make_token,  # noqa: F401
+                            new_tentacle, tentacle_bin)
+from test_export import make_ca, make_server_cert, start_webhook
+from test_runs import add_script, run_and_wait
+
+
+def events(srv, name):
+    with srv.lock:
+        return [e for e in srv.events if e["event"] == name]
+
+
+def wait_event(srv, name, pred=lambda e: True, what=None):
+    return wait_for(lambda: [e for e in events(srv, name) if pred(e)],
+                    30, 0.1, what or "event %s" % name)
+
+
+def test_fleet_events(brain_factory, new_tentacle, tmp_path):  # noqa: F811
+    d = tmp_path / "pki"
+    ca = make_ca(d)
+    cert, key = make_server_cert(d, ca, "hook", "127.0.0.6")
+    (tmp_path / "secret").write_text("k\n")
+    srv = start_webhook("127.0.0.6", cert, key, b"k")
+    try:
+        b = brain_factory({"webhook_url": "https://127.0.0.6:%d/"
+                           % srv.server_address[1],
+                           "webhook_ca": str(ca[0]),
+                           "webhook_secret_file": str(tmp_path / "secret"),
+                           "io_timeout": 2, "keepalive_interval": 1,
+                           "keepalive_misses": 2})
+        c = b.login()
+        out = tmp_path / "audit.out"
+        out.write_text("OK ssh.root_login root cannot log in\n"
+                       "OK sysctl.kptr kptr hidden\n")
+        out.chmod(0o644)
+        t = new_tentacle("127.0.0.2", b)
+        add_script(t, "audit", "cat '%s'" % out)
+        (t.dir / "scripts" / "plain").write_text("#!/bin/sh\necho x\n")
+        tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+
+        (e,) = wait_event(srv, "tentacle.enrolled")
+        assert e["tentacle"] == {"id": tid, "hostname": t.name}, e
+        assert e["fields"]["enrolment"] == "accepted", e
+
+        # First result: nothing to compare with, no finding event.
+        run_and_wait(c, "audit", [tid])
+        out.write_text("FAIL ssh.root_login root logs in with a password\n"
+                       "OK sysctl.kptr kptr hidden\n")
+        run_and_wait(c, "audit", [tid])
+        (e,) = wait_event(srv, "finding.new")
+        assert e["tentacle"]["id"] == tid
+        assert e["fields"]["check"] == "ssh.root_login", e
+        assert e["fields"]["status"] == "FAIL" and e["fields"]["was"] == "OK"
+        assert "password" in e["fields"]["text"]
+
+        out.write_text("OK ssh.root_login root cannot log in\n"
+                       "OK sysctl.kptr kptr hidden\n")
+        run_and_wait(c, "audit", [tid])
+        (e,) = wait_event(srv, "finding.resolved")
+        assert e["fields"]["check"] == "ssh.root_login", e
+        assert e["fields"]["was"] == "FAIL" and e["fields"]["status"] == "OK"
+        assert len(events(srv, "finding.new")) == 1
+
+        # A job the tentacle cannot run.
+        (job,) = run_and_wait(c, "plain", [tid])["jobs"]
+        assert job["state"] == "failed", job
+        (e,) = wait_event(srv, "run.failed")
+        assert e["tentacle"] == {"id": tid, "hostname": t.name}, e
+        assert e["fields"]["script"] == "plain" and e["fields"]["job"]
+        # The run itself is an audit row: an event with its actor.
+        assert [e for e in events(srv, "run") if e["actor"] == "admin"]
+
+        # Offline after the missed pings, online again.
+        t.stop()
+        (e,) = wait_event(srv, "tentacle.offline")
+        assert e["tentacle"]["id"] == tid and e["fields"]["misses"] == 2
+        assert not events(srv, "tentacle.online")
+        t.start(wait=False)
+        (e,) = wait_event(srv, "tentacle.online")
+        assert e["tentacle"]["id"] == tid
+
+        # Every event once, in order: seq 1, 2, ... with no gap.
+        with srv.lock:
+            seqs = [e["seq"] for e in srv.events]
+        assert seqs == list(range(1, len(seqs) + 1)), seqs
+    finally:
+        srv.shutdown()
