@@ -318,6 +318,26 @@ int	db_scripts_each(struct db *, int64_t tentacle,
 
 /* ---- export (issue 17; brain/db_export.c) ---------------------------- */
 
+/* The ledger (brain/db_ledger.c): a hash chain with one entry per audit
+ * row and per stored result: the row's table and ID, the SHA-256 of its
+ * content, the previous entry's hash. Appended in the writer's
+ * transaction (db_audit and db_result_store do). */
+int	db_ledger_append(struct db *, const char *tbl, int64_t row);
+/* The migration's code: chain the rows already there. */
+int	db_ledger_backfill(struct db *);
+/* The last entry's hash (64 hex digits; 64 zeros when empty), *len the
+ * number of entries (may be NULL). */
+int	db_ledger_head(struct db *, char head[65], int64_t *len);
+/* Walk the chain and the tables: 0 intact, 1 with the first entry that is
+ * not in why (its number in *bad), -1 on a database error. */
+struct db_ledger_report {
+	int64_t	entries, audit, results;
+	int64_t	pruned;		/* results gone with retention */
+	int64_t	bad;		/* the first bad entry (0: a row's) */
+	char	why[256];
+};
+int	db_ledger_verify(struct db *, struct db_ledger_report *);
+
 /* Called after every audit row is written (the events of export). */
 typedef void	db_audit_hook(int64_t id, const char *actor,
 		    const char *action, const char *peer, const char *detail,

@@ -380,8 +380,13 @@ event_emit(const char *name, int64_t tentacle, const char *hostname,
 		json_object_set_new(e, "actor", json_string(actor));
 	json_object_set_new(e, "fields", fields);
 	fields = NULL;
-	/* No ledger yet: its head is null. */
-	json_object_set_new(e, "ledger_head", json_null());
+	{
+		char	head[65];
+
+		/* The chain's head, with this fact's row in it. */
+		json_object_set_new(e, "ledger_head", db_ledger_head(m.db,
+		    head, NULL) == 0 ? json_string(head) : json_null());
+	}
 	body = json_dumps(e, JSON_COMPACT);
 	if (body != NULL && strlen(body) > EXPORT_EVENT_MAX) {
 		free(body);
@@ -696,4 +701,41 @@ api_export_test(const struct api_req *r)
 		return;
 	}
 	api_reply(r, 202, json_pack("{s:I}", "seq", (json_int_t)seq));
+}
+
+/* ---- octoBrain --verify-ledger ---------------------------------------- */
+
+int
+ledger_verify_main(void)
+{
+	struct db_ledger_report	r;
+	char			msg[256];
+	int			rc;
+
+	/* Never a new, empty database. */
+	if (access(m.conf.database, F_OK) == -1) {
+		fprintf(stderr, "octoBrain: database %s: %s\n",
+		    m.conf.database, strerror(errno));
+		return 2;
+	}
+	if ((m.db = db_open(m.conf.database, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "octoBrain: database: %s\n", msg);
+		return 2;
+	}
+	rc = db_ledger_verify(m.db, &r);
+	db_close(m.db);
+	m.db = NULL;
+	if (rc == -1) {
+		fprintf(stderr, "octoBrain: %s: cannot read the ledger\n",
+		    m.conf.database);
+		return 2;
+	}
+	if (rc == 1) {
+		printf("ledger broken: %s\n", r.why);
+		return 1;
+	}
+	printf("ledger intact: %lld entries (%lld audit rows, %lld results, "
+	    "%lld results pruned)\n", (long long)r.entries,
+	    (long long)r.audit, (long long)r.results, (long long)r.pruned);
+	return 0;
 }

@@ -521,6 +521,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
 	    "       octoBrain [-c file] --reset-totp USER\n"
+	    "       octoBrain [-c file] --verify-ledger\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
@@ -528,6 +529,8 @@ usage(FILE *f)
 	    "  -n, --check        check the configuration and exit\n"
 	    "      --reset-totp USER  remove USER's TOTP (a locked-out "
 	    "admin) and exit\n"
+	    "      --verify-ledger  check the hash chain over the audit log "
+	    "and results and exit\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -544,6 +547,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "reset-totp", required_argument, NULL, 'T' },
+		{ "verify-ledger", no_argument, NULL, 'L' },
 		/* Hidden (not in --help): how the maestro starts a child. */
 		{ "child", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
@@ -554,6 +558,7 @@ main(int argc, char **argv)
 	char		 err[1024];
 	const char	*why, *reset_totp = NULL, *role = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
+	int		 verify_ledger = 0;
 
 	proc_title_init(argc, argv);
 	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
@@ -578,6 +583,9 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			reset_totp = optarg;
+			break;
+		case 'L':
+			verify_ledger = 1;
 			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
@@ -620,6 +628,8 @@ main(int argc, char **argv)
 	}
 	if (reset_totp != NULL)
 		return startup_reset_totp(reset_totp);
+	if (verify_ledger)
+		return ledger_verify_main();
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",

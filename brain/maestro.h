@@ -220,6 +220,9 @@ void	handle_export_ack(struct child *, const struct ipc_msg *);
 int64_t	event_emit(const char *name, int64_t tentacle, const char *hostname,
 	    const char *actor, json_t *fields);
 api_handler	api_export, api_export_test;
+/* octoBrain --verify-ledger: 0 intact, 1 broken (the first bad entry on
+ * stdout), 2 when the database cannot be read. */
+int	ledger_verify_main(void);
 /* The events of facts: a tentacle's (hostname from the database), one
  * seen (tentacle.online if it was offline: before it is marked seen),
  * a job failed (run.failed), a result stored (finding.new/.resolved). */

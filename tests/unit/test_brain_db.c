@@ -414,7 +414,8 @@ test_findings(void **state)
 	 * here too. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
 	    "DROP TABLE totp; DROP TABLE export_seq; DROP TABLE export_queue; "
-	    "DROP TABLE export_targets; PRAGMA user_version = 5'", path);
+	    "DROP TABLE export_targets; DROP TABLE ledger; "
+	    "PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);

@@ -333,6 +333,49 @@ test_audit_hook(void **state)
 	db_close(db);
 }
 
+/* The ledger of a brain of before: migration 9 chains the rows there. */
+static void
+test_ledger_backfill(void **state)
+{
+	struct db_ledger_report	 r;
+	struct db		*db;
+	char			 err[256], cmd[512], head[65], head2[65];
+	int64_t			 len;
+	int			 i;
+
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	for (i = 0; i < 5; i++)
+		assert_int_equal(db_audit(db, "alice", "login", "192.0.2.1",
+		    ""), 0);
+	assert_int_equal(db_ledger_verify(db, &r), 0);
+	assert_int_equal(r.entries, 5);
+	assert_int_equal(db_ledger_head(db, head, &len), 0);
+	assert_int_equal(len, 5);
+	db_close(db);
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE ledger; "
+	    "DROP TABLE export_seq; DROP TABLE export_queue; "
+	    "DROP TABLE export_targets; PRAGMA user_version = 8'", path);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_ledger_verify(db, &r), 0);
+	assert_int_equal(r.entries, 5);
+	assert_int_equal(r.audit, 5);
+	/* the same rows, the same chain */
+	assert_int_equal(db_ledger_head(db, head2, &len), 0);
+	assert_string_equal(head, head2);
+	db_close(db);
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"UPDATE audit SET actor = "
+	    "'mallory' WHERE id = 4\"", path);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_ledger_verify(db, &r), 1);
+	assert_int_equal(r.bad, 4);
+	assert_string_equal(r.why, "entry 4: audit row 4 was changed");
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -344,6 +387,8 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_hook, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_backfill, setup,
 		    teardown),
 	};
 
