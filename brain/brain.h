@@ -62,6 +62,7 @@ struct brain_conf {
 	char		webhook_ca[OCTO_PATH_MAX];	/* "" = the system's */
 	char		webhook_secret_file[OCTO_PATH_MAX];
 	long long	export_queue_max;		/* events kept */
+	char		metrics_token_file[OCTO_PATH_MAX];	/* GET /metrics */
 };
 
 extern const struct config_key brain_config_keys[];

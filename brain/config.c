@@ -108,6 +108,9 @@ const struct config_key brain_config_keys[] = {
 	{ "export_queue_max", CONF_INT, I(export_queue_max), 1, 10000000,
 	    "events kept for targets that are down; past it the oldest are "
 	    "dropped (counted)" },
+	{ "metrics_token_file", CONF_PATH, S(metrics_token_file), 0, 0,
+	    "file whose first line is the bearer token of GET /metrics "
+	    "(empty: no /metrics)" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 

@@ -338,6 +338,17 @@ struct db_ledger_report {
 };
 int	db_ledger_verify(struct db *, struct db_ledger_report *);
 
+/* GET /metrics's counts (db_export.c). */
+struct db_metrics {
+	int64_t	tentacles[3];		/* accepted: online, offline, unknown */
+	int64_t	pending, rejected;
+	int64_t	jobs[JOB_STATE_MAX];
+	int64_t	results;		/* stored, ever (the last ID) */
+	int64_t	runs;			/* made, ever */
+	int64_t	ledger;			/* entries */
+};
+int	db_metrics_get(struct db *, struct db_metrics *);
+
 /* Called after every audit row is written (the events of export). */
 typedef void	db_audit_hook(int64_t id, const char *actor,
 		    const char *action, const char *peer, const char *detail,

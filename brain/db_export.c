@@ -265,3 +265,69 @@ db_export_finding_changes(struct db *db, int64_t job,
 	}
 	return db_rows_end(db, st, rc);
 }
+
+static int
+count_rows(struct db *db, const char *sql, void (*fn)(const char *, int64_t,
+    struct db_metrics *), struct db_metrics *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(col_text(st, 0), sqlite3_column_int64(st, 1), out);
+	return db_rows_end(db, st, rc);
+}
+
+static void
+tentacle_count(const char *key, int64_t n, struct db_metrics *out)
+{
+	if (strcmp(key, "accepted:online") == 0)
+		out->tentacles[0] = n;
+	else if (strcmp(key, "accepted:offline") == 0)
+		out->tentacles[1] = n;
+	else if (strncmp(key, "accepted:", 9) == 0)
+		out->tentacles[2] += n;
+	else if (strncmp(key, "pending:", 8) == 0)
+		out->pending += n;
+	else if (strncmp(key, "rejected:", 9) == 0)
+		out->rejected += n;
+}
+
+static void
+job_count(const char *key, int64_t n, struct db_metrics *out)
+{
+	int	s;
+
+	for (s = 0; s < JOB_STATE_MAX; s++)
+		if (strcmp(key, job_state_name(s)) == 0)
+			out->jobs[s] = n;
+}
+
+static void
+one_value(const char *key, int64_t n, struct db_metrics *out)
+{
+	if (strcmp(key, "results") == 0)
+		out->results = n;
+	else if (strcmp(key, "runs") == 0)
+		out->runs = n;
+	else if (strcmp(key, "ledger") == 0)
+		out->ledger = n;
+}
+
+int
+db_metrics_get(struct db *db, struct db_metrics *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (count_rows(db, "SELECT enrolment || ':' || state, count(*) FROM "
+	    "tentacles GROUP BY 1", tentacle_count, out) == -1 ||
+	    count_rows(db, "SELECT state, count(*) FROM jobs GROUP BY state",
+	    job_count, out) == -1 ||
+	    count_rows(db, "SELECT 'results', coalesce(max(id), 0) FROM "
+	    "results UNION ALL SELECT 'runs', coalesce(max(id), 0) FROM runs "
+	    "UNION ALL SELECT 'ledger', coalesce(max(id), 0) FROM ledger",
+	    one_value, out) == -1)
+		return -1;
+	return 0;
+}

@@ -56,6 +56,19 @@ export_enabled(void)
 	return ex.on[EXPORT_SYSLOG] || ex.on[EXPORT_WEBHOOK];
 }
 
+int
+export_target_on(int t)
+{
+	return t >= 0 && t < EXPORT_TARGETS && ex.on[t];
+}
+
+enum export_state
+export_target_state(int t)
+{
+	return children[CHILD_EXPORTER].state == CHILD_UP ? ex.state[t] :
+	    EXPORT_DOWN;
+}
+
 /* ---- configuration: files and addresses, before root is dropped ------ */
 
 /* Line of key in the configuration file (0: not found), for errors. */
@@ -106,12 +119,6 @@ export_config_check(struct brain_conf *c, char *err, size_t errlen)
 	unsigned	port;
 	size_t		i;
 
-	if (c->brain_name[0] == '\0') {
-		if (gethostname(c->brain_name, sizeof(c->brain_name) - 1) ==
-		    -1 || c->brain_name[0] == '\0')
-			strlcpy(c->brain_name, "octoBrain",
-			    sizeof(c->brain_name));
-	}
 	for (i = 0; c->brain_name[i]; i++)
 		if (c->brain_name[i] <= 32 || c->brain_name[i] >= 127)
 			return key_error(err, errlen, "brain_name", "printable "
@@ -209,6 +216,19 @@ export_setup(void)
 	size_t		 n = 0, i;
 	const char	*sysca;
 
+	/* Empty: the host name (-n -v shows the key as it is set). */
+	if (m.conf.brain_name[0] == '\0') {
+		char	*dot;
+
+		if (gethostname(m.conf.brain_name,
+		    sizeof(m.conf.brain_name) - 1) == -1 ||
+		    m.conf.brain_name[0] == '\0')
+			strlcpy(m.conf.brain_name, "octoBrain",
+			    sizeof(m.conf.brain_name));
+		for (dot = m.conf.brain_name; *dot; dot++)
+			if (*dot <= 32 || *dot >= 127)
+				*dot = '_';
+	}
 	if (m.conf.syslog_target[0] != '\0') {
 		ex.on[EXPORT_SYSLOG] = 1;
 		if (export_parse_hostport(m.conf.syslog_target,

@@ -1284,6 +1284,44 @@ ipcmsg_decode_export_drop(const uint8_t *b, size_t len,
 	return export_drop_valid(m, why) ? 0 : -1;
 }
 
+static int
+metrics_get_valid(const struct ipc_metrics_get *m, const char **why)
+{
+	if (!printable(m->token) || strchr(m->token, ' ') != NULL)
+		*why = "bad token";
+	else if (!printable(m->client))
+		*why = "bad client address";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_metrics_get(struct packer *p, const struct ipc_metrics_get *m)
+{
+	pack_str(p, m->token);
+	pack_str(p, m->client);
+}
+
+ENCODER(metrics_get)
+
+int
+ipcmsg_decode_metrics_get(const uint8_t *b, size_t len,
+    struct ipc_metrics_get *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->token, sizeof(m->token));
+	unpack_str(&u, m->client, sizeof(m->client));
+	if (finish(&u, why) == -1 || !metrics_get_valid(m, why)) {
+		crypto_wipe(m, sizeof(*m));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 const char *

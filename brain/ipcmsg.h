@@ -330,6 +330,15 @@ struct ipc_export_drop {
 	uint64_t	 seq;			/* 1..INT64_MAX */
 };
 
+/* IPC_METRICS_GET (webserv): GET /metrics with the bearer token it
+ * carried ("" = none; the maestro compares it) and the client's address.
+ * The reply is IPC_API_REPLY, its body the Prometheus text on 200. */
+#define IPCMSG_TOKEN_MAX	256
+struct ipc_metrics_get {
+	char	token[IPCMSG_TOKEN_MAX + 1];	/* printable, no space */
+	char	client[OCTO_ADDR_MAX];
+};
+
 /*
  * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
  * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
@@ -368,6 +377,7 @@ IPCMSG_CODEC(export_conf)
 IPCMSG_CODEC(export_event)
 IPCMSG_CODEC(export_ack)
 IPCMSG_CODEC(export_drop)
+IPCMSG_CODEC(metrics_get)
 
 #undef IPCMSG_CODEC
 

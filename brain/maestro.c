@@ -53,7 +53,7 @@
 static void	child_start(struct child *);
 
 static const uint32_t webserv_allowed[] = {
-	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, 0
+	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, IPC_METRICS_GET, 0
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
@@ -195,6 +195,9 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_EXPORT_ACK:
 		handle_export_ack(c, msg);
+		break;
+	case IPC_METRICS_GET:
+		handle_metrics_get(c, msg);
 		break;
 	}
 }

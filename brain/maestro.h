@@ -204,8 +204,10 @@ void	startup_open(int [CHILD_COUNT]);
 
 /* events.c (export, issue 17) */
 int	export_enabled(void);
-/* The export keys of c (brain_name set to the host name if empty): 0,
- * or -1 with "FILE:LINE: key: reason" in err. */
+int	export_target_on(int);
+enum export_state export_target_state(int);
+/* The export keys of c: 0, or -1 with "FILE:LINE: key: reason" in
+ * err. */
 int	export_config_check(struct brain_conf *, char *, size_t);
 /* Read the targets' files, resolve their hosts (fatal on error); before
  * root is dropped, m.db open. */
@@ -220,6 +222,10 @@ void	handle_export_ack(struct child *, const struct ipc_msg *);
 int64_t	event_emit(const char *name, int64_t tentacle, const char *hostname,
 	    const char *actor, json_t *fields);
 api_handler	api_export, api_export_test;
+/* metrics.c: GET /metrics (issue 17); the token read before root is
+ * dropped. */
+void	metrics_setup(void);
+void	handle_metrics_get(struct child *, const struct ipc_msg *);
 /* octoBrain --verify-ledger: 0 intact, 1 broken (the first bad entry on
  * stdout), 2 when the database cannot be read. */
 int	ledger_verify_main(void);

@@ -545,6 +545,7 @@ startup_open(int fd[CHILD_COUNT])
 		fatalx("%s", err);
 	fd[CHILD_EXPORTER] = -1;	/* it connects out only */
 	export_setup();
+	metrics_setup();
 	child_users();
 	/* Each tentacle may hold a connection to 6001 while delivering and
 	 * the commander one to its 7001, the webserv HTTP_CONN_MAX; leave

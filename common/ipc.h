@@ -75,6 +75,7 @@ enum ipc_type {
 	IPC_EXPORT_EVENT,	/* maestro: an event for one target */
 	IPC_EXPORT_ACK,		/* exporter: delivered up to seq; its state */
 	IPC_EXPORT_DROP,	/* maestro: the full queue dropped up to seq */
+	IPC_METRICS_GET,	/* webserv: GET /metrics (reply: API_REPLY) */
 	IPC_TYPE_MAX
 };
 

@@ -237,6 +237,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_EXPORT_DROP, export_drop,
 	    FUZZ_CHECK(m.target < EXPORT_TARGETS);
 	    check_id(m.seq))
+	CASE(IPC_METRICS_GET, metrics_get,
+	    STR(m.token); STR(m.client);
+	    FUZZ_CHECK(strchr(m.token, ' ') == NULL))
 	default:
 		break;
 	}

@@ -1288,6 +1288,16 @@ gen_ipcmsg(void)
 			abort();
 		ipcmsg_put("export-drop", IPC_EXPORT_DROP, &b);
 	}
+	{
+		struct ipc_metrics_get	mg;
+
+		memset(&mg, 0, sizeof(mg));
+		strcpy(mg.token, "tok-3f9a");
+		strcpy(mg.client, "192.0.2.5");
+		if (ipcmsg_encode_metrics_get(&b, &mg) == -1)
+			abort();
+		ipcmsg_put("metrics-get", IPC_METRICS_GET, &b);
+	}
 
 	memset(&ar, 0, sizeof(ar));
 	ar.status = 200;

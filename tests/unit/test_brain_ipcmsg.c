@@ -72,6 +72,7 @@ WRAP(export_conf)
 WRAP(export_event)
 WRAP(export_ack)
 WRAP(export_drop)
+WRAP(metrics_get)
 
 static void
 inputs(struct hs_inputs *in)
@@ -284,6 +285,12 @@ S(ipc_export_drop, s_xdrop) m->target = EXPORT_SYSLOG; m->seq = 40; E
 S(ipc_export_drop, b_xdrop1) m->seq = 0; E
 S(ipc_export_drop, b_xdrop2) m->target = EXPORT_TARGETS; E
 
+S(ipc_metrics_get, s_metrics) strcpy(m->token, "tok-3f9a");
+	strcpy(m->client, "192.0.2.5"); E
+S(ipc_metrics_get, b_metrics1) strcpy(m->token, "two words"); E
+S(ipc_metrics_get, b_metrics2) m->token[0] = '\n'; E
+S(ipc_metrics_get, b_metrics3) m->client[0] = '\t'; E
+
 #undef S
 #undef E
 
@@ -334,6 +341,8 @@ static const struct kind kinds[] = {
 	K(export_ack, ipc_export_ack, s_xack, b_xack1, b_xack2, b_xack3,
 	    b_xack4, b_xack5),
 	K(export_drop, ipc_export_drop, s_xdrop, b_xdrop1, b_xdrop2),
+	K(metrics_get, ipc_metrics_get, s_metrics, b_metrics1, b_metrics2,
+	    b_metrics3),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
