@@ -75,6 +75,11 @@ int	export_webhook_request(struct buf *out, const char *host,
  * 0 if the line is not complete yet, -1 if it is not HTTP. */
 int	export_http_status(const char *buf, size_t len);
 
+/* printf onto out (a line of at most 511 bytes): 0, or -1 if it does not
+ * fit (out unchanged). */
+int	export_printf(struct buf *out, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* "HOST:PORT" ([v6]:PORT) into host and port: 0 or -1. */
 int	export_parse_hostport(const char *s, char *host, size_t hostlen,
 	    unsigned *port);

@@ -138,9 +138,9 @@ set_state(struct target *t, enum export_state s, const char *error)
 	report(t, 0);
 }
 
-/* Everything up to seq is done with: out of our queue, and told. */
+/* Out of our queue: the events up to seq. */
 static void
-confirm(struct target *t, uint64_t seq)
+drop_upto(struct target *t, uint64_t seq)
 {
 	struct xevent	*e;
 
@@ -149,6 +149,13 @@ confirm(struct target *t, uint64_t seq)
 		crypto_wipe(e->json, e->len);
 		free(e);
 	}
+}
+
+/* Everything up to seq is done with: out of our queue, and told. */
+static void
+confirm(struct target *t, uint64_t seq)
+{
+	drop_upto(t, seq);
 	if (seq > t->acked) {
 		t->acked = seq;
 		report(t, seq);
@@ -638,7 +645,6 @@ forget(const struct ipc_msg *msg)
 {
 	struct ipc_export_drop	 d;
 	struct target		*t;
-	struct xevent		*e;
 	const char		*why;
 
 	if (ipcmsg_decode_export_drop(msg->payload, msg->hdr.len, &d, &why) ==
@@ -647,11 +653,7 @@ forget(const struct ipc_msg *msg)
 	t = &targets[d.target];
 	if (!configured || !t->on)
 		return;
-	while ((e = TAILQ_FIRST(&t->q)) != NULL && e->seq <= d.seq) {
-		TAILQ_REMOVE(&t->q, e, entry);
-		crypto_wipe(e->json, e->len);
-		free(e);
-	}
+	drop_upto(t, d.seq);
 	if (t->acked < d.seq)
 		t->acked = d.seq;
 	if (t->written < t->acked)

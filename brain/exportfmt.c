@@ -35,8 +35,8 @@ export_state_name(enum export_state s)
 	}
 }
 
-static int __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *out, const char *fmt, ...)
+int
+export_printf(struct buf *out, const char *fmt, ...)
 {
 	char	tmp[512];
 	va_list	ap;
@@ -91,7 +91,7 @@ header_field(struct buf *out, const char *s, size_t max)
 	if (i == 0)
 		f[i++] = '-';
 	f[i] = '\0';
-	return buf_printf(out, "%s ", f);
+	return export_printf(out, "%s ", f);
 }
 
 static int
@@ -101,7 +101,7 @@ sd_param(struct buf *out, const char *name, json_t *v)
 
 	export_sd_name(n, name);
 	if (json_is_string(v)) {
-		if (buf_printf(out, " %s=\"", n) == -1 ||
+		if (export_printf(out, " %s=\"", n) == -1 ||
 		    export_sd_value(out, json_string_value(v),
 		    json_string_length(v)) == -1)
 			return -1;
@@ -116,7 +116,7 @@ sd_param(struct buf *out, const char *name, json_t *v)
 		strlcpy(num, json_is_true(v) ? "true" : "false", sizeof(num));
 	else
 		return 0;	/* objects, arrays, null: in the JSON only */
-	return buf_printf(out, " %s=\"%s\"", n, num);
+	return export_printf(out, " %s=\"%s\"", n, num);
 }
 
 static int
@@ -154,15 +154,15 @@ export_syslog_frame(struct buf *out, const char *json, size_t len)
 	if (event == NULL || !json_is_integer(json_object_get(e, "seq")) ||
 	    !json_is_string(json_object_get(e, "time")))
 		goto done;
-	if (buf_printf(&msg, "<%d>1 ", FACILITY_LOG_AUDIT * 8 +
+	if (export_printf(&msg, "<%d>1 ", FACILITY_LOG_AUDIT * 8 +
 	    severity(event)) == -1 ||
 	    header_field(&msg, json_string_value(json_object_get(e, "time")),
 	    32) == -1 ||
 	    header_field(&msg, json_string_value(json_object_get(e, "brain")),
 	    255) == -1 ||
-	    buf_printf(&msg, "octoBrain - ") == -1 ||
+	    export_printf(&msg, "octoBrain - ") == -1 ||
 	    header_field(&msg, event, 32) == -1 ||
-	    buf_printf(&msg, "[%s", EXPORT_SD_ID) == -1 ||
+	    export_printf(&msg, "[%s", EXPORT_SD_ID) == -1 ||
 	    sd_param(&msg, "event", json_object_get(e, "event")) == -1 ||
 	    sd_param(&msg, "seq", json_object_get(e, "seq")) == -1 ||
 	    sd_param(&msg, "id", json_object_get(e, "id")) == -1)
@@ -179,7 +179,7 @@ export_syslog_frame(struct buf *out, const char *json, size_t len)
 			goto done;
 	if (buf_append(&msg, "] ", 2) == -1 ||
 	    buf_append(&msg, json, len) == -1 ||
-	    buf_printf(out, "%zu ", msg.len) == -1 ||
+	    export_printf(out, "%zu ", msg.len) == -1 ||
 	    buf_append(out, msg.data, msg.len) == -1)
 		goto done;
 	rc = 0;
@@ -219,7 +219,7 @@ export_webhook_request(struct buf *out, const char *host, unsigned port,
 	}
 	if (buf_append(out, "POST ", 5) == -1 ||
 	    buf_append(out, path, strlen(path)) == -1 ||
-	    buf_printf(out, " HTTP/1.1\r\nHost: %s\r\n"
+	    export_printf(out, " HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: octoBrain\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"

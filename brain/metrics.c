@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,24 +59,13 @@ metrics_setup(void)
 	token_set = 1;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-out(struct buf *b, const char *fmt, ...)
-{
-	char	line[512];
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)buf_append(b, line, (size_t)n);
-}
+/* A line of the text (export_printf: one that does not fit is left out). */
+#define put(...)	(void)export_printf(__VA_ARGS__)
 
 static void
 family(struct buf *b, const char *name, const char *type, const char *help)
 {
-	out(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static int
@@ -93,43 +81,43 @@ metrics_text(struct buf *b)
 	family(b, "octopus_tentacles", "gauge",
 	    "Accepted tentacles by state, and those pending or rejected.");
 	for (i = 0; i < 3; i++)
-		out(b, "octopus_tentacles{state=\"%s\"} %lld\n", tstates[i],
+		put(b, "octopus_tentacles{state=\"%s\"} %lld\n", tstates[i],
 		    (long long)dm.tentacles[i]);
-	out(b, "octopus_tentacles{state=\"pending\"} %lld\n",
+	put(b, "octopus_tentacles{state=\"pending\"} %lld\n",
 	    (long long)dm.pending);
-	out(b, "octopus_tentacles{state=\"rejected\"} %lld\n",
+	put(b, "octopus_tentacles{state=\"rejected\"} %lld\n",
 	    (long long)dm.rejected);
 	family(b, "octopus_jobs", "gauge", "Jobs by state.");
 	for (i = 0; i < JOB_STATE_MAX; i++)
-		out(b, "octopus_jobs{state=\"%s\"} %lld\n", job_state_name(i),
+		put(b, "octopus_jobs{state=\"%s\"} %lld\n", job_state_name(i),
 		    (long long)dm.jobs[i]);
 	family(b, "octopus_results_stored_total", "counter",
 	    "Results stored since the database was made.");
-	out(b, "octopus_results_stored_total %lld\n", (long long)dm.results);
+	put(b, "octopus_results_stored_total %lld\n", (long long)dm.results);
 	family(b, "octopus_runs_total", "counter",
 	    "Runs made since the database was made.");
-	out(b, "octopus_runs_total %lld\n", (long long)dm.runs);
+	put(b, "octopus_runs_total %lld\n", (long long)dm.runs);
 	family(b, "octopus_refused_handshakes_total", "counter",
 	    "Handshakes and enrolments refused since the brain started.");
-	out(b, "octopus_refused_handshakes_total %lu\n", m.refused_handshakes);
+	put(b, "octopus_refused_handshakes_total %lu\n", m.refused_handshakes);
 	family(b, "octopus_protocol_errors_total", "counter",
 	    "Peers that broke the protocol since the brain started.");
-	out(b, "octopus_protocol_errors_total %lu\n", m.protocol_errors);
+	put(b, "octopus_protocol_errors_total %lu\n", m.protocol_errors);
 	family(b, "octopus_ledger_entries", "gauge",
 	    "Entries of the ledger (the hash chain of audit rows and results).");
-	out(b, "octopus_ledger_entries %lld\n", (long long)dm.ledger);
+	put(b, "octopus_ledger_entries %lld\n", (long long)dm.ledger);
 
 	family(b, "octopus_child_up", "gauge",
 	    "Whether each child process of the brain runs.");
 	for (i = 0; i < CHILD_COUNT; i++)
 		if (children[i].generation > 0)
-			out(b, "octopus_child_up{child=\"%s\"} %d\n",
+			put(b, "octopus_child_up{child=\"%s\"} %d\n",
 			    children[i].name, children[i].state == CHILD_UP);
 	family(b, "octopus_child_restarts_total", "counter",
 	    "Restarts of each child process since the brain started.");
 	for (i = 0; i < CHILD_COUNT; i++)
 		if (children[i].generation > 0)
-			out(b, "octopus_child_restarts_total{child=\"%s\"} %u\n",
+			put(b, "octopus_child_restarts_total{child=\"%s\"} %u\n",
 			    children[i].name, children[i].restarts);
 
 	if (export_enabled()) {
@@ -137,7 +125,7 @@ metrics_text(struct buf *b)
 		    "Whether each export target is connected.");
 		for (i = 0; i < EXPORT_TARGETS; i++)
 			if (export_target_on(i))
-				out(b, "octopus_export_connected{target=\"%s\"} "
+				put(b, "octopus_export_connected{target=\"%s\"} "
 				    "%d\n", export_target_name(i),
 				    export_target_state(i) == EXPORT_CONNECTED);
 		family(b, "octopus_export_queue", "gauge",
@@ -145,7 +133,7 @@ metrics_text(struct buf *b)
 		for (i = 0; i < EXPORT_TARGETS; i++)
 			if (export_target_on(i) && db_export_target_get(m.db,
 			    export_target_name(i), &t) == 0)
-				out(b, "octopus_export_queue{target=\"%s\"} "
+				put(b, "octopus_export_queue{target=\"%s\"} "
 				    "%lld\n", export_target_name(i),
 				    (long long)t.queued);
 		family(b, "octopus_export_dropped_total", "counter",
@@ -153,13 +141,13 @@ metrics_text(struct buf *b)
 		for (i = 0; i < EXPORT_TARGETS; i++)
 			if (export_target_on(i) && db_export_target_get(m.db,
 			    export_target_name(i), &t) == 0)
-				out(b, "octopus_export_dropped_total{target="
+				put(b, "octopus_export_dropped_total{target="
 				    "\"%s\"} %lld\n", export_target_name(i),
 				    (long long)t.drops);
 	}
 	family(b, "octopus_uptime_seconds", "gauge",
 	    "Seconds since the brain started.");
-	out(b, "octopus_uptime_seconds %lld\n",
+	put(b, "octopus_uptime_seconds %lld\n",
 	    (long long)(time(NULL) - m.started));
 	return 0;
 }

@@ -8,7 +8,7 @@ import pytest
 
 from octotest import wait_for
 from test_browser_dashboard import chrome  # noqa: F401
-from test_export import make_ca, make_server_cert, start_webhook
+from test_export import webhook_brain
 
 if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
     pytest.skip("browser tests run in the normal build only",
@@ -16,17 +16,8 @@ if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
 
 
 def test_brain_page_export_card(brain_factory, chrome, tmp_path):  # noqa
-    d = tmp_path / "pki"
-    ca = make_ca(d)
-    cert, key = make_server_cert(d, ca, "hook", "127.0.0.6")
-    (tmp_path / "secret").write_text("k\n")
-    srv = start_webhook("127.0.0.6", cert, key, b"k")
+    brain, srv = webhook_brain(brain_factory, tmp_path, "/in")
     try:
-        brain = brain_factory({"webhook_url": "https://127.0.0.6:%d/in"
-                               % srv.server_address[1],
-                               "webhook_ca": str(ca[0]),
-                               "webhook_secret_file":
-                               str(tmp_path / "secret")})
         b = chrome(brain)
         b.login("admin", brain.password, "#/brain")
         b.text_in("#export-targets", "webhook")

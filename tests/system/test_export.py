@@ -169,11 +169,17 @@ def pki(tmp_path):
     return tmp_path / "pki", ca
 
 
+def collector(pki, tmp_path, address="127.0.0.5"):
+    """An rsyslog (not started) with a certificate of pki's CA."""
+    d, ca = pki
+    cert, key = make_server_cert(d, ca, "collector", address)
+    return Rsyslog(tmp_path / "rsyslog", address, ca[0], cert, key)
+
+
 @needs_rsyslog
 def test_syslog_tls_in_order_across_an_outage(brain_factory, pki, tmp_path):
-    d, ca = pki
-    cert, key = make_server_cert(d, ca, "collector", "127.0.0.5")
-    rs = Rsyslog(tmp_path / "rsyslog", "127.0.0.5", ca[0], cert, key)
+    ca = pki[1]
+    rs = collector(pki, tmp_path)
     rs.start()
     try:
         b = brain_factory({"syslog_target": "127.0.0.5:%d" % rs.port,
@@ -229,10 +235,8 @@ def test_syslog_tls_in_order_across_an_outage(brain_factory, pki, tmp_path):
 
 @needs_rsyslog
 def test_syslog_wrong_ca_is_refused(brain_factory, pki, tmp_path):
-    d, ca = pki
     other = make_ca(tmp_path / "other", "other")
-    cert, key = make_server_cert(d, ca, "collector", "127.0.0.5")
-    rs = Rsyslog(tmp_path / "rsyslog", "127.0.0.5", ca[0], cert, key)
+    rs = collector(pki, tmp_path)
     rs.start()
     try:
         b = brain_factory({"syslog_target": "127.0.0.5:%d" % rs.port,
@@ -255,9 +259,8 @@ def test_syslog_wrong_ca_is_refused(brain_factory, pki, tmp_path):
 
 @needs_rsyslog
 def test_two_brains_one_rsyslog(brain_factory, pki, tmp_path):
-    d, ca = pki
-    cert, key = make_server_cert(d, ca, "collector", "127.0.0.5")
-    rs = Rsyslog(tmp_path / "rsyslog", "127.0.0.5", ca[0], cert, key)
+    ca = pki[1]
+    rs = collector(pki, tmp_path)
     rs.start()
     try:
         conf = {"syslog_target": "127.0.0.5:%d" % rs.port,
@@ -280,9 +283,8 @@ def test_two_brains_one_rsyslog(brain_factory, pki, tmp_path):
 
 @needs_rsyslog
 def test_queue_bounded_oldest_dropped(brain_factory, pki, tmp_path):
-    d, ca = pki
-    cert, key = make_server_cert(d, ca, "collector", "127.0.0.5")
-    rs = Rsyslog(tmp_path / "rsyslog", "127.0.0.5", ca[0], cert, key)
+    ca = pki[1]
+    rs = collector(pki, tmp_path)
     # Not started: the collector is down from the start.
     try:
         b = brain_factory({"syslog_target": "127.0.0.5:%d" % rs.port,
@@ -330,6 +332,27 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
+def webhook_brain(brain_factory, tmp_path, path="/", secret=b"k",
+                  rest=b"", **overrides):
+    """A webhook collector on 127.0.0.6 with a test CA, and a brain that
+    exports to it: (brain, server)."""
+    d = tmp_path / "pki"
+    ca = make_ca(d)
+    cert, key = make_server_cert(d, ca, "hook", "127.0.0.6")
+    (tmp_path / "hook.secret").write_bytes(secret + b"\n" + rest)
+    srv = start_webhook("127.0.0.6", cert, key, secret)
+    conf = {"webhook_url": "https://127.0.0.6:%d%s" % (
+            srv.server_address[1], path),
+            "webhook_ca": str(ca[0]),
+            "webhook_secret_file": str(tmp_path / "hook.secret")}
+    conf.update(overrides)
+    try:
+        return brain_factory(conf), srv
+    except BaseException:
+        srv.shutdown()
+        raise
+
+
 def start_webhook(address, cert, key, secret):
     srv = http.server.ThreadingHTTPServer((address, 0), Hook)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -343,18 +366,12 @@ def start_webhook(address, cert, key, secret):
     return srv
 
 
-def test_webhook_signed_retried(brain_factory, pki, tmp_path):
-    d, ca = pki
-    cert, key = make_server_cert(d, ca, "hook", "127.0.0.6")
-    secret_file = tmp_path / "hook.secret"
-    secret_file.write_bytes(b"s3cr\xc3\xa9t key\nsecond line ignored\n")
-    srv = start_webhook("127.0.0.6", cert, key, b"s3cr\xc3\xa9t key")
+def test_webhook_signed_retried(brain_factory, tmp_path):
+    # The key is the file's first line, as bytes (UTF-8 here).
+    b, srv = webhook_brain(brain_factory, tmp_path, "/octopus/in",
+                           b"s3cr\xc3\xa9t key", b"second line ignored\n",
+                           brain_name="hooked.example.org")
     try:
-        b = brain_factory({"webhook_url": "https://127.0.0.6:%d/octopus/in"
-                           % srv.server_address[1],
-                           "webhook_ca": str(ca[0]),
-                           "webhook_secret_file": str(secret_file),
-                           "brain_name": "hooked.example.org"})
         c = b.login()
         s1 = send_test_event(c)
         wait_for(lambda: any(e["seq"] == s1 for e in srv.events), 30, 0.1,

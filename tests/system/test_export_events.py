@@ -7,7 +7,7 @@ offline after its missed keepalives and back online."""
 from octotest import wait_for
 from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin)
-from test_export import make_ca, make_server_cert, start_webhook
+from test_export import webhook_brain
 from test_runs import add_script, run_and_wait
 
 
@@ -22,18 +22,9 @@ def wait_event(srv, name, pred=lambda e: True, what=None):
 
 
 def test_fleet_events(brain_factory, new_tentacle, tmp_path):  # noqa: F811
-    d = tmp_path / "pki"
-    ca = make_ca(d)
-    cert, key = make_server_cert(d, ca, "hook", "127.0.0.6")
-    (tmp_path / "secret").write_text("k\n")
-    srv = start_webhook("127.0.0.6", cert, key, b"k")
+    b, srv = webhook_brain(brain_factory, tmp_path, io_timeout=2,
+                           keepalive_interval=1, keepalive_misses=2)
     try:
-        b = brain_factory({"webhook_url": "https://127.0.0.6:%d/"
-                           % srv.server_address[1],
-                           "webhook_ca": str(ca[0]),
-                           "webhook_secret_file": str(tmp_path / "secret"),
-                           "io_timeout": 2, "keepalive_interval": 1,
-                           "keepalive_misses": 2})
         c = b.login()
         out = tmp_path / "audit.out"
         out.write_text("OK ssh.root_login root cannot log in\n"
