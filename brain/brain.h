@@ -63,6 +63,7 @@ struct brain_conf {
 	char		webhook_secret_file[OCTO_PATH_MAX];
 	long long	export_queue_max;		/* events kept */
 	char		metrics_token_file[OCTO_PATH_MAX];	/* GET /metrics */
+	long long	ledger_checkpoint_interval;	/* s */
 };
 
 extern const struct config_key brain_config_keys[];

@@ -108,6 +108,10 @@ const struct config_key brain_config_keys[] = {
 	{ "export_queue_max", CONF_INT, I(export_queue_max), 1, 10000000,
 	    "events kept for targets that are down; past it the oldest are "
 	    "dropped (counted)" },
+	{ "ledger_checkpoint_interval", CONF_INT,
+	    I(ledger_checkpoint_interval), 1, 86400,
+	    "seconds between two signed ledger.checkpoint events (export "
+	    "on)" },
 	{ "metrics_token_file", CONF_PATH, S(metrics_token_file), 0, 0,
 	    "file whose first line is the bearer token of GET /metrics "
 	    "(empty: no /metrics)" },
@@ -147,6 +151,7 @@ brain_config_defaults(struct brain_conf *c)
 	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
 	strlcpy(c->exporter_user, "octopus-exp", sizeof(c->exporter_user));
 	c->export_queue_max = 100000;
+	c->ledger_checkpoint_interval = 3600;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -328,6 +328,8 @@ int	db_ledger_backfill(struct db *);
 /* The last entry's hash (64 hex digits; 64 zeros when empty), *len the
  * number of entries (may be NULL). */
 int	db_ledger_head(struct db *, char head[65], int64_t *len);
+/* Entry n's hash: 0 or DB_NOTFOUND. */
+int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
 /* Walk the chain and the tables: 0 intact, 1 with the first entry that is
  * not in why (its number in *bad), -1 on a database error. */
 struct db_ledger_report {

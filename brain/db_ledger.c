@@ -142,6 +142,22 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 }
 
 int
+db_ledger_entry(struct db *db, int64_t n, char hash[65])
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT entry FROM ledger WHERE id = ?")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, n);
+	if ((rc = db_step_row(db, st)) == 0)
+		strlcpy(hash, col_text(st, 0), 65);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 db_ledger_append(struct db *db, const char *tbl, int64_t row)
 {
 	sqlite3_stmt	*st;

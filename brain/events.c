@@ -29,6 +29,7 @@
 #include "crypto.h"
 #include "export.h"
 #include "ipcmsg.h"
+#include "ledgersig.h"
 #include "log.h"
 #include "maestro.h"
 
@@ -297,6 +298,61 @@ export_setup(void)
 		    m.conf.brain_name);
 }
 
+/* ---- the ledger's checkpoints ----------------------------------------- */
+
+static struct {
+	uint8_t		 priv[LEDGER_KEY_LEN];
+	uint8_t		 pub[LEDGER_KEY_LEN];
+	char		 pub_hex[LEDGER_KEY_LEN * 2 + 1];
+	int		 have;
+	struct event	*ev;
+} lk;
+
+static int
+ledger_key_path(char *path, size_t len)
+{
+	int	n = snprintf(path, len, "%s/ledger.key", m.conf.state_dir);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The chain's length and head, signed: a ledger.checkpoint event. */
+static void
+ledger_checkpoint(evutil_socket_t fd, short what, void *arg)
+{
+	char	head[65], sig[LEDGER_SIG_LEN * 2 + 1];
+	int64_t	len;
+
+	if (!lk.have || db_ledger_head(m.db, head, &len) == -1 ||
+	    ledger_sign(lk.priv, m.conf.brain_name, len, head, sig) == -1) {
+		log_warnx("cannot make a ledger checkpoint");
+		return;
+	}
+	event_emit("ledger.checkpoint", 0, NULL, NULL, json_pack(
+	    "{s:I,s:s,s:s,s:s}", "length", (json_int_t)len, "head", head,
+	    "signature", sig, "public_key", lk.pub_hex));
+}
+
+static void
+ledger_setup(struct event_base *base)
+{
+	struct timeval	tv = { m.conf.ledger_checkpoint_interval, 0 };
+	char		path[OCTO_PATH_MAX + 16], err[512];
+	int		made;
+
+	if (ledger_key_path(path, sizeof(path)) == -1 ||
+	    ledger_key_load(path, 1, lk.priv, lk.pub, &made, err,
+	    sizeof(err)) == -1)
+		fatalx("ledger key: %s", err);
+	hex_encode(lk.pub, sizeof(lk.pub), lk.pub_hex);
+	lk.have = 1;
+	log_info("%s the ledger key %s: its public key (pin it off the box) "
+	    "is %s", made ? "made" : "using", path, lk.pub_hex);
+	if ((lk.ev = event_new(base, -1, EV_PERSIST, ledger_checkpoint,
+	    NULL)) == NULL || event_add(lk.ev, &tv) == -1)
+		fatalx("cannot set up the ledger checkpoints");
+}
+
 /* ---- events ---------------------------------------------------------- */
 
 static void	export_pump(evutil_socket_t, short, void *);
@@ -318,6 +374,7 @@ export_start(struct event_base *base)
 	if ((ex.pump_ev = event_new(base, -1, 0, export_pump, NULL)) == NULL)
 		fatalx("cannot set up the export");
 	db_set_audit_hook(m.db, audit_event, NULL);
+	ledger_setup(base);
 }
 
 void
@@ -325,6 +382,14 @@ export_stop(void)
 {
 	int	i;
 
+	/* The last checkpoint, delivered at the next start if not now. */
+	if (lk.have && m.db)
+		ledger_checkpoint(-1, 0, NULL);
+	if (lk.ev)
+		event_free(lk.ev);
+	lk.ev = NULL;
+	crypto_wipe(lk.priv, sizeof(lk.priv));
+	lk.have = 0;
 	if (m.db)
 		db_set_audit_hook(m.db, NULL, NULL);
 	if (ex.pump_ev)
@@ -700,9 +765,17 @@ api_export(const struct api_req *r)
 		    "delivered", (json_int_t)t.acked, "last_error",
 		    ex.error[i][0] ? ex.error[i] : NULL));
 	}
-	api_reply(r, 200, json_pack("{s:s,s:I,s:o}", "brain",
-	    m.conf.brain_name, "queue_max", (json_int_t)m.conf.export_queue_max,
-	    "targets", list));
+	{
+		char	head[65] = "";
+		int64_t	len = 0;
+
+		(void)db_ledger_head(m.db, head, &len);
+		api_reply(r, 200, json_pack("{s:s,s:I,s:o,s:{s:s?,s:I,s:s}}",
+		    "brain", m.conf.brain_name, "queue_max",
+		    (json_int_t)m.conf.export_queue_max, "targets", list,
+		    "ledger", "public_key", lk.have ? lk.pub_hex : NULL,
+		    "entries", (json_int_t)len, "head", head));
+	}
 }
 
 void
@@ -725,8 +798,81 @@ api_export_test(const struct api_req *r)
 
 /* ---- octoBrain --verify-ledger ---------------------------------------- */
 
+/* Each ledger.checkpoint event of file (one JSON object a line, as
+ * exported): signed by this brain's ledger key, and its entry still the
+ * one it signed. 0, 1 (said on stdout), 2. */
+static int
+checkpoints_check(const char *file)
+{
+	uint8_t		 priv[LEDGER_KEY_LEN], pub[LEDGER_KEY_LEN];
+	char		 path[OCTO_PATH_MAX + 16], err[512], line[EXPORT_EVENT_MAX + 2];
+	char		 entry[65];
+	FILE		*f;
+	json_t		*e, *fl;
+	unsigned long	 n = 0, good = 0;
+	int		 made, rc = 0;
+	int64_t		 len, have;
+	const char	*head, *sig, *brain;
+
+	if (ledger_key_path(path, sizeof(path)) == -1 ||
+	    ledger_key_load(path, 0, priv, pub, &made, err, sizeof(err)) == -1) {
+		fprintf(stderr, "octoBrain: ledger key: %s\n", err);
+		return 2;
+	}
+	crypto_wipe(priv, sizeof(priv));
+	if ((f = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "octoBrain: %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	(void)db_ledger_head(m.db, entry, &have);
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		/* A JSON line, or a syslog line whose MSG is the JSON. */
+		if ((e = json_loads(line, 0, NULL)) == NULL &&
+		    ((head = strstr(line, "] {")) == NULL ||
+		    (e = json_loads(head + 2, 0, NULL)) == NULL))
+			continue;	/* not an event: another line */
+		fl = json_object_get(e, "fields");
+		head = json_string_value(json_object_get(fl, "head"));
+		sig = json_string_value(json_object_get(fl, "signature"));
+		brain = json_string_value(json_object_get(e, "brain"));
+		len = json_integer_value(json_object_get(fl, "length"));
+		if (json_is_string(json_object_get(e, "event")) &&
+		    strcmp(json_string_value(json_object_get(e, "event")),
+		    "ledger.checkpoint") == 0) {
+			if (head == NULL || brain == NULL ||
+			    !ledger_sig_ok(pub, brain, len, head, sig)) {
+				printf("ledger broken: checkpoint at %s:%lu is "
+				    "not signed by this brain's ledger key\n",
+				    file, n);
+				rc = 1;
+			} else if (len > have) {
+				printf("ledger broken: the checkpoint at %s:%lu "
+				    "signed %lld entries, the ledger has %lld "
+				    "(its tail was cut)\n", file, n,
+				    (long long)len, (long long)have);
+				rc = 1;
+			} else if (len > 0 && (db_ledger_entry(m.db, len,
+			    entry) != 0 || strcmp(entry, head) != 0)) {
+				printf("ledger broken: entry %lld is not the one "
+				    "the checkpoint at %s:%lu signed (the chain "
+				    "was rewritten)\n", (long long)len, file, n);
+				rc = 1;
+			} else
+				good++;
+		}
+		json_decref(e);
+	}
+	fclose(f);
+	hex_encode(pub, sizeof(pub), entry);
+	if (rc == 0)
+		printf("%lu checkpoints of %s hold (ledger public key %s)\n",
+		    good, file, entry);
+	return rc;
+}
+
 int
-ledger_verify_main(void)
+ledger_verify_main(const char *checkpoints)
 {
 	struct db_ledger_report	r;
 	char			msg[256];
@@ -743,6 +889,13 @@ ledger_verify_main(void)
 		return 2;
 	}
 	rc = db_ledger_verify(m.db, &r);
+	if (rc == 0 && checkpoints != NULL) {
+		printf("ledger intact: %lld entries\n", (long long)r.entries);
+		rc = checkpoints_check(checkpoints);
+		db_close(m.db);
+		m.db = NULL;
+		return rc;
+	}
 	db_close(m.db);
 	m.db = NULL;
 	if (rc == -1) {

@@ -528,7 +528,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
 	    "       octoBrain [-c file] --reset-totp USER\n"
-	    "       octoBrain [-c file] --verify-ledger\n"
+	    "       octoBrain [-c file] --verify-ledger [--checkpoints file]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
@@ -538,6 +538,8 @@ usage(FILE *f)
 	    "admin) and exit\n"
 	    "      --verify-ledger  check the hash chain over the audit log "
 	    "and results and exit\n"
+	    "      --checkpoints FILE  with --verify-ledger: also against the "
+	    "exported checkpoints\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -555,6 +557,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "reset-totp", required_argument, NULL, 'T' },
 		{ "verify-ledger", no_argument, NULL, 'L' },
+		{ "checkpoints", required_argument, NULL, 'K' },
 		/* Hidden (not in --help): how the maestro starts a child. */
 		{ "child", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
@@ -566,6 +569,7 @@ main(int argc, char **argv)
 	const char	*why, *reset_totp = NULL, *role = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
 	int		 verify_ledger = 0;
+	const char	*checkpoints = NULL;
 
 	proc_title_init(argc, argv);
 	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
@@ -593,6 +597,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			verify_ledger = 1;
+			break;
+		case 'K':
+			checkpoints = optarg;
 			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
@@ -635,8 +642,13 @@ main(int argc, char **argv)
 	}
 	if (reset_totp != NULL)
 		return startup_reset_totp(reset_totp);
+	if (checkpoints != NULL && !verify_ledger) {
+		fprintf(stderr, "octoBrain: --checkpoints goes with "
+		    "--verify-ledger\n");
+		return 2;
+	}
 	if (verify_ledger)
-		return ledger_verify_main();
+		return ledger_verify_main(checkpoints);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",

@@ -238,7 +238,7 @@ void	metrics_setup(void);
 void	handle_metrics_get(struct child *, const struct ipc_msg *);
 /* octoBrain --verify-ledger: 0 intact, 1 broken (the first bad entry on
  * stdout), 2 when the database cannot be read. */
-int	ledger_verify_main(void);
+int	ledger_verify_main(const char *checkpoints);
 /* The events of facts: a tentacle's (hostname from the database), one
  * seen (tentacle.online if it was offline: before it is marked seen),
  * a job failed (run.failed), a result stored (finding.new/.resolved). */

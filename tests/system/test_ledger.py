@@ -5,6 +5,7 @@ edited, removed or reordered) makes `octoBrain --verify-ledger` exit 1
 naming the first entry that is not intact; a result pruned by retention
 leaves its entry and is reported as pruned, not broken."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,7 +13,9 @@ import subprocess
 import pytest
 
 import octotest
+from octotest import wait_for
 from test_enrolment import enrol_self, make_token
+from test_export import webhook_brain
 from test_runs import add_script, run_and_wait
 
 
@@ -176,3 +179,70 @@ def test_missing_database(pristine, tmp_path):
     assert r.returncode == 2, r
     assert "none.db" in r.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_checkpoints_catch_a_cut_tail(brain_factory, tmp_path):
+    """Signed ledger.checkpoint events, kept by a collector: a tail cut
+    from the chain (rows and entries together, which the chain alone
+    cannot show) or a forged checkpoint is named."""
+    b, srv = webhook_brain(brain_factory, tmp_path,
+                           ledger_checkpoint_interval=1)
+    try:
+        for _ in range(4):
+            b.login()
+        # A checkpoint that covers the logins.
+        logins = int(query(b.state_dir / "brain.db",
+                           "SELECT count(*) FROM ledger"))
+
+        def covered():
+            with srv.lock:
+                return [e for e in srv.events
+                        if e["event"] == "ledger.checkpoint" and
+                        e["fields"]["length"] >= logins]
+        cp = wait_for(covered, 30, 0.1, "a ledger checkpoint")[0]
+        assert re.fullmatch(r"[0-9a-f]{128}", cp["fields"]["signature"])
+        assert b.wait_log(r"the ledger key \S+: its public key \(pin it off "
+                          r"the box\) is ([0-9a-f]{64})").group(1) == \
+            cp["fields"]["public_key"]
+        assert cp["ledger_head"] == cp["fields"]["head"]
+        with srv.lock:
+            lines = [json.dumps(e) for e in srv.events]
+    finally:
+        srv.shutdown()
+    b.stop()
+    kept = tmp_path / "events.jsonl"
+    kept.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "copy.db"
+    shutil.copy(b.state_dir / "brain.db", db)
+
+    def run(path, *extra):
+        conf = tmp_path / "v.conf"
+        conf.write_text(octotest.format_conf(dict(b.conf, database=str(path))))
+        return subprocess.run([str(b.bin), "-c", str(conf), "--verify-ledger",
+                               *extra], capture_output=True, text=True,
+                              timeout=60)
+
+    r = run(db, "--checkpoints", str(kept))
+    assert r.returncode == 0, r
+    assert "checkpoints of %s hold" % kept in r.stdout, r.stdout
+
+    # The last two audit rows and their entries go: the chain alone is
+    # still a chain...
+    n = cp["fields"]["length"]
+    cut = tmp_path / "cut.db"
+    shutil.copy(db, cut)
+    sql(cut, "DELETE FROM audit WHERE id IN (SELECT row_id FROM ledger "
+        "WHERE tbl = 'audit' AND id > %d - 2);"
+        "DELETE FROM ledger WHERE id > %d - 2" % (n, n))
+    assert run(cut).returncode == 0
+    # ...but not what the checkpoint signed.
+    r = run(cut, "--checkpoints", str(kept))
+    assert r.returncode == 1, r
+    assert "its tail was cut" in r.stdout, r.stdout
+
+    forged = tmp_path / "forged.jsonl"
+    e = dict(cp, fields=dict(cp["fields"], length=1))
+    forged.write_text(json.dumps(e) + "\n")
+    r = run(db, "--checkpoints", str(forged))
+    assert r.returncode == 1, r
+    assert "not signed by this brain's ledger key" in r.stdout, r.stdout

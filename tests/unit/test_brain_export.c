@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "export.h"
+#include "ledgersig.h"
 
 static char	dir[64], path[128];
 
@@ -376,6 +377,40 @@ test_ledger_backfill(void **state)
 	db_close(db);
 }
 
+static void
+test_ledger_signature(void **state)
+{
+	uint8_t	priv[LEDGER_KEY_LEN], pub[LEDGER_KEY_LEN];
+	uint8_t	priv2[LEDGER_KEY_LEN], pub2[LEDGER_KEY_LEN];
+	char	key[128], err[256], sig[LEDGER_SIG_LEN * 2 + 1];
+	char	head[65];
+	int	made;
+
+	memset(head, 'a', 64);
+	head[64] = '\0';
+	snprintf(key, sizeof(key), "%s/ledger.key", dir);
+	assert_int_equal(ledger_key_load(key, 0, priv, pub, &made, err,
+	    sizeof(err)), -1);
+	assert_int_equal(ledger_key_load(key, 1, priv, pub, &made, err,
+	    sizeof(err)), 0);
+	assert_int_equal(made, 1);
+	assert_int_equal(ledger_key_load(key, 1, priv2, pub2, &made, err,
+	    sizeof(err)), 0);
+	assert_int_equal(made, 0);
+	assert_memory_equal(pub, pub2, sizeof(pub));
+	assert_int_equal(ledger_sign(priv, "b1.example.org", 42, head, sig), 0);
+	assert_true(ledger_sig_ok(pub, "b1.example.org", 42, head, sig));
+	assert_false(ledger_sig_ok(pub, "b1.example.org", 41, head, sig));
+	assert_false(ledger_sig_ok(pub, "b2.example.org", 42, head, sig));
+	head[0] = 'b';
+	assert_false(ledger_sig_ok(pub, "b1.example.org", 42, head, sig));
+	head[0] = 'a';
+	sig[0] = sig[0] == '0' ? '1' : '0';
+	assert_false(ledger_sig_ok(pub, "b1.example.org", 42, head, sig));
+	assert_false(ledger_sig_ok(pub, "b1.example.org", 42, head, "00"));
+	assert_false(ledger_sig_ok(pub, "b1.example.org", 42, head, NULL));
+}
+
 int
 main(void)
 {
@@ -389,6 +424,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit_hook, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_backfill, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_signature, setup,
 		    teardown),
 	};
 
