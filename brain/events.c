@@ -308,6 +308,9 @@ static struct {
 	struct event	*ev;
 } lk;
 
+/* Refused handshakes' minute (handshake_refused_event). */
+static struct event	*refused_ev;
+
 static int
 ledger_key_path(char *path, size_t len)
 {
@@ -388,6 +391,9 @@ export_stop(void)
 	if (lk.ev)
 		event_free(lk.ev);
 	lk.ev = NULL;
+	if (refused_ev)
+		event_free(refused_ev);
+	refused_ev = NULL;
 	crypto_wipe(lk.priv, sizeof(lk.priv));
 	lk.have = 0;
 	if (m.db)
@@ -540,6 +546,97 @@ job_failed_event(int64_t job, const char *message)
 	    "{s:I,s:I,s:s,s:s}", "run", (json_int_t)j.run, "job",
 	    (json_int_t)job, "script", j.script, "message",
 	    message ? message : ""));
+}
+
+/* Refused handshakes, per source address and minute: the first at once,
+ * the rest counted and said once at the minute's end (a flood from one
+ * source is one event a minute, not one per connection). */
+#define REFUSED_SOURCES		1024
+#define REFUSED_WINDOW_S	60
+
+static struct refused_source {
+	char	addr[NET_PEER_MAX];	/* "" = free */
+	time_t	since;
+	long	count;			/* after the first */
+	char	reason[IPCMSG_ERROR_MAX];
+	char	child[IPCMSG_ROLE_MAX];
+} refused[REFUSED_SOURCES];
+
+static void
+refused_emit(const char *addr, long count, time_t since, const char *reason,
+    const char *child)
+{
+	event_emit("handshake.refused", 0, NULL, NULL, json_pack(
+	    "{s:s,s:I,s:I,s:s,s:s}", "peer", addr, "count", (json_int_t)count,
+	    "window_s", (json_int_t)(count > 1 ? time(NULL) - since : 0),
+	    "reason", reason, "child", child));
+}
+
+static void
+refused_flush(evutil_socket_t fd, short what, void *arg)
+{
+	time_t	now = time(NULL);
+	int	i;
+
+	for (i = 0; i < REFUSED_SOURCES; i++) {
+		struct refused_source	*r = &refused[i];
+
+		if (r->addr[0] == '\0' || now - r->since < REFUSED_WINDOW_S)
+			continue;
+		if (r->count > 0) {
+			refused_emit(r->addr, r->count, r->since, r->reason,
+			    r->child);
+			r->count = 0;
+			r->since = now;	/* the next minute counts again */
+		} else
+			r->addr[0] = '\0';
+	}
+}
+
+void
+handshake_refused_event(const char *peer, const char *reason,
+    const char *child)
+{
+	char			 addr[NET_PEER_MAX];
+	struct refused_source	*r, *free_slot = NULL;
+	char			*p;
+	int			 i;
+
+	if (!export_enabled())
+		return;
+	/* The source address: "ip:port" or "[ip]:port" without the port. */
+	strlcpy(addr, peer, sizeof(addr));
+	if (addr[0] == '[' && (p = strchr(addr, ']')) != NULL)
+		p[1] = '\0';
+	else if ((p = strrchr(addr, ':')) != NULL && strchr(addr, ':') == p)
+		*p = '\0';
+	for (i = 0; i < REFUSED_SOURCES; i++) {
+		r = &refused[i];
+		if (r->addr[0] == '\0') {
+			if (free_slot == NULL)
+				free_slot = r;
+			continue;
+		}
+		if (strcmp(r->addr, addr) == 0) {
+			r->count++;
+			strlcpy(r->reason, reason, sizeof(r->reason));
+			strlcpy(r->child, child, sizeof(r->child));
+			return;
+		}
+	}
+	refused_emit(addr, 1, time(NULL), reason, child);
+	if (free_slot != NULL) {
+		strlcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+		free_slot->since = time(NULL);
+		free_slot->count = 0;
+	}
+	if (refused_ev == NULL && m.base != NULL) {
+		struct timeval	tv = { 5, 0 };
+
+		if ((refused_ev = event_new(m.base, -1, EV_PERSIST,
+		    refused_flush, NULL)) != NULL)
+			event_add(refused_ev, &tv);
+	}
 }
 
 struct finding_arg {

@@ -122,9 +122,7 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 	else if (strcmp(e.kind, "refused_handshake") == 0) {
 		m.refused_handshakes++;
 		db_audit(m.db, c->name, "refused_handshake", e.peer, e.detail);
-		event_emit("handshake.refused", 0, NULL, NULL, json_pack(
-		    "{s:s,s:s,s:s}", "peer", e.peer, "reason", e.detail,
-		    "child", c->name));
+		handshake_refused_event(e.peer, e.detail, c->name);
 	}
 }
 

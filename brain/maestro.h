@@ -246,5 +246,9 @@ void	tentacle_event(const char *name, int64_t tentacle, json_t *fields);
 void	tentacle_seen_event(int64_t tentacle);
 void	job_failed_event(int64_t job, const char *message);
 void	result_events(int64_t job);
+/* A refused handshake: handshake.refused at once for a source's first
+ * in a minute, then one per source and minute with the count. */
+void	handshake_refused_event(const char *peer, const char *reason,
+	    const char *child);
 
 #endif

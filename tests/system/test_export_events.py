@@ -82,3 +82,27 @@ def test_fleet_events(brain_factory, new_tentacle, tmp_path):  # noqa: F811
         assert seqs == list(range(1, len(seqs) + 1)), seqs
     finally:
         srv.shutdown()
+
+
+def test_refused_handshakes_one_event_per_source_and_minute(
+        brain_factory, new_tentacle, tmp_path):  # noqa: F811
+    b, srv = webhook_brain(brain_factory, tmp_path)
+    try:
+        c = b.login()
+        t = new_tentacle("127.0.0.2", b)
+        tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+        assert c.delete("/api/tentacles/%d" % tid).status == 200
+        for _ in range(3):
+            assert t.ping().returncode == 1
+        # Every refusal is an audit row (an event each); the source's
+        # first is handshake.refused at once, the others wait for the
+        # minute's count.
+        wait_for(lambda: len(events(srv, "refused_handshake")) == 3, 30,
+                 0.1, "three refusals in the audit log")
+        (e,) = events(srv, "handshake.refused")
+        assert e["fields"]["peer"] == "127.0.0.2", e
+        assert e["fields"]["count"] == 1
+        assert "claimed ID %d" % tid in e["fields"]["reason"], e
+        assert e["fields"]["child"] == "commander"
+    finally:
+        srv.shutdown()
