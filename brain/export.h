@@ -38,8 +38,10 @@ enum export_state {
 #define EXPORT_SECRET_MAX	1024
 #define EXPORT_HOST_MAX		256
 #define EXPORT_PATH_MAX		1024
-/* Events handed to the exporter per target and not yet acknowledged. */
-#define EXPORT_WINDOW		256
+/* Events handed to the exporter per target and not yet acknowledged:
+ * syslog confirms once a tick (exporter.c), so this bounds its rate
+ * (and the exporter's memory: at most this many events a target). */
+#define EXPORT_WINDOW		16384
 /* The private enterprise number of the structured data: 32473 is the
  * one RFC 5612 reserves for documentation (no number of our own). */
 #define EXPORT_SD_ID		"octopus@32473"
