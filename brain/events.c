@@ -33,6 +33,8 @@
 #include "log.h"
 #include "maestro.h"
 
+#define EXPORT_PUMP_BATCH	1024	/* events handed over per turn */
+
 /* What the maestro knows of the export. */
 static struct {
 	int			 on[EXPORT_TARGETS];	/* configured */
@@ -708,8 +710,8 @@ static void
 export_pump(evutil_socket_t fd, short what, void *arg)
 {
 	struct pump_arg		pa;
-	int			i;
-	int64_t			room, acked;
+	int			i, more = 0;
+	int64_t			room, acked, before;
 
 	if ((pa.c = exporter()) == NULL)
 		return;
@@ -734,10 +736,18 @@ export_pump(evutil_socket_t fd, short what, void *arg)
 		room = EXPORT_WINDOW - (ex.sent[i] - ex.acked[i]);
 		if (room <= 0)
 			continue;
+		/* A batch at a time: the loop serves the rest between. */
+		if (room > EXPORT_PUMP_BATCH)
+			room = EXPORT_PUMP_BATCH;
 		pa.target = i;
 		pa.failed = 0;
+		before = ex.sent[i];
 		db_export_each(m.db, ex.sent[i], (unsigned)room, pump_one, &pa);
+		if (!pa.failed && ex.sent[i] - before == room)
+			more = 1;
 	}
+	if (more)
+		event_active(ex.pump_ev, EV_TIMEOUT, 0);
 }
 
 void
