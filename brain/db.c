@@ -219,7 +219,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
 
-	/* 9 (export and evidence, issue 17): the brain's event sequence (one
+	/* 9: an audit row may stand for several events of one minute from
+	 * one peer (refused handshakes, throttled enrolments: brain/
+	 * refusals.c) */
+	"ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
+
+	/* 10 (export and evidence, issue 17): the brain's event sequence (one
 	 * row, never repeated), the bounded queue of events to export, each
 	 * target's position in it and its drops (db_export.c); the ledger, a
 	 * hash chain over the audit log and the results (db_ledger.c; the
@@ -260,7 +265,7 @@ static const struct {
 	int	(*fn)(struct db *);
 } migration_code[] = {
 	{ 6, db_findings_backfill },
-	{ 9, db_ledger_backfill },	/* export and evidence (issue 17) */
+	{ 10, db_ledger_backfill },	/* export and evidence (issue 17) */
 };
 
 static int64_t
@@ -721,6 +726,14 @@ fail:
 }
 
 void
+db_audit_written(struct db *db, int64_t id, const char *actor,
+    const char *action, const char *peer, const char *detail)
+{
+	if (db->audit_hook)
+		db->audit_hook(id, actor, action, peer, detail, db->audit_arg);
+}
+
+void
 db_set_audit_hook(struct db *db, db_audit_hook *fn, void *arg)
 {
 	db->audit_hook = fn;
@@ -757,8 +770,8 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 	int			 rc;
 
 	/* "" matches every actor / action. */
-	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail "
-	    "FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
+	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail, "
+	    "count FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
 	    "action = ?2) ORDER BY id DESC LIMIT ?3")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
@@ -771,6 +784,7 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 		r.action = col_text(st, 3);
 		r.peer = col_text(st, 4);
 		r.detail = col_text(st, 5);
+		r.count = (long)sqlite3_column_int64(st, 6);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

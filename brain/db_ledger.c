@@ -6,6 +6,8 @@
  * length, in a fixed order), the previous entry's hash (64 zeros for the
  * first), and its own hash: SHA-256 of "PREV\nTABLE\nROW\nCONTENT".
  * A result deleted by retention leaves its entry: verified as pruned.
+ * A row changed by the brain (an audit row's count, brain/refusals.c) gets
+ * a new entry: its row is checked against its newest entry.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,8 +29,8 @@ static const char *
 row_sql(const char *tbl)
 {
 	if (strcmp(tbl, "audit") == 0)
-		return "SELECT id, at, actor, action, peer, detail FROM audit "
-		    "WHERE id = ?";
+		return "SELECT id, at, actor, action, peer, detail, count FROM "
+		    "audit WHERE id = ?";
 	if (strcmp(tbl, "results") == 0)
 		return "SELECT id, job_id, outcome, exit_status, signal, "
 		    "started_at_ms, duration_ms, truncated, output, "
@@ -268,8 +270,10 @@ db_ledger_verify(struct db *db, struct db_ledger_report *r)
 	const char	*t;
 
 	memset(r, 0, sizeof(*r));
-	if ((st = db_prepare(db, "SELECT id, tbl, row_id, content, prev, "
-	    "entry FROM ledger ORDER BY id")) == NULL)
+	if ((st = db_prepare(db, "SELECT l.id, l.tbl, l.row_id, l.content, "
+	    "l.prev, l.entry, NOT EXISTS (SELECT 1 FROM ledger n WHERE "
+	    "n.tbl = l.tbl AND n.row_id = l.row_id AND n.id > l.id) FROM "
+	    "ledger l ORDER BY l.id")) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
@@ -297,6 +301,11 @@ db_ledger_verify(struct db *db, struct db_ledger_report *r)
 			return broken(r, id, "entry %lld (%s row %lld) was "
 			    "edited: its hash does not match", (long long)id,
 			    tbl, (long long)row);
+		}
+		if (!sqlite3_column_int(st, 6)) {
+			/* an older state of a row the brain changed since */
+			strlcpy(prev, entry, sizeof(prev));
+			continue;
 		}
 		hr = row_hash(db, tbl, row, content);
 		if (hr == -1) {

@@ -117,6 +117,7 @@ ipc_type_str(uint32_t type)
 		[IPC_EXPORT_ACK] = "EXPORT_ACK",
 		[IPC_EXPORT_DROP] = "EXPORT_DROP",
 		[IPC_METRICS_GET] = "METRICS_GET",
+		[IPC_TENTACLE_ADDRESSES] = "TENTACLE_ADDRESSES",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

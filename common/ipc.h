@@ -76,6 +76,9 @@ enum ipc_type {
 	IPC_EXPORT_ACK,		/* exporter: delivered up to seq; its state */
 	IPC_EXPORT_DROP,	/* maestro: the full queue dropped up to seq */
 	IPC_METRICS_GET,	/* webserv: GET /metrics (reply: API_REPLY) */
+	/* maestro -> registerer, commander: the accepted tentacles'
+	 * addresses, which keep connection slots (brain/ipcmsg.h) */
+	IPC_TENTACLE_ADDRESSES,
 	IPC_TYPE_MAX
 };
 

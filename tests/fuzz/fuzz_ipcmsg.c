@@ -240,6 +240,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_METRICS_GET, metrics_get,
 	    STR(m.token); STR(m.client);
 	    FUZZ_CHECK(strchr(m.token, ' ') == NULL))
+	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
+	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
+	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);
+	    FUZZ_CHECK((m.count == 0) == (m.keys == NULL));
+	    check_ref(m.keys, m.count * NET_ADDR_KEY_LEN))
 	default:
 		break;
 	}

@@ -4,6 +4,8 @@ the same script on the same host (finding.new) and passes again
 (finding.resolved), a job the tentacle could not run (run.failed), a host
 offline after its missed keepalives and back online."""
 
+import subprocess
+
 from octotest import wait_for
 from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin)
@@ -92,17 +94,30 @@ def test_refused_handshakes_one_event_per_source_and_minute(
         t = new_tentacle("127.0.0.2", b)
         tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
         assert c.delete("/api/tentacles/%d" % tid).status == 200
+        before = c.get("/api/health").json()["refused_handshakes"]
         for _ in range(3):
             assert t.ping().returncode == 1
-        # Every refusal is an audit row (an event each); the source's
-        # first is handshake.refused at once, the others wait for the
-        # minute's count.
-        wait_for(lambda: len(events(srv, "refused_handshake")) == 3, 30,
-                 0.1, "three refusals in the audit log")
+        wait_for(lambda: c.get("/api/health").json()["refused_handshakes"]
+                 >= before + 3, 30, 0.1, "three refusals counted")
+        # Events come in order: once a test event made after the three
+        # is in, whatever they made is in too.
+        fence = c.post("/api/export/test").json()["seq"]
+        wait_for(lambda: [e for e in events(srv, "export.test")
+                          if e["seq"] == fence], 30, 0.1, "the fence")
+        # The source's first refusal is handshake.refused at once; the
+        # others wait for the minute's count (and so does the audit log's
+        # counted row).
         (e,) = events(srv, "handshake.refused")
         assert e["fields"]["peer"] == "127.0.0.2", e
         assert e["fields"]["count"] == 1
         assert "claimed ID %d" % tid in e["fields"]["reason"], e
         assert e["fields"]["child"] == "commander"
+        assert len(events(srv, "refused_handshake")) == 1
     finally:
         srv.shutdown()
+    # The counted audit row changed twice: new ledger entries, intact.
+    b.stop()
+    r = subprocess.run([str(b.bin), "-c", str(b.conf_path),
+                        "--verify-ledger"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r

@@ -334,7 +334,7 @@ test_audit_hook(void **state)
 	db_close(db);
 }
 
-/* The ledger of a brain of before: migration 9 chains the rows there. */
+/* The ledger of a brain of before: migration 10 chains the rows there. */
 static void
 test_ledger_backfill(void **state)
 {
@@ -356,7 +356,7 @@ test_ledger_backfill(void **state)
 
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE ledger; "
 	    "DROP TABLE export_seq; DROP TABLE export_queue; "
-	    "DROP TABLE export_targets; PRAGMA user_version = 8'", path);
+	    "DROP TABLE export_targets; PRAGMA user_version = 9'", path);
 	assert_int_equal(system(cmd), 0);
 	assert_non_null(db = db_open(path, err, sizeof(err)));
 	assert_int_equal(db_ledger_verify(db, &r), 0);
