@@ -58,7 +58,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # (main() and the files that share its state, brain/maestro.h).
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
-		  fleetaddrs.o scripts.o scriptkey.o push.o)
+		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
+		  metrics.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
@@ -304,6 +305,7 @@ deb:
 N	?= 200
 bench: all
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
 
 clean:
 	rm -rf build

@@ -77,7 +77,10 @@
 	X(SCRIPT_VERSION,	"read a script version", GET,	"/api/scripts/{script}/versions/{id}", VIEWER, 0, SCRIPT_VERSION, api_script_version) \
 	X(SCRIPT_CREATE,	"create a script",	POST,	"/api/scripts",			ADMIN,	1, SCRIPT_CREATE, api_script_create) \
 	X(SCRIPT_UPDATE,	"change a script",	PUT,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT_UPDATE, api_script_update) \
-	X(SCRIPT_DELETE,	"delete a script",	DELETE,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT,	api_script_delete)
+	X(SCRIPT_DELETE,	"delete a script",	DELETE,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT,	api_script_delete) \
+	/* export (issue 17): the targets' state; a test event. */ \
+	X(EXPORT,		"read the export",	GET,	"/api/export",			ADMIN,	0, NONE,	api_export)	\
+	X(EXPORT_TEST,		"send a test event",	POST,	"/api/export/test",		ADMIN,	1, NONE,	api_export_test)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */

@@ -48,6 +48,8 @@ enum {
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*cached[DB_ST_MAX];
+	db_audit_hook	*audit_hook;	/* export (db_export.c) */
+	void		*audit_arg;
 };
 
 sqlite3 *
@@ -257,6 +259,35 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	/* ... and the SHA-256 of the script that ran ('': not told) */
 	"ALTER TABLE results ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';",
+	/* 11 (export and evidence, issue 17): the brain's event sequence (one
+	 * row, never repeated), the bounded queue of events to export, each
+	 * target's position in it and its drops (db_export.c); the ledger, a
+	 * hash chain over the audit log and the results (db_ledger.c; the
+	 * rows already there are chained by its code). */
+	"CREATE TABLE export_seq ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL"
+	");"
+	"INSERT INTO export_seq (id, seq) VALUES (1, 0);"
+	"CREATE TABLE export_queue ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  body TEXT NOT NULL"
+	");"
+	"CREATE TABLE export_targets ("
+	"  name TEXT PRIMARY KEY,"
+	"  active INTEGER NOT NULL DEFAULT 0,"
+	"  acked INTEGER NOT NULL DEFAULT 0,"
+	"  drops INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE ledger ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tbl TEXT NOT NULL CHECK (tbl IN ('audit', 'results')),"
+	"  row_id INTEGER NOT NULL,"
+	"  content TEXT NOT NULL,"
+	"  prev TEXT NOT NULL,"
+	"  entry TEXT NOT NULL"
+	");"
+	"CREATE INDEX ledger_row ON ledger(tbl, row_id);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -269,6 +300,7 @@ static const struct {
 	int	(*fn)(struct db *);
 } migration_code[] = {
 	{ 6, db_findings_backfill },
+	{ 11, db_ledger_backfill },	/* export and evidence (issue 17) */
 };
 
 static int64_t
@@ -719,15 +751,50 @@ db_audit(struct db *db, const char *actor, const char *action,
 {
 	sqlite3_stmt	*st;
 
+	int64_t		 id;
+
+	/* The row and its ledger entry together (a savepoint: in the
+	 * caller's transaction, or one of its own). */
+	if (db_exec(db, "SAVEPOINT audit_row") == -1)
+		return -1;
 	if ((st = db_prepare(db, "INSERT INTO audit (at, actor, action, peer, "
 	    "detail) VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, peer ? peer : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if (db_step_done(db, st) == -1)
+		goto fail;
+	id = sqlite3_last_insert_rowid(db->h);
+	if (db_ledger_append(db, "audit", id) == -1)
+		goto fail;
+	if (db_exec(db, "RELEASE audit_row") == -1)
+		goto fail;
+	if (db->audit_hook)
+		db->audit_hook(id, actor, action, peer ? peer : "",
+		    detail ? detail : "", db->audit_arg);
+	return 0;
+fail:
+	(void)db_exec(db, "ROLLBACK TO audit_row");
+	(void)db_exec(db, "RELEASE audit_row");
+	return -1;
+}
+
+void
+db_audit_written(struct db *db, int64_t id, const char *actor,
+    const char *action, const char *peer, const char *detail)
+{
+	if (db->audit_hook)
+		db->audit_hook(id, actor, action, peer, detail, db->audit_arg);
+}
+
+void
+db_set_audit_hook(struct db *db, db_audit_hook *fn, void *arg)
+{
+	db->audit_hook = fn;
+	db->audit_arg = arg;
 }
 
 /* A text column; "" for NULL (the schema has few). */
@@ -1399,6 +1466,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	sqlite3_stmt	*st;
 	enum job_state	 to;
 	char		 from[JOB_SOURCES_MAX];
+	int64_t		 result;
 
 	/* Exactly once: a result delivered again (its ACK was lost) is
 	 * acknowledged again but not stored twice. */
@@ -1424,8 +1492,9 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	*stored = sqlite3_changes(db->h) > 0;
 	if (!*stored)
 		return 0;	/* the first result gave the job its state */
-	if (db_findings_store(db, sqlite3_last_insert_rowid(db->h), r->output,
-	    r->output_len) == -1)
+	result = sqlite3_last_insert_rowid(db->h);
+	if (db_ledger_append(db, "results", result) == -1 ||
+	    db_findings_store(db, result, r->output, r->output_len) == -1)
 		return -1;
 	to = job_state_of_outcome(r->outcome);
 	/* Refused (issue 14): the tentacle's reason is the job's message

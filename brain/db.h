@@ -410,5 +410,98 @@ int	db_tentacles_managed_each(struct db *,
 int	db_tentacle_managed(struct db *, int64_t id, int *managed);
 /* Whether a tentacle reports a local script (version 0) of that name. */
 int	db_script_local_exists(struct db *, const char *name, int *exists);
+/* ---- export (issue 17; brain/db_export.c) ---------------------------- */
+
+/* The ledger (brain/db_ledger.c): a hash chain with one entry per audit
+ * row and per stored result: the row's table and ID, the SHA-256 of its
+ * content, the previous entry's hash. Appended in the writer's
+ * transaction (db_audit and db_result_store do). */
+int	db_ledger_append(struct db *, const char *tbl, int64_t row);
+/* The migration's code: chain the rows already there. */
+int	db_ledger_backfill(struct db *);
+/* The last entry's hash (64 hex digits; 64 zeros when empty), *len the
+ * number of entries (may be NULL). */
+int	db_ledger_head(struct db *, char head[65], int64_t *len);
+/* Entry n's hash: 0 or DB_NOTFOUND. */
+int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
+/* Walk the chain and the tables: 0 intact, 1 with the first entry that is
+ * not in why (its number in *bad), -1 on a database error. */
+struct db_ledger_report {
+	int64_t	entries, audit, results;
+	int64_t	pruned;		/* results gone with retention */
+	int64_t	bad;		/* the first bad entry (0: a row's) */
+	char	why[256];
+};
+int	db_ledger_verify(struct db *, struct db_ledger_report *);
+
+/* GET /metrics's counts (db_export.c). */
+struct db_metrics {
+	int64_t	tentacles[3];		/* accepted: online, offline, unknown */
+	int64_t	pending, rejected;
+	int64_t	jobs[JOB_STATE_MAX];
+	int64_t	results;		/* stored, ever (the last ID) */
+	int64_t	runs;			/* made, ever */
+	int64_t	ledger;			/* entries */
+};
+int	db_metrics_get(struct db *, struct db_metrics *);
+
+/* Called after every audit row is written (the events of export). */
+typedef void	db_audit_hook(int64_t id, const char *actor,
+		    const char *action, const char *peer, const char *detail,
+		    void *arg);
+void	db_set_audit_hook(struct db *, db_audit_hook *, void *arg);
+/* The brain's next event sequence number: persisted, never given twice
+ * (in the caller's transaction, if any). */
+int	db_export_next_seq(struct db *, int64_t *seq);
+/* Queue an event (JSON). Past max events queued the oldest go: counted
+ * as drops of each active target that had not delivered them; *dropped
+ * (may be NULL) gets how many rows went. */
+int	db_export_push(struct db *, int64_t seq, const char *body,
+	    int64_t max, int64_t *dropped);
+/* The targets configured now ("syslog", "webhook"): a new one starts at
+ * the queue's end; the others no longer hold events in the queue. */
+int	db_export_targets_set(struct db *, const char *const *names,
+	    size_t n);
+struct db_export_target {
+	int64_t	acked;		/* delivered up to this seq */
+	int64_t	drops;		/* events dropped before delivery */
+	int64_t	queued;		/* events after acked */
+};
+int	db_export_target_get(struct db *, const char *name,
+	    struct db_export_target *);
+/* Only its position (cheap: no count of the queue). */
+int	db_export_acked(struct db *, const char *name, int64_t *acked);
+/* The target is done with everything up to seq (dropped of those given
+ * up: counted); events every active target is done with leave the
+ * queue. */
+int	db_export_ack(struct db *, const char *name, int64_t seq,
+	    int64_t dropped);
+/* The queued events after seq, oldest first, at most limit. */
+int	db_export_each(struct db *, int64_t after, unsigned limit,
+	    void (*fn)(int64_t seq, const char *body, void *), void *arg);
+/* A tentacle's hostname and state ("online", ...): 0 or DB_NOTFOUND. */
+int	db_export_tentacle(struct db *, int64_t id, char *hostname,
+	    size_t hostlen, char *state, size_t statelen);
+/* A job's run, tentacle, hostname and script: 0 or DB_NOTFOUND. */
+struct db_export_job {
+	int64_t	run;
+	int64_t	tentacle;
+	char	hostname[OCTO_NAME_MAX];
+	char	script[PROTO_SCRIPT_NAME_MAX];
+};
+int	db_export_job(struct db *, int64_t job, struct db_export_job *);
+/* The checks whose status changed between job's result and the one
+ * before it of the same script on the same tentacle: new (now FAIL or
+ * WARN, before neither or absent) or resolved (before FAIL or WARN, now
+ * OK, INFO or SKIP). Nothing if there is no earlier result. */
+struct db_finding_change {
+	int		 resolved;
+	const char	*check;
+	const char	*status;	/* now */
+	const char	*was;		/* before ("" if absent) */
+	const char	*text;		/* now */
+};
+int	db_export_finding_changes(struct db *, int64_t job,
+	    void (*fn)(const struct db_finding_change *, void *), void *arg);
 
 #endif

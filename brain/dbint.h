@@ -25,6 +25,9 @@ int		 db_step_changed(struct db *, sqlite3_stmt *);
 /* After a loop of sqlite3_step that ended with rc: finalize; 0 if it
  * was SQLITE_DONE, else -1 (logged). */
 int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
+/* An audit row was written (not by db_audit): the export's hook. */
+void		 db_audit_written(struct db *, int64_t id, const char *actor,
+		    const char *action, const char *peer, const char *detail);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
 

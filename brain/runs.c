@@ -241,8 +241,11 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
-	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) == 0)
-		log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
-		    job_state_name(state), js.message[0] ? ": " : "",
-		    js.message);
+	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) !=
+	    0)
+		return;
+	log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
+	    job_state_name(state), js.message[0] ? ": " : "", js.message);
+	if (state == JOB_FAILED)
+		job_failed_event((int64_t)js.job, js.message);
 }

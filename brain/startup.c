@@ -66,6 +66,8 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		    "pending or refuse", m.config_path);
 		return -1;
 	}
+	if (export_config_check(c, err, errlen) == -1)
+		return -1;
 	if (strcmp(c->totp_required, "none") != 0 &&
 	    strcmp(c->totp_required, "admin") != 0 &&
 	    strcmp(c->totp_required, "all") != 0) {
@@ -548,6 +550,9 @@ startup_open(int fd[CHILD_COUNT])
 	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
 	    m.conf.commander_port, err, sizeof(err))) == -1)
 		fatalx("%s", err);
+	fd[CHILD_EXPORTER] = -1;	/* it connects out only */
+	export_setup();
+	metrics_setup();
 	child_users();
 	/* Each tentacle may hold a connection to 6001 while delivering and
 	 * the commander one to its 7001, the webserv HTTP_CONN_MAX; leave

@@ -3901,6 +3901,7 @@
 	/* ------------------------------------------------------ brain */
 
 	function brainView() {
+		const exportCard = exportCardView();
 		const rows = el('tbody');
 		const meta = el('div');
 		const updated = updatedLine();
@@ -3967,8 +3968,94 @@
 				    el('th', {scope: 'col', class: 'num'},
 					'Restarts'))),
 				rows)),
-			meta));
+			meta),
+		    exportCard.node);
 		return {title: 'Brain', node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+			exportCard.start();
+		}};
+	}
+
+	/* ----------------------------------------------------- export */
+
+	/* The Brain page's export card (issue 17; admins): each target's
+	 * state, queue, drops and last error, and a test event. */
+	function exportCardView() {
+		const rows = el('tbody');
+		const updated = updatedLine();
+		const problem = notice(null);
+		const sent = notice(null);
+		const none = el('p', {class: 'muted', hidden: true},
+		    'No export target is configured (syslog_target, ' +
+		    'webhook_url in brain.conf).');
+		const testBtn = button('Send a test event', {id: 'export-test'},
+		    async function () {
+			testBtn.disabled = true;
+			try {
+				const r = await api('POST', '/api/export/test',
+				    {});
+				setNotice(sent, 'Test event ' + r.seq +
+				    ' queued.', 'success');
+				await refresh(false);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(sent, errorText(e));
+			} finally {
+				testBtn.disabled = false;
+			}
+		});
+		const table = el('div', {class: 'table-wrap'},
+		    el('table', {class: 'table', id: 'export-targets'},
+			el('caption', {class: 'visually-hidden'},
+			    'Export targets'),
+			el('thead', null, el('tr', null,
+			    el('th', {scope: 'col'}, 'Target'),
+			    el('th', {scope: 'col'}, 'Collector'),
+			    el('th', {scope: 'col'}, 'State'),
+			    el('th', {scope: 'col', class: 'num'}, 'Queued'),
+			    el('th', {scope: 'col', class: 'num'}, 'Dropped'),
+			    el('th', {scope: 'col'}, 'Last error'))),
+			rows));
+
+		function fill(x) {
+			clear(rows);
+			const targets = Array.isArray(x.targets) ?
+			    x.targets : [];
+			for (const t of targets)
+				rows.appendChild(el('tr', null,
+				    el('th', {scope: 'row'}, t.name),
+				    el('td', {class: 'mono'}, t.target || ''),
+				    el('td', null, badge(t.state || 'unknown',
+					t.state === 'connected' ? 'ok' :
+					t.state === 'down' ? 'err' : 'warn')),
+				    el('td', {class: 'num'}, String(t.queue)),
+				    el('td', {class: 'num'}, String(t.drops)),
+				    el('td', null, t.last_error || '—')));
+			none.hidden = targets.length > 0;
+			table.hidden = targets.length === 0;
+			testBtn.hidden = targets.length === 0;
+			touch(updated);
+		}
+
+		async function refresh(background) {
+			await guarded(problem, async function () {
+				fill(await api('GET', '/api/export', undefined,
+				    {background: background}));
+			}, 'Export unavailable');
+		}
+
+		const node = isAdmin() ? cardWithHead('Export', updated,
+		    el('p', {class: 'muted small'}, 'Events (offline hosts, ' +
+			'new findings, refused handshakes, the audit log) ' +
+			'sent to syslog over TLS and to a webhook, kept ' +
+			'while a collector is down.'),
+		    problem, none, table,
+		    el('div', {class: 'actions'}, testBtn), sent) :
+		    el('div', {hidden: true});
+		return {node: node, start: function () {
+			if (!isAdmin())
+				return;
 			const tick = poll(REFRESH_MS, refresh);
 			tick(false);
 		}};

@@ -1423,6 +1423,66 @@ gen_ipcmsg(void)
 			abort();
 		ipcmsg_put("script-acked-final", IPC_SCRIPT_ACKED, &b);
 		buf_free(&fr);
+	/* export (issue 17) */
+	{
+		struct ipc_export_conf	xc;
+		struct ipc_export_event	xe;
+		struct ipc_export_ack	xa;
+		struct ipc_export_drop	xd;
+		static const char	ev[] = "{\"id\":\"0b4c\",\"seq\":3,"
+		    "\"event\":\"tentacle.offline\",\"fields\":{}}";
+
+		memset(&xc, 0, sizeof(xc));
+		strcpy(xc.brain, "brain-a.example.org");
+		xc.syslog_on = 1;
+		strcpy(xc.syslog_host, "logs.example.org");
+		strcpy(xc.syslog_addr, "192.0.2.10");
+		xc.syslog_port = 6514;
+		xc.syslog_ca = frame;
+		xc.syslog_ca_len = sizeof(frame);
+		xc.webhook_on = 1;
+		strcpy(xc.webhook_host, "192.0.2.11");
+		strcpy(xc.webhook_addr, "192.0.2.11");
+		xc.webhook_port = 8443;
+		strcpy(xc.webhook_path, "/hook");
+		xc.webhook_ca = frame;
+		xc.webhook_ca_len = sizeof(frame);
+		xc.webhook_secret = (const uint8_t *)"secret";
+		xc.webhook_secret_len = 6;
+		if (ipcmsg_encode_export_conf(&b, &xc) == -1)
+			abort();
+		ipcmsg_put("export-conf", IPC_EXPORT_CONF, &b);
+		memset(&xe, 0, sizeof(xe));
+		xe.target = EXPORT_SYSLOG;
+		xe.seq = 3;
+		xe.json = ev;
+		xe.json_len = sizeof(ev) - 1;
+		if (ipcmsg_encode_export_event(&b, &xe) == -1)
+			abort();
+		ipcmsg_put("export-event", IPC_EXPORT_EVENT, &b);
+		memset(&xa, 0, sizeof(xa));
+		xa.target = EXPORT_WEBHOOK;
+		xa.seq = 3;
+		xa.state = EXPORT_DOWN;
+		strcpy(xa.error, "HTTP 500");
+		if (ipcmsg_encode_export_ack(&b, &xa) == -1)
+			abort();
+		ipcmsg_put("export-ack", IPC_EXPORT_ACK, &b);
+		xd.target = EXPORT_SYSLOG;
+		xd.seq = 2;
+		if (ipcmsg_encode_export_drop(&b, &xd) == -1)
+			abort();
+		ipcmsg_put("export-drop", IPC_EXPORT_DROP, &b);
+	}
+	{
+		struct ipc_metrics_get	mg;
+
+		memset(&mg, 0, sizeof(mg));
+		strcpy(mg.token, "tok-3f9a");
+		strcpy(mg.client, "192.0.2.5");
+		if (ipcmsg_encode_metrics_get(&b, &mg) == -1)
+			abort();
+		ipcmsg_put("metrics-get", IPC_METRICS_GET, &b);
 	}
 	if (net_addr_key("192.0.2.1", keys[0]) == -1 ||
 	    net_addr_key("2001:db8::1", keys[1]) == -1)

@@ -419,6 +419,8 @@ test_findings(void **state)
 	    "ALTER TABLE tentacles DROP COLUMN managed_scripts; "
 	    "ALTER TABLE tentacles DROP COLUMN script_key; "
 	    "ALTER TABLE results DROP COLUMN sha256; "
+	    "DROP TABLE export_seq; DROP TABLE export_queue; "
+	    "DROP TABLE export_targets; DROP TABLE ledger; "
 	    "PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
