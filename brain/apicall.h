@@ -25,7 +25,7 @@ struct api_args {
 	uint64_t	 expires_in;			/* token */
 	uint32_t	 uses;
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
-	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
+	uint32_t	 ntentacles;	/* 0: all accepted (or labels) */
 	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
 	uint8_t		 with_output;	/* one run; a tentacle's results: findings */
 	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
@@ -35,6 +35,12 @@ struct api_args {
 	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
+	/* Run: tentacles with any of these labels ("a,b"; "": none);
+	 * expires_in (above) is then how long a job waits for its
+	 * tentacle. */
+	char		 labels[PROTO_LABELS_TEXT_MAX];
+	char		*body;		/* BODY: malloc'd, NUL-ended */
+	size_t		 body_len;
 };
 
 struct api_call {
@@ -57,7 +63,7 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,
 	    const char **why);
-/* Free the tentacle list and wipe the passwords and the session key. */
+/* Free the tentacle list and the body, and wipe the passwords and the session key. */
 void	apicall_clear(struct api_call *);
 
 #endif

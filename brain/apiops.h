@@ -28,6 +28,13 @@
  *			none) (body)
  *	AUDIT		str actor, str action, u32 limit (query string)
  *	TOTP_CODE	str name ({name}), str code (body: 6 digits)
+ *	BODY		u64 id ({id} of the route, or 0), str body (the JSON
+ *			body as the client sent it: the maestro's handler
+ *			parses and checks it with groupbody.h's pure functions)
+ *
+ * RUN_CREATE also carries str labels ("a,b": the tentacles with any of
+ * them, when no ID is listed) and u64 expires_in (seconds a job waits
+ * for an offline tentacle).
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -65,7 +72,14 @@
 	 * or an admin anyone's (checked). */ \
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
-	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
+	/* Groups and schedules (issue 16: brain/groups.c, schedules.c). */ \
+	X(TENTACLE_LABELS,	"set a tentacle's labels", PUT,	"/api/tentacles/{id}/labels",	ADMIN,	1, BODY,	api_tentacle_labels) \
+	X(SCHEDULES,		"list schedules",	GET,	"/api/schedules",		VIEWER,	0, NONE,	api_schedules)	\
+	X(SCHEDULE,		"read a schedule",	GET,	"/api/schedules/{id}",		VIEWER,	0, ID,		api_schedule)	\
+	X(SCHEDULE_CREATE,	"create a schedule",	POST,	"/api/schedules",		ADMIN,	1, BODY,	api_schedule_create) \
+	X(SCHEDULE_UPDATE,	"change a schedule",	PUT,	"/api/schedules/{id}",		ADMIN,	1, BODY,	api_schedule_update) \
+	X(SCHEDULE_DELETE,	"delete a schedule",	DELETE,	"/api/schedules/{id}",		ADMIN,	1, ID,		api_schedule_delete)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -76,7 +90,8 @@ enum api_op {
 	API_OP_MAX
 };
 
-enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE };
+enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE,
+	API_METHOD_PUT };
 
 /* Roles, weakest first; an operation names the weakest it allows. An
  * unknown role is below every other. */
@@ -96,6 +111,7 @@ enum api_args_shape {
 	API_ARGS_PASSWORD,
 	API_ARGS_AUDIT,
 	API_ARGS_TOTP_CODE,
+	API_ARGS_BODY,
 };
 
 struct api_op_def {
