@@ -488,7 +488,11 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(db->h, 5000);
 	sqlite3_extended_result_codes(db->h, 1);
-	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	/* Before the first table: a new database gives the pages that
+	 * retention frees back in small steps (db_vacuum_step); an older
+	 * one keeps its mode (no effect until a VACUUM). */
+	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
+	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
