@@ -181,3 +181,25 @@ def test_schedule_of_a_script_gone_is_disabled(brain, one):  # noqa: F811
     assert len(schedule_runs(c, sid)) == 1
     ev = c.get("/api/audit?action=schedule%20disabled").json()["events"]
     assert ev and ev[0]["actor"] == "system"
+
+
+def test_only_admins_change_schedules_and_labels(brain, one):  # noqa: F811
+    c, t, tid = one
+    r = c.post("/api/users", {"name": "op", "password": "operator-pass-1",
+                              "role": "operator"})
+    assert r.status in (200, 201), r
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": "all",
+                                  "every": 3600})
+    sid = r.json()["id"]
+    op = brain.client()
+    assert op.login("op", "operator-pass-1").status == 200
+    # An operator reads them, and runs on labels; changes none.
+    assert op.get("/api/schedules").status == 200
+    assert op.get("/api/schedules/%d" % sid).status == 200
+    for r in (op.post("/api/schedules", {"script": "hello",
+                                         "tentacles": "all", "every": 60}),
+              op.put("/api/schedules/%d" % sid, {"enabled": False}),
+              op.delete("/api/schedules/%d" % sid),
+              op.put("/api/tentacles/%d/labels" % tid, {"labels": ["x"]})):
+        assert r.status == 403 and r.json()["error"], r
+    assert c.get("/api/schedules/%d" % sid).json()["enabled"] is True
