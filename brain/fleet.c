@@ -1,8 +1,9 @@
 /*
  * The fleet: enrolment requests from the registerer, enrolment by address
- * (offers; the key delivered wrapped for the tentacle), the keepalive and
- * the welcome ping of the newly accepted, what a tentacle reports of
- * itself (inventory). The handshakes' proofs are in proofs.c.
+ * (offers; the key delivered wrapped for the tentacle), what a tentacle
+ * reports of itself (inventory) when its keepalive is answered. The
+ * keepalive and the welcome ping are in keepalive.c, the handshakes'
+ * proofs in proofs.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "maestro.h"
 #include "net.h"
 #include "proto.h"
+#include "refusals.h"
 #include "wire.h"
 
 /* Enrolments by address in progress: the webserv request waits for the
@@ -45,46 +47,6 @@ struct offer {
 
 static struct offer	offers[OFFERS_MAX];
 static uint32_t		next_offer;
-
-/* Keepalive (report 5.2): ask the commander to ping every accepted
- * tentacle; answers and misses come back as TENTACLE_SEEN/MISSED. */
-void
-keepalive(evutil_socket_t fd, short events, void *arg)
-{
-	if (children[CHILD_COMMANDER].chan != NULL)
-		db_tentacles_to_ping(m.db, 0, dispatch_order, (void *)1);
-}
-
-/*
- * A tentacle just accepted is pinged within seconds, not at the next
- * keepalive: its facts and scripts are what the admin wants to see next.
- * One timer for all (a thousand enrolments make a few pings each, not a
- * thousand rounds): at 1 s, then 5 s, of those never seen yet; a miss here
- * counts like any other, and the keepalive takes over.
- */
-void
-welcome_ping(evutil_socket_t fd, short events, void *arg)
-{
-	struct timeval	tv = { 4, 0 };
-
-	if (children[CHILD_COMMANDER].chan != NULL)
-		db_tentacles_to_ping(m.db, 1, dispatch_order, (void *)1);
-	if (m.welcome_round++ == 0)
-		evtimer_add(m.welcome_ev, &tv);
-}
-
-void
-welcome_soon(void)
-{
-	struct timeval	tv = { 1, 0 };
-
-	/* Already due: that ping will do (re-arming it at every call could
-	 * put it off for ever while enrolments keep coming). */
-	if (m.welcome_ev == NULL || evtimer_pending(m.welcome_ev, NULL))
-		return;
-	m.welcome_round = 0;
-	evtimer_add(m.welcome_ev, &tv);
-}
 
 /* The tentacle's own account of its scripts, checked before storing. */
 static json_t *
@@ -133,6 +95,7 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	tid = ts.tentacle;
+	keepalive_answered(tid);
 	if (ts.inventory_len > 0) {
 		f.type = WIRE_INVENTORY;
 		f.len = (uint32_t)ts.inventory_len;
@@ -192,6 +155,7 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 	}
 	tid = tm.tentacle;
 	reason = tm.reason;
+	keepalive_answered(tid);
 	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
 	    &offline) == 0 && offline) {
 		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
@@ -242,6 +206,7 @@ api_tentacle_decide(const struct api_req *r)
 	    (long long)tid, t.hostname);
 	db_audit(m.db, user, approve ? "approve" : "reject", r->client, detail);
 	log_info("%s %s %s", user, approve ? "approved" : "rejected", detail);
+	tentacle_addresses_changed();
 	if (approve)
 		welcome_soon();
 	api_reply(r, 200, json_pack("{s:o}", "tentacle",
@@ -276,9 +241,11 @@ api_tentacle_revoke(const struct api_req *r)
 	char	detail[96];
 
 	if (revoke(r, db_tentacle_delete, "tentacle", "revoke", detail,
-	    sizeof(detail)) == 0)
+	    sizeof(detail)) == 0) {
 		log_info("%s revoked %s: its key is refused from now on",
 		    r->s->user, detail);
+		tentacle_addresses_changed();
+	}
 }
 
 void
@@ -506,7 +473,7 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
 	char			 actor[32];
 	const char		*why = NULL;
-	int			 ok;
+	int			 ok, rc = ENROL_REFUSED;
 
 	if (ipcmsg_decode_enrol_request(msg->payload, msg->hdr.len, &ir,
 	    &why) == -1) {
@@ -529,10 +496,11 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		why = "the announced fingerprint is not the TLS certificate's";
 		ok = 0;
 	} else
-		ok = enrol_tentacle(m.db, &(struct enrol_policy){
+		ok = (rc = enrol_tentacle(m.db, &(struct enrol_policy){
 		    strcmp(m.conf.enrolment_without_token, "refuse") == 0,
-		    m.conf.pending_max }, &req, ir.offer != 0, ir.source,
-		    &reply, key, &why, detail, sizeof(detail)) == 0;
+		    m.conf.pending_max, m.conf.enrolment_rate }, &req,
+		    ir.offer != 0, ir.source, &reply, key, &why, detail,
+		    sizeof(detail))) == ENROL_OK;
 	crypto_wipe(req.token, sizeof(req.token));
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
 	    &reply) == -1) {
@@ -550,8 +518,20 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		db_audit(m.db, actor, "enrolled", ir.source, detail);
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
-		if (reply.status == ENROLMENT_ACCEPTED)
+		if (reply.status == ENROLMENT_ACCEPTED) {
+			tentacle_addresses_changed();
 			welcome_soon();
+		}
+	} else if (rc == ENROL_THROTTLED) {
+		/* As many as a stranger likes: one audit row per address
+		 * and minute with a count, one log line. */
+		m.refused_handshakes++;
+		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
+		if (refusal_audit(m.db, time(NULL), "system",
+		    "enrolment_refused", ir.source, detail) == 1)
+			log_warnx("%s: %s (limit %lld a minute; the next "
+			    "ones this minute are counted in the audit log "
+			    "only)", ir.source, detail, m.conf.enrolment_rate);
 	} else {
 		m.refused_handshakes++;
 		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);

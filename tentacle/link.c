@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "enrolment.h"
 #include "handshake.h"
+#include "keyfile.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -65,25 +66,19 @@ link_local_addr(struct conn *c, char *out, size_t outlen)
 int
 link_addr_specific(const char *addr)
 {
-	return addr[0] != '\0' && strcmp(addr, "0.0.0.0") != 0 &&
-	    strcmp(addr, "::") != 0;
+	return net_addr_specific(addr);
 }
 
 const char *
 link_source(const struct tentacle_conf *conf, const char *to)
 {
-	if (!link_addr_specific(conf->listen_address) ||
-	    (strchr(conf->listen_address, ':') == NULL) !=
-	    (strchr(to, ':') == NULL))
-		return NULL;
-	return conf->listen_address;
+	return net_source_for(conf->listen_address, to);
 }
 
 SSL_CTX *
 link_client_ctx(const struct tentacle_conf *conf, char *err, size_t errlen)
 {
-	return tls_ctx_new(TLS_PEER_CLIENT, conf->cert, conf->key, err,
-	    errlen);
+	return keyfile_ctx(conf, TLS_PEER_CLIENT, err, errlen);
 }
 
 /* ---- kept TLS sessions with the brain ---------------------------------- */
