@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import octotest  # noqa: E402
+from test_retention import age_runs  # noqa: E402
 
 HOSTS = int(os.environ.get("HOSTS", "1000"))
 RUNS = int(os.environ.get("RUNS", "100"))
@@ -102,16 +103,9 @@ def main():
     now = int(time.time())
     db = sqlite3.connect(str(db_path))
     with db:
-        old = [r[0] for r in db.execute(
-            "SELECT id FROM runs ORDER BY id LIMIT ?", (RUNS - KEEP,))]
-        q = ",".join("?" * len(old))
-        db.execute("UPDATE runs SET created_at = ? WHERE id IN (%s)" % q,
-                   [now - 10 * DAY] + old)
-        db.execute("UPDATE jobs SET updated_at = ? WHERE run_id IN (%s)" % q,
-                   [now - 10 * DAY] + old)
-        db.execute("UPDATE results SET received_at = ? WHERE job_id IN "
-                   "(SELECT id FROM jobs WHERE run_id IN (%s))" % q,
-                   [now - 10 * DAY] + old)
+        age_runs(db, [r[0] for r in db.execute(
+            "SELECT id FROM runs ORDER BY id LIMIT ?", (RUNS - KEEP,))],
+            now - 10 * DAY)
     db.close()
 
     mark = 0       # b.log() is the current run's
