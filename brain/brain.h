@@ -66,6 +66,8 @@ struct brain_conf {
 	long long	export_queue_max;		/* events kept */
 	char		metrics_token_file[OCTO_PATH_MAX];	/* GET /metrics */
 	long long	ledger_checkpoint_interval;	/* s */
+	long long	retention_days;			/* results, runs */
+	long long	audit_retention_days;
 };
 
 extern const struct config_key brain_config_keys[];
@@ -117,6 +119,11 @@ int	exporter_main(struct child_env *);
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
 #define TOKEN_USES_MAX		100000
 #define RUN_TENTACLES_MAX	10000	/* IDs listed in one run request */
+/* How long a job waits for an offline tentacle: a day by default (a
+ * host rebooted, a laptop away for the night), at most a year (SPEC
+ * "expires_in"). */
+#define RUN_EXPIRES_DEFAULT	86400
+#define RUN_EXPIRES_MAX		(366LL * 86400)
 #define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
 #define AUDIT_LIMIT_MAX		1000
 

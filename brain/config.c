@@ -119,6 +119,10 @@ const struct config_key brain_config_keys[] = {
 	{ "metrics_token_file", CONF_PATH, S(metrics_token_file), 0, 0,
 	    "file whose first line is the bearer token of GET /metrics "
 	    "(empty: no /metrics)" },
+	{ "retention_days", CONF_INT, I(retention_days), 1, 36500,
+	    "days results and runs are kept (each host's latest result of each script always)" },
+	{ "audit_retention_days", CONF_INT, I(audit_retention_days), 1, 36500,
+	    "days audit log lines are kept" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -157,6 +161,8 @@ brain_config_defaults(struct brain_conf *c)
 	strlcpy(c->exporter_user, "octopus-exp", sizeof(c->exporter_user));
 	c->export_queue_max = 100000;
 	c->ledger_checkpoint_interval = 3600;
+	c->retention_days = 365;
+	c->audit_retention_days = 730;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

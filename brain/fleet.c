@@ -135,11 +135,15 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
 		    scripts) == -1))
 			db_rollback(m.db);
-		else
+		else {
+			if (facts)
+				groups_propose((int64_t)tid, fj);
 			db_commit(m.db);
+		}
 	}
 	/* Managed scripts it lacks (issue 14). */
 	push_reconcile((int64_t)tid, facts ? fj : NULL, scripts);
+	groups_tentacle_back((int64_t)tid);
 	json_decref(fj);
 	json_decref(scripts);
 }

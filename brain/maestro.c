@@ -719,6 +719,7 @@ main(int argc, char **argv)
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
 	export_start(m.base);
+	schedules_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
@@ -767,6 +768,7 @@ main(int argc, char **argv)
 	tentacle_addresses_stop();
 	results_stop();
 	export_stop();
+	schedules_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);
