@@ -28,4 +28,10 @@ int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
 
+/* A tentacle's columns for struct db_tentacle_row, in the order
+ * db_tentacle_row_read reads them from column 0. */
+#define TENTACLE_COLUMNS "id, hostname, address, port, fingerprint, " \
+	"enrolment, state, enrolled_at, last_seen, facts, duplicate_of"
+void		 db_tentacle_row_read(sqlite3_stmt *, struct db_tentacle_row *);
+
 #endif

@@ -702,6 +702,7 @@ main(int argc, char **argv)
 	event_free(m.keepalive_ev);
 	event_free(m.welcome_ev);
 	results_stop();
+	run_waiters_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

@@ -13,6 +13,8 @@
  *               commander (the keys stay in the maestro), order tickets
  *   runs.c      runs, orders to the commander, job states
  *   results.c   results: batching, storage, acknowledgements
+ *   lists.c     the API's lists by pages (fleet, runs, a run's jobs) and
+ *               the waiters of GET /api/runs/{id}?wait=
  *   startup.c   configuration, directories, admin password, TLS, root drop
  */
 #ifndef OCTO_MAESTRO_H
@@ -162,7 +164,7 @@ int	offer_pairing_proofs(uint32_t offer,
 	    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN]);
 void	handle_pair_make(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
-api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
+api_handler	api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,
 		api_token_revoke, api_scripts;
 
@@ -176,13 +178,21 @@ void	dispatch_order(const struct db_order *, void *);
 void	dispatch_queued(int64_t);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
-api_handler	api_run_create, api_runs, api_run;
+api_handler	api_run_create;
 
 /* results.c */
 int	results_start(struct event_base *);
 void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
 api_handler	api_tentacle_results, api_result;
+
+/* lists.c */
+api_handler	api_tentacles, api_runs, api_run;
+/* A job's state may have changed: answer the waiters whose run is now
+ * finished. */
+void	run_waiters_wake(void);
+/* At shutdown: every waiter answered with its run as it is. */
+void	run_waiters_stop(void);
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

@@ -59,9 +59,11 @@ jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
 	int	n;
 
 	if (db_jobs_lost(m.db, tentacle, acked_before_ms, why, &n) == 0 &&
-	    n > 0)
+	    n > 0) {
 		log_warnx("tentacle %lld: %d running job%s lost: %s",
 		    (long long)tentacle, n, n == 1 ? "" : "s", why);
+		run_waiters_wake();
+	}
 }
 
 void
@@ -162,21 +164,6 @@ dberr:
 	reply_error(reqid, c->generation, 500, "database error");
 }
 
-/* ?tentacle=ID: the runs that include that tentacle; 0: every run. */
-void
-api_runs(const struct api_req *r)
-{
-	api_reply_or_error(r, json_pack("{s:o*}", "runs", view_runs(m.db,
-	    api_id(r->a))), "runs");
-}
-
-void
-api_run(const struct api_req *r)
-{
-	api_reply_or_error(r, view_run(m.db, api_id(r->a),
-	    r->a->with_output, m.checks), NULL);
-}
-
 /* What the commander may say of a job: the tentacle took the order,
  * refused it, or could not be reached. */
 static int
@@ -197,8 +184,11 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
-	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) == 0)
+	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) == 0) {
 		log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
 		    job_state_name(state), js.message[0] ? ": " : "",
 		    js.message);
+		if (!job_state_pending(state))
+			run_waiters_wake();
+	}
 }
