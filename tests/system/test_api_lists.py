@@ -410,7 +410,11 @@ def test_wait_ends_after_s_with_the_run_as_it_is(fleet, admin, gated):
                                    "tentacles": [tid]}).json()["id"]
     c = session_client(fleet, admin)()
     c.timeout = 40
-    j = c.get("/api/runs/%d?wait=1" % rid).json()
+    # Longer than the webserv's io_timeout (2 s here): the held request
+    # is not dropped meanwhile.
+    r = c.get("/api/runs/%d?wait=4" % rid)
+    assert r.status == 200, r
+    j = r.json()
     # The gate is still closed: the answer came at the end of the wait,
     # with the job not final.
     assert not gate.exists()
