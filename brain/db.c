@@ -46,14 +46,21 @@ enum {
 };
 
 struct db {
-	sqlite3		*h;
-	sqlite3_stmt	*cached[DB_ST_MAX];
+	sqlite3			*h;
+	sqlite3_stmt		*cached[DB_ST_MAX];
+	struct db_counts_cache	 counts;	/* db_lists.c's */
 };
 
 sqlite3 *
 db_handle(struct db *db)
 {
 	return db->h;
+}
+
+struct db_counts_cache *
+db_counts_cache(struct db *db)
+{
+	return &db->counts;
 }
 
 /*

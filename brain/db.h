@@ -355,6 +355,8 @@ struct db_fleet_counts {
 	int64_t	online, offline, unknown, pending, rejected, total;
 };
 int	db_tentacles_count(struct db *, struct db_fleet_counts *);
+/* The same counted now (db_tentacles_count keeps them until a change). */
+int	db_tentacles_count_now(struct db *, struct db_fleet_counts *);
 /* *pending: whether a run has a job still pending (queued, sent,
  * running: job_state_pending); 0 for a run without jobs or none. */
 int	db_run_pending(struct db *, int64_t run, int *pending);

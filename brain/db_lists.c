@@ -141,8 +141,51 @@ db_tentacles_page(struct db *db, const struct db_fleet_query *q,
 	return db_rows_end(db, st, page->full ? SQLITE_DONE : rc);
 }
 
+/* PRAGMA data_version: changes when another connection commits. */
+static int
+data_version(struct db *db, int64_t *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "PRAGMA data_version")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * The counts are asked with every page of the fleet (a dashboard polls
+ * its first page); counting 10,000 index entries is most of a page's
+ * cost. They are kept until any row changes: then counted again, so they
+ * are never stale.
+ */
 int
 db_tentacles_count(struct db *db, struct db_fleet_counts *c)
+{
+	struct db_counts_cache	*cache = db_counts_cache(db);
+	int64_t			 changes, version = 0;
+
+	changes = sqlite3_total_changes64(db_handle(db));
+	if (data_version(db, &version) == 0 && cache->valid &&
+	    cache->changes == changes && cache->data_version == version) {
+		*c = cache->counts;
+		return 0;
+	}
+	cache->valid = 0;
+	if (db_tentacles_count_now(db, c) == -1)
+		return -1;
+	cache->counts = *c;
+	cache->changes = changes;
+	cache->data_version = version;
+	cache->valid = 1;
+	return 0;
+}
+
+int
+db_tentacles_count_now(struct db *db, struct db_fleet_counts *c)
 {
 	sqlite3_stmt	*st;
 	const char	*enrolment, *state;

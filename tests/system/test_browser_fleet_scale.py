@@ -10,7 +10,7 @@ import os
 import pytest
 
 import browser
-from test_api_lists import brain_with_fleet, fleet_rows
+from fleetdb import brain_with_fleet, fleet_rows
 from conftest import _stop_and_check
 from test_browser_dashboard import chrome  # noqa: F401
 

@@ -205,6 +205,18 @@ test_pages(void **state)
 	assert_int_equal(c.online + c.offline + c.unknown + c.pending +
 	    c.rejected, FLEET);
 	assert_int_equal(c.pending, FLEET / 5);
+	/* Kept until a row changes, then counted again. */
+	assert_int_equal(db_tentacles_count(db, &c), 0);
+	assert_int_equal(c.total, FLEET);
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET enrolment = "
+	    "'accepted' WHERE id = 4"), 0);		/* was pending */
+	assert_int_equal(db_tentacles_count(db, &c), 0);
+	assert_int_equal(c.pending, FLEET / 5 - 1);
+	assert_int_equal(db_tentacle_delete(db, 1), 0);
+	assert_int_equal(db_tentacles_count(db, &c), 0);
+	assert_int_equal(c.total, FLEET - 1);
+	assert_int_equal(db_tentacles_count_now(db, &c), 0);
+	assert_int_equal(c.total, FLEET - 1);
 	db_close(db);
 }
 
