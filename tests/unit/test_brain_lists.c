@@ -309,6 +309,32 @@ plans_are(struct db *db, const char *which, const char *want,
 	traced_clear();
 }
 
+/* A page of the fleet (after ID 150) and what its plan must have. */
+static const struct fleet_plan {
+	int		 sort, desc;
+	const char	*state, *enrolment;
+	const char	*want;
+} fleet_plans[] = {
+	{ LIST_SORT_ID, 0, "", "",
+	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid>?)" },
+	{ LIST_SORT_ID, 1, "", "",
+	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid<?)" },
+	{ LIST_SORT_HOSTNAME, 0, "", "",
+	    "SEARCH tentacles USING INDEX tentacles_hostname" },
+	{ LIST_SORT_STATE, 1, "", "",
+	    "SEARCH tentacles USING INDEX tentacles_status" },
+	{ LIST_SORT_LAST_SEEN, 1, "", "",
+	    "SEARCH tentacles USING INDEX tentacles_last_seen" },
+	{ LIST_SORT_ID, 0, "offline", "accepted",
+	    "SEARCH tentacles USING INDEX tentacles_enrolment_state "
+	    "(enrolment=? AND state=?" },
+	{ LIST_SORT_ID, 0, "offline", "",
+	    "SEARCH tentacles USING INDEX tentacles_state (state=?" },
+	{ LIST_SORT_ID, 0, "", "pending",
+	    "SEARCH tentacles USING INDEX tentacles_enrolment_state "
+	    "(enrolment=?" },
+};
+
 static void
 ignore_job(const struct db_job_row *j, void *arg)
 {
@@ -340,49 +366,20 @@ test_plans(void **state)
 		assert_int_equal(db_job_add(db, run, i, "h", &job), 0);
 	sqlite3_trace_v2(db_handle(db), SQLITE_TRACE_STMT, trace, NULL);
 
-	/* The fleet after an ID, in each order, each direction. */
-	ids.n = 0;
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE",
-	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid>?)", NULL);
-	q.desc = 1;
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE",
-	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid<?)", NULL);
-	q.desc = 0;
-	q.sort = LIST_SORT_HOSTNAME;
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE 1",
-	    "SEARCH tentacles USING INDEX tentacles_hostname", NULL);
-	q.sort = LIST_SORT_STATE;
-	q.desc = 1;
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE 1",
-	    "SEARCH tentacles USING INDEX tentacles_status", NULL);
-	q.sort = LIST_SORT_LAST_SEEN;
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE 1",
-	    "SEARCH tentacles USING INDEX tentacles_last_seen", NULL);
+	/* The fleet after an ID: each order and direction, each filter. */
+	for (i = 0; i < (int)(sizeof(fleet_plans) / sizeof(fleet_plans[0]));
+	    i++) {
+		const struct fleet_plan	*fp = &fleet_plans[i];
 
-	/* Filtered: by enrolment and state, by state alone. */
-	q.sort = LIST_SORT_ID;
-	q.desc = 0;
-	q.state = "offline";
-	q.enrolment = "accepted";
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE",
-	    "SEARCH tentacles USING INDEX tentacles_enrolment_state "
-	    "(enrolment=? AND state=?", NULL);
-	q.enrolment = "";
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE",
-	    "SEARCH tentacles USING INDEX tentacles_state (state=?", NULL);
-	q.state = "";
-	q.enrolment = "pending";
-	assert_int_equal(db_tentacles_page(db, &q, &page, collect, &ids), 0);
-	plans_are(db, "FROM tentacles WHERE",
-	    "SEARCH tentacles USING INDEX tentacles_enrolment_state "
-	    "(enrolment=?", NULL);
+		q.sort = fp->sort;
+		q.desc = fp->desc;
+		q.state = fp->state;
+		q.enrolment = fp->enrolment;
+		ids.n = 0;
+		assert_int_equal(db_tentacles_page(db, &q, &page, collect,
+		    &ids), 0);
+		plans_are(db, "FROM tentacles WHERE 1", fp->want, NULL);
+	}
 
 	/* The counts: the index alone, never the table's rows. */
 	assert_int_equal(db_tentacles_count(db, &c), 0);
