@@ -56,11 +56,17 @@ first_or_null(int rc, json_t *list)
  * while fewer than the limit and their JSON within LIST_JSON_MAX (the
  * first always: one row fits IPC_PAYLOAD_MAX); the row past them stops
  * the reading and makes "next" the last row's ID.
+ *
+ * A row's size is its serialization, or a bound the caller knows for
+ * sure (a tentacle's): bounds are added up while their sum stays under
+ * LIST_JSON_MAX, and only past that is the page measured (once) and then
+ * each row: a page of small rows is serialized once, for the reply.
  */
 struct page_acc {
 	struct db_page	 page;
 	json_t		*list;
-	size_t		 bytes;
+	size_t		 bytes;		/* the rows' JSON, or a bound of it */
+	int		 exact;		/* bytes is the measure */
 	unsigned	 n;
 	int64_t		 last;		/* ID of the last row added */
 	int64_t		 next;		/* 0: none */
@@ -90,20 +96,29 @@ page_room(struct page_acc *p)
 	return 1;
 }
 
-/* Add row o of ID id (NULL: out of memory, left out). */
+/* Add row o of ID id (NULL: out of memory, left out); bound: at least
+ * its JSON's size, or 0 when unknown. */
 static void
-page_add(struct page_acc *p, int64_t id, json_t *o)
+page_add(struct page_acc *p, int64_t id, json_t *o, size_t bound)
 {
 	size_t	size;
 
 	if (o == NULL)
 		return;
-	size = json_dumpb(o, NULL, 0, JSON_COMPACT);
-	if (p->n > 0 && p->bytes + size > LIST_JSON_MAX) {
-		json_decref(o);
-		p->next = p->last;
-		p->page.full = 1;
-		return;
+	if (!p->exact && bound > 0 && p->bytes + bound <= LIST_JSON_MAX) {
+		size = bound;
+	} else {
+		if (!p->exact) {
+			p->bytes = json_dumpb(p->list, NULL, 0, JSON_COMPACT);
+			p->exact = 1;
+		}
+		size = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1; /* , */
+		if (p->n > 0 && p->bytes + size > LIST_JSON_MAX) {
+			json_decref(o);
+			p->next = p->last;
+			p->page.full = 1;
+			return;
+		}
 	}
 	p->bytes += size;
 	p->n++;
@@ -208,13 +223,27 @@ tentacle_json(const struct db_tentacle_row *t, void *arg)
 	append(arg, tentacle_obj(t));
 }
 
+/*
+ * At least the size of tentacle_obj(t) as JSON: its strings escaped (at
+ * most 6 bytes a byte: \u00XX), the facts read and written again (a
+ * number may come out longer than it came: "1e-7" is written
+ * 9.9999999999999995e-08; strings never), the rest a few hundred bytes.
+ */
+static size_t
+tentacle_json_bound(const struct db_tentacle_row *t)
+{
+	return 1024 + 6 * (strlen(t->hostname) + strlen(t->address) +
+	    strlen(t->fingerprint) + strlen(t->enrolment) +
+	    strlen(t->state)) + 8 * (t->facts ? strlen(t->facts) : 0);
+}
+
 static void
 tentacle_page_json(const struct db_tentacle_row *t, void *arg)
 {
 	struct page_acc	*p = arg;
 
 	if (page_room(p))
-		page_add(p, t->id, tentacle_obj(t));
+		page_add(p, t->id, tentacle_obj(t), tentacle_json_bound(t));
 }
 
 json_t *
@@ -489,7 +518,7 @@ job_json(const struct db_job_row *j, void *arg)
 	if (j->has_result && v->with_output)
 		json_object_set_new(json_object_get(o, "result"), "findings",
 		    findings_json(&v->fv, j->result.id));
-	page_add(&v->jobs, j->id, o);
+	page_add(&v->jobs, j->id, o, 0);
 }
 
 json_t *
@@ -503,9 +532,8 @@ json_t *
 view_run_page(struct db *db, int64_t id, int with_output,
     const struct checks *checks, uint64_t after, unsigned limit)
 {
-	struct run_view		v = { NULL, { { 0, 0, 0 }, NULL, 0, 0, 0, 0 },
-				    with_output,
-				    { db, checks, FINDINGS_JSON_MAX } };
+	struct run_view		v = { .with_output = with_output,
+				    .fv = { db, checks, FINDINGS_JSON_MAX } };
 	struct db_run_summary	sum;
 
 	if (db_run_get(db, id, run_row_json, &v) != 0 || v.run == NULL)
@@ -556,7 +584,7 @@ runs_row_json(const struct db_runs_row *r, void *arg)
 	json_object_set(run, "jobs", json_object_get(sum, "jobs"));
 	json_object_set(run, "finished", json_object_get(sum, "finished"));
 	json_object_set_new(run, "summary", sum);
-	page_add(&v->p, r->run.id, run);
+	page_add(&v->p, r->run.id, run, 0);
 }
 
 json_t *

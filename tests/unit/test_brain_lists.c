@@ -220,6 +220,56 @@ test_pages(void **state)
 	db_close(db);
 }
 
+/* Rows whose JSON passes LIST_JSON_MAX before the limit: the page ends
+ * there and says where the next starts; every row comes once. */
+static void
+test_page_budget(void **state)
+{
+	char			 err[256], *sql, *text;
+	struct db		*db;
+	struct db_fleet_query	 q = { "", "", "", LIST_SORT_ID, 0 };
+	json_t			*j, *list;
+	uint64_t		 after = 0;
+	size_t			 seen = 0, n;
+	int			 i, pages = 0, notfound;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_begin(db), 0);
+	for (i = 0; i < 900; i++) {
+		assert_non_null(sql = sqlite3_mprintf("INSERT INTO tentacles "
+		    "(hostname, address, port, key, fingerprint, enrolment, "
+		    "enrolled_at, facts) VALUES ('h%d', '192.0.2.1', 7001, "
+		    "'k', 'f', 'accepted', 1, '{\"pad\": \"' || "
+		    "hex(zeroblob(3000)) || '\", \"n\": "
+		    "[1e-7, 1e-7]}')", i));
+		assert_int_equal(db_exec(db, sql), 0);
+		sqlite3_free(sql);
+	}
+	assert_int_equal(db_commit(db), 0);
+	do {
+		j = view_tentacles_page(db, &q, after, 1000, &notfound);
+		assert_non_null(j);
+		pages++;
+		list = json_object_get(j, "tentacles");
+		n = json_array_size(list);
+		assert_true(n > 0 && n < 900);
+		assert_non_null(text = json_dumps(j, JSON_COMPACT));
+		assert_true(strlen(text) <= LIST_JSON_MAX + 1024);
+		free(text);
+		seen += n;
+		after = json_is_null(json_object_get(j, "next")) ? 0 :
+		    (uint64_t)json_integer_value(json_object_get(j, "next"));
+		if (after)
+			assert_int_equal(after, json_integer_value(
+			    json_object_get(json_array_get(list, n - 1), "id")));
+		json_decref(j);
+	} while (after != 0);
+	assert_int_equal(seen, 900);
+	assert_true(pages >= 2);
+	db_close(db);
+}
+
 /* ---- the plans ------------------------------------------------------- */
 
 #define TRACED_MAX	64
@@ -417,6 +467,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listargs),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_budget, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 	};
 
