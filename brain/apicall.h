@@ -62,7 +62,8 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  * Decode and check the shape: a known op, its arguments and nothing more,
  * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
  * user names, passwords and TOTP codes as apibody checks them, an audit limit in
- * range. Values are checked again where they are used. 0, or -1 with the
+ * range, the lists' pages, filters, sort and wait as listargs.h says.
+ * Values are checked again where they are used. 0, or -1 with the
  * reason (then nothing is left to free).
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,
