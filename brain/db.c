@@ -224,7 +224,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
 
-	/* 9: lists at scale (SPEC "Lists at scale", db_lists.c): the fleet
+	/* 9: an audit row may stand for several events of one minute from
+	 * one peer (refused handshakes, throttled enrolments: brain/
+	 * refusals.c) */
+	"ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
+
+	/* 10: lists at scale (SPEC "Lists at scale", db_lists.c): the fleet
 	 * filtered by enrolment and state (or state alone) and counted from
 	 * the first index alone;
 	 * sorted by status (the expression of LIST_STATUS in db_lists.c) and
@@ -744,8 +749,8 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 	int			 rc;
 
 	/* "" matches every actor / action. */
-	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail "
-	    "FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
+	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail, "
+	    "count FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
 	    "action = ?2) ORDER BY id DESC LIMIT ?3")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
@@ -758,6 +763,7 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 		r.action = col_text(st, 3);
 		r.peer = col_text(st, 4);
 		r.detail = col_text(st, 5);
+		r.count = (long)sqlite3_column_int64(st, 6);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

@@ -3,8 +3,8 @@
  * and sorted on the brain, with keyset pagination (a page starts after a
  * row's sort key and ID, so that no row is skipped or given twice while
  * the fleet changes); the fleet's counts in one query; whether a run has
- * a job still pending. The indexes they need are schema 9's (db.c),
- * checked with EXPLAIN QUERY PLAN in tests/unit/test_brain_lists.c.
+ * a job still pending. The indexes they need are the lists' migration
+ * (db.c), checked with EXPLAIN QUERY PLAN in tests/unit/test_brain_lists.c.
  */
 #include <stdio.h>
 #include <string.h>
