@@ -199,6 +199,21 @@ def test_empty_q_is_no_filter(admin):
     assert len(j["tentacles"]) == 5
 
 
+def test_after_a_revoked_tentacle(fleet, admin):
+    rows = db_tentacles(fleet)
+    gone = [t for t in rows if t["enrolment"] == "rejected"][3]["id"]
+    assert admin.delete("/api/tentacles/%d" % gone).status == 200
+    # By ID the page still starts after it...
+    j = admin.get("/api/tentacles?limit=3&after=%d" % gone).json()
+    assert [t["id"] for t in j["tentacles"]] == \
+        [t["id"] for t in rows if t["id"] > gone][:3]
+    # ...by another order its place is lost: said, not guessed.
+    for sort in ("hostname", "-state", "last_seen"):
+        r = admin.get("/api/tentacles?sort=%s&after=%d" % (sort, gone))
+        assert r.status == 400, r
+        assert "from the start" in r.json()["error"]
+
+
 # ------------------------------------------------------------ runs
 
 def accepted_ids(fleet, n):
