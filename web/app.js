@@ -27,6 +27,7 @@
 	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
 	const RUN_JOBS_PAGE = 500;	/* a run's jobs asked at a time */
+	const RUNS_PAGE = 500;		/* runs listed on the Runs page */
 	const FINISHED = ['done', 'failed', 'timeout', 'unreachable',
 	    'refused', 'expired'];
 	/* the brain's audit actions; others it logs are added when seen */
@@ -2634,9 +2635,12 @@
 					/* the fleet's names: once per view (every
 					 * page of it) */
 					[rr, tr] = await Promise.all([
-					    api('GET', '/api/runs' + (host ?
-						'?tentacle=' +
-						encodeURIComponent(host) : ''),
+					    /* the newest RUNS_PAGE, as before
+					     * the lists had pages */
+					    api('GET', '/api/runs?' + (host ?
+						'tentacle=' + encodeURIComponent(
+						host) + '&' : '') + 'limit=' +
+						RUNS_PAGE,
 						undefined, {background: background}),
 					    hostsLoaded ? null :
 					    allPages('/api/tentacles', 'tentacles',
