@@ -47,19 +47,26 @@ def fleet_rows(n, facts_bytes=0, seed=18):
     return rows
 
 
-def fill_db(brain, rows):
+def fill_db(brain, rows, scripts=()):
+    """The rows into the brain's database; each tentacle with the scripts
+    named (as its keepalive would have reported them)."""
     db = sqlite3.connect(str(brain.state_dir / "brain.db"))
     try:
         db.executemany(
             "INSERT INTO tentacles (hostname, address, port, key, "
             "fingerprint, enrolment, state, enrolled_at, last_seen, facts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany(
+            "INSERT INTO tentacle_scripts (tentacle_id, name, sha256, "
+            "description) SELECT id, ?, ?, ? FROM tentacles",
+            [(name, "%064x" % i, "the audit pack's %s" % name)
+             for i, name in enumerate(scripts)])
         db.commit()
     finally:
         db.close()
 
 
-def brain_with_fleet(directory, rows, overrides=None):
+def brain_with_fleet(directory, rows, overrides=None, scripts=()):
     """A brain started once (its schema), stopped, given the rows, started
     again. The caller stops it."""
     conf = dict(QUIET)
@@ -67,6 +74,6 @@ def brain_with_fleet(directory, rows, overrides=None):
     b = octotest.Brain(directory, conf, verbose=False)
     b.start()
     b.stop()
-    fill_db(b, rows)
+    fill_db(b, rows, scripts)
     b.start()
     return b

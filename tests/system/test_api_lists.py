@@ -7,6 +7,7 @@ The fleets are rows written into the brain's SQLite before it starts (the
 schema made by a first start): tentacles at 127.x addresses where nothing
 listens, with a keepalive too rare to change their states meanwhile."""
 
+import os
 import sqlite3
 import threading
 
@@ -403,7 +404,11 @@ def test_ten_thousand_tentacles_paged_within_the_ipc_limit(tmp_path):
     # Facts of ~6 KB each: a page of 1000 would be 6 MB, past the IPC
     # limit; the brain cuts the page and says where the next starts.
     rows = fleet_rows(10000, facts_bytes=6000, seed=10000)
-    b = brain_with_fleet(tmp_path / "brain", rows)
+    # Each with the audit pack's scripts: GET /api/scripts lists every
+    # tentacle of each (not paged; it grows with scripts x tentacles).
+    pack = sorted(p.name for p in (octotest.REPO / "scripts" / "audit")
+                  .iterdir() if p.is_file() and os.access(p, os.X_OK))
+    b = brain_with_fleet(tmp_path / "brain", rows, scripts=pack)
     try:
         c = b.login()
         ids, answers = walk(c, "/api/tentacles", "tentacles")
@@ -425,6 +430,12 @@ def test_ten_thousand_tentacles_paged_within_the_ipc_limit(tmp_path):
         assert j["counts"] == {"online": 6000, "offline": 1000,
                                "unknown": 1000, "pending": 1000,
                                "rejected": 1000, "total": 10000}
+        r = c.get("/api/scripts")
+        assert r.status == 200, r
+        assert len(r.json()["scripts"]) == len(pack) >= 30
+        assert len(r.body) < IPC_PAYLOAD_MAX
+        print("GET /api/scripts, %d scripts on 10,000 tentacles: %.1f MiB"
+              % (len(pack), len(r.body) / 2 ** 20))
         assert "does not fit" not in b.log()
     finally:
         _stop_and_check(b)
