@@ -59,7 +59,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
 		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
-		  metrics.o groups.o schedules.o)
+		  metrics.o groups.o schedules.o \
+		  lists.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
@@ -143,6 +144,7 @@ FUZZ_SRC	 = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
+		   brain/listargs.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
 		   brain/totp.c brain/groupbody.c brain/cron.c \
 		   tentacle/enrolment.c \

@@ -19,6 +19,15 @@ shape_of(uint32_t op)
 	return d ? d->args : API_ARGS_NONE;
 }
 
+/* A list's page: 1 to LIST_LIMIT_MAX rows after an ID (0: from the
+ * start) that JSON can carry. */
+static int
+page_valid(const struct api_args *a)
+{
+	return a->limit >= 1 && a->limit <= LIST_LIMIT_MAX &&
+	    a->after <= LIST_ID_MAX;
+}
+
 int
 apicall_encode(struct buf *out, const struct api_call *c)
 {
@@ -36,8 +45,22 @@ apicall_encode(struct buf *out, const struct api_call *c)
 	case API_ARGS_NONE:
 		break;
 	case API_ARGS_ID:
+		pack_u64(&p, a->id);
+		break;
+	case API_ARGS_TENTACLES:
+		pack_u32(&p, a->limit);
+		pack_u64(&p, a->after);
+		pack_u8(&p, a->sort);
+		pack_u8(&p, a->desc);
+		pack_str(&p, a->state);
+		pack_str(&p, a->enrolment);
+		pack_str(&p, a->q);
+		pack_str(&p, a->labels);	/* one label: the filter */
+		break;
 	case API_ARGS_RUNS:
 		pack_u64(&p, a->id);
+		pack_u32(&p, a->limit);
+		pack_u64(&p, a->after);
 		break;
 	case API_ARGS_ENROL:
 		pack_str(&p, a->address);
@@ -61,6 +84,12 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_bytes(&p, a->body, a->body_len);
 		break;
 	case API_ARGS_RUN:
+		pack_u64(&p, a->id);
+		pack_u8(&p, a->with_output);
+		pack_u32(&p, a->limit);
+		pack_u64(&p, a->after);
+		pack_u32(&p, a->wait);
+		break;
 	case API_ARGS_RESULTS:
 		pack_u64(&p, a->id);
 		pack_u8(&p, a->with_output);
@@ -136,8 +165,22 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	case API_ARGS_NONE:
 		break;
 	case API_ARGS_ID:
+		unpack_u64(&u, &a->id);
+		break;
+	case API_ARGS_TENTACLES:
+		unpack_u32(&u, &a->limit);
+		unpack_u64(&u, &a->after);
+		unpack_u8(&u, &a->sort);
+		unpack_u8(&u, &a->desc);
+		unpack_str(&u, a->state, sizeof(a->state));
+		unpack_str(&u, a->enrolment, sizeof(a->enrolment));
+		unpack_str(&u, a->q, sizeof(a->q));
+		unpack_str(&u, a->labels, sizeof(a->labels));
+		break;
 	case API_ARGS_RUNS:
 		unpack_u64(&u, &a->id);
+		unpack_u32(&u, &a->limit);
+		unpack_u64(&u, &a->after);
 		break;
 	case API_ARGS_ENROL:
 		unpack_str(&u, a->address, sizeof(a->address));
@@ -180,6 +223,12 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		a->body[a->body_len] = '\0';
 		break;
 	case API_ARGS_RUN:
+		unpack_u64(&u, &a->id);
+		unpack_u8(&u, &a->with_output);
+		unpack_u32(&u, &a->limit);
+		unpack_u64(&u, &a->after);
+		unpack_u32(&u, &a->wait);
+		break;
 	case API_ARGS_RESULTS:
 		unpack_u64(&u, &a->id);
 		unpack_u8(&u, &a->with_output);
@@ -262,7 +311,24 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		if (a->limit < 1 || a->limit > AUDIT_LIMIT_MAX)
 			goto bad;
 		break;
+	case API_ARGS_TENTACLES:
+		if (!page_valid(a) || a->sort >= LIST_SORT_MAX ||
+		    a->desc > 1 ||
+		    (a->state[0] && !listargs_state_valid(a->state)) ||
+		    (a->enrolment[0] &&
+		    !listargs_enrolment_valid(a->enrolment)) ||
+		    (a->q[0] && !listargs_query_valid(a->q)) ||
+		    (a->labels[0] && !proto_label_valid(a->labels)))
+			goto bad;
+		break;
+	case API_ARGS_RUNS:
+		if (!page_valid(a) || a->id > LIST_ID_MAX)
+			goto bad;
+		break;
 	case API_ARGS_RUN:
+		if (!page_valid(a) || a->wait > RUN_WAIT_MAX)
+			goto bad;
+		/* FALLTHROUGH */
 	case API_ARGS_RESULTS:
 		if (a->with_output > 1)
 			goto bad;

@@ -15,6 +15,7 @@
 #include "brain.h"
 #include "buf.h"
 #include "limits.h"
+#include "listargs.h"
 #include "proto.h"
 
 struct api_args {
@@ -34,7 +35,16 @@ struct api_args {
 	char		 current[OCTO_PASSWORD_MAX + 1];
 	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
-	uint32_t	 limit;
+	uint32_t	 limit;		/* audit; lists: rows of a page */
+	/* Lists (listargs.h): the page starts after this ID; the fleet's
+	 * order and filters ("" none); a run's wait in seconds (0 none). */
+	uint64_t	 after;
+	uint8_t		 sort;		/* enum list_sort */
+	uint8_t		 desc;
+	char		 state[16];
+	char		 enrolment[16];
+	char		 q[LIST_QUERY_MAX + 1];
+	uint32_t	 wait;
 	/* Scripts (issue 14): name in script, version in id. */
 	uint8_t		 has_description;
 	char		 description[SCRIPT_DESC_MAX + 1];
@@ -64,7 +74,8 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  * strings without NUL that fit, at most RUN_TENTACLES_MAX tentacle IDs,
  * user names, passwords and TOTP codes as apibody checks them, an audit limit in
  * range, script names, descriptions and bodies as apibody_script checks
- * them. Values are checked again where they are used. 0, or -1 with the
+ * them, the lists' pages, filters, sort and wait as listargs.h says.
+ * Values are checked again where they are used. 0, or -1 with the
  * reason (then nothing is left to free).
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,

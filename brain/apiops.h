@@ -15,8 +15,12 @@
  * name, "{script}" a script name (webserv.c route_match). Arguments, by shape:
  *	NONE		nothing
  *	ID		u64 id ({id} of the route)
- *	RUNS		u64 tentacle (?tentacle=ID; 0: every run)
- *	RUN		u64 id, u8 with outputs (?output=0|1, default 1)
+ *	TENTACLES	u32 limit, u64 after, u8 sort, u8 desc, str state,
+ *			str enrolment, str q (query string; listargs.h)
+ *	RUNS		u64 tentacle (?tentacle=ID; 0: every run), u32 limit,
+ *			u64 after
+ *	RUN		u64 id, u8 with outputs (?output=0|1, default 1),
+ *			u32 limit, u64 after (its jobs), u32 wait (seconds)
  *	RESULTS		u64 id, u8 with findings (?findings=0|1, default 1)
  *	ENROL		str address, u32 port (body)
  *	TOKEN		u64 expires_in, u32 uses (body)
@@ -52,7 +56,7 @@
 	X(SESSION,		"session",		GET,	"/api/session",			VIEWER,	0, NONE,	api_session)	\
 	X(HEALTH,		"health",		GET,	"/api/health",			VIEWER,	0, NONE,	api_health)	\
 	X(LOGOUT,		"logout",		POST,	"/api/logout",			VIEWER,	1, NONE,	api_logout)	\
-	X(TENTACLES,		"list tentacles",	GET,	"/api/tentacles",		VIEWER,	0, NONE,	api_tentacles)	\
+	X(TENTACLES,		"list tentacles",	GET,	"/api/tentacles",		VIEWER,	0, TENTACLES,	api_tentacles)	\
 	X(TENTACLE_ENROL,	"enrol a tentacle",	POST,	"/api/tentacles",		ADMIN,	1, ENROL,	api_tentacle_enrol) \
 	X(TENTACLE_APPROVE,	"approve a tentacle",	POST,	"/api/tentacles/{id}/approve",	ADMIN,	1, ID,		api_tentacle_decide) \
 	X(TENTACLE_REJECT,	"reject a tentacle",	POST,	"/api/tentacles/{id}/reject",	ADMIN,	1, ID,		api_tentacle_decide) \
@@ -131,6 +135,7 @@ enum api_args_shape {
 	API_ARGS_SCRIPT_CREATE,
 	API_ARGS_SCRIPT_UPDATE,
 	API_ARGS_BODY,
+	API_ARGS_TENTACLES,
 };
 
 struct api_op_def {

@@ -46,16 +46,23 @@ enum {
 };
 
 struct db {
-	sqlite3		*h;
-	sqlite3_stmt	*cached[DB_ST_MAX];
-	db_audit_hook	*audit_hook;	/* export (db_export.c) */
-	void		*audit_arg;
+	sqlite3			*h;
+	sqlite3_stmt		*cached[DB_ST_MAX];
+	db_audit_hook		*audit_hook;	/* export (db_export.c) */
+	void			*audit_arg;
+	struct db_counts_cache	 counts;	/* db_lists.c's */
 };
 
 sqlite3 *
 db_handle(struct db *db)
 {
 	return db->h;
+}
+
+struct db_counts_cache *
+db_counts_cache(struct db *db)
+{
+	return &db->counts;
 }
 
 /*
@@ -323,6 +330,24 @@ static const char *const migrations[] = {
 	"  WHERE state IN ('queued','sent','unreachable');"
 	"CREATE INDEX jobs_run ON jobs(run_id);"
 	"CREATE INDEX results_received ON results(received_at);",
+
+	/* 13: lists at scale (SPEC "Lists at scale", db_lists.c): the fleet
+	 * filtered by enrolment and state (or state alone) and counted from
+	 * the first index alone;
+	 * sorted by status (the expression of LIST_STATUS in db_lists.c) and
+	 * by last contact (never seen: 0); a run's jobs paged by ID, and
+	 * whether any is still pending (a waiter of ?wait=). Checked with
+	 * EXPLAIN QUERY PLAN in tests/unit/test_brain_lists.c
+	 * (IF NOT EXISTS: a test takes the schema back to 5, these stay.) */
+	"CREATE INDEX IF NOT EXISTS tentacles_enrolment_state"
+	"  ON tentacles(enrolment, state);"
+	"CREATE INDEX IF NOT EXISTS tentacles_state ON tentacles(state);"
+	"CREATE INDEX IF NOT EXISTS tentacles_status ON tentacles((CASE"
+	"  enrolment WHEN 'accepted' THEN state ELSE enrolment END));"
+	"CREATE INDEX IF NOT EXISTS tentacles_last_seen"
+	"  ON tentacles(ifnull(last_seen, 0));"
+	"CREATE INDEX IF NOT EXISTS jobs_run ON jobs(run_id);"
+	"CREATE INDEX IF NOT EXISTS jobs_run_state ON jobs(run_id, state);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -560,15 +585,38 @@ db_open(const char *path, char *err, size_t errlen)
 		    sqlite3_errmsg(db->h) : "cannot open");
 		goto fail;
 	}
+	/* Another process holding a lock (the sqlite3 shell, a backup):
+	 * wait for it rather than fail a request. */
 	sqlite3_busy_timeout(db->h, 5000);
 	sqlite3_extended_result_codes(db->h, 1);
-	/* Before the first table: a new database gives the pages that
-	 * retention frees back in small steps (db_vacuum_step); an older
-	 * one keeps its mode (no effect until a VACUUM). */
+	/*
+	 * journal_mode = WAL: readers (the shell, a backup) never block the
+	 * maestro, the only writer, nor it them; a commit appends to the
+	 * log instead of rewriting pages twice.
+	 * synchronous = NORMAL: in WAL mode the file is never corrupted by
+	 * a crash or a power cut, but the commits since the log was last
+	 * synced (at a checkpoint) may be lost to a power cut; FULL would
+	 * sync the log at every commit, once per batch of results. A trade
+	 * of the last seconds' durability for the storing rate.
+	 * secure_delete = ON: a deleted row (a session, a revoked tentacle's
+	 * key, a TOTP secret) is overwritten, not left in free pages.
+	 * temp_store = MEMORY: the sorts and groupings of the lists (the
+	 * runs' summaries, a fleet sorted by a column without an index)
+	 * stay off the disk.
+	 * cache_size = -16384: 16 MiB of page cache (the default is 2 MiB):
+	 * the fleet's table and indexes at 10,000 tentacles stay in memory
+	 * between two requests.
+	 * auto_vacuum = INCREMENTAL, before the first table: a new database
+	 * gives the pages that retention frees back in small steps
+	 * (db_vacuum_step); an older one keeps its mode (no effect until a
+	 * VACUUM).
+	 */
 	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
-	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
+	    db_exec(db, "PRAGMA secure_delete = ON") == -1 ||
+	    db_exec(db, "PRAGMA temp_store = MEMORY") == -1 ||
+	    db_exec(db, "PRAGMA cache_size = -16384") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
 		    "(is it a SQLite file?)", path);
 		goto fail;
@@ -1119,6 +1167,24 @@ db_tentacle_delete(struct db *db, int64_t id)
 	return db_step_changed(db, st);
 }
 
+/* The TENTACLE_COLUMNS (dbint.h) from col 0. */
+void
+db_tentacle_row_read(sqlite3_stmt *st, struct db_tentacle_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->hostname = col_text(st, 1);
+	r->address = col_text(st, 2);
+	r->port = sqlite3_column_int(st, 3);
+	r->fingerprint = col_text(st, 4);
+	r->enrolment = col_text(st, 5);
+	r->state = col_text(st, 6);
+	r->enrolled_at = (time_t)sqlite3_column_int64(st, 7);
+	r->seen = sqlite3_column_type(st, 8) != SQLITE_NULL;
+	r->last_seen = (time_t)sqlite3_column_int64(st, 8);
+	r->facts = (const char *)sqlite3_column_text(st, 9);
+	r->duplicate_of = sqlite3_column_int64(st, 10);
+}
+
 int
 db_tentacles_each(struct db *db, int64_t id,
     void (*fn)(const struct db_tentacle_row *, void *), void *arg)
@@ -1127,25 +1193,12 @@ db_tentacles_each(struct db *db, int64_t id,
 	struct db_tentacle_row	 r;
 	int			 rc;
 
-	if ((st = db_prepare(db, "SELECT id, hostname, address, port, "
-	    "fingerprint, enrolment, state, enrolled_at, last_seen, facts, "
-	    "duplicate_of FROM tentacles WHERE ?1 = 0 OR id = ?1 ORDER BY "
-	    "id")) == NULL)
+	if ((st = db_prepare(db, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
+	    "WHERE ?1 = 0 OR id = ?1 ORDER BY id")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(st, 0);
-		r.hostname = col_text(st, 1);
-		r.address = col_text(st, 2);
-		r.port = sqlite3_column_int(st, 3);
-		r.fingerprint = col_text(st, 4);
-		r.enrolment = col_text(st, 5);
-		r.state = col_text(st, 6);
-		r.enrolled_at = (time_t)sqlite3_column_int64(st, 7);
-		r.seen = sqlite3_column_type(st, 8) != SQLITE_NULL;
-		r.last_seen = (time_t)sqlite3_column_int64(st, 8);
-		r.facts = (const char *)sqlite3_column_text(st, 9);
-		r.duplicate_of = sqlite3_column_int64(st, 10);
+		db_tentacle_row_read(st, &r);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);
@@ -1635,17 +1688,30 @@ int
 db_run_jobs_each(struct db *db, int64_t run,
     void (*fn)(const struct db_job_row *, void *), void *arg)
 {
+	struct db_page	page = { 0, 0, 0 };
+
+	return db_run_jobs_page(db, run, &page, fn, arg);
+}
+
+int
+db_run_jobs_page(struct db *db, int64_t run, struct db_page *page,
+    void (*fn)(const struct db_job_row *, void *), void *arg)
+{
 	sqlite3_stmt		*st;
 	struct db_job_row	 j;
-	int			 rc;
+	int			 rc = SQLITE_DONE;
 
+	/* One more row than the page: the view knows there is a next. */
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, j.hostname, "
 	    "j.state, j.message, j.expires_at, " RESULT_COLUMNS " FROM jobs j "
-	    "LEFT JOIN results r ON r.job_id = j.id WHERE j.run_id = ? ORDER "
-	    "BY j.id")) == NULL)
+	    "LEFT JOIN results r ON r.job_id = j.id WHERE j.run_id = ?1 AND "
+	    "j.id > ?2 ORDER BY j.id LIMIT ?3")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, run);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 2, page->after);
+	sqlite3_bind_int64(st, 3, page->limit ? (int64_t)page->limit + 1 :
+	    -1);
+	while (!page->full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		j.id = sqlite3_column_int64(st, 0);
 		j.tentacle = sqlite3_column_int64(st, 1);
 		j.hostname = col_text(st, 2);
@@ -1656,7 +1722,7 @@ db_run_jobs_each(struct db *db, int64_t run,
 		result_row(st, 6, &j.result);
 		fn(&j, arg);
 	}
-	return db_rows_end(db, st, rc);
+	return db_rows_end(db, st, page->full ? SQLITE_DONE : rc);
 }
 
 int
@@ -1678,26 +1744,31 @@ db_run_summary(struct db *db, int64_t run, struct db_run_summary *sum)
 }
 
 int
-db_runs_each(struct db *db, int64_t tentacle,
+db_runs_page(struct db *db, int64_t tentacle, struct db_page *page,
     void (*fn)(const struct db_runs_row *, void *), void *arg)
 {
 	sqlite3_stmt		*st;
 	struct db_runs_row	 r;
-	int			 rc, mine = 4 + 3 + JOB_STATE_MAX;
+	int			 rc = SQLITE_DONE, mine = 4 + 3 + JOB_STATE_MAX;
 
 	/* With a tentacle, also its own job in each run: state, result ID,
-	 * exit status, signal and outcome (the columns from `mine`). */
+	 * exit status, signal and outcome (the columns from `mine`). Newest
+	 * first: a page after ID has the older runs; one more row than the
+	 * page (the view knows there is a next). */
 	if ((st = db_prepare(db, "SELECT r.id, r.script, r.created_at, "
 	    "r.created_by, " RUN_SUMMARY_COLUMNS ", mine.state, mres.id, "
 	    "mres.exit_status, mres.signal, mres.outcome FROM runs r LEFT JOIN "
 	    "jobs j ON j.run_id = r.id LEFT JOIN results res ON res.job_id = "
 	    "j.id LEFT JOIN jobs mine ON mine.run_id = r.id AND "
 	    "mine.tentacle_id = ?1 LEFT JOIN results mres ON mres.job_id = "
-	    "mine.id WHERE ?1 = 0 OR mine.id IS NOT NULL GROUP BY r.id ORDER "
-	    "BY r.id DESC LIMIT 500")) == NULL)
+	    "mine.id WHERE r.id < ?2 AND (?1 = 0 OR mine.id IS NOT NULL) "
+	    "GROUP BY r.id ORDER BY r.id DESC LIMIT ?3")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, tentacle);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 2, page->after ? page->after : INT64_MAX);
+	sqlite3_bind_int64(st, 3, page->limit ? (int64_t)page->limit + 1 :
+	    -1);
+	while (!page->full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&r, 0, sizeof(r));
 		run_row(st, 0, &r.run);
 		run_summary_row(st, 4, &r.summary);
@@ -1710,7 +1781,7 @@ db_runs_each(struct db *db, int64_t tentacle,
 		r.mine_result.outcome = sqlite3_column_int(st, mine + 4);
 		fn(&r, arg);
 	}
-	return db_rows_end(db, st, rc);
+	return db_rows_end(db, st, page->full ? SQLITE_DONE : rc);
 }
 
 /* Results with their job's run, tentacle, hostname and script. */

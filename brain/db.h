@@ -312,10 +312,26 @@ struct db_job_row {
 	int			 has_result;
 	struct db_result_row	 result;	/* if has_result */
 };
-/* A run (0, or DB_NOTFOUND), its jobs by ID, its summary. */
+/*
+ * A page of a list (SPEC "Lists at scale"): the rows after the row `after`
+ * in the list's order (0: from the start), at most limit + 1 of them (0:
+ * no limit): the view takes `limit` and knows from the one more whether
+ * there is a next page. The view sets `full` to stop the reading early
+ * (its reply is as large as it may be).
+ */
+struct db_page {
+	int64_t		 after;
+	unsigned	 limit;
+	int		 full;
+};
+
+/* A run (0, or DB_NOTFOUND), its jobs by ID (all, or a page), its
+ * summary. */
 int	db_run_get(struct db *, int64_t id,
 	    void (*fn)(const struct db_run_row *, void *), void *arg);
 int	db_run_jobs_each(struct db *, int64_t run,
+	    void (*fn)(const struct db_job_row *, void *), void *arg);
+int	db_run_jobs_page(struct db *, int64_t run, struct db_page *,
 	    void (*fn)(const struct db_job_row *, void *), void *arg);
 int	db_run_summary(struct db *, int64_t run, struct db_run_summary *);
 
@@ -327,8 +343,9 @@ struct db_runs_row {
 	int			 mine_has_result;
 	struct db_result_row	 mine_result;	/* id, outcome, exit, signal */
 };
-/* The 500 newest runs; tentacle != 0: only the runs that include it. */
-int	db_runs_each(struct db *, int64_t tentacle,
+/* A page of the runs, newest first (after an ID come the older runs);
+ * tentacle != 0: only the runs that include it. */
+int	db_runs_page(struct db *, int64_t tentacle, struct db_page *,
 	    void (*fn)(const struct db_runs_row *, void *), void *arg);
 
 struct db_script_row {
@@ -581,5 +598,34 @@ int	db_prune_audit(struct db *, time_t before, int limit, int *n);
  * made with auto_vacuum incremental; else nothing); *left: free pages
  * still in the file. */
 int	db_vacuum_step(struct db *, int pages, int64_t *left);
+
+/* ---- lists at scale (db_lists.c; SPEC "Lists at scale") ---- */
+
+/* The fleet's filters and order (listargs.h); "" filters nothing. */
+struct db_fleet_query {
+	const char	*state;		/* online, offline, unknown */
+	const char	*enrolment;	/* pending, accepted, rejected */
+	const char	*like;		/* a LIKE pattern on hostname or
+					   address (listargs_like_pattern) */
+	const char	*label;		/* an accepted label (issue 16) */
+	int		 sort;		/* enum list_sort */
+	int		 desc;
+};
+/* A page of the fleet in that order. DB_NOTFOUND when `after` names no
+ * tentacle and the order needs its key (revoked since). */
+int	db_tentacles_page(struct db *, const struct db_fleet_query *,
+	    struct db_page *,
+	    void (*fn)(const struct db_tentacle_row *, void *), void *arg);
+/* The whole fleet counted in one query: accepted tentacles by state,
+ * the others by enrolment (the five add up to total). */
+struct db_fleet_counts {
+	int64_t	online, offline, unknown, pending, rejected, total;
+};
+int	db_tentacles_count(struct db *, struct db_fleet_counts *);
+/* The same counted now (db_tentacles_count keeps them until a change). */
+int	db_tentacles_count_now(struct db *, struct db_fleet_counts *);
+/* *pending: whether a run has a job still pending (queued, sent,
+ * running: job_state_pending); 0 for a run without jobs or none. */
+int	db_run_pending(struct db *, int64_t run, int *pending);
 
 #endif

@@ -179,13 +179,6 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 
 /* ---- the API's fleet operations: tentacles and enrolment tokens ------ */
 
-void
-api_tentacles(const struct api_req *r)
-{
-	api_reply_or_error(r, json_pack("{s:o*}", "tentacles",
-	    view_tentacles(m.db)), "tentacles");
-}
-
 /* Approve or reject a tentacle that enrolled. */
 void
 api_tentacle_decide(const struct api_req *r)

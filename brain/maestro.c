@@ -769,6 +769,7 @@ main(int argc, char **argv)
 	results_stop();
 	export_stop();
 	schedules_stop();
+	run_waiters_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

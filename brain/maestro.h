@@ -15,6 +15,8 @@
  *               commander (the keys stay in the maestro), order tickets
  *   runs.c      runs, orders to the commander, job states
  *   results.c   results: batching, storage, acknowledgements
+ *   lists.c     the API's lists by pages (fleet, runs, a run's jobs) and
+ *               the waiters of GET /api/runs/{id}?wait=
  *   startup.c   configuration, directories, admin password, TLS, root drop
  *   events.c    events and their export (the exporter's queue)
  */
@@ -182,7 +184,7 @@ void	handle_enrol_request(struct child *, const struct ipc_msg *);
 int	tentacle_addresses_send(struct child *);
 void	tentacle_addresses_changed(void);
 void	tentacle_addresses_stop(void);
-api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
+api_handler	api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,
 		api_token_revoke, api_scripts;
 
@@ -199,7 +201,7 @@ void	dispatch_queued(int64_t);
 void	dispatch_waiting(int64_t tentacle);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
-api_handler	api_run_create, api_runs, api_run;
+api_handler	api_run_create;
 int	run_start(const char *script, const char *by, const char *client,
 	    const int64_t *ids, size_t n, time_t expires_at, int lenient,
 	    int64_t *run, char *why, size_t whylen);
@@ -249,6 +251,13 @@ void	push_soon(void);
 void	push_reconcile(int64_t tentacle, json_t *facts, json_t *scripts);
 void	handle_script_acked(struct child *, const struct ipc_msg *);
 void	push_commander_gone(void);
+/* lists.c */
+api_handler	api_tentacles, api_runs, api_run;
+/* A job's state may have changed: answer the waiters whose run is now
+ * finished. */
+void	run_waiters_wake(void);
+/* At shutdown: every waiter answered with its run as it is. */
+void	run_waiters_stop(void);
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

@@ -220,6 +220,7 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		i++;
 	}
 	results_npending = 0;
+	run_waiters_wake();
 }
 
 void

@@ -79,9 +79,11 @@ jobs_lost(int64_t tentacle, int64_t acked_before_ms, const char *why)
 	int	n;
 
 	if (db_jobs_lost(m.db, tentacle, acked_before_ms, why, &n) == 0 &&
-	    n > 0)
+	    n > 0) {
 		log_warnx("tentacle %lld: %d running job%s lost: %s",
 		    (long long)tentacle, n, n == 1 ? "" : "s", why);
+		run_waiters_wake();
+	}
 }
 
 static void
@@ -235,21 +237,6 @@ api_run_create(const struct api_req *r)
 		api_reply(r, 202, json_pack("{s:I}", "id", (json_int_t)run));
 }
 
-/* ?tentacle=ID: the runs that include that tentacle; 0: every run. */
-void
-api_runs(const struct api_req *r)
-{
-	api_reply_or_error(r, json_pack("{s:o*}", "runs", view_runs(m.db,
-	    api_id(r->a))), "runs");
-}
-
-void
-api_run(const struct api_req *r)
-{
-	api_reply_or_error(r, view_run(m.db, api_id(r->a),
-	    r->a->with_output, m.checks), NULL);
-}
-
 /* What the commander may say of a job: the tentacle took the order,
  * refused it, or could not be reached. */
 static int
@@ -277,4 +264,6 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 	    job_state_name(state), js.message[0] ? ": " : "", js.message);
 	if (state == JOB_FAILED)
 		job_failed_event((int64_t)js.job, js.message);
+	if (!job_state_pending(state))
+		run_waiters_wake();
 }

@@ -62,6 +62,87 @@ first_or_null(int rc, json_t *list)
 	return o;
 }
 
+/*
+ * A page of a list being made (SPEC "Lists at scale"): rows are added
+ * while fewer than the limit and their JSON within LIST_JSON_MAX (the
+ * first always: one row fits IPC_PAYLOAD_MAX); the row past them stops
+ * the reading and makes "next" the last row's ID.
+ *
+ * A row's size is its serialization, or a bound the caller knows for
+ * sure (a tentacle's): bounds are added up while their sum stays under
+ * LIST_JSON_MAX, and only past that is the page measured (once) and then
+ * each row: a page of small rows is serialized once, for the reply.
+ */
+struct page_acc {
+	struct db_page	 page;
+	json_t		*list;
+	size_t		 bytes;		/* the rows' JSON, or a bound of it */
+	int		 exact;		/* bytes is the measure */
+	unsigned	 n;
+	int64_t		 last;		/* ID of the last row added */
+	int64_t		 next;		/* 0: none */
+};
+
+static void
+page_init(struct page_acc *p, uint64_t after, unsigned limit)
+{
+	memset(p, 0, sizeof(*p));
+	p->page.after = after > INT64_MAX ? INT64_MAX : (int64_t)after;
+	p->page.limit = limit;
+	p->list = json_array();
+}
+
+/* Whether the row after the last one added may come (else the page is
+ * full, and its next is known). */
+static int
+page_room(struct page_acc *p)
+{
+	if (p->page.full)
+		return 0;
+	if (p->page.limit && p->n >= p->page.limit) {
+		p->next = p->last;
+		p->page.full = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Add row o of ID id (NULL: out of memory, left out); bound: at least
+ * its JSON's size, or 0 when unknown. */
+static void
+page_add(struct page_acc *p, int64_t id, json_t *o, size_t bound)
+{
+	size_t	size;
+
+	if (o == NULL)
+		return;
+	if (!p->exact && bound > 0 && p->bytes + bound <= LIST_JSON_MAX) {
+		size = bound;
+	} else {
+		if (!p->exact) {
+			p->bytes = json_dumpb(p->list, NULL, 0, JSON_COMPACT);
+			p->exact = 1;
+		}
+		size = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1; /* , */
+		if (p->n > 0 && p->bytes + size > LIST_JSON_MAX) {
+			json_decref(o);
+			p->next = p->last;
+			p->page.full = 1;
+			return;
+		}
+	}
+	p->bytes += size;
+	p->n++;
+	p->last = id;
+	json_array_append_new(p->list, o);
+}
+
+static json_t *
+page_next_json(const struct page_acc *p)
+{
+	return p->next ? json_integer(p->next) : json_null();
+}
+
 /* ---- users and the audit log ----------------------------------------- */
 
 static void
@@ -111,8 +192,8 @@ view_audit(struct db *db, const char *actor, const char *action,
 
 /* ---- tentacles and tokens -------------------------------------------- */
 
-static void
-tentacle_json(const struct db_tentacle_row *t, void *arg)
+static json_t *
+tentacle_obj(const struct db_tentacle_row *t)
 {
 	char	 enrolled[32], seen[32];
 	json_t	*facts, *o;
@@ -137,7 +218,7 @@ tentacle_json(const struct db_tentacle_row *t, void *arg)
 	    "enrolled_at", enrolled,
 	    "facts", facts);
 	if (o == NULL)
-		return;
+		return NULL;
 	if (t->seen) {
 		rfc3339(t->last_seen, seen, sizeof(seen));
 		json_object_set_new(o, "last_seen", json_string(seen));
@@ -145,7 +226,87 @@ tentacle_json(const struct db_tentacle_row *t, void *arg)
 		json_object_set_new(o, "last_seen", json_null());
 	json_object_set_new(o, "duplicate_of", t->duplicate_of ?
 	    json_integer(t->duplicate_of) : json_null());
-	append(arg, o);
+	return o;
+}
+
+static void
+tentacle_json(const struct db_tentacle_row *t, void *arg)
+{
+	append(arg, tentacle_obj(t));
+}
+
+/*
+ * At least the size of tentacle_obj(t) as JSON: its strings escaped (at
+ * most 6 bytes a byte: \u00XX), the facts read and written again (a
+ * number may come out longer than it came: "1e-7" is written
+ * 9.9999999999999995e-08; strings never), the rest a few hundred bytes.
+ */
+static size_t
+tentacle_json_bound(const struct db_tentacle_row *t)
+{
+	return 1024 + 6 * (strlen(t->hostname) + strlen(t->address) +
+	    strlen(t->fingerprint) + strlen(t->enrolment) +
+	    strlen(t->state)) + 8 * (t->facts ? strlen(t->facts) : 0) +
+	    2 * PROTO_LABELS_TEXT_MAX;	/* labels, proposed labels */
+}
+
+/* A fleet page: its rows get their labels before they are measured. */
+struct fleet_acc {
+	struct page_acc	 p;
+	struct db	*db;
+	int		 failed;
+};
+
+static void
+tentacle_page_json(const struct db_tentacle_row *t, void *arg)
+{
+	struct fleet_acc	*f = arg;
+	json_t			*one, *o;
+
+	if (!page_room(&f->p))
+		return;
+	if ((o = tentacle_obj(t)) != NULL && (one = json_array()) != NULL) {
+		json_array_append(one, o);
+		if (view_labels_attach(f->db, t->id, one) == -1)
+			f->failed = 1;
+		json_decref(one);
+	}
+	page_add(&f->p, t->id, o, tentacle_json_bound(t));
+}
+
+json_t *
+view_fleet_counts(struct db *db)
+{
+	struct db_fleet_counts	c;
+
+	if (db_tentacles_count(db, &c) == -1)
+		return NULL;
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "online",
+	    (json_int_t)c.online, "offline", (json_int_t)c.offline, "unknown",
+	    (json_int_t)c.unknown, "pending", (json_int_t)c.pending,
+	    "rejected", (json_int_t)c.rejected, "total", (json_int_t)c.total);
+}
+
+json_t *
+view_tentacles_page(struct db *db, const struct db_fleet_query *q,
+    uint64_t after, unsigned limit, int *notfound)
+{
+	struct fleet_acc f;
+	json_t		*counts;
+	int		 rc;
+
+	*notfound = 0;
+	page_init(&f.p, after, limit);
+	f.db = db;
+	f.failed = 0;
+	if ((rc = db_tentacles_page(db, q, &f.p.page, tentacle_page_json,
+	    &f)) != 0 || f.failed || (counts = view_fleet_counts(db)) == NULL) {
+		*notfound = rc == DB_NOTFOUND;
+		json_decref(f.p.list);
+		return NULL;
+	}
+	return json_pack("{s:o,s:o,s:o}", "tentacles", f.p.list, "counts",
+	    counts, "next", page_next_json(&f.p));
 }
 
 json_t *
@@ -163,19 +324,6 @@ view_tentacle(struct db *db, int64_t id)
 		return NULL;
 	}
 	return first_or_null(0, list);
-}
-
-json_t *
-view_tentacles(struct db *db)
-{
-	json_t	*list = json_array();
-
-	if (db_tentacles_each(db, 0, tentacle_json, list) == -1 ||
-	    view_labels_attach(db, 0, list) == -1) {
-		json_decref(list);
-		return NULL;
-	}
-	return list_or_null(0, list);
 }
 
 static void
@@ -380,7 +528,7 @@ findings_json(struct findings_view *fv, int64_t result)
 
 struct run_view {
 	json_t			*run;
-	json_t			*jobs;
+	struct page_acc		 jobs;
 	int			 with_output;
 	struct findings_view	 fv;
 };
@@ -399,6 +547,8 @@ job_json(const struct db_job_row *j, void *arg)
 	struct run_view	*v = arg;
 	json_t		*o;
 
+	if (!page_room(&v->jobs))
+		return;
 	o = json_pack("{s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)j->id,
 	    "tentacle", (json_int_t)j->tentacle, "hostname", j->hostname,
 	    "state", job_state_name(j->state), "message",
@@ -412,28 +562,36 @@ job_json(const struct db_job_row *j, void *arg)
 	if (j->has_result && v->with_output)
 		json_object_set_new(json_object_get(o, "result"), "findings",
 		    findings_json(&v->fv, j->result.id));
-	append(v->jobs, o);
+	page_add(&v->jobs, j->id, o, 0);
 }
 
 json_t *
 view_run(struct db *db, int64_t id, int with_output,
     const struct checks *checks)
 {
-	struct run_view		v = { NULL, NULL, with_output,
-				    { db, checks, FINDINGS_JSON_MAX } };
+	return view_run_page(db, id, with_output, checks, 0, 0);
+}
+
+json_t *
+view_run_page(struct db *db, int64_t id, int with_output,
+    const struct checks *checks, uint64_t after, unsigned limit)
+{
+	struct run_view		v = { .with_output = with_output,
+				    .fv = { db, checks, FINDINGS_JSON_MAX } };
 	struct db_run_summary	sum;
 
 	if (db_run_get(db, id, run_row_json, &v) != 0 || v.run == NULL)
 		return NULL;
-	v.jobs = json_array();
-	if (db_run_jobs_each(db, id, job_json, &v) == -1 ||
+	page_init(&v.jobs, after, limit);
+	if (db_run_jobs_page(db, id, &v.jobs.page, job_json, &v) == -1 ||
 	    db_run_summary(db, id, &sum) == -1) {
-		json_decref(v.jobs);
+		json_decref(v.jobs.list);
 		json_decref(v.run);
 		return NULL;
 	}
-	json_object_set_new(v.run, "jobs", v.jobs);
+	json_object_set_new(v.run, "jobs", v.jobs.list);
 	json_object_set_new(v.run, "summary", run_summary_json(&sum));
+	json_object_set_new(v.run, "next", page_next_json(&v.jobs));
 	return v.run;
 }
 
@@ -451,8 +609,8 @@ tentacle_job_json(const struct db_runs_row *r)
 }
 
 struct runs_view {
-	json_t	*list;
-	int64_t	 tentacle;
+	struct page_acc	 p;
+	int64_t		 tentacle;
 };
 
 static void
@@ -461,7 +619,7 @@ runs_row_json(const struct db_runs_row *r, void *arg)
 	struct runs_view	*v = arg;
 	json_t			*run, *sum;
 
-	if ((run = run_json(&r->run)) == NULL)
+	if (!page_room(&v->p) || (run = run_json(&r->run)) == NULL)
 		return;
 	if (v->tentacle != 0)
 		json_object_set_new(run, "tentacle_job", tentacle_job_json(r));
@@ -470,16 +628,23 @@ runs_row_json(const struct db_runs_row *r, void *arg)
 	json_object_set(run, "jobs", json_object_get(sum, "jobs"));
 	json_object_set(run, "finished", json_object_get(sum, "finished"));
 	json_object_set_new(run, "summary", sum);
-	append(v->list, run);
+	page_add(&v->p, r->run.id, run, 0);
 }
 
 json_t *
-view_runs(struct db *db, int64_t tentacle)
+view_runs_page(struct db *db, int64_t tentacle, uint64_t after,
+    unsigned limit)
 {
-	struct runs_view	v = { json_array(), tentacle };
+	struct runs_view	v;
 
-	return list_or_null(db_runs_each(db, tentacle, runs_row_json, &v),
-	    v.list);
+	page_init(&v.p, after, limit);
+	v.tentacle = tentacle;
+	if (db_runs_page(db, tentacle, &v.p.page, runs_row_json, &v) == -1) {
+		json_decref(v.p.list);
+		return NULL;
+	}
+	return json_pack("{s:o,s:o}", "runs", v.p.list, "next",
+	    page_next_json(&v.p));
 }
 
 struct results_view {

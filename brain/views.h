@@ -20,7 +20,20 @@ json_t	*view_users(struct db *);
 json_t	*view_audit(struct db *, const char *actor, const char *action,
 	    unsigned limit);
 json_t	*view_tentacle(struct db *, int64_t id);
-json_t	*view_tentacles(struct db *);
+/*
+ * Lists at scale (SPEC "Lists at scale"): pages of at most limit rows (0:
+ * no limit) after the row `after` (0: from the start), cut earlier when
+ * their JSON reaches LIST_JSON_MAX; "next": the last row's ID when more
+ * follow, else null.
+ *
+ * {"tentacles": [...], "counts": {"online", "offline", "unknown",
+ * "pending", "rejected", "total"}, "next"} (counts: the whole fleet;
+ * online, offline and unknown count the accepted tentacles); *notfound
+ * when the order needs the row `after` and it is gone.
+ */
+json_t	*view_tentacles_page(struct db *, const struct db_fleet_query *,
+	    uint64_t after, unsigned limit, int *notfound);
+json_t	*view_fleet_counts(struct db *);
 json_t	*view_tokens(struct db *);
 /* [{"name", "sha256", "description", "tentacles": [ids]}] for the fleet
  * (0) or one tentacle. */
@@ -37,9 +50,15 @@ json_t	*view_scripts(struct db *, int64_t tentacle);
  */
 json_t	*view_run(struct db *, int64_t id, int with_output,
 	    const struct checks *);
-/* The 500 newest runs, each with its summary; tentacle != 0: only the
- * runs that include it, each with "tentacle_job". */
-json_t	*view_runs(struct db *, int64_t tentacle);
+/* The same with a page of its jobs (by ID) and "next"; the summary
+ * counts every job. */
+json_t	*view_run_page(struct db *, int64_t id, int with_output,
+	    const struct checks *, uint64_t after, unsigned limit);
+/* {"runs": [...], "next"}: a page of the runs, newest first, each with
+ * its summary; tentacle != 0: only the runs that include it, each with
+ * "tentacle_job". */
+json_t	*view_runs_page(struct db *, int64_t tentacle, uint64_t after,
+	    unsigned limit);
 json_t	*view_result(struct db *, int64_t id, const struct checks *);
 /* A tentacle's 500 newest results, without their output; with their
  * findings if with_findings. */

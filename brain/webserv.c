@@ -39,6 +39,7 @@
 #include "confine.h"
 #include "ipc.h"
 #include "ipcmsg.h"
+#include "listargs.h"
 #include "log.h"
 #include "net.h"
 #include "webpath.h"
@@ -47,8 +48,9 @@
 #define STATIC_FILE_MAX		(8 * 1024 * 1024)	/* web/ holds no more */
 #define PENDING_MAX		1024	/* API requests waiting for the
 					   maestro; beyond: 503 */
-#define MAESTRO_TIMEOUT_S	30	/* the maestro answers in ms; this is
-					   only for a stuck one */
+#define MAESTRO_TIMEOUT_S	(RUN_WAIT_MAX + 15) /* the maestro answers
+					   in ms, or after a run's wait; this
+					   is only for a stuck one */
 #define ACCEPT_PAUSE_S		1	/* after accept() ran out of
 					   descriptors or memory */
 #define CAP_LOG_S		60	/* at most one "limit" line */
@@ -569,6 +571,139 @@ query_one_number(struct evhttp_request *req, const char *key,
 	return n;
 }
 
+/* ?limit=N&after=ID of a list (v[0], v[1]; NULL: absent): into a. */
+static int
+page_query(const char *limit, const char *after, struct api_args *a,
+    const char **why)
+{
+	long long	n = LIST_LIMIT_DEFAULT;
+
+	if (limit != NULL && (n = query_number(limit, 1, LIST_LIMIT_MAX)) ==
+	    -1) {
+		*why = "limit must be a number from 1 to 1000";
+		return -1;
+	}
+	a->limit = (uint32_t)n;
+	n = 0;
+	if (after != NULL && (n = query_number(after, 1,
+	    (long long)LIST_ID_MAX)) == -1) {
+		*why = "after must be an ID (a number from 1 to 2^53)";
+		return -1;
+	}
+	a->after = (uint64_t)n;
+	return 0;
+}
+
+/* GET /api/tentacles?limit=&after=&sort=&state=&enrolment=&q=&label= */
+static int
+tentacles_query(struct evhttp_request *req, struct api_args *a,
+    const char **why)
+{
+	static const char *const keys[] = { "limit", "after", "sort",
+				    "state", "enrolment", "q", "label" };
+	const char		*v[7];
+	struct evkeyvalq	 params;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 7, &params, why) == -1) {
+		*why = "the fleet takes limit, after, sort, state, enrolment, "
+		    "q and label once each";
+		goto out;
+	}
+	if (page_query(v[0], v[1], a, why) == -1)
+		goto out;
+	if (v[2] != NULL && listargs_sort_parse(v[2], &a->sort, &a->desc) ==
+	    -1) {
+		*why = "sort must be id, hostname, state or last_seen "
+		    "(- before it: descending)";
+		goto out;
+	}
+	if (v[3] != NULL && !listargs_state_valid(v[3])) {
+		*why = "state must be online, offline or unknown";
+		goto out;
+	}
+	if (v[4] != NULL && !listargs_enrolment_valid(v[4])) {
+		*why = "enrolment must be pending, accepted or rejected";
+		goto out;
+	}
+	if (v[5] != NULL && v[5][0] != '\0' && !listargs_query_valid(v[5])) {
+		*why = "q must be text of at most 64 bytes";
+		goto out;
+	}
+	strlcpy(a->state, v[3] ? v[3] : "", sizeof(a->state));
+	strlcpy(a->enrolment, v[4] ? v[4] : "", sizeof(a->enrolment));
+	if (v[6] != NULL && !proto_label_valid(v[6])) {
+		*why = "label must be 1 to 32 of a-z, 0-9, '.', '_' and '-'";
+		goto out;
+	}
+	strlcpy(a->q, v[5] ? v[5] : "", sizeof(a->q));
+	strlcpy(a->labels, v[6] ? v[6] : "", sizeof(a->labels));
+	rc = 0;
+out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
+/* GET /api/runs?tentacle=&limit=&after= */
+static int
+runs_query(struct evhttp_request *req, struct api_args *a, const char **why)
+{
+	static const char *const keys[] = { "tentacle", "limit", "after" };
+	const char		*v[3];
+	struct evkeyvalq	 params;
+	long long		 n = 0;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 3, &params, why) == -1) {
+		*why = "runs take tentacle, limit and after once each";
+		goto out;
+	}
+	if (v[0] != NULL && (n = query_number(v[0], 1, 1LL << 53)) == -1) {
+		*why = "tentacle must be an ID";
+		goto out;
+	}
+	a->id = (uint64_t)n;
+	rc = page_query(v[1], v[2], a, why);
+out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
+/* GET /api/runs/{id}?output=&limit=&after=&wait= */
+static int
+run_query(struct evhttp_request *req, struct api_args *a, const char **why)
+{
+	static const char *const keys[] = { "output", "limit", "after",
+				    "wait" };
+	const char		*v[4];
+	struct evkeyvalq	 params;
+	long long		 n = 1;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 4, &params, why) == -1) {
+		*why = "a run takes output, limit, after and wait once each";
+		goto out;
+	}
+	/* ?output=0: without the outputs, for polling. */
+	if (v[0] != NULL && (n = query_number(v[0], 0, 1)) == -1) {
+		*why = "a run takes output=0 or output=1 only";
+		goto out;
+	}
+	a->with_output = (uint8_t)n;
+	if (page_query(v[1], v[2], a, why) == -1)
+		goto out;
+	n = 0;
+	if (v[3] != NULL && (n = query_number(v[3], 1, RUN_WAIT_MAX)) == -1) {
+		*why = "wait must be a number of seconds from 1 to 30";
+		goto out;
+	}
+	a->wait = (uint32_t)n;
+	rc = 0;
+out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
 /* The op's arguments from the path, query and body; -1 with the status
  * and message for the client if they are wrong. */
 static int
@@ -636,22 +771,18 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		a->body[len] = '\0';
 		a->body_len = len;
 		break;
+	case API_ARGS_TENTACLES:
+		if (tentacles_query(req, a, why) == -1)
+			goto bad;
+		break;
 	case API_ARGS_RUNS:
 		/* ?tentacle=ID: the runs that include that tentacle. */
-		if ((n = query_one_number(req, "tentacle", 1, 1LL << 53, 0)) ==
-		    -1) {
-			*why = "runs are filtered by tentacle=ID only";
+		if (runs_query(req, a, why) == -1)
 			goto bad;
-		}
-		a->id = (uint64_t)n;
 		break;
 	case API_ARGS_RUN:
-		/* ?output=0: without the outputs, for polling. */
-		if ((n = query_one_number(req, "output", 0, 1, 1)) == -1) {
-			*why = "a run takes output=0 or output=1 only";
+		if (run_query(req, a, why) == -1)
 			goto bad;
-		}
-		a->with_output = (uint8_t)n;
 		break;
 	case API_ARGS_RESULTS:
 		/* ?findings=0: without the findings, for polling. */

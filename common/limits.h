@@ -44,6 +44,14 @@
  * later ones "findings": null (GET /api/results/ID has them). */
 #define FINDINGS_JSON_MAX	(2 * 1024 * 1024)
 
+/* The rows of one page of an API list (SPEC "Lists at scale") as JSON:
+ * a page stops before this (and says where the next starts), so that a
+ * reply never exceeds IPC_PAYLOAD_MAX whatever the rows hold; the rest
+ * of the reply (a run, its summary, the fleet's counts) is small. One
+ * row always goes in: the largest (a job with its output and findings)
+ * fits IPC_PAYLOAD_MAX by FINDINGS_JSON_MAX's reckoning. */
+#define LIST_JSON_MAX		(IPC_PAYLOAD_MAX - 512 * 1024)
+
 /* Strings inside messages. */
 #define OCTO_NAME_MAX		64	/* user, host, script names */
 #define OCTO_PASSWORD_MAX	256	/* longest password we will hash */

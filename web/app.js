@@ -27,6 +27,8 @@
 	const PRODUCT = 'Octopus Supervisor';
 	const REFRESH_MS = 5000;	/* fleet, tentacle, runs, health */
 	const RUN_REFRESH_MS = 1000;	/* a run in progress */
+	const RUN_JOBS_PAGE = 500;	/* a run's jobs asked at a time */
+	const RUNS_PAGE = 500;		/* runs listed on the Runs page */
 	const FINISHED = ['done', 'failed', 'timeout', 'unreachable',
 	    'refused', 'expired'];
 	/* the brain's audit actions; others it logs are added when seen */
@@ -236,6 +238,26 @@
 		else if (!opts.background && res.status !== 401)
 			state.lastActive = Date.now();
 		throw err;
+	}
+
+	/*
+	 * Every row of a list the brain gives by pages (SPEC "Lists at
+	 * scale"): the pages asked one after the other, each from the
+	 * previous one's "next". Resolves to {rows, last} (last: the last
+	 * page's answer, with what else it carries).
+	 */
+	async function allPages(path, member, opts) {
+		const sep = path.indexOf('?') === -1 ? '?' : '&';
+		let rows = [];
+		let after = null;
+		let last;
+		do {
+			last = await api('GET', path + (after === null ? '' :
+			    sep + 'after=' + after), undefined, opts);
+			rows = rows.concat(last[member] || []);
+			after = last.next === undefined ? null : last.next;
+		} while (after !== null);
+		return {rows: rows, last: last};
 	}
 
 	function errorText(e) {
@@ -579,6 +601,9 @@
 	 *   {label, cell(row) -> Node|string, sort(row) -> value,
 	 *    class, head: true (a <th scope=row>), hideSmall: true,
 	 *    dir: -1 (sorted descending first: newest first for times)}
+	 * opts.onSort(column, dir): the rows come sorted from elsewhere (the
+	 * brain): a header's click calls it and the table keeps their
+	 * order (a column's sort is then anything true: its key there).
 	 */
 	function dataTable(opts) {
 		const cols = opts.columns;
@@ -606,6 +631,8 @@
 					sortDir = sortCol === i ? -sortDir :
 					    c.dir || 1;
 					sortCol = i;
+					if (opts.onSort)
+						opts.onSort(c, sortDir);
 					render();
 				}}}, c.label, el('span', {class: 'sort-mark',
 				    'aria-hidden': 'true'}));
@@ -642,8 +669,10 @@
 				    (sortDir > 0 ? 'ascending' : 'descending') :
 				    'none');
 			});
-			const list = sortCol >= 0 && cols[sortCol].sort ?
-			    data.slice().sort(compare) : data;
+			/* onSort: the rows come sorted (by the brain) */
+			const list = !opts.onSort && sortCol >= 0 &&
+			    cols[sortCol].sort ? data.slice().sort(compare) :
+			    data;
 			const seen = new Set();
 			if (list.length === 0) {
 				if (tbody.firstChild !== emptyRow ||
@@ -1295,13 +1324,31 @@
 
 	/* ------------------------------------------------------ fleet */
 
+	/*
+	 * The fleet, whatever its size (SPEC "Lists at scale"): the brain
+	 * filters, sorts and pages it (FLEET_PAGE rows at a time, keyset
+	 * pages: the page's "next" is where the following one starts); only
+	 * the page's rows are in the DOM; the counts at the top are the
+	 * whole fleet's, from the same answer.
+	 */
+	const FLEET_PAGE = 100;
+	const PENDING_CARD = 10;	/* hosts waiting shown above the fleet */
+	/* the Status filter's values as the brain's filters */
+	const FLEET_STATUS = {
+		online: 'state=online&enrolment=accepted',
+		offline: 'state=offline&enrolment=accepted',
+		unknown: 'state=unknown&enrolment=accepted',
+		pending: 'enrolment=pending',
+		rejected: 'enrolment=rejected',
+	};
+
 	function fleetView() {
 		const status = notice(null);
 		const updated = updatedLine();
 		const stats = el('div', {class: 'stats', id: 'fleet-stats'});
 		const filterInput = el('input', {type: 'search',
-		    id: 'fleet-filter', placeholder: 'Host name, address, OS',
-		    autocomplete: 'off'});
+		    id: 'fleet-filter', placeholder: 'Host name or address',
+		    autocomplete: 'off', maxlength: 64});
 		const statusFilter = select([['', 'All'],
 		    ['online', 'Online'], ['offline', 'Offline'],
 		    ['unknown', 'Not seen yet'], ['pending', 'Pending'],
@@ -1309,7 +1356,24 @@
 		const selBar = el('div', {class: 'selection-bar',
 		    id: 'selection-bar', 'aria-live': 'polite'});
 		const pendingSlot = el('div', {id: 'pending-slot'});
-		let all = [];
+		const pageInfo = el('span', {class: 'muted small',
+		    id: 'fleet-page-info', 'aria-live': 'polite'});
+		const prevButton = button('Previous', {class: 'button-small',
+		    id: 'fleet-prev'}, () => turn(-1));
+		const nextButton = button('Next', {class: 'button-small',
+		    id: 'fleet-next'}, () => turn(1));
+		const pager = el('div', {class: 'toolbar pager',
+		    id: 'fleet-pager'}, prevButton, pageInfo, nextButton);
+		let shownRows = [];	/* the page's tentacles */
+		let counts = null;
+		/* afters[i]: where page i starts (null: the first); next: where
+		 * the page after this one would */
+		let afters = [null];
+		let page = 0;
+		let next = null;
+		let sortKey = 'hostname';
+		let sortDesc = false;
+		let seq = 0;		/* the answer to the latest ask wins */
 
 		const columns = [];
 		if (canRun()) {
@@ -1317,7 +1381,7 @@
 			    id: 'select-all', 'aria-label':
 			    'Select every shown accepted host',
 			    on: {change: function () {
-				for (const t of shown())
+				for (const t of shownRows)
 					if (t.enrolment === 'accepted') {
 						if (allBox.checked)
 							state.selection.add(
@@ -1341,57 +1405,55 @@
 					selectionBar();
 				}}})});
 		}
+		/* sort: the brain's sort key of the column */
 		columns.push(
-		    {label: 'Host name', head: true, sort: t => t.hostname,
+		    {label: 'Host name', head: true, sort: 'hostname',
 			cell: t => el('span', {class: 'host-cell'},
 			    link('#/tentacle/' + t.id, t.hostname,
 				{class: 'host-link'}),
 			    t.duplicate_of ? badge('duplicate?', 'warn') :
 			    null)},
-		    {label: 'Address', sort: t => t.address, class: 'mono',
-			cell: t => t.address},
-		    {label: 'Status', sort: t => tentacleStatus(t).key,
-			cell: t => statusBadge(t)},
-		    {label: 'Last seen', dir: -1, sort: t => t.last_seen ?
-			Date.parse(t.last_seen) : null,
+		    {label: 'Address', class: 'mono', cell: t => t.address},
+		    {label: 'Status', sort: 'state', cell: t => statusBadge(t)},
+		    {label: 'Last seen', dir: -1, sort: 'last_seen',
 			cell: t => timeEl(t.last_seen, true)},
-		    {label: 'OS', sort: t => (t.facts || {}).os || '',
-			hideSmall: true,
+		    {label: 'OS', hideSmall: true,
 			cell: t => (t.facts || {}).os || '—'},
-		    labelsColumn());
+		    {label: 'Labels', hideSmall: true,
+			cell: t => labelChips(t)});
 		const table = dataTable({columns: columns, key: t => t.id,
 		    caption: 'Tentacles', sortCol: canRun() ? 1 : 0,
 		    empty: 'No tentacle yet. Add a host by its address, ' +
 		    'or start octoTentacle on it with an enrolment token.',
 		    rowClass: t => 'tentacle-row status-row-' +
-		    tentacleStatus(t).key});
+		    tentacleStatus(t).key,
+		    onSort: function (c, dir) {
+			sortKey = c.sort;
+			sortDesc = dir < 0;
+			restart();
+		    }});
 		table.table.id = 'fleet-table';
 
-		function shown() {
-			const q = filterInput.value.trim().toLowerCase();
-			const st = statusFilter.value;
-			return all.filter(t => {
-				if (st && tentacleStatus(t).key !== st)
-					return false;
-				if (!q)
-					return true;
-				const f = t.facts || {};
-				return [t.hostname, t.address, f.os, f.kernel,
-				    String(t.id)].concat(t.labels || []).some(
-				    v => typeof v ===
-				    'string' && v.toLowerCase().indexOf(q) !==
-				    -1);
-			});
+		function query() {
+			const q = filterInput.value.trim();
+			const parts = ['limit=' + FLEET_PAGE,
+			    'sort=' + (sortDesc ? '-' : '') + sortKey];
+			if (FLEET_STATUS[statusFilter.value])
+				parts.push(FLEET_STATUS[statusFilter.value]);
+			if (q)
+				parts.push('q=' + encodeURIComponent(q));
+			if (afters[page] !== null)
+				parts.push('after=' + afters[page]);
+			return '/api/tentacles?' + parts.join('&');
 		}
 
 		function selectionBar() {
 			if (!canRun())
 				return;
-			/* forget hosts that left or are no longer accepted */
-			for (const id of Array.from(state.selection))
-				if (!all.some(t => t.id === id &&
-				    t.enrolment === 'accepted'))
-					state.selection.delete(id);
+			/* forget the shown hosts that are no longer accepted */
+			for (const t of shownRows)
+				if (t.enrolment !== 'accepted')
+					state.selection.delete(t.id);
 			const n = state.selection.size;
 			if (n === 0) {
 				replace(selBar, el('span', {class: 'muted'},
@@ -1414,16 +1476,29 @@
 			    }));
 		}
 
+		function fillPager() {
+			const first = page * FLEET_PAGE + 1;
+			const last = page * FLEET_PAGE + shownRows.length;
+			const of = counts && !filterInput.value.trim() ?
+			    (statusFilter.value ? counts[statusFilter.value] :
+			    counts.total) : null;
+			setText(pageInfo, shownRows.length === 0 ? '' :
+			    'Hosts ' + first + '–' + last + (of !== null &&
+			    of !== undefined ? ' of ' + of : ''));
+			prevButton.disabled = page === 0;
+			nextButton.disabled = next === null;
+			pager.hidden = page === 0 && next === null;
+		}
+
 		function fill() {
-			const list = shown();
-			table.update(list);
+			table.update(shownRows);
 			for (const box of table.table.querySelectorAll(
 			    'input.select-host'))
 				box.checked = state.selection.has(
 				    Number(box.dataset.id));
 			const allBox = document.getElementById('select-all');
 			if (allBox) {
-				const acc = list.filter(t =>
+				const acc = shownRows.filter(t =>
 				    t.enrolment === 'accepted');
 				const chosen = acc.filter(t =>
 				    state.selection.has(t.id)).length;
@@ -1433,25 +1508,25 @@
 				    chosen < acc.length;
 			}
 			selectionBar();
+			fillPager();
 		}
 
 		function fillStats() {
-			const count = k => all.filter(t =>
-			    tentacleStatus(t).key === k).length;
+			const n = k => counts ? counts[k] || 0 : 0;
 			/* a host just accepted is "not seen yet" for a few
 			 * seconds: apart, not counted as offline */
-			const unseen = count('unknown');
+			const unseen = n('unknown');
 			const items = [
-			    ['online', 'Online', count('online'), 'ok'],
-			    ['offline', 'Offline', count('offline'), 'err'],
+			    ['online', 'Online', n('online'), 'ok'],
+			    ['offline', 'Offline', n('offline'), 'err'],
 			    unseen ? ['unknown', 'Not seen yet', unseen,
 				'neutral'] : null,
-			    ['pending', 'Pending', count('pending'), 'info'],
-			    ['total', 'Total', all.length, 'neutral']].filter(
+			    ['pending', 'Pending', n('pending'), 'info'],
+			    ['total', 'Total', n('total'), 'neutral']].filter(
 			    x => x);
 			stats.classList.toggle('stats-5', items.length === 5);
 			const holder = el('div');
-			for (const [k, label, n, kind] of items)
+			for (const [k, label, v, kind] of items)
 				holder.appendChild(el('button', {type: 'button',
 				    class: 'stat stat-' + kind, id: 'stat-' + k,
 				    title: k === 'total' ? 'Show every host' :
@@ -1459,29 +1534,18 @@
 				    on: {click: function () {
 					statusFilter.value = k === 'total' ?
 					    '' : k;
-					fill();
+					restart();
 				    }}},
-				    el('span', {class: 'stat-n'}, n),
+				    el('span', {class: 'stat-n'}, v),
 				    el('span', {class: 'stat-label'}, label)));
 			if (contentSig(stats) !== contentSig(holder))
 				replace(stats, Array.from(holder.childNodes));
 		}
 
-		function fillPending() {
-			const pending = all.filter(t =>
-			    t.enrolment === 'pending');
-			if (pending.length === 0) {
-				clear(pendingSlot);
-				return;
-			}
-			if (!pendingSlot.firstChild)
-				pendingSlot.appendChild(pendingCard.node);
-			pendingTable.update(pending);
-		}
-
 		/* outside the card, which goes once nothing is pending */
 		const pendingStatus = notice(null);
 		pendingStatus.id = 'decision-status';
+		const pendingMore = el('p', {id: 'pending-more'});
 		const pendingCols = [
 		    {label: 'Host name', head: true, sort: t => t.hostname,
 			cell: t => link('#/tentacle/' + t.id, t.hostname)},
@@ -1516,7 +1580,41 @@
 			'and the fingerprint.' :
 			'An administrator must approve or reject these ' +
 			'hosts.'),
-		    pendingTable.node)};
+		    pendingTable.node, pendingMore)};
+
+		/* the oldest PENDING_CARD of those waiting (counts.pending
+		 * says how many in all; the Status filter lists them all) */
+		async function fillPending(background) {
+			if (!counts || counts.pending === 0) {
+				clear(pendingSlot);
+				return;
+			}
+			const r = await api('GET', '/api/tentacles?' +
+			    'enrolment=pending&limit=' + PENDING_CARD, undefined,
+			    {background: background});
+			const pending = r.tentacles || [];
+			if (!pendingSlot.firstChild)
+				pendingSlot.appendChild(pendingCard.node);
+			pendingTable.update(pending);
+			if (counts.pending <= pending.length) {
+				clear(pendingMore);
+				delete pendingMore.dataset.sig;
+				return;
+			}
+			const sig = 'more ' + pending.length + ' ' +
+			    counts.pending;
+			if (pendingMore.dataset.sig === sig)
+				return;
+			pendingMore.dataset.sig = sig;
+			replace(pendingMore, el('span', {class: 'muted small'},
+			    'The first ' + pending.length + ' of ' +
+			    counts.pending + '. '),
+			    button('Show every pending host', {class:
+				'button-small', id: 'pending-all'}, function () {
+				statusFilter.value = 'pending';
+				restart();
+			    }));
+		}
 
 		async function decide(t, what) {
 			try {
@@ -1534,20 +1632,61 @@
 		}
 
 		async function refresh(background) {
+			const mine = ++seq;
 			await guarded(status, async function () {
-				const r = await api('GET', '/api/tentacles',
-				    undefined, {background: background});
-				all = r.tentacles || [];
-				state.tentacles = all;
+				let r;
+				try {
+					r = await api('GET', query(), undefined,
+					    {background: background});
+				} catch (e) {
+					/* the row a page started after was
+					 * revoked: from the first page */
+					if (e.status !== 400 || page === 0)
+						throw e;
+					afters = [null];
+					page = 0;
+					r = await api('GET', query(), undefined,
+					    {background: background});
+				}
+				if (mine !== seq)
+					return;
+				shownRows = r.tentacles || [];
+				counts = r.counts || null;
+				next = r.next === undefined ? null : r.next;
+				state.tentacles = shownRows;
 				fillStats();
-				fillPending();
 				fill();
+				await fillPending(background);
 				touch(updated);
 			}, 'Tentacles unavailable');
 		}
 
-		filterInput.addEventListener('input', fill);
-		statusFilter.addEventListener('change', fill);
+		/* Filters or order changed: from the first page. */
+		function restart() {
+			afters = [null];
+			page = 0;
+			refresh(false);
+		}
+
+		function turn(dir) {
+			if (dir > 0 && next !== null) {
+				afters[page + 1] = next;
+				page++;
+			} else if (dir < 0 && page > 0) {
+				page--;
+			} else {
+				return;
+			}
+			afters.length = page + 1;
+			refresh(false);
+		}
+
+		let typing = null;
+		filterInput.addEventListener('input', function () {
+			clearTimeout(typing);
+			typing = setTimeout(restart, 200);
+		});
+		statusFilter.addEventListener('change', restart);
 
 		const node = el('div', {class: 'stack'},
 		    pageHead('Fleet', null, canRun() ?
@@ -1563,7 +1702,7 @@
 			    field('Filter', filterInput),
 			    field('Status', statusFilter)),
 			canRun() ? selBar : null,
-			table.node));
+			table.node, pager));
 		return {title: 'Fleet', node: node, start: function () {
 			const tick = poll(REFRESH_MS, refresh);
 			tick(false);
@@ -1787,11 +1926,12 @@
 
 		async function refresh(background) {
 			const ok = await guarded(status, async function () {
-				const r = await api('GET', '/api/tentacles',
-				    undefined, {background: background});
-				state.tentacles = r.tentacles || [];
-				tentacle = state.tentacles.find(t => t.id === id)
-				    || null;
+				/* the one page that starts at it */
+				const r = await api('GET', '/api/tentacles?' +
+				    'limit=1' + (id > 1 ? '&after=' + (id - 1) :
+				    ''), undefined, {background: background});
+				tentacle = (r.tentacles || []).find(t =>
+				    t.id === id) || null;
 				if (tentacle === null) {
 					const e = new Error('There is no tentacle ' +
 					    id + ' (revoked, or never enrolled).');
@@ -2117,9 +2257,10 @@
 			await guarded(status, async function () {
 				const opts = {background: background};
 				const [tr, sr] = await Promise.all([
-				    api('GET', '/api/tentacles', undefined, opts),
+				    allPages('/api/tentacles?enrolment=accepted',
+					'tentacles', opts),
 				    api('GET', '/api/scripts', undefined, opts)]);
-				state.tentacles = tr.tentacles || [];
+				state.tentacles = tr.rows;
 				accepted = state.tentacles.filter(t =>
 				    t.enrolment === 'accepted');
 				/* one entry per name, whatever the versions */
@@ -2414,6 +2555,7 @@
 		let runs = [];
 		let runsHost = '';	/* the host filter runs was asked with */
 		let loaded = false;
+		let hostsLoaded = false;	/* the fleet's names */
 
 		const table = dataTable({columns: [
 		    {label: 'Run', class: 'num', dir: -1, sort: r => r.id,
@@ -2526,12 +2668,18 @@
 				let host, rr, tr;
 				do {
 					host = hostFilter.value;
+					/* the fleet's names: once per view (every
+					 * page of it) */
 					[rr, tr] = await Promise.all([
-					    api('GET', '/api/runs' + (host ?
-						'?tentacle=' +
-						encodeURIComponent(host) : ''),
+					    /* the newest RUNS_PAGE, as before
+					     * the lists had pages */
+					    api('GET', '/api/runs?' + (host ?
+						'tentacle=' + encodeURIComponent(
+						host) + '&' : '') + 'limit=' +
+						RUNS_PAGE,
 						undefined, {background: background}),
-					    api('GET', '/api/tentacles', undefined,
+					    hostsLoaded ? null :
+					    allPages('/api/tentacles', 'tentacles',
 						{background: true})]);
 					if (state.view !== viewNo)
 						return;
@@ -2539,7 +2687,10 @@
 				runs = rr.runs || [];
 				runsHost = host;
 				loaded = true;
-				state.tentacles = tr.tentacles || [];
+				if (tr) {
+					state.tentacles = tr.rows;
+					hostsLoaded = true;
+				}
 				const scripts = new Set(runs.map(r => r.script));
 				if (scriptFilter.value)
 					scripts.add(scriptFilter.value);
@@ -3112,12 +3263,14 @@
 
 		async function refresh(background) {
 			await guarded(status, async function () {
-				const r = await api('GET', '/api/runs/' + id +
-				    '?output=0', undefined,
+				/* its jobs by pages; the summary is the
+				 * run's whole on every page */
+				const p = await allPages('/api/runs/' + id +
+				    '?output=0&limit=' + RUN_JOBS_PAGE, 'jobs',
 				    {background: background});
 				if (state.view !== viewNo)
 					return;
-				run = r;
+				run = Object.assign({}, p.last, {jobs: p.rows});
 				fillHead();
 				fill();
 			});

@@ -10,7 +10,15 @@ token; then the figures of issue 4, printed as a table (never asserted):
     script that prints one line);
   - memory as PSS (/proc/PID/smaps_rollup: shared pages divided among
     the processes that share them) of each brain process and of one idle
-    tentacle.
+    tentacle;
+  - the round trip again with GET /api/runs/ID?wait=30 instead of
+    polling (issue 18);
+  - lists at scale (issue 18), on a second brain whose database holds
+    LISTS_N (default 10,000) tentacles written before it starts (rows,
+    not tentacles: nothing answers for them; the output says so): the
+    latency of GET /api/tentacles?limit=100 under 50 concurrent clients
+    (wrk, keep-alive, for LISTS_SECONDS, default 10), one page of 1000
+    and the whole fleet by pages from one client, the brain's PSS then.
 
 The client keeps one HTTPS connection open (as the dashboard's browser
 does), so that the figures measure Octopus, not the client's own TLS
@@ -19,7 +27,7 @@ run) every FANOUT_POLL_MS while N results come in, the run itself every
 POLL_MS for one job. OLD_POLL=1 polls as before (a new connection per request and
 the whole run every 2 ms), for comparison with earlier figures.
 
-Environment: N (default 200), OCTO_BUILD (default build/), POLL_MS
+Environment: N (default 200), LISTS_N, LISTS_SECONDS, OCTO_BUILD (default build/), POLL_MS
 (default 1), FANOUT_POLL_MS (default 10), OLD_POLL. PERF_DIR=dir: the
 second run on all N is recorded with `perf record --call-graph
 $PERF_CALLGRAPH` (default fp; dwarf resolves OpenSSL) (brain.data: the
@@ -43,9 +51,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import octotest  # noqa: E402
+import fleetdb  # noqa: E402
 
 N = int(os.environ.get("N", "200"))
 ROUND_TRIPS = 100
+LISTS_N = int(os.environ.get("LISTS_N", "10000"))
+LISTS_SECONDS = int(os.environ.get("LISTS_SECONDS", "10"))
+LISTS_CLIENTS = 50
 
 
 def pss_kib(pid):
@@ -162,13 +174,26 @@ def wait_all(ka, run_id, n, timeout):
     jobs, which would otherwise compete with what is measured."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for r in ka.get("/api/runs")["runs"]:
+        # The newest runs: this one is among them.
+        for r in ka.get("/api/runs?limit=5")["runs"]:
             if r["id"] == run_id:
                 if r["finished"] >= n:
-                    return ka.get("/api/runs/%d" % run_id)["jobs"]
+                    return run_jobs(ka, run_id)
                 break
         time.sleep(FANOUT_POLL)
     raise SystemExit("run %d did not finish in %d s" % (run_id, timeout))
+
+
+def run_jobs(ka, run_id):
+    """Every job of a run, by pages (SPEC "Lists at scale")."""
+    jobs, after = [], None
+    while True:
+        j = ka.get("/api/runs/%d?output=0%s" % (
+            run_id, "" if after is None else "&after=%d" % after))
+        jobs += j["jobs"]
+        after = j.get("next")
+        if after is None:
+            return jobs
 
 
 def wait_one(ka, run_id, timeout):
@@ -191,6 +216,83 @@ def wait_run(client, run_id, timeout):
             return jobs
         time.sleep(0.002)
     raise SystemExit("run %d did not finish in %d s" % (run_id, timeout))
+
+
+def wait_held(ka, run_id):
+    """The run as the brain answers it once finished: one request that
+    it holds (?wait=30) instead of polls."""
+    jobs = ka.get("/api/runs/%d?wait=30" % run_id)["jobs"]
+    if not all(j["state"] in FINISHED for j in jobs):
+        raise SystemExit("run %d not finished after its wait" % run_id)
+    return jobs
+
+
+def wrk_ms(v):
+    """wrk's "850.00us", "1.23ms", "1.02s" in milliseconds."""
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if v.endswith(unit):
+            return float(v[:-len(unit)]) * scale
+    raise SystemExit("wrk: a latency without its unit: %r" % v)
+
+
+def wrk_latency(brain, client, path, seconds, clients):
+    """wrk's figures for path: (p50 ms, p99 ms, requests per second), or
+    None when wrk is missing (scripts/deps installs it)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    out = subprocess.run(
+        [wrk, "-t%d" % min(2, clients), "-c%d" % clients, "-d%ds" % seconds, "--latency",
+         "-H", "Cookie: %s=%s" % (client.COOKIE, client.session),
+         "-H", "X-Octopus-Background: 1",
+         "https://127.0.0.1:%d%s" % (brain.web_port, path)],
+        capture_output=True, text=True, timeout=seconds + 60).stdout
+    pct, rate, bad = {}, 0.0, 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] in ("50%", "99%"):
+            pct[f[0]] = wrk_ms(f[1])
+        elif line.startswith("Requests/sec:"):
+            rate = float(f[1])
+        elif line.strip().startswith("Non-2xx"):
+            bad = int(f[-1])
+    if "50%" not in pct or bad:
+        raise SystemExit("wrk: %s" % (out if not bad else
+                                      "%d answers not 2xx" % bad))
+    return pct["50%"], pct["99%"], rate
+
+
+def lists_bench(tmp):
+    """Issue 18's lists figures on a brain with LISTS_N tentacles in its
+    database: a dict of label -> value."""
+    b = fleetdb.brain_with_fleet(tmp / "lists-brain",
+                                 fleetdb.fleet_rows(LISTS_N))
+    try:
+        c = b.login()
+        ka = KeepAlive(c)
+        ka.get("/api/tentacles?limit=1")
+        page = []
+        for _ in range(20):
+            s = time.monotonic()
+            ka.get("/api/tentacles")
+            page.append((time.monotonic() - s) * 1000)
+        s = time.monotonic()
+        after, pages = None, 0
+        while True:
+            j = ka.get("/api/tentacles?limit=1000" + (
+                "" if after is None else "&after=%d" % after))
+            pages += 1
+            after = j["next"]
+            if after is None:
+                break
+        whole = time.monotonic() - s
+        lat = wrk_latency(b, c, "/api/tentacles?limit=100", LISTS_SECONDS,
+                          LISTS_CLIENTS)
+        pss = sum(pss_kib(p) for p in b.pids().values()) / 1024
+        return {"page": statistics.median(page), "whole": whole,
+                "pages": pages, "wrk": lat, "pss": pss}
+    finally:
+        b.stop()
 
 
 def start_perf(bpids, tpids):
@@ -329,6 +431,17 @@ def main():
                 wait_one(ka, rid, 30)
             rtts.append((time.monotonic() - s) * 1000)
         rtts.sort()
+        # The same round trip, the client waiting for the result in one
+        # request instead of polling (GET /api/runs/ID?wait=30).
+        held = []
+        if not OLD_POLL:
+            for _ in range(ROUND_TRIPS):
+                s = time.monotonic()
+                rid = ka.post("/api/runs", {"script": "one-line",
+                                            "tentacles": [one["id"]]})["id"]
+                wait_held(ka, rid)
+                held.append((time.monotonic() - s) * 1000)
+            held.sort()
 
         pids = brain.pids()
         brain_pss = {role: pss_kib(pid) for role, pid in pids.items()}
@@ -336,6 +449,8 @@ def main():
         kids = subprocess.run(["pgrep", "-P", str(idle[0])],
                               capture_output=True, text=True).stdout.split()
         tentacle_pss = pss_kib(idle[0]) + sum(pss_kib(int(k)) for k in kids)
+
+        lists = lists_bench(tmp)
 
         print()
         print("Octopus benchmark: N=%d tentacles on %s, %d cores" % (
@@ -372,6 +487,29 @@ def main():
                                 sum(brain_pss.values()) / 1024))
         print("%-46s %12.1f" % ("one idle tentacle PSS, both processes (MB)",
                                 tentacle_pss / 1024))
+        if held:
+            print("%-46s %12.2f" % ("round trip with ?wait=30, median (ms)",
+                                    statistics.median(held)))
+            print("%-46s %12.2f" % ("round trip with ?wait=30, p95 (ms)",
+                                    held[int(len(held) * 0.95) - 1]))
+        print("lists: a second brain with %d tentacles written into its "
+              "database (rows, not live tentacles)" % LISTS_N)
+        print("%-46s %12.1f" % ("  GET /api/tentacles (1000 rows), median (ms)",
+                                lists["page"]))
+        print("%-46s %12.2f" % ("  the whole fleet by pages of 1000 (s)",
+                                lists["whole"]))
+        if lists["wrk"] is None:
+            print("%-46s %12s" % ("  ?limit=100 under 50 clients", "no wrk"))
+        else:
+            p50, p99, rate = lists["wrk"]
+            print("%-46s %12.2f" % ("  ?limit=100, 50 clients (wrk): p50 (ms)",
+                                    p50))
+            print("%-46s %12.2f" % ("  ?limit=100, 50 clients (wrk): p99 (ms)",
+                                    p99))
+            print("%-46s %12.0f" % ("  ?limit=100, 50 clients: requests/s",
+                                    rate))
+        print("%-46s %12.1f" % ("  brain total PSS after it (MB)",
+                                lists["pss"]))
     finally:
         for p in procs:
             p.terminate()

@@ -6,7 +6,8 @@
  * Invariants: a refusal has a reason and leaves nothing allocated (ASan
  * sees leaks); an accepted message has a known op, NUL-terminated strings
  * that fit their fields, at most RUN_TENTACLES_MAX tentacle IDs, valid
- * user names and passwords for the user ops, an audit limit in range; and
+ * user names and passwords for the user ops, an audit limit in range,
+ * the lists' pages and filters in range (listargs.h); and
  * encoding it again gives back exactly the input (one message, one
  * encoding: nothing is ignored or read twice).
  */
@@ -49,6 +50,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c->op == API_AUDIT)
 		FUZZ_CHECK(c->args.limit >= 1 &&
 		    c->args.limit <= AUDIT_LIMIT_MAX);
+	/* Lists (listargs.h): a page in range, the fleet's filters valid. */
+	if (c->op == API_TENTACLES || c->op == API_RUNS || c->op == API_RUN)
+		FUZZ_CHECK(c->args.limit >= 1 &&
+		    c->args.limit <= LIST_LIMIT_MAX &&
+		    c->args.after <= LIST_ID_MAX);
+	if (c->op == API_RUN)
+		FUZZ_CHECK(c->args.wait <= RUN_WAIT_MAX);
+	if (c->op == API_TENTACLES) {
+		FUZZ_CHECK(c->args.sort < LIST_SORT_MAX && c->args.desc <= 1);
+		FUZZ_CHECK(c->args.state[0] == '\0' ||
+		    listargs_state_valid(c->args.state));
+		FUZZ_CHECK(c->args.enrolment[0] == '\0' ||
+		    listargs_enrolment_valid(c->args.enrolment));
+		FUZZ_CHECK(c->args.q[0] == '\0' ||
+		    listargs_query_valid(c->args.q));
+	}
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	FUZZ_CHECK(apicall_encode(&b, c) == 0);

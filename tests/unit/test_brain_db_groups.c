@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "listargs.h"
 #include "views.h"
 
 static char		 dir[64], path[128];
@@ -96,7 +97,9 @@ test_labels(void **state)
 	int64_t			a = tentacle("a"), b = tentacle("b"), *ids;
 	size_t			n;
 	int			counts[2];
-	json_t			*list, *t;
+	json_t			*list, *t, *page;
+	struct db_fleet_query	 q = { "", "", "", "", LIST_SORT_ID, 0 };
+	int			 notfound;
 
 	l = labels("web,db");
 	assert_int_equal(db_labels_propose(db, a, &l), 0);
@@ -112,7 +115,9 @@ test_labels(void **state)
 	assert_int_equal(db_labels_each(db, a, count_label, counts), 0);
 	assert_int_equal(counts[1], 1);
 	assert_int_equal(counts[0], 1);
-	list = view_tentacles(db);
+	page = view_tentacles_page(db, &q, 0, 100, &notfound);
+	assert_non_null(page);
+	list = json_object_get(page, "tentacles");
 	assert_int_equal(json_array_size(list), 2);
 	t = json_array_get(list, 0);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(
@@ -121,7 +126,21 @@ test_labels(void **state)
 	    t, "proposed_labels"), 0)), "db");
 	assert_int_equal(json_array_size(json_object_get(json_array_get(
 	    list, 1), "labels")), 2);
-	json_decref(list);
+	json_decref(page);
+	/* The fleet filtered by an accepted label (GET ?label=). */
+	q.label = "eu";
+	page = view_tentacles_page(db, &q, 0, 100, &notfound);
+	assert_non_null(page);
+	list = json_object_get(page, "tentacles");
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    list, 0), "id")), b);
+	json_decref(page);
+	q.label = "db";		/* proposed on a, accepted on b */
+	page = view_tentacles_page(db, &q, 0, 100, &notfound);
+	assert_int_equal(json_array_size(json_object_get(page,
+	    "tentacles")), 1);
+	json_decref(page);
 
 	/* Runs by label: accepted labels only, any of them. */
 	l = labels("db");
