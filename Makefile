@@ -58,7 +58,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # (main() and the files that share its state, brain/maestro.h).
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
-		  fleetaddrs.o scripts.o scriptkey.o push.o)
+		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
+		  metrics.o groups.o schedules.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
@@ -143,7 +144,7 @@ FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
-		   brain/totp.c \
+		   brain/totp.c brain/groupbody.c brain/cron.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c \
 		   tentacle/managed.c tentacle/inventory.c
@@ -304,6 +305,8 @@ deb:
 N	?= 200
 bench: all
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 
 clean:
 	rm -rf build

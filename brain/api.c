@@ -90,6 +90,8 @@ health_json(void)
 
 	for (i = 0; i < CHILD_COUNT; i++) {
 		c = &children[i];
+		if (c->generation == 0 && c->state == CHILD_DOWN)
+			continue;	/* the exporter, with no target */
 		json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:I}",
 		    "name", c->name,
 		    "state", c->state == CHILD_UP ? "up" : "restarting",

@@ -13,6 +13,7 @@
 #include "brain.h"
 #include "crypto.h"
 #include "net.h"
+#include "groupbody.h"
 #include "proto.h"
 #include "totp.h"
 
@@ -174,7 +175,7 @@ int
 apibody_run(const char *body, size_t len, struct run_body *rb,
     const char **why)
 {
-	json_t		*j, *t, *v;
+	json_t		*j, *t, *v, *l, *ex;
 	const char	*script;
 	size_t		 i, n;
 	int		 rc = -1;
@@ -189,6 +190,27 @@ apibody_run(const char *body, size_t len, struct run_body *rb,
 	    sizeof(rb->script)) {
 		*why = "script must be the name of a script (letters, digits, "
 		    ". _ -)";
+		goto out;
+	}
+	ex = json_object_get(j, "expires_in");
+	if (ex == NULL)
+		rb->expires_in = RUN_EXPIRES_DEFAULT;
+	else if (!json_is_integer(ex) || json_integer_value(ex) < 1 ||
+	    json_integer_value(ex) > RUN_EXPIRES_MAX) {
+		*why = "expires_in: seconds, from 1 to a year";
+		goto out;
+	} else
+		rb->expires_in = (uint64_t)json_integer_value(ex);
+	if ((l = json_object_get(j, "labels")) != NULL) {
+		if (t != NULL) {
+			*why = "tentacles or labels: give one, not both";
+			goto out;
+		}
+		if (groupbody_labels(l, &rb->labels, why) == 0 &&
+		    rb->labels.n == 0)
+			*why = "labels: at least one label";
+		else if (rb->labels.n > 0)
+			rc = 0;
 		goto out;
 	}
 	if (json_is_string(t) && strcmp(json_string_value(t), "all") == 0) {

@@ -33,8 +33,10 @@ struct token_body {
 
 struct run_body {
 	char		 script[64];
-	uint32_t	 ntentacles;	/* 0: "all" */
+	uint32_t	 ntentacles;	/* 0: "all", or labels */
 	uint64_t	*tentacles;	/* malloc'd; free it */
+	struct proto_labels labels;	/* "labels": n > 0 */
+	uint64_t	 expires_in;	/* default RUN_EXPIRES_DEFAULT */
 };
 
 /* Users: names of 1..USER_NAME_MAX characters A-Za-z0-9 . _ -, not
@@ -64,7 +66,8 @@ int	apibody_enrol(const char *, size_t, struct enrol_body *,
 	    const char **why);
 int	apibody_token(const char *, size_t, struct token_body *,
 	    const char **why);
-/* {"script": name, "tentacles": "all" | [id, ...]} */
+/* {"script": name, "tentacles": "all" | [id, ...] | "labels": [...],
+ * "expires_in"?: seconds} */
 int	apibody_run(const char *, size_t, struct run_body *,
 	    const char **why);
 

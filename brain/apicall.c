@@ -53,6 +53,12 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_u32(&p, a->ntentacles);
 		for (i = 0; i < a->ntentacles; i++)
 			pack_u64(&p, a->tentacles[i]);
+		pack_str(&p, a->labels);
+		pack_u64(&p, a->expires_in);
+		break;
+	case API_ARGS_BODY:
+		pack_u64(&p, a->id);
+		pack_bytes(&p, a->body, a->body_len);
 		break;
 	case API_ARGS_RUN:
 	case API_ARGS_RESULTS:
@@ -112,6 +118,8 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	uint32_t		 i;
 	char			 code[PROTO_PAIRING_LEN + 1];
 	const uint8_t		*body;
+	struct proto_labels	 labels;
+	const char		*lwhy;
 
 	memset(c, 0, sizeof(*c));
 	unpack_init(&u, payload, len);
@@ -156,6 +164,20 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		}
 		for (i = 0; i < a->ntentacles; i++)
 			unpack_u64(&u, &a->tentacles[i]);
+		unpack_str(&u, a->labels, sizeof(a->labels));
+		unpack_u64(&u, &a->expires_in);
+		break;
+	case API_ARGS_BODY:
+		unpack_u64(&u, &a->id);
+		if (unpack_bytes_ref(&u, &body, &a->body_len,
+		    HTTP_BODY_MAX) == -1)
+			goto bad;
+		if ((a->body = malloc(a->body_len + 1)) == NULL) {
+			*why = "out of memory";
+			goto bad;
+		}
+		memcpy(a->body, body, a->body_len);
+		a->body[a->body_len] = '\0';
 		break;
 	case API_ARGS_RUN:
 	case API_ARGS_RESULTS:
@@ -257,6 +279,12 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		/* FALLTHROUGH */
 	case API_ARGS_SCRIPT:
 		if (!proto_script_name_valid(a->script))
+			goto bad;
+		break;
+	case API_ARGS_RUN_CREATE:
+		if (proto_labels_parse(a->labels, &labels, &lwhy) == -1 ||
+		    a->expires_in < 1 || a->expires_in > RUN_EXPIRES_MAX ||
+		    (a->ntentacles > 0 && labels.n > 0))
 			goto bad;
 		break;
 	default:

@@ -25,7 +25,7 @@ struct api_args {
 	uint64_t	 expires_in;			/* token */
 	uint32_t	 uses;
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
-	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
+	uint32_t	 ntentacles;	/* 0: all accepted (or labels) */
 	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
 	uint8_t		 with_output;	/* one run; a tentacle's results: findings */
 	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
@@ -38,8 +38,14 @@ struct api_args {
 	/* Scripts (issue 14): name in script, version in id. */
 	uint8_t		 has_description;
 	char		 description[SCRIPT_DESC_MAX + 1];
-	char		*body;		/* malloc'd: apicall_clear frees */
-	size_t		 body_len;	/* <= SCRIPT_BODY_MAX, no NUL */
+	/* Scripts' body, or the JSON body of BODY: malloc'd, NUL-ended
+	 * (apicall_clear frees it). */
+	char		*body;
+	size_t		 body_len;	/* scripts: <= SCRIPT_BODY_MAX */
+	/* Run: tentacles with any of these labels ("a,b"; "": none);
+	 * expires_in (above) is then how long a job waits for its
+	 * tentacle. */
+	char		 labels[PROTO_LABELS_TEXT_MAX];
 };
 
 struct api_call {
@@ -63,7 +69,7 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,
 	    const char **why);
-/* Free the tentacle list and wipe the passwords and the session key. */
+/* Free the tentacle list and the body, and wipe the passwords and the session key. */
 void	apicall_clear(struct api_call *);
 
 #endif

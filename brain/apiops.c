@@ -46,6 +46,8 @@ route_fits_shape(const struct api_op_def *d)
 		return script && !id && !name;
 	case API_ARGS_SCRIPT_VERSION:
 		return script && id && !name;
+	case API_ARGS_BODY:
+		return !name && !script;
 	default:
 		return !id && !name && !script;
 	}

@@ -33,6 +33,13 @@
  *	SCRIPT_CREATE	str script, str description, bytes body (body)
  *	SCRIPT_UPDATE	str script ({script}), u8 has description, str
  *			description, bytes body (body)
+ *	BODY		u64 id ({id} of the route, or 0), str body (the JSON
+ *			body as the client sent it: the maestro's handler
+ *			parses and checks it with groupbody.h's pure functions)
+ *
+ * RUN_CREATE also carries str labels ("a,b": the tentacles with any of
+ * them, when no ID is listed) and u64 expires_in (seconds a job waits
+ * for an offline tentacle).
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -77,7 +84,17 @@
 	X(SCRIPT_VERSION,	"read a script version", GET,	"/api/scripts/{script}/versions/{id}", VIEWER, 0, SCRIPT_VERSION, api_script_version) \
 	X(SCRIPT_CREATE,	"create a script",	POST,	"/api/scripts",			ADMIN,	1, SCRIPT_CREATE, api_script_create) \
 	X(SCRIPT_UPDATE,	"change a script",	PUT,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT_UPDATE, api_script_update) \
-	X(SCRIPT_DELETE,	"delete a script",	DELETE,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT,	api_script_delete)
+	X(SCRIPT_DELETE,	"delete a script",	DELETE,	"/api/scripts/{script}",	ADMIN,	1, SCRIPT,	api_script_delete) \
+	/* export (issue 17): the targets' state; a test event. */ \
+	X(EXPORT,		"read the export",	GET,	"/api/export",			ADMIN,	0, NONE,	api_export)	\
+	X(EXPORT_TEST,		"send a test event",	POST,	"/api/export/test",		ADMIN,	1, NONE,	api_export_test) \
+	/* Groups and schedules (issue 16: brain/groups.c, schedules.c). */ \
+	X(TENTACLE_LABELS,	"set a tentacle's labels", PUT,	"/api/tentacles/{id}/labels",	ADMIN,	1, BODY,	api_tentacle_labels) \
+	X(SCHEDULES,		"list schedules",	GET,	"/api/schedules",		VIEWER,	0, NONE,	api_schedules)	\
+	X(SCHEDULE,		"read a schedule",	GET,	"/api/schedules/{id}",		VIEWER,	0, ID,		api_schedule)	\
+	X(SCHEDULE_CREATE,	"create a schedule",	POST,	"/api/schedules",		ADMIN,	1, BODY,	api_schedule_create) \
+	X(SCHEDULE_UPDATE,	"change a schedule",	PUT,	"/api/schedules/{id}",		ADMIN,	1, BODY,	api_schedule_update) \
+	X(SCHEDULE_DELETE,	"delete a schedule",	DELETE,	"/api/schedules/{id}",		ADMIN,	1, ID,		api_schedule_delete)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -113,6 +130,7 @@ enum api_args_shape {
 	API_ARGS_SCRIPT_VERSION,
 	API_ARGS_SCRIPT_CREATE,
 	API_ARGS_SCRIPT_UPDATE,
+	API_ARGS_BODY,
 };
 
 struct api_op_def {

@@ -12,6 +12,7 @@
 
 #include "apiops.h"
 #include "config.h"
+#include "export.h"
 #include "limits.h"
 
 struct brain_conf {
@@ -52,6 +53,21 @@ struct brain_conf {
 	long long	enrolment_rate;			/* token-less requests
 							   per address, minute */
 	char		totp_required[16];		/* none, admin, all */
+	/* export (issue 17; brain/export.h) */
+	char		brain_name[OCTO_NAME_MAX];	/* "" = the host name */
+	char		exporter_user[OCTO_NAME_MAX];
+	char		syslog_target[EXPORT_HOST_MAX + 8];	/* HOST:PORT */
+	char		syslog_ca[OCTO_PATH_MAX];
+	char		syslog_cert[OCTO_PATH_MAX];
+	char		syslog_key[OCTO_PATH_MAX];
+	char		webhook_url[EXPORT_HOST_MAX + EXPORT_PATH_MAX + 16];
+	char		webhook_ca[OCTO_PATH_MAX];	/* "" = the system's */
+	char		webhook_secret_file[OCTO_PATH_MAX];
+	long long	export_queue_max;		/* events kept */
+	char		metrics_token_file[OCTO_PATH_MAX];	/* GET /metrics */
+	long long	ledger_checkpoint_interval;	/* s */
+	long long	retention_days;			/* results, runs */
+	long long	audit_retention_days;
 };
 
 extern const struct config_key brain_config_keys[];
@@ -87,6 +103,7 @@ int	child_exec_main(const char *role, int (*entry)(struct child_env *),
 int	webserv_main(struct child_env *);
 int	registerer_main(struct child_env *);
 int	commander_main(struct child_env *);
+int	exporter_main(struct child_env *);
 
 /*
  * IPC_API_CALL payload, built by the webserv after it parsed the HTTP
@@ -102,6 +119,11 @@ int	commander_main(struct child_env *);
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
 #define TOKEN_USES_MAX		100000
 #define RUN_TENTACLES_MAX	10000	/* IDs listed in one run request */
+/* How long a job waits for an offline tentacle: a day by default (a
+ * host rebooted, a laptop away for the night), at most a year (SPEC
+ * "expires_in"). */
+#define RUN_EXPIRES_DEFAULT	86400
+#define RUN_EXPIRES_MAX		(366LL * 86400)
 #define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
 #define AUDIT_LIMIT_MAX		1000
 

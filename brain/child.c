@@ -85,6 +85,9 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 	uint8_t				*init;
 	size_t				 len;
 	int				 web = strcmp(role, "webserv") == 0;
+	/* The exporter has no port: no listening socket, no credentials. */
+	int				 portless = strcmp(role,
+					    "exporter") == 0;
 	int				 fd;
 
 	log_init("octoBrain", foreground, verbose);
@@ -92,14 +95,17 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 	proc_title("octoBrain", role);
 	signal(SIGPIPE, SIG_IGN);
 	if (fstat(CHILD_FD_IPC, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-	    fstat(CHILD_FD_LISTEN, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    (!portless && (fstat(CHILD_FD_LISTEN, &st) == -1 ||
+	    !S_ISSOCK(st.st_mode))) ||
 	    (web && (fstat(CHILD_FD_WEBROOT, &st) == -1 ||
 	    !S_ISDIR(st.st_mode))))
 		fatalx("--child is for the maestro only (descriptors %d to "
 		    "%d are not what it gives)", CHILD_FD_IPC, web ?
-		    CHILD_FD_WEBROOT : CHILD_FD_LISTEN);
+		    CHILD_FD_WEBROOT : portless ? CHILD_FD_IPC :
+		    CHILD_FD_LISTEN);
 	/* Nothing of ours goes further (we execute nothing, but still). */
-	for (fd = CHILD_FD_IPC; fd <= CHILD_FD_WEBROOT; fd++)
+	for (fd = CHILD_FD_IPC; fd <= (portless ? CHILD_FD_IPC :
+	    CHILD_FD_WEBROOT); fd++)
 		if (fd != CHILD_FD_WEBROOT || web)
 			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 
@@ -129,6 +135,13 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
 	env.ipc_fd = CHILD_FD_IPC;
+	if (portless) {
+		env.listen_fd = -1;
+		env.webroot_fd = -1;
+		OPENSSL_cleanse(init, len);
+		free(init);
+		return entry(&env);
+	}
 	env.listen_fd = CHILD_FD_LISTEN;
 	env.webroot_fd = web ? CHILD_FD_WEBROOT : -1;
 	env.tls = tls_ctx_new_pem(web ? TLS_WEB_SERVER : TLS_PEER_SERVER,

@@ -85,6 +85,44 @@ const struct config_key brain_config_keys[] = {
 	    "address and minute (0: no limit)" },
 	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
 	    "who must have TOTP: none, admin (admins) or all (every user)" },
+	/* export (issue 17) */
+	{ "brain_name", CONF_STRING, S(brain_name), 0, 0,
+	    "this brain's name in every exported event (empty: the host "
+	    "name)" },
+	{ "exporter_user", CONF_STRING, S(exporter_user), 0, 0,
+	    "started as root with user set: the exporter's own user" },
+	{ "syslog_target", CONF_STRING, S(syslog_target), 0, 0,
+	    "HOST:PORT of a syslog collector: RFC 5424 over TLS (RFC 5425) "
+	    "(empty: none)" },
+	{ "syslog_ca", CONF_PATH, S(syslog_ca), 0, 0,
+	    "CA certificates the syslog collector's certificate must chain "
+	    "to" },
+	{ "syslog_cert", CONF_PATH, S(syslog_cert), 0, 0,
+	    "client certificate for the syslog collector (optional)" },
+	{ "syslog_key", CONF_PATH, S(syslog_key), 0, 0,
+	    "its private key" },
+	{ "webhook_url", CONF_STRING, S(webhook_url), 0, 0,
+	    "https://HOST[:PORT]/PATH each event is POSTed to (empty: none)" },
+	{ "webhook_ca", CONF_PATH, S(webhook_ca), 0, 0,
+	    "CA certificates the webhook's certificate must chain to "
+	    "(empty: the system's)" },
+	{ "webhook_secret_file", CONF_PATH, S(webhook_secret_file), 0, 0,
+	    "file whose first line is the key of the webhook's "
+	    "X-Octopus-Signature (HMAC-SHA256)" },
+	{ "export_queue_max", CONF_INT, I(export_queue_max), 1, 10000000,
+	    "events kept for targets that are down; past it the oldest are "
+	    "dropped (counted)" },
+	{ "ledger_checkpoint_interval", CONF_INT,
+	    I(ledger_checkpoint_interval), 1, 86400,
+	    "seconds between two signed ledger.checkpoint events (export "
+	    "on)" },
+	{ "metrics_token_file", CONF_PATH, S(metrics_token_file), 0, 0,
+	    "file whose first line is the bearer token of GET /metrics "
+	    "(empty: no /metrics)" },
+	{ "retention_days", CONF_INT, I(retention_days), 1, 36500,
+	    "days results and runs are kept (each host's latest result of each script always)" },
+	{ "audit_retention_days", CONF_INT, I(audit_retention_days), 1, 36500,
+	    "days audit log lines are kept" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -120,6 +158,11 @@ brain_config_defaults(struct brain_conf *c)
 	    sizeof(c->enrolment_without_token));
 	c->pending_max = 100;
 	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
+	strlcpy(c->exporter_user, "octopus-exp", sizeof(c->exporter_user));
+	c->export_queue_max = 100000;
+	c->ledger_checkpoint_interval = 3600;
+	c->retention_days = 365;
+	c->audit_retention_days = 730;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -97,6 +97,8 @@ enum confine_net {
 	NET_CONNECT,	/* connect to any port (see the commander); bind to
 			   port 0 only: the source address of a connection,
 			   its port chosen by the kernel (no listen) */
+	NET_CONNECT_ONLY, /* connect to any port, no bind at all (the
+			   exporter) */
 };
 
 /* An allowed socket(family, type & SOCK_TYPE_MASK). */
@@ -593,4 +595,29 @@ int
 confine_commander(char *err, size_t errlen)
 {
 	return confine_apply(&tentacle_facing, err, errlen);
+}
+
+/*
+ * The exporter (issue 17) connects to the collectors the administrator
+ * names (syslog_target, webhook_url: any port), as the tentacle-facing
+ * children do to tentacles; it gets its CA bundles and credentials from
+ * the maestro, so:
+ *	files		none
+ *	TCP		connect to any port; no bind, nothing to accept
+ *	sockets		TCP over IPv4 and IPv6, AF_UNIX datagram (syslog)
+ *	calls		child_calls
+ *	scopes		no abstract unix socket, no signal out of itself
+ */
+int
+confine_exporter(char *err, size_t errlen)
+{
+	static const struct confine_policy exporter = {
+		.fs_dir = -1,
+		.net = NET_CONNECT_ONLY,
+		.calls = no_more_calls,
+		.sockets = tentacle_sockets,
+		.openat2_dirfd = -1,
+	};
+
+	return confine_apply(&exporter, err, errlen);
 }

@@ -21,6 +21,7 @@
 int	confine_webserv(int webroot_fd, char *err, size_t errlen);
 int	confine_registerer(char *err, size_t errlen);
 int	confine_commander(char *err, size_t errlen);
+int	confine_exporter(char *err, size_t errlen);
 
 /* The Landlock ABI the running kernel has: 0 if none (not built in, not
  * enabled, or refused by a seccomp filter around us). why, if not NULL,

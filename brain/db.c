@@ -48,6 +48,8 @@ enum {
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*cached[DB_ST_MAX];
+	db_audit_hook	*audit_hook;	/* export (db_export.c) */
+	void		*audit_arg;
 };
 
 sqlite3 *
@@ -257,6 +259,70 @@ static const char *const migrations[] = {
 	"  DEFAULT 0;"
 	/* ... and the SHA-256 of the script that ran ('': not told) */
 	"ALTER TABLE results ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';",
+	/* 11 (export and evidence, issue 17): the brain's event sequence (one
+	 * row, never repeated), the bounded queue of events to export, each
+	 * target's position in it and its drops (db_export.c); the ledger, a
+	 * hash chain over the audit log and the results (db_ledger.c; the
+	 * rows already there are chained by its code). */
+	"CREATE TABLE export_seq ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL"
+	");"
+	"INSERT INTO export_seq (id, seq) VALUES (1, 0);"
+	"CREATE TABLE export_queue ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  body TEXT NOT NULL"
+	");"
+	"CREATE TABLE export_targets ("
+	"  name TEXT PRIMARY KEY,"
+	"  active INTEGER NOT NULL DEFAULT 0,"
+	"  acked INTEGER NOT NULL DEFAULT 0,"
+	"  drops INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE ledger ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tbl TEXT NOT NULL CHECK (tbl IN ('audit', 'results')),"
+	"  row_id INTEGER NOT NULL,"
+	"  content TEXT NOT NULL,"
+	"  prev TEXT NOT NULL,"
+	"  entry TEXT NOT NULL"
+	");"
+	"CREATE INDEX ledger_row ON ledger(tbl, row_id);",
+
+	/* 12 (groups and schedules, issue 16; brain/db_labels.c,
+	 * db_schedules.c, db_retention.c): each tentacle's labels, accepted
+	 * (an admin set them) or proposed (its configuration's `labels`);
+	 * schedules (every N seconds or a cron expression; targets: all,
+	 * a list of IDs or labels, as text); the index of jobs that wait
+	 * for their tentacle (expiry), of results and audit lines by age
+	 * (retention). */
+	"CREATE TABLE tentacle_labels ("
+	"  tentacle_id INTEGER NOT NULL REFERENCES tentacles(id)"
+	"    ON DELETE CASCADE,"
+	"  label TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('accepted','proposed')),"
+	"  PRIMARY KEY (tentacle_id, label)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tentacle_labels_label ON tentacle_labels(label, state);"
+	"CREATE TABLE schedules ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  script TEXT NOT NULL,"
+	"  target TEXT NOT NULL CHECK (target IN ('all','tentacles','labels')),"
+	"  target_list TEXT NOT NULL DEFAULT '',"
+	"  every INTEGER NOT NULL DEFAULT 0,"
+	"  cron TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  disabled_reason TEXT NOT NULL DEFAULT '',"
+	"  next_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_run INTEGER NOT NULL DEFAULT 0,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX jobs_waiting ON jobs(tentacle_id, expires_at)"
+	"  WHERE state IN ('queued','sent','unreachable');"
+	"CREATE INDEX jobs_run ON jobs(run_id);"
+	"CREATE INDEX results_received ON results(received_at);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -269,6 +335,7 @@ static const struct {
 	int	(*fn)(struct db *);
 } migration_code[] = {
 	{ 6, db_findings_backfill },
+	{ 11, db_ledger_backfill },	/* export and evidence (issue 17) */
 };
 
 static int64_t
@@ -305,27 +372,6 @@ db_prepare(struct db *db, const char *sql)
 	return st;
 }
 
-/*
- * Managed scripts (issue 14): a job (alias J) of the script named by the
- * SQL expression S is ready to go when S is no live managed script, or
- * its tentacle holds S's latest version (or a later number: a newer one
- * came meanwhile); and the hash its order carries: the latest version's,
- * or the tentacle's own for a local script if it said whether it takes
- * managed scripts (a tentacle of before refuses an order with a hash),
- * or "".
- */
-#define JOB_SCRIPT_READY(j, s)						\
-	"NOT EXISTS (SELECT 1 FROM scripts s WHERE s.name = " s " AND "	\
-	"s.deleted = 0 AND NOT EXISTS (SELECT 1 FROM tentacle_scripts ts "\
-	"WHERE ts.tentacle_id = " j ".tentacle_id AND ts.name = s.name "	\
-	"AND ts.version >= s.latest))"
-#define JOB_SCRIPT_SHA256(j, s)						\
-	"coalesce((SELECT v.sha256 FROM scripts s JOIN script_versions v "\
-	"ON v.name = s.name AND v.version = s.latest WHERE s.name = " s	\
-	" AND s.deleted = 0), (SELECT ts.sha256 FROM tentacle_scripts ts "\
-	"JOIN tentacles tt ON tt.id = ts.tentacle_id WHERE ts.tentacle_id "\
-	"= " j ".tentacle_id AND ts.name = " s " AND ts.version = 0 AND "	\
-	"tt.managed_scripts >= 0), '')"
 
 /* A statement of the per-job path, prepared on first use. */
 static sqlite3_stmt *
@@ -516,7 +562,11 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(db->h, 5000);
 	sqlite3_extended_result_codes(db->h, 1);
-	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	/* Before the first table: a new database gives the pages that
+	 * retention frees back in small steps (db_vacuum_step); an older
+	 * one keeps its mode (no effect until a VACUUM). */
+	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
+	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
@@ -719,15 +769,50 @@ db_audit(struct db *db, const char *actor, const char *action,
 {
 	sqlite3_stmt	*st;
 
+	int64_t		 id;
+
+	/* The row and its ledger entry together (a savepoint: in the
+	 * caller's transaction, or one of its own). */
+	if (db_exec(db, "SAVEPOINT audit_row") == -1)
+		return -1;
 	if ((st = db_prepare(db, "INSERT INTO audit (at, actor, action, peer, "
 	    "detail) VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, peer ? peer : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if (db_step_done(db, st) == -1)
+		goto fail;
+	id = sqlite3_last_insert_rowid(db->h);
+	if (db_ledger_append(db, "audit", id) == -1)
+		goto fail;
+	if (db_exec(db, "RELEASE audit_row") == -1)
+		goto fail;
+	if (db->audit_hook)
+		db->audit_hook(id, actor, action, peer ? peer : "",
+		    detail ? detail : "", db->audit_arg);
+	return 0;
+fail:
+	(void)db_exec(db, "ROLLBACK TO audit_row");
+	(void)db_exec(db, "RELEASE audit_row");
+	return -1;
+}
+
+void
+db_audit_written(struct db *db, int64_t id, const char *actor,
+    const char *action, const char *peer, const char *detail)
+{
+	if (db->audit_hook)
+		db->audit_hook(id, actor, action, peer, detail, db->audit_arg);
+}
+
+void
+db_set_audit_hook(struct db *db, db_audit_hook *fn, void *arg)
+{
+	db->audit_hook = fn;
+	db->audit_arg = arg;
 }
 
 /* A text column; "" for NULL (the schema has few). */
@@ -1255,13 +1340,17 @@ db_jobs_sent(struct db *db, int64_t run)
 	sqlite3_stmt	*st;
 	char		 from[JOB_SOURCES_MAX];
 
+	/* What db_jobs_queued gave: queued jobs of tentacles that are not
+	 * offline, not expired (an unreachable job is retried one by one:
+	 * db_jobs_waiting). */
 	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
 	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
-	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles) AND "
-	    JOB_SCRIPT_READY("jobs", "(SELECT script FROM runs WHERE id = "
-	    "jobs.run_id)"))) == NULL)
+	    "run_id = ?2) AND (expires_at = 0 OR expires_at > ?1) AND "
+	    "tentacle_id IN (SELECT id FROM tentacles WHERE state != "
+	    "'offline') AND " JOB_SCRIPT_READY("jobs", "(SELECT script FROM "
+	    "runs WHERE id = jobs.run_id)"))) == NULL)
 		return -1;
-	job_sources(JOB_SENT, JOB_STATES_ALL, from);
+	job_sources(JOB_SENT, JOB_STATE_BIT(JOB_QUEUED), from);
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, job_state_name(JOB_SENT), -1, SQLITE_STATIC);
@@ -1399,6 +1488,7 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	sqlite3_stmt	*st;
 	enum job_state	 to;
 	char		 from[JOB_SOURCES_MAX];
+	int64_t		 result;
 
 	/* Exactly once: a result delivered again (its ACK was lost) is
 	 * acknowledged again but not stored twice. */
@@ -1424,8 +1514,9 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	*stored = sqlite3_changes(db->h) > 0;
 	if (!*stored)
 		return 0;	/* the first result gave the job its state */
-	if (db_findings_store(db, sqlite3_last_insert_rowid(db->h), r->output,
-	    r->output_len) == -1)
+	result = sqlite3_last_insert_rowid(db->h);
+	if (db_ledger_append(db, "results", result) == -1 ||
+	    db_findings_store(db, result, r->output, r->output_len) == -1)
 		return -1;
 	to = job_state_of_outcome(r->outcome);
 	/* Refused (issue 14): the tentacle's reason is the job's message
@@ -1549,9 +1640,9 @@ db_run_jobs_each(struct db *db, int64_t run,
 	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, j.hostname, "
-	    "j.state, j.message, " RESULT_COLUMNS " FROM jobs j LEFT JOIN "
-	    "results r ON r.job_id = j.id WHERE j.run_id = ? ORDER BY j.id"))
-	    == NULL)
+	    "j.state, j.message, j.expires_at, " RESULT_COLUMNS " FROM jobs j "
+	    "LEFT JOIN results r ON r.job_id = j.id WHERE j.run_id = ? ORDER "
+	    "BY j.id")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, run);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1560,8 +1651,9 @@ db_run_jobs_each(struct db *db, int64_t run,
 		j.hostname = col_text(st, 2);
 		j.state = col_job_state(st, 3);
 		j.message = col_text(st, 4);
-		j.has_result = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		result_row(st, 5, &j.result);
+		j.expires_at = (time_t)sqlite3_column_int64(st, 5);
+		j.has_result = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		result_row(st, 6, &j.result);
 		fn(&j, arg);
 	}
 	return db_rows_end(db, st, rc);
@@ -1722,8 +1814,27 @@ db_tentacles_accepted(struct db *db, int64_t **ids, size_t *n)
 	return 0;
 }
 
+int
+db_order_row(sqlite3_stmt *st, struct db_order *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->job = sqlite3_column_int64(st, 0);
+	o->tentacle = sqlite3_column_int64(st, 1);
+	o->port = sqlite3_column_int(st, 3);
+	if (column_copy(st, 2, o->address, sizeof(o->address)) == -1 ||
+	    column_copy(st, 4, o->fingerprint, sizeof(o->fingerprint)) == -1 ||
+	    column_copy(st, 5, o->key_hex, sizeof(o->key_hex)) == -1 ||
+	    column_copy(st, 6, o->script, sizeof(o->script)) == -1 ||
+	    column_copy(st, 7, o->script_sha256, sizeof(o->script_sha256)) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
 /* The jobs ready to go of run (0: any) and tentacle (0: any), in the
- * states from (a list of job_sources). */
+ * states from (a list of job_sources): not waiting for a push of their
+ * script (issue 14), their tentacle not offline and the job not expired
+ * (an offline tentacle's jobs wait for it: db_jobs_waiting). */
 static int
 jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
     void (*fn)(const struct db_order *, void *), void *arg)
@@ -1737,26 +1848,18 @@ jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
 	    "r.script") " FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) AND (?4 = 0 OR j.tentacle_id = ?4) AND " JOB_SCRIPT_READY("j",
-	    "r.script") " ORDER BY j.id")) == NULL)
+	    "?2) AND (?4 = 0 OR j.tentacle_id = ?4) AND t.state != 'offline' "
+	    "AND (j.expires_at = 0 OR j.expires_at > ?5) AND "
+	    JOB_SCRIPT_READY("j", "r.script") " ORDER BY j.id")) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 5, time(NULL));
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, tentacle);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&o, 0, sizeof(o));
-		o.job = sqlite3_column_int64(st, 0);
-		o.tentacle = sqlite3_column_int64(st, 1);
-		o.port = sqlite3_column_int(st, 3);
-		if (column_copy(st, 2, o.address, sizeof(o.address)) == -1 ||
-		    column_copy(st, 4, o.fingerprint, sizeof(o.fingerprint)) ==
-		    -1 || column_copy(st, 5, o.key_hex, sizeof(o.key_hex)) ==
-		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1 ||
-		    column_copy(st, 7, o.script_sha256,
-		    sizeof(o.script_sha256)) == -1)
-			continue;
-		fn(&o, arg);
+		if (db_order_row(st, &o) == 0)
+			fn(&o, arg);
 		crypto_wipe(o.key_hex, sizeof(o.key_hex));
 	}
 	sqlite3_finalize(st);
@@ -1776,7 +1879,7 @@ db_jobs_queued(struct db *db, int64_t run,
 }
 
 int
-db_jobs_waiting(struct db *db, int64_t tentacle,
+db_jobs_pushed(struct db *db, int64_t tentacle,
     void (*fn)(const struct db_order *, void *), void *arg)
 {
 	char	from[JOB_SOURCES_MAX];

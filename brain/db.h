@@ -168,7 +168,7 @@ int	db_jobs_queued(struct db *, int64_t run,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 /* The queued jobs of a tentacle that are ready to go now (a managed
  * script's, once it holds the version: issue 14). */
-int	db_jobs_waiting(struct db *, int64_t tentacle,
+int	db_jobs_pushed(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_order *, void *), void *arg);
 
 /* Call fn for each accepted tentacle (job 0, no script): keepalive. */
@@ -308,6 +308,7 @@ struct db_job_row {
 	const char		*hostname;
 	enum job_state		 state;
 	const char		*message;
+	time_t			 expires_at;	/* waits until; 0: never */
 	int			 has_result;
 	struct db_result_row	 result;	/* if has_result */
 };
@@ -410,5 +411,175 @@ int	db_tentacles_managed_each(struct db *,
 int	db_tentacle_managed(struct db *, int64_t id, int *managed);
 /* Whether a tentacle reports a local script (version 0) of that name. */
 int	db_script_local_exists(struct db *, const char *name, int *exists);
+/* ---- export (issue 17; brain/db_export.c) ---------------------------- */
+
+/* The ledger (brain/db_ledger.c): a hash chain with one entry per audit
+ * row and per stored result: the row's table and ID, the SHA-256 of its
+ * content, the previous entry's hash. Appended in the writer's
+ * transaction (db_audit and db_result_store do). */
+int	db_ledger_append(struct db *, const char *tbl, int64_t row);
+/* The migration's code: chain the rows already there. */
+int	db_ledger_backfill(struct db *);
+/* The last entry's hash (64 hex digits; 64 zeros when empty), *len the
+ * number of entries (may be NULL). */
+int	db_ledger_head(struct db *, char head[65], int64_t *len);
+/* Entry n's hash: 0 or DB_NOTFOUND. */
+int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
+/* Walk the chain and the tables: 0 intact, 1 with the first entry that is
+ * not in why (its number in *bad), -1 on a database error. */
+struct db_ledger_report {
+	int64_t	entries, audit, results;
+	int64_t	pruned;		/* results gone with retention */
+	int64_t	bad;		/* the first bad entry (0: a row's) */
+	char	why[256];
+};
+int	db_ledger_verify(struct db *, struct db_ledger_report *);
+
+/* GET /metrics's counts (db_export.c). */
+struct db_metrics {
+	int64_t	tentacles[3];		/* accepted: online, offline, unknown */
+	int64_t	pending, rejected;
+	int64_t	jobs[JOB_STATE_MAX];
+	int64_t	results;		/* stored, ever (the last ID) */
+	int64_t	runs;			/* made, ever */
+	int64_t	ledger;			/* entries */
+};
+int	db_metrics_get(struct db *, struct db_metrics *);
+
+/* Called after every audit row is written (the events of export). */
+typedef void	db_audit_hook(int64_t id, const char *actor,
+		    const char *action, const char *peer, const char *detail,
+		    void *arg);
+void	db_set_audit_hook(struct db *, db_audit_hook *, void *arg);
+/* The brain's next event sequence number: persisted, never given twice
+ * (in the caller's transaction, if any). */
+int	db_export_next_seq(struct db *, int64_t *seq);
+/* Queue an event (JSON). Past max events queued the oldest go: counted
+ * as drops of each active target that had not delivered them; *dropped
+ * (may be NULL) gets how many rows went. */
+int	db_export_push(struct db *, int64_t seq, const char *body,
+	    int64_t max, int64_t *dropped);
+/* The targets configured now ("syslog", "webhook"): a new one starts at
+ * the queue's end; the others no longer hold events in the queue. */
+int	db_export_targets_set(struct db *, const char *const *names,
+	    size_t n);
+struct db_export_target {
+	int64_t	acked;		/* delivered up to this seq */
+	int64_t	drops;		/* events dropped before delivery */
+	int64_t	queued;		/* events after acked */
+};
+int	db_export_target_get(struct db *, const char *name,
+	    struct db_export_target *);
+/* Only its position (cheap: no count of the queue). */
+int	db_export_acked(struct db *, const char *name, int64_t *acked);
+/* The target is done with everything up to seq (dropped of those given
+ * up: counted); events every active target is done with leave the
+ * queue. */
+int	db_export_ack(struct db *, const char *name, int64_t seq,
+	    int64_t dropped);
+/* The queued events after seq, oldest first, at most limit. */
+int	db_export_each(struct db *, int64_t after, unsigned limit,
+	    void (*fn)(int64_t seq, const char *body, void *), void *arg);
+/* A tentacle's hostname and state ("online", ...): 0 or DB_NOTFOUND. */
+int	db_export_tentacle(struct db *, int64_t id, char *hostname,
+	    size_t hostlen, char *state, size_t statelen);
+/* A job's run, tentacle, hostname and script: 0 or DB_NOTFOUND. */
+struct db_export_job {
+	int64_t	run;
+	int64_t	tentacle;
+	char	hostname[OCTO_NAME_MAX];
+	char	script[PROTO_SCRIPT_NAME_MAX];
+};
+int	db_export_job(struct db *, int64_t job, struct db_export_job *);
+/* The checks whose status changed between job's result and the one
+ * before it of the same script on the same tentacle: new (now FAIL or
+ * WARN, before neither or absent) or resolved (before FAIL or WARN, now
+ * OK, INFO or SKIP). Nothing if there is no earlier result. */
+struct db_finding_change {
+	int		 resolved;
+	const char	*check;
+	const char	*status;	/* now */
+	const char	*was;		/* before ("" if absent) */
+	const char	*text;		/* now */
+};
+int	db_export_finding_changes(struct db *, int64_t job,
+	    void (*fn)(const struct db_finding_change *, void *), void *arg);
+/* ---- groups, schedules, jobs for offline hosts, retention (issue 16:
+ * db_labels.c, db_schedules.c, db_retention.c) ---------------------- */
+
+/* A tentacle's accepted labels become l (a proposed one in l is accepted
+ * with it); 0, DB_NOTFOUND (no such tentacle), -1. In the caller's
+ * transaction. */
+int	db_labels_set(struct db *, int64_t tentacle, const struct proto_labels *);
+/* What its configuration proposes now replaces what it proposed before
+ * (an accepted label stays accepted). */
+int	db_labels_propose(struct db *, int64_t tentacle,
+	    const struct proto_labels *);
+struct db_label_row {
+	int64_t		 tentacle;
+	const char	*label;
+	int		 accepted;	/* 0: proposed */
+};
+/* One tentacle's labels (or every tentacle's: 0), by tentacle and label. */
+int	db_labels_each(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_label_row *, void *), void *arg);
+/* The accepted tentacles with any of the labels accepted, by ID
+ * (malloc'd; free it). */
+int	db_labels_tentacles(struct db *, const struct proto_labels *,
+	    int64_t **ids, size_t *n);
+/* 0 if some tentacle has the label accepted, DB_NOTFOUND, -1. */
+int	db_label_known(struct db *, const char *label);
+
+/* Jobs that wait for their tentacle (db_waiting.c). A run's jobs wait
+ * until expires_at. */
+int	db_run_set_expiry(struct db *, int64_t run, time_t expires_at);
+/* The tentacle answered: fn for each of its jobs that waited (queued, or
+ * unreachable and not expired), each then sent. */
+int	db_jobs_waiting(struct db *, int64_t tentacle, time_t now,
+	    void (*fn)(const struct db_order *, void *), void *arg);
+/* At most limit waiting jobs whose expires_at passed: expired; *n. */
+int	db_jobs_expire(struct db *, time_t now, int limit, int *n);
+
+/* Schedules (db_schedules.c). target: "all", "tentacles" (target_list
+ * "1,2,3") or "labels" ("web,db"); every seconds, or 0 and cron. */
+#define SCHEDULE_LIST_TEXT_MAX	(1000 * 17 + 1)
+struct db_schedule {
+	int64_t	id;
+	char	script[PROTO_SCRIPT_NAME_MAX];
+	char	target[16];
+	char	target_list[SCHEDULE_LIST_TEXT_MAX];
+	int64_t	every;
+	char	cron[129];
+	int	enabled;
+	char	disabled_reason[160];
+	time_t	next_at;
+	time_t	last_at;		/* 0: never fired */
+	int64_t	last_run;		/* 0: none */
+	char	created_by[OCTO_NAME_MAX];
+	time_t	created_at;
+};
+int	db_schedule_add(struct db *, const struct db_schedule *, int64_t *id);
+/* Script, target, when, enabled, reason and next_at of s->id. */
+int	db_schedule_update(struct db *, const struct db_schedule *);
+int	db_schedule_fired(struct db *, int64_t id, time_t at, time_t next_at,
+	    int64_t run);
+int	db_schedule_get(struct db *, int64_t id, struct db_schedule *);
+int	db_schedule_delete(struct db *, int64_t id);
+/* 1 if some tentacle has a script of that name, 0 if none, -1. */
+int	db_script_known(struct db *, const char *script);
+/* By ID; due_only: the enabled ones whose next_at <= now. */
+int	db_schedules_each(struct db *, int due_only, time_t now,
+	    void (*fn)(const struct db_schedule *, void *), void *arg);
+
+/* Retention (db_retention.c), one batch of at most limit rows each:
+ * results (and their jobs and findings) received before `before` but
+ * each host's latest per script, old final jobs without a result, runs
+ * left without a job; audit lines. *n: rows deleted. */
+int	db_prune_results(struct db *, time_t before, int limit, int *n);
+int	db_prune_audit(struct db *, time_t before, int limit, int *n);
+/* Give at most `pages` free pages back to the file system (a database
+ * made with auto_vacuum incremental; else nothing); *left: free pages
+ * still in the file. */
+int	db_vacuum_step(struct db *, int pages, int64_t *left);
 
 #endif

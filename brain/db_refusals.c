@@ -21,6 +21,11 @@ db_audit_counted(struct db *db, time_t at, const char *actor,
 	if (db_step_done(db, st) == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(db_handle(db));
+	/* In the ledger, and an event (issue 17). */
+	if (db_ledger_append(db, "audit", *id) == -1)
+		return -1;
+	db_audit_written(db, *id, actor, action, peer ? peer : "",
+	    detail ? detail : "");
 	return 0;
 }
 
@@ -35,5 +40,8 @@ db_audit_recount(struct db *db, int64_t id, long count, const char *detail)
 	sqlite3_bind_int64(st, 1, count);
 	sqlite3_bind_text(st, 2, detail ? detail : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
-	return db_step_changed(db, st) == 0 ? 0 : -1;
+	if (db_step_changed(db, st) != 0)
+		return -1;
+	/* The row as it is now: a new ledger entry for it (issue 17). */
+	return db_ledger_append(db, "audit", id);
 }

@@ -25,7 +25,35 @@ int		 db_step_changed(struct db *, sqlite3_stmt *);
 /* After a loop of sqlite3_step that ended with rc: finalize; 0 if it
  * was SQLITE_DONE, else -1 (logged). */
 int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
+/* An audit row was written (not by db_audit): the export's hook. */
+void		 db_audit_written(struct db *, int64_t id, const char *actor,
+		    const char *action, const char *peer, const char *detail);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
+/* An order from a row of "job id, tentacle id, address, port,
+ * fingerprint, key, script": 0, or -1 if a value does not fit. */
+int		 db_order_row(sqlite3_stmt *, struct db_order *);
+
+/*
+ * Managed scripts (issue 14): a job (alias J) of the script named by the
+ * SQL expression S is ready to go when S is no live managed script, or
+ * its tentacle holds S's latest version (or a later number: a newer one
+ * came meanwhile); and the hash its order carries: the latest version's,
+ * or the tentacle's own for a local script if it said whether it takes
+ * managed scripts (a tentacle of before refuses an order with a hash),
+ * or "".
+ */
+#define JOB_SCRIPT_READY(j, s)						\
+	"NOT EXISTS (SELECT 1 FROM scripts s WHERE s.name = " s " AND "	\
+	"s.deleted = 0 AND NOT EXISTS (SELECT 1 FROM tentacle_scripts ts "\
+	"WHERE ts.tentacle_id = " j ".tentacle_id AND ts.name = s.name "	\
+	"AND ts.version >= s.latest))"
+#define JOB_SCRIPT_SHA256(j, s)						\
+	"coalesce((SELECT v.sha256 FROM scripts s JOIN script_versions v "\
+	"ON v.name = s.name AND v.version = s.latest WHERE s.name = " s	\
+	" AND s.deleted = 0), (SELECT ts.sha256 FROM tentacle_scripts ts "\
+	"JOIN tentacles tt ON tt.id = ts.tentacle_id WHERE ts.tentacle_id "\
+	"= " j ".tentacle_id AND ts.name = " s " AND ts.version = 0 AND "	\
+	"tt.managed_scripts >= 0), '')"
 
 #endif

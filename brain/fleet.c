@@ -130,15 +130,20 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		    "restarted during the run");
 	}
 	if (db_begin(m.db) == 0) {
+		tentacle_seen_event((int64_t)tid);
 		if (db_tentacle_seen(m.db, (int64_t)tid, facts) == -1 ||
 		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
 		    scripts) == -1))
 			db_rollback(m.db);
-		else
+		else {
+			if (facts)
+				groups_propose((int64_t)tid, fj);
 			db_commit(m.db);
+		}
 	}
 	/* Managed scripts it lacks (issue 14). */
 	push_reconcile((int64_t)tid, facts ? fj : NULL, scripts);
+	groups_tentacle_back((int64_t)tid);
 	json_decref(fj);
 	json_decref(scripts);
 }
@@ -164,6 +169,9 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 		log_warnx("tentacle %llu is offline (%lld pings missed; last: "
 		    "%s)", (unsigned long long)tid, m.conf.keepalive_misses,
 		    reason);
+		tentacle_event("tentacle.offline", (int64_t)tid, json_pack(
+		    "{s:I,s:s}", "misses", (json_int_t)m.conf.keepalive_misses,
+		    "reason", reason));
 		jobs_lost((int64_t)tid, INT64_MAX, "the tentacle went "
 		    "offline during the run");
 	}
@@ -533,6 +541,10 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		snprintf(actor, sizeof(actor), "tentacle:%llu",
 		    (unsigned long long)reply.id);
 		db_audit(m.db, actor, "enrolled", ir.source, detail);
+		event_emit("tentacle.enrolled", (int64_t)reply.id,
+		    req.hostname, NULL, json_pack("{s:s,s:s}", "source",
+		    ir.source, "enrolment",
+		    proto_enrolment_str(reply.status)));
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
 		if (reply.status == ENROLMENT_ACCEPTED) {

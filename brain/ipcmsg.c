@@ -888,13 +888,22 @@ static int
 child_init_valid(const struct ipc_child_init *m, const char **why)
 {
 	const char	*r;
+	int		 portless;
 
 	for (r = m->role; *r >= 'a' && *r <= 'z'; r++)
 		;
+	/* A child without a port of its own (the exporter) gets neither
+	 * address nor credentials. */
+	portless = m->cert_pem_len == 0 && m->key_pem_len == 0 &&
+	    m->address[0] == '\0' && m->port == 0;
 	if (m->role[0] == '\0' || *r != '\0')
 		*why = "bad role";
 	else if (!printable(m->advertise))
 		*why = "bad advertise address";
+	else if (portless && m->io_timeout >= 1 && m->io_timeout <= 3600 &&
+	    m->max_tentacles >= 1 && m->max_tentacles <= 1000000 &&
+	    printable(m->web_root))
+		return 1;
 	else if (m->address[0] == '\0' || !printable(m->address))
 		*why = "bad address";
 	else if (!port_valid(m->port))
@@ -1102,6 +1111,272 @@ ipcmsg_decode_tentacle_addresses(const uint8_t *b, size_t len,
 	if (m->count == 0)
 		m->keys = NULL;
 	return tentacle_addresses_valid(m, why) ? 0 : -1;
+}
+
+/* ---- EXPORT_CONF, EXPORT_EVENT, EXPORT_ACK (issue 17) ---------------- */
+
+static int
+blob_valid(const uint8_t *p, size_t len, size_t min, size_t max)
+{
+	return len >= min && len <= max && (len == 0 || p != NULL);
+}
+
+static int
+export_conf_valid(const struct ipc_export_conf *m, const char **why)
+{
+	if (m->brain[0] == '\0' || !printable(m->brain) ||
+	    strchr(m->brain, ' ') != NULL)
+		*why = "bad brain name";
+	else if (m->syslog_on > 1 || m->webhook_on > 1)
+		*why = "bad target flag";
+	else if (m->syslog_on && (m->syslog_host[0] == '\0' ||
+	    !printable(m->syslog_host) || m->syslog_addr[0] == '\0' ||
+	    !printable(m->syslog_addr) || !port_valid(m->syslog_port)))
+		*why = "bad syslog target";
+	else if (!blob_valid(m->syslog_ca, m->syslog_ca_len, m->syslog_on,
+	    m->syslog_on ? EXPORT_CA_MAX : 0) ||
+	    !blob_valid(m->syslog_cert, m->syslog_cert_len, 0,
+	    m->syslog_on ? IPCMSG_PEM_MAX : 0) ||
+	    !blob_valid(m->syslog_key, m->syslog_key_len, 0,
+	    m->syslog_on ? IPCMSG_PEM_MAX : 0) ||
+	    (m->syslog_cert_len == 0) != (m->syslog_key_len == 0))
+		*why = "bad syslog credentials";
+	else if (m->webhook_on && (m->webhook_host[0] == '\0' ||
+	    !printable(m->webhook_host) || m->webhook_addr[0] == '\0' ||
+	    !printable(m->webhook_addr) || !port_valid(m->webhook_port) ||
+	    m->webhook_path[0] != '/' || !printable(m->webhook_path) ||
+	    strchr(m->webhook_path, ' ') != NULL))
+		*why = "bad webhook target";
+	else if (!blob_valid(m->webhook_ca, m->webhook_ca_len, m->webhook_on,
+	    m->webhook_on ? EXPORT_CA_MAX : 0) ||
+	    !blob_valid(m->webhook_secret, m->webhook_secret_len,
+	    m->webhook_on, m->webhook_on ? EXPORT_SECRET_MAX : 0))
+		*why = "bad webhook credentials";
+	else if ((!m->syslog_on && (m->syslog_host[0] || m->syslog_addr[0] ||
+	    m->syslog_port)) || (!m->webhook_on && (m->webhook_host[0] ||
+	    m->webhook_addr[0] || m->webhook_port || m->webhook_path[0])))
+		*why = "fields of a target that is off";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_export_conf(struct packer *p, const struct ipc_export_conf *m)
+{
+	pack_str(p, m->brain);
+	pack_u8(p, m->syslog_on);
+	pack_str(p, m->syslog_host);
+	pack_str(p, m->syslog_addr);
+	pack_u32(p, m->syslog_port);
+	pack_bytes(p, m->syslog_ca, m->syslog_ca_len);
+	pack_bytes(p, m->syslog_cert, m->syslog_cert_len);
+	pack_bytes(p, m->syslog_key, m->syslog_key_len);
+	pack_u8(p, m->webhook_on);
+	pack_str(p, m->webhook_host);
+	pack_str(p, m->webhook_addr);
+	pack_u32(p, m->webhook_port);
+	pack_str(p, m->webhook_path);
+	pack_bytes(p, m->webhook_ca, m->webhook_ca_len);
+	pack_bytes(p, m->webhook_secret, m->webhook_secret_len);
+}
+
+ENCODER(export_conf)
+
+int
+ipcmsg_decode_export_conf(const uint8_t *b, size_t len,
+    struct ipc_export_conf *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->brain, sizeof(m->brain));
+	unpack_u8(&u, &m->syslog_on);
+	unpack_str(&u, m->syslog_host, sizeof(m->syslog_host));
+	unpack_str(&u, m->syslog_addr, sizeof(m->syslog_addr));
+	unpack_u32(&u, &m->syslog_port);
+	unpack_bytes_ref(&u, &m->syslog_ca, &m->syslog_ca_len, EXPORT_CA_MAX);
+	unpack_bytes_ref(&u, &m->syslog_cert, &m->syslog_cert_len,
+	    IPCMSG_PEM_MAX);
+	unpack_bytes_ref(&u, &m->syslog_key, &m->syslog_key_len,
+	    IPCMSG_PEM_MAX);
+	unpack_u8(&u, &m->webhook_on);
+	unpack_str(&u, m->webhook_host, sizeof(m->webhook_host));
+	unpack_str(&u, m->webhook_addr, sizeof(m->webhook_addr));
+	unpack_u32(&u, &m->webhook_port);
+	unpack_str(&u, m->webhook_path, sizeof(m->webhook_path));
+	unpack_bytes_ref(&u, &m->webhook_ca, &m->webhook_ca_len,
+	    EXPORT_CA_MAX);
+	unpack_bytes_ref(&u, &m->webhook_secret, &m->webhook_secret_len,
+	    EXPORT_SECRET_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return export_conf_valid(m, why) ? 0 : -1;
+}
+
+static int
+export_event_valid(const struct ipc_export_event *m, const char **why)
+{
+	if (m->target >= EXPORT_TARGETS)
+		*why = "bad export target";
+	else if (!id_valid(m->seq))
+		*why = "bad event sequence number";
+	else if (m->json == NULL || m->json_len == 0 ||
+	    m->json_len > EXPORT_EVENT_MAX ||
+	    memchr(m->json, '\0', m->json_len) != NULL)
+		*why = "bad event";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_export_event(struct packer *p, const struct ipc_export_event *m)
+{
+	pack_u8(p, m->target);
+	pack_u64(p, m->seq);
+	pack_bytes(p, m->json, m->json_len);
+}
+
+ENCODER(export_event)
+
+int
+ipcmsg_decode_export_event(const uint8_t *b, size_t len,
+    struct ipc_export_event *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->target);
+	unpack_u64(&u, &m->seq);
+	unpack_str_ref(&u, &m->json, &m->json_len, EXPORT_EVENT_MAX);
+	if (finish(&u, why) == -1)
+		return -1;
+	return export_event_valid(m, why) ? 0 : -1;
+}
+
+static int
+export_ack_valid(const struct ipc_export_ack *m, const char **why)
+{
+	if (m->target >= EXPORT_TARGETS)
+		*why = "bad export target";
+	else if (m->seq > INT64_MAX)
+		*why = "bad event sequence number";
+	else if (m->dropped > EXPORT_WINDOW || (m->seq == 0 && m->dropped))
+		*why = "bad count of dropped events";
+	else if (m->state >= EXPORT_STATE_MAX)
+		*why = "bad export state";
+	else if (!printable(m->error))
+		*why = "bad error text";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_export_ack(struct packer *p, const struct ipc_export_ack *m)
+{
+	pack_u8(p, m->target);
+	pack_u64(p, m->seq);
+	pack_u32(p, m->dropped);
+	pack_u8(p, m->state);
+	pack_str(p, m->error);
+}
+
+ENCODER(export_ack)
+
+int
+ipcmsg_decode_export_ack(const uint8_t *b, size_t len,
+    struct ipc_export_ack *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->target);
+	unpack_u64(&u, &m->seq);
+	unpack_u32(&u, &m->dropped);
+	unpack_u8(&u, &m->state);
+	unpack_str(&u, m->error, sizeof(m->error));
+	if (finish(&u, why) == -1)
+		return -1;
+	return export_ack_valid(m, why) ? 0 : -1;
+}
+
+static int
+export_drop_valid(const struct ipc_export_drop *m, const char **why)
+{
+	if (m->target >= EXPORT_TARGETS)
+		*why = "bad export target";
+	else if (!id_valid(m->seq))
+		*why = "bad event sequence number";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_export_drop(struct packer *p, const struct ipc_export_drop *m)
+{
+	pack_u8(p, m->target);
+	pack_u64(p, m->seq);
+}
+
+ENCODER(export_drop)
+
+int
+ipcmsg_decode_export_drop(const uint8_t *b, size_t len,
+    struct ipc_export_drop *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->target);
+	unpack_u64(&u, &m->seq);
+	if (finish(&u, why) == -1)
+		return -1;
+	return export_drop_valid(m, why) ? 0 : -1;
+}
+
+static int
+metrics_get_valid(const struct ipc_metrics_get *m, const char **why)
+{
+	if (!printable(m->token) || strchr(m->token, ' ') != NULL)
+		*why = "bad token";
+	else if (!printable(m->client))
+		*why = "bad client address";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_metrics_get(struct packer *p, const struct ipc_metrics_get *m)
+{
+	pack_str(p, m->token);
+	pack_str(p, m->client);
+}
+
+ENCODER(metrics_get)
+
+int
+ipcmsg_decode_metrics_get(const uint8_t *b, size_t len,
+    struct ipc_metrics_get *m, const char **why)
+{
+	struct unpacker	u;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_str(&u, m->token, sizeof(m->token));
+	unpack_str(&u, m->client, sizeof(m->client));
+	if (finish(&u, why) == -1 || !metrics_get_valid(m, why)) {
+		crypto_wipe(m, sizeof(*m));
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- names ----------------------------------------------------------- */

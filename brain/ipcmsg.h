@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "export.h"
 #include "handshake.h"
 #include "jobstate.h"
 #include "limits.h"
@@ -273,6 +274,75 @@ struct ipc_config_reload {
 	uint32_t	 max_tentacles;		/* 1..1000000 */
 };
 
+/* ---- export (issue 17; brain/export.h) ---- */
+
+/*
+ * IPC_EXPORT_CONF (maestro -> exporter, after IPC_CHILD_INIT and again
+ * after a reload): the brain's name and each target configured (*_on),
+ * with its collector's numeric address (the exporter resolves nothing),
+ * the name its certificate must have (host: a name or the address), the
+ * CA bundle it must chain to, and its credentials: the syslog client's
+ * certificate and key (optional, both or neither), the webhook's secret.
+ */
+struct ipc_export_conf {
+	char		 brain[OCTO_NAME_MAX];	/* printable, not empty */
+	uint8_t		 syslog_on;
+	char		 syslog_host[EXPORT_HOST_MAX];
+	char		 syslog_addr[OCTO_ADDR_MAX];
+	uint32_t	 syslog_port;
+	const uint8_t	*syslog_ca;
+	size_t		 syslog_ca_len;		/* 1..EXPORT_CA_MAX if on */
+	const uint8_t	*syslog_cert;
+	size_t		 syslog_cert_len;	/* 0..IPCMSG_PEM_MAX */
+	const uint8_t	*syslog_key;
+	size_t		 syslog_key_len;	/* 0 exactly when no cert */
+	uint8_t		 webhook_on;
+	char		 webhook_host[EXPORT_HOST_MAX];
+	char		 webhook_addr[OCTO_ADDR_MAX];
+	uint32_t	 webhook_port;
+	char		 webhook_path[EXPORT_PATH_MAX];	/* starts with / */
+	const uint8_t	*webhook_ca;
+	size_t		 webhook_ca_len;	/* 1..EXPORT_CA_MAX if on */
+	const uint8_t	*webhook_secret;
+	size_t		 webhook_secret_len;	/* 1..EXPORT_SECRET_MAX if on */
+};
+
+/* IPC_EXPORT_EVENT (maestro): one event for one target, by seq. */
+struct ipc_export_event {
+	uint8_t		 target;		/* enum export_target */
+	uint64_t	 seq;			/* 1..INT64_MAX */
+	const char	*json;			/* not NUL-terminated */
+	size_t		 json_len;		/* 1..EXPORT_EVENT_MAX, no NUL */
+};
+
+/* IPC_EXPORT_ACK (exporter): the target is done with every event up to
+ * seq (0: nothing new, a change of state): delivered, or given up after
+ * its collector refused it again and again (dropped: how many of those
+ * since the last ack), its state, its last error. */
+struct ipc_export_ack {
+	uint8_t		 target;		/* enum export_target */
+	uint64_t	 seq;			/* 0..INT64_MAX */
+	uint32_t	 dropped;		/* 0 if seq is 0 */
+	uint8_t		 state;			/* enum export_state */
+	char		 error[IPCMSG_ERROR_MAX];	/* "" = none */
+};
+
+/* IPC_EXPORT_DROP (maestro): the queue was full and dropped every event
+ * up to seq for the target (counted): the exporter forgets them. */
+struct ipc_export_drop {
+	uint8_t		 target;		/* enum export_target */
+	uint64_t	 seq;			/* 1..INT64_MAX */
+};
+
+/* IPC_METRICS_GET (webserv): GET /metrics with the bearer token it
+ * carried ("" = none; the maestro compares it) and the client's address.
+ * The reply is IPC_API_REPLY, its body the Prometheus text on 200. */
+#define IPCMSG_TOKEN_MAX	256
+struct ipc_metrics_get {
+	char	token[IPCMSG_TOKEN_MAX + 1];	/* printable, no space */
+	char	client[OCTO_ADDR_MAX];
+};
+
 /*
  * IPC_SCRIPT_PUSH (maestro): managed scripts for one tentacle (issue 14),
  * over one PURPOSE_SCRIPT connection: a SIGNKEY first if signkey (the
@@ -363,6 +433,11 @@ IPCMSG_CODEC(api_reply)
 IPCMSG_CODEC(config_reload)
 IPCMSG_CODEC(script_push)
 IPCMSG_CODEC(script_acked)
+IPCMSG_CODEC(export_conf)
+IPCMSG_CODEC(export_event)
+IPCMSG_CODEC(export_ack)
+IPCMSG_CODEC(export_drop)
+IPCMSG_CODEC(metrics_get)
 IPCMSG_CODEC(tentacle_addresses)
 
 #undef IPCMSG_CODEC

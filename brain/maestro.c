@@ -54,11 +54,14 @@
 static void	child_start(struct child *);
 
 static const uint32_t webserv_allowed[] = {
-	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, 0
+	IPC_AUTH_LOGIN, IPC_API_CALL, IPC_LOG_EVENT, IPC_METRICS_GET, 0
 };
 static const uint32_t registerer_allowed[] = {
 	IPC_LOG_EVENT, IPC_ENROL_REQUEST, IPC_ENROL_OFFER_DONE,
 	IPC_PROOF_CHECK, IPC_PAIR_MAKE, 0
+};
+static const uint32_t exporter_allowed[] = {
+	IPC_LOG_EVENT, IPC_EXPORT_ACK, 0
 };
 static const uint32_t commander_allowed[] = {
 	IPC_LOG_EVENT, IPC_PROOF_CHECK, IPC_PROOF_MAKE, IPC_JOB_STATE,
@@ -79,6 +82,9 @@ struct child children[CHILD_COUNT] = {
 	    registerer_allowed, CREDS_PEER, U(registerer_user) },
 	[CHILD_COMMANDER] = { "commander", commander_main, commander_allowed,
 	    CREDS_PEER, U(commander_user) },
+	/* No port, no database: the events the maestro hands it. */
+	[CHILD_EXPORTER] = { "exporter", exporter_main, exporter_allowed,
+	    CREDS_NONE, U(exporter_user) },
 };
 
 #undef U
@@ -122,6 +128,7 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 		m.refused_handshakes++;
 		refusal_audit(m.db, time(NULL), c->name, "refused_handshake",
 		    e.peer, e.detail);
+		handshake_refused_event(e.peer, e.detail, c->name);
 	}
 }
 
@@ -193,6 +200,12 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	case IPC_SCRIPT_ACKED:
 		handle_script_acked(c, msg);
 		break;
+	case IPC_EXPORT_ACK:
+		handle_export_ack(c, msg);
+		break;
+	case IPC_METRICS_GET:
+		handle_metrics_get(c, msg);
+		break;
 	}
 }
 
@@ -227,6 +240,10 @@ child_send_init(struct child *c)
 
 	memset(&ci, 0, sizeof(ci));
 	strlcpy(ci.role, c->name, sizeof(ci.role));
+	ci.io_timeout = (uint32_t)m.conf.io_timeout;
+	ci.max_tentacles = (uint32_t)m.conf.max_tentacles;
+	if (c->creds == CREDS_NONE)	/* no port, no credentials */
+		return ipcmsg_send_child_init(c->chan, IPC_CHILD_INIT, 0, &ci);
 	if (c->creds == CREDS_WEB) {
 		strlcpy(ci.address, m.conf.web_address, sizeof(ci.address));
 		ci.port = (uint32_t)m.conf.web_port;
@@ -265,7 +282,8 @@ child_exec(struct child *c, int ipc_fd, pid_t parent)
 	sigset_t	 none;
 
 	src[n++] = ipc_fd;
-	src[n++] = c->listen_fd;
+	if (c->listen_fd != -1)
+		src[n++] = c->listen_fd;
 	if (c->creds == CREDS_WEB)
 		src[n++] = m.webroot_fd;
 	src[n++] = m.self_fd;		/* the binary, closed by the exec */
@@ -356,6 +374,8 @@ child_start(struct child *c)
 			dispatch_queued(0);
 			keepalive_commander(1);
 		}
+		if (c == &children[CHILD_EXPORTER] && c->chan)
+			export_child_started(c);
 		return;
 	}
 
@@ -518,6 +538,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: octoBrain [-nv] [-c file] [--no-daemon]\n"
 	    "       octoBrain [-c file] --reset-totp USER\n"
+	    "       octoBrain [-c file] --verify-ledger [--checkpoints file]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --no-daemon    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose      also log debug lines; with -n, print the "
@@ -525,6 +546,10 @@ usage(FILE *f)
 	    "  -n, --check        check the configuration and exit\n"
 	    "      --reset-totp USER  remove USER's TOTP (a locked-out "
 	    "admin) and exit\n"
+	    "      --verify-ledger  check the hash chain over the audit log "
+	    "and results and exit\n"
+	    "      --checkpoints FILE  with --verify-ledger: also against the "
+	    "exported checkpoints\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -541,6 +566,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "reset-totp", required_argument, NULL, 'T' },
+		{ "verify-ledger", no_argument, NULL, 'L' },
+		{ "checkpoints", required_argument, NULL, 'K' },
 		/* Hidden (not in --help): how the maestro starts a child. */
 		{ "child", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
@@ -551,6 +578,8 @@ main(int argc, char **argv)
 	char		 err[1024];
 	const char	*why, *reset_totp = NULL, *role = NULL;
 	int		 ch, check_only = 0, fd[CHILD_COUNT], i, rc;
+	int		 verify_ledger = 0;
+	const char	*checkpoints = NULL;
 
 	proc_title_init(argc, argv);
 	strlcpy(m.config_path, DEFAULT_CONFIG, sizeof(m.config_path));
@@ -575,6 +604,12 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			reset_totp = optarg;
+			break;
+		case 'L':
+			verify_ledger = 1;
+			break;
+		case 'K':
+			checkpoints = optarg;
 			break;
 		case 'V':
 			printf("octoBrain %s\n", OCTO_VERSION);
@@ -617,6 +652,13 @@ main(int argc, char **argv)
 	}
 	if (reset_totp != NULL)
 		return startup_reset_totp(reset_totp);
+	if (checkpoints != NULL && !verify_ledger) {
+		fprintf(stderr, "octoBrain: --checkpoints goes with "
+		    "--verify-ledger\n");
+		return 2;
+	}
+	if (verify_ledger)
+		return ledger_verify_main(checkpoints);
 	if (check_only) {
 		if (rc == CHECKS_MISSING)
 			fprintf(stderr, "octoBrain: warning: checks_file %s\n",
@@ -676,6 +718,8 @@ main(int argc, char **argv)
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
+	export_start(m.base);
+	schedules_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
@@ -693,6 +737,8 @@ main(int argc, char **argv)
 		children[i].delay_ms = RESTART_DELAY_MIN_MS;
 		children[i].restart_ev = evtimer_new(m.base, child_restart_cb,
 		    &children[i]);
+		if (i == CHILD_EXPORTER && !export_enabled())
+			continue;
 		child_start(&children[i]);
 	}
 	/* Only now: no thread may exist across a fork (see auth.h). */
@@ -712,7 +758,8 @@ main(int argc, char **argv)
 	kdf_shutdown();
 	for (i = 0; i < CHILD_COUNT; i++) {
 		event_free(children[i].restart_ev);
-		close(fd[i]);
+		if (fd[i] != -1)
+			close(fd[i]);
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
@@ -720,6 +767,8 @@ main(int argc, char **argv)
 	event_free(m.welcome_ev);
 	tentacle_addresses_stop();
 	results_stop();
+	export_stop();
+	schedules_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

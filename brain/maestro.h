@@ -16,6 +16,7 @@
  *   runs.c      runs, orders to the commander, job states
  *   results.c   results: batching, storage, acknowledgements
  *   startup.c   configuration, directories, admin password, TLS, root drop
+ *   events.c    events and their export (the exporter's queue)
  */
 #ifndef OCTO_MAESTRO_H
 #define OCTO_MAESTRO_H
@@ -42,7 +43,7 @@
 enum child_state { CHILD_DOWN, CHILD_UP, CHILD_RESTARTING };
 
 /* Which certificate and key a child gets (IPC_CHILD_INIT). */
-enum child_creds { CREDS_PEER, CREDS_WEB };
+enum child_creds { CREDS_PEER, CREDS_WEB, CREDS_NONE };
 
 struct child {
 	const char		*name;
@@ -65,7 +66,9 @@ struct child {
 	struct event		*restart_ev;
 };
 
-enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_COUNT };
+/* The exporter runs only when a target is configured (events.c). */
+enum { CHILD_WEBSERV, CHILD_REGISTERER, CHILD_COMMANDER, CHILD_EXPORTER,
+	CHILD_COUNT };
 
 /* A PEM file read into memory (a key: wiped when freed). */
 struct pem {
@@ -197,6 +200,23 @@ void	dispatch_waiting(int64_t tentacle);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
 api_handler	api_run_create, api_runs, api_run;
+int	run_start(const char *script, const char *by, const char *client,
+	    const int64_t *ids, size_t n, time_t expires_at, int lenient,
+	    int64_t *run, char *why, size_t whylen);
+
+/* groups.c: labels (issue 16) */
+api_handler	api_tentacle_labels;
+/* A tentacle's facts (its configuration's "labels"): its proposals, in
+ * the caller's transaction. */
+void	groups_propose(int64_t tentacle, json_t *facts);
+/* The tentacle answered: send the jobs that waited for it. */
+void	groups_tentacle_back(int64_t tentacle);
+
+/* schedules.c: schedules, job expiry, retention (issue 16) */
+void	schedules_start(struct event_base *);
+void	schedules_stop(void);
+api_handler	api_schedules, api_schedule, api_schedule_create,
+		api_schedule_update, api_schedule_delete;
 
 /* results.c */
 int	results_start(struct event_base *);
@@ -244,5 +264,44 @@ void	drop_root(void);
 int	startup_reload(void);
 int	startup_reset_totp(const char *);
 void	startup_open(int [CHILD_COUNT]);
+
+/* events.c (export, issue 17) */
+int	export_enabled(void);
+int	export_target_on(int);
+enum export_state export_target_state(int);
+/* The export keys of c: 0, or -1 with "FILE:LINE: key: reason" in
+ * err. */
+int	export_config_check(struct brain_conf *, char *, size_t);
+/* Read the targets' files, resolve their hosts (fatal on error); before
+ * root is dropped, m.db open. */
+void	export_setup(void);
+void	export_start(struct event_base *);
+void	export_stop(void);
+void	export_child_started(struct child *);
+void	handle_export_ack(struct child *, const struct ipc_msg *);
+/* Make, number and queue an event (fields: an object, stolen; NULL =
+ * {}); tentacle 0 = none, actor NULL = none. Its seq, or 0 when export
+ * is off or it could not be queued (logged). */
+int64_t	event_emit(const char *name, int64_t tentacle, const char *hostname,
+	    const char *actor, json_t *fields);
+api_handler	api_export, api_export_test;
+/* metrics.c: GET /metrics (issue 17); the token read before root is
+ * dropped. */
+void	metrics_setup(void);
+void	handle_metrics_get(struct child *, const struct ipc_msg *);
+/* octoBrain --verify-ledger: 0 intact, 1 broken (the first bad entry on
+ * stdout), 2 when the database cannot be read. */
+int	ledger_verify_main(const char *checkpoints);
+/* The events of facts: a tentacle's (hostname from the database), one
+ * seen (tentacle.online if it was offline: before it is marked seen),
+ * a job failed (run.failed), a result stored (finding.new/.resolved). */
+void	tentacle_event(const char *name, int64_t tentacle, json_t *fields);
+void	tentacle_seen_event(int64_t tentacle);
+void	job_failed_event(int64_t job, const char *message);
+void	result_events(int64_t job);
+/* A refused handshake: handshake.refused at once for a source's first
+ * in a minute, then one per source and minute with the count. */
+void	handshake_refused_event(const char *peer, const char *reason,
+	    const char *child);
 
 #endif

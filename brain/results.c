@@ -80,8 +80,10 @@ result_job_failed(uint64_t job, const char *why)
 	char	msg[PROTO_MESSAGE_MAX];
 
 	snprintf(msg, sizeof(msg), "result refused: %s", why);
-	if (db_job_set_state(m.db, (int64_t)job, JOB_FAILED, msg) == 0)
+	if (db_job_set_state(m.db, (int64_t)job, JOB_FAILED, msg) == 0) {
 		log_info("job %llu: failed: %s", (unsigned long long)job, msg);
+		job_failed_event((int64_t)job, msg);
+	}
 }
 
 /*
@@ -153,7 +155,13 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 	}
 	if (db_result_store(m.db, (int64_t)r->job, r, &stored) == -1)
 		return DB_ERROR;
+	if (stored && job_state_of_outcome(r->outcome) == JOB_FAILED)
+		job_failed_event((int64_t)r->job, "the tentacle could not run "
+		    "the script");
+	else if (stored)
+		result_events((int64_t)r->job);
 	/* Any authenticated contact counts as a sign of life. */
+	tentacle_seen_event((int64_t)pr->tentacle);
 	db_tentacle_seen(m.db, (int64_t)pr->tentacle, NULL);
 	if (stored)
 		log_debug("job %llu: result stored", (unsigned long long)r->job);

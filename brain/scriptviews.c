@@ -12,15 +12,6 @@
 
 #include "views.h"
 
-static void
-rfc3339(time_t t, char *out, size_t len)
-{
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* ---- the fleet's list ------------------------------------------------ */
 
 struct list_state {

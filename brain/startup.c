@@ -66,6 +66,8 @@ load_config(struct brain_conf *c, char *err, size_t errlen)
 		    "pending or refuse", m.config_path);
 		return -1;
 	}
+	if (export_config_check(c, err, errlen) == -1)
+		return -1;
 	if (strcmp(c->totp_required, "none") != 0 &&
 	    strcmp(c->totp_required, "admin") != 0 &&
 	    strcmp(c->totp_required, "all") != 0) {
@@ -469,6 +471,8 @@ startup_reload(void)
 	m.conf.restart_delay_max = nc.restart_delay_max;
 	m.conf.max_tentacles = nc.max_tentacles;
 	m.conf.keepalive_misses = nc.keepalive_misses;
+	m.conf.retention_days = nc.retention_days;
+	m.conf.audit_retention_days = nc.audit_retention_days;
 	if (nc.keepalive_interval != m.conf.keepalive_interval) {
 		struct timeval	ka = { nc.keepalive_interval, 0 };
 
@@ -548,6 +552,9 @@ startup_open(int fd[CHILD_COUNT])
 	    (fd[CHILD_COMMANDER] = net_listen(m.conf.listen_address,
 	    m.conf.commander_port, err, sizeof(err))) == -1)
 		fatalx("%s", err);
+	fd[CHILD_EXPORTER] = -1;	/* it connects out only */
+	export_setup();
+	metrics_setup();
 	child_users();
 	/* Each tentacle may hold a connection to 6001 while delivering and
 	 * the commander one to its 7001, the webserv HTTP_CONN_MAX; leave

@@ -13,13 +13,24 @@
 #include "utf8.h"
 #include "views.h"
 
-static void
+void
 rfc3339(time_t t, char *out, size_t len)
 {
 	struct tm	tm;
 
 	gmtime_r(&t, &tm);
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *
+time_or_null(time_t t)
+{
+	char	s[32];
+
+	if (t <= 0)
+		return json_null();
+	rfc3339(t, s, sizeof(s));
+	return json_string(s);
 }
 
 /* Append o to list; a NULL o (out of memory) is left out. */
@@ -146,8 +157,12 @@ view_tentacle(struct db *db, int64_t id)
 		json_decref(list);
 		return NULL;
 	}
-	return first_or_null(db_tentacles_each(db, id, tentacle_json, list),
-	    list);
+	if (db_tentacles_each(db, id, tentacle_json, list) == 0 &&
+	    view_labels_attach(db, id, list) == -1) {
+		json_decref(list);
+		return NULL;
+	}
+	return first_or_null(0, list);
 }
 
 json_t *
@@ -155,8 +170,12 @@ view_tentacles(struct db *db)
 {
 	json_t	*list = json_array();
 
-	return list_or_null(db_tentacles_each(db, 0, tentacle_json, list),
-	    list);
+	if (db_tentacles_each(db, 0, tentacle_json, list) == -1 ||
+	    view_labels_attach(db, 0, list) == -1) {
+		json_decref(list);
+		return NULL;
+	}
+	return list_or_null(0, list);
 }
 
 static void
@@ -386,6 +405,8 @@ job_json(const struct db_job_row *j, void *arg)
 	    utf8_json(j->message, strlen(j->message), 0));
 	if (o == NULL)
 		return;
+	/* Until when it waits for its tentacle (issue 16). */
+	json_object_set_new(o, "expires_at", time_or_null(j->expires_at));
 	json_object_set_new(o, "result", j->has_result ?
 	    result_json(&j->result, v->with_output) : json_null());
 	if (j->has_result && v->with_output)

@@ -64,6 +64,7 @@ struct pending {
 	int			 rewrite;	/* status to answer once the
 						   session checks out */
 	const char		*rewrite_why;
+	int			 metrics;	/* GET /metrics: text */
 	time_t			 since;
 };
 
@@ -142,6 +143,26 @@ send_json_text(struct evhttp_request *req, int status, const char *json)
 	}
 	evbuffer_add(out, json, strlen(json));
 	evhttp_send_reply(req, status, reason_phrase(status), out);
+	evbuffer_free(out);
+}
+
+/* GET /metrics: the Prometheus text exposition format. */
+static void
+send_metrics_text(struct evhttp_request *req, const char *text)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out = evbuffer_new();
+
+	add_security_headers(req);
+	evhttp_add_header(h, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (out == NULL) {
+		evhttp_send_reply(req, 500, reason_phrase(500), NULL);
+		return;
+	}
+	evbuffer_add(out, text, strlen(text));
+	evhttp_send_reply(req, 200, reason_phrase(200), out);
 	evbuffer_free(out);
 }
 
@@ -280,6 +301,7 @@ send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
 	}
 	p->rewrite = rewrite;
 	p->rewrite_why = rewrite_why;
+	p->metrics = type == IPC_METRICS_GET;
 	evhttp_connection_set_closecb(p->evcon, connection_closed, NULL);
 	if (ipc_send(w.loop.chan, type, p->id, b->data, b->len) == -1) {
 		p->id = 0;
@@ -339,6 +361,12 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	explicit_bzero(r.cookie, sizeof(r.cookie));
 	if ((text = strndup(r.json, r.json_len)) == NULL) {
 		send_error(p->req, 500, "out of memory");
+		p->id = 0;
+		return;
+	}
+	if (p->metrics && r.status == 200) {
+		send_metrics_text(p->req, text);
+		free(text);
 		p->id = 0;
 		return;
 	}
@@ -591,6 +619,22 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		strlcpy(a->script, rb.script, sizeof(a->script));
 		a->ntentacles = rb.ntentacles;
 		a->tentacles = rb.tentacles;	/* apicall_clear frees */
+		proto_labels_join(&rb.labels, a->labels, sizeof(a->labels));
+		a->expires_in = rb.expires_in;
+		break;
+	case API_ARGS_BODY:
+		/* Parsed by the maestro (groupbody.h): only the size here. */
+		if (len > HTTP_BODY_MAX) {
+			*why = "request body too large";
+			goto bad;
+		}
+		if ((a->body = malloc(len + 1)) == NULL) {
+			*why = "out of memory";
+			goto bad;
+		}
+		memcpy(a->body, body, len);
+		a->body[len] = '\0';
+		a->body_len = len;
 		break;
 	case API_ARGS_RUNS:
 		/* ?tentacle=ID: the runs that include that tentacle. */
@@ -809,6 +853,40 @@ api_call(struct evhttp_request *req, const char *path)
 	apicall_clear(&call);
 }
 
+/* GET /metrics (issue 17): the bearer token goes to the maestro, which
+ * compares it (metrics_token_file) and answers with the text. */
+static void
+metrics_get(struct evhttp_request *req)
+{
+	struct ipc_metrics_get	 mg;
+	const char		*a;
+	struct buf		 b;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		send_error(req, 405, "use GET");
+		return;
+	}
+	memset(&mg, 0, sizeof(mg));
+	a = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0 &&
+	    strlen(a + 7) <= IPCMSG_TOKEN_MAX)
+		ipcmsg_text(mg.token, sizeof(mg.token), a + 7);
+	for (a = mg.token; *a; a++)
+		if (*a == ' ' || *a == '?') {
+			mg.token[0] = '\0';	/* not a token: none */
+			break;
+		}
+	client_address(req, mg.client, sizeof(mg.client));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	if (ipcmsg_encode_metrics_get(&b, &mg) == 0)
+		send_to_maestro(req, IPC_METRICS_GET, &b, 0, NULL);
+	else
+		send_error(req, 500, "internal error");
+	crypto_wipe(&mg, sizeof(mg));
+	buf_free(&b);
+}
+
 /* ---- static files ---------------------------------------------------- */
 
 static int
@@ -1008,7 +1086,9 @@ handle_request(struct evhttp_request *req, void *arg)
 			api_login(req);
 		else
 			api_call(req, path);
-	} else
+	} else if (strcmp(path, "/metrics") == 0)
+		metrics_get(req);
+	else
 		serve_static(req, path, len);
 	free(path);
 }

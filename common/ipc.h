@@ -70,6 +70,12 @@ enum ipc_type {
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,
 
+	/* export (issue 17): maestro <-> exporter (brain/ipcmsg.h) */
+	IPC_EXPORT_CONF,	/* maestro: the targets and their credentials */
+	IPC_EXPORT_EVENT,	/* maestro: an event for one target */
+	IPC_EXPORT_ACK,		/* exporter: delivered up to seq; its state */
+	IPC_EXPORT_DROP,	/* maestro: the full queue dropped up to seq */
+	IPC_METRICS_GET,	/* webserv: GET /metrics (reply: API_REPLY) */
 	/* maestro -> registerer, commander: the accepted tentacles'
 	 * addresses, which keep connection slots (brain/ipcmsg.h) */
 	IPC_TENTACLE_ADDRESSES,

@@ -85,6 +85,7 @@ struct tentacle_conf {
 	char		pairing[16];		/* "required" or "off" */
 	int		managed_scripts;	/* take scripts from the brain */
 	char		managed_scripts_dir[OCTO_PATH_MAX];	/* root's */
+	char		labels[PROTO_LABELS_TEXT_MAX];	/* proposed: "web, db" */
 
 	/* Command line only, never in the file nor in config_dump(). */
 	char		token[TENTACLE_TOKEN_MAX + 1];	/* secret */

@@ -170,13 +170,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    check_id(m.tentacle))
 	CASE(IPC_CHILD_INIT, child_init,
 	    STR(m.role); STR(m.address); STR(m.web_root);
-	    FUZZ_CHECK(m.role[0] != '\0' && m.address[0] != '\0');
-	    FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+	    FUZZ_CHECK(m.role[0] != '\0');
 	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
 	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000);
-	    FUZZ_CHECK(m.cert_pem_len >= 1 &&
-		m.cert_pem_len <= IPCMSG_PEM_MAX);
-	    FUZZ_CHECK(m.key_pem_len >= 1 && m.key_pem_len <= IPCMSG_PEM_MAX);
+	    /* a child without a port (the exporter) has none of the four */
+	    if (m.address[0] == '\0')
+		FUZZ_CHECK(m.port == 0 && m.cert_pem_len == 0 &&
+		    m.key_pem_len == 0);
+	    else {
+		FUZZ_CHECK(m.port >= 1 && m.port <= 65535);
+		FUZZ_CHECK(m.cert_pem_len >= 1 &&
+		    m.cert_pem_len <= IPCMSG_PEM_MAX);
+		FUZZ_CHECK(m.key_pem_len >= 1 &&
+		    m.key_pem_len <= IPCMSG_PEM_MAX);
+	    }
 	    check_ref(m.cert_pem, m.cert_pem_len);
 	    check_ref(m.key_pem, m.key_pem_len))
 	CASE(IPC_API_REPLY, api_reply,
@@ -206,6 +213,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    FUZZ_CHECK(m.final ? m.ack_len == 0 : m.ack_len > 0 &&
 		m.reason[0] == '\0');
 	    check_ref(m.ack, m.ack_len))
+	/* export (issue 17) */
+	CASE(IPC_EXPORT_CONF, export_conf,
+	    STR(m.brain); STR(m.syslog_host); STR(m.syslog_addr);
+	    STR(m.webhook_host); STR(m.webhook_addr); STR(m.webhook_path);
+	    FUZZ_CHECK(m.brain[0] != '\0' && strchr(m.brain, ' ') == NULL);
+	    FUZZ_CHECK(m.syslog_on <= 1 && m.webhook_on <= 1);
+	    if (m.syslog_on) {
+		FUZZ_CHECK(m.syslog_port >= 1 && m.syslog_port <= 65535);
+		FUZZ_CHECK(m.syslog_ca_len >= 1);
+	    } else
+		FUZZ_CHECK(m.syslog_ca_len == 0 && m.syslog_cert_len == 0);
+	    FUZZ_CHECK((m.syslog_cert_len == 0) == (m.syslog_key_len == 0));
+	    if (m.webhook_on) {
+		FUZZ_CHECK(m.webhook_path[0] == '/');
+		FUZZ_CHECK(m.webhook_secret_len >= 1 &&
+		    m.webhook_secret_len <= EXPORT_SECRET_MAX);
+	    } else
+		FUZZ_CHECK(m.webhook_ca_len == 0 &&
+		    m.webhook_secret_len == 0);
+	    check_ref(m.syslog_ca, m.syslog_ca_len);
+	    check_ref(m.syslog_cert, m.syslog_cert_len);
+	    check_ref(m.syslog_key, m.syslog_key_len);
+	    check_ref(m.webhook_ca, m.webhook_ca_len);
+	    check_ref(m.webhook_secret, m.webhook_secret_len))
+	CASE(IPC_EXPORT_EVENT, export_event,
+	    FUZZ_CHECK(m.target < EXPORT_TARGETS);
+	    check_id(m.seq);
+	    FUZZ_CHECK(m.json_len >= 1 && m.json_len <= EXPORT_EVENT_MAX);
+	    check_ref((const uint8_t *)m.json, m.json_len);
+	    FUZZ_CHECK(memchr(m.json, '\0', m.json_len) == NULL))
+	CASE(IPC_EXPORT_ACK, export_ack,
+	    STR(m.error);
+	    FUZZ_CHECK(m.target < EXPORT_TARGETS);
+	    FUZZ_CHECK(m.seq <= INT64_MAX && m.state < EXPORT_STATE_MAX);
+	    FUZZ_CHECK(m.dropped <= EXPORT_WINDOW);
+	    FUZZ_CHECK(m.seq != 0 || m.dropped == 0))
+	CASE(IPC_EXPORT_DROP, export_drop,
+	    FUZZ_CHECK(m.target < EXPORT_TARGETS);
+	    check_id(m.seq))
+	CASE(IPC_METRICS_GET, metrics_get,
+	    STR(m.token); STR(m.client);
+	    FUZZ_CHECK(strchr(m.token, ' ') == NULL))
 	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
 	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
 	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);

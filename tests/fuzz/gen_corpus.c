@@ -927,6 +927,33 @@ gen_utf8(void)
 	put("utf8", "nul", "a\0b\xff", 4);
 }
 
+/* Groups and schedules (fuzz_groups.c): the first byte picks cron (0),
+ * a label list (1), a schedule body (2; 6 to create), labels' body (3). */
+static void
+gen_groups(void)
+{
+	static const char *const seeds[][2] = {
+		{ "cron-every", "\0* * * * *" },
+		{ "cron-all", "\0*/15 0-6,22 1,15 jan-mar mon-fri" },
+		{ "cron-step", "\0" "5/20 10-20/5 */10 */5 */2" },
+		{ "cron-feb30", "\0" "0 0 30 2 *" },
+		{ "cron-bad", "\0" "60 24 0 13 8" },
+		{ "labels", "\1 web, db ,eu-1.a_b" },
+		{ "labels-bad", "\1Web,,x y" },
+		{ "schedule", "\6{\"script\":\"audit\",\"labels\":[\"web\"],"
+		    "\"cron\":\"0 3 * * mon\",\"enabled\":false}" },
+		{ "schedule-ids", "\6{\"script\":\"a\",\"tentacles\":[1,2],"
+		    "\"every\":60}" },
+		{ "schedule-put", "\2{\"enabled\":true}" },
+		{ "labels-body", "\3{\"labels\":[\"web\",\"db\"]}" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("groups", seeds[i][0], seeds[i][1], strlen(seeds[i][1] + 1)
+		    + 1);
+}
+
 /* URL paths: every file of web/, plain and percent-encoded, and ways
  * out that must be refused. */
 static void
@@ -1423,6 +1450,66 @@ gen_ipcmsg(void)
 			abort();
 		ipcmsg_put("script-acked-final", IPC_SCRIPT_ACKED, &b);
 		buf_free(&fr);
+	/* export (issue 17) */
+	{
+		struct ipc_export_conf	xc;
+		struct ipc_export_event	xe;
+		struct ipc_export_ack	xa;
+		struct ipc_export_drop	xd;
+		static const char	ev[] = "{\"id\":\"0b4c\",\"seq\":3,"
+		    "\"event\":\"tentacle.offline\",\"fields\":{}}";
+
+		memset(&xc, 0, sizeof(xc));
+		strcpy(xc.brain, "brain-a.example.org");
+		xc.syslog_on = 1;
+		strcpy(xc.syslog_host, "logs.example.org");
+		strcpy(xc.syslog_addr, "192.0.2.10");
+		xc.syslog_port = 6514;
+		xc.syslog_ca = frame;
+		xc.syslog_ca_len = sizeof(frame);
+		xc.webhook_on = 1;
+		strcpy(xc.webhook_host, "192.0.2.11");
+		strcpy(xc.webhook_addr, "192.0.2.11");
+		xc.webhook_port = 8443;
+		strcpy(xc.webhook_path, "/hook");
+		xc.webhook_ca = frame;
+		xc.webhook_ca_len = sizeof(frame);
+		xc.webhook_secret = (const uint8_t *)"secret";
+		xc.webhook_secret_len = 6;
+		if (ipcmsg_encode_export_conf(&b, &xc) == -1)
+			abort();
+		ipcmsg_put("export-conf", IPC_EXPORT_CONF, &b);
+		memset(&xe, 0, sizeof(xe));
+		xe.target = EXPORT_SYSLOG;
+		xe.seq = 3;
+		xe.json = ev;
+		xe.json_len = sizeof(ev) - 1;
+		if (ipcmsg_encode_export_event(&b, &xe) == -1)
+			abort();
+		ipcmsg_put("export-event", IPC_EXPORT_EVENT, &b);
+		memset(&xa, 0, sizeof(xa));
+		xa.target = EXPORT_WEBHOOK;
+		xa.seq = 3;
+		xa.state = EXPORT_DOWN;
+		strcpy(xa.error, "HTTP 500");
+		if (ipcmsg_encode_export_ack(&b, &xa) == -1)
+			abort();
+		ipcmsg_put("export-ack", IPC_EXPORT_ACK, &b);
+		xd.target = EXPORT_SYSLOG;
+		xd.seq = 2;
+		if (ipcmsg_encode_export_drop(&b, &xd) == -1)
+			abort();
+		ipcmsg_put("export-drop", IPC_EXPORT_DROP, &b);
+	}
+	{
+		struct ipc_metrics_get	mg;
+
+		memset(&mg, 0, sizeof(mg));
+		strcpy(mg.token, "tok-3f9a");
+		strcpy(mg.client, "192.0.2.5");
+		if (ipcmsg_encode_metrics_get(&b, &mg) == -1)
+			abort();
+		ipcmsg_put("metrics-get", IPC_METRICS_GET, &b);
 	}
 	if (net_addr_key("192.0.2.1", keys[0]) == -1 ||
 	    net_addr_key("2001:db8::1", keys[1]) == -1)
@@ -1598,5 +1685,6 @@ main(int argc, char *argv[])
 	gen_findings();
 	gen_checks();
 	gen_utf8();
+	gen_groups();
 	return 0;
 }

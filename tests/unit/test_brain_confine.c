@@ -40,9 +40,10 @@
 #define REFUSED		2	/* needed thing refused */
 #define NOT_CONFINED	100	/* confine_ROLE failed */
 
-enum role { WEBSERV, REGISTERER, COMMANDER };
+enum role { WEBSERV, REGISTERER, COMMANDER, EXPORTER };
 
-static const char *role_names[] = { "webserv", "registerer", "commander" };
+static const char *role_names[] = { "webserv", "registerer", "commander",
+    "exporter" };
 
 static struct {
 	char	dir[64];
@@ -110,6 +111,9 @@ confine_as(enum role r)
 		break;
 	case REGISTERER:
 		abi = confine_registerer(err, sizeof(err));
+		break;
+	case EXPORTER:
+		abi = confine_exporter(err, sizeof(err));
 		break;
 	default:
 		abi = confine_commander(err, sizeof(err));
@@ -673,7 +677,8 @@ t_asan_report(void **state)
 }
 #endif
 
-static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER;
+static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER,
+			R_EXP = EXPORTER;
 
 #ifdef __SANITIZE_ADDRESS__
 #define EXPECT_EXEC	EXPECT_KILLED_OR_REFUSED	/* EPERM: reports */
@@ -688,11 +693,13 @@ static enum role	R_WEB = WEBSERV, R_REG = REGISTERER, R_CMD = COMMANDER;
 #define EACH(what, probe, expect, abi) \
 	CASE(WEBSERV, "webserv", what, probe, expect, abi), \
 	CASE(REGISTERER, "registerer", what, probe, expect, abi), \
-	CASE(COMMANDER, "commander", what, probe, expect, abi)
+	CASE(COMMANDER, "commander", what, probe, expect, abi), \
+	CASE(EXPORTER, "exporter", what, probe, expect, abi)
 #define TEST_EACH(what, fn) \
 	{ "webserv: " what, fn, NULL, NULL, &R_WEB }, \
 	{ "registerer: " what, fn, NULL, NULL, &R_REG }, \
-	{ "commander: " what, fn, NULL, NULL, &R_CMD }
+	{ "commander: " what, fn, NULL, NULL, &R_CMD }, \
+	{ "exporter: " what, fn, NULL, NULL, &R_EXP }
 
 int
 main(void)
@@ -742,6 +749,8 @@ main(void)
 		CASE(REGISTERER, "registerer", "connects out (enrolment by "
 		    "address)", p_new_connection, EXPECT_OK, 0),
 		CASE(COMMANDER, "commander", "connects out (orders, pings)",
+		    p_new_connection, EXPECT_OK, 0),
+		CASE(EXPORTER, "exporter", "connects out (the collectors)",
 		    p_new_connection, EXPECT_OK, 0),
 		CASE(REGISTERER, "registerer", "connects out from "
 		    "listen_address (bind to port 0)", p_connect_from,

@@ -339,7 +339,7 @@ assert_findings(json_t *f, int with_checks)
 static void
 test_findings(void **state)
 {
-	char		 err[256], cmd[512];
+	char		 err[256], cmd[1024];
 	struct db	*db;
 	struct checks	*checks;
 	struct msg_result r;
@@ -419,7 +419,10 @@ test_findings(void **state)
 	    "ALTER TABLE tentacles DROP COLUMN managed_scripts; "
 	    "ALTER TABLE tentacles DROP COLUMN script_key; "
 	    "ALTER TABLE results DROP COLUMN sha256; "
-	    "PRAGMA user_version = 5'", path);
+	    "DROP TABLE export_seq; DROP TABLE export_queue; "
+	    "DROP TABLE export_targets; DROP TABLE ledger; "
+	    "DROP TABLE tentacle_labels; DROP TABLE schedules; "
+	    "DROP INDEX results_received; PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);

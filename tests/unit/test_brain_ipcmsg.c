@@ -32,7 +32,7 @@ struct kind {
 	int		(*enc)(struct buf *, const void *);
 	int		(*dec)(const uint8_t *, size_t, void *, const char **);
 	void		(*sample)(void *);
-	void		(*bad[8])(void *);
+	void		(*bad[12])(void *);
 };
 
 #define WRAP(n)								\
@@ -70,6 +70,11 @@ WRAP(api_reply)
 WRAP(config_reload)
 WRAP(script_push)
 WRAP(script_acked)
+WRAP(export_conf)
+WRAP(export_event)
+WRAP(export_ack)
+WRAP(export_drop)
+WRAP(metrics_get)
 WRAP(tentacle_addresses)
 
 static void
@@ -282,6 +287,58 @@ S(ipc_script_acked, b_acked2) m->final = 1; E	/* final with an ack */
 S(ipc_script_acked, b_acked3) m->ack_len = 0; E	/* neither */
 S(ipc_script_acked, b_acked4) strcpy(m->reason, "x"); E
 S(ipc_script_acked, b_acked5) m->final = 2; E
+/* export (issue 17) */
+static const uint8_t secret_bytes[] = "s3cr\xc3\xa9t";
+S(ipc_export_conf, s_xconf) strcpy(m->brain, "brain-a.example.org");
+	m->syslog_on = 1; strcpy(m->syslog_host, "logs.example.org");
+	strcpy(m->syslog_addr, "192.0.2.10"); m->syslog_port = 6514;
+	m->syslog_ca = pem_bytes; m->syslog_ca_len = sizeof(pem_bytes);
+	m->syslog_cert = pem_bytes; m->syslog_cert_len = sizeof(pem_bytes);
+	m->syslog_key = pem_bytes; m->syslog_key_len = sizeof(pem_bytes);
+	m->webhook_on = 1; strcpy(m->webhook_host, "hooks.example.org");
+	strcpy(m->webhook_addr, "2001:db8::10"); m->webhook_port = 443;
+	strcpy(m->webhook_path, "/octopus?x=1");
+	m->webhook_ca = pem_bytes; m->webhook_ca_len = sizeof(pem_bytes);
+	m->webhook_secret = secret_bytes;
+	m->webhook_secret_len = sizeof(secret_bytes) - 1; E
+S(ipc_export_conf, b_xconf1) m->brain[0] = '\0'; E
+S(ipc_export_conf, b_xconf2) strcpy(m->brain, "two words"); E
+S(ipc_export_conf, b_xconf3) m->syslog_port = 0; E
+S(ipc_export_conf, b_xconf4) m->syslog_ca_len = 0; E
+S(ipc_export_conf, b_xconf5) m->syslog_key_len = 0; E	/* cert, no key */
+S(ipc_export_conf, b_xconf6) strcpy(m->webhook_path, "no-slash"); E
+S(ipc_export_conf, b_xconf7) m->webhook_secret_len = 0; E
+S(ipc_export_conf, b_xconf8) m->webhook_on = 0; E	/* its fields set */
+S(ipc_export_conf, b_xconf9) m->syslog_on = 2; E
+S(ipc_export_conf, b_xconf10) m->webhook_secret_len = EXPORT_SECRET_MAX + 1; E
+
+static const char event_json[] = "{\"seq\":7,\"event\":\"login\"}";
+S(ipc_export_event, s_xevent) m->target = EXPORT_WEBHOOK; m->seq = 7;
+	m->json = event_json; m->json_len = sizeof(event_json) - 1; E
+S(ipc_export_event, b_xevent1) m->target = EXPORT_TARGETS; E
+S(ipc_export_event, b_xevent2) m->seq = 0; E
+S(ipc_export_event, b_xevent3) m->json_len = 0; E
+S(ipc_export_event, b_xevent4) m->json_len = sizeof(event_json); E	/* NUL */
+
+S(ipc_export_ack, s_xack) m->target = EXPORT_SYSLOG; m->seq = 9;
+	m->dropped = 1; m->state = EXPORT_DOWN;
+	strcpy(m->error, "the collector's certificate: unable to get local "
+	"issuer certificate"); E
+S(ipc_export_ack, b_xack1) m->target = 7; E
+S(ipc_export_ack, b_xack2) m->state = EXPORT_STATE_MAX; E
+S(ipc_export_ack, b_xack3) m->seq = 0; E	/* drops with nothing acked */
+S(ipc_export_ack, b_xack4) m->error[0] = '\n'; E
+S(ipc_export_ack, b_xack5) m->dropped = EXPORT_WINDOW + 1; E
+
+S(ipc_export_drop, s_xdrop) m->target = EXPORT_SYSLOG; m->seq = 40; E
+S(ipc_export_drop, b_xdrop1) m->seq = 0; E
+S(ipc_export_drop, b_xdrop2) m->target = EXPORT_TARGETS; E
+
+S(ipc_metrics_get, s_metrics) strcpy(m->token, "tok-3f9a");
+	strcpy(m->client, "192.0.2.5"); E
+S(ipc_metrics_get, b_metrics1) strcpy(m->token, "two words"); E
+S(ipc_metrics_get, b_metrics2) m->token[0] = '\n'; E
+S(ipc_metrics_get, b_metrics3) m->client[0] = '\t'; E
 /* 192.0.2.1, 2001:db8::1 and 192.0.2.2 as keys (net.h) */
 static const uint8_t addr_keys[3 * NET_ADDR_KEY_LEN] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1,
@@ -340,6 +397,16 @@ static const struct kind kinds[] = {
 	    b_push4, b_push5, b_push6),
 	K(script_acked, ipc_script_acked, s_acked, b_acked1, b_acked2,
 	    b_acked3, b_acked4, b_acked5),
+	K(export_conf, ipc_export_conf, s_xconf, b_xconf1, b_xconf2, b_xconf3,
+	    b_xconf4, b_xconf5, b_xconf6, b_xconf7, b_xconf8, b_xconf9,
+	    b_xconf10),
+	K(export_event, ipc_export_event, s_xevent, b_xevent1, b_xevent2,
+	    b_xevent3, b_xevent4),
+	K(export_ack, ipc_export_ack, s_xack, b_xack1, b_xack2, b_xack3,
+	    b_xack4, b_xack5),
+	K(export_drop, ipc_export_drop, s_xdrop, b_xdrop1, b_xdrop2),
+	K(metrics_get, ipc_metrics_get, s_metrics, b_metrics1, b_metrics2,
+	    b_metrics3),
 	K(tentacle_addresses, ipc_tentacle_addresses, s_addrs, b_addrs1,
 	    b_addrs2, b_addrs3),
 };
@@ -619,6 +686,41 @@ test_no_key_in_any_message(void **state)
 	buf_free(&all);
 }
 
+/* The exporter has no port: its IPC_CHILD_INIT has neither address, port
+ * nor credentials; a child with a port still needs all three. */
+static void
+test_child_init_portless(void **state)
+{
+	struct ipc_child_init	ci, d;
+	struct buf		b;
+	const char		*why;
+
+	memset(&ci, 0, sizeof(ci));
+	strcpy(ci.role, "exporter");
+	ci.io_timeout = 30;
+	ci.max_tentacles = 4096;
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(ipcmsg_encode_child_init(&b, &ci), 0);
+	assert_int_equal(ipcmsg_decode_child_init(b.data, b.len, &d, &why), 0);
+	assert_string_equal(d.role, "exporter");
+	assert_int_equal(d.cert_pem_len, 0);
+	/* a port without credentials, or credentials without a port */
+	ci.port = 8443;
+	strcpy(ci.address, "127.0.0.1");
+	buf_reset(&b);
+	assert_int_equal(ipcmsg_encode_child_init(&b, &ci), -1);
+	ci.port = 0;
+	ci.address[0] = '\0';
+	ci.cert_pem = (const uint8_t *)"x";
+	ci.cert_pem_len = 1;
+	assert_int_equal(ipcmsg_encode_child_init(&b, &ci), -1);
+	/* portless, but a bad io_timeout */
+	ci.cert_pem_len = 0;
+	ci.io_timeout = 0;
+	assert_int_equal(ipcmsg_encode_child_init(&b, &ci), -1);
+	buf_free(&b);
+}
+
 /* What child_report sends: any text made one LOG_EVENT the maestro takes
  * (a child's own report never gets it killed). */
 static void
@@ -656,6 +758,7 @@ main(void)
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_text_makes_valid_events),
+		cmocka_unit_test(test_child_init_portless),
 		cmocka_unit_test(test_no_key_in_any_message),
 	};
 

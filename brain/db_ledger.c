@@ -1,0 +1,344 @@
+/*
+ * The ledger (issue 17): a hash chain over the audit log and the stored
+ * results, so that an edit of the database behind the brain's back is
+ * seen (octoBrain --verify-ledger). Entry n holds its row's table and ID,
+ * the SHA-256 of the row's content (its columns, each with its type and
+ * length, in a fixed order), the previous entry's hash (64 zeros for the
+ * first), and its own hash: SHA-256 of "PREV\nTABLE\nROW\nCONTENT".
+ * A result deleted by retention leaves its entry: verified as pruned.
+ * A row changed by the brain (an audit row's count, brain/refusals.c) gets
+ * a new entry: its row is checked against its newest entry.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+#include <openssl/evp.h>
+
+#include "crypto.h"
+#include "dbint.h"
+
+#define ZERO_HASH \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The columns of each table, in the order they are hashed: a column
+ * added later is not part of an old row's hash. */
+static const char *
+row_sql(const char *tbl)
+{
+	if (strcmp(tbl, "audit") == 0)
+		return "SELECT id, at, actor, action, peer, detail, count FROM "
+		    "audit WHERE id = ?";
+	if (strcmp(tbl, "results") == 0)
+		return "SELECT id, job_id, outcome, exit_status, signal, "
+		    "started_at_ms, duration_ms, truncated, output, "
+		    "received_at FROM results WHERE id = ?";
+	return NULL;
+}
+
+static void
+put_u32(EVP_MD_CTX *ctx, uint32_t v)
+{
+	uint8_t	b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	EVP_DigestUpdate(ctx, b, 4);
+}
+
+/* The SHA-256 of a row as hex: 0, DB_NOTFOUND, -1. */
+static int
+row_hash(struct db *db, const char *tbl, int64_t row, char hex[65])
+{
+	sqlite3_stmt	*st;
+	EVP_MD_CTX	*ctx;
+	uint8_t		 md[SHA256_LEN], b[8];
+	unsigned	 mdlen;
+	sqlite3_int64	 v;
+	int		 i, n, rc, type, k;
+	const char	*sql = row_sql(tbl);
+
+	if (sql == NULL || (st = db_prepare(db, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, row);
+	if ((rc = db_step_row(db, st)) != 0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	EVP_DigestUpdate(ctx, tbl, strlen(tbl) + 1);
+	n = sqlite3_column_count(st);
+	for (i = 0; i < n; i++) {
+		type = sqlite3_column_type(st, i);
+		b[0] = (uint8_t)type;
+		EVP_DigestUpdate(ctx, b, 1);
+		switch (type) {
+		case SQLITE_INTEGER:
+			v = sqlite3_column_int64(st, i);
+			for (k = 0; k < 8; k++)
+				b[k] = (uint8_t)((uint64_t)v >> (56 - 8 * k));
+			EVP_DigestUpdate(ctx, b, 8);
+			break;
+		case SQLITE_NULL:
+			break;
+		default: {	/* text, blob, float: their bytes */
+			const void	*p = sqlite3_column_blob(st, i);
+			int		 len = sqlite3_column_bytes(st, i);
+
+			put_u32(ctx, (uint32_t)len);
+			if (len > 0)
+				EVP_DigestUpdate(ctx, p, (size_t)len);
+		}
+		}
+	}
+	sqlite3_finalize(st);
+	rc = EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 ? 0 : -1;
+	EVP_MD_CTX_free(ctx);
+	if (rc == 0)
+		hex_encode(md, sizeof(md), hex);
+	return rc;
+}
+
+static int
+entry_hash(const char *prev, const char *tbl, int64_t row,
+    const char *content, char hex[65])
+{
+	char	s[256];
+	uint8_t	md[SHA256_LEN];
+	int	n;
+
+	n = snprintf(s, sizeof(s), "%s\n%s\n%lld\n%s", prev, tbl,
+	    (long long)row, content);
+	if (n < 0 || (size_t)n >= sizeof(s) ||
+	    crypto_sha256(s, (size_t)n, md) == -1)
+		return -1;
+	hex_encode(md, sizeof(md), hex);
+	return 0;
+}
+
+int
+db_ledger_head(struct db *db, char head[65], int64_t *len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	strlcpy(head, ZERO_HASH, 65);
+	if (len)
+		*len = 0;
+	if ((st = db_prepare(db, "SELECT entry, id FROM ledger ORDER BY id "
+	    "DESC LIMIT 1")) == NULL)
+		return -1;
+	rc = db_step_row(db, st);
+	if (rc == 0) {
+		strlcpy(head, col_text(st, 0), 65);
+		if (len)
+			*len = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+db_ledger_entry(struct db *db, int64_t n, char hash[65])
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT entry FROM ledger WHERE id = ?")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, n);
+	if ((rc = db_step_row(db, st)) == 0)
+		strlcpy(hash, col_text(st, 0), 65);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_ledger_append(struct db *db, const char *tbl, int64_t row)
+{
+	sqlite3_stmt	*st;
+	char		 content[65], prev[65], entry[65];
+
+	if (row_hash(db, tbl, row, content) != 0 ||
+	    db_ledger_head(db, prev, NULL) == -1 ||
+	    entry_hash(prev, tbl, row, content, entry) == -1)
+		return -1;
+	if ((st = db_prepare(db, "INSERT INTO ledger (tbl, row_id, content, "
+	    "prev, entry) VALUES (?, ?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, row);
+	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, entry, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+/* Both tables' rows, in the order they were written (by time, then ID):
+ * the chain of a brain of before. */
+int
+db_ledger_backfill(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int64_t		*rows = NULL;
+	char		*tbls = NULL;
+	size_t		 n = 0, cap = 0, i;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT 'a', id, at FROM audit UNION ALL "
+	    "SELECT 'r', id, received_at FROM results ORDER BY 3, 1, 2")) ==
+	    NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t	 nc = cap ? cap * 2 : 256;
+			int64_t	*nr = reallocarray(rows, nc, sizeof(*rows));
+			char	*nt = nr ? realloc(tbls, nc) : NULL;
+
+			if (nr)
+				rows = nr;
+			if (nt == NULL) {
+				free(rows);
+				free(tbls);
+				sqlite3_finalize(st);
+				return -1;
+			}
+			tbls = nt;
+			cap = nc;
+		}
+		tbls[n] = col_text(st, 0)[0];
+		rows[n++] = sqlite3_column_int64(st, 1);
+	}
+	rc = db_rows_end(db, st, rc);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = db_ledger_append(db, tbls[i] == 'a' ? "audit" : "results",
+		    rows[i]);
+	free(rows);
+	free(tbls);
+	return rc;
+}
+
+static int
+broken(struct db_ledger_report *r, int64_t entry, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+broken(struct db_ledger_report *r, int64_t entry, const char *fmt, ...)
+{
+	va_list	ap;
+
+	r->bad = entry;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* The first row of tbl that has no entry (inserted behind our back). */
+static int
+unchained(struct db *db, const char *tbl, int64_t *row)
+{
+	sqlite3_stmt	*st;
+	char		 sql[160];
+	int		 rc;
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE id NOT IN "
+	    "(SELECT row_id FROM ledger WHERE tbl = '%s') ORDER BY id LIMIT 1",
+	    tbl, tbl);
+	if ((st = db_prepare(db, sql)) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		*row = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_ledger_verify(struct db *db, struct db_ledger_report *r)
+{
+	sqlite3_stmt	*st;
+	char		 prev[65] = ZERO_HASH, content[65], entry[65];
+	char		 tbl[16];
+	int64_t		 id, row, expect = 1;
+	int		 rc, hr;
+	const char	*t;
+
+	memset(r, 0, sizeof(*r));
+	if ((st = db_prepare(db, "SELECT l.id, l.tbl, l.row_id, l.content, "
+	    "l.prev, l.entry, NOT EXISTS (SELECT 1 FROM ledger n WHERE "
+	    "n.tbl = l.tbl AND n.row_id = l.row_id AND n.id > l.id) FROM "
+	    "ledger l ORDER BY l.id")) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		strlcpy(tbl, col_text(st, 1), sizeof(tbl));
+		row = sqlite3_column_int64(st, 2);
+		r->entries++;
+		if (id != expect) {
+			sqlite3_finalize(st);
+			return broken(r, expect, "entry %lld is missing (the "
+			    "next one is %lld)", (long long)expect,
+			    (long long)id);
+		}
+		expect++;
+		if (strcmp(col_text(st, 4), prev) != 0) {
+			sqlite3_finalize(st);
+			return broken(r, id, "entry %lld (%s row %lld) does not "
+			    "follow entry %lld: entries removed, inserted or "
+			    "reordered", (long long)id, tbl, (long long)row,
+			    (long long)id - 1);
+		}
+		if (row_sql(tbl) == NULL || entry_hash(prev, tbl, row,
+		    col_text(st, 3), entry) == -1 ||
+		    strcmp(entry, col_text(st, 5)) != 0) {
+			sqlite3_finalize(st);
+			return broken(r, id, "entry %lld (%s row %lld) was "
+			    "edited: its hash does not match", (long long)id,
+			    tbl, (long long)row);
+		}
+		if (!sqlite3_column_int(st, 6)) {
+			/* an older state of a row the brain changed since */
+			strlcpy(prev, entry, sizeof(prev));
+			continue;
+		}
+		hr = row_hash(db, tbl, row, content);
+		if (hr == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		if (hr == DB_NOTFOUND && strcmp(tbl, "results") == 0)
+			r->pruned++;
+		else if (hr == DB_NOTFOUND) {
+			sqlite3_finalize(st);
+			return broken(r, id, "entry %lld: %s row %lld was "
+			    "deleted", (long long)id, tbl, (long long)row);
+		} else if (strcmp(content, col_text(st, 3)) != 0) {
+			sqlite3_finalize(st);
+			return broken(r, id, "entry %lld: %s row %lld was "
+			    "changed", (long long)id, tbl, (long long)row);
+		}
+		if (strcmp(tbl, "audit") == 0)
+			r->audit++;
+		else
+			r->results++;
+		strlcpy(prev, entry, sizeof(prev));
+	}
+	if (db_rows_end(db, st, rc) == -1)
+		return -1;
+	for (t = "audit"; t != NULL; t = strcmp(t, "audit") == 0 ?
+	    "results" : NULL) {
+		if ((rc = unchained(db, t, &row)) == -1)
+			return -1;
+		if (rc == 0)
+			return broken(r, 0, "%s row %lld has no ledger entry "
+			    "(written behind the brain's back)", t,
+			    (long long)row);
+	}
+	return 0;
+}

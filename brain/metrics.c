@@ -1,0 +1,199 @@
+/*
+ * GET /metrics (issue 17): the brain's state in the Prometheus text
+ * exposition format (version 0.0.4), for a scraper holding the bearer
+ * token of metrics_token_file (compared in constant time: both sides'
+ * SHA-256). Every name starts with octopus_.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "ipcmsg.h"
+#include "log.h"
+#include "maestro.h"
+
+#define METRICS_TEXT_MAX	(256 * 1024)
+
+/* The token's SHA-256 (the token itself is not kept). */
+static uint8_t	token_hash[SHA256_LEN];
+static int	token_set;
+
+void
+metrics_setup(void)
+{
+	char	buf[IPCMSG_TOKEN_MAX + 3];
+	ssize_t	n;
+	size_t	len, i;
+	int	fd;
+
+	if (m.conf.metrics_token_file[0] == '\0')
+		return;
+	if ((fd = open(m.conf.metrics_token_file, O_RDONLY | O_CLOEXEC |
+	    O_NOCTTY)) == -1)
+		fatal("metrics_token_file %s", m.conf.metrics_token_file);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		fatal("metrics_token_file %s", m.conf.metrics_token_file);
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	for (i = 0; i < len; i++)
+		if (buf[i] <= 32 || buf[i] >= 127)
+			break;
+	if (len == 0 || len > IPCMSG_TOKEN_MAX || i != len)
+		fatalx("metrics_token_file %s: its first line must be 1 to %d "
+		    "printable characters without spaces",
+		    m.conf.metrics_token_file, IPCMSG_TOKEN_MAX);
+	if (crypto_sha256(buf, len, token_hash) == -1)
+		fatalx("cannot hash the metrics token");
+	crypto_wipe(buf, sizeof(buf));
+	token_set = 1;
+}
+
+/* A line of the text (export_printf: one that does not fit is left out). */
+#define put(...)	(void)export_printf(__VA_ARGS__)
+
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int
+metrics_text(struct buf *b)
+{
+	static const char *const tstates[] = { "online", "offline", "unknown" };
+	struct db_metrics		 dm;
+	struct db_export_target		 t;
+	int				 i;
+
+	if (db_metrics_get(m.db, &dm) == -1)
+		return -1;
+	family(b, "octopus_tentacles", "gauge",
+	    "Accepted tentacles by state, and those pending or rejected.");
+	for (i = 0; i < 3; i++)
+		put(b, "octopus_tentacles{state=\"%s\"} %lld\n", tstates[i],
+		    (long long)dm.tentacles[i]);
+	put(b, "octopus_tentacles{state=\"pending\"} %lld\n",
+	    (long long)dm.pending);
+	put(b, "octopus_tentacles{state=\"rejected\"} %lld\n",
+	    (long long)dm.rejected);
+	family(b, "octopus_jobs", "gauge", "Jobs by state.");
+	for (i = 0; i < JOB_STATE_MAX; i++)
+		put(b, "octopus_jobs{state=\"%s\"} %lld\n", job_state_name(i),
+		    (long long)dm.jobs[i]);
+	family(b, "octopus_results_stored_total", "counter",
+	    "Results stored since the database was made.");
+	put(b, "octopus_results_stored_total %lld\n", (long long)dm.results);
+	family(b, "octopus_runs_total", "counter",
+	    "Runs made since the database was made.");
+	put(b, "octopus_runs_total %lld\n", (long long)dm.runs);
+	family(b, "octopus_refused_handshakes_total", "counter",
+	    "Handshakes and enrolments refused since the brain started.");
+	put(b, "octopus_refused_handshakes_total %lu\n", m.refused_handshakes);
+	family(b, "octopus_protocol_errors_total", "counter",
+	    "Peers that broke the protocol since the brain started.");
+	put(b, "octopus_protocol_errors_total %lu\n", m.protocol_errors);
+	family(b, "octopus_ledger_entries", "gauge",
+	    "Entries of the ledger (the hash chain of audit rows and results).");
+	put(b, "octopus_ledger_entries %lld\n", (long long)dm.ledger);
+
+	family(b, "octopus_child_up", "gauge",
+	    "Whether each child process of the brain runs.");
+	for (i = 0; i < CHILD_COUNT; i++)
+		if (children[i].generation > 0)
+			put(b, "octopus_child_up{child=\"%s\"} %d\n",
+			    children[i].name, children[i].state == CHILD_UP);
+	family(b, "octopus_child_restarts_total", "counter",
+	    "Restarts of each child process since the brain started.");
+	for (i = 0; i < CHILD_COUNT; i++)
+		if (children[i].generation > 0)
+			put(b, "octopus_child_restarts_total{child=\"%s\"} %u\n",
+			    children[i].name, children[i].restarts);
+
+	if (export_enabled()) {
+		family(b, "octopus_export_connected", "gauge",
+		    "Whether each export target is connected.");
+		for (i = 0; i < EXPORT_TARGETS; i++)
+			if (export_target_on(i))
+				put(b, "octopus_export_connected{target=\"%s\"} "
+				    "%d\n", export_target_name(i),
+				    export_target_state(i) == EXPORT_CONNECTED);
+		family(b, "octopus_export_queue", "gauge",
+		    "Events waiting for each export target.");
+		for (i = 0; i < EXPORT_TARGETS; i++)
+			if (export_target_on(i) && db_export_target_get(m.db,
+			    export_target_name(i), &t) == 0)
+				put(b, "octopus_export_queue{target=\"%s\"} "
+				    "%lld\n", export_target_name(i),
+				    (long long)t.queued);
+		family(b, "octopus_export_dropped_total", "counter",
+		    "Events dropped before delivery to each export target.");
+		for (i = 0; i < EXPORT_TARGETS; i++)
+			if (export_target_on(i) && db_export_target_get(m.db,
+			    export_target_name(i), &t) == 0)
+				put(b, "octopus_export_dropped_total{target="
+				    "\"%s\"} %lld\n", export_target_name(i),
+				    (long long)t.drops);
+	}
+	family(b, "octopus_uptime_seconds", "gauge",
+	    "Seconds since the brain started.");
+	put(b, "octopus_uptime_seconds %lld\n",
+	    (long long)(time(NULL) - m.started));
+	return 0;
+}
+
+void
+handle_metrics_get(struct child *c, const struct ipc_msg *msg)
+{
+	struct ipc_metrics_get	 mg;
+	struct ipc_api_reply	 r;
+	uint8_t			 h[SHA256_LEN];
+	const char		*why;
+	struct buf		 b;
+	int			 ok;
+
+	if (ipcmsg_decode_metrics_get(msg->payload, msg->hdr.len, &mg,
+	    &why) == -1) {
+		child_misbehaved(c, "sent a malformed metrics request");
+		return;
+	}
+	if (!token_set) {
+		reply_error(msg->hdr.id, c->generation, 404, "no /metrics "
+		    "(metrics_token_file is not set)");
+		return;
+	}
+	ok = mg.token[0] != '\0' && crypto_sha256(mg.token, strlen(mg.token),
+	    h) == 0 && crypto_equal(h, token_hash, sizeof(h));
+	crypto_wipe(&mg.token, sizeof(mg.token));
+	if (!ok) {
+		log_info("%s: GET /metrics without the right bearer token",
+		    mg.client);
+		reply_error(msg->hdr.id, c->generation, 401, "a bearer token "
+		    "is required (Authorization: Bearer TOKEN)");
+		return;
+	}
+	buf_init(&b, METRICS_TEXT_MAX);
+	if (metrics_text(&b) == -1 || buf_append(&b, "", 1) == -1) {
+		buf_free(&b);
+		reply_error(msg->hdr.id, c->generation, 500, "database error");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	r.json = (const char *)b.data;
+	r.json_len = b.len - 1;
+	if (ipcmsg_send_api_reply(c->chan, IPC_API_REPLY, msg->hdr.id, &r) ==
+	    -1)
+		log_warnx("webserv: cannot send the metrics");
+	buf_free(&b);
+}

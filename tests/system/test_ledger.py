@@ -1,0 +1,248 @@
+"""The ledger (issue 17): a hash chain over the audit log and the stored
+results, written by the maestro with each row. An edit of the SQLite file
+behind the brain's back (a row changed, deleted, swapped or added, an entry
+edited, removed or reordered) makes `octoBrain --verify-ledger` exit 1
+naming the first entry that is not intact; a result pruned by retention
+leaves its entry and is reported as pruned, not broken."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import octotest
+from octotest import wait_for
+from test_enrolment import enrol_self, make_token
+from test_export import webhook_brain
+from test_runs import add_script, run_and_wait
+
+
+def verify(b, db, tmp_path):
+    conf = tmp_path / ("verify-%s.conf" % db.stem)
+    conf.write_text(octotest.format_conf(dict(b.conf, database=str(db))))
+    return subprocess.run([str(b.bin), "-c", str(conf), "--verify-ledger"],
+                          capture_output=True, text=True, timeout=60)
+
+
+def sql(db, statement):
+    subprocess.run(["sqlite3", str(db), statement], check=True,
+                   capture_output=True, timeout=30)
+
+
+def query(db, statement):
+    r = subprocess.run(["sqlite3", str(db), statement], check=True,
+                       capture_output=True, text=True, timeout=30)
+    return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A brain's database with audit rows and two results, the brain
+    stopped: (brain, path of a copy)."""
+    d = tmp_path_factory.mktemp("ledger")
+    b = octotest.Brain(d / "brain")
+    t = octotest.Tentacle(d / "t", "127.0.0.2", b)
+    b.start()
+    try:
+        c = b.login()
+        for _ in range(3):
+            b.login()
+        add_script(t, "hello", "echo hello")
+        tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+        run_and_wait(c, "hello", [tid])
+        run_and_wait(c, "hello", [tid])
+        t.stop()
+    finally:
+        b.stop()
+    copy = d / "pristine.db"
+    shutil.copy(b.state_dir / "brain.db", copy)
+    return b, copy
+
+
+def case(pristine, tmp_path, name, *statements):
+    b, src = pristine
+    db = tmp_path / (name + ".db")
+    shutil.copy(src, db)
+    for s in statements:
+        sql(db, s)
+    return b, db
+
+
+def entry_of(db, tbl, row):
+    return int(query(db, "SELECT id FROM ledger WHERE tbl = '%s' AND "
+                     "row_id = %d" % (tbl, row)))
+
+
+def test_intact(pristine, tmp_path):
+    b, db = case(pristine, tmp_path, "intact")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    n = int(query(db, "SELECT count(*) FROM ledger"))
+    audit = int(query(db, "SELECT count(*) FROM audit"))
+    results = int(query(db, "SELECT count(*) FROM results"))
+    assert audit >= 4 and n == audit + results
+    assert r.stdout.startswith("ledger intact: %d entries (%d audit rows, "
+                               "%d results, 0 results pruned)"
+                               % (n, audit, results)), r.stdout
+    head = query(db, "SELECT entry FROM ledger ORDER BY id DESC LIMIT 1")
+    assert re.fullmatch(r"[0-9a-f]{64}", head)
+
+
+def test_audit_row_changed(pristine, tmp_path):
+    b, db = case(pristine, tmp_path, "changed",
+                 "UPDATE audit SET detail = 'nothing to see' WHERE id = 3")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entry %d: audit row 3 was changed\n" \
+        % entry_of(db, "audit", 3), r.stdout
+
+
+def test_audit_row_deleted(pristine, tmp_path):
+    b, db = case(pristine, tmp_path, "deleted",
+                 "DELETE FROM audit WHERE id = 2")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert "entry %d: audit row 2 was deleted" % entry_of(db, "audit", 2) \
+        in r.stdout, r.stdout
+
+
+def test_audit_rows_swapped(pristine, tmp_path):
+    # Row 1 (the first admin made) and row 2 (a login) change places.
+    b, db = case(pristine, tmp_path, "swapped",
+                 "UPDATE audit SET id = -1 WHERE id = 1;"
+                 "UPDATE audit SET id = 1 WHERE id = 2;"
+                 "UPDATE audit SET id = 2 WHERE id = -1")
+    assert query(db, "SELECT action FROM audit WHERE id = 1") == "login"
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entry %d: audit row 1 was changed\n" \
+        % entry_of(db, "audit", 1), r.stdout
+
+
+def test_row_added_behind_its_back(pristine, tmp_path):
+    b, db = case(pristine, tmp_path, "added",
+                 "INSERT INTO audit (at, actor, action, peer, detail) "
+                 "VALUES (0, 'admin', 'login', '192.0.2.1', '')")
+    row = int(query(db, "SELECT max(id) FROM audit"))
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert "audit row %d has no ledger entry" % row in r.stdout, r.stdout
+
+
+def test_entry_edited_removed_reordered(pristine, tmp_path):
+    b, db = case(pristine, tmp_path, "edited",
+                 "UPDATE ledger SET content = '%s' WHERE id = 2" % ("0" * 64))
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1 and "entry 2 (" in r.stdout and \
+        "was edited" in r.stdout, r
+
+    b, db = case(pristine, tmp_path, "removed",
+                 "DELETE FROM ledger WHERE id = 3")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1 and "entry 3 is missing" in r.stdout, r
+
+    b, db = case(pristine, tmp_path, "reordered",
+                 "UPDATE ledger SET id = -1 WHERE id = 2;"
+                 "UPDATE ledger SET id = 2 WHERE id = 3;"
+                 "UPDATE ledger SET id = 3 WHERE id = -1")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1 and "entry 2 (" in r.stdout and \
+        "does not follow entry 1" in r.stdout, r
+
+
+def test_results(pristine, tmp_path):
+    b, src = pristine
+    assert int(query(src, "SELECT count(*) FROM results")) == 2
+    first = int(query(src, "SELECT min(id) FROM results"))
+    b, db = case(pristine, tmp_path, "result-changed",
+                 "UPDATE results SET output = CAST('forged' AS BLOB) "
+                 "WHERE id = %d" % first)
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entry %d: results row %d was " \
+        "changed\n" % (entry_of(db, "results", first), first), r.stdout
+
+    # Retention deletes a result: its entry stays, reported as pruned.
+    b, db = case(pristine, tmp_path, "result-pruned",
+                 "DELETE FROM findings WHERE result_id = %d;"
+                 "DELETE FROM results WHERE id = %d" % (first, first))
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    assert "1 results pruned" in r.stdout, r.stdout
+
+
+def test_missing_database(pristine, tmp_path):
+    b, _ = pristine
+    r = verify(b, tmp_path / "none.db", tmp_path)
+    assert r.returncode == 2, r
+    assert "none.db" in r.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_checkpoints_catch_a_cut_tail(brain_factory, tmp_path):
+    """Signed ledger.checkpoint events, kept by a collector: a tail cut
+    from the chain (rows and entries together, which the chain alone
+    cannot show) or a forged checkpoint is named."""
+    b, srv = webhook_brain(brain_factory, tmp_path,
+                           ledger_checkpoint_interval=1)
+    try:
+        for _ in range(4):
+            b.login()
+        # A checkpoint that covers the logins.
+        logins = int(query(b.state_dir / "brain.db",
+                           "SELECT count(*) FROM ledger"))
+
+        def covered():
+            with srv.lock:
+                return [e for e in srv.events
+                        if e["event"] == "ledger.checkpoint" and
+                        e["fields"]["length"] >= logins]
+        cp = wait_for(covered, 30, 0.1, "a ledger checkpoint")[0]
+        assert re.fullmatch(r"[0-9a-f]{128}", cp["fields"]["signature"])
+        assert b.wait_log(r"the ledger key \S+: its public key \(pin it off "
+                          r"the box\) is ([0-9a-f]{64})").group(1) == \
+            cp["fields"]["public_key"]
+        assert cp["ledger_head"] == cp["fields"]["head"]
+        with srv.lock:
+            lines = [json.dumps(e) for e in srv.events]
+    finally:
+        srv.shutdown()
+    b.stop()
+    kept = tmp_path / "events.jsonl"
+    kept.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "copy.db"
+    shutil.copy(b.state_dir / "brain.db", db)
+
+    def run(path, *extra):
+        conf = tmp_path / "v.conf"
+        conf.write_text(octotest.format_conf(dict(b.conf, database=str(path))))
+        return subprocess.run([str(b.bin), "-c", str(conf), "--verify-ledger",
+                               *extra], capture_output=True, text=True,
+                              timeout=60)
+
+    r = run(db, "--checkpoints", str(kept))
+    assert r.returncode == 0, r
+    assert "checkpoints of %s hold" % kept in r.stdout, r.stdout
+
+    # The last two audit rows and their entries go: the chain alone is
+    # still a chain...
+    n = cp["fields"]["length"]
+    cut = tmp_path / "cut.db"
+    shutil.copy(db, cut)
+    sql(cut, "DELETE FROM audit WHERE id IN (SELECT row_id FROM ledger "
+        "WHERE tbl = 'audit' AND id > %d - 2);"
+        "DELETE FROM ledger WHERE id > %d - 2" % (n, n))
+    assert run(cut).returncode == 0
+    # ...but not what the checkpoint signed.
+    r = run(cut, "--checkpoints", str(kept))
+    assert r.returncode == 1, r
+    assert "its tail was cut" in r.stdout, r.stdout
+
+    forged = tmp_path / "forged.jsonl"
+    e = dict(cp, fields=dict(cp["fields"], length=1))
+    forged.write_text(json.dumps(e) + "\n")
+    r = run(db, "--checkpoints", str(forged))
+    assert r.returncode == 1, r
+    assert "not signed by this brain's ledger key" in r.stdout, r.stdout

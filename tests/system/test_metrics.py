@@ -1,0 +1,79 @@
+"""GET /metrics (issue 17): the brain's state in the Prometheus text
+format on the dashboard's port, for the bearer token of
+metrics_token_file only, checked by the real `promtool check metrics`
+(Debian's prometheus package)."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.fixture
+def metrics_brain(brain_factory, tmp_path):
+    token = "tok-" + "x7" * 20
+    f = tmp_path / "metrics.token"
+    f.write_text(token + "\nignored\n")
+    b = brain_factory({"metrics_token_file": str(f)})
+    return b, token
+
+
+def scrape(b, token, **kw):
+    return b.client().get("/metrics", headers={
+        "Authorization": "Bearer " + token} if token is not None else {},
+        **kw)
+
+
+def test_metrics_need_the_token(metrics_brain):
+    b, token = metrics_brain
+    for bad in (None, "", "wrong", token + "x", token[:-1]):
+        r = scrape(b, bad)
+        assert r.status == 401, (bad, r)
+        assert "bearer token" in r.json()["error"]
+    r = b.client().get("/metrics", headers={"Authorization": "Basic " +
+                                            token})
+    assert r.status == 401
+    r = b.client().request("POST", "/metrics", headers={
+        "Authorization": "Bearer " + token})
+    assert r.status == 405
+    b.wait_log(r"maestro: 127\.0\.0\.1: GET /metrics without the right "
+               r"bearer token")
+    assert token not in b.stderr()
+
+
+def test_metrics_text(metrics_brain):
+    b, token = metrics_brain
+    b.login()
+    r = scrape(b, token)
+    assert r.status == 200, r
+    assert r.header("Content-Type").startswith("text/plain; version=0.0.4")
+    text = r.body.decode()
+    names = set(re.findall(r"(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", text))
+    assert names and all(n.startswith("octopus_") for n in names), names
+    assert 'octopus_tentacles{state="online"} 0' in text
+    assert 'octopus_jobs{state="queued"} 0' in text
+    assert re.search(r'(?m)^octopus_child_up\{child="webserv"\} 1$', text)
+    assert re.search(r"(?m)^octopus_ledger_entries [1-9]", text)
+    assert re.search(r'(?m)^octopus_child_restarts_total\{child='
+                     r'"commander"\} 0$', text)
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed "
+                    "(Debian's prometheus package; scripts/deps)")
+def test_promtool_checks_the_metrics(metrics_brain):
+    b, token = metrics_brain
+    r = scrape(b, token)
+    assert r.status == 200, r
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=r.body,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p
+    assert p.stdout.strip() == b"" and p.stderr.strip() == b"", p
+
+
+def test_no_metrics_without_a_token_file(ro_brain):
+    r = ro_brain.client().get("/metrics", headers={
+        "Authorization": "Bearer anything"})
+    assert r.status == 404, r
