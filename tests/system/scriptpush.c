@@ -4,10 +4,12 @@
  * brain's certificate and key, proves itself with the tentacle's key (read
  * from its enrolment file) as the brain's commander and maestro would,
  * then sends on one PURPOSE_SCRIPT connection what the arguments say,
- * signing with an Ed25519 test key, and prints each SCRIPT_ACK:
+ * signing with an Ed25519 key (the brain's own script-signing key file,
+ * PKCS#8 PEM, or a test key given by its seed in hex), and prints each
+ * SCRIPT_ACK:
  *
- *	scriptpush CERT KEY ENROLMENT ADDR PORT SEEDHEX COMMAND...
- *	  signkey [badmac]		SIGNKEY with SEEDHEX's public key
+ *	scriptpush CERT KEY ENROLMENT ADDR PORT SIGNKEYFILE|SEEDHEX COMMAND...
+ *	  signkey [badmac]		SIGNKEY with that key's public key
  *	  put NAME VERSION FILE [badsig|badhash|otherkey]
  *	  delete NAME VERSION [badsig]
  *	  order JOB NAME SHA256|-	(a separate PURPOSE_ORDER connection)
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "crypto.h"
@@ -145,6 +148,29 @@ print_ack(void)
 	fflush(stdout);
 }
 
+/* The signing key: a seed of 64 hex digits, or a PEM file's. */
+static EVP_PKEY *
+signing_key(const char *arg)
+{
+	EVP_PKEY	*k = NULL;
+	uint8_t		 seed[32];
+	FILE		*fp;
+
+	if (strlen(arg) == 2 * sizeof(seed) &&
+	    hex_decode(arg, seed, sizeof(seed)) == 0)
+		return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+		    seed, sizeof(seed));
+	if ((fp = fopen(arg, "r")) == NULL)
+		die(arg);
+	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (k != NULL && EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	return k;
+}
+
 static uint8_t *
 slurp(const char *path, size_t *len)
 {
@@ -172,13 +198,13 @@ main(int argc, char *argv[])
 	SSL_CTX			*ctx;
 	EVP_PKEY		*k, *other;
 	struct buf		 out;
-	uint8_t			 seed[32], exporter[HS_EXPORTER_LEN];
+	uint8_t			 exporter[HS_EXPORTER_LEN];
 	char			 err[512];
 	int			 i, port, connected = 0;
 
 	if (argc < 8)
-		die("usage: scriptpush CERT KEY ENROLMENT ADDR PORT SEEDHEX "
-		    "COMMAND...");
+		die("usage: scriptpush CERT KEY ENROLMENT ADDR PORT "
+		    "SIGNKEYFILE|SEEDHEX COMMAND...");
 	if ((ctx = tls_ctx_new(TLS_PEER_CLIENT, argv[1], argv[2], err,
 	    sizeof(err))) == NULL)
 		die(err);
@@ -186,10 +212,9 @@ main(int argc, char *argv[])
 		die(err);
 	addr = argv[4];
 	port = atoi(argv[5]);
-	if (hex_decode(argv[6], seed, sizeof(seed)) == -1 ||
-	    (k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
-	    sizeof(seed))) == NULL || (other = scriptsig_keygen()) == NULL)
-		die("bad seed");
+	if ((k = signing_key(argv[6])) == NULL ||
+	    (other = scriptsig_keygen()) == NULL)
+		die("not an Ed25519 signing key (PEM file or seed)");
 	buf_init(&out, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
 	for (i = 7; i < argc; i++) {
 		const char	*cmd = argv[i];

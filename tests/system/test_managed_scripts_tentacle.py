@@ -6,11 +6,14 @@ every run from a sealed memfd whose bytes are hashed and checked, refused
 (job `refused`) when the script on the host is not the one ordered, and
 the SHA-256 of what ran in the result.
 
-The brain's side of the push is another engineer's; until it lands the
-frames come from tests/system/scriptpush.c (built from common/), which
-speaks as the brain does: the brain's certificate and key, the tentacle's
-key for the handshake and SIGNKEY's MAC, an Ed25519 test key for the
-signatures. Runs go through the real brain."""
+The key is the real brain's: sent in ENROL_REPLY and pinned at the
+enrolment, or announced by the brain's SIGNKEY to a tentacle enrolled
+before issue 14. The frames the brain would never send (bad signatures,
+hashes, MACs, old versions) come from tests/system/scriptpush.c (built
+from common/), which speaks as the brain does: the brain's certificate and
+key, the tentacle's key for the handshake and SIGNKEY's MAC, and the
+brain's own script-signing key (state_dir/script-signing.key) or a test
+key for the signatures. Runs go through the real brain."""
 
 import hashlib
 import os
@@ -44,16 +47,33 @@ def run_and_wait(client, script, tentacles, timeout=20):
     return wait_for(finished, timeout, 0.1, "run %d finished" % run_id)
 
 
-def scriptpush(brain, t, *args):  # noqa: F811
+def scriptpush(brain, t, *args, key=None):  # noqa: F811
+    """Frames signed with the brain's script-signing key, or with key
+    (SEED: a test key, never the brain's)."""
     tool = octotest.BUILD / "tests" / "scriptpush"
     assert tool.exists(), "scriptpush not built (make)"
+    if key is None:
+        key = brain.state_dir / "script-signing.key"
     r = subprocess.run(
         [str(tool), str(brain.state_dir / "brain.crt"),
          str(brain.state_dir / "brain.key"), str(t.state_file),
-         t.address, str(t.command_port), SEED] + [str(a) for a in args],
+         t.address, str(t.command_port), str(key)] + [str(a) for a in args],
         capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     return [line.split(" ", 4) for line in r.stdout.splitlines()]
+
+
+def brain_key(client):
+    """The brain's script-signing key (hex), as GET /api/scripts says."""
+    r = client.get("/api/scripts")
+    assert r.status == 200, r
+    key = r.json()["signing_key"]
+    assert len(key) == 64, key
+    return key
+
+
+def pin_path(t):
+    return t.state_dir / "private" / "script-signing.pub"
 
 
 def acks(lines):
@@ -113,32 +133,33 @@ def test_push_run_tamper_delete(brain, new_tentacle):  # noqa: F811
     st = os.stat(mdir)
     assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.geteuid()
 
-    # Nothing is taken before a signing key is pinned.
+    # The key pinned at the enrolment is the brain's: its SIGNKEY changes
+    # nothing, another key's is refused (never replaced).
+    pin = pin_path(t)
+    pinned = pin.read_text()
+    assert pinned == "ed25519 %s\n" % brain_key(c)
+    assert stat.S_IMODE(os.stat(pin).st_mode) == 0o600
+    (a,) = acks(scriptpush(brain, t, "signkey"))
+    assert a == ("-", 0, "ok", "pinned already"), a
+    (a,) = acks(scriptpush(brain, t, "signkey", key=SEED))
+    assert a == ("-", 0, "refused", "another script-signing key is pinned"), a
+    assert pin.read_text() == pinned
+
     v1 = "#!/bin/sh\n# description: managed hello\necho v1 \"$0\"\n" \
         "readlink /proc/$$/fd/3\n"
     f1 = body_file(t, "v1", v1)
-    (a,) = acks(scriptpush(brain, t, "put", "hello", 1, f1))
-    assert a[2] == "refused" and "no script-signing key" in a[3], a
 
-    # SIGNKEY whose MAC is not the tentacle key's: refused, not pinned.
-    (a,) = acks(scriptpush(brain, t, "signkey", "badmac"))
-    assert a[:3] == ("-", 0, "refused") and "MAC" in a[3], a
-    pin = t.state_dir / "private" / "script-signing.pub"
-    assert not pin.exists()
-    (a,) = acks(scriptpush(brain, t, "signkey"))
-    assert a[:3] == ("-", 0, "ok"), a
-    pinned = pin.read_text()
-    assert pinned.startswith("ed25519 ")
-    assert stat.S_IMODE(os.stat(pin).st_mode) == 0o600
-
-    # Bad signature, another key, a hash that is not the body's: refused,
-    # nothing written; then the good one.
+    # Bad signature, another key (twice: a random one, the test key),
+    # a hash that is not the body's: refused, nothing written; then the
+    # good one.
     got = acks(scriptpush(brain, t, "put", "hello", 1, f1, "badsig",
                           "put", "hello", 1, f1, "otherkey",
-                          "put", "hello", 1, f1, "badhash",
-                          "put", "hello", 1, f1))
-    assert [x[2] for x in got] == ["refused"] * 3 + ["ok"], got
-    assert "bad signature" in got[0][3] and "bad signature" in got[1][3]
+                          "put", "hello", 1, f1, "badhash"))
+    got += acks(scriptpush(brain, t, "put", "hello", 1, f1, key=SEED))
+    assert not (mdir / "hello").exists()
+    got += acks(scriptpush(brain, t, "put", "hello", 1, f1))
+    assert [x[2] for x in got] == ["refused"] * 4 + ["ok"], got
+    assert all("bad signature" in got[i][3] for i in (0, 1, 3)), got
     assert "hash does not match" in got[2][3], got
     t.wait_log(r"script hello version 1 refused: bad signature")
     assert (mdir / "hello").read_text() == v1
@@ -214,10 +235,11 @@ def test_signing_key_never_replaced(brain, new_tentacle):  # noqa: F811
     c = brain.login()
     t, tid = managed_tentacle(brain, new_tentacle, c)
     mdir = t.dir / "managed"
-    pin = t.state_dir / "private" / "script-signing.pub"
+    pin = pin_path(t)
     pin.write_text("ed25519 " + "ab" * 32 + "\n")
+    # Not even the brain's own key replaces a pinned one.
     (a,) = acks(scriptpush(brain, t, "signkey"))
-    assert a[2] == "refused" and "pinned" in a[3], a
+    assert a == ("-", 0, "refused", "another script-signing key is pinned"), a
     assert pin.read_text() == "ed25519 " + "ab" * 32 + "\n"
     f = body_file(t, "x", "#!/bin/sh\necho x\n")
     (a,) = acks(scriptpush(brain, t, "put", "x", 1, f))
@@ -274,9 +296,11 @@ def test_privsep_supervisor_writes(brain, roomy_tentacle):  # noqa: F811
     body = "#!/bin/sh\necho privsep $(id -u)\n"
     f = body_file(t, "p", body)
     got = acks(scriptpush(brain, t, "signkey", "put", "ps", 1, f))
-    assert [x[2] for x in got] == ["ok", "ok"], got
+    assert [x[2:] for x in got] == [("ok", "pinned already"), ("ok", "")], \
+        got
     assert os.stat(mdir / "ps").st_uid == 0
-    pin = t.state_dir / "private" / "script-signing.pub"
+    pin = pin_path(t)
+    assert pin.read_text() == "ed25519 %s\n" % brain_key(c)
     assert os.stat(pin).st_uid == 0 and os.stat(pin.parent).st_uid == 0
     inventory(c, tid, "ps")
     run = run_and_wait(c, "ps", [tid])
@@ -291,28 +315,83 @@ def test_privsep_supervisor_writes(brain, roomy_tentacle):  # noqa: F811
 
 
 def test_key_of_the_enrolment_pinned(brain, new_tentacle):  # noqa: F811
-    """The key ENROL_REPLY carried (the register keeps it in the state
-    file as script_signing_key) is pinned by the supervisor once
-    managed_scripts is on; a SIGNKEY of another key is refused after."""
+    """The key ENROL_REPLY carried is the brain's: the register keeps it
+    in the state file as script_signing_key, the supervisor pins it as
+    soon as the tentacle is enrolled (whatever managed_scripts says) and,
+    if it is not pinned yet, at start; a SIGNKEY of another key is
+    refused after."""
     c = brain.login()
+    key = brain_key(c)
     t = new_tentacle("127.0.0.2", brain)
     enrol_self(t, brain, make_token(c)["token"])
+    t.wait_log(r"script-signing key of the enrolment pinned")
+    assert "script_signing_key = %s\n" % key in t.state_file.read_text()
+    pin = pin_path(t)
+    assert pin.read_text() == "ed25519 %s\n" % key
+
+    # Not pinned (lost between the enrolment and the pin): at start.
     t.stop()
     t.proc = None
-    key = subprocess.run(
-        ["openssl", "pkey", "-pubout", "-outform", "DER"],
-        input=bytes.fromhex("302e020100300506032b657004220420" + SEED),
-        capture_output=True, check=True).stdout[-32:].hex()
-    with open(t.state_file, "a") as f:
-        f.write("script_signing_key = %s\n" % key)
+    pin.unlink()
     t.conf.update({"managed_scripts": "yes",
                    "managed_scripts_dir": str(t.dir / "managed")})
     t.write_conf()
     t.start()
-    t.wait_log(r"script-signing key of the enrolment pinned")
-    assert (t.state_dir / "private" / "script-signing.pub").read_text() == \
-        "ed25519 %s\n" % key
+    t.wait_log(r"script-signing key of the enrolment pinned",
+               start=t._mark)
+    assert pin.read_text() == "ed25519 %s\n" % key
     f = body_file(t, "e", "#!/bin/sh\necho e\n")
     got = acks(scriptpush(brain, t, "put", "e", 1, f, "signkey"))
-    assert [x[2] for x in got] == ["ok", "ok"], got
-    assert got[1][3] == "pinned already"
+    assert [x[2:] for x in got] == [("ok", ""), ("ok", "pinned already")], \
+        got
+    (a,) = acks(scriptpush(brain, t, "signkey", key=SEED))
+    assert a == ("-", 0, "refused", "another script-signing key is pinned"), a
+    assert pin.read_text() == "ed25519 %s\n" % key
+
+
+def test_signkey_to_an_older_tentacle(brain, new_tentacle):  # noqa: F811
+    """A tentacle enrolled before issue 14 (no script_signing_key in its
+    enrolment, none pinned) takes nothing until the brain announces its
+    key, in a SIGNKEY whose MAC only the brain can make, at the
+    tentacle's next contact."""
+    c = brain.login()
+    key = brain_key(c)
+    t, tid = managed_tentacle(brain, new_tentacle, c)
+    mdir = t.dir / "managed"
+    pin = pin_path(t)
+    t.stop()
+    t.proc = None
+    brain.stop()
+    lines = t.state_file.read_text().splitlines(True)
+    old = [x for x in lines if not x.startswith("script_signing_key")]
+    assert len(old) == len(lines) - 1, lines
+    t.state_file.write_text("".join(old))
+    pin.unlink()
+    t.start()
+    assert not pin.exists()
+
+    # Nothing is taken before a signing key is pinned.
+    f = body_file(t, "u", "#!/bin/sh\necho u\n")
+    (a,) = acks(scriptpush(brain, t, "put", "u", 1, f))
+    assert a[2] == "refused" and "no script-signing key" in a[3], a
+    # SIGNKEY whose MAC is not the tentacle key's: refused, not pinned.
+    (a,) = acks(scriptpush(brain, t, "signkey", "badmac"))
+    assert a[:3] == ("-", 0, "refused") and "MAC" in a[3], a
+    t.wait_log(r"SIGNKEY refused: bad MAC")
+    assert not pin.exists() and not (mdir / "u").exists()
+
+    # The brain back: its SIGNKEY at the next keepalive (soon), pinned.
+    brain.conf["keepalive_interval"] = 1
+    brain.write_conf()
+    brain.start()
+    wait_for(pin.exists, 30, 0.2, "the brain's key pinned")
+    assert pin.read_text() == "ed25519 %s\n" % key
+    assert stat.S_IMODE(os.stat(pin).st_mode) == 0o600
+    t.wait_log(r"script-signing key pinned")
+    brain.wait_log(r"tentacle %d pinned the script-signing key" % tid)
+    c = brain.login()
+    wait_for(lambda: inventory(c, tid)["facts"].get("script_signing_key")
+             == key, 30, 0.2, "the key in the inventory")
+    (a,) = acks(scriptpush(brain, t, "put", "u", 1, f))
+    assert a[2] == "ok", a
+    assert (mdir / "u").read_text() == "#!/bin/sh\necho u\n"
