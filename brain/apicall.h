@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apibody.h"
 #include "brain.h"
 #include "buf.h"
 #include "limits.h"
@@ -35,6 +36,16 @@ struct api_args {
 	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
+	/* Compliance and waivers (h16b). */
+	uint64_t	 as_of;		/* 0: now */
+	char		 labels[COMPLIANCE_LABELS_TEXT];
+	uint8_t		 by_check;
+	uint64_t	 after;
+	uint32_t	 days;
+	char		 label[COMPLIANCE_LABEL_MAX + 1];
+	char		 check[FINDING_CHECK_MAX + 1];
+	char		 reason[WAIVER_REASON_MAX + 1];
+	uint64_t	 expires_at;
 };
 
 struct api_call {

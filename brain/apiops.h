@@ -28,6 +28,12 @@
  *			none) (body)
  *	AUDIT		str actor, str action, u32 limit (query string)
  *	TOTP_CODE	str name ({name}), str code (body: 6 digits)
+ *	COMPLIANCE	u64 as_of (0: now), str labels ("a,b"), u8 by (0
+ *			script, 1 check), u32 limit, u64 after (query)
+ *	HISTORY		u32 days, str labels (query)
+ *	TIMELINE	u64 id (?tentacle=ID), str script, u32 limit (query)
+ *	WAIVER		u64 id (tentacle, 0: label), str label, str script,
+ *			str check, str reason, u64 expires_at (body)
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -65,7 +71,14 @@
 	 * or an admin anyone's (checked). */ \
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
-	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove)
+	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
+	/* Compliance and waivers (h16b, brain/compliance.c). */ \
+	X(COMPLIANCE,		"read the compliance matrix", GET, "/api/compliance",	VIEWER,	0, COMPLIANCE,	api_compliance) \
+	X(COMPLIANCE_HISTORY,	"read the compliance history", GET, "/api/compliance/history", VIEWER, 0, HISTORY, api_compliance_history) \
+	X(COMPLIANCE_TIMELINE,	"read a host's timeline", GET,	"/api/compliance/timeline",	VIEWER,	0, TIMELINE,	api_compliance_timeline) \
+	X(WAIVERS,		"list waivers",		GET,	"/api/waivers",			VIEWER,	0, NONE,	api_waivers)	\
+	X(WAIVER_CREATE,	"add a waiver",		POST,	"/api/waivers",			ADMIN,	1, WAIVER,	api_waiver_create) \
+	X(WAIVER_DELETE,	"remove a waiver",	DELETE,	"/api/waivers/{id}",		ADMIN,	1, ID,		api_waiver_delete)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -96,6 +109,10 @@ enum api_args_shape {
 	API_ARGS_PASSWORD,
 	API_ARGS_AUDIT,
 	API_ARGS_TOTP_CODE,
+	API_ARGS_COMPLIANCE,
+	API_ARGS_HISTORY,
+	API_ARGS_TIMELINE,
+	API_ARGS_WAIVER,
 };
 
 struct api_op_def {

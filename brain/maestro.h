@@ -184,6 +184,10 @@ void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
 api_handler	api_tentacle_results, api_result;
 
+/* compliance.c */
+api_handler	api_compliance, api_compliance_history, api_compliance_timeline,
+		api_waivers, api_waiver_create, api_waiver_delete;
+
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);
 int	load_checks(const char *, struct checks **, char *, size_t);
