@@ -111,8 +111,8 @@ int	commander_main(struct child_env *);
  * of many columns has fewer tentacles, so that the answer stays well
  * under IPC_PAYLOAD_MAX; COMPLIANCE_REPLY_MAX bytes of cells end a page
  * early too (long waiver reasons). */
-#define COMPLIANCE_CELLS_MAX	25000
-#define COMPLIANCE_REPLY_MAX	(3 * 1024 * 1024)
+#define COMPLIANCE_CELLS_MAX	32000
+#define COMPLIANCE_REPLY_MAX	(3 * 1024 * 1024 + 512 * 1024)
 
 /* IPC_AUTH_LOGIN: struct ipc_auth_login (brain/ipcmsg.h). Reply:
  * IPC_API_REPLY with the session key in the cookie field. */

@@ -115,7 +115,7 @@ matrix_cell(const struct db_cell *c, void *arg)
 
 	if (mx->cut != 0 && c->tentacle >= mx->cut)
 		return;
-	mx->bytes += 80 + strlen(c->column) + (c->waiver ?
+	mx->bytes += 90 + strlen(c->column) + (c->waiver ?
 	    strlen(c->waiver_reason) + 40 : 0);
 	if (mx->bytes > COMPLIANCE_REPLY_MAX && c->tentacle != mx->last) {
 		/* This tentacle and the ones after go to the next page. */
