@@ -1,0 +1,58 @@
+"""The compliance page (issue 16) in headless Chromium: the matrix of 50
+hosts x 10 scripts (inserted into the brain's SQLite before it starts)
+drawn in one canvas, a cell's verdict and age on hover, a click opening
+its result, the score with its counts, the history chart (SVG), and a
+waiver added through the form. Screenshots: OCTO_SCREENSHOTS."""
+
+from test_api_compliance import insert_fleet
+from test_browser_dashboard import FAST, chrome  # noqa: F401
+
+
+def test_matrix_history_and_waiver(brain_factory, chrome):  # noqa: F811
+    brain = brain_factory(dict(FAST))
+    brain.stop()
+    want = insert_fleet(brain.state_dir / "brain.db", hosts=50, scripts=10)
+    brain.start()
+    b = chrome(brain)
+    b.login("admin", brain.password, "#/compliance")
+    b.visible("#compliance-canvas")
+    score = b.text_in("#compliance-score", "50 hosts").text
+    assert "%d compliant" % want["compliant"] in score, score
+    assert "%d findings" % want["findings"] in score, score
+    assert "10 scripts" in score, score
+    # One canvas, not a DOM node per cell.
+    assert len(b.all("canvas")) == 1
+    assert len(b.all("#main button")) < 50
+    # Hover a cell: its host, script, verdict and age.
+    canvas = b.css("#compliance-canvas")
+    b.driver.execute_script(
+        "const c = arguments[0], r = c.getBoundingClientRect();"
+        "c.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + "
+        "190 + 14 * 2 + 7, clientY: r.top + 120 + 14 * 3 + 7}));", canvas)
+    tip = b.text_in("#compliance-tip", "host0004.example.org").text
+    assert "audit-02" in tip and "ago" in tip, tip
+    b.visible("#compliance-timeline")
+    b.shoot("compliance-matrix")
+    # The history chart: a score line drawn by the page.
+    b.visible("#compliance-history-chart")
+    assert b.all("#compliance-history-chart polyline.history-score")
+    # Worst first: a host with the most findings on top.
+    b.driver.execute_script(
+        "const s = document.getElementById('compliance-sort');"
+        "s.value = 'worst'; s.dispatchEvent(new Event('change'));")
+    # A waiver through the form.
+    b.fill("#waiver-target", "4")
+    b.fill("#waiver-script", "audit-02")
+    b.fill("#waiver-reason", "accepted until the migration <b>x</b>")
+    b.click(b.css("#waiver-add"))
+    b.text_in("#waivers-table", "accepted until the migration <b>x</b>")
+    b.text_in("#compliance-score", "waived")
+    assert b.all("b") == []
+    b.shoot("compliance-waiver")
+    # A click on a cell opens its result.
+    b.driver.execute_script(
+        "const c = arguments[0], r = c.getBoundingClientRect();"
+        "c.dispatchEvent(new MouseEvent('click', {clientX: r.left + 190 + "
+        "7, clientY: r.top + 120 + 7}));", b.css("#compliance-canvas"))
+    b.wait(lambda d: "#/results/" in d.current_url, "the result opened")
+    assert b.console_errors() == []
