@@ -57,7 +57,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Brain objects a test_brain_* unit test links: all but the maestro's
 # (main() and the files that share its state, brain/maestro.h).
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
-		  results.o startup.o users.o proofs.o compliance.o)
+		  results.o startup.o users.o proofs.o groups.o schedules.o \
+		  compliance.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
@@ -136,7 +137,7 @@ FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # The pure parsers outside common/ that a target calls.
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
-		   brain/totp.c \
+		   brain/totp.c brain/groupbody.c brain/cron.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "findings.h"
 #include "net.h"
+#include "groupbody.h"
 #include "proto.h"
 #include "totp.h"
 
@@ -166,7 +167,7 @@ int
 apibody_run(const char *body, size_t len, struct run_body *rb,
     const char **why)
 {
-	json_t		*j, *t, *v;
+	json_t		*j, *t, *v, *l, *ex;
 	const char	*script;
 	size_t		 i, n;
 	int		 rc = -1;
@@ -181,6 +182,27 @@ apibody_run(const char *body, size_t len, struct run_body *rb,
 	    sizeof(rb->script)) {
 		*why = "script must be the name of a script (letters, digits, "
 		    ". _ -)";
+		goto out;
+	}
+	ex = json_object_get(j, "expires_in");
+	if (ex == NULL)
+		rb->expires_in = RUN_EXPIRES_DEFAULT;
+	else if (!json_is_integer(ex) || json_integer_value(ex) < 1 ||
+	    json_integer_value(ex) > RUN_EXPIRES_MAX) {
+		*why = "expires_in: seconds, from 1 to a year";
+		goto out;
+	} else
+		rb->expires_in = (uint64_t)json_integer_value(ex);
+	if ((l = json_object_get(j, "labels")) != NULL) {
+		if (t != NULL) {
+			*why = "tentacles or labels: give one, not both";
+			goto out;
+		}
+		if (groupbody_labels(l, &rb->labels, why) == 0 &&
+		    rb->labels.n == 0)
+			*why = "labels: at least one label";
+		else if (rb->labels.n > 0)
+			rc = 0;
 		goto out;
 	}
 	if (json_is_string(t) && strcmp(json_string_value(t), "all") == 0) {
@@ -323,28 +345,19 @@ apibody_totp_code(const char *body, size_t len, char *code, const char **why)
 /* ---- compliance and waivers (h16b) ------------------------------------ */
 
 int
-apibody_label_valid(const char *s)
-{
-	size_t	n = strlen(s);
-
-	return n >= 1 && n <= COMPLIANCE_LABEL_MAX &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
-int
 apibody_labels_valid(const char *s)
 {
-	char	one[COMPLIANCE_LABEL_MAX + 1];
+	char	one[PROTO_LABEL_MAX + 1];
 	size_t	n, count = 0;
 
 	while (*s != '\0') {
 		n = strcspn(s, ",");
-		if (n == 0 || n > COMPLIANCE_LABEL_MAX ||
-		    ++count > COMPLIANCE_LABELS_MAX)
+		if (n == 0 || n > PROTO_LABEL_MAX ||
+		    ++count > PROTO_LABELS_MAX)
 			return 0;
 		memcpy(one, s, n);
 		one[n] = '\0';
-		if (!apibody_label_valid(one))
+		if (!proto_label_valid(one))
 			return 0;
 		s += n;
 		if (*s == ',' && *++s == '\0')
@@ -462,7 +475,7 @@ apibody_waiver(const char *body, size_t len, struct waiver_body *wb,
 		}
 		wb->tentacle = (uint64_t)json_integer_value(v);
 	} else if ((s = member_string(j, "label")) == NULL ||
-	    !apibody_label_valid(s)) {
+	    !proto_label_valid(s)) {
 		*why = "label must be 1 to 32 of a-z 0-9 . _ -";
 		goto out;
 	} else

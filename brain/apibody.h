@@ -33,8 +33,10 @@ struct token_body {
 
 struct run_body {
 	char		 script[64];
-	uint32_t	 ntentacles;	/* 0: "all" */
+	uint32_t	 ntentacles;	/* 0: "all", or labels */
 	uint64_t	*tentacles;	/* malloc'd; free it */
+	struct proto_labels labels;	/* "labels": n > 0 */
+	uint64_t	 expires_in;	/* default RUN_EXPIRES_DEFAULT */
 };
 
 /* Users: names of 1..USER_NAME_MAX characters A-Za-z0-9 . _ -, not
@@ -64,7 +66,8 @@ int	apibody_enrol(const char *, size_t, struct enrol_body *,
 	    const char **why);
 int	apibody_token(const char *, size_t, struct token_body *,
 	    const char **why);
-/* {"script": name, "tentacles": "all" | [id, ...]} */
+/* {"script": name, "tentacles": "all" | [id, ...] | "labels": [...],
+ * "expires_in"?: seconds} */
 int	apibody_run(const char *, size_t, struct run_body *,
 	    const char **why);
 
@@ -81,16 +84,11 @@ int	apibody_totp_code(const char *, size_t, char *code,
 	    const char **why);
 
 /* ---- compliance and waivers (h16b) ------------------------------------ */
-/* A label (SPEC: 1-32 of a-z 0-9 . _ -) and "a,b" lists of at most
- * COMPLIANCE_LABELS_MAX of them ("" is an empty list). */
-#define COMPLIANCE_LABEL_MAX	32
-#define COMPLIANCE_LABELS_MAX	32
-#define COMPLIANCE_LABELS_TEXT	(COMPLIANCE_LABELS_MAX * \
-	(COMPLIANCE_LABEL_MAX + 1))
 #define WAIVER_REASON_MAX	500	/* bytes of UTF-8 */
 #define WAIVER_EXPIRES_MAX	(366L * 86400)	/* a year, leap or not */
 
-int	apibody_label_valid(const char *);
+/* A query's "a,b": at most PROTO_LABELS_MAX labels (proto_label_valid),
+ * no empty one, no space; "" is none. */
 int	apibody_labels_valid(const char *);
 /* An RFC 3339 time ("2026-12-04T01:09:34Z", "...+02:00", fractions of a
  * second dropped) into *t. 0 or -1. */
@@ -98,7 +96,7 @@ int	apibody_time(const char *, int64_t *t);
 
 struct waiver_body {
 	uint64_t	tentacle;	/* 0: label */
-	char		label[COMPLIANCE_LABEL_MAX + 1];
+	char		label[PROTO_LABEL_MAX + 1];
 	char		script[PROTO_SCRIPT_NAME_MAX];
 	char		check[FINDING_CHECK_MAX + 1];	/* "": the script */
 	char		reason[WAIVER_REASON_MAX + 1];

@@ -54,6 +54,12 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_u32(&p, a->ntentacles);
 		for (i = 0; i < a->ntentacles; i++)
 			pack_u64(&p, a->tentacles[i]);
+		pack_str(&p, a->labels);
+		pack_u64(&p, a->expires_in);
+		break;
+	case API_ARGS_BODY:
+		pack_u64(&p, a->id);
+		pack_bytes(&p, a->body, a->body_len);
 		break;
 	case API_ARGS_RUN:
 	case API_ARGS_RESULTS:
@@ -118,6 +124,9 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	struct unpacker		 u;
 	uint32_t		 i;
 	char			 code[PROTO_PAIRING_LEN + 1];
+	const uint8_t		*body;
+	struct proto_labels	 labels;
+	const char		*lwhy;
 
 	memset(c, 0, sizeof(*c));
 	unpack_init(&u, payload, len);
@@ -162,6 +171,20 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		}
 		for (i = 0; i < a->ntentacles; i++)
 			unpack_u64(&u, &a->tentacles[i]);
+		unpack_str(&u, a->labels, sizeof(a->labels));
+		unpack_u64(&u, &a->expires_in);
+		break;
+	case API_ARGS_BODY:
+		unpack_u64(&u, &a->id);
+		if (unpack_bytes_ref(&u, &body, &a->body_len,
+		    HTTP_BODY_MAX) == -1)
+			goto bad;
+		if ((a->body = malloc(a->body_len + 1)) == NULL) {
+			*why = "out of memory";
+			goto bad;
+		}
+		memcpy(a->body, body, a->body_len);
+		a->body[a->body_len] = '\0';
 		break;
 	case API_ARGS_RUN:
 	case API_ARGS_RESULTS:
@@ -274,11 +297,17 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 	case API_ARGS_WAIVER:
 		if ((a->id == 0) == (a->label[0] == '\0') ||
 		    a->id > INT64_MAX || a->expires_at > INT64_MAX ||
-		    (a->label[0] != '\0' && !apibody_label_valid(a->label)) ||
+		    (a->label[0] != '\0' && !proto_label_valid(a->label)) ||
 		    !proto_script_name_valid(a->script) ||
 		    (a->check[0] != '\0' &&
 		    !finding_check_valid(a->check, strlen(a->check))) ||
 		    a->reason[0] == '\0')
+			goto bad;
+		break;
+	case API_ARGS_RUN_CREATE:
+		if (proto_labels_parse(a->labels, &labels, &lwhy) == -1 ||
+		    a->expires_in < 1 || a->expires_in > RUN_EXPIRES_MAX ||
+		    (a->ntentacles > 0 && labels.n > 0))
 			goto bad;
 		break;
 	default:
@@ -295,5 +324,6 @@ void
 apicall_clear(struct api_call *c)
 {
 	free(c->args.tentacles);
+	free(c->args.body);
 	crypto_wipe(c, sizeof(*c));
 }

@@ -26,7 +26,7 @@ struct api_args {
 	uint64_t	 expires_in;			/* token */
 	uint32_t	 uses;
 	char		 script[PROTO_SCRIPT_NAME_MAX];	/* run */
-	uint32_t	 ntentacles;	/* 0: all accepted tentacles */
+	uint32_t	 ntentacles;	/* 0: all accepted (or labels) */
 	uint64_t	*tentacles;	/* malloc'd: apicall_clear frees */
 	uint8_t		 with_output;	/* one run; a tentacle's results: findings */
 	char		 name[OCTO_NAME_MAX];	/* users; audit: actor */
@@ -36,13 +36,18 @@ struct api_args {
 	char		 code[OCTO_TOTP_CODE_MAX + 1];	/* TOTP */
 	char		 action[OCTO_NAME_MAX];		/* audit */
 	uint32_t	 limit;
-	/* Compliance and waivers (h16b). */
+	/* Run: tentacles with any of these labels ("a,b"; "": none);
+	 * expires_in (above) is then how long a job waits for its
+	 * tentacle. */
+	char		 labels[PROTO_LABELS_TEXT_MAX];
+	char		*body;		/* BODY: malloc'd, NUL-ended */
+	size_t		 body_len;
+	/* Compliance and waivers (h16b); labels above. */
 	uint64_t	 as_of;		/* 0: now */
-	char		 labels[COMPLIANCE_LABELS_TEXT];
 	uint8_t		 by_check;
 	uint64_t	 after;
 	uint32_t	 days;
-	char		 label[COMPLIANCE_LABEL_MAX + 1];
+	char		 label[PROTO_LABEL_MAX + 1];
 	char		 check[FINDING_CHECK_MAX + 1];
 	char		 reason[WAIVER_REASON_MAX + 1];
 	uint64_t	 expires_at;
@@ -68,7 +73,7 @@ int	apicall_encode(struct buf *out, const struct api_call *);
  */
 int	apicall_decode(const uint8_t *, size_t, struct api_call *,
 	    const char **why);
-/* Free the tentacle list and wipe the passwords and the session key. */
+/* Free the tentacle list and the body, and wipe the passwords and the session key. */
 void	apicall_clear(struct api_call *);
 
 #endif

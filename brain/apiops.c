@@ -40,6 +40,8 @@ route_fits_shape(const struct api_op_def *d)
 	case API_ARGS_PASSWORD:
 	case API_ARGS_TOTP_CODE:
 		return name && !id;
+	case API_ARGS_BODY:
+		return !name;
 	default:
 		return !id && !name;
 	}
@@ -62,7 +64,7 @@ api_ops_check(const struct api_op_def *ops, size_t n, const char **why)
 			return -1;
 		}
 		if (d->mutating != (d->method != API_METHOD_GET)) {
-			*why = "an operation is mutating but not POST or DELETE, "
+			*why = "an operation is mutating but not POST, PUT or DELETE, "
 			    "or the other way round";
 			return -1;
 		}

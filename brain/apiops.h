@@ -28,6 +28,14 @@
  *			none) (body)
  *	AUDIT		str actor, str action, u32 limit (query string)
  *	TOTP_CODE	str name ({name}), str code (body: 6 digits)
+ *	BODY		u64 id ({id} of the route, or 0), str body (the JSON
+ *			body as the client sent it: the maestro's handler
+ *			parses and checks it with groupbody.h's pure functions)
+ *
+ * RUN_CREATE also carries str labels ("a,b": the tentacles with any of
+ * them, when no ID is listed) and u64 expires_in (seconds a job waits
+ * for an offline tentacle).
+ *
  *	COMPLIANCE	u64 as_of (0: now), str labels ("a,b"), u8 by (0
  *			script, 1 check), u32 limit, u64 after (query)
  *	HISTORY		u32 days, str labels (query)
@@ -72,6 +80,13 @@
 	X(TOTP_ENROL,		"set up TOTP",		POST,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_enrol)	\
 	X(TOTP_CONFIRM,		"confirm TOTP",		POST,	"/api/users/{name}/totp/confirm", VIEWER, 1, TOTP_CODE,	api_totp_confirm) \
 	X(TOTP_REMOVE,		"remove TOTP",		DELETE,	"/api/users/{name}/totp",	VIEWER,	1, USER,	api_totp_remove) \
+	/* Groups and schedules (issue 16: brain/groups.c, schedules.c). */ \
+	X(TENTACLE_LABELS,	"set a tentacle's labels", PUT,	"/api/tentacles/{id}/labels",	ADMIN,	1, BODY,	api_tentacle_labels) \
+	X(SCHEDULES,		"list schedules",	GET,	"/api/schedules",		VIEWER,	0, NONE,	api_schedules)	\
+	X(SCHEDULE,		"read a schedule",	GET,	"/api/schedules/{id}",		VIEWER,	0, ID,		api_schedule)	\
+	X(SCHEDULE_CREATE,	"create a schedule",	POST,	"/api/schedules",		ADMIN,	1, BODY,	api_schedule_create) \
+	X(SCHEDULE_UPDATE,	"change a schedule",	PUT,	"/api/schedules/{id}",		ADMIN,	1, BODY,	api_schedule_update) \
+	X(SCHEDULE_DELETE,	"delete a schedule",	DELETE,	"/api/schedules/{id}",		ADMIN,	1, ID,		api_schedule_delete) \
 	/* Compliance and waivers (h16b, brain/compliance.c). */ \
 	X(COMPLIANCE,		"read the compliance matrix", GET, "/api/compliance",	VIEWER,	0, COMPLIANCE,	api_compliance) \
 	X(COMPLIANCE_HISTORY,	"read the compliance history", GET, "/api/compliance/history", VIEWER, 0, HISTORY, api_compliance_history) \
@@ -89,7 +104,8 @@ enum api_op {
 	API_OP_MAX
 };
 
-enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE };
+enum api_method { API_METHOD_GET, API_METHOD_POST, API_METHOD_DELETE,
+	API_METHOD_PUT };
 
 /* Roles, weakest first; an operation names the weakest it allows. An
  * unknown role is below every other. */
@@ -109,6 +125,7 @@ enum api_args_shape {
 	API_ARGS_PASSWORD,
 	API_ARGS_AUDIT,
 	API_ARGS_TOTP_CODE,
+	API_ARGS_BODY,
 	API_ARGS_COMPLIANCE,
 	API_ARGS_HISTORY,
 	API_ARGS_TIMELINE,

@@ -50,6 +50,8 @@ struct brain_conf {
 	char		enrolment_without_token[16];	/* pending, refuse */
 	long long	pending_max;			/* pending tentacles */
 	char		totp_required[16];		/* none, admin, all */
+	long long	retention_days;			/* results, runs */
+	long long	audit_retention_days;
 };
 
 extern const struct config_key brain_config_keys[];
@@ -100,6 +102,11 @@ int	commander_main(struct child_env *);
 #define TOKEN_EXPIRES_MAX	(365L * 24 * 3600)
 #define TOKEN_USES_MAX		100000
 #define RUN_TENTACLES_MAX	10000	/* IDs listed in one run request */
+/* How long a job waits for an offline tentacle: a day by default (a
+ * host rebooted, a laptop away for the night), at most a year (SPEC
+ * "expires_in"). */
+#define RUN_EXPIRES_DEFAULT	86400
+#define RUN_EXPIRES_MAX		(366LL * 86400)
 #define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
 #define AUDIT_LIMIT_MAX		1000
 /* GET /api/compliance: tentacles per page (SPEC "Lists at scale"); days of

@@ -15,15 +15,7 @@
 
 #include "log.h"
 #include "maestro.h"
-
-static void
-rfc3339(time_t t, char *out, size_t len)
-{
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+#include "views.h"
 
 static json_t *
 counts_json(const struct compliance_counts *c)

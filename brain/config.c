@@ -81,6 +81,10 @@ const struct config_key brain_config_keys[] = {
 	    "pending tentacles at most; further requests are refused" },
 	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
 	    "who must have TOTP: none, admin (admins) or all (every user)" },
+	{ "retention_days", CONF_INT, I(retention_days), 1, 36500,
+	    "days results and runs are kept (each host's latest result of each script always)" },
+	{ "audit_retention_days", CONF_INT, I(audit_retention_days), 1, 36500,
+	    "days audit log lines are kept" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -115,6 +119,8 @@ brain_config_defaults(struct brain_conf *c)
 	    sizeof(c->enrolment_without_token));
 	c->pending_max = 100;
 	strlcpy(c->totp_required, "none", sizeof(c->totp_required));
+	c->retention_days = 365;
+	c->audit_retention_days = 730;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

@@ -217,7 +217,42 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
 
-	/* 9: compliance (brain/db_compliance.c). verdicts: one row per
+	/* 9 (groups and schedules, issue 16; brain/db_labels.c,
+	 * db_schedules.c, db_retention.c): each tentacle's labels, accepted
+	 * (an admin set them) or proposed (its configuration's `labels`);
+	 * schedules (every N seconds or a cron expression; targets: all,
+	 * a list of IDs or labels, as text); the index of jobs that wait
+	 * for their tentacle (expiry), of results and audit lines by age
+	 * (retention). */
+	"CREATE TABLE tentacle_labels ("
+	"  tentacle_id INTEGER NOT NULL REFERENCES tentacles(id)"
+	"    ON DELETE CASCADE,"
+	"  label TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('accepted','proposed')),"
+	"  PRIMARY KEY (tentacle_id, label)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tentacle_labels_label ON tentacle_labels(label, state);"
+	"CREATE TABLE schedules ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  script TEXT NOT NULL,"
+	"  target TEXT NOT NULL CHECK (target IN ('all','tentacles','labels')),"
+	"  target_list TEXT NOT NULL DEFAULT '',"
+	"  every INTEGER NOT NULL DEFAULT 0,"
+	"  cron TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  disabled_reason TEXT NOT NULL DEFAULT '',"
+	"  next_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_run INTEGER NOT NULL DEFAULT 0,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX jobs_waiting ON jobs(tentacle_id, expires_at)"
+	"  WHERE state IN ('queued','sent','unreachable');"
+	"CREATE INDEX jobs_run ON jobs(run_id);"
+	"CREATE INDEX results_received ON results(received_at);",
+
+	/* 10: compliance (brain/db_compliance.c). verdicts: one row per
 	 * result, its tentacle, script, time (received_at) and verdict (0
 	 * compliant, 1 findings, 2 error) with its FAIL count, kept by
 	 * triggers beside results and findings: the index that finds a
@@ -1248,12 +1283,16 @@ db_jobs_sent(struct db *db, int64_t run)
 	sqlite3_stmt	*st;
 	char		 from[JOB_SOURCES_MAX];
 
+	/* What db_jobs_queued gave: queued jobs of tentacles that are not
+	 * offline, not expired (an unreachable job is retried one by one:
+	 * db_jobs_waiting). */
 	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
 	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
-	    "run_id = ?2) AND tentacle_id IN (SELECT id FROM tentacles)")) ==
-	    NULL)
+	    "run_id = ?2) AND (expires_at = 0 OR expires_at > ?1) AND "
+	    "tentacle_id IN (SELECT id FROM tentacles WHERE state != "
+	    "'offline')")) == NULL)
 		return -1;
-	job_sources(JOB_SENT, JOB_STATES_ALL, from);
+	job_sources(JOB_SENT, JOB_STATE_BIT(JOB_QUEUED), from);
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, job_state_name(JOB_SENT), -1, SQLITE_STATIC);
@@ -1711,8 +1750,11 @@ db_jobs_queued(struct db *db, int64_t run,
 	    "t.port, t.fingerprint, t.key, r.script FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) ORDER BY j.id")) == NULL)
+	    "?2) AND t.state != 'offline' AND (j.expires_at = 0 OR "
+	    "j.expires_at > ?4) ORDER BY j.id")) == NULL)
 		return -1;
+	/* An offline tentacle's jobs wait for it (db_jobs_waiting). */
+	sqlite3_bind_int64(st, 4, time(NULL));
 	/* Sent (again, after a commander restart) while the tentacle has
 	 * not acknowledged it: what may still become running. */
 	job_sources(JOB_RUNNING, JOB_STATES_ALL, from);

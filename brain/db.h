@@ -316,6 +316,80 @@ struct db_script_row {
 int	db_scripts_each(struct db *, int64_t tentacle,
 	    void (*fn)(const struct db_script_row *, void *), void *arg);
 
+/* ---- groups, schedules, jobs for offline hosts, retention (issue 16:
+ * db_labels.c, db_schedules.c, db_retention.c) ---------------------- */
+
+/* A tentacle's accepted labels become l (a proposed one in l is accepted
+ * with it); 0, DB_NOTFOUND (no such tentacle), -1. In the caller's
+ * transaction. */
+int	db_labels_set(struct db *, int64_t tentacle, const struct proto_labels *);
+/* What its configuration proposes now replaces what it proposed before
+ * (an accepted label stays accepted). */
+int	db_labels_propose(struct db *, int64_t tentacle,
+	    const struct proto_labels *);
+struct db_label_row {
+	int64_t		 tentacle;
+	const char	*label;
+	int		 accepted;	/* 0: proposed */
+};
+/* One tentacle's labels (or every tentacle's: 0), by tentacle and label. */
+int	db_labels_each(struct db *, int64_t tentacle,
+	    void (*fn)(const struct db_label_row *, void *), void *arg);
+/* The accepted tentacles with any of the labels accepted, by ID
+ * (malloc'd; free it). */
+int	db_labels_tentacles(struct db *, const struct proto_labels *,
+	    int64_t **ids, size_t *n);
+/* 0 if some tentacle has the label accepted, DB_NOTFOUND, -1. */
+int	db_label_known(struct db *, const char *label);
+
+/* Jobs that wait for their tentacle (db_waiting.c). A run's jobs wait
+ * until expires_at. */
+int	db_run_set_expiry(struct db *, int64_t run, time_t expires_at);
+/* The tentacle answered: fn for each of its jobs that waited (queued, or
+ * unreachable and not expired), each then sent. */
+int	db_jobs_waiting(struct db *, int64_t tentacle, time_t now,
+	    void (*fn)(const struct db_order *, void *), void *arg);
+/* At most limit waiting jobs whose expires_at passed: expired; *n. */
+int	db_jobs_expire(struct db *, time_t now, int limit, int *n);
+
+/* Schedules (db_schedules.c). target: "all", "tentacles" (target_list
+ * "1,2,3") or "labels" ("web,db"); every seconds, or 0 and cron. */
+#define SCHEDULE_LIST_TEXT_MAX	(1000 * 17 + 1)
+struct db_schedule {
+	int64_t	id;
+	char	script[PROTO_SCRIPT_NAME_MAX];
+	char	target[16];
+	char	target_list[SCHEDULE_LIST_TEXT_MAX];
+	int64_t	every;
+	char	cron[129];
+	int	enabled;
+	char	disabled_reason[160];
+	time_t	next_at;
+	time_t	last_at;		/* 0: never fired */
+	int64_t	last_run;		/* 0: none */
+	char	created_by[OCTO_NAME_MAX];
+	time_t	created_at;
+};
+int	db_schedule_add(struct db *, const struct db_schedule *, int64_t *id);
+/* Script, target, when, enabled, reason and next_at of s->id. */
+int	db_schedule_update(struct db *, const struct db_schedule *);
+int	db_schedule_fired(struct db *, int64_t id, time_t at, time_t next_at,
+	    int64_t run);
+int	db_schedule_get(struct db *, int64_t id, struct db_schedule *);
+int	db_schedule_delete(struct db *, int64_t id);
+/* 1 if some tentacle has a script of that name, 0 if none, -1. */
+int	db_script_known(struct db *, const char *script);
+/* By ID; due_only: the enabled ones whose next_at <= now. */
+int	db_schedules_each(struct db *, int due_only, time_t now,
+	    void (*fn)(const struct db_schedule *, void *), void *arg);
+
+/* Retention (db_retention.c), one batch of at most limit rows each:
+ * results (and their jobs and findings) received before `before` but
+ * each host's latest per script, old final jobs without a result, runs
+ * left without a job; audit lines. *n: rows deleted. */
+int	db_prune_results(struct db *, time_t before, int limit, int *n);
+int	db_prune_audit(struct db *, time_t before, int limit, int *n);
+
 /* ---- compliance: the matrix, its history, waivers (db_compliance.c) ---
  * A cell is one accepted tentacle and one column (a script, or a CHECK-ID
  * with by_check) as of a time: the latest stored result of that script on

@@ -14,10 +14,19 @@
 /* Parameters of every query here: ?1 as_of, ?2 labels ("a,b" or ""),
  * ?3 after (tentacle ID), ?4 limit. */
 
-/* Labels come with h16a's tentacle_labels: until then, no filter. */
-#define LABEL_MATCH(tid) "(?2 = '')"
-#define LABELS_OF(tid) "NULL"
-#define WAIVER_HOST(tid) "(w.tentacle_id = " tid ")"
+/* A tentacle (column tid) has one of the labels ?2 accepted, or ?2 is
+ * "". */
+#define LABEL_MATCH(tid) "(?2 = '' OR EXISTS (SELECT 1 FROM " \
+	"tentacle_labels tl WHERE tl.tentacle_id = " tid " AND tl.state = " \
+	"'accepted' AND instr(',' || ?2 || ',', ',' || tl.label || ',') > 0))"
+/* A tentacle's accepted labels, "a,b". */
+#define LABELS_OF(tid) "(SELECT group_concat(label, ',') FROM (SELECT " \
+	"label FROM tentacle_labels WHERE tentacle_id = " tid " AND state = " \
+	"'accepted' ORDER BY label))"
+/* A waiver w is for the tentacle tid (itself or one of its labels). */
+#define WAIVER_HOST(tid) "(w.tentacle_id = " tid " OR w.label IN (SELECT " \
+	"label FROM tentacle_labels WHERE tentacle_id = " tid " AND state = " \
+	"'accepted'))"
 
 /* The accepted tentacles enrolled by ?1 with the labels. */
 #define FLEET "SELECT t.id AS id, t.hostname AS hostname FROM tentacles t " \

@@ -166,9 +166,13 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
 		    scripts) == -1))
 			db_rollback(m.db);
-		else
+		else {
+			if (facts)
+				groups_propose((int64_t)tid, fj);
 			db_commit(m.db);
+		}
 	}
+	groups_tentacle_back((int64_t)tid);
 	json_decref(fj);
 	json_decref(scripts);
 }

@@ -47,9 +47,12 @@ static const unsigned next[JOB_STATE_MAX] = {
 	/* A result spooled on the tentacle replaces a failure. */
 	[JOB_FAILED]	  = D | F | T,
 	[JOB_TIMEOUT]	  = 0,
-	/* The order got there after all: its result; or it expired
-	 * waiting for its tentacle. */
-	[JOB_UNREACHABLE] = D | F | T | X | E,
+	/* The order got there after all: its result; or sent again when
+	 * its tentacle is back (issue 16: a job waits for an offline or
+	 * unreachable tentacle until expires_at, and is retried, not put
+	 * back in the queue: "queued" stays "never handed out"); or it
+	 * expired waiting for its tentacle. */
+	[JOB_UNREACHABLE] = S | D | F | T | X | E,
 	[JOB_REFUSED]	  = 0,
 	[JOB_EXPIRED]	  = 0,
 };

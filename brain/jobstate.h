@@ -8,7 +8,10 @@
  *	   │         │         └──────> failed (lost: the tentacle restarted
  *	   │         │                  or went offline)
  *	   └─────────┴──> failed | unreachable ──> done | failed | timeout
- *	                                          (its result came after all)
+ *	                                │         (its result came after all)
+ *	                                └──> sent (retried: its tentacle is
+ *	                                     back before expires_at)
+ *	queued | sent | unreachable ──> expired (expires_at passed)
  *
  * done and timeout are final; a job that has its result keeps the state
  * the result gave it (db.c checks that too).

@@ -660,6 +660,7 @@ main(int argc, char **argv)
 	m.sweep_ev = event_new(m.base, -1, EV_PERSIST, sweep_sessions, NULL);
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
+	schedules_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
 	ka.tv_sec = m.conf.keepalive_interval;
@@ -702,6 +703,7 @@ main(int argc, char **argv)
 	event_free(m.keepalive_ev);
 	event_free(m.welcome_ev);
 	results_stop();
+	schedules_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

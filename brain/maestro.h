@@ -177,6 +177,23 @@ void	dispatch_queued(int64_t);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);
 api_handler	api_run_create, api_runs, api_run;
+int	run_start(const char *script, const char *by, const char *client,
+	    const int64_t *ids, size_t n, time_t expires_at, int lenient,
+	    int64_t *run, char *why, size_t whylen);
+
+/* groups.c: labels (issue 16) */
+api_handler	api_tentacle_labels;
+/* A tentacle's facts (its configuration's "labels"): its proposals, in
+ * the caller's transaction. */
+void	groups_propose(int64_t tentacle, json_t *facts);
+/* The tentacle answered: send the jobs that waited for it. */
+void	groups_tentacle_back(int64_t tentacle);
+
+/* schedules.c: schedules, job expiry, retention (issue 16) */
+void	schedules_start(struct event_base *);
+void	schedules_stop(void);
+api_handler	api_schedules, api_schedule, api_schedule_create,
+		api_schedule_update, api_schedule_delete;
 
 /* results.c */
 int	results_start(struct event_base *);

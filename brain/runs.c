@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bsd/string.h>
 #include <jansson.h>
@@ -75,51 +76,27 @@ dispatch_queued(int64_t run)
 		db_jobs_sent(m.db, run);
 }
 
-void
-api_run_create(const struct api_req *r)
+/*
+ * Start a run of script on ids (n of them), by `by` (a user, or
+ * "schedule:ID"), its jobs waiting for offline tentacles until
+ * expires_at; lenient: leave out the IDs that are not (or no longer)
+ * accepted tentacles, rather than refuse. 0 and *run, or an HTTP status
+ * with why.
+ */
+int
+run_start(const char *script, const char *by, const char *client,
+    const int64_t *ids, size_t n, time_t expires_at, int lenient,
+    int64_t *run, char *why, size_t whylen)
 {
-	struct child		*c = r->c;
-	const struct api_args	*a = r->a;
-	const char		*user = r->s->user, *client = r->client;
-	uint32_t		 reqid = r->id;
-	int64_t			*ids = NULL, run, job;
-	size_t			 n, i;
 	struct db_tentacle	 t;
-	char			 why[96], detail[128];
+	char			 detail[160];
+	size_t			 i, made = 0;
+	int64_t			 job;
 	int			 rc;
 
-	if (!proto_script_name_valid(a->script)) {
-		reply_error(reqid, c->generation, 400, "bad script name");
-		return;
-	}
-	if (a->ntentacles == 0) {
-		if (db_tentacles_accepted(m.db, &ids, &n) == -1) {
-			reply_error(reqid, c->generation, 500,
-			    "database error");
-			return;
-		}
-		if (n == 0) {
-			free(ids);
-			reply_error(reqid, c->generation, 409,
-			    "no accepted tentacle to run it on");
-			return;
-		}
-	} else {
-		n = a->ntentacles;
-		if ((ids = calloc(n, sizeof(*ids))) == NULL) {
-			reply_error(reqid, c->generation, 500, "out of memory");
-			return;
-		}
-		for (i = 0; i < n; i++)
-			ids[i] = a->tentacles[i] > INT64_MAX ? 0 :
-			    (int64_t)a->tentacles[i];
-	}
-	if (db_begin(m.db) == -1) {
-		free(ids);
-		reply_error(reqid, c->generation, 500, "database error");
-		return;
-	}
-	if (db_run_add(m.db, a->script, user, &run) == -1)
+	if (db_begin(m.db) == -1)
+		goto dberr_out;
+	if (db_run_add(m.db, script, by, run) == -1)
 		goto dberr;
 	for (i = 0; i < n; i++) {
 		rc = db_tentacle_get(m.db, ids[i], &t);
@@ -127,39 +104,92 @@ api_run_create(const struct api_req *r)
 		if (rc == -1)
 			goto dberr;
 		if (rc == DB_NOTFOUND || strcmp(t.enrolment, "accepted")) {
-			snprintf(why, sizeof(why), "tentacle %lld %s",
+			if (lenient)
+				continue;
+			snprintf(why, whylen, "tentacle %lld %s",
 			    (long long)ids[i], rc == DB_NOTFOUND ?
 			    "does not exist" : "is not accepted");
 			db_rollback(m.db);
-			free(ids);
-			reply_error(reqid, c->generation, 400, why);
-			return;
+			return 400;
 		}
-		rc = db_job_add(m.db, run, ids[i], t.hostname, &job);
-		if (rc == -1) {
+		if (db_job_add(m.db, *run, ids[i], t.hostname, &job) == -1) {
 			/* The same ID twice in the list. */
 			db_rollback(m.db);
-			free(ids);
-			reply_error(reqid, c->generation, 400,
-			    "a tentacle is listed twice");
-			return;
+			strlcpy(why, "a tentacle is listed twice", whylen);
+			return 400;
 		}
+		made++;
 	}
-	if (db_commit(m.db) == -1)
+	if (made == 0) {
+		db_rollback(m.db);
+		strlcpy(why, "no accepted tentacle to run it on", whylen);
+		return 409;
+	}
+	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
+	    db_commit(m.db) == -1)
 		goto dberr;
-	free(ids);
 	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
-	    (long long)run, a->script, n);
-	db_audit(m.db, user, "run", client, detail);
-	log_info("%s started %s", user, detail);
-	reply_send(reqid, c->generation, 202, json_pack("{s:I}", "id",
-	    (json_int_t)run), NULL);
-	dispatch_queued(run);
-	return;
+	    (long long)*run, script, made);
+	db_audit(m.db, by, "run", client, detail);
+	log_info("%s started %s", by, detail);
+	dispatch_queued(*run);
+	return 0;
 dberr:
 	db_rollback(m.db);
+dberr_out:
+	strlcpy(why, "database error", whylen);
+	return 500;
+}
+
+void
+api_run_create(const struct api_req *r)
+{
+	const struct api_args	*a = r->a;
+	struct proto_labels	 labels;
+	int64_t			*ids = NULL, run;
+	size_t			 n, i;
+	char			 why[96];
+	const char		*lwhy;
+	int			 status;
+
+	if (!proto_script_name_valid(a->script)) {
+		api_error(r, 400, "bad script name");
+		return;
+	}
+	if (proto_labels_parse(a->labels, &labels, &lwhy) == -1) {
+		api_error(r, 400, lwhy);
+		return;
+	}
+	if (labels.n > 0 || a->ntentacles == 0) {
+		if ((labels.n > 0 ? db_labels_tentacles(m.db, &labels, &ids,
+		    &n) : db_tentacles_accepted(m.db, &ids, &n)) == -1) {
+			api_error(r, 500, "database error");
+			return;
+		}
+		if (n == 0) {
+			free(ids);
+			api_error(r, 409, labels.n > 0 ? "no accepted tentacle "
+			    "has these labels" : "no accepted tentacle to run "
+			    "it on");
+			return;
+		}
+	} else {
+		n = a->ntentacles;
+		if ((ids = calloc(n, sizeof(*ids))) == NULL) {
+			api_error(r, 500, "out of memory");
+			return;
+		}
+		for (i = 0; i < n; i++)
+			ids[i] = a->tentacles[i] > INT64_MAX ? 0 :
+			    (int64_t)a->tentacles[i];
+	}
+	status = run_start(a->script, r->s->user, r->client, ids, n,
+	    time(NULL) + (time_t)a->expires_in, 0, &run, why, sizeof(why));
 	free(ids);
-	reply_error(reqid, c->generation, 500, "database error");
+	if (status != 0)
+		api_error(r, status, why);
+	else
+		api_reply(r, 202, json_pack("{s:I}", "id", (json_int_t)run));
 }
 
 /* ?tentacle=ID: the runs that include that tentacle; 0: every run. */

@@ -13,7 +13,7 @@
 #include "utf8.h"
 #include "views.h"
 
-static void
+void
 rfc3339(time_t t, char *out, size_t len)
 {
 	struct tm	tm;
@@ -145,8 +145,12 @@ view_tentacle(struct db *db, int64_t id)
 		json_decref(list);
 		return NULL;
 	}
-	return first_or_null(db_tentacles_each(db, id, tentacle_json, list),
-	    list);
+	if (db_tentacles_each(db, id, tentacle_json, list) == 0 &&
+	    view_labels_attach(db, id, list) == -1) {
+		json_decref(list);
+		return NULL;
+	}
+	return first_or_null(0, list);
 }
 
 json_t *
@@ -154,8 +158,12 @@ view_tentacles(struct db *db)
 {
 	json_t	*list = json_array();
 
-	return list_or_null(db_tentacles_each(db, 0, tentacle_json, list),
-	    list);
+	if (db_tentacles_each(db, 0, tentacle_json, list) == -1 ||
+	    view_labels_attach(db, 0, list) == -1) {
+		json_decref(list);
+		return NULL;
+	}
+	return list_or_null(0, list);
 }
 
 static void

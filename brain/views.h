@@ -7,6 +7,7 @@
 #define OCTO_VIEWS_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -44,5 +45,20 @@ json_t	*view_result(struct db *, int64_t id, const struct checks *);
  * findings if with_findings. */
 json_t	*view_tentacle_results(struct db *, int64_t tentacle,
 	    int with_findings, const struct checks *);
+
+/* A time as RFC 3339 in UTC ("2026-01-02T03:04:05Z"; out: 32 bytes). */
+void	rfc3339(time_t, char *out, size_t len);
+
+/* ---- groups and schedules (issue 16: views_groups.c) ----------------- */
+
+/* Give each tentacle object of list (all of them, or only tentacle's)
+ * "labels" and "proposed_labels". 0 or -1. */
+int	view_labels_attach(struct db *, int64_t tentacle, json_t *list);
+/* A schedule: {"id", "script", "tentacles": "all"|[id…] | "labels",
+ * "every"|"cron", "enabled", "disabled_reason", "next_at", "last_at",
+ * "last_run", "created_by", "created_at"}. */
+json_t	*view_schedule(const struct db_schedule *);
+/* {"schedules": [...], "time_zone", "utc_offset", "now"} */
+json_t	*view_schedules(struct db *);
 
 #endif

@@ -370,6 +370,8 @@ method_is(enum evhttp_cmd_type cmd, enum api_method m)
 		return cmd == EVHTTP_REQ_POST;
 	case API_METHOD_DELETE:
 		return cmd == EVHTTP_REQ_DELETE;
+	case API_METHOD_PUT:
+		return cmd == EVHTTP_REQ_PUT;
 	}
 	return 0;
 }
@@ -658,6 +660,22 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		strlcpy(a->script, rb.script, sizeof(a->script));
 		a->ntentacles = rb.ntentacles;
 		a->tentacles = rb.tentacles;	/* apicall_clear frees */
+		proto_labels_join(&rb.labels, a->labels, sizeof(a->labels));
+		a->expires_in = rb.expires_in;
+		break;
+	case API_ARGS_BODY:
+		/* Parsed by the maestro (groupbody.h): only the size here. */
+		if (len > HTTP_BODY_MAX) {
+			*why = "request body too large";
+			goto bad;
+		}
+		if ((a->body = malloc(len + 1)) == NULL) {
+			*why = "out of memory";
+			goto bad;
+		}
+		memcpy(a->body, body, len);
+		a->body[len] = '\0';
+		a->body_len = len;
 		break;
 	case API_ARGS_RUNS:
 		/* ?tentacle=ID: the runs that include that tentacle. */
@@ -856,6 +874,7 @@ api_call(struct evhttp_request *req, const char *path)
 	call.op = r ? r->op : API_SESSION;
 	if (r == NULL) {
 		free(call.args.tentacles);
+		free(call.args.body);
 		memset(&call.args, 0, sizeof(call.args));
 	}
 	csrf = evhttp_find_header(h, "X-CSRF-Token");

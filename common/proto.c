@@ -87,6 +87,87 @@ proto_script_name_valid(const char *s)
 	return 1;
 }
 
+int
+proto_label_valid(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n > PROTO_LABEL_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+proto_labels_add(struct proto_labels *l, const char *s, const char **why)
+{
+	uint32_t	i;
+
+	if (!proto_label_valid(s)) {
+		*why = "a label is 1 to 32 of a-z 0-9 . _ -";
+		return -1;
+	}
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 0;
+	if (l->n >= PROTO_LABELS_MAX) {
+		*why = "at most 32 labels";
+		return -1;
+	}
+	strlcpy(l->v[l->n++], s, sizeof(l->v[0]));
+	return 0;
+}
+
+int
+proto_labels_parse(const char *text, struct proto_labels *l,
+    const char **why)
+{
+	char		 one[PROTO_LABEL_MAX + 2];
+	const char	*p = text, *e;
+	size_t		 n;
+
+	memset(l, 0, sizeof(*l));
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strcspn(p, ",");
+		n = (size_t)(e - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 0 && *e == '\0' && l->n > 0)
+			break;		/* "web, db," */
+		if (n >= sizeof(one)) {
+			*why = "a label is 1 to 32 of a-z 0-9 . _ -";
+			return -1;
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (proto_labels_add(l, one, why) == -1)
+			return -1;
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+void
+proto_labels_join(const struct proto_labels *l, char *out, size_t outlen)
+{
+	uint32_t	i;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		if (i)
+			strlcat(out, ",", outlen);
+		strlcat(out, l->v[i], outlen);
+	}
+}
+
 /* Printable ASCII only: these strings end up in logs and the page. */
 int
 proto_printable(const char *s)

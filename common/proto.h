@@ -251,6 +251,28 @@ int	proto_decode_inventory(const struct wire_frame *,
 /* A script name a tentacle may run: [A-Za-z0-9._-], 1..63 characters, no
  * leading dot (so no "..", no hidden file, no path). */
 int	proto_script_name_valid(const char *);
+/* A tentacle label (SPEC "Groups"): 1..PROTO_LABEL_MAX of a-z 0-9 . _ - */
+#define PROTO_LABEL_MAX		32
+int	proto_label_valid(const char *);
+/* Labels of one tentacle, or of one request: at most PROTO_LABELS_MAX,
+ * each once, in the order given. As text: "web,db" (a tentacle's
+ * configuration may write "web, db"). */
+#define PROTO_LABELS_MAX	32
+#define PROTO_LABELS_TEXT_MAX	(PROTO_LABELS_MAX * (PROTO_LABEL_MAX + 1) + 1)
+struct proto_labels {
+	uint32_t	n;
+	char		v[PROTO_LABELS_MAX][PROTO_LABEL_MAX + 1];
+};
+/* Add one (once: a repeat is no error): 0, or -1 with why. */
+int	proto_labels_add(struct proto_labels *, const char *,
+	    const char **why);
+/* Comma-separated, white space around each ignored, "" is none: 0, or
+ * -1 with why (what is bad). */
+int	proto_labels_parse(const char *text, struct proto_labels *,
+	    const char **why);
+/* "a,b" into out (PROTO_LABELS_TEXT_MAX bytes). */
+void	proto_labels_join(const struct proto_labels *, char *out,
+	    size_t outlen);
 
 /* WIRE_ERROR's reason, cleaned to printable ASCII for the log. */
 int	proto_decode_error(const struct wire_frame *, char *reason,

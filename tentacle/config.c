@@ -58,6 +58,8 @@ const struct config_key tentacle_config_keys[] = {
 	    "longest wait in seconds between two deliveries of a spooled result" },
 	{ "pairing", CONF_STRING, STR(pairing), 0, 0,
 	    "required: a brain enrolling by address must know the pairing code (unless brain or brain_fingerprint is set); off" },
+	{ "labels", CONF_STRING, STR(labels), 0, 0,
+	    "labels proposed to the brain (\"web, db\"), shown there as proposed until an admin accepts them" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -121,6 +123,9 @@ int
 tentacle_config_check(const struct tentacle_conf *conf, char *err,
     size_t errlen)
 {
+	struct proto_labels	 labels;
+	const char		*why;
+
 	if (conf->name[0] != '\0' && !name_valid(conf->name)) {
 		snprintf(err, errlen, "name \"%s\": 1 to %d letters, digits, "
 		    "'-', '.' and '_', not starting with '-' or '.'",
@@ -131,6 +136,11 @@ tentacle_config_check(const struct tentacle_conf *conf, char *err,
 	    !proto_fingerprint_valid(conf->brain_fingerprint)) {
 		snprintf(err, errlen, "brain_fingerprint: not a fingerprint "
 		    "(64 lowercase hex digits, as scripts/mkcerts prints)");
+		return -1;
+	}
+	if (proto_labels_parse(conf->labels, &labels, &why) == -1) {
+		snprintf(err, errlen, "labels: %s (a list such as \"web, "
+		    "db\")", why);
 		return -1;
 	}
 	if (strcmp(conf->pairing, "required") != 0 &&

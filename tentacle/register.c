@@ -202,8 +202,11 @@ tentacle_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 {
 	struct utsname	 u;
 	struct ifaddrs	*ifa, *i;
-	json_t		*o, *addrs;
+	json_t		*o, *addrs, *list;
 	char		 os[256], a[NET_PEER_MAX];
+	struct proto_labels labels;
+	const char	*why;
+	uint32_t	 k;
 	char		*s;
 	socklen_t	 sl;
 
@@ -241,6 +244,13 @@ tentacle_facts(const struct tentacle_conf *conf, char *out, size_t outlen)
 	}
 	json_object_set_new(o, "addresses", addrs);
 	json_object_set_new(o, "uptime_ms", json_integer(process_uptime_ms()));
+	/* The labels it proposes (checked by tentacle_config_check). */
+	if (proto_labels_parse(conf->labels, &labels, &why) == 0 &&
+	    labels.n > 0) {
+		json_object_set_new(o, "labels", (list = json_array()));
+		for (k = 0; k < labels.n; k++)
+			json_array_append_new(list, json_string(labels.v[k]));
+	}
 	/* Too long (long addresses, a strange os-release): fewer addresses. */
 	for (;;) {
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |

@@ -81,6 +81,7 @@ struct tentacle_conf {
 	long long	output_max;		/* bytes, <= OCTO_OUTPUT_MAX */
 	long long	retry_max;		/* s, delivery backoff cap */
 	char		pairing[16];		/* "required" or "off" */
+	char		labels[PROTO_LABELS_TEXT_MAX];	/* proposed: "web, db" */
 
 	/* Command line only, never in the file nor in config_dump(). */
 	char		token[TENTACLE_TOKEN_MAX + 1];	/* secret */

@@ -808,6 +808,33 @@ gen_utf8(void)
 	put("utf8", "nul", "a\0b\xff", 4);
 }
 
+/* Groups and schedules (fuzz_groups.c): the first byte picks cron (0),
+ * a label list (1), a schedule body (2; 6 to create), labels' body (3). */
+static void
+gen_groups(void)
+{
+	static const char *const seeds[][2] = {
+		{ "cron-every", "\0* * * * *" },
+		{ "cron-all", "\0*/15 0-6,22 1,15 jan-mar mon-fri" },
+		{ "cron-step", "\0" "5/20 10-20/5 */10 */5 */2" },
+		{ "cron-feb30", "\0" "0 0 30 2 *" },
+		{ "cron-bad", "\0" "60 24 0 13 8" },
+		{ "labels", "\1 web, db ,eu-1.a_b" },
+		{ "labels-bad", "\1Web,,x y" },
+		{ "schedule", "\6{\"script\":\"audit\",\"labels\":[\"web\"],"
+		    "\"cron\":\"0 3 * * mon\",\"enabled\":false}" },
+		{ "schedule-ids", "\6{\"script\":\"a\",\"tentacles\":[1,2],"
+		    "\"every\":60}" },
+		{ "schedule-put", "\2{\"enabled\":true}" },
+		{ "labels-body", "\3{\"labels\":[\"web\",\"db\"]}" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("groups", seeds[i][0], seeds[i][1], strlen(seeds[i][1] + 1)
+		    + 1);
+}
+
 /* URL paths: every file of web/, plain and percent-encoded, and ways
  * out that must be refused. */
 static void
@@ -1394,5 +1421,6 @@ main(int argc, char *argv[])
 	gen_findings();
 	gen_checks();
 	gen_utf8();
+	gen_groups();
 	return 0;
 }

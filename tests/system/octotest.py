@@ -402,6 +402,10 @@ class Client:
         kw.setdefault("csrf", True)
         return self.request("DELETE", path, **kw)
 
+    def put(self, path, body=None, **kw):
+        kw.setdefault("csrf", True)
+        return self.request("PUT", path, body=body, **kw)
+
     def login(self, username="admin", password=None, totp=None):
         body = {"username": username, "password": password}
         if totp is not None:

@@ -413,9 +413,10 @@ test_findings(void **state)
 	 * stored results. Every table a later migration creates is dropped
 	 * here too. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
-	    "DROP TABLE totp; DROP TRIGGER verdicts_insert; DROP TRIGGER "
-	    "verdicts_delete; DROP TABLE verdicts; DROP TABLE waivers; "
-	    "PRAGMA user_version = 5'", path);
+	    "DROP TABLE totp; DROP TABLE tentacle_labels; DROP TABLE schedules; "
+	    "DROP INDEX results_received; DROP TRIGGER verdicts_insert; "
+	    "DROP TRIGGER verdicts_delete; DROP TABLE verdicts; "
+	    "DROP TABLE waivers; PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);

@@ -60,16 +60,21 @@ test_transitions(void **state)
 	assert_true(job_transition_allowed(JOB_UNREACHABLE, JOB_EXPIRED));
 	assert_false(job_transition_allowed(JOB_RUNNING, JOB_EXPIRED));
 	assert_false(job_transition_allowed(JOB_DONE, JOB_REFUSED));
+	/* Not reached: sent again when its tentacle is back (issue 16),
+	 * never put back in the queue. */
+	assert_true(job_transition_allowed(JOB_UNREACHABLE, JOB_SENT));
+	assert_false(job_transition_allowed(JOB_UNREACHABLE, JOB_QUEUED));
 
-	/* Never back to queued or sent from further on, never running
-	 * again once it ended, nothing out of done and timeout. */
+	/* Never back to queued, nor to sent from further on but to retry
+	 * an unreachable one; never running again once it ended, nothing
+	 * out of done and timeout. */
 	for (i = 0; i < JOB_STATE_MAX; i++) {
 		assert_false(job_transition_allowed(i, JOB_QUEUED));
 		assert_false(job_transition_allowed(JOB_DONE, i));
 		assert_false(job_transition_allowed(JOB_TIMEOUT, i));
 		assert_false(job_transition_allowed(JOB_REFUSED, i));
 		assert_false(job_transition_allowed(JOB_EXPIRED, i));
-		if (i != JOB_QUEUED)
+		if (i != JOB_QUEUED && i != JOB_UNREACHABLE)
 			assert_false(job_transition_allowed(i, JOB_SENT));
 		if (i != JOB_QUEUED && i != JOB_SENT)
 			assert_false(job_transition_allowed(i, JOB_RUNNING));
@@ -107,6 +112,8 @@ test_sources(void **state)
 	unsigned i;
 
 	job_sources(JOB_SENT, JOB_STATES_ALL, out);
+	assert_string_equal(out, ",queued,unreachable,");
+	job_sources(JOB_SENT, JOB_STATE_BIT(JOB_QUEUED), out);
 	assert_string_equal(out, ",queued,");
 	job_sources(JOB_RUNNING, JOB_STATES_ALL, out);
 	assert_string_equal(out, ",queued,sent,");

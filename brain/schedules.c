@@ -1,0 +1,433 @@
+/*
+ * Schedules, and the maestro's other chores on the clock (issue 16): one
+ * timer in the maestro's event loop, every CHORES_INTERVAL_S, that
+ *   - fires the schedules that are due (a run like any other, by
+ *     "schedule:ID"; a brain that was down over one or more firings
+ *     fires once on return, then goes on from now),
+ *   - expires the jobs whose tentacle did not come back in time,
+ *   - prunes old results and audit lines (retention_days,
+ *     audit_retention_days), a small batch per tick while there is
+ *     work, then again an hour later.
+ * Each step is bounded, so that a tick never holds the loop for long.
+ * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "cron.h"
+#include "groupbody.h"
+#include "log.h"
+#include "maestro.h"
+
+#define CHORES_INTERVAL_S	1
+/* Rows per tick: each batch is a few milliseconds of SQLite. */
+#define EXPIRE_BATCH		500
+#define PRUNE_BATCH		500
+/* Schedules fired per tick at most (the rest on the next ones). */
+#define FIRE_BATCH		16
+#define PRUNE_AGAIN_S		3600
+
+static struct event	*chores_ev;
+static time_t		 prune_due;
+
+/* ---- when ------------------------------------------------------------ */
+
+/* The firing after `now` of a schedule that was due at s->next_at (or
+ * is new: next_at 0); -1 if a cron expression has none. */
+static time_t
+next_firing(const struct db_schedule *s, time_t now, int fired)
+{
+	struct cron	c;
+	char		why[128];
+	time_t		k;
+
+	if (s->every > 0) {
+		if (!fired || s->next_at <= 0)
+			return now;	/* starts now */
+		/* Keep the phase: the first slot after now, once. */
+		k = (now - s->next_at) / s->every + 1;
+		return s->next_at + (k > 0 ? k : 1) * s->every;
+	}
+	if (cron_parse(s->cron, &c, why, sizeof(why)) == -1)
+		return -1;
+	return cron_next(&c, now);
+}
+
+/* ---- firing ---------------------------------------------------------- */
+
+/* The tentacles a schedule targets (malloc'd). */
+static int
+schedule_targets(const struct db_schedule *s, int64_t **ids, size_t *n)
+{
+	struct proto_labels	 l;
+	uint64_t		*v;
+	uint32_t		 k, i;
+	const char		*why;
+
+	*ids = NULL;
+	*n = 0;
+	if (strcmp(s->target, "all") == 0)
+		return db_tentacles_accepted(m.db, ids, n);
+	if (strcmp(s->target, "labels") == 0) {
+		if (proto_labels_parse(s->target_list, &l, &why) == -1)
+			return -1;
+		return db_labels_tentacles(m.db, &l, ids, n);
+	}
+	if ((v = calloc(SCHEDULE_TENTACLES_MAX, sizeof(*v))) == NULL)
+		return -1;
+	if (groupbody_ids_parse(s->target_list, v, SCHEDULE_TENTACLES_MAX,
+	    &k) == -1 || (*ids = calloc(k ? k : 1, sizeof(**ids))) == NULL) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < k; i++)
+		(*ids)[i] = (int64_t)v[i];
+	*n = k;
+	free(v);
+	return 0;
+}
+
+static void
+schedule_disable(struct db_schedule *s, const char *reason)
+{
+	char	detail[256];
+
+	s->enabled = 0;
+	strlcpy(s->disabled_reason, reason, sizeof(s->disabled_reason));
+	if (db_schedule_update(m.db, s) == -1)
+		return;
+	snprintf(detail, sizeof(detail), "schedule %lld: %s",
+	    (long long)s->id, reason);
+	db_audit(m.db, "system", "schedule disabled", "", detail);
+	log_warnx("%s: disabled", detail);
+}
+
+static void
+schedule_fire(int64_t id, time_t now)
+{
+	struct db_schedule	*s;
+	int64_t			*ids = NULL, run = 0;
+	size_t			 n = 0;
+	time_t			 next;
+	char			 by[40], why[160];
+	int			 status;
+
+	if ((s = malloc(sizeof(*s))) == NULL ||
+	    db_schedule_get(m.db, id, s) != 0) {
+		free(s);
+		return;
+	}
+	if (db_script_known(m.db, s->script) == 0) {
+		snprintf(why, sizeof(why), "the script %s is on no tentacle "
+		    "any more", s->script);
+		schedule_disable(s, why);
+		free(s);
+		return;
+	}
+	if ((next = next_firing(s, now, 1)) == -1) {
+		schedule_disable(s, "its cron expression fires no more");
+		free(s);
+		return;
+	}
+	snprintf(by, sizeof(by), "schedule:%lld", (long long)id);
+	/* Its jobs wait for offline tentacles until the next firing. */
+	if (schedule_targets(s, &ids, &n) == -1)
+		log_warnx("%s: cannot read its tentacles", by);
+	else if (n == 0)
+		log_info("%s: no accepted tentacle to run %s on", by,
+		    s->script);
+	else if ((status = run_start(s->script, by, "", ids, n, next, 1, &run,
+	    why, sizeof(why))) != 0) {
+		log_warnx("%s: %s", by, why);
+		run = 0;
+	}
+	free(ids);
+	db_schedule_fired(m.db, id, now, next, run);
+	free(s);
+}
+
+struct due {
+	int64_t	ids[FIRE_BATCH];
+	size_t	n;
+};
+
+static void
+due_one(const struct db_schedule *s, void *arg)
+{
+	struct due	*d = arg;
+
+	if (d->n < FIRE_BATCH)
+		d->ids[d->n++] = s->id;
+}
+
+static void
+chores(evutil_socket_t fd, short events, void *arg)
+{
+	struct due	d;
+	time_t		now = time(NULL);
+	size_t		i;
+	int		n, a;
+
+	/* Collected first: firing writes to the table being read. */
+	d.n = 0;
+	if (db_schedules_each(m.db, 1, now, due_one, &d) == 0)
+		for (i = 0; i < d.n; i++)
+			schedule_fire(d.ids[i], now);
+
+	if (db_jobs_expire(m.db, now, EXPIRE_BATCH, &n) == 0 && n > 0)
+		log_info("%d job%s expired waiting for their tentacle", n,
+		    n == 1 ? "" : "s");
+
+	if (now >= prune_due) {
+		n = a = 0;
+		if (db_prune_results(m.db, now - m.conf.retention_days * 86400,
+		    PRUNE_BATCH, &n) == -1 || db_prune_audit(m.db, now -
+		    m.conf.audit_retention_days * 86400, PRUNE_BATCH, &a) == -1)
+			n = a = 0;
+		if (n > 0 || a > 0)
+			log_debug("retention: %d rows of results and runs, %d "
+			    "audit lines pruned", n, a);
+		/* A full batch: more to do on the next tick. */
+		if (n < PRUNE_BATCH && a < PRUNE_BATCH)
+			prune_due = now + PRUNE_AGAIN_S;
+	}
+}
+
+void
+schedules_start(struct event_base *base)
+{
+	struct timeval	tv = { CHORES_INTERVAL_S, 0 };
+
+	prune_due = time(NULL);
+	if ((chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
+	    NULL || event_add(chores_ev, &tv) == -1)
+		fatalx("cannot start the schedules' timer");
+}
+
+void
+schedules_stop(void)
+{
+	if (chores_ev != NULL)
+		event_free(chores_ev);
+	chores_ev = NULL;
+}
+
+/* ---- the API --------------------------------------------------------- */
+
+void
+api_schedules(const struct api_req *r)
+{
+	api_reply_or_error(r, view_schedules(m.db), "schedules");
+}
+
+void
+api_schedule(const struct api_req *r)
+{
+	struct db_schedule	*s;
+	int			 rc;
+
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	if ((rc = db_schedule_get(m.db, api_id(r->a), s)) == 0)
+		api_reply_or_error(r, view_schedule(s), NULL);
+	else
+		api_error(r, rc == DB_NOTFOUND ? 404 : 500, rc == DB_NOTFOUND ?
+		    "no such schedule" : "database error");
+	free(s);
+}
+
+/* What the body says, onto s (whole for a new one); 0, or 400 with why
+ * (script, labels and tentacles checked against the database). */
+static int
+schedule_apply(struct db_schedule *s, const struct schedule_body *b,
+    time_t now, char *why, size_t whylen)
+{
+	struct db_tentacle	t;
+	uint32_t		i;
+	int			rc, when_changed = 0, enabled_now = 0;
+
+	if (b->has & SB_SCRIPT) {
+		if ((rc = db_script_known(m.db, b->script)) == 0) {
+			snprintf(why, whylen, "script: no tentacle has a script "
+			    "%s", b->script);
+			return 400;
+		}
+		if (rc == -1)
+			return 500;
+		strlcpy(s->script, b->script, sizeof(s->script));
+		s->disabled_reason[0] = '\0';
+	}
+	if (b->has & SB_TARGET) {
+		s->target_list[0] = '\0';
+		switch (b->target) {
+		case TARGET_ALL:
+			strlcpy(s->target, "all", sizeof(s->target));
+			break;
+		case TARGET_LABELS:
+			for (i = 0; i < b->labels.n; i++)
+				if ((rc = db_label_known(m.db,
+				    b->labels.v[i])) != 0) {
+					if (rc == -1)
+						return 500;
+					snprintf(why, whylen, "labels: no "
+					    "tentacle has the label %s",
+					    b->labels.v[i]);
+					return 400;
+				}
+			strlcpy(s->target, "labels", sizeof(s->target));
+			proto_labels_join(&b->labels, s->target_list,
+			    sizeof(s->target_list));
+			break;
+		case TARGET_TENTACLES:
+			for (i = 0; i < b->ntentacles; i++) {
+				rc = db_tentacle_get(m.db,
+				    (int64_t)b->tentacles[i], &t);
+				explicit_bzero(t.key_hex, sizeof(t.key_hex));
+				if (rc == -1)
+					return 500;
+				if (rc == DB_NOTFOUND) {
+					snprintf(why, whylen, "tentacles: "
+					    "tentacle %llu does not exist",
+					    (unsigned long long)
+					    b->tentacles[i]);
+					return 400;
+				}
+			}
+			strlcpy(s->target, "tentacles", sizeof(s->target));
+			groupbody_ids_join(b->tentacles, b->ntentacles,
+			    s->target_list, sizeof(s->target_list));
+			break;
+		}
+	}
+	if (b->has & SB_WHEN) {
+		s->every = b->every;
+		strlcpy(s->cron, b->every ? "" : b->cron, sizeof(s->cron));
+		when_changed = 1;
+	}
+	if (b->has & SB_ENABLED) {
+		enabled_now = b->enabled && !s->enabled;
+		s->enabled = b->enabled;
+		if (b->enabled)
+			s->disabled_reason[0] = '\0';
+	}
+	/* A new schedule, a new rhythm, or enabled again: from now (an
+	 * every-N one fires now, then every N seconds). */
+	if (when_changed || enabled_now || s->next_at == 0)
+		s->next_at = next_firing(s, now, 0);
+	return 0;
+}
+
+void
+api_schedule_create(const struct api_req *r)
+{
+	struct schedule_body	*b;
+	struct db_schedule	*s;
+	char			 why[160], detail[256];
+	time_t			 now = time(NULL);
+	int64_t			 id;
+	int			 status;
+
+	b = malloc(sizeof(*b));
+	s = calloc(1, sizeof(*s));
+	if (b == NULL || s == NULL) {
+		api_error(r, 500, "out of memory");
+		goto out;
+	}
+	if (groupbody_schedule(r->a->body, r->a->body_len, 1, b, why,
+	    sizeof(why)) == -1) {
+		api_error(r, 400, why);
+		goto out;
+	}
+	strlcpy(s->created_by, r->s->user, sizeof(s->created_by));
+	s->created_at = now;
+	s->enabled = 1;
+	if ((status = schedule_apply(s, b, now, why, sizeof(why))) != 0) {
+		api_error(r, status, status == 500 ? "database error" : why);
+		goto out;
+	}
+	if (db_schedule_add(m.db, s, &id) == -1) {
+		api_error(r, 500, "database error");
+		goto out;
+	}
+	if (s->every)
+		snprintf(detail, sizeof(detail), "schedule %lld: %s every "
+		    "%llds", (long long)id, s->script, (long long)s->every);
+	else
+		snprintf(detail, sizeof(detail), "schedule %lld: %s cron %s",
+		    (long long)id, s->script, s->cron);
+	db_audit(m.db, r->s->user, "schedule created", r->client, detail);
+	log_info("%s created %s", r->s->user, detail);
+	api_reply(r, 201, json_pack("{s:I}", "id", (json_int_t)id));
+out:
+	free(b);
+	free(s);
+}
+
+void
+api_schedule_update(const struct api_req *r)
+{
+	struct schedule_body	*b;
+	struct db_schedule	*s;
+	char			 why[160], detail[64];
+	int64_t			 id = api_id(r->a);
+	int			 status, rc;
+
+	b = malloc(sizeof(*b));
+	s = calloc(1, sizeof(*s));
+	if (b == NULL || s == NULL) {
+		api_error(r, 500, "out of memory");
+		goto out;
+	}
+	if ((rc = db_schedule_get(m.db, id, s)) != 0) {
+		api_error(r, rc == DB_NOTFOUND ? 404 : 500, rc == DB_NOTFOUND ?
+		    "no such schedule" : "database error");
+		goto out;
+	}
+	if (groupbody_schedule(r->a->body, r->a->body_len, 0, b, why,
+	    sizeof(why)) == -1) {
+		api_error(r, 400, why);
+		goto out;
+	}
+	if ((status = schedule_apply(s, b, time(NULL), why, sizeof(why))) !=
+	    0) {
+		api_error(r, status, status == 500 ? "database error" : why);
+		goto out;
+	}
+	if (db_schedule_update(m.db, s) != 0) {
+		api_error(r, 500, "database error");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "schedule %lld", (long long)id);
+	db_audit(m.db, r->s->user, "schedule changed", r->client, detail);
+	log_info("%s changed %s", r->s->user, detail);
+	api_reply_or_error(r, view_schedule(s), NULL);
+out:
+	free(b);
+	free(s);
+}
+
+void
+api_schedule_delete(const struct api_req *r)
+{
+	char	detail[64];
+	int64_t	id = api_id(r->a);
+	int	rc;
+
+	if ((rc = db_schedule_delete(m.db, id)) != 0) {
+		api_error(r, rc == DB_NOTFOUND ? 404 : 500, rc == DB_NOTFOUND ?
+		    "no such schedule" : "database error");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "schedule %lld", (long long)id);
+	db_audit(m.db, r->s->user, "schedule deleted", r->client, detail);
+	log_info("%s deleted %s", r->s->user, detail);
+	api_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}

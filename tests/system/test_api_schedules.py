@@ -1,0 +1,157 @@
+"""Schedules (issue 16): GET/POST/PUT/DELETE /api/schedules, fired by the
+maestro's own loop. An `every` schedule fires when it is created (then
+every N seconds); a brain that was down over firings fires once when it
+is back, not once per missed firing. Bad input gets 400 naming the field.
+The restart test moves the schedule's next firing into the past in the
+database while the brain is stopped, as if it had been down for an hour:
+no test waits for a minute to pass."""
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from octotest import wait_for
+from test_enrolment import (brain, enrol_self, make_token,  # noqa: F401
+                            new_tentacle, tentacle_bin)
+from test_runs import add_script
+
+
+def parse_time(s):
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
+def schedule_runs(c, sid):
+    return [r for r in c.get("/api/runs").json()["runs"]
+            if r["created_by"] == "schedule:%d" % sid]
+
+
+@pytest.fixture
+def one(brain, new_tentacle):  # noqa: F811
+    c = brain.login()
+    t = new_tentacle("127.0.0.2", brain)
+    add_script(t, "hello", "echo hi")
+    tid = int(enrol_self(t, brain, make_token(c)["token"])["id"])
+    # Its scripts are known once it answered the welcome ping.
+    wait_for(lambda: any(s["name"] == "hello" for s in
+                         c.get("/api/scripts").json()["scripts"]),
+             15, 0.2, "the tentacle's scripts")
+    return c, t, tid
+
+
+def test_every_fires_and_restart_fires_once(brain, one):  # noqa: F811
+    c, t, tid = one
+    before = time.time()
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": [tid],
+                                  "every": 60})
+    assert r.status == 201, r
+    sid = r.json()["id"]
+
+    # Fired by the maestro: an ordinary run by "schedule:ID", done.
+    (run,) = wait_for(lambda: schedule_runs(c, sid), 10, 0.2, "fired")
+    full = wait_for(lambda: (lambda j: j if j["jobs"][0]["state"] == "done"
+                             else None)(c.get("/api/runs/%d" % run["id"])
+                                        .json()), 20, 0.2, "run done")
+    assert full["created_by"] == "schedule:%d" % sid
+    assert full["jobs"][0]["result"]["output"] == "hi\n"
+    s = c.get("/api/schedules/%d" % sid).json()
+    assert s["last_run"] == run["id"] and s["every"] == 60
+    assert s["enabled"] is True and s["disabled_reason"] is None
+    # The next firing a minute after this one.
+    assert 59 <= parse_time(s["next_at"]) - parse_time(s["last_at"]) <= 60
+    assert parse_time(s["last_at"]) >= int(before)
+    listed = c.get("/api/schedules").json()
+    assert [x["id"] for x in listed["schedules"]] == [sid]
+    assert listed["time_zone"] and listed["utc_offset"][0] in "+-"
+    # Its jobs wait for their tentacle until the next firing.
+    db = sqlite3.connect(str(brain.state_dir / "brain.db"))
+    (exp,) = db.execute("SELECT expires_at FROM jobs WHERE run_id = ?",
+                        (run["id"],)).fetchone()
+    db.close()
+    assert exp == int(parse_time(s["next_at"]))
+
+    # Down for an hour: sixty firings missed, one run when it is back.
+    brain.stop()
+    db = sqlite3.connect(str(brain.state_dir / "brain.db"))
+    with db:
+        db.execute("UPDATE schedules SET next_at = ? WHERE id = ?",
+                   (int(time.time()) - 3600 + 5, sid))
+    db.close()
+    brain.start()
+    c = brain.login()
+    runs = wait_for(lambda: (lambda x: x if len(x) >= 2 else None)(
+        schedule_runs(c, sid)), 15, 0.2, "fired again on return")
+    s = c.get("/api/schedules/%d" % sid).json()
+    # The next firing is in the future (the phase kept): nothing more due.
+    assert parse_time(s["next_at"]) > parse_time(s["last_at"])
+    assert parse_time(s["next_at"]) - parse_time(s["last_at"]) <= 60
+    assert len(schedule_runs(c, sid)) == 2 == len(runs)
+    brain.wait_log(r"maestro: .*schedule:%d started run" % sid, timeout=1)
+
+
+def test_cron_enable_disable_delete(brain, one):  # noqa: F811
+    c, t, tid = one
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": "all",
+                                  "cron": "30 3 * * mon-fri"})
+    assert r.status == 201, r
+    sid = r.json()["id"]
+    s = c.get("/api/schedules/%d" % sid).json()
+    assert s["cron"] == "30 3 * * mon-fri" and s["tentacles"] == "all"
+    nxt = parse_time(s["next_at"])
+    assert time.time() < nxt <= time.time() + 4 * 86400
+    local = time.localtime(nxt)
+    assert (local.tm_hour, local.tm_min) == (3, 30) and local.tm_wday < 5
+
+    r = c.put("/api/schedules/%d" % sid, {"enabled": False})
+    assert r.status == 200, r
+    assert r.json()["enabled"] is False and r.json()["next_at"] is None
+    r = c.put("/api/schedules/%d" % sid, {"labels": ["nope"]})
+    assert r.status == 400 and "label" in r.json()["error"], r
+    assert c.put("/api/tentacles/%d/labels" % tid,
+                 {"labels": ["web"]}).status == 200
+    r = c.put("/api/schedules/%d" % sid, {"labels": ["web"],
+                                          "enabled": True})
+    assert r.status == 200, r
+    assert r.json()["labels"] == ["web"] and "tentacles" not in r.json()
+    assert parse_time(r.json()["next_at"]) == nxt
+
+    ev = c.get("/api/audit").json()["events"]
+    actions = [e["action"] for e in ev if "schedule %d" % sid in e["detail"]]
+    assert "schedule created" in actions and "schedule changed" in actions
+    assert c.delete("/api/schedules/%d" % sid).status == 200
+    assert c.get("/api/schedules/%d" % sid).status == 404
+    assert c.delete("/api/schedules/%d" % sid).status == 404
+    assert c.put("/api/schedules/%d" % sid, {"enabled": True}).status == 404
+    assert c.get("/api/schedules").json()["schedules"] == []
+
+
+@pytest.mark.parametrize("body,says", [
+    ({"script": "hello", "tentacles": "all", "every": 59}, "every"),
+    ({"script": "hello", "tentacles": "all", "every": 30.5}, "every"),
+    ({"script": "hello", "tentacles": "all", "cron": "* * * *"}, "cron"),
+    ({"script": "hello", "tentacles": "all", "cron": "61 * * * *"},
+     "cron: minute"),
+    ({"script": "hello", "tentacles": "all", "cron": "* * * foo *"},
+     "cron: month"),
+    ({"script": "hello", "tentacles": "all", "cron": "0 0 31 2 *"},
+     "never"),
+    ({"script": "nosuch", "tentacles": "all", "every": 60}, "script"),
+    ({"script": "../x", "tentacles": "all", "every": 60}, "script"),
+    ({"script": "hello", "labels": ["unknown"], "every": 60}, "label"),
+    ({"script": "hello", "labels": ["Bad"], "every": 60}, "label"),
+    ({"script": "hello", "tentacles": [4242], "every": 60}, "tentacle"),
+    ({"script": "hello", "tentacles": "some", "every": 60}, "tentacles"),
+    ({"script": "hello", "every": 60}, "tentacles or labels"),
+    ({"tentacles": "all", "every": 60}, "script"),
+    ({"script": "hello", "tentacles": "all"}, "every or cron"),
+    ({"script": "hello", "tentacles": "all", "every": 60, "when": 1},
+     "unknown field"),
+])
+def test_bad_schedules(one, body, says):
+    c, t, tid = one
+    r = c.post("/api/schedules", body)
+    assert r.status == 400, r
+    assert says in r.json()["error"], r.json()
+    assert c.get("/api/schedules").json()["schedules"] == []
