@@ -481,5 +481,14 @@ int	db_waivers_each(struct db *,
 int	db_waiver_delete(struct db *, int64_t id, const char *by, time_t now);
 /* Whether a tentacle is accepted: 0, DB_NOTFOUND, -1. */
 int	db_tentacle_accepted(struct db *, int64_t id);
+/* The text of the statements above, for the unit tests' query plans
+ * (parameters: ?1 as_of, ?2 labels, ?3 after, ?4 limit, ?5 last ID). */
+enum compliance_sql {
+	CSQL_COLUMNS_SCRIPT, CSQL_COLUMNS_CHECK, CSQL_COUNTS_SCRIPT,
+	CSQL_COUNTS_CHECK, CSQL_FLEET_COUNT, CSQL_PAGE_TENTACLES,
+	CSQL_PAGE_SCRIPT, CSQL_PAGE_CHECK, CSQL_HISTORY, CSQL_TIMELINE,
+	CSQL_MAX
+};
+const char *db_compliance_sql(enum compliance_sql);
 
 #endif

@@ -29,7 +29,8 @@
 	"'accepted'))"
 
 /* The accepted tentacles enrolled by ?1 with the labels. */
-#define FLEET "SELECT t.id AS id, t.hostname AS hostname FROM tentacles t " \
+#define FLEET "SELECT t.id AS id, t.hostname AS hostname, t.enrolled_at AS " \
+	"enrolled_at FROM tentacles t " \
 	"WHERE t.enrolment = 'accepted' AND t.enrolled_at <= ?1 AND " \
 	LABEL_MATCH("t.id")
 /* The scripts: those of the runs up to ?1 and those the fleet has. */
@@ -45,7 +46,8 @@
 	"tid, s.name AS col, (SELECT x.result_id FROM verdicts x WHERE " \
 	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
 	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
-	"s), cv AS (SELECT c.tid, c.col, v.result_id AS rid, v.at, " \
+	"s), cv AS MATERIALIZED (SELECT c.tid, c.col, v.result_id AS rid, " \
+	"v.at, " \
 	"v.verdict, v.failed, CASE WHEN v.verdict IS NOT NULL THEN (SELECT " \
 	"w.id FROM waivers w WHERE w.script = c.col AND w.check_id IS NULL " \
 	"AND " WAIVER_LIVE " AND " WAIVER_HOST("c.tid") " ORDER BY " \
@@ -55,7 +57,8 @@
 /* Cells by check over the tentacles of CTE t: the checks of each
  * script's latest result; a check printed by several, the latest (a FAIL
  * first within one result). */
-#define CELLS_BY_CHECK "s(name) AS (" SCRIPTS "), c AS (SELECT t.id AS " \
+#define CELLS_BY_CHECK "s(name) AS (" SCRIPTS "), c AS MATERIALIZED (SELECT " \
+	"t.id AS " \
 	"tid, s.name AS script, (SELECT x.result_id FROM verdicts x WHERE " \
 	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
 	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
@@ -63,12 +66,75 @@
 	"f.status = 'FAIL' AS failed, max(v.at * 2 + (f.status = 'FAIL')) " \
 	"FROM c JOIN verdicts v ON v.result_id = c.rid JOIN findings f ON " \
 	"f.result_id = c.rid WHERE f.check_id IS NOT NULL AND f.status IN " \
-	"('OK', 'WARN', 'FAIL') GROUP BY c.tid, f.check_id), cv AS (SELECT " \
+	"('OK', 'WARN', 'FAIL') GROUP BY c.tid, f.check_id), cv AS " \
+	"MATERIALIZED (SELECT " \
 	"f.tid, f.col, f.rid, f.at, f.failed AS verdict, f.failed, (SELECT " \
 	"w.id FROM waivers w WHERE w.script = " \
 	"f.script AND (w.check_id IS NULL OR w.check_id = f.col) AND " \
 	WAIVER_LIVE " AND " WAIVER_HOST("f.tid") " ORDER BY w.check_id IS " \
 	"NULL, w.expires_at DESC LIMIT 1) AS wid FROM f)"
+
+/* Every statement of this file but the waivers' (db_compliance_sql()
+ * gives them to the unit tests, which check their query plans). */
+static const char *const sql[CSQL_MAX] = {
+	[CSQL_COLUMNS_SCRIPT] =
+	    "SELECT name FROM (" SCRIPTS ") ORDER BY name",
+	[CSQL_COLUMNS_CHECK] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT DISTINCT col "
+	    "FROM f ORDER BY col",
+	[CSQL_COUNTS_SCRIPT] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
+	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_COUNTS_CHECK] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT verdict, wid, "
+	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_FLEET_COUNT] =
+	    "SELECT count(*) FROM (" FLEET ")",
+	[CSQL_PAGE_TENTACLES] =
+	    "SELECT id, hostname, " LABELS_OF("id") " FROM (" FLEET " AND "
+	    "t.id > ?3) ORDER BY id LIMIT ?4 + 1",
+	/* The page's tentacles: IDs after ?3 up to ?5, the last listed. */
+	[CSQL_PAGE_SCRIPT] =
+	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
+	    CELLS_BY_SCRIPT " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid WHERE cv.rid IS NOT NULL ORDER BY "
+	    "cv.tid, cv.col",
+	[CSQL_PAGE_CHECK] =
+	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
+	    CELLS_BY_CHECK " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
+	/* Every cell of the fleet as of ?1 (scripts of the runs up to
+	 * then, with their first run, and of the inventories), with its
+	 * results up to then in order: one walk over the index. */
+	[CSQL_HISTORY] =
+	    "WITH t AS MATERIALIZED (SELECT id, enrolled_at, ',' || "
+	    "coalesce(" LABELS_OF("id") ", '') || ',' AS labels FROM ("
+	    FLEET ")), s(name, first) AS MATERIALIZED (SELECT name, "
+	    "min(first) FROM (SELECT script AS name, created_at AS first "
+	    "FROM runs WHERE created_at <= ?1 UNION ALL SELECT name, NULL "
+	    "FROM tentacle_scripts) GROUP BY name) SELECT t.id, "
+	    "t.enrolled_at, t.labels, s.name, s.first, v.at, v.verdict FROM "
+	    "t CROSS JOIN s LEFT JOIN verdicts v ON v.tentacle_id = t.id AND "
+	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
+	/* With the waiver in force when each result came. */
+	[CSQL_TIMELINE] =
+	    "SELECT v.result_id, v.at, v.verdict, v.failed, w.id, w.reason "
+	    "FROM verdicts v LEFT JOIN waivers w ON w.id = (SELECT w.id FROM "
+	    "waivers w WHERE v.verdict IN (1, 2) AND w.script = v.script AND "
+	    "w.check_id IS NULL AND w.created_at <= v.at AND w.expires_at > "
+	    "v.at AND (w.deleted_at IS NULL OR w.deleted_at > v.at) AND "
+	    WAIVER_HOST("v.tentacle_id") " ORDER BY w.expires_at DESC LIMIT "
+	    "1) WHERE v.tentacle_id = ?1 AND v.script = ?2 ORDER BY v.at "
+	    "DESC, v.result_id DESC LIMIT ?3",
+};
+
+const char *
+db_compliance_sql(enum compliance_sql which)
+{
+	return which < CSQL_MAX ? sql[which] : NULL;
+}
 
 static const char *const verdict_names[CELL_MAX] = {
 	[CELL_COMPLIANT] = "compliant",
@@ -140,10 +206,8 @@ db_compliance_columns(struct db *db, const struct compliance_query *q,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = db_prepare(db, q->by_check ?
-	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT DISTINCT col "
-	    "FROM f ORDER BY col" :
-	    "SELECT name FROM (" SCRIPTS ") ORDER BY name")) == NULL)
+	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COLUMNS_CHECK :
+	    CSQL_COLUMNS_SCRIPT])) == NULL)
 		return -1;
 	bind_query(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -161,11 +225,8 @@ db_compliance_counts(struct db *db, const struct compliance_query *q,
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare(db, q->by_check ?
-	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT verdict, wid, "
-	    "count(*) FROM cv GROUP BY verdict, wid IS NULL" :
-	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
-	    "count(*) FROM cv GROUP BY verdict, wid IS NULL")) == NULL)
+	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COUNTS_CHECK :
+	    CSQL_COUNTS_SCRIPT])) == NULL)
 		return -1;
 	bind_query(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -177,8 +238,7 @@ db_compliance_counts(struct db *db, const struct compliance_query *q,
 		return -1;
 	if (q->by_check) {
 		/* The checks a host did not print are none. */
-		if ((st = db_prepare(db, "SELECT count(*) FROM (" FLEET ")")) ==
-		    NULL)
+		if ((st = db_prepare(db, sql[CSQL_FLEET_COUNT])) == NULL)
 			return -1;
 		bind_query(st, q);
 		if ((rc = db_step_row(db, st)) == 0)
@@ -205,9 +265,7 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	int				 rc;
 
 	*more = 0;
-	if ((st = db_prepare(db, "SELECT id, hostname, " LABELS_OF("id")
-	    " FROM (" FLEET " AND t.id > ?3) ORDER BY id LIMIT ?4 + 1")) ==
-	    NULL)
+	if ((st = db_prepare(db, sql[CSQL_PAGE_TENTACLES])) == NULL)
 		return -1;
 	bind_query(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -225,16 +283,8 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	if (last == 0)
 		return 0;
 	/* The page's tentacles: IDs after ?3 up to the last one listed. */
-	if ((st = db_prepare(db, q->by_check ?
-	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
-	    CELLS_BY_CHECK " SELECT cv.tid, cv.col, cv.rid, cv.at, "
-	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
-	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col" :
-	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
-	    CELLS_BY_SCRIPT " SELECT cv.tid, cv.col, cv.rid, cv.at, "
-	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
-	    "waivers w ON w.id = cv.wid WHERE cv.rid IS NOT NULL ORDER BY "
-	    "cv.tid, cv.col")) == NULL)
+	if ((st = db_prepare(db, sql[q->by_check ? CSQL_PAGE_CHECK :
+	    CSQL_PAGE_SCRIPT])) == NULL)
 		return -1;
 	bind_query(st, q);
 	sqlite3_bind_int64(st, 5, last);
@@ -387,17 +437,9 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 	h.start = now - now % 86400 - (time_t)(days - 1) * 86400;
 	if (hist_load_waivers(db, &h) == -1)
 		goto out;
-	/* Every cell of the fleet as of now (scripts of the runs up to now
-	 * and of the inventories), with its results up to now in order:
-	 * one walk over the index. A cell's script that was first run on
-	 * a later day was no column before: its none days are left out. */
-	if ((st = db_prepare(db, "WITH t AS (" FLEET "), s(name) AS ("
-	    SCRIPTS ") SELECT t.id, (SELECT enrolled_at FROM tentacles "
-	    "WHERE id = t.id), ',' || coalesce(" LABELS_OF("t.id") ", '') "
-	    "|| ',', s.name, (SELECT min(created_at) FROM runs WHERE script "
-	    "= s.name), v.at, v.verdict FROM t CROSS JOIN s LEFT JOIN "
-	    "verdicts v ON v.tentacle_id = t.id AND v.script = s.name AND "
-	    "v.at <= ?1 ORDER BY t.id, s.name, v.at")) == NULL)
+	/* A cell's script that was first run on a later day was no column
+	 * before: its none days are left out. */
+	if ((st = db_prepare(db, sql[CSQL_HISTORY])) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(st, 2, labels ? labels : "", -1, SQLITE_STATIC);
@@ -455,15 +497,7 @@ db_compliance_timeline(struct db *db, int64_t tentacle, const char *script,
 	int		 rc;
 
 	/* The waiver in force when each result came (?1 is its time). */
-	if ((st = db_prepare(db, "SELECT v.result_id, v.at, v.verdict, "
-	    "v.failed, w.id, w.reason FROM verdicts v LEFT JOIN waivers w ON "
-	    "w.id = (SELECT w.id FROM waivers w WHERE v.verdict IN (1, 2) "
-	    "AND w.script = v.script AND w.check_id IS NULL AND w.created_at "
-	    "<= v.at AND w.expires_at > v.at AND (w.deleted_at IS NULL OR "
-	    "w.deleted_at > v.at) AND " WAIVER_HOST("v.tentacle_id")
-	    " ORDER BY w.expires_at DESC LIMIT 1) WHERE v.tentacle_id = ?1 "
-	    "AND v.script = ?2 ORDER BY v.at DESC, v.result_id DESC LIMIT "
-	    "?3")) == NULL)
+	if ((st = db_prepare(db, sql[CSQL_TIMELINE])) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, tentacle);
 	sqlite3_bind_text(st, 2, script, -1, SQLITE_STATIC);

@@ -126,6 +126,9 @@ typedef void	api_handler(const struct api_req *);
 /* api.c */
 void	reply_send(uint32_t, unsigned, int, json_t *, const char *);
 void	reply_error(uint32_t, unsigned, int, const char *);
+/* The same with the JSON text made by the caller (valid UTF-8). */
+void	reply_send_text(uint32_t, unsigned, int, const char *text,
+	    const char *cookie);
 void	api_reply(const struct api_req *, int, json_t *);
 void	api_error(const struct api_req *, int, const char *);
 void	api_reply_or_error(const struct api_req *, json_t *, const char *);

@@ -288,19 +288,3 @@ def test_thousand_hosts_thirty_scripts(brain_factory):
     h = c.get("/api/compliance/history?days=30").json()["points"]
     assert h[-1]["compliant"] == want["compliant"]
     assert h[-1]["findings"] == want["findings"]
-
-
-def test_query_plans_seek_the_index(brain_factory):
-    """No full scan of the results per tentacle: each cell is one search
-    of verdicts_cell (EXPLAIN QUERY PLAN of the brain's own cell query)."""
-    b = brain_factory({"io_timeout": 2})
-    b.stop()
-    insert_fleet(b.state_dir / "brain.db", hosts=5, scripts=3)
-    db = sqlite3.connect(str(b.state_dir / "brain.db"))
-    plan = db.execute(
-        "EXPLAIN QUERY PLAN SELECT x.result_id FROM verdicts x WHERE "
-        "x.tentacle_id = 1 AND x.script = 'audit-01' AND x.at <= 99 "
-        "ORDER BY x.at DESC, x.result_id DESC LIMIT 1").fetchall()
-    db.close()
-    text = " ".join(r[-1] for r in plan)
-    assert "verdicts_cell" in text and "SCAN" not in text, text
