@@ -288,3 +288,82 @@ def test_thousand_hosts_thirty_scripts(brain_factory):
     h = c.get("/api/compliance/history?days=30").json()["points"]
     assert h[-1]["compliant"] == want["compliant"]
     assert h[-1]["findings"] == want["findings"]
+
+
+def insert_history(db_path, hosts=12, scripts=3, days=8):
+    """Tentacles enrolled a month ago; each past day (noon UTC, days..1
+    days ago) one run of each script, its verdicts getting better: host h
+    finds something on day d while h + s > 2 * d, some error. Two label
+    sets: even hosts web."""
+    now = int(time.time())
+    midnight = now - now % 86400
+    db = sqlite3.connect(str(db_path))
+    with db:
+        for h in range(1, hosts + 1):
+            db.execute("INSERT INTO tentacles (id, hostname, address, "
+                       "port, key, fingerprint, enrolment, enrolled_at) "
+                       "VALUES (?, ?, '192.0.2.1', 7001, 'k', 'f', "
+                       "'accepted', ?)", (h, "h%02d.example.org" % h,
+                                           midnight - 30 * 86400))
+            if h % 2 == 0:
+                db.execute("INSERT INTO tentacle_labels VALUES (?, 'web', "
+                           "'accepted')", (h,))
+        for ago in range(days, 0, -1):
+            d = days - ago
+            at = midnight - ago * 86400 + 12 * 3600
+            for s in range(scripts):
+                run = db.execute("INSERT INTO runs (script, created_at, "
+                                 "created_by) VALUES (?, ?, 'admin')",
+                                 ("check-%d" % s, at)).lastrowid
+                for h in range(1, hosts + 1):
+                    if (h + d + s) % 5 == 0:
+                        continue        # offline that day: unchanged
+                    job = db.execute(
+                        "INSERT INTO jobs (run_id, tentacle_id, hostname, "
+                        "state, updated_at) VALUES (?, ?, 'h', 'done', ?)",
+                        (run, h, at)).lastrowid
+                    status = 1 if h + s > 2 * d else 0
+                    if (h * s + d) % 11 == 0:
+                        status = 2
+                    db.execute("INSERT INTO results (job_id, outcome, "
+                               "exit_status, signal, started_at_ms, "
+                               "duration_ms, truncated, output, "
+                               "received_at) VALUES (?, 1, ?, 0, ?, 5, 0, "
+                               "x'', ?)", (job, status, at * 1000, at + 5))
+    db.close()
+
+
+def test_history_matches_the_matrix_of_each_day(brain_factory):
+    """Each day's point is the matrix as of the end of that day, both
+    computed from the stored results."""
+    b = brain_factory({"io_timeout": 2})
+    b.stop()
+    insert_history(b.state_dir / "brain.db")
+    b.start()
+    c = b.login()
+    for labels in ("", "&labels=web"):
+        pts = c.get("/api/compliance/history?days=10" + labels).json()[
+            "points"]
+        assert len(pts) == 10
+        for p in pts[:-1]:
+            m = matrix(c, "?as_of=%sT23:59:59Z%s" % (p["date"], labels))
+            for k in ("compliant", "findings", "errors", "waived"):
+                assert p[k] == m["counts"][k], (p, m["counts"], labels)
+            assert p["score"] == m["score"], (p, m["score"])
+        now = matrix(c, "?" + labels[1:])
+        assert pts[-1]["compliant"] == now["counts"]["compliant"]
+        assert pts[-1]["findings"] == now["counts"]["findings"]
+    # Before the first run: nothing; then it gets better.
+    pts = c.get("/api/compliance/history?days=10").json()["points"]
+    # (10 days: the first run was 8 days ago, the second point)
+    assert pts[0]["score"] is None and pts[1]["score"] is not None
+    scores = [p["score"] for p in pts[1:]]
+    assert scores[-1] > scores[0], scores
+    # A waiver on a label counts on the days it was in force only.
+    r = c.post("/api/waivers", {"label": "web", "script": "check-2",
+                                "reason": "web tier accepted",
+                                "expires_at": rfc3339(time.time() + 86400)})
+    assert r.status == 201, r
+    pts = c.get("/api/compliance/history?days=10").json()["points"]
+    assert pts[-2]["waived"] == 0
+    assert pts[-1]["waived"] == matrix(c)["counts"]["waived"] > 0
