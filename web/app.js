@@ -4011,7 +4011,11 @@
 	/* The matrix in one canvas: rows hosts, columns scripts or checks;
 	 * hover or keyboard focus shows a cell, a click opens its result. */
 	function matrixCanvas(onFocus) {
-		const CELL = 14, LEFT = 190, TOP = 120;
+		/* Cells of 14 px; past MATRIX_MAX_PX of rows they shrink (down
+		 * to 3 px, host names then left out): a canvas has a maximum
+		 * size. */
+		const MATRIX_MAX_PX = 30000, TOP = 120;
+		let CELL = 14, LEFT = 190;
 		const canvas = el('canvas', {id: 'compliance-canvas',
 		    tabindex: '0', role: 'img',
 		    'aria-label': 'Compliance matrix'});
@@ -4020,7 +4024,13 @@
 		let rows = [], cols = [], cur = null;
 
 		function draw() {
-			const w = LEFT + cols.length * CELL + 4;
+			const t0 = performance.now();
+			CELL = Math.max(3, Math.min(14, Math.floor(
+			    MATRIX_MAX_PX / Math.max(1, rows.length))));
+			LEFT = CELL >= 10 ? 190 : 8;
+			/* room on the right for the last columns' slanted
+			 * names */
+			const w = LEFT + cols.length * CELL + 70;
 			const h = TOP + rows.length * CELL + 4;
 			const ratio = window.devicePixelRatio || 1;
 			canvas.width = Math.ceil(w * ratio);
@@ -4035,6 +4045,8 @@
 			g.fillStyle = '#263238';
 			g.textBaseline = 'middle';
 			rows.forEach((t, i) => {
+				if (CELL < 10)
+					return;
 				const name = t.hostname.length > 28 ?
 				    t.hostname.slice(0, 27) + '…' : t.hostname;
 				g.fillText(name, 4, TOP + i * CELL + CELL / 2);
@@ -4061,6 +4073,10 @@
 				g.strokeRect(LEFT + cur[1] * CELL,
 				    TOP + cur[0] * CELL, CELL, CELL);
 			}
+			/* for the bench and the tests: how long a drawing took */
+			canvas.dataset.drawMs = (performance.now() - t0)
+			    .toFixed(1);
+			canvas.dataset.cells = String(rows.length * cols.length);
 		}
 
 		function cellAt(ev) {
@@ -4071,6 +4087,18 @@
 			if (x < 0 || y < 0 || i >= rows.length || j >= cols.length)
 				return null;
 			return [i, j];
+		}
+
+		/* Keep the cell in sight when the keyboard moved to it. */
+		function reveal(pos) {
+			const sc = canvas.parentNode;
+			const y = TOP + pos[0] * CELL, x = LEFT + pos[1] * CELL;
+			if (y < sc.scrollTop || y + CELL > sc.scrollTop +
+			    sc.clientHeight)
+				sc.scrollTop = y - sc.clientHeight / 2;
+			if (x < sc.scrollLeft || x + CELL > sc.scrollLeft +
+			    sc.clientWidth)
+				sc.scrollLeft = x - sc.clientWidth / 2;
 		}
 
 		function show(pos) {
@@ -4127,8 +4155,10 @@
 			if (moves[ev.key]) {
 				const [a, b] = moves[ev.key];
 				if (a >= 0 && b >= 0 && a < rows.length &&
-				    b < cols.length)
+				    b < cols.length) {
 					show([a, b]);
+					reveal([a, b]);
+				}
 				ev.preventDefault();
 			} else if (ev.key === 'Enter') {
 				const cell = rows[i].cells[cols[j]];
@@ -4139,26 +4169,34 @@
 		return {
 			node: el('div', {class: 'matrix-wrap'}, tip,
 			    el('div', {class: 'matrix-scroll'}, canvas)),
+			/* New rows (a refresh, another sort): the cell shown
+			 * stays shown if it still exists. */
 			set(r, c) {
 				rows = r;
 				cols = c;
-				cur = null;
-				tip.hidden = true;
-				draw();
+				if (cur !== null && (cur[0] >= rows.length ||
+				    cur[1] >= cols.length))
+					cur = null;
+				if (cur !== null)
+					show(cur);
+				else {
+					tip.hidden = true;
+					draw();
+				}
 			},
 		};
 	}
 
 	/* The daily score and counts, drawn as one SVG. */
 	function historyChart(points) {
-		const W = 640, H = 200, L = 36, B = 24, R = 8, T = 8;
+		const W = 640, H = 200, L = 36, B = 24, R = 72, T = 8;
 		const svg = svgEl('svg', {viewBox: '0 0 ' + W + ' ' + H,
 		    width: W, height: H, id: 'compliance-history-chart',
 		    role: 'img', 'aria-label': 'Daily compliance score'});
 		const n = points.length;
 		const x = i => L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1));
 		const maxCount = Math.max(1, ...points.map(p =>
-		    p.compliant + p.findings + p.errors + (p.waived || 0)));
+		    p.findings + p.errors));
 		const yScore = s => T + (H - T - B) * (1 - s / 100);
 		const yCount = c => T + (H - T - B) * (1 - c / maxCount);
 		for (const v of [0, 50, 100]) {
@@ -4180,19 +4218,28 @@
 				    'stroke-width': cls === 'score' ? 2.5 : 1.2,
 				    class: 'history-' + cls}));
 		}
-		line(points.map(p => p.compliant), VERDICT_COLOURS.compliant,
-		    yCount, 'compliant');
+		/* (compliant cells would retrace the score: not drawn) */
 		line(points.map(p => p.findings), VERDICT_COLOURS.findings,
 		    yCount, 'findings');
 		line(points.map(p => p.errors), VERDICT_COLOURS.error, yCount,
 		    'errors');
 		line(points.map(p => p.score), '#1565c0', yScore, 'score');
+		/* the counts' axis, on the right */
+		svg.appendChild(svgEl('text', {x: W - R + 4, y: yCount(maxCount) +
+		    4, 'font-size': 10, fill: '#546e7a'}, maxCount + ' cells'));
+		svg.appendChild(svgEl('text', {x: W - R + 4, y: yCount(0) + 4,
+		    'font-size': 10, fill: '#546e7a'}, '0'));
 		if (n) {
 			svg.appendChild(svgEl('text', {x: L, y: H - 6,
 			    'font-size': 10, fill: '#546e7a'}, points[0].date));
 			svg.appendChild(svgEl('text', {x: W - R, y: H - 6,
 			    'font-size': 10, fill: '#546e7a',
 			    'text-anchor': 'end'}, points[n - 1].date));
+			if (n > 2)
+				svg.appendChild(svgEl('text', {x: x(Math.floor(
+				    (n - 1) / 2)), y: H - 6, 'font-size': 10,
+				    fill: '#546e7a', 'text-anchor': 'middle'},
+				    points[Math.floor((n - 1) / 2)].date));
 		}
 		points.forEach((p, i) => {
 			const dot = svgEl('circle', {cx: x(i), cy:
@@ -4234,12 +4281,15 @@
 		    caption: 'Waivers', empty: 'No waiver.'});
 		table.table.id = 'waivers-table';
 		let form = null;
+		const targets = el('datalist', {id: 'waiver-targets'});
+		const scripts = el('datalist', {id: 'waiver-scripts'});
 		if (isAdmin()) {
 			const target = el('input', {id: 'waiver-target',
 			    required: true, placeholder: 'tentacle ID or label',
-			    autocomplete: 'off'});
+			    autocomplete: 'off', list: 'waiver-targets'});
 			const script = el('input', {id: 'waiver-script',
-			    required: true, autocomplete: 'off'});
+			    required: true, autocomplete: 'off',
+			    list: 'waiver-scripts'});
 			const check = el('input', {id: 'waiver-check',
 			    autocomplete: 'off', placeholder: 'optional'});
 			const reason = el('input', {id: 'waiver-reason',
@@ -4280,6 +4330,7 @@
 			    field('Check', check, 'empty: the whole script'),
 			    field('Reason', reason),
 			    field('Expires', expires, 'at most a year'),
+			    targets, scripts,
 			    el('button', {type: 'submit', id: 'waiver-add',
 				class: 'button button-primary'},
 				'Add waiver'));
@@ -4288,6 +4339,23 @@
 			node: card('Waivers', table.node || table.table,
 			    form),
 			update: list => table.update(list),
+			/* What the form proposes: the matrix's hosts, labels
+			 * and scripts. */
+			suggest(d) {
+				if (d.by !== 'script')
+					return;
+				const labels = new Set();
+				for (const t of d.tentacles)
+					for (const l of t.labels || [])
+						labels.add(l);
+				replace(targets, [...labels].sort().map(l =>
+				    el('option', {value: l}, 'label ' + l)),
+				    d.tentacles.slice(0, 2000).map(t =>
+				    el('option', {value: String(t.id)},
+				    t.hostname)));
+				replace(scripts, d.scripts.map(n =>
+				    el('option', {value: n})));
+			},
 		};
 	}
 
@@ -4308,14 +4376,29 @@
 		const range = select([['30', '30 days'], ['90', '90 days']],
 		    '30', {id: 'compliance-range'});
 		const chart = el('div', {id: 'compliance-history'});
+		const chartKey = el('ul', {class: 'legend'},
+		    [['#1565c0', 'score (left axis, %)'],
+		    [VERDICT_COLOURS.findings, 'cells with findings (right '+
+		    'axis)'], [VERDICT_COLOURS.error, 'cells in error']].map(
+		    ([c, t]) => {
+			const sw = el('span', {class: 'swatch'});
+			sw.style.backgroundColor = c;
+			return el('li', null, sw, ' ', t);
+		    }));
 		const aside = el('div', {id: 'compliance-cell', class:
 		    'muted small'}, 'Point at a cell, or focus the matrix ' +
 		    'and use the arrow keys; a click opens its result.');
 		const mx = matrixCanvas(showCell);
-		const waivers = waiversCard(status, loadWaivers);
+		const waivers = waiversCard(status, async () => {
+			await loadWaivers(false);
+			await load(true);
+		});
 		let data = null;
 
+		let shown = 0;		/* the last cell asked for */
+
 		async function showCell(t, c, cell) {
+			const mine = ++shown;
 			const parts = [el('strong', null, t.hostname + ' · ' +
 			    c), ' ', badge(cell.verdict === 'none' ?
 			    'never run' : cell.verdict, cell.verdict ===
@@ -4328,11 +4411,17 @@
 			replace(aside, el('p', null, parts));
 			if (by.value !== 'script')
 				return;
+			/* The pointer may only be passing: ask once it rests. */
+			await new Promise(done => setTimeout(done, 300));
+			if (mine !== shown)
+				return;
 			try {
 				const tl = await api('GET',
 				    '/api/compliance/timeline?tentacle=' +
 				    t.id + '&script=' + encodeURIComponent(c) +
 				    '&limit=30', undefined, {background: true});
+				if (mine !== shown)
+					return;	/* another cell since */
 				aside.appendChild(el('p', {id:
 				    'compliance-timeline'}, 'Timeline: ',
 				    tl.points.slice().reverse().map(p =>
@@ -4389,11 +4478,15 @@
 				q.set('by', by.value);
 				if (labels.value.trim())
 					q.set('labels', labels.value.trim());
-				if (asOf.value)
-					q.set('as_of', new Date(asOf.value +
-					    'T23:59:59').toISOString().replace(
-					    /\.\d+Z$/, 'Z'));
+				/* The end of that day (local time), now
+				 * for today: the brain refuses the future. */
+				const end = asOf.value ? new Date(asOf.value +
+				    'T23:59:59') : null;
+				if (end !== null && end.getTime() < Date.now())
+					q.set('as_of', end.toISOString()
+					    .replace(/\.\d+Z$/, 'Z'));
 				data = await complianceAll(q, background);
+				waivers.suggest(data);
 				const c = data.counts;
 				setText(score, (data.score === null ?
 				    'No verdict yet' : 'Score ' +
@@ -4426,7 +4519,6 @@
 				    undefined, {background: background});
 				waivers.update(w.waivers || []);
 			}, 'Waivers unavailable');
-			await load(true);
 		}
 
 		for (const [input, fn] of [[by, load], [sort, redraw],
@@ -4443,7 +4535,10 @@
 			    field('Sort', sort),
 			    field('As of (end of day)', asOf)),
 			verdictLegend(), mx.node, aside),
-		    cardWithHead('History', field('Range', range), chart),
+		    cardWithHead('History', field('Range', range), chart,
+			chartKey, el('p', {class: 'muted small'}, 'The state ' +
+			'at the end of each day (UTC), from the stored ' +
+			'results; counts on the scale of the largest.')),
 		    waivers.node);
 		return {
 			node: node,
