@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/string.h>
+
+#include "buf.h"
 #include "dbint.h"
 
 /* Parameters of every query here: ?1 as_of, ?2 labels ("a,b" or ""),
@@ -36,9 +39,31 @@
 /* The scripts: those of the runs up to ?1 and those the fleet has. */
 #define SCRIPTS "SELECT script AS name FROM runs WHERE created_at <= ?1 " \
 	"UNION SELECT name FROM tentacle_scripts"
-/* A waiver in force at ?1. */
-#define WAIVER_LIVE "w.created_at <= ?1 AND w.expires_at > ?1 AND " \
-	"(w.deleted_at IS NULL OR w.deleted_at > ?1)"
+/* A waiver w in force at a time (?1, or a column). */
+#define WAIVER_LIVE_AT(at) "w.created_at <= " at " AND w.expires_at > " at \
+	" AND (w.deleted_at IS NULL OR w.deleted_at > " at ")"
+#define WAIVER_LIVE WAIVER_LIVE_AT("?1")
+
+/*
+ * The waiver (its ID, or NULL) that makes the result rid of script col
+ * on tentacle tid waived at `at`: one for the whole script, or, for
+ * findings (verdict 1), check waivers covering every FAIL line (then the
+ * latest to expire of them, for its reason). The second part costs
+ * nothing for the scripts without any check waiver.
+ */
+#define CELL_WAIVER(rid, verdict, col, tid, at) "coalesce((SELECT w.id " \
+	"FROM waivers w WHERE w.script = " col " AND w.check_id IS NULL " \
+	"AND " WAIVER_LIVE_AT(at) " AND " WAIVER_HOST(tid) " ORDER BY " \
+	"w.expires_at DESC LIMIT 1), CASE WHEN " verdict " = 1 AND EXISTS " \
+	"(SELECT 1 FROM waivers w WHERE w.script = " col " AND w.check_id " \
+	"IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM findings ff WHERE " \
+	"ff.result_id = " rid " AND ff.status = 'FAIL' AND NOT EXISTS " \
+	"(SELECT 1 FROM waivers w WHERE w.script = " col " AND w.check_id = " \
+	"ff.check_id AND " WAIVER_LIVE_AT(at) " AND " WAIVER_HOST(tid) ")) " \
+	"THEN (SELECT w.id FROM findings ff JOIN waivers w ON w.script = " \
+	col " AND w.check_id = ff.check_id WHERE ff.result_id = " rid " AND " \
+	"ff.status = 'FAIL' AND " WAIVER_LIVE_AT(at) " AND " WAIVER_HOST(tid) \
+	" ORDER BY w.expires_at DESC LIMIT 1) END)"
 
 /* Cells by script over the tentacles of CTE t: c(tid, col, rid), rid
  * the latest result as of ?1 (NULL: none). */
@@ -47,12 +72,9 @@
 	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
 	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
 	"s), cv AS MATERIALIZED (SELECT c.tid, c.col, v.result_id AS rid, " \
-	"v.at, " \
-	"v.verdict, v.failed, CASE WHEN v.verdict IS NOT NULL THEN (SELECT " \
-	"w.id FROM waivers w WHERE w.script = c.col AND w.check_id IS NULL " \
-	"AND " WAIVER_LIVE " AND " WAIVER_HOST("c.tid") " ORDER BY " \
-	"w.expires_at DESC LIMIT 1) END AS wid FROM c LEFT JOIN verdicts v " \
-	"ON v.result_id = c.rid)"
+	"v.at, v.verdict, v.failed, CASE WHEN v.verdict IS NOT NULL THEN " \
+	CELL_WAIVER("v.result_id", "v.verdict", "c.col", "c.tid", "?1") \
+	" END AS wid FROM c LEFT JOIN verdicts v ON v.result_id = c.rid)"
 
 /* Cells by check over the tentacles of CTE t: the checks of each
  * script's latest result; a check printed by several, the latest (a FAIL
@@ -115,19 +137,18 @@ static const char *const sql[CSQL_MAX] = {
 	    "min(first) FROM (SELECT script AS name, created_at AS first "
 	    "FROM runs WHERE created_at <= ?1 UNION ALL SELECT name, NULL "
 	    "FROM tentacle_scripts) GROUP BY name) SELECT t.id, "
-	    "t.enrolled_at, t.labels, s.name, s.first, v.at, v.verdict FROM "
+	    "t.enrolled_at, t.labels, s.name, s.first, v.at, v.verdict, "
+	    "v.result_id FROM "
 	    "t CROSS JOIN s LEFT JOIN verdicts v ON v.tentacle_id = t.id AND "
 	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
 	/* With the waiver in force when each result came. */
 	[CSQL_TIMELINE] =
 	    "SELECT v.result_id, v.at, v.verdict, v.failed, w.id, w.reason "
-	    "FROM verdicts v LEFT JOIN waivers w ON w.id = (SELECT w.id FROM "
-	    "waivers w WHERE v.verdict IN (1, 2) AND w.script = v.script AND "
-	    "w.check_id IS NULL AND w.created_at <= v.at AND w.expires_at > "
-	    "v.at AND (w.deleted_at IS NULL OR w.deleted_at > v.at) AND "
-	    WAIVER_HOST("v.tentacle_id") " ORDER BY w.expires_at DESC LIMIT "
-	    "1) WHERE v.tentacle_id = ?1 AND v.script = ?2 ORDER BY v.at "
-	    "DESC, v.result_id DESC LIMIT ?3",
+	    "FROM verdicts v LEFT JOIN waivers w ON w.id = CASE WHEN "
+	    "v.verdict IN (1, 2) THEN " CELL_WAIVER("v.result_id",
+	    "v.verdict", "v.script", "v.tentacle_id", "v.at") " END WHERE "
+	    "v.tentacle_id = ?1 AND v.script = ?2 ORDER BY v.at DESC, "
+	    "v.result_id DESC LIMIT ?3",
 };
 
 const char *
@@ -303,16 +324,23 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	return db_rows_end(db, st, rc);
 }
 
-/* ---- history ---------------------------------------------------------- */
+/* ---- history ----------------------------------------------------------
+ * One walk over every cell's results up to now (CSQL_HISTORY), counting
+ * each day's verdict at its end: the same as the matrix as of that time,
+ * waivers included (a script's, or check waivers covering every FAIL of
+ * the result, whose FAIL lines are then read, only for such cells).
+ */
 
 struct hist_waiver {
 	int64_t	 tentacle;	/* 0: label */
-	char	*label;
-	char	*script;
+	char	 label[PROTO_LABEL_MAX + 3];	/* ",web,"; "" */
+	char	 script[PROTO_SCRIPT_NAME_MAX];
+	char	 check[FINDING_CHECK_MAX + 1];	/* "": the script */
 	time_t	 from, until;	/* in force in [from, until) */
 };
 
 struct hist {
+	struct db		*db;
 	time_t			 start;		/* the first day's midnight */
 	time_t			 now;
 	unsigned		 days;
@@ -326,6 +354,12 @@ struct hist {
 	char			*script;
 	unsigned		 day;		/* first day not counted yet */
 	int			 verdict;	/* -1: none yet */
+	int64_t			 result;
+	/* The FAIL CHECK-IDs of `fails_of`, read when a check waiver may
+	 * cover them: "\0a\0b\0" (each between NULs). */
+	int64_t			 fails_of;
+	struct buf		 fails;
+	sqlite3_stmt		*fails_st;
 };
 
 /* The end of day d of the window (the last one ends now). */
@@ -336,24 +370,73 @@ hist_day_end(const struct hist *h, unsigned d)
 	    1;
 }
 
+/* Whether waiver w is for the cell's tentacle and script, at `at`. */
 static int
-hist_waived(const struct hist *h, time_t at)
+hist_applies(const struct hist *h, const struct hist_waiver *w, time_t at)
 {
-	char	 want[64 + 2];
-	size_t	 i;
+	return at >= w->from && at < w->until &&
+	    strcmp(w->script, h->script) == 0 && (w->tentacle == h->tentacle ||
+	    (w->label[0] != '\0' && strstr(h->labels, w->label) != NULL));
+}
+
+/* Read the current result's FAIL lines (once per result). */
+static int
+hist_read_fails(struct hist *h)
+{
+	const char	*c;
+	int		 rc;
+
+	if (h->fails_of == h->result)
+		return 0;
+	buf_reset(&h->fails);
+	if (h->fails_st == NULL && (h->fails_st = db_prepare(h->db,
+	    "SELECT check_id FROM findings WHERE result_id = ? AND status = "
+	    "'FAIL'")) == NULL)
+		return -1;
+	sqlite3_bind_int64(h->fails_st, 1, h->result);
+	if (buf_append(&h->fails, "", 1) == -1)
+		return -1;
+	while ((rc = sqlite3_step(h->fails_st)) == SQLITE_ROW) {
+		c = col_text(h->fails_st, 0);
+		if (buf_append(&h->fails, c, strlen(c) + 1) == -1)
+			break;
+	}
+	sqlite3_reset(h->fails_st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	h->fails_of = h->result;
+	return 0;
+}
+
+/* Whether the cell's findings are waived at `at`. */
+static int
+hist_waived(struct hist *h, time_t at)
+{
+	const char	*p, *end;
+	size_t		 i;
+	int		 checks = 0, covered;
 
 	for (i = 0; i < h->nw; i++) {
-		if (strcmp(h->w[i].script, h->script) != 0 ||
-		    at < h->w[i].from || at >= h->w[i].until)
+		if (!hist_applies(h, &h->w[i], at))
 			continue;
-		if (h->w[i].tentacle == h->tentacle)
+		if (h->w[i].check[0] == '\0')
 			return 1;
-		if (h->w[i].label && snprintf(want, sizeof(want), ",%s,",
-		    h->w[i].label) < (int)sizeof(want) &&
-		    strstr(h->labels, want) != NULL)
-			return 1;
+		checks = 1;
 	}
-	return 0;
+	/* Check waivers: each FAIL line covered by one. */
+	if (!checks || h->verdict != 1 || hist_read_fails(h) == -1 ||
+	    h->fails.len <= 1)
+		return 0;
+	end = (const char *)h->fails.data + h->fails.len;
+	for (p = (const char *)h->fails.data + 1; p < end; p += strlen(p) + 1) {
+		covered = 0;
+		for (i = 0; i < h->nw && !covered; i++)
+			covered = strcmp(h->w[i].check, p) == 0 &&
+			    hist_applies(h, &h->w[i], at);
+		if (!covered)
+			return 0;
+	}
+	return 1;
 }
 
 /* Count the current cell's verdict for the days before `until`. */
@@ -361,7 +444,7 @@ static void
 hist_fill(struct hist *h, unsigned until)
 {
 	enum cell_verdict	v;
-	time_t		end;
+	time_t			end;
 
 	for (; h->day < until && h->day < h->days; h->day++) {
 		end = hist_day_end(h, h->day);
@@ -391,13 +474,13 @@ hist_day_of(const struct hist *h, time_t at)
 static int
 hist_load_waivers(struct db *db, struct hist *h)
 {
-	sqlite3_stmt	*st;
-	struct hist_waiver *nw;
-	int		 rc;
+	sqlite3_stmt		*st;
+	struct hist_waiver	*nw;
+	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT tentacle_id, label, script, "
-	    "created_at, min(expires_at, coalesce(deleted_at, expires_at)) "
-	    "FROM waivers WHERE check_id IS NULL")) == NULL)
+	    "check_id, created_at, min(expires_at, coalesce(deleted_at, "
+	    "expires_at)) FROM waivers")) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nw = reallocarray(h->w, h->nw + 1, sizeof(*h->w))) == NULL)
@@ -405,13 +488,14 @@ hist_load_waivers(struct db *db, struct hist *h)
 		h->w = nw;
 		nw = &h->w[h->nw++];
 		nw->tentacle = sqlite3_column_int64(st, 0);
-		nw->label = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
-		    strdup(col_text(st, 1));
-		nw->script = strdup(col_text(st, 2));
-		nw->from = (time_t)sqlite3_column_int64(st, 3);
-		nw->until = (time_t)sqlite3_column_int64(st, 4);
-		if (nw->script == NULL)
-			nw->from = nw->until = 0;
+		nw->label[0] = '\0';
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			snprintf(nw->label, sizeof(nw->label), ",%s,",
+			    col_text(st, 1));
+		strlcpy(nw->script, col_text(st, 2), sizeof(nw->script));
+		strlcpy(nw->check, col_text(st, 3), sizeof(nw->check));
+		nw->from = (time_t)sqlite3_column_int64(st, 4);
+		nw->until = (time_t)sqlite3_column_int64(st, 5);
 	}
 	return db_rows_end(db, st, rc == SQLITE_ROW ? SQLITE_NOMEM : rc);
 }
@@ -424,16 +508,18 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 	sqlite3_stmt	*st;
 	const char	*script;
 	int64_t		 tentacle;
-	size_t		 i;
 	int		 rc, ret = -1;
 
 	memset(&h, 0, sizeof(h));
 	memset(counts, 0, sizeof(*counts) * days);
 	if (days == 0)
 		return 0;
+	h.db = db;
 	h.now = now;
 	h.days = days;
 	h.counts = counts;
+	h.fails_of = -1;
+	buf_init(&h.fails, 16 * 1024 * 1024);
 	h.start = now - now % 86400 - (time_t)(days - 1) * 86400;
 	if (hist_load_waivers(db, &h) == -1)
 		goto out;
@@ -471,6 +557,7 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 		hist_fill(&h, hist_day_of(&h, (time_t)sqlite3_column_int64(st,
 		    5)));
 		h.verdict = sqlite3_column_int(st, 6);
+		h.result = sqlite3_column_int64(st, 7);
 	}
 	if (rc == SQLITE_DONE && h.script != NULL)
 		hist_fill(&h, days);
@@ -478,11 +565,9 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 out:
 	free(h.script);
 	free(h.labels);
-	for (i = 0; i < h.nw; i++) {
-		free(h.w[i].label);
-		free(h.w[i].script);
-	}
 	free(h.w);
+	buf_free(&h.fails);
+	sqlite3_finalize(h.fails_st);
 	return ret;
 }
 

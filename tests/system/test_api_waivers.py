@@ -121,6 +121,13 @@ def test_waiver_on_a_label_and_on_a_check(audited):
     assert by_check[t2]["ssh.root"]["waiver"]["reason"] == \
         "root login needed by the backup"
     assert by_check[t2]["ssh.proto"]["verdict"] == "compliant"
+    # Its only FAIL waived: the script's cell is waived too, with the
+    # check waiver's reason.
+    cell = cells(matrix(c))[t2]["audit"]
+    assert cell["verdict"] == "waived", cell
+    assert cell["waiver"]["reason"] == "root login needed by the backup"
+    pts = c.get("/api/compliance/history?days=1").json()["points"]
+    assert pts[-1]["waived"] == 2, pts
     # The label filter: only t1.
     m = matrix(c, "?labels=web")
     assert [t["id"] for t in m["tentacles"]] == [t1]

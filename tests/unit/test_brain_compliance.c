@@ -377,7 +377,7 @@ test_matrix(void **state)
 	struct db_waiver		w;
 	char				err[256];
 	struct db			*db;
-	int64_t				id;
+	int64_t				id, cid;
 	int				more;
 
 	db = db_open(path, err, sizeof(err));
@@ -489,6 +489,37 @@ test_matrix(void **state)
 	q.as_of = 4000;
 	read_page(db, &q, &p, &more);
 	assert_int_equal(cell(&p, 2, "a")->verdict, CELL_FINDINGS);
+	/* Check waivers: t2's a has two FAIL lines; one waived is not
+	 * enough, both are (the cell then shows the later to expire). */
+	w.tentacle = 2;
+	w.check = "x.one";
+	w.reason = "one";
+	w.created_at = 4500;	/* after the others, before 5000 */
+	w.expires_at = 9000;
+	q.as_of = 5000;
+	assert_int_equal(db_waiver_add(db, &w, &cid), 0);
+	read_page(db, &q, &p, &more);
+	assert_int_equal(cell(&p, 2, "a")->verdict, CELL_FINDINGS);
+	assert_int_equal(cell(&p, 2, "a")->waiver, 0);
+	w.check = "x.two";
+	w.reason = "two";
+	w.expires_at = 9500;
+	assert_int_equal(db_waiver_add(db, &w, &cid), 0);
+	read_page(db, &q, &p, &more);
+	assert_int_equal(cell(&p, 2, "a")->verdict, CELL_WAIVED);
+	assert_string_equal(cell(&p, 2, "a")->waiver_reason, "two");
+	assert_int_equal(db_compliance_counts(db, &q, 2, &c), 0);
+	assert_int_equal(c.n[CELL_WAIVED], 1);
+	/* By check: each its own. */
+	q.by_check = 1;
+	read_page(db, &q, &p, &more);
+	assert_string_equal(cell(&p, 2, "x.one")->waiver_reason, "one");
+	assert_int_equal(cell(&p, 2, "x.two")->verdict, CELL_WAIVED);
+	q.by_check = 0;
+	assert_int_equal(db_waiver_delete(db, cid, "admin", 5001), 0);
+	assert_int_equal(db_waiver_delete(db, cid - 1, "admin", 5001), 0);
+	q.as_of = 3500;
+
 	/* Deleted at 3200: gone after, still there before. */
 	assert_int_equal(db_waiver_delete(db, id - 1, "admin", 3200), 0);
 	assert_int_equal(db_waiver_delete(db, id - 1, "admin", 3300),
@@ -540,6 +571,23 @@ test_history(void **state)
 	assert_int_equal(db_compliance_history(db, 2 * 86400 + 15, 3, "", c),
 	    0);
 	assert_int_equal(c[2].n[CELL_FINDINGS], 1);
+	/* A check waiver over day 1 only (the result of day 0 has one FAIL,
+	 * x.one), one over all days on another check: day 1 waived. */
+	h = raw_open();
+	raw_exec(h,
+	    "INSERT INTO findings (result_id, seq, check_id, status, text) "
+	    "VALUES (1, 0, 'x.one', 'FAIL', 't'), (1, 1, 'x.two', 'OK', 't');"
+	    "INSERT INTO waivers (tentacle_id, script, check_id, reason, "
+	    "created_by, created_at, expires_at) VALUES (1, 'a', 'x.one', "
+	    "'r', 'admin', 86400 + 5, 2 * 86400), (1, 'a', 'x.two', 'r', "
+	    "'admin', 0, 9 * 86400);");
+	sqlite3_close(h);
+	assert_int_equal(db_compliance_history(db, 2 * 86400 + 15, 3, "", c),
+	    0);
+	assert_int_equal(c[0].n[CELL_FINDINGS], 1);
+	assert_int_equal(c[1].n[CELL_WAIVED], 1);
+	assert_int_equal(c[1].n[CELL_FINDINGS], 0);
+	assert_int_equal(c[2].n[CELL_FINDINGS], 1);	/* expired */
 	/* A window before the tentacle: nothing. */
 	assert_int_equal(db_compliance_history(db, 2 * 86400 + 100, 1, "web",
 	    c), 0);
