@@ -3,7 +3,8 @@
  * waivers"): the matrix as of a time, paged over tentacles with the
  * fleet's score; its daily history; one host's timeline of a script;
  * waivers. The rows come from db_compliance.c; this file makes their
- * JSON and checks what the webserv could not (times against now, the
+ * JSON (the matrix, its history and timelines as text, in one pass: see
+ * below) and checks what the webserv could not (times against now, the
  * tentacle of a waiver).
  */
 #include <stdint.h>
@@ -18,46 +19,6 @@
 #include "log.h"
 #include "maestro.h"
 #include "views.h"
-
-static json_t *
-counts_json(const struct compliance_counts *c)
-{
-	return json_pack("{s:I,s:I,s:I,s:I,s:I}",
-	    "compliant", (json_int_t)c->n[CELL_COMPLIANT],
-	    "findings", (json_int_t)c->n[CELL_FINDINGS],
-	    "errors", (json_int_t)c->n[CELL_ERROR],
-	    "waived", (json_int_t)c->n[CELL_WAIVED],
-	    "none", (json_int_t)c->n[CELL_NONE]);
-}
-
-static json_t *
-score_json(const struct compliance_counts *c)
-{
-	double	s = compliance_score(c);
-
-	return s < 0 ? json_null() : json_real(s);
-}
-
-/* A cell: {"verdict", "result", "at", "failed_checks", "waiver"?}. */
-static json_t *
-cell_json(const struct db_cell *c)
-{
-	json_t	*o;
-	char	 at[32];
-
-	if (c->result == 0)
-		return json_pack("{s:s,s:n,s:n,s:i}", "verdict", "none",
-		    "result", "at", "failed_checks", 0);
-	rfc3339(c->at, at, sizeof(at));
-	o = json_pack("{s:s,s:I,s:s,s:I}", "verdict", cell_verdict_name(
-	    c->verdict), "result", (json_int_t)c->result, "at", at,
-	    "failed_checks", (json_int_t)c->failed);
-	if (o != NULL && c->waiver != 0)
-		json_object_set_new(o, "waiver", json_pack("{s:I,s:s,s:b}",
-		    "id", (json_int_t)c->waiver, "reason", c->waiver_reason,
-		    "unused", c->verdict == CELL_COMPLIANT));
-	return o;
-}
 
 /* ---- GET /api/compliance ------------------------------------------------
  * The answer of 1,000 hosts x 30 scripts is 30,000 cells (3 MB): written
@@ -104,19 +65,20 @@ text_int(struct buf *b, int64_t v)
 	text_add(b, n);
 }
 
+/* A cell: {"verdict", "result", "at", "failed_checks", "waiver"?}; NULL
+ * is a none cell. */
 static void
-text_cell(struct buf *b, const char *column, const struct db_cell *c)
+text_cell(struct buf *b, const struct db_cell *c)
 {
 	char	at[32];
 
-	text_str(b, column);
 	if (c == NULL) {
-		text_add(b, ":{\"verdict\":\"none\",\"result\":null,\"at\":null,"
+		text_add(b, "{\"verdict\":\"none\",\"result\":null,\"at\":null,"
 		    "\"failed_checks\":0}");
 		return;
 	}
 	rfc3339(c->at, at, sizeof(at));
-	text_add(b, ":{\"verdict\":\"");
+	text_add(b, "{\"verdict\":\"");
 	text_add(b, cell_verdict_name(c->verdict));
 	text_add(b, "\",\"result\":");
 	text_int(b, c->result);
@@ -133,6 +95,15 @@ text_cell(struct buf *b, const char *column, const struct db_cell *c)
 		    ",\"unused\":false}");
 	}
 	text_add(b, "}");
+}
+
+/* "column":{cell} */
+static void
+text_keyed_cell(struct buf *b, const char *column, const struct db_cell *c)
+{
+	text_str(b, column);
+	text_add(b, ":");
+	text_cell(b, c);
 }
 
 struct matrix_host {
@@ -211,7 +182,7 @@ matrix_fill(struct matrix *mx, size_t until)
 	for (; mx->col < until; mx->col++) {
 		if (mx->col > 0)
 			text_add(&mx->out, ",");
-		text_cell(&mx->out, mx->cols[mx->col], NULL);
+		text_keyed_cell(&mx->out, mx->cols[mx->col], NULL);
 	}
 }
 
@@ -275,7 +246,7 @@ matrix_cell(const struct db_cell *c, void *arg)
 	matrix_fill(mx, j);
 	if (mx->col > 0)
 		text_add(&mx->out, ",");
-	text_cell(&mx->out, c->column, c);
+	text_keyed_cell(&mx->out, c->column, c);
 	mx->col = j + 1;
 }
 
@@ -295,8 +266,11 @@ matrix_free(struct matrix *mx)
 	free(mx->out.data);	/* no secret: no need to wipe 3 MB */
 }
 
+/* "score":S,"compliant":N,"findings":N,"errors":N,"waived":N,"none":N
+ * (score null when nothing is scored); in "counts":{} without the score
+ * for the matrix, beside the date for a day of the history. */
 static void
-text_counts(struct buf *b, const struct compliance_counts *c)
+text_counts(struct buf *b, const struct compliance_counts *c, int score)
 {
 	static const struct {
 		const char		*name;
@@ -307,14 +281,24 @@ text_counts(struct buf *b, const struct compliance_counts *c)
 		{ "none", CELL_NONE },
 	};
 	size_t	i;
+	double	s;
+	char	num[32];
 
+	if (score) {
+		text_add(b, "\"score\":");
+		if ((s = compliance_score(c)) < 0)
+			text_add(b, "null");
+		else {
+			snprintf(num, sizeof(num), "%.1f", s);
+			text_add(b, num);
+		}
+	}
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		text_add(b, i ? ",\"" : "{\"");
+		text_add(b, i || score ? ",\"" : "\"");
 		text_add(b, order[i].name);
 		text_add(b, "\":");
 		text_int(b, c->n[order[i].v]);
 	}
-	text_add(b, "}");
 }
 
 void
@@ -325,9 +309,8 @@ api_compliance(const struct api_req *r)
 	struct matrix		 mx;
 	size_t			 i;
 	time_t			 now = time(NULL);
-	double			 score;
 	int			 more = 0;
-	char			 asof[32], num[32];
+	char			 asof[32];
 
 	memset(&q, 0, sizeof(q));
 	q.as_of = r->a->as_of ? (time_t)r->a->as_of : now;
@@ -371,16 +354,11 @@ api_compliance(const struct api_req *r)
 		;
 	if (mx.full && mx.done < mx.nhosts)
 		more = 1;
-	text_add(&mx.out, "],\"score\":");
-	if ((score = compliance_score(&counts)) < 0)
-		text_add(&mx.out, "null");
-	else {
-		snprintf(num, sizeof(num), "%.1f", score);
-		text_add(&mx.out, num);
-	}
-	text_add(&mx.out, ",\"counts\":");
-	text_counts(&mx.out, &counts);
-	text_add(&mx.out, ",\"limit\":");
+	text_add(&mx.out, "],");
+	text_counts(&mx.out, &counts, 1);
+	text_add(&mx.out, ",\"counts\":{");
+	text_counts(&mx.out, &counts, 0);
+	text_add(&mx.out, "},\"limit\":");
 	text_int(&mx.out, q.limit);
 	text_add(&mx.out, ",\"next\":");
 	if (more && mx.done > 0)
@@ -408,7 +386,7 @@ void
 api_compliance_history(const struct api_req *r)
 {
 	struct compliance_counts *counts;
-	json_t			*points, *p;
+	struct buf		 out;
 	unsigned		 d, days = r->a->days;
 	time_t			 now = time(NULL), day;
 	struct tm		 tm;
@@ -424,42 +402,70 @@ api_compliance_history(const struct api_req *r)
 		api_error(r, 500, "database error");
 		return;
 	}
-	points = json_array();
+	buf_init(&out, IPC_PAYLOAD_MAX);
+	text_add(&out, "{\"points\":[");
 	for (d = 0; d < days; d++) {
 		day = now - (time_t)(days - 1 - d) * 86400;
 		gmtime_r(&day, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-		p = counts_json(&counts[d]);
-		json_object_set_new(p, "date", json_string(date));
-		json_object_set_new(p, "score", score_json(&counts[d]));
-		json_array_append_new(points, p);
+		text_add(&out, d ? ",{\"date\":\"" : "{\"date\":\"");
+		text_add(&out, date);
+		text_add(&out, "\",");
+		text_counts(&out, &counts[d], 1);
+		text_add(&out, "}");
 	}
 	free(counts);
-	api_reply(r, 200, json_pack("{s:o}", "points", points));
+	text_add(&out, "]}");
+	if (buf_append(&out, "", 1) == -1)
+		api_error(r, 500, "the answer is too large");
+	else
+		reply_send_text(r->id, r->c->generation, 200,
+		    (char *)out.data, NULL);
+	free(out.data);
 }
 
 /* ---- GET /api/compliance/timeline --------------------------------------- */
 
+struct timeline {
+	struct buf	out;
+	int		n;
+};
+
 static void
 timeline_point(const struct db_cell *c, void *arg)
 {
-	json_array_append_new(arg, cell_json(c));
+	struct timeline	*tl = arg;
+
+	if (tl->n++ > 0)
+		text_add(&tl->out, ",");
+	text_cell(&tl->out, c);
 }
 
 void
 api_compliance_timeline(const struct api_req *r)
 {
-	json_t	*points = json_array();
+	struct timeline	tl;
 
+	memset(&tl, 0, sizeof(tl));
+	buf_init(&tl.out, IPC_PAYLOAD_MAX);
+	text_add(&tl.out, "{\"tentacle\":");
+	text_int(&tl.out, api_id(r->a));
+	text_add(&tl.out, ",\"script\":");
+	text_str(&tl.out, r->a->script);
+	text_add(&tl.out, ",\"points\":[");
 	if (db_compliance_timeline(m.db, api_id(r->a), r->a->script,
-	    r->a->limit, timeline_point, points) == -1) {
-		json_decref(points);
+	    r->a->limit, timeline_point, &tl) == -1) {
+		free(tl.out.data);
 		api_error(r, 500, "database error");
 		return;
 	}
-	api_reply(r, 200, json_pack("{s:I,s:s,s:o}", "tentacle",
-	    (json_int_t)api_id(r->a), "script", r->a->script, "points",
-	    points));
+	text_add(&tl.out, "]}");
+	if (buf_append(&tl.out, "", 1) == -1)
+		api_error(r, 500, "the answer is too large");
+	else
+		reply_send_text(r->id, r->c->generation, 200,
+		    (char *)tl.out.data, NULL);
+	free(tl.out.data);
 }
 
 /* ---- waivers ------------------------------------------------------------ */

@@ -404,8 +404,6 @@ enum cell_verdict {
 	CELL_MAX
 };
 const char *cell_verdict_name(enum cell_verdict);
-/* The verdict of a result (pure): outcome (proto.h) and exit status. */
-enum cell_verdict verdict_of_result(int outcome, int exit_status);
 
 struct compliance_counts {
 	int64_t	n[CELL_MAX];

@@ -171,16 +171,6 @@ cell_verdict_name(enum cell_verdict v)
 	return v < CELL_MAX ? verdict_names[v] : "none";
 }
 
-enum cell_verdict
-verdict_of_result(int outcome, int exit_status)
-{
-	if (outcome != 1)		/* OUTCOME_RAN */
-		return CELL_ERROR;
-	if (exit_status == 0)
-		return CELL_COMPLIANT;
-	return exit_status == 1 ? CELL_FINDINGS : CELL_ERROR;
-}
-
 double
 compliance_score(const struct compliance_counts *c)
 {
