@@ -6,6 +6,10 @@
  * Orders fan out without blocking: at most COMMANDER_IN_FLIGHT connections
  * at once, each bounded by io_timeout per step, so a slow or dead tentacle
  * never holds up the others; it is reported unreachable.
+ * Keepalive pings have a queue of their own and KEEPALIVE_IN_FLIGHT
+ * connections of their own, taken after the orders': a fleet of dead
+ * tentacles delays no run (the maestro hands over at most that many
+ * pings at once, one per tentacle, spread over the interval: keepalive.c).
  * 6001 also serves the authenticated PING of `octoTentacle --ping`.
  *
  * It holds no key: the maestro makes the handshake's proofs for the orders
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <bsd/string.h>
 
@@ -44,7 +49,10 @@ struct order {
 static struct child_loop	 loop;
 static struct child_env		*env;
 static TAILQ_HEAD(, order)	 queue = TAILQ_HEAD_INITIALIZER(queue);
-static int			 in_flight;
+static TAILQ_HEAD(, order)	 pings = TAILQ_HEAD_INITIALIZER(pings);
+static int			 in_flight, pings_in_flight, pings_waiting;
+static unsigned long		 pings_dropped;
+static time_t			 pings_dropped_logged;
 
 static void	pump(void);
 
@@ -159,10 +167,12 @@ static void
 order_closed(struct peer *p, const char *reason)
 {
 	struct order	*o = p->data;
+	int		 ping;
 
 	if (o == NULL)
 		return;
-	if (!o->reported && o->o.job == 0)
+	ping = o->o.job == 0;
+	if (!o->reported && ping)
 		log_debug("tentacle %llu at %s:%u: keepalive missed: %s",
 		    (unsigned long long)o->o.tentacle, o->o.address,
 		    o->o.port, reason);
@@ -175,7 +185,10 @@ order_closed(struct peer *p, const char *reason)
 	crypto_wipe(o, sizeof(*o));
 	free(o);
 	p->data = NULL;
-	in_flight--;
+	if (ping)
+		pings_in_flight--;
+	else
+		in_flight--;
 	pump();
 }
 
@@ -186,26 +199,42 @@ static const struct peer_role order_role = {
 	.on_close = order_closed,
 };
 
-/* Start queued orders while there is room. */
+/* Connect for an order or a ping: 0, or -1 (reported and freed). */
+static int
+start(struct order *o)
+{
+	char	err[256];
+
+	if (peer_connect_tentacle(&loop, env, &order_role, o->o.address,
+	    (int)o->o.port, o->o.fingerprint, o->o.tentacle, o->o.ticket,
+	    o->o.job ? PURPOSE_ORDER : PURPOSE_PING, o, err,
+	    sizeof(err)) == NULL) {
+		job_state(o, JOB_UNREACHABLE, err);
+		crypto_wipe(o, sizeof(*o));
+		free(o);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start queued orders while there is room, then pings. */
 static void
 pump(void)
 {
 	struct order	*o;
-	char		 err[256];
 
 	while (in_flight < COMMANDER_IN_FLIGHT &&
 	    (o = TAILQ_FIRST(&queue)) != NULL) {
 		TAILQ_REMOVE(&queue, o, entry);
-		if (peer_connect_tentacle(&loop, env, &order_role,
-		    o->o.address, (int)o->o.port, o->o.fingerprint,
-		    o->o.tentacle, o->o.ticket, o->o.job ? PURPOSE_ORDER :
-		    PURPOSE_PING, o, err, sizeof(err)) == NULL) {
-			job_state(o, JOB_UNREACHABLE, err);
-			crypto_wipe(o, sizeof(*o));
-			free(o);
-			continue;
-		}
-		in_flight++;
+		if (start(o) == 0)
+			in_flight++;
+	}
+	while (pings_in_flight < KEEPALIVE_IN_FLIGHT &&
+	    (o = TAILQ_FIRST(&pings)) != NULL) {
+		TAILQ_REMOVE(&pings, o, entry);
+		pings_waiting--;
+		if (start(o) == 0)
+			pings_in_flight++;
 	}
 }
 
@@ -228,7 +257,28 @@ run_order(const struct ipc_msg *msg)
 		free(o);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&queue, o, entry);
+	if (o->o.job != 0)
+		TAILQ_INSERT_TAIL(&queue, o, entry);
+	else if (pings_waiting >= KEEPALIVE_IN_FLIGHT) {
+		/* The maestro hands over no more than we take at once: a
+		 * miss, so that it can ask again; a line a minute. */
+		pings_dropped++;
+		if (time(NULL) - pings_dropped_logged >= 60) {
+			log_warnx("%lu keepalive ping%s dropped: %d wait "
+			    "already", pings_dropped, pings_dropped == 1 ? "" :
+			    "s", pings_waiting);
+			pings_dropped_logged = time(NULL);
+			pings_dropped = 0;
+		}
+		job_state(o, JOB_UNREACHABLE, "the commander's ping queue is "
+		    "full");
+		crypto_wipe(o, sizeof(*o));
+		free(o);
+		return;
+	} else {
+		TAILQ_INSERT_TAIL(&pings, o, entry);
+		pings_waiting++;
+	}
 	pump();
 }
 

@@ -1,8 +1,9 @@
 /*
  * The fleet: enrolment requests from the registerer, enrolment by address
- * (offers; the key delivered wrapped for the tentacle), the keepalive and
- * the welcome ping of the newly accepted, what a tentacle reports of
- * itself (inventory). The handshakes' proofs are in proofs.c.
+ * (offers; the key delivered wrapped for the tentacle), what a tentacle
+ * reports of itself (inventory) when its keepalive is answered. The
+ * keepalive and the welcome ping are in keepalive.c, the handshakes'
+ * proofs in proofs.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,46 +46,6 @@ struct offer {
 
 static struct offer	offers[OFFERS_MAX];
 static uint32_t		next_offer;
-
-/* Keepalive (report 5.2): ask the commander to ping every accepted
- * tentacle; answers and misses come back as TENTACLE_SEEN/MISSED. */
-void
-keepalive(evutil_socket_t fd, short events, void *arg)
-{
-	if (children[CHILD_COMMANDER].chan != NULL)
-		db_tentacles_to_ping(m.db, 0, dispatch_order, (void *)1);
-}
-
-/*
- * A tentacle just accepted is pinged within seconds, not at the next
- * keepalive: its facts and scripts are what the admin wants to see next.
- * One timer for all (a thousand enrolments make a few pings each, not a
- * thousand rounds): at 1 s, then 5 s, of those never seen yet; a miss here
- * counts like any other, and the keepalive takes over.
- */
-void
-welcome_ping(evutil_socket_t fd, short events, void *arg)
-{
-	struct timeval	tv = { 4, 0 };
-
-	if (children[CHILD_COMMANDER].chan != NULL)
-		db_tentacles_to_ping(m.db, 1, dispatch_order, (void *)1);
-	if (m.welcome_round++ == 0)
-		evtimer_add(m.welcome_ev, &tv);
-}
-
-void
-welcome_soon(void)
-{
-	struct timeval	tv = { 1, 0 };
-
-	/* Already due: that ping will do (re-arming it at every call could
-	 * put it off for ever while enrolments keep coming). */
-	if (m.welcome_ev == NULL || evtimer_pending(m.welcome_ev, NULL))
-		return;
-	m.welcome_round = 0;
-	evtimer_add(m.welcome_ev, &tv);
-}
 
 /* The tentacle's own account of its scripts, checked before storing. */
 static json_t *
@@ -133,6 +94,7 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	tid = ts.tentacle;
+	keepalive_answered(tid);
 	if (ts.inventory_len > 0) {
 		f.type = WIRE_INVENTORY;
 		f.len = (uint32_t)ts.inventory_len;
@@ -192,6 +154,7 @@ handle_tentacle_missed(struct child *c, const struct ipc_msg *msg)
 	}
 	tid = tm.tentacle;
 	reason = tm.reason;
+	keepalive_answered(tid);
 	if (db_tentacle_missed(m.db, (int64_t)tid, m.conf.keepalive_misses,
 	    &offline) == 0 && offline) {
 		log_warnx("tentacle %llu is offline (%lld pings missed; last: "

@@ -342,8 +342,10 @@ child_start(struct child *c)
 			kill(pid, SIGKILL);
 		}
 		log_debug("started %s (pid %d)", c->name, (int)pid);
-		if (c == &children[CHILD_COMMANDER] && m.db)
+		if (c == &children[CHILD_COMMANDER] && m.db) {
 			dispatch_queued(0);
+			keepalive_commander(1);
+		}
 		return;
 	}
 
@@ -381,6 +383,8 @@ child_died(struct child *c, int status)
 	c->pid = 0;
 	if (c == &children[CHILD_REGISTERER])
 		offers_expire(1);
+	if (c == &children[CHILD_COMMANDER])
+		keepalive_commander(0);
 	if (m.stopping) {
 		/* SIGTERM is ours; anything else (SIGSYS) is worth a line */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
@@ -701,6 +705,7 @@ main(int argc, char **argv)
 	}
 	event_free(m.sweep_ev);
 	event_free(m.keepalive_ev);
+	keepalive_stop();
 	event_free(m.welcome_ev);
 	results_stop();
 	schedules_stop();

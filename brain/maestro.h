@@ -7,8 +7,8 @@
  *               the API's dispatch through apiops.h's table
  *   users.c     login, users, passwords (KDF completions), audit log
  *   fleet.c     tentacles: enrolment (requests, by address; the key
- *               wrapped for the tentacle), keepalive and welcome pings,
- *               inventory
+ *               wrapped for the tentacle), inventory
+ *   keepalive.c the keepalive and welcome pings (pingq.h)
  *   proofs.c    the handshakes' proofs for the registerer and the
  *               commander (the keys stay in the maestro), order tickets
  *   runs.c      runs, orders to the commander, job states
@@ -152,10 +152,19 @@ int	user_totp_active(const char *user);
  * the error (m.db open). */
 int	users_reset_totp(const char *user, char *msg, size_t msglen);
 
-/* fleet.c */
+/* keepalive.c */
 void	keepalive(evutil_socket_t, short, void *);
+/* A ping came back, answered or missed. */
+void	keepalive_answered(uint64_t tentacle);
+/* The commander went away (0: its pings in flight are lost) or is back
+ * (1: hand it pings). */
+void	keepalive_commander(int up);
+json_t	*keepalive_json(void);
+void	keepalive_stop(void);
 void	welcome_ping(evutil_socket_t, short, void *);
 void	welcome_soon(void);
+
+/* fleet.c */
 void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
@@ -176,6 +185,7 @@ void	handle_proof_make(struct child *, const struct ipc_msg *);
 
 /* runs.c */
 void	dispatch_order(const struct db_order *, void *);
+int	dispatch_ping(const struct db_order *);
 void	dispatch_queued(int64_t);
 void	jobs_lost(int64_t, int64_t, const char *);
 void	handle_job_state(struct child *, const struct ipc_msg *);

@@ -19,33 +19,49 @@
 
 /* ---- runs ------------------------------------------------------------ */
 
-/* Hand a queued job (or, arg set, a keepalive ping) to the commander.
+/* Hand a queued job (or a keepalive ping) to the commander: 0 or -1.
  * Jobs stay "queued" until it says how sending went; if it dies meanwhile
  * they are sent again when it is back (a tentacle runs a job ID once,
  * however often it is ordered). The order carries no key: a ticket, for
  * which the commander gets the proofs and the ORDER's MAC (proofs.c). */
-void
-dispatch_order(const struct db_order *o, void *arg)
+static int
+order_send(const struct db_order *o, int ping)
 {
 	struct child		*cmd = &children[CHILD_COMMANDER];
 	struct ipc_run_order	 ro;
-	uint32_t		 type = arg ? IPC_KEEPALIVE : IPC_RUN_ORDER;
+	uint32_t		 type = ping ? IPC_KEEPALIVE : IPC_RUN_ORDER;
 
 	if (cmd->chan == NULL)
-		return;
+		return -1;
 	memset(&ro, 0, sizeof(ro));
-	ro.job = arg ? 0 : (uint64_t)o->job;
+	ro.job = ping ? 0 : (uint64_t)o->job;
 	ro.tentacle = (uint64_t)o->tentacle;
 	strlcpy(ro.address, o->address, sizeof(ro.address));
 	ro.port = o->port > 0 ? (uint32_t)o->port : 0;
 	strlcpy(ro.fingerprint, o->fingerprint, sizeof(ro.fingerprint));
-	if (!arg)
+	if (!ping)
 		strlcpy(ro.script, o->script, sizeof(ro.script));
-	if ((ro.ticket = proofs_ticket(o, arg ? PURPOSE_PING :
+	if ((ro.ticket = proofs_ticket(o, ping ? PURPOSE_PING :
 	    PURPOSE_ORDER)) == 0 ||
-	    ipcmsg_send_run_order(cmd->chan, type, 0, &ro) == -1)
+	    ipcmsg_send_run_order(cmd->chan, type, 0, &ro) == -1) {
 		log_warnx("tentacle %lld: cannot hand the %s to the commander",
-		    (long long)o->tentacle, arg ? "keepalive" : "order");
+		    (long long)o->tentacle, ping ? "keepalive" : "order");
+		return -1;
+	}
+	return 0;
+}
+
+/* db_jobs_queued's callback (arg set: a ping). */
+void
+dispatch_order(const struct db_order *o, void *arg)
+{
+	order_send(o, arg != NULL);
+}
+
+int
+dispatch_ping(const struct db_order *o)
+{
+	return order_send(o, 1);
 }
 
 /*

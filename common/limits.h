@@ -72,6 +72,13 @@
  * large fleet plus its keepalive; the oldest is dropped past it. */
 #define PROOF_TICKETS_MAX	65536
 
+/* The keepalive (brain/pingq.h): pings waiting for the commander, at
+ * most one per tentacle and at most this many (past it, dropped, counted
+ * and logged), and in flight at once (the commander keeps its other
+ * connections for run orders, which go first). */
+#define KEEPALIVE_WAITING_MAX	32768
+#define KEEPALIVE_IN_FLIGHT	32
+
 /* A frame before the peer has authenticated (handshake, pairing and
  * refusal frames are a few hundred bytes): a stranger cannot make us
  * buffer a whole result's worth per connection. */

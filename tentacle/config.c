@@ -9,6 +9,7 @@
 
 #include <bsd/string.h>
 
+#include "keyfile.h"
 #include "tentacle.h"
 
 #define STR(f)	offsetof(struct tentacle_conf, f), \
@@ -35,7 +36,7 @@ const struct config_key tentacle_config_keys[] = {
 	{ "cert", CONF_PATH, STR(cert), 0, 0,
 	    "TLS certificate (empty: state_dir/tentacle.crt, made at first start)" },
 	{ "key", CONF_PATH, STR(key), 0, 0,
-	    "TLS private key (empty: state_dir/tentacle.key, made at first start)" },
+	    "TLS private key (empty: state_dir/private/tentacle.key, made at first start; its directory only the running user may write)" },
 	{ "pidfile", CONF_PATH, STR(pidfile), 0, 0,
 	    "pidfile, locked while running" },
 	{ "user", CONF_STRING, STR(user), 0, 0,
@@ -104,7 +105,7 @@ tentacle_config_finish(struct tentacle_conf *conf)
 	default_path(conf->cert, sizeof(conf->cert), conf->state_dir,
 	    "tentacle.crt");
 	default_path(conf->key, sizeof(conf->key), conf->state_dir,
-	    "tentacle.key");
+	    KEYFILE_DIR "/" KEYFILE_NAME);
 	default_path(conf->spool_dir, sizeof(conf->spool_dir),
 	    conf->state_dir, "spool");
 }

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "enrolment.h"
 #include "handshake.h"
+#include "keyfile.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -82,8 +83,7 @@ link_source(const struct tentacle_conf *conf, const char *to)
 SSL_CTX *
 link_client_ctx(const struct tentacle_conf *conf, char *err, size_t errlen)
 {
-	return tls_ctx_new(TLS_PEER_CLIENT, conf->cert, conf->key, err,
-	    errlen);
+	return keyfile_ctx(conf, TLS_PEER_CLIENT, err, errlen);
 }
 
 /* ---- kept TLS sessions with the brain ---------------------------------- */

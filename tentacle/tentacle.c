@@ -16,8 +16,8 @@
  * worker also inherits a socketpair to the supervisor, which stays root,
  * runs the scripts it asks for and sends back their results. State files
  * the children write (state_dir, the enrolment, the spool) are handed to
- * that user at start-up; the private key stays root's (the children get
- * their TLS contexts ready-made).
+ * that user at start-up; the private key stays root's, in a directory of
+ * root's (keyfile.h), and the children get their TLS contexts ready-made.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -48,6 +48,7 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "enrolment.h"
+#include "keyfile.h"
 #include "log.h"
 #include "net.h"
 #include "pairing.h"
@@ -716,7 +717,8 @@ privsep_user(struct supervisor *sv, char *err, size_t errlen)
  * What the children write is the user's: state_dir (0700), the
  * enrolment, the spool (0700) and what it holds, the certificate when it
  * is in state_dir (public; the register reads its fingerprint). The
- * private key stays root's: the children get their TLS contexts made.
+ * private key stays root's, in state_dir/private (root's: keyfile.h),
+ * never handed over: the children get their TLS contexts made.
  * Inside state_dir (the user's) nothing is followed through a symbolic
  * link, so that what a compromised child plants there cannot make root
  * hand it anything else.
@@ -791,8 +793,7 @@ load_tls(const struct tentacle_conf *conf, char *err, size_t errlen)
 	SSL_CTX	*ctx;
 
 	host_name(conf, cn, sizeof(cn));
-	if (tls_ensure_cert(conf->cert, conf->key, cn, &generated, err,
-	    errlen) == -1)
+	if (keyfile_prepare(conf, cn, &generated, err, errlen) == -1)
 		return NULL;
 	if (generated) {
 		if (tls_fingerprint_file(conf->cert, fpr) == -1)
@@ -800,8 +801,7 @@ load_tls(const struct tentacle_conf *conf, char *err, size_t errlen)
 		log_info("generated key %s and certificate %s for %s "
 		    "(fingerprint %s)", conf->key, conf->cert, cn, fpr);
 	}
-	if ((ctx = tls_ctx_new(TLS_PEER_SERVER, conf->cert, conf->key, err,
-	    errlen)) == NULL)
+	if ((ctx = keyfile_ctx(conf, TLS_PEER_SERVER, err, errlen)) == NULL)
 		return NULL;
 	return ctx;
 }

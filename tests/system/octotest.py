@@ -884,7 +884,7 @@ class Tentacle:
 
     @property
     def key(self):
-        return self.state_dir / "tentacle.key"
+        return self.state_dir / "private" / "tentacle.key"
 
     def command(self, *extra):
         return [str(self.bin), "-c", str(self.conf_path)] + list(extra)

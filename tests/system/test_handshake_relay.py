@@ -112,7 +112,7 @@ def test_relay_with_both_certificates_fails(slow_brain,
 
     relay = Relay(str(brain.state_dir / "brain.crt"),
                   str(brain.state_dir / "brain.key"),
-                  str(t.cert), str(t.state_dir / "tentacle.key"),
+                  str(t.cert), str(t.key),
                   brain.commander_port)
     try:
         set_state(t, "brain_commander_port", relay.port)

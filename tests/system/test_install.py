@@ -756,7 +756,7 @@ def test_make_install_as_root_then_run(tmp_path):
                 "the register running as octopus")
         for path in ("/var/lib/octopus/brain/admin.password",
                      "/var/lib/octopus/brain/brain.key",
-                     "/var/lib/octopus/tentacle/tentacle.key"):
+                     "/var/lib/octopus/tentacle/private/tentacle.key"):
             assert stat_of(root, path)[2] == "600", path
         assert stat_of(root, "/var/lib/octopus/brain/brain.key") == \
             ("octopus", "octopus", "600")
@@ -821,7 +821,10 @@ def test_make_install_tentacle_alone_makes_its_user(tmp_path):
                 "the register running as octopus")
         assert stat_of(root, "/var/lib/octopus/tentacle") == \
             ("octopus", "octopus", "700")
-        assert stat_of(root, "/var/lib/octopus/tentacle/tentacle.key") == \
+        assert stat_of(root, "/var/lib/octopus/tentacle/private") == \
+            ("root", "root", "700")
+        assert stat_of(root,
+                       "/var/lib/octopus/tentacle/private/tentacle.key") == \
             ("root", "root", "600")
     finally:
         root.stop()
@@ -1125,7 +1128,8 @@ def test_deb_tentacle_alone_runs_as_octopus(debs, tmp_path):
                 what="the register running as octopus (%s)" % attempt)
             assert stat_of(root, "/var/lib/octopus/tentacle") == \
                 ("octopus", "octopus", "700"), attempt
-            assert stat_of(root, "/var/lib/octopus/tentacle/tentacle.key") \
+            assert stat_of(
+                root, "/var/lib/octopus/tentacle/private/tentacle.key") \
                 == ("root", "root", "600"), attempt
             stop_tentacle_unit(root, pid)
             if attempt == "tentacle alone":
@@ -1263,7 +1267,7 @@ def test_deb_install_enables_without_starting(container):
         "/var/lib/octopus/tentacle/tentacle.crt")}
     assert stat_of(c, "/var/lib/octopus/brain/brain.key") == \
         ("octopus", "octopus", "600")
-    assert stat_of(c, "/var/lib/octopus/tentacle/tentacle.key") == \
+    assert stat_of(c, "/var/lib/octopus/tentacle/private/tentacle.key") == \
         ("root", "root", "600")
     for unit in UNIT_NAME.values():
         assert c.run(["systemctl", "is-enabled", unit]).stdout.strip() == \
@@ -1523,7 +1527,7 @@ def test_deb_remove_keeps_state_and_purge_leaves_nothing(container):
                      ).stdout.strip() in ("inactive", "unknown")
     c.run("test -e /etc/octopus/brain.conf && test -e /etc/octopus/"
           "tentacle.conf && test -e /var/lib/octopus/brain/brain.db && "
-          "test -e /var/lib/octopus/tentacle/tentacle.key && "
+          "test -e /var/lib/octopus/tentacle/private/tentacle.key && "
           "! test -e /usr/sbin/octoBrain")
     assert user_exists(c, "octopus")
     c.run("dpkg --purge %s" % " ".join(reversed(PACKAGES)))

@@ -351,7 +351,7 @@ def test_relay_cannot_reuse_the_brains_proof(brain_factory, new_tentacle):
     code = t.pairing_code()
     # The strongest relay: the tentacle's own certificate toward the
     # brain, the brain's toward the tentacle, plaintext forwarded as is.
-    relay = Relay(str(t.cert), str(t.state_dir / "tentacle.key"),
+    relay = Relay(str(t.cert), str(t.key),
                   str(brain.state_dir / "brain.crt"),
                   str(brain.state_dir / "brain.key"), t.register_port)
     relay.upstream = (t.address, t.register_port)

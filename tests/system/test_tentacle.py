@@ -367,9 +367,10 @@ def test_foreground_start_generates_cert(tentacle):
                       % tentacle.register_port)
     log = tentacle.log_text()
     assert "generated key" in log
-    key = tentacle.state_dir / "tentacle.key"
+    key = tentacle.state_dir / "private" / "tentacle.key"
     crt = tentacle.state_dir / "tentacle.crt"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     assert crt.exists()
     assert stat.S_IMODE(tentacle.state_dir.stat().st_mode) == 0o700
     r = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout",
