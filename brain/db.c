@@ -545,7 +545,11 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(db->h, 5000);
 	sqlite3_extended_result_codes(db->h, 1);
-	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	/* Before the first table: a new database gives the pages that
+	 * retention frees back in small steps (db_vacuum_step); an older
+	 * one keeps its mode (no effect until a VACUUM). */
+	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
+	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
@@ -1738,6 +1742,21 @@ db_tentacles_accepted(struct db *db, int64_t **ids, size_t *n)
 }
 
 int
+db_order_row(sqlite3_stmt *st, struct db_order *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->job = sqlite3_column_int64(st, 0);
+	o->tentacle = sqlite3_column_int64(st, 1);
+	o->port = sqlite3_column_int(st, 3);
+	if (column_copy(st, 2, o->address, sizeof(o->address)) == -1 ||
+	    column_copy(st, 4, o->fingerprint, sizeof(o->fingerprint)) == -1 ||
+	    column_copy(st, 5, o->key_hex, sizeof(o->key_hex)) == -1 ||
+	    column_copy(st, 6, o->script, sizeof(o->script)) == -1)
+		return -1;
+	return 0;
+}
+
+int
 db_jobs_queued(struct db *db, int64_t run,
     void (*fn)(const struct db_order *, void *), void *arg)
 {
@@ -1762,16 +1781,8 @@ db_jobs_queued(struct db *db, int64_t run,
 	sqlite3_bind_int64(st, 2, run);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&o, 0, sizeof(o));
-		o.job = sqlite3_column_int64(st, 0);
-		o.tentacle = sqlite3_column_int64(st, 1);
-		o.port = sqlite3_column_int(st, 3);
-		if (column_copy(st, 2, o.address, sizeof(o.address)) == -1 ||
-		    column_copy(st, 4, o.fingerprint, sizeof(o.fingerprint)) ==
-		    -1 || column_copy(st, 5, o.key_hex, sizeof(o.key_hex)) ==
-		    -1 || column_copy(st, 6, o.script, sizeof(o.script)) == -1)
-			continue;
-		fn(&o, arg);
+		if (db_order_row(st, &o) == 0)
+			fn(&o, arg);
 		crypto_wipe(o.key_hex, sizeof(o.key_hex));
 	}
 	sqlite3_finalize(st);

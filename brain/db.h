@@ -389,6 +389,10 @@ int	db_schedules_each(struct db *, int due_only, time_t now,
  * left without a job; audit lines. *n: rows deleted. */
 int	db_prune_results(struct db *, time_t before, int limit, int *n);
 int	db_prune_audit(struct db *, time_t before, int limit, int *n);
+/* Give at most `pages` free pages back to the file system (a database
+ * made with auto_vacuum incremental; else nothing); *left: free pages
+ * still in the file. */
+int	db_vacuum_step(struct db *, int pages, int64_t *left);
 
 /* ---- compliance: the matrix, its history, waivers (db_compliance.c) ---
  * A cell is one accepted tentacle and one column (a script, or a CHECK-ID

@@ -6,6 +6,8 @@
  * statement, so that the maestro's loop never waits long for the
  * database (schedules.c calls these from a timer).
  */
+#include <stdio.h>
+
 #include "dbint.h"
 
 /* The results of one batch: older than `before`, not the latest of
@@ -72,4 +74,22 @@ db_prune_audit(struct db *db, time_t before, int limit, int *n)
 	*n = 0;
 	return run_batch(db, "DELETE FROM audit WHERE id IN (SELECT id FROM "
 	    "audit WHERE at < ?1 ORDER BY id LIMIT ?2)", before, limit, n);
+}
+
+int
+db_vacuum_step(struct db *db, int pages, int64_t *left)
+{
+	sqlite3_stmt	*st;
+	char		 sql[64];
+	int		 rc;
+
+	*left = 0;
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", pages);
+	if (db_exec(db, sql) == -1 ||
+	    (st = db_prepare(db, "PRAGMA freelist_count")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		*left = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == -1 ? -1 : 0;
 }

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bsd/string.h>
-
 #include "crypto.h"
 #include "dbint.h"
 
@@ -25,12 +23,6 @@ db_run_set_expiry(struct db *db, int64_t run, time_t expires_at)
 	sqlite3_bind_int64(st, 1, expires_at);
 	sqlite3_bind_int64(st, 2, run);
 	return db_step_done(db, st);
-}
-
-static int
-copy(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
-{
-	return strlcpy(dst, col_text(st, col), dstsz) < dstsz ? 0 : -1;
 }
 
 int
@@ -58,20 +50,22 @@ db_jobs_waiting(struct db *db, int64_t tentacle, time_t now,
 	sqlite3_bind_int64(st, 2, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((no = realloc(o, cap * sizeof(*o))) == NULL)
+			/* Grown by hand: the old copy's keys are wiped. */
+			if ((no = calloc(cap ? cap * 2 : 8, sizeof(*o))) ==
+			    NULL)
 				break;
+			if (n) {
+				memcpy(no, o, n * sizeof(*o));
+				crypto_wipe(o, n * sizeof(*o));
+			}
+			free(o);
 			o = no;
+			cap = cap ? cap * 2 : 8;
 		}
-		memset(&o[n], 0, sizeof(o[n]));
-		o[n].job = sqlite3_column_int64(st, 0);
-		o[n].tentacle = sqlite3_column_int64(st, 1);
-		o[n].port = sqlite3_column_int(st, 3);
-		if (copy(st, 2, o[n].address, sizeof(o[n].address)) == 0 &&
-		    copy(st, 4, o[n].fingerprint, sizeof(o[n].fingerprint)) ==
-		    0 && copy(st, 5, o[n].key_hex, sizeof(o[n].key_hex)) == 0 &&
-		    copy(st, 6, o[n].script, sizeof(o[n].script)) == 0)
+		if (db_order_row(st, &o[n]) == 0)
 			n++;
+		else
+			crypto_wipe(o[n].key_hex, sizeof(o[n].key_hex));
 	}
 	if (rc != SQLITE_ROW)
 		rc = db_rows_end(db, st, rc);

@@ -27,5 +27,8 @@ int		 db_step_changed(struct db *, sqlite3_stmt *);
 int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
+/* An order from a row of "job id, tentacle id, address, port,
+ * fingerprint, key, script": 0, or -1 if a value does not fit. */
+int		 db_order_row(sqlite3_stmt *, struct db_order *);
 
 #endif

@@ -32,9 +32,12 @@
 /* Schedules fired per tick at most (the rest on the next ones). */
 #define FIRE_BATCH		16
 #define PRUNE_AGAIN_S		3600
+/* Pages given back per tick after pruning (4 KiB each). */
+#define VACUUM_PAGES		256
 
 static struct event	*chores_ev;
 static time_t		 prune_due;
+static int		 vacuum_due;
 
 /* ---- when ------------------------------------------------------------ */
 
@@ -173,6 +176,7 @@ chores(evutil_socket_t fd, short events, void *arg)
 	time_t		now = time(NULL);
 	size_t		i;
 	int		n, a;
+	int64_t		left;
 
 	/* Collected first: firing writes to the table being read. */
 	d.n = 0;
@@ -193,10 +197,16 @@ chores(evutil_socket_t fd, short events, void *arg)
 		if (n > 0 || a > 0)
 			log_debug("retention: %d rows of results and runs, %d "
 			    "audit lines pruned", n, a);
+		if (n > 0 || a > 0)
+			vacuum_due = 1;
 		/* A full batch: more to do on the next tick. */
 		if (n < PRUNE_BATCH && a < PRUNE_BATCH)
 			prune_due = now + PRUNE_AGAIN_S;
 	}
+	/* What was pruned gives its pages back, a few at a time. */
+	if (vacuum_due && (db_vacuum_step(m.db, VACUUM_PAGES, &left) == -1 ||
+	    left == 0))
+		vacuum_due = 0;
 }
 
 void

@@ -10,7 +10,8 @@
  *     header, errors, session expiry);
  *   - the shell (top bar, navigation) and a hash router: #/fleet,
  *     #/tentacle/ID, #/run, #/runs, #/runs/ID, #/results/ID,
- *     #/compare/A/B, #/tokens, #/users, #/audit, #/account, #/brain;
+ *     #/compare/A/B, #/tokens, #/users, #/audit, #/account, #/brain,
+ *     #/schedules;
  *   - views: functions that return {node, start}; the router swaps them
  *     in and owns the timers of the current view;
  *   - start-up: GET /api/session decides login or dashboard.
@@ -1106,7 +1107,8 @@
 	function navItems() {
 		const items = [['#/fleet', 'Fleet', 'fleet'],
 		    ['#/runs', 'Runs', 'runs'],
-		    ['#/compliance', 'Compliance', 'compliance']];
+		    ['#/compliance', 'Compliance', 'compliance'],
+		    ['#/schedules', 'Schedules', 'schedules']];
 		if (isAdmin()) {
 			items.push(['#/tokens', 'Tokens', 'tokens']);
 			items.push(['#/users', 'Users', 'users']);
@@ -1174,6 +1176,7 @@
 		[/^\/account$/, 'account', accountView],
 		[/^\/brain$/, 'brain', brainView],
 		[/^\/compliance$/, 'compliance', complianceView],
+		[/^\/schedules$/, 'schedules', schedulesView],
 	];
 
 	function parseHash() {
@@ -1349,7 +1352,8 @@
 			cell: t => timeEl(t.last_seen, true)},
 		    {label: 'OS', sort: t => (t.facts || {}).os || '',
 			hideSmall: true,
-			cell: t => (t.facts || {}).os || '—'});
+			cell: t => (t.facts || {}).os || '—'},
+		    labelsColumn());
 		const table = dataTable({columns: columns, key: t => t.id,
 		    caption: 'Tentacles', sortCol: canRun() ? 1 : 0,
 		    empty: 'No tentacle yet. Add a host by its address, ' +
@@ -1368,7 +1372,8 @@
 					return true;
 				const f = t.facts || {};
 				return [t.hostname, t.address, f.os, f.kernel,
-				    String(t.id)].some(v => typeof v ===
+				    String(t.id)].concat(t.labels || []).some(
+				    v => typeof v ===
 				    'string' && v.toLowerCase().indexOf(q) !==
 				    -1);
 			});
@@ -1654,6 +1659,7 @@
 		    'each keepalive.'});
 		const runStatus = notice(null);
 		const hist = historyPanel(id);
+		const labels = labelsCard(id, () => refresh(false));
 		let tentacle = null;
 		let headKey = null;
 
@@ -1725,7 +1731,7 @@
 		function fillDetails(t) {
 			const f = t.facts || {};
 			const known = ['os', 'kernel', 'arch', 'addresses',
-			    'uptime_ms'];
+			    'uptime_ms', 'labels'];
 			const extra = Object.keys(f).filter(k =>
 			    known.indexOf(k) === -1).sort();
 			const factVal = v => Array.isArray(v) ? v.join(', ') :
@@ -1780,6 +1786,7 @@
 				}
 				fillHead(tentacle);
 				fillDetails(tentacle);
+				labels.update(tentacle);
 				const s = await api('GET', '/api/tentacles/' +
 				    id + '/scripts', undefined,
 				    {background: background});
@@ -1790,7 +1797,7 @@
 		}
 
 		const node = el('div', {class: 'stack'},
-		    head, status, details,
+		    head, status, details, labels.node,
 		    card('Scripts', el('p', {class: 'muted small'},
 			'The scripts this host has in its scripts directory, ' +
 			'as it reported them at its last keepalive.'),
@@ -1940,6 +1947,7 @@
 		    id: 'target-all', value: 'all'});
 		const someRadio = el('input', {type: 'radio', name: 'target',
 		    id: 'target-some', value: 'some'});
+		const byLabel = runLabelTarget(() => update());
 		const summary = el('p', {class: 'run-summary', id:
 		    'run-summary', 'aria-live': 'polite'});
 		const submitBtn = el('button', {type: 'submit', id:
@@ -1983,13 +1991,19 @@
 				setText(note, lacks ?
 				    'does not have this script' : '');
 			}
-			const hosts = some ? chosenHosts() : accepted.map(
-			    t => t.id);
+			const hosts = some ? chosenHosts() :
+			    byLabel.radio.checked ? byLabel.hosts(accepted) :
+			    accepted.map(t => t.id);
 			let text;
 			if (!s)
 				text = 'Choose a script.';
+			else if (byLabel.radio.checked && !byLabel.valid())
+				text = 'Give one or more labels (a-z, 0-9, ' +
+				    '".", "_", "-"), separated by commas.';
 			else if (hosts.length === 0)
-				text = 'Choose at least one host.';
+				text = byLabel.radio.checked ? 'No accepted ' +
+				    'host has these labels.' :
+				    'Choose at least one host.';
 			else {
 				const missing = hosts.filter(h =>
 				    s.tentacles.indexOf(h) === -1).length;
@@ -2124,7 +2138,9 @@
 			const s = chosenScript();
 			if (!s)
 				return;
-			const body = {script: s.name, tentacles:
+			const body = byLabel.radio.checked ?
+			    {script: s.name, labels: byLabel.labels()} :
+			    {script: s.name, tentacles:
 			    someRadio.checked ? chosenHosts() : 'all'};
 			submitBtn.disabled = true;
 			try {
@@ -2162,7 +2178,8 @@
 				    class: 'radio'}, allRadio, allLabel),
 				el('label', {for: 'target-some',
 				    class: 'radio'}, someRadio,
-				    'Chosen hosts')),
+				    'Chosen hosts'),
+				byLabel.node),
 			    hostList),
 			el('div', {class: 'card run-bar'}, summary,
 			    submitBtn)));
@@ -3941,6 +3958,453 @@
 				rows)),
 			meta));
 		return {title: 'Brain', node: node, start: function () {
+			const tick = poll(REFRESH_MS, refresh);
+			tick(false);
+		}};
+	}
+
+	/* ------------------------- labels and schedules (issue 16) */
+
+	/* A label is 1 to 32 of a-z 0-9 . _ - (the brain checks again). */
+	const LABEL_RX = /^[a-z0-9._-]{1,32}$/;
+
+	/* "web, db" -> ['web', 'db']; null if one is not a label. */
+	function parseLabels(text) {
+		const out = [];
+		for (const part of text.split(',')) {
+			const l = part.trim();
+			if (l === '')
+				continue;
+			if (!LABEL_RX.test(l))
+				return null;
+			if (out.indexOf(l) === -1)
+				out.push(l);
+		}
+		return out;
+	}
+
+	/* A tentacle's labels: accepted ones, then proposed ones (marked). */
+	function labelChips(t) {
+		const acc = t.labels || [], prop = t.proposed_labels || [];
+		if (acc.length === 0 && prop.length === 0)
+			return el('span', {class: 'muted'}, '—');
+		return el('span', {class: 'label-chips'},
+		    acc.map(l => el('span', {class: 'label-chip'}, l)),
+		    prop.map(l => el('span', {class: 'label-chip ' +
+			'label-proposed', title: 'Proposed by the host, ' +
+			'not accepted yet'}, l + '?')));
+	}
+
+	/* The Fleet table's column. */
+	function labelsColumn() {
+		return {label: 'Labels', hideSmall: true,
+		    sort: t => (t.labels || []).join(','),
+		    cell: t => labelChips(t)};
+	}
+
+	/* The tentacle page's card: its labels, the proposed ones to
+	 * accept, an admin's editor. update(t) at each refresh. */
+	function labelsCard(id, onSaved) {
+		const status = notice(null);
+		status.id = 'labels-status';
+		const chips = el('div', {id: 'tentacle-labels'});
+		const input = el('input', {type: 'text', id: 'labels-input',
+		    autocomplete: 'off', placeholder: 'web, db',
+		    spellcheck: 'false'});
+		let dirty = false;
+		let current = null;
+		input.addEventListener('input', () => { dirty = true; });
+
+		async function save(labels) {
+			try {
+				const t = await api('PUT', '/api/tentacles/' + id +
+				    '/labels', {labels: labels});
+				dirty = false;
+				setNotice(status, 'Labels saved.', 'success');
+				update(t, true);
+				if (onSaved)
+					await onSaved();
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, 'The labels were not ' +
+					    'saved: ' + e.message + '.');
+			}
+		}
+
+		const saveBtn = button('Save labels', {class:
+		    'button-primary button-small', id: 'labels-save'},
+		    function () {
+			const l = parseLabels(input.value);
+			if (l === null) {
+				setNotice(status, 'A label is 1 to 32 of a-z, ' +
+				    '0-9, ".", "_" and "-", separated by commas.');
+				return;
+			}
+			save(l);
+		});
+		const acceptBtn = button('Accept proposed labels', {class:
+		    'button-small', id: 'labels-accept'}, function () {
+			if (current)
+				save((current.labels || []).concat(
+				    current.proposed_labels || []));
+		});
+		const proposedNote = el('p', {class: 'muted small',
+		    id: 'labels-proposed-note'});
+
+		function update(t, force) {
+			current = t;
+			const probe = el('div', null, labelChips(t));
+			if (contentSig(chips) !== contentSig(probe))
+				replace(chips, Array.from(probe.childNodes));
+			const prop = t.proposed_labels || [];
+			setText(proposedNote, prop.length ? 'The host proposes ' +
+			    prop.join(', ') + ' (its configuration\'s labels): ' +
+			    'shown with "?" until accepted.' : '');
+			acceptBtn.hidden = !isAdmin() || prop.length === 0;
+			if (force || (!dirty && document.activeElement !== input))
+				input.value = (t.labels || []).join(', ');
+		}
+
+		const node = card('Labels', el('p', {class: 'muted small'},
+		    'Runs and schedules can choose hosts by label.'),
+		    chips, proposedNote, status,
+		    isAdmin() ? el('div', {class: 'toolbar'},
+			field('Labels (comma-separated)', input),
+			saveBtn, acceptBtn) : null);
+		node.id = 'labels-card';
+		return {node: node, update: update};
+	}
+
+	/* The new-run form's third target: the hosts with any of some
+	 * labels. */
+	function runLabelTarget(onChange) {
+		const radio = el('input', {type: 'radio', name: 'target',
+		    id: 'target-labels', value: 'labels'});
+		const input = el('input', {type: 'text', id: 'run-labels',
+		    autocomplete: 'off', placeholder: 'web, db',
+		    'aria-label': 'Labels', spellcheck: 'false'});
+		radio.addEventListener('change', onChange);
+		input.addEventListener('input', function () {
+			radio.checked = true;
+			onChange();
+		});
+		return {
+			radio: radio,
+			node: el('label', {for: 'target-labels', class: 'radio'},
+			    radio, 'Hosts with the labels ', input),
+			labels: () => parseLabels(input.value) || [],
+			valid: () => parseLabels(input.value) !== null &&
+			    parseLabels(input.value).length > 0,
+			hosts: accepted => {
+				const want = parseLabels(input.value) || [];
+				return accepted.filter(t => (t.labels || []).some(
+				    l => want.indexOf(l) !== -1)).map(t => t.id);
+			},
+		};
+	}
+
+	function fmtEvery(s) {
+		if (s % 86400 === 0)
+			return 'every ' + plural(s / 86400, 'day');
+		if (s % 3600 === 0)
+			return 'every ' + plural(s / 3600, 'hour');
+		if (s % 60 === 0)
+			return 'every ' + plural(s / 60, 'minute');
+		return 'every ' + plural(s, 'second');
+	}
+
+	function scheduleWhen(s) {
+		return s.every ? fmtEvery(s.every) : el('span', null, 'cron ',
+		    el('code', null, s.cron));
+	}
+
+	function scheduleTargets(s) {
+		if (s.labels)
+			return el('span', null, 'labels ', labelChips({labels:
+			    s.labels}));
+		if (s.tentacles === 'all')
+			return 'all hosts';
+		return s.tentacles.map(id => hostName(id)).join(', ');
+	}
+
+	/* #/schedules: the list (next firing in the brain's time zone),
+	 * and an admin's form to create or change one. */
+	function schedulesView() {
+		const status = notice(null);
+		const updated = updatedLine();
+		const tz = el('p', {class: 'muted small', id: 'schedules-tz'});
+		const formStatus = notice(null);
+		formStatus.id = 'schedule-status';
+		let scripts = [], accepted = [], editing = null;
+
+		const table = dataTable({columns: [
+		    {label: 'ID', sort: s => s.id, class: 'num',
+			cell: s => '#' + s.id},
+		    {label: 'Script', head: true, sort: s => s.script,
+			class: 'mono', cell: s => s.script},
+		    {label: 'When', cell: s => scheduleWhen(s)},
+		    {label: 'Hosts', class: 'wrap', cell: s => scheduleTargets(s)},
+		    {label: 'Next firing', sort: s => s.next_at || '',
+			cell: s => s.enabled ? el('span', {class:
+			    'next-firing'}, fmtTime(s.next_at)) :
+			el('span', {class: 'muted'}, s.disabled_reason ?
+			    'disabled: ' + s.disabled_reason : 'disabled')},
+		    {label: 'Last run', hideSmall: true,
+			cell: s => s.last_run ? link('#/runs/' + s.last_run,
+			    '#' + s.last_run) : '—'},
+		    isAdmin() ? {label: 'Actions', class: 'actions-cell',
+			cell: s => el('span', {class: 'row-actions'},
+			    button(s.enabled ? 'Disable' : 'Enable', {class:
+				'button-small schedule-toggle', dataset:
+				{id: s.id}}, () => toggle(s)),
+			    button('Edit', {class: 'button-small ' +
+				'schedule-edit', dataset: {id: s.id}},
+				() => edit(s)),
+			    confirmButton('Delete', 'Delete schedule #' + s.id +
+				'?', 'Yes, delete', async () => {
+				await api('DELETE', '/api/schedules/' + s.id);
+				await refresh(false);
+			    }, status, {class: 'button-danger-outline ' +
+				'button-small schedule-delete',
+				dataset: {id: s.id}}))} : null,
+		].filter(c => c), key: s => s.id, sortCol: 0,
+		    caption: 'Schedules', rowClass: s => 'schedule-row' +
+		    (s.enabled ? '' : ' is-disabled'),
+		    empty: 'No schedule yet: audits run only when asked.'});
+		table.table.id = 'schedules-table';
+
+		async function toggle(s) {
+			try {
+				await api('PUT', '/api/schedules/' + s.id,
+				    {enabled: !s.enabled});
+				await refresh(false);
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(status, errorText(e));
+			}
+		}
+
+		/* the form */
+		const scriptSel = el('select', {id: 'schedule-script'});
+		const tAll = el('input', {type: 'radio', name: 'sched-target',
+		    id: 'schedule-target-all', value: 'all'});
+		const tHosts = el('input', {type: 'radio', name: 'sched-target',
+		    id: 'schedule-target-hosts', value: 'hosts'});
+		const tLabels = el('input', {type: 'radio', name: 'sched-target',
+		    id: 'schedule-target-labels', value: 'labels'});
+		const hostsSel = el('select', {id: 'schedule-hosts',
+		    multiple: true, size: 4, 'aria-label': 'Hosts'});
+		const labelsIn = el('input', {type: 'text', id: 'schedule-labels',
+		    placeholder: 'web, db', autocomplete: 'off',
+		    'aria-label': 'Labels', spellcheck: 'false'});
+		const wEvery = el('input', {type: 'radio', name: 'sched-when',
+		    id: 'schedule-when-every', value: 'every'});
+		const wCron = el('input', {type: 'radio', name: 'sched-when',
+		    id: 'schedule-when-cron', value: 'cron'});
+		const everyN = el('input', {type: 'number', id: 'schedule-every',
+		    min: '1', value: '1', 'aria-label': 'Interval'});
+		const everyUnit = select([['60', 'minutes'], ['3600', 'hours'],
+		    ['86400', 'days']], '86400', {id: 'schedule-every-unit',
+		    'aria-label': 'Unit'});
+		const cronIn = el('input', {type: 'text', id: 'schedule-cron',
+		    placeholder: '30 3 * * mon-fri', autocomplete: 'off',
+		    spellcheck: 'false', 'aria-label': 'Cron expression'});
+		const enabledBox = el('input', {type: 'checkbox',
+		    id: 'schedule-enabled', checked: true});
+		const formTitle = el('h2', {id: 'schedule-form-title'},
+		    'New schedule');
+		const saveBtn = el('button', {type: 'submit', id:
+		    'schedule-save', class: 'button button-primary'}, 'Create');
+		const cancelBtn = button('Cancel', {id: 'schedule-cancel'},
+		    () => edit(null));
+		labelsIn.addEventListener('input', () => { tLabels.checked = true; });
+		hostsSel.addEventListener('change', () => { tHosts.checked = true; });
+		cronIn.addEventListener('input', () => { wCron.checked = true; });
+		everyN.addEventListener('input', () => { wEvery.checked = true; });
+
+		function fillChoices() {
+			const keep = scriptSel.value;
+			replace(scriptSel, scripts.map(n =>
+			    el('option', {value: n}, n)));
+			if (keep)
+				scriptSel.value = keep;
+			const chosen = Array.from(hostsSel.selectedOptions)
+			    .map(o => o.value);
+			replace(hostsSel, accepted.map(t => {
+				const o = el('option', {value: String(t.id)},
+				    t.hostname);
+				o.selected = chosen.indexOf(String(t.id)) !== -1;
+				return o;
+			}));
+		}
+
+		function edit(s) {
+			editing = s;
+			setNotice(formStatus, '');
+			setText(formTitle, s ? 'Schedule #' + s.id : 'New schedule');
+			setText(saveBtn, s ? 'Save' : 'Create');
+			cancelBtn.hidden = !s;
+			if (s && scripts.indexOf(s.script) === -1) {
+				scripts.push(s.script);
+				fillChoices();
+			}
+			scriptSel.value = s ? s.script : (scripts[0] || '');
+			tAll.checked = !s || s.tentacles === 'all';
+			tHosts.checked = !!s && Array.isArray(s.tentacles);
+			tLabels.checked = !!s && !!s.labels;
+			labelsIn.value = s && s.labels ? s.labels.join(', ') : '';
+			for (const o of hostsSel.options)
+				o.selected = !!s && Array.isArray(s.tentacles) &&
+				    s.tentacles.indexOf(Number(o.value)) !== -1;
+			wEvery.checked = !s || !!s.every;
+			wCron.checked = !!s && !s.every;
+			cronIn.value = s && s.cron ? s.cron : '';
+			let n = 1, unit = '86400';
+			if (s && s.every)
+				for (const u of ['86400', '3600', '60'])
+					if (s.every % Number(u) === 0) {
+						n = s.every / Number(u);
+						unit = u;
+						break;
+					}
+			everyN.value = String(n);
+			everyUnit.value = unit;
+			enabledBox.checked = !s || s.enabled;
+			if (s)
+				scriptSel.focus();
+		}
+
+		function body() {
+			const b = {script: scriptSel.value,
+			    enabled: enabledBox.checked};
+			if (tLabels.checked) {
+				const l = parseLabels(labelsIn.value);
+				if (l === null || l.length === 0)
+					throw new Error('Give one or more labels ' +
+					    '(a-z, 0-9, ".", "_", "-"), separated ' +
+					    'by commas.');
+				b.labels = l;
+			} else if (tHosts.checked) {
+				b.tentacles = Array.from(hostsSel.selectedOptions)
+				    .map(o => Number(o.value));
+				if (b.tentacles.length === 0)
+					throw new Error('Choose at least one host.');
+			} else
+				b.tentacles = 'all';
+			if (wCron.checked)
+				b.cron = cronIn.value.trim();
+			else
+				b.every = Math.round(Number(everyN.value) *
+				    Number(everyUnit.value));
+			return b;
+		}
+
+		async function submit(ev) {
+			ev.preventDefault();
+			let b;
+			try {
+				b = body();
+			} catch (e) {
+				setNotice(formStatus, e.message);
+				return;
+			}
+			saveBtn.disabled = true;
+			try {
+				if (editing) {
+					await api('PUT', '/api/schedules/' +
+					    editing.id, b);
+					flash('Schedule #' + editing.id + ' saved.',
+					    'success');
+				} else {
+					const r = await api('POST',
+					    '/api/schedules', b);
+					flash('Schedule #' + r.id + ' created.',
+					    'success');
+				}
+				edit(null);
+				await refresh(false);
+				/* an interval fires at once: show its run */
+				setTimeout(() => refresh(true), 2000);
+				setNotice(formStatus, state.flash ?
+				    state.flash.text : '', 'success');
+				state.flash = null;
+			} catch (e) {
+				if (e.status !== 401)
+					setNotice(formStatus, 'Not saved: ' +
+					    e.message + '.');
+			}
+			saveBtn.disabled = false;
+		}
+
+		async function refresh(background) {
+			await guarded(status, async function () {
+				const opts = {background: background};
+				const [r, tr, sr] = await Promise.all([
+				    api('GET', '/api/schedules', undefined, opts),
+				    api('GET', '/api/tentacles', undefined, opts),
+				    api('GET', '/api/scripts', undefined, opts)]);
+				state.tentacles = tr.tentacles || [];
+				accepted = state.tentacles.filter(t =>
+				    t.enrolment === 'accepted');
+				const names = [];
+				for (const s of sr.scripts || [])
+					if (names.indexOf(s.name) === -1)
+						names.push(s.name);
+				names.sort();
+				if (names.join('\n') !== scripts.join('\n') ||
+				    hostsSel.options.length !== accepted.length) {
+					scripts = names;
+					fillChoices();
+					if (!editing && !scriptSel.value)
+						scriptSel.value = scripts[0] || '';
+				}
+				setText(tz, 'Times are shown in your browser\'s ' +
+				    'time zone; cron expressions are the ' +
+				    'brain\'s local time: ' + r.time_zone +
+				    ' (UTC' + r.utc_offset + ').');
+				table.update(r.schedules || []);
+				touch(updated);
+			}, 'Schedules unavailable');
+		}
+
+		const form = el('form', {class: 'card stack', id: 'schedule-form',
+		    on: {submit: submit}, 'aria-labelledby':
+		    'schedule-form-title'},
+		    el('div', {class: 'card-head'}, formTitle),
+		    formStatus,
+		    field('Script', scriptSel),
+		    el('fieldset', null, el('legend', null, 'Hosts'),
+			el('div', {class: 'radio-row'},
+			    el('label', {for: 'schedule-target-all',
+				class: 'radio'}, tAll, 'All accepted hosts'),
+			    el('label', {for: 'schedule-target-hosts',
+				class: 'radio'}, tHosts, 'Chosen hosts'),
+			    el('label', {for: 'schedule-target-labels',
+				class: 'radio'}, tLabels, 'Hosts with labels')),
+			hostsSel, labelsIn),
+		    el('fieldset', null, el('legend', null, 'When'),
+			el('div', {class: 'radio-row'},
+			    el('label', {for: 'schedule-when-every',
+				class: 'radio'}, wEvery, 'Every ', everyN,
+				everyUnit),
+			    el('label', {for: 'schedule-when-cron',
+				class: 'radio'}, wCron, 'Cron ', cronIn)),
+			el('p', {class: 'hint'}, 'At least a minute. An ' +
+			    'interval starts now; a cron expression is MIN ' +
+			    'HOUR DOM MON DOW, in the brain\'s local time.')),
+		    el('label', {for: 'schedule-enabled', class: 'radio'},
+			enabledBox, 'Enabled'),
+		    el('div', {class: 'toolbar'}, saveBtn, cancelBtn));
+		cancelBtn.hidden = true;
+		tAll.checked = true;
+		wEvery.checked = true;
+
+		const node = el('div', {class: 'stack'},
+		    pageHead('Schedules'),
+		    status,
+		    cardWithHead('Schedules', updated, tz, table.node),
+		    isAdmin() ? form : null);
+		return {title: 'Schedules', node: node, start: function () {
 			const tick = poll(REFRESH_MS, refresh);
 			tick(false);
 		}};

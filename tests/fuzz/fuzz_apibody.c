@@ -76,6 +76,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_CHECK(rb->tentacles[i] >= 1 &&
 				    rb->tentacles[i] <= INT64_MAX);
 		}
+		/* Labels instead of IDs, never both; how long jobs wait. */
+		FUZZ_CHECK(rb->labels.n <= PROTO_LABELS_MAX);
+		FUZZ_CHECK(rb->labels.n == 0 || rb->ntentacles == 0);
+		for (i = 0; i < rb->labels.n; i++)
+			FUZZ_CHECK(proto_label_valid(rb->labels.v[i]));
+		FUZZ_CHECK(rb->expires_in >= 1 &&
+		    rb->expires_in <= RUN_EXPIRES_MAX);
 		free(rb->tentacles);
 	} else {
 		FUZZ_CHECK(why != NULL && why[0] != '\0');

@@ -155,3 +155,51 @@ def test_bad_schedules(one, body, says):
     assert r.status == 400, r
     assert says in r.json()["error"], r.json()
     assert c.get("/api/schedules").json()["schedules"] == []
+
+
+def test_schedule_of_a_script_gone_is_disabled(brain, one):  # noqa: F811
+    c, t, tid = one
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": "all",
+                                  "every": 3600})
+    assert r.status == 201, r
+    sid = r.json()["id"]
+    wait_for(lambda: schedule_runs(c, sid), 10, 0.2, "fired")
+    # The script left every tentacle (as its inventory would say), and
+    # the schedule is due again.
+    brain.stop()
+    db = sqlite3.connect(str(brain.state_dir / "brain.db"))
+    with db:
+        db.execute("DELETE FROM tentacle_scripts WHERE name = 'hello'")
+        db.execute("UPDATE schedules SET next_at = ? WHERE id = ?",
+                   (int(time.time()) - 1, sid))
+    db.close()
+    brain.start()
+    c = brain.login()
+    s = wait_for(lambda: (lambda s: s if not s["enabled"] else None)(
+        c.get("/api/schedules/%d" % sid).json()), 10, 0.2, "disabled")
+    assert "hello" in s["disabled_reason"] and s["next_at"] is None, s
+    assert len(schedule_runs(c, sid)) == 1
+    ev = c.get("/api/audit?action=schedule%20disabled").json()["events"]
+    assert ev and ev[0]["actor"] == "system"
+
+
+def test_only_admins_change_schedules_and_labels(brain, one):  # noqa: F811
+    c, t, tid = one
+    r = c.post("/api/users", {"name": "op", "password": "operator-pass-1",
+                              "role": "operator"})
+    assert r.status in (200, 201), r
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": "all",
+                                  "every": 3600})
+    sid = r.json()["id"]
+    op = brain.client()
+    assert op.login("op", "operator-pass-1").status == 200
+    # An operator reads them, and runs on labels; changes none.
+    assert op.get("/api/schedules").status == 200
+    assert op.get("/api/schedules/%d" % sid).status == 200
+    for r in (op.post("/api/schedules", {"script": "hello",
+                                         "tentacles": "all", "every": 60}),
+              op.put("/api/schedules/%d" % sid, {"enabled": False}),
+              op.delete("/api/schedules/%d" % sid),
+              op.put("/api/tentacles/%d/labels" % tid, {"labels": ["x"]})):
+        assert r.status == 403 and r.json()["error"], r
+    assert c.get("/api/schedules/%d" % sid).json()["enabled"] is True

@@ -70,3 +70,13 @@ def test_old_results_pruned_but_latest(brain_factory, new_tentacle):  # noqa
         for x in e) else None)(c.get("/api/audit").json()["events"]),
         15, 0.2, "old audit lines pruned")
     assert ev and len(ev) < n_audit
+
+    # The database stays in WAL and gives the pruned pages back.
+    db = sqlite3.connect(str(b.state_dir / "brain.db"))
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        wait_for(lambda: db.execute("PRAGMA freelist_count").fetchone()[0]
+                 == 0, 15, 0.2, "free pages given back")
+    finally:
+        db.close()

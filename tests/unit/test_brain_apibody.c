@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "apibody.h"
+#include "brain.h"
 
 #define S(x)	x, sizeof(x) - 1
 
@@ -207,6 +209,48 @@ test_password(void **state)
 	assert_int_equal(apibody_password(S("[]"), &pb, &why), -1);
 }
 
+/* Runs: on "all", IDs or labels (issue 16), with how long jobs wait for
+ * offline tentacles. */
+static void
+test_run(void **state)
+{
+	struct run_body	rb;
+	const char	*why;
+
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"tentacles\":"
+	    "\"all\"}"), &rb, &why), 0);
+	assert_int_equal(rb.ntentacles, 0);
+	assert_int_equal(rb.labels.n, 0);
+	assert_int_equal(rb.expires_in, RUN_EXPIRES_DEFAULT);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"labels\":"
+	    "[\"web\",\"db\",\"web\"],\"expires_in\":60}"), &rb, &why), 0);
+	assert_int_equal(rb.labels.n, 2);
+	assert_string_equal(rb.labels.v[1], "db");
+	assert_int_equal(rb.expires_in, 60);
+	assert_null(rb.tentacles);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"tentacles\":"
+	    "[2,1],\"expires_in\":31622400}"), &rb, &why), 0);
+	assert_int_equal(rb.ntentacles, 2);
+	free(rb.tentacles);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"labels\":"
+	    "[\"web\"],\"tentacles\":\"all\"}"), &rb, &why), -1);
+	assert_non_null(strstr(why, "not both"));
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"labels\":[]}"),
+	    &rb, &why), -1);
+	assert_non_null(strstr(why, "at least one"));
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"labels\":"
+	    "[\"Web\"]}"), &rb, &why), -1);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"labels\":"
+	    "\"web\"}"), &rb, &why), -1);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"tentacles\":"
+	    "\"all\",\"expires_in\":0}"), &rb, &why), -1);
+	assert_non_null(strstr(why, "expires_in"));
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"tentacles\":"
+	    "\"all\",\"expires_in\":31622401}"), &rb, &why), -1);
+	assert_int_equal(apibody_run(S("{\"script\":\"a\",\"tentacles\":"
+	    "\"all\",\"expires_in\":\"60\"}"), &rb, &why), -1);
+}
+
 int
 main(void)
 {
@@ -217,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
