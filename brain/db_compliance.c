@@ -143,8 +143,8 @@ static const char *const sql[CSQL_MAX] = {
 	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
 	/* With the waiver in force when each result came. */
 	[CSQL_TIMELINE] =
-	    "SELECT v.result_id, v.at, v.verdict, v.failed, w.id, w.reason "
-	    "FROM verdicts v LEFT JOIN waivers w ON w.id = CASE WHEN "
+	    "SELECT v.tentacle_id, v.script, v.result_id, v.at, v.verdict, "
+	    "v.failed, w.id, w.reason FROM verdicts v LEFT JOIN waivers w ON w.id = CASE WHEN "
 	    "v.verdict IN (1, 2) THEN " CELL_WAIVER("v.result_id",
 	    "v.verdict", "v.script", "v.tentacle_id", "v.at") " END WHERE "
 	    "v.tentacle_id = ?1 AND v.script = ?2 ORDER BY v.at DESC, "
@@ -198,6 +198,22 @@ cell_verdict(sqlite3_stmt *st, int verdict_col, int wid_col)
 	if (sqlite3_column_type(st, wid_col) != SQLITE_NULL)
 		return CELL_WAIVED;
 	return v == 1 ? CELL_FINDINGS : CELL_ERROR;
+}
+
+/* A cell from the columns tentacle, column, result, at, verdict, failed,
+ * waiver, reason (the pages' and the timeline's). */
+static void
+cell_row(sqlite3_stmt *st, struct db_cell *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tentacle = sqlite3_column_int64(st, 0);
+	c->column = col_text(st, 1);
+	c->result = sqlite3_column_int64(st, 2);
+	c->at = (time_t)sqlite3_column_int64(st, 3);
+	c->verdict = cell_verdict(st, 4, 6);
+	c->failed = sqlite3_column_int64(st, 5);
+	c->waiver = sqlite3_column_int64(st, 6);
+	c->waiver_reason = col_text(st, 7);
 }
 
 static void
@@ -300,15 +316,7 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	bind_query(st, q);
 	sqlite3_bind_int64(st, 5, last);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.tentacle = sqlite3_column_int64(st, 0);
-		c.column = col_text(st, 1);
-		c.result = sqlite3_column_int64(st, 2);
-		c.at = (time_t)sqlite3_column_int64(st, 3);
-		c.verdict = cell_verdict(st, 4, 6);
-		c.failed = sqlite3_column_int64(st, 5);
-		c.waiver = sqlite3_column_int64(st, 6);
-		c.waiver_reason = col_text(st, 7);
+		cell_row(st, &c);
 		cfn(&c, arg);
 	}
 	return db_rows_end(db, st, rc);
@@ -578,15 +586,7 @@ db_compliance_timeline(struct db *db, int64_t tentacle, const char *script,
 	sqlite3_bind_text(st, 2, script, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.tentacle = tentacle;
-		c.column = script;
-		c.result = sqlite3_column_int64(st, 0);
-		c.at = (time_t)sqlite3_column_int64(st, 1);
-		c.verdict = cell_verdict(st, 2, 4);
-		c.failed = sqlite3_column_int64(st, 3);
-		c.waiver = sqlite3_column_int64(st, 4);
-		c.waiver_reason = col_text(st, 5);
+		cell_row(st, &c);
 		fn(&c, arg);
 	}
 	return db_rows_end(db, st, rc);
