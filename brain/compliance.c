@@ -454,7 +454,7 @@ api_compliance_timeline(const struct api_req *r)
 	text_str(&tl.out, r->a->script);
 	text_add(&tl.out, ",\"points\":[");
 	if (db_compliance_timeline(m.db, api_id(r->a), r->a->script,
-	    r->a->limit, timeline_point, &tl) == -1) {
+	    r->a->limit, time(NULL), timeline_point, &tl) == -1) {
 		free(tl.out.data);
 		api_error(r, 500, "database error");
 		return;

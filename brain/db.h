@@ -457,9 +457,10 @@ int	db_compliance_page(struct db *, const struct compliance_query *,
 int	db_compliance_history(struct db *, time_t now, unsigned days,
 	    const char *labels, struct compliance_counts *counts);
 
-/* One tentacle's results of one script, newest first, as cells. */
+/* One tentacle's results of one script, newest first, as cells: each
+ * waived or not as it stood until the next result (the latest: now). */
 int	db_compliance_timeline(struct db *, int64_t tentacle,
-	    const char *script, unsigned limit,
+	    const char *script, unsigned limit, time_t now,
 	    void (*fn)(const struct db_cell *, void *), void *arg);
 
 struct db_waiver {
@@ -484,7 +485,8 @@ int	db_waiver_delete(struct db *, int64_t id, const char *by, time_t now);
 /* Whether a tentacle is accepted: 0, DB_NOTFOUND, -1. */
 int	db_tentacle_accepted(struct db *, int64_t id);
 /* The text of the statements above, for the unit tests' query plans
- * (parameters: ?1 as_of, ?2 labels, ?3 after, ?4 limit, ?5 last ID). */
+ * (parameters: ?1 as_of, ?2 labels, ?3 after, ?4 limit, ?5 last ID;
+ * the timeline's: ?1 tentacle, ?2 script, ?3 limit, ?4 now). */
 enum compliance_sql {
 	CSQL_COLUMNS_SCRIPT, CSQL_COLUMNS_CHECK, CSQL_COUNTS_SCRIPT,
 	CSQL_COUNTS_CHECK, CSQL_FLEET_COUNT, CSQL_PAGE_TENTACLES,

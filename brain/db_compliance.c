@@ -141,14 +141,22 @@ static const char *const sql[CSQL_MAX] = {
 	    "v.result_id FROM "
 	    "t CROSS JOIN s LEFT JOIN verdicts v ON v.tentacle_id = t.id AND "
 	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
-	/* With the waiver in force when each result came. */
+	/* Each result with the waivers as they stood until the next one
+	 * came (the latest: now, ?4): its verdict as the matrix showed it
+	 * then. */
 	[CSQL_TIMELINE] =
-	    "SELECT v.tentacle_id, v.script, v.result_id, v.at, v.verdict, "
-	    "v.failed, w.id, w.reason FROM verdicts v LEFT JOIN waivers w ON w.id = CASE WHEN "
-	    "v.verdict IN (1, 2) THEN " CELL_WAIVER("v.result_id",
-	    "v.verdict", "v.script", "v.tentacle_id", "v.at") " END WHERE "
-	    "v.tentacle_id = ?1 AND v.script = ?2 ORDER BY v.at DESC, "
-	    "v.result_id DESC LIMIT ?3",
+	    "WITH p AS MATERIALIZED (SELECT v.tentacle_id, v.script, "
+	    "v.result_id, v.at, v.verdict, v.failed, max(v.at, coalesce(("
+	    "SELECT y.at FROM verdicts y WHERE y.tentacle_id = v.tentacle_id "
+	    "AND y.script = v.script AND (y.at > v.at OR (y.at = v.at AND "
+	    "y.result_id > v.result_id)) ORDER BY y.at, y.result_id LIMIT 1) "
+	    "- 1, ?4)) AS until FROM verdicts v WHERE v.tentacle_id = ?1 AND "
+	    "v.script = ?2 ORDER BY v.at DESC, v.result_id DESC LIMIT ?3) "
+	    "SELECT p.tentacle_id, p.script, p.result_id, p.at, p.verdict, "
+	    "p.failed, w.id, w.reason FROM p LEFT JOIN waivers w ON w.id = "
+	    "CASE WHEN p.verdict IN (1, 2) THEN " CELL_WAIVER("p.result_id",
+	    "p.verdict", "p.script", "p.tentacle_id", "p.until") " END ORDER "
+	    "BY p.at DESC, p.result_id DESC",
 };
 
 const char *
@@ -573,7 +581,8 @@ out:
 
 int
 db_compliance_timeline(struct db *db, int64_t tentacle, const char *script,
-    unsigned limit, void (*fn)(const struct db_cell *, void *), void *arg)
+    unsigned limit, time_t now, void (*fn)(const struct db_cell *, void *),
+    void *arg)
 {
 	struct db_cell	 c;
 	sqlite3_stmt	*st;
@@ -585,6 +594,7 @@ db_compliance_timeline(struct db *db, int64_t tentacle, const char *script,
 	sqlite3_bind_int64(st, 1, tentacle);
 	sqlite3_bind_text(st, 2, script, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cell_row(st, &c);
 		fn(&c, arg);

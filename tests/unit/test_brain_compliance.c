@@ -476,6 +476,28 @@ test_matrix(void **state)
 	assert_string_equal(cell(&p, 2, "a")->waiver_reason, "accepted risk");
 	assert_int_equal(cell(&p, 1, "a")->verdict, CELL_COMPLIANT);
 	assert_int_equal(cell(&p, 1, "a")->waiver, id);	/* unused */
+	/* The timeline: the latest result as it stands now. */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(db_compliance_timeline(db, 2, "a", 10, 3500,
+	    page_cell, &p), 0);
+	assert_int_equal(p.ncells, 1);
+	assert_int_equal(p.cells[0].verdict, CELL_WAIVED);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(db_compliance_timeline(db, 2, "a", 10, 4500,
+	    page_cell, &p), 0);
+	assert_int_equal(p.cells[0].verdict, CELL_FINDINGS);
+	/* t1: compliant now, findings before (until its next result). */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(db_compliance_timeline(db, 1, "a", 10, 3500,
+	    page_cell, &p), 0);
+	assert_int_equal(p.ncells, 2);
+	assert_int_equal(p.cells[0].result, 3);
+	assert_int_equal(p.cells[0].verdict, CELL_COMPLIANT);
+	assert_int_equal(p.cells[1].verdict, CELL_FINDINGS);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(db_compliance_timeline(db, 1, "a", 1, 3500,
+	    page_cell, &p), 0);
+	assert_int_equal(p.ncells, 1);
 	/* Before it was made, after it expired: not waived. */
 	q.as_of = 2999;
 	read_page(db, &q, &p, &more);
