@@ -38,20 +38,30 @@ text_add(struct buf *b, const char *s)
 static void
 text_str(struct buf *b, const char *s)
 {
-	char		 esc[8];
-	const char	*p;
+	static const char	 special[] = "\"\\"
+	    "\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017"
+	    "\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037";
+	char			 esc[16];
+	size_t			 n;
 
 	buf_append(b, "\"", 1);
-	for (p = s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
+	while (*s) {
+		/* The plain run, at once. */
+		n = strcspn(s, special);
+		buf_append(b, s, n);
+		s += n;
+		if (*s == '\0')
+			break;
+		if (*s == '"' || *s == '\\') {
 			esc[0] = '\\';
-			esc[1] = *p;
+			esc[1] = *s;
 			buf_append(b, esc, 2);
-		} else if ((unsigned char)*p < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)*p);
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			    (unsigned)(unsigned char)*s);
 			buf_append(b, esc, 6);
-		} else
-			buf_append(b, p, 1);
+		}
+		s++;
 	}
 	buf_append(b, "\"", 1);
 }

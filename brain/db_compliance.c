@@ -66,13 +66,16 @@
 	" ORDER BY w.expires_at DESC LIMIT 1) END)"
 
 /* Cells by script over the tentacles of CTE t: c(tid, col, rid), rid
- * the latest result as of ?1 (NULL: none). */
-#define CELLS_BY_SCRIPT "s(name) AS (" SCRIPTS "), c AS (SELECT t.id AS " \
-	"tid, s.name AS col, (SELECT x.result_id FROM verdicts x WHERE " \
-	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
-	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
-	"s), cv AS MATERIALIZED (SELECT c.tid, c.col, v.result_id AS rid, " \
-	"v.at, v.verdict, v.failed, CASE WHEN v.verdict IS NOT NULL THEN " \
+ * the latest result as of ?1 (NULL: none); waivers looked up only for
+ * the scripts that have some (s.hw, once per script). */
+#define CELLS_BY_SCRIPT "s(name, hw) AS MATERIALIZED (SELECT name, EXISTS " \
+	"(SELECT 1 FROM waivers w WHERE w.script = name) FROM (" SCRIPTS \
+	")), c AS (SELECT t.id AS tid, s.name AS col, s.hw AS hw, (SELECT " \
+	"x.result_id FROM verdicts x WHERE x.tentacle_id = t.id AND " \
+	"x.script = s.name AND x.at <= ?1 ORDER BY x.at DESC, x.result_id " \
+	"DESC LIMIT 1) AS rid FROM t CROSS JOIN s), cv AS MATERIALIZED " \
+	"(SELECT c.tid, c.col, v.result_id AS rid, v.at, v.verdict, " \
+	"v.failed, CASE WHEN v.verdict IS NOT NULL AND c.hw THEN " \
 	CELL_WAIVER("v.result_id", "v.verdict", "c.col", "c.tid", "?1") \
 	" END AS wid FROM c LEFT JOIN verdicts v ON v.result_id = c.rid)"
 
