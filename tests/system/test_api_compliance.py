@@ -367,3 +367,40 @@ def test_history_matches_the_matrix_of_each_day(brain_factory):
     pts = c.get("/api/compliance/history?days=10").json()["points"]
     assert pts[-2]["waived"] == 0
     assert pts[-1]["waived"] == matrix(c)["counts"]["waived"] > 0
+
+
+def test_long_reasons_end_a_page_early(brain_factory):
+    """Waived cells carry their reason: 30,000 of them with 500-byte
+    reasons would pass what one answer may hold, so a page ends early
+    (with "next") and the pages still cover every host once."""
+    b = brain_factory({"io_timeout": 2})
+    b.stop()
+    insert_fleet(b.state_dir / "brain.db")
+    db = sqlite3.connect(str(b.state_dir / "brain.db"))
+    with db:
+        db.executemany("INSERT INTO tentacle_labels VALUES (?, 'all', "
+                       "'accepted')", [(h,) for h in range(1, HOSTS + 1)])
+    db.close()
+    b.start()
+    c = b.login()
+    for s in range(SCRIPTS):
+        r = c.post("/api/waivers", {"label": "all", "script": "audit-%02d" %
+                                    s, "reason": "\u00e9" * 250,
+                                    "expires_at": rfc3339(time.time() +
+                                                          86400)})
+        assert r.status == 201, r
+    ids, after, pages = [], 0, 0
+    while True:
+        r = c.get("/api/compliance?after=%d" % after)
+        assert r.status == 200, r
+        assert len(r.body) < 4 * 1024 * 1024
+        p = r.json()
+        pages += 1
+        ids += [t["id"] for t in p["tentacles"]]
+        assert p["counts"]["compliant"] > 0 and p["counts"]["waived"] > 0
+        if p["next"] is None:
+            break
+        assert p["next"] == ids[-1]
+        after = p["next"]
+    assert pages > 1
+    assert ids == list(range(1, HOSTS + 1))
