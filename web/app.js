@@ -4599,6 +4599,13 @@
 				show(p);
 		});
 		canvas.addEventListener('click', ev => {
+			const r = canvas.getBoundingClientRect();
+			const i = Math.floor((ev.clientY - r.top - TOP) / CELL);
+			if (ev.clientX - r.left < LEFT && i >= 0 &&
+			    i < rows.length) {
+				go('#/tentacle/' + rows[i].id);	/* its name */
+				return;
+			}
 			const p = cellAt(ev);
 			if (p === null)
 				return;
@@ -4830,9 +4837,12 @@
 		const by = select([['script', 'by script'],
 		    ['check', 'by check']], query.get('by') || 'script',
 		    {id: 'compliance-by'});
+		const labelList = el('datalist', {id: 'compliance-label-list'});
 		const labels = el('input', {id: 'compliance-labels',
 		    placeholder: 'web,db', autocomplete: 'off',
+		    list: 'compliance-label-list',
 		    value: query.get('labels') || ''});
+		const knownLabels = new Set();
 		const sort = select([['host', 'by host'],
 		    ['worst', 'worst first']], 'host', {id: 'compliance-sort'});
 		const asOf = el('input', {type: 'date', id: 'compliance-as-of',
@@ -4889,9 +4899,12 @@
 				aside.appendChild(el('p', {id:
 				    'compliance-timeline'}, 'Timeline: ',
 				    tl.points.slice().reverse().map(p =>
-					el('span', {class: 'tl-dot', title:
+					el('a', {class: 'tl-dot', href:
+					    '#/results/' + p.result, title:
 					    fmtTime(p.at) + ': ' + p.verdict,
-					    dataset: {verdict: p.verdict}},
+					    'aria-label': fmtTime(p.at) + ': ' +
+					    p.verdict, dataset: {verdict:
+					    p.verdict}},
 					    p.verdict.charAt(0).toUpperCase()))));
 			} catch (e) {
 				/* the cell is shown without it */
@@ -4951,6 +4964,11 @@
 					    .replace(/\.\d+Z$/, 'Z'));
 				data = await complianceAll(q, background);
 				waivers.suggest(data);
+				for (const t of data.tentacles)
+					for (const l of t.labels || [])
+						knownLabels.add(l);
+				replace(labelList, [...knownLabels].sort().map(
+				    l => el('option', {value: l})));
 				const c = data.counts;
 				setText(score, (data.score === null ?
 				    'No verdict yet' : 'Score ' +
@@ -4969,9 +4987,11 @@
 
 		async function loadHistory(background) {
 			await guarded(status, async function () {
+				const lq = labels.value.trim() ? '&labels=' +
+				    encodeURIComponent(labels.value.trim()) : '';
 				const h = await api('GET',
 				    '/api/compliance/history?days=' +
-				    range.value, undefined,
+				    range.value + lq, undefined,
 				    {background: background});
 				replace(chart, historyChart(h.points));
 			}, 'History unavailable');
@@ -4988,14 +5008,18 @@
 		for (const [input, fn] of [[by, load], [sort, redraw],
 		    [asOf, load], [range, loadHistory]])
 			input.addEventListener('change', () => fn(false));
-		labels.addEventListener('change', () => load(false));
+		labels.addEventListener('change', () => {
+			load(false);
+			loadHistory(false);
+		});
 
 		const node = el('div', {class: 'view view-compliance'},
 		    pageHead('Compliance'),
 		    status,
 		    cardWithHead('Fleet', score,
 			el('div', {class: 'toolbar'},
-			    field('Columns', by), field('Labels', labels),
+			    field('Columns', by), field('Labels', labels,
+				'any of them'), labelList,
 			    field('Sort', sort),
 			    field('As of (end of day)', asOf)),
 			verdictLegend(), mx.node, aside),

@@ -116,5 +116,18 @@ def test_history_chart(brain_factory, chrome):  # noqa: F811
         "s.dispatchEvent(new Event('change'));")
     b.wait(lambda d: "as of" in b.css("#compliance-score").text and
            "findings" in b.css("#compliance-score").text, "as of shown")
+    # The label filter: the matrix and the history of those hosts.
+    b.fill("#compliance-labels", "web")
+    b.driver.execute_script(
+        "document.getElementById('compliance-labels').dispatchEvent("
+        "new Event('change'));")
+    b.text_in("#compliance-score", "6 hosts")
     b.shoot("compliance-history")
+    # A click on a host's name opens its page.
+    b.driver.execute_script(
+        "const c = arguments[0], r = c.getBoundingClientRect();"
+        "c.dispatchEvent(new MouseEvent('click', {clientX: r.left + 20, "
+        "clientY: r.top + 120 + 7}));", b.css("#compliance-canvas"))
+    b.wait(lambda d: d.current_url.endswith("#/tentacle/2"),
+           "the first web host's page")
     assert b.console_errors() == []
