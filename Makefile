@@ -57,8 +57,8 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Brain objects a test_brain_* unit test links: all but the maestro's
 # (main() and the files that share its state, brain/maestro.h).
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
-		  results.o startup.o users.o proofs.o keepalive.o groups.o \
-		  schedules.o compliance.o)
+		  results.o startup.o users.o proofs.o keepalive.o \
+		  fleetaddrs.o groups.o schedules.o compliance.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))

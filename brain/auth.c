@@ -41,6 +41,7 @@ struct rate_entry {
 /* Apart, so that a flood of addresses cannot evict the users' entries. */
 static struct rate_entry rate_by_addr[RATE_TABLE_SIZE];
 static struct rate_entry rate_by_user[RATE_TABLE_SIZE];
+static struct rate_entry rate_by_enrol[RATE_TABLE_SIZE];
 
 void
 ratelimit_addr_key(const char *addr, char *out, size_t outlen)
@@ -104,6 +105,17 @@ ratelimit_check(const char *addr, time_t now, long attempts, long window)
 
 	ratelimit_addr_key(addr, key, sizeof(key));
 	return rate_count(rate_by_addr, key, now, attempts, window);
+}
+
+long
+ratelimit_enrol_check(const char *addr, time_t now, long per_minute)
+{
+	char	key[OCTO_ADDR_MAX + 4];
+
+	if (per_minute <= 0)
+		return 0;
+	ratelimit_addr_key(addr, key, sizeof(key));
+	return rate_count(rate_by_enrol, key, now, per_minute, 60);
 }
 
 long

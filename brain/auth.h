@@ -29,6 +29,11 @@ long	ratelimit_check(const char *addr, time_t now, long attempts,
  * addresses still meets this budget). */
 long	ratelimit_user_check(const char *user, time_t now, long attempts,
 	    long window);
+/* Enrolment requests without a valid token: 0 if one more from addr is
+ * taken this minute (and counts it), else the seconds until one is; the
+ * same keys as ratelimit_check, a table of their own. per_minute 0: no
+ * limit. */
+long	ratelimit_enrol_check(const char *addr, time_t now, long per_minute);
 /* The key an address is counted under (pure; for the tests). */
 void	ratelimit_addr_key(const char *addr, char *out, size_t outlen);
 

@@ -49,6 +49,8 @@ struct brain_conf {
 	char		checks_file[OCTO_PATH_MAX];	/* findings.h */
 	char		enrolment_without_token[16];	/* pending, refuse */
 	long long	pending_max;			/* pending tentacles */
+	long long	enrolment_rate;			/* token-less requests
+							   per address, minute */
 	char		totp_required[16];		/* none, admin, all */
 	long long	retention_days;			/* results, runs */
 	long long	audit_retention_days;

@@ -10,6 +10,7 @@
 
 #include "brain.h"
 #include "crypto.h"
+#include "net.h"
 
 #define S(f)	offsetof(struct brain_conf, f), sizeof(((struct brain_conf *)0)->f)
 #define I(f)	offsetof(struct brain_conf, f), sizeof(long long)
@@ -79,6 +80,9 @@ const struct config_key brain_config_keys[] = {
 	    "refuse: it is refused" },
 	{ "pending_max", CONF_INT, I(pending_max), 0, 100000,
 	    "pending tentacles at most; further requests are refused" },
+	{ "enrolment_rate", CONF_INT, I(enrolment_rate), 0, 100000,
+	    "enrolment requests without a valid token taken per source "
+	    "address and minute (0: no limit)" },
 	{ "totp_required", CONF_STRING, S(totp_required), 0, 0,
 	    "who must have TOTP: none, admin (admins) or all (every user)" },
 	{ "retention_days", CONF_INT, I(retention_days), 1, 36500,
@@ -110,6 +114,7 @@ brain_config_defaults(struct brain_conf *c)
 	c->login_window = 60;
 	c->kdf_iterations = KDF_ITERATIONS_DEFAULT;
 	c->max_tentacles = 4096;
+	c->enrolment_rate = ENROL_RATE_DEFAULT;
 	c->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
 	c->restart_delay_max = 30;
 	c->keepalive_interval = 30;
@@ -150,8 +155,7 @@ brain_config_finish(struct brain_conf *c)
 	    "web.key") == -1)
 		return -1;
 	if (c->advertise_address[0] == '\0' &&
-	    strcmp(c->listen_address, "0.0.0.0") != 0 &&
-	    strcmp(c->listen_address, "::") != 0)
+	    net_addr_specific(c->listen_address))
 		strlcpy(c->advertise_address, c->listen_address,
 		    sizeof(c->advertise_address));
 	return 0;

@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 
 #include <linux/landlock.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +69,12 @@
 #define LANDLOCK_ACCESS_NET_BIND_TCP		(1ULL << 0)	/* ABI 4 */
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP		(1ULL << 1)
 #endif
+/* A TCP port rule (ABI 4): the header of Debian 12 has neither. */
+#define CONFINE_RULE_NET_PORT			2
+struct confine_net_port_attr {
+	uint64_t	allowed_access;
+	uint64_t	port;
+};
 #ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 #define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET	(1ULL << 0)	/* ABI 6 */
 #define LANDLOCK_SCOPE_SIGNAL			(1ULL << 1)
@@ -87,7 +94,9 @@ struct confine_ruleset_attr {
 /* TCP, as Landlock sees it (ABI 4). */
 enum confine_net {
 	NET_NONE,	/* neither bind nor connect: accept() only */
-	NET_CONNECT,	/* connect to any port (see the commander), no bind */
+	NET_CONNECT,	/* connect to any port (see the commander); bind to
+			   port 0 only: the source address of a connection,
+			   its port chosen by the kernel (no listen) */
 };
 
 /* An allowed socket(family, type & SOCK_TYPE_MASK). */
@@ -276,6 +285,7 @@ confine_landlock(const struct confine_policy *p, int *abi_out, char *err,
 {
 	struct confine_ruleset_attr		 attr;
 	struct landlock_path_beneath_attr	 beneath;
+	struct confine_net_port_attr		 port;
 	int					 abi, rs;
 
 	*abi_out = 0;
@@ -288,7 +298,8 @@ confine_landlock(const struct confine_policy *p, int *abi_out, char *err,
 	attr.handled_access_fs = ll_fs_rights(abi);
 	if (abi >= 4) {
 		/* NET_CONNECT leaves connect alone: the ports are the
-		 * tentacles' own (any port), so only bind is handled. */
+		 * tentacles' own (any port), so only bind is handled, and
+		 * given back for port 0 alone below. */
 		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP;
 		if (p->net == NET_NONE)
 			attr.handled_access_net |=
@@ -310,6 +321,19 @@ confine_landlock(const struct confine_policy *p, int *abi_out, char *err,
 		if (ll_add_rule(rs, LANDLOCK_RULE_PATH_BENEATH,
 		    &beneath) == -1) {
 			snprintf(err, errlen, "landlock_add_rule: %s",
+			    strerror(errno));
+			close(rs);
+			return -1;
+		}
+	}
+	if (abi >= 4 && p->net == NET_CONNECT) {
+		/* Port 0 is what bind(2) takes for "any ephemeral port":
+		 * a rule for it allows that and nothing else. */
+		memset(&port, 0, sizeof(port));
+		port.allowed_access = LANDLOCK_ACCESS_NET_BIND_TCP;
+		port.port = 0;
+		if (ll_add_rule(rs, CONFINE_RULE_NET_PORT, &port) == -1) {
+			snprintf(err, errlen, "landlock_add_rule (port 0): %s",
 			    strerror(errno));
 			close(rs);
 			return -1;
@@ -433,6 +457,18 @@ confine_seccomp(const struct confine_policy *p, char *err, size_t errlen)
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	RULE(SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	/* bind: the source address of an outgoing connection (conn.c,
+	 * IP_BIND_ADDRESS_NO_PORT), an IPv4 or IPv6 address only. Its
+	 * port is Landlock's (0 only, ABI 4); listen stays refused, so even
+	 * without Landlock a bound port serves nothing. */
+	if (p->net == NET_CONNECT) {
+		RULE(SCMP_ACT_ALLOW, SCMP_SYS(bind), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+		    sizeof(struct sockaddr_in)));
+		RULE(SCMP_ACT_ALLOW, SCMP_SYS(bind), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+		    sizeof(struct sockaddr_in6)));
+	}
 	/* openat2 on one directory (the webserv's web_root). */
 	if (p->openat2_dirfd != -1)
 		RULE(SCMP_ACT_ALLOW, SCMP_SYS(openat2), 1,
@@ -525,7 +561,9 @@ confine_webserv(int webroot_fd, char *err, size_t errlen)
  * (TLS on 6001; orders and pings go to each tentacle's command port, the
  * one it enrolled with) face tentacles alike:
  *	files		none
- *	TCP		accept; connect to any port (the tentacles'); no bind
+ *	TCP		accept; connect to any port (the tentacles'), from
+ *			listen_address: bind to port 0 only (the kernel
+ *			picks the port at connect); no listen
  *	sockets		TCP over IPv4 and IPv6, AF_UNIX datagram (syslog)
  *	calls		child_calls
  *	scopes		no abstract unix socket, no signal out of itself

@@ -217,7 +217,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs_new RENAME TO jobs;"
 	"CREATE INDEX jobs_tentacle ON jobs(tentacle_id);",
 
-	/* 9 (groups and schedules, issue 16; brain/db_labels.c,
+	/* 9: an audit row may stand for several events of one minute from
+	 * one peer (refused handshakes, throttled enrolments: brain/
+	 * refusals.c) */
+	"ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
+
+	/* 10 (groups and schedules, issue 16; brain/db_labels.c,
 	 * db_schedules.c, db_retention.c): each tentacle's labels, accepted
 	 * (an admin set them) or proposed (its configuration's `labels`);
 	 * schedules (every N seconds or a cron expression; targets: all,
@@ -252,7 +257,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_run ON jobs(run_id);"
 	"CREATE INDEX results_received ON results(received_at);",
 
-	/* 10: compliance (brain/db_compliance.c). verdicts: one row per
+	/* 11: compliance (brain/db_compliance.c). verdicts: one row per
 	 * result, its tentacle, script, time (received_at) and verdict (0
 	 * compliant, 1 findings, 2 error) with its FAIL count, kept by
 	 * triggers beside results and findings: the index that finds a
@@ -793,8 +798,8 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 	int			 rc;
 
 	/* "" matches every actor / action. */
-	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail "
-	    "FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
+	if ((st = db_prepare(db, "SELECT id, at, actor, action, peer, detail, "
+	    "count FROM audit WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR "
 	    "action = ?2) ORDER BY id DESC LIMIT ?3")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
@@ -807,6 +812,7 @@ db_audit_each(struct db *db, const char *actor, const char *action,
 		r.action = col_text(st, 3);
 		r.peer = col_text(st, 4);
 		r.detail = col_text(st, 5);
+		r.count = (long)sqlite3_column_int64(st, 6);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, rc);

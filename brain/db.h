@@ -178,6 +178,19 @@ int	db_tentacle_scripts_set(struct db *, int64_t id, json_t *scripts);
 int	db_audit(struct db *, const char *actor, const char *action,
 	    const char *peer, const char *detail);
 
+/* The accepted tentacles' command addresses and enrolment sources, each
+ * once (brain/db_fleetaddrs.c). */
+int	db_tentacle_addresses_each(struct db *,
+	    void (*fn)(const char *addr, void *), void *arg);
+
+/* Counted audit rows (brain/db_refusals.c; brain/refusals.h): a row
+ * that stands for count events of one minute, from one peer. */
+int	db_audit_counted(struct db *, time_t at, const char *actor,
+	    const char *action, const char *peer, const char *detail,
+	    int64_t *id);
+int	db_audit_recount(struct db *, int64_t id, long count,
+	    const char *detail);
+
 /*
  * Rows for the API's views (views.c makes the JSON): each *_each function
  * calls fn once per row, in the order the view shows them. Strings and the
@@ -196,6 +209,7 @@ struct db_audit_row {
 	int64_t		 id;
 	time_t		 at;
 	const char	*actor, *action, *peer, *detail;
+	long		 count;		/* events the row stands for */
 };
 /* Newest first, at most limit; "" filters match everything. */
 int	db_audit_each(struct db *, const char *actor, const char *action,

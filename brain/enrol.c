@@ -9,6 +9,7 @@
 
 #include <bsd/string.h>
 
+#include "auth.h"
 #include "crypto.h"
 #include "enrol.h"
 #include "log.h"
@@ -80,6 +81,14 @@ enrol_tentacle(struct db *db, const struct enrol_policy *pol,
 			    "and enrolment without a token is refused" :
 			    "enrolment without a token is refused";
 			return -1;
+		}
+		/* Counted before the cap: a flood from one address is cut
+		 * off here and leaves the pending list to the others. */
+		if (ratelimit_enrol_check(source, time(NULL),
+		    (long)pol->rate) != 0) {
+			*why = "too many enrolment requests without a valid "
+			    "token from this address: try again in a minute";
+			return ENROL_THROTTLED;
 		}
 		if (db_tentacles_pending(db, &n) == -1) {
 			*why = "database error";

@@ -18,13 +18,23 @@
  * is accepted at once; otherwise a valid token accepts it and anything else
  * leaves it pending). Creates the tentacle with a fresh random key. On
  * success fills reply (status, id) and key, and returns 0 (the caller
- * wraps the key for the tentacle: proto_enrol_wrap); -1 with *why on a
- * refusal (bad request) or a database error.
+ * wraps the key for the tentacle: proto_enrol_wrap); ENROL_REFUSED with
+ * *why on a refusal (bad request) or a database error, ENROL_THROTTLED
+ * with *why when its source is over its rate (enum enrol_result).
  */
 /* What a request without a valid token may do (the configuration). */
 struct enrol_policy {
 	int		refuse_tokenless;	/* or it is left pending */
 	long long	pending_max;		/* pending tentacles at most */
+	long long	rate;			/* from one source a minute */
+};
+
+/* enrol_tentacle's outcomes. */
+enum enrol_result {
+	ENROL_OK = 0,
+	ENROL_REFUSED = -1,	/* *why says why (or a database error) */
+	ENROL_THROTTLED = -2,	/* without a valid token, and its source
+				   sent pol->rate such this minute */
 };
 
 int	enrol_tentacle(struct db *, const struct enrol_policy *,

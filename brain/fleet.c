@@ -22,6 +22,7 @@
 #include "maestro.h"
 #include "net.h"
 #include "proto.h"
+#include "refusals.h"
 #include "wire.h"
 
 /* Enrolments by address in progress: the webserv request waits for the
@@ -205,6 +206,7 @@ api_tentacle_decide(const struct api_req *r)
 	    (long long)tid, t.hostname);
 	db_audit(m.db, user, approve ? "approve" : "reject", r->client, detail);
 	log_info("%s %s %s", user, approve ? "approved" : "rejected", detail);
+	tentacle_addresses_changed();
 	if (approve)
 		welcome_soon();
 	api_reply(r, 200, json_pack("{s:o}", "tentacle",
@@ -239,9 +241,11 @@ api_tentacle_revoke(const struct api_req *r)
 	char	detail[96];
 
 	if (revoke(r, db_tentacle_delete, "tentacle", "revoke", detail,
-	    sizeof(detail)) == 0)
+	    sizeof(detail)) == 0) {
 		log_info("%s revoked %s: its key is refused from now on",
 		    r->s->user, detail);
+		tentacle_addresses_changed();
+	}
 }
 
 void
@@ -469,7 +473,7 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 	char			 detail[OCTO_NAME_MAX + NET_PEER_MAX + 96];
 	char			 actor[32];
 	const char		*why = NULL;
-	int			 ok;
+	int			 ok, rc = ENROL_REFUSED;
 
 	if (ipcmsg_decode_enrol_request(msg->payload, msg->hdr.len, &ir,
 	    &why) == -1) {
@@ -492,10 +496,11 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		why = "the announced fingerprint is not the TLS certificate's";
 		ok = 0;
 	} else
-		ok = enrol_tentacle(m.db, &(struct enrol_policy){
+		ok = (rc = enrol_tentacle(m.db, &(struct enrol_policy){
 		    strcmp(m.conf.enrolment_without_token, "refuse") == 0,
-		    m.conf.pending_max }, &req, ir.offer != 0, ir.source,
-		    &reply, key, &why, detail, sizeof(detail)) == 0;
+		    m.conf.pending_max, m.conf.enrolment_rate }, &req,
+		    ir.offer != 0, ir.source, &reply, key, &why, detail,
+		    sizeof(detail))) == ENROL_OK;
 	crypto_wipe(req.token, sizeof(req.token));
 	if (ok && proto_enrol_wrap(req.enrol_pub, ir.exporter, key,
 	    &reply) == -1) {
@@ -513,8 +518,20 @@ handle_enrol_request(struct child *c, const struct ipc_msg *msg)
 		db_audit(m.db, actor, "enrolled", ir.source, detail);
 		log_info("tentacle %llu enrolled: %s",
 		    (unsigned long long)reply.id, detail);
-		if (reply.status == ENROLMENT_ACCEPTED)
+		if (reply.status == ENROLMENT_ACCEPTED) {
+			tentacle_addresses_changed();
 			welcome_soon();
+		}
+	} else if (rc == ENROL_THROTTLED) {
+		/* As many as a stranger likes: one audit row per address
+		 * and minute with a count, one log line. */
+		m.refused_handshakes++;
+		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);
+		if (refusal_audit(m.db, time(NULL), "system",
+		    "enrolment_refused", ir.source, detail) == 1)
+			log_warnx("%s: %s (limit %lld a minute; the next "
+			    "ones this minute are counted in the audit log "
+			    "only)", ir.source, detail, m.conf.enrolment_rate);
 	} else {
 		m.refused_handshakes++;
 		snprintf(detail, sizeof(detail), "enrolment refused: %s", why);

@@ -1047,6 +1047,57 @@ ipcmsg_decode_config_reload(const uint8_t *b, size_t len,
 	return config_reload_valid(m, why) ? 0 : -1;
 }
 
+/* ---- TENTACLE_ADDRESSES ---------------------------------------------- */
+
+static int
+tentacle_addresses_valid(const struct ipc_tentacle_addresses *m,
+    const char **why)
+{
+	if ((m->flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) != 0)
+		*why = "bad flags";
+	else if (m->count > IPCMSG_ADDRESSES_MAX)
+		*why = "too many addresses";
+	else if (m->count > 0 && m->keys == NULL)
+		*why = "no addresses";
+	else
+		return 1;
+	return 0;
+}
+
+static void
+fill_tentacle_addresses(struct packer *p,
+    const struct ipc_tentacle_addresses *m)
+{
+	pack_u8(p, m->flags);
+	pack_bytes(p, m->keys, m->count * NET_ADDR_KEY_LEN);
+}
+
+ENCODER(tentacle_addresses)
+
+int
+ipcmsg_decode_tentacle_addresses(const uint8_t *b, size_t len,
+    struct ipc_tentacle_addresses *m, const char **why)
+{
+	struct unpacker	u;
+	size_t		n = 0;
+
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, b, len);
+	unpack_u8(&u, &m->flags);
+	unpack_bytes_ref(&u, &m->keys, &n,
+	    (size_t)IPCMSG_ADDRESSES_MAX * NET_ADDR_KEY_LEN);
+	if (finish(&u, why) == -1)
+		return -1;
+	if (n % NET_ADDR_KEY_LEN != 0) {
+		*why = "addresses are not whole keys";
+		return -1;
+	}
+	m->count = n / NET_ADDR_KEY_LEN;
+	if (m->count == 0)
+		m->keys = NULL;
+	return tentacle_addresses_valid(m, why) ? 0 : -1;
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 const char *

@@ -270,6 +270,26 @@ struct ipc_config_reload {
 };
 
 /*
+ * IPC_TENTACLE_ADDRESSES (maestro -> registerer, commander): the addresses
+ * of the accepted tentacles (their command address and the source they
+ * enrolled from), as net.h's 16-byte keys, for which the child keeps
+ * connection slots no stranger can take (peer.c). The whole set goes in
+ * one or more messages: the first has ADDRESSES_FIRST (the child starts a
+ * new set), the last ADDRESSES_LAST (the new set replaces the old one);
+ * one message may have both. Sent when the child starts and when the set
+ * changes (enrolment, acceptance, rejection, revocation).
+ */
+#define IPCMSG_ADDRESSES_MAX	65536	/* keys in one message (1 MiB) */
+#define ADDRESSES_FIRST		0x01
+#define ADDRESSES_LAST		0x02
+
+struct ipc_tentacle_addresses {
+	uint8_t		 flags;		/* ADDRESSES_FIRST | ADDRESSES_LAST */
+	const uint8_t	*keys;		/* count * NET_ADDR_KEY_LEN bytes */
+	size_t		 count;		/* 0..IPCMSG_ADDRESSES_MAX */
+};
+
+/*
  * For each message: ipcmsg_encode_NAME (payload appended to the buffer),
  * ipcmsg_decode_NAME (pure), ipcmsg_send_NAME (encode and ipc_send with
  * the given type and id: 0, or -1 if it does not encode or send).
@@ -303,6 +323,7 @@ IPCMSG_CODEC(tentacle_missed)
 IPCMSG_CODEC(child_init)
 IPCMSG_CODEC(api_reply)
 IPCMSG_CODEC(config_reload)
+IPCMSG_CODEC(tentacle_addresses)
 
 #undef IPCMSG_CODEC
 

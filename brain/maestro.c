@@ -43,6 +43,7 @@
 #include "log.h"
 #include "maestro.h"
 #include "net.h"
+#include "refusals.h"
 
 #define DEFAULT_CONFIG		"/etc/octopus/brain.conf"
 #define RESTART_DELAY_MIN_MS	250	/* first restart of a dead child */
@@ -114,8 +115,11 @@ handle_log_event(struct child *c, const struct ipc_msg *msg)
 	if (strcmp(e.kind, "protocol_error") == 0)
 		m.protocol_errors++;
 	else if (strcmp(e.kind, "refused_handshake") == 0) {
+		/* A stranger makes as many as it likes: one row per address
+		 * and minute, with a count. */
 		m.refused_handshakes++;
-		db_audit(m.db, c->name, "refused_handshake", e.peer, e.detail);
+		refusal_audit(m.db, time(NULL), c->name, "refused_handshake",
+		    e.peer, e.detail);
 	}
 }
 
@@ -340,7 +344,8 @@ child_start(struct child *c)
 		if (c->chan == NULL || child_send_init(c) == -1) {
 			log_warnx("%s: cannot set up its channel", c->name);
 			kill(pid, SIGKILL);
-		}
+		} else if (c->creds == CREDS_PEER)
+			tentacle_addresses_send(c);
 		log_debug("started %s (pid %d)", c->name, (int)pid);
 		if (c == &children[CHILD_COMMANDER] && m.db) {
 			dispatch_queued(0);
@@ -707,6 +712,7 @@ main(int argc, char **argv)
 	event_free(m.keepalive_ev);
 	keepalive_stop();
 	event_free(m.welcome_ev);
+	tentacle_addresses_stop();
 	results_stop();
 	schedules_stop();
 	event_free(ev_term);

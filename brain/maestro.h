@@ -9,6 +9,8 @@
  *   fleet.c     tentacles: enrolment (requests, by address; the key
  *               wrapped for the tentacle), inventory
  *   keepalive.c the keepalive and welcome pings (pingq.h)
+ *   fleetaddrs.c the accepted tentacles' addresses to the registerer
+ *               and commander
  *   proofs.c    the handshakes' proofs for the registerer and the
  *               commander (the keys stay in the maestro), order tickets
  *   runs.c      runs, orders to the commander, job states
@@ -174,6 +176,12 @@ int	offer_pairing_proofs(uint32_t offer,
 	    uint8_t ours[PROTO_MAC_LEN], uint8_t theirs[PROTO_MAC_LEN]);
 void	handle_pair_make(struct child *, const struct ipc_msg *);
 void	handle_enrol_request(struct child *, const struct ipc_msg *);
+
+/* fleetaddrs.c: the accepted tentacles' addresses to the registerer and
+ * the commander (IPC_TENTACLE_ADDRESSES) */
+int	tentacle_addresses_send(struct child *);
+void	tentacle_addresses_changed(void);
+void	tentacle_addresses_stop(void);
 api_handler	api_tentacles, api_tentacle_enrol, api_tentacle_decide,
 		api_tentacle_revoke, api_tokens, api_token_create,
 		api_token_revoke, api_scripts;

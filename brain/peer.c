@@ -19,6 +19,7 @@
 #include <bsd/string.h>
 #include <event2/listener.h>
 
+#include "addrset.h"
 #include "buf.h"
 #include "crypto.h"
 #include "ipcmsg.h"
@@ -44,6 +45,13 @@ static struct {
 	uint32_t		 next_number;
 	long			 count;
 	char			 fingerprint[OCTO_FPR_HEX_LEN + 1];
+	/* The accepted tentacles' addresses (IPC_TENTACLE_ADDRESSES), and
+	 * the set the maestro is sending. */
+	struct addrset		 known, next;
+	int			 next_broken;	/* a piece did not fit */
+	/* Strangers refused for want of a slot: logged once a minute. */
+	unsigned long		 refused;
+	time_t			 refused_logged;
 } P;
 
 /* ---- kept TLS sessions (outgoing, to enrolled tentacles) ------------- */
@@ -204,18 +212,55 @@ peer_send_status(struct peer *p)
 	return -1;
 }
 
+/* How many refusals from addr this minute, this one included (the log
+ * lines' budget: REFUSED_LOG_PER_MINUTE). */
+static unsigned
+refused_this_minute(const char *addr)
+{
+	static struct {
+		char		addr[NET_PEER_MAX];
+		long		minute;
+		unsigned	n;
+	} t[REFUSED_LOG_SOURCES + 1];	/* the last: all the others */
+	long	minute = (long)(time(NULL) / 60) + 1;
+	int	i, slot = REFUSED_LOG_SOURCES;
+
+	for (i = 0; i < REFUSED_LOG_SOURCES; i++) {
+		if (t[i].minute == minute && strcmp(t[i].addr, addr) == 0)
+			return ++t[i].n;
+		if (t[i].minute != minute && slot == REFUSED_LOG_SOURCES)
+			slot = i;
+	}
+	if (t[slot].minute != minute) {
+		t[slot].minute = minute;
+		t[slot].n = 0;
+		strlcpy(t[slot].addr, addr, sizeof(t[slot].addr));
+	}
+	return ++t[slot].n;
+}
+
 void
 peer_refuse(struct peer *p, const char *reason)
 {
-	char	detail[256];
+	char		detail[256];
+	unsigned	n;
 
 	if (p->id)
 		snprintf(detail, sizeof(detail), "claimed ID %llu: %s",
 		    (unsigned long long)p->id, reason);
 	else
 		snprintf(detail, sizeof(detail), "%s", reason);
-	log_warnx("%s: handshake refused: %s", conn_peer(p->conn), detail);
-	child_report(P.cl, "refused_handshake", conn_peer(p->conn), detail);
+	/* Every one goes to the maestro (counted, audited per address and
+	 * minute); the log gets the first few of each address a minute. */
+	if ((n = refused_this_minute(conn_peer_addr(p->conn))) <=
+	    REFUSED_LOG_PER_MINUTE)
+		log_warnx("%s: handshake refused: %s%s", conn_peer(p->conn),
+		    detail, n == REFUSED_LOG_PER_MINUTE ? " (the next ones "
+		    "from this address this minute are in the audit log "
+		    "only)" : "");
+	/* Audited per address (and minute): the port changes each time. */
+	child_report(P.cl, "refused_handshake", conn_peer_addr(p->conn),
+	    detail);
 	conn_fail(p->conn, reason);
 }
 
@@ -502,21 +547,93 @@ peer_new(const struct peer_role *role)
 	return p;
 }
 
+void
+peer_tentacle_addresses(const struct ipc_msg *msg)
+{
+	struct ipc_tentacle_addresses	 a;
+	struct addrset			 old;
+	const char			*why;
+
+	if (ipcmsg_decode_tentacle_addresses(msg->payload, msg->hdr.len, &a,
+	    &why) == -1) {
+		log_warnx("malformed TENTACLE_ADDRESSES from the maestro: %s",
+		    why);
+		return;
+	}
+	if (a.flags & ADDRESSES_FIRST) {
+		addrset_clear(&P.next);
+		P.next_broken = 0;
+	}
+	if (!P.next_broken && addrset_add(&P.next, a.keys, a.count) == -1) {
+		log_warnx("cannot keep the tentacles' addresses: out of "
+		    "memory; the previous ones are kept");
+		P.next_broken = 1;
+	}
+	if (!(a.flags & ADDRESSES_LAST))
+		return;
+	if (P.next_broken) {
+		addrset_clear(&P.next);
+		return;
+	}
+	addrset_seal(&P.next);
+	old = P.known;
+	P.known = P.next;
+	memset(&P.next, 0, sizeof(P.next));
+	addrset_clear(&old);
+	log_debug("%zu tentacle addresses keep their connection slots",
+	    P.known.n);
+}
+
+/* Refused for want of a free slot: a line a minute at most, with how
+ * many. */
+static void
+refuse_full(const struct sockaddr *sa, socklen_t salen, long limit,
+    int known)
+{
+	char	addr[NET_PEER_MAX];
+	time_t	now = time(NULL);
+
+	P.refused++;
+	if (P.refused_logged != 0 && now - P.refused_logged <
+	    CONN_REFUSED_LOG_S)
+		return;
+	net_format_peer(sa, salen, addr);
+	if (known)
+		log_warnx("%s: refused: %ld connections already (limit); "
+		    "%lu refused since the last such line", addr, P.count,
+		    P.refused);
+	else
+		log_warnx("%s: refused: %ld connections already (%ld slots "
+		    "are kept for the accepted tentacles' addresses); %lu "
+		    "refused since the last such line", addr, P.count,
+		    (long)P.env->conf->max_tentacles - limit, P.refused);
+	P.refused = 0;
+	P.refused_logged = now;
+}
+
 static void
 peer_accepted(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct peer	*p;
 	char		 addr[NET_PEER_MAX];
+	unsigned char	 key[NET_ADDR_KEY_LEN];
+	long		 limit = (long)P.env->conf->max_tentacles;
+	int		 known;
 
-	if (conn_admit(sa, (socklen_t)salen) == -1) {
+	/* An accepted tentacle's address may take the last slots, and is
+	 * not held to the per-address cap (a fleet behind one address):
+	 * strangers cannot lock the fleet out. */
+	known = net_sockaddr_key(sa, (socklen_t)salen, key) == 0 &&
+	    addrset_has(&P.known, key);
+	if (!known)
+		limit -= PEER_SLOTS_KEPT(limit);
+	if (P.count >= limit) {
+		refuse_full(sa, (socklen_t)salen, limit, known);
 		evutil_closesocket(fd);
 		return;
 	}
-	if (P.count >= P.env->conf->max_tentacles) {
-		net_format_peer(sa, salen, addr);
-		log_warnx("%s: refused: %ld connections already", addr,
-		    P.count);
+	if (!known && conn_admit(sa, (socklen_t)salen) == -1) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -580,9 +697,12 @@ connect_out(struct child_loop *cl, struct child_env *env,
 	p->resumed = session != NULL;
 	if (strlcpy(p->addr, addr, sizeof(p->addr)) >= sizeof(p->addr))
 		p->addr[0] = '\0';	/* conn_connect refuses it */
+	/* From listen_address when it is one address: a tentacle that
+	 * takes the brain's address from the connection (enrolment by
+	 * address) then finds the brain where it listens. */
 	p->conn = conn_connect_resume(cl->base, env->tls_client, addr, port,
-	    NULL, session, &peer_cbs, p, (int)env->conf->io_timeout, err,
-	    errlen);
+	    net_source_for(env->conf->listen_address, addr), session,
+	    &peer_cbs, p, (int)env->conf->io_timeout, err, errlen);
 	if (p->conn == NULL) {
 		peer_unlink(p);
 		free(p);

@@ -87,6 +87,17 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
 struct peer *peer_find(uint32_t number);
 void	peer_maestro_reply(const struct ipc_msg *);
 
+/*
+ * Connection slots: the port takes max_tentacles connections at once;
+ * the last PEER_SLOTS_KEPT of them only from the accepted tentacles'
+ * addresses, which the maestro sends (IPC_TENTACLE_ADDRESSES: give it to
+ * peer_tentacle_addresses), and those addresses are not held to the
+ * per-address cap of unauthenticated connections (conn_admit). An eighth,
+ * at least one.
+ */
+#define PEER_SLOTS_KEPT(max)	((max) / 8 > 0 ? (max) / 8 : ((max) > 1))
+void	peer_tentacle_addresses(const struct ipc_msg *);
+
 /* Send a whole frame built by proto_encode_*(). */
 int	peer_send(struct peer *, struct buf *frame);
 /* Answer an authenticated poll or ping with the tentacle's enrolment

@@ -394,6 +394,9 @@ maestro_says(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	case IPC_PAIR_MADE:
 		pair_made(msg);
 		break;
+	case IPC_TENTACLE_ADDRESSES:
+		peer_tentacle_addresses(msg);
+		break;
 	default:
 		log_debug("ignoring %s from the maestro",
 		    ipc_type_str(msg->hdr.type));

@@ -458,6 +458,7 @@ startup_reload(void)
 	strlcpy(m.conf.enrolment_without_token, nc.enrolment_without_token,
 	    sizeof(m.conf.enrolment_without_token));
 	m.conf.pending_max = nc.pending_max;
+	m.conf.enrolment_rate = nc.enrolment_rate;
 	m.conf.login_attempts = nc.login_attempts;
 	m.conf.login_window = nc.login_window;
 	strlcpy(m.conf.totp_required, nc.totp_required,

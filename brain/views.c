@@ -80,9 +80,10 @@ event_json(const struct db_audit_row *e, void *arg)
 	char	at[32];
 
 	rfc3339(e->at, at, sizeof(at));
-	append(arg, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id",
+	append(arg, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "id",
 	    (json_int_t)e->id, "at", at, "actor", e->actor, "action",
-	    e->action, "peer", e->peer, "detail", e->detail));
+	    e->action, "peer", e->peer, "detail", e->detail, "count",
+	    (json_int_t)e->count));
 }
 
 json_t *

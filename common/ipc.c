@@ -112,6 +112,7 @@ ipc_type_str(uint32_t type)
 		[IPC_RUN_REQUEST] = "RUN_REQUEST",
 		[IPC_RUN_DONE] = "RUN_DONE",
 		[IPC_CHILD_INIT] = "CHILD_INIT",
+		[IPC_TENTACLE_ADDRESSES] = "TENTACLE_ADDRESSES",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

@@ -69,6 +69,10 @@ enum ipc_type {
 
 	/* maestro -> a child it executed: its set-up (brain/ipcmsg.h) */
 	IPC_CHILD_INIT,
+
+	/* maestro -> registerer, commander: the accepted tentacles'
+	 * addresses, which keep connection slots (brain/ipcmsg.h) */
+	IPC_TENTACLE_ADDRESSES,
 	IPC_TYPE_MAX
 };
 

@@ -93,6 +93,23 @@
 #define CONN_SOURCES_MAX	1024
 #define CONN_REFUSED_LOG_S	60
 
+/* Enrolment requests without a valid token taken from one source address
+ * per minute (brain key enrolment_rate): a host enrols once and then
+ * polls authenticated, a few hosts behind one NAT address enrol a few at
+ * a time; one address cannot fill the pending list (pending_max) alone. */
+#define ENROL_RATE_DEFAULT	5
+/* Refusals a stranger can make at will (refused handshakes, throttled
+ * enrolments) go to the audit log as one row per action, address and
+ * minute with a count (brain/refusals.c); this many such rows are
+ * followed at once, the rest of a minute's addresses share one row. */
+#define REFUSAL_ROWS_MAX	1024
+/* Log lines of refused handshakes one address gets a minute (the next ones
+ * are only counted, in the audit log): a stranger cannot flood the logs;
+ * a few refusals, the usual case, are all logged. The table of addresses
+ * is small: past it, the lines share one budget. */
+#define REFUSED_LOG_PER_MINUTE	10
+#define REFUSED_LOG_SOURCES	256
+
 /* Listening sockets: a fleet reconnecting at once must not be refused. */
 #define OCTO_LISTEN_BACKLOG	1024
 

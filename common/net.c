@@ -57,6 +57,66 @@ net_addr_valid(const char *s)
 }
 
 static void
+v4_mapped(const struct in_addr *a4, unsigned char key[NET_ADDR_KEY_LEN])
+{
+	memset(key, 0, NET_ADDR_KEY_LEN);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, &a4->s_addr, 4);
+}
+
+int
+net_addr_key(const char *addr, unsigned char key[NET_ADDR_KEY_LEN])
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (addr == NULL)
+		return -1;
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		v4_mapped(&a4, key);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		memcpy(key, a6.s6_addr, NET_ADDR_KEY_LEN);
+		return 0;
+	}
+	return -1;
+}
+
+int
+net_sockaddr_key(const struct sockaddr *sa, socklen_t len,
+    unsigned char key[NET_ADDR_KEY_LEN])
+{
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		v4_mapped(&((const struct sockaddr_in *)sa)->sin_addr, key);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 &&
+	    len >= sizeof(struct sockaddr_in6)) {
+		memcpy(key, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr,
+		    NET_ADDR_KEY_LEN);
+		return 0;
+	}
+	return -1;
+}
+
+int
+net_addr_specific(const char *addr)
+{
+	return addr != NULL && addr[0] != '\0' &&
+	    strcmp(addr, "0.0.0.0") != 0 && strcmp(addr, "::") != 0;
+}
+
+const char *
+net_source_for(const char *local, const char *to)
+{
+	if (!net_addr_specific(local) || to == NULL ||
+	    (strchr(local, ':') == NULL) != (strchr(to, ':') == NULL))
+		return NULL;
+	return local;
+}
+
+static void
 net_label(const char *addr, int port, char *out, size_t outsz)
 {
 	if (addr == NULL || addr[0] == '\0')

@@ -30,4 +30,18 @@ void	net_format_addr(const struct sockaddr *, socklen_t, char *out);
 /* 1 if s is a numeric IPv4 or IPv6 address. */
 int	net_addr_valid(const char *s);
 
+/* An address as 16 bytes (IPv4 as IPv4-mapped IPv6), to compare and
+ * sort: from a numeric address (-1 if not one) or a socket's. */
+#define NET_ADDR_KEY_LEN	16
+int	net_addr_key(const char *addr, unsigned char key[NET_ADDR_KEY_LEN]);
+int	net_sockaddr_key(const struct sockaddr *, socklen_t,
+	    unsigned char key[NET_ADDR_KEY_LEN]);
+
+/* 1 if addr names one address: not "", 0.0.0.0 or ::. */
+int	net_addr_specific(const char *addr);
+/* The address to bind an outgoing connection to before connecting to
+ * `to`: local when it is specific and of to's family, else NULL (let the
+ * kernel choose). */
+const char *net_source_for(const char *local, const char *to);
+
 #endif

@@ -66,18 +66,13 @@ link_local_addr(struct conn *c, char *out, size_t outlen)
 int
 link_addr_specific(const char *addr)
 {
-	return addr[0] != '\0' && strcmp(addr, "0.0.0.0") != 0 &&
-	    strcmp(addr, "::") != 0;
+	return net_addr_specific(addr);
 }
 
 const char *
 link_source(const struct tentacle_conf *conf, const char *to)
 {
-	if (!link_addr_specific(conf->listen_address) ||
-	    (strchr(conf->listen_address, ':') == NULL) !=
-	    (strchr(to, ':') == NULL))
-		return NULL;
-	return conf->listen_address;
+	return net_source_for(conf->listen_address, to);
 }
 
 SSL_CTX *

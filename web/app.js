@@ -3830,7 +3830,9 @@
 		    {label: 'From', class: 'mono', sort: e => e.peer,
 			cell: e => e.peer || '—'},
 		    {label: 'Detail', class: 'wrap',
-			cell: e => e.detail || ''},
+			cell: e => (e.count > 1 ? e.count +
+			    ' times in this minute; the last: ' : '') +
+			    (e.detail || '')},
 		], key: e => e.id, sortCol: 0, caption: 'Audit events',
 		    empty: 'No event matches.', tableClass: 'audit'});
 		table.table.id = 'audit-table';

@@ -191,6 +191,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CASE(IPC_CONFIG_RELOAD, config_reload,
 	    FUZZ_CHECK(m.io_timeout >= 1 && m.io_timeout <= 3600);
 	    FUZZ_CHECK(m.max_tentacles >= 1 && m.max_tentacles <= 1000000))
+	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
+	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
+	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);
+	    FUZZ_CHECK((m.count == 0) == (m.keys == NULL));
+	    check_ref(m.keys, m.count * NET_ADDR_KEY_LEN))
 	default:
 		break;
 	}

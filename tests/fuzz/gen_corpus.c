@@ -1107,6 +1107,8 @@ gen_ipcmsg(void)
 	struct ipc_tentacle_missed	 tm;
 	struct ipc_child_init		 ci;
 	struct ipc_config_reload	 cr;
+	struct ipc_tentacle_addresses	 ta;
+	unsigned char			 keys[2][NET_ADDR_KEY_LEN];
 	struct ipc_api_reply		 ar;
 	struct hs_inputs		 in;
 	struct buf			 b;
@@ -1317,6 +1319,22 @@ gen_ipcmsg(void)
 	if (ipcmsg_encode_config_reload(&b, &cr) == -1)
 		abort();
 	ipcmsg_put("config-reload", IPC_CONFIG_RELOAD, &b);
+
+	if (net_addr_key("192.0.2.1", keys[0]) == -1 ||
+	    net_addr_key("2001:db8::1", keys[1]) == -1)
+		abort();
+	ta.flags = ADDRESSES_FIRST | ADDRESSES_LAST;
+	ta.keys = keys[0];
+	ta.count = 2;
+	if (ipcmsg_encode_tentacle_addresses(&b, &ta) == -1)
+		abort();
+	ipcmsg_put("tentacle-addresses", IPC_TENTACLE_ADDRESSES, &b);
+	ta.flags = ADDRESSES_FIRST;
+	ta.keys = NULL;
+	ta.count = 0;
+	if (ipcmsg_encode_tentacle_addresses(&b, &ta) == -1)
+		abort();
+	ipcmsg_put("tentacle-addresses-empty", IPC_TENTACLE_ADDRESSES, &b);
 
 	memset(&ar, 0, sizeof(ar));
 	ar.status = 200;

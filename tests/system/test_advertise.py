@@ -5,6 +5,8 @@ connections leave from listen_address. Before, the tentacle took the
 source address of the brain's connection (127.0.0.1 here) and its results
 were never delivered ("Connection refused"), the job running for ever."""
 
+import re
+
 import pytest
 
 from test_enrolment import new_tentacle, tentacle_bin  # noqa: F401
@@ -43,6 +45,17 @@ def test_results_delivered_to_listen_address(brain5, new_tentacle):  # noqa
     assert job["state"] == "done", job
     assert job["result"]["output"] == "hi\n"
     assert "result not delivered" not in t.log()
+    # Every connection of the brain to the tentacle (the offer to its
+    # 7000, the order and pings to its 7001) came from listen_address,
+    # not from the address the kernel would choose (127.0.0.1).
+    peers = connected_from(t)
+    assert peers and peers == {LISTEN}, (peers, t.log()[-2000:])
+
+
+def connected_from(t):
+    """The addresses the tentacle's listeners logged connections from."""
+    return set(re.findall(r"(\d+\.\d+\.\d+\.\d+):\d+: connected "
+                          r"\(fingerprint", t.log()))
 
 
 def test_advertise_address_differs_from_listen(brain_factory,  # noqa: F811

@@ -187,7 +187,9 @@ def test_audit_log(brain, admin):
     ids = [e["id"] for e in events]
     assert ids == sorted(ids, reverse=True)      # newest first
     for e in events:
-        assert set(e) == {"id", "at", "actor", "action", "peer", "detail"}
+        assert set(e) == {"id", "at", "actor", "action", "peer", "detail",
+                          "count"}
+        assert e["count"] == 1      # >1: refusals of one peer and minute
     seen = [(e["actor"], e["action"], e["detail"]) for e in events]
     assert ("admin", "user_add", "dave (viewer)") in seen
     assert ("dave", "login_failed", "") in seen

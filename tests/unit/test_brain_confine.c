@@ -55,7 +55,7 @@ static struct {
  * (O_PATH), a listening socket on 127.0.0.1 and a client connected to it,
  * a spare TCP socket, a socketpair (as the channel to the maestro). */
 static int	webroot_fd = -1, listen_fd = -1, listen_port, client = -1,
-		spare_tcp = -1, peer[2] = { -1, -1 };
+		spare_tcp = -1, peer[2] = { -1, -1 }, unused_port;
 static pid_t	parent_pid;
 
 static void
@@ -121,15 +121,26 @@ confine_as(enum role r)
 
 static int connect_listener(int);
 
-static int
-open_sockets(void)
+/* 127.0.0.1:port */
+static struct sockaddr_in
+loopback(int port)
 {
 	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	return sin;
+}
+
+static int
+open_sockets(void)
+{
+	struct sockaddr_in	sin = loopback(0);
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
 	if ((listen_fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 	    bind(listen_fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(listen_fd, 16) == -1 ||
@@ -141,6 +152,19 @@ open_sockets(void)
 	    (spare_tcp = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, peer) == -1)
 		return -1;
+	/* A port nothing listens on (free a moment ago): binding it is
+	 * refused by Landlock, not by EADDRINUSE. */
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	sin = loopback(0);
+	len = sizeof(sin);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	unused_port = ntohs(sin.sin_port);
+	close(fd);
 	return 0;
 }
 
@@ -309,23 +333,84 @@ p_raw_socket(void)
 static int
 p_bind(void)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(0);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return refused(bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+/* A fixed port: the registerer and commander bind only to port 0, the
+ * webserv not at all. */
+static int
+p_bind_fixed(void)
+{
+	struct sockaddr_in	sin = loopback(unused_port);
+
+	return refused(bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)));
+}
+
+/* A new AF_UNIX datagram socket and an empty address for it. */
+static int
+unix_dgram(struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	return socket(AF_UNIX, SOCK_DGRAM, 0);
+}
+
+/* A unix socket's name: not an address to connect from. */
+static int
+p_bind_unix(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	if ((fd = unix_dgram(&sun)) == -1)
+		return REFUSED;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/bound", F.dir);
+	return refused(bind(fd, (struct sockaddr *)&sun, sizeof(sun)));
+}
+
+static int connect_listener(int fd);
+
+/* What conn.c does to connect from listen_address: bind the address
+ * (port 0, chosen at connect: IP_BIND_ADDRESS_NO_PORT), then connect. */
+static int
+p_connect_from(void)
+{
+	struct sockaddr_in	sin = loopback(0);
+	socklen_t		len = sizeof(sin);
+	int			fd, on = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return REFUSED;
+	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on,
+	    sizeof(on)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    connect_listener(fd) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    sin.sin_addr.s_addr != htonl(INADDR_LOOPBACK) ||
+	    sin.sin_port == 0)
+		return REFUSED;
+	close(fd);
+	return OK;
+}
+
+/* bound to port 0, it may still not listen (seccomp) */
+static int
+p_listen(void)
+{
+	struct sockaddr_in	sin = loopback(0);
+
+	if (bind(spare_tcp, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		return REFUSED;
+	return refused(listen(spare_tcp, 1));
 }
 
 static int
 connect_listener(int fd)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin = loopback(listen_port);
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)listen_port);
 	return connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 }
 
@@ -428,10 +513,8 @@ p_abstract_unix(void)
 	struct sockaddr_un	sun;
 	int			fd;
 
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
+	if ((fd = unix_dgram(&sun)) == -1)
 		return REFUSED;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path + 1, "octo-confine-test", 17);
 	return refused(connect(fd, (struct sockaddr *)&sun,
 	    offsetof(struct sockaddr_un, sun_path) + 18));
@@ -629,7 +712,22 @@ main(void)
 		EACH("execve killed", p_execve, EXPECT_EXEC, 0),
 		EACH("ptrace killed", p_ptrace, EXPECT_KILLED, 0),
 		EACH("raw socket killed", p_raw_socket, EXPECT_KILLED, 0),
-		EACH("bind killed", p_bind, EXPECT_KILLED, 0),
+		CASE(WEBSERV, "webserv", "bind killed", p_bind, EXPECT_KILLED,
+		    0),
+		CASE(WEBSERV, "webserv", "bind to a fixed port killed",
+		    p_bind_fixed, EXPECT_KILLED, 0),
+		CASE(REGISTERER, "registerer", "bind to a fixed port refused "
+		    "(ABI 4)", p_bind_fixed, EXPECT_OK, 4),
+		CASE(COMMANDER, "commander", "bind to a fixed port refused "
+		    "(ABI 4)", p_bind_fixed, EXPECT_OK, 4),
+		CASE(REGISTERER, "registerer", "bind of a unix socket killed",
+		    p_bind_unix, EXPECT_KILLED, 0),
+		CASE(COMMANDER, "commander", "bind of a unix socket killed",
+		    p_bind_unix, EXPECT_KILLED, 0),
+		CASE(REGISTERER, "registerer", "listen killed", p_listen,
+		    EXPECT_KILLED, 0),
+		CASE(COMMANDER, "commander", "listen killed", p_listen,
+		    EXPECT_KILLED, 0),
 		EACH("signal to another process killed", p_signal_parent,
 		    EXPECT_KILLED, 0),
 		TEST_EACH("abstract unix socket refused (ABI 6)",
@@ -645,6 +743,12 @@ main(void)
 		    "address)", p_new_connection, EXPECT_OK, 0),
 		CASE(COMMANDER, "commander", "connects out (orders, pings)",
 		    p_new_connection, EXPECT_OK, 0),
+		CASE(REGISTERER, "registerer", "connects out from "
+		    "listen_address (bind to port 0)", p_connect_from,
+		    EXPECT_OK, 0),
+		CASE(COMMANDER, "commander", "connects out from "
+		    "listen_address (bind to port 0)", p_connect_from,
+		    EXPECT_OK, 0),
 		EACH("accepts TCP, reads and writes it", p_accept_read_write,
 		    EXPECT_OK, 0),
 		EACH("reads and writes its channel", p_socketpair_io,

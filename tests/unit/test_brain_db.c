@@ -413,7 +413,8 @@ test_findings(void **state)
 	 * stored results. Every table a later migration creates is dropped
 	 * here too. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'DROP TABLE findings; "
-	    "DROP TABLE totp; DROP TABLE tentacle_labels; DROP TABLE schedules; "
+	    "DROP TABLE totp; ALTER TABLE audit DROP COLUMN count; "
+	    "DROP TABLE tentacle_labels; DROP TABLE schedules; "
 	    "DROP INDEX results_received; DROP TRIGGER verdicts_insert; "
 	    "DROP TRIGGER verdicts_delete; DROP TABLE verdicts; "
 	    "DROP TABLE waivers; PRAGMA user_version = 5'", path);

@@ -68,6 +68,7 @@ WRAP(tentacle_missed)
 WRAP(child_init)
 WRAP(api_reply)
 WRAP(config_reload)
+WRAP(tentacle_addresses)
 
 static void
 inputs(struct hs_inputs *in)
@@ -233,6 +234,18 @@ S(ipc_config_reload, s_reload) m->io_timeout = 2; m->max_tentacles = 10; E
 S(ipc_config_reload, b_reload1) m->io_timeout = 3601; E
 S(ipc_config_reload, b_reload2) m->max_tentacles = 0; E
 
+/* 192.0.2.1, 2001:db8::1 and 192.0.2.2 as keys (net.h) */
+static const uint8_t addr_keys[3 * NET_ADDR_KEY_LEN] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 2,
+};
+S(ipc_tentacle_addresses, s_addrs) m->flags = ADDRESSES_FIRST |
+	ADDRESSES_LAST; m->keys = addr_keys; m->count = 3; E
+S(ipc_tentacle_addresses, b_addrs1) m->flags = 0x04; E
+S(ipc_tentacle_addresses, b_addrs2) m->count = IPCMSG_ADDRESSES_MAX + 1; E
+S(ipc_tentacle_addresses, b_addrs3) m->keys = NULL; E
+
 #undef S
 #undef E
 
@@ -275,6 +288,8 @@ static const struct kind kinds[] = {
 	K(api_reply, ipc_api_reply, s_reply, b_reply1, b_reply2, b_reply3,
 	    b_reply4, b_reply5, b_reply6, b_reply7, b_reply8),
 	K(config_reload, ipc_config_reload, s_reload, b_reload1, b_reload2),
+	K(tentacle_addresses, ipc_tentacle_addresses, s_addrs, b_addrs1,
+	    b_addrs2, b_addrs3),
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
@@ -371,6 +386,7 @@ test_hostile_bytes(void **state)
 	struct ipc_result_stored	rs;
 	struct ipc_api_reply		ar;
 	struct ipc_log_event		le;
+	struct ipc_tentacle_addresses	ta;
 	const char			*why;
 	uint8_t				z[32] = { 0 };
 	size_t				i;
@@ -450,6 +466,31 @@ test_hostile_bytes(void **state)
 	pack_str(&p, "");
 	assert_int_equal(ipcmsg_decode_log_event(b.data, b.len, &le, &why), -1);
 	assert_string_equal(why, "bad event kind");
+	buf_free(&b);
+
+	/* Addresses that are not whole keys; more than one message holds;
+	 * none at all is a set (empty). */
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	pack_init(&p, &b);
+	pack_u8(&p, ADDRESSES_FIRST);
+	pack_bytes(&p, addr_keys, NET_ADDR_KEY_LEN + 1);
+	assert_int_equal(ipcmsg_decode_tentacle_addresses(b.data, b.len, &ta,
+	    &why), -1);
+	assert_string_equal(why, "addresses are not whole keys");
+	buf_reset(&b);
+	pack_init(&p, &b);
+	pack_u8(&p, ADDRESSES_LAST);
+	pack_u32(&p, (IPCMSG_ADDRESSES_MAX + 1) * NET_ADDR_KEY_LEN);
+	assert_int_equal(ipcmsg_decode_tentacle_addresses(b.data, b.len, &ta,
+	    &why), -1);
+	buf_reset(&b);
+	pack_init(&p, &b);
+	pack_u8(&p, ADDRESSES_FIRST | ADDRESSES_LAST);
+	pack_bytes(&p, NULL, 0);
+	assert_int_equal(ipcmsg_decode_tentacle_addresses(b.data, b.len, &ta,
+	    &why), 0);
+	assert_int_equal(ta.count, 0);
+	assert_null(ta.keys);
 	buf_free(&b);
 }
 

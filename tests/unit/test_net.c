@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -111,6 +112,66 @@ test_addr(void **state)
 	assert_string_equal(out, "unknown");
 }
 
+static void
+key(const char *addr, unsigned char out[NET_ADDR_KEY_LEN])
+{
+	assert_int_equal(net_addr_key(addr, out), 0);
+}
+
+static void
+test_keys(void **state)
+{
+	unsigned char		a[NET_ADDR_KEY_LEN], b[NET_ADDR_KEY_LEN];
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+
+	/* an IPv4 address, its IPv4-mapped form and its socket: one key */
+	key("192.0.2.1", a);
+	key("::ffff:192.0.2.1", b);
+	assert_memory_equal(a, b, sizeof(a));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4000);
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin,
+	    sizeof(sin), b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	/* IPv6 however written */
+	key("2001:DB8::0:1", a);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
+	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin6,
+	    sizeof(sin6), b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(net_addr_key("example.org", a), -1);
+	assert_int_equal(net_addr_key("", a), -1);
+	assert_int_equal(net_addr_key(NULL, a), -1);
+	/* a short socket address is none */
+	assert_int_equal(net_sockaddr_key((struct sockaddr *)&sin6,
+	    sizeof(sin), b), -1);
+}
+
+/* Where the brain's and the tentacle's connections leave from. */
+static void
+test_source_for(void **state)
+{
+	assert_string_equal(net_source_for("127.0.0.5", "127.0.0.2"),
+	    "127.0.0.5");
+	assert_string_equal(net_source_for("2001:db8::1", "2001:db8::2"),
+	    "2001:db8::1");
+	/* a wildcard or nothing: the kernel chooses */
+	assert_null(net_source_for("0.0.0.0", "127.0.0.2"));
+	assert_null(net_source_for("::", "2001:db8::2"));
+	assert_null(net_source_for("", "127.0.0.2"));
+	assert_null(net_source_for(NULL, "127.0.0.2"));
+	/* another family than the destination's */
+	assert_null(net_source_for("127.0.0.5", "2001:db8::2"));
+	assert_null(net_source_for("2001:db8::1", "192.0.2.1"));
+	assert_true(net_addr_specific("192.0.2.1"));
+	assert_false(net_addr_specific("0.0.0.0"));
+}
+
 int
 main(void)
 {
@@ -119,6 +180,8 @@ main(void)
 		cmocka_unit_test(test_listen_v6),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_source_for),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
