@@ -298,6 +298,7 @@ deb:
 N	?= 200
 bench: all
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
 
 clean:

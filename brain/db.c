@@ -1574,9 +1574,9 @@ db_run_jobs_each(struct db *db, int64_t run,
 	int			 rc;
 
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, j.hostname, "
-	    "j.state, j.message, " RESULT_COLUMNS " FROM jobs j LEFT JOIN "
-	    "results r ON r.job_id = j.id WHERE j.run_id = ? ORDER BY j.id"))
-	    == NULL)
+	    "j.state, j.message, j.expires_at, " RESULT_COLUMNS " FROM jobs j "
+	    "LEFT JOIN results r ON r.job_id = j.id WHERE j.run_id = ? ORDER "
+	    "BY j.id")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, run);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1585,8 +1585,9 @@ db_run_jobs_each(struct db *db, int64_t run,
 		j.hostname = col_text(st, 2);
 		j.state = col_job_state(st, 3);
 		j.message = col_text(st, 4);
-		j.has_result = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		result_row(st, 5, &j.result);
+		j.expires_at = (time_t)sqlite3_column_int64(st, 5);
+		j.has_result = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		result_row(st, 6, &j.result);
 		fn(&j, arg);
 	}
 	return db_rows_end(db, st, rc);

@@ -297,6 +297,7 @@ struct db_job_row {
 	const char		*hostname;
 	enum job_state		 state;
 	const char		*message;
+	time_t			 expires_at;	/* waits until; 0: never */
 	int			 has_result;
 	struct db_result_row	 result;	/* if has_result */
 };

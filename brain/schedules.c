@@ -5,9 +5,10 @@
  *     "schedule:ID"; a brain that was down over one or more firings
  *     fires once on return, then goes on from now),
  *   - expires the jobs whose tentacle did not come back in time,
- *   - prunes old results and audit lines (retention_days,
- *     audit_retention_days), a small batch per tick while there is
- *     work, then again an hour later.
+ *   - starts pruning old results and audit lines (retention_days,
+ *     audit_retention_days) at start and then every hour: small
+ *     batches, one after the other while there is work, each its own
+ *     turn of the loop.
  * Each step is bounded, so that a tick never holds the loop for long.
  * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
  */
@@ -26,18 +27,22 @@
 #include "maestro.h"
 
 #define CHORES_INTERVAL_S	1
-/* Rows per tick: each batch is a few milliseconds of SQLite. */
+/* Rows per batch: a result goes with its findings (tens of rows, each
+ * overwritten: secure_delete), so 100 results are some 10-20 ms of
+ * SQLite (make bench, tests/bench/retention.py). */
 #define EXPIRE_BATCH		500
-#define PRUNE_BATCH		500
+#define PRUNE_BATCH		100
 /* Schedules fired per tick at most (the rest on the next ones). */
 #define FIRE_BATCH		16
 #define PRUNE_AGAIN_S		3600
 /* Pages given back per tick after pruning (4 KiB each). */
-#define VACUUM_PAGES		256
+#define VACUUM_PAGES		128
 
 static struct event	*chores_ev;
+static struct event	*prune_ev;
 static time_t		 prune_due;
 static int		 vacuum_due;
+static int64_t		 pruned;	/* in this pass */
 
 /* ---- when ------------------------------------------------------------ */
 
@@ -155,6 +160,55 @@ schedule_fire(int64_t id, time_t now)
 	free(s);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One batch of retention; while batches come back full, the next one is
+ * queued at once (a zero timeout: whatever else is ready runs first), so
+ * that a large backlog goes at SQLite's pace without holding the loop
+ * for more than a batch. Then the freed pages go back, a few per batch.
+ */
+static void
+prune_batch(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	 zero = { 0, 0 };
+	time_t		 now = time(NULL);
+	int64_t		 t0 = now_ms(), left = 0;
+	int		 n = 0, a = 0, more;
+
+	if (db_prune_results(m.db, now - m.conf.retention_days * 86400,
+	    PRUNE_BATCH, &n) == -1 || db_prune_audit(m.db, now -
+	    m.conf.audit_retention_days * 86400, PRUNE_BATCH, &a) == -1)
+		n = a = 0;
+	if (n > 0 || a > 0)
+		vacuum_due = 1;
+	more = n >= PRUNE_BATCH || a >= PRUNE_BATCH;
+	if (vacuum_due && (db_vacuum_step(m.db, VACUUM_PAGES, &left) == -1 ||
+	    left == 0))
+		vacuum_due = 0;
+	pruned += n + a;
+	if (n > 0 || a > 0 || vacuum_due)
+		log_debug("retention: %d rows of results and runs, %d audit "
+		    "lines pruned, %lld free pages left, in %lld ms", n, a,
+		    (long long)left, (long long)(now_ms() - t0));
+	if (more || vacuum_due)
+		evtimer_add(prune_ev, &zero);
+	else {
+		if (pruned > 0)
+			log_info("retention: %lld rows pruned", (long long)
+			    pruned);
+		pruned = 0;
+		prune_due = now + PRUNE_AGAIN_S;
+	}
+}
+
 struct due {
 	int64_t	ids[FIRE_BATCH];
 	size_t	n;
@@ -175,8 +229,7 @@ chores(evutil_socket_t fd, short events, void *arg)
 	struct due	d;
 	time_t		now = time(NULL);
 	size_t		i;
-	int		n, a;
-	int64_t		left;
+	int		n;
 
 	/* Collected first: firing writes to the table being read. */
 	d.n = 0;
@@ -188,25 +241,8 @@ chores(evutil_socket_t fd, short events, void *arg)
 		log_info("%d job%s expired waiting for their tentacle", n,
 		    n == 1 ? "" : "s");
 
-	if (now >= prune_due) {
-		n = a = 0;
-		if (db_prune_results(m.db, now - m.conf.retention_days * 86400,
-		    PRUNE_BATCH, &n) == -1 || db_prune_audit(m.db, now -
-		    m.conf.audit_retention_days * 86400, PRUNE_BATCH, &a) == -1)
-			n = a = 0;
-		if (n > 0 || a > 0)
-			log_debug("retention: %d rows of results and runs, %d "
-			    "audit lines pruned", n, a);
-		if (n > 0 || a > 0)
-			vacuum_due = 1;
-		/* A full batch: more to do on the next tick. */
-		if (n < PRUNE_BATCH && a < PRUNE_BATCH)
-			prune_due = now + PRUNE_AGAIN_S;
-	}
-	/* What was pruned gives its pages back, a few at a time. */
-	if (vacuum_due && (db_vacuum_step(m.db, VACUUM_PAGES, &left) == -1 ||
-	    left == 0))
-		vacuum_due = 0;
+	if (now >= prune_due && !evtimer_pending(prune_ev, NULL))
+		prune_batch(-1, 0, NULL);
 }
 
 void
@@ -215,7 +251,8 @@ schedules_start(struct event_base *base)
 	struct timeval	tv = { CHORES_INTERVAL_S, 0 };
 
 	prune_due = time(NULL);
-	if ((chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
+	if ((prune_ev = evtimer_new(base, prune_batch, NULL)) == NULL ||
+	    (chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
 	    NULL || event_add(chores_ev, &tv) == -1)
 		fatalx("cannot start the schedules' timer");
 }
@@ -225,7 +262,9 @@ schedules_stop(void)
 {
 	if (chores_ev != NULL)
 		event_free(chores_ev);
-	chores_ev = NULL;
+	if (prune_ev != NULL)
+		event_free(prune_ev);
+	chores_ev = prune_ev = NULL;
 }
 
 /* ---- the API --------------------------------------------------------- */

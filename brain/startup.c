@@ -468,6 +468,8 @@ startup_reload(void)
 	m.conf.restart_delay_max = nc.restart_delay_max;
 	m.conf.max_tentacles = nc.max_tentacles;
 	m.conf.keepalive_misses = nc.keepalive_misses;
+	m.conf.retention_days = nc.retention_days;
+	m.conf.audit_retention_days = nc.audit_retention_days;
 	if (nc.keepalive_interval != m.conf.keepalive_interval) {
 		struct timeval	ka = { nc.keepalive_interval, 0 };
 

@@ -22,6 +22,17 @@ rfc3339(time_t t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+json_t *
+time_or_null(time_t t)
+{
+	char	s[32];
+
+	if (t <= 0)
+		return json_null();
+	rfc3339(t, s, sizeof(s));
+	return json_string(s);
+}
+
 /* Append o to list; a NULL o (out of memory) is left out. */
 static void
 append(json_t *list, json_t *o)
@@ -386,6 +397,8 @@ job_json(const struct db_job_row *j, void *arg)
 	    utf8_json(j->message, strlen(j->message), 0));
 	if (o == NULL)
 		return;
+	/* Until when it waits for its tentacle (issue 16). */
+	json_object_set_new(o, "expires_at", time_or_null(j->expires_at));
 	json_object_set_new(o, "result", j->has_result ?
 	    result_json(&j->result, v->with_output) : json_null());
 	if (j->has_result && v->with_output)

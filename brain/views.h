@@ -46,8 +46,10 @@ json_t	*view_result(struct db *, int64_t id, const struct checks *);
 json_t	*view_tentacle_results(struct db *, int64_t tentacle,
 	    int with_findings, const struct checks *);
 
-/* A time as RFC 3339 in UTC ("2026-01-02T03:04:05Z"; out: 32 bytes). */
+/* A time as RFC 3339 in UTC ("2026-01-02T03:04:05Z"; out: 32 bytes);
+ * as a JSON string, or null for 0. */
 void	rfc3339(time_t, char *out, size_t len);
+json_t	*time_or_null(time_t);
 
 /* ---- groups and schedules (issue 16: views_groups.c) ----------------- */
 

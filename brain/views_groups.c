@@ -52,17 +52,6 @@ view_labels_attach(struct db *db, int64_t tentacle, json_t *list)
 	return rc;
 }
 
-static json_t *
-time_or_null(time_t t)
-{
-	char	s[32];
-
-	if (t <= 0)
-		return json_null();
-	rfc3339(t, s, sizeof(s));
-	return json_string(s);
-}
-
 json_t *
 view_schedule(const struct db_schedule *s)
 {

@@ -5,6 +5,7 @@ way; either expires at its run's expires_in. Every job ends in one
 state, and a run's counts add up to its jobs."""
 
 from octotest import wait_for
+from test_api_schedules import parse_time
 from test_enrolment import (enrol_self, make_token,  # noqa: F401
                             new_tentacle, tentacle_bin)
 from test_keepalive import state_of
@@ -53,6 +54,10 @@ def test_offline_job_waits_then_runs(brain_factory, new_tentacle):  # noqa
         run_of(c, waiting)), 20, 0.2, "one done, one queued")
     counts_add_up(run)
     assert run["jobs"][0]["tentacle"] == a
+    # It says until when it waits: a day by default.
+    waits = parse_time(run["jobs"][0]["expires_at"]) - parse_time(
+        run["created_at"])
+    assert 86400 - 2 <= waits <= 86400 + 2, run["jobs"][0]
     # Another that cannot wait long: expired when the tentacle is still
     # away after 2 s.
     r = c.post("/api/runs", {"script": "hello", "tentacles": [a],

@@ -15,6 +15,18 @@ from test_runs import add_script, run_and_wait
 DAY = 86400
 
 
+def age_runs(db, runs, at):
+    """Make runs (IDs), their jobs and results as old as at (a Unix
+    time), in the database connection db (the brain stopped)."""
+    q = ",".join("?" * len(runs))
+    db.execute("UPDATE runs SET created_at = ? WHERE id IN (%s)" % q,
+               [at] + runs)
+    db.execute("UPDATE jobs SET updated_at = ? WHERE run_id IN (%s)" % q,
+               [at] + runs)
+    db.execute("UPDATE results SET received_at = ? WHERE job_id IN "
+               "(SELECT id FROM jobs WHERE run_id IN (%s))" % q, [at] + runs)
+
+
 def test_old_results_pruned_but_latest(brain_factory, new_tentacle):  # noqa
     b = brain_factory({"io_timeout": 2, "retention_days": 1,
                        "audit_retention_days": 2}, verbose=True)
@@ -33,15 +45,7 @@ def test_old_results_pruned_but_latest(brain_factory, new_tentacle):  # noqa
     db = sqlite3.connect(str(b.state_dir / "brain.db"))
     with db:
         # Two days old, but the last run of "two"; the audit log three.
-        old = [r["id"] for r in runs]
-        q = ",".join("?" * len(old))
-        db.execute("UPDATE runs SET created_at = ? WHERE id IN (%s)" % q,
-                   [now - 2 * DAY] + old)
-        db.execute("UPDATE jobs SET updated_at = ? WHERE run_id IN (%s)" % q,
-                   [now - 2 * DAY] + old)
-        db.execute("UPDATE results SET received_at = ? WHERE job_id IN "
-                   "(SELECT id FROM jobs WHERE run_id IN (%s))" % q,
-                   [now - 2 * DAY] + old)
+        age_runs(db, [r["id"] for r in runs], now - 2 * DAY)
         db.execute("UPDATE audit SET at = ?", (now - 3 * DAY,))
         (n_audit,) = db.execute("SELECT count(*) FROM audit").fetchone()
     db.close()
