@@ -26,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1] / "system"))
 import octotest  # noqa: E402
+from test_api_compliance import insert_tentacles  # noqa: E402
 
 HOSTS, SCRIPTS = 1000, 30
 R = int(os.environ.get("R", "3"))
@@ -35,12 +36,7 @@ def insert(db_path):
     now = int(time.time())
     db = sqlite3.connect(str(db_path))
     with db:
-        db.executemany(
-            "INSERT INTO tentacles (id, hostname, address, port, key, "
-            "fingerprint, enrolment, enrolled_at) VALUES (?, ?, "
-            "'192.0.2.1', 7001, 'k', 'f', 'accepted', ?)",
-            [(h, "host%04d.example.org" % h, now - 86400 * 30)
-             for h in range(1, HOSTS + 1)])
+        insert_tentacles(db, HOSTS, now - 86400 * 30)
         for r in range(R):
             at = now - (R - r) * 86400
             for s in range(SCRIPTS):

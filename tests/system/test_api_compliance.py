@@ -210,6 +210,15 @@ def test_bad_history_and_timeline_queries(brain, path):  # noqa: F811
 HOSTS, SCRIPTS = 1000, 30
 
 
+def insert_tentacles(db, hosts, enrolled_at, name="host%04d.example.org"):
+    """Accepted tentacles 1..hosts, as enrolment would leave them."""
+    db.executemany("INSERT INTO tentacles (id, hostname, address, port, "
+                   "key, fingerprint, enrolment, enrolled_at) VALUES (?, "
+                   "?, '192.0.2.1', 7001, 'k', 'f', 'accepted', ?)",
+                   [(h, name % h, enrolled_at) for h in
+                    range(1, hosts + 1)])
+
+
 def insert_fleet(db_path, hosts=HOSTS, scripts=SCRIPTS, days_ago=0):
     """Accepted tentacles, one run per script with a job and a result
     each: verdict by (host + script) % 7 (0-3 compliant, 4-5 findings,
@@ -218,12 +227,7 @@ def insert_fleet(db_path, hosts=HOSTS, scripts=SCRIPTS, days_ago=0):
     db = sqlite3.connect(str(db_path))
     want = {"compliant": 0, "findings": 0, "errors": 0, "none": 0}
     with db:
-        for h in range(1, hosts + 1):
-            db.execute("INSERT INTO tentacles (id, hostname, address, "
-                       "port, key, fingerprint, enrolment, enrolled_at) "
-                       "VALUES (?, ?, '192.0.2.1', 7001, 'k', 'f', "
-                       "'accepted', ?)", (h, "host%04d.example.org" % h,
-                                           now - 86400 * 10))
+        insert_tentacles(db, hosts, now - 86400 * 10)
         for s in range(scripts):
             cur = db.execute("INSERT INTO runs (script, created_at, "
                              "created_by) VALUES (?, ?, 'admin')",
@@ -299,15 +303,11 @@ def insert_history(db_path, hosts=12, scripts=3, days=8):
     midnight = now - now % 86400
     db = sqlite3.connect(str(db_path))
     with db:
-        for h in range(1, hosts + 1):
-            db.execute("INSERT INTO tentacles (id, hostname, address, "
-                       "port, key, fingerprint, enrolment, enrolled_at) "
-                       "VALUES (?, ?, '192.0.2.1', 7001, 'k', 'f', "
-                       "'accepted', ?)", (h, "h%02d.example.org" % h,
-                                           midnight - 30 * 86400))
-            if h % 2 == 0:
-                db.execute("INSERT INTO tentacle_labels VALUES (?, 'web', "
-                           "'accepted')", (h,))
+        insert_tentacles(db, hosts, midnight - 30 * 86400,
+                         "h%02d.example.org")
+        db.executemany("INSERT INTO tentacle_labels VALUES (?, 'web', "
+                       "'accepted')", [(h,) for h in range(2, hosts + 1,
+                                                           2)])
         for ago in range(days, 0, -1):
             d = days - ago
             at = midnight - ago * 86400 + 12 * 3600
