@@ -334,7 +334,8 @@ api_compliance(const struct api_req *r)
 	memset(&mx, 0, sizeof(mx));
 	/* Past IPC_PAYLOAD_MAX, reply_send_text answers 500 "too large". */
 	buf_init(&mx.out, 16 * IPC_PAYLOAD_MAX);
-	if (db_compliance_columns(m.db, &q, matrix_column, &mx) == -1)
+	if (db_compliance_columns(m.db, &q, matrix_column, &mx, &counts) ==
+	    -1)
 		goto fail;
 	/* Fewer tentacles a page when there are many columns. */
 	q.limit = r->a->limit;
@@ -353,8 +354,8 @@ api_compliance(const struct api_req *r)
 	}
 	text_add(&mx.out, "],\"tentacles\":[");
 	mx.host = SIZE_MAX;	/* none opened yet */
-	if (db_compliance_counts(m.db, &q, mx.ncols, &counts) == -1 ||
-	    db_compliance_page(m.db, &q, matrix_tentacle, matrix_cell, &mx,
+	if ((!q.by_check && db_compliance_counts(m.db, &q, mx.ncols,
+	    &counts) == -1) || db_compliance_page(m.db, &q, matrix_tentacle, matrix_cell, &mx,
 	    &more) == -1 || mx.oom)
 		goto fail;
 	/* The hosts after the last cell (or all of them, when no cell). */

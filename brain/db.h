@@ -453,9 +453,12 @@ struct db_compliance_tentacle {
 	const char	*hostname;
 	const char	*labels;	/* "a,b" */
 };
-/* The columns of the whole (filtered) fleet, by name. */
+/* The columns of the whole (filtered) fleet, by name; by_check, also
+ * its cells counted into counts (if not NULL), as db_compliance_counts
+ * would (the same pass). */
 int	db_compliance_columns(struct db *, const struct compliance_query *,
-	    void (*fn)(const char *, void *), void *arg);
+	    void (*fn)(const char *, void *), void *arg,
+	    struct compliance_counts *counts);
 /* The cells of the whole (filtered) fleet counted by verdict; the none
  * cells of by_check need ncolumns. */
 int	db_compliance_counts(struct db *, const struct compliance_query *,

@@ -104,9 +104,11 @@
 static const char *const sql[CSQL_MAX] = {
 	[CSQL_COLUMNS_SCRIPT] =
 	    "SELECT name FROM (" SCRIPTS ") ORDER BY name",
+	/* The checks, with their cells counted (one pass for both). */
 	[CSQL_COLUMNS_CHECK] =
-	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT DISTINCT col "
-	    "FROM f ORDER BY col",
+	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT col, verdict, "
+	    "wid, count(*) FROM cv GROUP BY col, verdict, wid IS NULL ORDER "
+	    "BY col",
 	[CSQL_COUNTS_SCRIPT] =
 	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
 	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
@@ -237,30 +239,77 @@ bind_query(sqlite3_stmt *st, const struct compliance_query *q)
 	sqlite3_bind_int64(st, 4, q->limit);
 }
 
-int
-db_compliance_columns(struct db *db, const struct compliance_query *q,
-    void (*fn)(const char *, void *), void *arg)
+/* The none cells of by_check: the checks a host did not print. */
+static int
+none_checks(struct db *db, const struct compliance_query *q, size_t ncolumns,
+    int64_t seen, struct compliance_counts *out)
 {
 	sqlite3_stmt	*st;
+	int64_t		 cells = 0;
 	int		 rc;
+
+	if ((st = db_prepare(db, sql[CSQL_FLEET_COUNT])) == NULL)
+		return -1;
+	bind_query(st, q);
+	if ((rc = db_step_row(db, st)) == 0)
+		cells = sqlite3_column_int64(st, 0) * (int64_t)ncolumns;
+	sqlite3_finalize(st);
+	if (rc != 0)
+		return -1;
+	if (cells > seen)
+		out->n[CELL_NONE] += cells - seen;
+	return 0;
+}
+
+int
+db_compliance_columns(struct db *db, const struct compliance_query *q,
+    void (*fn)(const char *, void *), void *arg,
+    struct compliance_counts *counts)
+{
+	struct compliance_counts	 c;
+	sqlite3_stmt			*st;
+	char				 last[FINDING_CHECK_MAX + 1] = "";
+	const char			*col;
+	int64_t				 seen = 0;
+	size_t				 n = 0;
+	int				 rc;
 
 	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COLUMNS_CHECK :
 	    CSQL_COLUMNS_SCRIPT])) == NULL)
 		return -1;
 	bind_query(st, q);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(col_text(st, 0), arg);
-	return db_rows_end(db, st, rc);
+	memset(&c, 0, sizeof(c));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col = col_text(st, 0);
+		if (!q->by_check || n == 0 || strcmp(col, last) != 0) {
+			fn(col, arg);
+			strlcpy(last, col, sizeof(last));
+			n++;
+		}
+		if (q->by_check) {
+			c.n[cell_verdict(st, 1, 2)] += sqlite3_column_int64(st,
+			    3);
+			seen += sqlite3_column_int64(st, 3);
+		}
+	}
+	if (db_rows_end(db, st, rc) == -1)
+		return -1;
+	if (counts == NULL || !q->by_check)
+		return 0;
+	if (none_checks(db, q, n, seen, &c) == -1)
+		return -1;
+	*counts = c;
+	return 0;
 }
 
 int
 db_compliance_counts(struct db *db, const struct compliance_query *q,
     size_t ncolumns, struct compliance_counts *out)
 {
-	sqlite3_stmt	*st;
-	int64_t		 cells = 0, seen = 0;
+	sqlite3_stmt		*st;
+	int64_t			 seen = 0;
 	enum cell_verdict	 v;
-	int		 rc;
+	int			 rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COUNTS_CHECK :
@@ -274,20 +323,7 @@ db_compliance_counts(struct db *db, const struct compliance_query *q,
 	}
 	if (db_rows_end(db, st, rc) == -1)
 		return -1;
-	if (q->by_check) {
-		/* The checks a host did not print are none. */
-		if ((st = db_prepare(db, sql[CSQL_FLEET_COUNT])) == NULL)
-			return -1;
-		bind_query(st, q);
-		if ((rc = db_step_row(db, st)) == 0)
-			cells = sqlite3_column_int64(st, 0) * (int64_t)ncolumns;
-		sqlite3_finalize(st);
-		if (rc != 0)
-			return -1;
-		if (cells > seen)
-			out->n[CELL_NONE] += cells - seen;
-	}
-	return 0;
+	return q->by_check ? none_checks(db, q, ncolumns, seen, out) : 0;
 }
 
 int

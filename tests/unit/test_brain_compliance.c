@@ -354,6 +354,13 @@ cell(struct page *p, int64_t t, const char *col)
 }
 
 static void
+count_column(const char *name, void *arg)
+{
+	(void)name;
+	(*(int *)arg)++;
+}
+
+static void
 read_page(struct db *db, struct compliance_query *q, struct page *p,
     int *more)
 {
@@ -366,9 +373,10 @@ static void
 test_matrix(void **state)
 {
 	struct compliance_query		q;
-	struct compliance_counts	c;
+	struct compliance_counts	c, c2;
 	struct page			p;
 	struct db_waiver		w;
+	int				ncols;
 	char				err[256];
 	struct db			*db;
 	int64_t				id, cid;
@@ -441,7 +449,12 @@ test_matrix(void **state)
 
 	/* By check: the checks of each script's latest result. */
 	q.by_check = 1;
+	ncols = 0;
+	assert_int_equal(db_compliance_columns(db, &q, count_column, &ncols,
+	    &c2), 0);
+	assert_int_equal(ncols, 2);		/* x.one, x.two */
 	assert_int_equal(db_compliance_counts(db, &q, 2, &c), 0);
+	assert_memory_equal(&c, &c2, sizeof(c));
 	/* t1: x.one OK, x.two WARN (compliant); t2: both FAIL; t3: none */
 	assert_int_equal(c.n[CELL_COMPLIANT], 2);
 	assert_int_equal(c.n[CELL_FINDINGS], 2);
