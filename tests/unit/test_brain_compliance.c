@@ -559,6 +559,20 @@ test_matrix(void **state)
 	q.as_of = 3300;
 	read_page(db, &q, &p, &more);
 	assert_int_equal(cell(&p, 2, "a")->verdict, CELL_FINDINGS);
+
+	/* A result pruned (retention) takes its verdict with it: t1's a is
+	 * its earlier result again. */
+	{
+		sqlite3	*h = raw_open();
+
+		raw_exec(h, "DELETE FROM findings WHERE result_id = 3; "
+		    "DELETE FROM results WHERE id = 3;");
+		sqlite3_close(h);
+	}
+	q.as_of = 5000;
+	read_page(db, &q, &p, &more);
+	assert_int_equal(cell(&p, 1, "a")->result, 1);
+	assert_int_equal(cell(&p, 1, "a")->verdict, CELL_FINDINGS);
 	db_close(db);
 }
 
