@@ -68,7 +68,7 @@ TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle install-conf-man uninstall clean
 
-all: $(BUILD)/octoBrain $(BUILD)/octoTentacle
+all: $(BUILD)/octoBrain $(BUILD)/octoTentacle $(BUILD)/tests/scriptpush
 
 deps:
 	@./scripts/deps
@@ -93,6 +93,12 @@ $(BUILD)/tests/test_tentacle_%: tests/unit/test_tentacle_%.c $(COMMON_OBJ) \
     $(TENTACLE_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The system tests' stand-in for the brain's push of managed scripts.
+$(BUILD)/tests/scriptpush: tests/system/scriptpush.c $(COMMON_OBJ) \
+    $(BUILD)/tentacle/enrolment.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -139,7 +145,8 @@ FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
 		   brain/totp.c brain/groupbody.c brain/cron.c \
 		   tentacle/enrolment.c \
-		   tentacle/spool.c tentacle/privsep.c tentacle/run.c
+		   tentacle/spool.c tentacle/privsep.c tentacle/run.c \
+		   tentacle/managed.c tentacle/inventory.c
 FUZZ_LIB_OBJ	 = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(COMMON_SRC) \
 		   $(FUZZ_LIB_SRC))
 FUZZ_RUN	 = $(PYTHON) tests/fuzz/run.py --bin $(FUZZ_BUILD) \

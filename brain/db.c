@@ -1435,6 +1435,8 @@ int
 db_result_store(struct db *db, int64_t job, const struct msg_result *r,
     int *stored)
 {
+	char		 msg[PROTO_MESSAGE_MAX];
+	size_t		 msglen;
 	sqlite3_stmt	*st;
 	enum job_state	 to;
 	char		 from[JOB_SOURCES_MAX];
@@ -1466,11 +1468,23 @@ db_result_store(struct db *db, int64_t job, const struct msg_result *r,
 	    r->output_len) == -1)
 		return -1;
 	to = job_state_of_outcome(r->outcome);
+	/* Refused (issue 14): the tentacle's reason is the job's message
+	 * ("script on the host differs from the one ordered"). */
+	msglen = 0;
+	if (to == JOB_REFUSED) {
+		while (msglen < r->output_len && msglen < sizeof(msg) - 1 &&
+		    r->output[msglen] >= 0x20 && r->output[msglen] < 0x7f) {
+			msg[msglen] = (char)r->output[msglen];
+			msglen++;
+		}
+	}
+	msg[msglen] = '\0';
 	if ((st = db_cached(db, DB_ST_JOB_DONE, "UPDATE jobs SET state = ?1, "
-	    "message = '', updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
+	    "message = ?5, updated_at = ?2 WHERE id = ?3 AND instr(?4, ',' "
 	    "|| state || ',') > 0")) == NULL)
 		return -1;
 	job_sources(to, JOB_STATES_ALL, from);
+	sqlite3_bind_text(st, 5, msg, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 1, job_state_name(to), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, job);

@@ -122,6 +122,9 @@ job_state_of_outcome(int outcome)
 		return JOB_DONE;
 	case OUTCOME_TIMEOUT:
 		return JOB_TIMEOUT;
+	case OUTCOME_REFUSED:
+		/* The supervisor would not run what is on the host. */
+		return JOB_REFUSED;
 	default:
 		return JOB_FAILED;
 	}

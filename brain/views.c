@@ -273,7 +273,8 @@ result_json(const struct db_result_row *r, int with_output)
 	    "started_at", started,
 	    "truncated", r->truncated,
 	    "outcome", r->outcome == OUTCOME_RAN ? "ran" :
-	    r->outcome == OUTCOME_TIMEOUT ? "timeout" : "failed");
+	    r->outcome == OUTCOME_TIMEOUT ? "timeout" :
+	    r->outcome == OUTCOME_REFUSED ? "refused" : "failed");
 	if (o != NULL && with_output)
 		json_object_set_new(o, "output", output_json(r->output,
 		    r->output_len));

@@ -3,6 +3,7 @@
  * privilege drop.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -317,6 +318,24 @@ drop_privileges(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "user %s: could regain root after "
 		    "dropping privileges", user);
 		return -1;
+	}
+	return 0;
+}
+
+int
+fd_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }

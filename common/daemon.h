@@ -50,4 +50,8 @@ long	raise_nofile_limit(long want);
  * cannot be regained. 0 or -1 with err. user NULL/"" = no drop. */
 int	drop_privileges(const char *user, char *err, size_t errlen);
 
+/* write(2) all of p (again after EINTR and short writes): 0, or -1 with
+ * errno. */
+int	fd_write_all(int fd, const void *p, size_t n);
+
 #endif

@@ -73,6 +73,13 @@ enum ipc_type {
 	/* maestro -> registerer, commander: the accepted tentacles'
 	 * addresses, which keep connection slots (brain/ipcmsg.h) */
 	IPC_TENTACLE_ADDRESSES,
+
+	/* tentacle: command worker <-> supervisor, managed scripts (issue
+	 * 14, tentacle/privsep.h) */
+	IPC_SCRIPT_REQUEST,	/* worker: a SIGNKEY/SCRIPT_PUT/_DELETE */
+	IPC_SCRIPT_DONE,	/* supervisor: its SCRIPT_ACK */
+	IPC_INVENTORY_ASK,	/* worker: the scripts, for a keepalive */
+	IPC_INVENTORY_SET,	/* supervisor: them */
 	IPC_TYPE_MAX
 };
 

@@ -33,18 +33,22 @@ frame(struct buf *out, uint8_t type, void (*fill)(struct packer *,
 	return rc;
 }
 
-static int
-hex_lower(const char *s, size_t len)
+int
+proto_hex_lower(const char *s, size_t n)
 {
 	size_t	i;
 
-	if (strlen(s) != len)
-		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+static int
+hex_lower(const char *s, size_t len)
+{
+	return strlen(s) == len && proto_hex_lower(s, len);
 }
 
 int
@@ -344,12 +348,15 @@ fill_enrol_reply(struct packer *p, const void *arg)
 	pack_str(p, m->brain_fingerprint);
 	pack_str(p, m->message);
 	pack_str(p, m->brain_address);
+	if (m->has_sign_pub)
+		pack_bytes(p, m->sign_pub, sizeof(m->sign_pub));
 }
 
 int
 proto_encode_enrol_reply(struct buf *out, const struct msg_enrol_reply *m)
 {
 	if (m->status == 0 || m->status >= ENROLMENT_MAX || m->id == 0 ||
+	    m->has_sign_pub > 1 ||
 	    !proto_fingerprint_valid(m->brain_fingerprint) ||
 	    (m->brain_address[0] != '\0' && !net_addr_valid(m->brain_address)))
 		return -1;
@@ -372,6 +379,14 @@ proto_decode_enrol_reply(const struct wire_frame *f,
 	unpack_str(&u, m->brain_fingerprint, sizeof(m->brain_fingerprint));
 	unpack_str(&u, m->message, sizeof(m->message));
 	unpack_str(&u, m->brain_address, sizeof(m->brain_address));
+	/* The signing key: a trailing field a brain before issue 14 does
+	 * not send. */
+	m->has_sign_pub = 0;
+	memset(m->sign_pub, 0, sizeof(m->sign_pub));
+	if (u.err == 0 && u.off < u.len) {
+		unpack_fixed(&u, m->sign_pub, sizeof(m->sign_pub));
+		m->has_sign_pub = 1;
+	}
 	if (finish(&u, why) == -1)
 		return -1;
 	if (m->status == 0 || m->status >= ENROLMENT_MAX)
@@ -824,6 +839,8 @@ fill_result(struct packer *p, const void *arg)
 
 	fill_result_fields(p, m);
 	pack_bytes(p, m->mac, sizeof(m->mac));
+	if (m->sha256[0] != '\0')
+		pack_str(p, m->sha256);
 }
 
 int
@@ -847,6 +864,9 @@ proto_result_valid(const struct msg_result *m, const char **why)
 		*why = "output too long";
 	else if (m->started_at_ms > INT64_MAX || m->duration_ms > INT64_MAX)
 		*why = "bad time";
+	else if (strnlen(m->sha256, sizeof(m->sha256)) == sizeof(m->sha256) ||
+	    (m->sha256[0] != '\0' && !proto_fingerprint_valid(m->sha256)))
+		*why = "bad script hash";
 	else
 		return 1;
 	return 0;
@@ -880,6 +900,16 @@ proto_decode_result(const struct wire_frame *f, struct msg_result *m,
 	unpack_u8(&u, &m->truncated);
 	unpack_bytes_ref(&u, &m->output, &m->output_len, PROTO_OUTPUT_MAX);
 	unpack_fixed(&u, m->mac, sizeof(m->mac));
+	/* The script's hash: a trailing field, only when one ran (and
+	 * never from a tentacle before issue 14). */
+	m->sha256[0] = '\0';
+	if (u.err == 0 && u.off < u.len) {
+		unpack_str(&u, m->sha256, sizeof(m->sha256));
+		if (u.err == 0 && m->sha256[0] == '\0') {
+			*why = "empty script hash";
+			return -1;
+		}
+	}
 	if (finish(&u, why) == -1)
 		return -1;
 	m->exit_status = (int32_t)status;
@@ -995,11 +1025,214 @@ proto_decode_inventory(const struct wire_frame *f, struct msg_inventory *m,
 	return 0;
 }
 
+/* ---- managed scripts (issue 14) ----------------------------------------- */
+
+static void
+fill_signkey(struct packer *p, const void *arg)
+{
+	const struct msg_signkey	*m = arg;
+
+	pack_bytes(p, m->pub, sizeof(m->pub));
+	pack_bytes(p, m->mac, sizeof(m->mac));
+}
+
+int
+proto_encode_signkey(struct buf *out, const struct msg_signkey *m)
+{
+	return frame(out, WIRE_SIGNKEY, fill_signkey, m);
+}
+
+int
+proto_decode_signkey(const struct wire_frame *f, struct msg_signkey *m,
+    const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_SIGNKEY, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_fixed(&u, m->pub, sizeof(m->pub));
+	unpack_fixed(&u, m->mac, sizeof(m->mac));
+	return finish(&u, why);
+}
+
+static const char *
+script_put_invalid(const struct msg_script_put *m)
+{
+	if (!proto_script_name_valid(m->name))
+		return "bad script name";
+	if (m->version == 0)
+		return "bad script version";
+	if (strnlen(m->description, sizeof(m->description)) ==
+	    sizeof(m->description) || !printable(m->description))
+		return "bad script description";
+	if (!proto_fingerprint_valid(m->sha256))
+		return "bad script hash";
+	if (m->body_len > PROTO_SCRIPT_BODY_MAX)
+		return "script too long";
+	if (m->body_len < 2 || m->body == NULL || m->body[0] != '#' ||
+	    m->body[1] != '!')
+		return "script does not start with #!";
+	return NULL;
+}
+
+static void
+fill_script_put(struct packer *p, const void *arg)
+{
+	const struct msg_script_put	*m = arg;
+
+	pack_str(p, m->name);
+	pack_u32(p, m->version);
+	pack_str(p, m->description);
+	pack_str(p, m->sha256);
+	pack_bytes(p, m->body, m->body_len);
+	pack_bytes(p, m->sig, sizeof(m->sig));
+}
+
+int
+proto_encode_script_put(struct buf *out, const struct msg_script_put *m)
+{
+	if (script_put_invalid(m) != NULL)
+		return -1;
+	return frame(out, WIRE_SCRIPT_PUT, fill_script_put, m);
+}
+
+int
+proto_decode_script_put(const struct wire_frame *f, struct msg_script_put *m,
+    const char **why)
+{
+	struct unpacker	 u;
+	const char	*bad;
+
+	if (check_type(f, WIRE_SCRIPT_PUT, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_str(&u, m->name, sizeof(m->name));
+	unpack_u32(&u, &m->version);
+	unpack_str(&u, m->description, sizeof(m->description));
+	unpack_str(&u, m->sha256, sizeof(m->sha256));
+	unpack_bytes_ref(&u, &m->body, &m->body_len, PROTO_SCRIPT_BODY_MAX);
+	unpack_fixed(&u, m->sig, sizeof(m->sig));
+	if (finish(&u, why) == -1)
+		return -1;
+	if ((bad = script_put_invalid(m)) != NULL) {
+		*why = bad;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fill_script_delete(struct packer *p, const void *arg)
+{
+	const struct msg_script_delete	*m = arg;
+
+	pack_str(p, m->name);
+	pack_u32(p, m->version);
+	pack_bytes(p, m->sig, sizeof(m->sig));
+}
+
+int
+proto_encode_script_delete(struct buf *out, const struct msg_script_delete *m)
+{
+	if (!proto_script_name_valid(m->name) || m->version == 0)
+		return -1;
+	return frame(out, WIRE_SCRIPT_DELETE, fill_script_delete, m);
+}
+
+int
+proto_decode_script_delete(const struct wire_frame *f,
+    struct msg_script_delete *m, const char **why)
+{
+	struct unpacker	u;
+
+	if (check_type(f, WIRE_SCRIPT_DELETE, why) == -1)
+		return -1;
+	unpack_init(&u, f->payload, f->len);
+	unpack_str(&u, m->name, sizeof(m->name));
+	unpack_u32(&u, &m->version);
+	unpack_fixed(&u, m->sig, sizeof(m->sig));
+	if (finish(&u, why) == -1)
+		return -1;
+	if (!proto_script_name_valid(m->name)) {
+		*why = "bad script name";
+		return -1;
+	}
+	if (m->version == 0) {
+		*why = "bad script version";
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+script_ack_invalid(const struct msg_script_ack *m)
+{
+	size_t	n = strnlen(m->message, sizeof(m->message));
+
+	/* A put's or delete's (a name and a version), or a SIGNKEY's
+	 * (neither). */
+	if (m->name[0] == '\0' ? m->version != 0 :
+	    !proto_script_name_valid(m->name) || m->version == 0)
+		return "bad script acknowledgement";
+	if (n >= sizeof(m->message) || !printable(m->message))
+		return "bad message";
+	if (m->status == SCRIPT_ACK_REFUSED)
+		return n > 0 ? NULL : "refused without a reason";
+	if (m->status != SCRIPT_ACK_OK)
+		return "bad status";
+	return NULL;
+}
+
+static void
+fill_script_ack(struct packer *p, const void *arg)
+{
+	const struct msg_script_ack	*m = arg;
+
+	pack_str(p, m->name);
+	pack_u32(p, m->version);
+	pack_u8(p, m->status);
+	pack_str(p, m->message);
+}
+
+int
+proto_encode_script_ack(struct buf *out, const struct msg_script_ack *m)
+{
+	if (script_ack_invalid(m) != NULL)
+		return -1;
+	return frame(out, WIRE_SCRIPT_ACK, fill_script_ack, m);
+}
+
+int
+proto_decode_script_ack(const struct wire_frame *f, struct msg_script_ack *m,
+    const char **why)
+{
+	struct unpacker	 u;
+	const char	*bad;
+
+	if (check_type(f, WIRE_SCRIPT_ACK, why) == -1)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	unpack_init(&u, f->payload, f->len);
+	unpack_str(&u, m->name, sizeof(m->name));
+	unpack_u32(&u, &m->version);
+	unpack_u8(&u, &m->status);
+	unpack_str(&u, m->message, sizeof(m->message));
+	if (finish(&u, why) == -1)
+		return -1;
+	if ((bad = script_ack_invalid(m)) != NULL) {
+		*why = bad;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- end-to-end MACs and the enrolment's wrapping ------------------- */
 
 #define LABEL_ORDER	"octopus-v2 order"
 #define LABEL_RESULT	"octopus-v2 result"
 #define LABEL_WRAP	"octopus-v2 enrol-wrap"
+#define LABEL_SIGNKEY	"octopus-v2 signkey"
 
 static int
 mac_packed(const uint8_t key[PROTO_KEY_LEN], struct buf *b,
@@ -1060,6 +1293,8 @@ proto_result_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
 	pack_str(&p, LABEL_RESULT);
 	pack_u64(&p, tentacle);
 	fill_result_fields(&p, m);
+	if (m->sha256[0] != '\0')
+		pack_str(&p, m->sha256);
 	if (pack_error(&p)) {
 		buf_free(&b);
 		return -1;
@@ -1077,12 +1312,47 @@ proto_result_mac_ok(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
 	    crypto_equal(mac, m->mac, sizeof(mac));
 }
 
+int
+proto_signkey_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const uint8_t pub[PROTO_SIGN_PUB_LEN],
+    const uint8_t exporter[PROTO_EXPORTER_LEN], uint8_t mac[PROTO_MAC_LEN])
+{
+	struct buf	b;
+	struct packer	p;
+
+	buf_init(&b, 256);
+	pack_init(&p, &b);
+	pack_str(&p, LABEL_SIGNKEY);
+	pack_u64(&p, tentacle);
+	pack_bytes(&p, pub, PROTO_SIGN_PUB_LEN);
+	pack_bytes(&p, exporter, PROTO_EXPORTER_LEN);
+	if (pack_error(&p)) {
+		buf_free(&b);
+		return -1;
+	}
+	return mac_packed(key, &b, mac);
+}
+
+int
+proto_signkey_mac_ok(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+    const struct msg_signkey *m, const uint8_t exporter[PROTO_EXPORTER_LEN])
+{
+	uint8_t	mac[PROTO_MAC_LEN];
+
+	return proto_signkey_mac(key, tentacle, m->pub, exporter, mac) == 0 &&
+	    crypto_equal(mac, m->mac, sizeof(mac));
+}
+
+/* label, 2 public keys, ID, status, signing key: 21 + 64 + 9 + 32 */
+#define WRAP_INFO_MAX	160
+
 /* info (also the AEAD's aad) and the derived key and nonce. */
 static int
 wrap_keys(const uint8_t shared[X25519_LEN],
     const uint8_t enrol_pub[PROTO_PUB_LEN],
     const uint8_t exporter[PROTO_EXPORTER_LEN],
-    const struct msg_enrol_reply *r, uint8_t info[128], size_t *infolen,
+    const struct msg_enrol_reply *r, uint8_t info[WRAP_INFO_MAX],
+    size_t *infolen,
     uint8_t kn[AEAD_KEY_LEN + AEAD_NONCE_LEN])
 {
 	size_t	n, l = strlen(LABEL_WRAP);
@@ -1097,6 +1367,10 @@ wrap_keys(const uint8_t shared[X25519_LEN],
 	for (i = 7; i >= 0; i--)
 		info[n++] = (uint8_t)(r->id >> (8 * i));
 	info[n++] = r->status;
+	if (r->has_sign_pub) {
+		memcpy(info + n, r->sign_pub, PROTO_SIGN_PUB_LEN);
+		n += PROTO_SIGN_PUB_LEN;
+	}
 	*infolen = n;
 	return crypto_hkdf_sha256(exporter, PROTO_EXPORTER_LEN, shared,
 	    X25519_LEN, info, n, kn, AEAD_KEY_LEN + AEAD_NONCE_LEN);
@@ -1120,7 +1394,7 @@ proto_enrol_wrap(const uint8_t enrol_pub[PROTO_PUB_LEN],
     const uint8_t exporter[PROTO_EXPORTER_LEN],
     const uint8_t key[PROTO_KEY_LEN], struct msg_enrol_reply *r)
 {
-	uint8_t	priv[X25519_LEN], shared[X25519_LEN], info[128];
+	uint8_t	priv[X25519_LEN], shared[X25519_LEN], info[WRAP_INFO_MAX];
 	uint8_t	kn[AEAD_KEY_LEN + AEAD_NONCE_LEN];
 	size_t	infolen;
 	int	rc = -1;
@@ -1146,7 +1420,7 @@ proto_enrol_unwrap(const uint8_t enrol_priv[PROTO_PUB_LEN],
     const uint8_t exporter[PROTO_EXPORTER_LEN],
     const struct msg_enrol_reply *r, uint8_t key[PROTO_KEY_LEN])
 {
-	uint8_t	shared[X25519_LEN], info[128];
+	uint8_t	shared[X25519_LEN], info[WRAP_INFO_MAX];
 	uint8_t	kn[AEAD_KEY_LEN + AEAD_NONCE_LEN];
 	size_t	infolen;
 	int	rc = -1;
@@ -1171,6 +1445,7 @@ proto_purpose_str(uint8_t p)
 	case PURPOSE_PING:	return "ping";
 	case PURPOSE_ORDER:	return "order";
 	case PURPOSE_RESULT:	return "result";
+	case PURPOSE_SCRIPT:	return "script";
 	default:		return "unknown";
 	}
 }

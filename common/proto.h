@@ -26,6 +26,30 @@
  *			ORDER_ACK
  *	  RESULT (6001)	tentacle RESULT{job, ..., mac} -> brain RESULT_ACK{job,
  *			status, reason}
+ *	  SCRIPT (7001)	brain SIGNKEY{pub, mac} | SCRIPT_PUT{name, version,
+ *			description, sha256, body, sig} | SCRIPT_DELETE{name,
+ *			version, sig} -> tentacle SCRIPT_ACK{name, version,
+ *			status, message}; again, one at a time (the brain
+ *			waits for each SCRIPT_ACK), until the brain closes
+ *
+ * Managed scripts (issue 14): a SCRIPT_PUT or SCRIPT_DELETE is signed by
+ * the brain's maestro with its Ed25519 script-signing key (scriptsig.h,
+ * which fixes the signed bytes); the tentacle checks it with the public
+ * key it pinned: from ENROL_REPLY (sign_pub, covered by the key's
+ * wrapping, so the registerer cannot change it), or, for a tentacle
+ * enrolled before, from the first SIGNKEY, whose MAC is the maestro's
+ * with the tentacle's key bound to the TLS session (proto_signkey_mac,
+ * as an order's), so the commander cannot substitute another. A pinned
+ * key is never replaced. SIGNKEY's SCRIPT_ACK has name "" and version 0.
+ *
+ * Compatibility (WIRE_VERSION stays 2): the new frame types and PURPOSE_
+ * SCRIPT are additions an older tentacle refuses (it closes: the brain
+ * pushes only to a tentacle whose inventory's facts carry
+ * "managed_scripts"); ENROL_REPLY's sign_pub and RESULT's sha256 are
+ * optional trailing fields (absent: as before), which the new decoders
+ * accept with or without. An older decoder refuses them (trailing bytes):
+ * upgrade the brain before the tentacles, and do not enrol an older
+ * tentacle with a brain that sends sign_pub.
  *
  * Orders and results are authenticated end to end with the tentacle's key
  * (proto_order_mac, proto_result_mac), between the brain's maestro and the
@@ -55,6 +79,10 @@
 #define PROTO_MESSAGE_MAX	200
 #define PROTO_SCRIPT_NAME_MAX	64	/* [A-Za-z0-9._-], no leading dot */
 #define PROTO_SCRIPTS_MAX	(64 * 1024)	/* JSON array of scripts */
+#define PROTO_SIGN_PUB_LEN	32	/* Ed25519 public key (scriptsig.h) */
+#define PROTO_SCRIPT_SIG_LEN	64	/* Ed25519 signature */
+#define PROTO_SCRIPT_BODY_MAX	(256 * 1024)	/* a managed script */
+#define PROTO_SCRIPT_DESC_MAX	256	/* its description, printable */
 /* Output on the wire: the captured output plus the truncation marker. */
 #define PROTO_OUTPUT_MAX	(OCTO_OUTPUT_MAX + 128)
 
@@ -64,6 +92,7 @@ enum proto_purpose {
 	PURPOSE_PING,		/* authenticated liveness check */
 	PURPOSE_ORDER,		/* brain orders a run (7001) */
 	PURPOSE_RESULT,		/* tentacle delivers a result (6001) */
+	PURPOSE_SCRIPT,		/* brain manages scripts (7001, issue 14) */
 	PURPOSE_MAX
 };
 
@@ -99,6 +128,11 @@ struct msg_enrol_reply {
 	/* Where to deliver results ("" = the address of the connection the
 	 * brain made): its advertise_address. */
 	char		brain_address[OCTO_ADDR_MAX];
+	/* The brain's script-signing public key (issue 14), optional on
+	 * the wire (a trailing field); when present, the key's wrapping
+	 * covers it. */
+	uint8_t		has_sign_pub;
+	uint8_t		sign_pub[PROTO_SIGN_PUB_LEN];
 };
 
 struct msg_auth_id {
@@ -148,6 +182,8 @@ enum proto_outcome {
 	OUTCOME_RAN = 1,	/* exit_status or signal tell how */
 	OUTCOME_TIMEOUT,	/* killed at the time limit */
 	OUTCOME_FAILED,		/* could not be run (message in output) */
+	OUTCOME_REFUSED,	/* not run: the script on the host is not the
+				   one ordered (message in output) */
 	OUTCOME_MAX
 };
 
@@ -162,6 +198,10 @@ struct msg_result {
 	const uint8_t	*output;	/* decoded: points into the frame */
 	size_t		 output_len;	/* <= PROTO_OUTPUT_MAX */
 	uint8_t		 mac[PROTO_MAC_LEN];	/* proto_result_mac */
+	/* The SHA-256 (hex) of the script that ran; "" = none ran, or an
+	 * older tentacle. On the wire a trailing field after mac, present
+	 * only when not "", and covered by the MAC only then. */
+	char		 sha256[OCTO_FPR_HEX_LEN + 1];
 };
 
 /* RESULT_ACK: stored (delete your spool file), or refused for good
@@ -186,6 +226,52 @@ struct msg_inventory {
 	 * and checks it (a list of any length within the limit). */
 	const char	*scripts;		/* decoded: into the frame */
 	size_t		 scripts_len;
+};
+
+/* SIGNKEY: the brain's script-signing public key, for a tentacle that
+ * has none pinned yet; mac = proto_signkey_mac. */
+struct msg_signkey {
+	uint8_t		pub[PROTO_SIGN_PUB_LEN];
+	uint8_t		mac[PROTO_MAC_LEN];
+};
+
+/* SCRIPT_PUT: version >= 1 of a managed script. sig is the brain's
+ * (scriptsig_put_message: name, version, sha256, body); the description
+ * is not signed (it is shown, never run). The decoder checks the shapes
+ * (a valid script name, version >= 1, printable description, 64
+ * lowercase hex, a body of at most PROTO_SCRIPT_BODY_MAX bytes that starts
+ * with "#!"), not the hash nor the signature: the tentacle does. */
+struct msg_script_put {
+	char		 name[PROTO_SCRIPT_NAME_MAX];
+	uint32_t	 version;
+	char		 description[PROTO_SCRIPT_DESC_MAX];
+	char		 sha256[OCTO_FPR_HEX_LEN + 1];
+	const uint8_t	*body;		/* decoded: points into the frame */
+	size_t		 body_len;
+	uint8_t		 sig[PROTO_SCRIPT_SIG_LEN];
+};
+
+/* SCRIPT_DELETE: delete the managed script name; version is the one the
+ * brain gives its deletion (a new number, never reused: > every put). */
+struct msg_script_delete {
+	char		name[PROTO_SCRIPT_NAME_MAX];
+	uint32_t	version;
+	uint8_t		sig[PROTO_SCRIPT_SIG_LEN];	/* scriptsig delete */
+};
+
+enum script_ack_status {
+	SCRIPT_ACK_OK = 0,
+	SCRIPT_ACK_REFUSED = 1,
+};
+
+/* SCRIPT_ACK: of a put or delete (its name and version), or of a SIGNKEY
+ * (name "", version 0). Refused: message says why (printable, not
+ * empty); ok: message may say more ("already at version 3"). */
+struct msg_script_ack {
+	char		name[PROTO_SCRIPT_NAME_MAX];
+	uint32_t	version;
+	uint8_t		status;		/* enum script_ack_status */
+	char		message[PROTO_MESSAGE_MAX];
 };
 
 /* Encoders append one whole frame to out; -1 if a field is out of shape
@@ -248,6 +334,20 @@ int	proto_decode_result_ack(const struct wire_frame *,
 	    struct msg_result_ack *, const char **why);
 int	proto_decode_inventory(const struct wire_frame *,
 	    struct msg_inventory *, const char **why);
+int	proto_encode_signkey(struct buf *, const struct msg_signkey *);
+int	proto_encode_script_put(struct buf *, const struct msg_script_put *);
+int	proto_encode_script_delete(struct buf *,
+	    const struct msg_script_delete *);
+int	proto_encode_script_ack(struct buf *, const struct msg_script_ack *);
+int	proto_decode_signkey(const struct wire_frame *, struct msg_signkey *,
+	    const char **why);
+/* body points into the frame: valid while it is. */
+int	proto_decode_script_put(const struct wire_frame *,
+	    struct msg_script_put *, const char **why);
+int	proto_decode_script_delete(const struct wire_frame *,
+	    struct msg_script_delete *, const char **why);
+int	proto_decode_script_ack(const struct wire_frame *,
+	    struct msg_script_ack *, const char **why);
 /* A script name a tentacle may run: [A-Za-z0-9._-], 1..63 characters, no
  * leading dot (so no "..", no hidden file, no path). */
 int	proto_script_name_valid(const char *);
@@ -283,6 +383,8 @@ int	proto_hostname_valid(const char *);	/* [A-Za-z0-9.-_], 1..63 */
 int	proto_fingerprint_valid(const char *);	/* 64 lowercase hex */
 int	proto_token_secret_valid(const char *);	/* 32 lowercase hex */
 int	proto_printable(const char *);		/* ASCII 0x20..0x7e only */
+/* The n bytes at s are lowercase hex digits (no NUL needed). */
+int	proto_hex_lower(const char *s, size_t n);
 
 /*
  * The pairing code of a tentacle that waits to be enrolled by address:
@@ -317,6 +419,9 @@ int	proto_pairing_proof(const uint8_t key[PROTO_KEY_LEN],
  *	        | the exporter value of the TLS session that carries it
  *	result: "octopus-v2 result" | tentacle ID | job | outcome |
  *	        exit status | signal | started | duration | truncated | output
+ *	        [| sha256, only when not ""]
+ *	signkey: "octopus-v2 signkey" | tentacle ID | pub | the exporter
+ *	        value of the TLS session that carries it
  * Each fills mac (0), or -1. proto_*_mac_ok: 1 if m->mac is the right
  * one (constant time), 0 if not.
  */
@@ -330,19 +435,28 @@ int	proto_result_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
 	    const struct msg_result *, uint8_t mac[PROTO_MAC_LEN]);
 int	proto_result_mac_ok(const uint8_t key[PROTO_KEY_LEN],
 	    uint64_t tentacle, const struct msg_result *);
+int	proto_signkey_mac(const uint8_t key[PROTO_KEY_LEN], uint64_t tentacle,
+	    const uint8_t pub[PROTO_SIGN_PUB_LEN],
+	    const uint8_t exporter[PROTO_EXPORTER_LEN],
+	    uint8_t mac[PROTO_MAC_LEN]);
+int	proto_signkey_mac_ok(const uint8_t key[PROTO_KEY_LEN],
+	    uint64_t tentacle, const struct msg_signkey *,
+	    const uint8_t exporter[PROTO_EXPORTER_LEN]);
 
 /*
  * The enrolment's key, delivered wrapped (only the maestro and the
  * tentacle ever see it in clear; the registerer relays ciphertext):
  *	S   = X25519(brain's ephemeral private key, tentacle's enrol_pub)
  *	K,N = HKDF-SHA256(salt = E, ikm = S, info = "octopus-v2 enrol-wrap" |
- *	      enrol_pub | brain_pub | tentacle ID | status), 32 + 12 bytes
+ *	      enrol_pub | brain_pub | tentacle ID | status [| sign_pub, when
+ *	      has_sign_pub]), 32 + 12 bytes
  *	wrapped_key = AES-256-GCM(K, N, aad = the same info, key)
  * E is the exporter value of the TLS session between the registerer and
  * the tentacle (handshake.h), so the wrapping is bound to that session.
  * The brain's side makes a fresh key pair for each reply and wipes it:
  * fills reply->brain_pub and reply->wrapped_key from reply->id,
- * reply->status and key. The tentacle's side: 0 and key, or -1 (a wrong
+ * reply->status, reply->sign_pub if has_sign_pub (set them first) and
+ * key. The tentacle's side: 0 and key, or -1 (a wrong
  * wrapping, another session, a changed ID or status).
  */
 /* 1 if pub is an X25519 key a wrapping can use (not of low order). */

@@ -41,6 +41,10 @@ enum wire_type {
 	WIRE_INVENTORY,		/* tentacle: facts and scripts (keepalive) */
 	WIRE_PAIR_REQUIRED,	/* tentacle: show me the pairing code first */
 	WIRE_PAIR_PROOF,	/* either: proof of the pairing code */
+	WIRE_SIGNKEY,		/* brain: its script-signing key (MACed) */
+	WIRE_SCRIPT_PUT,	/* brain: a managed script, signed */
+	WIRE_SCRIPT_DELETE,	/* brain: delete one, signed */
+	WIRE_SCRIPT_ACK,	/* tentacle: done, or refused and why */
 	WIRE_TYPE_MAX
 };
 

@@ -10,7 +10,13 @@
  *		script then runs in the background (run.c): the connection
  *		never waits. The MAC is the brain's maestro's, with our key,
  *		bound to this TLS session (proto_order_mac): an order its
- *		commander forged, changed or replayed is refused.
+ *		commander forged, changed or replayed is refused. The hash
+ *		("" = any) is checked against the bytes about to run, at the
+ *		run (run.c): a mismatch is a REFUSED result.
+ *	SCRIPT	SIGNKEY / SCRIPT_PUT / SCRIPT_DELETE frames, one at a time,
+ *		each answered with a SCRIPT_ACK (managed.h; done by the
+ *		supervisor with privilege separation), until the brain
+ *		closes.
  *
  * Scripts are run by this process itself (posix_spawn, run.c), with the
  * supervisor's user; or, with privilege separation (`user` set, started
@@ -47,6 +53,7 @@
 
 #include <bsd/string.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "conn.h"
 #include "crypto.h"
@@ -55,10 +62,14 @@
 #include "inventory.h"
 #include "ipc.h"
 #include "log.h"
+#include "managed.h"
 #include "privsep.h"
 #include "run.h"
 #include "spool.h"
 #include "tentacle.h"
+
+/* Connections waiting for the supervisor at once. */
+#define CW_PENDING_MAX	32
 
 struct cw {
 	const struct tentacle_conf	*conf;
@@ -95,19 +106,35 @@ struct cw {
 	/* The inventory, rebuilt when scripts_dir's mtime changes. */
 	char				*inv_scripts;
 	struct timespec			 inv_mtime;
+	struct timespec			 inv_mmtime;	/* managed dir's */
 	int				 inv_dir_ok;
+
+	/* Requests to the supervisor a connection waits for (SCRIPT
+	 * frames, the inventory): one per connection. */
+	struct {
+		uint64_t		 id;
+		struct cw_conn		*x;
+	}				 pend[CW_PENDING_MAX];
+	uint64_t			 next_req;
 };
 
 struct cw_conn {
 	struct cw		*cw;
+	struct conn		*c;
 	struct handshake	 hs;
 	struct buf		 out;
 	int			 done;		/* authenticated */
 	uint8_t			 purpose;
 	uint8_t			 exporter[HS_EXPORTER_LEN];	/* ORDER MAC */
+	int			 waiting;	/* for the supervisor */
 };
 
 static void	deliver_schedule(struct cw *, int delay);
+static struct cw_conn *pend_take(struct cw *, uint64_t);
+static void	send_script_ack(struct conn *, struct cw_conn *,
+		    const struct msg_script_ack *);
+static int	inventory_send(struct conn *, struct cw *, struct buf *,
+		    const char *, size_t, int, const char *);
 static void	spool_make_durable(struct cw *);
 
 static struct cw	 cw;
@@ -180,7 +207,8 @@ result_store(struct cw *w, const struct msg_result *mp)
 	else
 		log_warnx("job %" PRIu64 ": %s after %" PRIu64 " ms", m.job,
 		    m.outcome == OUTCOME_TIMEOUT ? "timed out" :
-		    "could not be run", m.duration_ms);
+		    m.outcome == OUTCOME_REFUSED ? "refused (not the script "
+		    "ordered)" : "could not be run", m.duration_ms);
 	/* Delivered at once: the fsyncs wait until a delivery fails (or
 	 * the tentacle stops), when the file must outlive a power cut. */
 	if ((w->stopping ? spool_store(w->conf->spool_dir, &m, err,
@@ -231,11 +259,11 @@ jobs_running(const struct cw *w)
 
 /* Ask the supervisor to run it: 0, or -1 with err. */
 static int
-priv_run(struct cw *w, uint64_t job, const char *script, char *err,
-    size_t errlen)
+priv_run(struct cw *w, uint64_t job, const char *script, const char *sha256,
+    char *err, size_t errlen)
 {
 	buf_reset(&w->req);
-	if (privsep_encode_request(&w->req, job, script) == -1 ||
+	if (privsep_encode_request(&w->req, job, script, sha256) == -1 ||
 	    ipc_send(w->priv, IPC_RUN_REQUEST, 0, w->req.data, w->req.len) ==
 	    -1) {
 		snprintf(err, errlen, "cannot ask the supervisor");
@@ -253,6 +281,38 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 	const char		*why;
 	int			 i;
 
+	if (msg->hdr.type == IPC_SCRIPT_DONE) {
+		struct msg_script_ack	 ack;
+		struct cw_conn		*x;
+		uint64_t		 id;
+
+		if (privsep_decode_script_done(msg->payload, msg->hdr.len,
+		    &id, &ack, &why) == -1) {
+			log_warnx("supervisor: bad SCRIPT_DONE: %s", why);
+			return;
+		}
+		if ((x = pend_take(w, id)) != NULL)
+			send_script_ack(x->c, x, &ack);
+		return;
+	}
+	if (msg->hdr.type == IPC_INVENTORY_SET) {
+		struct privsep_inventory v;
+		struct cw_conn		*x;
+
+		if (privsep_decode_inventory(msg->payload, msg->hdr.len, &v,
+		    &why) == -1) {
+			log_warnx("supervisor: bad INVENTORY_SET: %s", why);
+			return;
+		}
+		if ((x = pend_take(w, v.request)) == NULL)
+			return;
+		if (inventory_send(x->c, w, &x->out, v.scripts, v.scripts_len,
+		    v.managed, v.signkey) == -1)
+			conn_fail(x->c, "cannot send INVENTORY");
+		else
+			conn_shutdown(x->c);
+		return;
+	}
 	if (msg->hdr.type != IPC_RUN_DONE) {
 		log_warnx("supervisor: unexpected %s: ignored",
 		    ipc_type_str(msg->hdr.type));
@@ -299,6 +359,17 @@ send_ack(struct conn *c, struct cw_conn *x, uint64_t job, int accepted,
 	return -1;	/* close once flushed */
 }
 
+/* 1 if dir has a file name (not through a symlink). */
+static int
+managed_exists(const char *dir, const char *name)
+{
+	char		path[OCTO_PATH_MAX + PROTO_SCRIPT_NAME_MAX + 2];
+	struct stat	st;
+
+	return (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+	    sizeof(path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int
 order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 {
@@ -307,6 +378,8 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	struct run_params	 p;
 	const char		*why = "malformed ORDER";
 	char			 err[512], msg[PROTO_MESSAGE_MAX];
+	char			 pdir[OCTO_PATH_MAX];
+	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
 
 	x->purpose = 0;		/* one order per connection */
 	if (proto_decode_order(f, &o, &why) == -1) {
@@ -321,20 +394,19 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		conn_fail(c, "bad ORDER MAC");
 		return 0;
 	}
-	if (o.script_sha256[0] != '\0') {
-		log_warnx("%s: job %" PRIu64 ": %s pinned to a hash: not "
-		    "supported here", conn_peer(c), o.job, o.script);
-		return send_ack(c, x, o.job, 0, "script hashes are not "
-		    "supported by this tentacle");
-	}
 	if (job_running(w, o.job) || spool_exists(w->conf->spool_dir, o.job)) {
 		log_info("%s: job %" PRIu64 " (%s) ordered again: already %s",
 		    conn_peer(c), o.job, o.script, job_running(w, o.job) ?
 		    "running" : "done, waiting for delivery");
 		return send_ack(c, x, o.job, 1, "already accepted");
 	}
-	if (run_check_script(w->conf->scripts_dir, o.script, err,
-	    sizeof(err)) == -1) {
+	/* A managed script is checked at the run (with privilege
+	 * separation by the supervisor: this process may not read
+	 * managed_scripts_dir). */
+	if (!(w->conf->managed_scripts && proto_script_name_valid(o.script) &&
+	    (w->priv != NULL || managed_exists(w->conf->managed_scripts_dir,
+	    o.script))) && run_check_script(w->conf->scripts_dir, o.script,
+	    err, sizeof(err)) == -1) {
 		log_warnx("%s: job %" PRIu64 ": unknown script \"%s\" (%s): "
 		    "not run", conn_peer(c), o.job, o.script, err);
 		snprintf(msg, sizeof(msg), "unknown script %s", o.script);
@@ -348,10 +420,17 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	memset(&p, 0, sizeof(p));
 	p.scripts_dir = w->conf->scripts_dir;
 	p.script = o.script;
+	p.sha256 = o.script_sha256;
+	p.managed_dir = w->conf->managed_scripts ?
+	    w->conf->managed_scripts_dir : NULL;
+	if (p.managed_dir != NULL && managed_pin_dir(w->conf, pdir,
+	    sizeof(pdir)) == 0 && managed_pin_load(pdir, pub, err,
+	    sizeof(err)) == 1)
+		p.sign_pub = pub;
 	p.timeout_ms = w->conf->script_timeout * 1000;
 	p.output_max = (size_t)w->conf->output_max;
-	if ((w->priv != NULL ? priv_run(w, o.job, o.script, err,
-	    sizeof(err)) : run_start(w->base, o.job, &p, run_done, w, err,
+	if ((w->priv != NULL ? priv_run(w, o.job, o.script, o.script_sha256,
+	    err, sizeof(err)) : run_start(w->base, o.job, &p, run_done, w, err,
 	    sizeof(err))) == -1) {
 		log_warnx("%s: job %" PRIu64 ": cannot run %s: %s",
 		    conn_peer(c), o.job, o.script, err);
@@ -363,15 +442,157 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	return send_ack(c, x, o.job, 1, "");
 }
 
+/* ---- requests the supervisor answers ----------------------------------- */
+
+static int
+pend_add(struct cw *w, struct cw_conn *x, uint64_t *id)
+{
+	int	i;
+
+	for (i = 0; i < CW_PENDING_MAX; i++)
+		if (w->pend[i].x == NULL) {
+			w->pend[i].id = *id = ++w->next_req;
+			w->pend[i].x = x;
+			x->waiting = 1;
+			return 0;
+		}
+	return -1;
+}
+
+static struct cw_conn *
+pend_take(struct cw *w, uint64_t id)
+{
+	struct cw_conn	*x;
+	int		 i;
+
+	for (i = 0; i < CW_PENDING_MAX; i++)
+		if (w->pend[i].x != NULL && w->pend[i].id == id) {
+			x = w->pend[i].x;
+			w->pend[i].x = NULL;
+			x->waiting = 0;
+			return x;
+		}
+	return NULL;
+}
+
+static void
+pend_forget(struct cw *w, struct cw_conn *x)
+{
+	int	i;
+
+	for (i = 0; i < CW_PENDING_MAX; i++)
+		if (w->pend[i].x == x)
+			w->pend[i].x = NULL;
+}
+
+/* ---- managed scripts (PURPOSE_SCRIPT) ----------------------------------- */
+
+static void
+send_script_ack(struct conn *c, struct cw_conn *x,
+    const struct msg_script_ack *ack)
+{
+	if (proto_encode_script_ack(&x->out, ack) == -1 ||
+	    link_send(c, &x->out) == -1)
+		conn_fail(c, "cannot send SCRIPT_ACK");
+}
+
+static int
+script_frame(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
+{
+	struct cw			*w = x->cw;
+	struct msg_script_ack		 ack;
+	struct privsep_script_req	 r;
+
+	if (x->waiting) {
+		log_warnx("%s: %s before the last one's SCRIPT_ACK",
+		    conn_peer(c), wire_type_str(f->type));
+		conn_fail(c, "one script message at a time");
+		return 0;
+	}
+	if (f->type != WIRE_SIGNKEY && f->type != WIRE_SCRIPT_PUT &&
+	    f->type != WIRE_SCRIPT_DELETE) {
+		log_warnx("%s: unexpected %s on a script connection",
+		    conn_peer(c), wire_type_str(f->type));
+		conn_fail(c, "unexpected frame");
+		return 0;
+	}
+	if (w->priv == NULL) {
+		managed_frame(w->conf, conn_peer(c), w->e.id, w->e.key, f,
+		    x->exporter, &ack);
+		send_script_ack(c, x, &ack);
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.type = f->type;
+	r.frame = f->payload;
+	r.frame_len = f->len;
+	memcpy(r.exporter, x->exporter, sizeof(r.exporter));
+	if (pend_add(w, x, &r.request) == -1) {
+		conn_fail(c, "too busy");
+		return 0;
+	}
+	buf_reset(&w->req);
+	if (privsep_encode_script_req(&w->req, &r) == -1 ||
+	    ipc_send(w->priv, IPC_SCRIPT_REQUEST, 0, w->req.data,
+	    w->req.len) == -1) {
+		pend_forget(w, x);
+		conn_fail(c, "cannot ask the supervisor");
+	}
+	return 0;
+}
+
 /* ---- the keepalive's answer ------------------------------------------- */
+
+/* Our facts, with what the brain needs to manage scripts here. */
+static void
+facts_of(struct cw *w, int managed, const char *signkey, char *out,
+    size_t outlen)
+{
+	json_t	*o;
+	char	*s;
+
+	tentacle_facts(w->conf, out, outlen);
+	if ((o = json_loads(out, 0, NULL)) == NULL)
+		return;
+	json_object_set_new(o, "managed_scripts", json_boolean(managed));
+	json_object_set_new(o, "script_signing_key", json_string(signkey));
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL &&
+	    strlen(s) < outlen)
+		strlcpy(out, s, outlen);
+	free(s);
+	json_decref(o);
+}
+
+static int
+inventory_send(struct conn *c, struct cw *w, struct buf *out,
+    const char *scripts, size_t scripts_len, int managed,
+    const char *signkey)
+{
+	struct msg_inventory	*m;
+	int			 rc;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -1;
+	facts_of(w, managed, signkey, m->facts, sizeof(m->facts));
+	m->scripts = scripts;
+	m->scripts_len = scripts_len;
+	rc = proto_encode_inventory(out, m);
+	free(m);
+	if (rc == 0)
+		rc = link_send(c, out);
+	return rc;
+}
 
 static int
 inventory(struct conn *c, struct cw *w, struct buf *out)
 {
-	struct msg_inventory	*m;
-	struct stat		 st;
-	char			 err[512], *json;
-	int			 rc;
+	struct stat		 st, mst;
+	uint8_t			 pub[PROTO_SIGN_PUB_LEN];
+	char			 err[512], *json, key[2 * PROTO_SIGN_PUB_LEN + 1];
+	char			 pdir[OCTO_PATH_MAX];
+	const char		*mdir = w->conf->managed_scripts ?
+				    w->conf->managed_scripts_dir : NULL;
+	int			 mchanged = 0;
 
 	if (stat(w->conf->scripts_dir, &st) == -1) {
 		if (w->inv_dir_ok || w->inv_scripts == NULL)
@@ -380,10 +601,15 @@ inventory(struct conn *c, struct cw *w, struct buf *out)
 		w->inv_dir_ok = 0;
 		free(w->inv_scripts);
 		w->inv_scripts = NULL;
-	} else if (w->inv_scripts == NULL || !w->inv_dir_ok ||
+	} else if ((mdir != NULL && stat(mdir, &mst) == 0 &&
+	    (mchanged = mst.st_mtim.tv_sec != w->inv_mmtime.tv_sec ||
+	    mst.st_mtim.tv_nsec != w->inv_mmtime.tv_nsec)) ||
+	    w->inv_scripts == NULL || !w->inv_dir_ok ||
 	    st.st_mtim.tv_sec != w->inv_mtime.tv_sec ||
 	    st.st_mtim.tv_nsec != w->inv_mtime.tv_nsec) {
-		if (inventory_scan(w->conf->scripts_dir, &json, err,
+		if (mchanged)
+			w->inv_mmtime = mst.st_mtim;
+		if (inventory_scan_all(w->conf->scripts_dir, mdir, &json, err,
 		    sizeof(err)) == -1)
 			log_warnx("%s", err);
 		else {
@@ -395,14 +621,33 @@ inventory(struct conn *c, struct cw *w, struct buf *out)
 			    w->conf->scripts_dir);
 		}
 	}
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	key[0] = '\0';
+	if (managed_pin_dir(w->conf, pdir, sizeof(pdir)) == 0 &&
+	    managed_pin_load(pdir, pub, err, sizeof(err)) == 1)
+		hex_encode(pub, sizeof(pub), key);
+	json = w->inv_scripts != NULL ? w->inv_scripts : "[]";
+	return inventory_send(c, w, out, json, strlen(json), mdir != NULL,
+	    key);
+}
+
+/* With privilege separation the supervisor scans the scripts: ask it,
+ * answer when it does (priv_msg). */
+static int
+inventory_ask(struct conn *c, struct cw_conn *x)
+{
+	struct cw	*w = x->cw;
+	uint64_t	 id;
+
+	if (pend_add(w, x, &id) == -1)
 		return -1;
-	tentacle_facts(w->conf, m->facts, sizeof(m->facts));
-	m->scripts = w->inv_scripts != NULL ? w->inv_scripts : "[]";
-	m->scripts_len = strlen(m->scripts);
-	rc = proto_encode_inventory(out, m);
-	free(m);
-	return rc;
+	buf_reset(&w->req);
+	if (privsep_encode_inventory_ask(&w->req, id) == -1 ||
+	    ipc_send(w->priv, IPC_INVENTORY_ASK, 0, w->req.data, w->req.len) ==
+	    -1) {
+		pend_forget(w, x);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- delivery of spooled results -------------------------------------- */
@@ -530,7 +775,8 @@ deliver_cb(evutil_socket_t fd, short events, void *arg)
 static int
 served(uint8_t purpose)
 {
-	return purpose == PURPOSE_PING || purpose == PURPOSE_ORDER;
+	return purpose == PURPOSE_PING || purpose == PURPOSE_ORDER ||
+	    purpose == PURPOSE_SCRIPT;
 }
 
 static int
@@ -541,9 +787,12 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 	enum hs_result		 r;
 	uint8_t			 purpose;
 
+	x->c = c;
 	if (x->done) {
 		if (x->purpose == PURPOSE_ORDER)
 			return order(c, x, f);
+		if (x->purpose == PURPOSE_SCRIPT)
+			return script_frame(c, x, f);
 		conn_fail(c, "unexpected frame");
 		return 0;
 	}
@@ -592,14 +841,19 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 	hs_wipe(&x->hs);
 	log_info("%s: brain authenticated (%s)", conn_peer(c),
 	    proto_purpose_str(purpose));
-	if (purpose == PURPOSE_ORDER) {
-		/* AUTH_OK, then wait for the ORDER. */
+	if (purpose == PURPOSE_ORDER || purpose == PURPOSE_SCRIPT) {
+		/* AUTH_OK, then wait for the ORDER / the script frames. */
 		if (link_send(c, &x->out) == -1)
 			conn_fail(c, "cannot send");
 		return 0;
 	}
-	if (link_send(c, &x->out) == -1 || inventory(c, w, &x->out) == -1 ||
-	    link_send(c, &x->out) == -1) {
+	if (w->priv != NULL) {
+		/* AUTH_OK now, the INVENTORY once the supervisor gave it. */
+		if (link_send(c, &x->out) == -1 || inventory_ask(c, x) == -1)
+			conn_fail(c, "cannot send INVENTORY");
+		return 0;
+	}
+	if (link_send(c, &x->out) == -1 || inventory(c, w, &x->out) == -1) {
 		conn_fail(c, "cannot send INVENTORY");
 		return 0;
 	}
@@ -613,6 +867,7 @@ cw_closed(struct conn *c, const char *reason, void *state)
 
 	if (x == NULL)
 		return;
+	pend_forget(x->cw, x);
 	hs_wipe(&x->hs);
 	buf_free(&x->out);
 	free(x);

@@ -59,6 +59,10 @@ const struct config_key tentacle_config_keys[] = {
 	    "longest wait in seconds between two deliveries of a spooled result" },
 	{ "pairing", CONF_STRING, STR(pairing), 0, 0,
 	    "required: a brain enrolling by address must know the pairing code (unless brain or brain_fingerprint is set); off" },
+	{ "managed_scripts", CONF_BOOL, NUM(managed_scripts), 0, 0,
+	    "yes: take the scripts the brain signs and pushes (default no: refuse them)" },
+	{ "managed_scripts_dir", CONF_PATH, STR(managed_scripts_dir), 0, 0,
+	    "where they are kept, with their signatures (0700, root's; never inside state_dir)" },
 	{ "labels", CONF_STRING, STR(labels), 0, 0,
 	    "labels proposed to the brain (\"web, db\"), shown there as proposed until an admin accepts them" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
@@ -85,6 +89,20 @@ tentacle_config_defaults(struct tentacle_conf *conf)
 	conf->output_max = OCTO_OUTPUT_MAX;
 	conf->retry_max = TENTACLE_RETRY_MAX_DEFAULT;
 	strlcpy(conf->pairing, "required", sizeof(conf->pairing));
+	strlcpy(conf->managed_scripts_dir, TENTACLE_MANAGED_DIR_DEFAULT,
+	    sizeof(conf->managed_scripts_dir));
+}
+
+/* 1 if path is dir or below it (both as written). */
+static int
+path_within(const char *path, const char *dir)
+{
+	size_t	n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' ||
+	    path[n] == '/');
 }
 
 static void
@@ -160,6 +178,22 @@ tentacle_config_check(const struct tentacle_conf *conf, char *err,
 	if (conf->cert[0] == '\0' || conf->key[0] == '\0' ||
 	    conf->spool_dir[0] == '\0') {
 		snprintf(err, errlen, "state_dir is too long");
+		return -1;
+	}
+	if (conf->managed_scripts_dir[0] == '\0') {
+		snprintf(err, errlen, "managed_scripts_dir must not be empty");
+		return -1;
+	}
+	if (path_within(conf->managed_scripts_dir, conf->state_dir)) {
+		snprintf(err, errlen, "managed_scripts_dir %s is inside "
+		    "state_dir %s: it must be where only root writes",
+		    conf->managed_scripts_dir, conf->state_dir);
+		return -1;
+	}
+	if (path_within(conf->managed_scripts_dir, conf->scripts_dir) ||
+	    path_within(conf->scripts_dir, conf->managed_scripts_dir)) {
+		snprintf(err, errlen, "managed_scripts_dir and scripts_dir "
+		    "must not contain each other");
 		return -1;
 	}
 	if (conf->register_port == conf->command_port) {

@@ -16,6 +16,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "enrolment.h"
 #include "net.h"
 
@@ -28,6 +29,7 @@ enum field {
 	F_BRAIN_CMD_PORT,
 	F_STATUS,
 	F_ENROLLED_AT,
+	F_SIGN_PUB,		/* optional */
 	F_MAX
 };
 
@@ -40,6 +42,7 @@ static const char *const field_names[F_MAX] = {
 	"brain_commander_port",
 	"status",
 	"enrolled_at",
+	"script_signing_key",
 };
 
 static const char *const status_names[ENROLMENT_MAX] = {
@@ -81,15 +84,7 @@ parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
 static int
 lower_hex(const char *s, size_t n, size_t want)
 {
-	size_t	i;
-
-	if (n != want)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+	return n == want && proto_hex_lower(s, n);
 }
 
 /* One value into its field; a constant reason on error. */
@@ -151,6 +146,15 @@ parse_value(enum field f, const char *v, size_t n, struct enrolment *e)
 		if (parse_uint(v, n, INT64_MAX, &u) == -1)
 			return "not a time (seconds since 1970)";
 		e->enrolled_at = (int64_t)u;
+		return NULL;
+	case F_SIGN_PUB:
+		if (!lower_hex(v, n, 2 * PROTO_SIGN_PUB_LEN))
+			return "not a key (64 lowercase hex digits)";
+		memcpy(keyhex, v, n);
+		keyhex[n] = '\0';
+		if (hex_decode(keyhex, e->sign_pub, sizeof(e->sign_pub)) == -1)
+			return "not a key (64 lowercase hex digits)";
+		e->has_sign_pub = 1;
 		return NULL;
 	default:
 		return "unknown field";
@@ -237,7 +241,7 @@ enrolment_parse(const char *buf, size_t len, struct enrolment *out,
 		}
 	}
 	for (f = 0; f < F_MAX; f++)
-		if (!seen[f]) {
+		if (!seen[f] && f != F_SIGN_PUB) {
 			set_err(err, errlen, "'%s' is missing",
 			    field_names[f]);
 			goto fail;
@@ -254,8 +258,11 @@ int
 enrolment_format(const struct enrolment *e, char *out, size_t outlen)
 {
 	char	keyhex[2 * PROTO_KEY_LEN + 1];
-	int	n;
+	char	signhex[2 * PROTO_SIGN_PUB_LEN + 1];
+	int	n, m;
 
+	if (e->has_sign_pub > 1)
+		return -1;
 	if (e->id == 0 || e->id > INT64_MAX || e->status == 0 ||
 	    e->status >= ENROLMENT_MAX ||
 	    !proto_fingerprint_valid(e->brain_fingerprint) ||
@@ -282,6 +289,14 @@ enrolment_format(const struct enrolment *e, char *out, size_t outlen)
 	crypto_wipe(keyhex, sizeof(keyhex));
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
+	if (e->has_sign_pub) {
+		hex_encode(e->sign_pub, sizeof(e->sign_pub), signhex);
+		m = snprintf(out + n, outlen - (size_t)n,
+		    "script_signing_key = %s\n", signhex);
+		if (m < 0 || (size_t)m >= outlen - (size_t)n)
+			return -1;
+		n += m;
+	}
 	return n;
 }
 
@@ -342,23 +357,6 @@ enrolment_load(const char *path, struct enrolment *e, char *err,
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 enrolment_store(const char *path, const struct enrolment *e, char *err,
     size_t errlen)
@@ -392,7 +390,7 @@ enrolment_store(const char *path, const struct enrolment *e, char *err,
 		crypto_wipe(text, sizeof(text));
 		return -1;
 	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, text, (size_t)n) == -1 ||
+	if (fchmod(fd, 0600) == -1 || fd_write_all(fd, text, (size_t)n) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);

@@ -5,7 +5,9 @@
  * atomically (temporary file, fsync, rename, fsync of the directory).
  *
  * The reader is a pure function over a buffer (unit tests, fuzzers) and
- * strict: every field present once, each of the right shape, nothing else.
+ * strict: every field present once (script_signing_key at most once: a
+ * brain before issue 14 sends none), each of the right shape, nothing
+ * else.
  * A corrupt file is an error for a person to look at, never a reason to
  * enrol again.
  */
@@ -30,6 +32,11 @@ struct enrolment {
 	int		brain_commander_port;
 	uint8_t		status;			/* enum proto_enrolment */
 	int64_t		enrolled_at;		/* unix time */
+	/* The brain's script-signing key from ENROL_REPLY (issue 14),
+	 * optional: `script_signing_key = HEX`. The supervisor pins it
+	 * (managed.h) when managed_scripts = yes and none is pinned. */
+	uint8_t		has_sign_pub;
+	uint8_t		sign_pub[PROTO_SIGN_PUB_LEN];
 };
 
 /* Parse a whole file held in buf (pure). On error -1 and err says which

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "inventory.h"
 #include "log.h"
+#include "managed.h"
 #include "run.h"
 
 #define DESC_TAG	"# description:"
@@ -98,57 +99,126 @@ digest_fd(int fd, char hex[2 * SHA256_LEN + 1], char *head, size_t *headlen)
 	return rc;
 }
 
+/* Names of dir's scripts into names[*n..] (at most INVENTORY_SCAN_MAX in
+ * all): managed ones need only be regular files (their record is checked
+ * when listed), scripts_dir's must be runnable. */
 static int
-name_cmp(const void *a, const void *b)
+collect(const char *dir, int managed, char **names, size_t *n,
+    size_t *skipped)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		 why[256];
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!proto_script_name_valid(de->d_name))
+			continue;
+		if (managed ? fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode) :
+		    run_check_script(dir, de->d_name, why, sizeof(why)) == -1)
+			continue;
+		if (*n == INVENTORY_SCAN_MAX) {
+			(*skipped)++;
+			continue;
+		}
+		if ((names[*n] = malloc(strlen(de->d_name) + 2)) == NULL)
+			break;
+		/* The first byte says where it is: 'm'anaged or 'l'ocal. */
+		names[*n][0] = managed ? 'm' : 'l';
+		strcpy(names[*n] + 1, de->d_name);
+		(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* By name; of two of the same name, the managed one first. */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const char	*x = *(char *const *)a, *y = *(char *const *)b;
+	int		 c;
+
+	if ((c = strcmp(x + 1, y + 1)) != 0)
+		return c;
+	return (x[0] == 'm' ? 0 : 1) - (y[0] == 'm' ? 0 : 1);
 }
 
 int
 inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		**names;
-	char		 why[256], hex[2 * SHA256_LEN + 1];
-	char		 head[INVENTORY_HEAD_MAX], desc[INVENTORY_DESC_MAX + 1];
-	size_t		 n = 0, i, headlen, skipped = 0;
-	json_t		*arr, *o;
-	char		*s = NULL;
-	int		 fd;
+	return inventory_scan_all(dir, NULL, json, err, errlen);
+}
+
+int
+inventory_scan_all(const char *dir, const char *managed_dir, char **json,
+    char *err, size_t errlen)
+{
+	struct managed_sig	 sig;
+	char			**names;
+	char			 why[256], hex[2 * SHA256_LEN + 1];
+	char			 head[INVENTORY_HEAD_MAX];
+	char			 desc[INVENTORY_DESC_MAX + 1];
+	const char		*from, *name;
+	size_t			 n = 0, i, headlen, skipped = 0, listed = 0;
+	json_t			*arr = NULL, *o;
+	char			*s = NULL;
+	int			 fd, dfd;
+	uint32_t		 version;
 
 	*json = NULL;
 	if ((names = calloc(INVENTORY_SCAN_MAX, sizeof(*names))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((d = opendir(dir)) == NULL) {
-		free(names);
-		snprintf(err, errlen, "scripts_dir %s: %s", dir,
-		    strerror(errno));
-		return -1;
+	if (collect(dir, 0, names, &n, &skipped) == -1) {
+		if (managed_dir == NULL) {
+			free(names);
+			snprintf(err, errlen, "scripts_dir %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		/* The managed scripts are listed all the same. */
+		log_warnx("scripts_dir %s: %s", dir, strerror(errno));
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!proto_script_name_valid(de->d_name) ||
-		    run_check_script(dir, de->d_name, why, sizeof(why)) == -1)
+	if (managed_dir != NULL && collect(managed_dir, 1, names, &n,
+	    &skipped) == -1)
+		log_warnx("managed_scripts_dir %s: %s", managed_dir,
+		    strerror(errno));
+	/* The first INVENTORY_SCRIPTS_MAX by name: the same ones each time. */
+	qsort(names, n, sizeof(names[0]), entry_cmp);
+	if ((arr = json_array()) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		name = names[i] + 1;
+		/* A local script of a managed one's name is not run. */
+		if (i > 0 && strcmp(names[i - 1] + 1, name) == 0)
 			continue;
-		if (n == INVENTORY_SCAN_MAX) {
+		if (listed == INVENTORY_SCRIPTS_MAX) {
 			skipped++;
 			continue;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	/* The first INVENTORY_SCRIPTS_MAX by name: the same ones each time. */
-	qsort(names, n, sizeof(names[0]), name_cmp);
-	if (n > INVENTORY_SCRIPTS_MAX)
-		skipped += n - INVENTORY_SCRIPTS_MAX;
-	if ((arr = json_array()) == NULL)
-		goto fail;
-	for (i = 0; i < n && i < INVENTORY_SCRIPTS_MAX; i++) {
-		fd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC | O_NONBLOCK);
+		from = names[i][0] == 'm' ? managed_dir : dir;
+		version = 0;
+		if (names[i][0] == 'm') {
+			if (managed_sig_load(managed_dir, name, &sig, why,
+			    sizeof(why)) != 1 || sig.deleted) {
+				log_warnx("managed_scripts_dir %s: %s has no "
+				    "valid record: not listed", managed_dir,
+				    name);
+				continue;
+			}
+			version = sig.version;
+		}
+		if ((dfd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1)
+			continue;
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK);
+		close(dfd);
 		if (fd == -1)
 			continue;
 		if (digest_fd(fd, hex, head, &headlen) == -1) {
@@ -157,10 +227,12 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 		}
 		close(fd);
 		inventory_description(head, headlen, desc, sizeof(desc));
-		if ((o = json_pack("{s:s, s:s, s:s}", "name", names[i],
-		    "sha256", hex, "description", desc)) == NULL ||
-		    json_array_append_new(arr, o) == -1)
+		if ((o = json_pack("{s:s, s:s, s:s, s:I, s:b}", "name", name,
+		    "sha256", hex, "description", desc, "version",
+		    (json_int_t)version, "managed", names[i][0] == 'm')) ==
+		    NULL || json_array_append_new(arr, o) == -1)
 			goto fail;
+		listed++;
 	}
 	if (skipped > 0)
 		log_warnx("scripts_dir %s: more than %d scripts: %zu left out "
@@ -177,7 +249,6 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 	if (s == NULL)
 		goto fail;
 	json_decref(arr);
-	closedir(d);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -185,7 +256,6 @@ inventory_scan(const char *dir, char **json, char *err, size_t errlen)
 	return 0;
  fail:
 	json_decref(arr);
-	closedir(d);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

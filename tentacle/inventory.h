@@ -1,8 +1,11 @@
 /*
  * The script inventory the tentacle gives its brain in answer to the
  * keepalive ping (INVENTORY): a JSON array of {"name", "sha256",
- * "description"} for every script it may run (run_check_script()),
- * sorted by name. The description is the second line of the file when it
+ * "description", "version", "managed"} for every script it may run
+ * (run_check_script() in scripts_dir, version 0, managed false; and, with
+ * managed_scripts = yes, those of managed_scripts_dir that have a valid
+ * record, with its version, managed true, listed instead of a local one
+ * of the same name), sorted by name. The SHA-256 is the file's. The description is the second line of the file when it
  * reads `# description: ...` (trimmed, printable ASCII, at most
  * INVENTORY_DESC_MAX characters), else "".
  */
@@ -35,5 +38,8 @@ void	inventory_description(const char *head, size_t len, char *out,
  * most PROTO_SCRIPTS_MAX bytes in *json; -1 with err. */
 int	inventory_scan(const char *dir, char **json, char *err,
 	    size_t errlen);
+/* The same with managed_dir's scripts too (NULL: none). */
+int	inventory_scan_all(const char *dir, const char *managed_dir,
+	    char **json, char *err, size_t errlen);
 
 #endif

@@ -5,10 +5,28 @@
  * have what they need (their sockets, the TLS contexts). The command
  * worker asks the supervisor to run a script over a socketpair (ipc.h):
  *
- *	IPC_RUN_REQUEST	worker -> supervisor	u64 job, str script
+ *	IPC_RUN_REQUEST	worker -> supervisor	u64 job, str script,
+ *			str sha256 (the order's: "" or 64 lowercase hex)
  *	IPC_RUN_DONE	supervisor -> worker	u64 job, u8 outcome,
  *			u32 exit_status, u32 signal, u64 started_at_ms,
- *			u64 duration_ms, u8 truncated, bytes output
+ *			u64 duration_ms, u8 truncated, bytes output,
+ *			str sha256 (of what ran, or "")
+ *
+ * Managed scripts (issue 14): the supervisor alone writes
+ * managed_scripts_dir and holds the pinned signing key; the worker hands
+ * it each frame of a PURPOSE_SCRIPT connection, and asks it for the
+ * inventory (the supervisor scans the scripts: the worker may not read
+ * the managed directory):
+ *	IPC_SCRIPT_REQUEST worker -> supervisor	u64 request, u8 wire type
+ *			(SIGNKEY, SCRIPT_PUT, SCRIPT_DELETE), bytes the frame's
+ *			payload, bytes exporter (32: the TLS session's, for
+ *			SIGNKEY's MAC)
+ *	IPC_SCRIPT_DONE	supervisor -> worker	u64 request, bytes the
+ *			SCRIPT_ACK frame's payload (proto_decode_script_ack)
+ *	IPC_INVENTORY_ASK worker -> supervisor	u64 request
+ *	IPC_INVENTORY_SET supervisor -> worker	u64 request, u8 managed
+ *			(managed_scripts), str signing key (64 hex, "" = none
+ *			pinned), bytes scripts (inventory.h's JSON array)
  *
  * The supervisor treats every message as hostile: a type other than
  * RUN_REQUEST, a malformed payload, an invalid script name, more than
@@ -39,9 +57,41 @@
 /* Pure codecs (unit tests). Encoders append the payload to out: 0 or -1.
  * Decoders: 0, or -1 with the reason in *why. */
 int	privsep_encode_request(struct buf *out, uint64_t job,
-	    const char *script);
+	    const char *script, const char *sha256);
 int	privsep_decode_request(const uint8_t *p, size_t len, uint64_t *job,
-	    char *script, size_t scriptlen, const char **why);
+	    char *script, size_t scriptlen, char sha256[OCTO_FPR_HEX_LEN + 1],
+	    const char **why);
+
+struct privsep_script_req {
+	uint64_t	 request;
+	uint8_t		 type;		/* WIRE_SIGNKEY .. WIRE_SCRIPT_DELETE */
+	const uint8_t	*frame;		/* the payload: points into p */
+	size_t		 frame_len;	/* <= WIRE_PAYLOAD_MAX */
+	uint8_t		 exporter[PROTO_EXPORTER_LEN];
+};
+int	privsep_encode_script_req(struct buf *out,
+	    const struct privsep_script_req *);
+int	privsep_decode_script_req(const uint8_t *p, size_t len,
+	    struct privsep_script_req *, const char **why);
+int	privsep_encode_script_done(struct buf *out, uint64_t request,
+	    const struct msg_script_ack *);
+int	privsep_decode_script_done(const uint8_t *p, size_t len,
+	    uint64_t *request, struct msg_script_ack *, const char **why);
+
+struct privsep_inventory {
+	uint64_t	 request;
+	uint8_t		 managed;
+	char		 signkey[2 * PROTO_SIGN_PUB_LEN + 1];	/* "" = none */
+	const char	*scripts;	/* points into p; printable ASCII */
+	size_t		 scripts_len;	/* <= PROTO_SCRIPTS_MAX */
+};
+int	privsep_encode_inventory_ask(struct buf *out, uint64_t request);
+int	privsep_decode_inventory_ask(const uint8_t *p, size_t len,
+	    uint64_t *request, const char **why);
+int	privsep_encode_inventory(struct buf *out,
+	    const struct privsep_inventory *);
+int	privsep_decode_inventory(const uint8_t *p, size_t len,
+	    struct privsep_inventory *, const char **why);
 int	privsep_encode_done(struct buf *out, const struct msg_result *);
 /* m->output points into p. */
 int	privsep_decode_done(const uint8_t *p, size_t len,

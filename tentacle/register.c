@@ -397,6 +397,10 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 		return 0;
 	}
 	crypto_wipe(x->enrol_priv, sizeof(x->enrol_priv));
+	/* The brain's script-signing key, covered by the wrapping just
+	 * checked; the supervisor pins it (tentacle.c). */
+	e.has_sign_pub = m.has_sign_pub;
+	memcpy(e.sign_pub, m.sign_pub, sizeof(e.sign_pub));
 	strlcpy(e.brain_fingerprint, m.brain_fingerprint,
 	    sizeof(e.brain_fingerprint));
 	/* Enrolled by address: deliver where the brain says, not to the

@@ -15,6 +15,7 @@
  * reused yet. Once the leader is reaped nothing is ever signalled by that
  * number again (it may name someone else's process group by then).
  */
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -35,12 +36,18 @@
 #include <bsd/string.h>
 #include <event2/event.h>
 
+#include "daemon.h"
 #include "log.h"
+#include "managed.h"
 #include "run.h"
+#include "scriptsig.h"
 
 /* Descriptors the child's are placed from are at least this, so that
  * dup2() onto 0..2 never clobbers one still needed. */
 #define CHILD_FD_LOW	3
+/* The memfd of the script, in the child (execve /proc/self/fd/3). */
+#define CHILD_FD_SCRIPT	3
+#define CHILD_FD_SCRIPT_PATH	"/proc/self/fd/3"
 
 struct run {
 	struct event_base	*base;
@@ -57,6 +64,7 @@ struct run {
 	int			 status;	/* waitpid's */
 	int			 timed_out;
 	int			 failed;	/* not run: output says why */
+	int			 refused;	/* not the script ordered */
 	uint64_t		 start_mono;
 	struct run_result	 res;
 	run_done_cb		 done;
@@ -230,7 +238,7 @@ finish(struct run *r)
 	char			 marker[64];
 
 	if (r->failed) {
-		res->outcome = OUTCOME_FAILED;
+		res->outcome = r->refused ? OUTCOME_REFUSED : OUTCOME_FAILED;
 		res->exit_status = -1;
 		res->signal = 0;
 	} else {
@@ -392,10 +400,12 @@ high_fd(int *fd)
 	return 0;
 }
 
-/* Start path as described at the top; the pid, or 0 with errno set. */
+/* Start path as described at the top; the pid, or 0 with errno set.
+ * script: the memfd, made the child's CHILD_FD_SCRIPT (>= CHILD_FD_LOW +
+ * 1, so that dup2 is never a no-op that would keep close-on-exec). */
 static pid_t
 spawn(const char *path, char *const argv[], char *const envp[], int devnull,
-    int outw)
+    int outw, int script)
 {
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		at;
@@ -425,14 +435,115 @@ spawn(const char *path, char *const argv[], char *const envp[], int devnull,
 	    STDOUT_FILENO)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&fa, outw,
 	    STDERR_FILENO)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, script,
+	    CHILD_FD_SCRIPT)) != 0 ||
 	    (e = posix_spawn_file_actions_addclosefrom_np(&fa,
-	    CHILD_FD_LOW)) != 0 ||
+	    CHILD_FD_SCRIPT + 1)) != 0 ||
 	    (e = posix_spawn(&pid, path, &fa, &at, argv, envp)) != 0)
 		pid = 0;
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	errno = e;
 	return pid;
+}
+
+/*
+ * The script's bytes into a sealed memfd: the descriptor (>= CHILD_FD_LOW
+ * + 1, close-on-exec) and the SHA-256 of what the memfd holds, or -1 with
+ * err. dir/name is opened once, never through a symlink.
+ */
+static int
+script_memfd(const char *dir, const char *name, int managed, char *sha,
+    uint8_t **bodyp, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat	 st;
+	uint8_t		*body = NULL;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 dfd, fd = -1, mfd = -1, hfd;
+
+	*bodyp = NULL;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	close(dfd);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s", errno == ELOOP ?
+		    "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto fail;
+	}
+	if (!managed && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0) {
+		snprintf(err, errlen, "not executable");
+		goto fail;
+	}
+	if (st.st_size > (managed ? PROTO_SCRIPT_BODY_MAX : MANAGED_RUN_MAX)) {
+		snprintf(err, errlen, "larger than %d bytes", managed ?
+		    PROTO_SCRIPT_BODY_MAX : MANAGED_RUN_MAX);
+		goto fail;
+	}
+	/* One more byte than it should have: a file that grows meanwhile
+	 * is seen. */
+	if ((body = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, body + got, (size_t)st.st_size + 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > (size_t)st.st_size) {
+			snprintf(err, errlen, "changed while read");
+			goto fail;
+		}
+	}
+	close(fd);
+	fd = -1;
+	if ((mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) ==
+	    -1 || fd_write_all(mfd, body, got) == -1 ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) == -1) {
+		snprintf(err, errlen, "memfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* Hash what the sealed memfd holds: the bytes that will run. */
+	memset(body, 0, got);
+	if (pread(mfd, body, got, 0) != (ssize_t)got ||
+	    scriptsig_sha256_hex(body, got, sha) == -1) {
+		snprintf(err, errlen, "memfd: cannot read it back");
+		goto fail;
+	}
+	if (mfd <= CHILD_FD_SCRIPT) {
+		if ((hfd = fcntl(mfd, F_DUPFD_CLOEXEC, CHILD_FD_SCRIPT + 1)) ==
+		    -1) {
+			snprintf(err, errlen, "fcntl: %s", strerror(errno));
+			goto fail;
+		}
+		close(mfd);
+		mfd = hfd;
+	}
+	*bodyp = body;
+	*lenp = got;
+	return mfd;
+ fail:
+	if (fd != -1)
+		close(fd);
+	if (mfd != -1)
+		close(mfd);
+	free(body);
+	return -1;
 }
 
 static void
@@ -443,6 +554,26 @@ fail_now(struct run *r, const char *name, const char *why)
 	snprintf(msg, sizeof(msg), "cannot run %s: %s\n", name, why);
 	(void)buf_append(&r->res.output, msg, strlen(msg));
 	r->failed = 1;
+	r->reaped = 1;
+	close_pipe(r);
+	event_active(r->ev_done, EV_TIMEOUT, 0);
+}
+
+/* Not the script ordered: REFUSED, nothing ran; the output's first line
+ * is the reason the brain shows. */
+static void
+refuse_now(struct run *r, const char *name, const char *detail)
+{
+	char	msg[768];
+
+	log_warnx("job %llu: %s refused: %s (%s)", (unsigned long long)r->job,
+	    name, MANAGED_DIFFERS, detail);
+	snprintf(msg, sizeof(msg), "%s\n%s: %s\n", MANAGED_DIFFERS, name,
+	    detail);
+	(void)buf_append(&r->res.output, msg, strlen(msg) < r->res.output.max ?
+	    strlen(msg) : r->res.output.max);
+	r->failed = 1;
+	r->refused = 1;
 	r->reaped = 1;
 	close_pipe(r);
 	event_active(r->ev_done, EV_TIMEOUT, 0);
@@ -462,8 +593,12 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	char		 why[256];
 	struct run	*r;
 	struct timeval	 tv;
+	uint8_t		*body = NULL;
+	size_t		 bodylen = 0;
+	uint32_t	 version = 0;
+	const char	*dir = p->scripts_dir;
 	int		 outp[2] = { -1, -1 };
-	int		 devnull = -1, e;
+	int		 devnull = -1, e, mfd = -1, managed = 0, sfd;
 
 	if (p->output_max == 0 || p->output_max > OCTO_OUTPUT_MAX ||
 	    p->timeout_ms <= 0 || strlcpy(name, p->script, sizeof(name)) >=
@@ -476,8 +611,20 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 		snprintf(err, errlen, "scripts already run on another loop");
 		return -1;
 	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->scripts_dir,
-	    name) >= sizeof(path)) {
+	/* A managed script (managed_scripts = yes) is found first. */
+	if (p->managed_dir != NULL && p->managed_dir[0] != '\0' &&
+	    proto_script_name_valid(name) && (sfd = open(p->managed_dir,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		struct stat	st;
+
+		if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			managed = 1;
+			dir = p->managed_dir;
+		}
+		close(sfd);
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
 		snprintf(err, errlen, "path too long");
 		return -1;
 	}
@@ -528,18 +675,47 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	r->start_mono = run_mono_ms();
 
 	/* A script we may not run is a FAILED result, not an error. */
-	if (run_check_script(p->scripts_dir, name, why, sizeof(why)) == -1) {
+	if (!managed && run_check_script(dir, name, why, sizeof(why)) == -1) {
 		fail_now(r, name, why);
 		return 0;
 	}
+	if ((mfd = script_memfd(dir, name, managed, r->res.sha256, &body,
+	    &bodylen, why, sizeof(why))) == -1) {
+		r->res.sha256[0] = '\0';
+		fail_now(r, name, why);
+		return 0;
+	}
+	if (managed && managed_check(dir, p->sign_pub, name, body, bodylen, r->res.sha256,
+	    &version, why, sizeof(why)) == -1) {
+		free(body);
+		close(mfd);
+		refuse_now(r, name, why);
+		return 0;
+	}
+	free(body);
+	body = NULL;
+	if (p->sha256 != NULL && p->sha256[0] != '\0' &&
+	    strcmp(p->sha256, r->res.sha256) != 0) {
+		close(mfd);
+		snprintf(why, sizeof(why), "ordered %.64s, the host has %.64s",
+		    p->sha256, r->res.sha256);
+		refuse_now(r, name, why);
+		return 0;
+	}
+	if (managed)
+		log_debug("job %llu: managed script %s version %u, %s",
+		    (unsigned long long)job, name, (unsigned)version,
+		    r->res.sha256);
 	if (pipe2(outp, O_CLOEXEC) == -1 ||
 	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 	    high_fd(&outp[1]) == -1 || high_fd(&devnull) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	r->pid = spawn(path, argv, envp, devnull, outp[1]);
+	r->pid = spawn(CHILD_FD_SCRIPT_PATH, argv, envp, devnull, outp[1], mfd);
 	e = errno;
+	close(mfd);
+	mfd = -1;
 	close(outp[1]);
 	outp[1] = -1;
 	close(devnull);
@@ -567,6 +743,8 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	check_exit(r);
 	return 0;
  fail:
+	if (mfd != -1)
+		close(mfd);
 	if (outp[0] != -1 && r->fd != outp[0])
 		close(outp[0]);
 	if (r->pid <= 0) {
@@ -629,4 +807,5 @@ run_result_msg(const struct run_result *res, struct msg_result *m)
 	m->truncated = res->truncated;
 	m->output = res->output.data;
 	m->output_len = res->output.len;
+	strlcpy(m->sha256, res->sha256, sizeof(m->sha256));
 }

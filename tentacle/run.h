@@ -1,5 +1,13 @@
 /*
  * Running one script for a job (the command worker, tentacle/run.c):
+ * the script's bytes are copied into a sealed memfd (memfd_create,
+ * F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), hashed there,
+ * checked (the order's SHA-256; a managed script's signature, managed.h)
+ * and exactly those bytes executed: the memfd is the child's descriptor 3
+ * and the path executed /proc/self/fd/3 (so a #! interpreter opens it
+ * again through that path: $0 is /proc/self/fd/3); no file is opened again
+ * between the check and the exec. A mismatch is a REFUSED outcome whose
+ * output starts with MANAGED_DIFFERS; nothing runs.
  * posix_spawn without a shell, argv = [name], a fixed clean environment,
  * stdin /dev/null, stdout and stderr into one pipe, its own process group,
  * every other descriptor closed. The output is captured up to a cap (the
@@ -34,6 +42,16 @@ struct event_base;
 struct run_params {
 	const char	*scripts_dir;
 	const char	*script;	/* a name, proto_script_name_valid() */
+	/* The SHA-256 (hex) the order names: what runs must have it; NULL
+	 * or "" = whatever the file holds. */
+	const char	*sha256;
+	/* managed_scripts_dir when managed_scripts = yes, else NULL: a
+	 * script found there is run only if it matches its signature
+	 * (managed.h), and takes precedence over scripts_dir's. */
+	const char	*managed_dir;
+	/* The pinned script-signing key (NULL: none; then no managed
+	 * script runs). */
+	const uint8_t	*sign_pub;
 	long long	 timeout_ms;	/* > 0 */
 	size_t		 output_max;	/* 1..OCTO_OUTPUT_MAX */
 };
@@ -49,6 +67,9 @@ struct run_result {
 	uint64_t	duration_ms;	/* CLOCK_MONOTONIC */
 	uint8_t		truncated;
 	struct buf	output;
+	/* The SHA-256 (hex) of the bytes that ran (or were refused); "" if
+	 * the script could not be read. */
+	char		sha256[OCTO_FPR_HEX_LEN + 1];
 };
 
 typedef void (*run_done_cb)(struct run_result *, void *arg);

@@ -16,6 +16,7 @@
 #include <bsd/string.h>
 
 #include "crypto.h"
+#include "daemon.h"
 #include "log.h"
 #include "pack.h"
 #include "spool.h"
@@ -41,14 +42,16 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	uint32_t	 status, sig;
 	size_t		 body;
 	const char	*why;
+	int		 v2;
 
 	memset(res, 0, sizeof(*res));
 	if (len > SPOOL_FILE_MAX) {
 		set_err(err, errlen, "file too large");
 		return -1;
 	}
-	if (len < SPOOL_MAGIC_LEN || memcmp(p, SPOOL_MAGIC,
-	    SPOOL_MAGIC_LEN) != 0) {
+	if (len < SPOOL_MAGIC_LEN || (memcmp(p, SPOOL_MAGIC,
+	    SPOOL_MAGIC_LEN) != 0 && memcmp(p, SPOOL_MAGIC2,
+	    SPOOL_MAGIC_LEN) != 0)) {
 		set_err(err, errlen, "not a spool file (bad magic)");
 		return -1;
 	}
@@ -68,6 +71,13 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	unpack_u64(&u, &m->duration_ms);
 	unpack_u8(&u, &m->truncated);
 	unpack_bytes_ref(&u, &m->output, &m->output_len, PROTO_OUTPUT_MAX);
+	v2 = memcmp(p, SPOOL_MAGIC2, SPOOL_MAGIC_LEN) == 0;
+	if (v2 && (unpack_str(&u, m->sha256, sizeof(m->sha256)) == -1 ||
+	    m->sha256[0] == '\0')) {
+		set_err(err, errlen, "bad script hash");
+		memset(res, 0, sizeof(*res));
+		return -1;
+	}
 	if (u.err || u.off != body) {
 		set_err(err, errlen, u.err ? "truncated or bad length" :
 		    "bytes between the output and the digest");
@@ -107,7 +117,8 @@ spool_format(struct buf *out, const struct msg_result *m)
 	if (!proto_result_valid(m, &why) ||
 	    (m->output_len > 0 && m->output == NULL))
 		return -1;
-	if (buf_append(out, SPOOL_MAGIC, SPOOL_MAGIC_LEN) == -1)
+	if (buf_append(out, m->sha256[0] != '\0' ? SPOOL_MAGIC2 : SPOOL_MAGIC,
+	    SPOOL_MAGIC_LEN) == -1)
 		return -1;
 	pack_init(&p, out);
 	pack_u64(&p, m->job);
@@ -118,6 +129,8 @@ spool_format(struct buf *out, const struct msg_result *m)
 	pack_u64(&p, m->duration_ms);
 	pack_u8(&p, m->truncated);
 	pack_bytes(&p, m->output, m->output_len);
+	if (m->sha256[0] != '\0')
+		pack_str(&p, m->sha256);
 	if (pack_error(&p) || crypto_sha256(out->data + start,
 	    out->len - start, digest) == -1)
 		goto fail;
@@ -154,23 +167,6 @@ spool_init(const char *dir, char *err, size_t errlen)
 	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a directory", dir);
 		return -1;
-	}
-	return 0;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
 	}
 	return 0;
 }
@@ -232,7 +228,7 @@ spool_write(const char *dir, const struct msg_result *m, int durable,
 		buf_free(&b);
 		return -1;
 	}
-	if (write_all(fd, b.data, b.len) == -1 ||
+	if (fd_write_all(fd, b.data, b.len) == -1 ||
 	    (durable && fsync(fd) == -1)) {
 		saved = errno;
 		close(fd);

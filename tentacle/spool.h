@@ -9,6 +9,8 @@
  *	u64 job, u8 outcome, u32 exit_status, u32 signal,
  *	u64 started_at_ms, u64 duration_ms, u8 truncated,
  *	bytes output (u32 length, then the bytes)		pack.h
+ *	[str sha256: the script's that ran, 64 hex; only with the magic
+ *	 "OCTOSPOOL2\n", which a result that has one is written with]
  *	bytes SHA-256 of everything before (32)
  *
  * The reader is a pure, strict function over a buffer (unit tests and a
@@ -25,6 +27,7 @@
 #include "proto.h"
 
 #define SPOOL_MAGIC		"OCTOSPOOL1\n"
+#define SPOOL_MAGIC2		"OCTOSPOOL2\n"	/* with the script's hash */
 #define SPOOL_MAGIC_LEN		11
 /* Largest file: the magic, the fixed fields, the output, the digest. */
 #define SPOOL_FILE_MAX		(PROTO_OUTPUT_MAX + 256)

@@ -50,6 +50,7 @@
 #include "enrolment.h"
 #include "keyfile.h"
 #include "log.h"
+#include "managed.h"
 #include "net.h"
 #include "pairing.h"
 #include "privsep.h"
@@ -456,6 +457,49 @@ static void
 print_line(const char *line)
 {
 	printf("%s\n", line);
+}
+
+static int	make_dir(const char *, mode_t, char *, size_t);
+
+/* The script-signing key the enrolment reply gave (kept in the state
+ * file by the register), pinned if none is yet (whatever managed_scripts
+ * says): from then on only a key already pinned counts. */
+static void
+managed_pin_enrolled(const struct tentacle_conf *conf)
+{
+	struct enrolment	e;
+	uint8_t			pub[PROTO_SIGN_PUB_LEN];
+	char			path[OCTO_PATH_MAX + 32], err[512];
+	char			pdir[OCTO_PATH_MAX];
+	int			rc;
+
+	if (managed_pin_dir(conf, pdir, sizeof(pdir)) == -1 ||
+	    enrolment_path(conf->state_dir, path, sizeof(path)) == -1 ||
+	    enrolment_load(path, &e, err, sizeof(err)) != 0)
+		return;
+	if (e.has_sign_pub && managed_pin_load(pdir, pub, err, sizeof(err)) ==
+	    0) {
+		if ((rc = managed_pin_store(pdir, e.sign_pub, err,
+		    sizeof(err))) == -1)
+			log_warnx("%s", err);
+		else if (rc == 1)
+			log_info("script-signing key of the enrolment pinned");
+	}
+	enrolment_wipe(&e);
+}
+
+/* managed_scripts = yes: managed_scripts_dir exists, 0700, ours (root's
+ * with privilege separation: the supervisor alone writes it). */
+static int
+managed_prepare(const struct tentacle_conf *conf, char *err, size_t errlen)
+{
+	managed_pin_enrolled(conf);
+	if (!conf->managed_scripts)
+		return 0;
+	if (make_dir(conf->managed_scripts_dir, 0700, err, errlen) == -1 ||
+	    managed_dir_init(conf->managed_scripts_dir, err, errlen) == -1)
+		return -1;
+	return 0;
 }
 
 /* mkdir -p: parents 0755, the last one `mode`. */
@@ -1141,6 +1185,8 @@ restart_cb(evutil_socket_t fd, short events, void *arg)
 		close(sv->listen_fd);
 		sv->listen_fd = lfd;
 		sv->listen_role = role;
+		if (role == ROLE_COMMAND)
+			managed_pin_enrolled(&sv->conf);	/* new */
 	}
 	if (child_spawn(sv) == -1)
 		schedule_retry(sv, role_name(role));
@@ -1329,6 +1375,8 @@ reload(struct supervisor *sv)
 	crypto_wipe(&nc, sizeof(nc));
 	if (own_state(sv, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
+	if (managed_prepare(&sv->conf, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
 	log_info("reload: configuration reloaded");
 	if (sv->child != -1) {
 		sv->restart_now = 1;
@@ -1437,6 +1485,8 @@ main(int argc, char *argv[])
 		startup_fail(&sv, err);
 
 	if (own_state(&sv, err, sizeof(err)) == -1)
+		startup_fail(&sv, err);
+	if (managed_prepare(&sv.conf, err, sizeof(err)) == -1)
 		startup_fail(&sv, err);
 
 	sv.listen_role = current_role(&sv.conf);

@@ -58,6 +58,8 @@
 
 /* The file whose presence says "enrolled" (written by the enrolment). */
 #define TENTACLE_ENROLMENT_FILE	"enrolment"
+/* managed_scripts_dir's default: only root writes there. */
+#define TENTACLE_MANAGED_DIR_DEFAULT	"/var/lib/octopus/managed-scripts"
 
 struct tentacle_conf {
 	char		name[OCTO_NAME_MAX];		/* "" = hostname */
@@ -81,6 +83,8 @@ struct tentacle_conf {
 	long long	output_max;		/* bytes, <= OCTO_OUTPUT_MAX */
 	long long	retry_max;		/* s, delivery backoff cap */
 	char		pairing[16];		/* "required" or "off" */
+	int		managed_scripts;	/* take scripts from the brain */
+	char		managed_scripts_dir[OCTO_PATH_MAX];	/* root's */
 	char		labels[PROTO_LABELS_TEXT_MAX];	/* proposed: "web, db" */
 
 	/* Command line only, never in the file nor in config_dump(). */

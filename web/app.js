@@ -2952,7 +2952,8 @@
 			const o = outcome(job.result, job.state, job.message);
 			/* only what changed: an open output keeps its scroll */
 			const key = job.state + ':' + (job.result ?
-			    job.result.id : '') + ':' + (job.message || '');
+			    job.result.id : '') + ':' + (job.message || '') +
+			    ':' + (job.expires_at || '');
 			if (c.key === key)
 				return;
 			if (c.key !== null && isFinished(job) && job.result)
@@ -2961,11 +2962,19 @@
 			c.node.dataset.outcome = o.key;
 			c.node.dataset.state = job.state;
 			replace(c.badge, outcomeBadge(o));
-			/* the brain's reason, as a sentence */
+			/* the brain's reason, as a sentence; and until when
+			 * it waits for its host */
 			const m = job.message || '';
-			setText(c.message, m && (m.charAt(0).toUpperCase() +
-			    m.slice(1) + (/[.!?]$/.test(m) ? '' : '.')));
-			c.message.hidden = !job.message;
+			const w = waitingNote(job);
+			setText(c.message, (m && (m.charAt(0).toUpperCase() +
+			    m.slice(1) + (/[.!?]$/.test(m) ? '' : '.'))) +
+			    (m && w ? ' ' : '') + w);
+			c.message.hidden = !job.message && !w;
+			/* waiting is no error (yet) */
+			c.message.classList.toggle('notice-error', !!m &&
+			    job.state !== 'queued');
+			c.message.classList.toggle('notice-info', !m ||
+			    job.state === 'queued');
 			const r = job.result;
 			if (r) {
 				c.node.dataset.result = r.id;
@@ -4103,6 +4112,16 @@
 				    l => want.indexOf(l) !== -1)).map(t => t.id);
 			},
 		};
+	}
+
+	/* A job that waits for its host (queued while it is offline, or
+	 * not reached: sent again when it is back): until when. */
+	function waitingNote(job) {
+		if (!job.expires_at || job.result ||
+		    (job.state !== 'queued' && job.state !== 'unreachable'))
+			return '';
+		return 'Waits for its host until ' + fmtTime(job.expires_at) +
+		    ', then expires.';
 	}
 
 	function fmtEvery(s) {

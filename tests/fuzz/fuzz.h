@@ -21,4 +21,16 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* 1 if the n bytes at p are all zero (what a refusal leaves behind). */
+static inline int
+fuzz_all_zero(const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+
+	while (n-- > 0)
+		if (*b++ != 0)
+			return 0;
+	return 1;
+}
+
 #endif

@@ -60,17 +60,6 @@ maestro_side(const struct buf *payload, const struct login_body *lb)
 	buf_free(&wire);
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t	*b = p;
-
-	while (n-- > 0)
-		if (*b++ != 0)
-			return 0;
-	return 1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -90,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(status == 400 || status == 401);
 		/* Refused: nothing of a password stays in the struct. */
 		if (status == 401)
-			FUZZ_CHECK(all_zero(lb, sizeof(*lb)));
+			FUZZ_CHECK(fuzz_all_zero(lb, sizeof(*lb)));
 		free(lb);
 		return 0;
 	}

@@ -27,6 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t			*p;
 	uint64_t		 job;
 	char			 script[PROTO_SCRIPT_NAME_MAX];
+	char			 sha[OCTO_FPR_HEX_LEN + 1];
 	size_t			 len;
 	int			 rc;
 
@@ -40,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((data[0] & 1) == 0) {
 		memset(script, 'J', sizeof(script));
 		rc = privsep_decode_request(p, len, &job, script,
-		    sizeof(script), &why);
+		    sizeof(script), sha, &why);
 		FUZZ_CHECK(rc == 0 || rc == -1);
 		if (rc == -1)
 			FUZZ_CHECK(why != NULL && why[0] != '\0');
@@ -51,8 +52,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(proto_script_name_valid(script));
 			FUZZ_CHECK(strchr(script, '/') == NULL &&
 			    script[0] != '.');
-			FUZZ_CHECK(privsep_encode_request(&out, job, script) ==
-			    0);
+			FUZZ_CHECK(sha[0] == '\0' ||
+			    proto_fingerprint_valid(sha));
+			FUZZ_CHECK(privsep_encode_request(&out, job, script,
+			    sha) == 0);
 			FUZZ_CHECK(out.len == len &&
 			    memcmp(out.data, p, len) == 0);
 		}
@@ -72,6 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(m.output_len <= PROTO_OUTPUT_MAX);
 			FUZZ_CHECK(m.output_len == 0 || (m.output >= p &&
 			    m.output + m.output_len <= p + len));
+			FUZZ_CHECK(m.sha256[0] == '\0' ||
+			    proto_fingerprint_valid(m.sha256));
 			FUZZ_CHECK(privsep_encode_done(&out, &m) == 0);
 			FUZZ_CHECK(out.len == len &&
 			    memcmp(out.data, p, len) == 0);

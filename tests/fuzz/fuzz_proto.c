@@ -1,7 +1,7 @@
 /*
  * The protocol's message decoders (common/proto.c: HELLO, ENROL_REQUEST,
  * ENROL_REPLY, AUTH_*, STATUS, ORDER, ORDER_ACK, RESULT, RESULT_ACK,
- * INVENTORY, ERROR) on every frame wire_decode finds in the input, each
+ * INVENTORY, SIGNKEY, SCRIPT_PUT, SCRIPT_DELETE, SCRIPT_ACK, ERROR) on every frame wire_decode finds in the input, each
  * frame handed to every decoder.
  *
  * Invariants: a decoder given a frame of another type refuses it; a
@@ -69,6 +69,10 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 	struct msg_result		*rs = malloc(sizeof(*rs));
 	struct msg_result_ack		*ra = malloc(sizeof(*ra));
 	struct msg_inventory		*iv = malloc(sizeof(*iv));
+	struct msg_signkey		*sk = malloc(sizeof(*sk));
+	struct msg_script_put		*sp = malloc(sizeof(*sp));
+	struct msg_script_delete	*sd = malloc(sizeof(*sd));
+	struct msg_script_ack		*sa = malloc(sizeof(*sa));
 	char				*reason = malloc(errlen ? errlen : 1);
 	const char			*why;
 	size_t				 i;
@@ -76,6 +80,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 
 	FUZZ_CHECK(h && rq && rp && id && ch && pr && ok && st && reason);
 	FUZZ_CHECK(od && oa && rs && ra && iv && pp);
+	FUZZ_CHECK(sk && sp && sd && sa);
 
 	why = NULL;
 	if (decoded(proto_decode_hello(f, h, &why), WIRE_HELLO, why)) {
@@ -122,6 +127,7 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		    "unknown") != 0);
 		FUZZ_CHECK(rp->id >= 1 && rp->id <= INT64_MAX);
 		FUZZ_CHECK(proto_fingerprint_valid(rp->brain_fingerprint));
+		FUZZ_CHECK(rp->has_sign_pub <= 1);
 		check_printable(rp->message, sizeof(rp->message));
 		FUZZ_CHECK(proto_encode_enrol_reply(b, rp) == 0);
 		check_same(b);
@@ -194,6 +200,8 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		FUZZ_CHECK(rs->started_at_ms <= INT64_MAX &&
 		    rs->duration_ms <= INT64_MAX);
 		FUZZ_CHECK(rs->output_len <= PROTO_OUTPUT_MAX);
+		FUZZ_CHECK(rs->sha256[0] == '\0' ||
+		    proto_fingerprint_valid(rs->sha256));
 		FUZZ_CHECK(rs->output_len == 0 ||
 		    (rs->output >= f->payload && rs->output + rs->output_len
 		    <= f->payload + f->len));
@@ -229,6 +237,50 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		check_same(b);
 	}
 
+	why = NULL;
+	if (decoded(proto_decode_signkey(f, sk, &why), WIRE_SIGNKEY, why)) {
+		FUZZ_CHECK(proto_encode_signkey(b, sk) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_script_put(f, sp, &why), WIRE_SCRIPT_PUT,
+	    why)) {
+		/* A name that is a file name, never a path. */
+		FUZZ_CHECK(proto_script_name_valid(sp->name));
+		FUZZ_CHECK(strchr(sp->name, '/') == NULL && sp->name[0] != '.');
+		FUZZ_CHECK(sp->version >= 1);
+		check_printable(sp->description, sizeof(sp->description));
+		FUZZ_CHECK(proto_fingerprint_valid(sp->sha256));
+		FUZZ_CHECK(sp->body_len >= 2 &&
+		    sp->body_len <= PROTO_SCRIPT_BODY_MAX);
+		FUZZ_CHECK(sp->body >= f->payload && sp->body + sp->body_len <=
+		    f->payload + f->len);
+		FUZZ_CHECK(sp->body[0] == '#' && sp->body[1] == '!');
+		FUZZ_CHECK(proto_encode_script_put(b, sp) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_script_delete(f, sd, &why),
+	    WIRE_SCRIPT_DELETE, why)) {
+		FUZZ_CHECK(proto_script_name_valid(sd->name));
+		FUZZ_CHECK(sd->version >= 1);
+		FUZZ_CHECK(proto_encode_script_delete(b, sd) == 0);
+		check_same(b);
+	}
+	why = NULL;
+	if (decoded(proto_decode_script_ack(f, sa, &why), WIRE_SCRIPT_ACK,
+	    why)) {
+		FUZZ_CHECK(sa->name[0] == '\0' ? sa->version == 0 :
+		    proto_script_name_valid(sa->name) && sa->version >= 1);
+		FUZZ_CHECK(sa->status == SCRIPT_ACK_OK ||
+		    sa->status == SCRIPT_ACK_REFUSED);
+		check_printable(sa->message, sizeof(sa->message));
+		if (sa->status == SCRIPT_ACK_REFUSED)
+			FUZZ_CHECK(sa->message[0] != '\0');
+		FUZZ_CHECK(proto_encode_script_ack(b, sa) == 0);
+		check_same(b);
+	}
+
 	/* The error's reason, into a buffer of a size the input picks. */
 	memset(reason, 'J', errlen ? errlen : 1);
 	rc = proto_decode_error(f, reason, errlen);
@@ -239,6 +291,10 @@ all_decoders(const struct wire_frame *f, struct buf *b, uint8_t errlen)
 		check_printable(reason, errlen);
 
 	free(reason);
+	free(sa);
+	free(sd);
+	free(sp);
+	free(sk);
 	free(iv);
 	free(ra);
 	free(rs);

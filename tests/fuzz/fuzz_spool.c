@@ -21,17 +21,6 @@
 #include "proto.h"
 #include "spool.h"
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t	*b = p;
-
-	while (n-- > 0)
-		if (*b++ != 0)
-			return 0;
-	return 1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == -1) {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL &&
 		    err[0] != '\0');
-		FUZZ_CHECK(all_zero(&res, sizeof(res)));
+		FUZZ_CHECK(fuzz_all_zero(&res, sizeof(res)));
 		free(file);
 		return 0;
 	}

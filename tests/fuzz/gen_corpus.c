@@ -28,6 +28,8 @@
 #include "limits.h"
 #include "pack.h"
 #include "proto.h"
+#include "managed.h"
+#include "privsep.h"
 #include "spool.h"
 #include "wire.h"
 
@@ -229,6 +231,10 @@ gen_proto(void)
 	struct msg_result		rs;
 	struct msg_result_ack		ra;
 	struct msg_inventory		iv;
+	struct msg_signkey		sk;
+	struct msg_script_put		sp;
+	struct msg_script_delete	sd;
+	struct msg_script_ack		sa;
 	struct buf			b;
 
 	buf_init(&b, 1 << 20);
@@ -278,6 +284,10 @@ gen_proto(void)
 	rp.id = INT64_MAX;
 	proto_encode_enrol_reply(&b, &rp);
 	proto_put("enrol-reply-pending", &b, 64);
+	rp.has_sign_pub = 1;
+	memset(rp.sign_pub, 0x5c, sizeof(rp.sign_pub));
+	proto_encode_enrol_reply(&b, &rp);
+	proto_put("enrol-reply-signkey", &b, 64);
 
 	memset(&id, 0, sizeof(id));
 	id.id = 42;
@@ -325,6 +335,9 @@ gen_proto(void)
 	rs.output_len = 0;
 	proto_encode_result(&b, &rs);
 	proto_put("result-timeout", &b, 64);
+	memset(rs.sha256, 'e', OCTO_FPR_HEX_LEN);
+	proto_encode_result(&b, &rs);
+	proto_put("result-sha256", &b, 64);
 	memset(&ra, 0, sizeof(ra));
 	ra.job = 7;
 	ra.status = RESULT_ACK_STORED;
@@ -341,6 +354,39 @@ gen_proto(void)
 	iv.scripts_len = strlen(iv.scripts);
 	proto_encode_inventory(&b, &iv);
 	proto_put("inventory", &b, 64);
+
+	memset(&sk, 0x61, sizeof(sk));
+	proto_encode_signkey(&b, &sk);
+	proto_put("signkey", &b, 64);
+	memset(&sp, 0, sizeof(sp));
+	strcpy(sp.name, "check-disk.sh");
+	sp.version = 2;
+	strcpy(sp.description, "disk usage");
+	memset(sp.sha256, 'c', OCTO_FPR_HEX_LEN);
+	sp.body = (const uint8_t *)"#!/bin/sh\ndf -h\n";
+	sp.body_len = strlen((const char *)sp.body);
+	memset(sp.sig, 0x62, sizeof(sp.sig));
+	proto_encode_script_put(&b, &sp);
+	proto_put("script-put", &b, 64);
+	memset(&sd, 0, sizeof(sd));
+	strcpy(sd.name, "check-disk.sh");
+	sd.version = 3;
+	memset(sd.sig, 0x63, sizeof(sd.sig));
+	proto_encode_script_delete(&b, &sd);
+	proto_put("script-delete", &b, 64);
+	memset(&sa, 0, sizeof(sa));
+	strcpy(sa.name, "check-disk.sh");
+	sa.version = 2;
+	sa.status = SCRIPT_ACK_OK;
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack", &b, 64);
+	sa.status = SCRIPT_ACK_REFUSED;
+	strcpy(sa.message, "managed_scripts = no on this tentacle");
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack-refused", &b, 64);
+	memset(&sa, 0, sizeof(sa));
+	proto_encode_script_ack(&b, &sa);
+	proto_put("script-ack-signkey", &b, 64);
 
 	proto_encode_error(&b, "unknown tentacle");
 	proto_put("error", &b, 8);
@@ -605,6 +651,75 @@ gen_spool(void)
 	m.output_len = 0;
 	spool_put("failed-empty", 1, &m, 0);
 	put("spool", "magic-only", "\001OCTOSPOOL1\n", 12);
+	m.outcome = OUTCOME_REFUSED;
+	m.exit_status = -1;
+	m.output = (const uint8_t *)"script on the host differs\n";
+	m.output_len = 27;
+	memset(m.sha256, 'd', OCTO_FPR_HEX_LEN);
+	spool_put("refused-sha256", 1, &m, 0);
+}
+
+/* fuzz_managed: a selector byte (0 record, 1 SCRIPT_REQUEST, 2
+ * SCRIPT_DONE, 3 INVENTORY_ASK, 4 INVENTORY_SET), then the input. */
+static void
+managed_put_seed(const char *name, uint8_t sel, struct buf *b)
+{
+	uint8_t	out[4096];
+
+	if (b->len + 1 > sizeof(out))
+		abort();
+	out[0] = sel;
+	memcpy(out + 1, b->data, b->len);
+	put("managed", name, out, b->len + 1);
+	buf_reset(b);
+}
+
+static void
+gen_managed(void)
+{
+	struct managed_sig		s;
+	struct privsep_script_req	r;
+	struct privsep_inventory	v;
+	struct msg_script_ack		a;
+	struct buf			b;
+	static const uint8_t		frame[] = "\0\0\0\x05hello";
+
+	buf_init(&b, 1 << 16);
+	memset(&s, 0, sizeof(s));
+	s.version = 3;
+	memset(s.sha256, 'a', OCTO_FPR_HEX_LEN);
+	memset(s.sig, 0x42, sizeof(s.sig));
+	managed_sig_format(&b, &s);
+	managed_put_seed("record", 0, &b);
+	s.deleted = 1;
+	s.sha256[0] = '\0';
+	managed_sig_format(&b, &s);
+	managed_put_seed("record-deleted", 0, &b);
+	memset(&r, 0, sizeof(r));
+	r.request = 1;
+	r.type = WIRE_SCRIPT_DELETE;
+	r.frame = frame;
+	r.frame_len = sizeof(frame) - 1;
+	privsep_encode_script_req(&b, &r);
+	managed_put_seed("script-req", 1, &b);
+	memset(&a, 0, sizeof(a));
+	strcpy(a.name, "hello");
+	a.version = 2;
+	a.status = SCRIPT_ACK_REFUSED;
+	strcpy(a.message, "bad signature");
+	privsep_encode_script_done(&b, 1, &a);
+	managed_put_seed("script-done", 2, &b);
+	privsep_encode_inventory_ask(&b, 9);
+	managed_put_seed("inventory-ask", 3, &b);
+	memset(&v, 0, sizeof(v));
+	v.request = 9;
+	v.managed = 1;
+	memset(v.signkey, 'f', 2 * PROTO_SIGN_PUB_LEN);
+	v.scripts = "[{\"name\":\"hello\",\"version\":2}]";
+	v.scripts_len = strlen(v.scripts);
+	privsep_encode_inventory(&b, &v);
+	managed_put_seed("inventory-set", 4, &b);
+	buf_free(&b);
 }
 
 /* Unpacker programs: what each decoder of the daemons reads, in order,
@@ -1483,6 +1598,7 @@ main(int argc, char *argv[])
 	gen_handshake();
 	gen_enrolment();
 	gen_spool();
+	gen_managed();
 	gen_apibody();
 	gen_pack();
 	gen_config();

@@ -3,7 +3,8 @@ on a real brain and a real tentacle: the tentacle page shows the labels
 its configuration proposes and an admin accepts them; the Fleet shows
 labels; the new-run form runs on hosts with a label; the Schedules page
 says the brain's time zone, creates a schedule (which fires: an interval
-starts now), disables, edits and deletes one. Screenshots as in
+starts now), disables, edits and deletes one; a job for a host that is
+away says until when it waits. Screenshots as in
 test_browser_dashboard.py (OCTO_SCREENSHOTS=dir keeps them)."""
 
 import pytest
@@ -29,13 +30,13 @@ def labelled(brain_factory, tmp_path):
                          admin.get("/api/scripts").json()["scripts"]),
              15, 0.2, "scripts known")
     try:
-        yield b, admin, tid
+        yield b, admin, tid, t
     finally:
         t.stop()
 
 
 def test_labels_and_schedules_pages(labelled, chrome):  # noqa: F811
-    brain, admin, tid = labelled
+    brain, admin, tid, tentacle = labelled
     b = chrome(brain)
     b.login("admin", brain.password, "#/tentacle/%d" % tid)
 
@@ -115,3 +116,15 @@ def test_labels_and_schedules_pages(labelled, chrome):  # noqa: F811
     b.click(b.button("Yes, delete"))
     b.text_in("#schedules-table", "No schedule yet")
     assert admin.get("/api/schedules").json()["schedules"] == []
+
+    # A job for a host that is away says until when it waits.
+    tentacle.stop()
+    wait_for(lambda: [x for x in admin.get("/api/tentacles").json()[
+        "tentacles"] if x["id"] == tid][0]["state"] == "offline", 20, 0.2,
+        "offline")
+    r = admin.post("/api/runs", {"script": "audit", "tentacles": [tid],
+                                 "expires_in": 3600})
+    assert r.status == 202, r
+    b.go("#/runs/%d" % r.json()["id"])
+    b.text_in(".job-message", "Waits for its host until")
+    b.shoot("run-waiting")

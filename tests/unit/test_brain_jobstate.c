@@ -139,6 +139,8 @@ test_outcomes(void **state)
 	assert_int_equal(job_state_of_outcome(OUTCOME_RAN), JOB_DONE);
 	assert_int_equal(job_state_of_outcome(OUTCOME_TIMEOUT), JOB_TIMEOUT);
 	assert_int_equal(job_state_of_outcome(OUTCOME_FAILED), JOB_FAILED);
+	/* Issue 14: not the script ordered: the job ends refused. */
+	assert_int_equal(job_state_of_outcome(OUTCOME_REFUSED), JOB_REFUSED);
 	assert_int_equal(job_state_of_outcome(0), JOB_FAILED);
 	assert_int_equal(job_state_of_outcome(OUTCOME_MAX), JOB_FAILED);
 }

@@ -611,6 +611,372 @@ test_enrol_wrap(void **state)
 	assert_int_equal(proto_enrol_wrap(zero, exp_a, key_a, &r2), -1);
 }
 
+/* ---- managed scripts (issue 14) ----------------------------------------- */
+
+static const char script_body[] = "#!/bin/sh\necho managed\n";
+
+static void
+valid_put(struct msg_script_put *m)
+{
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, "managed.sh");
+	m->version = 3;
+	strcpy(m->description, "says managed");
+	assert_int_equal(crypto_sha256(script_body, strlen(script_body),
+	    (uint8_t *)m->sig), 0);
+	hex_encode(m->sig, 32, m->sha256);
+	memset(m->sig, 0x5a, sizeof(m->sig));
+	m->body = (const uint8_t *)script_body;
+	m->body_len = strlen(script_body);
+}
+
+static void
+test_script_put(void **state)
+{
+	struct msg_script_put	 m, d;
+	struct buf		 b;
+	struct wire_frame	 f;
+	const char		*why;
+	static uint8_t		 big[PROTO_SCRIPT_BODY_MAX + 1];
+	size_t			 full;
+
+	buf_init(&b, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	valid_put(&m);
+	assert_int_equal(proto_encode_script_put(&b, &m), 0);
+	f = frame_of(&b);
+	assert_int_equal(f.type, WIRE_SCRIPT_PUT);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(proto_decode_script_put(&f, &d, &why), 0);
+	assert_string_equal(d.name, m.name);
+	assert_int_equal(d.version, 3);
+	assert_string_equal(d.description, m.description);
+	assert_string_equal(d.sha256, m.sha256);
+	assert_int_equal(d.body_len, m.body_len);
+	assert_memory_equal(d.body, script_body, d.body_len);
+	assert_true(d.body >= f.payload && d.body + d.body_len <= f.payload +
+	    f.len);
+	assert_memory_equal(d.sig, m.sig, sizeof(m.sig));
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++) {
+		why = NULL;
+		assert_int_equal(proto_decode_script_put(&f, &d, &why), -1);
+		assert_non_null(why);
+	}
+	/* Another frame type. */
+	f = frame_of(&b);
+	f.type = WIRE_SCRIPT_DELETE;
+	assert_int_equal(proto_decode_script_put(&f, &d, &why), -1);
+
+	/* Out of shape: the encoder refuses, and so does the decoder
+	 * (frames packed by hand). */
+#define BAD_PUT(stmt, reason) do {					\
+	struct buf	 pl;						\
+	struct packer	 pk;						\
+	valid_put(&m);							\
+	stmt;								\
+	buf_reset(&b);							\
+	assert_int_equal(proto_encode_script_put(&b, &m), -1);		\
+	buf_init(&pl, WIRE_PAYLOAD_MAX);				\
+	pack_init(&pk, &pl);						\
+	pack_str(&pk, m.name);						\
+	pack_u32(&pk, m.version);					\
+	pack_str(&pk, m.description);					\
+	pack_str(&pk, m.sha256);					\
+	pack_bytes(&pk, m.body, m.body_len);				\
+	pack_bytes(&pk, m.sig, sizeof(m.sig));				\
+	assert_int_equal(pack_error(&pk), 0);				\
+	buf_reset(&b);							\
+	assert_int_equal(wire_encode(&b, WIRE_SCRIPT_PUT, pl.data,	\
+	    pl.len), 0);						\
+	buf_free(&pl);							\
+	f = frame_of(&b);						\
+	assert_int_equal(proto_decode_script_put(&f, &d, &why), -1);	\
+	assert_string_equal(why, reason);				\
+} while (0)
+	BAD_PUT(strcpy(m.name, "../etc/passwd"), "bad script name");
+	BAD_PUT(strcpy(m.name, "a/b"), "bad script name");
+	BAD_PUT(strcpy(m.name, ".hidden"), "bad script name");
+	BAD_PUT(strcpy(m.name, ""), "bad script name");
+	BAD_PUT(m.version = 0, "bad script version");
+	BAD_PUT(strcpy(m.description, "tab\there"), "bad script description");
+	BAD_PUT(m.sha256[3] = 'A', "bad script hash");
+	BAD_PUT(m.sha256[63] = '\0', "bad script hash");
+	BAD_PUT(m.body = (const uint8_t *)"echo no interpreter\n";
+	    m.body_len = 20, "script does not start with #!");
+	BAD_PUT(m.body = (const uint8_t *)"#"; m.body_len = 1,
+	    "script does not start with #!");
+	BAD_PUT(m.body_len = 0, "script does not start with #!");
+#undef BAD_PUT
+	/* Too long: the encoder refuses; the decoder too (the unpacker's
+	 * maximum). */
+	valid_put(&m);
+	memcpy(big, "#!", 2);
+	m.body = big;
+	m.body_len = PROTO_SCRIPT_BODY_MAX;
+	buf_reset(&b);
+	assert_int_equal(proto_encode_script_put(&b, &m), 0);
+	m.body_len = PROTO_SCRIPT_BODY_MAX + 1;
+	buf_reset(&b);
+	assert_int_equal(proto_encode_script_put(&b, &m), -1);
+	{
+		struct buf	pl;
+		struct packer	pk;
+
+		buf_init(&pl, WIRE_PAYLOAD_MAX);
+		pack_init(&pk, &pl);
+		pack_str(&pk, m.name);
+		pack_u32(&pk, m.version);
+		pack_str(&pk, m.description);
+		pack_str(&pk, m.sha256);
+		pack_bytes(&pk, m.body, m.body_len);
+		pack_bytes(&pk, m.sig, sizeof(m.sig));
+		assert_int_equal(wire_encode(&b, WIRE_SCRIPT_PUT, pl.data,
+		    pl.len), 0);
+		buf_free(&pl);
+		f = frame_of(&b);
+		assert_int_equal(proto_decode_script_put(&f, &d, &why), -1);
+	}
+	buf_free(&b);
+}
+
+static void
+test_script_delete_ack(void **state)
+{
+	struct msg_script_delete m, d;
+	struct msg_script_ack	 a, da;
+	struct msg_signkey	 k, dk;
+	struct buf		 b;
+	struct wire_frame	 f;
+	const char		*why;
+	size_t			 full;
+
+	buf_init(&b, WIRE_PAYLOAD_MAX);
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "managed.sh");
+	m.version = 4;
+	memset(m.sig, 0x33, sizeof(m.sig));
+	assert_int_equal(proto_encode_script_delete(&b, &m), 0);
+	f = frame_of(&b);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(proto_decode_script_delete(&f, &d, &why), 0);
+	assert_memory_equal(&d, &m, sizeof(m));
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++)
+		assert_int_equal(proto_decode_script_delete(&f, &d, &why), -1);
+	m.version = 0;
+	assert_int_equal(proto_encode_script_delete(&b, &m), -1);
+	m.version = 1;
+	strcpy(m.name, "x/y");
+	assert_int_equal(proto_encode_script_delete(&b, &m), -1);
+
+	/* Acknowledgements: ok (with or without a word), refused (always
+	 * with one), SIGNKEY's (no name, version 0). */
+	memset(&a, 0, sizeof(a));
+	strcpy(a.name, "managed.sh");
+	a.version = 4;
+	a.status = SCRIPT_ACK_OK;
+	buf_reset(&b);
+	assert_int_equal(proto_encode_script_ack(&b, &a), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_script_ack(&f, &da, &why), 0);
+	assert_memory_equal(&a, &da, sizeof(a));
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++)
+		assert_int_equal(proto_decode_script_ack(&f, &da, &why), -1);
+	a.status = SCRIPT_ACK_REFUSED;
+	assert_int_equal(proto_encode_script_ack(&b, &a), -1);
+	strcpy(a.message, "managed_scripts = no");
+	buf_reset(&b);
+	assert_int_equal(proto_encode_script_ack(&b, &a), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_script_ack(&f, &da, &why), 0);
+	assert_string_equal(da.message, "managed_scripts = no");
+	assert_int_equal(da.status, SCRIPT_ACK_REFUSED);
+	a.status = 2;
+	assert_int_equal(proto_encode_script_ack(&b, &a), -1);
+	a.status = SCRIPT_ACK_OK;
+	a.version = 0;
+	assert_int_equal(proto_encode_script_ack(&b, &a), -1);
+	a.name[0] = '\0';
+	buf_reset(&b);
+	assert_int_equal(proto_encode_script_ack(&b, &a), 0);
+	a.version = 1;
+	assert_int_equal(proto_encode_script_ack(&b, &a), -1);
+	a.version = 0;
+	strcpy(a.message, "bell\a");
+	assert_int_equal(proto_encode_script_ack(&b, &a), -1);
+
+	/* SIGNKEY: two fixed fields. */
+	memset(&k, 0x11, sizeof(k));
+	buf_reset(&b);
+	assert_int_equal(proto_encode_signkey(&b, &k), 0);
+	f = frame_of(&b);
+	assert_int_equal(proto_decode_signkey(&f, &dk, &why), 0);
+	assert_memory_equal(&k, &dk, sizeof(k));
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++)
+		assert_int_equal(proto_decode_signkey(&f, &dk, &why), -1);
+	f = frame_of(&b);
+	f.type = WIRE_ORDER;
+	assert_int_equal(proto_decode_signkey(&f, &dk, &why), -1);
+	buf_free(&b);
+}
+
+/* SIGNKEY's MAC covers the tentacle, the key and the session. */
+static void
+test_signkey_mac(void **state)
+{
+	struct msg_signkey	k, c;
+
+	memset(&k, 0, sizeof(k));
+	memset(k.pub, 0x42, sizeof(k.pub));
+	assert_int_equal(proto_signkey_mac(key_a, 7, k.pub, exp_a, k.mac), 0);
+	assert_true(proto_signkey_mac_ok(key_a, 7, &k, exp_a));
+	assert_false(proto_signkey_mac_ok(key_b, 7, &k, exp_a));
+	assert_false(proto_signkey_mac_ok(key_a, 8, &k, exp_a));
+	assert_false(proto_signkey_mac_ok(key_a, 7, &k, exp_b));
+	c = k;
+	c.pub[31] ^= 1;
+	assert_false(proto_signkey_mac_ok(key_a, 7, &c, exp_a));
+	c = k;
+	c.mac[0] ^= 1;
+	assert_false(proto_signkey_mac_ok(key_a, 7, &c, exp_a));
+}
+
+/* ENROL_REPLY's signing key: optional on the wire, covered by the
+ * wrapping when present (the registerer can neither change nor drop it). */
+static void
+test_enrol_reply_sign_pub(void **state)
+{
+	uint8_t			priv[X25519_LEN], pub[PROTO_PUB_LEN];
+	uint8_t			got[PROTO_KEY_LEN];
+	struct msg_enrol_reply	r, d, c;
+	struct buf		b;
+	struct wire_frame	f;
+	const char		*why;
+	size_t			full, old_len;
+
+	memset(&r, 0, sizeof(r));
+	r.status = ENROLMENT_ACCEPTED;
+	r.id = 42;
+	strcpy(r.brain_fingerprint, FPR);
+	buf_init(&b, WIRE_PAYLOAD_MAX);
+	assert_int_equal(proto_encode_enrol_reply(&b, &r), 0);
+	old_len = frame_of(&b).len;
+	r.has_sign_pub = 1;
+	memset(r.sign_pub, 0x77, sizeof(r.sign_pub));
+	buf_reset(&b);
+	assert_int_equal(proto_encode_enrol_reply(&b, &r), 0);
+	f = frame_of(&b);
+	assert_int_equal(f.len, old_len + 4 + PROTO_SIGN_PUB_LEN);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(proto_decode_enrol_reply(&f, &d, &why), 0);
+	assert_memory_equal(&r, &d, sizeof(r));
+	/* Cut at the old end: an older brain's reply, without the key. */
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++) {
+		int rc = proto_decode_enrol_reply(&f, &d, &why);
+
+		assert_int_equal(rc, f.len == old_len ? 0 : -1);
+		if (rc == 0)
+			assert_int_equal(d.has_sign_pub, 0);
+	}
+	r.has_sign_pub = 2;
+	assert_int_equal(proto_encode_enrol_reply(&b, &r), -1);
+	r.has_sign_pub = 1;
+
+	assert_int_equal(crypto_x25519_keypair(priv, pub), 0);
+	assert_int_equal(proto_enrol_wrap(pub, exp_a, key_a, &r), 0);
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &r, got), 0);
+	assert_memory_equal(got, key_a, sizeof(got));
+	c = r;
+	c.sign_pub[5] ^= 1;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	c = r;
+	c.has_sign_pub = 0;
+	assert_int_equal(proto_enrol_unwrap(priv, pub, exp_a, &c, got), -1);
+	buf_free(&b);
+}
+
+/* RESULT's sha256: a trailing field when one ran, covered by the MAC;
+ * absent, the frame and the MAC are those of before. */
+static void
+test_result_sha256(void **state)
+{
+	static const uint8_t	 out[] = "hi\n";
+	struct msg_result	 r, d, c;
+	struct buf		 b;
+	struct wire_frame	 f;
+	const char		*why;
+	uint8_t			 mac_old[PROTO_MAC_LEN];
+	size_t			 old_len, full;
+
+	memset(&r, 0, sizeof(r));
+	r.job = 5;
+	r.outcome = OUTCOME_RAN;
+	r.output = out;
+	r.output_len = 3;
+	assert_int_equal(proto_result_mac(key_a, 7, &r, mac_old), 0);
+	memcpy(r.mac, mac_old, sizeof(r.mac));
+	buf_init(&b, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	assert_int_equal(proto_encode_result(&b, &r), 0);
+	old_len = frame_of(&b).len;
+	f = frame_of(&b);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(proto_decode_result(&f, &d, &why), 0);
+	assert_string_equal(d.sha256, "");
+	assert_true(proto_result_mac_ok(key_a, 7, &d));
+
+	strcpy(r.sha256, FPR);
+	assert_int_equal(proto_result_mac(key_a, 7, &r, r.mac), 0);
+	assert_memory_not_equal(r.mac, mac_old, sizeof(mac_old));
+	buf_reset(&b);
+	assert_int_equal(proto_encode_result(&b, &r), 0);
+	f = frame_of(&b);
+	assert_int_equal(f.len, old_len + 4 + 64);
+	assert_int_equal(proto_decode_result(&f, &d, &why), 0);
+	assert_string_equal(d.sha256, FPR);
+	assert_true(proto_result_mac_ok(key_a, 7, &d));
+	/* Stripped or changed on the way: the MAC fails. */
+	full = f.len;
+	for (f.len = 0; f.len < full; f.len++) {
+		int rc = proto_decode_result(&f, &d, &why);
+
+		assert_int_equal(rc, f.len == old_len ? 0 : -1);
+		if (rc == 0)
+			assert_false(proto_result_mac_ok(key_a, 7, &d));
+	}
+	c = r;
+	c.sha256[0] = 'f';
+	assert_false(proto_result_mac_ok(key_a, 7, &c));
+	c = r;
+	c.sha256[0] = 'G';
+	buf_reset(&b);
+	assert_int_equal(proto_encode_result(&b, &c), -1);
+	/* An empty hash sent explicitly is refused (one encoding only). */
+	{
+		struct buf	pl;
+		struct packer	pk;
+		size_t		hdr = WIRE_HDR_LEN;
+
+		buf_reset(&b);
+		c = r;
+		c.sha256[0] = '\0';
+		assert_int_equal(proto_encode_result(&b, &c), 0);
+		buf_init(&pl, WIRE_PAYLOAD_MAX);
+		assert_int_equal(buf_append(&pl, b.data + hdr, b.len - hdr), 0);
+		pack_init(&pk, &pl);
+		pack_str(&pk, "");
+		buf_reset(&b);
+		assert_int_equal(wire_encode(&b, WIRE_RESULT, pl.data, pl.len),
+		    0);
+		buf_free(&pl);
+		f = frame_of(&b);
+		assert_int_equal(proto_decode_result(&f, &d, &why), -1);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -624,6 +990,11 @@ main(void)
 		cmocka_unit_test(test_order_mac),
 		cmocka_unit_test(test_result_mac),
 		cmocka_unit_test(test_enrol_wrap),
+		cmocka_unit_test(test_script_put),
+		cmocka_unit_test(test_script_delete_ack),
+		cmocka_unit_test(test_signkey_mac),
+		cmocka_unit_test(test_enrol_reply_sign_pub),
+		cmocka_unit_test(test_result_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,6 +253,40 @@ test_store_and_load(void **state)
 	rmdir(dir);
 }
 
+/* Issue 14: the brain's script-signing key, optional, once. */
+static void
+test_sign_pub(void **state)
+{
+	struct enrolment	e, e2;
+	char			buf[8192], text[ENROLMENT_FILE_MAX], err[256];
+	int			n;
+
+	assert_int_equal(enrolment_parse(build(-1, -1, NULL),
+	    strlen(build(-1, -1, NULL)), &e, err, sizeof(err)), 0);
+	assert_int_equal(e.has_sign_pub, 0);
+	snprintf(buf, sizeof(buf), "%sscript_signing_key = %s\n",
+	    build(-1, -1, NULL), FPR);
+	assert_int_equal(enrolment_parse(buf, strlen(buf), &e, err,
+	    sizeof(err)), 0);
+	assert_int_equal(e.has_sign_pub, 1);
+	assert_int_equal(e.sign_pub[0], 0x01);
+	assert_int_equal(e.sign_pub[31], 0xef);
+	assert_true((n = enrolment_format(&e, text, sizeof(text))) > 0);
+	assert_non_null(strstr(text, "script_signing_key = " FPR "\n"));
+	assert_int_equal(enrolment_parse(text, (size_t)n, &e2, err,
+	    sizeof(err)), 0);
+	assert_memory_equal(&e, &e2, sizeof(e));
+	snprintf(buf, sizeof(buf), "%sscript_signing_key = %s\n"
+	    "script_signing_key = %s\n", build(-1, -1, NULL), FPR, FPR);
+	assert_int_equal(enrolment_parse(buf, strlen(buf), &e, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "twice"));
+	snprintf(buf, sizeof(buf), "%sscript_signing_key = ABCD\n",
+	    build(-1, -1, NULL));
+	assert_int_equal(enrolment_parse(buf, strlen(buf), &e, err,
+	    sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -262,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_malformed_values),
 		cmocka_unit_test(test_truncated_oversized_junk),
 		cmocka_unit_test(test_store_and_load),
+		cmocka_unit_test(test_sign_pub),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

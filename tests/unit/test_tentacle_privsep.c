@@ -24,12 +24,14 @@ test_request_round_trip(void **state)
 	struct buf	 b;
 	uint64_t	 job = 0;
 	char		 script[PROTO_SCRIPT_NAME_MAX];
+	char		 sha[OCTO_FPR_HEX_LEN + 1];
 	const char	*why = NULL;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage"), 0);
+	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage", NULL), 0);
 	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
-	    sizeof(script), &why), 0);
+	    sizeof(script), sha, &why), 0);
+	assert_string_equal(sha, "");
 	assert_int_equal(job, 42);
 	assert_string_equal(script, "disk-usage");
 	buf_free(&b);
@@ -43,16 +45,18 @@ decode_raw(uint64_t job, const char *script, int trailing, const char **why)
 	struct packer	 p;
 	uint64_t	 j;
 	char		 s[PROTO_SCRIPT_NAME_MAX];
+	char		 h[OCTO_FPR_HEX_LEN + 1];
 	int		 rc;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	pack_init(&p, &b);
 	pack_u64(&p, job);
 	pack_str(&p, script);
+	pack_str(&p, "");
 	if (trailing)
 		pack_u8(&p, 0);
 	assert_int_equal(pack_error(&p), 0);
-	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), why);
+	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), h, why);
 	buf_free(&b);
 	return rc;
 }
@@ -84,8 +88,8 @@ test_request_refused(void **state)
 		struct buf	b;
 
 		buf_init(&b, IPC_PAYLOAD_MAX);
-		assert_int_equal(privsep_encode_request(&b, 7, "../x"), -1);
-		assert_int_equal(privsep_encode_request(&b, 0, "x"), -1);
+		assert_int_equal(privsep_encode_request(&b, 7, "../x", NULL), -1);
+		assert_int_equal(privsep_encode_request(&b, 0, "x", NULL), -1);
 		buf_free(&b);
 	}
 }
@@ -96,14 +100,15 @@ test_request_truncations(void **state)
 	struct buf	 b;
 	uint64_t	 job;
 	char		 script[PROTO_SCRIPT_NAME_MAX];
+	char		 sha[OCTO_FPR_HEX_LEN + 1];
 	const char	*why;
 	size_t		 n;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 9, "script"), 0);
+	assert_int_equal(privsep_encode_request(&b, 9, "script", NULL), 0);
 	for (n = 0; n < b.len; n++)
 		assert_int_equal(privsep_decode_request(b.data, n, &job,
-		    script, sizeof(script), &why), -1);
+		    script, sizeof(script), sha, &why), -1);
 	buf_free(&b);
 }
 
@@ -219,10 +224,103 @@ test_types_named(void **state)
 	assert_string_equal(ipc_type_str(IPC_RUN_DONE), "RUN_DONE");
 }
 
+/* Issue 14: the request's hash, and the managed scripts' messages. */
+static void
+test_managed_codecs(void **state)
+{
+	static const char	 h[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	static const uint8_t	 fr[] = { 1, 2, 3 };
+	struct privsep_script_req r, dr;
+	struct privsep_inventory v, dv;
+	struct msg_script_ack	 a, da;
+	struct buf		 b;
+	uint64_t		 job, id;
+	char			 script[PROTO_SCRIPT_NAME_MAX];
+	char			 sha[OCTO_FPR_HEX_LEN + 1];
+	const char		*why;
+	size_t			 n;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(privsep_encode_request(&b, 3, "x", h), 0);
+	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
+	    sizeof(script), sha, &why), 0);
+	assert_string_equal(sha, h);
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_request(&b, 3, "x", "ABC"), -1);
+
+	memset(&r, 0, sizeof(r));
+	r.request = 4;
+	r.type = WIRE_SCRIPT_PUT;
+	r.frame = fr;
+	r.frame_len = sizeof(fr);
+	memset(r.exporter, 0x77, sizeof(r.exporter));
+	assert_int_equal(privsep_encode_script_req(&b, &r), 0);
+	assert_int_equal(privsep_decode_script_req(b.data, b.len, &dr, &why),
+	    0);
+	assert_int_equal(dr.request, 4);
+	assert_int_equal(dr.type, WIRE_SCRIPT_PUT);
+	assert_int_equal(dr.frame_len, 3);
+	assert_memory_equal(dr.frame, fr, 3);
+	assert_memory_equal(dr.exporter, r.exporter, sizeof(r.exporter));
+	for (n = 0; n < b.len; n++)
+		assert_int_equal(privsep_decode_script_req(b.data, n, &dr,
+		    &why), -1);
+	r.type = WIRE_ORDER;	/* only the script frames go to root */
+	assert_int_equal(privsep_encode_script_req(&b, &r), -1);
+	b.data[8] = WIRE_ORDER;
+	assert_int_equal(privsep_decode_script_req(b.data, b.len, &dr, &why),
+	    -1);
+
+	buf_reset(&b);
+	memset(&a, 0, sizeof(a));
+	strcpy(a.name, "x");
+	a.version = 7;
+	a.status = SCRIPT_ACK_REFUSED;
+	strcpy(a.message, "bad signature");
+	assert_int_equal(privsep_encode_script_done(&b, 4, &a), 0);
+	assert_int_equal(privsep_decode_script_done(b.data, b.len, &id, &da,
+	    &why), 0);
+	assert_int_equal(id, 4);
+	assert_memory_equal(&a, &da, sizeof(a));
+	a.message[0] = '\0';
+	assert_int_equal(privsep_encode_script_done(&b, 4, &a), -1);
+
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_inventory_ask(&b, 8), 0);
+	assert_int_equal(privsep_decode_inventory_ask(b.data, b.len, &id,
+	    &why), 0);
+	assert_int_equal(id, 8);
+	assert_int_equal(privsep_encode_inventory_ask(&b, 0), -1);
+
+	buf_reset(&b);
+	memset(&v, 0, sizeof(v));
+	v.request = 8;
+	v.managed = 1;
+	strcpy(v.signkey, h);
+	v.scripts = "[]";
+	v.scripts_len = 2;
+	assert_int_equal(privsep_encode_inventory(&b, &v), 0);
+	assert_int_equal(privsep_decode_inventory(b.data, b.len, &dv, &why),
+	    0);
+	assert_int_equal(dv.managed, 1);
+	assert_string_equal(dv.signkey, h);
+	assert_int_equal(dv.scripts_len, 2);
+	v.scripts = "[\n]";
+	v.scripts_len = 3;
+	assert_int_equal(privsep_encode_inventory(&b, &v), -1);
+	v.scripts = "[]";
+	v.scripts_len = 2;
+	strcpy(v.signkey, "abc");
+	assert_int_equal(privsep_encode_inventory(&b, &v), -1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_managed_codecs),
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_request_refused),
 		cmocka_unit_test(test_request_truncations),

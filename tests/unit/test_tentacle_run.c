@@ -23,7 +23,9 @@
 
 #include <event2/event.h>
 
+#include "managed.h"
 #include "run.h"
+#include "scriptsig.h"
 
 static char	dir[256];
 
@@ -61,8 +63,19 @@ script(const char *name, const char *body, mode_t mode)
 	assert_int_equal(chmod(path, mode), 0);
 }
 
+static struct got *run_p(const char *, long long, size_t, const char *,
+    const char *);
+static const uint8_t *run_pub;	/* the pinned key runs are given */
+
 static struct got *
 run(const char *name, long long timeout_ms, size_t output_max)
+{
+	return run_p(name, timeout_ms, output_max, NULL, NULL);
+}
+
+static struct got *
+run_p(const char *name, long long timeout_ms, size_t output_max,
+    const char *sha256, const char *managed_dir)
 {
 	static struct got	 g;
 	struct event_base	*base;
@@ -70,11 +83,15 @@ run(const char *name, long long timeout_ms, size_t output_max)
 	char			 err[256];
 
 	memset(&g, 0, sizeof(g));
+	memset(&p, 0, sizeof(p));
 	assert_non_null(base = event_base_new());
 	p.scripts_dir = dir;
 	p.script = name;
 	p.timeout_ms = timeout_ms;
 	p.output_max = output_max;
+	p.sha256 = sha256;
+	p.managed_dir = managed_dir;
+	p.sign_pub = run_pub;
 	assert_int_equal(run_start(base, 7, &p, on_done, &g, err,
 	    sizeof(err)), 0);
 	assert_int_equal(run_active(7), 1);
@@ -332,6 +349,7 @@ test_interrupted(void **state)
 
 	script("longrun", "#!/bin/sh\necho partial\nsleep 300\n", 0755);
 	memset(&g, 0, sizeof(g));
+	memset(&p, 0, sizeof(p));
 	assert_non_null(base = event_base_new());
 	p.scripts_dir = dir;
 	p.script = "longrun";
@@ -428,6 +446,7 @@ test_reaped_group_never_signalled(void **state)
 	script("escapes", body, 0755);
 	unlink(path);
 	memset(&g, 0, sizeof(g));
+	memset(&p, 0, sizeof(p));
 	assert_non_null(base = event_base_new());
 	p.scripts_dir = dir;
 	p.script = "escapes";
@@ -481,6 +500,131 @@ test_reaped_group_never_signalled(void **state)
 	assert_true(alive);
 }
 
+/* ---- issue 14: the bytes that run are the bytes checked ---------------- */
+
+static void
+sha_of(const char *body, char out[OCTO_FPR_HEX_LEN + 1])
+{
+	assert_int_equal(scriptsig_sha256_hex(body, strlen(body), out), 0);
+}
+
+/* The script runs from a sealed memfd (descriptor 3, /proc/self/fd/3),
+ * and the result names the SHA-256 of what ran. */
+static void
+test_memfd(void **state)
+{
+	static const char body[] = "#!/bin/sh\n"
+	    "echo \"0=$0\"\n"
+	    "readlink /proc/$$/fd/3\n"
+	    "cat /proc/$$/cmdline | tr '\\0' ' '; echo\n"
+	    "echo extra >> /proc/$$/fd/3 2>/dev/null || echo sealed\n";
+	char		 sha[OCTO_FPR_HEX_LEN + 1];
+	struct got	*g;
+
+	script("self", body, 0755);
+	sha_of(body, sha);
+	g = run_p("self", 5000, OCTO_OUTPUT_MAX, sha, NULL);
+	assert_int_equal(g->res.outcome, OUTCOME_RAN);
+	assert_int_equal(g->res.exit_status, 0);
+	assert_string_equal(g->res.sha256, sha);
+	assert_non_null(strstr(g->out, "0=/proc/self/fd/3\n"));
+	assert_non_null(strstr(g->out, "/memfd:self (deleted)\n"));
+	assert_non_null(strstr(g->out, "/bin/sh /proc/self/fd/3"));
+	assert_non_null(strstr(g->out, "sealed\n"));
+	/* "" (an order without a hash): today's behaviour, the hash still
+	 * reported. */
+	g = run_p("self", 5000, OCTO_OUTPUT_MAX, "", NULL);
+	assert_int_equal(g->res.outcome, OUTCOME_RAN);
+	assert_string_equal(g->res.sha256, sha);
+}
+
+/* Not the bytes ordered: refused, never run. */
+static void
+test_hash_mismatch(void **state)
+{
+	char		 body[512], sha[OCTO_FPR_HEX_LEN + 1], mark[300];
+	struct got	*g;
+	struct stat	 st;
+
+	snprintf(mark, sizeof(mark), "%s/ran", dir);
+	snprintf(body, sizeof(body), "#!/bin/sh\ntouch %s\n", mark);
+	script("tampered", body, 0755);
+	sha_of("#!/bin/sh\necho the one ordered\n", sha);
+	g = run_p("tampered", 5000, OCTO_OUTPUT_MAX, sha, NULL);
+	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
+	assert_int_equal(g->res.exit_status, -1);
+	assert_int_equal(strncmp(g->out, MANAGED_DIFFERS "\n",
+	    strlen(MANAGED_DIFFERS) + 1), 0);
+	assert_int_equal(stat(mark, &st), -1);
+	/* The hash of what is on the host, for the brain's evidence. */
+	sha_of(body, sha);
+	assert_string_equal(g->res.sha256, sha);
+	g = run_p("tampered", 5000, OCTO_OUTPUT_MAX, sha, NULL);
+	assert_int_equal(g->res.outcome, OUTCOME_RAN);
+	assert_int_equal(stat(mark, &st), 0);
+	unlink(mark);
+}
+
+/* A managed script runs only while it matches its signature; it comes
+ * before scripts_dir's script of the same name. */
+static void
+test_managed(void **state)
+{
+	static const char body[] = "#!/bin/sh\necho managed v2\n";
+	char			 mdir[300], path[400], msg[256];
+	char			 sha[OCTO_FPR_HEX_LEN + 1];
+	uint8_t			 pub[SCRIPTSIG_PUB_LEN];
+	struct msg_script_put	 m;
+	EVP_PKEY		*k;
+	struct got		*g;
+	FILE			*f;
+
+	snprintf(mdir, sizeof(mdir), "%s/managed", dir);
+	assert_int_equal(managed_dir_init(mdir, msg, sizeof(msg)), 0);
+	assert_non_null(k = scriptsig_keygen());
+	assert_int_equal(scriptsig_public(k, pub), 0);
+	assert_int_equal(managed_pin_store(mdir, pub, msg, sizeof(msg)), 1);
+	run_pub = pub;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "both");
+	m.version = 2;
+	sha_of(body, m.sha256);
+	m.body = (const uint8_t *)body;
+	m.body_len = strlen(body);
+	assert_int_equal(scriptsig_sign_put(k, m.name, m.version, m.sha256,
+	    m.body, m.body_len, m.sig), 0);
+	assert_int_equal(managed_put(mdir, pub, &m, msg, sizeof(msg)), 0);
+	script("both", "#!/bin/sh\necho local\n", 0755);
+
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, m.sha256, mdir);
+	assert_int_equal(g->res.outcome, OUTCOME_RAN);
+	assert_string_equal(g->out, "managed v2\n");
+	assert_string_equal(g->res.sha256, m.sha256);
+	/* managed_scripts = no: scripts_dir only. */
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, NULL, NULL);
+	assert_string_equal(g->out, "local\n");
+
+	/* Edited on the host after the push: refused, even when the order
+	 * names no hash (the signature is checked at every run). */
+	snprintf(path, sizeof(path), "%s/both", mdir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("#!/bin/sh\necho evil\n", f);
+	fclose(f);
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, "", mdir);
+	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
+	assert_null(strstr(g->out, "evil"));
+	assert_int_equal(strncmp(g->out, MANAGED_DIFFERS, strlen(
+	    MANAGED_DIFFERS)), 0);
+	sha_of("#!/bin/sh\necho evil\n", sha);
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, sha, mdir);
+	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
+	/* No key pinned: no managed script runs. */
+	run_pub = NULL;
+	g = run_p("both", 5000, OCTO_OUTPUT_MAX, "", mdir);
+	assert_int_equal(g->res.outcome, OUTCOME_REFUSED);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
@@ -498,6 +642,9 @@ main(void)
 		cmocka_unit_test(test_failed_not_run),
 		cmocka_unit_test(test_binary_output),
 		cmocka_unit_test(test_interrupted),
+		cmocka_unit_test(test_memfd),
+		cmocka_unit_test(test_hash_mismatch),
+		cmocka_unit_test(test_managed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -349,6 +349,47 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Issue 14: a result with the script's hash is written OCTOSPOOL2 and
+ * read back with it; one without stays OCTOSPOOL1 (read as before). */
+static void
+test_sha256(void **state)
+{
+	static const uint8_t	out[] = "ok\n";
+	static const char	h[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	struct msg_result	m = sample(5, out, 3);
+	struct spool_result	r;
+	struct buf		b;
+	char			err[128];
+	size_t			n;
+
+	m.outcome = OUTCOME_REFUSED;
+	m.exit_status = -1;
+	strcpy(m.sha256, h);
+	buf_init(&b, SPOOL_FILE_MAX);
+	assert_int_equal(spool_format(&b, &m), 0);
+	assert_memory_equal(b.data, SPOOL_MAGIC2, SPOOL_MAGIC_LEN);
+	assert_int_equal(spool_parse(b.data, b.len, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.r.sha256, h);
+	assert_int_equal(r.r.outcome, OUTCOME_REFUSED);
+	for (n = 0; n < b.len; n++)
+		assert_int_equal(spool_parse(b.data, n, &r, err, sizeof(err)),
+		    -1);
+	/* The v2 magic on a v1 body: refused (the digest, or the hash). */
+	buf_reset(&b);
+	m.sha256[0] = '\0';
+	assert_int_equal(spool_format(&b, &m), 0);
+	assert_memory_equal(b.data, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
+	assert_int_equal(spool_parse(b.data, b.len, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.r.sha256, "");
+	memcpy(b.data, SPOOL_MAGIC2, SPOOL_MAGIC_LEN);
+	assert_int_equal(spool_parse(b.data, b.len, &r, err, sizeof(err)), -1);
+	m.sha256[0] = 'X';
+	buf_reset(&b);
+	assert_int_equal(spool_format(&b, &m), -1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -359,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_every_truncation_and_flip),
 		cmocka_unit_test(test_bad_fields_refused),
 		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
