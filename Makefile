@@ -60,7 +60,7 @@ MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
 		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
 		  metrics.o groups.o schedules.o \
-		  lists.o)
+		  lists.o compliance.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
 TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
@@ -302,13 +302,15 @@ deb:
 	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
 	lintian --fail-on error $(DEB_OUT)/*.changes
 
-# The figures of issue 4 on this machine (printed, never asserted):
+# The figures of issue 4 and of the compliance matrix (issue 16) on this
+# machine (printed, never asserted):
 # make bench [N=1000]
 N	?= 200
 bench: all
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
 
 clean:
 	rm -rf build

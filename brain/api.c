@@ -28,11 +28,7 @@ void
 reply_send(uint32_t id, unsigned generation, int status, json_t *body,
     const char *cookie)
 {
-	struct child		*ws = &children[CHILD_WEBSERV];
-	struct ipc_api_reply	 r;
-	struct buf		 b;
-	char			*text;
-	int			 rc;
+	char	*text;
 
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -40,17 +36,26 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 		/* Views make their text valid UTF-8: this is memory (or a
 		 * bug). Answer anyway, the client must not wait for nothing. */
 		log_warnx("cannot encode the reply to request %u", id);
-		status = 500;
-		if ((text = strdup("{\"error\":\"cannot encode the "
-		    "reply\"}")) == NULL)
-			return;
-		cookie = NULL;
-	}
-	/* The webserv that asked may have died since: drop the reply. */
-	if (ws->chan == NULL || ws->generation != generation) {
-		free(text);
+		reply_send_text(id, generation, 500, "{\"error\":\"cannot "
+		    "encode the reply\"}", NULL);
 		return;
 	}
+	reply_send_text(id, generation, status, text, cookie);
+	free(text);
+}
+
+void
+reply_send_text(uint32_t id, unsigned generation, int status,
+    const char *text, const char *cookie)
+{
+	struct child		*ws = &children[CHILD_WEBSERV];
+	struct ipc_api_reply	 r;
+	struct buf		 b;
+	int			 rc;
+
+	/* The webserv that asked may have died since: drop the reply. */
+	if (ws->chan == NULL || ws->generation != generation)
+		return;
 	memset(&r, 0, sizeof(r));
 	r.status = (uint32_t)status;
 	r.json = text;
@@ -62,7 +67,6 @@ reply_send(uint32_t id, unsigned generation, int status, json_t *body,
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);
 	buf_free(&b);		/* wipes the session key */
 	crypto_wipe(r.cookie, sizeof(r.cookie));
-	free(text);
 	if (rc == -1) {
 		/* Too large (or a bug): a small answer, never twice. */
 		log_warnx("reply %u does not fit IPC_API_REPLY", id);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bsd/string.h>
 #include <jansson.h>
@@ -12,6 +13,7 @@
 #include "apibody.h"
 #include "brain.h"
 #include "crypto.h"
+#include "findings.h"
 #include "net.h"
 #include "groupbody.h"
 #include "proto.h"
@@ -431,4 +433,200 @@ apibody_script(const char *in, size_t len, int create,
 out:
 	json_decref(j);
 	return rc;
+}
+
+/* ---- compliance and waivers (issue 16)--------------------------------- */
+
+int
+apibody_labels_valid(const char *s)
+{
+	char	one[PROTO_LABEL_MAX + 1];
+	size_t	n, count = 0;
+
+	while (*s != '\0') {
+		n = strcspn(s, ",");
+		if (n == 0 || n > PROTO_LABEL_MAX ||
+		    ++count > PROTO_LABELS_MAX)
+			return 0;
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (!proto_label_valid(one))
+			return 0;
+		s += n;
+		if (*s == ',' && *++s == '\0')
+			return 0;	/* "a," */
+	}
+	return 1;
+}
+
+/* n decimal digits at s into *v. */
+static int
+digits(const char *s, size_t n, int *v)
+{
+	size_t	i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int
+apibody_time(const char *s, int64_t *t)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	struct tm	 tm;
+	int		 y, mo, d, h, mi, sec, oh, om, leap;
+	const char	*p;
+	time_t		 v;
+
+	/* YYYY-MM-DDTHH:MM:SS */
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &sec))
+		return -1;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	oh = om = 0;
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		if (digits(p + 1, 2, &oh) || p[3] != ':' ||
+		    digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		if (*p == '-') {
+			oh = -oh;
+			om = -om;
+		}
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec == 60 ? 59 : sec;	/* a leap second */
+	if ((v = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*t = (int64_t)v - (int64_t)oh * 3600 - (int64_t)om * 60;
+	return *t < 0 ? -1 : 0;
+}
+
+int
+apibody_waiver(const char *body, size_t len, struct waiver_body *wb,
+    const char **why)
+{
+	static const char *const known[] = { "tentacle", "label", "script",
+	    "check", "reason", "expires_at" };
+	json_t		*j, *v;
+	const char	*key, *s;
+	size_t		 i, n;
+	int		 rc = -1;
+
+	memset(wb, 0, sizeof(*wb));
+	if ((j = load_object(body, len, why)) == NULL)
+		return -1;
+	json_object_foreach(j, key, v) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			*why = "a waiver has tentacle or label, script, check, "
+			    "reason and expires_at only";
+			goto out;
+		}
+	}
+	if ((json_object_get(j, "tentacle") == NULL) ==
+	    (json_object_get(j, "label") == NULL)) {
+		*why = "a waiver is for exactly one of tentacle and label";
+		goto out;
+	}
+	if ((v = json_object_get(j, "tentacle")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > (json_int_t)1 << 53) {
+			*why = "tentacle must be a tentacle ID";
+			goto out;
+		}
+		wb->tentacle = (uint64_t)json_integer_value(v);
+	} else if ((s = member_string(j, "label")) == NULL ||
+	    !proto_label_valid(s)) {
+		*why = "label must be 1 to 32 of a-z 0-9 . _ -";
+		goto out;
+	} else
+		strlcpy(wb->label, s, sizeof(wb->label));
+	if ((s = member_string(j, "script")) == NULL ||
+	    !proto_script_name_valid(s)) {
+		*why = "script must be the name of a script (letters, digits, "
+		    ". _ -)";
+		goto out;
+	}
+	strlcpy(wb->script, s, sizeof(wb->script));
+	if (json_object_get(j, "check") != NULL &&
+	    ((s = member_string(j, "check")) == NULL ||
+	    !finding_check_valid(s, strlen(s)))) {
+		*why = "check must be a CHECK-ID (a letter, then letters, "
+		    "digits and . _ - / : + = @)";
+		goto out;
+	}
+	if (json_object_get(j, "check") != NULL)
+		strlcpy(wb->check, s, sizeof(wb->check));
+	s = member_string(j, "reason");
+	n = s ? strlen(s) : 0;
+	if (s == NULL || strspn(s, " \t\r\n") == n) {
+		*why = "reason is required: say why the finding is accepted";
+		goto out;
+	}
+	if (n > WAIVER_REASON_MAX) {
+		*why = "reason is at most 500 bytes";
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
+			*why = "reason must be one line of text";
+			goto out;
+		}
+	strlcpy(wb->reason, s, sizeof(wb->reason));
+	if ((s = member_string(j, "expires_at")) == NULL ||
+	    apibody_time(s, &wb->expires_at) == -1) {
+		*why = "expires_at is required, an RFC 3339 time "
+		    "(2027-01-31T00:00:00Z)";
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+int
+apibody_waiver_expiry(int64_t t, int64_t now, const char **why)
+{
+	if (t <= now) {
+		*why = "expires_at must be in the future";
+		return -1;
+	}
+	if (t - now > WAIVER_EXPIRES_MAX) {
+		*why = "expires_at must be at most a year ahead";
+		return -1;
+	}
+	return 0;
 }

@@ -106,4 +106,31 @@ int	apibody_script(const char *, size_t, int create, struct script_body *,
 int	apibody_script_check(const char *name, const char *description,
 	    const char *body, size_t body_len, const char **why);
 
+/* ---- compliance and waivers (issue 16)--------------------------------- */
+#define WAIVER_REASON_MAX	500	/* bytes of UTF-8 */
+#define WAIVER_EXPIRES_MAX	(366L * 86400)	/* a year, leap or not */
+
+/* A query's "a,b": at most PROTO_LABELS_MAX labels (proto_label_valid),
+ * no empty one, no space; "" is none. */
+int	apibody_labels_valid(const char *);
+/* An RFC 3339 time ("2026-12-04T01:09:34Z", "...+02:00", fractions of a
+ * second dropped) into *t. 0 or -1. */
+int	apibody_time(const char *, int64_t *t);
+
+struct waiver_body {
+	uint64_t	tentacle;	/* 0: label */
+	char		label[PROTO_LABEL_MAX + 1];
+	char		script[PROTO_SCRIPT_NAME_MAX];
+	char		check[FINDING_CHECK_MAX + 1];	/* "": the script */
+	char		reason[WAIVER_REASON_MAX + 1];
+	int64_t		expires_at;
+};
+/* {"tentacle": ID | "label": NAME (exactly one), "script", "check"?,
+ * "reason", "expires_at": RFC 3339}; nothing else. */
+int	apibody_waiver(const char *, size_t, struct waiver_body *,
+	    const char **why);
+/* Whether a waiver may expire at t, now: in the future, at most
+ * WAIVER_EXPIRES_MAX ahead. 0, or -1 with the reason. */
+int	apibody_waiver_expiry(int64_t t, int64_t now, const char **why);
+
 #endif

@@ -7,6 +7,7 @@
 #include "apibody.h"
 #include "apicall.h"
 #include "crypto.h"
+#include "findings.h"
 #include "pack.h"
 #include "totp.h"
 
@@ -133,6 +134,30 @@ apicall_encode(struct buf *out, const struct api_call *c)
 		pack_str(&p, a->script);
 		pack_str(&p, a->description);
 		pack_bytes(&p, a->body, a->body_len);
+		break;
+	case API_ARGS_COMPLIANCE:
+		pack_u64(&p, a->as_of);
+		pack_str(&p, a->labels);
+		pack_u8(&p, a->by_check);
+		pack_u32(&p, a->limit);
+		pack_u64(&p, a->after);
+		break;
+	case API_ARGS_HISTORY:
+		pack_u32(&p, a->days);
+		pack_str(&p, a->labels);
+		break;
+	case API_ARGS_TIMELINE:
+		pack_u64(&p, a->id);
+		pack_str(&p, a->script);
+		pack_u32(&p, a->limit);
+		break;
+	case API_ARGS_WAIVER:
+		pack_u64(&p, a->id);
+		pack_str(&p, a->label);
+		pack_str(&p, a->script);
+		pack_str(&p, a->check);
+		pack_str(&p, a->reason);
+		pack_u64(&p, a->expires_at);
 		break;
 	}
 	return pack_error(&p) ? -1 : 0;
@@ -277,6 +302,30 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		memcpy(a->body, body, a->body_len);
 		a->body[a->body_len] = '\0';
 		break;
+	case API_ARGS_COMPLIANCE:
+		unpack_u64(&u, &a->as_of);
+		unpack_str(&u, a->labels, sizeof(a->labels));
+		unpack_u8(&u, &a->by_check);
+		unpack_u32(&u, &a->limit);
+		unpack_u64(&u, &a->after);
+		break;
+	case API_ARGS_HISTORY:
+		unpack_u32(&u, &a->days);
+		unpack_str(&u, a->labels, sizeof(a->labels));
+		break;
+	case API_ARGS_TIMELINE:
+		unpack_u64(&u, &a->id);
+		unpack_str(&u, a->script, sizeof(a->script));
+		unpack_u32(&u, &a->limit);
+		break;
+	case API_ARGS_WAIVER:
+		unpack_u64(&u, &a->id);
+		unpack_str(&u, a->label, sizeof(a->label));
+		unpack_str(&u, a->script, sizeof(a->script));
+		unpack_str(&u, a->check, sizeof(a->check));
+		unpack_str(&u, a->reason, sizeof(a->reason));
+		unpack_u64(&u, &a->expires_at);
+		break;
 	}
 	if (unpack_end(&u) == -1)
 		goto bad;
@@ -345,6 +394,34 @@ apicall_decode(const uint8_t *payload, size_t len, struct api_call *c,
 		/* FALLTHROUGH */
 	case API_ARGS_SCRIPT:
 		if (!proto_script_name_valid(a->script))
+			goto bad;
+		break;
+	case API_ARGS_COMPLIANCE:
+		if (a->by_check > 1 || a->limit < 1 ||
+		    a->limit > COMPLIANCE_LIMIT_MAX ||
+		    a->as_of > INT64_MAX || a->after > INT64_MAX ||
+		    !apibody_labels_valid(a->labels))
+			goto bad;
+		break;
+	case API_ARGS_HISTORY:
+		if (a->days < 1 || a->days > COMPLIANCE_DAYS_MAX ||
+		    !apibody_labels_valid(a->labels))
+			goto bad;
+		break;
+	case API_ARGS_TIMELINE:
+		if (a->id < 1 || a->id > INT64_MAX || a->limit < 1 ||
+		    a->limit > COMPLIANCE_LIMIT_MAX ||
+		    !proto_script_name_valid(a->script))
+			goto bad;
+		break;
+	case API_ARGS_WAIVER:
+		if ((a->id == 0) == (a->label[0] == '\0') ||
+		    a->id > INT64_MAX || a->expires_at > INT64_MAX ||
+		    (a->label[0] != '\0' && !proto_label_valid(a->label)) ||
+		    !proto_script_name_valid(a->script) ||
+		    (a->check[0] != '\0' &&
+		    !finding_check_valid(a->check, strlen(a->check))) ||
+		    a->reason[0] == '\0')
 			goto bad;
 		break;
 	case API_ARGS_RUN_CREATE:

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apibody.h"
 #include "brain.h"
 #include "buf.h"
 #include "limits.h"
@@ -56,6 +57,14 @@ struct api_args {
 	 * expires_in (above) is then how long a job waits for its
 	 * tentacle. */
 	char		 labels[PROTO_LABELS_TEXT_MAX];
+	/* Compliance and waivers (h16b); labels above. */
+	uint64_t	 as_of;		/* 0: now */
+	uint8_t		 by_check;
+	uint32_t	 days;
+	char		 label[PROTO_LABEL_MAX + 1];
+	char		 check[FINDING_CHECK_MAX + 1];
+	char		 reason[WAIVER_REASON_MAX + 1];
+	uint64_t	 expires_at;
 };
 
 struct api_call {

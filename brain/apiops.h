@@ -44,6 +44,13 @@
  * RUN_CREATE also carries str labels ("a,b": the tentacles with any of
  * them, when no ID is listed) and u64 expires_in (seconds a job waits
  * for an offline tentacle).
+ *
+ *	COMPLIANCE	u64 as_of (0: now), str labels ("a,b"), u8 by (0
+ *			script, 1 check), u32 limit, u64 after (query)
+ *	HISTORY		u32 days, str labels (query)
+ *	TIMELINE	u64 id (?tentacle=ID), str script, u32 limit (query)
+ *	WAIVER		u64 id (tentacle, 0: label), str label, str script,
+ *			str check, str reason, u64 expires_at (body)
  */
 #ifndef OCTO_APIOPS_H
 #define OCTO_APIOPS_H
@@ -98,7 +105,14 @@
 	X(SCHEDULE,		"read a schedule",	GET,	"/api/schedules/{id}",		VIEWER,	0, ID,		api_schedule)	\
 	X(SCHEDULE_CREATE,	"create a schedule",	POST,	"/api/schedules",		ADMIN,	1, BODY,	api_schedule_create) \
 	X(SCHEDULE_UPDATE,	"change a schedule",	PUT,	"/api/schedules/{id}",		ADMIN,	1, BODY,	api_schedule_update) \
-	X(SCHEDULE_DELETE,	"delete a schedule",	DELETE,	"/api/schedules/{id}",		ADMIN,	1, ID,		api_schedule_delete)
+	X(SCHEDULE_DELETE,	"delete a schedule",	DELETE,	"/api/schedules/{id}",		ADMIN,	1, ID,		api_schedule_delete) \
+	/* Compliance and waivers (h16b, brain/compliance.c). */ \
+	X(COMPLIANCE,		"read the compliance matrix", GET, "/api/compliance",	VIEWER,	0, COMPLIANCE,	api_compliance) \
+	X(COMPLIANCE_HISTORY,	"read the compliance history", GET, "/api/compliance/history", VIEWER, 0, HISTORY, api_compliance_history) \
+	X(COMPLIANCE_TIMELINE,	"read a host's timeline", GET,	"/api/compliance/timeline",	VIEWER,	0, TIMELINE,	api_compliance_timeline) \
+	X(WAIVERS,		"list waivers",		GET,	"/api/waivers",			VIEWER,	0, NONE,	api_waivers)	\
+	X(WAIVER_CREATE,	"add a waiver",		POST,	"/api/waivers",			ADMIN,	1, WAIVER,	api_waiver_create) \
+	X(WAIVER_DELETE,	"remove a waiver",	DELETE,	"/api/waivers/{id}",		ADMIN,	1, ID,		api_waiver_delete)
 
 enum api_op {
 	API_OP_NONE = 0,	/* no operation has 0 on the wire */
@@ -136,6 +150,10 @@ enum api_args_shape {
 	API_ARGS_SCRIPT_UPDATE,
 	API_ARGS_BODY,
 	API_ARGS_TENTACLES,
+	API_ARGS_COMPLIANCE,
+	API_ARGS_HISTORY,
+	API_ARGS_TIMELINE,
+	API_ARGS_WAIVER,
 };
 
 struct api_op_def {

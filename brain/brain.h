@@ -126,6 +126,17 @@ int	exporter_main(struct child_env *);
 #define RUN_EXPIRES_MAX		(366LL * 86400)
 #define AUDIT_LIMIT_DEFAULT	200	/* events per GET /api/audit */
 #define AUDIT_LIMIT_MAX		1000
+/* GET /api/compliance: tentacles per page (SPEC "Lists at scale"); days of
+ * GET /api/compliance/history (a year, leap or not). */
+#define COMPLIANCE_LIMIT_MAX	1000
+#define COMPLIANCE_DAYS_MAX	366
+#define TIMELINE_LIMIT_DEFAULT	100
+/* Cells of one GET /api/compliance answer (about 100 bytes each): a page
+ * of many columns has fewer tentacles, so that the answer stays well
+ * under IPC_PAYLOAD_MAX; COMPLIANCE_REPLY_MAX bytes of cells end a page
+ * early too (long waiver reasons). */
+#define COMPLIANCE_CELLS_MAX	32000
+#define COMPLIANCE_REPLY_MAX	(3 * 1024 * 1024 + 512 * 1024)
 
 /* IPC_AUTH_LOGIN: struct ipc_auth_login (brain/ipcmsg.h). Reply:
  * IPC_API_REPLY with the session key in the cookie field. */

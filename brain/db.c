@@ -348,6 +348,63 @@ static const char *const migrations[] = {
 	"  ON tentacles(ifnull(last_seen, 0));"
 	"CREATE INDEX IF NOT EXISTS jobs_run ON jobs(run_id);"
 	"CREATE INDEX IF NOT EXISTS jobs_run_state ON jobs(run_id, state);",
+
+	/* 14: compliance (brain/db_compliance.c). verdicts: one row per
+	 * result, its tentacle, script, time (received_at) and verdict (0
+	 * compliant, 1 findings, 2 error) with its FAIL count, kept by
+	 * triggers beside results and findings: the index that finds a
+	 * host's latest result of a script as of a date by one seek.
+	 * waivers: for a tentacle or a label (exactly one), a script or
+	 * one of its checks; deleted ones are kept (deleted_at) so that a
+	 * past date shows the waivers of that date. */
+	"CREATE TABLE verdicts ("
+	"  result_id INTEGER PRIMARY KEY,"
+	"  tentacle_id INTEGER NOT NULL,"
+	"  script TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  verdict INTEGER NOT NULL CHECK (verdict IN (0, 1, 2)),"
+	"  failed INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX verdicts_cell ON verdicts(tentacle_id, script, at);"
+	"CREATE INDEX verdicts_at ON verdicts(at);"
+	"INSERT INTO verdicts (result_id, tentacle_id, script, at, verdict,"
+	"  failed) SELECT r.id, j.tentacle_id, ru.script, r.received_at,"
+	"  CASE WHEN r.outcome = 1 AND r.exit_status = 0 THEN 0"
+	"  WHEN r.outcome = 1 AND r.exit_status = 1 THEN 1 ELSE 2 END,"
+	"  (SELECT count(*) FROM findings f WHERE f.result_id = r.id AND"
+	"  f.status = 'FAIL') FROM results r JOIN jobs j ON j.id = r.job_id"
+	"  JOIN runs ru ON ru.id = j.run_id;"
+	"CREATE TRIGGER verdicts_insert AFTER INSERT ON results BEGIN"
+	"  INSERT INTO verdicts (result_id, tentacle_id, script, at, verdict)"
+	"  SELECT NEW.id, j.tentacle_id, ru.script, NEW.received_at,"
+	"  CASE WHEN NEW.outcome = 1 AND NEW.exit_status = 0 THEN 0"
+	"  WHEN NEW.outcome = 1 AND NEW.exit_status = 1 THEN 1 ELSE 2 END"
+	"  FROM jobs j JOIN runs ru ON ru.id = j.run_id WHERE j.id ="
+	"  NEW.job_id;"
+	"END;"
+	"CREATE TRIGGER verdicts_failed AFTER INSERT ON findings"
+	"  WHEN NEW.status = 'FAIL' BEGIN"
+	"  UPDATE verdicts SET failed = failed + 1 WHERE result_id ="
+	"  NEW.result_id;"
+	"END;"
+	"CREATE TRIGGER verdicts_delete AFTER DELETE ON results BEGIN"
+	"  DELETE FROM verdicts WHERE result_id = OLD.id;"
+	"END;"
+	"CREATE TABLE waivers ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  tentacle_id INTEGER,"
+	"  label TEXT,"
+	"  script TEXT NOT NULL,"
+	"  check_id TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER,"
+	"  deleted_by TEXT,"
+	"  CHECK ((tentacle_id IS NULL) <> (label IS NULL))"
+	");"
+	"CREATE INDEX waivers_script ON waivers(script);",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 

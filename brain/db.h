@@ -628,4 +628,108 @@ int	db_tentacles_count_now(struct db *, struct db_fleet_counts *);
  * running: job_state_pending); 0 for a run without jobs or none. */
 int	db_run_pending(struct db *, int64_t run, int *pending);
 
+/* ---- compliance: the matrix, its history, waivers (db_compliance.c) ---
+ * A cell is one accepted tentacle and one column (a script, or a CHECK-ID
+ * with by_check) as of a time: the latest stored result of that script on
+ * that host received at or before it (SPEC "Groups, schedules,
+ * compliance, waivers"). */
+enum cell_verdict {
+	CELL_COMPLIANT,	/* exit 0 (a check: OK or WARN) */
+	CELL_FINDINGS,	/* exit 1 (a check: FAIL) */
+	CELL_ERROR,		/* any other exit, a signal, a timeout, not run */
+	CELL_WAIVED,		/* findings or error under a waiver */
+	CELL_NONE,		/* never run */
+	CELL_MAX
+};
+const char *cell_verdict_name(enum cell_verdict);
+
+struct compliance_counts {
+	int64_t	n[CELL_MAX];
+};
+/* 100 x compliant / (compliant + findings + error), rounded to 0.1; -1
+ * when there is nothing to score (pure). */
+double	compliance_score(const struct compliance_counts *);
+
+struct compliance_query {
+	time_t		 as_of;
+	const char	*labels;	/* "a,b": any of them; "" all */
+	int		 by_check;
+	unsigned	 limit;		/* tentacles of the page */
+	int64_t		 after;		/* tentacle ID */
+};
+struct db_cell {
+	int64_t		 tentacle;
+	const char	*column;	/* script or CHECK-ID */
+	enum cell_verdict	 verdict;
+	int64_t		 result;
+	time_t		 at;
+	int64_t		 failed;	/* FAIL lines */
+	int64_t		 waiver;	/* 0: none applies */
+	const char	*waiver_reason;
+};
+struct db_compliance_tentacle {
+	int64_t		 id;
+	const char	*hostname;
+	const char	*labels;	/* "a,b" */
+};
+/* The columns of the whole (filtered) fleet, by name; by_check, also
+ * its cells counted into counts (if not NULL), as db_compliance_counts
+ * would (the same pass). */
+int	db_compliance_columns(struct db *, const struct compliance_query *,
+	    void (*fn)(const char *, void *), void *arg,
+	    struct compliance_counts *counts);
+/* The cells of the whole (filtered) fleet counted by verdict; the none
+ * cells of by_check need ncolumns. */
+int	db_compliance_counts(struct db *, const struct compliance_query *,
+	    size_t ncolumns, struct compliance_counts *);
+/* A page: up to limit tentacles after `after`, by ID (tfn), then their
+ * cells that are not none (cfn), by tentacle; *more when tentacles
+ * remain past the page. */
+int	db_compliance_page(struct db *, const struct compliance_query *,
+	    void (*tfn)(const struct db_compliance_tentacle *, void *),
+	    void (*cfn)(const struct db_cell *, void *), void *arg, int *more);
+
+/* The state of the fleet at the end of each of the last `days` days
+ * (UTC; the last one ends at now), counted: counts[0] is the oldest. */
+int	db_compliance_history(struct db *, time_t now, unsigned days,
+	    const char *labels, struct compliance_counts *counts);
+
+/* One tentacle's results of one script, newest first, as cells: each
+ * waived or not as it stood until the next result (the latest: now). */
+int	db_compliance_timeline(struct db *, int64_t tentacle,
+	    const char *script, unsigned limit, time_t now,
+	    void (*fn)(const struct db_cell *, void *), void *arg);
+
+struct db_waiver {
+	int64_t		 id;
+	int64_t		 tentacle;	/* 0: label */
+	const char	*label;		/* "": tentacle */
+	const char	*hostname;	/* the tentacle's, "" */
+	const char	*script;
+	const char	*check;		/* "": the whole script */
+	const char	*reason;
+	const char	*created_by;
+	time_t		 created_at;
+	time_t		 expires_at;
+};
+/* Adds a waiver (*id); the caller checked its fields. */
+int	db_waiver_add(struct db *, const struct db_waiver *, int64_t *id);
+/* The waivers not deleted, newest first (expired ones too). */
+int	db_waivers_each(struct db *,
+	    void (*fn)(const struct db_waiver *, void *), void *arg);
+/* Marks one deleted (kept for past dates): 0, DB_NOTFOUND, -1. */
+int	db_waiver_delete(struct db *, int64_t id, const char *by, time_t now);
+/* Whether a tentacle is accepted: 0, DB_NOTFOUND, -1. */
+int	db_tentacle_accepted(struct db *, int64_t id);
+/* The text of the statements above, for the unit tests' query plans
+ * (parameters: ?1 as_of, ?2 labels, ?3 after, ?4 limit, ?5 last ID;
+ * the timeline's: ?1 tentacle, ?2 script, ?3 limit, ?4 now). */
+enum compliance_sql {
+	CSQL_COLUMNS_SCRIPT, CSQL_COLUMNS_CHECK, CSQL_COUNTS_SCRIPT,
+	CSQL_COUNTS_CHECK, CSQL_FLEET_COUNT, CSQL_PAGE_TENTACLES,
+	CSQL_PAGE_SCRIPT, CSQL_PAGE_CHECK, CSQL_HISTORY, CSQL_TIMELINE,
+	CSQL_MAX
+};
+const char *db_compliance_sql(enum compliance_sql);
+
 #endif

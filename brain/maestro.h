@@ -133,6 +133,9 @@ typedef void	api_handler(const struct api_req *);
 /* api.c */
 void	reply_send(uint32_t, unsigned, int, json_t *, const char *);
 void	reply_error(uint32_t, unsigned, int, const char *);
+/* The same with the JSON text made by the caller (valid UTF-8). */
+void	reply_send_text(uint32_t, unsigned, int, const char *text,
+	    const char *cookie);
 void	api_reply(const struct api_req *, int, json_t *);
 void	api_error(const struct api_req *, int, const char *);
 void	api_reply_or_error(const struct api_req *, json_t *, const char *);
@@ -258,6 +261,9 @@ api_handler	api_tentacles, api_runs, api_run;
 void	run_waiters_wake(void);
 /* At shutdown: every waiter answered with its run as it is. */
 void	run_waiters_stop(void);
+/* compliance.c */
+api_handler	api_compliance, api_compliance_history, api_compliance_timeline,
+		api_waivers, api_waiver_create, api_waiver_delete;
 
 /* startup.c */
 int	load_config(struct brain_conf *, char *, size_t);

@@ -554,6 +554,103 @@ out:
 	return rc;
 }
 
+/* ---- compliance and waivers (h16b) ---------------------------------- */
+
+/* GET /api/compliance?as_of=&labels=&by=&limit=&after=,
+ * /api/compliance/history?days=&labels=,
+ * /api/compliance/timeline?tentacle=&script=&limit=: checked. */
+static int
+compliance_query(struct evhttp_request *req, enum api_args_shape shape,
+    struct api_args *a, const char **why)
+{
+	static const char *const keys[] = { "as_of", "labels", "by", "limit",
+	    "after", "days", "tentacle", "script" };
+	const char		*v[8];
+	struct evkeyvalq	 params;
+	long long		 n;
+	int64_t			 t;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (query_params(req, keys, v, 8, &params, why) == -1)
+		goto out;
+	/* Each route its own parameters. */
+	for (i = 0; i < 8; i++) {
+		if (v[i] == NULL)
+			continue;
+		if ((shape == API_ARGS_COMPLIANCE && i > 4) ||
+		    (shape == API_ARGS_HISTORY && i != 1 && i != 5) ||
+		    (shape == API_ARGS_TIMELINE && i != 3 && i < 6)) {
+			*why = shape == API_ARGS_COMPLIANCE ? "the compliance "
+			    "matrix takes as_of, labels, by, limit and after" :
+			    shape == API_ARGS_HISTORY ? "the compliance "
+			    "history takes days and labels" : "a timeline "
+			    "takes tentacle, script and limit";
+			goto out;
+		}
+	}
+	if (v[0] != NULL) {
+		if (apibody_time(v[0], &t) == -1 || t == 0) {
+			*why = "as_of must be an RFC 3339 time "
+			    "(2026-12-01T00:00:00Z)";
+			goto out;
+		}
+		a->as_of = (uint64_t)t;
+	}
+	if (v[1] != NULL && (!apibody_labels_valid(v[1]) ||
+	    strlcpy(a->labels, v[1], sizeof(a->labels)) >= sizeof(a->labels))) {
+		*why = "labels must be a comma-separated list of labels (1 to "
+		    "32 of a-z 0-9 . _ -)";
+		goto out;
+	}
+	if (v[2] != NULL && strcmp(v[2], "script") != 0 &&
+	    strcmp(v[2], "check") != 0) {
+		*why = "by must be script or check";
+		goto out;
+	}
+	a->by_check = v[2] != NULL && strcmp(v[2], "check") == 0;
+	n = shape == API_ARGS_TIMELINE ? TIMELINE_LIMIT_DEFAULT :
+	    COMPLIANCE_LIMIT_MAX;
+	if (v[3] != NULL && (n = query_number(v[3], 1,
+	    COMPLIANCE_LIMIT_MAX)) == -1) {
+		*why = "limit must be a number from 1 to 1000";
+		goto out;
+	}
+	a->limit = (uint32_t)n;
+	if (v[4] != NULL && (n = query_number(v[4], 0, 1LL << 53)) != -1)
+		a->after = (uint64_t)n;
+	else if (v[4] != NULL) {
+		*why = "after must be a tentacle ID";
+		goto out;
+	}
+	if (shape == API_ARGS_HISTORY) {
+		n = 30;
+		if (v[5] != NULL && (n = query_number(v[5], 1,
+		    COMPLIANCE_DAYS_MAX)) == -1) {
+			*why = "days must be a number from 1 to 366";
+			goto out;
+		}
+		a->days = (uint32_t)n;
+	}
+	if (shape == API_ARGS_TIMELINE) {
+		if (v[6] == NULL || (n = query_number(v[6], 1, 1LL << 53)) ==
+		    -1) {
+			*why = "tentacle must be a tentacle ID";
+			goto out;
+		}
+		a->id = (uint64_t)n;
+		if (v[7] == NULL || !proto_script_name_valid(v[7])) {
+			*why = "script must be the name of a script";
+			goto out;
+		}
+		strlcpy(a->script, v[7], sizeof(a->script));
+	}
+	rc = 0;
+out:
+	evhttp_clear_headers(&params);
+	return rc;
+}
+
 /* A query string of at most one numeric parameter: key=N in [min, max],
  * def when absent. -1 otherwise. */
 static long long
@@ -720,6 +817,7 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 	struct user_body	 ub;
 	struct password_body	 pb;
 	struct script_body	 sb;
+	struct waiver_body	 wb;
 	long long		 n;
 
 	a->id = rp->id;
@@ -836,6 +934,22 @@ api_args_from(struct evhttp_request *req, const struct api_op_def *r,
 		    sizeof(a->description));
 		a->body = sb.body;	/* apicall_clear frees */
 		a->body_len = sb.body_len;
+		break;
+	case API_ARGS_COMPLIANCE:
+	case API_ARGS_HISTORY:
+	case API_ARGS_TIMELINE:
+		if (compliance_query(req, r->args, a, why) == -1)
+			goto bad;
+		break;
+	case API_ARGS_WAIVER:
+		if (apibody_waiver(body, len, &wb, why) == -1)
+			goto bad;
+		a->id = wb.tentacle;
+		strlcpy(a->label, wb.label, sizeof(a->label));
+		strlcpy(a->script, wb.script, sizeof(a->script));
+		strlcpy(a->check, wb.check, sizeof(a->check));
+		strlcpy(a->reason, wb.reason, sizeof(a->reason));
+		a->expires_at = (uint64_t)wb.expires_at;
 		break;
 	default:
 		break;

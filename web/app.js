@@ -1138,6 +1138,7 @@
 		const items = [['#/fleet', 'Fleet', 'fleet'],
 		    ['#/runs', 'Runs', 'runs'],
 		    ['#/scripts', 'Scripts', 'scripts'],
+		    ['#/compliance', 'Compliance', 'compliance'],
 		    ['#/schedules', 'Schedules', 'schedules']];
 		if (isAdmin()) {
 			items.push(['#/tokens', 'Tokens', 'tokens']);
@@ -1208,6 +1209,7 @@
 		[/^\/scripts$/, 'scripts', scriptsView],
 		[/^\/scripts\/([A-Za-z0-9_-][A-Za-z0-9._-]*)$/, 'scripts',
 		    scriptView],
+		[/^\/compliance$/, 'compliance', complianceView],
 		[/^\/schedules$/, 'schedules', schedulesView],
 	];
 
@@ -5143,6 +5145,628 @@
 	function showLogin(message) {
 		document.title = PRODUCT + ' — Log in';
 		showPage(loginView(message));
+	}
+
+	/* ------------------------------------------- compliance (h16b) */
+
+	/*
+	 * #/compliance: the fleet's matrix (hosts x scripts or checks)
+	 * drawn in one canvas, the score, the history chart (SVG drawn
+	 * here), waivers. GET /api/compliance pages over tentacles: the
+	 * page asks for every page and draws them together.
+	 */
+	const VERDICT_COLOURS = {
+		compliant: '#2e7d32', findings: '#c62828', error: '#ef6c00',
+		waived: '#7b1fa2', none: '#cfd8dc',
+	};
+	const VERDICT_RANK = {findings: 0, error: 1, waived: 2, none: 3,
+	    compliant: 4};
+	const SVG_NS = 'http://www.w3.org/2000/svg';
+
+	function svgEl(tag, attrs, ...children) {
+		const node = document.createElementNS(SVG_NS, tag);
+		for (const [k, v] of Object.entries(attrs || {}))
+			node.setAttribute(k, String(v));
+		for (const c of children)
+			node.appendChild(typeof c === 'string' ?
+			    document.createTextNode(c) : c);
+		return node;
+	}
+
+	function verdictLegend() {
+		return el('ul', {class: 'legend', id: 'compliance-legend'},
+		    Object.entries(VERDICT_COLOURS).map(([v, c]) => {
+			const sw = el('span', {class: 'swatch'});
+			sw.style.backgroundColor = c;
+			return el('li', null, sw, ' ',
+			    v === 'none' ? 'never run' : v);
+		    }));
+	}
+
+	async function complianceAll(query, background) {
+		let after = 0, first = null;
+		for (;;) {
+			const q = new URLSearchParams(query);
+			q.set('after', String(after));
+			const r = await api('GET', '/api/compliance?' + q,
+			    undefined, {background: background});
+			if (first === null)
+				first = r;
+			else
+				first.tentacles = first.tentacles.concat(
+				    r.tentacles);
+			if (r.next === null || r.next === undefined)
+				break;
+			after = r.next;
+		}
+		return first;
+	}
+
+	/* The matrix in one canvas: rows hosts, columns scripts or checks;
+	 * hover or keyboard focus shows a cell, a click opens its result. */
+	function matrixCanvas(onFocus) {
+		/* Cells of 14 px; past MATRIX_MAX_PX of rows they shrink (down
+		 * to 3 px, host names then left out): a canvas has a maximum
+		 * size. */
+		const MATRIX_MAX_PX = 30000, TOP = 120;
+		let CELL = 14, LEFT = 190;
+		const canvas = el('canvas', {id: 'compliance-canvas',
+		    tabindex: '0', role: 'img',
+		    'aria-label': 'Compliance matrix'});
+		const tip = el('div', {class: 'matrix-tip', id:
+		    'compliance-tip', role: 'status', hidden: true});
+		let rows = [], cols = [], cur = null;
+
+		function draw() {
+			const t0 = performance.now();
+			CELL = Math.max(3, Math.min(14, Math.floor(
+			    MATRIX_MAX_PX / Math.max(1, rows.length))));
+			LEFT = CELL >= 10 ? 190 : 8;
+			/* room on the right for the last columns' slanted
+			 * names */
+			const w = LEFT + cols.length * CELL + 70;
+			const h = TOP + rows.length * CELL + 4;
+			const ratio = window.devicePixelRatio || 1;
+			canvas.width = Math.ceil(w * ratio);
+			canvas.height = Math.ceil(h * ratio);
+			canvas.style.width = w + 'px';
+			canvas.style.height = h + 'px';
+			const g = canvas.getContext('2d');
+			g.scale(ratio, ratio);
+			g.fillStyle = '#ffffff';
+			g.fillRect(0, 0, w, h);
+			g.font = '11px system-ui, sans-serif';
+			g.fillStyle = '#263238';
+			g.textBaseline = 'middle';
+			rows.forEach((t, i) => {
+				if (CELL < 10)
+					return;
+				const name = t.hostname.length > 28 ?
+				    t.hostname.slice(0, 27) + '…' : t.hostname;
+				g.fillText(name, 4, TOP + i * CELL + CELL / 2);
+			});
+			cols.forEach((c, j) => {
+				g.save();
+				g.translate(LEFT + j * CELL + CELL / 2 + 3,
+				    TOP - 4);
+				g.rotate(-Math.PI / 3);
+				g.fillText(c.length > 22 ? c.slice(0, 21) +
+				    '…' : c, 0, 0);
+				g.restore();
+			});
+			rows.forEach((t, i) => cols.forEach((c, j) => {
+				const cell = t.cells[c] || {verdict: 'none'};
+				g.fillStyle = VERDICT_COLOURS[cell.verdict] ||
+				    VERDICT_COLOURS.none;
+				g.fillRect(LEFT + j * CELL + 1,
+				    TOP + i * CELL + 1, CELL - 2, CELL - 2);
+			}));
+			if (cur !== null) {
+				g.strokeStyle = '#000000';
+				g.lineWidth = 2;
+				g.strokeRect(LEFT + cur[1] * CELL,
+				    TOP + cur[0] * CELL, CELL, CELL);
+			}
+			/* for the bench and the tests: how long a drawing took */
+			canvas.dataset.drawMs = (performance.now() - t0)
+			    .toFixed(1);
+			canvas.dataset.cells = String(rows.length * cols.length);
+		}
+
+		function cellAt(ev) {
+			const r = canvas.getBoundingClientRect();
+			const x = ev.clientX - r.left - LEFT;
+			const y = ev.clientY - r.top - TOP;
+			const j = Math.floor(x / CELL), i = Math.floor(y / CELL);
+			if (x < 0 || y < 0 || i >= rows.length || j >= cols.length)
+				return null;
+			return [i, j];
+		}
+
+		/* Keep the cell in sight when the keyboard moved to it. */
+		function reveal(pos) {
+			const sc = canvas.parentNode;
+			const y = TOP + pos[0] * CELL, x = LEFT + pos[1] * CELL;
+			if (y < sc.scrollTop || y + CELL > sc.scrollTop +
+			    sc.clientHeight)
+				sc.scrollTop = y - sc.clientHeight / 2;
+			if (x < sc.scrollLeft || x + CELL > sc.scrollLeft +
+			    sc.clientWidth)
+				sc.scrollLeft = x - sc.clientWidth / 2;
+		}
+
+		function show(pos) {
+			cur = pos;
+			draw();
+			if (pos === null) {
+				tip.hidden = true;
+				return;
+			}
+			const t = rows[pos[0]], c = cols[pos[1]];
+			const cell = t.cells[c] || {verdict: 'none'};
+			const parts = [t.hostname + ' · ' + c + ': ' +
+			    (cell.verdict === 'none' ? 'never run' :
+			    cell.verdict)];
+			if (cell.at)
+				parts.push(fmtAgo(cell.at) + ' (' +
+				    fmtTime(cell.at) + ')');
+			if (cell.failed_checks)
+				parts.push(plural(cell.failed_checks,
+				    'failed check', 'failed checks'));
+			if (cell.waiver)
+				parts.push((cell.waiver.unused ?
+				    'waiver (unused): ' : 'waived: ') +
+				    cell.waiver.reason);
+			tip.textContent = parts.join(' — ');
+			tip.hidden = false;
+			onFocus(t, c, cell);
+		}
+
+		canvas.addEventListener('mousemove', ev => {
+			const p = cellAt(ev);
+			if (p === null || cur === null || p[0] !== cur[0] ||
+			    p[1] !== cur[1])
+				show(p);
+		});
+		canvas.addEventListener('click', ev => {
+			const r = canvas.getBoundingClientRect();
+			const i = Math.floor((ev.clientY - r.top - TOP) / CELL);
+			if (ev.clientX - r.left < LEFT && i >= 0 &&
+			    i < rows.length) {
+				go('#/tentacle/' + rows[i].id);	/* its name */
+				return;
+			}
+			const p = cellAt(ev);
+			if (p === null)
+				return;
+			const cell = rows[p[0]].cells[cols[p[1]]];
+			if (cell && cell.result)
+				go('#/results/' + cell.result);
+		});
+		canvas.addEventListener('focus', () => {
+			if (cur === null && rows.length && cols.length)
+				show([0, 0]);
+		});
+		canvas.addEventListener('keydown', ev => {
+			if (cur === null)
+				return;
+			const [i, j] = cur;
+			const moves = {ArrowUp: [i - 1, j], ArrowDown: [i + 1, j],
+			    ArrowLeft: [i, j - 1], ArrowRight: [i, j + 1]};
+			if (moves[ev.key]) {
+				const [a, b] = moves[ev.key];
+				if (a >= 0 && b >= 0 && a < rows.length &&
+				    b < cols.length) {
+					show([a, b]);
+					reveal([a, b]);
+				}
+				ev.preventDefault();
+			} else if (ev.key === 'Enter') {
+				const cell = rows[i].cells[cols[j]];
+				if (cell && cell.result)
+					go('#/results/' + cell.result);
+			}
+		});
+		return {
+			node: el('div', {class: 'matrix-wrap'}, tip,
+			    el('div', {class: 'matrix-scroll'}, canvas)),
+			/* New rows (a refresh, another sort): the cell shown
+			 * stays shown if it still exists. */
+			set(r, c) {
+				rows = r;
+				cols = c;
+				if (cur !== null && (cur[0] >= rows.length ||
+				    cur[1] >= cols.length))
+					cur = null;
+				if (cur !== null)
+					show(cur);
+				else {
+					tip.hidden = true;
+					draw();
+				}
+			},
+		};
+	}
+
+	/* The daily score and counts, drawn as one SVG. */
+	function historyChart(points) {
+		const W = 640, H = 200, L = 36, B = 24, R = 72, T = 8;
+		const svg = svgEl('svg', {viewBox: '0 0 ' + W + ' ' + H,
+		    width: W, height: H, id: 'compliance-history-chart',
+		    role: 'img', 'aria-label': 'Daily compliance score'});
+		const n = points.length;
+		const x = i => L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1));
+		const maxCount = Math.max(1, ...points.map(p =>
+		    p.findings + p.errors));
+		const yScore = s => T + (H - T - B) * (1 - s / 100);
+		const yCount = c => T + (H - T - B) * (1 - c / maxCount);
+		for (const v of [0, 50, 100]) {
+			svg.appendChild(svgEl('line', {x1: L, x2: W - R,
+			    y1: yScore(v), y2: yScore(v), stroke: '#eceff1'}));
+			svg.appendChild(svgEl('text', {x: 2, y: yScore(v) + 4,
+			    'font-size': 10, fill: '#546e7a'}, v + '%'));
+		}
+		function line(values, colour, y, cls) {
+			const pts = [];
+			values.forEach((v, i) => {
+				if (v !== null && v !== undefined)
+					pts.push(x(i).toFixed(1) + ',' +
+					    y(v).toFixed(1));
+			});
+			if (pts.length)
+				svg.appendChild(svgEl('polyline', {points:
+				    pts.join(' '), fill: 'none', stroke: colour,
+				    'stroke-width': cls === 'score' ? 2.5 : 1.2,
+				    class: 'history-' + cls}));
+		}
+		/* (compliant cells would retrace the score: not drawn) */
+		line(points.map(p => p.findings), VERDICT_COLOURS.findings,
+		    yCount, 'findings');
+		line(points.map(p => p.errors), VERDICT_COLOURS.error, yCount,
+		    'errors');
+		line(points.map(p => p.score), '#1565c0', yScore, 'score');
+		/* the counts' axis, on the right */
+		svg.appendChild(svgEl('text', {x: W - R + 4, y: yCount(maxCount) +
+		    4, 'font-size': 10, fill: '#546e7a'}, maxCount + ' cells'));
+		svg.appendChild(svgEl('text', {x: W - R + 4, y: yCount(0) + 4,
+		    'font-size': 10, fill: '#546e7a'}, '0'));
+		if (n) {
+			svg.appendChild(svgEl('text', {x: L, y: H - 6,
+			    'font-size': 10, fill: '#546e7a'}, points[0].date));
+			svg.appendChild(svgEl('text', {x: W - R, y: H - 6,
+			    'font-size': 10, fill: '#546e7a',
+			    'text-anchor': 'end'}, points[n - 1].date));
+			if (n > 2)
+				svg.appendChild(svgEl('text', {x: x(Math.floor(
+				    (n - 1) / 2)), y: H - 6, 'font-size': 10,
+				    fill: '#546e7a', 'text-anchor': 'middle'},
+				    points[Math.floor((n - 1) / 2)].date));
+		}
+		points.forEach((p, i) => {
+			const dot = svgEl('circle', {cx: x(i), cy:
+			    yScore(p.score === null ? 0 : p.score), r: 3,
+			    fill: p.score === null ? 'none' : '#1565c0'});
+			dot.appendChild(svgEl('title', null, p.date + ': ' +
+			    (p.score === null ? 'no verdict' : p.score + '%') +
+			    ', ' + p.compliant + ' compliant, ' + p.findings +
+			    ' findings, ' + p.errors + ' errors'));
+			svg.appendChild(dot);
+		});
+		return svg;
+	}
+
+	function waiversCard(status, onChange) {
+		const table = dataTable({columns: [
+		    {label: 'ID', class: 'num', sort: w => w.id,
+			cell: w => String(w.id)},
+		    {label: 'For', sort: w => w.hostname || w.label,
+			cell: w => w.label ? 'label ' + w.label :
+			    (w.hostname || 'tentacle ' + w.tentacle)},
+		    {label: 'Script', sort: w => w.script, cell: w =>
+			w.script + (w.check ? ' · ' + w.check : '')},
+		    {label: 'Reason', cell: w => w.reason},
+		    {label: 'By', sort: w => w.created_by,
+			cell: w => w.created_by},
+		    {label: 'Expires', sort: w => w.expires_at, cell: w =>
+			w.expired ? badge('expired', 'neutral') :
+			timeEl(w.expires_at, true)},
+		    {label: '', class: 'actions-cell', cell: w => isAdmin() ?
+			confirmButton('Remove', 'Remove waiver ' + w.id + '?',
+			    'Yes, remove', async () => {
+				await api('DELETE', '/api/waivers/' + w.id);
+				setNotice(status, 'Waiver ' + w.id +
+				    ' removed.', 'success');
+				await onChange();
+			    }, status) : null},
+		], key: w => w.id, sortCol: 0, sortDir: -1,
+		    caption: 'Waivers', empty: 'No waiver.'});
+		table.table.id = 'waivers-table';
+		let form = null;
+		const targets = el('datalist', {id: 'waiver-targets'});
+		const scripts = el('datalist', {id: 'waiver-scripts'});
+		if (isAdmin()) {
+			const target = el('input', {id: 'waiver-target',
+			    required: true, placeholder: 'tentacle ID or label',
+			    autocomplete: 'off', list: 'waiver-targets'});
+			const script = el('input', {id: 'waiver-script',
+			    required: true, autocomplete: 'off',
+			    list: 'waiver-scripts'});
+			const check = el('input', {id: 'waiver-check',
+			    autocomplete: 'off', placeholder: 'optional'});
+			const reason = el('input', {id: 'waiver-reason',
+			    required: true, maxlength: 500});
+			const d = new Date(Date.now() + 30 * 86400000);
+			const expires = el('input', {id: 'waiver-expires',
+			    type: 'date', required: true, value:
+			    d.getFullYear() + '-' + pad(d.getMonth() + 1) +
+			    '-' + pad(d.getDate())});
+			form = el('form', {class: 'form-grid', id:
+			    'waiver-form', on: {submit: async ev => {
+				ev.preventDefault();
+				const body = {script: script.value.trim(),
+				    reason: reason.value, expires_at: new Date(
+				    expires.value + 'T23:59:59').toISOString()
+				    .replace(/\.\d+Z$/, 'Z')};
+				const tv = target.value.trim();
+				if (/^\d+$/.test(tv))
+					body.tentacle = Number(tv);
+				else
+					body.label = tv;
+				if (check.value.trim())
+					body.check = check.value.trim();
+				try {
+					const r = await api('POST',
+					    '/api/waivers', body);
+					setNotice(status, 'Waiver ' + r.id +
+					    ' added.', 'success');
+					reason.value = '';
+					await onChange();
+				} catch (e) {
+					setNotice(status, errorText(e),
+					    'error');
+				}
+			    }}},
+			    field('Tentacle or label', target),
+			    field('Script', script),
+			    field('Check', check, 'empty: the whole script'),
+			    field('Reason', reason),
+			    field('Expires', expires, 'at most a year'),
+			    targets, scripts,
+			    el('button', {type: 'submit', id: 'waiver-add',
+				class: 'button button-primary'},
+				'Add waiver'));
+		}
+		return {
+			node: card('Waivers', table.node || table.table,
+			    form),
+			update: list => table.update(list),
+			/* What the form proposes: the matrix's hosts, labels
+			 * and scripts. */
+			suggest(d) {
+				if (d.by !== 'script')
+					return;
+				const labels = new Set();
+				for (const t of d.tentacles)
+					for (const l of t.labels || [])
+						labels.add(l);
+				replace(targets, [...labels].sort().map(l =>
+				    el('option', {value: l}, 'label ' + l)),
+				    d.tentacles.slice(0, 2000).map(t =>
+				    el('option', {value: String(t.id)},
+				    t.hostname)));
+				replace(scripts, d.scripts.map(n =>
+				    el('option', {value: n})));
+			},
+		};
+	}
+
+	function complianceView(params, query) {
+		const status = notice(null);
+		const score = el('p', {class: 'score', id: 'compliance-score'},
+		    '…');
+		const by = select([['script', 'by script'],
+		    ['check', 'by check']], query.get('by') || 'script',
+		    {id: 'compliance-by'});
+		const labelList = el('datalist', {id: 'compliance-label-list'});
+		const labels = el('input', {id: 'compliance-labels',
+		    placeholder: 'web,db', autocomplete: 'off',
+		    list: 'compliance-label-list',
+		    value: query.get('labels') || ''});
+		const knownLabels = new Set();
+		const sort = select([['host', 'by host'],
+		    ['worst', 'worst first']], 'host', {id: 'compliance-sort'});
+		const asOf = el('input', {type: 'date', id: 'compliance-as-of',
+		    value: query.get('as_of') || ''});
+		const range = select([['30', '30 days'], ['90', '90 days']],
+		    '30', {id: 'compliance-range'});
+		const chart = el('div', {id: 'compliance-history'});
+		const chartKey = el('ul', {class: 'legend'},
+		    [['#1565c0', 'score (left axis, %)'],
+		    [VERDICT_COLOURS.findings, 'cells with findings (right '+
+		    'axis)'], [VERDICT_COLOURS.error, 'cells in error']].map(
+		    ([c, t]) => {
+			const sw = el('span', {class: 'swatch'});
+			sw.style.backgroundColor = c;
+			return el('li', null, sw, ' ', t);
+		    }));
+		const aside = el('div', {id: 'compliance-cell', class:
+		    'muted small'}, 'Point at a cell, or focus the matrix ' +
+		    'and use the arrow keys; a click opens its result.');
+		const mx = matrixCanvas(showCell);
+		const waivers = waiversCard(status, async () => {
+			await loadWaivers(false);
+			await load(true);
+		});
+		let data = null;
+
+		let shown = 0;		/* the last cell asked for */
+
+		async function showCell(t, c, cell) {
+			const mine = ++shown;
+			const parts = [el('strong', null, t.hostname + ' · ' +
+			    c), ' ', badge(cell.verdict === 'none' ?
+			    'never run' : cell.verdict, cell.verdict ===
+			    'compliant' ? 'ok' : cell.verdict === 'none' ?
+			    'neutral' : cell.verdict === 'waived' ? 'info' :
+			    'err')];
+			if (cell.result)
+				parts.push(' ', link('#/results/' + cell.result,
+				    'Open result'));
+			replace(aside, el('p', null, parts));
+			if (by.value !== 'script')
+				return;
+			/* The pointer may only be passing: ask once it rests. */
+			await new Promise(done => setTimeout(done, 300));
+			if (mine !== shown)
+				return;
+			try {
+				const tl = await api('GET',
+				    '/api/compliance/timeline?tentacle=' +
+				    t.id + '&script=' + encodeURIComponent(c) +
+				    '&limit=30', undefined, {background: true});
+				if (mine !== shown)
+					return;	/* another cell since */
+				aside.appendChild(el('p', {id:
+				    'compliance-timeline'}, 'Timeline: ',
+				    tl.points.slice().reverse().map(p =>
+					el('a', {class: 'tl-dot', href:
+					    '#/results/' + p.result, title:
+					    fmtTime(p.at) + ': ' + p.verdict,
+					    'aria-label': fmtTime(p.at) + ': ' +
+					    p.verdict, dataset: {verdict:
+					    p.verdict}},
+					    p.verdict.charAt(0).toUpperCase()))));
+			} catch (e) {
+				/* the cell is shown without it */
+			}
+		}
+
+		function order(list) {
+			if (sort.value !== 'worst')
+				return list;
+			const worst = t => {
+				let f = 0, e = 0, w = 0;
+				for (const v of Object.values(t.cells)) {
+					if (v.verdict === 'findings') f++;
+					else if (v.verdict === 'error') e++;
+					else if (v.verdict === 'waived') w++;
+				}
+				return [f, e, w];
+			};
+			return list.map(t => [worst(t), t]).sort((a, b) =>
+			    b[0][0] - a[0][0] || b[0][1] - a[0][1] ||
+			    b[0][2] - a[0][2] || a[1].id - b[1].id)
+			    .map(x => x[1]);
+		}
+
+		function columnsOrder(d) {
+			if (sort.value !== 'worst')
+				return d.scripts;
+			const bad = {};
+			for (const s of d.scripts)
+				bad[s] = 0;
+			for (const t of d.tentacles)
+				for (const [s, v] of Object.entries(t.cells))
+					if (VERDICT_RANK[v.verdict] < 2)
+						bad[s] += 1;
+			return d.scripts.slice().sort((a, b) => bad[b] -
+			    bad[a] || (a < b ? -1 : 1));
+		}
+
+		function redraw() {
+			if (data === null)
+				return;
+			mx.set(order(data.tentacles), columnsOrder(data));
+		}
+
+		async function load(background) {
+			await guarded(status, async function () {
+				const q = new URLSearchParams();
+				q.set('by', by.value);
+				if (labels.value.trim())
+					q.set('labels', labels.value.trim());
+				/* The end of that day (local time), now
+				 * for today: the brain refuses the future. */
+				const end = asOf.value ? new Date(asOf.value +
+				    'T23:59:59') : null;
+				if (end !== null && end.getTime() < Date.now())
+					q.set('as_of', end.toISOString()
+					    .replace(/\.\d+Z$/, 'Z'));
+				data = await complianceAll(q, background);
+				waivers.suggest(data);
+				for (const t of data.tentacles)
+					for (const l of t.labels || [])
+						knownLabels.add(l);
+				replace(labelList, [...knownLabels].sort().map(
+				    l => el('option', {value: l})));
+				const c = data.counts;
+				setText(score, (data.score === null ?
+				    'No verdict yet' : 'Score ' +
+				    data.score.toFixed(1) + '%') + ' — ' +
+				    c.compliant + ' compliant, ' + c.findings +
+				    ' findings, ' + c.errors + ' errors, ' +
+				    c.waived + ' waived, ' + c.none +
+				    ' never run · ' + data.tentacles.length +
+				    ' hosts × ' + data.scripts.length +
+				    (by.value === 'check' ? ' checks' :
+				    ' scripts') + ' · as of ' +
+				    fmtTime(data.as_of));
+				redraw();
+			}, 'Compliance unavailable');
+		}
+
+		async function loadHistory(background) {
+			await guarded(status, async function () {
+				const lq = labels.value.trim() ? '&labels=' +
+				    encodeURIComponent(labels.value.trim()) : '';
+				const h = await api('GET',
+				    '/api/compliance/history?days=' +
+				    range.value + lq, undefined,
+				    {background: background});
+				replace(chart, historyChart(h.points));
+			}, 'History unavailable');
+		}
+
+		async function loadWaivers(background) {
+			await guarded(status, async function () {
+				const w = await api('GET', '/api/waivers',
+				    undefined, {background: background});
+				waivers.update(w.waivers || []);
+			}, 'Waivers unavailable');
+		}
+
+		for (const [input, fn] of [[by, load], [sort, redraw],
+		    [asOf, load], [range, loadHistory]])
+			input.addEventListener('change', () => fn(false));
+		labels.addEventListener('change', () => {
+			load(false);
+			loadHistory(false);
+		});
+
+		const node = el('div', {class: 'view view-compliance'},
+		    pageHead('Compliance'),
+		    status,
+		    cardWithHead('Fleet', score,
+			el('div', {class: 'toolbar'},
+			    field('Columns', by), field('Labels', labels,
+				'any of them'), labelList,
+			    field('Sort', sort),
+			    field('As of (end of day)', asOf)),
+			verdictLegend(), mx.node, aside),
+		    cardWithHead('History', field('Range', range), chart,
+			chartKey, el('p', {class: 'muted small'}, 'The state ' +
+			'at the end of each day (UTC), from the stored ' +
+			'results; counts on the scale of the largest.')),
+		    waivers.node);
+		return {
+			node: node,
+			start() {
+				load(false);
+				loadHistory(false);
+				loadWaivers(false);
+				every(60000, () => load(true));
+			},
+		};
 	}
 
 	/* ----------------------------------------------------- start-up */

@@ -954,6 +954,35 @@ gen_groups(void)
 		    + 1);
 }
 
+/* The compliance API's inputs (fuzz_compliance.c): a selector byte, then
+ * a waiver body (0), an RFC 3339 time (1) or a label list (2). */
+static void
+gen_compliance(void)
+{
+	static const char *const seeds[][2] = {
+		{ "waiver-tentacle", "\0{\"tentacle\":3,\"script\":\"audit\","
+		    "\"reason\":\"legacy host\",\"expires_at\":"
+		    "\"2027-01-01T00:00:00Z\"}" },
+		{ "waiver-label-check", "\0{\"label\":\"web\",\"script\":"
+		    "\"audit\",\"check\":\"ssh.PermitRootLogin\",\"reason\":"
+		    "\"caf\\u00e9\",\"expires_at\":\"2027-01-01T00:00:00+02:00\"}" },
+		{ "waiver-both", "\0{\"tentacle\":1,\"label\":\"web\","
+		    "\"script\":\"a\",\"reason\":\"r\",\"expires_at\":"
+		    "\"2027-01-01T00:00:00Z\"}" },
+		{ "time", "\1" "2026-12-04T01:09:34Z" },
+		{ "time-offset", "\1" "2026-12-04T02:09:34.250+01:00" },
+		{ "time-leap", "\1" "2016-12-31T23:59:60Z" },
+		{ "time-bad", "\1" "2023-02-29T24:00:00" },
+		{ "labels", "\2web,db,eu-1.a_b" },
+		{ "labels-bad", "\2web,,Db" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("compliance", seeds[i][0], seeds[i][1],
+		    strlen(seeds[i][1] + 1) + 1);
+}
+
 /* URL paths: every file of web/, plain and percent-encoded, and ways
  * out that must be refused. */
 static void
@@ -1170,6 +1199,31 @@ gen_apicall(void)
 	apicall_put("script-version", &c);
 	c.op = API_SCRIPT_DELETE;
 	apicall_put("script-delete", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_COMPLIANCE;
+	c.args.as_of = 1796346574;
+	strlcpy(c.args.labels, "web,db", sizeof(c.args.labels));
+	c.args.by_check = 1;
+	c.args.limit = 1000;
+	c.args.after = 42;
+	apicall_put("compliance", &c);
+	c.op = API_COMPLIANCE_HISTORY;
+	c.args.days = 90;
+	apicall_put("compliance-history", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_COMPLIANCE_TIMELINE;
+	c.args.id = 7;
+	strlcpy(c.args.script, "audit", sizeof(c.args.script));
+	c.args.limit = 100;
+	apicall_put("compliance-timeline", &c);
+	memset(&c, 0, sizeof(c));
+	c.op = API_WAIVER_CREATE;
+	strlcpy(c.args.label, "web", sizeof(c.args.label));
+	strlcpy(c.args.script, "audit", sizeof(c.args.script));
+	strlcpy(c.args.check, "ssh.PermitRootLogin", sizeof(c.args.check));
+	strlcpy(c.args.reason, "accepted by the CISO", sizeof(c.args.reason));
+	c.args.expires_at = 1798761600;
+	apicall_put("waiver-create", &c);
 }
 
 /* The brain's IPC messages: a type byte (ipc.h), then the payload as the
@@ -1709,5 +1763,6 @@ main(int argc, char *argv[])
 	gen_checks();
 	gen_utf8();
 	gen_groups();
+	gen_compliance();
 	return 0;
 }

@@ -422,7 +422,9 @@ test_findings(void **state)
 	    "DROP TABLE export_seq; DROP TABLE export_queue; "
 	    "DROP TABLE export_targets; DROP TABLE ledger; "
 	    "DROP TABLE tentacle_labels; DROP TABLE schedules; "
-	    "DROP INDEX results_received; PRAGMA user_version = 5'", path);
+	    "DROP INDEX results_received; DROP TRIGGER verdicts_insert; "
+	    "DROP TRIGGER verdicts_delete; DROP TABLE verdicts; "
+	    "DROP TABLE waivers; PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);

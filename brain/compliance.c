@@ -1,0 +1,589 @@
+/*
+ * The maestro's compliance API (SPEC "Groups, schedules, compliance,
+ * waivers"): the matrix as of a time, paged over tentacles with the
+ * fleet's score; its daily history; one host's timeline of a script;
+ * waivers. The rows come from db_compliance.c; this file makes their
+ * JSON (the matrix, its history and timelines as text, in one pass: see
+ * below) and checks what the webserv could not (times against now, the
+ * tentacle of a waiver).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "log.h"
+#include "maestro.h"
+#include "views.h"
+
+/* ---- GET /api/compliance ------------------------------------------------
+ * The answer of 1,000 hosts x 30 scripts is 30,000 cells (3 MB): written
+ * as text here, in one pass over the page's rows, rather than built as
+ * jansson objects (several times slower, with the maestro's loop waiting).
+ * The strings are valid UTF-8 (host names and columns are checked names,
+ * reasons came in as JSON): only quotes, backslashes and control
+ * characters are escaped.
+ */
+
+static void
+text_add(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+static void
+text_str(struct buf *b, const char *s)
+{
+	static const char	 special[] = "\"\\"
+	    "\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017"
+	    "\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037";
+	char			 esc[16];
+	size_t			 n;
+
+	buf_append(b, "\"", 1);
+	while (*s) {
+		/* The plain run, at once. */
+		n = strcspn(s, special);
+		buf_append(b, s, n);
+		s += n;
+		if (*s == '\0')
+			break;
+		if (*s == '"' || *s == '\\') {
+			esc[0] = '\\';
+			esc[1] = *s;
+			buf_append(b, esc, 2);
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			    (unsigned)(unsigned char)*s);
+			buf_append(b, esc, 6);
+		}
+		s++;
+	}
+	buf_append(b, "\"", 1);
+}
+
+static void
+text_int(struct buf *b, int64_t v)
+{
+	char	n[24];
+
+	snprintf(n, sizeof(n), "%lld", (long long)v);
+	text_add(b, n);
+}
+
+/* A cell: {"verdict", "result", "at", "failed_checks", "waiver"?}; NULL
+ * is a none cell. */
+static void
+text_cell(struct buf *b, const struct db_cell *c)
+{
+	char	at[32];
+
+	if (c == NULL) {
+		text_add(b, "{\"verdict\":\"none\",\"result\":null,\"at\":null,"
+		    "\"failed_checks\":0}");
+		return;
+	}
+	rfc3339(c->at, at, sizeof(at));
+	text_add(b, "{\"verdict\":\"");
+	text_add(b, cell_verdict_name(c->verdict));
+	text_add(b, "\",\"result\":");
+	text_int(b, c->result);
+	text_add(b, ",\"at\":\"");
+	text_add(b, at);
+	text_add(b, "\",\"failed_checks\":");
+	text_int(b, c->failed);
+	if (c->waiver != 0) {
+		text_add(b, ",\"waiver\":{\"id\":");
+		text_int(b, c->waiver);
+		text_add(b, ",\"reason\":");
+		text_str(b, c->waiver_reason);
+		text_add(b, c->verdict == CELL_COMPLIANT ? ",\"unused\":true}" :
+		    ",\"unused\":false}");
+	}
+	text_add(b, "}");
+}
+
+/* "column":{cell} */
+static void
+text_keyed_cell(struct buf *b, const char *column, const struct db_cell *c)
+{
+	text_str(b, column);
+	text_add(b, ":");
+	text_cell(b, c);
+}
+
+struct matrix_host {
+	int64_t	 id;
+	char	*hostname;
+	char	*labels;
+};
+
+struct matrix {
+	char			**cols;
+	size_t			  ncols, capcols;
+	struct matrix_host	 *hosts;
+	size_t			  nhosts, caphosts;
+	struct buf		  out;
+	size_t			  host;		/* the one being written */
+	size_t			  col;		/* its next column */
+	size_t			  done;		/* hosts written whole */
+	int			  full;		/* past the byte budget */
+	int			  oom;
+};
+
+static void
+matrix_column(const char *name, void *arg)
+{
+	struct matrix	*mx = arg;
+	char		**v;
+
+	if (mx->ncols == mx->capcols) {
+		if ((v = reallocarray(mx->cols, mx->capcols * 2 + 16,
+		    sizeof(*v))) == NULL) {
+			mx->oom = 1;
+			return;
+		}
+		mx->cols = v;
+		mx->capcols = mx->capcols * 2 + 16;
+	}
+	if ((mx->cols[mx->ncols] = strdup(name)) == NULL)
+		mx->oom = 1;
+	else
+		mx->ncols++;
+}
+
+static void
+matrix_tentacle(const struct db_compliance_tentacle *t, void *arg)
+{
+	struct matrix		*mx = arg;
+	struct matrix_host	*v;
+
+	if (mx->nhosts == mx->caphosts) {
+		if ((v = reallocarray(mx->hosts, mx->caphosts * 2 + 64,
+		    sizeof(*v))) == NULL) {
+			mx->oom = 1;
+			return;
+		}
+		mx->hosts = v;
+		mx->caphosts = mx->caphosts * 2 + 64;
+	}
+	v = &mx->hosts[mx->nhosts];
+	v->id = t->id;
+	v->hostname = strdup(t->hostname);
+	v->labels = strdup(t->labels);
+	if (v->hostname == NULL || v->labels == NULL) {
+		free(v->hostname);
+		free(v->labels);
+		mx->oom = 1;
+		return;
+	}
+	mx->nhosts++;
+}
+
+/* The cells of the current host up to column `until` (none ones), and
+ * its end when until is ncols. */
+static void
+matrix_fill(struct matrix *mx, size_t until)
+{
+	for (; mx->col < until; mx->col++) {
+		if (mx->col > 0)
+			text_add(&mx->out, ",");
+		text_keyed_cell(&mx->out, mx->cols[mx->col], NULL);
+	}
+}
+
+/* Close the current host, open the next (or stop past the budget). */
+static int
+matrix_next_host(struct matrix *mx)
+{
+	struct matrix_host	*h;
+	const char		*p, *e;
+
+	if (mx->host < mx->nhosts) {
+		matrix_fill(mx, mx->ncols);
+		text_add(&mx->out, "}}");
+		mx->done = mx->host + 1;
+		if (mx->out.len > COMPLIANCE_REPLY_MAX) {
+			mx->full = 1;
+			return -1;
+		}
+		mx->host++;
+	} else if (mx->host > mx->nhosts)
+		mx->host = 0;	/* the first */
+	if (mx->host >= mx->nhosts)
+		return -1;
+	h = &mx->hosts[mx->host];
+	text_add(&mx->out, mx->host ? ",{\"id\":" : "{\"id\":");
+	text_int(&mx->out, h->id);
+	text_add(&mx->out, ",\"hostname\":");
+	text_str(&mx->out, h->hostname);
+	text_add(&mx->out, ",\"labels\":[");
+	for (p = h->labels; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		if (p != h->labels)
+			text_add(&mx->out, ",");
+		buf_append(&mx->out, "\"", 1);
+		buf_append(&mx->out, p, (size_t)(e - p));	/* a-z0-9._- */
+		buf_append(&mx->out, "\"", 1);
+	}
+	text_add(&mx->out, "],\"cells\":{");
+	mx->col = 0;
+	return 0;
+}
+
+static void
+matrix_cell(const struct db_cell *c, void *arg)
+{
+	struct matrix	*mx = arg;
+	size_t		 j;
+
+	if (mx->full)
+		return;
+	while (mx->host >= mx->nhosts || mx->hosts[mx->host].id !=
+	    c->tentacle)
+		if (matrix_next_host(mx) == -1)
+			return;
+	/* Columns come in the same order (by name, SQLite's BINARY). */
+	for (j = mx->col; j < mx->ncols && strcmp(mx->cols[j], c->column) !=
+	    0; j++)
+		;
+	if (j == mx->ncols)
+		return;		/* not a column of this answer */
+	matrix_fill(mx, j);
+	if (mx->col > 0)
+		text_add(&mx->out, ",");
+	text_keyed_cell(&mx->out, c->column, c);
+	mx->col = j + 1;
+}
+
+static void
+matrix_free(struct matrix *mx)
+{
+	size_t	i;
+
+	for (i = 0; i < mx->ncols; i++)
+		free(mx->cols[i]);
+	free(mx->cols);
+	for (i = 0; i < mx->nhosts; i++) {
+		free(mx->hosts[i].hostname);
+		free(mx->hosts[i].labels);
+	}
+	free(mx->hosts);
+	free(mx->out.data);	/* no secret: no need to wipe 3 MB */
+}
+
+/* "score":S,"compliant":N,"findings":N,"errors":N,"waived":N,"none":N
+ * (score null when nothing is scored); in "counts":{} without the score
+ * for the matrix, beside the date for a day of the history. */
+static void
+text_counts(struct buf *b, const struct compliance_counts *c, int score)
+{
+	static const struct {
+		const char		*name;
+		enum cell_verdict	 v;
+	} order[] = {
+		{ "compliant", CELL_COMPLIANT }, { "findings", CELL_FINDINGS },
+		{ "errors", CELL_ERROR }, { "waived", CELL_WAIVED },
+		{ "none", CELL_NONE },
+	};
+	size_t	i;
+	double	s;
+	char	num[32];
+
+	if (score) {
+		text_add(b, "\"score\":");
+		if ((s = compliance_score(c)) < 0)
+			text_add(b, "null");
+		else {
+			snprintf(num, sizeof(num), "%.1f", s);
+			text_add(b, num);
+		}
+	}
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		text_add(b, i || score ? ",\"" : "\"");
+		text_add(b, order[i].name);
+		text_add(b, "\":");
+		text_int(b, c->n[order[i].v]);
+	}
+}
+
+void
+api_compliance(const struct api_req *r)
+{
+	struct compliance_query	 q;
+	struct compliance_counts counts;
+	struct matrix		 mx;
+	size_t			 i;
+	time_t			 now = time(NULL);
+	int			 more = 0;
+	char			 asof[32];
+
+	memset(&q, 0, sizeof(q));
+	q.as_of = r->a->as_of ? (time_t)r->a->as_of : now;
+	if (q.as_of > now) {
+		api_error(r, 400, "as_of is in the future");
+		return;
+	}
+	q.labels = r->a->labels;
+	q.by_check = r->a->by_check;
+	q.after = (int64_t)r->a->after;
+	memset(&mx, 0, sizeof(mx));
+	/* Past IPC_PAYLOAD_MAX, reply_send_text answers 500 "too large". */
+	buf_init(&mx.out, 16 * IPC_PAYLOAD_MAX);
+	if (db_compliance_columns(m.db, &q, matrix_column, &mx, &counts) ==
+	    -1)
+		goto fail;
+	/* Fewer tentacles a page when there are many columns. */
+	q.limit = r->a->limit;
+	if (mx.ncols > 0 && q.limit > COMPLIANCE_CELLS_MAX / mx.ncols)
+		q.limit = COMPLIANCE_CELLS_MAX / mx.ncols > 0 ?
+		    (unsigned)(COMPLIANCE_CELLS_MAX / mx.ncols) : 1;
+	rfc3339(q.as_of, asof, sizeof(asof));
+	text_add(&mx.out, "{\"as_of\":\"");
+	text_add(&mx.out, asof);
+	text_add(&mx.out, q.by_check ? "\",\"by\":\"check\",\"scripts\":[" :
+	    "\",\"by\":\"script\",\"scripts\":[");
+	for (i = 0; i < mx.ncols; i++) {
+		if (i)
+			text_add(&mx.out, ",");
+		text_str(&mx.out, mx.cols[i]);
+	}
+	text_add(&mx.out, "],\"tentacles\":[");
+	mx.host = SIZE_MAX;	/* none opened yet */
+	if ((!q.by_check && db_compliance_counts(m.db, &q, mx.ncols,
+	    &counts) == -1) || db_compliance_page(m.db, &q, matrix_tentacle, matrix_cell, &mx,
+	    &more) == -1 || mx.oom)
+		goto fail;
+	/* The hosts after the last cell (or all of them, when no cell). */
+	if (mx.host == SIZE_MAX)
+		mx.host = mx.nhosts + 1;
+	while (!mx.full && matrix_next_host(&mx) == 0)
+		;
+	if (mx.full && mx.done < mx.nhosts)
+		more = 1;
+	text_add(&mx.out, "],");
+	text_counts(&mx.out, &counts, 1);
+	text_add(&mx.out, ",\"counts\":{");
+	text_counts(&mx.out, &counts, 0);
+	text_add(&mx.out, "},\"limit\":");
+	text_int(&mx.out, q.limit);
+	text_add(&mx.out, ",\"next\":");
+	if (more && mx.done > 0)
+		text_int(&mx.out, mx.hosts[mx.done - 1].id);
+	else
+		text_add(&mx.out, "null");
+	text_add(&mx.out, "}");
+	if (buf_append(&mx.out, "", 1) == -1) {	/* the NUL; fits? */
+		matrix_free(&mx);
+		api_error(r, 500, "the answer is too large");
+		return;
+	}
+	reply_send_text(r->id, r->c->generation, 200, (char *)mx.out.data,
+	    NULL);
+	matrix_free(&mx);
+	return;
+fail:
+	matrix_free(&mx);
+	api_error(r, 500, "database error");
+}
+
+/* ---- GET /api/compliance/history ---------------------------------------- */
+
+void
+api_compliance_history(const struct api_req *r)
+{
+	struct compliance_counts *counts;
+	struct buf		 out;
+	unsigned		 d, days = r->a->days;
+	time_t			 now = time(NULL), day;
+	struct tm		 tm;
+	char			 date[16];
+
+	if ((counts = calloc(days, sizeof(*counts))) == NULL) {
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	if (db_compliance_history(m.db, now, days, r->a->labels, counts) ==
+	    -1) {
+		free(counts);
+		api_error(r, 500, "database error");
+		return;
+	}
+	buf_init(&out, IPC_PAYLOAD_MAX);
+	text_add(&out, "{\"points\":[");
+	for (d = 0; d < days; d++) {
+		day = now - (time_t)(days - 1 - d) * 86400;
+		gmtime_r(&day, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		text_add(&out, d ? ",{\"date\":\"" : "{\"date\":\"");
+		text_add(&out, date);
+		text_add(&out, "\",");
+		text_counts(&out, &counts[d], 1);
+		text_add(&out, "}");
+	}
+	free(counts);
+	text_add(&out, "]}");
+	if (buf_append(&out, "", 1) == -1)
+		api_error(r, 500, "the answer is too large");
+	else
+		reply_send_text(r->id, r->c->generation, 200,
+		    (char *)out.data, NULL);
+	free(out.data);
+}
+
+/* ---- GET /api/compliance/timeline --------------------------------------- */
+
+struct timeline {
+	struct buf	out;
+	int		n;
+};
+
+static void
+timeline_point(const struct db_cell *c, void *arg)
+{
+	struct timeline	*tl = arg;
+
+	if (tl->n++ > 0)
+		text_add(&tl->out, ",");
+	text_cell(&tl->out, c);
+}
+
+void
+api_compliance_timeline(const struct api_req *r)
+{
+	struct timeline	tl;
+
+	memset(&tl, 0, sizeof(tl));
+	buf_init(&tl.out, IPC_PAYLOAD_MAX);
+	text_add(&tl.out, "{\"tentacle\":");
+	text_int(&tl.out, api_id(r->a));
+	text_add(&tl.out, ",\"script\":");
+	text_str(&tl.out, r->a->script);
+	text_add(&tl.out, ",\"points\":[");
+	if (db_compliance_timeline(m.db, api_id(r->a), r->a->script,
+	    r->a->limit, time(NULL), timeline_point, &tl) == -1) {
+		free(tl.out.data);
+		api_error(r, 500, "database error");
+		return;
+	}
+	text_add(&tl.out, "]}");
+	if (buf_append(&tl.out, "", 1) == -1)
+		api_error(r, 500, "the answer is too large");
+	else
+		reply_send_text(r->id, r->c->generation, 200,
+		    (char *)tl.out.data, NULL);
+	free(tl.out.data);
+}
+
+/* ---- waivers ------------------------------------------------------------ */
+
+static void
+waiver_row(const struct db_waiver *w, void *arg)
+{
+	json_t	*o;
+	char	 created[32], expires[32];
+
+	rfc3339(w->created_at, created, sizeof(created));
+	rfc3339(w->expires_at, expires, sizeof(expires));
+	o = json_pack("{s:I,s:s,s:s?,s:s,s:s,s:s,s:s,s:b}", "id",
+	    (json_int_t)w->id, "script", w->script, "check", w->check[0] ?
+	    w->check : NULL, "reason", w->reason, "created_by", w->created_by,
+	    "created_at", created, "expires_at", expires, "expired",
+	    w->expires_at <= time(NULL));
+	if (o == NULL)
+		return;
+	if (w->tentacle) {
+		json_object_set_new(o, "tentacle", json_integer(w->tentacle));
+		json_object_set_new(o, "hostname", json_string(w->hostname));
+	} else
+		json_object_set_new(o, "label", json_string(w->label));
+	json_array_append_new(arg, o);
+}
+
+void
+api_waivers(const struct api_req *r)
+{
+	json_t	*list = json_array();
+
+	if (db_waivers_each(m.db, waiver_row, list) == -1) {
+		json_decref(list);
+		api_error(r, 500, "database error");
+		return;
+	}
+	api_reply(r, 200, json_pack("{s:o}", "waivers", list));
+}
+
+void
+api_waiver_create(const struct api_req *r)
+{
+	const struct api_args	*a = r->a;
+	struct db_waiver	 w;
+	const char		*why;
+	char			 detail[1024], expires[32];
+	time_t			 now = time(NULL);
+	int64_t			 id;
+	int			 rc;
+
+	if (apibody_waiver_expiry((int64_t)a->expires_at, now, &why) == -1) {
+		api_error(r, 400, why);
+		return;
+	}
+	if (a->id != 0 && (rc = db_tentacle_accepted(m.db, api_id(a))) != 0) {
+		if (rc == -1)
+			api_error(r, 500, "database error");
+		else
+			api_error(r, 400, "tentacle: no such accepted "
+			    "tentacle");
+		return;
+	}
+	memset(&w, 0, sizeof(w));
+	w.tentacle = api_id(a);
+	w.label = a->label;
+	w.script = a->script;
+	w.check = a->check;
+	w.reason = a->reason;
+	w.created_by = r->s->user;
+	w.created_at = now;
+	w.expires_at = (time_t)a->expires_at;
+	if (db_waiver_add(m.db, &w, &id) == -1) {
+		api_error(r, 500, "database error");
+		return;
+	}
+	rfc3339(w.expires_at, expires, sizeof(expires));
+	if (a->id != 0)
+		snprintf(detail, sizeof(detail), "waiver %lld: tentacle %lld "
+		    "script %s%s%s until %s: %s", (long long)id,
+		    (long long)w.tentacle, w.script, w.check[0] ? " check " :
+		    "", w.check, expires, w.reason);
+	else
+		snprintf(detail, sizeof(detail), "waiver %lld: label %s "
+		    "script %s%s%s until %s: %s", (long long)id, w.label,
+		    w.script, w.check[0] ? " check " : "", w.check, expires,
+		    w.reason);
+	db_audit(m.db, r->s->user, "waiver_create", r->client, detail);
+	log_info("user %s added %s", r->s->user, detail);
+	api_reply(r, 201, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+void
+api_waiver_delete(const struct api_req *r)
+{
+	char	detail[64];
+	int	rc;
+
+	rc = db_waiver_delete(m.db, api_id(r->a), r->s->user, time(NULL));
+	if (rc != 0) {
+		api_error(r, rc == -1 ? 500 : 404, rc == -1 ? "database error" :
+		    "no such waiver");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "waiver %lld", (long long)api_id(
+	    r->a));
+	db_audit(m.db, r->s->user, "waiver_delete", r->client, detail);
+	log_info("user %s removed %s", r->s->user, detail);
+	api_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
