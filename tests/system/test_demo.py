@@ -95,6 +95,26 @@ def test_demo(tmp_path):
         jobs = c.get("/api/runs/%d" % run.json()["id"]).json()["jobs"]
         assert len(jobs) == 4 and all(j["state"] == "done" for j in jobs), \
             jobs
+        # The demo's tentacles take managed scripts: one written on the
+        # brain reaches all four, signed, and runs with its hash.
+        body = "#!/bin/sh\necho 'OK demo.check from the dashboard'\n"
+        r = c.post("/api/scripts", {"name": "demo-check", "body": body})
+        assert r.status == 201, r
+        sha = r.json()["sha256"]
+        octotest.wait_for(
+            lambda: len(c.get("/api/scripts/demo-check", background=True)
+                        .json()["tentacles"]) == 4, 60, 0.2,
+            "demo-check on all four")
+        run = c.post("/api/runs", {"script": "demo-check",
+                                   "tentacles": "all"})
+        assert run.status == 202, run
+        rid = run.json()["id"]
+        octotest.wait_for(
+            lambda: all(j["state"] == "done" for j in c.get(
+                "/api/runs/%d" % rid).json()["jobs"]), 60, 0.2,
+            "demo-check run on all four")
+        for j in c.get("/api/runs/%d" % rid).json()["jobs"]:
+            assert j["result"]["sha256"] == sha, j
     finally:
         os.killpg(p.pid, signal.SIGINT)
         try:
