@@ -20,26 +20,7 @@
 
 #define S(x)	x, sizeof(x) - 1
 
-static char	dir[64], path[128];
-
-static int
-setup(void **state)
-{
-	strcpy(dir, "/tmp/octo-test-compliance.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/brain.db", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
+#include "tmpdb.h"
 
 static void
 test_verdicts_and_score(void **state)

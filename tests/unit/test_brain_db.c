@@ -17,26 +17,7 @@
 #include "log.h"
 #include "views.h"
 
-static char	dir[64], path[128];
-
-static int
-setup(void **state)
-{
-	strcpy(dir, "/tmp/octo-test-db.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/brain.db", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
+#include "tmpdb.h"
 
 static void
 test_open_migrate_reopen(void **state)
