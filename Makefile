@@ -70,7 +70,8 @@ TENTACLE_LIB_OBJ = $(filter-out $(BUILD)/tentacle/tentacle.o,$(TENTACLE_OBJ))
 .PHONY: all deps test unit-test system-test check-sanitized demo install \
 	install-brain install-tentacle install-conf-man uninstall clean
 
-all: $(BUILD)/octoBrain $(BUILD)/octoTentacle $(BUILD)/tests/scriptpush
+all: $(BUILD)/octoBrain $(BUILD)/octoTentacle $(BUILD)/tests/scriptpush \
+    $(BUILD)/tests/swarm
 
 deps:
 	@./scripts/deps
@@ -101,6 +102,15 @@ $(BUILD)/tests/scriptpush: tests/system/scriptpush.c $(COMMON_OBJ) \
     $(BUILD)/tentacle/enrolment.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The bench's swarm of simulated tentacles (issue 18; tests/bench/swarm.h):
+# common/ and the tentacle's pieces (link_send), none of their main().
+SWARM_SRC	= $(wildcard tests/bench/swarm*.c)
+$(BUILD)/tests/swarm: $(SWARM_SRC) tests/bench/swarm.h $(COMMON_OBJ) \
+    $(TENTACLE_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tentacle $(LDFLAGS) -o $@ $(SWARM_SRC) \
+	    $(COMMON_OBJ) $(TENTACLE_LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -439,6 +439,26 @@ tls_make_cert(EVP_PKEY *pk, const char *cn)
 	return NULL;
 }
 
+int
+tls_make_pair(const char *common_name, EVP_PKEY **pk, X509 **x, char *err,
+    size_t errlen)
+{
+	*x = NULL;
+	if ((*pk = EVP_EC_gen("P-256")) == NULL) {
+		snprintf(err, errlen, "cannot generate a key: %s",
+		    tls_error_str());
+		return -1;
+	}
+	if ((*x = tls_make_cert(*pk, common_name)) == NULL) {
+		snprintf(err, errlen, "cannot make a certificate: %s",
+		    tls_error_str());
+		EVP_PKEY_free(*pk);
+		*pk = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Write data to path atomically: a new temp file (mode), fsync, rename. */
 static int
 tls_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
@@ -574,16 +594,8 @@ tls_ensure_cert(const char *certfile, const char *keyfile,
 		return -1;
 	}
 
-	if ((pk = EVP_EC_gen("P-256")) == NULL) {
-		snprintf(err, errlen, "cannot generate a key: %s",
-		    tls_error_str());
+	if (tls_make_pair(common_name, &pk, &x, err, errlen) == -1)
 		goto done;
-	}
-	if ((x = tls_make_cert(pk, common_name)) == NULL) {
-		snprintf(err, errlen, "cannot make a certificate: %s",
-		    tls_error_str());
-		goto done;
-	}
 	if ((keypem = tls_pem(pk, NULL, &keylen)) == NULL ||
 	    (certpem = tls_pem(NULL, x, &certlen)) == NULL) {
 		snprintf(err, errlen, "cannot encode the certificate: %s",

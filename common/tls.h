@@ -44,6 +44,12 @@ SSL_CTX	*tls_ctx_new_pem(enum tls_role role, const void *cert,
 int	tls_ensure_cert(const char *certfile, const char *keyfile,
 	    const char *common_name, int *generated, char *err, size_t errlen);
 
+/* A new ECDSA P-256 key and its self-signed certificate (as
+ * tls_ensure_cert makes, in memory): 0, or -1 with err. The caller frees
+ * both (EVP_PKEY_free, X509_free). */
+int	tls_make_pair(const char *common_name, EVP_PKEY **, X509 **,
+	    char *err, size_t errlen);
+
 /*
  * Peer contexts resume TLS 1.3 sessions (tls.c): a server keeps each
  * session it issued a ticket for (only to an authenticated peer,
