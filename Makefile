@@ -314,10 +314,13 @@ deb:
 
 # The figures of issue 4 and of the compliance matrix (issue 16) on this
 # machine (printed, never asserted):
-# make bench [N=1000]
+# make bench [N=1000] [SWARM=10000]: with SWARM, issue 18's figures at
+# SWARM simulated tentacles too (tests/bench/swarm_bench.py).
 N	?= 200
+SWARM	?=
 bench: all
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
+	$(if $(SWARM),SWARM=$(SWARM) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/swarm_bench.py)
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
