@@ -63,18 +63,38 @@ struct kept {
 	char			 fpr[OCTO_FPR_HEX_LEN + 1];
 	SSL_SESSION		*session;
 	TAILQ_ENTRY(kept)	 entry;		/* most recent first */
+	struct kept		*next;		/* in its hash bucket */
 };
 
 static TAILQ_HEAD(kept_head, kept) kept_list =
     TAILQ_HEAD_INITIALIZER(kept_list);
 static int			 kept_count;
+/* By tentacle ID: a fleet's keepalive and runs go round all of it, so
+ * the one sought is the least recently used, at the list's end. */
+static struct kept		*kept_hash[PEER_SESSIONS_BUCKETS];
+
+static struct kept **
+kept_bucket(uint64_t id)
+{
+	return &kept_hash[id % PEER_SESSIONS_BUCKETS];
+}
+
+/* One per tentacle of the expected fleet (a smaller LRU would keep
+ * none: each round evicts the session the next connection needs). */
+static int
+kept_max(void)
+{
+	long	n = P.env != NULL ? (long)P.env->conf->max_tentacles : 0;
+
+	return n > PEER_SESSIONS_MAX ? (int)n : PEER_SESSIONS_MAX;
+}
 
 static struct kept *
 kept_find(uint64_t id, const char *addr, int port)
 {
 	struct kept	*k;
 
-	TAILQ_FOREACH(k, &kept_list, entry)
+	for (k = *kept_bucket(id); k != NULL; k = k->next)
 		if (k->id == id && k->port == port &&
 		    strcmp(k->addr, addr) == 0)
 			return k;
@@ -84,6 +104,13 @@ kept_find(uint64_t id, const char *addr, int port)
 static void
 kept_drop(struct kept *k)
 {
+	struct kept	**kp;
+
+	for (kp = kept_bucket(k->id); *kp != NULL; kp = &(*kp)->next)
+		if (*kp == k) {
+			*kp = k->next;
+			break;
+		}
 	TAILQ_REMOVE(&kept_list, k, entry);
 	kept_count--;
 	SSL_SESSION_free(k->session);
@@ -126,7 +153,7 @@ kept_put(struct peer *p)
 		TAILQ_REMOVE(&kept_list, k, entry);
 		SSL_SESSION_free(k->session);
 	} else {
-		if (kept_count >= PEER_SESSIONS_MAX)
+		if (kept_count >= kept_max())
 			kept_drop(TAILQ_LAST(&kept_list, kept_head));
 		if ((k = calloc(1, sizeof(*k))) == NULL) {
 			SSL_SESSION_free(sess);
@@ -135,6 +162,8 @@ kept_put(struct peer *p)
 		k->id = p->id;
 		k->port = p->port;
 		strlcpy(k->addr, p->addr, sizeof(k->addr));
+		k->next = *kept_bucket(k->id);
+		*kept_bucket(k->id) = k;
 		kept_count++;
 	}
 	strlcpy(k->fpr, p->expect_fpr, sizeof(k->fpr));

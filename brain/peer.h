@@ -74,13 +74,15 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
 	    uint8_t purpose, void *data, char *err, size_t errlen);
 
 /* Outgoing connections to enrolled tentacles resume TLS sessions: one
- * kept per tentacle ID, address and port (at most PEER_SESSIONS_MAX, the
- * least recently used dropped), taken once a connection authenticated
+ * kept per tentacle ID, address and port (at most max_tentacles, and at
+ * least PEER_SESSIONS_MAX, the least recently used dropped; found by ID
+ * in PEER_SESSIONS_BUCKETS buckets), taken once a connection authenticated
  * both ways; dropped when the tentacle's enrolled fingerprint is not the
  * one it was made with, or when a connection that offered it fails
  * before authenticating. The pinned certificate check and the handshake
  * run on a resumed connection as on any other. */
 #define PEER_SESSIONS_MAX	4096
+#define PEER_SESSIONS_BUCKETS	4096
 
 /* IPC_PROOF_VERDICT, IPC_PROOF_MADE and other replies for a connection,
  * by number. */

@@ -263,14 +263,17 @@ stats_print(void)
 {
 	printf("swarm%s%.0d: %llu enrolled, %llu pings, %llu orders, %llu "
 	    "results delivered (%llu on a resumed session), %llu deliveries "
-	    "failed, %llu refused\n", S.conf.procs > 1 ? " worker " : "",
+	    "failed, %llu refused, %llu connections served (%llu on a "
+	    "resumed session)\n", S.conf.procs > 1 ? " worker " : "",
 	    S.conf.procs > 1 ? S.worker + 1 : 0,
 	    (unsigned long long)S.st.enrolled,
 	    (unsigned long long)S.st.pings, (unsigned long long)S.st.orders,
 	    (unsigned long long)S.st.delivered,
 	    (unsigned long long)S.st.resumed,
 	    (unsigned long long)S.st.deliver_failed,
-	    (unsigned long long)S.st.refused);
+	    (unsigned long long)S.st.refused,
+	    (unsigned long long)S.st.served,
+	    (unsigned long long)S.st.served_resumed);
 	fflush(stdout);
 }
 

@@ -92,6 +92,7 @@ struct swarm_stats {
 	uint64_t	enrolled, enrol_failed;
 	uint64_t	pings, orders, refused;
 	uint64_t	delivered, deliver_failed, resumed;
+	uint64_t	served, served_resumed;	/* the brain's connections */
 };
 
 struct swarm {

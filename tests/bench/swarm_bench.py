@@ -159,7 +159,9 @@ def main():
             rtts.append((time.monotonic() - s) * 1000)
         rtts.sort()
 
-        pss = sum(bench.pss_kib(p) for p in brain.pids().values()) / 1024
+        roles_pss = {r: bench.pss_kib(p) / 1024
+                     for r, p in brain.pids().items()}
+        pss = sum(roles_pss.values())
         swarm_pss = sum(bench.pss_kib(p) for p in spids) / 1024
         lat = bench.wrk_latency(brain, brain.login(),
                                 "/api/tentacles?limit=100", LISTS_SECONDS,
@@ -190,6 +192,8 @@ def main():
         row("round trip on one tentacle, p95 (ms)",
             rtts[int(len(rtts) * 0.95) - 1])
         row("brain total PSS at N (MB)", pss, "%.1f")
+        row("  maestro/webserv/registerer/commander (MB)", "/".join(
+            "%.1f" % roles_pss[r] for r in octotest.ROLES))
         row("swarm PSS (MB)", swarm_pss, "%.1f")
         if lat is None:
             row("GET /api/tentacles?limit=100, 50 clients", "no wrk")
@@ -205,7 +209,8 @@ def main():
                 print("swarm: %(enrolled)d enrolled, %(pings)d pings, "
                       "%(orders)d orders, %(delivered)d delivered "
                       "(%(resumed)d resumed), %(deliver_failed)d deliveries "
-                      "failed" % n)
+                      "failed, %(served)d connections from the brain "
+                      "(%(served_resumed)d resumed)" % n)
         brain.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -21,7 +21,9 @@ SWARM_BIN = octotest.BUILD / "tests" / "swarm"
 ENROLLED = "simulated tentacles enrolled"
 COUNTS_RE = re.compile(r"(\d+) enrolled, (\d+) pings, (\d+) orders, "
                        r"(\d+) results delivered \((\d+) on a resumed "
-                       r"session\), (\d+) deliveries failed, (\d+) refused")
+                       r"session\), (\d+) deliveries failed, (\d+) refused, "
+                       r"(\d+) connections served \((\d+) on a resumed "
+                       r"session\)")
 
 
 def address(net, i):
@@ -124,7 +126,7 @@ class Swarm:
     def counts(self):
         """Its counts at the end (after stop), summed over the workers."""
         keys = ("enrolled", "pings", "orders", "delivered", "resumed",
-                "deliver_failed", "refused")
+                "deliver_failed", "refused", "served", "served_resumed")
         total, seen = dict.fromkeys(keys, 0), False
         for line in self.lines:
             m = COUNTS_RE.search(line)

@@ -59,6 +59,9 @@ serve_established(struct conn *c, void *arg)
 		conn_fail(c, "no TLS exporter");
 		return;
 	}
+	S.st.served++;
+	if (conn_resumed(c))
+		S.st.served_resumed++;
 	hs_server_init(&x->hs, x->exporter);
 }
 
