@@ -147,10 +147,11 @@ child_exec_main(const char *role, int (*entry)(struct child_env *),
 	env.tls = tls_ctx_new_pem(web ? TLS_WEB_SERVER : TLS_PEER_SERVER,
 	    ci.cert_pem, ci.cert_pem_len, ci.key_pem, ci.key_pem_len, err,
 	    sizeof(err));
-	/* A session per tentacle of the expected fleet (tls.h): results
-	 * come from all of it in turn, and a smaller LRU would keep none. */
-	if (env.tls != NULL && !web && conf->max_tentacles >
-	    TLS_SESSION_CACHE_MAX)
+	/* The commander's: a session per tentacle of the expected fleet
+	 * (tls.h): results come from all of it in turn, and a smaller LRU
+	 * would keep none. */
+	if (env.tls != NULL && strcmp(role, "commander") == 0 &&
+	    conf->max_tentacles > TLS_SESSION_CACHE_MAX)
 		SSL_CTX_sess_set_cache_size(env.tls,
 		    (long)conf->max_tentacles);
 	if (env.tls != NULL && !web)

@@ -545,6 +545,10 @@ peer_closed(struct conn *c, const char *reason, void *arg)
 		child_report(P.cl, "protocol_error", conn_peer(c), reason);
 	} else
 		log_debug("%s: closed: %s", conn_peer(c), reason);
+	/* The ticket conn_authenticated() sent an enrolment made a
+	 * session of its own after HS_ENROL's forget: never resumed. */
+	if (p->state == PEER_ENROL)
+		conn_forget_session(c);
 	kept_forget(p);
 	if (p->role->on_close)
 		p->role->on_close(p, reason);

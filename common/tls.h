@@ -54,7 +54,8 @@ int	tls_make_pair(const char *common_name, EVP_PKEY **, X509 **,
  * Peer contexts resume TLS 1.3 sessions (tls.c): a server keeps each
  * session it issued a ticket for (only to an authenticated peer,
  * conn_authenticated) in its memory only (stateful tickets, at
- * most TLS_SESSION_CACHE_MAX (the brain's: max_tentacles if more),
+ * most TLS_SESSION_CACHE_MAX (the brain's commander: max_tentacles if
+ * more),
  * each TLS_TICKET_LIFETIME seconds, used
  * once); clients keep the session themselves (conn_session,
  * conn_connect_resume). Resumption always runs a fresh ECDHE
