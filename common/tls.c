@@ -529,8 +529,7 @@ tls_sync_dir(const char *path)
 	close(fd);
 }
 
-/* PEM of a key or certificate into a malloc'ed buffer. */
-static char *
+char *
 tls_pem(EVP_PKEY *pk, X509 *x, size_t *len)
 {
 	BIO	*bio;

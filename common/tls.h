@@ -49,6 +49,10 @@ int	tls_ensure_cert(const char *certfile, const char *keyfile,
  * both (EVP_PKEY_free, X509_free). */
 int	tls_make_pair(const char *common_name, EVP_PKEY **, X509 **,
 	    char *err, size_t errlen);
+/* The PEM of a key and/or a certificate (NULL: not that one) in a new
+ * malloc'ed buffer of *len bytes (not NUL-terminated); NULL on failure.
+ * A key's: OPENSSL_cleanse it before free. */
+char	*tls_pem(EVP_PKEY *, X509 *, size_t *len);
 
 /*
  * Peer contexts resume TLS 1.3 sessions (tls.c): a server keeps each

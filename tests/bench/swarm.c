@@ -30,14 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 
 #include "conn.h"
 #include "crypto.h"
@@ -45,26 +42,48 @@
 #include "log.h"
 #include "net.h"
 #include "tls.h"
+#include "handshake.h"
+#include "run.h"
+#include "tentacle.h"
 #include "swarm.h"
 
 struct swarm	S;
 
-uint64_t
-swarm_now_ms(void)
+void
+swarm_facts(char *out, size_t outlen)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	snprintf(out, outlen, "%s,\"uptime_ms\":%llu}", S.facts_head,
+	    (unsigned long long)(run_mono_ms() - S.start_ms));
 }
 
-uint64_t
-swarm_mono_ms(void)
+int
+swarm_client_start(struct conn *c, struct handshake *hs, struct buf *out,
+    uint8_t purpose, const struct ident *id)
 {
-	struct timespec	ts;
+	uint8_t	exp[HS_EXPORTER_LEN];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* A token is never sent to another brain, nor a result. */
+	if (!crypto_equal(conn_peer_fingerprint(c), S.conf.brain_fpr,
+	    OCTO_FPR_HEX_LEN)) {
+		log_warnx("%s: %s: the brain's certificate is not the token's",
+		    id->name, conn_peer(c));
+		conn_fail(c, "certificate FPR is not our brain's");
+		return -1;
+	}
+	if (conn_exporter(c, exp, sizeof(exp)) == -1) {
+		conn_fail(c, "no TLS exporter");
+		return -1;
+	}
+	if (purpose == PURPOSE_ENROL)
+		hs_client_init(hs, purpose, 0, NULL, exp);
+	else
+		hs_client_init(hs, purpose, id->id, id->key, exp);
+	crypto_wipe(exp, sizeof(exp));
+	if (hs_client_start(hs, out) == HS_FAIL || link_send(c, out) == -1) {
+		conn_fail(c, "cannot send HELLO");
+		return -1;
+	}
+	return 0;
 }
 
 struct ident *
@@ -121,25 +140,6 @@ cert_cb(SSL *ssl, void *arg)
 	return 1;
 }
 
-static char *
-pem_of(EVP_PKEY *pk, X509 *x, size_t *len)
-{
-	BIO	*b;
-	char	*p, *out = NULL;
-	long	 n;
-
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if ((pk ? PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL) :
-	    PEM_write_bio_X509(b, x)) == 1 && (n = BIO_get_mem_data(b, &p)) >
-	    0 && (out = malloc((size_t)n)) != NULL) {
-		memcpy(out, p, (size_t)n);
-		*len = (size_t)n;
-	}
-	BIO_free(b);
-	return out;
-}
-
 /* Both contexts, made with the first identity's pair (each connection
  * then takes its own in cert_cb). */
 static int
@@ -149,8 +149,8 @@ contexts_make(void)
 	char		*cert, *key, err[512];
 	size_t		 clen = 0, klen = 0;
 
-	if ((cert = pem_of(NULL, id->x, &clen)) == NULL ||
-	    (key = pem_of(id->pk, NULL, &klen)) == NULL) {
+	if ((cert = tls_pem(NULL, id->x, &clen)) == NULL ||
+	    (key = tls_pem(id->pk, NULL, &klen)) == NULL) {
 		free(cert);
 		log_warnx("cannot encode a certificate");
 		return -1;
@@ -554,7 +554,7 @@ main(int argc, char **argv)
 	options(argc, argv);
 	log_init("swarm", 1, S.conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
-	S.start_ms = swarm_mono_ms();
+	S.start_ms = run_mono_ms();
 	/* A listening socket per identity, and its connections. */
 	want = (long)S.conf.n + 2L * S.conf.enrol_parallel + 4096;
 	if (raise_nofile_limit(want) < want)

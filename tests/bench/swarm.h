@@ -27,6 +27,9 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "buf.h"
+#include "conn.h"
+#include "handshake.h"
 #include "limits.h"
 #include "proto.h"
 
@@ -106,15 +109,20 @@ struct swarm {
 	char			 script_sha[OCTO_FPR_HEX_LEN + 1];
 	char			 facts_head[512];	/* facts but uptime */
 	char			 scripts_json[512];	/* the inventory's */
-	uint64_t		 start_ms;	/* CLOCK_MONOTONIC */
+	uint64_t		 start_ms;	/* run_mono_ms() */
 	int			 ready_fd;	/* to the parent, or -1 */
 	struct swarm_stats	 st;
 };
 
 extern struct swarm	S;
 
-uint64_t	 swarm_now_ms(void);		/* Unix time */
-uint64_t	 swarm_mono_ms(void);
+/* The facts of a keepalive's INVENTORY and of ENROL_REQUEST. */
+void		 swarm_facts(char *out, size_t outlen);
+/* An outgoing connection is up: the brain's certificate checked, then
+ * HELLO{purpose} with the identity's ID and key (none for ENROL): 0, or
+ * -1 (c failed). */
+int		 swarm_client_start(struct conn *, struct handshake *,
+		    struct buf *, uint8_t purpose, const struct ident *);
 struct ident	*swarm_ident(int idx);		/* NULL if not ours */
 
 void		 enrol_start(void);		/* swarm_enrol.c */

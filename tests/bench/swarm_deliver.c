@@ -62,24 +62,10 @@ static void
 deliver_established(struct conn *c, void *arg)
 {
 	struct delivery	*d = arg;
-	uint8_t		 exp[HS_EXPORTER_LEN];
 
-	if (!crypto_equal(conn_peer_fingerprint(c), S.conf.brain_fpr,
-	    OCTO_FPR_HEX_LEN)) {
-		conn_fail(c, "certificate FPR is not our brain's");
-		return;
-	}
-	if (conn_exporter(c, exp, sizeof(exp)) == -1) {
-		conn_fail(c, "no TLS exporter");
-		return;
-	}
 	if (conn_resumed(c))
 		S.st.resumed++;
-	hs_client_init(&d->hs, PURPOSE_RESULT, d->id->id, d->id->key, exp);
-	crypto_wipe(exp, sizeof(exp));
-	if (hs_client_start(&d->hs, &d->out) == HS_FAIL ||
-	    link_send(c, &d->out) == -1)
-		conn_fail(c, "cannot send HELLO");
+	(void)swarm_client_start(c, &d->hs, &d->out, PURPOSE_RESULT, d->id);
 }
 
 static int

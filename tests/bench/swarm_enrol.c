@@ -43,13 +43,6 @@ static struct event	*ev_retry;
 static void	enrol_pump(void);
 
 static void
-facts_of(char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%s,\"uptime_ms\":%llu}", S.facts_head,
-	    (unsigned long long)(swarm_mono_ms() - S.start_ms));
-}
-
-static void
 all_enrolled(void)
 {
 	char	c = 'E';
@@ -72,7 +65,7 @@ send_request(struct enrol *x, struct conn *c)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	strlcpy(m->hostname, x->id->name, sizeof(m->hostname));
-	facts_of(m->facts, sizeof(m->facts));
+	swarm_facts(m->facts, sizeof(m->facts));
 	strlcpy(m->fingerprint, x->id->fpr, sizeof(m->fingerprint));
 	strlcpy(m->command_address, x->id->addr, sizeof(m->command_address));
 	m->command_port = (uint32_t)S.conf.port;
@@ -138,25 +131,8 @@ static void
 enrol_established(struct conn *c, void *arg)
 {
 	struct enrol	*x = arg;
-	uint8_t		 exp[HS_EXPORTER_LEN];
 
-	/* A token is never sent to another brain. */
-	if (!crypto_equal(conn_peer_fingerprint(c), S.conf.brain_fpr,
-	    OCTO_FPR_HEX_LEN)) {
-		log_warnx("%s: the brain's certificate is not the token's",
-		    conn_peer(c));
-		conn_fail(c, "certificate FPR does not match the token's");
-		return;
-	}
-	if (conn_exporter(c, exp, sizeof(exp)) == -1) {
-		conn_fail(c, "no TLS exporter");
-		return;
-	}
-	hs_client_init(&x->hs, PURPOSE_ENROL, 0, NULL, exp);
-	crypto_wipe(exp, sizeof(exp));
-	if (hs_client_start(&x->hs, &x->out) == HS_FAIL ||
-	    link_send(c, &x->out) == -1)
-		conn_fail(c, "cannot send HELLO");
+	(void)swarm_client_start(c, &x->hs, &x->out, PURPOSE_ENROL, x->id);
 }
 
 static int

@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "handshake.h"
 #include "log.h"
+#include "run.h"
 #include "tentacle.h"
 #include "swarm.h"
 
@@ -70,8 +71,7 @@ inventory(struct conn *c, struct served *x)
 {
 	static struct msg_inventory	m;	/* 8 KiB of facts */
 
-	snprintf(m.facts, sizeof(m.facts), "%s,\"uptime_ms\":%llu}",
-	    S.facts_head, (unsigned long long)(swarm_mono_ms() - S.start_ms));
+	swarm_facts(m.facts, sizeof(m.facts));
 	m.scripts = S.scripts_json;
 	m.scripts_len = strlen(S.scripts_json);
 	if (proto_encode_inventory(&x->out, &m) == -1 ||
@@ -147,7 +147,7 @@ order(struct conn *c, struct served *x, const struct wire_frame *f)
 	}
 	j->id = id;
 	j->job = o.job;
-	j->started_ms = swarm_now_ms();
+	j->started_ms = run_now_ms();
 	TAILQ_INSERT_TAIL(&id->jobs, j, entry);
 	tv.tv_sec = S.conf.delay_ms / 1000;
 	tv.tv_usec = (S.conf.delay_ms % 1000) * 1000;
