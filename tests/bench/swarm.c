@@ -5,7 +5,7 @@
  *	swarm --token-file FILE -n N [--brain 127.0.0.1] [--registerer-port
  *	    6000] [--commander-port 6001] [--net 2] [--port 7001] [--delay MS]
  *	    [--script NAME] [--output TEXT] [--name PREFIX] [--procs K]
- *	    [--enrol-parallel M] [--io-timeout S] [-v]
+ *	    [--enrol-parallel M] [--io-timeout S] [--result-on-order] [-v]
  *
  * Every identity enrols itself with the token (as octoTentacle -b -t
  * does), then answers the brain's keepalive and orders on its own
@@ -15,6 +15,11 @@
  * and at its end one line of counts. Exit 0; 1 when an identity could not
  * be set up or the brain answered an enrolment with anything but
  * accepted; 2 on a usage error.
+ *
+ * --result-on-order: an order's connection is kept open after ORDER_ACK
+ * and the result goes back on it if the brain still holds it then (as
+ * octoTentacle does since issue 18's round trip); otherwise, and by
+ * default, over the commander's port.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -264,7 +269,8 @@ stats_print(void)
 	printf("swarm%s%.0d: %llu enrolled, %llu pings, %llu orders, %llu "
 	    "results delivered (%llu on a resumed session), %llu deliveries "
 	    "failed, %llu refused, %llu connections served (%llu on a "
-	    "resumed session)\n", S.conf.procs > 1 ? " worker " : "",
+	    "resumed session), %llu results on the order's connection\n",
+	    S.conf.procs > 1 ? " worker " : "",
 	    S.conf.procs > 1 ? S.worker + 1 : 0,
 	    (unsigned long long)S.st.enrolled,
 	    (unsigned long long)S.st.pings, (unsigned long long)S.st.orders,
@@ -273,7 +279,8 @@ stats_print(void)
 	    (unsigned long long)S.st.deliver_failed,
 	    (unsigned long long)S.st.refused,
 	    (unsigned long long)S.st.served,
-	    (unsigned long long)S.st.served_resumed);
+	    (unsigned long long)S.st.served_resumed,
+	    (unsigned long long)S.st.on_order);
 	fflush(stdout);
 }
 
@@ -325,7 +332,7 @@ usage(void)
 	    "[--registerer-port P]\n\t[--commander-port P] [--net OCTET] "
 	    "[--port P] [--delay MS] [--script NAME]\n\t[--output TEXT] "
 	    "[--name PREFIX] [--procs K] [--enrol-parallel M]\n\t"
-	    "[--io-timeout S] [-v]\n");
+	    "[--io-timeout S] [--result-on-order] [-v]\n");
 	exit(2);
 }
 
@@ -391,6 +398,7 @@ options(int argc, char **argv)
 		{ "procs", required_argument, NULL, 'P' },
 		{ "enrol-parallel", required_argument, NULL, 'E' },
 		{ "io-timeout", required_argument, NULL, 'T' },
+		{ "result-on-order", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct swarm_conf	*c = &S.conf;
@@ -467,6 +475,9 @@ options(int argc, char **argv)
 		case 'T':
 			c->io_timeout = int_arg(optarg, 1, 3600,
 			    "--io-timeout");
+			break;
+		case 'r':
+			c->result_on_order = 1;
 			break;
 		case 'n':
 			c->n = int_arg(optarg, 1, SWARM_MAX, "-n");

@@ -13,7 +13,9 @@
  *			the listening sockets, the event loop
  *	swarm_enrol.c	self-enrolment with the token on the registerer
  *	swarm_serve.c	the command port: keepalive pings (INVENTORY),
- *			orders (ORDER_ACK, then the canned result)
+ *			orders (ORDER_ACK, then the canned result; with
+ *			--result-on-order on the order's connection while
+ *			the brain keeps it, as the tentacle of issue 18)
  *	swarm_deliver.c	results to the brain's commander, one at a time per
  *			identity, the session kept for the next
  */
@@ -58,6 +60,7 @@ struct swarm_conf {
 	const char	*script;	/* the one script each has */
 	const char	*output;	/* its canned output */
 	const char	*name;		/* hostname prefix */
+	int		 result_on_order;	/* --result-on-order */
 	int		 verbose;
 };
 
@@ -69,8 +72,12 @@ struct job {
 	uint64_t		 started_ms;	/* Unix time */
 	int			 ready;		/* delay over */
 	struct event		*ev;
+	/* --result-on-order: the order's connection, while it is open. */
+	struct served		*order;
 };
 TAILQ_HEAD(jobq, job);
+
+struct served;
 
 struct ident {
 	int			 idx;		/* in 0..n-1 */
@@ -95,6 +102,7 @@ struct swarm_stats {
 	uint64_t	enrolled, enrol_failed;
 	uint64_t	pings, orders, refused;
 	uint64_t	delivered, deliver_failed, resumed;
+	uint64_t	on_order;	/* delivered on the order's conn */
 	uint64_t	served, served_resumed;	/* the brain's connections */
 };
 
@@ -130,5 +138,9 @@ void		 serve_accept(struct ident *, int fd, struct sockaddr *,
 		    int socklen);		/* swarm_serve.c */
 void		 jobs_free(struct ident *);
 void		 deliver_pump(struct ident *);	/* swarm_deliver.c */
+/* The RESULT frame of job j (its canned output, our MAC) sent on c. */
+int		 result_send(struct conn *, struct buf *, const struct job *);
+/* Job j stored by the brain: forgotten, counted. */
+void		 job_delivered(struct job *);
 
 #endif

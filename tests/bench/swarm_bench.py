@@ -24,7 +24,9 @@ Targets (issue 18, at 10,000 on 2 cores): second run <= 10 s, keepalive
 <= 25% of a core, round trip <= 10 ms, PSS <= 100 MB, p99 <= 20 ms.
 
 Environment: SWARM (N, default 1000), SWARM_PROCS (worker processes of
-the swarm, default 1), SWARM_DELAY_MS (default 0), KEEPALIVE_SECONDS
+the swarm, default 1), SWARM_DELAY_MS (default 0), SWARM_RESULT_ON_ORDER=1
+(results back on the order's connection, swarm --result-on-order: as
+octoTentacle with a brain that keeps it), KEEPALIVE_SECONDS
 (default 60), LISTS_SECONDS (default 10), OCTO_BUILD. PERF_DIR=dir: `perf
 record -g` of the brain's processes during the second run and during
 the keepalive, into dir/swarm-run.data and dir/swarm-keepalive.data.
@@ -49,6 +51,7 @@ import swarm_proc  # noqa: E402
 N = int(os.environ.get("SWARM", "1000"))
 PROCS = int(os.environ.get("SWARM_PROCS", "1"))
 DELAY_MS = int(os.environ.get("SWARM_DELAY_MS", "0"))
+ON_ORDER = os.environ.get("SWARM_RESULT_ON_ORDER") == "1"
 KEEPALIVE_SECONDS = int(os.environ.get("KEEPALIVE_SECONDS", "60"))
 LISTS_SECONDS = int(os.environ.get("LISTS_SECONDS", "10"))
 ROUND_TRIPS = 100
@@ -118,7 +121,8 @@ def main():
         token = c.post("/api/tokens", {"expires_in": 7200,
                                        "uses": N}).json()["token"]
         swarm = swarm_proc.Swarm(tmp / "swarm", brain, token, N,
-                                 delay_ms=DELAY_MS, net=2, procs=PROCS)
+                                 delay_ms=DELAY_MS, net=2, procs=PROCS,
+                                 result_on_order=ON_ORDER)
         swarm.start(timeout=120 + N / 10)
         enrolled = time.monotonic() - t0
         ka = bench.KeepAlive(c)
@@ -184,9 +188,10 @@ def main():
 
         print()
         print("Octopus swarm benchmark: N=%d SIMULATED tentacles (one swarm "
-              "process%s, canned results after %d ms) on %s, %d cores" % (
+              "process%s, canned results after %d ms%s) on %s, %d cores" % (
                   N, "" if PROCS == 1 else " with %d workers" % PROCS,
-                  DELAY_MS, os.uname().nodename, os.cpu_count()))
+                  DELAY_MS, ", on the order's connection" if ON_ORDER
+                  else "", os.uname().nodename, os.cpu_count()))
         print(ROW % ("figure", "value"))
         row("setup: brain + N simulated enrolled (s)", enrolled, "%.1f")
         row("  ... and all N online (s)", setup, "%.1f")
@@ -225,7 +230,8 @@ def main():
                       "%(orders)d orders, %(delivered)d delivered "
                       "(%(resumed)d resumed), %(deliver_failed)d deliveries "
                       "failed, %(served)d connections from the brain "
-                      "(%(served_resumed)d resumed)" % n)
+                      "(%(served_resumed)d resumed), %(on_order)d results "
+                      "on the order's connection" % n)
         brain.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

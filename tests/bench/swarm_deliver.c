@@ -38,24 +38,37 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	deliver_pump(arg);
 }
 
-static int
-send_result(struct delivery *d, struct conn *c)
+int
+result_send(struct conn *c, struct buf *out, const struct job *j)
 {
 	struct msg_result	m;
 
 	memset(&m, 0, sizeof(m));
-	m.job = d->job->job;
+	m.job = j->job;
 	m.outcome = OUTCOME_RAN;
 	m.exit_status = 0;
-	m.started_at_ms = d->job->started_ms;
+	m.started_at_ms = j->started_ms;
 	m.duration_ms = (uint64_t)S.conf.delay_ms;
 	m.output = (const uint8_t *)S.conf.output;
 	m.output_len = strlen(S.conf.output);
 	memcpy(m.sha256, S.script_sha, sizeof(m.sha256));
-	if (proto_result_mac(d->id->key, d->id->id, &m, m.mac) == -1 ||
-	    proto_encode_result(&d->out, &m) == -1)
+	if (proto_result_mac(j->id->key, j->id->id, &m, m.mac) == -1 ||
+	    proto_encode_result(out, &m) == -1)
 		return -1;
-	return link_send(c, &d->out);
+	return link_send(c, out);
+}
+
+void
+job_delivered(struct job *j)
+{
+	struct ident	*id = j->id;
+
+	TAILQ_REMOVE(&id->jobs, j, entry);
+	if (j->ev != NULL)
+		event_free(j->ev);
+	free(j);
+	id->retry_s = 1;
+	S.st.delivered++;
 }
 
 static void
@@ -121,7 +134,7 @@ deliver_frame(struct conn *c, const struct wire_frame *f, void *arg)
 		d->authenticated = 1;
 		conn_authenticated(c);
 		hs_wipe(&d->hs);
-		if (send_result(d, c) == -1)
+		if (result_send(c, &d->out, d->job) == -1)
 			conn_fail(c, "cannot send RESULT");
 		return 0;
 	default:
@@ -140,12 +153,9 @@ deliver_closed(struct conn *c, const char *reason, void *arg)
 	struct timeval	 tv = { 0, 0 };
 
 	id->delivering = 0;
-	if (d->ok) {
-		TAILQ_REMOVE(&id->jobs, d->job, entry);
-		free(d->job);
-		id->retry_s = 1;
-		S.st.delivered++;
-	} else {
+	if (d->ok)
+		job_delivered(d->job);
+	else {
 		if (d->offered && !d->authenticated) {
 			SSL_SESSION_free(id->session);
 			id->session = NULL;
@@ -187,7 +197,7 @@ deliver_pump(struct ident *id)
 	    evtimer_pending(id->ev_retry, NULL)))
 		return;
 	TAILQ_FOREACH(j, &id->jobs, entry)
-		if (j->ready)
+		if (j->ready && j->order == NULL)
 			break;
 	if (j == NULL)
 		return;

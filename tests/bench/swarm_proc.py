@@ -23,7 +23,8 @@ COUNTS_RE = re.compile(r"(\d+) enrolled, (\d+) pings, (\d+) orders, "
                        r"(\d+) results delivered \((\d+) on a resumed "
                        r"session\), (\d+) deliveries failed, (\d+) refused, "
                        r"(\d+) connections served \((\d+) on a resumed "
-                       r"session\)")
+                       r"session\), (\d+) results on the order's "
+                       r"connection")
 
 
 def address(net, i):
@@ -37,7 +38,7 @@ class Swarm:
 
     def __init__(self, directory, brain, token, n, delay_ms=0, net=None,
                  port=None, output=None, script="one-line", procs=1,
-                 verbose=False):
+                 result_on_order=False, verbose=False):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.brain = brain
@@ -57,6 +58,8 @@ class Swarm:
                      "--procs", str(procs)]
         if output is not None:
             self.args += ["--output", output]
+        if result_on_order:
+            self.args.append("--result-on-order")
         if verbose:
             self.args.append("-v")
         self.stderr_path = self.dir / "swarm.log"
@@ -126,7 +129,8 @@ class Swarm:
     def counts(self):
         """Its counts at the end (after stop), summed over the workers."""
         keys = ("enrolled", "pings", "orders", "delivered", "resumed",
-                "deliver_failed", "refused", "served", "served_resumed")
+                "deliver_failed", "refused", "served", "served_resumed",
+                "on_order")
         total, seen = dict.fromkeys(keys, 0), False
         for line in self.lines:
             m = COUNTS_RE.search(line)

@@ -35,6 +35,9 @@ struct served {
 	uint8_t			 exporter[HS_EXPORTER_LEN];
 	int			 done;		/* authenticated */
 	uint8_t			 purpose;
+	struct conn		*c;
+	struct job		*job;	/* its result may go back here */
+	int			 result_sent;	/* RESULT_ACK awaited */
 };
 
 static void
@@ -85,11 +88,42 @@ static void
 job_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct job	*j = arg;
+	struct served	*x = j->order;
 
 	j->ready = 1;
 	event_free(j->ev);
 	j->ev = NULL;
+	if (x != NULL) {
+		/* Back on the order's connection, the brain still holds. */
+		if (result_send(x->c, &x->out, j) == 0) {
+			x->result_sent = 1;
+			return;
+		}
+		j->order = NULL;
+		x->job = NULL;
+		conn_shutdown(x->c);
+	}
 	deliver_pump(j->id);
+}
+
+/* The RESULT_ACK of a result sent on the order's connection. */
+static int
+result_ack(struct conn *c, struct served *x, const struct wire_frame *f)
+{
+	struct msg_result_ack	 a;
+	struct job		*j = x->job;
+	const char		*why;
+
+	if (f->type == WIRE_ERROR || proto_decode_result_ack(f, &a, &why) ==
+	    -1 || a.job != j->job)
+		return -1;	/* delivered over 6001 instead (closed) */
+	if (a.status == RESULT_ACK_REFUSED)
+		log_warnx("%s: job %" PRIu64 ": result refused for good: %s",
+		    x->id->name, a.job, a.reason);
+	x->job = NULL;
+	S.st.on_order++;
+	job_delivered(j);
+	return -1;
 }
 
 static int
@@ -155,7 +189,14 @@ order(struct conn *c, struct served *x, const struct wire_frame *f)
 	S.st.orders++;
 	log_debug("%s: job %" PRIu64 ": %s, result in %d ms", id->name,
 	    o.job, o.script, S.conf.delay_ms);
-	return ack(c, x, o.job, 1, "");
+	if (ack(c, x, o.job, 1, "") == 0)
+		return 0;	/* failed */
+	if (!S.conf.result_on_order)
+		return -1;	/* close once flushed */
+	/* Kept open for the result, unless the brain closes it first. */
+	x->job = j;
+	j->order = x;
+	return 0;
 }
 
 static int
@@ -165,7 +206,10 @@ serve_frame(struct conn *c, const struct wire_frame *f, void *arg)
 	struct ident	*id = x->id;
 	enum hs_result	 r;
 
+	x->c = c;
 	if (x->done) {
+		if (x->result_sent && x->job != NULL)
+			return result_ack(c, x, f);
 		if (x->purpose == PURPOSE_ORDER)
 			return order(c, x, f);
 		conn_fail(c, "unexpected frame");
@@ -224,6 +268,12 @@ serve_closed(struct conn *c, const char *reason, void *arg)
 	if (!x->done)
 		log_debug("%s: %s: closed before the handshake: %s",
 		    x->id->name, conn_peer(c), reason);
+	/* Its result, not acknowledged here, goes over 6001. */
+	if (x->job != NULL) {
+		x->job->order = NULL;
+		if (x->job->ready)
+			deliver_pump(x->job->id);
+	}
 	hs_wipe(&x->hs);
 	buf_free(&x->out);
 	free(x);
@@ -247,9 +297,9 @@ serve_accept(struct ident *id, int fd, struct sockaddr *sa, int socklen)
 		return;
 	}
 	x->id = id;
-	buf_init(&x->out, WIRE_PAYLOAD_MAX);
-	if (conn_accept(S.base, S.server, fd, sa, (socklen_t)socklen,
-	    &serve_cbs, x, S.conf.io_timeout) == NULL) {
+	buf_init(&x->out, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	if ((x->c = conn_accept(S.base, S.server, fd, sa, (socklen_t)socklen,
+	    &serve_cbs, x, S.conf.io_timeout)) == NULL) {
 		buf_free(&x->out);
 		free(x);
 	}

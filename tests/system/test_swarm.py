@@ -111,3 +111,33 @@ def test_swarm_enrols_runs_and_stays_online(swarm):
     assert n["pings"] >= 2 * N, n
     # The second run's deliveries resumed the first's sessions.
     assert n["resumed"] >= N, n
+
+
+def test_swarm_result_on_order(brain_factory, tmp_path):
+    """With --result-on-order each result goes back on its order's
+    connection while the brain holds it, and over the commander's port
+    when it does not: every result is stored either way."""
+    b = brain_factory({"keepalive_interval": 1, "io_timeout": 5})
+    c = b.login()
+    token = c.post("/api/tokens", {"expires_in": 600, "uses": N}).json()
+    s = swarm_proc.Swarm(tmp_path / "swarm", b, token["token"], N,
+                         output=CANNED, result_on_order=True)
+    try:
+        s.start()
+        wait_for(lambda: fleet(c)[1]["online"] == N, 60, 0.2,
+                 "%d simulated tentacles online" % N)
+        run_id = c.post("/api/runs", {"script": "one-line",
+                                      "tentacles": "all"}).json()["id"]
+        run = {}
+
+        def finished():
+            run["j"], done = finished_run(c, run_id)
+            return done
+        wait_for(finished, 60, 0.2, "the run finished")
+        jobs = run["j"]["jobs"]
+        assert {j["state"] for j in jobs} == {"done"}, jobs
+        assert {j["result"]["output"] for j in jobs} == {CANNED}
+    finally:
+        assert s.stop() == 0, s.log()[-2000:]
+    n = s.counts()
+    assert n["delivered"] == N and n["on_order"] <= N, n
