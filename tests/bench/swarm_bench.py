@@ -35,6 +35,7 @@ the keepalive, into dir/swarm-run.data and dir/swarm-keepalive.data.
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,8 @@ def fleet_counts(ka):
 
 
 def main():
+    # Stopped: the brain and the swarm are stopped too (finally).
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(1))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = Path(tempfile.mkdtemp(prefix="octo-swarm-bench-"))
