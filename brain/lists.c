@@ -115,6 +115,7 @@ run_reply(uint32_t id, unsigned generation, int64_t run, int with_output,
 static void
 waiter_answer(struct run_waiter *w)
 {
+	log_hop("maestro-wait-answer", 0);
 	TAILQ_REMOVE(&waiters, w, entry);
 	nwaiters--;
 	run_reply(w->id, w->generation, w->run, w->with_output, w->after,

@@ -51,6 +51,8 @@ order_send(const struct db_order *o, int ping)
 		    (long long)o->tentacle, ping ? "keepalive" : "order");
 		return -1;
 	}
+	if (!ping)
+		log_hop("maestro-order", (unsigned long long)o->job);
 	return 0;
 }
 
@@ -173,11 +175,13 @@ run_start(const char *script, const char *by, const char *client,
 	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
 	    db_commit(m.db) == -1)
 		goto dberr;
+	/* The orders first: the audit row's transaction is not on their
+	 * way (issue 18's round trip). */
+	dispatch_queued(*run);
 	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
 	    (long long)*run, script, made);
 	db_audit(m.db, by, "run", client, detail);
 	log_info("%s started %s", by, detail);
-	dispatch_queued(*run);
 	return 0;
 dberr:
 	db_rollback(m.db);
@@ -260,6 +264,7 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) !=
 	    0)
 		return;
+	log_hop("maestro-job-state", js.job);
 	log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
 	    job_state_name(state), js.message[0] ? ": " : "", js.message);
 	if (state == JOB_FAILED)

@@ -383,6 +383,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		json_decref(body);
 	}
 	send_json_text(p->req, (int)r.status, text);
+	log_hop("web-out", 0);
 	free(text);
 	p->id = 0;
 }
@@ -1049,6 +1050,7 @@ api_call(struct evhttp_request *req, const char *path)
 	struct route_params	 rp = { 0 }, match;
 	const char		*rewrite_why = NULL;
 
+	log_hop("web-in", 0);
 	memset(&call, 0, sizeof(call));
 	if (session_key(req, call.session, sizeof(call.session)) == -1) {
 		send_error(req, 401, "not logged in");
