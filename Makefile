@@ -311,6 +311,7 @@ bench: all
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/roundtrip.py
 
 clean:
 	rm -rf build

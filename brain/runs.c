@@ -131,7 +131,7 @@ run_start(const char *script, const char *by, const char *client,
 	char			 detail[160];
 	size_t			 i, made = 0;
 	int64_t			 job, next;
-	int			 rc, managed, takes;
+	int			 rc, managed, takes, sending;
 
 	if (db_begin(m.db) == -1)
 		goto dberr_out;
@@ -172,15 +172,20 @@ run_start(const char *script, const char *by, const char *client,
 		strlcpy(why, "no accepted tentacle to run it on", whylen);
 		return 409;
 	}
-	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
-	    db_commit(m.db) == -1)
-		goto dberr;
-	/* The orders first: the audit row's transaction is not on their
-	 * way (issue 18's round trip). */
-	dispatch_queued(*run);
+	/* The jobs that go now are "sent" and the audit row written in the
+	 * run's own transaction, then the orders go: one commit on the
+	 * round trip's way, not three (issue 18). The commander gets them
+	 * only once they are stored. */
 	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
 	    (long long)*run, script, made);
-	db_audit(m.db, by, "run", client, detail);
+	sending = children[CHILD_COMMANDER].chan != NULL;
+	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
+	    (sending && db_jobs_sent(m.db, *run) == -1) ||
+	    db_audit(m.db, by, "run", client, detail) == -1 ||
+	    db_commit(m.db) == -1)
+		goto dberr;
+	if (sending)
+		db_jobs_queued(m.db, *run, dispatch_order, NULL);
 	log_info("%s started %s", by, detail);
 	return 0;
 dberr:
