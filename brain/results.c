@@ -221,7 +221,9 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		i++;
 	}
 	results_npending = 0;
-	run_waiters_wake();
+	for (i = 0; i < n; i++)
+		if (jobs[i] != 0 && jobs[i] <= INT64_MAX)
+			run_waiters_wake_job((int64_t)jobs[i]);
 }
 
 void

@@ -275,5 +275,5 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 	if (state == JOB_FAILED)
 		job_failed_event((int64_t)js.job, js.message);
 	if (!job_state_pending(state))
-		run_waiters_wake();
+		run_waiters_wake_job((int64_t)js.job);
 }
