@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import octotest  # noqa: E402
+from bench import cpu_s, tree_pids  # noqa: E402
 
 RT_N = int(os.environ.get("RT_N", "300"))
 HOPS_N = int(os.environ.get("RT_HOPS_N", "200"))
@@ -96,24 +97,6 @@ HOP_RE = re.compile(r"hop (\S+) job (\d+) at (\d+\.\d+)")
 
 def address(i):
     return "127.3.%d.%d" % (i // 250, i % 250 + 1)
-
-
-def cpu_s(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf(
-            "SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def children_of(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 class Api:
@@ -336,9 +319,7 @@ def concurrent(f, assignment, seconds, perf_file=None):
     the tentacles assignment[i]: (per second, median ms, load average,
     {kind: CPU s})."""
     pids = {"brain": list(f.brain.pids().values())}
-    pids["tentacles"] = []
-    for p in f.procs:
-        pids["tentacles"] += [p.pid] + children_of(p.pid)
+    pids["tentacles"] = tree_pids([p.pid for p in f.procs])
     roles = f.brain.pids()
     for r, p in roles.items():
         pids["brain " + r] = [p]
