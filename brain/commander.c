@@ -295,7 +295,10 @@ await_start(struct peer *p, struct order *o)
 	/* Before the connection's own read timeout can end it. */
 	if (env->conf->io_timeout - 1 < tv.tv_sec)
 		tv.tv_sec = (time_t)env->conf->io_timeout - 1;
+	/* A quarter of the connection slots at most: results still come
+	 * in over 6001. */
 	if (tv.tv_sec < 1 || awaiting >= ORDER_AWAIT_MAX ||
+	    awaiting >= (long)env->conf->max_tentacles / 4 ||
 	    (o->wait = evtimer_new(loop.base, await_over, p)) == NULL)
 		return -1;
 	if (evtimer_add(o->wait, &tv) == -1) {

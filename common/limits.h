@@ -103,8 +103,9 @@
 /* An order's connection stays open after the ORDER_ACK for the result
  * (issue 18: the round trip without a second connection) for at most
  * ORDER_RESULT_WAIT_S (and less than io_timeout), and for at most
- * ORDER_AWAIT_MAX orders at once (each holds a descriptor and its TLS
- * buffers, and counts in max_tentacles' slots): a quick script's result
+ * ORDER_AWAIT_MAX orders at once, and a quarter of max_tentacles (each
+ * holds a descriptor and its TLS buffers, and takes one of max_tentacles'
+ * connection slots): a quick script's result
  * comes back on it; a slower one's, as always, over 6001. */
 #define ORDER_RESULT_WAIT_S	5
 
