@@ -10,8 +10,10 @@ commander (TLS, handshake, MACed result) -> stored -> the answer.
      tentacles, all with -v, whose hop lines (common/log.h log_hop:
      CLOCK_MONOTONIC, which this client's time.monotonic() shares) are
      matched to RT_HOPS_N (default 200) sequential round trips, each the
-     only thing going on; each hop's median time from the POST, and from
-     the hop before.
+     only thing going on; each hop's median time from the POST (the rows
+     in that order), and the median of its time from the row above's
+     (negative where two branches overlap: the 202 and the GET go on
+     while the order does).
   2. The figures, on a brain and RT_TENTACLES (default 100) tentacles
      without -v: the median and p95 of RT_N (default 300) sequential
      round trips; the rate of 1 and of 8 concurrent clients on one
