@@ -26,7 +26,7 @@ Each client is a process of its own (no GIL between them) with one
 keep-alive HTTPS connection, as a browser has.
 
 Environment: OCTO_BUILD, RT_N, RT_HOPS_N, RT_HOPS_TENTACLES, RT_TENTACLES,
-RT_CLIENTS, RT_SECONDS, RT_SKIP_HOPS=1, RT_SKIP_FIGURES=1.
+RT_CLIENTS, RT_SECONDS, RT_SKIP_HOPS=1, RT_SKIP_FIGURES=1, RT_USER.
 """
 
 import http.client
@@ -53,6 +53,9 @@ HOPS_TENTACLES = int(os.environ.get("RT_HOPS_TENTACLES", "2"))
 TENTACLES = int(os.environ.get("RT_TENTACLES", "100"))
 CLIENTS = int(os.environ.get("RT_CLIENTS", "32"))
 SECONDS = float(os.environ.get("RT_SECONDS", "10"))
+# RT_USER=nobody (as root): the tentacles' `user`, so that the scripts
+# are run by their root supervisor (privilege separation).
+USER = os.environ.get("RT_USER") or None
 FINISHED = ("done", "failed", "timeout", "unreachable", "refused",
             "expired")
 
@@ -189,7 +192,7 @@ class Fleet:
                 "state_dir": str(d / "state"),
                 "pidfile": str(d / "tentacle.pid"),
                 "scripts_dir": str(scripts), "poll_interval": 1,
-                "io_timeout": 30}))
+                "io_timeout": 30, "user": USER}))
             cmd = [str(octotest.TENTACLE_BIN), "--no-daemon", "-c",
                    str(conf), "-b", "127.0.0.1", "--token-file",
                    str(self.tmp / "token")]
@@ -378,6 +381,8 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = Path(tempfile.mkdtemp(prefix="octo-rt-"))
+    if USER:
+        tmp.chmod(0o755)     # the tentacles' dropped user goes in
     try:
         hop_rows = None
         if os.environ.get("RT_SKIP_HOPS") != "1":
