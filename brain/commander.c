@@ -5,7 +5,11 @@
  *
  * Orders fan out without blocking: at most COMMANDER_IN_FLIGHT connections
  * at once, each bounded by io_timeout per step, so a slow or dead tentacle
- * never holds up the others; it is reported unreachable.
+ * never holds up the others; it is reported unreachable. Once the
+ * tentacle acknowledged an order, its connection gives its slot to the
+ * next order and stays open for the result (issue 18: one connection a
+ * round trip, not two), at most ORDER_RESULT_WAIT_S and ORDER_AWAIT_MAX
+ * (limits.h); a result that comes later comes over 6001.
  * Keepalive pings have a queue of their own and KEEPALIVE_IN_FLIGHT
  * connections of their own, taken after the orders': a fleet of dead
  * tentacles delays no run (the maestro hands over at most that many
