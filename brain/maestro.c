@@ -149,6 +149,7 @@ static void
 child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	struct child	*c = arg;
+	struct timespec	 t0;
 
 	if (c->chan != chan)
 		return;		/* a message from before a kill */
@@ -160,6 +161,7 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		child_misbehaved(c, what);
 		return;
 	}
+	histo_start(&t0);
 	switch (msg->hdr.type) {
 	case IPC_AUTH_LOGIN:
 		handle_login(c, msg);
@@ -207,6 +209,7 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		handle_metrics_get(c, msg);
 		break;
 	}
+	histo_add(&c->ipc, histo_since_us(&t0));
 }
 
 static void

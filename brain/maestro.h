@@ -37,6 +37,7 @@
 #include "brain.h"
 #include "daemon.h"
 #include "db.h"
+#include "histo.h"
 #include "ipc.h"
 #include "limits.h"
 #include "tls.h"
@@ -66,6 +67,9 @@ struct child {
 	time_t			 started;
 	struct ipc_chan		*chan;
 	struct event		*restart_ev;
+	struct histo		 ipc;		/* the maestro's time on each
+						   of its messages, request
+						   to answer (GET /metrics) */
 };
 
 /* The exporter runs only when a target is configured (events.c). */

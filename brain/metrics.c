@@ -68,8 +68,66 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A bucket's bound in seconds, as short as it goes ("0.00005", "2.5"). */
+static void
+le_text(char *out, size_t len, uint32_t us)
+{
+	size_t	n;
+
+	snprintf(out, len, "%u.%06u", us / 1000000, us % 1000000);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
+/* One labelled histogram: cumulative buckets, +Inf, sum, count. */
+static void
+histogram(struct buf *b, const char *name, const char *label,
+    const char *value, const struct histo *h)
+{
+	char		le[32];
+	uint64_t	n = 0;
+	int		i;
+
+	for (i = 0; i < HISTO_BUCKETS; i++) {
+		n += h->bucket[i];
+		le_text(le, sizeof(le), histo_le_us[i]);
+		put(b, "%s_bucket{%s=\"%s\",le=\"%s\"} %llu\n", name, label,
+		    value, le, (unsigned long long)n);
+	}
+	put(b, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, label, value,
+	    (unsigned long long)h->count);
+	put(b, "%s_sum{%s=\"%s\"} %llu.%06llu\n", name, label, value,
+	    (unsigned long long)(h->sum_us / 1000000),
+	    (unsigned long long)(h->sum_us % 1000000));
+	put(b, "%s_count{%s=\"%s\"} %llu\n", name, label, value,
+	    (unsigned long long)h->count);
+}
+
+static void
+latencies(struct buf *b, const struct ipc_metrics_get *mg)
+{
+	int	i;
+
+	family(b, "octopus_http_request_duration_seconds", "histogram",
+	    "Dashboard requests by route class, from the request parsed to "
+	    "its response written (since webserv started).");
+	for (i = 0; i < WEB_ROUTES; i++)
+		histogram(b, "octopus_http_request_duration_seconds", "route",
+		    ipcmsg_web_route_str(i), &mg->http[i]);
+	family(b, "octopus_ipc_request_duration_seconds", "histogram",
+	    "The maestro's time on each message of a child, from the request "
+	    "to its answer (since the brain started).");
+	for (i = 0; i < CHILD_COUNT; i++)
+		if (children[i].generation > 0)
+			histogram(b, "octopus_ipc_request_duration_seconds",
+			    "role", children[i].name, &children[i].ipc);
+}
+
 static int
-metrics_text(struct buf *b)
+metrics_text(struct buf *b, const struct ipc_metrics_get *mg)
 {
 	static const char *const tstates[] = { "online", "offline", "unknown" };
 	struct db_metrics		 dm;
@@ -145,6 +203,7 @@ metrics_text(struct buf *b)
 				    "\"%s\"} %lld\n", export_target_name(i),
 				    (long long)t.drops);
 	}
+	latencies(b, mg);
 	family(b, "octopus_uptime_seconds", "gauge",
 	    "Seconds since the brain started.");
 	put(b, "octopus_uptime_seconds %lld\n",
@@ -183,7 +242,7 @@ handle_metrics_get(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_text(&b) == -1 || buf_append(&b, "", 1) == -1) {
+	if (metrics_text(&b, &mg) == -1 || buf_append(&b, "", 1) == -1) {
 		buf_free(&b);
 		reply_error(msg->hdr.id, c->generation, 500, "database error");
 		return;

@@ -77,3 +77,55 @@ def test_no_metrics_without_a_token_file(ro_brain):
     r = ro_brain.client().get("/metrics", headers={
         "Authorization": "Bearer anything"})
     assert r.status == 404, r
+
+
+def histogram(text, name, label, value):
+    """The buckets (le -> cumulative count), sum and count of one series."""
+    sel = '%s="%s"' % (label, value)
+    buckets = {}
+    for le, n in re.findall(r'(?m)^%s_bucket\{%s,le="([^"]+)"\} (\d+)$' % (
+            name, re.escape(sel)), text):
+        buckets[le] = int(n)
+    s = re.search(r'(?m)^%s_sum\{%s\} ([0-9.]+)$' % (name, re.escape(sel)),
+                  text)
+    c = re.search(r'(?m)^%s_count\{%s\} (\d+)$' % (name, re.escape(sel)),
+                  text)
+    assert buckets and s and c, (name, sel, text)
+    return buckets, float(s.group(1)), int(c.group(1))
+
+
+def test_latency_histograms_count_the_requests(metrics_brain):
+    """webserv's request latencies (per route class, sent to the maestro
+    with each GET /metrics) and the maestro's time per child message
+    (per role): cumulative buckets ending at +Inf == count, counts that
+    grow with the requests made."""
+    b, token = metrics_brain
+    http = "octopus_http_request_duration_seconds"
+    ipc = "octopus_ipc_request_duration_seconds"
+    text = scrape(b, token).body.decode()
+    assert "# TYPE %s histogram" % http in text
+    assert "# TYPE %s histogram" % ipc in text
+    api0 = histogram(text, http, "route", "api")[2]
+    static0 = histogram(text, http, "route", "static")[2]
+    met0 = histogram(text, http, "route", "metrics")[2]
+    web0 = histogram(text, ipc, "role", "webserv")[2]
+    c = b.login()
+    for _ in range(5):
+        assert c.get("/api/tentacles").status == 200
+    for _ in range(3):
+        assert c.get("/").status == 200
+    assert c.get("/no-such-file").status == 404
+    text = scrape(b, token).body.decode()
+    buckets, total, count = histogram(text, http, "route", "api")
+    assert count >= api0 + 6        # the login and the five lists
+    assert buckets["+Inf"] == count and total > 0
+    les = list(buckets)
+    vals = [buckets[k] for k in les]
+    assert vals == sorted(vals), buckets     # cumulative
+    assert les[0] == "0.00005" and les[-2] == "10", les
+    assert histogram(text, http, "route", "static")[2] == static0 + 4
+    # the scrape before this one
+    assert histogram(text, http, "route", "metrics")[2] == met0 + 1
+    # every API call and login was a webserv message to the maestro
+    assert histogram(text, ipc, "role", "webserv")[2] >= web0 + 7
+    assert histogram(text, ipc, "role", "registerer")[1] >= 0
