@@ -59,7 +59,7 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
 		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
-		  metrics.o groups.o schedules.o \
+		  metrics.o ledgercheck.o groups.o schedules.o \
 		  lists.o compliance.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().

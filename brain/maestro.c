@@ -722,6 +722,7 @@ main(int argc, char **argv)
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
 	export_start(m.base);
+	ledger_check_start(m.base);
 	schedules_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
@@ -771,6 +772,7 @@ main(int argc, char **argv)
 	tentacle_addresses_stop();
 	results_stop();
 	export_stop();
+	ledger_check_stop();
 	schedules_stop();
 	run_waiters_stop();
 	event_free(ev_term);

@@ -296,6 +296,10 @@ int	export_config_check(struct brain_conf *, char *, size_t);
 void	export_setup(void);
 void	export_start(struct event_base *);
 void	export_stop(void);
+/* The maestro's daily check of the ledger (ledgercheck.c). */
+void	ledger_check_start(struct event_base *);
+void	ledger_check_stop(void);
+json_t	*ledger_check_json(void);
 void	export_child_started(struct child *);
 void	handle_export_ack(struct child *, const struct ipc_msg *);
 /* Make, number and queue an event (fields: an object, stolen; NULL =
