@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "dbint.h"
+#include "log.h"
 
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -26,11 +27,13 @@
 /* The columns of each table, in the order they are hashed: a column
  * added later is not part of an old row's hash. */
 static const char *
-row_sql(const char *tbl)
+row_sql(const char *tbl, int *which)
 {
+	*which = DB_LEDGER_AUDIT_ROW;
 	if (strcmp(tbl, "audit") == 0)
 		return "SELECT id, at, actor, action, peer, detail, count FROM "
 		    "audit WHERE id = ?";
+	*which = DB_LEDGER_RESULT_ROW;
 	if (strcmp(tbl, "results") == 0)
 		return "SELECT id, job_id, outcome, exit_status, signal, "
 		    "started_at_ms, duration_ms, truncated, output, "
@@ -55,20 +58,20 @@ row_hash(struct db *db, const char *tbl, int64_t row, char hex[65])
 	uint8_t		 md[SHA256_LEN], b[8];
 	unsigned	 mdlen;
 	sqlite3_int64	 v;
-	int		 i, n, rc, type, k;
-	const char	*sql = row_sql(tbl);
+	int		 i, n, rc, type, k, which;
+	const char	*sql = row_sql(tbl, &which);
 
-	if (sql == NULL || (st = db_prepare(db, sql)) == NULL)
+	if (sql == NULL || (st = db_cached_ledger(db, which, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, row);
 	if ((rc = db_step_row(db, st)) != 0) {
-		sqlite3_finalize(st);
+		db_release(st);
 		return rc;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
-		sqlite3_finalize(st);
+		db_release(st);
 		return -1;
 	}
 	EVP_DigestUpdate(ctx, tbl, strlen(tbl) + 1);
@@ -96,7 +99,7 @@ row_hash(struct db *db, const char *tbl, int64_t row, char hex[65])
 		}
 		}
 	}
-	sqlite3_finalize(st);
+	db_release(st);
 	rc = EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 ? 0 : -1;
 	EVP_MD_CTX_free(ctx);
 	if (rc == 0)
@@ -130,8 +133,8 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 	strlcpy(head, ZERO_HASH, 65);
 	if (len)
 		*len = 0;
-	if ((st = db_prepare(db, "SELECT entry, id FROM ledger ORDER BY id "
-	    "DESC LIMIT 1")) == NULL)
+	if ((st = db_cached_ledger(db, DB_LEDGER_HEAD, "SELECT entry, id FROM "
+	    "ledger ORDER BY id DESC LIMIT 1")) == NULL)
 		return -1;
 	rc = db_step_row(db, st);
 	if (rc == 0) {
@@ -139,7 +142,7 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 		if (len)
 			*len = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_release(st);
 	return rc == -1 ? -1 : 0;
 }
 
@@ -164,20 +167,26 @@ db_ledger_append(struct db *db, const char *tbl, int64_t row)
 {
 	sqlite3_stmt	*st;
 	char		 content[65], prev[65], entry[65];
+	int		 rc;
 
 	if (row_hash(db, tbl, row, content) != 0 ||
 	    db_ledger_head(db, prev, NULL) == -1 ||
 	    entry_hash(prev, tbl, row, content, entry) == -1)
 		return -1;
-	if ((st = db_prepare(db, "INSERT INTO ledger (tbl, row_id, content, "
-	    "prev, entry) VALUES (?, ?, ?, ?, ?)")) == NULL)
+	if ((st = db_cached_ledger(db, DB_LEDGER_INSERT, "INSERT INTO ledger "
+	    "(tbl, row_id, content, prev, entry) VALUES (?, ?, ?, ?, ?)")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, row);
 	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, entry, -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		log_warnx("database: ledger: %s",
+		    sqlite3_errmsg(db_handle(db)));
+	db_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Both tables' rows, in the order they were written (by time, then ID):
@@ -287,7 +296,7 @@ check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 	struct db_ledger_report	*r = &w->r;
 	char			 content[65], entry[65], tbl[16];
 	int64_t			 id, row;
-	int			 hr;
+	int			 hr, which;
 
 	id = sqlite3_column_int64(st, 0);
 	strlcpy(tbl, col_text(st, 1), sizeof(tbl));
@@ -302,7 +311,7 @@ check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 		    "follow entry %lld: entries removed, inserted or "
 		    "reordered", (long long)id, tbl, (long long)row,
 		    (long long)id - 1);
-	if (row_sql(tbl) == NULL || entry_hash(w->prev, tbl, row,
+	if (row_sql(tbl, &which) == NULL || entry_hash(w->prev, tbl, row,
 	    col_text(st, 3), entry) == -1 ||
 	    strcmp(entry, col_text(st, 5)) != 0)
 		return broken(r, id, "entry %lld (%s row %lld) was edited: "
