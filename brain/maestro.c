@@ -108,6 +108,15 @@ child_misbehaved(struct child *c, const char *what)
 		kill(c->pid, SIGKILL);
 }
 
+void
+child_renew(struct child *c)
+{
+	if (c->pid > 0) {
+		c->renew = 1;
+		kill(c->pid, SIGTERM);
+	}
+}
+
 static void
 handle_log_event(struct child *c, const struct ipc_msg *msg)
 {
@@ -428,6 +437,15 @@ child_died(struct child *c, int status)
 		return;
 	}
 	c->state = CHILD_RESTARTING;
+	if (c->renew) {
+		c->renew = 0;
+		log_info("%s %s: starting it again with the new "
+		    "configuration", c->name, how);
+		tv.tv_sec = 0;
+		tv.tv_usec = 0;
+		evtimer_add(c->restart_ev, &tv);
+		return;
+	}
 	c->restarts++;
 	if (time(NULL) - c->started >= CHILD_STABLE_SECONDS)
 		c->delay_ms = RESTART_DELAY_MIN_MS;

@@ -27,36 +27,85 @@
 static uint8_t	token_hash[SHA256_LEN];
 static int	token_set;
 
-void
-metrics_setup(void)
+/* The token of path (its first line) as its SHA-256 into hash: 0, or -1
+ * with err. */
+static int
+token_load(const char *path, uint8_t hash[SHA256_LEN], char *err,
+    size_t errlen)
 {
 	char	buf[IPCMSG_TOKEN_MAX + 3];
 	ssize_t	n;
 	size_t	len, i;
 	int	fd;
 
-	if (m.conf.metrics_token_file[0] == '\0')
-		return;
-	if ((fd = open(m.conf.metrics_token_file, O_RDONLY | O_CLOEXEC |
-	    O_NOCTTY)) == -1)
-		fatal("metrics_token_file %s", m.conf.metrics_token_file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n < 0)
-		fatal("metrics_token_file %s", m.conf.metrics_token_file);
+	if (n < 0) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
 	buf[n] = '\0';
 	len = strcspn(buf, "\r\n");
 	for (i = 0; i < len; i++)
 		if (buf[i] <= 32 || buf[i] >= 127)
 			break;
-	if (len == 0 || len > IPCMSG_TOKEN_MAX || i != len)
-		fatalx("metrics_token_file %s: its first line must be 1 to %d "
-		    "printable characters without spaces",
-		    m.conf.metrics_token_file, IPCMSG_TOKEN_MAX);
-	if (crypto_sha256(buf, len, token_hash) == -1)
-		fatalx("cannot hash the metrics token");
+	if (len == 0 || len > IPCMSG_TOKEN_MAX || i != len) {
+		crypto_wipe(buf, sizeof(buf));
+		snprintf(err, errlen, "metrics_token_file %s: its first line "
+		    "must be 1 to %d printable characters without spaces",
+		    path, IPCMSG_TOKEN_MAX);
+		return -1;
+	}
+	n = crypto_sha256(buf, len, hash);
 	crypto_wipe(buf, sizeof(buf));
+	if (n == -1) {
+		snprintf(err, errlen, "cannot hash the metrics token");
+		return -1;
+	}
+	return 0;
+}
+
+void
+metrics_setup(void)
+{
+	char	err[OCTO_PATH_MAX + 128];
+
+	if (m.conf.metrics_token_file[0] == '\0')
+		return;
+	if (token_load(m.conf.metrics_token_file, token_hash, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
 	token_set = 1;
+}
+
+void
+metrics_reload(const struct brain_conf *nc)
+{
+	uint8_t	h[SHA256_LEN];
+	char	err[OCTO_PATH_MAX + 128];
+
+	if (nc->metrics_token_file[0] == '\0') {
+		if (token_set)
+			log_info("reload: no metrics_token_file: no /metrics");
+		token_set = 0;
+		crypto_wipe(token_hash, sizeof(token_hash));
+	} else if (token_load(nc->metrics_token_file, h, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("reload: %s: keeping the running token", err);
+		return;
+	} else {
+		memcpy(token_hash, h, sizeof(token_hash));
+		crypto_wipe(h, sizeof(h));
+		token_set = 1;
+	}
+	strlcpy(m.conf.metrics_token_file, nc->metrics_token_file,
+	    sizeof(m.conf.metrics_token_file));
 }
 
 /* A line of the text (export_printf: one that does not fit is left out). */

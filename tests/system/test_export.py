@@ -427,3 +427,74 @@ def test_bad_keys_name_file_and_line(brain_factory, tmp_path, key, value,
             if ln.startswith(key + " ")][0]
     assert "%s:%d: %s: " % (b.conf_path, line, key) in r.stderr, r.stderr
     assert why in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------- SIGHUP
+
+def test_sighup_reloads_the_export_keys(brain_factory, tmp_path):
+    """SIGHUP re-reads webhook_url, webhook_secret_file, the CAs and
+    metrics_token_file: the exporter starts again with the new target
+    (not counted as a restart; the queue goes on where it was), the new
+    secret signs, the new token opens /metrics and the old one no longer;
+    a secret file that cannot be read keeps the running target."""
+    import signal
+    (tmp_path / "m1").write_text("tok-one\n")
+    b, srv = webhook_brain(brain_factory, tmp_path, "/old", secret=b"one",
+                           metrics_token_file=str(tmp_path / "m1"))
+    d = tmp_path / "pki2"
+    ca = make_ca(d)
+    cert, key = make_server_cert(d, ca, "hook2", "127.0.0.7")
+    srv2 = start_webhook("127.0.0.7", cert, key, b"two")
+    try:
+        c = b.login()
+        assert c.post("/api/export/test").status == 202
+        wait_for(lambda: [e for e in srv.events
+                          if e["event"] == "export.test"], 30, 0.1,
+                 "the first test event at the old webhook")
+
+        def scrape(tok):
+            return b.client().get("/metrics", headers={
+                "Authorization": "Bearer " + tok}).status
+        assert scrape("tok-one") == 200
+
+        (tmp_path / "hook2.secret").write_bytes(b"two\n")
+        (tmp_path / "m2").write_text("tok-two\n")
+        b.conf.update({
+            "webhook_url": "https://127.0.0.7:%d/new" %
+            srv2.server_address[1], "webhook_ca": str(ca[0]),
+            "webhook_secret_file": str(tmp_path / "hook2.secret"),
+            "metrics_token_file": str(tmp_path / "m2")})
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: new targets: the exporter starts "
+                   r"again with them")
+        b.wait_log(r"exporter .*: starting it again with the new "
+                   r"configuration")
+        wait_for(lambda: c.get("/api/export").json()["targets"][0][
+            "target"].endswith("/new"), 30, 0.1, "the new target")
+        assert c.post("/api/export/test").status == 202
+        ev = wait_for(lambda: [e for e in srv2.events
+                               if e["event"] == "export.test"], 30, 0.1,
+                      "the test event at the new webhook, signed with the "
+                      "new secret")
+        assert ev[0]["seq"] > 1
+        assert wait_for(lambda: scrape("tok-two") == 200, 10, 0.1,
+                        "the new token")
+        assert scrape("tok-one") == 401
+        h = c.get("/api/health").json()
+        assert [x["restarts"] for x in h["children"]
+                if x["name"] == "exporter"] == [0], h
+
+        # A secret that cannot be read: the running target stays.
+        b.conf["webhook_secret_file"] = str(tmp_path / "missing.secret")
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: webhook_secret_file .*missing\.secret"
+                   r".*: keeping the running targets")
+        n = len(srv2.events)
+        assert c.post("/api/export/test").status == 202
+        wait_for(lambda: len(srv2.events) > n, 30, 0.1,
+                 "delivery to the running target")
+    finally:
+        srv.shutdown()
+        srv2.shutdown()
