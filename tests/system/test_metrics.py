@@ -129,3 +129,87 @@ def test_latency_histograms_count_the_requests(metrics_brain):
     # every API call and login was a webserv message to the maestro
     assert histogram(text, ipc, "role", "webserv")[2] >= web0 + 7
     assert histogram(text, ipc, "role", "registerer")[1] >= 0
+
+
+PROMETHEUS = shutil.which("prometheus")
+
+
+@pytest.mark.skipif(PROMETHEUS is None, reason="prometheus not installed "
+                    "(Debian's prometheus package; scripts/deps)")
+def test_a_real_prometheus_scrapes_the_brain(metrics_brain, tmp_path):
+    """Debian's Prometheus, started here on 127.0.0.8, scrapes /metrics
+    over HTTPS (the brain's own dashboard certificate as its CA, the
+    bearer token from the token file): the target is up, and the brain's
+    series (a histogram among them) are in its database."""
+    import json
+    import urllib.request
+    from octotest import free_port, wait_for
+    b, token = metrics_brain
+    port = free_port()
+    # Prometheus sends the whole file (trimmed), the brain reads the
+    # first line: a file of one line serves both.
+    (tmp_path / "scraper.token").write_text(token + "\n")
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text("""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: octopus
+    scheme: https
+    metrics_path: /metrics
+    authorization:
+      type: Bearer
+      credentials_file: %s
+    tls_config:
+      ca_file: %s
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+""" % (tmp_path / "scraper.token", b.state_dir / "web.crt", b.web_port))
+    log = open(tmp_path / "prometheus.log", "wb")
+    p = subprocess.Popen([PROMETHEUS, "--config.file=%s" % conf,
+                          "--storage.tsdb.path=%s" % (tmp_path / "tsdb"),
+                          "--web.listen-address=127.0.0.8:%d" % port],
+                         stdout=log, stderr=subprocess.STDOUT)
+    api = "http://127.0.0.8:%d/api/v1/" % port
+
+    def get(path):
+        with urllib.request.urlopen(api + path, timeout=5) as r:
+            return json.load(r)
+
+    def query(q):
+        r = get("query?query=" + urllib.request.quote(q))
+        assert r["status"] == "success", r
+        return r["data"]["result"]
+    try:
+        def up():
+            t = get("targets")["data"]["activeTargets"]
+            return t if t and t[0]["health"] == "up" else None
+        try:
+            t = wait_for(up, 90, 0.5, "the brain's target up in Prometheus")
+        except Exception:
+            try:
+                print(json.dumps(get("targets"), indent=1))
+            except Exception:  # noqa: BLE001 - the log says more
+                pass
+            print((tmp_path / "prometheus.log").read_text()[-3000:])
+            raise
+        assert t[0]["labels"]["job"] == "octopus"
+        r = wait_for(lambda: query('up{job="octopus"}'), 30, 0.5,
+                     "up in a query")
+        assert r[0]["value"][1] == "1", r
+        # each scrape is counted in the next one's
+        r = wait_for(lambda: [x for x in query(
+            'octopus_http_request_duration_seconds_count{route="metrics"}')
+            if int(x["value"][1]) >= 1], 30, 0.5,
+            "the scrapes in the histogram's count")
+        assert r[0]["metric"]["job"] == "octopus"
+        r = query('octopus_child_up{child="webserv"}')
+        assert r and r[0]["value"][1] == "1", r
+    finally:
+        p.terminate()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
