@@ -447,6 +447,7 @@ int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
 struct db_ledger_report {
 	int64_t	entries, audit, results;
 	int64_t	pruned;		/* results gone with retention */
+	int64_t	audit_pruned;	/* audit rows older than every row left */
 	int64_t	bad;		/* the first bad entry (0: a row's) */
 	char	why[256];
 };

@@ -289,13 +289,31 @@ last_row(struct db *db, const char *tbl, int64_t *last)
 	return rc == -1 ? -1 : 0;
 }
 
+/* The oldest audit row left: 0, DB_NOTFOUND (none), -1. */
+static int
+audit_first(struct db *db, int64_t *first)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT min(id) FROM audit")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = DB_NOTFOUND;
+		*first = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* One entry of the chain (st's row): 0 good, 1 broken, -1. */
 static int
 check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 {
 	struct db_ledger_report	*r = &w->r;
 	char			 content[65], entry[65], tbl[16];
-	int64_t			 id, row;
+	int64_t			 id, row, first = 0;
 	int			 hr, which;
 
 	id = sqlite3_column_int64(st, 0);
@@ -324,9 +342,17 @@ check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 		return -1;
 	if (hr == DB_NOTFOUND && strcmp(tbl, "results") == 0)
 		r->pruned++;
-	else if (hr == DB_NOTFOUND)
-		return broken(r, id, "entry %lld: %s row %lld was deleted",
-		    (long long)id, tbl, (long long)row);
+	else if (hr == DB_NOTFOUND) {
+		/* Audit retention deletes the oldest rows: one below every
+		 * row left is pruned; one in between was deleted. */
+		if ((hr = audit_first(db, &first)) == -1)
+			return -1;
+		if (hr == DB_NOTFOUND || row >= first)
+			return broken(r, id, "entry %lld: %s row %lld was "
+			    "deleted", (long long)id, tbl, (long long)row);
+		r->audit_pruned++;
+		return 0;
+	}
 	else if (strcmp(content, col_text(st, 3)) != 0)
 		return broken(r, id, "entry %lld: %s row %lld was changed",
 		    (long long)id, tbl, (long long)row);

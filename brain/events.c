@@ -1165,7 +1165,10 @@ ledger_verify_main(const char *checkpoints)
 		return 1;
 	}
 	printf("ledger intact: %lld entries (%lld audit rows, %lld results, "
-	    "%lld results pruned)\n", (long long)r.entries,
+	    "%lld results pruned", (long long)r.entries,
 	    (long long)r.audit, (long long)r.results, (long long)r.pruned);
+	if (r.audit_pruned > 0)
+		printf(", %lld audit rows pruned", (long long)r.audit_pruned);
+	printf(")\n");
 	return 0;
 }

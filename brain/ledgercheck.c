@@ -130,13 +130,14 @@ ledger_check_json(void)
 	if (!lc.done)
 		return json_pack("{s:n,s:b,s:I}", "checked_at", "checking",
 		    lc.walking, "every", (json_int_t)every_s());
-	j = json_pack("{s:o,s:I,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+	j = json_pack("{s:o,s:I,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "checked_at", time_or_null(lc.at), "every", (json_int_t)every_s(),
 	    "checking", lc.walking, "outcome", lc.rc == 0 ? "intact" :
 	    lc.rc == 1 ? "broken" : "error", "entries",
 	    (json_int_t)lc.r.entries, "audit", (json_int_t)lc.r.audit,
 	    "results", (json_int_t)lc.r.results, "pruned",
-	    (json_int_t)lc.r.pruned, "took_s", (json_int_t)lc.took,
+	    (json_int_t)lc.r.pruned, "audit_pruned",
+	    (json_int_t)lc.r.audit_pruned, "took_s", (json_int_t)lc.took,
 	    "longest_step_us", (json_int_t)lc.last_longest_us);
 	if (j != NULL && lc.rc == 1) {
 		json_object_set_new(j, "broken", json_string(lc.r.why));

@@ -4178,8 +4178,11 @@
 			    when;
 		if (lg.outcome !== 'intact')
 			return 'cannot be read (database error); ' + when;
+		const pruned = [lg.pruned ? lg.pruned + ' results' : '',
+		    lg.audit_pruned ? lg.audit_pruned + ' audit rows' : '']
+		    .filter(x => x).join(', ');
 		return when + ', ' + lg.entries + ' entries, intact' +
-		    (lg.pruned ? ' (' + lg.pruned + ' results pruned)' : '');
+		    (pruned ? ' (' + pruned + ' pruned by retention)' : '');
 	}
 
 	function ledgerCheckClass(lg) {

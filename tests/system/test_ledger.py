@@ -108,6 +108,15 @@ def test_audit_row_deleted(pristine, tmp_path):
         in r.stdout, r.stdout
 
 
+def test_oldest_audit_rows_pruned(pristine, tmp_path):
+    # Audit retention deletes the oldest rows: pruned, not broken.
+    b, db = case(pristine, tmp_path, "audit-pruned",
+                 "DELETE FROM audit WHERE id <= 2")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    assert "results pruned, 2 audit rows pruned)" in r.stdout, r.stdout
+
+
 def test_audit_rows_swapped(pristine, tmp_path):
     # Row 1 (the first admin made) and row 2 (a login) change places.
     b, db = case(pristine, tmp_path, "swapped",

@@ -398,6 +398,24 @@ test_ledger_walk(void **state)
 	assert_string_equal(w.r.why, "audit row 9 has no ledger entry "
 	    "(written behind the brain's back)");
 	db_close(db);
+
+	/* Audit retention deletes the oldest rows: pruned. A row deleted
+	 * between two that are left: broken. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"DELETE FROM audit WHERE "
+	    "id IN (1, 2, 9)\"", path);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_ledger_verify(db, &w.r), 0);
+	assert_int_equal(w.r.audit_pruned, 2);
+	assert_int_equal(w.r.audit, 6);
+	db_close(db);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"DELETE FROM audit WHERE "
+	    "id = 5\"", path);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_ledger_verify(db, &w.r), 1);
+	assert_string_equal(w.r.why, "entry 5: audit row 5 was deleted");
+	db_close(db);
 }
 
 static void
