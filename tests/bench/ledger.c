@@ -8,8 +8,10 @@
  * its transaction (the whole path, timed); then the ledger's part alone,
  * db_ledger_append of each of those rows timed in a transaction of its
  * own as the writer calls it (a second entry per row: the same work, the
- * row hashed again, the head read, the entry inserted). Environment: N
- * (default 5000).
+ * row hashed again, the head read, the entry inserted); then the
+ * maestro's daily check of the chain in its steps: the whole walk and its
+ * longest step (a stall of the maestro's loop). Environment: N (default
+ * 5000).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@
 #include "proto.h"
 
 #define OUTPUT_LEN	1024
+#define CHECK_BATCH	200	/* LEDGER_CHECK_BATCH */
 
 static double
 now_us(void)
@@ -46,7 +49,7 @@ int
 main(void)
 {
 	char			 dir[] = "/tmp/octo-bench-ledger-XXXXXX";
-	char			 path[128], err[256], cmd[160];
+	char			 path[128], err[256], cmd[160], label[64];
 	uint8_t			 out[OUTPUT_LEN];
 	struct db_tentacle	 t;
 	struct msg_result	 r;
@@ -56,7 +59,9 @@ main(void)
 	double			 t0, store = 0, ledger = 0;
 	const char		*e = getenv("N");
 	int			 n = e && atoi(e) > 0 ? atoi(e) : 5000;
-	int			 i, stored, saved, null;
+	struct db_ledger_walk	 w;
+	double			 t1, walk, longest = 0;
+	int			 i, stored, saved, null, rc;
 
 	check(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/brain.db", dir);
@@ -117,6 +122,17 @@ main(void)
 	}
 	check(db_ledger_head(db, head, &n_entries) == 0, "db_ledger_head");
 	check(n_entries == first + 2 * n, "the ledger's length");
+	/* The maestro's daily check, in its steps (brain/ledgercheck.c). */
+	db_ledger_walk_init(&w);
+	t0 = now_us();
+	do {
+		t1 = now_us();
+		rc = db_ledger_walk_step(db, &w, CHECK_BATCH);
+		if (now_us() - t1 > longest)
+			longest = now_us() - t1;
+	} while (rc == 2);
+	walk = now_us() - t0;
+	check(rc == 0, "the ledger check");
 	db_close(db);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -130,5 +146,10 @@ main(void)
 	    store / n);
 	printf("%-46s %12.1f\n", "  the ledger's entry in it (us; target <= 20)",
 	    ledger / n);
+	snprintf(label, sizeof(label), "daily check of its %lld entries (ms)",
+	    (long long)n_entries);
+	printf("%-46s %12.1f\n", label, walk / 1000);
+	printf("%-46s %12.2f\n", "  its longest step of 200 (ms; stall)",
+	    longest / 1000);
 	return 0;
 }
