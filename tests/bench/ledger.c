@@ -72,7 +72,7 @@ main(void)
 	int			 n = e && atoi(e) > 0 ? atoi(e) : 5000;
 	struct db_ledger_walk	 w;
 	double			 t1, walk, longest = 0;
-	int			 i, stored, saved, null, rc;
+	int			 i, stored, saved, null = -1, rc;
 
 	check(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/brain.db", dir);
