@@ -425,18 +425,16 @@ export_reload(struct brain_conf *nc)
 	}
 	targets_free(&ex.t);
 	ex.t = t;
-	strlcpy(m.conf.brain_name, nc->brain_name, sizeof(m.conf.brain_name));
-	strlcpy(m.conf.syslog_target, nc->syslog_target,
-	    sizeof(m.conf.syslog_target));
-	strlcpy(m.conf.syslog_ca, nc->syslog_ca, sizeof(m.conf.syslog_ca));
-	strlcpy(m.conf.syslog_cert, nc->syslog_cert,
-	    sizeof(m.conf.syslog_cert));
-	strlcpy(m.conf.syslog_key, nc->syslog_key, sizeof(m.conf.syslog_key));
-	strlcpy(m.conf.webhook_url, nc->webhook_url,
-	    sizeof(m.conf.webhook_url));
-	strlcpy(m.conf.webhook_ca, nc->webhook_ca, sizeof(m.conf.webhook_ca));
-	strlcpy(m.conf.webhook_secret_file, nc->webhook_secret_file,
-	    sizeof(m.conf.webhook_secret_file));
+#define TAKE(key)	strlcpy(m.conf.key, nc->key, sizeof(m.conf.key))
+	TAKE(brain_name);
+	TAKE(syslog_target);
+	TAKE(syslog_ca);
+	TAKE(syslog_cert);
+	TAKE(syslog_key);
+	TAKE(webhook_url);
+	TAKE(webhook_ca);
+	TAKE(webhook_secret_file);
+#undef TAKE
 	memset(ex.state, 0, sizeof(ex.state));
 	memset(ex.error, 0, sizeof(ex.error));
 	targets_record();

@@ -359,6 +359,19 @@ test_ledger_backfill(void **state)
 	db_close(db);
 }
 
+/* The database edited behind the brain's back, then opened. */
+static struct db *
+edited(const char *statement)
+{
+	struct db	*db;
+	char		 cmd[512], err[256];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", path, statement);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	return db;
+}
+
 /* The maestro's walk in steps of one: the same report as the whole walk,
  * rows appended between two steps chained too, and a row written behind
  * the brain's back found in the table's windows. */
@@ -367,7 +380,7 @@ test_ledger_walk(void **state)
 {
 	struct db_ledger_walk	 w;
 	struct db		*db;
-	char			 err[256], cmd[512];
+	char			 err[256];
 	int			 i, rc, steps = 0;
 
 	assert_non_null(db = db_open(path, err, sizeof(err)));
@@ -385,11 +398,8 @@ test_ledger_walk(void **state)
 	assert_true(steps > 4);
 	db_close(db);
 
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"INSERT INTO audit (at, "
-	    "actor, action, peer, detail) VALUES (1, 'mallory', 'login', "
-	    "'192.0.2.9', '')\"", path);
-	assert_int_equal(system(cmd), 0);
-	assert_non_null(db = db_open(path, err, sizeof(err)));
+	db = edited("INSERT INTO audit (at, actor, action, peer, detail) "
+	    "VALUES (1, 'mallory', 'login', '192.0.2.9', '')");
 	db_ledger_walk_init(&w);
 	while ((rc = db_ledger_walk_step(db, &w, 3)) == 2)
 		;
@@ -401,18 +411,12 @@ test_ledger_walk(void **state)
 
 	/* Audit retention deletes the oldest rows: pruned. A row deleted
 	 * between two that are left: broken. */
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"DELETE FROM audit WHERE "
-	    "id IN (1, 2, 9)\"", path);
-	assert_int_equal(system(cmd), 0);
-	assert_non_null(db = db_open(path, err, sizeof(err)));
+	db = edited("DELETE FROM audit WHERE id IN (1, 2, 9)");
 	assert_int_equal(db_ledger_verify(db, &w.r), 0);
 	assert_int_equal(w.r.audit_pruned, 2);
 	assert_int_equal(w.r.audit, 6);
 	db_close(db);
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"DELETE FROM audit WHERE "
-	    "id = 5\"", path);
-	assert_int_equal(system(cmd), 0);
-	assert_non_null(db = db_open(path, err, sizeof(err)));
+	db = edited("DELETE FROM audit WHERE id = 5");
 	assert_int_equal(db_ledger_verify(db, &w.r), 1);
 	assert_string_equal(w.r.why, "entry 5: audit row 5 was deleted");
 	db_close(db);
