@@ -153,7 +153,7 @@ FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/listargs.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
-		   brain/totp.c brain/groupbody.c brain/cron.c \
+		   brain/totp.c brain/groupbody.c brain/cron.c brain/histo.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c \
 		   tentacle/managed.c tentacle/inventory.c
