@@ -228,7 +228,8 @@ child_chan_closed(struct ipc_chan *chan, const char *reason, void *arg)
 
 	if (c->chan != chan || c->pid <= 0)
 		return;
-	if (strcmp(reason, "closed by peer") != 0)
+	/* One we stopped (child_renew) may close it any way. */
+	if (strcmp(reason, "closed by peer") != 0 && !c->renew)
 		child_misbehaved(c, reason);
 	/* The channel is freed once the child is reaped (SIGCHLD). */
 }

@@ -258,6 +258,39 @@ def test_syslog_wrong_ca_is_refused(brain_factory, pki, tmp_path):
 
 
 @needs_rsyslog
+def test_sighup_a_new_syslog_ca(brain_factory, pki, tmp_path):
+    """A wrong syslog_ca, then the right one and SIGHUP: the exporter
+    starts again with it and every event queued meanwhile reaches
+    rsyslog, in order, none missing."""
+    import signal
+    other = make_ca(tmp_path / "other", "other")
+    rs = collector(pki, tmp_path)
+    rs.start()
+    try:
+        b = brain_factory({"syslog_target": "127.0.0.5:%d" % rs.port,
+                           "syslog_ca": str(other[0])})
+        c = b.login()
+        sent = [send_test_event(c) for _ in range(3)]
+        b.wait_log(r"maestro: export syslog: 127\.0\.0\.5 is down: the "
+                   r"collector's certificate")
+        b.conf["syslog_ca"] = str(pki[1][0])
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: new targets")
+        wait_for(lambda: sent[-1] in seqs_of(rs.messages()), 60, 0.2,
+                 "the queued events in rsyslog")
+        got = first_seen(seqs_of(rs.messages()))
+        # (no child_killed among them: the exporter was stopped, not
+        # broken)
+        assert got == list(range(1, sent[-1] + 1)), [
+            m[:100] for m in rs.messages()]
+        wait_for(lambda: export_state(c)["syslog"]["state"] == "connected",
+                 20, 0.1, "syslog target connected")
+    finally:
+        rs.stop()
+
+
+@needs_rsyslog
 def test_two_brains_one_rsyslog(brain_factory, pki, tmp_path):
     ca = pki[1]
     rs = collector(pki, tmp_path)
@@ -484,6 +517,8 @@ def test_sighup_reloads_the_export_keys(brain_factory, tmp_path):
         h = c.get("/api/health").json()
         assert [x["restarts"] for x in h["children"]
                 if x["name"] == "exporter"] == [0], h
+        assert "killing it" not in b.stderr()
+        assert not c.get("/api/audit?action=child_killed").json()["events"]
 
         # A secret that cannot be read: the running target stays.
         b.conf["webhook_secret_file"] = str(tmp_path / "missing.secret")
