@@ -121,6 +121,16 @@ ledger_check_stop(void)
 	lc.ev = NULL;
 }
 
+int
+ledger_check_last(time_t *at, int *intact)
+{
+	if (!lc.done)
+		return 0;
+	*at = lc.at;
+	*intact = lc.rc == 0;
+	return 1;
+}
+
 /* GET /api/health's "ledger": the last check (null fields before one). */
 json_t *
 ledger_check_json(void)

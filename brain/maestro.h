@@ -307,6 +307,8 @@ void	export_reload(struct brain_conf *nc);
 void	ledger_check_start(struct event_base *);
 void	ledger_check_stop(void);
 json_t	*ledger_check_json(void);
+/* The last check's time and outcome: 0 before the first. */
+int	ledger_check_last(time_t *at, int *intact);
 void	export_child_started(struct child *);
 void	handle_export_ack(struct child *, const struct ipc_msg *);
 /* Make, number and queue an event (fields: an object, stolen; NULL =

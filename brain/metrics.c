@@ -181,7 +181,8 @@ metrics_text(struct buf *b, const struct ipc_metrics_get *mg)
 	static const char *const tstates[] = { "online", "offline", "unknown" };
 	struct db_metrics		 dm;
 	struct db_export_target		 t;
-	int				 i;
+	time_t				 at;
+	int				 i, intact;
 
 	if (db_metrics_get(m.db, &dm) == -1)
 		return -1;
@@ -213,6 +214,16 @@ metrics_text(struct buf *b, const struct ipc_metrics_get *mg)
 	family(b, "octopus_ledger_entries", "gauge",
 	    "Entries of the ledger (the hash chain of audit rows and results).");
 	put(b, "octopus_ledger_entries %lld\n", (long long)dm.ledger);
+
+	if (ledger_check_last(&at, &intact)) {
+		family(b, "octopus_ledger_intact", "gauge",
+		    "Whether the maestro's last check found the ledger intact.");
+		put(b, "octopus_ledger_intact %d\n", intact);
+		family(b, "octopus_ledger_checked_timestamp_seconds", "gauge",
+		    "When the maestro last checked the ledger (Unix time).");
+		put(b, "octopus_ledger_checked_timestamp_seconds %lld\n",
+		    (long long)at);
+	}
 
 	family(b, "octopus_child_up", "gauge",
 	    "Whether each child process of the brain runs.");

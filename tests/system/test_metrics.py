@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from octotest import wait_for
+
 PROMTOOL = shutil.which("promtool")
 
 
@@ -59,6 +61,24 @@ def test_metrics_text(metrics_brain):
     assert re.search(r"(?m)^octopus_ledger_entries [1-9]", text)
     assert re.search(r'(?m)^octopus_child_restarts_total\{child='
                      r'"commander"\} 0$', text)
+
+
+def test_the_ledger_check_in_the_metrics(brain_factory, tmp_path):
+    """The maestro's last check of the ledger: a gauge to alert on."""
+    (tmp_path / "t").write_text("tok-ledger\n")
+    b = brain_factory({"metrics_token_file": str(tmp_path / "t"),
+                       "test_ledger_verify_interval": 1})
+    def checked():
+        t = scrape(b, "tok-ledger").body.decode()
+        return t if "octopus_ledger_intact 1\n" in t else None
+    text = wait_for(checked, 30, 0.2, "the ledger check in /metrics")
+    assert re.search(r"(?m)^octopus_ledger_checked_timestamp_seconds "
+                     r"1\d{9}$", text), text
+    if PROMTOOL:
+        p = subprocess.run([PROMTOOL, "check", "metrics"],
+                           input=text.encode(), capture_output=True,
+                           timeout=60)
+        assert p.returncode == 0, p
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed "
@@ -143,7 +163,7 @@ def test_a_real_prometheus_scrapes_the_brain(metrics_brain, tmp_path):
     series (a histogram among them) are in its database."""
     import json
     import urllib.request
-    from octotest import free_port, wait_for
+    from octotest import free_port
     b, token = metrics_brain
     port = free_port()
     # Prometheus sends the whole file (trimmed), the brain reads the
