@@ -5,7 +5,7 @@
  *	swarm --token-file FILE -n N [--brain 127.0.0.1] [--registerer-port
  *	    6000] [--commander-port 6001] [--net 2] [--port 7001] [--delay MS]
  *	    [--script NAME] [--output TEXT] [--name PREFIX] [--procs K]
- *	    [--enrol-parallel M] [--io-timeout S] [--result-on-order] [-v]
+ *	    [--enrol-parallel M] [--io-timeout S] [--no-result-on-order] [-v]
  *
  * Every identity enrols itself with the token (as octoTentacle -b -t
  * does), then answers the brain's keepalive and orders on its own
@@ -16,10 +16,10 @@
  * be set up or the brain answered an enrolment with anything but
  * accepted; 2 on a usage error.
  *
- * --result-on-order: an order's connection is kept open after ORDER_ACK
- * and the result goes back on it if the brain still holds it then (as
- * octoTentacle does since issue 18's round trip); otherwise, and by
- * default, over the commander's port.
+ * An order's connection is kept open after ORDER_ACK and the result goes
+ * back on it if the brain still holds it then (as octoTentacle does since
+ * issue 18's round trip); otherwise over the commander's port, as always
+ * with --no-result-on-order.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -332,7 +332,7 @@ usage(void)
 	    "[--registerer-port P]\n\t[--commander-port P] [--net OCTET] "
 	    "[--port P] [--delay MS] [--script NAME]\n\t[--output TEXT] "
 	    "[--name PREFIX] [--procs K] [--enrol-parallel M]\n\t"
-	    "[--io-timeout S] [--result-on-order] [-v]\n");
+	    "[--io-timeout S] [--no-result-on-order] [-v]\n");
 	exit(2);
 }
 
@@ -398,7 +398,7 @@ options(int argc, char **argv)
 		{ "procs", required_argument, NULL, 'P' },
 		{ "enrol-parallel", required_argument, NULL, 'E' },
 		{ "io-timeout", required_argument, NULL, 'T' },
-		{ "result-on-order", no_argument, NULL, 'r' },
+		{ "no-result-on-order", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct swarm_conf	*c = &S.conf;
@@ -412,6 +412,7 @@ options(int argc, char **argv)
 	c->port = 7001;
 	c->procs = 1;
 	c->enrol_parallel = 16;
+	c->result_on_order = 1;
 	c->io_timeout = OCTO_IO_TIMEOUT_DEFAULT;
 	c->script = "one-line";
 	c->output = "ok\n";
@@ -477,7 +478,7 @@ options(int argc, char **argv)
 			    "--io-timeout");
 			break;
 		case 'r':
-			c->result_on_order = 1;
+			c->result_on_order = 0;
 			break;
 		case 'n':
 			c->n = int_arg(optarg, 1, SWARM_MAX, "-n");

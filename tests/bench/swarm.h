@@ -13,9 +13,9 @@
  *			the listening sockets, the event loop
  *	swarm_enrol.c	self-enrolment with the token on the registerer
  *	swarm_serve.c	the command port: keepalive pings (INVENTORY),
- *			orders (ORDER_ACK, then the canned result; with
- *			--result-on-order on the order's connection while
- *			the brain keeps it, as the tentacle of issue 18)
+ *			orders (ORDER_ACK, then the canned result: on the
+ *			order's connection while the brain keeps it, as
+ *			octoTentacle since issue 18, or over 6001)
  *	swarm_deliver.c	results to the brain's commander, one at a time per
  *			identity, the session kept for the next
  */
@@ -60,7 +60,7 @@ struct swarm_conf {
 	const char	*script;	/* the one script each has */
 	const char	*output;	/* its canned output */
 	const char	*name;		/* hostname prefix */
-	int		 result_on_order;	/* --result-on-order */
+	int		 result_on_order;	/* not --no-result-on-order */
 	int		 verbose;
 };
 
@@ -72,7 +72,7 @@ struct job {
 	uint64_t		 started_ms;	/* Unix time */
 	int			 ready;		/* delay over */
 	struct event		*ev;
-	/* --result-on-order: the order's connection, while it is open. */
+	/* The order's connection, while it is open (result_on_order). */
 	struct served		*order;
 };
 TAILQ_HEAD(jobq, job);

@@ -24,9 +24,9 @@ Targets (issue 18, at 10,000 on 2 cores): second run <= 10 s, keepalive
 <= 25% of a core, round trip <= 10 ms, PSS <= 100 MB, p99 <= 20 ms.
 
 Environment: SWARM (N, default 1000), SWARM_PROCS (worker processes of
-the swarm, default 1), SWARM_DELAY_MS (default 0), SWARM_RESULT_ON_ORDER=1
-(results back on the order's connection, swarm --result-on-order: as
-octoTentacle with a brain that keeps it), KEEPALIVE_SECONDS
+the swarm, default 1), SWARM_DELAY_MS (default 0), SWARM_RESULT_ON_ORDER=0
+(results over 6001, swarm --no-result-on-order, instead of back on the
+order's connection as octoTentacle sends them), KEEPALIVE_SECONDS
 (default 60), LISTS_SECONDS (default 10), OCTO_BUILD. PERF_DIR=dir: `perf
 record -g` of the brain's processes during the second run and during
 the keepalive, into dir/swarm-run.data and dir/swarm-keepalive.data.
@@ -52,7 +52,7 @@ import swarm_proc  # noqa: E402
 N = int(os.environ.get("SWARM", "1000"))
 PROCS = int(os.environ.get("SWARM_PROCS", "1"))
 DELAY_MS = int(os.environ.get("SWARM_DELAY_MS", "0"))
-ON_ORDER = os.environ.get("SWARM_RESULT_ON_ORDER") == "1"
+ON_ORDER = os.environ.get("SWARM_RESULT_ON_ORDER", "1") != "0"
 KEEPALIVE_SECONDS = int(os.environ.get("KEEPALIVE_SECONDS", "60"))
 LISTS_SECONDS = int(os.environ.get("LISTS_SECONDS", "10"))
 ROUND_TRIPS = 100
@@ -194,7 +194,7 @@ def main():
               "process%s, canned results after %d ms%s) on %s, %d cores" % (
                   N, "" if PROCS == 1 else " with %d workers" % PROCS,
                   DELAY_MS, ", on the order's connection" if ON_ORDER
-                  else "", os.uname().nodename, os.cpu_count()))
+                  else ", over 6001", os.uname().nodename, os.cpu_count()))
         print(ROW % ("figure", "value"))
         row("setup: brain + N simulated enrolled (s)", enrolled, "%.1f")
         row("  ... and all N online (s)", setup, "%.1f")

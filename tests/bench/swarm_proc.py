@@ -38,7 +38,7 @@ class Swarm:
 
     def __init__(self, directory, brain, token, n, delay_ms=0, net=None,
                  port=None, output=None, script="one-line", procs=1,
-                 result_on_order=False, verbose=False):
+                 result_on_order=True, verbose=False):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.brain = brain
@@ -58,8 +58,8 @@ class Swarm:
                      "--procs", str(procs)]
         if output is not None:
             self.args += ["--output", output]
-        if result_on_order:
-            self.args.append("--result-on-order")
+        if not result_on_order:
+            self.args.append("--no-result-on-order")
         if verbose:
             self.args.append("-v")
         self.stderr_path = self.dir / "swarm.log"
