@@ -36,6 +36,25 @@ def finished_run(client, run_id):
                                  "refused", "expired") for x in j["jobs"])
 
 
+def run_on_all(client):
+    """A run of one-line on every tentacle, once finished: its jobs, each
+    checked done with the canned output."""
+    run_id = client.post("/api/runs", {"script": "one-line",
+                                       "tentacles": "all"}).json()["id"]
+    run = {}
+
+    def finished():
+        run["j"], done = finished_run(client, run_id)
+        return done
+    wait_for(finished, 60, 0.2, "the run finished")
+    jobs = run["j"]["jobs"]
+    assert len(jobs) == N
+    assert {j["state"] for j in jobs} == {"done"}, jobs
+    assert {j["result"]["output"] for j in jobs} == {CANNED}
+    assert {j["result"]["exit_status"] for j in jobs} == {0}
+    return jobs
+
+
 @pytest.fixture
 def swarm(brain_factory, tmp_path):
     if not swarm_proc.available():
@@ -77,19 +96,7 @@ def test_swarm_enrols_runs_and_stays_online(swarm):
 
     # A run on all: 100 results, done, with the canned output.
     for _ in range(2):
-        run_id = c.post("/api/runs", {"script": "one-line",
-                                      "tentacles": "all"}).json()["id"]
-        run = {}
-
-        def finished():
-            run["j"], done = finished_run(c, run_id)
-            return done
-        wait_for(finished, 60, 0.2, "the run finished")
-        jobs = run["j"]["jobs"]
-        assert len(jobs) == N
-        assert {j["state"] for j in jobs} == {"done"}, jobs
-        assert {j["result"]["output"] for j in jobs} == {CANNED}
-        assert {j["result"]["exit_status"] for j in jobs} == {0}
+        run_on_all(c)
 
     # Keepalives go on (every second here): every tentacle is seen
     # again, and none goes offline.
@@ -128,17 +135,7 @@ def test_swarm_results_over_6001(brain_factory, tmp_path):
         s.start()
         wait_for(lambda: fleet(c)[1]["online"] == N, 60, 0.2,
                  "%d simulated tentacles online" % N)
-        run_id = c.post("/api/runs", {"script": "one-line",
-                                      "tentacles": "all"}).json()["id"]
-        run = {}
-
-        def finished():
-            run["j"], done = finished_run(c, run_id)
-            return done
-        wait_for(finished, 60, 0.2, "the run finished")
-        jobs = run["j"]["jobs"]
-        assert {j["state"] for j in jobs} == {"done"}, jobs
-        assert {j["result"]["output"] for j in jobs} == {CANNED}
+        run_on_all(c)
     finally:
         assert s.stop() == 0, s.log()[-2000:]
     n = s.counts()
