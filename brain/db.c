@@ -405,6 +405,52 @@ static const char *const migrations[] = {
 	"  CHECK ((tentacle_id IS NULL) <> (label IS NULL))"
 	");"
 	"CREATE INDEX waivers_script ON waivers(script);",
+
+	/* 15: the compliance matrix of now in one pass (issue 16,
+	 * brain/db_compliance.c): verdicts_latest, each cell's latest
+	 * verdict (by at, then result ID: the matrix's order), kept by
+	 * triggers on verdicts; a result deleted that was a cell's latest
+	 * gives the cell its next one. */
+	"CREATE TABLE verdicts_latest ("
+	"  tentacle_id INTEGER NOT NULL,"
+	"  script TEXT NOT NULL,"
+	"  result_id INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  verdict INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL,"
+	"  PRIMARY KEY (tentacle_id, script)"
+	") WITHOUT ROWID;"
+	"INSERT INTO verdicts_latest SELECT v.tentacle_id, v.script,"
+	"  v.result_id, v.at, v.verdict, v.failed FROM verdicts v WHERE"
+	"  v.result_id = (SELECT x.result_id FROM verdicts x WHERE"
+	"  x.tentacle_id = v.tentacle_id AND x.script = v.script ORDER BY"
+	"  x.at DESC, x.result_id DESC LIMIT 1);"
+	"CREATE TRIGGER verdicts_latest_insert AFTER INSERT ON verdicts BEGIN"
+	"  INSERT INTO verdicts_latest VALUES (NEW.tentacle_id, NEW.script,"
+	"  NEW.result_id, NEW.at, NEW.verdict, NEW.failed)"
+	"  ON CONFLICT (tentacle_id, script) DO UPDATE SET"
+	"  result_id = excluded.result_id, at = excluded.at,"
+	"  verdict = excluded.verdict, failed = excluded.failed"
+	"  WHERE excluded.at > at OR (excluded.at = at AND"
+	"  excluded.result_id > result_id);"
+	"END;"
+	"CREATE TRIGGER verdicts_latest_failed AFTER UPDATE OF failed ON"
+	"  verdicts BEGIN"
+	"  UPDATE verdicts_latest SET failed = NEW.failed WHERE"
+	"  tentacle_id = NEW.tentacle_id AND script = NEW.script AND"
+	"  result_id = NEW.result_id;"
+	"END;"
+	"CREATE TRIGGER verdicts_latest_delete AFTER DELETE ON verdicts"
+	"  WHEN EXISTS (SELECT 1 FROM verdicts_latest WHERE tentacle_id ="
+	"  OLD.tentacle_id AND script = OLD.script AND result_id ="
+	"  OLD.result_id) BEGIN"
+	"  DELETE FROM verdicts_latest WHERE tentacle_id = OLD.tentacle_id"
+	"  AND script = OLD.script;"
+	"  INSERT INTO verdicts_latest SELECT tentacle_id, script, result_id,"
+	"  at, verdict, failed FROM verdicts WHERE tentacle_id ="
+	"  OLD.tentacle_id AND script = OLD.script ORDER BY at DESC,"
+	"  result_id DESC LIMIT 1;"
+	"END;",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -36,6 +36,12 @@
 	"enrolled_at FROM tentacles t " \
 	"WHERE t.enrolment = 'accepted' AND t.enrolled_at <= ?1 AND " \
 	LABEL_MATCH("t.id")
+/* The same, of a page: IDs after ?3 up to ?5, walked in ID order (the
+ * matrix's). */
+#define FLEET_RANGE "SELECT t.id AS id, t.hostname AS hostname, " \
+	"t.enrolled_at AS enrolled_at FROM tentacles t WHERE t.id > ?3 AND " \
+	"t.id <= ?5 AND +t.enrolment = 'accepted' AND t.enrolled_at <= ?1 " \
+	"AND " LABEL_MATCH("t.id")
 /* The scripts: those of the runs up to ?1 and those the fleet has. */
 #define SCRIPTS "SELECT script AS name FROM runs WHERE created_at <= ?1 " \
 	"UNION SELECT name FROM tentacle_scripts"
@@ -79,15 +85,30 @@
 	CELL_WAIVER("v.result_id", "v.verdict", "c.col", "c.tid", "?1") \
 	" END AS wid FROM c LEFT JOIN verdicts v ON v.result_id = c.rid)"
 
+/* The same as of now (no result after ?1: db_compliance_now()), from
+ * each cell's latest (verdicts_latest, migration 15): one pass over its
+ * primary key, the cells without a result left out (none ones, counted
+ * apart). */
+#define CELLS_BY_SCRIPT_NOW "s(name, hw) AS MATERIALIZED (SELECT name, " \
+	"EXISTS (SELECT 1 FROM waivers w WHERE w.script = name) FROM (" \
+	SCRIPTS ")), cv AS (SELECT t.id AS tid, l.script AS col, l.result_id " \
+	"AS rid, l.at AS at, l.verdict AS verdict, l.failed AS failed, CASE " \
+	"WHEN s.hw THEN " CELL_WAIVER("l.result_id", "l.verdict", "l.script", \
+	"t.id", "?1") " END AS wid FROM t JOIN verdicts_latest l ON " \
+	"l.tentacle_id = t.id JOIN s ON s.name = l.script)"
+
 /* Cells by check over the tentacles of CTE t: the checks of each
  * script's latest result; a check printed by several, the latest (a FAIL
- * first within one result). */
-#define CELLS_BY_CHECK "s(name) AS (" SCRIPTS "), c AS MATERIALIZED (SELECT " \
-	"t.id AS " \
-	"tid, s.name AS script, (SELECT x.result_id FROM verdicts x WHERE " \
-	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
-	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
-	"s), f AS (SELECT c.tid, c.script, f.check_id AS col, c.rid, v.at, " \
+ * first within one result). C_SEEK finds a cell's latest by a seek in
+ * verdicts (any as_of), C_NOW reads it from verdicts_latest. */
+#define C_SEEK "c AS MATERIALIZED (SELECT t.id AS tid, s.name AS script, " \
+	"(SELECT x.result_id FROM verdicts x WHERE x.tentacle_id = t.id AND " \
+	"x.script = s.name AND x.at <= ?1 ORDER BY x.at DESC, x.result_id " \
+	"DESC LIMIT 1) AS rid FROM t CROSS JOIN s)"
+#define C_NOW "c AS MATERIALIZED (SELECT t.id AS tid, l.script AS script, " \
+	"l.result_id AS rid FROM t JOIN verdicts_latest l ON l.tentacle_id = " \
+	"t.id JOIN s ON s.name = l.script)"
+#define CELLS_BY_CHECK_OF(c) "s(name) AS (" SCRIPTS "), " c ", f AS (SELECT c.tid, c.script, f.check_id AS col, c.rid, v.at, " \
 	"f.status = 'FAIL' AS failed, max(v.at * 2 + (f.status = 'FAIL')) " \
 	"FROM c JOIN verdicts v ON v.result_id = c.rid JOIN findings f ON " \
 	"f.result_id = c.rid WHERE f.check_id IS NOT NULL AND f.status IN " \
@@ -98,6 +119,8 @@
 	"f.script AND (w.check_id IS NULL OR w.check_id = f.col) AND " \
 	WAIVER_LIVE " AND " WAIVER_HOST("f.tid") " ORDER BY w.check_id IS " \
 	"NULL, w.expires_at DESC LIMIT 1) AS wid FROM f)"
+#define CELLS_BY_CHECK		CELLS_BY_CHECK_OF(C_SEEK)
+#define CELLS_BY_CHECK_NOW	CELLS_BY_CHECK_OF(C_NOW)
 
 /* Every statement of this file but the waivers' (db_compliance_sql()
  * gives them to the unit tests, which check their query plans). */
@@ -109,6 +132,30 @@ static const char *const sql[CSQL_MAX] = {
 	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT col, verdict, "
 	    "wid, count(*) FROM cv GROUP BY col, verdict, wid IS NULL ORDER "
 	    "BY col",
+	[CSQL_COLUMNS_CHECK_NOW] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK_NOW " SELECT col, "
+	    "verdict, wid, count(*) FROM cv GROUP BY col, verdict, wid IS "
+	    "NULL ORDER BY col",
+	[CSQL_COUNTS_SCRIPT_NOW] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT_NOW " SELECT verdict, "
+	    "wid, count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_COUNTS_CHECK_NOW] =
+	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK_NOW " SELECT verdict, "
+	    "wid, count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_PAGE_SCRIPT_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), "
+	    CELLS_BY_SCRIPT_NOW " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
+	[CSQL_PAGE_CHECK_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), "
+	    CELLS_BY_CHECK_NOW " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
+	/* Whether a result came after ?1 (then verdicts_latest is not the
+	 * matrix as of ?1). */
+	[CSQL_AFTER] =
+	    "SELECT EXISTS (SELECT 1 FROM verdicts WHERE at > ?1)",
 	[CSQL_COUNTS_SCRIPT] =
 	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
 	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
@@ -239,7 +286,38 @@ bind_query(sqlite3_stmt *st, const struct compliance_query *q)
 	sqlite3_bind_int64(st, 4, q->limit);
 }
 
-/* The none cells of by_check: the checks a host did not print. */
+/* Whether the matrix as of q->as_of is that of now (no result came
+ * after it): then each cell's latest is read from verdicts_latest. 1, 0,
+ * -1. */
+static int
+is_now(struct db *db, const struct compliance_query *q)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql[CSQL_AFTER])) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->as_of);
+	if ((rc = db_step_row(db, st)) == 0)
+		rc = sqlite3_column_int(st, 0) == 0;
+	else
+		rc = -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One of the statements by the kind of cells and whether as of now. */
+static const char *
+pick(int by_check, int now, enum compliance_sql script_seek,
+    enum compliance_sql script_now, enum compliance_sql check_seek,
+    enum compliance_sql check_now)
+{
+	if (by_check)
+		return sql[now ? check_now : check_seek];
+	return sql[now ? script_now : script_seek];
+}
+
+/* The none cells: the fleet's cells (hosts x columns) not seen. */
 static int
 none_checks(struct db *db, const struct compliance_query *q, size_t ncolumns,
     int64_t seen, struct compliance_counts *out)
@@ -272,10 +350,11 @@ db_compliance_columns(struct db *db, const struct compliance_query *q,
 	const char			*col;
 	int64_t				 seen = 0;
 	size_t				 n = 0;
-	int				 rc;
+	int				 rc, now;
 
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COLUMNS_CHECK :
-	    CSQL_COLUMNS_SCRIPT])) == NULL)
+	if ((now = is_now(db, q)) == -1 || (st = db_prepare(db, q->by_check ?
+	    sql[now ? CSQL_COLUMNS_CHECK_NOW : CSQL_COLUMNS_CHECK] :
+	    sql[CSQL_COLUMNS_SCRIPT])) == NULL)
 		return -1;
 	bind_query(st, q);
 	memset(&c, 0, sizeof(c));
@@ -309,11 +388,12 @@ db_compliance_counts(struct db *db, const struct compliance_query *q,
 	sqlite3_stmt		*st;
 	int64_t			 seen = 0;
 	enum cell_verdict	 v;
-	int			 rc;
+	int			 rc, now;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COUNTS_CHECK :
-	    CSQL_COUNTS_SCRIPT])) == NULL)
+	if ((now = is_now(db, q)) == -1 || (st = db_prepare(db, pick(
+	    q->by_check, now, CSQL_COUNTS_SCRIPT, CSQL_COUNTS_SCRIPT_NOW,
+	    CSQL_COUNTS_CHECK, CSQL_COUNTS_CHECK_NOW))) == NULL)
 		return -1;
 	bind_query(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -323,7 +403,9 @@ db_compliance_counts(struct db *db, const struct compliance_query *q,
 	}
 	if (db_rows_end(db, st, rc) == -1)
 		return -1;
-	return q->by_check ? none_checks(db, q, ncolumns, seen, out) : 0;
+	/* (The seek's cells by script include the none ones.) */
+	return q->by_check || now ? none_checks(db, q, ncolumns, seen, out) :
+	    0;
 }
 
 int
@@ -336,7 +418,7 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	sqlite3_stmt			*st;
 	int64_t				 last = 0;
 	unsigned			 n = 0;
-	int				 rc;
+	int				 rc, now;
 
 	*more = 0;
 	if ((st = db_prepare(db, sql[CSQL_PAGE_TENTACLES])) == NULL)
@@ -357,8 +439,9 @@ db_compliance_page(struct db *db, const struct compliance_query *q,
 	if (last == 0)
 		return 0;
 	/* The page's tentacles: IDs after ?3 up to the last one listed. */
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_PAGE_CHECK :
-	    CSQL_PAGE_SCRIPT])) == NULL)
+	if ((now = is_now(db, q)) == -1 || (st = db_prepare(db, pick(
+	    q->by_check, now, CSQL_PAGE_SCRIPT, CSQL_PAGE_SCRIPT_NOW,
+	    CSQL_PAGE_CHECK, CSQL_PAGE_CHECK_NOW))) == NULL)
 		return -1;
 	bind_query(st, q);
 	sqlite3_bind_int64(st, 5, last);
