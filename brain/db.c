@@ -410,7 +410,11 @@ static const char *const migrations[] = {
 	 * brain/db_compliance.c): verdicts_latest, each cell's latest
 	 * verdict (by at, then result ID: the matrix's order), kept by
 	 * triggers on verdicts; a result deleted that was a cell's latest
-	 * gives the cell its next one. */
+	 * gives the cell its next one. And retention's old final jobs
+	 * (db_retention.c) by age, without a walk of the whole table. */
+	"CREATE INDEX IF NOT EXISTS jobs_final_age ON jobs(updated_at) WHERE"
+	"  state IN"
+	"  ('done','failed','timeout','unreachable','refused','expired');"
 	"CREATE TABLE verdicts_latest ("
 	"  tentacle_id INTEGER NOT NULL,"
 	"  script TEXT NOT NULL,"
@@ -713,13 +717,20 @@ db_open(const char *path, char *err, size_t errlen)
 	 * gives the pages that retention frees back in small steps
 	 * (db_vacuum_step); an older one keeps its mode (no effect until a
 	 * VACUUM).
+	 * wal_autocheckpoint = 0: SQLite's own checkpoint would run inside
+	 * whichever commit crossed its threshold (tens of ms, the loop
+	 * waiting); the maestro runs a passive one itself, a turn of its
+	 * own, every second and between retention's batches
+	 * (db_checkpoint). Without a maestro (the tests, a tool) the log is
+	 * written back when the database is closed.
 	 */
 	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1 ||
 	    db_exec(db, "PRAGMA temp_store = MEMORY") == -1 ||
-	    db_exec(db, "PRAGMA cache_size = -16384") == -1) {
+	    db_exec(db, "PRAGMA cache_size = -16384") == -1 ||
+	    db_exec(db, "PRAGMA wal_autocheckpoint = 0") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
 		    "(is it a SQLite file?)", path);
 		goto fail;

@@ -588,16 +588,21 @@ int	db_script_known(struct db *, const char *script);
 int	db_schedules_each(struct db *, int due_only, time_t now,
 	    void (*fn)(const struct db_schedule *, void *), void *arg);
 
-/* Retention (db_retention.c), one batch of at most limit rows each:
- * results (and their jobs and findings) received before `before` but
- * each host's latest per script, old final jobs without a result, runs
- * left without a job; audit lines. *n: rows deleted. */
-int	db_prune_results(struct db *, time_t before, int limit, int *n);
-int	db_prune_audit(struct db *, time_t before, int limit, int *n);
+/* Retention (db_retention.c), one step of at most limit rows: results
+ * (and their jobs and findings) received before `before` but each host's
+ * latest per script; old final jobs without a result; runs left without
+ * a job; audit lines. *n: rows deleted (fewer than limit: the step is
+ * done). */
+enum prune_step { PRUNE_RESULTS, PRUNE_JOBS, PRUNE_RUNS, PRUNE_AUDIT };
+int	db_prune(struct db *, enum prune_step, time_t before, int limit,
+	    int *n);
 /* Give at most `pages` free pages back to the file system (a database
  * made with auto_vacuum incremental; else nothing); *left: free pages
  * still in the file. */
 int	db_vacuum_step(struct db *, int pages, int64_t *left);
+/* A passive checkpoint of the WAL (never waits for a reader; SQLite's
+ * automatic one is off, db_open); *frames: the frames written back. */
+int	db_checkpoint(struct db *, int *frames);
 
 /* ---- lists at scale (db_lists.c; SPEC "Lists at scale") ---- */
 

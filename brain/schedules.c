@@ -27,22 +27,43 @@
 #include "maestro.h"
 
 #define CHORES_INTERVAL_S	1
-/* Rows per batch: a result goes with its findings (tens of rows, each
- * overwritten: secure_delete), so 100 results are some 10-20 ms of
- * SQLite (make bench, tests/bench/retention.py). */
 #define EXPIRE_BATCH		500
-#define PRUNE_BATCH		100
 /* Schedules fired per tick at most (the rest on the next ones). */
 #define FIRE_BATCH		16
 #define PRUNE_AGAIN_S		3600
-/* Pages given back per tick after pruning (4 KiB each). */
-#define VACUUM_PAGES		128
+/*
+ * Retention's steps are sized by their time: rows per batch (a result
+ * goes with its findings, tens of rows, each overwritten:
+ * secure_delete) or pages per vacuum step (4 KiB each) start at
+ * PRUNE_FIRST, then follow the last batch's time towards PRUNE_AIM_MS
+ * (at most doubled or halved at once, within [1, PRUNE_MAX]): whatever
+ * the machine, a batch stays some 10-25 ms of SQLite (make bench,
+ * tests/bench/retention.py).
+ */
+#define PRUNE_FIRST		64
+#define PRUNE_MAX		4096
+#define PRUNE_AIM_MS		12
 
 static struct event	*chores_ev;
 static struct event	*prune_ev;
 static time_t		 prune_due;
-static int		 vacuum_due;
-static int64_t		 pruned;	/* in this pass */
+
+/* A pass of retention: its steps in order (db_prune's, then the
+ * vacuum), a checkpoint of the WAL in a turn of its own after each batch
+ * that wrote. */
+enum { STEP_VACUUM = PRUNE_AUDIT + 1, STEP_DONE };
+static struct {
+	int	 step;
+	int	 limit[STEP_VACUUM + 1];
+	int	 checkpoint;	/* due before the next batch */
+	int	 wrote;		/* some rows went: vacuum */
+	int64_t	 pruned;	/* rows, in this pass */
+} pr;
+static const char *const step_names[] = {
+	[PRUNE_RESULTS] = "results", [PRUNE_JOBS] = "jobs without a result",
+	[PRUNE_RUNS] = "runs", [PRUNE_AUDIT] = "audit lines",
+	[STEP_VACUUM] = "free pages",
+};
 
 /* ---- when ------------------------------------------------------------ */
 
@@ -169,44 +190,85 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The next batch's size after one of `limit` took `ms`. */
+static int
+prune_size(int limit, int64_t ms)
+{
+	int64_t	next;
+
+	next = ms > 0 ? (int64_t)limit * PRUNE_AIM_MS / ms : (int64_t)limit * 2;
+	if (next > (int64_t)limit * 2)
+		next = (int64_t)limit * 2;
+	if (next < limit / 2)
+		next = limit / 2;
+	return next < 1 ? 1 : next > PRUNE_MAX ? PRUNE_MAX : (int)next;
+}
+
 /*
- * One batch of retention; while batches come back full, the next one is
- * queued at once (a zero timeout: whatever else is ready runs first), so
- * that a large backlog goes at SQLite's pace without holding the loop
- * for more than a batch. Then the freed pages go back, a few per batch.
+ * One turn of retention: a checkpoint if one is due, else one batch of
+ * the current step; while there is work, the next turn is queued at once
+ * (a zero timeout: whatever else is ready runs first), so that a large
+ * backlog goes at SQLite's pace without holding the loop for more than a
+ * batch. Each turn's time is logged (debug): the longest is the loop's
+ * longest stall.
  */
 static void
 prune_batch(evutil_socket_t fd, short events, void *arg)
 {
 	struct timeval	 zero = { 0, 0 };
-	time_t		 now = time(NULL);
-	int64_t		 t0 = now_ms(), left = 0;
-	int		 n = 0, a = 0, more;
+	time_t		 now = time(NULL), before;
+	int64_t		 t0 = now_ms(), ms, left = 0;
+	int		 n = 0, frames, *limit, rc;
 
-	if (db_prune_results(m.db, now - m.conf.retention_days * 86400,
-	    PRUNE_BATCH, &n) == -1 || db_prune_audit(m.db, now -
-	    m.conf.audit_retention_days * 86400, PRUNE_BATCH, &a) == -1)
-		n = a = 0;
-	if (n > 0 || a > 0)
-		vacuum_due = 1;
-	more = n >= PRUNE_BATCH || a >= PRUNE_BATCH;
-	if (vacuum_due && (db_vacuum_step(m.db, VACUUM_PAGES, &left) == -1 ||
-	    left == 0))
-		vacuum_due = 0;
-	pruned += n + a;
-	if (n > 0 || a > 0 || vacuum_due)
-		log_debug("retention: %d rows of results and runs, %d audit "
-		    "lines pruned, %lld free pages left, in %lld ms", n, a,
-		    (long long)left, (long long)(now_ms() - t0));
-	if (more || vacuum_due)
+	if (pr.checkpoint) {
+		pr.checkpoint = 0;
+		if (db_checkpoint(m.db, &frames) == 0)
+			log_debug("retention: checkpoint, %d pages written "
+			    "back, in %lld ms", frames, (long long)(now_ms() -
+			    t0));
 		evtimer_add(prune_ev, &zero);
-	else {
-		if (pruned > 0)
-			log_info("retention: %lld rows pruned", (long long)
-			    pruned);
-		pruned = 0;
-		prune_due = now + PRUNE_AGAIN_S;
+		return;
 	}
+	limit = &pr.limit[pr.step];
+	if (*limit <= 0)
+		*limit = PRUNE_FIRST;
+	if (pr.step < STEP_VACUUM) {
+		before = now - (pr.step == PRUNE_AUDIT ?
+		    m.conf.audit_retention_days : m.conf.retention_days) *
+		    86400;
+		rc = db_prune(m.db, pr.step, before, *limit, &n);
+		pr.pruned += n;
+		if (n > 0)
+			pr.wrote = pr.checkpoint = 1;
+		ms = now_ms() - t0;
+		log_debug("retention: %d %s pruned (batch of %d), in %lld ms",
+		    n, step_names[pr.step], *limit, (long long)ms);
+		if (rc == -1 || n < *limit)
+			pr.step++;
+		else
+			*limit = prune_size(*limit, ms);
+	} else if (pr.step == STEP_VACUUM && pr.wrote) {
+		rc = db_vacuum_step(m.db, *limit, &left);
+		pr.checkpoint = 1;
+		ms = now_ms() - t0;
+		log_debug("retention: %d free pages given back, %lld left, in "
+		    "%lld ms", *limit, (long long)left, (long long)ms);
+		if (rc == -1 || left == 0)
+			pr.step++;
+		else
+			*limit = prune_size(*limit, ms);
+	} else
+		pr.step = STEP_DONE;
+	if (pr.step < STEP_DONE || pr.checkpoint) {
+		evtimer_add(prune_ev, &zero);
+		return;
+	}
+	if (pr.pruned > 0)
+		log_info("retention: %lld rows pruned", (long long)pr.pruned);
+	pr.step = 0;
+	pr.pruned = 0;
+	pr.wrote = 0;
+	prune_due = now + PRUNE_AGAIN_S;
 }
 
 struct due {
@@ -226,10 +288,11 @@ due_one(const struct db_schedule *s, void *arg)
 static void
 chores(evutil_socket_t fd, short events, void *arg)
 {
+	struct timeval	zero = { 0, 0 };
 	struct due	d;
 	time_t		now = time(NULL);
 	size_t		i;
-	int		n;
+	int		n, frames;
 
 	/* Collected first: firing writes to the table being read. */
 	d.n = 0;
@@ -241,8 +304,14 @@ chores(evutil_socket_t fd, short events, void *arg)
 		log_info("%d job%s expired waiting for their tentacle", n,
 		    n == 1 ? "" : "s");
 
-	if (now >= prune_due && !evtimer_pending(prune_ev, NULL))
-		prune_batch(-1, 0, NULL);
+	if (now >= prune_due && !evtimer_pending(prune_ev, NULL)) {
+		/* A pass, from its first step, a turn of its own. */
+		prune_due = now + PRUNE_AGAIN_S;
+		evtimer_add(prune_ev, &zero);
+	} else if (!evtimer_pending(prune_ev, NULL))
+		/* The WAL written back (SQLite's automatic checkpoint is
+		 * off: db_open), while retention does not. */
+		db_checkpoint(m.db, &frames);
 }
 
 void
