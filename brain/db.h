@@ -582,8 +582,11 @@ int	db_schedule_fired(struct db *, int64_t id, time_t at, time_t next_at,
 	    int64_t run);
 int	db_schedule_get(struct db *, int64_t id, struct db_schedule *);
 int	db_schedule_delete(struct db *, int64_t id);
-/* 1 if some tentacle has a script of that name, 0 if none, -1. */
+/* 1 if some tentacle has a script of that name (a local one, or a
+ * managed one not deleted on the brain), 0 if none, -1. */
 int	db_script_known(struct db *, const char *script);
+/* 1 if it is a managed script deleted on the brain, 0 if not, -1. */
+int	db_script_deleted(struct db *, const char *script);
 /* By ID; due_only: the enabled ones whose next_at <= now. */
 int	db_schedules_each(struct db *, int due_only, time_t now,
 	    void (*fn)(const struct db_schedule *, void *), void *arg);

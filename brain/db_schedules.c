@@ -150,8 +150,27 @@ db_script_known(struct db *db, const char *script)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = db_prepare(db, "SELECT 1 FROM tentacle_scripts WHERE name "
-	    "= ? LIMIT 1")) == NULL)
+	/* A copy of a managed script deleted on the brain does not count
+	 * (its tentacle may not have dropped it yet); a local one does. */
+	if ((st = db_prepare(db, "SELECT 1 FROM tentacle_scripts ts WHERE "
+	    "ts.name = ?1 AND (ts.version = 0 OR NOT EXISTS (SELECT 1 FROM "
+	    "scripts s WHERE s.name = ?1 AND s.deleted = 1)) LIMIT 1")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, script, -1, SQLITE_STATIC);
+	rc = db_step_row(db, st);
+	sqlite3_finalize(st);
+	return rc == 0 ? 1 : rc == DB_NOTFOUND ? 0 : -1;
+}
+
+int
+db_script_deleted(struct db *db, const char *script)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT 1 FROM scripts WHERE name = ? AND "
+	    "deleted = 1")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, script, -1, SQLITE_STATIC);
 	rc = db_step_row(db, st);

@@ -153,8 +153,12 @@ schedule_fire(int64_t id, time_t now)
 		return;
 	}
 	if (db_script_known(m.db, s->script) == 0) {
-		snprintf(why, sizeof(why), "the script %s is on no tentacle "
-		    "any more", s->script);
+		if (db_script_deleted(m.db, s->script) == 1)
+			snprintf(why, sizeof(why), "the script %s was deleted",
+			    s->script);
+		else
+			snprintf(why, sizeof(why), "the script %s is on no "
+			    "tentacle any more", s->script);
 		schedule_disable(s, why);
 		free(s);
 		return;
@@ -374,8 +378,12 @@ schedule_apply(struct db_schedule *s, const struct schedule_body *b,
 
 	if (b->has & SB_SCRIPT) {
 		if ((rc = db_script_known(m.db, b->script)) == 0) {
-			snprintf(why, whylen, "script: no tentacle has a script "
-			    "%s", b->script);
+			if (db_script_deleted(m.db, b->script) == 1)
+				snprintf(why, whylen, "script: the script %s "
+				    "was deleted", b->script);
+			else
+				snprintf(why, whylen, "script: no tentacle has "
+				    "a script %s", b->script);
 			return 400;
 		}
 		if (rc == -1)
@@ -459,8 +467,8 @@ api_schedule_create(const struct api_req *r)
 		api_error(r, 500, "out of memory");
 		goto out;
 	}
-	if (groupbody_schedule(r->a->body, r->a->body_len, 1, b, why,
-	    sizeof(why)) == -1) {
+	if (groupbody_schedule_min(r->a->body, r->a->body_len, 1,
+	    m.conf.test_schedule_min_every, b, why, sizeof(why)) == -1) {
 		api_error(r, 400, why);
 		goto out;
 	}
@@ -509,8 +517,8 @@ api_schedule_update(const struct api_req *r)
 		    "no such schedule" : "database error");
 		goto out;
 	}
-	if (groupbody_schedule(r->a->body, r->a->body_len, 0, b, why,
-	    sizeof(why)) == -1) {
+	if (groupbody_schedule_min(r->a->body, r->a->body_len, 0,
+	    m.conf.test_schedule_min_every, b, why, sizeof(why)) == -1) {
 		api_error(r, 400, why);
 		goto out;
 	}
