@@ -664,6 +664,9 @@ struct compliance_query {
 	int		 by_check;
 	unsigned	 limit;		/* tentacles of the page */
 	int64_t		 after;		/* tentacle ID */
+	/* The pieces below: 1 to read each cell's latest from
+	 * verdicts_latest (db_compliance_is_now() said so), 0 to seek. */
+	int		 latest;
 };
 struct db_cell {
 	int64_t		 tentacle;
@@ -696,6 +699,40 @@ int	db_compliance_counts(struct db *, const struct compliance_query *,
 int	db_compliance_page(struct db *, const struct compliance_query *,
 	    void (*tfn)(const struct db_compliance_tentacle *, void *),
 	    void (*cfn)(const struct db_cell *, void *), void *arg, int *more);
+
+/* The same in pieces, for a matrix made over several turns of the
+ * maestro's loop (compliance.c), each over the tentacles whose IDs are in
+ * (lo, hi]: */
+/* 1 if no result came after q->as_of (q->latest may be 1), 0, -1. */
+int	db_compliance_is_now(struct db *, const struct compliance_query *);
+/* The fleet's tentacles (*n); *last: the ID of the n-th after `after`
+ * (or the last one; 0: none left). */
+int	db_compliance_fleet_count(struct db *, const struct compliance_query *,
+	    int64_t *n);
+int	db_compliance_fleet_next(struct db *, const struct compliance_query *,
+	    int64_t after, unsigned n, int64_t *last);
+/* The columns by script (all at once), or by check with their cells
+ * counted (fn: column, verdict, cells; by column). */
+int	db_compliance_script_columns(struct db *,
+	    const struct compliance_query *, void (*fn)(const char *, void *),
+	    void *arg);
+int	db_compliance_check_columns(struct db *,
+	    const struct compliance_query *, int64_t lo, int64_t hi,
+	    void (*fn)(const char *, enum cell_verdict, int64_t, void *),
+	    void *arg);
+/* The cells counted, added to *out; *seen: those not none (the rest of
+ * hosts x columns is). */
+int	db_compliance_counts_range(struct db *,
+	    const struct compliance_query *, int64_t lo, int64_t hi,
+	    struct compliance_counts *out, int64_t *seen);
+/* The page's tentacles (up to limit after `after`), and the cells of
+ * some of them. */
+int	db_compliance_tentacles(struct db *, const struct compliance_query *,
+	    void (*tfn)(const struct db_compliance_tentacle *, void *),
+	    void *arg, int *more);
+int	db_compliance_cells(struct db *, const struct compliance_query *,
+	    int64_t lo, int64_t hi, void (*cfn)(const struct db_cell *, void *),
+	    void *arg);
 
 /* The state of the fleet at the end of each of the last `days` days
  * (UTC; the last one ends at now), counted: counts[0] is the oldest. */
