@@ -28,8 +28,9 @@ def schedule_runs(c, sid):
             if r["created_by"] == "schedule:%d" % sid]
 
 
-@pytest.fixture
-def one(brain, new_tentacle):  # noqa: F811
+def with_hello(brain, new_tentacle):  # noqa: F811
+    """(client, tentacle, its ID): a tentacle with the script "hello",
+    enrolled on brain."""
     c = brain.login()
     t = new_tentacle("127.0.0.2", brain)
     add_script(t, "hello", "echo hi")
@@ -39,6 +40,11 @@ def one(brain, new_tentacle):  # noqa: F811
                          c.get("/api/scripts").json()["scripts"]),
              15, 0.2, "the tentacle's scripts")
     return c, t, tid
+
+
+@pytest.fixture
+def one(brain, new_tentacle):  # noqa: F811
+    return with_hello(brain, new_tentacle)
 
 
 def test_every_fires_and_restart_fires_once(brain, one):  # noqa: F811
@@ -213,14 +219,7 @@ def quick(brain_factory, new_tentacle):  # noqa: F811
     test_schedule_min_every), with one tentacle that has "hello"."""
     b = brain_factory({"io_timeout": 2, "test_schedule_min_every": 1},
                       verbose=True)
-    c = b.login()
-    t = new_tentacle("127.0.0.2", b)
-    add_script(t, "hello", "echo hi")
-    tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
-    wait_for(lambda: any(s["name"] == "hello" for s in
-                         c.get("/api/scripts").json()["scripts"]),
-             15, 0.2, "the tentacle's scripts")
-    return b, c, t, tid
+    return (b,) + with_hello(b, new_tentacle)
 
 
 def test_every_two_seconds_fires_again_until_disabled(quick):
