@@ -706,46 +706,129 @@ api_compliance(const struct api_req *r)
 
 /* ---- GET /api/compliance/history ---------------------------------------- */
 
-void
-api_compliance_history(const struct api_req *r)
-{
-	struct compliance_counts *counts;
-	struct buf		 out;
-	unsigned		 d, days = r->a->days;
-	time_t			 now = time(NULL), day;
-	struct tm		 tm;
-	char			 date[16];
+/* Made over turns of the loop too: the fleet walked in pieces of
+ * HISTORY_PIECE_HOSTS tentacles (each, its cells' results of the window),
+ * MATRIX_TURN_MS a turn. */
+#define HISTORY_PIECE_HOSTS	50
 
-	if ((counts = calloc(days, sizeof(*counts))) == NULL) {
-		api_error(r, 500, "out of memory");
-		return;
-	}
-	if (db_compliance_history(m.db, now, days, r->a->labels, counts) ==
-	    -1) {
-		free(counts);
-		api_error(r, 500, "database error");
-		return;
-	}
+struct history_req {
+	uint32_t		 id;
+	unsigned		 generation;
+	unsigned		 days;
+	time_t			 now;
+	char			 labels[PROTO_LABELS_TEXT_MAX];
+	struct compliance_query	 q;		/* the fleet's walk */
+	int64_t			 cursor;	/* its last ID */
+	struct compliance_counts *counts;	/* by day */
+	struct event		*ev;
+	int64_t			 t0, longest;
+	unsigned		 turns;
+};
+
+static void
+history_free(struct history_req *hr)
+{
+	if (hr->ev != NULL)
+		event_free(hr->ev);
+	free(hr->counts);
+	free(hr);
+}
+
+static void
+history_send(struct history_req *hr)
+{
+	struct buf	out;
+	unsigned	d;
+	time_t		day;
+	struct tm	tm;
+	char		date[16];
+
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	text_add(&out, "{\"points\":[");
-	for (d = 0; d < days; d++) {
-		day = now - (time_t)(days - 1 - d) * 86400;
+	for (d = 0; d < hr->days; d++) {
+		day = hr->now - (time_t)(hr->days - 1 - d) * 86400;
 		gmtime_r(&day, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 		text_add(&out, d ? ",{\"date\":\"" : "{\"date\":\"");
 		text_add(&out, date);
 		text_add(&out, "\",");
-		text_counts(&out, &counts[d], 1);
+		text_counts(&out, &hr->counts[d], 1);
 		text_add(&out, "}");
 	}
-	free(counts);
 	text_add(&out, "]}");
 	if (buf_append(&out, "", 1) == -1)
-		api_error(r, 500, "the answer is too large");
+		reply_error(hr->id, hr->generation, 500, "the answer is too "
+		    "large");
 	else
-		reply_send_text(r->id, r->c->generation, 200,
-		    (char *)out.data, NULL);
+		reply_send_text(hr->id, hr->generation, 200, (char *)out.data,
+		    NULL);
 	free(out.data);
+}
+
+static void
+history_turn(evutil_socket_t fd, short events, void *arg)
+{
+	struct history_req	*hr = arg;
+	struct timeval		 zero = { 0, 0 };
+	int64_t			 t0 = mono_ms(), last = -1, ms;
+	int			 rc = 0;
+
+	while (rc == 0 && last != 0 && mono_ms() - t0 < MATRIX_TURN_MS) {
+		if ((rc = db_compliance_fleet_next(m.db, &hr->q, hr->cursor,
+		    HISTORY_PIECE_HOSTS, &last)) == 0 && last != 0) {
+			rc = db_compliance_history_range(m.db, hr->now,
+			    hr->days, hr->labels, hr->cursor, last,
+			    hr->counts);
+			hr->cursor = last;
+		}
+	}
+	if ((ms = mono_ms() - t0) > hr->longest)
+		hr->longest = ms;
+	hr->turns++;
+	if (rc == -1) {
+		reply_error(hr->id, hr->generation, 500, "database error");
+		history_free(hr);
+		return;
+	}
+	if (last != 0) {
+		if (hr->ev == NULL && (hr->ev = evtimer_new(m.base,
+		    history_turn, hr)) == NULL) {
+			reply_error(hr->id, hr->generation, 500, "out of "
+			    "memory");
+			history_free(hr);
+			return;
+		}
+		evtimer_add(hr->ev, &zero);
+		return;
+	}
+	history_send(hr);
+	log_debug("compliance history: %u days, in %u turns, the longest %lld "
+	    "ms, %lld ms in all", hr->days, hr->turns, (long long)hr->longest,
+	    (long long)(mono_ms() - hr->t0));
+	history_free(hr);
+}
+
+void
+api_compliance_history(const struct api_req *r)
+{
+	struct history_req	*hr;
+
+	if ((hr = calloc(1, sizeof(*hr))) == NULL ||
+	    (hr->counts = calloc(r->a->days ? r->a->days : 1,
+	    sizeof(*hr->counts))) == NULL) {
+		free(hr);
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	hr->t0 = mono_ms();
+	hr->id = r->id;
+	hr->generation = r->c->generation;
+	hr->days = r->a->days;
+	hr->now = time(NULL);
+	strlcpy(hr->labels, r->a->labels, sizeof(hr->labels));
+	hr->q.as_of = hr->now;
+	hr->q.labels = hr->labels;
+	history_turn(-1, 0, hr);
 }
 
 /* ---- GET /api/compliance/timeline --------------------------------------- */

@@ -738,6 +738,11 @@ int	db_compliance_cells(struct db *, const struct compliance_query *,
  * (UTC; the last one ends at now), counted: counts[0] is the oldest. */
 int	db_compliance_history(struct db *, time_t now, unsigned days,
 	    const char *labels, struct compliance_counts *counts);
+/* The same over the tentacles whose IDs are in (lo, hi], added to
+ * counts (days of them). */
+int	db_compliance_history_range(struct db *, time_t now, unsigned days,
+	    const char *labels, int64_t lo, int64_t hi,
+	    struct compliance_counts *counts);
 
 /* One tentacle's results of one script, newest first, as cells: each
  * waived or not as it stood until the next result (the latest: now). */

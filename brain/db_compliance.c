@@ -185,14 +185,17 @@ static const char *const sql[CSQL_MAX] = {
 	[CSQL_HISTORY] =
 	    "WITH t AS MATERIALIZED (SELECT id, enrolled_at, ',' || "
 	    "coalesce(" LABELS_OF("id") ", '') || ',' AS labels FROM ("
-	    FLEET ")), s(name, first) AS MATERIALIZED (SELECT name, "
+	    FLEET_RANGE ")), s(name, first) AS MATERIALIZED (SELECT name, "
 	    "min(first) FROM (SELECT script AS name, created_at AS first "
 	    "FROM runs WHERE created_at <= ?1 UNION ALL SELECT name, NULL "
 	    "FROM tentacle_scripts) GROUP BY name) SELECT t.id, "
 	    "t.enrolled_at, t.labels, s.name, s.first, v.at, v.verdict, "
 	    "v.result_id FROM "
 	    "t CROSS JOIN s LEFT JOIN verdicts v ON v.tentacle_id = t.id AND "
-	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
+	    "v.script = s.name AND v.at <= ?1 AND v.at >= coalesce((SELECT "
+	    "x.at FROM verdicts x WHERE x.tentacle_id = t.id AND x.script = "
+	    "s.name AND x.at < ?6 ORDER BY x.at DESC LIMIT 1), ?6) ORDER BY "
+	    "t.id, s.name, v.at, v.result_id",
 	/* Each result with the waivers as they stood until the next one
 	 * came (the latest: now, ?4): its verdict as the matrix showed it
 	 * then. */
@@ -758,6 +761,16 @@ int
 db_compliance_history(struct db *db, time_t now, unsigned days,
     const char *labels, struct compliance_counts *counts)
 {
+	memset(counts, 0, sizeof(*counts) * days);
+	return db_compliance_history_range(db, now, days, labels, 0,
+	    INT64_MAX, counts);
+}
+
+int
+db_compliance_history_range(struct db *db, time_t now, unsigned days,
+    const char *labels, int64_t lo, int64_t hi,
+    struct compliance_counts *counts)
+{
 	struct hist	 h;
 	sqlite3_stmt	*st;
 	const char	*script;
@@ -765,7 +778,6 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 	int		 rc, ret = -1;
 
 	memset(&h, 0, sizeof(h));
-	memset(counts, 0, sizeof(*counts) * days);
 	if (days == 0)
 		return 0;
 	h.db = db;
@@ -783,6 +795,10 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(st, 2, labels ? labels : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, lo);
+	sqlite3_bind_int64(st, 5, hi);
+	/* Each cell's results of the window and its latest before. */
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)h.start);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		tentacle = sqlite3_column_int64(st, 0);
 		script = col_text(st, 3);

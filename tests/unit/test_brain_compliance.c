@@ -612,6 +612,12 @@ test_history(void **state)
 	assert_int_equal(c[1].n[CELL_WAIVED], 1);
 	assert_int_equal(c[1].n[CELL_FINDINGS], 0);
 	assert_int_equal(c[2].n[CELL_FINDINGS], 1);	/* expired */
+	/* A window of one day, after the findings of day 0 (its latest
+	 * before the window) and before the day's result: findings. */
+	assert_int_equal(db_compliance_history(db, 2 * 86400 + 15, 1, "", c),
+	    0);
+	assert_int_equal(c[0].n[CELL_FINDINGS], 1);
+	assert_int_equal(c[0].n[CELL_COMPLIANT], 0);
 	/* A window before the tentacle: nothing. */
 	assert_int_equal(db_compliance_history(db, 2 * 86400 + 100, 1, "web",
 	    c), 0);
