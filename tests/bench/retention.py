@@ -119,6 +119,8 @@ def main():
     b.stop()
     log = b.log()[mark:]
     batches = [int(x) for x in re.findall(r"retention: .* in (\d+) ms", log)]
+    cpu = sorted(int(x) for x in re.findall(
+        r"retention: .* in \d+ ms \(CPU (\d+) ms\)", log))
     kinds = {}
     for kind, pattern in (
             ("deletes", r"retention: \d+ [a-z ]+ pruned .* in (\d+) ms"),
@@ -148,6 +150,9 @@ def main():
                               batches[-1]))
         print("%-46s %12d" % ("  median batch (ms)",
                               batches[len(batches) // 2]))
+    if cpu:
+        print("%-46s %12s" % ("  the maestro's CPU a batch, longest / median",
+                              "%d / %d" % (cpu[-1], cpu[len(cpu) // 2])))
     for kind, v in sorted(kinds.items()):
         if v:
             print("%-46s %12s" % ("  %s: %d, longest / median (ms)" % (
