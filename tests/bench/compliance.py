@@ -84,10 +84,10 @@ def timed(c, path, n=5):
 
 def maestro_turns(brain, start):
     """The maestro's debug lines of the matrix answers since the log's
-    offset start: [(longest turn, in all)] (ms)."""
-    return [(int(a), int(b)) for a, b in re.findall(
-        r"compliance: .* the longest (\d+) ms, (\d+) ms in all",
-        brain.log()[start:])]
+    offset start: [(longest turn, in all, CPU)] (ms)."""
+    return [(int(a), int(b), int(c)) for a, b, c in re.findall(
+        r"compliance: .* the longest (\d+) ms, (\d+) ms in all, CPU "
+        r"(\d+) ms", brain.log()[start:])]
 
 
 def browser_figures(brain):
@@ -133,9 +133,11 @@ def main():
         turns = maestro_turns(b, mark)
         if turns:
             rows.append(("  maestro: longest turn of its loop (ms)",
-                         "%d" % max(t for t, _ in turns)))
+                         "%d" % max(t for t, _, _ in turns)))
             rows.append(("  maestro: request to reply, median (ms)",
-                         "%d" % statistics.median(a for _, a in turns)))
+                         "%d" % statistics.median(a for _, a, _ in turns)))
+            rows.append(("  maestro: its CPU an answer, median (ms)",
+                         "%d" % statistics.median(c for _, _, c in turns)))
         ago = time.strftime("%Y-%m-%dT%H:%M:%SZ",
                             time.gmtime(time.time() - 2 * 86400 + 600))
         for label, path in (
