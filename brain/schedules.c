@@ -8,7 +8,9 @@
  *   - starts pruning old results and audit lines (retention_days,
  *     audit_retention_days) at start and then every hour: small
  *     batches, one after the other while there is work, each its own
- *     turn of the loop.
+ *     turn of the loop,
+ *   - writes the WAL back (a passive checkpoint, a turn of its own;
+ *     SQLite's automatic one is off) when retention does not.
  * Each step is bounded, so that a tick never holds the loop for long.
  * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
  */
@@ -46,6 +48,7 @@
 
 static struct event	*chores_ev;
 static struct event	*prune_ev;
+static struct event	*checkpoint_ev;
 static time_t		 prune_due;
 
 /* A pass of retention: its steps in order (db_prune's, then the
@@ -310,7 +313,7 @@ chores(evutil_socket_t fd, short events, void *arg)
 	struct due	d;
 	time_t		now = time(NULL);
 	size_t		i;
-	int		n, frames;
+	int		n;
 
 	/* Collected first: firing writes to the table being read. */
 	d.n = 0;
@@ -328,8 +331,17 @@ chores(evutil_socket_t fd, short events, void *arg)
 		evtimer_add(prune_ev, &zero);
 	} else if (!evtimer_pending(prune_ev, NULL))
 		/* The WAL written back (SQLite's automatic checkpoint is
-		 * off: db_open), while retention does not. */
-		db_checkpoint(m.db, &frames);
+		 * off: db_open), a turn of its own, while retention does
+		 * not. */
+		evtimer_add(checkpoint_ev, &zero);
+}
+
+static void
+checkpoint(evutil_socket_t fd, short events, void *arg)
+{
+	int	frames;
+
+	db_checkpoint(m.db, &frames);
 }
 
 void
@@ -339,6 +351,7 @@ schedules_start(struct event_base *base)
 
 	prune_due = time(NULL);
 	if ((prune_ev = evtimer_new(base, prune_batch, NULL)) == NULL ||
+	    (checkpoint_ev = evtimer_new(base, checkpoint, NULL)) == NULL ||
 	    (chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
 	    NULL || event_add(chores_ev, &tv) == -1)
 		fatalx("cannot start the schedules' timer");
@@ -351,7 +364,9 @@ schedules_stop(void)
 		event_free(chores_ev);
 	if (prune_ev != NULL)
 		event_free(prune_ev);
-	chores_ev = prune_ev = NULL;
+	if (checkpoint_ev != NULL)
+		event_free(checkpoint_ev);
+	chores_ev = prune_ev = checkpoint_ev = NULL;
 }
 
 /* ---- the API --------------------------------------------------------- */
