@@ -150,6 +150,8 @@ def main():
                               batches[-1]))
         print("%-46s %12d" % ("  median batch (ms)",
                               batches[len(batches) // 2]))
+        print("%-46s %12s" % ("  batches over 30 / over 50 ms", "%d / %d" % (
+            sum(x > 30 for x in batches), sum(x > 50 for x in batches))))
     if cpu:
         print("%-46s %12s" % ("  the maestro's CPU a batch, longest / median",
                               "%d / %d" % (cpu[-1], cpu[len(cpu) // 2])))
