@@ -42,7 +42,8 @@ enum {
 	DB_ST_TENTACLE_GET,
 	DB_ST_FINDING_INSERT,
 	DB_ST_FINDINGS_GET,
-	DB_ST_MAX
+	DB_ST_LEDGER,			/* db_ledger.c's (dbint.h) */
+	DB_ST_MAX = DB_ST_LEDGER + DB_LEDGER_STATEMENTS
 };
 
 struct db {
@@ -522,11 +523,17 @@ db_cached(struct db *db, int which, const char *sql)
 }
 
 /* Done with a cached statement: ready for its next use. */
-static void
+void
 db_release(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+sqlite3_stmt *
+db_cached_ledger(struct db *db, int which, const char *sql)
+{
+	return db_cached(db, DB_ST_LEDGER + which, sql);
 }
 
 /* Step a cached statement that returns no row, then release it. */

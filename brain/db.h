@@ -447,10 +447,24 @@ int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
 struct db_ledger_report {
 	int64_t	entries, audit, results;
 	int64_t	pruned;		/* results gone with retention */
+	int64_t	audit_pruned;	/* audit rows older than every row left */
 	int64_t	bad;		/* the first bad entry (0: a row's) */
 	char	why[256];
 };
 int	db_ledger_verify(struct db *, struct db_ledger_report *);
+/* The same walk in steps (the maestro's daily check, brain/ledgercheck.c):
+ * each step checks up to n entries of the chain, or then up to n IDs of
+ * each table for a row without an entry; 2: more to do, else as
+ * db_ledger_verify (w->r the report so far). */
+struct db_ledger_walk {
+	struct db_ledger_report	r;
+	int64_t			next;		/* entry */
+	char			prev[65];	/* its predecessor's hash */
+	int			phase;		/* 0 chain, 1 audit, 2 results */
+	int64_t			row, last;	/* IDs checked, the table's last */
+};
+void	db_ledger_walk_init(struct db_ledger_walk *);
+int	db_ledger_walk_step(struct db *, struct db_ledger_walk *, int n);
 
 /* GET /metrics's counts (db_export.c). */
 struct db_metrics {

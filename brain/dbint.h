@@ -28,6 +28,13 @@ int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
 /* An audit row was written (not by db_audit): the export's hook. */
 void		 db_audit_written(struct db *, int64_t id, const char *actor,
 		    const char *action, const char *peer, const char *detail);
+/* The ledger's statements, run with every row written (db_ledger.c),
+ * kept prepared as db.c keeps the per-result ones: prepared on first
+ * use; after each, db_release (reset, bindings cleared). */
+enum { DB_LEDGER_AUDIT_ROW, DB_LEDGER_RESULT_ROW, DB_LEDGER_HEAD,
+	DB_LEDGER_INSERT, DB_LEDGER_STATEMENTS };
+sqlite3_stmt	*db_cached_ledger(struct db *, int which, const char *sql);
+void		 db_release(sqlite3_stmt *);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
 /* An order from a row of "job id, tentacle id, address, port,
