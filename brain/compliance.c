@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "log.h"
 #include "maestro.h"
+#include "turnclock.h"
 #include "views.h"
 
 /* ---- GET /api/compliance ------------------------------------------------
@@ -345,15 +346,6 @@ text_counts(struct buf *b, const struct compliance_counts *c, int score)
 	}
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The matrix is made over turns of the maestro's loop: each turn does
  * pieces (the columns, the page's tentacles, the cells of some of them,
@@ -401,17 +393,6 @@ struct matrix_req {
 };
 
 static void	matrix_turn(evutil_socket_t, short, void *);
-
-/* This thread's CPU time (ms): a turn's, other work on the cores left
- * out (make bench prints it). */
-static int64_t
-cpu_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A check column of a piece: into the sorted set, its cells counted. */
 static void
@@ -638,11 +619,11 @@ matrix_turn(evutil_socket_t fd, short events, void *arg)
 {
 	struct matrix_req	*mr = arg;
 	struct timeval		 zero = { 0, 0 };
-	int64_t			 t0 = mono_ms(), c0 = cpu_ms(), ms;
+	int64_t			 t0 = turn_now_ms(), c0 = turn_cpu_ms(), ms;
 	int			 rc = 0;
 
 	while (mr->phase != MP_DONE && rc == 0 && !mr->mx.oom &&
-	    mono_ms() - t0 < MATRIX_TURN_MS)
+	    turn_now_ms() - t0 < MATRIX_TURN_MS)
 		rc = matrix_piece(mr);
 	mr->turns++;
 	if (rc == -1 || mr->mx.oom) {
@@ -660,21 +641,21 @@ matrix_turn(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 		evtimer_add(mr->ev, &zero);
-		if ((ms = mono_ms() - t0) > mr->longest)
+		if ((ms = turn_now_ms() - t0) > mr->longest)
 			mr->longest = ms;
-		mr->cpu += cpu_ms() - c0;
+		mr->cpu += turn_cpu_ms() - c0;
 		return;
 	}
 	matrix_send(mr);
-	ms = mono_ms() - t0;
+	ms = turn_now_ms() - t0;
 	if (ms > mr->longest)
 		mr->longest = ms;
-	mr->cpu += cpu_ms() - c0;
+	mr->cpu += turn_cpu_ms() - c0;
 	/* The times the loop waited (make bench reads them). */
 	log_debug("compliance: %zu hosts x %zu columns, %zu bytes, in %u "
 	    "turns, the longest %lld ms, %lld ms in all, CPU %lld ms",
 	    mr->mx.done, mr->mx.ncols, mr->mx.out.len, mr->turns,
-	    (long long)mr->longest, (long long)(mono_ms() - mr->t0),
+	    (long long)mr->longest, (long long)(turn_now_ms() - mr->t0),
 	    (long long)mr->cpu);
 	matrix_req_free(mr);
 }
@@ -690,7 +671,7 @@ api_compliance(const struct api_req *r)
 		api_error(r, 500, "out of memory");
 		return;
 	}
-	mr->t0 = mono_ms();
+	mr->t0 = turn_now_ms();
 	mr->id = r->id;
 	mr->generation = r->c->generation;
 	mr->q.as_of = r->a->as_of ? (time_t)r->a->as_of : now;
@@ -783,10 +764,10 @@ history_turn(evutil_socket_t fd, short events, void *arg)
 {
 	struct history_req	*hr = arg;
 	struct timeval		 zero = { 0, 0 };
-	int64_t			 t0 = mono_ms(), last = -1, ms;
+	int64_t			 t0 = turn_now_ms(), last = -1, ms;
 	int			 rc = 0;
 
-	while (rc == 0 && last != 0 && mono_ms() - t0 < MATRIX_TURN_MS) {
+	while (rc == 0 && last != 0 && turn_now_ms() - t0 < MATRIX_TURN_MS) {
 		if ((rc = db_compliance_fleet_next(m.db, &hr->q, hr->cursor,
 		    HISTORY_PIECE_HOSTS, &last)) == 0 && last != 0) {
 			rc = db_compliance_history_range(m.db, hr->now,
@@ -795,7 +776,7 @@ history_turn(evutil_socket_t fd, short events, void *arg)
 			hr->cursor = last;
 		}
 	}
-	if ((ms = mono_ms() - t0) > hr->longest)
+	if ((ms = turn_now_ms() - t0) > hr->longest)
 		hr->longest = ms;
 	hr->turns++;
 	if (rc == -1) {
@@ -817,7 +798,7 @@ history_turn(evutil_socket_t fd, short events, void *arg)
 	history_send(hr);
 	log_debug("compliance history: %u days, in %u turns, the longest %lld "
 	    "ms, %lld ms in all", hr->days, hr->turns, (long long)hr->longest,
-	    (long long)(mono_ms() - hr->t0));
+	    (long long)(turn_now_ms() - hr->t0));
 	history_free(hr);
 }
 
@@ -833,7 +814,7 @@ api_compliance_history(const struct api_req *r)
 		api_error(r, 500, "out of memory");
 		return;
 	}
-	hr->t0 = mono_ms();
+	hr->t0 = turn_now_ms();
 	hr->id = r->id;
 	hr->generation = r->c->generation;
 	hr->days = r->a->days;

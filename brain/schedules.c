@@ -27,6 +27,7 @@
 #include "groupbody.h"
 #include "log.h"
 #include "maestro.h"
+#include "turnclock.h"
 
 #define CHORES_INTERVAL_S	1
 #define EXPIRE_BATCH		500
@@ -188,26 +189,6 @@ schedule_fire(int64_t id, time_t now)
 	free(s);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* This thread's CPU time: a turn's wall time less what other work on
- * the cores took (make bench prints both). */
-static int64_t
-cpu_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next batch's size after one of `limit` took `ms`. */
 static int
 prune_size(int limit, int64_t ms)
@@ -235,7 +216,7 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 {
 	struct timeval	 zero = { 0, 0 };
 	time_t		 now = time(NULL), before;
-	int64_t		 t0 = now_ms(), c0 = cpu_ms(), ms, left = 0;
+	int64_t		 t0 = turn_now_ms(), c0 = turn_cpu_ms(), ms, left = 0;
 	int		 n = 0, frames, *limit, rc;
 
 	if (pr.checkpoint) {
@@ -243,7 +224,7 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 		if (db_checkpoint(m.db, &frames) == 0)
 			log_debug("retention: checkpoint, %d pages written "
 			    "back, in %lld ms (CPU %lld ms)", frames,
-			    (long long)(now_ms() - t0), (long long)(cpu_ms() -
+			    (long long)(turn_now_ms() - t0), (long long)(turn_cpu_ms() -
 			    c0));
 		evtimer_add(prune_ev, &zero);
 		return;
@@ -259,10 +240,10 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 		pr.pruned += n;
 		if (n > 0)
 			pr.wrote = pr.checkpoint = 1;
-		ms = now_ms() - t0;
+		ms = turn_now_ms() - t0;
 		log_debug("retention: %d %s pruned (batch of %d), in %lld ms "
 		    "(CPU %lld ms)", n, step_names[pr.step], *limit,
-		    (long long)ms, (long long)(cpu_ms() - c0));
+		    (long long)ms, (long long)(turn_cpu_ms() - c0));
 		if (rc == -1 || n < *limit)
 			pr.step++;
 		else
@@ -270,10 +251,10 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 	} else if (pr.step == STEP_VACUUM && pr.wrote) {
 		rc = db_vacuum_step(m.db, *limit, &left);
 		pr.checkpoint = 1;
-		ms = now_ms() - t0;
+		ms = turn_now_ms() - t0;
 		log_debug("retention: %d free pages given back, %lld left, in "
 		    "%lld ms (CPU %lld ms)", *limit, (long long)left,
-		    (long long)ms, (long long)(cpu_ms() - c0));
+		    (long long)ms, (long long)(turn_cpu_ms() - c0));
 		if (rc == -1 || left == 0)
 			pr.step++;
 		else
