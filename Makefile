@@ -319,6 +319,7 @@ bench: all $(BUILD)/tests/bench_ledger
 	$(BUILD)/tests/bench_ledger
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/roundtrip.py
 
 clean:
 	rm -rf build

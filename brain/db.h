@@ -564,6 +564,9 @@ int	db_label_known(struct db *, const char *label);
 /* Jobs that wait for their tentacle (db_waiting.c). A run's jobs wait
  * until expires_at. */
 int	db_run_set_expiry(struct db *, int64_t run, time_t expires_at);
+/* The run of a job (issue 18: the ?wait waiters of that run alone): 0,
+ * DB_NOTFOUND, -1. */
+int	db_job_run(struct db *, int64_t job, int64_t *run);
 /* The tentacle answered: fn for each of its jobs that waited (queued, or
  * unreachable and not expired), each then sent. */
 int	db_jobs_waiting(struct db *, int64_t tentacle, time_t now,

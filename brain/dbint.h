@@ -13,8 +13,20 @@
 sqlite3		*db_handle(struct db *);
 /* Run SQL with no parameters: 0, or -1 (logged). */
 int		 db_exec(struct db *, const char *sql);
-/* Prepare a statement (finalize it yourself): NULL on error (logged). */
+/* Prepare a statement (finalize it yourself): NULL on error (logged).
+ * A statement of the same text may come from db_stmts.c's cache. */
 sqlite3_stmt	*db_prepare(struct db *, const char *sql);
+/*
+ * db_stmts.c (issue 18): the kept statements. db_stmt_take: 0 and *out
+ * (NULL if it did not prepare: logged), or -1 (not kept: prepare it
+ * yourself). db_finalize: reset a kept statement for its next use, or
+ * finalize one that is not kept; every sqlite3_finalize() in the db_*.c
+ * files is one (the macro below). db_stmts_close: before sqlite3_close.
+ */
+int		 db_stmt_take(sqlite3 *, const char *sql, sqlite3_stmt **out);
+void		 db_finalize(sqlite3_stmt *);
+void		 db_stmts_close(sqlite3 *);
+#define sqlite3_finalize(st)	db_finalize(st)
 /* Step a statement that returns no row, then finalize it: 0 or -1. */
 int		 db_step_done(struct db *, sqlite3_stmt *);
 /* Step a query for one row: 0 (read its columns, finalize later),

@@ -268,6 +268,7 @@ api_handler	api_tentacles, api_runs, api_run;
 /* A job's state may have changed: answer the waiters whose run is now
  * finished. */
 void	run_waiters_wake(void);
+void	run_waiters_wake_job(int64_t job);
 /* At shutdown: every waiter answered with its run as it is. */
 void	run_waiters_stop(void);
 /* compliance.c */

@@ -420,6 +420,7 @@ maestro_answer(struct pending *p, const struct ipc_msg *msg)
 		json_decref(body);
 	}
 	send_json_text(p->req, (int)r.status, text);
+	log_hop("web-out", 0);
 	free(text);
 	p->id = 0;
 }
@@ -1086,6 +1087,7 @@ api_call(struct evhttp_request *req, const char *path)
 	struct route_params	 rp = { 0 }, match;
 	const char		*rewrite_why = NULL;
 
+	log_hop("web-in", 0);
 	memset(&call, 0, sizeof(call));
 	if (session_key(req, call.session, sizeof(call.session)) == -1) {
 		send_error(req, 401, "not logged in");
