@@ -69,6 +69,7 @@ struct brain_conf {
 	long long	test_ledger_verify_interval;	/* s; 0: daily */
 	long long	retention_days;			/* results, runs */
 	long long	audit_retention_days;
+	long long	test_schedule_min_every;	/* s, tests only */
 };
 
 extern const struct config_key brain_config_keys[];

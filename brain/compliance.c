@@ -13,11 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <bsd/string.h>
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "buf.h"
 #include "log.h"
 #include "maestro.h"
+#include "turnclock.h"
 #include "views.h"
 
 /* ---- GET /api/compliance ------------------------------------------------
@@ -69,31 +72,50 @@ text_str(struct buf *b, const char *s)
 static void
 text_int(struct buf *b, int64_t v)
 {
-	char	n[24];
+	char		 n[24], *p = n + sizeof(n);
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	snprintf(n, sizeof(n), "%lld", (long long)v);
-	text_add(b, n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(n + sizeof(n) - p));
+}
+
+/* rfc3339() of the cells' times: most of a matrix's cells share a few
+ * (one a run), so the last one is kept. */
+struct at_memo {
+	time_t	at;
+	char	text[32];
+};
+
+static const char *
+at_text(struct at_memo *memo, time_t at)
+{
+	if (memo->text[0] == '\0' || memo->at != at) {
+		rfc3339(at, memo->text, sizeof(memo->text));
+		memo->at = at;
+	}
+	return memo->text;
 }
 
 /* A cell: {"verdict", "result", "at", "failed_checks", "waiver"?}; NULL
  * is a none cell. */
 static void
-text_cell(struct buf *b, const struct db_cell *c)
+text_cell(struct buf *b, const struct db_cell *c, struct at_memo *memo)
 {
-	char	at[32];
-
 	if (c == NULL) {
 		text_add(b, "{\"verdict\":\"none\",\"result\":null,\"at\":null,"
 		    "\"failed_checks\":0}");
 		return;
 	}
-	rfc3339(c->at, at, sizeof(at));
 	text_add(b, "{\"verdict\":\"");
 	text_add(b, cell_verdict_name(c->verdict));
 	text_add(b, "\",\"result\":");
 	text_int(b, c->result);
 	text_add(b, ",\"at\":\"");
-	text_add(b, at);
+	text_add(b, at_text(memo, c->at));
 	text_add(b, "\",\"failed_checks\":");
 	text_int(b, c->failed);
 	if (c->waiver != 0) {
@@ -107,15 +129,6 @@ text_cell(struct buf *b, const struct db_cell *c)
 	text_add(b, "}");
 }
 
-/* "column":{cell} */
-static void
-text_keyed_cell(struct buf *b, const char *column, const struct db_cell *c)
-{
-	text_str(b, column);
-	text_add(b, ":");
-	text_cell(b, c);
-}
-
 struct matrix_host {
 	int64_t	 id;
 	char	*hostname;
@@ -124,7 +137,10 @@ struct matrix_host {
 
 struct matrix {
 	char			**cols;
+	char			**keys;		/* the columns as "name": */
 	size_t			  ncols, capcols;
+	struct at_memo		  memo;
+	struct compliance_counts  counts;	/* of the cells written */
 	struct matrix_host	 *hosts;
 	size_t			  nhosts, caphosts;
 	struct buf		  out;
@@ -140,6 +156,7 @@ matrix_column(const char *name, void *arg)
 {
 	struct matrix	*mx = arg;
 	char		**v;
+	struct buf	  key;
 
 	if (mx->ncols == mx->capcols) {
 		if ((v = reallocarray(mx->cols, mx->capcols * 2 + 16,
@@ -148,12 +165,23 @@ matrix_column(const char *name, void *arg)
 			return;
 		}
 		mx->cols = v;
+		if ((v = reallocarray(mx->keys, mx->capcols * 2 + 16,
+		    sizeof(*v))) == NULL) {
+			mx->oom = 1;
+			return;
+		}
+		mx->keys = v;
 		mx->capcols = mx->capcols * 2 + 16;
 	}
-	if ((mx->cols[mx->ncols] = strdup(name)) == NULL)
+	buf_init(&key, 4 * FINDING_CHECK_MAX + 16);
+	text_str(&key, name);
+	if (buf_append(&key, ":", 2) == -1 ||	/* and the NUL */
+	    (mx->cols[mx->ncols] = strdup(name)) == NULL) {
+		free(key.data);
 		mx->oom = 1;
-	else
-		mx->ncols++;
+		return;
+	}
+	mx->keys[mx->ncols++] = (char *)key.data;
 }
 
 static void
@@ -192,7 +220,9 @@ matrix_fill(struct matrix *mx, size_t until)
 	for (; mx->col < until; mx->col++) {
 		if (mx->col > 0)
 			text_add(&mx->out, ",");
-		text_keyed_cell(&mx->out, mx->cols[mx->col], NULL);
+		text_add(&mx->out, mx->keys[mx->col]);
+		text_cell(&mx->out, NULL, NULL);
+		mx->counts.n[CELL_NONE]++;
 	}
 }
 
@@ -256,7 +286,9 @@ matrix_cell(const struct db_cell *c, void *arg)
 	matrix_fill(mx, j);
 	if (mx->col > 0)
 		text_add(&mx->out, ",");
-	text_keyed_cell(&mx->out, c->column, c);
+	text_add(&mx->out, mx->keys[j]);
+	text_cell(&mx->out, c, &mx->memo);
+	mx->counts.n[c->verdict]++;
 	mx->col = j + 1;
 }
 
@@ -265,9 +297,12 @@ matrix_free(struct matrix *mx)
 {
 	size_t	i;
 
-	for (i = 0; i < mx->ncols; i++)
+	for (i = 0; i < mx->ncols; i++) {
 		free(mx->cols[i]);
+		free(mx->keys[i]);
+	}
 	free(mx->cols);
+	free(mx->keys);
 	for (i = 0; i < mx->nhosts; i++) {
 		free(mx->hosts[i].hostname);
 		free(mx->hosts[i].labels);
@@ -311,134 +346,490 @@ text_counts(struct buf *b, const struct compliance_counts *c, int score)
 	}
 }
 
+/*
+ * The matrix is made over turns of the maestro's loop: each turn does
+ * pieces (the columns, the page's tentacles, the cells of some of them,
+ * the fleet's counts of some) until MATRIX_TURN_MS have passed, then
+ * queues the next turn (a zero timeout: whatever else is ready runs
+ * first). A small fleet's answer is made in one turn; 1,000 x 30 in a
+ * few; no turn holds the loop for long. Results stored between two turns
+ * may be in the cells of one and not in those of an earlier one (as with
+ * two pages).
+ */
+#define MATRIX_TURN_MS		10
+/* Cells (tentacles x columns) of one piece: some ms of SQLite. */
+#define MATRIX_PIECE_CELLS	2000
+#define MATRIX_PIECE_HOSTS	100	/* by check: the fleet's walk */
+
+enum matrix_phase {
+	MP_COLUMNS,	/* by check: in pieces over the fleet */
+	MP_TENTACLES,	/* the page's */
+	MP_CELLS,	/* in pieces over the page's tentacles */
+	MP_COUNTS,	/* in pieces over the fleet, if not the page's */
+	MP_DONE
+};
+
+struct matrix_req {
+	uint32_t		 id;		/* the webserv's request */
+	unsigned		 generation;
+	unsigned		 limit_asked;
+	char			 labels[PROTO_LABELS_TEXT_MAX];
+	struct compliance_query	 q;
+	struct matrix		 mx;
+	struct compliance_counts counts;
+	int64_t			 seen;		/* counted cells not none */
+	enum matrix_phase	 phase;
+	int64_t			 cursor;	/* the fleet's walk: last ID */
+	size_t			 next_host;	/* the page's: next to read */
+	size_t			 piece;		/* tentacles a piece */
+	int			 more;
+	/* By check: the columns met so far, sorted. */
+	char			**checks;
+	size_t			 nchecks, capchecks;
+	int64_t			 t0, longest;	/* ms */
+	int64_t			 cpu;		/* ms, the turns' */
+	unsigned		 turns;
+	struct event		*ev;
+};
+
+static void	matrix_turn(evutil_socket_t, short, void *);
+
+/* A check column of a piece: into the sorted set, its cells counted. */
+static void
+matrix_check(const char *col, enum cell_verdict v, int64_t n, void *arg)
+{
+	struct matrix_req	*mr = arg;
+	size_t			 lo = 0, hi = mr->nchecks, mid;
+	char			**nv;
+	int			 c;
+
+	mr->counts.n[v] += n;
+	mr->seen += n;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(mr->checks[mid], col)) == 0)
+			return;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (mr->nchecks == mr->capchecks) {
+		if ((nv = reallocarray(mr->checks, mr->capchecks * 2 + 16,
+		    sizeof(*nv))) == NULL) {
+			mr->mx.oom = 1;
+			return;
+		}
+		mr->checks = nv;
+		mr->capchecks = mr->capchecks * 2 + 16;
+	}
+	memmove(&mr->checks[lo + 1], &mr->checks[lo], (mr->nchecks - lo) *
+	    sizeof(*mr->checks));
+	if ((mr->checks[lo] = strdup(col)) == NULL) {
+		memmove(&mr->checks[lo], &mr->checks[lo + 1], (mr->nchecks -
+		    lo) * sizeof(*mr->checks));
+		mr->mx.oom = 1;
+		return;
+	}
+	mr->nchecks++;
+}
+
+static void
+matrix_req_free(struct matrix_req *mr)
+{
+	size_t	i;
+
+	for (i = 0; i < mr->nchecks; i++)
+		free(mr->checks[i]);
+	free(mr->checks);
+	matrix_free(&mr->mx);
+	if (mr->ev != NULL)
+		event_free(mr->ev);
+	free(mr);
+}
+
+/* The none cells of the fleet: hosts x columns not counted. */
+static int
+matrix_none(struct matrix_req *mr)
+{
+	int64_t	hosts, all;
+
+	if (db_compliance_fleet_count(m.db, &mr->q, &hosts) == -1)
+		return -1;
+	all = hosts * (int64_t)mr->mx.ncols;
+	if (all > mr->seen)
+		mr->counts.n[CELL_NONE] += all - mr->seen;
+	return 0;
+}
+
+/* The answer's head, once the columns are known. */
+static void
+matrix_head(struct matrix_req *mr)
+{
+	struct matrix	*mx = &mr->mx;
+	size_t		 i;
+	char		 asof[32];
+
+	/* Fewer tentacles a page when there are many columns. */
+	mr->q.limit = mr->limit_asked;
+	if (mx->ncols > 0 && mr->q.limit > COMPLIANCE_CELLS_MAX / mx->ncols)
+		mr->q.limit = COMPLIANCE_CELLS_MAX / mx->ncols > 0 ?
+		    (unsigned)(COMPLIANCE_CELLS_MAX / mx->ncols) : 1;
+	mr->piece = mx->ncols > 0 ? MATRIX_PIECE_CELLS / mx->ncols : 1000;
+	if (mr->piece == 0)
+		mr->piece = 1;
+	rfc3339(mr->q.as_of, asof, sizeof(asof));
+	text_add(&mx->out, "{\"as_of\":\"");
+	text_add(&mx->out, asof);
+	text_add(&mx->out, mr->q.by_check ? "\",\"by\":\"check\",\"scripts\":"
+	    "[" : "\",\"by\":\"script\",\"scripts\":[");
+	for (i = 0; i < mx->ncols; i++) {
+		if (i)
+			text_add(&mx->out, ",");
+		text_str(&mx->out, mx->cols[i]);
+	}
+	text_add(&mx->out, "],\"tentacles\":[");
+	mx->host = SIZE_MAX;	/* none opened yet */
+}
+
+/* One piece of the current phase: 0, or -1 (a database error). */
+static int
+matrix_piece(struct matrix_req *mr)
+{
+	struct matrix	*mx = &mr->mx;
+	int64_t		 last, lo;
+	size_t		 i, end;
+
+	switch (mr->phase) {
+	case MP_COLUMNS:
+		if (!mr->q.by_check) {
+			if (db_compliance_script_columns(m.db, &mr->q,
+			    matrix_column, mx) == -1)
+				return -1;
+		} else {
+			if (db_compliance_fleet_next(m.db, &mr->q, mr->cursor,
+			    MATRIX_PIECE_HOSTS, &last) == -1)
+				return -1;
+			if (last != 0) {
+				if (db_compliance_check_columns(m.db, &mr->q,
+				    mr->cursor, last, matrix_check, mr) == -1)
+					return -1;
+				mr->cursor = last;
+				return 0;
+			}
+			for (i = 0; i < mr->nchecks; i++)
+				matrix_column(mr->checks[i], mx);
+			if (matrix_none(mr) == -1)
+				return -1;
+		}
+		matrix_head(mr);
+		mr->phase = MP_TENTACLES;
+		return 0;
+	case MP_TENTACLES:
+		if (db_compliance_tentacles(m.db, &mr->q, matrix_tentacle, mx,
+		    &mr->more) == -1)
+			return -1;
+		/* Some 100 bytes a cell. */
+		buf_reserve(&mx->out, mx->nhosts * (mx->ncols + 1) * 100);
+		mr->phase = MP_CELLS;
+		return 0;
+	case MP_CELLS:
+		if (mr->next_host < mx->nhosts && !mx->full) {
+			lo = mr->next_host == 0 ? mr->q.after :
+			    mx->hosts[mr->next_host - 1].id;
+			end = mr->next_host + mr->piece;
+			if (end > mx->nhosts)
+				end = mx->nhosts;
+			if (db_compliance_cells(m.db, &mr->q, lo,
+			    mx->hosts[end - 1].id, matrix_cell, mx) == -1)
+				return -1;
+			mr->next_host = end;
+			return 0;
+		}
+		/* The hosts after the last cell (or all of them, when no
+		 * cell). */
+		if (mx->host == SIZE_MAX)
+			mx->host = mx->nhosts + 1;
+		while (!mx->full && matrix_next_host(mx) == 0)
+			;
+		if (mx->full && mx->done < mx->nhosts)
+			mr->more = 1;
+		mr->phase = MP_COUNTS;
+		mr->cursor = 0;
+		/* By check, counted with the columns; by script, the
+		 * page's when it is the whole fleet. */
+		if (mr->q.by_check)
+			mr->phase = MP_DONE;
+		else if (mr->q.after == 0 && !mr->more && !mx->full) {
+			mr->counts = mx->counts;
+			mr->phase = MP_DONE;
+		}
+		return 0;
+	case MP_COUNTS:
+		if (db_compliance_fleet_next(m.db, &mr->q, mr->cursor,
+		    (unsigned)mr->piece, &last) == -1)
+			return -1;
+		if (last == 0) {
+			if (matrix_none(mr) == -1)
+				return -1;
+			mr->phase = MP_DONE;
+			return 0;
+		}
+		if (db_compliance_counts_range(m.db, &mr->q, mr->cursor, last,
+		    &mr->counts, &mr->seen) == -1)
+			return -1;
+		mr->cursor = last;
+		return 0;
+	case MP_DONE:
+		break;
+	}
+	return 0;
+}
+
+/* The answer's tail, and the reply. */
+static void
+matrix_send(struct matrix_req *mr)
+{
+	struct matrix	*mx = &mr->mx;
+
+	text_add(&mx->out, "],");
+	text_counts(&mx->out, &mr->counts, 1);
+	text_add(&mx->out, ",\"counts\":{");
+	text_counts(&mx->out, &mr->counts, 0);
+	text_add(&mx->out, "},\"limit\":");
+	text_int(&mx->out, mr->q.limit);
+	text_add(&mx->out, ",\"next\":");
+	if (mr->more && mx->done > 0)
+		text_int(&mx->out, mx->hosts[mx->done - 1].id);
+	else
+		text_add(&mx->out, "null");
+	text_add(&mx->out, "}");
+	if (buf_append(&mx->out, "", 1) == -1)	/* the NUL; fits? */
+		reply_error(mr->id, mr->generation, 500, "the answer is too "
+		    "large");
+	else
+		reply_send_text(mr->id, mr->generation, 200,
+		    (char *)mx->out.data, NULL);
+}
+
+/* Pieces until the turn's time is up; then the next turn, or the reply
+ * (and the request freed). */
+static void
+matrix_turn(evutil_socket_t fd, short events, void *arg)
+{
+	struct matrix_req	*mr = arg;
+	struct timeval		 zero = { 0, 0 };
+	int64_t			 t0 = turn_now_ms(), c0 = turn_cpu_ms(), ms;
+	int			 rc = 0;
+
+	while (mr->phase != MP_DONE && rc == 0 && !mr->mx.oom &&
+	    turn_now_ms() - t0 < MATRIX_TURN_MS)
+		rc = matrix_piece(mr);
+	mr->turns++;
+	if (rc == -1 || mr->mx.oom) {
+		reply_error(mr->id, mr->generation, 500, rc == -1 ?
+		    "database error" : "out of memory");
+		matrix_req_free(mr);
+		return;
+	}
+	if (mr->phase != MP_DONE) {
+		if (mr->ev == NULL && (mr->ev = evtimer_new(m.base, matrix_turn,
+		    mr)) == NULL) {
+			reply_error(mr->id, mr->generation, 500, "out of "
+			    "memory");
+			matrix_req_free(mr);
+			return;
+		}
+		evtimer_add(mr->ev, &zero);
+		if ((ms = turn_now_ms() - t0) > mr->longest)
+			mr->longest = ms;
+		mr->cpu += turn_cpu_ms() - c0;
+		return;
+	}
+	matrix_send(mr);
+	ms = turn_now_ms() - t0;
+	if (ms > mr->longest)
+		mr->longest = ms;
+	mr->cpu += turn_cpu_ms() - c0;
+	/* The times the loop waited (make bench reads them). */
+	log_debug("compliance: %zu hosts x %zu columns, %zu bytes, in %u "
+	    "turns, the longest %lld ms, %lld ms in all, CPU %lld ms",
+	    mr->mx.done, mr->mx.ncols, mr->mx.out.len, mr->turns,
+	    (long long)mr->longest, (long long)(turn_now_ms() - mr->t0),
+	    (long long)mr->cpu);
+	matrix_req_free(mr);
+}
+
 void
 api_compliance(const struct api_req *r)
 {
-	struct compliance_query	 q;
-	struct compliance_counts counts;
-	struct matrix		 mx;
-	size_t			 i;
+	struct matrix_req	*mr;
 	time_t			 now = time(NULL);
-	int			 more = 0;
-	char			 asof[32];
+	int			 rc;
 
-	memset(&q, 0, sizeof(q));
-	q.as_of = r->a->as_of ? (time_t)r->a->as_of : now;
-	if (q.as_of > now) {
+	if ((mr = calloc(1, sizeof(*mr))) == NULL) {
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	mr->t0 = turn_now_ms();
+	mr->id = r->id;
+	mr->generation = r->c->generation;
+	mr->q.as_of = r->a->as_of ? (time_t)r->a->as_of : now;
+	if (mr->q.as_of > now) {
+		free(mr);
 		api_error(r, 400, "as_of is in the future");
 		return;
 	}
-	q.labels = r->a->labels;
-	q.by_check = r->a->by_check;
-	q.after = (int64_t)r->a->after;
-	memset(&mx, 0, sizeof(mx));
-	/* Past IPC_PAYLOAD_MAX, reply_send_text answers 500 "too large". */
-	buf_init(&mx.out, 16 * IPC_PAYLOAD_MAX);
-	if (db_compliance_columns(m.db, &q, matrix_column, &mx, &counts) ==
-	    -1)
-		goto fail;
-	/* Fewer tentacles a page when there are many columns. */
-	q.limit = r->a->limit;
-	if (mx.ncols > 0 && q.limit > COMPLIANCE_CELLS_MAX / mx.ncols)
-		q.limit = COMPLIANCE_CELLS_MAX / mx.ncols > 0 ?
-		    (unsigned)(COMPLIANCE_CELLS_MAX / mx.ncols) : 1;
-	rfc3339(q.as_of, asof, sizeof(asof));
-	text_add(&mx.out, "{\"as_of\":\"");
-	text_add(&mx.out, asof);
-	text_add(&mx.out, q.by_check ? "\",\"by\":\"check\",\"scripts\":[" :
-	    "\",\"by\":\"script\",\"scripts\":[");
-	for (i = 0; i < mx.ncols; i++) {
-		if (i)
-			text_add(&mx.out, ",");
-		text_str(&mx.out, mx.cols[i]);
-	}
-	text_add(&mx.out, "],\"tentacles\":[");
-	mx.host = SIZE_MAX;	/* none opened yet */
-	if ((!q.by_check && db_compliance_counts(m.db, &q, mx.ncols,
-	    &counts) == -1) || db_compliance_page(m.db, &q, matrix_tentacle, matrix_cell, &mx,
-	    &more) == -1 || mx.oom)
-		goto fail;
-	/* The hosts after the last cell (or all of them, when no cell). */
-	if (mx.host == SIZE_MAX)
-		mx.host = mx.nhosts + 1;
-	while (!mx.full && matrix_next_host(&mx) == 0)
-		;
-	if (mx.full && mx.done < mx.nhosts)
-		more = 1;
-	text_add(&mx.out, "],");
-	text_counts(&mx.out, &counts, 1);
-	text_add(&mx.out, ",\"counts\":{");
-	text_counts(&mx.out, &counts, 0);
-	text_add(&mx.out, "},\"limit\":");
-	text_int(&mx.out, q.limit);
-	text_add(&mx.out, ",\"next\":");
-	if (more && mx.done > 0)
-		text_int(&mx.out, mx.hosts[mx.done - 1].id);
-	else
-		text_add(&mx.out, "null");
-	text_add(&mx.out, "}");
-	if (buf_append(&mx.out, "", 1) == -1) {	/* the NUL; fits? */
-		matrix_free(&mx);
-		api_error(r, 500, "the answer is too large");
+	strlcpy(mr->labels, r->a->labels, sizeof(mr->labels));
+	mr->q.labels = mr->labels;
+	mr->q.by_check = r->a->by_check;
+	mr->q.after = (int64_t)r->a->after;
+	mr->limit_asked = r->a->limit;
+	/* Decided once: every piece reads the cells the same way. */
+	if ((rc = db_compliance_is_now(m.db, &mr->q)) == -1) {
+		free(mr);
+		api_error(r, 500, "database error");
 		return;
 	}
-	reply_send_text(r->id, r->c->generation, 200, (char *)mx.out.data,
-	    NULL);
-	matrix_free(&mx);
-	return;
-fail:
-	matrix_free(&mx);
-	api_error(r, 500, "database error");
+	mr->q.latest = rc;
+	/* Past IPC_PAYLOAD_MAX, reply_send_text answers 500 "too large". */
+	buf_init(&mr->mx.out, 16 * IPC_PAYLOAD_MAX);
+	mr->phase = MP_COLUMNS;
+	matrix_turn(-1, 0, mr);
 }
 
 /* ---- GET /api/compliance/history ---------------------------------------- */
 
-void
-api_compliance_history(const struct api_req *r)
-{
-	struct compliance_counts *counts;
-	struct buf		 out;
-	unsigned		 d, days = r->a->days;
-	time_t			 now = time(NULL), day;
-	struct tm		 tm;
-	char			 date[16];
+/* Made over turns of the loop too: the fleet walked in pieces of
+ * HISTORY_PIECE_HOSTS tentacles (each, its cells' results of the window),
+ * MATRIX_TURN_MS a turn. */
+#define HISTORY_PIECE_HOSTS	50
 
-	if ((counts = calloc(days, sizeof(*counts))) == NULL) {
-		api_error(r, 500, "out of memory");
-		return;
-	}
-	if (db_compliance_history(m.db, now, days, r->a->labels, counts) ==
-	    -1) {
-		free(counts);
-		api_error(r, 500, "database error");
-		return;
-	}
+struct history_req {
+	uint32_t		 id;
+	unsigned		 generation;
+	unsigned		 days;
+	time_t			 now;
+	char			 labels[PROTO_LABELS_TEXT_MAX];
+	struct compliance_query	 q;		/* the fleet's walk */
+	int64_t			 cursor;	/* its last ID */
+	struct compliance_counts *counts;	/* by day */
+	struct event		*ev;
+	int64_t			 t0, longest;
+	unsigned		 turns;
+};
+
+static void
+history_free(struct history_req *hr)
+{
+	if (hr->ev != NULL)
+		event_free(hr->ev);
+	free(hr->counts);
+	free(hr);
+}
+
+static void
+history_send(struct history_req *hr)
+{
+	struct buf	out;
+	unsigned	d;
+	time_t		day;
+	struct tm	tm;
+	char		date[16];
+
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	text_add(&out, "{\"points\":[");
-	for (d = 0; d < days; d++) {
-		day = now - (time_t)(days - 1 - d) * 86400;
+	for (d = 0; d < hr->days; d++) {
+		day = hr->now - (time_t)(hr->days - 1 - d) * 86400;
 		gmtime_r(&day, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 		text_add(&out, d ? ",{\"date\":\"" : "{\"date\":\"");
 		text_add(&out, date);
 		text_add(&out, "\",");
-		text_counts(&out, &counts[d], 1);
+		text_counts(&out, &hr->counts[d], 1);
 		text_add(&out, "}");
 	}
-	free(counts);
 	text_add(&out, "]}");
 	if (buf_append(&out, "", 1) == -1)
-		api_error(r, 500, "the answer is too large");
+		reply_error(hr->id, hr->generation, 500, "the answer is too "
+		    "large");
 	else
-		reply_send_text(r->id, r->c->generation, 200,
-		    (char *)out.data, NULL);
+		reply_send_text(hr->id, hr->generation, 200, (char *)out.data,
+		    NULL);
 	free(out.data);
+}
+
+static void
+history_turn(evutil_socket_t fd, short events, void *arg)
+{
+	struct history_req	*hr = arg;
+	struct timeval		 zero = { 0, 0 };
+	int64_t			 t0 = turn_now_ms(), last = -1, ms;
+	int			 rc = 0;
+
+	while (rc == 0 && last != 0 && turn_now_ms() - t0 < MATRIX_TURN_MS) {
+		if ((rc = db_compliance_fleet_next(m.db, &hr->q, hr->cursor,
+		    HISTORY_PIECE_HOSTS, &last)) == 0 && last != 0) {
+			rc = db_compliance_history_range(m.db, hr->now,
+			    hr->days, hr->labels, hr->cursor, last,
+			    hr->counts);
+			hr->cursor = last;
+		}
+	}
+	if ((ms = turn_now_ms() - t0) > hr->longest)
+		hr->longest = ms;
+	hr->turns++;
+	if (rc == -1) {
+		reply_error(hr->id, hr->generation, 500, "database error");
+		history_free(hr);
+		return;
+	}
+	if (last != 0) {
+		if (hr->ev == NULL && (hr->ev = evtimer_new(m.base,
+		    history_turn, hr)) == NULL) {
+			reply_error(hr->id, hr->generation, 500, "out of "
+			    "memory");
+			history_free(hr);
+			return;
+		}
+		evtimer_add(hr->ev, &zero);
+		return;
+	}
+	history_send(hr);
+	log_debug("compliance history: %u days, in %u turns, the longest %lld "
+	    "ms, %lld ms in all", hr->days, hr->turns, (long long)hr->longest,
+	    (long long)(turn_now_ms() - hr->t0));
+	history_free(hr);
+}
+
+void
+api_compliance_history(const struct api_req *r)
+{
+	struct history_req	*hr;
+
+	if ((hr = calloc(1, sizeof(*hr))) == NULL ||
+	    (hr->counts = calloc(r->a->days ? r->a->days : 1,
+	    sizeof(*hr->counts))) == NULL) {
+		free(hr);
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	hr->t0 = turn_now_ms();
+	hr->id = r->id;
+	hr->generation = r->c->generation;
+	hr->days = r->a->days;
+	hr->now = time(NULL);
+	strlcpy(hr->labels, r->a->labels, sizeof(hr->labels));
+	hr->q.as_of = hr->now;
+	hr->q.labels = hr->labels;
+	history_turn(-1, 0, hr);
 }
 
 /* ---- GET /api/compliance/timeline --------------------------------------- */
 
 struct timeline {
 	struct buf	out;
+	struct at_memo	memo;
 	int		n;
 };
 
@@ -449,7 +840,7 @@ timeline_point(const struct db_cell *c, void *arg)
 
 	if (tl->n++ > 0)
 		text_add(&tl->out, ",");
-	text_cell(&tl->out, c);
+	text_cell(&tl->out, c, &tl->memo);
 }
 
 void

@@ -127,6 +127,8 @@ const struct config_key brain_config_keys[] = {
 	    "days results and runs are kept (each host's latest result of each script always)" },
 	{ "audit_retention_days", CONF_INT, I(audit_retention_days), 1, 36500,
 	    "days audit log lines are kept" },
+	{ "test_schedule_min_every", CONF_INT, I(test_schedule_min_every), 1,
+	    60, "for tests only: the least every of a schedule, seconds" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -167,6 +169,7 @@ brain_config_defaults(struct brain_conf *c)
 	c->ledger_checkpoint_interval = 3600;
 	c->retention_days = 365;
 	c->audit_retention_days = 730;
+	c->test_schedule_min_every = 60;
 }
 
 /* A path derived from state_dir must fit, or the wrong file is used. */

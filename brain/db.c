@@ -406,6 +406,56 @@ static const char *const migrations[] = {
 	"  CHECK ((tentacle_id IS NULL) <> (label IS NULL))"
 	");"
 	"CREATE INDEX waivers_script ON waivers(script);",
+
+	/* 15: the compliance matrix of now in one pass (issue 16,
+	 * brain/db_compliance.c): verdicts_latest, each cell's latest
+	 * verdict (by at, then result ID: the matrix's order), kept by
+	 * triggers on verdicts; a result deleted that was a cell's latest
+	 * gives the cell its next one. And retention's old final jobs
+	 * (db_retention.c) by age, without a walk of the whole table. */
+	"CREATE INDEX IF NOT EXISTS jobs_final_age ON jobs(updated_at) WHERE"
+	"  state IN"
+	"  ('done','failed','timeout','unreachable','refused','expired');"
+	"CREATE TABLE verdicts_latest ("
+	"  tentacle_id INTEGER NOT NULL,"
+	"  script TEXT NOT NULL,"
+	"  result_id INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  verdict INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL,"
+	"  PRIMARY KEY (tentacle_id, script)"
+	") WITHOUT ROWID;"
+	"INSERT INTO verdicts_latest SELECT v.tentacle_id, v.script,"
+	"  v.result_id, v.at, v.verdict, v.failed FROM verdicts v WHERE"
+	"  v.result_id = (SELECT x.result_id FROM verdicts x WHERE"
+	"  x.tentacle_id = v.tentacle_id AND x.script = v.script ORDER BY"
+	"  x.at DESC, x.result_id DESC LIMIT 1);"
+	"CREATE TRIGGER verdicts_latest_insert AFTER INSERT ON verdicts BEGIN"
+	"  INSERT INTO verdicts_latest VALUES (NEW.tentacle_id, NEW.script,"
+	"  NEW.result_id, NEW.at, NEW.verdict, NEW.failed)"
+	"  ON CONFLICT (tentacle_id, script) DO UPDATE SET"
+	"  result_id = excluded.result_id, at = excluded.at,"
+	"  verdict = excluded.verdict, failed = excluded.failed"
+	"  WHERE excluded.at > at OR (excluded.at = at AND"
+	"  excluded.result_id > result_id);"
+	"END;"
+	"CREATE TRIGGER verdicts_latest_failed AFTER UPDATE OF failed ON"
+	"  verdicts BEGIN"
+	"  UPDATE verdicts_latest SET failed = NEW.failed WHERE"
+	"  tentacle_id = NEW.tentacle_id AND script = NEW.script AND"
+	"  result_id = NEW.result_id;"
+	"END;"
+	"CREATE TRIGGER verdicts_latest_delete AFTER DELETE ON verdicts"
+	"  WHEN EXISTS (SELECT 1 FROM verdicts_latest WHERE tentacle_id ="
+	"  OLD.tentacle_id AND script = OLD.script AND result_id ="
+	"  OLD.result_id) BEGIN"
+	"  DELETE FROM verdicts_latest WHERE tentacle_id = OLD.tentacle_id"
+	"  AND script = OLD.script;"
+	"  INSERT INTO verdicts_latest SELECT tentacle_id, script, result_id,"
+	"  at, verdict, failed FROM verdicts WHERE tentacle_id ="
+	"  OLD.tentacle_id AND script = OLD.script ORDER BY at DESC,"
+	"  result_id DESC LIMIT 1;"
+	"END;",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -676,13 +726,20 @@ db_open(const char *path, char *err, size_t errlen)
 	 * gives the pages that retention frees back in small steps
 	 * (db_vacuum_step); an older one keeps its mode (no effect until a
 	 * VACUUM).
+	 * wal_autocheckpoint = 0: SQLite's own checkpoint would run inside
+	 * whichever commit crossed its threshold (tens of ms, the loop
+	 * waiting); the maestro runs a passive one itself, a turn of its
+	 * own, every second and between retention's batches
+	 * (db_checkpoint). Without a maestro (the tests, a tool) the log is
+	 * written back when the database is closed.
 	 */
 	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1 ||
 	    db_exec(db, "PRAGMA temp_store = MEMORY") == -1 ||
-	    db_exec(db, "PRAGMA cache_size = -16384") == -1) {
+	    db_exec(db, "PRAGMA cache_size = -16384") == -1 ||
+	    db_exec(db, "PRAGMA wal_autocheckpoint = 0") == -1) {
 		snprintf(err, errlen, "%s: cannot configure the database "
 		    "(is it a SQLite file?)", path);
 		goto fail;

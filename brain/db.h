@@ -599,22 +599,30 @@ int	db_schedule_fired(struct db *, int64_t id, time_t at, time_t next_at,
 	    int64_t run);
 int	db_schedule_get(struct db *, int64_t id, struct db_schedule *);
 int	db_schedule_delete(struct db *, int64_t id);
-/* 1 if some tentacle has a script of that name, 0 if none, -1. */
+/* 1 if some tentacle has a script of that name (a local one, or a
+ * managed one not deleted on the brain), 0 if none, -1. */
 int	db_script_known(struct db *, const char *script);
+/* 1 if it is a managed script deleted on the brain, 0 if not, -1. */
+int	db_script_deleted(struct db *, const char *script);
 /* By ID; due_only: the enabled ones whose next_at <= now. */
 int	db_schedules_each(struct db *, int due_only, time_t now,
 	    void (*fn)(const struct db_schedule *, void *), void *arg);
 
-/* Retention (db_retention.c), one batch of at most limit rows each:
- * results (and their jobs and findings) received before `before` but
- * each host's latest per script, old final jobs without a result, runs
- * left without a job; audit lines. *n: rows deleted. */
-int	db_prune_results(struct db *, time_t before, int limit, int *n);
-int	db_prune_audit(struct db *, time_t before, int limit, int *n);
+/* Retention (db_retention.c), one step of at most limit rows: results
+ * (and their jobs and findings) received before `before` but each host's
+ * latest per script; old final jobs without a result; runs left without
+ * a job; audit lines. *n: rows deleted (fewer than limit: the step is
+ * done). */
+enum prune_step { PRUNE_RESULTS, PRUNE_JOBS, PRUNE_RUNS, PRUNE_AUDIT };
+int	db_prune(struct db *, enum prune_step, time_t before, int limit,
+	    int *n);
 /* Give at most `pages` free pages back to the file system (a database
  * made with auto_vacuum incremental; else nothing); *left: free pages
  * still in the file. */
 int	db_vacuum_step(struct db *, int pages, int64_t *left);
+/* A passive checkpoint of the WAL (never waits for a reader; SQLite's
+ * automatic one is off, db_open); *frames: the frames written back. */
+int	db_checkpoint(struct db *, int *frames);
 
 /* ---- lists at scale (db_lists.c; SPEC "Lists at scale") ---- */
 
@@ -673,6 +681,9 @@ struct compliance_query {
 	int		 by_check;
 	unsigned	 limit;		/* tentacles of the page */
 	int64_t		 after;		/* tentacle ID */
+	/* The pieces below: 1 to read each cell's latest from
+	 * verdicts_latest (db_compliance_is_now() said so), 0 to seek. */
+	int		 latest;
 };
 struct db_cell {
 	int64_t		 tentacle;
@@ -706,10 +717,49 @@ int	db_compliance_page(struct db *, const struct compliance_query *,
 	    void (*tfn)(const struct db_compliance_tentacle *, void *),
 	    void (*cfn)(const struct db_cell *, void *), void *arg, int *more);
 
+/* The same in pieces, for a matrix made over several turns of the
+ * maestro's loop (compliance.c), each over the tentacles whose IDs are in
+ * (lo, hi]: */
+/* 1 if no result came after q->as_of (q->latest may be 1), 0, -1. */
+int	db_compliance_is_now(struct db *, const struct compliance_query *);
+/* The fleet's tentacles (*n); *last: the ID of the n-th after `after`
+ * (or the last one; 0: none left). */
+int	db_compliance_fleet_count(struct db *, const struct compliance_query *,
+	    int64_t *n);
+int	db_compliance_fleet_next(struct db *, const struct compliance_query *,
+	    int64_t after, unsigned n, int64_t *last);
+/* The columns by script (all at once), or by check with their cells
+ * counted (fn: column, verdict, cells; by column). */
+int	db_compliance_script_columns(struct db *,
+	    const struct compliance_query *, void (*fn)(const char *, void *),
+	    void *arg);
+int	db_compliance_check_columns(struct db *,
+	    const struct compliance_query *, int64_t lo, int64_t hi,
+	    void (*fn)(const char *, enum cell_verdict, int64_t, void *),
+	    void *arg);
+/* The cells counted, added to *out; *seen: those not none (the rest of
+ * hosts x columns is). */
+int	db_compliance_counts_range(struct db *,
+	    const struct compliance_query *, int64_t lo, int64_t hi,
+	    struct compliance_counts *out, int64_t *seen);
+/* The page's tentacles (up to limit after `after`), and the cells of
+ * some of them. */
+int	db_compliance_tentacles(struct db *, const struct compliance_query *,
+	    void (*tfn)(const struct db_compliance_tentacle *, void *),
+	    void *arg, int *more);
+int	db_compliance_cells(struct db *, const struct compliance_query *,
+	    int64_t lo, int64_t hi, void (*cfn)(const struct db_cell *, void *),
+	    void *arg);
+
 /* The state of the fleet at the end of each of the last `days` days
  * (UTC; the last one ends at now), counted: counts[0] is the oldest. */
 int	db_compliance_history(struct db *, time_t now, unsigned days,
 	    const char *labels, struct compliance_counts *counts);
+/* The same over the tentacles whose IDs are in (lo, hi], added to
+ * counts (days of them). */
+int	db_compliance_history_range(struct db *, time_t now, unsigned days,
+	    const char *labels, int64_t lo, int64_t hi,
+	    struct compliance_counts *counts);
 
 /* One tentacle's results of one script, newest first, as cells: each
  * waived or not as it stood until the next result (the latest: now). */
@@ -745,6 +795,9 @@ enum compliance_sql {
 	CSQL_COLUMNS_SCRIPT, CSQL_COLUMNS_CHECK, CSQL_COUNTS_SCRIPT,
 	CSQL_COUNTS_CHECK, CSQL_FLEET_COUNT, CSQL_PAGE_TENTACLES,
 	CSQL_PAGE_SCRIPT, CSQL_PAGE_CHECK, CSQL_HISTORY, CSQL_TIMELINE,
+	/* As of now (no result after as_of), from verdicts_latest. */
+	CSQL_COLUMNS_CHECK_NOW, CSQL_COUNTS_SCRIPT_NOW, CSQL_COUNTS_CHECK_NOW,
+	CSQL_PAGE_SCRIPT_NOW, CSQL_PAGE_CHECK_NOW, CSQL_AFTER,
 	CSQL_MAX
 };
 const char *db_compliance_sql(enum compliance_sql);

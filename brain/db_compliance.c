@@ -36,6 +36,12 @@
 	"enrolled_at FROM tentacles t " \
 	"WHERE t.enrolment = 'accepted' AND t.enrolled_at <= ?1 AND " \
 	LABEL_MATCH("t.id")
+/* The same, of a page: IDs after ?3 up to ?5, walked in ID order (the
+ * matrix's). */
+#define FLEET_RANGE "SELECT t.id AS id, t.hostname AS hostname, " \
+	"t.enrolled_at AS enrolled_at FROM tentacles t WHERE t.id > ?3 AND " \
+	"t.id <= ?5 AND +t.enrolment = 'accepted' AND t.enrolled_at <= ?1 " \
+	"AND " LABEL_MATCH("t.id")
 /* The scripts: those of the runs up to ?1 and those the fleet has. */
 #define SCRIPTS "SELECT script AS name FROM runs WHERE created_at <= ?1 " \
 	"UNION SELECT name FROM tentacle_scripts"
@@ -79,15 +85,30 @@
 	CELL_WAIVER("v.result_id", "v.verdict", "c.col", "c.tid", "?1") \
 	" END AS wid FROM c LEFT JOIN verdicts v ON v.result_id = c.rid)"
 
+/* The same as of now (no result after ?1: db_compliance_now()), from
+ * each cell's latest (verdicts_latest, migration 15): one pass over its
+ * primary key, the cells without a result left out (none ones, counted
+ * apart). */
+#define CELLS_BY_SCRIPT_NOW "s(name, hw) AS MATERIALIZED (SELECT name, " \
+	"EXISTS (SELECT 1 FROM waivers w WHERE w.script = name) FROM (" \
+	SCRIPTS ")), cv AS (SELECT t.id AS tid, l.script AS col, l.result_id " \
+	"AS rid, l.at AS at, l.verdict AS verdict, l.failed AS failed, CASE " \
+	"WHEN s.hw THEN " CELL_WAIVER("l.result_id", "l.verdict", "l.script", \
+	"t.id", "?1") " END AS wid FROM t JOIN verdicts_latest l ON " \
+	"l.tentacle_id = t.id JOIN s ON s.name = l.script)"
+
 /* Cells by check over the tentacles of CTE t: the checks of each
  * script's latest result; a check printed by several, the latest (a FAIL
- * first within one result). */
-#define CELLS_BY_CHECK "s(name) AS (" SCRIPTS "), c AS MATERIALIZED (SELECT " \
-	"t.id AS " \
-	"tid, s.name AS script, (SELECT x.result_id FROM verdicts x WHERE " \
-	"x.tentacle_id = t.id AND x.script = s.name AND x.at <= ?1 ORDER " \
-	"BY x.at DESC, x.result_id DESC LIMIT 1) AS rid FROM t CROSS JOIN " \
-	"s), f AS (SELECT c.tid, c.script, f.check_id AS col, c.rid, v.at, " \
+ * first within one result). C_SEEK finds a cell's latest by a seek in
+ * verdicts (any as_of), C_NOW reads it from verdicts_latest. */
+#define C_SEEK "c AS MATERIALIZED (SELECT t.id AS tid, s.name AS script, " \
+	"(SELECT x.result_id FROM verdicts x WHERE x.tentacle_id = t.id AND " \
+	"x.script = s.name AND x.at <= ?1 ORDER BY x.at DESC, x.result_id " \
+	"DESC LIMIT 1) AS rid FROM t CROSS JOIN s)"
+#define C_NOW "c AS MATERIALIZED (SELECT t.id AS tid, l.script AS script, " \
+	"l.result_id AS rid FROM t JOIN verdicts_latest l ON l.tentacle_id = " \
+	"t.id JOIN s ON s.name = l.script)"
+#define CELLS_BY_CHECK_OF(c) "s(name) AS (" SCRIPTS "), " c ", f AS (SELECT c.tid, c.script, f.check_id AS col, c.rid, v.at, " \
 	"f.status = 'FAIL' AS failed, max(v.at * 2 + (f.status = 'FAIL')) " \
 	"FROM c JOIN verdicts v ON v.result_id = c.rid JOIN findings f ON " \
 	"f.result_id = c.rid WHERE f.check_id IS NOT NULL AND f.status IN " \
@@ -98,6 +119,8 @@
 	"f.script AND (w.check_id IS NULL OR w.check_id = f.col) AND " \
 	WAIVER_LIVE " AND " WAIVER_HOST("f.tid") " ORDER BY w.check_id IS " \
 	"NULL, w.expires_at DESC LIMIT 1) AS wid FROM f)"
+#define CELLS_BY_CHECK		CELLS_BY_CHECK_OF(C_SEEK)
+#define CELLS_BY_CHECK_NOW	CELLS_BY_CHECK_OF(C_NOW)
 
 /* Every statement of this file but the waivers' (db_compliance_sql()
  * gives them to the unit tests, which check their query plans). */
@@ -106,14 +129,38 @@ static const char *const sql[CSQL_MAX] = {
 	    "SELECT name FROM (" SCRIPTS ") ORDER BY name",
 	/* The checks, with their cells counted (one pass for both). */
 	[CSQL_COLUMNS_CHECK] =
-	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT col, verdict, "
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_CHECK " SELECT col, verdict, "
 	    "wid, count(*) FROM cv GROUP BY col, verdict, wid IS NULL ORDER "
 	    "BY col",
+	[CSQL_COLUMNS_CHECK_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_CHECK_NOW " SELECT col, "
+	    "verdict, wid, count(*) FROM cv GROUP BY col, verdict, wid IS "
+	    "NULL ORDER BY col",
+	[CSQL_COUNTS_SCRIPT_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_SCRIPT_NOW " SELECT verdict, "
+	    "wid, count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_COUNTS_CHECK_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_CHECK_NOW " SELECT verdict, "
+	    "wid, count(*) FROM cv GROUP BY verdict, wid IS NULL",
+	[CSQL_PAGE_SCRIPT_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), "
+	    CELLS_BY_SCRIPT_NOW " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
+	[CSQL_PAGE_CHECK_NOW] =
+	    "WITH t AS (" FLEET_RANGE "), "
+	    CELLS_BY_CHECK_NOW " SELECT cv.tid, cv.col, cv.rid, cv.at, "
+	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
+	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
+	/* Whether a result came after ?1 (then verdicts_latest is not the
+	 * matrix as of ?1). */
+	[CSQL_AFTER] =
+	    "SELECT EXISTS (SELECT 1 FROM verdicts WHERE at > ?1)",
 	[CSQL_COUNTS_SCRIPT] =
-	    "WITH t AS (" FLEET "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_SCRIPT " SELECT verdict, wid, "
 	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
 	[CSQL_COUNTS_CHECK] =
-	    "WITH t AS (" FLEET "), " CELLS_BY_CHECK " SELECT verdict, wid, "
+	    "WITH t AS (" FLEET_RANGE "), " CELLS_BY_CHECK " SELECT verdict, wid, "
 	    "count(*) FROM cv GROUP BY verdict, wid IS NULL",
 	[CSQL_FLEET_COUNT] =
 	    "SELECT count(*) FROM (" FLEET ")",
@@ -122,13 +169,13 @@ static const char *const sql[CSQL_MAX] = {
 	    "t.id > ?3) ORDER BY id LIMIT ?4 + 1",
 	/* The page's tentacles: IDs after ?3 up to ?5, the last listed. */
 	[CSQL_PAGE_SCRIPT] =
-	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
+	    "WITH t AS (" FLEET_RANGE "), "
 	    CELLS_BY_SCRIPT " SELECT cv.tid, cv.col, cv.rid, cv.at, "
 	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
 	    "waivers w ON w.id = cv.wid WHERE cv.rid IS NOT NULL ORDER BY "
 	    "cv.tid, cv.col",
 	[CSQL_PAGE_CHECK] =
-	    "WITH t AS (" FLEET " AND t.id > ?3 AND t.id <= ?5), "
+	    "WITH t AS (" FLEET_RANGE "), "
 	    CELLS_BY_CHECK " SELECT cv.tid, cv.col, cv.rid, cv.at, "
 	    "cv.verdict, cv.failed, cv.wid, w.reason FROM cv LEFT JOIN "
 	    "waivers w ON w.id = cv.wid ORDER BY cv.tid, cv.col",
@@ -138,14 +185,17 @@ static const char *const sql[CSQL_MAX] = {
 	[CSQL_HISTORY] =
 	    "WITH t AS MATERIALIZED (SELECT id, enrolled_at, ',' || "
 	    "coalesce(" LABELS_OF("id") ", '') || ',' AS labels FROM ("
-	    FLEET ")), s(name, first) AS MATERIALIZED (SELECT name, "
+	    FLEET_RANGE ")), s(name, first) AS MATERIALIZED (SELECT name, "
 	    "min(first) FROM (SELECT script AS name, created_at AS first "
 	    "FROM runs WHERE created_at <= ?1 UNION ALL SELECT name, NULL "
 	    "FROM tentacle_scripts) GROUP BY name) SELECT t.id, "
 	    "t.enrolled_at, t.labels, s.name, s.first, v.at, v.verdict, "
 	    "v.result_id FROM "
 	    "t CROSS JOIN s LEFT JOIN verdicts v ON v.tentacle_id = t.id AND "
-	    "v.script = s.name AND v.at <= ?1 ORDER BY t.id, s.name, v.at",
+	    "v.script = s.name AND v.at <= ?1 AND v.at >= coalesce((SELECT "
+	    "x.at FROM verdicts x WHERE x.tentacle_id = t.id AND x.script = "
+	    "s.name AND x.at < ?6 ORDER BY x.at DESC LIMIT 1), ?6) ORDER BY "
+	    "t.id, s.name, v.at, v.result_id",
 	/* Each result with the waivers as they stood until the next one
 	 * came (the latest: now, ?4): its verdict as the matrix showed it
 	 * then. */
@@ -229,144 +279,306 @@ cell_row(sqlite3_stmt *st, struct db_cell *c)
 	c->waiver_reason = col_text(st, 7);
 }
 
+/* ?1 as_of, ?2 labels, ?3 lo and ?5 hi (the tentacles' IDs in (lo, hi]),
+ * ?4 limit. */
 static void
-bind_query(sqlite3_stmt *st, const struct compliance_query *q)
+bind_query(sqlite3_stmt *st, const struct compliance_query *q, int64_t lo,
+    int64_t hi)
 {
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->as_of);
 	sqlite3_bind_text(st, 2, q->labels ? q->labels : "", -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, q->after);
+	sqlite3_bind_int64(st, 3, lo);
 	sqlite3_bind_int64(st, 4, q->limit);
+	sqlite3_bind_int64(st, 5, hi);
 }
 
-/* The none cells of by_check: the checks a host did not print. */
-static int
-none_checks(struct db *db, const struct compliance_query *q, size_t ncolumns,
-    int64_t seen, struct compliance_counts *out)
+int
+db_compliance_is_now(struct db *db, const struct compliance_query *q)
 {
 	sqlite3_stmt	*st;
-	int64_t		 cells = 0;
 	int		 rc;
 
+	if ((st = db_prepare(db, sql[CSQL_AFTER])) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->as_of);
+	if ((rc = db_step_row(db, st)) == 0)
+		rc = sqlite3_column_int(st, 0) == 0;
+	else
+		rc = -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One of the statements by the kind of cells and whether as of now. */
+static const char *
+pick(const struct compliance_query *q, enum compliance_sql script_seek,
+    enum compliance_sql script_now, enum compliance_sql check_seek,
+    enum compliance_sql check_now)
+{
+	if (q->by_check)
+		return sql[q->latest ? check_now : check_seek];
+	return sql[q->latest ? script_now : script_seek];
+}
+
+int
+db_compliance_fleet_count(struct db *db, const struct compliance_query *q,
+    int64_t *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*n = 0;
 	if ((st = db_prepare(db, sql[CSQL_FLEET_COUNT])) == NULL)
 		return -1;
-	bind_query(st, q);
+	bind_query(st, q, 0, INT64_MAX);
 	if ((rc = db_step_row(db, st)) == 0)
-		cells = sqlite3_column_int64(st, 0) * (int64_t)ncolumns;
+		*n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (rc != 0)
-		return -1;
-	if (cells > seen)
-		out->n[CELL_NONE] += cells - seen;
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 int
-db_compliance_columns(struct db *db, const struct compliance_query *q,
-    void (*fn)(const char *, void *), void *arg,
-    struct compliance_counts *counts)
+db_compliance_fleet_next(struct db *db, const struct compliance_query *q,
+    int64_t after, unsigned n, int64_t *last)
 {
-	struct compliance_counts	 c;
-	sqlite3_stmt			*st;
-	char				 last[FINDING_CHECK_MAX + 1] = "";
-	const char			*col;
-	int64_t				 seen = 0;
-	size_t				 n = 0;
-	int				 rc;
+	sqlite3_stmt	*st;
+	int		 rc;
 
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COLUMNS_CHECK :
-	    CSQL_COLUMNS_SCRIPT])) == NULL)
+	*last = 0;
+	if ((st = db_prepare(db, "SELECT max(id) FROM (SELECT id FROM ("
+	    FLEET " AND t.id > ?3) ORDER BY id LIMIT ?4)")) == NULL)
 		return -1;
-	bind_query(st, q);
-	memset(&c, 0, sizeof(c));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		col = col_text(st, 0);
-		if (!q->by_check || n == 0 || strcmp(col, last) != 0) {
-			fn(col, arg);
-			strlcpy(last, col, sizeof(last));
-			n++;
-		}
-		if (q->by_check) {
-			c.n[cell_verdict(st, 1, 2)] += sqlite3_column_int64(st,
-			    3);
-			seen += sqlite3_column_int64(st, 3);
-		}
-	}
-	if (db_rows_end(db, st, rc) == -1)
-		return -1;
-	if (counts == NULL || !q->by_check)
-		return 0;
-	if (none_checks(db, q, n, seen, &c) == -1)
-		return -1;
-	*counts = c;
-	return 0;
+	bind_query(st, q, after, INT64_MAX);
+	sqlite3_bind_int64(st, 4, n);
+	if ((rc = db_step_row(db, st)) == 0)
+		*last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : -1;
 }
 
 int
-db_compliance_counts(struct db *db, const struct compliance_query *q,
-    size_t ncolumns, struct compliance_counts *out)
+db_compliance_check_columns(struct db *db, const struct compliance_query *q,
+    int64_t lo, int64_t hi,
+    void (*fn)(const char *, enum cell_verdict, int64_t, void *), void *arg)
 {
-	sqlite3_stmt		*st;
-	int64_t			 seen = 0;
-	enum cell_verdict	 v;
-	int			 rc;
+	sqlite3_stmt	*st;
+	int		 rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_COUNTS_CHECK :
-	    CSQL_COUNTS_SCRIPT])) == NULL)
+	if ((st = db_prepare(db, sql[q->latest ? CSQL_COLUMNS_CHECK_NOW :
+	    CSQL_COLUMNS_CHECK])) == NULL)
 		return -1;
-	bind_query(st, q);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = cell_verdict(st, 0, 1);
-		out->n[v] += sqlite3_column_int64(st, 2);
-		seen += sqlite3_column_int64(st, 2);
-	}
-	if (db_rows_end(db, st, rc) == -1)
-		return -1;
-	return q->by_check ? none_checks(db, q, ncolumns, seen, out) : 0;
+	bind_query(st, q, lo, hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(col_text(st, 0), cell_verdict(st, 1, 2),
+		    sqlite3_column_int64(st, 3), arg);
+	return db_rows_end(db, st, rc);
 }
 
 int
-db_compliance_page(struct db *db, const struct compliance_query *q,
-    void (*tfn)(const struct db_compliance_tentacle *, void *),
-    void (*cfn)(const struct db_cell *, void *), void *arg, int *more)
+db_compliance_script_columns(struct db *db, const struct compliance_query *q,
+    void (*fn)(const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql[CSQL_COLUMNS_SCRIPT])) == NULL)
+		return -1;
+	bind_query(st, q, 0, INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(col_text(st, 0), arg);
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_compliance_counts_range(struct db *db, const struct compliance_query *q,
+    int64_t lo, int64_t hi, struct compliance_counts *out, int64_t *seen)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n;
+	int		 rc;
+
+	if ((st = db_prepare(db, pick(q, CSQL_COUNTS_SCRIPT,
+	    CSQL_COUNTS_SCRIPT_NOW, CSQL_COUNTS_CHECK,
+	    CSQL_COUNTS_CHECK_NOW))) == NULL)
+		return -1;
+	bind_query(st, q, lo, hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* (The seek's cells by script have the none ones too: left
+		 * to the caller's hosts x columns - seen.) */
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;
+		n = sqlite3_column_int64(st, 2);
+		out->n[cell_verdict(st, 0, 1)] += n;
+		*seen += n;
+	}
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_compliance_tentacles(struct db *db, const struct compliance_query *q,
+    void (*tfn)(const struct db_compliance_tentacle *, void *), void *arg,
+    int *more)
 {
 	struct db_compliance_tentacle	 t;
-	struct db_cell			 c;
 	sqlite3_stmt			*st;
-	int64_t				 last = 0;
 	unsigned			 n = 0;
 	int				 rc;
 
 	*more = 0;
 	if ((st = db_prepare(db, sql[CSQL_PAGE_TENTACLES])) == NULL)
 		return -1;
-	bind_query(st, q);
+	bind_query(st, q, q->after, INT64_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == q->limit) {
 			*more = 1;
 			continue;
 		}
-		t.id = last = sqlite3_column_int64(st, 0);
+		t.id = sqlite3_column_int64(st, 0);
 		t.hostname = col_text(st, 1);
 		t.labels = col_text(st, 2);
 		tfn(&t, arg);
 	}
-	if (db_rows_end(db, st, rc) == -1)
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_compliance_cells(struct db *db, const struct compliance_query *q,
+    int64_t lo, int64_t hi, void (*cfn)(const struct db_cell *, void *),
+    void *arg)
+{
+	struct db_cell	 c;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, pick(q, CSQL_PAGE_SCRIPT, CSQL_PAGE_SCRIPT_NOW,
+	    CSQL_PAGE_CHECK, CSQL_PAGE_CHECK_NOW))) == NULL)
 		return -1;
-	if (last == 0)
-		return 0;
-	/* The page's tentacles: IDs after ?3 up to the last one listed. */
-	if ((st = db_prepare(db, sql[q->by_check ? CSQL_PAGE_CHECK :
-	    CSQL_PAGE_SCRIPT])) == NULL)
-		return -1;
-	bind_query(st, q);
-	sqlite3_bind_int64(st, 5, last);
+	bind_query(st, q, lo, hi);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cell_row(st, &c);
 		cfn(&c, arg);
 	}
 	return db_rows_end(db, st, rc);
+}
+
+/* ---- the same in one call each (the whole fleet; the unit tests) ---- */
+
+struct check_cols {
+	void			(*fn)(const char *, void *);
+	void			 *arg;
+	struct compliance_counts  c;
+	int64_t			  seen;
+	size_t			  n;
+	char			  last[FINDING_CHECK_MAX + 1];
+};
+
+static void
+check_col(const char *col, enum cell_verdict v, int64_t n, void *arg)
+{
+	struct check_cols	*cc = arg;
+
+	if (cc->n == 0 || strcmp(col, cc->last) != 0) {
+		cc->fn(col, cc->arg);
+		strlcpy(cc->last, col, sizeof(cc->last));
+		cc->n++;
+	}
+	cc->c.n[v] += n;
+	cc->seen += n;
+}
+
+/* The none cells: the fleet's cells (hosts x columns) not seen. */
+static int
+add_none(struct db *db, const struct compliance_query *q, size_t ncolumns,
+    int64_t seen, struct compliance_counts *out)
+{
+	int64_t	hosts;
+
+	if (db_compliance_fleet_count(db, q, &hosts) == -1)
+		return -1;
+	if (hosts * (int64_t)ncolumns > seen)
+		out->n[CELL_NONE] += hosts * (int64_t)ncolumns - seen;
+	return 0;
+}
+
+int
+db_compliance_columns(struct db *db, const struct compliance_query *q0,
+    void (*fn)(const char *, void *), void *arg,
+    struct compliance_counts *counts)
+{
+	struct compliance_query	q = *q0;
+	struct check_cols	cc;
+	int			now;
+
+	if (!q.by_check)
+		return db_compliance_script_columns(db, &q, fn, arg);
+	if ((now = db_compliance_is_now(db, &q)) == -1)
+		return -1;
+	q.latest = now;
+	memset(&cc, 0, sizeof(cc));
+	cc.fn = fn;
+	cc.arg = arg;
+	if (db_compliance_check_columns(db, &q, 0, INT64_MAX, check_col, &cc) ==
+	    -1)
+		return -1;
+	if (counts == NULL)
+		return 0;
+	if (add_none(db, &q, cc.n, cc.seen, &cc.c) == -1)
+		return -1;
+	*counts = cc.c;
+	return 0;
+}
+
+int
+db_compliance_counts(struct db *db, const struct compliance_query *q0,
+    size_t ncolumns, struct compliance_counts *out)
+{
+	struct compliance_query	q = *q0;
+	int64_t			seen = 0;
+	int			now;
+
+	memset(out, 0, sizeof(*out));
+	if ((now = db_compliance_is_now(db, &q)) == -1)
+		return -1;
+	q.latest = now;
+	if (db_compliance_counts_range(db, &q, 0, INT64_MAX, out, &seen) == -1)
+		return -1;
+	return add_none(db, &q, ncolumns, seen, out);
+}
+
+struct page_last {
+	void	(*tfn)(const struct db_compliance_tentacle *, void *);
+	void	 *arg;
+	int64_t	  last;
+};
+
+static void
+page_last(const struct db_compliance_tentacle *t, void *arg)
+{
+	struct page_last	*pl = arg;
+
+	pl->last = t->id;
+	pl->tfn(t, pl->arg);
+}
+
+int
+db_compliance_page(struct db *db, const struct compliance_query *q0,
+    void (*tfn)(const struct db_compliance_tentacle *, void *),
+    void (*cfn)(const struct db_cell *, void *), void *arg, int *more)
+{
+	struct compliance_query	q = *q0;
+	struct page_last	pl = { tfn, arg, 0 };
+	int			now;
+
+	if (db_compliance_tentacles(db, &q, page_last, &pl, more) == -1)
+		return -1;
+	if (pl.last == 0)
+		return 0;
+	if ((now = db_compliance_is_now(db, &q)) == -1)
+		return -1;
+	q.latest = now;
+	/* The page's tentacles: IDs after `after` up to the last one. */
+	return db_compliance_cells(db, &q, q.after, pl.last, cfn, arg);
 }
 
 /* ---- history ----------------------------------------------------------
@@ -549,6 +761,16 @@ int
 db_compliance_history(struct db *db, time_t now, unsigned days,
     const char *labels, struct compliance_counts *counts)
 {
+	memset(counts, 0, sizeof(*counts) * days);
+	return db_compliance_history_range(db, now, days, labels, 0,
+	    INT64_MAX, counts);
+}
+
+int
+db_compliance_history_range(struct db *db, time_t now, unsigned days,
+    const char *labels, int64_t lo, int64_t hi,
+    struct compliance_counts *counts)
+{
 	struct hist	 h;
 	sqlite3_stmt	*st;
 	const char	*script;
@@ -556,7 +778,6 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 	int		 rc, ret = -1;
 
 	memset(&h, 0, sizeof(h));
-	memset(counts, 0, sizeof(*counts) * days);
 	if (days == 0)
 		return 0;
 	h.db = db;
@@ -574,6 +795,10 @@ db_compliance_history(struct db *db, time_t now, unsigned days,
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(st, 2, labels ? labels : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, lo);
+	sqlite3_bind_int64(st, 5, hi);
+	/* Each cell's results of the window and its latest before. */
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)h.start);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		tentacle = sqlite3_column_int64(st, 0);
 		script = col_text(st, 3);

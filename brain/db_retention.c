@@ -1,23 +1,32 @@
 /*
  * Retention (brain keys retention_days, audit_retention_days): results
  * and jobs older than the limit are deleted, but each host's latest
- * result of each script; then the runs left without a job; audit lines
- * older than theirs. In batches of `limit` rows, each its own short
- * statement, so that the maestro's loop never waits long for the
- * database (schedules.c calls these from a timer).
+ * result of each script; then the old final jobs left without a result,
+ * the runs left without a job; audit lines older than theirs. One step
+ * (enum prune_step) of at most `limit` rows a call, each its own short
+ * transaction, so that the maestro's loop never waits long for the
+ * database (schedules.c calls these from a timer, one a turn of its
+ * loop, and sizes `limit` by the time the last one took). And the WAL's
+ * checkpoint, which the maestro runs itself (db.c turns SQLite's
+ * automatic one off: it would run inside whichever write crossed the
+ * threshold), and the incremental vacuum.
  */
 #include <stdio.h>
 
 #include "dbint.h"
+#include "log.h"
 
 /* The results of one batch: older than `before`, not the latest of
- * their host and script. */
+ * their host and script (the matrix's: verdicts_latest). */
 #define OLD_RESULTS \
-	"SELECT r.id, r.job_id FROM results r JOIN jobs j ON j.id = r.job_id JOIN " \
-	"runs u ON u.id = j.run_id WHERE r.received_at < ?1 AND EXISTS " \
-	"(SELECT 1 FROM results r2 JOIN jobs j2 ON j2.id = r2.job_id JOIN " \
-	"runs u2 ON u2.id = j2.run_id WHERE j2.tentacle_id = j.tentacle_id " \
-	"AND u2.script = u.script AND r2.id > r.id) LIMIT ?2"
+	"SELECT r.id, r.job_id FROM results r WHERE r.received_at < ?1 AND " \
+	"NOT EXISTS (SELECT 1 FROM verdicts v JOIN verdicts_latest l ON " \
+	"l.tentacle_id = v.tentacle_id AND l.script = v.script WHERE " \
+	"v.result_id = r.id AND l.result_id = r.id) LIMIT ?2"
+
+/* The final states (the partial index jobs_final_age, migration 15). */
+#define FINAL_STATES "('done','failed','timeout','unreachable','refused'," \
+	"'expired')"
 
 static int
 run_batch(struct db *db, const char *sql, time_t before, int limit, int *n)
@@ -34,10 +43,10 @@ run_batch(struct db *db, const char *sql, time_t before, int limit, int *n)
 	return rc;
 }
 
-int
-db_prune_results(struct db *db, time_t before, int limit, int *n)
+/* Old results, their findings and jobs. */
+static int
+prune_results(struct db *db, time_t before, int limit, int *n)
 {
-	*n = 0;
 	if (db_begin(db) == -1)
 		return -1;
 	/* The batch in a temporary table: findings, results and jobs of
@@ -51,17 +60,7 @@ db_prune_results(struct db *db, time_t before, int limit, int *n)
 	    run_batch(db, "DELETE FROM results WHERE id IN (SELECT id FROM "
 	    "temp.prune)", before, limit, n) == -1 ||
 	    db_exec(db, "DELETE FROM jobs WHERE id IN (SELECT job_id FROM "
-	    "temp.prune)") == -1 ||
-	    /* Jobs that never had a result (expired, unreachable, failed),
-	     * old and final. */
-	    run_batch(db, "DELETE FROM jobs WHERE id IN (SELECT j.id FROM jobs "
-	    "j WHERE j.updated_at < ?1 AND j.state IN ('done','failed',"
-	    "'timeout','unreachable','refused','expired') AND NOT EXISTS "
-	    "(SELECT 1 FROM results WHERE job_id = j.id) LIMIT ?2)", before,
-	    limit, n) == -1 ||
-	    run_batch(db, "DELETE FROM runs WHERE id IN (SELECT u.id FROM runs "
-	    "u WHERE u.created_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs "
-	    "WHERE run_id = u.id) LIMIT ?2)", before, limit, n) == -1) {
+	    "temp.prune)") == -1) {
 		db_rollback(db);
 		return -1;
 	}
@@ -69,11 +68,31 @@ db_prune_results(struct db *db, time_t before, int limit, int *n)
 }
 
 int
-db_prune_audit(struct db *db, time_t before, int limit, int *n)
+db_prune(struct db *db, enum prune_step step, time_t before, int limit,
+    int *n)
 {
 	*n = 0;
-	return run_batch(db, "DELETE FROM audit WHERE id IN (SELECT id FROM "
-	    "audit WHERE at < ?1 ORDER BY id LIMIT ?2)", before, limit, n);
+	switch (step) {
+	case PRUNE_RESULTS:
+		return prune_results(db, before, limit, n);
+	case PRUNE_JOBS:
+		/* Jobs that never had a result (expired, unreachable,
+		 * failed), old and final. */
+		return run_batch(db, "DELETE FROM jobs WHERE id IN (SELECT j.id "
+		    "FROM jobs j WHERE j.updated_at < ?1 AND j.state IN "
+		    FINAL_STATES " AND NOT EXISTS (SELECT 1 FROM results WHERE "
+		    "job_id = j.id) LIMIT ?2)", before, limit, n);
+	case PRUNE_RUNS:
+		return run_batch(db, "DELETE FROM runs WHERE id IN (SELECT u.id "
+		    "FROM runs u WHERE u.created_at < ?1 AND NOT EXISTS (SELECT "
+		    "1 FROM jobs WHERE run_id = u.id) LIMIT ?2)", before, limit,
+		    n);
+	case PRUNE_AUDIT:
+		return run_batch(db, "DELETE FROM audit WHERE id IN (SELECT id "
+		    "FROM audit WHERE at < ?1 ORDER BY id LIMIT ?2)", before,
+		    limit, n);
+	}
+	return -1;
 }
 
 int
@@ -92,4 +111,22 @@ db_vacuum_step(struct db *db, int pages, int64_t *left)
 		*left = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == -1 ? -1 : 0;
+}
+
+int
+db_checkpoint(struct db *db, int *frames)
+{
+	int	log = 0, done = 0, rc;
+
+	*frames = 0;
+	rc = sqlite3_wal_checkpoint_v2(db_handle(db), NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		log_warnx("database: checkpoint: %s",
+		    sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
+	*frames = done > 0 ? done : 0;
+	(void)log;
+	return 0;
 }

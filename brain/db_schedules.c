@@ -144,17 +144,34 @@ db_schedules_each(struct db *db, int due_only, time_t now,
 	return db_rows_end(db, st, rc);
 }
 
-int
-db_script_known(struct db *db, const char *script)
+/* Whether the query (one text parameter) gives a row: 1, 0, -1. */
+static int
+text_exists(struct db *db, const char *sql, const char *text)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = db_prepare(db, "SELECT 1 FROM tentacle_scripts WHERE name "
-	    "= ? LIMIT 1")) == NULL)
+	if ((st = db_prepare(db, sql)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, script, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	rc = db_step_row(db, st);
 	sqlite3_finalize(st);
 	return rc == 0 ? 1 : rc == DB_NOTFOUND ? 0 : -1;
+}
+
+int
+db_script_known(struct db *db, const char *script)
+{
+	/* A copy of a managed script deleted on the brain does not count
+	 * (its tentacle may not have dropped it yet); a local one does. */
+	return text_exists(db, "SELECT 1 FROM tentacle_scripts ts WHERE "
+	    "ts.name = ?1 AND (ts.version = 0 OR NOT EXISTS (SELECT 1 FROM "
+	    "scripts s WHERE s.name = ?1 AND s.deleted = 1)) LIMIT 1", script);
+}
+
+int
+db_script_deleted(struct db *db, const char *script)
+{
+	return text_exists(db, "SELECT 1 FROM scripts WHERE name = ? AND "
+	    "deleted = 1", script);
 }

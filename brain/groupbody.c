@@ -119,7 +119,8 @@ schedule_target(json_t *j, struct schedule_body *b, char *why,
 
 /* "every" or "cron". */
 static int
-schedule_when(json_t *j, struct schedule_body *b, char *why, size_t whylen)
+schedule_when(json_t *j, long long every_min, struct schedule_body *b,
+    char *why, size_t whylen)
 {
 	json_t		*e = json_object_get(j, "every");
 	json_t		*c = json_object_get(j, "cron");
@@ -129,11 +130,12 @@ schedule_when(json_t *j, struct schedule_body *b, char *why, size_t whylen)
 	if (e && c)
 		return fail(why, whylen, "every or cron: give one, not both");
 	if (e) {
-		if (!json_is_integer(e) || json_integer_value(e) <
-		    SCHEDULE_EVERY_MIN || json_integer_value(e) >
-		    SCHEDULE_EVERY_MAX)
-			return fail(why, whylen, "every: seconds, at least 60 "
-			    "and at most a year");
+		if (!json_is_integer(e) || json_integer_value(e) < every_min ||
+		    json_integer_value(e) > SCHEDULE_EVERY_MAX) {
+			snprintf(why, whylen, "every: seconds, at least %lld "
+			    "and at most a year", every_min);
+			return -1;
+		}
 		b->every = json_integer_value(e);
 		return 0;
 	}
@@ -153,6 +155,14 @@ schedule_when(json_t *j, struct schedule_body *b, char *why, size_t whylen)
 int
 groupbody_schedule(const char *body, size_t len, int create,
     struct schedule_body *b, char *why, size_t whylen)
+{
+	return groupbody_schedule_min(body, len, create, SCHEDULE_EVERY_MIN, b,
+	    why, whylen);
+}
+
+int
+groupbody_schedule_min(const char *body, size_t len, int create,
+    long long every_min, struct schedule_body *b, char *why, size_t whylen)
 {
 	static const char *const known[] = { "script", "tentacles", "labels",
 	    "every", "cron", "enabled", NULL };
@@ -189,7 +199,7 @@ groupbody_schedule(const char *body, size_t len, int create,
 		b->has |= SB_TARGET;
 	}
 	if (json_object_get(j, "every") || json_object_get(j, "cron")) {
-		if (schedule_when(j, b, why, whylen) == -1)
+		if (schedule_when(j, every_min, b, why, whylen) == -1)
 			goto out;
 		b->has |= SB_WHEN;
 	}

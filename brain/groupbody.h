@@ -54,6 +54,11 @@ struct schedule_body {
  * defaults to true); else any of them, at least one. */
 int	groupbody_schedule(const char *, size_t, int create,
 	    struct schedule_body *, char *why, size_t whylen);
+/* The same with another minimum of every (the brain's key
+ * test_schedule_min_every, for the tests). */
+int	groupbody_schedule_min(const char *, size_t, int create,
+	    long long every_min, struct schedule_body *, char *why,
+	    size_t whylen);
 /* A schedule's tentacle list as stored ("1,2,3") and back. */
 void	groupbody_ids_join(const uint64_t *, uint32_t, char *out,
 	    size_t outlen);

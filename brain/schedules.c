@@ -8,7 +8,9 @@
  *   - starts pruning old results and audit lines (retention_days,
  *     audit_retention_days) at start and then every hour: small
  *     batches, one after the other while there is work, each its own
- *     turn of the loop.
+ *     turn of the loop,
+ *   - writes the WAL back (a passive checkpoint, a turn of its own;
+ *     SQLite's automatic one is off) when retention does not.
  * Each step is bounded, so that a tick never holds the loop for long.
  * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
  */
@@ -25,24 +27,47 @@
 #include "groupbody.h"
 #include "log.h"
 #include "maestro.h"
+#include "turnclock.h"
 
 #define CHORES_INTERVAL_S	1
-/* Rows per batch: a result goes with its findings (tens of rows, each
- * overwritten: secure_delete), so 100 results are some 10-20 ms of
- * SQLite (make bench, tests/bench/retention.py). */
 #define EXPIRE_BATCH		500
-#define PRUNE_BATCH		100
 /* Schedules fired per tick at most (the rest on the next ones). */
 #define FIRE_BATCH		16
 #define PRUNE_AGAIN_S		3600
-/* Pages given back per tick after pruning (4 KiB each). */
-#define VACUUM_PAGES		128
+/*
+ * Retention's steps are sized by their time: rows per batch (a result
+ * goes with its findings, tens of rows, each overwritten:
+ * secure_delete) or pages per vacuum step (4 KiB each) start at
+ * PRUNE_FIRST, then follow the last batch's time towards PRUNE_AIM_MS
+ * (at most doubled or halved at once, within [1, PRUNE_MAX]): whatever
+ * the machine, a batch stays some 10-25 ms of SQLite (make bench,
+ * tests/bench/retention.py).
+ */
+#define PRUNE_FIRST		64
+#define PRUNE_MAX		4096
+#define PRUNE_AIM_MS		12
 
 static struct event	*chores_ev;
 static struct event	*prune_ev;
+static struct event	*checkpoint_ev;
 static time_t		 prune_due;
-static int		 vacuum_due;
-static int64_t		 pruned;	/* in this pass */
+
+/* A pass of retention: its steps in order (db_prune's, then the
+ * vacuum), a checkpoint of the WAL in a turn of its own after each batch
+ * that wrote. */
+enum { STEP_VACUUM = PRUNE_AUDIT + 1, STEP_DONE };
+static struct {
+	int	 step;
+	int	 limit[STEP_VACUUM + 1];
+	int	 checkpoint;	/* due before the next batch */
+	int	 wrote;		/* some rows went: vacuum */
+	int64_t	 pruned;	/* rows, in this pass */
+} pr;
+static const char *const step_names[] = {
+	[PRUNE_RESULTS] = "results", [PRUNE_JOBS] = "jobs without a result",
+	[PRUNE_RUNS] = "runs", [PRUNE_AUDIT] = "audit lines",
+	[STEP_VACUUM] = "free pages",
+};
 
 /* ---- when ------------------------------------------------------------ */
 
@@ -132,8 +157,12 @@ schedule_fire(int64_t id, time_t now)
 		return;
 	}
 	if (db_script_known(m.db, s->script) == 0) {
-		snprintf(why, sizeof(why), "the script %s is on no tentacle "
-		    "any more", s->script);
+		if (db_script_deleted(m.db, s->script) == 1)
+			snprintf(why, sizeof(why), "the script %s was deleted",
+			    s->script);
+		else
+			snprintf(why, sizeof(why), "the script %s is on no "
+			    "tentacle any more", s->script);
 		schedule_disable(s, why);
 		free(s);
 		return;
@@ -160,53 +189,88 @@ schedule_fire(int64_t id, time_t now)
 	free(s);
 }
 
-static int64_t
-now_ms(void)
+/* The next batch's size after one of `limit` took `ms`. */
+static int
+prune_size(int limit, int64_t ms)
 {
-	struct timespec	ts;
+	int64_t	next;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	next = ms > 0 ? (int64_t)limit * PRUNE_AIM_MS / ms : (int64_t)limit * 2;
+	if (next > (int64_t)limit * 2)
+		next = (int64_t)limit * 2;
+	if (next < limit / 2)
+		next = limit / 2;
+	return next < 1 ? 1 : next > PRUNE_MAX ? PRUNE_MAX : (int)next;
 }
 
 /*
- * One batch of retention; while batches come back full, the next one is
- * queued at once (a zero timeout: whatever else is ready runs first), so
- * that a large backlog goes at SQLite's pace without holding the loop
- * for more than a batch. Then the freed pages go back, a few per batch.
+ * One turn of retention: a checkpoint if one is due, else one batch of
+ * the current step; while there is work, the next turn is queued at once
+ * (a zero timeout: whatever else is ready runs first), so that a large
+ * backlog goes at SQLite's pace without holding the loop for more than a
+ * batch. Each turn's time is logged (debug): the longest is the loop's
+ * longest stall.
  */
 static void
 prune_batch(evutil_socket_t fd, short events, void *arg)
 {
 	struct timeval	 zero = { 0, 0 };
-	time_t		 now = time(NULL);
-	int64_t		 t0 = now_ms(), left = 0;
-	int		 n = 0, a = 0, more;
+	time_t		 now = time(NULL), before;
+	int64_t		 t0 = turn_now_ms(), c0 = turn_cpu_ms(), ms, left = 0;
+	int		 n = 0, frames, *limit, rc;
 
-	if (db_prune_results(m.db, now - m.conf.retention_days * 86400,
-	    PRUNE_BATCH, &n) == -1 || db_prune_audit(m.db, now -
-	    m.conf.audit_retention_days * 86400, PRUNE_BATCH, &a) == -1)
-		n = a = 0;
-	if (n > 0 || a > 0)
-		vacuum_due = 1;
-	more = n >= PRUNE_BATCH || a >= PRUNE_BATCH;
-	if (vacuum_due && (db_vacuum_step(m.db, VACUUM_PAGES, &left) == -1 ||
-	    left == 0))
-		vacuum_due = 0;
-	pruned += n + a;
-	if (n > 0 || a > 0 || vacuum_due)
-		log_debug("retention: %d rows of results and runs, %d audit "
-		    "lines pruned, %lld free pages left, in %lld ms", n, a,
-		    (long long)left, (long long)(now_ms() - t0));
-	if (more || vacuum_due)
+	if (pr.checkpoint) {
+		pr.checkpoint = 0;
+		if (db_checkpoint(m.db, &frames) == 0)
+			log_debug("retention: checkpoint, %d pages written "
+			    "back, in %lld ms (CPU %lld ms)", frames,
+			    (long long)(turn_now_ms() - t0), (long long)(turn_cpu_ms() -
+			    c0));
 		evtimer_add(prune_ev, &zero);
-	else {
-		if (pruned > 0)
-			log_info("retention: %lld rows pruned", (long long)
-			    pruned);
-		pruned = 0;
-		prune_due = now + PRUNE_AGAIN_S;
+		return;
 	}
+	limit = &pr.limit[pr.step];
+	if (*limit <= 0)
+		*limit = PRUNE_FIRST;
+	if (pr.step < STEP_VACUUM) {
+		before = now - (pr.step == PRUNE_AUDIT ?
+		    m.conf.audit_retention_days : m.conf.retention_days) *
+		    86400;
+		rc = db_prune(m.db, pr.step, before, *limit, &n);
+		pr.pruned += n;
+		if (n > 0)
+			pr.wrote = pr.checkpoint = 1;
+		ms = turn_now_ms() - t0;
+		log_debug("retention: %d %s pruned (batch of %d), in %lld ms "
+		    "(CPU %lld ms)", n, step_names[pr.step], *limit,
+		    (long long)ms, (long long)(turn_cpu_ms() - c0));
+		if (rc == -1 || n < *limit)
+			pr.step++;
+		else
+			*limit = prune_size(*limit, ms);
+	} else if (pr.step == STEP_VACUUM && pr.wrote) {
+		rc = db_vacuum_step(m.db, *limit, &left);
+		pr.checkpoint = 1;
+		ms = turn_now_ms() - t0;
+		log_debug("retention: %d free pages given back, %lld left, in "
+		    "%lld ms (CPU %lld ms)", *limit, (long long)left,
+		    (long long)ms, (long long)(turn_cpu_ms() - c0));
+		if (rc == -1 || left == 0)
+			pr.step++;
+		else
+			*limit = prune_size(*limit, ms);
+	} else
+		pr.step = STEP_DONE;
+	if (pr.step < STEP_DONE || pr.checkpoint) {
+		evtimer_add(prune_ev, &zero);
+		return;
+	}
+	if (pr.pruned > 0)
+		log_info("retention: %lld rows pruned", (long long)pr.pruned);
+	pr.step = 0;
+	pr.pruned = 0;
+	pr.wrote = 0;
+	prune_due = now + PRUNE_AGAIN_S;
 }
 
 struct due {
@@ -226,6 +290,7 @@ due_one(const struct db_schedule *s, void *arg)
 static void
 chores(evutil_socket_t fd, short events, void *arg)
 {
+	struct timeval	zero = { 0, 0 };
 	struct due	d;
 	time_t		now = time(NULL);
 	size_t		i;
@@ -241,8 +306,23 @@ chores(evutil_socket_t fd, short events, void *arg)
 		log_info("%d job%s expired waiting for their tentacle", n,
 		    n == 1 ? "" : "s");
 
-	if (now >= prune_due && !evtimer_pending(prune_ev, NULL))
-		prune_batch(-1, 0, NULL);
+	if (now >= prune_due && !evtimer_pending(prune_ev, NULL)) {
+		/* A pass, from its first step, a turn of its own. */
+		prune_due = now + PRUNE_AGAIN_S;
+		evtimer_add(prune_ev, &zero);
+	} else if (!evtimer_pending(prune_ev, NULL))
+		/* The WAL written back (SQLite's automatic checkpoint is
+		 * off: db_open), a turn of its own, while retention does
+		 * not. */
+		evtimer_add(checkpoint_ev, &zero);
+}
+
+static void
+checkpoint(evutil_socket_t fd, short events, void *arg)
+{
+	int	frames;
+
+	db_checkpoint(m.db, &frames);
 }
 
 void
@@ -252,6 +332,7 @@ schedules_start(struct event_base *base)
 
 	prune_due = time(NULL);
 	if ((prune_ev = evtimer_new(base, prune_batch, NULL)) == NULL ||
+	    (checkpoint_ev = evtimer_new(base, checkpoint, NULL)) == NULL ||
 	    (chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
 	    NULL || event_add(chores_ev, &tv) == -1)
 		fatalx("cannot start the schedules' timer");
@@ -264,7 +345,9 @@ schedules_stop(void)
 		event_free(chores_ev);
 	if (prune_ev != NULL)
 		event_free(prune_ev);
-	chores_ev = prune_ev = NULL;
+	if (checkpoint_ev != NULL)
+		event_free(checkpoint_ev);
+	chores_ev = prune_ev = checkpoint_ev = NULL;
 }
 
 /* ---- the API --------------------------------------------------------- */
@@ -305,8 +388,12 @@ schedule_apply(struct db_schedule *s, const struct schedule_body *b,
 
 	if (b->has & SB_SCRIPT) {
 		if ((rc = db_script_known(m.db, b->script)) == 0) {
-			snprintf(why, whylen, "script: no tentacle has a script "
-			    "%s", b->script);
+			if (db_script_deleted(m.db, b->script) == 1)
+				snprintf(why, whylen, "script: the script %s "
+				    "was deleted", b->script);
+			else
+				snprintf(why, whylen, "script: no tentacle has "
+				    "a script %s", b->script);
 			return 400;
 		}
 		if (rc == -1)
@@ -390,8 +477,8 @@ api_schedule_create(const struct api_req *r)
 		api_error(r, 500, "out of memory");
 		goto out;
 	}
-	if (groupbody_schedule(r->a->body, r->a->body_len, 1, b, why,
-	    sizeof(why)) == -1) {
+	if (groupbody_schedule_min(r->a->body, r->a->body_len, 1,
+	    m.conf.test_schedule_min_every, b, why, sizeof(why)) == -1) {
 		api_error(r, 400, why);
 		goto out;
 	}
@@ -440,8 +527,8 @@ api_schedule_update(const struct api_req *r)
 		    "no such schedule" : "database error");
 		goto out;
 	}
-	if (groupbody_schedule(r->a->body, r->a->body_len, 0, b, why,
-	    sizeof(why)) == -1) {
+	if (groupbody_schedule_min(r->a->body, r->a->body_len, 0,
+	    m.conf.test_schedule_min_every, b, why, sizeof(why)) == -1) {
 		api_error(r, 400, why);
 		goto out;
 	}

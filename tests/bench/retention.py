@@ -11,7 +11,9 @@ stores them: brain/findings.c). The oldest runs are then aged past
 retention_days and the brain started again with -v: it prunes them in
 batches from its event loop; the figures are the database's size before
 and after, the time the pruning took, and the longest batch (each batch
-is one turn of the maestro's loop: its longest stall).
+is one turn of the maestro's loop: its longest stall), that of each kind
+of turn (the deletes, the WAL's checkpoints, the vacuum's steps), and
+the machine's load (other work on the cores makes the turns longer).
 
 Environment: HOSTS (default 1000), RUNS (default 100), KEEP (runs kept
 young, default 10), LINES (default 20), OCTO_BUILD (default build/).
@@ -115,8 +117,16 @@ def main():
     # (That line comes once the freed pages went back too.)
     prune_s = time.monotonic() - t0
     b.stop()
-    batches = [int(x) for x in re.findall(r"retention: .* in (\d+) ms",
-                                          b.log()[mark:])]
+    log = b.log()[mark:]
+    batches = [int(x) for x in re.findall(r"retention: .* in (\d+) ms", log)]
+    cpu = sorted(int(x) for x in re.findall(
+        r"retention: .* in \d+ ms \(CPU (\d+) ms\)", log))
+    kinds = {}
+    for kind, pattern in (
+            ("deletes", r"retention: \d+ [a-z ]+ pruned .* in (\d+) ms"),
+            ("checkpoints", r"retention: checkpoint, .* in (\d+) ms"),
+            ("vacuum steps", r"retention: \d+ free pages .* in (\d+) ms")):
+        kinds[kind] = sorted(int(x) for x in re.findall(pattern, log))
     db = sqlite3.connect(str(db_path))
     (results,) = db.execute("SELECT count(*) FROM results").fetchone()
     db.close()
@@ -140,6 +150,16 @@ def main():
                               batches[-1]))
         print("%-46s %12d" % ("  median batch (ms)",
                               batches[len(batches) // 2]))
+        print("%-46s %12s" % ("  batches over 30 / over 50 ms", "%d / %d" % (
+            sum(x > 30 for x in batches), sum(x > 50 for x in batches))))
+    if cpu:
+        print("%-46s %12s" % ("  the maestro's CPU a batch, longest / median",
+                              "%d / %d" % (cpu[-1], cpu[len(cpu) // 2])))
+    for kind, v in sorted(kinds.items()):
+        if v:
+            print("%-46s %12s" % ("  %s: %d, longest / median (ms)" % (
+                kind, len(v)), "%d / %d" % (v[-1], v[len(v) // 2])))
+    print("%-46s %12.1f" % ("  load (1 min) at the end", os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ check_schedule(const char *body, size_t len, int create)
 	if ((b.has & SB_TARGET) && b.target == TARGET_TENTACLES)
 		FUZZ_CHECK(b.ntentacles >= 1 &&
 		    b.ntentacles <= SCHEDULE_TENTACLES_MAX);
+	/* A lower minimum (test_schedule_min_every) accepts it too. */
+	FUZZ_CHECK(groupbody_schedule_min(body, len, create, 1, &b, why,
+	    sizeof(why)) == 0);
 }
 
 int

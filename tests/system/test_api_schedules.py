@@ -28,8 +28,9 @@ def schedule_runs(c, sid):
             if r["created_by"] == "schedule:%d" % sid]
 
 
-@pytest.fixture
-def one(brain, new_tentacle):  # noqa: F811
+def with_hello(brain, new_tentacle):  # noqa: F811
+    """(client, tentacle, its ID): a tentacle with the script "hello",
+    enrolled on brain."""
     c = brain.login()
     t = new_tentacle("127.0.0.2", brain)
     add_script(t, "hello", "echo hi")
@@ -39,6 +40,11 @@ def one(brain, new_tentacle):  # noqa: F811
                          c.get("/api/scripts").json()["scripts"]),
              15, 0.2, "the tentacle's scripts")
     return c, t, tid
+
+
+@pytest.fixture
+def one(brain, new_tentacle):  # noqa: F811
+    return with_hello(brain, new_tentacle)
 
 
 def test_every_fires_and_restart_fires_once(brain, one):  # noqa: F811
@@ -203,3 +209,106 @@ def test_only_admins_change_schedules_and_labels(brain, one):  # noqa: F811
               op.put("/api/tentacles/%d/labels" % tid, {"labels": ["x"]})):
         assert r.status == 403 and r.json()["error"], r
     assert c.get("/api/schedules/%d" % sid).json()["enabled"] is True
+
+
+# ---- the clock driven by test_schedule_min_every (a test-only key) ----
+
+@pytest.fixture
+def quick(brain_factory, new_tentacle):  # noqa: F811
+    """A brain whose schedules may fire every second (the test-only key
+    test_schedule_min_every), with one tentacle that has "hello"."""
+    b = brain_factory({"io_timeout": 2, "test_schedule_min_every": 1},
+                      verbose=True)
+    return (b,) + with_hello(b, new_tentacle)
+
+
+def test_every_two_seconds_fires_again_until_disabled(quick):
+    b, c, t, tid = quick
+    # Below the key's minimum: still 400 naming the field.
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": [tid],
+                                  "every": 0})
+    assert r.status == 400 and "every" in r.json()["error"], r
+    r = c.post("/api/schedules", {"script": "hello", "tentacles": [tid],
+                                  "every": 2})
+    assert r.status == 201, r
+    sid = r.json()["id"]
+
+    runs = wait_for(lambda: (lambda x: x if len(x) >= 3 else None)(
+        schedule_runs(c, sid)), 30, 0.2, "three firings")
+    # Each an ordinary run by "schedule:ID", each done, on its own.
+    assert len({r["id"] for r in runs}) == len(runs)
+    for run in runs[:3]:
+        full = wait_for(lambda: (lambda j: j if j["jobs"][0]["state"] ==
+                                 "done" else None)(
+            c.get("/api/runs/%d" % run["id"]).json()), 20, 0.2, "done")
+        assert full["created_by"] == "schedule:%d" % sid
+        assert full["script"] == "hello"
+        assert full["jobs"][0]["result"]["output"] == "hi\n"
+    s = c.get("/api/schedules/%d" % sid).json()
+    assert s["every"] == 2 and s["enabled"] is True
+    assert parse_time(s["next_at"]) - parse_time(s["last_at"]) == 2
+
+    # Disabled: no firing any more (two periods and more, the maestro's
+    # tick is a second).
+    r = c.put("/api/schedules/%d" % sid, {"enabled": False})
+    assert r.status == 200 and r.json()["next_at"] is None, r
+    n = len(schedule_runs(c, sid))
+    time.sleep(5)
+    assert len(schedule_runs(c, sid)) == n
+    # Enabled again: it fires at once, then goes on.
+    r = c.put("/api/schedules/%d" % sid, {"enabled": True})
+    assert r.status == 200, r
+    wait_for(lambda: len(schedule_runs(c, sid)) > n, 10, 0.2, "again")
+
+
+def test_schedule_of_a_deleted_managed_script_is_disabled(quick):
+    b, c, t, tid = quick
+    # A managed script, on the tentacle (as its inventory said before it
+    # went offline: it cannot drop its copy).
+    r = c.post("/api/scripts", {"name": "gone", "body": "#!/bin/sh\n"
+                                "echo OK check.gone fine\n"})
+    assert r.status == 201, r
+    sha = r.json()["sha256"]
+    t.stop()
+    b.stop()
+    db = sqlite3.connect(str(b.state_dir / "brain.db"))
+    with db:
+        db.execute("INSERT INTO tentacle_scripts (tentacle_id, name, "
+                   "sha256, description, version) VALUES (?, 'gone', ?, "
+                   "'', 1)", (tid, sha))
+    db.close()
+    b.start()
+    c = b.login()
+    r = c.post("/api/schedules", {"script": "gone", "tentacles": [tid],
+                                  "every": 2})
+    assert r.status == 201, r
+    sid = r.json()["id"]
+    wait_for(lambda: schedule_runs(c, sid), 10, 0.2, "fired")
+
+    assert c.delete("/api/scripts/gone").status == 200
+    s = wait_for(lambda: (lambda s: s if not s["enabled"] else None)(
+        c.get("/api/schedules/%d" % sid).json()), 10, 0.2, "disabled")
+    assert s["disabled_reason"] == "the script gone was deleted", s
+    assert s["next_at"] is None
+    ev = c.get("/api/audit?action=schedule%20disabled").json()["events"]
+    assert ev and ev[0]["actor"] == "system"
+    assert "schedule %d: the script gone was deleted" % sid in \
+        ev[0]["detail"]
+    # Nor can a new one be made on it.
+    r = c.post("/api/schedules", {"script": "gone", "tentacles": [tid],
+                                  "every": 2})
+    assert r.status == 400 and "gone was deleted" in r.json()["error"], r
+
+
+@pytest.mark.parametrize("value", ["0", "61", "-1", "soon"])
+def test_min_every_key_out_of_range(brain_bin, tmp_path, value):
+    from octotest import Brain
+    from test_brain import bad_conf_text, run_cmd
+    b = Brain(tmp_path)
+    text, line = bad_conf_text(b, "test_schedule_min_every = " + value)
+    b.write_conf(text)
+    r = run_cmd([str(brain_bin), "-c", str(b.conf_path), "-n"],
+                cwd=str(tmp_path))
+    assert r.returncode == 2, r
+    assert "brain.conf:%d:" % line in r.stderr, r.stderr
+    assert "test_schedule_min_every" in r.stderr, r.stderr

@@ -612,11 +612,137 @@ test_history(void **state)
 	assert_int_equal(c[1].n[CELL_WAIVED], 1);
 	assert_int_equal(c[1].n[CELL_FINDINGS], 0);
 	assert_int_equal(c[2].n[CELL_FINDINGS], 1);	/* expired */
+	/* A window of one day, after the findings of day 0 (its latest
+	 * before the window) and before the day's result: findings. */
+	assert_int_equal(db_compliance_history(db, 2 * 86400 + 15, 1, "", c),
+	    0);
+	assert_int_equal(c[0].n[CELL_FINDINGS], 1);
+	assert_int_equal(c[0].n[CELL_COMPLIANT], 0);
 	/* A window before the tentacle: nothing. */
 	assert_int_equal(db_compliance_history(db, 2 * 86400 + 100, 1, "web",
 	    c), 0);
 	assert_int_equal(c[0].n[CELL_COMPLIANT] + c[0].n[CELL_FINDINGS], 0);
 	db_close(db);
+}
+
+/* The rows of statement `which` as of ?1 = as_of (all tentacles: ?3 0,
+ * ?5 a large ID), as one text; the rows whose column `skip` is NULL (a
+ * none cell) left out (skip -1: none). */
+static char *
+rows_text(sqlite3 *h, enum compliance_sql which, int64_t as_of, int skip)
+{
+	sqlite3_stmt	*st;
+	char		*out = strdup(""), *n;
+	const char	*v;
+	int		 i;
+
+	assert_int_equal(sqlite3_prepare_v2(h, db_compliance_sql(which), -1,
+	    &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, as_of);
+	sqlite3_bind_text(st, 2, "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, 0);
+	sqlite3_bind_int64(st, 4, 100);
+	sqlite3_bind_int64(st, 5, 1000000);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (skip >= 0 && sqlite3_column_type(st, skip) == SQLITE_NULL)
+			continue;
+		for (i = 0; i < sqlite3_column_count(st); i++) {
+			v = (const char *)sqlite3_column_text(st, i);
+			assert_int_not_equal(asprintf(&n, "%s%s|", out, v ? v :
+			    "NULL"), -1);
+			free(out);
+			out = n;
+		}
+		assert_int_not_equal(asprintf(&n, "%s\n", out), -1);
+		free(out);
+		out = n;
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* verdicts_latest (migration 15) follows verdicts: a result that came
+ * late with an older time is not a cell's latest; the latest deleted,
+ * the next one is; and the statements that read it give the same cells
+ * and counts as those that seek in verdicts. */
+static void
+test_latest(void **state)
+{
+	static const struct {
+		enum compliance_sql	seek, now;
+		int			skip;	/* the verdict column */
+	} pairs[] = {
+		{ CSQL_PAGE_SCRIPT, CSQL_PAGE_SCRIPT_NOW, -1 },
+		{ CSQL_PAGE_CHECK, CSQL_PAGE_CHECK_NOW, -1 },
+		{ CSQL_COLUMNS_CHECK, CSQL_COLUMNS_CHECK_NOW, -1 },
+		{ CSQL_COUNTS_SCRIPT, CSQL_COUNTS_SCRIPT_NOW, 0 },
+		{ CSQL_COUNTS_CHECK, CSQL_COUNTS_CHECK_NOW, -1 },
+	};
+	char		 err[256], *a, *b;
+	struct db	*db;
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 round;
+
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	db_close(db);
+	fleet();
+	h = raw_open();
+	/* Waivers: t2's "a" (findings: waived), t1's "a" (compliant:
+	 * unused), t1's check x.two of "a" by label (none of t1's). */
+	raw_exec(h,
+	    "INSERT INTO waivers (tentacle_id, label, script, check_id, "
+	    "reason, created_by, created_at, expires_at) VALUES (2, NULL, 'a', "
+	    "NULL, 'r2', 'admin', 0, 9999999999), (1, NULL, 'a', NULL, 'r1', "
+	    "'admin', 0, 9999999999), (NULL, 'web', 'a', 'x.two', 'r3', "
+	    "'admin', 0, 9999999999)");
+	for (round = 0; round < 3; round++) {
+		if (round == 1)
+			/* Late, with an older time: t1 "a" keeps result 3. */
+			raw_exec(h,
+			    "INSERT INTO runs (id, script, created_at, "
+			    "created_by) VALUES (4, 'a', 1400, 'admin');"
+			    "INSERT INTO jobs (id, run_id, tentacle_id, "
+			    "hostname, state, updated_at) VALUES (6, 4, 1, "
+			    "'one', 'done', 0);"
+			    "INSERT INTO results (id, job_id, outcome, "
+			    "exit_status, signal, started_at_ms, duration_ms, "
+			    "truncated, output, received_at) VALUES (5, 6, 1, "
+			    "1, 0, 0, 1, 0, x'', 1500);"
+			    "INSERT INTO findings (result_id, seq, check_id, "
+			    "status, text) VALUES (5, 0, 'x.one', 'FAIL', "
+			    "'t'), (5, 1, 'x.one', 'FAIL', 't')");
+		if (round == 2)
+			/* The latest gone: result 5 (1500) is. */
+			raw_exec(h, "DELETE FROM findings WHERE result_id = 3; "
+			    "DELETE FROM results WHERE id = 3");
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT result_id, "
+		    "failed FROM verdicts_latest WHERE tentacle_id = 1 AND "
+		    "script = 'a'", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), round < 2 ? 3 : 5);
+		assert_int_equal(sqlite3_column_int(st, 1), round < 2 ? 0 : 2);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM "
+		    "verdicts_latest", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 3);
+		sqlite3_finalize(st);
+		for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+			a = rows_text(h, pairs[i].seek, 5000, pairs[i].skip);
+			b = rows_text(h, pairs[i].now, 5000, pairs[i].skip);
+			if (strcmp(a, b) != 0)
+				fail_msg("round %d, statements %d and %d:\n%s"
+				    "--\n%s", round, pairs[i].seek,
+				    pairs[i].now, a, b);
+			assert_true(strlen(a) > 0);
+			free(a);
+			free(b);
+		}
+	}
+	sqlite3_close(h);
 }
 
 /* Every statement's plan: verdicts and findings only searched through an
@@ -666,6 +792,15 @@ test_query_plans(void **state)
 		if (i == CSQL_COUNTS_SCRIPT || i == CSQL_PAGE_SCRIPT ||
 		    i == CSQL_HISTORY)
 			assert_non_null(strstr(plan, "verdicts_cell"));
+		/* As of now: each cell's latest by its primary key, the
+		 * tentacles of a page in ID order. */
+		if (i >= CSQL_COLUMNS_CHECK_NOW && i <= CSQL_PAGE_CHECK_NOW &&
+		    strstr(plan, "SEARCH l USING PRIMARY KEY (tentacle_id") ==
+		    NULL)
+			fail_msg("statement %d:%s", i, plan);
+		if ((i == CSQL_PAGE_SCRIPT_NOW || i == CSQL_PAGE_CHECK_NOW) &&
+		    (strstr(plan, "\nSCAN t\n") || strstr(plan, "\nSCAN t ")))
+			fail_msg("statement %d scans the fleet:%s", i, plan);
 		free(plan);
 	}
 	assert_null(db_compliance_sql(CSQL_MAX));
@@ -682,6 +817,7 @@ main(void)
 		cmocka_unit_test(test_waiver_bodies),
 		cmocka_unit_test_setup_teardown(test_matrix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup,
 		    teardown),
 	};

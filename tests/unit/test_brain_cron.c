@@ -290,6 +290,16 @@ test_schedule_bodies(void **state)
 	    b, why, sizeof(why)), 0);
 	assert_int_equal(b->target, TARGET_TENTACLES);
 	assert_int_equal(b->ntentacles, 2);
+	/* The brain's test_schedule_min_every lowers the minimum. */
+	assert_int_equal(groupbody_schedule_min("{\"every\":2}", 11, 0, 2, b,
+	    why, sizeof(why)), 0);
+	assert_int_equal(b->every, 2);
+	assert_int_equal(groupbody_schedule_min("{\"every\":1}", 11, 0, 2, b,
+	    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "every: seconds, at least 2"));
+	assert_int_equal(groupbody_schedule("{\"every\":59}", 12, 0, b, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "at least 60"));
 	free(b);
 }
 

@@ -405,7 +405,8 @@ test_findings(void **state)
 	    "DROP TABLE tentacle_labels; DROP TABLE schedules; "
 	    "DROP INDEX results_received; DROP TRIGGER verdicts_insert; "
 	    "DROP TRIGGER verdicts_delete; DROP TABLE verdicts; "
-	    "DROP TABLE waivers; PRAGMA user_version = 5'", path);
+	    "DROP TABLE waivers; DROP TABLE verdicts_latest; "
+	    "PRAGMA user_version = 5'", path);
 	assert_int_equal(system(cmd), 0);
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);

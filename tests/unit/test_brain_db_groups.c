@@ -335,13 +335,19 @@ test_retention(void **state)
 	sql("UPDATE jobs SET updated_at = 1 WHERE state = 'expired'; "
 	    "UPDATE runs SET created_at = 1 WHERE id = (SELECT run_id FROM "
 	    "jobs WHERE state = 'expired')");
-	/* In batches of 2: a's 4 old "one", b's old "one". */
+	/* In batches of 2: a's 4 old "one", b's old "one"; then the
+	 * expired job, its run. */
 	total = 0;
 	do {
-		assert_int_equal(db_prune_results(db, now - 86400, 2, &n), 0);
+		assert_int_equal(db_prune(db, PRUNE_RESULTS, now - 86400, 2,
+		    &n), 0);
 		total += n;
 	} while (n > 0);
-	assert_true(total >= 5);
+	assert_int_equal(total, 5);
+	assert_int_equal(db_prune(db, PRUNE_JOBS, now - 86400, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_prune(db, PRUNE_RUNS, now - 86400, 100, &n), 0);
+	assert_true(n >= 1);
 	ra = rb = 0;
 	db_tentacle_results_each(db, a, count_result, &ra);
 	db_tentacle_results_each(db, b, count_result, &rb);
@@ -352,9 +358,10 @@ test_retention(void **state)
 	db_audit(db, "admin", "x", "", "");
 	sql("UPDATE audit SET at = 1");
 	db_audit(db, "admin", "y", "", "");
-	assert_int_equal(db_prune_audit(db, now - 86400, 100, &n), 0);
+	assert_int_equal(db_prune(db, PRUNE_AUDIT, now - 86400, 100, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(db_vacuum_step(db, 100, &left), 0);
+	assert_int_equal(db_checkpoint(db, &n), 0);
 }
 
 int
