@@ -56,11 +56,59 @@
 
 /* Pure codecs (unit tests). Encoders append the payload to out: 0 or -1.
  * Decoders: 0, or -1 with the reason in *why. */
+/* RUN_REQUEST: mac and exporter are the ORDER's MAC and its session's
+ * exporter value (PROTO_MAC_LEN, PROTO_EXPORTER_LEN). */
 int	privsep_encode_request(struct buf *out, uint64_t job,
-	    const char *script, const char *sha256);
+	    const char *script, const char *sha256, const uint8_t *mac,
+	    const uint8_t *exporter);
 int	privsep_decode_request(const uint8_t *p, size_t len, uint64_t *job,
 	    char *script, size_t scriptlen, char sha256[OCTO_FPR_HEX_LEN + 1],
+	    uint8_t mac[PROTO_MAC_LEN], uint8_t exporter[PROTO_EXPORTER_LEN],
 	    const char **why);
+/* RUN_ACCEPTED: the ORDER_ACK the worker sends (m->message printable). */
+int	privsep_encode_accepted(struct buf *out, const struct msg_order_ack *);
+int	privsep_decode_accepted(const uint8_t *p, size_t len,
+	    struct msg_order_ack *, const char **why);
+
+/* ENROLMENT_SET: the enrolment's file text (enrolment.h), parsed as
+ * strictly as the file. ENROLMENT_STORED: u8 ok. STATUS_SET: u8 status
+ * (enum proto_enrolment). */
+struct enrolment;
+int	privsep_encode_enrolment(struct buf *out, const struct enrolment *);
+int	privsep_decode_enrolment(const uint8_t *p, size_t len,
+	    struct enrolment *, const char **why);
+int	privsep_encode_u8(struct buf *out, uint8_t v, uint8_t max);
+int	privsep_decode_u8(const uint8_t *p, size_t len, uint8_t *v,
+	    uint8_t max, const char **why);
+
+/* HS_PROOF_ASK: the handshake's public inputs, the role we play in it
+ * (HS_CLIENT, HS_SERVER) and, as server, the client's proof. HS_PROOF:
+ * ok, then (ok) our proof and, as client, the server's we must see;
+ * (not ok) the reason. */
+struct privsep_proof_ask {
+	uint64_t	 request;
+	uint8_t		 role;			/* enum hs_role */
+	uint8_t		 purpose;
+	uint64_t	 id;
+	uint8_t		 nonce_c[PROTO_NONCE_LEN];
+	uint8_t		 nonce_s[PROTO_NONCE_LEN];
+	uint8_t		 exporter[PROTO_EXPORTER_LEN];
+	uint8_t		 peer_proof[PROTO_MAC_LEN];	/* server: Pc */
+};
+struct privsep_proof {
+	uint64_t	 request;
+	uint8_t		 ok;
+	uint8_t		 proof[PROTO_MAC_LEN];
+	uint8_t		 expect[PROTO_MAC_LEN];		/* client: Ps */
+	char		 why[PROTO_MESSAGE_MAX];	/* printable */
+};
+int	privsep_encode_proof_ask(struct buf *out,
+	    const struct privsep_proof_ask *);
+int	privsep_decode_proof_ask(const uint8_t *p, size_t len,
+	    struct privsep_proof_ask *, const char **why);
+int	privsep_encode_proof(struct buf *out, const struct privsep_proof *);
+int	privsep_decode_proof(const uint8_t *p, size_t len,
+	    struct privsep_proof *, const char **why);
 
 struct privsep_script_req {
 	uint64_t	 request;
@@ -105,11 +153,13 @@ struct tentacle_conf;
 void	privsep_init(struct event_base *, const struct tentacle_conf *);
 /* The configuration changed (reload): the one new runs use. */
 void	privsep_set_conf(const struct tentacle_conf *);
-/* A command worker was started with the other end of fd: serve it; what
- * waited in the queue is sent at once. A hostile message gets pid
- * SIGKILL. -1 if the channel cannot be made
- * (fd is closed). */
-int	privsep_attach(int fd, pid_t pid);
+/* A child was started with the other end of fd: serve it (the command
+ * worker: what waited in the queue is sent at once; the register: its
+ * ENROLMENT_SET). A hostile message gets pid SIGKILL. -1 if the channel
+ * cannot be made (fd is closed). */
+int	privsep_attach(int fd, pid_t pid, int is_register);
+/* In a child just forked: forget the key (before the drop). */
+void	privsep_forget(void);
 /* The command worker is being stopped: interrupt the runs (their results
  * go to it, "interrupted"), write everything out, close the channel (it
  * exits at EOF). */

@@ -7,7 +7,10 @@
  *	brain ENROL_REPLY{status, ID, its ephemeral key, our key wrapped
  *	    under both and this session's exporter value, brain fingerprint}
  * then the tentacle stores its enrolment (enrolment.h) and the register
- * exits 0: the supervisor starts the command worker in its place.
+ * exits 0: the supervisor starts the command worker in its place. With
+ * privilege separation the register hands the enrolment to the
+ * supervisor (IPC_ENROLMENT_SET, privsep.h), which checks and writes it
+ * and answers; the register exits once it did.
  *
  *  - by the brain: it connects to register_port (7000) as TLS client; the
  *    tentacle answers as handshake server. An offer from another address
@@ -47,9 +50,11 @@
 #include "crypto.h"
 #include "enrolment.h"
 #include "handshake.h"
+#include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "pairing.h"
+#include "privsep.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -79,6 +84,10 @@ struct reg {
 	struct event			*ev_expire;
 	int				 wrong;		/* proofs */
 	int				 renew;		/* exit for a new code */
+	/* Privilege separation: the supervisor writes the enrolment. */
+	int				 priv_fd;	/* -1: none */
+	struct ipc_chan			*priv;
+	int				 storing;	/* ENROLMENT_SET sent */
 };
 
 enum {
@@ -106,6 +115,10 @@ struct exch {
 static struct reg	 reg;
 
 static void	attempt_schedule(struct reg *, int delay);
+struct ipc_chan;
+struct ipc_msg;
+static void	priv_msg(struct ipc_chan *, const struct ipc_msg *, void *);
+static void	priv_closed(struct ipc_chan *, const char *, void *);
 
 /* ---- host facts -------------------------------------------------------- */
 
@@ -416,6 +429,33 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 	e.status = m.status;
 	e.enrolled_at = (int64_t)time(NULL);
 	crypto_wipe(&m, sizeof(m));
+	if (r->priv != NULL) {
+		/* The supervisor checks and writes it (and pins the signing
+		 * key): this process may not write private/. */
+		struct buf	b;
+		int		rc;
+
+		buf_init(&b, IPC_PAYLOAD_MAX);
+		rc = privsep_encode_enrolment(&b, &e) == -1 ||
+		    ipc_send(r->priv, IPC_ENROLMENT_SET, 0, b.data, b.len) ==
+		    -1 ? -1 : 0;
+		crypto_wipe(b.data, b.cap);
+		buf_free(&b);
+		if (rc == -1) {
+			log_warnx("cannot hand the enrolment as tentacle ID "
+			    "%" PRIu64 " to the supervisor", e.id);
+			enrolment_wipe(&e);
+			stop_tentacle(r);
+			return -1;
+		}
+		log_info("enrolled with brain %s as tentacle ID %" PRIu64
+		    " (%s): the supervisor stores it", e.brain_address, e.id,
+		    proto_enrolment_str(e.status));
+		enrolment_wipe(&e);
+		r->finished = 1;
+		r->storing = 1;
+		return -1;
+	}
 	if (enrolment_path(r->conf->state_dir, path, sizeof(path)) == -1 ||
 	    enrolment_store(path, &e, err, sizeof(err)) == -1) {
 		log_warnx("cannot store the enrolment as tentacle ID %" PRIu64
@@ -781,6 +821,14 @@ register_start(struct event_base *base, void *arg)
 	const char	*tok = r->conf->token;
 
 	r->base = base;
+	if (r->priv_fd != -1) {
+		if ((r->priv = ipc_chan_new(base, r->priv_fd, priv_msg,
+		    priv_closed, r)) == NULL) {
+			log_warnx("cannot watch the supervisor's channel");
+			return -1;
+		}
+		r->priv_fd = -1;
+	}
 	if (r->conf->name[0] != '\0')
 		strlcpy(r->hostname, r->conf->name, sizeof(r->hostname));
 	else if (gethostname(r->hostname, sizeof(r->hostname)) == -1 ||
@@ -857,6 +905,42 @@ register_stop(void *arg)
 	SSL_CTX_free(r->client);
 	r->client = NULL;
 	crypto_wipe(r->secret, sizeof(r->secret));
+	if (r->priv != NULL)
+		ipc_chan_free(r->priv);
+	r->priv = NULL;
+}
+
+/* ENROLMENT_STORED: the supervisor wrote it (the end: the command
+ * worker follows), or could not (stop: a person must look). */
+static void
+priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
+{
+	struct reg	*r = arg;
+	const char	*why;
+	uint8_t		 ok;
+
+	if (msg->hdr.type != IPC_ENROLMENT_STORED || !r->storing ||
+	    privsep_decode_u8(msg->payload, msg->hdr.len, &ok, 1, &why) ==
+	    -1) {
+		log_warnx("supervisor: unexpected %s: ignored",
+		    ipc_type_str(msg->hdr.type));
+		return;
+	}
+	r->storing = 0;
+	if (!ok) {
+		log_warnx("the supervisor could not store the enrolment");
+		listener_exit(r->base, TENTACLE_EXIT_STOP);
+		return;
+	}
+	listener_exit(r->base, 0);
+}
+
+/* The supervisor stops or restarts us (EOF), or died. */
+static void
+priv_closed(struct ipc_chan *ch, const char *reason, void *arg)
+{
+	log_debug("supervisor: channel %s: stopping", reason);
+	_exit(0);
 }
 
 int
@@ -874,6 +958,7 @@ register_main(struct tentacle_child *ch)
 	memset(&reg, 0, sizeof(reg));
 	reg.conf = ch->conf;
 	reg.client = ch->client;	/* made before a privilege drop */
+	reg.priv_fd = ch->priv_fd;
 	if (ch->pairing_code[0] != '\0') {
 		if (proto_pairing_key(ch->pairing_code, reg.pairing_key) == -1) {
 			log_warnx("cannot derive the pairing key");

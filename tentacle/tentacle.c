@@ -561,9 +561,8 @@ is_enrolled(const struct tentacle_conf *conf)
 {
 	char	path[OCTO_PATH_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
-	    TENTACLE_ENROLMENT_FILE);
-	return access(path, F_OK) == 0;
+	return enrolment_path(conf->state_dir, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
 }
 
 static enum tentacle_role
@@ -758,11 +757,13 @@ privsep_user(struct supervisor *sv, char *err, size_t errlen)
 }
 
 /*
- * What the children write is the user's: state_dir (0700), the
- * enrolment, the spool (0700) and what it holds, the certificate when it
- * is in state_dir (public; the register reads its fingerprint). The
- * private key stays root's, in state_dir/private (root's: keyfile.h),
- * never handed over: the children get their TLS contexts made.
+ * What the children write is the user's: state_dir (0700), the spool
+ * (0700) and what it holds, the certificate when it is in state_dir
+ * (public; the register reads its fingerprint). The private key and the
+ * enrolment stay root's, in state_dir/private (root's: keyfile.h), never
+ * handed over: the children get their TLS contexts made, the command
+ * worker the enrolment without its key, and the register hands the
+ * enrolment to the supervisor, which writes it (privsep.h).
  * Inside state_dir (the user's) nothing is followed through a symbolic
  * link, so that what a compromised child plants there cannot make root
  * hand it anything else.
@@ -790,8 +791,6 @@ own_state(struct supervisor *sv, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (give_at(sv, sfd, TENTACLE_ENROLMENT_FILE, err, errlen) == -1)
-		goto done;
 	if ((cert = directly_in(sv->conf.state_dir, sv->conf.cert)) != NULL &&
 	    give_at(sv, sfd, cert, err, errlen) == -1)
 		goto done;
@@ -812,6 +811,60 @@ own_state(struct supervisor *sv, char *err, size_t errlen)
  done:
 	close(sfd);
 	return rc;
+}
+
+/*
+ * state_dir/private (keyfile.h: made there for the default key; made
+ * here whatever the key's path), which holds the enrolment: ours (root's
+ * with privilege separation), 0700. An enrolment of an older tentacle,
+ * in state_dir, is moved in (enrolment_migrate).
+ */
+static int
+private_prepare(const struct tentacle_conf *conf, int reenrol, char *err,
+    size_t errlen)
+{
+	char		dir[OCTO_PATH_MAX + 16], why[256];
+	struct stat	st;
+	int		fd;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" ENROLMENT_DIR,
+	    conf->state_dir) >= sizeof(dir)) {
+		set_err(err, errlen, "state_dir too long");
+		return -1;
+	}
+	if (mkdir(dir, 0700) == 0)
+		log_info("made %s for the enrolment (only this user writes "
+		    "there)", dir);
+	else if (errno != EEXIST) {
+		set_err(err, errlen, "%s: cannot create: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		set_err(err, errlen, "%s: refused: %s", dir, errno == ELOOP ||
+		    errno == ENOTDIR ? "not a directory (a symbolic link?)" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || keyfile_dir_refused(&st, geteuid(), why,
+	    sizeof(why))) {
+		set_err(err, errlen, "%s: refused: %s", dir, why);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (enrolment_migrate(conf->state_dir, err, errlen) == 0)
+		return 0;
+	if (!reenrol || enrolment_old_path(conf->state_dir, dir,
+	    sizeof(dir)) == -1)
+		return -1;
+	log_warnx("--reenrol: removing the unreadable enrolment file: %s", err);
+	if (unlink(dir) == -1) {
+		set_err(err, errlen, "--reenrol: %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* The name the tentacle gives: the configured one or the hostname. */
@@ -1059,11 +1112,30 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 		ch.pairing_paused_until = pairing_paused_until(sv);
 	}
 	crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
+	/* The supervisor's copy of the tentacle's key is not ours. */
+	privsep_forget();
+	ch.enrolment = NULL;
 	if (sv->privsep) {
-		/* What needs root first: the private key, read now. */
+		/* What needs root first: the private key, read now; and
+		 * the enrolment (root's file), without its key: the
+		 * supervisor makes the proofs and MACs (privsep.h). */
 		if ((ch.client = link_client_ctx(&sv->conf, err,
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
+		if (role == ROLE_COMMAND) {
+			static struct enrolment	e;
+			char			path[OCTO_PATH_MAX + 32];
+
+			snprintf(err, sizeof(err), "gone: not enrolled");
+			if (enrolment_path(sv->conf.state_dir, path,
+			    sizeof(path)) == -1 || enrolment_load(path, &e, err,
+			    sizeof(err)) != 0) {
+				log_warnx("%s: %s", path, err);
+				_exit(1);
+			}
+			crypto_wipe(e.key, sizeof(e.key));
+			ch.enrolment = &e;
+		}
 		if (drop_privileges(sv->conf.user, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 		/* Nothing it could execute may give privileges back. */
@@ -1097,7 +1169,7 @@ child_spawn(struct supervisor *sv)
 		crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
 		pairing_remove(sv->conf.state_dir);
 	}
-	if (sv->privsep && sv->listen_role == ROLE_COMMAND &&
+	if (sv->privsep &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		return -1;
@@ -1124,8 +1196,10 @@ child_spawn(struct supervisor *sv)
 	if (sp[0] != -1) {
 		close(sp[1]);
 		sv->child_priv_fd = -1;
-		if (privsep_attach(sp[0], pid) == -1)
-			log_warnx("cannot watch the command worker's channel");
+		if (privsep_attach(sp[0], pid, sv->listen_role ==
+		    ROLE_REGISTER) == -1)
+			log_warnx("cannot watch the %s's channel",
+			    role_name(sv->listen_role));
 	}
 	sv->child = pid;
 	sv->child_role = sv->listen_role;
@@ -1479,6 +1553,9 @@ main(int argc, char *argv[])
 	if (make_dir(sv.conf.state_dir, 0700, err, sizeof(err)) == -1)
 		startup_fail(&sv, err);
 	if ((sv.tls = load_tls(&sv.conf, err, sizeof(err))) == NULL)
+		startup_fail(&sv, err);
+	if (private_prepare(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
+	    -1)
 		startup_fail(&sv, err);
 	if (check_enrolment(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
 	    -1)
