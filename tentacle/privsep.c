@@ -124,40 +124,47 @@ privsep_decode_accepted(const uint8_t *buf, size_t len,
 }
 
 int
-privsep_encode_enrolment(struct buf *out, const struct enrolment *e)
+privsep_encode_enrolment(struct buf *out, const struct privsep_enrolment *v)
 {
 	struct packer	p;
 	char		text[ENROLMENT_FILE_MAX];
 	int		n, rc;
 
-	if ((n = enrolment_format(e, text, sizeof(text))) == -1)
+	if ((n = enrolment_format(&v->e, text, sizeof(text))) == -1)
 		return -1;
 	pack_init(&p, out);
 	pack_bytes(&p, text, (size_t)n);
+	pack_bytes(&p, v->brain_pub, sizeof(v->brain_pub));
+	pack_bytes(&p, v->wrapped_key, sizeof(v->wrapped_key));
+	pack_bytes(&p, v->exporter, sizeof(v->exporter));
 	rc = pack_error(&p) ? -1 : 0;
 	crypto_wipe(text, sizeof(text));
 	return rc;
 }
 
 int
-privsep_decode_enrolment(const uint8_t *buf, size_t len, struct enrolment *e,
-    const char **why)
+privsep_decode_enrolment(const uint8_t *buf, size_t len,
+    struct privsep_enrolment *v, const char **why)
 {
 	struct unpacker	 u;
 	const uint8_t	*text;
 	size_t		 n;
 	char		 err[256];
 
-	memset(e, 0, sizeof(*e));
+	memset(v, 0, sizeof(*v));
 	unpack_init(&u, buf, len);
 	if (unpack_bytes_ref(&u, &text, &n, ENROLMENT_FILE_MAX) == -1 ||
+	    unpack_fixed(&u, v->brain_pub, sizeof(v->brain_pub)) == -1 ||
+	    unpack_fixed(&u, v->wrapped_key, sizeof(v->wrapped_key)) == -1 ||
+	    unpack_fixed(&u, v->exporter, sizeof(v->exporter)) == -1 ||
 	    unpack_end(&u) == -1) {
+		memset(v, 0, sizeof(*v));
 		*why = "malformed ENROLMENT_SET";
 		return -1;
 	}
-	if (enrolment_parse((const char *)text, n, e, err, sizeof(err)) ==
+	if (enrolment_parse((const char *)text, n, &v->e, err, sizeof(err)) ==
 	    -1) {
-		enrolment_wipe(e);
+		memset(v, 0, sizeof(*v));
 		*why = "ENROLMENT_SET: not an enrolment";
 		return -1;
 	}
@@ -538,6 +545,10 @@ static struct {
 	struct enrolment		 e;
 	int				 have_e;
 	uint8_t				 seen[PS_SEEN_MAX][PROTO_EXPORTER_LEN];
+	/* The register's enrolment key pair (privsep_enrol_keypair). */
+	uint8_t				 enrol_priv[X25519_LEN];
+	uint8_t				 enrol_pub[PROTO_PUB_LEN];
+	int				 have_enrol;
 	int				 nseen, seen_next;
 } ps;
 
@@ -873,7 +884,8 @@ status_set(const struct ipc_msg *msg)
 static void
 enrolment_set(const struct ipc_msg *msg)
 {
-	struct enrolment	 e;
+	struct privsep_enrolment v;
+	struct msg_enrol_reply	 m;
 	struct stat		 st;
 	char			 path[OCTO_PATH_MAX + 32], err[1024];
 	char			 pdir[OCTO_PATH_MAX];
@@ -882,39 +894,63 @@ enrolment_set(const struct ipc_msg *msg)
 	struct buf		 b;
 	int			 ok = 0, rc;
 
-	if (privsep_decode_enrolment(msg->payload, msg->hdr.len, &e, &why) ==
+	if (privsep_decode_enrolment(msg->payload, msg->hdr.len, &v, &why) ==
 	    -1) {
 		chan_close(why, 1);
 		return;
 	}
 	if (enrolment_path(ps.conf->state_dir, path, sizeof(path)) == -1 ||
 	    lstat(path, &st) == 0) {
-		enrolment_wipe(&e);
+		crypto_wipe(&v, sizeof(v));
 		chan_close("an enrolment, but we are enrolled already", 1);
 		return;
 	}
 	tfpr = strlen(ps.conf->token) == TENTACLE_TOKEN_LEN ?
 	    ps.conf->token + PROTO_TOKEN_SECRET_LEN : NULL;
 	if ((ps.conf->brain_fingerprint[0] != '\0' && strcmp(
-	    e.brain_fingerprint, ps.conf->brain_fingerprint) != 0) ||
-	    (tfpr != NULL && strcmp(e.brain_fingerprint, tfpr) != 0)) {
-		enrolment_wipe(&e);
+	    v.e.brain_fingerprint, ps.conf->brain_fingerprint) != 0) ||
+	    (tfpr != NULL && strcmp(v.e.brain_fingerprint, tfpr) != 0)) {
+		crypto_wipe(&v, sizeof(v));
 		chan_close("an enrolment with another brain than ours", 1);
 		return;
 	}
-	if (enrolment_store(path, &e, err, sizeof(err)) == -1)
+	/* The key, wrapped by the brain for our key pair and that session
+	 * (with the ID, the status and the signing key): unwrapped here,
+	 * never seen by the register. */
+	memset(&m, 0, sizeof(m));
+	m.status = v.e.status;
+	m.id = v.e.id;
+	memcpy(m.brain_pub, v.brain_pub, sizeof(m.brain_pub));
+	memcpy(m.wrapped_key, v.wrapped_key, sizeof(m.wrapped_key));
+	m.has_sign_pub = v.e.has_sign_pub;
+	memcpy(m.sign_pub, v.e.sign_pub, sizeof(m.sign_pub));
+	if (!ps.have_enrol || proto_enrol_unwrap(ps.enrol_priv, ps.enrol_pub,
+	    v.exporter, &m, v.e.key) == -1) {
+		/* Refused, not hostile: what the brain (or a relay) sent. */
+		log_warnx("enrolment as tentacle ID %" PRIu64 " refused: its "
+		    "key is not wrapped for this tentacle and that connection",
+		    v.e.id);
+		crypto_wipe(&v, sizeof(v));
+		crypto_wipe(&m, sizeof(m));
+		ok = PRIVSEP_STORED_NOT_WRAPPED;
+		goto reply;
+	}
+	crypto_wipe(&m, sizeof(m));
+	crypto_wipe(ps.enrol_priv, sizeof(ps.enrol_priv));
+	ps.have_enrol = 0;
+	if (enrolment_store(path, &v.e, err, sizeof(err)) == -1)
 		log_warnx("cannot store the enrolment as tentacle ID %" PRIu64
-		    ": %s", e.id, err);
+		    ": %s", v.e.id, err);
 	else {
 		ok = 1;
 		log_info("enrolment as tentacle ID %" PRIu64 " stored in %s",
-		    e.id, path);
+		    v.e.id, path);
 		/* Trust on first use: the brain's key as the enrolment
 		 * gave it, unless one is pinned already. */
-		if (e.has_sign_pub && managed_pin_dir(ps.conf, pdir,
+		if (v.e.has_sign_pub && managed_pin_dir(ps.conf, pdir,
 		    sizeof(pdir)) == 0 && managed_pin_load(pdir, pub, err,
 		    sizeof(err)) == 0) {
-			if ((rc = managed_pin_store(pdir, e.sign_pub, err,
+			if ((rc = managed_pin_store(pdir, v.e.sign_pub, err,
 			    sizeof(err))) == -1)
 				log_warnx("%s", err);
 			else if (rc == 1)
@@ -922,9 +958,11 @@ enrolment_set(const struct ipc_msg *msg)
 				    "pinned");
 		}
 	}
-	enrolment_wipe(&e);
+	crypto_wipe(&v, sizeof(v));
+ reply:
 	buf_init(&b, 16);
-	if (privsep_encode_u8(&b, (uint8_t)ok, 1) == 0)
+	if (privsep_encode_u8(&b, (uint8_t)ok, PRIVSEP_STORED_NOT_WRAPPED) ==
+	    0)
 		(void)ipc_send(ps.chan, IPC_ENROLMENT_STORED, 0, b.data,
 		    b.len);
 	buf_free(&b);
@@ -1130,6 +1168,20 @@ privsep_forget(void)
 	enrolment_wipe(&ps.e);
 	ps.have_e = 0;
 	crypto_wipe(ps.seen, sizeof(ps.seen));
+	crypto_wipe(ps.enrol_priv, sizeof(ps.enrol_priv));
+	ps.have_enrol = 0;
+}
+
+int
+privsep_enrol_keypair(uint8_t pub[PROTO_PUB_LEN])
+{
+	crypto_wipe(ps.enrol_priv, sizeof(ps.enrol_priv));
+	ps.have_enrol = 0;
+	if (crypto_x25519_keypair(ps.enrol_priv, ps.enrol_pub) == -1)
+		return -1;
+	memcpy(pub, ps.enrol_pub, PROTO_PUB_LEN);
+	ps.have_enrol = 1;
+	return 0;
 }
 
 int

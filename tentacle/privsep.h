@@ -70,13 +70,25 @@ int	privsep_encode_accepted(struct buf *out, const struct msg_order_ack *);
 int	privsep_decode_accepted(const uint8_t *p, size_t len,
 	    struct msg_order_ack *, const char **why);
 
-/* ENROLMENT_SET: the enrolment's file text (enrolment.h), parsed as
- * strictly as the file. ENROLMENT_STORED: u8 ok. STATUS_SET: u8 status
- * (enum proto_enrolment). */
-struct enrolment;
-int	privsep_encode_enrolment(struct buf *out, const struct enrolment *);
+/* ENROLMENT_SET: the enrolment's file text (enrolment.h, its key all
+ * zero), parsed as strictly as the file, then the ENROL_REPLY's wrapping
+ * of the key (brain_pub, wrapped_key) and the session's exporter: the
+ * supervisor unwraps it with the key pair it made for the register.
+ * ENROLMENT_STORED: u8 1 stored, 0 not (stop), PRIVSEP_STORED_NOT_WRAPPED
+ * (refused: the key is not wrapped for us; enrol on). STATUS_SET: u8
+ * status (enum proto_enrolment). */
+#define PRIVSEP_STORED_NOT_WRAPPED	2
+#include "enrolment.h"
+struct privsep_enrolment {
+	struct enrolment e;
+	uint8_t		 brain_pub[PROTO_PUB_LEN];
+	uint8_t		 wrapped_key[PROTO_WRAPPED_LEN];
+	uint8_t		 exporter[PROTO_EXPORTER_LEN];
+};
+int	privsep_encode_enrolment(struct buf *out,
+	    const struct privsep_enrolment *);
 int	privsep_decode_enrolment(const uint8_t *p, size_t len,
-	    struct enrolment *, const char **why);
+	    struct privsep_enrolment *, const char **why);
 int	privsep_encode_u8(struct buf *out, uint8_t v, uint8_t max);
 int	privsep_decode_u8(const uint8_t *p, size_t len, uint8_t *v,
 	    uint8_t max, const char **why);
@@ -160,6 +172,10 @@ void	privsep_set_conf(const struct tentacle_conf *);
 int	privsep_attach(int fd, pid_t pid, int is_register);
 /* In a child just forked: forget the key (before the drop). */
 void	privsep_forget(void);
+/* Before a register is forked: a fresh X25519 key pair for its
+ * enrolments, the private half kept here; pub for the register. -1 if
+ * there is no randomness. */
+int	privsep_enrol_keypair(uint8_t pub[PROTO_PUB_LEN]);
 /* The command worker is being stopped: interrupt the runs (their results
  * go to it, "interrupted"), write everything out, close the channel (it
  * exits at EOF). */

@@ -118,6 +118,7 @@ struct supervisor {
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 child_priv_fd;	/* the child's end, -1 */
+	uint8_t			 enrol_pub[PROTO_PUB_LEN];	/* register's */
 	/* The pairing code (pairing.h): "" while none is wanted. */
 	char			 pairing_code[PROTO_PAIRING_LEN + 1];
 	time_t			 pairing_made;		/* wall clock */
@@ -1115,6 +1116,8 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 	/* The supervisor's copy of the tentacle's key is not ours. */
 	privsep_forget();
 	ch.enrolment = NULL;
+	ch.has_enrol_pub = sv->privsep && role == ROLE_REGISTER;
+	memcpy(ch.enrol_pub, sv->enrol_pub, sizeof(ch.enrol_pub));
 	if (sv->privsep) {
 		/* What needs root first: the private key, read now; and
 		 * the enrolment (root's file), without its key: the
@@ -1165,6 +1168,11 @@ child_spawn(struct supervisor *sv)
 	if (sv->listen_role == ROLE_REGISTER) {
 		if (pairing_prepare(sv) == -1)
 			return -1;
+		if (sv->privsep && privsep_enrol_keypair(sv->enrol_pub) ==
+		    -1) {
+			log_warnx("no randomness for the enrolment key");
+			return -1;
+		}
 	} else {
 		crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
 		pairing_remove(sv->conf.state_dir);

@@ -117,6 +117,10 @@ struct tentacle_child {
 	/* The command worker, with privilege separation: the enrolment
 	 * the supervisor read for it, its key zeroed (NULL: read it). */
 	struct enrolment		*enrolment;
+	/* The register, with privilege separation: the public half of
+	 * the key pair the supervisor keeps for its enrolments. */
+	int				 has_enrol_pub;
+	uint8_t				 enrol_pub[PROTO_PUB_LEN];
 	/* The register: the pairing code ("" = none wanted), when it
 	 * expires and until when pairing is paused (wall clock). */
 	char				 pairing_code[PROTO_PAIRING_LEN + 1];

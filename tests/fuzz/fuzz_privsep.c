@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "crypto.h"
 #include "enrolment.h"
 #include "fuzz.h"
 #include "handshake.h"
@@ -28,7 +29,7 @@ static void
 fuzz_more(int sel, const uint8_t *p, size_t len, struct buf *out)
 {
 	struct msg_order_ack	 a;
-	struct enrolment	 e, e2;
+	struct privsep_enrolment e, e2;
 	struct privsep_proof_ask q;
 	struct privsep_proof	 r;
 	struct buf		 again;
@@ -56,10 +57,10 @@ fuzz_more(int sel, const uint8_t *p, size_t len, struct buf *out)
 			FUZZ_CHECK(memcmp(&e, &e2, sizeof(e)) == 0);
 			buf_free(&again);
 			buf_reset(out);
-			enrolment_wipe(&e2);
+			crypto_wipe(&e2, sizeof(e2));
 		} else
 			FUZZ_CHECK(why != NULL && why[0] != '\0');
-		enrolment_wipe(&e);
+		crypto_wipe(&e, sizeof(e));
 		return;
 	case 4:
 		rc = privsep_decode_u8(p, len, &v, ENROLMENT_REJECTED, &why);

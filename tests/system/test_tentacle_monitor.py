@@ -10,13 +10,15 @@ what its memory holds."""
 import os
 import pwd
 import re
+import signal
+import sqlite3
 import stat
 
 import pytest
 
 from octotest import wait_for
-from test_enrolment import (brain, enrol_self, make_token,  # noqa: F401
-                            tentacle_bin)
+from test_enrolment import (BRAIN, brain, enrol_self,  # noqa: F401
+                            make_token, tentacle_bin)
 from test_managed_scripts_tentacle import (SEED, acks, body_file, brain_key,
                                            pin_path, run_and_wait,
                                            scriptpush)
@@ -218,3 +220,44 @@ def test_pending_poll_through_the_supervisor(brain,  # noqa: F811
              what="the state file to say accepted")
     assert os.stat(t.state_file).st_uid == 0
     assert not memory_has(worker_of(t), bytes.fromhex(st["key"]))
+
+
+def brain_key_of(brain, tid):  # noqa: F811
+    db = sqlite3.connect("file:%s?mode=ro" % (brain.state_dir / "brain.db"),
+                         uri=True, timeout=30)
+    try:
+        (key,) = db.execute("SELECT key FROM tentacles WHERE id = ?",
+                            (tid,)).fetchone()
+    finally:
+        db.close()
+    return bytes.fromhex(key)
+
+
+def test_register_memory_holds_no_key(brain, roomy_tentacle):  # noqa: F811
+    """The register enrols, but the key comes wrapped for the
+    supervisor's key pair: the supervisor unwraps it. Caught while it
+    waits for the supervisor (stopped meanwhile), the register's memory
+    does not hold the key the brain gave."""
+    c = brain.login()
+    token = make_token(c)["token"]
+    brain.stop()
+    t = roomy_tentacle("127.0.0.2", brain, user="nobody")
+    t.start("-b", BRAIN, "-t", "-", stdin_text=token + "\n", wait=False)
+    t.wait_log(r"register: brain 127\.0\.0\.1:\d+: self-enrolment failed")
+    sup = t.proc.pid
+    os.kill(sup, signal.SIGSTOP)
+    try:
+        brain.start()
+        m = t.wait_log(r"register: enrolled with brain 127\.0\.0\.1 as "
+                       r"tentacle ID (\d+) \(\w+\): the supervisor stores "
+                       r"it", timeout=30)
+        tid = int(m.group(1))
+        key = brain_key_of(brain, tid)
+        (reg,) = [p for p in children(sup) if "register" in cmdline(p)]
+        assert not memory_has(reg, key), "the register holds the key"
+        assert not memory_has(reg, key.hex().encode())
+    finally:
+        os.kill(sup, signal.SIGCONT)
+    t.wait_log(r"command worker: listening on")
+    assert bytes.fromhex(t.state()["key"]) == key
+    assert memory_has(sup, key), "the test cannot see the key"

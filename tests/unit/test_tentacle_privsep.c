@@ -374,7 +374,7 @@ dec_proof(const uint8_t *p, size_t n)
 static int
 dec_enrolment(const uint8_t *p, size_t n)
 {
-	struct enrolment	e;
+	struct privsep_enrolment e;
 	const char		*why;
 
 	return privsep_decode_enrolment(p, n, &e, &why);
@@ -386,7 +386,7 @@ test_key_keeping_codecs(void **state)
 	struct msg_order_ack	 a, da;
 	struct privsep_proof_ask q, dq;
 	struct privsep_proof	 r, dr;
-	struct enrolment	 e, de;
+	struct privsep_enrolment e, de;
 	struct buf		 b;
 	struct packer		 pk;
 	const char		*why;
@@ -466,18 +466,21 @@ test_key_keeping_codecs(void **state)
 	strcpy(r.why, "bad proof");
 	assert_int_equal(privsep_encode_proof(&b, &r), 0);
 
-	/* ENROLMENT_SET: the file's text, parsed as strictly */
+	/* ENROLMENT_SET: the file's text, parsed as strictly, and the
+	 * key's wrapping */
 	memset(&e, 0, sizeof(e));
-	e.id = 42;
-	memset(e.key, 0x5a, sizeof(e.key));
-	memset(e.brain_fingerprint, 'a', OCTO_FPR_HEX_LEN);
-	strcpy(e.brain_address, "192.0.2.1");
-	e.brain_registerer_port = 6000;
-	e.brain_commander_port = 6001;
-	e.status = ENROLMENT_ACCEPTED;
-	e.enrolled_at = 1700000000;
-	e.has_sign_pub = 1;
-	memset(e.sign_pub, 0x33, sizeof(e.sign_pub));
+	e.e.id = 42;
+	memset(e.e.brain_fingerprint, 'a', OCTO_FPR_HEX_LEN);
+	strcpy(e.e.brain_address, "192.0.2.1");
+	e.e.brain_registerer_port = 6000;
+	e.e.brain_commander_port = 6001;
+	e.e.status = ENROLMENT_ACCEPTED;
+	e.e.enrolled_at = 1700000000;
+	e.e.has_sign_pub = 1;
+	memset(e.e.sign_pub, 0x33, sizeof(e.e.sign_pub));
+	memset(e.brain_pub, 0x61, sizeof(e.brain_pub));
+	memset(e.wrapped_key, 0x62, sizeof(e.wrapped_key));
+	memset(e.exporter, 0x63, sizeof(e.exporter));
 	buf_reset(&b);
 	assert_int_equal(privsep_encode_enrolment(&b, &e), 0);
 	assert_int_equal(privsep_decode_enrolment(b.data, b.len, &de, &why),
@@ -487,6 +490,9 @@ test_key_keeping_codecs(void **state)
 	buf_reset(&b);
 	pack_init(&pk, &b);
 	pack_bytes(&pk, "id = 1\n", 7);
+	pack_bytes(&pk, e.brain_pub, sizeof(e.brain_pub));
+	pack_bytes(&pk, e.wrapped_key, sizeof(e.wrapped_key));
+	pack_bytes(&pk, e.exporter, sizeof(e.exporter));
 	assert_int_equal(privsep_decode_enrolment(b.data, b.len, &de, &why),
 	    -1);
 	assert_string_equal(why, "ENROLMENT_SET: not an enrolment");
@@ -500,7 +506,8 @@ test_key_keeping_codecs(void **state)
 	assert_int_equal(v, ENROLMENT_REJECTED);
 	assert_int_equal(privsep_decode_u8(b.data, b.len, &v, 1, &why), -1);
 	assert_int_equal(privsep_decode_u8(b.data, 0, &v, 9, &why), -1);
-	assert_int_equal(privsep_encode_u8(&b, 3, 2), -1);
+	assert_int_equal(privsep_encode_u8(&b, 3, PRIVSEP_STORED_NOT_WRAPPED),
+	    -1);
 	buf_free(&b);
 }
 
