@@ -130,6 +130,8 @@ ipc_type_str(uint32_t type)
 		[IPC_HS_PROOF] = "HS_PROOF",
 		[IPC_RUN_ACCEPTED] = "RUN_ACCEPTED",
 		[IPC_STATUS_SET] = "STATUS_SET",
+		[IPC_HS_NONCE_ASK] = "HS_NONCE_ASK",
+		[IPC_HS_NONCES] = "HS_NONCES",
 	};
 
 	if (type >= IPC_TYPE_MAX || names[type] == NULL)

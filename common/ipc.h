@@ -100,6 +100,8 @@ enum ipc_type {
 	IPC_HS_PROOF,		/* supervisor: them, or the refusal */
 	IPC_RUN_ACCEPTED,	/* supervisor: a RUN_REQUEST's verdict */
 	IPC_STATUS_SET,		/* worker: the enrolment status polled */
+	IPC_HS_NONCE_ASK,	/* worker: server nonces for handshakes */
+	IPC_HS_NONCES,		/* supervisor: them (each good once) */
 	IPC_TYPE_MAX
 };
 

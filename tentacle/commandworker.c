@@ -118,6 +118,12 @@ struct cw {
 		struct cw_conn		*x;
 	}				 pend[CW_PENDING_MAX];
 	uint64_t			 next_req;
+
+	/* Server nonces from the supervisor, one per handshake. */
+	uint8_t				 nonces[PRIVSEP_NONCES_MAX]
+					     [PROTO_NONCE_LEN];
+	int				 nnonces;
+	int				 nonces_asked;	/* on their way */
 };
 
 struct cw_conn {
@@ -150,6 +156,21 @@ static int	send_ack(struct conn *, struct cw_conn *, uint64_t, int,
 		    const char *);
 
 static struct cw	 cw;
+
+/* Keep the pool of the supervisor's nonces full. */
+static void
+nonces_refill(struct cw *w)
+{
+	int	want = PRIVSEP_NONCES_MAX - w->nnonces - w->nonces_asked;
+
+	if (w->priv == NULL || want <= 0)
+		return;
+	buf_reset(&w->req);
+	if (privsep_encode_u8(&w->req, (uint8_t)want, PRIVSEP_NONCES_MAX) ==
+	    0 && ipc_send(w->priv, IPC_HS_NONCE_ASK, 0, w->req.data,
+	    w->req.len) == 0)
+		w->nonces_asked += want;
+}
 
 /* "ID 42" once the peer claimed one, for the log. */
 static const char *
@@ -196,6 +217,22 @@ cw_established(struct conn *c, void *arg)
 		log_debug("%s: resumed session", conn_peer(c));
 	buf_init(&x->out, WIRE_PAYLOAD_MAX);
 	hs_server_init(&x->hs, exp);
+	if (w->priv != NULL) {
+		/* Our nonce is the supervisor's, which checks the proof. */
+		if (w->nnonces == 0) {
+			log_warnx("%s: refused: no handshake nonce from the "
+			    "supervisor yet", conn_peer(c));
+			crypto_wipe(exp, sizeof(exp));
+			buf_free(&x->out);
+			free(x);
+			nonces_refill(w);
+			conn_fail(c, "busy");
+			return NULL;
+		}
+		hs_server_nonce(&x->hs, w->nonces[--w->nnonces]);
+		crypto_wipe(w->nonces[w->nnonces], PROTO_NONCE_LEN);
+		nonces_refill(w);
+	}
 	memcpy(x->exporter, exp, sizeof(x->exporter));
 	crypto_wipe(exp, sizeof(exp));
 	return x;
@@ -345,6 +382,23 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 		    r.why, &x->out), NULL) == -1)
 			conn_shutdown(x->c);
 		crypto_wipe(&r, sizeof(r));
+		return;
+	}
+	if (msg->hdr.type == IPC_HS_NONCES) {
+		const uint8_t	*n;
+		size_t		 k, count;
+
+		if (privsep_decode_nonces(msg->payload, msg->hdr.len, &n,
+		    &count, &why) == -1) {
+			log_warnx("supervisor: bad HS_NONCES: %s", why);
+			return;
+		}
+		w->nonces_asked -= (int)count;
+		if (w->nonces_asked < 0)
+			w->nonces_asked = 0;
+		for (k = 0; k < count && w->nnonces < PRIVSEP_NONCES_MAX; k++)
+			memcpy(w->nonces[w->nnonces++], n + k *
+			    PROTO_NONCE_LEN, PROTO_NONCE_LEN);
 		return;
 	}
 	if (msg->hdr.type == IPC_RUN_ACCEPTED) {
@@ -1262,6 +1316,7 @@ cw_start(struct event_base *base, void *arg)
 		}
 		w->priv_fd = -1;
 		link_set_prover(cw_prover, w);
+		nonces_refill(w);
 	}
 	if (spool_init(w->conf->spool_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

@@ -252,6 +252,38 @@ privsep_decode_proof_ask(const uint8_t *buf, size_t len,
 	return 0;
 }
 
+int
+privsep_encode_nonces(struct buf *out, const uint8_t *nonces, size_t count)
+{
+	struct packer	p;
+
+	if (count == 0 || count > PRIVSEP_NONCES_MAX || nonces == NULL)
+		return -1;
+	pack_init(&p, out);
+	pack_bytes(&p, nonces, count * PROTO_NONCE_LEN);
+	return pack_error(&p) ? -1 : 0;
+}
+
+int
+privsep_decode_nonces(const uint8_t *buf, size_t len, const uint8_t **nonces,
+    size_t *count, const char **why)
+{
+	struct unpacker	u;
+	size_t		n;
+
+	unpack_init(&u, buf, len);
+	if (unpack_bytes_ref(&u, nonces, &n, PRIVSEP_NONCES_MAX *
+	    PROTO_NONCE_LEN) == -1 || unpack_end(&u) == -1 || n == 0 ||
+	    n % PROTO_NONCE_LEN != 0) {
+		*nonces = NULL;
+		*count = 0;
+		*why = "malformed HS_NONCES";
+		return -1;
+	}
+	*count = n / PROTO_NONCE_LEN;
+	return 0;
+}
+
 static int
 proof_valid(const struct privsep_proof *r)
 {
@@ -528,9 +560,13 @@ struct queued {
 	TAILQ_ENTRY(queued)	 entry;
 };
 
-/* Exporter values of the orders run (one order per connection): the
- * same again is a replay. */
-#define PS_SEEN_MAX	256
+/* Server nonces given to the worker and not used yet (each good once),
+ * and the sessions whose ORDER handshake we checked, which may each carry
+ * one order (then forgotten). Beyond these, the oldest go. */
+#define PS_NONCES_MAX	(4 * PRIVSEP_NONCES_MAX)
+#define PS_SEEN_MAX	64
+_Static_assert(PROTO_NONCE_LEN == 32 && PROTO_EXPORTER_LEN == 32,
+    "set_take and set_put hold 32-byte values");
 
 static struct {
 	struct event_base		*base;
@@ -544,12 +580,16 @@ static struct {
 	/* The enrolment (with the key), from state_dir/private. */
 	struct enrolment		 e;
 	int				 have_e;
+	uint8_t				 nonce[PS_NONCES_MAX][PROTO_NONCE_LEN];
+	int				 nonce_live[PS_NONCES_MAX];
+	int				 nonce_next;
 	uint8_t				 seen[PS_SEEN_MAX][PROTO_EXPORTER_LEN];
+	int				 seen_live[PS_SEEN_MAX];
+	int				 seen_next;
 	/* The register's enrolment key pair (privsep_enrol_keypair). */
 	uint8_t				 enrol_priv[X25519_LEN];
 	uint8_t				 enrol_pub[PROTO_PUB_LEN];
 	int				 have_enrol;
-	int				 nseen, seen_next;
 } ps;
 
 /* The enrolment, read again (root's file): 0, or -1 (logged). */
@@ -661,24 +701,55 @@ send_accepted(uint64_t job, int accepted, const char *message)
 	buf_free(&b);
 }
 
+/* Take what is in set (one of n): 1 if it was there (now forgotten). */
 static int
-seen_exporter(const uint8_t exporter[PROTO_EXPORTER_LEN])
+set_take(uint8_t (*set)[32], int *live, int n, const uint8_t *v)
 {
-	int	i;
+	int	i, hit = 0;
 
-	for (i = 0; i < ps.nseen; i++)
-		if (crypto_equal(ps.seen[i], exporter, PROTO_EXPORTER_LEN))
-			return 1;
-	return 0;
+	for (i = 0; i < n; i++)
+		if (live[i] && crypto_equal(set[i], v, 32)) {
+			live[i] = 0;
+			crypto_wipe(set[i], 32);
+			hit = 1;
+		}
+	return hit;
 }
 
 static void
-seen_add(const uint8_t exporter[PROTO_EXPORTER_LEN])
+set_put(uint8_t (*set)[32], int *live, int n, int *next, const uint8_t *v)
 {
-	memcpy(ps.seen[ps.seen_next], exporter, PROTO_EXPORTER_LEN);
-	ps.seen_next = (ps.seen_next + 1) % PS_SEEN_MAX;
-	if (ps.nseen < PS_SEEN_MAX)
-		ps.nseen++;
+	memcpy(set[*next], v, 32);
+	live[*next] = 1;
+	*next = (*next + 1) % n;
+}
+
+/* Fresh server nonces for the worker's next handshakes. */
+static void
+nonce_ask(const struct ipc_msg *msg)
+{
+	uint8_t		 out[PRIVSEP_NONCES_MAX * PROTO_NONCE_LEN];
+	uint8_t		 n;
+	const char	*why;
+	struct buf	 b;
+	int		 i;
+
+	if (privsep_decode_u8(msg->payload, msg->hdr.len, &n,
+	    PRIVSEP_NONCES_MAX, &why) == -1 || n == 0) {
+		chan_close("malformed HS_NONCE_ASK", 1);
+		return;
+	}
+	if (crypto_random(out, (size_t)n * PROTO_NONCE_LEN) == -1) {
+		log_warnx("no randomness for the handshakes' nonces");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		set_put(ps.nonce, ps.nonce_live, PS_NONCES_MAX,
+		    &ps.nonce_next, out + i * PROTO_NONCE_LEN);
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	if (privsep_encode_nonces(&b, out, n) == 0)
+		(void)ipc_send(ps.chan, IPC_HS_NONCES, 0, b.data, b.len);
+	buf_free(&b);
 }
 
 static void
@@ -713,9 +784,11 @@ run_request(const struct ipc_msg *msg)
 		send_accepted(job, 0, "bad ORDER MAC");
 		return;
 	}
-	if (seen_exporter(exporter)) {
-		log_warnx("job %" PRIu64 ": ORDER refused: replayed (its "
-		    "connection's order was run already)", job);
+	/* One order per session whose handshake we checked: a recorded
+	 * order (its session gone, or its order run) is not run again. */
+	if (!set_take(ps.seen, ps.seen_live, PS_SEEN_MAX, exporter)) {
+		log_warnx("job %" PRIu64 ": ORDER refused: not on a connection "
+		    "the supervisor authenticated, or replayed", job);
 		send_accepted(job, 0, "replayed ORDER");
 		return;
 	}
@@ -723,7 +796,6 @@ run_request(const struct ipc_msg *msg)
 		chan_close("a job already running asked again", 1);
 		return;
 	}
-	seen_add(exporter);
 	if (queued_job(job)) {
 		/* It ended while the worker restarted: the result is on
 		 * its way to it. */
@@ -816,6 +888,13 @@ proof_ask(const struct ipc_msg *msg)
 		chan_close("a client proof for another ID", 1);
 		return;
 	}
+	/* As server, with a nonce of ours, once: a recorded handshake
+	 * played again is not checked again. */
+	if (a.role == HS_SERVER && !set_take(ps.nonce, ps.nonce_live,
+	    PS_NONCES_MAX, a.nonce_s)) {
+		chan_close("a handshake with a nonce we did not give", 1);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.request = a.request;
 	memset(&in, 0, sizeof(in));
@@ -832,9 +911,12 @@ proof_ask(const struct ipc_msg *msg)
 	    pc) == -1 || !crypto_equal(pc, a.peer_proof, sizeof(pc))))
 		strlcpy(r.why, "bad proof", sizeof(r.why));
 	else if (a.role == HS_SERVER) {
-		if (hs_proof(ps.e.key, HS_SERVER, &in, r.proof) == 0)
+		if (hs_proof(ps.e.key, HS_SERVER, &in, r.proof) == 0) {
 			r.ok = 1;
-		else
+			if (a.purpose == PURPOSE_ORDER)
+				set_put(ps.seen, ps.seen_live, PS_SEEN_MAX,
+				    &ps.seen_next, a.exporter);
+		} else
 			strlcpy(r.why, "cannot make the proof", sizeof(r.why));
 	} else if (hs_proof(ps.e.key, HS_CLIENT, &in, r.proof) == 0 &&
 	    hs_proof(ps.e.key, HS_SERVER, &in, r.expect) == 0)
@@ -1054,6 +1136,9 @@ chan_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 	case IPC_STATUS_SET:
 		status_set(msg);
 		return;
+	case IPC_HS_NONCE_ASK:
+		nonce_ask(msg);
+		return;
 	case IPC_RUN_REQUEST:
 		run_request(msg);
 		return;
@@ -1129,6 +1214,11 @@ privsep_attach(int fd, pid_t pid, int is_register)
 		chan_close("a new child", 0);
 	ps.pid = pid;
 	ps.is_register = is_register;
+	/* What the last worker was given is not the new one's. */
+	crypto_wipe(ps.seen, sizeof(ps.seen));
+	memset(ps.seen_live, 0, sizeof(ps.seen_live));
+	crypto_wipe(ps.nonce, sizeof(ps.nonce));
+	memset(ps.nonce_live, 0, sizeof(ps.nonce_live));
 	if (!is_register)
 		(void)enrolment_reload();
 	if ((ps.chan = ipc_chan_new(ps.base, fd, chan_msg, chan_closed,
@@ -1168,6 +1258,9 @@ privsep_forget(void)
 	enrolment_wipe(&ps.e);
 	ps.have_e = 0;
 	crypto_wipe(ps.seen, sizeof(ps.seen));
+	memset(ps.seen_live, 0, sizeof(ps.seen_live));
+	crypto_wipe(ps.nonce, sizeof(ps.nonce));
+	memset(ps.nonce_live, 0, sizeof(ps.nonce_live));
 	crypto_wipe(ps.enrol_priv, sizeof(ps.enrol_priv));
 	ps.have_enrol = 0;
 }

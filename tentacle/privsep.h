@@ -118,6 +118,13 @@ int	privsep_encode_proof_ask(struct buf *out,
 	    const struct privsep_proof_ask *);
 int	privsep_decode_proof_ask(const uint8_t *p, size_t len,
 	    struct privsep_proof_ask *, const char **why);
+/* HS_NONCE_ASK: u8 how many (1..PRIVSEP_NONCES_MAX). HS_NONCES: bytes,
+ * that many PROTO_NONCE_LEN nonces. */
+#define PRIVSEP_NONCES_MAX	16
+int	privsep_encode_nonces(struct buf *out, const uint8_t *nonces,
+	    size_t count);
+int	privsep_decode_nonces(const uint8_t *p, size_t len,
+	    const uint8_t **nonces, size_t *count, const char **why);
 int	privsep_encode_proof(struct buf *out, const struct privsep_proof *);
 int	privsep_decode_proof(const uint8_t *p, size_t len,
 	    struct privsep_proof *, const char **why);

@@ -7,12 +7,18 @@ each ORDER's MAC before it runs anything and MACs each result. These tests
 play the compromised worker: what it can write (state_dir, the spool) and
 what its memory holds."""
 
+import ctypes
+import hashlib
+import hmac
 import os
 import pwd
 import re
 import signal
+import socket
 import sqlite3
 import stat
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +267,137 @@ def test_register_memory_holds_no_key(brain, roomy_tentacle):  # noqa: F811
     t.wait_log(r"command worker: listening on")
     assert bytes.fromhex(t.state()["key"]) == key
     assert memory_has(sup, key), "the test cannot see the key"
+
+
+# ---- the worker's channel, as a compromised worker would use it --------
+
+SYS_PIDFD_GETFD = 438
+CHILD_PRIV_FD = 4       # tentacle.c
+
+
+def ipc_type(name):
+    """The value of IPC_<name> in common/ipc.h (the enum's order)."""
+    text = (octotest_root() / "common" / "ipc.h").read_text()
+    body = text[text.index("enum ipc_type"):]
+    body = body[:body.index("};")]
+    names = re.findall(r"^\s*IPC_(\w+)(?:\s*=\s*(\d+))?,", body, re.M)
+    n = -1
+    for k, v in names:
+        n = int(v) if v else n + 1
+        if k == name:
+            return n
+    raise KeyError(name)
+
+
+def octotest_root():
+    return Path(__file__).resolve().parents[2]
+
+
+def pstr(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def grab_channel(worker):
+    """The worker's end of its socketpair (pidfd_getfd), the worker
+    stopped: what we send is what it could have sent."""
+    os.kill(worker, signal.SIGSTOP)
+    pidfd = os.pidfd_open(worker)
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, CHILD_PRIV_FD, 0)
+    os.close(pidfd)
+    assert fd >= 0, os.strerror(ctypes.get_errno())
+    s = socket.socket(fileno=fd)
+    s.settimeout(10)
+    return s
+
+
+def ipc_send(s, name, payload):
+    s.sendall(struct.pack("=III", ipc_type(name), len(payload), 0) +
+              payload)
+
+
+def ipc_recv(s, name):
+    """The next message of type name (others skipped)."""
+    while True:
+        hdr = b""
+        while len(hdr) < 12:
+            chunk = s.recv(12 - len(hdr))
+            assert chunk, "channel closed"
+            hdr += chunk
+        t, n, _ = struct.unpack("=III", hdr)
+        body = b""
+        while len(body) < n:
+            chunk = s.recv(n - len(body))
+            assert chunk, "channel closed"
+            body += chunk
+        if t == ipc_type(name):
+            return body
+
+
+def run_request(job, script, mac, exporter):
+    return (struct.pack(">Q", job) + pstr(script.encode()) + pstr(b"") +
+            pstr(mac) + pstr(exporter))
+
+
+def order_mac(key, tid, job, script, exporter):
+    packed = (pstr(b"octopus-v2 order") + struct.pack(">QQ", tid, job) +
+              pstr(script.encode()) + pstr(b"") + pstr(exporter))
+    return hmac.new(key, packed, hashlib.sha256).digest()
+
+
+def test_worker_cannot_make_root_run_anything(brain,  # noqa: F811
+                                              roomy_tentacle):
+    """Speaking on the worker's channel: an order with a forged MAC is
+    refused; one with the right MAC (as recorded from the brain) on a
+    session whose handshake the supervisor never checked is refused as a
+    replay; nothing runs. A proof for a purpose the worker does not
+    serve, or a handshake with a nonce the supervisor never gave, ends
+    the channel and the worker."""
+    c = brain.login()
+    t, tid = privsep_managed(brain, roomy_tentacle, c)
+    (t.dir / "ran").unlink(missing_ok=True)
+    add_script(t, "mark", "touch %s" % (t.dir / "ran"))
+    key = bytes.fromhex(t.state()["key"])
+    worker = worker_of(t)
+    ch = grab_channel(worker)
+    try:
+        exporter = os.urandom(32)
+        ipc_send(ch, "RUN_REQUEST", run_request(901, "mark", b"\0" * 32,
+                                                exporter))
+        acc = ipc_recv(ch, "RUN_ACCEPTED")
+        assert acc == struct.pack(">QB", 901, 0) + pstr(b"bad ORDER MAC")
+        t.wait_log(r"supervisor: job 901: ORDER refused: bad MAC")
+        mac = order_mac(key, tid, 902, "mark", exporter)
+        ipc_send(ch, "RUN_REQUEST", run_request(902, "mark", mac,
+                                                exporter))
+        acc = ipc_recv(ch, "RUN_ACCEPTED")
+        assert acc == struct.pack(">QB", 902, 0) + pstr(b"replayed ORDER")
+        t.wait_log(r"supervisor: job 902: ORDER refused: not on a "
+                   r"connection the supervisor authenticated, or replayed")
+        assert not (t.dir / "ran").exists()
+        # A server proof with a nonce of our own choosing.
+        ask = (struct.pack(">QBBQ", 7, 1, 3, tid) + pstr(os.urandom(32)) +
+               pstr(os.urandom(32)) + pstr(exporter) + pstr(b"\1" * 32))
+        ipc_send(ch, "HS_PROOF_ASK", ask)
+        t.wait_log(r"supervisor: command worker \(pid %d\): a handshake "
+                   r"with a nonce we did not give: killing it" % worker)
+    finally:
+        ch.close()
+    wait_for(lambda: worker_of(t) != worker, 20, 0.1, "a new worker")
+    worker = worker_of(t)
+    ch = grab_channel(worker)
+    try:
+        # A client proof for PING: the worker never makes that one.
+        ask = (struct.pack(">QBBQ", 8, 0, 3, tid) + pstr(os.urandom(32)) +
+               pstr(os.urandom(32)) + pstr(os.urandom(32)) +
+               pstr(b"\0" * 32))
+        ipc_send(ch, "HS_PROOF_ASK", ask)
+        t.wait_log(r"supervisor: command worker \(pid %d\): a proof for "
+                   r"a purpose it does not serve: killing it" % worker)
+    finally:
+        ch.close()
+    # And the real brain still gets its runs done.
+    wait_for(lambda: worker_of(t) != worker, 20, 0.1, "a new worker")
+    (job,) = run_and_wait(c, "mark", [tid], timeout=40)["jobs"]
+    assert job["state"] == "done", job
+    assert (t.dir / "ran").exists()
