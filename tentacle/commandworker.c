@@ -38,7 +38,14 @@
  * While the enrolment is pending it also asks the brain's registerer,
  * every poll_interval, whether an admin approved or rejected it (PURPOSE_
  * POLL, with the same handshake as client), and rewrites the state file
- * when the answer changes. It never enrols again by itself.
+ * when the answer changes (with privilege separation the supervisor does,
+ * IPC_STATUS_SET). It never enrols again by itself.
+ *
+ * With privilege separation this process never holds the tentacle's key
+ * (privsep.h): the supervisor gives the nonces of our handshakes, checks
+ * the brain's proofs and makes ours, makes the proofs of our own
+ * connections (link.c's prover), checks each ORDER's MAC before it runs
+ * it, and makes each result's MAC.
  */
 #include <sys/signalfd.h>
 #include <sys/stat.h>

@@ -37,7 +37,7 @@ struct enrolment {
 	int64_t		enrolled_at;		/* unix time */
 	/* The brain's script-signing key from ENROL_REPLY (issue 14),
 	 * optional: `script_signing_key = HEX`. The supervisor pins it
-	 * (managed.h) when managed_scripts = yes and none is pinned. */
+	 * (managed.h) when none is pinned. */
 	uint8_t		has_sign_pub;
 	uint8_t		sign_pub[PROTO_SIGN_PUB_LEN];
 };

@@ -1,16 +1,71 @@
 /*
  * Privilege separation of the tentacle (configuration key `user`, started
- * as root). The supervisor stays root and is the only process that runs
- * scripts; the register and the command worker drop to `user` once they
- * have what they need (their sockets, the TLS contexts). The command
- * worker asks the supervisor to run a script over a socketpair (ipc.h):
+ * as root), after OpenSSH's monitor. The supervisor stays root and is the
+ * only process that holds the tentacle's key K, writes the enrolment
+ * (state_dir/private/enrolment, enrolment.h) and the pinned signing key,
+ * and runs scripts; the register and the command worker drop to `user`
+ * once they have what they need (their sockets, the TLS contexts, the
+ * enrolment without K) and ask the supervisor over a socketpair (ipc.h).
+ * Every message is hostile to the supervisor: a type the child's role
+ * does not send, a malformed payload, a request its role does not make
+ * ends the channel and the child (SIGKILL; it is restarted).
  *
+ * The register:
+ *	(before the fork the supervisor makes an X25519 key pair; the
+ *	 register gets the public half and sends it in ENROL_REQUEST)
+ *	IPC_ENROLMENT_SET  register -> supervisor  bytes the enrolment's
+ *			file text (K all zero), bytes brain_pub (32), bytes
+ *			wrapped_key (48), bytes exporter (32): the
+ *			ENROL_REPLY's wrapping of K for our key pair and
+ *			that TLS session. The supervisor refuses another
+ *			brain than brain_fingerprint / the token's, unwraps
+ *			K (which checks ID, status and signing key too),
+ *			writes the file (0600) and pins the signing key if
+ *			none is pinned.
+ *	IPC_ENROLMENT_STORED supervisor -> register  u8 1 stored, 0 not
+ *			(the tentacle stops), 2 not wrapped for us (refused:
+ *			the register enrols on). The register exits once
+ *			stored.
+ *
+ * The command worker: scripts (the result travels back in the message:
+ * root never writes nor reads in the spool, which is the worker's):
  *	IPC_RUN_REQUEST	worker -> supervisor	u64 job, str script,
- *			str sha256 (the order's: "" or 64 lowercase hex)
+ *			str sha256 (the order's: "" or 64 lowercase hex),
+ *			bytes mac (32: the ORDER's), bytes exporter (32:
+ *			its session's)
+ *	IPC_RUN_ACCEPTED supervisor -> worker	u64 job, u8 accepted, str
+ *			message: the ORDER_ACK to send. Refused (not
+ *			hostile: the worker cannot check) when the MAC is
+ *			not the brain's for that session, or the session is
+ *			not one whose ORDER handshake the supervisor checked
+ *			(each carries one order: a recorded one is not run
+ *			again).
  *	IPC_RUN_DONE	supervisor -> worker	u64 job, u8 outcome,
  *			u32 exit_status, u32 signal, u64 started_at_ms,
  *			u64 duration_ms, u8 truncated, bytes output,
- *			str sha256 (of what ran, or "")
+ *			str sha256 (of what ran, or ""), bytes mac (32:
+ *			proto_result_mac, made here: results are
+ *			authenticated root -> brain; spooled with it)
+ *
+ * The command worker: handshakes (handshake.h, proofs "from elsewhere"):
+ *	IPC_HS_NONCE_ASK worker -> supervisor	u8 n (1..PRIVSEP_NONCES_MAX)
+ *	IPC_HS_NONCES	supervisor -> worker	bytes n nonces of 32: Ns for
+ *			the next 7001 handshakes (hs_server_nonce); the
+ *			supervisor keeps them, each good once
+ *	IPC_HS_PROOF_ASK worker -> supervisor	u64 request, u8 role
+ *			(HS_CLIENT, HS_SERVER), u8 purpose, u64 ID, bytes
+ *			Nc, Ns, exporter (32 each), bytes the client's proof
+ *			(32; as server). As server only for PING, ORDER,
+ *			SCRIPT, with a nonce it gave; as client only for
+ *			RESULT, and POLL while the enrolment is pending,
+ *			with our ID.
+ *	IPC_HS_PROOF	supervisor -> worker	u64 request, u8 ok, bytes
+ *			our proof (32), bytes the server's we must see (32;
+ *			as client), str why (not ok). As server the client's
+ *			proof is checked first.
+ *	IPC_STATUS_SET	worker -> supervisor	u8 the status a pending
+ *			tentacle's poll brought back (only while pending):
+ *			the supervisor writes it.
  *
  * Managed scripts (issue 14): the supervisor alone writes
  * managed_scripts_dir and holds the pinned signing key; the worker hands
@@ -20,7 +75,7 @@
  *	IPC_SCRIPT_REQUEST worker -> supervisor	u64 request, u8 wire type
  *			(SIGNKEY, SCRIPT_PUT, SCRIPT_DELETE), bytes the frame's
  *			payload, bytes exporter (32: the TLS session's, for
- *			SIGNKEY's MAC)
+ *			SIGNKEY's MAC, checked here with K)
  *	IPC_SCRIPT_DONE	supervisor -> worker	u64 request, bytes the
  *			SCRIPT_ACK frame's payload (proto_decode_script_ack)
  *	IPC_INVENTORY_ASK worker -> supervisor	u64 request
@@ -28,15 +83,18 @@
  *			(managed_scripts), str signing key (64 hex, "" = none
  *			pinned), bytes scripts (inventory.h's JSON array)
  *
- * The supervisor treats every message as hostile: a type other than
- * RUN_REQUEST, a malformed payload, an invalid script name, more than
- * RUN_CONCURRENT_MAX runs at once or a job already running ends the
- * channel and the worker (it is restarted). The script name is checked
- * again (proto_script_name_valid, then run.c: a regular executable file
- * directly in scripts_dir, never through a symlink). The result travels
- * back in the message: root never writes nor reads in the spool, which
- * belongs to the worker (it spools and delivers the result as without
- * privilege separation).
+ * Runs: more than RUN_CONCURRENT_MAX at once or a job already running
+ * ends the channel too. The script name is checked again
+ * (proto_script_name_valid, then run.c: a regular executable file
+ * directly in scripts_dir, never through a symlink).
+ *
+ * What a compromised worker can still do: withhold, delay or drop what
+ * passes through it (orders, results, pushes, keepalives), and get the
+ * supervisor's client proofs for a RESULT connection (it delivers the
+ * results), but not forge nor replay an order, nor forge a result, nor
+ * pin a key. A compromised register, before enrolment, can still hand
+ * the supervisor an enrolment of its making (trust on first use: the
+ * TLS session that names the brain is the register's).
  */
 #ifndef OCTO_TENTACLE_PRIVSEP_H
 #define OCTO_TENTACLE_PRIVSEP_H

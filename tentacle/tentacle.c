@@ -15,9 +15,11 @@
  * (setgroups, setresgid, setresuid: it cannot regain root); the command
  * worker also inherits a socketpair to the supervisor, which stays root,
  * runs the scripts it asks for and sends back their results. State files
- * the children write (state_dir, the enrolment, the spool) are handed to
- * that user at start-up; the private key stays root's, in a directory of
- * root's (keyfile.h), and the children get their TLS contexts ready-made.
+ * the children write (state_dir, the spool) are handed to that user at
+ * start-up; the private key and the enrolment stay root's, in a directory
+ * of root's (keyfile.h, enrolment.h), the children get their TLS contexts
+ * ready-made, and the tentacle's key never leaves the supervisor: it
+ * makes every proof and MAC for them (privsep.h).
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -462,8 +464,10 @@ print_line(const char *line)
 
 static int	make_dir(const char *, mode_t, char *, size_t);
 
-/* The script-signing key the enrolment reply gave (kept in the state
- * file by the register), pinned if none is yet (whatever managed_scripts
+/* The script-signing key the enrolment reply gave (kept in the
+ * enrolment, which only this process writes with privilege separation,
+ * and which never keeps one from a file the user could write:
+ * enrolment_migrate), pinned if none is yet (whatever managed_scripts
  * says): from then on only a key already pinned counts. */
 static void
 managed_pin_enrolled(const struct tentacle_conf *conf)
