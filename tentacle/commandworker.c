@@ -933,33 +933,46 @@ served(uint8_t purpose)
 	    purpose == PURPOSE_SCRIPT;
 }
 
+/* HS_PROOF_ASK for a handshake with these inputs: 0, or -1. */
+static int
+proof_ask(struct cw *w, uint64_t request, enum hs_role role,
+    const struct hs_inputs *in, const uint8_t *peer_proof)
+{
+	struct privsep_proof_ask a;
+	int			 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.request = request;
+	a.role = (uint8_t)role;
+	a.purpose = in->purpose;
+	a.id = in->id;
+	memcpy(a.nonce_c, in->nonce_c, sizeof(a.nonce_c));
+	memcpy(a.nonce_s, in->nonce_s, sizeof(a.nonce_s));
+	memcpy(a.exporter, in->exporter, sizeof(a.exporter));
+	if (peer_proof != NULL)
+		memcpy(a.peer_proof, peer_proof, sizeof(a.peer_proof));
+	buf_reset(&w->req);
+	rc = privsep_encode_proof_ask(&w->req, &a) == -1 || ipc_send(w->priv,
+	    IPC_HS_PROOF_ASK, 0, w->req.data, w->req.len) == -1 ? -1 : 0;
+	crypto_wipe(&a, sizeof(a));
+	return rc;
+}
+
 /* Ask the supervisor to check the brain's proof and make ours (it has
  * the key): hs_step() follows when it answers (priv_msg). */
 static int
 proof_ask_server(struct cw *w, struct cw_conn *x)
 {
-	struct privsep_proof_ask a;
-	struct hs_inputs	 in;
-	int			 rc;
+	struct hs_inputs	in;
+	uint64_t		id;
+	int			rc;
 
-	memset(&a, 0, sizeof(a));
-	if (pend_add(w, x, &a.request) == -1)
+	if (pend_add(w, x, &id) == -1)
 		return -1;
 	hs_inputs(&x->hs, &in);
-	a.role = HS_SERVER;
-	a.purpose = in.purpose;
-	a.id = in.id;
-	memcpy(a.nonce_c, in.nonce_c, sizeof(a.nonce_c));
-	memcpy(a.nonce_s, in.nonce_s, sizeof(a.nonce_s));
-	memcpy(a.exporter, in.exporter, sizeof(a.exporter));
-	memcpy(a.peer_proof, x->hs.peer_proof, sizeof(a.peer_proof));
-	buf_reset(&w->req);
-	rc = privsep_encode_proof_ask(&w->req, &a) == -1 || ipc_send(w->priv,
-	    IPC_HS_PROOF_ASK, 0, w->req.data, w->req.len) == -1 ? -1 : 0;
-	if (rc == -1)
+	if ((rc = proof_ask(w, id, HS_SERVER, &in, x->hs.peer_proof)) == -1)
 		pend_forget(w, x);
 	crypto_wipe(&in, sizeof(in));
-	crypto_wipe(&a, sizeof(a));
 	return rc;
 }
 
@@ -967,25 +980,9 @@ proof_ask_server(struct cw *w, struct cw_conn *x)
 static int
 cw_prover(uint64_t ticket, const struct hs_inputs *in, void *arg)
 {
-	struct cw		*w = arg;
-	struct privsep_proof_ask a;
-	int			 rc;
-
 	if (ticket & CW_TICKET_BIT)
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.request = ticket | CW_TICKET_BIT;
-	a.role = HS_CLIENT;
-	a.purpose = in->purpose;
-	a.id = in->id;
-	memcpy(a.nonce_c, in->nonce_c, sizeof(a.nonce_c));
-	memcpy(a.nonce_s, in->nonce_s, sizeof(a.nonce_s));
-	memcpy(a.exporter, in->exporter, sizeof(a.exporter));
-	buf_reset(&w->req);
-	rc = privsep_encode_proof_ask(&w->req, &a) == -1 || ipc_send(w->priv,
-	    IPC_HS_PROOF_ASK, 0, w->req.data, w->req.len) == -1 ? -1 : 0;
-	crypto_wipe(&a, sizeof(a));
-	return rc;
+	return proof_ask(arg, ticket | CW_TICKET_BIT, HS_CLIENT, in, NULL);
 }
 
 static int

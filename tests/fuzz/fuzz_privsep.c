@@ -5,7 +5,8 @@
  * command worker reads back; and the messages that keep the tentacle's
  * key in the supervisor. The first input byte picks the decoder (modulo
  * 8: 0 RUN_REQUEST, 1 RUN_DONE, 2 RUN_ACCEPTED, 3 ENROLMENT_SET, 4
- * ENROLMENT_STORED / STATUS_SET, 5 HS_PROOF_ASK, 6 HS_PROOF, 7 as 0); the
+ * ENROLMENT_STORED / STATUS_SET, 5 HS_PROOF_ASK, 6 HS_PROOF, 7
+ * HS_NONCES); the
  * rest is the payload, in a buffer of exactly its size. Every accepted
  * message encodes back to exactly the input (ENROLMENT_SET: to an
  * enrolment that parses to the same).
@@ -32,7 +33,6 @@ fuzz_more(int sel, const uint8_t *p, size_t len, struct buf *out)
 	struct privsep_enrolment e, e2;
 	struct privsep_proof_ask q;
 	struct privsep_proof	 r;
-	struct buf		 again;
 	const char		*why = NULL;
 	uint8_t			 v;
 	int			 rc;
@@ -51,11 +51,9 @@ fuzz_more(int sel, const uint8_t *p, size_t len, struct buf *out)
 		rc = privsep_decode_enrolment(p, len, &e, &why);
 		if (rc == 0) {
 			FUZZ_CHECK(privsep_encode_enrolment(out, &e) == 0);
-			buf_init(&again, IPC_PAYLOAD_MAX);
 			FUZZ_CHECK(privsep_decode_enrolment(out->data,
 			    out->len, &e2, &why) == 0);
 			FUZZ_CHECK(memcmp(&e, &e2, sizeof(e)) == 0);
-			buf_free(&again);
 			buf_reset(out);
 			crypto_wipe(&e2, sizeof(e2));
 		} else
@@ -78,6 +76,19 @@ fuzz_more(int sel, const uint8_t *p, size_t len, struct buf *out)
 			FUZZ_CHECK(privsep_encode_proof_ask(out, &q) == 0);
 		}
 		break;
+	case 7: {
+		const uint8_t	*n;
+		size_t		 count;
+
+		rc = privsep_decode_nonces(p, len, &n, &count, &why);
+		if (rc == 0) {
+			FUZZ_CHECK(count >= 1 && count <= PRIVSEP_NONCES_MAX);
+			FUZZ_CHECK(n >= p && n + count * PROTO_NONCE_LEN <=
+			    p + len);
+			FUZZ_CHECK(privsep_encode_nonces(out, n, count) == 0);
+		}
+		break;
+	}
 	default:
 		rc = privsep_decode_proof(p, len, &r, &why);
 		if (rc == 0) {
@@ -116,13 +127,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&out, IPC_PAYLOAD_MAX);
 	why = NULL;
 	sel = data[0] % 8;
-	if (sel >= 2 && sel <= 6) {
+	if (sel >= 2) {
 		fuzz_more(sel, p, len, &out);
 		buf_free(&out);
 		free(p);
 		return 0;
 	}
-	if (sel == 0 || sel == 7) {
+	if (sel == 0) {
 		memset(script, 'J', sizeof(script));
 		rc = privsep_decode_request(p, len, &job, script,
 		    sizeof(script), sha, mac, xp, &why);

@@ -351,6 +351,13 @@ def run_request(job, script, mac, exporter):
             pstr(mac) + pstr(exporter))
 
 
+def proof_ask(request, role, purpose, tid):
+    """HS_PROOF_ASK (privsep.h) with nonces, exporter and proof of our
+    own making."""
+    return (struct.pack(">QBBQ", request, role, purpose, tid) +
+            b"".join(pstr(os.urandom(32)) for _ in range(4)))
+
+
 def order_mac(key, tid, job, script, exporter):
     packed = (pstr(b"octopus-v2 order") + struct.pack(">QQ", tid, job) +
               pstr(script.encode()) + pstr(b"") + pstr(exporter))
@@ -388,9 +395,7 @@ def test_worker_cannot_make_root_run_anything(brain,  # noqa: F811
                    r"connection the supervisor authenticated, or replayed")
         assert not (t.dir / "ran").exists()
         # A server proof with a nonce of our own choosing.
-        ask = (struct.pack(">QBBQ", 7, 1, 3, tid) + pstr(os.urandom(32)) +
-               pstr(os.urandom(32)) + pstr(exporter) + pstr(b"\1" * 32))
-        ipc_send(ch, "HS_PROOF_ASK", ask)
+        ipc_send(ch, "HS_PROOF_ASK", proof_ask(7, 1, 3, tid))
         t.wait_log(r"supervisor: command worker \(pid %d\): a handshake "
                    r"with a nonce we did not give: killing it" % worker)
     finally:
@@ -400,10 +405,7 @@ def test_worker_cannot_make_root_run_anything(brain,  # noqa: F811
     ch = grab_channel(worker)
     try:
         # A client proof for PING: the worker never makes that one.
-        ask = (struct.pack(">QBBQ", 8, 0, 3, tid) + pstr(os.urandom(32)) +
-               pstr(os.urandom(32)) + pstr(os.urandom(32)) +
-               pstr(b"\0" * 32))
-        ipc_send(ch, "HS_PROOF_ASK", ask)
+        ipc_send(ch, "HS_PROOF_ASK", proof_ask(8, 0, 3, tid))
         t.wait_log(r"supervisor: command worker \(pid %d\): a proof for "
                    r"a purpose it does not serve: killing it" % worker)
     finally:
