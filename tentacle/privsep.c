@@ -586,6 +586,11 @@ static struct {
 	uint8_t				 seen[PS_SEEN_MAX][PROTO_EXPORTER_LEN];
 	int				 seen_live[PS_SEEN_MAX];
 	int				 seen_next;
+	/* The SCRIPT sessions we checked (their frames are checked
+	 * against them). */
+	uint8_t				 sess[PS_SEEN_MAX][PROTO_EXPORTER_LEN];
+	int				 sess_live[PS_SEEN_MAX];
+	int				 sess_next;
 	/* The register's enrolment key pair (privsep_enrol_keypair). */
 	uint8_t				 enrol_priv[X25519_LEN];
 	uint8_t				 enrol_pub[PROTO_PUB_LEN];
@@ -713,6 +718,17 @@ set_take(uint8_t (*set)[32], int *live, int n, const uint8_t *v)
 			crypto_wipe(set[i], 32);
 			hit = 1;
 		}
+	return hit;
+}
+
+static int
+set_has(uint8_t (*set)[32], const int *live, int n, const uint8_t *v)
+{
+	int	i, hit = 0;
+
+	for (i = 0; i < n; i++)
+		if (live[i] && crypto_equal(set[i], v, 32))
+			hit = 1;
 	return hit;
 }
 
@@ -916,6 +932,9 @@ proof_ask(const struct ipc_msg *msg)
 			if (a.purpose == PURPOSE_ORDER)
 				set_put(ps.seen, ps.seen_live, PS_SEEN_MAX,
 				    &ps.seen_next, a.exporter);
+			else if (a.purpose == PURPOSE_SCRIPT)
+				set_put(ps.sess, ps.sess_live, PS_SEEN_MAX,
+				    &ps.sess_next, a.exporter);
 		} else
 			strlcpy(r.why, "cannot make the proof", sizeof(r.why));
 	} else if (hs_proof(ps.e.key, HS_CLIENT, &in, r.proof) == 0 &&
@@ -1069,12 +1088,24 @@ script_request(const struct ipc_msg *msg)
 	f.type = r.type;
 	f.len = (uint32_t)r.frame_len;
 	f.payload = r.frame;
-	/* SIGNKEY's MAC: with the key of the enrolment (root's file). */
-	if (r.type == WIRE_SIGNKEY && !ps.have_e)
-		log_warnx("SIGNKEY: no enrolment to check it with");
-	managed_frame(ps.conf, "brain (via the command worker)",
-	    ps.have_e ? ps.e.id : 0, ps.have_e ? ps.e.key : NULL, &f,
-	    r.exporter, &ack);
+	/* Only on a session whose handshake we checked: a frame recorded
+	 * from another is not taken. */
+	if (!set_has(ps.sess, ps.sess_live, PS_SEEN_MAX, r.exporter)) {
+		log_warnx("%s refused: not on a connection the supervisor "
+		    "authenticated", wire_type_str(r.type));
+		memset(&ack, 0, sizeof(ack));
+		ack.status = SCRIPT_ACK_REFUSED;
+		strlcpy(ack.message, "not on a connection the supervisor "
+		    "authenticated", sizeof(ack.message));
+	} else {
+		/* SIGNKEY's MAC: with the key of the enrolment (root's
+		 * file). */
+		if (r.type == WIRE_SIGNKEY && !ps.have_e)
+			log_warnx("SIGNKEY: no enrolment to check it with");
+		managed_frame(ps.conf, "brain (via the command worker)",
+		    ps.have_e ? ps.e.id : 0, ps.have_e ? ps.e.key : NULL, &f,
+		    r.exporter, &ack);
+	}
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	if (privsep_encode_script_done(&b, r.request, &ack) == 0)
 		(void)ipc_send(ps.chan, IPC_SCRIPT_DONE, 0, b.data, b.len);
@@ -1217,6 +1248,8 @@ privsep_attach(int fd, pid_t pid, int is_register)
 	/* What the last worker was given is not the new one's. */
 	crypto_wipe(ps.seen, sizeof(ps.seen));
 	memset(ps.seen_live, 0, sizeof(ps.seen_live));
+	crypto_wipe(ps.sess, sizeof(ps.sess));
+	memset(ps.sess_live, 0, sizeof(ps.sess_live));
 	crypto_wipe(ps.nonce, sizeof(ps.nonce));
 	memset(ps.nonce_live, 0, sizeof(ps.nonce_live));
 	if (!is_register)
@@ -1259,6 +1292,8 @@ privsep_forget(void)
 	ps.have_e = 0;
 	crypto_wipe(ps.seen, sizeof(ps.seen));
 	memset(ps.seen_live, 0, sizeof(ps.seen_live));
+	crypto_wipe(ps.sess, sizeof(ps.sess));
+	memset(ps.sess_live, 0, sizeof(ps.sess_live));
 	crypto_wipe(ps.nonce, sizeof(ps.nonce));
 	memset(ps.nonce_live, 0, sizeof(ps.nonce_live));
 	crypto_wipe(ps.enrol_priv, sizeof(ps.enrol_priv));

@@ -75,7 +75,8 @@
  *	IPC_SCRIPT_REQUEST worker -> supervisor	u64 request, u8 wire type
  *			(SIGNKEY, SCRIPT_PUT, SCRIPT_DELETE), bytes the frame's
  *			payload, bytes exporter (32: the TLS session's, for
- *			SIGNKEY's MAC, checked here with K)
+ *			SIGNKEY's MAC, checked here with K); refused unless
+ *			it is a SCRIPT session whose handshake we checked
  *	IPC_SCRIPT_DONE	supervisor -> worker	u64 request, bytes the
  *			SCRIPT_ACK frame's payload (proto_decode_script_ack)
  *	IPC_INVENTORY_ASK worker -> supervisor	u64 request
@@ -91,8 +92,9 @@
  * What a compromised worker can still do: withhold, delay or drop what
  * passes through it (orders, results, pushes, keepalives), and get the
  * supervisor's client proofs for a RESULT connection (it delivers the
- * results), but not forge nor replay an order, nor forge a result, nor
- * pin a key. A compromised register, before enrolment, can still hand
+ * results), misreport the inventory, and set a pending enrolment's
+ * status; but not forge nor replay an order, forge a result, take a
+ * script frame from another session, nor pin a key. A compromised register, before enrolment, can still hand
  * the supervisor an enrolment of its making (trust on first use: the
  * TLS session that names the brain is the register's).
  */

@@ -287,18 +287,23 @@ SYS_PIDFD_GETFD = 438
 CHILD_PRIV_FD = 4       # tentacle.c
 
 
-def ipc_type(name):
-    """The value of IPC_<name> in common/ipc.h (the enum's order)."""
-    text = (octotest_root() / "common" / "ipc.h").read_text()
-    body = text[text.index("enum ipc_type"):]
+def enum_value(header, enum, prefix, name):
+    """The value of PREFIX<name> in enum of common/<header>."""
+    text = (octotest_root() / "common" / header).read_text()
+    body = text[text.index("enum " + enum):]
     body = body[:body.index("};")]
-    names = re.findall(r"^\s*IPC_(\w+)(?:\s*=\s*(\d+))?,", body, re.M)
+    names = re.findall(r"^\s*%s(\w+)(?:\s*=\s*(\d+))?," % prefix, body,
+                       re.M)
     n = -1
     for k, v in names:
         n = int(v) if v else n + 1
         if k == name:
             return n
     raise KeyError(name)
+
+
+def ipc_type(name):
+    return enum_value("ipc.h", "ipc_type", "IPC_", name)
 
 
 def octotest_root():
@@ -394,6 +399,15 @@ def test_worker_cannot_make_root_run_anything(brain,  # noqa: F811
         t.wait_log(r"supervisor: job 902: ORDER refused: not on a "
                    r"connection the supervisor authenticated, or replayed")
         assert not (t.dir / "ran").exists()
+        # A SIGNKEY (e.g. recorded) on a session the supervisor never
+        # authenticated: refused.
+        ipc_send(ch, "SCRIPT_REQUEST", struct.pack(">QB", 3, enum_value(
+            "wire.h", "wire_type", "WIRE_", "SIGNKEY")) + pstr(b"x" * 64) +
+            pstr(exporter))
+        done = ipc_recv(ch, "SCRIPT_DONE")
+        assert b"not on a connection the supervisor authenticated" in done
+        t.wait_log(r"supervisor: SIGNKEY refused: not on a connection the "
+                   r"supervisor authenticated")
         # A server proof with a nonce of our own choosing.
         ipc_send(ch, "HS_PROOF_ASK", proof_ask(7, 1, 3, tid))
         t.wait_log(r"supervisor: command worker \(pid %d\): a handshake "
