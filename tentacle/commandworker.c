@@ -142,6 +142,7 @@ struct cw_conn {
 	uint8_t			 purpose;
 	uint8_t			 exporter[HS_EXPORTER_LEN];	/* ORDER MAC */
 	int			 waiting;	/* for the supervisor */
+	char			 script[PROTO_SCRIPT_NAME_MAX];	/* ordered */
 };
 
 /* HS_PROOF_ASK's requests for link.c's client handshakes. */
@@ -428,8 +429,8 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 			conn_fail(x->c, a.message);
 			return;
 		}
-		log_info("%s: job %" PRIu64 ": running", conn_peer(x->c),
-		    a.job);
+		log_info("%s: job %" PRIu64 ": running %s", conn_peer(x->c),
+		    a.job, x->script);
 		if (send_ack(x->c, x, a.job, 1, a.message) == -1)
 			conn_shutdown(x->c);
 		return;
@@ -555,6 +556,7 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 	p.output_max = (size_t)w->conf->output_max;
 	if (w->priv != NULL) {
 		/* Answered once the supervisor checked the MAC. */
+		strlcpy(x->script, o.script, sizeof(x->script));
 		if (pend_add_run(w, x, o.job) == -1 || priv_run(w, &o,
 		    x->exporter, err, sizeof(err)) == -1) {
 			pend_forget(w, x);
@@ -1319,8 +1321,8 @@ cw_start(struct event_base *base, void *arg)
 			return -1;
 		}
 		w->priv_fd = -1;
+		/* The supervisor sent the first nonces already. */
 		link_set_prover(cw_prover, w);
-		nonces_refill(w);
 	}
 	if (spool_init(w->conf->spool_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

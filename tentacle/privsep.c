@@ -742,19 +742,12 @@ set_put(uint8_t (*set)[32], int *live, int n, int *next, const uint8_t *v)
 
 /* Fresh server nonces for the worker's next handshakes. */
 static void
-nonce_ask(const struct ipc_msg *msg)
+nonces_give(int n)
 {
 	uint8_t		 out[PRIVSEP_NONCES_MAX * PROTO_NONCE_LEN];
-	uint8_t		 n;
-	const char	*why;
 	struct buf	 b;
 	int		 i;
 
-	if (privsep_decode_u8(msg->payload, msg->hdr.len, &n,
-	    PRIVSEP_NONCES_MAX, &why) == -1 || n == 0) {
-		chan_close("malformed HS_NONCE_ASK", 1);
-		return;
-	}
 	if (crypto_random(out, (size_t)n * PROTO_NONCE_LEN) == -1) {
 		log_warnx("no randomness for the handshakes' nonces");
 		return;
@@ -766,6 +759,20 @@ nonce_ask(const struct ipc_msg *msg)
 	if (privsep_encode_nonces(&b, out, n) == 0)
 		(void)ipc_send(ps.chan, IPC_HS_NONCES, 0, b.data, b.len);
 	buf_free(&b);
+}
+
+static void
+nonce_ask(const struct ipc_msg *msg)
+{
+	uint8_t		 n;
+	const char	*why;
+
+	if (privsep_decode_u8(msg->payload, msg->hdr.len, &n,
+	    PRIVSEP_NONCES_MAX, &why) == -1 || n == 0) {
+		chan_close("malformed HS_NONCE_ASK", 1);
+		return;
+	}
+	nonces_give(n);
 }
 
 static void
@@ -1259,6 +1266,8 @@ privsep_attach(int fd, pid_t pid, int is_register)
 		return -1;
 	if (is_register)
 		return 0;
+	/* Its first nonces, there before its first handshake needs one. */
+	nonces_give(PRIVSEP_NONCES_MAX);
 	while ((q = TAILQ_FIRST(&ps.queue)) != NULL) {
 		if (ipc_send(ps.chan, IPC_RUN_DONE, 0, q->payload.data,
 		    q->payload.len) == -1)
