@@ -59,7 +59,7 @@ UNIT_BIN	= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MAESTRO_OBJ	= $(addprefix $(BUILD)/brain/,maestro.o api.o fleet.o runs.o \
 		  results.o startup.o users.o proofs.o keepalive.o \
 		  fleetaddrs.o scripts.o scriptkey.o push.o events.o \
-		  metrics.o groups.o schedules.o \
+		  metrics.o ledgercheck.o groups.o schedules.o \
 		  lists.o compliance.o)
 BRAIN_LIB_OBJ	= $(filter-out $(MAESTRO_OBJ),$(BRAIN_OBJ))
 # Tentacle objects a test_tentacle_* unit test links: all but main().
@@ -90,6 +90,13 @@ $(BUILD)/tests/test_brain_%: tests/unit/test_brain_%.c $(COMMON_OBJ) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(BRAIN_LIBS) -lcmocka
+
+# make bench's ledger cost (issue 17): the brain's database code alone.
+$(BUILD)/tests/bench_ledger: tests/bench/ledger.c $(COMMON_OBJ) \
+    $(BRAIN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote brain $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(BRAIN_LIBS)
 
 $(BUILD)/tests/test_tentacle_%: tests/unit/test_tentacle_%.c $(COMMON_OBJ) \
     $(TENTACLE_LIB_OBJ)
@@ -146,7 +153,7 @@ FUZZ_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB_SRC	 = brain/webpath.c brain/apibody.c brain/apicall.c \
 		   brain/listargs.c \
 		   brain/apiops.c brain/ipcmsg.c brain/findings.c brain/utf8.c \
-		   brain/totp.c brain/groupbody.c brain/cron.c \
+		   brain/totp.c brain/groupbody.c brain/cron.c brain/histo.c \
 		   tentacle/enrolment.c \
 		   tentacle/spool.c tentacle/privsep.c tentacle/run.c \
 		   tentacle/managed.c tentacle/inventory.c
@@ -306,11 +313,13 @@ deb:
 # machine (printed, never asserted):
 # make bench [N=1000]
 N	?= 200
-bench: all
+bench: all $(BUILD)/tests/bench_ledger
 	N=$(N) OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench_export.py
+	$(BUILD)/tests/bench_ledger
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/retention.py
 	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/compliance.py
+	OCTO_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/roundtrip.py
 
 clean:
 	rm -rf build

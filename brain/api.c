@@ -102,12 +102,12 @@ health_json(void)
 		    "pid", (json_int_t)(c->state == CHILD_UP ? c->pid : 0),
 		    "restarts", (json_int_t)c->restarts));
 	}
-	return json_pack("{s:o,s:I,s:I,s:s,s:I,s:o*}", "children", list,
+	return json_pack("{s:o,s:I,s:I,s:s,s:I,s:o*,s:o*}", "children", list,
 	    "refused_handshakes", (json_int_t)m.refused_handshakes,
 	    "protocol_errors", (json_int_t)m.protocol_errors,
 	    "version", OCTO_VERSION,
 	    "uptime", (json_int_t)(time(NULL) - m.started),
-	    "keepalive", keepalive_json());
+	    "keepalive", keepalive_json(), "ledger", ledger_check_json());
 }
 
 int64_t

@@ -66,6 +66,7 @@ struct brain_conf {
 	long long	export_queue_max;		/* events kept */
 	char		metrics_token_file[OCTO_PATH_MAX];	/* GET /metrics */
 	long long	ledger_checkpoint_interval;	/* s */
+	long long	test_ledger_verify_interval;	/* s; 0: daily */
 	long long	retention_days;			/* results, runs */
 	long long	audit_retention_days;
 };

@@ -5,7 +5,11 @@
  *
  * Orders fan out without blocking: at most COMMANDER_IN_FLIGHT connections
  * at once, each bounded by io_timeout per step, so a slow or dead tentacle
- * never holds up the others; it is reported unreachable.
+ * never holds up the others; it is reported unreachable. Once the
+ * tentacle acknowledged an order, its connection gives its slot to the
+ * next order and stays open for the result (issue 18: one connection a
+ * round trip, not two), at most ORDER_RESULT_WAIT_S and ORDER_AWAIT_MAX
+ * (limits.h); a result that comes later comes over 6001.
  * Keepalive pings have a queue of their own and KEEPALIVE_IN_FLIGHT
  * connections of their own, taken after the orders': a fleet of dead
  * tentacles delays no run (the maestro hands over at most that many
@@ -54,6 +58,10 @@ struct order {
 	struct ipc_run_order	 o;	/* a push: tentacle, address, ticket */
 	struct push		*push;	/* NULL: an order or a keepalive */
 	int			 reported;
+	/* Acknowledged, the connection kept for the result (issue 18). */
+	struct event		*wait;		/* until ORDER_RESULT_WAIT_S */
+	int			 awaiting;
+	int			 result_asked;	/* relayed to the maestro */
 	TAILQ_ENTRY(order)	 entry;
 };
 
@@ -62,10 +70,12 @@ static struct child_env		*env;
 static TAILQ_HEAD(, order)	 queue = TAILQ_HEAD_INITIALIZER(queue);
 static TAILQ_HEAD(, order)	 pings = TAILQ_HEAD_INITIALIZER(pings);
 static int			 in_flight, pings_in_flight, pings_waiting;
+static int			 awaiting;	/* orders kept for results */
 static unsigned long		 pings_dropped;
 static time_t			 pings_dropped_logged;
 
 static void	pump(void);
+static int	result_relay(struct peer *, const struct wire_frame *);
 
 /* A keepalive (job 0) answered: pass its inventory on (may be empty). */
 static void
@@ -260,11 +270,66 @@ order_authenticated(struct peer *p)
 	buf_init(&out, WIRE_PAYLOAD_MAX);
 	rc = proto_encode_order(&out, &m) == 0 ? peer_send(p, &out) : -1;
 	buf_free(&out);
+	log_hop("cmd-order-sent", o->o.job);
 	if (rc == -1) {
 		job_state(o, JOB_FAILED, "cannot encode the order");
 		return -1;
 	}
 	return 0;		/* wait for ORDER_ACK */
+}
+
+/* The wait for the result on the order's connection is over: it comes
+ * over 6001 instead, when it comes. */
+static void
+await_over(evutil_socket_t fd, short events, void *arg)
+{
+	struct peer	*p = arg;
+
+	conn_shutdown(p->conn);
+}
+
+/* The tentacle took the order: keep the connection for the result when
+ * there is room (its in-flight slot goes to the next order); 0, or -1
+ * (close it: the result comes over 6001). */
+static int
+await_start(struct peer *p, struct order *o)
+{
+	struct timeval	tv = { ORDER_RESULT_WAIT_S, 0 };
+
+	/* Before the connection's own read timeout can end it. */
+	if (env->conf->io_timeout - 1 < tv.tv_sec)
+		tv.tv_sec = (time_t)env->conf->io_timeout - 1;
+	/* A quarter of the connection slots at most: results still come
+	 * in over 6001. */
+	if (tv.tv_sec < 1 || awaiting >= ORDER_AWAIT_MAX ||
+	    awaiting >= (long)env->conf->max_tentacles / 4 ||
+	    (o->wait = evtimer_new(loop.base, await_over, p)) == NULL)
+		return -1;
+	if (evtimer_add(o->wait, &tv) == -1) {
+		event_free(o->wait);
+		o->wait = NULL;
+		return -1;
+	}
+	o->awaiting = 1;
+	awaiting++;
+	in_flight--;
+	pump();
+	return 0;
+}
+
+/* A frame on a connection kept for its result: the RESULT, once. */
+static int
+await_frame(struct peer *p, struct order *o, const struct wire_frame *f)
+{
+	if (o->result_asked || f->type != WIRE_RESULT) {
+		conn_fail(p->conn, "unexpected message");
+		return -1;
+	}
+	/* Now the maestro's answer is awaited (the connection's timeouts
+	 * bound it), then the RESULT_ACK ends the connection. */
+	evtimer_del(o->wait);
+	o->result_asked = 1;
+	return result_relay(p, f);
 }
 
 static int
@@ -276,6 +341,8 @@ order_frame(struct peer *p, const struct wire_frame *f)
 
 	if (o->push != NULL)
 		return push_frame(p, o, f);
+	if (o->awaiting)
+		return await_frame(p, o, f);
 	if (o->o.job == 0 && (f->type == WIRE_INVENTORY ||
 	    f->type == WIRE_STATUS)) {
 		/* A STATUS answer carries no inventory: still alive. */
@@ -299,12 +366,14 @@ order_frame(struct peer *p, const struct wire_frame *f)
 		conn_fail(p->conn, "bad order acknowledgement");
 		return -1;
 	}
-	if (ack.accepted)
+	log_hop("cmd-order-acked", o->o.job);
+	if (ack.accepted) {
 		job_state(o, JOB_RUNNING, "");
-	else
-		job_state(o, JOB_FAILED, ack.message[0] ? ack.message :
-		    "the tentacle refused the order");
-	return -1;		/* done: the tentacle runs it on its own */
+		return await_start(p, o);
+	}
+	job_state(o, JOB_FAILED, ack.message[0] ? ack.message :
+	    "the tentacle refused the order");
+	return -1;		/* done */
 }
 
 static void
@@ -334,13 +403,17 @@ order_closed(struct peer *p, const char *reason)
 		    o->o.port, reason);
 	/* (A push has reported: no job state for it.) */
 	job_state(o, JOB_UNREACHABLE, reason);
-	crypto_wipe(o, sizeof(*o));
-	free(o);
-	p->data = NULL;
-	if (ping)
+	if (o->wait != NULL)
+		event_free(o->wait);
+	if (o->awaiting)
+		awaiting--;
+	else if (ping)
 		pings_in_flight--;
 	else
 		in_flight--;
+	crypto_wipe(o, sizeof(*o));
+	free(o);
+	p->data = NULL;
 	pump();
 }
 
@@ -415,9 +488,10 @@ run_order(const struct ipc_msg *msg)
 		free(o);
 		return;
 	}
-	if (o->o.job != 0)
+	if (o->o.job != 0) {
+		log_hop("cmd-order-in", o->o.job);
 		TAILQ_INSERT_TAIL(&queue, o, entry);
-	else if (pings_waiting >= KEEPALIVE_IN_FLIGHT) {
+	} else if (pings_waiting >= KEEPALIVE_IN_FLIGHT) {
 		/* The maestro hands over no more than we take at once: a
 		 * miss, so that it can ask again; a line a minute. */
 		pings_dropped++;
@@ -475,8 +549,11 @@ result_refused(struct peer *p, uint64_t job, const char *reason)
 	buf_free(&out);
 }
 
+/* A RESULT from an authenticated tentacle, on 6001 or on its order's
+ * connection, to the maestro; 0 (wait for its answer: result_stored),
+ * or -1. */
 static int
-inbound_frame(struct peer *p, const struct wire_frame *f)
+result_relay(struct peer *p, const struct wire_frame *f)
 {
 	struct msg_result	 r;
 	struct unpacker		 u;
@@ -484,10 +561,6 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 	uint64_t		 job = 0;
 	struct ipc_result_store	 rs;
 
-	if (p->data != NULL) {
-		peer_refuse(p, "one result per connection");
-		return -1;
-	}
 	if (f->type == WIRE_RESULT && proto_decode_result(f, &r, &why) == -1) {
 		/* Sending it again will not mend it. If it names a job, the
 		 * maestro refuses it for good and ends that job when it is
@@ -506,6 +579,7 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 		peer_refuse(p, "malformed result");
 		return -1;
 	}
+	log_hop("cmd-result-in", job);
 	/* The maestro decodes it again and checks its MAC before anything
 	 * is stored. */
 	rs.tentacle = p->id;
@@ -516,8 +590,18 @@ inbound_frame(struct peer *p, const struct wire_frame *f)
 		conn_fail(p->conn, "internal error");
 		return -1;
 	}
-	p->data = p;		/* asked: wait for the maestro */
 	return 0;
+}
+
+static int
+inbound_frame(struct peer *p, const struct wire_frame *f)
+{
+	if (p->data != NULL) {
+		peer_refuse(p, "one result per connection");
+		return -1;
+	}
+	p->data = p;		/* asked: wait for the maestro */
+	return result_relay(p, f);
 }
 
 static void
@@ -565,6 +649,7 @@ result_stored(const struct ipc_msg *msg)
 	else
 		conn_fail(p->conn, "internal error");
 	buf_free(&out);
+	log_hop("cmd-result-acked", ack.job);
 }
 
 static const struct peer_role inbound_role = {

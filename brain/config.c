@@ -116,6 +116,10 @@ const struct config_key brain_config_keys[] = {
 	    I(ledger_checkpoint_interval), 1, 86400,
 	    "seconds between two signed ledger.checkpoint events (export "
 	    "on)" },
+	{ "test_ledger_verify_interval", CONF_INT,
+	    I(test_ledger_verify_interval), 0, 86400,
+	    "tests only: seconds between the maestro's checks of the ledger "
+	    "instead of a day (0: daily)" },
 	{ "metrics_token_file", CONF_PATH, S(metrics_token_file), 0, 0,
 	    "file whose first line is the bearer token of GET /metrics "
 	    "(empty: no /metrics)" },

@@ -42,7 +42,8 @@ enum {
 	DB_ST_TENTACLE_GET,
 	DB_ST_FINDING_INSERT,
 	DB_ST_FINDINGS_GET,
-	DB_ST_MAX
+	DB_ST_LEDGER,			/* db_ledger.c's (dbint.h) */
+	DB_ST_MAX = DB_ST_LEDGER + DB_LEDGER_STATEMENTS
 };
 
 struct db {
@@ -447,6 +448,8 @@ db_prepare(struct db *db, const char *sql)
 {
 	sqlite3_stmt	*st;
 
+	if (db_stmt_take(db->h, sql, &st) == 0)
+		return st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("database: prepare: %s", sqlite3_errmsg(db->h));
 		return NULL;
@@ -472,11 +475,17 @@ db_cached(struct db *db, int which, const char *sql)
 }
 
 /* Done with a cached statement: ready for its next use. */
-static void
+void
 db_release(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+sqlite3_stmt *
+db_cached_ledger(struct db *db, int which, const char *sql)
+{
+	return db_cached(db, DB_ST_LEDGER + which, sql);
 }
 
 /* Step a cached statement that returns no row, then release it. */
@@ -689,6 +698,7 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	return db;
 fail:
+	db_stmts_close(db->h);
 	sqlite3_close(db->h);
 	free(db);
 	return NULL;
@@ -703,6 +713,7 @@ db_close(struct db *db)
 		return;
 	for (i = 0; i < DB_ST_MAX; i++)
 		sqlite3_finalize(db->cached[i]);
+	db_stmts_close(db->h);
 	sqlite3_close(db->h);
 	free(db);
 }
@@ -1452,8 +1463,14 @@ db_jobs_sent(struct db *db, int64_t run)
 
 	/* What db_jobs_queued gave: queued jobs of tentacles that are not
 	 * offline, not expired (an unreachable job is retried one by one:
-	 * db_jobs_waiting). */
-	if ((st = db_prepare(db, "UPDATE jobs SET state = ?3, updated_at "
+	 * db_jobs_waiting). One run's by its index (issue 18: not a walk
+	 * of every job, nor of every tentacle). */
+	if ((st = db_prepare(db, run != 0 ? "UPDATE jobs SET state = ?3, "
+	    "updated_at = ?1 WHERE run_id = ?2 AND instr(?4, ',' || state || "
+	    "',') > 0 AND (expires_at = 0 OR expires_at > ?1) AND (SELECT "
+	    "state FROM tentacles WHERE id = jobs.tentacle_id) != 'offline' "
+	    "AND " JOB_SCRIPT_READY("jobs", "(SELECT script FROM runs WHERE "
+	    "id = jobs.run_id)") : "UPDATE jobs SET state = ?3, updated_at "
 	    "= ?1 WHERE instr(?4, ',' || state || ',') > 0 AND (?2 = 0 OR "
 	    "run_id = ?2) AND (expires_at = 0 OR expires_at > ?1) AND "
 	    "tentacle_id IN (SELECT id FROM tentacles WHERE state != "
@@ -1971,15 +1988,22 @@ jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
 	struct db_order	 o;
 	int		 rc;
 
-	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
-	    "t.port, t.fingerprint, t.key, r.script, " JOB_SCRIPT_SHA256("j",
-	    "r.script") " FROM jobs j JOIN runs r ON "
-	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
-	    "instr(?3, ',' || j.state || ',') > 0 AND (?1 = 0 OR j.run_id = "
-	    "?2) AND (?4 = 0 OR j.tentacle_id = ?4) AND t.state != 'offline' "
-	    "AND (j.expires_at = 0 OR j.expires_at > ?5) AND "
-	    JOB_SCRIPT_READY("j", "r.script") " ORDER BY j.id")) == NULL)
+	/* One run's or one tentacle's jobs by their index (issue 18: not
+	 * a walk of every job at each run or keepalive). */
+#define JOBS_READY(cond)						\
+	"SELECT j.id, j.tentacle_id, t.address, t.port, t.fingerprint, "	\
+	"t.key, r.script, " JOB_SCRIPT_SHA256("j", "r.script") " FROM jobs "\
+	"j JOIN runs r ON r.id = j.run_id JOIN tentacles t ON t.id = "	\
+	"j.tentacle_id WHERE " cond " AND instr(?3, ',' || j.state || ',') "\
+	"> 0 AND t.state != 'offline' AND (j.expires_at = 0 OR "		\
+	"j.expires_at > ?5) AND " JOB_SCRIPT_READY("j", "r.script")	\
+	" ORDER BY j.id"
+	if ((st = db_prepare(db, run != 0 && tentacle == 0 ?
+	    JOBS_READY("j.run_id = ?2") : run == 0 && tentacle != 0 ?
+	    JOBS_READY("j.tentacle_id = ?4") : JOBS_READY("(?1 = 0 OR "
+	    "j.run_id = ?2) AND (?4 = 0 OR j.tentacle_id = ?4)"))) == NULL)
 		return -1;
+#undef JOBS_READY
 	sqlite3_bind_int64(st, 5, time(NULL));
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, run);

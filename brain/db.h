@@ -447,10 +447,24 @@ int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
 struct db_ledger_report {
 	int64_t	entries, audit, results;
 	int64_t	pruned;		/* results gone with retention */
+	int64_t	audit_pruned;	/* audit rows older than every row left */
 	int64_t	bad;		/* the first bad entry (0: a row's) */
 	char	why[256];
 };
 int	db_ledger_verify(struct db *, struct db_ledger_report *);
+/* The same walk in steps (the maestro's daily check, brain/ledgercheck.c):
+ * each step checks up to n entries of the chain, or then up to n IDs of
+ * each table for a row without an entry; 2: more to do, else as
+ * db_ledger_verify (w->r the report so far). */
+struct db_ledger_walk {
+	struct db_ledger_report	r;
+	int64_t			next;		/* entry */
+	char			prev[65];	/* its predecessor's hash */
+	int			phase;		/* 0 chain, 1 audit, 2 results */
+	int64_t			row, last;	/* IDs checked, the table's last */
+};
+void	db_ledger_walk_init(struct db_ledger_walk *);
+int	db_ledger_walk_step(struct db *, struct db_ledger_walk *, int n);
 
 /* GET /metrics's counts (db_export.c). */
 struct db_metrics {
@@ -550,6 +564,9 @@ int	db_label_known(struct db *, const char *label);
 /* Jobs that wait for their tentacle (db_waiting.c). A run's jobs wait
  * until expires_at. */
 int	db_run_set_expiry(struct db *, int64_t run, time_t expires_at);
+/* The run of a job (issue 18: the ?wait waiters of that run alone): 0,
+ * DB_NOTFOUND, -1. */
+int	db_job_run(struct db *, int64_t job, int64_t *run);
 /* The tentacle answered: fn for each of its jobs that waited (queued, or
  * unreachable and not expired), each then sent. */
 int	db_jobs_waiting(struct db *, int64_t tentacle, time_t now,

@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "dbint.h"
+#include "log.h"
 
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -26,11 +27,13 @@
 /* The columns of each table, in the order they are hashed: a column
  * added later is not part of an old row's hash. */
 static const char *
-row_sql(const char *tbl)
+row_sql(const char *tbl, int *which)
 {
+	*which = DB_LEDGER_AUDIT_ROW;
 	if (strcmp(tbl, "audit") == 0)
 		return "SELECT id, at, actor, action, peer, detail, count FROM "
 		    "audit WHERE id = ?";
+	*which = DB_LEDGER_RESULT_ROW;
 	if (strcmp(tbl, "results") == 0)
 		return "SELECT id, job_id, outcome, exit_status, signal, "
 		    "started_at_ms, duration_ms, truncated, output, "
@@ -55,20 +58,20 @@ row_hash(struct db *db, const char *tbl, int64_t row, char hex[65])
 	uint8_t		 md[SHA256_LEN], b[8];
 	unsigned	 mdlen;
 	sqlite3_int64	 v;
-	int		 i, n, rc, type, k;
-	const char	*sql = row_sql(tbl);
+	int		 i, n, rc, type, k, which;
+	const char	*sql = row_sql(tbl, &which);
 
-	if (sql == NULL || (st = db_prepare(db, sql)) == NULL)
+	if (sql == NULL || (st = db_cached_ledger(db, which, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, row);
 	if ((rc = db_step_row(db, st)) != 0) {
-		sqlite3_finalize(st);
+		db_release(st);
 		return rc;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
-		sqlite3_finalize(st);
+		db_release(st);
 		return -1;
 	}
 	EVP_DigestUpdate(ctx, tbl, strlen(tbl) + 1);
@@ -96,7 +99,7 @@ row_hash(struct db *db, const char *tbl, int64_t row, char hex[65])
 		}
 		}
 	}
-	sqlite3_finalize(st);
+	db_release(st);
 	rc = EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 ? 0 : -1;
 	EVP_MD_CTX_free(ctx);
 	if (rc == 0)
@@ -130,8 +133,8 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 	strlcpy(head, ZERO_HASH, 65);
 	if (len)
 		*len = 0;
-	if ((st = db_prepare(db, "SELECT entry, id FROM ledger ORDER BY id "
-	    "DESC LIMIT 1")) == NULL)
+	if ((st = db_cached_ledger(db, DB_LEDGER_HEAD, "SELECT entry, id FROM "
+	    "ledger ORDER BY id DESC LIMIT 1")) == NULL)
 		return -1;
 	rc = db_step_row(db, st);
 	if (rc == 0) {
@@ -139,7 +142,7 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 		if (len)
 			*len = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_release(st);
 	return rc == -1 ? -1 : 0;
 }
 
@@ -164,20 +167,26 @@ db_ledger_append(struct db *db, const char *tbl, int64_t row)
 {
 	sqlite3_stmt	*st;
 	char		 content[65], prev[65], entry[65];
+	int		 rc;
 
 	if (row_hash(db, tbl, row, content) != 0 ||
 	    db_ledger_head(db, prev, NULL) == -1 ||
 	    entry_hash(prev, tbl, row, content, entry) == -1)
 		return -1;
-	if ((st = db_prepare(db, "INSERT INTO ledger (tbl, row_id, content, "
-	    "prev, entry) VALUES (?, ?, ?, ?, ?)")) == NULL)
+	if ((st = db_cached_ledger(db, DB_LEDGER_INSERT, "INSERT INTO ledger "
+	    "(tbl, row_id, content, prev, entry) VALUES (?, ?, ?, ?, ?)")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, row);
 	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, entry, -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		log_warnx("database: ledger: %s",
+		    sqlite3_errmsg(db_handle(db)));
+	db_release(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Both tables' rows, in the order they were written (by time, then ID):
@@ -240,105 +249,200 @@ broken(struct db_ledger_report *r, int64_t entry, const char *fmt, ...)
 	return 1;
 }
 
-/* The first row of tbl that has no entry (inserted behind our back). */
+/* A row of tbl with an ID in (lo, hi] that has no entry (inserted
+ * behind our back): 0 (*row), DB_NOTFOUND, -1. */
 static int
-unchained(struct db *db, const char *tbl, int64_t *row)
+unchained(struct db *db, const char *tbl, int64_t lo, int64_t hi,
+    int64_t *row)
 {
 	sqlite3_stmt	*st;
-	char		 sql[160];
+	char		 sql[200];
 	int		 rc;
 
-	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE id NOT IN "
-	    "(SELECT row_id FROM ledger WHERE tbl = '%s') ORDER BY id LIMIT 1",
-	    tbl, tbl);
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s t WHERE id > ?1 AND "
+	    "id <= ?2 AND NOT EXISTS (SELECT 1 FROM ledger WHERE tbl = '%s' "
+	    "AND row_id = t.id) ORDER BY id LIMIT 1", tbl, tbl);
 	if ((st = db_prepare(db, sql)) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	if ((rc = db_step_row(db, st)) == 0)
 		*row = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int
-db_ledger_verify(struct db *db, struct db_ledger_report *r)
+/* The largest ID of tbl (0: none). */
+static int
+last_row(struct db *db, const char *tbl, int64_t *last)
 {
 	sqlite3_stmt	*st;
-	char		 prev[65] = ZERO_HASH, content[65], entry[65];
-	char		 tbl[16];
-	int64_t		 id, row, expect = 1;
-	int		 rc, hr;
-	const char	*t;
+	char		 sql[64];
+	int		 rc;
 
-	memset(r, 0, sizeof(*r));
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM %s", tbl);
+	if ((st = db_prepare(db, sql)) == NULL)
+		return -1;
+	rc = db_step_row(db, st);
+	*last = rc == 0 ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == -1 ? -1 : 0;
+}
+
+/* The oldest audit row left: 0, DB_NOTFOUND (none), -1. */
+static int
+audit_first(struct db *db, int64_t *first)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT min(id) FROM audit")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = DB_NOTFOUND;
+		*first = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One entry of the chain (st's row): 0 good, 1 broken, -1. */
+static int
+check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
+{
+	struct db_ledger_report	*r = &w->r;
+	char			 content[65], entry[65], tbl[16];
+	int64_t			 id, row, first = 0;
+	int			 hr, which;
+
+	id = sqlite3_column_int64(st, 0);
+	strlcpy(tbl, col_text(st, 1), sizeof(tbl));
+	row = sqlite3_column_int64(st, 2);
+	r->entries++;
+	if (id != w->next)
+		return broken(r, w->next, "entry %lld is missing (the next "
+		    "one is %lld)", (long long)w->next, (long long)id);
+	w->next++;
+	if (strcmp(col_text(st, 4), w->prev) != 0)
+		return broken(r, id, "entry %lld (%s row %lld) does not "
+		    "follow entry %lld: entries removed, inserted or "
+		    "reordered", (long long)id, tbl, (long long)row,
+		    (long long)id - 1);
+	if (row_sql(tbl, &which) == NULL || entry_hash(w->prev, tbl, row,
+	    col_text(st, 3), entry) == -1 ||
+	    strcmp(entry, col_text(st, 5)) != 0)
+		return broken(r, id, "entry %lld (%s row %lld) was edited: "
+		    "its hash does not match", (long long)id, tbl,
+		    (long long)row);
+	strlcpy(w->prev, entry, sizeof(w->prev));
+	if (!sqlite3_column_int(st, 6))
+		return 0;	/* an older state of a row changed since */
+	if ((hr = row_hash(db, tbl, row, content)) == -1)
+		return -1;
+	if (hr == DB_NOTFOUND && strcmp(tbl, "results") == 0)
+		r->pruned++;
+	else if (hr == DB_NOTFOUND) {
+		/* Audit retention deletes the oldest rows: one below every
+		 * row left is pruned; one in between was deleted. */
+		if ((hr = audit_first(db, &first)) == -1)
+			return -1;
+		if (hr == DB_NOTFOUND || row >= first)
+			return broken(r, id, "entry %lld: %s row %lld was "
+			    "deleted", (long long)id, tbl, (long long)row);
+		r->audit_pruned++;
+		return 0;
+	}
+	else if (strcmp(content, col_text(st, 3)) != 0)
+		return broken(r, id, "entry %lld: %s row %lld was changed",
+		    (long long)id, tbl, (long long)row);
+	if (strcmp(tbl, "audit") == 0)
+		r->audit++;
+	else
+		r->results++;
+	return 0;
+}
+
+void
+db_ledger_walk_init(struct db_ledger_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->next = 1;
+	strlcpy(w->prev, ZERO_HASH, sizeof(w->prev));
+}
+
+/* Up to n entries of the chain from w->next. */
+static int
+walk_chain(struct db *db, struct db_ledger_walk *w, int n, int *more)
+{
+	sqlite3_stmt	*st;
+	int		 rc, got = 0;
+
 	if ((st = db_prepare(db, "SELECT l.id, l.tbl, l.row_id, l.content, "
 	    "l.prev, l.entry, NOT EXISTS (SELECT 1 FROM ledger n WHERE "
 	    "n.tbl = l.tbl AND n.row_id = l.row_id AND n.id > l.id) FROM "
-	    "ledger l ORDER BY l.id")) == NULL)
+	    "ledger l WHERE l.id >= ?1 ORDER BY l.id LIMIT ?2")) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 1, w->next);
+	sqlite3_bind_int(st, 2, n);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		strlcpy(tbl, col_text(st, 1), sizeof(tbl));
-		row = sqlite3_column_int64(st, 2);
-		r->entries++;
-		if (id != expect) {
+		got++;
+		if ((rc = check_entry(db, w, st)) != 0) {
 			sqlite3_finalize(st);
-			return broken(r, expect, "entry %lld is missing (the "
-			    "next one is %lld)", (long long)expect,
-			    (long long)id);
+			return rc;
 		}
-		expect++;
-		if (strcmp(col_text(st, 4), prev) != 0) {
-			sqlite3_finalize(st);
-			return broken(r, id, "entry %lld (%s row %lld) does not "
-			    "follow entry %lld: entries removed, inserted or "
-			    "reordered", (long long)id, tbl, (long long)row,
-			    (long long)id - 1);
-		}
-		if (row_sql(tbl) == NULL || entry_hash(prev, tbl, row,
-		    col_text(st, 3), entry) == -1 ||
-		    strcmp(entry, col_text(st, 5)) != 0) {
-			sqlite3_finalize(st);
-			return broken(r, id, "entry %lld (%s row %lld) was "
-			    "edited: its hash does not match", (long long)id,
-			    tbl, (long long)row);
-		}
-		if (!sqlite3_column_int(st, 6)) {
-			/* an older state of a row the brain changed since */
-			strlcpy(prev, entry, sizeof(prev));
-			continue;
-		}
-		hr = row_hash(db, tbl, row, content);
-		if (hr == -1) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-		if (hr == DB_NOTFOUND && strcmp(tbl, "results") == 0)
-			r->pruned++;
-		else if (hr == DB_NOTFOUND) {
-			sqlite3_finalize(st);
-			return broken(r, id, "entry %lld: %s row %lld was "
-			    "deleted", (long long)id, tbl, (long long)row);
-		} else if (strcmp(content, col_text(st, 3)) != 0) {
-			sqlite3_finalize(st);
-			return broken(r, id, "entry %lld: %s row %lld was "
-			    "changed", (long long)id, tbl, (long long)row);
-		}
-		if (strcmp(tbl, "audit") == 0)
-			r->audit++;
-		else
-			r->results++;
-		strlcpy(prev, entry, sizeof(prev));
 	}
-	if (db_rows_end(db, st, rc) == -1)
+	*more = got == n;
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_ledger_walk_step(struct db *db, struct db_ledger_walk *w, int n)
+{
+	static const char *const tbls[] = { "audit", "results" };
+	int64_t		 row, hi;
+	int		 rc, more;
+
+	if (n < 1)
+		n = 1;
+	if (w->phase == 0) {
+		if ((rc = walk_chain(db, w, n, &more)) != 0)
+			return rc;
+		if (more)
+			return 2;
+		w->phase = 1;
+		w->row = 0;
+		if (last_row(db, tbls[0], &w->last) == -1)
+			return -1;
+		return 2;
+	}
+	/* Then each table, n IDs a step: a row with no entry. */
+	hi = w->row > INT64_MAX - n ? INT64_MAX : w->row + n;
+	if ((rc = unchained(db, tbls[w->phase - 1], w->row, hi, &row)) == -1)
 		return -1;
-	for (t = "audit"; t != NULL; t = strcmp(t, "audit") == 0 ?
-	    "results" : NULL) {
-		if ((rc = unchained(db, t, &row)) == -1)
-			return -1;
-		if (rc == 0)
-			return broken(r, 0, "%s row %lld has no ledger entry "
-			    "(written behind the brain's back)", t,
-			    (long long)row);
-	}
-	return 0;
+	if (rc == 0)
+		return broken(&w->r, 0, "%s row %lld has no ledger entry "
+		    "(written behind the brain's back)", tbls[w->phase - 1],
+		    (long long)row);
+	w->row = hi;
+	if (w->row < w->last)
+		return 2;
+	if (w->phase == 2)
+		return 0;
+	w->phase = 2;
+	w->row = 0;
+	return last_row(db, tbls[1], &w->last) == -1 ? -1 : 2;
+}
+
+int
+db_ledger_verify(struct db *db, struct db_ledger_report *r)
+{
+	struct db_ledger_walk	w;
+	int			rc;
+
+	db_ledger_walk_init(&w);
+	while ((rc = db_ledger_walk_step(db, &w, 10000)) == 2)
+		;
+	*r = w.r;
+	return rc;
 }

@@ -13,6 +13,22 @@
 #include "dbint.h"
 
 int
+db_job_run(struct db *db, int64_t job, int64_t *run)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT run_id FROM jobs WHERE id = ?")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job);
+	if ((rc = db_step_row(db, st)) == 0)
+		*run = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 db_run_set_expiry(struct db *db, int64_t run, time_t expires_at)
 {
 	sqlite3_stmt	*st;

@@ -13,8 +13,20 @@
 sqlite3		*db_handle(struct db *);
 /* Run SQL with no parameters: 0, or -1 (logged). */
 int		 db_exec(struct db *, const char *sql);
-/* Prepare a statement (finalize it yourself): NULL on error (logged). */
+/* Prepare a statement (finalize it yourself): NULL on error (logged).
+ * A statement of the same text may come from db_stmts.c's cache. */
 sqlite3_stmt	*db_prepare(struct db *, const char *sql);
+/*
+ * db_stmts.c (issue 18): the kept statements. db_stmt_take: 0 and *out
+ * (NULL if it did not prepare: logged), or -1 (not kept: prepare it
+ * yourself). db_finalize: reset a kept statement for its next use, or
+ * finalize one that is not kept; every sqlite3_finalize() in the db_*.c
+ * files is one (the macro below). db_stmts_close: before sqlite3_close.
+ */
+int		 db_stmt_take(sqlite3 *, const char *sql, sqlite3_stmt **out);
+void		 db_finalize(sqlite3_stmt *);
+void		 db_stmts_close(sqlite3 *);
+#define sqlite3_finalize(st)	db_finalize(st)
 /* Step a statement that returns no row, then finalize it: 0 or -1. */
 int		 db_step_done(struct db *, sqlite3_stmt *);
 /* Step a query for one row: 0 (read its columns, finalize later),
@@ -28,6 +40,13 @@ int		 db_rows_end(struct db *, sqlite3_stmt *, int rc);
 /* An audit row was written (not by db_audit): the export's hook. */
 void		 db_audit_written(struct db *, int64_t id, const char *actor,
 		    const char *action, const char *peer, const char *detail);
+/* The ledger's statements, run with every row written (db_ledger.c),
+ * kept prepared as db.c keeps the per-result ones: prepared on first
+ * use; after each, db_release (reset, bindings cleared). */
+enum { DB_LEDGER_AUDIT_ROW, DB_LEDGER_RESULT_ROW, DB_LEDGER_HEAD,
+	DB_LEDGER_INSERT, DB_LEDGER_STATEMENTS };
+sqlite3_stmt	*db_cached_ledger(struct db *, int which, const char *sql);
+void		 db_release(sqlite3_stmt *);
 /* A text column; "" for NULL. */
 const char	*col_text(sqlite3_stmt *, int);
 /* An order from a row of "job id, tentacle id, address, port,

@@ -35,8 +35,9 @@
 
 #define EXPORT_PUMP_BATCH	1024	/* events handed over per turn */
 
-/* What the maestro knows of the export. */
-static struct {
+/* The targets as configured (files read, names resolved): what
+ * IPC_EXPORT_CONF gives the exporter. */
+struct targets {
 	int			 on[EXPORT_TARGETS];	/* configured */
 	char			 host[EXPORT_TARGETS][EXPORT_HOST_MAX];
 	char			 addr[EXPORT_TARGETS][OCTO_ADDR_MAX];
@@ -45,6 +46,11 @@ static struct {
 	struct pem		 ca[EXPORT_TARGETS];
 	struct pem		 cert, key;		/* syslog client */
 	struct pem		 secret;		/* webhook */
+};
+
+/* What the maestro knows of the export. */
+static struct {
+	struct targets		 t;
 	int64_t			 sent[EXPORT_TARGETS];	/* to this exporter */
 	int64_t			 acked[EXPORT_TARGETS];
 	enum export_state	 state[EXPORT_TARGETS];
@@ -56,13 +62,13 @@ static struct {
 int
 export_enabled(void)
 {
-	return ex.on[EXPORT_SYSLOG] || ex.on[EXPORT_WEBHOOK];
+	return ex.t.on[EXPORT_SYSLOG] || ex.t.on[EXPORT_WEBHOOK];
 }
 
 int
 export_target_on(int t)
 {
-	return t >= 0 && t < EXPORT_TARGETS && ex.on[t];
+	return t >= 0 && t < EXPORT_TARGETS && ex.t.on[t];
 }
 
 enum export_state
@@ -211,93 +217,230 @@ resolve(const char *host, unsigned port, char *addr, size_t addrlen,
 	return 0;
 }
 
-void
-export_setup(void)
+/* Empty: the host name (-n -v shows the key as it is set). */
+static void
+default_brain_name(struct brain_conf *c)
+{
+	char	*p;
+
+	if (c->brain_name[0] != '\0')
+		return;
+	if (gethostname(c->brain_name, sizeof(c->brain_name) - 1) == -1 ||
+	    c->brain_name[0] == '\0')
+		strlcpy(c->brain_name, "octoBrain", sizeof(c->brain_name));
+	for (p = c->brain_name; *p; p++)
+		if (*p <= 32 || *p >= 127)
+			*p = '_';
+}
+
+static void
+targets_free(struct targets *t)
+{
+	int	i;
+
+	for (i = 0; i < EXPORT_TARGETS; i++)
+		pem_free(&t->ca[i]);
+	pem_free(&t->cert);
+	pem_free(&t->key);
+	pem_free(&t->secret);
+}
+
+/* c's targets into t: 0, or -1 with err (naming the key; t freed). */
+static int
+targets_load(const struct brain_conf *c, struct targets *t, char *err,
+    size_t errlen)
+{
+	char		 e[768];
+	const char	*sysca;
+	char		*nl;
+	int		 i;
+
+	memset(t, 0, sizeof(*t));
+	if (c->syslog_target[0] != '\0') {
+		t->on[EXPORT_SYSLOG] = 1;
+		if (export_parse_hostport(c->syslog_target,
+		    t->host[EXPORT_SYSLOG], EXPORT_HOST_MAX,
+		    &t->port[EXPORT_SYSLOG]) == -1) {
+			snprintf(err, errlen, "syslog_target %.900s",
+			    c->syslog_target);
+			goto fail;
+		}
+		if (read_file(c->syslog_ca, EXPORT_CA_MAX,
+		    &t->ca[EXPORT_SYSLOG], e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "syslog_ca %s", e);
+			goto fail;
+		}
+		if (c->syslog_cert[0] != '\0' &&
+		    (read_file(c->syslog_cert, IPCMSG_PEM_MAX, &t->cert,
+		    e, sizeof(e)) == -1 || read_file(c->syslog_key,
+		    IPCMSG_PEM_MAX, &t->key, e, sizeof(e)) == -1)) {
+			snprintf(err, errlen, "syslog_cert/syslog_key %s", e);
+			goto fail;
+		}
+	}
+	if (c->webhook_url[0] != '\0') {
+		t->on[EXPORT_WEBHOOK] = 1;
+		if (export_parse_url(c->webhook_url, t->host[EXPORT_WEBHOOK],
+		    EXPORT_HOST_MAX, &t->port[EXPORT_WEBHOOK], t->path,
+		    sizeof(t->path)) == -1) {
+			snprintf(err, errlen, "webhook_url %.900s",
+			    c->webhook_url);
+			goto fail;
+		}
+		sysca = X509_get_default_cert_file();
+		if (read_file(c->webhook_ca[0] ? c->webhook_ca : sysca,
+		    EXPORT_CA_MAX, &t->ca[EXPORT_WEBHOOK], e, sizeof(e)) ==
+		    -1) {
+			snprintf(err, errlen, "webhook_ca %s", e);
+			goto fail;
+		}
+		if (read_file(c->webhook_secret_file, EXPORT_SECRET_MAX + 2,
+		    &t->secret, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "webhook_secret_file %s", e);
+			goto fail;
+		}
+		/* The key is the first line, as bytes. */
+		if ((nl = memchr(t->secret.data, '\n', t->secret.len)) != NULL)
+			t->secret.len = (size_t)(nl - (char *)t->secret.data);
+		if (t->secret.len > 0 && t->secret.data[t->secret.len - 1] ==
+		    '\r')
+			t->secret.len--;
+		if (t->secret.len == 0 || t->secret.len > EXPORT_SECRET_MAX) {
+			snprintf(err, errlen, "webhook_secret_file %.900s: its "
+			    "first line must be 1 to %d bytes",
+			    c->webhook_secret_file, EXPORT_SECRET_MAX);
+			goto fail;
+		}
+	}
+	for (i = 0; i < EXPORT_TARGETS; i++)
+		if (t->on[i] && resolve(t->host[i], t->port[i], t->addr[i],
+		    sizeof(t->addr[i]), e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s target: %s",
+			    export_target_name(i), e);
+			goto fail;
+		}
+	return 0;
+fail:
+	targets_free(t);
+	return -1;
+}
+
+static int
+pem_same(const struct pem *a, const struct pem *b)
+{
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->data, b->data, a->len) == 0);
+}
+
+static int
+targets_same(const struct targets *a, const struct targets *b)
+{
+	int	i;
+
+	for (i = 0; i < EXPORT_TARGETS; i++)
+		if (a->on[i] != b->on[i] || strcmp(a->host[i], b->host[i]) ||
+		    strcmp(a->addr[i], b->addr[i]) || a->port[i] != b->port[i] ||
+		    !pem_same(&a->ca[i], &b->ca[i]))
+			return 0;
+	return strcmp(a->path, b->path) == 0 && pem_same(&a->cert, &b->cert) &&
+	    pem_same(&a->key, &b->key) && pem_same(&a->secret, &b->secret);
+}
+
+/* The targets in the database (their queue positions) and in the log. */
+static void
+targets_record(void)
 {
 	const char	*names[EXPORT_TARGETS];
-	char		 err[1024];
 	size_t		 n = 0, i;
-	const char	*sysca;
 
-	/* Empty: the host name (-n -v shows the key as it is set). */
-	if (m.conf.brain_name[0] == '\0') {
-		char	*dot;
-
-		if (gethostname(m.conf.brain_name,
-		    sizeof(m.conf.brain_name) - 1) == -1 ||
-		    m.conf.brain_name[0] == '\0')
-			strlcpy(m.conf.brain_name, "octoBrain",
-			    sizeof(m.conf.brain_name));
-		for (dot = m.conf.brain_name; *dot; dot++)
-			if (*dot <= 32 || *dot >= 127)
-				*dot = '_';
-	}
-	if (m.conf.syslog_target[0] != '\0') {
-		ex.on[EXPORT_SYSLOG] = 1;
-		if (export_parse_hostport(m.conf.syslog_target,
-		    ex.host[EXPORT_SYSLOG], EXPORT_HOST_MAX,
-		    &ex.port[EXPORT_SYSLOG]) == -1)
-			fatalx("syslog_target %s", m.conf.syslog_target);
-		if (read_file(m.conf.syslog_ca, EXPORT_CA_MAX,
-		    &ex.ca[EXPORT_SYSLOG], err, sizeof(err)) == -1)
-			fatalx("syslog_ca %s", err);
-		if (m.conf.syslog_cert[0] != '\0' &&
-		    (read_file(m.conf.syslog_cert, IPCMSG_PEM_MAX, &ex.cert,
-		    err, sizeof(err)) == -1 || read_file(m.conf.syslog_key,
-		    IPCMSG_PEM_MAX, &ex.key, err, sizeof(err)) == -1))
-			fatalx("syslog_cert/syslog_key %s", err);
-	}
-	if (m.conf.webhook_url[0] != '\0') {
-		char	*nl;
-
-		ex.on[EXPORT_WEBHOOK] = 1;
-		if (export_parse_url(m.conf.webhook_url,
-		    ex.host[EXPORT_WEBHOOK], EXPORT_HOST_MAX,
-		    &ex.port[EXPORT_WEBHOOK], ex.path, sizeof(ex.path)) == -1)
-			fatalx("webhook_url %s", m.conf.webhook_url);
-		sysca = X509_get_default_cert_file();
-		if (read_file(m.conf.webhook_ca[0] ? m.conf.webhook_ca : sysca,
-		    EXPORT_CA_MAX, &ex.ca[EXPORT_WEBHOOK], err, sizeof(err)) ==
-		    -1)
-			fatalx("webhook_ca %s", err);
-		if (read_file(m.conf.webhook_secret_file, EXPORT_SECRET_MAX + 2,
-		    &ex.secret, err, sizeof(err)) == -1)
-			fatalx("webhook_secret_file %s", err);
-		/* The key is the first line, as bytes. */
-		if ((nl = memchr(ex.secret.data, '\n', ex.secret.len)) != NULL)
-			ex.secret.len = (size_t)(nl - (char *)ex.secret.data);
-		if (ex.secret.len > 0 && ex.secret.data[ex.secret.len - 1] ==
-		    '\r')
-			ex.secret.len--;
-		if (ex.secret.len == 0 || ex.secret.len > EXPORT_SECRET_MAX)
-			fatalx("webhook_secret_file %s: its first line must "
-			    "be 1 to %d bytes", m.conf.webhook_secret_file,
-			    EXPORT_SECRET_MAX);
-	}
-	for (i = 0; i < EXPORT_TARGETS; i++) {
-		if (!ex.on[i])
-			continue;
-		if (resolve(ex.host[i], ex.port[i], ex.addr[i],
-		    sizeof(ex.addr[i]), err, sizeof(err)) == -1)
-			fatalx("%s target: %s", export_target_name(i), err);
-		names[n++] = export_target_name(i);
-	}
+	for (i = 0; i < EXPORT_TARGETS; i++)
+		if (ex.t.on[i])
+			names[n++] = export_target_name(i);
 	if (db_export_targets_set(m.db, names, n) == -1)
 		fatalx("cannot record the export targets");
 	for (i = 0; i < EXPORT_TARGETS; i++) {
 		struct db_export_target	t;
 
-		if (ex.on[i] && db_export_target_get(m.db,
+		if (ex.t.on[i] && db_export_target_get(m.db,
 		    export_target_name(i), &t) == 0)
 			ex.acked[i] = ex.sent[i] = t.acked;
 	}
 	if (export_enabled())
 		log_info("export: %s%s%s%s (brain_name %s)",
-		    ex.on[EXPORT_SYSLOG] ? "syslog " : "",
-		    ex.on[EXPORT_SYSLOG] ? m.conf.syslog_target : "",
-		    ex.on[EXPORT_SYSLOG] && ex.on[EXPORT_WEBHOOK] ? ", " : "",
-		    ex.on[EXPORT_WEBHOOK] ? "webhook" : "",
+		    ex.t.on[EXPORT_SYSLOG] ? "syslog " : "",
+		    ex.t.on[EXPORT_SYSLOG] ? m.conf.syslog_target : "",
+		    ex.t.on[EXPORT_SYSLOG] && ex.t.on[EXPORT_WEBHOOK] ? ", " : "",
+		    ex.t.on[EXPORT_WEBHOOK] ? "webhook" : "",
 		    m.conf.brain_name);
+}
+
+void
+export_setup(void)
+{
+	char	err[1024];
+
+	default_brain_name(&m.conf);
+	if (targets_load(&m.conf, &ex.t, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	targets_record();
+}
+
+static void	ledger_interval(long long);
+
+/*
+ * SIGHUP: the export keys again. New targets, CAs, client certificate,
+ * webhook secret or brain_name: the exporter is started again with them
+ * (it keeps nothing: the queue is on disk, each target goes on from what
+ * it acknowledged). Files that cannot be read or names that do not
+ * resolve: the running targets stay. Export turned on or off entirely
+ * takes effect at the next start (the exporter child, the audit hook and
+ * the ledger key come with it).
+ */
+void
+export_reload(struct brain_conf *nc)
+{
+	struct targets	t;
+	char		err[1024];
+
+	m.conf.export_queue_max = nc->export_queue_max;
+	if (nc->ledger_checkpoint_interval != m.conf.ledger_checkpoint_interval)
+		ledger_interval(nc->ledger_checkpoint_interval);
+	default_brain_name(nc);
+	if (targets_load(nc, &t, err, sizeof(err)) == -1) {
+		log_warnx("reload: export: %s: keeping the running targets",
+		    err);
+		return;
+	}
+	if ((t.on[EXPORT_SYSLOG] || t.on[EXPORT_WEBHOOK]) !=
+	    export_enabled()) {
+		log_warnx("reload: export turned %s: takes effect at the next "
+		    "start", export_enabled() ? "off" : "on");
+		targets_free(&t);
+		return;
+	}
+	if (targets_same(&t, &ex.t) && strcmp(nc->brain_name,
+	    m.conf.brain_name) == 0) {
+		targets_free(&t);
+		return;
+	}
+	targets_free(&ex.t);
+	ex.t = t;
+#define TAKE(key)	strlcpy(m.conf.key, nc->key, sizeof(m.conf.key))
+	TAKE(brain_name);
+	TAKE(syslog_target);
+	TAKE(syslog_ca);
+	TAKE(syslog_cert);
+	TAKE(syslog_key);
+	TAKE(webhook_url);
+	TAKE(webhook_ca);
+	TAKE(webhook_secret_file);
+#undef TAKE
+	memset(ex.state, 0, sizeof(ex.state));
+	memset(ex.error, 0, sizeof(ex.error));
+	targets_record();
+	log_info("reload: export: new targets: the exporter starts again "
+	    "with them");
+	child_renew(&children[CHILD_EXPORTER]);
 }
 
 /* ---- the ledger's checkpoints ----------------------------------------- */
@@ -336,6 +479,17 @@ ledger_checkpoint(evutil_socket_t fd, short what, void *arg)
 	event_emit("ledger.checkpoint", 0, NULL, NULL, json_pack(
 	    "{s:I,s:s,s:s,s:s}", "length", (json_int_t)len, "head", head,
 	    "signature", sig, "public_key", lk.pub_hex));
+}
+
+/* SIGHUP: a new ledger_checkpoint_interval, from now. */
+static void
+ledger_interval(long long s)
+{
+	struct timeval	tv = { s, 0 };
+
+	m.conf.ledger_checkpoint_interval = s;
+	if (lk.ev)
+		event_add(lk.ev, &tv);
 }
 
 static void
@@ -385,8 +539,6 @@ export_start(struct event_base *base)
 void
 export_stop(void)
 {
-	int	i;
-
 	/* The last checkpoint, delivered at the next start if not now. */
 	if (lk.have && m.db)
 		ledger_checkpoint(-1, 0, NULL);
@@ -403,11 +555,7 @@ export_stop(void)
 	if (ex.pump_ev)
 		event_free(ex.pump_ev);
 	ex.pump_ev = NULL;
-	for (i = 0; i < EXPORT_TARGETS; i++)
-		pem_free(&ex.ca[i]);
-	pem_free(&ex.cert);
-	pem_free(&ex.key);
-	pem_free(&ex.secret);
+	targets_free(&ex.t);
 }
 
 /* RFC 3339, UTC, milliseconds. */
@@ -716,7 +864,7 @@ export_pump(evutil_socket_t fd, short what, void *arg)
 	if ((pa.c = exporter()) == NULL)
 		return;
 	for (i = 0; i < EXPORT_TARGETS; i++) {
-		if (!ex.on[i])
+		if (!ex.t.on[i])
 			continue;
 		/* Drops moved the target's position past what it had. */
 		if (db_export_acked(m.db, export_target_name(i), &acked) == 0 &&
@@ -758,32 +906,32 @@ export_child_started(struct child *c)
 
 	memset(&ec, 0, sizeof(ec));
 	strlcpy(ec.brain, m.conf.brain_name, sizeof(ec.brain));
-	if (ex.on[EXPORT_SYSLOG]) {
+	if (ex.t.on[EXPORT_SYSLOG]) {
 		ec.syslog_on = 1;
-		strlcpy(ec.syslog_host, ex.host[EXPORT_SYSLOG],
+		strlcpy(ec.syslog_host, ex.t.host[EXPORT_SYSLOG],
 		    sizeof(ec.syslog_host));
-		strlcpy(ec.syslog_addr, ex.addr[EXPORT_SYSLOG],
+		strlcpy(ec.syslog_addr, ex.t.addr[EXPORT_SYSLOG],
 		    sizeof(ec.syslog_addr));
-		ec.syslog_port = ex.port[EXPORT_SYSLOG];
-		ec.syslog_ca = ex.ca[EXPORT_SYSLOG].data;
-		ec.syslog_ca_len = ex.ca[EXPORT_SYSLOG].len;
-		ec.syslog_cert = ex.cert.data;
-		ec.syslog_cert_len = ex.cert.len;
-		ec.syslog_key = ex.key.data;
-		ec.syslog_key_len = ex.key.len;
+		ec.syslog_port = ex.t.port[EXPORT_SYSLOG];
+		ec.syslog_ca = ex.t.ca[EXPORT_SYSLOG].data;
+		ec.syslog_ca_len = ex.t.ca[EXPORT_SYSLOG].len;
+		ec.syslog_cert = ex.t.cert.data;
+		ec.syslog_cert_len = ex.t.cert.len;
+		ec.syslog_key = ex.t.key.data;
+		ec.syslog_key_len = ex.t.key.len;
 	}
-	if (ex.on[EXPORT_WEBHOOK]) {
+	if (ex.t.on[EXPORT_WEBHOOK]) {
 		ec.webhook_on = 1;
-		strlcpy(ec.webhook_host, ex.host[EXPORT_WEBHOOK],
+		strlcpy(ec.webhook_host, ex.t.host[EXPORT_WEBHOOK],
 		    sizeof(ec.webhook_host));
-		strlcpy(ec.webhook_addr, ex.addr[EXPORT_WEBHOOK],
+		strlcpy(ec.webhook_addr, ex.t.addr[EXPORT_WEBHOOK],
 		    sizeof(ec.webhook_addr));
-		ec.webhook_port = ex.port[EXPORT_WEBHOOK];
-		strlcpy(ec.webhook_path, ex.path, sizeof(ec.webhook_path));
-		ec.webhook_ca = ex.ca[EXPORT_WEBHOOK].data;
-		ec.webhook_ca_len = ex.ca[EXPORT_WEBHOOK].len;
-		ec.webhook_secret = ex.secret.data;
-		ec.webhook_secret_len = ex.secret.len;
+		ec.webhook_port = ex.t.port[EXPORT_WEBHOOK];
+		strlcpy(ec.webhook_path, ex.t.path, sizeof(ec.webhook_path));
+		ec.webhook_ca = ex.t.ca[EXPORT_WEBHOOK].data;
+		ec.webhook_ca_len = ex.t.ca[EXPORT_WEBHOOK].len;
+		ec.webhook_secret = ex.t.secret.data;
+		ec.webhook_secret_len = ex.t.secret.len;
 	}
 	if (ipcmsg_send_export_conf(c->chan, IPC_EXPORT_CONF, 0, &ec) == -1) {
 		log_warnx("exporter: cannot send it its targets");
@@ -807,7 +955,7 @@ handle_export_ack(struct child *c, const struct ipc_msg *msg)
 	int			 t;
 
 	if (ipcmsg_decode_export_ack(msg->payload, msg->hdr.len, &a, &why) ==
-	    -1 || !ex.on[a.target]) {
+	    -1 || !ex.t.on[a.target]) {
 		child_misbehaved(c, "sent a malformed export acknowledgement");
 		return;
 	}
@@ -832,10 +980,10 @@ handle_export_ack(struct child *c, const struct ipc_msg *msg)
 	if (a.state != ex.state[t]) {
 		if (a.state == EXPORT_CONNECTED)
 			log_info("export %s: connected to %s", name,
-			    ex.host[t]);
+			    ex.t.host[t]);
 		else if (a.state == EXPORT_DOWN)
 			log_warnx("export %s: %s is down: %s", name,
-			    ex.host[t], a.error[0] ? a.error : "?");
+			    ex.t.host[t], a.error[0] ? a.error : "?");
 		ex.state[t] = a.state;
 	}
 	if (a.error[0] != '\0')
@@ -856,7 +1004,7 @@ api_export(const struct api_req *r)
 	int			 i;
 
 	for (i = 0; i < EXPORT_TARGETS; i++) {
-		if (!ex.on[i])
+		if (!ex.t.on[i])
 			continue;
 		if (db_export_target_get(m.db, export_target_name(i), &t) != 0) {
 			json_decref(list);
@@ -1015,7 +1163,10 @@ ledger_verify_main(const char *checkpoints)
 		return 1;
 	}
 	printf("ledger intact: %lld entries (%lld audit rows, %lld results, "
-	    "%lld results pruned)\n", (long long)r.entries,
+	    "%lld results pruned", (long long)r.entries,
 	    (long long)r.audit, (long long)r.results, (long long)r.pruned);
+	if (r.audit_pruned > 0)
+		printf(", %lld audit rows pruned", (long long)r.audit_pruned);
+	printf(")\n");
 	return 0;
 }

@@ -561,7 +561,9 @@ configure(const struct ipc_msg *msg)
 	int			 i;
 
 	if (configured) {
-		log_info("new targets take effect at the brain's restart");
+		/* New targets come with a new exporter (SIGHUP,
+		 * child_renew): a second one here is ignored. */
+		log_info("a second configuration from the maestro: ignored");
 		return;
 	}
 	if (ipcmsg_decode_export_conf(msg->payload, msg->hdr.len, &c, &why) ==

@@ -1344,20 +1344,54 @@ ipcmsg_decode_export_drop(const uint8_t *b, size_t len,
 static int
 metrics_get_valid(const struct ipc_metrics_get *m, const char **why)
 {
+	int	i;
+
 	if (!printable(m->token) || strchr(m->token, ' ') != NULL)
 		*why = "bad token";
 	else if (!printable(m->client))
 		*why = "bad client address";
-	else
+	else {
+		for (i = 0; i < WEB_ROUTES; i++)
+			if (!histo_valid(&m->http[i])) {
+				*why = "bad latency histogram";
+				return 0;
+			}
 		return 1;
+	}
 	return 0;
+}
+
+static void
+pack_histo(struct packer *p, const struct histo *h)
+{
+	int	i;
+
+	pack_u64(p, h->count);
+	pack_u64(p, h->sum_us);
+	for (i = 0; i < HISTO_BUCKETS; i++)
+		pack_u64(p, h->bucket[i]);
+}
+
+static void
+unpack_histo(struct unpacker *u, struct histo *h)
+{
+	int	i;
+
+	unpack_u64(u, &h->count);
+	unpack_u64(u, &h->sum_us);
+	for (i = 0; i < HISTO_BUCKETS; i++)
+		unpack_u64(u, &h->bucket[i]);
 }
 
 static void
 fill_metrics_get(struct packer *p, const struct ipc_metrics_get *m)
 {
+	int	i;
+
 	pack_str(p, m->token);
 	pack_str(p, m->client);
+	for (i = 0; i < WEB_ROUTES; i++)
+		pack_histo(p, &m->http[i]);
 }
 
 ENCODER(metrics_get)
@@ -1367,11 +1401,14 @@ ipcmsg_decode_metrics_get(const uint8_t *b, size_t len,
     struct ipc_metrics_get *m, const char **why)
 {
 	struct unpacker	u;
+	int		i;
 
 	memset(m, 0, sizeof(*m));
 	unpack_init(&u, b, len);
 	unpack_str(&u, m->token, sizeof(m->token));
 	unpack_str(&u, m->client, sizeof(m->client));
+	for (i = 0; i < WEB_ROUTES; i++)
+		unpack_histo(&u, &m->http[i]);
 	if (finish(&u, why) == -1 || !metrics_get_valid(m, why)) {
 		crypto_wipe(m, sizeof(*m));
 		return -1;
@@ -1380,6 +1417,17 @@ ipcmsg_decode_metrics_get(const uint8_t *b, size_t len,
 }
 
 /* ---- names ----------------------------------------------------------- */
+
+const char *
+ipcmsg_web_route_str(int r)
+{
+	switch (r) {
+	case WEB_ROUTE_API:	return "api";
+	case WEB_ROUTE_METRICS:	return "metrics";
+	case WEB_ROUTE_STATIC:	return "static";
+	default:		return "?";
+	}
+}
 
 const char *
 ipcmsg_verdict_str(uint8_t v)

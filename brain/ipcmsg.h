@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "export.h"
 #include "handshake.h"
+#include "histo.h"
 #include "jobstate.h"
 #include "limits.h"
 #include "net.h"
@@ -335,13 +336,23 @@ struct ipc_export_drop {
 };
 
 /* IPC_METRICS_GET (webserv): GET /metrics with the bearer token it
- * carried ("" = none; the maestro compares it) and the client's address.
- * The reply is IPC_API_REPLY, its body the Prometheus text on 200. */
+ * carried ("" = none; the maestro compares it), the client's address and
+ * webserv's own latency histograms, one per route class (request parsed
+ * to response written; since webserv started). The reply is
+ * IPC_API_REPLY, its body the Prometheus text on 200. */
 #define IPCMSG_TOKEN_MAX	256
-struct ipc_metrics_get {
-	char	token[IPCMSG_TOKEN_MAX + 1];	/* printable, no space */
-	char	client[OCTO_ADDR_MAX];
+enum web_route {
+	WEB_ROUTE_API,		/* /api/... (login too) */
+	WEB_ROUTE_METRICS,	/* /metrics */
+	WEB_ROUTE_STATIC,	/* the dashboard's files */
+	WEB_ROUTES
 };
+struct ipc_metrics_get {
+	char		token[IPCMSG_TOKEN_MAX + 1];	/* printable, no space */
+	char		client[OCTO_ADDR_MAX];
+	struct histo	http[WEB_ROUTES];		/* histo_valid() */
+};
+const char	*ipcmsg_web_route_str(int);
 
 /*
  * IPC_SCRIPT_PUSH (maestro): managed scripts for one tentacle (issue 14),

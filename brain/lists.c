@@ -115,6 +115,7 @@ run_reply(uint32_t id, unsigned generation, int64_t run, int with_output,
 static void
 waiter_answer(struct run_waiter *w)
 {
+	log_hop("maestro-wait-answer", 0);
 	TAILQ_REMOVE(&waiters, w, entry);
 	nwaiters--;
 	run_reply(w->id, w->generation, w->run, w->with_output, w->after,
@@ -159,6 +160,32 @@ run_waiters_wake(void)
 {
 	if (nwaiters > 0)
 		waiters_check(0);
+}
+
+/* A job ended: only its run's waiters look (issue 18: one query, not one
+ * per waiting request, per result). */
+void
+run_waiters_wake_job(int64_t job)
+{
+	struct run_waiter	*w, *next;
+	int64_t			 run;
+	int			 pending, asked = 0;
+
+	if (nwaiters == 0)
+		return;
+	if (db_job_run(m.db, job, &run) != 0) {
+		waiters_check(0);
+		return;
+	}
+	for (w = TAILQ_FIRST(&waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->run != run)
+			continue;
+		if (!asked++ && (db_run_pending(m.db, run, &pending) == -1 ||
+		    pending))
+			return;
+		waiter_answer(w);
+	}
 }
 
 void

@@ -108,6 +108,15 @@ child_misbehaved(struct child *c, const char *what)
 		kill(c->pid, SIGKILL);
 }
 
+void
+child_renew(struct child *c)
+{
+	if (c->pid > 0) {
+		c->renew = 1;
+		kill(c->pid, SIGTERM);
+	}
+}
+
 static void
 handle_log_event(struct child *c, const struct ipc_msg *msg)
 {
@@ -149,6 +158,7 @@ static void
 child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
 	struct child	*c = arg;
+	struct timespec	 t0;
 
 	if (c->chan != chan)
 		return;		/* a message from before a kill */
@@ -160,6 +170,7 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		child_misbehaved(c, what);
 		return;
 	}
+	histo_start(&t0);
 	switch (msg->hdr.type) {
 	case IPC_AUTH_LOGIN:
 		handle_login(c, msg);
@@ -207,6 +218,7 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		handle_metrics_get(c, msg);
 		break;
 	}
+	histo_add(&c->ipc, histo_since_us(&t0));
 }
 
 static void
@@ -216,7 +228,8 @@ child_chan_closed(struct ipc_chan *chan, const char *reason, void *arg)
 
 	if (c->chan != chan || c->pid <= 0)
 		return;
-	if (strcmp(reason, "closed by peer") != 0)
+	/* One we stopped (child_renew) may close it any way. */
+	if (strcmp(reason, "closed by peer") != 0 && !c->renew)
 		child_misbehaved(c, reason);
 	/* The channel is freed once the child is reaped (SIGCHLD). */
 }
@@ -425,6 +438,15 @@ child_died(struct child *c, int status)
 		return;
 	}
 	c->state = CHILD_RESTARTING;
+	if (c->renew) {
+		c->renew = 0;
+		log_info("%s %s: starting it again with the new "
+		    "configuration", c->name, how);
+		tv.tv_sec = 0;
+		tv.tv_usec = 0;
+		evtimer_add(c->restart_ev, &tv);
+		return;
+	}
 	c->restarts++;
 	if (time(NULL) - c->started >= CHILD_STABLE_SECONDS)
 		c->delay_ms = RESTART_DELAY_MIN_MS;
@@ -719,6 +741,7 @@ main(int argc, char **argv)
 	event_add(m.sweep_ev, &sweep);
 	results_start(m.base);
 	export_start(m.base);
+	ledger_check_start(m.base);
 	schedules_start(m.base);
 	m.welcome_ev = evtimer_new(m.base, welcome_ping, NULL);
 	m.keepalive_ev = event_new(m.base, -1, EV_PERSIST, keepalive, NULL);
@@ -768,6 +791,7 @@ main(int argc, char **argv)
 	tentacle_addresses_stop();
 	results_stop();
 	export_stop();
+	ledger_check_stop();
 	schedules_stop();
 	run_waiters_stop();
 	event_free(ev_term);

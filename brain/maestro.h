@@ -37,6 +37,7 @@
 #include "brain.h"
 #include "daemon.h"
 #include "db.h"
+#include "histo.h"
 #include "ipc.h"
 #include "limits.h"
 #include "tls.h"
@@ -66,6 +67,11 @@ struct child {
 	time_t			 started;
 	struct ipc_chan		*chan;
 	struct event		*restart_ev;
+	int			 renew;		/* stopped to start again at
+						   once (child_renew) */
+	struct histo		 ipc;		/* the maestro's time on each
+						   of its messages, request
+						   to answer (GET /metrics) */
 };
 
 /* The exporter runs only when a target is configured (events.c). */
@@ -113,6 +119,9 @@ extern struct child	children[CHILD_COUNT];
 
 /* maestro.c */
 void	child_misbehaved(struct child *, const char *);
+/* Stop a running child to start it again at once with the configuration
+ * as it is now (SIGHUP): not a crash, not counted as a restart. */
+void	child_renew(struct child *);
 
 /*
  * One API call, its session checked (api.c): what the operation's handler
@@ -259,6 +268,7 @@ api_handler	api_tentacles, api_runs, api_run;
 /* A job's state may have changed: answer the waiters whose run is now
  * finished. */
 void	run_waiters_wake(void);
+void	run_waiters_wake_job(int64_t job);
 /* At shutdown: every waiter answered with its run as it is. */
 void	run_waiters_stop(void);
 /* compliance.c */
@@ -292,6 +302,14 @@ int	export_config_check(struct brain_conf *, char *, size_t);
 void	export_setup(void);
 void	export_start(struct event_base *);
 void	export_stop(void);
+/* SIGHUP: the export keys of nc (brain_name filled in when empty). */
+void	export_reload(struct brain_conf *nc);
+/* The maestro's daily check of the ledger (ledgercheck.c). */
+void	ledger_check_start(struct event_base *);
+void	ledger_check_stop(void);
+json_t	*ledger_check_json(void);
+/* The last check's time and outcome: 0 before the first. */
+int	ledger_check_last(time_t *at, int *intact);
 void	export_child_started(struct child *);
 void	handle_export_ack(struct child *, const struct ipc_msg *);
 /* Make, number and queue an event (fields: an object, stolen; NULL =
@@ -303,6 +321,8 @@ api_handler	api_export, api_export_test;
 /* metrics.c: GET /metrics (issue 17); the token read before root is
  * dropped. */
 void	metrics_setup(void);
+/* SIGHUP: metrics_token_file again (empty: no /metrics). */
+void	metrics_reload(const struct brain_conf *nc);
 void	handle_metrics_get(struct child *, const struct ipc_msg *);
 /* octoBrain --verify-ledger: 0 intact, 1 broken (the first bad entry on
  * stdout), 2 when the database cannot be read. */

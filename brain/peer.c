@@ -273,6 +273,7 @@ peer_ask_maestro(struct peer *p, enum hs_result r)
 	int			rc;
 
 	p->state = PEER_WAIT_MAESTRO;
+	log_hop(p->outgoing ? "peer-out-ask-proof" : "peer-in-ask-check", 0);
 	if (r == HS_NEED_CHECK) {
 		memset(&ck, 0, sizeof(ck));
 		hs_inputs(&p->hs, &ck.in);
@@ -327,6 +328,8 @@ peer_hs_result(struct peer *p, enum hs_result r)
 		peer_ask_maestro(p, r);
 		break;
 	case HS_DONE:
+		log_hop(p->outgoing ? "peer-out-authenticated" :
+		    "peer-in-authenticated", 0);
 		p->state = PEER_READY;
 		conn_authenticated(p->conn);
 		hs_wipe(&p->hs);
@@ -453,6 +456,7 @@ peer_established(struct conn *c, void *arg)
 	    conn_resumed(c) ? " (resumed session)" : "",
 	    conn_peer_fingerprint(c));
 	p->state = PEER_HANDSHAKE;
+	log_hop(p->outgoing ? "peer-out-tls-up" : "peer-in-tls-up", 0);
 	if (p->outgoing) {
 		/* We are the client: the brain opens (report 4.2, fig. 5).
 		 * A tentacle we know must show the certificate it enrolled

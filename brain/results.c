@@ -205,6 +205,7 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 	i = 0;
 	while ((pr = TAILQ_FIRST(&results_pending)) != NULL) {
 		TAILQ_REMOVE(&results_pending, pr, entry);
+		log_hop("maestro-stored", jobs[i]);
 		if (cmd->chan != NULL && cmd->generation == pr->generation) {
 			memset(&rs, 0, sizeof(rs));
 			rs.status = whys[i] == NULL ? STORED_OK :
@@ -220,7 +221,9 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		i++;
 	}
 	results_npending = 0;
-	run_waiters_wake();
+	for (i = 0; i < n; i++)
+		if (jobs[i] != 0 && jobs[i] <= INT64_MAX)
+			run_waiters_wake_job((int64_t)jobs[i]);
 }
 
 void
@@ -248,6 +251,7 @@ handle_result_store(struct child *c, const struct ipc_msg *msg)
 		return;
 	}
 	memcpy(pr->payload, payload, plen);
+	log_hop("maestro-result-in", 0);
 	pr->len = plen;
 	pr->conn = msg->hdr.id;
 	pr->generation = c->generation;

@@ -51,6 +51,8 @@ order_send(const struct db_order *o, int ping)
 		    (long long)o->tentacle, ping ? "keepalive" : "order");
 		return -1;
 	}
+	if (!ping)
+		log_hop("maestro-order", (unsigned long long)o->job);
 	return 0;
 }
 
@@ -129,7 +131,7 @@ run_start(const char *script, const char *by, const char *client,
 	char			 detail[160];
 	size_t			 i, made = 0;
 	int64_t			 job, next;
-	int			 rc, managed, takes;
+	int			 rc, managed, takes, sending;
 
 	if (db_begin(m.db) == -1)
 		goto dberr_out;
@@ -170,14 +172,21 @@ run_start(const char *script, const char *by, const char *client,
 		strlcpy(why, "no accepted tentacle to run it on", whylen);
 		return 409;
 	}
-	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
-	    db_commit(m.db) == -1)
-		goto dberr;
+	/* The jobs that go now are "sent" and the audit row written in the
+	 * run's own transaction, then the orders go: one commit on the
+	 * round trip's way, not three (issue 18). The commander gets them
+	 * only once they are stored. */
 	snprintf(detail, sizeof(detail), "run %lld: %s on %zu tentacles",
 	    (long long)*run, script, made);
-	db_audit(m.db, by, "run", client, detail);
+	sending = children[CHILD_COMMANDER].chan != NULL;
+	if (db_run_set_expiry(m.db, *run, expires_at) == -1 ||
+	    (sending && db_jobs_sent(m.db, *run) == -1) ||
+	    db_audit(m.db, by, "run", client, detail) == -1 ||
+	    db_commit(m.db) == -1)
+		goto dberr;
+	if (sending)
+		db_jobs_queued(m.db, *run, dispatch_order, NULL);
 	log_info("%s started %s", by, detail);
-	dispatch_queued(*run);
 	return 0;
 dberr:
 	db_rollback(m.db);
@@ -260,10 +269,11 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) !=
 	    0)
 		return;
+	log_hop("maestro-job-state", js.job);
 	log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
 	    job_state_name(state), js.message[0] ? ": " : "", js.message);
 	if (state == JOB_FAILED)
 		job_failed_event((int64_t)js.job, js.message);
 	if (!job_state_pending(state))
-		run_waiters_wake();
+		run_waiters_wake_job((int64_t)js.job);
 }

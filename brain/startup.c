@@ -473,6 +473,8 @@ startup_reload(void)
 	m.conf.keepalive_misses = nc.keepalive_misses;
 	m.conf.retention_days = nc.retention_days;
 	m.conf.audit_retention_days = nc.audit_retention_days;
+	export_reload(&nc);
+	metrics_reload(&nc);
 	if (nc.keepalive_interval != m.conf.keepalive_interval) {
 		struct timeval	ka = { nc.keepalive_interval, 0 };
 

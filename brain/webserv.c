@@ -68,6 +68,8 @@ struct pending {
 	const char		*rewrite_why;
 	int			 metrics;	/* GET /metrics: text */
 	time_t			 since;
+	struct timespec		 start;		/* request parsed */
+	int			 route;		/* enum web_route */
 };
 
 static struct {
@@ -85,6 +87,13 @@ static struct {
 	int			 paused;	/* not accepting: accept failed */
 	int			 pause_logged;	/* since the last accept */
 	time_t			 cap_logged;	/* monotonic seconds */
+	/* Latency per route class, request parsed to response written
+	 * (GET /metrics sends them to the maestro); the request being
+	 * handled, and whether the maestro will answer it. */
+	struct histo		 latency[WEB_ROUTES];
+	struct timespec		 cur_start;
+	int			 cur_route;
+	int			 cur_deferred;
 } w;
 
 /* ---- responses ------------------------------------------------------- */
@@ -217,6 +226,13 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 
 /* ---- requests to the maestro ----------------------------------------- */
 
+/* A request answered: its latency in its route's histogram. */
+static void
+latency_done(int route, const struct timespec *start)
+{
+	histo_add(&w.latency[route], histo_since_us(start));
+}
+
 static struct pending *
 pending_new(struct evhttp_request *req)
 {
@@ -272,8 +288,10 @@ pending_reaper(evutil_socket_t fd, short events, void *arg)
 
 		if (p->id == 0 || now - p->since < MAESTRO_TIMEOUT_S)
 			continue;
-		if (p->req)
+		if (p->req) {
 			send_error(p->req, 504, "the brain did not answer");
+			latency_done(p->route, &p->start);
+		}
 		p->id = 0;
 	}
 }
@@ -310,19 +328,18 @@ send_to_maestro(struct evhttp_request *req, uint32_t type, struct buf *b,
 		send_error(req, 500, "cannot reach the maestro");
 		return -1;
 	}
+	p->start = w.cur_start;
+	p->route = w.cur_route;
+	w.cur_deferred = 1;
 	return 0;
 }
+
+static void	maestro_answer(struct pending *, const struct ipc_msg *);
 
 static void
 maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 {
-	struct ipc_api_reply	 r;
-	struct pending		*p;
-	struct evkeyvalq	*h;
-	const char		*why;
-	char			 hdr[256];
-	char			*text;
-	json_t			*body;
+	struct pending	*p;
 
 	if (msg->hdr.type != IPC_API_REPLY) {
 		log_warnx("unexpected %s from the maestro",
@@ -331,6 +348,26 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 	}
 	if ((p = pending_find(msg->hdr.id)) == NULL)
 		return;		/* timed out already */
+	if (p->req != NULL) {
+		struct timespec	start = p->start;
+		int		route = p->route;
+
+		maestro_answer(p, msg);
+		latency_done(route, &start);
+	} else
+		maestro_answer(p, msg);
+}
+
+static void
+maestro_answer(struct pending *p, const struct ipc_msg *msg)
+{
+	struct ipc_api_reply	 r;
+	struct evkeyvalq	*h;
+	const char		*why;
+	char			 hdr[256];
+	char			*text;
+	json_t			*body;
+
 	if (ipcmsg_decode_api_reply(msg->payload, msg->hdr.len, &r, &why) ==
 	    -1) {
 		log_warnx("malformed reply from the maestro: %s", why);
@@ -383,6 +420,7 @@ maestro_reply(struct ipc_chan *chan, const struct ipc_msg *msg, void *arg)
 		json_decref(body);
 	}
 	send_json_text(p->req, (int)r.status, text);
+	log_hop("web-out", 0);
 	free(text);
 	p->id = 0;
 }
@@ -1049,6 +1087,7 @@ api_call(struct evhttp_request *req, const char *path)
 	struct route_params	 rp = { 0 }, match;
 	const char		*rewrite_why = NULL;
 
+	log_hop("web-in", 0);
 	memset(&call, 0, sizeof(call));
 	if (session_key(req, call.session, sizeof(call.session)) == -1) {
 		send_error(req, 401, "not logged in");
@@ -1123,6 +1162,7 @@ metrics_get(struct evhttp_request *req)
 			break;
 		}
 	client_address(req, mg.client, sizeof(mg.client));
+	memcpy(mg.http, w.latency, sizeof(mg.http));
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	if (ipcmsg_encode_metrics_get(&b, &mg) == 0)
 		send_to_maestro(req, IPC_METRICS_GET, &b, 0, NULL);
@@ -1295,9 +1335,8 @@ request_ambiguous(struct evhttp_request *req)
 }
 
 static void
-handle_request(struct evhttp_request *req, void *arg)
+handle_path(struct evhttp_request *req, const struct evhttp_uri *uri)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*raw = uri ? evhttp_uri_get_path(uri) : NULL;
 	char			*path;
 	size_t			 len;
@@ -1325,17 +1364,33 @@ handle_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
+		w.cur_route = WEB_ROUTE_API;
 		if (api_request_refused(req))
 			;	/* answered */
 		else if (strcmp(path, "/api/login") == 0)
 			api_login(req);
 		else
 			api_call(req, path);
-	} else if (strcmp(path, "/metrics") == 0)
+	} else if (strcmp(path, "/metrics") == 0) {
+		w.cur_route = WEB_ROUTE_METRICS;
 		metrics_get(req);
-	else
+	} else
 		serve_static(req, path, len);
 	free(path);
+}
+
+/* One request: parsed, answered now or by the maestro, timed. */
+static void
+handle_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+
+	histo_start(&w.cur_start);
+	w.cur_route = WEB_ROUTE_STATIC;
+	w.cur_deferred = 0;
+	handle_path(req, uri);
+	if (!w.cur_deferred)		/* answered already */
+		latency_done(w.cur_route, &w.cur_start);
 }
 
 /*

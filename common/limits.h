@@ -100,6 +100,21 @@
 #define KEEPALIVE_WAITING_MAX	32768
 #define KEEPALIVE_IN_FLIGHT	32
 
+/* An order's connection stays open after the ORDER_ACK for the result
+ * (issue 18: the round trip without a second connection) for at most
+ * ORDER_RESULT_WAIT_S (and less than io_timeout), and for at most
+ * ORDER_AWAIT_MAX orders at once, and a quarter of max_tentacles (each
+ * holds a descriptor and its TLS buffers, and takes one of max_tentacles'
+ * connection slots): a quick script's result
+ * comes back on it; a slower one's, as always, over 6001. */
+#define ORDER_RESULT_WAIT_S	5
+
+/* SQL texts whose statement the maestro keeps prepared (brain/
+ * db_stmts.c): more than the brain has (about 200); past it, statements
+ * are prepared at each use, as before. */
+#define DB_STMTS_MAX		512
+#define ORDER_AWAIT_MAX		256
+
 /* A frame before the peer has authenticated (handshake, pairing and
  * refusal frames are a few hundred bytes): a stranger cannot make us
  * buffer a whole result's worth per connection. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -207,6 +208,20 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vlog(LOG_DEBUG, NULL, fmt, ap);
 	va_end(ap);
+	errno = saved;
+}
+
+void
+log_hop(const char *hop, unsigned long long job)
+{
+	struct timespec	ts;
+	int		saved = errno;
+
+	if (!log_verbosity)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	log_debug("hop %s job %llu at %lld.%06ld", hop, job,
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000);
 	errno = saved;
 }
 

@@ -21,6 +21,10 @@ void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* One step of a job's round trip (tests/bench/roundtrip.py), at debug
+ * level: "hop NAME job N at SECONDS.MICROSECONDS" on CLOCK_MONOTONIC,
+ * which every process of the host shares. job 0: not known there. */
+void	log_hop(const char *hop, unsigned long long job);
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 

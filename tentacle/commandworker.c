@@ -6,9 +6,13 @@
  * enrolment (before any handshake), then the handshake as server with the
  * enrolment's ID and key (handshake.h). Then, by purpose:
  *	PING	INVENTORY{facts, scripts} (the brain's keepalive), close
- *	ORDER	one ORDER{job, script, hash, MAC} -> ORDER_ACK, close; the
- *		script then runs in the background (run.c): the connection
- *		never waits. The MAC is the brain's maestro's, with our key,
+ *	ORDER	one ORDER{job, script, hash, MAC} -> ORDER_ACK; the
+ *		script then runs in the background (run.c). The connection
+ *		stays open (issue 18): if the brain still holds it when
+ *		the result is spooled, the RESULT goes back on it, and its
+ *		RESULT_ACK ends it; otherwise (the brain closed it; an
+ *		older brain does at once) the result is delivered over
+ *		6001 as below. The MAC is the brain's maestro's, with our key,
  *		bound to this TLS session (proto_order_mac): an order its
  *		commander forged, changed or replayed is refused. The hash
  *		("" = any) is checked against the bytes about to run, at the
@@ -131,6 +135,10 @@ struct cw {
 					     [PROTO_NONCE_LEN];
 	int				 nnonces;
 	int				 nonces_asked;	/* on their way */
+
+	/* Order connections a run's result may go back on (issue 18):
+	 * at most one per run. */
+	struct cw_conn			*await[RUN_CONCURRENT_MAX];
 };
 
 struct cw_conn {
@@ -143,6 +151,8 @@ struct cw_conn {
 	uint8_t			 exporter[HS_EXPORTER_LEN];	/* ORDER MAC */
 	int			 waiting;	/* for the supervisor */
 	char			 script[PROTO_SCRIPT_NAME_MAX];	/* ordered */
+	uint64_t		 result_job;	/* its result may come here */
+	int			 result_sent;	/* RESULT_ACK awaited */
 };
 
 /* HS_PROOF_ASK's requests for link.c's client handshakes. */
@@ -162,6 +172,10 @@ static int	inventory_send(struct conn *, struct cw *, struct buf *,
 static void	spool_make_durable(struct cw *);
 static int	send_ack(struct conn *, struct cw_conn *, uint64_t, int,
 		    const char *);
+static void	delivered(struct cw *, uint64_t, int, const char *,
+		    const char *);
+static int	await_add(struct cw *, struct cw_conn *, uint64_t);
+static int	await_send(struct cw *, const struct msg_result *);
 
 static struct cw	 cw;
 
@@ -221,6 +235,7 @@ cw_established(struct conn *c, void *arg)
 		return NULL;
 	}
 	x->cw = w;
+	log_hop("tw-tls-up", 0);
 	if (conn_resumed(c))
 		log_debug("%s: resumed session", conn_peer(c));
 	buf_init(&x->out, WIRE_PAYLOAD_MAX);
@@ -277,6 +292,9 @@ result_store(struct cw *w, const struct msg_result *mp)
 	}
 	if (!w->stopping)
 		w->unsynced = 1;
+	log_hop("tw-spooled", m.job);
+	if (await_send(w, &m))
+		return;		/* back on its order's connection */
 	deliver_schedule(w, 0);
 }
 
@@ -429,9 +447,13 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 			conn_fail(x->c, a.message);
 			return;
 		}
+		log_hop("tw-run-asked", a.job);
 		log_info("%s: job %" PRIu64 ": running %s", conn_peer(x->c),
 		    a.job, x->script);
-		if (send_ack(x->c, x, a.job, 1, a.message) == -1)
+		if (send_ack(x->c, x, a.job, 1, a.message) == 0)
+			return;		/* failed */
+		/* Kept for the result, unless it is not a new run. */
+		if (a.message[0] != '\0' || await_add(w, x, a.job) == -1)
 			conn_shutdown(x->c);
 		return;
 	}
@@ -519,6 +541,7 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		conn_fail(c, "bad ORDER MAC");
 		return 0;
 	}
+	log_hop("tw-order-in", o.job);
 	if (job_running(w, o.job) || spool_exists(w->conf->spool_dir, o.job)) {
 		log_info("%s: job %" PRIu64 " (%s) ordered again: already %s",
 		    conn_peer(c), o.job, o.script, job_running(w, o.job) ?
@@ -575,9 +598,111 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		snprintf(msg, sizeof(msg), "cannot run %s", o.script);
 		return send_ack(c, x, o.job, 0, msg);
 	}
+	log_hop("tw-run-asked", o.job);
 	log_info("%s: job %" PRIu64 ": running %s", conn_peer(c), o.job,
 	    o.script);
-	return send_ack(c, x, o.job, 1, "");
+	if (send_ack(c, x, o.job, 1, "") == 0)
+		return 0;	/* failed */
+	return await_add(w, x, o.job) == 0 ? 0 : -1;
+}
+
+/* ---- results back on the order's connection (issue 18) ----------------- */
+
+static struct cw_conn *
+await_find(struct cw *w, uint64_t job)
+{
+	int	i;
+
+	for (i = 0; i < RUN_CONCURRENT_MAX; i++)
+		if (w->await[i] != NULL && w->await[i]->result_job == job)
+			return w->await[i];
+	return NULL;
+}
+
+/* Keep x for job's result: 0, or -1 (no room: close it). */
+static int
+await_add(struct cw *w, struct cw_conn *x, uint64_t job)
+{
+	int	i;
+
+	for (i = 0; i < RUN_CONCURRENT_MAX; i++)
+		if (w->await[i] == NULL) {
+			w->await[i] = x;
+			x->result_job = job;
+			x->result_sent = 0;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+await_drop(struct cw *w, struct cw_conn *x)
+{
+	int	i;
+
+	for (i = 0; i < RUN_CONCURRENT_MAX; i++)
+		if (w->await[i] == x)
+			w->await[i] = NULL;
+	x->result_job = 0;
+	x->result_sent = 0;
+}
+
+/* The RESULT on its order's connection if the brain still holds it: 1,
+ * or 0 (deliver it over 6001). It is spooled already. */
+static int
+await_send(struct cw *w, const struct msg_result *m)
+{
+	struct cw_conn	*x;
+	struct buf	 b;
+	int		 rc;
+
+	if ((x = await_find(w, m->job)) == NULL || x->result_sent ||
+	    x->c == NULL)
+		return 0;
+	buf_init(&b, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	rc = link_result_frame(&w->e, m, &b) == 0 && link_send(x->c, &b) == 0;
+	buf_free(&b);
+	if (!rc) {
+		await_drop(w, x);
+		conn_shutdown(x->c);
+		return 0;
+	}
+	x->result_sent = 1;
+	log_hop("tw-result-sent", m->job);
+	return 1;
+}
+
+/* A frame on an order's connection kept for the result: its RESULT_ACK,
+ * after the RESULT. Anything else: delivered over 6001 instead. */
+static int
+await_frame(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
+{
+	struct cw		*w = x->cw;
+	struct msg_result_ack	 ack;
+	uint64_t		 job = x->result_job;
+	const char		*why = "unexpected message";
+	char			 msg[256];
+	int			 sent = x->result_sent;
+
+	await_drop(w, x);
+	if (f->type == WIRE_ERROR) {
+		proto_decode_error(f, msg, sizeof(msg));
+		why = msg;
+	} else if (sent && proto_decode_result_ack(f, &ack, &why) == 0 &&
+	    ack.job == job) {
+		delivered(w, job, ack.status == RESULT_ACK_REFUSED ? -1 : 1,
+		    ack.reason, conn_peer(c));
+		return -1;	/* done */
+	} else if (sent && f->type == WIRE_RESULT_ACK)
+		why = "a RESULT_ACK for another job";
+	log_warnx("%s: job %" PRIu64 ": %s on the order's connection: the "
+	    "result goes over %s", conn_peer(c), job, why, w->commander_peer);
+	if (sent)
+		deliver_schedule(w, 0);
+	if (f->type == WIRE_ERROR)
+		return -1;
+	conn_fail(c, why);
+	return 0;
 }
 
 /* ---- requests the supervisor answers ----------------------------------- */
@@ -849,37 +974,45 @@ deliver_failed(struct cw *w, const char *why)
 		w->retry_delay = (int)w->conf->retry_max;
 }
 
+/* The brain answered job's result (from peer): stored (ok 1) or refused
+ * for good (-1, with why): out of the spool either way. */
 static void
-deliver_done(int ok, const char *why, void *arg)
+delivered(struct cw *w, uint64_t job, int ok, const char *why,
+    const char *peer)
 {
-	struct cw	*w = arg;
-	char		 err[1024];
+	char	err[1024];
 
-	w->delivering = 0;
 	if (ok == -1) {
 		/* Refused for good: kept aside, never sent again. */
 		log_warnx("brain %s: job %" PRIu64 ": result refused by the "
 		    "brain: %s; moved to %s/" SPOOL_REJECTED_DIR "/, not sent "
-		    "again", w->commander_peer, w->delivering_job, why,
-		    w->conf->spool_dir);
-		if (spool_reject(w->conf->spool_dir, w->delivering_job, err,
+		    "again", peer, job, why, w->conf->spool_dir);
+		if (spool_reject(w->conf->spool_dir, job, err,
 		    sizeof(err)) == -1)
 			log_warnx("%s", err);
-		w->retry_delay = TENTACLE_RETRY_MIN;
-		deliver_schedule(w, 0);
-		return;
+	} else {
+		log_hop("tw-delivered", job);
+		log_info("brain %s: job %" PRIu64 ": result delivered", peer,
+		    job);
+		if (spool_remove(w->conf->spool_dir, job, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s", err);
 	}
+	w->retry_delay = TENTACLE_RETRY_MIN;
+	deliver_schedule(w, 0);
+}
+
+static void
+deliver_done(int ok, const char *why, void *arg)
+{
+	struct cw	*w = arg;
+
+	w->delivering = 0;
 	if (!ok) {
 		deliver_failed(w, why);
 		return;
 	}
-	log_info("brain %s: job %" PRIu64 ": result delivered",
-	    w->commander_peer, w->delivering_job);
-	if (spool_remove(w->conf->spool_dir, w->delivering_job, err,
-	    sizeof(err)) == -1)
-		log_warnx("%s", err);
-	w->retry_delay = TENTACLE_RETRY_MIN;
-	deliver_schedule(w, 0);
+	delivered(w, w->delivering_job, ok, why, w->commander_peer);
 }
 
 static void
@@ -902,6 +1035,9 @@ deliver_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		/* On its way back on its order's connection. */
+		if (await_find(w, jobs[i]) != NULL)
+			continue;
 		rc = spool_load(w->conf->spool_dir, jobs[i], &w->spool_data,
 		    &res, err, sizeof(err));
 		if (rc == 1)
@@ -920,6 +1056,7 @@ deliver_cb(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 		w->delivering = 1;
+		log_hop("tw-deliver-start", jobs[i]);
 		log_debug("brain %s: delivering job %" PRIu64,
 		    w->commander_peer, jobs[i]);
 		buf_reset(&w->spool_data);
@@ -996,6 +1133,8 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 
 	x->c = c;
 	if (x->done) {
+		if (x->result_job != 0)
+			return await_frame(c, x, f);
 		if (x->purpose == PURPOSE_ORDER)
 			return order(c, x, f);
 		if (x->purpose == PURPOSE_SCRIPT)
@@ -1099,6 +1238,12 @@ cw_closed(struct conn *c, const char *reason, void *state)
 	if (x == NULL)
 		return;
 	pend_forget(x->cw, x);
+	if (x->result_job != 0) {
+		/* A RESULT sent and not acknowledged: over 6001, now. */
+		if (x->result_sent)
+			deliver_schedule(x->cw, 0);
+		await_drop(x->cw, x);
+	}
 	hs_wipe(&x->hs);
 	buf_free(&x->out);
 	free(x);

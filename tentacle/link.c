@@ -276,6 +276,8 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 			conn_authenticated(c);
 			hs_wipe(&r->hs);
 			kept_put(c, r->addr, r->port, r->fpr);
+			if (r->dcb != NULL)
+				log_hop("tw-deliver-authenticated", r->job);
 			if (r->req.len > 0 && link_send(c, &r->req) == -1) {
 				req_finish(r, 0, NULL, "cannot send");
 				return -1;
@@ -454,22 +456,30 @@ link_proofs(uint64_t ticket, int ok, const uint8_t *proof,
  * brain refused it for good (RESULT_ACK refused; why is its reason).
  */
 int
+link_result_frame(const struct enrolment *e, const struct msg_result *m,
+    struct buf *out)
+{
+	struct msg_result	mm = *m;
+
+	/* Signed for the brain's maestro: its commander only carries it.
+	 * With privilege separation the supervisor signed it (m->mac). */
+	return (prover == NULL && proto_result_mac(e->key, e->id, m,
+	    mm.mac) == -1) || proto_encode_result(out, &mm) == -1 ? -1 : 0;
+}
+
+int
 brain_deliver(struct event_base *base, SSL_CTX *ctx,
     const struct tentacle_conf *conf, const struct enrolment *e,
     const struct msg_result *m, int timeout_s, brain_deliver_cb cb,
     void *arg, char *err, size_t errlen)
 {
 	struct brain_req	*r;
-	struct msg_result	 mm = *m;
 
 	if ((r = req_new(e, PURPOSE_RESULT, arg, err, errlen)) == NULL)
 		return -1;
 	r->dcb = cb;
 	r->job = m->job;
-	/* Signed for the brain's maestro: its commander only carries it.
-	 * With privilege separation the supervisor signed it (m->mac). */
-	if ((prover == NULL && proto_result_mac(e->key, e->id, m, mm.mac) ==
-	    -1) || proto_encode_result(&r->req, &mm) == -1) {
+	if (link_result_frame(e, m, &r->req) == -1) {
 		snprintf(err, errlen, "job %llu: result out of shape",
 		    (unsigned long long)m->job);
 		LIST_REMOVE(r, entry);

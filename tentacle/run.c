@@ -260,6 +260,7 @@ finish(struct run *r)
 	}
 	if (res->duration_ms == 0 && r->start_mono != 0)
 		res->duration_ms = run_mono_ms() - r->start_mono;
+	log_hop("run-ended", (unsigned long long)r->job);
 	r->done(res, r->arg);
 	run_free(r);
 }
@@ -721,6 +722,7 @@ run_start(struct event_base *base, uint64_t job, const struct run_params *p,
 	close(devnull);
 	devnull = -1;
 	r->fd = outp[0];
+	log_hop("run-spawned", (unsigned long long)job);
 	if (r->pid == 0) {
 		/* The execve failed (the child is reaped), or no child. */
 		fail_now(r, name, strerror(e));

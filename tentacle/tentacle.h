@@ -208,6 +208,11 @@ int	brain_request(struct event_base *, SSL_CTX *,
  * for anything else (retry with backoff).
  */
 typedef void (*brain_deliver_cb)(int ok, const char *why, void *arg);
+/* The RESULT frame of m into out, MACed for the brain's maestro with the
+ * enrolment's key (brain_deliver's, and the order connection's: issue
+ * 18): 0, or -1 (out of shape). */
+int	link_result_frame(const struct enrolment *, const struct msg_result *,
+	    struct buf *out);
 int	brain_deliver(struct event_base *, SSL_CTX *,
 	    const struct tentacle_conf *, const struct enrolment *,
 	    const struct msg_result *, int timeout_s, brain_deliver_cb,

@@ -4117,7 +4117,9 @@
 				', port ' + state.registererPort : ''),
 				'mono'],
 			    ['Refused handshakes', n(h.refused_handshakes)],
-			    ['Protocol errors', n(h.protocol_errors)]]));
+			    ['Protocol errors', n(h.protocol_errors)],
+			    ['Ledger', ledgerCheckText(h.ledger),
+				ledgerCheckClass(h.ledger)]]));
 			touch(updated);
 		}
 
@@ -4155,6 +4157,37 @@
 			tick(false);
 			exportCard.start();
 		}};
+	}
+
+	/* ------------------------------------------------ ledger check */
+
+	/* The maestro's last check of the ledger (GET /api/health's
+	 * "ledger", issue 17): when, how many entries, intact or the first
+	 * entry that is not. */
+	function ledgerCheckText(lg) {
+		if (!lg || typeof lg !== 'object')
+			return '—';
+		if (!lg.checked_at)
+			return lg.checking ? 'being verified…' :
+			    'not verified yet (soon after the start, then ' +
+			    'daily)';
+		const when = 'last verified ' + fmtTime(lg.checked_at) +
+		    ' (' + fmtAgo(lg.checked_at) + ')';
+		if (lg.outcome === 'broken')
+			return 'BROKEN: ' + (lg.broken || 'an entry') + '; ' +
+			    when;
+		if (lg.outcome !== 'intact')
+			return 'cannot be read (database error); ' + when;
+		const pruned = [lg.pruned ? lg.pruned + ' results' : '',
+		    lg.audit_pruned ? lg.audit_pruned + ' audit rows' : '']
+		    .filter(x => x).join(', ');
+		return when + ', ' + lg.entries + ' entries, intact' +
+		    (pruned ? ' (' + pruned + ' pruned by retention)' : '');
+	}
+
+	function ledgerCheckClass(lg) {
+		return 'wrap-any ' + (lg && lg.checked_at &&
+		    lg.outcome !== 'intact' ? 'ledger-broken' : 'ledger-check');
 	}
 
 	/* ----------------------------------------------------- export */

@@ -254,7 +254,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    check_id(m.seq))
 	CASE(IPC_METRICS_GET, metrics_get,
 	    STR(m.token); STR(m.client);
-	    FUZZ_CHECK(strchr(m.token, ' ') == NULL))
+	    FUZZ_CHECK(strchr(m.token, ' ') == NULL);
+	    for (int r = 0; r < WEB_ROUTES; r++)
+		    FUZZ_CHECK(histo_valid(&m.http[r])))
 	CASE(IPC_TENTACLE_ADDRESSES, tentacle_addresses,
 	    FUZZ_CHECK((m.flags & ~(ADDRESSES_FIRST | ADDRESSES_LAST)) == 0);
 	    FUZZ_CHECK(m.count <= IPCMSG_ADDRESSES_MAX);

@@ -1527,6 +1527,7 @@ gen_ipcmsg(void)
 			abort();
 		ipcmsg_put("script-acked-final", IPC_SCRIPT_ACKED, &b);
 		buf_free(&fr);
+	}
 	/* export (issue 17) */
 	{
 		struct ipc_export_conf	xc;
@@ -1584,6 +1585,8 @@ gen_ipcmsg(void)
 		memset(&mg, 0, sizeof(mg));
 		strcpy(mg.token, "tok-3f9a");
 		strcpy(mg.client, "192.0.2.5");
+		histo_add(&mg.http[WEB_ROUTE_API], 1800);
+		histo_add(&mg.http[WEB_ROUTE_STATIC], 90);
 		if (ipcmsg_encode_metrics_get(&b, &mg) == -1)
 			abort();
 		ipcmsg_put("metrics-get", IPC_METRICS_GET, &b);

@@ -32,3 +32,22 @@ def test_brain_page_export_card(brain_factory, chrome, tmp_path):  # noqa
         b.shoot("brain-export")
     finally:
         srv.shutdown()
+
+
+def test_brain_page_ledger_check(brain_factory, chrome):  # noqa: F811
+    """The Brain page shows the maestro's last check of the ledger:
+    intact, then the broken entry (in red) once the SQLite file was
+    edited behind the brain's back."""
+    import subprocess
+    brain = brain_factory({"test_ledger_verify_interval": 1})
+    b = chrome(brain)
+    b.login("admin", brain.password, "#/brain")
+    b.text_in("#health .ledger-check", "intact")
+    b.text_in("#health .ledger-check", "last verified")
+    subprocess.run(["sqlite3", str(brain.state_dir / "brain.db"),
+                    "UPDATE audit SET detail = 'forged' WHERE id = 1"],
+                   check=True, timeout=30)
+    b.text_in("#health .ledger-broken", "BROKEN: entry 1: audit row 1 was "
+              "changed", timeout=60)
+    b.shoot("brain-ledger-broken")
+    assert not b.console_errors()

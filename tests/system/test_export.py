@@ -258,6 +258,39 @@ def test_syslog_wrong_ca_is_refused(brain_factory, pki, tmp_path):
 
 
 @needs_rsyslog
+def test_sighup_a_new_syslog_ca(brain_factory, pki, tmp_path):
+    """A wrong syslog_ca, then the right one and SIGHUP: the exporter
+    starts again with it and every event queued meanwhile reaches
+    rsyslog, in order, none missing."""
+    import signal
+    other = make_ca(tmp_path / "other", "other")
+    rs = collector(pki, tmp_path)
+    rs.start()
+    try:
+        b = brain_factory({"syslog_target": "127.0.0.5:%d" % rs.port,
+                           "syslog_ca": str(other[0])})
+        c = b.login()
+        sent = [send_test_event(c) for _ in range(3)]
+        b.wait_log(r"maestro: export syslog: 127\.0\.0\.5 is down: the "
+                   r"collector's certificate")
+        b.conf["syslog_ca"] = str(pki[1][0])
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: new targets")
+        wait_for(lambda: sent[-1] in seqs_of(rs.messages()), 60, 0.2,
+                 "the queued events in rsyslog")
+        got = first_seen(seqs_of(rs.messages()))
+        # (no child_killed among them: the exporter was stopped, not
+        # broken)
+        assert got == list(range(1, sent[-1] + 1)), [
+            m[:100] for m in rs.messages()]
+        wait_for(lambda: export_state(c)["syslog"]["state"] == "connected",
+                 20, 0.1, "syslog target connected")
+    finally:
+        rs.stop()
+
+
+@needs_rsyslog
 def test_two_brains_one_rsyslog(brain_factory, pki, tmp_path):
     ca = pki[1]
     rs = collector(pki, tmp_path)
@@ -427,3 +460,76 @@ def test_bad_keys_name_file_and_line(brain_factory, tmp_path, key, value,
             if ln.startswith(key + " ")][0]
     assert "%s:%d: %s: " % (b.conf_path, line, key) in r.stderr, r.stderr
     assert why in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------- SIGHUP
+
+def test_sighup_reloads_the_export_keys(brain_factory, tmp_path):
+    """SIGHUP re-reads webhook_url, webhook_secret_file, the CAs and
+    metrics_token_file: the exporter starts again with the new target
+    (not counted as a restart; the queue goes on where it was), the new
+    secret signs, the new token opens /metrics and the old one no longer;
+    a secret file that cannot be read keeps the running target."""
+    import signal
+    (tmp_path / "m1").write_text("tok-one\n")
+    b, srv = webhook_brain(brain_factory, tmp_path, "/old", secret=b"one",
+                           metrics_token_file=str(tmp_path / "m1"))
+    d = tmp_path / "pki2"
+    ca = make_ca(d)
+    cert, key = make_server_cert(d, ca, "hook2", "127.0.0.7")
+    srv2 = start_webhook("127.0.0.7", cert, key, b"two")
+    try:
+        c = b.login()
+        assert c.post("/api/export/test").status == 202
+        wait_for(lambda: [e for e in srv.events
+                          if e["event"] == "export.test"], 30, 0.1,
+                 "the first test event at the old webhook")
+
+        def scrape(tok):
+            return b.client().get("/metrics", headers={
+                "Authorization": "Bearer " + tok}).status
+        assert scrape("tok-one") == 200
+
+        (tmp_path / "hook2.secret").write_bytes(b"two\n")
+        (tmp_path / "m2").write_text("tok-two\n")
+        b.conf.update({
+            "webhook_url": "https://127.0.0.7:%d/new" %
+            srv2.server_address[1], "webhook_ca": str(ca[0]),
+            "webhook_secret_file": str(tmp_path / "hook2.secret"),
+            "metrics_token_file": str(tmp_path / "m2")})
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: new targets: the exporter starts "
+                   r"again with them")
+        b.wait_log(r"exporter .*: starting it again with the new "
+                   r"configuration")
+        wait_for(lambda: c.get("/api/export").json()["targets"][0][
+            "target"].endswith("/new"), 30, 0.1, "the new target")
+        assert c.post("/api/export/test").status == 202
+        ev = wait_for(lambda: [e for e in srv2.events
+                               if e["event"] == "export.test"], 30, 0.1,
+                      "the test event at the new webhook, signed with the "
+                      "new secret")
+        assert ev[0]["seq"] > 1
+        assert wait_for(lambda: scrape("tok-two") == 200, 10, 0.1,
+                        "the new token")
+        assert scrape("tok-one") == 401
+        h = c.get("/api/health").json()
+        assert [x["restarts"] for x in h["children"]
+                if x["name"] == "exporter"] == [0], h
+        assert "killing it" not in b.stderr()
+        assert not c.get("/api/audit?action=child_killed").json()["events"]
+
+        # A secret that cannot be read: the running target stays.
+        b.conf["webhook_secret_file"] = str(tmp_path / "missing.secret")
+        b.write_conf()
+        b.signal(signal.SIGHUP)
+        b.wait_log(r"reload: export: webhook_secret_file .*missing\.secret"
+                   r".*: keeping the running targets")
+        n = len(srv2.events)
+        assert c.post("/api/export/test").status == 202
+        wait_for(lambda: len(srv2.events) > n, 30, 0.1,
+                 "delivery to the running target")
+    finally:
+        srv.shutdown()
+        srv2.shutdown()

@@ -108,6 +108,15 @@ def test_audit_row_deleted(pristine, tmp_path):
         in r.stdout, r.stdout
 
 
+def test_oldest_audit_rows_pruned(pristine, tmp_path):
+    # Audit retention deletes the oldest rows: pruned, not broken.
+    b, db = case(pristine, tmp_path, "audit-pruned",
+                 "DELETE FROM audit WHERE id <= 2")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    assert "results pruned, 2 audit rows pruned)" in r.stdout, r.stdout
+
+
 def test_audit_rows_swapped(pristine, tmp_path):
     # Row 1 (the first admin made) and row 2 (a login) change places.
     b, db = case(pristine, tmp_path, "swapped",
@@ -246,3 +255,61 @@ def test_checkpoints_catch_a_cut_tail(brain_factory, tmp_path):
     r = run(db, "--checkpoints", str(forged))
     assert r.returncode == 1, r
     assert "not signed by this brain's ledger key" in r.stdout, r.stdout
+
+
+def test_the_maestro_checks_the_ledger(brain_factory, tmp_path):
+    """The maestro's own check (daily; every second here with the
+    test-only key test_ledger_verify_interval): its last outcome in
+    GET /api/health's "ledger", and an edit of the SQLite file behind
+    the running brain's back found at the next check: the entry named,
+    an audit row (ledger_broken) and its event at the webhook."""
+    b, srv = webhook_brain(brain_factory, tmp_path,
+                           test_ledger_verify_interval=1)
+    try:
+        c = b.login()
+        for _ in range(3):
+            b.login()
+
+        def outcome(want):
+            def f():
+                lg = c.get("/api/health").json()["ledger"]
+                return lg if lg.get("outcome") == want and \
+                    (want == "broken" or lg["entries"] >= 4) else None
+            return f
+        lg = wait_for(outcome("intact"), 30, 0.2, "an intact ledger check")
+        assert lg["every"] == 1
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                            lg["checked_at"]), lg
+        assert lg["audit"] >= 4 and lg["pruned"] == 0
+        assert "broken" not in lg
+        b.wait_log(r"ledger check: intact, \d+ entries")
+
+        db = b.state_dir / "brain.db"
+        sql(db, "UPDATE audit SET actor = 'mallory' WHERE id = 2")
+        lg = wait_for(outcome("broken"), 30, 0.2, "a broken ledger check")
+        assert lg["bad_entry"] == 2, lg
+        assert lg["broken"] == "entry 2: audit row 2 was changed", lg
+        b.wait_log(r"ledger check: broken: entry 2: audit row 2 was "
+                   r"changed")
+        rows = c.get("/api/audit?action=ledger_broken").json()["events"]
+        assert rows and rows[0]["detail"] == lg["broken"], rows
+
+        def event():
+            with srv.lock:
+                return [e for e in srv.events
+                        if e["event"] == "ledger_broken"]
+        ev = wait_for(event, 30, 0.1, "the ledger_broken event")[0]
+        assert ev["fields"]["detail"] == lg["broken"]
+    finally:
+        srv.shutdown()
+
+
+def test_ledger_check_daily_by_default(ro_brain):
+    """Without the test key the check is daily; before its first (a
+    minute after the start) the health says so, with no outcome."""
+    lg = ro_brain.login().get("/api/health").json()["ledger"]
+    assert lg["every"] == 86400, lg
+    if lg["checked_at"] is None:
+        assert "outcome" not in lg and lg["checking"] in (True, False), lg
+    else:
+        assert lg["outcome"] == "intact", lg

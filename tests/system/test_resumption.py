@@ -46,22 +46,45 @@ def test_resumed_both_ways(brain, new_tentacle):  # noqa: F811
     orders = tls_up(brain, r"127\.0\.0\.2:%d" % port)
     assert len(orders) == 4, brain.stderr()
     assert orders[0] is False and all(orders[1:]), orders
-    # Results: the tentacle connects to 6001 from an ephemeral port.
-    results = tls_up(brain, r"127\.0\.0\.2:(?!%d\b)\d+" % port)
-    assert len(results) == 4, brain.stderr()
-    assert results[0] is False and all(results[1:]), results
-    # The tentacle sees the same, as server (7001) and client (6001).
+    # A quick script's result comes back on its order's connection
+    # (issue 18): no connection to 6001.
+    assert tls_up(brain, r"127\.0\.0\.2:(?!%d\b)\d+" % port) == []
     log = t.log()
     assert len(re.findall(r"command worker: 127\.0\.0\.1:\d+: resumed "
                           r"session$", log, re.M)) == 3, log
-    assert len(re.findall(r"command worker: brain 127\.0\.0\.1:%d: resumed "
-                          r"session$" % brain.commander_port, log,
-                          re.M)) == 3, log
+    assert len(re.findall(r"command worker: brain 127\.0\.0\.1:(?!%d\b)"
+                          r"\d+: job \d+: result delivered$" %
+                          brain.commander_port, log, re.M)) == 4, log
     # Each connection still ran the handshake (its own exporter).
     assert len(re.findall(r"tentacle %d authenticated \(order\)" % tid,
                           brain.stderr())) == 4
+    assert "authenticated (result)" not in brain.stderr()
+
+
+def test_results_over_6001_resumed(brain, new_tentacle):  # noqa: F811
+    """A result that comes after the commander stopped waiting for it on
+    the order's connection (io_timeout 2: it waits 1 s) is delivered over
+    6001, and those connections resume their session too."""
+    c = brain.login()
+    t = new_tentacle("127.0.0.2", brain)
+    add_script(t, "slow", "sleep 3\necho hello")
+    tid = int(enrol_self(t, brain, make_token(c)["token"])["id"])
+    port = t.command_port
+    for _ in range(3):
+        (job,) = run_and_wait(c, "slow", [tid], timeout=30)["jobs"]
+        assert job["state"] == "done", job
+        assert job["result"]["output"] == "hello\n"
+    # Results: the tentacle connects to 6001 from an ephemeral port.
+    results = tls_up(brain, r"127\.0\.0\.2:(?!%d\b)\d+" % port)
+    assert len(results) == 3, brain.stderr()
+    assert results[0] is False and all(results[1:]), results
+    # The tentacle sees the same, as client (6001).
+    log = t.log()
+    assert len(re.findall(r"command worker: brain 127\.0\.0\.1:%d: resumed "
+                          r"session$" % brain.commander_port, log,
+                          re.M)) == 2, log
     assert len(re.findall(r"tentacle %d authenticated \(result\)" % tid,
-                          brain.stderr())) == 4
+                          brain.stderr())) == 3
 
 
 def test_changed_certificate_not_accepted(brain, new_tentacle,  # noqa

@@ -412,10 +412,12 @@ def test_reload_during_a_run_reports_it(brain, new_tentacle):  # noqa: F811
     c = brain.login()
     t, tid = enrolled(brain, new_tentacle, c,
                       {"long": "echo partial\nsleep 300"})
+    # Before the order: the tentacle may log its run before the POST's
+    # answer is read.
+    mark = len(t.log())
     r = c.post("/api/runs", {"script": "long", "tentacles": [tid]})
     assert r.status == 202, r
     run_id = r.json()["id"]
-    mark = len(t.log())
     t.wait_log(r"job \d+: running long", start=mark)
     time.sleep(0.3)
     t.proc.send_signal(signal.SIGHUP)

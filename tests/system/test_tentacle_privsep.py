@@ -194,10 +194,12 @@ def test_privsep_reload_and_worker_crash_during_runs(brain,  # noqa: F811
     t, tid, nobody = privsep_tentacle(brain, roomy_tentacle, c, {
         "long": "echo partial\nsleep 300"})
     for how in ("reload", "kill"):
+        # Before the order: the tentacle may log its run before the
+        # POST's answer is read.
+        mark = len(t.log())
         r = c.post("/api/runs", {"script": "long", "tentacles": [tid]})
         assert r.status == 202, r
         run_id = r.json()["id"]
-        mark = len(t.log())
         t.wait_log(r"job \d+: running long", start=mark)
         time.sleep(0.3)
         worker = the_child(t)

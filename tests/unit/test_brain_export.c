@@ -359,6 +359,69 @@ test_ledger_backfill(void **state)
 	db_close(db);
 }
 
+/* The database edited behind the brain's back, then opened. */
+static struct db *
+edited(const char *statement)
+{
+	struct db	*db;
+	char		 cmd[512], err[256];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", path, statement);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	return db;
+}
+
+/* The maestro's walk in steps of one: the same report as the whole walk,
+ * rows appended between two steps chained too, and a row written behind
+ * the brain's back found in the table's windows. */
+static void
+test_ledger_walk(void **state)
+{
+	struct db_ledger_walk	 w;
+	struct db		*db;
+	char			 err[256];
+	int			 i, rc, steps = 0;
+
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	for (i = 0; i < 7; i++)
+		assert_int_equal(db_audit(db, "alice", "login", "192.0.2.1",
+		    ""), 0);
+	db_ledger_walk_init(&w);
+	while ((rc = db_ledger_walk_step(db, &w, 2)) == 2)
+		if (++steps == 2)
+			assert_int_equal(db_audit(db, "bob", "login",
+			    "192.0.2.2", ""), 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(w.r.entries, 8);
+	assert_int_equal(w.r.audit, 8);
+	assert_true(steps > 4);
+	db_close(db);
+
+	db = edited("INSERT INTO audit (at, actor, action, peer, detail) "
+	    "VALUES (1, 'mallory', 'login', '192.0.2.9', '')");
+	db_ledger_walk_init(&w);
+	while ((rc = db_ledger_walk_step(db, &w, 3)) == 2)
+		;
+	assert_int_equal(rc, 1);
+	assert_int_equal(w.r.bad, 0);
+	assert_string_equal(w.r.why, "audit row 9 has no ledger entry "
+	    "(written behind the brain's back)");
+	db_close(db);
+
+	/* Audit retention deletes the oldest rows: pruned. A row deleted
+	 * between two that are left: broken. */
+	db = edited("DELETE FROM audit WHERE id IN (1, 2, 9)");
+	assert_int_equal(db_ledger_verify(db, &w.r), 0);
+	assert_int_equal(w.r.audit_pruned, 2);
+	assert_int_equal(w.r.audit, 6);
+	db_close(db);
+	db = edited("DELETE FROM audit WHERE id = 5");
+	assert_int_equal(db_ledger_verify(db, &w.r), 1);
+	assert_string_equal(w.r.why, "entry 5: audit row 5 was deleted");
+	db_close(db);
+}
+
 static void
 test_ledger_signature(void **state)
 {
@@ -406,6 +469,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit_hook, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_backfill, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_walk, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_signature, setup,
 		    teardown),

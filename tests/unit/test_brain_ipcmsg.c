@@ -335,10 +335,16 @@ S(ipc_export_drop, b_xdrop1) m->seq = 0; E
 S(ipc_export_drop, b_xdrop2) m->target = EXPORT_TARGETS; E
 
 S(ipc_metrics_get, s_metrics) strcpy(m->token, "tok-3f9a");
-	strcpy(m->client, "192.0.2.5"); E
+	strcpy(m->client, "192.0.2.5");
+	histo_add(&m->http[WEB_ROUTE_API], 420);
+	histo_add(&m->http[WEB_ROUTE_API], 20000000);	/* +Inf */
+	histo_add(&m->http[WEB_ROUTE_STATIC], 7); E
 S(ipc_metrics_get, b_metrics1) strcpy(m->token, "two words"); E
 S(ipc_metrics_get, b_metrics2) m->token[0] = '\n'; E
 S(ipc_metrics_get, b_metrics3) m->client[0] = '\t'; E
+S(ipc_metrics_get, b_metrics4) m->http[WEB_ROUTE_METRICS].count = 1;
+	m->http[WEB_ROUTE_METRICS].bucket[3] = 1;
+	m->http[WEB_ROUTE_METRICS].bucket[9] = 1; E	/* more than counted */
 /* 192.0.2.1, 2001:db8::1 and 192.0.2.2 as keys (net.h) */
 static const uint8_t addr_keys[3 * NET_ADDR_KEY_LEN] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1,
@@ -406,7 +412,7 @@ static const struct kind kinds[] = {
 	    b_xack4, b_xack5),
 	K(export_drop, ipc_export_drop, s_xdrop, b_xdrop1, b_xdrop2),
 	K(metrics_get, ipc_metrics_get, s_metrics, b_metrics1, b_metrics2,
-	    b_metrics3),
+	    b_metrics3, b_metrics4),
 	K(tentacle_addresses, ipc_tentacle_addresses, s_addrs, b_addrs1,
 	    b_addrs2, b_addrs3),
 };
