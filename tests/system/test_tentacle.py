@@ -661,7 +661,7 @@ def test_corrupt_enrolment_file_stops(tentacle):
     tentacle.wait_log("--reenrol: removing the unreadable enrolment file")
     tentacle.wait_log("register: listening on")
     assert not (tentacle.state_dir / "enrolment").exists()
-    assert not tentacle.state_file.exists()
+    assert not (tentacle.state_dir / "private" / "enrolment").exists()
     assert p.poll() is None
 
 
