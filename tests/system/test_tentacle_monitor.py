@@ -210,7 +210,11 @@ def test_worker_memory_holds_no_key(brain, roomy_tentacle):  # noqa: F811
     t, tid = privsep_managed(brain, roomy_tentacle, c)
     (job,) = run_and_wait(c, "hello", [tid])["jobs"]
     assert job["state"] == "done", job
-    t.wait_log(r"job \d+: result delivered")
+    # Back on its order's connection (issue 18), with the supervisor's
+    # MAC: not over the commander's port.
+    m = t.wait_log(r"command worker: brain 127\.0\.0\.1:(\d+): job %d: "
+                   r"result delivered" % job["id"])
+    assert int(m.group(1)) != int(t.state()["brain_commander_port"])
     key = bytes.fromhex(t.state()["key"])
     assert len(key) == 32
     worker = worker_of(t)
