@@ -126,6 +126,13 @@ hs_server_init(struct handshake *hs, const uint8_t exporter[HS_EXPORTER_LEN])
 	memcpy(hs->exporter, exporter, sizeof(hs->exporter));
 }
 
+void
+hs_server_nonce(struct handshake *hs, const uint8_t nonce[PROTO_NONCE_LEN])
+{
+	memcpy(hs->nonce_s, nonce, sizeof(hs->nonce_s));
+	hs->nonce_given = 1;
+}
+
 /* The server's proof is known to be due (the client's checked). */
 static enum hs_result
 server_ok(struct handshake *hs, const uint8_t ps[PROTO_MAC_LEN],
@@ -259,7 +266,8 @@ hs_input(struct handshake *hs, const struct wire_frame *f, struct buf *out)
 			return fail(hs, why);
 		hs->id = id.id;
 		memcpy(hs->nonce_c, id.nonce, sizeof(hs->nonce_c));
-		if (crypto_random(hs->nonce_s, sizeof(hs->nonce_s)) == -1)
+		if (!hs->nonce_given && crypto_random(hs->nonce_s,
+		    sizeof(hs->nonce_s)) == -1)
 			return fail(hs, "no randomness");
 		memcpy(c.nonce, hs->nonce_s, sizeof(c.nonce));
 		if (proto_encode_auth_challenge(out, &c) == -1)

@@ -63,6 +63,7 @@ struct handshake {
 	uint8_t		 peer_proof[PROTO_MAC_LEN];	/* server: Pc */
 	uint8_t		 expect[PROTO_MAC_LEN];		/* client: Ps */
 	int		 has_key;
+	int		 nonce_given;	/* server: Ns from hs_server_nonce */
 	const char	*error;
 };
 
@@ -91,6 +92,12 @@ enum hs_result hs_client_start(struct handshake *, struct buf *out);
 
 void	hs_server_init(struct handshake *,
 	    const uint8_t exporter[HS_EXPORTER_LEN]);
+/* Before AUTH_ID: our nonce Ns given by whoever will check the client's
+ * proof (it remembers the nonces it gave, each good once, so that a
+ * recorded exchange cannot be played to it again), instead of a random
+ * one. */
+void	hs_server_nonce(struct handshake *,
+	    const uint8_t nonce[PROTO_NONCE_LEN]);
 /* After HS_NEED_CHECK: the key bound to hs->id, or NULL if that ID is
  * unknown (or revoked): then HS_FAIL. Checks the client's proof, then
  * sends AUTH_OK with ours: HS_DONE. */

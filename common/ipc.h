@@ -91,6 +91,17 @@ enum ipc_type {
 	IPC_SCRIPT_PUSH,	/* maestro: push these signed frames */
 	IPC_SCRIPT_ACKED,	/* commander: the tentacle's SCRIPT_ACK, or
 				   the end of the push */
+
+	/* tentacle: the supervisor holds the key and writes the enrolment
+	 * (tentacle/privsep.h) */
+	IPC_ENROLMENT_SET,	/* register: store this enrolment */
+	IPC_ENROLMENT_STORED,	/* supervisor: stored (or not) */
+	IPC_HS_PROOF_ASK,	/* worker: a handshake's proofs */
+	IPC_HS_PROOF,		/* supervisor: them, or the refusal */
+	IPC_RUN_ACCEPTED,	/* supervisor: a RUN_REQUEST's verdict */
+	IPC_STATUS_SET,		/* worker: the enrolment status polled */
+	IPC_HS_NONCE_ASK,	/* worker: server nonces for handshakes */
+	IPC_HS_NONCES,		/* supervisor: them (each good once) */
 	IPC_TYPE_MAX
 };
 

@@ -42,7 +42,14 @@
  * While the enrolment is pending it also asks the brain's registerer,
  * every poll_interval, whether an admin approved or rejected it (PURPOSE_
  * POLL, with the same handshake as client), and rewrites the state file
- * when the answer changes. It never enrols again by itself.
+ * when the answer changes (with privilege separation the supervisor does,
+ * IPC_STATUS_SET). It never enrols again by itself.
+ *
+ * With privilege separation this process never holds the tentacle's key
+ * (privsep.h): the supervisor gives the nonces of our handshakes, checks
+ * the brain's proofs and makes ours, makes the proofs of our own
+ * connections (link.c's prover), checks each ORDER's MAC before it runs
+ * it, and makes each result's MAC.
  */
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -101,6 +108,7 @@ struct cw {
 
 	/* Privilege separation: the supervisor runs the scripts. */
 	SSL_CTX				*given_client;	/* made before the drop */
+	struct enrolment		*given_e;	/* read before it */
 	int				 priv_fd;	/* -1: none */
 	struct ipc_chan			*priv;
 	uint64_t			 asked[RUN_CONCURRENT_MAX];
@@ -116,10 +124,17 @@ struct cw {
 	/* Requests to the supervisor a connection waits for (SCRIPT
 	 * frames, the inventory): one per connection. */
 	struct {
-		uint64_t		 id;
+		uint64_t		 id;	/* request, or job */
+		int			 run;	/* 1: a RUN_ACCEPTED's job */
 		struct cw_conn		*x;
 	}				 pend[CW_PENDING_MAX];
 	uint64_t			 next_req;
+
+	/* Server nonces from the supervisor, one per handshake. */
+	uint8_t				 nonces[PRIVSEP_NONCES_MAX]
+					     [PROTO_NONCE_LEN];
+	int				 nnonces;
+	int				 nonces_asked;	/* on their way */
 
 	/* Order connections a run's result may go back on (issue 18):
 	 * at most one per run. */
@@ -135,23 +150,49 @@ struct cw_conn {
 	uint8_t			 purpose;
 	uint8_t			 exporter[HS_EXPORTER_LEN];	/* ORDER MAC */
 	int			 waiting;	/* for the supervisor */
+	char			 script[PROTO_SCRIPT_NAME_MAX];	/* ordered */
 	uint64_t		 result_job;	/* its result may come here */
 	int			 result_sent;	/* RESULT_ACK awaited */
 };
 
+/* HS_PROOF_ASK's requests for link.c's client handshakes. */
+#define CW_TICKET_BIT	(1ULL << 63)
+
 static void	deliver_schedule(struct cw *, int delay);
-static struct cw_conn *pend_take(struct cw *, uint64_t);
+static struct cw_conn *pend_take(struct cw *, int run, uint64_t);
+static int	pend_add(struct cw *, struct cw_conn *, uint64_t *);
+static int	pend_add_run(struct cw *, struct cw_conn *, uint64_t);
+static void	pend_forget(struct cw *, struct cw_conn *);
+static int	hs_step(struct conn *, struct cw_conn *, enum hs_result,
+		    const struct wire_frame *);
 static void	send_script_ack(struct conn *, struct cw_conn *,
 		    const struct msg_script_ack *);
 static int	inventory_send(struct conn *, struct cw *, struct buf *,
 		    const char *, size_t, int, const char *);
 static void	spool_make_durable(struct cw *);
+static int	send_ack(struct conn *, struct cw_conn *, uint64_t, int,
+		    const char *);
 static void	delivered(struct cw *, uint64_t, int, const char *,
 		    const char *);
 static int	await_add(struct cw *, struct cw_conn *, uint64_t);
 static int	await_send(struct cw *, const struct msg_result *);
 
 static struct cw	 cw;
+
+/* Keep the pool of the supervisor's nonces full. */
+static void
+nonces_refill(struct cw *w)
+{
+	int	want = PRIVSEP_NONCES_MAX - w->nnonces - w->nonces_asked;
+
+	if (w->priv == NULL || want <= 0)
+		return;
+	buf_reset(&w->req);
+	if (privsep_encode_u8(&w->req, (uint8_t)want, PRIVSEP_NONCES_MAX) ==
+	    0 && ipc_send(w->priv, IPC_HS_NONCE_ASK, 0, w->req.data,
+	    w->req.len) == 0)
+		w->nonces_asked += want;
+}
 
 /* "ID 42" once the peer claimed one, for the log. */
 static const char *
@@ -199,6 +240,22 @@ cw_established(struct conn *c, void *arg)
 		log_debug("%s: resumed session", conn_peer(c));
 	buf_init(&x->out, WIRE_PAYLOAD_MAX);
 	hs_server_init(&x->hs, exp);
+	if (w->priv != NULL) {
+		/* Our nonce is the supervisor's, which checks the proof. */
+		if (w->nnonces == 0) {
+			log_warnx("%s: refused: no handshake nonce from the "
+			    "supervisor yet", conn_peer(c));
+			crypto_wipe(exp, sizeof(exp));
+			buf_free(&x->out);
+			free(x);
+			nonces_refill(w);
+			conn_fail(c, "busy");
+			return NULL;
+		}
+		hs_server_nonce(&x->hs, w->nonces[--w->nnonces]);
+		crypto_wipe(w->nonces[w->nnonces], PROTO_NONCE_LEN);
+		nonces_refill(w);
+	}
 	memcpy(x->exporter, exp, sizeof(x->exporter));
 	crypto_wipe(exp, sizeof(exp));
 	return x;
@@ -277,11 +334,14 @@ jobs_running(const struct cw *w)
 
 /* Ask the supervisor to run it: 0, or -1 with err. */
 static int
-priv_run(struct cw *w, uint64_t job, const char *script, const char *sha256,
+priv_run(struct cw *w, const struct msg_order *o, const uint8_t *exporter,
     char *err, size_t errlen)
 {
+	uint64_t	job = o->job;
+
 	buf_reset(&w->req);
-	if (privsep_encode_request(&w->req, job, script, sha256) == -1 ||
+	if (privsep_encode_request(&w->req, job, o->script, o->script_sha256,
+	    o->mac, exporter) == -1 ||
 	    ipc_send(w->priv, IPC_RUN_REQUEST, 0, w->req.data, w->req.len) ==
 	    -1) {
 		snprintf(err, errlen, "cannot ask the supervisor");
@@ -309,7 +369,7 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 			log_warnx("supervisor: bad SCRIPT_DONE: %s", why);
 			return;
 		}
-		if ((x = pend_take(w, id)) != NULL)
+		if ((x = pend_take(w, 0, id)) != NULL)
 			send_script_ack(x->c, x, &ack);
 		return;
 	}
@@ -322,12 +382,78 @@ priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
 			log_warnx("supervisor: bad INVENTORY_SET: %s", why);
 			return;
 		}
-		if ((x = pend_take(w, v.request)) == NULL)
+		if ((x = pend_take(w, 0, v.request)) == NULL)
 			return;
 		if (inventory_send(x->c, w, &x->out, v.scripts, v.scripts_len,
 		    v.managed, v.signkey) == -1)
 			conn_fail(x->c, "cannot send INVENTORY");
 		else
+			conn_shutdown(x->c);
+		return;
+	}
+	if (msg->hdr.type == IPC_HS_PROOF) {
+		struct privsep_proof	 r;
+		struct cw_conn		*x;
+
+		if (privsep_decode_proof(msg->payload, msg->hdr.len, &r,
+		    &why) == -1) {
+			log_warnx("supervisor: bad HS_PROOF: %s", why);
+			return;
+		}
+		if (r.request & CW_TICKET_BIT)
+			link_proofs(r.request & ~CW_TICKET_BIT, r.ok, r.proof,
+			    r.expect, r.why);
+		else if ((x = pend_take(w, 0, r.request)) != NULL &&
+		    hs_step(x->c, x, hs_server_verdict(&x->hs, r.ok, r.proof,
+		    r.why, &x->out), NULL) == -1)
+			conn_shutdown(x->c);
+		crypto_wipe(&r, sizeof(r));
+		return;
+	}
+	if (msg->hdr.type == IPC_HS_NONCES) {
+		const uint8_t	*n;
+		size_t		 k, count;
+
+		if (privsep_decode_nonces(msg->payload, msg->hdr.len, &n,
+		    &count, &why) == -1) {
+			log_warnx("supervisor: bad HS_NONCES: %s", why);
+			return;
+		}
+		w->nonces_asked -= (int)count;
+		if (w->nonces_asked < 0)
+			w->nonces_asked = 0;
+		for (k = 0; k < count && w->nnonces < PRIVSEP_NONCES_MAX; k++)
+			memcpy(w->nonces[w->nnonces++], n + k *
+			    PROTO_NONCE_LEN, PROTO_NONCE_LEN);
+		return;
+	}
+	if (msg->hdr.type == IPC_RUN_ACCEPTED) {
+		struct msg_order_ack	 a;
+		struct cw_conn		*x;
+
+		if (privsep_decode_accepted(msg->payload, msg->hdr.len, &a,
+		    &why) == -1) {
+			log_warnx("supervisor: bad RUN_ACCEPTED: %s", why);
+			return;
+		}
+		if (!a.accepted && (i = asked_index(w, a.job)) != -1)
+			w->asked[i] = w->asked[--w->nasked];
+		if ((x = pend_take(w, 1, a.job)) == NULL)
+			return;
+		if (!a.accepted) {
+			log_warnx("%s: job %" PRIu64 ": ORDER refused by the "
+			    "supervisor: %s", conn_peer(x->c), a.job,
+			    a.message);
+			conn_fail(x->c, a.message);
+			return;
+		}
+		log_hop("tw-run-asked", a.job);
+		log_info("%s: job %" PRIu64 ": running %s", conn_peer(x->c),
+		    a.job, x->script);
+		if (send_ack(x->c, x, a.job, 1, a.message) == 0)
+			return;		/* failed */
+		/* Kept for the result, unless it is not a new run. */
+		if (a.message[0] != '\0' || await_add(w, x, a.job) == -1)
 			conn_shutdown(x->c);
 		return;
 	}
@@ -405,7 +531,10 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		conn_fail(c, why);
 		return 0;
 	}
-	if (!proto_order_mac_ok(w->e.key, w->e.id, &o, x->exporter)) {
+	/* With privilege separation the supervisor checks the MAC (it has
+	 * the key), before it runs anything. */
+	if (w->priv == NULL && !proto_order_mac_ok(w->e.key, w->e.id, &o,
+	    x->exporter)) {
 		log_warnx("%s: job %" PRIu64 ": ORDER refused: bad MAC (not "
 		    "made by the brain for this connection, or changed on its "
 		    "way)", conn_peer(c), o.job);
@@ -448,9 +577,22 @@ order(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 		p.sign_pub = pub;
 	p.timeout_ms = w->conf->script_timeout * 1000;
 	p.output_max = (size_t)w->conf->output_max;
-	if ((w->priv != NULL ? priv_run(w, o.job, o.script, o.script_sha256,
-	    err, sizeof(err)) : run_start(w->base, o.job, &p, run_done, w, err,
-	    sizeof(err))) == -1) {
+	if (w->priv != NULL) {
+		/* Answered once the supervisor checked the MAC. */
+		strlcpy(x->script, o.script, sizeof(x->script));
+		if (pend_add_run(w, x, o.job) == -1 || priv_run(w, &o,
+		    x->exporter, err, sizeof(err)) == -1) {
+			pend_forget(w, x);
+			log_warnx("%s: job %" PRIu64 ": cannot run %s: %s",
+			    conn_peer(c), o.job, o.script, "cannot ask the "
+			    "supervisor");
+			snprintf(msg, sizeof(msg), "cannot run %s", o.script);
+			return send_ack(c, x, o.job, 0, msg);
+		}
+		return 0;
+	}
+	if (run_start(w->base, o.job, &p, run_done, w, err, sizeof(err)) ==
+	    -1) {
 		log_warnx("%s: job %" PRIu64 ": cannot run %s: %s",
 		    conn_peer(c), o.job, o.script, err);
 		snprintf(msg, sizeof(msg), "cannot run %s", o.script);
@@ -566,13 +708,14 @@ await_frame(struct conn *c, struct cw_conn *x, const struct wire_frame *f)
 /* ---- requests the supervisor answers ----------------------------------- */
 
 static int
-pend_add(struct cw *w, struct cw_conn *x, uint64_t *id)
+pend_slot(struct cw *w, struct cw_conn *x, int run, uint64_t id)
 {
 	int	i;
 
 	for (i = 0; i < CW_PENDING_MAX; i++)
 		if (w->pend[i].x == NULL) {
-			w->pend[i].id = *id = ++w->next_req;
+			w->pend[i].id = id;
+			w->pend[i].run = run;
 			w->pend[i].x = x;
 			x->waiting = 1;
 			return 0;
@@ -580,14 +723,31 @@ pend_add(struct cw *w, struct cw_conn *x, uint64_t *id)
 	return -1;
 }
 
+static int
+pend_add(struct cw *w, struct cw_conn *x, uint64_t *id)
+{
+	if (pend_slot(w, x, 0, w->next_req + 1) == -1)
+		return -1;
+	*id = ++w->next_req;
+	return 0;
+}
+
+/* A connection waits for the RUN_ACCEPTED of job. */
+static int
+pend_add_run(struct cw *w, struct cw_conn *x, uint64_t job)
+{
+	return pend_slot(w, x, 1, job);
+}
+
 static struct cw_conn *
-pend_take(struct cw *w, uint64_t id)
+pend_take(struct cw *w, int run, uint64_t id)
 {
 	struct cw_conn	*x;
 	int		 i;
 
 	for (i = 0; i < CW_PENDING_MAX; i++)
-		if (w->pend[i].x != NULL && w->pend[i].id == id) {
+		if (w->pend[i].x != NULL && w->pend[i].run == run &&
+		    w->pend[i].id == id) {
 			x = w->pend[i].x;
 			w->pend[i].x = NULL;
 			x->waiting = 0;
@@ -912,13 +1072,64 @@ served(uint8_t purpose)
 	    purpose == PURPOSE_SCRIPT;
 }
 
+/* HS_PROOF_ASK for a handshake with these inputs: 0, or -1. */
+static int
+proof_ask(struct cw *w, uint64_t request, enum hs_role role,
+    const struct hs_inputs *in, const uint8_t *peer_proof)
+{
+	struct privsep_proof_ask a;
+	int			 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.request = request;
+	a.role = (uint8_t)role;
+	a.purpose = in->purpose;
+	a.id = in->id;
+	memcpy(a.nonce_c, in->nonce_c, sizeof(a.nonce_c));
+	memcpy(a.nonce_s, in->nonce_s, sizeof(a.nonce_s));
+	memcpy(a.exporter, in->exporter, sizeof(a.exporter));
+	if (peer_proof != NULL)
+		memcpy(a.peer_proof, peer_proof, sizeof(a.peer_proof));
+	buf_reset(&w->req);
+	rc = privsep_encode_proof_ask(&w->req, &a) == -1 || ipc_send(w->priv,
+	    IPC_HS_PROOF_ASK, 0, w->req.data, w->req.len) == -1 ? -1 : 0;
+	crypto_wipe(&a, sizeof(a));
+	return rc;
+}
+
+/* Ask the supervisor to check the brain's proof and make ours (it has
+ * the key): hs_step() follows when it answers (priv_msg). */
+static int
+proof_ask_server(struct cw *w, struct cw_conn *x)
+{
+	struct hs_inputs	in;
+	uint64_t		id;
+	int			rc;
+
+	if (pend_add(w, x, &id) == -1)
+		return -1;
+	hs_inputs(&x->hs, &in);
+	if ((rc = proof_ask(w, id, HS_SERVER, &in, x->hs.peer_proof)) == -1)
+		pend_forget(w, x);
+	crypto_wipe(&in, sizeof(in));
+	return rc;
+}
+
+/* A client handshake's proofs (link.c), from the supervisor. */
+static int
+cw_prover(uint64_t ticket, const struct hs_inputs *in, void *arg)
+{
+	if (ticket & CW_TICKET_BIT)
+		return -1;
+	return proof_ask(arg, ticket | CW_TICKET_BIT, HS_CLIENT, in, NULL);
+}
+
 static int
 cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 {
 	struct cw_conn		*x = state;
 	struct cw		*w = x->cw;
 	enum hs_result		 r;
-	uint8_t			 purpose;
 
 	x->c = c;
 	if (x->done) {
@@ -931,15 +1142,39 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 		conn_fail(c, "unexpected frame");
 		return 0;
 	}
+	if (x->waiting) {
+		refuse(c, x, "a frame before the handshake was checked");
+		return 0;
+	}
 	r = hs_input(&x->hs, f, &x->out);
 	/* An ID that is not ours is refused at once, before any proof. */
 	if (r == HS_AGAIN && x->hs.id != 0 && x->hs.id != w->e.id) {
 		refuse(c, x, "unknown tentacle ID");
 		return 0;
 	}
-	if (r == HS_NEED_CHECK)
+	if (r == HS_NEED_CHECK && w->priv != NULL) {
+		if (x->hs.id != w->e.id)
+			r = hs_server_key(&x->hs, NULL, &x->out);
+		else {
+			if (proof_ask_server(w, x) == -1)
+				refuse(c, x, "cannot ask the supervisor");
+			return 0;
+		}
+	} else if (r == HS_NEED_CHECK)
 		r = hs_server_key(&x->hs, x->hs.id == w->e.id ? w->e.key :
 		    NULL, &x->out);
+	return hs_step(c, x, r, f);
+}
+
+/* The handshake's next step (f: the frame that led to it, or NULL when
+ * the supervisor's verdict did): cw_frame()'s return value. */
+static int
+hs_step(struct conn *c, struct cw_conn *x, enum hs_result r,
+    const struct wire_frame *f)
+{
+	struct cw	*w = x->cw;
+	uint8_t		 purpose;
+
 	switch (r) {
 	case HS_AGAIN:
 		if (!served(x->hs.purpose)) {
@@ -953,7 +1188,7 @@ cw_frame(struct conn *c, const struct wire_frame *f, void *state)
 		refuse(c, x, "already enrolled");
 		return 0;
 	case HS_FAIL:
-		if (f->type == WIRE_ERROR) {
+		if (f != NULL && f->type == WIRE_ERROR) {
 			char	msg[256], id[32];
 
 			proto_decode_error(f, msg, sizeof(msg));
@@ -1050,6 +1285,21 @@ poll_done(int ok, const struct msg_status *st, const char *why, void *arg)
 		poll_schedule(w, (int)w->conf->poll_interval);
 		return;
 	}
+	if (w->priv != NULL) {
+		/* The supervisor writes the enrolment (root's file). */
+		buf_reset(&w->req);
+		if (privsep_encode_u8(&w->req, st->enrolment,
+		    ENROLMENT_REJECTED) == -1 || ipc_send(w->priv,
+		    IPC_STATUS_SET, 0, w->req.data, w->req.len) == -1) {
+			log_warnx("brain %s: the enrolment is now %s, but the "
+			    "supervisor cannot be told", w->brain_peer,
+			    proto_enrolment_str(st->enrolment));
+			poll_schedule(w, (int)w->conf->poll_interval);
+			return;
+		}
+		w->e.status = st->enrolment;
+		goto stored;
+	}
 	old = w->e;
 	w->e.status = st->enrolment;
 	if (enrolment_store(w->path, &w->e, err, sizeof(err)) == -1) {
@@ -1062,6 +1312,7 @@ poll_done(int ok, const struct msg_status *st, const char *why, void *arg)
 		return;
 	}
 	enrolment_wipe(&old);
+ stored:
 	switch (w->e.status) {
 	case ENROLMENT_ACCEPTED:
 		log_info("tentacle ID %" PRIu64 " approved by the brain",
@@ -1173,7 +1424,14 @@ cw_start(struct event_base *base, void *arg)
 		log_warnx("state_dir too long");
 		return -1;
 	}
-	if ((rc = enrolment_load(w->path, &w->e, err, sizeof(err))) != 0) {
+	if (w->given_e != NULL) {
+		/* Read by the supervisor before the drop, without the key
+		 * (private/ is root's). */
+		w->e = *w->given_e;
+		enrolment_wipe(w->given_e);
+		w->given_e = NULL;
+	} else if ((rc = enrolment_load(w->path, &w->e, err, sizeof(err))) !=
+	    0) {
 		if (rc == 1)
 			log_warnx("%s: gone: not enrolled", w->path);
 		else
@@ -1208,6 +1466,8 @@ cw_start(struct event_base *base, void *arg)
 			return -1;
 		}
 		w->priv_fd = -1;
+		/* The supervisor sent the first nonces already. */
+		link_set_prover(cw_prover, w);
 	}
 	if (spool_init(w->conf->spool_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
@@ -1291,5 +1551,6 @@ commandworker_main(struct tentacle_child *ch)
 	cw.sigterm_fd = -1;
 	cw.given_client = ch->client;
 	cw.priv_fd = ch->priv_fd;
+	cw.given_e = ch->enrolment;
 	return listener_run(ch, &proto);
 }

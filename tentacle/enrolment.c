@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "enrolment.h"
+#include "log.h"
 #include "net.h"
 
 enum field {
@@ -305,8 +306,68 @@ enrolment_path(const char *state_dir, char *path, size_t pathlen)
 {
 	int	n;
 
-	n = snprintf(path, pathlen, "%s/enrolment", state_dir);
+	n = snprintf(path, pathlen, "%s/" ENROLMENT_DIR "/" ENROLMENT_NAME,
+	    state_dir);
 	return n < 0 || (size_t)n >= pathlen ? -1 : 0;
+}
+
+int
+enrolment_old_path(const char *state_dir, char *path, size_t pathlen)
+{
+	int	n;
+
+	n = snprintf(path, pathlen, "%s/" ENROLMENT_NAME, state_dir);
+	return n < 0 || (size_t)n >= pathlen ? -1 : 0;
+}
+
+int
+enrolment_migrate(const char *state_dir, char *err, size_t errlen)
+{
+	struct enrolment	e;
+	struct stat		st;
+	char			old[OCTO_PATH_MAX + 32], path[OCTO_PATH_MAX + 32];
+	char			why[1024];
+	int			rc;
+
+	if (enrolment_old_path(state_dir, old, sizeof(old)) == -1 ||
+	    enrolment_path(state_dir, path, sizeof(path)) == -1) {
+		set_err(err, errlen, "state_dir too long");
+		return -1;
+	}
+	if (lstat(old, &st) == -1)
+		return 0;		/* nothing from before */
+	if (lstat(path, &st) == 0) {
+		/* Ours is the one: whatever is left at the old place may
+		 * have been planted by the dropped user. */
+		log_warnx("%s: ignored and removed (the enrolment is %s)", old,
+		    path);
+		if (unlink(old) == -1)
+			log_warn("%s", old);
+		return 0;
+	}
+	if ((rc = enrolment_load(old, &e, why, sizeof(why))) == 1)
+		return 0;
+	if (rc == -1) {
+		set_err(err, errlen, "%s; not moved to %s", why, path);
+		return -1;
+	}
+	/* That file was the dropped user's to write: a script-signing key
+	 * in it proves nothing. The brain announces its key again
+	 * (SIGNKEY, authenticated with the tentacle's key). */
+	if (e.has_sign_pub)
+		log_warnx("%s: its script_signing_key is not kept (the brain "
+		    "announces its key again)", old);
+	e.has_sign_pub = 0;
+	memset(e.sign_pub, 0, sizeof(e.sign_pub));
+	rc = enrolment_store(path, &e, err, errlen);
+	enrolment_wipe(&e);
+	if (rc == -1)
+		return -1;
+	if (unlink(old) == -1)
+		log_warn("%s: cannot remove it after moving it", old);
+	log_info("moved the enrolment %s to %s (only this user writes there)",
+	    old, path);
+	return 0;
 }
 
 int

@@ -1,8 +1,11 @@
 /*
  * The tentacle's enrolment: what the brain gave it (ID, key, the brain's
  * certificate fingerprint, the brain's address and ports) and its status.
- * Kept in state_dir/enrolment, `key = value` lines, mode 0600, written
- * atomically (temporary file, fsync, rename, fsync of the directory).
+ * Kept in state_dir/private/enrolment (the directory only the supervisor,
+ * root with privilege separation, writes: keyfile.h), `key = value`
+ * lines, mode 0600, written atomically (temporary file, fsync, rename,
+ * fsync of the directory). With privilege separation only the supervisor
+ * writes it: the register hands it the enrolment (privsep.h).
  *
  * The reader is a pure function over a buffer (unit tests, fuzzers) and
  * strict: every field present once (script_signing_key at most once: a
@@ -34,7 +37,7 @@ struct enrolment {
 	int64_t		enrolled_at;		/* unix time */
 	/* The brain's script-signing key from ENROL_REPLY (issue 14),
 	 * optional: `script_signing_key = HEX`. The supervisor pins it
-	 * (managed.h) when managed_scripts = yes and none is pinned. */
+	 * (managed.h) when none is pinned. */
 	uint8_t		has_sign_pub;
 	uint8_t		sign_pub[PROTO_SIGN_PUB_LEN];
 };
@@ -47,8 +50,18 @@ int	enrolment_parse(const char *buf, size_t len, struct enrolment *,
 /* The file's text; -1 if a field is out of shape or out is too small. */
 int	enrolment_format(const struct enrolment *, char *out, size_t outlen);
 
-/* state_dir/enrolment into path. -1 if too long. */
+#define ENROLMENT_DIR	"private"	/* in state_dir: KEYFILE_DIR */
+#define ENROLMENT_NAME	"enrolment"
+
+/* state_dir/private/enrolment into path. -1 if too long. */
 int	enrolment_path(const char *state_dir, char *path, size_t pathlen);
+/* Where a tentacle before this change kept it: state_dir/enrolment. */
+int	enrolment_old_path(const char *state_dir, char *path, size_t pathlen);
+/* At start (the supervisor, once state_dir/private exists): an old
+ * state_dir/enrolment is moved in, without its script_signing_key (the
+ * dropped user could write that file); one left beside a new enrolment is
+ * removed. 0, or -1 with err (a corrupt old file stays where it is). */
+int	enrolment_migrate(const char *state_dir, char *err, size_t errlen);
 
 /* Read and parse path: 0, 1 if it does not exist, -1 with err naming
  * the file and the reason. */

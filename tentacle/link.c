@@ -5,6 +5,7 @@
  * --ping on the commander): pinned certificate, handshake as client with
  * the enrolment's ID and key, then one STATUS.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <stdio.h>
@@ -146,6 +147,12 @@ kept_put(struct conn *c, const char *addr, int port, const char *fpr)
 
 /* ---- the authenticated request ---------------------------------------- */
 
+/* With privilege separation the key is the supervisor's: the proofs of
+ * every client handshake come from prover (link_set_prover). */
+static link_prover	 prover;
+static void		*prover_arg;
+static uint64_t		 next_ticket;
+
 struct brain_req {
 	struct handshake	 hs;
 	struct buf		 out;
@@ -165,7 +172,20 @@ struct brain_req {
 	struct buf		 req;
 	uint64_t		 job;
 	brain_deliver_cb	 dcb;
+	/* Waiting for the prover's proofs (0: not). */
+	uint64_t		 ticket;
+	struct conn		*c;
+	LIST_ENTRY(brain_req)	 entry;
 };
+
+static LIST_HEAD(, brain_req)	reqs = LIST_HEAD_INITIALIZER(reqs);
+
+void
+link_set_prover(link_prover p, void *arg)
+{
+	prover = p;
+	prover_arg = arg;
+}
 
 static void
 req_finish(struct brain_req *r, int ok, const struct msg_status *st,
@@ -197,7 +217,9 @@ req_established(struct conn *c, void *arg)
 	}
 	if (conn_resumed(c))
 		log_debug("brain %s: resumed session", conn_peer(c));
-	hs_client_init(&r->hs, r->purpose, r->id, r->key, exp);
+	r->c = c;
+	hs_client_init(&r->hs, r->purpose, r->id, prover != NULL ? NULL :
+	    r->key, exp);
 	crypto_wipe(exp, sizeof(exp));
 	if (hs_client_start(&r->hs, &r->out) == HS_FAIL ||
 	    link_send(c, &r->out) == -1) {
@@ -224,6 +246,25 @@ req_frame(struct conn *c, const struct wire_frame *f, void *arg)
 			return -1;
 		}
 		switch (hs_input(&r->hs, f, &r->out)) {
+		case HS_NEED_PROOF: {
+			struct hs_inputs	in;
+
+			if (prover == NULL || r->ticket != 0) {
+				req_finish(r, 0, NULL, "no proof to give");
+				return -1;
+			}
+			hs_inputs(&r->hs, &in);
+			r->ticket = ++next_ticket;
+			if (prover(r->ticket, &in, prover_arg) == -1) {
+				r->ticket = 0;
+				crypto_wipe(&in, sizeof(in));
+				req_finish(r, 0, NULL, "cannot ask the "
+				    "supervisor for the proofs");
+				return -1;
+			}
+			crypto_wipe(&in, sizeof(in));
+			return 0;
+		}
 		case HS_AGAIN:
 			if (link_send(c, &r->out) == -1) {
 				req_finish(r, 0, NULL, "cannot send");
@@ -306,6 +347,7 @@ req_closed(struct conn *c, const char *reason, void *arg)
 	    (k = kept_find(r->addr, r->port, r->fpr)) != NULL)
 		kept_drop(k);
 	req_finish(r, 0, NULL, reason);
+	LIST_REMOVE(r, entry);
 	hs_wipe(&r->hs);
 	crypto_wipe(r->key, sizeof(r->key));
 	buf_free(&r->out);
@@ -331,6 +373,7 @@ req_new(const struct enrolment *e, uint8_t purpose, void *arg, char *err,
 	}
 	buf_init(&r->out, WIRE_PAYLOAD_MAX);
 	buf_init(&r->req, WIRE_HDR_LEN + WIRE_PAYLOAD_MAX);
+	LIST_INSERT_HEAD(&reqs, r, entry);
 	strlcpy(r->fpr, e->brain_fingerprint, sizeof(r->fpr));
 	r->id = e->id;
 	memcpy(r->key, e->key, sizeof(r->key));
@@ -355,6 +398,7 @@ req_connect(struct brain_req *r, struct event_base *base, SSL_CTX *ctx,
 	if (conn_connect_resume(base, ctx, e->brain_address, port,
 	    link_source(conf, e->brain_address), k ? k->session : NULL,
 	    &req_cbs, r, timeout_s, err, errlen) == NULL) {
+		LIST_REMOVE(r, entry);
 		crypto_wipe(r->key, sizeof(r->key));
 		buf_free(&r->out);
 		buf_free(&r->req);
@@ -379,6 +423,33 @@ brain_request(struct event_base *base, SSL_CTX *ctx,
 	    errlen);
 }
 
+void
+link_proofs(uint64_t ticket, int ok, const uint8_t *proof,
+    const uint8_t *expect, const char *why)
+{
+	struct brain_req	*r;
+	char			 reason[320];
+
+	LIST_FOREACH(r, &reqs, entry)
+		if (r->ticket == ticket)
+			break;
+	if (r == NULL || r->done)
+		return;		/* closed meanwhile */
+	r->ticket = 0;
+	if (!ok) {
+		snprintf(reason, sizeof(reason), "no proof from the "
+		    "supervisor: %s", why);
+		req_finish(r, 0, NULL, reason);
+		conn_fail(r->c, "no proof");
+		return;
+	}
+	if (hs_client_proofs(&r->hs, proof, expect, &r->out) == HS_FAIL ||
+	    link_send(r->c, &r->out) == -1) {
+		req_finish(r, 0, NULL, "cannot send AUTH_PROOF");
+		conn_fail(r->c, "cannot send AUTH_PROOF");
+	}
+}
+
 /*
  * done() gets ok = 1 once the brain stored the result, 0 when it should
  * be sent again later (no answer, an error, WIRE_ERROR), -1 when the
@@ -390,9 +461,10 @@ link_result_frame(const struct enrolment *e, const struct msg_result *m,
 {
 	struct msg_result	mm = *m;
 
-	/* Signed for the brain's maestro: its commander only carries it. */
-	return proto_result_mac(e->key, e->id, m, mm.mac) == -1 ||
-	    proto_encode_result(out, &mm) == -1 ? -1 : 0;
+	/* Signed for the brain's maestro: its commander only carries it.
+	 * With privilege separation the supervisor signed it (m->mac). */
+	return (prover == NULL && proto_result_mac(e->key, e->id, m,
+	    mm.mac) == -1) || proto_encode_result(out, &mm) == -1 ? -1 : 0;
 }
 
 int
@@ -410,6 +482,7 @@ brain_deliver(struct event_base *base, SSL_CTX *ctx,
 	if (link_result_frame(e, m, &r->req) == -1) {
 		snprintf(err, errlen, "job %llu: result out of shape",
 		    (unsigned long long)m->job);
+		LIST_REMOVE(r, entry);
 		crypto_wipe(r->key, sizeof(r->key));
 		buf_free(&r->out);
 		buf_free(&r->req);

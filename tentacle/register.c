@@ -7,7 +7,10 @@
  *	brain ENROL_REPLY{status, ID, its ephemeral key, our key wrapped
  *	    under both and this session's exporter value, brain fingerprint}
  * then the tentacle stores its enrolment (enrolment.h) and the register
- * exits 0: the supervisor starts the command worker in its place.
+ * exits 0: the supervisor starts the command worker in its place. With
+ * privilege separation the register hands the enrolment to the
+ * supervisor (IPC_ENROLMENT_SET, privsep.h), which checks and writes it
+ * and answers; the register exits once it did.
  *
  *  - by the brain: it connects to register_port (7000) as TLS client; the
  *    tentacle answers as handshake server. An offer from another address
@@ -47,9 +50,11 @@
 #include "crypto.h"
 #include "enrolment.h"
 #include "handshake.h"
+#include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "pairing.h"
+#include "privsep.h"
 #include "tls.h"
 #include "tentacle.h"
 
@@ -79,6 +84,14 @@ struct reg {
 	struct event			*ev_expire;
 	int				 wrong;		/* proofs */
 	int				 renew;		/* exit for a new code */
+	/* Privilege separation: the supervisor writes the enrolment. */
+	int				 priv_fd;	/* -1: none */
+	struct ipc_chan			*priv;
+	int				 storing;	/* ENROLMENT_SET sent */
+	/* With it: the supervisor's key pair's public half (the private
+	 * one, and so the tentacle's key, never come here). */
+	int				 has_enrol_pub;
+	uint8_t				 enrol_pub[PROTO_PUB_LEN];
 };
 
 enum {
@@ -106,6 +119,10 @@ struct exch {
 static struct reg	 reg;
 
 static void	attempt_schedule(struct reg *, int delay);
+struct ipc_chan;
+struct ipc_msg;
+static void	priv_msg(struct ipc_chan *, const struct ipc_msg *, void *);
+static void	priv_closed(struct ipc_chan *, const char *, void *);
 
 /* ---- host facts -------------------------------------------------------- */
 
@@ -309,7 +326,9 @@ send_request(struct exch *x, struct conn *c)
 	m.command_port = (uint32_t)r->conf->command_port;
 	if (x->outgoing)
 		strlcpy(m.token, r->secret, sizeof(m.token));
-	if (crypto_x25519_keypair(x->enrol_priv, x->enrol_pub) == -1) {
+	if (r->has_enrol_pub)
+		memcpy(x->enrol_pub, r->enrol_pub, sizeof(x->enrol_pub));
+	else if (crypto_x25519_keypair(x->enrol_priv, x->enrol_pub) == -1) {
 		conn_fail(c, "no randomness");
 		return -1;
 	}
@@ -336,6 +355,73 @@ stop_tentacle(struct reg *r)
 {
 	r->finished = 1;
 	listener_exit(r->base, TENTACLE_EXIT_STOP);
+}
+
+/* The enrolment from the reply (all but the key). */
+static void
+fill_enrolment(struct exch *x, const struct msg_enrol_reply *m,
+    struct enrolment *e)
+{
+	struct reg	*r = x->reg;
+
+	e->id = m->id;
+	/* The brain's script-signing key, covered by the wrapping (checked
+	 * by the caller, or by the supervisor); the supervisor pins it. */
+	e->has_sign_pub = m->has_sign_pub;
+	memcpy(e->sign_pub, m->sign_pub, sizeof(e->sign_pub));
+	strlcpy(e->brain_fingerprint, m->brain_fingerprint,
+	    sizeof(e->brain_fingerprint));
+	/* Enrolled by address: deliver where the brain says, not to the
+	 * address its connection came from (it may listen on another). */
+	if (!x->outgoing && m->brain_address[0] != '\0')
+		strlcpy(e->brain_address, m->brain_address,
+		    sizeof(e->brain_address));
+	else
+		strlcpy(e->brain_address, x->brain_addr,
+		    sizeof(e->brain_address));
+	e->brain_registerer_port = r->conf->brain_registerer_port;
+	e->brain_commander_port = r->conf->brain_commander_port;
+	e->status = m->status;
+	e->enrolled_at = (int64_t)time(NULL);
+}
+
+/*
+ * With privilege separation: the enrolment, the key still wrapped, to
+ * the supervisor, which unwraps it (its key pair), checks and writes it,
+ * and answers (priv_msg); we exit then.
+ */
+static int
+hand_over(struct exch *x, struct msg_enrol_reply *m)
+{
+	struct privsep_enrolment v;
+	struct reg		*r = x->reg;
+	struct buf		 b;
+	int			 rc;
+
+	memset(&v, 0, sizeof(v));
+	fill_enrolment(x, m, &v.e);
+	memcpy(v.brain_pub, m->brain_pub, sizeof(v.brain_pub));
+	memcpy(v.wrapped_key, m->wrapped_key, sizeof(v.wrapped_key));
+	memcpy(v.exporter, x->hs.exporter, sizeof(v.exporter));
+	crypto_wipe(m, sizeof(*m));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	rc = privsep_encode_enrolment(&b, &v) == -1 || ipc_send(r->priv,
+	    IPC_ENROLMENT_SET, 0, b.data, b.len) == -1 ? -1 : 0;
+	buf_free(&b);
+	if (rc == -1) {
+		log_warnx("cannot hand the enrolment as tentacle ID %" PRIu64
+		    " to the supervisor", v.e.id);
+		crypto_wipe(&v, sizeof(v));
+		stop_tentacle(r);
+		return -1;
+	}
+	log_info("enrolled with brain %s as tentacle ID %" PRIu64 " (%s): the "
+	    "supervisor stores it", v.e.brain_address, v.e.id,
+	    proto_enrolment_str(v.e.status));
+	crypto_wipe(&v, sizeof(v));
+	r->finished = 1;
+	r->storing = 1;
+	return -1;
 }
 
 static int
@@ -386,6 +472,8 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 	}
 	memset(&e, 0, sizeof(e));
 	e.id = m.id;
+	if (r->priv != NULL)
+		return hand_over(x, &m);
 	/* The key came wrapped for this exchange's key pair and session. */
 	if (proto_enrol_unwrap(x->enrol_priv, x->enrol_pub, x->hs.exporter, &m,
 	    e.key) == -1) {
@@ -397,24 +485,7 @@ handle_reply(struct exch *x, struct conn *c, const struct wire_frame *f)
 		return 0;
 	}
 	crypto_wipe(x->enrol_priv, sizeof(x->enrol_priv));
-	/* The brain's script-signing key, covered by the wrapping just
-	 * checked; the supervisor pins it (tentacle.c). */
-	e.has_sign_pub = m.has_sign_pub;
-	memcpy(e.sign_pub, m.sign_pub, sizeof(e.sign_pub));
-	strlcpy(e.brain_fingerprint, m.brain_fingerprint,
-	    sizeof(e.brain_fingerprint));
-	/* Enrolled by address: deliver where the brain says, not to the
-	 * address its connection came from (it may listen on another). */
-	if (!x->outgoing && m.brain_address[0] != '\0')
-		strlcpy(e.brain_address, m.brain_address,
-		    sizeof(e.brain_address));
-	else
-		strlcpy(e.brain_address, x->brain_addr,
-		    sizeof(e.brain_address));
-	e.brain_registerer_port = r->conf->brain_registerer_port;
-	e.brain_commander_port = r->conf->brain_commander_port;
-	e.status = m.status;
-	e.enrolled_at = (int64_t)time(NULL);
+	fill_enrolment(x, &m, &e);
 	crypto_wipe(&m, sizeof(m));
 	if (enrolment_path(r->conf->state_dir, path, sizeof(path)) == -1 ||
 	    enrolment_store(path, &e, err, sizeof(err)) == -1) {
@@ -781,6 +852,14 @@ register_start(struct event_base *base, void *arg)
 	const char	*tok = r->conf->token;
 
 	r->base = base;
+	if (r->priv_fd != -1) {
+		if ((r->priv = ipc_chan_new(base, r->priv_fd, priv_msg,
+		    priv_closed, r)) == NULL) {
+			log_warnx("cannot watch the supervisor's channel");
+			return -1;
+		}
+		r->priv_fd = -1;
+	}
 	if (r->conf->name[0] != '\0')
 		strlcpy(r->hostname, r->conf->name, sizeof(r->hostname));
 	else if (gethostname(r->hostname, sizeof(r->hostname)) == -1 ||
@@ -857,6 +936,52 @@ register_stop(void *arg)
 	SSL_CTX_free(r->client);
 	r->client = NULL;
 	crypto_wipe(r->secret, sizeof(r->secret));
+	if (r->priv != NULL)
+		ipc_chan_free(r->priv);
+	r->priv = NULL;
+}
+
+/* ENROLMENT_STORED: the supervisor wrote it (the end: the command
+ * worker follows), or could not (stop: a person must look). */
+static void
+priv_msg(struct ipc_chan *ch, const struct ipc_msg *msg, void *arg)
+{
+	struct reg	*r = arg;
+	const char	*why;
+	uint8_t		 ok;
+
+	if (msg->hdr.type != IPC_ENROLMENT_STORED || !r->storing ||
+	    privsep_decode_u8(msg->payload, msg->hdr.len, &ok,
+	    PRIVSEP_STORED_NOT_WRAPPED, &why) == -1) {
+		log_warnx("supervisor: unexpected %s: ignored",
+		    ipc_type_str(msg->hdr.type));
+		return;
+	}
+	r->storing = 0;
+	if (ok == PRIVSEP_STORED_NOT_WRAPPED) {
+		/* As when we unwrap it ourselves: that reply is refused,
+		 * the enrolment goes on. */
+		log_warnx("enrolment reply refused: its key is not wrapped "
+		    "for this connection");
+		r->finished = 0;
+		if (r->brain[0] != '\0')
+			attempt_schedule(r, (int)r->conf->poll_interval);
+		return;
+	}
+	if (!ok) {
+		log_warnx("the supervisor could not store the enrolment");
+		listener_exit(r->base, TENTACLE_EXIT_STOP);
+		return;
+	}
+	listener_exit(r->base, 0);
+}
+
+/* The supervisor stops or restarts us (EOF), or died. */
+static void
+priv_closed(struct ipc_chan *ch, const char *reason, void *arg)
+{
+	log_debug("supervisor: channel %s: stopping", reason);
+	_exit(0);
 }
 
 int
@@ -874,6 +999,9 @@ register_main(struct tentacle_child *ch)
 	memset(&reg, 0, sizeof(reg));
 	reg.conf = ch->conf;
 	reg.client = ch->client;	/* made before a privilege drop */
+	reg.priv_fd = ch->priv_fd;
+	reg.has_enrol_pub = ch->has_enrol_pub;
+	memcpy(reg.enrol_pub, ch->enrol_pub, sizeof(reg.enrol_pub));
 	if (ch->pairing_code[0] != '\0') {
 		if (proto_pairing_key(ch->pairing_code, reg.pairing_key) == -1) {
 			log_warnx("cannot derive the pairing key");

@@ -42,7 +42,7 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	uint32_t	 status, sig;
 	size_t		 body;
 	const char	*why;
-	int		 v2;
+	int		 v2, v3;
 
 	memset(res, 0, sizeof(*res));
 	if (len > SPOOL_FILE_MAX) {
@@ -51,6 +51,7 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	}
 	if (len < SPOOL_MAGIC_LEN || (memcmp(p, SPOOL_MAGIC,
 	    SPOOL_MAGIC_LEN) != 0 && memcmp(p, SPOOL_MAGIC2,
+	    SPOOL_MAGIC_LEN) != 0 && memcmp(p, SPOOL_MAGIC3,
 	    SPOOL_MAGIC_LEN) != 0)) {
 		set_err(err, errlen, "not a spool file (bad magic)");
 		return -1;
@@ -72,9 +73,16 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 	unpack_u8(&u, &m->truncated);
 	unpack_bytes_ref(&u, &m->output, &m->output_len, PROTO_OUTPUT_MAX);
 	v2 = memcmp(p, SPOOL_MAGIC2, SPOOL_MAGIC_LEN) == 0;
-	if (v2 && (unpack_str(&u, m->sha256, sizeof(m->sha256)) == -1 ||
-	    m->sha256[0] == '\0')) {
+	v3 = memcmp(p, SPOOL_MAGIC3, SPOOL_MAGIC_LEN) == 0;
+	if ((v2 || v3) && (unpack_str(&u, m->sha256, sizeof(m->sha256)) ==
+	    -1 || (v2 && m->sha256[0] == '\0'))) {
 		set_err(err, errlen, "bad script hash");
+		memset(res, 0, sizeof(*res));
+		return -1;
+	}
+	if (v3 && (unpack_fixed(&u, m->mac, sizeof(m->mac)) == -1 ||
+	    !spool_has_mac(m))) {
+		set_err(err, errlen, "bad MAC field");
 		memset(res, 0, sizeof(*res));
 		return -1;
 	}
@@ -107,6 +115,14 @@ spool_parse(const void *buf, size_t len, struct spool_result *res,
 }
 
 int
+spool_has_mac(const struct msg_result *m)
+{
+	static const uint8_t	zero[PROTO_MAC_LEN];
+
+	return memcmp(m->mac, zero, sizeof(zero)) != 0;
+}
+
+int
 spool_format(struct buf *out, const struct msg_result *m)
 {
 	struct packer	 p;
@@ -117,7 +133,8 @@ spool_format(struct buf *out, const struct msg_result *m)
 	if (!proto_result_valid(m, &why) ||
 	    (m->output_len > 0 && m->output == NULL))
 		return -1;
-	if (buf_append(out, m->sha256[0] != '\0' ? SPOOL_MAGIC2 : SPOOL_MAGIC,
+	if (buf_append(out, spool_has_mac(m) ? SPOOL_MAGIC3 :
+	    m->sha256[0] != '\0' ? SPOOL_MAGIC2 : SPOOL_MAGIC,
 	    SPOOL_MAGIC_LEN) == -1)
 		return -1;
 	pack_init(&p, out);
@@ -129,7 +146,10 @@ spool_format(struct buf *out, const struct msg_result *m)
 	pack_u64(&p, m->duration_ms);
 	pack_u8(&p, m->truncated);
 	pack_bytes(&p, m->output, m->output_len);
-	if (m->sha256[0] != '\0')
+	if (spool_has_mac(m)) {
+		pack_str(&p, m->sha256);
+		pack_bytes(&p, m->mac, sizeof(m->mac));
+	} else if (m->sha256[0] != '\0')
 		pack_str(&p, m->sha256);
 	if (pack_error(&p) || crypto_sha256(out->data + start,
 	    out->len - start, digest) == -1)

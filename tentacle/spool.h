@@ -11,6 +11,9 @@
  *	bytes output (u32 length, then the bytes)		pack.h
  *	[str sha256: the script's that ran, 64 hex; only with the magic
  *	 "OCTOSPOOL2\n", which a result that has one is written with]
+ *	[or, magic "OCTOSPOOL3\n" (a result made by the root supervisor
+ *	 with its MAC, privsep.h): str sha256 (64 hex or ""), bytes mac
+ *	 (32, not all zero: proto_result_mac, delivered as it is)]
  *	bytes SHA-256 of everything before (32)
  *
  * The reader is a pure, strict function over a buffer (unit tests and a
@@ -28,6 +31,7 @@
 
 #define SPOOL_MAGIC		"OCTOSPOOL1\n"
 #define SPOOL_MAGIC2		"OCTOSPOOL2\n"	/* with the script's hash */
+#define SPOOL_MAGIC3		"OCTOSPOOL3\n"	/* and the result's MAC */
 #define SPOOL_MAGIC_LEN		11
 /* Largest file: the magic, the fixed fields, the output, the digest. */
 #define SPOOL_FILE_MAX		(PROTO_OUTPUT_MAX + 256)
@@ -42,6 +46,8 @@ struct spool_result {
 /* Pure. 0, or -1 with the reason in err. */
 int	spool_parse(const void *buf, size_t len, struct spool_result *,
 	    char *err, size_t errlen);
+/* 1 if m->mac is set (not all zero). */
+int	spool_has_mac(const struct msg_result *);
 /* Append the file's bytes to out; -1 if a field is out of shape. */
 int	spool_format(struct buf *out, const struct msg_result *);
 

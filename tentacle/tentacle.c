@@ -15,9 +15,11 @@
  * (setgroups, setresgid, setresuid: it cannot regain root); the command
  * worker also inherits a socketpair to the supervisor, which stays root,
  * runs the scripts it asks for and sends back their results. State files
- * the children write (state_dir, the enrolment, the spool) are handed to
- * that user at start-up; the private key stays root's, in a directory of
- * root's (keyfile.h), and the children get their TLS contexts ready-made.
+ * the children write (state_dir, the spool) are handed to that user at
+ * start-up; the private key and the enrolment stay root's, in a directory
+ * of root's (keyfile.h, enrolment.h), the children get their TLS contexts
+ * ready-made, and the tentacle's key never leaves the supervisor: it
+ * makes every proof and MAC for them (privsep.h).
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -118,6 +120,7 @@ struct supervisor {
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 child_priv_fd;	/* the child's end, -1 */
+	uint8_t			 enrol_pub[PROTO_PUB_LEN];	/* register's */
 	/* The pairing code (pairing.h): "" while none is wanted. */
 	char			 pairing_code[PROTO_PAIRING_LEN + 1];
 	time_t			 pairing_made;		/* wall clock */
@@ -461,8 +464,10 @@ print_line(const char *line)
 
 static int	make_dir(const char *, mode_t, char *, size_t);
 
-/* The script-signing key the enrolment reply gave (kept in the state
- * file by the register), pinned if none is yet (whatever managed_scripts
+/* The script-signing key the enrolment reply gave (kept in the
+ * enrolment, which only this process writes with privilege separation,
+ * and which never keeps one from a file the user could write:
+ * enrolment_migrate), pinned if none is yet (whatever managed_scripts
  * says): from then on only a key already pinned counts. */
 static void
 managed_pin_enrolled(const struct tentacle_conf *conf)
@@ -561,9 +566,8 @@ is_enrolled(const struct tentacle_conf *conf)
 {
 	char	path[OCTO_PATH_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
-	    TENTACLE_ENROLMENT_FILE);
-	return access(path, F_OK) == 0;
+	return enrolment_path(conf->state_dir, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
 }
 
 static enum tentacle_role
@@ -758,11 +762,13 @@ privsep_user(struct supervisor *sv, char *err, size_t errlen)
 }
 
 /*
- * What the children write is the user's: state_dir (0700), the
- * enrolment, the spool (0700) and what it holds, the certificate when it
- * is in state_dir (public; the register reads its fingerprint). The
- * private key stays root's, in state_dir/private (root's: keyfile.h),
- * never handed over: the children get their TLS contexts made.
+ * What the children write is the user's: state_dir (0700), the spool
+ * (0700) and what it holds, the certificate when it is in state_dir
+ * (public; the register reads its fingerprint). The private key and the
+ * enrolment stay root's, in state_dir/private (root's: keyfile.h), never
+ * handed over: the children get their TLS contexts made, the command
+ * worker the enrolment without its key, and the register hands the
+ * enrolment to the supervisor, which writes it (privsep.h).
  * Inside state_dir (the user's) nothing is followed through a symbolic
  * link, so that what a compromised child plants there cannot make root
  * hand it anything else.
@@ -790,8 +796,6 @@ own_state(struct supervisor *sv, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (give_at(sv, sfd, TENTACLE_ENROLMENT_FILE, err, errlen) == -1)
-		goto done;
 	if ((cert = directly_in(sv->conf.state_dir, sv->conf.cert)) != NULL &&
 	    give_at(sv, sfd, cert, err, errlen) == -1)
 		goto done;
@@ -812,6 +816,60 @@ own_state(struct supervisor *sv, char *err, size_t errlen)
  done:
 	close(sfd);
 	return rc;
+}
+
+/*
+ * state_dir/private (keyfile.h: made there for the default key; made
+ * here whatever the key's path), which holds the enrolment: ours (root's
+ * with privilege separation), 0700. An enrolment of an older tentacle,
+ * in state_dir, is moved in (enrolment_migrate).
+ */
+static int
+private_prepare(const struct tentacle_conf *conf, int reenrol, char *err,
+    size_t errlen)
+{
+	char		dir[OCTO_PATH_MAX + 16], why[256];
+	struct stat	st;
+	int		fd;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" ENROLMENT_DIR,
+	    conf->state_dir) >= sizeof(dir)) {
+		set_err(err, errlen, "state_dir too long");
+		return -1;
+	}
+	if (mkdir(dir, 0700) == 0)
+		log_info("made %s for the enrolment (only this user writes "
+		    "there)", dir);
+	else if (errno != EEXIST) {
+		set_err(err, errlen, "%s: cannot create: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		set_err(err, errlen, "%s: refused: %s", dir, errno == ELOOP ||
+		    errno == ENOTDIR ? "not a directory (a symbolic link?)" :
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || keyfile_dir_refused(&st, geteuid(), why,
+	    sizeof(why))) {
+		set_err(err, errlen, "%s: refused: %s", dir, why);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (enrolment_migrate(conf->state_dir, err, errlen) == 0)
+		return 0;
+	if (!reenrol || enrolment_old_path(conf->state_dir, dir,
+	    sizeof(dir)) == -1)
+		return -1;
+	log_warnx("--reenrol: removing the unreadable enrolment file: %s", err);
+	if (unlink(dir) == -1) {
+		set_err(err, errlen, "--reenrol: %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* The name the tentacle gives: the configured one or the hostname. */
@@ -1059,11 +1117,32 @@ child_run(struct supervisor *sv, enum tentacle_role role,
 		ch.pairing_paused_until = pairing_paused_until(sv);
 	}
 	crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
+	/* The supervisor's copy of the tentacle's key is not ours. */
+	privsep_forget();
+	ch.enrolment = NULL;
+	ch.has_enrol_pub = sv->privsep && role == ROLE_REGISTER;
+	memcpy(ch.enrol_pub, sv->enrol_pub, sizeof(ch.enrol_pub));
 	if (sv->privsep) {
-		/* What needs root first: the private key, read now. */
+		/* What needs root first: the private key, read now; and
+		 * the enrolment (root's file), without its key: the
+		 * supervisor makes the proofs and MACs (privsep.h). */
 		if ((ch.client = link_client_ctx(&sv->conf, err,
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
+		if (role == ROLE_COMMAND) {
+			static struct enrolment	e;
+			char			path[OCTO_PATH_MAX + 32];
+
+			snprintf(err, sizeof(err), "gone: not enrolled");
+			if (enrolment_path(sv->conf.state_dir, path,
+			    sizeof(path)) == -1 || enrolment_load(path, &e, err,
+			    sizeof(err)) != 0) {
+				log_warnx("%s: %s", path, err);
+				_exit(1);
+			}
+			crypto_wipe(e.key, sizeof(e.key));
+			ch.enrolment = &e;
+		}
 		if (drop_privileges(sv->conf.user, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 		/* Nothing it could execute may give privileges back. */
@@ -1093,11 +1172,16 @@ child_spawn(struct supervisor *sv)
 	if (sv->listen_role == ROLE_REGISTER) {
 		if (pairing_prepare(sv) == -1)
 			return -1;
+		if (sv->privsep && privsep_enrol_keypair(sv->enrol_pub) ==
+		    -1) {
+			log_warnx("no randomness for the enrolment key");
+			return -1;
+		}
 	} else {
 		crypto_wipe(sv->pairing_code, sizeof(sv->pairing_code));
 		pairing_remove(sv->conf.state_dir);
 	}
-	if (sv->privsep && sv->listen_role == ROLE_COMMAND &&
+	if (sv->privsep &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		return -1;
@@ -1124,8 +1208,10 @@ child_spawn(struct supervisor *sv)
 	if (sp[0] != -1) {
 		close(sp[1]);
 		sv->child_priv_fd = -1;
-		if (privsep_attach(sp[0], pid) == -1)
-			log_warnx("cannot watch the command worker's channel");
+		if (privsep_attach(sp[0], pid, sv->listen_role ==
+		    ROLE_REGISTER) == -1)
+			log_warnx("cannot watch the %s's channel",
+			    role_name(sv->listen_role));
 	}
 	sv->child = pid;
 	sv->child_role = sv->listen_role;
@@ -1479,6 +1565,9 @@ main(int argc, char *argv[])
 	if (make_dir(sv.conf.state_dir, 0700, err, sizeof(err)) == -1)
 		startup_fail(&sv, err);
 	if ((sv.tls = load_tls(&sv.conf, err, sizeof(err))) == NULL)
+		startup_fail(&sv, err);
+	if (private_prepare(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
+	    -1)
 		startup_fail(&sv, err);
 	if (check_enrolment(&sv.conf, sv.opts.reenrol, err, sizeof(err)) ==
 	    -1)

@@ -56,8 +56,6 @@
 #define TENTACLE_EXIT_PAIRING_WRONG	4
 #define TENTACLE_EXIT_PAIRING_EXPIRED	5
 
-/* The file whose presence says "enrolled" (written by the enrolment). */
-#define TENTACLE_ENROLMENT_FILE	"enrolment"
 /* managed_scripts_dir's default: only root writes there. */
 #define TENTACLE_MANAGED_DIR_DEFAULT	"/var/lib/octopus/managed-scripts"
 
@@ -116,6 +114,13 @@ struct tentacle_child {
 	 * worker's socketpair to the supervisor (-1: run scripts itself). */
 	SSL_CTX				*client;
 	int				 priv_fd;
+	/* The command worker, with privilege separation: the enrolment
+	 * the supervisor read for it, its key zeroed (NULL: read it). */
+	struct enrolment		*enrolment;
+	/* The register, with privilege separation: the public half of
+	 * the key pair the supervisor keeps for its enrolments. */
+	int				 has_enrol_pub;
+	uint8_t				 enrol_pub[PROTO_PUB_LEN];
 	/* The register: the pairing code ("" = none wanted), when it
 	 * expires and until when pairing is paused (wall clock). */
 	char				 pairing_code[PROTO_PAIRING_LEN + 1];
@@ -212,6 +217,20 @@ int	brain_deliver(struct event_base *, SSL_CTX *,
 	    const struct tentacle_conf *, const struct enrolment *,
 	    const struct msg_result *, int timeout_s, brain_deliver_cb,
 	    void *arg, char *err, size_t errlen);
+
+/*
+ * With privilege separation the command worker has no key: prover(ticket,
+ * inputs) asks the supervisor for a client handshake's proofs (0, or -1
+ * if it cannot), and link_proofs() brings them back (ok: ours and the
+ * server's we must see; not ok: why). Also: results are delivered with
+ * the MAC they carry (the supervisor made it), not one made here.
+ */
+struct hs_inputs;
+typedef int (*link_prover)(uint64_t ticket, const struct hs_inputs *,
+    void *arg);
+void	link_set_prover(link_prover, void *arg);
+void	link_proofs(uint64_t ticket, int ok, const uint8_t *proof,
+	    const uint8_t *expect, const char *why);
 
 /* Host facts (register.c): the JSON object given at enrolment and in
  * every INVENTORY, always shorter than outlen ("{}" at worst). */

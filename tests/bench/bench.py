@@ -369,7 +369,8 @@ def main():
         deadline = time.monotonic() + 120 + N / 5
         while time.monotonic() < deadline:
             n = sum(1 for i in range(N)
-                    if (tmp / ("t%d" % i) / "state" / "enrolment").exists())
+                    if (tmp / ("t%d" % i) / "state" / "private" /
+                         "enrolment").exists())
             if n == N:
                 break
             time.sleep(0.2)

@@ -876,7 +876,7 @@ class Tentacle:
 
     @property
     def state_file(self):
-        return self.state_dir / "enrolment"
+        return self.state_dir / "private" / "enrolment"
 
     @property
     def cert(self):

@@ -48,6 +48,7 @@ def read_all(s, timeout=octotest.IO_TIMEOUT):
 def enrolment_for(t, fpr, commander_port, ident=7):
     """An enrolled tentacle whose brain is `fpr` on commander_port."""
     t.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    t.state_file.parent.mkdir(mode=0o700, exist_ok=True)
     path = t.state_file
     path.write_text(
         "id = %d\nkey = %s\nbrain_fingerprint = %s\n"

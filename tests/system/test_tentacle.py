@@ -416,9 +416,11 @@ def test_frames_get_an_honest_refusal(tentacle, client_cert):
 
 def write_enrolment(state_dir, brain_fpr="ab" * 32, status="accepted",
                     ident=7):
-    """A valid enrolment state file (as the register writes it)."""
+    """A valid enrolment state file (as the supervisor writes it, in
+    state_dir/private)."""
     state_dir.mkdir(mode=0o700, exist_ok=True)
-    path = state_dir / "enrolment"
+    (state_dir / "private").mkdir(mode=0o700, exist_ok=True)
+    path = state_dir / "private" / "enrolment"
     path.write_text(
         "id = %d\nkey = %s\nbrain_fingerprint = %s\n"
         "brain_address = 127.0.0.1\nbrain_registerer_port = 1\n"
@@ -659,6 +661,7 @@ def test_corrupt_enrolment_file_stops(tentacle):
     tentacle.wait_log("--reenrol: removing the unreadable enrolment file")
     tentacle.wait_log("register: listening on")
     assert not (tentacle.state_dir / "enrolment").exists()
+    assert not (tentacle.state_dir / "private" / "enrolment").exists()
     assert p.poll() is None
 
 

@@ -130,10 +130,13 @@ def test_privsep_roles_and_runs(brain, roomy_tentacle):  # noqa: F811
     assert_runs_as(t.proc.pid, 0, 0, "the supervisor")
     assert int(status_field(t.proc.pid, "CapEff"), 16) != 0
 
-    # What the worker writes is nobody's; the private key stays root's.
+    # What the worker writes is nobody's; the private key and the
+    # enrolment stay root's (the supervisor wrote it, 0600).
     st = t.state_dir.stat()
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (nobody.pw_uid, 0o700)
-    assert t.state_file.stat().st_uid == nobody.pw_uid
+    st = t.state_file.stat()
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
+    assert not (t.state_dir / "enrolment").exists()
     spool = t.state_dir / "spool"
     st = spool.stat()
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (nobody.pw_uid, 0o700)

@@ -289,11 +289,58 @@ test_enrol_purpose(void **state)
 	buf_free(&b);
 }
 
+/* hs_server_nonce: the AUTH_CHALLENGE carries the nonce given, and the
+ * proofs are made over it. */
+static void
+test_given_nonce(void **state)
+{
+	struct handshake	c, s;
+	struct hs_inputs	in;
+	struct buf		to_s, to_c;
+	struct wire_frame	f;
+	uint8_t			ns[PROTO_NONCE_LEN];
+	struct msg_auth_challenge ch;
+	const char		*why;
+
+	memset(ns, 0x5e, sizeof(ns));
+	buf_init(&to_s, WIRE_PAYLOAD_MAX);
+	buf_init(&to_c, WIRE_PAYLOAD_MAX);
+	hs_client_init(&c, PURPOSE_ORDER, 42, key, exporter_a);
+	hs_server_init(&s, exporter_a);
+	hs_server_nonce(&s, ns);
+	assert_int_equal(hs_client_start(&c, &to_s), HS_AGAIN);
+	f = one_frame(&to_s);
+	assert_int_equal(hs_input(&s, &f, &to_c), HS_AGAIN);	/* HELLO */
+	buf_reset(&to_s);
+	f = one_frame(&to_c);
+	assert_int_equal(hs_input(&c, &f, &to_s), HS_AGAIN);	/* AUTH_ID */
+	buf_reset(&to_c);
+	f = one_frame(&to_s);
+	assert_int_equal(hs_input(&s, &f, &to_c), HS_AGAIN);
+	f = one_frame(&to_c);
+	assert_int_equal(proto_decode_auth_challenge(&f, &ch, &why), 0);
+	assert_memory_equal(ch.nonce, ns, sizeof(ns));
+	buf_reset(&to_s);
+	assert_int_equal(hs_input(&c, &f, &to_s), HS_AGAIN);	/* PROOF */
+	buf_reset(&to_c);
+	f = one_frame(&to_s);
+	assert_int_equal(hs_input(&s, &f, &to_c), HS_NEED_CHECK);
+	hs_inputs(&s, &in);
+	assert_memory_equal(in.nonce_s, ns, sizeof(ns));
+	assert_int_equal(hs_server_key(&s, key, &to_c), HS_DONE);
+	f = one_frame(&to_c);
+	buf_reset(&to_s);
+	assert_int_equal(hs_input(&c, &f, &to_s), HS_DONE);
+	buf_free(&to_s);
+	buf_free(&to_c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_success),
+		cmocka_unit_test(test_given_nonce),
 		cmocka_unit_test(test_wrong_key_unknown_id_relay),
 		cmocka_unit_test(test_wrong_server_proof),
 		cmocka_unit_test(test_out_of_turn),

@@ -4,6 +4,8 @@
  * or malformed, a truncated or oversized file, junk and NUL bytes are
  * refused with a reason that never shows the key.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -229,10 +231,13 @@ test_store_and_load(void **state)
 {
 	struct enrolment	e, e2;
 	char			dir[] = "/tmp/test_enrolmentXXXXXX";
-	char			path[256], err[512];
+	char			path[256], err[512], sub[256];
 
 	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/private", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_int_equal(enrolment_path(dir, path, sizeof(path)), 0);
+	assert_non_null(strstr(path, "/private/enrolment"));
 	assert_int_equal(enrolment_load(path, &e, err, sizeof(err)), 1);
 	assert_int_equal(parse(build(-1, -1, NULL), &e, err, sizeof(err)), 0);
 	assert_int_equal(enrolment_store(path, &e, err, sizeof(err)), 0);
@@ -250,6 +255,61 @@ test_store_and_load(void **state)
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "corrupt"));
 	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* An older tentacle's state_dir/enrolment (the dropped user could write
+ * it) moves into private/ without its script-signing key; one left
+ * beside a new enrolment is removed, not read. */
+static void
+test_migrate(void **state)
+{
+	struct enrolment	e, e2;
+	char			dir[] = "/tmp/test_enrolmentXXXXXX";
+	char			old[256], path[256], sub[256], err[512];
+	char			buf[8192];
+	FILE			*f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/private", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(enrolment_old_path(dir, old, sizeof(old)), 0);
+	assert_int_equal(enrolment_path(dir, path, sizeof(path)), 0);
+	/* Nothing to move. */
+	assert_int_equal(enrolment_migrate(dir, err, sizeof(err)), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(buf, sizeof(buf), "%sscript_signing_key = %s\n",
+	    build(-1, -1, NULL), FPR);
+	assert_non_null(f = fopen(old, "w"));
+	fputs(buf, f);
+	fclose(f);
+	assert_int_equal(parse(buf, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.has_sign_pub, 1);
+	assert_int_equal(enrolment_migrate(dir, err, sizeof(err)), 0);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(enrolment_load(path, &e2, err, sizeof(err)), 0);
+	assert_int_equal(e2.has_sign_pub, 0);
+	assert_int_equal(e2.id, e.id);
+	assert_memory_equal(e2.key, e.key, sizeof(e.key));
+	/* Planted beside ours: removed, ours unchanged. */
+	assert_non_null(f = fopen(old, "w"));
+	fputs(buf, f);
+	fclose(f);
+	assert_int_equal(enrolment_migrate(dir, err, sizeof(err)), 0);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(enrolment_load(path, &e2, err, sizeof(err)), 0);
+	assert_int_equal(e2.has_sign_pub, 0);
+	/* A corrupt old one stays, and says why. */
+	unlink(path);
+	assert_non_null(f = fopen(old, "w"));
+	fputs("id = 1\n", f);
+	fclose(f);
+	assert_int_equal(enrolment_migrate(dir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "corrupt"));
+	assert_int_equal(access(old, F_OK), 0);
+	unlink(old);
+	rmdir(sub);
 	rmdir(dir);
 }
 
@@ -296,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_malformed_values),
 		cmocka_unit_test(test_truncated_oversized_junk),
 		cmocka_unit_test(test_store_and_load),
+		cmocka_unit_test(test_migrate),
 		cmocka_unit_test(test_sign_pub),
 	};
 

@@ -16,7 +16,14 @@
 #include "buf.h"
 #include "ipc.h"
 #include "pack.h"
+#include "enrolment.h"
+#include "handshake.h"
 #include "privsep.h"
+
+/* An order's MAC and its session's exporter, as the worker forwards. */
+static const uint8_t	MAC[PROTO_MAC_LEN] = { 0x11, 0x22, 0x33 };
+static const uint8_t	EXP[PROTO_EXPORTER_LEN] = { 0x44, 0x55 };
+static uint8_t		mac[PROTO_MAC_LEN], xp[PROTO_EXPORTER_LEN];
 
 static void
 test_request_round_trip(void **state)
@@ -28,9 +35,9 @@ test_request_round_trip(void **state)
 	const char	*why = NULL;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage", NULL), 0);
+	assert_int_equal(privsep_encode_request(&b, 42, "disk-usage", NULL, MAC, EXP), 0);
 	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
-	    sizeof(script), sha, &why), 0);
+	    sizeof(script), sha, mac, xp, &why), 0);
 	assert_string_equal(sha, "");
 	assert_int_equal(job, 42);
 	assert_string_equal(script, "disk-usage");
@@ -56,7 +63,10 @@ decode_raw(uint64_t job, const char *script, int trailing, const char **why)
 	if (trailing)
 		pack_u8(&p, 0);
 	assert_int_equal(pack_error(&p), 0);
-	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), h, why);
+	pack_bytes(&p, MAC, PROTO_MAC_LEN);
+	pack_bytes(&p, EXP, PROTO_EXPORTER_LEN);
+	rc = privsep_decode_request(b.data, b.len, &j, s, sizeof(s), h, mac,
+	    xp, why);
 	buf_free(&b);
 	return rc;
 }
@@ -88,8 +98,8 @@ test_request_refused(void **state)
 		struct buf	b;
 
 		buf_init(&b, IPC_PAYLOAD_MAX);
-		assert_int_equal(privsep_encode_request(&b, 7, "../x", NULL), -1);
-		assert_int_equal(privsep_encode_request(&b, 0, "x", NULL), -1);
+		assert_int_equal(privsep_encode_request(&b, 7, "../x", NULL, MAC, EXP), -1);
+		assert_int_equal(privsep_encode_request(&b, 0, "x", NULL, MAC, EXP), -1);
 		buf_free(&b);
 	}
 }
@@ -105,10 +115,10 @@ test_request_truncations(void **state)
 	size_t		 n;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 9, "script", NULL), 0);
+	assert_int_equal(privsep_encode_request(&b, 9, "script", NULL, MAC, EXP), 0);
 	for (n = 0; n < b.len; n++)
 		assert_int_equal(privsep_decode_request(b.data, n, &job,
-		    script, sizeof(script), sha, &why), -1);
+		    script, sizeof(script), sha, mac, xp, &why), -1);
 	buf_free(&b);
 }
 
@@ -242,12 +252,12 @@ test_managed_codecs(void **state)
 	size_t			 n;
 
 	buf_init(&b, IPC_PAYLOAD_MAX);
-	assert_int_equal(privsep_encode_request(&b, 3, "x", h), 0);
+	assert_int_equal(privsep_encode_request(&b, 3, "x", h, MAC, EXP), 0);
 	assert_int_equal(privsep_decode_request(b.data, b.len, &job, script,
-	    sizeof(script), sha, &why), 0);
+	    sizeof(script), sha, mac, xp, &why), 0);
 	assert_string_equal(sha, h);
 	buf_reset(&b);
-	assert_int_equal(privsep_encode_request(&b, 3, "x", "ABC"), -1);
+	assert_int_equal(privsep_encode_request(&b, 3, "x", "ABC", MAC, EXP), -1);
 
 	memset(&r, 0, sizeof(r));
 	r.request = 4;
@@ -316,11 +326,214 @@ test_managed_codecs(void **state)
 	buf_free(&b);
 }
 
+/* The messages that keep the key in the supervisor: round trips, every
+ * truncation and trailing byte refused, values out of shape refused. */
+static void
+truncations(const struct buf *b, int (*dec)(const uint8_t *, size_t))
+{
+	uint8_t	*more;
+	size_t	 n;
+
+	for (n = 0; n < b->len; n++)
+		assert_int_equal(dec(b->data, n), -1);
+	more = malloc(b->len + 1);
+	memcpy(more, b->data, b->len);
+	more[b->len] = 0;
+	assert_int_equal(dec(more, b->len + 1), -1);
+	assert_int_equal(dec(b->data, b->len), 0);
+	free(more);
+}
+
+static int
+dec_accepted(const uint8_t *p, size_t n)
+{
+	struct msg_order_ack	a;
+	const char		*why;
+
+	return privsep_decode_accepted(p, n, &a, &why);
+}
+
+static int
+dec_proof_ask(const uint8_t *p, size_t n)
+{
+	struct privsep_proof_ask	a;
+	const char			*why;
+
+	return privsep_decode_proof_ask(p, n, &a, &why);
+}
+
+static int
+dec_proof(const uint8_t *p, size_t n)
+{
+	struct privsep_proof	r;
+	const char		*why;
+
+	return privsep_decode_proof(p, n, &r, &why);
+}
+
+static int
+dec_enrolment(const uint8_t *p, size_t n)
+{
+	struct privsep_enrolment e;
+	const char		*why;
+
+	return privsep_decode_enrolment(p, n, &e, &why);
+}
+
+static void
+test_key_keeping_codecs(void **state)
+{
+	struct msg_order_ack	 a, da;
+	struct privsep_proof_ask q, dq;
+	struct privsep_proof	 r, dr;
+	struct privsep_enrolment e, de;
+	struct buf		 b;
+	struct packer		 pk;
+	const char		*why;
+	uint8_t			 v;
+	size_t			 i;
+
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	memset(&a, 0, sizeof(a));
+	a.job = 77;
+	a.accepted = 0;
+	strcpy(a.message, "bad ORDER MAC");
+	assert_int_equal(privsep_encode_accepted(&b, &a), 0);
+	assert_int_equal(privsep_decode_accepted(b.data, b.len, &da, &why), 0);
+	assert_memory_equal(&a, &da, sizeof(a));
+	truncations(&b, dec_accepted);
+	buf_reset(&b);
+	a.accepted = 2;
+	assert_int_equal(privsep_encode_accepted(&b, &a), -1);
+	a.accepted = 1;
+	a.job = 0;
+	assert_int_equal(privsep_encode_accepted(&b, &a), -1);
+	a.job = 1;
+	strcpy(a.message, "tab\there");
+	assert_int_equal(privsep_encode_accepted(&b, &a), -1);
+
+	/* HS_PROOF_ASK */
+	memset(&q, 0, sizeof(q));
+	q.request = 5;
+	q.role = HS_SERVER;
+	q.purpose = PURPOSE_ORDER;
+	q.id = 42;
+	memset(q.nonce_c, 1, sizeof(q.nonce_c));
+	memset(q.nonce_s, 2, sizeof(q.nonce_s));
+	memset(q.exporter, 3, sizeof(q.exporter));
+	memset(q.peer_proof, 4, sizeof(q.peer_proof));
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_proof_ask(&b, &q), 0);
+	assert_int_equal(privsep_decode_proof_ask(b.data, b.len, &dq, &why),
+	    0);
+	assert_memory_equal(&q, &dq, sizeof(q));
+	truncations(&b, dec_proof_ask);
+	buf_reset(&b);
+	q.role = 7;
+	assert_int_equal(privsep_encode_proof_ask(&b, &q), -1);
+	q.role = HS_CLIENT;
+	q.purpose = PURPOSE_ENROL;	/* no key to prove there */
+	assert_int_equal(privsep_encode_proof_ask(&b, &q), -1);
+	q.purpose = PURPOSE_RESULT;
+	q.id = 0;
+	assert_int_equal(privsep_encode_proof_ask(&b, &q), -1);
+	/* By hand: a bad role is refused by the decoder too. */
+	pack_init(&pk, &b);
+	pack_u64(&pk, 1);
+	pack_u8(&pk, 9);
+	pack_u8(&pk, PURPOSE_PING);
+	pack_u64(&pk, 42);
+	for (i = 0; i < 4; i++)
+		pack_bytes(&pk, q.nonce_c, 32);
+	assert_int_equal(privsep_decode_proof_ask(b.data, b.len, &dq, &why),
+	    -1);
+	assert_string_equal(why, "bad HS_PROOF_ASK");
+
+	/* HS_PROOF */
+	memset(&r, 0, sizeof(r));
+	r.request = 5;
+	r.ok = 1;
+	memset(r.proof, 8, sizeof(r.proof));
+	memset(r.expect, 9, sizeof(r.expect));
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_proof(&b, &r), 0);
+	assert_int_equal(privsep_decode_proof(b.data, b.len, &dr, &why), 0);
+	assert_memory_equal(&r, &dr, sizeof(r));
+	truncations(&b, dec_proof);
+	r.ok = 0;		/* a refusal says why */
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_proof(&b, &r), -1);
+	strcpy(r.why, "bad proof");
+	assert_int_equal(privsep_encode_proof(&b, &r), 0);
+
+	/* ENROLMENT_SET: the file's text, parsed as strictly, and the
+	 * key's wrapping */
+	memset(&e, 0, sizeof(e));
+	e.e.id = 42;
+	memset(e.e.brain_fingerprint, 'a', OCTO_FPR_HEX_LEN);
+	strcpy(e.e.brain_address, "192.0.2.1");
+	e.e.brain_registerer_port = 6000;
+	e.e.brain_commander_port = 6001;
+	e.e.status = ENROLMENT_ACCEPTED;
+	e.e.enrolled_at = 1700000000;
+	e.e.has_sign_pub = 1;
+	memset(e.e.sign_pub, 0x33, sizeof(e.e.sign_pub));
+	memset(e.brain_pub, 0x61, sizeof(e.brain_pub));
+	memset(e.wrapped_key, 0x62, sizeof(e.wrapped_key));
+	memset(e.exporter, 0x63, sizeof(e.exporter));
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_enrolment(&b, &e), 0);
+	assert_int_equal(privsep_decode_enrolment(b.data, b.len, &de, &why),
+	    0);
+	assert_memory_equal(&e, &de, sizeof(e));
+	truncations(&b, dec_enrolment);
+	buf_reset(&b);
+	pack_init(&pk, &b);
+	pack_bytes(&pk, "id = 1\n", 7);
+	pack_bytes(&pk, e.brain_pub, sizeof(e.brain_pub));
+	pack_bytes(&pk, e.wrapped_key, sizeof(e.wrapped_key));
+	pack_bytes(&pk, e.exporter, sizeof(e.exporter));
+	assert_int_equal(privsep_decode_enrolment(b.data, b.len, &de, &why),
+	    -1);
+	assert_string_equal(why, "ENROLMENT_SET: not an enrolment");
+
+	/* ENROLMENT_STORED, STATUS_SET */
+	buf_reset(&b);
+	assert_int_equal(privsep_encode_u8(&b, ENROLMENT_REJECTED,
+	    ENROLMENT_REJECTED), 0);
+	assert_int_equal(privsep_decode_u8(b.data, b.len, &v,
+	    ENROLMENT_REJECTED, &why), 0);
+	assert_int_equal(v, ENROLMENT_REJECTED);
+	assert_int_equal(privsep_decode_u8(b.data, b.len, &v, 1, &why), -1);
+	assert_int_equal(privsep_decode_u8(b.data, 0, &v, 9, &why), -1);
+	assert_int_equal(privsep_encode_u8(&b, 3, PRIVSEP_STORED_NOT_WRAPPED),
+	    -1);
+	buf_free(&b);
+}
+
+static void
+test_done_carries_mac(void **state)
+{
+	struct msg_result	m, d;
+	struct buf		b;
+	const char		*why;
+
+	m = sample();
+	memset(m.mac, 0xab, sizeof(m.mac));
+	buf_init(&b, IPC_PAYLOAD_MAX);
+	assert_int_equal(privsep_encode_done(&b, &m), 0);
+	assert_int_equal(privsep_decode_done(b.data, b.len, &d, &why), 0);
+	assert_memory_equal(d.mac, m.mac, sizeof(m.mac));
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_managed_codecs),
+		cmocka_unit_test(test_key_keeping_codecs),
+		cmocka_unit_test(test_done_carries_mac),
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_request_refused),
 		cmocka_unit_test(test_request_truncations),

@@ -390,6 +390,46 @@ test_sha256(void **state)
 	buf_free(&b);
 }
 
+/* A result the root supervisor MACed (privsep.h) is written OCTOSPOOL3,
+ * with or without the script's hash, and read back with its MAC. */
+static void
+test_mac(void **state)
+{
+	static const uint8_t	out[] = "ok\n";
+	static const char	h[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	struct msg_result	m = sample(6, out, 3);
+	struct spool_result	r;
+	struct buf		b;
+	char			err[128];
+	size_t			n;
+	int			with;
+
+	buf_init(&b, SPOOL_FILE_MAX);
+	for (with = 0; with <= 1; with++) {
+		buf_reset(&b);
+		strcpy(m.sha256, with ? h : "");
+		memset(m.mac, 0xc3, sizeof(m.mac));
+		assert_int_equal(spool_format(&b, &m), 0);
+		assert_memory_equal(b.data, SPOOL_MAGIC3, SPOOL_MAGIC_LEN);
+		assert_int_equal(spool_parse(b.data, b.len, &r, err,
+		    sizeof(err)), 0);
+		assert_memory_equal(r.r.mac, m.mac, sizeof(m.mac));
+		assert_string_equal(r.r.sha256, m.sha256);
+		for (n = 0; n < b.len; n++)
+			assert_int_equal(spool_parse(b.data, n, &r, err,
+			    sizeof(err)), -1);
+	}
+	/* Without a MAC: as before (no magic 3). */
+	memset(m.mac, 0, sizeof(m.mac));
+	buf_reset(&b);
+	assert_int_equal(spool_format(&b, &m), 0);
+	assert_memory_equal(b.data, SPOOL_MAGIC2, SPOOL_MAGIC_LEN);
+	assert_int_equal(spool_parse(b.data, b.len, &r, err, sizeof(err)), 0);
+	assert_int_equal(spool_has_mac(&r.r), 0);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -401,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_bad_fields_refused),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_mac),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
