@@ -91,9 +91,11 @@ def test_login_flood_leaves_room_for_password_changes(tmp_path):
         assert r.status == 200, r
         statuses = [box["r"].status for _, box in flood]
         assert set(statuses) <= {401, 503}, statuses
-        # At most half the queue went to logins: the rest were told to
-        # come back, at once.
-        assert statuses.count(503) >= 70 - 32, statuses
+        # Logins beyond their half of the queue were told to come back, at
+        # once. How many exactly depends on how many KDFs finished while the
+        # flood was still arriving (each frees a slot), so the exact bound
+        # is test_logins_hold_half_the_queue's, in the unit tests.
+        assert 503 in statuses, statuses
         assert b.client().login("admin", NEW_PW).status == 200
     finally:
         b.stop()
