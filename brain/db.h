@@ -636,19 +636,37 @@ struct db_fleet_query {
 	int		 sort;		/* enum list_sort */
 	int		 desc;
 };
+/* A row of a page of the fleet: the tentacle (its facts a JSON object:
+ * the triggers of db.c's migration 16 see to it), its labels accepted
+ * and proposed as JSON arrays of strings by name. */
+struct db_fleet_row {
+	struct db_tentacle_row	 t;
+	const char		*labels;
+	const char		*proposed_labels;
+};
 /* A page of the fleet in that order. DB_NOTFOUND when `after` names no
  * tentacle and the order needs its key (revoked since). */
 int	db_tentacles_page(struct db *, const struct db_fleet_query *,
 	    struct db_page *,
-	    void (*fn)(const struct db_tentacle_row *, void *), void *arg);
-/* The whole fleet counted in one query: accepted tentacles by state,
- * the others by enrolment (the five add up to total). */
+	    void (*fn)(const struct db_fleet_row *, void *), void *arg);
+/* The whole fleet counted in one query (of the table the triggers keep:
+ * db.c's fleet_counts): accepted tentacles by state, the others by
+ * enrolment (the five add up to total). */
 struct db_fleet_counts {
 	int64_t	online, offline, unknown, pending, rejected, total;
 };
 int	db_tentacles_count(struct db *, struct db_fleet_counts *);
-/* The same counted now (db_tentacles_count keeps them until a change). */
+/* The same counted from the tentacles themselves (what the triggers
+ * must agree with). */
 int	db_tentacles_count_now(struct db *, struct db_fleet_counts *);
+/* What changes whenever a row of the database does (this connection's
+ * changes, or another's commit): an answer made from the rows is good
+ * while the mark is the same. 0 or -1. */
+struct db_mark {
+	int64_t	changes;
+	int64_t	data_version;
+};
+int	db_change_mark(struct db *, struct db_mark *);
 /* *pending: whether a run has a job still pending (queued, sent,
  * running: job_state_pending); 0 for a run without jobs or none. */
 int	db_run_pending(struct db *, int64_t run, int *pending);

@@ -2,7 +2,8 @@
  * Lists at scale (SPEC "Lists at scale"): the fleet by pages, filtered
  * and sorted on the brain, with keyset pagination (a page starts after a
  * row's sort key and ID, so that no row is skipped or given twice while
- * the fleet changes); the fleet's counts in one query; whether a run has
+ * the fleet changes); the fleet's counts in one query (of the table
+ * fleet_counts, kept by triggers); whether a run has
  * a job still pending. The indexes they need are the lists' migration
  * (db.c), checked with EXPLAIN QUERY PLAN in tests/unit/test_brain_lists.c.
  */
@@ -27,6 +28,13 @@ static const char *const sort_keys[LIST_SORT_MAX] = {
 	[LIST_SORT_LAST_SEEN] = "ifnull(last_seen, 0)",
 };
 
+/* A tentacle's labels in that state, by name, as a JSON array (SQLite
+ * writes it: a search of tentacle_labels' key per row). */
+#define LIST_LABELS(state) \
+	"(SELECT json_group_array(label) FROM (SELECT label FROM " \
+	"tentacle_labels l WHERE l.tentacle_id = tentacles.id AND " \
+	"l.state = '" state "' ORDER BY label))"
+
 /* Parameters of the page's statement. */
 enum { P_STATE = 1, P_ENROLMENT, P_LIKE, P_KEY, P_AFTER, P_LIMIT, P_LABEL };
 
@@ -43,11 +51,12 @@ sql_add(char *sql, size_t len, const char *piece)
 /*
  * The statement for q: SQL made of this file's fixed pieces only, every
  * value bound (P_*). With after: the rows past (key, id) of that row in
- * the order asked.
+ * the order asked. Without labels (no tentacle has any): none looked
+ * for, row by row.
  */
 static int
-page_sql(const struct db_fleet_query *q, int with_after, char *sql,
-    size_t len)
+page_sql(const struct db_fleet_query *q, int with_after, int with_labels,
+    char *sql, size_t len)
 {
 	const char	*key = sort_keys[q->sort];
 	const char	*cmp = q->desc ? " <" : " >";
@@ -56,8 +65,10 @@ page_sql(const struct db_fleet_query *q, int with_after, char *sql,
 	int		 rc = 0;
 
 	sql[0] = '\0';
-	rc |= sql_add(sql, len, "SELECT " TENTACLE_COLUMNS " FROM tentacles "
-	    "WHERE 1");
+	rc |= sql_add(sql, len, with_labels ? "SELECT " TENTACLE_COLUMNS ", "
+	    LIST_LABELS("accepted") ", " LIST_LABELS("proposed") " FROM "
+	    "tentacles WHERE 1" : "SELECT " TENTACLE_COLUMNS ", '[]', '[]' "
+	    "FROM tentacles WHERE 1");
 	if (q->state[0])
 		rc |= sql_add(sql, len, " AND state = ?1");
 	if (q->enrolment[0])
@@ -109,18 +120,36 @@ bind_after_key(struct db *db, const struct db_fleet_query *q, int64_t after,
 	return rc;
 }
 
+/* Whether any tentacle has a label: 1, 0, -1. */
+static int
+any_labels(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM "
+	    "tentacle_labels)")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		rc = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 db_tentacles_page(struct db *db, const struct db_fleet_query *q,
     struct db_page *page,
-    void (*fn)(const struct db_tentacle_row *, void *), void *arg)
+    void (*fn)(const struct db_fleet_row *, void *), void *arg)
 {
 	sqlite3_stmt		*st;
-	struct db_tentacle_row	 r;
-	char			 sql[1024];
-	int			 rc = SQLITE_DONE;
+	struct db_fleet_row	 r;
+	char			 sql[1536];
+	int			 rc = SQLITE_DONE, labels;
 
+	if ((labels = any_labels(db)) == -1)
+		return -1;
 	if (q->sort < 0 || q->sort >= LIST_SORT_MAX ||
-	    page_sql(q, page->after > 0, sql, sizeof(sql)) == -1) {
+	    page_sql(q, page->after > 0, labels, sql, sizeof(sql)) == -1) {
 		log_warnx("database: a fleet query out of shape");
 		return -1;
 	}
@@ -139,85 +168,79 @@ db_tentacles_page(struct db *db, const struct db_fleet_query *q,
 		return rc;
 	}
 	while (!page->full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_tentacle_row_read(st, &r);
+		db_tentacle_row_read(st, &r.t);
+		r.labels = col_text(st, 11);
+		r.proposed_labels = col_text(st, 12);
 		fn(&r, arg);
 	}
 	return db_rows_end(db, st, page->full ? SQLITE_DONE : rc);
 }
 
-/* PRAGMA data_version: changes when another connection commits. */
+/* The counts one query per status would give, from the table the
+ * triggers of the fleet_counts migration keep (db.c): a few rows, not
+ * 10,000 index entries, whatever the keepalive changes meanwhile. */
+static void
+counts_add(struct db_fleet_counts *c, const char *enrolment,
+    const char *state, int64_t n)
+{
+	c->total += n;
+	if (strcmp(enrolment, "pending") == 0)
+		c->pending += n;
+	else if (strcmp(enrolment, "rejected") == 0)
+		c->rejected += n;
+	else if (strcmp(state, "online") == 0)
+		c->online += n;
+	else if (strcmp(state, "offline") == 0)
+		c->offline += n;
+	else
+		c->unknown += n;
+}
+
 static int
-data_version(struct db *db, int64_t *v)
+counts_of(struct db *db, const char *sql, struct db_fleet_counts *c)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((st = db_prepare(db, sql)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		counts_add(c, col_text(st, 0), col_text(st, 1),
+		    sqlite3_column_int64(st, 2));
+	return db_rows_end(db, st, rc);
+}
+
+int
+db_tentacles_count(struct db *db, struct db_fleet_counts *c)
+{
+	return counts_of(db, "SELECT enrolment, state, n FROM fleet_counts",
+	    c);
+}
+
+int
+db_tentacles_count_now(struct db *db, struct db_fleet_counts *c)
+{
+	/* From the index tentacles_enrolment_state alone. */
+	return counts_of(db, "SELECT enrolment, state, count(*) FROM "
+	    "tentacles GROUP BY enrolment, state", c);
+}
+
+/* PRAGMA data_version: changes when another connection commits. */
+int
+db_change_mark(struct db *db, struct db_mark *mark)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	if ((st = db_prepare(db, "PRAGMA data_version")) == NULL)
 		return -1;
-	if ((rc = db_step_row(db, st)) == 0)
-		*v = sqlite3_column_int64(st, 0);
+	if ((rc = db_step_row(db, st)) == 0) {
+		mark->data_version = sqlite3_column_int64(st, 0);
+		mark->changes = sqlite3_total_changes64(db_handle(db));
+	}
 	sqlite3_finalize(st);
 	return rc == 0 ? 0 : -1;
-}
-
-/*
- * The counts are asked with every page of the fleet (a dashboard polls
- * its first page); counting 10,000 index entries is most of a page's
- * cost. They are kept until any row changes: then counted again, so they
- * are never stale.
- */
-int
-db_tentacles_count(struct db *db, struct db_fleet_counts *c)
-{
-	struct db_counts_cache	*cache = db_counts_cache(db);
-	int64_t			 changes, version = 0;
-
-	changes = sqlite3_total_changes64(db_handle(db));
-	if (data_version(db, &version) == 0 && cache->valid &&
-	    cache->changes == changes && cache->data_version == version) {
-		*c = cache->counts;
-		return 0;
-	}
-	cache->valid = 0;
-	if (db_tentacles_count_now(db, c) == -1)
-		return -1;
-	cache->counts = *c;
-	cache->changes = changes;
-	cache->data_version = version;
-	cache->valid = 1;
-	return 0;
-}
-
-int
-db_tentacles_count_now(struct db *db, struct db_fleet_counts *c)
-{
-	sqlite3_stmt	*st;
-	const char	*enrolment, *state;
-	int64_t		 n;
-	int		 rc;
-
-	memset(c, 0, sizeof(*c));
-	/* From the index tentacles_enrolment_state alone: a few rows. */
-	if ((st = db_prepare(db, "SELECT enrolment, state, count(*) FROM "
-	    "tentacles GROUP BY enrolment, state")) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		enrolment = col_text(st, 0);
-		state = col_text(st, 1);
-		n = sqlite3_column_int64(st, 2);
-		c->total += n;
-		if (strcmp(enrolment, "pending") == 0)
-			c->pending += n;
-		else if (strcmp(enrolment, "rejected") == 0)
-			c->rejected += n;
-		else if (strcmp(state, "online") == 0)
-			c->online += n;
-		else if (strcmp(state, "offline") == 0)
-			c->offline += n;
-		else
-			c->unknown += n;
-	}
-	return db_rows_end(db, st, rc);
 }
 
 int

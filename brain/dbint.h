@@ -81,15 +81,5 @@ int		 db_order_row(sqlite3_stmt *, struct db_order *);
 	"enrolment, state, enrolled_at, last_seen, facts, duplicate_of"
 void		 db_tentacle_row_read(sqlite3_stmt *, struct db_tentacle_row *);
 
-/* db_lists.c's fleet counts, kept with the connection until a change of
- * any row (this connection's sqlite3_total_changes, another's
- * data_version). */
-struct db_counts_cache {
-	int			valid;
-	int64_t			changes;
-	int64_t			data_version;
-	struct db_fleet_counts	counts;
-};
-struct db_counts_cache	*db_counts_cache(struct db *);
 
 #endif

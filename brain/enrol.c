@@ -8,12 +8,27 @@
 #include <time.h>
 
 #include <bsd/string.h>
+#include <jansson.h>
 
 #include "auth.h"
 #include "crypto.h"
 #include "enrol.h"
 #include "log.h"
 #include "net.h"
+
+/* The facts kept: a JSON object (without a name twice), as the
+ * keepalive's are (fleet.c), else {}: the fleet's pages copy them as
+ * they are stored (views.c). */
+static const char *
+facts_kept(const char *facts)
+{
+	json_t	*j = facts[0] ? json_loads(facts, JSON_REJECT_DUPLICATES,
+		    NULL) : NULL;
+	int	 ok = json_is_object(j);
+
+	json_decref(j);
+	return ok ? facts : "{}";
+}
 
 static int
 token_hash(const char *secret, char out[SHA256_LEN * 2 + 1])
@@ -49,7 +64,7 @@ enrol_tentacle(struct db *db, const struct enrol_policy *pol,
 	strlcpy(t.address, req->command_address, sizeof(t.address));
 	t.port = (int)req->command_port;
 	strlcpy(t.fingerprint, req->fingerprint, sizeof(t.fingerprint));
-	strlcpy(t.facts, req->facts[0] ? req->facts : "{}", sizeof(t.facts));
+	strlcpy(t.facts, facts_kept(req->facts), sizeof(t.facts));
 	strlcpy(t.source, source, sizeof(t.source));
 
 	memset(reply, 0, sizeof(*reply));

@@ -12,9 +12,12 @@
  */
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <bsd/string.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -22,6 +25,7 @@
 #include "listargs.h"
 #include "log.h"
 #include "maestro.h"
+#include "proto.h"
 
 /* Waiters at once: as many as the webserv's requests in progress (its
  * PENDING_MAX); past it a request is answered at once (as a wait that
@@ -57,14 +61,84 @@ mono_now(void)
 
 /* ---- the fleet and the runs ------------------------------------------ */
 
+/*
+ * The last answers of GET /api/tentacles, each kept while the database's
+ * change mark stays the same (issue 18): a dashboard polls its first page,
+ * and every user's the same; 50 clients asking the same page between two
+ * changes get the text made once. Only the smaller answers are kept; the
+ * least recently used goes first.
+ */
+#define FLEET_CACHED_N		4
+#define FLEET_CACHED_MAX	(256 * 1024)
+
+static struct fleet_cached {
+	char		 key[LIST_LIKE_MAX + PROTO_LABELS_TEXT_MAX + 96];
+	struct db_mark	 mark;
+	char		*text;
+	uint64_t	 used;		/* fleet_uses when last used */
+} fleet_cached[FLEET_CACHED_N];
+static uint64_t		 fleet_uses;
+
+static struct fleet_cached *
+fleet_cached_get(const char *key, const struct db_mark *mark)
+{
+	struct fleet_cached	*c;
+	int			 i;
+
+	for (i = 0; i < FLEET_CACHED_N; i++) {
+		c = &fleet_cached[i];
+		if (c->text != NULL && strcmp(c->key, key) == 0 &&
+		    c->mark.changes == mark->changes &&
+		    c->mark.data_version == mark->data_version) {
+			c->used = ++fleet_uses;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Keep text (the cache's now, or the caller's to free: 0 or -1). */
+static int
+fleet_cached_put(const char *key, const struct db_mark *mark, char *text)
+{
+	struct fleet_cached	*c = &fleet_cached[0];
+	int			 i;
+
+	if (strlen(text) > FLEET_CACHED_MAX ||
+	    strlen(key) >= sizeof(c->key))
+		return -1;
+	for (i = 1; i < FLEET_CACHED_N; i++)
+		if (fleet_cached[i].used < c->used)
+			c = &fleet_cached[i];
+	free(c->text);
+	strlcpy(c->key, key, sizeof(c->key));
+	c->mark = *mark;
+	c->text = text;
+	c->used = ++fleet_uses;
+	return 0;
+}
+
+void
+fleet_cached_clear(void)
+{
+	int	i;
+
+	for (i = 0; i < FLEET_CACHED_N; i++) {
+		free(fleet_cached[i].text);
+		fleet_cached[i].text = NULL;
+	}
+}
+
 void
 api_tentacles(const struct api_req *r)
 {
 	const struct api_args	*a = r->a;
 	struct db_fleet_query	 q;
-	char			 like[LIST_LIKE_MAX];
-	json_t			*j;
-	int			 notfound;
+	struct fleet_cached	*c;
+	struct db_mark		 mark;
+	char			 like[LIST_LIKE_MAX], *text;
+	char			 key[sizeof(fleet_cached[0].key) + 1];
+	int			 notfound, marked;
 
 	like[0] = '\0';
 	if (a->q[0] && listargs_like_pattern(a->q, like, sizeof(like)) == -1) {
@@ -77,7 +151,15 @@ api_tentacles(const struct api_req *r)
 	q.label = a->labels;
 	q.sort = a->sort;
 	q.desc = a->desc;
-	if ((j = view_tentacles_page(m.db, &q, a->after, a->limit,
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%d\n%d\n%llu\n%u",
+	    q.state, q.enrolment, q.like, q.label, q.sort, q.desc,
+	    (unsigned long long)a->after, (unsigned)a->limit);
+	if ((marked = db_change_mark(m.db, &mark) == 0) &&
+	    (c = fleet_cached_get(key, &mark)) != NULL) {
+		reply_send_text(r->id, r->c->generation, 200, c->text, NULL);
+		return;
+	}
+	if ((text = view_tentacles_text(m.db, &q, a->after, a->limit,
 	    &notfound)) == NULL) {
 		if (notfound)
 			api_error(r, 400, "after names no tentacle (revoked "
@@ -86,7 +168,9 @@ api_tentacles(const struct api_req *r)
 			api_error(r, 500, "database error");
 		return;
 	}
-	api_reply(r, 200, j);
+	reply_send_text(r->id, r->c->generation, 200, text, NULL);
+	if (!marked || fleet_cached_put(key, &mark, text) == -1)
+		free(text);
 }
 
 /* ?tentacle=ID: the runs that include that tentacle; 0: every run. */

@@ -794,6 +794,7 @@ main(int argc, char **argv)
 	ledger_check_stop();
 	schedules_stop();
 	run_waiters_stop();
+	fleet_cached_clear();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);

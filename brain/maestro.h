@@ -271,6 +271,8 @@ void	run_waiters_wake(void);
 void	run_waiters_wake_job(int64_t job);
 /* At shutdown: every waiter answered with its run as it is. */
 void	run_waiters_stop(void);
+/* At shutdown: the fleet's answers kept (lists.c) freed. */
+void	fleet_cached_clear(void);
 /* compliance.c */
 api_handler	api_compliance, api_compliance_history, api_compliance_timeline,
 		api_waivers, api_waiver_create, api_waiver_delete;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "jobstate.h"
+#include "jsontext.h"
 #include "proto.h"
 #include "utf8.h"
 #include "views.h"
@@ -66,18 +67,13 @@ first_or_null(int rc, json_t *list)
  * A page of a list being made (SPEC "Lists at scale"): rows are added
  * while fewer than the limit and their JSON within LIST_JSON_MAX (the
  * first always: one row fits IPC_PAYLOAD_MAX); the row past them stops
- * the reading and makes "next" the last row's ID.
- *
- * A row's size is its serialization, or a bound the caller knows for
- * sure (a tentacle's): bounds are added up while their sum stays under
- * LIST_JSON_MAX, and only past that is the page measured (once) and then
- * each row: a page of small rows is serialized once, for the reply.
+ * the reading and makes "next" the last row's ID. (The fleet's pages are
+ * written as text instead: fleet_text below.)
  */
 struct page_acc {
 	struct db_page	 page;
 	json_t		*list;
-	size_t		 bytes;		/* the rows' JSON, or a bound of it */
-	int		 exact;		/* bytes is the measure */
+	size_t		 bytes;		/* the rows' JSON */
 	unsigned	 n;
 	int64_t		 last;		/* ID of the last row added */
 	int64_t		 next;		/* 0: none */
@@ -107,29 +103,20 @@ page_room(struct page_acc *p)
 	return 1;
 }
 
-/* Add row o of ID id (NULL: out of memory, left out); bound: at least
- * its JSON's size, or 0 when unknown. */
+/* Add row o of ID id (NULL: out of memory, left out). */
 static void
-page_add(struct page_acc *p, int64_t id, json_t *o, size_t bound)
+page_add(struct page_acc *p, int64_t id, json_t *o)
 {
 	size_t	size;
 
 	if (o == NULL)
 		return;
-	if (!p->exact && bound > 0 && p->bytes + bound <= LIST_JSON_MAX) {
-		size = bound;
-	} else {
-		if (!p->exact) {
-			p->bytes = json_dumpb(p->list, NULL, 0, JSON_COMPACT);
-			p->exact = 1;
-		}
-		size = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1; /* , */
-		if (p->n > 0 && p->bytes + size > LIST_JSON_MAX) {
-			json_decref(o);
-			p->next = p->last;
-			p->page.full = 1;
-			return;
-		}
+	size = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1; /* , */
+	if (p->n > 0 && p->bytes + size > LIST_JSON_MAX) {
+		json_decref(o);
+		p->next = p->last;
+		p->page.full = 1;
+		return;
 	}
 	p->bytes += size;
 	p->n++;
@@ -236,77 +223,138 @@ tentacle_json(const struct db_tentacle_row *t, void *arg)
 }
 
 /*
- * At least the size of tentacle_obj(t) as JSON: its strings escaped (at
- * most 6 bytes a byte: \u00XX), the facts read and written again (a
- * number may come out longer than it came: "1e-7" is written
- * 9.9999999999999995e-08; strings never), the rest a few hundred bytes.
+ * A fleet page is written as JSON text (jsontext.h), row by row from the
+ * statement: no json_t per row, the facts copied as stored (always a
+ * JSON object: db.c's triggers), the labels as SQLite wrote them. A row that would take the rows past LIST_JSON_MAX is taken back
+ * and ends the page (the first always stays: one row fits).
  */
-static size_t
-tentacle_json_bound(const struct db_tentacle_row *t)
-{
-	return 1024 + 6 * (strlen(t->hostname) + strlen(t->address) +
-	    strlen(t->fingerprint) + strlen(t->enrolment) +
-	    strlen(t->state)) + 8 * (t->facts ? strlen(t->facts) : 0) +
-	    2 * PROTO_LABELS_TEXT_MAX;	/* labels, proposed labels */
-}
-
-/* A fleet page: its rows get their labels before they are measured. */
-struct fleet_acc {
-	struct page_acc	 p;
-	struct db	*db;
+struct fleet_text {
+	struct db_page	 page;
+	struct buf	*b;
+	unsigned	 n;
+	int64_t		 last;		/* ID of the last row written */
+	int64_t		 next;		/* 0: none */
 	int		 failed;
 };
 
 static void
-tentacle_page_json(const struct db_tentacle_row *t, void *arg)
+fleet_row_text(const struct db_fleet_row *r, void *arg)
 {
-	struct fleet_acc	*f = arg;
-	json_t			*one, *o;
+	struct fleet_text		*f = arg;
+	const struct db_tentacle_row	*t = &r->t;
+	struct buf			*b = f->b;
+	size_t				 mark = b->len;
+	int				 rc = 0;
 
-	if (!page_room(&f->p))
+	if (f->page.full)
 		return;
-	if ((o = tentacle_obj(t)) != NULL && (one = json_array()) != NULL) {
-		json_array_append(one, o);
-		if (view_labels_attach(f->db, t->id, one) == -1)
-			f->failed = 1;
-		json_decref(one);
+	if (f->page.limit && f->n >= f->page.limit) {
+		f->next = f->last;
+		f->page.full = 1;
+		return;
 	}
-	page_add(&f->p, t->id, o, tentacle_json_bound(t));
+	rc |= jtext_raw(b, f->n ? ",{\"id\":" : "{\"id\":");
+	rc |= jtext_int(b, t->id);
+	rc |= jtext_raw(b, ",\"hostname\":");
+	rc |= jtext_str(b, t->hostname);
+	rc |= jtext_raw(b, ",\"address\":");
+	rc |= jtext_str(b, t->address);
+	rc |= jtext_raw(b, ",\"port\":");
+	rc |= jtext_int(b, t->port);
+	rc |= jtext_raw(b, ",\"fingerprint\":");
+	rc |= jtext_str(b, t->fingerprint);
+	rc |= jtext_raw(b, ",\"enrolment\":");
+	rc |= jtext_str(b, t->enrolment);
+	rc |= jtext_raw(b, ",\"state\":");
+	rc |= jtext_str(b, t->state);
+	rc |= jtext_raw(b, ",\"enrolled_at\":");
+	rc |= jtext_time(b, t->enrolled_at, 0);
+	rc |= jtext_raw(b, ",\"facts\":");
+	rc |= jtext_raw(b, t->facts ? t->facts : "{}");
+	rc |= jtext_raw(b, ",\"last_seen\":");
+	if (t->seen)
+		rc |= jtext_time(b, t->last_seen, 0);
+	else
+		rc |= jtext_raw(b, "null");
+	rc |= jtext_raw(b, ",\"duplicate_of\":");
+	if (t->duplicate_of)
+		rc |= jtext_int(b, t->duplicate_of);
+	else
+		rc |= jtext_raw(b, "null");
+	rc |= jtext_raw(b, ",\"labels\":");
+	rc |= jtext_raw(b, r->labels[0] ? r->labels : "[]");
+	rc |= jtext_raw(b, ",\"proposed_labels\":");
+	rc |= jtext_raw(b, r->proposed_labels[0] ? r->proposed_labels : "[]");
+	rc |= jtext_raw(b, "}");
+	if (rc != 0 || (f->n > 0 && b->len > LIST_JSON_MAX)) {
+		b->len = mark;
+		if (f->n == 0)
+			f->failed = 1;
+		f->next = f->last;
+		f->page.full = 1;
+		return;
+	}
+	f->n++;
+	f->last = t->id;
 }
 
-json_t *
-view_fleet_counts(struct db *db)
+static int
+counts_text(struct db *db, struct buf *b)
 {
 	struct db_fleet_counts	c;
+	char			s[256];
 
 	if (db_tentacles_count(db, &c) == -1)
+		return -1;
+	snprintf(s, sizeof(s), "{\"online\":%lld,\"offline\":%lld,"
+	    "\"unknown\":%lld,\"pending\":%lld,\"rejected\":%lld,"
+	    "\"total\":%lld}", (long long)c.online, (long long)c.offline,
+	    (long long)c.unknown, (long long)c.pending, (long long)c.rejected,
+	    (long long)c.total);
+	return jtext_raw(b, s);
+}
+
+char *
+view_tentacles_text(struct db *db, const struct db_fleet_query *q,
+    uint64_t after, unsigned limit, int *notfound)
+{
+	struct fleet_text	f;
+	struct buf		b;
+	int			rc;
+
+	*notfound = 0;
+	memset(&f, 0, sizeof(f));
+	f.page.after = after > INT64_MAX ? INT64_MAX : (int64_t)after;
+	f.page.limit = limit;
+	f.b = &b;
+	/* Rows to LIST_JSON_MAX, then the rest of the reply, and its NUL. */
+	buf_init(&b, LIST_JSON_MAX + 64 * 1024);
+	rc = jtext_raw(&b, "{\"tentacles\":[");
+	if (rc == 0 && (rc = db_tentacles_page(db, q, &f.page,
+	    fleet_row_text, &f)) == DB_NOTFOUND)
+		*notfound = 1;
+	if (rc != 0 || f.failed || jtext_raw(&b, "],\"counts\":") == -1 ||
+	    counts_text(db, &b) == -1 || jtext_raw(&b, ",\"next\":") == -1 ||
+	    (f.next ? jtext_int(&b, f.next) : jtext_raw(&b, "null")) == -1 ||
+	    buf_append(&b, "}", 2) == -1) {
+		buf_free(&b);
 		return NULL;
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "online",
-	    (json_int_t)c.online, "offline", (json_int_t)c.offline, "unknown",
-	    (json_int_t)c.unknown, "pending", (json_int_t)c.pending,
-	    "rejected", (json_int_t)c.rejected, "total", (json_int_t)c.total);
+	}
+	return (char *)b.data;		/* the caller frees it */
 }
 
 json_t *
 view_tentacles_page(struct db *db, const struct db_fleet_query *q,
     uint64_t after, unsigned limit, int *notfound)
 {
-	struct fleet_acc f;
-	json_t		*counts;
-	int		 rc;
+	char	*text = view_tentacles_text(db, q, after, limit, notfound);
+	json_t	*j;
 
-	*notfound = 0;
-	page_init(&f.p, after, limit);
-	f.db = db;
-	f.failed = 0;
-	if ((rc = db_tentacles_page(db, q, &f.p.page, tentacle_page_json,
-	    &f)) != 0 || f.failed || (counts = view_fleet_counts(db)) == NULL) {
-		*notfound = rc == DB_NOTFOUND;
-		json_decref(f.p.list);
+	if (text == NULL)
 		return NULL;
-	}
-	return json_pack("{s:o,s:o,s:o}", "tentacles", f.p.list, "counts",
-	    counts, "next", page_next_json(&f.p));
+	j = json_loads(text, 0, NULL);
+	free(text);
+	return j;
 }
 
 json_t *
@@ -562,7 +610,7 @@ job_json(const struct db_job_row *j, void *arg)
 	if (j->has_result && v->with_output)
 		json_object_set_new(json_object_get(o, "result"), "findings",
 		    findings_json(&v->fv, j->result.id));
-	page_add(&v->jobs, j->id, o, 0);
+	page_add(&v->jobs, j->id, o);
 }
 
 json_t *
@@ -628,7 +676,7 @@ runs_row_json(const struct db_runs_row *r, void *arg)
 	json_object_set(run, "jobs", json_object_get(sum, "jobs"));
 	json_object_set(run, "finished", json_object_get(sum, "finished"));
 	json_object_set_new(run, "summary", sum);
-	page_add(&v->p, r->run.id, run, 0);
+	page_add(&v->p, r->run.id, run);
 }
 
 json_t *

@@ -29,11 +29,14 @@ json_t	*view_tentacle(struct db *, int64_t id);
  * {"tentacles": [...], "counts": {"online", "offline", "unknown",
  * "pending", "rejected", "total"}, "next"} (counts: the whole fleet;
  * online, offline and unknown count the accepted tentacles); *notfound
- * when the order needs the row `after` and it is gone.
+ * when the order needs the row `after` and it is gone. As JSON text
+ * (NUL-terminated, malloc'd: free it), written without a json_t per row.
  */
+char	*view_tentacles_text(struct db *, const struct db_fleet_query *,
+	    uint64_t after, unsigned limit, int *notfound);
+/* The same parsed (the unit tests'). */
 json_t	*view_tentacles_page(struct db *, const struct db_fleet_query *,
 	    uint64_t after, unsigned limit, int *notfound);
-json_t	*view_fleet_counts(struct db *);
 json_t	*view_tokens(struct db *);
 /* [{"name", "sha256", "description", "tentacles": [ids]}] for the fleet
  * (0) or one tentacle. */

@@ -19,9 +19,15 @@ octoTentacle processes stay in bench.py (N <= 1000).
     while the N are kept alive: median and p95 of ROUND_TRIPS (100);
   - the brain's total PSS at N;
   - GET /api/tentacles?limit=100 under 50 concurrent clients (wrk) with
-    the N enrolled: p50, p99, requests/s.
+    the N enrolled: p50, p99, requests/s;
+  - the Fleet page's first draw with the N enrolled, in headless Chromium
+    (tests/system/browser.py: selenium, the brain's own certificate
+    accepted), logged in on another view: from the hash change to the
+    first row and the fleet's total drawn, and from a new page load's
+    navigation start to the first row.
 Targets (issue 18, at 10,000 on 2 cores): second run <= 10 s, keepalive
-<= 25% of a core, round trip <= 10 ms, PSS <= 100 MB, p99 <= 20 ms.
+<= 25% of a core, round trip <= 10 ms, PSS <= 100 MB, p99 <= 20 ms,
+first draw <= 1 s.
 
 Environment: SWARM (N, default 1000), SWARM_PROCS (worker processes of
 the swarm, default 1), SWARM_DELAY_MS (default 0), SWARM_RESULT_ON_ORDER=0
@@ -47,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import octotest  # noqa: E402
 import bench  # noqa: E402
+import browser  # noqa: E402
 import swarm_proc  # noqa: E402
 
 N = int(os.environ.get("SWARM", "1000"))
@@ -104,6 +111,20 @@ def wait_run(ka, run_id, timeout):
 
 def fleet_counts(ka):
     return ka.get("/api/tentacles?limit=1")["counts"]
+
+
+def fleet_draw(brain, tmp):
+    """browser.Browser.fleet_first_draw at N, or None without Chromium."""
+    if browser.missing():
+        return None
+    b = browser.Browser("https://127.0.0.1:%d" % brain.web_port,
+                        tmp / "screenshots")
+    try:
+        b.login("admin", brain.password, "#/account")
+        b.text_in("h1", "Your account")
+        return b.fleet_first_draw(N)
+    finally:
+        b.quit()
 
 
 def main():
@@ -188,6 +209,8 @@ def main():
         lat = bench.wrk_latency(brain, brain.login(),
                                 "/api/tentacles?limit=100", LISTS_SECONDS,
                                 50)
+        lists_load = os.getloadavg()[0]
+        draw = fleet_draw(brain, tmp)
 
         print()
         print("Octopus swarm benchmark: N=%d SIMULATED tentacles (one swarm "
@@ -224,6 +247,12 @@ def main():
             row("  ?limit=100, 50 clients (wrk): p50 (ms)", lat[0])
             row("  ?limit=100, 50 clients (wrk): p99 (ms)", lat[1])
             row("  ?limit=100, 50 clients: requests/s", lat[2], "%.0f")
+            row("  load average (1 min) after it", lists_load)
+        if draw is None:
+            row("Fleet page at N, first draw", "no chromium")
+        else:
+            row("Fleet page at N, first draw (ms)", draw[0], "%.0f")
+            row("  new page load to rows drawn (ms)", draw[1], "%.0f")
     finally:
         if swarm is not None:
             swarm.stop()

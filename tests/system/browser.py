@@ -74,6 +74,30 @@ _EXPECTED_CONSOLE = re.compile(
     r"(4\d\d|50[24])")
 
 
+# Installed before the Fleet view is entered: the page notes (in ms) when
+# the first row and the whole fleet's total are drawn.
+_FLEET_DRAW_JS = """
+window.octoDraw = null;
+const t0 = performance.now();
+const done = function () {
+    const rows = document.querySelectorAll('#fleet-table tbody tr.tentacle-row');
+    const total = document.querySelector('#stat-total .stat-n');
+    if (rows.length && total && total.textContent === arguments[0]) {
+        window.octoDraw = performance.now() - t0;
+        return true;
+    }
+    return false;
+}.bind(null, String(arguments[0]));
+const obs = new MutationObserver(function () {
+    if (done())
+        obs.disconnect();
+});
+obs.observe(document.body, {childList: true, subtree: true,
+    characterData: true});
+location.hash = '#/fleet';
+"""
+
+
 class Browser:
     """One Chromium, on one brain's dashboard."""
 
@@ -255,6 +279,32 @@ class Browser:
         return [e["message"] for e in self.console
                 if e.get("level") == "SEVERE" and
                 not _EXPECTED_CONSOLE.search(e.get("message", ""))]
+
+    # -- figures (printed by the tests and make bench, never asserted)
+
+    def fleet_first_draw(self, total):
+        """The Fleet page's first draw with `total` hosts, logged in on
+        another view: (ms from the hash change to the first row and the
+        whole fleet's total drawn, ms from a new page load's navigation
+        start to the first row drawn, the app's start and its session
+        check included)."""
+        self.driver.set_script_timeout(60)
+        self.driver.execute_script(_FLEET_DRAW_JS, total)
+        self.wait(lambda d: d.execute_script(
+            "return window.octoDraw;") is not None, "the fleet drawn", 60)
+        drawn = self.driver.execute_script("return window.octoDraw;")
+        self.driver.get("about:blank")
+        self.open("#/fleet")
+        loaded = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            (function look() {
+                if (document.querySelector(
+                    '#fleet-table tbody tr.tentacle-row'))
+                    done(performance.now());
+                else
+                    requestAnimationFrame(look);
+            })();""")
+        return drawn, loaded
 
     def quit(self):
         try:

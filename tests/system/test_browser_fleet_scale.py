@@ -21,30 +21,6 @@ if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
 N = 10000
 PAGE = 100      # app.js FLEET_PAGE
 
-# Installed before the Fleet view is entered: the page notes (in ms) when
-# the first row and the whole fleet's total are drawn.
-MEASURE_JS = """
-window.octoDraw = null;
-const t0 = performance.now();
-const done = function () {
-    const rows = document.querySelectorAll('#fleet-table tbody tr.tentacle-row');
-    const total = document.querySelector('#stat-total .stat-n');
-    if (rows.length && total && total.textContent === arguments[0]) {
-        window.octoDraw = performance.now() - t0;
-        return true;
-    }
-    return false;
-}.bind(null, String(arguments[0]));
-const obs = new MutationObserver(function () {
-    if (done())
-        obs.disconnect();
-});
-obs.observe(document.body, {childList: true, subtree: true,
-    characterData: true});
-location.hash = '#/fleet';
-"""
-
-
 @pytest.fixture(scope="module")
 def big_fleet(request, tmp_path_factory):
     b = brain_with_fleet(tmp_path_factory.mktemp("fleet10k"),
@@ -69,26 +45,9 @@ def test_fleet_page_with_ten_thousand_hosts(big_fleet, chrome):  # noqa: F811
     b = chrome(big_fleet)
     b.login("admin", big_fleet.password, "#/account")
     b.text_in("h1", "Your account")
-    b.driver.execute_script(MEASURE_JS, N)
-    b.wait(lambda d: d.execute_script("return window.octoDraw;") is not None,
-           "the fleet drawn")
-    drawn = b.driver.execute_script("return window.octoDraw;")
+    drawn, at = b.fleet_first_draw(N)
     print("\nFleet page, 10,000 hosts: first draw %.0f ms (hash change to "
           "the first row and the counts, headless Chromium)" % drawn)
-    # A new page load: from navigation start, the app's start and its
-    # session check included.
-    b.driver.get("about:blank")
-    b.open("#/fleet")
-    b.driver.set_script_timeout(30)
-    at = b.driver.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        (function look() {
-            if (document.querySelector(
-                '#fleet-table tbody tr.tentacle-row'))
-                done(performance.now());
-            else
-                requestAnimationFrame(look);
-        })();""")
     print("Fleet page, 10,000 hosts: rows drawn %.0f ms after navigation "
           "start (a new page load)" % at)
 

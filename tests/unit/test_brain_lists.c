@@ -18,6 +18,7 @@
 
 #include "db.h"
 #include "dbint.h"
+#include "jsontext.h"
 #include "listargs.h"
 #include "views.h"
 
@@ -76,6 +77,55 @@ test_listargs(void **state)
 	assert_int_equal(listargs_like_pattern("x", like, 8), -1);
 }
 
+/* ---- JSON text ------------------------------------------------------- */
+
+/* jtext_str writes what jansson writes, and U+FFFD where jansson would
+ * refuse the bytes. */
+static void
+test_jtext(void **state)
+{
+	static const char *const same[] = { "", "plain", "q\"uote",
+	    "back\\slash", "ctl\x01\x1f\t\n\r\b\f", "h\xc3\xa9te \xe2\x82\xac",
+	    "\xf0\x9f\x90\x99 octopus", "del\x7f", "/slash" };
+	struct buf	 b;
+	json_t		*j;
+	char		*want;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		buf_init(&b, 1024);
+		assert_int_equal(jtext_str(&b, same[i]), 0);
+		assert_non_null(j = json_string(same[i]));
+		assert_non_null(want = json_dumps(j, JSON_ENCODE_ANY));
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(j);
+		buf_free(&b);
+	}
+	buf_init(&b, 1024);
+#define FFFD	"\xef\xbf\xbd"
+	/* A stray byte, a sequence cut short, a surrogate: each byte. */
+	assert_int_equal(jtext_str(&b, "a\xff\xc3" "b\xed\xa0\x80"), 0);
+	assert_int_equal(b.len, strlen("\"a" FFFD FFFD "b" FFFD FFFD FFFD
+	    "\""));
+	assert_memory_equal(b.data, "\"a" FFFD FFFD "b" FFFD FFFD FFFD "\"",
+	    b.len);
+#undef FFFD
+	buf_reset(&b);
+	assert_int_equal(jtext_time(&b, 0, 1), 0);
+	assert_int_equal(jtext_time(&b, 86400, 1), 0);
+	assert_int_equal(jtext_int(&b, -42), 0);
+	assert_int_equal(b.len, strlen("null\"1970-01-02T00:00:00Z\"-42"));
+	assert_memory_equal(b.data, "null\"1970-01-02T00:00:00Z\"-42", b.len);
+	buf_free(&b);
+	/* Full: -1, never past max. */
+	buf_init(&b, 4);
+	assert_int_equal(jtext_str(&b, "abcdef"), -1);
+	assert_true(b.len <= 4);
+	buf_free(&b);
+}
+
 /* ---- a fleet in the database ----------------------------------------- */
 
 #define FLEET	300
@@ -107,12 +157,12 @@ struct page_ids {
 };
 
 static void
-collect(const struct db_tentacle_row *t, void *arg)
+collect(const struct db_fleet_row *r, void *arg)
 {
 	struct page_ids	*p = arg;
 
 	assert_true(p->n < FLEET + 1);
-	p->ids[p->n++] = t->id;
+	p->ids[p->n++] = r->t.id;
 }
 
 /* Walks the fleet in pages through view_tentacles_page: every tentacle
@@ -135,6 +185,13 @@ walk(struct db *db, int sort, int desc, unsigned limit, const char *state,
 		list = json_object_get(j, "tentacles");
 		assert_true(json_array_size(list) <= limit);
 		for (i = 0; i < json_array_size(list); i++) {
+			json_t	*row = json_array_get(list, i), *one;
+
+			/* Each row as GET /api/tentacles/ID shows it. */
+			one = view_tentacle(db, json_integer_value(
+			    json_object_get(row, "id")));
+			assert_true(json_equal(row, one));
+			json_decref(one);
 			assert_true(seen < FLEET);
 			ids[seen++] = json_integer_value(json_object_get(
 			    json_array_get(list, i), "id"));
@@ -165,6 +222,32 @@ walk(struct db *db, int sort, int desc, unsigned limit, const char *state,
 }
 
 static void
+facts_of(const struct db_tentacle_row *t, void *arg)
+{
+	strncpy(arg, t->facts, 63);
+}
+
+static void
+facts_are(struct db *db, int64_t id, const char *want)
+{
+	char	facts[64] = "";
+
+	assert_int_equal(db_tentacles_each(db, id, facts_of, facts), 0);
+	assert_string_equal(facts, want);
+}
+
+/* The counts the triggers keep are those of the tentacles. */
+static void
+counts_agree(struct db *db)
+{
+	struct db_fleet_counts	kept, now;
+
+	assert_int_equal(db_tentacles_count(db, &kept), 0);
+	assert_int_equal(db_tentacles_count_now(db, &now), 0);
+	assert_memory_equal(&kept, &now, sizeof(kept));
+}
+
+static void
 test_pages(void **state)
 {
 	char			 err[256];
@@ -186,18 +269,46 @@ test_pages(void **state)
 	assert_int_equal(c.online + c.offline + c.unknown + c.pending +
 	    c.rejected, FLEET);
 	assert_int_equal(c.pending, FLEET / 5);
-	/* Kept until a row changes, then counted again. */
-	assert_int_equal(db_tentacles_count(db, &c), 0);
-	assert_int_equal(c.total, FLEET);
+	counts_agree(db);
+	/* The triggers follow every change of enrolment or state. */
 	assert_int_equal(db_exec(db, "UPDATE tentacles SET enrolment = "
 	    "'accepted' WHERE id = 4"), 0);		/* was pending */
 	assert_int_equal(db_tentacles_count(db, &c), 0);
 	assert_int_equal(c.pending, FLEET / 5 - 1);
+	counts_agree(db);
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET state = 'online', "
+	    "last_seen = 5"), 0);
+	counts_agree(db);
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET state = 'offline' "
+	    "WHERE id % 3 = 0"), 0);
+	counts_agree(db);
 	assert_int_equal(db_tentacle_delete(db, 1), 0);
 	assert_int_equal(db_tentacles_count(db, &c), 0);
 	assert_int_equal(c.total, FLEET - 1);
-	assert_int_equal(db_tentacles_count_now(db, &c), 0);
-	assert_int_equal(c.total, FLEET - 1);
+	counts_agree(db);
+	assert_int_equal(db_exec(db, "INSERT INTO tentacles (hostname, "
+	    "address, port, key, fingerprint, enrolment, enrolled_at) VALUES "
+	    "('new.example.org', '192.0.2.9', 7001, 'k', 'f', 'pending', 1)"),
+	    0);
+	assert_int_equal(db_tentacles_count(db, &c), 0);
+	assert_int_equal(c.total, FLEET);
+	counts_agree(db);
+	/* Facts that are no JSON object are kept as {} (the pages copy
+	 * the facts as stored). */
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET facts = '[1]' "
+	    "WHERE id = 2"), 0);
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET facts = 'no' "
+	    "WHERE id = 3"), 0);
+	assert_int_equal(db_exec(db, "UPDATE tentacles SET facts = "
+	    "'{\"os\": \"x\"}' WHERE id = 5"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO tentacles (hostname, "
+	    "address, port, key, fingerprint, enrolment, enrolled_at, facts) "
+	    "VALUES ('bad.example.org', '192.0.2.9', 7001, 'k', 'f', "
+	    "'accepted', 1, '{\"a\": ')"), 0);
+	facts_are(db, 2, "{}");
+	facts_are(db, 3, "{}");
+	facts_are(db, 5, "{\"os\": \"x\"}");
+	facts_are(db, FLEET + 2, "{}");
 	db_close(db);
 }
 
@@ -229,15 +340,16 @@ test_page_budget(void **state)
 	}
 	assert_int_equal(db_commit(db), 0);
 	do {
-		j = view_tentacles_page(db, &q, after, 1000, &notfound);
-		assert_non_null(j);
+		/* The reply is this text, written as the rows are read. */
+		text = view_tentacles_text(db, &q, after, 1000, &notfound);
+		assert_non_null(text);
+		assert_true(strlen(text) <= LIST_JSON_MAX + 1024);
+		assert_non_null(j = json_loads(text, 0, NULL));
+		free(text);
 		pages++;
 		list = json_object_get(j, "tentacles");
 		n = json_array_size(list);
 		assert_true(n > 0 && n < 900);
-		assert_non_null(text = json_dumps(j, JSON_COMPACT));
-		assert_true(strlen(text) <= LIST_JSON_MAX + 1024);
-		free(text);
 		seen += n;
 		after = json_is_null(json_object_get(j, "next")) ? 0 :
 		    (uint64_t)json_integer_value(json_object_get(j, "next"));
@@ -347,7 +459,8 @@ static const struct fleet_plan {
 	const char	*want;
 } fleet_plans[] = {
 	{ LIST_SORT_ID, 0, "", "",
-	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid>?)" },
+	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid>?)|"
+	    "SEARCH l USING PRIMARY KEY (tentacle_id=?)" },
 	{ LIST_SORT_ID, 1, "", "",
 	    "SEARCH tentacles USING INTEGER PRIMARY KEY (rowid<?)" },
 	{ LIST_SORT_HOSTNAME, 0, "", "",
@@ -395,6 +508,9 @@ test_plans(void **state)
 	assert_int_equal(db_run_add(db, "s", "admin", &run), 0);
 	for (i = 1; i <= FLEET; i++)
 		assert_int_equal(db_job_add(db, run, i, "h", &job), 0);
+	/* A label: the pages look for the labels of each row. */
+	assert_int_equal(db_exec(db, "INSERT INTO tentacle_labels VALUES "
+	    "(160, 'web', 'accepted')"), 0);
 	sqlite3_trace_v2(db_handle(db), SQLITE_TRACE_STMT, trace, NULL);
 
 	/* The fleet after an ID: each order and direction, each filter. */
@@ -412,8 +528,10 @@ test_plans(void **state)
 		plans_are(db, "FROM tentacles WHERE 1", fp->want, NULL);
 	}
 
-	/* The counts: the index alone, never the table's rows. */
+	/* The counts: the few rows the triggers keep, never the fleet's. */
 	assert_int_equal(db_tentacles_count(db, &c), 0);
+	plans_are(db, "FROM fleet_counts", "SCAN fleet_counts", NULL);
+	assert_int_equal(db_tentacles_count_now(db, &c), 0);
 	plans_are(db, "GROUP BY enrolment, state",
 	    "SCAN tentacles USING COVERING INDEX tentacles_enrolment_state",
 	    "USING COVERING INDEX");
@@ -447,6 +565,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listargs),
+		cmocka_unit_test(test_jtext),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_budget, setup,
 		    teardown),
