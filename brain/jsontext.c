@@ -1,19 +1,11 @@
 /*
  * JSON text into a buf (jsontext.h).
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "jsontext.h"
 #include "utf8.h"
 #include "views.h"
-
-int
-jtext_raw(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
 
 int
 jtext_str(struct buf *b, const char *s)
@@ -65,24 +57,75 @@ jtext_str(struct buf *b, const char *s)
 	return rc ? -1 : 0;
 }
 
+/* The digits of v, backwards from end; returns where they start. */
+static char *
+digits(char *end, uint64_t v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	return end;
+}
+
 int
 jtext_int(struct buf *b, int64_t v)
 {
-	char	s[24];
+	char	s[24], *p;
 
-	snprintf(s, sizeof(s), "%" PRId64, v);
-	return jtext_raw(b, s);
+	p = digits(s + sizeof(s), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	return buf_append(b, p, (size_t)(s + sizeof(s) - p));
+}
+
+/* n as exactly w digits at p. */
+static void
+fixed(char *p, int w, long n)
+{
+	while (w-- > 0) {
+		p[w] = (char)('0' + n % 10);
+		n /= 10;
+	}
 }
 
 int
 jtext_time(struct buf *b, time_t t, int nullable)
 {
-	char	s[40];
+	char		 s[] = "\"0000-00-00T00:00:00Z\"";
+	long long	 days, secs, z, era, doe, yoe, doy, mp, y, mo, d;
 
 	if (t <= 0 && nullable)
 		return jtext_raw(b, "null");
-	s[0] = '"';
-	rfc3339(t, s + 1, sizeof(s) - 2);
-	strcat(s, "\"");
-	return jtext_raw(b, s);
+	/* Days since 1970-01-01 to a civil date (proleptic Gregorian:
+	 * H. Hinnant's days_from_civil, backwards). */
+	days = (long long)t / 86400;
+	secs = (long long)t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	mo = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (mo <= 2);
+	if (y < 0 || y > 9999) {
+		char	r[40];
+
+		r[0] = '"';
+		rfc3339(t, r + 1, sizeof(r) - 2);
+		strcat(r, "\"");
+		return jtext_raw(b, r);
+	}
+	fixed(s + 1, 4, (long)y);
+	fixed(s + 6, 2, (long)mo);
+	fixed(s + 9, 2, (long)d);
+	fixed(s + 12, 2, (long)(secs / 3600));
+	fixed(s + 15, 2, (long)(secs / 60 % 60));
+	fixed(s + 18, 2, (long)(secs % 60));
+	return buf_append(b, s, sizeof(s) - 1);
 }

@@ -11,14 +11,22 @@
 #define OCTO_JSONTEXT_H
 
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "buf.h"
 
-int	jtext_raw(struct buf *, const char *);	/* as is: JSON already */
+/* As is: JSON already (inline: a literal's length is known). */
+static inline int
+jtext_raw(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
 int	jtext_str(struct buf *, const char *);	/* a JSON string */
 int	jtext_int(struct buf *, int64_t);
-/* RFC 3339 in UTC, as a JSON string; null when t <= 0 and nullable. */
+/* RFC 3339 in UTC, as a JSON string (rfc3339's text, without the C
+ * library's time zone machinery); null when t <= 0 and nullable. */
 int	jtext_time(struct buf *, time_t, int nullable);
 
 #endif

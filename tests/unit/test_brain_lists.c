@@ -118,6 +118,35 @@ test_jtext(void **state)
 	assert_int_equal(jtext_int(&b, -42), 0);
 	assert_int_equal(b.len, strlen("null\"1970-01-02T00:00:00Z\"-42"));
 	assert_memory_equal(b.data, "null\"1970-01-02T00:00:00Z\"-42", b.len);
+	/* Times as rfc3339 writes them: leap days, centuries, the last
+	 * second of 9999, and a sweep. */
+	{
+		static const time_t at[] = { 1, 59, 86399, 951782400,
+		    951868799, 4107542400, 4102444800, 253402300799,
+		    253402300800, 2147483647, 1733270400 };
+		char	tw[48];
+		time_t	t;
+
+		for (i = 0; i < sizeof(at) / sizeof(at[0]) + 20000; i++) {
+			t = i < sizeof(at) / sizeof(at[0]) ? at[i] :
+			    (time_t)(i * 7919ULL * 104729ULL % 253402300800ULL);
+			buf_reset(&b);
+			assert_int_equal(jtext_time(&b, t, 0), 0);
+			tw[0] = '"';
+			rfc3339(t, tw + 1, sizeof(tw) - 2);
+			strcat(tw, "\"");
+			assert_int_equal(b.len, strlen(tw));
+			assert_memory_equal(b.data, tw, b.len);
+		}
+		buf_reset(&b);
+		assert_int_equal(jtext_int(&b, INT64_MIN), 0);
+		assert_int_equal(jtext_int(&b, 0), 0);
+		assert_int_equal(jtext_int(&b, INT64_MAX), 0);
+		assert_int_equal(b.len, strlen("-9223372036854775808"
+		    "09223372036854775807"));
+		assert_memory_equal(b.data, "-9223372036854775808"
+		    "09223372036854775807", b.len);
+	}
 	buf_free(&b);
 	/* Full: -1, never past max. */
 	buf_init(&b, 4);
