@@ -62,6 +62,9 @@ reply_send_text(uint32_t id, unsigned generation, int status,
 	r.json_len = strlen(text);
 	rc = -1;
 	buf_init(&b, IPC_PAYLOAD_MAX);
+	/* Room for it all at once: a page of the fleet is copied once, not
+	 * again at each doubling (a reply too large fails below). */
+	(void)buf_reserve(&b, r.json_len + sizeof(r.cookie) + 64);
 	if (strlcpy(r.cookie, cookie ? cookie : "", sizeof(r.cookie)) <
 	    sizeof(r.cookie) && (rc = ipcmsg_encode_api_reply(&b, &r)) == 0)
 		ipc_send(ws->chan, IPC_API_REPLY, id, b.data, b.len);

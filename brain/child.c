@@ -209,6 +209,8 @@ child_dispatch(struct ipc_chan *chan, const struct ipc_msg *m, void *arg)
 		    ipc_type_str(m->hdr.type));
 }
 
+#define CHILD_IPC_READ_MAX	(256 * 1024)
+
 int
 child_loop_init(struct child_loop *cl, struct child_env *env,
     const char *role, ipc_handler handler, void *arg)
@@ -223,6 +225,11 @@ child_loop_init(struct child_loop *cl, struct child_env *env,
 	    child_ipc_closed, cl);
 	if (cl->chan == NULL)
 		return -1;
+	/* The maestro's answers in one read: a page of the fleet is 30 KB
+	 * and more (issue 18). Its own reads of what the children send stay
+	 * at libevent's 16 KB, so that a batch of keepalive answers never
+	 * keeps an API call waiting long. */
+	ipc_chan_read_max(cl->chan, CHILD_IPC_READ_MAX);
 	/* No signal events here: SIGTERM's default action is what a child
 	 * needs (SIGHUP is ignored: the maestro reloads and sends
 	 * IPC_CONFIG_RELOAD); the usual way out is the maestro closing the

@@ -255,8 +255,6 @@ ipc_eventcb(struct bufferevent *bev, short what, void *arg)
 		ipc_chan_destroy(ch);
 }
 
-#define IPC_READ_MAX	(256 * 1024)
-
 struct ipc_chan *
 ipc_chan_new(struct event_base *base, int fd, ipc_handler handler,
     ipc_closed closed, void *arg)
@@ -279,9 +277,6 @@ ipc_chan_new(struct event_base *base, int fd, ipc_handler handler,
 	 * make us buffer more than one message beyond the limit. */
 	bufferevent_setwatermark(ch->bev, EV_READ, 0,
 	    IPC_HDR_LEN + IPC_PAYLOAD_MAX);
-	/* A page of the fleet (30 KB and more) in one read, not libevent's
-	 * 16 KB at a time with a pass of the loop each (issue 18). */
-	bufferevent_set_max_single_read(ch->bev, IPC_READ_MAX);
 	bufferevent_setcb(ch->bev, ipc_readcb, NULL, ipc_eventcb, ch);
 	if (bufferevent_enable(ch->bev, EV_READ | EV_WRITE) == -1) {
 		bufferevent_free(ch->bev);
@@ -289,6 +284,12 @@ ipc_chan_new(struct event_base *base, int fd, ipc_handler handler,
 		return NULL;
 	}
 	return ch;
+}
+
+void
+ipc_chan_read_max(struct ipc_chan *ch, size_t n)
+{
+	bufferevent_set_max_single_read(ch->bev, n);
 }
 
 void

@@ -151,6 +151,10 @@ typedef void (*ipc_closed)(struct ipc_chan *, const char *reason,
 struct ipc_chan *ipc_chan_new(struct event_base *, int fd, ipc_handler,
 	    ipc_closed, void *arg);
 void	ipc_chan_free(struct ipc_chan *);	/* closes fd */
+/* Read up to n bytes at once (libevent's default: 16 KB), then handle
+ * the whole messages read: fewer passes of the loop for large messages,
+ * longer batches of small ones. */
+void	ipc_chan_read_max(struct ipc_chan *, size_t n);
 int	ipc_send(struct ipc_chan *, uint32_t type, uint32_t id,
 	    const void *payload, size_t len);
 /* Block until everything queued is written (a child about to exit). */
