@@ -322,7 +322,9 @@ checkpoint(evutil_socket_t fd, short events, void *arg)
 {
 	int	frames;
 
-	db_checkpoint(m.db, &frames);
+	/* Off the loop when the thread is there (db_walsync.c). */
+	if (db_walsync_ask() == -1)
+		db_checkpoint(m.db, &frames);
 }
 
 void
