@@ -215,6 +215,33 @@ def test_after_a_revoked_tentacle(fleet, admin):
         assert "from the start" in r.json()["error"]
 
 
+def test_a_kept_answer_follows_every_change(fleet, admin):
+    """The maestro keeps its last answers while nothing in the database
+    changes (lists.c): a change through the API or by another writer (the
+    sqlite3 shell) is in the very next answer."""
+    path = "/api/tentacles?limit=20&sort=-id"
+    first = admin.get(path).json()
+    assert admin.get(path).json() == first
+    gone = [t for t in first["tentacles"] if t["enrolment"] == "rejected"]
+    assert gone
+    assert admin.delete("/api/tentacles/%d" % gone[0]["id"]).status == 200
+    j = admin.get(path).json()
+    assert gone[0]["id"] not in [t["id"] for t in j["tentacles"]]
+    assert j["counts"]["rejected"] == first["counts"]["rejected"] - 1
+    # Another connection's commit (PRAGMA data_version).
+    other = j["tentacles"][0]
+    db = sqlite3.connect(str(fleet.state_dir / "brain.db"), timeout=10)
+    try:
+        db.execute("UPDATE tentacles SET hostname = 'renamed.example.org' "
+                   "WHERE id = ?", (other["id"],))
+        db.commit()
+    finally:
+        db.close()
+    j2 = admin.get(path).json()
+    assert j2["tentacles"][0]["id"] == other["id"]
+    assert j2["tentacles"][0]["hostname"] == "renamed.example.org"
+
+
 # ------------------------------------------------------------ runs
 
 def accepted_ids(fleet, n):
