@@ -623,20 +623,6 @@ int	db_vacuum_step(struct db *, int pages, int64_t *left);
 /* A passive checkpoint of the WAL (never waits for a reader; SQLite's
  * automatic one is off, db_open); *frames: the frames written back. */
 int	db_checkpoint(struct db *, int *frames);
-/*
- * The same on a thread of its own, with a connection of its own
- * (db_walsync.c): the maestro's loop never waits for it. start: the
- * connection (once) and the thread, 0 or -1; ask: a checkpoint as soon
- * as the thread is free, 0, or -1 when there is no thread (then
- * db_checkpoint); done: how many ran; join: the thread ended (before a
- * fork: no thread may hold a lock across it), start again after; stop:
- * joined and the connection closed.
- */
-int		db_walsync_start(struct db *);
-int		db_walsync_ask(void);
-unsigned long	db_walsync_done(void);
-void		db_walsync_join(void);
-void		db_walsync_stop(void);
 
 /* ---- lists at scale (db_lists.c; SPEC "Lists at scale") ---- */
 

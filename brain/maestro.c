@@ -358,13 +358,9 @@ child_start(struct child *c)
 	/* No other thread may hold a lock while we fork (see auth.h). The
 	 * first children are forked before the workers exist. */
 	kdf_threads_join();
-	db_walsync_join();
 	pid = fork();
 	if (pid != 0 && m.workers_started && kdf_threads_start() == -1)
 		log_warnx("cannot restart the KDF workers");
-	if (pid != 0 && m.workers_started && db_walsync_start(m.db) == -1)
-		log_warnx("cannot restart the checkpoints' thread: "
-		    "checkpoints on the loop");
 	switch (pid) {
 	case -1:
 		log_warn("%s: fork", c->name);
@@ -771,9 +767,6 @@ main(int argc, char **argv)
 	/* Only now: no thread may exist across a fork (see auth.h). */
 	if (kdf_threads_start() == -1)
 		fatalx("cannot start the KDF workers");
-	if (db_walsync_start(m.db) == -1)
-		log_warnx("cannot start the checkpoints' thread: checkpoints "
-		    "on the loop");
 	m.workers_started = 1;
 	log_info("octoBrain %s started: dashboard https://%s:%d/, "
 	    "registerer %s:%d, commander %s:%d", OCTO_VERSION,
@@ -786,7 +779,6 @@ main(int argc, char **argv)
 
 	stop_children();
 	kdf_shutdown();
-	db_walsync_stop();
 	for (i = 0; i < CHILD_COUNT; i++) {
 		event_free(children[i].restart_ev);
 		if (fd[i] != -1)

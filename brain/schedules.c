@@ -322,9 +322,7 @@ checkpoint(evutil_socket_t fd, short events, void *arg)
 {
 	int	frames;
 
-	/* Off the loop when the thread is there (db_walsync.c). */
-	if (db_walsync_ask() == -1)
-		db_checkpoint(m.db, &frames);
+	db_checkpoint(m.db, &frames);
 }
 
 void

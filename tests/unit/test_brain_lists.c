@@ -589,52 +589,6 @@ test_plans(void **state)
 	db_close(db);
 }
 
-/* ---- the checkpoints off the loop (db_walsync.c) --------------------- */
-
-static void
-wait_done(unsigned long after)
-{
-	int	i;
-
-	for (i = 0; i < 500 && db_walsync_done() <= after; i++)
-		usleep(10000);
-	assert_true(db_walsync_done() > after);
-}
-
-static void
-test_walsync(void **state)
-{
-	char		 err[256];
-	struct db	*db;
-	unsigned long	 done;
-	int		 log_frames, ckpt;
-
-	db = db_open(path, err, sizeof(err));
-	assert_non_null(db);
-	assert_int_equal(db_walsync_start(db), 0);
-	assert_int_equal(db_walsync_start(db), 0);	/* running: nothing */
-	fleet_fill(db);
-	done = db_walsync_done();
-	assert_int_equal(db_walsync_ask(), 0);
-	wait_done(done);
-	/* Every frame of the log is back in the database. */
-	assert_int_equal(sqlite3_wal_checkpoint_v2(db_handle(db), NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &ckpt), SQLITE_OK);
-	assert_true(log_frames > 0);
-	assert_int_equal(ckpt, log_frames);
-	/* Joined (a fork), started again: it goes on. */
-	db_walsync_join();
-	assert_int_equal(db_walsync_ask(), -1);
-	assert_int_equal(db_walsync_start(db), 0);
-	assert_int_equal(db_exec(db, "UPDATE tentacles SET last_seen = 7"), 0);
-	done = db_walsync_done();
-	assert_int_equal(db_walsync_ask(), 0);
-	wait_done(done);
-	db_walsync_stop();
-	assert_int_equal(db_walsync_ask(), -1);
-	db_close(db);
-}
-
 int
 main(void)
 {
@@ -645,7 +599,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_page_budget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_walsync, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
