@@ -456,6 +456,18 @@ static const char *const migrations[] = {
 	"  OLD.tentacle_id AND script = OLD.script ORDER BY at DESC,"
 	"  result_id DESC LIMIT 1;"
 	"END;",
+
+	/* 16 (the ledger pruned from its start, issue 17; db_ledger.c):
+	 * the chain's recorded start, once entries have gone from it: the
+	 * first entry kept and its anchor, the hash of the entry before it
+	 * that the first one links to (no row: never pruned, entry 1 links
+	 * to 64 zeros). */
+	"CREATE TABLE ledger_start ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  first INTEGER NOT NULL,"
+	"  anchor TEXT NOT NULL,"
+	"  pruned_at INTEGER NOT NULL"
+	");",
 };
 #define SCHEMA_VERSION	(int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -6,7 +6,8 @@
  *     fires once on return, then goes on from now),
  *   - expires the jobs whose tentacle did not come back in time,
  *   - starts pruning old results and audit lines (retention_days,
- *     audit_retention_days) at start and then every hour: small
+ *     audit_retention_days), then the ledger's entries of the rows
+ *     gone, from its start, at start and then every hour: small
  *     batches, one after the other while there is work, each its own
  *     turn of the loop,
  *   - writes the WAL back (a passive checkpoint, a turn of its own;
@@ -55,18 +56,19 @@ static time_t		 prune_due;
 /* A pass of retention: its steps in order (db_prune's, then the
  * vacuum), a checkpoint of the WAL in a turn of its own after each batch
  * that wrote. */
-enum { STEP_VACUUM = PRUNE_AUDIT + 1, STEP_DONE };
+enum { STEP_VACUUM = PRUNE_LEDGER + 1, STEP_DONE };
 static struct {
 	int	 step;
 	int	 limit[STEP_VACUUM + 1];
 	int	 checkpoint;	/* due before the next batch */
 	int	 wrote;		/* some rows went: vacuum */
 	int64_t	 pruned;	/* rows, in this pass */
+	int64_t	 ledger;	/* of which ledger entries */
 } pr;
 static const char *const step_names[] = {
 	[PRUNE_RESULTS] = "results", [PRUNE_JOBS] = "jobs without a result",
 	[PRUNE_RUNS] = "runs", [PRUNE_AUDIT] = "audit lines",
-	[STEP_VACUUM] = "free pages",
+	[PRUNE_LEDGER] = "ledger entries", [STEP_VACUUM] = "free pages",
 };
 
 /* ---- when ------------------------------------------------------------ */
@@ -203,6 +205,25 @@ prune_size(int limit, int64_t ms)
 	return next < 1 ? 1 : next > PRUNE_MAX ? PRUNE_MAX : (int)next;
 }
 
+/* Entries pruned from the ledger's start in this pass: its new start in
+ * the audit log (ledger_pruned, an event when export is on: a collector
+ * keeps the anchor) and the log. */
+static void
+ledger_pruned(int64_t n)
+{
+	char	anchor[65], detail[200];
+	int64_t	first;
+
+	if (db_ledger_start(m.db, &first, anchor) == -1)
+		return;
+	snprintf(detail, sizeof(detail), "%lld entries pruned from the start, "
+	    "start entry %lld, start hash %s", (long long)n, (long long)first,
+	    anchor);
+	log_info("ledger: %s", detail);
+	if (db_audit(m.db, "system", "ledger_pruned", "", detail) == -1)
+		log_warnx("ledger: cannot write the audit row");
+}
+
 /*
  * One turn of retention: a checkpoint if one is due, else one batch of
  * the current step; while there is work, the next turn is queued at once
@@ -244,9 +265,13 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 		log_debug("retention: %d %s pruned (batch of %d), in %lld ms "
 		    "(CPU %lld ms)", n, step_names[pr.step], *limit,
 		    (long long)ms, (long long)(turn_cpu_ms() - c0));
-		if (rc == -1 || n < *limit)
+		if (pr.step == PRUNE_LEDGER)
+			pr.ledger += n;
+		if (rc == -1 || n < *limit) {
+			if (pr.step == PRUNE_LEDGER && pr.ledger > 0)
+				ledger_pruned(pr.ledger);
 			pr.step++;
-		else
+		} else
 			*limit = prune_size(*limit, ms);
 	} else if (pr.step == STEP_VACUUM && pr.wrote) {
 		rc = db_vacuum_step(m.db, *limit, &left);
@@ -268,7 +293,7 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 	if (pr.pruned > 0)
 		log_info("retention: %lld rows pruned", (long long)pr.pruned);
 	pr.step = 0;
-	pr.pruned = 0;
+	pr.pruned = pr.ledger = 0;
 	pr.wrote = 0;
 	prune_due = now + PRUNE_AGAIN_S;
 }
