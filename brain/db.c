@@ -740,10 +740,12 @@ db_open(const char *path, char *err, size_t errlen)
 	 * VACUUM).
 	 * wal_autocheckpoint = 0: SQLite's own checkpoint would run inside
 	 * whichever commit crossed its threshold (tens of ms, the loop
-	 * waiting); the maestro runs a passive one itself, a turn of its
-	 * own, every second and between retention's batches
-	 * (db_checkpoint). Without a maestro (the tests, a tool) the log is
-	 * written back when the database is closed.
+	 * waiting); the maestro has a passive one run every second and
+	 * between retention's batches by a thread with a connection of its
+	 * own (dbcheckpoint.c: the loop never waits for the disk), or runs
+	 * it itself (db_checkpoint) if that thread could not start. Without
+	 * a maestro (the tests, a tool) the log is written back when the
+	 * database is closed.
 	 */
 	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||

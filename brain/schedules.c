@@ -10,8 +10,9 @@
  *     gone, from its start, at start and then every hour: small
  *     batches, one after the other while there is work, each its own
  *     turn of the loop,
- *   - writes the WAL back (a passive checkpoint, a turn of its own;
- *     SQLite's automatic one is off) when retention does not.
+ *   - has the WAL written back (a passive checkpoint, by the thread of
+ *     dbcheckpoint.c: the loop never waits for the disk; SQLite's
+ *     automatic one is off) when retention does not.
  * Each step is bounded, so that a tick never holds the loop for long.
  * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
  */
@@ -25,6 +26,7 @@
 #include <jansson.h>
 
 #include "cron.h"
+#include "dbcheckpoint.h"
 #include "groupbody.h"
 #include "log.h"
 #include "maestro.h"
@@ -61,6 +63,7 @@ static struct {
 	int	 step;
 	int	 limit[STEP_VACUUM + 1];
 	int	 checkpoint;	/* due before the next batch */
+	int	 waiting;	/* for the checkpointer's report */
 	int	 wrote;		/* some rows went: vacuum */
 	int64_t	 pruned;	/* rows, in this pass */
 	int64_t	 ledger;	/* of which ledger entries */
@@ -242,6 +245,12 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 
 	if (pr.checkpoint) {
 		pr.checkpoint = 0;
+		/* The next batch once the log is written back, so that it
+		 * stays small; the loop goes on meanwhile. */
+		if (db_checkpointer_kick() >= 0) {
+			pr.waiting = 1;
+			return;
+		}
 		if (db_checkpoint(m.db, &frames) == 0)
 			log_debug("retention: checkpoint, %d pages written "
 			    "back, in %lld ms (CPU %lld ms)", frames,
@@ -347,15 +356,40 @@ checkpoint(evutil_socket_t fd, short events, void *arg)
 {
 	int	frames;
 
-	db_checkpoint(m.db, &frames);
+	if (db_checkpointer_kick() == -1)
+		db_checkpoint(m.db, &frames);
+}
+
+/* A checkpoint's report, from the checkpointer's thread (through its
+ * pipe, in the loop); retention goes on if it waited for it. */
+static void
+checkpoint_done(const struct db_ckpt_report *rep)
+{
+	struct timeval	zero = { 0, 0 };
+
+	if (rep->rc == -1)
+		log_warnx("database: checkpoint: %s", rep->err);
+	else if (rep->frames > 0)
+		log_debug("database: checkpoint in its own thread, %d pages "
+		    "written back in %lld ms", rep->frames,
+		    (long long)rep->ms);
+	if (pr.waiting) {
+		pr.waiting = 0;
+		evtimer_add(prune_ev, &zero);
+	}
 }
 
 void
 schedules_start(struct event_base *base)
 {
 	struct timeval	tv = { CHORES_INTERVAL_S, 0 };
+	char		err[256];
 
 	prune_due = time(NULL);
+	if (db_checkpointer_start(m.conf.database, base, checkpoint_done, err,
+	    sizeof(err)) == -1)
+		log_warnx("database: no checkpoint thread (%s): the WAL is "
+		    "written back in the loop", err);
 	if ((prune_ev = evtimer_new(base, prune_batch, NULL)) == NULL ||
 	    (checkpoint_ev = evtimer_new(base, checkpoint, NULL)) == NULL ||
 	    (chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
@@ -370,6 +404,7 @@ schedules_stop(void)
 		event_free(chores_ev);
 	if (prune_ev != NULL)
 		event_free(prune_ev);
+	db_checkpointer_stop();
 	if (checkpoint_ev != NULL)
 		event_free(checkpoint_ev);
 	chores_ev = prune_ev = checkpoint_ev = NULL;
