@@ -455,7 +455,19 @@ static const char *const migrations[] = {
 	"  result_id DESC LIMIT 1;"
 	"END;",
 
-	/* 16 (issue 18): the fleet's counts (SPEC "Lists at scale",
+	/* 16 (the ledger pruned from its start, issue 17; db_ledger.c):
+	 * the chain's recorded start, once entries have gone from it: the
+	 * first entry kept and its anchor, the hash of the entry before it
+	 * that the first one links to (no row: never pruned, entry 1 links
+	 * to 64 zeros). */
+	"CREATE TABLE ledger_start ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  first INTEGER NOT NULL,"
+	"  anchor TEXT NOT NULL,"
+	"  pruned_at INTEGER NOT NULL"
+	");",
+
+	/* 17 (issue 18): the fleet's counts (SPEC "Lists at scale",
 	 * db_lists.c) kept by triggers, so that every page of the fleet
 	 * reads a few rows instead of counting 10,000 index entries: the
 	 * keepalive's updates change no enrolment or state of an online
@@ -775,10 +787,12 @@ db_open(const char *path, char *err, size_t errlen)
 	 * VACUUM).
 	 * wal_autocheckpoint = 0: SQLite's own checkpoint would run inside
 	 * whichever commit crossed its threshold (tens of ms, the loop
-	 * waiting); the maestro runs a passive one itself, a turn of its
-	 * own, every second and between retention's batches
-	 * (db_checkpoint). Without a maestro (the tests, a tool) the log is
-	 * written back when the database is closed.
+	 * waiting); the maestro has a passive one run every second and
+	 * between retention's batches by a thread with a connection of its
+	 * own (dbcheckpoint.c: the loop never waits for the disk), or runs
+	 * it itself (db_checkpoint) if that thread could not start. Without
+	 * a maestro (the tests, a tool) the log is written back when the
+	 * database is closed.
 	 */
 	if (db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL") == -1 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||

@@ -442,6 +442,17 @@ int	db_ledger_backfill(struct db *);
 int	db_ledger_head(struct db *, char head[65], int64_t *len);
 /* Entry n's hash: 0 or DB_NOTFOUND. */
 int	db_ledger_entry(struct db *, int64_t n, char hash[65]);
+/* The chain's recorded start: its first entry and the anchor, the hash
+ * of the entry before it that the first links to (1 and 64 zeros when
+ * none was ever pruned): 0, -1. */
+int	db_ledger_start(struct db *, int64_t *first, char anchor[65]);
+/* Retention of the ledger itself, from the start only (the step
+ * PRUNE_LEDGER): at most limit of the oldest entries, each checked as the
+ * walk checks it, while their rows are gone as retention deletes them (a
+ * result; an audit row older than every one left); never the head. The
+ * new start is recorded (now: when) in the same transaction. *n: the
+ * entries gone (fewer than limit: no more can go now). */
+int	db_ledger_prune(struct db *, int limit, time_t now, int *n);
 /* Walk the chain and the tables: 0 intact, 1 with the first entry that is
  * not in why (its number in *bad), -1 on a database error. */
 struct db_ledger_report {
@@ -449,6 +460,8 @@ struct db_ledger_report {
 	int64_t	pruned;		/* results gone with retention */
 	int64_t	audit_pruned;	/* audit rows older than every row left */
 	int64_t	bad;		/* the first bad entry (0: a row's) */
+	int64_t	start_pruned;	/* entries pruned from the start */
+	char	start_hash[65];	/* the anchor the first entry links to */
 	char	why[256];
 };
 int	db_ledger_verify(struct db *, struct db_ledger_report *);
@@ -460,6 +473,8 @@ struct db_ledger_walk {
 	struct db_ledger_report	r;
 	int64_t			next;		/* entry */
 	char			prev[65];	/* its predecessor's hash */
+	int64_t			first;		/* the recorded start */
+	int			begun;		/* first read */
 	int			phase;		/* 0 chain, 1 audit, 2 results */
 	int64_t			row, last;	/* IDs checked, the table's last */
 };
@@ -611,9 +626,11 @@ int	db_schedules_each(struct db *, int due_only, time_t now,
 /* Retention (db_retention.c), one step of at most limit rows: results
  * (and their jobs and findings) received before `before` but each host's
  * latest per script; old final jobs without a result; runs left without
- * a job; audit lines. *n: rows deleted (fewer than limit: the step is
- * done). */
-enum prune_step { PRUNE_RESULTS, PRUNE_JOBS, PRUNE_RUNS, PRUNE_AUDIT };
+ * a job; audit lines; then the ledger's entries of the rows gone, from
+ * its start (db_ledger_prune; `before` unused). *n: rows deleted (fewer
+ * than limit: the step is done). */
+enum prune_step { PRUNE_RESULTS, PRUNE_JOBS, PRUNE_RUNS, PRUNE_AUDIT,
+	PRUNE_LEDGER };
 int	db_prune(struct db *, enum prune_step, time_t before, int limit,
 	    int *n);
 /* Give at most `pages` free pages back to the file system (a database
@@ -637,7 +654,7 @@ struct db_fleet_query {
 	int		 desc;
 };
 /* A row of a page of the fleet: the tentacle (its facts a JSON object:
- * the triggers of db.c's migration 16 see to it), its labels accepted
+ * the triggers of db.c's migration 17 see to it), its labels accepted
  * and proposed as JSON arrays of strings by name. */
 struct db_fleet_row {
 	struct db_tentacle_row	 t;

@@ -8,6 +8,11 @@
  * A result deleted by retention leaves its entry: verified as pruned.
  * A row changed by the brain (an audit row's count, brain/refusals.c) gets
  * a new entry: its row is checked against its newest entry.
+ * Entries go only from the start, and only those whose rows retention
+ * deleted (db_ledger_prune): the new start is recorded (ledger_start: its
+ * first entry and the anchor, the hash of the entry before it, which the
+ * first entry left must link to), so that a start cut without it, or an
+ * anchor edited, is named.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,6 +148,25 @@ db_ledger_head(struct db *db, char head[65], int64_t *len)
 			*len = sqlite3_column_int64(st, 1);
 	}
 	db_release(st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+db_ledger_start(struct db *db, int64_t *first, char anchor[65])
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*first = 1;
+	strlcpy(anchor, ZERO_HASH, 65);
+	if ((st = db_prepare(db, "SELECT first, anchor FROM ledger_start "
+	    "WHERE id = 1")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0) {
+		*first = sqlite3_column_int64(st, 0);
+		strlcpy(anchor, col_text(st, 1), 65);
+	}
+	sqlite3_finalize(st);
 	return rc == -1 ? -1 : 0;
 }
 
@@ -307,12 +331,112 @@ audit_first(struct db *db, int64_t *first)
 	return rc;
 }
 
+/* Entries [first, next) go; next is the start, anchor its link. */
+static int
+prune_to(struct db *db, int64_t first, int64_t next, const char *anchor,
+    time_t now)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(db, "DELETE FROM ledger WHERE id >= ?1 AND "
+	    "id < ?2")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, next);
+	if (db_step_done(db, st) == -1 ||
+	    (st = db_prepare(db, "INSERT INTO ledger_start (id, first, "
+	    "anchor, pruned_at) VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO "
+	    "UPDATE SET first = excluded.first, anchor = excluded.anchor, "
+	    "pruned_at = excluded.pruned_at")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, next);
+	sqlite3_bind_text(st, 2, anchor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now);
+	return db_step_done(db, st);
+}
+
+/* Whether row of tbl is still there: 1, 0, -1. */
+static int
+row_exists(struct db *db, const char *tbl, int64_t row)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, strcmp(tbl, "audit") == 0 ?
+	    "SELECT 1 FROM audit WHERE id = ?" :
+	    "SELECT 1 FROM results WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, row);
+	rc = db_step_row(db, st);
+	sqlite3_finalize(st);
+	return rc == -1 ? -1 : rc == 0;
+}
+
+/* Each entry that goes is checked as the walk checks it, and goes only
+ * if the walk would call its row pruned: a chain broken, or a row
+ * deleted in between, stays for the walk to name. */
+int
+db_ledger_prune(struct db *db, int limit, time_t now, int *n)
+{
+	sqlite3_stmt	*st;
+	char		 anchor[65], entry[65], tbl[16];
+	int64_t		 first, next, head, id, row, afirst = 0;
+	int		 rc, hr, which, noaudit;
+
+	*n = 0;
+	if (db_begin(db) == -1)
+		return -1;
+	if (db_ledger_start(db, &first, anchor) == -1 ||
+	    db_ledger_head(db, entry, &head) == -1 ||
+	    (noaudit = audit_first(db, &afirst)) == -1 ||
+	    (st = db_prepare(db, "SELECT id, tbl, row_id, content, prev, "
+	    "entry FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id "
+	    "LIMIT ?3")) == NULL) {
+		db_rollback(db);
+		return -1;
+	}
+	/* Never the head: the next entry links to it. */
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, head);
+	sqlite3_bind_int(st, 3, limit);
+	next = first;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		strlcpy(tbl, col_text(st, 1), sizeof(tbl));
+		row = sqlite3_column_int64(st, 2);
+		if (id != next || strcmp(col_text(st, 4), anchor) != 0 ||
+		    row_sql(tbl, &which) == NULL || entry_hash(anchor, tbl,
+		    row, col_text(st, 3), entry) == -1 ||
+		    strcmp(entry, col_text(st, 5)) != 0)
+			break;
+		if ((hr = row_exists(db, tbl, row)) != 0) {
+			if (hr == -1)
+				rc = SQLITE_ERROR;
+			break;
+		}
+		/* Audit retention deletes the oldest rows. */
+		if (strcmp(tbl, "audit") == 0 &&
+		    (noaudit == DB_NOTFOUND || row >= afirst))
+			break;
+		strlcpy(anchor, entry, sizeof(anchor));
+		next = id + 1;
+	}
+	sqlite3_finalize(st);
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || (next > first &&
+	    (prune_to(db, first, next, anchor, now) == -1))) {
+		db_rollback(db);
+		return -1;
+	}
+	*n = (int)(next - first);
+	return db_commit(db);
+}
+
 /* One entry of the chain (st's row): 0 good, 1 broken, -1. */
 static int
 check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 {
 	struct db_ledger_report	*r = &w->r;
-	char			 content[65], entry[65], tbl[16];
+	char			 content[65], entry[65], tbl[16], gone[64];
 	int64_t			 id, row, first = 0;
 	int			 hr, which;
 
@@ -320,10 +444,28 @@ check_entry(struct db *db, struct db_ledger_walk *w, sqlite3_stmt *st)
 	strlcpy(tbl, col_text(st, 1), sizeof(tbl));
 	row = sqlite3_column_int64(st, 2);
 	r->entries++;
+	if (id != w->next && w->next == w->first) {
+		if (id - 1 > w->next)
+			snprintf(gone, sizeof(gone), "entries %lld to %lld were",
+			    (long long)w->next, (long long)id - 1);
+		else
+			snprintf(gone, sizeof(gone), "entry %lld was",
+			    (long long)w->next);
+		return broken(r, w->next, "%s removed from the start without "
+		    "the recorded start (entry %lld) moved: the first entry "
+		    "left is %lld (%s row %lld)", gone, (long long)w->first,
+		    (long long)id, tbl, (long long)row);
+	}
 	if (id != w->next)
 		return broken(r, w->next, "entry %lld is missing (the next "
 		    "one is %lld)", (long long)w->next, (long long)id);
 	w->next++;
+	if (strcmp(col_text(st, 4), w->prev) != 0 && id == w->first &&
+	    w->first > 1)
+		return broken(r, id, "entry %lld (%s row %lld) does not link "
+		    "to the recorded start's anchor %s: the anchor or the "
+		    "entry was edited", (long long)id, tbl, (long long)row,
+		    w->prev);
 	if (strcmp(col_text(st, 4), w->prev) != 0)
 		return broken(r, id, "entry %lld (%s row %lld) does not "
 		    "follow entry %lld: entries removed, inserted or "
@@ -367,8 +509,34 @@ void
 db_ledger_walk_init(struct db_ledger_walk *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->next = 1;
+	w->next = w->first = 1;
 	strlcpy(w->prev, ZERO_HASH, sizeof(w->prev));
+}
+
+/* The recorded start: where the walk begins, what it links to. */
+static int
+walk_begin(struct db *db, struct db_ledger_walk *w)
+{
+	sqlite3_stmt	*st;
+	int64_t		 lowest = 0;
+	int		 rc;
+
+	if (db_ledger_start(db, &w->first, w->prev) == -1 ||
+	    (st = db_prepare(db, "SELECT min(id) FROM ledger")) == NULL)
+		return -1;
+	if ((rc = db_step_row(db, st)) == 0)
+		lowest = sqlite3_column_int64(st, 0);	/* 0: none */
+	sqlite3_finalize(st);
+	if (rc == -1)
+		return -1;
+	w->next = w->first;
+	w->r.start_pruned = w->first - 1;
+	strlcpy(w->r.start_hash, w->prev, sizeof(w->r.start_hash));
+	if (w->first < 1 || (lowest > 0 && lowest < w->first))
+		return broken(&w->r, lowest, "entry %lld is before the "
+		    "recorded start (entry %lld): the start was edited",
+		    (long long)lowest, (long long)w->first);
+	return 0;
 }
 
 /* Up to n entries of the chain from w->next. */
@@ -406,10 +574,20 @@ db_ledger_walk_step(struct db *db, struct db_ledger_walk *w, int n)
 	if (n < 1)
 		n = 1;
 	if (w->phase == 0) {
+		if (!w->begun) {
+			w->begun = 1;
+			if ((rc = walk_begin(db, w)) != 0)
+				return rc;
+		}
 		if ((rc = walk_chain(db, w, n, &more)) != 0)
 			return rc;
 		if (more)
 			return 2;
+		/* Pruning keeps the head. */
+		if (w->r.entries == 0 && w->first > 1)
+			return broken(&w->r, w->first, "every entry from the "
+			    "recorded start (entry %lld) on was removed",
+			    (long long)w->first);
 		w->phase = 1;
 		w->row = 0;
 		if (last_row(db, tbls[0], &w->last) == -1)

@@ -2,7 +2,9 @@
  * Retention (brain keys retention_days, audit_retention_days): results
  * and jobs older than the limit are deleted, but each host's latest
  * result of each script; then the old final jobs left without a result,
- * the runs left without a job; audit lines older than theirs. One step
+ * the runs left without a job; audit lines older than theirs; then the
+ * ledger's entries of the rows gone, from its start only (db_ledger.c:
+ * db_ledger_prune records the new start). One step
  * (enum prune_step) of at most `limit` rows a call, each its own short
  * transaction, so that the maestro's loop never waits long for the
  * database (schedules.c calls these from a timer, one a turn of its
@@ -12,6 +14,7 @@
  * threshold), and the incremental vacuum.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "dbint.h"
 #include "log.h"
@@ -91,6 +94,8 @@ db_prune(struct db *db, enum prune_step step, time_t before, int limit,
 		return run_batch(db, "DELETE FROM audit WHERE id IN (SELECT id "
 		    "FROM audit WHERE at < ?1 ORDER BY id LIMIT ?2)", before,
 		    limit, n);
+	case PRUNE_LEDGER:
+		return db_ledger_prune(db, limit, time(NULL), n);
 	}
 	return -1;
 }

@@ -1064,9 +1064,10 @@ checkpoints_check(const char *file)
 	char		 entry[65];
 	FILE		*f;
 	json_t		*e, *fl;
-	unsigned long	 n = 0, good = 0;
+	char		 anchor[65];
+	unsigned long	 n = 0, good = 0, older = 0;
 	int		 made, rc = 0;
-	int64_t		 len, have;
+	int64_t		 len, have, first;
 	const char	*head, *sig, *brain;
 
 	if (ledger_key_path(path, sizeof(path)) == -1 ||
@@ -1080,6 +1081,10 @@ checkpoints_check(const char *file)
 		return 2;
 	}
 	(void)db_ledger_head(m.db, entry, &have);
+	if (db_ledger_start(m.db, &first, anchor) == -1) {
+		fclose(f);
+		return 2;
+	}
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		n++;
 		/* A JSON line, or a syslog line whose MSG is the JSON. */
@@ -1107,7 +1112,18 @@ checkpoints_check(const char *file)
 				    "(its tail was cut)\n", file, n,
 				    (long long)len, (long long)have);
 				rc = 1;
-			} else if (len > 0 && (db_ledger_entry(m.db, len,
+			} else if (len > 0 && len < first - 1)
+				older++;	/* its entry was pruned */
+			else if (len > 0 && len == first - 1 &&
+			    strcmp(anchor, head) != 0) {
+				printf("ledger broken: the recorded start's "
+				    "anchor (entry %lld) is not the one the "
+				    "checkpoint at %s:%lu signed (the start was "
+				    "rewritten)\n", (long long)len, file, n);
+				rc = 1;
+			} else if (len > 0 && len == first - 1)
+				good++;
+			else if (len > 0 && (db_ledger_entry(m.db, len,
 			    entry) != 0 || strcmp(entry, head) != 0)) {
 				printf("ledger broken: entry %lld is not the one "
 				    "the checkpoint at %s:%lu signed (the chain "
@@ -1123,7 +1139,26 @@ checkpoints_check(const char *file)
 	if (rc == 0)
 		printf("%lu checkpoints of %s hold (ledger public key %s)\n",
 		    good, file, entry);
+	if (rc == 0 && older > 0)
+		printf("%lu checkpoints of %s are older than the ledger's start "
+		    "(entry %lld): their entries were pruned, not checked\n",
+		    older, file, (long long)first);
 	return rc;
+}
+
+static void
+intact_line(const struct db_ledger_report *r)
+{
+	printf("ledger intact: %lld entries (%lld audit rows, %lld results, "
+	    "%lld results pruned", (long long)r->entries,
+	    (long long)r->audit, (long long)r->results, (long long)r->pruned);
+	if (r->audit_pruned > 0)
+		printf(", %lld audit rows pruned", (long long)r->audit_pruned);
+	printf(")");
+	if (r->start_pruned > 0)
+		printf(", %lld entries pruned from the start, start hash %s",
+		    (long long)r->start_pruned, r->start_hash);
+	printf("\n");
 }
 
 int
@@ -1145,7 +1180,7 @@ ledger_verify_main(const char *checkpoints)
 	}
 	rc = db_ledger_verify(m.db, &r);
 	if (rc == 0 && checkpoints != NULL) {
-		printf("ledger intact: %lld entries\n", (long long)r.entries);
+		intact_line(&r);
 		rc = checkpoints_check(checkpoints);
 		db_close(m.db);
 		m.db = NULL;
@@ -1162,11 +1197,6 @@ ledger_verify_main(const char *checkpoints)
 		printf("ledger broken: %s\n", r.why);
 		return 1;
 	}
-	printf("ledger intact: %lld entries (%lld audit rows, %lld results, "
-	    "%lld results pruned", (long long)r.entries,
-	    (long long)r.audit, (long long)r.results, (long long)r.pruned);
-	if (r.audit_pruned > 0)
-		printf(", %lld audit rows pruned", (long long)r.audit_pruned);
-	printf(")\n");
+	intact_line(&r);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * The maestro's own check of the ledger (issue 17): once shortly after the
  * start, then daily, it walks the hash chain as octoBrain --verify-ledger
- * does, in steps of LEDGER_CHECK_BATCH entries (or table IDs) with the
+ * does (from the recorded start, once retention has pruned the chain's
+ * start), in steps of LEDGER_CHECK_BATCH entries (or table IDs) with the
  * loop free between two, so that no step stalls it. The last outcome is
  * kept in memory and shown by GET /api/health ("ledger") on the Brain
  * page; a broken chain found is an audit row (ledger_broken, an event
@@ -65,8 +66,9 @@ walk_done(int rc)
 	lc.last_longest_us = lc.longest_us;
 	if (rc == 0)
 		log_info("ledger check: intact, %lld entries (%lld results "
-		    "pruned), longest step %llu ms", (long long)lc.r.entries,
-		    (long long)lc.r.pruned,
+		    "pruned, %lld entries pruned from the start), longest "
+		    "step %llu ms", (long long)lc.r.entries,
+		    (long long)lc.r.pruned, (long long)lc.r.start_pruned,
 		    (unsigned long long)(lc.longest_us / 1000));
 	else if (rc == 1) {
 		log_warnx("ledger check: broken: %s", lc.r.why);
@@ -149,6 +151,12 @@ ledger_check_json(void)
 	    (json_int_t)lc.r.pruned, "audit_pruned",
 	    (json_int_t)lc.r.audit_pruned, "took_s", (json_int_t)lc.took,
 	    "longest_step_us", (json_int_t)lc.last_longest_us);
+	if (j != NULL && lc.rc == 0) {
+		json_object_set_new(j, "start_pruned",
+		    json_integer(lc.r.start_pruned));
+		json_object_set_new(j, "start_hash",
+		    json_string(lc.r.start_hash));
+	}
 	if (j != NULL && lc.rc == 1) {
 		json_object_set_new(j, "broken", json_string(lc.r.why));
 		json_object_set_new(j, "bad_entry", json_integer(lc.r.bad));

@@ -41,6 +41,7 @@
 #include "findings.h"
 #include "ipcmsg.h"
 #include "log.h"
+#include "dbcheckpoint.h"
 #include "maestro.h"
 #include "net.h"
 #include "refusals.h"
@@ -358,7 +359,10 @@ child_start(struct child *c)
 	/* No other thread may hold a lock while we fork (see auth.h). The
 	 * first children are forked before the workers exist. */
 	kdf_threads_join();
+	db_checkpointer_fork_lock();
 	pid = fork();
+	if (pid != 0)
+		db_checkpointer_fork_unlock();
 	if (pid != 0 && m.workers_started && kdf_threads_start() == -1)
 		log_warnx("cannot restart the KDF workers");
 	switch (pid) {

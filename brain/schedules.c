@@ -6,11 +6,13 @@
  *     fires once on return, then goes on from now),
  *   - expires the jobs whose tentacle did not come back in time,
  *   - starts pruning old results and audit lines (retention_days,
- *     audit_retention_days) at start and then every hour: small
+ *     audit_retention_days), then the ledger's entries of the rows
+ *     gone, from its start, at start and then every hour: small
  *     batches, one after the other while there is work, each its own
  *     turn of the loop,
- *   - writes the WAL back (a passive checkpoint, a turn of its own;
- *     SQLite's automatic one is off) when retention does not.
+ *   - has the WAL written back (a passive checkpoint, by the thread of
+ *     dbcheckpoint.c: the loop never waits for the disk; SQLite's
+ *     automatic one is off) when retention does not.
  * Each step is bounded, so that a tick never holds the loop for long.
  * And the API's schedules (GET/POST/PUT/DELETE /api/schedules).
  */
@@ -24,6 +26,7 @@
 #include <jansson.h>
 
 #include "cron.h"
+#include "dbcheckpoint.h"
 #include "groupbody.h"
 #include "log.h"
 #include "maestro.h"
@@ -55,18 +58,20 @@ static time_t		 prune_due;
 /* A pass of retention: its steps in order (db_prune's, then the
  * vacuum), a checkpoint of the WAL in a turn of its own after each batch
  * that wrote. */
-enum { STEP_VACUUM = PRUNE_AUDIT + 1, STEP_DONE };
+enum { STEP_VACUUM = PRUNE_LEDGER + 1, STEP_DONE };
 static struct {
 	int	 step;
 	int	 limit[STEP_VACUUM + 1];
 	int	 checkpoint;	/* due before the next batch */
+	int	 waiting;	/* for the checkpointer's report */
 	int	 wrote;		/* some rows went: vacuum */
 	int64_t	 pruned;	/* rows, in this pass */
+	int64_t	 ledger;	/* of which ledger entries */
 } pr;
 static const char *const step_names[] = {
 	[PRUNE_RESULTS] = "results", [PRUNE_JOBS] = "jobs without a result",
 	[PRUNE_RUNS] = "runs", [PRUNE_AUDIT] = "audit lines",
-	[STEP_VACUUM] = "free pages",
+	[PRUNE_LEDGER] = "ledger entries", [STEP_VACUUM] = "free pages",
 };
 
 /* ---- when ------------------------------------------------------------ */
@@ -203,6 +208,25 @@ prune_size(int limit, int64_t ms)
 	return next < 1 ? 1 : next > PRUNE_MAX ? PRUNE_MAX : (int)next;
 }
 
+/* Entries pruned from the ledger's start in this pass: its new start in
+ * the audit log (ledger_pruned, an event when export is on: a collector
+ * keeps the anchor) and the log. */
+static void
+ledger_pruned(int64_t n)
+{
+	char	anchor[65], detail[200];
+	int64_t	first;
+
+	if (db_ledger_start(m.db, &first, anchor) == -1)
+		return;
+	snprintf(detail, sizeof(detail), "%lld entries pruned from the start, "
+	    "start entry %lld, start hash %s", (long long)n, (long long)first,
+	    anchor);
+	log_info("ledger: %s", detail);
+	if (db_audit(m.db, "system", "ledger_pruned", "", detail) == -1)
+		log_warnx("ledger: cannot write the audit row");
+}
+
 /*
  * One turn of retention: a checkpoint if one is due, else one batch of
  * the current step; while there is work, the next turn is queued at once
@@ -221,6 +245,12 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 
 	if (pr.checkpoint) {
 		pr.checkpoint = 0;
+		/* The next batch once the log is written back, so that it
+		 * stays small; the loop goes on meanwhile. */
+		if (db_checkpointer_kick() >= 0) {
+			pr.waiting = 1;
+			return;
+		}
 		if (db_checkpoint(m.db, &frames) == 0)
 			log_debug("retention: checkpoint, %d pages written "
 			    "back, in %lld ms (CPU %lld ms)", frames,
@@ -244,9 +274,13 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 		log_debug("retention: %d %s pruned (batch of %d), in %lld ms "
 		    "(CPU %lld ms)", n, step_names[pr.step], *limit,
 		    (long long)ms, (long long)(turn_cpu_ms() - c0));
-		if (rc == -1 || n < *limit)
+		if (pr.step == PRUNE_LEDGER)
+			pr.ledger += n;
+		if (rc == -1 || n < *limit) {
+			if (pr.step == PRUNE_LEDGER && pr.ledger > 0)
+				ledger_pruned(pr.ledger);
 			pr.step++;
-		else
+		} else
 			*limit = prune_size(*limit, ms);
 	} else if (pr.step == STEP_VACUUM && pr.wrote) {
 		rc = db_vacuum_step(m.db, *limit, &left);
@@ -268,7 +302,7 @@ prune_batch(evutil_socket_t fd, short events, void *arg)
 	if (pr.pruned > 0)
 		log_info("retention: %lld rows pruned", (long long)pr.pruned);
 	pr.step = 0;
-	pr.pruned = 0;
+	pr.pruned = pr.ledger = 0;
 	pr.wrote = 0;
 	prune_due = now + PRUNE_AGAIN_S;
 }
@@ -322,15 +356,40 @@ checkpoint(evutil_socket_t fd, short events, void *arg)
 {
 	int	frames;
 
-	db_checkpoint(m.db, &frames);
+	if (db_checkpointer_kick() == -1)
+		db_checkpoint(m.db, &frames);
+}
+
+/* A checkpoint's report, from the checkpointer's thread (through its
+ * pipe, in the loop); retention goes on if it waited for it. */
+static void
+checkpoint_done(const struct db_ckpt_report *rep)
+{
+	struct timeval	zero = { 0, 0 };
+
+	if (rep->rc == -1)
+		log_warnx("database: checkpoint: %s", rep->err);
+	else if (rep->frames > 0)
+		log_debug("database: checkpoint in its own thread, %d pages "
+		    "written back in %lld ms", rep->frames,
+		    (long long)rep->ms);
+	if (pr.waiting) {
+		pr.waiting = 0;
+		evtimer_add(prune_ev, &zero);
+	}
 }
 
 void
 schedules_start(struct event_base *base)
 {
 	struct timeval	tv = { CHORES_INTERVAL_S, 0 };
+	char		err[256];
 
 	prune_due = time(NULL);
+	if (db_checkpointer_start(m.conf.database, base, checkpoint_done, err,
+	    sizeof(err)) == -1)
+		log_warnx("database: no checkpoint thread (%s): the WAL is "
+		    "written back in the loop", err);
 	if ((prune_ev = evtimer_new(base, prune_batch, NULL)) == NULL ||
 	    (checkpoint_ev = evtimer_new(base, checkpoint, NULL)) == NULL ||
 	    (chores_ev = event_new(base, -1, EV_PERSIST, chores, NULL)) ==
@@ -345,6 +404,7 @@ schedules_stop(void)
 		event_free(chores_ev);
 	if (prune_ev != NULL)
 		event_free(prune_ev);
+	db_checkpointer_stop();
 	if (checkpoint_ev != NULL)
 		event_free(checkpoint_ev);
 	chores_ev = prune_ev = checkpoint_ev = NULL;

@@ -4182,7 +4182,9 @@
 		    lg.audit_pruned ? lg.audit_pruned + ' audit rows' : '']
 		    .filter(x => x).join(', ');
 		return when + ', ' + lg.entries + ' entries, intact' +
-		    (pruned ? ' (' + pruned + ' pruned by retention)' : '');
+		    (pruned ? ' (' + pruned + ' pruned by retention)' : '') +
+		    (lg.start_pruned ? '; ' + lg.start_pruned + ' entries ' +
+		    'pruned from the start, start hash ' + lg.start_hash : '');
 	}
 
 	function ledgerCheckClass(lg) {

@@ -284,10 +284,52 @@ stats_print(void)
 	fflush(stdout);
 }
 
+#define SWARM_DRAIN_MS		20	/* how often a stopping swarm looks */
+#define SWARM_DRAIN_MAX		250	/* looks, at most (5 s) */
+
+static int
+jobs_outstanding(void)
+{
+	int	i;
+
+	for (i = 0; i < S.hi - S.lo; i++)
+		if (!TAILQ_EMPTY(&S.ids[i].jobs))
+			return 1;
+	return 0;
+}
+
+/* A stopping swarm first waits a little for the results in flight: the
+ * brain may have stored one whose acknowledgement is still on its way,
+ * and the counts printed at the end must say it was delivered. */
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static int		 looks;
+	struct event		*ev = arg;
+	struct timeval		 tv = { 0, SWARM_DRAIN_MS * 1000 };
+
+	if (!jobs_outstanding() || ++looks >= SWARM_DRAIN_MAX) {
+		event_base_loopbreak(S.base);
+		return;
+	}
+	evtimer_add(ev, &tv);
+}
+
 static void
 stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	event_base_loopbreak(S.base);
+	static struct event	*drain;
+
+	if (drain != NULL) {		/* a second signal: at once */
+		event_base_loopbreak(S.base);
+		return;
+	}
+	if ((drain = evtimer_new(S.base, drain_cb, event_self_cbarg())) ==
+	    NULL) {
+		event_base_loopbreak(S.base);
+		return;
+	}
+	drain_cb(-1, 0, drain);
 }
 
 /* One worker: identities [lo, hi). */

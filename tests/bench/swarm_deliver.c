@@ -104,6 +104,10 @@ ack_frame(struct delivery *d, struct conn *c, const struct wire_frame *f)
 	if (a.status == RESULT_ACK_REFUSED)
 		log_warnx("%s: job %" PRIu64 ": result refused for good: %s",
 		    d->id->name, a.job, a.reason);
+	/* Counted now, not at the close: a swarm stopped right after the
+	 * brain stored the result still counts it. */
+	job_delivered(d->job);
+	d->job = NULL;
 	d->ok = 1;
 	/* The session for the next delivery. */
 	SSL_SESSION_free(d->id->session);
@@ -153,9 +157,7 @@ deliver_closed(struct conn *c, const char *reason, void *arg)
 	struct timeval	 tv = { 0, 0 };
 
 	id->delivering = 0;
-	if (d->ok)
-		job_delivered(d->job);
-	else {
+	if (!d->ok) {
 		if (d->offered && !d->authenticated) {
 			SSL_SESSION_free(id->session);
 			id->session = NULL;

@@ -3,19 +3,25 @@ results, written by the maestro with each row. An edit of the SQLite file
 behind the brain's back (a row changed, deleted, swapped or added, an entry
 edited, removed or reordered) makes `octoBrain --verify-ledger` exit 1
 naming the first entry that is not intact; a result pruned by retention
-leaves its entry and is reported as pruned, not broken."""
+leaves its entry and is reported as pruned, not broken. Entries go only
+from the start, those of rows retention deleted, with the new start
+recorded: a start cut without it, or its anchor edited, is named."""
 
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
+import time
 
 import pytest
 
 import octotest
 from octotest import wait_for
-from test_enrolment import enrol_self, make_token
+from test_enrolment import (enrol_self, make_token,  # noqa: F401
+                            new_tentacle, tentacle_bin)
 from test_export import webhook_brain
+from test_retention import DAY, age_runs
 from test_runs import add_script, run_and_wait
 
 
@@ -182,6 +188,141 @@ def test_results(pristine, tmp_path):
     assert "1 results pruned" in r.stdout, r.stdout
 
 
+def prune_start(db, k):
+    """What retention does to the start, by hand: the rows of entries 1
+    to k and the entries go, entry k + 1 recorded as the start."""
+    sql(db, "DELETE FROM audit WHERE id IN (SELECT row_id FROM ledger "
+        "WHERE tbl = 'audit' AND id <= %d);"
+        "DELETE FROM findings WHERE result_id IN (SELECT row_id FROM ledger "
+        "WHERE tbl = 'results' AND id <= %d);"
+        "DELETE FROM results WHERE id IN (SELECT row_id FROM ledger "
+        "WHERE tbl = 'results' AND id <= %d);"
+        "INSERT INTO ledger_start VALUES (1, %d, (SELECT entry FROM ledger "
+        "WHERE id = %d), 0);"
+        "DELETE FROM ledger WHERE id <= %d" % (k, k, k, k + 1, k, k))
+
+
+def test_start_cut_by_hand(pristine, tmp_path):
+    """The first entries and their rows deleted without the recorded
+    start moved: named, with the first row left."""
+    b, src = pristine
+    assert query(src, "SELECT group_concat(tbl) FROM ledger WHERE id <= 2") \
+        == "audit,audit"
+    b, db = case(pristine, tmp_path, "start-cut",
+                 "DELETE FROM audit WHERE id IN (SELECT row_id FROM ledger "
+                 "WHERE id <= 2); DELETE FROM ledger WHERE id <= 2")
+    tbl, row = query(db, "SELECT tbl, row_id FROM ledger WHERE id = 3") \
+        .split("|")
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entries 1 to 2 were removed from " \
+        "the start without the recorded start (entry 1) moved: the first " \
+        "entry left is 3 (%s row %s)\n" % (tbl, row), r.stdout
+
+
+def test_start_recorded_then_edited(pristine, tmp_path):
+    """Pruned from the start with the start recorded: intact, said so;
+    then the anchor edited, the start moved, or its record deleted:
+    named."""
+    b, db = case(pristine, tmp_path, "start-pruned")
+    anchor = query(db, "SELECT entry FROM ledger WHERE id = 3")
+    prune_start(db, 3)
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("ledger intact: ")
+    assert r.stdout.endswith("), 3 entries pruned from the start, start "
+                             "hash %s\n" % anchor), r.stdout
+    tbl, row = query(db, "SELECT tbl, row_id FROM ledger WHERE id = 4") \
+        .split("|")
+
+    edited = tmp_path / "anchor-edited.db"
+    shutil.copy(db, edited)
+    sql(edited, "UPDATE ledger_start SET anchor = '%s'" % ("1" * 64))
+    r = verify(b, edited, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entry 4 (%s row %s) does not link " \
+        "to the recorded start's anchor %s: the anchor or the entry was " \
+        "edited\n" % (tbl, row, "1" * 64), r.stdout
+
+    moved = tmp_path / "start-moved.db"
+    shutil.copy(db, moved)
+    sql(moved, "UPDATE ledger_start SET first = 5")
+    r = verify(b, moved, tmp_path)
+    assert r.returncode == 1, r
+    assert r.stdout == "ledger broken: entry 4 is before the recorded " \
+        "start (entry 5): the start was edited\n", r.stdout
+
+    gone = tmp_path / "start-gone.db"
+    shutil.copy(db, gone)
+    sql(gone, "DELETE FROM ledger_start")
+    r = verify(b, gone, tmp_path)
+    assert r.returncode == 1, r
+    assert "entries 1 to 3 were removed from the start" in r.stdout, r.stdout
+
+
+def test_retention_prunes_the_start(brain_factory, new_tentacle,  # noqa
+                                    tmp_path):
+    """Retention deletes an old result and old audit lines; the maestro
+    then prunes their entries from the ledger's start, up to the first
+    entry whose row is kept, and records the new start: in the audit log
+    (ledger_pruned), its own check and --verify-ledger say pruned from
+    the start, intact."""
+    b = brain_factory({"retention_days": 1, "audit_retention_days": 1,
+                       "test_ledger_verify_interval": 1})
+    c = b.login()
+    t = new_tentacle("127.0.0.2", b)
+    add_script(t, "hello", "echo hello")
+    tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+    runs = [run_and_wait(c, "hello", [tid]) for _ in range(2)]
+    kept = runs[1]["jobs"][0]["result"]["id"]
+    b.login()
+    b.stop()
+    db = b.state_dir / "brain.db"
+    old = int(time.time()) - 3 * DAY
+    con = sqlite3.connect(str(db))
+    with con:
+        # The first result old (a row retention deletes may be aged by
+        # hand: its entry is checked no more); every audit line but the
+        # last. The second result, untouched, stays.
+        age_runs(con, [runs[0]["id"]], old)
+        con.execute("UPDATE audit SET at = ? WHERE id < (SELECT max(id) "
+                    "FROM audit)", (old,))
+    con.close()
+    # The first entry whose row stays: the kept result's.
+    first = entry_of(db, "results", kept)
+    assert first > 2
+
+    b.start()
+    m = b.wait_log(r"ledger: (\d+) entries pruned from the start, start "
+                   r"entry (\d+), start hash ([0-9a-f]{64})$", timeout=30)
+    assert int(m.group(1)) == first - 1 and int(m.group(2)) == first, \
+        m.group(0)
+    anchor = m.group(3)
+    c = b.login()
+    rows = c.get("/api/audit?action=ledger_pruned").json()["events"]
+    assert len(rows) == 1 and rows[0]["actor"] == "system", rows
+    assert rows[0]["detail"] == "%d entries pruned from the start, start " \
+        "entry %d, start hash %s" % (first - 1, first, anchor), rows
+
+    def checked():
+        lg = c.get("/api/health").json()["ledger"]
+        assert lg.get("outcome") != "broken", lg
+        return lg if lg.get("outcome") == "intact" and \
+            lg.get("start_pruned") == first - 1 else None
+    lg = wait_for(checked, 30, 0.2, "the maestro's check from the start")
+    assert lg["start_hash"] == anchor, lg
+    b.stop()
+
+    assert query(db, "SELECT first, anchor FROM ledger_start") == \
+        "%d|%s" % (first, anchor)
+    assert query(db, "SELECT min(id) FROM ledger") == str(first)
+    r = verify(b, db, tmp_path)
+    assert r.returncode == 0, r
+    assert "1 results pruned" not in r.stdout  # its entry went too
+    assert r.stdout.endswith("), %d entries pruned from the start, start "
+                             "hash %s\n" % (first - 1, anchor)), r.stdout
+
+
 def test_missing_database(pristine, tmp_path):
     b, _ = pristine
     r = verify(b, tmp_path / "none.db", tmp_path)
@@ -216,6 +357,9 @@ def test_checkpoints_catch_a_cut_tail(brain_factory, tmp_path):
         assert cp["ledger_head"] == cp["fields"]["head"]
         with srv.lock:
             lines = [json.dumps(e) for e in srv.events]
+        # Entries past every checkpoint kept: a start pruned after cp.
+        for _ in range(3):
+            b.login()
     finally:
         srv.shutdown()
     b.stop()
@@ -248,6 +392,22 @@ def test_checkpoints_catch_a_cut_tail(brain_factory, tmp_path):
     r = run(cut, "--checkpoints", str(kept))
     assert r.returncode == 1, r
     assert "its tail was cut" in r.stdout, r.stdout
+
+    # Pruned from the start: a checkpoint older than the start cannot be
+    # checked, said so; one at the start is checked against the anchor.
+    only = tmp_path / "cp.jsonl"
+    only.write_text(json.dumps(cp) + "\n")
+    for k, said in ((n + 1, "1 checkpoints of %s are older than the "
+                     "ledger's start (entry %d): their entries were "
+                     "pruned, not checked" % (only, n + 2)),
+                    (n, "1 checkpoints of %s hold" % only)):
+        pruned = tmp_path / ("pruned%d.db" % k)
+        shutil.copy(db, pruned)
+        prune_start(pruned, k)
+        r = run(pruned, "--checkpoints", str(only))
+        assert r.returncode == 0, r
+        assert "%d entries pruned from the start" % k in r.stdout, r.stdout
+        assert said in r.stdout, r.stdout
 
     forged = tmp_path / "forged.jsonl"
     e = dict(cp, fields=dict(cp["fields"], length=1))

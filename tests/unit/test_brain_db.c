@@ -402,6 +402,7 @@ test_findings(void **state)
 	    "ALTER TABLE results DROP COLUMN sha256; "
 	    "DROP TABLE export_seq; DROP TABLE export_queue; "
 	    "DROP TABLE export_targets; DROP TABLE ledger; "
+	    "DROP TABLE ledger_start; "
 	    "DROP TABLE tentacle_labels; DROP TABLE schedules; "
 	    "DROP INDEX results_received; DROP TRIGGER verdicts_insert; "
 	    "DROP TRIGGER verdicts_delete; DROP TABLE verdicts; "

@@ -422,6 +422,195 @@ test_ledger_walk(void **state)
 	db_close(db);
 }
 
+/* The database closed, audit rows 1 to n made old, opened again and
+ * retention's audit step run (db_prune): gone rows deleted. */
+static struct db *
+audit_retention(struct db *db, int n, int gone)
+{
+	char	cmd[512], err[256];
+	int	k;
+
+	db_close(db);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"UPDATE audit SET at = 1 "
+	    "WHERE id <= %d\"", path, n);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_prune(db, PRUNE_AUDIT, 2, 100, &k), 0);
+	assert_int_equal(k, gone);
+	return db;
+}
+
+/* A new database with six audit rows (and their entries). */
+static struct db *
+six_logins(void)
+{
+	struct db	*db;
+	char		 err[256];
+	int		 i;
+
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	for (i = 0; i < 6; i++)
+		assert_int_equal(db_audit(db, "alice", "login", "192.0.2.1",
+		    ""), 0);
+	return db;
+}
+
+/* The ledger pruned from its start: only entries whose rows retention
+ * deleted, never the head, each batch bounded; the new start recorded;
+ * the walk starts there, intact, and says so. */
+static void
+test_ledger_prune_start(void **state)
+{
+	struct db_ledger_walk	 w;
+	struct db		*db;
+	char			 anchor[65], e3[65], head[65];
+	int64_t			 first, len;
+	int			 n, rc;
+
+	db = six_logins();
+	/* Nothing gone: nothing to prune. */
+	assert_int_equal(db_ledger_prune(db, 10, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_ledger_start(db, &first, anchor), 0);
+	assert_int_equal(first, 1);
+	assert_string_equal(anchor, "000000000000000000000000000000000000"
+	    "0000000000000000000000000000");
+	assert_int_equal(db_ledger_entry(db, 3, e3), 0);
+	db = audit_retention(db, 3, 3);
+
+	/* Batches of 2: entries 1-2, then 3 (row 4 is there: it stops). */
+	assert_int_equal(db_prune(db, PRUNE_LEDGER, 0, 2, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(db_ledger_prune(db, 2, 100, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_ledger_prune(db, 2, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_ledger_start(db, &first, anchor), 0);
+	assert_int_equal(first, 4);
+	assert_string_equal(anchor, e3);
+	assert_int_equal(db_ledger_entry(db, 3, e3), DB_NOTFOUND);
+	/* The length stays the number of entries ever made. */
+	assert_int_equal(db_ledger_head(db, head, &len), 0);
+	assert_int_equal(len, 6);
+
+	assert_int_equal(db_ledger_verify(db, &w.r), 0);
+	assert_int_equal(w.r.entries, 3);
+	assert_int_equal(w.r.audit, 3);
+	assert_int_equal(w.r.audit_pruned, 0);
+	assert_int_equal(w.r.start_pruned, 3);
+	assert_string_equal(w.r.start_hash, anchor);
+	/* In steps of one, and with rows appended after the prune. */
+	assert_int_equal(db_audit(db, "bob", "login", "192.0.2.2", ""), 0);
+	db_ledger_walk_init(&w);
+	while ((rc = db_ledger_walk_step(db, &w, 1)) == 2)
+		;
+	assert_int_equal(rc, 0);
+	assert_int_equal(w.r.entries, 4);
+	assert_int_equal(w.r.start_pruned, 3);
+
+	/* A second pass: the start moves on from the recorded one. */
+	db = audit_retention(db, 6, 3);
+	assert_int_equal(db_ledger_prune(db, 100, 100, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(db_ledger_start(db, &first, anchor), 0);
+	assert_int_equal(first, 7);
+	assert_int_equal(db_ledger_verify(db, &w.r), 0);
+	assert_int_equal(w.r.entries, 1);
+	assert_int_equal(w.r.start_pruned, 6);
+	/* The length: entries ever made. */
+	assert_int_equal(db_ledger_head(db, head, &len), 0);
+	assert_int_equal(len, 7);
+	db_close(db);
+}
+
+/* Six audit rows, the oldest three pruned by retention with their
+ * entries (start: entry 4), in a fresh database; then statement, run
+ * behind the brain's back; the anchor recorded in anchor. */
+static struct db *
+tampered(void **state, const char *statement, char anchor[65])
+{
+	struct db	*db;
+	int64_t		 first;
+	int		 n;
+
+	assert_int_equal(teardown(state), 0);
+	assert_int_equal(setup(state), 0);
+	db = audit_retention(six_logins(), 3, 3);
+	assert_int_equal(db_ledger_prune(db, 100, 100, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(db_ledger_start(db, &first, anchor), 0);
+	assert_int_equal(first, 4);
+	db_close(db);
+	return edited(statement);
+}
+
+static void
+broken_as(struct db *db, int64_t bad, const char *why)
+{
+	struct db_ledger_report	r;
+
+	assert_int_equal(db_ledger_verify(db, &r), 1);
+	assert_string_equal(r.why, why);
+	assert_int_equal(r.bad, bad);
+	db_close(db);
+}
+
+/* The start tampered with: entries cut from it without the recorded
+ * start moved, the start or its anchor edited, the record deleted. And
+ * pruning never takes what the walk would call broken. */
+static void
+test_ledger_start_tampered(void **state)
+{
+	struct db	*db;
+	char		 anchor[65], why[256];
+	int		 n;
+
+	broken_as(tampered(state, "DELETE FROM ledger WHERE id = 4", anchor),
+	    4, "entry 4 was removed from the start without the recorded "
+	    "start (entry 4) moved: the first entry left is 5 (audit row 5)");
+	broken_as(tampered(state, "DELETE FROM ledger_start", anchor), 1,
+	    "entries 1 to 3 were removed from the start without the recorded "
+	    "start (entry 1) moved: the first entry left is 4 (audit row 4)");
+	broken_as(tampered(state, "UPDATE ledger_start SET first = 2", anchor),
+	    2, "entries 2 to 3 were removed from the start without the "
+	    "recorded start (entry 2) moved: the first entry left is 4 (audit "
+	    "row 4)");
+	broken_as(tampered(state, "UPDATE ledger_start SET first = 5", anchor),
+	    4, "entry 4 is before the recorded start (entry 5): the start was "
+	    "edited");
+	db = tampered(state, "UPDATE ledger_start SET anchor = '0000000000000"
+	    "000000000000000000000000000000000000000000000000001'", anchor);
+	broken_as(db, 4, "entry 4 (audit row 4) does not link to the recorded "
+	    "start's anchor 0000000000000000000000000000000000000000000000000"
+	    "000000000000001: the anchor or the entry was edited");
+	/* A prune forged by hand: entry 4 gone, the start moved, but the
+	 * anchor is not entry 4's hash. */
+	db = tampered(state, "DELETE FROM ledger WHERE id = 4; UPDATE "
+	    "ledger_start SET first = 5", anchor);
+	snprintf(why, sizeof(why), "entry 5 (audit row 5) does not link to "
+	    "the recorded start's anchor %s: the anchor or the entry was "
+	    "edited", anchor);
+	broken_as(db, 5, why);
+
+	/* An entry edited at the start: pruning stops before it. */
+	assert_int_equal(teardown(state), 0);
+	assert_int_equal(setup(state), 0);
+	db_close(six_logins());
+	db = edited("UPDATE ledger SET content = upper(content) WHERE id = 2");
+	db = audit_retention(db, 3, 3);
+	assert_int_equal(db_ledger_prune(db, 100, 100, &n), 0);
+	assert_int_equal(n, 1);
+	broken_as(db, 2, "entry 2 (audit row 2) was edited: its hash does not "
+	    "match");
+
+	/* A row deleted between two left: pruning stops at the first row
+	 * left, the deletion is still named. */
+	db = edited("DELETE FROM audit WHERE id IN (4, 6)");
+	assert_int_equal(db_ledger_prune(db, 100, 100, &n), 0);
+	assert_int_equal(n, 0);
+	db_close(db);
+}
+
 static void
 test_ledger_signature(void **state)
 {
@@ -472,6 +661,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_walk, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_prune_start, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_start_tampered,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_signature, setup,
 		    teardown),
 	};
