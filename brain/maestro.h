@@ -183,6 +183,8 @@ void	welcome_soon(void);
 /* fleet.c */
 void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
+/* The keepalive answers waiting in their batch: stored now (shutdown). */
+void	seen_stop(void);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
 int	offer_pairing_proofs(uint32_t offer,
