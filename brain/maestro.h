@@ -238,6 +238,9 @@ api_handler	api_schedules, api_schedule, api_schedule_create,
 int	results_start(struct event_base *);
 void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
+/* A job's state from the commander (running, failed, unreachable):
+ * stored in the results' next transaction, before them. */
+void	results_job_state(uint64_t job, enum job_state, const char *message);
 api_handler	api_tentacle_results, api_result;
 
 /* scripts.c: the managed scripts' library (issue 14) */
