@@ -150,8 +150,10 @@ kept_put(struct peer *p)
 	    (sess = conn_session(p->conn)) == NULL)
 		return;
 	/* Without the tentacle's certificate: 1.6 KB, not 6 (issue 18);
-	 * the fingerprint kept with it stands for it. */
-	if ((lean = tls_session_lean(sess)) != NULL) {
+	 * the fingerprint kept with it stands for it. (A session resumed
+	 * from a lean one is lean already.) */
+	if (SSL_SESSION_get0_peer(sess) != NULL &&
+	    (lean = tls_session_lean(sess)) != NULL) {
 		SSL_SESSION_free(sess);
 		sess = lean;
 	}
