@@ -1507,6 +1507,20 @@ db_rollback(struct db *db)
 }
 
 int
+db_savepoint(struct db *db)
+{
+	return db_exec(db, "SAVEPOINT part");
+}
+
+void
+db_savepoint_end(struct db *db, int keep)
+{
+	if (!keep)
+		(void)db_exec(db, "ROLLBACK TO part");
+	(void)db_exec(db, "RELEASE part");
+}
+
+int
 db_run_add(struct db *db, const char *script, const char *user, int64_t *id)
 {
 	sqlite3_stmt	*st;

@@ -119,6 +119,10 @@ int	db_token_delete(struct db *, int64_t id);
 int	db_begin(struct db *);
 int	db_commit(struct db *);
 void	db_rollback(struct db *);
+/* A part of the open transaction that can be undone alone: kept (1) or
+ * undone (0) at its end. */
+int	db_savepoint(struct db *);
+void	db_savepoint_end(struct db *, int keep);
 
 int	db_run_add(struct db *, const char *script, const char *user,
 	    int64_t *id);

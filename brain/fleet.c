@@ -82,17 +82,110 @@ bad:
 	return NULL;
 }
 
+/*
+ * Keepalive answers are stored in batches (issue 18: at 10,000 tentacles,
+ * 333 a second, each was three write transactions of its own): queued
+ * here, parsed, and stored together in one transaction SEEN_FLUSH_MS
+ * later, or at once when SEEN_BATCH_MAX wait. Each answer's writes are
+ * a savepoint of their own: one that fails is undone alone, as its own
+ * transaction was. The ping itself is answered at once (keepalive.c).
+ */
+#define SEEN_BATCH_MAX	256
+#define SEEN_FLUSH_MS	100
+
+struct seen {
+	uint64_t	 tentacle;
+	char		*facts;		/* the tentacle's text, or NULL */
+	json_t		*fj;		/* facts parsed (an object), or NULL */
+	json_t		*scripts;	/* its script list, or NULL */
+};
+
+static struct seen	 seen_batch[SEEN_BATCH_MAX];
+static int		 seen_n;
+static struct event	*seen_ev;
+
+/* One answer's writes, in the batch's transaction (in_tx) or not. */
+static void
+seen_store(struct seen *a, int in_tx)
+{
+	int64_t		 tid = (int64_t)a->tentacle;
+	json_int_t	 uptime;
+	int		 ok;
+	struct timespec	 now;
+
+	/* Its command worker started after it acknowledged these. The
+	 * tentacle tells its uptime, not a time: clocks of two hosts may
+	 * differ, a duration does not. The margin covers the answer's
+	 * journey (and its wait in this batch); a job it wrongly catches
+	 * is put right by its result. */
+	uptime = json_integer_value(json_object_get(a->fj, "uptime_ms"));
+	if (a->facts && uptime > 0 && uptime < 100LL * 365 * 86400 * 1000) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		jobs_lost(tid, (int64_t)now.tv_sec * 1000 +
+		    now.tv_nsec / 1000000 - uptime - 100 - SEEN_FLUSH_MS,
+		    "the tentacle restarted during the run");
+	}
+	if ((in_tx ? db_savepoint(m.db) : db_begin(m.db)) == 0) {
+		tentacle_seen_event(tid);
+		ok = db_tentacle_seen(m.db, tid, a->facts) != -1 &&
+		    (a->scripts == NULL || db_tentacle_scripts_set(m.db, tid,
+		    a->scripts) != -1);
+		if (ok && a->facts)
+			groups_propose(tid, a->fj);
+		if (in_tx)
+			db_savepoint_end(m.db, ok);
+		else if (!ok || db_commit(m.db) == -1)
+			db_rollback(m.db);
+	}
+	/* Managed scripts it lacks (issue 14). */
+	push_reconcile(tid, a->facts ? a->fj : NULL, a->scripts);
+	groups_tentacle_back(tid);
+}
+
+static void
+seen_flush(evutil_socket_t fd, short events, void *arg)
+{
+	struct seen	*a;
+	int		 i, in_tx;
+
+	if (seen_n == 0)
+		return;
+	in_tx = db_begin(m.db) == 0;
+	for (i = 0; i < seen_n; i++)
+		seen_store(&seen_batch[i], in_tx);
+	if (in_tx && db_commit(m.db) == -1) {
+		log_warnx("keepalive: %d answers not stored", seen_n);
+		db_rollback(m.db);
+	}
+	for (i = 0; i < seen_n; i++) {
+		a = &seen_batch[i];
+		free(a->facts);
+		json_decref(a->fj);
+		json_decref(a->scripts);
+		memset(a, 0, sizeof(*a));
+	}
+	seen_n = 0;
+}
+
+void
+seen_stop(void)
+{
+	seen_flush(-1, 0, NULL);
+	if (seen_ev != NULL)
+		event_free(seen_ev);
+	seen_ev = NULL;
+}
+
 void
 handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 {
 	struct ipc_tentacle_seen ts;
 	struct wire_frame	 f;
 	struct msg_inventory	 inv;
+	struct seen		*a;
+	struct timeval		 tv = { 0, SEEN_FLUSH_MS * 1000 };
 	uint64_t		 tid;
-	const char		*why, *facts = NULL;
-	json_t			*scripts = NULL, *fj = NULL;
-	json_int_t		 uptime;
-	struct timespec		 now;
+	const char		*why;
 
 	if (ipcmsg_decode_tentacle_seen(msg->payload, msg->hdr.len, &ts,
 	    &why) == -1) {
@@ -101,51 +194,39 @@ handle_tentacle_seen(struct child *c, const struct ipc_msg *msg)
 	}
 	tid = ts.tentacle;
 	keepalive_answered(tid);
+	if (seen_n >= SEEN_BATCH_MAX)
+		seen_flush(-1, 0, NULL);
+	a = &seen_batch[seen_n++];
+	memset(a, 0, sizeof(*a));
+	a->tentacle = tid;
 	if (ts.inventory_len > 0) {
 		f.type = WIRE_INVENTORY;
 		f.len = (uint32_t)ts.inventory_len;
 		f.payload = ts.inventory;
 		if (proto_decode_inventory(&f, &inv, &why) == 0) {
-			fj = json_loads(inv.facts, JSON_REJECT_DUPLICATES, NULL);
-			if (json_is_object(fj))
-				facts = inv.facts;
-			scripts = inventory_scripts(inv.scripts,
+			a->fj = json_loads(inv.facts, JSON_REJECT_DUPLICATES,
+			    NULL);
+			if (json_is_object(a->fj) &&
+			    (a->facts = strdup(inv.facts)) == NULL)
+				log_warnx("tentacle %llu: out of memory: its "
+				    "facts wait for the next keepalive",
+				    (unsigned long long)tid);
+			a->scripts = inventory_scripts(inv.scripts,
 			    inv.scripts_len);
-			if (scripts == NULL)
+			if (a->scripts == NULL)
 				log_warnx("tentacle %llu: malformed script "
 				    "list ignored", (unsigned long long)tid);
 		} else
 			log_warnx("tentacle %llu: inventory: %s",
 			    (unsigned long long)tid, why);
 	}
-	/* Its command worker started after it acknowledged these. The
-	 * tentacle tells its uptime, not a time: clocks of two hosts may
-	 * differ, a duration does not. The margin covers the answer's
-	 * journey; a job it wrongly catches is put right by its result. */
-	uptime = json_integer_value(json_object_get(fj, "uptime_ms"));
-	if (facts && uptime > 0 && uptime < 100LL * 365 * 86400 * 1000) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		jobs_lost((int64_t)tid, (int64_t)now.tv_sec * 1000 +
-		    now.tv_nsec / 1000000 - uptime - 100, "the tentacle "
-		    "restarted during the run");
+	if (seen_ev == NULL && (seen_ev = evtimer_new(m.base, seen_flush,
+	    NULL)) == NULL) {
+		seen_flush(-1, 0, NULL);
+		return;
 	}
-	if (db_begin(m.db) == 0) {
-		tentacle_seen_event((int64_t)tid);
-		if (db_tentacle_seen(m.db, (int64_t)tid, facts) == -1 ||
-		    (scripts && db_tentacle_scripts_set(m.db, (int64_t)tid,
-		    scripts) == -1))
-			db_rollback(m.db);
-		else {
-			if (facts)
-				groups_propose((int64_t)tid, fj);
-			db_commit(m.db);
-		}
-	}
-	/* Managed scripts it lacks (issue 14). */
-	push_reconcile((int64_t)tid, facts ? fj : NULL, scripts);
-	groups_tentacle_back((int64_t)tid);
-	json_decref(fj);
-	json_decref(scripts);
+	if (!evtimer_pending(seen_ev, NULL))
+		evtimer_add(seen_ev, &tv);
 }
 
 void

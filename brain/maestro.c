@@ -794,6 +794,7 @@ main(int argc, char **argv)
 	event_free(m.welcome_ev);
 	tentacle_addresses_stop();
 	results_stop();
+	seen_stop();
 	export_stop();
 	ledger_check_stop();
 	schedules_stop();

@@ -183,6 +183,8 @@ void	welcome_soon(void);
 /* fleet.c */
 void	offers_expire(int);
 void	handle_tentacle_seen(struct child *, const struct ipc_msg *);
+/* The keepalive answers waiting in their batch: stored now (shutdown). */
+void	seen_stop(void);
 void	handle_tentacle_missed(struct child *, const struct ipc_msg *);
 void	handle_offer_done(struct child *, const struct ipc_msg *);
 int	offer_pairing_proofs(uint32_t offer,
@@ -236,6 +238,9 @@ api_handler	api_schedules, api_schedule, api_schedule_create,
 int	results_start(struct event_base *);
 void	results_stop(void);
 void	handle_result_store(struct child *, const struct ipc_msg *);
+/* A job's state from the commander (running, failed, unreachable):
+ * stored in the results' next transaction, before them. */
+void	results_job_state(uint64_t job, enum job_state, const char *message);
 api_handler	api_tentacle_results, api_result;
 
 /* scripts.c: the managed scripts' library (issue 14) */

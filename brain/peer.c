@@ -142,13 +142,21 @@ kept_get(uint64_t id, const char *addr, int port, const char *fpr)
 static void
 kept_put(struct peer *p)
 {
-	SSL_SESSION	*sess;
+	SSL_SESSION	*sess, *lean;
 	struct kept	*k;
 
 	if (p->id == 0 || p->purpose == PURPOSE_ENROL ||
 	    strlen(p->expect_fpr) != OCTO_FPR_HEX_LEN ||
 	    (sess = conn_session(p->conn)) == NULL)
 		return;
+	/* Without the tentacle's certificate: 1.6 KB, not 6 (issue 18);
+	 * the fingerprint kept with it stands for it. (A session resumed
+	 * from a lean one is lean already.) */
+	if (SSL_SESSION_get0_peer(sess) != NULL &&
+	    (lean = tls_session_lean(sess)) != NULL) {
+		SSL_SESSION_free(sess);
+		sess = lean;
+	}
 	if ((k = kept_find(p->id, p->addr, p->port)) != NULL) {
 		TAILQ_REMOVE(&kept_list, k, entry);
 		SSL_SESSION_free(k->session);
@@ -775,6 +783,9 @@ peer_connect_tentacle(struct child_loop *cl, struct child_env *env,
 	if ((p = connect_out(cl, env, role, addr, port, kept_get(id, addr,
 	    port, fingerprint), err, errlen)) == NULL)
 		return NULL;
+	/* kept_get gave only a session made with this certificate. */
+	if (p->resumed)
+		conn_session_fingerprint(p->conn, fingerprint);
 	p->purpose = purpose;
 	p->id = id;
 	p->data = data;

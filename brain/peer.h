@@ -77,10 +77,13 @@ struct peer *peer_connect_tentacle(struct child_loop *, struct child_env *,
  * kept per tentacle ID, address and port (at most max_tentacles, and at
  * least PEER_SESSIONS_MAX, the least recently used dropped; found by ID
  * in PEER_SESSIONS_BUCKETS buckets), taken once a connection authenticated
- * both ways; dropped when the tentacle's enrolled fingerprint is not the
- * one it was made with, or when a connection that offered it fails
- * before authenticating. The pinned certificate check and the handshake
- * run on a resumed connection as on any other. */
+ * both ways, kept lean (without the tentacle's certificate, whose
+ * fingerprint is kept beside: tls_session_lean); dropped when the
+ * tentacle's enrolled fingerprint is not the one it was made with, or
+ * when a connection that offered it fails before authenticating. The
+ * pinned certificate check (on the kept fingerprint when the session
+ * carries no certificate) and the handshake run on a resumed connection
+ * as on any other. */
 #define PEER_SESSIONS_MAX	4096
 #define PEER_SESSIONS_BUCKETS	4096
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/string.h>
 #include <event2/event.h>
 
 #include "buf.h"
@@ -42,6 +43,19 @@ static TAILQ_HEAD(, pending_result) results_pending =
     TAILQ_HEAD_INITIALIZER(results_pending);
 static int		 results_npending;
 static struct event	*results_ev;
+
+/* The jobs' states reported since (IPC_JOB_STATE: running when the
+ * tentacle took the order, or why it failed), in the order they came:
+ * a job's result that follows in the same batch finds it running. */
+static struct pending_state {
+	uint64_t		 job;
+	enum job_state		 state;
+	int			 changed;
+	char			 message[IPCMSG_ERROR_MAX];
+} states_pending[RESULT_BATCH_MAX];
+static int		 states_npending;
+
+static void	results_flush(evutil_socket_t, short, void *);
 
 #define DB_ERROR	"database error"
 
@@ -170,6 +184,56 @@ result_store_one(struct pending_result *pr, struct msg_result *r)
 	return NULL;
 }
 
+/* The states, in the batch's transaction (or each its own). */
+static void
+states_store(void)
+{
+	struct pending_state	*ps;
+	int			 i;
+
+	for (i = 0; i < states_npending; i++) {
+		ps = &states_pending[i];
+		ps->changed = db_job_set_state(m.db, (int64_t)ps->job,
+		    ps->state, ps->message) == 0;
+		if (!ps->changed)
+			continue;
+		log_hop("maestro-job-state", ps->job);
+		log_debug("job %llu: %s%s%s", (unsigned long long)ps->job,
+		    job_state_name(ps->state), ps->message[0] ? ": " : "",
+		    ps->message);
+		if (ps->state == JOB_FAILED)
+			job_failed_event((int64_t)ps->job, ps->message);
+	}
+}
+
+/* Once committed: who waits for those jobs. */
+static void
+states_done(void)
+{
+	int	i;
+
+	for (i = 0; i < states_npending; i++)
+		if (states_pending[i].changed &&
+		    !job_state_pending(states_pending[i].state))
+			run_waiters_wake_job((int64_t)states_pending[i].job);
+	states_npending = 0;
+}
+
+void
+results_job_state(uint64_t job, enum job_state state, const char *message)
+{
+	struct pending_state	*ps;
+
+	if (states_npending >= RESULT_BATCH_MAX)
+		results_flush(-1, 0, NULL);
+	ps = &states_pending[states_npending++];
+	ps->job = job;
+	ps->state = state;
+	ps->changed = 0;
+	strlcpy(ps->message, message, sizeof(ps->message));
+	event_active(results_ev, EV_TIMEOUT, 0);
+}
+
 static void
 results_flush(evutil_socket_t fd, short events, void *arg)
 {
@@ -183,6 +247,7 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 	struct ipc_result_stored rs;
 
 	in_tx = db_begin(m.db) == 0;
+	states_store();
 	TAILQ_FOREACH(pr, &results_pending, entry) {
 		memset(&r, 0, sizeof(r));
 		why = in_tx ? result_store_one(pr, &r) : DB_ERROR;
@@ -200,7 +265,10 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		db_rollback(m.db);
 		for (i = 0; i < n; i++)
 			whys[i] = DB_ERROR;
+		log_warnx("database: %d job states lost", states_npending);
+		states_npending = 0;
 	}
+	states_done();
 	/* Stored (committed): now, and only now, acknowledge. */
 	i = 0;
 	while ((pr = TAILQ_FIRST(&results_pending)) != NULL) {
@@ -274,7 +342,7 @@ results_start(struct event_base *base)
 void
 results_stop(void)
 {
-	if (results_npending)
+	if (results_npending || states_npending)
 		results_flush(-1, 0, NULL);
 	event_free(results_ev);
 	results_ev = NULL;

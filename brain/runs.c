@@ -266,14 +266,7 @@ handle_job_state(struct child *c, const struct ipc_msg *msg)
 		child_misbehaved(c, "sent a malformed job state");
 		return;
 	}
-	if (db_job_set_state(m.db, (int64_t)js.job, state, js.message) !=
-	    0)
-		return;
-	log_hop("maestro-job-state", js.job);
-	log_debug("job %llu: %s%s%s", (unsigned long long)js.job,
-	    job_state_name(state), js.message[0] ? ": " : "", js.message);
-	if (state == JOB_FAILED)
-		job_failed_event((int64_t)js.job, js.message);
-	if (!job_state_pending(state))
-		run_waiters_wake_job((int64_t)js.job);
+	/* Stored with the results of this turn of the loop, before them
+	 * (results.c): one transaction, not one per job (issue 18). */
+	results_job_state(js.job, state, js.message);
 }

@@ -62,6 +62,8 @@ struct conn {
 	char			 peer[NET_PEER_MAX];
 	char			 addr[NET_PEER_MAX];
 	char			 fpr[OCTO_FPR_HEX_LEN + 1];
+	/* A client's offered lean session: its server's (issue 18). */
+	char			 session_fpr[OCTO_FPR_HEX_LEN + 1];
 };
 
 /* Unauthenticated accepted connections, per source address. */
@@ -599,7 +601,14 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	c->in_cb++;
 	if (what & BEV_EVENT_CONNECTED) {
-		if (tls_fingerprint_peer(c->ssl, c->fpr) == -1) {
+		/* A lean session resumed (tls_session_lean) carries no
+		 * certificate: the server proved it holds the session,
+		 * made with the certificate the caller gave. */
+		if (c->client && c->session_fpr[0] != '\0' &&
+		    SSL_session_reused(c->ssl) == 1 &&
+		    SSL_get0_peer_certificate(c->ssl) == NULL)
+			strlcpy(c->fpr, c->session_fpr, sizeof(c->fpr));
+		else if (tls_fingerprint_peer(c->ssl, c->fpr) == -1) {
 			c->fpr[0] = '\0';
 			conn_finish(c, "TLS handshake failed: no peer "
 			    "certificate");
@@ -801,6 +810,14 @@ conn_session(struct conn *c)
 		ERR_clear_error();
 	SSL_SESSION_free(s);
 	return copy;
+}
+
+void
+conn_session_fingerprint(struct conn *c, const char *fpr)
+{
+	if (c != NULL && c->client && !c->established &&
+	    strlen(fpr) == OCTO_FPR_HEX_LEN)
+		strlcpy(c->session_fpr, fpr, sizeof(c->session_fpr));
 }
 
 void

@@ -94,6 +94,10 @@ int	 conn_resumed(const struct conn *);
  * SSL_SESSION_free it), once the server sent its ticket; NULL if there
  * is none (yet) or it cannot be resumed. */
 SSL_SESSION *conn_session(struct conn *);
+/* Before the TLS handshake, on a client offering a lean session
+ * (tls_session_lean): the fingerprint of the certificate it was made
+ * with, the peer's if the server resumes it (then it shows none). */
+void	 conn_session_fingerprint(struct conn *, const char *fpr);
 /* A server: drop this connection's session from the session cache (no
  * use keeping it: e.g. an enrolment, never resumed). */
 void	 conn_forget_session(struct conn *);

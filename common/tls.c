@@ -351,6 +351,99 @@ tls_fingerprint_peer(SSL *ssl, char *out)
 	return tls_fingerprint_x509(SSL_get0_peer_certificate(ssl), out);
 }
 
+/* One DER element at in[0..len): its header's and content's lengths. */
+static int
+der_element(const unsigned char *in, size_t len, size_t *hdr, size_t *body)
+{
+	size_t	n, i, k;
+
+	if (len < 2)
+		return -1;
+	n = in[1];
+	*hdr = 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k < 1 || k > 4 || len < 2 + k)
+			return -1;
+		for (n = 0, i = 0; i < k; i++)
+			n = n << 8 | in[2 + i];
+		*hdr = 2 + k;
+	}
+	if (n > len - *hdr)
+		return -1;
+	*body = n;
+	return 0;
+}
+
+int
+tls_der_drop_peer(const unsigned char *in, size_t len, unsigned char *out,
+    size_t *outlen)
+{
+	size_t	hdr, body, h, b, i, n = 0, o;
+
+	/* SEQUENCE { ..., peer [3] EXPLICIT Certificate OPTIONAL, ... }
+	 * (OpenSSL's SSL_SESSION_ASN1): the elements but that one. */
+	if (der_element(in, len, &hdr, &body) == -1 || in[0] != 0x30 ||
+	    hdr + body != len || *outlen < len)
+		return -1;
+	for (i = hdr; i < len; i += h + b) {
+		if (der_element(in + i, len - i, &h, &b) == -1)
+			return -1;
+		if (in[i] == 0xa3)
+			continue;
+		n += h + b;
+	}
+	o = n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5;
+	if (o + n > *outlen)
+		return -1;
+	out[0] = 0x30;
+	if (o == 2)
+		out[1] = (unsigned char)n;
+	else {
+		out[1] = (unsigned char)(0x80 | (o - 2));
+		for (i = 0; i < o - 2; i++)
+			out[2 + i] = (unsigned char)(n >> (8 * (o - 3 - i)));
+	}
+	for (i = hdr; i < len; i += h + b) {
+		(void)der_element(in + i, len - i, &h, &b);
+		if (in[i] == 0xa3)
+			continue;
+		memcpy(out + o, in + i, h + b);
+		o += h + b;
+	}
+	*outlen = o;
+	return 0;
+}
+
+SSL_SESSION *
+tls_session_lean(SSL_SESSION *s)
+{
+	unsigned char		*der = NULL, *lean;
+	const unsigned char	*p;
+	SSL_SESSION		*out = NULL;
+	size_t			 n;
+	int			 len;
+
+	if (s == NULL || (len = i2d_SSL_SESSION(s, &der)) <= 0)
+		return NULL;
+	n = (size_t)len;	/* the lean one is no longer */
+	if ((lean = malloc(n)) != NULL &&
+	    tls_der_drop_peer(der, (size_t)len, lean, &n) == 0) {
+		p = lean;
+		out = d2i_SSL_SESSION(NULL, &p, (long)n);
+	}
+	/* The session's master secret is in both. */
+	crypto_wipe(der, (size_t)len);
+	OPENSSL_free(der);
+	if (lean != NULL) {
+		crypto_wipe(lean, (size_t)len);
+		free(lean);
+	}
+	if (out == NULL)
+		ERR_clear_error();
+	return out;
+}
+
 int
 tls_fingerprint_file(const char *certfile, char *out)
 {

@@ -78,6 +78,21 @@ int	tls_fingerprint_x509(X509 *, char *out);
 int	tls_fingerprint_peer(SSL *, char *out);
 int	tls_fingerprint_file(const char *certfile, char *out);
 
+/*
+ * A client's session without the server's certificate (issue 18: the
+ * parsed certificate and its P-256 key are about 4.5 KB of a 6 KB
+ * session; the brain's commander keeps one per tentacle): a new
+ * reference, or NULL. Offered again, it resumes as before, but the
+ * connection then has no peer certificate: the caller tells conn the
+ * fingerprint the session was made with (conn_session_fingerprint).
+ * tls_der_drop_peer is its pure part: DER of an SSL_SESSION without its
+ * element [3] (the peer), into out (outlen: its size in, the length
+ * out); 0, or -1 if in is not such a DER or out is too small.
+ */
+SSL_SESSION *tls_session_lean(SSL_SESSION *);
+int	tls_der_drop_peer(const unsigned char *in, size_t len,
+	    unsigned char *out, size_t *outlen);
+
 /* The last OpenSSL error as text (for log lines). */
 const char *tls_error_str(void);
 

@@ -502,18 +502,30 @@ keep_frame(struct conn *c, const struct wire_frame *f, void *arg)
 static const struct conn_cbs keep_cbs = { client_hello_cb, keep_frame,
     s_close };
 
-/* One HELLO -> HELLO_ACK exchange offering `offer`. */
+/* A connection offering `offer`, made with the certificate `fpr` (NULL:
+ * none said), until both ends closed. */
 static void
-exchange(SSL_SESSION *offer)
+connect_offering(SSL_SESSION *offer, const char *fpr)
 {
-	char	err[256];
+	struct conn	*c;
+	char		 err[256];
 
 	harness_start(5, 2);
 	H.srv.reply = 1;
 	H.cli.close_after = 1;
-	assert_non_null(conn_connect_resume(H.base, cctx, "127.0.0.1", H.port,
-	    NULL, offer, &keep_cbs, &H.cli, 5, err, sizeof(err)));
+	c = conn_connect_resume(H.base, cctx, "127.0.0.1", H.port, NULL,
+	    offer, &keep_cbs, &H.cli, 5, err, sizeof(err));
+	assert_non_null(c);
+	if (fpr != NULL)
+		conn_session_fingerprint(c, fpr);
 	harness_run();
+}
+
+/* One HELLO -> HELLO_ACK exchange offering `offer`. */
+static void
+exchange(SSL_SESSION *offer)
+{
+	connect_offering(offer, NULL);
 	assert_int_equal(H.cli.established, 1);
 	assert_int_equal(H.srv.established, 1);
 	assert_int_equal(H.cli.frames, 1);
@@ -579,6 +591,48 @@ test_resumption(void **state)
 	sctx = saved;
 }
 
+/* A lean session (issue 18): no certificate in it, resumed all the
+ * same, the peer's fingerprint the one said; none said, no peer. */
+static void
+test_resumption_lean(void **state)
+{
+	char		 fs[OCTO_FPR_HEX_LEN + 1];
+	SSL_SESSION	*lean;
+
+	tls_fingerprint_file(scrt, fs);
+	kept = NULL;
+	exchange(NULL);
+	assert_non_null(kept);
+	assert_non_null(SSL_SESSION_get0_peer(kept));
+	lean = tls_session_lean(kept);
+	assert_non_null(lean);
+	assert_null(SSL_SESSION_get0_peer(lean));
+	SSL_SESSION_free(kept);
+	kept = NULL;
+
+	connect_offering(lean, fs);
+	assert_int_equal(H.cli.established, 1);
+	assert_int_equal(H.cli.resumed, 1);
+	assert_int_equal(H.srv.resumed, 1);
+	assert_string_equal(H.cli.fpr, fs);
+	assert_string_equal(H.cli.last_payload, "ack");
+	assert_memory_equal(H.cli.exporter, H.srv.exporter, 32);
+	SSL_SESSION_free(lean);
+	/* Its next ticket, on a session without a certificate, offered
+	 * with no fingerprint said: resumed, but no peer to trust. */
+	assert_non_null(kept);
+	assert_null(SSL_SESSION_get0_peer(kept));
+	lean = kept;
+	kept = NULL;
+	connect_offering(lean, NULL);
+	assert_int_equal(H.cli.established, 0);
+	assert_string_equal(H.cli.closed, "TLS handshake failed: no peer "
+	    "certificate");
+	SSL_SESSION_free(lean);
+	SSL_SESSION_free(kept);
+	kept = NULL;
+}
+
 int
 main(void)
 {
@@ -595,6 +649,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_send_limits),
 		cmocka_unit_test(test_resumption),
+		cmocka_unit_test(test_resumption_lean),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

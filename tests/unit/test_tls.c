@@ -174,10 +174,65 @@ test_errors(void **state)
 	assert_int_equal(access("/nonexistent/dir/c.key", F_OK), -1);
 }
 
+/* The session's DER without its element [3] (tls_session_lean). */
+static void
+test_der_drop_peer(void **state)
+{
+	/* SEQUENCE { INTEGER 1, [3] { 0x05 0x00 }, [4] { 0xaa } } */
+	static const unsigned char in[] = { 0x30, 0x0b, 0x02, 0x01, 0x01,
+	    0xa3, 0x02, 0x05, 0x00, 0xa4, 0x02, 0x04, 0x00 };
+	static const unsigned char want[] = { 0x30, 0x07, 0x02, 0x01, 0x01,
+	    0xa4, 0x02, 0x04, 0x00 };
+	unsigned char	 out[600], big[600];
+	size_t		 n = sizeof(out), i;
+
+	assert_int_equal(tls_der_drop_peer(in, sizeof(in), out, &n), 0);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	/* Without a [3]: the same bytes. */
+	n = sizeof(out);
+	assert_int_equal(tls_der_drop_peer(want, sizeof(want), out, &n), 0);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	/* Long lengths (0x82), and what remains under 256 bytes (0x81). */
+	big[0] = 0x30;
+	big[1] = 0x82;
+	big[2] = 0x01;
+	big[3] = 0x2c;			/* 300 */
+	big[4] = 0xa3;
+	big[5] = 0x82;
+	big[6] = 0x00;
+	big[7] = 0x64;			/* 100 */
+	memset(big + 8, 0x01, 100);
+	big[108] = 0x04;
+	big[109] = 0x81;
+	big[110] = 0xc1;		/* 193 */
+	memset(big + 111, 0x02, 193);
+	n = sizeof(out);
+	assert_int_equal(tls_der_drop_peer(big, 304, out, &n), 0);
+	assert_int_equal(n, 3 + 196);
+	assert_int_equal(out[0], 0x30);
+	assert_int_equal(out[1], 0x81);
+	assert_int_equal(out[2], 196);
+	assert_memory_equal(out + 3, big + 108, 196);
+	/* Not a session: -1, for every truncation and a short out. */
+	for (i = 0; i < sizeof(in); i++) {
+		n = sizeof(out);
+		assert_int_equal(tls_der_drop_peer(in, i, out, &n), -1);
+	}
+	n = sizeof(out);
+	assert_int_equal(tls_der_drop_peer((const unsigned char *)"\x04\x00",
+	    2, out, &n), -1);
+	n = 4;
+	assert_int_equal(tls_der_drop_peer(in, sizeof(in), out, &n), -1);
+	assert_null(tls_session_lean(NULL));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_der_drop_peer),
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_load_roles),
 		cmocka_unit_test(test_errors),
