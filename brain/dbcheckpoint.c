@@ -111,9 +111,9 @@ db_checkpointer_start(const char *path, struct event_base *base,
 		    sqlite3_errmsg(ck.h) : "out of memory");
 		goto fail;
 	}
-	/* Never waits on a lock: a checkpoint that cannot run now runs at
-	 * the next ask. */
-	sqlite3_busy_timeout(ck.h, 0);
+	/* A short wait for a lock the maestro holds a moment (in this
+	 * thread: the loop goes on); past it, the rest at the next ask. */
+	sqlite3_busy_timeout(ck.h, 200);
 	/* A connection opens the log at its first read: until then its
 	 * checkpoints would do nothing. */
 	if (sqlite3_prepare_v2(ck.h, "PRAGMA journal_mode", -1, &st, NULL) !=
