@@ -169,6 +169,15 @@ class Fleet:
             "login_attempts": 1000, "io_timeout": 30}, verbose=verbose)
 
     def start(self):
+        """Started, or everything it started stopped (no tentacle left
+        holding its address for the next part)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         b = self.brain
         b.start()
         c = b.login()
@@ -204,7 +213,8 @@ class Fleet:
         deadline = time.monotonic() + 120 + self.n / 5
         while time.monotonic() < deadline:
             k = sum(1 for i in range(self.n) if (
-                self.tmp / ("t%d" % i) / "state" / "enrolment").exists())
+                self.tmp / ("t%d" % i) / "state" / "private" /
+                "enrolment").exists())
             if k == self.n:
                 break
             time.sleep(0.2)
