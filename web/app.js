@@ -2303,12 +2303,13 @@
 			else if (n === 0)
 				text = some ? 'Choose at least one host.' :
 				    'No accepted host yet.';
+			else if (labels && byLabel.found() === false)
+				text = 'No accepted host has these labels.';
 			else if (labels)
 				text = 'Run ' + s.name + ' on the accepted ' +
 				    'hosts with the label' + (byLabel.labels()
 				    .length > 1 ? 's ' : ' ') +
-				    byLabel.labels().join(', ') + ' (the brain ' +
-				    'refuses it if none has them).';
+				    byLabel.labels().join(', ') + '.';
 			else {
 				text = 'Run ' + s.name + ' on ' + (some ?
 				    plural(hosts.length, 'host') :
@@ -2323,7 +2324,8 @@
 			}
 			setText(summary, text);
 			submitBtn.disabled = !s || n === 0 ||
-			    (labels && !byLabel.valid());
+			    (labels && (!byLabel.valid() ||
+			    byLabel.found() === false));
 		}
 
 		function filterScripts() {
@@ -5038,24 +5040,66 @@
 
 	/* The new-run form's third target: the hosts with any of some
 	 * labels. */
+	/*
+	 * "Hosts with the labels": the labels typed, the labels of the
+	 * hosts seen so far offered (the brain lists no labels), and
+	 * whether any accepted host has one of them, asked with label= and
+	 * limit=1 (found: true, false, or null while unknown).
+	 */
 	function runLabelTarget(onChange) {
 		const radio = el('input', {type: 'radio', name: 'target',
 		    id: 'target-labels', value: 'labels'});
+		const offered = el('datalist', {id: 'run-label-list'});
 		const input = el('input', {type: 'text', id: 'run-labels',
 		    autocomplete: 'off', placeholder: 'web, db',
-		    'aria-label': 'Labels', spellcheck: 'false'});
+		    'aria-label': 'Labels', spellcheck: 'false',
+		    list: 'run-label-list'});
+		let found = null, seq = 0;
 		radio.addEventListener('change', onChange);
+		const check = debounced(200, async function () {
+			const mine = ++seq;
+			const want = (parseLabels(input.value) || []).slice(0, 8);
+			let any = want.length ? false : null;
+			try {
+				for (const l of want) {
+					const r = await api('GET', '/api/tentacles?' +
+					    'enrolment=accepted&limit=1&label=' +
+					    encodeURIComponent(l));
+					if ((r.tentacles || []).length) {
+						any = true;
+						break;
+					}
+				}
+			} catch (e) {
+				any = null;
+			}
+			if (mine !== seq)
+				return;
+			found = any;
+			onChange();
+		});
+		input.addEventListener('focus', function () {
+			const labels = new Set();
+			for (const t of state.hosts.values())
+				for (const l of t.labels || [])
+					labels.add(l);
+			replace(offered, Array.from(labels).sort().slice(0, 200)
+			    .map(l => el('option', {value: l})));
+		});
 		input.addEventListener('input', function () {
 			radio.checked = true;
+			found = null;
 			onChange();
+			check();
 		});
 		return {
 			radio: radio,
 			node: el('label', {for: 'target-labels', class: 'radio'},
-			    radio, 'Hosts with the labels ', input),
+			    radio, 'Hosts with the labels ', input, offered),
 			labels: () => parseLabels(input.value) || [],
 			valid: () => parseLabels(input.value) !== null &&
 			    parseLabels(input.value).length > 0,
+			found: () => found,
 		};
 	}
 

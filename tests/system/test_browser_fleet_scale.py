@@ -161,6 +161,12 @@ def test_run_form_finds_a_host_by_typing(big_fleet, chrome):  # noqa: F811
 
     b.click(choice)
     b.text_in("#run-summary", "Run audit on all 8000 accepted hosts.")
+    # A label no host has: asked of the brain (label=, limit=1), refused.
+    b.fill("#run-labels", "nosuch")
+    b.text_in("#run-summary", "No accepted host has these labels.")
+    assert not b.css("#run-submit").is_enabled()
+    assert any("label=nosuch" in u for u in tentacle_fetches(b))
+
     b.fill("#host-choices-find", "under_score")
     b.wait(lambda d: [e.text for e in b.all(
         "#host-choices .host-choice-name")] == ["under_score.example.org"],
