@@ -64,6 +64,7 @@
 		view: 0,		/* bumped at every route change */
 		shell: null,		/* {main, nav} while logged in */
 		tentacles: [],		/* last GET /api/tentacles */
+		hosts: new Map(),	/* tentacles seen on any page, by ID */
 		runCache: new Map(),	/* runs' script and author, by ID */
 		selection: new Set(),	/* fleet table: chosen tentacle IDs */
 		flash: null,		/* notice for the next view */
@@ -446,8 +447,50 @@
 	}
 
 	function hostName(id) {
-		const t = state.tentacles.find(x => x.id === id);
+		const t = state.tentacles.find(x => x.id === id) ||
+		    state.hosts.get(id);
 		return t ? t.hostname : 'tentacle ' + id;
+	}
+
+	/* The tentacles of a page of the fleet, kept by ID for their names
+	 * (the whole fleet is never asked for: SPEC "Lists at scale"). */
+	function learnHosts(rows) {
+		for (const t of rows || [])
+			state.hosts.set(t.id, t);
+		return rows || [];
+	}
+
+	/* One tentacle by ID (the page of one that starts at it), or null. */
+	async function tentacleById(id, opts) {
+		const r = await api('GET', '/api/tentacles?limit=1' +
+		    (id > 1 ? '&after=' + (id - 1) : ''), undefined, opts);
+		const t = (r.tentacles || []).find(x => x.id === id) || null;
+		if (t)
+			learnHosts([t]);
+		return t;
+	}
+
+	/* The first limit tentacles by name with q in their name or
+	 * address (none: the first by name), of one enrolment or any. */
+	function findTentacles(q, limit, enrolment, opts) {
+		return api('GET', '/api/tentacles?sort=hostname&limit=' + limit +
+		    (enrolment ? '&enrolment=' + enrolment : '') +
+		    (q ? '&q=' + encodeURIComponent(q) : ''), undefined, opts);
+	}
+
+	/* How many accepted hosts the brain's "counts" says there are. */
+	function acceptedCount(counts) {
+		return counts ? (counts.online || 0) + (counts.offline || 0) +
+		    (counts.unknown || 0) : 0;
+	}
+
+	/* fn once the calls have stopped for ms */
+	function debounced(ms, fn) {
+		let timer = null;
+		return function () {
+			clearTimeout(timer);
+			timer = setTimeout(fn, ms);
+		};
 	}
 
 	/* ------------------------------------------------- components */
@@ -1655,7 +1698,7 @@
 				shownRows = r.tentacles || [];
 				counts = r.counts || null;
 				next = r.next === undefined ? null : r.next;
-				state.tentacles = shownRows;
+				state.tentacles = learnHosts(shownRows);
 				fillStats();
 				fill();
 				await fillPending(background);
@@ -1928,12 +1971,8 @@
 
 		async function refresh(background) {
 			const ok = await guarded(status, async function () {
-				/* the one page that starts at it */
-				const r = await api('GET', '/api/tentacles?' +
-				    'limit=1' + (id > 1 ? '&after=' + (id - 1) :
-				    ''), undefined, {background: background});
-				tentacle = (r.tentacles || []).find(t =>
-				    t.id === id) || null;
+				tentacle = await tentacleById(id,
+				    {background: background});
 				if (tentacle === null) {
 					const e = new Error('There is no tentacle ' +
 					    id + ' (revoked, or never enrolled).');
@@ -2087,6 +2126,108 @@
 
 	/* ---------------------------------------------------- new run */
 
+	const HOST_MATCHES = 50;	/* hosts a picker shows for a search */
+
+	/*
+	 * Hosts to choose among thousands: the chosen ones, ticked, then
+	 * the first HOST_MATCHES accepted hosts by name the brain finds for
+	 * what is typed (q=: in the name or the address; SPEC "Lists at
+	 * scale"). onTick when a box changes, onDraw when the list is new.
+	 */
+	function hostPicker(id, onTick, onDraw) {
+		const chosen = new Map();	/* ID: tentacle */
+		let found = [], more = false, seq = 0;
+		const input = el('input', {type: 'search', id: id + '-find',
+		    placeholder: 'Find hosts by name or address',
+		    autocomplete: 'off', spellcheck: 'false', maxlength: 64,
+		    'aria-label': 'Find hosts by name or address'});
+		const list = el('div', {class: 'host-choices', id: id});
+		const note = el('p', {class: 'muted small', id: id + '-note',
+		    'aria-live': 'polite'});
+
+		function draw() {
+			clear(list);
+			const rows = Array.from(chosen.values()).concat(
+			    found.filter(t => !chosen.has(t.id)));
+			if (rows.length === 0)
+				list.appendChild(el('p', {class: 'muted'},
+				    input.value.trim() ? 'No accepted host ' +
+				    'matches.' : 'No accepted host yet.'));
+			for (const t of rows) {
+				const bid = newId('host');
+				const box = el('input', {type: 'checkbox',
+				    id: bid, value: t.id});
+				box.checked = chosen.has(t.id);
+				box.addEventListener('change', function () {
+					if (box.checked)
+						chosen.set(t.id, t);
+					else
+						chosen.delete(t.id);
+					onTick();
+				});
+				list.appendChild(el('label', {class:
+				    'host-choice', for: bid}, box,
+				    el('span', {class: 'host-choice-name'},
+					t.hostname),
+				    el('span', {class: 'mono muted small'},
+					t.address || ''),
+				    t.state ? statusBadge(t) : null,
+				    el('span', {class: 'lacks-note small'})));
+			}
+			setText(note, more ? 'The first ' + found.length +
+			    ' by name' + (input.value.trim() ? ' of those ' +
+			    'that match' : '') + ': type a part of a name or ' +
+			    'address to find others.' : '');
+			onDraw();
+		}
+
+		async function search(background) {
+			const mine = ++seq;
+			const r = await findTentacles(input.value.trim(),
+			    HOST_MATCHES, 'accepted', {background: background});
+			if (mine === seq) {
+				found = learnHosts(r.tentacles);
+				more = r.next !== null && r.next !== undefined;
+				draw();
+			}
+			return r;
+		}
+
+		input.addEventListener('input', debounced(200, function () {
+			search(false).catch(e => setText(note, errorText(e)));
+		}));
+		/* Enter finds, it does not send the form */
+		input.addEventListener('keydown', function (ev) {
+			if (ev.key === 'Enter')
+				ev.preventDefault();
+		});
+
+		return {
+			node: el('div', {class: 'host-picker'}, input, note, list),
+			list: list,
+			search: search,
+			chosen: () => Array.from(chosen.keys()),
+			/* IDs chosen elsewhere (the Fleet's selection, a
+			 * schedule): their names as known, else asked */
+			choose: async function (ids) {
+				chosen.clear();
+				for (const n of ids)
+					chosen.set(n, state.hosts.get(n) ||
+					    {id: n, hostname: hostName(n)});
+				draw();
+				const unknown = ids.filter(n =>
+				    !state.hosts.has(n)).slice(0, 20);
+				const got = await Promise.all(unknown.map(n =>
+				    tentacleById(n).catch(() => null)));
+				for (const t of got)
+					if (t && chosen.has(t.id))
+						chosen.set(t.id, t);
+				if (got.length)
+					draw();
+			},
+		};
+	}
+
 	function newRunView(params, query) {
 		const status = notice(null);
 		status.id = 'run-status';
@@ -2096,13 +2237,16 @@
 		const scriptList = el('div', {class: 'choice-list',
 		    id: 'script-choices', role: 'radiogroup',
 		    'aria-labelledby': 'script-legend'});
-		const hostList = el('div', {class: 'host-choices',
-		    id: 'host-choices'});
 		const allRadio = el('input', {type: 'radio', name: 'target',
 		    id: 'target-all', value: 'all'});
 		const someRadio = el('input', {type: 'radio', name: 'target',
 		    id: 'target-some', value: 'some'});
 		const byLabel = runLabelTarget(() => update());
+		const picker = hostPicker('host-choices', function () {
+			someRadio.checked = true;
+			update();
+		}, () => update());
+		const hostList = picker.list;
 		const summary = el('p', {class: 'run-summary', id:
 		    'run-summary', 'aria-live': 'polite'});
 		const submitBtn = el('button', {type: 'submit', id:
@@ -2111,8 +2255,10 @@
 		const scriptFilter = el('input', {type: 'search',
 		    id: 'script-filter', placeholder: 'Filter scripts',
 		    autocomplete: 'off', 'aria-label': 'Filter scripts'});
-		let scripts = [];	/* by name: {name, description, tentacles} */
-		let accepted = [];
+		/* by name: {name, description, tentacles (a Set of IDs)} */
+		let scripts = [];
+		let accepted = 0;	/* from the brain's counts */
+		let loaded = false;
 
 		if (want.length)
 			someRadio.checked = true;
@@ -2125,46 +2271,49 @@
 			return r ? scripts.find(s => s.name === r.value) : null;
 		}
 
-		function chosenHosts() {
-			return Array.from(hostList.querySelectorAll(
-			    'input[type=checkbox]:checked')).map(b =>
-			    Number(b.value));
-		}
-
 		function update() {
 			const s = chosenScript();
 			const some = someRadio.checked;
 			hostList.classList.toggle('is-disabled', !some);
 			for (const box of hostList.querySelectorAll(
 			    'input[type=checkbox]')) {
-				box.disabled = !some;
 				const row = box.closest('.host-choice');
-				const lacks = s && s.tentacles.indexOf(
-				    Number(box.value)) === -1;
+				const lacks = s && !s.tentacles.has(
+				    Number(box.value));
 				row.classList.toggle('lacks', !!lacks);
 				const note = row.querySelector('.lacks-note');
 				setText(note, lacks ?
 				    'does not have this script' : '');
 			}
-			const hosts = some ? chosenHosts() :
-			    byLabel.radio.checked ? byLabel.hosts(accepted) :
-			    accepted.map(t => t.id);
+			const hosts = some ? picker.chosen() : [];
+			const labels = byLabel.radio.checked;
+			const n = some ? hosts.length : labels ? 1 : accepted;
+			/* the chosen hosts that lack it, or all less those
+			 * that have it (the brain holds scripts of accepted
+			 * hosts only) */
+			const missing = some ? hosts.filter(h => s &&
+			    !s.tentacles.has(h)).length : labels || !s ? 0 :
+			    Math.max(0, accepted - s.tentacles.size);
 			let text;
 			if (!s)
 				text = 'Choose a script.';
-			else if (byLabel.radio.checked && !byLabel.valid())
+			else if (labels && !byLabel.valid())
 				text = 'Give one or more labels (a-z, 0-9, ' +
 				    '".", "_", "-"), separated by commas.';
-			else if (hosts.length === 0)
-				text = byLabel.radio.checked ? 'No accepted ' +
-				    'host has these labels.' :
-				    'Choose at least one host.';
+			else if (n === 0)
+				text = some ? 'Choose at least one host.' :
+				    'No accepted host yet.';
+			else if (labels && byLabel.found() === false)
+				text = 'No accepted host has these labels.';
+			else if (labels)
+				text = 'Run ' + s.name + ' on the accepted ' +
+				    'hosts with the label' + (byLabel.labels()
+				    .length > 1 ? 's ' : ' ') +
+				    byLabel.labels().join(', ') + '.';
 			else {
-				const missing = hosts.filter(h =>
-				    s.tentacles.indexOf(h) === -1).length;
 				text = 'Run ' + s.name + ' on ' + (some ?
 				    plural(hosts.length, 'host') :
-				    'all ' + plural(hosts.length, 'accepted host')) +
+				    'all ' + plural(n, 'accepted host')) +
 				    '.' + (missing ? ' ' + plural(missing,
 				    'of them does', 'of them do') +
 				    ' not have it' + (s.managed ?
@@ -2174,7 +2323,9 @@
 				    ' will report an error.') : '');
 			}
 			setText(summary, text);
-			submitBtn.disabled = !s || hosts.length === 0;
+			submitBtn.disabled = !s || n === 0 ||
+			    (labels && (!byLabel.valid() ||
+			    byLabel.found() === false));
 		}
 
 		function filterScripts() {
@@ -2189,7 +2340,7 @@
 			clear(scriptList);
 			if (scripts.length === 0) {
 				scriptList.appendChild(el('p', {class: 'muted',
-				    id: 'no-script'}, accepted.length === 0 ?
+				    id: 'no-script'}, accepted === 0 ?
 				    'No script known yet: there is no accepted ' +
 				    'host. Add or approve one in the Fleet.' :
 				    'No script known yet: a host just enrolled ' +
@@ -2216,55 +2367,21 @@
 					el('span', {class: 'choice-desc'},
 					    s.description || 'No description.'),
 					el('span', {class: 'choice-meta'},
-					    'on ' + s.tentacles.length + ' of ' +
-					    plural(accepted.length, 'host') +
+					    'on ' + s.tentacles.size + ' of ' +
+					    plural(accepted, 'host') +
 					    (s.variants > 1 ? ' · ' + s.variants +
 					    ' different versions' : '')))));
-			}
-		}
-
-		function fillHosts() {
-			/* a reload keeps what was ticked */
-			const ticked = hostList.querySelector('input') ?
-			    chosenHosts() : want;
-			clear(hostList);
-			if (accepted.length === 0) {
-				hostList.appendChild(el('p', {class: 'muted'},
-				    'No accepted host yet.'));
-				return;
-			}
-			const sorted = accepted.slice().sort((a, b) =>
-			    a.hostname.localeCompare(b.hostname));
-			for (const t of sorted) {
-				const bid = newId('host');
-				const box = el('input', {type: 'checkbox',
-				    id: bid, value: t.id, on: {change: () => {
-					someRadio.checked = true;
-					update();
-				    }}});
-				if (ticked.indexOf(t.id) !== -1)
-					box.checked = true;
-				hostList.appendChild(el('label', {class:
-				    'host-choice', for: bid}, box,
-				    el('span', {class: 'host-choice-name'},
-					t.hostname),
-				    el('span', {class: 'mono muted small'},
-					t.address),
-				    statusBadge(t),
-				    el('span', {class: 'lacks-note small'})));
 			}
 		}
 
 		async function load(background) {
 			await guarded(status, async function () {
 				const opts = {background: background};
+				/* the first hosts by name, and the counts */
 				const [tr, sr] = await Promise.all([
-				    allPages('/api/tentacles?enrolment=accepted',
-					'tentacles', opts),
+				    picker.search(background),
 				    api('GET', '/api/scripts', undefined, opts)]);
-				state.tentacles = tr.rows;
-				accepted = state.tentacles.filter(t =>
-				    t.enrolment === 'accepted');
+				accepted = acceptedCount(tr.counts);
 				/* one entry per name, whatever the versions */
 				const byName = new Map();
 				for (const s of sr.scripts || []) {
@@ -2272,23 +2389,33 @@
 					if (!e) {
 						e = {name: s.name,
 						    description: s.description,
-						    tentacles: [], variants: 0,
+						    tentacles: new Set(), variants: 0,
 						    managed: s.managed === true};
 						byName.set(s.name, e);
 					}
 					e.variants += 1;
 					for (const t of s.tentacles)
-						if (e.tentacles.indexOf(t) ===
-						    -1)
-							e.tentacles.push(t);
+						e.tentacles.add(t);
 				}
 				scripts = Array.from(byName.values()).sort(
 				    (a, b) => a.name.localeCompare(b.name));
 				setText(allLabel, 'All accepted hosts (' +
-				    accepted.length + ')');
+				    accepted + ')');
+				/* a reload keeps what was ticked */
+				const keep = scriptList.querySelector(
+				    'input[name=script]:checked');
 				fillScripts();
-				fillHosts();
+				if (keep) {
+					const r = scriptList.querySelector(
+					    'input[name=script][value="' +
+					    CSS.escape(keep.value) + '"]');
+					if (r)
+						r.checked = true;
+				}
 				filterScripts();
+				if (!loaded && want.length)
+					await picker.choose(want);
+				loaded = true;
 				update();
 			}, 'Cannot load the scripts');
 		}
@@ -2301,7 +2428,7 @@
 			const body = byLabel.radio.checked ?
 			    {script: s.name, labels: byLabel.labels()} :
 			    {script: s.name, tentacles:
-			    someRadio.checked ? chosenHosts() : 'all'};
+			    someRadio.checked ? picker.chosen() : 'all'};
 			submitBtn.disabled = true;
 			try {
 				const r = await api('POST', '/api/runs', body);
@@ -2340,14 +2467,14 @@
 				    class: 'radio'}, someRadio,
 				    'Chosen hosts'),
 				byLabel.node),
-			    hostList),
+			    picker.node),
 			el('div', {class: 'card run-bar'}, summary,
 			    submitBtn)));
 		return {title: 'Run a script', node: node, start: function () {
 			/* hosts just enrolled report their scripts at their
 			 * first keepalive: wait for them */
 			const tick = poll(REFRESH_MS, async function (bg) {
-				if (scripts.length === 0 || accepted.length === 0)
+				if (scripts.length === 0 || accepted === 0)
 					await load(bg);
 			});
 			tick(false);
@@ -2557,7 +2684,12 @@
 		let runs = [];
 		let runsHost = '';	/* the host filter runs was asked with */
 		let loaded = false;
-		let hostsLoaded = false;	/* the fleet's names */
+		let hostsLoaded = false;	/* the first hosts found */
+		let hostPairs = [];		/* [ID, name] of those */
+		const hostFind = el('input', {type: 'search', id:
+		    'runs-host-find', placeholder: 'Find a host',
+		    autocomplete: 'off', spellcheck: 'false', maxlength: 64,
+		    'aria-label': 'Find a host by name or address'});
 
 		const table = dataTable({columns: [
 		    {label: 'Run', class: 'num', dir: -1, sort: r => r.id,
@@ -2667,12 +2799,12 @@
 			await guarded(status, async function () {
 				/* the brain picks the runs of a host; asked
 				 * again if the host changed meanwhile */
-				let host, rr, tr;
+				let host, rr;
 				do {
 					host = hostFilter.value;
-					/* the fleet's names: once per view (every
-					 * page of it) */
-					[rr, tr] = await Promise.all([
+					/* the first hosts by name (or found
+					 * by the search), not the fleet */
+					[rr] = await Promise.all([
 					    /* the newest RUNS_PAGE, as before
 					     * the lists had pages */
 					    api('GET', '/api/runs?' + (host ?
@@ -2680,34 +2812,45 @@
 						host) + '&' : '') + 'limit=' +
 						RUNS_PAGE,
 						undefined, {background: background}),
-					    hostsLoaded ? null :
-					    allPages('/api/tentacles', 'tentacles',
-						{background: true})]);
+					    hostsLoaded ? null : findHosts(true),
+					    host && !state.hosts.has(Number(host)) ?
+						tentacleById(Number(host), {background:
+						true}).catch(() => null) : null]);
 					if (state.view !== viewNo)
 						return;
 				} while (host !== hostFilter.value);
 				runs = rr.runs || [];
 				runsHost = host;
 				loaded = true;
-				if (tr) {
-					state.tentacles = tr.rows;
-					hostsLoaded = true;
-				}
 				const scripts = new Set(runs.map(r => r.script));
 				if (scriptFilter.value)
 					scripts.add(scriptFilter.value);
 				syncOptions(scriptFilter, Array.from(scripts)
 				    .sort().map(s => [s, s]));
-				const hosts = new Map();
-				for (const t of state.tentacles)
-					hosts.set(t.id, t.hostname);
-				syncOptions(hostFilter, Array.from(hosts)
-				    .sort((a, b) => a[1].localeCompare(b[1]))
-				    .map(([i, h]) => [String(i), h]));
+				syncOptions(hostFilter, hostPairs);
 				fill();
 				touch(updated);
 			}, 'Runs unavailable');
 		}
+
+		/* The first HOST_MATCHES hosts by name whose name or address
+		 * has what is typed: the host filter's options. */
+		async function findHosts(background) {
+			const q = hostFind.value.trim();
+			const r = await findTentacles(q, HOST_MATCHES, '',
+			    {background: background});
+			if (q !== hostFind.value.trim())
+				return;
+			hostPairs = learnHosts(r.tentacles).map(t =>
+			    [String(t.id), t.hostname]);
+			hostsLoaded = true;
+		}
+		hostFind.addEventListener('input', debounced(200, function () {
+			guarded(status, async function () {
+				await findHosts(false);
+				syncOptions(hostFilter, hostPairs);
+			}, 'Hosts unavailable');
+		}));
 
 		let tick = null;
 		hostFilter.addEventListener('change', function () {
@@ -2728,6 +2871,7 @@
 		    status,
 		    cardWithHead('Run history', updated,
 			el('div', {class: 'toolbar'},
+			    field('Find a host', hostFind),
 			    field('Host', hostFilter),
 			    field('Script', scriptFilter),
 			    field('Outcome', statusFilter)),
@@ -4346,7 +4490,8 @@
 	function scriptsView() {
 		const status = notice(null);
 		const updated = updatedLine();
-		let total = 0;
+		const total = el('p', {class: 'muted small', id:
+		    'scripts-total'});
 		const table = dataTable({
 			caption: 'Scripts',
 			key: s => (s.managed ? 'm:' : 'l:') + s.name + ':' +
@@ -4374,12 +4519,14 @@
 			],
 		});
 
+		/* how many hold it (the brain says which, not their names:
+		 * the script's page has them) */
 		function scriptHosts(s) {
 			const latest = s.tentacles.length;
 			if (!s.managed)
 				return plural(latest, 'host');
 			const older = (s.stale || []).length;
-			return el('span', null, latest + ' of ' + total +
+			return el('span', null, plural(latest, 'host') +
 			    ' at v' + s.version, older ? el('span',
 			    {class: 'muted'}, ' · ' + older + ' other') : null);
 		}
@@ -4387,15 +4534,14 @@
 		async function refresh(background) {
 			await guarded(status, async function () {
 				const opts = {background: background};
+				/* the fleet's counts: one row asked, not
+				 * the fleet */
 				const [sr, tr] = await Promise.all([
 				    api('GET', '/api/scripts', undefined, opts),
-				    api('GET', '/api/tentacles', undefined,
-				    opts)]);
-				state.tentacles = tr.tentacles || [];
-				total = state.tentacles.filter(t =>
-				    t.enrolment === 'accepted' &&
-				    t.facts && t.facts.managed_scripts ===
-				    true).length;
+				    api('GET', '/api/tentacles?limit=1',
+				    undefined, opts)]);
+				setText(total, 'Of ' + plural(acceptedCount(
+				    tr.counts), 'accepted host') + '.');
 				table.update(sr.scripts || []);
 				touch(updated);
 			}, 'Scripts unavailable');
@@ -4411,7 +4557,7 @@
 			'brain to every host that takes them ' +
 			'(managed_scripts = yes); local ones are those the ' +
 			'hosts have in their own scripts directory.'),
-			table.node, updated)),
+			total, table.node, updated)),
 		    start: function () {
 			const tick = poll(REFRESH_MS, refresh);
 			tick(false);
@@ -4468,8 +4614,54 @@
 		const body = el('div', {class: 'stack'});
 		let script = null;
 
-		function holdersCard() {
-			const rows = [];
+		/*
+		 * The accepted hosts and what each holds: the first
+		 * HOLDERS_PAGE by name, or those found by name or address
+		 * (the brain does not say which hosts lack a script, nor
+		 * which take managed scripts: only the page's rows are
+		 * judged). The counts are the script's own.
+		 */
+		const HOLDERS_PAGE = 100;
+		let holders = [], holdersMore = false, holdersSeq = 0;
+		const holdersFind = el('input', {type: 'search', id:
+		    'holders-find', placeholder: 'Find a host',
+		    autocomplete: 'off', spellcheck: 'false', maxlength: 64,
+		    'aria-label': 'Find a host by name or address'});
+		const holdersNote = el('p', {class: 'muted small',
+		    id: 'holders-note'});
+		const holdersTable = dataTable({
+			caption: 'Hosts and the version they hold',
+			key: r => r.t.id,
+			sortCol: 0,
+			empty: 'No accepted host matches.',
+			tableClass: 'script-holders',
+			columns: [
+				{label: 'Host', head: true, sort: r =>
+				    r.t.hostname, cell: r => link(
+				    '#/tentacle/' + r.t.id, r.t.hostname)},
+				{label: 'Holds', cell: r => r.what},
+				{label: 'SHA-256', cell: r => r.h ?
+				    hashEl(r.h.sha256) : '—',
+				    hideSmall: true},
+			],
+		});
+
+		async function findHolders(background) {
+			const mine = ++holdersSeq;
+			const r = await findTentacles(holdersFind.value.trim(),
+			    HOLDERS_PAGE, 'accepted', {background: background});
+			if (mine !== holdersSeq)
+				return;
+			holders = learnHosts(r.tentacles);
+			holdersMore = r.next !== null && r.next !== undefined;
+			if (script)
+				fillHolders();
+		}
+		holdersFind.addEventListener('input', debounced(200, () =>
+		    guarded(status, () => findHolders(false),
+		    'Hosts unavailable')));
+
+		function heldBy() {
 			/* the latest's copies by ID, the others in stale */
 			const held = new Map((script.stale || []).map(h =>
 			    [h.tentacle, h]));
@@ -4477,9 +4669,13 @@
 				held.set(id, {tentacle: id, version:
 				    script.version, sha256: script.sha256,
 				    tampered: false});
-			for (const t of state.tentacles) {
-				if (t.enrolment !== 'accepted')
-					continue;
+			return held;
+		}
+
+		function fillHolders() {
+			const held = heldBy();
+			const rows = [];
+			for (const t of holders) {
 				const h = held.get(t.id);
 				const takes = t.facts ? t.facts.managed_scripts :
 				    undefined;
@@ -4503,37 +4699,44 @@
 					    'neutral');
 				rows.push({t: t, h: h, what: what});
 			}
-			const table = dataTable({
-				caption: 'Hosts and the version they hold',
-				key: r => r.t.id,
-				sortCol: 0,
-				empty: 'No accepted host.',
-				tableClass: 'script-holders',
-				columns: [
-					{label: 'Host', head: true, sort: r =>
-					    r.t.hostname, cell: r => link(
-					    '#/tentacle/' + r.t.id,
-					    r.t.hostname)},
-					{label: 'Holds', cell: r => r.what},
-					{label: 'SHA-256', cell: r => r.h ?
-					    hashEl(r.h.sha256) : '—',
-					    hideSmall: true},
-				],
-			});
-			table.update(rows);
+			holdersTable.update(rows);
+			setText(holdersNote, holdersMore ? 'The first ' +
+			    holders.length + ' accepted hosts by name' +
+			    (holdersFind.value.trim() ? ' of those that match' :
+			    '') + ': find others by name or address.' : '');
+		}
+
+		function holdersCard() {
+			const held = heldBy();
+			const stale = (script.stale || []).filter(h =>
+			    !h.tampered).length;
 			/* A changed copy is evidence: the brain leaves it;
 			 * an admin pushes the latest again (a new version). */
-			const changed = rows.filter(r => r.h && r.h.tampered);
-			return card('Hosts', changed.length ? el('p', {class:
+			const changed = Array.from(held.values()).filter(h =>
+			    h.tampered).map(h => h.tentacle);
+			const shown = changed.slice(0, 20);
+			fillHolders();
+			return card('Hosts', el('p', {class: 'summary',
+			    id: 'holders-counts'},
+			    badge(script.tentacles.length + ' at v' +
+				script.version, 'ok'),
+			    stale ? badge(stale + ' older', 'warn') : null,
+			    changed.length ? badge(changed.length + ' changed',
+				'err') : null),
+			    changed.length ? el('p', {class:
 			    'notice notice-error', id: 'script-tampered'},
 			    plural(changed.length, 'host') + ' ' +
 			    (changed.length === 1 ? 'has' : 'have') + ' a copy ' +
-			    'that is not the one signed: ' + changed.map(r =>
-			    r.t.hostname).join(', ') + '. Runs there are ' +
-			    'refused. ', isAdmin() ? button('Push the latest ' +
-			    'again', {id: 'script-repush', class:
+			    'that is not the one signed: ' + shown.map(id =>
+			    hostName(id)).join(', ') + (changed.length >
+			    shown.length ? ' and ' + (changed.length -
+			    shown.length) + ' more' : '') + '. Runs there ' +
+			    'are refused. ', isAdmin() ? button('Push the ' +
+			    'latest again', {id: 'script-repush', class:
 			    'button-small'}, repush) : null) : null,
-			    table.node);
+			    el('div', {class: 'toolbar'},
+				field('Find a host', holdersFind)),
+			    holdersNote, holdersTable.node);
 		}
 
 		async function repush() {
@@ -4704,11 +4907,16 @@
 
 		async function load() {
 			await guarded(status, async function () {
-				const [sr, tr] = await Promise.all([
+				const [sr] = await Promise.all([
 				    api('GET', '/api/scripts/' + name),
-				    api('GET', '/api/tentacles')]);
-				state.tentacles = tr.tentacles || [];
+				    findHolders(false)]);
 				script = sr;
+				/* the names of the hosts with a changed
+				 * copy, for the notice (a few) */
+				await Promise.all((sr.stale || []).filter(h =>
+				    h.tampered && !state.hosts.has(h.tentacle))
+				    .slice(0, 20).map(h => tentacleById(
+				    h.tentacle).catch(() => null)));
 				render();
 			}, 'Script unavailable');
 		}
@@ -4832,29 +5040,66 @@
 
 	/* The new-run form's third target: the hosts with any of some
 	 * labels. */
+	/*
+	 * "Hosts with the labels": the labels typed, the labels of the
+	 * hosts seen so far offered (the brain lists no labels), and
+	 * whether any accepted host has one of them, asked with label= and
+	 * limit=1 (found: true, false, or null while unknown).
+	 */
 	function runLabelTarget(onChange) {
 		const radio = el('input', {type: 'radio', name: 'target',
 		    id: 'target-labels', value: 'labels'});
+		const offered = el('datalist', {id: 'run-label-list'});
 		const input = el('input', {type: 'text', id: 'run-labels',
 		    autocomplete: 'off', placeholder: 'web, db',
-		    'aria-label': 'Labels', spellcheck: 'false'});
+		    'aria-label': 'Labels', spellcheck: 'false',
+		    list: 'run-label-list'});
+		let found = null, seq = 0;
 		radio.addEventListener('change', onChange);
+		const check = debounced(200, async function () {
+			const mine = ++seq;
+			const want = (parseLabels(input.value) || []).slice(0, 8);
+			let any = want.length ? false : null;
+			try {
+				for (const l of want) {
+					const r = await api('GET', '/api/tentacles?' +
+					    'enrolment=accepted&limit=1&label=' +
+					    encodeURIComponent(l));
+					if ((r.tentacles || []).length) {
+						any = true;
+						break;
+					}
+				}
+			} catch (e) {
+				any = null;
+			}
+			if (mine !== seq)
+				return;
+			found = any;
+			onChange();
+		});
+		input.addEventListener('focus', function () {
+			const labels = new Set();
+			for (const t of state.hosts.values())
+				for (const l of t.labels || [])
+					labels.add(l);
+			replace(offered, Array.from(labels).sort().slice(0, 200)
+			    .map(l => el('option', {value: l})));
+		});
 		input.addEventListener('input', function () {
 			radio.checked = true;
+			found = null;
 			onChange();
+			check();
 		});
 		return {
 			radio: radio,
 			node: el('label', {for: 'target-labels', class: 'radio'},
-			    radio, 'Hosts with the labels ', input),
+			    radio, 'Hosts with the labels ', input, offered),
 			labels: () => parseLabels(input.value) || [],
 			valid: () => parseLabels(input.value) !== null &&
 			    parseLabels(input.value).length > 0,
-			hosts: accepted => {
-				const want = parseLabels(input.value) || [];
-				return accepted.filter(t => (t.labels || []).some(
-				    l => want.indexOf(l) !== -1)).map(t => t.id);
-			},
+			found: () => found,
 		};
 	}
 
@@ -4900,7 +5145,7 @@
 		const tz = el('p', {class: 'muted small', id: 'schedules-tz'});
 		const formStatus = notice(null);
 		formStatus.id = 'schedule-status';
-		let scripts = [], accepted = [], editing = null;
+		let scripts = [], editing = null, hostsFound = false;
 
 		const table = dataTable({columns: [
 		    {label: 'ID', sort: s => s.id, class: 'num',
@@ -4957,8 +5202,9 @@
 		    id: 'schedule-target-hosts', value: 'hosts'});
 		const tLabels = el('input', {type: 'radio', name: 'sched-target',
 		    id: 'schedule-target-labels', value: 'labels'});
-		const hostsSel = el('select', {id: 'schedule-hosts',
-		    multiple: true, size: 4, 'aria-label': 'Hosts'});
+		const hosts = hostPicker('schedule-hosts', () => {
+			tHosts.checked = true;
+		}, () => {});
 		const labelsIn = el('input', {type: 'text', id: 'schedule-labels',
 		    placeholder: 'web, db', autocomplete: 'off',
 		    'aria-label': 'Labels', spellcheck: 'false'});
@@ -4983,7 +5229,6 @@
 		const cancelBtn = button('Cancel', {id: 'schedule-cancel'},
 		    () => edit(null));
 		labelsIn.addEventListener('input', () => { tLabels.checked = true; });
-		hostsSel.addEventListener('change', () => { tHosts.checked = true; });
 		cronIn.addEventListener('input', () => { wCron.checked = true; });
 		everyN.addEventListener('input', () => { wEvery.checked = true; });
 
@@ -4993,14 +5238,6 @@
 			    el('option', {value: n}, n)));
 			if (keep)
 				scriptSel.value = keep;
-			const chosen = Array.from(hostsSel.selectedOptions)
-			    .map(o => o.value);
-			replace(hostsSel, accepted.map(t => {
-				const o = el('option', {value: String(t.id)},
-				    t.hostname);
-				o.selected = chosen.indexOf(String(t.id)) !== -1;
-				return o;
-			}));
 		}
 
 		function edit(s) {
@@ -5018,9 +5255,8 @@
 			tHosts.checked = !!s && Array.isArray(s.tentacles);
 			tLabels.checked = !!s && !!s.labels;
 			labelsIn.value = s && s.labels ? s.labels.join(', ') : '';
-			for (const o of hostsSel.options)
-				o.selected = !!s && Array.isArray(s.tentacles) &&
-				    s.tentacles.indexOf(Number(o.value)) !== -1;
+			hosts.choose(s && Array.isArray(s.tentacles) ?
+			    s.tentacles : []).catch(() => {});
 			wEvery.checked = !s || !!s.every;
 			wCron.checked = !!s && !s.every;
 			cronIn.value = s && s.cron ? s.cron : '';
@@ -5050,8 +5286,7 @@
 					    'by commas.');
 				b.labels = l;
 			} else if (tHosts.checked) {
-				b.tentacles = Array.from(hostsSel.selectedOptions)
-				    .map(o => Number(o.value));
+				b.tentacles = hosts.chosen();
 				if (b.tentacles.length === 0)
 					throw new Error('Choose at least one host.');
 			} else
@@ -5104,20 +5339,25 @@
 		async function refresh(background) {
 			await guarded(status, async function () {
 				const opts = {background: background};
-				const [r, tr, sr] = await Promise.all([
+				/* the first hosts by name, once: the rest
+				 * are found by the picker */
+				const [r, , sr] = await Promise.all([
 				    api('GET', '/api/schedules', undefined, opts),
-				    api('GET', '/api/tentacles', undefined, opts),
+				    hostsFound ? null : hosts.search(background),
 				    api('GET', '/api/scripts', undefined, opts)]);
-				state.tentacles = tr.tentacles || [];
-				accepted = state.tentacles.filter(t =>
-				    t.enrolment === 'accepted');
+				hostsFound = true;
+				/* the names of the hosts of the schedules */
+				await Promise.all(Array.from(new Set([].concat(
+				    ...(r.schedules || []).map(x => Array.isArray(
+				    x.tentacles) ? x.tentacles : [])))).filter(n =>
+				    !state.hosts.has(n)).slice(0, 20).map(n =>
+				    tentacleById(n, opts).catch(() => null)));
 				const names = [];
 				for (const s of sr.scripts || [])
 					if (names.indexOf(s.name) === -1)
 						names.push(s.name);
 				names.sort();
-				if (names.join('\n') !== scripts.join('\n') ||
-				    hostsSel.options.length !== accepted.length) {
+				if (names.join('\n') !== scripts.join('\n')) {
 					scripts = names;
 					fillChoices();
 					if (!editing && !scriptSel.value)
@@ -5146,7 +5386,7 @@
 				class: 'radio'}, tHosts, 'Chosen hosts'),
 			    el('label', {for: 'schedule-target-labels',
 				class: 'radio'}, tLabels, 'Hosts with labels')),
-			hostsSel, labelsIn),
+			hosts.node, labelsIn),
 		    el('fieldset', null, el('legend', null, 'When'),
 			el('div', {class: 'radio-row'},
 			    el('label', {for: 'schedule-when-every',

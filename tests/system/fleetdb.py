@@ -47,9 +47,10 @@ def fleet_rows(n, facts_bytes=0, seed=18):
     return rows
 
 
-def fill_db(brain, rows, scripts=()):
+def fill_db(brain, rows, scripts=(), accepted_only=False):
     """The rows into the brain's database; each tentacle with the scripts
-    named (as its keepalive would have reported them)."""
+    named (as its keepalive would have reported them; accepted_only: the
+    accepted ones only, as a real fleet's keepalives do)."""
     db = sqlite3.connect(str(brain.state_dir / "brain.db"))
     try:
         db.executemany(
@@ -58,7 +59,8 @@ def fill_db(brain, rows, scripts=()):
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany(
             "INSERT INTO tentacle_scripts (tentacle_id, name, sha256, "
-            "description) SELECT id, ?, ?, ? FROM tentacles",
+            "description) SELECT id, ?, ?, ? FROM tentacles" +
+            (" WHERE enrolment = 'accepted'" if accepted_only else ""),
             [(name, "%064x" % i, "the audit pack's %s" % name)
              for i, name in enumerate(scripts)])
         db.commit()
@@ -66,7 +68,8 @@ def fill_db(brain, rows, scripts=()):
         db.close()
 
 
-def brain_with_fleet(directory, rows, overrides=None, scripts=()):
+def brain_with_fleet(directory, rows, overrides=None, scripts=(),
+                     accepted_only=False):
     """A brain started once (its schema), stopped, given the rows, started
     again. The caller stops it."""
     conf = dict(QUIET)
@@ -74,6 +77,6 @@ def brain_with_fleet(directory, rows, overrides=None, scripts=()):
     b = octotest.Brain(directory, conf, verbose=False)
     b.start()
     b.stop()
-    fill_db(b, rows, scripts)
+    fill_db(b, rows, scripts, accepted_only)
     b.start()
     return b

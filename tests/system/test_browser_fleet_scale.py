@@ -20,11 +20,13 @@ if os.environ.get("OCTO_BUILD", "").rstrip("/").endswith("/asan"):
 
 N = 10000
 PAGE = 100      # app.js FLEET_PAGE
+MATCHES = 50    # app.js HOST_MATCHES
 
 @pytest.fixture(scope="module")
 def big_fleet(request, tmp_path_factory):
     b = brain_with_fleet(tmp_path_factory.mktemp("fleet10k"),
-                         fleet_rows(N, seed=4))
+                         fleet_rows(N, seed=4), scripts=("audit",),
+                         accepted_only=True)
     request.addfinalizer(lambda: _stop_and_check(b))
     return b
 
@@ -112,9 +114,25 @@ def test_fleet_page_with_ten_thousand_hosts(big_fleet, chrome):  # noqa: F811
     b.text_in("#selection-bar", "1 host selected")
 
 
-def test_run_form_with_ten_thousand_hosts(big_fleet, chrome):  # noqa: F811
-    """The new-run form lists every accepted host (8,000 here) to pick
-    from: printed, not asserted (the form is not paged)."""
+def tentacle_fetches(b):
+    """The /api/tentacles addresses the page fetched since it was loaded
+    (the browser's resource timing entries)."""
+    return b.driver.execute_script("""
+        return performance.getEntriesByType('resource')
+            .map(e => e.name.replace(location.origin, ''))
+            .filter(u => u.startsWith('/api/tentacles'));""")
+
+
+def fresh_page(b, hash_):
+    """hash_ in a new page load (its own resource entries), shown."""
+    b.driver.get("about:blank")
+    b.open(hash_)
+
+
+def test_run_form_finds_a_host_by_typing(big_fleet, chrome):  # noqa: F811
+    """The new-run form with 8,000 accepted hosts: the counts from the
+    brain, the first HOST_MATCHES by name (not the fleet), a host found
+    by typing a part of its name, a run started on it."""
     b = chrome(big_fleet)
     b.login("admin", big_fleet.password, "#/account")
     b.text_in("h1", "Your account")
@@ -125,10 +143,84 @@ def test_run_form_with_ten_thousand_hosts(big_fleet, chrome):  # noqa: F811
         location.hash = '#/run';
         (function look() {
             if (document.querySelectorAll(
-                '#host-choices input[type=checkbox]').length === 8000)
+                '#host-choices input[type=checkbox]').length > 0 &&
+                document.querySelector('label.choice'))
                 done(performance.now() - t0);
             else
                 requestAnimationFrame(look);
         })();""")
-    print("\nNew-run form, 8,000 accepted hosts listed: %.0f ms" % took)
+    print("\nNew-run form, 8,000 accepted hosts: drawn %.0f ms (the first "
+          "%d by name, and the counts)" % (took, MATCHES))
+    b.text_in("label[for=target-all]", "All accepted hosts (8000)")
+    assert len(b.all("#host-choices input[type=checkbox]")) == MATCHES
+    choice = b.visible('label.choice[data-script="audit"]')
+    assert "on 8000 of 8000 hosts" in choice.text, choice.text
+    b.text_in("#host-choices-note", "The first 50 by name")
+    asked = tentacle_fetches(b)
+    assert asked and all("limit=%d" % MATCHES in u for u in asked), asked
+
+    b.click(choice)
+    b.text_in("#run-summary", "Run audit on all 8000 accepted hosts.")
+    # A label no host has: asked of the brain (label=, limit=1), refused.
+    b.fill("#run-labels", "nosuch")
+    b.text_in("#run-summary", "No accepted host has these labels.")
+    assert not b.css("#run-submit").is_enabled()
+    assert any("label=nosuch" in u for u in tentacle_fetches(b))
+
+    b.fill("#host-choices-find", "under_score")
+    b.wait(lambda d: [e.text for e in b.all(
+        "#host-choices .host-choice-name")] == ["under_score.example.org"],
+        "the one host found by typing")
+    b.shoot("run-form-10000-found")
+    b.click(b.css("#host-choices input[type=checkbox]"))
+    b.text_in("#run-summary", "Run audit on 1 host.")
+    assert b.css("#target-some").is_selected()
+
+    # Another search: the chosen host stays ticked, first.
+    b.fill("#host-choices-find", "127.1.2.")
+    b.wait(lambda d: len(b.all("#host-choices .host-choice-name")) > 1,
+           "hosts by address")
+    names = [e.text for e in b.all("#host-choices .host-choice-name")]
+    assert names[0] == "under_score.example.org", names
+    assert len(b.all("#host-choices input:checked")) == 1
     b.shoot("run-form-10000")
+
+    b.click(b.css("#run-submit"))
+    b.wait(lambda d: "#/runs/" in d.current_url, "the run's page")
+    run_id = int(b.driver.current_url.rsplit("/", 1)[1])
+    admin = big_fleet.login()
+    jobs = admin.get("/api/runs/%d" % run_id).json()["jobs"]
+    assert [j["hostname"] for j in jobs] == ["under_score.example.org"]
+
+
+def test_pages_do_not_ask_for_the_whole_fleet(big_fleet, chrome):  # noqa: F811
+    """The Scripts page, a script's page, the Runs page and Schedules ask
+    for a bounded page of tentacles, never every page of the fleet."""
+    b = chrome(big_fleet)
+    b.login("admin", big_fleet.password, "#/account")
+    b.text_in("h1", "Your account")
+
+    fresh_page(b, "#/scripts")
+    b.text_in("#scripts-total", "Of 8000 accepted hosts.")
+    b.text_in("table", "8000 hosts")
+    asked = tentacle_fetches(b)
+    assert asked and all(u.endswith("?limit=1") for u in asked), asked
+
+    fresh_page(b, "#/runs")
+    b.visible("#runs-host-find")
+    b.wait(lambda d: len(b.all("#runs-host option")) == 1 + MATCHES,
+           "the first hosts in the host filter")
+    b.fill("#runs-host-find", "under_score")
+    b.wait(lambda d: [o.text for o in b.all("#runs-host option")][1:] ==
+           ["under_score.example.org"], "the host found")
+    asked = tentacle_fetches(b)
+    assert asked and all("limit=%d" % MATCHES in u and "after=" not in u
+                         for u in asked), asked
+    b.shoot("runs-10000-host-find")
+
+    fresh_page(b, "#/schedules")
+    b.visible("#schedule-hosts-find")
+    b.wait(lambda d: len(b.all("#schedule-hosts input")) == MATCHES,
+           "the first hosts in the schedule's picker")
+    asked = tentacle_fetches(b)
+    assert asked and all("after=" not in u for u in asked), asked
