@@ -10,6 +10,10 @@
  * next order and stays open for the result (issue 18: one connection a
  * round trip, not two), at most ORDER_RESULT_WAIT_S and ORDER_AWAIT_MAX
  * (limits.h); a result that comes later comes over 6001.
+ * Orders wait in one queue per run, taken in turn (a run on many dead
+ * tentacles, each holding a slot for io_timeout, does not hold up a run
+ * started after it), at most ORDERS_WAITING_MAX in all: past it an order
+ * is reported unreachable at once, counted and logged once a minute.
  * Keepalive pings have a queue of their own and KEEPALIVE_IN_FLIGHT
  * connections of their own, taken after the orders': a fleet of dead
  * tentacles delays no run (the maestro hands over at most that many
@@ -43,6 +47,9 @@
 /* Connections to tentacles at once: enough to keep a fleet busy, few
  * enough that a burst of orders cannot exhaust descriptors. */
 #define COMMANDER_IN_FLIGHT	64
+/* Orders and pushes waiting for a slot (about 350 bytes each): several
+ * runs on a fleet of 10,000 at once. */
+#define ORDERS_WAITING_MAX	65536
 
 /* A push of managed scripts (issue 14): the maestro's signed frames,
  * sent one at a time, each after the SCRIPT_ACK of the one before. */
@@ -65,9 +72,19 @@ struct order {
 	TAILQ_ENTRY(order)	 entry;
 };
 
+/* A run's orders waiting (run 0: the pushes of managed scripts). */
+struct runq {
+	uint64_t		 run;
+	TAILQ_HEAD(, order)	 orders;
+	TAILQ_ENTRY(runq)	 entry;
+};
+
 static struct child_loop	 loop;
 static struct child_env		*env;
-static TAILQ_HEAD(, order)	 queue = TAILQ_HEAD_INITIALIZER(queue);
+static TAILQ_HEAD(, runq)	 runqs = TAILQ_HEAD_INITIALIZER(runqs);
+static size_t			 orders_waiting;
+static unsigned long		 orders_dropped;
+static time_t			 orders_dropped_logged;
 static TAILQ_HEAD(, order)	 pings = TAILQ_HEAD_INITIALIZER(pings);
 static int			 in_flight, pings_in_flight, pings_waiting;
 static int			 awaiting;	/* orders kept for results */
@@ -75,6 +92,7 @@ static unsigned long		 pings_dropped;
 static time_t			 pings_dropped_logged;
 
 static void	pump(void);
+static int	order_wait(struct order *);
 static int	result_relay(struct peer *, const struct wire_frame *);
 
 /* A keepalive (job 0) answered: pass its inventory on (may be empty). */
@@ -243,8 +261,8 @@ script_push(const struct ipc_msg *msg)
 	if (ip.frames_len > 0)
 		memcpy(o->push->frames, ip.frames, ip.frames_len);
 	o->push->len = ip.frames_len;
-	TAILQ_INSERT_TAIL(&queue, o, entry);
-	pump();
+	if (order_wait(o) == 0)
+		pump();
 }
 
 /* ---- orders out -------------------------------------------------------- */
@@ -425,6 +443,19 @@ static const struct peer_role order_role = {
 	.on_close = order_closed,
 };
 
+/* An order, push or ping that goes no further: reported, freed. */
+static void
+order_fail(struct order *o, const char *why)
+{
+	if (o->push != NULL) {
+		push_final(o, why);
+		push_free(o);
+	} else
+		job_state(o, JOB_UNREACHABLE, why);
+	crypto_wipe(o, sizeof(*o));
+	free(o);
+}
+
 /* Connect for an order, a script push or a ping: 0, or -1 (reported
  * and freed). */
 static int
@@ -436,27 +467,67 @@ start(struct order *o)
 	    (int)o->o.port, o->o.fingerprint, o->o.tentacle, o->o.ticket,
 	    o->push ? PURPOSE_SCRIPT : o->o.job ? PURPOSE_ORDER :
 	    PURPOSE_PING, o, err, sizeof(err)) == NULL) {
-		if (o->push != NULL) {
-			push_final(o, err);
-			push_free(o);
-		} else
-			job_state(o, JOB_UNREACHABLE, err);
-		crypto_wipe(o, sizeof(*o));
-		free(o);
+		order_fail(o, err);
 		return -1;
 	}
 	return 0;
 }
 
-/* Start queued orders while there is room, then pings. */
+/* An order (or a push) in its run's queue: 0, or -1 when the queues are
+ * full (reported unreachable, freed). The runs with orders waiting are
+ * few: a walk finds the run's. */
+static int
+order_wait(struct order *o)
+{
+	struct runq	*q;
+
+	if (orders_waiting >= ORDERS_WAITING_MAX) {
+		orders_dropped++;
+		if (time(NULL) - orders_dropped_logged >= 60) {
+			log_warnx("%lu order%s refused: %zu wait already",
+			    orders_dropped, orders_dropped == 1 ? "" : "s",
+			    orders_waiting);
+			orders_dropped_logged = time(NULL);
+			orders_dropped = 0;
+		}
+		order_fail(o, "the commander's order queue is full");
+		return -1;
+	}
+	TAILQ_FOREACH(q, &runqs, entry)
+		if (q->run == o->o.run)
+			break;
+	if (q == NULL) {
+		if ((q = calloc(1, sizeof(*q))) == NULL) {
+			order_fail(o, "out of memory");
+			return -1;
+		}
+		q->run = o->o.run;
+		TAILQ_INIT(&q->orders);
+		TAILQ_INSERT_TAIL(&runqs, q, entry);
+	}
+	TAILQ_INSERT_TAIL(&q->orders, o, entry);
+	orders_waiting++;
+	return 0;
+}
+
+/* Start queued orders while there is room, one of each run in turn,
+ * then pings. */
 static void
 pump(void)
 {
+	struct runq	*q;
 	struct order	*o;
 
 	while (in_flight < COMMANDER_IN_FLIGHT &&
-	    (o = TAILQ_FIRST(&queue)) != NULL) {
-		TAILQ_REMOVE(&queue, o, entry);
+	    (q = TAILQ_FIRST(&runqs)) != NULL) {
+		o = TAILQ_FIRST(&q->orders);
+		TAILQ_REMOVE(&q->orders, o, entry);
+		orders_waiting--;
+		TAILQ_REMOVE(&runqs, q, entry);
+		if (TAILQ_EMPTY(&q->orders))
+			free(q);
+		else
+			TAILQ_INSERT_TAIL(&runqs, q, entry);
 		if (start(o) == 0)
 			in_flight++;
 	}
@@ -490,7 +561,8 @@ run_order(const struct ipc_msg *msg)
 	}
 	if (o->o.job != 0) {
 		log_hop("cmd-order-in", o->o.job);
-		TAILQ_INSERT_TAIL(&queue, o, entry);
+		if (order_wait(o) == -1)
+			return;
 	} else if (pings_waiting >= KEEPALIVE_IN_FLIGHT) {
 		/* The maestro hands over no more than we take at once: a
 		 * miss, so that it can ask again; a line a minute. */

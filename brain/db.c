@@ -2097,6 +2097,7 @@ db_order_row(sqlite3_stmt *st, struct db_order *o)
 	memset(o, 0, sizeof(*o));
 	o->job = sqlite3_column_int64(st, 0);
 	o->tentacle = sqlite3_column_int64(st, 1);
+	o->run = sqlite3_column_int64(st, 8);
 	o->port = sqlite3_column_int(st, 3);
 	if (column_copy(st, 2, o->address, sizeof(o->address)) == -1 ||
 	    column_copy(st, 4, o->fingerprint, sizeof(o->fingerprint)) == -1 ||
@@ -2124,7 +2125,8 @@ jobs_ready(struct db *db, int64_t run, int64_t tentacle, const char *from,
 	 * a walk of every job at each run or keepalive). */
 #define JOBS_READY(cond)						\
 	"SELECT j.id, j.tentacle_id, t.address, t.port, t.fingerprint, "	\
-	"t.key, r.script, " JOB_SCRIPT_SHA256("j", "r.script") " FROM jobs "\
+	"t.key, r.script, " JOB_SCRIPT_SHA256("j", "r.script") ", j.run_id "\
+	"FROM jobs "\
 	"j JOIN runs r ON r.id = j.run_id JOIN tentacles t ON t.id = "	\
 	"j.tentacle_id WHERE " cond " AND instr(?3, ',' || j.state || ',') "\
 	"> 0 AND t.state != 'offline' AND (j.expires_at = 0 OR "		\

@@ -154,6 +154,7 @@ int	db_tentacles_accepted(struct db *, int64_t **ids, size_t *n);
 /* A queued job with what the commander needs to send it. */
 struct db_order {
 	int64_t	job;
+	int64_t	run;		/* the job's (0: a keepalive ping) */
 	int64_t	tentacle;
 	char	address[OCTO_ADDR_MAX];
 	int	port;

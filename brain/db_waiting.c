@@ -57,7 +57,7 @@ db_jobs_waiting(struct db *db, int64_t tentacle, time_t now,
 	 * dispatch_waiting sends it then). */
 	if ((st = db_prepare(db, "SELECT j.id, j.tentacle_id, t.address, "
 	    "t.port, t.fingerprint, t.key, r.script, " JOB_SCRIPT_SHA256("j",
-	    "r.script") " FROM jobs j JOIN runs r ON "
+	    "r.script") ", j.run_id FROM jobs j JOIN runs r ON "
 	    "r.id = j.run_id JOIN tentacles t ON t.id = j.tentacle_id WHERE "
 	    "j.tentacle_id = ?1 AND j.state IN ('queued','sent','unreachable') "
 	    "AND j.state != 'sent' AND (j.state = 'queued' OR j.expires_at > "

@@ -630,6 +630,8 @@ run_order_valid(const struct ipc_run_order *m, const char **why)
 {
 	if (m->job > INT64_MAX)
 		*why = "bad job ID";
+	else if (m->run > INT64_MAX || (m->job == 0) != (m->run == 0))
+		*why = "bad run ID";
 	else if (m->ticket == 0)
 		*why = "bad ticket";
 	else if (!id_valid(m->tentacle))
@@ -654,6 +656,7 @@ static void
 fill_run_order(struct packer *p, const struct ipc_run_order *m)
 {
 	pack_u64(p, m->job);
+	pack_u64(p, m->run);
 	pack_u64(p, m->ticket);
 	pack_u64(p, m->tentacle);
 	pack_str(p, m->address);
@@ -674,6 +677,7 @@ ipcmsg_decode_run_order(const uint8_t *b, size_t len, struct ipc_run_order *m,
 	memset(m, 0, sizeof(*m));
 	unpack_init(&u, b, len);
 	unpack_u64(&u, &m->job);
+	unpack_u64(&u, &m->run);
 	unpack_u64(&u, &m->ticket);
 	unpack_u64(&u, &m->tentacle);
 	unpack_str(&u, m->address, sizeof(m->address));

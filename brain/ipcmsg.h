@@ -174,6 +174,7 @@ struct ipc_proof_made {
  */
 struct ipc_run_order {
 	uint64_t	job;
+	uint64_t	run;		/* the job's; 0 with job 0 */
 	uint64_t	ticket;
 	uint64_t	tentacle;
 	char		address[OCTO_ADDR_MAX];

@@ -35,6 +35,7 @@ order_send(const struct db_order *o, int ping)
 		return -1;
 	memset(&ro, 0, sizeof(ro));
 	ro.job = ping ? 0 : (uint64_t)o->job;
+	ro.run = ping ? 0 : (uint64_t)o->run;
 	ro.tentacle = (uint64_t)o->tentacle;
 	strlcpy(ro.address, o->address, sizeof(ro.address));
 	ro.port = o->port > 0 ? (uint32_t)o->port : 0;

@@ -1405,6 +1405,7 @@ gen_ipcmsg(void)
 
 	memset(&ro, 0, sizeof(ro));
 	ro.job = 12;
+	ro.run = 3;
 	ro.ticket = 9;
 	ro.tentacle = 42;
 	strlcpy(ro.address, "192.0.2.7", sizeof(ro.address));
@@ -1415,6 +1416,7 @@ gen_ipcmsg(void)
 		abort();
 	ipcmsg_put("run-order", IPC_RUN_ORDER, &b);
 	ro.job = 0;
+	ro.run = 0;
 	ro.script[0] = '\0';
 	if (ipcmsg_encode_run_order(&b, &ro) == -1)
 		abort();

@@ -2,7 +2,8 @@
 tentacles that take io_timeout each to fail (their addresses accept TCP and
 never answer TLS), pings wait in a queue of their own, one per tentacle, and
 a run on a live tentacle still completes; the queue stays bounded and its
-counters are in GET /api/health."""
+counters are in GET /api/health. And a run on those 200 does not hold up a
+later run on the live one (the commander's orders: one queue per run)."""
 
 import socket
 import sqlite3
@@ -42,18 +43,25 @@ def add_dead_tentacles(brain, port):
     db.close()
 
 
+def live_and_dead(brain_factory, new_tentacle, port):  # noqa: F811
+    """A brain (keepalive every second, no tentacle ever offline) with one
+    live tentacle and DEAD accepted ones on the silent listeners."""
+    b = brain_factory({"io_timeout": IO_TIMEOUT, "keepalive_interval": 1,
+                       "keepalive_misses": 1000})
+    c = b.login()
+    t = new_tentacle("127.0.0.2", b)
+    add_script(t, "hello", "echo hello")
+    tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
+    add_dead_tentacles(b, port)
+    return b, c, tid
+
+
 def test_runs_not_starved_by_dead_tentacles(brain_factory,
                                             new_tentacle):  # noqa: F811
     port = free_port()
     socks = silent_listeners(port)
     try:
-        b = brain_factory({"io_timeout": IO_TIMEOUT, "keepalive_interval": 1,
-                           "keepalive_misses": 1000})
-        c = b.login()
-        t = new_tentacle("127.0.0.2", b)
-        add_script(t, "hello", "echo hello")
-        tid = int(enrol_self(t, b, make_token(c)["token"])["id"])
-        add_dead_tentacles(b, port)
+        b, c, tid = live_and_dead(brain_factory, new_tentacle, port)
 
         # A few intervals and timeouts: 200 pings a second asked for, a
         # few a second fail. Today they queue behind each other and
@@ -83,6 +91,53 @@ def test_runs_not_starved_by_dead_tentacles(brain_factory,
         seen = last_seen()
         wait_for(lambda: last_seen() != seen, 60, 0.5,
                  "the live tentacle pinged again")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_run_on_dead_tentacles_holds_up_no_other_run(brain_factory,
+                                                       new_tentacle):  # noqa: F811
+    """Orders wait in one queue per run, taken in turn: a run on 200 dead
+    tentacles (each order holds one of the commander's slots for the
+    io_timeout) does not hold up a run started after it on a live one,
+    and the keepalive goes on."""
+    port = free_port()
+    socks = silent_listeners(port)
+    try:
+        b, c, tid = live_and_dead(brain_factory, new_tentacle, port)
+        dead = [x["id"] for x in c.get("/api/tentacles?limit=1000").json()[
+            "tentacles"] if x["id"] != tid]
+        assert len(dead) == DEAD
+
+        r = c.post("/api/runs", {"script": "hello", "tentacles": dead})
+        assert r.status == 202, r
+        flood = r.json()["id"]
+        run = run_and_wait(c, "hello", [tid], timeout=60)
+        (job,) = run["jobs"]
+        assert job["state"] == "done", job
+        assert job["result"]["output"] == "hello\n"
+
+        # In one queue, the live order would have waited for 136 of the
+        # dead ones to time out (64 at once): taken in turn, it went at
+        # the first slot free, in the first round or the second.
+        jobs = c.get("/api/runs/%d?limit=1000" % flood).json()["jobs"]
+        assert len(jobs) == DEAD
+        ended = sum(j["state"] == "unreachable" for j in jobs)
+        assert ended < 2 * 64, sorted(j["state"] for j in jobs)
+
+        # The flood ends, every job in one state, and the live tentacle
+        # is still pinged meanwhile.
+        def flood_ended():
+            j = c.get("/api/runs/%d?limit=1000" % flood).json()["jobs"]
+            return j if all(x["state"] == "unreachable" for x in j) \
+                else None
+        wait_for(flood_ended, 120, 0.5, "every dead job unreachable")
+        seen = {x["id"]: x for x in c.get("/api/tentacles").json()[
+            "tentacles"]}[tid]["last_seen"]
+        wait_for(lambda: {x["id"]: x for x in c.get(
+            "/api/tentacles").json()["tentacles"]}[tid]["last_seen"] != seen,
+            60, 0.5, "the live tentacle pinged again")
     finally:
         for s in socks:
             s.close()

@@ -174,16 +174,21 @@ S(ipc_proof_made, s_pmade) m->verdict = VERDICT_OK;
 	memset(m->order_mac, 3, sizeof(m->order_mac)); E
 S(ipc_proof_made, b_pmade1) m->verdict = VERDICT_MAX; E
 
-S(ipc_run_order, s_order) m->job = 12; m->ticket = 5; m->tentacle = 42;
+S(ipc_run_order, s_order) m->job = 12; m->run = 3; m->ticket = 5;
+	m->tentacle = 42;
 	strcpy(m->address, "192.0.2.7"); m->port = 7001;
 	strcpy(m->fingerprint, FPR); strcpy(m->script, "disk-usage"); E
 S(ipc_run_order, b_order1) m->ticket = 0; E
 S(ipc_run_order, b_order2) m->tentacle = 0; E
 S(ipc_run_order, b_order3) strcpy(m->script, "../x"); E
-S(ipc_run_order, b_order4) m->job = 0; E	/* a keepalive with a script */
+S(ipc_run_order, b_order4) m->job = 0; m->run = 0; E	/* a keepalive
+								   with a script */
 S(ipc_run_order, b_order5) strcpy(m->script_sha256, "abc"); E
 S(ipc_run_order, b_order6) m->port = 0; E
 S(ipc_run_order, b_order7) m->job = (uint64_t)INT64_MAX + 1; E
+S(ipc_run_order, b_order8) m->run = 0; E	/* a job of no run */
+S(ipc_run_order, b_order9) m->job = 0; m->run = 3; strcpy(m->script, "");
+	E					/* a ping of a run */
 
 S(ipc_job_state, s_jstate) m->job = 12; m->state = JOB_FAILED;
 	strcpy(m->message, "refused: unknown script"); E
@@ -385,7 +390,7 @@ static const struct kind kinds[] = {
 	    b_pmake4),
 	K(proof_made, ipc_proof_made, s_pmade, b_pmade1),
 	K(run_order, ipc_run_order, s_order, b_order1, b_order2, b_order3,
-	    b_order4, b_order5, b_order6, b_order7),
+	    b_order4, b_order5, b_order6, b_order7, b_order8, b_order9),
 	K(job_state, ipc_job_state, s_jstate, b_jstate1, b_jstate2,
 	    b_jstate3, b_jstate4),
 	K(result_store, ipc_result_store, s_rstore, b_rstore1, b_rstore2),
@@ -543,6 +548,7 @@ test_hostile_bytes(void **state)
 	/* A string longer than its field. */
 	buf_init(&b, IPC_PAYLOAD_MAX);
 	pack_init(&p, &b);
+	pack_u64(&p, 1);
 	pack_u64(&p, 1);
 	pack_u64(&p, 1);
 	pack_u64(&p, 1);
