@@ -265,7 +265,9 @@ results_flush(evutil_socket_t fd, short events, void *arg)
 		db_rollback(m.db);
 		for (i = 0; i < n; i++)
 			whys[i] = DB_ERROR;
-		log_warnx("database: %d job states lost", states_npending);
+		if (states_npending > 0)
+			log_warnx("database: %d job states lost",
+			    states_npending);
 		states_npending = 0;
 	}
 	states_done();
